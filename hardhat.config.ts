@@ -20,7 +20,7 @@ export default defineConfig({
     settings: {
       evmVersion: "cancun",
       viaIR: true,
-      optimizer: { enabled: true, runs: 10_000 },
+      optimizer: { enabled: true, runs: 500 },
     },
   },
   paths: {

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IStaking
+/// @notice What the rest of PoAI (challenges, rewards, the inference coordinator) reads from and
+///         calls on the staking layer, plus the types, events and errors of the Staking contract.
+interface IStaking {
+    /// @notice The role an operator registers for.
+    enum Role {
+        None,
+        Trainer,
+        Validator
+    }
+
+    /// @notice Lifecycle of an operator. A deregistered operator's pool takes no new delegation but
+    ///         its delegators keep their positions (still slashable) until they undelegate.
+    enum Status {
+        None,
+        Active,
+        Deregistered
+    }
+
+    /// @notice Governance parameters; every field has hard bounds in code (see `Staking.setParams`).
+    struct Params {
+        uint128 minTrainerStake; // minimum self-stake (token wei) of a trainer
+        uint128 minValidatorStake; // minimum self-stake (token wei) of a validator
+        uint40 unbondingPeriod; // seconds an unbonding entry waits before it can be withdrawn
+        uint40 jailCooldown; // seconds a jailed operator waits before it can unjail
+        uint40 commissionDelay; // seconds before a commission increase takes effect
+        uint16 maxCommissionChangeBps; // largest commission change per request, in basis points
+        uint16 finderFeeBps; // share of a slash paid to the reporters, in basis points
+        uint64 maxSlashFraction; // largest fraction (1e18 = 100%) a single slash may take
+    }
+
+    /// @notice An operator as the dashboards and the other contracts see it.
+    struct OperatorView {
+        address operator;
+        uint32 id;
+        Role role;
+        Status status;
+        bool jailed;
+        bool active;
+        uint40 jailedUntil;
+        uint16 commissionBps;
+        uint16 maxCommissionBps;
+        uint16 pendingCommissionBps;
+        uint40 commissionEffectiveAt;
+        uint256 selfStake;
+        uint256 totalStake;
+        uint256 totalShares;
+        string endpoint;
+        string gpuClass;
+    }
+
+    /// @notice A pool's accounting. `sharePrice` is tokens per share scaled by 1e18.
+    struct PoolView {
+        uint256 tokens;
+        uint256 shares;
+        uint256 pendingShares;
+        uint256 unbondingTokens;
+        uint256 unbondingShares;
+        uint256 rewardPerShare;
+        uint256 rewardCarry;
+        uint256 sharePrice;
+    }
+
+    /// @notice A delegator's (or operator's own) position in one pool.
+    struct PositionView {
+        uint256 shares;
+        uint256 pendingShares;
+        uint256 tokens;
+        uint256 claimable;
+    }
+
+    /// @notice One unbonding entry of an owner's queue, valued at the current unbonding price.
+    struct UnbondingView {
+        uint64 index;
+        address operator;
+        uint40 maturity;
+        uint256 shares;
+        uint256 tokens;
+    }
+
+    // --- events -----------------------------------------------------------------------------
+
+    event OperatorRegistered(
+        address indexed operator,
+        Role role,
+        uint32 id,
+        uint256 selfStake,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        string endpoint,
+        string gpuClass
+    );
+    event MetadataUpdated(address indexed operator, string endpoint, string gpuClass);
+    event OperatorDeregistered(address indexed operator);
+    event Delegated(address indexed owner, address indexed operator, uint256 amount, uint256 shares);
+    event Undelegated(
+        address indexed owner,
+        address indexed operator,
+        uint256 shares,
+        uint256 amount,
+        uint64 entryIndex,
+        uint40 maturity
+    );
+    event UnbondingCancelled(address indexed owner, address indexed operator, uint64 entryIndex, uint256 amount);
+    event Withdrawn(address indexed owner, uint256 amount, uint256 entries);
+    event RewardNotified(
+        address indexed operator,
+        uint256 amount,
+        uint256 commission,
+        uint256 distributed,
+        uint256 carried
+    );
+    event RewardBurned(address indexed operator, uint256 amount);
+    event RewardClaimed(address indexed owner, address indexed operator, uint256 amount);
+    event Compounded(address indexed owner, address indexed operator, uint256 amount, uint256 shares);
+    event CommissionChangeRequested(address indexed operator, uint16 currentBps, uint16 newBps, uint40 effectiveAt);
+    event Slashed(
+        address indexed operator,
+        uint256 fraction,
+        uint256 activeAmount,
+        uint256 unbondingAmount,
+        uint256 finderFee,
+        uint256 burned
+    );
+    event Jailed(address indexed operator, uint40 until);
+    event Unjailed(address indexed operator);
+    event ParamsUpdated(Params params);
+
+    // --- errors -----------------------------------------------------------------------------
+
+    error ZeroAmount();
+    error InvalidRole(uint8 role);
+    error AlreadyRegistered(address operator);
+    error NotRegistered(address operator);
+    error OperatorDeregisteredError(address operator);
+    error OperatorIsJailed(address operator, uint40 until);
+    error OperatorNotJailed(address operator);
+    error JailCooldownActive(address operator, uint40 until, uint256 nowTime);
+    error StakeBelowMinimum(uint256 stake, uint256 minimum);
+    error CommissionAboveMax(uint256 rate, uint256 maxRate);
+    error MaxCommissionTooHigh(uint256 maxRate);
+    error CommissionChangeTooLarge(uint256 currentRate, uint256 requestedRate, uint256 maxChange);
+    error InsufficientShares(uint256 available, uint256 requested);
+    error NothingToWithdraw(address owner);
+    error NothingToClaim(address owner, address operator);
+    error UnbondingEntryNotFound(address owner, uint64 index);
+    error SlashFractionTooHigh(uint256 fraction, uint256 maxFraction);
+    error TooManyReporters(uint256 count, uint256 maxCount);
+    error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
+    error MetadataTooLong(string field, uint256 length, uint256 maxLength);
+    error ValueTooLarge(uint256 value);
+
+    // --- what other PoAI contracts use -------------------------------------------------------
+
+    /// @notice Slashes `fraction` (1e18 = 100%) of `operator`'s active and unbonding stake, pays
+    ///         the capped finder's fee to `reporters` and burns the rest; optionally jails.
+    function slash(address operator, uint256 fraction, address[] calldata reporters, bool jail) external;
+
+    /// @notice Pulls `amount` reward tokens from the caller for `operator`'s pool.
+    function notifyReward(address operator, uint256 amount) external;
+
+    /// @notice True when `operator` is registered, not deregistered, not jailed and its self-stake
+    ///         is at least its role's minimum.
+    function isActive(address operator) external view returns (bool);
+
+    /// @notice The operator's role (None when unregistered).
+    function roleOf(address operator) external view returns (Role);
+
+    /// @notice Active (non-unbonding) stake of `operator`'s pool at the start of `epoch`.
+    function stakeAt(address operator, uint256 epoch) external view returns (uint256);
+
+    /// @notice Total active stake of the unjailed, registered operators of `role` at the start of `epoch`.
+    function roleStakeAt(Role role, uint256 epoch) external view returns (uint256);
+
+    /// @notice The epoch the chain is in now.
+    function currentEpoch() external view returns (uint256);
+
+    /// @notice Start timestamp of `epoch`.
+    function epochStart(uint256 epoch) external view returns (uint256);
+
+    /// @notice The staking and reward token.
+    function token() external view returns (address);
+}

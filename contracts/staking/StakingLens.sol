@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {Staking} from "./Staking.sol";
+
+/// @title StakingLens
+/// @notice Read-only views of the staking layer for SDKs and dashboards: operators with their
+///         metadata, paginated. Holds no state of its own beyond the Staking address.
+contract StakingLens {
+    Staking public immutable staking;
+
+    constructor(Staking staking_) {
+        staking = staking_;
+    }
+
+    /// @notice Up to `limit` operators starting at `offset`, in registration order.
+    function getOperators(uint256 offset, uint256 limit) external view returns (IStaking.OperatorView[] memory views) {
+        uint256 n = staking.operatorCount();
+        uint256 end = offset >= n ? offset : Math.min(n, offset + limit);
+        views = new IStaking.OperatorView[](end - offset);
+        for (uint256 i = offset; i < end; ++i) views[i - offset] = getOperator(staking.operatorAt(i));
+    }
+
+    /// @notice One operator's view; an unregistered address yields a view with `status == None`.
+    function getOperator(address operator) public view returns (IStaking.OperatorView memory v) {
+        Staking.Operator memory op = staking.operatorRecord(operator);
+        IStaking.PoolView memory pool = staking.getPool(operator);
+        v.operator = operator;
+        v.id = op.id;
+        v.role = op.role;
+        v.status = op.status;
+        v.jailed = op.jailed;
+        v.active = staking.isActive(operator);
+        v.jailedUntil = op.jailedUntil;
+        v.commissionBps = staking.commissionOf(operator);
+        v.maxCommissionBps = op.maxCommissionBps;
+        bool pending = op.commissionEffectiveAt > block.timestamp;
+        v.pendingCommissionBps = pending ? op.pendingCommissionBps : 0;
+        v.commissionEffectiveAt = pending ? op.commissionEffectiveAt : 0;
+        v.selfStake = staking.selfStake(operator);
+        v.totalStake = pool.tokens;
+        v.totalShares = pool.shares;
+        (v.endpoint, v.gpuClass) = staking.metadataOf(operator);
+    }
+}

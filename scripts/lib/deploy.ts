@@ -1,0 +1,75 @@
+import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
+import { parseEther, toFunctionSelector, type Address } from "viem";
+import { ROLES } from "./roles.js";
+
+export type StakingParams = {
+  minTrainerStake: bigint;
+  minValidatorStake: bigint;
+  unbondingPeriod: number;
+  jailCooldown: number;
+  commissionDelay: number;
+  maxCommissionChangeBps: number;
+  finderFeeBps: number;
+  maxSlashFraction: bigint;
+};
+
+export type DeployOptions = {
+  /** Seconds per epoch (immutable). */
+  epochLength?: number;
+  params?: Partial<StakingParams>;
+  /** Use this token instead of deploying a fresh PoAIToken. */
+  token?: Address;
+  /** Total supply of a fresh PoAIToken, minted to the deployer. */
+  supply?: bigint;
+  /** Accounts granted the slasher / rewarder / governor roles (defaults: the deployer). */
+  slasher?: Address;
+  rewarder?: Address;
+  governor?: Address;
+};
+
+export const DEFAULT_PARAMS: StakingParams = {
+  minTrainerStake: parseEther("1000"),
+  minValidatorStake: parseEther("500"),
+  unbondingPeriod: 7 * 24 * 3600,
+  jailCooldown: 24 * 3600,
+  commissionDelay: 3 * 24 * 3600,
+  maxCommissionChangeBps: 500,
+  finderFeeBps: 1000,
+  maxSlashFraction: parseEther("0.5"),
+};
+
+/**
+ * Deploys the staking layer (AccessManager, token, Staking, StakingLens) and wires the roles:
+ * `slash` to the slasher, `notifyReward` to the rewarder, `setParams` to the governor.
+ */
+export async function deployStaking(viem: HardhatViemHelpers, options: DeployOptions = {}) {
+  const [deployer] = await viem.getWalletClients();
+  const admin = deployer.account.address;
+  const manager = await viem.deployContract("PoAIAccessManager", [admin]);
+  const token = options.token
+    ? await viem.getContractAt("PoAIToken", options.token)
+    : await viem.deployContract("PoAIToken", [admin, options.supply ?? parseEther("1000000000")]);
+  const params = { ...DEFAULT_PARAMS, ...options.params };
+  const epochLength = BigInt(options.epochLength ?? 24 * 3600);
+  const staking = await viem.deployContract("Staking", [token.address, manager.address, epochLength, params]);
+  const lens = await viem.deployContract("StakingLens", [staking.address]);
+
+  const selector = (sig: string) => toFunctionSelector(sig);
+  const guarded: [string, bigint][] = [
+    ["slash(address,uint256,address[],bool)", ROLES.SLASHER],
+    ["notifyReward(address,uint256)", ROLES.REWARDER],
+    [
+      "setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))",
+      ROLES.GOVERNOR,
+    ],
+  ];
+  for (const [sig, role] of guarded) {
+    await manager.write.setTargetFunctionRole([staking.address, [selector(sig)], role]);
+  }
+  await manager.write.grantRole([ROLES.SLASHER, options.slasher ?? admin, 0]);
+  await manager.write.grantRole([ROLES.REWARDER, options.rewarder ?? admin, 0]);
+  await manager.write.grantRole([ROLES.GOVERNOR, options.governor ?? admin, 0]);
+  return { manager, token, staking, lens, params, epochLength };
+}
+
+export type StakingDeployment = Awaited<ReturnType<typeof deployStaking>>;
