@@ -99,7 +99,6 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     struct Queue {
         uint64 head;
         uint64 tail;
-        uint40 lastMaturity;
     }
 
     struct RoleTotal {
@@ -476,6 +475,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         return genesis + epoch * epochLength;
     }
 
+
     /// @inheritdoc IStaking
     function isActive(address operator) public view returns (bool) {
         Operator storage op = _operators[operator];
@@ -554,26 +554,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         v.claimable = pos.claimable + earned;
     }
 
-    /// @notice `owner`'s unbonding queue: up to `limit` live entries from the head.
-    function getUnbonding(address owner, uint256 limit) external view returns (UnbondingView[] memory views) {
-        Queue memory q = _queues[owner];
-        UnbondingView[] memory tmp = new UnbondingView[](Math.min(limit, q.tail - q.head));
-        uint256 n;
-        for (uint64 i = q.head; i < q.tail && n < tmp.length; ++i) {
-            Entry memory e = _entries[owner][i];
-            if (e.shares == 0) continue;
-            address operator = _operatorList[e.operatorId - 1];
-            Pool storage pool = _pools[operator];
-            tmp[n++] = UnbondingView(
-                i,
-                operator,
-                e.maturity,
-                e.shares,
-                ShareMath.toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens)
-            );
-        }
-        views = new UnbondingView[](n);
-        for (uint256 j; j < n; ++j) views[j] = tmp[j];
+    /// @notice Raw unbonding entry `index` of `owner`'s queue (`shares == 0` once withdrawn or cancelled).
+    function unbondingEntry(address owner, uint256 index) external view returns (Entry memory) {
+        return _entries[owner][index];
     }
 
     /// @notice Head and tail of `owner`'s unbonding queue (entries live in [head, tail)).
@@ -648,17 +631,23 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
             if (remaining < minimum) revert StakeBelowMinimum(remaining, minimum);
         }
 
+        // Entries mature at the first epoch boundary at least `unbondingPeriod` away, so the
+        // queue stays in maturity order and undelegations from one pool in one epoch share an entry.
+        uint40 maturity = uint40(_nextEpochBoundary(block.timestamp + _params.unbondingPeriod));
         Queue storage q = _queues[owner];
         entryIndex = q.tail;
-        uint40 maturity = uint40(block.timestamp + _params.unbondingPeriod);
-        if (maturity < q.lastMaturity) maturity = q.lastMaturity; // keeps the queue in maturity order
         if (tokens != 0) {
             uint256 ubShares = ShareMath.toShares(tokens, pool.unbondingShares, pool.unbondingTokens);
             pool.unbondingTokens = (pool.unbondingTokens + tokens).toUint128();
             pool.unbondingShares = (pool.unbondingShares + ubShares).toUint128();
-            _entries[owner][entryIndex] = Entry(op.id, maturity, ubShares.toUint184());
-            q.tail = entryIndex + 1;
-            q.lastMaturity = maturity;
+            Entry storage last = _entries[owner][entryIndex == 0 ? 0 : entryIndex - 1];
+            if (entryIndex > q.head && last.maturity == maturity && last.operatorId == op.id && last.shares != 0) {
+                entryIndex -= 1;
+                last.shares = (last.shares + ubShares).toUint184();
+            } else {
+                _entries[owner][entryIndex] = Entry(op.id, maturity, ubShares.toUint184());
+                q.tail = entryIndex + 1;
+            }
         }
         emit Undelegated(owner, operator, shares, tokens, entryIndex, maturity);
     }
@@ -668,9 +657,10 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         Pool storage pool = _pools[operator];
         Position storage pos = _positions[owner][operator];
         _rollPool(operator, pool);
-        _settle(operator, pool, pos);
-        amount = pos.claimable;
-        if (amount != 0) pos.claimable = 0;
+        uint256 earned = _settleSnapshot(operator, pool, pos);
+        uint256 stored = pos.claimable;
+        if (stored != 0) pos.claimable = 0;
+        amount = stored + earned;
     }
 
     /// First touch of a pool in a new epoch: its pending shares become eligible. The accumulator
@@ -684,9 +674,18 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
 
     /// Brings a position's rewards up to the pool's accumulator (the pool must be rolled).
     function _settle(address operator, Pool storage pool, Position storage pos) private {
-        (uint256 earned, bool rolled) = _earned(operator, pool, pos);
-        if (rolled) pos.pendingShares = 0;
+        uint256 earned = _settleSnapshot(operator, pool, pos);
         if (earned != 0) pos.claimable = (pos.claimable + earned).toUint128();
+    }
+
+    /// Like `_settle`, but returns the newly earned amount instead of storing it.
+    function _settleSnapshot(address operator, Pool storage pool, Position storage pos)
+        private
+        returns (uint256 earned)
+    {
+        bool rolled;
+        (earned, rolled) = _earned(operator, pool, pos);
+        if (rolled) pos.pendingShares = 0;
         uint256 acc = pool.rewardPerShare;
         if (pos.rewardSnapshot != acc) pos.rewardSnapshot = acc;
     }
@@ -760,6 +759,11 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         (bool exists, uint48 lastKey, ) = history.latestCheckpoint();
         if (!exists || epoch > lastKey) return current;
         return history.lowerLookup(uint48(epoch));
+    }
+
+    /// The first epoch boundary at or after `timestamp`.
+    function _nextEpochBoundary(uint256 timestamp) private view returns (uint256) {
+        return genesis + Math.ceilDiv(timestamp - genesis, epochLength) * epochLength;
     }
 
     function _commissionOf(Operator storage op) private view returns (uint16) {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {Staking} from "./Staking.sol";
+import {ShareMath} from "../libraries/ShareMath.sol";
 
 /// @title StakingLens
 /// @notice Read-only views of the staking layer for SDKs and dashboards: operators with their
@@ -43,5 +44,23 @@ contract StakingLens {
         v.totalStake = pool.tokens;
         v.totalShares = pool.shares;
         (v.endpoint, v.gpuClass) = staking.metadataOf(operator);
+    }
+
+    /// @notice `owner`'s unbonding queue: up to `limit` live entries from the head, each valued at
+    ///         its operator's current unbonding share price.
+    function getUnbonding(address owner, uint256 limit) external view returns (IStaking.UnbondingView[] memory views) {
+        (uint64 head, uint64 tail) = staking.queueBounds(owner);
+        IStaking.UnbondingView[] memory tmp = new IStaking.UnbondingView[](Math.min(limit, tail - head));
+        uint256 n;
+        for (uint64 i = head; i < tail && n < tmp.length; ++i) {
+            Staking.Entry memory e = staking.unbondingEntry(owner, i);
+            if (e.shares == 0) continue;
+            address operator = staking.operatorAt(e.operatorId - 1);
+            IStaking.PoolView memory pool = staking.getPool(operator);
+            uint256 tokens = ShareMath.toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens);
+            tmp[n++] = IStaking.UnbondingView(i, operator, e.maturity, e.shares, tokens);
+        }
+        views = new IStaking.UnbondingView[](n);
+        for (uint256 j; j < n; ++j) views[j] = tmp[j];
     }
 }

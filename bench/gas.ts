@@ -1,0 +1,195 @@
+/**
+ * Gas benchmark: single transactions' gasUsed in a warm state (balances, allowances, positions and
+ * pool slots already written) unless the key says "first". Writes bench/results/gas.json (a flat
+ * map "<Contract>.<operation>" -> gasUsed) and prints a table beside the anchor figures.
+ */
+import { writeFile, mkdir } from "node:fs/promises";
+import { network } from "hardhat";
+import {
+  createWalletClient,
+  custom,
+  encodeFunctionData,
+  maxUint256,
+  parseEther,
+  parseSignature,
+  type Address,
+  type Hash,
+  type Hex,
+} from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { deployStaking } from "../scripts/lib/deploy.js";
+
+/** Tally Staker's published gas report (see ANCHORS.md). */
+const ANCHORS: Record<string, [string, number]> = {
+  "Staking.delegate": ["Tally Staker: stake more", 95_257],
+  "Staking.withdraw": ["Tally Staker: withdraw (full)", 99_138],
+  "Staking.claim": ["Tally Staker: claim with reward", 159_165],
+  "Staking.notifyReward": ["Tally Staker: notify", 45_750],
+  "Staking.delegate.first": ["Tally Staker: first stake (surrogate)", 347_794],
+};
+
+export async function runGasBench(options: { delegatorCounts?: number[] } = {}): Promise<Record<string, number>> {
+  const counts = options.delegatorCounts ?? [1, 100, 1000];
+  const { viem, networkHelpers } = await network.create();
+  const publicClient = await viem.getPublicClient();
+  const DAY = 24 * 3600;
+  const d = await deployStaking(viem, { epochLength: DAY });
+  const [admin, opA, opB, alice, bob] = await viem.getWalletClients();
+  const results: Record<string, number> = {};
+
+  const gasOf = async (hash: Promise<Hash>) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
+    if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
+    return Number(receipt.gasUsed);
+  };
+  const as = (w: typeof admin) => ({
+    token: viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } }),
+    staking: viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } }),
+  });
+
+  for (const w of [opA, opB, alice, bob]) {
+    await d.token.write.transfer([w.account.address, parseEther("1000000")]);
+    await (await as(w).token).write.approve([d.staking.address, maxUint256]);
+  }
+  await d.token.write.approve([d.staking.address, maxUint256]);
+
+  // Register: one-time by nature (new operator, pool and position).
+  results["Staking.register"] = await gasOf(
+    (await as(opA).staking).write.register([1, parseEther("5000"), 500, 2000, "https://node-a.example", "H100"]),
+  );
+  await (await as(opB).staking).write.register([2, parseEther("5000"), 500, 2000, "https://node-b.example", "H100"]);
+
+  const A = opA.account.address;
+  const aliceStk = await as(alice).staking;
+  const bobStk = await as(bob).staking;
+  results["Staking.delegate.first"] = await gasOf(aliceStk.write.delegate([A, parseEther("1000")]));
+  results["Staking.delegate"] = await gasOf(aliceStk.write.delegate([A, parseEther("1000")]));
+
+  // Permit path: a fresh signature for an existing position.
+  {
+    const nonce = await d.token.read.nonces([bob.account.address]);
+    const deadline = BigInt((await publicClient.getBlock()).timestamp) + 3600n;
+    await bobStk.write.delegate([A, parseEther("10")]);
+    const signature = await bob.signTypedData({
+      domain: { name: "PoAI", version: "1", chainId: await publicClient.getChainId(), verifyingContract: d.token.address },
+      types: {
+        Permit: [
+          { name: "owner", type: "address" },
+          { name: "spender", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      },
+      primaryType: "Permit",
+      message: { owner: bob.account.address, spender: d.staking.address, value: parseEther("10"), nonce, deadline },
+    });
+    const { v, r, s } = parseSignature(signature);
+    results["Staking.delegateWithPermit"] = await gasOf(
+      bobStk.write.delegateWithPermit([A, parseEther("10"), deadline, Number(v ?? 27n), r, s]),
+    );
+    await (await as(bob).token).write.approve([d.staking.address, maxUint256]); // the permit replaced it
+  }
+
+  // Rewards: pass an epoch so the delegations earn, then notify twice (the first rolls the pool).
+  await networkHelpers.time.increase(DAY);
+  await d.staking.write.notifyReward([A, parseEther("100")]);
+  results["Staking.notifyReward"] = await gasOf(d.staking.write.notifyReward([A, parseEther("100")]));
+  results["Staking.claim.first"] = await gasOf(aliceStk.write.claim([A]));
+  await d.staking.write.notifyReward([A, parseEther("100")]);
+  results["Staking.claim"] = await gasOf(aliceStk.write.claim([A]));
+  await d.staking.write.notifyReward([A, parseEther("100")]);
+  await bobStk.write.delegate([A, parseEther("1")]); // the epoch's stake checkpoints are written
+  results["Staking.compound"] = await gasOf(aliceStk.write.compound([A]));
+
+  // Undelegate: the first one writes the caller's queue; the steady state opens a new entry in a
+  // later epoch; a second undelegation from the same pool in the same epoch merges into that entry.
+  // The first touch of a pool in an epoch also writes the epoch's stake checkpoints (operator and
+  // role) and makes the previous epoch's delegations eligible: that is "firstInEpoch".
+  await aliceStk.write.undelegate([A, parseEther("100")]);
+  await networkHelpers.time.increase(DAY);
+  results["Staking.undelegate.firstInEpoch"] = await gasOf(aliceStk.write.undelegate([A, parseEther("1")]));
+  await networkHelpers.time.increase(DAY);
+  await bobStk.write.delegate([A, parseEther("1")]);
+  results["Staking.undelegate"] = await gasOf(aliceStk.write.undelegate([A, parseEther("100")]));
+  results["Staking.undelegate.merge"] = await gasOf(aliceStk.write.undelegate([A, parseEther("100")]));
+  await networkHelpers.time.increase(DAY);
+  await aliceStk.write.undelegate([A, parseEther("100")]);
+  results["Staking.cancelUnbonding"] = await gasOf(aliceStk.write.cancelUnbonding([3n]));
+  await networkHelpers.time.increase(9 * DAY);
+  results["Staking.withdraw"] = await gasOf(aliceStk.write.withdraw([1n]));
+  results["Staking.withdraw.3entries"] = await gasOf(aliceStk.write.withdraw([10n]));
+
+  await (await as(opA).staking).write.setCommission([600]);
+  results["Staking.setCommission"] = await gasOf((await as(opA).staking).write.setCommission([700]));
+
+  results["Staking.slash.firstInEpoch"] = await gasOf(
+    d.staking.write.slash([opB.account.address, parseEther("0.01"), [admin.account.address], false]),
+  );
+  results["Staking.slash"] = await gasOf(
+    d.staking.write.slash([opB.account.address, parseEther("0.01"), [admin.account.address], false]),
+  );
+  results["Staking.slash.jail"] = await gasOf(
+    d.staking.write.slash([opB.account.address, parseEther("0.01"), [admin.account.address], true]),
+  );
+  await networkHelpers.time.increase(DAY + 1);
+  results["Staking.unjail"] = await gasOf((await as(opB).staking).write.unjail());
+
+  // Claim gas does not depend on the number of delegators nor on elapsed reward periods.
+  // Fresh local accounts sign their own transactions against the in-process chain.
+  const sendAs = (account: ReturnType<typeof privateKeyToAccount>, to: Address, data: Hex) =>
+    createWalletClient({ account, chain: publicClient.chain, transport: custom(publicClient) }).sendTransaction({ to, data });
+  for (const n of counts) {
+    const op = privateKeyToAccount(generatePrivateKey());
+    await networkHelpers.setBalance(op.address, parseEther("10"));
+    await d.token.write.transfer([op.address, parseEther("5000")]);
+    await gasOf(sendAs(op, d.token.address, encodeFunctionData({ abi: d.token.abi, functionName: "approve", args: [d.staking.address, maxUint256] })));
+    await gasOf(
+      sendAs(op, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "register", args: [1, parseEther("5000"), 500, 2000, "", ""] })),
+    );
+    let first: ReturnType<typeof privateKeyToAccount> | undefined;
+    for (let i = 0; i < n; i++) {
+      const del = privateKeyToAccount(generatePrivateKey());
+      first ??= del;
+      await networkHelpers.setBalance(del.address, parseEther("1"));
+      await d.token.write.transfer([del.address, parseEther("10")]);
+      await sendAs(del, d.token.address, encodeFunctionData({ abi: d.token.abi, functionName: "approve", args: [d.staking.address, maxUint256] }));
+      await sendAs(del, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "delegate", args: [op.address, parseEther("10")] }));
+    }
+    await networkHelpers.time.increase(DAY);
+    await d.staking.write.notifyReward([op.address, parseEther("10")]);
+    results[`Staking.claim.delegators${n}`] = await gasOf(
+      sendAs(first!, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] })),
+    );
+    if (n === counts[0]) {
+      for (let p = 0; p < 50; p++) {
+        await networkHelpers.time.increase(DAY);
+        await d.staking.write.notifyReward([op.address, parseEther("1")]);
+      }
+      results["Staking.claim.after50periods"] = await gasOf(
+        sendAs(first!, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] })),
+      );
+    }
+  }
+
+  await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  await writeFile(new URL("./results/gas.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
+  printTable(results);
+  return results;
+}
+
+function printTable(results: Record<string, number>) {
+  const rows = Object.entries(results).map(([key, gas]) => {
+    const anchor = ANCHORS[key];
+    const vs = anchor ? `${anchor[0]} ${anchor[1].toLocaleString("en-US")}` : "";
+    const ratio = anchor ? `${((gas / anchor[1]) * 100).toFixed(0)}%` : "";
+    return [key, gas.toLocaleString("en-US"), vs, ratio];
+  });
+  const header = ["operation", "gasUsed", "anchor", "PoAI/anchor"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+  console.log("\nGas (single transactions, warm state unless marked first) -> bench/results/gas.json");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(line(r));
+}
