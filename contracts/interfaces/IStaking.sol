@@ -104,7 +104,12 @@ interface IStaking {
         uint64 entryIndex,
         uint40 maturity
     );
-    event UnbondingCancelled(address indexed owner, address indexed operator, uint64 entryIndex, uint256 amount);
+    event UnbondingCancelled(
+        address indexed owner,
+        address indexed operator,
+        uint64 entryIndex,
+        uint256 amount
+    );
     event Withdrawn(address indexed owner, uint256 amount, uint256 entries);
     event RewardNotified(
         address indexed operator,
@@ -116,7 +121,12 @@ interface IStaking {
     event RewardBurned(address indexed operator, uint256 amount);
     event RewardClaimed(address indexed owner, address indexed operator, uint256 amount);
     event Compounded(address indexed owner, address indexed operator, uint256 amount, uint256 shares);
-    event CommissionChangeRequested(address indexed operator, uint16 currentBps, uint16 newBps, uint40 effectiveAt);
+    event CommissionChangeRequested(
+        address indexed operator,
+        uint16 currentBps,
+        uint16 newBps,
+        uint40 effectiveAt
+    );
     event Slashed(
         address indexed operator,
         uint256 fraction,

@@ -15,20 +15,32 @@ library ShareMath {
     uint256 internal constant MAX_SHARES_PER_TOKEN = 1e9;
 
     /// @notice Shares minted for `amount` tokens (1:1 into an empty pool), rounded down.
-    function toShares(uint256 amount, uint256 totalShares, uint256 totalTokens) internal pure returns (uint256) {
+    function toShares(
+        uint256 amount,
+        uint256 totalShares,
+        uint256 totalTokens
+    ) internal pure returns (uint256) {
         if (totalShares == 0) return amount;
         return Math.mulDiv(amount, totalShares, totalTokens);
     }
 
     /// @notice Tokens `shares` are worth, rounded down.
-    function toTokens(uint256 shares, uint256 totalShares, uint256 totalTokens) internal pure returns (uint256) {
+    function toTokens(
+        uint256 shares,
+        uint256 totalShares,
+        uint256 totalTokens
+    ) internal pure returns (uint256) {
         if (totalShares == 0) return 0;
         return Math.mulDiv(shares, totalTokens, totalShares);
     }
 
     /// @notice Tokens a slash of `fraction` (1e18 = 100%) takes from a pool: rounded up against
     ///         the slashed party, but never below the floor that keeps the share price positive.
-    function slashAmount(uint256 tokens, uint256 shares, uint256 fraction) internal pure returns (uint256 cut) {
+    function slashAmount(
+        uint256 tokens,
+        uint256 shares,
+        uint256 fraction
+    ) internal pure returns (uint256 cut) {
         if (tokens == 0) return 0;
         cut = Math.mulDiv(tokens, fraction, 1e18, Math.Rounding.Ceil);
         uint256 keep = Math.ceilDiv(shares, MAX_SHARES_PER_TOKEN);

@@ -134,7 +134,8 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         uint256 epochLength_,
         Params memory params_
     ) AccessManaged(authority) {
-        if (epochLength_ == 0 || epochLength_ > 30 days) revert InvalidParameter("epochLength", epochLength_, 1, 30 days);
+        if (epochLength_ == 0 || epochLength_ > 30 days)
+            revert InvalidParameter("epochLength", epochLength_, 1, 30 days);
         _token = token_;
         genesis = block.timestamp;
         epochLength = epochLength_;
@@ -176,7 +177,16 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         op.maxCommissionBps = maxCommissionBps;
         _endpoint[msg.sender] = endpoint;
         _gpuClass[msg.sender] = gpuClass;
-        emit OperatorRegistered(msg.sender, role, id, stake, commissionBps, maxCommissionBps, endpoint, gpuClass);
+        emit OperatorRegistered(
+            msg.sender,
+            role,
+            id,
+            stake,
+            commissionBps,
+            maxCommissionBps,
+            endpoint,
+            gpuClass
+        );
 
         _delegate(msg.sender, msg.sender, stake);
     }
@@ -236,7 +246,8 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     function unjail() external {
         Operator storage op = _requireRegistered(msg.sender);
         if (!op.jailed) revert OperatorNotJailed(msg.sender);
-        if (block.timestamp < op.jailedUntil) revert JailCooldownActive(msg.sender, op.jailedUntil, block.timestamp);
+        if (block.timestamp < op.jailedUntil)
+            revert JailCooldownActive(msg.sender, op.jailedUntil, block.timestamp);
         uint256 self = _selfStake(msg.sender);
         uint256 minimum = _minStake(op.role);
         if (self < minimum) revert StakeBelowMinimum(self, minimum);
@@ -268,7 +279,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
-        try IERC20Permit(address(_token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        try
+            IERC20Permit(address(_token)).permit(msg.sender, address(this), amount, deadline, v, r, s)
+        {} catch {}
         _delegate(msg.sender, operator, amount);
     }
 
@@ -403,14 +416,16 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     // =========================================================================================
 
     /// @inheritdoc IStaking
-    function slash(address operator, uint256 fraction, address[] calldata reporters, bool jail)
-        external
-        restricted
-        nonReentrant
-    {
+    function slash(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail
+    ) external restricted nonReentrant {
         Operator storage op = _requireRegistered(operator);
         if (fraction == 0) revert ZeroAmount();
-        if (fraction > _params.maxSlashFraction) revert SlashFractionTooHigh(fraction, _params.maxSlashFraction);
+        if (fraction > _params.maxSlashFraction)
+            revert SlashFractionTooHigh(fraction, _params.maxSlashFraction);
         if (reporters.length > MAX_REPORTERS) revert TooManyReporters(reporters.length, MAX_REPORTERS);
 
         Pool storage pool = _pools[operator];
@@ -475,7 +490,6 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         return genesis + epoch * epochLength;
     }
 
-
     /// @inheritdoc IStaking
     function isActive(address operator) public view returns (bool) {
         Operator storage op = _operators[operator];
@@ -527,7 +541,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @notice The operator's endpoint URL and GPU class.
-    function metadataOf(address operator) external view returns (string memory endpoint, string memory gpuClass) {
+    function metadataOf(
+        address operator
+    ) external view returns (string memory endpoint, string memory gpuClass) {
         return (_endpoint[operator], _gpuClass[operator]);
     }
 
@@ -601,10 +617,12 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (op.counted) _roleAdd(op.role, amount);
     }
 
-    function _undelegate(address owner, address operator, uint256 shares, bool exiting)
-        private
-        returns (uint64 entryIndex)
-    {
+    function _undelegate(
+        address owner,
+        address operator,
+        uint256 shares,
+        bool exiting
+    ) private returns (uint64 entryIndex) {
         if (shares == 0) revert ZeroAmount();
         Operator storage op = _operators[operator];
         Pool storage pool = _pools[operator];
@@ -641,7 +659,12 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
             pool.unbondingTokens = (pool.unbondingTokens + tokens).toUint128();
             pool.unbondingShares = (pool.unbondingShares + ubShares).toUint128();
             Entry storage last = _entries[owner][entryIndex == 0 ? 0 : entryIndex - 1];
-            if (entryIndex > q.head && last.maturity == maturity && last.operatorId == op.id && last.shares != 0) {
+            if (
+                entryIndex > q.head &&
+                last.maturity == maturity &&
+                last.operatorId == op.id &&
+                last.shares != 0
+            ) {
                 entryIndex -= 1;
                 last.shares = (last.shares + ubShares).toUint184();
             } else {
@@ -679,10 +702,11 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// Like `_settle`, but returns the newly earned amount instead of storing it.
-    function _settleSnapshot(address operator, Pool storage pool, Position storage pos)
-        private
-        returns (uint256 earned)
-    {
+    function _settleSnapshot(
+        address operator,
+        Pool storage pool,
+        Position storage pos
+    ) private returns (uint256 earned) {
         bool rolled;
         (earned, rolled) = _earned(operator, pool, pos);
         if (rolled) pos.pendingShares = 0;
@@ -690,20 +714,21 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (pos.rewardSnapshot != acc) pos.rewardSnapshot = acc;
     }
 
-    function _earned(address operator, Pool storage pool, Position storage pos)
-        private
-        view
-        returns (uint256 earned, bool rolled)
-    {
+    function _earned(
+        address operator,
+        Pool storage pool,
+        Position storage pos
+    ) private view returns (uint256 earned, bool rolled) {
         uint256 acc = pool.rewardPerShare;
         uint256 snapshot = pos.rewardSnapshot;
         uint256 pending = pos.pendingShares;
         uint256 eligible = pos.shares - pending;
         if (pending != 0 && currentEpoch() > pos.pendingEpoch) {
             // The pool rolled (or is rolling now) with these shares: they earn from the roll on.
-            uint256 accAtRoll = pool.pendingShares != 0 && pool.pendingEpoch == pos.pendingEpoch
-                ? acc
-                : _rewardPerShareAtRoll[operator][pos.pendingEpoch];
+            uint256 accAtRoll =
+                pool.pendingShares != 0 && pool.pendingEpoch == pos.pendingEpoch
+                    ? acc
+                    : _rewardPerShareAtRoll[operator][pos.pendingEpoch];
             earned =
                 Math.mulDiv(eligible, accAtRoll - snapshot, ShareMath.ACC_SCALE) +
                 Math.mulDiv(pos.shares, acc - accAtRoll, ShareMath.ACC_SCALE);
@@ -751,11 +776,11 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
 
     /// A history holds, per touched epoch, the value at that epoch's start. The value at the start
     /// of `epoch` is the first checkpoint at or after it, or the current value if there is none.
-    function _valueAt(Checkpoints.Trace208 storage history, uint256 epoch, uint256 current)
-        private
-        view
-        returns (uint256)
-    {
+    function _valueAt(
+        Checkpoints.Trace208 storage history,
+        uint256 epoch,
+        uint256 current
+    ) private view returns (uint256) {
         (bool exists, uint48 lastKey, ) = history.latestCheckpoint();
         if (!exists || epoch > lastKey) return current;
         return history.lowerLookup(uint48(epoch));

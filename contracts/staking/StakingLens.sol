@@ -17,7 +17,10 @@ contract StakingLens {
     }
 
     /// @notice Up to `limit` operators starting at `offset`, in registration order.
-    function getOperators(uint256 offset, uint256 limit) external view returns (IStaking.OperatorView[] memory views) {
+    function getOperators(
+        uint256 offset,
+        uint256 limit
+    ) external view returns (IStaking.OperatorView[] memory views) {
         uint256 n = staking.operatorCount();
         uint256 end = offset >= n ? offset : Math.min(n, offset + limit);
         views = new IStaking.OperatorView[](end - offset);
@@ -48,7 +51,10 @@ contract StakingLens {
 
     /// @notice `owner`'s unbonding queue: up to `limit` live entries from the head, each valued at
     ///         its operator's current unbonding share price.
-    function getUnbonding(address owner, uint256 limit) external view returns (IStaking.UnbondingView[] memory views) {
+    function getUnbonding(
+        address owner,
+        uint256 limit
+    ) external view returns (IStaking.UnbondingView[] memory views) {
         (uint64 head, uint64 tail) = staking.queueBounds(owner);
         IStaking.UnbondingView[] memory tmp = new IStaking.UnbondingView[](Math.min(limit, tail - head));
         uint256 n;
