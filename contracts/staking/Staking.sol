@@ -596,7 +596,8 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         Operator storage op = _requireRegistered(operator);
         if (op.status != Status.Active) revert OperatorDeregisteredError(operator);
-        if (op.jailed) revert OperatorIsJailed(operator, op.jailedUntil);
+        // A jailed pool takes no delegation, but its operator may top up its own stake to unjail.
+        if (op.jailed && owner != operator) revert OperatorIsJailed(operator, op.jailedUntil);
 
         Pool storage pool = _pools[operator];
         Position storage pos = _positions[owner][operator];
