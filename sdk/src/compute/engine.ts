@@ -1,0 +1,212 @@
+/**
+ * The engine's entry points: train a run, replay one segment of it, evaluate parameters.
+ * All of them take the backend as an option (default `"auto"`: wasm where WebAssembly SIMD runs,
+ * js otherwise); every backend gives the same bits.
+ */
+import type { Hex } from "viem";
+import { type EngineBackend, type EngineSession } from "./backend.js";
+import { checkpointHash, CheckpointError, type Checkpoint } from "./checkpoint.js";
+import { deriveKey, validateSeed } from "./prng.js";
+import { jsBackend } from "./reference.js";
+import { macsPerStep, modelLayout, specId, validateSpec, type TrainingSpec } from "./spec.js";
+import { wasmBackend, wasmSupported } from "./wasm/backend.js";
+
+export type BackendKind = "js" | "wasm" | "auto";
+
+/** A backend by name: `"auto"` picks wasm where WebAssembly SIMD runs, js otherwise. */
+export function createBackend(kind: BackendKind = "auto"): EngineBackend {
+  switch (kind) {
+    case "js":
+      return jsBackend;
+    case "wasm":
+      return wasmBackend;
+    case "auto":
+      return wasmSupported() ? wasmBackend : jsBackend;
+    default:
+      throw new Error(`backend must be "js", "wasm" or "auto", got ${String(kind)}`);
+  }
+}
+
+export interface EngineOptions {
+  /** A backend or its name; default `"auto"`. */
+  readonly backend?: EngineBackend | BackendKind;
+}
+
+/** A checkpoint as `train` reports it. */
+export interface CheckpointRecord {
+  /** Checkpoint index: step / checkpointInterval. */
+  readonly index: number;
+  readonly checkpoint: Checkpoint;
+  readonly hash: Hex;
+}
+
+export interface TrainOptions extends EngineOptions {
+  /** Called for every checkpoint, checkpoint 0 first; training waits for a returned promise. */
+  readonly onCheckpoint?: (record: CheckpointRecord) => void | Promise<void>;
+  /** Called after every chunk of steps. */
+  readonly onProgress?: (progress: { readonly step: number; readonly steps: number }) => void;
+  /** Stops the run between chunks of steps; `train` then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** The result of a run: what a trainer commits to, plus the final parameters. */
+export interface TrainingRun {
+  readonly spec: TrainingSpec;
+  readonly seed: Hex;
+  readonly specId: Hex;
+  /** Hash of every checkpoint, checkpoint 0 first (`steps / checkpointInterval + 1` entries). */
+  readonly checkpointHashes: readonly Hex[];
+  /** The last checkpoint (step = steps). */
+  readonly final: Checkpoint;
+  /** Kind of the backend that ran it. */
+  readonly backend: string;
+}
+
+/** Accuracy of parameters on the spec's evaluation set. */
+export interface EvalScore {
+  readonly correct: number;
+  readonly total: number;
+  /** floor(10000 · correct / total). */
+  readonly accuracyBps: number;
+}
+
+function resolveBackend(options?: EngineOptions): EngineBackend {
+  const choice = options?.backend ?? "auto";
+  return typeof choice === "string" ? createBackend(choice) : choice;
+}
+
+/** Steps per backend call: about 2^24 multiply-accumulates, so that aborts and progress stay responsive. */
+function chunkSteps(spec: TrainingSpec): number {
+  return Math.max(1, Math.min(spec.checkpointInterval, Math.floor(2 ** 24 / macsPerStep(spec))));
+}
+
+const YIELD_MS = 50;
+
+/** Lets the event loop run (timers, abort handlers, I/O) during long synchronous backends. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function withSession<T>(
+  spec: TrainingSpec,
+  seed: Hex,
+  options: EngineOptions | undefined,
+  body: (session: EngineSession, backend: EngineBackend) => Promise<T>,
+): Promise<T> {
+  const backend = resolveBackend(options);
+  const session = await backend.open(spec, deriveKey(spec, validateSeed(seed)));
+  try {
+    return await body(session, backend);
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * Trains `spec` from `seed`: every checkpoint's hash, reported through `onCheckpoint`, and the
+ * final parameters. Memory: one model and one batch; checkpoints are not kept.
+ */
+export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions = {}): Promise<TrainingRun> {
+  const s = validateSpec(spec);
+  const { signal, onCheckpoint, onProgress } = options;
+  signal?.throwIfAborted();
+  return withSession(s, seed, options, async (session, backend) => {
+    const hashes: Hex[] = [];
+    const chunk = chunkSteps(s);
+    let lastYield = Date.now();
+    const record = async (step: number): Promise<Checkpoint> => {
+      const checkpoint = { step, weights: await session.getWeights() };
+      const hash = checkpointHash(s, checkpoint);
+      hashes.push(hash);
+      await onCheckpoint?.({ index: step / s.checkpointInterval, checkpoint, hash });
+      return checkpoint;
+    };
+    let last = await record(0);
+    for (let step = 0; step < s.steps; ) {
+      const count = Math.min(chunk, s.checkpointInterval - (step % s.checkpointInterval));
+      await session.trainSteps(step, count);
+      step += count;
+      onProgress?.({ step, steps: s.steps });
+      if (step % s.checkpointInterval === 0) last = await record(step);
+      if (Date.now() - lastYield >= YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = Date.now();
+      }
+      signal?.throwIfAborted();
+    }
+    return { spec: s, seed, specId: specId(s), checkpointHashes: hashes, final: last, backend: backend.kind };
+  });
+}
+
+/**
+ * Re-executes segment `index` of the run: from checkpoint `index` (its parameters, as a checkpoint
+ * or the bare parameter vector) to checkpoint `index + 1`, which it returns. This is what a
+ * validator runs for every sampled segment.
+ */
+export async function replaySegment(
+  spec: TrainingSpec,
+  seed: Hex,
+  index: number,
+  weightsAtIndex: Checkpoint | Int16Array,
+  options: EngineOptions & { readonly signal?: AbortSignal } = {},
+): Promise<Checkpoint> {
+  const s = validateSpec(spec);
+  const segments = modelLayout(s).checkpointCount - 1;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= segments) {
+    throw new CheckpointError(`segment index must be in 0..${segments - 1}, got ${index}`);
+  }
+  const first = index * s.checkpointInterval;
+  const weights = weightsAtIndex instanceof Int16Array ? weightsAtIndex : weightsAtIndex.weights;
+  if (!(weightsAtIndex instanceof Int16Array) && weightsAtIndex.step !== first) {
+    throw new CheckpointError(`checkpoint ${index} must be at step ${first}, got step ${weightsAtIndex.step}`);
+  }
+  options.signal?.throwIfAborted();
+  return withSession(s, seed, options, async (session) => {
+    await session.setWeights(weights);
+    const chunk = chunkSteps(s);
+    let lastYield = Date.now();
+    for (let step = first; step < first + s.checkpointInterval; ) {
+      const count = Math.min(chunk, first + s.checkpointInterval - step);
+      await session.trainSteps(step, count);
+      step += count;
+      if (Date.now() - lastYield >= YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = Date.now();
+      }
+      options.signal?.throwIfAborted();
+    }
+    return { step: first + s.checkpointInterval, weights: await session.getWeights() };
+  });
+}
+
+/**
+ * Replays segment `index` from checkpoint `index` and compares the result with the committed hash
+ * of checkpoint `index + 1`.
+ */
+export async function verifySegment(
+  spec: TrainingSpec,
+  seed: Hex,
+  index: number,
+  weightsAtIndex: Checkpoint | Int16Array,
+  expectedNextHash: Hex,
+  options: EngineOptions & { readonly signal?: AbortSignal } = {},
+): Promise<{ readonly ok: boolean; readonly hash: Hex; readonly checkpoint: Checkpoint }> {
+  const checkpoint = await replaySegment(spec, seed, index, weightsAtIndex, options);
+  const hash = checkpointHash(spec, checkpoint);
+  return { ok: hash.toLowerCase() === expectedNextHash.toLowerCase(), hash, checkpoint };
+}
+
+/** Accuracy of `weights` on the evaluation examples of (spec, seed). */
+export async function evaluate(
+  spec: TrainingSpec,
+  seed: Hex,
+  weights: Checkpoint | Int16Array,
+  options: EngineOptions = {},
+): Promise<EvalScore> {
+  const s = validateSpec(spec);
+  return withSession(s, seed, options, async (session) => {
+    await session.setWeights(weights instanceof Int16Array ? weights : weights.weights);
+    const correct = await session.evaluate();
+    return { correct, total: s.evalSize, accuracyBps: Math.floor((correct * 10_000) / s.evalSize) };
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * The commitment to a run: an OpenZeppelin standard Merkle tree over one leaf per checkpoint.
+ *
+ * Leaf i = keccak256(bytes.concat(keccak256(abi.encode(uint32(i), bytes32(checkpointHash_i)))))
+ * (`StandardMerkleTree` with leaf encoding `["uint32", "bytes32"]`: leaves sorted, pairs hashed
+ * sorted), so a contract checks a checkpoint with
+ * `MerkleProof.verify(proof, root, leaf)`; the index inside the leaf binds the checkpoint to
+ * its place in the run.
+ */
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { encodeAbiParameters, isHex, keccak256, size, type Hex } from "viem";
+
+/** Leaf encoding of the checkpoint tree: (checkpoint index, checkpoint hash). */
+export const CHECKPOINT_LEAF_ENCODING = ["uint32", "bytes32"];
+
+/** What a commitment is computed from: the checkpoint hashes, checkpoint 0 first. */
+export interface CommittableRun {
+  readonly checkpointHashes: readonly Hex[];
+}
+
+export interface RunCommitment {
+  /** Merkle root, stored on chain. */
+  readonly root: Hex;
+  /** Leaf hashes, in checkpoint order (leaf i is checkpoint i's). */
+  readonly leaves: readonly Hex[];
+  /** Sibling hashes proving checkpoint i's leaf under the root. */
+  proof(index: number): Hex[];
+}
+
+/** Thrown for a run whose checkpoint list cannot be committed. */
+export class CommitmentError extends Error {
+  override readonly name = "CommitmentError";
+}
+
+function checkHash(hash: unknown, index: number): Hex {
+  if (typeof hash !== "string" || !isHex(hash, { strict: true }) || size(hash) !== 32) {
+    throw new CommitmentError(`checkpointHashes[${index}] must be a 32-byte hex string, got ${String(hash)}`);
+  }
+  return hash;
+}
+
+/** Builds the checkpoint tree of a run. */
+export function commit(run: CommittableRun): RunCommitment {
+  const hashes = run.checkpointHashes;
+  if (!Array.isArray(hashes) || hashes.length < 1) {
+    throw new CommitmentError(`checkpointHashes must list at least one checkpoint, got ${String(hashes)}`);
+  }
+  const values = hashes.map((hash, i) => [i, checkHash(hash, i)] as [number, Hex]);
+  const tree = StandardMerkleTree.of(values, CHECKPOINT_LEAF_ENCODING);
+  const leaves = values.map((value) => tree.leafHash(value) as Hex);
+  return {
+    root: tree.root as Hex,
+    leaves,
+    proof(index: number): Hex[] {
+      if (!Number.isSafeInteger(index) || index < 0 || index >= values.length) {
+        throw new CommitmentError(`checkpoint index must be in 0..${values.length - 1}, got ${index}`);
+      }
+      return tree.getProof(index) as Hex[];
+    },
+  };
+}
+
+/** The leaf of checkpoint `index` with hash `hash`. */
+export function checkpointLeaf(index: number, hash: Hex): Hex {
+  const encoded = encodeAbiParameters([{ type: "uint32" }, { type: "bytes32" }], [index, checkHash(hash, index)]);
+  return keccak256(keccak256(encoded));
+}
+
+/** Whether `proof` shows that checkpoint `index` has hash `hash` in the run committed to by `root`. */
+export function verifyCheckpointProof(root: Hex, index: number, hash: Hex, proof: readonly Hex[]): boolean {
+  if (!Number.isSafeInteger(index) || index < 0 || index > 0xffff_ffff) return false;
+  try {
+    return StandardMerkleTree.verify(root, CHECKPOINT_LEAF_ENCODING, [index, checkHash(hash, index)], [...proof]);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,440 @@
+// AssemblyScript source of the `wasm` backend's kernels (engine version 1).
+// Build: `npx tsx sdk/src/compute/wasm/build.ts` (writes kernels.generated.ts, the embedded binary).
+// The file ends in .as so that the TypeScript tools of the repository leave it alone; build.ts
+// hands it to the AssemblyScript compiler as kernels.ts.
+//
+// Memory: the host (backend.ts) lays out every buffer in linear memory and passes byte offsets.
+// Matrices are row-major int16 with a leading dimension (ld, in elements) that is a multiple of 8,
+// so every row starts 16-byte aligned and every contraction runs over whole 8-lane vectors; the
+// padding columns (and padding rows, where a matrix is transposed) hold zeros.
+// The arithmetic is exactly that of sdk/src/compute/reference.ts; see docs/engine.md.
+
+// ---------------------------------------------------------------------------------------------
+// Philox4x32-10
+
+const M0: u32 = 0xd2511f53;
+const M1: u32 = 0xcd9e8d57;
+const W0: u32 = 0x9e3779b9;
+const W1: u32 = 0xbb67ae85;
+
+const DOMAIN_INPUT: u32 = 1;
+const DOMAIN_TEACHER: u32 = 2;
+const DOMAIN_INIT: u32 = 3;
+
+let out0: u32 = 0;
+let out1: u32 = 0;
+let out2: u32 = 0;
+let out3: u32 = 0;
+
+function philox(c0: u32, c1: u32, c2: u32, c3: u32, k0: u32, k1: u32): void {
+  let x0 = c0;
+  let x1 = c1;
+  let x2 = c2;
+  let x3 = c3;
+  for (let round = 0; round < 10; round++) {
+    if (round > 0) {
+      k0 += W0;
+      k1 += W1;
+    }
+    const p0: u64 = <u64>M0 * <u64>x0;
+    const p1: u64 = <u64>M1 * <u64>x2;
+    x0 = <u32>(p1 >>> 32) ^ x1 ^ k0;
+    x1 = <u32>p1;
+    x2 = <u32>(p0 >>> 32) ^ x3 ^ k1;
+    x3 = <u32>p0;
+  }
+  out0 = x0;
+  out1 = x1;
+  out2 = x2;
+  out3 = x3;
+}
+
+/** The 16 bytes of the last philox() call as a vector (word i in lanes 4i..4i+3, little-endian). */
+@inline function philoxVector(): v128 {
+  let v = i32x4.splat(<i32>out0);
+  v = i32x4.replace_lane(v, 1, <i32>out1);
+  v = i32x4.replace_lane(v, 2, <i32>out2);
+  v = i32x4.replace_lane(v, 3, <i32>out3);
+  return v;
+}
+
+@inline function philoxByte(t: i32): u32 {
+  const w = t >> 2;
+  const word = w == 0 ? out0 : w == 1 ? out1 : w == 2 ? out2 : out3;
+  return (word >>> ((<u32>t & 3) * 8)) & 0xff;
+}
+
+/** Writes the first `count` bytes of item (lo, hi) of `domain`, as int8 widened to int16, to dst. */
+function int8Stream(dst: usize, count: i32, k0: u32, k1: u32, lo: u32, hi: u32, domain: u32): void {
+  let j = 0;
+  for (; (j + 1) * 16 <= count; j++) {
+    philox(<u32>j, lo, hi, domain, k0, k1);
+    const v = philoxVector();
+    const at = dst + (<usize>j << 5);
+    v128.store(at, i16x8.extend_low_i8x16_s(v));
+    v128.store(at, i16x8.extend_high_i8x16_s(v), 16);
+  }
+  if (j * 16 < count) {
+    philox(<u32>j, lo, hi, domain, k0, k1);
+    for (let t = 0; j * 16 + t < count; t++) {
+      store<i16>(dst + (<usize>(j * 16 + t) << 1), <i16>(<i8>philoxByte(t)));
+    }
+  }
+}
+
+/** Inputs of examples first .. first + rows - 1 (first = firstHi · 2^32 + firstLo) into dst [rows][ld]. */
+export function gen_inputs(dst: usize, rows: i32, width: i32, ld: i32, k0: u32, k1: u32, firstLo: u32, firstHi: u32): void {
+  const first: u64 = (<u64>firstHi << 32) | <u64>firstLo;
+  for (let r = 0; r < rows; r++) {
+    const item = first + <u64>r;
+    int8Stream(dst + (<usize>(r * ld) << 1), width, k0, k1, <u32>item, <u32>(item >>> 32), DOMAIN_INPUT);
+  }
+}
+
+/** Teacher weights [classes][ld]. */
+export function gen_teacher(dst: usize, classes: i32, width: i32, ld: i32, k0: u32, k1: u32): void {
+  for (let c = 0; c < classes; c++) {
+    int8Stream(dst + (<usize>(c * ld) << 1), width, k0, k1, <u32>c, 0, DOMAIN_TEACHER);
+  }
+}
+
+/** Initial weights of layer `layer`: count parameters ((byte >> 1) - 64) · 256 at dst. */
+export function gen_init(dst: usize, count: i32, k0: u32, k1: u32, layer: u32): void {
+  for (let j = 0; j * 16 < count; j++) {
+    philox(<u32>j, layer, 0, DOMAIN_INIT, k0, k1);
+    for (let t = 0; t < 16 && j * 16 + t < count; t++) {
+      store<i16>(dst + (<usize>(j * 16 + t) << 1), <i16>((<i32>(philoxByte(t) >> 1) - 64) * 256));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product: C[i][j] = sum_k A[i][k] · B[j][k], int16 operands (int8 values), int32 sums.
+
+/** [sum(a), sum(b), sum(c), sum(d)]: the horizontal sums of four accumulators in one vector. */
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i64x2.shuffle(ab, cd, 0, 2), i64x2.shuffle(ab, cd, 1, 3));
+}
+
+@inline function hsum1(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/**
+ * C (int32, [m][ldc]) = A ([m][lda]) · B ([n][ldb])^T over k (a multiple of 8) columns.
+ * Register tile: 2 rows of A by 4 rows of B, 8 accumulators.
+ */
+export function gemm_nt(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32): void {
+  const kb = <usize>k << 1;
+  const sa = <usize>lda << 1;
+  const sb = <usize>ldb << 1;
+  const sc = <usize>ldc << 2;
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const a0 = a + <usize>i * sa;
+    const a1 = a0 + sa;
+    const c0 = c + <usize>i * sc;
+    const c1 = c0 + sc;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = b + <usize>j * sb;
+      const b1 = b0 + sb;
+      const b2 = b1 + sb;
+      const b3 = b2 + sb;
+      let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s02 = i32x4.splat(0), s03 = i32x4.splat(0);
+      let s10 = i32x4.splat(0), s11 = i32x4.splat(0), s12 = i32x4.splat(0), s13 = i32x4.splat(0);
+      for (let p: usize = 0; p < kb; p += 16) {
+        const x0 = v128.load(a0 + p);
+        const x1 = v128.load(a1 + p);
+        const y0 = v128.load(b0 + p);
+        const y1 = v128.load(b1 + p);
+        const y2 = v128.load(b2 + p);
+        const y3 = v128.load(b3 + p);
+        s00 = i32x4.add(s00, i32x4.dot_i16x8_s(x0, y0));
+        s01 = i32x4.add(s01, i32x4.dot_i16x8_s(x0, y1));
+        s02 = i32x4.add(s02, i32x4.dot_i16x8_s(x0, y2));
+        s03 = i32x4.add(s03, i32x4.dot_i16x8_s(x0, y3));
+        s10 = i32x4.add(s10, i32x4.dot_i16x8_s(x1, y0));
+        s11 = i32x4.add(s11, i32x4.dot_i16x8_s(x1, y1));
+        s12 = i32x4.add(s12, i32x4.dot_i16x8_s(x1, y2));
+        s13 = i32x4.add(s13, i32x4.dot_i16x8_s(x1, y3));
+      }
+      v128.store(c0 + (<usize>j << 2), hsum4(s00, s01, s02, s03));
+      v128.store(c1 + (<usize>j << 2), hsum4(s10, s11, s12, s13));
+    }
+    for (; j < n; j++) {
+      const b0 = b + <usize>j * sb;
+      let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
+      for (let p: usize = 0; p < kb; p += 16) {
+        const y0 = v128.load(b0 + p);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v128.load(a0 + p), y0));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v128.load(a1 + p), y0));
+      }
+      store<i32>(c0 + (<usize>j << 2), hsum1(s0));
+      store<i32>(c1 + (<usize>j << 2), hsum1(s1));
+    }
+  }
+  if (i < m) {
+    const a0 = a + <usize>i * sa;
+    const c0 = c + <usize>i * sc;
+    for (let j = 0; j < n; j++) {
+      const b0 = b + <usize>j * sb;
+      let s0 = i32x4.splat(0);
+      for (let p: usize = 0; p < kb; p += 16) s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v128.load(a0 + p), v128.load(b0 + p)));
+      store<i32>(c0 + (<usize>j << 2), hsum1(s0));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise kernels
+
+@inline function roundShift(x: i32, s: i32): i32 {
+  return s == 0 ? x : (x + (1 << (s - 1))) >> s;
+}
+
+@inline function clampI(x: i32, lo: i32, hi: i32): i32 {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/** Vector roundShift: (x + half) >> s, with half = s > 0 ? 2^(s-1) : 0 already splatted. */
+@inline function roundShiftV(x: v128, half: v128, s: i32): v128 {
+  return i32x4.shr_s(i32x4.add(x, half), s);
+}
+
+/**
+ * dst[r][c] = clamp(roundShift(z[r][c] + bias[c], s), lo, hi) for c < cols, 0 for cols <= c < ldd.
+ * z: int32 [rows][ldz]; bias: int32 [cols] (already multiplied by the bias input 127).
+ */
+export function requant(z: usize, ldz: i32, bias: usize, rows: i32, cols: i32, s: i32, lo: i32, hi: i32, dst: usize, ldd: i32): void {
+  const half = i32x4.splat(s == 0 ? 0 : 1 << (s - 1));
+  const vlo = i32x4.splat(lo);
+  const vhi = i32x4.splat(hi);
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * ldz) << 2);
+    const dr = dst + (<usize>(r * ldd) << 1);
+    let c = 0;
+    for (; c + 8 <= cols; c += 8) {
+      const at = <usize>c << 2;
+      const v0 = i32x4.add(v128.load(zr + at), v128.load(bias + at));
+      const v1 = i32x4.add(v128.load(zr + at, 16), v128.load(bias + at, 16));
+      const q0 = i32x4.min_s(i32x4.max_s(roundShiftV(v0, half, s), vlo), vhi);
+      const q1 = i32x4.min_s(i32x4.max_s(roundShiftV(v1, half, s), vlo), vhi);
+      v128.store(dr + (<usize>c << 1), i16x8.narrow_i32x4_s(q0, q1));
+    }
+    for (; c < cols; c++) {
+      const v = load<i32>(zr + (<usize>c << 2)) + load<i32>(bias + (<usize>c << 2));
+      store<i16>(dr + (<usize>c << 1), <i16>clampI(roundShift(v, s), lo, hi));
+    }
+    for (; c < ldd; c++) store<i16>(dr + (<usize>c << 1), 0);
+  }
+}
+
+/** labels[r] = argmax_c z[r][c] (int32 [rows][ldz]); ties go to the lowest c. */
+export function argmax_rows(z: usize, ldz: i32, rows: i32, cols: i32, labels: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * ldz) << 2);
+    let best = 0;
+    let bestValue = load<i32>(zr);
+    for (let c = 1; c < cols; c++) {
+      const v = load<i32>(zr + (<usize>c << 2));
+      if (v > bestValue) {
+        best = c;
+        bestValue = v;
+      }
+    }
+    store<i32>(labels + (<usize>r << 2), best);
+  }
+}
+
+/** Number of rows r with argmax_c y[r][c] == labels[r] (y: int16 [rows][ldy]; ties: lowest c). */
+export function count_correct(y: usize, ldy: i32, rows: i32, cols: i32, labels: usize): i32 {
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const yr = y + (<usize>(r * ldy) << 1);
+    let best = 0;
+    let bestValue = <i32>load<i16>(yr);
+    for (let c = 1; c < cols; c++) {
+      const v = <i32>load<i16>(yr + (<usize>c << 1));
+      if (v > bestValue) {
+        best = c;
+        bestValue = v;
+      }
+    }
+    if (best == load<i32>(labels + (<usize>r << 2))) correct++;
+  }
+  return correct;
+}
+
+/** Loss gradient g[r][c] = clamp(y[r][c] - (c == label ? target : 0), -127, 127); padding zeroed. */
+export function loss_grad(y: usize, ldy: i32, rows: i32, cols: i32, labels: usize, target: i32, g: usize, ldg: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const label = load<i32>(labels + (<usize>r << 2));
+    const yr = y + (<usize>(r * ldy) << 1);
+    const gr = g + (<usize>(r * ldg) << 1);
+    for (let c = 0; c < cols; c++) {
+      const t = c == label ? target : 0;
+      store<i16>(gr + (<usize>c << 1), <i16>clampI(<i32>load<i16>(yr + (<usize>c << 1)) - t, -127, 127));
+    }
+    for (let c = cols; c < ldg; c++) store<i16>(gr + (<usize>c << 1), 0);
+  }
+}
+
+/**
+ * Error through a ReLU layer: g[r][c] = a[r][c] > 0 ? clamp(roundShift(e[r][c], s), -127, 127) : 0
+ * (e: int32 [rows][lde]; a, g: int16); padding zeroed.
+ */
+export function backprop_relu(e: usize, lde: i32, a: usize, lda: i32, rows: i32, cols: i32, s: i32, g: usize, ldg: i32): void {
+  const half = i32x4.splat(s == 0 ? 0 : 1 << (s - 1));
+  const vlo = i32x4.splat(-127);
+  const vhi = i32x4.splat(127);
+  const zero = i16x8.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const er = e + (<usize>(r * lde) << 2);
+    const ar = a + (<usize>(r * lda) << 1);
+    const gr = g + (<usize>(r * ldg) << 1);
+    let c = 0;
+    for (; c + 8 <= cols; c += 8) {
+      const q0 = i32x4.min_s(i32x4.max_s(roundShiftV(v128.load(er + (<usize>c << 2)), half, s), vlo), vhi);
+      const q1 = i32x4.min_s(i32x4.max_s(roundShiftV(v128.load(er + (<usize>c << 2), 16), half, s), vlo), vhi);
+      const mask = i16x8.gt_s(v128.load(ar + (<usize>c << 1)), zero);
+      v128.store(gr + (<usize>c << 1), v128.and(i16x8.narrow_i32x4_s(q0, q1), mask));
+    }
+    for (; c < cols; c++) {
+      const active = load<i16>(ar + (<usize>c << 1)) > 0;
+      const v = active ? clampI(roundShift(load<i32>(er + (<usize>c << 2)), s), -127, 127) : 0;
+      store<i16>(gr + (<usize>c << 1), <i16>v);
+    }
+    for (; c < ldg; c++) store<i16>(gr + (<usize>c << 1), 0);
+  }
+}
+
+/**
+ * Bias gradient db[o] = 127 · sum_{r < rows} gt[o][r] (gt: int16 [outs][ldt], the transposed
+ * error; only its first `rows` columns are read).
+ */
+export function bias_grad(gt: usize, ldt: i32, outs: i32, rows: i32, db: usize): void {
+  const ones = i16x8.splat(1);
+  for (let o = 0; o < outs; o++) {
+    const row = gt + (<usize>(o * ldt) << 1);
+    let s = i32x4.splat(0);
+    let r = 0;
+    for (; r + 8 <= rows; r += 8) s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load(row + (<usize>r << 1)), ones));
+    let total = hsum1(s);
+    for (; r < rows; r++) total += <i32>load<i16>(row + (<usize>r << 1));
+    store<i32>(db + (<usize>o << 2), 127 * total);
+  }
+}
+
+/**
+ * Transposes src (int16, rows8 x cols8 used, both multiples of 8, [.][lds]) into dst ([cols8][ldd]),
+ * in 8x8 blocks.
+ */
+export function transpose(src: usize, lds: i32, rows8: i32, cols8: i32, dst: usize, ldd: i32): void {
+  const ss = <usize>lds << 1;
+  const sd = <usize>ldd << 1;
+  for (let r = 0; r < rows8; r += 8) {
+    for (let c = 0; c < cols8; c += 8) {
+      const s = src + <usize>r * ss + (<usize>c << 1);
+      const r0 = v128.load(s);
+      const r1 = v128.load(s + ss);
+      const r2 = v128.load(s + 2 * ss);
+      const r3 = v128.load(s + 3 * ss);
+      const r4 = v128.load(s + 4 * ss);
+      const r5 = v128.load(s + 5 * ss);
+      const r6 = v128.load(s + 6 * ss);
+      const r7 = v128.load(s + 7 * ss);
+      const a0 = i16x8.shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11);
+      const a1 = i16x8.shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+      const a2 = i16x8.shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11);
+      const a3 = i16x8.shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
+      const a4 = i16x8.shuffle(r4, r5, 0, 8, 1, 9, 2, 10, 3, 11);
+      const a5 = i16x8.shuffle(r4, r5, 4, 12, 5, 13, 6, 14, 7, 15);
+      const a6 = i16x8.shuffle(r6, r7, 0, 8, 1, 9, 2, 10, 3, 11);
+      const a7 = i16x8.shuffle(r6, r7, 4, 12, 5, 13, 6, 14, 7, 15);
+      const b0 = i32x4.shuffle(a0, a2, 0, 4, 1, 5);
+      const b1 = i32x4.shuffle(a0, a2, 2, 6, 3, 7);
+      const b2 = i32x4.shuffle(a1, a3, 0, 4, 1, 5);
+      const b3 = i32x4.shuffle(a1, a3, 2, 6, 3, 7);
+      const b4 = i32x4.shuffle(a4, a6, 0, 4, 1, 5);
+      const b5 = i32x4.shuffle(a4, a6, 2, 6, 3, 7);
+      const b6 = i32x4.shuffle(a5, a7, 0, 4, 1, 5);
+      const b7 = i32x4.shuffle(a5, a7, 2, 6, 3, 7);
+      const d = dst + <usize>c * sd + (<usize>r << 1);
+      v128.store(d, i64x2.shuffle(b0, b4, 0, 2));
+      v128.store(d + sd, i64x2.shuffle(b0, b4, 1, 3));
+      v128.store(d + 2 * sd, i64x2.shuffle(b1, b5, 0, 2));
+      v128.store(d + 3 * sd, i64x2.shuffle(b1, b5, 1, 3));
+      v128.store(d + 4 * sd, i64x2.shuffle(b2, b6, 0, 2));
+      v128.store(d + 5 * sd, i64x2.shuffle(b2, b6, 1, 3));
+      v128.store(d + 6 * sd, i64x2.shuffle(b3, b7, 0, 2));
+      v128.store(d + 7 * sd, i64x2.shuffle(b3, b7, 1, 3));
+    }
+  }
+}
+
+/**
+ * SGD update of one weight matrix and refresh of its effective weights:
+ * p = clamp(p - roundShift(dw, lr), -32767, 32767); weff = clamp(roundShift(p, 8), -127, 127).
+ * p: int16 [outs][ins] (unpadded, maybe unaligned); dw: int32 [outs][ins]; weff: int16 [outs][ldw].
+ * With dw == 0 (null), only refreshes weff.
+ */
+export function update_weights(p: usize, dw: usize, outs: i32, ins: i32, lr: i32, weff: usize, ldw: i32): void {
+  const half = i32x4.splat(lr == 0 ? 0 : 1 << (lr - 1));
+  const pmax = i32x4.splat(32767);
+  const pmin = i32x4.splat(-32767);
+  const whalf = i32x4.splat(128);
+  const wmax = i32x4.splat(127);
+  const wmin = i32x4.splat(-127);
+  for (let o = 0; o < outs; o++) {
+    const pr = p + (<usize>(o * ins) << 1);
+    const dr = dw + (<usize>(o * ins) << 2);
+    const wr = weff + (<usize>(o * ldw) << 1);
+    let i = 0;
+    for (; i + 8 <= ins; i += 8) {
+      const pv = v128.load(pr + (<usize>i << 1));
+      let p0 = i32x4.extend_low_i16x8_s(pv);
+      let p1 = i32x4.extend_high_i16x8_s(pv);
+      if (dw != 0) {
+        p0 = i32x4.sub(p0, roundShiftV(v128.load(dr + (<usize>i << 2)), half, lr));
+        p1 = i32x4.sub(p1, roundShiftV(v128.load(dr + (<usize>i << 2), 16), half, lr));
+        p0 = i32x4.min_s(i32x4.max_s(p0, pmin), pmax);
+        p1 = i32x4.min_s(i32x4.max_s(p1, pmin), pmax);
+        v128.store(pr + (<usize>i << 1), i16x8.narrow_i32x4_s(p0, p1));
+      }
+      const w0 = i32x4.min_s(i32x4.max_s(roundShiftV(p0, whalf, 8), wmin), wmax);
+      const w1 = i32x4.min_s(i32x4.max_s(roundShiftV(p1, whalf, 8), wmin), wmax);
+      v128.store(wr + (<usize>i << 1), i16x8.narrow_i32x4_s(w0, w1));
+    }
+    for (; i < ins; i++) {
+      let v = <i32>load<i16>(pr + (<usize>i << 1));
+      if (dw != 0) {
+        v = clampI(v - roundShift(load<i32>(dr + (<usize>i << 2)), lr), -32767, 32767);
+        store<i16>(pr + (<usize>i << 1), <i16>v);
+      }
+      store<i16>(wr + (<usize>i << 1), <i16>clampI(roundShift(v, 8), -127, 127));
+    }
+  }
+}
+
+/**
+ * SGD update of one bias vector (p: int16 [outs]; db: int32 [outs], or 0 to only refresh) and
+ * refresh of beff = 127 · clamp(roundShift(p, 8), -127, 127) (int32 [outs]).
+ */
+export function update_bias(p: usize, db: usize, outs: i32, lr: i32, beff: usize): void {
+  for (let o = 0; o < outs; o++) {
+    let v = <i32>load<i16>(p + (<usize>o << 1));
+    if (db != 0) {
+      v = clampI(v - roundShift(load<i32>(db + (<usize>o << 2)), lr), -32767, 32767);
+      store<i16>(p + (<usize>o << 1), <i16>v);
+    }
+    store<i32>(beff + (<usize>o << 2), 127 * clampI(roundShift(v, 8), -127, 127));
+  }
+}
+
+/** First free byte after the module's static data. */
+export function heap_base(): usize {
+  return __heap_base;
+}
