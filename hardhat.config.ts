@@ -5,6 +5,7 @@ import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
 import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
+import { operatorTasks } from "./scripts/operator/tasks.js";
 
 const require = createRequire(import.meta.url);
 
@@ -13,6 +14,7 @@ const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
 
 export default defineConfig({
+  tasks: operatorTasks,
   plugins: [hardhatViem, hardhatViemAssertions, hardhatMocha, hardhatNetworkHelpers, hardhatKeystore],
   solidity: {
     version: SOLC_VERSION,
