@@ -15,7 +15,7 @@ const short = (a: Address) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
 const wallets = await viem.getWalletClients();
-const [governance, trainerA, trainerB, validator, dave, erin] = wallets;
+const [, trainerA, trainerB, validator, dave, erin] = wallets;
 const log = (line: string) => console.log(line);
 
 log(`PoAI devnet — in-process chain ${publicClient.chain.id}, epoch ${EPOCH}s\n`);

@@ -43,12 +43,14 @@ export async function readAddressBook(file: string): Promise<PoAIDeployment> {
   let raw: string;
   try {
     raw = await readFile(file, "utf8");
-  } catch {
-    throw new Error(`no deployment at ${file}: deploy first (npx hardhat poai deploy --network <name>) or pass --deployment <file>`);
+  } catch (cause) {
+    throw new Error(`no deployment at ${file}: deploy first (npx hardhat poai deploy --network <name>) or pass --deployment <file>`, {
+      cause,
+    });
   }
   try {
     return parseDeployment(JSON.parse(raw));
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
 }

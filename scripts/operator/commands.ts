@@ -5,6 +5,7 @@
  */
 import { formatPoai, poaiTokenAbi, sendContractTransaction, type OperatorView, type PoAIClient } from "@poai/sdk";
 import { encodeFunctionData, isAddress, type Address } from "viem";
+import { getBlock } from "viem/actions";
 
 export class OperatorCommandError extends Error {
   override name = "OperatorCommandError";
@@ -67,7 +68,8 @@ export async function register(
   client: PoAIClient,
   args: { role: string; stake: bigint; commissionBps: number; maxCommissionBps: number; endpoint: string; gpuClass: string },
 ): Promise<string[]> {
-  if (args.role !== "trainer" && args.role !== "validator") fail(`--role must be trainer or validator, got ${JSON.stringify(args.role)}`);
+  const role = args.role;
+  if (role !== "trainer" && role !== "validator") return fail(`--role must be trainer or validator, got ${JSON.stringify(role)}`);
   if (args.commissionBps > args.maxCommissionBps) {
     fail(`--commission ${args.commissionBps / 100}% is above --max-commission ${args.maxCommissionBps / 100}%`);
   }
@@ -78,7 +80,7 @@ export async function register(
   const minimum = args.role === "trainer" ? params.minTrainerStake : params.minValidatorStake;
   if (args.stake < minimum) fail(`--stake ${formatPoai(args.stake)} is below the ${args.role} minimum ${formatPoai(minimum)}`);
   const out = await ensureFunds(client, me, args.stake);
-  const hash = await client.staking.register({ role: args.role, stake: args.stake, commissionBps: args.commissionBps, maxCommissionBps: args.maxCommissionBps, endpoint: args.endpoint, gpuClass: args.gpuClass });
+  const hash = await client.staking.register({ role, stake: args.stake, commissionBps: args.commissionBps, maxCommissionBps: args.maxCommissionBps, endpoint: args.endpoint, gpuClass: args.gpuClass });
   out.push(await done(client, hash, `registered ${me} as ${args.role} with ${formatPoai(args.stake)}`));
   return out;
 }
@@ -117,9 +119,7 @@ export async function undelegate(client: PoAIClient, args: { operator: Address; 
 export async function withdraw(client: PoAIClient, args: { maxEntries?: number }): Promise<string[]> {
   const me = await sender(client);
   const entries = await client.staking.getUnbonding({ owner: me, limit: 100 });
-  const now = BigInt(Math.floor(Date.now() / 1000));
-  const block = await client.publicClient.request({ method: "eth_getBlockByNumber", params: ["latest", false] });
-  const chainNow = block ? BigInt(block.timestamp) : now;
+  const chainNow = (await getBlock(client.publicClient)).timestamp;
   const matured = entries.filter((e) => BigInt(e.maturity) <= chainNow);
   if (matured.length === 0) {
     const next = entries[0];

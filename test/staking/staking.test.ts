@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, parseEther, parseSignature, zeroAddress } from "viem";
+import { getAddress, parseEther, parseSignature, zeroAddress, type Address } from "viem";
 import { DEFAULT_PARAMS } from "../../scripts/lib/deploy.js";
 import { BURN, DAY, TRAINER, VALIDATOR, balanceDeltas, stakingFixture } from "../fixtures/staking.js";
 
@@ -119,7 +119,7 @@ describe("Staking (unit)", () => {
     it("rejects addStake and updateMetadata from an address that is not an operator", async () => {
       const f = await load();
       const s = (await f.as(f.stranger)).staking;
-      const who = [getAddress(f.stranger.account.address)];
+      const who: [Address] = [getAddress(f.stranger.account.address)];
       await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.addStake([E(1)]), f.staking, "NotRegistered", who);
       await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.updateMetadata(["u", "g"]), f.staking, "NotRegistered", who);
     });
