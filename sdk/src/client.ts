@@ -1,0 +1,142 @@
+import type { Hash, TransactionReceipt } from "viem";
+import * as stakingActions from "./actions/staking.js";
+import * as tokenActions from "./actions/token.js";
+import type { PoAIContext } from "./context.js";
+import { parseDeployment, type PoAIDeployment } from "./deployment.js";
+import { PoAIInputError } from "./errors.js";
+import { waitForTransaction, type WaitOptions } from "./transaction.js";
+
+/** `action(ctx, ...rest)` becomes `action(...rest)`. */
+type Bound<F> = F extends (ctx: PoAIContext, ...rest: infer A) => infer R ? (...rest: A) => R : never;
+type BoundActions<T> = { [K in keyof T]: Bound<T[K]> };
+
+function bindActions<T extends Record<string, (ctx: PoAIContext, ...rest: never[]) => unknown>>(
+  ctx: PoAIContext,
+  actions: T,
+): BoundActions<T> {
+  const out: Partial<Record<keyof T, unknown>> = {};
+  for (const key of Object.keys(actions) as (keyof T)[]) {
+    const action = actions[key];
+    out[key] = (...rest: never[]) => action(ctx, ...rest);
+  }
+  return out as BoundActions<T>;
+}
+
+const staking = {
+  register: stakingActions.register,
+  addStake: stakingActions.addStake,
+  delegate: stakingActions.delegate,
+  delegateWithPermit: stakingActions.delegateWithPermit,
+  undelegate: stakingActions.undelegate,
+  undelegateAmount: stakingActions.undelegateAmount,
+  withdraw: stakingActions.withdraw,
+  cancelUnbonding: stakingActions.cancelUnbonding,
+  claim: stakingActions.claim,
+  claimMany: stakingActions.claimMany,
+  compound: stakingActions.compound,
+  setCommission: stakingActions.setCommission,
+  unjail: stakingActions.unjail,
+  deregister: stakingActions.deregister,
+  updateMetadata: stakingActions.updateMetadata,
+  getPool: stakingActions.getPool,
+  getPosition: stakingActions.getPosition,
+  getPositions: stakingActions.getPositions,
+  getUnbonding: stakingActions.getUnbonding,
+  getOperator: stakingActions.getOperator,
+  getOperators: stakingActions.getOperators,
+  getOperatorCount: stakingActions.getOperatorCount,
+  iterateOperators: stakingActions.iterateOperators,
+  isActive: stakingActions.isActive,
+  getParams: stakingActions.getParams,
+  currentEpoch: stakingActions.currentEpoch,
+  epochStart: stakingActions.epochStart,
+  stakeAt: stakingActions.stakeAt,
+  roleStakeAt: stakingActions.roleStakeAt,
+  getSharesForAmount: stakingActions.getSharesForAmount,
+  watchDelegations: stakingActions.watchDelegations,
+  watchSlashes: stakingActions.watchSlashes,
+  watchRewards: stakingActions.watchRewards,
+};
+
+const token = {
+  getBalance: tokenActions.getTokenBalance,
+  getAllowance: tokenActions.getTokenAllowance,
+  approve: tokenActions.approve,
+  signPermit: tokenActions.signPermit,
+};
+
+/** Generic actions, bound by hand so that `eventName` still narrows the events. */
+interface StakingEventActions {
+  getEvents<N extends stakingActions.StakingEventName>(
+    args: Parameters<typeof stakingActions.getStakingEvents<N>>[1],
+  ): Promise<stakingActions.StakingEvent<N>[]>;
+  parseEvents<N extends stakingActions.StakingEventName = stakingActions.StakingEventName>(
+    args: Parameters<typeof stakingActions.parseStakingEvents<N>>[1],
+  ): stakingActions.StakingEvent<N>[];
+  watchEvents<N extends stakingActions.StakingEventName = stakingActions.StakingEventName>(
+    args: Parameters<typeof stakingActions.watchStakingEvents<N>>[1],
+  ): () => void;
+}
+
+/** The staking actions bound to one context. */
+export type PoAIStakingActions = BoundActions<typeof staking> & StakingEventActions;
+/** The token actions bound to one context. */
+export type PoAITokenActions = BoundActions<typeof token>;
+
+/** Everything an app needs, bound to one chain, one deployment and (optionally) one wallet. */
+export interface PoAIClient extends Readonly<PoAIContext> {
+  staking: PoAIStakingActions;
+  token: PoAITokenActions;
+  /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */
+  waitForTransaction(hash: Hash, options?: WaitOptions): Promise<TransactionReceipt>;
+}
+
+/** Parameters of `createPoAIClient`; `deployment` may be the raw JSON (it is validated). */
+export interface CreatePoAIClientParameters extends Omit<PoAIContext, "deployment"> {
+  deployment: PoAIDeployment | unknown;
+}
+
+/**
+ * Binds every action to a viem public client, an optional wallet client and a deployment:
+ *
+ * ```ts
+ * const poai = createPoAIClient({ publicClient, walletClient, deployment });
+ * const hash = await poai.staking.delegate({ operator, amount: parsePoai("100") });
+ * await poai.waitForTransaction(hash);
+ * ```
+ *
+ * Throws a `PoAIInputError` when the deployment is malformed or belongs to another chain than a
+ * client's `chain`.
+ */
+export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient {
+  const deployment = parseDeployment(params.deployment);
+  for (const [field, client] of [
+    ["publicClient", params.publicClient],
+    ["walletClient", params.walletClient],
+  ] as const) {
+    const chainId = client?.chain?.id;
+    if (chainId !== undefined && chainId !== deployment.chainId) {
+      throw new PoAIInputError(
+        `${field}.chain.id`,
+        chainId,
+        `the deployment's chain id ${deployment.chainId}`,
+      );
+    }
+  }
+  const ctx: PoAIContext = {
+    publicClient: params.publicClient,
+    ...(params.walletClient !== undefined && { walletClient: params.walletClient }),
+    deployment,
+  };
+  return {
+    ...ctx,
+    staking: {
+      ...bindActions(ctx, staking),
+      getEvents: (args) => stakingActions.getStakingEvents(ctx, args),
+      parseEvents: (args) => stakingActions.parseStakingEvents(ctx, args),
+      watchEvents: (args) => stakingActions.watchStakingEvents(ctx, args),
+    },
+    token: bindActions(ctx, token),
+    waitForTransaction: (hash, options) => waitForTransaction(ctx, hash, options),
+  };
+}

@@ -1,0 +1,313 @@
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  isHex,
+  type Address,
+  type ContractErrorArgs,
+  type ContractErrorName,
+  type Hash,
+  type Hex,
+} from "viem";
+import { poaiErrorsAbi } from "./abi/index.js";
+import { formatBps, formatFraction, formatPoai } from "./units.js";
+
+/** Name of a custom error declared by a PoAI contract (or a library it uses). */
+export type PoAIErrorName = ContractErrorName<typeof poaiErrorsAbi>;
+
+/** Decoded arguments of the custom error `N`. */
+export type PoAIErrorArgs<N extends PoAIErrorName> = ContractErrorArgs<typeof poaiErrorsAbi, N>;
+
+/**
+ * What a revert decodes to: a custom error of a PoAI contract, a `require` message (`"Error"`),
+ * a Solidity panic (`"Panic"`), or `"Unknown"` when the revert carries no data this SDK can read.
+ */
+export type PoAIRevertName = PoAIErrorName | "Error" | "Panic" | "Unknown";
+
+/** The `args` of a revert named `N`. */
+export type PoAIRevertArgs<N extends PoAIRevertName> = N extends PoAIErrorName
+  ? PoAIErrorArgs<N>
+  : N extends "Error"
+    ? readonly [reason: string]
+    : N extends "Panic"
+      ? readonly [code: bigint]
+      : readonly [];
+
+/** Where a revert happened, when the SDK knows. */
+export interface PoAIErrorContext {
+  contractAddress?: Address;
+  functionName?: string;
+  transactionHash?: Hash;
+}
+
+/**
+ * A PoAI contract reverted. `errorName` and `args` come from the generated ABIs, `message` is a
+ * readable sentence (`"StakeBelowMinimum: stake 10 POAI is below the minimum 1000 POAI"`) and
+ * `cause` is the underlying viem error.
+ *
+ * ```ts
+ * if (isPoAIContractError(err, "StakeBelowMinimum")) console.log(err.args[1]); // typed: bigint
+ * ```
+ */
+export class PoAIContractError<N extends PoAIRevertName = PoAIRevertName> extends Error {
+  override readonly name = "PoAIContractError";
+  readonly errorName: N;
+  readonly args: PoAIRevertArgs<N>;
+  /** The sentence after `errorName: ` in `message`. */
+  readonly reason: string;
+  /** Raw revert data, when there was any. */
+  readonly data: Hex | undefined;
+  readonly contractAddress: Address | undefined;
+  readonly functionName: string | undefined;
+  readonly transactionHash: Hash | undefined;
+
+  constructor(
+    params: { errorName: N; args: PoAIRevertArgs<N>; data?: Hex; reason?: string } & PoAIErrorContext,
+    options?: { cause?: unknown },
+  ) {
+    const reason = params.reason ?? describeRevert(params.errorName, params.args);
+    super(`${params.errorName}: ${reason}`, options);
+    this.errorName = params.errorName;
+    this.args = params.args;
+    this.reason = reason;
+    this.data = params.data;
+    this.contractAddress = params.contractAddress;
+    this.functionName = params.functionName;
+    this.transactionHash = params.transactionHash;
+  }
+}
+
+/** An argument failed validation before anything was sent; `field` and `value` say which. */
+export class PoAIInputError extends Error {
+  override readonly name = "PoAIInputError";
+  readonly field: string;
+  readonly value: unknown;
+  readonly expected: string;
+
+  constructor(field: string, value: unknown, expected: string) {
+    super(`Invalid ${field}: expected ${expected}, got ${showValue(value)}`);
+    this.field = field;
+    this.value = value;
+    this.expected = expected;
+  }
+}
+
+/** True when `err` is a `PoAIContractError` (named `errorName`, when given). */
+export function isPoAIContractError<N extends PoAIRevertName = PoAIRevertName>(
+  err: unknown,
+  errorName?: N,
+): err is PoAIContractError<N> {
+  return err instanceof PoAIContractError && (errorName === undefined || err.errorName === errorName);
+}
+
+/** A value as it appears in error messages. */
+export function showValue(value: unknown): string {
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined || typeof value === "number" || typeof value === "boolean" || value === null) {
+    return String(value);
+  }
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+  } catch {
+    return String(value);
+  }
+}
+
+// --- readable messages ------------------------------------------------------------------------
+
+const date = (seconds: bigint | number) => {
+  const ms = Number(seconds) * 1000;
+  return Number.isFinite(ms) && ms <= 8.64e15 ? new Date(ms).toISOString() : `timestamp ${seconds}`;
+};
+
+type Templates = { [N in PoAIErrorName]?: (args: PoAIErrorArgs<N>) => string };
+
+const templates: Templates = {
+  // Staking
+  ZeroAmount: () => "the amount is zero (or too small to buy a single share)",
+  InvalidRole: ([role]) => `role ${role} is neither Trainer (1) nor Validator (2)`,
+  AlreadyRegistered: ([operator]) => `${operator} is already registered as an operator`,
+  NotRegistered: ([operator]) => `${operator} is not a registered operator`,
+  OperatorDeregisteredError: ([operator]) => `operator ${operator} has deregistered and takes no new stake`,
+  OperatorIsJailed: ([operator, until]) => `operator ${operator} is jailed until ${date(until)}`,
+  OperatorNotJailed: ([operator]) => `operator ${operator} is not jailed`,
+  JailCooldownActive: ([operator, until, now]) =>
+    `operator ${operator} can unjail at ${date(until)}, ${BigInt(until) - now} s from now`,
+  StakeBelowMinimum: ([stake, minimum]) =>
+    `stake ${formatPoai(stake)} is below the minimum ${formatPoai(minimum)}`,
+  CommissionAboveMax: ([rate, maxRate]) =>
+    `commission ${formatBps(rate)} is above the maximum ${formatBps(maxRate)}`,
+  MaxCommissionTooHigh: ([maxRate]) => `maximum commission ${formatBps(maxRate)} is above the protocol cap`,
+  CommissionChangeTooLarge: ([current, requested, maxChange]) =>
+    `changing the commission from ${formatBps(current)} to ${formatBps(requested)} is more than the largest ` +
+    `change allowed per request, ${formatBps(maxChange)}`,
+  InsufficientShares: ([available, requested]) =>
+    `the position holds ${available} shares but ${requested} were requested`,
+  NothingToWithdraw: ([owner]) => `${owner} has no matured unbonding entry to withdraw`,
+  NothingToClaim: ([owner, operator]) =>
+    BigInt(operator) === 0n
+      ? `${owner} has no rewards to claim in these pools`
+      : `${owner} has no rewards to claim in the pool of ${operator}`,
+  UnbondingEntryNotFound: ([owner, index]) =>
+    `${owner} has no live unbonding entry ${index} (withdrawn, cancelled or never created)`,
+  SlashFractionTooHigh: ([fraction, maxFraction]) =>
+    `a slash of ${formatFraction(fraction)} is above the maximum ${formatFraction(maxFraction)}`,
+  TooManyReporters: ([count, maxCount]) => `${count} reporters is more than the maximum ${maxCount}`,
+  InvalidParameter: ([name, value, minValue, maxValue]) =>
+    `parameter ${name} = ${value} is outside its bounds [${minValue}, ${maxValue}]`,
+  MetadataTooLong: ([field, length, maxLength]) =>
+    `${field} is ${length} bytes long; the maximum is ${maxLength}`,
+  ValueTooLarge: ([value]) => `${value} is too large`,
+  // Token
+  ERC20InsufficientAllowance: ([spender, allowance, needed]) =>
+    `the allowance of ${spender} is ${formatPoai(allowance)} but ${formatPoai(needed)} is needed ` +
+    "(approve first, or delegate with a permit)",
+  ERC20InsufficientBalance: ([sender, balance, needed]) =>
+    `${sender} holds ${formatPoai(balance)} but ${formatPoai(needed)} is needed`,
+  ERC20InvalidReceiver: ([receiver]) => `cannot transfer to ${receiver}`,
+  ERC20InvalidSpender: ([spender]) => `cannot approve ${spender}`,
+  ERC2612ExpiredSignature: ([deadline]) => `the permit expired at ${date(deadline)}`,
+  ERC2612InvalidSigner: ([signer, owner]) => `the permit is signed by ${signer}, not by the owner ${owner}`,
+  InvalidAccountNonce: ([account, currentNonce]) =>
+    `wrong nonce for ${account}; the current nonce is ${currentNonce}`,
+  // Access control and libraries
+  AccessManagedUnauthorized: ([caller]) => `${caller} does not hold the role this function requires`,
+  ReentrancyGuardReentrantCall: () => "reentrant call",
+  SafeERC20FailedOperation: ([token]) => `a transfer of token ${token} failed`,
+  SafeCastOverflowedUintDowncast: ([bits, value]) => `${value} does not fit in uint${bits}`,
+};
+
+const PANICS: Record<number, string> = {
+  0x01: "assertion failed",
+  0x11: "arithmetic overflow or underflow",
+  0x12: "division by zero",
+  0x21: "invalid enum value",
+  0x22: "invalid storage byte array",
+  0x31: "pop on an empty array",
+  0x32: "array index out of bounds",
+  0x41: "out of memory",
+  0x51: "call to an uninitialised function",
+};
+
+function formatArg(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "string") return /^0x[0-9a-fA-F]*$/.test(v) ? v : JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(formatArg).join(", ")}]`;
+  return showValue(v);
+}
+
+/** The readable sentence for a revert (without the `errorName: ` prefix). */
+export function describeRevert<N extends PoAIRevertName>(errorName: N, args: PoAIRevertArgs<N>): string {
+  const list: readonly unknown[] = args;
+  if (errorName === "Error") return String(list[0] ?? "reverted");
+  if (errorName === "Panic") {
+    const code = Number(list[0] ?? 0);
+    return `panic 0x${code.toString(16)} (${PANICS[code] ?? "unknown panic code"})`;
+  }
+  if (errorName === "Unknown") return "the transaction reverted without a reason this SDK can decode";
+  const template = (templates as Record<string, ((a: readonly unknown[]) => string) | undefined>)[errorName];
+  if (template) {
+    try {
+      return template(list);
+    } catch {
+      // Arguments that do not match the template (an error redeclared elsewhere): generic form.
+    }
+  }
+  return `${errorName}(${list.map(formatArg).join(", ")})`;
+}
+
+// --- decoding ---------------------------------------------------------------------------------
+
+function causeOf(err: unknown): unknown {
+  return typeof err === "object" && err !== null && "cause" in err ? err.cause : undefined;
+}
+
+/** Revert data found anywhere in an error's cause chain (viem errors, EIP-1193 errors, nested `data`). */
+function findRevertData(err: unknown): Hex | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = causeOf(e), depth++) {
+    if (typeof e !== "object") break;
+    const data: unknown = "data" in e ? e.data : undefined;
+    if (typeof data === "string" && isHex(data) && data.length >= 10) return data;
+    if (typeof data === "object" && data !== null && "data" in data) {
+      const inner: unknown = data.data;
+      if (typeof inner === "string" && isHex(inner) && inner.length >= 10) return inner;
+    }
+    if (e instanceof ContractFunctionRevertedError && e.raw && e.raw.length >= 10) return e.raw;
+  }
+  return undefined;
+}
+
+function isRevert(err: unknown): boolean {
+  if (err instanceof BaseError) {
+    if (err.walk((e) => e instanceof ContractFunctionRevertedError)) return true;
+    if (err.walk((e) => e instanceof BaseError && e.name === "ExecutionRevertedError")) return true;
+  }
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = causeOf(e), depth++) {
+    const message = e instanceof Error ? e.message : "";
+    if (/execution reverted|reverted with|transaction reverted/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** Decodes raw revert data with every PoAI error (plus `Error(string)` and `Panic(uint256)`). */
+export function decodeRevertData(
+  data: Hex,
+  context: PoAIErrorContext = {},
+  cause?: unknown,
+): PoAIContractError {
+  try {
+    const decoded = decodeErrorResult({ abi: poaiErrorsAbi, data });
+    return new PoAIContractError(
+      {
+        errorName: decoded.errorName,
+        args: (decoded.args ?? []) as PoAIRevertArgs<PoAIRevertName>,
+        data,
+        ...context,
+      },
+      { cause },
+    );
+  } catch {
+    return new PoAIContractError(
+      {
+        errorName: "Unknown",
+        args: [],
+        data,
+        reason: `reverted with data this SDK cannot decode: ${data}`,
+        ...context,
+      },
+      { cause },
+    );
+  }
+}
+
+/**
+ * Turns a contract revert (from any viem action, any transport) into a `PoAIContractError`; any
+ * other error (network, rejected signature, a `PoAIInputError`) is returned unchanged.
+ */
+export function toPoAIError(err: unknown, context: PoAIErrorContext = {}): unknown {
+  if (err instanceof PoAIContractError || err instanceof PoAIInputError) return err;
+  const data = findRevertData(err);
+  if (data) return decodeRevertData(data, context, err);
+  if (err instanceof BaseError) {
+    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) {
+      const { errorName, args } = reverted.data;
+      if (errorName === "Error" || errorName === "Panic") {
+        return new PoAIContractError(
+          { errorName, args: (args ?? []) as PoAIRevertArgs<typeof errorName>, ...context },
+          { cause: err },
+        );
+      }
+    }
+    if (reverted instanceof ContractFunctionRevertedError && reverted.reason) {
+      return new PoAIContractError(
+        { errorName: "Error", args: [reverted.reason], ...context },
+        { cause: err },
+      );
+    }
+  }
+  if (isRevert(err))
+    return new PoAIContractError({ errorName: "Unknown", args: [], ...context }, { cause: err });
+  return err;
+}

@@ -1,0 +1,35 @@
+/**
+ * @poai/sdk: typed viem actions for the PoAI network. This entry point is browser-safe; the
+ * integer training engine lives at `@poai/sdk/compute`.
+ */
+export * from "./abi/index.js";
+export * from "./actions/staking.js";
+export * from "./actions/token.js";
+export { createPoAIClient } from "./client.js";
+export type {
+  CreatePoAIClientParameters,
+  PoAIClient,
+  PoAIStakingActions,
+  PoAITokenActions,
+} from "./client.js";
+export type { PoAIContext, WriteOptions } from "./context.js";
+export { parseDeployment, poaiDeploymentSchema } from "./deployment.js";
+export type { PoAIContracts, PoAIDeployment } from "./deployment.js";
+export {
+  PoAIContractError,
+  PoAIInputError,
+  decodeRevertData,
+  describeRevert,
+  isPoAIContractError,
+  toPoAIError,
+} from "./errors.js";
+export type {
+  PoAIErrorArgs,
+  PoAIErrorContext,
+  PoAIErrorName,
+  PoAIRevertArgs,
+  PoAIRevertName,
+} from "./errors.js";
+export { sendContractTransaction, waitForTransaction } from "./transaction.js";
+export type { WaitOptions } from "./transaction.js";
+export { POAI_DECIMALS, formatBps, formatFraction, formatPoai, parsePoai } from "./units.js";
