@@ -99,6 +99,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     struct Queue {
         uint64 head;
         uint64 tail;
+        uint40 lastMaturity; // maturity of the newest entry: no later entry matures before it
     }
 
     struct RoleTotal {
@@ -650,10 +651,12 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
             if (remaining < minimum) revert StakeBelowMinimum(remaining, minimum);
         }
 
-        // Entries mature at the first epoch boundary at least `unbondingPeriod` away, so the
-        // queue stays in maturity order and undelegations from one pool in one epoch share an entry.
+        // Entries mature at the first epoch boundary at least `unbondingPeriod` away, and never
+        // before the newest entry (governance may shorten the period), so the queue stays in
+        // maturity order and undelegations from one pool in one epoch share an entry.
         uint40 maturity = uint40(_nextEpochBoundary(block.timestamp + _params.unbondingPeriod));
         Queue storage q = _queues[owner];
+        if (maturity < q.lastMaturity) maturity = q.lastMaturity;
         entryIndex = q.tail;
         if (tokens != 0) {
             uint256 ubShares = ShareMath.toShares(tokens, pool.unbondingShares, pool.unbondingTokens);
@@ -671,6 +674,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
             } else {
                 _entries[owner][entryIndex] = Entry(op.id, maturity, ubShares.toUint184());
                 q.tail = entryIndex + 1;
+                q.lastMaturity = maturity;
             }
         }
         emit Undelegated(owner, operator, shares, tokens, entryIndex, maturity);
