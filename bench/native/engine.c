@@ -9,6 +9,7 @@
  * first_step + steps - 1 (only those steps are timed), writes the parameters (int16
  * little-endian, canonical order) to OUT_FILE and prints {"seconds": ...}.
  */
+#define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
