@@ -678,6 +678,16 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
             }
         }
         emit Undelegated(owner, operator, shares, tokens, entryIndex, maturity);
+        if (pool.shares == 0) {
+            // Only a deregistered pool loses its last share, and nobody can join it again: burn the
+            // rewards it still carries rather than strand them.
+            uint256 carry = pool.rewardCarry;
+            if (carry != 0) {
+                pool.rewardCarry = 0;
+                emit RewardBurned(operator, carry);
+                _token.safeTransfer(BURN_ADDRESS, carry);
+            }
+        }
     }
 
     /// Takes the caller's accrued rewards out of the accounting and returns the amount.
