@@ -1,0 +1,339 @@
+import { expect } from "chai";
+import type { Address } from "viem";
+import type { StakingParams } from "../../../scripts/lib/deploy.js";
+import { BURN_ADDRESS, MAX_SHARES_PER_TOKEN, TRAINER, VALIDATOR, toTokens } from "./shareMath.js";
+import { readParams, type World } from "./world.js";
+
+/**
+ * A full read of the Staking state the invariant tests reason about, taken between two actions,
+ * plus the ghost accounting the tests keep themselves (what they notified, claimed, burned).
+ */
+
+export type PoolSnap = {
+  tokens: bigint;
+  shares: bigint;
+  pendingShares: bigint;
+  unbondingTokens: bigint;
+  unbondingShares: bigint;
+  rewardPerShare: bigint;
+  rewardCarry: bigint;
+};
+
+export type OpSnap = {
+  address: Address;
+  id: number;
+  role: number;
+  status: number; // 1 Active, 2 Deregistered
+  jailed: boolean;
+  counted: boolean;
+  jailedUntil: bigint;
+  maxCommissionBps: number;
+  commissionNow: number;
+  active: boolean;
+  pool: PoolSnap;
+};
+
+export type PosSnap = { shares: bigint; pendingShares: bigint; tokens: bigint; claimable: bigint };
+export type EntrySnap = { index: bigint; operatorId: number; maturity: bigint; shares: bigint };
+export type QueueSnap = { head: bigint; tail: bigint; entries: EntrySnap[] };
+
+export type Snap = {
+  now: bigint;
+  epoch: bigint;
+  params: StakingParams;
+  ops: Map<Address, OpSnap>;
+  byId: Map<number, Address>;
+  pos: Map<string, PosSnap>;
+  queues: Map<Address, QueueSnap>;
+  balance: bigint;
+  burnBalance: bigint;
+  roleStake: Map<number, bigint>;
+};
+
+export const posKey = (owner: Address, operator: Address) => `${owner}:${operator}`;
+export const EMPTY_POS: PosSnap = { shares: 0n, pendingShares: 0n, tokens: 0n, claimable: 0n };
+
+/** Ghost accounting: what the test itself sent to and saw leave the reward side of Staking. */
+export type Ghost = {
+  notified: bigint;
+  claimed: bigint; // claimed and compounded rewards
+  rewardsBurned: bigint;
+  slashBurned: bigint;
+  finderFees: bigint;
+  notifies: bigint;
+  positionActions: bigint; // successful actions that settle a position (see `dustAllowance`)
+};
+
+export type CommissionModel = { current: number; pending: number; at: bigint };
+
+export type EpochRecord = { stakes: Map<Address, bigint>; role: Map<number, bigint> };
+
+export class Model {
+  snap!: Snap;
+  ghost: Ghost = {
+    notified: 0n,
+    claimed: 0n,
+    rewardsBurned: 0n,
+    slashBurned: 0n,
+    finderFees: 0n,
+    notifies: 0n,
+    positionActions: 0n,
+  };
+  commission = new Map<Address, CommissionModel>();
+  /** Stake of every candidate operator and of each role, observed at the start of each epoch. */
+  epochs = new Map<bigint, EpochRecord>();
+  /** Latest maturity each owner's queue ever held. */
+  newestMaturity = new Map<Address, bigint>();
+  /** Human-readable trace of the run, printed when a check fails. */
+  trace: string[] = [];
+
+  constructor(
+    readonly candidates: Address[],
+    readonly owners: Address[],
+  ) {}
+
+  pos(owner: Address, operator: Address): PosSnap {
+    return this.snap.pos.get(posKey(owner, operator)) ?? EMPTY_POS;
+  }
+
+  queue(owner: Address): QueueSnap {
+    return this.snap.queues.get(owner) ?? { head: 0n, tail: 0n, entries: [] };
+  }
+
+  /** Effective commission at time `t` according to the model of delayed increases. */
+  commissionAt(operator: Address, t: bigint): number {
+    const c = this.commission.get(operator);
+    if (c === undefined) return 0;
+    return c.at !== 0n && t >= c.at ? c.pending : c.current;
+  }
+
+  minStake(role: number): bigint {
+    return role === TRAINER ? this.snap.params.minTrainerStake : this.snap.params.minValidatorStake;
+  }
+}
+
+/**
+ * Reads the state. Queues are re-read only for `refresh` owners (an owner's queue changes only by
+ * its own actions), or for every owner when `refresh` is "all"; the others come from `prev`.
+ */
+export async function readSnap(
+  w: World,
+  m: Model,
+  refresh: Iterable<Address> | "all",
+  prev?: Snap,
+): Promise<Snap> {
+  const s = w.staking.read;
+  const block = await w.conn.viem.getPublicClient().then((c) => c.getBlock());
+  const now = block.timestamp;
+  const epochLength = BigInt(w.epochLength);
+  const epoch = (now - w.genesis) / epochLength;
+  const params = prev?.params ?? (await readParams(w.staking));
+  const ops = new Map<Address, OpSnap>();
+  const byId = new Map<number, Address>();
+  for (const a of m.candidates) {
+    const r = await s.operatorRecord([a]);
+    if (r.status === 0) continue;
+    const p = await s.getPool([a]);
+    ops.set(a, {
+      address: a,
+      id: r.id,
+      role: r.role,
+      status: r.status,
+      jailed: r.jailed,
+      counted: r.counted,
+      jailedUntil: BigInt(r.jailedUntil),
+      maxCommissionBps: r.maxCommissionBps,
+      commissionNow: await s.commissionOf([a]),
+      active: await s.isActive([a]),
+      pool: {
+        tokens: p.tokens,
+        shares: p.shares,
+        pendingShares: p.pendingShares,
+        unbondingTokens: p.unbondingTokens,
+        unbondingShares: p.unbondingShares,
+        rewardPerShare: p.rewardPerShare,
+        rewardCarry: p.rewardCarry,
+      },
+    });
+    byId.set(r.id, a);
+  }
+  const pos = new Map<string, PosSnap>();
+  for (const owner of m.owners) {
+    for (const op of ops.keys()) {
+      const v = await s.getPosition([owner, op]);
+      if (v.shares !== 0n || v.claimable !== 0n) pos.set(posKey(owner, op), { ...v });
+    }
+  }
+  const queues = new Map<Address, QueueSnap>(prev?.queues ?? []);
+  const toRefresh = refresh === "all" ? m.owners : [...refresh];
+  for (const owner of toRefresh) {
+    const [head, tail] = await s.queueBounds([owner]);
+    const entries: EntrySnap[] = [];
+    for (let i = head; i < tail; i++) {
+      const e = await s.unbondingEntry([owner, i]);
+      entries.push({ index: i, operatorId: e.operatorId, maturity: BigInt(e.maturity), shares: e.shares });
+    }
+    queues.set(owner, { head, tail, entries });
+  }
+  const roleStake = new Map<number, bigint>([
+    [TRAINER, await s.roleStake([TRAINER])],
+    [VALIDATOR, await s.roleStake([VALIDATOR])],
+  ]);
+  return {
+    now,
+    epoch,
+    params,
+    ops,
+    byId,
+    pos,
+    queues,
+    balance: await w.token.read.balanceOf([w.staking.address]),
+    burnBalance: await w.token.read.balanceOf([BURN_ADDRESS]),
+    roleStake,
+  };
+}
+
+/** Value of an unbonding entry at its operator's current unbonding price. */
+export function entryTokens(snap: Snap, e: EntrySnap): bigint {
+  const op = snap.ops.get(snap.byId.get(e.operatorId) as Address);
+  if (op === undefined || e.shares === 0n) return 0n;
+  return toTokens(e.shares, op.pool.unbondingShares, op.pool.unbondingTokens);
+}
+
+/**
+ * Rewards still owed by the accounting (notified − claimed − burned) may exceed what positions can
+ * claim plus what pools carry, by rounding only. Each rounding is at most one wei and always in
+ * the contract's favour:
+ *  - a notification rounds the distributed amount up (`distributed = ceil(delta·eligible)`): < 1 wei;
+ *  - each `mulDiv` that turns accumulator growth into a position's earnings rounds down: < 1 wei,
+ *    and a settlement does at most two (eligible part before the roll, all shares after): < 2 wei
+ *    per settlement; an action settles a position at most twice (compound: take, then stake);
+ *  - a position's unsettled earnings are read with the same two floors: < 2 wei per position.
+ */
+export function dustAllowance(m: Model): bigint {
+  return m.ghost.notifies + 4n * m.ghost.positionActions + 2n * BigInt(m.snap.pos.size);
+}
+
+/** Checks every invariant that must hold between any two actions. */
+export function checkInvariants(m: Model): void {
+  const s = m.snap;
+  const g = m.ghost;
+  const where = () => `after: ${m.trace.slice(-1)[0] ?? "setup"}`;
+  let poolTokens = 0n;
+  let unbondingTokens = 0n;
+  let carry = 0n;
+  for (const op of s.ops.values()) {
+    const p = op.pool;
+    poolTokens += p.tokens;
+    unbondingTokens += p.unbondingTokens;
+    carry += p.rewardCarry;
+    // I2: a pool with shares keeps a positive share price, at least 1e-9 token per share.
+    if (p.shares !== 0n) {
+      expect(
+        p.tokens * MAX_SHARES_PER_TOKEN >= p.shares,
+        `I2 price floor of ${op.address} ${where()}`,
+      ).to.equal(true);
+    } else {
+      expect(p.tokens, `empty pool holds tokens ${where()}`).to.equal(0n);
+    }
+    if (p.unbondingShares !== 0n) {
+      expect(
+        p.unbondingTokens * MAX_SHARES_PER_TOKEN >= p.unbondingShares,
+        `I2 unbonding price floor of ${op.address} ${where()}`,
+      ).to.equal(true);
+    } else {
+      expect(p.unbondingTokens, `empty unbonding pool holds tokens ${where()}`).to.equal(0n);
+    }
+    // No donation or rounding can push a share above one token: rules out share inflation.
+    expect(p.tokens <= p.shares, `share price above 1 in ${op.address} ${where()}`).to.equal(true);
+    expect(p.unbondingTokens <= p.unbondingShares, `unbonding price above 1 ${where()}`).to.equal(true);
+
+    // Shares and tokens of the positions add up to the pool (floors lose < 1 wei per position).
+    let shares = 0n;
+    let pending = 0n;
+    let tokens = 0n;
+    let n = 0n;
+    for (const owner of m.owners) {
+      const v = m.pos(owner, op.address);
+      shares += v.shares;
+      pending += v.pendingShares;
+      tokens += v.tokens;
+      if (v.shares !== 0n) n++;
+    }
+    expect(shares, `Σ position shares of ${op.address} ${where()}`).to.equal(p.shares);
+    expect(pending, `Σ pending shares of ${op.address} ${where()}`).to.equal(p.pendingShares);
+    expect(
+      tokens <= p.tokens && p.tokens - tokens <= n,
+      `Σ position tokens of ${op.address} ${where()}`,
+    ).to.equal(true);
+
+    // Unbonding entries add up to the unbonding pool.
+    let ubShares = 0n;
+    let ubTokens = 0n;
+    let entries = 0n;
+    for (const q of s.queues.values()) {
+      for (const e of q.entries) {
+        if (e.shares === 0n || e.operatorId !== op.id) continue;
+        ubShares += e.shares;
+        ubTokens += entryTokens(s, e);
+        entries++;
+      }
+    }
+    expect(ubShares, `Σ entry shares of ${op.address} ${where()}`).to.equal(p.unbondingShares);
+    expect(
+      ubTokens <= p.unbondingTokens && p.unbondingTokens - ubTokens <= entries,
+      `Σ entry tokens of ${op.address} ${where()}`,
+    ).to.equal(true);
+
+    // Views agree with the record.
+    const self = m.pos(op.address, op.address).tokens;
+    expect(op.active, `isActive of ${op.address} ${where()}`).to.equal(
+      op.status === 1 && !op.jailed && self >= m.minStake(op.role),
+    );
+    expect(op.counted, `counted of ${op.address} ${where()}`).to.equal(op.status === 1 && !op.jailed);
+    expect(op.commissionNow, `commission of ${op.address} ${where()}`).to.equal(
+      m.commissionAt(op.address, s.now),
+    );
+  }
+
+  // I1: token conservation, exact: every token that entered is in a pool, an unbonding pool or owed
+  // as reward; slashes and burns left through the burn address and the reporters.
+  const owed = g.notified - g.claimed - g.rewardsBurned;
+  expect(s.balance, `I1 balance == pools + unbonding + owed rewards ${where()}`).to.equal(
+    poolTokens + unbondingTokens + owed,
+  );
+  expect(s.burnBalance, `burned == slash burns + reward burns ${where()}`).to.equal(
+    g.slashBurned + g.rewardsBurned,
+  );
+
+  // Rewards: what positions can claim plus what pools carry never exceeds what is owed, and the
+  // difference is bounded rounding dust.
+  let claimable = 0n;
+  for (const v of s.pos.values()) claimable += v.claimable;
+  const gap = owed - claimable - carry;
+  expect(
+    gap >= 0n,
+    `Σ claimable + Σ carry (${claimable + carry}) exceeds owed rewards (${owed}) ${where()}`,
+  ).to.equal(true);
+  expect(
+    gap <= dustAllowance(m),
+    `reward dust ${gap} above allowance ${dustAllowance(m)} ${where()}`,
+  ).to.equal(true);
+
+  // Role totals are the sum of the counted (registered, unjailed) pools.
+  for (const role of [TRAINER, VALIDATOR]) {
+    let sum = 0n;
+    for (const op of s.ops.values()) if (op.counted && op.role === role) sum += op.pool.tokens;
+    expect(s.roleStake.get(role), `roleStake(${role}) ${where()}`).to.equal(sum);
+  }
+
+  // Queues: live entries in maturity order (what lets `withdraw` stop at the first immature one).
+  for (const [owner, q] of s.queues) {
+    let last = 0n;
+    for (const e of q.entries) {
+      if (e.shares === 0n) continue;
+      expect(e.maturity >= last, `queue of ${owner} out of maturity order ${where()}`).to.equal(true);
+      last = e.maturity;
+    }
+  }
+}
