@@ -4,6 +4,19 @@ import type { PoAIContext } from "./context.js";
 import { requireSigner } from "./context.js";
 import { PoAIContractError, toPoAIError } from "./errors.js";
 
+/** Runs a read and rethrows a revert as a `PoAIContractError` naming the contract and function. */
+export async function withDecodedErrors<T>(
+  address: Address,
+  functionName: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw toPoAIError(err, { contractAddress: address, functionName });
+  }
+}
+
 /**
  * Simulates a call (so a revert is decoded before anything is signed), then sends it and returns
  * the transaction hash. Every revert surfaces as a `PoAIContractError`.

@@ -427,6 +427,26 @@ describe("@poai/sdk staking actions", () => {
       expect(rewards[0]!.args.operator).to.equal(op);
       expect(rewards[0]!.args.amount).to.equal(parseEther("20"));
     });
+    it("replays past events for a watcher given a starting block", async () => {
+      const op = await registerOperator(f, 1);
+      const c = f.client(2);
+      const seen: StakingEvent<"OperatorRegistered">[] = [];
+      const stop = c.staking.watchEvents({
+        eventName: "OperatorRegistered",
+        fromBlock: 0n,
+        pollingInterval: 20,
+        onEvents: (events) => seen.push(...events),
+      });
+      try {
+        for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        stop();
+      }
+      expect(seen).to.have.length(1);
+      expect(seen[0]!.eventName).to.equal("OperatorRegistered");
+      expect(seen[0]!.args.operator).to.equal(op);
+      expect(seen[0]!.args.endpoint).to.equal("https://node1.example");
+    });
   });
 
   describe("commission, slashing and jail", () => {

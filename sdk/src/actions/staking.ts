@@ -26,8 +26,8 @@ import {
 import { getBlockNumber, getContractEvents, multicall, readContract, watchContractEvent } from "viem/actions";
 import { stakingAbi, stakingLensAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
-import { PoAIInputError, toPoAIError } from "../errors.js";
-import { sendContractTransaction } from "../transaction.js";
+import { PoAIInputError } from "../errors.js";
+import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import {
   checkAddress,
   checkAddressList,
@@ -70,23 +70,6 @@ function checkRole(field: string, role: unknown): 1 | 2 {
 }
 
 // --- plumbing ---------------------------------------------------------------------------------
-
-async function read<T>(
-  ctx: PoAIContext,
-  address: Address,
-  functionName: string,
-  run: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw toPoAIError(err, { contractAddress: address, functionName });
-  }
-}
-
-function requireLens(ctx: PoAIContext): Address {
-  return ctx.deployment.contracts.stakingLens;
-}
 
 function sendStaking(
   ctx: PoAIContext,
@@ -341,7 +324,7 @@ export async function updateMetadata(
 export async function getPool(ctx: PoAIContext, args: { operator: Address }): Promise<PoolView> {
   const operator = checkAddress("operator", args.operator);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "getPool", () =>
+  return read(address, "getPool", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "getPool", args: [operator] }),
   );
 }
@@ -354,7 +337,7 @@ export async function getPosition(
   const owner = checkAddress("owner", args.owner);
   const operator = checkAddress("operator", args.operator);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "getPosition", () =>
+  return read(address, "getPosition", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingAbi,
@@ -382,7 +365,7 @@ export async function getPositions(
   const address = ctx.deployment.contracts.staking;
   const multicallAddress = multicallAddressOf(ctx);
   const positions: readonly PositionView[] = multicallAddress
-    ? await read(ctx, address, "getPosition", () =>
+    ? await read(address, "getPosition", () =>
         multicall(ctx.publicClient, {
           multicallAddress,
           allowFailure: false,
@@ -403,8 +386,8 @@ export async function getUnbonding(
 ): Promise<readonly UnbondingView[]> {
   const owner = checkAddress("owner", args.owner);
   const limit = checkUint("limit", args.limit ?? 100, 1n);
-  const address = requireLens(ctx);
-  return read(ctx, address, "getUnbonding", () =>
+  const address = ctx.deployment.contracts.stakingLens;
+  return read(address, "getUnbonding", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingLensAbi,
@@ -417,8 +400,8 @@ export async function getUnbonding(
 /** One operator's view; an unregistered address gives `status === OPERATOR_STATUS.None`. */
 export async function getOperator(ctx: PoAIContext, args: { operator: Address }): Promise<OperatorView> {
   const operator = checkAddress("operator", args.operator);
-  const address = requireLens(ctx);
-  return read(ctx, address, "getOperator", () =>
+  const address = ctx.deployment.contracts.stakingLens;
+  return read(address, "getOperator", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingLensAbi,
@@ -431,7 +414,7 @@ export async function getOperator(ctx: PoAIContext, args: { operator: Address })
 /** Number of operators ever registered (deregistered ones included). */
 export async function getOperatorCount(ctx: PoAIContext): Promise<bigint> {
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "operatorCount", () =>
+  return read(address, "operatorCount", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "operatorCount" }),
   );
 }
@@ -452,13 +435,13 @@ export async function getOperators(
 ): Promise<OperatorPage> {
   const offset = checkUint("offset", args.offset ?? 0);
   const limit = checkUint("limit", args.limit ?? 100, 1n);
-  const lens = requireLens(ctx);
+  const lens = ctx.deployment.contracts.stakingLens;
   const staking = ctx.deployment.contracts.staking;
-  const blockNumber = await read(ctx, lens, "getOperators", () =>
+  const blockNumber = await read(lens, "getOperators", () =>
     getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
   );
   const [operators, total] = await Promise.all([
-    read(ctx, lens, "getOperators", () =>
+    read(lens, "getOperators", () =>
       readContract(ctx.publicClient, {
         address: lens,
         abi: stakingLensAbi,
@@ -467,7 +450,7 @@ export async function getOperators(
         blockNumber,
       }),
     ),
-    read(ctx, staking, "operatorCount", () =>
+    read(staking, "operatorCount", () =>
       readContract(ctx.publicClient, {
         address: staking,
         abi: stakingAbi,
@@ -497,7 +480,7 @@ export async function* iterateOperators(
 export async function isActive(ctx: PoAIContext, args: { operator: Address }): Promise<boolean> {
   const operator = checkAddress("operator", args.operator);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "isActive", () =>
+  return read(address, "isActive", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "isActive", args: [operator] }),
   );
 }
@@ -505,7 +488,7 @@ export async function isActive(ctx: PoAIContext, args: { operator: Address }): P
 /** The staking parameters now in force (minimum stakes, unbonding period, jail cool-down, …). */
 export async function getParams(ctx: PoAIContext): Promise<StakingParams> {
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "params", () =>
+  return read(address, "params", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "params" }),
   );
 }
@@ -513,7 +496,7 @@ export async function getParams(ctx: PoAIContext): Promise<StakingParams> {
 /** The epoch the chain is in now. */
 export async function currentEpoch(ctx: PoAIContext): Promise<bigint> {
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "currentEpoch", () =>
+  return read(address, "currentEpoch", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "currentEpoch" }),
   );
 }
@@ -522,7 +505,7 @@ export async function currentEpoch(ctx: PoAIContext): Promise<bigint> {
 export async function epochStart(ctx: PoAIContext, args: { epoch: bigint | number }): Promise<bigint> {
   const epoch = checkUint("epoch", args.epoch);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "epochStart", () =>
+  return read(address, "epochStart", () =>
     readContract(ctx.publicClient, { address, abi: stakingAbi, functionName: "epochStart", args: [epoch] }),
   );
 }
@@ -535,7 +518,7 @@ export async function stakeAt(
   const operator = checkAddress("operator", args.operator);
   const epoch = checkUint("epoch", args.epoch);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "stakeAt", () =>
+  return read(address, "stakeAt", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingAbi,
@@ -553,7 +536,7 @@ export async function roleStakeAt(
   const role = checkRole("role", args.role);
   const epoch = checkUint("epoch", args.epoch);
   const address = ctx.deployment.contracts.staking;
-  return read(ctx, address, "roleStakeAt", () =>
+  return read(address, "roleStakeAt", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingAbi,
@@ -623,7 +606,7 @@ export async function getStakingEvents<N extends StakingEventName>(
   },
 ): Promise<StakingEvent<N>[]> {
   const address = ctx.deployment.contracts.staking;
-  const logs = await read(ctx, address, "getLogs", () =>
+  const logs = await read(address, "getLogs", () =>
     getContractEvents(ctx.publicClient, {
       address,
       abi: stakingAbi,

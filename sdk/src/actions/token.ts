@@ -5,26 +5,18 @@ import { encodeFunctionData, parseSignature, type Address, type Hash, type Hex }
 import { getBlock, readContract, signTypedData } from "viem/actions";
 import { poaiTokenAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
-import { PoAIInputError, toPoAIError } from "../errors.js";
-import { sendContractTransaction } from "../transaction.js";
+import { PoAIInputError } from "../errors.js";
+import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import { checkAddress, checkAmount, checkUint } from "../validate.js";
 
 /** Default lifetime of a permit signed by `signPermit`: one hour of chain time. */
 export const DEFAULT_PERMIT_TTL = 3600n;
 
-async function read<T>(ctx: PoAIContext, functionName: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw toPoAIError(err, { contractAddress: ctx.deployment.contracts.token, functionName });
-  }
-}
-
 /** Token balance of `owner`, in wei. */
 export async function getTokenBalance(ctx: PoAIContext, args: { owner: Address }): Promise<bigint> {
   const owner = checkAddress("owner", args.owner);
   const address = ctx.deployment.contracts.token;
-  return read(ctx, "balanceOf", () =>
+  return read(ctx.deployment.contracts.token, "balanceOf", () =>
     readContract(ctx.publicClient, { address, abi: poaiTokenAbi, functionName: "balanceOf", args: [owner] }),
   );
 }
@@ -37,7 +29,7 @@ export async function getTokenAllowance(
   const owner = checkAddress("owner", args.owner);
   const spender = checkAddress("spender", args.spender ?? ctx.deployment.contracts.staking);
   const address = ctx.deployment.contracts.token;
-  return read(ctx, "allowance", () =>
+  return read(ctx.deployment.contracts.token, "allowance", () =>
     readContract(ctx.publicClient, {
       address,
       abi: poaiTokenAbi,
@@ -93,10 +85,10 @@ export async function signPermit(
   const token = ctx.deployment.contracts.token;
   const requested = args.deadline !== undefined ? checkUint("deadline", args.deadline, 1n) : undefined;
   const [domain, nonce, latest] = await Promise.all([
-    read(ctx, "eip712Domain", () =>
+    read(ctx.deployment.contracts.token, "eip712Domain", () =>
       readContract(ctx.publicClient, { address: token, abi: poaiTokenAbi, functionName: "eip712Domain" }),
     ),
-    read(ctx, "nonces", () =>
+    read(ctx.deployment.contracts.token, "nonces", () =>
       readContract(ctx.publicClient, {
         address: token,
         abi: poaiTokenAbi,
