@@ -8,7 +8,7 @@
  *   biases, layer 1 weights, ...): int16, little-endian, in [-32767, 32767].
  * Checkpoint hash = keccak256(encoding).
  */
-import { bytesToHex, keccak256, type Hex } from "viem";
+import { keccak256, type Hex } from "viem";
 import { PARAMETER_LIMIT } from "./backend.js";
 import { modelLayout, validateSpec, type TrainingSpec } from "./spec.js";
 
@@ -80,11 +80,12 @@ export function decodeCheckpoint(spec: TrainingSpec, bytes: Uint8Array, expected
     }
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const low = view.getUint32(0, true);
   const high = view.getUint32(4, true);
-  if (high >= 2 ** 21) {
-    throw new CheckpointError(`step must be at most ${s.steps}, got 0x${bytesToHex(bytes.subarray(0, 8)).slice(2)} (LE)`);
+  if (high !== 0) {
+    throw new CheckpointError(`step must be at most ${s.steps}, got ${(BigInt(high) << 32n) | BigInt(low)}`);
   }
-  const step = high * 2 ** 32 + view.getUint32(0, true);
+  const step = low;
   checkStep(s, step);
   const weights = new Int16Array(layout.parameterCount);
   for (let i = 0; i < weights.length; i++) weights[i] = view.getInt16(8 + 2 * i, true);

@@ -11,7 +11,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { encodeAbiParameters, isHex, keccak256, size, type Hex } from "viem";
 
 /** Leaf encoding of the checkpoint tree: (checkpoint index, checkpoint hash). */
-export const CHECKPOINT_LEAF_ENCODING = ["uint32", "bytes32"];
+export const CHECKPOINT_LEAF_ENCODING: readonly string[] = ["uint32", "bytes32"];
 
 /** What a commitment is computed from: the checkpoint hashes, checkpoint 0 first. */
 export interface CommittableRun {
@@ -46,7 +46,7 @@ export function commit(run: CommittableRun): RunCommitment {
     throw new CommitmentError(`checkpointHashes must list at least one checkpoint, got ${String(hashes)}`);
   }
   const values = hashes.map((hash, i) => [i, checkHash(hash, i)] as [number, Hex]);
-  const tree = StandardMerkleTree.of(values, CHECKPOINT_LEAF_ENCODING);
+  const tree = StandardMerkleTree.of(values, [...CHECKPOINT_LEAF_ENCODING]);
   const leaves = values.map((value) => tree.leafHash(value) as Hex);
   return {
     root: tree.root as Hex,
@@ -70,7 +70,7 @@ export function checkpointLeaf(index: number, hash: Hex): Hex {
 export function verifyCheckpointProof(root: Hex, index: number, hash: Hex, proof: readonly Hex[]): boolean {
   if (!Number.isSafeInteger(index) || index < 0 || index > 0xffff_ffff) return false;
   try {
-    return StandardMerkleTree.verify(root, CHECKPOINT_LEAF_ENCODING, [index, checkHash(hash, index)], [...proof]);
+    return StandardMerkleTree.verify(root, [...CHECKPOINT_LEAF_ENCODING], [index, checkHash(hash, index)], [...proof]);
   } catch {
     return false;
   }
