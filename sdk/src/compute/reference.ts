@@ -206,26 +206,28 @@ class ReferenceSession implements EngineSession {
       // Weight gradient: dW[o][i] = sum_r g[r][o] · a[r][i]; bias gradient: dB[o] = sum_r 127 · g[r][o].
       const dW = new Int32Array(nOut * nIn);
       const dB = new Int32Array(nOut);
-      for (let o = 0; o < nOut; o++) {
-        for (let i = 0; i < nIn; i++) {
-          let sum = 0;
-          for (let r = 0; r < rows; r++) sum += g[r * nOut + o] * a[r * nIn + i];
-          dW[o * nIn + i] = sum;
+      for (let r = 0; r < rows; r++) {
+        for (let o = 0; o < nOut; o++) {
+          const gro = g[r * nOut + o];
+          if (gro === 0) continue;
+          for (let i = 0; i < nIn; i++) dW[o * nIn + i] += gro * a[r * nIn + i];
+          dB[o] += BIAS_INPUT * gro;
         }
-        let sum = 0;
-        for (let r = 0; r < rows; r++) sum += BIAS_INPUT * g[r * nOut + o];
-        dB[o] = sum;
       }
       // Error for the layer below: e[r][i] = sum_o w[o][i] · g[r][o]; through the ReLU:
       // g'[r][i] = a[r][i] > 0 ? clamp(roundShift(e, backwardShift), -127, 127) : 0.
       if (l > 0) {
         const next = new Int32Array(rows * nIn);
+        const e = new Int32Array(nIn);
         for (let r = 0; r < rows; r++) {
+          e.fill(0);
+          for (let o = 0; o < nOut; o++) {
+            const gro = g[r * nOut + o];
+            if (gro === 0) continue;
+            for (let i = 0; i < nIn; i++) e[i] += w[o * nIn + i] * gro;
+          }
           for (let i = 0; i < nIn; i++) {
-            if (a[r * nIn + i] <= 0) continue;
-            let e = 0;
-            for (let o = 0; o < nOut; o++) e += w[o * nIn + i] * g[r * nOut + o];
-            next[r * nIn + i] = clamp(roundShift(e, layer.backwardShift), -127, 127);
+            if (a[r * nIn + i] > 0) next[r * nIn + i] = clamp(roundShift(e[i], layer.backwardShift), -127, 127);
           }
         }
         g = next;
