@@ -193,4 +193,7 @@ interface IStaking {
 
     /// @notice The staking and reward token.
     function token() external view returns (address);
+
+    /// @notice The current governance parameters.
+    function params() external view returns (Params memory);
 }

@@ -796,8 +796,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         uint256 epoch,
         uint256 current
     ) private view returns (uint256) {
-        (bool exists, uint48 lastKey, ) = history.latestCheckpoint();
+        (bool exists, uint48 lastKey, uint208 lastValue) = history.latestCheckpoint();
         if (!exists || epoch > lastKey) return current;
+        if (epoch == lastKey) return lastValue; // the common case: this epoch or the last touched one
         return history.lowerLookup(uint48(epoch));
     }
 

@@ -73,3 +73,80 @@ export async function deployStaking(viem: HardhatViemHelpers, options: DeployOpt
 }
 
 export type StakingDeployment = Awaited<ReturnType<typeof deployStaking>>;
+
+export type ChallengeParams = {
+  commitWindow: number;
+  revealWindow: number;
+  finalizeGrace: number;
+  committeeSize: number;
+  quorumBps: number;
+  minReveals: number;
+  maxDeviationBps: number;
+  scoreToleranceBps: number;
+  maxMisses: number;
+  fraudSlash: bigint;
+  withholdSlash: bigint;
+  missSlash: bigint;
+};
+
+/** Challenge parameters for an epoch of `epochLength` seconds: each audit window is a quarter epoch. */
+export function defaultChallengeParams(epochLength: number): ChallengeParams {
+  const quarter = Math.floor(epochLength / 4);
+  return {
+    commitWindow: quarter,
+    revealWindow: quarter,
+    finalizeGrace: quarter,
+    committeeSize: 3,
+    quorumBps: 6667,
+    minReveals: 2,
+    maxDeviationBps: 500,
+    scoreToleranceBps: 0, // the engine is exact: an honest validator measures the same accuracy
+    maxMisses: 3,
+    fraudSlash: parseEther("0.5"),
+    withholdSlash: parseEther("0.05"),
+    missSlash: parseEther("0.01"),
+  };
+}
+
+export type PoAIDeployOptions = Omit<DeployOptions, "slasher"> & { challenge?: Partial<ChallengeParams> };
+
+/**
+ * Deploys the staking layer and the Proof-of-AI layer (TaskRegistry, RandomnessBeacon,
+ * ChallengeManager). The ChallengeManager is Staking's slasher; the governor registers specs and
+ * sets parameters.
+ */
+export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOptions = {}) {
+  const [deployer] = await viem.getWalletClients();
+  const base = await deployStaking(viem, { ...options, slasher: deployer.account.address });
+  const { manager, staking } = base;
+  const registry = await viem.deployContract("TaskRegistry", [staking.address, manager.address]);
+  const beacon = await viem.deployContract("RandomnessBeacon", [staking.address]);
+  const challengeParams = { ...defaultChallengeParams(Number(base.epochLength)), ...options.challenge };
+  const challenges = await viem.deployContract("ChallengeManager", [
+    staking.address,
+    registry.address,
+    beacon.address,
+    manager.address,
+    challengeParams,
+  ]);
+  const selector = (sig: string) => toFunctionSelector(sig);
+  await manager.write.setTargetFunctionRole([
+    registry.address,
+    [
+      selector("registerSpec((uint16,uint32[],uint32,uint32,uint32,uint8,uint32),(uint32,uint16,uint16,uint16))"),
+      selector("setSpecParams(bytes32,(uint32,uint16,uint16,uint16))"),
+      selector("activate(bytes32)"),
+      selector("retire(bytes32)"),
+    ],
+    ROLES.GOVERNOR,
+  ]);
+  await manager.write.setTargetFunctionRole([
+    challenges.address,
+    [selector("setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))")],
+    ROLES.GOVERNOR,
+  ]);
+  await manager.write.grantRole([ROLES.SLASHER, challenges.address, 0]);
+  return { ...base, registry, beacon, challenges, challengeParams };
+}
+
+export type PoAIDeployment = Awaited<ReturnType<typeof deployPoAI>>;

@@ -35,6 +35,29 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "params",
+    inputs: [],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct IStaking.Params",
+        components: [
+          { name: "minTrainerStake", type: "uint128", internalType: "uint128" },
+          { name: "minValidatorStake", type: "uint128", internalType: "uint128" },
+          { name: "unbondingPeriod", type: "uint40", internalType: "uint40" },
+          { name: "jailCooldown", type: "uint40", internalType: "uint40" },
+          { name: "commissionDelay", type: "uint40", internalType: "uint40" },
+          { name: "maxCommissionChangeBps", type: "uint16", internalType: "uint16" },
+          { name: "finderFeeBps", type: "uint16", internalType: "uint16" },
+          { name: "maxSlashFraction", type: "uint64", internalType: "uint64" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "roleOf",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "uint8", internalType: "enum IStaking.Role" }],

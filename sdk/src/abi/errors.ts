@@ -95,8 +95,53 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyCommitted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AlreadyCommitted",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "AlreadyRevealed",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AlreadySubmitted",
+    inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "BeaconNotReady",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "readyAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ChallengeNotOpen",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
+    ],
   },
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
   {
@@ -114,6 +159,38 @@ export const poaiErrorsAbi = [
       { name: "currentRate", type: "uint256", internalType: "uint256" },
       { name: "requestedRate", type: "uint256", internalType: "uint256" },
       { name: "maxChange", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitmentMismatch",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitteeFull",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "maxMembers", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlineNotPassed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlinePassed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "ECDSAInvalidSignature", inputs: [] },
@@ -217,6 +294,29 @@ export const poaiErrorsAbi = [
   { type: "error", name: "InvalidShortString", inputs: [] },
   {
     type: "error",
+    name: "InvalidSpec",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidSpecParams",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "minValue", type: "uint256", internalType: "uint256" },
+      { name: "maxValue", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidVerdict",
+    inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
+  },
+  {
+    type: "error",
     name: "JailCooldownActive",
     inputs: [
       { name: "operator", type: "address", internalType: "address" },
@@ -236,6 +336,68 @@ export const poaiErrorsAbi = [
       { name: "field", type: "string", internalType: "string" },
       { name: "length", type: "uint256", internalType: "uint256" },
       { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NoActiveSpec",
+    inputs: [{ name: "round", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "NoCommitment",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotActiveValidator",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotCommitted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotDue",
+    inputs: [
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotInCommitPhase",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+      { name: "start", type: "uint256", internalType: "uint256" },
+      { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotInCommittee",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotInRevealPhase",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+      { name: "start", type: "uint256", internalType: "uint256" },
+      { name: "end", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -274,7 +436,41 @@ export const poaiErrorsAbi = [
     name: "OperatorNotJailed",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
+  {
+    type: "error",
+    name: "OutsideWindow",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+      { name: "start", type: "uint256", internalType: "uint256" },
+      { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
+  {
+    type: "error",
+    name: "ReportTooLate",
+    inputs: [
+      { name: "closesAt", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "RevealMismatch",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "RevealNotMissed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
   {
     type: "error",
     name: "SafeCastOverflowedUintDowncast",
@@ -290,11 +486,31 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ScoreOutOfRange",
+    inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "SlashFractionTooHigh",
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "SpecAlreadyActive",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "SpecAlreadyRegistered",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "SpecNotActive",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -305,6 +521,11 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
+  {
+    type: "error",
+    name: "TooManyActiveSpecs",
+    inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
+  },
   {
     type: "error",
     name: "TooManyReporters",
@@ -323,8 +544,21 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "UnknownSpec",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "ValueTooLarge",
     inputs: [{ name: "value", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "WrongRound",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "currentRound", type: "uint256", internalType: "uint256" },
+    ],
   },
   { type: "error", name: "ZeroAmount", inputs: [] },
 ] as const;

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IStaking} from "./IStaking.sol";
+
+/// @title IChallengeManager
+/// @notice Proof-of-AI challenges: types, events, errors, and the epoch points the reward
+///         distributor reads.
+interface IChallengeManager {
+    enum Verdict {
+        None,
+        Valid,
+        Invalid,
+        Unavailable
+    }
+
+    /// @notice Life of a challenge. `Submitted` is open; every later status is final.
+    enum Status {
+        None,
+        Submitted,
+        Valid,
+        Fraud,
+        Withheld,
+        NoQuorum,
+        Missed
+    }
+
+    /// @notice Governance parameters, each with hard bounds (see `ChallengeManager.setParams`).
+    struct Params {
+        uint32 commitWindow; // seconds, from the start of the audit round (the round after the challenge's)
+        uint32 revealWindow; // seconds, after the commit window
+        uint32 finalizeGrace; // seconds after the reveal window during which a finalization still earns points
+        uint16 committeeSize; // expected number of committee members (stake-weighted sortition)
+        uint16 quorumBps; // share of the revealed stake a verdict needs
+        uint16 minReveals; // fewer reveals than this is no quorum
+        uint16 maxDeviationBps; // |reported - median| at which the deviation factor reaches 0
+        uint16 scoreToleranceBps; // a validator's measured score agrees with the median within this
+        uint16 maxMisses; // missed rounds in a row that jail a trainer
+        uint64 fraudSlash; // fraction (1e18 = 100%) slashed for fraud
+        uint64 withholdSlash; // fraction slashed for withholding checkpoints
+        uint64 missSlash; // fraction slashed when repeated misses jail
+    }
+
+    struct ChallengeView {
+        bytes32 id;
+        address trainer;
+        uint32 round;
+        Status status;
+        bytes32 resultRoot;
+        uint16 reportedScoreBps;
+        uint32 latency;
+        uint8 members;
+        bytes32 seed;
+        bytes32 specId;
+        uint256 deadline;
+        uint256 commitStart;
+        uint256 revealStart;
+        uint256 revealEnd;
+    }
+
+    struct MemberView {
+        address validator;
+        Verdict verdict;
+        uint32 segment;
+        uint16 measuredScoreBps;
+        bool revealed;
+    }
+
+    event ResultSubmitted(
+        bytes32 indexed id,
+        address indexed trainer,
+        uint256 indexed round,
+        bytes32 resultRoot,
+        uint16 reportedScoreBps,
+        uint32 latency
+    );
+    event VerdictCommitted(bytes32 indexed id, address indexed validator, uint8 index);
+    event VerdictRevealed(
+        bytes32 indexed id,
+        address indexed validator,
+        Verdict verdict,
+        uint32 segment,
+        uint16 measuredScoreBps
+    );
+    event ChallengeFinalized(
+        bytes32 indexed id,
+        address indexed trainer,
+        uint256 indexed round,
+        Status status,
+        uint256 score,
+        uint16 medianScoreBps,
+        uint256 trainerPoints
+    );
+    event ChallengeMissed(bytes32 indexed id, address indexed trainer, uint256 indexed round, uint256 misses);
+    event PointsAwarded(uint256 indexed epoch, address indexed operator, uint256 points);
+    event LateFinalization(bytes32 indexed id, uint256 epoch);
+    event ParamsUpdated(Params params);
+
+    error NotDue(address trainer, uint256 round);
+    error WrongRound(uint256 round, uint256 currentRound);
+    error DeadlinePassed(uint256 deadline, uint256 nowTime);
+    error DeadlineNotPassed(uint256 deadline, uint256 nowTime);
+    error AlreadySubmitted(bytes32 id);
+    error ScoreOutOfRange(uint256 scoreBps);
+    error ChallengeNotOpen(bytes32 id, Status status);
+    error OutsideWindow(bytes32 id, uint256 nowTime, uint256 start, uint256 end);
+    error NotActiveValidator(address account);
+    error NotInCommittee(bytes32 id, address validator);
+    error AlreadyCommitted(bytes32 id, address validator);
+    error CommitteeFull(bytes32 id, uint256 maxMembers);
+    error NotCommitted(bytes32 id, address validator);
+    error AlreadyRevealed(bytes32 id, address validator);
+    error CommitmentMismatch(bytes32 id, address validator);
+    error InvalidVerdict(uint8 verdict);
+    error ReportTooLate(uint256 closesAt, uint256 nowTime);
+    error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
+
+    /// @notice Points of `operator` (trainer: stake x score; validator: stake per agreeing verdict) in `epoch`.
+    function epochPoints(uint256 epoch, address operator) external view returns (uint256);
+
+    /// @notice Sum of the points of `role` in `epoch`.
+    function epochTotalPoints(uint256 epoch, IStaking.Role role) external view returns (uint256);
+
+    /// @notice After this time no challenge of `epoch` earns points any more: its points are final.
+    function epochClosesAt(uint256 epoch) external view returns (uint256);
+
+    function isEpochFinal(uint256 epoch) external view returns (bool);
+}

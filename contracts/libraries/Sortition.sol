@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @title Sortition
+/// @notice Stake-weighted self-selection that anyone verifies in O(1): a member with `stake` of
+///         `totalStake` is selected with probability `min(1, targetSize * stake / totalStake)`,
+///         independently of every other member, from `keccak256(abi.encode(seed, member))`.
+///         The expected committee size is `targetSize` (less when some member is capped at 1).
+library Sortition {
+    function isSelected(
+        bytes32 seed,
+        address member,
+        uint256 stake,
+        uint256 totalStake,
+        uint256 targetSize
+    ) internal pure returns (bool) {
+        if (stake == 0 || totalStake == 0) return false;
+        uint256 weight = targetSize * stake;
+        if (weight >= totalStake) return true;
+        uint256 draw = uint256(keccak256(abi.encode(seed, member)));
+        return draw < Math.mulDiv(type(uint256).max, weight, totalStake);
+    }
+}

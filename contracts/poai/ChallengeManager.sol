@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {Judgment} from "../libraries/Judgment.sol";
+import {Sortition} from "../libraries/Sortition.sol";
+
+/// @title ChallengeManager
+/// @notice The Proof-of-AI protocol. Every active trainer is due one challenge per round (a round
+///         is a staking epoch): train spec `specFor(round, seed)` from
+///         `seed = keccak256(abi.encode(beacon(round), trainer, round))` and commit the run's
+///         checkpoint Merkle root. In the next round a committee of validators, each proving its
+///         own stake-weighted sortition from the audit seed, re-executes sampled segments and
+///         commits then reveals a verdict. `finalize` judges correctness by stake quorum, score
+///         deviation from the stake-weighted median and latency, awards epoch points, and slashes
+///         fraud and withholding through Staking.
+///
+/// Invariants (each pinned by a test):
+///  - a challenge is finalized at most once; its status never leaves a final state;
+///  - nothing is slashed without a quorum of revealed stake;
+///  - the points of an epoch are the sum, over challenges of that round finalized before the epoch
+///    closes, of stake x score (trainers) and stake per agreeing verdict (validators);
+///  - issuance is lazy and every action is O(1), except `finalize`, which is O(committee);
+///  - a result is due before anyone can know the beacon value that fixes its audit seed.
+contract ChallengeManager is IChallengeManager, AccessManaged {
+    uint256 public constant WAD = 1e18;
+    uint256 public constant BPS = 10_000;
+    /// @notice Most committee members a challenge accepts (bounds `finalize`).
+    uint256 public constant MAX_COMMITTEE = 32;
+    /// @notice Most reporters paid a finder's fee (Staking's bound).
+    uint256 public constant MAX_REPORTERS = 16;
+
+    struct Challenge {
+        address trainer;
+        uint32 round;
+        uint32 latency;
+        uint16 reportedScoreBps;
+        Status status;
+        uint8 members;
+        bytes32 resultRoot;
+    }
+
+    struct Member {
+        address validator;
+        Verdict verdict;
+        uint32 segment;
+        uint16 measuredScoreBps;
+        bool revealed;
+    }
+
+    IStaking public immutable staking;
+    ITaskRegistry public immutable registry;
+    IRandomnessBeacon public immutable beacon;
+    uint256 public immutable genesis;
+    uint256 public immutable epochLength;
+
+    Params private _params;
+    mapping(bytes32 id => Challenge) private _challenges;
+    mapping(bytes32 id => mapping(uint256 index => Member)) private _members;
+    /// Before the reveal: the verdict commitment. After it: the member's stake weight.
+    mapping(bytes32 id => mapping(address validator => bytes32)) private _votes;
+    mapping(address trainer => uint256) public misses;
+    mapping(uint256 epoch => mapping(address operator => uint256)) private _points;
+    mapping(uint256 epoch => mapping(IStaking.Role role => uint256)) private _totalPoints;
+
+    constructor(
+        IStaking staking_,
+        ITaskRegistry registry_,
+        IRandomnessBeacon beacon_,
+        address authority,
+        Params memory params_
+    ) AccessManaged(authority) {
+        staking = staking_;
+        registry = registry_;
+        beacon = beacon_;
+        genesis = staking_.epochStart(0);
+        epochLength = staking_.epochStart(1) - genesis;
+        _setParams(params_);
+    }
+
+    // =========================================================================================
+    // Trainers
+    // =========================================================================================
+
+    /// @notice Commits the caller's result for the current round: the Merkle root over its
+    ///         checkpoints and the evaluation accuracy it measured (basis points).
+    function submitResult(
+        uint256 round,
+        bytes32 resultRoot,
+        uint16 reportedScoreBps
+    ) external returns (bytes32 id) {
+        uint256 current = staking.currentEpoch();
+        if (round != current) revert WrongRound(round, current);
+        if (!_isDue(msg.sender, round)) revert NotDue(msg.sender, round);
+        if (reportedScoreBps > BPS) revert ScoreOutOfRange(reportedScoreBps);
+        id = challengeId(msg.sender, round);
+        Challenge storage c = _challenges[id];
+        if (c.status != Status.None) revert AlreadySubmitted(id);
+
+        bytes32 seed = keccak256(abi.encode(beacon.seal(round), msg.sender, round));
+        uint256 deadline = _deadline(round, registry.specFor(round, seed));
+        if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
+
+        uint32 latency = uint32(block.timestamp - _roundStart(round));
+        c.trainer = msg.sender;
+        c.round = uint32(round);
+        c.latency = latency;
+        c.reportedScoreBps = reportedScoreBps;
+        c.status = Status.Submitted;
+        c.resultRoot = resultRoot;
+        if (misses[msg.sender] != 0) misses[msg.sender] = 0;
+        emit ResultSubmitted(id, msg.sender, round, resultRoot, reportedScoreBps, latency);
+    }
+
+    /// @notice Records that `trainer` was due a challenge in `round` and submitted nothing by the
+    ///         deadline. Repeated misses jail it (with a small slash, reporter paid).
+    function reportMissed(address trainer, uint256 round) external returns (bytes32 id) {
+        id = challengeId(trainer, round);
+        Challenge storage c = _challenges[id];
+        if (c.status != Status.None) revert AlreadySubmitted(id);
+        if (!_isDue(trainer, round)) revert NotDue(trainer, round);
+        bytes32 seed = keccak256(abi.encode(beacon.seal(round), trainer, round));
+        uint256 deadline = _deadline(round, registry.specFor(round, seed));
+        if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
+        uint256 closes = epochClosesAt(round);
+        if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
+
+        c.trainer = trainer;
+        c.round = uint32(round);
+        c.status = Status.Missed;
+        uint256 count = misses[trainer] + 1;
+        emit ChallengeMissed(id, trainer, round, count);
+        if (count >= _params.maxMisses) {
+            misses[trainer] = 0;
+            address[] memory reporters = new address[](1);
+            reporters[0] = msg.sender;
+            _slash(trainer, _params.missSlash, reporters, true);
+        } else {
+            misses[trainer] = count;
+        }
+    }
+
+    // =========================================================================================
+    // Validators
+    // =========================================================================================
+
+    /// @notice Joins the committee of challenge `id` (the caller proves its sortition from the
+    ///         audit seed and its stake) with a commitment to its verdict:
+    ///         `verdictCommitment(id, verdict, segment, measuredScoreBps, salt, validator)`.
+    function commitVerdict(bytes32 id, bytes32 commitment) external {
+        Challenge storage c = _requireOpen(id);
+        uint256 auditRound = uint256(c.round) + 1;
+        uint256 start = _roundStart(auditRound);
+        uint256 end = start + _params.commitWindow;
+        if (block.timestamp < start || block.timestamp >= end)
+            revert OutsideWindow(id, block.timestamp, start, end);
+        if (staking.roleOf(msg.sender) != IStaking.Role.Validator || !staking.isActive(msg.sender)) {
+            revert NotActiveValidator(msg.sender);
+        }
+        if (_votes[id][msg.sender] != 0) revert AlreadyCommitted(id, msg.sender);
+        uint256 n = c.members;
+        if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
+        bytes32 auditSeed = keccak256(abi.encode(beacon.seal(auditRound), id));
+        if (
+            !Sortition.isSelected(
+                auditSeed,
+                msg.sender,
+                staking.stakeAt(msg.sender, auditRound),
+                staking.roleStakeAt(IStaking.Role.Validator, auditRound),
+                _params.committeeSize
+            )
+        ) revert NotInCommittee(id, msg.sender);
+
+        _votes[id][msg.sender] = commitment;
+        _members[id][n].validator = msg.sender;
+        c.members = uint8(n + 1);
+        emit VerdictCommitted(id, msg.sender, uint8(n));
+    }
+
+    /// @notice Opens the caller's commitment during the reveal window.
+    function revealVerdict(
+        bytes32 id,
+        Verdict verdict,
+        uint32 segment,
+        uint16 measuredScoreBps,
+        bytes32 salt
+    ) external {
+        Challenge storage c = _requireOpen(id);
+        uint256 start = _roundStart(uint256(c.round) + 1) + _params.commitWindow;
+        uint256 end = start + _params.revealWindow;
+        if (block.timestamp < start || block.timestamp >= end)
+            revert OutsideWindow(id, block.timestamp, start, end);
+        if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
+        if (measuredScoreBps > BPS) revert ScoreOutOfRange(measuredScoreBps);
+        bytes32 committed = _votes[id][msg.sender];
+        if (committed == 0) revert NotCommitted(id, msg.sender);
+
+        uint256 n = c.members;
+        uint256 i;
+        while (i < n && _members[id][i].validator != msg.sender) ++i;
+        Member storage m = _members[id][i];
+        if (m.revealed) revert AlreadyRevealed(id, msg.sender);
+        if (committed != verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender)) {
+            revert CommitmentMismatch(id, msg.sender);
+        }
+        m.verdict = verdict;
+        m.segment = segment;
+        m.measuredScoreBps = measuredScoreBps;
+        m.revealed = true;
+        _votes[id][msg.sender] = bytes32(staking.stakeAt(msg.sender, uint256(c.round) + 1));
+        emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
+    }
+
+    // =========================================================================================
+    // Judgment
+    // =========================================================================================
+
+    /// @notice Judges challenge `id` after its reveal window. Permissionless, O(committee).
+    function finalize(bytes32 id) external returns (Status status) {
+        Challenge storage c = _requireOpen(id);
+        uint256 round = c.round;
+        uint256 revealEnd = _roundStart(round + 1) + _params.commitWindow + _params.revealWindow;
+        if (block.timestamp < revealEnd) revert DeadlineNotPassed(revealEnd, block.timestamp);
+
+        uint256 n = c.members;
+        Judgment.Vote[] memory votes = new Judgment.Vote[](n);
+        for (uint256 i; i < n; ++i) {
+            Member memory m = _members[id][i];
+            if (!m.revealed) continue;
+            votes[i] = Judgment.Vote(
+                m.validator,
+                m.verdict,
+                m.measuredScoreBps,
+                uint256(_votes[id][m.validator])
+            );
+        }
+        Judgment.Outcome memory o = Judgment.tally(votes, _params.quorumBps, _params.minReveals);
+
+        uint256 score;
+        if (o.verdict == Verdict.Valid) {
+            status = Status.Valid;
+            bytes32 seed = keccak256(abi.encode(beacon.valueOf(round), c.trainer, round));
+            ITaskRegistry.SpecParams memory sp = registry.specParams(registry.specFor(round, seed));
+            score = Judgment.score(
+                o.medianScoreBps,
+                c.reportedScoreBps,
+                c.latency,
+                Math.min(sp.responseDeadline, _maxDeadline(round) - _roundStart(round)),
+                sp.minScoreBps,
+                sp.maxScoreBps,
+                _params.maxDeviationBps
+            );
+        } else if (o.verdict == Verdict.Invalid) {
+            status = Status.Fraud;
+        } else if (o.verdict == Verdict.Unavailable) {
+            status = Status.Withheld;
+        } else {
+            status = Status.NoQuorum;
+        }
+        c.status = status;
+
+        uint256 trainerPoints;
+        if (block.timestamp <= epochClosesAt(round)) {
+            if (score != 0) {
+                trainerPoints = Math.mulDiv(staking.stakeAt(c.trainer, round), score, WAD);
+                _award(round, c.trainer, IStaking.Role.Trainer, trainerPoints);
+            }
+            if (status != Status.NoQuorum) {
+                for (uint256 i; i < n; ++i) {
+                    if (Judgment.agrees(votes[i], o, _params.scoreToleranceBps)) {
+                        _award(round, votes[i].validator, IStaking.Role.Validator, votes[i].weight);
+                    }
+                }
+            }
+        } else {
+            emit LateFinalization(id, round);
+        }
+        emit ChallengeFinalized(id, c.trainer, round, status, score, o.medianScoreBps, trainerPoints);
+
+        if (status == Status.Fraud || status == Status.Withheld) {
+            Verdict proved = status == Status.Fraud ? Verdict.Invalid : Verdict.Unavailable;
+            _slash(
+                c.trainer,
+                status == Status.Fraud ? _params.fraudSlash : _params.withholdSlash,
+                Judgment.reporters(votes, proved, MAX_REPORTERS),
+                status == Status.Fraud
+            );
+        }
+    }
+
+    // =========================================================================================
+    // Governance
+    // =========================================================================================
+
+    function setParams(Params calldata params_) external restricted {
+        _setParams(params_);
+    }
+
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    // =========================================================================================
+    // Views
+    // =========================================================================================
+
+    /// @notice The id of `trainer`'s challenge in `round`.
+    function challengeId(address trainer, uint256 round) public pure returns (bytes32) {
+        return keccak256(abi.encode(trainer, round));
+    }
+
+    /// @notice The seed of `trainer`'s challenge in `round` (reverts until the round's beacon is ready).
+    function challengeSeed(address trainer, uint256 round) public view returns (bytes32) {
+        return keccak256(abi.encode(beacon.valueOf(round), trainer, round));
+    }
+
+    /// @notice The spec `trainer` trains in `round`, its seed and its result deadline.
+    function dueChallenge(
+        address trainer,
+        uint256 round
+    ) external view returns (bool due, bytes32 seed, bytes32 specId, uint256 deadline) {
+        due = _isDue(trainer, round);
+        seed = challengeSeed(trainer, round);
+        specId = registry.specFor(round, seed);
+        deadline = _deadline(round, specId);
+    }
+
+    /// @notice The seed committee members derive their selection and their samples from.
+    function auditSeed(bytes32 id) public view returns (bytes32) {
+        return keccak256(abi.encode(beacon.valueOf(uint256(_challenges[id].round) + 1), id));
+    }
+
+    /// @notice Whether `validator` is in the committee of challenge `id` (the same check `commitVerdict` makes).
+    function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
+        uint256 auditRound = uint256(_challenges[id].round) + 1;
+        return
+            Sortition.isSelected(
+                auditSeed(id),
+                validator,
+                staking.stakeAt(validator, auditRound),
+                staking.roleStakeAt(IStaking.Role.Validator, auditRound),
+                _params.committeeSize
+            );
+    }
+
+    /// @notice The commitment a committee member submits.
+    function verdictCommitment(
+        bytes32 id,
+        Verdict verdict,
+        uint32 segment,
+        uint16 measuredScoreBps,
+        bytes32 salt,
+        address validator
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(id, verdict, segment, measuredScoreBps, salt, validator));
+    }
+
+    function getChallenge(bytes32 id) external view returns (ChallengeView memory v) {
+        Challenge storage c = _challenges[id];
+        v.id = id;
+        v.trainer = c.trainer;
+        v.round = c.round;
+        v.status = c.status;
+        v.resultRoot = c.resultRoot;
+        v.reportedScoreBps = c.reportedScoreBps;
+        v.latency = c.latency;
+        v.members = c.members;
+        if (c.status != Status.None) {
+            v.seed = challengeSeed(c.trainer, c.round);
+            v.specId = registry.specFor(c.round, v.seed);
+            v.deadline = _deadline(c.round, v.specId);
+        }
+        v.commitStart = _roundStart(uint256(c.round) + 1);
+        v.revealStart = v.commitStart + _params.commitWindow;
+        v.revealEnd = v.revealStart + _params.revealWindow;
+    }
+
+    function getMembers(bytes32 id) external view returns (MemberView[] memory views) {
+        uint256 n = _challenges[id].members;
+        views = new MemberView[](n);
+        for (uint256 i; i < n; ++i) {
+            Member memory m = _members[id][i];
+            views[i] = MemberView(m.validator, m.verdict, m.segment, m.measuredScoreBps, m.revealed);
+        }
+    }
+
+    /// @inheritdoc IChallengeManager
+    function epochPoints(uint256 epoch, address operator) external view returns (uint256) {
+        return _points[epoch][operator];
+    }
+
+    /// @inheritdoc IChallengeManager
+    function epochTotalPoints(uint256 epoch, IStaking.Role role) external view returns (uint256) {
+        return _totalPoints[epoch][role];
+    }
+
+    /// @inheritdoc IChallengeManager
+    function epochClosesAt(uint256 epoch) public view returns (uint256) {
+        return _roundStart(epoch + 1) + _params.commitWindow + _params.revealWindow + _params.finalizeGrace;
+    }
+
+    /// @inheritdoc IChallengeManager
+    function isEpochFinal(uint256 epoch) external view returns (bool) {
+        return block.timestamp > epochClosesAt(epoch);
+    }
+
+    // =========================================================================================
+    // Internals
+    // =========================================================================================
+
+    /// A trainer is due a challenge in `round` when it is an active trainer now and had at least
+    /// the minimum stake when the round started.
+    function _isDue(address trainer, uint256 round) private view returns (bool) {
+        return
+            staking.roleOf(trainer) == IStaking.Role.Trainer &&
+            staking.isActive(trainer) &&
+            staking.stakeAt(trainer, round) >= staking.params().minTrainerStake;
+    }
+
+    /// The result deadline: the spec's, but never past the end of the beacon's commit phase for
+    /// the next round, so no result can be submitted once the audit seed could be known.
+    function _deadline(uint256 round, bytes32 specId) private view returns (uint256) {
+        return
+            Math.min(_roundStart(round) + registry.specParams(specId).responseDeadline, _maxDeadline(round));
+    }
+
+    function _maxDeadline(uint256 round) private view returns (uint256) {
+        return beacon.commitDeadline(round + 1);
+    }
+
+    function _roundStart(uint256 round) private view returns (uint256) {
+        return genesis + round * epochLength;
+    }
+
+    function _requireOpen(bytes32 id) private view returns (Challenge storage c) {
+        c = _challenges[id];
+        if (c.status != Status.Submitted) revert ChallengeNotOpen(id, c.status);
+    }
+
+    function _award(uint256 epoch, address operator, IStaking.Role role, uint256 points) private {
+        if (points == 0) return;
+        _points[epoch][operator] += points;
+        _totalPoints[epoch][role] += points;
+        emit PointsAwarded(epoch, operator, points);
+    }
+
+    /// Slashes within Staking's current cap, so a lowered cap never blocks a judgment.
+    function _slash(address trainer, uint256 fraction, address[] memory reporters, bool jail) private {
+        fraction = Math.min(fraction, staking.params().maxSlashFraction);
+        staking.slash(trainer, fraction, reporters, jail);
+    }
+
+    function _setParams(Params memory p) private {
+        uint256 len = epochLength;
+        _bound("commitWindow", p.commitWindow, 1, len);
+        _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow);
+        _bound("finalizeGrace", p.finalizeGrace, 0, len);
+        _bound("committeeSize", p.committeeSize, 1, MAX_COMMITTEE / 2);
+        _bound("quorumBps", p.quorumBps, BPS / 2 + 1, BPS);
+        _bound("minReveals", p.minReveals, 1, MAX_COMMITTEE);
+        _bound("maxDeviationBps", p.maxDeviationBps, 1, BPS);
+        _bound("scoreToleranceBps", p.scoreToleranceBps, 0, BPS);
+        _bound("maxMisses", p.maxMisses, 1, 100);
+        _bound("fraudSlash", p.fraudSlash, 1, WAD);
+        _bound("withholdSlash", p.withholdSlash, 1, WAD);
+        _bound("missSlash", p.missSlash, 1, WAD);
+        _params = p;
+        emit ParamsUpdated(p);
+    }
+
+    function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) private pure {
+        if (value < lo || value > hi) revert InvalidParameter(name, value, lo, hi);
+    }
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+
+/// @title RandomnessBeacon
+/// @notice RANDAO-style per-round randomness. The value of round `r` is built during round `r-1`:
+///         active validators commit `keccak256(abi.encode(secret, validator, r))` in the first half
+///         of the round and reveal `secret` in the second half; every commit and reveal mixes in
+///         `block.prevrandao`. From the start of round `r` the value is `keccak256(acc, r)` and
+///         nobody can change it. A validator that commits and does not reveal can be reported
+///         (`reportMissedReveal`) and its misses are counted for penalties.
+///
+/// Bias limits (see docs/protocol.md): the last revealer sees the accumulator and may withhold
+/// its reveal, choosing between two values at the cost of a recorded miss; a block proposer can
+/// drop reveals or pick its own `prevrandao` for the blocks it proposes. Because a challenge's
+/// result is due before the reveal phase of the round that fixes its audit seed begins, neither a
+/// trainer nor anyone it colludes with can learn its audit committee before committing its result.
+/// A round with no contribution at all is sealed by the first caller of `seal` from that block's
+/// `prevrandao` (grindable by choosing the block; it only happens when no validator takes part).
+contract RandomnessBeacon is IRandomnessBeacon {
+    /// Commitment slot value once revealed, and once reported as missed.
+    bytes32 private constant REVEALED = bytes32(uint256(1));
+    bytes32 private constant MISSED = bytes32(uint256(2));
+
+    struct Round {
+        bytes32 acc;
+        bytes32 sealedValue;
+        uint32 commits;
+        uint32 reveals;
+    }
+
+    IStaking public immutable staking;
+    uint256 public immutable genesis;
+    uint256 public immutable epochLength;
+
+    mapping(uint256 round => Round) private _rounds;
+    mapping(uint256 round => mapping(address validator => bytes32)) private _commitments;
+    mapping(address validator => uint256) public missedReveals;
+
+    event Committed(uint256 indexed round, address indexed validator);
+    event Revealed(uint256 indexed round, address indexed validator);
+    event Sealed(uint256 indexed round, bytes32 value);
+    event MissedReveal(uint256 indexed round, address indexed validator, uint256 misses);
+
+    error NotActiveValidator(address account);
+    error NotInCommitPhase(uint256 round, uint256 nowTime, uint256 start, uint256 end);
+    error NotInRevealPhase(uint256 round, uint256 nowTime, uint256 start, uint256 end);
+    error AlreadyCommitted(uint256 round, address validator);
+    error NoCommitment(uint256 round, address validator);
+    error RevealMismatch(uint256 round, address validator);
+    error BeaconNotReady(uint256 round, uint256 readyAt);
+    error RevealNotMissed(uint256 round, address validator);
+
+    constructor(IStaking staking_) {
+        staking = staking_;
+        genesis = staking_.epochStart(0);
+        epochLength = staking_.epochStart(1) - genesis;
+    }
+
+    /// @notice Commits to a secret for `round` (during the first half of round `round - 1`).
+    function commit(uint256 round, bytes32 commitment) external {
+        if (staking.roleOf(msg.sender) != IStaking.Role.Validator || !staking.isActive(msg.sender)) {
+            revert NotActiveValidator(msg.sender);
+        }
+        (uint256 start, uint256 end) = _commitPhase(round);
+        if (block.timestamp < start || block.timestamp >= end)
+            revert NotInCommitPhase(round, block.timestamp, start, end);
+        if (_commitments[round][msg.sender] != 0) revert AlreadyCommitted(round, msg.sender);
+        _commitments[round][msg.sender] = commitment;
+        Round storage r = _rounds[round];
+        r.acc = keccak256(abi.encode(r.acc, commitment, block.prevrandao));
+        ++r.commits;
+        emit Committed(round, msg.sender);
+    }
+
+    /// @notice Reveals the committed secret (during the second half of round `round - 1`).
+    function reveal(uint256 round, bytes32 secret) external {
+        (, uint256 start) = _commitPhase(round);
+        uint256 end = _roundStart(round);
+        if (block.timestamp < start || block.timestamp >= end)
+            revert NotInRevealPhase(round, block.timestamp, start, end);
+        bytes32 c = _commitments[round][msg.sender];
+        if (c == 0 || c == REVEALED) revert NoCommitment(round, msg.sender);
+        if (c != commitmentOf(secret, msg.sender, round)) revert RevealMismatch(round, msg.sender);
+        _commitments[round][msg.sender] = REVEALED;
+        Round storage r = _rounds[round];
+        r.acc = keccak256(abi.encode(r.acc, secret, block.prevrandao));
+        ++r.reveals;
+        emit Revealed(round, msg.sender);
+    }
+
+    /// @notice Records that `validator` committed to `round` and never revealed.
+    function reportMissedReveal(uint256 round, address validator) external {
+        if (block.timestamp < _roundStart(round)) revert BeaconNotReady(round, _roundStart(round));
+        bytes32 c = _commitments[round][validator];
+        if (c == 0 || c == REVEALED || c == MISSED) revert RevealNotMissed(round, validator);
+        _commitments[round][validator] = MISSED;
+        uint256 misses = ++missedReveals[validator];
+        emit MissedReveal(round, validator, misses);
+    }
+
+    /// @inheritdoc IRandomnessBeacon
+    function valueOf(uint256 round) public view returns (bytes32) {
+        Round storage r = _rounds[round];
+        if (r.sealedValue != 0) return r.sealedValue;
+        uint256 readyAt = _roundStart(round);
+        if (block.timestamp < readyAt || r.acc == 0) revert BeaconNotReady(round, readyAt);
+        return keccak256(abi.encode(r.acc, round));
+    }
+
+    /// @inheritdoc IRandomnessBeacon
+    function seal(uint256 round) external returns (bytes32 value) {
+        Round storage r = _rounds[round];
+        if (r.sealedValue != 0) return r.sealedValue;
+        uint256 readyAt = _roundStart(round);
+        if (block.timestamp < readyAt) revert BeaconNotReady(round, readyAt);
+        if (r.acc != 0) return keccak256(abi.encode(r.acc, round));
+        value = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), round, address(this)));
+        r.sealedValue = value;
+        emit Sealed(round, value);
+    }
+
+    /// @inheritdoc IRandomnessBeacon
+    function isReady(uint256 round) external view returns (bool) {
+        return block.timestamp >= _roundStart(round);
+    }
+
+    /// @inheritdoc IRandomnessBeacon
+    function commitDeadline(uint256 round) external view returns (uint256) {
+        (, uint256 end) = _commitPhase(round);
+        return end;
+    }
+
+    /// @notice The commitment a validator submits for `secret`.
+    function commitmentOf(bytes32 secret, address validator, uint256 round) public pure returns (bytes32) {
+        return keccak256(abi.encode(secret, validator, round));
+    }
+
+    /// @notice Commits and reveals so far for `round`.
+    function participation(uint256 round) external view returns (uint32 commits, uint32 reveals) {
+        Round storage r = _rounds[round];
+        return (r.commits, r.reveals);
+    }
+
+    /// @notice Whether `validator` committed to `round`, and whether it revealed.
+    function contributionOf(
+        uint256 round,
+        address validator
+    ) external view returns (bool committed, bool revealed) {
+        bytes32 c = _commitments[round][validator];
+        return (c != 0, c == REVEALED);
+    }
+
+    function _roundStart(uint256 round) private view returns (uint256) {
+        return genesis + round * epochLength;
+    }
+
+    /// The commit phase of `round`: the first half of round `round - 1`.
+    function _commitPhase(uint256 round) private view returns (uint256 start, uint256 end) {
+        if (round == 0) return (0, 0);
+        start = _roundStart(round - 1);
+        end = start + epochLength / 2;
+    }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+
+/// @title TaskRegistry
+/// @notice Governance registers training specs (stored whole, identified by
+///         `keccak256(abi.encode(spec))` computed here) with the parameters the judgment needs, and
+///         activates or retires them. A change of the active set takes effect at the next round,
+///         so the spec a round uses never changes while trainers work on it.
+///
+/// Invariants:
+///  - `specId` of a stored spec is `keccak256(abi.encode(spec))` of exactly the stored fields;
+///  - `activeSpecsAt(r)` is fixed once round `r` has started;
+///  - at most `MAX_ACTIVE` specs are active at once, so every lookup is O(1)-bounded.
+contract TaskRegistry is ITaskRegistry, AccessManaged {
+    uint256 public constant MAX_ACTIVE = 16;
+    uint256 public constant MAX_LAYERS = 16;
+    uint256 public constant MAX_WIDTH = 65_536;
+    uint256 public constant MAX_DEADLINE = 30 days;
+    uint256 public constant MAX_AUDIT_SAMPLES = 256;
+    uint256 public constant BPS = 10_000;
+
+    struct SetVersion {
+        uint64 fromRound;
+        bytes32[] specs;
+    }
+
+    IStaking public immutable staking;
+
+    mapping(bytes32 specId => TrainingSpec) private _specs;
+    mapping(bytes32 specId => SpecParams) private _params;
+    SetVersion[] private _versions;
+
+    constructor(IStaking staking_, address authority) AccessManaged(authority) {
+        staking = staking_;
+    }
+
+    /// @notice Stores `spec` with its judgment parameters. Returns its id.
+    function registerSpec(
+        TrainingSpec calldata spec,
+        SpecParams calldata params
+    ) external restricted returns (bytes32 id) {
+        _checkSpec(spec);
+        _checkParams(params);
+        id = keccak256(abi.encode(spec));
+        if (_params[id].responseDeadline != 0) revert SpecAlreadyRegistered(id);
+        _specs[id] = spec;
+        _params[id] = params;
+        emit SpecRegistered(id, spec, params);
+    }
+
+    /// @notice Changes a registered spec's judgment parameters (they apply to judgments made from now on).
+    function setSpecParams(bytes32 id, SpecParams calldata params) external restricted {
+        _requireSpec(id);
+        _checkParams(params);
+        _params[id] = params;
+        emit SpecParamsUpdated(id, params);
+    }
+
+    /// @notice Adds `id` to the active set from the next round on.
+    function activate(bytes32 id) external restricted {
+        _requireSpec(id);
+        bytes32[] storage next = _nextSet();
+        for (uint256 i; i < next.length; ++i) if (next[i] == id) revert SpecAlreadyActive(id);
+        if (next.length == MAX_ACTIVE) revert TooManyActiveSpecs(MAX_ACTIVE);
+        next.push(id);
+        emit SpecActivated(id, _versions[_versions.length - 1].fromRound);
+    }
+
+    /// @notice Removes `id` from the active set from the next round on.
+    function retire(bytes32 id) external restricted {
+        bytes32[] storage next = _nextSet();
+        uint256 n = next.length;
+        for (uint256 i; i < n; ++i) {
+            if (next[i] == id) {
+                next[i] = next[n - 1];
+                next.pop();
+                emit SpecRetired(id, _versions[_versions.length - 1].fromRound);
+                return;
+            }
+        }
+        revert SpecNotActive(id);
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function specFor(uint256 round, bytes32 seed) external view returns (bytes32) {
+        bytes32[] storage set = _setAt(round);
+        if (set.length == 0) revert NoActiveSpec(round);
+        return set[uint256(seed) % set.length];
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function activeSpecsAt(uint256 round) external view returns (bytes32[] memory) {
+        return _setAt(round);
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function specParams(bytes32 id) external view returns (SpecParams memory) {
+        _requireSpec(id);
+        return _params[id];
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function getSpec(bytes32 id) external view returns (TrainingSpec memory) {
+        _requireSpec(id);
+        return _specs[id];
+    }
+
+    function isRegistered(bytes32 id) external view returns (bool) {
+        return _params[id].responseDeadline != 0;
+    }
+
+    // --- internals --------------------------------------------------------------------------
+
+    /// The set that takes effect next round, copied from the current one on first change.
+    function _nextSet() private returns (bytes32[] storage) {
+        uint64 next = uint64(staking.currentEpoch() + 1);
+        uint256 n = _versions.length;
+        if (n != 0 && _versions[n - 1].fromRound == next) return _versions[n - 1].specs;
+        SetVersion storage v = _versions.push();
+        v.fromRound = next;
+        if (n != 0) {
+            bytes32[] storage prev = _versions[n - 1].specs;
+            for (uint256 i; i < prev.length; ++i) v.specs.push(prev[i]);
+        }
+        return v.specs;
+    }
+
+    /// The latest set version whose `fromRound` is at or before `round` (binary search).
+    function _setAt(uint256 round) private view returns (bytes32[] storage) {
+        uint256 lo;
+        uint256 hi = _versions.length;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_versions[mid].fromRound <= round) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == 0) revert NoActiveSpec(round);
+        return _versions[lo - 1].specs;
+    }
+
+    function _requireSpec(bytes32 id) private view {
+        if (_params[id].responseDeadline == 0) revert UnknownSpec(id);
+    }
+
+    function _checkSpec(TrainingSpec calldata s) private pure {
+        if (s.version != 1) revert InvalidSpec("version", s.version);
+        if (s.widths.length < 2 || s.widths.length > MAX_LAYERS + 1)
+            revert InvalidSpec("widths.length", s.widths.length);
+        for (uint256 i; i < s.widths.length; ++i) {
+            if (s.widths[i] == 0 || s.widths[i] > MAX_WIDTH) revert InvalidSpec("widths", s.widths[i]);
+        }
+        if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidSpec("batchSize", s.batchSize);
+        if (s.steps == 0) revert InvalidSpec("steps", s.steps);
+        if (s.checkpointInterval == 0 || s.steps % s.checkpointInterval != 0) {
+            revert InvalidSpec("checkpointInterval", s.checkpointInterval);
+        }
+        if (s.evalSize == 0) revert InvalidSpec("evalSize", s.evalSize);
+    }
+
+    function _checkParams(SpecParams calldata p) private pure {
+        if (p.responseDeadline == 0 || p.responseDeadline > MAX_DEADLINE) {
+            revert InvalidSpecParams("responseDeadline", p.responseDeadline, 1, MAX_DEADLINE);
+        }
+        if (p.maxScoreBps > BPS) revert InvalidSpecParams("maxScoreBps", p.maxScoreBps, 0, BPS);
+        if (p.minScoreBps > p.maxScoreBps)
+            revert InvalidSpecParams("minScoreBps", p.minScoreBps, 0, p.maxScoreBps);
+        if (p.auditSamples == 0 || p.auditSamples > MAX_AUDIT_SAMPLES) {
+            revert InvalidSpecParams("auditSamples", p.auditSamples, 1, MAX_AUDIT_SAMPLES);
+        }
+    }
+}
