@@ -166,10 +166,10 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (_votes[id][msg.sender] != 0) revert AlreadyCommitted(id, msg.sender);
         uint256 n = c.members;
         if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
-        bytes32 auditSeed = keccak256(abi.encode(beacon.seal(auditRound), id));
+        bytes32 seed = keccak256(abi.encode(beacon.seal(auditRound), id));
         if (
             !Sortition.isSelected(
-                auditSeed,
+                seed,
                 msg.sender,
                 staking.stakeAt(msg.sender, auditRound),
                 staking.roleStakeAt(IStaking.Role.Validator, auditRound),
