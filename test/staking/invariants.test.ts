@@ -48,7 +48,7 @@ const N_CANDIDATES = 4; // actors 0..3 may register as operators; every actor ma
 const N_ACTORS = 8;
 const SEQ_MIN = 50;
 const SEQ_MAX = 80;
-const RUNS = Number(process.env.POAI_FC_RUNS ?? 12);
+const RUNS = Number(process.env.POAI_FC_RUNS ?? 20);
 const SEED = process.env.POAI_FC_SEED === undefined ? undefined : Number(process.env.POAI_FC_SEED);
 
 const BASE_PARAMS: Partial<StakingParams> = {
@@ -130,7 +130,7 @@ async function checkMaturedWithdrawable({ m, w }: Ctx): Promise<void> {
     });
     if (last < 0) continue;
     const expected = withdrawPlan(m, q.entries, last + 1, m.snap.now);
-    const { result } = await a.staking.simulate.withdraw([BigInt(last + 1)], { account: a.wallet.account });
+    const { result } = await a.staking.simulate.withdraw([BigInt(last + 1)], { account: a.address });
     expect(result, `I4: matured entries of ${a.address} withdraw for their value`).to.equal(expected.amount);
   }
 }
@@ -754,6 +754,13 @@ function held(ctx: Ctx, i: number, op: number, what: (v: PosSnap) => bigint): nu
   return idx.length === 0 ? op : idx[op % idx.length];
 }
 
+/** Three times in four, an actor for which `pred` holds (when there is one); otherwise actor `i`. */
+function holder(ctx: Ctx, i: number, pred: (a: Address) => boolean): number {
+  if (i % 4 === 0) return i;
+  const idx = [...Array(N_ACTORS).keys()].filter((k) => pred(actor(ctx, k).address));
+  return idx.length === 0 ? i : idx[i % idx.length];
+}
+
 function actions(maxSlash: bigint) {
   const act = (label: string, body: (ctx: Ctx) => Promise<void>) => new Act(label, body);
   return fc.oneof(
@@ -821,13 +828,16 @@ function actions(maxSlash: bigint) {
     },
     {
       weight: 4,
-      arbitrary: fc
-        .record({ i: actorIdx, pick: fc.nat(), bogus: fc.boolean() })
-        .map((p) =>
-          act(`cancelUnbonding ${p.i} ${p.pick}`, (ctx) =>
-            doCancel(ctx, p.i, p.pick, p.bogus && p.pick % 4 === 0),
+      arbitrary: fc.record({ i: actorIdx, pick: fc.nat(), bogus: fc.boolean() }).map((p) =>
+        act(`cancelUnbonding ${p.i} ${p.pick}`, (ctx) =>
+          doCancel(
+            ctx,
+            holder(ctx, p.i, (a) => ctx.m.queue(a).entries.some((e) => e.shares !== 0n)),
+            p.pick,
+            p.bogus && p.pick % 4 === 0,
           ),
         ),
+      ),
     },
     {
       weight: 6,
@@ -846,13 +856,14 @@ function actions(maxSlash: bigint) {
     {
       weight: 4,
       arbitrary: fc.record({ i: actorIdx, op: opIdx }).map((p) =>
-        act(`compound ${p.i} ${p.op}`, (ctx) =>
-          doCompound(
+        act(`compound ${p.i} ${p.op}`, (ctx) => {
+          const i = holder(ctx, p.i, (a) => ctx.m.candidates.some((op) => ctx.m.pos(a, op).claimable !== 0n));
+          return doCompound(
             ctx,
-            p.i,
-            held(ctx, p.i, p.op, (v) => v.claimable),
-          ),
-        ),
+            i,
+            held(ctx, i, p.op, (v) => v.claimable),
+          );
+        }),
       ),
     },
     {
@@ -878,7 +889,29 @@ function actions(maxSlash: bigint) {
           );
         }),
     },
-    { weight: 3, arbitrary: opIdx.map((op) => act(`unjail ${op}`, (ctx) => doUnjail(ctx, op))) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ op: opIdx, topUp: fc.boolean() }).map((p) =>
+        act(`unjail ${p.op}${p.topUp ? " (top up first)" : ""}`, async (ctx) => {
+          const { m } = ctx;
+          // Mostly a jailed operator; with `topUp`, it first waits out its cool-down and tops up its
+          // self-stake to the minimum.
+          const jailed = [...Array(N_CANDIDATES).keys()].filter(
+            (k) => m.snap.ops.get(candidate(ctx, k).address)?.jailed,
+          );
+          const k = p.op === 0 || jailed.length === 0 ? p.op : jailed[p.op % jailed.length];
+          const a = candidate(ctx, k).address;
+          const op = m.snap.ops.get(a);
+          const self = m.pos(a, a).tokens;
+          // (epochs are a day and the cool-down too: waiting it out lands mid-epoch, not near its end)
+          if (p.topUp && op?.jailed && m.snap.now < op.jailedUntil) await doAdvance(ctx, op.jailedUntil);
+          if (p.topUp && op?.jailed && op.status === 1 && self < m.minStake(op.role)) {
+            await doDelegate(ctx, 0, k, m.minStake(op.role) - self + parseEther("1"), false, true);
+          }
+          return doUnjail(ctx, k);
+        }),
+      ),
+    },
     {
       weight: 4,
       arbitrary: fc
@@ -962,18 +995,12 @@ async function runProperty(conn: Connection, maxSlash: bigint, seed: number) {
         const ctx = await newRun(conn, maxSlash);
         await fc.asyncModelRun(() => ({ model: ctx.m, real: ctx }), cmds);
         await exitAll(ctx);
-        if (process.env.POAI_FC_STATS === "1") {
-          const hist = new Map<string, number>();
+        if (STATS) {
           for (const t of ctx.m.trace) {
             const k = `${t.split(/[( ]/)[0]} -> ${t.slice(t.lastIndexOf(" -> ") + 4)}`;
-            hist.set(k, (hist.get(k) ?? 0) + 1);
+            stats.set(k, (stats.get(k) ?? 0) + 1);
           }
-          console.log(
-            [...hist]
-              .sort()
-              .map(([k, v]) => `${v} ${k}`)
-              .join("\n"),
-          );
+          if (ctx.m.maxGap.gap > maxGap.gap) maxGap = ctx.m.maxGap;
         }
       },
     ),
@@ -986,11 +1013,26 @@ async function runProperty(conn: Connection, maxSlash: bigint, seed: number) {
   );
 }
 
+/** With POAI_FC_STATS=1: how often each action ended in each outcome, and the largest reward dust. */
+const STATS = process.env.POAI_FC_STATS === "1";
+const stats = new Map<string, number>();
+let maxGap = { gap: 0n, allowance: 0n };
+
 describe("Staking invariants (stateful, random sequences by many actors)", function () {
   this.timeout(600_000);
   let conn: Connection;
   before(async () => {
     conn = await network.create();
+  });
+  after(() => {
+    if (!STATS) return;
+    console.log(
+      [...stats]
+        .sort()
+        .map(([k, v]) => `${String(v).padStart(5)} ${k}`)
+        .join("\n"),
+    );
+    console.log(`largest reward dust ${maxGap.gap} wei (allowance then ${maxGap.allowance} wei)`);
   });
 
   it("keeps conservation, price floor, slash bounds, reward eligibility and withdrawability (slashes up to 50%)", async () => {

@@ -82,6 +82,8 @@ export class Model {
   commission = new Map<Address, CommissionModel>();
   /** Stake of every candidate operator and of each role, observed at the start of each epoch. */
   epochs = new Map<bigint, EpochRecord>();
+  /** Largest reward dust seen and the allowance at that moment (reported with POAI_FC_STATS=1). */
+  maxGap = { gap: 0n, allowance: 0n };
   /** Latest maturity each owner's queue ever held. */
   newestMaturity = new Map<Address, bigint>();
   /** Human-readable trace of the run, printed when a check fails. */
@@ -319,6 +321,7 @@ export function checkInvariants(m: Model): void {
     gap <= dustAllowance(m),
     `reward dust ${gap} above allowance ${dustAllowance(m)} ${where()}`,
   ).to.equal(true);
+  if (gap > m.maxGap.gap) m.maxGap = { gap, allowance: dustAllowance(m) };
 
   // Role totals are the sum of the counted (registered, unjailed) pools.
   for (const role of [TRAINER, VALIDATOR]) {
