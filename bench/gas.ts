@@ -18,6 +18,7 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { deployStaking } from "../scripts/lib/deploy.js";
+import { runPoAIGasBench } from "./poai.js";
 
 /** Tally Staker's published gas report (see ANCHORS.md). */
 const ANCHORS: Record<string, [string, number]> = {
@@ -26,6 +27,8 @@ const ANCHORS: Record<string, [string, number]> = {
   "Staking.claim": ["Tally Staker: claim with reward", 159_165],
   "Staking.notifyReward": ["Tally Staker: notify", 45_750],
   "Staking.delegate.first": ["Tally Staker: first stake (surrogate)", 347_794],
+  "ChallengeManager.auditedChallenge.committee3.total": ["goal: submit + 3 commits + 3 reveals + finalize", 600_000],
+  "ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total": ["goal (same), verdicts batched by 10", 600_000],
 };
 
 export async function runGasBench(options: { delegatorCounts?: number[] } = {}): Promise<Record<string, number>> {
@@ -171,6 +174,8 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
       );
     }
   }
+
+  Object.assign(results, await runPoAIGasBench());
 
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await writeFile(new URL("./results/gas.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");

@@ -108,14 +108,16 @@ interface IChallengeManager {
     error NotInCommittee(bytes32 id, address validator);
     error AlreadyCommitted(bytes32 id, address validator);
     error CommitteeFull(bytes32 id, uint256 maxMembers);
-    error NotCommitted(bytes32 id, address validator);
     error AlreadyRevealed(bytes32 id, address validator);
     error CommitmentMismatch(bytes32 id, address validator);
     error InvalidVerdict(uint8 verdict);
+    error LengthMismatch(uint256 expected, uint256 actual);
     error ReportTooLate(uint256 closesAt, uint256 nowTime);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
 
-    /// @notice Points of `operator` (trainer: stake x score; validator: stake per agreeing verdict) in `epoch`.
+    /// @notice Points of `operator` in `epoch`. Trainer: stake at the round's start x score (1e18 = 1)
+    ///         per challenge. Validator: per agreeing verdict, its stake as a fraction of the
+    ///         validator role's stake at the audit round, in units of 2^-32.
     function epochPoints(uint256 epoch, address operator) external view returns (uint256);
 
     /// @notice Sum of the points of `role` in `epoch`.

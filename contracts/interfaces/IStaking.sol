@@ -72,6 +72,16 @@ interface IStaking {
         uint256 claimable;
     }
 
+    /// @notice What the challenge manager reads about an operator, in one call.
+    struct OperatorState {
+        Role role;
+        bool active;
+        uint32 id;
+        uint256 stake; // active stake at the start of the requested epoch
+        uint256 minStake; // the role's minimum self-stake now
+        uint256 roleStake; // total active stake of the operator's role at the start of the epoch
+    }
+
     /// @notice One unbonding entry of an owner's queue, valued at the current unbonding price.
     struct UnbondingView {
         uint64 index;
@@ -196,4 +206,7 @@ interface IStaking {
 
     /// @notice The current governance parameters.
     function params() external view returns (Params memory);
+
+    /// @notice Role, activity, id and stake at the start of `epoch` of `operator`, in one call.
+    function operatorState(address operator, uint256 epoch) external view returns (OperatorState memory);
 }

@@ -42,6 +42,12 @@ interface ITaskRegistry {
     /// @notice The spec a challenge of `round` with `seed` trains: `activeSpecsAt(round)[seed % n]`.
     function specFor(uint256 round, bytes32 seed) external view returns (bytes32 specId);
 
+    /// @notice `specFor` and that spec's parameters, in one call.
+    function challengeSpec(
+        uint256 round,
+        bytes32 seed
+    ) external view returns (bytes32 specId, SpecParams memory params);
+
     function specParams(bytes32 specId) external view returns (SpecParams memory);
 
     function getSpec(bytes32 specId) external view returns (TrainingSpec memory);

@@ -46,25 +46,28 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         bytes32 resultRoot;
     }
 
-    struct Member {
-        address validator;
-        Verdict verdict;
-        uint32 segment;
-        uint16 measuredScoreBps;
-        bool revealed;
-    }
-
     IStaking public immutable staking;
     ITaskRegistry public immutable registry;
     IRandomnessBeacon public immutable beacon;
     uint256 public immutable genesis;
     uint256 public immutable epochLength;
 
+    /// A committee slot holds, until the reveal, `weight << 216 | commitment` (top byte 0, the low
+    /// 216 bits of the commitment); after it, the revealed record
+    /// `REVEALED << 248 | verdict << 240 | segment << 208 | score << 192 | weight << 160 | validator`.
+    /// The commitment binds the validator's address, so one slot per member is enough. `weight` is
+    /// the member's stake as a fraction of the validator role's stake at the audit round, in units
+    /// of 2^-32 (at least 1): all members of one round share the denominator, so weights compare
+    /// exactly like stakes.
+    uint256 private constant REVEALED = 1;
+    uint256 private constant COMMITMENT_MASK = (1 << 216) - 1;
+    uint256 private constant WEIGHT_ONE = (1 << 32) - 1;
+
     Params private _params;
     mapping(bytes32 id => Challenge) private _challenges;
-    mapping(bytes32 id => mapping(uint256 index => Member)) private _members;
-    /// Before the reveal: the verdict commitment. After it: the member's stake weight.
-    mapping(bytes32 id => mapping(address validator => bytes32)) private _votes;
+    mapping(bytes32 id => mapping(uint256 index => uint256)) private _slots;
+    /// One bit per operator id: committed.
+    mapping(bytes32 id => mapping(uint256 word => uint256)) private _committed;
     mapping(address trainer => uint256) public misses;
     mapping(uint256 epoch => mapping(address operator => uint256)) private _points;
     mapping(uint256 epoch => mapping(IStaking.Role role => uint256)) private _totalPoints;
@@ -95,7 +98,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         bytes32 resultRoot,
         uint16 reportedScoreBps
     ) external returns (bytes32 id) {
-        uint256 current = staking.currentEpoch();
+        uint256 current = (block.timestamp - genesis) / epochLength;
         if (round != current) revert WrongRound(round, current);
         if (!_isDue(msg.sender, round)) revert NotDue(msg.sender, round);
         if (reportedScoreBps > BPS) revert ScoreOutOfRange(reportedScoreBps);
@@ -104,7 +107,8 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.None) revert AlreadySubmitted(id);
 
         bytes32 seed = keccak256(abi.encode(beacon.seal(round), msg.sender, round));
-        uint256 deadline = _deadline(round, registry.specFor(round, seed));
+        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
+        uint256 deadline = _deadline(round, sp.responseDeadline);
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
         uint32 latency = uint32(block.timestamp - _roundStart(round));
@@ -126,7 +130,8 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.None) revert AlreadySubmitted(id);
         if (!_isDue(trainer, round)) revert NotDue(trainer, round);
         bytes32 seed = keccak256(abi.encode(beacon.seal(round), trainer, round));
-        uint256 deadline = _deadline(round, registry.specFor(round, seed));
+        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
+        uint256 deadline = _deadline(round, sp.responseDeadline);
         if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
         uint256 closes = epochClosesAt(round);
         if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
@@ -155,32 +160,23 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     ///         `verdictCommitment(id, verdict, segment, measuredScoreBps, salt, validator)`.
     function commitVerdict(bytes32 id, bytes32 commitment) external {
         Challenge storage c = _requireOpen(id);
-        uint256 auditRound = uint256(c.round) + 1;
-        uint256 start = _roundStart(auditRound);
-        uint256 end = start + _params.commitWindow;
-        if (block.timestamp < start || block.timestamp >= end)
-            revert OutsideWindow(id, block.timestamp, start, end);
-        if (staking.roleOf(msg.sender) != IStaking.Role.Validator || !staking.isActive(msg.sender)) {
-            revert NotActiveValidator(msg.sender);
-        }
-        if (_votes[id][msg.sender] != 0) revert AlreadyCommitted(id, msg.sender);
-        uint256 n = c.members;
-        if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
-        bytes32 seed = keccak256(abi.encode(beacon.seal(auditRound), id));
-        if (
-            !Sortition.isSelected(
-                seed,
-                msg.sender,
-                staking.stakeAt(msg.sender, auditRound),
-                staking.roleStakeAt(IStaking.Role.Validator, auditRound),
-                _params.committeeSize
-            )
-        ) revert NotInCommittee(id, msg.sender);
+        _commit(id, c, commitment, staking.operatorState(msg.sender, uint256(c.round) + 1));
+    }
 
-        _votes[id][msg.sender] = commitment;
-        _members[id][n].validator = msg.sender;
-        c.members = uint8(n + 1);
-        emit VerdictCommitted(id, msg.sender, uint8(n));
+    /// @notice `commitVerdict` for several challenges in one transaction (a validator audits many
+    ///         challenges per round; the stake reads are shared by challenges of the same round).
+    function commitVerdicts(bytes32[] calldata ids, bytes32[] calldata commitments) external {
+        if (ids.length != commitments.length) revert LengthMismatch(ids.length, commitments.length);
+        IStaking.OperatorState memory v;
+        uint256 round = type(uint256).max;
+        for (uint256 i; i < ids.length; ++i) {
+            Challenge storage c = _requireOpen(ids[i]);
+            if (c.round != round) {
+                round = c.round;
+                v = staking.operatorState(msg.sender, round + 1);
+            }
+            _commit(ids[i], c, commitments[i], v);
+        }
     }
 
     /// @notice Opens the caller's commitment during the reveal window.
@@ -191,30 +187,24 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         uint16 measuredScoreBps,
         bytes32 salt
     ) external {
-        Challenge storage c = _requireOpen(id);
-        uint256 start = _roundStart(uint256(c.round) + 1) + _params.commitWindow;
-        uint256 end = start + _params.revealWindow;
-        if (block.timestamp < start || block.timestamp >= end)
-            revert OutsideWindow(id, block.timestamp, start, end);
-        if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
-        if (measuredScoreBps > BPS) revert ScoreOutOfRange(measuredScoreBps);
-        bytes32 committed = _votes[id][msg.sender];
-        if (committed == 0) revert NotCommitted(id, msg.sender);
+        _reveal(id, verdict, segment, measuredScoreBps, salt);
+    }
 
-        uint256 n = c.members;
-        uint256 i;
-        while (i < n && _members[id][i].validator != msg.sender) ++i;
-        Member storage m = _members[id][i];
-        if (m.revealed) revert AlreadyRevealed(id, msg.sender);
-        if (committed != verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender)) {
-            revert CommitmentMismatch(id, msg.sender);
+    /// @notice `revealVerdict` for several challenges in one transaction.
+    function revealVerdicts(
+        bytes32[] calldata ids,
+        Verdict[] calldata verdicts,
+        uint32[] calldata segments,
+        uint16[] calldata measuredScoresBps,
+        bytes32[] calldata salts
+    ) external {
+        uint256 n = ids.length;
+        if (
+            verdicts.length != n || segments.length != n || measuredScoresBps.length != n || salts.length != n
+        ) {
+            revert LengthMismatch(n, verdicts.length);
         }
-        m.verdict = verdict;
-        m.segment = segment;
-        m.measuredScoreBps = measuredScoreBps;
-        m.revealed = true;
-        _votes[id][msg.sender] = bytes32(staking.stakeAt(msg.sender, uint256(c.round) + 1));
-        emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
+        for (uint256 i; i < n; ++i) _reveal(ids[i], verdicts[i], segments[i], measuredScoresBps[i], salts[i]);
     }
 
     // =========================================================================================
@@ -231,13 +221,13 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         uint256 n = c.members;
         Judgment.Vote[] memory votes = new Judgment.Vote[](n);
         for (uint256 i; i < n; ++i) {
-            Member memory m = _members[id][i];
-            if (!m.revealed) continue;
+            uint256 slot = _slots[id][i];
+            if (slot >> 248 != REVEALED) continue;
             votes[i] = Judgment.Vote(
-                m.validator,
-                m.verdict,
-                m.measuredScoreBps,
-                uint256(_votes[id][m.validator])
+                address(uint160(slot)),
+                Verdict(uint8(slot >> 240)),
+                uint16(slot >> 192),
+                (slot >> 160) & WEIGHT_ONE
             );
         }
         Judgment.Outcome memory o = Judgment.tally(votes, _params.quorumBps, _params.minReveals);
@@ -246,12 +236,12 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (o.verdict == Verdict.Valid) {
             status = Status.Valid;
             bytes32 seed = keccak256(abi.encode(beacon.valueOf(round), c.trainer, round));
-            ITaskRegistry.SpecParams memory sp = registry.specParams(registry.specFor(round, seed));
+            (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
             score = Judgment.score(
                 o.medianScoreBps,
                 c.reportedScoreBps,
                 c.latency,
-                Math.min(sp.responseDeadline, _maxDeadline(round) - _roundStart(round)),
+                _deadline(round, sp.responseDeadline) - _roundStart(round),
                 sp.minScoreBps,
                 sp.maxScoreBps,
                 _params.maxDeviationBps
@@ -327,8 +317,9 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     ) external view returns (bool due, bytes32 seed, bytes32 specId, uint256 deadline) {
         due = _isDue(trainer, round);
         seed = challengeSeed(trainer, round);
-        specId = registry.specFor(round, seed);
-        deadline = _deadline(round, specId);
+        ITaskRegistry.SpecParams memory sp;
+        (specId, sp) = registry.challengeSpec(round, seed);
+        deadline = _deadline(round, sp.responseDeadline);
     }
 
     /// @notice The seed committee members derive their selection and their samples from.
@@ -338,15 +329,13 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
 
     /// @notice Whether `validator` is in the committee of challenge `id` (the same check `commitVerdict` makes).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
-        uint256 auditRound = uint256(_challenges[id].round) + 1;
+        IStaking.OperatorState memory v = staking.operatorState(
+            validator,
+            uint256(_challenges[id].round) + 1
+        );
         return
-            Sortition.isSelected(
-                auditSeed(id),
-                validator,
-                staking.stakeAt(validator, auditRound),
-                staking.roleStakeAt(IStaking.Role.Validator, auditRound),
-                _params.committeeSize
-            );
+            v.role == IStaking.Role.Validator &&
+            Sortition.isSelected(auditSeed(id), validator, v.stake, v.roleStake, _params.committeeSize);
     }
 
     /// @notice The commitment a committee member submits.
@@ -373,20 +362,30 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         v.members = c.members;
         if (c.status != Status.None) {
             v.seed = challengeSeed(c.trainer, c.round);
-            v.specId = registry.specFor(c.round, v.seed);
-            v.deadline = _deadline(c.round, v.specId);
+            ITaskRegistry.SpecParams memory sp;
+            (v.specId, sp) = registry.challengeSpec(c.round, v.seed);
+            v.deadline = _deadline(c.round, sp.responseDeadline);
         }
         v.commitStart = _roundStart(uint256(c.round) + 1);
         v.revealStart = v.commitStart + _params.commitWindow;
         v.revealEnd = v.revealStart + _params.revealWindow;
     }
 
+    /// @notice The committee of `id` in commit order. A member's address is known from its reveal
+    ///         on (before, `VerdictCommitted` events name it).
     function getMembers(bytes32 id) external view returns (MemberView[] memory views) {
         uint256 n = _challenges[id].members;
         views = new MemberView[](n);
         for (uint256 i; i < n; ++i) {
-            Member memory m = _members[id][i];
-            views[i] = MemberView(m.validator, m.verdict, m.segment, m.measuredScoreBps, m.revealed);
+            uint256 slot = _slots[id][i];
+            if (slot >> 248 != REVEALED) continue;
+            views[i] = MemberView(
+                address(uint160(slot)),
+                Verdict(uint8(slot >> 240)),
+                uint32(slot >> 208),
+                uint16(slot >> 192),
+                true
+            );
         }
     }
 
@@ -414,24 +413,89 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     // Internals
     // =========================================================================================
 
+    function _commit(
+        bytes32 id,
+        Challenge storage c,
+        bytes32 commitment,
+        IStaking.OperatorState memory v
+    ) private {
+        uint256 auditRound = uint256(c.round) + 1;
+        uint256 start = _roundStart(auditRound);
+        uint256 end = start + _params.commitWindow;
+        if (block.timestamp < start || block.timestamp >= end)
+            revert OutsideWindow(id, block.timestamp, start, end);
+        if (v.role != IStaking.Role.Validator || !v.active) revert NotActiveValidator(msg.sender);
+        uint256 flags = _committed[id][v.id >> 8];
+        uint256 bit = 1 << (v.id & 255);
+        if (flags & bit != 0) revert AlreadyCommitted(id, msg.sender);
+        uint256 n = c.members;
+        if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
+        bytes32 seed = keccak256(abi.encode(beacon.seal(auditRound), id));
+        if (!Sortition.isSelected(seed, msg.sender, v.stake, v.roleStake, _params.committeeSize)) {
+            revert NotInCommittee(id, msg.sender);
+        }
+        uint256 weight = Math.max(1, Math.mulDiv(v.stake, WEIGHT_ONE, v.roleStake));
+        _committed[id][v.id >> 8] = flags | bit;
+        _slots[id][n] = (weight << 216) | (uint256(commitment) & COMMITMENT_MASK);
+        c.members = uint8(n + 1);
+        emit VerdictCommitted(id, msg.sender, uint8(n));
+    }
+
+    function _reveal(
+        bytes32 id,
+        Verdict verdict,
+        uint32 segment,
+        uint16 measuredScoreBps,
+        bytes32 salt
+    ) private {
+        Challenge storage c = _requireOpen(id);
+        uint256 start = _roundStart(uint256(c.round) + 1) + _params.commitWindow;
+        uint256 end = start + _params.revealWindow;
+        if (block.timestamp < start || block.timestamp >= end)
+            revert OutsideWindow(id, block.timestamp, start, end);
+        if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
+        if (measuredScoreBps > BPS) revert ScoreOutOfRange(measuredScoreBps);
+        // One pass over the committee: find the caller's commitment (it binds the caller's
+        // address, so nobody else's matches) and make sure the caller has not revealed already
+        // (a copied commitment earlier in the list must not let it reveal twice).
+        uint256 expected =
+            uint256(verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender)) &
+                COMMITMENT_MASK;
+        uint256 n = c.members;
+        uint256 found = type(uint256).max;
+        uint256 weight;
+        for (uint256 i; i < n; ++i) {
+            uint256 slot = _slots[id][i];
+            if (slot >> 248 == REVEALED) {
+                if (address(uint160(slot)) == msg.sender) revert AlreadyRevealed(id, msg.sender);
+            } else if (slot & COMMITMENT_MASK == expected && found == type(uint256).max) {
+                found = i;
+                weight = slot >> 216;
+            }
+        }
+        if (found == type(uint256).max) revert CommitmentMismatch(id, msg.sender);
+        _slots[id][found] =
+            (REVEALED << 248) |
+            (uint256(verdict) << 240) |
+            (uint256(segment) << 208) |
+            (uint256(measuredScoreBps) << 192) |
+            (weight << 160) |
+            uint256(uint160(msg.sender));
+        emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
+    }
+
     /// A trainer is due a challenge in `round` when it is an active trainer now and had at least
     /// the minimum stake when the round started.
     function _isDue(address trainer, uint256 round) private view returns (bool) {
-        return
-            staking.roleOf(trainer) == IStaking.Role.Trainer &&
-            staking.isActive(trainer) &&
-            staking.stakeAt(trainer, round) >= staking.params().minTrainerStake;
+        IStaking.OperatorState memory t = staking.operatorState(trainer, round);
+        return t.role == IStaking.Role.Trainer && t.active && t.stake >= t.minStake;
     }
 
-    /// The result deadline: the spec's, but never past the end of the beacon's commit phase for
-    /// the next round, so no result can be submitted once the audit seed could be known.
-    function _deadline(uint256 round, bytes32 specId) private view returns (uint256) {
-        return
-            Math.min(_roundStart(round) + registry.specParams(specId).responseDeadline, _maxDeadline(round));
-    }
-
-    function _maxDeadline(uint256 round) private view returns (uint256) {
-        return beacon.commitDeadline(round + 1);
+    /// The result deadline: the spec's, but never past the middle of the round, when the beacon
+    /// stops taking commitments for the next round: no result can be submitted once anybody could
+    /// know the value that fixes its audit seed.
+    function _deadline(uint256 round, uint256 responseDeadline) private view returns (uint256) {
+        return _roundStart(round) + Math.min(responseDeadline, epochLength / 2);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {

@@ -93,6 +93,17 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
     }
 
     /// @inheritdoc ITaskRegistry
+    function challengeSpec(
+        uint256 round,
+        bytes32 seed
+    ) external view returns (bytes32 id, SpecParams memory params) {
+        bytes32[] storage set = _setAt(round);
+        if (set.length == 0) revert NoActiveSpec(round);
+        id = set[uint256(seed) % set.length];
+        params = _params[id];
+    }
+
+    /// @inheritdoc ITaskRegistry
     function activeSpecsAt(uint256 round) external view returns (bytes32[] memory) {
         return _setAt(round);
     }
@@ -133,6 +144,7 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
     function _setAt(uint256 round) private view returns (bytes32[] storage) {
         uint256 lo;
         uint256 hi = _versions.length;
+        if (hi != 0 && _versions[hi - 1].fromRound <= round) return _versions[hi - 1].specs; // the usual case
         while (lo < hi) {
             uint256 mid = (lo + hi) / 2;
             if (_versions[mid].fromRound <= round) lo = mid + 1;

@@ -498,6 +498,17 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
+    function operatorState(address operator, uint256 epoch) external view returns (OperatorState memory s) {
+        Operator storage op = _operators[operator];
+        s.role = op.role;
+        s.active = isActive(operator);
+        s.id = op.id;
+        s.stake = _valueAt(_stakeHistory[operator], epoch, _pools[operator].tokens);
+        s.minStake = _minStake(op.role);
+        s.roleStake = _valueAt(_roleHistory[op.role], epoch, _roleTotals[op.role].stake);
+    }
+
+    /// @inheritdoc IStaking
     function roleOf(address operator) external view returns (Role) {
         return _operators[operator].role;
     }

@@ -112,6 +112,16 @@ export const challengeManagerAbi = [
   },
   {
     type: "function",
+    name: "commitVerdicts",
+    inputs: [
+      { name: "ids", type: "bytes32[]", internalType: "bytes32[]" },
+      { name: "commitments", type: "bytes32[]", internalType: "bytes32[]" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "dueChallenge",
     inputs: [
       { name: "trainer", type: "address", internalType: "address" },
@@ -306,6 +316,19 @@ export const challengeManagerAbi = [
       { name: "segment", type: "uint32", internalType: "uint32" },
       { name: "measuredScoreBps", type: "uint16", internalType: "uint16" },
       { name: "salt", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "revealVerdicts",
+    inputs: [
+      { name: "ids", type: "bytes32[]", internalType: "bytes32[]" },
+      { name: "verdicts", type: "uint8[]", internalType: "enum IChallengeManager.Verdict[]" },
+      { name: "segments", type: "uint32[]", internalType: "uint32[]" },
+      { name: "measuredScoresBps", type: "uint16[]", internalType: "uint16[]" },
+      { name: "salts", type: "bytes32[]", internalType: "bytes32[]" },
     ],
     outputs: [],
     stateMutability: "nonpayable",
@@ -584,16 +607,16 @@ export const challengeManagerAbi = [
   },
   {
     type: "error",
-    name: "NotActiveValidator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
+    name: "LengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
-    name: "NotCommitted",
-    inputs: [
-      { name: "id", type: "bytes32", internalType: "bytes32" },
-      { name: "validator", type: "address", internalType: "address" },
-    ],
+    name: "NotActiveValidator",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
     type: "error",

@@ -220,16 +220,16 @@ export const iChallengeManagerAbi = [
   },
   {
     type: "error",
-    name: "NotActiveValidator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
+    name: "LengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
-    name: "NotCommitted",
-    inputs: [
-      { name: "id", type: "bytes32", internalType: "bytes32" },
-      { name: "validator", type: "address", internalType: "address" },
-    ],
+    name: "NotActiveValidator",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
     type: "error",

@@ -11,6 +11,29 @@ export const iTaskRegistryAbi = [
   },
   {
     type: "function",
+    name: "challengeSpec",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "seed", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [
+      { name: "specId", type: "bytes32", internalType: "bytes32" },
+      {
+        name: "params",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.SpecParams",
+        components: [
+          { name: "responseDeadline", type: "uint32", internalType: "uint32" },
+          { name: "minScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "maxScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "auditSamples", type: "uint16", internalType: "uint16" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "getSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
     outputs: [

@@ -332,6 +332,30 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "operatorState",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [
+      {
+        name: "s",
+        type: "tuple",
+        internalType: "struct IStaking.OperatorState",
+        components: [
+          { name: "role", type: "uint8", internalType: "enum IStaking.Role" },
+          { name: "active", type: "bool", internalType: "bool" },
+          { name: "id", type: "uint32", internalType: "uint32" },
+          { name: "stake", type: "uint256", internalType: "uint256" },
+          { name: "minStake", type: "uint256", internalType: "uint256" },
+          { name: "roleStake", type: "uint256", internalType: "uint256" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "params",
     inputs: [],
     outputs: [

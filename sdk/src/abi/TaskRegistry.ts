@@ -75,6 +75,29 @@ export const taskRegistryAbi = [
   },
   {
     type: "function",
+    name: "challengeSpec",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "seed", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      {
+        name: "params",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.SpecParams",
+        components: [
+          { name: "responseDeadline", type: "uint32", internalType: "uint32" },
+          { name: "minScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "maxScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "auditSamples", type: "uint16", internalType: "uint16" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "getSpec",
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
     outputs: [

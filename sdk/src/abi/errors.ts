@@ -326,6 +326,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "LengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "MaxCommissionTooHigh",
     inputs: [{ name: "maxRate", type: "uint256", internalType: "uint256" }],
   },
@@ -355,14 +363,6 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NotCommitted",
-    inputs: [
-      { name: "id", type: "bytes32", internalType: "bytes32" },
-      { name: "validator", type: "address", internalType: "address" },
-    ],
   },
   {
     type: "error",

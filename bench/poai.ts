@@ -1,0 +1,153 @@
+/**
+ * Gas of the Proof-of-AI layer: a whole audited challenge (submit, committee commits and reveals,
+ * finalize) with committees of 3 and 7, the beacon's commit and reveal, a missed-round report,
+ * and a trainer's submission with 1 and with 20 trainers in the round.
+ */
+import { network } from "hardhat";
+import { encodeAbiParameters, keccak256, maxUint256, parseEther, type Hash, type Hex } from "viem";
+import { deployPoAI } from "../scripts/lib/deploy.js";
+
+const DAY = 86_400;
+const SPEC = { version: 1, widths: [64, 128, 128, 10], batchSize: 32, steps: 2000, checkpointInterval: 100, lrShift: 4, evalSize: 4000 };
+const SPEC_PARAMS = { responseDeadline: 6 * 3600, minScoreBps: 8500, maxScoreBps: 10_000, auditSamples: 4 };
+const word = (n: number | bigint) => keccak256(encodeAbiParameters([{ type: "uint256" }], [BigInt(n)]));
+
+/** One deployment, `trainers` trainers and `committee` validators, run through one audited round. */
+async function auditedRound(committee: number, trainers: number, batch = false) {
+  const { viem, networkHelpers } = await network.create();
+  const publicClient = await viem.getPublicClient();
+  const d = await deployPoAI(viem, { epochLength: DAY, challenge: { committeeSize: committee, minReveals: Math.min(committee, 2) } });
+  const wallets = await viem.getWalletClients();
+  if (wallets.length < 1 + trainers + committee) throw new Error("not enough accounts");
+  const ts = wallets.slice(1, 1 + trainers);
+  const vs = wallets.slice(1 + trainers, 1 + trainers + committee);
+  const gas = async (hash: Promise<Hash>) => {
+    const r = await publicClient.waitForTransactionReceipt({ hash: await hash });
+    if (r.status !== "success") throw new Error("reverted");
+    return Number(r.gasUsed);
+  };
+  const as = async (w: (typeof wallets)[number]) => ({
+    staking: await viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } }),
+    token: await viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } }),
+    beacon: await viem.getContractAt("RandomnessBeacon", d.beacon.address, { client: { wallet: w } }),
+    cm: await viem.getContractAt("ChallengeManager", d.challenges.address, { client: { wallet: w } }),
+  });
+  for (const w of [...ts, ...vs]) {
+    await d.token.write.transfer([w.account.address, parseEther("10000")]);
+    await (await as(w)).token.write.approve([d.staking.address, maxUint256]);
+  }
+  for (const t of ts) await (await as(t)).staking.write.register([1, parseEther("5000"), 500, 2000, "", "H100"]);
+  for (const v of vs) await (await as(v)).staking.write.register([2, parseEther("1000"), 500, 2000, "", "CPU"]);
+  await d.registry.write.registerSpec([SPEC, SPEC_PARAMS]);
+  await d.registry.write.activate([await specIdOf(d)]);
+
+  const genesis = await d.staking.read.genesis();
+  const until = async (t: bigint) => {
+    if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
+  };
+  const start = (e: bigint) => genesis + e * BigInt(DAY);
+  const r = (await d.staking.read.currentEpoch()) + 1n;
+  await until(start(r) + 10n);
+  const out: Record<string, number> = {};
+
+  // Beacon for round r + 1: commits in the first half of round r, reveals in the second.
+  for (const [i, v] of vs.entries()) {
+    const g = await gas((await as(v)).beacon.write.commit([r + 1n, await d.beacon.read.commitmentOf([word(i + 1), v.account.address, r + 1n])]));
+    if (i === 1) out["RandomnessBeacon.commit"] = g;
+  }
+  await d.beacon.write.seal([r]);
+  const submits: number[] = [];
+  for (const [i, t] of ts.entries()) submits.push(await gas((await as(t)).cm.write.submitResult([r, word(1000 + i), 9000])));
+  out["ChallengeManager.submitResult"] = submits[submits.length - 1];
+  await until(start(r) + BigInt(DAY / 2) + 1n);
+  for (const [i, v] of vs.entries()) {
+    const g = await gas((await as(v)).beacon.write.reveal([r + 1n, word(i + 1)]));
+    if (i === 1) out["RandomnessBeacon.reveal"] = g;
+  }
+
+  // Audit in round r + 1. One by one: trainers 0 and 1, the second being the warm state (the
+  // epoch's point slots of these validators and of the round already written by the first).
+  // Batched: every trainer's challenge, each validator committing and revealing all in one call.
+  const audited = batch ? ts : ts.slice(0, Math.min(2, trainers));
+  const ids = await Promise.all(audited.map((t) => d.challenges.read.challengeId([t.account.address, r])));
+  const salt = (k: number, i: number) => word(500 + 100 * k + i);
+  await until(start(r + 1n) + 1n);
+  const commits: number[][] = ids.map(() => []);
+  const batchCommits: number[] = [];
+  if (batch) {
+    for (const [i, v] of vs.entries()) {
+      const cs = await Promise.all(ids.map((id, k) => d.challenges.read.verdictCommitment([id, 1, 0, 9000, salt(k, i), v.account.address])));
+      batchCommits.push(await gas((await as(v)).cm.write.commitVerdicts([ids, cs])));
+    }
+  } else {
+    for (const [k, id] of ids.entries()) {
+      for (const [i, v] of vs.entries()) {
+        const c = await d.challenges.read.verdictCommitment([id, 1, 0, 9000, salt(k, i), v.account.address]);
+        commits[k].push(await gas((await as(v)).cm.write.commitVerdict([id, c])));
+      }
+    }
+  }
+  await until(start(r + 1n) + BigInt(DAY / 4) + 1n);
+  const reveals: number[][] = ids.map(() => []);
+  const batchReveals: number[] = [];
+  if (batch) {
+    for (const [i, v] of vs.entries()) {
+      batchReveals.push(
+        await gas(
+          (await as(v)).cm.write.revealVerdicts([ids, ids.map(() => 1), ids.map(() => 0), ids.map(() => 9000), ids.map((_, k) => salt(k, i))]),
+        ),
+      );
+    }
+  } else {
+    for (const [k, id] of ids.entries()) {
+      for (const [i, v] of vs.entries()) reveals[k].push(await gas((await as(v)).cm.write.revealVerdict([id, 1, 0, 9000, salt(k, i)])));
+    }
+  }
+  await until(start(r + 1n) + BigInt(DAY / 2) + 1n);
+  const fin: number[] = [];
+  for (const id of ids) fin.push(await gas(d.challenges.write.finalize([id])));
+
+  // A trainer that did not submit in round r + 1 is reported after its deadline.
+  let missed = 0;
+  if (trainers > 1) {
+    await until(start(r + 1n) + BigInt(DAY / 2) + 60n);
+    await d.beacon.write.seal([r + 1n]).catch(() => undefined);
+    missed = await gas(d.challenges.write.reportMissed([ts[1].account.address, r + 1n]));
+  }
+  return { out, submits, commits, reveals, fin, missed, batchCommits, batchReveals };
+}
+
+async function specIdOf(d: Awaited<ReturnType<typeof deployPoAI>>): Promise<Hex> {
+  const logs = await d.registry.getEvents.SpecRegistered();
+  return logs[logs.length - 1].args.specId as Hex;
+}
+
+export async function runPoAIGasBench(): Promise<Record<string, number>> {
+  const results: Record<string, number> = {};
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const three = await auditedRound(3, 2);
+  Object.assign(results, three.out);
+  results["ChallengeManager.commitVerdict"] = three.commits[1][1];
+  results["ChallengeManager.revealVerdict"] = three.reveals[1][1];
+  results["ChallengeManager.finalize.committee3.firstInEpoch"] = three.fin[0];
+  results["ChallengeManager.finalize.committee3"] = three.fin[1];
+  results["ChallengeManager.reportMissed"] = three.missed;
+  results["ChallengeManager.auditedChallenge.committee3.total"] =
+    three.submits[1] + sum(three.commits[1]) + sum(three.reveals[1]) + three.fin[1];
+  const seven = await auditedRound(7, 2);
+  results["ChallengeManager.finalize.committee7"] = seven.fin[1];
+  results["ChallengeManager.auditedChallenge.committee7.total"] =
+    seven.submits[1] + sum(seven.commits[1]) + sum(seven.reveals[1]) + seven.fin[1];
+  const batched = await auditedRound(3, 10, true);
+  const perCommit = Math.round(sum(batched.batchCommits) / batched.batchCommits.length / 10);
+  const perReveal = Math.round(sum(batched.batchReveals) / batched.batchReveals.length / 10);
+  results["ChallengeManager.commitVerdicts.batch10.perChallenge"] = perCommit;
+  results["ChallengeManager.revealVerdicts.batch10.perChallenge"] = perReveal;
+  results["ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total"] =
+    batched.submits[batched.submits.length - 1] + 3 * perCommit + 3 * perReveal + batched.fin[batched.fin.length - 1];
+  const one = await auditedRound(3, 1);
+  results["ChallengeManager.submitResult.trainers1"] = one.submits[0];
+  const many = await auditedRound(3, 12);
+  results["ChallengeManager.submitResult.trainers12"] = many.submits[many.submits.length - 1];
+  return results;
+}
