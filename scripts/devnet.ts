@@ -1,35 +1,38 @@
 /**
  * `npm run devnet`: the PoAI network end to end on an embedded in-process chain.
  *
- * Deploys the suite, registers trainers and a validator, lets delegators join, runs an epoch,
- * pays a reward, slashes a misbehaving trainer, and prints what every party holds.
+ * Deploys the suite, registers trainers and validators, lets delegators join, plays one
+ * Proof-of-AI round (real training with the integer engine, a beacon, committees, commit-reveal
+ * verdicts, the judgment engine: one honest trainer, one that fakes its run, one that never
+ * shows up), pays the epoch's rewards by points, and prints what every party holds.
  */
 import { network } from "hardhat";
+import { REFERENCE_SPEC, specId } from "@poai/sdk/compute";
 import { formatEther, maxUint256, parseEther, type Address } from "viem";
-import { deployStaking } from "./lib/deploy.js";
+import { deployPoAI } from "./lib/deploy.js";
+import { playRound, type TrainerActor } from "./lib/scripted-round.js";
 
-const EPOCH = 3600; // seconds per epoch on the devnet
+const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 const fmt = (wei: bigint) => `${Number(formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
 const short = (a: Address) => `${a.slice(0, 6)}…${a.slice(-4)}`;
+const log = (line: string) => console.log(line);
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
 const wallets = await viem.getWalletClients();
-const [, trainerA, trainerB, validator, dave, erin] = wallets;
-const log = (line: string) => console.log(line);
+const [, trainerA, trainerB, trainerC, v1, v2, v3, dave, erin] = wallets;
 
 log(`PoAI devnet — in-process chain ${publicClient.chain.id}, epoch ${EPOCH}s\n`);
-const d = await deployStaking(viem, { epochLength: EPOCH });
+const d = await deployPoAI(viem, { epochLength: EPOCH });
 log("Deployed");
-for (const [name, c] of Object.entries({ PoAIAccessManager: d.manager, PoAIToken: d.token, Staking: d.staking, StakingLens: d.lens })) {
-  log(`  ${name.padEnd(18)} ${c.address}`);
-}
+const deployed = { PoAIAccessManager: d.manager, PoAIToken: d.token, Staking: d.staking, StakingLens: d.lens, TaskRegistry: d.registry, RandomnessBeacon: d.beacon, ChallengeManager: d.challenges };
+for (const [name, c] of Object.entries(deployed)) log(`  ${name.padEnd(18)} ${c.address}`);
 
 const as = async (w: (typeof wallets)[number]) => ({
   token: await viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } }),
   staking: await viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } }),
 });
-for (const w of [trainerA, trainerB, validator, dave, erin]) {
+for (const w of [trainerA, trainerB, trainerC, v1, v2, v3, dave, erin]) {
   await d.token.write.transfer([w.account.address, parseEther("100000")]);
   await (await as(w)).token.write.approve([d.staking.address, maxUint256]);
 }
@@ -38,7 +41,10 @@ log("\nOperators register");
 const operators: [typeof trainerA, number, bigint, number, string, string][] = [
   [trainerA, 1, parseEther("5000"), 1000, "http://127.0.0.1:7101", "H100"],
   [trainerB, 1, parseEther("3000"), 500, "http://127.0.0.1:7102", "A100"],
-  [validator, 2, parseEther("2000"), 800, "http://127.0.0.1:7201", "CPU"],
+  [trainerC, 1, parseEther("2000"), 500, "http://127.0.0.1:7103", "L40S"],
+  [v1, 2, parseEther("2000"), 800, "http://127.0.0.1:7201", "CPU"],
+  [v2, 2, parseEther("2000"), 800, "http://127.0.0.1:7202", "CPU"],
+  [v3, 2, parseEther("2000"), 800, "http://127.0.0.1:7203", "CPU"],
 ];
 for (const [w, role, stake, commission, endpoint, gpu] of operators) {
   await (await as(w)).staking.write.register([role, stake, commission, 2000, endpoint, gpu]);
@@ -49,32 +55,70 @@ log("\nDelegators join");
 const delegations: [typeof dave, typeof trainerA, bigint][] = [
   [dave, trainerA, parseEther("8000")],
   [erin, trainerB, parseEther("6000")],
-  [erin, validator, parseEther("1000")],
 ];
 for (const [w, op, amount] of delegations) {
   await (await as(w)).staking.write.delegate([op.account.address, amount]);
   log(`  ${short(w.account.address)} -> ${short(op.account.address)} ${fmt(amount)}`);
 }
 
-await networkHelpers.time.increase(EPOCH);
-const epoch = await d.staking.read.currentEpoch();
-log(`\nEpoch ${epoch}: last epoch's delegations now earn`);
+log("\nGovernance registers the reference training spec");
+const spec = REFERENCE_SPEC;
+await d.registry.write.registerSpec([spec, { responseDeadline: 1200, minScoreBps: 8000, maxScoreBps: 10_000, auditSamples: 4 }]);
+const id = specId(spec);
+await d.registry.write.activate([id]);
+log(`  spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, 4 sampled segments per validator`);
 
-log("\nRewards for the epoch");
-await d.token.write.approve([d.staking.address, maxUint256]);
-for (const [op, amount] of [[trainerA, parseEther("300")], [trainerB, parseEther("200")], [validator, parseEther("100")]] as const) {
-  await d.staking.write.notifyReward([op.account.address, amount]);
-  log(`  ${short(op.account.address)} pool receives ${fmt(amount)}`);
+const round = (await d.staking.read.currentEpoch()) + 1n;
+log(`\nRound ${round}: challenges`);
+const trainers: TrainerActor[] = [
+  { wallet: trainerA, behaviour: "honest" },
+  { wallet: trainerB, behaviour: "lazy" },
+  { wallet: trainerC, behaviour: "absent" },
+];
+const reports = await playRound({
+  viem,
+  networkHelpers,
+  d,
+  round,
+  specs: new Map([[id, spec]]),
+  trainers,
+  validators: [v1, v2, v3].map((wallet) => ({ wallet })),
+  log,
+});
+
+log(`\nRound ${round}: judgments`);
+log("  trainer         behaviour  status   reported  committee verdicts                      score     points");
+for (const r of reports) {
+  const verdicts = r.verdicts.map((v) => (v.verdict === "Valid" ? `Valid ${(v.measuredScoreBps / 100).toFixed(2)}%` : v.verdict === "Invalid" ? `Invalid@${v.segment}` : v.verdict)).join(", ") || "-";
+  log(
+    `  ${short(r.trainer)}   ${r.behaviour.padEnd(9)}  ${r.status.padEnd(7)}  ${r.reportedScoreBps ? `${(r.reportedScoreBps / 100).toFixed(2)}%` : "-".padEnd(6)}    ${verdicts.padEnd(44)}  ${(Number(r.score) / 1e18).toFixed(4)}    ${fmt(r.points)}`,
+  );
+}
+for (const v of [v1, v2, v3]) {
+  const pts = await d.challenges.read.epochPoints([round, v.account.address]);
+  log(`  validator ${short(v.account.address)} accuracy points ${pts} (of 2^32 per agreeing verdict)`);
 }
 
-log("\nTrainer B is caught committing a fraudulent result: slashed 20% and jailed");
-const reporter = validator.account.address;
-await d.staking.write.slash([trainerB.account.address, parseEther("0.2"), [reporter], true]);
+log("\nRewards for the round, split by points (the reward distributor's job; paid directly here)");
+await d.token.write.approve([d.staking.address, maxUint256]);
+const pay = async (role: 1 | 2, budget: bigint, who: Address[]) => {
+  const total = await d.challenges.read.epochTotalPoints([round, role]);
+  for (const op of who) {
+    const pts = await d.challenges.read.epochPoints([round, op]);
+    if (pts === 0n || total === 0n) continue;
+    const amount = (budget * pts) / total;
+    await d.staking.write.notifyReward([op, amount]);
+    log(`  ${short(op)} pool receives ${fmt(amount)}`);
+  }
+};
+await pay(1, parseEther("600"), [trainerA, trainerB, trainerC].map((w) => w.account.address));
+await pay(2, parseEther("200"), [v1, v2, v3].map((w) => w.account.address));
 
-log("\nDave claims, Erin undelegates half of her position with trainer B");
-await (await as(dave)).staking.write.claim([trainerA.account.address]);
+await networkHelpers.time.increase(EPOCH); // the new delegations of the round earn from here on
+log("\nDave claims; Erin undelegates what is left of her stake with the cheating trainer");
+await (await as(dave)).staking.write.claim([trainerA.account.address]).catch(() => log("  (nothing to claim yet)"));
 const erinPos = await d.staking.read.getPosition([erin.account.address, trainerB.account.address]);
-await (await as(erin)).staking.write.undelegate([trainerB.account.address, erinPos.shares / 2n]);
+await (await as(erin)).staking.write.undelegate([trainerB.account.address, erinPos.shares]);
 
 log("\nOperators");
 const ops = await d.lens.read.getOperators([0n, 10n]);
@@ -89,20 +133,18 @@ for (const o of ops) {
 log("\nPositions");
 log("  owner           pool            stake            claimable");
 const positions: [typeof dave, typeof trainerA][] = [
-  [trainerA, trainerA], [trainerB, trainerB], [validator, validator], [dave, trainerA], [erin, trainerB], [erin, validator],
+  [trainerA, trainerA], [trainerB, trainerB], [trainerC, trainerC], [v1, v1], [dave, trainerA], [erin, trainerB],
 ];
 for (const [owner, op] of positions) {
   const p = await d.staking.read.getPosition([owner.account.address, op.account.address]);
   log(`  ${short(owner.account.address)}   ${short(op.account.address)}   ${fmt(p.tokens).padEnd(15)}  ${fmt(p.claimable)}`);
 }
-const unbonding = await d.lens.read.getUnbonding([erin.account.address, 10n]);
-for (const u of unbonding) {
+for (const u of await d.lens.read.getUnbonding([erin.account.address, 10n])) {
   log(`  ${short(erin.account.address)} unbonding ${fmt(u.tokens)} from ${short(u.operator)}, withdrawable at ${new Date(u.maturity * 1000).toISOString()}`);
 }
 
 const burned = await d.token.read.balanceOf(["0x000000000000000000000000000000000000dEaD"]);
-const held = await d.token.read.balanceOf([d.staking.address]);
 log("\nTotals");
 log(`  trainer stake ${fmt(await d.staking.read.roleStake([1]))}, validator stake ${fmt(await d.staking.read.roleStake([2]))} (jailed operators excluded)`);
-log(`  staking contract holds ${fmt(held)}; burned by the slash ${fmt(burned)}`);
+log(`  staking contract holds ${fmt(await d.token.read.balanceOf([d.staking.address]))}; burned by slashes ${fmt(burned)}`);
 log("\nDevnet scenario complete.");
