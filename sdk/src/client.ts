@@ -1,4 +1,7 @@
 import type { Hash, TransactionReceipt } from "viem";
+import * as beaconActions from "./actions/beacon.js";
+import * as challengeActions from "./actions/challenges.js";
+import * as registryActions from "./actions/registry.js";
 import * as stakingActions from "./actions/staking.js";
 import * as tokenActions from "./actions/token.js";
 import type { PoAIContext } from "./context.js";
@@ -65,6 +68,55 @@ const token = {
   signPermit: tokenActions.signPermit,
 };
 
+const challenges = {
+  getDueChallenge: challengeActions.getDueChallenge,
+  ensureBeacon: beaconActions.ensureBeacon,
+  submitResult: challengeActions.submitResult,
+  reportMissed: challengeActions.reportMissed,
+  getChallenge: challengeActions.getChallenge,
+  getMembers: challengeActions.getChallengeMembers,
+  isCommitteeMember: challengeActions.isCommitteeMember,
+  checkCommittee: challengeActions.checkCommittee,
+  getAuditSeed: challengeActions.getAuditSeed,
+  prepareVerdict: challengeActions.prepareVerdict,
+  commitVerdict: challengeActions.commitVerdict,
+  revealVerdict: challengeActions.revealVerdict,
+  commitVerdicts: challengeActions.commitVerdicts,
+  revealVerdicts: challengeActions.revealVerdicts,
+  finalize: challengeActions.finalizeChallenge,
+  getEpochPoints: challengeActions.getEpochPoints,
+  getEpochTotals: challengeActions.getEpochTotals,
+  epochClosesAt: challengeActions.epochClosesAt,
+  getChallengeParams: challengeActions.getChallengeParams,
+  getMisses: challengeActions.getMisses,
+  getRoundWindows: challengeActions.getRoundWindows,
+  watchFinalizations: challengeActions.watchFinalizations,
+};
+
+const beacon = {
+  prepareBeaconCommit: beaconActions.prepareBeaconCommit,
+  commitBeacon: beaconActions.commitBeacon,
+  revealBeacon: beaconActions.revealBeacon,
+  reportMissedReveal: beaconActions.reportMissedReveal,
+  getBeaconValue: beaconActions.getBeaconValue,
+  sealBeacon: beaconActions.sealBeacon,
+  ensureBeacon: beaconActions.ensureBeacon,
+  getBeaconPhase: beaconActions.getBeaconPhase,
+  getBeaconContribution: beaconActions.getBeaconContribution,
+};
+
+const registry = {
+  registerSpec: registryActions.registerSpec,
+  setSpecParams: registryActions.setSpecParams,
+  activateSpec: registryActions.activateSpec,
+  retireSpec: registryActions.retireSpec,
+  getSpec: registryActions.getSpec,
+  getSpecParams: registryActions.getSpecParams,
+  isSpecRegistered: registryActions.isSpecRegistered,
+  getActiveSpecs: registryActions.getActiveSpecs,
+  getSpecFor: registryActions.getSpecFor,
+};
+
 /** Generic actions, bound by hand so that `eventName` still narrows the events. */
 interface StakingEventActions {
   getEvents<N extends stakingActions.StakingEventName>(
@@ -78,15 +130,43 @@ interface StakingEventActions {
   ): () => void;
 }
 
+/** Generic challenge event actions, bound by hand so that `eventName` still narrows the events. */
+interface ChallengeEventActions {
+  getEvents<N extends challengeActions.ChallengeEventName>(
+    args: Parameters<typeof challengeActions.getChallengeEvents<N>>[1],
+  ): Promise<challengeActions.ChallengeEvent<N>[]>;
+  parseEvents<N extends challengeActions.ChallengeEventName = challengeActions.ChallengeEventName>(
+    args: Parameters<typeof challengeActions.parseChallengeEvents<N>>[1],
+  ): challengeActions.ChallengeEvent<N>[];
+  watchEvents<N extends challengeActions.ChallengeEventName = challengeActions.ChallengeEventName>(
+    args: Parameters<typeof challengeActions.watchChallengeEvents<N>>[1],
+  ): () => void;
+}
+
 /** The staking actions bound to one context. */
 export type PoAIStakingActions = BoundActions<typeof staking> & StakingEventActions;
 /** The token actions bound to one context. */
 export type PoAITokenActions = BoundActions<typeof token>;
+/** The Proof-of-AI challenge actions bound to one context. */
+export type PoAIChallengeActions = BoundActions<typeof challenges> & ChallengeEventActions;
+/** The randomness beacon actions bound to one context. */
+export type PoAIBeaconActions = BoundActions<typeof beacon>;
+/** The training-spec registry actions bound to one context. */
+export type PoAIRegistryActions = BoundActions<typeof registry>;
 
 /** Everything an app needs, bound to one chain, one deployment and (optionally) one wallet. */
 export interface PoAIClient extends Readonly<PoAIContext> {
   staking: PoAIStakingActions;
   token: PoAITokenActions;
+  /**
+   * Proof-of-AI challenges: due challenges, results, committees, verdicts, judgment, epoch points.
+   * Needs `deployment.contracts.challengeManager` (and `randomnessBeacon` for the beacon reads).
+   */
+  challenges: PoAIChallengeActions;
+  /** The randomness beacon: contributions, values, phases. Needs `deployment.contracts.randomnessBeacon`. */
+  beacon: PoAIBeaconActions;
+  /** Training specs. Needs `deployment.contracts.taskRegistry`. */
+  registry: PoAIRegistryActions;
   /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */
   waitForTransaction(hash: Hash, options?: WaitOptions): Promise<TransactionReceipt>;
 }
@@ -137,6 +217,14 @@ export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient
       watchEvents: (args) => stakingActions.watchStakingEvents(ctx, args),
     },
     token: bindActions(ctx, token),
+    challenges: {
+      ...bindActions(ctx, challenges),
+      getEvents: (args) => challengeActions.getChallengeEvents(ctx, args),
+      parseEvents: (args) => challengeActions.parseChallengeEvents(ctx, args),
+      watchEvents: (args) => challengeActions.watchChallengeEvents(ctx, args),
+    },
+    beacon: bindActions(ctx, beacon),
+    registry: bindActions(ctx, registry),
     waitForTransaction: (hash, options) => waitForTransaction(ctx, hash, options),
   };
 }

@@ -10,6 +10,7 @@ import {
   type Hex,
 } from "viem";
 import { poaiErrorsAbi } from "./abi/index.js";
+import { decodeStatus } from "./poai/enums.js";
 import { formatBps, formatFraction, formatPoai } from "./units.js";
 
 /** Name of a custom error declared by a PoAI contract (or a library it uses). */
@@ -121,6 +122,21 @@ const date = (seconds: bigint | number) => {
   return Number.isFinite(ms) && ms <= 8.64e15 ? new Date(ms).toISOString() : `timestamp ${seconds}`;
 };
 
+/** `[start, end)` with both ends as dates, and where `now` falls. */
+const timeWindow = (now: bigint, start: bigint, end: bigint) => {
+  const where =
+    now < start ? `${start - now} s before it opens` : now >= end ? `${now - end} s after it closed` : "inside it";
+  return `the window runs from ${date(start)} to ${date(end)} (end excluded); it is now ${date(now)}, ${where}`;
+};
+
+const statusName = (status: number | bigint) => {
+  try {
+    return decodeStatus(status);
+  } catch {
+    return `status ${status}`;
+  }
+};
+
 type Templates = { [N in PoAIErrorName]?: (args: PoAIErrorArgs<N>) => string };
 
 const templates: Templates = {
@@ -159,6 +175,62 @@ const templates: Templates = {
   MetadataTooLong: ([field, length, maxLength]) =>
     `${field} is ${length} bytes long; the maximum is ${maxLength}`,
   ValueTooLarge: ([value]) => `${value} is too large`,
+  // Challenges
+  NotDue: ([trainer, round]) =>
+    `${trainer} is not due a challenge in round ${round} (not an active trainer, or below the minimum stake at the round's start)`,
+  WrongRound: ([round, currentRound]) =>
+    `results are only accepted for the current round ${currentRound}, not round ${round}`,
+  DeadlinePassed: ([deadline, now]) =>
+    `the result was due by ${date(deadline)}; it is now ${date(now)}, ${now - deadline} s late`,
+  DeadlineNotPassed: ([deadline, now]) =>
+    `this is possible only after ${date(deadline)}; it is now ${date(now)}, ${deadline - now} s too early`,
+  AlreadySubmitted: ([id]) => `challenge ${id} already has a result (or was reported missed)`,
+  ScoreOutOfRange: ([scoreBps]) => `score ${formatBps(scoreBps)} is above 100% (${scoreBps} bps > 10000)`,
+  ChallengeNotOpen: ([id, status]) =>
+    BigInt(status) === 0n
+      ? `challenge ${id} has no submitted result`
+      : `challenge ${id} is ${statusName(status)}, not open for verdicts (it must be Submitted)`,
+  OutsideWindow: ([id, now, start, end]) => `challenge ${id} is outside its window: ${timeWindow(now, start, end)}`,
+  NotActiveValidator: ([account]) => `${account} is not an active validator`,
+  NotInCommittee: ([id, validator]) =>
+    `${validator} is not in the committee of challenge ${id} (its sortition draw is above its stake's threshold)`,
+  AlreadyCommitted: ([key, validator]) =>
+    typeof key === "bigint"
+      ? `${validator} has already committed to the beacon of round ${key}`
+      : `${validator} has already committed a verdict on challenge ${key}`,
+  CommitteeFull: ([id, maxMembers]) => `the committee of challenge ${id} already has the maximum ${maxMembers} members`,
+  AlreadyRevealed: ([id, validator]) => `${validator} has already revealed its verdict on challenge ${id}`,
+  CommitmentMismatch: ([id, validator]) =>
+    `no commitment of ${validator} on challenge ${id} matches the revealed verdict, segment, score and salt ` +
+    "(a field or the salt differs, or it never committed)",
+  LengthMismatch: ([expected, actual]) => `the argument lists differ in length: ${expected} and ${actual}`,
+  InvalidVerdict: ([verdict]) => `verdict ${verdict} is not Valid (1), Invalid (2) or Unavailable (3)`,
+  ReportTooLate: ([closesAt, now]) =>
+    `the round's epoch closed at ${date(closesAt)}; it is now ${date(now)}, ${now - closesAt} s too late`,
+  // Randomness beacon
+  NotInCommitPhase: ([round, now, start, end]) =>
+    `commits to the beacon of round ${round} are not open now: ${timeWindow(now, start, end)}`,
+  NotInRevealPhase: ([round, now, start, end]) =>
+    `reveals to the beacon of round ${round} are not open now: ${timeWindow(now, start, end)}`,
+  NoCommitment: ([round, validator]) =>
+    `${validator} has no unrevealed commitment to the beacon of round ${round}`,
+  RevealMismatch: ([round, validator]) =>
+    `the secret revealed by ${validator} does not match its commitment to the beacon of round ${round}`,
+  BeaconNotReady: ([round, readyAt]) =>
+    `the beacon value of round ${round} is not fixed yet: it cannot be before ${date(readyAt)}, ` +
+    "and after that a round nobody contributed to must be sealed first",
+  RevealNotMissed: ([round, validator]) =>
+    `${validator} has no unrevealed commitment to the beacon of round ${round} to report`,
+  // Training specs
+  SpecAlreadyRegistered: ([specId]) => `spec ${specId} is already registered`,
+  UnknownSpec: ([specId]) => `spec ${specId} is not registered`,
+  InvalidSpec: ([field, value]) => `the spec's ${field} = ${value} is not allowed`,
+  InvalidSpecParams: ([field, value, minValue, maxValue]) =>
+    `spec parameter ${field} = ${value} is outside its bounds [${minValue}, ${maxValue}]`,
+  SpecAlreadyActive: ([specId]) => `spec ${specId} is already in the next round's active set`,
+  SpecNotActive: ([specId]) => `spec ${specId} is not in the next round's active set`,
+  TooManyActiveSpecs: ([maxActive]) => `the active set already holds the maximum ${maxActive} specs`,
+  NoActiveSpec: ([round]) => `no training spec is active in round ${round}`,
   // Token
   ERC20InsufficientAllowance: ([spender, allowance, needed]) =>
     `the allowance of ${spender} is ${formatPoai(allowance)} but ${formatPoai(needed)} is needed ` +

@@ -3,12 +3,20 @@
  * integer training engine lives at `@poai/sdk/compute`.
  */
 export * from "./abi/index.js";
+export * from "./actions/beacon.js";
+export * from "./actions/challenges.js";
+export * from "./actions/registry.js";
 export * from "./actions/staking.js";
 export * from "./actions/token.js";
+export * from "./poai/index.js";
+export { specId, type TrainingSpec } from "./compute/spec.js";
 export { createPoAIClient } from "./client.js";
 export type {
   CreatePoAIClientParameters,
+  PoAIBeaconActions,
+  PoAIChallengeActions,
   PoAIClient,
+  PoAIRegistryActions,
   PoAIStakingActions,
   PoAITokenActions,
 } from "./client.js";

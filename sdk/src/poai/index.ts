@@ -1,0 +1,50 @@
+/**
+ * Pure Proof-of-AI helpers: ids, seeds and commitments as the contracts compute them, committee
+ * sortition, segment sampling, the judgment arithmetic and the round timeline. No I/O, no Node
+ * built-ins: they run in browsers and daemons alike.
+ */
+export { MAX_AUDIT_SAMPLES, MAX_SEGMENTS, sampleSegments } from "./audit.js";
+export {
+  CHALLENGE_STATUS,
+  VERDICT,
+  decodeStatus,
+  decodeVerdict,
+  encodeVerdict,
+  isFinalStatus,
+  type ChallengeStatusName,
+  type VerdictInput,
+  type VerdictName,
+} from "./enums.js";
+export {
+  auditSeed,
+  beaconCommitment,
+  challengeId,
+  challengeSeed,
+  newSalt,
+  verdictCommitment,
+  type VerdictCommitmentInput,
+} from "./hashes.js";
+export {
+  WAD,
+  WEIGHT_ONE,
+  challengeScore,
+  tallyVotes,
+  trainerPoints,
+  voteAgrees,
+  voteWeight,
+  type ChallengeScoreInput,
+  type TallyOutcome,
+  type Vote,
+} from "./judgment.js";
+export { isSelected, selectionProbabilityBps, sortitionDraw, sortitionThreshold } from "./sortition.js";
+export {
+  beaconPhaseAt,
+  beaconWindows,
+  roundAt,
+  roundStart,
+  roundWindows,
+  type BeaconPhaseName,
+  type BeaconWindows,
+  type RoundWindowParams,
+  type RoundWindows,
+} from "./timing.js";

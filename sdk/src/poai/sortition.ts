@@ -1,0 +1,80 @@
+/**
+ * Stake-weighted committee sortition, bit for bit as `contracts/libraries/Sortition.sol`: a
+ * validator with `stake` of `totalStake` is selected with probability
+ * `min(1, committeeSize * stake / totalStake)`, independently of every other validator, by
+ *
+ * ```solidity
+ * uint256(keccak256(abi.encode(seed, member))) < mulDiv(type(uint256).max, committeeSize * stake, totalStake)
+ * ```
+ *
+ * so every validator checks its own selection off-chain, and anyone verifies it on-chain in O(1).
+ */
+import { encodeAbiParameters, hexToBigInt, keccak256, maxUint256, type Address, type Hex } from "viem";
+import { PoAIInputError } from "../errors.js";
+import { checkAddress, checkUint } from "../validate.js";
+import { checkBytes32 } from "./validate.js";
+
+/** The sortition draw of `member` for `seed`: `uint256(keccak256(abi.encode(seed, member)))`. */
+export function sortitionDraw(seed: Hex, member: Address): bigint {
+  return hexToBigInt(
+    keccak256(
+      encodeAbiParameters(
+        [{ type: "bytes32" }, { type: "address" }],
+        [checkBytes32("seed", seed), checkAddress("member", member)],
+      ),
+    ),
+  );
+}
+
+/**
+ * The threshold a draw must stay below: `floor(2^256-1 · committeeSize · stake / totalStake)`,
+ * or `null` when the member is always selected (`committeeSize · stake >= totalStake`) or never
+ * (`stake == 0` or `totalStake == 0`; then the threshold is `0n`).
+ */
+export function sortitionThreshold(
+  stake: bigint,
+  totalStake: bigint,
+  committeeSize: bigint | number,
+): bigint | null {
+  const s = checkUint("stake", stake);
+  const total = checkUint("totalStake", totalStake);
+  const size = checkUint("committeeSize", committeeSize);
+  if (s === 0n || total === 0n) return 0n;
+  const weight = size * s;
+  // The contract computes `targetSize * stake` in checked uint256 arithmetic: it would revert.
+  if (weight > maxUint256) throw new PoAIInputError("stake", stake, "committeeSize * stake to fit in uint256");
+  if (weight >= total) return null;
+  return (maxUint256 * weight) / total;
+}
+
+/**
+ * Whether `member` (with `stake` of the validators' `totalStake`) is in the committee drawn from
+ * `seed` for an expected `committeeSize` members: `Sortition.isSelected`, bit for bit. For a
+ * challenge, `seed` is its audit seed, and both stakes are read at the start of the audit round
+ * (`stakeAt(member, round + 1)`, `roleStakeAt(Validator, round + 1)`).
+ */
+export function isSelected(
+  seed: Hex,
+  member: Address,
+  stake: bigint,
+  totalStake: bigint,
+  committeeSize: bigint | number,
+): boolean {
+  const threshold = sortitionThreshold(stake, totalStake, committeeSize);
+  if (threshold === null) return true;
+  if (threshold === 0n) return false;
+  return sortitionDraw(seed, member) < threshold;
+}
+
+/**
+ * The probability of selection, in basis points (rounded down): `min(1, committeeSize · stake / totalStake)`.
+ */
+export function selectionProbabilityBps(
+  stake: bigint,
+  totalStake: bigint,
+  committeeSize: bigint | number,
+): number {
+  const threshold = sortitionThreshold(stake, totalStake, committeeSize);
+  if (threshold === null) return 10_000;
+  return Number((threshold * 10_000n) / maxUint256);
+}
