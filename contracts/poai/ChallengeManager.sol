@@ -491,11 +491,12 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         return t.role == IStaking.Role.Trainer && t.active && t.stake >= t.minStake;
     }
 
-    /// The result deadline: the spec's, but never past the middle of the round, when the beacon
-    /// stops taking commitments for the next round: no result can be submitted once anybody could
-    /// know the value that fixes its audit seed.
+    /// The result deadline (inclusive): the spec's, but at the latest the last second before the
+    /// middle of the round, when the beacon stops taking commitments for the next round and its
+    /// reveals begin: no result can be submitted once anybody could know the value that fixes its
+    /// audit seed.
     function _deadline(uint256 round, uint256 responseDeadline) private view returns (uint256) {
-        return _roundStart(round) + Math.min(responseDeadline, epochLength / 2);
+        return _roundStart(round) + Math.min(responseDeadline, epochLength / 2 - 1);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {
