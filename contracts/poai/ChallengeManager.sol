@@ -52,10 +52,13 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     uint256 public immutable genesis;
     uint256 public immutable epochLength;
 
-    /// A committee slot holds, until the reveal, `weight << 216 | commitment` (top byte 0, the low
-    /// 216 bits of the commitment); after it, the revealed record
+    /// A committee slot holds, until the reveal, `weight << 216 | key` (top byte 0; `key` is the low
+    /// 216 bits of `keccak256(abi.encode(commitment, committer))`); after it, the revealed record
     /// `REVEALED << 248 | verdict << 240 | segment << 208 | score << 192 | weight << 160 | validator`.
-    /// The commitment binds the validator's address, so one slot per member is enough. `weight` is
+    /// The commitment binds the validator's address and the key binds the slot to the validator
+    /// that committed it, so one slot per member is enough: a copy of another member's commitment
+    /// is stored under another key and can never receive (or lend its weight to) that member's
+    /// reveal. `weight` is
     /// the member's stake as a fraction of the validator role's stake at the audit round, in units
     /// of 2^-32 (at least 1): all members of one round share the denominator, so weights compare
     /// exactly like stakes.
@@ -436,7 +439,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         }
         uint256 weight = Math.max(1, Math.mulDiv(v.stake, WEIGHT_ONE, v.roleStake));
         _committed[id][v.id >> 8] = flags | bit;
-        _slots[id][n] = (weight << 216) | (uint256(commitment) & COMMITMENT_MASK);
+        _slots[id][n] = (weight << 216) | _slotKey(commitment, msg.sender);
         c.members = uint8(n + 1);
         emit VerdictCommitted(id, msg.sender, uint8(n));
     }
@@ -455,12 +458,12 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
             revert OutsideWindow(id, block.timestamp, start, end);
         if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
         if (measuredScoreBps > BPS) revert ScoreOutOfRange(measuredScoreBps);
-        // One pass over the committee: find the caller's commitment (it binds the caller's
-        // address, so nobody else's matches) and make sure the caller has not revealed already
-        // (a copied commitment earlier in the list must not let it reveal twice).
-        uint256 expected =
-            uint256(verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender)) &
-                COMMITMENT_MASK;
+        // One pass over the committee: find the caller's own slot (its key binds the caller's
+        // address, so nobody else's matches) and make sure the caller has not revealed already.
+        uint256 expected = _slotKey(
+            verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender),
+            msg.sender
+        );
         uint256 n = c.members;
         uint256 found = type(uint256).max;
         uint256 weight;
@@ -482,6 +485,11 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
             (weight << 160) |
             uint256(uint160(msg.sender));
         emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
+    }
+
+    /// The part of a committee slot that identifies `committer`'s commitment.
+    function _slotKey(bytes32 commitment, address committer) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(commitment, committer))) & COMMITMENT_MASK;
     }
 
     /// A trainer is due a challenge in `round` when it is an active trainer now and had at least
