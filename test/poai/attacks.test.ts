@@ -1,0 +1,564 @@
+/**
+ * Adversarial tests of the challenge protocol. Each names the attack and shows the check that
+ * stops it: commitments bound to their validator, reveals bound to their commitment, sortition
+ * bound to the caller's stake, challenge ids bound to the trainer, results due before the audit
+ * seed can be known, and final statuses that never reopen.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { encodeAbiParameters, keccak256, toHex, type Hex } from "viem";
+import { weightOf } from "./helpers/judgment.js";
+import {
+  E,
+  SPEC,
+  Status,
+  TRAINER,
+  Verdict,
+  deployWorld,
+  saltOf,
+  type Actor,
+  type Connection,
+  type Vote,
+  type World,
+} from "./helpers/world.js";
+
+const R = 1n;
+const ROOT: Hex = keccak256(toHex("root"));
+
+describe("ChallengeManager attacks", function () {
+  this.timeout(300_000);
+  let conn: Connection;
+  before(async () => {
+    conn = await network.create();
+  });
+  const assertions = () => conn.viem.assertions;
+
+  /**
+   * Trainers T1, T2; validators V0 (500), V1 (1,000), V2 (1,000), V3 (3,500), V4 (2,000), all on
+   * every committee (committeeSize 16: 16 x 500 >= 8,000). The clock is at the start of round 1.
+   */
+  async function fixture() {
+    const w = await deployWorld(conn, {
+      challenge: { committeeSize: 16 },
+      trainers: [E(5000), E(5000)],
+      validators: [E(500), E(1000), E(1000), E(3500), E(2000)],
+      outsiders: 2,
+    });
+    await w.to(w.start(R));
+    return w;
+  }
+  const load = () => conn.networkHelpers.loadFixture(fixture);
+
+  const submit = async (w: World, t: Actor, score = 8000) => {
+    await t.cm.write.submitResult([R, ROOT, score]);
+    return w.id(t, R);
+  };
+
+  describe("copying another validator's commitment", () => {
+    it("gives the copier nothing to reveal: the commitment binds the validator's address", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const [V0, V1, V2, V3] = w.validators;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      const honest: Vote = { v: V3, verdict: Verdict.Invalid, segment: 7 };
+      const c = await w.commitment(id, honest);
+      await V3.cm.write.commitVerdict([id, c]);
+      await V0.cm.write.commitVerdict([id, c]); // the copy
+      await w.commitVote(id, { v: V1, verdict: Verdict.Invalid, segment: 7 });
+      await w.commitVote(id, { v: V2, verdict: Verdict.Invalid, segment: 7 });
+      await w.to(w.windows(R).revealStart);
+      await w.revealVote(id, honest);
+      // the copier replays the opened values it just saw: they hash with its own address to something else
+      await assertions().revertWithCustomErrorWithArgs(
+        V0.cm.write.revealVerdict([id, Verdict.Invalid, 7, 0, saltOf(V3.address, id)]),
+        w.challenges,
+        "CommitmentMismatch",
+        [id, V0.address],
+      );
+      expect(
+        await w.challenges.read.verdictCommitment([
+          id,
+          Verdict.Invalid,
+          7,
+          0,
+          saltOf(V3.address, id),
+          V0.address,
+        ]),
+      ).to.not.equal(c);
+      // and it cannot reuse the commitment on another challenge either (the id is bound too)
+      expect(
+        await w.challenges.read.verdictCommitment([
+          w.id(w.trainers[1], R),
+          Verdict.Invalid,
+          7,
+          0,
+          saltOf(V3.address, id),
+          V3.address,
+        ]),
+      ).to.not.equal(c);
+    });
+
+    it("does not let a copy placed ahead of the original steal its weight and break a fraud quorum", async () => {
+      // Without the attack: Invalid 1,000 + 1,000 + 3,500 against Valid 2,000 is 73% (fraud). The
+      // colluding V0 (500) front-runs V3's commitment with a copy. If V3's reveal were matched to
+      // the copy's slot, V3 would count with V0's weight: Invalid 2,500 of 4,500 = 56%, no quorum.
+      const w = await load();
+      const [T1] = w.trainers;
+      const [V0, V1, V2, V3, V4] = w.validators;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      const victim: Vote = { v: V3, verdict: Verdict.Invalid, segment: 2 };
+      const c = await w.commitment(id, victim);
+      await V0.cm.write.commitVerdict([id, c]);
+      await V3.cm.write.commitVerdict([id, c]);
+      const others: Vote[] = [
+        { v: V1, verdict: Verdict.Invalid, segment: 2 },
+        { v: V2, verdict: Verdict.Invalid, segment: 2 },
+        { v: V4, verdict: Verdict.Valid, score: 8000 },
+      ];
+      for (const x of others) await w.commitVote(id, x);
+      await w.to(w.windows(R).revealStart);
+      for (const x of [victim, ...others]) await w.revealVote(id, x);
+      await w.to(w.windows(R).revealEnd);
+      const hash = await w.challenges.write.finalize([id]);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Fraud);
+      expect(await w.events(hash, w.staking, "Slashed")).to.have.length(1);
+      // V3 earns its own weight, the copier nothing
+      const role = await w.staking.read.roleStakeAt([2, R + 1n]);
+      expect(await w.challenges.read.epochPoints([R, V3.address])).to.equal(weightOf(E(3500), role));
+      expect(await w.challenges.read.epochPoints([R, V0.address])).to.equal(0n);
+      const members = await w.challenges.read.getMembers([id]);
+      expect(members[0].revealed).to.equal(false); // the copy never opens
+      expect(members[1]).to.deep.include({ validator: V3.address, verdict: Verdict.Invalid, revealed: true });
+    });
+  });
+
+  describe("revealing something other than the commitment", () => {
+    it("rejects a reveal that changes the verdict, the segment, the score or the salt", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const [V0] = w.validators;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      const vote: Vote = {
+        v: V0,
+        verdict: Verdict.Valid,
+        segment: 3,
+        score: 8000,
+        salt: saltOf(V0.address, id, 1n),
+      };
+      await w.commitVote(id, vote);
+      await w.to(w.windows(R).revealStart);
+      const tampered: Vote[] = [
+        { ...vote, verdict: Verdict.Invalid },
+        { ...vote, verdict: Verdict.Unavailable },
+        { ...vote, segment: 4 },
+        { ...vote, score: 8001 },
+        { ...vote, salt: saltOf(V0.address, id, 2n) },
+      ];
+      for (const x of tampered) {
+        await assertions().revertWithCustomErrorWithArgs(
+          w.revealVote(id, x),
+          w.challenges,
+          "CommitmentMismatch",
+          [id, V0.address],
+        );
+      }
+      await w.revealVote(id, vote);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.revealVote(id, vote),
+        w.challenges,
+        "AlreadyRevealed",
+        [id, V0.address],
+      );
+    });
+
+    it("rejects a reveal with no commitment, a None verdict or a score above 100%", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const [V0, V1] = w.validators;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      await w.commitVote(id, { v: V0, verdict: Verdict.Valid, score: 8000 });
+      await w.to(w.windows(R).revealStart);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.revealVote(id, { v: V1, verdict: Verdict.Valid, score: 8000 }),
+        w.challenges,
+        "CommitmentMismatch",
+        [id, V1.address],
+      );
+      await assertions().revertWithCustomErrorWithArgs(
+        V0.cm.write.revealVerdict([id, Verdict.None, 0, 8000, saltOf(V0.address, id)]),
+        w.challenges,
+        "InvalidVerdict",
+        [0],
+      );
+      await assertions().revertWithCustomErrorWithArgs(
+        V0.cm.write.revealVerdict([id, Verdict.Valid, 0, 10_001, saltOf(V0.address, id)]),
+        w.challenges,
+        "ScoreOutOfRange",
+        [10_001n],
+      );
+    });
+  });
+
+  describe("committee membership", () => {
+    /** Six validators of 1,000 and committeeSize 1: each is selected with probability 1/6. */
+    async function sparse() {
+      const w = await deployWorld(conn, {
+        challenge: { committeeSize: 1 },
+        trainers: [E(5000), E(5000), E(5000)],
+        validators: Array.from({ length: 6 }, () => E(1000)),
+      });
+      await w.to(w.start(R));
+      for (const t of w.trainers) await t.cm.write.submitResult([R, ROOT, 8000]);
+      await w.to(w.windows(R).commitStart);
+      await w.beacon.write.seal([R + 1n]);
+      return w;
+    }
+
+    /** Sortition recomputed from its definition: selected with probability min(1, size x stake / total). */
+    const selected = (seed: Hex, member: Hex, stake: bigint, total: bigint, size: bigint) => {
+      if (stake === 0n || total === 0n) return false;
+      if (size * stake >= total) return true;
+      const draw = BigInt(
+        keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [seed, member])),
+      );
+      return draw < ((2n ** 256n - 1n) * size * stake) / total;
+    };
+
+    it("refuses a commitment from a validator the sortition did not select", async () => {
+      const w = await conn.networkHelpers.loadFixture(sparse);
+      const value = await w.beacon.read.valueOf([R + 1n]);
+      let tried = 0;
+      for (const t of w.trainers) {
+        const id = w.id(t, R);
+        const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, id]));
+        expect(await w.challenges.read.auditSeed([id])).to.equal(seed);
+        const members: boolean[] = [];
+        for (const v of w.validators) {
+          const mine = await w.challenges.read.isCommitteeMember([id, v.address]);
+          expect(mine, "isCommitteeMember agrees with the sortition's definition").to.equal(
+            selected(seed, v.address, E(1000), E(6000), 1n),
+          );
+          members.push(mine);
+        }
+        const out = w.validators.filter((_, i) => !members[i]);
+        const inn = w.validators.filter((_, i) => members[i]);
+        for (const v of out) {
+          await assertions().revertWithCustomErrorWithArgs(
+            w.commitVote(id, { v, verdict: Verdict.Valid, score: 8000 }),
+            w.challenges,
+            "NotInCommittee",
+            [id, v.address],
+          );
+          tried++;
+        }
+        for (const v of inn) await w.commitVote(id, { v, verdict: Verdict.Valid, score: 8000 });
+        expect((await w.challenges.read.getChallenge([id])).members).to.equal(inn.length);
+      }
+      expect(tried > 0, "some validator was left out of some committee").to.equal(true);
+    });
+
+    it("refuses trainers and strangers, whatever stake they hold", async () => {
+      const w = await load();
+      const [T1, T2] = w.trainers;
+      const [X] = w.outsiders;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      for (const a of [T2, X]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          a.cm.write.commitVerdict([id, keccak256(toHex("anything"))]),
+          w.challenges,
+          "NotActiveValidator",
+          [a.address],
+        );
+        expect(await w.challenges.read.isCommitteeMember([id, a.address])).to.equal(false);
+      }
+    });
+
+    it("lets a validator commit once per challenge, whatever it commits (no committee stuffing)", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const [V0] = w.validators;
+      const id = await submit(w, T1);
+      await w.to(w.windows(R).commitStart);
+      await V0.cm.write.commitVerdict([id, `0x${"00".repeat(32)}`]);
+      for (const c of [`0x${"00".repeat(32)}`, keccak256(toHex("other"))] as Hex[]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          V0.cm.write.commitVerdict([id, c]),
+          w.challenges,
+          "AlreadyCommitted",
+          [id, V0.address],
+        );
+      }
+      expect((await w.challenges.read.getChallenge([id])).members).to.equal(1);
+    });
+
+    it("refuses commitments to a challenge that was never submitted", async () => {
+      const w = await load();
+      const [, T2] = w.trainers;
+      const [V0] = w.validators;
+      await w.to(w.windows(R).commitStart);
+      const id = w.id(T2, R);
+      await assertions().revertWithCustomErrorWithArgs(
+        V0.cm.write.commitVerdict([id, keccak256(toHex("c"))]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [id, Status.None],
+      );
+    });
+  });
+
+  describe("trainer submissions", () => {
+    it("accepts one result per trainer and round", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const id = await submit(w, T1);
+      await assertions().revertWithCustomErrorWithArgs(
+        T1.cm.write.submitResult([R, keccak256(toHex("better root")), 9000]),
+        w.challenges,
+        "AlreadySubmitted",
+        [id],
+      );
+      const c = await w.challenges.read.getChallenge([id]);
+      expect([c.resultRoot, c.reportedScoreBps]).to.deep.equal([ROOT, 8000]);
+    });
+
+    it("refuses results for a round other than the current one", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      for (const r of [R - 1n, R + 1n, 1000n]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          T1.cm.write.submitResult([r, ROOT, 8000]),
+          w.challenges,
+          "WrongRound",
+          [r, R],
+        );
+      }
+    });
+
+    it("refuses a trainer that was not staked when the round started, until the next round", async () => {
+      const w = await load();
+      const [X] = w.outsiders;
+      await X.staking.write.register([TRAINER, E(5000), 500, 2000, "https://late.example", "H100"]);
+      expect(await w.staking.read.stakeAt([X.address, R])).to.equal(0n);
+      await assertions().revertWithCustomErrorWithArgs(
+        X.cm.write.submitResult([R, ROOT, 8000]),
+        w.challenges,
+        "NotDue",
+        [X.address, R],
+      );
+      // nor can it be reported missed for that round
+      await w.to(w.submitDeadline(R) + 1n);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.reportMissed([X.address, R]),
+        w.challenges,
+        "NotDue",
+        [X.address, R],
+      );
+      await w.to(w.start(R + 1n));
+      await X.cm.write.submitResult([R + 1n, ROOT, 8000]);
+    });
+
+    it("refuses a trainer whose stake at the round's start is below a raised minimum", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const p = await w.staking.read.params();
+      await w.staking.write.setParams([{ ...p, minTrainerStake: E(6000) }]);
+      await assertions().revertWithCustomErrorWithArgs(
+        T1.cm.write.submitResult([R, ROOT, 8000]),
+        w.challenges,
+        "NotDue",
+        [T1.address, R],
+      );
+    });
+
+    it("refuses validators and strangers", async () => {
+      const w = await load();
+      for (const a of [w.validators[0], w.outsiders[0]]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          a.cm.write.submitResult([R, ROOT, 8000]),
+          w.challenges,
+          "NotDue",
+          [a.address, R],
+        );
+      }
+    });
+
+    it("refuses a jailed trainer, and does not count its silence as a miss", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      await w.staking.write.slash([T1.address, 1n, [], true]); // the deployer also holds the slasher role
+      await assertions().revertWithCustomErrorWithArgs(
+        T1.cm.write.submitResult([R, ROOT, 8000]),
+        w.challenges,
+        "NotDue",
+        [T1.address, R],
+      );
+      await w.to(w.submitDeadline(R) + 1n);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.reportMissed([T1.address, R]),
+        w.challenges,
+        "NotDue",
+        [T1.address, R],
+      );
+    });
+
+    it("refuses a reported accuracy above 100%", async () => {
+      const w = await load();
+      await assertions().revertWithCustomErrorWithArgs(
+        w.trainers[0].cm.write.submitResult([R, ROOT, 10_001]),
+        w.challenges,
+        "ScoreOutOfRange",
+        [10_001n],
+      );
+    });
+
+    it("binds the challenge id to the sender: nobody submits for another trainer", async () => {
+      const w = await load();
+      const [T1, T2] = w.trainers;
+      const hash = await T1.cm.write.submitResult([R, ROOT, 8000]);
+      const id1 = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [T1.address, R]));
+      expect(await w.challenges.read.challengeId([T1.address, R])).to.equal(id1);
+      const [e] = await w.events(hash, w.challenges, "ResultSubmitted");
+      expect([e.id, e.trainer]).to.deep.equal([id1, T1.address]);
+      // T2's challenge is untouched, and T2 submits its own
+      const id2 = w.id(T2, R);
+      expect((await w.challenges.read.getChallenge([id2])).status).to.equal(Status.None);
+      await T2.cm.write.submitResult([R, keccak256(toHex("T2 root")), 7000]);
+      expect((await w.challenges.read.getChallenge([id1])).resultRoot).to.equal(ROOT);
+      expect((await w.challenges.read.getChallenge([id2])).trainer).to.equal(T2.address);
+    });
+  });
+
+  describe("finalization", () => {
+    it("finalizes a challenge once; a final status never reopens", async () => {
+      const w = await load();
+      const [T1, T2] = w.trainers;
+      const id = await submit(w, T1);
+      await w.to(w.submitDeadline(R) + 1n);
+      await w.challenges.write.reportMissed([T2.address, R]);
+      await w.audit(
+        id,
+        R,
+        w.validators.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
+      );
+      await w.challenges.write.finalize([id]);
+      const before = await w.challenges.read.epochPoints([R, T1.address]);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([id]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [id, Status.Valid],
+      );
+      expect(await w.challenges.read.epochPoints([R, T1.address])).to.equal(before);
+      const missed = w.id(T2, R);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([missed]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [missed, Status.Missed],
+      );
+      const never = w.id(w.outsiders[0], R);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([never]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [never, Status.None],
+      );
+    });
+  });
+
+  describe("grinding the audit seed by choosing when to submit", () => {
+    /**
+     * Three validators commit to the beacon of round 2 at the start of round 1; T1..T3 are due in
+     * round 1. `deadline` is the spec's response deadline: 6 h binds below mid-round, 20 h is
+     * capped by the beacon's reveal phase.
+     */
+    async function seeded(deadline: number) {
+      const w = await deployWorld(conn, {
+        trainers: [E(5000), E(5000), E(5000)],
+        specs: [
+          {
+            spec: SPEC,
+            params: { responseDeadline: deadline, minScoreBps: 0, maxScoreBps: 10_000, auditSamples: 2 },
+          },
+        ],
+      });
+      await w.to(w.start(R));
+      await w.beaconCommit(R + 1n, w.validators);
+      await w.beacon.write.seal([R]);
+      return w;
+    }
+    const short = async function shortDeadline() {
+      return seeded(6 * 3600);
+    };
+    const long = async function longDeadline() {
+      return seeded(20 * 3600);
+    };
+
+    for (const [name, fx] of [
+      ["a spec deadline before mid-round", short],
+      ["a spec deadline past mid-round", long],
+    ] as const) {
+      it(`at every instant a result is accepted the next beacon value is unknown and its reveals have not begun (${name})`, async () => {
+        const w0 = await conn.networkHelpers.loadFixture(fx);
+        const last = w0.submitDeadline(R, w0.specs[0].params);
+        const first = (await w0.latest()) + 1n;
+        const revealPhase = await w0.beacon.read.commitDeadline([R + 1n]);
+        expect(revealPhase).to.equal(w0.start(R) + w0.epochLength / 2n);
+        const instants = [first, first + 1n, (first + last) / 2n, last - 1n, last];
+        for (const t of instants) {
+          // a result lands at t ...
+          let w = await conn.networkHelpers.loadFixture(fx);
+          const [T1] = w.trainers;
+          await w.at(t);
+          await T1.cm.write.submitResult([R, ROOT, 8000]);
+          await assertions().revertWithCustomError(
+            w.beacon.read.valueOf([R + 1n]),
+            w.beacon,
+            "BeaconNotReady",
+          );
+          expect(t < revealPhase, `instant ${t - w.start(R)}s is before the reveal phase`).to.equal(true);
+          // ... and at that same instant no beacon reveal for the next round is possible yet
+          w = await conn.networkHelpers.loadFixture(fx);
+          const V = w.validators[0];
+          await w.at(t);
+          await assertions().revertWithCustomError(
+            V.beacon.write.reveal([R + 1n, w.secretOf(V.address, R + 1n)]),
+            w.beacon,
+            "NotInRevealPhase",
+          );
+        }
+        // one second after the last accepted instant, results are refused
+        const w = await conn.networkHelpers.loadFixture(fx);
+        await w.at(last + 1n);
+        await assertions().revertWithCustomErrorWithArgs(
+          w.trainers[1].cm.write.submitResult([R, ROOT, 8000]),
+          w.challenges,
+          "DeadlinePassed",
+          [last, last + 1n],
+        );
+      });
+    }
+
+    it("gives no choice of audit seed: the seed depends on the beacon and the challenge id, not on the submission time", async () => {
+      const early = await conn.networkHelpers.loadFixture(short);
+      await early.trainers[0].cm.write.submitResult([R, ROOT, 8000]);
+      await early.beaconReveal(R + 1n, early.validators);
+      await early.to(early.start(R + 1n));
+      const seedEarly = await early.challenges.read.auditSeed([early.id(early.trainers[0], R)]);
+      const late = await conn.networkHelpers.loadFixture(short);
+      await late.at(late.submitDeadline(R));
+      await late.trainers[0].cm.write.submitResult([R, ROOT, 9000]);
+      await late.beaconReveal(R + 1n, late.validators);
+      await late.to(late.start(R + 1n));
+      const seedLate = await late.challenges.read.auditSeed([late.id(late.trainers[0], R)]);
+      // the beacon mixes the reveal blocks' randomness; both runs reveal in the same blocks
+      expect(seedLate).to.equal(seedEarly);
+    });
+  });
+});

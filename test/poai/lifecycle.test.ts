@@ -1,0 +1,578 @@
+/**
+ * The whole life of a Proof-of-AI challenge for every outcome: valid, fraud (Invalid by quorum),
+ * withholding (Unavailable by quorum), no quorum, missed, and late. Each test checks the status,
+ * the events, the epoch points (trainer: stake at the round's start x score; validators: stake at
+ * the audit round's start per agreeing reveal) and the slash (active and unbonding stake reduced by
+ * the fraction, the finder's fee to the validators that proved it, the rest burned, jail on fraud).
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import { agrees, challengeScore, tally, weightOf, type Ballot } from "./helpers/judgment.js";
+import {
+  BPS,
+  BURN_ADDRESS,
+  DAY,
+  E,
+  Status,
+  Verdict,
+  WAD,
+  ceilDiv,
+  deployWorld,
+  minOf,
+  poolOf,
+  type Actor,
+  type Connection,
+  type Vote,
+  type World,
+} from "./helpers/world.js";
+
+const R = 1n;
+const ROOT: Hex = keccak256(toHex("checkpoint merkle root"));
+const TRAINER_STAKE = E(6500); // active stake of the trainer's pool at the start of round R
+const TRAINER_UNBONDING = E(1500);
+const VALIDATOR_STAKES = [E(1000), E(1500), E(2000), E(2500)];
+const ROLE_STAKE = E(7000);
+/** Each validator's committee weight (and accuracy points per agreeing reveal). */
+const WEIGHTS = VALIDATOR_STAKES.map((s) => weightOf(s, ROLE_STAKE));
+/** The spec deadline (6 h) binds: it is earlier than the middle of the round. */
+const SPAN = 6n * 3600n;
+
+describe("ChallengeManager lifecycle", function () {
+  this.timeout(300_000);
+  let conn: Connection;
+  before(async () => {
+    conn = await network.create();
+  });
+
+  /**
+   * One trainer T (6,000 self-stake) whose pool also holds a delegator D's 2,000; each of them
+   * moved part of it (1,000 and 500) to unbonding in round 0. Four validators with 1,000, 1,500,
+   * 2,000 and 2,500 stake, all on every committee (committeeSize 16). X is a bystander. The clock
+   * stands at the start of round 1, the first round the spec is active.
+   */
+  async function fixture() {
+    const w = await deployWorld(conn, {
+      challenge: { committeeSize: 16 },
+      trainers: [E(6000)],
+      validators: VALIDATOR_STAKES,
+      outsiders: 2,
+    });
+    const [T] = w.trainers;
+    const [D, X] = w.outsiders;
+    await T.staking.write.undelegate([T.address, E(1000)]);
+    await D.staking.write.delegate([T.address, E(2000)]);
+    await D.staking.write.undelegate([T.address, E(500)]);
+    await w.to(w.start(R));
+    /** Finalization is permissionless: the bystander finalizes. */
+    const finalize = (id: Hex) => X.cm.write.finalize([id]);
+    return { ...w, T, D, X, V: w.validators, finalize };
+  }
+  const load = () => conn.networkHelpers.loadFixture(fixture);
+  type W = Awaited<ReturnType<typeof fixture>>;
+
+  const submit = async (w: W, latency: bigint, score: number) => {
+    await w.at(w.start(R) + latency);
+    await w.T.cm.write.submitResult([R, ROOT, score]);
+    return w.id(w.T, R);
+  };
+  /** The reveals as the judgment sees them: weight = the validator's share of the role's stake at the audit round. */
+  const ballots = (w: W, votes: Vote[], revealed: (v: Vote) => boolean = () => true): Ballot[] =>
+    votes.map((x) => ({
+      verdict: x.verdict,
+      scoreBps: x.score ?? 0,
+      weight: revealed(x) ? WEIGHTS[w.V.findIndex((v) => v.address === x.v.address)] : 0n,
+    }));
+  const balances = async (w: World, who: Address[]) =>
+    Promise.all(who.map((a) => w.token.read.balanceOf([a])));
+  const points = async (w: World, who: Address[]) =>
+    Promise.all(who.map((a) => w.challenges.read.epochPoints([R, a])));
+
+  /** Expected slash of the trainer's pool for `fraction`, with the finder's fee split among `reporters`. */
+  const expectedSlash = (fraction: bigint, reporters: number) => {
+    const active = ceilDiv(TRAINER_STAKE * fraction, WAD);
+    const unbonding = ceilDiv(TRAINER_UNBONDING * fraction, WAD);
+    const total = active + unbonding;
+    const each = reporters === 0 ? 0n : (total * 1000n) / BPS / BigInt(reporters); // finderFeeBps 1000
+    const fee = each * BigInt(reporters);
+    return { active, unbonding, each, fee, burned: total - fee };
+  };
+
+  async function expectNoSlash(w: W, hash: Hex) {
+    expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([]);
+    expect(await poolOf(w, w.T.address)).to.deep.equal({
+      tokens: TRAINER_STAKE,
+      unbonding: TRAINER_UNBONDING,
+    });
+    expect(await w.staking.read.isActive([w.T.address])).to.equal(true);
+  }
+
+  describe("valid", () => {
+    it("scores the trainer by latency and deviation from the stake-weighted median and credits the agreeing validators", async () => {
+      const w = await load();
+      const { T, V } = w;
+      // the validators build the beacon value of round R + 1 while the trainer works
+      await w.beaconCommit(R + 1n, V);
+      await w.at(w.start(R) + 3600n);
+      const submitted = await T.cm.write.submitResult([R, ROOT, 8100]);
+      const id = w.id(T, R);
+      expect(await w.events(submitted, w.challenges, "ResultSubmitted")).to.deep.equal([
+        { id, trainer: T.address, round: R, resultRoot: ROOT, reportedScoreBps: 8100, latency: 3600 },
+      ]);
+      await w.beaconReveal(R + 1n, V);
+      expect(await w.beacon.read.participation([R + 1n])).to.deep.equal([4, 4]);
+
+      const votes: Vote[] = [
+        { v: V[0], verdict: Verdict.Valid, score: 8000 },
+        { v: V[1], verdict: Verdict.Valid, score: 8000 },
+        { v: V[2], verdict: Verdict.Valid, score: 8100 },
+        { v: V[3], verdict: Verdict.Valid, score: 7900 },
+      ];
+      await w.audit(id, R, votes);
+      for (const [i, v] of V.entries())
+        expect(await w.staking.read.stakeAt([v.address, R + 1n])).to.equal(VALIDATOR_STAKES[i]);
+      expect(await w.staking.read.roleStakeAt([2, R + 1n])).to.equal(ROLE_STAKE);
+      const finalized = await w.finalize(id);
+
+      // the model: median of {7900: 2500, 8000: 1000 + 1500, 8100: 2000} is 8000 (lower median at half the stake)
+      const o = tally(ballots(w, votes), w.cp.quorumBps, w.cp.minReveals);
+      expect(o.verdict).to.equal(Verdict.Valid);
+      expect(o.medianScoreBps).to.equal(8000);
+      const score = challengeScore({
+        medianScoreBps: o.medianScoreBps,
+        reportedScoreBps: 8100,
+        latency: 3600n,
+        span: SPAN,
+        minScoreBps: 0,
+        maxScoreBps: 10_000,
+        maxDeviationBps: w.cp.maxDeviationBps,
+      });
+      // deviation factor 400/500, latency factor 1 - 3600 / (2 x 21600)
+      expect(score).to.equal(733_333_333_333_333_333n);
+      expect(await w.staking.read.stakeAt([T.address, R])).to.equal(TRAINER_STAKE);
+      const trainerPoints = (TRAINER_STAKE * score) / WAD;
+
+      expect(await w.events(finalized, w.challenges, "ChallengeFinalized")).to.deep.equal([
+        {
+          id,
+          trainer: T.address,
+          round: R,
+          status: Status.Valid,
+          score,
+          medianScoreBps: 8000,
+          trainerPoints,
+        },
+      ]);
+      const agreeing = votes.filter((x, i) => agrees(ballots(w, votes)[i], o, w.cp.scoreToleranceBps));
+      expect(agreeing.map((x) => x.v.address)).to.deep.equal([V[0].address, V[1].address]);
+      expect(await w.events(finalized, w.challenges, "PointsAwarded")).to.deep.equal([
+        { epoch: R, operator: T.address, points: trainerPoints },
+        { epoch: R, operator: V[0].address, points: WEIGHTS[0] },
+        { epoch: R, operator: V[1].address, points: WEIGHTS[1] },
+      ]);
+      expect(await points(w, [T.address, ...V.map((v) => v.address)])).to.deep.equal([
+        trainerPoints,
+        WEIGHTS[0],
+        WEIGHTS[1],
+        0n,
+        0n,
+      ]);
+      expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(trainerPoints);
+      expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(WEIGHTS[0] + WEIGHTS[1]);
+      await expectNoSlash(w, finalized);
+
+      const c = await w.challenges.read.getChallenge([id]);
+      expect(c.status).to.equal(Status.Valid);
+      expect(c.members).to.equal(4);
+      expect(c.seed).to.equal(await w.challenges.read.challengeSeed([T.address, R]));
+      expect(c.specId).to.equal(w.specIds[0]);
+      expect(c.deadline).to.equal(w.start(R) + SPAN);
+      const members = await w.challenges.read.getMembers([id]);
+      expect(members.map((m) => [m.validator, m.verdict, m.measuredScoreBps, m.revealed])).to.deep.equal(
+        votes.map((x) => [x.v.address, x.verdict, x.score, true]),
+      );
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([id]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [id, Status.Valid],
+      );
+    });
+
+    it("gives no score outside the spec's accuracy band, but still credits the agreeing validators", async () => {
+      const w = await load();
+      await w.registry.write.setSpecParams([
+        w.specIds[0],
+        { responseDeadline: 6 * 3600, minScoreBps: 8500, maxScoreBps: 9500, auditSamples: 2 },
+      ]);
+      const id = await submit(w, 10n, 8000);
+      const votes = w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 }));
+      await w.audit(id, R, votes);
+      const hash = await w.finalize(id);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f).to.deep.include({ status: Status.Valid, score: 0n, medianScoreBps: 8000, trainerPoints: 0n });
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
+      expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(
+        WEIGHTS[0] + WEIGHTS[1] + WEIGHTS[2] + WEIGHTS[3],
+      );
+    });
+
+    it("gives no score when the reported accuracy is maxDeviation or more away from the median", async () => {
+      const w = await load();
+      const id = await submit(w, 10n, 8500); // median 8000, maxDeviationBps 500
+      await w.audit(
+        id,
+        R,
+        w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
+      );
+      const [f] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      expect(f).to.deep.include({ status: Status.Valid, score: 0n, trainerPoints: 0n });
+    });
+  });
+
+  describe("invalid by quorum (fraud)", () => {
+    it("slashes active and unbonding stake by fraudSlash, pays the Invalid voters, burns the rest and jails", async () => {
+      const w = await load();
+      const { T, D, V } = w;
+      const id = await submit(w, 100n, 9000);
+      const votes: Vote[] = [
+        { v: V[0], verdict: Verdict.Valid, score: 9000 },
+        { v: V[1], verdict: Verdict.Invalid, segment: 3 },
+        { v: V[2], verdict: Verdict.Invalid, segment: 1 },
+        { v: V[3], verdict: Verdict.Invalid, segment: 2 },
+      ];
+      await w.audit(id, R, votes);
+      expect(tally(ballots(w, votes), w.cp.quorumBps, w.cp.minReveals).verdict).to.equal(Verdict.Invalid);
+      const who = [...V.map((v) => v.address), BURN_ADDRESS];
+      const before = await balances(w, who);
+      const delegatorBefore = (await w.staking.read.getPosition([D.address, T.address])).tokens;
+      const hash = await w.finalize(id);
+
+      const s = expectedSlash(minOf(w.cp.fraudSlash, E("0.5")), 3);
+      expect(s.active).to.equal(E(3250));
+      expect(s.unbonding).to.equal(E(750));
+      expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
+        {
+          operator: T.address,
+          fraction: E("0.5"),
+          activeAmount: s.active,
+          unbondingAmount: s.unbonding,
+          finderFee: s.fee,
+          burned: s.burned,
+        },
+      ]);
+      expect(await w.events(hash, w.staking, "Jailed")).to.have.length(1);
+      expect(await poolOf(w, T.address)).to.deep.equal({
+        tokens: TRAINER_STAKE - s.active,
+        unbonding: TRAINER_UNBONDING - s.unbonding,
+      });
+      const after = await balances(w, who);
+      expect(after.map((b, i) => b - before[i])).to.deep.equal([0n, s.each, s.each, s.each, s.burned]);
+      expect((await w.staking.read.operatorRecord([T.address])).jailed).to.equal(true);
+      expect(await w.staking.read.isActive([T.address])).to.equal(false);
+      // the delegator loses its pro-rata part
+      expect((await w.staking.read.getPosition([D.address, T.address])).tokens).to.equal(
+        delegatorBefore / 2n,
+      );
+
+      expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([
+        {
+          id,
+          trainer: T.address,
+          round: R,
+          status: Status.Fraud,
+          score: 0n,
+          medianScoreBps: 0,
+          trainerPoints: 0n,
+        },
+      ]);
+      expect(await points(w, [T.address, ...V.map((v) => v.address)])).to.deep.equal([
+        0n,
+        0n,
+        WEIGHTS[1],
+        WEIGHTS[2],
+        WEIGHTS[3],
+      ]);
+      expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
+      expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(WEIGHTS[1] + WEIGHTS[2] + WEIGHTS[3]);
+      // a jailed trainer is no longer due a challenge (the clock is in round R + 1)
+      expect(await w.staking.read.currentEpoch()).to.equal(R + 1n);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        T.cm.write.submitResult([R + 1n, ROOT, 9000]),
+        w.challenges,
+        "NotDue",
+        [T.address, R + 1n],
+      );
+    });
+
+    it("pays the finder's fee to at most MAX_REPORTERS and never to a Valid voter", async () => {
+      const w = await load();
+      expect(await w.challenges.read.MAX_REPORTERS()).to.equal(16n);
+      const id = await submit(w, 100n, 9000);
+      // a unanimous committee: all four are reporters
+      await w.audit(
+        id,
+        R,
+        w.V.map((v, i) => ({ v, verdict: Verdict.Invalid, segment: i })),
+      );
+      const before = await balances(
+        w,
+        w.V.map((v) => v.address),
+      );
+      await w.finalize(id);
+      const after = await balances(
+        w,
+        w.V.map((v) => v.address),
+      );
+      const s = expectedSlash(E("0.5"), 4);
+      expect(after.map((b, i) => b - before[i])).to.deep.equal([s.each, s.each, s.each, s.each]);
+    });
+  });
+
+  describe("unavailable by quorum (withholding)", () => {
+    it("slashes withholdSlash without jail and pays the Unavailable voters", async () => {
+      const w = await load();
+      const { T, V } = w;
+      const id = await submit(w, 100n, 9000);
+      const votes: Vote[] = [
+        { v: V[0], verdict: Verdict.Valid, score: 9000 },
+        { v: V[1], verdict: Verdict.Unavailable },
+        { v: V[2], verdict: Verdict.Unavailable },
+        { v: V[3], verdict: Verdict.Unavailable },
+      ];
+      await w.audit(id, R, votes);
+      const who = [...V.map((v) => v.address), BURN_ADDRESS];
+      const before = await balances(w, who);
+      const hash = await w.finalize(id);
+      const s = expectedSlash(w.cp.withholdSlash, 3);
+      expect(s.active).to.equal(E(325));
+      const [slashed] = await w.events(hash, w.staking, "Slashed");
+      expect(slashed).to.deep.equal({
+        operator: T.address,
+        fraction: w.cp.withholdSlash,
+        activeAmount: s.active,
+        unbondingAmount: s.unbonding,
+        finderFee: s.fee,
+        burned: s.burned,
+      });
+      expect(await w.events(hash, w.staking, "Jailed")).to.deep.equal([]);
+      expect(await w.staking.read.isActive([T.address])).to.equal(true);
+      expect(await poolOf(w, T.address)).to.deep.equal({
+        tokens: TRAINER_STAKE - s.active,
+        unbonding: TRAINER_UNBONDING - s.unbonding,
+      });
+      const after = await balances(w, who);
+      expect(after.map((b, i) => b - before[i])).to.deep.equal([0n, s.each, s.each, s.each, s.burned]);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f).to.deep.include({ status: Status.Withheld, score: 0n, trainerPoints: 0n });
+      expect(
+        await points(
+          w,
+          V.map((v) => v.address),
+        ),
+      ).to.deep.equal([0n, WEIGHTS[1], WEIGHTS[2], WEIGHTS[3]]);
+    });
+  });
+
+  describe("no quorum", () => {
+    const cases: {
+      name: string;
+      votes: (V: Actor[]) => Vote[];
+      reveal?: (v: Vote, V: Actor[]) => boolean;
+    }[] = [
+      {
+        name: "an even split between Valid and Invalid",
+        votes: (V) => [
+          { v: V[0], verdict: Verdict.Valid, score: 9000 },
+          { v: V[1], verdict: Verdict.Invalid, segment: 1 },
+          { v: V[2], verdict: Verdict.Invalid, segment: 1 },
+          { v: V[3], verdict: Verdict.Valid, score: 9000 },
+        ],
+      },
+      {
+        // Invalid holds 4,500 of 7,000 (64%), under the 66.67% quorum, although nobody says Valid either
+        name: "Invalid and Unavailable each short of the quorum",
+        votes: (V) => [
+          { v: V[0], verdict: Verdict.Unavailable },
+          { v: V[1], verdict: Verdict.Unavailable },
+          { v: V[2], verdict: Verdict.Invalid, segment: 1 },
+          { v: V[3], verdict: Verdict.Invalid, segment: 2 },
+        ],
+      },
+      {
+        name: "a unanimous Invalid from fewer than minReveals reveals",
+        votes: (V) => V.map((v) => ({ v, verdict: Verdict.Invalid, segment: 1 })),
+        reveal: (x, V) => x.v === V[3],
+      },
+      { name: "an empty committee", votes: () => [] },
+    ];
+    for (const c of cases) {
+      it(`slashes nothing and awards no points on ${c.name}`, async () => {
+        const w = await load();
+        const id = await submit(w, 100n, 9000);
+        const votes = c.votes(w.V);
+        const reveal = (x: Vote) => (c.reveal ? c.reveal(x, w.V) : true);
+        if (votes.length === 0) await w.to(w.windows(R).revealEnd);
+        else await w.audit(id, R, votes, reveal);
+        expect(tally(ballots(w, votes, reveal), w.cp.quorumBps, w.cp.minReveals).verdict).to.equal(
+          Verdict.None,
+        );
+        const hash = await w.finalize(id);
+        expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([
+          {
+            id,
+            trainer: w.T.address,
+            round: R,
+            status: Status.NoQuorum,
+            score: 0n,
+            medianScoreBps: 0,
+            trainerPoints: 0n,
+          },
+        ]);
+        expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+        expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
+        expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
+        await expectNoSlash(w, hash);
+      });
+    }
+  });
+
+  describe("missed", () => {
+    it("records a miss after the deadline, and the maxMisses-th miss in a row slashes missSlash, pays the reporter and jails", async () => {
+      const w = await load();
+      const { T, X } = w;
+      expect(w.cp.maxMisses).to.equal(3);
+      for (let k = 1n; k <= 3n; k++) {
+        const r = R + k - 1n;
+        await w.to(w.submitDeadline(r));
+        const id = w.id(T, r);
+        const before = await balances(w, [X.address, BURN_ADDRESS]);
+        const hash = await X.cm.write.reportMissed([T.address, r]);
+        expect(await w.events(hash, w.challenges, "ChallengeMissed")).to.deep.equal([
+          { id, trainer: T.address, round: r, misses: k },
+        ]);
+        const c = await w.challenges.read.getChallenge([id]);
+        expect([c.status, c.trainer, BigInt(c.round)]).to.deep.equal([Status.Missed, T.address, r]);
+        await conn.viem.assertions.revertWithCustomErrorWithArgs(
+          X.cm.write.reportMissed([T.address, r]),
+          w.challenges,
+          "AlreadySubmitted",
+          [id],
+        );
+        if (k < 3n) {
+          expect(await w.challenges.read.misses([T.address])).to.equal(k);
+          expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([]);
+          continue;
+        }
+        expect(await w.challenges.read.misses([T.address])).to.equal(0n);
+        const s = expectedSlash(w.cp.missSlash, 1);
+        expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
+          {
+            operator: T.address,
+            fraction: w.cp.missSlash,
+            activeAmount: s.active,
+            unbondingAmount: s.unbonding,
+            finderFee: s.fee,
+            burned: s.burned,
+          },
+        ]);
+        const after = await balances(w, [X.address, BURN_ADDRESS]);
+        expect([after[0] - before[0], after[1] - before[1]]).to.deep.equal([s.each, s.burned]);
+        expect(await w.staking.read.isActive([T.address])).to.equal(false);
+        await w.to(w.start(r + 1n));
+      }
+      // a missed round earns nothing
+      for (let r = R; r < R + 3n; r++) expect(await w.challenges.read.epochTotalPoints([r, 1])).to.equal(0n);
+    });
+
+    it("counts only misses in a row: a submission resets the count", async () => {
+      const w = await load();
+      const { T, X } = w;
+      await w.to(w.submitDeadline(R));
+      await X.cm.write.reportMissed([T.address, R]);
+      expect(await w.challenges.read.misses([T.address])).to.equal(1n);
+      await w.at(w.start(R + 1n) + 60n);
+      await T.cm.write.submitResult([R + 1n, ROOT, 8000]);
+      expect(await w.challenges.read.misses([T.address])).to.equal(0n);
+      await w.to(w.submitDeadline(R + 2n));
+      await X.cm.write.reportMissed([T.address, R + 2n]);
+      expect(await w.challenges.read.misses([T.address])).to.equal(1n);
+    });
+
+    it("does not let a report replace a submitted result", async () => {
+      const w = await load();
+      const { T, X } = w;
+      const id = await submit(w, 10n, 8000);
+      await w.to(w.submitDeadline(R));
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        X.cm.write.reportMissed([T.address, R]),
+        w.challenges,
+        "AlreadySubmitted",
+        [id],
+      );
+    });
+  });
+
+  describe("late", () => {
+    it("refuses a result one second after the deadline; the round is then a miss", async () => {
+      const w = await load();
+      const { T, X } = w;
+      const deadline = w.submitDeadline(R);
+      await w.at(deadline + 1n);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        T.cm.write.submitResult([R, ROOT, 8000]),
+        w.challenges,
+        "DeadlinePassed",
+        [deadline, deadline + 1n],
+      );
+      await X.cm.write.reportMissed([T.address, R]);
+      expect((await w.challenges.read.getChallenge([w.id(T, R)])).status).to.equal(Status.Missed);
+      // and a reported round stays missed
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        T.cm.write.submitResult([R, ROOT, 8000]),
+        w.challenges,
+        "AlreadySubmitted",
+        [w.id(T, R)],
+      );
+    });
+
+    it("judges a challenge finalized after its epoch closed but awards no points", async () => {
+      const w = await load();
+      const id = await submit(w, 100n, 8000);
+      await w.audit(
+        id,
+        R,
+        w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
+      );
+      const closes = await w.challenges.read.epochClosesAt([R]);
+      await w.at(closes + 1n);
+      const hash = await w.challenges.write.finalize([id]);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Valid);
+      expect((f.score as bigint) > 0n).to.equal(true);
+      expect(f.trainerPoints).to.equal(0n);
+      expect(await w.events(hash, w.challenges, "LateFinalization")).to.deep.equal([{ id, epoch: R }]);
+      expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+      expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
+      expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
+      expect(await w.challenges.read.isEpochFinal([R])).to.equal(true);
+    });
+
+    it("still slashes and jails a fraud finalized after its epoch closed", async () => {
+      const w = await load();
+      const id = await submit(w, 100n, 8000);
+      await w.audit(
+        id,
+        R,
+        w.V.map((v) => ({ v, verdict: Verdict.Invalid, segment: 0 })),
+      );
+      await w.at((await w.challenges.read.epochClosesAt([R])) + DAYS(1));
+      const hash = await w.challenges.write.finalize([id]);
+      expect(await w.events(hash, w.staking, "Slashed")).to.have.length(1);
+      expect(await w.staking.read.isActive([w.T.address])).to.equal(false);
+      expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
+    });
+  });
+});
+
+const DAYS = (n: number) => BigInt(n * DAY);
