@@ -125,7 +125,11 @@ const date = (seconds: bigint | number) => {
 /** `[start, end)` with both ends as dates, and where `now` falls. */
 const timeWindow = (now: bigint, start: bigint, end: bigint) => {
   const where =
-    now < start ? `${start - now} s before it opens` : now >= end ? `${now - end} s after it closed` : "inside it";
+    now < start
+      ? `${start - now} s before it opens`
+      : now >= end
+        ? `${now - end} s after it closed`
+        : "inside it";
   return `the window runs from ${date(start)} to ${date(end)} (end excluded); it is now ${date(now)}, ${where}`;
 };
 
@@ -183,14 +187,15 @@ const templates: Templates = {
   DeadlinePassed: ([deadline, now]) =>
     `the result was due by ${date(deadline)}; it is now ${date(now)}, ${now - deadline} s late`,
   DeadlineNotPassed: ([deadline, now]) =>
-    `this is possible only after ${date(deadline)}; it is now ${date(now)}, ${deadline - now} s too early`,
+    `${date(deadline)} has not passed yet; it is now ${date(now)}, ${deadline - now} s too early`,
   AlreadySubmitted: ([id]) => `challenge ${id} already has a result (or was reported missed)`,
   ScoreOutOfRange: ([scoreBps]) => `score ${formatBps(scoreBps)} is above 100% (${scoreBps} bps > 10000)`,
   ChallengeNotOpen: ([id, status]) =>
     BigInt(status) === 0n
       ? `challenge ${id} has no submitted result`
-      : `challenge ${id} is ${statusName(status)}, not open for verdicts (it must be Submitted)`,
-  OutsideWindow: ([id, now, start, end]) => `challenge ${id} is outside its window: ${timeWindow(now, start, end)}`,
+      : `challenge ${id} is already ${statusName(status)}: it no longer takes verdicts or a judgment`,
+  OutsideWindow: ([id, now, start, end]) =>
+    `challenge ${id} is outside its window: ${timeWindow(now, start, end)}`,
   NotActiveValidator: ([account]) => `${account} is not an active validator`,
   NotInCommittee: ([id, validator]) =>
     `${validator} is not in the committee of challenge ${id} (its sortition draw is above its stake's threshold)`,
@@ -198,7 +203,8 @@ const templates: Templates = {
     typeof key === "bigint"
       ? `${validator} has already committed to the beacon of round ${key}`
       : `${validator} has already committed a verdict on challenge ${key}`,
-  CommitteeFull: ([id, maxMembers]) => `the committee of challenge ${id} already has the maximum ${maxMembers} members`,
+  CommitteeFull: ([id, maxMembers]) =>
+    `the committee of challenge ${id} already has the maximum ${maxMembers} members`,
   AlreadyRevealed: ([id, validator]) => `${validator} has already revealed its verdict on challenge ${id}`,
   CommitmentMismatch: ([id, validator]) =>
     `no commitment of ${validator} on challenge ${id} matches the revealed verdict, segment, score and salt ` +

@@ -89,7 +89,11 @@ export async function commitBeacon(
   const round = checkRound("round", args.round);
   const commitment = checkBytes32("commitment", args.commitment);
   checkSender(ctx, "commitBeacon", args);
-  const data = encodeFunctionData({ abi: randomnessBeaconAbi, functionName: "commit", args: [round, commitment] });
+  const data = encodeFunctionData({
+    abi: randomnessBeaconAbi,
+    functionName: "commit",
+    args: [round, commitment],
+  });
   return sendBeacon(ctx, "commit", data, args);
 }
 
@@ -101,7 +105,11 @@ export async function revealBeacon(
   const round = checkRound("round", args.round);
   const secret = checkBytes32("secret", args.secret);
   checkSender(ctx, "revealBeacon", args);
-  const data = encodeFunctionData({ abi: randomnessBeaconAbi, functionName: "reveal", args: [round, secret] });
+  const data = encodeFunctionData({
+    abi: randomnessBeaconAbi,
+    functionName: "reveal",
+    args: [round, secret],
+  });
   return sendBeacon(ctx, "reveal", data, args);
 }
 
@@ -126,7 +134,11 @@ function checkSender(ctx: PoAIContext, action: string, args: { validator?: Addre
   const validator = checkAddress("validator", args.validator);
   const sender = senderAddress(requireSigner(ctx, action, args.account).account);
   if (validator !== sender) {
-    throw new PoAIInputError("validator", args.validator, `the sending account ${sender} (it was prepared for another one)`);
+    throw new PoAIInputError(
+      "validator",
+      args.validator,
+      `the sending account ${sender} (it was prepared for another one)`,
+    );
   }
 }
 
@@ -138,7 +150,10 @@ function checkSender(ctx: PoAIContext, action: string, args: { validator?: Addre
  * Fixes the value of a round nobody contributed to (the first caller seals it from the block's
  * randomness); for any other round it changes nothing. Reverts `BeaconNotReady` before the round starts.
  */
-export async function sealBeacon(ctx: PoAIContext, args: { round: bigint | number } & WriteOptions): Promise<Hash> {
+export async function sealBeacon(
+  ctx: PoAIContext,
+  args: { round: bigint | number } & WriteOptions,
+): Promise<Hash> {
   const round = checkRound("round", args.round);
   const data = encodeFunctionData({ abi: randomnessBeaconAbi, functionName: "seal", args: [round] });
   return sendBeacon(ctx, "seal", data, args);
@@ -160,12 +175,20 @@ export async function ensureBeacon(
 }
 
 /** The value of `round`, or `null` while it is not determined (`BeaconNotReady`). */
-export async function getBeaconValue(ctx: PoAIContext, args: { round: bigint | number }): Promise<Hex | null> {
+export async function getBeaconValue(
+  ctx: PoAIContext,
+  args: { round: bigint | number },
+): Promise<Hex | null> {
   const round = checkRound("round", args.round);
   const address = randomnessBeaconAddress(ctx);
   try {
     return await read(address, "valueOf", () =>
-      readContract(ctx.publicClient, { address, abi: randomnessBeaconAbi, functionName: "valueOf", args: [round] }),
+      readContract(ctx.publicClient, {
+        address,
+        abi: randomnessBeaconAbi,
+        functionName: "valueOf",
+        args: [round],
+      }),
     );
   } catch (err) {
     if (isPoAIContractError(err, "BeaconNotReady")) return null;
@@ -203,7 +226,13 @@ export async function getBeaconPhase(
     ]),
   );
   const windows = beaconWindows(genesis, epochLength, round);
-  return { ...windows, phase: beaconPhaseAt(windows, block.timestamp), now: block.timestamp, commits, reveals };
+  return {
+    ...windows,
+    phase: beaconPhaseAt(windows, block.timestamp),
+    now: block.timestamp,
+    commits,
+    reveals,
+  };
 }
 
 /** Whether `validator` committed to the beacon of `round`, and whether it revealed. */

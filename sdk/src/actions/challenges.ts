@@ -175,7 +175,12 @@ export function challengeManagerAddress(ctx: PoAIContext): Address {
   return address;
 }
 
-function sendChallenges(ctx: PoAIContext, functionName: string, data: Hex, options: WriteOptions): Promise<Hash> {
+function sendChallenges(
+  ctx: PoAIContext,
+  functionName: string,
+  data: Hex,
+  options: WriteOptions,
+): Promise<Hash> {
   return sendContractTransaction(ctx, {
     to: challengeManagerAddress(ctx),
     data,
@@ -208,13 +213,17 @@ export async function getDueChallenge(
   const round = args.round === undefined ? await currentEpoch(ctx) : checkRound("round", args.round);
   const address = challengeManagerAddress(ctx);
   const id = challengeId(trainer, round);
-  const blockNumber = await read(address, "dueChallenge", () => getBlockNumber(ctx.publicClient, { cacheTime: 0 }));
+  const blockNumber = await read(address, "dueChallenge", () =>
+    getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
+  );
   const at = { address, abi: challengeManagerAbi, blockNumber } as const;
   const [[due, seed, specId, deadline], challenge] = await Promise.all([
     read(address, "dueChallenge", () =>
       readContract(ctx.publicClient, { ...at, functionName: "dueChallenge", args: [trainer, round] }),
     ),
-    read(address, "getChallenge", () => readContract(ctx.publicClient, { ...at, functionName: "getChallenge", args: [id] })),
+    read(address, "getChallenge", () =>
+      readContract(ctx.publicClient, { ...at, functionName: "getChallenge", args: [id] }),
+    ),
   ]);
   return { trainer, round, id, due, seed, specId, deadline, status: decodeStatus(challenge.status) };
 }
@@ -250,7 +259,11 @@ export async function reportMissed(
 ): Promise<Hash> {
   const trainer = checkAddress("trainer", args.trainer);
   const round = checkRound("round", args.round);
-  const data = encodeFunctionData({ abi: challengeManagerAbi, functionName: "reportMissed", args: [trainer, round] });
+  const data = encodeFunctionData({
+    abi: challengeManagerAbi,
+    functionName: "reportMissed",
+    args: [trainer, round],
+  });
   return sendChallenges(ctx, "reportMissed", data, args);
 }
 
@@ -279,7 +292,9 @@ export function prepareVerdict(
   const v = checkVerdict(args);
   const salt = args.salt === undefined ? newSalt() : checkBytes32("salt", args.salt);
   const validator =
-    args.validator !== undefined ? checkAddress("validator", args.validator) : sender(ctx, "a verdict commitment", args);
+    args.validator !== undefined
+      ? checkAddress("validator", args.validator)
+      : sender(ctx, "a verdict commitment", args);
   const prepared = { ...v, verdict: VERDICT_NAME[v.verdict], salt, validator };
   return { ...prepared, commitment: verdictCommitment(prepared) };
 }
@@ -300,7 +315,11 @@ export async function commitVerdict(
 ): Promise<CommittedVerdict> {
   const from = sender(ctx, "commitVerdict", args);
   if (args.validator !== undefined && checkAddress("validator", args.validator) !== from) {
-    throw new PoAIInputError("validator", args.validator, `the sending account ${from} (the verdict was prepared for another one)`);
+    throw new PoAIInputError(
+      "validator",
+      args.validator,
+      `the sending account ${from} (the verdict was prepared for another one)`,
+    );
   }
   const prepared = prepareVerdict(ctx, { ...args, validator: from });
   if (args.commitment !== undefined && checkBytes32("commitment", args.commitment) !== prepared.commitment) {
@@ -332,7 +351,11 @@ export async function revealVerdict(
   if (args.validator !== undefined) {
     const from = sender(ctx, "revealVerdict", args);
     if (checkAddress("validator", args.validator) !== from) {
-      throw new PoAIInputError("validator", args.validator, `the sending account ${from} (the verdict was prepared for another one)`);
+      throw new PoAIInputError(
+        "validator",
+        args.validator,
+        `the sending account ${from} (the verdict was prepared for another one)`,
+      );
     }
   }
   const data = encodeFunctionData({
@@ -350,20 +373,30 @@ export async function revealVerdict(
  */
 export async function commitVerdicts(
   ctx: PoAIContext,
-  args: { verdicts: readonly (VerdictArgs & { salt: Hex; validator?: Address; commitment?: Hex })[] } & WriteOptions,
+  args: {
+    verdicts: readonly (VerdictArgs & { salt: Hex; validator?: Address; commitment?: Hex })[];
+  } & WriteOptions,
 ): Promise<{ hash: Hash; verdicts: PreparedVerdict[] }> {
   if (!Array.isArray(args.verdicts) || args.verdicts.length === 0) {
     throw new PoAIInputError("verdicts", args.verdicts, "a non-empty array of prepared verdicts");
   }
   const from = sender(ctx, "commitVerdicts", args);
   const verdicts = args.verdicts.map((v, i) => {
-    if (v.salt === undefined) throw new PoAIInputError(`verdicts[${i}].salt`, v.salt, "the persisted salt (see prepareVerdict)");
+    if (v.salt === undefined)
+      throw new PoAIInputError(`verdicts[${i}].salt`, v.salt, "the persisted salt (see prepareVerdict)");
     if (v.validator !== undefined && checkAddress(`verdicts[${i}].validator`, v.validator) !== from) {
       throw new PoAIInputError(`verdicts[${i}].validator`, v.validator, `the sending account ${from}`);
     }
     const prepared = prepareVerdict(ctx, { ...v, validator: from });
-    if (v.commitment !== undefined && checkBytes32(`verdicts[${i}].commitment`, v.commitment) !== prepared.commitment) {
-      throw new PoAIInputError(`verdicts[${i}].commitment`, v.commitment, `the commitment of these verdict fields, ${prepared.commitment}`);
+    if (
+      v.commitment !== undefined &&
+      checkBytes32(`verdicts[${i}].commitment`, v.commitment) !== prepared.commitment
+    ) {
+      throw new PoAIInputError(
+        `verdicts[${i}].commitment`,
+        v.commitment,
+        `the commitment of these verdict fields, ${prepared.commitment}`,
+      );
     }
     return prepared;
   });
@@ -383,7 +416,10 @@ export async function revealVerdicts(
   if (!Array.isArray(args.verdicts) || args.verdicts.length === 0) {
     throw new PoAIInputError("verdicts", args.verdicts, "a non-empty array of prepared verdicts");
   }
-  const list = args.verdicts.map((v, i) => ({ ...checkVerdict(v), salt: checkBytes32(`verdicts[${i}].salt`, v.salt) }));
+  const list = args.verdicts.map((v, i) => ({
+    ...checkVerdict(v),
+    salt: checkBytes32(`verdicts[${i}].salt`, v.salt),
+  }));
   const data = encodeFunctionData({
     abi: challengeManagerAbi,
     functionName: "revealVerdicts",
@@ -435,13 +471,26 @@ export async function checkCommittee(
   const address = challengeManagerAddress(ctx);
   const beacon = randomnessBeaconAddress(ctx);
   const staking = ctx.deployment.contracts.staking;
-  const blockNumber = await read(address, "getChallenge", () => getBlockNumber(ctx.publicClient, { cacheTime: 0 }));
+  const blockNumber = await read(address, "getChallenge", () =>
+    getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
+  );
   const [challenge, params] = await Promise.all([
     read(address, "getChallenge", () =>
-      readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "getChallenge", args: [id], blockNumber }),
+      readContract(ctx.publicClient, {
+        address,
+        abi: challengeManagerAbi,
+        functionName: "getChallenge",
+        args: [id],
+        blockNumber,
+      }),
     ),
     read(address, "params", () =>
-      readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "params", blockNumber }),
+      readContract(ctx.publicClient, {
+        address,
+        abi: challengeManagerAbi,
+        functionName: "params",
+        blockNumber,
+      }),
     ),
   ]);
   const round = BigInt(challenge.round);
@@ -461,7 +510,11 @@ export async function checkCommittee(
       readContract(ctx.publicClient, { ...stakingAt, functionName: "roleOf", args: [validator] }),
     ),
     read(staking, "stakeAt", () =>
-      readContract(ctx.publicClient, { ...stakingAt, functionName: "stakeAt", args: [validator, auditRound] }),
+      readContract(ctx.publicClient, {
+        ...stakingAt,
+        functionName: "stakeAt",
+        args: [validator, auditRound],
+      }),
     ),
     read(staking, "roleStakeAt", () =>
       readContract(ctx.publicClient, {
@@ -494,7 +547,12 @@ export async function getAuditSeed(ctx: PoAIContext, args: { id: Hex }): Promise
   const id = checkBytes32("id", args.id);
   const address = challengeManagerAddress(ctx);
   return read(address, "auditSeed", () =>
-    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "auditSeed", args: [id] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: challengeManagerAbi,
+      functionName: "auditSeed",
+      args: [id],
+    }),
   );
 }
 
@@ -518,7 +576,12 @@ export async function getChallenge(ctx: PoAIContext, args: { id: Hex }): Promise
   const id = checkBytes32("id", args.id);
   const address = challengeManagerAddress(ctx);
   const c = await read(address, "getChallenge", () =>
-    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "getChallenge", args: [id] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: challengeManagerAbi,
+      functionName: "getChallenge",
+      args: [id],
+    }),
   );
   const status = decodeStatus(c.status);
   return { ...c, status, final: isFinalStatus(status) };
@@ -529,7 +592,12 @@ export async function getChallengeMembers(ctx: PoAIContext, args: { id: Hex }): 
   const id = checkBytes32("id", args.id);
   const address = challengeManagerAddress(ctx);
   const members = await read(address, "getMembers", () =>
-    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "getMembers", args: [id] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: challengeManagerAbi,
+      functionName: "getMembers",
+      args: [id],
+    }),
   );
   return members.map((m) => ({ ...m, verdict: decodeVerdict(m.verdict) }));
 }
@@ -553,15 +621,28 @@ export async function getEpochPoints(
 }
 
 /** The trainers' and the validators' total points in `epoch`, read at one block, and whether they are final. */
-export async function getEpochTotals(ctx: PoAIContext, args: { epoch: bigint | number }): Promise<EpochTotals> {
+export async function getEpochTotals(
+  ctx: PoAIContext,
+  args: { epoch: bigint | number },
+): Promise<EpochTotals> {
   const epoch = checkRound("epoch", args.epoch);
   const address = challengeManagerAddress(ctx);
-  const blockNumber = await read(address, "epochTotalPoints", () => getBlockNumber(ctx.publicClient, { cacheTime: 0 }));
+  const blockNumber = await read(address, "epochTotalPoints", () =>
+    getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
+  );
   const at = { address, abi: challengeManagerAbi, blockNumber } as const;
   const [trainer, validator, closesAt, final] = await read(address, "epochTotalPoints", () =>
     Promise.all([
-      readContract(ctx.publicClient, { ...at, functionName: "epochTotalPoints", args: [epoch, ROLE.Trainer] }),
-      readContract(ctx.publicClient, { ...at, functionName: "epochTotalPoints", args: [epoch, ROLE.Validator] }),
+      readContract(ctx.publicClient, {
+        ...at,
+        functionName: "epochTotalPoints",
+        args: [epoch, ROLE.Trainer],
+      }),
+      readContract(ctx.publicClient, {
+        ...at,
+        functionName: "epochTotalPoints",
+        args: [epoch, ROLE.Validator],
+      }),
       readContract(ctx.publicClient, { ...at, functionName: "epochClosesAt", args: [epoch] }),
       readContract(ctx.publicClient, { ...at, functionName: "isEpochFinal", args: [epoch] }),
     ]),
@@ -574,7 +655,12 @@ export async function epochClosesAt(ctx: PoAIContext, args: { epoch: bigint | nu
   const epoch = checkRound("epoch", args.epoch);
   const address = challengeManagerAddress(ctx);
   return read(address, "epochClosesAt", () =>
-    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "epochClosesAt", args: [epoch] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: challengeManagerAbi,
+      functionName: "epochClosesAt",
+      args: [epoch],
+    }),
   );
 }
 
@@ -591,7 +677,12 @@ export async function getMisses(ctx: PoAIContext, args: { trainer: Address }): P
   const trainer = checkAddress("trainer", args.trainer);
   const address = challengeManagerAddress(ctx);
   return read(address, "misses", () =>
-    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "misses", args: [trainer] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: challengeManagerAbi,
+      functionName: "misses",
+      args: [trainer],
+    }),
   );
 }
 
@@ -608,7 +699,9 @@ export async function getRoundWindows(
   const at = { address, abi: challengeManagerAbi } as const;
   const [genesis, epochLength, params, spec] = await Promise.all([
     read(address, "genesis", () => readContract(ctx.publicClient, { ...at, functionName: "genesis" })),
-    read(address, "epochLength", () => readContract(ctx.publicClient, { ...at, functionName: "epochLength" })),
+    read(address, "epochLength", () =>
+      readContract(ctx.publicClient, { ...at, functionName: "epochLength" }),
+    ),
     getChallengeParams(ctx),
     args.specId === undefined ? undefined : getSpecParams(ctx, { specId: args.specId }),
   ]);
@@ -631,7 +724,10 @@ export type ChallengeEvent<N extends ChallengeEventName = ChallengeEventName> = 
 }[N];
 
 /** Indexed-argument filter of event `N` (`id`, `trainer`, `round`, `validator`, …). */
-export type ChallengeEventFilter<N extends ChallengeEventName> = ContractEventArgs<typeof challengeManagerAbi, N>;
+export type ChallengeEventFilter<N extends ChallengeEventName> = ContractEventArgs<
+  typeof challengeManagerAbi,
+  N
+>;
 
 /** Decodes the ChallengeManager events among `logs` (a receipt's logs, for instance), optionally only `eventName`. */
 export function parseChallengeEvents<N extends ChallengeEventName = ChallengeEventName>(
@@ -704,7 +800,8 @@ export function watchChallengeEvents<N extends ChallengeEventName = ChallengeEve
     });
 
   const transport = ctx.publicClient.transport.type;
-  if (args.fromBlock !== undefined || transport === "webSocket" || transport === "ipc") return start(args.fromBlock);
+  if (args.fromBlock !== undefined || transport === "webSocket" || transport === "ipc")
+    return start(args.fromBlock);
 
   let stopped = false;
   let unwatch: (() => void) | undefined;

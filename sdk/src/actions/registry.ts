@@ -52,17 +52,31 @@ function checkSpec(spec: unknown): TrainingSpec {
 /** Judgment parameters within the contract's bounds. */
 function checkSpecParams(params: unknown): SpecParams {
   if (typeof params !== "object" || params === null) {
-    throw new PoAIInputError("params", params, "an object { responseDeadline, minScoreBps, maxScoreBps, auditSamples }");
+    throw new PoAIInputError(
+      "params",
+      params,
+      "an object { responseDeadline, minScoreBps, maxScoreBps, auditSamples }",
+    );
   }
   const p = params as Record<string, unknown>;
-  const responseDeadline = checkSmallUint("params.responseDeadline", p.responseDeadline, 1, MAX_RESPONSE_DEADLINE);
+  const responseDeadline = checkSmallUint(
+    "params.responseDeadline",
+    p.responseDeadline,
+    1,
+    MAX_RESPONSE_DEADLINE,
+  );
   const maxScoreBps = checkSmallUint("params.maxScoreBps", p.maxScoreBps, 0, 10_000);
   const minScoreBps = checkSmallUint("params.minScoreBps", p.minScoreBps, 0, maxScoreBps);
   const auditSamples = checkSmallUint("params.auditSamples", p.auditSamples, 1, 256);
   return { responseDeadline, minScoreBps, maxScoreBps, auditSamples };
 }
 
-function sendRegistry(ctx: PoAIContext, functionName: string, data: Hex, options: WriteOptions): Promise<Hash> {
+function sendRegistry(
+  ctx: PoAIContext,
+  functionName: string,
+  data: Hex,
+  options: WriteOptions,
+): Promise<Hash> {
   return sendContractTransaction(ctx, {
     to: taskRegistryAddress(ctx),
     data,
@@ -86,7 +100,11 @@ export async function registerSpec(
 ): Promise<Hash> {
   const spec = checkSpec(args.spec);
   const params = checkSpecParams(args.params);
-  const data = encodeFunctionData({ abi: taskRegistryAbi, functionName: "registerSpec", args: [spec, params] });
+  const data = encodeFunctionData({
+    abi: taskRegistryAbi,
+    functionName: "registerSpec",
+    args: [spec, params],
+  });
   return sendRegistry(ctx, "registerSpec", data, args);
 }
 
@@ -97,7 +115,11 @@ export async function setSpecParams(
 ): Promise<Hash> {
   const specId = checkBytes32("specId", args.specId);
   const params = checkSpecParams(args.params);
-  const data = encodeFunctionData({ abi: taskRegistryAbi, functionName: "setSpecParams", args: [specId, params] });
+  const data = encodeFunctionData({
+    abi: taskRegistryAbi,
+    functionName: "setSpecParams",
+    args: [specId, params],
+  });
   return sendRegistry(ctx, "setSpecParams", data, args);
 }
 
@@ -124,7 +146,12 @@ export async function getSpec(ctx: PoAIContext, args: { specId: Hex }): Promise<
   const specId = checkBytes32("specId", args.specId);
   const address = taskRegistryAddress(ctx);
   const s = await read(address, "getSpec", () =>
-    readContract(ctx.publicClient, { address, abi: taskRegistryAbi, functionName: "getSpec", args: [specId] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "getSpec",
+      args: [specId],
+    }),
   );
   return {
     version: s.version,
@@ -142,7 +169,12 @@ export async function getSpecParams(ctx: PoAIContext, args: { specId: Hex }): Pr
   const specId = checkBytes32("specId", args.specId);
   const address = taskRegistryAddress(ctx);
   return read(address, "specParams", () =>
-    readContract(ctx.publicClient, { address, abi: taskRegistryAbi, functionName: "specParams", args: [specId] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "specParams",
+      args: [specId],
+    }),
   );
 }
 
@@ -151,7 +183,12 @@ export async function isSpecRegistered(ctx: PoAIContext, args: { specId: Hex }):
   const specId = checkBytes32("specId", args.specId);
   const address = taskRegistryAddress(ctx);
   return read(address, "isRegistered", () =>
-    readContract(ctx.publicClient, { address, abi: taskRegistryAbi, functionName: "isRegistered", args: [specId] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "isRegistered",
+      args: [specId],
+    }),
   );
 }
 
@@ -166,16 +203,29 @@ export async function getActiveSpecs(
   const round = args.round === undefined ? await currentEpoch(ctx) : checkRound("round", args.round);
   const address = taskRegistryAddress(ctx);
   return read(address, "activeSpecsAt", () =>
-    readContract(ctx.publicClient, { address, abi: taskRegistryAbi, functionName: "activeSpecsAt", args: [round] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "activeSpecsAt",
+      args: [round],
+    }),
   );
 }
 
 /** The spec a challenge of `round` with `seed` trains: `activeSpecsAt(round)[seed mod n]`. */
-export async function getSpecFor(ctx: PoAIContext, args: { round: bigint | number; seed: Hex }): Promise<Hex> {
+export async function getSpecFor(
+  ctx: PoAIContext,
+  args: { round: bigint | number; seed: Hex },
+): Promise<Hex> {
   const round = checkRound("round", args.round);
   const seed = checkBytes32("seed", args.seed);
   const address = taskRegistryAddress(ctx);
   return read(address, "specFor", () =>
-    readContract(ctx.publicClient, { address, abi: taskRegistryAbi, functionName: "specFor", args: [round, seed] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "specFor",
+      args: [round, seed],
+    }),
   );
 }

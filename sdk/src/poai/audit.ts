@@ -31,7 +31,12 @@ export const MAX_AUDIT_SAMPLES = 256;
  * The `k` segments (distinct indexes in `0..segmentCount-1`, in draw order) that `validator`
  * re-executes for the challenge with `auditSeed`; all of them when `k >= segmentCount`.
  */
-export function sampleSegments(auditSeed: Hex, validator: Address, k: number, segmentCount: number): number[] {
+export function sampleSegments(
+  auditSeed: Hex,
+  validator: Address,
+  k: number,
+  segmentCount: number,
+): number[] {
   const seed = checkBytes32("auditSeed", auditSeed);
   const member = checkAddress("validator", validator);
   const wanted = checkSmallUint("k", k, 0, MAX_AUDIT_SAMPLES);
@@ -43,7 +48,10 @@ export function sampleSegments(auditSeed: Hex, validator: Address, k: number, se
   for (let j = 0n; out.length < wanted; j++) {
     const draw = hexToBigInt(
       keccak256(
-        encodeAbiParameters([{ type: "bytes32" }, { type: "address" }, { type: "uint256" }], [seed, member, j]),
+        encodeAbiParameters(
+          [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
+          [seed, member, j],
+        ),
       ),
     );
     const segment = Number(draw % count);

@@ -26,7 +26,11 @@ export function challengeSeed(beaconValue: Hex, trainer: Address, round: bigint 
   return keccak256(
     encodeAbiParameters(
       [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
-      [checkBytes32("beaconValue", beaconValue), checkAddress("trainer", trainer), checkRound("round", round)],
+      [
+        checkBytes32("beaconValue", beaconValue),
+        checkAddress("trainer", trainer),
+        checkRound("round", round),
+      ],
     ),
   );
 }

@@ -42,7 +42,8 @@ export function sortitionThreshold(
   if (s === 0n || total === 0n) return 0n;
   const weight = size * s;
   // The contract computes `targetSize * stake` in checked uint256 arithmetic: it would revert.
-  if (weight > maxUint256) throw new PoAIInputError("stake", stake, "committeeSize * stake to fit in uint256");
+  if (weight > maxUint256)
+    throw new PoAIInputError("stake", stake, "committeeSize * stake to fit in uint256");
   if (weight >= total) return null;
   return (maxUint256 * weight) / total;
 }
