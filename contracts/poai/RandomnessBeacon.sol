@@ -52,6 +52,7 @@ contract RandomnessBeacon is IRandomnessBeacon {
     error RevealMismatch(uint256 round, address validator);
     error BeaconNotReady(uint256 round, uint256 readyAt);
     error RevealNotMissed(uint256 round, address validator);
+    error InvalidCommitment(uint256 round, bytes32 commitment);
 
     constructor(IStaking staking_) {
         staking = staking_;
@@ -68,6 +69,9 @@ contract RandomnessBeacon is IRandomnessBeacon {
         if (block.timestamp < start || block.timestamp >= end)
             revert NotInCommitPhase(round, block.timestamp, start, end);
         if (_commitments[round][msg.sender] != 0) revert AlreadyCommitted(round, msg.sender);
+        // 0, REVEALED and MISSED are the slot's markers: such a commitment could be repeated, or
+        // never be revealed nor reported.
+        if (uint256(commitment) <= uint256(MISSED)) revert InvalidCommitment(round, commitment);
         _commitments[round][msg.sender] = commitment;
         Round storage r = _rounds[round];
         r.acc = keccak256(abi.encode(r.acc, commitment, block.prevrandao));

@@ -182,6 +182,14 @@ export const randomnessBeaconAbi = [
   },
   {
     type: "error",
+    name: "InvalidCommitment",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "commitment", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "NoCommitment",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },

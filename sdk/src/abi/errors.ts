@@ -282,6 +282,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidCommitment",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "commitment", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
