@@ -4,12 +4,13 @@
  * Deploys the suite, registers trainers and validators, lets delegators join, plays one
  * Proof-of-AI round (real training with the integer engine, a beacon, committees, commit-reveal
  * verdicts, the judgment engine: one honest trainer, one that fakes its run, one that never
- * shows up), pays the epoch's rewards by points, and prints what every party holds.
+ * shows up), closes the epoch in the reward distributor, settles every operator's share by points,
+ * takes a usage fee, and prints what every party holds and that it adds up to what was funded.
  */
 import { network } from "hardhat";
 import { REFERENCE_SPEC, specId } from "@poai/sdk/compute";
 import { formatEther, maxUint256, parseEther, type Address } from "viem";
-import { deployPoAI } from "./lib/deploy.js";
+import { deployNetwork } from "./lib/deploy.js";
 import { playRound, type TrainerActor } from "./lib/scripted-round.js";
 
 const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
@@ -23,9 +24,9 @@ const wallets = await viem.getWalletClients();
 const [, trainerA, trainerB, trainerC, v1, v2, v3, dave, erin] = wallets;
 
 log(`PoAI devnet — in-process chain ${publicClient.chain.id}, epoch ${EPOCH}s\n`);
-const d = await deployPoAI(viem, { epochLength: EPOCH });
+const d = await deployNetwork(viem, { epochLength: EPOCH, emission: parseEther("1000") });
 log("Deployed");
-const deployed = { PoAIAccessManager: d.manager, PoAIToken: d.token, Staking: d.staking, StakingLens: d.lens, TaskRegistry: d.registry, RandomnessBeacon: d.beacon, ChallengeManager: d.challenges };
+const deployed = { PoAIAccessManager: d.manager, PoAIToken: d.token, Staking: d.staking, StakingLens: d.lens, TaskRegistry: d.registry, RandomnessBeacon: d.beacon, ChallengeManager: d.challenges, RewardDistributor: d.distributor };
 for (const [name, c] of Object.entries(deployed)) log(`  ${name.padEnd(18)} ${c.address}`);
 
 const as = async (w: (typeof wallets)[number]) => ({
@@ -60,6 +61,11 @@ for (const [w, op, amount] of delegations) {
   await (await as(w)).staking.write.delegate([op.account.address, amount]);
   log(`  ${short(w.account.address)} -> ${short(op.account.address)} ${fmt(amount)}`);
 }
+
+log("\nThe treasury funds emissions: 1,000 POAI per epoch");
+await d.token.write.approve([d.distributor.address, maxUint256]);
+await d.distributor.write.fund([parseEther("20000")]);
+log(`  reserve ${fmt(await d.distributor.read.reserve())}`);
 
 log("\nGovernance registers the reference training spec");
 const spec = REFERENCE_SPEC;
@@ -99,24 +105,37 @@ for (const v of [v1, v2, v3]) {
   log(`  validator ${short(v.account.address)} accuracy points ${pts} (of 2^32 per agreeing verdict)`);
 }
 
-log("\nRewards for the round, split by points (the reward distributor's job; paid directly here)");
-await d.token.write.approve([d.staking.address, maxUint256]);
-const pay = async (role: 1 | 2, budget: bigint, who: Address[]) => {
-  const total = await d.challenges.read.epochTotalPoints([round, role]);
-  for (const op of who) {
-    const pts = await d.challenges.read.epochPoints([round, op]);
-    if (pts === 0n || total === 0n) continue;
-    const amount = (budget * pts) / total;
-    await d.staking.write.notifyReward([op, amount]);
-    log(`  ${short(op)} pool receives ${fmt(amount)}`);
+log("\nRewards: the epoch closes in the reward distributor, then every operator settles its share");
+const closesAt = await d.challenges.read.epochClosesAt([round]);
+await networkHelpers.time.increaseTo(closesAt + 1n);
+const closeHash = await d.distributor.write.closeEpochs([10n]);
+const closeReceipt = await publicClient.waitForTransactionReceipt({ hash: closeHash });
+for (const ev of await d.distributor.getEvents.EpochClosed({}, { blockHash: closeReceipt.blockHash })) {
+  const a = ev.args;
+  log(
+    `  epoch ${a.epoch}: budget ${fmt(a.budget!)} = protocol ${fmt(a.protocolCut!)} + trainers ${fmt(a.trainerBudget!)} + validators ${fmt(a.validatorBudget!)} + carried ${fmt(a.carried!)}`,
+  );
+}
+for (const op of [trainerA, trainerB, trainerC, v1, v2, v3].map((w) => w.account.address)) {
+  const amount = await d.distributor.read.pendingSettlement([op, round]);
+  if (amount === 0n) {
+    log(`  ${short(op)} has no points in epoch ${round}: nothing to settle`);
+    continue;
   }
-};
-await pay(1, parseEther("600"), [trainerA, trainerB, trainerC].map((w) => w.account.address));
-await pay(2, parseEther("200"), [v1, v2, v3].map((w) => w.account.address));
+  await d.distributor.write.settle([op, round]);
+  log(`  ${short(op)} settles ${fmt(amount)} into its pool`);
+}
 
-await networkHelpers.time.increase(EPOCH); // the new delegations of the round earn from here on
-log("\nDave claims; Erin undelegates what is left of her stake with the cheating trainer");
-await (await as(dave)).staking.write.claim([trainerA.account.address]).catch(() => log("  (nothing to claim yet)"));
+log("\nA dApp pays 100 POAI for an inference served by trainer A with its own model");
+await d.distributor.write.notifyUsage([trainerA.account.address, trainerA.account.address, parseEther("100")]);
+const fees = await d.distributor.read.pendingFees([trainerA.account.address]);
+await d.distributor.write.settleFees([trainerA.account.address]);
+log(`  node fee + royalty ${fmt(fees)} settled into trainer A's pool; the protocol keeps the rest`);
+
+log("\nDave claims his share of trainer A's rewards; Erin undelegates what is left of her stake with the cheating trainer");
+const davePending = (await d.staking.read.getPosition([dave.account.address, trainerA.account.address])).claimable;
+await (await as(dave)).staking.write.claim([trainerA.account.address]);
+log(`  Dave (8,000 of trainer A's 13,000) received ${fmt(davePending)} after trainer A's 10% commission`);
 const erinPos = await d.staking.read.getPosition([erin.account.address, trainerB.account.address]);
 await (await as(erin)).staking.write.undelegate([trainerB.account.address, erinPos.shares]);
 
@@ -147,4 +166,20 @@ const burned = await d.token.read.balanceOf(["0x00000000000000000000000000000000
 log("\nTotals");
 log(`  trainer stake ${fmt(await d.staking.read.roleStake([1]))}, validator stake ${fmt(await d.staking.read.roleStake([2]))} (jailed operators excluded)`);
 log(`  staking contract holds ${fmt(await d.token.read.balanceOf([d.staking.address]))}; burned by slashes ${fmt(burned)}`);
+
+log("\nReward accounting (RewardDistributor)");
+const funded = await d.distributor.read.totalFunded();
+const feesIn = await d.distributor.read.totalFees();
+const forwarded = await d.distributor.read.totalForwarded();
+const protocol = await d.distributor.read.totalToProtocol();
+const reserve = await d.distributor.read.reserve();
+const carried = await d.distributor.read.carry();
+const ep = await d.distributor.read.getEpoch([round]);
+const unsettled = ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
+const held = await d.token.read.balanceOf([d.distributor.address]);
+log(`  funded ${fmt(funded)} + usage fees ${fmt(feesIn)}`);
+log(`  = paid into pools ${fmt(forwarded)} + protocol ${fmt(protocol)} + reserve ${fmt(reserve)} + carried ${fmt(carried)} + unsettled ${fmt(unsettled)}`);
+const balanced = funded + feesIn === forwarded + protocol + reserve + carried + unsettled;
+log(`  ${balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(held)} (reserve + carried + unsettled)`);
+if (!balanced || held !== reserve + carried + unsettled) throw new Error("reward accounting does not add up");
 log("\nDevnet scenario complete.");

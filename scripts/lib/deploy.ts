@@ -150,3 +150,65 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
 }
 
 export type PoAIDeployment = Awaited<ReturnType<typeof deployPoAI>>;
+
+export type RewardParams = {
+  gammaBps: number;
+  protocolCutBps: number;
+  nodeFeeBps: number;
+  royaltyBps: number;
+  noticeEpochs: number;
+  settleWindow: number;
+  treasury: Address;
+};
+
+export type NetworkDeployOptions = PoAIDeployOptions & {
+  /** Emission per epoch in token wei. */
+  emission?: bigint;
+  rewards?: Partial<RewardParams>;
+  /** Account allowed to report usage fees (the inference coordinator); default the deployer. */
+  coordinator?: Address;
+};
+
+/**
+ * Deploys the whole network: staking, Proof-of-AI and the RewardDistributor, which becomes
+ * Staking's rewarder (the deployer keeps the role too, for scripted payments).
+ */
+export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDeployOptions = {}) {
+  const [deployer] = await viem.getWalletClients();
+  const admin = deployer.account.address;
+  const base = await deployPoAI(viem, options);
+  const rewardParams: RewardParams = {
+    gammaBps: 1000,
+    protocolCutBps: 500,
+    nodeFeeBps: 7000,
+    royaltyBps: 2000,
+    noticeEpochs: 2,
+    settleWindow: 30,
+    treasury: admin,
+    ...options.rewards,
+  };
+  const emission = options.emission ?? parseEther("1000");
+  const distributor = await viem.deployContract("RewardDistributor", [
+    base.staking.address,
+    base.challenges.address,
+    base.manager.address,
+    emission,
+    rewardParams,
+  ]);
+  const selector = (sig: string) => toFunctionSelector(sig);
+  await base.manager.write.setTargetFunctionRole([
+    distributor.address,
+    [selector("setEmission(uint256)"), selector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))")],
+    ROLES.GOVERNOR,
+  ]);
+  await base.manager.write.setTargetFunctionRole([
+    distributor.address,
+    [selector("notifyUsage(address,address,uint256)")],
+    ROLES.COORDINATOR,
+  ]);
+  await base.manager.write.grantRole([ROLES.REWARDER, distributor.address, 0]);
+  await base.manager.write.grantRole([ROLES.COORDINATOR, options.coordinator ?? admin, 0]);
+  return { ...base, distributor, rewardParams, emission };
+}
+
+export type NetworkDeployment = Awaited<ReturnType<typeof deployNetwork>>;

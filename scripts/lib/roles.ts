@@ -4,4 +4,6 @@ export const ROLES = {
   GOVERNOR: 1n,
   SLASHER: 2n,
   REWARDER: 3n,
+  /** The inference coordinator: reports usage fees to the reward distributor. */
+  COORDINATOR: 4n,
 } as const;
