@@ -218,6 +218,9 @@ const templates: Templates = {
     `commits to the beacon of round ${round} are not open now: ${timeWindow(now, start, end)}`,
   NotInRevealPhase: ([round, now, start, end]) =>
     `reveals to the beacon of round ${round} are not open now: ${timeWindow(now, start, end)}`,
+  InvalidCommitment: ([round, commitment]) =>
+    `commitment ${commitment} to the beacon of round ${round} is a reserved value (0, 1 and 2 mark empty, ` +
+    "revealed and reported slots); commit keccak256(abi.encode(secret, validator, round))",
   NoCommitment: ([round, validator]) =>
     `${validator} has no unrevealed commitment to the beacon of round ${round}`,
   RevealMismatch: ([round, validator]) =>

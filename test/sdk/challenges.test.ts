@@ -881,6 +881,7 @@ describe("@poai/sdk Proof-of-AI input validation", () => {
       "verdicts[0].salt",
     );
     await inputError(c.beacon.commitBeacon({ round: 2 ** 32, commitment: ID }), "round");
+    await inputError(c.beacon.commitBeacon({ round: 2, commitment: `0x${"0".repeat(63)}1` }), "commitment");
   });
 
   it("refuses a prepared verdict sent by another account or altered after it was persisted", async () => {

@@ -88,6 +88,13 @@ export async function commitBeacon(
 ): Promise<Hash> {
   const round = checkRound("round", args.round);
   const commitment = checkBytes32("commitment", args.commitment);
+  if (BigInt(commitment) <= 2n) {
+    throw new PoAIInputError(
+      "commitment",
+      args.commitment,
+      "a commitment other than 0, 1 or 2 (reserved slot markers): use prepareBeaconCommit",
+    );
+  }
   checkSender(ctx, "commitBeacon", args);
   const data = encodeFunctionData({
     abi: randomnessBeaconAbi,
