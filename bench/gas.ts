@@ -19,6 +19,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { deployStaking } from "../scripts/lib/deploy.js";
 import { runPoAIGasBench } from "./poai.js";
+import { runRewardsGasBench } from "./rewards.js";
 
 /** Tally Staker's published gas report (see ANCHORS.md). */
 const ANCHORS: Record<string, [string, number]> = {
@@ -27,6 +28,9 @@ const ANCHORS: Record<string, [string, number]> = {
   "Staking.claim": ["Tally Staker: claim with reward", 159_165],
   "Staking.notifyReward": ["Tally Staker: notify", 45_750],
   "Staking.delegate.first": ["Tally Staker: first stake (surrogate)", 347_794],
+  "RewardDistributor.settle": ["goal: settle", 60_000],
+  "Staking.claim@1000delegators": ["Tally Staker: claim with reward", 159_165],
+  "Staking.claim@1000epochs": ["Tally Staker: claim with reward", 159_165],
   "ChallengeManager.auditedChallenge.committee3.total": ["goal: submit + 3 commits + 3 reveals + finalize", 600_000],
   "ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total": ["goal (same), verdicts batched by 10", 600_000],
 };
@@ -176,6 +180,8 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
   }
 
   Object.assign(results, await runPoAIGasBench());
+  Object.assign(results, await runRewardsGasBench());
+  for (const n of counts) results[`Staking.claim@${n}delegators`] = results[`Staking.claim.delegators${n}`];
 
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await writeFile(new URL("./results/gas.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");

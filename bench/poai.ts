@@ -5,7 +5,7 @@
  */
 import { network } from "hardhat";
 import { encodeAbiParameters, keccak256, maxUint256, parseEther, type Hash, type Hex } from "viem";
-import { deployPoAI } from "../scripts/lib/deploy.js";
+import { deployNetwork, deployPoAI } from "../scripts/lib/deploy.js";
 
 const DAY = 86_400;
 const SPEC = { version: 1, widths: [64, 128, 128, 10], batchSize: 32, steps: 2000, checkpointInterval: 100, lrShift: 4, evalSize: 4000 };
@@ -13,10 +13,11 @@ const SPEC_PARAMS = { responseDeadline: 6 * 3600, minScoreBps: 8500, maxScoreBps
 const word = (n: number | bigint) => keccak256(encodeAbiParameters([{ type: "uint256" }], [BigInt(n)]));
 
 /** One deployment, `trainers` trainers and `committee` validators, run through one audited round. */
-async function auditedRound(committee: number, trainers: number, batch = false) {
+export async function auditedRound(committee: number, trainers: number, batch = false, withRewards = false) {
   const { viem, networkHelpers } = await network.create();
   const publicClient = await viem.getPublicClient();
-  const d = await deployPoAI(viem, { epochLength: DAY, challenge: { committeeSize: committee, minReveals: Math.min(committee, 2) } });
+  const options = { epochLength: DAY, challenge: { committeeSize: committee, minReveals: Math.min(committee, 2) } };
+  const d = withRewards ? await deployNetwork(viem, options) : await deployPoAI(viem, options);
   const wallets = await viem.getWalletClients();
   if (wallets.length < 1 + trainers + committee) throw new Error("not enough accounts");
   const ts = wallets.slice(1, 1 + trainers);
@@ -114,10 +115,10 @@ async function auditedRound(committee: number, trainers: number, batch = false) 
     await d.beacon.write.seal([r + 1n]).catch(() => undefined);
     missed = await gas(d.challenges.write.reportMissed([ts[1].account.address, r + 1n]));
   }
-  return { out, submits, commits, reveals, fin, missed, batchCommits, batchReveals };
+  return { out, submits, commits, reveals, fin, missed, batchCommits, batchReveals, d, r, viem, networkHelpers, ts, vs, gas };
 }
 
-async function specIdOf(d: Awaited<ReturnType<typeof deployPoAI>>): Promise<Hex> {
+async function specIdOf(d: Pick<Awaited<ReturnType<typeof deployPoAI>>, "registry">): Promise<Hex> {
   const logs = await d.registry.getEvents.SpecRegistered();
   return logs[logs.length - 1].args.specId as Hex;
 }

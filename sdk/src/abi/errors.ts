@@ -124,6 +124,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadySettled",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadySubmitted",
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
   },
@@ -255,6 +263,24 @@ export const poaiErrorsAbi = [
       { name: "owner", type: "address", internalType: "address" },
     ],
   },
+  {
+    type: "error",
+    name: "EpochExpiredError",
+    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "EpochNotClosed",
+    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "EpochNotFinal",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "closesAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "FailedCall", inputs: [] },
   {
     type: "error",
@@ -374,6 +400,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotAnOperator",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotDue",
     inputs: [
       { name: "trainer", type: "address", internalType: "address" },
@@ -418,6 +449,14 @@ export const poaiErrorsAbi = [
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NothingToSettle",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "operator", type: "address", internalType: "address" },
     ],
   },
@@ -496,6 +535,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "SettleWindowOpen",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "untilEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

@@ -8,6 +8,7 @@ export { iTaskRegistryAbi } from "./ITaskRegistry.js";
 export { poaiAccessManagerAbi } from "./PoAIAccessManager.js";
 export { poaiTokenAbi } from "./PoAIToken.js";
 export { randomnessBeaconAbi } from "./RandomnessBeacon.js";
+export { rewardDistributorAbi } from "./RewardDistributor.js";
 export { stakingAbi } from "./Staking.js";
 export { stakingLensAbi } from "./StakingLens.js";
 export { taskRegistryAbi } from "./TaskRegistry.js";
