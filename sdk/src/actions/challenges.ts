@@ -38,7 +38,7 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, getContractEvents, readContract, watchContractEvent } from "viem/actions";
+import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
 import { challengeManagerAbi, randomnessBeaconAbi, stakingAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
@@ -59,7 +59,8 @@ import { sendContractTransaction, withDecodedErrors as read } from "../transacti
 import { checkAddress } from "../validate.js";
 import { randomnessBeaconAddress } from "./beacon.js";
 import { getSpecParams } from "./registry.js";
-import { ROLE, currentEpoch, type WatchOptions } from "./staking.js";
+import { ROLE, currentEpoch } from "./staking.js";
+import { watchContractEvents, type WatchOptions } from "../events.js";
 
 // --- types (inferred from the generated ABI) -----------------------------------------------------
 
@@ -783,38 +784,16 @@ export function watchChallengeEvents<N extends ChallengeEventName = ChallengeEve
     onEvents: (events: ChallengeEvent<N>[]) => void;
   } & WatchOptions,
 ): () => void {
-  const address = challengeManagerAddress(ctx);
-  const start = (fromBlock: bigint | undefined) =>
-    watchContractEvent(ctx.publicClient, {
-      address,
-      abi: challengeManagerAbi,
-      ...(args.eventName !== undefined && { eventName: args.eventName as ChallengeEventName }),
-      ...(args.args !== undefined && { args: args.args as ChallengeEventFilter<ChallengeEventName> }),
-      ...(fromBlock !== undefined && { fromBlock }),
-      strict: true,
-      onLogs: (logs) => {
-        if (logs.length) args.onEvents(logs as unknown as ChallengeEvent<N>[]);
-      },
-      ...(args.onError !== undefined && { onError: args.onError }),
-      ...(args.pollingInterval !== undefined && { pollingInterval: args.pollingInterval }),
-    });
-
-  const transport = ctx.publicClient.transport.type;
-  if (args.fromBlock !== undefined || transport === "webSocket" || transport === "ipc")
-    return start(args.fromBlock);
-
-  let stopped = false;
-  let unwatch: (() => void) | undefined;
-  getBlockNumber(ctx.publicClient, { cacheTime: 0 }).then(
-    (current) => {
-      if (!stopped) unwatch = start(current + 1n);
-    },
-    (err: unknown) => args.onError?.(err instanceof Error ? err : new Error(String(err))),
-  );
-  return () => {
-    stopped = true;
-    unwatch?.();
-  };
+  return watchContractEvents(ctx, {
+    address: challengeManagerAddress(ctx),
+    abi: challengeManagerAbi,
+    eventName: args.eventName,
+    args: args.args as Record<string, unknown> | undefined,
+    onEvents: (logs) => args.onEvents(logs as unknown as ChallengeEvent<N>[]),
+    ...(args.onError !== undefined && { onError: args.onError }),
+    ...(args.pollingInterval !== undefined && { pollingInterval: args.pollingInterval }),
+    ...(args.fromBlock !== undefined && { fromBlock: args.fromBlock }),
+  });
 }
 
 /** Watches `ChallengeFinalized` events, optionally of one `trainer` and/or one `round`. */

@@ -23,10 +23,11 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, getContractEvents, multicall, readContract, watchContractEvent } from "viem/actions";
+import { getBlockNumber, getContractEvents, multicall, readContract } from "viem/actions";
 import { stakingAbi, stakingLensAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
+import { watchContractEvents, type WatchOptions } from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import {
   checkAddress,
@@ -621,14 +622,7 @@ export async function getStakingEvents<N extends StakingEventName>(
 }
 
 /** Options shared by the watchers. */
-export interface WatchOptions {
-  /** Called when polling or the subscription fails; the watcher keeps going. */
-  onError?: (error: Error) => void;
-  /** Milliseconds between polls on HTTP transports (default: the client's). */
-  pollingInterval?: number;
-  /** Also deliver the events of the blocks from this one on (default: only blocks mined after the call). */
-  fromBlock?: bigint;
-}
+export type { WatchOptions } from "../events.js";
 
 /**
  * Calls `onEvents` with new Staking events (every event, or only `eventName`, filtered by indexed
@@ -645,37 +639,16 @@ export function watchStakingEvents<N extends StakingEventName = StakingEventName
     onEvents: (events: StakingEvent<N>[]) => void;
   } & WatchOptions,
 ): () => void {
-  const start = (fromBlock: bigint | undefined) =>
-    watchContractEvent(ctx.publicClient, {
-      address: ctx.deployment.contracts.staking,
-      abi: stakingAbi,
-      ...(args.eventName !== undefined && { eventName: args.eventName as StakingEventName }),
-      ...(args.args !== undefined && { args: args.args as StakingEventFilter<StakingEventName> }),
-      ...(fromBlock !== undefined && { fromBlock }),
-      strict: true,
-      onLogs: (logs) => {
-        if (logs.length) args.onEvents(logs as unknown as StakingEvent<N>[]);
-      },
-      ...(args.onError !== undefined && { onError: args.onError }),
-      ...(args.pollingInterval !== undefined && { pollingInterval: args.pollingInterval }),
-    });
-
-  const transport = ctx.publicClient.transport.type;
-  if (args.fromBlock !== undefined || transport === "webSocket" || transport === "ipc")
-    return start(args.fromBlock);
-
-  let stopped = false;
-  let unwatch: (() => void) | undefined;
-  getBlockNumber(ctx.publicClient, { cacheTime: 0 }).then(
-    (current) => {
-      if (!stopped) unwatch = start(current + 1n);
-    },
-    (err: unknown) => args.onError?.(err instanceof Error ? err : new Error(String(err))),
-  );
-  return () => {
-    stopped = true;
-    unwatch?.();
-  };
+  return watchContractEvents(ctx, {
+    address: ctx.deployment.contracts.staking,
+    abi: stakingAbi,
+    eventName: args.eventName,
+    args: args.args as Record<string, unknown> | undefined,
+    onEvents: (logs) => args.onEvents(logs as unknown as StakingEvent<N>[]),
+    ...(args.onError !== undefined && { onError: args.onError }),
+    ...(args.pollingInterval !== undefined && { pollingInterval: args.pollingInterval }),
+    ...(args.fromBlock !== undefined && { fromBlock: args.fromBlock }),
+  });
 }
 
 /** Watches `Delegated` events, optionally of one `owner` and/or into one `operator`'s pool. */
