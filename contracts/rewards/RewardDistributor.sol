@@ -107,6 +107,7 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     error NothingToSettle(uint256 epoch, address operator);
     error NotAnOperator(address account);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
+    error EmissionChangeInForce(uint256 fromEpoch, uint256 nextEpochToClose);
 
     constructor(
         IStaking staking_,
@@ -140,11 +141,16 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         emit Funded(msg.sender, amount);
     }
 
-    /// @notice Schedules a new emission per epoch, effective `noticeEpochs` epochs from now.
+    /// @notice Schedules a new emission per epoch, effective `noticeEpochs` epochs from now. It
+    ///         replaces a scheduled change that is not in force yet; a change already in force
+    ///         (its first epoch has started) must first be applied by closing that epoch.
     function setEmission(uint256 amount) external restricted {
         if (amount > MAX_EMISSION_PER_EPOCH)
             revert InvalidParameter("emission", amount, 0, MAX_EMISSION_PER_EPOCH);
-        uint256 from = staking.currentEpoch() + _params.noticeEpochs;
+        uint256 current = staking.currentEpoch();
+        uint256 scheduled = pendingEmissionFrom;
+        if (scheduled != 0 && scheduled <= current) revert EmissionChangeInForce(scheduled, nextEpochToClose);
+        uint256 from = current + _params.noticeEpochs;
         pendingEmission = amount;
         pendingEmissionFrom = from;
         emit EmissionChangeScheduled(amount, from);

@@ -265,6 +265,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "EmissionChangeInForce",
+    inputs: [
+      { name: "fromEpoch", type: "uint256", internalType: "uint256" },
+      { name: "nextEpochToClose", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "EpochExpiredError",
     inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
   },
