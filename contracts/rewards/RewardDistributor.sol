@@ -52,6 +52,7 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint128 validatorSettled;
         bool closed;
         bool expired;
+        uint64 closedIn; // the epoch during which it was closed: its settle window starts there
     }
 
     IERC20 public immutable token;
@@ -181,8 +182,9 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     /// @notice Closes the next `maxEpochs` epochs whose points are final (in order).
     function closeEpochs(uint256 maxEpochs) external nonReentrant returns (uint256 closed) {
         uint256 e = nextEpochToClose;
+        uint256 current = staking.currentEpoch();
         while (closed < maxEpochs && challenges.isEpochFinal(e)) {
-            _close(e);
+            _close(e, current);
             ++e;
             ++closed;
         }
@@ -211,13 +213,13 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         emit Settled(epoch, operator, amount, paid);
     }
 
-    /// @notice After the settle window, returns whatever an epoch's operators did not settle
-    ///         (and the rounding dust) to the carry.
+    /// @notice After the settle window (`settleWindow` epochs after the one in which `epoch` was
+    ///         closed), returns whatever its operators did not settle (and the rounding dust) to the carry.
     function expire(uint256 epoch) external nonReentrant {
         Epoch storage ep = _epochs[epoch];
         if (!ep.closed) revert EpochNotClosed(epoch);
         if (ep.expired) revert EpochExpiredError(epoch);
-        uint256 until = epoch + _params.settleWindow;
+        uint256 until = uint256(ep.closedIn) + _params.settleWindow;
         if (staking.currentEpoch() <= until) revert SettleWindowOpen(epoch, until);
         ep.expired = true;
         uint256 left =
@@ -287,7 +289,7 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     // Internals
     // =========================================================================================
 
-    function _close(uint256 e) private {
+    function _close(uint256 e, uint256 current) private {
         if (pendingEmissionFrom != 0 && e >= pendingEmissionFrom) {
             emissionPerEpoch = pendingEmission;
             pendingEmissionFrom = 0;
@@ -310,6 +312,7 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         ep.trainerBudget = uint128(t);
         ep.validatorBudget = uint128(v);
         ep.closed = true;
+        ep.closedIn = uint64(current);
         emit EpochClosed(e, budget, cut, t, v, carried);
         if (cut != 0) _payProtocol(cut);
     }

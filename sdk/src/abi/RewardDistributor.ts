@@ -133,6 +133,7 @@ export const rewardDistributorAbi = [
           { name: "validatorSettled", type: "uint128", internalType: "uint128" },
           { name: "closed", type: "bool", internalType: "bool" },
           { name: "expired", type: "bool", internalType: "bool" },
+          { name: "closedIn", type: "uint64", internalType: "uint64" },
         ],
       },
     ],
