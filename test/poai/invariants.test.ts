@@ -1,0 +1,743 @@
+/**
+ * Stateful random test of the challenge protocol. fast-check draws a plan of several rounds for
+ * four trainers (honest, fraudulent, withholding, absent or late; reporting an accurate or a wrong
+ * accuracy), six validators of unequal stake (honest, lazy, silent after committing, lying, or
+ * measuring slightly off; contributing to the beacon or not) and a delegator who moves stake
+ * between rounds. The actions run in time order on the chain, and a ghost model written from the
+ * protocol rules predicts every outcome: which call succeeds or fails with which error, committee
+ * membership (sortition recomputed), each judgment (quorum, weighted median, latency and deviation
+ * factors, score band), every slash, finder's fee and jail, the miss counter, and the points.
+ *
+ * Invariants checked after every action and at the end of each run:
+ *  - a challenge is finalized at most once, and its status never leaves a final state;
+ *  - nothing is slashed without a quorum (fraud, withholding) or the maxMisses-th miss: every
+ *    pool's tokens equal the model's after every action;
+ *  - the points of an epoch equal the sum over its challenges finalized by epochClosesAt of
+ *    stake x score (trainers) and weight per agreeing reveal (validators), recomputed here;
+ *  - each role's epoch total equals the sum of its operators' epoch points.
+ *
+ * POAI_INVARIANT_RUNS, POAI_INVARIANT_ROUNDS and POAI_INVARIANT_SEED override the number of runs,
+ * of rounds per run and the seed.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import fc from "fast-check";
+import { encodeAbiParameters, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
+import { agrees, challengeScore, statusOf, tally, weightOf, type Ballot } from "./helpers/judgment.js";
+import { attempt, outcomeName, type Outcome } from "./helpers/outcome.js";
+import {
+  BPS,
+  BURN_ADDRESS,
+  DAY,
+  E,
+  SPEC,
+  Status,
+  Verdict,
+  WAD,
+  ceilDiv,
+  deployWorld,
+  minOf,
+  saltOf,
+  type Actor,
+  type Connection,
+  type SpecParams,
+  type Vote,
+  type World,
+} from "./helpers/world.js";
+
+const RUNS = Number(process.env.POAI_INVARIANT_RUNS ?? 10);
+const SEED = Number(process.env.POAI_INVARIANT_SEED ?? 20_261_122);
+const ROUNDS = Number(process.env.POAI_INVARIANT_ROUNDS ?? 6); // rounds with challenges; one more audits the last
+const L = BigInt(DAY);
+const HOUR = 3600n;
+const TRAINER_STAKES = [E(5000), E(8000), E(3000), E(12000)];
+const VALIDATOR_STAKES = [E(500), E(800), E(1000), E(1500), E(2500), E(4000)];
+/** Two active specs: a 6 h deadline with any accuracy, and a 20 h deadline (capped at mid-round) with a band. */
+const SPECS: { params: SpecParams }[] = [
+  { params: { responseDeadline: 6 * 3600, minScoreBps: 0, maxScoreBps: 10_000, auditSamples: 2 } },
+  { params: { responseDeadline: 20 * 3600, minScoreBps: 7000, maxScoreBps: 9500, auditSamples: 2 } },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The plan
+// ---------------------------------------------------------------------------------------------
+
+type TrainerKind = "honest" | "fraud" | "withhold" | "absent" | "late";
+type VoteKind = "honest" | "lazy" | "silent" | "liar" | "sloppy";
+type TrainerPlan = {
+  kind: TrainerKind;
+  trueScore: number;
+  deviation: number;
+  latency: number; // fraction of the time the trainer has
+  finalizeLate: boolean;
+  twice: boolean;
+};
+type VotePlan = { kind: VoteKind; off: number; segment: number; at: number };
+type RoundPlan = {
+  trainers: TrainerPlan[];
+  votes: VotePlan[][]; // [trainer][validator]
+  beacon: ("none" | "commit" | "reveal")[]; // [validator]
+  delegations: { to: number; amount: number; at: number }[];
+  probeCommittee: boolean;
+  doubleFinalize: boolean;
+  unjail: boolean;
+};
+
+const weighted = <T>(...xs: [T, number][]) =>
+  fc.oneof(...xs.map(([value, weight]) => ({ arbitrary: fc.constant(value), weight })));
+
+const trainerPlan: fc.Arbitrary<TrainerPlan> = fc.record({
+  kind: weighted<TrainerKind>(["honest", 50], ["fraud", 12], ["withhold", 10], ["absent", 16], ["late", 12]),
+  trueScore: fc.integer({ min: 6000, max: 9800 }),
+  deviation: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 4 },
+    { arbitrary: fc.integer({ min: -300, max: 300 }), weight: 4 },
+    { arbitrary: fc.integer({ min: -700, max: 700 }), weight: 2 },
+  ),
+  latency: fc.double({ min: 0, max: 1, noNaN: true }),
+  finalizeLate: fc.constant(false), // drawn with its own weight in the round plan
+  twice: fc.boolean(),
+});
+const votePlan: fc.Arbitrary<VotePlan> = fc.record({
+  kind: weighted<VoteKind>(["honest", 60], ["lazy", 10], ["silent", 10], ["liar", 12], ["sloppy", 8]),
+  off: fc.integer({ min: -300, max: 300 }).filter((x) => x !== 0),
+  segment: fc.integer({ min: 0, max: 9 }),
+  at: fc.double({ min: 0, max: 1, noNaN: true }),
+});
+const roundPlan: fc.Arbitrary<RoundPlan> = fc.record({
+  trainers: fc.array(
+    fc
+      .tuple(trainerPlan, weighted(["on time", 4], ["late", 1]))
+      .map(([t, f]) => ({ ...t, finalizeLate: f === "late" })),
+    { minLength: 4, maxLength: 4 },
+  ),
+  votes: fc.array(fc.array(votePlan, { minLength: 6, maxLength: 6 }), { minLength: 4, maxLength: 4 }),
+  beacon: fc.array(weighted<"none" | "commit" | "reveal">(["none", 3], ["commit", 1], ["reveal", 4]), {
+    minLength: 6,
+    maxLength: 6,
+  }),
+  delegations: fc.array(
+    fc.record({
+      to: fc.integer({ min: 0, max: 9 }),
+      amount: fc.integer({ min: 100, max: 3000 }),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+    { maxLength: 2 },
+  ),
+  probeCommittee: fc.boolean(),
+  doubleFinalize: fc.boolean(),
+  unjail: fc.boolean(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The ghost model
+// ---------------------------------------------------------------------------------------------
+
+type GhostOp = {
+  actor: Actor;
+  role: 1 | 2;
+  tokens: bigint;
+  shares: bigint;
+  selfShares: bigint;
+  jailed: boolean;
+  jailedUntil: bigint;
+};
+type Member = { vote: Vote; revealed: boolean };
+type GhostChallenge = {
+  id: Hex;
+  trainer: Actor;
+  round: bigint;
+  status: number;
+  latency: bigint;
+  reported: number;
+  spec: number;
+  members: Member[];
+  committed: Set<Address>;
+  finalizations: number;
+  plan: TrainerPlan;
+  votes: VotePlan[];
+};
+
+describe("ChallengeManager stateful invariants", function () {
+  this.timeout(600_000);
+  let conn: Connection;
+  before(async () => {
+    conn = await network.create();
+  });
+
+  async function fixture() {
+    const w = await deployWorld(conn, {
+      trainers: TRAINER_STAKES,
+      validators: VALIDATOR_STAKES,
+      outsiders: 2,
+      challenge: { committeeSize: 4, maxMisses: 2 },
+      specs: SPECS.map((s, i) => ({ spec: { ...SPEC, evalSize: 64 + i }, params: s.params })),
+    });
+    return w;
+  }
+
+  it(`keeps every invariant over ${RUNS} random runs of ${ROUNDS} rounds`, async () => {
+    const stats = new Map<string, number>();
+    const count = (k: string) => stats.set(k, (stats.get(k) ?? 0) + 1);
+    await fc.assert(
+      fc.asyncProperty(fc.array(roundPlan, { minLength: ROUNDS, maxLength: ROUNDS }), async (plan) => {
+        const w = await conn.networkHelpers.loadFixture(fixture);
+        await run(w, plan, count);
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+    // the runs reached every outcome the invariants are about
+    for (const k of ["status Valid", "status Fraud", "status NoQuorum", "status Missed", "points", "jail"]) {
+      expect(stats.get(k) ?? 0, `runs reached "${k}" (${JSON.stringify([...stats])})`).to.be.greaterThan(0);
+    }
+    console.log(`      outcomes: ${[...stats].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  });
+
+  async function run(w: World, plan: RoundPlan[], count: (k: string) => void) {
+    const [D, X] = w.outsiders; // delegator, reporter
+    const abi = [...w.challenges.abi, ...w.staking.abi, ...w.beacon.abi, ...w.registry.abi] as Abi;
+    const cp = w.cp;
+    const sp = await w.staking.read.params();
+
+    // --- ghost state ----------------------------------------------------------------------
+    const ops = new Map<Address, GhostOp>();
+    for (const [i, t] of w.trainers.entries()) {
+      const s = TRAINER_STAKES[i];
+      ops.set(t.address, {
+        actor: t,
+        role: 1,
+        tokens: s,
+        shares: s,
+        selfShares: s,
+        jailed: false,
+        jailedUntil: 0n,
+      });
+    }
+    for (const [i, v] of w.validators.entries()) {
+      const s = VALIDATOR_STAKES[i];
+      ops.set(v.address, {
+        actor: v,
+        role: 2,
+        tokens: s,
+        shares: s,
+        selfShares: s,
+        jailed: false,
+        jailedUntil: 0n,
+      });
+    }
+    const stakes = new Map<bigint, Map<Address, bigint>>(); // stake at each round's start
+    const challenges = new Map<Hex, GhostChallenge>();
+    const points = new Map<string, bigint>();
+    const misses = new Map<Address, number>();
+    const watched: Address[] = [...w.validators.map((v) => v.address), X.address, BURN_ADDRESS];
+    const balances = new Map<Address, bigint>();
+    for (const a of watched) balances.set(a, await w.token.read.balanceOf([a]));
+    const missedReveals = new Map<Address, bigint>();
+    const beaconCommits = new Map<bigint, Set<Address>>(); // round -> committed validators
+    const beaconReveals = new Map<bigint, Set<Address>>();
+
+    const op = (a: Address) => ops.get(a)!;
+    const key = (epoch: bigint, a: Address) => `${epoch}:${a}`;
+    const addPoints = (epoch: bigint, a: Address, p: bigint) => {
+      if (p === 0n) return;
+      points.set(key(epoch, a), (points.get(key(epoch, a)) ?? 0n) + p);
+      count("points");
+    };
+    const selfStake = (o: GhostOp) => (o.shares === 0n ? 0n : (o.selfShares * o.tokens) / o.shares);
+    const minStake = (o: GhostOp) => (o.role === 1 ? sp.minTrainerStake : sp.minValidatorStake);
+    const active = (o: GhostOp) => !o.jailed && selfStake(o) >= minStake(o);
+    const stakeAt = (a: Address, r: bigint) => stakes.get(r)!.get(a)!;
+    const roleStakeAt = (r: bigint) => w.validators.reduce((s, v) => s + stakeAt(v.address, r), 0n);
+    const due = (t: Actor, r: bigint) => active(op(t.address)) && stakeAt(t.address, r) >= sp.minTrainerStake;
+    const deadlineOf = (r: bigint, spec: number) => {
+      const d = BigInt(SPECS[spec].params.responseDeadline);
+      const cap = L / 2n - 1n;
+      return w.start(r) + (d < cap ? d : cap);
+    };
+    const windows = (r: bigint) => w.windows(r);
+
+    const slash = (trainer: Address, fraction: bigint, reporters: Address[], jail: boolean, now: bigint) => {
+      const o = op(trainer);
+      const f = minOf(fraction, sp.maxSlashFraction);
+      const cut = ceilDiv(o.tokens * f, WAD);
+      o.tokens -= cut;
+      const each =
+        reporters.length === 0 ? 0n : (cut * BigInt(sp.finderFeeBps)) / BPS / BigInt(reporters.length);
+      for (const r of reporters) balances.set(r, balances.get(r)! + each);
+      balances.set(BURN_ADDRESS, balances.get(BURN_ADDRESS)! + cut - each * BigInt(reporters.length));
+      if (jail) {
+        o.jailed = true;
+        o.jailedUntil = now + BigInt(sp.jailCooldown);
+        count("jail");
+      }
+      count("slash");
+    };
+
+    // --- the chain's clock ------------------------------------------------------------------
+    let clock = await w.latest();
+    /** Runs `write` in a block stamped `t` (or the next free second); returns its outcome and time. */
+    const exec = async (t: bigint, write: () => Promise<Hex>) => {
+      const at = t > clock ? t : clock + 1n;
+      await conn.networkHelpers.time.setNextBlockTimestamp(at);
+      const o = await attempt(write, abi);
+      if (o.ok) clock = at;
+      return { o, at };
+    };
+    const expectOutcome = (o: Outcome, expected: string, what: string) =>
+      expect(outcomeName(o), `${what}: ${o.ok ? "ok" : `${o.error}(${o.args.join(", ")})`}`).to.equal(
+        expected,
+      );
+
+    /** Pools, balances and the miss counters equal the model's. */
+    const checkState = async (what: string) => {
+      for (const [a, o] of ops) {
+        const pool = await w.staking.read.getPool([a]);
+        expect(pool.tokens, `${what}: pool of ${a}`).to.equal(o.tokens);
+        expect((await w.staking.read.operatorRecord([a])).jailed, `${what}: jail of ${a}`).to.equal(o.jailed);
+      }
+      for (const a of watched)
+        expect(await w.token.read.balanceOf([a]), `${what}: balance of ${a}`).to.equal(balances.get(a));
+      for (const t of w.trainers) {
+        expect(await w.challenges.read.misses([t.address]), `${what}: misses of ${t.address}`).to.equal(
+          BigInt(misses.get(t.address) ?? 0),
+        );
+      }
+    };
+    /** On-chain points equal the model's, and each role's total is the sum of its operators' points. */
+    const checkPoints = async (epoch: bigint) => {
+      const totals = [0n, 0n, 0n];
+      for (const [a, o] of ops) {
+        const p = await w.challenges.read.epochPoints([epoch, a]);
+        expect(p, `points of ${a} in epoch ${epoch}`).to.equal(points.get(key(epoch, a)) ?? 0n);
+        totals[o.role] += p;
+      }
+      expect(await w.challenges.read.epochTotalPoints([epoch, 1]), `trainer total, epoch ${epoch}`).to.equal(
+        totals[1],
+      );
+      expect(
+        await w.challenges.read.epochTotalPoints([epoch, 2]),
+        `validator total, epoch ${epoch}`,
+      ).to.equal(totals[2]);
+    };
+
+    /** Sortition from its definition: selected with probability min(1, size x stake / total). */
+    const selected = async (c: GhostChallenge, v: Actor) => {
+      const r = c.round + 1n;
+      const value = await w.beacon.read.valueOf([r]);
+      const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, c.id]));
+      const stake = stakeAt(v.address, r);
+      const total = roleStakeAt(r);
+      const size = BigInt(cp.committeeSize);
+      let mine: boolean;
+      if (stake === 0n) mine = false;
+      else if (size * stake >= total) mine = true;
+      else {
+        const draw = BigInt(
+          keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [seed, v.address])),
+        );
+        mine = draw < ((2n ** 256n - 1n) * size * stake) / total;
+      }
+      expect(await w.challenges.read.isCommitteeMember([c.id, v.address]), "isCommitteeMember").to.equal(
+        mine,
+      );
+      return mine;
+    };
+
+    const voteOf = (c: GhostChallenge, v: Actor, p: VotePlan): Vote => {
+      const salt = saltOf(v.address, c.id);
+      const truth =
+        c.plan.kind === "fraud"
+          ? Verdict.Invalid
+          : c.plan.kind === "withhold"
+            ? Verdict.Unavailable
+            : Verdict.Valid;
+      const valid = (score: number): Vote => ({
+        v,
+        verdict: Verdict.Valid,
+        score: Math.min(10_000, Math.max(0, score)),
+        salt,
+      });
+      switch (p.kind) {
+        case "liar":
+          return truth === Verdict.Valid
+            ? { v, verdict: Verdict.Invalid, segment: p.segment, salt }
+            : valid(c.plan.trueScore);
+        case "sloppy":
+          return truth === Verdict.Valid
+            ? valid(c.plan.trueScore + p.off)
+            : { v, verdict: truth, segment: p.segment, salt };
+        default:
+          return truth === Verdict.Valid
+            ? valid(c.plan.trueScore)
+            : { v, verdict: truth, segment: p.segment, salt };
+      }
+    };
+
+    // --- actions ------------------------------------------------------------------------------
+    type Action = { t: bigint; name: string; run: () => Promise<void> };
+
+    const submitAction = (t: Actor, r: bigint, p: TrainerPlan, when: bigint, attempt2 = false): Action => ({
+      t: when,
+      name: `submit ${t.address} r${r}`,
+      run: async () => {
+        const reported = Math.min(10_000, Math.max(0, p.trueScore + p.deviation));
+        const id = w.id(t, r);
+        const { o, at } = await exec(when, () =>
+          t.cm.write.submitResult([r, keccak256(toHex(`${id}`)), reported]),
+        );
+        const c = challenges.get(id);
+        let expected = "ok";
+        if (!due(t, r)) expected = "NotDue";
+        else if (c !== undefined) expected = "AlreadySubmitted";
+        else if (at > deadlineOf(r, specOf(t, r))) expected = "DeadlinePassed";
+        expectOutcome(o, expected, `submit r${r} at +${at - w.start(r)}s${attempt2 ? " (again)" : ""}`);
+        if (!o.ok) return;
+        misses.set(t.address, 0);
+        challenges.set(id, {
+          id,
+          trainer: t,
+          round: r,
+          status: Status.Submitted,
+          latency: at - w.start(r),
+          reported,
+          spec: specOf(t, r),
+          members: [],
+          committed: new Set(),
+          finalizations: 0,
+          plan: p,
+          votes: [],
+        });
+        count("submitted");
+      },
+    });
+
+    const reportAction = (t: Actor, r: bigint, when: bigint): Action => ({
+      t: when,
+      name: `reportMissed ${t.address} r${r}`,
+      run: async () => {
+        const id = w.id(t, r);
+        const { o, at } = await exec(when, () => X.cm.write.reportMissed([t.address, r]));
+        let expected = "ok";
+        if (challenges.has(id)) expected = "AlreadySubmitted";
+        else if (!due(t, r)) expected = "NotDue";
+        else if (at <= deadlineOf(r, specOf(t, r))) expected = "DeadlineNotPassed";
+        else if (at > windows(r).closes) expected = "ReportTooLate";
+        expectOutcome(o, expected, `reportMissed r${r}`);
+        if (!o.ok) return;
+        challenges.set(id, {
+          id,
+          trainer: t,
+          round: r,
+          status: Status.Missed,
+          latency: 0n,
+          reported: 0,
+          spec: specOf(t, r),
+          members: [],
+          committed: new Set(),
+          finalizations: 0,
+          plan: { kind: "absent", trueScore: 0, deviation: 0, latency: 0, finalizeLate: false, twice: false },
+          votes: [],
+        });
+        count("status Missed");
+        const n = (misses.get(t.address) ?? 0) + 1;
+        if (n >= cp.maxMisses) {
+          misses.set(t.address, 0);
+          slash(t.address, cp.missSlash, [X.address], true, at);
+        } else misses.set(t.address, n);
+        await checkState(`after reportMissed r${r}`);
+      },
+    });
+
+    const commitAction = (c: GhostChallenge, v: Actor, p: VotePlan, when: bigint, probe = false): Action => ({
+      t: when,
+      name: `commit ${v.address} ${c.id}`,
+      run: async () => {
+        const vote = voteOf(c, v, p);
+        const mine = await selected(c, v);
+        if (!mine && !probe) return; // an honest non-member stays out
+        const { o, at } = await exec(when, () => w.commitVote(c.id, vote));
+        const win = windows(c.round);
+        let expected = "ok";
+        if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
+        else if (at < win.commitStart || at >= win.revealStart) expected = "OutsideWindow";
+        else if (c.committed.has(v.address)) expected = "AlreadyCommitted";
+        else if (!mine) expected = "NotInCommittee";
+        expectOutcome(o, expected, `commit${probe ? " (probe)" : ""}`);
+        if (!o.ok) {
+          if (expected === "NotInCommittee") count("not in committee");
+          return;
+        }
+        c.committed.add(v.address);
+        c.members.push({ vote, revealed: false });
+      },
+    });
+
+    /** `v` opens its commitment, if it is a member of the committee. */
+    const revealAction = (c: GhostChallenge, v: Actor, when: bigint): Action => ({
+      t: when,
+      name: `reveal ${v.address} ${c.id}`,
+      run: async () => {
+        const m = c.members.find((x) => x.vote.v === v);
+        if (m === undefined) return;
+        const { o, at } = await exec(when, () => w.revealVote(c.id, m.vote));
+        const win = windows(c.round);
+        let expected = "ok";
+        if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
+        else if (at < win.revealStart || at >= win.revealEnd) expected = "OutsideWindow";
+        expectOutcome(o, expected, "reveal");
+        if (o.ok) m.revealed = true;
+      },
+    });
+
+    const finalizeAction = (c: GhostChallenge, when: bigint, again = false): Action => ({
+      t: when,
+      name: `finalize ${c.id}${again ? " (again)" : ""}`,
+      run: async () => {
+        const { o, at } = await exec(when, () => X.cm.write.finalize([c.id]));
+        const win = windows(c.round);
+        let expected = "ok";
+        if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
+        else if (at < win.revealEnd) expected = "DeadlineNotPassed";
+        expectOutcome(o, expected, `finalize${again ? " (again)" : ""}`);
+        if (!o.ok) {
+          if (again) count("finalize refused twice");
+          return;
+        }
+        c.finalizations++;
+        expect(c.finalizations, "a challenge finalizes at most once").to.equal(1);
+        const ra = c.round + 1n;
+        const total = roleStakeAt(ra);
+        const ballots: Ballot[] = c.members.map((m) => ({
+          verdict: m.vote.verdict,
+          scoreBps: m.vote.score ?? 0,
+          weight: m.revealed ? weightOf(stakeAt(m.vote.v.address, ra), total) : 0n,
+        }));
+        const out = tally(ballots, cp.quorumBps, cp.minReveals);
+        const status = statusOf(out);
+        let score = 0n;
+        if (status === Status.Valid) {
+          const p = SPECS[c.spec].params;
+          const span = deadlineOf(c.round, c.spec) - w.start(c.round);
+          score = challengeScore({
+            medianScoreBps: out.medianScoreBps,
+            reportedScoreBps: c.reported,
+            latency: c.latency,
+            span,
+            minScoreBps: p.minScoreBps,
+            maxScoreBps: p.maxScoreBps,
+            maxDeviationBps: cp.maxDeviationBps,
+          });
+        }
+        let trainerPoints = 0n;
+        if (at <= win.closes) {
+          trainerPoints = (stakeAt(c.trainer.address, c.round) * score) / WAD;
+          addPoints(c.round, c.trainer.address, trainerPoints);
+          if (status !== Status.NoQuorum) {
+            for (const [i, b] of ballots.entries()) {
+              if (agrees(b, out, cp.scoreToleranceBps))
+                addPoints(c.round, c.members[i].vote.v.address, b.weight);
+            }
+          }
+        } else count("late finalization");
+        const [e] = await w.events(o.hash, w.challenges, "ChallengeFinalized");
+        expect(
+          [e.status, e.score, e.medianScoreBps, e.trainerPoints],
+          `judgment of ${c.plan.kind} trainer, ballots ${JSON.stringify(ballots, (_, x) => (typeof x === "bigint" ? `${x}` : x))}`,
+        ).to.deep.equal([status, score, out.medianScoreBps, trainerPoints]);
+        c.status = status;
+        count(`status ${Object.keys(Status).find((k) => Status[k as keyof typeof Status] === status)}`);
+        const slashes = await w.events(o.hash, w.staking, "Slashed");
+        if (status === Status.Fraud || status === Status.Withheld) {
+          const proved = status === Status.Fraud ? Verdict.Invalid : Verdict.Unavailable;
+          const reporters = c.members
+            .filter((m, i) => ballots[i].weight > 0n && m.vote.verdict === proved)
+            .map((m) => m.vote.v.address)
+            .slice(0, 16);
+          slash(
+            c.trainer.address,
+            status === Status.Fraud ? cp.fraudSlash : cp.withholdSlash,
+            reporters,
+            status === Status.Fraud,
+            at,
+          );
+          expect(slashes).to.have.length(1);
+        } else {
+          expect(slashes, "no slash without a quorum").to.deep.equal([]);
+        }
+        expect((await w.challenges.read.getChallenge([c.id])).status).to.equal(status);
+        await checkState(`after finalize`);
+        await checkPoints(c.round);
+      },
+    });
+
+    const delegateAction = (to: Actor, amount: bigint, when: bigint): Action => ({
+      t: when,
+      name: `delegate ${amount} to ${to.address}`,
+      run: async () => {
+        const o = op(to.address);
+        const { o: out } = await exec(when, () => D.staking.write.delegate([to.address, amount]));
+        expectOutcome(out, o.jailed ? "OperatorIsJailed" : "ok", "delegate");
+        if (!out.ok) return;
+        o.shares += (amount * o.shares) / o.tokens;
+        o.tokens += amount;
+      },
+    });
+
+    const unjailAction = (t: Actor, when: bigint): Action => ({
+      t: when,
+      name: `unjail ${t.address}`,
+      run: async () => {
+        const o = op(t.address);
+        if (!o.jailed) return;
+        const { o: out, at } = await exec(when, () => t.staking.write.unjail());
+        let expected = "ok";
+        if (at < o.jailedUntil) expected = "JailCooldownActive";
+        else if (selfStake(o) < sp.minTrainerStake) expected = "StakeBelowMinimum";
+        expectOutcome(out, expected, "unjail");
+        if (out.ok) {
+          o.jailed = false;
+          count("unjailed");
+        }
+      },
+    });
+
+    const beaconCommitAction = (v: Actor, r: bigint, when: bigint): Action => ({
+      t: when,
+      name: `beacon commit ${v.address} r${r}`,
+      run: async () => {
+        const c = await w.beacon.read.commitmentOf([w.secretOf(v.address, r), v.address, r]);
+        const { o } = await exec(when, () => v.beacon.write.commit([r, c]));
+        expectOutcome(o, "ok", "beacon commit");
+        beaconCommits.get(r)!.add(v.address);
+      },
+    });
+    const beaconRevealAction = (v: Actor, r: bigint, when: bigint): Action => ({
+      t: when,
+      name: `beacon reveal ${v.address} r${r}`,
+      run: async () => {
+        const { o } = await exec(when, () => v.beacon.write.reveal([r, w.secretOf(v.address, r)]));
+        expectOutcome(o, "ok", "beacon reveal");
+        beaconReveals.get(r)!.add(v.address);
+      },
+    });
+    const missedRevealAction = (v: Address, r: bigint, when: bigint): Action => ({
+      t: when,
+      name: `report missed reveal ${v} r${r}`,
+      run: async () => {
+        const { o } = await exec(when, () => X.beacon.write.reportMissedReveal([r, v]));
+        expectOutcome(o, "ok", "reportMissedReveal");
+        missedReveals.set(v, (missedReveals.get(v) ?? 0n) + 1n);
+        expect(await w.beacon.read.missedReveals([v])).to.equal(missedReveals.get(v));
+        count("missed reveal");
+      },
+    });
+
+    /** The spec of `t`'s challenge in round `r`: the active set [A, B] indexed by the seed. */
+    const specIndex = new Map<string, number>();
+    const specOf = (t: Actor, r: bigint) => specIndex.get(`${t.address}:${r}`)!;
+
+    // --- the rounds ---------------------------------------------------------------------------
+    const frac = (a: bigint, b: bigint, x: number) => a + BigInt(Math.floor(Number(b - a) * x));
+    for (let k = 0; k <= plan.length; k++) {
+      const r = BigInt(k + 1);
+      const S = w.start(r);
+      const p: RoundPlan | undefined = plan[k];
+      // the stakes at the round's start
+      stakes.set(r, new Map([...ops].map(([a, o]) => [a, o.tokens])));
+      beaconCommits.set(r + 1n, new Set());
+      beaconReveals.set(r + 1n, new Set());
+      await exec(S, () => X.beacon.write.seal([r])); // fixes the round's value if nobody contributed
+      for (const [a, o] of ops)
+        expect(await w.staking.read.stakeAt([a, r]), `stake of ${a} at ${r}`).to.equal(o.tokens);
+      const value = await w.beacon.read.valueOf([r]);
+      for (const t of w.trainers) {
+        const seed = keccak256(
+          encodeAbiParameters(
+            [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
+            [value, t.address, r],
+          ),
+        );
+        specIndex.set(`${t.address}:${r}`, Number(BigInt(seed) % 2n));
+      }
+
+      const actions: Action[] = [];
+      // silent beacon contributors of this round are reported
+      for (const v of beaconCommits.get(r) ?? []) {
+        if (!beaconReveals.get(r)!.has(v)) actions.push(missedRevealAction(v, r, S + 5n));
+      }
+      // the audit of the previous round's challenges
+      const previous = [...challenges.values()].filter(
+        (c) => c.round === r - 1n && c.status === Status.Submitted,
+      );
+      const prevPlan = plan[k - 1];
+      for (const c of previous) {
+        const ti = w.trainers.indexOf(c.trainer);
+        const votes = prevPlan.votes[ti];
+        for (const [vi, v] of w.validators.entries()) {
+          const vp = votes[vi];
+          if (vp.kind === "lazy") continue;
+          actions.push(commitAction(c, v, vp, frac(S + 60n, S + 6n * HOUR - 300n, vp.at)));
+        }
+        if (p?.probeCommittee) {
+          // every validator tries once more: members are refused as duplicates, others as non-members
+          for (const v of w.validators)
+            actions.push(commitAction(c, v, votes[0], S + 6n * HOUR - 200n, true));
+        }
+        for (const [vi, v] of w.validators.entries()) {
+          const vp = votes[vi];
+          if (vp.kind === "lazy" || vp.kind === "silent") continue;
+          actions.push(revealAction(c, v, frac(S + 6n * HOUR + 10n, S + 12n * HOUR - 300n, vp.at)));
+        }
+        const fin = c.plan.finalizeLate
+          ? frac(S + 18n * HOUR + 1n, S + L - 400n, votes[0].at)
+          : frac(S + 12n * HOUR, S + 18n * HOUR, votes[0].at);
+        actions.push(finalizeAction(c, fin));
+        if (p?.doubleFinalize) actions.push(finalizeAction(c, fin + 30n, true));
+      }
+      if (p !== undefined) {
+        // this round's challenges
+        for (const [ti, t] of w.trainers.entries()) {
+          const tp = p.trainers[ti];
+          const deadline = deadlineOf(r, specOf(t, r));
+          if (tp.kind === "absent" || tp.kind === "late") {
+            if (tp.kind === "late")
+              actions.push(submitAction(t, r, tp, deadline + 1n + BigInt(Math.floor(tp.latency * 600))));
+            actions.push(reportAction(t, r, frac(deadline + 700n, deadline + 3n * HOUR, tp.latency)));
+          } else {
+            const when = frac(S + 1n, deadline, tp.latency);
+            actions.push(submitAction(t, r, tp, when));
+            if (tp.twice) actions.push(submitAction(t, r, tp, when + 20n, true));
+            if (tp.twice) actions.push(reportAction(t, r, deadline + 400n)); // a report on a submitted round
+          }
+          if (p.unjail) actions.push(unjailAction(t, S + 2n * HOUR));
+        }
+        // the beacon for the next round
+        for (const [vi, v] of w.validators.entries()) {
+          if (p.beacon[vi] === "none") continue;
+          actions.push(beaconCommitAction(v, r + 1n, S + 20n + BigInt(vi)));
+          if (p.beacon[vi] === "reveal")
+            actions.push(beaconRevealAction(v, r + 1n, S + L / 2n + 60n + BigInt(vi)));
+        }
+        for (const d of p.delegations) {
+          const to = [...w.trainers, ...w.validators][d.to];
+          actions.push(delegateAction(to, E(d.amount), frac(S + 30n, S + L - 600n, d.at)));
+        }
+      }
+      actions.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+      for (const a of actions) {
+        await a.run();
+        expect(clock < w.start(r + 1n), `${a.name} stayed in round ${r}`).to.equal(true);
+      }
+      await checkState(`end of round ${r}`);
+      if (r > 1n) await checkPoints(r - 1n);
+    }
+
+    // --- the end of the run -----------------------------------------------------------------
+    for (const c of challenges.values()) {
+      const onChain = await w.challenges.read.getChallenge([c.id]);
+      expect(onChain.status, `status of ${c.id}`).to.equal(c.status);
+      expect(c.finalizations <= 1).to.equal(true);
+    }
+    for (let r = 1n; r <= BigInt(plan.length); r++) await checkPoints(r);
+  }
+});
