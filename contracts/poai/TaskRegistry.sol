@@ -21,6 +21,12 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
     uint256 public constant MAX_WIDTH = 65_536;
     uint256 public constant MAX_DEADLINE = 30 days;
     uint256 public constant MAX_AUDIT_SAMPLES = 256;
+    // Limits of engine version 1 (the SDK compute engine): a spec is registered only if the engine runs it.
+    uint256 public constant MAX_PARAMETERS = 1 << 26;
+    uint256 public constant MAX_ACTIVATIONS = 1 << 26;
+    uint256 public constant MAX_CHECKPOINTS = 1 << 20;
+    uint256 public constant MAX_LR_SHIFT = 24;
+    uint256 public constant MAX_EVAL_SIZE = 1 << 24;
     uint256 public constant BPS = 10_000;
 
     struct SetVersion {
@@ -162,15 +168,31 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
         if (s.version != 1) revert InvalidSpec("version", s.version);
         if (s.widths.length < 2 || s.widths.length > MAX_LAYERS + 1)
             revert InvalidSpec("widths.length", s.widths.length);
-        for (uint256 i; i < s.widths.length; ++i) {
-            if (s.widths[i] == 0 || s.widths[i] > MAX_WIDTH) revert InvalidSpec("widths", s.widths[i]);
+        uint256 n = s.widths.length;
+        uint256 widthSum;
+        uint256 parameters;
+        for (uint256 i; i < n; ++i) {
+            uint256 width = s.widths[i];
+            // at least two classes
+            if (width < (i == n - 1 ? 2 : 1) || width > MAX_WIDTH) revert InvalidSpec("widths", width);
+            widthSum += width;
+            if (i + 1 < n) parameters += (width + 1) * s.widths[i + 1];
         }
+        // the value is the parameter count (weights and biases) the widths give
+        if (parameters > MAX_PARAMETERS) revert InvalidSpec("widths", parameters);
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidSpec("batchSize", s.batchSize);
+        // the value is the activation count of a step: batchSize x sum(widths)
+        if (s.batchSize * widthSum > MAX_ACTIVATIONS) revert InvalidSpec("batchSize", s.batchSize * widthSum);
         if (s.steps == 0) revert InvalidSpec("steps", s.steps);
-        if (s.checkpointInterval == 0 || s.steps % s.checkpointInterval != 0) {
+        if (
+            s.checkpointInterval == 0 ||
+            s.steps % s.checkpointInterval != 0 ||
+            s.steps / s.checkpointInterval > MAX_CHECKPOINTS
+        ) {
             revert InvalidSpec("checkpointInterval", s.checkpointInterval);
         }
-        if (s.evalSize == 0) revert InvalidSpec("evalSize", s.evalSize);
+        if (s.lrShift > MAX_LR_SHIFT) revert InvalidSpec("lrShift", s.lrShift);
+        if (s.evalSize == 0 || s.evalSize > MAX_EVAL_SIZE) revert InvalidSpec("evalSize", s.evalSize);
     }
 
     function _checkParams(SpecParams calldata p) private pure {
