@@ -89,6 +89,65 @@ describe("TaskRegistry", function () {
       }
     });
 
+    it("accepts exactly the specs the engine runs", async () => {
+      // A spec the registry stores but the engine refuses would be activated, refused by every
+      // trainer's engine, and every trainer would miss (and be jailed) through no fault of its own.
+      const w = await load();
+      const anyWidth = fc.oneof(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 1, max: 70_000 }));
+      const candidates = fc
+        .record({
+          version: fc.oneof(
+            { arbitrary: fc.constant(1), weight: 8 },
+            { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 1 },
+          ),
+          widths: fc.array(anyWidth, { minLength: 1, maxLength: 18 }),
+          batchSize: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 70_000 })),
+          checkpointInterval: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 2 ** 20 })),
+          checkpoints: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 2 ** 21 })),
+          divides: fc.oneof(
+            { arbitrary: fc.constant(true), weight: 9 },
+            { arbitrary: fc.constant(false), weight: 1 },
+          ),
+          lrShift: fc.integer({ min: 0, max: 255 }),
+          evalSize: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 0, max: 0xffff_ffff })),
+        })
+        .map((x): TrainingSpec => ({
+          version: x.version,
+          widths: x.widths,
+          batchSize: x.batchSize,
+          steps: Math.min(0xffff_ffff, x.checkpointInterval * x.checkpoints + (x.divides ? 0 : 1)),
+          checkpointInterval: x.checkpointInterval,
+          lrShift: x.lrShift,
+          evalSize: x.evalSize,
+        }));
+      const edges: TrainingSpec[] = [
+        spec({ widths: [8, 8, 1] }), // one class
+        spec({ lrShift: 25 }),
+        spec({ evalSize: (1 << 24) + 1 }),
+        spec({ steps: (1 << 20) + 1, checkpointInterval: 1 }), // too many checkpoints
+        spec({ widths: [8192, 8192, 2] }), // too many parameters
+        spec({ widths: [4096, 4096, 4096, 2], batchSize: 8192 }), // too many activations
+      ];
+      const disagreements: string[] = [];
+      for (const s of [...edges, ...fc.sample(candidates, { numRuns: 60, seed: 11 })]) {
+        let engine = true;
+        try {
+          validateSpec(s);
+        } catch {
+          engine = false;
+        }
+        let registry = true;
+        try {
+          await w.registry.simulate.registerSpec([specArg(s), SPEC_PARAMS]);
+        } catch {
+          registry = false;
+        }
+        if (engine !== registry)
+          disagreements.push(`${JSON.stringify(s)}: engine ${engine}, registry ${registry}`);
+      }
+      expect(disagreements, disagreements.join("\n")).to.deep.equal([]);
+    });
+
     it("stores a spec once", async () => {
       const w = await load();
       const id = await register(w, SPEC);
@@ -117,6 +176,13 @@ describe("TaskRegistry", function () {
         [{ checkpointInterval: 0 }, "checkpointInterval", 0n],
         [{ steps: 20, checkpointInterval: 3 }, "checkpointInterval", 3n],
         [{ evalSize: 0 }, "evalSize", 0n],
+        // the engine's limits
+        [{ widths: [8, 8, 1] }, "widths", 1n], // one class
+        [{ widths: [8192, 8192, 2] }, "widths", 8193n * 8192n + 8193n * 2n], // parameters
+        [{ widths: [4096, 4096, 4096, 2], batchSize: 8192 }, "batchSize", 8192n * (3n * 4096n + 2n)], // activations
+        [{ steps: (1 << 20) + 1, checkpointInterval: 1 }, "checkpointInterval", 1n], // checkpoints
+        [{ lrShift: 25 }, "lrShift", 25n],
+        [{ evalSize: (1 << 24) + 1 }, "evalSize", BigInt((1 << 24) + 1)],
       ];
       for (const [patch, field, value] of cases) {
         await assertions().revertWithCustomErrorWithArgs(
