@@ -434,6 +434,65 @@ describe("ChallengeManager attacks", function () {
     });
   });
 
+  describe("batched committee calls", () => {
+    it("commit and reveal several challenges like single calls, with the same events", async () => {
+      const w = await load();
+      const [T1, T2] = w.trainers;
+      const [V0, V1] = w.validators;
+      const ids = [await submit(w, T1), await submit(w, T2)];
+      const votes: Vote[] = [
+        { v: V0, verdict: Verdict.Valid, segment: 1, score: 8000 },
+        { v: V0, verdict: Verdict.Invalid, segment: 4 },
+      ];
+      await w.to(w.windows(R).commitStart);
+      const commitments = [await w.commitment(ids[0], votes[0]), await w.commitment(ids[1], votes[1])];
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        V0.cm.write.commitVerdicts([ids, [commitments[0]]]),
+        w.challenges,
+        "LengthMismatch",
+        [2n, 1n],
+      );
+      const committed = await V0.cm.write.commitVerdicts([ids, commitments]);
+      expect(await w.events(committed, w.challenges, "VerdictCommitted")).to.deep.equal([
+        { id: ids[0], validator: V0.address, index: 0 },
+        { id: ids[1], validator: V0.address, index: 0 },
+      ]);
+      await w.commitVote(ids[0], { v: V1, verdict: Verdict.Valid, score: 8000 });
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        V0.cm.write.commitVerdicts([[ids[0]], [commitments[0]]]),
+        w.challenges,
+        "AlreadyCommitted",
+        [ids[0], V0.address],
+      );
+      await w.to(w.windows(R).revealStart);
+      const args = [
+        ids,
+        votes.map((x) => x.verdict),
+        votes.map((x) => x.segment ?? 0),
+        votes.map((x) => x.score ?? 0),
+        ids.map((id) => saltOf(V0.address, id)),
+      ] as const;
+      await conn.viem.assertions.revertWithCustomError(
+        V0.cm.write.revealVerdicts([args[0], args[1], args[2], args[3], [args[4][0]]]),
+        w.challenges,
+        "LengthMismatch",
+      );
+      const revealed = await V0.cm.write.revealVerdicts([args[0], args[1], args[2], args[3], args[4]]);
+      expect(await w.events(revealed, w.challenges, "VerdictRevealed")).to.deep.equal([
+        { id: ids[0], validator: V0.address, verdict: Verdict.Valid, segment: 1, measuredScoreBps: 8000 },
+        { id: ids[1], validator: V0.address, verdict: Verdict.Invalid, segment: 4, measuredScoreBps: 0 },
+      ]);
+      const single = await w.revealVote(ids[0], { v: V1, verdict: Verdict.Valid, score: 8000 });
+      expect(await w.events(single, w.challenges, "VerdictRevealed")).to.deep.equal([
+        { id: ids[0], validator: V1.address, verdict: Verdict.Valid, segment: 0, measuredScoreBps: 8000 },
+      ]);
+      const members = await w.challenges.read.getMembers([ids[1]]);
+      expect(members).to.deep.equal([
+        { validator: V0.address, verdict: Verdict.Invalid, segment: 4, measuredScoreBps: 0, revealed: true },
+      ]);
+    });
+  });
+
   describe("finalization", () => {
     it("finalizes a challenge once; a final status never reopens", async () => {
       const w = await load();
