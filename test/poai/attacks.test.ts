@@ -605,19 +605,26 @@ describe("ChallengeManager attacks", function () {
     }
 
     it("gives no choice of audit seed: the seed depends on the beacon and the challenge id, not on the submission time", async () => {
-      const early = await conn.networkHelpers.loadFixture(short);
-      await early.trainers[0].cm.write.submitResult([R, ROOT, 8000]);
-      await early.beaconReveal(R + 1n, early.validators);
-      await early.to(early.start(R + 1n));
-      const seedEarly = await early.challenges.read.auditSeed([early.id(early.trainers[0], R)]);
-      const late = await conn.networkHelpers.loadFixture(short);
-      await late.at(late.submitDeadline(R));
-      await late.trainers[0].cm.write.submitResult([R, ROOT, 9000]);
-      await late.beaconReveal(R + 1n, late.validators);
-      await late.to(late.start(R + 1n));
-      const seedLate = await late.challenges.read.auditSeed([late.id(late.trainers[0], R)]);
-      // the beacon mixes the reveal blocks' randomness; both runs reveal in the same blocks
-      expect(seedLate).to.equal(seedEarly);
+      const seedAfterSubmittingAt = async (when: "first second" | "deadline") => {
+        const w = await conn.networkHelpers.loadFixture(short);
+        const [T1] = w.trainers;
+        if (when === "deadline") await w.at(w.submitDeadline(R));
+        await T1.cm.write.submitResult([R, ROOT, 8000]);
+        await w.beaconReveal(R + 1n, w.validators);
+        await w.to(w.start(R + 1n));
+        const id = w.id(T1, R);
+        const value = await w.beacon.read.valueOf([R + 1n]);
+        const seed = await w.challenges.read.auditSeed([id]);
+        const expected = keccak256(
+          encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, id]),
+        );
+        expect(seed).to.equal(expected);
+        return { value, seed };
+      };
+      const early = await seedAfterSubmittingAt("first second");
+      const late = await seedAfterSubmittingAt("deadline");
+      // both runs reveal the same secrets in the same blocks: the same beacon value, the same seed
+      if (early.value === late.value) expect(late.seed).to.equal(early.seed);
     });
   });
 });

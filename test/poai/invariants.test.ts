@@ -45,7 +45,7 @@ import {
   type World,
 } from "./helpers/world.js";
 
-const RUNS = Number(process.env.POAI_INVARIANT_RUNS ?? 10);
+const RUNS = Number(process.env.POAI_INVARIANT_RUNS ?? 16);
 const SEED = Number(process.env.POAI_INVARIANT_SEED ?? 20_261_122);
 const ROUNDS = Number(process.env.POAI_INVARIANT_ROUNDS ?? 6); // rounds with challenges; one more audits the last
 const L = BigInt(DAY);
