@@ -25,7 +25,9 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///  - a challenge is finalized at most once; its status never leaves a final state;
 ///  - nothing is slashed without a quorum of revealed stake;
 ///  - the points of an epoch are the sum, over challenges of that round finalized before the epoch
-///    closes, of stake x score (trainers) and stake per agreeing verdict (validators);
+///    closes, of stake x score (trainers) and, per agreeing verdict, the validator's committee
+///    weight: its stake as a fraction of the validator role's stake at the audit round, in units
+///    of 2^-32 (validators);
 ///  - issuance is lazy and every action is O(1), except `finalize`, which is O(committee);
 ///  - a result is due before anyone can know the beacon value that fixes its audit seed.
 contract ChallengeManager is IChallengeManager, AccessManaged {
