@@ -1,0 +1,194 @@
+/**
+ * The reward formula against an independent bigint computation:
+ *
+ *   R = budget - floor(budget x protocolCutBps / 1e4)
+ *   validators = floor(R x (gamma x (St + Sv) + (1e4 - 2 gamma) x Sv) / (1e4 x (St + Sv)))
+ *   trainers = R - validators (nothing when St + Sv = 0); a role without points has its part carried
+ *   operator = floor(role budget x operator points / role points)
+ *
+ * with St, Sv the role stakes at the epoch's start: the `validatorShare` view over random budgets,
+ * stakes and gammas, then real epochs with random stakes, points, gammas and cuts closed and
+ * settled on-chain.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { network } from "hardhat";
+import {
+  BPS,
+  E,
+  MEASURED_BPS,
+  deployRewardWorld,
+  flockValidatorShare,
+  type Connection,
+  type EpochClosedEvent,
+  type RoundPlan,
+  type SettledEvent,
+} from "./helpers/world.js";
+
+describe("RewardDistributor formula", function () {
+  this.timeout(300_000);
+  let conn: Connection;
+  before(async () => {
+    conn = await network.create();
+  });
+
+  it("splits a budget between the roles by FLock's formula, rounded down for the validators", async () => {
+    const w = await deployRewardWorld(conn);
+    const amount = fc.bigInt({ min: 0n, max: 10n ** 30n });
+    const stake = fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 30n }));
+    for (const gamma of [0, 1, 1000, 3333, 4999, 5000]) {
+      await w.distributor.write.setParams([{ ...(await w.distributor.read.params()), gammaBps: gamma }]);
+      await fc.assert(
+        fc.asyncProperty(amount, stake, stake, async (budget, st, sv) => {
+          const v = await w.distributor.read.validatorShare([budget, st, sv]);
+          expect(v).to.equal(flockValidatorShare(budget, st, sv, BigInt(gamma)));
+          expect(v <= budget).to.equal(true);
+          // each role keeps at least gamma of the budget (rounded down) when both have stake
+          if (st > 0n && sv > 0n) {
+            expect(v >= (budget * BigInt(gamma)) / BPS).to.equal(true);
+            expect(budget - v >= (budget * BigInt(gamma)) / BPS).to.equal(true);
+          }
+        }),
+        { numRuns: 40 },
+      );
+      // the edges: no stake at all, one role alone
+      expect(await w.distributor.read.validatorShare([E(100), 0n, 0n])).to.equal(0n);
+      expect(await w.distributor.read.validatorShare([E(100), E(5), 0n])).to.equal(
+        (E(100) * BigInt(gamma)) / BPS,
+      );
+      expect(await w.distributor.read.validatorShare([E(100), 0n, E(5)])).to.equal(
+        (E(100) * (BPS - BigInt(gamma))) / BPS,
+      );
+    }
+  });
+
+  it("closes and settles epochs with random stakes and points exactly as the independent computation says", async () => {
+    const stakes = (lo: number, hi: number) =>
+      fc.array(fc.integer({ min: lo, max: hi }), { minLength: 1, maxLength: 4 });
+    const trainerPlan = fc.record({
+      behaviour: fc.constantFrom("honest", "honest", "honest", "absent"),
+      latency: fc.integer({ min: 60, max: 6 * 3600 }),
+      reported: fc.integer({ min: MEASURED_BPS - 600, max: MEASURED_BPS + 600 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          trainers: stakes(1000, 20_000),
+          validators: stakes(500, 5000),
+          lateValidators: fc.boolean(),
+          gammaBps: fc.integer({ min: 0, max: 5000 }),
+          protocolCutBps: fc.integer({ min: 0, max: 2000 }),
+          emission: fc.integer({ min: 1, max: 5000 }),
+          plans: fc.array(trainerPlan, { minLength: 4, maxLength: 4 }),
+          auditors: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        }),
+        async (c) => {
+          const trainerStakes = c.trainers.map((x) => E(x));
+          const validatorStakes = c.validators.map((x) => E(x));
+          const w = await deployRewardWorld(conn, {
+            trainers: trainerStakes,
+            validators: c.lateValidators ? [] : validatorStakes,
+            delegators: c.lateValidators ? validatorStakes.length : 0,
+            emission: E(c.emission),
+            rewards: { gammaBps: c.gammaBps, protocolCutBps: c.protocolCutBps },
+            fund: E(100_000),
+          });
+          let validators = w.validators;
+          if (c.lateValidators) {
+            // registered during epoch 1: no validator stake at its start, yet they audit round 1
+            await w.reach(w.start(1n) + 30n);
+            for (const [i, v] of w.delegators.entries())
+              await v.staking.write.register([2, validatorStakes[i]!, 1000, 2000, "", "CPU"]);
+            validators = w.delegators;
+          }
+          const plan: RoundPlan = {
+            round: 1n,
+            trainers: w.trainers.map((trainer, i) => ({
+              trainer,
+              behaviour: c.plans[i]!.behaviour as "honest" | "absent",
+              latency: c.plans[i]!.latency,
+              reportedScoreBps: c.plans[i]!.reported,
+            })),
+            auditors: validators.filter((_, i) => c.auditors[i]),
+          };
+          await w.playRound(plan);
+          await w.toFinal(1n);
+          const hash = await w.distributor.write.closeEpochs([10n]);
+          const [e0, e1] = await w.events<EpochClosedEvent>(hash, w.distributor, "EpochClosed");
+
+          // the independent computation
+          const emission = E(c.emission);
+          const cut = (x: bigint) => (x * BigInt(c.protocolCutBps)) / BPS;
+          expect(e0).to.deep.equal({
+            epoch: 0n,
+            budget: emission,
+            protocolCut: cut(emission),
+            trainerBudget: 0n,
+            validatorBudget: 0n,
+            carried: emission - cut(emission),
+          });
+          const st = trainerStakes.reduce((s, x) => s + x, 0n);
+          const sv = c.lateValidators ? 0n : validatorStakes.reduce((s, x) => s + x, 0n);
+          expect(await w.staking.read.roleStakeAt([1, 1n])).to.equal(st);
+          expect(await w.staking.read.roleStakeAt([2, 1n])).to.equal(sv);
+          const points = new Map<string, bigint>();
+          for (const o of [...w.trainers, ...validators])
+            points.set(o.address, await w.challenges.read.epochPoints([1n, o.address]));
+          const sum = (xs: { address: string }[]) => xs.reduce((s, o) => s + points.get(o.address)!, 0n);
+          const trainerPoints = sum(w.trainers);
+          const validatorPoints = sum(validators);
+          expect(await w.challenges.read.epochTotalPoints([1n, 1])).to.equal(trainerPoints);
+          expect(await w.challenges.read.epochTotalPoints([1n, 2])).to.equal(validatorPoints);
+
+          const budget = emission + e0!.carried;
+          const R = budget - cut(budget);
+          let v = flockValidatorShare(R, st, sv, BigInt(c.gammaBps));
+          let t = R - v;
+          let carried = 0n;
+          if (trainerPoints === 0n) [carried, t] = [carried + t, 0n];
+          if (validatorPoints === 0n) [carried, v] = [carried + v, 0n];
+          expect(e1).to.deep.equal({
+            epoch: 1n,
+            budget,
+            protocolCut: cut(budget),
+            trainerBudget: t,
+            validatorBudget: v,
+            carried,
+          });
+          if (trainerPoints > 0n && validatorPoints > 0n)
+            expect(await w.distributor.read.validatorShare([R, st, sv])).to.equal(v);
+
+          for (const [group, roleBudget, total] of [
+            [w.trainers, t, trainerPoints],
+            [validators, v, validatorPoints],
+          ] as const) {
+            for (const o of group) {
+              const p = points.get(o.address)!;
+              const expected = p === 0n ? 0n : (roleBudget * p) / total;
+              expect(await w.distributor.read.pendingSettlement([o.address, 1n])).to.equal(expected);
+              if (expected === 0n) {
+                await w.viem.assertions.revertWithCustomErrorWithArgs(
+                  w.distributor.write.settle([o.address, 1n]),
+                  w.distributor,
+                  "NothingToSettle",
+                  [1n, o.address],
+                );
+                continue;
+              }
+              const s = await w.events<SettledEvent>(
+                await w.distributor.write.settle([o.address, 1n]),
+                w.distributor,
+                "Settled",
+              );
+              expect(s).to.deep.equal([{ epoch: 1n, operator: o.address, amount: expected, paid: true }]);
+            }
+          }
+          const ep = await w.distributor.read.getEpoch([1n]);
+          const dust = t - ep.trainerSettled + (v - ep.validatorSettled);
+          expect(dust >= 0n && dust < BigInt(w.trainers.length + validators.length)).to.equal(true);
+        },
+      ),
+      { numRuns: 16 },
+    );
+  });
+});
