@@ -117,7 +117,7 @@ interface IChallengeManager {
 
     /// @notice Points of `operator` in `epoch`. Trainer: stake at the round's start x score (1e18 = 1)
     ///         per challenge. Validator: per agreeing verdict, its stake as a fraction of the
-    ///         validator role's stake at the audit round, in units of 2^-32.
+    ///         validator role's stake at the start of the challenge's round, in units of 2^-32.
     function epochPoints(uint256 epoch, address operator) external view returns (uint256);
 
     /// @notice Sum of the points of `role` in `epoch`.

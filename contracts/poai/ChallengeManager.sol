@@ -26,7 +26,7 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///  - nothing is slashed without a quorum of revealed stake;
 ///  - the points of an epoch are the sum, over challenges of that round finalized before the epoch
 ///    closes, of stake x score (trainers) and, per agreeing verdict, the validator's committee
-///    weight: its stake as a fraction of the validator role's stake at the audit round, in units
+///    weight: its stake as a fraction of the validator role's stake at the start of the challenge's round, in units
 ///    of 2^-32 (validators);
 ///  - issuance is lazy and every action is O(1), except `finalize`, which is O(committee);
 ///  - a result is due before anyone can know the beacon value that fixes its audit seed.
@@ -60,10 +60,11 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     /// The commitment binds the validator's address and the key binds the slot to the validator
     /// that committed it, so one slot per member is enough: a copy of another member's commitment
     /// is stored under another key and can never receive (or lend its weight to) that member's
-    /// reveal. `weight` is
-    /// the member's stake as a fraction of the validator role's stake at the audit round, in units
-    /// of 2^-32 (at least 1): all members of one round share the denominator, so weights compare
-    /// exactly like stakes.
+    /// reveal. `weight` is the member's stake as a fraction of the validator role's stake at the
+    /// start of the challenge's round, in units of 2^-32 (at least 1, at most 2^32 - 1): all members
+    /// of one round share the denominator, so weights compare exactly like stakes. Sortition uses the
+    /// same stakes: they were fixed before anyone could compute the beacon value that draws the
+    /// committee, so no validator can adjust its stake to the draw.
     uint256 private constant REVEALED = 1;
     uint256 private constant COMMITMENT_MASK = (1 << 216) - 1;
     uint256 private constant WEIGHT_ONE = (1 << 32) - 1;
@@ -148,8 +149,9 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         emit ChallengeMissed(id, trainer, round, count);
         if (count >= _params.maxMisses) {
             misses[trainer] = 0;
-            address[] memory reporters = new address[](1);
-            reporters[0] = msg.sender;
+            // The reporter is paid a finder's fee, unless it is the trainer reporting itself.
+            address[] memory reporters = new address[](msg.sender == trainer ? 0 : 1);
+            if (reporters.length != 0) reporters[0] = msg.sender;
             _slash(trainer, _params.missSlash, reporters, true);
         } else {
             misses[trainer] = count;
@@ -165,7 +167,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     ///         `verdictCommitment(id, verdict, segment, measuredScoreBps, salt, validator)`.
     function commitVerdict(bytes32 id, bytes32 commitment) external {
         Challenge storage c = _requireOpen(id);
-        _commit(id, c, commitment, staking.operatorState(msg.sender, uint256(c.round) + 1));
+        _commit(id, c, commitment, staking.operatorState(msg.sender, c.round));
     }
 
     /// @notice `commitVerdict` for several challenges in one transaction (a validator audits many
@@ -178,7 +180,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
             Challenge storage c = _requireOpen(ids[i]);
             if (c.round != round) {
                 round = c.round;
-                v = staking.operatorState(msg.sender, round + 1);
+                v = staking.operatorState(msg.sender, round);
             }
             _commit(ids[i], c, commitments[i], v);
         }
@@ -334,10 +336,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
 
     /// @notice Whether `validator` is in the committee of challenge `id` (the same check `commitVerdict` makes).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
-        IStaking.OperatorState memory v = staking.operatorState(
-            validator,
-            uint256(_challenges[id].round) + 1
-        );
+        IStaking.OperatorState memory v = staking.operatorState(validator, _challenges[id].round);
         return
             v.role == IStaking.Role.Validator &&
             Sortition.isSelected(auditSeed(id), validator, v.stake, v.roleStake, _params.committeeSize);
@@ -439,7 +438,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (!Sortition.isSelected(seed, msg.sender, v.stake, v.roleStake, _params.committeeSize)) {
             revert NotInCommittee(id, msg.sender);
         }
-        uint256 weight = Math.max(1, Math.mulDiv(v.stake, WEIGHT_ONE, v.roleStake));
+        uint256 weight = Math.min(WEIGHT_ONE, Math.max(1, Math.mulDiv(v.stake, WEIGHT_ONE, v.roleStake)));
         _committed[id][v.id >> 8] = flags | bit;
         _slots[id][n] = (weight << 216) | _slotKey(commitment, msg.sender);
         c.members = uint8(n + 1);

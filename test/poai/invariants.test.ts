@@ -322,11 +322,10 @@ describe("ChallengeManager stateful invariants", function () {
 
     /** Sortition from its definition: selected with probability min(1, size x stake / total). */
     const selected = async (c: GhostChallenge, v: Actor) => {
-      const r = c.round + 1n;
-      const value = await w.beacon.read.valueOf([r]);
+      const value = await w.beacon.read.valueOf([c.round + 1n]);
       const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, c.id]));
-      const stake = stakeAt(v.address, r);
-      const total = roleStakeAt(r);
+      const stake = stakeAt(v.address, c.round);
+      const total = roleStakeAt(c.round);
       const size = BigInt(cp.committeeSize);
       let mine: boolean;
       if (stake === 0n) mine = false;
@@ -505,7 +504,7 @@ describe("ChallengeManager stateful invariants", function () {
         }
         c.finalizations++;
         expect(c.finalizations, "a challenge finalizes at most once").to.equal(1);
-        const ra = c.round + 1n;
+        const ra = c.round; // committee stakes are taken at the start of the challenge's round
         const total = roleStakeAt(ra);
         const ballots: Ballot[] = c.members.map((m) => ({
           verdict: m.vote.verdict,

@@ -130,8 +130,8 @@ describe("ChallengeManager lifecycle", function () {
       ];
       await w.audit(id, R, votes);
       for (const [i, v] of V.entries())
-        expect(await w.staking.read.stakeAt([v.address, R + 1n])).to.equal(VALIDATOR_STAKES[i]);
-      expect(await w.staking.read.roleStakeAt([2, R + 1n])).to.equal(ROLE_STAKE);
+        expect(await w.staking.read.stakeAt([v.address, R])).to.equal(VALIDATOR_STAKES[i]);
+      expect(await w.staking.read.roleStakeAt([2, R])).to.equal(ROLE_STAKE);
       const finalized = await w.finalize(id);
 
       // the model: median of {7900: 2500, 8000: 1000 + 1500, 8100: 2000} is 8000 (lower median at half the stake)

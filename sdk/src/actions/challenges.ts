@@ -118,7 +118,7 @@ export interface CommitteeCheck {
   auditSeed: Hex;
   /** Whether the account is registered as a validator (only validators are ever selected). */
   isValidator: boolean;
-  /** `stakeAt(validator, auditRound)` and `roleStakeAt(Validator, auditRound)`. */
+  /** `stakeAt(validator, round)` and `roleStakeAt(Validator, round)`: stakes at the start of the challenge's round. */
   stake: bigint;
   totalStake: bigint;
   committeeSize: number;
@@ -514,14 +514,14 @@ export async function checkCommittee(
       readContract(ctx.publicClient, {
         ...stakingAt,
         functionName: "stakeAt",
-        args: [validator, auditRound],
+        args: [validator, round],
       }),
     ),
     read(staking, "roleStakeAt", () =>
       readContract(ctx.publicClient, {
         ...stakingAt,
         functionName: "roleStakeAt",
-        args: [ROLE.Validator, auditRound],
+        args: [ROLE.Validator, round],
       }),
     ),
   ]);

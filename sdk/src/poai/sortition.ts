@@ -52,7 +52,7 @@ export function sortitionThreshold(
  * Whether `member` (with `stake` of the validators' `totalStake`) is in the committee drawn from
  * `seed` for an expected `committeeSize` members: `Sortition.isSelected`, bit for bit. For a
  * challenge, `seed` is its audit seed, and both stakes are read at the start of the audit round
- * (`stakeAt(member, round + 1)`, `roleStakeAt(Validator, round + 1)`).
+ * (`stakeAt(member, round)`, `roleStakeAt(Validator, round)`, the challenge's round).
  */
 export function isSelected(
   seed: Hex,

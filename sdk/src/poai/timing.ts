@@ -98,7 +98,7 @@ export function roundWindows(
   const r = checkUint("round", round);
   const start = roundStart(genesis, length, r);
   const end = start + length;
-  const cap = start + length / 2n;
+  const cap = start + length / 2n - 1n; // the last second before the next beacon value's reveals open
   let deadline = cap;
   if (params.responseDeadline !== undefined) {
     const due = start + checkUint("params.responseDeadline", params.responseDeadline);
