@@ -2,6 +2,7 @@ import type { Hash, TransactionReceipt } from "viem";
 import * as beaconActions from "./actions/beacon.js";
 import * as challengeActions from "./actions/challenges.js";
 import * as registryActions from "./actions/registry.js";
+import * as rewardActions from "./actions/rewards.js";
 import * as stakingActions from "./actions/staking.js";
 import * as tokenActions from "./actions/token.js";
 import type { PoAIContext } from "./context.js";
@@ -117,6 +118,21 @@ const registry = {
   getSpecFor: registryActions.getSpecFor,
 };
 
+const rewards = {
+  fundRewards: rewardActions.fundRewards,
+  setEmission: rewardActions.setEmission,
+  closeEpochs: rewardActions.closeEpochs,
+  settle: rewardActions.settle,
+  settleMany: rewardActions.settleMany,
+  settleFees: rewardActions.settleFees,
+  expireEpoch: rewardActions.expireEpoch,
+  getEpochReport: rewardActions.getEpochReport,
+  getPendingSettlement: rewardActions.getPendingSettlement,
+  getPendingRewards: rewardActions.getPendingRewards,
+  getRewardParams: rewardActions.getRewardParams,
+  getRewardTotals: rewardActions.getRewardTotals,
+};
+
 /** Generic actions, bound by hand so that `eventName` still narrows the events. */
 interface StakingEventActions {
   getEvents<N extends stakingActions.StakingEventName>(
@@ -143,6 +159,19 @@ interface ChallengeEventActions {
   ): () => void;
 }
 
+/** Generic reward event actions, bound by hand so that `eventName` still narrows the events. */
+interface RewardEventActions {
+  getEvents<N extends rewardActions.RewardEventName>(
+    args: Parameters<typeof rewardActions.getRewardEvents<N>>[1],
+  ): Promise<rewardActions.RewardEvent<N>[]>;
+  parseEvents<N extends rewardActions.RewardEventName = rewardActions.RewardEventName>(
+    args: Parameters<typeof rewardActions.parseRewardEvents<N>>[1],
+  ): rewardActions.RewardEvent<N>[];
+  watchEvents<N extends rewardActions.RewardEventName = rewardActions.RewardEventName>(
+    args: Parameters<typeof rewardActions.watchRewardEvents<N>>[1],
+  ): () => void;
+}
+
 /** The staking actions bound to one context. */
 export type PoAIStakingActions = BoundActions<typeof staking> & StakingEventActions;
 /** The token actions bound to one context. */
@@ -153,6 +182,8 @@ export type PoAIChallengeActions = BoundActions<typeof challenges> & ChallengeEv
 export type PoAIBeaconActions = BoundActions<typeof beacon>;
 /** The training-spec registry actions bound to one context. */
 export type PoAIRegistryActions = BoundActions<typeof registry>;
+/** The reward distributor actions bound to one context. */
+export type PoAIRewardActions = BoundActions<typeof rewards> & RewardEventActions;
 
 /** Everything an app needs, bound to one chain, one deployment and (optionally) one wallet. */
 export interface PoAIClient extends Readonly<PoAIContext> {
@@ -167,6 +198,11 @@ export interface PoAIClient extends Readonly<PoAIContext> {
   beacon: PoAIBeaconActions;
   /** Training specs. Needs `deployment.contracts.taskRegistry`. */
   registry: PoAIRegistryActions;
+  /**
+   * Rewards: funding, emission changes, epoch closes, settlements, usage fees, expiry, reports and
+   * events. Needs `deployment.contracts.rewardDistributor` (and `challengeManager` for epoch reports).
+   */
+  rewards: PoAIRewardActions;
   /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */
   waitForTransaction(hash: Hash, options?: WaitOptions): Promise<TransactionReceipt>;
 }
@@ -225,6 +261,12 @@ export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient
     },
     beacon: bindActions(ctx, beacon),
     registry: bindActions(ctx, registry),
+    rewards: {
+      ...bindActions(ctx, rewards),
+      getEvents: (args) => rewardActions.getRewardEvents(ctx, args),
+      parseEvents: (args) => rewardActions.parseRewardEvents(ctx, args),
+      watchEvents: (args) => rewardActions.watchRewardEvents(ctx, args),
+    },
     waitForTransaction: (hash, options) => waitForTransaction(ctx, hash, options),
   };
 }

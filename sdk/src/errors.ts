@@ -240,6 +240,25 @@ const templates: Templates = {
   SpecNotActive: ([specId]) => `spec ${specId} is not in the next round's active set`,
   TooManyActiveSpecs: ([maxActive]) => `the active set already holds the maximum ${maxActive} specs`,
   NoActiveSpec: ([round]) => `no training spec is active in round ${round}`,
+  // Rewards
+  EpochNotFinal: ([epoch, closesAt]) =>
+    `epoch ${epoch} cannot be closed yet: its points are final after ${date(closesAt)} ` +
+    "(epochs close in order, so the oldest open epoch decides)",
+  EpochNotClosed: ([epoch]) =>
+    `epoch ${epoch} is not closed (closeEpochs closes epochs in order once their points are final)`,
+  EpochExpiredError: ([epoch]) =>
+    `epoch ${epoch} has expired: what its operators did not settle was carried into a later epoch`,
+  SettleWindowOpen: ([epoch, untilEpoch]) =>
+    `epoch ${epoch} can still be settled until the end of epoch ${untilEpoch}; it can be expired from epoch ${BigInt(untilEpoch) + 1n}`,
+  AlreadySettled: ([epoch, operator]) => `${operator} has already settled its share of epoch ${epoch}`,
+  NothingToSettle: ([epoch, operator]) =>
+    BigInt(epoch) === 0n
+      ? `${operator} has nothing to settle (no usage fees pending, or no share of epoch 0)`
+      : `${operator} has nothing to settle in epoch ${epoch} (no points, or no budget for its role)`,
+  NotAnOperator: ([account]) => `${account} is not a registered operator`,
+  EmissionChangeInForce: ([fromEpoch, nextEpochToClose]) =>
+    `the scheduled emission change is in force from epoch ${fromEpoch} and is applied when that epoch is ` +
+    `closed (the next epoch to close is ${nextEpochToClose}); schedule a new change after that`,
   // Token
   ERC20InsufficientAllowance: ([spender, allowance, needed]) =>
     `the allowance of ${spender} is ${formatPoai(allowance)} but ${formatPoai(needed)} is needed ` +

@@ -6,6 +6,7 @@ export * from "./abi/index.js";
 export * from "./actions/beacon.js";
 export * from "./actions/challenges.js";
 export * from "./actions/registry.js";
+export * from "./actions/rewards.js";
 export * from "./actions/staking.js";
 export * from "./actions/token.js";
 export * from "./poai/index.js";
@@ -17,6 +18,7 @@ export type {
   PoAIChallengeActions,
   PoAIClient,
   PoAIRegistryActions,
+  PoAIRewardActions,
   PoAIStakingActions,
   PoAITokenActions,
 } from "./client.js";
