@@ -67,15 +67,15 @@ describe("RewardDistributor formula", function () {
       fc.array(fc.integer({ min: lo, max: hi }), { minLength: 1, maxLength: 4 });
     const trainerPlan = fc.record({
       behaviour: fc.constantFrom("honest", "honest", "honest", "absent"),
-      latency: fc.integer({ min: 60, max: 6 * 3600 }),
+      latency: fc.integer({ min: 1800, max: 6 * 3600 - 60 }), // results land in latency order, a second apart at least
       reported: fc.integer({ min: MEASURED_BPS - 600, max: MEASURED_BPS + 600 }),
     });
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          trainers: stakes(1000, 20_000),
+          trainers: stakes(2000, 20_000),
           validators: stakes(500, 5000),
-          lateValidators: fc.boolean(),
+          stakelessTrainers: fc.boolean(),
           gammaBps: fc.integer({ min: 0, max: 5000 }),
           protocolCutBps: fc.integer({ min: 0, max: 2000 }),
           emission: fc.integer({ min: 1, max: 5000 }),
@@ -87,19 +87,22 @@ describe("RewardDistributor formula", function () {
           const validatorStakes = c.validators.map((x) => E(x));
           const w = await deployRewardWorld(conn, {
             trainers: trainerStakes,
-            validators: c.lateValidators ? [] : validatorStakes,
-            delegators: c.lateValidators ? validatorStakes.length : 0,
+            validators: validatorStakes,
+            delegators: 0,
             emission: E(c.emission),
             rewards: { gammaBps: c.gammaBps, protocolCutBps: c.protocolCutBps },
             fund: E(100_000),
           });
-          let validators = w.validators;
-          if (c.lateValidators) {
-            // registered during epoch 1: no validator stake at its start, yet they audit round 1
-            await w.reach(w.start(1n) + 30n);
-            for (const [i, v] of w.delegators.entries())
-              await v.staking.write.register([2, validatorStakes[i]!, 1000, 2000, "", "CPU"]);
-            validators = w.delegators;
+          const validators = w.validators;
+          if (c.stakelessTrainers) {
+            // every trainer jailed in epoch 0 (uncounted at epoch 1's start) and unjailed early in
+            // epoch 1: no trainer stake counts for the split, yet they are due in round 1 and earn points
+            for (const t of w.trainers) await w.staking.write.slash([t.address, E("0.01"), [], true]);
+            for (const t of w.trainers) {
+              const until = BigInt((await w.staking.read.operatorRecord([t.address])).jailedUntil);
+              await w.reach(until > w.start(1n) ? until : w.start(1n));
+              await t.staking.write.unjail();
+            }
           }
           const plan: RoundPlan = {
             round: 1n,
@@ -127,8 +130,8 @@ describe("RewardDistributor formula", function () {
             validatorBudget: 0n,
             carried: emission - cut(emission),
           });
-          const st = trainerStakes.reduce((s, x) => s + x, 0n);
-          const sv = c.lateValidators ? 0n : validatorStakes.reduce((s, x) => s + x, 0n);
+          const st = c.stakelessTrainers ? 0n : trainerStakes.reduce((s, x) => s + x, 0n);
+          const sv = validatorStakes.reduce((s, x) => s + x, 0n);
           expect(await w.staking.read.roleStakeAt([1, 1n])).to.equal(st);
           expect(await w.staking.read.roleStakeAt([2, 1n])).to.equal(sv);
           const points = new Map<string, bigint>();

@@ -18,7 +18,6 @@ import {
   type Connection,
   type EpochClosedEvent,
   type RewardWorld,
-  type RewardWorldOptions,
   type SettledEvent,
 } from "./helpers/world.js";
 
@@ -361,51 +360,75 @@ describe("RewardDistributor settlement", function () {
       expect(paid + left + cut(b0) + cut(b1) + cut(b2)).to.equal(3n * EMISSION);
     });
 
-    /** Validators that register during epoch 1: no validator stake at the epoch's start, yet they audit round 1. */
-    async function lateValidators(options: RewardWorldOptions, trainersWork = true) {
+    /**
+     * No trainer stake counts at the start of epoch 1, yet the trainer earns points in it: the only
+     * trainer was jailed in epoch 0 (a slash by the slasher role, as for a fraud judged then) and
+     * unjails early in epoch 1; it is due in round 1 (its pool's stake at the round's start meets
+     * the minimum) and the validators judge its result valid.
+     */
+    async function unjailedTrainer(gammaBps: number) {
       const w = await deployRewardWorld(conn, {
-        validators: [],
-        delegators: 2,
+        trainers: [E(5000)],
         fund: E(100_000),
-        ...options,
+        rewards: { gammaBps },
       });
-      const late = w.delegators;
-      await w.reach(w.start(1n) + 60n);
-      for (const v of late) await v.staking.write.register([2, E(2000), 1000, 2000, "", "CPU"]);
-      expect(await w.staking.read.roleStakeAt([2, 1n])).to.equal(0n);
-      const plan = { ...w.honestRound(1n, trainersWork ? w.trainers : []), auditors: late };
-      await w.playRound(plan);
+      const T = w.trainers[0]!;
+      await w.staking.write.slash([T.address, E("0.01"), [], true]);
+      const until = BigInt((await w.staking.read.operatorRecord([T.address])).jailedUntil);
+      await w.reach(until > w.start(1n) ? until : w.start(1n));
+      await T.staking.write.unjail();
+      expect(await w.staking.read.roleStakeAt([1, 1n])).to.equal(0n);
+      expect((await w.staking.read.roleStakeAt([2, 1n])) > 0n).to.equal(true);
+      await w.playRound({
+        round: 1n,
+        trainers: [{ trainer: T, behaviour: "honest", latency: 3600 }],
+        auditors: w.validators,
+      });
       await w.toFinal(1n);
-      const hash = await w.distributor.write.closeEpochs([10n]);
-      const [, e1] = await closed(w, hash);
-      return { w, late, e1: e1! };
+      const [, e1] = await closed(w, await w.distributor.write.closeEpochs([10n]));
+      expect((await w.challenges.read.epochTotalPoints([1n, 1])) > 0n).to.equal(true);
+      expect((await w.challenges.read.epochTotalPoints([1n, 2])) > 0n).to.equal(true);
+      return { w, T, e1: e1!, rest: e1!.budget - e1!.protocolCut };
     }
 
-    it("gives the whole budget to the trainers when no validator stake counts at the epoch's start (gamma 0)", async () => {
-      const { w, late, e1 } = await lateValidators({ rewards: { gammaBps: 0 } });
-      expect((await w.challenges.read.epochTotalPoints([1n, 2])) > 0n).to.equal(true);
-      const rest = e1.budget - e1.protocolCut;
-      expect(e1).to.include({ trainerBudget: rest, validatorBudget: 0n, carried: 0n });
+    it("gives the whole budget to the validators when no trainer stake counts at the epoch's start (gamma 0)", async () => {
+      const { w, T, e1, rest } = await unjailedTrainer(0);
+      expect(e1).to.include({ trainerBudget: 0n, validatorBudget: rest, carried: 0n });
       await w.viem.assertions.revertWithCustomErrorWithArgs(
-        w.distributor.write.settle([late[0]!.address, 1n]),
+        w.distributor.write.settle([T.address, 1n]),
         w.distributor,
         "NothingToSettle",
-        [1n, late[0]!.address],
+        [1n, T.address],
       );
+      for (const v of w.validators) {
+        const ev = await settled(w, await w.distributor.write.settle([v.address, 1n]));
+        expect(ev[0]!.amount).to.equal(await shareOf(w, v.address, 1n));
+      }
     });
 
     it("keeps gamma of the budget for a role without stake at the epoch's start, paid by its points", async () => {
-      const { w, late, e1 } = await lateValidators({ rewards: { gammaBps: 1000 } });
-      const rest = e1.budget - e1.protocolCut;
-      expect(e1).to.include({ validatorBudget: rest / 10n, trainerBudget: rest - rest / 10n, carried: 0n });
-      const ev = await settled(w, await w.distributor.write.settle([late[0]!.address, 1n]));
-      expect(ev[0]!.amount).to.equal(await shareOf(w, late[0]!.address, 1n));
+      const { w, T, e1, rest } = await unjailedTrainer(1000);
+      const validators = (rest * 9000n) / BPS; // R x (gamma + (1 - 2 gamma) x 1)
+      expect(e1).to.include({ validatorBudget: validators, trainerBudget: rest - validators, carried: 0n });
+      const ev = await settled(w, await w.distributor.write.settle([T.address, 1n]));
+      expect(ev).to.deep.equal([{ epoch: 1n, operator: T.address, amount: rest - validators, paid: true }]);
     });
 
-    it("carries everything when the role the formula favours has no points either", async () => {
-      const { w, e1 } = await lateValidators({ rewards: { gammaBps: 1000 } }, false);
-      expect(e1).to.include({ trainerBudget: 0n, validatorBudget: 0n, carried: e1.budget - e1.protocolCut });
-      expect(await w.distributor.read.carry()).to.equal(e1.carried);
+    it("carries everything when a role has no stake at the epoch's start and so nobody earns points", async () => {
+      // validators that register during epoch 1 have no stake at round 1's start: no committee, no points
+      const w = await deployRewardWorld(conn, { validators: [], delegators: 2, fund: E(100_000) });
+      await w.reach(w.start(1n) + 60n);
+      for (const v of w.delegators) await v.staking.write.register([2, E(2000), 1000, 2000, "", "CPU"]);
+      expect(await w.staking.read.roleStakeAt([2, 1n])).to.equal(0n);
+      await w.playRound({ ...w.honestRound(1n), auditors: w.delegators });
+      await w.toFinal(1n);
+      const [, e1] = await closed(w, await w.distributor.write.closeEpochs([10n]));
+      expect(e1).to.include({
+        trainerBudget: 0n,
+        validatorBudget: 0n,
+        carried: e1!.budget - e1!.protocolCut,
+      });
+      expect(await w.distributor.read.carry()).to.equal(e1!.carried);
     });
 
     it("carries the share of an operator jailed before its settlement (paid = false) into the next epoch's budget", async () => {
@@ -452,6 +475,41 @@ describe("RewardDistributor settlement", function () {
       expect(e2!.carried).to.equal(0n);
       expect(await w.distributor.read.carry()).to.equal(0n);
       expect(await w.challenges.read.epochPoints([2n, w.T1.address])).to.equal(0n);
+    });
+
+    it("carries the share a trainer earned in the epoch in which it was jailed", async () => {
+      const w = await load();
+      // T1 submits round 2 at its start; its round-1 fraud is judged mid-epoch 2 and jails it;
+      // round 2 is still judged valid in epoch 3, so T1 has points in epoch 2.
+      await w.playRounds([
+        {
+          round: 1n,
+          trainers: [
+            { trainer: w.T0, behaviour: "honest" },
+            { trainer: w.T1, behaviour: "fraud" },
+          ],
+          auditors: w.validators,
+        },
+        w.honestRound(2n),
+      ]);
+      const jailed = await w.staking.getEvents.Jailed({ operator: w.T1.address }, { fromBlock: 0n });
+      const jailedAt = (await w.publicClient.getBlock({ blockNumber: jailed[0]!.blockNumber })).timestamp;
+      expect(jailedAt > w.start(2n) && jailedAt < w.start(3n)).to.equal(true);
+      const points = await w.challenges.read.epochPoints([2n, w.T1.address]);
+      expect(points > 0n).to.equal(true);
+      await w.toFinal(2n);
+      await w.distributor.write.closeEpochs([10n]);
+
+      const amount = await shareOf(w, w.T1.address, 2n);
+      const hash = await w.distributor.write.settle([w.T1.address, 2n]);
+      expect(await settled(w, hash)).to.deep.equal([
+        { epoch: 2n, operator: w.T1.address, amount, paid: false },
+      ]);
+      expect(await w.distributor.read.carry()).to.equal(amount);
+      // not stuck: the next epoch closed takes it (after its own emission)
+      await w.toFinal(3n);
+      const [e3] = await closed(w, await w.distributor.write.closeEpochs([10n]));
+      expect(e3!.budget).to.equal(EMISSION + amount);
     });
   });
 

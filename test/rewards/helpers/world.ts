@@ -112,7 +112,10 @@ export type Behaviour = "honest" | "fraud" | "absent";
 export type TrainerPlan = {
   trainer: Actor;
   behaviour: Behaviour;
-  /** Seconds after the round's start at which its result lands (default 600; at most a quarter epoch). */
+  /**
+   * Seconds after the round's start at which its result lands (default 600; by the deadline, a
+   * quarter epoch; results with the same latency land a second apart).
+   */
   latency?: number;
   /** The accuracy it reports (default MEASURED_BPS; within maxDeviationBps of it to score). */
   reportedScoreBps?: number;
