@@ -348,6 +348,11 @@ describe("@poai/sdk reward actions", function () {
       "EpochNotClosed: epoch 0 is not closed (closeEpochs closes epochs in order once their points are final)",
     );
     await contractError(X.rewards.expireEpoch({ epoch: 0 }), "EpochNotClosed");
+    err = await contractError(
+      X.rewards.settleMany({ operators: [f.address(1)], epoch: 0 }),
+      "EpochNotClosed",
+    );
+    expect(err.functionName).to.equal("settle");
     err = await contractError(X.rewards.setEmission({ amount: 1n }), "AccessManagedUnauthorized");
     expect(err.message).to.contain(f.address(4));
     err = await contractError(
@@ -395,6 +400,9 @@ describe("@poai/sdk reward actions", function () {
       "epochs[0]",
     );
     await inputError(c.rewards.getEpochReport({ epoch: 2n ** 32n }), "epoch");
+    const reader = createPoAIClient({ publicClient: f.publicClient, deployment: f.deployment });
+    await inputError(reader.rewards.settleMany({ operators: [f.address(1)], epoch: 1 }), "walletClient");
+    await inputError(reader.rewards.closeEpochs(), "walletClient");
   });
 
   it("names the missing RewardDistributor address of a deployment without one", async () => {

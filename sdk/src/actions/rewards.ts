@@ -38,8 +38,8 @@ import {
 } from "viem";
 import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
 import { challengeManagerAbi, poaiTokenAbi, rewardDistributorAbi, stakingAbi } from "../abi/index.js";
-import type { PoAIContext, WriteOptions } from "../context.js";
-import { PoAIInputError } from "../errors.js";
+import { requireSigner, type PoAIContext, type WriteOptions } from "../context.js";
+import { PoAIContractError, PoAIInputError } from "../errors.js";
 import { watchContractEvents, type WatchOptions } from "../events.js";
 import { checkRound } from "../poai/validate.js";
 import { sendContractTransaction, waitForTransaction, withDecodedErrors as read } from "../transaction.js";
@@ -249,10 +249,11 @@ export async function settle(
 }
 
 /**
- * Settles `epoch` for each of `operators` in turn, skipping those with nothing to settle (no
- * points, already settled, or the epoch expired). Each transaction is mined before the next is
- * sent; the first one that fails throws its decoded error (those before it stay settled). Returns
- * the hashes of the settlements sent, in order.
+ * Settles closed `epoch` for each of `operators` in turn, skipping those with nothing to settle
+ * (no points, or already settled). Each transaction is mined before the next is sent; the first
+ * one that fails throws its decoded error (those before it stay settled). An epoch that is not
+ * closed, or has expired, throws `EpochNotClosed` / `EpochExpiredError` before anything is sent.
+ * Returns the hashes of the settlements sent, in order.
  */
 export async function settleMany(
   ctx: PoAIContext,
@@ -260,7 +261,13 @@ export async function settleMany(
 ): Promise<Hash[]> {
   const operators = checkAddressList("operators", args.operators);
   const epoch = checkRound("epoch", args.epoch);
-  rewardDistributorAddress(ctx);
+  const contractAddress = rewardDistributorAddress(ctx);
+  requireSigner(ctx, "settle", args.account);
+  const record = await readRewards(ctx, "getEpoch", [epoch]);
+  if (!record.closed || record.expired) {
+    const errorName = record.closed ? "EpochExpiredError" : "EpochNotClosed";
+    throw new PoAIContractError({ errorName, args: [epoch], contractAddress, functionName: "settle" });
+  }
   const hashes: Hash[] = [];
   for (const operator of operators) {
     if ((await getPendingSettlement(ctx, { operator, epoch })) === 0n) continue;
