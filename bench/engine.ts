@@ -51,7 +51,11 @@ const RESULTS = fileURLToPath(new URL("./results/engine.json", import.meta.url))
 const NATIVE_SOURCE = fileURLToPath(new URL("./native/engine.c", import.meta.url));
 
 /** Seconds to run steps 0 .. steps - 1 on a fresh session (initialisation not timed). */
-async function timeSteps(backend: EngineBackend, key: EngineKey, steps: number): Promise<{ seconds: number; weights: Int16Array }> {
+async function timeSteps(
+  backend: EngineBackend,
+  key: EngineKey,
+  steps: number,
+): Promise<{ seconds: number; weights: Int16Array }> {
   const session = await backend.open(BENCH_SPEC, key);
   try {
     const t0 = performance.now();
@@ -75,9 +79,23 @@ function compileNative(dir: string): string | undefined {
   }
 }
 
-function runNative(exe: string, dir: string, key: EngineKey, steps: number): { seconds: number; weights: Int16Array } {
+function runNative(
+  exe: string,
+  dir: string,
+  key: EngineKey,
+  steps: number,
+): { seconds: number; weights: Int16Array } {
   const out = join(dir, "params.bin");
-  const args = [key.k0, key.k1, BENCH_SPEC.batchSize, BENCH_SPEC.lrShift, 0, steps, out, ...BENCH_SPEC.widths].map(String);
+  const args = [
+    key.k0,
+    key.k1,
+    BENCH_SPEC.batchSize,
+    BENCH_SPEC.lrShift,
+    0,
+    steps,
+    out,
+    ...BENCH_SPEC.widths,
+  ].map(String);
   const child = spawnSync(exe, args, { encoding: "utf8" });
   if (child.status !== 0) throw new Error(`native engine failed: ${child.stderr}`);
   const { seconds } = JSON.parse(child.stdout) as { seconds: number };
@@ -99,7 +117,9 @@ export async function runEngineBench(): Promise<Record<string, number>> {
   const macs = macsPerStep(BENCH_SPEC);
   const dir = mkdtempSync(join(tmpdir(), "poai-engine-bench-"));
   try {
-    console.log(`engine bench: spec widths [${BENCH_SPEC.widths.join(", ")}], batch ${BENCH_SPEC.batchSize}, ${(macs / 1e6).toFixed(1)}M MACs/step`);
+    console.log(
+      `engine bench: spec widths [${BENCH_SPEC.widths.join(", ")}], batch ${BENCH_SPEC.batchSize}, ${(macs / 1e6).toFixed(1)}M MACs/step`,
+    );
     const exe = compileNative(dir);
     let wasmBest = Infinity;
     let nativeBest = Infinity;
@@ -116,7 +136,8 @@ export async function runEngineBench(): Promise<Record<string, number>> {
     }
     const js = await timeSteps(jsBackend, key, JS_STEPS);
     const jsCheck = await timeSteps(wasmBackend, key, JS_STEPS);
-    if (!sameWeights(js.weights, jsCheck.weights)) throw new Error("js and wasm backends disagree on the bench spec");
+    if (!sameWeights(js.weights, jsCheck.weights))
+      throw new Error("js and wasm backends disagree on the bench spec");
 
     results["bench.macsPerStep"] = macs;
     results["bench.parameters"] = modelLayout(BENCH_SPEC).parameterCount;
@@ -176,7 +197,8 @@ function printTable(results: Record<string, number>): void {
     const gmacs = (results[key] * macs) / 1e9;
     console.log(`${name.padEnd(30)} ${results[key].toFixed(1).padStart(8)} ${gmacs.toFixed(2).padStart(10)}`);
   }
-  if (results["wasm.nativeRatio"] !== undefined) console.log(`wasm / native: ${(100 * results["wasm.nativeRatio"]).toFixed(1)}%`);
+  if (results["wasm.nativeRatio"] !== undefined)
+    console.log(`wasm / native: ${(100 * results["wasm.nativeRatio"]).toFixed(1)}%`);
   console.log(
     `reference spec: train ${results["run.trainMs"]} ms (${results["segment.count"]} segments), replay one segment ${results["segment.replayMs"]} ms, accuracy ${(results["reference.accuracyBps"] / 100).toFixed(2)}%`,
   );

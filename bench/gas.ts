@@ -31,11 +31,19 @@ const ANCHORS: Record<string, [string, number]> = {
   "RewardDistributor.settle": ["goal: settle", 60_000],
   "Staking.claim@1000delegators": ["Tally Staker: claim with reward", 159_165],
   "Staking.claim@1000epochs": ["Tally Staker: claim with reward", 159_165],
-  "ChallengeManager.auditedChallenge.committee3.total": ["goal: submit + 3 commits + 3 reveals + finalize", 600_000],
-  "ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total": ["goal (same), verdicts batched by 10", 600_000],
+  "ChallengeManager.auditedChallenge.committee3.total": [
+    "goal: submit + 3 commits + 3 reveals + finalize",
+    600_000,
+  ],
+  "ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total": [
+    "goal (same), verdicts batched by 10",
+    600_000,
+  ],
 };
 
-export async function runGasBench(options: { delegatorCounts?: number[] } = {}): Promise<Record<string, number>> {
+export async function runGasBench(
+  options: { delegatorCounts?: number[] } = {},
+): Promise<Record<string, number>> {
   const counts = options.delegatorCounts ?? [1, 100, 1000];
   const { viem, networkHelpers } = await network.create();
   const publicClient = await viem.getPublicClient();
@@ -62,9 +70,18 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
 
   // Register: one-time by nature (new operator, pool and position).
   results["Staking.register"] = await gasOf(
-    (await as(opA).staking).write.register([1, parseEther("5000"), 500, 2000, "https://node-a.example", "H100"]),
+    (await as(opA).staking).write.register([
+      1,
+      parseEther("5000"),
+      500,
+      2000,
+      "https://node-a.example",
+      "H100",
+    ]),
   );
-  await (await as(opB).staking).write.register([2, parseEther("5000"), 500, 2000, "https://node-b.example", "H100"]);
+  await (
+    await as(opB).staking
+  ).write.register([2, parseEther("5000"), 500, 2000, "https://node-b.example", "H100"]);
 
   const A = opA.account.address;
   const aliceStk = await as(alice).staking;
@@ -78,7 +95,12 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
     const deadline = BigInt((await publicClient.getBlock()).timestamp) + 3600n;
     await bobStk.write.delegate([A, parseEther("10")]);
     const signature = await bob.signTypedData({
-      domain: { name: "PoAI", version: "1", chainId: await publicClient.getChainId(), verifyingContract: d.token.address },
+      domain: {
+        name: "PoAI",
+        version: "1",
+        chainId: await publicClient.getChainId(),
+        verifyingContract: d.token.address,
+      },
       types: {
         Permit: [
           { name: "owner", type: "address" },
@@ -89,7 +111,13 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
         ],
       },
       primaryType: "Permit",
-      message: { owner: bob.account.address, spender: d.staking.address, value: parseEther("10"), nonce, deadline },
+      message: {
+        owner: bob.account.address,
+        spender: d.staking.address,
+        value: parseEther("10"),
+        nonce,
+        deadline,
+      },
     });
     const { v, r, s } = parseSignature(signature);
     results["Staking.delegateWithPermit"] = await gasOf(
@@ -145,14 +173,36 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
   // Claim gas does not depend on the number of delegators nor on elapsed reward periods.
   // Fresh local accounts sign their own transactions against the in-process chain.
   const sendAs = (account: ReturnType<typeof privateKeyToAccount>, to: Address, data: Hex) =>
-    createWalletClient({ account, chain: publicClient.chain, transport: custom(publicClient) }).sendTransaction({ to, data });
+    createWalletClient({
+      account,
+      chain: publicClient.chain,
+      transport: custom(publicClient),
+    }).sendTransaction({ to, data });
   for (const n of counts) {
     const op = privateKeyToAccount(generatePrivateKey());
     await networkHelpers.setBalance(op.address, parseEther("10"));
     await d.token.write.transfer([op.address, parseEther("5000")]);
-    await gasOf(sendAs(op, d.token.address, encodeFunctionData({ abi: d.token.abi, functionName: "approve", args: [d.staking.address, maxUint256] })));
     await gasOf(
-      sendAs(op, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "register", args: [1, parseEther("5000"), 500, 2000, "", ""] })),
+      sendAs(
+        op,
+        d.token.address,
+        encodeFunctionData({
+          abi: d.token.abi,
+          functionName: "approve",
+          args: [d.staking.address, maxUint256],
+        }),
+      ),
+    );
+    await gasOf(
+      sendAs(
+        op,
+        d.staking.address,
+        encodeFunctionData({
+          abi: d.staking.abi,
+          functionName: "register",
+          args: [1, parseEther("5000"), 500, 2000, "", ""],
+        }),
+      ),
     );
     let first: ReturnType<typeof privateKeyToAccount> | undefined;
     for (let i = 0; i < n; i++) {
@@ -160,13 +210,33 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
       first ??= del;
       await networkHelpers.setBalance(del.address, parseEther("1"));
       await d.token.write.transfer([del.address, parseEther("10")]);
-      await sendAs(del, d.token.address, encodeFunctionData({ abi: d.token.abi, functionName: "approve", args: [d.staking.address, maxUint256] }));
-      await sendAs(del, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "delegate", args: [op.address, parseEther("10")] }));
+      await sendAs(
+        del,
+        d.token.address,
+        encodeFunctionData({
+          abi: d.token.abi,
+          functionName: "approve",
+          args: [d.staking.address, maxUint256],
+        }),
+      );
+      await sendAs(
+        del,
+        d.staking.address,
+        encodeFunctionData({
+          abi: d.staking.abi,
+          functionName: "delegate",
+          args: [op.address, parseEther("10")],
+        }),
+      );
     }
     await networkHelpers.time.increase(DAY);
     await d.staking.write.notifyReward([op.address, parseEther("10")]);
     results[`Staking.claim.delegators${n}`] = await gasOf(
-      sendAs(first!, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] })),
+      sendAs(
+        first!,
+        d.staking.address,
+        encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] }),
+      ),
     );
     if (n === counts[0]) {
       for (let p = 0; p < 50; p++) {
@@ -174,7 +244,11 @@ export async function runGasBench(options: { delegatorCounts?: number[] } = {}):
         await d.staking.write.notifyReward([op.address, parseEther("1")]);
       }
       results["Staking.claim.after50periods"] = await gasOf(
-        sendAs(first!, d.staking.address, encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] })),
+        sendAs(
+          first!,
+          d.staking.address,
+          encodeFunctionData({ abi: d.staking.abi, functionName: "claim", args: [op.address] }),
+        ),
       );
     }
   }
@@ -198,7 +272,8 @@ function printTable(results: Record<string, number>) {
   });
   const header = ["operation", "gasUsed", "anchor", "PoAI/anchor"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
   console.log("\nGas (single transactions, warm state unless marked first) -> bench/results/gas.json");
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));

@@ -8,7 +8,15 @@ import { encodeAbiParameters, keccak256, maxUint256, parseEther, type Hash, type
 import { deployNetwork, deployPoAI } from "../scripts/lib/deploy.js";
 
 const DAY = 86_400;
-const SPEC = { version: 1, widths: [64, 128, 128, 10], batchSize: 32, steps: 2000, checkpointInterval: 100, lrShift: 4, evalSize: 4000 };
+const SPEC = {
+  version: 1,
+  widths: [64, 128, 128, 10],
+  batchSize: 32,
+  steps: 2000,
+  checkpointInterval: 100,
+  lrShift: 4,
+  evalSize: 4000,
+};
 const SPEC_PARAMS = { responseDeadline: 6 * 3600, minScoreBps: 8500, maxScoreBps: 10_000, auditSamples: 4 };
 const word = (n: number | bigint) => keccak256(encodeAbiParameters([{ type: "uint256" }], [BigInt(n)]));
 
@@ -16,7 +24,10 @@ const word = (n: number | bigint) => keccak256(encodeAbiParameters([{ type: "uin
 export async function auditedRound(committee: number, trainers: number, batch = false, withRewards = false) {
   const { viem, networkHelpers } = await network.create();
   const publicClient = await viem.getPublicClient();
-  const options = { epochLength: DAY, challenge: { committeeSize: committee, minReveals: Math.min(committee, 2) } };
+  const options = {
+    epochLength: DAY,
+    challenge: { committeeSize: committee, minReveals: Math.min(committee, 2) },
+  };
   const d = withRewards ? await deployNetwork(viem, options) : await deployPoAI(viem, options);
   const wallets = await viem.getWalletClients();
   if (wallets.length < 1 + trainers + committee) throw new Error("not enough accounts");
@@ -37,8 +48,10 @@ export async function auditedRound(committee: number, trainers: number, batch = 
     await d.token.write.transfer([w.account.address, parseEther("10000")]);
     await (await as(w)).token.write.approve([d.staking.address, maxUint256]);
   }
-  for (const t of ts) await (await as(t)).staking.write.register([1, parseEther("5000"), 500, 2000, "", "H100"]);
-  for (const v of vs) await (await as(v)).staking.write.register([2, parseEther("1000"), 500, 2000, "", "CPU"]);
+  for (const t of ts)
+    await (await as(t)).staking.write.register([1, parseEther("5000"), 500, 2000, "", "H100"]);
+  for (const v of vs)
+    await (await as(v)).staking.write.register([2, parseEther("1000"), 500, 2000, "", "CPU"]);
   await d.registry.write.registerSpec([SPEC, SPEC_PARAMS]);
   await d.registry.write.activate([await specIdOf(d)]);
 
@@ -53,12 +66,18 @@ export async function auditedRound(committee: number, trainers: number, batch = 
 
   // Beacon for round r + 1: commits in the first half of round r, reveals in the second.
   for (const [i, v] of vs.entries()) {
-    const g = await gas((await as(v)).beacon.write.commit([r + 1n, await d.beacon.read.commitmentOf([word(i + 1), v.account.address, r + 1n])]));
+    const g = await gas(
+      (await as(v)).beacon.write.commit([
+        r + 1n,
+        await d.beacon.read.commitmentOf([word(i + 1), v.account.address, r + 1n]),
+      ]),
+    );
     if (i === 1) out["RandomnessBeacon.commit"] = g;
   }
   await d.beacon.write.seal([r]);
   const submits: number[] = [];
-  for (const [i, t] of ts.entries()) submits.push(await gas((await as(t)).cm.write.submitResult([r, word(1000 + i), 9000])));
+  for (const [i, t] of ts.entries())
+    submits.push(await gas((await as(t)).cm.write.submitResult([r, word(1000 + i), 9000])));
   out["ChallengeManager.submitResult"] = submits[submits.length - 1];
   await until(start(r) + BigInt(DAY / 2) + 1n);
   for (const [i, v] of vs.entries()) {
@@ -77,7 +96,11 @@ export async function auditedRound(committee: number, trainers: number, batch = 
   const batchCommits: number[] = [];
   if (batch) {
     for (const [i, v] of vs.entries()) {
-      const cs = await Promise.all(ids.map((id, k) => d.challenges.read.verdictCommitment([id, 1, 0, 9000, salt(k, i), v.account.address])));
+      const cs = await Promise.all(
+        ids.map((id, k) =>
+          d.challenges.read.verdictCommitment([id, 1, 0, 9000, salt(k, i), v.account.address]),
+        ),
+      );
       batchCommits.push(await gas((await as(v)).cm.write.commitVerdicts([ids, cs])));
     }
   } else {
@@ -95,13 +118,20 @@ export async function auditedRound(committee: number, trainers: number, batch = 
     for (const [i, v] of vs.entries()) {
       batchReveals.push(
         await gas(
-          (await as(v)).cm.write.revealVerdicts([ids, ids.map(() => 1), ids.map(() => 0), ids.map(() => 9000), ids.map((_, k) => salt(k, i))]),
+          (await as(v)).cm.write.revealVerdicts([
+            ids,
+            ids.map(() => 1),
+            ids.map(() => 0),
+            ids.map(() => 9000),
+            ids.map((_, k) => salt(k, i)),
+          ]),
         ),
       );
     }
   } else {
     for (const [k, id] of ids.entries()) {
-      for (const [i, v] of vs.entries()) reveals[k].push(await gas((await as(v)).cm.write.revealVerdict([id, 1, 0, 9000, salt(k, i)])));
+      for (const [i, v] of vs.entries())
+        reveals[k].push(await gas((await as(v)).cm.write.revealVerdict([id, 1, 0, 9000, salt(k, i)])));
     }
   }
   await until(start(r + 1n) + BigInt(DAY / 2) + 1n);
@@ -115,7 +145,23 @@ export async function auditedRound(committee: number, trainers: number, batch = 
     await d.beacon.write.seal([r + 1n]).catch(() => undefined);
     missed = await gas(d.challenges.write.reportMissed([ts[1].account.address, r + 1n]));
   }
-  return { out, submits, commits, reveals, fin, missed, batchCommits, batchReveals, d, r, viem, networkHelpers, ts, vs, gas };
+  return {
+    out,
+    submits,
+    commits,
+    reveals,
+    fin,
+    missed,
+    batchCommits,
+    batchReveals,
+    d,
+    r,
+    viem,
+    networkHelpers,
+    ts,
+    vs,
+    gas,
+  };
 }
 
 async function specIdOf(d: Pick<Awaited<ReturnType<typeof deployPoAI>>, "registry">): Promise<Hex> {
@@ -145,7 +191,10 @@ export async function runPoAIGasBench(): Promise<Record<string, number>> {
   results["ChallengeManager.commitVerdicts.batch10.perChallenge"] = perCommit;
   results["ChallengeManager.revealVerdicts.batch10.perChallenge"] = perReveal;
   results["ChallengeManager.auditedChallenge.committee3.batch10.perChallenge.total"] =
-    batched.submits[batched.submits.length - 1] + 3 * perCommit + 3 * perReveal + batched.fin[batched.fin.length - 1];
+    batched.submits[batched.submits.length - 1] +
+    3 * perCommit +
+    3 * perReveal +
+    batched.fin[batched.fin.length - 1];
   const one = await auditedRound(3, 1);
   results["ChallengeManager.submitResult.trainers1"] = one.submits[0];
   const many = await auditedRound(3, 12);

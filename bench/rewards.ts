@@ -9,7 +9,9 @@ import { auditedRound } from "./poai.js";
 
 const DAY = 86_400;
 
-export async function runRewardsGasBench(options: { epochs?: number[] } = {}): Promise<Record<string, number>> {
+export async function runRewardsGasBench(
+  options: { epochs?: number[] } = {},
+): Promise<Record<string, number>> {
   const results: Record<string, number> = {};
 
   // A real round judged by the challenge manager, then the distributor.
@@ -28,7 +30,9 @@ export async function runRewardsGasBench(options: { epochs?: number[] } = {}): P
   await round.gas(d.distributor.write.settle([v0, round.r]));
   results["RewardDistributor.settle.validator"] = await round.gas(d.distributor.write.settle([v1, round.r]));
   await d.distributor.write.notifyUsage([t0, t1, parseEther("10")]);
-  results["RewardDistributor.notifyUsage"] = await round.gas(d.distributor.write.notifyUsage([t0, t1, parseEther("10")]));
+  results["RewardDistributor.notifyUsage"] = await round.gas(
+    d.distributor.write.notifyUsage([t0, t1, parseEther("10")]),
+  );
   results["RewardDistributor.settleFees"] = await round.gas(d.distributor.write.settleFees([t0]));
 
   // A delegator's claim after 1, 100 and 1,000 epochs of rewards.

@@ -14,7 +14,8 @@ import { deployNetwork } from "./lib/deploy.js";
 import { playRound, type TrainerActor } from "./lib/scripted-round.js";
 
 const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
-const fmt = (wei: bigint) => `${Number(formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
+const fmt = (wei: bigint) =>
+  `${Number(formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
 const short = (a: Address) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 const log = (line: string) => console.log(line);
 
@@ -26,7 +27,16 @@ const [, trainerA, trainerB, trainerC, v1, v2, v3, dave, erin] = wallets;
 log(`PoAI devnet — in-process chain ${publicClient.chain.id}, epoch ${EPOCH}s\n`);
 const d = await deployNetwork(viem, { epochLength: EPOCH, emission: parseEther("1000") });
 log("Deployed");
-const deployed = { PoAIAccessManager: d.manager, PoAIToken: d.token, Staking: d.staking, StakingLens: d.lens, TaskRegistry: d.registry, RandomnessBeacon: d.beacon, ChallengeManager: d.challenges, RewardDistributor: d.distributor };
+const deployed = {
+  PoAIAccessManager: d.manager,
+  PoAIToken: d.token,
+  Staking: d.staking,
+  StakingLens: d.lens,
+  TaskRegistry: d.registry,
+  RandomnessBeacon: d.beacon,
+  ChallengeManager: d.challenges,
+  RewardDistributor: d.distributor,
+};
 for (const [name, c] of Object.entries(deployed)) log(`  ${name.padEnd(18)} ${c.address}`);
 
 const as = async (w: (typeof wallets)[number]) => ({
@@ -49,7 +59,9 @@ const operators: [typeof trainerA, number, bigint, number, string, string][] = [
 ];
 for (const [w, role, stake, commission, endpoint, gpu] of operators) {
   await (await as(w)).staking.write.register([role, stake, commission, 2000, endpoint, gpu]);
-  log(`  ${short(w.account.address)} ${role === 1 ? "trainer  " : "validator"} self-stake ${fmt(stake)}, commission ${commission / 100}%`);
+  log(
+    `  ${short(w.account.address)} ${role === 1 ? "trainer  " : "validator"} self-stake ${fmt(stake)}, commission ${commission / 100}%`,
+  );
 }
 
 log("\nDelegators join");
@@ -69,10 +81,15 @@ log(`  reserve ${fmt(await d.distributor.read.reserve())}`);
 
 log("\nGovernance registers the reference training spec");
 const spec = REFERENCE_SPEC;
-await d.registry.write.registerSpec([spec, { responseDeadline: 1200, minScoreBps: 8000, maxScoreBps: 10_000, auditSamples: 4 }]);
+await d.registry.write.registerSpec([
+  spec,
+  { responseDeadline: 1200, minScoreBps: 8000, maxScoreBps: 10_000, auditSamples: 4 },
+]);
 const id = specId(spec);
 await d.registry.write.activate([id]);
-log(`  spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, 4 sampled segments per validator`);
+log(
+  `  spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, 4 sampled segments per validator`,
+);
 
 const round = (await d.staking.read.currentEpoch()) + 1n;
 log(`\nRound ${round}: challenges`);
@@ -93,9 +110,20 @@ const reports = await playRound({
 });
 
 log(`\nRound ${round}: judgments`);
-log("  trainer         behaviour  status   reported  committee verdicts                      score     points");
+log(
+  "  trainer         behaviour  status   reported  committee verdicts                      score     points",
+);
 for (const r of reports) {
-  const verdicts = r.verdicts.map((v) => (v.verdict === "Valid" ? `Valid ${(v.measuredScoreBps / 100).toFixed(2)}%` : v.verdict === "Invalid" ? `Invalid@${v.segment}` : v.verdict)).join(", ") || "-";
+  const verdicts =
+    r.verdicts
+      .map((v) =>
+        v.verdict === "Valid"
+          ? `Valid ${(v.measuredScoreBps / 100).toFixed(2)}%`
+          : v.verdict === "Invalid"
+            ? `Invalid@${v.segment}`
+            : v.verdict,
+      )
+      .join(", ") || "-";
   log(
     `  ${short(r.trainer)}   ${r.behaviour.padEnd(9)}  ${r.status.padEnd(7)}  ${r.reportedScoreBps ? `${(r.reportedScoreBps / 100).toFixed(2)}%` : "-".padEnd(6)}    ${verdicts.padEnd(44)}  ${(Number(r.score) / 1e18).toFixed(4)}    ${fmt(r.points)}`,
   );
@@ -127,13 +155,20 @@ for (const op of [trainerA, trainerB, trainerC, v1, v2, v3].map((w) => w.account
 }
 
 log("\nA dApp pays 100 POAI for an inference served by trainer A with its own model");
-await d.distributor.write.notifyUsage([trainerA.account.address, trainerA.account.address, parseEther("100")]);
+await d.distributor.write.notifyUsage([
+  trainerA.account.address,
+  trainerA.account.address,
+  parseEther("100"),
+]);
 const fees = await d.distributor.read.pendingFees([trainerA.account.address]);
 await d.distributor.write.settleFees([trainerA.account.address]);
 log(`  node fee + royalty ${fmt(fees)} settled into trainer A's pool; the protocol keeps the rest`);
 
-log("\nDave claims his share of trainer A's rewards; Erin undelegates what is left of her stake with the cheating trainer");
-const davePending = (await d.staking.read.getPosition([dave.account.address, trainerA.account.address])).claimable;
+log(
+  "\nDave claims his share of trainer A's rewards; Erin undelegates what is left of her stake with the cheating trainer",
+);
+const davePending = (await d.staking.read.getPosition([dave.account.address, trainerA.account.address]))
+  .claimable;
 await (await as(dave)).staking.write.claim([trainerA.account.address]);
 log(`  Dave (8,000 of trainer A's 13,000) received ${fmt(davePending)} after trainer A's 10% commission`);
 const erinPos = await d.staking.read.getPosition([erin.account.address, trainerB.account.address]);
@@ -152,20 +187,33 @@ for (const o of ops) {
 log("\nPositions");
 log("  owner           pool            stake            claimable");
 const positions: [typeof dave, typeof trainerA][] = [
-  [trainerA, trainerA], [trainerB, trainerB], [trainerC, trainerC], [v1, v1], [dave, trainerA], [erin, trainerB],
+  [trainerA, trainerA],
+  [trainerB, trainerB],
+  [trainerC, trainerC],
+  [v1, v1],
+  [dave, trainerA],
+  [erin, trainerB],
 ];
 for (const [owner, op] of positions) {
   const p = await d.staking.read.getPosition([owner.account.address, op.account.address]);
-  log(`  ${short(owner.account.address)}   ${short(op.account.address)}   ${fmt(p.tokens).padEnd(15)}  ${fmt(p.claimable)}`);
+  log(
+    `  ${short(owner.account.address)}   ${short(op.account.address)}   ${fmt(p.tokens).padEnd(15)}  ${fmt(p.claimable)}`,
+  );
 }
 for (const u of await d.lens.read.getUnbonding([erin.account.address, 10n])) {
-  log(`  ${short(erin.account.address)} unbonding ${fmt(u.tokens)} from ${short(u.operator)}, withdrawable at ${new Date(u.maturity * 1000).toISOString()}`);
+  log(
+    `  ${short(erin.account.address)} unbonding ${fmt(u.tokens)} from ${short(u.operator)}, withdrawable at ${new Date(u.maturity * 1000).toISOString()}`,
+  );
 }
 
 const burned = await d.token.read.balanceOf(["0x000000000000000000000000000000000000dEaD"]);
 log("\nTotals");
-log(`  trainer stake ${fmt(await d.staking.read.roleStake([1]))}, validator stake ${fmt(await d.staking.read.roleStake([2]))} (jailed operators excluded)`);
-log(`  staking contract holds ${fmt(await d.token.read.balanceOf([d.staking.address]))}; burned by slashes ${fmt(burned)}`);
+log(
+  `  trainer stake ${fmt(await d.staking.read.roleStake([1]))}, validator stake ${fmt(await d.staking.read.roleStake([2]))} (jailed operators excluded)`,
+);
+log(
+  `  staking contract holds ${fmt(await d.token.read.balanceOf([d.staking.address]))}; burned by slashes ${fmt(burned)}`,
+);
 
 log("\nReward accounting (RewardDistributor)");
 const funded = await d.distributor.read.totalFunded();
@@ -178,8 +226,12 @@ const ep = await d.distributor.read.getEpoch([round]);
 const unsettled = ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
 const held = await d.token.read.balanceOf([d.distributor.address]);
 log(`  funded ${fmt(funded)} + usage fees ${fmt(feesIn)}`);
-log(`  = paid into pools ${fmt(forwarded)} + protocol ${fmt(protocol)} + reserve ${fmt(reserve)} + carried ${fmt(carried)} + unsettled ${fmt(unsettled)}`);
+log(
+  `  = paid into pools ${fmt(forwarded)} + protocol ${fmt(protocol)} + reserve ${fmt(reserve)} + carried ${fmt(carried)} + unsettled ${fmt(unsettled)}`,
+);
 const balanced = funded + feesIn === forwarded + protocol + reserve + carried + unsettled;
-log(`  ${balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(held)} (reserve + carried + unsettled)`);
+log(
+  `  ${balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(held)} (reserve + carried + unsettled)`,
+);
 if (!balanced || held !== reserve + carried + unsettled) throw new Error("reward accounting does not add up");
 log("\nDevnet scenario complete.");

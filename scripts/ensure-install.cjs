@@ -6,7 +6,11 @@ const { execSync } = require("node:child_process");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const needed = ["node_modules/hardhat/package.json", "node_modules/node/package.json", "node_modules/@nomicfoundation/edr"];
+const needed = [
+  "node_modules/hardhat/package.json",
+  "node_modules/node/package.json",
+  "node_modules/@nomicfoundation/edr",
+];
 if (needed.every((p) => existsSync(path.join(root, p)))) process.exit(0);
 
 console.log("Installing dependencies with Node 22 (first run)…");

@@ -4,8 +4,12 @@ import { parseDeployment, type PoAIDeployment } from "@poai/sdk";
 import type { StakingDeployment } from "./deploy.js";
 
 /** `deployments/<network>.json`, relative to the project root. */
-export function addressBookPath(network: string, dir = path.resolve(import.meta.dirname, "../../deployments")): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(network)) throw new Error(`network name must be letters, digits, '-' or '_', got ${JSON.stringify(network)}`);
+export function addressBookPath(
+  network: string,
+  dir = path.resolve(import.meta.dirname, "../../deployments"),
+): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(network))
+    throw new Error(`network name must be letters, digits, '-' or '_', got ${JSON.stringify(network)}`);
   return path.join(dir, `${network}.json`);
 }
 
@@ -44,9 +48,12 @@ export async function readAddressBook(file: string): Promise<PoAIDeployment> {
   try {
     raw = await readFile(file, "utf8");
   } catch (cause) {
-    throw new Error(`no deployment at ${file}: deploy first (npx hardhat poai deploy --network <name>) or pass --deployment <file>`, {
-      cause,
-    });
+    throw new Error(
+      `no deployment at ${file}: deploy first (npx hardhat poai deploy --network <name>) or pass --deployment <file>`,
+      {
+        cause,
+      },
+    );
   }
   try {
     return parseDeployment(JSON.parse(raw));

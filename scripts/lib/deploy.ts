@@ -58,10 +58,7 @@ export async function deployStaking(viem: HardhatViemHelpers, options: DeployOpt
   const guarded: [string, bigint][] = [
     ["slash(address,uint256,address[],bool)", ROLES.SLASHER],
     ["notifyReward(address,uint256)", ROLES.REWARDER],
-    [
-      "setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))",
-      ROLES.GOVERNOR,
-    ],
+    ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
   ];
   for (const [sig, role] of guarded) {
     await manager.write.setTargetFunctionRole([staking.address, [selector(sig)], role]);
@@ -133,7 +130,9 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
   await manager.write.setTargetFunctionRole([
     registry.address,
     [
-      selector("registerSpec((uint16,uint32[],uint32,uint32,uint32,uint8,uint32),(uint32,uint16,uint16,uint16))"),
+      selector(
+        "registerSpec((uint16,uint32[],uint32,uint32,uint32,uint8,uint32),(uint32,uint16,uint16,uint16))",
+      ),
       selector("setSpecParams(bytes32,(uint32,uint16,uint16,uint16))"),
       selector("activate(bytes32)"),
       selector("retire(bytes32)"),
@@ -142,7 +141,11 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
   ]);
   await manager.write.setTargetFunctionRole([
     challenges.address,
-    [selector("setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))")],
+    [
+      selector(
+        "setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))",
+      ),
+    ],
     ROLES.GOVERNOR,
   ]);
   await manager.write.grantRole([ROLES.SLASHER, challenges.address, 0]);
@@ -198,7 +201,10 @@ export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDe
   const selector = (sig: string) => toFunctionSelector(sig);
   await base.manager.write.setTargetFunctionRole([
     distributor.address,
-    [selector("setEmission(uint256)"), selector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))")],
+    [
+      selector("setEmission(uint256)"),
+      selector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))"),
+    ],
     ROLES.GOVERNOR,
   ]);
   await base.manager.write.setTargetFunctionRole([

@@ -52,7 +52,12 @@ const VERDICT = ["None", "Valid", "Invalid", "Unavailable"];
 export function sampleSegments(auditSeed: Hex, validator: Address, k: number, segments: number): number[] {
   const out: number[] = [];
   for (let j = 0; j < k; j++) {
-    const h = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }, { type: "uint256" }], [auditSeed, validator, BigInt(j)]));
+    const h = keccak256(
+      encodeAbiParameters(
+        [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
+        [auditSeed, validator, BigInt(j)],
+      ),
+    );
     out.push(Number(BigInt(h) % BigInt(segments)));
   }
   return out;
@@ -66,20 +71,32 @@ interface Run {
   proof: (i: number) => Hex[];
 }
 
-async function runChallenge(spec: TrainingSpec, seed: Hex, behaviour: TrainerBehaviour): Promise<{ run: Run; scoreBps: number; ms: number }> {
+async function runChallenge(
+  spec: TrainingSpec,
+  seed: Hex,
+  behaviour: TrainerBehaviour,
+): Promise<{ run: Run; scoreBps: number; ms: number }> {
   const t0 = performance.now();
   const checkpoints: Checkpoint[] = [];
-  const honest = await train(spec, seed, { backend: "wasm", onCheckpoint: (r) => void checkpoints.push(r.checkpoint) });
+  const honest = await train(spec, seed, {
+    backend: "wasm",
+    onCheckpoint: (r) => void checkpoints.push(r.checkpoint),
+  });
   let hashes = [...honest.checkpointHashes];
   let scoreBps = (await evaluate(spec, seed, honest.final, { backend: "wasm" })).accuracyBps;
   if (behaviour === "lazy") {
     // Trains the first two segments, then repeats those weights under later step numbers.
-    for (let i = 3; i < checkpoints.length; i++) checkpoints[i] = { step: checkpoints[i].step, weights: checkpoints[2].weights };
+    for (let i = 3; i < checkpoints.length; i++)
+      checkpoints[i] = { step: checkpoints[i].step, weights: checkpoints[2].weights };
     hashes = checkpoints.map((cp) => checkpointHash(spec, cp));
     scoreBps = 9000; // claims a plausible accuracy
   }
   const c = commit({ checkpointHashes: hashes });
-  return { run: { checkpoints, hashes, root: c.root, proof: (i) => c.proof(i) }, scoreBps, ms: performance.now() - t0 };
+  return {
+    run: { checkpoints, hashes, root: c.root, proof: (i) => c.proof(i) },
+    scoreBps,
+    ms: performance.now() - t0,
+  };
 }
 
 /** What a validator concludes about one challenge after re-executing its samples. */
@@ -97,7 +114,14 @@ async function audit(
   };
   for (const i of samples) {
     if (!proven(i) || !proven(i + 1)) return { verdict: 2, segment: i, measuredScoreBps: 0 };
-    const replay = await verifySegment(spec, seed, i, run.checkpoints[i], checkpointHash(spec, run.checkpoints[i + 1]), { backend: "wasm" });
+    const replay = await verifySegment(
+      spec,
+      seed,
+      i,
+      run.checkpoints[i],
+      checkpointHash(spec, run.checkpoints[i + 1]),
+      { backend: "wasm" },
+    );
     if (!replay.ok) return { verdict: 2, segment: i, measuredScoreBps: 0 };
   }
   const last = run.checkpoints.length - 1;
@@ -127,8 +151,10 @@ export async function playRound(args: {
   const until = async (t: bigint) => {
     if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
   };
-  const cm = (w: ValidatorActor["wallet"]) => viem.getContractAt("ChallengeManager", d.challenges.address, { client: { wallet: w } });
-  const beacon = (w: ValidatorActor["wallet"]) => viem.getContractAt("RandomnessBeacon", d.beacon.address, { client: { wallet: w } });
+  const cm = (w: ValidatorActor["wallet"]) =>
+    viem.getContractAt("ChallengeManager", d.challenges.address, { client: { wallet: w } });
+  const beacon = (w: ValidatorActor["wallet"]) =>
+    viem.getContractAt("RandomnessBeacon", d.beacon.address, { client: { wallet: w } });
   const params = await d.challenges.read.params();
 
   // Round r: validators commit to the beacon of round r + 1; trainers work.
@@ -137,9 +163,16 @@ export async function playRound(args: {
   await d.beacon.write.seal([round]); // a no-op when validators contributed to round r
   const secrets = new Map<Address, Hex>();
   for (const v of validators) {
-    const secret = keccak256(toHex(`beacon secret ${v.wallet.account.address} ${round + 1n} ${Math.random()}`));
+    const secret = keccak256(
+      toHex(`beacon secret ${v.wallet.account.address} ${round + 1n} ${Math.random()}`),
+    );
     secrets.set(v.wallet.account.address, secret);
-    await (await beacon(v.wallet)).write.commit([round + 1n, await d.beacon.read.commitmentOf([secret, v.wallet.account.address, round + 1n])]);
+    await (
+      await beacon(v.wallet)
+    ).write.commit([
+      round + 1n,
+      await d.beacon.read.commitmentOf([secret, v.wallet.account.address, round + 1n]),
+    ]);
   }
   log(`  beacon: ${validators.length} validators committed to round ${round + 1n}`);
 
@@ -151,7 +184,17 @@ export async function playRound(args: {
     const spec = specs.get(specIdHex);
     if (!due || !spec) throw new Error(`trainer ${address} is not due a known challenge in round ${round}`);
     const id = await d.challenges.read.challengeId([address, round]);
-    const report: ChallengeReport = { trainer: address, behaviour: t.behaviour, id, status: "", reportedScoreBps: 0, verdicts: [], score: 0n, points: 0n, trainMs: 0 };
+    const report: ChallengeReport = {
+      trainer: address,
+      behaviour: t.behaviour,
+      id,
+      status: "",
+      reportedScoreBps: 0,
+      verdicts: [],
+      score: 0n,
+      points: 0n,
+      trainMs: 0,
+    };
     reports.push(report);
     if (t.behaviour === "absent") {
       log(`  trainer ${short(address)}: absent (deadline ${iso(deadline)})`);
@@ -162,12 +205,15 @@ export async function playRound(args: {
     report.reportedScoreBps = scoreBps;
     report.trainMs = ms;
     await (await cm(t.wallet)).write.submitResult([round, run.root, scoreBps]);
-    log(`  trainer ${short(address)}: trained ${spec.steps} steps in ${ms.toFixed(0)} ms, root ${run.root.slice(0, 10)}…, reports ${(scoreBps / 100).toFixed(2)}%${t.behaviour === "lazy" ? " (faked after segment 2)" : ""}`);
+    log(
+      `  trainer ${short(address)}: trained ${spec.steps} steps in ${ms.toFixed(0)} ms, root ${run.root.slice(0, 10)}…, reports ${(scoreBps / 100).toFixed(2)}%${t.behaviour === "lazy" ? " (faked after segment 2)" : ""}`,
+    );
   }
 
   // Second half of round r: reveals; absent trainers are reported after their deadline.
   await until(start(round) + epoch / 2n + 1n);
-  for (const v of validators) await (await beacon(v.wallet)).write.reveal([round + 1n, secrets.get(v.wallet.account.address)!]);
+  for (const v of validators)
+    await (await beacon(v.wallet)).write.reveal([round + 1n, secrets.get(v.wallet.account.address)!]);
   for (const r of reports.filter((x) => x.behaviour === "absent")) {
     await (await cm(validators[0].wallet)).write.reportMissed([r.trainer, round]);
   }
@@ -190,7 +236,14 @@ export async function playRound(args: {
       const salt = keccak256(toHex(`verdict salt ${address} ${r.id} ${Math.random()}`));
       salts.set(`${r.id}:${address}`, salt);
       decisions.set(`${r.id}:${address}`, decision);
-      const commitment = await d.challenges.read.verdictCommitment([r.id, decision.verdict, decision.segment, decision.measuredScoreBps, salt, address]);
+      const commitment = await d.challenges.read.verdictCommitment([
+        r.id,
+        decision.verdict,
+        decision.segment,
+        decision.measuredScoreBps,
+        salt,
+        address,
+      ]);
       await (await cm(v.wallet)).write.commitVerdict([r.id, commitment]);
     }
   }
@@ -198,7 +251,15 @@ export async function playRound(args: {
   for (const [key, decision] of decisions) {
     const [id, address] = key.split(":") as [Hex, Address];
     const v = validators.find((x) => x.wallet.account.address === address)!;
-    await (await cm(v.wallet)).write.revealVerdict([id, decision.verdict, decision.segment, decision.measuredScoreBps, salts.get(key)!]);
+    await (
+      await cm(v.wallet)
+    ).write.revealVerdict([
+      id,
+      decision.verdict,
+      decision.segment,
+      decision.measuredScoreBps,
+      salts.get(key)!,
+    ]);
   }
   await until(start(round + 1n) + BigInt(params.commitWindow) + BigInt(params.revealWindow) + 1n);
 
@@ -215,7 +276,13 @@ export async function playRound(args: {
     r.points = await d.challenges.read.epochPoints([round, r.trainer]);
     for (const [key, decision] of decisions) {
       const [id, address] = key.split(":") as [Hex, Address];
-      if (id === r.id) r.verdicts.push({ validator: address, verdict: VERDICT[decision.verdict], segment: decision.segment, measuredScoreBps: decision.measuredScoreBps });
+      if (id === r.id)
+        r.verdicts.push({
+          validator: address,
+          verdict: VERDICT[decision.verdict],
+          segment: decision.segment,
+          measuredScoreBps: decision.measuredScoreBps,
+        });
     }
   }
   return reports;

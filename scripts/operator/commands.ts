@@ -3,7 +3,13 @@
  * tasks in `tasks.ts` parse the command line and call these; tests call them directly.
  * Each one checks what a person can get wrong before anything is signed and says it plainly.
  */
-import { formatPoai, poaiTokenAbi, sendContractTransaction, type OperatorView, type PoAIClient } from "@poai/sdk";
+import {
+  formatPoai,
+  poaiTokenAbi,
+  sendContractTransaction,
+  type OperatorView,
+  type PoAIClient,
+} from "@poai/sdk";
 import { encodeFunctionData, isAddress, type Address } from "viem";
 import { getBlock } from "viem/actions";
 
@@ -16,13 +22,15 @@ const fail = (message: string): never => {
 };
 
 export function parseAddress(field: string, value: string): Address {
-  if (!isAddress(value)) fail(`--${field} must be an address (0x and 40 hex digits), got ${JSON.stringify(value)}`);
+  if (!isAddress(value))
+    fail(`--${field} must be an address (0x and 40 hex digits), got ${JSON.stringify(value)}`);
   return value as Address;
 }
 
 /** Parses a POAI amount such as "1000" or "12.5" (18 decimals). */
 export function parseAmount(field: string, value: string): bigint {
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) fail(`--${field} must be a positive POAI amount such as 1000 or 12.5, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d{1,18})?$/.test(value))
+    fail(`--${field} must be a positive POAI amount such as 1000 or 12.5, got ${JSON.stringify(value)}`);
   const [whole, frac = ""] = value.split(".");
   const wei = BigInt(whole) * 10n ** 18n + BigInt(frac.padEnd(18, "0"));
   if (wei === 0n) fail(`--${field} must be greater than zero, got ${value}`);
@@ -31,7 +39,8 @@ export function parseAmount(field: string, value: string): bigint {
 
 /** Parses a percentage such as "5" or "12.5" into basis points. */
 export function parsePercent(field: string, value: string): number {
-  if (!/^\d+(\.\d{1,2})?$/.test(value)) fail(`--${field} must be a percentage such as 5 or 12.5, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d{1,2})?$/.test(value))
+    fail(`--${field} must be a percentage such as 5 or 12.5, got ${JSON.stringify(value)}`);
   const bps = Math.round(Number(value) * 100);
   if (bps > 10_000) fail(`--${field} must be at most 100, got ${value}`);
   return bps;
@@ -66,21 +75,39 @@ const done = async (client: PoAIClient, hash: `0x${string}`, what: string) => {
 
 export async function register(
   client: PoAIClient,
-  args: { role: string; stake: bigint; commissionBps: number; maxCommissionBps: number; endpoint: string; gpuClass: string },
+  args: {
+    role: string;
+    stake: bigint;
+    commissionBps: number;
+    maxCommissionBps: number;
+    endpoint: string;
+    gpuClass: string;
+  },
 ): Promise<string[]> {
   const role = args.role;
-  if (role !== "trainer" && role !== "validator") return fail(`--role must be trainer or validator, got ${JSON.stringify(role)}`);
+  if (role !== "trainer" && role !== "validator")
+    return fail(`--role must be trainer or validator, got ${JSON.stringify(role)}`);
   if (args.commissionBps > args.maxCommissionBps) {
-    fail(`--commission ${args.commissionBps / 100}% is above --max-commission ${args.maxCommissionBps / 100}%`);
+    fail(
+      `--commission ${args.commissionBps / 100}% is above --max-commission ${args.maxCommissionBps / 100}%`,
+    );
   }
   const me = await sender(client);
   const existing = await client.staking.getOperator({ operator: me });
   if (existing.status !== 0) fail(`${me} is already registered as an operator`);
   const params = await client.staking.getParams();
   const minimum = args.role === "trainer" ? params.minTrainerStake : params.minValidatorStake;
-  if (args.stake < minimum) fail(`--stake ${formatPoai(args.stake)} is below the ${args.role} minimum ${formatPoai(minimum)}`);
+  if (args.stake < minimum)
+    fail(`--stake ${formatPoai(args.stake)} is below the ${args.role} minimum ${formatPoai(minimum)}`);
   const out = await ensureFunds(client, me, args.stake);
-  const hash = await client.staking.register({ role, stake: args.stake, commissionBps: args.commissionBps, maxCommissionBps: args.maxCommissionBps, endpoint: args.endpoint, gpuClass: args.gpuClass });
+  const hash = await client.staking.register({
+    role,
+    stake: args.stake,
+    commissionBps: args.commissionBps,
+    maxCommissionBps: args.maxCommissionBps,
+    endpoint: args.endpoint,
+    gpuClass: args.gpuClass,
+  });
   out.push(await done(client, hash, `registered ${me} as ${args.role} with ${formatPoai(args.stake)}`));
   return out;
 }
@@ -89,31 +116,58 @@ export async function stake(client: PoAIClient, args: { amount: bigint }): Promi
   const me = await sender(client);
   await requireOperator(client, me);
   const out = await ensureFunds(client, me, args.amount);
-  out.push(await done(client, await client.staking.addStake({ amount: args.amount }), `added ${formatPoai(args.amount)} of self-stake`));
+  out.push(
+    await done(
+      client,
+      await client.staking.addStake({ amount: args.amount }),
+      `added ${formatPoai(args.amount)} of self-stake`,
+    ),
+  );
   return out;
 }
 
-export async function delegate(client: PoAIClient, args: { operator: Address; amount: bigint }): Promise<string[]> {
+export async function delegate(
+  client: PoAIClient,
+  args: { operator: Address; amount: bigint },
+): Promise<string[]> {
   const me = await sender(client);
   const op = await requireOperator(client, args.operator);
   if (op.status !== 1) fail(`${args.operator} has deregistered and takes no delegation`);
   if (op.jailed) fail(`${args.operator} is jailed and takes no delegation`);
   const out = await ensureFunds(client, me, args.amount);
-  out.push(await done(client, await client.staking.delegate({ operator: args.operator, amount: args.amount }), `delegated ${formatPoai(args.amount)} to ${args.operator}`));
+  out.push(
+    await done(
+      client,
+      await client.staking.delegate({ operator: args.operator, amount: args.amount }),
+      `delegated ${formatPoai(args.amount)} to ${args.operator}`,
+    ),
+  );
   return out;
 }
 
-export async function undelegate(client: PoAIClient, args: { operator: Address; amount?: bigint; all?: boolean }): Promise<string[]> {
+export async function undelegate(
+  client: PoAIClient,
+  args: { operator: Address; amount?: bigint; all?: boolean },
+): Promise<string[]> {
   const me = await sender(client);
   await requireOperator(client, args.operator);
   const pos = await client.staking.getPosition({ owner: me, operator: args.operator });
   if (pos.shares === 0n) fail(`you have no stake with ${args.operator}`);
   if (!args.all && args.amount === undefined) fail("give --amount <POAI> or --all");
-  if (!args.all && args.amount! > pos.tokens) fail(`--amount ${formatPoai(args.amount!)} is above your stake ${formatPoai(pos.tokens)} with ${args.operator}`);
+  if (!args.all && args.amount! > pos.tokens)
+    fail(
+      `--amount ${formatPoai(args.amount!)} is above your stake ${formatPoai(pos.tokens)} with ${args.operator}`,
+    );
   const hash = args.all
     ? await client.staking.undelegate({ operator: args.operator, shares: pos.shares })
     : await client.staking.undelegateAmount({ operator: args.operator, amount: args.amount! });
-  return [await done(client, hash, `undelegated ${args.all ? "everything" : `${formatPoai(args.amount!)}`} from ${args.operator}; it unbonds for the unbonding period`)];
+  return [
+    await done(
+      client,
+      hash,
+      `undelegated ${args.all ? "everything" : `${formatPoai(args.amount!)}`} from ${args.operator}; it unbonds for the unbonding period`,
+    ),
+  ];
 }
 
 export async function withdraw(client: PoAIClient, args: { maxEntries?: number }): Promise<string[]> {
@@ -123,10 +177,20 @@ export async function withdraw(client: PoAIClient, args: { maxEntries?: number }
   const matured = entries.filter((e) => BigInt(e.maturity) <= chainNow);
   if (matured.length === 0) {
     const next = entries[0];
-    fail(next ? `nothing has matured yet: the next entry (${formatPoai(next.tokens)}) is withdrawable at ${new Date(next.maturity * 1000).toISOString()}` : "you have no unbonding entries");
+    fail(
+      next
+        ? `nothing has matured yet: the next entry (${formatPoai(next.tokens)}) is withdrawable at ${new Date(next.maturity * 1000).toISOString()}`
+        : "you have no unbonding entries",
+    );
   }
   const hash = await client.staking.withdraw({ maxEntries: args.maxEntries ?? 50 });
-  return [await done(client, hash, `withdrew ${matured.length} matured entr${matured.length === 1 ? "y" : "ies"} (${formatPoai(matured.reduce((t, e) => t + e.tokens, 0n))})`)];
+  return [
+    await done(
+      client,
+      hash,
+      `withdrew ${matured.length} matured entr${matured.length === 1 ? "y" : "ies"} (${formatPoai(matured.reduce((t, e) => t + e.tokens, 0n))})`,
+    ),
+  ];
 }
 
 /** Claims from the given pools, or from every pool where the sender has something to claim. */
@@ -144,19 +208,35 @@ export async function claim(client: PoAIClient, args: { operators?: Address[] })
   const total = positions.reduce((t, p) => t + p.claimable, 0n);
   if (total === 0n) fail("nothing to claim from the given pools");
   const hash = await client.staking.claimMany({ operators });
-  return [await done(client, hash, `claimed ${formatPoai(total)} from ${operators.length} pool${operators.length === 1 ? "" : "s"}`)];
+  return [
+    await done(
+      client,
+      hash,
+      `claimed ${formatPoai(total)} from ${operators.length} pool${operators.length === 1 ? "" : "s"}`,
+    ),
+  ];
 }
 
 export async function setCommission(client: PoAIClient, args: { commissionBps: number }): Promise<string[]> {
   const me = await sender(client);
   const op = await requireOperator(client, me);
-  if (args.commissionBps > op.maxCommissionBps) fail(`commission ${args.commissionBps / 100}% is above your maximum ${op.maxCommissionBps / 100}%`);
+  if (args.commissionBps > op.maxCommissionBps)
+    fail(`commission ${args.commissionBps / 100}% is above your maximum ${op.maxCommissionBps / 100}%`);
   const params = await client.staking.getParams();
   const change = Math.abs(args.commissionBps - op.commissionBps);
-  if (change > params.maxCommissionChangeBps) fail(`a change from ${op.commissionBps / 100}% to ${args.commissionBps / 100}% is larger than the ${params.maxCommissionChangeBps / 100}% allowed per change`);
+  if (change > params.maxCommissionChangeBps)
+    fail(
+      `a change from ${op.commissionBps / 100}% to ${args.commissionBps / 100}% is larger than the ${params.maxCommissionChangeBps / 100}% allowed per change`,
+    );
   const hash = await client.staking.setCommission({ commissionBps: args.commissionBps });
   const when = args.commissionBps > op.commissionBps ? `after the ${params.commissionDelay}s delay` : "now";
-  return [await done(client, hash, `commission ${op.commissionBps / 100}% -> ${args.commissionBps / 100}%, effective ${when}`)];
+  return [
+    await done(
+      client,
+      hash,
+      `commission ${op.commissionBps / 100}% -> ${args.commissionBps / 100}%, effective ${when}`,
+    ),
+  ];
 }
 
 export async function unjail(client: PoAIClient): Promise<string[]> {
@@ -172,20 +252,34 @@ export async function status(client: PoAIClient, args: { address?: Address }): P
   const op = await client.staking.getOperator({ operator: who });
   out.push(`epoch ${await client.staking.currentEpoch()}`);
   if (op.status !== 0) {
-    const state = op.jailed ? `jailed until ${new Date(op.jailedUntil * 1000).toISOString()}` : op.active ? "active" : op.status === 2 ? "deregistered" : "inactive (self-stake below minimum)";
+    const state = op.jailed
+      ? `jailed until ${new Date(op.jailedUntil * 1000).toISOString()}`
+      : op.active
+        ? "active"
+        : op.status === 2
+          ? "deregistered"
+          : "inactive (self-stake below minimum)";
     out.push(`operator ${who}: ${op.role === 1 ? "trainer" : "validator"}, ${state}`);
-    out.push(`  pool stake ${formatPoai(op.totalStake)}, self-stake ${formatPoai(op.selfStake)}, commission ${op.commissionBps / 100}% (max ${op.maxCommissionBps / 100}%)`);
-    if (op.pendingCommissionBps > 0) out.push(`  commission -> ${op.pendingCommissionBps / 100}% at ${new Date(op.commissionEffectiveAt * 1000).toISOString()}`);
+    out.push(
+      `  pool stake ${formatPoai(op.totalStake)}, self-stake ${formatPoai(op.selfStake)}, commission ${op.commissionBps / 100}% (max ${op.maxCommissionBps / 100}%)`,
+    );
+    if (op.pendingCommissionBps > 0)
+      out.push(
+        `  commission -> ${op.pendingCommissionBps / 100}% at ${new Date(op.commissionEffectiveAt * 1000).toISOString()}`,
+      );
     out.push(`  endpoint ${op.endpoint || "-"}, GPU ${op.gpuClass || "-"}`);
   }
   const all: Address[] = [];
   for await (const o of client.staking.iterateOperators({ pageSize: 100 })) all.push(o.operator);
   const positions = all.length ? await client.staking.getPositions({ owner: who, operators: all }) : [];
   positions.forEach((p, i) => {
-    if (p.shares > 0n || p.claimable > 0n) out.push(`position in ${all[i]}: ${formatPoai(p.tokens)} staked, ${formatPoai(p.claimable)} claimable`);
+    if (p.shares > 0n || p.claimable > 0n)
+      out.push(`position in ${all[i]}: ${formatPoai(p.tokens)} staked, ${formatPoai(p.claimable)} claimable`);
   });
   for (const e of await client.staking.getUnbonding({ owner: who, limit: 100 })) {
-    out.push(`unbonding #${e.index}: ${formatPoai(e.tokens)} from ${e.operator}, withdrawable at ${new Date(e.maturity * 1000).toISOString()}`);
+    out.push(
+      `unbonding #${e.index}: ${formatPoai(e.tokens)} from ${e.operator}, withdrawable at ${new Date(e.maturity * 1000).toISOString()}`,
+    );
   }
   if (out.length === 1) out.push(`${who} has no operator record, positions or unbonding entries`);
   return out;
@@ -195,8 +289,17 @@ export async function status(client: PoAIClient, args: { address?: Address }): P
 export async function transfer(client: PoAIClient, args: { to: Address; amount: bigint }): Promise<string[]> {
   const me = await sender(client);
   const balance = await client.token.getBalance({ owner: me });
-  if (balance < args.amount) fail(`amount ${formatPoai(args.amount)} is above your balance ${formatPoai(balance)}`);
-  const data = encodeFunctionData({ abi: poaiTokenAbi, functionName: "transfer", args: [args.to, args.amount] });
-  const hash = await sendContractTransaction(client, { to: client.deployment.contracts.token, data, functionName: "transfer" });
+  if (balance < args.amount)
+    fail(`amount ${formatPoai(args.amount)} is above your balance ${formatPoai(balance)}`);
+  const data = encodeFunctionData({
+    abi: poaiTokenAbi,
+    functionName: "transfer",
+    args: [args.to, args.amount],
+  });
+  const hash = await sendContractTransaction(client, {
+    to: client.deployment.contracts.token,
+    data,
+    functionName: "transfer",
+  });
   return [await done(client, hash, `sent ${formatPoai(args.amount)} to ${args.to}`)];
 }

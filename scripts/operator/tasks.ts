@@ -13,7 +13,11 @@ import type { PoAIClient } from "@poai/sdk";
 
 type Common = { account: number; deployment: string };
 
-async function withClient(hre: HardhatRuntimeEnvironment, args: Common, run: (client: PoAIClient) => Promise<string[]>) {
+async function withClient(
+  hre: HardhatRuntimeEnvironment,
+  args: Common,
+  run: (client: PoAIClient) => Promise<string[]>,
+) {
   const { createPoAIClient } = await import("@poai/sdk");
   const { addressBookPath, readAddressBook } = await import("../lib/address-book.js");
   const conn = await hre.network.getOrCreate();
@@ -23,11 +27,16 @@ async function withClient(hre: HardhatRuntimeEnvironment, args: Common, run: (cl
     const publicClient = await conn.viem.getPublicClient();
     const chainId = await publicClient.getChainId();
     if (chainId !== deployment.chainId) {
-      throw new Error(`${file} is for chain ${deployment.chainId}, but network ${conn.networkName} is chain ${chainId}`);
+      throw new Error(
+        `${file} is for chain ${deployment.chainId}, but network ${conn.networkName} is chain ${chainId}`,
+      );
     }
     const wallets = await conn.viem.getWalletClients();
     const walletClient = wallets[args.account];
-    if (!walletClient) throw new Error(`--account ${args.account}: network ${conn.networkName} has ${wallets.length} account(s)`);
+    if (!walletClient)
+      throw new Error(
+        `--account ${args.account}: network ${conn.networkName} has ${wallets.length} account(s)`,
+      );
     const client = createPoAIClient({ publicClient, walletClient, deployment });
     for (const line of await run(client)) console.log(line);
   } catch (err) {
@@ -38,8 +47,17 @@ async function withClient(hre: HardhatRuntimeEnvironment, args: Common, run: (cl
 
 const common = <T extends ReturnType<typeof task>>(t: T) =>
   t
-    .addOption({ name: "account", description: "Index of the signing account of the network", type: ArgumentType.INT, defaultValue: 0 })
-    .addOption({ name: "deployment", description: "Address book (default: deployments/<network>.json)", defaultValue: "" });
+    .addOption({
+      name: "account",
+      description: "Index of the signing account of the network",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "deployment",
+      description: "Address book (default: deployments/<network>.json)",
+      defaultValue: "",
+    });
 
 const cmd = () => import("./commands.js");
 
@@ -47,8 +65,17 @@ export const operatorTasks = [
   emptyTask("poai", "PoAI operator and delegator commands").build(),
 
   task(["poai", "deploy"], "Deploy the PoAI staking layer and write deployments/<network>.json")
-    .addOption({ name: "epochLength", description: "Seconds per epoch", type: ArgumentType.INT, defaultValue: 86_400 })
-    .addOption({ name: "token", description: "Existing staking token address (default: deploy a fresh PoAIToken)", defaultValue: "" })
+    .addOption({
+      name: "epochLength",
+      description: "Seconds per epoch",
+      type: ArgumentType.INT,
+      defaultValue: 86_400,
+    })
+    .addOption({
+      name: "token",
+      description: "Existing staking token address (default: deploy a fresh PoAIToken)",
+      defaultValue: "",
+    })
     .setInlineAction(async (args, hre) => {
       const { deployStaking } = await import("../lib/deploy.js");
       const { addressBookPath, toAddressBook, writeAddressBook } = await import("../lib/address-book.js");
@@ -60,7 +87,10 @@ export const operatorTasks = [
         ...(args.token ? { token: (await cmd()).parseAddress("token", args.token) } : {}),
       });
       const file = addressBookPath(conn.networkName);
-      await writeAddressBook(file, toAddressBook(conn.networkName, await publicClient.getChainId(), deployBlock, d));
+      await writeAddressBook(
+        file,
+        toAddressBook(conn.networkName, await publicClient.getChainId(), deployBlock, d),
+      );
       console.log(`deployed to ${conn.networkName}: staking ${d.staking.address}; address book ${file}`);
     })
     .build(),
@@ -69,7 +99,11 @@ export const operatorTasks = [
     .addOption({ name: "role", description: "trainer or validator", defaultValue: "trainer" })
     .addOption({ name: "stake", description: "Self-stake in POAI", defaultValue: "" })
     .addOption({ name: "commission", description: "Commission in percent", defaultValue: "5" })
-    .addOption({ name: "maxCommission", description: "Immutable maximum commission in percent", defaultValue: "20" })
+    .addOption({
+      name: "maxCommission",
+      description: "Immutable maximum commission in percent",
+      defaultValue: "20",
+    })
     .addOption({ name: "endpoint", description: "Public URL of the node", defaultValue: "" })
     .addOption({ name: "gpu", description: "GPU class, e.g. H100", defaultValue: "" })
     .setInlineAction(async (args, hre) =>
@@ -90,7 +124,9 @@ export const operatorTasks = [
   common(task(["poai", "stake"], "Add to the signer's self-stake"))
     .addOption({ name: "amount", description: "POAI to add", defaultValue: "" })
     .setInlineAction(async (args, hre) =>
-      withClient(hre, args, async (client) => (await cmd()).stake(client, { amount: (await cmd()).parseAmount("amount", args.amount) })),
+      withClient(hre, args, async (client) =>
+        (await cmd()).stake(client, { amount: (await cmd()).parseAmount("amount", args.amount) }),
+      ),
     )
     .build(),
 
@@ -100,7 +136,10 @@ export const operatorTasks = [
     .setInlineAction(async (args, hre) =>
       withClient(hre, args, async (client) => {
         const c = await cmd();
-        return c.delegate(client, { operator: c.parseAddress("operator", args.operator), amount: c.parseAmount("amount", args.amount) });
+        return c.delegate(client, {
+          operator: c.parseAddress("operator", args.operator),
+          amount: c.parseAmount("amount", args.amount),
+        });
       }),
     )
     .build(),
@@ -122,8 +161,17 @@ export const operatorTasks = [
     .build(),
 
   common(task(["poai", "withdraw"], "Withdraw matured unbonding entries"))
-    .addOption({ name: "maxEntries", description: "At most this many entries", type: ArgumentType.INT, defaultValue: 50 })
-    .setInlineAction(async (args, hre) => withClient(hre, args, async (client) => (await cmd()).withdraw(client, { maxEntries: args.maxEntries })))
+    .addOption({
+      name: "maxEntries",
+      description: "At most this many entries",
+      type: ArgumentType.INT,
+      defaultValue: 50,
+    })
+    .setInlineAction(async (args, hre) =>
+      withClient(hre, args, async (client) =>
+        (await cmd()).withdraw(client, { maxEntries: args.maxEntries }),
+      ),
+    )
     .build(),
 
   common(task(["poai", "claim"], "Claim rewards from the given pools (default: every pool with rewards)"))
@@ -131,7 +179,9 @@ export const operatorTasks = [
     .setInlineAction(async (args, hre) =>
       withClient(hre, args, async (client) => {
         const c = await cmd();
-        const operators = args.operators ? args.operators.split(",").map((a: string) => c.parseAddress("operators", a.trim())) : [];
+        const operators = args.operators
+          ? args.operators.split(",").map((a: string) => c.parseAddress("operators", a.trim()))
+          : [];
         return c.claim(client, { operators });
       }),
     )
@@ -140,12 +190,16 @@ export const operatorTasks = [
   common(task(["poai", "set-commission"], "Request a new commission rate (increases are delayed)"))
     .addOption({ name: "rate", description: "Commission in percent", defaultValue: "" })
     .setInlineAction(async (args, hre) =>
-      withClient(hre, args, async (client) => (await cmd()).setCommission(client, { commissionBps: (await cmd()).parsePercent("rate", args.rate) })),
+      withClient(hre, args, async (client) =>
+        (await cmd()).setCommission(client, { commissionBps: (await cmd()).parsePercent("rate", args.rate) }),
+      ),
     )
     .build(),
 
   common(task(["poai", "unjail"], "Leave jail after the cool-down"))
-    .setInlineAction(async (args, hre) => withClient(hre, args, async (client) => (await cmd()).unjail(client)))
+    .setInlineAction(async (args, hre) =>
+      withClient(hre, args, async (client) => (await cmd()).unjail(client)),
+    )
     .build(),
 
   common(task(["poai", "transfer"], "Send POAI to an address (e.g. to fund an operator key)"))
@@ -154,7 +208,10 @@ export const operatorTasks = [
     .setInlineAction(async (args, hre) =>
       withClient(hre, args, async (client) => {
         const c = await cmd();
-        return c.transfer(client, { to: c.parseAddress("to", args.to), amount: c.parseAmount("amount", args.amount) });
+        return c.transfer(client, {
+          to: c.parseAddress("to", args.to),
+          amount: c.parseAmount("amount", args.amount),
+        });
       }),
     )
     .build(),

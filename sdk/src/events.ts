@@ -46,7 +46,8 @@ export function watchContractEvents(
     } as Parameters<typeof watchContractEvent>[1]);
 
   const transport = ctx.publicClient.transport.type;
-  if (params.fromBlock !== undefined || transport === "webSocket" || transport === "ipc") return start(params.fromBlock);
+  if (params.fromBlock !== undefined || transport === "webSocket" || transport === "ipc")
+    return start(params.fromBlock);
 
   let stopped = false;
   let unwatch: (() => void) | undefined;

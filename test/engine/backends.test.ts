@@ -48,7 +48,10 @@ describe("engine: backends agree bit for bit", () => {
   it("gives identical checkpoint hashes, roots and scores on js and wasm for random specs and seeds", async () => {
     await fc.assert(
       fc.asyncProperty(specArb, seedArb, async (spec, seed) => {
-        const [a, b] = [await train(spec, seed, { backend: jsBackend }), await train(spec, seed, { backend: wasmBackend })];
+        const [a, b] = [
+          await train(spec, seed, { backend: jsBackend }),
+          await train(spec, seed, { backend: wasmBackend }),
+        ];
         expect(b.checkpointHashes).to.deep.equal(a.checkpointHashes);
         expect(commit(b).root).to.equal(commit(a).root);
         const [sa, sb] = [

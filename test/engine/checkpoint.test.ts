@@ -28,9 +28,14 @@ const spec: TrainingSpec = {
 };
 const seed: Hex = `0x${"c0ffee".repeat(10)}c0ff`;
 
-async function checkpoints(backend: "js" | "wasm" = "wasm"): Promise<{ list: Checkpoint[]; hashes: readonly Hex[] }> {
+async function checkpoints(
+  backend: "js" | "wasm" = "wasm",
+): Promise<{ list: Checkpoint[]; hashes: readonly Hex[] }> {
   const list: Checkpoint[] = [];
-  const run = await train(spec, seed, { backend, onCheckpoint: ({ checkpoint }) => void list.push(checkpoint) });
+  const run = await train(spec, seed, {
+    backend,
+    onCheckpoint: ({ checkpoint }) => void list.push(checkpoint),
+  });
   return { list, hashes: run.checkpointHashes };
 }
 
@@ -75,7 +80,10 @@ describe("engine: checkpoints", () => {
     const outOfRange = bytes.slice();
     outOfRange[8 + 2 * 7] = 0x00;
     outOfRange[8 + 2 * 7 + 1] = 0x80;
-    expect(() => decodeCheckpoint(spec, outOfRange)).to.throw(CheckpointError, "weights[7] must be in -32767..32767");
+    expect(() => decodeCheckpoint(spec, outOfRange)).to.throw(
+      CheckpointError,
+      "weights[7] must be in -32767..32767",
+    );
   });
 
   it("makes checkpoint 0 the seed-derived initial weights", async () => {
@@ -85,10 +93,14 @@ describe("engine: checkpoints", () => {
     expect([...list[0].weights]).to.deep.equal([...init]);
     // Biases start at zero, weights at ((byte >> 1) - 64) * 256.
     const { layers } = modelLayout(spec);
-    expect([...init.subarray(layers[0].biasOffset, layers[0].biasOffset + layers[0].outputs)].every((b) => b === 0)).to.equal(
+    expect(
+      [...init.subarray(layers[0].biasOffset, layers[0].biasOffset + layers[0].outputs)].every(
+        (b) => b === 0,
+      ),
+    ).to.equal(true);
+    expect([...init.subarray(0, 20)].every((w) => w % 256 === 0 && w >= -64 * 256 && w <= 63 * 256)).to.equal(
       true,
     );
-    expect([...init.subarray(0, 20)].every((w) => w % 256 === 0 && w >= -64 * 256 && w <= 63 * 256)).to.equal(true);
   });
 
   it("replays every segment from its checkpoint to the next one, on both backends", async () => {

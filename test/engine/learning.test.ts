@@ -19,7 +19,9 @@ describe("engine: learning", () => {
       backend: "wasm",
       onCheckpoint: async ({ index, checkpoint }) => {
         if (index % 5 === 0) {
-          accuracy.push((await evaluate(REFERENCE_SPEC, REFERENCE_SEED, checkpoint, { backend: "wasm" })).accuracyBps);
+          accuracy.push(
+            (await evaluate(REFERENCE_SPEC, REFERENCE_SEED, checkpoint, { backend: "wasm" })).accuracyBps,
+          );
         }
       },
     });

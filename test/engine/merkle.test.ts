@@ -15,7 +15,15 @@ const hashArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytes
 describe("engine: checkpoint commitments", () => {
   it("proves every checkpoint of a run under the root, and nothing else", async () => {
     const run = await train(
-      { version: 1, widths: [6, 5, 3], batchSize: 4, steps: 14, checkpointInterval: 2, lrShift: 3, evalSize: 8 },
+      {
+        version: 1,
+        widths: [6, 5, 3],
+        batchSize: 4,
+        steps: 14,
+        checkpointInterval: 2,
+        lrShift: 3,
+        evalSize: 8,
+      },
       `0x${"11".repeat(32)}`,
     );
     const c = commit(run);
@@ -28,7 +36,10 @@ describe("engine: checkpoint commitments", () => {
       const other = run.checkpointHashes[(i + 1) % run.checkpointHashes.length];
       expect(verifyCheckpointProof(c.root, i, other, c.proof(i))).to.equal(false);
     });
-    expect(() => c.proof(run.checkpointHashes.length)).to.throw(CommitmentError, `got ${run.checkpointHashes.length}`);
+    expect(() => c.proof(run.checkpointHashes.length)).to.throw(
+      CommitmentError,
+      `got ${run.checkpointHashes.length}`,
+    );
   });
 
   it("rejects checkpoint lists that are empty or hold malformed hashes", () => {

@@ -10,7 +10,11 @@ describe("engine: counter-based PRNG and data", () => {
   it("matches the Random123 known-answer vectors of Philox4x32-10", () => {
     // From Random123's kat_vectors: counter[4] key[2] -> output[4].
     const kat: [number[], number[], number[]][] = [
-      [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
+      [
+        [0, 0, 0, 0],
+        [0, 0],
+        [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+      ],
       [
         [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
         [0xffffffff, 0xffffffff],

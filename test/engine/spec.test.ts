@@ -93,7 +93,11 @@ describe("engine: training spec", () => {
     rejects({ ...base, batchSize: 0 }, "batchSize", "got 0");
     rejects({ ...base, batchSize: -1 }, "batchSize", "got -1");
     rejects({ ...base, batchSize: MAX_WIDTH + 1 }, "batchSize", `got ${MAX_WIDTH + 1}`);
-    rejects({ ...base, widths: [4096, 4096, 2], batchSize: 8192 }, "batchSize", `more than ${MAX_ACTIVATIONS}`);
+    rejects(
+      { ...base, widths: [4096, 4096, 2], batchSize: 8192 },
+      "batchSize",
+      `more than ${MAX_ACTIVATIONS}`,
+    );
   });
 
   it("rejects step counts that are zero or not a multiple of the checkpoint interval", () => {

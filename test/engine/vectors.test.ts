@@ -39,7 +39,10 @@ describe("engine: committed test vectors", () => {
         const labels: number[] = [];
         for (let n = 0; n < vector.spec.batchSize; n++) {
           const ex = example(layout, key, teacher, n);
-          inputs.set(Uint8Array.from(ex.x, (v) => v & 0xff), n * layout.inputs);
+          inputs.set(
+            Uint8Array.from(ex.x, (v) => v & 0xff),
+            n * layout.inputs,
+          );
           labels.push(ex.label);
         }
         expect(keccak256(inputs)).to.equal(vector.firstBatchInputsHash);
@@ -56,7 +59,9 @@ describe("engine: committed test vectors", () => {
           expect(run.checkpointHashes).to.deep.equal(vector.checkpointHashes);
           expect(hashes).to.deep.equal(vector.checkpointHashes);
           expect(commit(run).root).to.equal(vector.root);
-          expect(await evaluate(vector.spec, vector.seed, run.final, { backend })).to.deep.equal(vector.score);
+          expect(await evaluate(vector.spec, vector.seed, run.final, { backend })).to.deep.equal(
+            vector.score,
+          );
         });
       }
     });

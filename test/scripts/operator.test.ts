@@ -12,21 +12,39 @@ describe("operator commands", () => {
     const f = await stakingFixture(viem);
     const publicClient = await viem.getPublicClient();
     const book = toAddressBook("test", await publicClient.getChainId(), 0n, f);
-    const clientOf = (i: number): PoAIClient => createPoAIClient({ publicClient, walletClient: f.wallets[i], deployment: book });
+    const clientOf = (i: number): PoAIClient =>
+      createPoAIClient({ publicClient, walletClient: f.wallets[i], deployment: book });
     const [admin, operator, delegator] = [clientOf(0), clientOf(1), clientOf(2)];
     const A = f.wallets[1].account.address;
     const rejects = async (p: Promise<unknown>, message: string) => {
-      const err = await p.then(() => undefined, (e: Error) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err, `expected an error containing "${message}"`).to.be.instanceOf(cmd.OperatorCommandError);
       expect(err!.message).to.contain(message);
     };
 
     await rejects(
-      cmd.register(operator, { role: "miner", stake: parseEther("2000"), commissionBps: 500, maxCommissionBps: 2000, endpoint: "", gpuClass: "" }),
+      cmd.register(operator, {
+        role: "miner",
+        stake: parseEther("2000"),
+        commissionBps: 500,
+        maxCommissionBps: 2000,
+        endpoint: "",
+        gpuClass: "",
+      }),
       "--role must be trainer or validator",
     );
     await rejects(
-      cmd.register(operator, { role: "trainer", stake: parseEther("10"), commissionBps: 500, maxCommissionBps: 2000, endpoint: "", gpuClass: "" }),
+      cmd.register(operator, {
+        role: "trainer",
+        stake: parseEther("10"),
+        commissionBps: 500,
+        maxCommissionBps: 2000,
+        endpoint: "",
+        gpuClass: "",
+      }),
       "below the trainer minimum 1000 POAI",
     );
     const out = await cmd.register(operator, {
@@ -39,17 +57,35 @@ describe("operator commands", () => {
     });
     expect(out.at(-1)).to.match(/^registered 0x[0-9a-f]{40} as trainer with 2000 POAI/);
     await rejects(
-      cmd.register(operator, { role: "trainer", stake: parseEther("2000"), commissionBps: 500, maxCommissionBps: 2000, endpoint: "", gpuClass: "" }),
+      cmd.register(operator, {
+        role: "trainer",
+        stake: parseEther("2000"),
+        commissionBps: 500,
+        maxCommissionBps: 2000,
+        endpoint: "",
+        gpuClass: "",
+      }),
       "already registered",
     );
 
-    await rejects(cmd.delegate(delegator, { operator: f.wallets[5].account.address, amount: parseEther("1") }), "is not a registered operator");
-    await rejects(cmd.delegate(delegator, { operator: A, amount: parseEther("2000000") }), "is above your balance 1000000 POAI");
+    await rejects(
+      cmd.delegate(delegator, { operator: f.wallets[5].account.address, amount: parseEther("1") }),
+      "is not a registered operator",
+    );
+    await rejects(
+      cmd.delegate(delegator, { operator: A, amount: parseEther("2000000") }),
+      "is above your balance 1000000 POAI",
+    );
     await cmd.delegate(delegator, { operator: A, amount: parseEther("500") });
-    expect((await delegator.staking.getPosition({ owner: f.wallets[2].account.address, operator: A })).tokens).to.equal(parseEther("500"));
+    expect(
+      (await delegator.staking.getPosition({ owner: f.wallets[2].account.address, operator: A })).tokens,
+    ).to.equal(parseEther("500"));
 
     await rejects(cmd.setCommission(operator, { commissionBps: 2500 }), "above your maximum 20%");
-    await rejects(cmd.setCommission(operator, { commissionBps: 1500 }), "larger than the 5% allowed per change");
+    await rejects(
+      cmd.setCommission(operator, { commissionBps: 1500 }),
+      "larger than the 5% allowed per change",
+    );
     await rejects(cmd.unjail(operator), "is not jailed");
     await rejects(cmd.claim(delegator, {}), "nothing to claim");
 
@@ -58,7 +94,10 @@ describe("operator commands", () => {
     const claimed = await cmd.claim(delegator, {});
     expect(claimed[0]).to.match(/^claimed 19 POAI from 1 pool/); // 95 * 500 / 2500
 
-    await rejects(cmd.undelegate(delegator, { operator: A, amount: parseEther("600") }), "is above your stake 500 POAI");
+    await rejects(
+      cmd.undelegate(delegator, { operator: A, amount: parseEther("600") }),
+      "is above your stake 500 POAI",
+    );
     await cmd.undelegate(delegator, { operator: A, amount: parseEther("200") });
     await rejects(cmd.withdraw(delegator, {}), "nothing has matured yet");
     await networkHelpers.time.increase(9 * DAY);
@@ -66,7 +105,9 @@ describe("operator commands", () => {
 
     const status = await cmd.status(admin, { address: A });
     expect(status.join("\n")).to.contain("trainer, active");
-    expect(status.join("\n")).to.contain("pool stake 2300 POAI, self-stake 2000 POAI, commission 5% (max 20%)");
+    expect(status.join("\n")).to.contain(
+      "pool stake 2300 POAI, self-stake 2000 POAI, commission 5% (max 20%)",
+    );
 
     expect(() => cmd.parseAmount("amount", "1.2.3")).to.throw("--amount must be a positive POAI amount");
     expect(() => cmd.parseAmount("amount", "0")).to.throw("--amount must be greater than zero");

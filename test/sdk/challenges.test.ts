@@ -373,7 +373,7 @@ describe("@poai/sdk Proof-of-AI actions", () => {
         });
         expect(await t.challenges.epochClosesAt({ epoch: r })).to.equal(windows.closesAt);
 
-        for (let i = 0; i < 100 && (finalized.length === 0 || ofTrainer.length === 0); i++) {
+        for (let i = 0; i < 250 && (finalized.length === 0 || ofTrainer.length === 0); i++) {
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       } finally {
@@ -612,7 +612,12 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       await ensureBeacon(c, 1n);
       const ids: Hex[] = [];
       for (const i of trainersAt) {
-        await mined(f.client(i), f.client(i).challenges.submitResult({ round: 1n, resultRoot: bytes32(i, 1), reportedScoreBps: 5000 }));
+        await mined(
+          f.client(i),
+          f
+            .client(i)
+            .challenges.submitResult({ round: 1n, resultRoot: bytes32(i, 1), reportedScoreBps: 5000 }),
+        );
         ids.push(challengeId(f.address(i), 1n));
       }
       await at(startOf(f, 2n) + 1n);
@@ -629,21 +634,30 @@ describe("@poai/sdk Proof-of-AI actions", () => {
         for (const id of ids) {
           for (const [k, v] of validators.entries()) {
             const expected = isSelected(auditSeed(value, id), v, stakes.get(v)!, total, committeeSize);
-            expect(await c.challenges.isCommitteeMember({ id, validator: v }), `${id} ${v} size ${committeeSize}`).to.equal(expected);
+            expect(
+              await c.challenges.isCommitteeMember({ id, validator: v }),
+              `${id} ${v} size ${committeeSize}`,
+            ).to.equal(expected);
             outcomes[expected ? "selected" : "skipped"]++;
             cases++;
             if (k % 5 === 0) {
               const check = await c.challenges.checkCommittee({ id, validator: v });
               expect(check.selected).to.equal(expected);
               expect(check.auditSeed).to.equal(await c.challenges.getAuditSeed({ id }));
-              expect([check.stake, check.totalStake, check.committeeSize]).to.deep.equal([stakes.get(v), total, committeeSize]);
+              expect([check.stake, check.totalStake, check.committeeSize]).to.deep.equal([
+                stakes.get(v),
+                total,
+                committeeSize,
+              ]);
             }
           }
         }
         // A trainer and an unregistered account are never selected, by either side.
         for (const who of [f.address(1), f.address(0)]) {
           expect(await c.challenges.isCommitteeMember({ id: ids[0], validator: who })).to.equal(false);
-          expect((await c.challenges.checkCommittee({ id: ids[0], validator: who })).selected).to.equal(false);
+          expect((await c.challenges.checkCommittee({ id: ids[0], validator: who })).selected).to.equal(
+            false,
+          );
         }
       }
       expect(cases).to.be.at.least(200);

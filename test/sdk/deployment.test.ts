@@ -76,7 +76,9 @@ describe("@poai/sdk deployment", () => {
   it("keeps the deploy parameters as decimal strings", () => {
     const d = parseDeployment({ ...valid, parameters: { epochLength: "86400" } });
     expect(d.parameters).to.deep.equal({ epochLength: "86400" });
-    expect(parseError({ ...valid, parameters: { epochLength: 86400 } }).field).to.equal("parameters.epochLength");
+    expect(parseError({ ...valid, parameters: { epochLength: 86400 } }).field).to.equal(
+      "parameters.epochLength",
+    );
   });
 
   it("lists every problem in one message", () => {

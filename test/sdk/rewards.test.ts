@@ -448,7 +448,8 @@ describe("@poai/sdk reward actions", function () {
     try {
       await new Promise((r) => setTimeout(r, 100));
       await f.mined(gov, gov.rewards.fundRewards({ amount: parseEther("20") }));
-      for (let i = 0; i < 100 && (live.length < 1 || all.length < 2); i++)
+      const funded = () => all.filter((e) => e.eventName === "Funded").length;
+      for (let i = 0; i < 250 && (live.length < 1 || funded() < 2); i++)
         await new Promise((r) => setTimeout(r, 20));
     } finally {
       stopLive();

@@ -408,7 +408,7 @@ describe("@poai/sdk staking actions", () => {
         await mined(c, c.staking.delegate({ operator: op, amount: parseEther("700") }));
         await nextEpoch();
         await notifyReward(op, parseEther("20"));
-        for (let i = 0; i < 100 && (delegations.length < 1 || rewards.length < 1); i++) {
+        for (let i = 0; i < 250 && (delegations.length < 1 || rewards.length < 1); i++) {
           await new Promise((r) => setTimeout(r, 20));
         }
       } finally {
@@ -438,7 +438,7 @@ describe("@poai/sdk staking actions", () => {
         onEvents: (events) => seen.push(...events),
       });
       try {
-        for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 250 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       } finally {
         stop();
       }
@@ -483,7 +483,7 @@ describe("@poai/sdk staking actions", () => {
       try {
         await new Promise((r) => setTimeout(r, 100));
         await f.d.staking.write.slash([op, parseEther("0.1"), [f.address(6)], true]);
-        for (let i = 0; i < 100 && slashes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 250 && slashes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       } finally {
         stop();
       }

@@ -58,7 +58,12 @@ describe("Staking (unit)", () => {
       const f = await load();
       const s = (await f.as(f.stranger)).staking;
       const { assertions } = conn.viem;
-      await assertions.revertWithCustomErrorWithArgs(s.write.register([0, E(5000), 0, 0, "", ""]), f.staking, "InvalidRole", [0]);
+      await assertions.revertWithCustomErrorWithArgs(
+        s.write.register([0, E(5000), 0, 0, "", ""]),
+        f.staking,
+        "InvalidRole",
+        [0],
+      );
       await assertions.revertWithCustomErrorWithArgs(
         (await f.as(f.a)).staking.write.register([TRAINER, E(5000), 0, 0, "", ""]),
         f.staking,
@@ -120,8 +125,18 @@ describe("Staking (unit)", () => {
       const f = await load();
       const s = (await f.as(f.stranger)).staking;
       const who: [Address] = [getAddress(f.stranger.account.address)];
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.addStake([E(1)]), f.staking, "NotRegistered", who);
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.updateMetadata(["u", "g"]), f.staking, "NotRegistered", who);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.addStake([E(1)]),
+        f.staking,
+        "NotRegistered",
+        who,
+      );
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.updateMetadata(["u", "g"]),
+        f.staking,
+        "NotRegistered",
+        who,
+      );
     });
 
     it("updates the metadata and emits MetadataUpdated", async () => {
@@ -199,7 +214,12 @@ describe("Staking (unit)", () => {
         const nonce = await f.token.read.nonces([w.account.address]);
         const deadline = (await now()) + 3600n;
         const sig = await w.signTypedData({
-          domain: { name: "PoAI", version: "1", chainId: await publicClient.getChainId(), verifyingContract: f.token.address },
+          domain: {
+            name: "PoAI",
+            version: "1",
+            chainId: await publicClient.getChainId(),
+            verifyingContract: f.token.address,
+          },
           types: {
             Permit: [
               { name: "owner", type: "address" },
@@ -267,13 +287,24 @@ describe("Staking (unit)", () => {
       await s.write.undelegate([f.A, E(100)]);
       await nextEpoch();
       await s.write.undelegate([f.A, E(200)]);
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.withdraw([10n]), f.staking, "NothingToWithdraw", [
-        getAddress(f.dA.account.address),
-      ]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.withdraw([10n]),
+        f.staking,
+        "NothingToWithdraw",
+        [getAddress(f.dA.account.address)],
+      );
       await nextEpoch(8);
-      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([1n]))).to.deep.equal([E(100)]);
-      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([10n]))).to.deep.equal([E(200)]);
-      await conn.viem.assertions.revertWithCustomError(s.write.withdraw([10n]), f.staking, "NothingToWithdraw");
+      expect(
+        await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([1n])),
+      ).to.deep.equal([E(100)]);
+      expect(
+        await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([10n])),
+      ).to.deep.equal([E(200)]);
+      await conn.viem.assertions.revertWithCustomError(
+        s.write.withdraw([10n]),
+        f.staking,
+        "NothingToWithdraw",
+      );
       expect((await f.staking.read.getPool([f.A])).unbondingTokens).to.equal(0n);
     });
 
@@ -281,11 +312,17 @@ describe("Staking (unit)", () => {
       const f = await load();
       const s = (await f.as(f.dA)).staking;
       await s.write.delegate([f.A, E(10)]);
-      await conn.viem.assertions.revertWithCustomError(s.write.undelegate([f.A, 0n]), f.staking, "ZeroAmount");
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.undelegate([f.A, E(11)]), f.staking, "InsufficientShares", [
-        E(10),
-        E(11),
-      ]);
+      await conn.viem.assertions.revertWithCustomError(
+        s.write.undelegate([f.A, 0n]),
+        f.staking,
+        "ZeroAmount",
+      );
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.undelegate([f.A, E(11)]),
+        f.staking,
+        "InsufficientShares",
+        [E(10), E(11)],
+      );
       await conn.viem.assertions.revertWithCustomError(
         s.write.undelegate([f.stranger.account.address, 1n]),
         f.staking,
@@ -297,17 +334,25 @@ describe("Staking (unit)", () => {
       const f = await load();
       const s = (await f.as(f.a)).staking;
       await s.write.undelegate([f.A, E(4000)]);
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.undelegate([f.A, 1n]), f.staking, "StakeBelowMinimum", [
-        E(1000) - 1n,
-        E(1000),
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.undelegate([f.A, 1n]),
+        f.staking,
+        "StakeBelowMinimum",
+        [E(1000) - 1n, E(1000)],
+      );
+      await conn.viem.assertions.emitWithArgs(s.write.deregister(), f.staking, "OperatorDeregistered", [
+        getAddress(f.A),
       ]);
-      await conn.viem.assertions.emitWithArgs(s.write.deregister(), f.staking, "OperatorDeregistered", [getAddress(f.A)]);
       expect(await f.staking.read.selfStake([f.A])).to.equal(0n);
       expect(await f.staking.read.isActive([f.A])).to.equal(false);
       expect(await f.staking.read.roleStake([TRAINER])).to.equal(0n);
       const entries = await f.lens.read.getUnbonding([f.A, 10n]);
       expect(entries.reduce((t, e) => t + e.tokens, 0n)).to.equal(E(5000));
-      await conn.viem.assertions.revertWithCustomError(s.write.deregister(), f.staking, "OperatorDeregisteredError");
+      await conn.viem.assertions.revertWithCustomError(
+        s.write.deregister(),
+        f.staking,
+        "OperatorDeregisteredError",
+      );
     });
 
     it("lets delegators of a deregistered operator leave", async () => {
@@ -316,7 +361,11 @@ describe("Staking (unit)", () => {
       await (await f.as(f.a)).staking.write.deregister();
       await (await f.as(f.dA)).staking.write.undelegate([f.A, E(300)]);
       await nextEpoch(9);
-      expect(await balanceDeltas(f.token, [f.dA.account.address], async () => (await f.as(f.dA)).staking.write.withdraw([5n]))).to.deep.equal([E(300)]);
+      expect(
+        await balanceDeltas(f.token, [f.dA.account.address], async () =>
+          (await f.as(f.dA)).staking.write.withdraw([5n]),
+        ),
+      ).to.deep.equal([E(300)]);
     });
 
     it("cancels an unbonding entry back into the pool, leaving a hole that withdraw skips", async () => {
@@ -326,19 +375,23 @@ describe("Staking (unit)", () => {
       await s.write.undelegate([f.A, E(100)]);
       await nextEpoch();
       await s.write.undelegate([f.A, E(200)]);
-      await conn.viem.assertions.emitWithArgs(s.write.cancelUnbonding([0n]), f.staking, "UnbondingCancelled", [
-        getAddress(f.dA.account.address),
-        getAddress(f.A),
-        0n,
-        E(100),
-      ]);
+      await conn.viem.assertions.emitWithArgs(
+        s.write.cancelUnbonding([0n]),
+        f.staking,
+        "UnbondingCancelled",
+        [getAddress(f.dA.account.address), getAddress(f.A), 0n, E(100)],
+      );
       expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).tokens).to.equal(E(800));
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.cancelUnbonding([0n]), f.staking, "UnbondingEntryNotFound", [
-        getAddress(f.dA.account.address),
-        0n,
-      ]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.cancelUnbonding([0n]),
+        f.staking,
+        "UnbondingEntryNotFound",
+        [getAddress(f.dA.account.address), 0n],
+      );
       await nextEpoch(8);
-      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([10n]))).to.deep.equal([E(200)]);
+      expect(
+        await balanceDeltas(f.token, [f.dA.account.address], () => s.write.withdraw([10n])),
+      ).to.deep.equal([E(200)]);
     });
 
     it("refuses to cancel into a jailed pool", async () => {
@@ -347,7 +400,11 @@ describe("Staking (unit)", () => {
       await s.write.delegate([f.A, E(1000)]);
       await s.write.undelegate([f.A, E(100)]);
       await f.staking.write.slash([f.A, E("0.1"), [], true]);
-      await conn.viem.assertions.revertWithCustomError(s.write.cancelUnbonding([0n]), f.staking, "OperatorIsJailed");
+      await conn.viem.assertions.revertWithCustomError(
+        s.write.cancelUnbonding([0n]),
+        f.staking,
+        "OperatorIsJailed",
+      );
     });
   });
 
@@ -356,13 +413,12 @@ describe("Staking (unit)", () => {
       const f = await load();
       await (await f.as(f.dA)).staking.write.delegate([f.A, E(15000)]);
       await nextEpoch();
-      await conn.viem.assertions.emitWithArgs(f.staking.write.notifyReward([f.A, E(1000)]), f.staking, "RewardNotified", [
-        getAddress(f.A),
-        E(1000),
-        E(100),
-        E(900),
-        0n,
-      ]);
+      await conn.viem.assertions.emitWithArgs(
+        f.staking.write.notifyReward([f.A, E(1000)]),
+        f.staking,
+        "RewardNotified",
+        [getAddress(f.A), E(1000), E(100), E(900), 0n],
+      );
       expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(E(675));
       expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(325)); // 100 + 225
     });
@@ -382,21 +438,35 @@ describe("Staking (unit)", () => {
       const f = await load();
       await (await f.as(f.a)).staking.write.deregister();
       await nextEpoch();
-      expect(await balanceDeltas(f.token, [BURN], () => f.staking.write.notifyReward([f.A, E(100)]))).to.deep.equal([E(90)]);
+      expect(
+        await balanceDeltas(f.token, [BURN], () => f.staking.write.notifyReward([f.A, E(100)])),
+      ).to.deep.equal([E(90)]);
     });
 
     it("rejects zero amounts, unknown and jailed operators, and unauthorised callers", async () => {
       const f = await load();
       const { assertions } = conn.viem;
-      await assertions.revertWithCustomError(f.staking.write.notifyReward([f.A, 0n]), f.staking, "ZeroAmount");
-      await assertions.revertWithCustomError(f.staking.write.notifyReward([f.stranger.account.address, 1n]), f.staking, "NotRegistered");
+      await assertions.revertWithCustomError(
+        f.staking.write.notifyReward([f.A, 0n]),
+        f.staking,
+        "ZeroAmount",
+      );
+      await assertions.revertWithCustomError(
+        f.staking.write.notifyReward([f.stranger.account.address, 1n]),
+        f.staking,
+        "NotRegistered",
+      );
       await assertions.revertWithCustomError(
         (await f.as(f.stranger)).staking.write.notifyReward([f.A, 1n]),
         f.staking,
         "AccessManagedUnauthorized",
       );
       await f.staking.write.slash([f.A, E("0.1"), [], true]);
-      await assertions.revertWithCustomError(f.staking.write.notifyReward([f.A, 1n]), f.staking, "OperatorIsJailed");
+      await assertions.revertWithCustomError(
+        f.staking.write.notifyReward([f.A, 1n]),
+        f.staking,
+        "OperatorIsJailed",
+      );
     });
 
     it("claims, claims from many pools, compounds, and refuses to pay nothing", async () => {
@@ -407,14 +477,24 @@ describe("Staking (unit)", () => {
       await nextEpoch();
       await f.staking.write.notifyReward([f.A, E(100)]); // dA: 90 * 1/2 = 45
       await f.staking.write.notifyReward([f.V, E(100)]); // dA: 95 * 1/2 = 47.5
-      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claim([f.A]))).to.deep.equal([E(45)]);
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.claim([f.A]), f.staking, "NothingToClaim", [
-        getAddress(f.dA.account.address),
-        getAddress(f.A),
+      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claim([f.A]))).to.deep.equal([
+        E(45),
       ]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.claim([f.A]),
+        f.staking,
+        "NothingToClaim",
+        [getAddress(f.dA.account.address), getAddress(f.A)],
+      );
       await f.staking.write.notifyReward([f.A, E(100)]);
-      expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claimMany([[f.A, f.V]]))).to.deep.equal([E("92.5")]);
-      await conn.viem.assertions.revertWithCustomError(s.write.claimMany([[f.A, f.V]]), f.staking, "NothingToClaim");
+      expect(
+        await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claimMany([[f.A, f.V]])),
+      ).to.deep.equal([E("92.5")]);
+      await conn.viem.assertions.revertWithCustomError(
+        s.write.claimMany([[f.A, f.V]]),
+        f.staking,
+        "NothingToClaim",
+      );
       await f.staking.write.notifyReward([f.A, E(100)]);
       await s.write.compound([f.A]);
       expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).tokens).to.equal(E(5045));
@@ -450,15 +530,18 @@ describe("Staking (unit)", () => {
     it("bounds the rate by the immutable maximum and each change by maxCommissionChangeBps", async () => {
       const f = await load();
       const s = (await f.as(f.a)).staking;
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.setCommission([2001]), f.staking, "CommissionAboveMax", [
-        2001n,
-        2000n,
-      ]);
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.setCommission([1501]), f.staking, "CommissionChangeTooLarge", [
-        1000n,
-        1501n,
-        500n,
-      ]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setCommission([2001]),
+        f.staking,
+        "CommissionAboveMax",
+        [2001n, 2000n],
+      );
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setCommission([1501]),
+        f.staking,
+        "CommissionChangeTooLarge",
+        [1000n, 1501n, 500n],
+      );
       await conn.viem.assertions.revertWithCustomError(
         (await f.as(f.stranger)).staking.write.setCommission([1]),
         f.staking,
@@ -476,7 +559,11 @@ describe("Staking (unit)", () => {
       const r1 = f.wallets[8].account.address;
       const r2 = f.wallets[9].account.address;
       // active 8,000 and unbonding 2,000; 10% = 1,000; fee 10% = 100 split 50/50; 900 burned
-      expect(await balanceDeltas(f.token, [r1, r2, BURN, f.staking.address], () => f.staking.write.slash([f.A, E("0.1"), [r1, r2], false]))).to.deep.equal([E(50), E(50), E(900), -E(1000)]);
+      expect(
+        await balanceDeltas(f.token, [r1, r2, BURN, f.staking.address], () =>
+          f.staking.write.slash([f.A, E("0.1"), [r1, r2], false]),
+        ),
+      ).to.deep.equal([E(50), E(50), E(900), -E(1000)]);
       const pool = await f.staking.read.getPool([f.A]);
       expect(pool.tokens).to.equal(E(7200));
       expect(pool.unbondingTokens).to.equal(E(1800));
@@ -495,7 +582,12 @@ describe("Staking (unit)", () => {
       await conn.viem.assertions.emitWithArgs(s.write.unjail(), f.staking, "Unjailed", [getAddress(f.A)]);
       expect(await f.staking.read.isActive([f.A])).to.equal(true);
       expect(await f.staking.read.roleStake([TRAINER])).to.equal(E(4500));
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.unjail(), f.staking, "OperatorNotJailed", [getAddress(f.A)]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.unjail(),
+        f.staking,
+        "OperatorNotJailed",
+        [getAddress(f.A)],
+      );
     });
 
     it("keeps an operator jailed while its self-stake is below the minimum", async () => {
@@ -504,7 +596,12 @@ describe("Staking (unit)", () => {
       await f.staking.write.slash([f.V, E("0.1"), [], false]); // -> 450
       await conn.networkHelpers.time.increase(DEFAULT_PARAMS.jailCooldown);
       const s = (await f.as(f.v)).staking;
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(s.write.unjail(), f.staking, "StakeBelowMinimum", [E(450), E(500)]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.unjail(),
+        f.staking,
+        "StakeBelowMinimum",
+        [E(450), E(500)],
+      );
       await s.write.addStake([E(50)]);
       await s.write.unjail();
       expect(await f.staking.read.isActive([f.V])).to.equal(true);
@@ -513,17 +610,29 @@ describe("Staking (unit)", () => {
     it("rejects zero and too large fractions, too many reporters, unknown operators and unauthorised callers", async () => {
       const f = await load();
       const { assertions } = conn.viem;
-      await assertions.revertWithCustomError(f.staking.write.slash([f.A, 0n, [], false]), f.staking, "ZeroAmount");
-      await assertions.revertWithCustomErrorWithArgs(f.staking.write.slash([f.A, E("0.51"), [], false]), f.staking, "SlashFractionTooHigh", [
-        E("0.51"),
-        E("0.5"),
-      ]);
+      await assertions.revertWithCustomError(
+        f.staking.write.slash([f.A, 0n, [], false]),
+        f.staking,
+        "ZeroAmount",
+      );
+      await assertions.revertWithCustomErrorWithArgs(
+        f.staking.write.slash([f.A, E("0.51"), [], false]),
+        f.staking,
+        "SlashFractionTooHigh",
+        [E("0.51"), E("0.5")],
+      );
       const many = Array.from({ length: 17 }, () => f.A);
-      await assertions.revertWithCustomErrorWithArgs(f.staking.write.slash([f.A, E("0.1"), many, false]), f.staking, "TooManyReporters", [
-        17n,
-        16n,
-      ]);
-      await assertions.revertWithCustomError(f.staking.write.slash([zeroAddress, E("0.1"), [], false]), f.staking, "NotRegistered");
+      await assertions.revertWithCustomErrorWithArgs(
+        f.staking.write.slash([f.A, E("0.1"), many, false]),
+        f.staking,
+        "TooManyReporters",
+        [17n, 16n],
+      );
+      await assertions.revertWithCustomError(
+        f.staking.write.slash([zeroAddress, E("0.1"), [], false]),
+        f.staking,
+        "NotRegistered",
+      );
       await assertions.revertWithCustomError(
         (await f.as(f.stranger)).staking.write.slash([f.A, E("0.1"), [], false]),
         f.staking,
@@ -561,7 +670,9 @@ describe("Staking (unit)", () => {
           f.staking,
           "InvalidParameter",
         );
-        const err = await f.staking.simulate.setParams([{ ...DEFAULT_PARAMS, [name]: value }]).catch((e: Error) => e);
+        const err = await f.staking.simulate
+          .setParams([{ ...DEFAULT_PARAMS, [name]: value }])
+          .catch((e: Error) => e);
         expect(String(err)).to.contain(name);
       }
       await conn.viem.assertions.revertWithCustomError(
@@ -585,7 +696,9 @@ describe("Staking (unit)", () => {
     it("reports each operator's and each role's stake at the start of past epochs", async () => {
       const f = await load();
       const e0 = await f.staking.read.currentEpoch();
-      expect(await f.staking.read.epochStart([e0 + 1n])).to.equal((await f.staking.read.genesis()) + (e0 + 1n) * BigInt(DAY));
+      expect(await f.staking.read.epochStart([e0 + 1n])).to.equal(
+        (await f.staking.read.genesis()) + (e0 + 1n) * BigInt(DAY),
+      );
       const s = (await f.as(f.dA)).staking;
       await s.write.delegate([f.A, E(1000)]); // epoch e0: 5,000 -> 6,000
       await nextEpoch(); // e0 + 1 starts with 6,000
@@ -608,8 +721,12 @@ describe("Staking (unit)", () => {
   describe("StakingLens", () => {
     it("paginates operators", async () => {
       const f = await load();
-      expect((await f.lens.read.getOperators([0n, 1n])).map((o) => getAddress(o.operator))).to.deep.equal([getAddress(f.A)]);
-      expect((await f.lens.read.getOperators([1n, 10n])).map((o) => getAddress(o.operator))).to.deep.equal([getAddress(f.V)]);
+      expect((await f.lens.read.getOperators([0n, 1n])).map((o) => getAddress(o.operator))).to.deep.equal([
+        getAddress(f.A),
+      ]);
+      expect((await f.lens.read.getOperators([1n, 10n])).map((o) => getAddress(o.operator))).to.deep.equal([
+        getAddress(f.V),
+      ]);
       expect(await f.lens.read.getOperators([5n, 10n])).to.deep.equal([]);
       expect((await f.lens.read.getOperator([f.stranger.account.address])).status).to.equal(0);
     });

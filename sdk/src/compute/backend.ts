@@ -45,7 +45,9 @@ export const PARAMETER_LIMIT = 32_767;
 export function checkWeights(layout: ModelLayout, weights: Int16Array): Int16Array {
   if (!(weights instanceof Int16Array) || weights.length !== layout.parameterCount) {
     const got = weights instanceof Int16Array ? weights.length : String(weights);
-    throw new WeightsError(`weights must be an Int16Array of ${layout.parameterCount} parameters, got ${got}`);
+    throw new WeightsError(
+      `weights must be an Int16Array of ${layout.parameterCount} parameters, got ${got}`,
+    );
   }
   const index = weights.indexOf(-32_768);
   if (index >= 0) throw new WeightsError(`weights[${index}] must be in -32767..32767, got -32768`);

@@ -122,7 +122,7 @@ export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions
       return checkpoint;
     };
     let last = await record(0);
-    for (let step = 0; step < s.steps; ) {
+    for (let step = 0; step < s.steps;) {
       const count = Math.min(chunk, s.checkpointInterval - (step % s.checkpointInterval));
       await session.trainSteps(step, count);
       step += count;
@@ -158,14 +158,16 @@ export async function replaySegment(
   const first = index * s.checkpointInterval;
   const weights = weightsAtIndex instanceof Int16Array ? weightsAtIndex : weightsAtIndex.weights;
   if (!(weightsAtIndex instanceof Int16Array) && weightsAtIndex.step !== first) {
-    throw new CheckpointError(`checkpoint ${index} must be at step ${first}, got step ${weightsAtIndex.step}`);
+    throw new CheckpointError(
+      `checkpoint ${index} must be at step ${first}, got step ${weightsAtIndex.step}`,
+    );
   }
   options.signal?.throwIfAborted();
   return withSession(s, seed, options, async (session) => {
     await session.setWeights(weights);
     const chunk = chunkSteps(s);
     let lastYield = Date.now();
-    for (let step = first; step < first + s.checkpointInterval; ) {
+    for (let step = first; step < first + s.checkpointInterval;) {
       const count = Math.min(chunk, first + s.checkpointInterval - step);
       await session.trainSteps(step, count);
       step += count;

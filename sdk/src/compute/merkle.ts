@@ -62,7 +62,10 @@ export function commit(run: CommittableRun): RunCommitment {
 
 /** The leaf of checkpoint `index` with hash `hash`. */
 export function checkpointLeaf(index: number, hash: Hex): Hex {
-  const encoded = encodeAbiParameters([{ type: "uint32" }, { type: "bytes32" }], [index, checkHash(hash, index)]);
+  const encoded = encodeAbiParameters(
+    [{ type: "uint32" }, { type: "bytes32" }],
+    [index, checkHash(hash, index)],
+  );
   return keccak256(keccak256(encoded));
 }
 
@@ -70,7 +73,12 @@ export function checkpointLeaf(index: number, hash: Hex): Hex {
 export function verifyCheckpointProof(root: Hex, index: number, hash: Hex, proof: readonly Hex[]): boolean {
   if (!Number.isSafeInteger(index) || index < 0 || index > 0xffff_ffff) return false;
   try {
-    return StandardMerkleTree.verify(root, [...CHECKPOINT_LEAF_ENCODING], [index, checkHash(hash, index)], [...proof]);
+    return StandardMerkleTree.verify(
+      root,
+      [...CHECKPOINT_LEAF_ENCODING],
+      [index, checkHash(hash, index)],
+      [...proof],
+    );
   } catch {
     return false;
   }

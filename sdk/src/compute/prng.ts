@@ -35,7 +35,8 @@ export class SeedError extends Error {
 
 /** Checks that `seed` is a bytes32 hex string. */
 export function validateSeed(seed: unknown): Hex {
-  if (typeof seed !== "string" || !isHex(seed, { strict: true }) || size(seed) !== 32) throw new SeedError(seed);
+  if (typeof seed !== "string" || !isHex(seed, { strict: true }) || size(seed) !== 32)
+    throw new SeedError(seed);
   return seed;
 }
 

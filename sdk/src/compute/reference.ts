@@ -227,7 +227,8 @@ class ReferenceSession implements EngineSession {
             for (let i = 0; i < nIn; i++) e[i] += w[o * nIn + i] * gro;
           }
           for (let i = 0; i < nIn; i++) {
-            if (a[r * nIn + i] > 0) next[r * nIn + i] = clamp(roundShift(e[i], layer.backwardShift), -127, 127);
+            if (a[r * nIn + i] > 0)
+              next[r * nIn + i] = clamp(roundShift(e[i], layer.backwardShift), -127, 127);
           }
         }
         g = next;
@@ -257,7 +258,8 @@ class ReferenceSession implements EngineSession {
       const rows = Math.min(chunk, this.spec.evalSize - e);
       const { x, labels } = this.batch(first + e, rows);
       const y = forward(layout, eff, x, rows)[layout.layers.length];
-      for (let r = 0; r < rows; r++) if (argmax(y, r * layout.classes, layout.classes) === labels[r]) correct++;
+      for (let r = 0; r < rows; r++)
+        if (argmax(y, r * layout.classes, layout.classes) === labels[r]) correct++;
     }
     return correct;
   }

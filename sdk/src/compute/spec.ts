@@ -100,7 +100,11 @@ function isInt(value: unknown): value is number {
 
 function checkRange(field: string, value: unknown, min: number, max: number): number {
   if (!isInt(value) || value < min || value > max) {
-    throw new TrainingSpecError(field, value, `${field} must be an integer in ${min}..${max}, got ${String(value)}`);
+    throw new TrainingSpecError(
+      field,
+      value,
+      `${field} must be an integer in ${min}..${max}, got ${String(value)}`,
+    );
   }
   return value;
 }

@@ -46,27 +46,67 @@ export interface VectorFile {
 export const VECTOR_CASES: readonly VectorCase[] = [
   {
     name: "tiny",
-    spec: { version: 1, widths: [4, 3, 2], batchSize: 1, steps: 4, checkpointInterval: 1, lrShift: 0, evalSize: 5 },
+    spec: {
+      version: 1,
+      widths: [4, 3, 2],
+      batchSize: 1,
+      steps: 4,
+      checkpointInterval: 1,
+      lrShift: 0,
+      evalSize: 5,
+    },
     seed: "0x0000000000000000000000000000000000000000000000000000000000000000",
   },
   {
     name: "odd-shapes",
-    spec: { version: 1, widths: [13, 9, 17, 3], batchSize: 5, steps: 12, checkpointInterval: 4, lrShift: 3, evalSize: 37 },
+    spec: {
+      version: 1,
+      widths: [13, 9, 17, 3],
+      batchSize: 5,
+      steps: 12,
+      checkpointInterval: 4,
+      lrShift: 3,
+      evalSize: 37,
+    },
     seed: "0x0101010101010101010101010101010101010101010101010101010101010101",
   },
   {
     name: "saturating",
-    spec: { version: 1, widths: [16, 8, 3], batchSize: 64, steps: 10, checkpointInterval: 2, lrShift: 0, evalSize: 64 },
+    spec: {
+      version: 1,
+      widths: [16, 8, 3],
+      batchSize: 64,
+      steps: 10,
+      checkpointInterval: 2,
+      lrShift: 0,
+      evalSize: 64,
+    },
     seed: "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
   },
   {
     name: "deep",
-    spec: { version: 1, widths: [8, 16, 16, 16, 4], batchSize: 8, steps: 16, checkpointInterval: 8, lrShift: 4, evalSize: 40 },
+    spec: {
+      version: 1,
+      widths: [8, 16, 16, 16, 4],
+      batchSize: 8,
+      steps: 16,
+      checkpointInterval: 8,
+      lrShift: 4,
+      evalSize: 40,
+    },
     seed: "0x5eed000000000000000000000000000000000000000000000000000000000005",
   },
   {
     name: "wide",
-    spec: { version: 1, widths: [70, 40, 10], batchSize: 9, steps: 20, checkpointInterval: 5, lrShift: 5, evalSize: 50 },
+    spec: {
+      version: 1,
+      widths: [70, 40, 10],
+      batchSize: 9,
+      steps: 20,
+      checkpointInterval: 5,
+      lrShift: 5,
+      evalSize: 50,
+    },
     seed: "0x8badf00d8badf00d8badf00d8badf00d8badf00d8badf00d8badf00d8badf00d",
   },
   {
@@ -93,7 +133,10 @@ export async function computeVector(c: VectorCase): Promise<Vector> {
   const labels: number[] = [];
   for (let n = 0; n < c.spec.batchSize; n++) {
     const ex = example(layout, key, teacher, n);
-    inputs.set(Uint8Array.from(ex.x, (v) => v & 0xff), n * layout.inputs);
+    inputs.set(
+      Uint8Array.from(ex.x, (v) => v & 0xff),
+      n * layout.inputs,
+    );
     labels.push(ex.label);
   }
   const run = await train(c.spec, c.seed, { backend: "js" });

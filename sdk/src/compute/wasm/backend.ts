@@ -26,10 +26,29 @@ interface WasmApi {
 interface Kernels {
   readonly memory: WasmMemory;
   heap_base(): number;
-  gen_inputs(dst: number, rows: number, width: number, ld: number, k0: number, k1: number, lo: number, hi: number): void;
+  gen_inputs(
+    dst: number,
+    rows: number,
+    width: number,
+    ld: number,
+    k0: number,
+    k1: number,
+    lo: number,
+    hi: number,
+  ): void;
   gen_teacher(dst: number, classes: number, width: number, ld: number, k0: number, k1: number): void;
   gen_init(dst: number, count: number, k0: number, k1: number, layer: number): void;
-  gemm_nt(a: number, b: number, c: number, m: number, n: number, k: number, lda: number, ldb: number, ldc: number): void;
+  gemm_nt(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+  ): void;
   requant(
     z: number,
     ldz: number,
@@ -44,7 +63,16 @@ interface Kernels {
   ): void;
   argmax_rows(z: number, ldz: number, rows: number, cols: number, labels: number): void;
   count_correct(y: number, ldy: number, rows: number, cols: number, labels: number): number;
-  loss_grad(y: number, ldy: number, rows: number, cols: number, labels: number, target: number, g: number, ldg: number): void;
+  loss_grad(
+    y: number,
+    ldy: number,
+    rows: number,
+    cols: number,
+    labels: number,
+    target: number,
+    g: number,
+    ldg: number,
+  ): void;
   backprop_relu(
     e: number,
     lde: number,
@@ -58,7 +86,15 @@ interface Kernels {
   ): void;
   bias_grad(gt: number, ldt: number, outs: number, rows: number, db: number): void;
   transpose(src: number, lds: number, rows8: number, cols8: number, dst: number, ldd: number): void;
-  update_weights(p: number, dw: number, outs: number, ins: number, lr: number, weff: number, ldw: number): void;
+  update_weights(
+    p: number,
+    dw: number,
+    outs: number,
+    ins: number,
+    lr: number,
+    weff: number,
+    ldw: number,
+  ): void;
   update_bias(p: number, db: number, outs: number, lr: number, beff: number): void;
 }
 
@@ -98,7 +134,8 @@ export function wasmSupported(): boolean {
 
 async function instantiate(): Promise<Kernels> {
   const api = wasmApi();
-  if (!api || !wasmSupported()) throw new Error("the wasm backend needs WebAssembly with SIMD, which this engine lacks");
+  if (!api || !wasmSupported())
+    throw new Error("the wasm backend needs WebAssembly with SIMD, which this engine lacks");
   compiled ??= api.compile(kernelsBinary());
   const instance = await api.instantiate(await compiled, {});
   return instance.exports as Kernels;
@@ -179,7 +216,9 @@ class WasmSession implements EngineSession {
     this.dB = mem.take(4 * layout.maxWidth);
     this.labels = mem.take(4 * B8);
     if (mem.top > MAX_MEMORY_BYTES) {
-      throw new Error(`the wasm backend needs ${mem.top} bytes of memory for this spec, more than ${MAX_MEMORY_BYTES}`);
+      throw new Error(
+        `the wasm backend needs ${mem.top} bytes of memory for this spec, more than ${MAX_MEMORY_BYTES}`,
+      );
     }
     const have = kernels.memory.buffer.byteLength;
     if (mem.top > have) kernels.memory.grow(Math.ceil((mem.top - have) / PAGE));
@@ -201,7 +240,15 @@ class WasmSession implements EngineSession {
     this.layout.layers.forEach((layer, l) => {
       const buf = this.layers[l];
       const in8 = pad8(layer.inputs);
-      k.update_weights(this.params + 2 * layer.weightOffset, 0, layer.outputs, layer.inputs, 0, buf.weff, in8);
+      k.update_weights(
+        this.params + 2 * layer.weightOffset,
+        0,
+        layer.outputs,
+        layer.inputs,
+        0,
+        buf.weff,
+        in8,
+      );
       if (l > 0) k.transpose(buf.weff, in8, pad8(layer.outputs), in8, buf.weffT, pad8(layer.outputs));
       k.update_bias(this.params + 2 * layer.biasOffset, 0, layer.outputs, 0, buf.beff);
     });
@@ -238,7 +285,17 @@ class WasmSession implements EngineSession {
     layout.layers.forEach((layer, l) => {
       const in8 = pad8(layer.inputs);
       const dst = l === last ? this.output : this.layers[l + 1].act;
-      k.gemm_nt(this.layers[l].act, this.layers[l].weff, this.z, rows, layer.outputs, in8, in8, in8, this.ldz);
+      k.gemm_nt(
+        this.layers[l].act,
+        this.layers[l].weff,
+        this.z,
+        rows,
+        layer.outputs,
+        in8,
+        in8,
+        in8,
+        this.ldz,
+      );
       k.requant(
         this.z,
         this.ldz,
@@ -281,10 +338,28 @@ class WasmSession implements EngineSession {
       k.bias_grad(this.gradT, B8, layer.outputs, B, this.dB);
       if (l > 0) {
         k.gemm_nt(grad, buf.weffT, this.z, B, layer.inputs, out8, out8, out8, this.ldz);
-        k.backprop_relu(this.z, this.ldz, buf.act, in8, B, layer.inputs, layer.backwardShift, this.grads[1 - g], in8);
+        k.backprop_relu(
+          this.z,
+          this.ldz,
+          buf.act,
+          in8,
+          B,
+          layer.inputs,
+          layer.backwardShift,
+          this.grads[1 - g],
+          in8,
+        );
         g = 1 - g;
       }
-      k.update_weights(this.params + 2 * layer.weightOffset, this.dW, layer.outputs, layer.inputs, lr, buf.weff, in8);
+      k.update_weights(
+        this.params + 2 * layer.weightOffset,
+        this.dW,
+        layer.outputs,
+        layer.inputs,
+        lr,
+        buf.weff,
+        in8,
+      );
       if (l > 0) k.transpose(buf.weff, in8, out8, in8, buf.weffT, out8);
       k.update_bias(this.params + 2 * layer.biasOffset, this.dB, layer.outputs, lr, buf.beff);
     }

@@ -44,17 +44,28 @@ process.stdout.write(JSON.stringify({ version: asc.version, wasm: Buffer.from(re
 `;
 
 /** Compiles kernels.as: the .wasm bytes and the compiler version that produced them. */
-export async function buildKernels(): Promise<{ readonly binary: Uint8Array; readonly compilerVersion: string }> {
+export async function buildKernels(): Promise<{
+  readonly binary: Uint8Array;
+  readonly compilerVersion: string;
+}> {
   const source = await readFile(SOURCE_PATH, "utf8");
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const child = spawnSync(
     process.execPath,
-    ["--input-type=module", "-e", COMPILE_SCRIPT, import.meta.resolve("assemblyscript/asc"), JSON.stringify(OPTIONS)],
+    [
+      "--input-type=module",
+      "-e",
+      COMPILE_SCRIPT,
+      import.meta.resolve("assemblyscript/asc"),
+      JSON.stringify(OPTIONS),
+    ],
     { input: source, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
   if (child.status !== 0) {
-    throw new Error(`AssemblyScript build of kernels.as failed (${child.status ?? child.signal}): ${child.stderr}`);
+    throw new Error(
+      `AssemblyScript build of kernels.as failed (${child.status ?? child.signal}): ${child.stderr}`,
+    );
   }
   const output = JSON.parse(child.stdout) as { version: string; wasm: string };
   return { binary: new Uint8Array(Buffer.from(output.wasm, "base64")), compilerVersion: output.version };
