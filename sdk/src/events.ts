@@ -1,6 +1,15 @@
-import type { Abi, Address, Log } from "viem";
-import { getBlockNumber, watchContractEvent } from "viem/actions";
+import {
+  isAddressEqual,
+  parseEventLogs,
+  type Abi,
+  type Address,
+  type BlockNumber,
+  type BlockTag,
+  type Log,
+} from "viem";
+import { getBlockNumber, getContractEvents, watchContractEvent } from "viem/actions";
 import type { PoAIContext } from "./context.js";
+import { withDecodedErrors } from "./transaction.js";
 
 /** Options every event watcher accepts. */
 export interface WatchOptions {
@@ -61,4 +70,45 @@ export function watchContractEvents(
     stopped = true;
     unwatch?.();
   };
+}
+
+/** Decodes the logs of `address` among `logs` with `abi`, keeping only `eventName`(s) when given. */
+export function parseContractLogs(params: {
+  address: Address;
+  abi: Abi;
+  logs: readonly Log[];
+  eventName?: string | readonly string[] | undefined;
+}): Log[] {
+  const own = params.logs.filter((l) => isAddressEqual(l.address, params.address));
+  const parsed = parseEventLogs({ abi: params.abi, logs: [...own], strict: true }) as unknown as (Log & {
+    eventName: string;
+  })[];
+  if (params.eventName === undefined) return parsed;
+  const wanted = ([] as readonly string[]).concat(params.eventName);
+  return parsed.filter((e) => wanted.includes(e.eventName));
+}
+
+/** Past events `eventName` of `address` (`fromBlock` defaults to the deployment block, else genesis). */
+export async function getPastContractEvents(
+  ctx: PoAIContext,
+  params: {
+    address: Address;
+    abi: Abi;
+    eventName: string;
+    args?: Record<string, unknown> | readonly unknown[] | undefined;
+    fromBlock?: BlockNumber | BlockTag | undefined;
+    toBlock?: BlockNumber | BlockTag | undefined;
+  },
+): Promise<Log[]> {
+  return withDecodedErrors(params.address, "getLogs", () =>
+    getContractEvents(ctx.publicClient, {
+      address: params.address,
+      abi: params.abi,
+      eventName: params.eventName,
+      ...(params.args !== undefined && { args: params.args }),
+      fromBlock: params.fromBlock ?? ctx.deployment.deployBlock ?? "earliest",
+      toBlock: params.toBlock ?? "latest",
+      strict: true,
+    } as Parameters<typeof getContractEvents>[1]),
+  ) as Promise<Log[]>;
 }

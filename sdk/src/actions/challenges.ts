@@ -26,8 +26,6 @@
  */
 import {
   encodeFunctionData,
-  isAddressEqual,
-  parseEventLogs,
   type Address,
   type BlockNumber,
   type BlockTag,
@@ -38,7 +36,7 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
+import { getBlockNumber, readContract } from "viem/actions";
 import { challengeManagerAbi, randomnessBeaconAbi, stakingAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
@@ -60,7 +58,12 @@ import { checkAddress } from "../validate.js";
 import { randomnessBeaconAddress } from "./beacon.js";
 import { getSpecParams } from "./registry.js";
 import { ROLE, currentEpoch } from "./staking.js";
-import { watchContractEvents, type WatchOptions } from "../events.js";
+import {
+  getPastContractEvents,
+  parseContractLogs,
+  watchContractEvents,
+  type WatchOptions,
+} from "../events.js";
 
 // --- types (inferred from the generated ABI) -----------------------------------------------------
 
@@ -735,15 +738,12 @@ export function parseChallengeEvents<N extends ChallengeEventName = ChallengeEve
   ctx: PoAIContext,
   args: { logs: readonly Log[]; eventName?: N | readonly N[] },
 ): ChallengeEvent<N>[] {
-  const address = challengeManagerAddress(ctx);
-  const logs = args.logs.filter((l) => isAddressEqual(l.address, address));
-  const wanted = args.eventName === undefined ? undefined : ([] as readonly N[]).concat(args.eventName);
-  const parsed = parseEventLogs({
+  return parseContractLogs({
+    address: challengeManagerAddress(ctx),
     abi: challengeManagerAbi,
-    logs: [...logs],
-    strict: true,
+    logs: args.logs,
+    eventName: args.eventName,
   }) as unknown as ChallengeEvent<N>[];
-  return wanted ? parsed.filter((e) => (wanted as readonly string[]).includes(e.eventName)) : parsed;
 }
 
 /** Past ChallengeManager events (`fromBlock` defaults to the deployment block, else the genesis block). */
@@ -756,18 +756,14 @@ export async function getChallengeEvents<N extends ChallengeEventName>(
     toBlock?: BlockNumber | BlockTag;
   },
 ): Promise<ChallengeEvent<N>[]> {
-  const address = challengeManagerAddress(ctx);
-  const logs = await read(address, "getLogs", () =>
-    getContractEvents(ctx.publicClient, {
-      address,
-      abi: challengeManagerAbi,
-      eventName: args.eventName as ChallengeEventName,
-      ...(args.args !== undefined && { args: args.args as ChallengeEventFilter<ChallengeEventName> }),
-      fromBlock: args.fromBlock ?? ctx.deployment.deployBlock ?? "earliest",
-      toBlock: args.toBlock ?? "latest",
-      strict: true,
-    }),
-  );
+  const logs = await getPastContractEvents(ctx, {
+    address: challengeManagerAddress(ctx),
+    abi: challengeManagerAbi,
+    eventName: args.eventName,
+    args: args.args as Record<string, unknown> | undefined,
+    fromBlock: args.fromBlock,
+    toBlock: args.toBlock,
+  });
   return logs as unknown as ChallengeEvent<N>[];
 }
 

@@ -22,7 +22,6 @@
 import {
   encodeFunctionData,
   isAddressEqual,
-  parseEventLogs,
   type Address,
   type BlockNumber,
   type BlockTag,
@@ -36,11 +35,16 @@ import {
   type Log,
   type ReadContractParameters,
 } from "viem";
-import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
+import { getBlockNumber, readContract } from "viem/actions";
 import { challengeManagerAbi, poaiTokenAbi, rewardDistributorAbi, stakingAbi } from "../abi/index.js";
 import { requireSigner, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIContractError, PoAIInputError } from "../errors.js";
-import { watchContractEvents, type WatchOptions } from "../events.js";
+import {
+  getPastContractEvents,
+  parseContractLogs,
+  watchContractEvents,
+  type WatchOptions,
+} from "../events.js";
 import { checkRound } from "../poai/validate.js";
 import { sendContractTransaction, waitForTransaction, withDecodedErrors as read } from "../transaction.js";
 import { checkAddress, checkAddressList, checkAmount, checkUint } from "../validate.js";
@@ -515,15 +519,12 @@ export function parseRewardEvents<N extends RewardEventName = RewardEventName>(
   ctx: PoAIContext,
   args: { logs: readonly Log[]; eventName?: N | readonly N[] },
 ): RewardEvent<N>[] {
-  const address = rewardDistributorAddress(ctx);
-  const logs = args.logs.filter((l) => isAddressEqual(l.address, address));
-  const wanted = args.eventName === undefined ? undefined : ([] as readonly N[]).concat(args.eventName);
-  const parsed = parseEventLogs({
+  return parseContractLogs({
+    address: rewardDistributorAddress(ctx),
     abi: rewardDistributorAbi,
-    logs: [...logs],
-    strict: true,
+    logs: args.logs,
+    eventName: args.eventName,
   }) as unknown as RewardEvent<N>[];
-  return wanted ? parsed.filter((e) => (wanted as readonly string[]).includes(e.eventName)) : parsed;
 }
 
 /** Past RewardDistributor events (`fromBlock` defaults to the deployment block, else the genesis block). */
@@ -536,18 +537,14 @@ export async function getRewardEvents<N extends RewardEventName>(
     toBlock?: BlockNumber | BlockTag;
   },
 ): Promise<RewardEvent<N>[]> {
-  const address = rewardDistributorAddress(ctx);
-  const logs = await read(address, "getLogs", () =>
-    getContractEvents(ctx.publicClient, {
-      address,
-      abi: rewardDistributorAbi,
-      eventName: args.eventName as RewardEventName,
-      ...(args.args !== undefined && { args: args.args as RewardEventFilter<RewardEventName> }),
-      fromBlock: args.fromBlock ?? ctx.deployment.deployBlock ?? "earliest",
-      toBlock: args.toBlock ?? "latest",
-      strict: true,
-    }),
-  );
+  const logs = await getPastContractEvents(ctx, {
+    address: rewardDistributorAddress(ctx),
+    abi: rewardDistributorAbi,
+    eventName: args.eventName,
+    args: args.args as Record<string, unknown> | undefined,
+    fromBlock: args.fromBlock,
+    toBlock: args.toBlock,
+  });
   return logs as unknown as RewardEvent<N>[];
 }
 

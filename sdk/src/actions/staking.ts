@@ -10,8 +10,6 @@
  */
 import {
   encodeFunctionData,
-  isAddressEqual,
-  parseEventLogs,
   type Account,
   type Address,
   type BlockNumber,
@@ -23,11 +21,16 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, getContractEvents, multicall, readContract } from "viem/actions";
+import { getBlockNumber, multicall, readContract } from "viem/actions";
 import { stakingAbi, stakingLensAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
-import { watchContractEvents, type WatchOptions } from "../events.js";
+import {
+  getPastContractEvents,
+  parseContractLogs,
+  watchContractEvents,
+  type WatchOptions,
+} from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import {
   checkAddress,
@@ -585,15 +588,12 @@ export function parseStakingEvents<N extends StakingEventName = StakingEventName
   ctx: PoAIContext,
   args: { logs: readonly Log[]; eventName?: N | readonly N[] },
 ): StakingEvent<N>[] {
-  const staking = ctx.deployment.contracts.staking;
-  const logs = args.logs.filter((l) => isAddressEqual(l.address, staking));
-  const wanted = args.eventName === undefined ? undefined : ([] as readonly N[]).concat(args.eventName);
-  const parsed = parseEventLogs({
+  return parseContractLogs({
+    address: ctx.deployment.contracts.staking,
     abi: stakingAbi,
-    logs: [...logs],
-    strict: true,
+    logs: args.logs,
+    eventName: args.eventName,
   }) as unknown as StakingEvent<N>[];
-  return wanted ? parsed.filter((e) => (wanted as readonly string[]).includes(e.eventName)) : parsed;
 }
 
 /** Past Staking events (`fromBlock` defaults to the deployment block, else the genesis block). */
@@ -606,18 +606,14 @@ export async function getStakingEvents<N extends StakingEventName>(
     toBlock?: BlockNumber | BlockTag;
   },
 ): Promise<StakingEvent<N>[]> {
-  const address = ctx.deployment.contracts.staking;
-  const logs = await read(address, "getLogs", () =>
-    getContractEvents(ctx.publicClient, {
-      address,
-      abi: stakingAbi,
-      eventName: args.eventName as StakingEventName,
-      ...(args.args !== undefined && { args: args.args as StakingEventFilter<StakingEventName> }),
-      fromBlock: args.fromBlock ?? ctx.deployment.deployBlock ?? "earliest",
-      toBlock: args.toBlock ?? "latest",
-      strict: true,
-    }),
-  );
+  const logs = await getPastContractEvents(ctx, {
+    address: ctx.deployment.contracts.staking,
+    abi: stakingAbi,
+    eventName: args.eventName,
+    args: args.args as Record<string, unknown> | undefined,
+    fromBlock: args.fromBlock,
+    toBlock: args.toBlock,
+  });
   return logs as unknown as StakingEvent<N>[];
 }
 
