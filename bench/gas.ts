@@ -11,12 +11,13 @@ import {
   encodeFunctionData,
   maxUint256,
   parseEther,
-  parseSignature,
   type Address,
   type Hash,
   type Hex,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { parseDeployment, signPermit } from "@poai/sdk";
+import { toAddressBook } from "../scripts/lib/address-book.js";
 import { deployStaking } from "../scripts/lib/deploy.js";
 import { runPoAIGasBench } from "./poai.js";
 import { runRewardsGasBench } from "./rewards.js";
@@ -91,37 +92,14 @@ export async function runGasBench(
 
   // Permit path: a fresh signature for an existing position.
   {
-    const nonce = await d.token.read.nonces([bob.account.address]);
-    const deadline = BigInt((await publicClient.getBlock()).timestamp) + 3600n;
     await bobStk.write.delegate([A, parseEther("10")]);
-    const signature = await bob.signTypedData({
-      domain: {
-        name: "PoAI",
-        version: "1",
-        chainId: await publicClient.getChainId(),
-        verifyingContract: d.token.address,
-      },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: {
-        owner: bob.account.address,
-        spender: d.staking.address,
-        value: parseEther("10"),
-        nonce,
-        deadline,
-      },
-    });
-    const { v, r, s } = parseSignature(signature);
+    const book = toAddressBook("bench", await publicClient.getChainId(), 0n, d);
+    const { deadline, v, r, s } = await signPermit(
+      { publicClient, walletClient: bob, deployment: parseDeployment(book) },
+      { value: parseEther("10") },
+    );
     results["Staking.delegateWithPermit"] = await gasOf(
-      bobStk.write.delegateWithPermit([A, parseEther("10"), deadline, Number(v ?? 27n), r, s]),
+      bobStk.write.delegateWithPermit([A, parseEther("10"), deadline, v, r, s]),
     );
     await (await as(bob).token).write.approve([d.staking.address, maxUint256]); // the permit replaced it
   }
