@@ -1,20 +1,8 @@
-import { BaseError, decodeErrorResult, type Abi, type Hex } from "viem";
+import { decodeErrorResult, type Abi, type Hex } from "viem";
+import { revertData } from "../../staking/helpers/revert.js";
 
 /** What a call did: succeeded (with its transaction hash), or reverted with a decoded custom error. */
 export type Outcome = { ok: true; hash: Hex } | { ok: false; error: string; args: readonly unknown[] };
-
-function revertData(e: unknown): Hex | undefined {
-  if (!(e instanceof BaseError)) return undefined;
-  let raw: Hex | undefined;
-  e.walk((x) => {
-    const r = (x as { raw?: unknown }).raw;
-    if (typeof r === "string" && r.startsWith("0x")) raw = r as Hex;
-    const d = (x as { data?: unknown }).data;
-    if (raw === undefined && typeof d === "string" && d.startsWith("0x")) raw = d as Hex;
-    return false;
-  });
-  return raw;
-}
 
 /** Runs a write and reports its outcome instead of throwing; reverts are decoded against `abi`. */
 export async function attempt(write: () => Promise<Hex>, abi: Abi): Promise<Outcome> {

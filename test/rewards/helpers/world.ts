@@ -16,14 +16,12 @@
  * Clock rules: a read sees the latest block's timestamp; `reach(t)` mines a block at `t` (the next
  * transaction lands at `t + 1`) unless the clock is already there.
  */
-import { network } from "hardhat";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
 import {
   encodeAbiParameters,
   getAddress,
   keccak256,
   maxUint256,
-  parseEther,
   parseEventLogs,
   toHex,
   type Abi,
@@ -37,27 +35,31 @@ import {
   type StakingParams,
 } from "../../../scripts/lib/deploy.js";
 
-export type Connection = Awaited<ReturnType<typeof network.create>>;
-export type Viem = Connection["viem"];
-export type Wallet = Awaited<ReturnType<Viem["getWalletClients"]>>[number];
-
-export const E = (n: number | string): bigint => parseEther(String(n));
-export const DAY = 86_400;
-export const WAD = 10n ** 18n;
-export const BPS = 10_000n;
-export const BURN_ADDRESS: Address = "0x000000000000000000000000000000000000dEaD";
-export const TRAINER = 1;
-export const VALIDATOR = 2;
-export const Verdict = { None: 0, Valid: 1, Invalid: 2, Unavailable: 3 } as const;
-export const Status = {
-  None: 0,
-  Submitted: 1,
-  Valid: 2,
-  Fraud: 3,
-  Withheld: 4,
-  NoQuorum: 5,
-  Missed: 6,
-} as const;
+export {
+  BPS,
+  BURN_ADDRESS,
+  DAY,
+  E,
+  Status,
+  TRAINER,
+  VALIDATOR,
+  Verdict,
+  WAD,
+  type Connection,
+  type Viem,
+  type Wallet,
+} from "../../poai/helpers/world.js";
+import {
+  BPS,
+  DAY,
+  E,
+  Status,
+  TRAINER,
+  VALIDATOR,
+  Verdict,
+  type Connection,
+  type Wallet,
+} from "../../poai/helpers/world.js";
 
 /** A spec that trains in milliseconds; nobody trains it here, but the registry needs one active. */
 export const SPEC = {
