@@ -1,0 +1,21 @@
+/**
+ * The runtime the PoAI daemons share: SQLite state, structured logs, metrics and status over
+ * HTTP, the daemon loop, bounded retries, progress display and the checkpoint protocol.
+ */
+export { openDatabase, transaction, type Database } from "./sqlite.js";
+export { createLogger, type LogLevel, type Logger } from "./log.js";
+export { sleep, withRetry, type RetryOptions } from "./retry.js";
+export { createProgress, type Progress } from "./progress.js";
+export { DaemonLoop, type LoopOptions } from "./loop.js";
+export {
+  httpError,
+  json,
+  serve,
+  standardRoutes,
+  type HttpHandler,
+  type HttpReply,
+  type HttpRequest,
+  type Route,
+  type RunningServer,
+} from "./http.js";
+export * from "./protocol.js";

@@ -1,0 +1,287 @@
+/**
+ * The checkpoint protocol between a trainer's checkpoint server and the validators that audit it.
+ *
+ *   GET {endpoint}/v1/challenges/{id}                      -> 200 JSON RunInfo
+ *   GET {endpoint}/v1/challenges/{id}/checkpoints/{index}  -> 200 application/octet-stream
+ *       body:   encodeCheckpoint(spec, checkpoint i), exactly modelLayout(spec).checkpointBytes long
+ *       header: x-poai-checkpoint-hash  keccak256 of the body
+ *       header: x-poai-merkle-proof     the leaf's Merkle proof, comma-separated 32-byte hex
+ *   404 for an unknown challenge or index, 410 once the trainer pruned the run.
+ *
+ * `endpoint` is the URL the trainer registered in Staking (`metadataOf(trainer).endpoint`).
+ * The client side treats every byte from the trainer as hostile: it bounds time and size, and
+ * accepts a checkpoint only once its bytes hash to a leaf proven under the committed root.
+ */
+import { isHex, keccak256, size, type Hex } from "viem";
+import {
+  CheckpointError,
+  decodeCheckpoint,
+  modelLayout,
+  verifyCheckpointProof,
+  type Checkpoint,
+  type TrainingSpec,
+} from "../compute/index.js";
+import { httpError, json, type Route } from "./http.js";
+
+export const CHECKPOINT_HASH_HEADER = "x-poai-checkpoint-hash";
+export const MERKLE_PROOF_HEADER = "x-poai-merkle-proof";
+export const CHECKPOINT_CONTENT_TYPE = "application/octet-stream";
+/** A proof never needs more siblings than this (trees of at most 2^20 + 1 leaves). */
+export const MAX_PROOF_LENGTH = 24;
+
+export function runPath(id: Hex): string {
+  return `/v1/challenges/${id}`;
+}
+
+export function checkpointPath(id: Hex, index: number): string {
+  return `/v1/challenges/${id}/checkpoints/${index}`;
+}
+
+/** What a checkpoint server says about one of its runs. */
+export interface RunInfo {
+  id: Hex;
+  round: string;
+  specId: Hex;
+  root: Hex;
+  /** Checkpoints in the run (segments + 1). */
+  checkpoints: number;
+}
+
+/** One checkpoint as served: its encoded bytes, their hash and the Merkle proof of its leaf. */
+export interface ServedCheckpoint {
+  bytes: Uint8Array;
+  hash: Hex;
+  proof: readonly Hex[];
+}
+
+/** Where a checkpoint server reads runs from (the trainer daemon's store). */
+export interface CheckpointSource {
+  /** The run of challenge `id`; `"pruned"` once it was deleted, `undefined` if never held. */
+  run(id: Hex): RunInfo | "pruned" | undefined;
+  /** Checkpoint `index` of challenge `id`, or `undefined` when it is not served. */
+  checkpoint(id: Hex, index: number): ServedCheckpoint | undefined | Promise<ServedCheckpoint | undefined>;
+}
+
+const ID = /^0x[0-9a-fA-F]{64}$/;
+
+/** The checkpoint server's routes over `source`. */
+export function checkpointRoutes(source: CheckpointSource): Route[] {
+  const lookup = (idText: string) => {
+    if (!ID.test(idText))
+      return httpError(400, `challenge id must be 32-byte hex, got ${idText.slice(0, 80)}`);
+    const id = idText.toLowerCase() as Hex;
+    const run = source.run(id);
+    if (run === "pruned") return httpError(410, `challenge ${id} was pruned after its dispute window`);
+    if (run === undefined) return httpError(404, `no run for challenge ${id}`);
+    return run;
+  };
+  return [
+    {
+      method: "GET",
+      path: "/v1/challenges/:id",
+      handler: ({ params }) => {
+        const run = lookup(params.id);
+        return "status" in run ? run : json(200, run);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/challenges/:id/checkpoints/:index",
+      handler: async ({ params }) => {
+        const run = lookup(params.id);
+        if ("status" in run) return run;
+        if (!/^\d{1,8}$/.test(params.index) || Number(params.index) >= run.checkpoints) {
+          return httpError(
+            404,
+            `checkpoint index must be in 0..${run.checkpoints - 1}, got ${params.index.slice(0, 20)}`,
+          );
+        }
+        const served = await source.checkpoint(run.id, Number(params.index));
+        if (!served) return httpError(404, `checkpoint ${params.index} of ${run.id} is not available`);
+        return {
+          status: 200,
+          headers: {
+            "content-type": CHECKPOINT_CONTENT_TYPE,
+            [CHECKPOINT_HASH_HEADER]: served.hash,
+            [MERKLE_PROOF_HEADER]: served.proof.join(","),
+            "cache-control": "public, max-age=31536000, immutable",
+          },
+          body: served.bytes,
+        };
+      },
+    },
+  ];
+}
+
+// --- client ----------------------------------------------------------------------------------------
+
+/**
+ * Why a checkpoint could not be had. `unproven`: bytes came, but not the committed checkpoint.
+ * `malformed`: the bytes are the committed checkpoint, yet not a valid checkpoint of the spec
+ * (wrong step, parameters out of range): the trainer committed to garbage, which is evidence of an
+ * invalid run rather than of withholding.
+ */
+export type FetchFailureKind = "unreachable" | "timeout" | "status" | "oversized" | "unproven" | "malformed";
+
+export class CheckpointFetchError extends Error {
+  override readonly name = "CheckpointFetchError";
+  constructor(
+    readonly kind: FetchFailureKind,
+    readonly url: string,
+    message: string,
+  ) {
+    super(`${url}: ${message}`);
+  }
+}
+
+export interface FetchCheckpointArgs {
+  /** The trainer's registered endpoint (scheme, host, port, optional base path). */
+  endpoint: string;
+  id: Hex;
+  index: number;
+  spec: TrainingSpec;
+  /** The committed result root the checkpoint must be proven under. */
+  root: Hex;
+  /** Whole-request budget, headers and body; default 10 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A checkpoint proven under the committed root. */
+export interface ProvenCheckpoint {
+  index: number;
+  hash: Hex;
+  checkpoint: Checkpoint;
+  bytes: number;
+}
+
+function parseProof(text: string | null, url: string): Hex[] {
+  if (text === null || text.trim() === "") return [];
+  if (text.length > MAX_PROOF_LENGTH * 67) {
+    throw new CheckpointFetchError(
+      "unproven",
+      url,
+      `${MERKLE_PROOF_HEADER} is ${text.length} characters, longer than any valid proof`,
+    );
+  }
+  return text.split(",").map((part, i) => {
+    const h = part.trim();
+    if (!isHex(h, { strict: true }) || size(h) !== 32) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `${MERKLE_PROOF_HEADER}[${i}] must be 32-byte hex, got ${h.slice(0, 80)}`,
+      );
+    }
+    return h;
+  });
+}
+
+/** Joins a registered endpoint and a protocol path (keeps a base path, drops a trailing slash). */
+export function endpointUrl(endpoint: string, path: string): string {
+  let base: URL;
+  try {
+    base = new URL(endpoint);
+  } catch {
+    throw new CheckpointFetchError(
+      "unreachable",
+      endpoint,
+      `endpoint must be an http(s) URL, got ${JSON.stringify(endpoint.slice(0, 200))}`,
+    );
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") {
+    throw new CheckpointFetchError(
+      "unreachable",
+      endpoint,
+      `endpoint must be an http(s) URL, got protocol ${base.protocol}`,
+    );
+  }
+  return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
+}
+
+/**
+ * Fetches checkpoint `index` of challenge `id` from the trainer and proves it under `root`.
+ * Reads at most the spec's checkpoint size (+1 byte to detect more), within `timeoutMs`.
+ * @throws CheckpointFetchError with the failure kind; never anything else for bad remote data.
+ */
+export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<ProvenCheckpoint> {
+  const layout = modelLayout(args.spec);
+  const url = endpointUrl(args.endpoint, checkpointPath(args.id, args.index));
+  const timeout = AbortSignal.timeout(args.timeoutMs ?? 10_000);
+  const signal = args.signal ? AbortSignal.any([args.signal, timeout]) : timeout;
+  const fail = (err: unknown): never => {
+    if (err instanceof CheckpointFetchError) throw err;
+    if (timeout.aborted)
+      throw new CheckpointFetchError(
+        "timeout",
+        url,
+        `no complete answer within ${args.timeoutMs ?? 10_000} ms`,
+      );
+    if (args.signal?.aborted) throw args.signal.reason;
+    throw new CheckpointFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+  };
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, redirect: "error", headers: { accept: CHECKPOINT_CONTENT_TYPE } });
+  } catch (err) {
+    return fail(err);
+  }
+  try {
+    if (response.status !== 200) {
+      throw new CheckpointFetchError("status", url, `answered HTTP ${response.status}`);
+    }
+    const declared = response.headers.get("content-length");
+    if (declared !== null && Number(declared) > layout.checkpointBytes) {
+      throw new CheckpointFetchError(
+        "oversized",
+        url,
+        `content-length ${declared} exceeds the spec's ${layout.checkpointBytes} bytes`,
+      );
+    }
+    const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
+    const body = new Uint8Array(layout.checkpointBytes);
+    let received = 0;
+    const reader = response.body?.getReader();
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (received + value.length > layout.checkpointBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw new CheckpointFetchError(
+            "oversized",
+            url,
+            `body exceeds the spec's ${layout.checkpointBytes} bytes`,
+          );
+        }
+        body.set(value, received);
+        received += value.length;
+      }
+    }
+    if (received !== layout.checkpointBytes) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `body is ${received} bytes, the spec's checkpoints are ${layout.checkpointBytes}`,
+      );
+    }
+    const hash = keccak256(body);
+    if (!verifyCheckpointProof(args.root, args.index, hash, proof)) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `checkpoint ${args.index} (hash ${hash}) is not proven under root ${args.root}`,
+      );
+    }
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = decodeCheckpoint(args.spec, body);
+    } catch (err) {
+      if (err instanceof CheckpointError) throw new CheckpointFetchError("malformed", url, err.message);
+      throw err;
+    }
+    return { index: args.index, hash, checkpoint, bytes: received };
+  } catch (err) {
+    return fail(err);
+  }
+}
