@@ -1,0 +1,32 @@
+/**
+ * `@poai/sdk/node`: the trainer daemon (Node only: SQLite, HTTP server) and the daemon runtime it
+ * is built on. See docs/daemons.md.
+ *
+ * ```ts
+ * import { TrainerDaemon } from "@poai/sdk/node";
+ * const trainer = await TrainerDaemon.create({ client, databasePath: "./trainer.sqlite", port: 8600 });
+ * trainer.startLoop({ pollMs: 5_000 });
+ * process.on("SIGTERM", () => void trainer.stop());
+ * ```
+ */
+export {
+  TrainerDaemon,
+  resolveTrainerOptions,
+  type ProgressMode,
+  type ResolvedTrainerOptions,
+  type ResultToSend,
+  type RunSummary,
+  type TrainerDaemonOptions,
+  type TrainerInit,
+  type TrainerStatus,
+} from "./trainer.js";
+export {
+  TrainerStore,
+  UNFINISHED_STATES,
+  type NewRun,
+  type RunRecord,
+  type RunState,
+  type RunUpdate,
+  type StoredCheckpoint,
+} from "./trainer-store.js";
+export * from "../daemon/index.js";

@@ -1,0 +1,1121 @@
+/**
+ * The trainer daemon: answers the trainer's Proof-of-AI challenge every round and serves the
+ * checkpoints the validators audit.
+ *
+ * Each `tick()` reads the chain's time (the latest block's timestamp, never the wall clock) and:
+ * 1. for the current round, seals the beacon if nobody contributed to it, derives the challenge
+ *    (`getDueChallenge`: due, seed, spec, deadline), reads the spec from the TaskRegistry and
+ *    records the run, or records why there is nothing to do (no active spec, not due);
+ * 2. trains every unfinished run segment by segment, writing each checkpoint to SQLite as it comes
+ *    (a restart resumes from the last one written, bit for bit), commits to the checkpoints
+ *    (Merkle root), evaluates the final checkpoint and submits root and score before the deadline,
+ *    recording `submitting` before it sends and checking the chain after a restart, so a result is
+ *    never sent twice; a run whose deadline passed is marked missed and nothing is sent;
+ * 3. prunes the checkpoints of rounds whose points are final (`closesAt`, plus `retentionSeconds`).
+ *
+ * One HTTP server carries the checkpoint protocol (`../daemon/protocol.ts`) and `/healthz`,
+ * `/status`, `/metrics`. At start the daemon publishes the server's public URL as the trainer's
+ * endpoint in Staking, where validators look it up.
+ *
+ * The protected hooks (`trainingSeed`, `initialCheckpoint`, `trainSegment`, `reportScore`,
+ * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`) hold the honest
+ * behaviour; a subclass can change one step (tests build dishonest trainers this way).
+ */
+import { getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
+import { getBlock, getTransactionCount, getTransactionReceipt } from "viem/actions";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ChallengeInfo, DueChallenge } from "../actions/challenges.js";
+import { OPERATOR_STATUS, ROLE, roleName } from "../actions/staking.js";
+import type { PoAIClient } from "../client.js";
+import {
+  commit,
+  createBackend,
+  decodeCheckpoint,
+  deriveKey,
+  encodeCheckpoint,
+  evaluate,
+  modelLayout,
+  replaySegment,
+  specId,
+  validateSeed,
+  validateSpec,
+  type BackendKind,
+  type Checkpoint,
+  type EngineBackend,
+  type RunCommitment,
+  type TrainingSpec,
+} from "../compute/index.js";
+import {
+  DaemonLoop,
+  checkpointRoutes,
+  createLogger,
+  createProgress,
+  serve,
+  standardRoutes,
+  withRetry,
+  type CheckpointSource,
+  type LogLevel,
+  type Logger,
+  type RunInfo,
+  type RunningServer,
+  type ServedCheckpoint,
+} from "../daemon/index.js";
+import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
+import { roundAt } from "../poai/timing.js";
+import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
+
+// --- options --------------------------------------------------------------------------------------
+
+export type ProgressMode = "auto" | "bar" | "log" | "off";
+
+export interface TrainerDaemonOptions {
+  /** A PoAI client with a wallet: its account is the trainer, and signs every transaction. */
+  client: PoAIClient;
+  /** The SQLite file holding the daemon's runs and checkpoints (created if missing; `":memory:"` keeps nothing). */
+  databasePath: string;
+  /** Engine backend: `"js"`, `"wasm"`, `"auto"` (wasm where WebAssembly SIMD runs; the default) or a backend object. */
+  backend?: BackendKind | EngineBackend;
+  /** Interface the HTTP server listens on; default `127.0.0.1`. */
+  host?: string;
+  /** Port of the HTTP server; default 0 (any free port). */
+  port?: number;
+  /** The URL validators reach the server at (behind a proxy, a public host); default the server's own URL. */
+  publicEndpoint?: string;
+  /** Publish `publicEndpoint` in Staking (`updateMetadata`) at start when it differs; default true. */
+  registerEndpoint?: boolean;
+  /** GPU class published with the endpoint; default the one already registered. */
+  gpuClass?: string;
+  /** Seconds to keep a run's checkpoints after its round's points are final; default 0. */
+  retentionSeconds?: bigint | number;
+  /** Training progress: a bar on a terminal, log lines otherwise (`"auto"`, the default), or `"off"`. */
+  progress?: ProgressMode;
+  /** A pino logger to write to; default a new one named `poai-trainer`. */
+  logger?: Logger;
+  /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
+  logLevel?: LogLevel;
+  /** Blocks to wait for after a submission is mined; default 1. */
+  confirmations?: number;
+  /** Attempts of a failing RPC read before the tick fails; default 4. */
+  rpcAttempts?: number;
+}
+
+/** The options after validation, with their defaults. */
+export interface ResolvedTrainerOptions {
+  client: PoAIClient;
+  address: Address;
+  databasePath: string;
+  backend: EngineBackend;
+  host: string;
+  port: number;
+  publicEndpoint: string | undefined;
+  registerEndpoint: boolean;
+  gpuClass: string | undefined;
+  retentionSeconds: bigint;
+  progress: ProgressMode;
+  logger: Logger | undefined;
+  logLevel: LogLevel | undefined;
+  confirmations: number;
+  rpcAttempts: number;
+}
+
+const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const PROGRESS_MODES: readonly string[] = ["auto", "bar", "log", "off"];
+/** `Staking.MAX_ENDPOINT_LENGTH` and `MAX_GPU_CLASS_LENGTH`. */
+const MAX_ENDPOINT_BYTES = 256;
+const MAX_GPU_CLASS_BYTES = 64;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+function checkEndpoint(value: unknown): string {
+  const expected = `an http(s) URL of at most ${MAX_ENDPOINT_BYTES} bytes`;
+  if (typeof value !== "string" || Buffer.byteLength(value) > MAX_ENDPOINT_BYTES) {
+    throw new PoAIInputError("publicEndpoint", value, expected);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new PoAIInputError("publicEndpoint", value, expected);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new PoAIInputError("publicEndpoint", value, expected);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+/** Checks the options at the boundary; every error is a `PoAIInputError` naming the field and the value. */
+export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTrainerOptions {
+  if (!isObject(options)) throw new PoAIInputError("options", options, "an object of trainer daemon options");
+  const o = options as unknown as Record<string, unknown>;
+  const client = o.client;
+  if (!isObject(client) || !isObject(client.challenges) || !isObject(client.deployment)) {
+    throw new PoAIInputError("client", client, "a PoAI client (createPoAIClient)");
+  }
+  const account = (client.walletClient as { account?: { address?: unknown } } | undefined)?.account;
+  if (!isObject(account) || typeof account.address !== "string") {
+    throw new PoAIInputError(
+      "client.walletClient.account",
+      account,
+      "a wallet client with an account: the trainer signs its submissions",
+    );
+  }
+  const poai = client as unknown as PoAIClient;
+  if (poai.deployment.contracts.challengeManager === undefined) {
+    throw new PoAIInputError(
+      "client.deployment.contracts.challengeManager",
+      undefined,
+      "the ChallengeManager address (a deployment with the Proof-of-AI contracts)",
+    );
+  }
+  if (typeof o.databasePath !== "string" || o.databasePath.trim() === "") {
+    throw new PoAIInputError("databasePath", o.databasePath, 'a file path (or ":memory:")');
+  }
+  let backend: EngineBackend;
+  if (o.backend === undefined || typeof o.backend === "string") {
+    if (o.backend !== undefined && !["js", "wasm", "auto"].includes(o.backend)) {
+      throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
+    }
+    backend = createBackend((o.backend ?? "auto") as BackendKind);
+  } else if (
+    isObject(o.backend) &&
+    typeof o.backend.kind === "string" &&
+    typeof o.backend.open === "function"
+  ) {
+    backend = o.backend as unknown as EngineBackend;
+  } else {
+    throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
+  }
+  const host = o.host ?? "127.0.0.1";
+  if (typeof host !== "string" || host.trim() === "") {
+    throw new PoAIInputError("host", o.host, "a host name or IP address to listen on");
+  }
+  const port = o.port ?? 0;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new PoAIInputError("port", o.port, "a TCP port, an integer in 0..65535 (0: any free port)");
+  }
+  const publicEndpoint = o.publicEndpoint === undefined ? undefined : checkEndpoint(o.publicEndpoint);
+  const registerEndpoint = o.registerEndpoint ?? true;
+  if (typeof registerEndpoint !== "boolean") {
+    throw new PoAIInputError("registerEndpoint", o.registerEndpoint, "a boolean");
+  }
+  const gpuClass = o.gpuClass;
+  if (
+    gpuClass !== undefined &&
+    (typeof gpuClass !== "string" || Buffer.byteLength(gpuClass) > MAX_GPU_CLASS_BYTES)
+  ) {
+    throw new PoAIInputError("gpuClass", gpuClass, `a string of at most ${MAX_GPU_CLASS_BYTES} bytes`);
+  }
+  const retention = o.retentionSeconds ?? 0n;
+  if (
+    !(typeof retention === "bigint" || (typeof retention === "number" && Number.isSafeInteger(retention))) ||
+    BigInt(retention) < 0n
+  ) {
+    throw new PoAIInputError("retentionSeconds", o.retentionSeconds, "a whole number of seconds >= 0");
+  }
+  const progress = o.progress ?? "auto";
+  if (typeof progress !== "string" || !PROGRESS_MODES.includes(progress)) {
+    throw new PoAIInputError("progress", o.progress, '"auto", "bar", "log" or "off"');
+  }
+  if (o.logger !== undefined && !(isObject(o.logger) && typeof o.logger.child === "function")) {
+    throw new PoAIInputError("logger", o.logger, "a pino logger");
+  }
+  if (o.logLevel !== undefined && (typeof o.logLevel !== "string" || !LOG_LEVELS.includes(o.logLevel))) {
+    throw new PoAIInputError("logLevel", o.logLevel, `one of ${LOG_LEVELS.join(", ")}`);
+  }
+  const confirmations = o.confirmations ?? 1;
+  if (
+    typeof confirmations !== "number" ||
+    !Number.isInteger(confirmations) ||
+    confirmations < 1 ||
+    confirmations > 64
+  ) {
+    throw new PoAIInputError("confirmations", o.confirmations, "an integer in 1..64");
+  }
+  const rpcAttempts = o.rpcAttempts ?? 4;
+  if (
+    typeof rpcAttempts !== "number" ||
+    !Number.isInteger(rpcAttempts) ||
+    rpcAttempts < 1 ||
+    rpcAttempts > 100
+  ) {
+    throw new PoAIInputError("rpcAttempts", o.rpcAttempts, "an integer in 1..100");
+  }
+  return {
+    client: poai,
+    address: getAddress(account.address),
+    databasePath: o.databasePath,
+    backend,
+    host,
+    port,
+    publicEndpoint,
+    registerEndpoint,
+    gpuClass: gpuClass as string | undefined,
+    retentionSeconds: BigInt(retention as bigint | number),
+    progress: progress as ProgressMode,
+    logger: o.logger as Logger | undefined,
+    logLevel: o.logLevel as LogLevel | undefined,
+    confirmations,
+    rpcAttempts,
+  };
+}
+
+// --- status -------------------------------------------------------------------------------------
+
+/** One run as `status()` reports it. */
+export interface RunSummary {
+  id: Hex;
+  round: bigint;
+  specId: Hex;
+  seed: Hex;
+  state: RunState;
+  /** Checkpoints on disk / in a complete run. */
+  checkpoints: number;
+  totalCheckpoints: number;
+  root: Hex | null;
+  measuredScoreBps: number | null;
+  reportedScoreBps: number | null;
+  deadline: bigint;
+  closesAt: bigint;
+  txHash: Hex | null;
+  error: string | null;
+  pruned: boolean;
+}
+
+/** What `status()` (and `GET /status`) reports. */
+export interface TrainerStatus {
+  address: Address;
+  /** The HTTP server's own URL, and the endpoint published for validators. */
+  serverUrl: string;
+  endpoint: string;
+  backend: string;
+  /** Chain time and round at the last tick; null before the first. */
+  chainTime: bigint | null;
+  round: bigint | null;
+  /** Why the daemon has nothing to do in `round` (no active spec, not due), or null. */
+  idle: { round: bigint; reason: string } | null;
+  /** The run of the current round, if the trainer is due one. */
+  currentRun: RunSummary | null;
+  /** The latest submitted runs, newest first. */
+  lastSubmissions: RunSummary[];
+  /** The last failed tick: when (ISO time) and why. */
+  lastError: { at: string; message: string } | null;
+  ticks: number;
+  stopped: boolean;
+}
+
+// --- metrics ------------------------------------------------------------------------------------
+
+function trainerMetrics(registry: Registry, store: () => TrainerStore | undefined) {
+  const registers = [registry];
+  return {
+    checkpoints: new Counter({
+      name: "poai_trainer_checkpoints_total",
+      help: "Checkpoints trained and written to disk",
+      registers,
+    }),
+    submissions: new Counter({
+      name: "poai_trainer_submissions_total",
+      help: "Results sent to the chain, by outcome (submitted, rejected)",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    missed: new Counter({
+      name: "poai_trainer_missed_total",
+      help: "Runs whose deadline passed without a submission",
+      registers,
+    }),
+    trainingSeconds: new Histogram({
+      name: "poai_trainer_training_seconds",
+      help: "Wall-clock seconds this process spent training a run (resumed runs: the resumed part)",
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+      registers,
+    }),
+    currentRound: new Gauge({
+      name: "poai_trainer_current_round",
+      help: "The round at the chain's latest block",
+      registers,
+    }),
+    measuredScore: new Gauge({
+      name: "poai_trainer_measured_score_bps",
+      help: "Evaluation accuracy of the last trained run, in basis points",
+      registers,
+    }),
+    servedCheckpoints: new Counter({
+      name: "poai_trainer_served_checkpoints_total",
+      help: "Checkpoints served over HTTP",
+      registers,
+    }),
+    servedBytes: new Counter({
+      name: "poai_trainer_served_bytes_total",
+      help: "Checkpoint bytes served over HTTP",
+      registers,
+    }),
+    pruned: new Counter({
+      name: "poai_trainer_pruned_runs_total",
+      help: "Runs whose checkpoints were deleted after their round's points became final",
+      registers,
+    }),
+    errors: new Counter({
+      name: "poai_trainer_errors_total",
+      help: "Failed ticks and server errors, by stage",
+      labelNames: ["stage"] as const,
+      registers,
+    }),
+    storedCheckpoints: new Gauge({
+      name: "poai_trainer_stored_checkpoints",
+      help: "Checkpoints on disk",
+      registers,
+      collect() {
+        const s = store();
+        if (s?.db.isOpen) this.set(s.totals().checkpoints);
+      },
+    }),
+    storedBytes: new Gauge({
+      name: "poai_trainer_stored_bytes",
+      help: "Checkpoint bytes on disk",
+      registers,
+      collect() {
+        const s = store();
+        if (s?.db.isOpen) this.set(s.totals().bytes);
+      },
+    }),
+  };
+}
+
+// --- the daemon ---------------------------------------------------------------------------------
+
+/** What `create` hands the constructor. Build daemons with `TrainerDaemon.create`. */
+export interface TrainerInit {
+  options: ResolvedTrainerOptions;
+  store: TrainerStore;
+  log: Logger;
+  genesis: bigint;
+  epochLength: bigint;
+}
+
+type Stage = "chain" | "challenge" | "training" | "submission" | "pruning" | "http";
+
+/** A result to send: what `sendResult` receives. */
+export interface ResultToSend {
+  id: Hex;
+  round: bigint;
+  root: Hex;
+  reportedScoreBps: number;
+}
+
+const COMMITMENT_CACHE = 8;
+
+export class TrainerDaemon extends DaemonLoop {
+  protected override readonly log: Logger;
+  /** The trainer's address (the client's account). */
+  readonly address: Address;
+  /** This daemon's Prometheus registry (served at `/metrics`). */
+  readonly metrics: Registry;
+  protected readonly client: PoAIClient;
+  protected readonly backend: EngineBackend;
+  protected readonly store: TrainerStore;
+  protected readonly options: ResolvedTrainerOptions;
+  protected readonly genesis: bigint;
+  protected readonly epochLength: bigint;
+  private readonly m: ReturnType<typeof trainerMetrics>;
+  private server: RunningServer | undefined;
+  private publicEndpoint = "";
+  private chain: { now: bigint; round: bigint } | null = null;
+  private idle: { round: bigint; reason: string } | null = null;
+  private lastError: { at: string; message: string } | null = null;
+  private ticks = 0;
+  private stage: Stage = "chain";
+  private closed = false;
+  private readonly commitments = new Map<Hex, RunCommitment>();
+
+  /**
+   * Starts a trainer daemon: validates the options, opens the database, starts the HTTP server and
+   * publishes its endpoint. Call `tick()` (or `startLoop()`) to work, `stop()` to shut down.
+   * Subclasses get an instance of their own class.
+   */
+  static async create<D extends TrainerDaemon>(
+    this: new (init: TrainerInit) => D,
+    options: TrainerDaemonOptions,
+  ): Promise<D> {
+    const o = resolveTrainerOptions(options);
+    const base =
+      o.logger ?? createLogger("poai-trainer", o.logLevel === undefined ? {} : { level: o.logLevel });
+    const log = base.child({ trainer: o.address });
+    const round0 = await withRetry(() => o.client.challenges.getRoundWindows({ round: 0 }), {
+      attempts: o.rpcAttempts,
+      retryable: (err) => !isPoAIContractError(err) && !(err instanceof PoAIInputError),
+    });
+    const store = new TrainerStore(o.databasePath, {
+      trainer: o.address,
+      chainId: o.client.deployment.chainId,
+      challengeManager: o.client.deployment.contracts.challengeManager!,
+    });
+    let daemon: D | undefined;
+    try {
+      daemon = new this({
+        options: o,
+        store,
+        log,
+        genesis: round0.start,
+        epochLength: round0.end - round0.start,
+      });
+      await daemon.open();
+      return daemon;
+    } catch (err) {
+      if (daemon) await daemon.release();
+      else store.close();
+      throw err;
+    }
+  }
+
+  /** Use `TrainerDaemon.create` (it opens the server and publishes the endpoint). */
+  constructor(init: TrainerInit) {
+    super();
+    this.options = init.options;
+    this.client = init.options.client;
+    this.address = init.options.address;
+    this.backend = init.options.backend;
+    this.store = init.store;
+    this.log = init.log;
+    this.genesis = init.genesis;
+    this.epochLength = init.epochLength;
+    this.metrics = new Registry();
+    this.m = trainerMetrics(this.metrics, () => this.store);
+  }
+
+  /** The HTTP server's own URL (`http://host:port`). */
+  get serverUrl(): string {
+    return this.server?.url ?? "";
+  }
+
+  /** The endpoint validators fetch checkpoints from (`publicEndpoint`, default the server's URL). */
+  get endpoint(): string {
+    return this.publicEndpoint;
+  }
+
+  private async open(): Promise<void> {
+    const source: CheckpointSource = {
+      run: (id) => this.runInfo(id),
+      checkpoint: (id, index) => {
+        const served = this.serveCheckpoint(id, index);
+        if (served) {
+          this.m.servedCheckpoints.inc();
+          this.m.servedBytes.inc(served.bytes.length);
+        }
+        return served;
+      },
+    };
+    this.server = await serve(
+      [...checkpointRoutes(source), ...standardRoutes(() => this.status(), this.metrics)],
+      {
+        host: this.options.host,
+        port: this.options.port,
+        onError: (err) => {
+          this.m.errors.inc({ stage: "http" });
+          this.log.error({ err }, "HTTP handler failed");
+        },
+      },
+    );
+    this.publicEndpoint = this.options.publicEndpoint ?? this.server.url;
+    this.log.info(
+      {
+        server: this.server.url,
+        endpoint: this.publicEndpoint,
+        backend: this.backend.kind,
+        database: this.options.databasePath,
+      },
+      "trainer daemon started",
+    );
+    if (this.options.registerEndpoint) await this.publishEndpoint();
+  }
+
+  /** Publishes the endpoint (and GPU class) in Staking when the registered one differs. */
+  private async publishEndpoint(): Promise<void> {
+    const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
+    if (op.status === OPERATOR_STATUS.None) {
+      this.log.warn({ endpoint: this.publicEndpoint }, "not a registered operator: endpoint not published");
+      return;
+    }
+    const gpuClass = this.options.gpuClass ?? op.gpuClass;
+    if (op.endpoint === this.publicEndpoint && op.gpuClass === gpuClass) {
+      this.log.info({ endpoint: op.endpoint }, "endpoint already registered");
+      return;
+    }
+    const hash = await this.client.staking.updateMetadata({ endpoint: this.publicEndpoint, gpuClass });
+    await this.client.waitForTransaction(hash, { confirmations: this.options.confirmations });
+    this.log.info(
+      { endpoint: this.publicEndpoint, previous: op.endpoint, gpuClass, tx: hash },
+      "endpoint registered",
+    );
+  }
+
+  protected override async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.server?.close();
+    this.store.close();
+    this.log.info("trainer daemon stopped");
+  }
+
+  // --- the round's work --------------------------------------------------------------------------
+
+  protected override async work(signal: AbortSignal): Promise<void> {
+    if (this.closed) throw new Error("the trainer daemon is stopped");
+    this.ticks++;
+    try {
+      await this.pass(signal);
+    } catch (err) {
+      if (!signal.aborted) {
+        this.m.errors.inc({ stage: this.stage });
+        this.lastError = { at: new Date().toISOString(), message: (err as Error)?.message ?? String(err) };
+      }
+      throw err;
+    }
+  }
+
+  private async pass(signal: AbortSignal): Promise<void> {
+    this.stage = "chain";
+    const now = await this.chainTime();
+    const round = roundAt(this.genesis, this.epochLength, now);
+    this.chain = { now, round };
+    this.m.currentRound.set(Number(round));
+    await this.openRound(round, now);
+    for (const run of this.store.unfinishedRuns()) {
+      signal.throwIfAborted();
+      await this.advance(run, signal);
+    }
+    this.stage = "pruning";
+    this.prune(now);
+  }
+
+  /** Records the run of `round` (or why there is none) unless this was done already. */
+  private async openRound(round: bigint, now: bigint): Promise<void> {
+    if (this.store.runOfRound(round) !== undefined || this.idle?.round === round) return;
+    this.stage = "challenge";
+    const due = await this.dueChallenge(round);
+    if (due === undefined) return;
+    if (!due.due) {
+      this.setIdle(round, await this.whyNotDue(round));
+      return;
+    }
+    const spec = validateSpec(await this.rpc(() => this.client.registry.getSpec({ specId: due.specId })));
+    if (specId(spec).toLowerCase() !== due.specId.toLowerCase()) {
+      throw new Error(`the TaskRegistry returned spec ${specId(spec)} for spec id ${due.specId}`);
+    }
+    const windows = await this.rpc(() =>
+      this.client.challenges.getRoundWindows({ round, specId: due.specId }),
+    );
+    const base = {
+      id: due.id,
+      round,
+      specId: due.specId,
+      spec,
+      seed: due.seed,
+      trainingSeed: this.trainingSeed(due),
+      deadline: due.deadline,
+      closesAt: windows.closesAt,
+      checkpointCount: modelLayout(spec).checkpointCount,
+    };
+    this.idle = null;
+    const fields = { round, id: due.id, specId: due.specId, deadline: due.deadline };
+    if (due.status === "Missed") {
+      this.store.insertRun({ ...base, state: "missed", error: "the challenge was reported missed on chain" });
+      this.log.warn(fields, "challenge already reported missed");
+    } else if (due.status === "None" && !this.mayStillSubmit(now, due.deadline)) {
+      const reason = `the deadline ${due.deadline} passed (chain time ${now}) before the daemon saw the round`;
+      this.store.insertRun({ ...base, state: "missed", error: reason });
+      this.m.missed.inc();
+      this.log.warn(
+        { ...fields, now },
+        "deadline passed without a submission: run marked missed, nothing sent",
+      );
+    } else {
+      this.store.insertRun(base);
+      this.log.info(
+        { ...fields, seed: due.seed, segments: base.checkpointCount - 1, status: due.status },
+        "challenge due",
+      );
+    }
+  }
+
+  /** `getDueChallenge`, sealing the round's beacon first when nobody contributed to it. */
+  private async dueChallenge(round: bigint): Promise<DueChallenge | undefined> {
+    const read = () =>
+      this.rpc(() => this.client.challenges.getDueChallenge({ trainer: this.address, round }));
+    try {
+      try {
+        return await read();
+      } catch (err) {
+        if (!isPoAIContractError(err, "BeaconNotReady")) throw err;
+        const hash = await this.client.beacon.ensureBeacon({ round });
+        if (hash !== undefined) {
+          await this.client.waitForTransaction(hash, { confirmations: this.options.confirmations });
+          this.log.info({ round, tx: hash }, "sealed the round's beacon (no contributions)");
+        }
+        return await read();
+      }
+    } catch (err) {
+      if (!isPoAIContractError(err, "NoActiveSpec")) throw err;
+      this.setIdle(round, `no training spec is active in round ${round} (NoActiveSpec)`);
+      return undefined;
+    }
+  }
+
+  private async whyNotDue(round: bigint): Promise<string> {
+    const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
+    const who = this.address;
+    if (op.status === OPERATOR_STATUS.None)
+      return `${who} is not a registered operator (register it as a trainer)`;
+    if (op.role !== ROLE.Trainer) return `${who} is registered as a ${roleName(op.role)}, not a trainer`;
+    if (op.status === OPERATOR_STATUS.Deregistered) return `${who} deregistered`;
+    if (op.jailed) return `${who} is jailed until ${op.jailedUntil}`;
+    if (!op.active) return `${who} is not an active trainer`;
+    return `${who} had less than the trainer minimum stake at the start of round ${round}`;
+  }
+
+  private setIdle(round: bigint, reason: string): void {
+    this.idle = { round, reason };
+    this.log.info({ round }, `nothing to do this round: ${reason}`);
+  }
+
+  /** Moves one unfinished run on: reconcile a submission, train, submit. */
+  private async advance(record: RunRecord, signal: AbortSignal): Promise<void> {
+    let run = record;
+    if (run.state === "submitting") {
+      this.stage = "submission";
+      run = await this.reconcile(run);
+      if (run.state !== "trained") return;
+    }
+    if (run.state === "training") {
+      this.stage = "training";
+      const now = await this.chainTime();
+      if (!this.mayStillSubmit(now, run.deadline)) {
+        const onChain = await this.rpc(() => this.client.challenges.getChallenge({ id: run.id }));
+        // A result already on chain (sent by an earlier installation): keep training, to serve it.
+        if (onChain.status === "None" || onChain.status === "Missed") {
+          this.markMissed(
+            run,
+            `the deadline ${run.deadline} passed (chain time ${now}) before training finished`,
+          );
+          return;
+        }
+      }
+      run = await this.train(run, signal);
+    }
+    if (run.state === "trained") {
+      this.stage = "submission";
+      await this.submit(run);
+    }
+  }
+
+  /** Trains `run` from its last stored checkpoint to the end; commits and evaluates it. */
+  private async train(run: RunRecord, signal: AbortSignal): Promise<RunRecord> {
+    const spec = run.spec;
+    const segments = run.checkpointCount - 1;
+    const fields = { round: run.round, id: run.id, specId: run.specId };
+    const started = performance.now();
+    let checkpoint: Checkpoint;
+    let index: number;
+    const last = this.store.lastCheckpoint(run.id);
+    if (last === undefined) {
+      checkpoint = await this.initialCheckpoint(spec, run.trainingSeed);
+      index = 0;
+      await this.persist(run, 0, checkpoint);
+      this.log.info({ ...fields, segments, backend: this.backend.kind }, "training started");
+    } else {
+      checkpoint = decodeCheckpoint(spec, last.bytes, last.hash);
+      index = last.index;
+      this.log.info({ ...fields, segments, from: index, backend: this.backend.kind }, "training resumed");
+    }
+    const progress = createProgress(`round ${run.round} training`, segments, {
+      logger: this.log,
+      mode: this.options.progress,
+      fields,
+    });
+    try {
+      progress.update(index);
+      for (; index < segments; index++) {
+        signal.throwIfAborted();
+        checkpoint = await this.trainSegment(spec, run.trainingSeed, index, checkpoint, signal);
+        await this.persist(run, index + 1, checkpoint);
+        progress.update(index + 1);
+      }
+    } finally {
+      progress.stop();
+      this.m.trainingSeconds.observe((performance.now() - started) / 1000);
+    }
+    const hashes = this.store.checkpointHashes(run.id);
+    if (hashes.length !== run.checkpointCount) {
+      throw new Error(
+        `run ${run.id} has ${hashes.length} checkpoints on disk, expected ${run.checkpointCount}`,
+      );
+    }
+    const commitment = commit({ checkpointHashes: hashes });
+    this.remember(run.id, commitment);
+    const score = await evaluate(spec, run.seed, checkpoint, { backend: this.backend });
+    const reported = this.reportScore(score.accuracyBps);
+    this.m.measuredScore.set(score.accuracyBps);
+    const trained = this.store.updateRun(run.id, {
+      state: "trained",
+      root: commitment.root,
+      measuredScoreBps: score.accuracyBps,
+      reportedScoreBps: reported,
+    });
+    this.log.info(
+      {
+        ...fields,
+        checkpoints: hashes.length,
+        root: commitment.root,
+        measuredScoreBps: score.accuracyBps,
+        reportedScoreBps: reported,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+      },
+      "training finished",
+    );
+    return trained;
+  }
+
+  /** Writes checkpoint `index` (its canonical bytes and hash), then calls `onCheckpointPersisted`. */
+  private async persist(run: RunRecord, index: number, checkpoint: Checkpoint): Promise<void> {
+    const step = index * run.spec.checkpointInterval;
+    if (checkpoint.step !== step) {
+      throw new Error(
+        `checkpoint ${index} of run ${run.id} must be at step ${step}, got step ${checkpoint.step}`,
+      );
+    }
+    const bytes = encodeCheckpoint(run.spec, checkpoint);
+    const hash = keccak256(bytes);
+    this.store.putCheckpoint(run.id, { index, hash, bytes });
+    this.m.checkpoints.inc();
+    this.log.debug({ round: run.round, id: run.id, index, hash }, "checkpoint written");
+    await this.onCheckpointPersisted(index);
+  }
+
+  /** Submits a trained run unless the chain already has it or the deadline passed. */
+  private async submit(record: RunRecord): Promise<void> {
+    let run = record;
+    const onChain = await this.rpc(() => this.client.challenges.getChallenge({ id: run.id }));
+    if (onChain.status !== "None") {
+      this.adopt(run, onChain);
+      return;
+    }
+    const now = await this.chainTime();
+    if (!this.mayStillSubmit(now, run.deadline)) {
+      this.markMissed(
+        run,
+        `the deadline ${run.deadline} passed (chain time ${now}) before the result was sent`,
+      );
+      return;
+    }
+    const nonce = await this.rpc(() =>
+      getTransactionCount(this.client.publicClient, { address: this.address, blockTag: "pending" }),
+    );
+    // Recorded before sending: after a crash, the next tick asks the chain instead of sending again.
+    run = this.store.updateRun(run.id, {
+      state: "submitting",
+      submitNonce: nonce,
+      txHash: null,
+      error: null,
+    });
+    const result = { id: run.id, round: run.round, root: run.root!, reportedScoreBps: run.reportedScoreBps! };
+    this.log.info({ ...result, deadline: run.deadline, now, nonce }, "submitting result");
+    let hash: Hash;
+    try {
+      hash = await this.sendResult(result);
+    } catch (err) {
+      // Refused before anything was sent (simulation or input check); anything else may have been
+      // sent, and the next tick finds out from the chain.
+      if (err instanceof PoAIContractError || err instanceof PoAIInputError) return this.refused(run, err);
+      throw err;
+    }
+    run = this.store.updateRun(run.id, { txHash: hash });
+    this.log.info({ round: run.round, id: run.id, tx: hash }, "result sent");
+    await this.confirm(run, hash);
+  }
+
+  private async confirm(run: RunRecord, hash: Hash): Promise<void> {
+    let block: bigint;
+    try {
+      block = (await this.client.waitForTransaction(hash, { confirmations: this.options.confirmations }))
+        .blockNumber;
+    } catch (err) {
+      if (err instanceof PoAIContractError) return this.refused(run, err);
+      throw err;
+    }
+    this.store.updateRun(run.id, { state: "submitted", error: null });
+    this.m.submissions.inc({ result: "submitted" });
+    this.log.info(
+      {
+        round: run.round,
+        id: run.id,
+        root: run.root,
+        reportedScoreBps: run.reportedScoreBps,
+        tx: hash,
+        block,
+      },
+      "result submitted",
+    );
+  }
+
+  /**
+   * After a restart in `submitting`: the chain says whether the result landed. Returns the run in
+   * `trained` when nothing was sent (or it was dropped), so that it is sent again while allowed.
+   */
+  private async reconcile(run: RunRecord): Promise<RunRecord> {
+    const onChain = await this.rpc(() => this.client.challenges.getChallenge({ id: run.id }));
+    if (onChain.status !== "None") {
+      this.adopt(run, onChain);
+      return this.store.run(run.id)!;
+    }
+    if (run.txHash !== null) {
+      const hash = run.txHash;
+      const receipt = await getTransactionReceipt(this.client.publicClient, { hash }).catch(() => undefined);
+      if (receipt?.status === "reverted") {
+        try {
+          await this.client.waitForTransaction(hash);
+        } catch (err) {
+          if (err instanceof PoAIContractError) {
+            await this.refused(run, err);
+            return this.store.run(run.id)!;
+          }
+          throw err;
+        }
+      }
+    }
+    const [mined, pending] = await this.rpc(() =>
+      Promise.all([
+        getTransactionCount(this.client.publicClient, { address: this.address, blockTag: "latest" }),
+        getTransactionCount(this.client.publicClient, { address: this.address, blockTag: "pending" }),
+      ]),
+    );
+    if (run.submitNonce !== null && mined <= run.submitNonce && pending > run.submitNonce) {
+      this.log.info(
+        { round: run.round, id: run.id, tx: run.txHash, nonce: run.submitNonce },
+        "submission pending; waiting for it",
+      );
+      return run;
+    }
+    this.log.warn(
+      { round: run.round, id: run.id, tx: run.txHash, nonce: run.submitNonce },
+      "the result is not on chain and nothing is pending: it was never sent, or was dropped",
+    );
+    return this.store.updateRun(run.id, { state: "trained", txHash: null });
+  }
+
+  /** Takes the chain's record of a challenge this daemon has a run for. */
+  private adopt(run: RunRecord, onChain: ChallengeInfo): void {
+    const fields = { round: run.round, id: run.id, status: onChain.status };
+    if (onChain.status === "Missed") {
+      this.store.updateRun(run.id, { state: "missed", error: "the challenge was reported missed on chain" });
+      this.log.warn(fields, "challenge reported missed on chain");
+      return;
+    }
+    const ours = run.root?.toLowerCase();
+    const theirs = onChain.resultRoot.toLowerCase();
+    const error =
+      ours === theirs
+        ? null
+        : `the chain holds root ${onChain.resultRoot}, this daemon's run has root ${run.root}`;
+    this.store.updateRun(run.id, { state: "submitted", error });
+    if (run.state === "submitting") this.m.submissions.inc({ result: "submitted" });
+    if (error) this.log.error({ ...fields, root: run.root, chainRoot: onChain.resultRoot }, error);
+    else this.log.info({ ...fields, root: run.root }, "result found on chain");
+  }
+
+  /** The chain refused the result; nothing landed. Never thrown: the daemon goes on. */
+  private async refused(run: RunRecord, err: PoAIContractError | PoAIInputError): Promise<void> {
+    const errorName = err instanceof PoAIContractError ? err.errorName : "PoAIInputError";
+    if (errorName === "AlreadySubmitted") {
+      // Another sender (an earlier process with the same key) was first: take the chain's record.
+      this.adopt(run, await this.rpc(() => this.client.challenges.getChallenge({ id: run.id })));
+      return;
+    }
+    const late = errorName === "DeadlinePassed" || errorName === "WrongRound";
+    this.store.updateRun(run.id, { state: late ? "missed" : "rejected", error: err.message });
+    if (late) this.m.missed.inc();
+    else this.m.submissions.inc({ result: "rejected" });
+    this.log.error(
+      { round: run.round, id: run.id, errorName, error: err.message, root: run.root },
+      "the chain refused the result",
+    );
+  }
+
+  private markMissed(run: RunRecord, reason: string): void {
+    this.store.updateRun(run.id, { state: "missed", error: reason });
+    this.m.missed.inc();
+    this.log.warn(
+      { round: run.round, id: run.id, deadline: run.deadline },
+      `deadline passed without a submission: run marked missed, nothing sent (${reason})`,
+    );
+  }
+
+  /** Deletes the checkpoints of runs whose round's points are final (plus the retention). */
+  private prune(now: bigint): void {
+    for (const run of this.store.prunableRuns(now - this.options.retentionSeconds)) {
+      this.store.prune(run.id);
+      this.commitments.delete(run.id);
+      this.m.pruned.inc();
+      this.log.info(
+        { round: run.round, id: run.id, closesAt: run.closesAt, state: run.state },
+        "run pruned: its round's points are final",
+      );
+    }
+  }
+
+  // --- serving ---------------------------------------------------------------------------------
+
+  private runInfo(id: Hex): RunInfo | "pruned" | undefined {
+    if (this.closed) return undefined;
+    const run = this.store.run(id);
+    if (run === undefined) return undefined;
+    if (run.pruned) return "pruned";
+    if (run.root === null) return undefined;
+    return {
+      id: run.id,
+      round: run.round.toString(),
+      specId: run.specId,
+      root: run.root,
+      checkpoints: run.checkpointCount,
+    };
+  }
+
+  /** The commitment of a trained run (cached for a few runs). */
+  protected commitmentOf(id: Hex): RunCommitment {
+    const key = id.toLowerCase() as Hex;
+    const cached = this.commitments.get(key);
+    if (cached) return cached;
+    const commitment = commit({ checkpointHashes: this.store.checkpointHashes(key) });
+    this.remember(key, commitment);
+    return commitment;
+  }
+
+  private remember(id: Hex, commitment: RunCommitment): void {
+    const key = id.toLowerCase() as Hex;
+    this.commitments.delete(key);
+    this.commitments.set(key, commitment);
+    while (this.commitments.size > COMMITMENT_CACHE)
+      this.commitments.delete(this.commitments.keys().next().value!);
+  }
+
+  // --- hooks (the honest trainer) ------------------------------------------------------------------
+
+  /** Hook: the seed the run is trained from. Honest: the challenge seed. */
+  protected trainingSeed(due: DueChallenge): Hex {
+    return due.seed;
+  }
+
+  /** Hook: checkpoint 0, the engine's seed-derived initial weights. */
+  protected async initialCheckpoint(spec: TrainingSpec, seed: Hex): Promise<Checkpoint> {
+    const session = await this.backend.open(spec, deriveKey(spec, validateSeed(seed)));
+    try {
+      return { step: 0, weights: await session.getWeights() };
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Hook: trains segment `index`, from checkpoint `index` to checkpoint `index + 1`. Honest: `replaySegment` on the daemon's backend. */
+  protected trainSegment(
+    spec: TrainingSpec,
+    seed: Hex,
+    index: number,
+    from: Checkpoint,
+    signal: AbortSignal,
+  ): Promise<Checkpoint> {
+    return replaySegment(spec, seed, index, from, { backend: this.backend, signal });
+  }
+
+  /** Hook: the score to report for the accuracy the daemon measured (basis points). Honest: the measured one. */
+  protected reportScore(measuredBps: number): number {
+    return measuredBps;
+  }
+
+  /** Hook: checkpoint `index` of challenge `id` as the server sends it. Honest: the stored bytes, their hash and proof. */
+  protected serveCheckpoint(id: Hex, index: number): ServedCheckpoint | undefined {
+    if (this.closed) return undefined;
+    const stored = this.store.checkpoint(id, index);
+    if (stored === undefined) return undefined;
+    return { bytes: stored.bytes, hash: stored.hash, proof: this.commitmentOf(id).proof(index) };
+  }
+
+  /** Hook: whether a result may still be sent at chain time `now`. Honest: `now <= deadline`. */
+  protected mayStillSubmit(now: bigint, deadline: bigint): boolean {
+    return now <= deadline;
+  }
+
+  /** Hook: sends the result (`submitResult`) and returns the transaction hash. */
+  protected sendResult(result: ResultToSend): Promise<Hash> {
+    return this.client.challenges.submitResult({
+      round: result.round,
+      resultRoot: result.root,
+      reportedScoreBps: result.reportedScoreBps,
+    });
+  }
+
+  /** Hook: called once checkpoint `index` is on disk. Honest: nothing. */
+  protected onCheckpointPersisted(_index: number): void | Promise<void> {}
+
+  // --- reads ----------------------------------------------------------------------------------
+
+  /** The chain's time: the latest block's timestamp. */
+  protected async chainTime(): Promise<bigint> {
+    const block = await this.rpc(() => getBlock(this.client.publicClient, { blockTag: "latest" }));
+    return block.timestamp;
+  }
+
+  /** An RPC read with bounded retries (contract reverts and input errors are not retried). */
+  protected rpc<T>(read: () => Promise<T>): Promise<T> {
+    return withRetry(read, {
+      attempts: this.options.rpcAttempts,
+      retryable: (err) => !isPoAIContractError(err) && !(err instanceof PoAIInputError),
+      onRetry: (err, attempt, delayMs) =>
+        this.log.warn(
+          { err: (err as Error)?.message ?? String(err), attempt, delayMs },
+          "RPC read failed; retrying",
+        ),
+    });
+  }
+
+  // --- status ---------------------------------------------------------------------------------
+
+  private summary(run: RunRecord): RunSummary {
+    return {
+      id: run.id,
+      round: run.round,
+      specId: run.specId,
+      seed: run.seed,
+      state: run.state,
+      checkpoints: this.store.checkpointCount(run.id),
+      totalCheckpoints: run.checkpointCount,
+      root: run.root,
+      measuredScoreBps: run.measuredScoreBps,
+      reportedScoreBps: run.reportedScoreBps,
+      deadline: run.deadline,
+      closesAt: run.closesAt,
+      txHash: run.txHash,
+      error: run.error,
+      pruned: run.pruned,
+    };
+  }
+
+  /** Where the daemon stands (also served at `GET /status`). */
+  status(): TrainerStatus {
+    const open = !this.closed && this.store.db.isOpen;
+    const round = this.chain?.round ?? null;
+    const current = open && round !== null ? this.store.runOfRound(round) : undefined;
+    return {
+      address: this.address,
+      serverUrl: this.serverUrl,
+      endpoint: this.publicEndpoint,
+      backend: this.backend.kind,
+      chainTime: this.chain?.now ?? null,
+      round,
+      idle: this.idle !== null && this.idle.round === round ? this.idle : null,
+      currentRun: current ? this.summary(current) : null,
+      lastSubmissions: open ? this.store.recentRuns(["submitted"], 5).map((r) => this.summary(r)) : [],
+      lastError: this.lastError,
+      ticks: this.ticks,
+      stopped: this.closed,
+    };
+  }
+}
