@@ -447,7 +447,9 @@ describe("trainer daemon", function () {
     it("does nothing in round 0, before the spec is active, and says why", async function () {
       const [t] = w.trainers;
       const d = await start(TestTrainer.create(options(t, database())));
+      const before = await nonce(t);
       await d.tick();
+      expect(await nonce(t), "no transaction (no beacon sealed for nothing)").to.equal(before);
       const status = d.status();
       expect(status.round).to.equal(0n);
       expect(status.currentRun).to.equal(null);
@@ -464,7 +466,13 @@ describe("trainer daemon", function () {
       });
       await w.advanceTo(w.roundStart(1n));
       const d = await start(TestTrainer.create(options({ client: outsider }, database("outsider"))));
+      const before = await getTransactionCount(w.publicClient, {
+        address: outsider.walletClient!.account!.address,
+      });
       await d.tick();
+      expect(
+        await getTransactionCount(w.publicClient, { address: outsider.walletClient!.account!.address }),
+      ).to.equal(before);
       expect(d.status().currentRun).to.equal(null);
       expect(d.status().idle?.reason).to.match(/is not a registered operator/);
 

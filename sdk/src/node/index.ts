@@ -11,15 +11,18 @@
  */
 export {
   TrainerDaemon,
-  resolveTrainerOptions,
-  type ProgressMode,
-  type ResolvedTrainerOptions,
   type ResultToSend,
   type RunSummary,
-  type TrainerDaemonOptions,
   type TrainerInit,
   type TrainerStatus,
 } from "./trainer.js";
+export {
+  resolveTrainerOptions,
+  type ProgressMode,
+  type ResolvedTrainerOptions,
+  type TrainerDaemonOptions,
+} from "./trainer-options.js";
+export { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 export {
   TrainerStore,
   UNFINISHED_STATES,

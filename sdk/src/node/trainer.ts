@@ -21,15 +21,14 @@
  * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`) hold the honest
  * behaviour; a subclass can change one step (tests build dishonest trainers this way).
  */
-import { getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
+import { keccak256, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getTransactionCount, getTransactionReceipt } from "viem/actions";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { ChallengeInfo, DueChallenge } from "../actions/challenges.js";
 import { OPERATOR_STATUS, ROLE, roleName } from "../actions/staking.js";
 import type { PoAIClient } from "../client.js";
 import {
   commit,
-  createBackend,
   decodeCheckpoint,
   deriveKey,
   encodeCheckpoint,
@@ -39,7 +38,6 @@ import {
   specId,
   validateSeed,
   validateSpec,
-  type BackendKind,
   type Checkpoint,
   type EngineBackend,
   type RunCommitment,
@@ -54,7 +52,6 @@ import {
   standardRoutes,
   withRetry,
   type CheckpointSource,
-  type LogLevel,
   type Logger,
   type RunInfo,
   type RunningServer,
@@ -62,202 +59,13 @@ import {
 } from "../daemon/index.js";
 import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
 import { roundAt } from "../poai/timing.js";
+import { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
+import {
+  resolveTrainerOptions,
+  type ResolvedTrainerOptions,
+  type TrainerDaemonOptions,
+} from "./trainer-options.js";
 import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
-
-// --- options --------------------------------------------------------------------------------------
-
-export type ProgressMode = "auto" | "bar" | "log" | "off";
-
-export interface TrainerDaemonOptions {
-  /** A PoAI client with a wallet: its account is the trainer, and signs every transaction. */
-  client: PoAIClient;
-  /** The SQLite file holding the daemon's runs and checkpoints (created if missing; `":memory:"` keeps nothing). */
-  databasePath: string;
-  /** Engine backend: `"js"`, `"wasm"`, `"auto"` (wasm where WebAssembly SIMD runs; the default) or a backend object. */
-  backend?: BackendKind | EngineBackend;
-  /** Interface the HTTP server listens on; default `127.0.0.1`. */
-  host?: string;
-  /** Port of the HTTP server; default 0 (any free port). */
-  port?: number;
-  /** The URL validators reach the server at (behind a proxy, a public host); default the server's own URL. */
-  publicEndpoint?: string;
-  /** Publish `publicEndpoint` in Staking (`updateMetadata`) at start when it differs; default true. */
-  registerEndpoint?: boolean;
-  /** GPU class published with the endpoint; default the one already registered. */
-  gpuClass?: string;
-  /** Seconds to keep a run's checkpoints after its round's points are final; default 0. */
-  retentionSeconds?: bigint | number;
-  /** Training progress: a bar on a terminal, log lines otherwise (`"auto"`, the default), or `"off"`. */
-  progress?: ProgressMode;
-  /** A pino logger to write to; default a new one named `poai-trainer`. */
-  logger?: Logger;
-  /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
-  logLevel?: LogLevel;
-  /** Blocks to wait for after a submission is mined; default 1. */
-  confirmations?: number;
-  /** Attempts of a failing RPC read before the tick fails; default 4. */
-  rpcAttempts?: number;
-}
-
-/** The options after validation, with their defaults. */
-export interface ResolvedTrainerOptions {
-  client: PoAIClient;
-  address: Address;
-  databasePath: string;
-  backend: EngineBackend;
-  host: string;
-  port: number;
-  publicEndpoint: string | undefined;
-  registerEndpoint: boolean;
-  gpuClass: string | undefined;
-  retentionSeconds: bigint;
-  progress: ProgressMode;
-  logger: Logger | undefined;
-  logLevel: LogLevel | undefined;
-  confirmations: number;
-  rpcAttempts: number;
-}
-
-const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-const PROGRESS_MODES: readonly string[] = ["auto", "bar", "log", "off"];
-/** `Staking.MAX_ENDPOINT_LENGTH` and `MAX_GPU_CLASS_LENGTH`. */
-const MAX_ENDPOINT_BYTES = 256;
-const MAX_GPU_CLASS_BYTES = 64;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-function checkEndpoint(value: unknown): string {
-  const expected = `an http(s) URL of at most ${MAX_ENDPOINT_BYTES} bytes`;
-  if (typeof value !== "string" || Buffer.byteLength(value) > MAX_ENDPOINT_BYTES) {
-    throw new PoAIInputError("publicEndpoint", value, expected);
-  }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new PoAIInputError("publicEndpoint", value, expected);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new PoAIInputError("publicEndpoint", value, expected);
-  }
-  return value.replace(/\/+$/, "");
-}
-
-/** Checks the options at the boundary; every error is a `PoAIInputError` naming the field and the value. */
-export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTrainerOptions {
-  if (!isObject(options)) throw new PoAIInputError("options", options, "an object of trainer daemon options");
-  const o = options as unknown as Record<string, unknown>;
-  const client = o.client;
-  if (!isObject(client) || !isObject(client.challenges) || !isObject(client.deployment)) {
-    throw new PoAIInputError("client", client, "a PoAI client (createPoAIClient)");
-  }
-  const account = (client.walletClient as { account?: { address?: unknown } } | undefined)?.account;
-  if (!isObject(account) || typeof account.address !== "string") {
-    throw new PoAIInputError(
-      "client.walletClient.account",
-      account,
-      "a wallet client with an account: the trainer signs its submissions",
-    );
-  }
-  const poai = client as unknown as PoAIClient;
-  if (poai.deployment.contracts.challengeManager === undefined) {
-    throw new PoAIInputError(
-      "client.deployment.contracts.challengeManager",
-      undefined,
-      "the ChallengeManager address (a deployment with the Proof-of-AI contracts)",
-    );
-  }
-  if (typeof o.databasePath !== "string" || o.databasePath.trim() === "") {
-    throw new PoAIInputError("databasePath", o.databasePath, 'a file path (or ":memory:")');
-  }
-  let backend: EngineBackend;
-  if (o.backend === undefined || typeof o.backend === "string") {
-    if (o.backend !== undefined && !["js", "wasm", "auto"].includes(o.backend)) {
-      throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
-    }
-    backend = createBackend((o.backend ?? "auto") as BackendKind);
-  } else if (
-    isObject(o.backend) &&
-    typeof o.backend.kind === "string" &&
-    typeof o.backend.open === "function"
-  ) {
-    backend = o.backend as unknown as EngineBackend;
-  } else {
-    throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
-  }
-  const host = o.host ?? "127.0.0.1";
-  if (typeof host !== "string" || host.trim() === "") {
-    throw new PoAIInputError("host", o.host, "a host name or IP address to listen on");
-  }
-  const port = o.port ?? 0;
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new PoAIInputError("port", o.port, "a TCP port, an integer in 0..65535 (0: any free port)");
-  }
-  const publicEndpoint = o.publicEndpoint === undefined ? undefined : checkEndpoint(o.publicEndpoint);
-  const registerEndpoint = o.registerEndpoint ?? true;
-  if (typeof registerEndpoint !== "boolean") {
-    throw new PoAIInputError("registerEndpoint", o.registerEndpoint, "a boolean");
-  }
-  const gpuClass = o.gpuClass;
-  if (
-    gpuClass !== undefined &&
-    (typeof gpuClass !== "string" || Buffer.byteLength(gpuClass) > MAX_GPU_CLASS_BYTES)
-  ) {
-    throw new PoAIInputError("gpuClass", gpuClass, `a string of at most ${MAX_GPU_CLASS_BYTES} bytes`);
-  }
-  const retention = o.retentionSeconds ?? 0n;
-  if (
-    !(typeof retention === "bigint" || (typeof retention === "number" && Number.isSafeInteger(retention))) ||
-    BigInt(retention) < 0n
-  ) {
-    throw new PoAIInputError("retentionSeconds", o.retentionSeconds, "a whole number of seconds >= 0");
-  }
-  const progress = o.progress ?? "auto";
-  if (typeof progress !== "string" || !PROGRESS_MODES.includes(progress)) {
-    throw new PoAIInputError("progress", o.progress, '"auto", "bar", "log" or "off"');
-  }
-  if (o.logger !== undefined && !(isObject(o.logger) && typeof o.logger.child === "function")) {
-    throw new PoAIInputError("logger", o.logger, "a pino logger");
-  }
-  if (o.logLevel !== undefined && (typeof o.logLevel !== "string" || !LOG_LEVELS.includes(o.logLevel))) {
-    throw new PoAIInputError("logLevel", o.logLevel, `one of ${LOG_LEVELS.join(", ")}`);
-  }
-  const confirmations = o.confirmations ?? 1;
-  if (
-    typeof confirmations !== "number" ||
-    !Number.isInteger(confirmations) ||
-    confirmations < 1 ||
-    confirmations > 64
-  ) {
-    throw new PoAIInputError("confirmations", o.confirmations, "an integer in 1..64");
-  }
-  const rpcAttempts = o.rpcAttempts ?? 4;
-  if (
-    typeof rpcAttempts !== "number" ||
-    !Number.isInteger(rpcAttempts) ||
-    rpcAttempts < 1 ||
-    rpcAttempts > 100
-  ) {
-    throw new PoAIInputError("rpcAttempts", o.rpcAttempts, "an integer in 1..100");
-  }
-  return {
-    client: poai,
-    address: getAddress(account.address),
-    databasePath: o.databasePath,
-    backend,
-    host,
-    port,
-    publicEndpoint,
-    registerEndpoint,
-    gpuClass: gpuClass as string | undefined,
-    retentionSeconds: BigInt(retention as bigint | number),
-    progress: progress as ProgressMode,
-    logger: o.logger as Logger | undefined,
-    logLevel: o.logLevel as LogLevel | undefined,
-    confirmations,
-    rpcAttempts,
-  };
-}
 
 // --- status -------------------------------------------------------------------------------------
 
@@ -303,85 +111,6 @@ export interface TrainerStatus {
   stopped: boolean;
 }
 
-// --- metrics ------------------------------------------------------------------------------------
-
-function trainerMetrics(registry: Registry, store: () => TrainerStore | undefined) {
-  const registers = [registry];
-  return {
-    checkpoints: new Counter({
-      name: "poai_trainer_checkpoints_total",
-      help: "Checkpoints trained and written to disk",
-      registers,
-    }),
-    submissions: new Counter({
-      name: "poai_trainer_submissions_total",
-      help: "Results sent to the chain, by outcome (submitted, rejected)",
-      labelNames: ["result"] as const,
-      registers,
-    }),
-    missed: new Counter({
-      name: "poai_trainer_missed_total",
-      help: "Runs whose deadline passed without a submission",
-      registers,
-    }),
-    trainingSeconds: new Histogram({
-      name: "poai_trainer_training_seconds",
-      help: "Wall-clock seconds this process spent training a run (resumed runs: the resumed part)",
-      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
-      registers,
-    }),
-    currentRound: new Gauge({
-      name: "poai_trainer_current_round",
-      help: "The round at the chain's latest block",
-      registers,
-    }),
-    measuredScore: new Gauge({
-      name: "poai_trainer_measured_score_bps",
-      help: "Evaluation accuracy of the last trained run, in basis points",
-      registers,
-    }),
-    servedCheckpoints: new Counter({
-      name: "poai_trainer_served_checkpoints_total",
-      help: "Checkpoints served over HTTP",
-      registers,
-    }),
-    servedBytes: new Counter({
-      name: "poai_trainer_served_bytes_total",
-      help: "Checkpoint bytes served over HTTP",
-      registers,
-    }),
-    pruned: new Counter({
-      name: "poai_trainer_pruned_runs_total",
-      help: "Runs whose checkpoints were deleted after their round's points became final",
-      registers,
-    }),
-    errors: new Counter({
-      name: "poai_trainer_errors_total",
-      help: "Failed ticks and server errors, by stage",
-      labelNames: ["stage"] as const,
-      registers,
-    }),
-    storedCheckpoints: new Gauge({
-      name: "poai_trainer_stored_checkpoints",
-      help: "Checkpoints on disk",
-      registers,
-      collect() {
-        const s = store();
-        if (s?.db.isOpen) this.set(s.totals().checkpoints);
-      },
-    }),
-    storedBytes: new Gauge({
-      name: "poai_trainer_stored_bytes",
-      help: "Checkpoint bytes on disk",
-      registers,
-      collect() {
-        const s = store();
-        if (s?.db.isOpen) this.set(s.totals().bytes);
-      },
-    }),
-  };
-}
-
 // --- the daemon ---------------------------------------------------------------------------------
 
 /** What `create` hands the constructor. Build daemons with `TrainerDaemon.create`. */
@@ -417,11 +146,11 @@ export class TrainerDaemon extends DaemonLoop {
   protected readonly options: ResolvedTrainerOptions;
   protected readonly genesis: bigint;
   protected readonly epochLength: bigint;
-  private readonly m: ReturnType<typeof trainerMetrics>;
+  private readonly m: TrainerMetrics;
   private server: RunningServer | undefined;
   private publicEndpoint = "";
   private chain: { now: bigint; round: bigint } | null = null;
-  private idle: { round: bigint; reason: string } | null = null;
+  private idle: { round: bigint; reason: string; settled: boolean } | null = null;
   private lastError: { at: string; message: string } | null = null;
   private ticks = 0;
   private stage: Stage = "chain";
@@ -496,8 +225,8 @@ export class TrainerDaemon extends DaemonLoop {
   private async open(): Promise<void> {
     const source: CheckpointSource = {
       run: (id) => this.runInfo(id),
-      checkpoint: (id, index) => {
-        const served = this.serveCheckpoint(id, index);
+      checkpoint: async (id, index) => {
+        const served = await this.serveCheckpoint(id, index);
         if (served) {
           this.m.servedCheckpoints.inc();
           this.m.servedBytes.inc(served.bytes.length);
@@ -590,12 +319,28 @@ export class TrainerDaemon extends DaemonLoop {
 
   /** Records the run of `round` (or why there is none) unless this was done already. */
   private async openRound(round: bigint, now: bigint): Promise<void> {
-    if (this.store.runOfRound(round) !== undefined || this.idle?.round === round) return;
+    if (this.store.runOfRound(round) !== undefined) return;
+    if (this.idle?.round === round && this.idle.settled) return;
     this.stage = "challenge";
+    // Cheap reads first: no beacon is sealed for a round the trainer has nothing to do in.
+    const specs = await this.rpc(() => this.client.registry.getActiveSpecs({ round })).catch((err) => {
+      if (isPoAIContractError(err, "NoActiveSpec")) return [];
+      throw err;
+    });
+    if (specs.length === 0) {
+      this.setIdle(round, `no training spec is active in round ${round} (NoActiveSpec)`, true);
+      return;
+    }
+    const ineligible = await this.ineligibility();
+    if (ineligible !== undefined) {
+      this.setIdle(round, ineligible, false); // may change within the round (unjail, stake): asked again next tick
+      return;
+    }
     const due = await this.dueChallenge(round);
     if (due === undefined) return;
     if (!due.due) {
-      this.setIdle(round, await this.whyNotDue(round));
+      const reason = `${this.address} had less than the trainer minimum stake at the start of round ${round}`;
+      this.setIdle(round, reason, true);
       return;
     }
     const spec = validateSpec(await this.rpc(() => this.client.registry.getSpec({ specId: due.specId })));
@@ -656,12 +401,13 @@ export class TrainerDaemon extends DaemonLoop {
       }
     } catch (err) {
       if (!isPoAIContractError(err, "NoActiveSpec")) throw err;
-      this.setIdle(round, `no training spec is active in round ${round} (NoActiveSpec)`);
+      this.setIdle(round, `no training spec is active in round ${round} (NoActiveSpec)`, true);
       return undefined;
     }
   }
 
-  private async whyNotDue(round: bigint): Promise<string> {
+  /** Why the account cannot be due a challenge now (role, registration, jail, self-stake), if it cannot. */
+  private async ineligibility(): Promise<string | undefined> {
     const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
     const who = this.address;
     if (op.status === OPERATOR_STATUS.None)
@@ -669,13 +415,15 @@ export class TrainerDaemon extends DaemonLoop {
     if (op.role !== ROLE.Trainer) return `${who} is registered as a ${roleName(op.role)}, not a trainer`;
     if (op.status === OPERATOR_STATUS.Deregistered) return `${who} deregistered`;
     if (op.jailed) return `${who} is jailed until ${op.jailedUntil}`;
-    if (!op.active) return `${who} is not an active trainer`;
-    return `${who} had less than the trainer minimum stake at the start of round ${round}`;
+    if (!op.active) return `${who} is not active: its self-stake is below the trainer minimum`;
+    return undefined;
   }
 
-  private setIdle(round: bigint, reason: string): void {
-    this.idle = { round, reason };
-    this.log.info({ round }, `nothing to do this round: ${reason}`);
+  /** Records why there is nothing to do in `round`; `settled`: the reason holds for the whole round. */
+  private setIdle(round: bigint, reason: string, settled: boolean): void {
+    const changed = this.idle?.round !== round || this.idle.reason !== reason;
+    this.idle = { round, reason, settled };
+    if (changed) this.log.info({ round }, `nothing to do this round: ${reason}`);
   }
 
   /** Moves one unfinished run on: reconcile a submission, train, submit. */
@@ -742,8 +490,8 @@ export class TrainerDaemon extends DaemonLoop {
       }
     } finally {
       progress.stop();
-      this.m.trainingSeconds.observe((performance.now() - started) / 1000);
     }
+    this.m.trainingSeconds.observe((performance.now() - started) / 1000);
     const hashes = this.store.checkpointHashes(run.id);
     if (hashes.length !== run.checkpointCount) {
       throw new Error(
@@ -1031,7 +779,10 @@ export class TrainerDaemon extends DaemonLoop {
   }
 
   /** Hook: checkpoint `index` of challenge `id` as the server sends it. Honest: the stored bytes, their hash and proof. */
-  protected serveCheckpoint(id: Hex, index: number): ServedCheckpoint | undefined {
+  protected serveCheckpoint(
+    id: Hex,
+    index: number,
+  ): ServedCheckpoint | undefined | Promise<ServedCheckpoint | undefined> {
     if (this.closed) return undefined;
     const stored = this.store.checkpoint(id, index);
     if (stored === undefined) return undefined;
@@ -1110,7 +861,7 @@ export class TrainerDaemon extends DaemonLoop {
       backend: this.backend.kind,
       chainTime: this.chain?.now ?? null,
       round,
-      idle: this.idle !== null && this.idle.round === round ? this.idle : null,
+      idle: this.idle !== null && this.idle.round === round ? { round, reason: this.idle.reason } : null,
       currentRun: current ? this.summary(current) : null,
       lastSubmissions: open ? this.store.recentRuns(["submitted"], 5).map((r) => this.summary(r)) : [],
       lastError: this.lastError,
