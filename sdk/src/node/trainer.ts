@@ -309,12 +309,25 @@ export class TrainerDaemon extends DaemonLoop {
     this.chain = { now, round };
     this.m.currentRound.set(Number(round));
     await this.openRound(round, now);
+    // One run's failure (a corrupt row, an RPC error) holds up neither the others nor pruning;
+    // the tick still fails afterwards, so the loop backs off and retries.
+    let failure: { error: unknown; stage: Stage } | undefined;
     for (const run of this.store.unfinishedRuns()) {
       signal.throwIfAborted();
-      await this.advance(run, signal);
+      try {
+        await this.advance(run, signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        this.log.error({ err: error, round: run.round, id: run.id, state: run.state }, "run failed");
+        failure ??= { error, stage: this.stage };
+      }
     }
     this.stage = "pruning";
     this.prune(now);
+    if (failure) {
+      this.stage = failure.stage;
+      throw failure.error;
+    }
   }
 
   /** Records the run of `round` (or why there is none) unless this was done already. */
