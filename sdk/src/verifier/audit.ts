@@ -1,0 +1,336 @@
+/**
+ * The audit of one challenge: what a committee member does between learning its samples and
+ * committing its verdict. Used by the validator daemon and by benchmarks.
+ *
+ * 1. Fetch, from the trainer's checkpoint server, checkpoint 0, checkpoints `s` and `s + 1` of every
+ *    sampled segment `s` and the final checkpoint, each proven under the committed root
+ *    (`fetchCheckpoint`: bounded time and size, Merkle proof of the bytes), with bounded retries.
+ * 2. Check what the proven checkpoints say: checkpoint `i` is at step `i · checkpointInterval`,
+ *    checkpoint 0 holds the seed-derived initial parameters, and every sampled segment replays
+ *    exactly (`verifySegment`: re-execute `s → s + 1` and compare with the committed hash).
+ * 3. Evaluate the final checkpoint on the seed's evaluation set.
+ *
+ * Verdicts:
+ * - `Invalid(segment)`: a proven checkpoint pair does not replay, a proven checkpoint is at the
+ *   wrong step or (checkpoint 0) does not hold the initial parameters, or proven bytes do not decode
+ *   (`malformed`). Only bytes proven under the trainer's own root count: fraud evidence, which wins
+ *   over unavailability (one forged segment is enough, whatever else was withheld).
+ * - `Unavailable`: a needed checkpoint could not be had after the retries (unreachable, timeout,
+ *   HTTP error, oversized, bytes that are not the committed ones).
+ * - `Valid`: everything fetched and replayed; `measuredScoreBps` is the final checkpoint's accuracy.
+ *
+ * Everything the trainer sends is hostile: no answer it gives makes this function throw, and bytes
+ * that are not proven under the root never make a run `Invalid`. The function throws only for its
+ * own arguments (a caller's error), when `signal` aborts (its reason), and for an engine failure on
+ * checked inputs (not the trainer's doing).
+ */
+import type { Hex } from "viem";
+import {
+  checkpointHash,
+  createBackend,
+  deriveKey,
+  evaluate,
+  modelLayout,
+  validateSeed,
+  validateSpec,
+  verifySegment,
+  type BackendKind,
+  type EngineBackend,
+  type TrainingSpec,
+} from "../compute/index.js";
+import {
+  CheckpointFetchError,
+  fetchCheckpoint,
+  type FetchFailureKind,
+  type ProvenCheckpoint,
+} from "../daemon/protocol.js";
+import { sleep } from "../daemon/retry.js";
+
+/** A verdict a committee member can reveal. */
+export type AuditVerdict = "Valid" | "Invalid" | "Unavailable";
+
+/** What a committee member commits to: the verdict, the failing segment and the measured accuracy. */
+export interface Decision {
+  verdict: AuditVerdict;
+  /** The failing segment of an `Invalid` verdict; 0 otherwise. */
+  segment: number;
+  /** Accuracy of the final checkpoint in basis points (`Valid`); 0 otherwise. */
+  measuredScoreBps: number;
+}
+
+/** The outcome of `auditChallenge`: the decision, why, and what it cost. */
+export interface AuditResult extends Decision {
+  /** One sentence: the evidence behind the verdict. */
+  reason: string;
+  /** Checkpoints received and proven under the root (malformed ones included). */
+  checkpointsFetched: number;
+  /** Bytes of those checkpoints. */
+  bytesFetched: number;
+  /** Segments re-executed. */
+  segmentsReplayed: number;
+  /** Wall-clock milliseconds the audit took. */
+  ms: number;
+}
+
+/** One failed fetch attempt, as reported to `onFetchFailure`. */
+export interface FetchFailure {
+  index: number;
+  attempt: number;
+  kind: FetchFailureKind;
+  error: CheckpointFetchError;
+}
+
+export interface AuditArgs {
+  spec: TrainingSpec;
+  /** The challenge's training seed. */
+  seed: Hex;
+  /** The challenge id (the checkpoint server's key). */
+  id: Hex;
+  /** The committed result root every checkpoint must be proven under. */
+  root: Hex;
+  /** The trainer's registered checkpoint endpoint (`metadataOf(trainer).endpoint`). */
+  endpoint: string;
+  /** Segments to re-execute (`sampleSegments(auditSeed, validator, k, segments)`); duplicates are ignored. */
+  samples: readonly number[];
+  /** Engine backend or its name; default `"auto"`. */
+  backend?: BackendKind | EngineBackend;
+  /** Budget of one request, headers and body; default 10 s. */
+  timeoutMs?: number;
+  /** Attempts per checkpoint, the first included; default 3. */
+  attempts?: number;
+  signal?: AbortSignal;
+  /** Called for every failed fetch attempt (metrics, logs). */
+  onFetchFailure?: (failure: FetchFailure) => void;
+}
+
+/** Default budget of one checkpoint request. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+/** Default attempts per checkpoint. */
+export const DEFAULT_FETCH_ATTEMPTS = 3;
+/** Pause before the second attempt at a checkpoint, doubled for each further one. */
+const RETRY_DELAY_MS = 200;
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/** A fetch that finished: a proven checkpoint, proven bytes that do not decode, or nothing usable. */
+type Fetched =
+  | { kind: "proven"; checkpoint: ProvenCheckpoint }
+  | { kind: "malformed"; error: CheckpointFetchError }
+  | { kind: "missing"; error: CheckpointFetchError; attempts: number };
+
+/** Fraud evidence: the segment it incriminates and why. */
+interface Fraud {
+  segment: number;
+  reason: string;
+}
+
+function argumentError(field: string, value: unknown, expected: string): RangeError {
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return new RangeError(`auditChallenge: ${field} must be ${expected}, got ${shown}`);
+}
+
+function checkWhole(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw argumentError(field, value, `an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+function sameWeights(a: Int16Array, b: Int16Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The seed-derived parameters of checkpoint 0 (what an honest run starts from). */
+async function initialWeights(backend: EngineBackend, spec: TrainingSpec, seed: Hex): Promise<Int16Array> {
+  const session = await backend.open(spec, deriveKey(spec, seed));
+  try {
+    return await session.getWeights();
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * Audits one challenge (see the module comment): fetches and proves the checkpoints the samples
+ * need, replays the sampled segments, evaluates the final checkpoint, and returns the verdict with
+ * its evidence and cost.
+ */
+export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
+  const started = performance.now();
+  const spec = validateSpec(args.spec);
+  const seed = validateSeed(args.seed);
+  const layout = modelLayout(spec);
+  const segments = layout.checkpointCount - 1;
+  if (!Array.isArray(args.samples)) throw argumentError("samples", args.samples, "an array of segments");
+  const samples = [
+    ...new Set(args.samples.map((s, i) => checkWhole(`samples[${i}]`, s, 0, segments - 1))),
+  ].sort((a, b) => a - b);
+  const timeoutMs = checkWhole("timeoutMs", args.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, 1, 3_600_000);
+  const attempts = checkWhole("attempts", args.attempts ?? DEFAULT_FETCH_ATTEMPTS, 1, 100);
+  const backend = typeof args.backend === "object" ? args.backend : createBackend(args.backend ?? "auto");
+  args.signal?.throwIfAborted();
+
+  // Fetches still running when the audit ends (fraud found early) are cancelled.
+  const inner = new AbortController();
+  const onAbort = () => inner.abort(args.signal?.reason);
+  args.signal?.addEventListener("abort", onAbort, { once: true });
+  const signal = inner.signal;
+
+  const stats = { checkpointsFetched: 0, bytesFetched: 0, segmentsReplayed: 0 };
+  const result = (decision: Decision, reason: string): AuditResult => ({
+    ...decision,
+    reason,
+    ...stats,
+    ms: Math.round(performance.now() - started),
+  });
+
+  const fetchOne = async (index: number): Promise<Fetched> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const checkpoint = await fetchCheckpoint({
+          endpoint: args.endpoint,
+          id: args.id,
+          index,
+          spec,
+          root: args.root,
+          timeoutMs,
+          signal,
+        });
+        stats.checkpointsFetched++;
+        stats.bytesFetched += checkpoint.bytes;
+        return { kind: "proven", checkpoint };
+      } catch (err) {
+        if (!(err instanceof CheckpointFetchError)) throw err; // aborted: the caller's signal
+        args.onFetchFailure?.({ index, attempt, kind: err.kind, error: err });
+        if (err.kind === "malformed") {
+          // The bytes are the committed ones: asking again cannot change them.
+          stats.checkpointsFetched++;
+          stats.bytesFetched += layout.checkpointBytes;
+          return { kind: "malformed", error: err };
+        }
+        if (attempt >= attempts) return { kind: "missing", error: err, attempts: attempt };
+        await sleep(Math.min(MAX_RETRY_DELAY_MS, RETRY_DELAY_MS * 2 ** (attempt - 1)), signal);
+      }
+    }
+  };
+
+  const pending = new Map<number, Promise<Fetched>>();
+  const get = (index: number): Promise<Fetched> => {
+    let p = pending.get(index);
+    if (!p) {
+      p = fetchOne(index);
+      p.catch(() => undefined); // rejected only on abort; awaited (or abandoned) below
+      pending.set(index, p);
+    }
+    return p;
+  };
+
+  const missing: string[] = [];
+  const noteMissing = (index: number, f: Fetched & { kind: "missing" }) =>
+    missing.push(`checkpoint ${index} (${f.error.kind} after ${f.attempts} attempts: ${f.error.message})`);
+
+  /** What a fetched checkpoint proves by itself: fraud, nothing usable, or a usable checkpoint. */
+  const inspect = (index: number, segment: number, f: Fetched): Fraud | ProvenCheckpoint | undefined => {
+    if (f.kind === "malformed") {
+      return { segment, reason: `committed checkpoint ${index} does not decode: ${f.error.message}` };
+    }
+    if (f.kind === "missing") {
+      noteMissing(index, f);
+      return undefined;
+    }
+    const step = index * spec.checkpointInterval;
+    if (f.checkpoint.checkpoint.step !== step) {
+      return {
+        segment,
+        reason: `committed checkpoint ${index} is at step ${f.checkpoint.checkpoint.step}, not ${step}`,
+      };
+    }
+    return f.checkpoint;
+  };
+  const isFraud = (x: Fraud | ProvenCheckpoint | undefined): x is Fraud => x !== undefined && "reason" in x;
+
+  try {
+    const finalIndex = segments;
+    // Checkpoint 0 and the final one are always needed; the pairs follow in ascending order.
+    void get(0);
+    void get(finalIndex);
+    let fraud: Fraud | undefined;
+
+    // Checkpoint 0 must be the seed's initial parameters, or every replay starts from a lie.
+    const first = inspect(0, 0, await get(0));
+    if (isFraud(first)) fraud = first;
+    else if (first) {
+      const init = await initialWeights(backend, spec, seed);
+      if (!sameWeights(first.checkpoint.weights, init)) {
+        fraud = {
+          segment: 0,
+          reason:
+            `committed checkpoint 0 (hash ${first.hash}) is not the seed's initial parameters ` +
+            `(hash ${checkpointHash(spec, { step: 0, weights: init })})`,
+        };
+      }
+    }
+
+    for (let j = 0; j < samples.length && !fraud; j++) {
+      const s = samples[j];
+      const [a, b] = [get(s), get(s + 1)];
+      if (j + 1 < samples.length) {
+        void get(samples[j + 1]);
+        void get(samples[j + 1] + 1);
+      }
+      const from = inspect(s, s, await a);
+      if (isFraud(from)) {
+        fraud = from;
+        break;
+      }
+      const to = inspect(s + 1, s, await b);
+      if (isFraud(to)) {
+        fraud = to;
+        break;
+      }
+      // Checkpoints below s + 1 are not needed again (samples ascend); 0 and the final one stay.
+      for (const index of pending.keys())
+        if (index > 0 && index <= s && index !== finalIndex) pending.delete(index);
+      if (!from || !to) continue;
+      signal.throwIfAborted();
+      const replay = await verifySegment(spec, seed, s, from.checkpoint, to.hash, { backend, signal });
+      stats.segmentsReplayed++;
+      if (!replay.ok) {
+        fraud = {
+          segment: s,
+          reason:
+            `segment ${s} does not replay: from committed checkpoint ${s} the engine reaches hash ` +
+            `${replay.hash}, the committed checkpoint ${s + 1} has hash ${to.hash}`,
+        };
+      }
+    }
+
+    let last: ProvenCheckpoint | undefined;
+    if (!fraud) {
+      const f = inspect(finalIndex, segments - 1, await get(finalIndex));
+      if (isFraud(f)) fraud = f;
+      else last = f;
+    }
+
+    if (fraud)
+      return result({ verdict: "Invalid", segment: fraud.segment, measuredScoreBps: 0 }, fraud.reason);
+    if (missing.length > 0 || !last) {
+      const listed = [...new Set(missing)];
+      return result(
+        { verdict: "Unavailable", segment: 0, measuredScoreBps: 0 },
+        `${listed.length} checkpoint(s) could not be had: ${listed.join("; ")}`,
+      );
+    }
+    signal.throwIfAborted();
+    const score = await evaluate(spec, seed, last.checkpoint, { backend });
+    return result(
+      { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
+      `${stats.segmentsReplayed} sampled segment(s) replay exactly; the final checkpoint classifies ` +
+        `${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
+    );
+  } finally {
+    args.signal?.removeEventListener("abort", onAbort);
+    inner.abort(new Error("audit finished"));
+  }
+}

@@ -1,0 +1,1236 @@
+/**
+ * The validator daemon: the off-chain verifier of Proof-of-AI challenges.
+ *
+ * Every tick, at the chain's time (the latest block's timestamp, never the wall clock), it:
+ * 1. takes part in the randomness beacon: in the first half of round `r` it draws a secret for
+ *    beacon(r + 1), stores it, then commits; in the second half it reveals it (also after a
+ *    restart); it seals the current round's value when nobody contributed to it;
+ * 2. scans `ResultSubmitted` events from a stored block cursor, in bounded block ranges;
+ * 3. once a challenge's audit round (round + 1) has started and its commit window is open: checks
+ *    its committee membership, reads the trainer's endpoint from Staking, samples its segments,
+ *    audits (`decide`, by default `auditChallenge`), stores the prepared verdict with its salt,
+ *    then commits every ready verdict in one `commitVerdicts` transaction;
+ * 4. in the reveal window reveals every committed verdict in one `revealVerdicts` transaction;
+ * 5. after the reveal window finalizes the challenges it audited (another party finalizing first
+ *    is fine), and reports trainers that missed their deadline.
+ *
+ * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
+ * a beacon secret) is written before the transaction that depends on it, and after a restart the
+ * daemon reads the chain (its `VerdictCommitted` events, `getChallengeMembers`, the beacon's
+ * `contributionOf`) before it sends anything again.
+ *
+ * ```ts
+ * const daemon = await ValidatorDaemon.create({ client, dbPath: "validator.db", port: 9102 });
+ * daemon.startLoop({ pollMs: 5_000 }); // or call daemon.tick() yourself
+ * // … on SIGTERM:
+ * await daemon.stop();
+ * ```
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { getAddress, type Address, type Hash, type Hex } from "viem";
+import { getBlock, getTransaction, getTransactionReceipt } from "viem/actions";
+import type { PreparedBeaconCommit } from "../actions/beacon.js";
+import type { ChallengeParams, PreparedVerdict } from "../actions/challenges.js";
+import type { PoAIClient } from "../client.js";
+import {
+  modelLayout,
+  validateSpec,
+  type BackendKind,
+  type EngineBackend,
+  type TrainingSpec,
+} from "../compute/index.js";
+import { createLogger, type Logger, type LogLevel } from "../daemon/log.js";
+import { DaemonLoop } from "../daemon/loop.js";
+import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
+import { withRetry } from "../daemon/retry.js";
+import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
+import { sampleSegments } from "../poai/audit.js";
+import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "../poai/timing.js";
+import {
+  DEFAULT_FETCH_ATTEMPTS,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  auditChallenge,
+  type AuditResult,
+  type Decision,
+} from "./audit.js";
+import { ValidatorStore, type ChallengeRecord, type ChallengeState } from "./validator-store.js";
+
+// =================================================================================================
+// Options
+// =================================================================================================
+
+export interface ValidatorDaemonOptions {
+  /** A PoAI client with a wallet: its account is the validator. */
+  client: PoAIClient;
+  /** The SQLite file holding the daemon's state (created if missing). One file per validator. */
+  dbPath: string;
+  /** Engine backend for replays and evaluations, or its name; default `"auto"`. */
+  backend?: BackendKind | EngineBackend;
+  /** Interface of the status and metrics server; default `127.0.0.1`. */
+  host?: string;
+  /** Port of the status and metrics server; default 0 (any free port, see `status().url`). */
+  port?: number;
+  /** Budget of one checkpoint request, headers and body; default 10 s. */
+  fetchTimeoutMs?: number;
+  /** Attempts per checkpoint; default 3. */
+  fetchAttempts?: number;
+  /** Attempts of one RPC read (exponential backoff between them); default 4. */
+  rpcAttempts?: number;
+  /** Pause before the second attempt of an RPC read, doubled each time; default 250 ms. */
+  rpcRetryDelayMs?: number;
+  /** Blocks per `eth_getLogs` request of the event scan; default 1,000. */
+  scanBlockRange?: number;
+  /** First block to scan on a fresh database; default the deployment's `deployBlock` (else 0). */
+  fromBlock?: bigint;
+  /** Take part in the randomness beacon (commit and reveal a secret every round); default true. */
+  beacon?: boolean;
+  /** Finalize the audited challenges after their reveal window; default true. */
+  finalize?: boolean;
+  /** Report trainers that missed their deadline; default true. */
+  reportMissed?: boolean;
+  /** A pino logger; default one named `poai-validator` at `logLevel`. */
+  logger?: Logger;
+  /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
+  logLevel?: LogLevel;
+}
+
+const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function checkInt(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new PoAIInputError(field, value, `an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+function checkBool(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new PoAIInputError(field, value, "true or false");
+  return value;
+}
+
+/** Options after validation, defaults filled in. */
+export interface ResolvedValidatorOptions {
+  client: PoAIClient;
+  validator: Address;
+  dbPath: string;
+  backend: BackendKind | EngineBackend;
+  host: string;
+  port: number;
+  fetchTimeoutMs: number;
+  fetchAttempts: number;
+  rpcAttempts: number;
+  rpcRetryDelayMs: number;
+  scanBlockRange: number;
+  fromBlock: bigint;
+  beacon: boolean;
+  finalize: boolean;
+  reportMissed: boolean;
+  logger: Logger;
+}
+
+/** Checks every option at the boundary; errors name the field and the value. */
+export function resolveValidatorOptions(options: ValidatorDaemonOptions): ResolvedValidatorOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new PoAIInputError("options", options, "an options object");
+  }
+  const o = options;
+  const client = o.client;
+  if (typeof client !== "object" || client === null || typeof client.challenges !== "object") {
+    throw new PoAIInputError("client", client, "a PoAI client (createPoAIClient)");
+  }
+  const account = client.walletClient?.account;
+  if (!account) {
+    throw new PoAIInputError(
+      "client.walletClient.account",
+      account,
+      "a wallet client with an account: the validator signs its commitments",
+    );
+  }
+  if (typeof o.dbPath !== "string" || o.dbPath.trim() === "") {
+    throw new PoAIInputError("dbPath", o.dbPath, 'a path to the SQLite file (or ":memory:")');
+  }
+  const backend = o.backend ?? "auto";
+  if (
+    !(backend === "js" || backend === "wasm" || backend === "auto") &&
+    !(typeof backend === "object" && backend !== null && typeof backend.open === "function")
+  ) {
+    throw new PoAIInputError("backend", backend, '"js", "wasm", "auto" or an engine backend');
+  }
+  const host = o.host ?? "127.0.0.1";
+  if (typeof host !== "string" || host.trim() === "") {
+    throw new PoAIInputError("host", o.host, "a host name or IP address to listen on");
+  }
+  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) {
+    throw new PoAIInputError("logLevel", o.logLevel, `one of ${LOG_LEVELS.join(", ")}`);
+  }
+  if (o.logger !== undefined && (typeof o.logger !== "object" || typeof o.logger.info !== "function")) {
+    throw new PoAIInputError("logger", o.logger, "a pino logger");
+  }
+  const fromBlock = o.fromBlock ?? client.deployment.deployBlock ?? 0n;
+  if (typeof fromBlock !== "bigint" || fromBlock < 0n) {
+    throw new PoAIInputError("fromBlock", o.fromBlock, "a block number (a bigint >= 0)");
+  }
+  return {
+    client,
+    validator: getAddress(typeof account === "string" ? account : account.address),
+    dbPath: o.dbPath,
+    backend,
+    host,
+    port: checkInt("port", o.port ?? 0, 0, 65_535),
+    fetchTimeoutMs: checkInt("fetchTimeoutMs", o.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, 1, 3_600_000),
+    fetchAttempts: checkInt("fetchAttempts", o.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS, 1, 100),
+    rpcAttempts: checkInt("rpcAttempts", o.rpcAttempts ?? 4, 1, 100),
+    rpcRetryDelayMs: checkInt("rpcRetryDelayMs", o.rpcRetryDelayMs ?? 250, 0, 600_000),
+    scanBlockRange: checkInt("scanBlockRange", o.scanBlockRange ?? 1_000, 1, 1_000_000),
+    fromBlock,
+    beacon: checkBool("beacon", o.beacon ?? true),
+    finalize: checkBool("finalize", o.finalize ?? true),
+    reportMissed: checkBool("reportMissed", o.reportMissed ?? true),
+    logger: o.logger ?? createLogger("poai-validator", o.logLevel !== undefined ? { level: o.logLevel } : {}),
+  };
+}
+
+// =================================================================================================
+// Types of the hooks and the status
+// =================================================================================================
+
+/** A challenge to judge, as `decide` receives it. */
+export interface ChallengeToAudit {
+  id: Hex;
+  trainer: Address;
+  round: bigint;
+  specId: Hex;
+  spec: TrainingSpec;
+  /** The training seed. */
+  seed: Hex;
+  /** The committed result root. */
+  root: Hex;
+  reportedScoreBps: number;
+  /** The trainer's registered checkpoint endpoint. */
+  endpoint: string;
+  /** The audit seed the samples were drawn from. */
+  auditSeed: Hex;
+}
+
+/** What `/status` serves. */
+export interface ValidatorStatus {
+  daemon: "validator";
+  validator: Address;
+  chainId: number;
+  /** The status and metrics server, `http://host:port`. */
+  url: string | undefined;
+  dbPath: string;
+  running: boolean;
+  lastTick:
+    | { ok: boolean; chainTime: string; round: string; block: string; finishedAt: string; error?: string }
+    | undefined;
+  /** The next block the event scan reads. */
+  scanBlock: string | undefined;
+  /** Challenges per state, and per final status. */
+  challenges: { states: Record<string, number>; statuses: Record<string, number> };
+  /** The latest beacon contribution (without its secret). */
+  beacon: { round: number; committed: boolean; revealed: boolean } | undefined;
+  missedReports: number;
+  options: {
+    backend: string;
+    fetchTimeoutMs: number;
+    fetchAttempts: number;
+    beacon: boolean;
+    finalize: boolean;
+    reportMissed: boolean;
+  };
+}
+
+/** What `create` hands the constructor. */
+export interface ValidatorInit {
+  options: ResolvedValidatorOptions;
+  store: ValidatorStore;
+  chainId: number;
+  genesis: bigint;
+  epochLength: bigint;
+}
+
+function isAuditResult(d: Decision): d is AuditResult {
+  return typeof (d as Partial<AuditResult>).checkpointsFetched === "number";
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// =================================================================================================
+// Metrics
+// =================================================================================================
+
+function createMetrics(registry: Registry) {
+  const m = {
+    audits: new Counter({
+      name: "poai_validator_audits_total",
+      help: "Audits finished, by verdict",
+      labelNames: ["verdict"] as const,
+      registers: [registry],
+    }),
+    auditSeconds: new Histogram({
+      name: "poai_validator_audit_seconds",
+      help: "Time to audit one challenge (fetch, replay, evaluate)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    segmentsReplayed: new Counter({
+      name: "poai_validator_segments_replayed_total",
+      help: "Segments re-executed",
+      registers: [registry],
+    }),
+    checkpointsFetched: new Counter({
+      name: "poai_validator_checkpoints_fetched_total",
+      help: "Checkpoints received and proven under their root",
+      registers: [registry],
+    }),
+    bytesFetched: new Counter({
+      name: "poai_validator_checkpoint_bytes_fetched_total",
+      help: "Bytes of proven checkpoints received",
+      registers: [registry],
+    }),
+    fetchFailures: new Counter({
+      name: "poai_validator_fetch_failures_total",
+      help: "Failed checkpoint fetch attempts, by kind",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    commits: new Counter({
+      name: "poai_validator_verdict_commits_total",
+      help: "Verdict commitments confirmed on chain",
+      registers: [registry],
+    }),
+    reveals: new Counter({
+      name: "poai_validator_verdict_reveals_total",
+      help: "Verdict reveals confirmed on chain",
+      registers: [registry],
+    }),
+    finalizations: new Counter({
+      name: "poai_validator_finalizations_total",
+      help: "Challenges this daemon finalized",
+      registers: [registry],
+    }),
+    missedReports: new Counter({
+      name: "poai_validator_missed_reports_total",
+      help: "Missed deadlines this daemon reported",
+      registers: [registry],
+    }),
+    beacon: new Counter({
+      name: "poai_validator_beacon_actions_total",
+      help: "Beacon commits, reveals and seals confirmed on chain",
+      labelNames: ["action"] as const,
+      registers: [registry],
+    }),
+    ticks: new Counter({
+      name: "poai_validator_ticks_total",
+      help: "Ticks, by outcome",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "poai_validator_errors_total",
+      help: "Errors handled without failing the tick, by step",
+      labelNames: ["step"] as const,
+      registers: [registry],
+    }),
+    chainTime: new Gauge({
+      name: "poai_validator_chain_time_seconds",
+      help: "Chain time at the last tick",
+      registers: [registry],
+    }),
+    scanBlock: new Gauge({
+      name: "poai_validator_scan_block",
+      help: "Next block the event scan reads",
+      registers: [registry],
+    }),
+  };
+  for (const verdict of ["Valid", "Invalid", "Unavailable"]) m.audits.inc({ verdict }, 0);
+  for (const outcome of ["ok", "failed"]) m.ticks.inc({ outcome }, 0);
+  return m;
+}
+
+type Metrics = ReturnType<typeof createMetrics>;
+
+// =================================================================================================
+// The daemon
+// =================================================================================================
+
+/** A step's outcome for one challenge: a verdict to store, or a reason to skip it. */
+type AuditOutcome =
+  | { kind: "verdict"; prepared: PreparedVerdict; summary: Record<string, unknown> }
+  | { kind: "skip"; reason: string };
+
+export class ValidatorDaemon extends DaemonLoop {
+  protected readonly log: Logger;
+  /** The validator's address (the client's account). */
+  readonly validator: Address;
+  readonly registry = new Registry();
+  protected readonly client: PoAIClient;
+  protected readonly options: ResolvedValidatorOptions;
+  protected readonly store: ValidatorStore;
+  protected readonly metrics: Metrics;
+  private readonly chainId: number;
+  private readonly genesis: bigint;
+  private readonly epochLength: bigint;
+  private server: RunningServer | undefined;
+  private params: ChallengeParams | undefined;
+  private readonly specs = new Map<Hex, { spec: TrainingSpec; auditSamples: number }>();
+  private readonly sealed = new Set<bigint>();
+  /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
+  private readonly deadlines = new Map<string, bigint>();
+  private lastTick: ValidatorStatus["lastTick"];
+  private released = false;
+
+  /** Use `ValidatorDaemon.create` (it validates the options, opens the database and the server). */
+  constructor(init: ValidatorInit) {
+    super();
+    this.options = init.options;
+    this.client = init.options.client;
+    this.validator = init.options.validator;
+    this.log = init.options.logger.child({ validator: this.validator });
+    this.store = init.store;
+    this.chainId = init.chainId;
+    this.genesis = init.genesis;
+    this.epochLength = init.epochLength;
+    this.metrics = createMetrics(this.registry);
+  }
+
+  /**
+   * Validates `options`, opens (or creates) the database, checks that it belongs to this
+   * validator, chain and deployment, and starts the status and metrics server. Subclasses get an
+   * instance of their own class (`LazyValidator.create(options)`).
+   */
+  static async create<D extends ValidatorDaemon>(
+    this: new (init: ValidatorInit) => D,
+    options: ValidatorDaemonOptions,
+  ): Promise<D> {
+    const resolved = resolveValidatorOptions(options);
+    const { client } = resolved;
+    const store = ValidatorStore.open(resolved.dbPath);
+    let daemon: D | undefined;
+    try {
+      const chainId = await withRetry(() => client.publicClient.request({ method: "eth_chainId" }), {
+        attempts: resolved.rpcAttempts,
+        baseDelayMs: resolved.rpcRetryDelayMs,
+      }).then((id) => Number(id));
+      if (chainId !== client.deployment.chainId) {
+        throw new PoAIInputError(
+          "client.publicClient",
+          chainId,
+          `a client of the deployment's chain ${client.deployment.chainId}`,
+        );
+      }
+      const identity: Record<string, string> = {
+        validator: resolved.validator,
+        chainId: String(chainId),
+        challengeManager: String(client.deployment.contracts.challengeManager ?? ""),
+      };
+      for (const [key, value] of Object.entries(identity)) {
+        const stored = store.getMeta(key);
+        if (stored === undefined) store.setMeta(key, value);
+        else if (stored.toLowerCase() !== value.toLowerCase()) {
+          throw new PoAIInputError(
+            "dbPath",
+            resolved.dbPath,
+            `a database of ${key} ${value} (this one belongs to ${key} ${stored}; its salts and secrets are another validator's)`,
+          );
+        }
+      }
+      const [genesis, next] = await withRetry(
+        () => Promise.all([client.staking.epochStart({ epoch: 0 }), client.staking.epochStart({ epoch: 1 })]),
+        { attempts: resolved.rpcAttempts, baseDelayMs: resolved.rpcRetryDelayMs },
+      );
+      daemon = new this({ options: resolved, store, chainId, genesis, epochLength: next - genesis });
+      await daemon.listen();
+      daemon.log.info(
+        { dbPath: resolved.dbPath, url: daemon.server?.url, chainId },
+        "validator daemon ready",
+      );
+      return daemon;
+    } catch (err) {
+      await daemon?.server?.close();
+      store.close();
+      throw err;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    this.server = await serve(
+      standardRoutes(() => this.status(), this.registry),
+      {
+        host: this.options.host,
+        port: this.options.port,
+        onError: (err) => this.log.error({ err }, "status server handler failed"),
+      },
+    );
+  }
+
+  /** Where the daemon stands: served as `/status`. */
+  status(): ValidatorStatus {
+    const open = this.store.isOpen;
+    const beacon = open ? this.store.latestBeacon() : undefined;
+    const backend = this.options.backend;
+    return {
+      daemon: "validator",
+      validator: this.validator,
+      chainId: this.chainId,
+      url: this.server?.url,
+      dbPath: this.options.dbPath,
+      running: !this.released,
+      lastTick: this.lastTick,
+      scanBlock: open ? this.store.getMeta("scanBlock") : undefined,
+      challenges: open ? this.store.counts() : { states: {}, statuses: {} },
+      beacon: beacon && { round: beacon.round, committed: beacon.committed, revealed: beacon.revealed },
+      missedReports: open ? this.store.missedReports() : 0,
+      options: {
+        backend: typeof backend === "string" ? backend : backend.kind,
+        fetchTimeoutMs: this.options.fetchTimeoutMs,
+        fetchAttempts: this.options.fetchAttempts,
+        beacon: this.options.beacon,
+        finalize: this.options.finalize,
+        reportMissed: this.options.reportMissed,
+      },
+    };
+  }
+
+  /** The status and metrics server's URL (`http://host:port`). */
+  get url(): string | undefined {
+    return this.server?.url;
+  }
+
+  // --- hooks ------------------------------------------------------------------------------------
+
+  /**
+   * Judges one challenge this validator must audit. The default re-executes the sampled segments
+   * with `auditChallenge` (the honest audit). A subclass may return any decision: the daemon
+   * prepares, stores and commits whatever comes back. An error thrown here is logged and the
+   * audit is tried again at the next tick while the commit window is open.
+   */
+  protected async decide(
+    challenge: ChallengeToAudit,
+    samples: number[],
+    signal: AbortSignal,
+  ): Promise<Decision> {
+    return auditChallenge({
+      spec: challenge.spec,
+      seed: challenge.seed,
+      id: challenge.id,
+      root: challenge.root,
+      endpoint: challenge.endpoint,
+      samples,
+      backend: this.options.backend,
+      timeoutMs: this.options.fetchTimeoutMs,
+      attempts: this.options.fetchAttempts,
+      signal,
+      onFetchFailure: (f) => {
+        this.metrics.fetchFailures.inc({ kind: f.kind });
+        this.log.debug(
+          { id: challenge.id, index: f.index, attempt: f.attempt, kind: f.kind, err: f.error.message },
+          "checkpoint fetch failed",
+        );
+      },
+    });
+  }
+
+  /**
+   * Whether to reveal a committed verdict now (in the reveal window). Default: always. A verdict
+   * that is not revealed earns nothing and counts for nothing in the judgment.
+   */
+  protected shouldReveal(_verdict: PreparedVerdict): boolean {
+    return true;
+  }
+
+  /**
+   * Called once a verdict (with its salt) is stored and before its commitment is sent. Default:
+   * nothing. An error thrown here ends the tick before anything is sent, as a crash would; the
+   * stored verdict is committed at a later tick (or by the next process on the same database).
+   */
+  protected onVerdictPersisted(_verdict: PreparedVerdict): void | Promise<void> {}
+
+  /**
+   * Called right after a `commitVerdicts` transaction is sent (its hash is already stored), before
+   * its receipt. Default: nothing. An error thrown here ends the tick, as a crash after sending
+   * would; the daemon then finds the commitment on chain instead of sending it again.
+   */
+  protected onCommitSent(_hash: Hash, _verdicts: readonly PreparedVerdict[]): void | Promise<void> {}
+
+  // --- the loop ---------------------------------------------------------------------------------
+
+  protected override async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.server?.close();
+    this.store.close();
+    this.log.info("validator daemon stopped");
+  }
+
+  protected override async work(signal: AbortSignal): Promise<void> {
+    if (this.released) throw new Error("the validator daemon is stopped");
+    let clock: { now: bigint; block: bigint } | undefined;
+    try {
+      clock = await this.clock(signal);
+      this.params = await this.rpc("params", () => this.client.challenges.getChallengeParams(), signal);
+      await this.stepBeacon(signal);
+      await this.stepScan(signal);
+      await this.stepAudits(signal);
+      await this.stepCommits(signal);
+      await this.stepReveals(signal);
+      await this.bestEffort("finalize", () => this.stepFinalize(signal));
+      if (this.options.reportMissed) await this.bestEffort("missed", () => this.stepMissed(signal));
+      this.metrics.ticks.inc({ outcome: "ok" });
+      this.lastTick = this.tickRecord(clock, true);
+    } catch (err) {
+      this.metrics.ticks.inc({ outcome: "failed" });
+      this.lastTick = this.tickRecord(clock, false, errorText(err));
+      throw err;
+    }
+  }
+
+  private tickRecord(clock: { now: bigint; block: bigint } | undefined, ok: boolean, error?: string) {
+    return {
+      ok,
+      chainTime: String(clock?.now ?? ""),
+      round: clock ? String(roundAt(this.genesis, this.epochLength, clock.now)) : "",
+      block: String(clock?.block ?? ""),
+      finishedAt: new Date().toISOString(),
+      ...(error !== undefined && { error }),
+    };
+  }
+
+  /** Runs a step whose failure must not stop the others (it is logged and counted). */
+  private async bestEffort(step: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      this.metrics.errors.inc({ step });
+      this.log.warn({ err, step }, "step failed; retried at the next tick");
+    }
+  }
+
+  // --- chain access -----------------------------------------------------------------------------
+
+  /** An RPC read with bounded retries; contract reverts and input errors are not retried. */
+  protected rpc<T>(label: string, read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(read, {
+      attempts: this.options.rpcAttempts,
+      baseDelayMs: this.options.rpcRetryDelayMs,
+      retryable: (err) => !isPoAIContractError(err) && !(err instanceof PoAIInputError) && !signal?.aborted,
+      onRetry: (err, attempt, delayMs) =>
+        this.log.warn({ err: errorText(err), label, attempt, delayMs }, "RPC read failed; retrying"),
+      ...(signal !== undefined && { signal }),
+    });
+  }
+
+  /** The latest block's timestamp and number: the daemon's only clock. */
+  private async clock(signal?: AbortSignal): Promise<{ now: bigint; block: bigint }> {
+    const block = await this.rpc(
+      "getBlock",
+      () => getBlock(this.client.publicClient, { blockTag: "latest" }),
+      signal,
+    );
+    this.metrics.chainTime.set(Number(block.timestamp));
+    return { now: block.timestamp, block: block.number };
+  }
+
+  private async now(signal?: AbortSignal): Promise<bigint> {
+    return (await this.clock(signal)).now;
+  }
+
+  private windows(round: bigint | number): RoundWindows {
+    const p = this.params!;
+    return roundWindows(this.genesis, this.epochLength, round, {
+      commitWindow: p.commitWindow,
+      revealWindow: p.revealWindow,
+      finalizeGrace: p.finalizeGrace,
+    });
+  }
+
+  /** Waits for a sent transaction's receipt (a revert surfaces as a `PoAIContractError`). */
+  private async mined(hash: Hash, signal?: AbortSignal): Promise<void> {
+    await this.rpc(
+      "waitForTransaction",
+      async () => {
+        await this.client.waitForTransaction(hash);
+      },
+      signal,
+    );
+  }
+
+  /** Whether a transaction this daemon sent is still waiting to be mined. */
+  private async pending(hash: Hash): Promise<boolean> {
+    try {
+      await getTransactionReceipt(this.client.publicClient, { hash });
+      return false;
+    } catch {
+      try {
+        const tx = await getTransaction(this.client.publicClient, { hash });
+        return tx.blockNumber === null;
+      } catch {
+        return false; // unknown to the node: dropped, send again
+      }
+    }
+  }
+
+  /** Seals the beacon of `round` when it is ready and nobody contributed to it. */
+  private async ensureSealed(round: bigint, signal?: AbortSignal): Promise<void> {
+    if (this.sealed.has(round)) return;
+    const value = await this.rpc(
+      "getBeaconValue",
+      () => this.client.beacon.getBeaconValue({ round }),
+      signal,
+    );
+    if (value === null) {
+      try {
+        const hash = await this.client.beacon.sealBeacon({ round });
+        await this.mined(hash, signal);
+        this.metrics.beacon.inc({ action: "seal" });
+        this.log.info(
+          { round: String(round), tx: hash },
+          "sealed the beacon of a round nobody contributed to",
+        );
+      } catch (err) {
+        if (!isPoAIContractError(err)) throw err;
+        this.log.debug({ round: String(round), err: err.message }, "beacon seal refused");
+        return;
+      }
+    }
+    this.sealed.add(round);
+  }
+
+  // --- 1. the randomness beacon -----------------------------------------------------------------
+
+  private async stepBeacon(signal: AbortSignal): Promise<void> {
+    const now = await this.now(signal);
+    const round = roundAt(this.genesis, this.epochLength, now);
+    await this.ensureSealed(round, signal);
+    if (!this.options.beacon) return;
+    const target = round + 1n;
+    const w = beaconWindows(this.genesis, this.epochLength, target);
+    const record = this.store.getBeacon(Number(target));
+    const contribution = () =>
+      this.rpc(
+        "getBeaconContribution",
+        () => this.client.beacon.getBeaconContribution({ round: target, validator: this.validator }),
+        signal,
+      );
+
+    if (now >= w.commitStart && now < w.commitEnd) {
+      if (record?.committed) return;
+      const onChain = await contribution();
+      if (record === undefined) {
+        if (onChain.committed) {
+          this.log.warn(
+            { round: String(target) },
+            "committed to this beacon round without a stored secret (another database?): cannot reveal it",
+          );
+          return;
+        }
+        const active = await this.rpc(
+          "isActive",
+          () => this.client.staking.isActive({ operator: this.validator }),
+          signal,
+        );
+        if (!active) {
+          this.log.debug({ round: String(target) }, "not an active validator: no beacon contribution");
+          return;
+        }
+        const prepared = this.client.beacon.prepareBeaconCommit({ round: target });
+        this.store.saveBeacon(prepared); // the secret is on disk before the commitment is sent
+        await this.commitBeacon(prepared, signal);
+      } else if (onChain.committed) {
+        this.store.updateBeacon(record.round, { committed: true });
+      } else if (!(record.commitTx && (await this.pending(record.commitTx)))) {
+        await this.commitBeacon(record, signal);
+      }
+      return;
+    }
+
+    if (now >= w.revealStart && now < w.readyAt && record && !record.revealed) {
+      const onChain = await contribution();
+      if (!onChain.committed) return; // the commitment never landed: nothing to reveal
+      if (!record.committed) this.store.updateBeacon(record.round, { committed: true });
+      if (onChain.revealed) {
+        this.store.updateBeacon(record.round, { revealed: true });
+        return;
+      }
+      if (record.revealTx && (await this.pending(record.revealTx))) return;
+      try {
+        const hash = await this.client.beacon.revealBeacon({ round: target, secret: record.secret });
+        this.store.updateBeacon(record.round, { revealTx: hash });
+        await this.mined(hash, signal);
+        this.store.updateBeacon(record.round, { revealed: true });
+        this.metrics.beacon.inc({ action: "reveal" });
+        this.log.info({ round: String(target), tx: hash }, "revealed the beacon secret");
+      } catch (err) {
+        if (!isPoAIContractError(err)) throw err;
+        this.log.warn({ round: String(target), err: err.message }, "beacon reveal refused");
+      }
+    }
+  }
+
+  private async commitBeacon(prepared: PreparedBeaconCommit, signal: AbortSignal): Promise<void> {
+    try {
+      const hash = await this.client.beacon.commitBeacon({
+        round: prepared.round,
+        commitment: prepared.commitment,
+      });
+      this.store.updateBeacon(prepared.round, { commitTx: hash });
+      await this.mined(hash, signal);
+      this.store.updateBeacon(prepared.round, { committed: true });
+      this.metrics.beacon.inc({ action: "commit" });
+      this.log.info({ round: prepared.round, tx: hash }, "committed to the beacon");
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      if (err.errorName === "AlreadyCommitted") {
+        this.store.updateBeacon(prepared.round, { committed: true });
+        return;
+      }
+      this.log.warn({ round: prepared.round, err: err.message }, "beacon commitment refused");
+    }
+  }
+
+  // --- 2. the event scan ------------------------------------------------------------------------
+
+  private async stepScan(signal: AbortSignal): Promise<void> {
+    const { block: latest } = await this.clock(signal);
+    const stored = this.store.getMeta("scanBlock");
+    let from = stored === undefined ? this.options.fromBlock : BigInt(stored);
+    const range = BigInt(this.options.scanBlockRange);
+    while (from <= latest) {
+      signal.throwIfAborted();
+      const to = from + range - 1n < latest ? from + range - 1n : latest;
+      const events = await this.rpc(
+        "getLogs ResultSubmitted",
+        () =>
+          this.client.challenges.getEvents({ eventName: "ResultSubmitted", fromBlock: from, toBlock: to }),
+        signal,
+      );
+      const added = this.store.recordSubmissions(
+        events.map((e) => ({
+          id: e.args.id.toLowerCase() as Hex,
+          trainer: getAddress(e.args.trainer),
+          round: Number(e.args.round),
+          root: e.args.resultRoot,
+          reportedScoreBps: Number(e.args.reportedScoreBps),
+          block: Number(e.blockNumber),
+        })),
+        to + 1n,
+      );
+      if (added > 0) this.log.info({ fromBlock: String(from), toBlock: String(to), added }, "new results");
+      from = to + 1n;
+    }
+    this.metrics.scanBlock.set(Number(from));
+  }
+
+  // --- 3. audits and commitments ----------------------------------------------------------------
+
+  private async specOf(specId: Hex, signal: AbortSignal) {
+    let entry = this.specs.get(specId);
+    if (!entry) {
+      const [spec, params] = await Promise.all([
+        this.rpc("getSpec", () => this.client.registry.getSpec({ specId }), signal),
+        this.rpc("getSpecParams", () => this.client.registry.getSpecParams({ specId }), signal),
+      ]);
+      entry = { spec: validateSpec(spec), auditSamples: Number(params.auditSamples) };
+      this.specs.set(specId, entry);
+    }
+    return entry;
+  }
+
+  private async stepAudits(signal: AbortSignal): Promise<void> {
+    let now = await this.now(signal);
+    for (const c of this.store.challengesIn(["new"])) {
+      signal.throwIfAborted();
+      const w = this.windows(c.round);
+      if (now < w.commitStart) continue;
+      if (now >= w.commitEnd) {
+        this.store.update(c.id, { state: "expired", note: "the commit window closed before the audit" });
+        this.log.warn({ id: c.id, round: c.round }, "commit window closed before the audit");
+        continue;
+      }
+      let outcome: AuditOutcome;
+      try {
+        outcome = await this.audit(c, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        now = await this.now(signal);
+        this.store.update(c.id, { failures: c.failures + 1, note: errorText(err).slice(0, 500) });
+        this.metrics.errors.inc({ step: "audit" });
+        this.log.error({ err, id: c.id }, "audit failed; retried at the next tick");
+        continue;
+      }
+      if (outcome.kind === "skip") {
+        this.store.update(c.id, { state: "skipped", note: outcome.reason });
+        this.log.info({ id: c.id, reason: outcome.reason }, "challenge skipped");
+        continue;
+      }
+      now = await this.now(signal); // audits take time: judge the next window at the chain's new time
+      this.store.saveVerdict(c.id, outcome.prepared, outcome.summary); // salt on disk before sending
+      this.log.info(
+        {
+          id: c.id,
+          verdict: outcome.prepared.verdict,
+          segment: outcome.prepared.segment,
+          measuredScoreBps: outcome.prepared.measuredScoreBps,
+          reason: outcome.summary.reason,
+        },
+        "verdict prepared",
+      );
+      await this.onVerdictPersisted(outcome.prepared);
+    }
+  }
+
+  /** Audits one challenge whose commit window is open: committee check, samples, decision. */
+  private async audit(c: ChallengeRecord, signal: AbortSignal): Promise<AuditOutcome> {
+    const auditRound = BigInt(c.round) + 1n;
+    await this.ensureSealed(auditRound, signal);
+    const committee = await this.rpc(
+      "checkCommittee",
+      () => this.client.challenges.checkCommittee({ id: c.id, validator: this.validator }),
+      signal,
+    );
+    if (committee.status !== "Submitted")
+      return { kind: "skip", reason: `the challenge is ${committee.status}` };
+    if (!committee.isValidator) return { kind: "skip", reason: "this account is not a validator" };
+    if (!committee.selected) {
+      return {
+        kind: "skip",
+        reason: `not in the committee (selection probability ${committee.probabilityBps} bps)`,
+      };
+    }
+    const info = await this.rpc(
+      "getChallenge",
+      () => this.client.challenges.getChallenge({ id: c.id }),
+      signal,
+    );
+    const { spec, auditSamples } = await this.specOf(info.specId, signal);
+    const operator = await this.rpc(
+      "getOperator",
+      () => this.client.staking.getOperator({ operator: c.trainer }),
+      signal,
+    );
+    const segments = modelLayout(spec).checkpointCount - 1;
+    const samples = sampleSegments(committee.auditSeed, this.validator, auditSamples, segments);
+    const challenge: ChallengeToAudit = {
+      id: c.id,
+      trainer: c.trainer,
+      round: BigInt(c.round),
+      specId: info.specId,
+      spec,
+      seed: info.seed,
+      root: info.resultRoot,
+      reportedScoreBps: Number(info.reportedScoreBps),
+      endpoint: operator.endpoint,
+      auditSeed: committee.auditSeed,
+    };
+    const started = performance.now();
+    const decision = await this.decide(challenge, samples, signal);
+    const seconds = (performance.now() - started) / 1000;
+    const prepared = this.client.challenges.prepareVerdict({
+      id: c.id,
+      verdict: decision.verdict,
+      segment: decision.segment,
+      measuredScoreBps: decision.measuredScoreBps,
+    });
+    this.metrics.audits.inc({ verdict: prepared.verdict });
+    this.metrics.auditSeconds.observe(seconds);
+    const summary: Record<string, unknown> = {
+      verdict: prepared.verdict,
+      segment: prepared.segment,
+      measuredScoreBps: prepared.measuredScoreBps,
+      samples,
+      endpoint: operator.endpoint,
+      seconds,
+    };
+    if (isAuditResult(decision)) {
+      this.metrics.segmentsReplayed.inc(decision.segmentsReplayed);
+      this.metrics.checkpointsFetched.inc(decision.checkpointsFetched);
+      this.metrics.bytesFetched.inc(decision.bytesFetched);
+      Object.assign(summary, {
+        reason: decision.reason,
+        checkpointsFetched: decision.checkpointsFetched,
+        bytesFetched: decision.bytesFetched,
+        segmentsReplayed: decision.segmentsReplayed,
+        ms: decision.ms,
+      });
+    }
+    return { kind: "verdict", prepared, summary };
+  }
+
+  /** The hash of this validator's `VerdictCommitted` on challenge `c`, if its commitment is on chain. */
+  private async committedOnChain(c: ChallengeRecord, signal: AbortSignal): Promise<Hash | undefined> {
+    const events = await this.rpc(
+      "getLogs VerdictCommitted",
+      () =>
+        this.client.challenges.getEvents({
+          eventName: "VerdictCommitted",
+          args: { id: c.id, validator: this.validator },
+          fromBlock: BigInt(c.block),
+        }),
+      signal,
+    );
+    return events[0]?.transactionHash ?? undefined;
+  }
+
+  private async stepCommits(signal: AbortSignal): Promise<void> {
+    const ready: ChallengeRecord[] = [];
+    const now = await this.now(signal);
+    for (const c of this.store.challengesIn(["prepared"])) {
+      const landed = await this.committedOnChain(c, signal);
+      if (landed) {
+        this.store.update(c.id, { state: "committed", commitTx: landed });
+        this.log.info({ id: c.id, tx: landed }, "commitment found on chain");
+        continue;
+      }
+      const w = this.windows(c.round);
+      if (now >= w.commitEnd) {
+        this.store.update(c.id, {
+          state: "expired",
+          note: "the commit window closed before the commitment landed",
+        });
+        this.log.warn({ id: c.id }, "commit window closed before the commitment landed");
+        continue;
+      }
+      if (now < w.commitStart) continue;
+      if (c.commitTx && (await this.pending(c.commitTx))) continue;
+      ready.push(c);
+    }
+    if (ready.length > 0) await this.sendCommits(ready, signal);
+  }
+
+  /** Commits `list` in one transaction; on a revert, one by one (so one bad verdict blocks no other). */
+  private async sendCommits(list: ChallengeRecord[], signal: AbortSignal): Promise<void> {
+    const verdicts = list.map((c) => c.verdict!);
+    let hash: Hash;
+    try {
+      ({ hash } = await this.client.challenges.commitVerdicts({ verdicts }));
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      return this.commitRefused(list, err, signal);
+    }
+    for (const c of list) this.store.update(c.id, { commitTx: hash });
+    await this.onCommitSent(hash, verdicts);
+    try {
+      await this.mined(hash, signal);
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      return this.commitRefused(list, err, signal);
+    }
+    for (const c of list) this.store.update(c.id, { state: "committed" });
+    this.metrics.commits.inc(list.length);
+    this.log.info(
+      { tx: hash, verdicts: list.map((c) => ({ id: c.id, verdict: c.verdict!.verdict })) },
+      "verdicts committed",
+    );
+  }
+
+  private async commitRefused(list: ChallengeRecord[], err: PoAIContractError, signal: AbortSignal) {
+    if (list.length > 1) {
+      for (const c of list) await this.sendCommits([c], signal);
+      return;
+    }
+    const c = list[0];
+    const settle = (state: ChallengeState, note: string) => {
+      this.store.update(c.id, { state, note });
+      this.log.warn({ id: c.id, err: err.message }, note);
+    };
+    switch (err.errorName) {
+      case "AlreadyCommitted":
+        return settle("committed", "the commitment was already on chain");
+      case "OutsideWindow":
+        if ((await this.now(signal)) >= this.windows(c.round).commitEnd)
+          return settle("expired", "the commit window closed before the commitment landed");
+        break;
+      case "NotInCommittee":
+      case "NotActiveValidator":
+      case "ChallengeNotOpen":
+      case "CommitteeFull":
+        return settle("skipped", `commitment refused: ${err.message}`);
+    }
+    this.store.update(c.id, { note: `commitment refused: ${err.message}`.slice(0, 500) });
+    this.metrics.errors.inc({ step: "commit" });
+    this.log.warn({ id: c.id, err: err.message }, "commitment refused; retried at the next tick");
+  }
+
+  // --- 4. reveals -------------------------------------------------------------------------------
+
+  /** Whether this validator's reveal on challenge `id` is on chain (its member record). */
+  private async revealedOnChain(id: Hex, signal: AbortSignal): Promise<boolean> {
+    const members = await this.rpc("getMembers", () => this.client.challenges.getMembers({ id }), signal);
+    return members.some((m) => m.revealed && getAddress(m.validator) === this.validator);
+  }
+
+  private async stepReveals(signal: AbortSignal): Promise<void> {
+    const ready: ChallengeRecord[] = [];
+    const now = await this.now(signal);
+    for (const c of this.store.challengesIn(["committed"])) {
+      const w = this.windows(c.round);
+      if (now < w.revealStart) continue;
+      if (await this.revealedOnChain(c.id, signal)) {
+        this.store.update(c.id, { state: "revealed" });
+        this.log.info({ id: c.id }, "reveal found on chain");
+        continue;
+      }
+      if (now >= w.revealEnd) {
+        this.store.update(c.id, {
+          state: "unrevealed",
+          note: "the reveal window closed before a reveal landed",
+        });
+        this.log.warn({ id: c.id }, "reveal window closed before a reveal landed");
+        continue;
+      }
+      if (c.revealTx && (await this.pending(c.revealTx))) continue;
+      if (!this.shouldReveal(c.verdict!)) {
+        this.log.debug({ id: c.id }, "reveal held back");
+        continue;
+      }
+      ready.push(c);
+    }
+    if (ready.length > 0) await this.sendReveals(ready, signal);
+  }
+
+  private async sendReveals(list: ChallengeRecord[], signal: AbortSignal): Promise<void> {
+    let hash: Hash;
+    try {
+      hash = await this.client.challenges.revealVerdicts({ verdicts: list.map((c) => c.verdict!) });
+      for (const c of list) this.store.update(c.id, { revealTx: hash });
+      await this.mined(hash, signal);
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      if (list.length > 1) {
+        for (const c of list) await this.sendReveals([c], signal);
+        return;
+      }
+      const c = list[0];
+      if (err.errorName === "AlreadyRevealed") {
+        this.store.update(c.id, { state: "revealed" });
+        return;
+      }
+      if (err.errorName === "CommitmentMismatch" || err.errorName === "ChallengeNotOpen") {
+        this.store.update(c.id, {
+          state: "unrevealed",
+          note: `reveal refused: ${err.message}`.slice(0, 500),
+        });
+        this.log.error({ id: c.id, err: err.message }, "reveal refused");
+        return;
+      }
+      this.store.update(c.id, { note: `reveal refused: ${err.message}`.slice(0, 500) });
+      this.metrics.errors.inc({ step: "reveal" });
+      this.log.warn({ id: c.id, err: err.message }, "reveal refused; retried at the next tick");
+      return;
+    }
+    for (const c of list) this.store.update(c.id, { state: "revealed" });
+    this.metrics.reveals.inc(list.length);
+    this.log.info({ tx: hash, ids: list.map((c) => c.id) }, "verdicts revealed");
+  }
+
+  // --- 5. finalization and missed deadlines -----------------------------------------------------
+
+  private async stepFinalize(signal: AbortSignal): Promise<void> {
+    const now = await this.now(signal);
+    for (const c of this.store.challengesIn(["committed", "revealed", "unrevealed"], { open: true })) {
+      const w = this.windows(c.round);
+      if (now < w.revealEnd) continue;
+      let info = await this.rpc(
+        "getChallenge",
+        () => this.client.challenges.getChallenge({ id: c.id }),
+        signal,
+      );
+      if (!info.final && this.options.finalize) {
+        try {
+          const hash = await this.client.challenges.finalize({ id: c.id });
+          this.store.update(c.id, { finalizeTx: hash });
+          await this.mined(hash, signal);
+          this.metrics.finalizations.inc();
+          this.log.info({ id: c.id, tx: hash }, "challenge finalized");
+        } catch (err) {
+          if (!isPoAIContractError(err)) throw err;
+          // Another party finalized first (ChallengeNotOpen), or the window is not over yet.
+          this.log.debug({ id: c.id, err: err.message }, "finalize refused");
+        }
+        info = await this.rpc(
+          "getChallenge",
+          () => this.client.challenges.getChallenge({ id: c.id }),
+          signal,
+        );
+      }
+      if (info.final) {
+        this.store.update(c.id, { chainStatus: info.status });
+        this.log.info({ id: c.id, status: info.status }, "challenge judged");
+      } else if (!this.options.finalize && now > w.closesAt + this.epochLength) {
+        this.store.update(c.id, { chainStatus: "Unfinalized" }); // stop polling it
+      }
+    }
+  }
+
+  private async stepMissed(signal: AbortSignal): Promise<void> {
+    const now = await this.now(signal);
+    const round = roundAt(this.genesis, this.epochLength, now);
+    let trainers: Address[] | undefined;
+    for (let r = round > 2n ? round - 2n : 0n; r <= round; r++) {
+      const w = this.windows(r);
+      if (now <= w.start || now > w.closesAt) continue;
+      if (trainers === undefined) {
+        trainers = [];
+        for await (const op of this.client.staking.iterateOperators()) {
+          if (Number(op.role) === 1) trainers.push(getAddress(op.operator));
+        }
+      }
+      for (const trainer of trainers) {
+        signal.throwIfAborted();
+        const key = `${trainer}:${r}`;
+        const notBefore = this.deadlines.get(key);
+        if (notBefore !== undefined && now <= notBefore) continue;
+        if (this.store.missedChecked(trainer, Number(r))) continue;
+        if (this.store.hasSubmission(trainer, Number(r))) {
+          this.store.recordMissed(trainer, Number(r), "Submitted");
+          continue;
+        }
+        await this.reportIfMissed(trainer, r, now, signal);
+      }
+    }
+  }
+
+  private async reportIfMissed(trainer: Address, round: bigint, now: bigint, signal: AbortSignal) {
+    const key = `${trainer}:${round}`;
+    const r = Number(round);
+    let due;
+    try {
+      await this.ensureSealed(round, signal);
+      due = await this.rpc(
+        "getDueChallenge",
+        () => this.client.challenges.getDueChallenge({ trainer, round }),
+        signal,
+      );
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      this.store.recordMissed(trainer, r, err.errorName); // e.g. NoActiveSpec: nothing was due
+      return;
+    }
+    if (!due.due) return this.store.recordMissed(trainer, r, "NotDue");
+    if (due.status !== "None") return this.store.recordMissed(trainer, r, due.status);
+    if (now <= due.deadline) {
+      this.deadlines.set(key, due.deadline);
+      return;
+    }
+    try {
+      const hash = await this.client.challenges.reportMissed({ trainer, round });
+      await this.mined(hash, signal);
+      this.store.recordMissed(trainer, r, "reported", hash);
+      this.deadlines.delete(key);
+      this.metrics.missedReports.inc();
+      this.log.info({ trainer, round: r, tx: hash }, "reported a missed deadline");
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      if (err.errorName === "DeadlineNotPassed") {
+        this.deadlines.set(key, due.deadline);
+        return;
+      }
+      // AlreadySubmitted (someone reported first), ReportTooLate, NotDue: settled either way.
+      this.store.recordMissed(trainer, r, err.errorName);
+      this.log.debug({ trainer, round: r, err: err.message }, "missed report refused");
+    }
+  }
+}
