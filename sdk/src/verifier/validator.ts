@@ -27,7 +27,14 @@
  * ```
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { getAddress, type Address, type Hash, type Hex } from "viem";
+import {
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  getAddress,
+  type Address,
+  type Hash,
+  type Hex,
+} from "viem";
 import { getBlock, getTransaction, getTransactionReceipt } from "viem/actions";
 import type { PreparedBeaconCommit } from "../actions/beacon.js";
 import type { ChallengeParams, PreparedVerdict } from "../actions/challenges.js";
@@ -616,7 +623,12 @@ export class ValidatorDaemon extends DaemonLoop {
     return withRetry(read, {
       attempts: this.options.rpcAttempts,
       baseDelayMs: this.options.rpcRetryDelayMs,
-      retryable: (err) => !isPoAIContractError(err) && !(err instanceof PoAIInputError) && !signal?.aborted,
+      retryable: (err) =>
+        !isPoAIContractError(err) &&
+        !(err instanceof PoAIInputError) &&
+        !(err instanceof TransactionReceiptNotFoundError) &&
+        !(err instanceof TransactionNotFoundError) &&
+        !signal?.aborted,
       onRetry: (err, attempt, delayMs) =>
         this.log.warn({ err: errorText(err), label, attempt, delayMs }, "RPC read failed; retrying"),
       ...(signal !== undefined && { signal }),
@@ -658,18 +670,33 @@ export class ValidatorDaemon extends DaemonLoop {
     );
   }
 
-  /** Whether a transaction this daemon sent is still waiting to be mined. */
-  private async pending(hash: Hash): Promise<boolean> {
+  /**
+   * Whether a transaction this daemon sent is still waiting to be mined (then nothing is sent in
+   * its place). A transaction the node does not know any more was dropped: it may be sent again.
+   */
+  private async pending(hash: Hash, signal?: AbortSignal): Promise<boolean> {
+    const notFound = (err: unknown) =>
+      err instanceof TransactionReceiptNotFoundError || err instanceof TransactionNotFoundError;
     try {
-      await getTransactionReceipt(this.client.publicClient, { hash });
+      await this.rpc(
+        "getTransactionReceipt",
+        () => getTransactionReceipt(this.client.publicClient, { hash }),
+        signal,
+      );
       return false;
-    } catch {
-      try {
-        const tx = await getTransaction(this.client.publicClient, { hash });
-        return tx.blockNumber === null;
-      } catch {
-        return false; // unknown to the node: dropped, send again
-      }
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+    try {
+      const tx = await this.rpc(
+        "getTransaction",
+        () => getTransaction(this.client.publicClient, { hash }),
+        signal,
+      );
+      return tx.blockNumber === null;
+    } catch (err) {
+      if (!notFound(err)) throw err;
+      return false;
     }
   }
 
@@ -741,7 +768,7 @@ export class ValidatorDaemon extends DaemonLoop {
         await this.commitBeacon(prepared, signal);
       } else if (onChain.committed) {
         this.store.updateBeacon(record.round, { committed: true });
-      } else if (!(record.commitTx && (await this.pending(record.commitTx)))) {
+      } else if (!(record.commitTx && (await this.pending(record.commitTx, signal)))) {
         await this.commitBeacon(record, signal);
       }
       return;
@@ -755,7 +782,7 @@ export class ValidatorDaemon extends DaemonLoop {
         this.store.updateBeacon(record.round, { revealed: true });
         return;
       }
-      if (record.revealTx && (await this.pending(record.revealTx))) return;
+      if (record.revealTx && (await this.pending(record.revealTx, signal))) return;
       try {
         const hash = await this.client.beacon.revealBeacon({ round: target, secret: record.secret });
         this.store.updateBeacon(record.round, { revealTx: hash });
@@ -994,7 +1021,7 @@ export class ValidatorDaemon extends DaemonLoop {
         continue;
       }
       if (now < w.commitStart) continue;
-      if (c.commitTx && (await this.pending(c.commitTx))) continue;
+      if (c.commitTx && (await this.pending(c.commitTx, signal))) continue;
       ready.push(c);
     }
     if (ready.length > 0) await this.sendCommits(ready, signal);
@@ -1081,7 +1108,7 @@ export class ValidatorDaemon extends DaemonLoop {
         this.log.warn({ id: c.id }, "reveal window closed before a reveal landed");
         continue;
       }
-      if (c.revealTx && (await this.pending(c.revealTx))) continue;
+      if (c.revealTx && (await this.pending(c.revealTx, signal))) continue;
       if (!this.shouldReveal(c.verdict!)) {
         this.log.debug({ id: c.id }, "reveal held back");
         continue;
