@@ -1,0 +1,328 @@
+/**
+ * Verification benchmark: what an audit costs against the training it checks, and how often it
+ * catches a cheater.
+ *
+ * 1. Cost. A trainer runs the verification spec (the reference model family, many segments) in
+ *    full: every SGD step, every checkpoint encoded and hashed, the Merkle commitment and the
+ *    final evaluation (`trainerMs`). One committee member then audits that run the way the
+ *    validator daemon does (`auditChallenge`): it fetches the sampled segments' checkpoints over
+ *    HTTP from a checkpoint server, proves each under the root, re-executes the segments and
+ *    evaluates the final checkpoint (`validatorMs`). overhead = validatorMs × committee / trainerMs.
+ * 2. Detection, sampled. For many simulated cheaters that fake a fraction f of the segments, the
+ *    protocol's own sampling (`sampleSegments` from a random audit seed, for each committee member)
+ *    decides whether a faked segment is drawn; observed rate against 1 − (1 − f)^(k·committee).
+ * 3. Detection, executed. Smaller runs, really forged and really audited over HTTP by a full
+ *    committee: the observed detection rate, and how many honest runs were ever judged Invalid.
+ *
+ * Writes bench/results/verification.json and prints a table beside the anchors.
+ *   BENCH=verification npm run bench
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { bytesToHex, getAddress, type Address, type Hex } from "viem";
+import {
+  checkpointHash,
+  commit,
+  decodeCheckpoint,
+  deriveKey,
+  encodeCheckpoint,
+  evaluate,
+  modelLayout,
+  replaySegment,
+  train,
+  validateSeed,
+  wasmBackend,
+  type Checkpoint,
+  type TrainingSpec,
+} from "../sdk/src/compute/index.js";
+import { checkpointRoutes, serve, type CheckpointSource, type RunInfo } from "../sdk/src/daemon/index.js";
+import { sampleSegments } from "../sdk/src/poai/audit.js";
+import { auditChallenge } from "../sdk/src/verifier/audit.js";
+
+/** The reference model family over 1,200 segments: tens of seconds of training on one core. */
+export const VERIFICATION_SPEC: TrainingSpec = {
+  version: 1,
+  widths: [64, 128, 128, 10],
+  batchSize: 32,
+  steps: 120_000,
+  checkpointInterval: 100,
+  lrShift: 4,
+  evalSize: 4000,
+};
+/** Segments each committee member re-executes (the spec's `auditSamples`). */
+export const AUDIT_SAMPLES = 16;
+/** Committee size (the deployment default). */
+export const COMMITTEE = 3;
+
+/** Small runs for the executed detection table: 100 segments of 10 steps. */
+const SMALL_SPEC: TrainingSpec = {
+  version: 1,
+  widths: [16, 32, 4],
+  batchSize: 8,
+  steps: 1000,
+  checkpointInterval: 10,
+  lrShift: 4,
+  evalSize: 256,
+};
+
+const FRACTIONS = [0.01, 0.05, 0.1, 0.25];
+const SAMPLED_CHEATERS = Number(process.env.BENCH_CHEATERS ?? 20_000);
+const EXECUTED_CHEATERS = Number(process.env.BENCH_EXECUTED_CHEATERS ?? 25);
+const EXECUTED_HONEST = Number(process.env.BENCH_EXECUTED_HONEST ?? 25);
+
+const RESULTS = fileURLToPath(new URL("./results/verification.json", import.meta.url));
+
+const randomSeed = (): Hex => bytesToHex(randomBytes(32));
+const randomAddress = (): Address => getAddress(bytesToHex(randomBytes(20)));
+const theory = (f: number, k: number, committee: number) => 1 - (1 - f) ** (k * committee);
+
+/** A run as its trainer's checkpoint server holds it. */
+interface HeldRun {
+  id: Hex;
+  spec: TrainingSpec;
+  seed: Hex;
+  checkpoints: Uint8Array[];
+  hashes: Hex[];
+  root: Hex;
+  proof: (i: number) => Hex[];
+}
+
+/** A checkpoint server over runs held in memory, on a real HTTP port. */
+async function startServer(runs: Map<Hex, HeldRun>) {
+  const source: CheckpointSource = {
+    run(id): RunInfo | undefined {
+      const r = runs.get(id);
+      return r && { id, round: "1", specId: id, root: r.root, checkpoints: r.checkpoints.length };
+    },
+    checkpoint(id, index) {
+      const r = runs.get(id);
+      if (!r || index >= r.checkpoints.length) return undefined;
+      return { bytes: r.checkpoints[index], hash: r.hashes[index], proof: r.proof(index) };
+    },
+  };
+  return serve(checkpointRoutes(source));
+}
+
+/**
+ * Trains (spec, seed) as a trainer does; `faked` segments are forged: their end checkpoint is
+ * the start checkpoint's parameters under the later step (no training), and training goes on
+ * honestly from the forged parameters, so only the faked segments fail to replay.
+ */
+async function trainRun(
+  spec: TrainingSpec,
+  seed: Hex,
+  faked: ReadonlySet<number> = new Set(),
+): Promise<HeldRun> {
+  const checkpoints: Uint8Array[] = [];
+  const hashes: Hex[] = [];
+  if (faked.size === 0) {
+    await train(spec, seed, {
+      backend: "wasm",
+      onCheckpoint: ({ checkpoint, hash }) => {
+        checkpoints.push(encodeCheckpoint(spec, checkpoint));
+        hashes.push(hash);
+      },
+    });
+  } else {
+    const session = await wasmBackend.open(spec, deriveKey(spec, validateSeed(seed)));
+    let current: Checkpoint = { step: 0, weights: await session.getWeights() };
+    session.close();
+    const push = (cp: Checkpoint) => {
+      checkpoints.push(encodeCheckpoint(spec, cp));
+      hashes.push(checkpointHash(spec, cp));
+    };
+    push(current);
+    const segments = spec.steps / spec.checkpointInterval;
+    for (let i = 0; i < segments; i++) {
+      current = faked.has(i)
+        ? { step: (i + 1) * spec.checkpointInterval, weights: current.weights }
+        : await replaySegment(spec, seed, i, current, { backend: "wasm" });
+      push(current);
+    }
+  }
+  const c = commit({ checkpointHashes: hashes });
+  return { id: randomSeed(), spec, seed, checkpoints, hashes, root: c.root, proof: (i) => c.proof(i) };
+}
+
+function pickFaked(segments: number, f: number): Set<number> {
+  const count = Math.max(1, Math.round(f * segments));
+  const out = new Set<number>();
+  while (out.size < count) out.add(Math.floor(Math.random() * segments));
+  return out;
+}
+
+export async function runVerificationBench(): Promise<void> {
+  const results: Record<string, unknown> = {};
+  const segments = VERIFICATION_SPEC.steps / VERIFICATION_SPEC.checkpointInterval;
+
+  // 1. Cost of one audit against the full run.
+  console.log(
+    `verification bench: training [${VERIFICATION_SPEC.widths.join(", ")}] for ${VERIFICATION_SPEC.steps} steps (${segments} segments)…`,
+  );
+  const seed = randomSeed();
+  const t0 = performance.now();
+  const run = await trainRun(VERIFICATION_SPEC, seed);
+  const last = modelLayout(VERIFICATION_SPEC).checkpointCount - 1;
+  const trainerScore = await evaluate(
+    VERIFICATION_SPEC,
+    seed,
+    decodeCheckpoint(VERIFICATION_SPEC, run.checkpoints[last]),
+    {
+      backend: "wasm",
+    },
+  );
+  const trainerMs = performance.now() - t0;
+  const runs = new Map<Hex, HeldRun>([[run.id, run]]);
+  const server = await startServer(runs);
+  try {
+    const validator = randomAddress();
+    const samples = sampleSegments(randomSeed(), validator, AUDIT_SAMPLES, segments);
+    const audit = await auditChallenge({
+      spec: VERIFICATION_SPEC,
+      seed,
+      id: run.id,
+      root: run.root,
+      endpoint: server.url,
+      samples,
+      backend: "wasm",
+    });
+    if (audit.verdict !== "Valid" || audit.measuredScoreBps !== trainerScore.accuracyBps) {
+      throw new Error(
+        `the honest run was judged ${audit.verdict} (${audit.reason}): the benchmark is broken`,
+      );
+    }
+    const validatorMs = audit.ms;
+    Object.assign(results, {
+      "spec.widths": VERIFICATION_SPEC.widths.join("x"),
+      "spec.steps": VERIFICATION_SPEC.steps,
+      "spec.segments": segments,
+      "spec.checkpointBytes": modelLayout(VERIFICATION_SPEC).checkpointBytes,
+      auditSamples: AUDIT_SAMPLES,
+      committeeSize: COMMITTEE,
+      trainerMs: Math.round(trainerMs),
+      validatorMs: Math.round(validatorMs),
+      "validator.checkpointsFetched": audit.checkpointsFetched,
+      "validator.bytesFetched": audit.bytesFetched,
+      "validator.segmentsReplayed": audit.segmentsReplayed,
+      overhead: Number(((validatorMs * COMMITTEE) / trainerMs).toFixed(4)),
+      "reference.accuracyBps": trainerScore.accuracyBps,
+    });
+  } finally {
+    await server.close();
+  }
+  runs.clear();
+
+  // 2. Detection by the protocol's sampling, many cheaters.
+  const sampled: Record<string, { cheaters: number; detected: number; rate: number; theory: number }> = {};
+  for (const f of FRACTIONS) {
+    let detected = 0;
+    for (let c = 0; c < SAMPLED_CHEATERS; c++) {
+      const faked = pickFaked(segments, f);
+      const auditSeed = randomSeed();
+      let caught = false;
+      for (let m = 0; m < COMMITTEE && !caught; m++) {
+        caught = sampleSegments(auditSeed, randomAddress(), AUDIT_SAMPLES, segments).some((s) =>
+          faked.has(s),
+        );
+      }
+      if (caught) detected++;
+    }
+    sampled[String(f)] = {
+      cheaters: SAMPLED_CHEATERS,
+      detected,
+      rate: detected / SAMPLED_CHEATERS,
+      theory: theory(f, AUDIT_SAMPLES, COMMITTEE),
+    };
+  }
+  results.detection = sampled;
+
+  // 3. Detection with real forgeries and real audits over HTTP, and honest runs never Invalid.
+  const smallSegments = SMALL_SPEC.steps / SMALL_SPEC.checkpointInterval;
+  const executed: Record<string, { cheaters: number; detected: number; rate: number; theory: number }> = {};
+  const small = new Map<Hex, HeldRun>();
+  const smallServer = await startServer(small);
+  let honestInvalid = 0;
+  try {
+    const auditAll = async (r: HeldRun) => {
+      const verdicts = [];
+      const auditSeed = randomSeed();
+      for (let m = 0; m < COMMITTEE; m++) {
+        const samples = sampleSegments(auditSeed, randomAddress(), AUDIT_SAMPLES, smallSegments);
+        verdicts.push(
+          await auditChallenge({
+            spec: SMALL_SPEC,
+            seed: r.seed,
+            id: r.id,
+            root: r.root,
+            endpoint: smallServer.url,
+            samples,
+            backend: "wasm",
+          }),
+        );
+      }
+      return verdicts;
+    };
+    for (let h = 0; h < EXECUTED_HONEST; h++) {
+      const r = await trainRun(SMALL_SPEC, randomSeed());
+      small.set(r.id, r);
+      if ((await auditAll(r)).some((v) => v.verdict !== "Valid")) honestInvalid++;
+      small.delete(r.id);
+    }
+    for (const f of FRACTIONS) {
+      let detected = 0;
+      for (let c = 0; c < EXECUTED_CHEATERS; c++) {
+        const r = await trainRun(SMALL_SPEC, randomSeed(), pickFaked(smallSegments, f));
+        small.set(r.id, r);
+        if ((await auditAll(r)).some((v) => v.verdict === "Invalid")) detected++;
+        small.delete(r.id);
+      }
+      executed[String(f)] = {
+        cheaters: EXECUTED_CHEATERS,
+        detected,
+        rate: detected / EXECUTED_CHEATERS,
+        theory: theory(Math.max(1, Math.round(f * smallSegments)) / smallSegments, AUDIT_SAMPLES, COMMITTEE),
+      };
+    }
+  } finally {
+    await smallServer.close();
+  }
+  results.executedDetection = {
+    spec: `${SMALL_SPEC.widths.join("x")}, ${smallSegments} segments`,
+    honestRuns: EXECUTED_HONEST,
+    honestJudgedNotValid: honestInvalid,
+    byFraction: executed,
+  };
+
+  await mkdir(fileURLToPath(new URL("./results/", import.meta.url)), { recursive: true });
+  await writeFile(RESULTS, JSON.stringify(results, null, 2) + "\n");
+  print(results, sampled, executed, honestInvalid);
+}
+
+function print(
+  r: Record<string, unknown>,
+  sampled: Record<string, { rate: number; theory: number }>,
+  executed: Record<string, { rate: number; theory: number; cheaters: number }>,
+  honestInvalid: number,
+): void {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  console.log(
+    `\nVerification, spec [${String(r["spec.widths"])}] ${String(r["spec.steps"])} steps, ${String(r["spec.segments"])} segments, k = ${AUDIT_SAMPLES}, committee ${COMMITTEE}`,
+  );
+  console.log(`  trainer full run            ${String(r.trainerMs)} ms`);
+  console.log(`  one member's audit          ${String(r.validatorMs)} ms`);
+  console.log(
+    `  overhead (committee)        ${pct(r.overhead as number)}   goal <= 5%   anchors: Proof-of-Learning ~50% re-executed, Truebit 500-5000%`,
+  );
+  console.log("\n  faked f   sampled detection   theory 1-(1-f)^(k*c)   executed detection (small runs)");
+  for (const f of FRACTIONS) {
+    const s = sampled[String(f)];
+    const e = executed[String(f)];
+    console.log(
+      `  ${String(f).padEnd(8)}  ${pct(s.rate).padStart(17)}   ${pct(s.theory).padStart(20)}   ${pct(e.rate).padStart(10)} of ${e.cheaters}`,
+    );
+  }
+  console.log(`  honest runs judged other than Valid: ${honestInvalid}   goal: 0`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runVerificationBench();
