@@ -1,0 +1,137 @@
+/**
+ * Adversarial trainers and validators: the real daemons with one behaviour changed through their
+ * hooks, so that the devnet and the end-to-end tests can show what the protocol does to each
+ * cheat. Every class here is dishonest on purpose; operators run `TrainerDaemon` and
+ * `ValidatorDaemon` themselves.
+ */
+import { randomBytes } from "node:crypto";
+import { challengeId, roundAt, type DueChallenge } from "@poai/sdk";
+import { modelLayout, type Checkpoint, type TrainingSpec } from "@poai/sdk/compute";
+import {
+  fetchCheckpoint,
+  endpointUrl,
+  runPath,
+  TrainerDaemon,
+  type ResultToSend,
+  type RunInfo,
+  type ServedCheckpoint,
+} from "@poai/sdk/node";
+import { ValidatorDaemon, type ChallengeToAudit, type Decision } from "@poai/sdk/verifier";
+import { keccak256, type Address, type Hash, type Hex } from "viem";
+
+/** Trains nothing: every checkpoint after the first holds random parameters. */
+export class NoTrainingTrainer extends TrainerDaemon {
+  protected override async trainSegment(spec: TrainingSpec, _seed: Hex, index: number): Promise<Checkpoint> {
+    const weights = new Int16Array(modelLayout(spec).parameterCount);
+    const bytes = randomBytes(weights.length * 2);
+    for (let i = 0; i < weights.length; i++) weights[i] = (bytes.readInt16LE(2 * i) % 256) | 0;
+    return { step: (index + 1) * spec.checkpointInterval, weights };
+  }
+}
+
+/**
+ * Trains the first `honestSegments` segments, then stops training and forges the rest of the run:
+ * every later checkpoint repeats the last trained parameters under its own step number.
+ */
+export class ForgingTrainer extends TrainerDaemon {
+  honestSegments = 2;
+  protected override async trainSegment(
+    spec: TrainingSpec,
+    seed: Hex,
+    index: number,
+    from: Checkpoint,
+    signal: AbortSignal,
+  ): Promise<Checkpoint> {
+    if (index < this.honestSegments) return super.trainSegment(spec, seed, index, from, signal);
+    return { step: (index + 1) * spec.checkpointInterval, weights: from.weights };
+  }
+}
+
+/** Trains honestly, but on data of another seed (its own seed hashed once more). */
+export class WrongSeedTrainer extends TrainerDaemon {
+  protected override trainingSeed(due: DueChallenge): Hex {
+    return keccak256(due.seed);
+  }
+}
+
+/**
+ * Copies another trainer's work: after its own checkpoint 0, every checkpoint is the victim's,
+ * fetched from the victim's checkpoint server (the victim must have trained the same spec first).
+ */
+export class CopyingTrainer extends TrainerDaemon {
+  victim: { address: Address; endpoint: string } | undefined;
+  private round = 0n;
+
+  protected override trainingSeed(due: DueChallenge): Hex {
+    this.round = due.round;
+    return due.seed;
+  }
+
+  protected override async trainSegment(spec: TrainingSpec, _seed: Hex, index: number): Promise<Checkpoint> {
+    if (!this.victim) throw new Error("CopyingTrainer needs a victim");
+    const id = challengeId(this.victim.address, this.round);
+    const response = await fetch(endpointUrl(this.victim.endpoint, runPath(id)));
+    if (!response.ok) throw new Error(`the victim has no run to copy yet (HTTP ${response.status})`);
+    const run = (await response.json()) as RunInfo;
+    const copied = await fetchCheckpoint({
+      endpoint: this.victim.endpoint,
+      id,
+      index: index + 1,
+      spec,
+      root: run.root,
+    });
+    return copied.checkpoint;
+  }
+}
+
+/** Trains and commits honestly, then serves none of its checkpoints. */
+export class WithholdingTrainer extends TrainerDaemon {
+  protected override serveCheckpoint(): ServedCheckpoint | undefined {
+    return undefined;
+  }
+}
+
+/** Waits until the submission deadline has passed, then trains and sends its result anyway. */
+export class LateTrainer extends TrainerDaemon {
+  /** Rounds it sent a (late) result for. */
+  readonly sentRounds: bigint[] = [];
+
+  protected override sendResult(result: ResultToSend): Promise<Hash> {
+    this.sentRounds.push(result.round);
+    return super.sendResult(result);
+  }
+
+  protected override mayStillSubmit(): boolean {
+    return true;
+  }
+
+  protected override async work(signal: AbortSignal): Promise<void> {
+    const now = await this.chainTime();
+    const round = roundAt(this.genesis, this.epochLength, now);
+    const windows = await this.client.challenges.getRoundWindows({ round });
+    if (now <= windows.deadline) return;
+    return super.work(signal);
+  }
+}
+
+/** Trains honestly and reports a better accuracy than it measured (by `inflationBps`). */
+export class InflatingTrainer extends TrainerDaemon {
+  inflationBps = 300;
+  protected override reportScore(measuredBps: number): number {
+    return Math.min(10_000, measuredBps + this.inflationBps);
+  }
+}
+
+/** Commits `Valid` with the trainer's own reported score, without fetching or replaying anything. */
+export class LazyValidator extends ValidatorDaemon {
+  protected override async decide(challenge: ChallengeToAudit): Promise<Decision> {
+    return { verdict: "Valid", segment: 0, measuredScoreBps: challenge.reportedScoreBps };
+  }
+}
+
+/** Audits and commits honestly, then never reveals. */
+export class SilentValidator extends ValidatorDaemon {
+  protected override shouldReveal(): boolean {
+    return false;
+  }
+}
