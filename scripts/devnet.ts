@@ -1,19 +1,30 @@
 /**
  * `npm run devnet`: the PoAI network end to end on an embedded in-process chain.
  *
- * Deploys the suite, registers trainers and validators, lets delegators join, plays one
- * Proof-of-AI round (real training with the integer engine, a beacon, committees, commit-reveal
- * verdicts, the judgment engine: one honest trainer, one that fakes its run, one that never
- * shows up), closes the epoch in the reward distributor, settles every operator's share by points,
- * takes a usage fee, and prints what every party holds and that it adds up to what was funded.
+ * Deploys the suite, registers trainers and validators, lets delegators join, then runs the real
+ * daemons for a few Proof-of-AI rounds (`POAI_DEVNET_ROUNDS`, default 3): trainer daemons train the
+ * reference spec with the integer engine, keep their checkpoints in SQLite and serve them over
+ * HTTP; validator daemons feed the randomness beacon, audit the sampled segments they fetch from
+ * the trainers, commit and reveal verdicts and finalize. One trainer forges most of its run, one
+ * never shows up. The reward distributor then closes the epochs and settles every operator's share
+ * by points, a usage fee is paid, and the report shows what every party holds and that it adds up
+ * to what was funded. `POAI_LOG_LEVEL=info` shows the daemons' structured logs.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { network } from "hardhat";
+import { challengeId, createPoAIClient, parseDeployment, roundWindows } from "@poai/sdk";
 import { REFERENCE_SPEC, specId } from "@poai/sdk/compute";
-import { formatEther, maxUint256, parseEther, type Address } from "viem";
+import { TrainerDaemon } from "@poai/sdk/node";
+import { ValidatorDaemon } from "@poai/sdk/verifier";
+import { formatEther, getAddress, maxUint256, parseEther, type Address } from "viem";
+import { ForgingTrainer } from "./lib/adversaries.js";
+import { driveRounds } from "./lib/daemon-network.js";
 import { deployNetwork } from "./lib/deploy.js";
-import { playRound, type TrainerActor } from "./lib/scripted-round.js";
 
 const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
+const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
 const fmt = (wei: bigint) =>
   `${Number(formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
 const short = (a: Address) => `${a.slice(0, 6)}…${a.slice(-4)}`;
@@ -83,7 +94,7 @@ log("\nGovernance registers the reference training spec");
 const spec = REFERENCE_SPEC;
 await d.registry.write.registerSpec([
   spec,
-  { responseDeadline: 1200, minScoreBps: 8000, maxScoreBps: 10_000, auditSamples: 4 },
+  { responseDeadline: RESPONSE_DEADLINE, minScoreBps: 8000, maxScoreBps: 10_000, auditSamples: 4 },
 ]);
 const id = specId(spec);
 await d.registry.write.activate([id]);
@@ -91,52 +102,141 @@ log(
   `  spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, 4 sampled segments per validator`,
 );
 
-const round = (await d.staking.read.currentEpoch()) + 1n;
-log(`\nRound ${round}: challenges`);
-const trainers: TrainerActor[] = [
-  { wallet: trainerA, behaviour: "honest" },
-  { wallet: trainerB, behaviour: "lazy" },
-  { wallet: trainerC, behaviour: "absent" },
-];
-const reports = await playRound({
-  viem,
-  networkHelpers,
-  d,
-  round,
-  specs: new Map([[id, spec]]),
-  trainers,
-  validators: [v1, v2, v3].map((wallet) => ({ wallet })),
-  log,
-});
+const genesis = await d.staking.read.genesis();
+const ROUNDS = BigInt(process.env.POAI_DEVNET_ROUNDS ?? "3");
+if (ROUNDS < 1n || ROUNDS > 20n) throw new Error(`POAI_DEVNET_ROUNDS must be 1..20, got ${ROUNDS}`);
+const first = (await d.staking.read.currentEpoch()) + 1n;
+const last = first + ROUNDS - 1n;
 
-log(`\nRound ${round}: judgments`);
-log(
-  "  trainer         behaviour  status   reported  committee verdicts                      score     points",
+log("\nDaemons start (each with its own SQLite database and HTTP server)");
+const deployment = parseDeployment({
+  chainId: publicClient.chain.id,
+  deployBlock: 0n,
+  contracts: {
+    accessManager: d.manager.address,
+    token: d.token.address,
+    staking: d.staking.address,
+    stakingLens: d.lens.address,
+    challengeManager: d.challenges.address,
+    taskRegistry: d.registry.address,
+    randomnessBeacon: d.beacon.address,
+    rewardDistributor: d.distributor.address,
+  },
+});
+const clientOf = (w: (typeof wallets)[number]) =>
+  createPoAIClient({ publicClient, walletClient: w, deployment });
+const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
+const logLevel = (process.env.POAI_LOG_LEVEL as "silent" | undefined) ?? "silent";
+const honest = await TrainerDaemon.create({
+  client: clientOf(trainerA),
+  databasePath: path.join(dataDir, "trainer-a.db"),
+  progress: "off",
+  logLevel,
+});
+const cheater = await ForgingTrainer.create({
+  client: clientOf(trainerB),
+  databasePath: path.join(dataDir, "trainer-b.db"),
+  progress: "off",
+  logLevel,
+});
+const validatorDaemons = await Promise.all(
+  [v1, v2, v3].map((w, i) =>
+    ValidatorDaemon.create({
+      client: clientOf(w),
+      dbPath: path.join(dataDir, `validator-${i + 1}.db`),
+      logLevel,
+    }),
+  ),
 );
-for (const r of reports) {
-  const verdicts =
-    r.verdicts
-      .map((v) =>
-        v.verdict === "Valid"
-          ? `Valid ${(v.measuredScoreBps / 100).toFixed(2)}%`
-          : v.verdict === "Invalid"
-            ? `Invalid@${v.segment}`
-            : v.verdict,
-      )
-      .join(", ") || "-";
-  log(
-    `  ${short(r.trainer)}   ${r.behaviour.padEnd(9)}  ${r.status.padEnd(7)}  ${r.reportedScoreBps ? `${(r.reportedScoreBps / 100).toFixed(2)}%` : "-".padEnd(6)}    ${verdicts.padEnd(44)}  ${(Number(r.score) / 1e18).toFixed(4)}    ${fmt(r.points)}`,
-  );
+log(`  trainer A ${short(trainerA.account.address)}: honest, checkpoints at ${honest.endpoint}`);
+log(
+  `  trainer B ${short(trainerB.account.address)}: trains ${cheater.honestSegments} segments, forges the rest, checkpoints at ${cheater.endpoint}`,
+);
+log(`  trainer C ${short(trainerC.account.address)}: registered, runs no daemon`);
+for (const [i, v] of validatorDaemons.entries())
+  log(`  validator ${i + 1} ${short(v.validator)}: status at ${v.url}`);
+
+const windows = (r: bigint) =>
+  roundWindows(genesis, BigInt(EPOCH), r, { ...d.challengeParams, responseDeadline: RESPONSE_DEADLINE });
+const failures: string[] = [];
+const t0 = performance.now();
+await driveRounds({
+  windows,
+  advanceTo: async (t) => {
+    if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
+  },
+  trainers: [honest, cheater],
+  validators: validatorDaemons,
+  from: first,
+  to: last,
+  onMilestone: (r, milestone) => {
+    if (milestone === "start")
+      log(`  round ${r}: ${r <= last ? "trainers train and submit; " : ""}validators audit round ${r - 1n}`);
+  },
+  onError: (daemon, err) => failures.push(`${daemon.constructor.name}: ${(err as Error).message}`),
+});
+const elapsed = (performance.now() - t0) / 1000;
+for (const daemon of [honest, cheater, ...validatorDaemons]) await daemon.stop();
+rmSync(dataDir, { recursive: true, force: true });
+if (failures.length) throw new Error(`daemon ticks failed:\n  ${failures.join("\n  ")}`);
+log(`  ${ROUNDS} rounds played and audited in ${elapsed.toFixed(1)} s of wall time`);
+
+log("\nJudgments");
+log(
+  "  round  trainer         status    reported  committee verdicts                              score    points",
+);
+const admin = clientOf(wallets[0]);
+const named = new Map<Address, string>([
+  [getAddress(trainerA.account.address), "A honest"],
+  [getAddress(trainerB.account.address), "B forger"],
+  [getAddress(trainerC.account.address), "C absent"],
+]);
+const roundsPlayed: bigint[] = [];
+for (let r = first; r <= last; r++) {
+  roundsPlayed.push(r);
+  for (const [trainer, name] of named) {
+    const id = challengeId(trainer, r);
+    const c = await admin.challenges.getChallenge({ id });
+    const due = await d.challenges.read.dueChallenge([trainer, r]);
+    if (c.status === "None" && !due[0]) {
+      log(`  ${String(r).padEnd(5)}  ${name.padEnd(14)}  not due (jailed)`);
+      continue;
+    }
+    const members = c.status === "None" ? [] : await admin.challenges.getMembers({ id });
+    const verdicts =
+      members
+        .filter((m) => m.revealed)
+        .map((m) =>
+          m.verdict === "Valid"
+            ? `Valid ${(m.measuredScoreBps / 100).toFixed(2)}%`
+            : m.verdict === "Invalid"
+              ? `Invalid@${m.segment}`
+              : m.verdict,
+        )
+        .join(", ") || "-";
+    const pts = await admin.challenges.getEpochPoints({ epoch: r, operator: trainer });
+    const score =
+      c.status === "Valid"
+        ? Number((pts * 10n ** 18n) / (await d.staking.read.stakeAt([trainer, r]))) / 1e18
+        : 0;
+    log(
+      `  ${String(r).padEnd(5)}  ${name.padEnd(14)}  ${c.status.padEnd(8)}  ${c.reportedScoreBps ? `${(c.reportedScoreBps / 100).toFixed(2)}%` : "-".padEnd(6)}    ${verdicts.padEnd(46)}  ${score.toFixed(4)}   ${fmt(pts)}`,
+    );
+  }
 }
 for (const v of [v1, v2, v3]) {
-  const pts = await d.challenges.read.epochPoints([round, v.account.address]);
-  log(`  validator ${short(v.account.address)} accuracy points ${pts} (of 2^32 per agreeing verdict)`);
+  const pts = await Promise.all(
+    roundsPlayed.map((r) => d.challenges.read.epochPoints([r, v.account.address])),
+  );
+  log(`  validator ${short(v.account.address)} accuracy points per round: ${pts.join(", ")}`);
 }
-
+const forger = await d.lens.read.getOperator([trainerB.account.address]);
+if (!forger.jailed) throw new Error("the forging trainer was not jailed");
 log("\nRewards: the epoch closes in the reward distributor, then every operator settles its share");
-const closesAt = await d.challenges.read.epochClosesAt([round]);
-await networkHelpers.time.increaseTo(closesAt + 1n);
-const closeHash = await d.distributor.write.closeEpochs([10n]);
+const closesAt = await d.challenges.read.epochClosesAt([last]);
+if (BigInt(await networkHelpers.time.latest()) < closesAt + 1n)
+  await networkHelpers.time.increaseTo(closesAt + 1n);
+const closeHash = await d.distributor.write.closeEpochs([50n]);
 const closeReceipt = await publicClient.waitForTransactionReceipt({ hash: closeHash });
 for (const ev of await d.distributor.getEvents.EpochClosed({}, { blockHash: closeReceipt.blockHash })) {
   const a = ev.args;
@@ -144,14 +244,13 @@ for (const ev of await d.distributor.getEvents.EpochClosed({}, { blockHash: clos
     `  epoch ${a.epoch}: budget ${fmt(a.budget!)} = protocol ${fmt(a.protocolCut!)} + trainers ${fmt(a.trainerBudget!)} + validators ${fmt(a.validatorBudget!)} + carried ${fmt(a.carried!)}`,
   );
 }
-for (const op of [trainerA, trainerB, trainerC, v1, v2, v3].map((w) => w.account.address)) {
-  const amount = await d.distributor.read.pendingSettlement([op, round]);
-  if (amount === 0n) {
-    log(`  ${short(op)} has no points in epoch ${round}: nothing to settle`);
-    continue;
+for (const r of roundsPlayed) {
+  for (const op of [trainerA, trainerB, trainerC, v1, v2, v3].map((w) => w.account.address)) {
+    const amount = await d.distributor.read.pendingSettlement([op, r]);
+    if (amount === 0n) continue;
+    await d.distributor.write.settle([op, r]);
+    log(`  epoch ${r}: ${short(op)} settles ${fmt(amount)} into its pool`);
   }
-  await d.distributor.write.settle([op, round]);
-  log(`  ${short(op)} settles ${fmt(amount)} into its pool`);
 }
 
 log("\nA dApp pays 100 POAI for an inference served by trainer A with its own model");
@@ -222,8 +321,11 @@ const forwarded = await d.distributor.read.totalForwarded();
 const protocol = await d.distributor.read.totalToProtocol();
 const reserve = await d.distributor.read.reserve();
 const carried = await d.distributor.read.carry();
-const ep = await d.distributor.read.getEpoch([round]);
-const unsettled = ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
+let unsettled = 0n;
+for (const r of roundsPlayed) {
+  const ep = await d.distributor.read.getEpoch([r]);
+  unsettled += ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
+}
 const held = await d.token.read.balanceOf([d.distributor.address]);
 log(`  funded ${fmt(funded)} + usage fees ${fmt(feesIn)}`);
 log(
