@@ -46,6 +46,7 @@ export { WeightsError, type EngineBackend, type EngineSession } from "./backend.
 export {
   createBackend,
   evaluate,
+  selectBackend,
   replaySegment,
   train,
   verifySegment,
@@ -58,4 +59,12 @@ export {
 } from "./engine.js";
 export { jsBackend } from "./reference.js";
 export { wasmBackend, wasmSupported } from "./wasm/backend.js";
+export {
+  cudaBackend,
+  cudaProbeResult,
+  createCudaBackend,
+  probeCuda,
+  type CudaBackendOptions,
+} from "./cuda/backend.js";
+export { CudaError, CudaUnavailableError, type CudaProbe } from "./cuda/driver.js";
 export { REFERENCE_SPEC, REFERENCE_SEED } from "./reference-spec.js";

@@ -45,7 +45,10 @@ export function nvccPath(): string {
 export function nvccVersion(): string | undefined {
   const child = spawnSync(nvccPath(), ["--version"], { encoding: "utf8" });
   if (child.error || child.status !== 0) return undefined;
-  return child.stdout.split("\n").find((line) => line.includes("release"))?.trim();
+  return child.stdout
+    .split("\n")
+    .find((line) => line.includes("release"))
+    ?.trim();
 }
 
 /** Compiles kernels.cu: the fatbin bytes and the PTX text. */
@@ -55,7 +58,10 @@ export function buildKernels(): { readonly fatbin: Uint8Array; readonly ptx: str
     const source = join(dir, "kernels.cu");
     writeFileSync(source, readFileSync(SOURCE_PATH));
     const run = (flags: readonly string[], out: string) => {
-      const child = spawnSync(nvccPath(), [...flags, "-o", out, "kernels.cu"], { cwd: dir, encoding: "utf8" });
+      const child = spawnSync(nvccPath(), [...flags, "-o", out, "kernels.cu"], {
+        cwd: dir,
+        encoding: "utf8",
+      });
       if (child.error) throw new Error(`nvcc not runnable (${nvccPath()}): ${child.error.message}`);
       if (child.status !== 0) throw new Error(`nvcc ${flags.join(" ")} failed: ${child.stderr}`);
     };
@@ -83,7 +89,8 @@ export function staleKernels(): string[] {
   const fresh = buildKernels();
   const current = committedKernels();
   const stale: string[] = [];
-  if (Buffer.compare(Buffer.from(fresh.fatbin), Buffer.from(current.fatbin)) !== 0) stale.push("kernels.fatbin");
+  if (Buffer.compare(Buffer.from(fresh.fatbin), Buffer.from(current.fatbin)) !== 0)
+    stale.push("kernels.fatbin");
   if (fresh.ptx !== current.ptx) stale.push("kernels.ptx.gz");
   return stale;
 }

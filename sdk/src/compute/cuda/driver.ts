@@ -150,7 +150,9 @@ export class CudaDevice {
       const specifier = "koffi";
       koffi = ((await import(specifier)) as { default: Koffi }).default;
     } catch {
-      throw new CudaUnavailableError("the koffi package (the FFI the CUDA backend loads the driver with) is missing");
+      throw new CudaUnavailableError(
+        "the koffi package (the FFI the CUDA backend loads the driver with) is missing",
+      );
     }
     let lib: { func(prototype: string): Fn };
     try {
