@@ -13,7 +13,7 @@ import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
 import { DEFAULT_PARAMS } from "../../scripts/lib/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
-import { tokenModule, type TokenSource } from "./Token.js";
+import { ExistingTokenModule, FreshTokenModule, type TokenSource } from "./Token.js";
 
 export const STAKING_SELECTORS = {
   slash: toFunctionSelector("slash(address,uint256,address[],bool)"),
@@ -24,7 +24,7 @@ export const STAKING_SELECTORS = {
 const build = (source: TokenSource) =>
   buildModule("PoAIStaking", (m) => {
     const deployer = m.getAccount(0);
-    const { token } = m.useModule(tokenModule(source));
+    const { token } = source === "fresh" ? m.useModule(FreshTokenModule) : m.useModule(ExistingTokenModule);
     const manager = m.contract("PoAIAccessManager", [deployer]);
     const p = (name: keyof typeof DEFAULT_PARAMS) => m.getParameter(name, DEFAULT_PARAMS[name]);
     const staking = m.contract("Staking", [

@@ -153,7 +153,7 @@ export function resolveNetworkParameters(
     PoAIStaking: staking,
     PoAIChallenges: challenges,
     PoAIRewards: rewards,
-  } as Record<string, Record<string, bigint | string>>;
+  } as unknown as Record<string, Record<string, bigint | string>>;
   const flat: Record<string, string> = {};
   for (const values of [staking, challenges, rewards]) {
     for (const [k, v] of Object.entries(values)) flat[k] = String(v);
@@ -216,7 +216,7 @@ export interface IgnitionDeployOptions {
  * Idempotent: a second run with the same deployment id sends nothing and returns the same book.
  */
 export async function deployWithIgnition(
-  connection: NetworkConnection,
+  connection: NetworkConnection<string>,
   options: IgnitionDeployOptions,
 ): Promise<PoAIDeployment> {
   const publicClient = (await connection.viem.getPublicClient()) as unknown as PublicClient;
