@@ -36,7 +36,8 @@ export async function readDeploymentFile(file: string): Promise<PoAIDeployment> 
 
 /**
  * The deployment of a network by name (`dir/<network>.json`) or by chain id (the one address
- * book in `dir` for that chain).
+ * book in `dir` for that chain; files that are no address book are passed over, and named in the
+ * error when no book matches).
  *
  * ```ts
  * import { loadDeployment } from "@poai/sdk/node";
@@ -65,16 +66,22 @@ export async function loadDeployment(
     throw new PoAIInputError("dir", dir, "a folder of address books that exists");
   }
   const matches: { file: string; deployment: PoAIDeployment }[] = [];
+  const unreadable: string[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
-    const deployment = await readDeploymentFile(file);
-    if (deployment.chainId === network) matches.push({ file, deployment });
+    try {
+      const deployment = await readDeploymentFile(file);
+      if (deployment.chainId === network) matches.push({ file, deployment });
+    } catch (err) {
+      unreadable.push((err as Error).message);
+    }
   }
   if (matches.length === 0) {
+    const broken = unreadable.length ? `; unreadable: ${unreadable.join("; ")}` : "";
     throw new PoAIInputError(
       "chainId",
       network,
-      `the chain id of an address book in ${dir} (found ${names.length})`,
+      `the chain id of an address book in ${dir} (found ${names.length - unreadable.length} for other chains${broken})`,
     );
   }
   if (matches.length > 1) {
