@@ -33,3 +33,4 @@ export {
   type StoredCheckpoint,
 } from "./trainer-store.js";
 export * from "../daemon/index.js";
+export { loadDeployment, readDeploymentFile, type LoadDeploymentOptions } from "./deployment-file.js";
