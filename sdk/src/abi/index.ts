@@ -2,9 +2,13 @@
 
 export { challengeManagerAbi } from "./ChallengeManager.js";
 export { iChallengeManagerAbi } from "./IChallengeManager.js";
+export { iCoordinatorVerificationAbi } from "./ICoordinatorVerification.js";
+export { iModelRegistryAbi } from "./IModelRegistry.js";
+export { iOutputVerifierAbi } from "./IOutputVerifier.js";
 export { iRandomnessBeaconAbi } from "./IRandomnessBeacon.js";
 export { iStakingAbi } from "./IStaking.js";
 export { iTaskRegistryAbi } from "./ITaskRegistry.js";
+export { iVerifierAbi } from "./IVerifier.js";
 export { poaiAccessManagerAbi } from "./PoAIAccessManager.js";
 export { poaiTokenAbi } from "./PoAIToken.js";
 export { randomnessBeaconAbi } from "./RandomnessBeacon.js";
