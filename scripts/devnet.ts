@@ -28,12 +28,35 @@ try {
 }
 
 const ui: DevnetUi = createDevnetUi({ json: options.json });
+let connection;
 if (options.rpc) {
-  process.stderr.write("--rpc: the multi-process devnet is not available in this build\n");
-  process.exit(2);
+  try {
+    const res = await fetch(options.rpc, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  } catch (err) {
+    process.stderr.write(
+      `--rpc ${options.rpc}: no JSON-RPC node answers there (${(err as Error).message}); start one with \`npx hardhat node\`\n`,
+    );
+    process.exit(2);
+  }
+  connection = await network.create({ network: "localhost", override: { url: options.rpc } });
+} else {
+  connection = await network.create();
 }
-const connection = await network.create();
-const report = await runDevnet(options, { ...connection, mode: "in-process" }, ui);
+const report = await runDevnet(
+  options,
+  {
+    ...connection,
+    mode: options.rpc ? "multi-process" : "in-process",
+    ...(options.rpc && { rpc: options.rpc }),
+  },
+  ui,
+);
 if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else console.log(formatReport(report));
 await connection.close();

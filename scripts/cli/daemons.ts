@@ -22,7 +22,7 @@ export interface TrainerRunOptions extends CommonOptions {
   publicEndpoint?: string;
   registerEndpoint?: boolean;
   gpuClass?: string;
-  backend?: "js" | "wasm" | "auto";
+  backend?: "js" | "wasm" | "cuda" | "auto";
   retentionSeconds?: number;
   progress?: "auto" | "bar" | "log" | "off";
   pollMs?: number;
@@ -33,7 +33,7 @@ export interface ValidatorRunOptions extends CommonOptions {
   database?: string;
   host?: string;
   port?: number;
-  backend?: "js" | "wasm" | "auto";
+  backend?: "js" | "wasm" | "cuda" | "auto";
   fetchTimeoutMs?: number;
   fetchAttempts?: number;
   scanBlockRange?: number;
@@ -92,7 +92,7 @@ export async function trainerRun(
     fail("--database <file> is required: the SQLite file of the trainer's runs and checkpoints");
   const session = await openSession(opts, config, io, true);
   const warnings = await checkRole(session, 1);
-  const daemon = await TrainerDaemon.create({
+  const daemon = await (io.trainerDaemon ?? TrainerDaemon).create({
     client: session.client,
     databasePath: c.database!,
     ...(c.host !== undefined && { host: c.host }),

@@ -249,7 +249,7 @@ function program(
     );
 
   const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-  const backends = ["js", "wasm", "auto"];
+  const backends = ["js", "wasm", "cuda", "auto"];
   const trainer = p.command("trainer").description("The trainer daemon").exitOverride();
   common(trainer.command("run").description("Run the trainer daemon until SIGINT / SIGTERM").exitOverride())
     .option("--database <file>", "SQLite file of runs and checkpoints (one per trainer)")
@@ -345,6 +345,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     stderr: io.stderr ?? ((s) => process.stderr.write(s)),
     ...(io.connection && { connection: io.connection }),
     ...(io.stopSignal && { stopSignal: io.stopSignal }),
+    ...(io.trainerDaemon && { trainerDaemon: io.trainerDaemon }),
   };
   let code = 0;
   const run = async (

@@ -9,6 +9,7 @@
  * - Key: `$POAI_PRIVATE_KEY`, else `POAI_PRIVATE_KEY` in the Hardhat keystore
  *   (`npx hardhat keystore set POAI_PRIVATE_KEY`); keys never live in plain files.
  */
+import type { TrainerDaemon } from "@poai/sdk/node";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import {
@@ -51,6 +52,11 @@ export interface CliIo {
   connection?: NetworkConnection<string>;
   /** Resolves when a daemon command should stop; default: SIGINT or SIGTERM. */
   stopSignal?: Promise<void>;
+  /**
+   * The daemon class `trainer run` starts (default `TrainerDaemon`): a subclass changes one
+   * behaviour through the daemon's hooks (the devnet's adversarial trainers run this way).
+   */
+  trainerDaemon?: typeof TrainerDaemon;
 }
 
 const fail = (message: string): never => {

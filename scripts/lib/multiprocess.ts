@@ -40,6 +40,11 @@ export interface DaemonProcessSpec {
   port?: number;
   /** More `poai … run` options (e.g. `["--backend", "js"]`). */
   args?: string[];
+  /**
+   * Entry script run instead of the `poai` launcher, with the same arguments (a launcher that runs
+   * the CLI with another daemon class, such as the devnet's forging trainer).
+   */
+  script?: string;
 }
 
 export interface MultiprocessOptions {
@@ -270,7 +275,7 @@ export async function startDaemonProcesses(o: MultiprocessOptions): Promise<Daem
       const database = spec.database ?? path.join(o.dataDir, `${label}.db`);
       const logFile = path.join(o.dataDir, `${label}.log`);
       const args = [
-        POAI_BIN,
+        spec.script ?? POAI_BIN,
         spec.role,
         "run",
         "--rpc",

@@ -8,6 +8,7 @@ import {
 import { formatReport } from "../../scripts/lib/devnet/report.js";
 import { runDevnet } from "../../scripts/lib/devnet/run.js";
 import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
+import { startHardhatNode } from "../fixtures/hardhat-node.js";
 
 describe("devnet", function () {
   this.timeout(300_000);
@@ -67,6 +68,43 @@ describe("devnet", function () {
         expect(text).to.contain(part);
     } finally {
       await connection.close();
+    }
+  });
+
+  it("plays the network with every daemon as its own OS process against `hardhat node`", async () => {
+    const node = await startHardhatNode({ lifetimeMs: 5 * 60_000 });
+    const connection = await network.create({ network: "localhost", override: { url: node.url } });
+    try {
+      const options = resolveDevnetOptions({
+        epochs: 2,
+        trainers: 3,
+        cheaters: 1,
+        absent: 1,
+        validators: 3,
+        rpc: node.url,
+        inference: false,
+      });
+      const report = await runDevnet(
+        options,
+        { ...connection, mode: "multi-process", rpc: node.url },
+        createDevnetUi({ json: true, quiet: true }),
+      );
+      expect(report.mode).to.equal("multi-process");
+      expect(
+        report.checks.filter((c) => !c.ok),
+        JSON.stringify(report.checks),
+      ).to.deep.equal([]);
+      const honest = report.operators.find((o) => o.behaviour === "honest" && o.role === "trainer")!;
+      expect(honest.challenges).to.deep.equal({ Valid: 2 });
+      const forger = report.operators.find((o) => o.behaviour === "forger")!;
+      expect(forger.jailed).to.equal(true);
+      expect(forger.challenges.Fraud).to.be.at.least(1);
+      // Every process served its metrics: the trainers' runs and the validators' audits are counted.
+      expect(report.verification.runsTrained).to.be.at.least(2);
+      expect(report.verification.audits).to.be.at.least(6);
+    } finally {
+      await connection.close();
+      await node.stop();
     }
   });
 

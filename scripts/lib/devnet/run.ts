@@ -14,7 +14,7 @@
  *    settled into the pools; a delegator claims, another undelegates.
  * 6. Reports every party's outcome and checks the books.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
@@ -33,9 +33,12 @@ import {
 import { REFERENCE_SPEC, specId, type BackendKind } from "@poai/sdk/compute";
 import { TrainerDaemon } from "@poai/sdk/node";
 import { ValidatorDaemon } from "@poai/sdk/verifier";
-import { getAddress, maxUint256, parseEther, type Address } from "viem";
+import { getAddress, maxUint256, parseEther, toHex, type Address, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
 import { ForgingTrainer } from "../adversaries.js";
 import { driveRounds, type Tickable } from "../daemon-network.js";
+import { addressBookJson } from "../ignition.js";
+import { startDaemonProcesses } from "../multiprocess.js";
 import { deployNetwork, type NetworkDeployment } from "../deploy.js";
 import type { DevnetOptions } from "./options.js";
 import {
@@ -80,6 +83,8 @@ export interface DevnetChain {
   viem: HardhatViemHelpers;
   networkHelpers: NetworkHelpers;
   mode: DevnetReport["mode"];
+  /** The JSON-RPC URL the daemon processes connect to (multi-process mode). */
+  rpc?: string;
 }
 
 /** The inference stage: given the world, serves a dApp and reports what happened. */
@@ -249,43 +254,20 @@ export async function runDevnet(
   });
   const clientOf = (w: WalletClient) => createPoAIClient({ publicClient, walletClient: w, deployment });
   const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
-  const trainerDaemons: (TrainerDaemon & Tickable)[] = [];
-  const validatorDaemons: (ValidatorDaemon & Tickable)[] = [];
   const failures: string[] = [];
   let report: DevnetReport | undefined;
+  let daemons: DaemonSet | undefined;
   try {
-    for (const [i, op] of operators.entries()) {
-      if (op.role !== 1 || op.behaviour === "absent") continue;
-      const options = {
-        client: clientOf(op.wallet),
-        databasePath: path.join(dataDir, `trainer-${i}.db`),
-        progress: "off" as const,
-        logLevel: o.logLevel,
-        backend: o.backend as BackendKind,
-      };
-      trainerDaemons.push(
-        op.behaviour === "forger"
-          ? await ForgingTrainer.create(options)
-          : await TrainerDaemon.create(options),
-      );
-    }
-    for (const [i, op] of operators.entries()) {
-      if (op.role !== 2) continue;
-      validatorDaemons.push(
-        await ValidatorDaemon.create({
-          client: clientOf(op.wallet),
-          dbPath: path.join(dataDir, `validator-${i}.db`),
-          logLevel: o.logLevel,
-          backend: o.backend as BackendKind,
-        }),
-      );
-    }
-    ui.step("Daemons start, each with its own SQLite database and HTTP server", [
-      ...trainerDaemons.map(
-        (t) => `trainer ${short(t.address)} (${t.status().backend}): checkpoints at ${t.endpoint}`,
-      ),
-      ...validatorDaemons.map((v) => `validator ${short(v.validator)}: status and metrics at ${v.url}`),
-    ]);
+    daemons =
+      chain.mode === "multi-process"
+        ? await startProcesses(o, chain, operators, deployment, dataDir)
+        : await startInProcess(o, operators, clientOf, dataDir);
+    ui.step(
+      chain.mode === "multi-process"
+        ? "Daemons start as separate OS processes, each with its own key, SQLite database and HTTP server"
+        : "Daemons start, each with its own SQLite database and HTTP server",
+      daemons.lines,
+    );
 
     // --- 3. rounds ---------------------------------------------------------------------------
     const genesis = await d.staking.read.genesis();
@@ -300,8 +282,8 @@ export async function runDevnet(
       advanceTo: async (t) => {
         if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
       },
-      trainers: trainerDaemons,
-      validators: validatorDaemons,
+      trainers: daemons.trainers,
+      validators: daemons.validators,
       from: first,
       to: last,
       onMilestone: (r, milestone) =>
@@ -323,15 +305,15 @@ export async function runDevnet(
     // Verification cost from the daemons' own /metrics.
     let trainingSeconds = 0;
     let runsTrained = 0;
-    for (const t of trainerDaemons) {
-      const h = await scrape(t.serverUrl, "poai_trainer_training_seconds");
+    for (const url of daemons.trainerUrls) {
+      const h = await scrape(url, "poai_trainer_training_seconds");
       trainingSeconds += h.sum;
       runsTrained += h.count;
     }
     let auditSeconds = 0;
     let audits = 0;
-    for (const v of validatorDaemons) {
-      const h = await scrape(v.url!, "poai_validator_audit_seconds");
+    for (const url of daemons.validatorUrls) {
+      const h = await scrape(url, "poai_validator_audit_seconds");
       auditSeconds += h.sum;
       audits += h.count;
     }
@@ -386,7 +368,7 @@ export async function runDevnet(
     if (erinPos.shares > 0n)
       await (await as(erinX.wallet)).staking.write.undelegate([addr(erinX.operator.wallet), erinPos.shares]);
     ui.step(
-      `${daveX.name} claims her rewards from ${daveX.operator.name}; ${erinX.name} undelegates from ${erinX.operator.name}`,
+      `${daveX.name} claims the rewards of the stake with ${daveX.operator.name}; ${erinX.name} undelegates from ${erinX.operator.name}`,
     );
 
     // --- 6. report ---------------------------------------------------------------------------
@@ -649,9 +631,133 @@ export async function runDevnet(
       checks,
     };
   } finally {
-    for (const daemon of [...trainerDaemons, ...validatorDaemons]) await daemon.stop();
+    await daemons?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   report.wallSeconds = (performance.now() - started) / 1000;
   return report;
 }
+
+/** The daemons of a devnet, however they run. */
+interface DaemonSet {
+  trainers: Tickable[];
+  validators: Tickable[];
+  /** Base URLs of their status and metrics servers. */
+  trainerUrls: string[];
+  validatorUrls: string[];
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+async function startInProcess(
+  o: DevnetOptions,
+  operators: Operator[],
+  clientOf: (w: WalletClient) => PoAIClient,
+  dataDir: string,
+): Promise<DaemonSet> {
+  const trainers: TrainerDaemon[] = [];
+  const validators: ValidatorDaemon[] = [];
+  const stop = async () => {
+    for (const daemon of [...trainers, ...validators]) await daemon.stop();
+  };
+  try {
+    for (const [i, op] of operators.entries()) {
+      if (op.role !== 1 || op.behaviour === "absent") continue;
+      const options = {
+        client: clientOf(op.wallet),
+        databasePath: path.join(dataDir, `trainer-${i}.db`),
+        progress: "off" as const,
+        logLevel: o.logLevel,
+        backend: o.backend as BackendKind,
+      };
+      trainers.push(
+        op.behaviour === "forger"
+          ? await ForgingTrainer.create(options)
+          : await TrainerDaemon.create(options),
+      );
+    }
+    for (const [i, op] of operators.entries()) {
+      if (op.role !== 2) continue;
+      validators.push(
+        await ValidatorDaemon.create({
+          client: clientOf(op.wallet),
+          dbPath: path.join(dataDir, `validator-${i}.db`),
+          logLevel: o.logLevel,
+          backend: o.backend as BackendKind,
+        }),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    trainers,
+    validators,
+    trainerUrls: trainers.map((t) => t.serverUrl),
+    validatorUrls: validators.map((v) => v.url!),
+    lines: [
+      ...trainers.map(
+        (t) => `trainer ${short(t.address)} (${t.status().backend}): checkpoints at ${t.endpoint}`,
+      ),
+      ...validators.map((v) => `validator ${short(v.validator)}: status and metrics at ${v.url}`),
+    ],
+    stop,
+  };
+}
+
+/** Hardhat's default accounts (`hardhat node`): the keys the daemon processes sign with. */
+const NODE_MNEMONIC = "test test test test test test test test test test test junk";
+
+function keyOf(address: Address): Hex {
+  for (let i = 0; i < 64; i++) {
+    const account = mnemonicToAccount(NODE_MNEMONIC, { addressIndex: i });
+    if (account.address === address) return toHex(account.getHdKey().privateKey!);
+  }
+  throw new Error(
+    `--rpc: account ${address} is not one of the node's default accounts; the devnet starts its daemons with those keys (run \`npx hardhat node\`)`,
+  );
+}
+
+async function startProcesses(
+  o: DevnetOptions,
+  chain: DevnetChain,
+  operators: Operator[],
+  deployment: PoAIDeployment,
+  dataDir: string,
+): Promise<DaemonSet> {
+  const rpc = chain.rpc!;
+  const book = path.join(dataDir, "deployment.json");
+  writeFileSync(book, addressBookJson(deployment));
+  const backend = ["--backend", o.backend];
+  const fleet = await startDaemonProcesses({
+    rpc,
+    deployment: book,
+    dataDir,
+    logLevel: o.logLevel === "silent" ? "warn" : o.logLevel,
+    daemons: operators
+      .filter((op) => op.behaviour !== "absent")
+      .map((op) => ({
+        role: op.role === 1 ? ("trainer" as const) : ("validator" as const),
+        key: keyOf(addr(op.wallet)),
+        label: op.name.replace(" ", "-"),
+        args: backend,
+        ...(op.behaviour === "forger" && { script: FORGING_TRAINER }),
+      })),
+  });
+  return {
+    trainers: fleet.trainers,
+    validators: fleet.validators,
+    trainerUrls: fleet.trainers.map((t) => t.url),
+    validatorUrls: fleet.validators.map((v) => v.url),
+    lines: fleet.daemons.map((d) => `${d.label.replace("-", " ")}: pid ${d.pid}, ${d.url}, log ${d.logFile}`),
+    async stop() {
+      const codes = await fleet.stop();
+      const bad = Object.entries(codes).filter(([, code]) => code !== 0);
+      if (bad.length)
+        throw new Error(`daemon processes did not stop cleanly: ${JSON.stringify(Object.fromEntries(bad))}`);
+    },
+  };
+}
+
+const FORGING_TRAINER = path.resolve(import.meta.dirname, "forging-trainer.js");
