@@ -202,3 +202,65 @@ export async function deployInfernetWorld(conn: Connection, options: InfernetWor
 export type InfernetWorld = Awaited<ReturnType<typeof deployInfernetWorld>>;
 export type Trainer = InfernetWorld["trainers"][number];
 export type ContractOf<N extends string> = ContractReturnType<N>;
+
+/** A subscription as `createSubscriptionDelegatee` takes it. */
+export type SubscriptionArg = {
+  owner: Address;
+  activeAt: number;
+  period: number;
+  frequency: number;
+  redundancy: number;
+  containerId: Hex;
+  lazy: boolean;
+  verifier: Address;
+  paymentAmount: bigint;
+  paymentToken: Address;
+  wallet: Address;
+};
+
+export const SUBSCRIPTION_TYPES = {
+  DelegateSubscription: [
+    { name: "nonce", type: "uint32" },
+    { name: "expiry", type: "uint32" },
+    { name: "sub", type: "Subscription" },
+  ],
+  Subscription: [
+    { name: "owner", type: "address" },
+    { name: "activeAt", type: "uint32" },
+    { name: "period", type: "uint32" },
+    { name: "frequency", type: "uint32" },
+    { name: "redundancy", type: "uint16" },
+    { name: "containerId", type: "bytes32" },
+    { name: "lazy", type: "bool" },
+    { name: "verifier", type: "address" },
+    { name: "paymentAmount", type: "uint256" },
+    { name: "paymentToken", type: "address" },
+    { name: "wallet", type: "address" },
+  ],
+} as const;
+
+/** Signs DelegateSubscription(nonce, expiry, sub) for `coordinator` with `signer`'s key. */
+export async function signDelegateSubscription(
+  w: InfernetWorld,
+  signer: Wallet,
+  nonce: number,
+  expiry: number,
+  sub: SubscriptionArg,
+): Promise<{ v: number; r: Hex; s: Hex; signature: Hex }> {
+  const signature = await signer.signTypedData({
+    account: signer.account,
+    domain: {
+      name: "InfernetCoordinator",
+      version: "1",
+      chainId: await w.publicClient.getChainId(),
+      verifyingContract: w.coordinator.address,
+    },
+    types: SUBSCRIPTION_TYPES,
+    primaryType: "DelegateSubscription",
+    message: { nonce, expiry, sub },
+  });
+  const r = `0x${signature.slice(2, 66)}` as Hex;
+  const s = `0x${signature.slice(66, 130)}` as Hex;
+  const v = parseInt(signature.slice(130, 132), 16);
+  return { v, r, s, signature };
+}
