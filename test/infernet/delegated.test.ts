@@ -210,7 +210,7 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
         sig2.v,
         sig2.r,
         sig2.s,
-        1,
+        2,
         "0x",
         word(1),
         "0x",
