@@ -111,6 +111,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyPending",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
@@ -149,6 +158,31 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ChallengeNotValid",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
@@ -196,6 +230,30 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "DeadlinePassed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeliveryMismatch",
+    inputs: [
+      { name: "recordedDigest", type: "uint256", internalType: "uint256" },
+      { name: "givenDigest", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowOpen",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
@@ -292,6 +350,23 @@ export const poaiErrorsAbi = [
   { type: "error", name: "FailedCall", inputs: [] },
   {
     type: "error",
+    name: "InputLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InputMismatch",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "askedInputHash", type: "bytes32", internalType: "bytes32" },
+      { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientBalance",
     inputs: [
       { name: "balance", type: "uint256", internalType: "uint256" },
@@ -320,6 +395,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "commitment", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidContainerId",
+    inputs: [
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -390,6 +473,24 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelAlreadyRegistered",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ModelNotActive",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ModelStatusUnchanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "active", type: "bool", internalType: "bool" },
+    ],
+  },
+  {
+    type: "error",
     name: "NoActiveSpec",
     inputs: [{ name: "round", type: "uint256", internalType: "uint256" }],
   },
@@ -403,6 +504,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotActiveTrainer",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
@@ -410,6 +516,20 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotChallengeTrainer",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "caller", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotCoordinator",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -445,6 +565,25 @@ export const poaiErrorsAbi = [
       { name: "nowTime", type: "uint256", internalType: "uint256" },
       { name: "start", type: "uint256", internalType: "uint256" },
       { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotModelTrainer",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotPending",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "status", type: "uint8", internalType: "enum PoAIVerifier.Status" },
     ],
   },
   {
@@ -493,6 +632,22 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputCorrect",
+    inputs: [
+      { name: "deliveredOutputHash", type: "bytes32", internalType: "bytes32" },
+      { name: "expectedOutputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "OutputLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -501,6 +656,7 @@ export const poaiErrorsAbi = [
       { name: "end", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   {
     type: "error",
@@ -586,6 +742,11 @@ export const poaiErrorsAbi = [
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
   {
     type: "error",
+    name: "SubscriptionUnreadable",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
   },
@@ -607,6 +768,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "UnknownModel",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "UnknownSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -617,11 +783,22 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "WeightsMismatch",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "WrongRound",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "currentRound", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

@@ -2,11 +2,19 @@
 
 export { challengeManagerAbi } from "./ChallengeManager.js";
 export { iChallengeManagerAbi } from "./IChallengeManager.js";
+export { iContainerInputsAbi } from "./IContainerInputs.js";
+export { iCoordinatorVerificationAbi } from "./ICoordinatorVerification.js";
+export { iModelRegistryAbi } from "./IModelRegistry.js";
+export { iOutputVerifierAbi } from "./IOutputVerifier.js";
 export { iRandomnessBeaconAbi } from "./IRandomnessBeacon.js";
 export { iStakingAbi } from "./IStaking.js";
 export { iTaskRegistryAbi } from "./ITaskRegistry.js";
+export { iVerifierAbi } from "./IVerifier.js";
+export { integerMlpAbi } from "./IntegerMLP.js";
+export { modelRegistryAbi } from "./ModelRegistry.js";
 export { poaiAccessManagerAbi } from "./PoAIAccessManager.js";
 export { poaiTokenAbi } from "./PoAIToken.js";
+export { poaiVerifierAbi } from "./PoAIVerifier.js";
 export { randomnessBeaconAbi } from "./RandomnessBeacon.js";
 export { rewardDistributorAbi } from "./RewardDistributor.js";
 export { stakingAbi } from "./Staking.js";
