@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { hexToBytes, keccak256, maxUint256, parseEther, toHex, type Hash } from "viem";
+import { encodeAbiParameters, hexToBytes, keccak256, maxUint256, parseEther, toHex, type Hash } from "viem";
 import {
   REFERENCE_SEED,
   REFERENCE_SPEC,
@@ -78,7 +78,7 @@ export async function runInferenceVerifierGasBench(): Promise<Record<string, num
     const run = await train(spec, REFERENCE_SEED);
     const checkpoint = toHex(encodeCheckpoint(spec, run.final));
     const container = `poai-mlp-${spec.widths.join("x")}`;
-    const containerId = keccak256(toHex(container));
+    const containerId = keccak256(encodeAbiParameters([{ type: "string" }], [container]));
     await asTrainer.write.registerModel([container, [...spec.widths], keccak256(checkpoint)]);
     const x = Int8Array.from({ length: spec.widths[0] }, (_, i) => ((i * 37 + 11) % 256) - 128);
     const input = encodeInferenceInput(x);

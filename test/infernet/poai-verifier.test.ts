@@ -22,7 +22,7 @@ import {
 import { encodeInferenceInput } from "../../sdk/src/compute/index.js";
 import { BPS, BURN_ADDRESS, WAD, ceilDiv, type Connection } from "../poai/helpers/world.js";
 import { attempt } from "../staking/helpers/revert.js";
-import { CONTAINER_ID, PAYMENT, deployVerifierWorld, type VerifierWorld } from "./helpers/world.js";
+import { CONTAINER_ID, PAYMENT, deployVerifierWorld, type VerifierWorld } from "./helpers/verifier-world.js";
 
 const Status = { None: 0, Pending: 1, Valid: 2, Invalid: 3 } as const;
 const INPUT = Int8Array.from([12, -7, 100, -128, 127, 0, 33, -64]);
