@@ -72,3 +72,14 @@ export {
 } from "./cuda/backend.js";
 export { CudaError, CudaUnavailableError, type CudaProbe } from "./cuda/driver.js";
 export { REFERENCE_SPEC, REFERENCE_SEED } from "./reference-spec.js";
+export {
+  InferenceError,
+  OUTPUT_LABEL_BYTES,
+  decodeInferenceInput,
+  decodeInferenceOutput,
+  encodeInferenceInput,
+  encodeInferenceOutput,
+  infer,
+  inferenceLayout,
+  type InferenceResult,
+} from "./inference.js";
