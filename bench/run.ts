@@ -1,14 +1,26 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
- * `BENCH=gas npm run bench` (or `engine`, `verification`) runs one of them.
+ * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`) runs one of them.
  */
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 
 const only = process.env.BENCH;
 
 if (!only || only === "gas") {
   const { runGasBench } = await import("./gas.js");
   await runGasBench();
+}
+
+if (!only || only === "inference-verifier") {
+  const { runInferenceVerifierGasBench } = await import("./inference-verifier.js");
+  const results = await runInferenceVerifierGasBench();
+  await writeFile(
+    new URL("./results/inference-verifier.json", import.meta.url),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  console.log("\nPoAIVerifier: exact output verification on chain (gasUsed)");
+  console.table(Object.entries(results).map(([key, value]) => ({ key, value })));
 }
 
 if ((!only || only === "engine") && existsSync(new URL("./engine.ts", import.meta.url))) {
