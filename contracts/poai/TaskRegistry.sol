@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {EngineSpec} from "../libraries/EngineSpec.sol";
 
 /// @title TaskRegistry
 /// @notice Governance registers training specs (stored whole, identified by
@@ -17,16 +18,16 @@ import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 ///  - at most `MAX_ACTIVE` specs are active at once, so every lookup is O(1)-bounded.
 contract TaskRegistry is ITaskRegistry, AccessManaged {
     uint256 public constant MAX_ACTIVE = 16;
-    uint256 public constant MAX_LAYERS = 16;
-    uint256 public constant MAX_WIDTH = 65_536;
+    uint256 public constant MAX_LAYERS = EngineSpec.MAX_LAYERS;
+    uint256 public constant MAX_WIDTH = EngineSpec.MAX_WIDTH;
     uint256 public constant MAX_DEADLINE = 30 days;
     uint256 public constant MAX_AUDIT_SAMPLES = 256;
     // Limits of engine version 1 (the SDK compute engine): a spec is registered only if the engine runs it.
-    uint256 public constant MAX_PARAMETERS = 1 << 26;
-    uint256 public constant MAX_ACTIVATIONS = 1 << 26;
-    uint256 public constant MAX_CHECKPOINTS = 1 << 20;
-    uint256 public constant MAX_LR_SHIFT = 24;
-    uint256 public constant MAX_EVAL_SIZE = 1 << 24;
+    uint256 public constant MAX_PARAMETERS = EngineSpec.MAX_PARAMETERS;
+    uint256 public constant MAX_ACTIVATIONS = EngineSpec.MAX_ACTIVATIONS;
+    uint256 public constant MAX_CHECKPOINTS = EngineSpec.MAX_CHECKPOINTS;
+    uint256 public constant MAX_LR_SHIFT = EngineSpec.MAX_LR_SHIFT;
+    uint256 public constant MAX_EVAL_SIZE = EngineSpec.MAX_EVAL_SIZE;
     uint256 public constant BPS = 10_000;
 
     struct SetVersion {
@@ -166,20 +167,7 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
 
     function _checkSpec(TrainingSpec calldata s) private pure {
         if (s.version != 1) revert InvalidSpec("version", s.version);
-        if (s.widths.length < 2 || s.widths.length > MAX_LAYERS + 1)
-            revert InvalidSpec("widths.length", s.widths.length);
-        uint256 n = s.widths.length;
-        uint256 widthSum;
-        uint256 parameters;
-        for (uint256 i; i < n; ++i) {
-            uint256 width = s.widths[i];
-            // at least two classes
-            if (width < (i == n - 1 ? 2 : 1) || width > MAX_WIDTH) revert InvalidSpec("widths", width);
-            widthSum += width;
-            if (i + 1 < n) parameters += (width + 1) * s.widths[i + 1];
-        }
-        // the value is the parameter count (weights and biases) the widths give
-        if (parameters > MAX_PARAMETERS) revert InvalidSpec("widths", parameters);
+        (uint256 widthSum, ) = EngineSpec.checkWidths(s.widths);
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidSpec("batchSize", s.batchSize);
         // the value is the activation count of a step: batchSize x sum(widths)
         if (s.batchSize * widthSum > MAX_ACTIVATIONS) revert InvalidSpec("batchSize", s.batchSize * widthSum);

@@ -59,3 +59,14 @@ export {
 export { jsBackend } from "./reference.js";
 export { wasmBackend, wasmSupported } from "./wasm/backend.js";
 export { REFERENCE_SPEC, REFERENCE_SEED } from "./reference-spec.js";
+export {
+  InferenceError,
+  OUTPUT_LABEL_BYTES,
+  decodeInferenceInput,
+  decodeInferenceOutput,
+  encodeInferenceInput,
+  encodeInferenceOutput,
+  infer,
+  inferenceLayout,
+  type InferenceResult,
+} from "./inference.js";

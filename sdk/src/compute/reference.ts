@@ -91,7 +91,7 @@ export function example(layout: ModelLayout, key: EngineKey, teacher: Int32Array
 }
 
 /** Effective weights of one layer: `[outputs][inputs]` and `[outputs]` biases. */
-function effectiveLayer(layer: LayerShape, params: Int16Array) {
+export function effectiveLayer(layer: LayerShape, params: Int16Array) {
   const w = new Int32Array(layer.inputs * layer.outputs);
   for (let k = 0; k < w.length; k++) w[k] = effectiveWeight(params[layer.weightOffset + k]);
   const b = new Int32Array(layer.outputs);
@@ -105,7 +105,7 @@ function effectiveLayer(layer: LayerShape, params: Int16Array) {
  * z = sum_i w[o][i] · a[i] + 127 · b[o]; a' = clamp(roundShift(z, forwardShift), 0, 127) for hidden
  * layers (ReLU and saturation in one), clamp(..., -127, 127) for the output layer.
  */
-function forward(
+export function forward(
   layout: ModelLayout,
   eff: { w: Int32Array; b: Int32Array }[],
   input: Int32Array,
