@@ -1,10 +1,20 @@
 import { expect } from "chai";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { decodeAbiParameters, encodeAbiParameters, type Hex } from "viem";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decodeAbiParameters, encodeAbiParameters, keccak256, type Hex } from "viem";
+import {
+  encodeInferenceInput,
+  encodeInferenceOutput,
+  infer,
+  inferenceLayout,
+} from "../../sdk/src/compute/index.js";
 import {
   ContainerError,
   HttpContainer,
+  PoAIModelContainer,
   serializeContainerOutput,
   type ContainerInput,
   type ContainerJob,
@@ -205,5 +215,60 @@ describe("Infernet HTTP containers", function () {
     expect(() => serializeContainerOutput("c", null)).to.throw(ContainerError);
     const ok: Hex = serializeContainerOutput("c", { a: 1 }).output;
     expect(ok.startsWith("0x")).to.equal(true);
+  });
+});
+
+describe("the built-in PoAI model container", function () {
+  const widths = [8, 16, 4] as const;
+  const layout = inferenceLayout([...widths]);
+  const weights = new Int16Array(layout.parameterCount).map((_, i) => ((i * 7919) % 601) - 300);
+  const bytes = new Uint8Array(8 + 2 * weights.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 200, true);
+  weights.forEach((w, i) => view.setInt16(8 + 2 * i, w, true));
+  const weightsHash = keccak256(bytes);
+  const x = Int8Array.from([5, -3, 100, -128, 0, 7, 64, -1]);
+
+  it("delivers exactly what infer computes, from bytes, a file or a URL", async function () {
+    const dir = mkdtempSync(path.join(tmpdir(), "poai-model-"));
+    const file = path.join(dir, "model.ckpt");
+    writeFileSync(file, bytes);
+    const server = createServer((_req, res) => res.writeHead(200).end(Buffer.from(bytes)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.ckpt`;
+    try {
+      const expected = encodeInferenceOutput(infer([...widths], weights, x));
+      for (const checkpoint of [bytes, { path: file }, { url }]) {
+        const model = await PoAIModelContainer.load({ id: "poai-mlp", widths, checkpoint, weightsHash });
+        const delivery = await model.run({ ...job, input: encodeInferenceInput(x) });
+        expect(delivery.output).to.equal(expected);
+        expect(delivery.input).to.equal(encodeInferenceInput(x));
+        expect(delivery.proof).to.equal("0x");
+      }
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a checkpoint whose hash is not the model's weightsHash, or of the wrong size, and a wrong-length input", async function () {
+    const tampered = bytes.slice();
+    tampered[9] ^= 1;
+    let err = await PoAIModelContainer.load({ id: "m", widths, checkpoint: tampered, weightsHash }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(ContainerError);
+    expect((err as ContainerError).message).to.include("weightsHash");
+    const short = bytes.slice(0, 100);
+    err = await PoAIModelContainer.load({
+      id: "m",
+      widths,
+      checkpoint: short,
+      weightsHash: keccak256(short),
+    }).catch((e: unknown) => e);
+    expect((err as ContainerError).kind).to.equal("malformed");
+    const model = await PoAIModelContainer.load({ id: "m", widths, checkpoint: bytes, weightsHash });
+    err = await model.run({ ...job, input: "0x0102" }).catch((e: unknown) => e);
+    expect((err as ContainerError).kind).to.equal("malformed");
   });
 });

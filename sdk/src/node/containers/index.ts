@@ -10,3 +10,9 @@ export {
   serializeContainerOutput,
   type HttpContainerOptions,
 } from "./http.js";
+export {
+  PoAIModelContainer,
+  checkpointParameters,
+  type CheckpointLocation,
+  type PoAIModelContainerOptions,
+} from "./poai-model.js";

@@ -21,7 +21,7 @@ export interface ContainerInput {
 
 /** One delivery the node asks a container for. */
 export interface ContainerJob {
-  /** The container id string (the subscription's `containerId` is its keccak256). */
+  /** The container id string (the subscription's `containerId` is `keccak256(abi.encode(id))`). */
   containerId: string;
   subscriptionId: number;
   interval: number;
@@ -40,7 +40,7 @@ export interface ContainerDelivery {
 
 /** A compute container the node runs jobs on: an Infernet HTTP container or a built-in one. */
 export interface InferenceContainer {
-  /** The container id string; subscriptions name `keccak256(toBytes(id))`. */
+  /** The container id string; subscriptions name `keccak256(abi.encode(id))`. */
   readonly id: string;
   /** Whether the container can produce a proof (a subscription with a verifier needs one). */
   readonly generatesProof: boolean;
