@@ -9,5 +9,10 @@ interface ICoordinatorVerification {
     ///         the node's collateral back to it; `!valid` refunds the consumer, pays it the node's
     ///         collateral and stops the delivery counting towards the interval's redundancy.
     ///         Only the subscription's verifier may call it, once per pending delivery.
-    function finalizeProofVerification(uint32 subscriptionId, uint32 interval, address node, bool valid) external;
+    function finalizeProofVerification(
+        uint32 subscriptionId,
+        uint32 interval,
+        address node,
+        bool valid
+    ) external;
 }

@@ -18,8 +18,12 @@ interface IVerifier {
     function fee(address token) external view returns (uint256);
 
     /// @notice Starts verifying the proof `node` delivered for (`subscriptionId`, `interval`).
-    function requestProofVerification(uint32 subscriptionId, uint32 interval, address node, bytes calldata proof)
-        external;
+    function requestProofVerification(
+        uint32 subscriptionId,
+        uint32 interval,
+        address node,
+        bytes calldata proof
+    ) external;
 
     /// @notice Verifiers accept ETH (a verifier may still refuse ETH fees through `isSupportedToken`).
     receive() external payable;

@@ -132,8 +132,21 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyStarted",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
     name: "AlreadySubmitted",
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ArrayLengthMismatch",
+    inputs: [
+      { name: "recipients", type: "uint256", internalType: "uint256" },
+      { name: "amounts", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -171,10 +184,40 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "CommitNotRequired",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
+    name: "CommitPhaseClosed",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitRequired",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "redundancy", type: "uint16", internalType: "uint16" },
+    ],
+  },
+  {
+    type: "error",
     name: "CommitmentMismatch",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitmentMismatch",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
     ],
   },
   {
@@ -289,7 +332,34 @@ export const poaiErrorsAbi = [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "EscrowNotReleasable",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "releasableAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "FailedCall", inputs: [] },
+  {
+    type: "error",
+    name: "InboxItemNotFound",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InsufficientAllowance",
+    inputs: [
+      { name: "spender", type: "address", internalType: "address" },
+      { name: "token", type: "address", internalType: "address" },
+      { name: "allowance", type: "uint256", internalType: "uint256" },
+      { name: "requested", type: "uint256", internalType: "uint256" },
+    ],
+  },
   {
     type: "error",
     name: "InsufficientBalance",
@@ -300,10 +370,55 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InsufficientCallbackGas",
+    inputs: [
+      { name: "gasLeft", type: "uint256", internalType: "uint256" },
+      { name: "required", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InsufficientFunds",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "available", type: "uint256", internalType: "uint256" },
+      { name: "requested", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InsufficientLocked",
+    inputs: [
+      { name: "spender", type: "address", internalType: "address" },
+      { name: "token", type: "address", internalType: "address" },
+      { name: "locked", type: "uint256", internalType: "uint256" },
+      { name: "requested", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientShares",
     inputs: [
       { name: "available", type: "uint256", internalType: "uint256" },
       { name: "requested", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "IntervalCompleted",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "redundancy", type: "uint16", internalType: "uint16" },
+    ],
+  },
+  {
+    type: "error",
+    name: "IntervalMismatch",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "deliveryInterval", type: "uint32", internalType: "uint32" },
+      { name: "currentInterval", type: "uint32", internalType: "uint32" },
     ],
   },
   {
@@ -332,6 +447,14 @@ export const poaiErrorsAbi = [
       { name: "maxValue", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "InvalidRange",
+    inputs: [
+      { name: "startId", type: "uint32", internalType: "uint32" },
+      { name: "endId", type: "uint32", internalType: "uint32" },
+    ],
+  },
   { type: "error", name: "InvalidRole", inputs: [{ name: "role", type: "uint8", internalType: "uint8" }] },
   { type: "error", name: "InvalidShortString", inputs: [] },
   {
@@ -354,8 +477,21 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidSubscription",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
+  },
+  {
+    type: "error",
+    name: "InvalidWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -403,6 +539,20 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NodeNotActiveTrainer",
+    inputs: [{ name: "node", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NodeRespondedAlready",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
@@ -410,6 +560,20 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotCommitted",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotCoordinator",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -452,12 +616,30 @@ export const poaiErrorsAbi = [
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "NotStarted", inputs: [] },
+  {
+    type: "error",
+    name: "NotSubscriptionOwner",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "owner", type: "address", internalType: "address" },
+    ],
+  },
   {
     type: "error",
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
       { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NothingToFlush",
+    inputs: [
+      { name: "node", type: "address", internalType: "address" },
+      { name: "modelTrainer", type: "address", internalType: "address" },
     ],
   },
   {
@@ -501,7 +683,27 @@ export const poaiErrorsAbi = [
       { name: "end", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "OwnableInvalidOwner",
+    inputs: [{ name: "owner", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "OwnableUnauthorizedAccount",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ProofRequestNotFound",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+  },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
+  { type: "error", name: "ReentrantSettlement", inputs: [] },
   {
     type: "error",
     name: "ReportTooLate",
@@ -528,6 +730,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RevealNotOpen",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "revealAt", type: "uint40", internalType: "uint40" },
+    ],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -550,6 +761,22 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "untilEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SignatureExpired",
+    inputs: [
+      { name: "expiry", type: "uint32", internalType: "uint32" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SignerMismatch",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "signer", type: "address", internalType: "address" },
     ],
   },
   {
@@ -586,6 +813,28 @@ export const poaiErrorsAbi = [
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
   {
     type: "error",
+    name: "SubscriptionCompleted",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "frequency", type: "uint32", internalType: "uint32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SubscriptionNotActive",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "activeAt", type: "uint32", internalType: "uint32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SubscriptionNotFound",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
   },
@@ -595,6 +844,23 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "count", type: "uint256", internalType: "uint256" },
       { name: "maxCount", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "TransferFailed",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "to", type: "address", internalType: "address" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnauthorizedVerifier",
+    inputs: [
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "verifier", type: "address", internalType: "address" },
     ],
   },
   {
@@ -612,8 +878,24 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "UnsupportedVerifierToken",
+    inputs: [
+      { name: "verifier", type: "address", internalType: "address" },
+      { name: "token", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ValueTooLarge",
     inputs: [{ name: "value", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "VerifierFeeTooHigh",
+    inputs: [
+      { name: "verifierFee", type: "uint256", internalType: "uint256" },
+      { name: "available", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -624,4 +906,5 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroWallet", inputs: [] },
 ] as const;

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {BaseConsumer} from "./BaseConsumer.sol";
+
+/// @title SubscriptionConsumer
+/// @notice Recurring compute subscriptions (Ritual Infernet SDK v1.1.0's `SubscriptionConsumer`):
+///         nodes read each interval's inputs from `getContainerInputs`, which the consumer overrides.
+abstract contract SubscriptionConsumer is BaseConsumer {
+    /// @param coordinator the PoAI coordinator
+    constructor(address coordinator) BaseConsumer(coordinator) {}
+
+    /// @notice Creates a subscription of `frequency` intervals, `period` seconds apart (the first
+    ///         one starts `period` seconds from now).
+    /// @param redundancy distinct nodes per interval (> 1: they commit, then reveal)
+    /// @param lazy store outputs in the Inbox, receive a pointer
+    /// @param paymentToken address(0) for ETH, else an ERC-20
+    /// @param paymentAmount paid to each delivering node (0: free)
+    /// @param wallet the Wallet that pays; this contract must be an approved spender
+    /// @param verifier optional IVerifier gating each payment
+    /// @return the new subscription's id
+    function _createComputeSubscription(
+        string memory containerId,
+        uint32 frequency,
+        uint32 period,
+        uint16 redundancy,
+        bool lazy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier
+    ) internal returns (uint32) {
+        return
+            COORDINATOR.createSubscription(
+                containerId,
+                frequency,
+                period,
+                redundancy,
+                lazy,
+                paymentToken,
+                paymentAmount,
+                wallet,
+                verifier
+            );
+    }
+
+    /// @notice Cancels subscription `subscriptionId` (owned by this contract); its escrow returns
+    ///         to this contract's allowance in the wallet.
+    function _cancelComputeSubscription(uint32 subscriptionId) internal {
+        COORDINATOR.cancelSubscription(subscriptionId);
+    }
+}

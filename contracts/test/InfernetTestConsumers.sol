@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {BaseConsumer} from "../infernet/consumer/BaseConsumer.sol";
+import {CallbackConsumer} from "../infernet/consumer/CallbackConsumer.sol";
+import {SubscriptionConsumer} from "../infernet/consumer/SubscriptionConsumer.sol";
+import {Delegator} from "../infernet/pattern/Delegator.sol";
+
+/// @title TestConsumerLogic
+/// @notice Test-only consumer behaviour shared by the callback and subscription test consumers:
+///         stores what it receives, or misbehaves on purpose (reverts, burns all its gas, re-enters
+///         a target, opens a new request from inside the callback).
+// solhint-disable-next-line max-states-count
+abstract contract TestConsumerLogic is BaseConsumer {
+    enum Mode {
+        Store,
+        Revert,
+        BurnGas,
+        Call,
+        Request
+    }
+
+    error Refused(uint32 subscriptionId);
+
+    Mode public mode;
+    address public callTarget;
+    bytes public callData;
+    bool public lastCallOk;
+    bytes public lastCallReturn;
+    uint32 public requestedInCallback;
+
+    bool public record;
+    uint256 public received;
+    uint32 public lastSubscriptionId;
+    uint32 public lastInterval;
+    uint16 public lastRedundancy;
+    address public lastNode;
+    bytes public lastInput;
+    bytes32 public lastOutputWord; // bytes32(output), one SSTORE as the Infernet anchors' consumers
+    bytes public lastProof;
+    bytes32 public lastContainerId;
+    uint256 public lastIndex;
+
+    function setRecord(bool record_) external {
+        record = record_;
+    }
+
+    function setMode(Mode mode_, address target, bytes calldata data) external {
+        mode = mode_;
+        callTarget = target;
+        callData = data;
+    }
+
+    function _receiveCompute(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 redundancy,
+        address node,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof,
+        bytes32 containerId,
+        uint256 index
+    ) internal virtual override {
+        Mode m = mode;
+        if (m == Mode.Revert) revert Refused(subscriptionId);
+        if (m == Mode.BurnGas) {
+            uint256 x;
+            while (true) x = uint256(keccak256(abi.encode(x)));
+        }
+        if (m == Mode.Call) {
+            // solhint-disable-next-line avoid-low-level-calls
+            (bool ok, bytes memory ret) = callTarget.call(callData);
+            lastCallOk = ok;
+            lastCallReturn = ret;
+        }
+        if (m == Mode.Request) {
+            requestedInCallback = COORDINATOR.createSubscription(
+                "again",
+                1,
+                0,
+                1,
+                false,
+                address(0),
+                0,
+                address(0),
+                address(0)
+            );
+        }
+        lastOutputWord = bytes32(output);
+        if (!record) return;
+        received += 1;
+        lastSubscriptionId = subscriptionId;
+        lastInterval = interval;
+        lastRedundancy = redundancy;
+        lastNode = node;
+        lastInput = input;
+        lastProof = proof;
+        lastContainerId = containerId;
+        lastIndex = index;
+    }
+}
+
+/// @notice Test-only one-time-request consumer (with a delegated signer).
+contract TestCallbackConsumer is TestConsumerLogic, CallbackConsumer, Delegator {
+    constructor(address coordinator, address signer) CallbackConsumer(coordinator) Delegator(signer) {}
+
+    function setSigner(address signer) external {
+        _updateSigner(signer);
+    }
+
+    function requestCompute(
+        string calldata containerId,
+        bytes calldata inputs,
+        uint16 redundancy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier
+    ) external returns (uint32) {
+        return
+            _requestCompute(containerId, inputs, redundancy, paymentToken, paymentAmount, wallet, verifier);
+    }
+
+    function getContainerInputs(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint32 timestamp,
+        address caller
+    ) external view override(BaseConsumer, CallbackConsumer) returns (bytes memory) {
+        (interval, timestamp, caller);
+        return subscriptionInputs[subscriptionId];
+    }
+
+    function _receiveCompute(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 redundancy,
+        address node,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof,
+        bytes32 containerId,
+        uint256 index
+    ) internal override(BaseConsumer, TestConsumerLogic) {
+        TestConsumerLogic._receiveCompute(
+            subscriptionId,
+            interval,
+            redundancy,
+            node,
+            input,
+            output,
+            proof,
+            containerId,
+            index
+        );
+    }
+}
+
+/// @notice Test-only recurring consumer (inputs: the interval number, ABI-encoded).
+contract TestSubscriptionConsumer is TestConsumerLogic, SubscriptionConsumer, Delegator {
+    constructor(address coordinator, address signer) SubscriptionConsumer(coordinator) Delegator(signer) {}
+
+    function setSigner(address signer) external {
+        _updateSigner(signer);
+    }
+
+    function createComputeSubscription(
+        string calldata containerId,
+        uint32 frequency,
+        uint32 period,
+        uint16 redundancy,
+        bool lazy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier
+    ) external returns (uint32) {
+        return
+            _createComputeSubscription(
+                containerId,
+                frequency,
+                period,
+                redundancy,
+                lazy,
+                paymentToken,
+                paymentAmount,
+                wallet,
+                verifier
+            );
+    }
+
+    function cancelComputeSubscription(uint32 subscriptionId) external {
+        _cancelComputeSubscription(subscriptionId);
+    }
+
+    function getContainerInputs(
+        uint32,
+        uint32 interval,
+        uint32,
+        address
+    ) external pure override returns (bytes memory) {
+        return abi.encode(interval);
+    }
+
+    function _receiveCompute(
+        uint32 subscriptionId,
+        uint32 interval,
+        uint16 redundancy,
+        address node,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof,
+        bytes32 containerId,
+        uint256 index
+    ) internal override(BaseConsumer, TestConsumerLogic) {
+        TestConsumerLogic._receiveCompute(
+            subscriptionId,
+            interval,
+            redundancy,
+            node,
+            input,
+            output,
+            proof,
+            containerId,
+            index
+        );
+    }
+}

@@ -1,0 +1,345 @@
+/**
+ * Payments with and without verifiers, in ETH, a plain ERC-20 and the staking token; the usage
+ * fees routed to the reward distributor and settled into the pools; the protocol fee.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { getAddress, parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
+import {
+  E,
+  containerHash,
+  deployInfernetWorld,
+  ETH,
+  MODEL,
+  word,
+  type Connection,
+  type InfernetWorld,
+} from "./helpers/world.js";
+
+const FEE_BPS = 100n; // 2 x 1% of a payment, 1% of a verifier fee
+const PRICE = E(1);
+const PROTOCOL = (PRICE * FEE_BPS * 2n) / 10_000n;
+
+describe("Infernet coordinator: payments and verification", function () {
+  this.timeout(300_000);
+  let conn: Connection;
+  let world: () => Promise<InfernetWorld>;
+  before(async () => {
+    conn = await network.create();
+    world = () => deployInfernetWorld(conn, { feeBps: Number(FEE_BPS) });
+  });
+  const load = () => conn.networkHelpers.loadFixture(world);
+  const revert = (p: Promise<unknown>, c: { abi: readonly unknown[] }, name: string, args: unknown[]) =>
+    conn.viem.assertions.revertWithCustomErrorWithArgs(p, c as never, name, args);
+
+  async function balanceOf(w: InfernetWorld, token: Address, who: Address) {
+    if (token === ETH) return w.publicClient.getBalance({ address: who });
+    if (getAddress(token) === getAddress(w.token.address)) return w.token.read.balanceOf([who]);
+    return w.erc20.read.balanceOf([who]);
+  }
+  async function deltas(w: InfernetWorld, token: Address, who: Address[], send: () => Promise<unknown>) {
+    const before = await Promise.all(who.map((a) => balanceOf(w, token, a)));
+    await send();
+    const after = await Promise.all(who.map((a) => balanceOf(w, token, a)));
+    return after.map((b, i) => b - before[i]!);
+  }
+  const request = (w: InfernetWorld, token: Address, verifier: Address = zeroAddress, amount = PRICE) =>
+    w.consumer.write.requestCompute([MODEL, word(1), 1, token, amount, w.consumerWallet.address, verifier]);
+
+  for (const [label, pick] of [
+    ["ETH", () => ETH],
+    ["a plain ERC-20", (w: InfernetWorld) => w.erc20.address],
+  ] as const) {
+    it(`pays the node's wallet in ${label} out of the escrow, less the protocol fee`, async () => {
+      const w = await load();
+      const token = pick(w);
+      const id = await w.createdId(await request(w, token));
+      expect(await w.coordinator.read.escrowOf([id])).to.equal(PRICE);
+      expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, token])).to.equal(PRICE);
+      const [A] = w.trainers;
+      const [toNode, toFee, fromWallet] = await deltas(
+        w,
+        token,
+        [A!.nodeWallet.address, w.feeRecipient, w.consumerWallet.address],
+        () => A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
+      );
+      expect([toNode, toFee, fromWallet]).to.deep.equal([PRICE - PROTOCOL, PROTOCOL, -PRICE]);
+      expect(await w.coordinator.read.escrowOf([id])).to.equal(0n);
+      expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, token])).to.equal(0n);
+      expect(
+        await w.coordinator.read.nodeUsage([A!.address, await w.coordinator.read.currentEpoch()]),
+      ).to.deep.equal([1n, 0n]);
+    });
+  }
+
+  it("refuses a payment to a node wallet the factory did not create", async () => {
+    const w = await load();
+    const id = await w.createdId(await request(w, ETH));
+    const [A] = w.trainers;
+    await revert(
+      A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.address]),
+      w.coordinator,
+      "InvalidWallet",
+      [A!.address],
+    );
+  });
+
+  it("routes staking-token payments to the reward distributor: node and model trainer pools, protocol", async () => {
+    const w = await load();
+    const [A, B] = w.trainers;
+    await w.models.write.setTrainer([containerHash(MODEL), B!.address]);
+    const id = await w.createdId(await request(w, w.token.address));
+    expect(await w.coordinator.read.modelTrainerOf([id])).to.equal(B!.address);
+    const [toNodeWallet, toCoordinator] = await deltas(
+      w,
+      w.token.address,
+      [A!.nodeWallet.address, w.coordinator.address],
+      () => A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", zeroAddress]),
+    );
+    const fee = PRICE - PROTOCOL;
+    expect([toNodeWallet, toCoordinator]).to.deep.equal([0n, fee]);
+    expect(await w.coordinator.read.pendingUsageFees([A!.address, B!.address])).to.equal(fee);
+    expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(fee);
+    const epoch = await w.coordinator.read.currentEpoch();
+    expect(await w.coordinator.read.usage([containerHash(MODEL), epoch])).to.deep.equal([1n, fee]);
+    expect(await w.coordinator.read.nodeUsage([A!.address, epoch])).to.deep.equal([1n, fee]);
+
+    // anyone flushes; the distributor splits node fee / royalty / protocol
+    const p = await w.distributor.read.params();
+    const nodeFee = (fee * BigInt(p.nodeFeeBps)) / 10_000n;
+    const royalty = (fee * BigInt(p.royaltyBps)) / 10_000n;
+    const [toTreasury] = await deltas(w, w.token.address, [w.treasury], () =>
+      w.outsider.coordinator.write.flushUsageFees([A!.address, B!.address]),
+    );
+    expect(toTreasury).to.equal(fee - nodeFee - royalty);
+    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(nodeFee);
+    expect(await w.distributor.read.pendingFees([B!.address])).to.equal(royalty);
+    expect(await w.coordinator.read.pendingUsageFees([A!.address, B!.address])).to.equal(0n);
+    expect(await w.token.read.balanceOf([w.coordinator.address])).to.equal(0n);
+    await revert(
+      w.outsider.coordinator.write.flushUsageFees([A!.address, B!.address]),
+      w.coordinator,
+      "NothingToFlush",
+      [A!.address, B!.address],
+    );
+    // settleFees moves them into the operators' pools (commission + delegators)
+    const forwarded = await w.distributor.read.totalForwarded();
+    const [toStaking] = await deltas(w, w.token.address, [w.staking.address], async () => {
+      await w.distributor.write.settleFees([A!.address]);
+      await w.distributor.write.settleFees([B!.address]);
+    });
+    expect(toStaking).to.equal(nodeFee + royalty);
+    expect(await w.distributor.read.totalForwarded()).to.equal(forwarded + nodeFee + royalty);
+    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(0n);
+  });
+
+  it("pays the royalty to the delivering node when the model has no registered trainer", async () => {
+    const w = await load();
+    const [A] = w.trainers;
+    const id = await w.createdId(await request(w, w.token.address));
+    expect(await w.coordinator.read.modelTrainerOf([id])).to.equal(zeroAddress);
+    await A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", zeroAddress]);
+    expect(await w.coordinator.read.pendingUsageFees([A!.address, A!.address])).to.equal(PRICE - PROTOCOL);
+    await w.coordinator.write.flushUsageFees([A!.address, A!.address]);
+    const p = await w.distributor.read.params();
+    const fee = PRICE - PROTOCOL;
+    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(
+      (fee * BigInt(p.nodeFeeBps)) / 10_000n + (fee * BigInt(p.royaltyBps)) / 10_000n,
+    );
+  });
+
+  it("pays staking-token fees to the node wallet when no reward distributor is wired", async () => {
+    const w = await deployInfernetWorld(conn, { feeBps: Number(FEE_BPS), noDistributor: true });
+    const [A] = w.trainers;
+    const id = await w.createdId(await request(w, w.token.address));
+    const [toNode] = await deltas(w, w.token.address, [A!.nodeWallet.address], () =>
+      A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
+    );
+    expect(toNode).to.equal(PRICE - PROTOCOL);
+    expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(0n);
+  });
+
+  describe("with a verifier", () => {
+    const VFEE = E("0.1");
+    const VCUT = (VFEE * FEE_BPS) / 10_000n;
+    const ESCROWED = PRICE - PROTOCOL - VFEE;
+
+    async function pending(w: InfernetWorld, token: Address, v: InfernetWorld["optimistic"]) {
+      await v.write.setFee([token, true, VFEE]);
+      const id = await w.createdId(await request(w, token, v.address));
+      const [A] = w.trainers;
+      const who = [w.feeRecipient, w.verifierWallet, w.consumerWallet.address, A!.nodeWallet.address];
+      const d = await deltas(w, token, who, () =>
+        A!.coordinator.write.deliverCompute([id, 1, word(2), word(3), "0xaa", A!.nodeWallet.address]),
+      );
+      return { id, A: A!, d };
+    }
+
+    for (const tokenName of ["ETH", "erc20"] as const) {
+      it(`escrows the ${tokenName} payment and the node's collateral until a valid verdict pays the node`, async () => {
+        const w = await load();
+        const token = tokenName === "ETH" ? ETH : w.erc20.address;
+        const { id, A, d } = await pending(w, token, w.optimistic);
+        expect(d).to.deep.equal([PROTOCOL + VCUT, VFEE - VCUT, -(PROTOCOL + VFEE), 0n]);
+        const req = await w.coordinator.read.proofRequest([id, 1, A.address]);
+        expect(req.escrowed).to.equal(ESCROWED);
+        expect(req.nodeWallet).to.equal(A.nodeWallet.address);
+        expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, token])).to.equal(ESCROWED);
+        expect(await A.nodeWallet.read.lockedBalanceOf([A.address, token])).to.equal(PRICE);
+        // the output verifier saw what the consumer received
+        const last = await w.optimistic.read.last();
+        expect([last[3], last[4], last[5], last[6], last[7]]).to.deep.equal([
+          containerHash(MODEL),
+          word(2),
+          word(3),
+          "0xaa",
+          true,
+        ]);
+        expect(await w.coordinator.read.usesOutputVerifier([id])).to.equal(true);
+        const epoch = await w.coordinator.read.currentEpoch();
+        expect((await w.coordinator.read.nodeUsage([A.address, epoch]))[0]).to.equal(0n);
+        await revert(
+          A.coordinator.write.finalizeProofVerification([id, 1, A.address, true]),
+          w.coordinator,
+          "UnauthorizedVerifier",
+          [A.address, getAddress(w.optimistic.address)],
+        );
+        const [toNode] = await deltas(w, token, [A.nodeWallet.address], () =>
+          w.optimistic.write.settle([id, 1, A.address, true]),
+        );
+        expect(toNode).to.equal(ESCROWED);
+        expect(await A.nodeWallet.read.lockedBalanceOf([A.address, token])).to.equal(0n);
+        expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, token])).to.equal(0n);
+        expect((await w.coordinator.read.nodeUsage([A.address, epoch]))[0]).to.equal(1n);
+        await revert(
+          w.optimistic.write.settle([id, 1, A.address, true]),
+          w.coordinator,
+          "ProofRequestNotFound",
+          [id, 1, A.address],
+        );
+      });
+    }
+
+    it("pays the consumer the node's collateral and refunds its escrow on an invalid verdict", async () => {
+      const w = await load();
+      const { id, A } = await pending(w, w.erc20.address, w.proofVerifier);
+      expect(await w.coordinator.read.usesOutputVerifier([id])).to.equal(false);
+      const last = await w.proofVerifier.read.last();
+      expect([last[6], last[7]]).to.deep.equal(["0xaa", false]);
+      const [toConsumer, toNode] = await deltas(
+        w,
+        w.erc20.address,
+        [w.consumerWallet.address, A.nodeWallet.address],
+        () => w.proofVerifier.write.settle([id, 1, A.address, false]),
+      );
+      expect([toConsumer, toNode]).to.deep.equal([PRICE, -PRICE]);
+      // the unspent part is back in the subscription's escrow, for the node that serves it next
+      expect(await w.coordinator.read.escrowOf([id])).to.equal(ESCROWED);
+      expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, w.erc20.address])).to.equal(
+        ESCROWED,
+      );
+      expect(await A.nodeWallet.read.lockedBalanceOf([A.address, w.erc20.address])).to.equal(0n);
+    });
+
+    it("lets anyone settle in the node's favour once the proof window has passed", async () => {
+      const w = await load();
+      const { id, A } = await pending(w, ETH, w.optimistic);
+      await conn.networkHelpers.time.increase(7 * 86_400);
+      const [toNode] = await deltas(w, ETH, [A.nodeWallet.address], () =>
+        w.outsider.coordinator.write.finalizeProofVerification([id, 1, A.address, false]),
+      );
+      expect(toNode).to.equal(ESCROWED);
+    });
+
+    it("routes a verified staking-token payment to the distributor only once it is valid", async () => {
+      const w = await load();
+      const { id, A } = await pending(w, w.token.address, w.optimistic);
+      expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(0n);
+      await w.optimistic.write.settle([id, 1, A.address, true]);
+      expect(await w.coordinator.read.pendingUsageFees([A.address, A.address])).to.equal(ESCROWED);
+      const epoch = await w.coordinator.read.currentEpoch();
+      expect(await w.coordinator.read.usage([containerHash(MODEL), epoch])).to.deep.equal([1n, ESCROWED]);
+    });
+
+    it("refuses a token the verifier does not take and a fee above the payment", async () => {
+      const w = await load();
+      const [A] = w.trainers;
+      await w.optimistic.write.setFee([ETH, false, 0n]);
+      let id = await w.createdId(await request(w, ETH, w.optimistic.address));
+      await revert(
+        A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
+        w.coordinator,
+        "UnsupportedVerifierToken",
+        [getAddress(w.optimistic.address), ETH],
+      );
+      await w.optimistic.write.setFee([ETH, true, PRICE]);
+      id = await w.createdId(await request(w, ETH, w.optimistic.address));
+      await revert(
+        A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
+        w.coordinator,
+        "VerifierFeeTooHigh",
+        [PRICE, PRICE - PROTOCOL],
+      );
+    });
+
+    it("settles atomically with the AtomicVerifier: a whitelisted prover's signature pays the node", async () => {
+      const w = await load();
+      const [A] = w.trainers;
+      const prover = w.delegatee;
+      const atomic = await w.viem.deployContract("AtomicVerifier", [
+        w.coordinator.address,
+        w.admin.address,
+        w.verifierWallet,
+      ]);
+      await atomic.write.setProver([prover.account.address, true]);
+      await atomic.write.setFee([ETH, true, VFEE]);
+      const sign = async (id: number, output: Hex) => {
+        const digestArgs = [id, 1, A!.address, (await import("viem")).keccak256(output)] as const;
+        const raw = (await import("viem")).keccak256(
+          (await import("viem")).encodeAbiParameters(
+            [
+              { type: "address" },
+              { type: "address" },
+              { type: "uint32" },
+              { type: "uint32" },
+              { type: "address" },
+              { type: "bytes32" },
+            ],
+            [atomic.address, w.coordinator.address, ...digestArgs],
+          ),
+        );
+        return prover.signMessage({ account: prover.account, message: { raw } });
+      };
+      const good = await w.createdId(await request(w, ETH, atomic.address));
+      const [toNode] = await deltas(w, ETH, [A!.nodeWallet.address], async () =>
+        A!.coordinator.write.deliverCompute([
+          good,
+          1,
+          "0x",
+          word(4),
+          await sign(good, word(4)),
+          A!.nodeWallet.address,
+        ]),
+      );
+      expect(toNode).to.equal(ESCROWED);
+      expect(await w.consumer.read.lastOutputWord()).to.equal(word(4));
+      // a signature over another output is invalid: the node pays its collateral, no callback
+      const bad = await w.createdId(await request(w, ETH, atomic.address));
+      const tx = await A!.coordinator.write.deliverCompute([
+        bad,
+        1,
+        "0x",
+        word(5),
+        await sign(bad, word(4)),
+        A!.nodeWallet.address,
+      ]);
+      const names = parseEventLogs({ abi: w.coordinator.abi, logs: (await w.receipt(tx)).logs }).map(
+        (l) => l.eventName,
+      );
+      expect(names).to.include("ProofVerified");
+      expect(names).to.not.include("SubscriptionFulfilled");
+      expect(await w.consumer.read.lastOutputWord()).to.equal(word(4));
+      expect(await w.coordinator.read.redundancyCount([bad, 1])).to.equal(0);
+    });
+  });
+});
