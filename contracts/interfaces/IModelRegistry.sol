@@ -14,6 +14,30 @@ interface IModelRegistry {
         bool active; // deliveries for an inactive model are refused
     }
 
+    /// @notice `trainer` registered `containerId` (`containerIdString`'s keccak256). `challengeId` is
+    ///         the valid challenge whose final checkpoint the weights are proven to be (0: none).
+    event ModelRegistered(
+        bytes32 indexed containerId,
+        address indexed trainer,
+        string containerIdString,
+        uint32[] widths,
+        bytes32 weightsHash,
+        bytes32 indexed challengeId
+    );
+    /// @notice `containerId` was activated or deactivated by `by` (its trainer or governance).
+    event ModelStatusChanged(bytes32 indexed containerId, bool active, address indexed by);
+
+    error InvalidContainerId(uint256 length, uint256 maxLength);
+    error ZeroWeightsHash();
+    error ModelAlreadyRegistered(bytes32 containerId);
+    error UnknownModel(bytes32 containerId);
+    error NotActiveTrainer(address account);
+    error NotModelTrainer(bytes32 containerId, address caller, address trainer);
+    error ModelStatusUnchanged(bytes32 containerId, bool active);
+    error ChallengeNotValid(bytes32 challengeId, uint8 status);
+    error NotChallengeTrainer(bytes32 challengeId, address trainer, address caller);
+    error CheckpointNotProven(bytes32 challengeId, uint256 index, bytes32 checkpointHash);
+
     /// @notice The model registered under `containerId` (trainer == address(0) if none).
     function getModel(bytes32 containerId) external view returns (Model memory);
 

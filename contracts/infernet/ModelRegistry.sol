@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {EngineSpec} from "../libraries/EngineSpec.sol";
+import {ChallengeManager} from "../poai/ChallengeManager.sol";
+
+/// @title ModelRegistry
+/// @notice PoAI-trained models that the inference marketplace serves. An active trainer registers a
+///         model under an Infernet container id: its layer widths (checked against the engine's
+///         limits) and the keccak256 of its checkpoint encoding (the weights), so that any
+///         delivered output can be recomputed exactly (PoAIVerifier). With
+///         `registerTrainedModel` the trainer also proves that the weights are the final
+///         checkpoint of one of its own challenges that the committee judged valid: a Merkle
+///         proof of the leaf `(steps / checkpointInterval, weightsHash)` against the challenge's
+///         committed `resultRoot`; the widths are then the challenge spec's.
+///
+/// Invariants:
+///  - a container id is registered at most once; its trainer, widths and weights hash never change
+///    (a deliverable output is a pure function of what was registered);
+///  - only an active trainer registers; only the model's trainer deactivates it; governance (the
+///    AccessManager) may activate or deactivate any model;
+///  - `challengeOf(id) != 0` only if the weights hash was proven to be the final checkpoint of that
+///    valid challenge of the same trainer, and the widths are that challenge spec's.
+contract ModelRegistry is IModelRegistry, AccessManaged {
+    /// @notice Longest container id string accepted.
+    uint256 public constant MAX_CONTAINER_ID_LENGTH = 256;
+
+    /// One slot of what deliveries read (trainer, active, inputs, classes), then the rest.
+    struct Record {
+        address trainer;
+        bool active;
+        uint32 inputs;
+        uint32 classes;
+        bytes32 weightsHash;
+        bytes32 challengeId;
+        uint32[] widths;
+    }
+
+    IStaking public immutable staking;
+    ChallengeManager public immutable challenges;
+    ITaskRegistry public immutable tasks;
+
+    mapping(bytes32 containerId => Record) private _models;
+
+    constructor(IStaking staking_, ChallengeManager challenges_, address authority) AccessManaged(authority) {
+        staking = staking_;
+        challenges = challenges_;
+        tasks = challenges_.registry();
+    }
+
+    // =========================================================================================
+    // Trainers
+    // =========================================================================================
+
+    /// @notice Registers a model with the given widths and weights under
+    ///         `keccak256(bytes(containerIdString))`. Returns the container id.
+    function registerModel(
+        string calldata containerIdString,
+        uint32[] calldata widths,
+        bytes32 weightsHash
+    ) external returns (bytes32 containerId) {
+        containerId = _register(containerIdString, widths, weightsHash, bytes32(0));
+    }
+
+    /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
+    ///         model: `proof` proves the leaf `(steps / checkpointInterval, weightsHash)` of the
+    ///         challenge's `resultRoot` (the engine's checkpoint tree); the widths are the spec's.
+    function registerTrainedModel(
+        string calldata containerIdString,
+        bytes32 weightsHash,
+        bytes32 challengeId,
+        bytes32[] calldata proof
+    ) external returns (bytes32 containerId) {
+        IChallengeManager.ChallengeView memory c = challenges.getChallenge(challengeId);
+        if (c.status != IChallengeManager.Status.Valid)
+            revert ChallengeNotValid(challengeId, uint8(c.status));
+        if (c.trainer != msg.sender) revert NotChallengeTrainer(challengeId, c.trainer, msg.sender);
+        ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(c.specId);
+        uint256 finalIndex = spec.steps / spec.checkpointInterval;
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash))));
+        if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
+            revert CheckpointNotProven(challengeId, finalIndex, weightsHash);
+        }
+        containerId = _register(containerIdString, spec.widths, weightsHash, challengeId);
+    }
+
+    /// @notice Stops deliveries of the caller's model `containerId`.
+    function deactivate(bytes32 containerId) external {
+        Record storage r = _requireModel(containerId);
+        if (r.trainer != msg.sender) revert NotModelTrainer(containerId, msg.sender, r.trainer);
+        _setActive(containerId, r, false);
+    }
+
+    // =========================================================================================
+    // Governance
+    // =========================================================================================
+
+    /// @notice Activates or deactivates any model (e.g. suspends a model that serves harm).
+    function setActive(bytes32 containerId, bool active) external restricted {
+        _setActive(containerId, _requireModel(containerId), active);
+    }
+
+    // =========================================================================================
+    // Views
+    // =========================================================================================
+
+    /// @inheritdoc IModelRegistry
+    function getModel(bytes32 containerId) external view returns (Model memory m) {
+        Record storage r = _models[containerId];
+        m = Model(r.trainer, r.weightsHash, r.widths, r.active);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function trainerOf(bytes32 containerId) external view returns (address) {
+        return _models[containerId].trainer;
+    }
+
+    /// @notice What a delivery needs, from one storage slot: whether `containerId` takes
+    ///         deliveries, its input width and its class count (0, 0 when unregistered).
+    function deliveryInfo(
+        bytes32 containerId
+    ) external view returns (bool active, uint32 inputs, uint32 classes) {
+        Record storage r = _models[containerId];
+        return (r.active, r.inputs, r.classes);
+    }
+
+    /// @notice The widths and weights hash a dispute recomputes with.
+    function weightsOf(
+        bytes32 containerId
+    ) external view returns (uint32[] memory widths, bytes32 weightsHash) {
+        Record storage r = _models[containerId];
+        return (r.widths, r.weightsHash);
+    }
+
+    /// @notice The valid challenge whose final checkpoint `containerId`'s weights are (0: not bound).
+    function challengeOf(bytes32 containerId) external view returns (bytes32) {
+        return _models[containerId].challengeId;
+    }
+
+    function isActive(bytes32 containerId) external view returns (bool) {
+        return _models[containerId].active;
+    }
+
+    // =========================================================================================
+    // Internals
+    // =========================================================================================
+
+    function _register(
+        string calldata containerIdString,
+        uint32[] memory widths,
+        bytes32 weightsHash,
+        bytes32 challengeId
+    ) private returns (bytes32 containerId) {
+        if (!staking.isActive(msg.sender) || staking.roleOf(msg.sender) != IStaking.Role.Trainer) {
+            revert NotActiveTrainer(msg.sender);
+        }
+        uint256 length = bytes(containerIdString).length;
+        if (length == 0 || length > MAX_CONTAINER_ID_LENGTH) {
+            revert InvalidContainerId(length, MAX_CONTAINER_ID_LENGTH);
+        }
+        if (weightsHash == bytes32(0)) revert ZeroWeightsHash();
+        EngineSpec.checkWidths(widths);
+        containerId = keccak256(bytes(containerIdString));
+        Record storage r = _models[containerId];
+        if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
+        r.trainer = msg.sender;
+        r.active = true;
+        r.inputs = widths[0];
+        r.classes = widths[widths.length - 1];
+        r.weightsHash = weightsHash;
+        r.challengeId = challengeId;
+        r.widths = widths;
+        emit ModelRegistered(containerId, msg.sender, containerIdString, widths, weightsHash, challengeId);
+        emit ModelStatusChanged(containerId, true, msg.sender);
+    }
+
+    function _setActive(bytes32 containerId, Record storage r, bool active) private {
+        if (r.active == active) revert ModelStatusUnchanged(containerId, active);
+        r.active = active;
+        emit ModelStatusChanged(containerId, active, msg.sender);
+    }
+
+    function _requireModel(bytes32 containerId) private view returns (Record storage r) {
+        r = _models[containerId];
+        if (r.trainer == address(0)) revert UnknownModel(containerId);
+    }
+}

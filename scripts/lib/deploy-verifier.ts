@@ -1,0 +1,91 @@
+import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
+import { parseEther, toFunctionSelector, type Address } from "viem";
+import { ROLES } from "./roles.js";
+
+/** PoAIVerifier's governance parameters. */
+export type VerifierParams = {
+  /** Seconds after a delivery during which it can be disputed (60 .. 3 days). */
+  disputeWindow: number;
+  /** Fraction (1e18 = 100%) of the node's stake slashed for a wrong output (capped by Staking). */
+  slashFraction: bigint;
+  /** Whether a proven wrong output also jails the node. */
+  jail: boolean;
+};
+
+export const DEFAULT_VERIFIER_PARAMS: VerifierParams = {
+  disputeWindow: 24 * 3600,
+  slashFraction: parseEther("0.1"),
+  jail: true,
+};
+
+const selector = (sig: string) => toFunctionSelector(sig);
+
+type Manager = {
+  write: { setTargetFunctionRole: (args: [Address, `0x${string}`[], bigint]) => Promise<unknown> };
+};
+
+/**
+ * Deploys the ModelRegistry over a Proof-of-AI deployment; governance (`ROLES.GOVERNOR`) may
+ * activate or deactivate any model.
+ */
+export async function deployModelRegistry(
+  viem: HardhatViemHelpers,
+  d: {
+    manager: { address: Address } & Manager;
+    staking: { address: Address };
+    challenges: { address: Address };
+  },
+) {
+  const models = await viem.deployContract("ModelRegistry", [
+    d.staking.address,
+    d.challenges.address,
+    d.manager.address,
+  ]);
+  await d.manager.write.setTargetFunctionRole([
+    models.address,
+    [selector("setActive(bytes32,bool)")],
+    ROLES.GOVERNOR,
+  ]);
+  return models;
+}
+
+/**
+ * Deploys the PoAIVerifier for `coordinator`: it becomes a Staking slasher (`ROLES.SLASHER`), and
+ * its parameters, fees, fee wallet and stray-funds withdrawal are governance's (`ROLES.GOVERNOR`).
+ */
+export async function deployPoAIVerifier(
+  viem: HardhatViemHelpers,
+  d: {
+    manager: {
+      address: Address;
+      write: Manager["write"] & { grantRole: (args: [bigint, Address, number]) => Promise<unknown> };
+    };
+    staking: { address: Address };
+    models: { address: Address };
+    coordinator: Address;
+    wallet: Address;
+    params?: Partial<VerifierParams>;
+  },
+) {
+  const params = { ...DEFAULT_VERIFIER_PARAMS, ...d.params };
+  const verifier = await viem.deployContract("PoAIVerifier", [
+    d.coordinator,
+    d.staking.address,
+    d.models.address,
+    d.manager.address,
+    d.wallet,
+    params,
+  ]);
+  await d.manager.write.setTargetFunctionRole([
+    verifier.address,
+    [
+      selector("setParams((uint32,uint64,bool))"),
+      selector("setFee(address,uint256,bool)"),
+      selector("setWallet(address)"),
+      selector("withdraw(address,address,uint256)"),
+    ],
+    ROLES.GOVERNOR,
+  ]);
+  await d.manager.write.grantRole([ROLES.SLASHER, verifier.address, 0]);
+  return { verifier, params };
+}

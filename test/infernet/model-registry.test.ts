@@ -1,0 +1,283 @@
+/**
+ * ModelRegistry: active trainers register models (widths checked like the engine, weights hash,
+ * container id = keccak256 of the string), once per container id; the trainer deactivates its
+ * model, governance activates or deactivates any; a model can be bound to a valid challenge of its
+ * trainer by a Merkle proof that the weights are the challenge's final checkpoint.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { keccak256, toHex, zeroHash, type Hex } from "viem";
+import { checkpointHash, commit, train } from "../../sdk/src/compute/index.js";
+import { E, Status, Verdict, type Connection, type Vote } from "../poai/helpers/world.js";
+import { attempt } from "../staking/helpers/revert.js";
+import { CONTAINER, CONTAINER_ID, MODEL_SPEC, deployVerifierWorld } from "./helpers/verifier-world.js";
+
+const R = 1n;
+
+describe("ModelRegistry", function () {
+  this.timeout(300_000);
+  let conn: Connection;
+  before(async () => {
+    conn = await network.create();
+  });
+
+  async function fixture() {
+    const w = await deployVerifierWorld(conn, {
+      challenge: { committeeSize: 16 },
+      validators: [E(1000), E(1000), E(1000)],
+    });
+    const registryOf = (who: (typeof w.actors)[number]) => w.as("ModelRegistry", w.models.address, who);
+    return { ...w, registryOf };
+  }
+  const load = () => conn.networkHelpers.loadFixture(fixture);
+  type W = Awaited<ReturnType<typeof fixture>>;
+  const outcome = async (w: W, p: Promise<unknown>) => {
+    const o = await attempt(p, [...w.models.abi, ...w.manager.abi, ...w.registry.abi]);
+    return o.ok ? "ok" : [o.error, o.args];
+  };
+
+  describe("registration", () => {
+    it("stores the trainer, widths and weights hash under keccak256 of the container id and emits them", async () => {
+      const w = await load();
+      // the fixture registered CONTAINER for the second trainer
+      expect(await w.models.read.getModel([CONTAINER_ID])).to.deep.equal({
+        trainer: w.trainer.address,
+        weightsHash: w.model.weightsHash,
+        widths: [...MODEL_SPEC.widths],
+        active: true,
+      });
+      expect(await w.models.read.trainerOf([CONTAINER_ID])).to.equal(w.trainer.address);
+      expect(await w.models.read.deliveryInfo([CONTAINER_ID])).to.deep.equal([true, 8, 4]);
+      expect(await w.models.read.weightsOf([CONTAINER_ID])).to.deep.equal([[8, 8, 4], w.model.weightsHash]);
+      expect(await w.models.read.challengeOf([CONTAINER_ID])).to.equal(zeroHash);
+
+      const name = "poai-mlp-2";
+      const hash = keccak256(toHex("weights"));
+      const tx = await (await w.registryOf(w.node)).write.registerModel([name, [16, 5, 3], hash]);
+      const id = keccak256(toHex(name));
+      expect(await w.events(tx, w.models, "ModelRegistered")).to.deep.equal([
+        {
+          containerId: id,
+          trainer: w.node.address,
+          containerIdString: name,
+          widths: [16, 5, 3],
+          weightsHash: hash,
+          challengeId: zeroHash,
+        },
+      ]);
+      expect(await w.events(tx, w.models, "ModelStatusChanged")).to.deep.equal([
+        { containerId: id, active: true, by: w.node.address },
+      ]);
+      const none = keccak256(toHex("nothing"));
+      expect(await w.models.read.trainerOf([none])).to.equal("0x0000000000000000000000000000000000000000");
+      expect(await w.models.read.deliveryInfo([none])).to.deep.equal([false, 0, 0]);
+    });
+
+    it("registers a container id once", async () => {
+      const w = await load();
+      expect(
+        await outcome(
+          w,
+          (await w.registryOf(w.node)).write.registerModel([CONTAINER, [8, 8, 4], w.model.weightsHash]),
+        ),
+      ).to.deep.equal(["ModelAlreadyRegistered", [CONTAINER_ID]]);
+    });
+
+    it("accepts registrations from active trainers only", async () => {
+      const w = await load();
+      const args = ["m", [4, 2], keccak256(toHex("w"))] as const;
+      for (const who of [w.validators[0], w.outsiders[0]]) {
+        expect(await outcome(w, (await w.registryOf(who)).write.registerModel(args))).to.deep.equal([
+          "NotActiveTrainer",
+          [who.address],
+        ]);
+      }
+      // a jailed trainer is not active
+      await w.staking.write.slash([w.node.address, 1n, [], true]);
+      expect(await outcome(w, (await w.registryOf(w.node)).write.registerModel(args))).to.deep.equal([
+        "NotActiveTrainer",
+        [w.node.address],
+      ]);
+    });
+
+    it("checks widths like the engine and refuses empty or long container ids and a zero hash", async () => {
+      const w = await load();
+      const r = await w.registryOf(w.node);
+      const h = keccak256(toHex("w"));
+      const cases = [
+        [
+          ["m", [4], h],
+          ["InvalidSpec", ["widths.length", 1n]],
+        ],
+        [
+          ["m", [4, 1], h],
+          ["InvalidSpec", ["widths", 1n]],
+        ],
+        [
+          ["m", [0, 2], h],
+          ["InvalidSpec", ["widths", 0n]],
+        ],
+        [
+          ["m", [65_537, 2], h],
+          ["InvalidSpec", ["widths", 65_537n]],
+        ],
+        [
+          ["m", Array(18).fill(2), h],
+          ["InvalidSpec", ["widths.length", 18n]],
+        ],
+        [
+          ["m", [65_536, 65_536, 2], h],
+          ["InvalidSpec", ["widths", 65_537n * 65_536n + 65_537n * 2n]],
+        ],
+        [
+          ["", [4, 2], h],
+          ["InvalidContainerId", [0n, 256n]],
+        ],
+        [
+          ["x".repeat(257), [4, 2], h],
+          ["InvalidContainerId", [257n, 256n]],
+        ],
+        [
+          ["m", [4, 2], zeroHash],
+          ["ZeroWeightsHash", []],
+        ],
+      ] as const;
+      for (const [args, err] of cases) {
+        expect(await outcome(w, r.write.registerModel([args[0], [...args[1]], args[2]]))).to.deep.equal(err);
+      }
+      expect(await outcome(w, r.write.registerModel(["x".repeat(256), [65_536, 2], h]))).to.equal("ok");
+    });
+  });
+
+  describe("activation", () => {
+    it("lets the trainer deactivate its model, and nobody else", async () => {
+      const w = await load();
+      expect(await outcome(w, (await w.registryOf(w.node)).write.deactivate([CONTAINER_ID]))).to.deep.equal([
+        "NotModelTrainer",
+        [CONTAINER_ID, w.node.address, w.trainer.address],
+      ]);
+      const tx = await (await w.registryOf(w.trainer)).write.deactivate([CONTAINER_ID]);
+      expect(await w.events(tx, w.models, "ModelStatusChanged")).to.deep.equal([
+        { containerId: CONTAINER_ID, active: false, by: w.trainer.address },
+      ]);
+      expect(await w.models.read.isActive([CONTAINER_ID])).to.equal(false);
+      expect((await w.models.read.getModel([CONTAINER_ID])).active).to.equal(false);
+      expect(
+        await outcome(w, (await w.registryOf(w.trainer)).write.deactivate([CONTAINER_ID])),
+      ).to.deep.equal(["ModelStatusUnchanged", [CONTAINER_ID, false]]);
+      const none = keccak256(toHex("none"));
+      expect(await outcome(w, (await w.registryOf(w.trainer)).write.deactivate([none]))).to.deep.equal([
+        "UnknownModel",
+        [none],
+      ]);
+    });
+
+    it("lets governance, and only governance, activate and deactivate any model", async () => {
+      const w = await load();
+      const tx = await w.models.write.setActive([CONTAINER_ID, false]);
+      expect(await w.events(tx, w.models, "ModelStatusChanged")).to.deep.equal([
+        { containerId: CONTAINER_ID, active: false, by: w.admin.address },
+      ]);
+      await w.models.write.setActive([CONTAINER_ID, true]);
+      expect(await w.models.read.isActive([CONTAINER_ID])).to.equal(true);
+      for (const who of [w.trainer, w.outsiders[0]]) {
+        expect(
+          await outcome(w, (await w.registryOf(who)).write.setActive([CONTAINER_ID, false])),
+        ).to.deep.equal(["AccessManagedUnauthorized", [who.address]]);
+      }
+    });
+  });
+
+  describe("models proven to be a valid challenge's final checkpoint", () => {
+    /** The node trains the spec, commits the run's root in round R and the committee judges it valid. */
+    async function validChallenge(w: W, verdict: number = Verdict.Valid) {
+      const run = await train(MODEL_SPEC, keccak256(toHex("any seed")));
+      const tree = commit(run);
+      await w.to(w.start(R));
+      await w.beaconCommit(R + 1n, w.validators);
+      await w.node.cm.write.submitResult([R, tree.root, 5000]);
+      const id = w.id(w.node, R);
+      await w.beaconReveal(R + 1n, w.validators);
+      const votes: Vote[] = w.validators.map((v) => ({ v, verdict, score: 5000 }));
+      await w.audit(id, R, votes);
+      return { run, tree, id, finalIndex: run.checkpointHashes.length - 1 };
+    }
+
+    it("binds the model to the challenge and takes the spec's widths", async () => {
+      const w = await load();
+      const { run, tree, id, finalIndex } = await validChallenge(w);
+      await w.outsiders[0].cm.write.finalize([id]);
+      expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Valid);
+      const hash = checkpointHash(MODEL_SPEC, run.final);
+      expect(hash).to.equal(run.checkpointHashes[finalIndex]);
+      const r = await w.registryOf(w.node);
+      const tx = await r.write.registerTrainedModel(["trained", hash, id, tree.proof(finalIndex)]);
+      const cid = keccak256(toHex("trained"));
+      expect((await w.events(tx, w.models, "ModelRegistered"))[0]).to.deep.include({
+        containerId: cid,
+        trainer: w.node.address,
+        widths: [...MODEL_SPEC.widths],
+        weightsHash: hash,
+        challengeId: id,
+      });
+      expect(await w.models.read.challengeOf([cid])).to.equal(id);
+      expect(await w.models.read.weightsOf([cid])).to.deep.equal([[...MODEL_SPEC.widths], hash]);
+    });
+
+    it("refuses an earlier checkpoint, a proof for another leaf, another trainer's challenge and an unjudged one", async () => {
+      const w = await load();
+      const { run, tree, id, finalIndex } = await validChallenge(w);
+      const r = await w.registryOf(w.node);
+      // not finalized yet: still Submitted
+      expect(
+        await outcome(
+          w,
+          r.write.registerTrainedModel(["t", run.checkpointHashes[finalIndex], id, tree.proof(finalIndex)]),
+        ),
+      ).to.deep.equal(["ChallengeNotValid", [id, Status.Submitted]]);
+      await w.outsiders[0].cm.write.finalize([id]);
+      // an earlier checkpoint, proven at its own index, is not the final one
+      const earlier = run.checkpointHashes[finalIndex - 1];
+      expect(
+        await outcome(w, r.write.registerTrainedModel(["t", earlier, id, tree.proof(finalIndex - 1)])),
+      ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), earlier]]);
+      // the final hash with the wrong proof
+      const last = run.checkpointHashes[finalIndex];
+      expect(await outcome(w, r.write.registerTrainedModel(["t", last, id, tree.proof(0)]))).to.deep.equal([
+        "CheckpointNotProven",
+        [id, BigInt(finalIndex), last],
+      ]);
+      // someone else's challenge
+      expect(
+        await outcome(
+          w,
+          (await w.registryOf(w.trainer)).write.registerTrainedModel(["t", last, id, tree.proof(finalIndex)]),
+        ),
+      ).to.deep.equal(["NotChallengeTrainer", [id, w.node.address, w.trainer.address]]);
+      // unknown challenge
+      const none = keccak256(toHex("none")) as Hex;
+      expect(await outcome(w, r.write.registerTrainedModel(["t", last, none, []]))).to.deep.equal([
+        "ChallengeNotValid",
+        [none, Status.None],
+      ]);
+    });
+
+    it("refuses a challenge judged fraudulent", async () => {
+      const w = await load();
+      const { run, tree, id, finalIndex } = await validChallenge(w, Verdict.Invalid);
+      await w.outsiders[0].cm.write.finalize([id]);
+      // the trainer is jailed too, but the challenge's status is what is checked first
+      expect(
+        await outcome(
+          w,
+          (await w.registryOf(w.node)).write.registerTrainedModel([
+            "t",
+            run.checkpointHashes[finalIndex],
+            id,
+            tree.proof(finalIndex),
+          ]),
+        ),
+      ).to.deep.equal(["ChallengeNotValid", [id, Status.Fraud]]);
+    });
+  });
+});
