@@ -28,4 +28,94 @@ export const iModelRegistryAbi = [
     outputs: [{ name: "", type: "address", internalType: "address" }],
     stateMutability: "view",
   },
+  {
+    type: "event",
+    name: "ModelRegistered",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+      { name: "containerIdString", type: "string", internalType: "string", indexed: false },
+      { name: "widths", type: "uint32[]", internalType: "uint32[]", indexed: false },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32", indexed: false },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelStatusChanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "active", type: "bool", internalType: "bool", indexed: false },
+      { name: "by", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "error",
+    name: "ChallengeNotValid",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidContainerId",
+    inputs: [
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ModelAlreadyRegistered",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ModelStatusUnchanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "active", type: "bool", internalType: "bool" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotActiveTrainer",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotChallengeTrainer",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "caller", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotModelTrainer",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnknownModel",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

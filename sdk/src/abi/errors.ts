@@ -111,6 +111,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyPending",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
@@ -162,6 +171,31 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ChallengeNotValid",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
@@ -239,6 +273,30 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "DeadlinePassed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeliveryMismatch",
+    inputs: [
+      { name: "recordedDigest", type: "uint256", internalType: "uint256" },
+      { name: "givenDigest", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowOpen",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
@@ -352,6 +410,23 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InputLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InputMismatch",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "askedInputHash", type: "bytes32", internalType: "bytes32" },
+      { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientAllowance",
     inputs: [
       { name: "spender", type: "address", internalType: "address" },
@@ -435,6 +510,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "commitment", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidContainerId",
+    inputs: [
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -526,6 +609,24 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelAlreadyRegistered",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ModelNotActive",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "ModelStatusUnchanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "active", type: "bool", internalType: "bool" },
+    ],
+  },
+  {
+    type: "error",
     name: "NoActiveSpec",
     inputs: [{ name: "round", type: "uint256", internalType: "uint256" }],
   },
@@ -553,6 +654,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotActiveTrainer",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
@@ -560,6 +666,15 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotChallengeTrainer",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "caller", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -609,6 +724,25 @@ export const poaiErrorsAbi = [
       { name: "nowTime", type: "uint256", internalType: "uint256" },
       { name: "start", type: "uint256", internalType: "uint256" },
       { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotModelTrainer",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotPending",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "status", type: "uint8", internalType: "enum PoAIVerifier.Status" },
     ],
   },
   {
@@ -675,6 +809,22 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputCorrect",
+    inputs: [
+      { name: "deliveredOutputHash", type: "bytes32", internalType: "bytes32" },
+      { name: "expectedOutputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "OutputLengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -702,6 +852,7 @@ export const poaiErrorsAbi = [
       { name: "node", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
   {
@@ -835,6 +986,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "SubscriptionUnreadable",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
   },
@@ -873,6 +1029,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "UnknownModel",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "UnknownSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -899,12 +1060,23 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "WeightsMismatch",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "WrongRound",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "currentRound", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
+  { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;
