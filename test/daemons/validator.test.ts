@@ -29,10 +29,12 @@ import {
   type TrainingSpec,
 } from "../../sdk/src/compute/index.js";
 import {
+  CHECKPOINT_HASH_HEADER,
   MERKLE_PROOF_HEADER,
   checkpointRoutes,
   serve,
   type CheckpointSource,
+  type FetchFailureKind,
   type RunningServer,
 } from "../../sdk/src/daemon/index.js";
 import {
@@ -154,11 +156,15 @@ async function rawServer(
   };
 }
 
-/** Answers like an honest checkpoint server, with `body` and `proof` replaceable. */
+/**
+ * Answers like an honest checkpoint server, with `body` and `proof` replaceable (the hash header is
+ * the body's; a HEAD request gets the headers only, as Node sends no body for HEAD).
+ */
 function answer(res: ServerResponse, run: Run, index: number, body = run.bytes[index], proof?: string) {
   res.writeHead(200, {
     "content-type": "application/octet-stream",
     "content-length": String(body.length),
+    [CHECKPOINT_HASH_HEADER]: keccak256(body),
     [MERKLE_PROOF_HEADER]: proof ?? run.commitment.proof(index).join(","),
   });
   res.end(body);
@@ -255,9 +261,11 @@ describe("auditChallenge", function () {
       expect(result.verdict, result.reason).to.equal("Valid");
       expect(result.measuredScoreBps).to.equal(run.scoreBps);
       expect(result.segmentsReplayed).to.equal(4);
-      // checkpoints 0, 3, 4, 7, 8, 12, 13, 19, 20 (the last segment's end is the final checkpoint)
-      expect(result.checkpointsFetched).to.equal(9);
-      expect(result.bytesFetched).to.equal(9 * run.bytes[0].length);
+      // checkpoints 0, 3, 7, 12, 19 and 20 whole (20, the last segment's end, is the final
+      // checkpoint); of the segments' ends 4, 8 and 13 only the proven hashes
+      expect(result.checkpointsFetched).to.equal(6);
+      expect(result.hashesFetched).to.equal(3);
+      expect(result.bytesFetched).to.equal(6 * run.bytes[0].length);
       expect(result.failures).to.deep.equal([]);
     });
 
@@ -272,7 +280,8 @@ describe("auditChallenge", function () {
       const result = await audit(server.url, [4, 5, 5, 4]);
       expect(result.verdict, result.reason).to.equal("Valid");
       expect(result.segmentsReplayed).to.equal(2);
-      expect(requests).to.equal(5); // 0, 4, 5, 6, 20
+      expect(requests).to.equal(5); // 0, 4, 5 (whole: it starts a segment), 20, and 6's hash
+      expect(result.hashesFetched).to.equal(1);
     });
 
     it("retries a checkpoint whose first request failed and still judges the run Valid", async () => {
@@ -334,12 +343,17 @@ describe("auditChallenge", function () {
       bytes[9] = 0x80;
       const forged = await commitRun(DAEMON_SPEC, SEED, honest, { 9: bytes });
       const server = await started(serve(checkpointRoutes(sourceOf(ID, forged))));
-      const result = await audit(server.url, [8], forged);
+      const result = await audit(server.url, [9], forged);
       expect(result.verdict, result.reason).to.equal("Invalid");
-      expect(result.segment).to.equal(8);
+      expect(result.segment).to.equal(9);
       expect(kinds(result.failures)).to.deep.equal(["malformed"]);
       // A malformed checkpoint is asked for once: the committed bytes cannot change.
       expect(result.failures).to.have.length(1);
+      // As the end of a sampled segment only its hash is asked for: segment 8 does not replay to it.
+      const asEnd = await audit(server.url, [8], forged);
+      expect(asEnd.verdict, asEnd.reason).to.equal("Invalid");
+      expect(asEnd.segment).to.equal(8);
+      expect(asEnd.failures).to.deep.equal([]);
     });
 
     it("prefers fraud evidence to unavailability: a withheld checkpoint does not hide a forged segment", async () => {
@@ -360,9 +374,13 @@ describe("auditChallenge", function () {
     /** Serves the honest run badly in one way at every checkpoint (or only at `index`). */
     async function hostile(
       behave: (res: ServerResponse, index: number, req: IncomingMessage) => void,
-      options: { timeoutMs?: number; attempts?: number; samples?: number[] } = {},
+      options: { timeoutMs?: number; attempts?: number; samples?: number[]; honestHead?: boolean } = {},
     ) {
-      const server = await started(rawServer((req, res, index) => behave(res, index, req)));
+      const server = await started(
+        rawServer((req, res, index) =>
+          options.honestHead && req.method === "HEAD" ? answer(res, run, index) : behave(res, index, req),
+        ),
+      );
       const result = await audit(server.url, options.samples ?? [4, 11], run, options);
       expect(result.verdict, result.reason).to.equal("Unavailable");
       return result;
@@ -370,55 +388,69 @@ describe("auditChallenge", function () {
 
     it("refuses a body larger than the spec's checkpoint, declared or streamed", async () => {
       const big = new Uint8Array(run.bytes[0].length + 1);
-      const declared = await hostile((res, index) => answer(res, run, index, big));
+      const declared = await hostile((res, index) => answer(res, run, index, big), { honestHead: true });
       expect(kinds(declared.failures)).to.deep.equal(["oversized"]);
-      const streamed = await hostile((res, index) => {
-        res.writeHead(200, { [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(",") });
-        const chunk = new Uint8Array(256);
-        const more = () => {
-          if (res.writableEnded || res.destroyed) return;
-          if (res.write(chunk)) setImmediate(more);
-          else res.once("drain", more);
-        };
-        more();
-      });
+      const streamed = await hostile(
+        (res, index) => {
+          res.writeHead(200, { [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(",") });
+          const chunk = new Uint8Array(256);
+          const more = () => {
+            if (res.writableEnded || res.destroyed) return;
+            if (res.write(chunk)) setImmediate(more);
+            else res.once("drain", more);
+          };
+          more();
+        },
+        { honestHead: true },
+      );
       expect(kinds(streamed.failures)).to.deep.equal(["oversized"]);
     });
 
     it("refuses a compressed body that inflates past the spec's checkpoint size", async () => {
       const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024));
-      const result = await hostile((res, index) => {
-        res.writeHead(200, {
-          "content-encoding": "gzip",
-          "content-length": String(bomb.length),
-          [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
-        });
-        res.end(bomb);
-      });
+      const result = await hostile(
+        (res, index) => {
+          res.writeHead(200, {
+            "content-encoding": "gzip",
+            "content-length": String(bomb.length),
+            [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
+          });
+          res.end(bomb);
+        },
+        { honestHead: true },
+      );
       expect(kinds(result.failures)).to.deep.equal(["oversized"]);
     });
 
     it("refuses a truncated body, short or cut off mid-stream", async () => {
-      const short = await hostile((res, index) => answer(res, run, index, run.bytes[index].subarray(0, 100)));
+      const short = await hostile(
+        (res, index) => answer(res, run, index, run.bytes[index].subarray(0, 100)),
+        { honestHead: true },
+      );
       expect(kinds(short.failures)).to.deep.equal(["unproven"]);
-      const cut = await hostile((res, index) => {
-        res.writeHead(200, {
-          "content-length": String(run.bytes[index].length),
-          [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
-        });
-        res.write(run.bytes[index].subarray(0, 100));
-        setTimeout(() => res.destroy(), 20);
-      });
+      const cut = await hostile(
+        (res, index) => {
+          res.writeHead(200, {
+            "content-length": String(run.bytes[index].length),
+            [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
+          });
+          res.write(run.bytes[index].subarray(0, 100));
+          setTimeout(() => res.destroy(), 20);
+        },
+        { honestHead: true },
+      );
       expect(cut.failures.length).to.be.greaterThan(0);
     });
 
     it("refuses garbage bytes of the right size, and another checkpoint's bytes (wrong hash)", async () => {
-      const garbage = await hostile((res, index) =>
-        answer(res, run, index, new Uint8Array(run.bytes[index].length).fill(7)),
+      const garbage = await hostile(
+        (res, index) => answer(res, run, index, new Uint8Array(run.bytes[index].length).fill(7)),
+        { honestHead: true },
       );
       expect(kinds(garbage.failures)).to.deep.equal(["unproven"]);
-      const swapped = await hostile((res, index) =>
-        answer(res, run, index, run.bytes[(index + 1) % run.bytes.length]),
+      const swapped = await hostile(
+        (res, index) => answer(res, run, index, run.bytes[(index + 1) % run.bytes.length]),
+        { honestHead: true },
       );
       expect(kinds(swapped.failures)).to.deep.equal(["unproven"]);
     });
@@ -429,7 +461,10 @@ describe("auditChallenge", function () {
         () => Array.from({ length: 40 }, () => `0x${"ab".repeat(32)}`).join(","),
         (index: number) => run.commitment.proof((index + 1) % run.bytes.length).join(","),
       ]) {
-        const result = await hostile((res, index) => answer(res, run, index, run.bytes[index], proof(index)));
+        const result = await hostile(
+          (res, index) => answer(res, run, index, run.bytes[index], proof(index)),
+          { honestHead: true },
+        );
         expect(kinds(result.failures)).to.deep.equal(["unproven"]);
       }
     });
@@ -439,13 +474,16 @@ describe("auditChallenge", function () {
       const silent = await hostile(() => undefined, options);
       expect(kinds(silent.failures)).to.deep.equal(["timeout"]);
       expect(silent.reason).to.match(/timeout/);
-      const stalled = await hostile((res, index) => {
-        res.writeHead(200, {
-          "content-length": String(run.bytes[index].length),
-          [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
-        });
-        res.write(run.bytes[index].subarray(0, 10));
-      }, options);
+      const stalled = await hostile(
+        (res, index) => {
+          res.writeHead(200, {
+            "content-length": String(run.bytes[index].length),
+            [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
+          });
+          res.write(run.bytes[index].subarray(0, 10));
+        },
+        { ...options, honestHead: true },
+      );
       expect(kinds(stalled.failures)).to.deep.equal(["timeout"]);
     });
 
@@ -456,6 +494,65 @@ describe("auditChallenge", function () {
       expect(kinds(broken.failures)).to.deep.equal(["status"]);
       // every needed checkpoint (0, 4, 5, 11, 12, 20) was asked for 3 times
       expect(broken.failures).to.have.length(6 * 3);
+    });
+
+    it("refuses a segment end's hash that is missing, malformed, another checkpoint's, unproven or oversized", async () => {
+      const head = (behave: (res: ServerResponse, index: number) => void) =>
+        hostile((res, index, req) => (req.method === "HEAD" ? behave(res, index) : answer(res, run, index)));
+      const headers = (index: number, extra: Record<string, string>) => ({
+        "content-length": String(run.bytes[index].length),
+        [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
+        ...extra,
+      });
+      const cases: [string, (res: ServerResponse, index: number) => void, FetchFailureKind][] = [
+        ["no hash", (res, index) => res.writeHead(200, headers(index, {})).end(), "unproven"],
+        [
+          "not hex",
+          (res, index) => res.writeHead(200, headers(index, { [CHECKPOINT_HASH_HEADER]: "0xzz" })).end(),
+          "unproven",
+        ],
+        [
+          "another checkpoint's hash",
+          (res, index) =>
+            res
+              .writeHead(
+                200,
+                headers(index, {
+                  [CHECKPOINT_HASH_HEADER]: keccak256(run.bytes[(index + 1) % run.bytes.length]),
+                }),
+              )
+              .end(),
+          "unproven",
+        ],
+        [
+          "another checkpoint's proof",
+          (res, index) =>
+            res
+              .writeHead(200, {
+                [CHECKPOINT_HASH_HEADER]: keccak256(run.bytes[index]),
+                [MERKLE_PROOF_HEADER]: run.commitment.proof((index + 1) % run.bytes.length).join(","),
+              })
+              .end(),
+          "unproven",
+        ],
+        [
+          "oversized",
+          (res, index) =>
+            res
+              .writeHead(200, {
+                ...headers(index, { [CHECKPOINT_HASH_HEADER]: keccak256(run.bytes[index]) }),
+                "content-length": String(run.bytes[index].length + 1),
+              })
+              .end(),
+          "oversized",
+        ],
+        ["gone", (res) => res.writeHead(410).end(), "status"],
+      ];
+      for (const [what, behave, kind] of cases) {
+        const result = await head(behave);
+        expect(kinds(result.failures), what).to.deep.equal([kind]);
+        expect(result.segmentsReplayed, what).to.equal(0);
+      }
     });
 
     it("judges Unavailable when only one sampled checkpoint is withheld", async () => {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { bytesToHex, type Hex } from "viem";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { bytesToHex, hexToBytes, type Hex } from "viem";
 import {
   CommitmentError,
   checkpointLeaf,
@@ -48,6 +49,44 @@ describe("engine: checkpoint commitments", () => {
       CommitmentError,
       "checkpointHashes[1] must be a 32-byte hex string, got 0x1234",
     );
+  });
+
+  it("judges every proof exactly as OpenZeppelin's StandardMerkleTree.verify, tampered ones included", () => {
+    fc.assert(
+      fc.property(
+        fc.array(hashArb, { minLength: 1, maxLength: 40 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom("none", "sibling", "drop", "extra", "root", "index"),
+        (hashes, pick, at, flip, tamper) => {
+          const c = commit({ checkpointHashes: hashes });
+          const i = pick % hashes.length;
+          let proof = c.proof(i);
+          let root = c.root;
+          let index = i;
+          const flipByte = (h: Hex, k: number): Hex => {
+            const b = hexToBytes(h);
+            b[k % 32] ^= flip || 1;
+            return bytesToHex(b);
+          };
+          if (tamper === "sibling" && proof.length > 0)
+            proof = proof.map((p, k) => (k === at % proof.length ? flipByte(p, at) : p));
+          if (tamper === "drop") proof = proof.slice(0, -1);
+          if (tamper === "extra") proof = [...proof, hashes[at % hashes.length]];
+          if (tamper === "root") root = flipByte(root, at);
+          if (tamper === "index") index = (i + 1 + (at % 3)) % (hashes.length + 2);
+          const expected = StandardMerkleTree.verify(root, ["uint32", "bytes32"], [index, hashes[i]], proof);
+          expect(verifyCheckpointProof(root, index, hashes[i], proof)).to.equal(expected);
+          if (tamper === "none") expect(expected).to.equal(true);
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    );
+    const c = commit({ checkpointHashes: [`0x${"22".repeat(32)}`, `0x${"33".repeat(32)}`] });
+    expect(verifyCheckpointProof(c.root, 0, `0x${"22".repeat(32)}`, ["0x1234"])).to.equal(false);
+    expect(verifyCheckpointProof(c.root, -1, `0x${"22".repeat(32)}`, c.proof(0))).to.equal(false);
+    expect(verifyCheckpointProof("0xzz" as Hex, 0, `0x${"22".repeat(32)}`, c.proof(0))).to.equal(false);
   });
 
   it("verifies proofs on chain with OpenZeppelin's MerkleProof and the documented leaf", async () => {

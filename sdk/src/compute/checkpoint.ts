@@ -6,10 +6,11 @@
  * - step: uint64, little-endian;
  * - every parameter in canonical order (layer 0 weights row-major `[outputs][inputs]`, layer 0
  *   biases, layer 1 weights, ...): int16, little-endian, in [-32767, 32767].
- * Checkpoint hash = keccak256(encoding).
+ * Checkpoint hash = keccak256(encoding), computed by `keccak256Bytes` (WebAssembly once loaded).
  */
-import { keccak256, type Hex } from "viem";
+import type { Hex } from "viem";
 import { PARAMETER_LIMIT } from "./backend.js";
+import { keccak256Bytes } from "./keccak.js";
 import { modelLayout, validateSpec, type TrainingSpec } from "./spec.js";
 
 /** The parameters of a run after `step` SGD steps. */
@@ -32,6 +33,9 @@ function checkStep(spec: TrainingSpec, step: number): void {
   }
 }
 
+/** Whether this platform stores typed arrays little-endian (every mainstream one does). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function checkParameters(weights: Int16Array, expected: number): void {
   if (!(weights instanceof Int16Array) || weights.length !== expected) {
     const got = weights instanceof Int16Array ? weights.length : String(weights);
@@ -52,13 +56,14 @@ export function encodeCheckpoint(spec: TrainingSpec, checkpoint: Checkpoint): Ui
   view.setUint32(0, checkpoint.step >>> 0, true);
   view.setUint32(4, Math.floor(checkpoint.step / 2 ** 32), true);
   const w = checkpoint.weights;
-  for (let i = 0; i < w.length; i++) view.setInt16(8 + 2 * i, w[i], true);
+  if (LITTLE_ENDIAN) bytes.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 8);
+  else for (let i = 0; i < w.length; i++) view.setInt16(8 + 2 * i, w[i], true);
   return bytes;
 }
 
 /** keccak256 of the canonical encoding. */
 export function checkpointHash(spec: TrainingSpec, checkpoint: Checkpoint): Hex {
-  return keccak256(encodeCheckpoint(spec, checkpoint));
+  return keccak256Bytes(encodeCheckpoint(spec, checkpoint));
 }
 
 /**
@@ -74,7 +79,7 @@ export function decodeCheckpoint(spec: TrainingSpec, bytes: Uint8Array, expected
     throw new CheckpointError(`checkpoint must be ${layout.checkpointBytes} bytes for this spec, got ${got}`);
   }
   if (expectedHash !== undefined) {
-    const hash = keccak256(bytes);
+    const hash = keccak256Bytes(bytes);
     if (hash.toLowerCase() !== expectedHash.toLowerCase()) {
       throw new CheckpointError(`checkpoint hash must be ${expectedHash}, got ${hash}`);
     }
@@ -88,7 +93,8 @@ export function decodeCheckpoint(spec: TrainingSpec, bytes: Uint8Array, expected
   const step = low;
   checkStep(s, step);
   const weights = new Int16Array(layout.parameterCount);
-  for (let i = 0; i < weights.length; i++) weights[i] = view.getInt16(8 + 2 * i, true);
+  if (LITTLE_ENDIAN) new Uint8Array(weights.buffer).set(bytes.subarray(8));
+  else for (let i = 0; i < weights.length; i++) weights[i] = view.getInt16(8 + 2 * i, true);
   checkParameters(weights, layout.parameterCount);
   return { step, weights };
 }

@@ -1,11 +1,14 @@
 /**
- * The engine's entry points: train a run, replay one segment of it, evaluate parameters.
+ * The engine's entry points: train a run, replay one segment of it, evaluate parameters, or open a
+ * run session that does the latter two many times on one backend session (an audit).
  * All of them take the backend as an option (default `"auto"`: wasm where WebAssembly SIMD runs,
- * js otherwise); every backend gives the same bits.
+ * js otherwise); every backend gives the same bits. All of them load the WebAssembly Keccak-256
+ * (`loadFastKeccak`) before they hash.
  */
 import type { Hex } from "viem";
 import { type EngineBackend, type EngineSession } from "./backend.js";
 import { checkpointHash, CheckpointError, type Checkpoint } from "./checkpoint.js";
+import { loadFastKeccak } from "./keccak.js";
 import { deriveKey, validateSeed } from "./prng.js";
 import { jsBackend } from "./reference.js";
 import { macsPerStep, modelLayout, specId, validateSpec, type TrainingSpec } from "./spec.js";
@@ -94,7 +97,9 @@ async function withSession<T>(
   body: (session: EngineSession, backend: EngineBackend) => Promise<T>,
 ): Promise<T> {
   const backend = resolveBackend(options);
-  const session = await backend.open(spec, deriveKey(spec, validateSeed(seed)));
+  const key = deriveKey(spec, validateSeed(seed));
+  await loadFastKeccak();
+  const session = await backend.open(spec, key);
   try {
     return await body(session, backend);
   } finally {
@@ -138,6 +143,70 @@ export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions
   });
 }
 
+/** Checks a segment index and its start parameters; returns the segment's first step and parameters. */
+function segmentStart(
+  s: TrainingSpec,
+  index: number,
+  weightsAtIndex: Checkpoint | Int16Array,
+): { first: number; weights: Int16Array } {
+  const segments = modelLayout(s).checkpointCount - 1;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= segments) {
+    throw new CheckpointError(`segment index must be in 0..${segments - 1}, got ${index}`);
+  }
+  const first = index * s.checkpointInterval;
+  const weights = weightsAtIndex instanceof Int16Array ? weightsAtIndex : weightsAtIndex.weights;
+  if (!(weightsAtIndex instanceof Int16Array) && weightsAtIndex.step !== first) {
+    throw new CheckpointError(
+      `checkpoint ${index} must be at step ${first}, got step ${weightsAtIndex.step}`,
+    );
+  }
+  return { first, weights };
+}
+
+/** Runs the steps of the segment starting at `first` from `weights` on `session`. */
+async function replayOn(
+  session: EngineSession,
+  s: TrainingSpec,
+  first: number,
+  weights: Int16Array,
+  signal: AbortSignal | undefined,
+): Promise<Checkpoint> {
+  await session.setWeights(weights);
+  const chunk = chunkSteps(s);
+  let lastYield = Date.now();
+  for (let step = first; step < first + s.checkpointInterval;) {
+    const count = Math.min(chunk, first + s.checkpointInterval - step);
+    await session.trainSteps(step, count);
+    step += count;
+    if (Date.now() - lastYield >= YIELD_MS) {
+      await yieldToEventLoop();
+      lastYield = Date.now();
+    }
+    signal?.throwIfAborted();
+  }
+  return { step: first + s.checkpointInterval, weights: await session.getWeights() };
+}
+
+async function evaluateOn(
+  session: EngineSession,
+  s: TrainingSpec,
+  weights: Checkpoint | Int16Array,
+): Promise<EvalScore> {
+  await session.setWeights(weights instanceof Int16Array ? weights : weights.weights);
+  const correct = await session.evaluate();
+  return { correct, total: s.evalSize, accuracyBps: Math.floor((correct * 10_000) / s.evalSize) };
+}
+
+/** The outcome of replaying one segment against the committed hash of its end checkpoint. */
+export interface SegmentVerification {
+  /** Whether the replayed checkpoint has the expected hash. */
+  readonly ok: boolean;
+  /** Hash of the replayed checkpoint. */
+  readonly hash: Hex;
+  /** The replayed checkpoint. */
+  readonly checkpoint: Checkpoint;
+}
+
 /**
  * Re-executes segment `index` of the run: from checkpoint `index` (its parameters, as a checkpoint
  * or the bare parameter vector) to checkpoint `index + 1`, which it returns. This is what a
@@ -151,34 +220,9 @@ export async function replaySegment(
   options: EngineOptions & { readonly signal?: AbortSignal } = {},
 ): Promise<Checkpoint> {
   const s = validateSpec(spec);
-  const segments = modelLayout(s).checkpointCount - 1;
-  if (!Number.isSafeInteger(index) || index < 0 || index >= segments) {
-    throw new CheckpointError(`segment index must be in 0..${segments - 1}, got ${index}`);
-  }
-  const first = index * s.checkpointInterval;
-  const weights = weightsAtIndex instanceof Int16Array ? weightsAtIndex : weightsAtIndex.weights;
-  if (!(weightsAtIndex instanceof Int16Array) && weightsAtIndex.step !== first) {
-    throw new CheckpointError(
-      `checkpoint ${index} must be at step ${first}, got step ${weightsAtIndex.step}`,
-    );
-  }
+  const { first, weights } = segmentStart(s, index, weightsAtIndex);
   options.signal?.throwIfAborted();
-  return withSession(s, seed, options, async (session) => {
-    await session.setWeights(weights);
-    const chunk = chunkSteps(s);
-    let lastYield = Date.now();
-    for (let step = first; step < first + s.checkpointInterval;) {
-      const count = Math.min(chunk, first + s.checkpointInterval - step);
-      await session.trainSteps(step, count);
-      step += count;
-      if (Date.now() - lastYield >= YIELD_MS) {
-        await yieldToEventLoop();
-        lastYield = Date.now();
-      }
-      options.signal?.throwIfAborted();
-    }
-    return { step: first + s.checkpointInterval, weights: await session.getWeights() };
-  });
+  return withSession(s, seed, options, (session) => replayOn(session, s, first, weights, options.signal));
 }
 
 /**
@@ -192,7 +236,7 @@ export async function verifySegment(
   weightsAtIndex: Checkpoint | Int16Array,
   expectedNextHash: Hex,
   options: EngineOptions & { readonly signal?: AbortSignal } = {},
-): Promise<{ readonly ok: boolean; readonly hash: Hex; readonly checkpoint: Checkpoint }> {
+): Promise<SegmentVerification> {
   const checkpoint = await replaySegment(spec, seed, index, weightsAtIndex, options);
   const hash = checkpointHash(spec, checkpoint);
   return { ok: hash.toLowerCase() === expectedNextHash.toLowerCase(), hash, checkpoint };
@@ -206,9 +250,97 @@ export async function evaluate(
   options: EngineOptions = {},
 ): Promise<EvalScore> {
   const s = validateSpec(spec);
-  return withSession(s, seed, options, async (session) => {
-    await session.setWeights(weights instanceof Int16Array ? weights : weights.weights);
-    const correct = await session.evaluate();
-    return { correct, total: s.evalSize, accuracyBps: Math.floor((correct * 10_000) / s.evalSize) };
-  });
+  return withSession(s, seed, options, (session) => evaluateOn(session, s, weights));
+}
+
+/**
+ * One backend session of a run (spec, seed), reused by every call: what a validator needs to audit
+ * a run (its initial parameters, several segment replays, an evaluation) without opening a session
+ * per segment. Each call gives the same bits as the function of the same name; calls run one at a
+ * time (a call made while another is running rejects). `close()` releases the session.
+ */
+export interface RunSession {
+  readonly spec: TrainingSpec;
+  readonly seed: Hex;
+  /** Kind of the backend that runs it. */
+  readonly backend: string;
+  /** Checkpoint 0: the seed-derived initial parameters (what an honest run starts from). */
+  readonly initial: Checkpoint;
+  /** `replaySegment(spec, seed, index, weightsAtIndex)` on this session. */
+  replaySegment(
+    index: number,
+    weightsAtIndex: Checkpoint | Int16Array,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<Checkpoint>;
+  /** `verifySegment(spec, seed, index, weightsAtIndex, expectedNextHash)` on this session. */
+  verifySegment(
+    index: number,
+    weightsAtIndex: Checkpoint | Int16Array,
+    expectedNextHash: Hex,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SegmentVerification>;
+  /** `evaluate(spec, seed, weights)` on this session. */
+  evaluate(weights: Checkpoint | Int16Array): Promise<EvalScore>;
+  /** Releases the backend session; later calls reject. Idempotent. */
+  close(): void;
+}
+
+/** Opens a run session of (spec, seed) on the chosen backend (see `RunSession`). */
+export async function openRunSession(
+  spec: TrainingSpec,
+  seed: Hex,
+  options: EngineOptions = {},
+): Promise<RunSession> {
+  const s = validateSpec(spec);
+  const validSeed = validateSeed(seed);
+  const backend = resolveBackend(options);
+  const key = deriveKey(s, validSeed);
+  await loadFastKeccak();
+  const session = await backend.open(s, key);
+  let initial: Checkpoint;
+  try {
+    initial = { step: 0, weights: await session.getWeights() };
+  } catch (err) {
+    session.close();
+    throw err;
+  }
+  let busy = false;
+  let closed = false;
+  const exclusive = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+    if (closed) throw new Error(`run session is closed: cannot ${what}`);
+    if (busy) throw new Error(`run session is busy: cannot ${what} while another call runs`);
+    busy = true;
+    try {
+      return await body();
+    } finally {
+      busy = false;
+    }
+  };
+  const replay = (
+    index: number,
+    weightsAtIndex: Checkpoint | Int16Array,
+    signal: AbortSignal | undefined,
+  ): Promise<Checkpoint> => {
+    const { first, weights } = segmentStart(s, index, weightsAtIndex);
+    signal?.throwIfAborted();
+    return exclusive(`replay segment ${index}`, () => replayOn(session, s, first, weights, signal));
+  };
+  return {
+    spec: s,
+    seed: validSeed,
+    backend: backend.kind,
+    initial,
+    replaySegment: async (index, weightsAtIndex, opts = {}) => replay(index, weightsAtIndex, opts.signal),
+    verifySegment: async (index, weightsAtIndex, expectedNextHash, opts = {}) => {
+      const checkpoint = await replay(index, weightsAtIndex, opts.signal);
+      const hash = checkpointHash(s, checkpoint);
+      return { ok: hash.toLowerCase() === expectedNextHash.toLowerCase(), hash, checkpoint };
+    },
+    evaluate: async (weights) => exclusive("evaluate", () => evaluateOn(session, s, weights)),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      session.close();
+    },
+  };
 }

@@ -33,6 +33,7 @@ export {
   encodeCheckpoint,
   type Checkpoint,
 } from "./checkpoint.js";
+export { fastKeccakLoaded, keccak256Bytes, loadFastKeccak } from "./keccak.js";
 export {
   CHECKPOINT_LEAF_ENCODING,
   CommitmentError,
@@ -46,6 +47,7 @@ export { WeightsError, type EngineBackend, type EngineSession } from "./backend.
 export {
   createBackend,
   evaluate,
+  openRunSession,
   replaySegment,
   train,
   verifySegment,
@@ -53,6 +55,8 @@ export {
   type CheckpointRecord,
   type EngineOptions,
   type EvalScore,
+  type RunSession,
+  type SegmentVerification,
   type TrainOptions,
   type TrainingRun,
 } from "./engine.js";

@@ -8,7 +8,8 @@
  * its place in the run.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { encodeAbiParameters, isHex, keccak256, size, type Hex } from "viem";
+import { encodeAbiParameters, hexToBytes, isHex, keccak256, size, type Hex } from "viem";
+import { keccak256Bytes } from "./keccak.js";
 
 /** Leaf encoding of the checkpoint tree: (checkpoint index, checkpoint hash). */
 export const CHECKPOINT_LEAF_ENCODING: readonly string[] = ["uint32", "bytes32"];
@@ -69,17 +70,48 @@ export function checkpointLeaf(index: number, hash: Hex): Hex {
   return keccak256(keccak256(encoded));
 }
 
-/** Whether `proof` shows that checkpoint `index` has hash `hash` in the run committed to by `root`. */
+/** The 32 bytes of a 32-byte hex string, or undefined for anything else. */
+function word(value: unknown): Uint8Array | undefined {
+  if (typeof value !== "string" || value.length !== 66 || !isHex(value, { strict: true })) return undefined;
+  return hexToBytes(value);
+}
+
+/** Whether 32-byte words `a` < `b` as unsigned big-endian numbers. */
+function lessThan(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
+/**
+ * Whether `proof` shows that checkpoint `index` has hash `hash` in the run committed to by `root`.
+ * The same check as OpenZeppelin's `MerkleProof.verify` on the standard leaf (and as
+ * `StandardMerkleTree.verify`), computed on bytes with `keccak256Bytes`: an audit verifies a proof
+ * for every checkpoint it fetches. Malformed input (an index outside uint32, a hash or a sibling
+ * that is not 32-byte hex) is not a proof: false.
+ */
 export function verifyCheckpointProof(root: Hex, index: number, hash: Hex, proof: readonly Hex[]): boolean {
   if (!Number.isSafeInteger(index) || index < 0 || index > 0xffff_ffff) return false;
-  try {
-    return StandardMerkleTree.verify(
-      root,
-      [...CHECKPOINT_LEAF_ENCODING],
-      [index, checkHash(hash, index)],
-      [...proof],
-    );
-  } catch {
-    return false;
+  const rootWord = word(root);
+  const hashWord = word(hash);
+  if (!rootWord || !hashWord || !Array.isArray(proof)) return false;
+  // abi.encode(uint32(index), bytes32(hash)), then the standard leaf's double keccak256.
+  const encoded = new Uint8Array(64);
+  new DataView(encoded.buffer).setUint32(28, index, false);
+  encoded.set(hashWord, 32);
+  let node = hexToBytes(keccak256Bytes(hexToBytes(keccak256Bytes(encoded))));
+  const pair = new Uint8Array(64);
+  for (const sibling of proof) {
+    const s = word(sibling);
+    if (!s) return false;
+    if (lessThan(node, s)) {
+      pair.set(node, 0);
+      pair.set(s, 32);
+    } else {
+      pair.set(s, 0);
+      pair.set(node, 32);
+    }
+    node = hexToBytes(keccak256Bytes(pair));
   }
+  for (let i = 0; i < 32; i++) if (node[i] !== rootWord[i]) return false;
+  return true;
 }

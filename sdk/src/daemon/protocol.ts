@@ -6,16 +6,21 @@
  *       body:   encodeCheckpoint(spec, checkpoint i), exactly modelLayout(spec).checkpointBytes long
  *       header: x-poai-checkpoint-hash  keccak256 of the body
  *       header: x-poai-merkle-proof     the leaf's Merkle proof, comma-separated 32-byte hex
+ *   HEAD {endpoint}/v1/challenges/{id}/checkpoints/{index} -> the same headers, no body: what a
+ *       validator asks for a checkpoint whose hash it needs but not its bytes (the end of a
+ *       sampled segment: the replay's hash is compared with the committed one)
  *   404 for an unknown challenge or index, 410 once the trainer pruned the run.
  *
  * `endpoint` is the URL the trainer registered in Staking (`metadataOf(trainer).endpoint`).
  * The client side treats every byte from the trainer as hostile: it bounds time and size, and
  * accepts a checkpoint only once its bytes hash to a leaf proven under the committed root.
  */
-import { isHex, keccak256, size, type Hex } from "viem";
+import { isHex, size, type Hex } from "viem";
 import {
   CheckpointError,
   decodeCheckpoint,
+  keccak256Bytes,
+  loadFastKeccak,
   modelLayout,
   verifyCheckpointProof,
   type Checkpoint,
@@ -199,13 +204,11 @@ export function endpointUrl(endpoint: string, path: string): string {
   return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
 }
 
-/**
- * Fetches checkpoint `index` of challenge `id` from the trainer and proves it under `root`.
- * Reads at most the spec's checkpoint size (+1 byte to detect more), within `timeoutMs`.
- * @throws CheckpointFetchError with the failure kind; never anything else for bad remote data.
- */
-export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<ProvenCheckpoint> {
-  const layout = modelLayout(args.spec);
+/** One bounded request for checkpoint `args.index`; errors come back as CheckpointFetchError. */
+async function requestCheckpoint(
+  args: FetchCheckpointArgs,
+  method: "GET" | "HEAD",
+): Promise<{ url: string; response: Response; fail: (err: unknown) => never }> {
   const url = endpointUrl(args.endpoint, checkpointPath(args.id, args.index));
   const timeout = AbortSignal.timeout(args.timeoutMs ?? 10_000);
   const signal = args.signal ? AbortSignal.any([args.signal, timeout]) : timeout;
@@ -222,10 +225,27 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
   };
   let response: Response;
   try {
-    response = await fetch(url, { signal, redirect: "error", headers: { accept: CHECKPOINT_CONTENT_TYPE } });
+    response = await fetch(url, {
+      method,
+      signal,
+      redirect: "error",
+      headers: { accept: CHECKPOINT_CONTENT_TYPE },
+    });
   } catch (err) {
     return fail(err);
   }
+  return { url, response, fail };
+}
+
+/**
+ * Fetches checkpoint `index` of challenge `id` from the trainer and proves it under `root`.
+ * Reads at most the spec's checkpoint size (+1 byte to detect more), within `timeoutMs`.
+ * @throws CheckpointFetchError with the failure kind; never anything else for bad remote data.
+ */
+export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<ProvenCheckpoint> {
+  const layout = modelLayout(args.spec);
+  const keccakReady = loadFastKeccak(); // never rejects; loads once, while the request runs
+  const { url, response, fail } = await requestCheckpoint(args, "GET");
   try {
     if (response.status !== 200) {
       throw new CheckpointFetchError("status", url, `answered HTTP ${response.status}`);
@@ -265,7 +285,8 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
         `body is ${received} bytes, the spec's checkpoints are ${layout.checkpointBytes}`,
       );
     }
-    const hash = keccak256(body);
+    await keccakReady;
+    const hash = keccak256Bytes(body);
     if (!verifyCheckpointProof(args.root, args.index, hash, proof)) {
       throw new CheckpointFetchError(
         "unproven",
@@ -281,6 +302,58 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       throw err;
     }
     return { index: args.index, hash, checkpoint, bytes: received };
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+/** The committed hash of one checkpoint, proven under the root without its bytes. */
+export interface ProvenHash {
+  index: number;
+  hash: Hex;
+}
+
+/**
+ * Asks the trainer for checkpoint `index`'s hash and Merkle proof only (HEAD: the headers of the
+ * checkpoint, no body) and proves the hash under `root`. A validator needs no more of a sampled
+ * segment's end checkpoint: the replay's hash must equal the committed one.
+ * @throws CheckpointFetchError with the failure kind; never anything else for bad remote data.
+ */
+export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<ProvenHash> {
+  const layout = modelLayout(args.spec);
+  const keccakReady = loadFastKeccak();
+  const { url, response, fail } = await requestCheckpoint(args, "HEAD");
+  try {
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status !== 200) {
+      throw new CheckpointFetchError("status", url, `answered HTTP ${response.status}`);
+    }
+    const declared = response.headers.get("content-length");
+    if (declared !== null && Number(declared) > layout.checkpointBytes) {
+      throw new CheckpointFetchError(
+        "oversized",
+        url,
+        `content-length ${declared} exceeds the spec's ${layout.checkpointBytes} bytes`,
+      );
+    }
+    const hash = response.headers.get(CHECKPOINT_HASH_HEADER)?.trim() ?? "";
+    if (!isHex(hash, { strict: true }) || size(hash) !== 32) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `${CHECKPOINT_HASH_HEADER} must be 32-byte hex, got ${JSON.stringify(hash.slice(0, 80))}`,
+      );
+    }
+    const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
+    await keccakReady;
+    if (!verifyCheckpointProof(args.root, args.index, hash, proof)) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `checkpoint ${args.index} (hash ${hash}) is not proven under root ${args.root}`,
+      );
+    }
+    return { index: args.index, hash: hash.toLowerCase() as Hex };
   } catch (err) {
     return fail(err);
   }

@@ -2,13 +2,20 @@
  * The audit of one challenge: what a committee member does between learning its samples and
  * committing its verdict. Used by the validator daemon and by benchmarks.
  *
- * 1. Fetch, from the trainer's checkpoint server, checkpoint 0, checkpoints `s` and `s + 1` of every
- *    sampled segment `s` and the final checkpoint, each proven under the committed root
- *    (`fetchCheckpoint`: bounded time and size, Merkle proof of the bytes), with bounded retries.
+ * 1. Fetch, from the trainer's checkpoint server, checkpoint 0, checkpoint `s` of every sampled
+ *    segment `s` and the final checkpoint, each proven under the committed root
+ *    (`fetchCheckpoint`: bounded time and size, Merkle proof of the bytes), and the committed hash
+ *    of every segment's end `s + 1` (`fetchCheckpointHash`: a HEAD request, the hash proven under
+ *    the root; the bytes are not needed, the replay's hash is compared with it), with bounded retries.
+ *    Checkpoints are fetched in the order they are checked, a few ahead of the check
+ *    (`FETCH_WINDOW`: bounded concurrency and memory), each once.
  * 2. Check what the proven checkpoints say: checkpoint `i` is at step `i · checkpointInterval`,
  *    checkpoint 0 holds the seed-derived initial parameters, and every sampled segment replays
- *    exactly (`verifySegment`: re-execute `s → s + 1` and compare with the committed hash).
+ *    exactly (re-execute `s → s + 1` and compare with the committed hash).
  * 3. Evaluate the final checkpoint on the seed's evaluation set.
+ *
+ * One engine session (`openRunSession`) serves the whole audit: the initial parameters, every
+ * replay and the evaluation.
  *
  * Verdicts:
  * - `Invalid(segment)`: a proven checkpoint pair does not replay, a proven checkpoint is at the
@@ -28,21 +35,22 @@ import type { Hex } from "viem";
 import {
   checkpointHash,
   createBackend,
-  deriveKey,
-  evaluate,
   modelLayout,
+  openRunSession,
   validateSeed,
   validateSpec,
-  verifySegment,
   type BackendKind,
   type EngineBackend,
+  type RunSession,
   type TrainingSpec,
 } from "../compute/index.js";
 import {
   CheckpointFetchError,
   fetchCheckpoint,
+  fetchCheckpointHash,
   type FetchFailureKind,
   type ProvenCheckpoint,
+  type ProvenHash,
 } from "../daemon/protocol.js";
 import { sleep } from "../daemon/retry.js";
 
@@ -62,14 +70,30 @@ export interface Decision {
 export interface AuditResult extends Decision {
   /** One sentence: the evidence behind the verdict. */
   reason: string;
-  /** Checkpoints received and proven under the root (malformed ones included). */
+  /** Checkpoints received whole and proven under the root (malformed ones included). */
   checkpointsFetched: number;
+  /** Checkpoint hashes received without their bytes (sampled segments' ends) and proven under the root. */
+  hashesFetched: number;
   /** Bytes of those checkpoints. */
   bytesFetched: number;
   /** Segments re-executed. */
   segmentsReplayed: number;
   /** Wall-clock milliseconds the audit took. */
   ms: number;
+  /** Where those milliseconds went (phases that do not overlap; the rest is bookkeeping). */
+  timings: AuditTimings;
+}
+
+/** The parts of an audit's wall-clock time, in milliseconds. */
+export interface AuditTimings {
+  /** Waiting for checkpoints to arrive, be proven and decode (fetches ahead of need overlap the rest). */
+  fetchWaitMs: number;
+  /** Opening the engine session and comparing checkpoint 0 with the initial parameters. */
+  initialMs: number;
+  /** Re-executing the sampled segments and hashing their results. */
+  replayMs: number;
+  /** Evaluating the final checkpoint. */
+  evaluateMs: number;
 }
 
 /** One failed fetch attempt, as reported to `onFetchFailure`. */
@@ -107,6 +131,11 @@ export interface AuditArgs {
 export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 /** Default attempts per checkpoint. */
 export const DEFAULT_FETCH_ATTEMPTS = 3;
+/**
+ * Checkpoints fetched (in flight or waiting to be checked) at most at once, the ones being checked
+ * included: the pair of the segment being replayed and up to two pairs ahead.
+ */
+export const FETCH_WINDOW = 6;
 /** Pause before the second attempt at a checkpoint, doubled for each further one. */
 const RETRY_DELAY_MS = 200;
 const MAX_RETRY_DELAY_MS = 2_000;
@@ -114,6 +143,7 @@ const MAX_RETRY_DELAY_MS = 2_000;
 /** A fetch that finished: a proven checkpoint, proven bytes that do not decode, or nothing usable. */
 type Fetched =
   | { kind: "proven"; checkpoint: ProvenCheckpoint }
+  | { kind: "hash"; proven: ProvenHash }
   | { kind: "malformed"; error: CheckpointFetchError }
   | { kind: "missing"; error: CheckpointFetchError; attempts: number };
 
@@ -139,16 +169,6 @@ function sameWeights(a: Int16Array, b: Int16Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** The seed-derived parameters of checkpoint 0 (what an honest run starts from). */
-async function initialWeights(backend: EngineBackend, spec: TrainingSpec, seed: Hex): Promise<Int16Array> {
-  const session = await backend.open(spec, deriveKey(spec, seed));
-  try {
-    return await session.getWeights();
-  } finally {
-    session.close();
-  }
 }
 
 /**
@@ -177,18 +197,34 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
   args.signal?.addEventListener("abort", onAbort, { once: true });
   const signal = inner.signal;
 
-  const stats = { checkpointsFetched: 0, bytesFetched: 0, segmentsReplayed: 0 };
+  const stats = { checkpointsFetched: 0, hashesFetched: 0, bytesFetched: 0, segmentsReplayed: 0 };
+  const timings: AuditTimings = { fetchWaitMs: 0, initialMs: 0, replayMs: 0, evaluateMs: 0 };
   const result = (decision: Decision, reason: string): AuditResult => ({
     ...decision,
     reason,
     ...stats,
     ms: Math.round(performance.now() - started),
+    timings: {
+      fetchWaitMs: Math.round(timings.fetchWaitMs),
+      initialMs: Math.round(timings.initialMs),
+      replayMs: Math.round(timings.replayMs),
+      evaluateMs: Math.round(timings.evaluateMs),
+    },
   });
+  /** Runs `body`, adding its wall-clock time to `timings[phase]`. */
+  const timed = async <T>(phase: keyof AuditTimings, body: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await body();
+    } finally {
+      timings[phase] += performance.now() - t;
+    }
+  };
 
   const fetchOne = async (index: number): Promise<Fetched> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const checkpoint = await fetchCheckpoint({
+        const request = {
           endpoint: args.endpoint,
           id: args.id,
           index,
@@ -196,7 +232,13 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
           root: args.root,
           timeoutMs,
           signal,
-        });
+        };
+        if (!needsBytes.has(index)) {
+          const proven = await fetchCheckpointHash(request);
+          stats.hashesFetched++;
+          return { kind: "hash", proven };
+        }
+        const checkpoint = await fetchCheckpoint(request);
         stats.checkpointsFetched++;
         stats.bytesFetched += checkpoint.bytes;
         return { kind: "proven", checkpoint };
@@ -215,15 +257,49 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
     }
   };
 
-  const pending = new Map<number, Promise<Fetched>>();
+  // The checks, in order: checkpoint 0, then each sample's pair (ascending), then the final
+  // checkpoint. Every needed checkpoint is fetched once, in the order the checks need it, at most
+  // FETCH_WINDOW of them held (in flight or fetched) at a time; a checkpoint is let go after the
+  // last check that needs it.
+  // Checkpoint 0, every segment's start and the final checkpoint are needed whole; a segment's
+  // end only as its proven hash (the replay's hash is compared with it), unless another check
+  // needs it whole.
+  const finalIndex = segments;
+  const checks: number[][] = [[0], ...samples.map((s) => [s, s + 1]), [finalIndex]];
+  const needsBytes = new Set<number>([0, ...samples, finalIndex]);
+  const order: number[] = [];
+  const lastCheck = new Map<number, number>();
+  checks.forEach((indices, c) =>
+    indices.forEach((index) => {
+      if (!lastCheck.has(index)) order.push(index);
+      lastCheck.set(index, c);
+    }),
+  );
+  const held = new Map<number, Promise<Fetched>>();
+  let issued = 0;
+  const pump = () => {
+    while (issued < order.length && held.size < FETCH_WINDOW) {
+      const index = order[issued++];
+      const p = fetchOne(index);
+      p.catch(() => undefined); // rejected only on abort; awaited (or abandoned) below
+      held.set(index, p);
+    }
+  };
+  /** Checkpoint `index` of the current check (fetched in order, so it is held by now). */
   const get = (index: number): Promise<Fetched> => {
-    let p = pending.get(index);
+    let p = held.get(index);
     if (!p) {
       p = fetchOne(index);
-      p.catch(() => undefined); // rejected only on abort; awaited (or abandoned) below
-      pending.set(index, p);
+      p.catch(() => undefined);
+      held.set(index, p);
     }
-    return p;
+    const fetching = p;
+    return timed("fetchWaitMs", () => fetching);
+  };
+  /** Lets go of the checkpoints no check after `check` needs, and fetches further ones. */
+  const done = (check: number) => {
+    for (const index of checks[check]) if (lastCheck.get(index) === check) held.delete(index);
+    pump();
   };
 
   const missing: string[] = [];
@@ -239,6 +315,8 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
       noteMissing(index, f);
       return undefined;
     }
+    if (f.kind === "hash")
+      throw new Error(`checkpoint ${index} is needed whole but only its hash was fetched`);
     const step = index * spec.checkpointInterval;
     if (f.checkpoint.checkpoint.step !== step) {
       return {
@@ -248,62 +326,69 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
     }
     return f.checkpoint;
   };
-  const isFraud = (x: Fraud | ProvenCheckpoint | undefined): x is Fraud => x !== undefined && "reason" in x;
+  /** What a segment's end proves: its committed hash (all a replay is compared with), or as `inspect`. */
+  const inspectEnd = (index: number, segment: number, f: Fetched): Fraud | ProvenHash | undefined =>
+    f.kind === "hash" ? f.proven : inspect(index, segment, f);
+  const isFraud = (x: Fraud | ProvenCheckpoint | ProvenHash | undefined): x is Fraud =>
+    x !== undefined && "reason" in x;
 
+  let opening: Promise<RunSession> | undefined;
+  let engine: RunSession | undefined;
   try {
-    const finalIndex = segments;
-    // Checkpoint 0 and the final one are always needed; the pairs follow in ascending order.
-    void get(0);
-    void get(finalIndex);
+    pump();
+    // The engine session opens while the first checkpoints are on their way.
+    opening = openRunSession(spec, seed, { backend });
+    opening.catch(() => undefined); // awaited below
     let fraud: Fraud | undefined;
 
     // Checkpoint 0 must be the seed's initial parameters, or every replay starts from a lie.
     const first = inspect(0, 0, await get(0));
+    const t = performance.now();
+    engine = await opening;
     if (isFraud(first)) fraud = first;
     else if (first) {
-      const init = await initialWeights(backend, spec, seed);
-      if (!sameWeights(first.checkpoint.weights, init)) {
+      const init = engine.initial;
+      if (!sameWeights(first.checkpoint.weights, init.weights)) {
         fraud = {
           segment: 0,
           reason:
             `committed checkpoint 0 (hash ${first.hash}) is not the seed's initial parameters ` +
-            `(hash ${checkpointHash(spec, { step: 0, weights: init })})`,
+            `(hash ${checkpointHash(spec, init)})`,
         };
       }
     }
+    timings.initialMs += performance.now() - t;
+    done(0);
 
     for (let j = 0; j < samples.length && !fraud; j++) {
       const s = samples[j];
-      const [a, b] = [get(s), get(s + 1)];
-      if (j + 1 < samples.length) {
-        void get(samples[j + 1]);
-        void get(samples[j + 1] + 1);
-      }
-      const from = inspect(s, s, await a);
+      const from = inspect(s, s, await get(s));
       if (isFraud(from)) {
         fraud = from;
         break;
       }
-      const to = inspect(s + 1, s, await b);
+      const to = inspectEnd(s + 1, s, await get(s + 1));
       if (isFraud(to)) {
         fraud = to;
         break;
       }
-      // Checkpoints below s + 1 are not needed again (samples ascend); 0 and the final one stay.
-      for (const index of pending.keys())
-        if (index > 0 && index <= s && index !== finalIndex) pending.delete(index);
-      if (!from || !to) continue;
-      signal.throwIfAborted();
-      const replay = await verifySegment(spec, seed, s, from.checkpoint, to.hash, { backend, signal });
-      stats.segmentsReplayed++;
-      if (!replay.ok) {
-        fraud = {
-          segment: s,
-          reason:
-            `segment ${s} does not replay: from committed checkpoint ${s} the engine reaches hash ` +
-            `${replay.hash}, the committed checkpoint ${s + 1} has hash ${to.hash}`,
-        };
+      if (from && to) {
+        signal.throwIfAborted();
+        const session = engine;
+        const replay = await timed("replayMs", () =>
+          session.verifySegment(s, from.checkpoint, to.hash, { signal }),
+        );
+        stats.segmentsReplayed++;
+        if (!replay.ok) {
+          fraud = {
+            segment: s,
+            reason:
+              `segment ${s} does not replay: from committed checkpoint ${s} the engine reaches hash ` +
+              `${replay.hash}, the committed checkpoint ${s + 1} has hash ${to.hash}`,
+          };
+        }
       }
+      done(j + 1);
     }
 
     let last: ProvenCheckpoint | undefined;
@@ -323,13 +408,20 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
       );
     }
     signal.throwIfAborted();
-    const score = await evaluate(spec, seed, last.checkpoint, { backend });
+    const session = engine;
+    const score = await timed("evaluateMs", () => session.evaluate(last.checkpoint));
     return result(
       { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
       `${stats.segmentsReplayed} sampled segment(s) replay exactly; the final checkpoint classifies ` +
         `${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
     );
   } finally {
+    if (engine) engine.close();
+    else
+      opening?.then(
+        (e) => e.close(),
+        () => undefined,
+      );
     args.signal?.removeEventListener("abort", onAbort);
     inner.abort(new Error("audit finished"));
   }

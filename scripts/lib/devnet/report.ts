@@ -1,0 +1,200 @@
+/**
+ * The devnet's final report: what every operator, delegator and the dApp did and hold, and the
+ * checks that the books balance. `formatReport` writes it for a person; `--json` prints the object
+ * itself (token amounts as decimal strings of wei, so nothing loses precision).
+ */
+import { formatEther } from "viem";
+
+export type Wei = string;
+
+export interface OperatorReport {
+  name: string;
+  address: string;
+  role: "trainer" | "validator";
+  behaviour: string;
+  /** Challenges per final status (trainers) or verdicts revealed (validators). */
+  challenges: Record<string, number>;
+  points: Wei;
+  slashed: Wei;
+  jailed: boolean;
+  /** Reward settled into the operator's pool, of it the operator's commission, and usage fees. */
+  rewards: { settled: Wei; commission: Wei; toPool: Wei; usageFees: Wei };
+  selfStake: Wei;
+  totalStake: Wei;
+}
+
+export interface DelegatorReport {
+  name: string;
+  address: string;
+  operator: string;
+  delegated: Wei;
+  stake: Wei;
+  claimed: Wei;
+  claimable: Wei;
+  unbonding: Wei;
+}
+
+export interface RoundRow {
+  round: string;
+  trainer: string;
+  status: string;
+  reportedScoreBps: number | null;
+  verdicts: string[];
+  score: number;
+  points: Wei;
+}
+
+export interface InferenceSummary {
+  deliveries: number;
+  requests: number;
+  payments: Wei;
+  usage: { containerId: string; epoch: string; node: string; deliveries: number; fees: Wei }[];
+  royalties: Wei;
+  disputes: { node: string; outcome: string; slashed: Wei }[];
+  lines: string[];
+}
+
+export interface DevnetReport {
+  chainId: number;
+  mode: "in-process" | "multi-process";
+  options: Record<string, unknown>;
+  spec: { id: string; widths: number[]; steps: number; checkpointInterval: number; auditSamples: number };
+  wallSeconds: number;
+  rounds: RoundRow[];
+  operators: OperatorReport[];
+  delegators: DelegatorReport[];
+  inference: InferenceSummary | null;
+  verification: {
+    trainingSeconds: number;
+    runsTrained: number;
+    auditSeconds: number;
+    audits: number;
+    /** Σ audit seconds of all validators / Σ training seconds of all trainers. */
+    overhead: number | null;
+  };
+  accounting: {
+    funded: Wei;
+    usageFees: Wei;
+    paidIntoPools: Wei;
+    protocol: Wei;
+    reserve: Wei;
+    carried: Wei;
+    unsettled: Wei;
+    distributorHolds: Wei;
+    burnedBySlashes: Wei;
+    claimedByDelegators: Wei;
+    claimable: Wei;
+    balanced: boolean;
+  };
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+export const fmt = (wei: Wei | bigint): string =>
+  `${Number(formatEther(BigInt(wei))).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
+export const short = (a: string): string => `${a.slice(0, 6)}…${a.slice(-4)}`;
+
+/**
+ * A trainer's points are stake × challenge score (token units); a validator's are its committee
+ * weight, the stake share of its role in units of 2^-32, once per verdict that agreed.
+ */
+function points(o: OperatorReport): string {
+  return o.role === "trainer" ? fmt(o.points) : `${(Number(BigInt(o.points)) / 2 ** 32).toFixed(4)} share`;
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join("  ")}`.trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The report as text for a terminal. */
+export function formatReport(r: DevnetReport): string {
+  const out: string[] = [];
+  const section = (title: string) => out.push("", title);
+  section(`Judgments (${r.rounds.length} challenges over ${r.options.epochs as number} rounds)`);
+  out.push(
+    ...table(
+      ["round", "trainer", "status", "reported", "committee verdicts", "score", "points"],
+      r.rounds.map((x) => [
+        x.round,
+        x.trainer,
+        x.status,
+        x.reportedScoreBps === null ? "-" : `${(x.reportedScoreBps / 100).toFixed(2)}%`,
+        x.verdicts.join(", ") || "-",
+        x.score.toFixed(4),
+        fmt(x.points),
+      ]),
+    ),
+  );
+  section("Operators");
+  out.push(
+    ...table(
+      [
+        "operator",
+        "address",
+        "role",
+        "behaviour",
+        "challenges",
+        "points",
+        "slashed",
+        "status",
+        "rewards (commission)",
+        "usage fees",
+        "stake",
+      ],
+      r.operators.map((o) => [
+        o.name,
+        short(o.address),
+        o.role,
+        o.behaviour,
+        Object.entries(o.challenges)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "-",
+        points(o),
+        fmt(o.slashed),
+        o.jailed ? "jailed" : "active",
+        `${fmt(o.rewards.settled)} (${fmt(o.rewards.commission)})`,
+        fmt(o.rewards.usageFees),
+        fmt(o.totalStake),
+      ]),
+    ),
+  );
+  section("Delegators");
+  out.push(
+    ...table(
+      ["delegator", "pool", "delegated", "stake now", "claimed", "claimable", "unbonding"],
+      r.delegators.map((d) => [
+        `${d.name} ${short(d.address)}`,
+        d.operator,
+        fmt(d.delegated),
+        fmt(d.stake),
+        fmt(d.claimed),
+        fmt(d.claimable),
+        fmt(d.unbonding),
+      ]),
+    ),
+  );
+  if (r.inference) {
+    section("Inference marketplace");
+    out.push(...r.inference.lines.map((l) => `  ${l}`));
+  }
+  section("Verification cost (measured by the daemons' own metrics)");
+  const v = r.verification;
+  out.push(
+    `  ${v.runsTrained} runs trained in ${v.trainingSeconds.toFixed(2)} s; ${v.audits} audits took ${v.auditSeconds.toFixed(2)} s in all`,
+    `  overhead: every validator's audit time / every trainer's training time = ${v.overhead === null ? "n/a" : `${(v.overhead * 100).toFixed(2)}%`}`,
+    `  (each committee member replays ${r.spec.auditSamples} of the spec's ${r.spec.steps / r.spec.checkpointInterval} segments; bench/results/verification.json measures a run of 1,200)`,
+  );
+  section("Reward accounting");
+  const a = r.accounting;
+  out.push(
+    `  funded ${fmt(a.funded)} + usage fees ${fmt(a.usageFees)}`,
+    `  = paid into pools ${fmt(a.paidIntoPools)} + protocol ${fmt(a.protocol)} + reserve ${fmt(a.reserve)} + carried ${fmt(a.carried)} + unsettled ${fmt(a.unsettled)}`,
+    `  ${a.balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(a.distributorHolds)} (reserve + carried + unsettled)`,
+    `  delegators claimed ${fmt(a.claimedByDelegators)}, ${fmt(a.claimable)} claimable; slashes burned ${fmt(a.burnedBySlashes)}`,
+  );
+  section("Checks");
+  for (const c of r.checks) out.push(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+  out.push("", `Devnet finished in ${r.wallSeconds.toFixed(1)} s (${r.mode}, chain ${r.chainId}).`);
+  return out.join("\n");
+}

@@ -1,0 +1,657 @@
+/**
+ * The devnet: the PoAI network end to end on a chain whose clock the devnet controls.
+ *
+ * 1. Deploys the suite; funds the operators, two delegators and a dApp; operators register and
+ *    delegators join; the treasury funds emissions; governance registers the reference spec.
+ * 2. Starts the daemons, each with its own SQLite database and HTTP server: honest trainers,
+ *    forging trainers (`--cheaters`: they train two segments and forge the rest), validators; the
+ *    absent trainers (`--absent`) are registered and run nothing.
+ * 3. Plays `--epochs` Proof-of-AI rounds: trainers train and submit, validators feed the beacon,
+ *    audit the sampled segments, commit and reveal verdicts and finalize; misses are reported.
+ * 4. Runs the inference marketplace (a consumer dApp buying classifications from the staked
+ *    trainers, usage recorded), when the scenario is given.
+ * 5. Closes the epochs in the RewardDistributor and settles every operator's share; usage fees are
+ *    settled into the pools; a delegator claims, another undelegates.
+ * 6. Reports every party's outcome and checks the books.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
+import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
+import {
+  challengeId,
+  challengeManagerAbi,
+  createPoAIClient,
+  parseDeployment,
+  rewardDistributorAbi,
+  roundWindows,
+  stakingAbi,
+  type PoAIClient,
+  type PoAIDeployment,
+} from "@poai/sdk";
+import { REFERENCE_SPEC, specId, type BackendKind } from "@poai/sdk/compute";
+import { TrainerDaemon } from "@poai/sdk/node";
+import { ValidatorDaemon } from "@poai/sdk/verifier";
+import { getAddress, maxUint256, parseEther, type Address } from "viem";
+import { ForgingTrainer } from "../adversaries.js";
+import { driveRounds, type Tickable } from "../daemon-network.js";
+import { deployNetwork, type NetworkDeployment } from "../deploy.js";
+import type { DevnetOptions } from "./options.js";
+import {
+  fmt,
+  short,
+  type DevnetReport,
+  type InferenceSummary,
+  type OperatorReport,
+  type RoundRow,
+} from "./report.js";
+
+export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
+export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
+export const AUDIT_SAMPLES = 4;
+const BURN = "0x000000000000000000000000000000000000dEaD";
+
+/** What the devnet shows while it runs (a terminal bar, log lines, or nothing for `--json`). */
+export interface DevnetUi {
+  /** A heading and its detail lines. */
+  step(title: string, lines?: string[]): void;
+  /** Progress over `total` units of work. */
+  progress(label: string, total: number): { tick(detail: string): void; stop(): void };
+}
+
+/** Everything a later stage of the devnet (the inference scenario) may use. */
+export interface DevnetWorld {
+  viem: HardhatViemHelpers;
+  networkHelpers: NetworkHelpers;
+  deployed: NetworkDeployment;
+  deployment: PoAIDeployment;
+  wallets: WalletClient[];
+  admin: WalletClient;
+  trainers: { name: string; wallet: WalletClient; behaviour: string }[];
+  dapp: WalletClient;
+  clientOf(wallet: WalletClient): PoAIClient;
+  dataDir: string;
+  logLevel: DevnetOptions["logLevel"];
+  backend: DevnetOptions["backend"];
+}
+
+export interface DevnetChain {
+  viem: HardhatViemHelpers;
+  networkHelpers: NetworkHelpers;
+  mode: DevnetReport["mode"];
+}
+
+/** The inference stage: given the world, serves a dApp and reports what happened. */
+export type InferenceStage = (world: DevnetWorld, ui: DevnetUi) => Promise<InferenceSummary>;
+
+interface Operator {
+  name: string;
+  wallet: WalletClient;
+  role: 1 | 2;
+  stake: bigint;
+  commissionBps: number;
+  behaviour: string;
+}
+
+/** A funded account of the chain, as Hardhat's viem helpers give it. */
+export type WalletClient = Awaited<ReturnType<HardhatViemHelpers["getWalletClients"]>>[number];
+
+const addr = (w: WalletClient): Address => getAddress(w.account!.address);
+
+/** Sum and count of a Prometheus histogram in a `/metrics` text. */
+function histogram(text: string, name: string): { sum: number; count: number } {
+  const value = (suffix: string) => {
+    const m = new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return { sum: value("sum"), count: value("count") };
+}
+
+async function scrape(url: string, name: string): Promise<{ sum: number; count: number }> {
+  const res = await fetch(`${url.replace(/\/+$/, "")}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${url}/metrics answered HTTP ${res.status}`);
+  return histogram(await res.text(), name);
+}
+
+export async function runDevnet(
+  o: DevnetOptions,
+  chain: DevnetChain,
+  ui: DevnetUi,
+  stages: { inference?: InferenceStage } = {},
+): Promise<DevnetReport> {
+  const started = performance.now();
+  const { viem, networkHelpers } = chain;
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const needed = 1 + o.trainers + o.validators + 3;
+  if (wallets.length < needed) {
+    throw new Error(`the chain offers ${wallets.length} accounts; this devnet needs ${needed}`);
+  }
+  const [admin] = wallets;
+  const trainerWallets = wallets.slice(1, 1 + o.trainers);
+  const validatorWallets = wallets.slice(1 + o.trainers, 1 + o.trainers + o.validators);
+  const [dave, erin, dapp] = wallets.slice(1 + o.trainers + o.validators);
+
+  // --- 1. deploy, fund, register ---------------------------------------------------------------
+  const d = await deployNetwork(viem, { epochLength: EPOCH, emission: parseEther("1000") });
+  ui.step(`Deployed on chain ${publicClient.chain.id} (epoch ${EPOCH} s)`, [
+    `PoAIToken ${d.token.address}, Staking ${d.staking.address}`,
+    `ChallengeManager ${d.challenges.address}, RewardDistributor ${d.distributor.address}`,
+  ]);
+  const as = async (w: WalletClient) => ({
+    token: await viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } }),
+    staking: await viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } }),
+  });
+  for (const w of [...trainerWallets, ...validatorWallets, dave, erin, dapp]) {
+    await d.token.write.transfer([addr(w), parseEther("100000")]);
+    await (await as(w)).token.write.approve([d.staking.address, maxUint256]);
+  }
+
+  const letter = (i: number) => String.fromCharCode(65 + i);
+  const honestCount = o.trainers - o.cheaters - o.absent;
+  const operators: Operator[] = [
+    ...trainerWallets.map((wallet, i): Operator => {
+      const behaviour = i < honestCount ? "honest" : i < honestCount + o.cheaters ? "forger" : "absent";
+      return {
+        name: `trainer ${letter(i)}`,
+        wallet,
+        role: 1,
+        stake: parseEther(String(5000 - ((i * 1000) % 4000))),
+        commissionBps: i === 0 ? 1000 : 500,
+        behaviour,
+      };
+    }),
+    ...validatorWallets.map((wallet, i): Operator => ({
+      name: `validator ${i + 1}`,
+      wallet,
+      role: 2,
+      stake: parseEther("2000"),
+      commissionBps: 800,
+      behaviour: "honest",
+    })),
+  ];
+  for (const [i, op] of operators.entries()) {
+    const endpoint = `http://127.0.0.1:${op.role === 1 ? 7101 + i : 7201 + i}`;
+    await (
+      await as(op.wallet)
+    ).staking.write.register([
+      op.role,
+      op.stake,
+      op.commissionBps,
+      2000,
+      endpoint,
+      op.role === 1 ? "H100" : "CPU",
+    ]);
+  }
+  ui.step(
+    "Operators register",
+    operators.map(
+      (op) =>
+        `${op.name.padEnd(12)} ${short(addr(op.wallet))} ${op.behaviour.padEnd(7)} self-stake ${fmt(op.stake)}, commission ${op.commissionBps / 100}%`,
+    ),
+  );
+
+  const cheaterIndex = honestCount < o.trainers - o.absent ? honestCount : 0;
+  const delegations: { name: string; wallet: WalletClient; operator: Operator; amount: bigint }[] = [
+    { name: "Dave", wallet: dave, operator: operators[0], amount: parseEther("8000") },
+    {
+      name: "Erin",
+      wallet: erin,
+      operator: operators[o.trainers > 1 ? cheaterIndex || 1 : 0],
+      amount: parseEther("6000"),
+    },
+  ];
+  for (const x of delegations)
+    await (await as(x.wallet)).staking.write.delegate([addr(x.operator.wallet), x.amount]);
+  ui.step(
+    "Delegators join",
+    delegations.map(
+      (x) => `${x.name} delegates ${fmt(x.amount)} to ${x.operator.name} (${x.operator.behaviour})`,
+    ),
+  );
+
+  await d.token.write.approve([d.distributor.address, maxUint256]);
+  await d.distributor.write.fund([parseEther("20000")]);
+  const spec = REFERENCE_SPEC;
+  await d.registry.write.registerSpec([
+    spec,
+    {
+      responseDeadline: RESPONSE_DEADLINE,
+      minScoreBps: 8000,
+      maxScoreBps: 10_000,
+      auditSamples: AUDIT_SAMPLES,
+    },
+  ]);
+  const id = specId(spec);
+  await d.registry.write.activate([id]);
+  ui.step(
+    "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the reference spec",
+    [
+      `spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per validator`,
+    ],
+  );
+
+  // --- 2. daemons ------------------------------------------------------------------------------
+  const deployment = parseDeployment({
+    chainId: publicClient.chain.id,
+    deployBlock: 0n,
+    contracts: {
+      accessManager: d.manager.address,
+      token: d.token.address,
+      staking: d.staking.address,
+      stakingLens: d.lens.address,
+      challengeManager: d.challenges.address,
+      taskRegistry: d.registry.address,
+      randomnessBeacon: d.beacon.address,
+      rewardDistributor: d.distributor.address,
+    },
+  });
+  const clientOf = (w: WalletClient) => createPoAIClient({ publicClient, walletClient: w, deployment });
+  const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
+  const trainerDaemons: (TrainerDaemon & Tickable)[] = [];
+  const validatorDaemons: (ValidatorDaemon & Tickable)[] = [];
+  const failures: string[] = [];
+  let report: DevnetReport | undefined;
+  try {
+    for (const [i, op] of operators.entries()) {
+      if (op.role !== 1 || op.behaviour === "absent") continue;
+      const options = {
+        client: clientOf(op.wallet),
+        databasePath: path.join(dataDir, `trainer-${i}.db`),
+        progress: "off" as const,
+        logLevel: o.logLevel,
+        backend: o.backend as BackendKind,
+      };
+      trainerDaemons.push(
+        op.behaviour === "forger"
+          ? await ForgingTrainer.create(options)
+          : await TrainerDaemon.create(options),
+      );
+    }
+    for (const [i, op] of operators.entries()) {
+      if (op.role !== 2) continue;
+      validatorDaemons.push(
+        await ValidatorDaemon.create({
+          client: clientOf(op.wallet),
+          dbPath: path.join(dataDir, `validator-${i}.db`),
+          logLevel: o.logLevel,
+          backend: o.backend as BackendKind,
+        }),
+      );
+    }
+    ui.step("Daemons start, each with its own SQLite database and HTTP server", [
+      ...trainerDaemons.map(
+        (t) => `trainer ${short(t.address)} (${t.status().backend}): checkpoints at ${t.endpoint}`,
+      ),
+      ...validatorDaemons.map((v) => `validator ${short(v.validator)}: status and metrics at ${v.url}`),
+    ]);
+
+    // --- 3. rounds ---------------------------------------------------------------------------
+    const genesis = await d.staking.read.genesis();
+    const first = (await d.staking.read.currentEpoch()) + 1n;
+    const last = first + BigInt(o.epochs) - 1n;
+    const windows = (r: bigint) =>
+      roundWindows(genesis, BigInt(EPOCH), r, { ...d.challengeParams, responseDeadline: RESPONSE_DEADLINE });
+    const bar = ui.progress("Proof-of-AI rounds", (o.epochs + 1) * 3);
+    const t0 = performance.now();
+    await driveRounds({
+      windows,
+      advanceTo: async (t) => {
+        if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
+      },
+      trainers: trainerDaemons,
+      validators: validatorDaemons,
+      from: first,
+      to: last,
+      onMilestone: (r, milestone) =>
+        bar.tick(
+          milestone === "start"
+            ? `round ${r}: ${r <= last ? "trainers train and submit, " : ""}validators audit round ${r - 1n}`
+            : milestone === "reveal"
+              ? `round ${r}: validators reveal their verdicts on round ${r - 1n}`
+              : `round ${r}: round ${r - 1n} is finalized, misses reported`,
+        ),
+      onError: (daemon, err) => failures.push(`${daemon.constructor.name}: ${(err as Error).message}`),
+    });
+    bar.stop();
+    if (failures.length) throw new Error(`daemon ticks failed:\n  ${failures.join("\n  ")}`);
+    ui.step(
+      `${o.epochs} rounds played and audited in ${((performance.now() - t0) / 1000).toFixed(1)} s of wall time`,
+    );
+
+    // Verification cost from the daemons' own /metrics.
+    let trainingSeconds = 0;
+    let runsTrained = 0;
+    for (const t of trainerDaemons) {
+      const h = await scrape(t.serverUrl, "poai_trainer_training_seconds");
+      trainingSeconds += h.sum;
+      runsTrained += h.count;
+    }
+    let auditSeconds = 0;
+    let audits = 0;
+    for (const v of validatorDaemons) {
+      const h = await scrape(v.url!, "poai_validator_audit_seconds");
+      auditSeconds += h.sum;
+      audits += h.count;
+    }
+
+    // --- 4. inference ------------------------------------------------------------------------
+    const world: DevnetWorld = {
+      viem,
+      networkHelpers,
+      deployed: d,
+      deployment,
+      wallets,
+      admin,
+      trainers: operators
+        .filter((op) => op.role === 1)
+        .map((op) => ({ name: op.name, wallet: op.wallet, behaviour: op.behaviour })),
+      dapp,
+      clientOf,
+      dataDir,
+      logLevel: o.logLevel,
+      backend: o.backend,
+    };
+    const inference = o.inference && stages.inference ? await stages.inference(world, ui) : null;
+
+    // --- 5. rewards --------------------------------------------------------------------------
+    const closesAt = await d.challenges.read.epochClosesAt([last]);
+    if (BigInt(await networkHelpers.time.latest()) < closesAt + 1n)
+      await networkHelpers.time.increaseTo(closesAt + 1n);
+    await d.distributor.write.closeEpochs([50n]);
+    const settleLines: string[] = [];
+    for (let r = first; r <= last; r++) {
+      for (const op of operators) {
+        const amount = await d.distributor.read.pendingSettlement([addr(op.wallet), r]);
+        if (amount === 0n) continue;
+        await d.distributor.write.settle([addr(op.wallet), r]);
+        settleLines.push(`epoch ${r}: ${op.name} settles ${fmt(amount)} into its pool`);
+      }
+    }
+    for (const op of operators) {
+      if ((await d.distributor.read.pendingFees([addr(op.wallet)])) > 0n) {
+        await d.distributor.write.settleFees([addr(op.wallet)]);
+        settleLines.push(`${op.name} settles its usage fees into its pool`);
+      }
+    }
+    ui.step(
+      "Rewards: the epochs close in the RewardDistributor and every operator settles its share",
+      settleLines,
+    );
+
+    const [daveX, erinX] = delegations;
+    await (await as(daveX.wallet)).staking.write.claim([addr(daveX.operator.wallet)]);
+    const erinPos = await d.staking.read.getPosition([addr(erinX.wallet), addr(erinX.operator.wallet)]);
+    if (erinPos.shares > 0n)
+      await (await as(erinX.wallet)).staking.write.undelegate([addr(erinX.operator.wallet), erinPos.shares]);
+    ui.step(
+      `${daveX.name} claims her rewards from ${daveX.operator.name}; ${erinX.name} undelegates from ${erinX.operator.name}`,
+    );
+
+    // --- 6. report ---------------------------------------------------------------------------
+    const events = async (
+      eventName: string,
+      address: Address,
+      abi: typeof stakingAbi | typeof rewardDistributorAbi,
+    ) =>
+      (await publicClient.getContractEvents({
+        address,
+        abi,
+        eventName,
+        fromBlock: 0n,
+      } as never)) as unknown as {
+        args: Record<string, unknown>;
+      }[];
+    const slashed = new Map<string, bigint>();
+    for (const e of await events("Slashed", d.staking.address, stakingAbi)) {
+      const k = getAddress(e.args.operator as string);
+      slashed.set(
+        k,
+        (slashed.get(k) ?? 0n) + (e.args.activeAmount as bigint) + (e.args.unbondingAmount as bigint),
+      );
+    }
+    const commission = new Map<string, bigint>();
+    const toPool = new Map<string, bigint>();
+    for (const e of await events("RewardNotified", d.staking.address, stakingAbi)) {
+      const k = getAddress(e.args.operator as string);
+      commission.set(k, (commission.get(k) ?? 0n) + (e.args.commission as bigint));
+      toPool.set(k, (toPool.get(k) ?? 0n) + (e.args.distributed as bigint));
+    }
+    const settled = new Map<string, bigint>();
+    for (const e of await events("Settled", d.distributor.address, rewardDistributorAbi)) {
+      const k = getAddress(e.args.operator as string);
+      settled.set(k, (settled.get(k) ?? 0n) + (e.args.amount as bigint));
+    }
+    const feesSettled = new Map<string, bigint>();
+    for (const e of await events("FeesSettled", d.distributor.address, rewardDistributorAbi)) {
+      const k = getAddress(e.args.operator as string);
+      feesSettled.set(k, (feesSettled.get(k) ?? 0n) + (e.args.amount as bigint));
+    }
+    let claimedTotal = 0n;
+    const claimedBy = new Map<string, bigint>();
+    for (const e of await events("RewardClaimed", d.staking.address, stakingAbi)) {
+      const k = `${getAddress(e.args.owner as string)}:${getAddress(e.args.operator as string)}`;
+      claimedBy.set(k, (claimedBy.get(k) ?? 0n) + (e.args.amount as bigint));
+      claimedTotal += e.args.amount as bigint;
+    }
+
+    const adminClient = clientOf(admin);
+    const rounds: RoundRow[] = [];
+    const statusCounts = new Map<string, Record<string, number>>();
+    for (let r = first; r <= last; r++) {
+      for (const op of operators.filter((x) => x.role === 1)) {
+        const trainer = addr(op.wallet);
+        const cid = challengeId(trainer, r);
+        const c = await adminClient.challenges.getChallenge({ id: cid });
+        const due = await d.challenges.read.dueChallenge([trainer, r]);
+        const counts = statusCounts.get(trainer) ?? {};
+        statusCounts.set(trainer, counts);
+        if (c.status === "None" && !due[0]) {
+          counts["not due (jailed)"] = (counts["not due (jailed)"] ?? 0) + 1;
+          rounds.push({
+            round: String(r),
+            trainer: op.name,
+            status: "not due (jailed)",
+            reportedScoreBps: null,
+            verdicts: [],
+            score: 0,
+            points: "0",
+          });
+          continue;
+        }
+        counts[c.status] = (counts[c.status] ?? 0) + 1;
+        const members = c.status === "None" ? [] : await adminClient.challenges.getMembers({ id: cid });
+        const verdicts = members
+          .filter((m) => m.revealed)
+          .map((m) =>
+            m.verdict === "Valid"
+              ? `Valid ${(m.measuredScoreBps / 100).toFixed(2)}%`
+              : m.verdict === "Invalid"
+                ? `Invalid@${m.segment}`
+                : m.verdict,
+          );
+        const pts = await adminClient.challenges.getEpochPoints({ epoch: r, operator: trainer });
+        const stake = await d.staking.read.stakeAt([trainer, r]);
+        const score = c.status === "Valid" && stake > 0n ? Number((pts * 10n ** 18n) / stake) / 1e18 : 0;
+        rounds.push({
+          round: String(r),
+          trainer: op.name,
+          status: c.status,
+          reportedScoreBps: c.reportedScoreBps || null,
+          verdicts,
+          score,
+          points: String(pts),
+        });
+      }
+    }
+    const validatorReveals = new Map<string, Record<string, number>>();
+    for (const e of await publicClient.getContractEvents({
+      address: d.challenges.address,
+      abi: challengeManagerAbi,
+      eventName: "VerdictRevealed",
+      fromBlock: 0n,
+    })) {
+      const args = e.args as { validator?: Address; verdict?: number };
+      const k = getAddress(args.validator!);
+      const counts = validatorReveals.get(k) ?? {};
+      const name = ["None", "Valid", "Invalid", "Unavailable"][Number(args.verdict)] ?? String(args.verdict);
+      counts[`revealed ${name}`] = (counts[`revealed ${name}`] ?? 0) + 1;
+      validatorReveals.set(k, counts);
+    }
+
+    const operatorReports: OperatorReport[] = [];
+    for (const op of operators) {
+      const a = addr(op.wallet);
+      const info = await d.lens.read.getOperator([a]);
+      let points = 0n;
+      for (let r = first; r <= last; r++) points += await d.challenges.read.epochPoints([r, a]);
+      operatorReports.push({
+        name: op.name,
+        address: a,
+        role: op.role === 1 ? "trainer" : "validator",
+        behaviour: op.behaviour,
+        challenges: (op.role === 1 ? statusCounts.get(a) : validatorReveals.get(a)) ?? {},
+        points: String(points),
+        slashed: String(slashed.get(a) ?? 0n),
+        jailed: info.jailed,
+        rewards: {
+          settled: String(settled.get(a) ?? 0n),
+          commission: String(commission.get(a) ?? 0n),
+          toPool: String(toPool.get(a) ?? 0n),
+          usageFees: String(feesSettled.get(a) ?? 0n),
+        },
+        selfStake: String(info.selfStake),
+        totalStake: String(info.totalStake),
+      });
+    }
+    const delegatorReports = [];
+    let claimableTotal = 0n;
+    for (const x of delegations) {
+      const pos = await d.staking.read.getPosition([addr(x.wallet), addr(x.operator.wallet)]);
+      let unbonding = 0n;
+      for (const u of await d.lens.read.getUnbonding([addr(x.wallet), 10n])) unbonding += u.tokens;
+      claimableTotal += pos.claimable;
+      delegatorReports.push({
+        name: x.name,
+        address: addr(x.wallet),
+        operator: x.operator.name,
+        delegated: String(x.amount),
+        stake: String(pos.tokens),
+        claimed: String(claimedBy.get(`${addr(x.wallet)}:${addr(x.operator.wallet)}`) ?? 0n),
+        claimable: String(pos.claimable),
+        unbonding: String(unbonding),
+      });
+    }
+
+    const funded = await d.distributor.read.totalFunded();
+    const feesIn = await d.distributor.read.totalFees();
+    const forwarded = await d.distributor.read.totalForwarded();
+    const protocol = await d.distributor.read.totalToProtocol();
+    const reserve = await d.distributor.read.reserve();
+    const carried = await d.distributor.read.carry();
+    let unsettled = 0n;
+    for (let r = first; r <= last; r++) {
+      const ep = await d.distributor.read.getEpoch([r]);
+      unsettled += ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
+    }
+    const held = await d.token.read.balanceOf([d.distributor.address]);
+    const balanced = funded + feesIn === forwarded + protocol + reserve + carried + unsettled;
+
+    const forgers = operatorReports.filter((x) => x.behaviour === "forger");
+    const honest = operatorReports.filter((x) => x.role === "trainer" && x.behaviour === "honest");
+    const absent = operatorReports.filter((x) => x.behaviour === "absent");
+    const checks = [
+      {
+        name: "every forging trainer is slashed and jailed",
+        ok: forgers.every((x) => BigInt(x.slashed) > 0n && x.jailed && (x.challenges.Fraud ?? 0) > 0),
+        detail:
+          forgers
+            .map(
+              (x) =>
+                `${x.name}: ${Object.entries(x.challenges)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(", ")}, slashed ${fmt(x.slashed)}`,
+            )
+            .join("; ") || "no forger in this run",
+      },
+      {
+        name: "every honest trainer passes every challenge and earns points",
+        ok: honest.every((x) => (x.challenges.Valid ?? 0) === o.epochs && BigInt(x.points) > 0n && !x.jailed),
+        detail: honest.map((x) => `${x.name}: Valid ${x.challenges.Valid ?? 0} of ${o.epochs}`).join("; "),
+      },
+      {
+        name: "every absent trainer is reported missed",
+        ok: absent.every((x) => (x.challenges.Missed ?? 0) > 0),
+        detail:
+          absent
+            .map(
+              (x) =>
+                `${x.name}: ${Object.entries(x.challenges)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(", ")}`,
+            )
+            .join("; ") || "no absent trainer in this run",
+      },
+      {
+        name: "the reward books balance",
+        ok: balanced && held === reserve + carried + unsettled,
+        detail: `funded + fees = pools + protocol + reserve + carried + unsettled; distributor holds ${fmt(held)}`,
+      },
+      ...(inference
+        ? [
+            {
+              name: "the dApp's requests are delivered, paid and recorded as usage",
+              ok: inference.deliveries > 0 && inference.usage.length > 0,
+              detail: `${inference.deliveries} deliveries for ${inference.requests} requests, payments ${fmt(inference.payments)}`,
+            },
+          ]
+        : []),
+    ];
+
+    report = {
+      chainId: publicClient.chain.id,
+      mode: chain.mode,
+      options: { ...o },
+      spec: {
+        id,
+        widths: [...spec.widths],
+        steps: spec.steps,
+        checkpointInterval: spec.checkpointInterval,
+        auditSamples: AUDIT_SAMPLES,
+      },
+      wallSeconds: 0,
+      rounds,
+      operators: operatorReports,
+      delegators: delegatorReports,
+      inference,
+      verification: {
+        trainingSeconds,
+        runsTrained,
+        auditSeconds,
+        audits,
+        overhead: trainingSeconds > 0 ? auditSeconds / trainingSeconds : null,
+      },
+      accounting: {
+        funded: String(funded),
+        usageFees: String(feesIn),
+        paidIntoPools: String(forwarded),
+        protocol: String(protocol),
+        reserve: String(reserve),
+        carried: String(carried),
+        unsettled: String(unsettled),
+        distributorHolds: String(held),
+        burnedBySlashes: String(await d.token.read.balanceOf([BURN])),
+        claimedByDelegators: String(claimedTotal),
+        claimable: String(claimableTotal),
+        balanced,
+      },
+      checks,
+    };
+  } finally {
+    for (const daemon of [...trainerDaemons, ...validatorDaemons]) await daemon.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  report.wallSeconds = (performance.now() - started) / 1000;
+  return report;
+}

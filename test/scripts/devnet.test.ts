@@ -1,0 +1,98 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import {
+  DevnetOptionsError,
+  parseDevnetArgs,
+  resolveDevnetOptions,
+} from "../../scripts/lib/devnet/options.js";
+import { formatReport } from "../../scripts/lib/devnet/report.js";
+import { runDevnet } from "../../scripts/lib/devnet/run.js";
+import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
+
+describe("devnet", function () {
+  this.timeout(300_000);
+
+  it("plays a small network end to end in-process: the forger is slashed and jailed, the absent trainer missed, the books balance", async () => {
+    const options = resolveDevnetOptions({ epochs: 2, trainers: 4, cheaters: 1, absent: 1, validators: 3 });
+    const connection = await network.create();
+    try {
+      const report = await runDevnet(
+        options,
+        { ...connection, mode: "in-process" },
+        createDevnetUi({ json: true, quiet: true }),
+      );
+      expect(
+        report.checks.filter((c) => !c.ok),
+        JSON.stringify(report.checks),
+      ).to.deep.equal([]);
+      const byBehaviour = (b: string) =>
+        report.operators.filter((o) => o.behaviour === b && o.role === "trainer");
+      expect(byBehaviour("honest")).to.have.length(2);
+      for (const t of byBehaviour("honest")) {
+        expect(t.challenges).to.deep.equal({ Valid: 2 });
+        expect(BigInt(t.rewards.settled) > 0n).to.equal(true);
+        expect(t.jailed).to.equal(false);
+      }
+      const [forger] = byBehaviour("forger");
+      expect(forger.challenges.Fraud).to.be.at.least(1); // jailed once judged: not due again
+      expect(forger.jailed).to.equal(true);
+      expect(BigInt(forger.slashed) > 0n).to.equal(true);
+      expect(BigInt(forger.rewards.settled)).to.equal(0n);
+      const [absent] = byBehaviour("absent");
+      expect(absent.challenges.Missed).to.equal(2);
+      for (const v of report.operators.filter((o) => o.role === "validator")) {
+        expect(BigInt(v.points) > 0n).to.equal(true);
+        expect(BigInt(v.rewards.settled) > 0n).to.equal(true);
+      }
+      // Rows: one per trainer and round; every revealed verdict on the forger is Invalid.
+      expect(report.rounds).to.have.length(8);
+      const forged = report.rounds.find((r) => r.trainer === forger.name && r.status === "Fraud")!;
+      expect(forged.verdicts.length).to.be.greaterThan(0);
+      expect(forged.verdicts.every((v) => v.startsWith("Invalid@"))).to.equal(true);
+      expect(report.accounting.balanced).to.equal(true);
+      const a = report.accounting;
+      expect(BigInt(a.funded) + BigInt(a.usageFees)).to.equal(
+        BigInt(a.paidIntoPools) +
+          BigInt(a.protocol) +
+          BigInt(a.reserve) +
+          BigInt(a.carried) +
+          BigInt(a.unsettled),
+      );
+      expect(report.verification.runsTrained).to.be.greaterThan(0);
+      expect(report.verification.audits).to.be.greaterThan(0);
+      // The report is plain JSON and reads as text.
+      expect(JSON.parse(JSON.stringify(report))).to.deep.equal(report);
+      const text = formatReport(report);
+      for (const part of ["Judgments", "Operators", "Delegators", "Reward accounting", "balanced"])
+        expect(text).to.contain(part);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("reads its options from the command line and refuses impossible ones, naming the flag and the value", () => {
+    expect(parseDevnetArgs(["--epochs", "5", "--trainers", "4", "--cheaters", "2", "--json"], {})).to.include(
+      {
+        epochs: 5,
+        trainers: 4,
+        cheaters: 2,
+        json: true,
+        inference: true,
+      },
+    );
+    expect(parseDevnetArgs([], { POAI_DEVNET_ROUNDS: "4", POAI_LOG_LEVEL: "info" })).to.include({
+      epochs: 4,
+      logLevel: "info",
+    });
+    expect(parseDevnetArgs(["--no-inference"], {}).inference).to.equal(false);
+    const refused = (input: Parameters<typeof resolveDevnetOptions>[0], message: string) =>
+      expect(() => resolveDevnetOptions(input)).to.throw(DevnetOptionsError, message);
+    refused({ epochs: 0 }, "--epochs");
+    refused({ epochs: 21 }, "(got 21)");
+    refused({ trainers: 2, cheaters: 1, absent: 1 }, "must leave at least one honest trainer of 2");
+    refused({ rpc: "ftp://example.com" }, "--rpc");
+    refused({ trainers: 8, validators: 9 }, "--validators");
+    expect(() => parseDevnetArgs(["--epochs", "two"], {})).to.throw("--epochs must be a whole number");
+    expect(() => parseDevnetArgs(["--backend", "tpu"], {})).to.throw();
+  });
+});
