@@ -3,6 +3,8 @@ import * as beaconActions from "./actions/beacon.js";
 import * as challengeActions from "./actions/challenges.js";
 import * as coordinatorActions from "./actions/coordinator.js";
 import * as inboxActions from "./actions/inbox.js";
+import * as modelActions from "./actions/models.js";
+import * as outputVerifierActions from "./actions/output-verifier.js";
 import * as walletActions from "./actions/wallet.js";
 import * as registryActions from "./actions/registry.js";
 import * as rewardActions from "./actions/rewards.js";
@@ -173,6 +175,26 @@ const inference = {
   getWalletBalance: walletActions.getWalletBalance,
   getWalletAllowance: walletActions.getWalletAllowance,
   getInboxItem: inboxActions.getInboxItem,
+  getUsageEpoch: coordinatorActions.getUsageEpoch,
+  getModelUsage: coordinatorActions.getModelUsage,
+  getNodeUsage: coordinatorActions.getNodeUsage,
+  getPendingUsageFees: coordinatorActions.getPendingUsageFees,
+  getProofRequest: coordinatorActions.getProofRequest,
+  registerModel: modelActions.registerModel,
+  registerTrainedModel: modelActions.registerTrainedModel,
+  deactivateModel: modelActions.deactivateModel,
+  getModel: modelActions.getModel,
+  isModelActive: modelActions.isModelActive,
+  getModelEvents: modelActions.getModelRegistryEvents,
+  parseModelEvents: modelActions.parseModelRegistryEvents,
+  disputeOutput: outputVerifierActions.disputeOutput,
+  finalizeOutput: outputVerifierActions.finalizeOutput,
+  getOutputVerification: outputVerifierActions.getOutputVerification,
+  getOutputVerifierParams: outputVerifierActions.getOutputVerifierParams,
+  getOutputVerifierFee: outputVerifierActions.getOutputVerifierFee,
+  getVerifierEvents: outputVerifierActions.getOutputVerifierEvents,
+  parseVerifierEvents: outputVerifierActions.parseOutputVerifierEvents,
+  watchVerifierEvents: outputVerifierActions.watchOutputVerifierEvents,
 };
 
 /** Generic Coordinator event actions, bound by hand so that `eventName` still narrows the events. */
@@ -263,8 +285,9 @@ export interface PoAIClient extends Readonly<PoAIContext> {
   rewards: PoAIRewardActions;
   /**
    * The inference marketplace: subscriptions (direct and EIP-712 delegated), deliveries, payment
-   * wallets, the Inbox, Reader batch reads and Coordinator events. Needs
-   * `deployment.contracts.coordinator` (and `reader`, `walletFactory`, `inbox` for those reads).
+   * wallets, the Inbox, Reader batch reads, usage per model, node and epoch, Coordinator events,
+   * the ModelRegistry and PoAIVerifier disputes. Needs `deployment.contracts.coordinator` (and
+   * `reader`, `walletFactory`, `inbox`, `modelRegistry`, `poaiVerifier` for those parts).
    */
   inference: PoAIInferenceActions;
   /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */

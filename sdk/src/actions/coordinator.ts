@@ -693,6 +693,104 @@ export async function flushUsageFees(
   });
 }
 
+/** Accepted deliveries and the staking-token fees they paid, for one model or one node in one epoch. */
+export interface UsageView {
+  deliveries: bigint;
+  /** Staking-token usage fees (after the protocol fee), in wei. */
+  fees: bigint;
+}
+
+/** The staking epoch at the latest block, as the Coordinator counts usage (`currentEpoch`). */
+export async function getUsageEpoch(ctx: PoAIContext): Promise<bigint> {
+  const address = coordinatorAddress(ctx);
+  return read(address, "currentEpoch", () =>
+    readContract(ctx.publicClient, { address, abi: coordinatorAbi, functionName: "currentEpoch" }),
+  );
+}
+
+/**
+ * Usage of model `containerId` in `epoch`: accepted deliveries (no verifier, or verified valid)
+ * and the staking-token fees they paid. `containerId` is the id string or its bytes32 hash.
+ */
+export async function getModelUsage(
+  ctx: PoAIContext,
+  args: { containerId: string | Hex; epoch: bigint | number; blockNumber?: bigint },
+): Promise<UsageView> {
+  const containerId =
+    typeof args.containerId === "string" && /^0x[0-9a-fA-F]{64}$/.test(args.containerId)
+      ? (args.containerId.toLowerCase() as Hex)
+      : containerIdOf(args.containerId);
+  const epoch = checkUint("epoch", args.epoch);
+  const address = coordinatorAddress(ctx);
+  const [deliveries, fees] = await read(address, "usage", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: coordinatorAbi,
+      functionName: "usage",
+      args: [containerId, epoch],
+      ...(args.blockNumber !== undefined && { blockNumber: args.blockNumber }),
+    }),
+  );
+  return { deliveries: BigInt(deliveries), fees };
+}
+
+/** Usage of `node` in `epoch`: its accepted deliveries and the staking-token fees they paid. */
+export async function getNodeUsage(
+  ctx: PoAIContext,
+  args: { node: Address; epoch: bigint | number; blockNumber?: bigint },
+): Promise<UsageView> {
+  const node = checkAddress("node", args.node);
+  const epoch = checkUint("epoch", args.epoch);
+  const address = coordinatorAddress(ctx);
+  const [deliveries, fees] = await read(address, "nodeUsage", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: coordinatorAbi,
+      functionName: "nodeUsage",
+      args: [node, epoch],
+      ...(args.blockNumber !== undefined && { blockNumber: args.blockNumber }),
+    }),
+  );
+  return { deliveries: BigInt(deliveries), fees };
+}
+
+/** Staking-token usage fees accrued for (`node`, `modelTrainer`), waiting for `flushUsageFees`. */
+export async function getPendingUsageFees(
+  ctx: PoAIContext,
+  args: { node: Address; modelTrainer: Address },
+): Promise<bigint> {
+  const node = checkAddress("node", args.node);
+  const trainer = checkAddress("modelTrainer", args.modelTrainer);
+  const address = coordinatorAddress(ctx);
+  return read(address, "pendingUsageFees", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: coordinatorAbi,
+      functionName: "pendingUsageFees",
+      args: [node, trainer],
+    }),
+  );
+}
+
+/** The pending verification of `node`'s delivery: collateral wallet, escrowed payment, expiry (zero if none). */
+export async function getProofRequest(
+  ctx: PoAIContext,
+  args: { subscriptionId: number | bigint; interval: number | bigint; node: Address },
+): Promise<ContractFunctionReturnType<typeof coordinatorAbi, "view", "proofRequest">> {
+  const id = u32("subscriptionId", args.subscriptionId, 1n);
+  const interval = u32("interval", args.interval, 1n);
+  const node = checkAddress("node", args.node);
+  const address = coordinatorAddress(ctx);
+  return read(address, "proofRequest", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: coordinatorAbi,
+      functionName: "proofRequest",
+      args: [id, interval, node],
+    }),
+  );
+}
+
 // =================================================================================================
 // Reads
 // =================================================================================================
