@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
@@ -174,6 +175,15 @@ contract TestReentrantReceiver {
     bytes public lastReturn;
 
     error Refused();
+    error CallFailed(bytes returnData);
+
+    /// @notice Calls `to` as this contract (lets it own a wallet, or be a node's fee recipient).
+    function execute(address to, bytes calldata data_) external returns (bytes memory ret) {
+        bool ok;
+        // solhint-disable-next-line avoid-low-level-calls
+        (ok, ret) = to.call(data_);
+        if (!ok) revert CallFailed(ret);
+    }
 
     function arm(address target_, bytes calldata data_, bool refuse_) external {
         target = target_;
@@ -187,6 +197,37 @@ contract TestReentrantReceiver {
         if (refuse) revert Refused();
         if (!armed) return;
         armed = false;
+        // solhint-disable-next-line avoid-low-level-calls
+        (lastOk, lastReturn) = target.call(data);
+    }
+}
+
+/// @title TestHookToken
+/// @notice Test-only ERC-20 whose next transfer, once armed, calls `target` with `data` (a
+///         malicious or hook-bearing payment token), recording the outcome without reverting.
+contract TestHookToken is ERC20 {
+    address public target;
+    bytes public data;
+    bool public armed;
+    bool public lastOk;
+    bytes public lastReturn;
+    uint256 public hookCalls;
+
+    constructor(address holder, uint256 supply) ERC20("Hook", "HOOK") {
+        _mint(holder, supply);
+    }
+
+    function arm(address target_, bytes calldata data_) external {
+        target = target_;
+        data = data_;
+        armed = true;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        if (!armed) return;
+        armed = false;
+        ++hookCalls;
         // solhint-disable-next-line avoid-low-level-calls
         (lastOk, lastReturn) = target.call(data);
     }

@@ -72,6 +72,21 @@ describe("Infernet coordinator: payments and verification", function () {
     });
   }
 
+  it("returns a cancelled escrow to an unlimited allowance without overflowing it", async () => {
+    const w = await load();
+    const id = await w.createdId(await request(w, ETH));
+    expect(await w.consumerWallet.read.allowance([w.consumer.address, ETH])).to.equal(
+      2n ** 256n - 1n - PRICE,
+    );
+    await w.approve(w.consumer.address, ETH, 2n ** 256n - 1n);
+    // the consumer contract cancels through the coordinator: impersonate it
+    await w.conn.networkHelpers.impersonateAccount(w.consumer.address);
+    await w.conn.networkHelpers.setBalance(w.consumer.address, E(1));
+    await w.coordinator.write.cancelSubscription([id], { account: w.consumer.address });
+    expect(await w.consumerWallet.read.allowance([w.consumer.address, ETH])).to.equal(2n ** 256n - 1n);
+    expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, ETH])).to.equal(0n);
+  });
+
   it("refuses a payment to a node wallet the factory did not create", async () => {
     const w = await load();
     const id = await w.createdId(await request(w, ETH));

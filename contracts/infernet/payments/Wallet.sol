@@ -117,7 +117,10 @@ contract Wallet is Ownable, ReentrancyGuardTransient {
             lockedBalanceOf[spender][token] = locked - amount;
             lockedBalance[token] -= amount;
         }
-        allowance[spender][token] += amount;
+        // An unlimited allowance stays unlimited (no overflow on the way back).
+        uint256 allowed = allowance[spender][token];
+        allowance[spender][token] =
+            allowed > type(uint256).max - amount ? type(uint256).max : allowed + amount;
         emit Escrow(spender, token, amount, false);
     }
 
