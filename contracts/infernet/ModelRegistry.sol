@@ -60,7 +60,8 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     // =========================================================================================
 
     /// @notice Registers a model with the given widths and weights under
-    ///         `keccak256(bytes(containerIdString))`. Returns the container id.
+    ///         `keccak256(abi.encode(containerIdString))` (the container id a subscription stores,
+    ///         as Infernet v1.1.0 hashes it). Returns the container id.
     function registerModel(
         string calldata containerIdString,
         uint32[] calldata widths,
@@ -167,7 +168,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         }
         if (weightsHash == bytes32(0)) revert ZeroWeightsHash();
         EngineSpec.checkWidths(widths);
-        containerId = keccak256(bytes(containerIdString));
+        containerId = keccak256(abi.encode(containerIdString));
         Record storage r = _models[containerId];
         if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
         r.trainer = msg.sender;

@@ -14,7 +14,7 @@ interface IModelRegistry {
         bool active; // deliveries for an inactive model are refused
     }
 
-    /// @notice `trainer` registered `containerId` (`containerIdString`'s keccak256). `challengeId` is
+    /// @notice `trainer` registered `containerId` (`keccak256(abi.encode(containerIdString))`). `challengeId` is
     ///         the valid challenge whose final checkpoint the weights are proven to be (0: none).
     event ModelRegistered(
         bytes32 indexed containerId,

@@ -128,18 +128,15 @@ library IntegerMLP {
             } {
                 let x := signextend(0, byte(0, mload(add(data, i))))
                 sum := add(sum, x)
-                _pack(words, i, x)
-            }
-            // Adds activation `x` of input `i` to its packed word (two's complement, mod 2^256).
-            function _pack(w, i, x) {
+                // input i goes to word 2 * (i / 16) + (i even), 32-bit lane (i % 16) / 2
                 let r := and(i, 15)
-                let at := add(w, shl(5, add(shl(1, shr(4, i)), iszero(and(r, 1)))))
+                let at := add(words, shl(5, add(shl(1, shr(4, i)), iszero(and(r, 1)))))
                 mstore(at, add(mload(at), shl(shl(5, shr(1, r)), x)))
             }
         }
     }
 
-    /// A hidden layer: every output requantized into [0, 127], packed for the next layer.
+    /// A hidden layer: every output requantized into [0, 127], packed for the next layer, and their sum.
     function _hiddenLayer(
         uint256 layer,
         uint256 n,
@@ -149,20 +146,71 @@ library IntegerMLP {
     ) private pure returns (uint256[] memory next, int256 nextSum) {
         next = new uint256[](((m + 15) >> 4) << 1);
         uint256 shift = forwardShift(n);
-        int256 correction = -127 * sum;
-        for (uint256 o; o < m; ++o) {
-            int256 z = _dot(layer + 2 * o * n, n, acts) + correction + 127 * _bias(layer + 2 * (n * m + o));
-            int256 a = _requantize(z, shift, 0);
-            nextSum += a;
-            assembly ("memory-safe") {
+        assembly ("memory-safe") {
+            let out := add(next, 32)
+            let row := layer
+            let biases := add(layer, shl(1, mul(n, m)))
+            let correction := mul(sub(0, 127), sum)
+            let half := shl(sub(shift, 1), 1)
+            for {
+                let o := 0
+            } lt(o, m) {
+                o := add(o, 1)
+            } {
+                let end := add(row, shl(1, n))
+                let z := add(
+                    _dot(row, end, add(acts, 32)),
+                    add(correction, mul(127, _bias(add(biases, shl(1, o)))))
+                )
+                row := end
+                // clamp(roundShift(z, shift), 0, 127)
+                let a := sar(shift, add(z, half))
+                if slt(a, 0) {
+                    a := 0
+                }
+                if sgt(a, 127) {
+                    a := 127
+                }
+                nextSum := add(nextSum, a)
                 let r := and(o, 15)
-                let at := add(add(next, 32), shl(5, add(shl(1, shr(4, o)), iszero(and(r, 1)))))
+                let at := add(out, shl(5, add(shl(1, shr(4, o)), iszero(and(r, 1)))))
                 mstore(at, add(mload(at), shl(shl(5, shr(1, r)), a)))
+            }
+
+            // sum_i w'[i] * a[i] over the weights at calldata [from, to) (w' = w + 127), 16 per word
+            function _dot(from, to, words) -> z {
+                for {} lt(from, to) {
+                    from := add(from, 32)
+                    words := add(words, 64)
+                } {
+                    let x := calldataload(from)
+                    // t = hi + 128 + (lo >> 7) per 16-bit lane, in [0, 256]
+                    let t := add(xor(and(x, LANE_FF), LANE_80), and(shr(15, x), LANE_01))
+                    // w' = clamp(t, 1, 255) - 1 = t - [t >= 1] - [t == 256], in [0, 254]
+                    let w := sub(t, add(and(shr(8, add(t, LANE_FF)), LANE_01), and(shr(8, t), LANE_01)))
+                    let p := add(
+                        mul(and(w, EVEN_LANES), mload(words)),
+                        mul(and(shr(16, w), EVEN_LANES), mload(add(words, 32)))
+                    )
+                    z := add(z, signextend(3, shr(224, add(p, TOP_LANE_BIAS))))
+                }
+            }
+
+            // clamp(roundShift(p, 8), -127, 127) of the int16 little-endian parameter at calldata `at`
+            function _bias(at) -> w {
+                let v := shr(240, calldataload(at))
+                w := sar(8, add(signextend(1, or(shl(8, and(v, 0xff)), shr(8, v))), 128))
+                if slt(w, sub(0, 127)) {
+                    w := sub(0, 127)
+                }
+                if sgt(w, 127) {
+                    w := 127
+                }
             }
         }
     }
 
-    /// The output layer: every output requantized into [-127, 127], as bytes, and its argmax.
+    /// The output layer: every output requantized into [-127, 127], as bytes, and their argmax.
     function _outputLayer(
         uint256 layer,
         uint256 n,
@@ -172,68 +220,65 @@ library IntegerMLP {
     ) private pure returns (bytes memory y, uint256 label) {
         y = new bytes(m);
         uint256 shift = forwardShift(n);
-        int256 correction = -127 * sum;
-        int256 best = type(int256).min;
-        for (uint256 o; o < m; ++o) {
-            int256 z = _dot(layer + 2 * o * n, n, acts) + correction + 127 * _bias(layer + 2 * (n * m + o));
-            int256 v = _requantize(z, shift, -127);
-            if (v > best) {
-                best = v;
-                label = o;
-            }
-            assembly ("memory-safe") {
-                mstore8(add(add(y, 32), o), and(v, 0xff))
-            }
-        }
-    }
-
-    /// sum_i w'[i] * a[i] over the row of `n` weights starting at calldata offset `row` (w' = w + 127).
-    function _dot(uint256 row, uint256 n, uint256[] memory acts) private pure returns (int256 z) {
         assembly ("memory-safe") {
-            let words := add(acts, 32)
-            let end := add(row, shl(1, n))
-            for {} lt(row, end) {
-                row := add(row, 32)
-                words := add(words, 64)
+            let out := add(y, 32)
+            let row := layer
+            let biases := add(layer, shl(1, mul(n, m)))
+            let correction := mul(sub(0, 127), sum)
+            let half := shl(sub(shift, 1), 1)
+            let best := sub(0, 128)
+            for {
+                let o := 0
+            } lt(o, m) {
+                o := add(o, 1)
             } {
-                let x := calldataload(row)
-                // t = hi + 128 + (lo >> 7) per 16-bit lane, in [0, 256]
-                let t := add(xor(and(x, LANE_FF), LANE_80), and(shr(15, x), LANE_01))
-                // w' = clamp(t, 1, 255) - 1 = t - [t >= 1] - [t == 256], in [0, 254]
-                let w := sub(t, add(and(shr(8, add(t, LANE_FF)), LANE_01), and(shr(8, t), LANE_01)))
-                let p := add(
-                    mul(and(w, EVEN_LANES), mload(words)),
-                    mul(and(shr(16, w), EVEN_LANES), mload(add(words, 32)))
+                let end := add(row, shl(1, n))
+                let z := add(
+                    _dot(row, end, add(acts, 32)),
+                    add(correction, mul(127, _bias(add(biases, shl(1, o)))))
                 )
-                z := add(z, signextend(3, shr(224, add(p, TOP_LANE_BIAS))))
+                row := end
+                // clamp(roundShift(z, shift), -127, 127)
+                let v := sar(shift, add(z, half))
+                if slt(v, sub(0, 127)) {
+                    v := sub(0, 127)
+                }
+                if sgt(v, 127) {
+                    v := 127
+                }
+                // argmax, ties to the lowest class
+                if sgt(v, best) {
+                    best := v
+                    label := o
+                }
+                mstore8(add(out, o), and(v, 0xff))
             }
-        }
-    }
 
-    /// The effective weight of the int16 little-endian parameter at calldata offset `at`.
-    function _bias(uint256 at) private pure returns (int256 w) {
-        assembly ("memory-safe") {
-            let v := shr(240, calldataload(at))
-            let p := signextend(1, or(shl(8, and(v, 0xff)), shr(8, v)))
-            w := sar(8, add(p, 128))
-            if slt(w, sub(0, 127)) {
-                w := sub(0, 127)
+            function _dot(from, to, words) -> z {
+                for {} lt(from, to) {
+                    from := add(from, 32)
+                    words := add(words, 64)
+                } {
+                    let x := calldataload(from)
+                    let t := add(xor(and(x, LANE_FF), LANE_80), and(shr(15, x), LANE_01))
+                    let w := sub(t, add(and(shr(8, add(t, LANE_FF)), LANE_01), and(shr(8, t), LANE_01)))
+                    let p := add(
+                        mul(and(w, EVEN_LANES), mload(words)),
+                        mul(and(shr(16, w), EVEN_LANES), mload(add(words, 32)))
+                    )
+                    z := add(z, signextend(3, shr(224, add(p, TOP_LANE_BIAS))))
+                }
             }
-            if sgt(w, 127) {
-                w := 127
-            }
-        }
-    }
 
-    /// clamp(roundShift(z, shift), lo, 127) with shift >= 1.
-    function _requantize(int256 z, uint256 shift, int256 lo) private pure returns (int256 v) {
-        assembly ("memory-safe") {
-            v := sar(shift, add(z, shl(sub(shift, 1), 1)))
-            if slt(v, lo) {
-                v := lo
-            }
-            if sgt(v, 127) {
-                v := 127
+            function _bias(at) -> w {
+                let v := shr(240, calldataload(at))
+                w := sar(8, add(signextend(1, or(shl(8, and(v, 0xff)), shr(8, v))), 128))
+                if slt(w, sub(0, 127)) {
+                    w := sub(0, 127)
+                }
+                if sgt(w, 127) {
+                    w := 127
+                }
             }
         }
     }

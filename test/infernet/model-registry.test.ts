@@ -10,7 +10,13 @@ import { keccak256, toHex, zeroHash, type Hex } from "viem";
 import { checkpointHash, commit, train } from "../../sdk/src/compute/index.js";
 import { E, Status, Verdict, type Connection, type Vote } from "../poai/helpers/world.js";
 import { attempt } from "../staking/helpers/revert.js";
-import { CONTAINER, CONTAINER_ID, MODEL_SPEC, deployVerifierWorld } from "./helpers/verifier-world.js";
+import {
+  CONTAINER,
+  CONTAINER_ID,
+  MODEL_SPEC,
+  containerIdOf,
+  deployVerifierWorld,
+} from "./helpers/verifier-world.js";
 
 const R = 1n;
 
@@ -54,7 +60,7 @@ describe("ModelRegistry", function () {
       const name = "poai-mlp-2";
       const hash = keccak256(toHex("weights"));
       const tx = await (await w.registryOf(w.node)).write.registerModel([name, [16, 5, 3], hash]);
-      const id = keccak256(toHex(name));
+      const id = containerIdOf(name);
       expect(await w.events(tx, w.models, "ModelRegistered")).to.deep.equal([
         {
           containerId: id,
@@ -212,7 +218,7 @@ describe("ModelRegistry", function () {
       expect(hash).to.equal(run.checkpointHashes[finalIndex]);
       const r = await w.registryOf(w.node);
       const tx = await r.write.registerTrainedModel(["trained", hash, id, tree.proof(finalIndex)]);
-      const cid = keccak256(toHex("trained"));
+      const cid = containerIdOf("trained");
       expect((await w.events(tx, w.models, "ModelRegistered"))[0]).to.deep.include({
         containerId: cid,
         trainer: w.node.address,

@@ -3,7 +3,7 @@
  * the PoAIVerifier wired as Staking's slasher, plus a small trained model and helpers to deliver
  * through the coordinator and to compute what the model really outputs.
  */
-import { getAddress, keccak256, parseEther, toHex, type Address, type Hex } from "viem";
+import { encodeAbiParameters, getAddress, keccak256, parseEther, toHex, type Address, type Hex } from "viem";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
 import {
   REFERENCE_SEED,
@@ -33,7 +33,10 @@ export const MODEL_SPEC: TrainingSpec = {
   evalSize: 64,
 };
 export const CONTAINER = "poai-mlp-8x8x4";
-export const CONTAINER_ID: Hex = keccak256(toHex(CONTAINER));
+/** A subscription's container id: keccak256(abi.encode(container id string)), as Infernet hashes it. */
+export const containerIdOf = (name: string): Hex =>
+  keccak256(encodeAbiParameters([{ type: "string" }], [name]));
+export const CONTAINER_ID: Hex = containerIdOf(CONTAINER);
 export const PAYMENT = parseEther("1");
 
 let trained: TrainingRun | undefined;
