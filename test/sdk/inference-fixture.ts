@@ -120,10 +120,18 @@ export async function connectInference() {
       );
       const receipt = await mined(c, c.inference.createWallet({ owner: address(i) }));
       const nodeWallet = c.inference.walletFromLogs({ logs: receipt.logs });
-      await mined(c, c.inference.depositToken({ wallet: nodeWallet, token: d.token.address, amount: parseEther("1000") }));
       await mined(
         c,
-        c.inference.approveSpender({ wallet: nodeWallet, spender: address(i), token: d.token.address, amount: maxUint256 }),
+        c.inference.depositToken({ wallet: nodeWallet, token: d.token.address, amount: parseEther("1000") }),
+      );
+      await mined(
+        c,
+        c.inference.approveSpender({
+          wallet: nodeWallet,
+          spender: address(i),
+          token: d.token.address,
+          amount: maxUint256,
+        }),
       );
       nodeWallets.push(nodeWallet);
     }
@@ -132,7 +140,11 @@ export async function connectInference() {
     const model = await trainedModel();
     await mined(
       client(1),
-      client(1).inference.registerModel({ containerId: MODEL, widths: MODEL_SPEC.widths, weightsHash: model.weightsHash }),
+      client(1).inference.registerModel({
+        containerId: MODEL,
+        widths: MODEL_SPEC.widths,
+        weightsHash: model.weightsHash,
+      }),
     );
 
     // The dApp: the example consumers and a funded Wallet they may spend from.
@@ -149,11 +161,19 @@ export async function connectInference() {
     );
     const walletReceipt = await mined(dapp, dapp.inference.createWallet({ owner: address(4) }));
     const dappWallet = dapp.inference.walletFromLogs({ logs: walletReceipt.logs });
-    await mined(dapp, dapp.inference.depositToken({ wallet: dappWallet, token: d.token.address, amount: parseEther("1000") }));
+    await mined(
+      dapp,
+      dapp.inference.depositToken({ wallet: dappWallet, token: d.token.address, amount: parseEther("1000") }),
+    );
     for (const spender of [classifier.address, predictor.address]) {
       await mined(
         dapp,
-        dapp.inference.approveSpender({ wallet: dappWallet, spender, token: d.token.address, amount: maxUint256 }),
+        dapp.inference.approveSpender({
+          wallet: dappWallet,
+          spender,
+          token: d.token.address,
+          amount: maxUint256,
+        }),
       );
     }
 

@@ -74,7 +74,11 @@ function checkModelId(value: unknown): string {
   return id;
 }
 
-function checkBytes32(field: string, value: unknown, what = "32 bytes as hex (0x followed by 64 hex digits)"): Hex {
+function checkBytes32(
+  field: string,
+  value: unknown,
+  what = "32 bytes as hex (0x followed by 64 hex digits)",
+): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
     throw new PoAIInputError(field, value, what);
   }
@@ -228,10 +232,7 @@ export async function getModel(
 }
 
 /** Whether `containerId` (the id string or its hash) is registered and takes deliveries. */
-export async function isModelActive(
-  ctx: PoAIContext,
-  args: { containerId: string | Hex },
-): Promise<boolean> {
+export async function isModelActive(ctx: PoAIContext, args: { containerId: string | Hex }): Promise<boolean> {
   const containerId = modelKey(args.containerId);
   const address = modelRegistryAddress(ctx);
   return read(address, "isActive", () =>

@@ -25,7 +25,12 @@ import { poaiVerifierAbi } from "../abi/index.js";
 import { decodeInferenceInput, encodeInferenceOutput, infer, inferenceLayout } from "../compute/inference.js";
 import type { PoAIContext, WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
-import { getPastContractEvents, parseContractLogs, watchContractEvents, type WatchOptions } from "../events.js";
+import {
+  getPastContractEvents,
+  parseContractLogs,
+  watchContractEvents,
+  type WatchOptions,
+} from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import { checkAddress, checkUint } from "../validate.js";
 
@@ -169,7 +174,12 @@ export function checkOutput(args: {
  */
 export async function disputeOutput(
   ctx: PoAIContext,
-  args: DeliveryKey & { containerId: Hex; input: Hex; output: Hex; checkpoint: Hex | Uint8Array } & WriteOptions,
+  args: DeliveryKey & {
+    containerId: Hex;
+    input: Hex;
+    output: Hex;
+    checkpoint: Hex | Uint8Array;
+  } & WriteOptions,
 ): Promise<Hash> {
   const [id, interval, node] = checkKey(args);
   const data = encodeFunctionData({
