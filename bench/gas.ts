@@ -21,6 +21,7 @@ import { toAddressBook } from "../scripts/lib/address-book.js";
 import { deployStaking } from "../scripts/lib/deploy.js";
 import { runPoAIGasBench } from "./poai.js";
 import { runRewardsGasBench } from "./rewards.js";
+import { INFERNET_ANCHORS, runInfernetGasBench } from "./infernet.js";
 
 /** Tally Staker's published gas report (see ANCHORS.md). */
 const ANCHORS: Record<string, [string, number]> = {
@@ -40,6 +41,7 @@ const ANCHORS: Record<string, [string, number]> = {
     "goal (same), verdicts batched by 10",
     600_000,
   ],
+  ...INFERNET_ANCHORS,
 };
 
 export async function runGasBench(
@@ -233,6 +235,7 @@ export async function runGasBench(
 
   Object.assign(results, await runPoAIGasBench());
   Object.assign(results, await runRewardsGasBench());
+  Object.assign(results, await runInfernetGasBench());
   for (const n of counts) results[`Staking.claim@${n}delegators`] = results[`Staking.claim.delegators${n}`];
 
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });

@@ -128,14 +128,14 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
     ) public nonReentrant {
         Record storage r = _subs[subscriptionId];
         Core memory c = r.core;
-        _checkInterval(subscriptionId, c, deliveryInterval);
         Config memory cfg = r.config;
-        if (cfg.redundancy > 1) revert CommitRequired(subscriptionId, cfg.redundancy);
+        _checkInterval(subscriptionId, c, cfg.frequency, deliveryInterval);
+        if (c.redundancy > 1) revert CommitRequired(subscriptionId, c.redundancy);
         _checkNode(msg.sender);
         uint256 key = _intervalKey(subscriptionId, deliveryInterval);
         IntervalState memory st = _intervals[key];
-        if (st.delivered >= cfg.redundancy)
-            revert IntervalCompleted(subscriptionId, deliveryInterval, cfg.redundancy);
+        if (st.delivered >= c.redundancy)
+            revert IntervalCompleted(subscriptionId, deliveryInterval, c.redundancy);
         if (st.tainted && _marks[key][msg.sender] != 0)
             revert NodeRespondedAlready(subscriptionId, deliveryInterval, msg.sender);
         st.delivered += 1;
@@ -148,8 +148,9 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
     ///         redundancy > 1: `commitment = computeCommitment(subscriptionId, interval, node, output, salt)`.
     function commitCompute(uint32 subscriptionId, uint32 interval, bytes32 commitment) external nonReentrant {
         Record storage r = _subs[subscriptionId];
-        _checkInterval(subscriptionId, r.core, interval);
-        uint16 redundancy = r.config.redundancy;
+        Core memory c = r.core;
+        _checkInterval(subscriptionId, c, r.config.frequency, interval);
+        uint16 redundancy = c.redundancy;
         if (redundancy == 1) revert CommitNotRequired(subscriptionId);
         _checkNode(msg.sender);
         uint256 key = _intervalKey(subscriptionId, interval);
@@ -179,8 +180,8 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
     ) external nonReentrant {
         Record storage r = _subs[subscriptionId];
         Core memory c = r.core;
-        _checkInterval(subscriptionId, c, deliveryInterval);
         Config memory cfg = r.config;
+        _checkInterval(subscriptionId, c, cfg.frequency, deliveryInterval);
         _checkNode(msg.sender);
         uint256 key = _intervalKey(subscriptionId, deliveryInterval);
         bytes32 mark = _marks[key][msg.sender];
@@ -192,8 +193,8 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
             revert RevealNotOpen(subscriptionId, deliveryInterval, st.revealAt);
         if (computeCommitment(subscriptionId, deliveryInterval, msg.sender, output, salt) != mark)
             revert CommitmentMismatch(subscriptionId, deliveryInterval, msg.sender);
-        if (st.delivered >= cfg.redundancy)
-            revert IntervalCompleted(subscriptionId, deliveryInterval, cfg.redundancy);
+        if (st.delivered >= c.redundancy)
+            revert IntervalCompleted(subscriptionId, deliveryInterval, c.redundancy);
         st.delivered += 1;
         st.lastNode = msg.sender;
         _intervals[key] = st;
@@ -302,7 +303,7 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
         address nodeWallet
     ) private {
         bytes32 containerId = r.containerId;
-        if (r.payment.amount != 0) {
+        if (c.paid) {
             bytes32 pk = _pay(subscriptionId, interval, r, c, cfg, nodeWallet);
             if (pk != 0) {
                 _requestVerification(subscriptionId, interval, containerId, cfg, input, output, proof);
@@ -362,12 +363,17 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
         _marks[key][node] = INVALIDATED;
     }
 
-    function _checkInterval(uint32 subscriptionId, Core memory c, uint32 deliveryInterval) private view {
+    function _checkInterval(
+        uint32 subscriptionId,
+        Core memory c,
+        uint32 frequency,
+        uint32 deliveryInterval
+    ) private view {
         if (c.owner == address(0)) revert SubscriptionNotFound(subscriptionId);
         if (uint32(block.timestamp) < c.activeAt) revert SubscriptionNotActive(subscriptionId, c.activeAt);
         uint32 interval = getSubscriptionInterval(c.activeAt, c.period);
         if (interval != deliveryInterval) revert IntervalMismatch(subscriptionId, deliveryInterval, interval);
-        if (interval > c.frequency) revert SubscriptionCompleted(subscriptionId, interval, c.frequency);
+        if (interval > frequency) revert SubscriptionCompleted(subscriptionId, interval, frequency);
     }
 
     function _checkNode(address node) private view {

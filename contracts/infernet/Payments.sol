@@ -118,6 +118,7 @@ abstract contract Payments is Subscriptions {
         address nodeWallet
     ) internal returns (bytes32 proofKey) {
         Payment memory p = r.payment;
+        uint128 stored = p.escrow;
         address token = r.token;
         Wallet wallet = Wallet(payable(r.wallet));
         uint256 amount = p.amount;
@@ -163,11 +164,12 @@ abstract contract Payments is Subscriptions {
         unchecked {
             p.escrow -= uint128(amount);
         }
-        uint256 target = interval < c.frequency ? amount * cfg.redundancy : 0;
+        uint256 target = interval < cfg.frequency ? amount * c.redundancy : 0;
         if (p.escrow < target && wallet.cTryLock(c.owner, token, target - p.escrow))
             p.escrow = uint128(target);
-        r.payment.escrow = p.escrow;
-        emit EscrowUpdated(subscriptionId, p.escrow);
+        if (p.escrow != stored) r.payment.escrow = p.escrow;
+        // A delivery spends exactly `amount` (SubscriptionFulfilled says so); only a lock is announced.
+        if (p.escrow + amount != stored) emit EscrowUpdated(subscriptionId, p.escrow);
     }
 
     /// Verifier path: pays the protocol and the verifier, keeps the rest locked for the node and

@@ -32,16 +32,18 @@ abstract contract Subscriptions {
     /// @notice A one-time subscription's escrow may be released this long after it became active.
     uint256 public constant ESCROW_TIMEOUT = 7 days;
 
+    /// What every delivery and a cancellation read (one slot).
     struct Core {
         address owner;
         uint32 activeAt;
         uint32 period;
-        uint32 frequency;
+        uint16 redundancy;
+        bool paid; // paymentAmount != 0
     }
 
     struct Config {
         address verifier;
-        uint16 redundancy;
+        uint32 frequency;
         bool lazy;
         bool outputVerifier; // the verifier declared IOutputVerifier (ERC-165) at creation
     }
@@ -146,7 +148,7 @@ abstract contract Subscriptions {
         address owner = r.core.owner;
         if (owner != msg.sender) revert NotSubscriptionOwner(subscriptionId, msg.sender, owner);
         r.core.activeAt = type(uint32).max;
-        _releaseEscrow(subscriptionId, r);
+        if (r.core.paid) _releaseEscrow(subscriptionId, r);
         emit SubscriptionCancelled(subscriptionId);
     }
 
@@ -158,7 +160,7 @@ abstract contract Subscriptions {
         Payment memory p = r.payment;
         if (r.core.owner == address(0)) revert SubscriptionNotFound(subscriptionId);
         if (r.core.activeAt == type(uint32).max) revert EscrowNotReleasable(subscriptionId, 0);
-        uint256 target = uint256(p.amount) * r.config.redundancy;
+        uint256 target = uint256(p.amount) * r.core.redundancy;
         if (p.escrow >= target) return;
         Wallet(payable(r.wallet)).cLock(r.core.owner, r.token, target - p.escrow);
         r.payment.escrow = uint128(target);
@@ -176,7 +178,7 @@ abstract contract Subscriptions {
             uint256 at =
                 c.period == 0
                     ? uint256(c.activeAt) + ESCROW_TIMEOUT
-                    : uint256(c.activeAt) + uint256(c.frequency) * c.period;
+                    : uint256(c.activeAt) + uint256(r.config.frequency) * c.period;
             if (block.timestamp < at) revert EscrowNotReleasable(subscriptionId, at);
         }
         _releaseEscrow(subscriptionId, r);
@@ -195,8 +197,8 @@ abstract contract Subscriptions {
             owner: c.owner,
             activeAt: c.activeAt,
             period: c.period,
-            frequency: c.frequency,
-            redundancy: cfg.redundancy,
+            frequency: cfg.frequency,
+            redundancy: c.redundancy,
             containerId: r.containerId,
             lazy: cfg.lazy,
             verifier: payable(cfg.verifier),
@@ -243,14 +245,20 @@ abstract contract Subscriptions {
             subscriptionId = id++;
         }
         Record storage r = _subs[subscriptionId];
-        r.core = Core({owner: s.owner, activeAt: s.activeAt, period: s.period, frequency: s.frequency});
+        r.core = Core({
+            owner: s.owner,
+            activeAt: s.activeAt,
+            period: s.period,
+            redundancy: s.redundancy,
+            paid: s.paymentAmount != 0
+        });
         r.containerId = s.containerId;
         bool outputVerifier =
             s.verifier != address(0) &&
                 ERC165Checker.supportsInterface(s.verifier, type(IOutputVerifier).interfaceId);
         r.config = Config({
             verifier: s.verifier,
-            redundancy: s.redundancy,
+            frequency: s.frequency,
             lazy: s.lazy,
             outputVerifier: outputVerifier
         });
