@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   encodeAbiParameters,
+  parseEventLogs,
   encodeFunctionData,
   keccak256,
   parseEther,
@@ -19,10 +20,20 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { encodeInferenceInput } from "../../sdk/src/compute/index.js";
+import { encodeInferenceInput, encodeInferenceOutput, infer } from "../../sdk/src/compute/index.js";
 import { BPS, BURN_ADDRESS, WAD, ceilDiv, type Connection } from "../poai/helpers/world.js";
 import { attempt } from "../staking/helpers/revert.js";
-import { CONTAINER_ID, PAYMENT, deployVerifierWorld, type VerifierWorld } from "./helpers/verifier-world.js";
+import { deployModelRegistry, deployPoAIVerifier } from "../../scripts/lib/deploy-verifier.js";
+import { MODEL, containerHash, deployInfernetWorld } from "./helpers/world.js";
+import {
+  CONTAINER_ID,
+  MODEL_SPEC,
+  PAYMENT,
+  containerIdOf,
+  deployVerifierWorld,
+  trainedModel,
+  type VerifierWorld,
+} from "./helpers/verifier-world.js";
 
 const Status = { None: 0, Pending: 1, Valid: 2, Invalid: 3 } as const;
 const INPUT = Int8Array.from([12, -7, 100, -128, 127, 0, 33, -64]);
@@ -517,6 +528,124 @@ describe("PoAIVerifier", function () {
       expect(await outcome(w, w.verifier.write.withdraw([zeroAddress, zeroAddress, 1n]))).to.deep.equal([
         "ZeroAddress",
         [],
+      ]);
+    });
+  });
+
+  describe("with the Coordinator", () => {
+    const PRICE = parseEther("0.1");
+    const VFEE = parseEther("0.001");
+
+    /** The marketplace with the real ModelRegistry's model served under MODEL and PoAIVerifier as verifier. */
+    async function marketplace() {
+      const w = await deployInfernetWorld(conn);
+      const models = await deployModelRegistry(w.viem, w);
+      const { verifier, params } = await deployPoAIVerifier(w.viem, {
+        manager: w.manager,
+        staking: w.staking,
+        models,
+        coordinator: w.coordinator.address,
+        wallet: w.verifierWallet,
+      });
+      await verifier.write.setFee([zeroAddress, VFEE, true]);
+      await w.consumer.write.setRecord([true]);
+      const model = await trainedModel();
+      const [A, B, C] = w.trainers;
+      const asB = await w.viem.getContractAt("ModelRegistry", models.address, {
+        client: { wallet: B!.wallet },
+      });
+      await asB.write.registerModel([MODEL, [...MODEL_SPEC.widths], model.weightsHash]);
+      const id = await w.createdId(
+        await w.consumer.write.requestCompute([
+          MODEL,
+          input,
+          1,
+          zeroAddress,
+          PRICE,
+          w.consumerWallet.address,
+          verifier.address,
+        ]),
+      );
+      const disputer = await w.viem.getContractAt("PoAIVerifier", verifier.address, {
+        client: { wallet: w.outsider.wallet },
+      });
+      const eth = (a: Address) => w.publicClient.getBalance({ address: a });
+      const correct = encodeInferenceOutput(infer(MODEL_SPEC, model.weights, INPUT));
+      return { w, models, verifier, params, model, A: A!, B: B!, C: C!, id, disputer, eth, correct };
+    }
+    const loadMarketplace = () => conn.networkHelpers.loadFixture(marketplace);
+
+    it("slashes a node that delivered a wrong output, refunds the consumer with its collateral, and lets another node serve the freed slot", async () => {
+      const { w, verifier, params, model, A, C, id, disputer, eth, correct } = await loadMarketplace();
+      const wrong = `${correct.slice(0, -2)}${correct.slice(-2) === "7f" ? "7e" : "7f"}` as Hex;
+      expect(containerHash(MODEL)).to.equal(containerIdOf(MODEL));
+
+      await A.coordinator.write.deliverCompute([id, 1, input, wrong, "0x", A.nodeWallet.address]);
+      expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(1);
+      expect((await verifier.read.verificationOf([id, 1, A.address]))[0]).to.equal(Status.Pending);
+      const pool = await w.staking.read.getPool([A.address]);
+      const consumerBefore = await eth(w.consumerWallet.address);
+      const nodeBefore = await eth(A.nodeWallet.address);
+      const fees = await w.token.read.balanceOf([w.outsider.address]);
+
+      const tx = await disputer.write.dispute([
+        id,
+        1,
+        A.address,
+        containerIdOf(MODEL),
+        input,
+        wrong,
+        model.checkpoint,
+      ]);
+      // the coordinator settled it invalid: the consumer got the node's collateral, the escrow is back
+      expect((await eth(w.consumerWallet.address)) - consumerBefore).to.equal(PRICE);
+      expect(nodeBefore - (await eth(A.nodeWallet.address))).to.equal(PRICE);
+      expect(await w.coordinator.read.escrowOf([id])).to.equal(PRICE - VFEE);
+      expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(0);
+      // the node: slashed by the fraction and jailed; the disputer: the finder's fee
+      const cut = ceilDiv(pool.tokens * params.slashFraction, WAD);
+      expect((await w.staking.read.getPool([A.address])).tokens).to.equal(pool.tokens - cut);
+      expect((await w.token.read.balanceOf([w.outsider.address])) - fees).to.equal((cut * 1000n) / BPS);
+      expect(await w.staking.read.isActive([A.address])).to.equal(false);
+      const logs = parseEventLogs({
+        abi: verifier.abi,
+        logs: (await w.receipt(tx)).logs,
+        eventName: "OutputDisputed",
+      });
+      expect(logs.map((l) => [l.args.node, l.args.disputer])).to.deep.equal([
+        [A.address, w.outsider.address],
+      ]);
+
+      // another node serves the freed slot with the correct output; it cannot be disputed and is paid after the window
+      await C.coordinator.write.deliverCompute([id, 1, input, correct, "0x", C.nodeWallet.address]);
+      const o = await attempt(
+        disputer.write.dispute([id, 1, C.address, containerIdOf(MODEL), input, correct, model.checkpoint]),
+        verifier.abi,
+      );
+      expect(o.ok ? "ok" : [o.error, o.args]).to.deep.equal([
+        "OutputCorrect",
+        [keccak256(correct), keccak256(correct)],
+      ]);
+      const [, deadline] = await verifier.read.verificationOf([id, 1, C.address]);
+      await w.conn.networkHelpers.time.increaseTo(deadline);
+      const paidBefore = await eth(C.nodeWallet.address);
+      await disputer.write.finalize([id, 1, C.address]);
+      expect((await eth(C.nodeWallet.address)) - paidBefore).to.equal(PRICE - VFEE);
+      // the consumer received both deliveries
+      expect(await w.consumer.read.received()).to.equal(2n);
+      expect(await w.consumer.read.lastNode()).to.equal(C.address);
+    });
+
+    it("refuses, inside deliverCompute, an input that is not the consumer's", async () => {
+      const { w, A, id, verifier } = await loadMarketplace();
+      const other = encodeInferenceInput(new Int8Array(8).fill(9));
+      const o = await attempt(
+        A.coordinator.write.deliverCompute([id, 1, other, "0x0000000000000000", "0x", A.nodeWallet.address]),
+        [...verifier.abi, ...w.coordinator.abi],
+      );
+      expect(o.ok ? "ok" : [o.error, o.args]).to.deep.equal([
+        "InputMismatch",
+        [id, keccak256(input), keccak256(other)],
       ]);
     });
   });
