@@ -5,7 +5,7 @@ import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
 import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
-import { operatorTasks } from "./scripts/operator/tasks.js";
+import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
 
 const require = createRequire(import.meta.url);
 
@@ -14,8 +14,14 @@ const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
 
 export default defineConfig({
-  tasks: operatorTasks,
-  plugins: [hardhatViem, hardhatViemAssertions, hardhatMocha, hardhatNetworkHelpers, hardhatKeystore],
+  plugins: [
+    hardhatViem,
+    hardhatViemAssertions,
+    hardhatMocha,
+    hardhatNetworkHelpers,
+    hardhatKeystore,
+    hardhatIgnitionViem,
+  ],
   solidity: {
     version: SOLC_VERSION,
     path: solcPath,

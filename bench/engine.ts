@@ -4,6 +4,12 @@
  * on one spec sized for a few seconds of work; and, for the reference spec, the time to train the
  * whole run against the time to replay one segment (a validator's cost per sampled segment).
  *
+ * Where CUDA is available (the driver loads and a device exists), also the `cuda` backend: steps per
+ * second on the bench spec and on a larger spec that keeps the GPU busy for seconds, the whole
+ * reference run against wasm, and the vendor int8 GEMM throughput (torch._int_mm, through
+ * bench/vendor_int8.py, where torch imports) on the same GEMM shapes. Without CUDA these are not
+ * measured, and the bench says so.
+ *
  * Writes bench/results/engine.json (a flat map of numbers) and prints a table.
  *   npx tsx bench/engine.ts          # standalone
  *   BENCH=engine npm run bench       # through bench/run.ts
@@ -15,11 +21,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  createBackend,
   deriveKey,
   evaluate,
   jsBackend,
   macsPerStep,
   modelLayout,
+  probeCuda,
   replaySegment,
   train,
   wasmBackend,
@@ -42,6 +50,23 @@ export const BENCH_SPEC: TrainingSpec = {
 };
 const BENCH_SEED = "0x62656e63682d656e67696e652d73656564000000000000000000000000000001" as const;
 
+/**
+ * The CUDA bench spec: three layers of 4096, batch 1024; about 86 billion MACs per step, so that the
+ * GEMMs (not the launches) dominate.
+ */
+export const CUDA_BENCH_SPEC: TrainingSpec = {
+  version: 1,
+  widths: [4096, 4096, 4096, 16],
+  batchSize: 1024,
+  steps: 10_000,
+  checkpointInterval: 100,
+  lrShift: 10,
+  evalSize: 1000,
+};
+/** Seconds of CUDA steps to time on the CUDA bench spec; steps the wasm backend runs there for the comparison. */
+const CUDA_SECONDS = 3;
+const CUDA_WASM_STEPS = 2;
+
 /** Steps timed per repetition (wasm and native run the same steps, js fewer). */
 const FAST_STEPS = 400;
 const JS_STEPS = 12;
@@ -55,8 +80,9 @@ async function timeSteps(
   backend: EngineBackend,
   key: EngineKey,
   steps: number,
+  spec: TrainingSpec = BENCH_SPEC,
 ): Promise<{ seconds: number; weights: Int16Array }> {
-  const session = await backend.open(BENCH_SPEC, key);
+  const session = await backend.open(spec, key);
   try {
     const t0 = performance.now();
     await session.trainSteps(0, steps);
@@ -173,6 +199,8 @@ export async function runEngineBench(): Promise<Record<string, number>> {
     results["segment.replayMs"] = round(replays[Math.floor(replays.length / 2)], 2);
     results["segment.count"] = run.checkpointHashes.length - 1;
     results["reference.accuracyBps"] = score.accuracyBps;
+
+    await runCudaBench(results, key, wasmBest, trainMs, score.accuracyBps);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -181,6 +209,111 @@ export async function runEngineBench(): Promise<Record<string, number>> {
   await writeFile(RESULTS, JSON.stringify(results, null, 2) + "\n");
   printTable(results);
   return results;
+}
+
+/** GEMM shapes [M, K, N] of one SGD step: forward, weight gradient, error (not for the first layer). */
+function stepGemms(spec: TrainingSpec): [number, number, number][] {
+  const B = spec.batchSize;
+  const shapes: [number, number, number][] = [];
+  for (let l = 0; l + 1 < spec.widths.length; l++) {
+    const [nIn, nOut] = [spec.widths[l], spec.widths[l + 1]];
+    shapes.push([B, nIn, nOut], [nOut, B, nIn]);
+    if (l > 0) shapes.push([B, nOut, nIn]);
+  }
+  return shapes;
+}
+
+/** torch._int_mm on the CUDA bench spec's GEMMs, through bench/vendor_int8.py; undefined when not measured. */
+function vendorInt8(): number | undefined {
+  const script = fileURLToPath(new URL("./vendor_int8.py", import.meta.url));
+  const child = spawnSync("python3", [script, JSON.stringify(stepGemms(CUDA_BENCH_SPEC)), "20"], {
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  if (child.error || child.status !== 0) {
+    console.log(
+      `engine bench: vendor int8 GEMM not measured (python3: ${child.error?.message ?? child.stderr.trim()})`,
+    );
+    return undefined;
+  }
+  const out = JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as {
+    int8MatmulOpsPerSecond?: number;
+    skipped?: string;
+    device?: string;
+  };
+  if (out.int8MatmulOpsPerSecond === undefined) {
+    console.log(`engine bench: vendor int8 GEMM not measured (${out.skipped ?? "no result"})`);
+    return undefined;
+  }
+  console.log(`engine bench: torch._int_mm on ${out.device}`);
+  return out.int8MatmulOpsPerSecond;
+}
+
+/** The CUDA figures, where a device is found; otherwise a line saying they were not measured. */
+async function runCudaBench(
+  results: Record<string, number>,
+  key: EngineKey,
+  wasmBest: number,
+  wasmTrainMs: number,
+  accuracyBps: number,
+): Promise<void> {
+  const probe = await probeCuda();
+  if (!probe.available) {
+    console.log(`engine bench: cuda.* and vendor.* not measured: ${probe.reason}`);
+    return;
+  }
+  console.log(`engine bench: cuda on ${probe.device} (compute capability ${probe.computeCapability})`);
+  const cuda = createBackend("cuda");
+
+  // The bench spec, as wasm ran it: same steps, same bits.
+  await timeSteps(cuda, key, 10); // warm-up: module load, first launches
+  let best = Infinity;
+  let weights: Int16Array | undefined;
+  for (let r = 0; r < REPEATS; r++) {
+    const run = await timeSteps(cuda, key, FAST_STEPS);
+    best = Math.min(best, run.seconds);
+    weights = run.weights;
+  }
+  const wasmCheck = await timeSteps(wasmBackend, key, FAST_STEPS);
+  if (!sameWeights(weights!, wasmCheck.weights))
+    throw new Error("cuda and wasm backends disagree on the bench spec");
+  results["cuda.benchSpec.stepsPerSecond"] = round(FAST_STEPS / best);
+  results["cuda.benchSpec.speedupOverWasm"] = round(wasmBest / best, 2);
+
+  // The large spec: enough steps for about CUDA_SECONDS of GPU work.
+  const bigKey = deriveKey(CUDA_BENCH_SPEC, BENCH_SEED);
+  const bigMacs = macsPerStep(CUDA_BENCH_SPEC);
+  const probeRun = await timeSteps(cuda, bigKey, 5, CUDA_BENCH_SPEC);
+  const steps = Math.max(10, Math.min(5000, Math.round((CUDA_SECONDS * 5) / probeRun.seconds)));
+  const big = await timeSteps(cuda, bigKey, steps, CUDA_BENCH_SPEC);
+  const wasmBig = await timeSteps(wasmBackend, bigKey, CUDA_WASM_STEPS, CUDA_BENCH_SPEC);
+  const cudaBigCheck = await timeSteps(cuda, bigKey, CUDA_WASM_STEPS, CUDA_BENCH_SPEC);
+  if (!sameWeights(cudaBigCheck.weights, wasmBig.weights))
+    throw new Error("cuda and wasm backends disagree on the CUDA bench spec");
+  const stepsPerSecond = steps / big.seconds;
+  results["cuda.macsPerStep"] = bigMacs;
+  results["cuda.parameters"] = modelLayout(CUDA_BENCH_SPEC).parameterCount;
+  results["cuda.steps"] = steps;
+  results["cuda.stepsPerSecond"] = round(stepsPerSecond, 2);
+  results["cuda.macsPerSecond"] = Math.round(stepsPerSecond * bigMacs);
+  results["cuda.opsPerSecond"] = Math.round(2 * stepsPerSecond * bigMacs);
+  results["cuda.wasmStepsPerSecond"] = round(CUDA_WASM_STEPS / wasmBig.seconds, 3);
+  results["cuda.speedupOverWasm"] = round(stepsPerSecond / (CUDA_WASM_STEPS / wasmBig.seconds), 1);
+
+  // The whole reference run, against the wasm run timed above.
+  const t0 = performance.now();
+  const run = await train(REFERENCE_SPEC, REFERENCE_SEED, { backend: cuda });
+  const trainMs = performance.now() - t0;
+  const score = await evaluate(REFERENCE_SPEC, REFERENCE_SEED, run.final, { backend: cuda });
+  if (score.accuracyBps !== accuracyBps) throw new Error("cuda and wasm score the reference run differently");
+  results["cuda.run.trainMs"] = round(trainMs);
+  results["cuda.run.speedupOverWasm"] = round(wasmTrainMs / trainMs, 2);
+
+  const vendor = vendorInt8();
+  if (vendor !== undefined) {
+    results["vendor.int8MatmulOpsPerSecond"] = Math.round(vendor);
+    results["cuda.vendorRatio"] = round(results["cuda.opsPerSecond"] / vendor, 3);
+  }
 }
 
 function printTable(results: Record<string, number>): void {
@@ -199,6 +332,20 @@ function printTable(results: Record<string, number>): void {
   }
   if (results["wasm.nativeRatio"] !== undefined)
     console.log(`wasm / native: ${(100 * results["wasm.nativeRatio"]).toFixed(1)}%`);
+  if (results["cuda.stepsPerSecond"] !== undefined) {
+    console.log(
+      `cuda: bench spec ${results["cuda.benchSpec.stepsPerSecond"]} steps/s (${results["cuda.benchSpec.speedupOverWasm"]}x wasm); ` +
+        `[${CUDA_BENCH_SPEC.widths.join(", ")}] batch ${CUDA_BENCH_SPEC.batchSize}: ${results["cuda.stepsPerSecond"]} steps/s, ` +
+        `${(results["cuda.opsPerSecond"] / 1e12).toFixed(1)} TOPS (${results["cuda.speedupOverWasm"]}x wasm); ` +
+        `reference run ${results["cuda.run.trainMs"]} ms (${results["cuda.run.speedupOverWasm"]}x wasm)`,
+    );
+    if (results["vendor.int8MatmulOpsPerSecond"] !== undefined)
+      console.log(
+        `vendor int8 GEMM (torch._int_mm), same shapes: ${(results["vendor.int8MatmulOpsPerSecond"] / 1e12).toFixed(1)} TOPS; cuda whole step / vendor GEMMs: ${(100 * results["cuda.vendorRatio"]).toFixed(1)}%`,
+      );
+  } else {
+    console.log("cuda: not measured (no CUDA device)");
+  }
   console.log(
     `reference spec: train ${results["run.trainMs"]} ms (${results["segment.count"]} segments), replay one segment ${results["segment.replayMs"]} ms, accuracy ${(results["reference.accuracyBps"] / 100).toFixed(2)}%`,
   );

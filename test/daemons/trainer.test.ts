@@ -511,7 +511,7 @@ describe("trainer daemon", function () {
     const cases: [string, unknown, string][] = [
       ["port", 70_000, "70000"],
       ["port", 1.5, "1.5"],
-      ["backend", "cuda", '"cuda"'],
+      ["backend", "tpu", '"tpu"'],
       ["databasePath", "", '""'],
       ["publicEndpoint", "ftp://example.com", '"ftp://example.com"'],
       ["retentionSeconds", -1, "-1"],

@@ -909,7 +909,7 @@ describe("ValidatorDaemon", function () {
       [{ fetchAttempts: 1.5 }, "fetchAttempts", /1\.5/],
       [{ scanBlockRange: 0 }, "scanBlockRange", /got 0/],
       [{ dbPath: "" }, "dbPath", /""/],
-      [{ backend: "cuda" as never }, "backend", /"cuda"/],
+      [{ backend: "tpu" as never }, "backend", /"tpu"/],
       [{ host: "" }, "host", /""/],
       [{ logLevel: "loud" as never }, "logLevel", /"loud"/],
       [{ finalize: "yes" as never }, "finalize", /"yes"/],

@@ -5,6 +5,7 @@ import {
   checkpointHash,
   commit,
   createBackend,
+  cudaProbeResult,
   evaluate,
   jsBackend,
   replaySegment,
@@ -41,7 +42,8 @@ const seedArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytes
 describe("engine: backends agree bit for bit", () => {
   it("runs the wasm backend on this Node (WebAssembly SIMD available)", () => {
     expect(wasmSupported()).to.equal(true);
-    expect(createBackend("auto").kind).to.equal("wasm");
+    // Once something has probed for CUDA and found a device (a GPU machine), "auto" is cuda.
+    expect(createBackend("auto").kind).to.equal(cudaProbeResult()?.available ? "cuda" : "wasm");
     expect(createBackend("js").kind).to.equal("js");
   });
 

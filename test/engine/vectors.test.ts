@@ -17,7 +17,7 @@ import { VECTOR_CASES, VECTORS_PATH, type VectorFile } from "../../sdk/src/compu
 
 const file = JSON.parse(readFileSync(VECTORS_PATH, "utf8")) as VectorFile;
 
-/** Every backend the engine ships; a new backend (CUDA) joins this list. */
+/** The CPU backends; the cuda backend runs these vectors in cuda.test.ts (on a GPU, and on the emulated driver). */
 const BACKENDS: EngineBackend[] = [jsBackend, wasmBackend];
 
 describe("engine: committed test vectors", () => {

@@ -3,7 +3,7 @@ import { network } from "hardhat";
 import { createPoAIClient, type PoAIClient } from "@poai/sdk";
 import { parseEther } from "viem";
 import { toAddressBook } from "../../scripts/lib/address-book.js";
-import * as cmd from "../../scripts/operator/commands.js";
+import * as cmd from "../../scripts/cli/commands.js";
 import { DAY, stakingFixture } from "../fixtures/staking.js";
 
 describe("operator commands", () => {
@@ -55,7 +55,7 @@ describe("operator commands", () => {
       endpoint: "http://127.0.0.1:7101",
       gpuClass: "H100",
     });
-    expect(out.at(-1)).to.match(/^registered 0x[0-9a-f]{40} as trainer with 2000 POAI/);
+    expect(out.lines.at(-1)).to.match(/^registered 0x[0-9a-fA-F]{40} as trainer with 2000 POAI/);
     await rejects(
       cmd.register(operator, {
         role: "trainer",
@@ -92,7 +92,7 @@ describe("operator commands", () => {
     await networkHelpers.time.increase(DAY);
     await f.staking.write.notifyReward([A, parseEther("100")]);
     const claimed = await cmd.claim(delegator, {});
-    expect(claimed[0]).to.match(/^claimed 19 POAI from 1 pool/); // 95 * 500 / 2500
+    expect(claimed.lines[0]).to.match(/^claimed 19 POAI from 1 pool/); // 95 * 500 / 2500
 
     await rejects(
       cmd.undelegate(delegator, { operator: A, amount: parseEther("600") }),
@@ -101,11 +101,11 @@ describe("operator commands", () => {
     await cmd.undelegate(delegator, { operator: A, amount: parseEther("200") });
     await rejects(cmd.withdraw(delegator, {}), "nothing has matured yet");
     await networkHelpers.time.increase(9 * DAY);
-    expect((await cmd.withdraw(delegator, {}))[0]).to.match(/^withdrew 1 matured entry \(200 POAI\)/);
+    expect((await cmd.withdraw(delegator, {})).lines[0]).to.match(/^withdrew 1 matured entry \(200 POAI\)/);
 
     const status = await cmd.status(admin, { address: A });
-    expect(status.join("\n")).to.contain("trainer, active");
-    expect(status.join("\n")).to.contain(
+    expect(status.lines.join("\n")).to.contain("trainer, active");
+    expect(status.lines.join("\n")).to.contain(
       "pool stake 2300 POAI, self-stake 2000 POAI, commission 5% (max 20%)",
     );
 

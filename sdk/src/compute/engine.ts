@@ -1,9 +1,9 @@
 /**
  * The engine's entry points: train a run, replay one segment of it, evaluate parameters, or open a
  * run session that does the latter two many times on one backend session (an audit).
- * All of them take the backend as an option (default `"auto"`: wasm where WebAssembly SIMD runs,
- * js otherwise); every backend gives the same bits. All of them load the WebAssembly Keccak-256
- * (`loadFastKeccak`) before they hash.
+ * All of them take the backend as an option (default `"auto"`: CUDA where the NVIDIA driver loads
+ * and a device exists, else wasm where WebAssembly SIMD runs, else js); every backend gives the
+ * same bits. All of them load the WebAssembly Keccak-256 (`loadFastKeccak`) before they hash.
  */
 import type { Hex } from "viem";
 import { type EngineBackend, type EngineSession } from "./backend.js";
@@ -12,22 +12,40 @@ import { loadFastKeccak } from "./keccak.js";
 import { deriveKey, validateSeed } from "./prng.js";
 import { jsBackend } from "./reference.js";
 import { macsPerStep, modelLayout, specId, validateSpec, type TrainingSpec } from "./spec.js";
+import { cudaBackend, cudaProbeResult, probeCuda } from "./cuda/backend.js";
 import { wasmBackend, wasmSupported } from "./wasm/backend.js";
 
-export type BackendKind = "js" | "wasm" | "auto";
+export type BackendKind = "js" | "wasm" | "cuda" | "auto";
 
-/** A backend by name: `"auto"` picks wasm where WebAssembly SIMD runs, js otherwise. */
+/**
+ * A backend by name. `"cuda"` loads the driver on its first `open` (and fails there, with one line,
+ * where CUDA is unavailable). `"auto"` picks CUDA once a probe ({@link selectBackend}, or any engine
+ * entry point given `"auto"`) has found a device, else wasm where WebAssembly SIMD runs, else js;
+ * this function itself never loads the driver, so before a probe `"auto"` is wasm or js.
+ */
 export function createBackend(kind: BackendKind = "auto"): EngineBackend {
   switch (kind) {
     case "js":
       return jsBackend;
     case "wasm":
       return wasmBackend;
+    case "cuda":
+      return cudaBackend;
     case "auto":
+      if (cudaProbeResult()?.available) return cudaBackend;
       return wasmSupported() ? wasmBackend : jsBackend;
     default:
-      throw new Error(`backend must be "js", "wasm" or "auto", got ${String(kind)}`);
+      throw new Error(`backend must be "js", "wasm", "cuda" or "auto", got ${String(kind)}`);
   }
+}
+
+/**
+ * A backend by name, probing for CUDA first when `kind` is `"auto"` (once per process: loads the
+ * driver and the kernels; a missing driver or device just means no CUDA).
+ */
+export async function selectBackend(kind: BackendKind = "auto"): Promise<EngineBackend> {
+  if (kind === "auto") await probeCuda();
+  return createBackend(kind);
 }
 
 export interface EngineOptions {
@@ -73,9 +91,9 @@ export interface EvalScore {
   readonly accuracyBps: number;
 }
 
-function resolveBackend(options?: EngineOptions): EngineBackend {
+async function resolveBackend(options?: EngineOptions): Promise<EngineBackend> {
   const choice = options?.backend ?? "auto";
-  return typeof choice === "string" ? createBackend(choice) : choice;
+  return typeof choice === "string" ? selectBackend(choice) : choice;
 }
 
 /** Steps per backend call: about 2^24 multiply-accumulates, so that aborts and progress stay responsive. */
@@ -96,7 +114,7 @@ async function withSession<T>(
   options: EngineOptions | undefined,
   body: (session: EngineSession, backend: EngineBackend) => Promise<T>,
 ): Promise<T> {
-  const backend = resolveBackend(options);
+  const backend = await resolveBackend(options);
   const key = deriveKey(spec, validateSeed(seed));
   await loadFastKeccak();
   const session = await backend.open(spec, key);
@@ -293,7 +311,7 @@ export async function openRunSession(
 ): Promise<RunSession> {
   const s = validateSpec(spec);
   const validSeed = validateSeed(seed);
-  const backend = resolveBackend(options);
+  const backend = await resolveBackend(options);
   const key = deriveKey(s, validSeed);
   await loadFastKeccak();
   const session = await backend.open(s, key);

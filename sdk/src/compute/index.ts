@@ -48,6 +48,7 @@ export {
   createBackend,
   evaluate,
   openRunSession,
+  selectBackend,
   replaySegment,
   train,
   verifySegment,
@@ -62,6 +63,14 @@ export {
 } from "./engine.js";
 export { jsBackend } from "./reference.js";
 export { wasmBackend, wasmSupported } from "./wasm/backend.js";
+export {
+  cudaBackend,
+  cudaProbeResult,
+  createCudaBackend,
+  probeCuda,
+  type CudaBackendOptions,
+} from "./cuda/backend.js";
+export { CudaError, CudaUnavailableError, type CudaProbe } from "./cuda/driver.js";
 export { REFERENCE_SPEC, REFERENCE_SEED } from "./reference-spec.js";
 export {
   InferenceError,

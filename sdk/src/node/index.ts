@@ -55,3 +55,4 @@ export {
 } from "./inference-store.js";
 export * from "./containers/index.js";
 export * from "../daemon/index.js";
+export { loadDeployment, readDeploymentFile, type LoadDeploymentOptions } from "./deployment-file.js";

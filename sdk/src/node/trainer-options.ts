@@ -16,7 +16,10 @@ export interface TrainerDaemonOptions {
   client: PoAIClient;
   /** The SQLite file holding the daemon's runs and checkpoints (created if missing; `":memory:"` keeps nothing). */
   databasePath: string;
-  /** Engine backend: `"js"`, `"wasm"`, `"auto"` (wasm where WebAssembly SIMD runs; the default) or a backend object. */
+  /**
+   * Engine backend: `"js"`, `"wasm"`, `"cuda"`, `"auto"` (CUDA where the NVIDIA driver and a device are
+   * found, else wasm where WebAssembly SIMD runs; the default) or a backend object.
+   */
   backend?: BackendKind | EngineBackend;
   /** Interface the HTTP server listens on; default `127.0.0.1`. */
   host?: string;
@@ -115,8 +118,12 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   }
   let backend: EngineBackend;
   if (o.backend === undefined || typeof o.backend === "string") {
-    if (o.backend !== undefined && !["js", "wasm", "auto"].includes(o.backend)) {
-      throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
+    if (o.backend !== undefined && !["js", "wasm", "cuda", "auto"].includes(o.backend)) {
+      throw new PoAIInputError(
+        "backend",
+        o.backend,
+        '"js", "wasm", "cuda", "auto" or an engine backend object',
+      );
     }
     backend = createBackend((o.backend ?? "auto") as BackendKind);
   } else if (
@@ -126,7 +133,11 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   ) {
     backend = o.backend as unknown as EngineBackend;
   } else {
-    throw new PoAIInputError("backend", o.backend, '"js", "wasm", "auto" or an engine backend object');
+    throw new PoAIInputError(
+      "backend",
+      o.backend,
+      '"js", "wasm", "cuda", "auto" or an engine backend object',
+    );
   }
   const host = o.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.trim() === "") {

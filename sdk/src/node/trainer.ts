@@ -34,6 +34,7 @@ import {
   encodeCheckpoint,
   evaluate,
   modelLayout,
+  probeCuda,
   replaySegment,
   specId,
   validateSeed,
@@ -166,6 +167,8 @@ export class TrainerDaemon extends DaemonLoop {
     this: new (init: TrainerInit) => D,
     options: TrainerDaemonOptions,
   ): Promise<D> {
+    // "auto" considers CUDA only after a probe (loads the driver once per process; never throws).
+    if (options.backend === undefined || options.backend === "auto") await probeCuda();
     const o = resolveTrainerOptions(options);
     const base =
       o.logger ?? createLogger("poai-trainer", o.logLevel === undefined ? {} : { level: o.logLevel });

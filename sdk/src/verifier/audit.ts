@@ -34,9 +34,9 @@
 import type { Hex } from "viem";
 import {
   checkpointHash,
-  createBackend,
   modelLayout,
   openRunSession,
+  selectBackend,
   validateSeed,
   validateSpec,
   type BackendKind,
@@ -188,7 +188,8 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
   ].sort((a, b) => a - b);
   const timeoutMs = checkWhole("timeoutMs", args.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, 1, 3_600_000);
   const attempts = checkWhole("attempts", args.attempts ?? DEFAULT_FETCH_ATTEMPTS, 1, 100);
-  const backend = typeof args.backend === "object" ? args.backend : createBackend(args.backend ?? "auto");
+  const backend =
+    typeof args.backend === "object" ? args.backend : await selectBackend(args.backend ?? "auto");
   args.signal?.throwIfAborted();
 
   // Fetches still running when the audit ends (fraud found early) are cancelled.

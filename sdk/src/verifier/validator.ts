@@ -158,10 +158,10 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
   }
   const backend = o.backend ?? "auto";
   if (
-    !(backend === "js" || backend === "wasm" || backend === "auto") &&
+    !(backend === "js" || backend === "wasm" || backend === "cuda" || backend === "auto") &&
     !(typeof backend === "object" && backend !== null && typeof backend.open === "function")
   ) {
-    throw new PoAIInputError("backend", backend, '"js", "wasm", "auto" or an engine backend');
+    throw new PoAIInputError("backend", backend, '"js", "wasm", "cuda", "auto" or an engine backend');
   }
   const host = o.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.trim() === "") {

@@ -1,0 +1,82 @@
+/**
+ * The Proof-of-AI layer over the staking layer: TaskRegistry, RandomnessBeacon and
+ * ChallengeManager. The governor registers, activates and retires specs and sets the challenge
+ * parameters; the ChallengeManager is granted SLASHER (as `scripts/lib/deploy.ts` does).
+ *
+ * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
+ * `revealWindow`, `finalizeGrace` in seconds, `committeeSize`, `quorumBps`, `minReveals`,
+ * `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, and `fraudSlash`, `withholdSlash`,
+ * `missSlash` as WAD fractions). The windows' defaults are a quarter of a one-day epoch; `poai
+ * deploy` derives them from the network's `epochLength` when the parameters file leaves them out.
+ */
+import { buildModule } from "@nomicfoundation/ignition-core";
+import { toFunctionSelector } from "viem";
+import { defaultChallengeParams, type ChallengeParams } from "../../scripts/lib/deploy.js";
+import { ROLES } from "../../scripts/lib/roles.js";
+import { stakingModule } from "./Staking.js";
+import type { TokenSource } from "./Token.js";
+
+export const REGISTRY_SELECTORS = [
+  toFunctionSelector(
+    "registerSpec((uint16,uint32[],uint32,uint32,uint32,uint8,uint32),(uint32,uint16,uint16,uint16))",
+  ),
+  toFunctionSelector("setSpecParams(bytes32,(uint32,uint16,uint16,uint16))"),
+  toFunctionSelector("activate(bytes32)"),
+  toFunctionSelector("retire(bytes32)"),
+] as const;
+
+export const CHALLENGE_SELECTORS = [
+  toFunctionSelector(
+    "setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))",
+  ),
+] as const;
+
+const DEFAULTS = defaultChallengeParams(86_400);
+
+const build = (source: TokenSource) =>
+  buildModule("PoAIChallenges", (m) => {
+    const staking = m.useModule(stakingModule(source));
+    const { manager } = staking;
+    const p = (name: keyof ChallengeParams) => m.getParameter(name, DEFAULTS[name]);
+    const registry = m.contract("TaskRegistry", [staking.staking, manager]);
+    const beacon = m.contract("RandomnessBeacon", [staking.staking]);
+    const challenges = m.contract("ChallengeManager", [
+      staking.staking,
+      registry,
+      beacon,
+      manager,
+      {
+        commitWindow: p("commitWindow"),
+        revealWindow: p("revealWindow"),
+        finalizeGrace: p("finalizeGrace"),
+        committeeSize: p("committeeSize"),
+        quorumBps: p("quorumBps"),
+        minReveals: p("minReveals"),
+        maxDeviationBps: p("maxDeviationBps"),
+        scoreToleranceBps: p("scoreToleranceBps"),
+        maxMisses: p("maxMisses"),
+        fraudSlash: p("fraudSlash"),
+        withholdSlash: p("withholdSlash"),
+        missSlash: p("missSlash"),
+      },
+    ]);
+    m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {
+      id: "RegistryGovernorRole",
+    });
+    m.call(manager, "setTargetFunctionRole", [challenges, [...CHALLENGE_SELECTORS], ROLES.GOVERNOR], {
+      id: "ChallengesGovernorRole",
+    });
+    m.call(manager, "grantRole", [ROLES.SLASHER, challenges, 0], { id: "GrantChallengesSlasher" });
+    return { ...staking, registry, beacon, challenges };
+  });
+
+const cache = new Map<TokenSource, ReturnType<typeof build>>();
+
+/** The staking and Proof-of-AI layers over a fresh or an existing token. */
+export function challengesModule(source: TokenSource = "fresh") {
+  let module = cache.get(source);
+  if (!module) cache.set(source, (module = build(source)));
+  return module;
+}
+
+export default challengesModule("fresh");

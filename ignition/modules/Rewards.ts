@@ -1,0 +1,82 @@
+/**
+ * The reward layer over the Proof-of-AI layer: the RewardDistributor, granted REWARDER on Staking
+ * (the `rewarder` of the staking layer keeps the role too, for scripted payments); `setEmission`
+ * and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR, which goes to the
+ * `coordinator` parameter (default the deployer; the inference coordinator once it is deployed).
+ *
+ * Parameters (module `PoAIRewards`): `emission` (token wei per epoch), the `RewardParams` fields
+ * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `settleWindow`,
+ * `treasury`, default the deployer) and `coordinator`.
+ */
+import { buildModule } from "@nomicfoundation/ignition-core";
+import { toFunctionSelector } from "viem";
+import { ROLES } from "../../scripts/lib/roles.js";
+import { challengesModule } from "./Challenges.js";
+import type { TokenSource } from "./Token.js";
+
+export const REWARD_GOVERNOR_SELECTORS = [
+  toFunctionSelector("setEmission(uint256)"),
+  toFunctionSelector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))"),
+] as const;
+export const REWARD_COORDINATOR_SELECTORS = [
+  toFunctionSelector("notifyUsage(address,address,uint256)"),
+] as const;
+
+/** The reward parameters `scripts/lib/deploy.ts` deploys with (the treasury is the deployer). */
+export const DEFAULT_REWARD_PARAMS = {
+  emission: 1000n * 10n ** 18n,
+  gammaBps: 1000,
+  protocolCutBps: 500,
+  nodeFeeBps: 7000,
+  royaltyBps: 2000,
+  noticeEpochs: 2,
+  settleWindow: 30,
+} as const;
+
+const build = (source: TokenSource) =>
+  buildModule("PoAIRewards", (m) => {
+    const deployer = m.getAccount(0);
+    const poai = m.useModule(challengesModule(source));
+    const { manager } = poai;
+    const p = (name: keyof typeof DEFAULT_REWARD_PARAMS) => m.getParameter(name, DEFAULT_REWARD_PARAMS[name]);
+    const distributor = m.contract("RewardDistributor", [
+      poai.staking,
+      poai.challenges,
+      manager,
+      p("emission"),
+      {
+        gammaBps: p("gammaBps"),
+        protocolCutBps: p("protocolCutBps"),
+        nodeFeeBps: p("nodeFeeBps"),
+        royaltyBps: p("royaltyBps"),
+        noticeEpochs: p("noticeEpochs"),
+        settleWindow: p("settleWindow"),
+        treasury: m.getParameter("treasury", deployer),
+      },
+    ]);
+    m.call(manager, "setTargetFunctionRole", [distributor, [...REWARD_GOVERNOR_SELECTORS], ROLES.GOVERNOR], {
+      id: "RewardsGovernorRole",
+    });
+    m.call(
+      manager,
+      "setTargetFunctionRole",
+      [distributor, [...REWARD_COORDINATOR_SELECTORS], ROLES.COORDINATOR],
+      { id: "RewardsCoordinatorRole" },
+    );
+    m.call(manager, "grantRole", [ROLES.REWARDER, distributor, 0], { id: "GrantDistributorRewarder" });
+    m.call(manager, "grantRole", [ROLES.COORDINATOR, m.getParameter("coordinator", deployer), 0], {
+      id: "GrantCoordinator",
+    });
+    return { ...poai, distributor };
+  });
+
+const cache = new Map<TokenSource, ReturnType<typeof build>>();
+
+/** The staking, Proof-of-AI and reward layers over a fresh or an existing token. */
+export function rewardsModule(source: TokenSource = "fresh") {
+  let module = cache.get(source);
+  if (!module) cache.set(source, (module = build(source)));
+  return module;
+}
+
+export default rewardsModule("fresh");

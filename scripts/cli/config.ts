@@ -1,0 +1,125 @@
+/**
+ * The `--config <file>` of every `poai` command: a JSON file of defaults for the options (the
+ * command line wins). Validated with zod; an error names the file, the field and the value.
+ * Relative paths in it are relative to the file.
+ *
+ * ```json
+ * {
+ *   "rpc": "https://rpc.example.org",
+ *   "network": "base-sepolia",
+ *   "trainer": { "database": "trainer.sqlite", "host": "0.0.0.0", "port": 8600,
+ *                "publicEndpoint": "https://trainer.example.org", "backend": "wasm", "pollMs": 5000 },
+ *   "validator": { "database": "validator.sqlite", "port": 9102, "pollMs": 5000 }
+ * }
+ * ```
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { describeZodError } from "../lib/zod-message.js";
+import { OperatorCommandError } from "./commands.js";
+
+const port = z.number().int().min(0).max(65_535);
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const backend = z.enum(["js", "wasm", "auto"]);
+const networkName = z.string().regex(/^[A-Za-z0-9_-]+$/, "a network name of letters, digits, '-' or '_'");
+const url = z
+  .string()
+  .url("an http(s) URL")
+  .refine((v) => /^https?:\/\//.test(v), "an http(s) URL");
+
+export const cliConfigSchema = z
+  .object({
+    rpc: url.optional(),
+    network: networkName.optional(),
+    deployment: z.string().min(1).optional(),
+    deploymentsDir: z.string().min(1).optional(),
+    deploy: z
+      .object({
+        parameters: z.string().min(1).optional(),
+        deploymentId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '-' or '_'")
+          .optional(),
+        journal: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    trainer: z
+      .object({
+        database: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
+        port: port.optional(),
+        publicEndpoint: url.optional(),
+        registerEndpoint: z.boolean().optional(),
+        gpuClass: z.string().max(64).optional(),
+        backend: backend.optional(),
+        retentionSeconds: z.number().int().min(0).optional(),
+        progress: z.enum(["auto", "bar", "log", "off"]).optional(),
+        confirmations: positiveInt(64).optional(),
+        rpcAttempts: positiveInt(100).optional(),
+        pollMs: positiveInt(3_600_000).optional(),
+        logLevel: logLevel.optional(),
+      })
+      .strict()
+      .optional(),
+    validator: z
+      .object({
+        database: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
+        port: port.optional(),
+        backend: backend.optional(),
+        fetchTimeoutMs: positiveInt(3_600_000).optional(),
+        fetchAttempts: positiveInt(100).optional(),
+        rpcAttempts: positiveInt(100).optional(),
+        scanBlockRange: positiveInt(1_000_000).optional(),
+        fromBlock: z.number().int().min(0).optional(),
+        beacon: z.boolean().optional(),
+        finalize: z.boolean().optional(),
+        reportMissed: z.boolean().optional(),
+        pollMs: positiveInt(3_600_000).optional(),
+        logLevel: logLevel.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type CliConfig = z.infer<typeof cliConfigSchema>;
+
+/** Validates a parsed config object; `label` names it in errors. Paths become absolute (relative to `baseDir`). */
+export function parseCliConfig(input: unknown, label: string, baseDir: string): CliConfig {
+  const parsed = cliConfigSchema.safeParse(input);
+  if (!parsed.success)
+    throw new OperatorCommandError(`config ${label}: ${describeZodError(input, parsed.error)}`);
+  const c = parsed.data;
+  const abs = (p: string | undefined) => (p === undefined || p === ":memory:" ? p : path.resolve(baseDir, p));
+  return {
+    ...c,
+    ...(c.deployment !== undefined && { deployment: abs(c.deployment) }),
+    ...(c.deploymentsDir !== undefined && { deploymentsDir: abs(c.deploymentsDir) }),
+    ...(c.deploy && {
+      deploy: { ...c.deploy, parameters: abs(c.deploy.parameters), journal: abs(c.deploy.journal) },
+    }),
+    ...(c.trainer && { trainer: { ...c.trainer, database: abs(c.trainer.database) } }),
+    ...(c.validator && { validator: { ...c.validator, database: abs(c.validator.database) } }),
+  };
+}
+
+/** Reads `--config <file>`. */
+export async function readCliConfig(file: string): Promise<CliConfig> {
+  let raw: string;
+  try {
+    raw = await readFile(file, "utf8");
+  } catch {
+    throw new OperatorCommandError(`--config ${file}: no such file`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new OperatorCommandError(`config ${file} is not JSON: ${(err as Error).message}`);
+  }
+  return parseCliConfig(json, file, path.dirname(path.resolve(file)));
+}

@@ -1,0 +1,113 @@
+/**
+ * `poai deploy`: deploys the suite with Hardhat Ignition (`ignition/modules/PoAI.ts`) with the
+ * network's parameters (`ignition/parameters/<network>.json`), then writes the address book
+ * (`deployments/<network>.json`). Re-running it is idempotent: Ignition's journal
+ * (`ignition/deployments/poai-<network>/`) knows what was already sent.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { formatEther, getAddress, type Address } from "viem";
+import type { NetworkConnection } from "hardhat/types/network";
+import { readDeploymentFile } from "@poai/sdk/node";
+import type { PoAIDeployment } from "@poai/sdk";
+import { addressBookJson, deployWithIgnition, readNetworkParameters } from "../lib/ignition.js";
+import { OperatorCommandError, type CommandResult } from "./commands.js";
+import type { CliConfig } from "./config.js";
+import {
+  PROJECT_ROOT,
+  connect,
+  hardhatRuntime,
+  resolveKey,
+  resolveRpc,
+  type CliIo,
+  type CommonOptions,
+} from "./session.js";
+
+export interface DeployOptions extends CommonOptions {
+  /** Ignition parameters file; default `ignition/parameters/<network>.json` when it exists. */
+  parameters?: string;
+  /** Ignition deployment id; default `poai-<network>`. */
+  deploymentId?: string;
+  /** Folder of Ignition's journals (`<journal>/deployments/<id>/`); default the project's `ignition/`. */
+  journal?: string;
+}
+
+const fail = (message: string): never => {
+  throw new OperatorCommandError(message);
+};
+
+export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo): Promise<CommandResult> {
+  const rpcUrl = await resolveRpc(opts, config, io);
+  const { chainId, rpc } = await connect(rpcUrl, io);
+  const network =
+    opts.network ?? config.network ?? (io.connection ? io.connection.networkName : `chain-${chainId}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(network))
+    fail(`--network must be letters, digits, '-' or '_', got ${JSON.stringify(network)}`);
+  const dir = config.deploymentsDir ?? path.resolve("deployments");
+  const out = path.resolve(opts.deployment ?? config.deployment ?? path.join(dir, `${network}.json`));
+  let previous: PoAIDeployment | undefined;
+  if (existsSync(out)) {
+    previous = await readDeploymentFile(out).catch((err: Error) =>
+      fail(
+        `${out} exists but is not an address book (${err.message}): move it away or pass another --deployment`,
+      ),
+    );
+    if (previous.chainId !== chainId)
+      fail(
+        `${out} holds a deployment on chain ${previous.chainId}, but the RPC at ${rpc} is chain ${chainId}: pass another --deployment file`,
+      );
+  }
+  const explicit = opts.parameters ?? config.deploy?.parameters;
+  const parametersFile = explicit ?? path.join(PROJECT_ROOT, "ignition", "parameters", `${network}.json`);
+
+  let connection: NetworkConnection<string>;
+  if (io.connection) {
+    connection = io.connection;
+  } else {
+    const key = await resolveKey(io);
+    if (!key)
+      fail(
+        "no deployer key: set POAI_PRIVATE_KEY in the environment or store it with `npx hardhat keystore set POAI_PRIVATE_KEY`",
+      );
+    const journal = opts.journal ?? config.deploy?.journal;
+    const hre = await hardhatRuntime({
+      networks: { poai: { type: "http", chainType: "l1", url: rpc, accounts: [key] } },
+      ...(journal && { ignitionDir: path.resolve(journal) }),
+    });
+    await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
+    connection = await hre.network.create("poai");
+  }
+  const [deployer] = (await connection.provider.request({ method: "eth_accounts" })) as Address[];
+  if (!deployer) return fail("the deployer account is missing: no key to deploy with");
+  const publicClient = await connection.viem.getPublicClient();
+  const gas = await publicClient.getBalance({ address: deployer });
+  if (gas === 0n) fail(`the deployer ${getAddress(deployer)} has no native balance (0 ETH) to pay for gas`);
+  const parameters = await readNetworkParameters(parametersFile, getAddress(deployer), {
+    mustExist: explicit !== undefined,
+  });
+  let book: PoAIDeployment;
+  try {
+    book = await deployWithIgnition(connection, {
+      parameters,
+      network,
+      ...((opts.deploymentId ?? config.deploy?.deploymentId)
+        ? { deploymentId: (opts.deploymentId ?? config.deploy?.deploymentId)! }
+        : {}),
+      ...(previous && { previous }),
+      displayUi: false,
+    });
+  } catch (err) {
+    return fail(`Ignition deployment failed: ${(err as Error).message}`);
+  }
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, addressBookJson(book));
+  const c = book.contracts;
+  const lines = [
+    `deployed PoAI to ${network} (chain ${chainId}) from ${getAddress(deployer)}, first block ${book.deployBlock}`,
+    ...Object.entries(c).map(([name, address]) => `  ${name.padEnd(18)} ${address}`),
+    `parameters: ${existsSync(parametersFile) ? parametersFile : "the defaults"}; address book ${out}`,
+    `deployer balance ${formatEther(await publicClient.getBalance({ address: deployer }))} ETH`,
+  ];
+  return { lines, data: { action: "deploy", deployment: book, file: out } };
+}

@@ -1,0 +1,374 @@
+/**
+ * `npx poai <command>`: the operator command line over the PoAI SDK (deploy, register, stake,
+ * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, status, and the
+ * trainer and validator daemons). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
+ * process, tests call it in-process (with an in-process chain as `io.connection`).
+ *
+ * Every command takes `--rpc <url>`, `--network <name>` (finds `deployments/<name>.json` and, for
+ * a network of `hardhat.config.ts`, its RPC URL), `--deployment <file>`, `--config <file>` and
+ * `--json`; the key comes from `$POAI_PRIVATE_KEY` or the Hardhat keystore.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import * as cmd from "./commands.js";
+import { readCliConfig, type CliConfig } from "./config.js";
+import { openSession, type CliIo, type CommonOptions } from "./session.js";
+
+const int = (name: string, min: number, max: number) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new InvalidArgumentError(
+      `--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`,
+    );
+  return Number(value);
+};
+
+const common = (c: Command) =>
+  c
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain (default: $POAI_RPC_URL or the --network's URL)")
+    .option(
+      "--network <name>",
+      "network name: deployments/<name>.json and, if hardhat.config.ts has it, its RPC",
+    )
+    .option(
+      "--deployment <file>",
+      "address book (default: deployments/<network>.json, or the one for the RPC's chain)",
+    )
+    .option("--config <file>", "JSON file of option defaults (validated; see docs/operator-guide.md)")
+    .option("--json", "print the result as one JSON object");
+
+function json(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const short = (err as Error & { shortMessage?: string }).shortMessage;
+    const name = err.name;
+    if (
+      name === "OperatorCommandError" ||
+      name === "PoAIContractError" ||
+      name === "PoAIInputError" ||
+      name === "DeployError"
+    )
+      return err.message;
+    return (short ?? err.message).split("\n")[0]!;
+  }
+  return String(err);
+}
+
+/** Builds the program; `run` receives each command's work. */
+function program(
+  io: CliIo,
+  run: (
+    json: boolean | undefined,
+    work: (config: CliConfig) => Promise<cmd.CommandResult>,
+    opts: CommonOptions,
+  ) => Promise<void>,
+): Command {
+  const p = new Command("poai")
+    .description("PoAI operator and delegator commands: deploy, stake, delegate, claim, run the daemons")
+    .showHelpAfterError("(poai <command> --help shows its options)")
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride();
+  const sub = (name: string, description: string) =>
+    common(p.command(name).description(description).exitOverride());
+  const session = (o: CommonOptions, config: CliConfig, needsKey = true) =>
+    openSession(o, config, io, needsKey);
+
+  sub("deploy", "Deploy the suite with Hardhat Ignition and write deployments/<network>.json (idempotent)")
+    .option(
+      "--parameters <file>",
+      "Ignition parameters (default: ignition/parameters/<network>.json if it exists)",
+    )
+    .option("--deployment-id <id>", "Ignition deployment id (default: poai-<network>)")
+    .option("--journal <dir>", "folder of Ignition's journals (default: ignition/)")
+    .action(async (o) =>
+      run(o.json, async (config) => (await import("./deploy.js")).deploy(o, config, io), o),
+    );
+
+  sub("register", "Register the signer as a trainer or validator with a self-stake")
+    .requiredOption("--role <role>", "trainer or validator")
+    .requiredOption("--stake <POAI>", "self-stake in POAI (at least the role minimum)")
+    .option("--commission <percent>", "commission in percent", "5")
+    .option("--max-commission <percent>", "immutable maximum commission in percent", "20")
+    .option("--endpoint <url>", "public URL of the node (a trainer's daemon publishes its own)", "")
+    .option("--gpu <class>", "GPU class, e.g. H100", "")
+    .option("--no-approve", "fail instead of approving Staking when the allowance is short")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.register((await session(o, config)).client, {
+            role: o.role,
+            stake: cmd.parseAmount("stake", o.stake),
+            commissionBps: cmd.parsePercent("commission", o.commission),
+            maxCommissionBps: cmd.parsePercent("max-commission", o.maxCommission),
+            endpoint: o.endpoint,
+            gpuClass: o.gpu,
+            approve: o.approve,
+          }),
+        o,
+      ),
+    );
+
+  sub("stake", "Add to the signer's self-stake")
+    .requiredOption("--amount <POAI>", "POAI to add")
+    .option("--no-approve", "fail instead of approving Staking when the allowance is short")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.stake((await session(o, config)).client, {
+            amount: cmd.parseAmount("amount", o.amount),
+            approve: o.approve,
+          }),
+        o,
+      ),
+    );
+
+  sub("delegate", "Delegate POAI to an operator's pool")
+    .requiredOption("--operator <address>", "operator address")
+    .requiredOption("--amount <POAI>", "POAI to delegate")
+    .option("--no-approve", "fail instead of approving Staking when the allowance is short")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.delegate((await session(o, config)).client, {
+            operator: cmd.parseAddress("operator", o.operator),
+            amount: cmd.parseAmount("amount", o.amount),
+            approve: o.approve,
+          }),
+        o,
+      ),
+    );
+
+  sub("undelegate", "Move stake from a pool into the unbonding queue")
+    .requiredOption("--operator <address>", "operator address")
+    .option("--amount <POAI>", "POAI to undelegate")
+    .option("--all", "undelegate the whole position")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.undelegate((await session(o, config)).client, {
+            operator: cmd.parseAddress("operator", o.operator),
+            ...(o.amount !== undefined && { amount: cmd.parseAmount("amount", o.amount) }),
+            all: Boolean(o.all),
+          }),
+        o,
+      ),
+    );
+
+  sub("withdraw", "Withdraw matured unbonding entries")
+    .option("--max-entries <n>", "at most this many entries", int("max-entries", 1, 1000), 50)
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) => cmd.withdraw((await session(o, config)).client, { maxEntries: o.maxEntries }),
+        o,
+      ),
+    );
+
+  sub("claim", "Claim rewards from the given pools (default: every pool with rewards for you)")
+    .option("--operators <addresses>", "comma-separated operator addresses")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.claim((await session(o, config)).client, {
+            operators: o.operators
+              ? String(o.operators)
+                  .split(",")
+                  .map((a) => cmd.parseAddress("operators", a.trim()))
+              : [],
+          }),
+        o,
+      ),
+    );
+
+  sub("compound", "Restake your rewards in a pool into that pool")
+    .requiredOption("--operator <address>", "operator address")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.compound((await session(o, config)).client, {
+            operator: cmd.parseAddress("operator", o.operator),
+          }),
+        o,
+      ),
+    );
+
+  sub("commission", "Request a new commission rate (a decrease applies now, an increase after the delay)")
+    .requiredOption("--rate <percent>", "commission in percent")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.setCommission((await session(o, config)).client, {
+            commissionBps: cmd.parsePercent("rate", o.rate),
+          }),
+        o,
+      ),
+    );
+
+  sub("unjail", "Leave jail after the cool-down").action(async (o) =>
+    run(o.json, async (config) => cmd.unjail((await session(o, config)).client), o),
+  );
+
+  sub("transfer", "Send POAI to an address (e.g. to fund an operator key)")
+    .requiredOption("--to <address>", "recipient")
+    .requiredOption("--amount <POAI>", "POAI to send")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          cmd.transfer((await session(o, config)).client, {
+            to: cmd.parseAddress("to", o.to),
+            amount: cmd.parseAmount("amount", o.amount),
+          }),
+        o,
+      ),
+    );
+
+  sub("status", "An operator's pool, recent challenges and rewards; an address's positions and unbonding")
+    .option("--address <address>", "address to show (default: the signer)")
+    .option("--rounds <n>", "recent rounds to show", int("rounds", 1, 256), 5)
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) => {
+          const s = await session(o, config, o.address === undefined);
+          return cmd.status(s.client, {
+            ...(o.address !== undefined && { address: cmd.parseAddress("address", o.address) }),
+            rounds: o.rounds,
+          });
+        },
+        o,
+      ),
+    );
+
+  const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  const backends = ["js", "wasm", "auto"];
+  const trainer = p.command("trainer").description("The trainer daemon").exitOverride();
+  common(trainer.command("run").description("Run the trainer daemon until SIGINT / SIGTERM").exitOverride())
+    .option("--database <file>", "SQLite file of runs and checkpoints (one per trainer)")
+    .option("--host <host>", "interface of the checkpoint, status and metrics server (default 127.0.0.1)")
+    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .option("--public-endpoint <url>", "URL validators reach the server at (published in Staking)")
+    .option("--no-register-endpoint", "do not publish the endpoint in Staking")
+    .option("--gpu-class <class>", "GPU class published with the endpoint")
+    .addOption(new Option("--backend <kind>", "engine backend").choices(backends))
+    .option(
+      "--retention <seconds>",
+      "keep checkpoints this long after their round is final",
+      int("retention", 0, 2 ** 31),
+    )
+    .addOption(new Option("--progress <mode>", "training progress").choices(["auto", "bar", "log", "off"]))
+    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
+    .addOption(
+      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
+    )
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) => {
+          const { trainerRun } = await import("./daemons.js");
+          return trainerRun(
+            {
+              ...o,
+              ...(o.retention !== undefined && { retentionSeconds: o.retention }),
+              registerEndpoint: o.registerEndpoint === false ? false : undefined,
+            },
+            config,
+            io,
+          );
+        },
+        o,
+      ),
+    );
+
+  const validator = p.command("validator").description("The validator daemon").exitOverride();
+  common(
+    validator.command("run").description("Run the validator daemon until SIGINT / SIGTERM").exitOverride(),
+  )
+    .option("--database <file>", "SQLite file of verdicts, salts and beacon secrets (one per validator)")
+    .option("--host <host>", "interface of the status and metrics server (default 127.0.0.1)")
+    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .addOption(new Option("--backend <kind>", "engine backend").choices(backends))
+    .option(
+      "--fetch-timeout-ms <ms>",
+      "budget of one checkpoint request",
+      int("fetch-timeout-ms", 1, 3_600_000),
+    )
+    .option("--fetch-attempts <n>", "attempts per checkpoint", int("fetch-attempts", 1, 100))
+    .option("--scan-block-range <n>", "blocks per eth_getLogs request", int("scan-block-range", 1, 1_000_000))
+    .option(
+      "--from-block <n>",
+      "first block to scan on a fresh database",
+      int("from-block", 0, Number.MAX_SAFE_INTEGER),
+    )
+    .option("--no-beacon", "take no part in the randomness beacon")
+    .option("--no-finalize", "do not finalize audited challenges")
+    .option("--no-report-missed", "do not report trainers that missed their deadline")
+    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
+    .addOption(
+      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
+    )
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) => {
+          const { validatorRun } = await import("./daemons.js");
+          return validatorRun(
+            {
+              ...o,
+              beacon: o.beacon === false ? false : undefined,
+              finalize: o.finalize === false ? false : undefined,
+              reportMissed: o.reportMissed === false ? false : undefined,
+            },
+            config,
+            io,
+          );
+        },
+        o,
+      ),
+    );
+  return p;
+}
+
+/** Runs `poai` with `argv` (the arguments after `poai`); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const full: CliIo = {
+    env: io.env ?? process.env,
+    stdout: io.stdout ?? ((s) => process.stdout.write(s)),
+    stderr: io.stderr ?? ((s) => process.stderr.write(s)),
+    ...(io.connection && { connection: io.connection }),
+    ...(io.stopSignal && { stopSignal: io.stopSignal }),
+  };
+  let code = 0;
+  const run = async (
+    asJson: boolean | undefined,
+    work: (config: CliConfig) => Promise<cmd.CommandResult>,
+    opts: CommonOptions,
+  ) => {
+    try {
+      const config = opts.config ? await readCliConfig(opts.config) : {};
+      const result = await work(config);
+      if (asJson) full.stdout(json({ ok: true, ...result.data }) + "\n");
+      else for (const line of result.lines) full.stdout(line + "\n");
+    } catch (err) {
+      code = 1;
+      const message = errorMessage(err);
+      if (asJson) full.stdout(json({ ok: false, error: message }) + "\n");
+      full.stderr(`error: ${message}\n`);
+    }
+  };
+  try {
+    await program(full, run).parseAsync([...argv], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return code;
+}

@@ -1,0 +1,273 @@
+/**
+ * Deploys the PoAI suite with Hardhat Ignition (`ignition/modules/PoAI.ts`) and turns the result
+ * into an address book (`deployments/<network>.json`).
+ *
+ * A network's parameters live in `ignition/parameters/<network>.json`, in Ignition's own format
+ * (one object per module; bigints as numbers or `"123n"` strings), so the same file works with
+ * `npx hardhat ignition deploy`. `resolveNetworkParameters` validates it (errors name the field and
+ * the value) and fills in every default, the challenge windows from the epoch length (a quarter
+ * epoch each) as `scripts/lib/deploy.ts` does, and the role holders from the deployer. Re-running a
+ * deployment with the same deployment id is idempotent: Ignition's journal
+ * (`ignition/deployments/<id>/`) records what was sent, and only what is missing is sent again.
+ */
+import { readFile } from "node:fs/promises";
+import { isAddress, getAddress, type Address, type PublicClient } from "viem";
+import { z } from "zod";
+import type { NetworkConnection } from "hardhat/types/network";
+import { parseDeployment, type PoAIDeployment } from "@poai/sdk";
+import { DEFAULT_PARAMS, defaultChallengeParams } from "./deploy.js";
+import { describeZodError } from "./zod-message.js";
+import { DEFAULT_SUPPLY, type TokenSource } from "../../ignition/modules/Token.js";
+import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
+import { poaiModule } from "../../ignition/modules/PoAI.js";
+
+export class DeployError extends Error {
+  override name = "DeployError";
+}
+
+const uint = (max: bigint) =>
+  z
+    .union([
+      z.number().int().nonnegative(),
+      z.string().regex(/^\d+n?$/, 'a whole number such as 1000 or "1000n"'),
+    ])
+    .transform((v) => BigInt(typeof v === "string" ? v.replace(/n$/, "") : v))
+    .refine((v) => v <= max, `a whole number at most ${max}`);
+const u16 = uint(0xffffn);
+const u32 = uint(0xffff_ffffn);
+const u40 = uint(0xff_ffff_ffffn);
+const u64 = uint(0xffff_ffff_ffff_ffffn);
+const u128 = uint(2n ** 128n - 1n);
+const u256 = uint(2n ** 256n - 1n);
+const address = z
+  .string()
+  .refine((v) => isAddress(v), "an address (0x followed by 40 hex digits)")
+  .transform((v) => getAddress(v));
+
+/** zod schema of `ignition/parameters/<network>.json`. */
+export const networkParametersSchema = z
+  .object({
+    PoAIToken: z.object({ supply: u256.optional(), holder: address.optional() }).strict().optional(),
+    ExternalToken: z.object({ address }).strict().optional(),
+    PoAIStaking: z
+      .object({
+        epochLength: uint(0xffff_ffffn)
+          .refine((v) => v > 0n, "an epoch length > 0 seconds")
+          .optional(),
+        minTrainerStake: u128.optional(),
+        minValidatorStake: u128.optional(),
+        unbondingPeriod: u40.optional(),
+        jailCooldown: u40.optional(),
+        commissionDelay: u40.optional(),
+        maxCommissionChangeBps: u16.optional(),
+        finderFeeBps: u16.optional(),
+        maxSlashFraction: u64.optional(),
+        slasher: address.optional(),
+        rewarder: address.optional(),
+        governor: address.optional(),
+      })
+      .strict()
+      .optional(),
+    PoAIChallenges: z
+      .object({
+        commitWindow: u32.optional(),
+        revealWindow: u32.optional(),
+        finalizeGrace: u32.optional(),
+        committeeSize: u16.optional(),
+        quorumBps: u16.optional(),
+        minReveals: u16.optional(),
+        maxDeviationBps: u16.optional(),
+        scoreToleranceBps: u16.optional(),
+        maxMisses: u16.optional(),
+        fraudSlash: u64.optional(),
+        withholdSlash: u64.optional(),
+        missSlash: u64.optional(),
+      })
+      .strict()
+      .optional(),
+    PoAIRewards: z
+      .object({
+        emission: u256.optional(),
+        gammaBps: u16.optional(),
+        protocolCutBps: u16.optional(),
+        nodeFeeBps: u16.optional(),
+        royaltyBps: u16.optional(),
+        noticeEpochs: u16.optional(),
+        settleWindow: u16.optional(),
+        treasury: address.optional(),
+        coordinator: address.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((p) => !(p.PoAIToken && p.ExternalToken), {
+    message: "either PoAIToken (a fresh token) or ExternalToken (an existing one), not both",
+    path: ["ExternalToken"],
+  });
+
+export type NetworkParametersInput = z.input<typeof networkParametersSchema>;
+
+/** Everything Ignition is given, every default filled in. */
+export interface ResolvedNetworkParameters {
+  token: TokenSource;
+  /** Ignition's deployment parameters, one object per module. */
+  ignition: Record<string, Record<string, bigint | string>>;
+  /** The same values flattened as decimal strings, for the address book. */
+  flat: Record<string, string>;
+}
+
+/** Validates parameters (a parsed JSON object) and fills in the defaults; `label` names the source in errors. */
+export function resolveNetworkParameters(
+  input: unknown,
+  deployer: Address,
+  label = "parameters",
+): ResolvedNetworkParameters {
+  const parsed = networkParametersSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new DeployError(`${label}: ${describeZodError(input, parsed.error)}`);
+  const p = parsed.data;
+  const epochLength = p.PoAIStaking?.epochLength ?? 86_400n;
+  const big = (o: Record<string, number | bigint | string>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? BigInt(v) : v]));
+  const staking = {
+    ...big(DEFAULT_PARAMS),
+    slasher: deployer,
+    rewarder: deployer,
+    governor: deployer,
+    ...p.PoAIStaking,
+    epochLength,
+  };
+  const challenges = { ...big(defaultChallengeParams(Number(epochLength))), ...p.PoAIChallenges };
+  const rewards = {
+    ...big(DEFAULT_REWARD_PARAMS),
+    treasury: deployer,
+    coordinator: deployer,
+    ...p.PoAIRewards,
+  };
+  const token: TokenSource = p.ExternalToken ? "existing" : "fresh";
+  const tokenParams = p.ExternalToken
+    ? { ExternalToken: { address: p.ExternalToken.address } }
+    : { PoAIToken: { supply: DEFAULT_SUPPLY, holder: deployer, ...p.PoAIToken } };
+  const ignition = {
+    ...tokenParams,
+    PoAIStaking: staking,
+    PoAIChallenges: challenges,
+    PoAIRewards: rewards,
+  } as unknown as Record<string, Record<string, bigint | string>>;
+  const flat: Record<string, string> = {};
+  for (const values of [staking, challenges, rewards]) {
+    for (const [k, v] of Object.entries(values)) flat[k] = String(v);
+  }
+  if (p.ExternalToken) flat.token = p.ExternalToken.address;
+  else flat.tokenSupply = String(tokenParams.PoAIToken!.supply);
+  return { token, ignition, flat };
+}
+
+/** Reads `file` (JSON) and resolves it; a missing file is an empty one (every default). */
+export async function readNetworkParameters(
+  file: string,
+  deployer: Address,
+  options: { mustExist?: boolean } = {},
+): Promise<ResolvedNetworkParameters> {
+  let raw: string | undefined;
+  try {
+    raw = await readFile(file, "utf8");
+  } catch (err) {
+    if (options.mustExist) throw new DeployError(`no parameters file at ${file}`, { cause: err });
+  }
+  let json: unknown = {};
+  if (raw !== undefined) {
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      throw new DeployError(`${file} is not JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return resolveNetworkParameters(json, deployer, file);
+}
+
+/** First block to scan for `address`'s events: the block its code appeared in (binary search). */
+async function creationBlock(client: PublicClient, address: Address, latest: bigint): Promise<bigint> {
+  let lo = 0n;
+  let hi = latest;
+  while (lo < hi) {
+    const mid = (lo + hi) / 2n;
+    const code = await client.getCode({ address, blockNumber: mid }).catch(() => undefined);
+    if (code && code !== "0x") hi = mid;
+    else lo = mid + 1n;
+  }
+  return lo;
+}
+
+export interface IgnitionDeployOptions {
+  parameters: ResolvedNetworkParameters;
+  /** Label written into the address book (`network`). */
+  network: string;
+  /** Ignition's deployment id (its journal's folder); default `poai-<network>`. */
+  deploymentId?: string;
+  /** Show Ignition's progress display. */
+  displayUi?: boolean;
+  /** An existing address book of this deployment: its `deployBlock` is kept when the addresses match. */
+  previous?: PoAIDeployment;
+}
+
+/**
+ * Deploys (or completes, or confirms) the suite on `connection` and returns its address book.
+ * Idempotent: a second run with the same deployment id sends nothing and returns the same book.
+ */
+export async function deployWithIgnition(
+  connection: NetworkConnection<string>,
+  options: IgnitionDeployOptions,
+): Promise<PoAIDeployment> {
+  const publicClient = (await connection.viem.getPublicClient()) as unknown as PublicClient;
+  const chainId = await publicClient.getChainId();
+  const before = await publicClient.getBlockNumber();
+  const result = await connection.ignition.deploy(poaiModule(options.parameters.token), {
+    parameters: options.parameters.ignition,
+    deploymentId: options.deploymentId ?? `poai-${options.network}`,
+    displayUi: options.displayUi ?? false,
+  });
+  const contracts = {
+    accessManager: result.manager.address,
+    token: result.token.address,
+    staking: result.staking.address,
+    stakingLens: result.lens.address,
+    taskRegistry: result.registry.address,
+    randomnessBeacon: result.beacon.address,
+    challengeManager: result.challenges.address,
+    rewardDistributor: result.distributor.address,
+  };
+  let deployBlock: bigint;
+  const previous = options.previous;
+  if (
+    previous?.deployBlock !== undefined &&
+    previous.chainId === chainId &&
+    getAddress(previous.contracts.accessManager) === getAddress(contracts.accessManager)
+  ) {
+    deployBlock = previous.deployBlock;
+  } else {
+    const code = await publicClient.getCode({ address: contracts.accessManager, blockNumber: before });
+    deployBlock =
+      code && code !== "0x"
+        ? await creationBlock(publicClient, contracts.accessManager, before)
+        : before + 1n;
+  }
+  return parseDeployment({
+    chainId,
+    network: options.network,
+    deployBlock: deployBlock.toString(),
+    contracts,
+    parameters: options.parameters.flat,
+  });
+}
+
+/** The address book as JSON text (bigints as decimal strings), as `deployments/<network>.json` holds it. */
+export function addressBookJson(deployment: PoAIDeployment): string {
+  return (
+    JSON.stringify(
+      { ...deployment, deployBlock: deployment.deployBlock?.toString() },
+      (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+      2,
+    ) + "\n"
+  );
+}
