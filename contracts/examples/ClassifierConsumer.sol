@@ -8,8 +8,13 @@ import {CallbackConsumer} from "../infernet/consumer/CallbackConsumer.sol";
 /// @title ClassifierConsumer
 /// @notice Example dApp: asks a PoAI-trained model (container `model`) to classify an input and
 ///         stores the answer. Each `classify` is a one-time request paid from `wallet` (this
-///         contract must be an approved spender there); the first delivered output is the answer
-///         (an ABI-encoded `uint256` class, as the PoAI built-in container returns it).
+///         contract must be an approved spender there); the first delivered output is the answer.
+///
+///         Formats (the PoAIVerifier's, so a delivery can be disputed and recomputed exactly): the
+///         input is the model's int8 input vector, one byte per input (`encodeInferenceInput`);
+///         the output is the label as a big-endian uint32, then one int8 score per class
+///         (`encodeInferenceOutput`, `IntegerMLP.encodeOutput`), as the PoAI built-in container
+///         returns it.
 contract ClassifierConsumer is CallbackConsumer, Ownable {
     struct Payment {
         address token;
@@ -20,9 +25,12 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
 
     struct Answer {
         bool answered;
-        uint256 label;
+        uint32 label;
         address node;
     }
+
+    /// @notice Bytes of the label prefix of an output; one int8 score per class follows.
+    uint256 public constant OUTPUT_LABEL_BYTES = 4;
 
     string public model;
     Payment public payment;
@@ -30,7 +38,7 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
     mapping(uint32 subscriptionId => address) public requester;
 
     event ClassificationRequested(uint32 indexed subscriptionId, address indexed requester, bytes input);
-    event Classified(uint32 indexed subscriptionId, uint256 label, address indexed node);
+    event Classified(uint32 indexed subscriptionId, uint32 label, address indexed node, bytes output);
     event PaymentUpdated(address token, uint256 amount, address wallet, address verifier);
 
     constructor(
@@ -47,7 +55,7 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
         emit PaymentUpdated(token, amount, wallet, verifier);
     }
 
-    /// @notice Requests the classification of `input` (the model's input vector, ABI-encoded).
+    /// @notice Requests the classification of `input` (the model's int8 input vector, one byte each).
     function classify(bytes calldata input) external returns (uint32 subscriptionId) {
         Payment memory p = payment;
         subscriptionId = _requestCompute(model, input, 1, p.token, p.amount, p.wallet, p.verifier);
@@ -66,9 +74,10 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
         bytes32,
         uint256
     ) internal override {
-        if (answers[subscriptionId].answered || output.length < 32) return;
-        uint256 label = abi.decode(output, (uint256));
+        // An output too short to hold a label and two scores is no answer (a later one may be).
+        if (answers[subscriptionId].answered || output.length < OUTPUT_LABEL_BYTES + 2) return;
+        uint32 label = uint32(bytes4(output[:OUTPUT_LABEL_BYTES]));
         answers[subscriptionId] = Answer({answered: true, label: label, node: node});
-        emit Classified(subscriptionId, label, node);
+        emit Classified(subscriptionId, label, node, output);
     }
 }

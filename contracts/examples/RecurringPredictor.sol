@@ -8,19 +8,22 @@ import {SubscriptionConsumer} from "../infernet/consumer/SubscriptionConsumer.so
 /// @title RecurringPredictor
 /// @notice Example dApp: a recurring subscription that asks a model for a prediction every
 ///         `period` seconds, `frequency` times. Each interval's input is derived on-chain from the
-///         interval number and the latest stored feature (`getContainerInputs`); each interval's
-///         first output is kept. The owner starts and cancels the subscription.
+///         interval number and the latest features set by the owner (`getContainerInputs`): the
+///         int8 feature vector rotated left by `interval mod length` bytes, so a PoAI model (whose
+///         input is that vector, one byte per input) sees a new input each interval and the
+///         PoAIVerifier can bind each delivery to it. Each interval's first output is kept. The
+///         owner starts and cancels the subscription.
 contract RecurringPredictor is SubscriptionConsumer, Ownable {
     string public model;
     uint32 public subscriptionId;
-    int256 public feature; // what the model is asked about, set by the owner (e.g. a price)
+    bytes public features; // what the model is asked about: its int8 input vector, set by the owner
     mapping(uint32 interval => bytes) public predictions;
     uint32 public lastInterval;
 
     event Started(uint32 indexed subscriptionId, uint32 frequency, uint32 period);
     event Stopped(uint32 indexed subscriptionId);
     event Predicted(uint32 indexed interval, address indexed node, bytes output);
-    event FeatureUpdated(int256 feature);
+    event FeaturesUpdated(bytes features);
 
     error AlreadyStarted(uint32 subscriptionId);
     error NotStarted();
@@ -33,9 +36,10 @@ contract RecurringPredictor is SubscriptionConsumer, Ownable {
         model = model_;
     }
 
-    function setFeature(int256 feature_) external onlyOwner {
-        feature = feature_;
-        emit FeatureUpdated(feature_);
+    /// @notice Sets the feature vector later intervals are computed on (one int8 byte per input).
+    function setFeatures(bytes calldata features_) external onlyOwner {
+        features = features_;
+        emit FeaturesUpdated(features_);
     }
 
     /// @notice Starts the subscription (payment per delivery from `wallet`; amount 0: free).
@@ -71,14 +75,19 @@ contract RecurringPredictor is SubscriptionConsumer, Ownable {
         emit Stopped(id_);
     }
 
-    /// @notice Each interval's input: (interval, feature).
+    /// @notice Each interval's input: `features` rotated left by `interval mod features.length`.
     function getContainerInputs(
         uint32,
         uint32 interval,
         uint32,
         address
-    ) external view override returns (bytes memory) {
-        return abi.encode(interval, feature);
+    ) external view override returns (bytes memory input) {
+        bytes memory f = features;
+        uint256 n = f.length;
+        input = new bytes(n);
+        if (n == 0) return input;
+        uint256 shift = interval % n;
+        for (uint256 i = 0; i < n; ++i) input[i] = f[(i + shift) % n];
     }
 
     function _receiveCompute(

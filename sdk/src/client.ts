@@ -1,6 +1,11 @@
 import type { Hash, TransactionReceipt } from "viem";
 import * as beaconActions from "./actions/beacon.js";
 import * as challengeActions from "./actions/challenges.js";
+import * as coordinatorActions from "./actions/coordinator.js";
+import * as inboxActions from "./actions/inbox.js";
+import * as modelActions from "./actions/models.js";
+import * as outputVerifierActions from "./actions/output-verifier.js";
+import * as walletActions from "./actions/wallet.js";
 import * as registryActions from "./actions/registry.js";
 import * as rewardActions from "./actions/rewards.js";
 import * as stakingActions from "./actions/staking.js";
@@ -133,6 +138,78 @@ const rewards = {
   getRewardTotals: rewardActions.getRewardTotals,
 };
 
+const inference = {
+  createSubscription: coordinatorActions.createSubscription,
+  cancelSubscription: coordinatorActions.cancelSubscription,
+  deliverCompute: coordinatorActions.deliverCompute,
+  simulateDeliverCompute: coordinatorActions.simulateDeliverCompute,
+  signSubscription: coordinatorActions.signSubscription,
+  delegatedSubscriptionTypedData: coordinatorActions.delegatedSubscriptionTypedData,
+  createSubscriptionDelegatee: coordinatorActions.createSubscriptionDelegatee,
+  deliverComputeDelegatee: coordinatorActions.deliverComputeDelegatee,
+  commitCompute: coordinatorActions.commitCompute,
+  revealCompute: coordinatorActions.revealCompute,
+  simulateCommitOrReveal: coordinatorActions.simulateCommitOrReveal,
+  getIntervalState: coordinatorActions.getIntervalState,
+  getCommitment: coordinatorActions.getCommitment,
+  getEscrow: coordinatorActions.getEscrow,
+  fundEscrow: coordinatorActions.fundEscrow,
+  flushUsageFees: coordinatorActions.flushUsageFees,
+  getSubscription: coordinatorActions.getSubscription,
+  getSubscriptionCount: coordinatorActions.getSubscriptionCount,
+  getCurrentInterval: coordinatorActions.getCurrentInterval,
+  getRedundancyCount: coordinatorActions.getRedundancyCount,
+  hasNodeResponded: coordinatorActions.hasNodeResponded,
+  readSubscriptions: coordinatorActions.readSubscriptions,
+  readRedundancyCounts: coordinatorActions.readRedundancyCounts,
+  getContainerInputs: coordinatorActions.getContainerInputs,
+  subscriptionIdFromLogs: coordinatorActions.subscriptionIdFromLogs,
+  watchDeliveries: coordinatorActions.watchDeliveries,
+  createWallet: walletActions.createWallet,
+  walletFromLogs: walletActions.walletFromLogs,
+  isValidWallet: walletActions.isValidWallet,
+  depositEth: walletActions.depositEth,
+  depositToken: walletActions.depositToken,
+  approveSpender: walletActions.approveSpender,
+  withdrawFromWallet: walletActions.withdrawFromWallet,
+  getWalletBalance: walletActions.getWalletBalance,
+  getWalletAllowance: walletActions.getWalletAllowance,
+  getInboxItem: inboxActions.getInboxItem,
+  getUsageEpoch: coordinatorActions.getUsageEpoch,
+  getModelUsage: coordinatorActions.getModelUsage,
+  getNodeUsage: coordinatorActions.getNodeUsage,
+  getPendingUsageFees: coordinatorActions.getPendingUsageFees,
+  getProofRequest: coordinatorActions.getProofRequest,
+  registerModel: modelActions.registerModel,
+  registerTrainedModel: modelActions.registerTrainedModel,
+  deactivateModel: modelActions.deactivateModel,
+  getModel: modelActions.getModel,
+  isModelActive: modelActions.isModelActive,
+  getModelEvents: modelActions.getModelRegistryEvents,
+  parseModelEvents: modelActions.parseModelRegistryEvents,
+  disputeOutput: outputVerifierActions.disputeOutput,
+  finalizeOutput: outputVerifierActions.finalizeOutput,
+  getOutputVerification: outputVerifierActions.getOutputVerification,
+  getOutputVerifierParams: outputVerifierActions.getOutputVerifierParams,
+  getOutputVerifierFee: outputVerifierActions.getOutputVerifierFee,
+  getVerifierEvents: outputVerifierActions.getOutputVerifierEvents,
+  parseVerifierEvents: outputVerifierActions.parseOutputVerifierEvents,
+  watchVerifierEvents: outputVerifierActions.watchOutputVerifierEvents,
+};
+
+/** Generic Coordinator event actions, bound by hand so that `eventName` still narrows the events. */
+interface CoordinatorEventActions {
+  getEvents<N extends coordinatorActions.CoordinatorEventName>(
+    args: Parameters<typeof coordinatorActions.getCoordinatorEvents<N>>[1],
+  ): Promise<coordinatorActions.CoordinatorEvent<N>[]>;
+  parseEvents<N extends coordinatorActions.CoordinatorEventName = coordinatorActions.CoordinatorEventName>(
+    args: Parameters<typeof coordinatorActions.parseCoordinatorEvents<N>>[1],
+  ): coordinatorActions.CoordinatorEvent<N>[];
+  watchEvents<N extends coordinatorActions.CoordinatorEventName = coordinatorActions.CoordinatorEventName>(
+    args: Parameters<typeof coordinatorActions.watchCoordinatorEvents<N>>[1],
+  ): () => void;
+}
+
 /** Generic actions, bound by hand so that `eventName` still narrows the events. */
 interface StakingEventActions {
   getEvents<N extends stakingActions.StakingEventName>(
@@ -185,6 +262,9 @@ export type PoAIRegistryActions = BoundActions<typeof registry>;
 /** The reward distributor actions bound to one context. */
 export type PoAIRewardActions = BoundActions<typeof rewards> & RewardEventActions;
 
+/** The inference marketplace actions bound to one context. */
+export type PoAIInferenceActions = BoundActions<typeof inference> & CoordinatorEventActions;
+
 /** Everything an app needs, bound to one chain, one deployment and (optionally) one wallet. */
 export interface PoAIClient extends Readonly<PoAIContext> {
   staking: PoAIStakingActions;
@@ -203,6 +283,13 @@ export interface PoAIClient extends Readonly<PoAIContext> {
    * events. Needs `deployment.contracts.rewardDistributor` (and `challengeManager` for epoch reports).
    */
   rewards: PoAIRewardActions;
+  /**
+   * The inference marketplace: subscriptions (direct and EIP-712 delegated), deliveries, payment
+   * wallets, the Inbox, Reader batch reads, usage per model, node and epoch, Coordinator events,
+   * the ModelRegistry and PoAIVerifier disputes. Needs `deployment.contracts.coordinator` (and
+   * `reader`, `walletFactory`, `inbox`, `modelRegistry`, `poaiVerifier` for those parts).
+   */
+  inference: PoAIInferenceActions;
   /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */
   waitForTransaction(hash: Hash, options?: WaitOptions): Promise<TransactionReceipt>;
 }
@@ -266,6 +353,12 @@ export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient
       getEvents: (args) => rewardActions.getRewardEvents(ctx, args),
       parseEvents: (args) => rewardActions.parseRewardEvents(ctx, args),
       watchEvents: (args) => rewardActions.watchRewardEvents(ctx, args),
+    },
+    inference: {
+      ...bindActions(ctx, inference),
+      getEvents: (args) => coordinatorActions.getCoordinatorEvents(ctx, args),
+      parseEvents: (args) => coordinatorActions.parseCoordinatorEvents(ctx, args),
+      watchEvents: (args) => coordinatorActions.watchCoordinatorEvents(ctx, args),
     },
     waitForTransaction: (hash, options) => waitForTransaction(ctx, hash, options),
   };

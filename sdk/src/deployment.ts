@@ -16,6 +16,18 @@ export interface PoAIContracts {
   randomnessBeacon?: Address;
   rewardDistributor?: Address;
   coordinator?: Address;
+  /** The EIP712Coordinator, when it is not the `coordinator` itself. */
+  eip712Coordinator?: Address;
+  /** The Infernet Reader (batch reads of subscriptions and redundancy counts). */
+  reader?: Address;
+  /** The Inbox of lazy subscriptions. */
+  inbox?: Address;
+  /** The WalletFactory of payment wallets. */
+  walletFactory?: Address;
+  /** The registry of PoAI-trained models served for inference. */
+  modelRegistry?: Address;
+  /** The PoAIVerifier: exact output checks and disputes of inference deliveries. */
+  poaiVerifier?: Address;
   /** A Multicall3 deployment, for chains whose viem `chain` object does not name one. */
   multicall3?: Address;
   readonly [name: string]: Address | undefined;
@@ -57,6 +69,12 @@ const contractsSchema = z
     randomnessBeacon: address.optional(),
     rewardDistributor: address.optional(),
     coordinator: address.optional(),
+    eip712Coordinator: address.optional(),
+    reader: address.optional(),
+    inbox: address.optional(),
+    walletFactory: address.optional(),
+    modelRegistry: address.optional(),
+    poaiVerifier: address.optional(),
     multicall3: address.optional(),
   })
   .catchall(address);

@@ -5,6 +5,11 @@
 export * from "./abi/index.js";
 export * from "./actions/beacon.js";
 export * from "./actions/challenges.js";
+export * from "./actions/coordinator.js";
+export * from "./actions/inbox.js";
+export * from "./actions/models.js";
+export * from "./actions/output-verifier.js";
+export * from "./actions/wallet.js";
 export * from "./actions/registry.js";
 export * from "./actions/rewards.js";
 export * from "./actions/staking.js";
@@ -17,6 +22,7 @@ export type {
   PoAIBeaconActions,
   PoAIChallengeActions,
   PoAIClient,
+  PoAIInferenceActions,
   PoAIRegistryActions,
   PoAIRewardActions,
   PoAIStakingActions,

@@ -23,16 +23,25 @@ export async function withDecodedErrors<T>(
  */
 export async function sendContractTransaction(
   ctx: PoAIContext,
-  params: { to: Address; data: Hex; functionName: string; account?: Account | Address | undefined },
+  params: {
+    to: Address;
+    data: Hex;
+    functionName: string;
+    account?: Account | Address | undefined;
+    /** ETH sent with the call, in wei. */
+    value?: bigint | undefined;
+  },
 ): Promise<Hash> {
   const { wallet, account } = requireSigner(ctx, params.functionName, params.account);
   const where = { contractAddress: params.to, functionName: params.functionName };
   try {
-    await call(ctx.publicClient, { account, to: params.to, data: params.data });
+    const value = params.value !== undefined && params.value > 0n ? { value: params.value } : {};
+    await call(ctx.publicClient, { account, to: params.to, data: params.data, ...value });
     return await sendTransaction(wallet, {
       account,
       to: params.to,
       data: params.data,
+      ...value,
       chain: wallet.chain ?? null,
     });
   } catch (err) {

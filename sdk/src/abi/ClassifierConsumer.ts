@@ -13,11 +13,18 @@ export const classifierConsumerAbi = [
   },
   {
     type: "function",
+    name: "OUTPUT_LABEL_BYTES",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "answers",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
     outputs: [
       { name: "answered", type: "bool", internalType: "bool" },
-      { name: "label", type: "uint256", internalType: "uint256" },
+      { name: "label", type: "uint32", internalType: "uint32" },
       { name: "node", type: "address", internalType: "address" },
     ],
     stateMutability: "view",
@@ -126,8 +133,9 @@ export const classifierConsumerAbi = [
     name: "Classified",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32", indexed: true },
-      { name: "label", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "label", type: "uint32", internalType: "uint32", indexed: false },
       { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "output", type: "bytes", internalType: "bytes", indexed: false },
     ],
     anonymous: false,
   },

@@ -13,9 +13,9 @@ export const recurringPredictorAbi = [
   },
   {
     type: "function",
-    name: "feature",
+    name: "features",
     inputs: [],
-    outputs: [{ name: "", type: "int256", internalType: "int256" }],
+    outputs: [{ name: "", type: "bytes", internalType: "bytes" }],
     stateMutability: "view",
   },
   {
@@ -27,7 +27,7 @@ export const recurringPredictorAbi = [
       { name: "", type: "uint32", internalType: "uint32" },
       { name: "", type: "address", internalType: "address" },
     ],
-    outputs: [{ name: "", type: "bytes", internalType: "bytes" }],
+    outputs: [{ name: "input", type: "bytes", internalType: "bytes" }],
     stateMutability: "view",
   },
   {
@@ -78,8 +78,8 @@ export const recurringPredictorAbi = [
   { type: "function", name: "renounceOwnership", inputs: [], outputs: [], stateMutability: "nonpayable" },
   {
     type: "function",
-    name: "setFeature",
-    inputs: [{ name: "feature_", type: "int256", internalType: "int256" }],
+    name: "setFeatures",
+    inputs: [{ name: "features_", type: "bytes", internalType: "bytes" }],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -114,8 +114,8 @@ export const recurringPredictorAbi = [
   },
   {
     type: "event",
-    name: "FeatureUpdated",
-    inputs: [{ name: "feature", type: "int256", internalType: "int256", indexed: false }],
+    name: "FeaturesUpdated",
+    inputs: [{ name: "features", type: "bytes", internalType: "bytes", indexed: false }],
     anonymous: false,
   },
   {

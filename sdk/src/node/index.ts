@@ -32,5 +32,27 @@ export {
   type RunUpdate,
   type StoredCheckpoint,
 } from "./trainer-store.js";
+export { InferenceNode, type InferenceInit, type InferenceStatus } from "./inference.js";
+export {
+  containerIdHash,
+  resolveInferenceOptions,
+  type AcceptedPayments,
+  type InferenceNodeOptions,
+  type ResolvedContainer,
+  type ResolvedInferenceOptions,
+  type ServedContainer,
+} from "./inference-options.js";
+export { inferenceMetrics, type InferenceMetrics } from "./inference-metrics.js";
+export {
+  InferenceStore,
+  OPEN_DELIVERY_STATES,
+  type DeliveryRecord,
+  type DeliveryState,
+  type DeliveryUpdate,
+  type SubscriptionData,
+  type SubscriptionRecord,
+  type SubscriptionState,
+} from "./inference-store.js";
+export * from "./containers/index.js";
 export * from "../daemon/index.js";
 export { loadDeployment, readDeploymentFile, type LoadDeploymentOptions } from "./deployment-file.js";

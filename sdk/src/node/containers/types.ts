@@ -1,0 +1,71 @@
+/**
+ * What the inference node hands a container and what it takes back. The shapes follow the
+ * Infernet container API (Ritual infernet-node): a job's input goes to a container as
+ * `{ source, destination, data, requires_proof }`, and the container's answer becomes the
+ * `(input, output, proof)` bytes of `deliverCompute`.
+ */
+import type { Hex } from "viem";
+
+/** Where a job's data comes from and goes to (Infernet's `JobLocation`). */
+export const JOB_LOCATION = { onchain: 0, offchain: 1, stream: 2 } as const;
+export type JobLocation = (typeof JOB_LOCATION)[keyof typeof JOB_LOCATION];
+
+/** The JSON body a container receives on `POST /service_output` (Infernet's `ContainerInput`). */
+export interface ContainerInput {
+  source: JobLocation;
+  destination: JobLocation;
+  /** On-chain jobs: the consumer's `getContainerInputs` bytes as hex without `0x`, as infernet-node sends them. */
+  data: unknown;
+  requires_proof: boolean;
+}
+
+/** One delivery the node asks a container for. */
+export interface ContainerJob {
+  /** The container id string (the subscription's `containerId` is `keccak256(abi.encode(id))`). */
+  containerId: string;
+  subscriptionId: number;
+  interval: number;
+  /** The consumer's `getContainerInputs(subscriptionId, interval, timestamp, node)`. */
+  input: Hex;
+  requiresProof: boolean;
+  signal?: AbortSignal;
+}
+
+/** The bytes of a `deliverCompute` call. */
+export interface ContainerDelivery {
+  input: Hex;
+  output: Hex;
+  proof: Hex;
+}
+
+/** A compute container the node runs jobs on: an Infernet HTTP container or a built-in one. */
+export interface InferenceContainer {
+  /** The container id string; subscriptions name `keccak256(abi.encode(id))`. */
+  readonly id: string;
+  /** Whether the container can produce a proof (a subscription with a verifier needs one). */
+  readonly generatesProof: boolean;
+  /** Runs one job. Throws a `ContainerError` when the container fails or answers badly. */
+  run(job: ContainerJob): Promise<ContainerDelivery>;
+  /** Releases what the container holds (optional). */
+  close?(): Promise<void>;
+}
+
+/**
+ * Why a container produced no delivery: `unreachable` (connection failed), `timeout`, `status`
+ * (a non-2xx answer, or an error `code` in the body), `oversized` (more bytes than allowed),
+ * `malformed` (not the container API's JSON), `failed` (a built-in container's own failure).
+ */
+export type ContainerFailureKind =
+  "unreachable" | "timeout" | "status" | "oversized" | "malformed" | "failed";
+
+export class ContainerError extends Error {
+  override readonly name = "ContainerError";
+  constructor(
+    readonly kind: ContainerFailureKind,
+    readonly container: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`container ${container}: ${message}`, options);
+  }
+}
