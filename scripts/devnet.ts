@@ -10,6 +10,7 @@
  */
 import { network } from "hardhat";
 import { formatReport } from "./lib/devnet/report.js";
+import { runInferenceScenario } from "./lib/inference-scenario.js";
 import { DevnetOptionsError, parseDevnetArgs } from "./lib/devnet/options.js";
 import { runDevnet, type DevnetUi } from "./lib/devnet/run.js";
 import { createDevnetUi } from "./lib/devnet/ui.js";
@@ -56,6 +57,7 @@ const report = await runDevnet(
     ...(options.rpc && { rpc: options.rpc }),
   },
   ui,
+  { inference: runInferenceScenario },
 );
 if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else console.log(formatReport(report));

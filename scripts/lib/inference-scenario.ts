@@ -27,6 +27,7 @@ import {
 } from "@poai/sdk";
 import {
   REFERENCE_SEED,
+  decodeInferenceOutput,
   encodeCheckpoint,
   encodeInferenceInput,
   encodeInferenceOutput,
@@ -337,7 +338,7 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
         });
         outcome = `proven wrong (${status.status}), slashed and jailed; the dApp got ${fmt(refund)} back`;
         lines.push(
-          `verified request ${id}: ${rogue.name} delivered ${short(a.output)} where the model computes ${short(verdict.expected)}; disputed with the checkpoint: slashed ${fmt(slashed)}, the dApp refunded ${fmt(refund)}`,
+          `verified request ${id}: ${rogue.name} delivered ${describeOutput(a.output)} where the model computes ${describeOutput(verdict.expected)}; disputed with the checkpoint: slashed ${fmt(slashed)}, the dApp refunded ${fmt(refund)}`,
         );
       }
       disputes.push({ node: rogue.address, outcome, slashed: String(slashed) });
@@ -437,5 +438,15 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
     };
   } finally {
     for (const n of nodes) await n.stop();
+  }
+}
+
+/** An output in the PoAI model format, for a person: its label and its class scores. */
+function describeOutput(output: Hex): string {
+  try {
+    const { label, output: scores } = decodeInferenceOutput(output);
+    return `label ${label} (scores ${[...scores].join(", ")})`;
+  } catch {
+    return output.length > 42 ? `${output.slice(0, 42)}…` : output;
   }
 }

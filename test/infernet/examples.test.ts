@@ -1,7 +1,8 @@
 /** The example dApps a developer would copy: a classifier (callback) and a recurring predictor. */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeAbiParameters, getAddress, maxUint256, zeroAddress } from "viem";
+import { bytesToHex, getAddress, maxUint256, zeroAddress } from "viem";
+import { encodeInferenceOutput } from "../../sdk/src/compute/index.js";
 import { E, deployInfernetWorld, MODEL, type Connection, type InfernetWorld } from "./helpers/world.js";
 
 describe("Infernet example consumers", function () {
@@ -13,7 +14,12 @@ describe("Infernet example consumers", function () {
     world = () => deployInfernetWorld(conn);
   });
   const load = () => conn.networkHelpers.loadFixture(world);
-  const label = (n: bigint) => encodeAbiParameters([{ type: "uint256" }], [n]);
+  /** The PoAI model output format (label, then one score per class) with `n` as the label of 4 classes. */
+  const label = (n: bigint) =>
+    encodeInferenceOutput({
+      label: Number(n),
+      output: Int8Array.from([0, 1, 2, 3].map((c) => (c === Number(n) ? 90 : -20))),
+    });
 
   it("ClassifierConsumer pays per request in the staking token and stores the first answer", async () => {
     const w = await load();
@@ -24,7 +30,7 @@ describe("Infernet example consumers", function () {
     ]);
     await w.approve(app.address, w.token.address, maxUint256);
     await app.write.setPayment([w.token.address, E(2), w.consumerWallet.address, zeroAddress]);
-    const input = encodeAbiParameters([{ type: "int32[]" }], [[1, -2, 3, 4, 5, 6, 7, 8]]);
+    const input = bytesToHex(Uint8Array.from([1, -2, 3, 4, 5, 6, 7, 8].map((x) => x & 0xff)));
     const asUser = await w.viem.getContractAt("ClassifierConsumer", app.address, {
       client: { wallet: w.user.wallet },
     });
@@ -36,7 +42,7 @@ describe("Infernet example consumers", function () {
     const [A] = w.trainers;
     await A!.coordinator.write.deliverCompute([id, 1, input, label(3n), "0x", zeroAddress]);
     const [answered, value, node] = await app.read.answers([id]);
-    expect([answered, value, getAddress(node)]).to.deep.equal([true, 3n, A!.address]);
+    expect([answered, value, getAddress(node)]).to.deep.equal([true, 3, A!.address]);
     expect(await w.coordinator.read.pendingUsageFees([A!.address, A!.address])).to.equal(E(2));
   });
 
@@ -48,12 +54,14 @@ describe("Infernet example consumers", function () {
       w.admin.address,
     ]);
     await w.approve(app.address, w.erc20.address, maxUint256);
-    await app.write.setFeature([-42n]);
+    const features = Uint8Array.from([1, 2, 3, -4 & 0xff, 5]);
+    await app.write.setFeatures([bytesToHex(features)]);
     await app.write.start([5, 60, w.erc20.address, E(1), w.consumerWallet.address, zeroAddress]);
     const id = await app.read.subscriptionId();
     const sub = await w.coordinator.read.getSubscription([id]);
+    // Interval 2's input: the features rotated left by 2.
     expect(await app.read.getContainerInputs([id, 2, 0, zeroAddress])).to.equal(
-      encodeAbiParameters([{ type: "uint32" }, { type: "int256" }], [2, -42n]),
+      bytesToHex(Uint8Array.from([3, -4 & 0xff, 5, 1, 2])),
     );
     const [A, B] = w.trainers;
     for (const [i, T] of [A!, B!].entries()) {

@@ -7,6 +7,7 @@ import {
 } from "../../scripts/lib/devnet/options.js";
 import { formatReport } from "../../scripts/lib/devnet/report.js";
 import { runDevnet } from "../../scripts/lib/devnet/run.js";
+import { runInferenceScenario } from "../../scripts/lib/inference-scenario.js";
 import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
 import { startHardhatNode } from "../fixtures/hardhat-node.js";
 
@@ -21,6 +22,7 @@ describe("devnet", function () {
         options,
         { ...connection, mode: "in-process" },
         createDevnetUi({ json: true, quiet: true }),
+        { inference: runInferenceScenario },
       );
       expect(
         report.checks.filter((c) => !c.ok),
