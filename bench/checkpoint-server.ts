@@ -47,7 +47,11 @@ const source: CheckpointSource = {
       bin.byteOffset + index * run.checkpointBytes,
       run.checkpointBytes,
     );
-    return { bytes, hash: run.hashes[index], proof: tree.proof(index) };
+    const next =
+      index + 1 < run.hashes.length
+        ? { hash: run.hashes[index + 1], proof: tree.proof(index + 1) }
+        : undefined;
+    return { bytes, hash: run.hashes[index], proof: tree.proof(index), ...(next && { next }) };
   },
 };
 const server = await serve(checkpointRoutes(source));

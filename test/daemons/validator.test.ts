@@ -31,6 +31,8 @@ import {
 import {
   CHECKPOINT_HASH_HEADER,
   MERKLE_PROOF_HEADER,
+  NEXT_HASH_HEADER,
+  NEXT_PROOF_HEADER,
   checkpointRoutes,
   serve,
   type CheckpointSource,
@@ -282,6 +284,57 @@ describe("auditChallenge", function () {
       expect(result.segmentsReplayed).to.equal(2);
       expect(requests).to.equal(5); // 0, 4, 5 (whole: it starts a segment), 20, and 6's hash
       expect(result.hashesFetched).to.equal(1);
+    });
+
+    it("takes a segment end's hash from the start checkpoint's next-hash headers: one request per sampled segment", async () => {
+      const methods: string[] = [];
+      const withNext = (
+        req: IncomingMessage,
+        res: ServerResponse,
+        index: number,
+        next: (i: number) => string,
+      ) => {
+        methods.push(`${req.method} ${index}`);
+        const body = run.bytes[index];
+        res.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-length": String(body.length),
+          [CHECKPOINT_HASH_HEADER]: keccak256(body),
+          [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
+          ...(index + 1 < run.bytes.length && {
+            [NEXT_HASH_HEADER]: next(index + 1),
+            [NEXT_PROOF_HEADER]: run.commitment.proof(index + 1).join(","),
+          }),
+        });
+        res.end(body);
+      };
+      const honestNext = await started(
+        rawServer((req, res, index) => withNext(req, res, index, (i) => keccak256(run.bytes[i]))),
+      );
+      const result = await audit(honestNext.url, [3, 7, 12]);
+      expect(result.verdict, result.reason).to.equal("Valid");
+      expect(result.hashesFetched).to.equal(3);
+      expect(methods.filter((m) => m.startsWith("HEAD"))).to.deep.equal([]);
+      expect(methods.sort()).to.deep.equal(["GET 0", "GET 12", "GET 20", "GET 3", "GET 7"]);
+      // A next hash that is not the committed one is ignored: the end's hash is asked for itself.
+      methods.length = 0;
+      const lyingNext = await started(
+        rawServer((req, res, index) =>
+          req.method === "HEAD"
+            ? (methods.push(`HEAD ${index}`), answer(res, run, index))
+            : withNext(req, res, index, () => keccak256("0x01")),
+        ),
+      );
+      const fallback = await audit(lyingNext.url, [3, 7, 12]);
+      expect(fallback.verdict, fallback.reason).to.equal("Valid");
+      expect(methods.filter((m) => m.startsWith("HEAD")).sort()).to.deep.equal([
+        "HEAD 13",
+        "HEAD 4",
+        "HEAD 8",
+      ]);
+      // The trainer daemon's own server sends the next hash: see the routes' source.
+      const served = await started(serve(checkpointRoutes(sourceOf(ID, run))));
+      expect((await audit(served.url, [3])).verdict).to.equal("Valid");
     });
 
     it("retries a checkpoint whose first request failed and still judges the run Valid", async () => {

@@ -6,6 +6,9 @@
  *       body:   encodeCheckpoint(spec, checkpoint i), exactly modelLayout(spec).checkpointBytes long
  *       header: x-poai-checkpoint-hash  keccak256 of the body
  *       header: x-poai-merkle-proof     the leaf's Merkle proof, comma-separated 32-byte hex
+ *       header: x-poai-next-checkpoint-hash, x-poai-next-merkle-proof (optional) the hash and proof
+ *               of checkpoint index + 1: all a validator needs of the end of a segment that starts
+ *               here, so one request serves a sampled segment
  *   HEAD {endpoint}/v1/challenges/{id}/checkpoints/{index} -> the same headers, no body: what a
  *       validator asks for a checkpoint whose hash it needs but not its bytes (the end of a
  *       sampled segment: the replay's hash is compared with the committed one)
@@ -30,6 +33,8 @@ import { httpError, json, type Route } from "./http.js";
 
 export const CHECKPOINT_HASH_HEADER = "x-poai-checkpoint-hash";
 export const MERKLE_PROOF_HEADER = "x-poai-merkle-proof";
+export const NEXT_HASH_HEADER = "x-poai-next-checkpoint-hash";
+export const NEXT_PROOF_HEADER = "x-poai-next-merkle-proof";
 export const CHECKPOINT_CONTENT_TYPE = "application/octet-stream";
 /** A proof never needs more siblings than this (trees of at most 2^20 + 1 leaves). */
 export const MAX_PROOF_LENGTH = 24;
@@ -57,6 +62,8 @@ export interface ServedCheckpoint {
   bytes: Uint8Array;
   hash: Hex;
   proof: readonly Hex[];
+  /** The hash and proof of the next checkpoint (index + 1), sent along where the run has one. */
+  next?: { hash: Hex; proof: readonly Hex[] };
 }
 
 /** Where a checkpoint server reads runs from (the trainer daemon's store). */
@@ -109,6 +116,10 @@ export function checkpointRoutes(source: CheckpointSource): Route[] {
             "content-type": CHECKPOINT_CONTENT_TYPE,
             [CHECKPOINT_HASH_HEADER]: served.hash,
             [MERKLE_PROOF_HEADER]: served.proof.join(","),
+            ...(served.next && {
+              [NEXT_HASH_HEADER]: served.next.hash,
+              [NEXT_PROOF_HEADER]: served.next.proof.join(","),
+            }),
             "cache-control": "public, max-age=31536000, immutable",
           },
           body: served.bytes,
@@ -158,6 +169,12 @@ export interface ProvenCheckpoint {
   hash: Hex;
   checkpoint: Checkpoint;
   bytes: number;
+  /**
+   * The next checkpoint's hash, when the server sent it and it is proven under the root too
+   * (absent otherwise: a malformed or unproven next hash is ignored, never held against the
+   * checkpoint itself).
+   */
+  next?: ProvenHash;
 }
 
 function parseProof(text: string | null, url: string): Hex[] {
@@ -301,7 +318,8 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       if (err instanceof CheckpointError) throw new CheckpointFetchError("malformed", url, err.message);
       throw err;
     }
-    return { index: args.index, hash, checkpoint, bytes: received };
+    const next = provenNext(response.headers, args);
+    return { index: args.index, hash, checkpoint, bytes: received, ...(next && { next }) };
   } catch (err) {
     return fail(err);
   }
@@ -357,4 +375,20 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
   } catch (err) {
     return fail(err);
   }
+}
+
+/** The next checkpoint's hash from a checkpoint response's headers, if sent and proven. */
+function provenNext(headers: Headers, args: FetchCheckpointArgs): ProvenHash | undefined {
+  const hash = headers.get(NEXT_HASH_HEADER)?.trim();
+  if (hash === undefined || !isHex(hash, { strict: true }) || size(hash) !== 32) return undefined;
+  let proof: Hex[];
+  try {
+    proof = parseProof(headers.get(NEXT_PROOF_HEADER), "next");
+  } catch {
+    return undefined;
+  }
+  const index = args.index + 1;
+  return verifyCheckpointProof(args.root, index, hash, proof)
+    ? { index, hash: hash.toLowerCase() as Hex }
+    : undefined;
 }

@@ -298,6 +298,14 @@ export class TrainerStore {
       .run(id.toLowerCase(), checkpoint.index, checkpoint.hash, checkpoint.bytes);
   }
 
+  /** The hash of checkpoint `index` of run `id` (without reading its bytes). */
+  checkpointHash(id: Hex, index: number): Hex | undefined {
+    const row = this.db
+      .prepare("SELECT hash FROM checkpoints WHERE run_id = ? AND idx = ?")
+      .get(id.toLowerCase(), index) as { hash: string } | undefined;
+    return row?.hash as Hex | undefined;
+  }
+
   checkpoint(id: Hex, index: number): StoredCheckpoint | undefined {
     const row = this.db
       .prepare("SELECT idx, hash, bytes FROM checkpoints WHERE run_id = ? AND idx = ?")

@@ -802,7 +802,14 @@ export class TrainerDaemon extends DaemonLoop {
     if (this.closed) return undefined;
     const stored = this.store.checkpoint(id, index);
     if (stored === undefined) return undefined;
-    return { bytes: stored.bytes, hash: stored.hash, proof: this.commitmentOf(id).proof(index) };
+    const commitment = this.commitmentOf(id);
+    const nextHash = this.store.checkpointHash(id, index + 1);
+    return {
+      bytes: stored.bytes,
+      hash: stored.hash,
+      proof: commitment.proof(index),
+      ...(nextHash !== undefined && { next: { hash: nextHash, proof: commitment.proof(index + 1) } }),
+    };
   }
 
   /** Hook: whether a result may still be sent at chain time `now`. Honest: `now <= deadline`. */
