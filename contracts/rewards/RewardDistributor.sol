@@ -23,6 +23,7 @@ import {IStaking} from "../interfaces/IStaking.sol";
 ///  - conservation: funded + fees = reserve + carry + open epoch budgets not yet settled
 ///    + forwarded to Staking + protocol payments (+ dust that `expire` returns to carry);
 ///  - an operator's share of an epoch is paid at most once; the order of settlements changes nobody's amount;
+///  - a role's settlements of an epoch never exceed its budget, whatever the points read at settlement;
 ///  - nothing is stuck: what a role or an operator cannot receive (no points, jailed, never settled
 ///    within `settleWindow` epochs, rounding) is carried into the next epoch's budget;
 ///  - every action is O(1) (closing k epochs at once is O(k)).
@@ -326,8 +327,14 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 points = challenges.epochPoints(epoch, operator);
         if (points == 0) return 0;
         uint256 total = challenges.epochTotalPoints(epoch, role);
-        uint256 budget = role == IStaking.Role.Trainer ? ep.trainerBudget : ep.validatorBudget;
-        return Math.mulDiv(budget, points, total);
+        (uint256 budget, uint256 settled) = role == IStaking.Role.Trainer
+            ? (uint256(ep.trainerBudget), uint256(ep.trainerSettled))
+            : (uint256(ep.validatorBudget), uint256(ep.validatorSettled));
+        // Points read live: a role's settlements never exceed its budget, even if points an epoch
+        // earned after its close (a governance change of the challenge windows re-opening its
+        // finalization) make the shares add up to more than the whole.
+        uint256 share = points >= total ? budget : Math.mulDiv(budget, points, total);
+        return Math.min(share, budget - settled);
     }
 
     /// Pays into the operator's pool; if Staking refuses (a jailed operator), carries it instead.
