@@ -20,7 +20,7 @@ export interface ChallengeScoreInput {
   /** Seconds from the round's start to the submission (`ChallengeView.latency`). */
   latency: bigint | number;
   /**
-   * Seconds the trainer had: `min(spec.responseDeadline, floor(epochLength / 2))`
+   * Seconds the trainer had: `min(spec.responseDeadline, floor(epochLength / 2) - 1)`
    * (`RoundWindows.deadlineSpan`).
    */
   deadlineSpan: bigint | number;
