@@ -9,7 +9,13 @@
  *   "network": "base-sepolia",
  *   "trainer": { "database": "trainer.sqlite", "host": "0.0.0.0", "port": 8600,
  *                "publicEndpoint": "https://trainer.example.org", "backend": "wasm", "pollMs": 5000 },
- *   "validator": { "database": "validator.sqlite", "port": 9102, "pollMs": 5000 }
+ *   "validator": { "database": "validator.sqlite", "port": 9102, "pollMs": 5000 },
+ *   "inference": { "database": "inference.sqlite", "port": 7301, "paymentWallet": "0x…",
+ *                  "containers": [
+ *                    { "id": "poai-classifier", "checkpoint": "final.ckpt",
+ *                      "acceptedPayments": { "0xTOKEN…": "1000000000000000000" } },
+ *                    { "id": "llm-summarizer", "url": "http://127.0.0.1:3000",
+ *                      "allowedConsumers": ["0xDAPP…"] } ] }
  * }
  * ```
  */
@@ -28,6 +34,34 @@ const url = z
   .string()
   .url("an http(s) URL")
   .refine((v) => /^https?:\/\//.test(v), "an http(s) URL");
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x and 40 hex digits)");
+const wei = z.union([
+  z.string().regex(/^\d{1,78}$/, "a whole number of wei as a decimal string"),
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+]);
+
+/**
+ * One container of `inference.containers`: the built-in container of a registered model
+ * (`checkpoint`: its checkpoint file) or an Infernet container over HTTP (`url`), with its filters.
+ */
+const inferenceContainer = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(256)
+      .refine((v) => !v.includes(","), "a container id without commas"),
+    checkpoint: z.string().min(1).optional(),
+    url: url.optional(),
+    timeoutMs: positiveInt(3_600_000).optional(),
+    acceptedPayments: z.record(address, wei).optional(),
+    allowedConsumers: z.array(address).optional(),
+  })
+  .strict()
+  .refine((c) => (c.checkpoint === undefined) !== (c.url === undefined), {
+    message:
+      "exactly one of checkpoint (a registered model's checkpoint file) or url (an Infernet container)",
+  });
 
 export const cliConfigSchema = z
   .object({
@@ -83,6 +117,23 @@ export const cliConfigSchema = z
       })
       .strict()
       .optional(),
+    inference: z
+      .object({
+        database: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
+        port: port.optional(),
+        paymentWallet: address.optional(),
+        lagBlocks: z.number().int().min(0).max(10_000).optional(),
+        fromBlock: z.number().int().min(0).optional(),
+        maxAttempts: positiveInt(100).optional(),
+        confirmations: positiveInt(64).optional(),
+        rpcAttempts: positiveInt(100).optional(),
+        pollMs: positiveInt(3_600_000).optional(),
+        logLevel: logLevel.optional(),
+        containers: z.array(inferenceContainer).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -104,6 +155,18 @@ export function parseCliConfig(input: unknown, label: string, baseDir: string): 
     }),
     ...(c.trainer && { trainer: { ...c.trainer, database: abs(c.trainer.database) } }),
     ...(c.validator && { validator: { ...c.validator, database: abs(c.validator.database) } }),
+    ...(c.inference && {
+      inference: {
+        ...c.inference,
+        database: abs(c.inference.database),
+        ...(c.inference.containers && {
+          containers: c.inference.containers.map((k) => ({
+            ...k,
+            ...(k.checkpoint !== undefined && { checkpoint: abs(k.checkpoint) }),
+          })),
+        }),
+      },
+    }),
   };
 }
 

@@ -1,13 +1,30 @@
 /**
- * `poai trainer run` and `poai validator run`: the trainer daemon (`@poai/sdk/node`) and the
- * validator daemon (`@poai/sdk/verifier`) as long-running processes. Each checks that its key is
- * registered in the right role before it starts, works until SIGINT or SIGTERM, then stops cleanly
- * (the tick in progress finishes, the database is closed) and exits 0.
+ * `poai trainer run`, `poai validator run` and `poai inference run`: the trainer daemon and the
+ * inference node (`@poai/sdk/node`) and the validator daemon (`@poai/sdk/verifier`) as long-running
+ * processes. Each checks that its key is registered in the right role before it starts (the
+ * inference node's is a trainer's), works until SIGINT or SIGTERM, then stops cleanly (the tick in
+ * progress finishes, the database is closed) and exits 0.
  */
 import { formatPoai, roleName } from "@poai/sdk";
-import { TrainerDaemon, type LogLevel } from "@poai/sdk/node";
+import {
+  ContainerError,
+  HttpContainer,
+  InferenceNode,
+  PoAIModelContainer,
+  TrainerDaemon,
+  type InferenceContainer,
+  type LogLevel,
+  type ServedContainer,
+} from "@poai/sdk/node";
 import { ValidatorDaemon } from "@poai/sdk/verifier";
-import { OperatorCommandError, requireOperator, signer, type CommandResult } from "./commands.js";
+import { getAddress, zeroAddress, type Address } from "viem";
+import {
+  OperatorCommandError,
+  parseAddress,
+  requireOperator,
+  signer,
+  type CommandResult,
+} from "./commands.js";
 import type { CliConfig } from "./config.js";
 import { openSession, type CliIo, type CommonOptions, type Session } from "./session.js";
 
@@ -45,6 +62,20 @@ export interface ValidatorRunOptions extends CommonOptions {
   logLevel?: LogLevel;
 }
 
+export interface InferenceRunOptions extends CommonOptions {
+  database?: string;
+  host?: string;
+  port?: number;
+  paymentWallet?: string;
+  lagBlocks?: number;
+  pollMs?: number;
+  logLevel?: LogLevel;
+  /** `<containerId>=<checkpoint file>`: the built-in container of a registered model (repeatable). */
+  model?: string[];
+  /** `<containerId>=<url>`: an Infernet container over HTTP (repeatable). */
+  container?: string[];
+}
+
 /** Resolves on SIGINT / SIGTERM (or the test's stop signal). */
 function stopped(io: CliIo): Promise<string> {
   if (io.stopSignal) return io.stopSignal.then(() => "stop");
@@ -59,7 +90,7 @@ function stopped(io: CliIo): Promise<string> {
   });
 }
 
-async function checkRole(session: Session, role: 1 | 2): Promise<string[]> {
+async function checkRole(session: Session, role: 1 | 2, idle = "it earns nothing"): Promise<string[]> {
   const me = signer(session.client);
   const op = await requireOperator(session.client, me);
   if (op.role !== role)
@@ -70,10 +101,12 @@ async function checkRole(session: Session, role: 1 | 2): Promise<string[]> {
   const warnings: string[] = [];
   if (op.jailed)
     warnings.push(
-      `warning: ${me} is jailed until ${new Date(op.jailedUntil * 1000).toISOString()}; it earns nothing until \`poai unjail\``,
+      `warning: ${me} is jailed until ${new Date(op.jailedUntil * 1000).toISOString()}; ${idle} until \`poai unjail\``,
     );
   else if (!op.active)
-    warnings.push(`warning: ${me} is inactive (self-stake ${formatPoai(op.selfStake)} below the minimum)`);
+    warnings.push(
+      `warning: ${me} is inactive (self-stake ${formatPoai(op.selfStake)} below the minimum); ${idle} until it is active`,
+    );
   return warnings;
 }
 
@@ -173,6 +206,183 @@ export async function validatorRun(
   const signal = await stopped(io);
   await daemon.stop();
   return { lines: [`validator stopped (${signal})`], data: { ...info, event: "stopped", signal } };
+}
+
+/** Where one served container comes from: a flag or an entry of `inference.containers`. */
+interface ContainerSource {
+  id: string;
+  /** Names the source in errors: `--model poai-classifier=final.ckpt`, `inference.containers[0]`. */
+  from: string;
+  checkpoint?: string;
+  url?: string;
+  timeoutMs?: number;
+  acceptedPayments?: Record<string, string | number>;
+  allowedConsumers?: string[];
+}
+
+/** `<containerId>=<value>` of a repeatable flag. */
+function splitPair(flag: string, spec: string, what: string): [string, string] {
+  const at = spec.indexOf("=");
+  const id = at > 0 ? spec.slice(0, at) : "";
+  const value = at > 0 ? spec.slice(at + 1) : "";
+  if (id === "" || value === "" || id.includes(","))
+    fail(`--${flag} must be <containerId>=<${what}> (an id without commas), got ${JSON.stringify(spec)}`);
+  return [id, value];
+}
+
+/**
+ * The containers to serve: `inference.containers` of the config, then the flags. A flag naming a
+ * container of the config replaces where it comes from (the command line wins) and keeps its filters.
+ */
+function containerSources(opts: InferenceRunOptions, config: CliConfig): ContainerSource[] {
+  const sources: ContainerSource[] = [];
+  (config.inference?.containers ?? []).forEach((c, i) => {
+    if (sources.some((s) => s.id === c.id))
+      fail(`config inference.containers[${i}].id: container ${JSON.stringify(c.id)} is listed twice`);
+    sources.push({ ...c, from: `inference.containers[${i}] (${c.id})` });
+  });
+  const flagged = new Set<string>();
+  const add = (flag: "model" | "container", spec: string) => {
+    const [id, value] = splitPair(flag, spec, flag === "model" ? "checkpoint file" : "url");
+    if (flagged.has(id)) fail(`container ${JSON.stringify(id)} is given twice on the command line`);
+    flagged.add(id);
+    const from = `--${flag} ${spec}`;
+    const source = flag === "model" ? { checkpoint: value } : { url: value };
+    const i = sources.findIndex((s) => s.id === id);
+    if (i < 0) sources.push({ id, from, ...source });
+    else {
+      const { checkpoint: _c, url: _u, ...filters } = sources[i]!;
+      sources[i] = { ...filters, id, from, ...source };
+    }
+  };
+  for (const spec of opts.model ?? []) add("model", spec);
+  for (const spec of opts.container ?? []) add("container", spec);
+  return sources;
+}
+
+/** Opens one container: a registered model's checkpoint (checked against its weightsHash) or an HTTP one. */
+async function openContainer(
+  session: Session,
+  s: ContainerSource,
+  warnings: string[],
+): Promise<InferenceContainer> {
+  try {
+    if (s.url !== undefined)
+      return new HttpContainer({
+        id: s.id,
+        url: s.url,
+        ...(s.timeoutMs !== undefined && { timeoutMs: s.timeoutMs }),
+      });
+    const model = await session.client.inference.getModel({ containerId: s.id });
+    if (model.trainer === zeroAddress)
+      fail(
+        `${s.from}: model ${JSON.stringify(s.id)} is not registered in the ModelRegistry ${session.deployment.contracts.modelRegistry} (its trainer registers it first)`,
+      );
+    if (!model.active)
+      warnings.push(
+        `warning: model ${JSON.stringify(s.id)} is deactivated in the ModelRegistry; the Coordinator refuses its deliveries`,
+      );
+    return await PoAIModelContainer.load({
+      id: s.id,
+      widths: model.widths,
+      checkpoint: { path: s.checkpoint! },
+      weightsHash: model.weightsHash,
+    });
+  } catch (err) {
+    if (err instanceof ContainerError) fail(`${s.from}: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function inferenceRun(
+  opts: InferenceRunOptions,
+  config: CliConfig,
+  io: CliIo,
+): Promise<CommandResult> {
+  const { containers: _containers, ...fromConfig } = config.inference ?? {};
+  const c = { ...fromConfig, ...defined(opts) };
+  if (!c.database)
+    fail(
+      "--database <file> is required: the SQLite file of the inference node's subscriptions and deliveries",
+    );
+  const paymentWallet =
+    opts.paymentWallet !== undefined
+      ? parseAddress("payment-wallet", opts.paymentWallet)
+      : c.paymentWallet !== undefined
+        ? getAddress(c.paymentWallet)
+        : undefined;
+  const sources = containerSources(opts, config);
+  if (sources.length === 0)
+    fail(
+      "no container to serve: give --model <containerId>=<checkpoint file> (a registered model), --container <containerId>=<url> (an Infernet container) or inference.containers in the --config file",
+    );
+  const session = await openSession(opts, config, io, true);
+  for (const [key, name] of [
+    ["coordinator", "Coordinator"],
+    ["modelRegistry", "ModelRegistry"],
+  ] as const) {
+    if (session.deployment.contracts[key] === undefined)
+      fail(
+        `the address book ${session.deploymentFile} has no ${name} (contracts.${key}): deploy the inference marketplace and pass its address book with --deployment`,
+      );
+  }
+  const warnings = await checkRole(session, 1, "it delivers nothing");
+  const served: ServedContainer[] = [];
+  for (const s of sources) {
+    const container = await openContainer(session, s, warnings);
+    served.push({
+      container,
+      ...(s.acceptedPayments !== undefined && {
+        acceptedPayments: Object.fromEntries(
+          Object.entries(s.acceptedPayments).map(([token, amount]) => [token, BigInt(amount)]),
+        ),
+      }),
+      ...(s.allowedConsumers !== undefined && {
+        allowedConsumers: s.allowedConsumers.map((a) => getAddress(a) as Address),
+      }),
+    });
+  }
+  const node = await InferenceNode.create({
+    client: session.client,
+    databasePath: c.database!,
+    containers: served,
+    ...(paymentWallet !== undefined && { paymentWallet }),
+    ...(c.host !== undefined && { host: c.host }),
+    ...(c.port !== undefined && { port: c.port }),
+    ...(c.lagBlocks !== undefined && { lagBlocks: c.lagBlocks }),
+    ...(c.logLevel !== undefined && { logLevel: c.logLevel }),
+    ...(config.inference?.fromBlock !== undefined && { fromBlock: config.inference.fromBlock }),
+    ...(config.inference?.maxAttempts !== undefined && { maxAttempts: config.inference.maxAttempts }),
+    ...(config.inference?.confirmations !== undefined && {
+      confirmations: config.inference.confirmations,
+    }),
+    ...(config.inference?.rpcAttempts !== undefined && { rpcAttempts: config.inference.rpcAttempts }),
+  });
+  node.startLoop({ pollMs: c.pollMs ?? 5_000 });
+  const info = {
+    daemon: "inference",
+    address: node.address,
+    url: node.serverUrl,
+    database: c.database,
+    chainId: session.chainId,
+    containers: served.map((s) => ({
+      id: s.container.id,
+      kind: s.container instanceof PoAIModelContainer ? "model" : "http",
+    })),
+    paymentWallet: paymentWallet ?? null,
+  };
+  announce(
+    io,
+    opts.json,
+    [
+      ...warnings,
+      `inference node ${node.address} running: ${served.map((s) => s.container.id).join(", ")}; status ${node.serverUrl}/status`,
+    ],
+    info,
+  );
+  const signal = await stopped(io);
+  await node.stop();
+  return { lines: [`inference node stopped (${signal})`], data: { ...info, event: "stopped", signal } };
 }
 
 /** The options actually given (commander leaves the others undefined). */

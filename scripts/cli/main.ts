@@ -1,7 +1,7 @@
 /**
  * `npx poai <command>`: the operator command line over the PoAI SDK (deploy, register, stake,
  * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, status, and the
- * trainer and validator daemons). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
+ * trainer and validator daemons and the inference node). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
  * process, tests call it in-process (with an in-process chain as `io.connection`).
  *
  * Every command takes `--rpc <url>`, `--network <name>` (finds `deployments/<name>.json` and, for
@@ -330,6 +330,51 @@ function program(
             config,
             io,
           );
+        },
+        o,
+      ),
+    );
+
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+  const inference = p
+    .command("inference")
+    .description("The inference node: serves the Coordinator's subscriptions")
+    .exitOverride();
+  common(
+    inference
+      .command("run")
+      .description("Run the inference node (its key must be a trainer's) until SIGINT / SIGTERM")
+      .exitOverride(),
+  )
+    .option("--database <file>", "SQLite file of subscriptions and deliveries (one per node)")
+    .option(
+      "--model <containerId=file>",
+      "serve a registered model with the built-in container, from its checkpoint file (repeatable)",
+      collect,
+    )
+    .option(
+      "--container <containerId=url>",
+      "serve an Infernet container over HTTP at url (repeatable)",
+      collect,
+    )
+    .option("--host <host>", "interface of the status and metrics server (default 127.0.0.1)")
+    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .option("--payment-wallet <address>", "the node's WalletFactory wallet that paid deliveries pay into")
+    .option(
+      "--lag-blocks <n>",
+      "blocks to stay behind the head before reading subscriptions (default 0)",
+      int("lag-blocks", 0, 10_000),
+    )
+    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
+    .addOption(
+      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
+    )
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) => {
+          const { inferenceRun } = await import("./daemons.js");
+          return inferenceRun(o, config, io);
         },
         o,
       ),

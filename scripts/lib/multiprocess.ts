@@ -1,7 +1,8 @@
 /**
  * The network as separate OS processes: given an RPC URL and a deployment file, starts trainer and
- * validator daemons as their own processes (`poai trainer run` / `poai validator run`), each with
- * its own key, SQLite file and port; waits until each serves `/status`; and stops them cleanly
+ * validator daemons and inference nodes as their own processes (`poai trainer run` /
+ * `poai validator run` / `poai inference run`, whose containers come in the spec's `args`, e.g.
+ * `["--model", "poai-classifier=final.ckpt"]`), each with its own key, SQLite file and port; waits until each serves `/status`; and stops them cleanly
  * (SIGTERM: the tick in progress finishes, the database closes, the process exits 0).
  *
  * On a chain whose clock the caller controls (`hardhat node`), `DaemonProcess.tick()` is a barrier
@@ -26,7 +27,7 @@ import type { Tickable } from "./daemon-network.js";
 
 const POAI_BIN = path.resolve(import.meta.dirname, "../cli/poai.js");
 
-export type DaemonRole = "trainer" | "validator";
+export type DaemonRole = "trainer" | "validator" | "inference";
 
 export interface DaemonProcessSpec {
   role: DaemonRole;
@@ -38,7 +39,7 @@ export interface DaemonProcessSpec {
   database?: string;
   /** Port of its HTTP server; default a free one. */
   port?: number;
-  /** More `poai … run` options (e.g. `["--backend", "js"]`). */
+  /** More `poai … run` options (e.g. `["--backend", "js"]`; an inference node's `--model` / `--container`). */
   args?: string[];
   /**
    * Entry script run instead of the `poai` launcher, with the same arguments (a launcher that runs
@@ -146,7 +147,7 @@ export class DaemonProcess implements Tickable {
   constructor(
     readonly role: DaemonRole,
     readonly label: string,
-    /** `http://127.0.0.1:<port>`: `/status`, `/metrics` (and a trainer's checkpoints). */
+    /** `http://127.0.0.1:<port>`: `/status`, `/metrics` (a trainer's checkpoints, an inference node's `/subscriptions`). */
     readonly url: string,
     readonly database: string,
     readonly logFile: string,
@@ -211,7 +212,7 @@ export class DaemonProcess implements Tickable {
   async tick(): Promise<void> {
     const t = await chainTime(this.rpc);
     const deadline = Date.now() + this.tickTimeoutMs;
-    let seenAt: number | undefined; // a trainer's tick count when a tick at >= t was first seen
+    let seenAt: number | undefined; // the tick count when a tick at >= t was first seen (not a validator)
     let last: TickMark | undefined;
     for (;;) {
       if (!this.running) throw new Error(`${this.label} exited with ${this.exitCode}:\n${this.logTail()}`);
@@ -219,8 +220,9 @@ export class DaemonProcess implements Tickable {
       last = mark;
       if (mark.chainTime !== undefined && mark.chainTime >= t) {
         if (this.role === "validator" && mark.ok) return;
-        if (this.role === "trainer") {
-          // `chainTime` is set when a tick starts: the next tick starting means that one ended.
+        if (this.role !== "validator") {
+          // A trainer's or an inference node's `chainTime` is set when a tick starts: the next
+          // tick starting means that one ended.
           if (seenAt === undefined) seenAt = mark.ticks;
           else if (mark.ticks > seenAt) return;
         }
@@ -256,6 +258,10 @@ export class DaemonFleet {
     return this.daemons.filter((d) => d.role === "validator");
   }
 
+  get inferenceNodes(): DaemonProcess[] {
+    return this.daemons.filter((d) => d.role === "inference");
+  }
+
   /** Stops every process (in parallel) and returns their exit codes by label. */
   async stop(): Promise<Record<string, number | null>> {
     const codes = await Promise.all(this.daemons.map((d) => d.stop()));
@@ -266,7 +272,7 @@ export class DaemonFleet {
 /** Starts every daemon of `o.daemons` as its own process and waits until each serves `/status`. */
 export async function startDaemonProcesses(o: MultiprocessOptions): Promise<DaemonFleet> {
   mkdirSync(o.dataDir, { recursive: true });
-  const counts: Record<DaemonRole, number> = { trainer: 0, validator: 0 };
+  const counts: Record<DaemonRole, number> = { trainer: 0, validator: 0, inference: 0 };
   const started: DaemonProcess[] = [];
   try {
     for (const spec of o.daemons) {

@@ -383,10 +383,14 @@ describe("poai command line", () => {
         "status",
         "trainer",
         "validator",
+        "inference",
       ])
         expect(help.out).to.match(new RegExp(`^  ${c} `, "m"));
       const trainer = await poaiProcess(["trainer", "run", "--help"]);
       expect(trainer.out).to.contain("--public-endpoint <url>");
+      const inference = await poaiProcess(["inference", "run", "--help"]);
+      expect(inference.out).to.contain("--model <containerId=file>");
+      expect(inference.out).to.contain("--container <containerId=url>");
     });
 
     it("deploys idempotently with Ignition, registers, delegates, shows status and claims", async () => {
