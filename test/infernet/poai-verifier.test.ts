@@ -108,6 +108,12 @@ describe("PoAIVerifier", function () {
       await w.verifier.write.setWallet([w.outsiders[1].address]);
       expect(await w.verifier.read.getWallet()).to.equal(w.outsiders[1].address);
       expect(await outcome(w, w.verifier.write.setWallet([zeroAddress]))).to.deep.equal(["ZeroAddress", []]);
+      const max = await w.verifier.read.MAX_FEE();
+      await w.verifier.write.setFee([zeroAddress, max, true]);
+      expect(await outcome(w, w.verifier.write.setFee([zeroAddress, max + 1n, true]))).to.deep.equal([
+        "InvalidParameter",
+        ["fee", max + 1n, 0n, max],
+      ]);
     });
 
     it("refuses proof verification: a coordinator must hand it the output", async () => {

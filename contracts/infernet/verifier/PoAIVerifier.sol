@@ -85,6 +85,9 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
     /// @notice Longest dispute window; the coordinator's own verification timeout must be longer
     ///         (Infernet's: one week), so a delivery is always settled by this verifier first.
     uint256 public constant MAX_DISPUTE_WINDOW = 3 days;
+    /// @notice The highest verification fee governance may set in any token (10^24 base units:
+    ///         a million tokens of 18 decimals); a delivery's payment bounds it further.
+    uint256 public constant MAX_FEE = 1e24;
 
     ICoordinatorVerification public immutable coordinator;
     IStaking public immutable staking;
@@ -277,6 +280,7 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
     /// @notice Sets the fee in `token` (address(0): ETH) and whether the token is accepted.
     function setFee(address token, uint256 fee_, bool supported) external restricted {
+        if (fee_ > MAX_FEE) revert InvalidParameter("fee", fee_, 0, MAX_FEE);
         _fees[token] = fee_;
         _supported[token] = supported;
         emit FeeUpdated(token, fee_, supported);

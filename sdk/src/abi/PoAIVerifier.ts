@@ -33,6 +33,13 @@ export const poaiVerifierAbi = [
   },
   {
     type: "function",
+    name: "MAX_FEE",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MIN_DISPUTE_WINDOW",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
