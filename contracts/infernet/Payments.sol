@@ -27,7 +27,8 @@ import {Wallet} from "./payments/Wallet.sol";
 ///         `usage[containerId][epoch]` and `nodeUsage[node][epoch]`, with the staking-token fee it paid.
 ///
 /// Invariants (pinned by tests):
-///  - this contract's staking-token balance >= totalPendingUsageFees = sum of pendingUsageFees;
+///  - this contract's staking-token balance >= the sum of pendingUsageFees (each accrual follows
+///    the transfer of its amount here, each flush sends exactly the amount it clears);
 ///  - a pending proof request holds exactly its `escrowed` in the consumer's wallet and
 ///    `paymentAmount` of collateral in the node's wallet; settling it moves both, once.
 abstract contract Payments is Subscriptions {
@@ -66,7 +67,6 @@ abstract contract Payments is Subscriptions {
     mapping(address node => mapping(uint256 epoch => Usage)) public nodeUsage;
     /// @notice Staking-token fees waiting for `flushUsageFees`, per (node, model trainer).
     mapping(address node => mapping(address modelTrainer => uint256)) public pendingUsageFees;
-    uint256 public totalPendingUsageFees;
 
     event ProofVerificationRequested(
         uint32 indexed id,
@@ -279,7 +279,6 @@ abstract contract Payments is Subscriptions {
         amount = pendingUsageFees[node][modelTrainer];
         if (amount == 0) revert NothingToFlush(node, modelTrainer);
         pendingUsageFees[node][modelTrainer] = 0;
-        totalPendingUsageFees -= amount;
         IUsageFeeSink(rewardDistributor).notifyUsage(node, modelTrainer, amount);
         emit UsageFeesFlushed(node, modelTrainer, amount);
     }
@@ -288,7 +287,6 @@ abstract contract Payments is Subscriptions {
         if (amount == 0) return;
         address trainer = modelTrainer == address(0) ? node : modelTrainer;
         pendingUsageFees[node][trainer] += amount;
-        totalPendingUsageFees += amount;
     }
 
     function _recordUsage(bytes32 containerId, address node, uint256 fees) internal {

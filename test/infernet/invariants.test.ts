@@ -234,9 +234,9 @@ async function run(w: InfernetWorld, actions: Action[]) {
       expect(await total(t), `E4 conservation ${t}${where}`).to.equal(ghost.get(t));
     }
     // E5
-    expect(await w.token.read.balanceOf([w.coordinator.address]), `E5${where}`).to.equal(
-      await w.coordinator.read.totalPendingUsageFees(),
-    );
+    let pendingFees = 0n;
+    for (const n of nodes) pendingFees += await w.coordinator.read.pendingUsageFees([n.address, n.address]);
+    expect(await w.token.read.balanceOf([w.coordinator.address]), `E5${where}`).to.equal(pendingFees);
     expect(await w.publicClient.getBalance({ address: w.coordinator.address })).to.equal(0n);
     expect(await w.erc20.read.balanceOf([w.coordinator.address])).to.equal(0n);
   };
@@ -384,5 +384,7 @@ async function run(w: InfernetWorld, actions: Action[]) {
     for (const n of nodes)
       expect(await n.nodeWallet.read.lockedBalance([t]), "stuck collateral").to.equal(0n);
   }
-  expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(0n);
+  for (const n of nodes)
+    expect(await w.coordinator.read.pendingUsageFees([n.address, n.address])).to.equal(0n);
+  expect(await w.token.read.balanceOf([w.coordinator.address])).to.equal(0n);
 }

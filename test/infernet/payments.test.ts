@@ -114,7 +114,6 @@ describe("Infernet coordinator: payments and verification", function () {
     const fee = PRICE - PROTOCOL;
     expect([toNodeWallet, toCoordinator]).to.deep.equal([0n, fee]);
     expect(await w.coordinator.read.pendingUsageFees([A!.address, B!.address])).to.equal(fee);
-    expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(fee);
     const epoch = await w.coordinator.read.currentEpoch();
     expect(await w.coordinator.read.usage([containerHash(MODEL), epoch])).to.deep.equal([1n, fee]);
     expect(await w.coordinator.read.nodeUsage([A!.address, epoch])).to.deep.equal([1n, fee]);
@@ -171,7 +170,8 @@ describe("Infernet coordinator: payments and verification", function () {
       A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
     );
     expect(toNode).to.equal(PRICE - PROTOCOL);
-    expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(0n);
+    expect(await w.coordinator.read.pendingUsageFees([A!.address, A!.address])).to.equal(0n);
+    expect(await w.token.read.balanceOf([w.coordinator.address])).to.equal(0n);
   });
 
   describe("with a verifier", () => {
@@ -269,7 +269,8 @@ describe("Infernet coordinator: payments and verification", function () {
     it("routes a verified staking-token payment to the distributor only once it is valid", async () => {
       const w = await load();
       const { id, A } = await pending(w, w.token.address, w.optimistic);
-      expect(await w.coordinator.read.totalPendingUsageFees()).to.equal(0n);
+      expect(await w.coordinator.read.pendingUsageFees([A.address, A.address])).to.equal(0n);
+      expect(await w.token.read.balanceOf([w.coordinator.address])).to.equal(0n);
       await w.optimistic.write.settle([id, 1, A.address, true]);
       expect(await w.coordinator.read.pendingUsageFees([A.address, A.address])).to.equal(ESCROWED);
       const epoch = await w.coordinator.read.currentEpoch();

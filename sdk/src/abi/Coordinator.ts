@@ -385,13 +385,6 @@ export const coordinatorAbi = [
   },
   {
     type: "function",
-    name: "totalPendingUsageFees",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
     name: "usage",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
