@@ -206,6 +206,13 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       "NotSubscriptionOwner",
       [id, w.outsider.address, getAddress(w.subConsumer.address)],
     );
+    // A consumer cancelling a subscription it does not own gets the coordinator's error unchanged.
+    await revert(
+      w.subConsumer.write.cancelComputeSubscription([id + 1000]),
+      w.coordinator,
+      "NotSubscriptionOwner",
+      [id + 1000, getAddress(w.subConsumer.address), zeroAddress],
+    );
     await w.subConsumer.write.cancelComputeSubscription([id]);
     expect((await w.coordinator.read.getSubscription([id])).activeAt).to.equal(2 ** 32 - 1);
     const [A] = w.trainers;

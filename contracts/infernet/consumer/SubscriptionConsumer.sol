@@ -47,6 +47,19 @@ abstract contract SubscriptionConsumer is BaseConsumer {
     /// @notice Cancels subscription `subscriptionId` (owned by this contract); its escrow returns
     ///         to this contract's allowance in the wallet.
     function _cancelComputeSubscription(uint32 subscriptionId) internal {
-        COORDINATOR.cancelSubscription(subscriptionId);
+        // `COORDINATOR.cancelSubscription(subscriptionId)` as a plain call: the coordinator has code
+        // (the constructor read its inbox) and returns nothing, so neither Solidity's code-size
+        // check nor its return-data handling is needed; a revert is passed on unchanged.
+        address coordinator = address(COORDINATOR);
+        bytes4 selector = bytes4(keccak256("cancelSubscription(uint32)"));
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), subscriptionId)
+            if iszero(call(gas(), coordinator, 0, ptr, 0x24, 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
     }
 }
