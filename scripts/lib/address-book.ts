@@ -1,4 +1,35 @@
+import type { PoAIContracts } from "@poai/sdk";
+import type { Address } from "viem";
 import type { StakingDeployment } from "./deploy.js";
+
+type Deployed = { readonly address: Address };
+
+/**
+ * The address-book entries (`PoAIDeployment.contracts`) of the contracts a deployment holds, by the
+ * names `deployStaking` / `deployPoAI` / `deployNetwork` and the Ignition module give them; a layer
+ * that was not deployed is left out.
+ */
+export function contractsOf(d: {
+  manager: Deployed;
+  token: Deployed;
+  staking: Deployed;
+  lens: Deployed;
+  challenges?: Deployed;
+  registry?: Deployed;
+  beacon?: Deployed;
+  distributor?: Deployed;
+}): PoAIContracts {
+  return {
+    accessManager: d.manager.address,
+    token: d.token.address,
+    staking: d.staking.address,
+    stakingLens: d.lens.address,
+    ...(d.challenges && { challengeManager: d.challenges.address }),
+    ...(d.registry && { taskRegistry: d.registry.address }),
+    ...(d.beacon && { randomnessBeacon: d.beacon.address }),
+    ...(d.distributor && { rewardDistributor: d.distributor.address }),
+  };
+}
 
 /**
  * The address book of a staking-layer deployment made by `deployStaking` (tests and benchmarks).
@@ -15,12 +46,7 @@ export function toAddressBook(
     chainId,
     network,
     deployBlock: deployBlock.toString(),
-    contracts: {
-      accessManager: d.manager.address,
-      token: d.token.address,
-      staking: d.staking.address,
-      stakingLens: d.lens.address,
-    },
+    contracts: contractsOf(d),
     parameters: {
       epochLength: d.epochLength.toString(),
       ...Object.fromEntries(Object.entries(d.params).map(([k, v]) => [k, String(v)])),

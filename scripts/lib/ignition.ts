@@ -20,6 +20,7 @@ import { describeZodError } from "./zod-message.js";
 import { DEFAULT_SUPPLY, type TokenSource } from "../../ignition/modules/Token.js";
 import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
 import { poaiModule } from "../../ignition/modules/PoAI.js";
+import { contractsOf } from "./address-book.js";
 
 export class DeployError extends Error {
   override name = "DeployError";
@@ -227,16 +228,7 @@ export async function deployWithIgnition(
     deploymentId: options.deploymentId ?? `poai-${options.network}`,
     displayUi: options.displayUi ?? false,
   });
-  const contracts = {
-    accessManager: result.manager.address,
-    token: result.token.address,
-    staking: result.staking.address,
-    stakingLens: result.lens.address,
-    taskRegistry: result.registry.address,
-    randomnessBeacon: result.beacon.address,
-    challengeManager: result.challenges.address,
-    rewardDistributor: result.distributor.address,
-  };
+  const contracts = contractsOf(result);
   let deployBlock: bigint;
   const previous = options.previous;
   if (

@@ -12,6 +12,7 @@ import {
   runInferenceScenario,
 } from "../../scripts/lib/inference-scenario.js";
 import { containerIdOf, createPoAIClient, parseDeployment } from "../../sdk/src/index.js";
+import { contractsOf } from "../../scripts/lib/address-book.js";
 
 describe("devnet inference scenario", function () {
   this.timeout(120_000);
@@ -28,16 +29,7 @@ describe("devnet inference scenario", function () {
       const deployment = parseDeployment({
         chainId: await publicClient.getChainId(),
         deployBlock: 0n,
-        contracts: {
-          accessManager: d.manager.address,
-          token: d.token.address,
-          staking: d.staking.address,
-          stakingLens: d.lens.address,
-          challengeManager: d.challenges.address,
-          taskRegistry: d.registry.address,
-          randomnessBeacon: d.beacon.address,
-          rewardDistributor: d.distributor.address,
-        },
+        contracts: contractsOf(d),
       });
       const behaviours = ["honest", "honest", "absent"];
       const trainers = behaviours.map((behaviour, i) => ({

@@ -14,6 +14,7 @@ import {
   type PoAIClient,
   type PoAIDeployment,
 } from "../../sdk/src/index.js";
+import { contractsOf } from "../../scripts/lib/address-book.js";
 
 export const FUNDS = parseEther("100000");
 
@@ -29,12 +30,7 @@ export async function connect() {
     const deployment: PoAIDeployment = parseDeployment({
       chainId: await publicClient.getChainId(),
       deployBlock: 0n,
-      contracts: {
-        accessManager: d.manager.address,
-        token: d.token.address,
-        staking: d.staking.address,
-        stakingLens: d.lens.address,
-      },
+      contracts: contractsOf(d),
     });
     for (const w of wallets.slice(1, 8)) await d.token.write.transfer([w.account.address, FUNDS]);
     /** A client that signs with wallet `i` (0 is the deployer: slasher and rewarder). */

@@ -28,6 +28,7 @@ import {
   type PoAIClient,
   type PoAIDeployment,
 } from "../../sdk/src/index.js";
+import { contractsOf } from "../../scripts/lib/address-book.js";
 
 export const DAY = 24 * 3600;
 export const ETH = "0x0000000000000000000000000000000000000000" as Address;
@@ -83,17 +84,7 @@ export async function connectInference() {
     const deployment: PoAIDeployment = parseDeployment({
       chainId: await publicClient.getChainId(),
       deployBlock: 0n,
-      contracts: {
-        accessManager: d.manager.address,
-        token: d.token.address,
-        staking: d.staking.address,
-        stakingLens: d.lens.address,
-        challengeManager: d.challenges.address,
-        taskRegistry: d.registry.address,
-        randomnessBeacon: d.beacon.address,
-        rewardDistributor: d.distributor.address,
-        ...inf.contracts,
-      },
+      contracts: { ...contractsOf(d), ...inf.contracts },
     });
     const client = (i: number): PoAIClient =>
       createPoAIClient({ publicClient, walletClient: wallets[i]!, deployment });

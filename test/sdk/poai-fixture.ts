@@ -15,6 +15,7 @@ import {
   type SpecParams,
   type TrainingSpec,
 } from "../../sdk/src/index.js";
+import { contractsOf } from "../../scripts/lib/address-book.js";
 
 export const DAY = 24 * 3600;
 export const FUNDS = parseEther("100000");
@@ -48,15 +49,7 @@ export async function connectPoAI() {
     const deployment: PoAIDeployment = parseDeployment({
       chainId: await publicClient.getChainId(),
       deployBlock: 0n,
-      contracts: {
-        accessManager: d.manager.address,
-        token: d.token.address,
-        staking: d.staking.address,
-        stakingLens: d.lens.address,
-        challengeManager: d.challenges.address,
-        taskRegistry: d.registry.address,
-        randomnessBeacon: d.beacon.address,
-      },
+      contracts: contractsOf(d),
     });
     for (const w of wallets.slice(1)) await d.token.write.transfer([w.account.address, FUNDS]);
     const genesis = await d.staking.read.genesis();
