@@ -23,6 +23,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
+import { toHex, type Address, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
 import type { Tickable } from "./daemon-network.js";
 
 const POAI_BIN = path.resolve(import.meta.dirname, "../cli/poai.js");
@@ -66,6 +68,19 @@ export interface MultiprocessOptions {
   tickTimeoutMs?: number;
   /** Extra environment for the processes. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The public test mnemonic of Hardhat's default accounts (`npx hardhat node`). */
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Private key of Hardhat's default account `index`: what a daemon process on `hardhat node` signs with. */
+export function hardhatAccountKey(index: number): Hex {
+  return toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey!);
+}
+
+/** Address of Hardhat's default account `index`. */
+export function hardhatAccountAddress(index: number): Address {
+  return mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index }).address;
 }
 
 /** A TCP port nobody listens on right now. */

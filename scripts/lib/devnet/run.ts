@@ -30,15 +30,14 @@ import {
   type PoAIClient,
   type PoAIDeployment,
 } from "@poai/sdk";
-import { REFERENCE_SPEC, specId, type BackendKind } from "@poai/sdk/compute";
+import { REFERENCE_SPEC, specId } from "@poai/sdk/compute";
 import { TrainerDaemon } from "@poai/sdk/node";
 import { ValidatorDaemon } from "@poai/sdk/verifier";
-import { getAddress, maxUint256, parseEther, toHex, type Address, type Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
 import { ForgingTrainer } from "../adversaries.js";
 import { driveRounds, type Tickable } from "../daemon-network.js";
 import { addressBookJson } from "../ignition.js";
-import { startDaemonProcesses } from "../multiprocess.js";
+import { hardhatAccountAddress, hardhatAccountKey, startDaemonProcesses } from "../multiprocess.js";
 import { deployNetwork, type NetworkDeployment } from "../deploy.js";
 import type { DevnetOptions } from "./options.js";
 import {
@@ -49,6 +48,7 @@ import {
   type OperatorReport,
   type RoundRow,
 } from "./report.js";
+import { contractsOf } from "../address-book.js";
 
 export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
@@ -241,16 +241,7 @@ export async function runDevnet(
   const deployment = parseDeployment({
     chainId: publicClient.chain.id,
     deployBlock: 0n,
-    contracts: {
-      accessManager: d.manager.address,
-      token: d.token.address,
-      staking: d.staking.address,
-      stakingLens: d.lens.address,
-      challengeManager: d.challenges.address,
-      taskRegistry: d.registry.address,
-      randomnessBeacon: d.beacon.address,
-      rewardDistributor: d.distributor.address,
-    },
+    contracts: contractsOf(d),
   });
   const clientOf = (w: WalletClient) => createPoAIClient({ publicClient, walletClient: w, deployment });
   const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
@@ -668,7 +659,7 @@ async function startInProcess(
         databasePath: path.join(dataDir, `trainer-${i}.db`),
         progress: "off" as const,
         logLevel: o.logLevel,
-        backend: o.backend as BackendKind,
+        backend: o.backend,
       };
       trainers.push(
         op.behaviour === "forger"
@@ -683,7 +674,7 @@ async function startInProcess(
           client: clientOf(op.wallet),
           dbPath: path.join(dataDir, `validator-${i}.db`),
           logLevel: o.logLevel,
-          backend: o.backend as BackendKind,
+          backend: o.backend,
         }),
       );
     }
@@ -706,14 +697,9 @@ async function startInProcess(
   };
 }
 
-/** Hardhat's default accounts (`hardhat node`): the keys the daemon processes sign with. */
-const NODE_MNEMONIC = "test test test test test test test test test test test junk";
-
+/** The key of `address` among `hardhat node`'s default accounts: what its daemon process signs with. */
 function keyOf(address: Address): Hex {
-  for (let i = 0; i < 64; i++) {
-    const account = mnemonicToAccount(NODE_MNEMONIC, { addressIndex: i });
-    if (account.address === address) return toHex(account.getHdKey().privateKey!);
-  }
+  for (let i = 0; i < 64; i++) if (hardhatAccountAddress(i) === address) return hardhatAccountKey(i);
   throw new Error(
     `--rpc: account ${address} is not one of the node's default accounts; the devnet starts its daemons with those keys (run \`npx hardhat node\`)`,
   );
