@@ -250,11 +250,22 @@ function program(
 
   const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
   const backends = ["js", "wasm", "cuda", "auto"];
+  // Options every daemon command takes.
+  const portOption = () =>
+    new Option("--port <port>", "port of that server (default: any free port)").argParser(
+      int("port", 0, 65_535),
+    );
+  const pollMsOption = () =>
+    new Option("--poll-ms <ms>", "pause between ticks (default 5000)").argParser(
+      int("poll-ms", 1, 3_600_000),
+    );
+  const logLevelOption = () =>
+    new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels);
   const trainer = p.command("trainer").description("The trainer daemon").exitOverride();
   common(trainer.command("run").description("Run the trainer daemon until SIGINT / SIGTERM").exitOverride())
     .option("--database <file>", "SQLite file of runs and checkpoints (one per trainer)")
     .option("--host <host>", "interface of the checkpoint, status and metrics server (default 127.0.0.1)")
-    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .addOption(portOption())
     .option("--public-endpoint <url>", "URL validators reach the server at (published in Staking)")
     .option("--no-register-endpoint", "do not publish the endpoint in Staking")
     .option("--gpu-class <class>", "GPU class published with the endpoint")
@@ -265,10 +276,8 @@ function program(
       int("retention", 0, 2 ** 31),
     )
     .addOption(new Option("--progress <mode>", "training progress").choices(["auto", "bar", "log", "off"]))
-    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
-    .addOption(
-      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
-    )
+    .addOption(pollMsOption())
+    .addOption(logLevelOption())
     .action(async (o) =>
       run(
         o.json,
@@ -294,7 +303,7 @@ function program(
   )
     .option("--database <file>", "SQLite file of verdicts, salts and beacon secrets (one per validator)")
     .option("--host <host>", "interface of the status and metrics server (default 127.0.0.1)")
-    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .addOption(portOption())
     .addOption(new Option("--backend <kind>", "engine backend").choices(backends))
     .option(
       "--fetch-timeout-ms <ms>",
@@ -311,10 +320,8 @@ function program(
     .option("--no-beacon", "take no part in the randomness beacon")
     .option("--no-finalize", "do not finalize audited challenges")
     .option("--no-report-missed", "do not report trainers that missed their deadline")
-    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
-    .addOption(
-      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
-    )
+    .addOption(pollMsOption())
+    .addOption(logLevelOption())
     .action(async (o) =>
       run(
         o.json,
@@ -358,17 +365,15 @@ function program(
       collect,
     )
     .option("--host <host>", "interface of the status and metrics server (default 127.0.0.1)")
-    .option("--port <port>", "port of that server (default: any free port)", int("port", 0, 65_535))
+    .addOption(portOption())
     .option("--payment-wallet <address>", "the node's WalletFactory wallet that paid deliveries pay into")
     .option(
       "--lag-blocks <n>",
       "blocks to stay behind the head before reading subscriptions (default 0)",
       int("lag-blocks", 0, 10_000),
     )
-    .option("--poll-ms <ms>", "pause between ticks (default 5000)", int("poll-ms", 1, 3_600_000))
-    .addOption(
-      new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels),
-    )
+    .addOption(pollMsOption())
+    .addOption(logLevelOption())
     .action(async (o) =>
       run(
         o.json,
