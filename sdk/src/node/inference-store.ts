@@ -23,6 +23,7 @@
  */
 import type { Address, Hex } from "viem";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
+import type { SubscriptionStruct } from "../actions/coordinator.js";
 
 export type SubscriptionState = "tracking" | "ignored" | "cancelled" | "completed";
 export type DeliveryState =
@@ -38,19 +39,7 @@ export const OPEN_DELIVERY_STATES: readonly DeliveryState[] = [
 ];
 
 /** A subscription as the Coordinator holds it (Infernet v1.1.0's `Subscription`). */
-export interface SubscriptionData {
-  owner: Address;
-  activeAt: number;
-  period: number;
-  frequency: number;
-  redundancy: number;
-  containerId: Hex;
-  lazy: boolean;
-  verifier: Address;
-  paymentAmount: bigint;
-  paymentToken: Address;
-  wallet: Address;
-}
+export type SubscriptionData = SubscriptionStruct;
 
 export interface SubscriptionRecord extends SubscriptionData {
   id: number;
