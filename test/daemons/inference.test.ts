@@ -291,7 +291,7 @@ describe("inference node end to end", function () {
           JSON.stringify({
             raw_input: "",
             processed_input: "",
-            raw_output: `0x${"2a".repeat(4)}`,
+            raw_output: "2a".repeat(4),
             processed_output: "",
             proof: "",
           }),
