@@ -35,10 +35,12 @@ export {
 export { InferenceNode, type InferenceInit, type InferenceStatus } from "./inference.js";
 export {
   containerIdHash,
+  ipAllowed,
   resolveInferenceOptions,
   type AcceptedPayments,
   type InferenceNodeOptions,
   type ResolvedContainer,
+  type ResolvedPipeline,
   type ResolvedInferenceOptions,
   type ServedContainer,
 } from "./inference-options.js";
