@@ -14,8 +14,11 @@
  *                  "containers": [
  *                    { "id": "poai-classifier", "checkpoint": "final.ckpt",
  *                      "acceptedPayments": { "0xTOKEN…": "1000000000000000000" } },
- *                    { "id": "llm-summarizer", "url": "http://127.0.0.1:3000",
- *                      "allowedConsumers": ["0xDAPP…"] } ] }
+ *                    { "id": "llm-summarizer", "url": "http://127.0.0.1:3000", "bearer": "…",
+ *                      "generatesProofs": false, "allowedConsumers": ["0xDAPP…"] } ],
+ *                  "api": { "host": "0.0.0.0", "port": 4000,
+ *                           "rateLimit": { "requests": 60, "periodSeconds": 60 } },
+ *                  "infernetConfig": "infernet/config.json" }
  * }
  * ```
  */
@@ -56,6 +59,17 @@ const inferenceContainer = z
     timeoutMs: positiveInt(3_600_000).optional(),
     acceptedPayments: z.record(address, wei).optional(),
     allowedConsumers: z.array(address).optional(),
+    allowedDelegateAddresses: z.array(address).optional(),
+    allowedIps: z.array(z.string().min(1).max(64)).optional(),
+    external: z.boolean().optional(),
+    generatesProofs: z.boolean().optional(),
+    bearer: z.string().min(1).max(4096).optional(),
+    headers: z.record(z.string().min(1).max(256), z.string().max(4096)).optional(),
+    description: z.string().max(1024).optional(),
+    maxResponseBytes: positiveInt(1 << 30).optional(),
+    maxDeliveryBytes: positiveInt(1 << 24).optional(),
+    redirects: z.enum(["none", "same-origin", "any"]).optional(),
+    failOnErrorStatus: z.boolean().optional(),
   })
   .strict()
   .refine((c) => (c.checkpoint === undefined) !== (c.url === undefined), {
@@ -130,7 +144,23 @@ export const cliConfigSchema = z
         rpcAttempts: positiveInt(100).optional(),
         pollMs: positiveInt(3_600_000).optional(),
         logLevel: logLevel.optional(),
+        concurrency: positiveInt(256).optional(),
         containers: z.array(inferenceContainer).optional(),
+        /** An infernet-node config.json to take containers, the REST API and chain settings from. */
+        infernetConfig: z.string().min(1).optional(),
+        api: z
+          .object({
+            host: z.string().min(1).optional(),
+            port: port.optional(),
+            rateLimit: z
+              .object({ requests: positiveInt(1_000_000), periodSeconds: positiveInt(86_400) })
+              .strict()
+              .optional(),
+            maxBodyBytes: positiveInt(1 << 30).optional(),
+            maxRunningJobs: positiveInt(1_000_000).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -159,6 +189,7 @@ export function parseCliConfig(input: unknown, label: string, baseDir: string): 
       inference: {
         ...c.inference,
         database: abs(c.inference.database),
+        ...(c.inference.infernetConfig !== undefined && { infernetConfig: abs(c.inference.infernetConfig) }),
         ...(c.inference.containers && {
           containers: c.inference.containers.map((k) => ({
             ...k,

@@ -5,16 +5,20 @@
  * inference node's is a trainer's), works until SIGINT or SIGTERM, then stops cleanly (the tick in
  * progress finishes, the database is closed) and exits 0.
  */
-import { formatPoai, roleName } from "@poai/sdk";
+import { readFile } from "node:fs/promises";
+import { formatPoai, PoAIInputError, roleName } from "@poai/sdk";
 import {
   ContainerError,
   HttpContainer,
   InferenceNode,
   PoAIModelContainer,
   TrainerDaemon,
+  translateInfernetConfig,
+  type InferenceApiOptions,
   type InferenceContainer,
   type LogLevel,
   type ServedContainer,
+  type TranslatedInfernetConfig,
 } from "@poai/sdk/node";
 import { ValidatorDaemon } from "@poai/sdk/verifier";
 import { getAddress, zeroAddress, type Address } from "viem";
@@ -74,6 +78,11 @@ export interface InferenceRunOptions extends CommonOptions {
   model?: string[];
   /** `<containerId>=<url>`: an Infernet container over HTTP (repeatable). */
   container?: string[];
+  /** An infernet-node config.json: its containers, REST API and chain settings. */
+  infernetConfig?: string;
+  /** Serve the REST API on this port (and `apiHost`). */
+  apiPort?: number;
+  apiHost?: string;
 }
 
 /** Resolves on SIGINT / SIGTERM (or the test's stop signal). */
@@ -216,8 +225,19 @@ interface ContainerSource {
   checkpoint?: string;
   url?: string;
   timeoutMs?: number;
-  acceptedPayments?: Record<string, string | number>;
+  acceptedPayments?: Record<string, string | number | bigint>;
   allowedConsumers?: string[];
+  allowedDelegateAddresses?: string[];
+  allowedIps?: string[];
+  external?: boolean;
+  generatesProofs?: boolean;
+  bearer?: string;
+  headers?: Record<string, string>;
+  description?: string;
+  maxResponseBytes?: number;
+  maxDeliveryBytes?: number;
+  redirects?: "none" | "same-origin" | "any";
+  failOnErrorStatus?: boolean;
 }
 
 /** `<containerId>=<value>` of a repeatable flag. */
@@ -234,12 +254,27 @@ function splitPair(flag: string, spec: string, what: string): [string, string] {
  * The containers to serve: `inference.containers` of the config, then the flags. A flag naming a
  * container of the config replaces where it comes from (the command line wins) and keeps its filters.
  */
-function containerSources(opts: InferenceRunOptions, config: CliConfig): ContainerSource[] {
+function containerSources(
+  opts: InferenceRunOptions,
+  config: CliConfig,
+  infernet: TranslatedInfernetConfig | undefined,
+): ContainerSource[] {
   const sources: ContainerSource[] = [];
+  (infernet?.containers ?? []).forEach((c, i) => {
+    const { generatesProof, ...rest } = c;
+    sources.push({
+      ...rest,
+      generatesProofs: generatesProof,
+      from: `infernet config containers[${i}] (${c.id})`,
+    });
+  });
   (config.inference?.containers ?? []).forEach((c, i) => {
-    if (sources.some((s) => s.id === c.id))
+    if (config.inference!.containers!.slice(0, i).some((s) => s.id === c.id))
       fail(`config inference.containers[${i}].id: container ${JSON.stringify(c.id)} is listed twice`);
-    sources.push({ ...c, from: `inference.containers[${i}] (${c.id})` });
+    const at = sources.findIndex((s) => s.id === c.id);
+    const source = { ...c, from: `inference.containers[${i}] (${c.id})` };
+    if (at < 0) sources.push(source);
+    else sources[at] = source;
   });
   const flagged = new Set<string>();
   const add = (flag: "model" | "container", spec: string) => {
@@ -272,6 +307,14 @@ async function openContainer(
         id: s.id,
         url: s.url,
         ...(s.timeoutMs !== undefined && { timeoutMs: s.timeoutMs }),
+        ...(s.generatesProofs !== undefined && { generatesProof: s.generatesProofs }),
+        ...(s.bearer !== undefined && { bearer: s.bearer }),
+        ...(s.headers !== undefined && { headers: s.headers }),
+        ...(s.description !== undefined && { description: s.description }),
+        ...(s.maxResponseBytes !== undefined && { maxResponseBytes: s.maxResponseBytes }),
+        ...(s.maxDeliveryBytes !== undefined && { maxDeliveryBytes: s.maxDeliveryBytes }),
+        ...(s.redirects !== undefined && { redirects: s.redirects }),
+        ...(s.failOnErrorStatus !== undefined && { failOnErrorStatus: s.failOnErrorStatus }),
       });
     const model = await session.client.inference.getModel({ containerId: s.id });
     if (model.trainer === zeroAddress)
@@ -299,8 +342,42 @@ export async function inferenceRun(
   config: CliConfig,
   io: CliIo,
 ): Promise<CommandResult> {
-  const { containers: _containers, ...fromConfig } = config.inference ?? {};
-  const c = { ...fromConfig, ...defined(opts) };
+  const infernetFile = opts.infernetConfig ?? config.inference?.infernetConfig;
+  let infernet: TranslatedInfernetConfig | undefined;
+  if (infernetFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(infernetFile, "utf8");
+    } catch {
+      return fail(`--infernet-config ${infernetFile}: no such file`);
+    }
+    try {
+      infernet = translateInfernetConfig(text);
+    } catch (err) {
+      if (err instanceof PoAIInputError) fail(`infernet config ${infernetFile}: ${err.message}`);
+      throw err;
+    }
+    for (const note of infernet.notes) io.stderr(`note: infernet config ${note}\n`);
+    if (config.rpc === undefined && infernet.rpc !== undefined) config = { ...config, rpc: infernet.rpc };
+  }
+  const { containers: _containers, api: _api, infernetConfig: _i, ...fromConfig } = config.inference ?? {};
+  const c = {
+    ...(infernet?.lagBlocks !== undefined && { lagBlocks: infernet.lagBlocks }),
+    ...(infernet?.pollMs !== undefined && { pollMs: infernet.pollMs }),
+    ...(infernet?.paymentWallet !== undefined && { paymentWallet: infernet.paymentWallet }),
+    ...fromConfig,
+    ...defined(opts),
+  };
+  const apiConfig = config.inference?.api;
+  const api: InferenceApiOptions | undefined =
+    infernet || apiConfig || opts.apiPort !== undefined
+      ? {
+          ...infernet?.api,
+          ...apiConfig,
+          ...(opts.apiHost !== undefined && { host: opts.apiHost }),
+          ...(opts.apiPort !== undefined && { port: opts.apiPort }),
+        }
+      : undefined;
   if (!c.database)
     fail(
       "--database <file> is required: the SQLite file of the inference node's subscriptions and deliveries",
@@ -311,7 +388,7 @@ export async function inferenceRun(
       : c.paymentWallet !== undefined
         ? getAddress(c.paymentWallet)
         : undefined;
-  const sources = containerSources(opts, config);
+  const sources = containerSources(opts, config, infernet);
   if (sources.length === 0)
     fail(
       "no container to serve: give --model <containerId>=<checkpoint file> (a registered model), --container <containerId>=<url> (an Infernet container) or inference.containers in the --config file",
@@ -340,6 +417,11 @@ export async function inferenceRun(
       ...(s.allowedConsumers !== undefined && {
         allowedConsumers: s.allowedConsumers.map((a) => getAddress(a) as Address),
       }),
+      ...(s.allowedDelegateAddresses !== undefined && {
+        allowedDelegateAddresses: s.allowedDelegateAddresses.map((a) => getAddress(a) as Address),
+      }),
+      ...(s.allowedIps !== undefined && { allowedIps: s.allowedIps }),
+      ...(s.external !== undefined && { external: s.external }),
     });
   }
   const node = await InferenceNode.create({
@@ -357,6 +439,9 @@ export async function inferenceRun(
       confirmations: config.inference.confirmations,
     }),
     ...(config.inference?.rpcAttempts !== undefined && { rpcAttempts: config.inference.rpcAttempts }),
+    ...(config.inference?.concurrency !== undefined && { concurrency: config.inference.concurrency }),
+    ...(infernet?.batchSize !== undefined && { batchSize: infernet.batchSize }),
+    ...(api !== undefined && { api }),
   });
   node.startLoop({ pollMs: c.pollMs ?? 5_000 });
   const info = {
@@ -365,6 +450,7 @@ export async function inferenceRun(
     url: node.serverUrl,
     database: c.database,
     chainId: session.chainId,
+    api: node.apiUrl ?? null,
     containers: served.map((s) => ({
       id: s.container.id,
       kind: s.container instanceof PoAIModelContainer ? "model" : "http",
@@ -376,7 +462,7 @@ export async function inferenceRun(
     opts.json,
     [
       ...warnings,
-      `inference node ${node.address} running: ${served.map((s) => s.container.id).join(", ")}; status ${node.serverUrl}/status`,
+      `inference node ${node.address} running: ${served.map((s) => s.container.id).join(", ")}; status ${node.serverUrl}/status${node.apiUrl ? `; REST API ${node.apiUrl}` : ""}`,
     ],
     info,
   );

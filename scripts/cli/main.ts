@@ -364,6 +364,19 @@ function program(
       "serve an Infernet container over HTTP at url (repeatable)",
       collect,
     )
+    .option(
+      "--infernet-config <file>",
+      "an infernet-node config.json: its containers, REST API (server) and chain settings, translated",
+    )
+    .option(
+      "--api-port <port>",
+      "serve infernet-node's REST API (/api/jobs, /health, /info, …) on this port",
+      int("api-port", 0, 65_535),
+    )
+    .option(
+      "--api-host <host>",
+      "interface of the REST API (default 127.0.0.1; 0.0.0.0 from an infernet config)",
+    )
     .option("--host <host>", "interface of the status and metrics server (default 127.0.0.1)")
     .addOption(portOption())
     .option("--payment-wallet <address>", "the node's WalletFactory wallet that paid deliveries pay into")

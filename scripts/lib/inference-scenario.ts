@@ -40,7 +40,7 @@ import {
   PoAIModelContainer,
   type ContainerDelivery,
   type ContainerJob,
-  type ResolvedContainer,
+  type ResolvedPipeline,
 } from "@poai/sdk/node";
 import {
   getAddress,
@@ -75,7 +75,7 @@ const ROGUE_STAKE = parseEther("2000");
 
 /** A node whose container lies: each output is the model's with its first score moved by one. */
 class LyingInferenceNode extends InferenceNode {
-  protected override async runContainer(c: ResolvedContainer, job: ContainerJob): Promise<ContainerDelivery> {
+  protected override async runContainer(c: ResolvedPipeline, job: ContainerJob): Promise<ContainerDelivery> {
     const honest = await super.runContainer(c, job);
     const bytes = Buffer.from(honest.output.slice(2), "hex");
     bytes[4] = bytes[4] === 127 ? 126 : (bytes[4]! + 1) & 0xff;

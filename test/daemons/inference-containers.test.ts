@@ -15,6 +15,8 @@ import {
   ContainerError,
   HttpContainer,
   PoAIModelContainer,
+  pythonRepr,
+  runChain,
   serializeContainerOutput,
   type ContainerInput,
   type ContainerJob,
@@ -23,21 +25,27 @@ import {
 type Handler = (body: ContainerInput, req: IncomingMessage, res: ServerResponse) => void;
 
 /** An Infernet container on a real HTTP port, answering with `handler`. */
-async function startContainer(
-  handler: Handler,
-): Promise<{ url: string; requests: ContainerInput[]; close(): Promise<void> }> {
+async function startContainer(handler: Handler): Promise<{
+  url: string;
+  requests: ContainerInput[];
+  raw: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[];
+  close(): Promise<void>;
+}> {
   const requests: ContainerInput[] = [];
+  const raw: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/service_output") {
-        res.writeHead(404).end();
+      const text = Buffer.concat(chunks).toString("utf8");
+      raw.push({ method: req.method!, url: req.url!, headers: req.headers, body: text });
+      if (req.method === "POST" && req.url === "/service_output") {
+        const body = JSON.parse(text) as ContainerInput;
+        requests.push(body);
+        handler(body, req, res);
         return;
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ContainerInput;
-      requests.push(body);
-      handler(body, req, res);
+      handler({} as ContainerInput, req, res);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -45,6 +53,7 @@ async function startContainer(
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    raw,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -53,10 +62,12 @@ async function startContainer(
   };
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json" }).end(text);
+  res.writeHead(status, { "content-type": contentType }).end(text);
 }
+
+const reprOf = (output: Hex) => decodeAbiParameters([{ type: "string" }], output)[0];
 
 const input = encodeAbiParameters([{ type: "uint256" }], [42n]);
 const job: ContainerJob = {
@@ -83,16 +94,22 @@ describe("Infernet HTTP containers", function () {
       reply(res, 200, {
         raw_input: body.data,
         processed_input: "",
-        raw_output: "0x" + "ab".repeat(32),
+        raw_output: "ab".repeat(16) + " \n\t" + "AB".repeat(16),
         processed_output: "cd",
         proof: null,
       }),
     );
-    const container = new HttpContainer({ id: "echo", url: server.url });
+    const container = new HttpContainer({ id: "echo", url: server.url, bearer: "s3cret" });
     const delivery = await container.run({ ...job, requiresProof: true });
     expect(server.requests).to.deep.equal([
       { source: 0, destination: 0, data: input.slice(2), requires_proof: true },
     ]);
+    // Byte for byte what aiohttp's json= posts, with the bearer token.
+    expect(server.raw[0]!.body).to.equal(
+      `{"source": 0, "destination": 0, "data": "${input.slice(2)}", "requires_proof": true}`,
+    );
+    expect(server.raw[0]!.headers["content-type"]).to.equal("application/json");
+    expect(server.raw[0]!.headers.authorization).to.equal("Bearer s3cret");
     const [rawInput, processedInput] = decodeAbiParameters(
       [{ type: "bytes" }, { type: "bytes" }],
       delivery.input,
@@ -108,13 +125,77 @@ describe("Infernet HTTP containers", function () {
     expect(delivery.proof).to.equal("0x");
   });
 
-  it("delivers any other JSON answer as an abi-encoded JSON string", async function () {
-    const server = await start((_b, _r, res) => reply(res, 200, { output: "hello, world!" }));
+  it("delivers any other JSON answer as abi.encode(string(repr(answer)))", async function () {
+    const server = await start((_b, _r, res) =>
+      reply(
+        res,
+        200,
+        '{"output": "hello, world!", "n": 12345678901234567890, "p": 1.0, "ok": true, "x": null}',
+      ),
+    );
     const delivery = await new HttpContainer({ id: "hello", url: server.url + "/" }).run(job);
-    const [text] = decodeAbiParameters([{ type: "string" }], delivery.output);
-    expect(JSON.parse(text)).to.deep.equal({ output: "hello, world!" });
+    expect(reprOf(delivery.output)).to.equal(
+      "{'output': 'hello, world!', 'n': 12345678901234567890, 'p': 1.0, 'ok': True, 'x': None}",
+    );
     expect(delivery.input).to.equal("0x");
     expect(delivery.proof).to.equal("0x");
+  });
+
+  it("reads the answer as aiohttp does: a JSON content type, its charset, whitespace and an empty body", async function () {
+    const json = await start((_b, _r, res) =>
+      reply(res, 200, ' \n{"a": "\u00e9"} \n', "Application/Problem+JSON"),
+    );
+    expect(reprOf((await new HttpContainer({ id: "j", url: json.url }).run(job)).output)).to.equal(
+      "{'a': 'é'}",
+    );
+    const latin1 = await start((_b, _r, res) => {
+      res.writeHead(200, { "content-type": "application/json; charset=iso-8859-1" });
+      res.end(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]));
+    });
+    expect(reprOf((await new HttpContainer({ id: "l", url: latin1.url }).run(job)).output)).to.equal(
+      "{'a': 'é'}",
+    );
+    // JSON sent as text/plain is refused (aiohttp raises ContentTypeError), and so is an empty body (None).
+    for (const [body, type] of [
+      ['{"a": 1}', "text/plain"],
+      ['{"a": 1}', "application/xml"],
+      ["", "application/json"],
+    ] as const) {
+      const server = await start((_b, _r, res) => reply(res, 200, body, type));
+      const err = await failure(new HttpContainer({ id: "t", url: server.url }).run(job));
+      expect(err.kind, `${type} ${body}`).to.equal("malformed");
+    }
+  });
+
+  it("follows redirects to its own origin (POST kept on 307, GET after 302), refuses others unless allowed", async function () {
+    const target = await start((_b, req, res) => {
+      if (req.url === "/moved/service_output") reply(res, 200, { via: req.method! });
+      else if (req.url === "/get") reply(res, 200, { via: req.method! });
+      else reply(res, 404, {});
+    });
+    const keep = await start((_b, req, res) => {
+      const to = req.url === "/service_output" ? "/moved/service_output" : "/get";
+      res.writeHead(307, { location: `${target.url}${to}` }).end();
+    });
+    // Another origin: refused by default, followed with redirects: "any", without the bearer token.
+    let err = await failure(new HttpContainer({ id: "r", url: keep.url }).run(job));
+    expect(err.kind).to.equal("redirect");
+    const followed = await new HttpContainer({ id: "r", url: keep.url, redirects: "any", bearer: "t" }).run(
+      job,
+    );
+    expect(reprOf(followed.output)).to.equal("{'via': 'POST'}");
+    expect(target.raw.at(-1)!.headers.authorization).to.equal(undefined);
+    expect(target.raw.at(-1)!.body).to.include('"requires_proof": false');
+    // The same origin: a 302 after a POST becomes a GET without a body.
+    const self = await start((_b, req, res) => {
+      if (req.method === "POST") res.writeHead(302, { location: "/get" }).end();
+      else reply(res, 200, { via: req.method!, body: self.raw.at(-1)!.body });
+    });
+    const got = await new HttpContainer({ id: "s", url: self.url, bearer: "t" }).run(job);
+    expect(reprOf(got.output)).to.equal("{'via': 'GET', 'body': ''}");
+    expect(self.raw.at(-1)!.headers.authorization).to.equal("Bearer t");
+    err = await failure(new HttpContainer({ id: "n", url: self.url, redirects: "none" }).run(job));
+    expect(err.kind).to.equal("redirect");
   });
 
   async function failure(promise: Promise<unknown>): Promise<ContainerError> {
@@ -174,6 +255,9 @@ describe("Infernet HTTP containers", function () {
       { raw_input: "", processed_input: "", raw_output: "zz", processed_output: "", proof: "" },
       { raw_input: "", processed_input: "", raw_output: 12, processed_output: "", proof: "" },
       { raw_input: "abc", processed_input: "", raw_output: "", processed_output: "", proof: "" },
+      // bytes.fromhex refuses a 0x prefix and a space inside a pair.
+      { raw_input: "0xab", processed_input: "", raw_output: "", processed_output: "", proof: "" },
+      { raw_input: "a b", processed_input: "", raw_output: "", processed_output: "", proof: "" },
     ];
     for (const answer of answers) {
       const server = await start((_b, _r, res) => reply(res, 200, answer));
@@ -182,22 +266,72 @@ describe("Infernet HTTP containers", function () {
     }
   });
 
-  it("fails on an HTTP error status and on an Infernet error code in the body", async function () {
-    const crashed = await start((_b, _r, res) =>
-      reply(res, 500, {
-        raw_input: "",
-        processed_input: "",
-        raw_output: "",
-        processed_output: "",
-        proof: "",
-      }),
+  it("delivers an HTTP 500 whose body is JSON (infernet-node ignores the status) unless told to refuse it", async function () {
+    const crashed = await start((_b, _r, res) => reply(res, 500, { error: "model not loaded" }));
+    const delivered = await new HttpContainer({ id: "crash", url: crashed.url }).run(job);
+    expect(reprOf(delivered.output)).to.equal("{'error': 'model not loaded'}");
+    const err = await failure(
+      new HttpContainer({ id: "crash", url: crashed.url, failOnErrorStatus: true }).run(job),
     );
-    let err = await failure(new HttpContainer({ id: "crash", url: crashed.url }).run(job));
     expect(err.kind).to.equal("status");
     expect(err.message).to.include("HTTP 500");
-    const coded = await start((_b, _r, res) => reply(res, 200, { code: "500", error: "model not loaded" }));
-    err = await failure(new HttpContainer({ id: "coded", url: coded.url }).run(job));
-    expect(err.kind).to.equal("status");
+  });
+
+  it('fails on an error code in the body unless it is null or the string "200"', async function () {
+    for (const [code, delivered] of [
+      ['"500"', false],
+      ["200", false], // a number is not "200"
+      ["null", true],
+      ['"200"', true],
+    ] as const) {
+      const server = await start((_b, _r, res) => reply(res, 200, `{"code": ${code}, "output": "x"}`));
+      const run = new HttpContainer({ id: "coded", url: server.url }).run(job);
+      if (delivered) {
+        expect(reprOf((await run).output)).to.equal(
+          `{'code': ${code === "null" ? "None" : "'200'"}, 'output': 'x'}`,
+        );
+      } else expect((await failure(run)).kind, code).to.equal("status");
+    }
+  });
+
+  it("chains containers with infernet-node's source and destination, the last answer delivered", async function () {
+    const first = await start((body, _r, res) => reply(res, 200, { step: 1, got: body.data as string }));
+    const second = await start((body, _r, res) => reply(res, 200, { step: 2, prev: body.data as object }));
+    const third = await start((_b, _r, res) => reply(res, 200, { step: 3 }));
+    const chain = [first, second, third].map((s, i) => new HttpContainer({ id: `c${i}`, url: s.url }));
+    const result = await runChain(chain, {
+      source: 0,
+      destination: 0,
+      data: "abcd",
+      requiresProof: false,
+    });
+    expect(result.ok).to.equal(true);
+    const seen = [first, second, third].map((s) => s.requests[0]!);
+    expect(seen.map((r) => [r.source, r.destination])).to.deep.equal([
+      [0, 1],
+      [1, 1],
+      [1, 0],
+    ]);
+    expect(seen[1]!.data).to.deep.equal({ step: 1, got: "abcd" });
+    expect(
+      pythonRepr(
+        result.results[2]!.container === "c2" && "output" in result.results[2]!
+          ? result.results[2].output
+          : null,
+      ),
+    ).to.equal("{'step': 3}");
+    // A failure ends the chain with the failing container's error.
+    const broken = await runChain(
+      [chain[0]!, new HttpContainer({ id: "gone", url: "http://127.0.0.1:9" }), chain[2]!],
+      {
+        source: 1,
+        destination: 1,
+        data: new Map(),
+        requiresProof: false,
+      },
+    );
+    expect(broken.ok).to.equal(false);
+    expect(broken.results.map((r) => r.container)).to.deep.equal(["c0", "gone"]);
   });
 
   it("fails as unreachable when nothing listens", async function () {

@@ -14,7 +14,7 @@ import {
   type ContainerDelivery,
   type ContainerJob,
   type DeliveryRecord,
-  type ResolvedContainer,
+  type ResolvedPipeline,
   type ServedContainer,
 } from "../../sdk/src/node/index.js";
 import {
@@ -33,7 +33,7 @@ import {
 /** A node whose container lies: every output is the model's with one score moved. */
 class LyingNode extends InferenceNode {
   static weights: Int16Array;
-  protected override async runContainer(c: ResolvedContainer, job: ContainerJob): Promise<ContainerDelivery> {
+  protected override async runContainer(c: ResolvedPipeline, job: ContainerJob): Promise<ContainerDelivery> {
     const honest = await super.runContainer(c, job);
     const input = Int8Array.from(Buffer.from(job.input.slice(2), "hex"), (v) => (v << 24) >> 24);
     return { ...honest, output: wrongOutput(LyingNode.weights, input) };
@@ -291,7 +291,7 @@ describe("inference node end to end", function () {
           JSON.stringify({
             raw_input: "",
             processed_input: "",
-            raw_output: `0x${"2a".repeat(4)}`,
+            raw_output: "2a".repeat(4),
             processed_output: "",
             proof: "",
           }),

@@ -277,4 +277,85 @@ describe("poai inference run", function () {
       'inference.paymentWallet: expected an address (0x and 40 hex digits), got "0x12"',
     );
   });
+
+  it("takes containers, the REST API and chain settings from an infernet-node config.json, noting what it does not use", async () => {
+    const infernet = path.join(dir, "config.json");
+    // infernet-node's sample config, pointed at this chain (amounts read exactly, past 2^53).
+    writeFileSync(
+      infernet,
+      `{
+        "log": { "path": "infernet_node.log" },
+        "manage_containers": false,
+        "server": { "port": 0, "rate_limit": { "num_requests": 100, "period": 100 } },
+        "chain": {
+          "enabled": true, "trail_head_blocks": 0, "rpc_url": "http://127.0.0.1:8545",
+          "registry_address": "0x663F3ad617193148711d28f5334eE4Ed07016602",
+          "wallet": { "max_gas_limit": 4000000, "private_key": "0x59c6", "payment_address": "${f.nodeWallets[1]}", "allowed_sim_errors": [] },
+          "snapshot_sync": { "sleep": 1.5, "batch_size": 50, "starting_sub_id": 0, "sync_period": 0.05 }
+        },
+        "redis": { "host": "redis", "port": 6379 },
+        "containers": [
+          { "id": "hello-world", "image": "ritualnetwork/hello-world-infernet:latest", "url": "http://127.0.0.1:9",
+            "bearer": "token", "external": true, "port": "3000", "description": "says hello",
+            "allowed_delegate_addresses": [], "allowed_addresses": [], "allowed_ips": ["127.0.0.0/8"],
+            "accepted_payments": { "${f.d.token.address}": 1000000000000000000000000001 }, "generates_proofs": false }
+        ]
+      }`,
+    );
+    let stop!: () => void;
+    const stopSignal = new Promise<void>((resolve) => (stop = resolve));
+    let started!: (event: Record<string, unknown>) => void;
+    const startedEvent = new Promise<Record<string, unknown>>((resolve) => (started = resolve));
+    const running = inferenceRun(
+      2,
+      [
+        "--deployment",
+        book,
+        "--infernet-config",
+        infernet,
+        "--api-host",
+        "127.0.0.1",
+        "--database",
+        database("infernet"),
+        "--json",
+      ],
+      stopSignal,
+      (out) => {
+        const event = jsonLines(out).find((e) => e.event === "started");
+        if (event) started(event);
+      },
+    );
+    const event = await Promise.race([
+      startedEvent,
+      running.then((r) => {
+        throw new Error(`inference run ended before it started (${r.code}):\n${r.err}\n${r.out}`);
+      }),
+    ]);
+    expect(event.containers).to.deep.equal([{ id: "hello-world", kind: "http" }]);
+    expect(event.paymentWallet).to.equal(f.nodeWallets[1]);
+    const info = (await (await fetch(`${String(event.api)}/info`)).json()) as Record<string, unknown>;
+    expect(info.containers).to.deep.equal([
+      { id: "hello-world", description: "says hello", external: true, image: "" },
+    ]);
+    stop();
+    const r = await running;
+    expect(r.code, r.err).to.equal(0);
+    expect(r.err).to.contain(
+      "chain.wallet.private_key is not used: PoAI reads the key from $POAI_PRIVATE_KEY",
+    );
+    expect(r.err).to.contain("containers[0].image is not used: PoAI does not start images");
+
+    writeFileSync(infernet, JSON.stringify({ chain: { enabled: false } }));
+    expectError(
+      await inferenceRun(2, [
+        "--deployment",
+        book,
+        "--infernet-config",
+        infernet,
+        "--database",
+        database("x"),
+      ]),
+      "chain.enabled",
+    );
+  });
 });

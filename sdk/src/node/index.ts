@@ -35,10 +35,12 @@ export {
 export { InferenceNode, type InferenceInit, type InferenceStatus } from "./inference.js";
 export {
   containerIdHash,
+  ipAllowed,
   resolveInferenceOptions,
   type AcceptedPayments,
   type InferenceNodeOptions,
   type ResolvedContainer,
+  type ResolvedPipeline,
   type ResolvedInferenceOptions,
   type ServedContainer,
 } from "./inference-options.js";
@@ -54,5 +56,27 @@ export {
   type SubscriptionState,
 } from "./inference-store.js";
 export * from "./containers/index.js";
+export {
+  InferenceApi,
+  parseRequest,
+  type ApiBackend,
+  type DelegatedRequest,
+  type GuardianError,
+  type InferenceApiOptions,
+} from "./api/server.js";
+export { RateLimiter, type RateDecision, type RateLimit } from "./api/rate-limit.js";
+export {
+  DelegatedStore,
+  JobStore,
+  type DelegatedRecord,
+  type DelegatedState,
+  type JobRecord,
+  type JobStatus,
+} from "./api/store.js";
+export {
+  translateInfernetConfig,
+  type InfernetContainerConfig,
+  type TranslatedInfernetConfig,
+} from "./inference-infernet-config.js";
 export * from "../daemon/index.js";
 export { loadDeployment, readDeploymentFile, type LoadDeploymentOptions } from "./deployment-file.js";

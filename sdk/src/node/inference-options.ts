@@ -12,10 +12,12 @@ import {
   type Address,
   type Hex,
 } from "viem";
+import { BlockList, isIP } from "node:net";
 import type { PoAIClient } from "../client.js";
 import type { LogLevel, Logger } from "../daemon/index.js";
 import { PoAIInputError } from "../errors.js";
-import type { InferenceContainer } from "./containers/index.js";
+import type { InferenceApiOptions } from "./api/server.js";
+import { chainLookup, type InferenceContainer } from "./containers/index.js";
 
 /** The smallest payment a container accepts, per token (`address(0)`: ETH). */
 export type AcceptedPayments = Readonly<Record<string, bigint | number>>;
@@ -31,6 +33,15 @@ export interface ServedContainer {
   acceptedPayments?: AcceptedPayments;
   /** Consumers (subscription owners) the container serves; empty or absent: every consumer. */
   allowedConsumers?: readonly Address[];
+  /**
+   * Owners whose delegated subscriptions (signed off-chain, posted to `/api/jobs`) the container
+   * serves (infernet-node's `allowed_delegate_addresses`); empty or absent: every owner.
+   */
+  allowedDelegateAddresses?: readonly Address[];
+  /** Client IPs or CIDR networks that may post off-chain jobs to it (`allowed_ips`); empty: any. */
+  allowedIps?: readonly string[];
+  /** Whether the container may come first in a chain or job (infernet-node's `external`); default true. */
+  external?: boolean;
 }
 
 export interface InferenceNodeOptions {
@@ -69,6 +80,15 @@ export interface InferenceNodeOptions {
   confirmations?: number;
   /** Attempts of a failing RPC read before the tick fails; default 4. */
   rpcAttempts?: number;
+  /** Subscriptions worked on at once in a tick (container runs overlap; sends are one at a time); default 8. */
+  concurrency?: number;
+  /** Most chains (`"a,b"` orders of the served ids) recognised; default 200,000. */
+  maxChains?: number;
+  /**
+   * Serve infernet-node's REST API (off-chain jobs, delegated subscriptions, `/health`, `/info`,
+   * `/resources`) on its own port; absent: not served.
+   */
+  api?: InferenceApiOptions;
 }
 
 /** A container after validation, keyed by its `containerId` hash. */
@@ -80,6 +100,19 @@ export interface ResolvedContainer {
   acceptedPayments: Map<string, bigint>;
   /** Lower-case consumer addresses. Empty: every consumer. */
   allowedConsumers: Set<string>;
+  /** Lower-case owners of delegated subscriptions. Empty: every owner. */
+  allowedDelegates: Set<string>;
+  /** Client networks allowed to post off-chain jobs; undefined: any client. */
+  allowedIps: BlockList | undefined;
+  external: boolean;
+}
+
+/** The containers a subscription names: one id or a chain `"a,b"`, by its `containerId` hash. */
+export interface ResolvedPipeline {
+  hash: Hex;
+  /** `"a,b"`: the ids joined as the subscription names them. */
+  name: string;
+  containers: ResolvedContainer[];
 }
 
 export interface ResolvedInferenceOptions {
@@ -101,6 +134,10 @@ export interface ResolvedInferenceOptions {
   logLevel: LogLevel | undefined;
   confirmations: number;
   rpcAttempts: number;
+  concurrency: number;
+  /** Every single container and every chain of containers that answer JSON, by `containerId`. */
+  pipelines: Map<Hex, ResolvedPipeline>;
+  api: InferenceApiOptions | undefined;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -167,7 +204,101 @@ function resolveContainer(i: number, served: unknown): ResolvedContainer {
       allowedConsumers.add(address(`${field}.allowedConsumers[${j}]`, a).toLowerCase()),
     );
   }
-  return { id: c.id, hash: containerIdHash(c.id), container: c, acceptedPayments, allowedConsumers };
+  const allowedDelegates = new Set<string>();
+  if (served.allowedDelegateAddresses !== undefined) {
+    if (!Array.isArray(served.allowedDelegateAddresses)) {
+      throw new PoAIInputError(
+        `${field}.allowedDelegateAddresses`,
+        served.allowedDelegateAddresses,
+        "an array of addresses",
+      );
+    }
+    served.allowedDelegateAddresses.forEach((a: unknown, j) =>
+      allowedDelegates.add(address(`${field}.allowedDelegateAddresses[${j}]`, a).toLowerCase()),
+    );
+  }
+  let allowedIps: BlockList | undefined;
+  if (served.allowedIps !== undefined) {
+    if (!Array.isArray(served.allowedIps)) {
+      throw new PoAIInputError(`${field}.allowedIps`, served.allowedIps, "an array of IPs or CIDR networks");
+    }
+    if (served.allowedIps.length > 0) allowedIps = new BlockList();
+    served.allowedIps.forEach((n: unknown, j) => addNetwork(allowedIps!, `${field}.allowedIps[${j}]`, n));
+  }
+  const external = served.external ?? true;
+  if (typeof external !== "boolean")
+    throw new PoAIInputError(`${field}.external`, served.external, "a boolean");
+  return {
+    id: c.id,
+    hash: containerIdHash(c.id),
+    container: c,
+    acceptedPayments,
+    allowedConsumers,
+    allowedDelegates,
+    allowedIps,
+    external,
+  };
+}
+
+/** Adds an IP or CIDR network (`10.0.0.0/8`, `10.1.2.3/8` as Python's non-strict ip_network) to `list`. */
+function addNetwork(list: BlockList, field: string, value: unknown): void {
+  const text = typeof value === "string" ? value.trim() : "";
+  const [ip, prefix] = text.split("/") as [string, string | undefined];
+  const family = isIP(ip);
+  const max = family === 4 ? 32 : 128;
+  const bits = prefix === undefined ? max : /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  if (family === 0 || bits < 0 || bits > max) {
+    throw new PoAIInputError(field, value, "an IP address or a CIDR network (10.0.0.0/8, ::1/128)");
+  }
+  list.addSubnet(ip, bits, family === 4 ? "ipv4" : "ipv6");
+}
+
+/** Whether `ip` (as a socket reports it; IPv4-mapped IPv6 counts as IPv4) is in `list`. */
+export function ipAllowed(list: BlockList | undefined, ip: string): boolean {
+  if (list === undefined) return true;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  if (v4 !== undefined) return list.check(v4, "ipv4");
+  const family = isIP(ip);
+  return family !== 0 && list.check(ip, family === 4 ? "ipv4" : "ipv6");
+}
+
+/** Every served container alone, and every chain of the containers that answer JSON (`call`). */
+function resolvePipelines(
+  containers: Map<string, ResolvedContainer>,
+  maxChains: number,
+): Map<Hex, ResolvedPipeline> {
+  const out = new Map<Hex, ResolvedPipeline>();
+  for (const c of containers.values()) out.set(c.hash, { hash: c.hash, name: c.id, containers: [c] });
+  const byId = new Map([...containers.values()].map((c) => [c.id, c]));
+  const chainable = [...containers.values()]
+    .filter((c) => typeof c.container.call === "function")
+    .map((c) => c.id);
+  for (const [hash, ids] of chainLookup(chainable, maxChains)) {
+    if (ids.length < 2) continue;
+    out.set(hash, { hash, name: ids.join(","), containers: ids.map((id) => byId.get(id)!) });
+  }
+  return out;
+}
+
+function resolveApi(api: unknown): InferenceApiOptions | undefined {
+  if (api === undefined) return undefined;
+  if (!isObject(api)) throw new PoAIInputError("api", api, "an object of REST API options");
+  const rate = api.rateLimit;
+  if (rate !== undefined && !isObject(rate))
+    throw new PoAIInputError("api.rateLimit", rate, "{ requests, periodSeconds }");
+  const host = api.host ?? "127.0.0.1";
+  if (typeof host !== "string" || host.trim() === "")
+    throw new PoAIInputError("api.host", api.host, "a host to listen on");
+  return {
+    host,
+    port: int("api.port", api.port, 0, 0, 65_535),
+    rateLimit: {
+      requests: int("api.rateLimit.requests", rate?.requests, 60, 1, 1_000_000),
+      periodSeconds: int("api.rateLimit.periodSeconds", rate?.periodSeconds, 60, 1, 86_400),
+    },
+    maxBodyBytes: int("api.maxBodyBytes", api.maxBodyBytes, 1 << 20, 1024, 1 << 30),
+    maxRunningJobs: int("api.maxRunningJobs", api.maxRunningJobs, 1000, 1, 1_000_000),
+  };
 }
 
 /** Checks the options at the boundary; every error is a `PoAIInputError` naming the field and the value. */
@@ -250,5 +381,8 @@ export function resolveInferenceOptions(options: InferenceNodeOptions): Resolved
     logLevel: o.logLevel as LogLevel | undefined,
     confirmations: int("confirmations", o.confirmations, 1, 1, 64),
     rpcAttempts: int("rpcAttempts", o.rpcAttempts, 4, 1, 100),
+    concurrency: int("concurrency", o.concurrency, 8, 1, 256),
+    pipelines: resolvePipelines(containers, int("maxChains", o.maxChains, 200_000, 1, 10_000_000)),
+    api: resolveApi(o.api),
   };
 }

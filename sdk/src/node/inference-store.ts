@@ -136,6 +136,47 @@ const MIGRATIONS = [
   ) WITHOUT ROWID;
   CREATE INDEX deliveries_state ON deliveries (state);
   `,
+  // 2: off-chain jobs (the REST API) and delegated subscriptions posted to it.
+  `
+  CREATE TABLE jobs (
+    id             TEXT PRIMARY KEY,
+    client         TEXT NOT NULL,
+    containers     TEXT NOT NULL,
+    data           TEXT NOT NULL,
+    requires_proof INTEGER NOT NULL,
+    stream         INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    results        TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX jobs_client ON jobs (client, status, created_at);
+  CREATE TABLE delegated (
+    owner           TEXT NOT NULL,
+    nonce           INTEGER NOT NULL,
+    expiry          INTEGER NOT NULL,
+    subscription    TEXT NOT NULL,
+    v               INTEGER NOT NULL,
+    r               TEXT NOT NULL,
+    s               TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    client          TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    interval        INTEGER,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    input           TEXT,
+    output          TEXT,
+    proof           TEXT,
+    tx_nonce        INTEGER,
+    tx_hash         TEXT,
+    subscription_id INTEGER,
+    error           TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (owner, nonce)
+  ) WITHOUT ROWID;
+  CREATE INDEX delegated_state ON delegated (state);
+  `,
 ];
 
 interface SubscriptionRow {

@@ -50,12 +50,24 @@ import {
   type RunningServer,
 } from "../daemon/index.js";
 import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
-import { ContainerError, type ContainerDelivery, type ContainerJob } from "./containers/index.js";
+import {
+  ContainerError,
+  checkDeliverySize,
+  runChain,
+  serializeContainerOutput,
+  type ContainerDelivery,
+  type ContainerJob,
+} from "./containers/index.js";
+import { readContainerInputs, SerialQueue, pool } from "./inference-work.js";
+import { InferenceApi } from "./api/server.js";
+import { DelegatedStore, JobStore } from "./api/store.js";
+import { DelegatedSubscriptions } from "./inference-delegated.js";
+import { INFERENCE_NODE_VERSION } from "./api/version.js";
 import { inferenceMetrics, type InferenceMetrics } from "./inference-metrics.js";
 import {
   resolveInferenceOptions,
   type InferenceNodeOptions,
-  type ResolvedContainer,
+  type ResolvedPipeline,
   type ResolvedInferenceOptions,
 } from "./inference-options.js";
 import {
@@ -118,6 +130,11 @@ export class InferenceNode extends DaemonLoop {
   protected readonly options: ResolvedInferenceOptions;
   private readonly m: InferenceMetrics;
   private server: RunningServer | undefined;
+  private api: InferenceApi | undefined;
+  /** Off-chain jobs posted to the REST API. */
+  readonly jobs: JobStore;
+  protected readonly delegatedStore: DelegatedStore;
+  private readonly delegated: DelegatedSubscriptions;
   private head: bigint | null = null;
   private chainNow: bigint | null = null;
   private active: boolean | null = null;
@@ -125,6 +142,10 @@ export class InferenceNode extends DaemonLoop {
   private ticks = 0;
   private stage: Stage = "chain";
   private closed = false;
+  /** Sends one transaction at a time: the nonce recorded before a send is the one it uses. */
+  protected readonly sends = new SerialQueue();
+  /** Subscriptions whose work failed: failures in a row and the tick before which they rest. */
+  private readonly resting = new Map<number, { failures: number; until: number }>();
 
   /** Starts an inference node: validates the options, opens the database and the HTTP server. */
   static async create<D extends InferenceNode>(
@@ -161,6 +182,25 @@ export class InferenceNode extends DaemonLoop {
     this.log = init.log;
     this.metrics = new Registry();
     this.m = inferenceMetrics(this.metrics, () => this.store);
+    this.jobs = new JobStore(this.store.db);
+    this.delegatedStore = new DelegatedStore(this.store.db);
+    this.delegated = new DelegatedSubscriptions({
+      client: this.client,
+      address: this.address,
+      options: this.options,
+      store: this.store,
+      delegated: this.delegatedStore,
+      log: this.log,
+      sends: this.sends,
+      chainNow: () => this.chainNow,
+      rpc: (read) => this.rpc(read),
+      refusal: (pipeline, s, delegated) => this.refusal(pipeline, s, delegated),
+    });
+  }
+
+  /** The REST API's URL (`http://host:port`), when it is served. */
+  get apiUrl(): string | undefined {
+    return this.api?.url;
   }
 
   get serverUrl(): string {
@@ -210,8 +250,26 @@ export class InferenceNode extends DaemonLoop {
         },
       },
     );
+    if (this.options.api) {
+      this.api = await InferenceApi.start(
+        {
+          containers: new Map([...this.options.containers.values()].map((c) => [c.id, c])),
+          jobs: this.jobs,
+          log: this.log,
+          address: this.address,
+          version: INFERENCE_NODE_VERSION,
+          pendingOnchain: () =>
+            this.closed
+              ? 0
+              : this.store.deliveries(OPEN_DELIVERY_STATES).length + this.delegatedStore.pending(),
+          acceptDelegated: (request, client) => this.delegated.accept(request, client),
+        },
+        this.options.api,
+      );
+    }
     this.log.info(
       {
+        api: this.api?.url,
         server: this.server.url,
         containers: [...this.options.containers.values()].map((c) => c.id),
         database: this.options.databasePath,
@@ -223,6 +281,7 @@ export class InferenceNode extends DaemonLoop {
   protected override async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.api?.close();
     await this.server?.close();
     this.store.close();
     this.log.info("inference node stopped");
@@ -263,30 +322,46 @@ export class InferenceNode extends DaemonLoop {
       return;
     }
     this.stage = "serve";
-    let failure: unknown;
-    // Open deliveries first (a restart resumes them), then the current intervals.
+    await this.delegated.serve(signal);
+    await this.serveAll(signal);
+  }
+
+  /**
+   * Works on every subscription with an open delivery or a current interval, `concurrency` at a
+   * time. A failure belongs to its subscription: it is logged and counted, the subscription rests
+   * for a number of ticks that doubles with each failure in a row (at most 32), and the tick goes
+   * on; it never fails the tick, so one consumer cannot slow the node's loop for the others.
+   */
+  private async serveAll(signal: AbortSignal): Promise<void> {
+    const open = new Map<number, DeliveryRecord[]>();
     for (const d of this.store.deliveries(OPEN_DELIVERY_STATES)) {
+      open.set(d.subscriptionId, [...(open.get(d.subscriptionId) ?? []), d]);
+    }
+    const ids = [
+      ...new Set([...open.keys(), ...this.store.subscriptions(["tracking"]).map((s) => s.id)]),
+    ].sort((a, b) => a - b);
+    await pool(ids, this.options.concurrency, async (id) => {
       signal.throwIfAborted();
-      const sub = this.store.subscription(d.subscriptionId)!;
+      const rest = this.resting.get(id);
+      if (rest && this.ticks < rest.until) return;
       try {
-        await this.advance(sub, d, signal);
+        for (const d of open.get(id) ?? []) {
+          await this.advance(this.store.subscription(id)!, d, signal);
+        }
+        const sub = this.store.subscription(id)!;
+        if (sub.state === "tracking") await this.serveInterval(sub, signal);
+        this.resting.delete(id);
       } catch (err) {
         if (signal.aborted) throw err;
-        this.log.error({ err, subscription: d.subscriptionId, interval: d.interval }, "delivery failed");
-        failure ??= err;
+        const failures = (rest?.failures ?? 0) + 1;
+        const ticks = Math.min(32, 2 ** (failures - 1));
+        this.resting.set(id, { failures, until: this.ticks + ticks });
+        this.m.errors.inc({ stage: "subscription" });
+        const message = (err as Error)?.message ?? String(err);
+        this.store.setSubscriptionState(id, this.store.subscription(id)!.state, `failed: ${message}`);
+        this.log.error({ err, subscription: id, failures, restTicks: ticks }, "subscription failed; resting");
       }
-    }
-    for (const sub of this.store.subscriptions(["tracking"])) {
-      signal.throwIfAborted();
-      try {
-        await this.serveInterval(sub, signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        this.log.error({ err, subscription: sub.id }, "subscription failed");
-        failure ??= err;
-      }
-    }
-    if (failure !== undefined) throw failure;
+    });
   }
 
   /** Reads the subscriptions created up to block `safe` and records them, filtered. */
@@ -337,31 +412,21 @@ export class InferenceNode extends DaemonLoop {
   /** Records a new subscription: `tracking` when every filter passes, `ignored` (with the reason) otherwise. */
   private track(id: number, view: SubscriptionView): void {
     const data = toData(view);
-    const container = this.options.containers.get(data.containerId);
+    const pipeline = this.options.pipelines.get(data.containerId);
     const refuse = (filter: string, reason: string) => {
       this.m.ignored.inc({ filter });
-      this.store.addSubscription(id, data, "ignored", container?.id ?? null, reason);
+      this.store.addSubscription(id, data, "ignored", pipeline?.name ?? null, reason);
       this.log.info({ subscription: id, filter, reason }, "subscription ignored");
     };
     if (data.owner === ZERO) return; // not created at this block (a reorg): read again later
-    if (!container) return refuse("container", `container ${data.containerId} is not served by this node`);
-    const reason = this.paymentRefusal(container, data);
+    if (!pipeline) return refuse("container", `container ${data.containerId} is not served by this node`);
+    const reason = this.refusal(pipeline, data);
     if (reason) return refuse(reason.filter, reason.reason);
-    if (
-      data.verifier !== ZERO &&
-      !container.container.generatesProof &&
-      !this.verifierNeedsNoProof(data.verifier)
-    ) {
-      return refuse(
-        "proof",
-        `the subscription names verifier ${data.verifier} and container ${container.id} makes no proofs`,
-      );
-    }
-    this.store.addSubscription(id, data, "tracking", container.id, null);
+    this.store.addSubscription(id, data, "tracking", pipeline.name, null);
     this.log.info(
       {
         subscription: id,
-        container: container.id,
+        container: pipeline.name,
         owner: data.owner,
         frequency: data.frequency,
         period: data.period,
@@ -377,14 +442,33 @@ export class InferenceNode extends DaemonLoop {
     return poai !== undefined && poai.toLowerCase() === verifier.toLowerCase();
   }
 
-  private paymentRefusal(
-    container: ResolvedContainer,
-    s: SubscriptionData,
+  /**
+   * Why the node does not serve `s` with `pipeline` (infernet-node's checks, in its order), or
+   * undefined: the first container must be external; every container must allow the owner; the
+   * last must make proofs when the subscription names a verifier that needs them; a paying
+   * subscription needs the node's payment wallet, a token every container with accepted payments
+   * lists, and at least the sum of their minimums.
+   */
+  protected refusal(
+    pipeline: ResolvedPipeline,
+    s: Pick<SubscriptionData, "owner" | "verifier" | "paymentAmount" | "paymentToken">,
+    delegated = false,
   ): { filter: string; reason: string } | undefined {
-    if (container.allowedConsumers.size > 0 && !container.allowedConsumers.has(s.owner.toLowerCase())) {
+    const first = pipeline.containers[0]!;
+    if (!first.external) {
+      return { filter: "external", reason: `container ${first.id} is internal: it cannot come first` };
+    }
+    for (const c of pipeline.containers) {
+      const allowed = delegated ? c.allowedDelegates : c.allowedConsumers;
+      if (allowed.size > 0 && !allowed.has(s.owner.toLowerCase())) {
+        return { filter: "consumer", reason: `consumer ${s.owner} is not allowed on container ${c.id}` };
+      }
+    }
+    const last = pipeline.containers[pipeline.containers.length - 1]!;
+    if (s.verifier !== ZERO && !last.container.generatesProof && !this.verifierNeedsNoProof(s.verifier)) {
       return {
-        filter: "consumer",
-        reason: `consumer ${s.owner} is not allowed on container ${container.id}`,
+        filter: "proof",
+        reason: `the subscription names verifier ${s.verifier} and container ${last.id} makes no proofs`,
       };
     }
     if (s.paymentAmount > 0n && this.options.paymentWallet === undefined) {
@@ -393,18 +477,19 @@ export class InferenceNode extends DaemonLoop {
         reason: "the subscription pays, and the node has no payment wallet to be paid in",
       };
     }
-    if (container.acceptedPayments.size === 0) return undefined;
-    const least = container.acceptedPayments.get(s.paymentToken.toLowerCase());
-    if (least === undefined) {
-      return {
-        filter: "payment",
-        reason: `token ${s.paymentToken} is not accepted on container ${container.id}`,
-      };
+    let least = 0n;
+    for (const c of pipeline.containers) {
+      if (c.acceptedPayments.size === 0) continue;
+      const min = c.acceptedPayments.get(s.paymentToken.toLowerCase());
+      if (min === undefined) {
+        return { filter: "payment", reason: `token ${s.paymentToken} is not accepted on container ${c.id}` };
+      }
+      least += min;
     }
     if (s.paymentAmount < least) {
       return {
         filter: "payment",
-        reason: `payment ${s.paymentAmount} is below the container's minimum ${least} of ${s.paymentToken}`,
+        reason: `payment ${s.paymentAmount} is below the containers' minimum ${least} of ${s.paymentToken}`,
       };
     }
     return undefined;
@@ -523,13 +608,20 @@ export class InferenceNode extends DaemonLoop {
       d = await this.reconcileCommit(sub, d);
       if (d.state !== "committed" && d.state !== "ran") return;
     }
-    if (d.state === "ran" && sub.redundancy > 1) d = await this.commit(sub, d);
+    if (d.state === "ran" && sub.redundancy > 1) {
+      const ran = d;
+      d = await this.sends.run(() => this.commit(sub, ran));
+    }
     if (d.state === "committed") {
       if (!(await this.revealOpen(sub, d))) return;
-      await this.deliver(sub, d);
+      const committed = d;
+      await this.sends.run(() => this.deliver(sub, committed));
       return;
     }
-    if (d.state === "ran") await this.deliver(sub, d);
+    if (d.state === "ran") {
+      const ran = d;
+      await this.sends.run(() => this.deliver(sub, ran));
+    }
   }
 
   // --- commit and reveal (redundancy > 1) --------------------------------------------------------
@@ -650,15 +742,20 @@ export class InferenceNode extends DaemonLoop {
     signal: AbortSignal,
   ): Promise<DeliveryRecord> {
     const fields = { subscription: sub.id, interval: d.interval };
-    const container = this.options.containers.get(sub.containerId);
+    const container = this.options.pipelines.get(sub.containerId);
     if (!container)
       return this.skip(d, "failed", `container ${sub.containerId} is no longer served by this node`);
     const late = this.lateness(sub, d);
     if (late) return this.skip(d, "late", late);
+    if (d.attempts >= this.options.maxAttempts) {
+      return this.skip(d, "failed", d.error ?? `${d.attempts} attempts failed`, "failed");
+    }
     const attempts = d.attempts + 1;
     d = this.store.updateDelivery(sub.id, d.interval, { attempts });
+    // A consumer whose getContainerInputs reverts gets its container run on empty input, as
+    // infernet-node does; only a failing RPC is an error (retried, then counted on this subscription).
     const input = await this.rpc(() =>
-      this.client.inference.getContainerInputs({
+      readContainerInputs(this.client, {
         consumer: sub.owner,
         subscriptionId: sub.id,
         interval: d.interval,
@@ -666,11 +763,17 @@ export class InferenceNode extends DaemonLoop {
         caller: this.address,
       }),
     );
+    if (input.reverted) {
+      this.log.info(
+        { ...fields, reason: input.reverted },
+        "getContainerInputs failed: running on empty input",
+      );
+    }
     const job: ContainerJob = {
-      containerId: container.id,
+      containerId: container.name,
       subscriptionId: sub.id,
       interval: d.interval,
-      input,
+      input: input.data,
       requiresProof: sub.verifier !== ZERO,
       signal,
     };
@@ -681,7 +784,7 @@ export class InferenceNode extends DaemonLoop {
     } catch (err) {
       if (signal.aborted) throw err;
       const kind = err instanceof ContainerError ? err.kind : "failed";
-      this.m.containerRuns.inc({ container: container.id, result: kind });
+      this.m.containerRuns.inc({ container: container.name, result: kind });
       const message = (err as Error)?.message ?? String(err);
       if (attempts >= this.options.maxAttempts) {
         this.log.error({ ...fields, attempts, error: message }, "container failed: interval given up");
@@ -690,8 +793,8 @@ export class InferenceNode extends DaemonLoop {
       this.log.warn({ ...fields, attempts, error: message }, "container failed: retrying next tick");
       return this.store.updateDelivery(sub.id, d.interval, { error: message });
     }
-    this.m.containerRuns.inc({ container: container.id, result: "ok" });
-    this.m.containerSeconds.observe({ container: container.id }, (performance.now() - started) / 1000);
+    this.m.containerRuns.inc({ container: container.name, result: "ok" });
+    this.m.containerSeconds.observe({ container: container.name }, (performance.now() - started) / 1000);
     d = this.store.updateDelivery(sub.id, d.interval, {
       state: "ran",
       input: delivery.input,
@@ -700,7 +803,7 @@ export class InferenceNode extends DaemonLoop {
       error: null,
     });
     this.log.info(
-      { ...fields, container: container.id, outputBytes: (delivery.output.length - 2) / 2 },
+      { ...fields, container: container.name, outputBytes: (delivery.output.length - 2) / 2 },
       "container ran; output stored",
     );
     await this.onOutputPersisted(d);
@@ -872,9 +975,31 @@ export class InferenceNode extends DaemonLoop {
 
   // --- hooks (the honest node) ---------------------------------------------------------------------
 
-  /** Hook: runs the container on one job. Honest: `container.run(job)`. */
-  protected runContainer(container: ResolvedContainer, job: ContainerJob): Promise<ContainerDelivery> {
-    return container.container.run(job);
+  /**
+   * Hook: runs the subscription's container, or its chain of containers, on one job. Honest: one
+   * container runs `run(job)`; a chain runs each container on the previous answer and delivers
+   * the last one's (`runChain`).
+   */
+  protected async runContainer(pipeline: ResolvedPipeline, job: ContainerJob): Promise<ContainerDelivery> {
+    if (pipeline.containers.length === 1) return pipeline.containers[0]!.container.run(job);
+    const chain = await runChain(
+      pipeline.containers.map((c) => c.container),
+      {
+        source: 0,
+        destination: 0,
+        data: job.input.slice(2).toLowerCase(),
+        requiresProof: job.requiresProof,
+        ...(job.signal && { signal: job.signal }),
+      },
+    );
+    const last = chain.results[chain.results.length - 1]!;
+    if (!("output" in last)) throw new ContainerError("failed", last.container, last.error);
+    const c = pipeline.containers[pipeline.containers.length - 1]!.container as { maxDeliveryBytes?: number };
+    return checkDeliverySize(
+      pipeline.name,
+      serializeContainerOutput(last.container, last.output),
+      c.maxDeliveryBytes ?? 32 * 1024,
+    );
   }
 
   /** Hook: sends `deliverCompute` and returns the transaction hash. */

@@ -1,24 +1,41 @@
 /**
- * An Infernet container over HTTP: the node posts each job to `{url}/service_output` with the JSON
- * body infernet-node sends (`{ source, destination, data, requires_proof }`, the on-chain input as
- * hex without `0x`) and turns the answer into `deliverCompute` bytes the way infernet-node does:
+ * An Infernet container over HTTP, spoken to as infernet-node 1.4.0 speaks to it, so a container
+ * written for Infernet delivers the same bytes through a PoAI node.
  *
+ * The request: `POST {url}/service_output` with the body Python's `json.dumps` writes for
+ * `{"source", "destination", "data", "requires_proof"}` (on-chain jobs: `data` is the consumer's
+ * `getContainerInputs` bytes as lower-case hex without `0x`), `Content-Type: application/json`,
+ * `Authorization: Bearer <token>` when the container has one, and its extra headers.
+ *
+ * The answer, read as infernet-node reads it (aiohttp's `response.json()`):
+ * - any HTTP status: a 500 whose body is JSON is an answer like any other;
+ * - the `Content-Type` must match `^application/(x+)?json` (after lower-casing), or the call fails:
+ *   a `text/plain` body is refused even if it is JSON;
+ * - the body is decoded with the declared charset (UTF-8 by default), stripped of ASCII
+ *   whitespace, and an empty body is `None`; it is then parsed by `json.loads`' rules
+ *   (`parsePythonJson`).
+ *
+ * Serializing it for `deliverCompute` (`serializeContainerOutput`):
+ * - an answer that is not a JSON object fails (infernet-node never delivers it);
+ * - a `code` key that is neither null nor the string `"200"` fails (a numeric 200 fails too);
  * - an answer with all of `raw_input`, `processed_input`, `raw_output`, `processed_output` and
- *   `proof` (hex strings, `0x` optional, or null for empty) delivers
- *   `input = abi.encode(bytes raw_input, bytes processed_input)`,
- *   `output = abi.encode(bytes raw_output, bytes processed_output)` and `proof` as it is;
- * - any other JSON object delivers `output = abi.encode(string json)` (the answer as JSON text),
- *   empty input and proof.
+ *   `proof` delivers `input = abi.encode(bytes, bytes)` of the first two, `output =
+ *   abi.encode(bytes, bytes)` of the next two and `proof`, each field read by Python's
+ *   `bytes.fromhex` (pairs of hex digits, either case, ASCII whitespace between pairs, no `0x`)
+ *   or null for empty;
+ * - any other object delivers `output = abi.encode(string(repr(answer)))`, empty input and proof.
  *
- * So an existing Infernet container works unchanged. Everything from the container is treated as
- * hostile: the request is bounded in time, the answer in size, and it must be a JSON object whose
- * fields have the types above; a non-2xx status, or a `code` other than `"200"` in the body (the
- * Infernet convention for a failed job), is a failure.
+ * Where PoAI stays stricter, for the node operator's safety (each a per-container option):
+ * answers are capped (`maxResponseBytes`, 1 MiB) and so are delivered fields (`maxDeliveryBytes`,
+ * 32 KiB); redirects are followed (at most 10, as aiohttp) only to the container's own origin
+ * unless `redirects: "any"`, and never carry the bearer token or extra headers to another origin.
  */
-import { encodeAbiParameters, isHex, type Hex } from "viem";
+import { encodeAbiParameters, type Hex } from "viem";
+import { parsePythonJson, pythonJsonDumps, pythonRepr, toPyValue, type PyValue } from "./python-json.js";
 import {
   ContainerError,
   JOB_LOCATION,
+  type ContainerCall,
   type ContainerDelivery,
   type ContainerInput,
   type ContainerJob,
@@ -34,6 +51,9 @@ export const RESPONSE_KEYS = [
   "proof",
 ] as const;
 
+/** Which redirects a container may answer with: none, to its own origin, or anywhere. */
+export type RedirectPolicy = "none" | "same-origin" | "any";
+
 export interface HttpContainerOptions {
   /** The container id string (as in the subscription and in infernet-node's config). */
   id: string;
@@ -41,15 +61,29 @@ export interface HttpContainerOptions {
   url: string;
   /** Whole-request budget, answer included; default 180 s (infernet-node's). */
   timeoutMs?: number;
-  /** Largest answer body read, in bytes; default 1 MiB. */
+  /** Budget of a streaming job; default 60 s (infernet-node's). */
+  streamTimeoutMs?: number;
+  /** Largest answer body read, in bytes; default 1 MiB (infernet-node has no cap). */
   maxResponseBytes?: number;
-  /** Largest `output` (and `input`, `proof`) to deliver on chain, in bytes; default 32 KiB. */
+  /** Largest `output` (and `input`, `proof`) to deliver on chain, in bytes; default 32 KiB (infernet-node has no cap). */
   maxDeliveryBytes?: number;
   /** Whether the container produces proofs (infernet-node's `generates_proofs`); default false. */
   generatesProof?: boolean;
+  /** Sent as `Authorization: Bearer <bearer>` (infernet-node's `bearer`). */
+  bearer?: string;
   /** Extra request headers (an API key, for instance). */
   headers?: Record<string, string>;
+  /** Redirects followed; default `same-origin` (infernet-node follows any). */
+  redirects?: RedirectPolicy;
+  /** Refuse answers with a non-2xx status; default false (infernet-node delivers them). */
+  failOnErrorStatus?: boolean;
+  /** What the container does (infernet-node's `description`, shown by `/info`). */
+  description?: string;
 }
+
+const MAX_REDIRECTS = 10;
+/** aiohttp's `response.json()` content-type test, applied to the lower-cased header. */
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+?\+)?json/;
 
 function checkPositive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -63,43 +97,54 @@ function checkPositive(field: string, value: unknown, fallback: number): number 
   return value;
 }
 
-/** `"ab12"` or `"0xab12"` (or null / "" for empty) as `0x` hex; undefined when it is not hex. */
-function hexField(value: unknown): Hex | undefined {
-  if (value === null || value === "") return "0x";
-  if (typeof value !== "string") return undefined;
-  const h = (value.startsWith("0x") || value.startsWith("0X") ? `0x${value.slice(2)}` : `0x${value}`) as Hex;
-  return isHex(h, { strict: true }) && h.length % 2 === 0 ? (h.toLowerCase() as Hex) : undefined;
+/**
+ * Python's `bytes.fromhex`: pairs of hex digits (either case), ASCII whitespace allowed between
+ * pairs and around them, nothing else (`0x` is refused). Undefined when it refuses the text.
+ */
+export function bytesFromHex(text: string): Hex | undefined {
+  let out = "0x";
+  let i = 0;
+  const space = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  const hexDigit = (c: number) =>
+    (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+  for (;;) {
+    while (i < text.length && space(text.charCodeAt(i))) i++;
+    if (i >= text.length) return out.toLowerCase() as Hex;
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if (!hexDigit(a) || !hexDigit(b)) return undefined;
+    out += text[i]! + text[i + 1]!;
+    i += 2;
+  }
 }
 
 /**
- * The `deliverCompute` bytes of a container's JSON answer, as infernet-node serializes it.
- * @throws ContainerError (`malformed`, `status`) for an answer that is not a valid result.
+ * The `deliverCompute` bytes of a container's parsed answer, as infernet-node serializes it.
+ * @throws ContainerError (`malformed`, `status`) for an answer infernet-node does not deliver.
  */
-export function serializeContainerOutput(container: string, answer: unknown): ContainerDelivery {
-  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+export function serializeContainerOutput(container: string, answer: PyValue | object): ContainerDelivery {
+  const value: PyValue = answer instanceof Map ? answer : toPyValue(answer);
+  if (!(value instanceof Map)) {
     throw new ContainerError(
       "malformed",
       container,
-      `the answer must be a JSON object, got ${JSON.stringify(answer)?.slice(0, 120)}`,
+      `the answer must be a JSON object, got ${pythonRepr(value).slice(0, 120)}`,
     );
   }
-  const body = answer as Record<string, unknown>;
-  if (body.code !== undefined && String(body.code) !== "200") {
-    throw new ContainerError(
-      "status",
-      container,
-      `the answer carries error code ${JSON.stringify(body.code)}`,
-    );
+  const code = value.get("code");
+  if (code !== undefined && code !== null && code !== "200") {
+    throw new ContainerError("status", container, `the answer carries error code ${pythonRepr(code)}`);
   }
-  if (RESPONSE_KEYS.every((k) => k in body)) {
+  if (RESPONSE_KEYS.every((k) => value.has(k))) {
     const fields = {} as Record<(typeof RESPONSE_KEYS)[number], Hex>;
     for (const key of RESPONSE_KEYS) {
-      const hex = hexField(body[key]);
+      const raw = value.get(key)!;
+      const hex = raw === null ? "0x" : typeof raw === "string" ? bytesFromHex(raw) : undefined;
       if (hex === undefined) {
         throw new ContainerError(
           "malformed",
           container,
-          `${key} must be a hex string (0x optional) or null, got ${JSON.stringify(body[key])?.slice(0, 120)}`,
+          `${key} must be hex digits (bytes.fromhex: no 0x) or null, got ${pythonRepr(raw).slice(0, 120)}`,
         );
       }
       fields[key] = hex;
@@ -113,7 +158,7 @@ export function serializeContainerOutput(container: string, answer: unknown): Co
   }
   return {
     input: "0x",
-    output: encodeAbiParameters([{ type: "string" }], [JSON.stringify(body)]),
+    output: encodeAbiParameters([{ type: "string" }], [pythonRepr(value)]),
     proof: "0x",
   };
 }
@@ -137,14 +182,43 @@ export function checkDeliverySize(
   return delivery;
 }
 
+/** Decodes an answer body as aiohttp does: the declared charset, else UTF-8; strict. */
+function decodeBody(container: string, bytes: Uint8Array, contentType: string): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
+  if (charset === undefined || ["utf-8", "utf8", "u8", "utf"].includes(charset)) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new ContainerError("malformed", container, "the answer is not valid UTF-8");
+    }
+  }
+  if (["ascii", "us-ascii", "646"].includes(charset)) {
+    if (bytes.some((b) => b > 0x7f))
+      throw new ContainerError("malformed", container, "the answer is not ASCII");
+    return Buffer.from(bytes).toString("latin1");
+  }
+  if (["latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1"].includes(charset)) {
+    return Buffer.from(bytes).toString("latin1");
+  }
+  throw new ContainerError(
+    "malformed",
+    container,
+    `the answer's charset ${charset} is not supported (UTF-8, ASCII or Latin-1)`,
+  );
+}
+
 /** An Infernet-compatible container reached over HTTP. */
 export class HttpContainer implements InferenceContainer {
   readonly id: string;
   readonly url: string;
   readonly generatesProof: boolean;
   readonly timeoutMs: number;
+  readonly streamTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly maxDeliveryBytes: number;
+  readonly redirects: RedirectPolicy;
+  readonly failOnErrorStatus: boolean;
+  readonly description: string;
   private readonly headers: Record<string, string>;
 
   constructor(options: HttpContainerOptions) {
@@ -172,13 +246,34 @@ export class HttpContainer implements InferenceContainer {
         `url must be an http(s) URL, got ${JSON.stringify(options.url)}`,
       );
     }
+    const redirects = options.redirects ?? "same-origin";
+    if (!["none", "same-origin", "any"].includes(redirects)) {
+      throw new ContainerError(
+        "malformed",
+        options.id,
+        `redirects must be none, same-origin or any, got ${JSON.stringify(options.redirects)}`,
+      );
+    }
+    if (
+      options.bearer !== undefined &&
+      (typeof options.bearer !== "string" || /[\r\n]/.test(options.bearer))
+    ) {
+      throw new ContainerError("malformed", options.id, "bearer must be a token string on one line");
+    }
     this.id = options.id;
     this.url = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
     this.generatesProof = options.generatesProof ?? false;
     this.timeoutMs = checkPositive("timeoutMs", options.timeoutMs, 180_000);
+    this.streamTimeoutMs = checkPositive("streamTimeoutMs", options.streamTimeoutMs, 60_000);
     this.maxResponseBytes = checkPositive("maxResponseBytes", options.maxResponseBytes, 1 << 20);
     this.maxDeliveryBytes = checkPositive("maxDeliveryBytes", options.maxDeliveryBytes, 32 * 1024);
-    this.headers = { ...options.headers };
+    this.redirects = redirects;
+    this.failOnErrorStatus = options.failOnErrorStatus ?? false;
+    this.description = options.description ?? "";
+    this.headers = {
+      ...options.headers,
+      ...(options.bearer ? { authorization: `Bearer ${options.bearer}` } : {}),
+    };
   }
 
   /** The request body infernet-node posts for an on-chain job. */
@@ -191,64 +286,223 @@ export class HttpContainer implements InferenceContainer {
     };
   }
 
+  /** The exact bytes infernet-node (aiohttp's `json=`) posts for `input`. */
+  static requestText(input: Omit<ContainerCall, "signal">): string {
+    return pythonJsonDumps(
+      new Map<string, PyValue>([
+        ["source", BigInt(input.source)],
+        ["destination", BigInt(input.destination)],
+        ["data", input.data],
+        ["requires_proof", input.requiresProof],
+      ]),
+    );
+  }
+
   async run(job: ContainerJob): Promise<ContainerDelivery> {
+    const answer = await this.call({
+      source: JOB_LOCATION.onchain,
+      destination: JOB_LOCATION.onchain,
+      data: job.input.slice(2).toLowerCase(),
+      requiresProof: job.requiresProof,
+      ...(job.signal && { signal: job.signal }),
+    });
+    return checkDeliverySize(this.id, serializeContainerOutput(this.id, answer), this.maxDeliveryBytes);
+  }
+
+  async call(input: ContainerCall): Promise<PyValue> {
     const endpoint = `${this.url}/service_output`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
-    const fail = (err: unknown): never => {
-      if (err instanceof ContainerError) throw err;
-      if (job.signal?.aborted) throw job.signal.reason;
-      if (timeout.aborted)
-        throw new ContainerError(
-          "timeout",
-          this.id,
-          `no complete answer from ${endpoint} within ${this.timeoutMs} ms`,
-        );
-      throw new ContainerError(
-        "unreachable",
-        this.id,
-        `${endpoint}: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
-    };
-    let response: Response;
+    const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
     try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        signal,
-        redirect: "error",
-        headers: { "content-type": "application/json", accept: "application/json", ...this.headers },
-        body: JSON.stringify(HttpContainer.requestBody(job)),
-      });
-    } catch (err) {
-      return fail(err);
-    }
-    try {
-      const text = await this.readBody(response, endpoint);
-      if (response.status < 200 || response.status > 299) {
+      const response = await this.request(endpoint, "POST", HttpContainer.requestText(input), signal);
+      const bytes = await this.readBody(response, endpoint);
+      if (this.failOnErrorStatus && (response.status < 200 || response.status > 299)) {
         throw new ContainerError(
           "status",
           this.id,
-          `${endpoint} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+          `${endpoint} answered HTTP ${response.status}: ${Buffer.from(bytes.slice(0, 200)).toString("utf8")}`,
         );
       }
-      let answer: unknown;
-      try {
-        answer = JSON.parse(text);
-      } catch {
+      const contentType = (response.headers.get("content-type") ?? "").toLowerCase();
+      if (!JSON_CONTENT_TYPE.test(contentType)) {
         throw new ContainerError(
           "malformed",
           this.id,
-          `${endpoint} answered with non-JSON: ${text.slice(0, 200)}`,
+          `${endpoint} answered with content type ${JSON.stringify(contentType)}, not JSON (application/json)`,
         );
       }
-      return checkDeliverySize(this.id, serializeContainerOutput(this.id, answer), this.maxDeliveryBytes);
+      const text = decodeBody(this.id, bytes, contentType).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, "");
+      if (text === "") return null;
+      try {
+        return parsePythonJson(text);
+      } catch (err) {
+        throw new ContainerError(
+          "malformed",
+          this.id,
+          `${endpoint} answered with invalid JSON (${(err as Error).message}): ${text.slice(0, 200)}`,
+        );
+      }
     } catch (err) {
-      return fail(err);
+      return this.fail(err, endpoint, input.signal, timeout, this.timeoutMs);
     }
   }
 
-  private async readBody(response: Response, endpoint: string): Promise<string> {
+  async *stream(input: ContainerCall): AsyncIterable<Uint8Array> {
+    const endpoint = `${this.url}/service_output`;
+    const timeout = AbortSignal.timeout(this.streamTimeoutMs);
+    const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
+    // infernet-node posts a streaming job without `requires_proof`.
+    const body = pythonJsonDumps(
+      new Map<string, PyValue>([
+        ["source", BigInt(input.source)],
+        ["destination", BigInt(input.destination)],
+        ["data", input.data],
+      ]),
+    );
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      const response = await this.request(endpoint, "POST", body, signal);
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ContainerError("status", this.id, `${endpoint} answered HTTP ${response.status}`);
+      }
+      reader = response.body?.getReader();
+      let received = 0;
+      while (reader) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += value.length;
+        if (received > this.maxResponseBytes) {
+          throw new ContainerError(
+            "oversized",
+            this.id,
+            `${endpoint} streamed more than ${this.maxResponseBytes} bytes`,
+          );
+        }
+        yield value;
+      }
+    } catch (err) {
+      await reader?.cancel().catch(() => undefined);
+      this.fail(err, endpoint, input.signal, timeout, this.streamTimeoutMs);
+    }
+  }
+
+  async resources(modelId?: string, signal?: AbortSignal): Promise<PyValue> {
+    const query = modelId === undefined ? "" : `?model_id=${encodeURIComponent(modelId)}`;
+    const endpoint = `${this.url}/service-resources${query}`;
+    const timeout = AbortSignal.timeout(Math.min(this.timeoutMs, 30_000));
+    const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const response = await this.request(endpoint, "GET", undefined, all);
+      const bytes = await this.readBody(response, endpoint);
+      if (response.status < 200 || response.status > 299) {
+        throw new ContainerError("status", this.id, `${endpoint} answered HTTP ${response.status}`);
+      }
+      return parsePythonJson(decodeBody(this.id, bytes, response.headers.get("content-type") ?? "").trim());
+    } catch (err) {
+      return this.fail(err, endpoint, signal, timeout, this.timeoutMs);
+    }
+  }
+
+  private fail(
+    err: unknown,
+    endpoint: string,
+    outer: AbortSignal | undefined,
+    timeout: AbortSignal,
+    ms: number,
+  ): never {
+    if (err instanceof ContainerError) throw err;
+    if (outer?.aborted) throw outer.reason;
+    if (timeout.aborted) {
+      throw new ContainerError("timeout", this.id, `no complete answer from ${endpoint} within ${ms} ms`);
+    }
+    if (err instanceof Error && err.name === "PyJsonError") {
+      throw new ContainerError("malformed", this.id, `${endpoint}: ${err.message}`);
+    }
+    throw new ContainerError(
+      "unreachable",
+      this.id,
+      `${endpoint}: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+
+  /**
+   * Sends one request, following redirects as the policy allows: 301 and 302 after a POST, and 303,
+   * become a GET without a body (aiohttp's rule); 307 and 308 repeat the method and body.
+   */
+  private async request(
+    endpoint: string,
+    method: "GET" | "POST",
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const origin = new URL(endpoint).origin;
+    let url = endpoint;
+    let headers: Record<string, string> = {
+      ...(body !== undefined && { "content-type": "application/json" }),
+      accept: "application/json",
+      ...this.headers,
+    };
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(url, {
+        method,
+        signal,
+        redirect: "manual",
+        headers,
+        ...(body !== undefined && { body }),
+      });
+      if (![301, 302, 303, 307, 308].includes(response.status)) return response;
+      await response.body?.cancel().catch(() => undefined);
+      const location = response.headers.get("location");
+      if (location === null) return response;
+      const next = new URL(location, url);
+      if (this.redirects === "none") {
+        throw new ContainerError(
+          "redirect",
+          this.id,
+          `${url} redirected to ${next.href}; redirects are refused`,
+        );
+      }
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new ContainerError("redirect", this.id, `${url} redirected to ${next.href}, not http(s)`);
+      }
+      if (this.redirects === "same-origin" && next.origin !== origin) {
+        throw new ContainerError(
+          "redirect",
+          this.id,
+          `${url} redirected to another origin (${next.href}); allow it with redirects: "any"`,
+        );
+      }
+      if (hop + 1 >= MAX_REDIRECTS) {
+        throw new ContainerError(
+          "redirect",
+          this.id,
+          `more than ${MAX_REDIRECTS} redirects from ${endpoint}`,
+        );
+      }
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        body = undefined;
+        const { "content-type": _ct, ...rest } = headers;
+        headers = rest;
+      }
+      if (next.origin !== origin) {
+        // Credentials stay with the container's own origin.
+        headers = Object.fromEntries(
+          Object.entries(headers).filter(([k]) => ["content-type", "accept"].includes(k.toLowerCase())),
+        );
+      }
+      url = next.href;
+    }
+  }
+
+  private async readBody(response: Response, endpoint: string): Promise<Uint8Array> {
     const declared = response.headers.get("content-length");
     if (declared !== null && Number(declared) > this.maxResponseBytes) {
       await response.body?.cancel().catch(() => undefined);
@@ -277,6 +531,6 @@ export class HttpContainer implements InferenceContainer {
         chunks.push(value);
       }
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(chunks);
   }
 }

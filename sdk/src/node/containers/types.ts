@@ -5,6 +5,7 @@
  * `(input, output, proof)` bytes of `deliverCompute`.
  */
 import type { Hex } from "viem";
+import type { PyValue } from "./python-json.js";
 
 /** Where a job's data comes from and goes to (Infernet's `JobLocation`). */
 export const JOB_LOCATION = { onchain: 0, offchain: 1, stream: 2 } as const;
@@ -46,17 +47,36 @@ export interface InferenceContainer {
   readonly generatesProof: boolean;
   /** Runs one job. Throws a `ContainerError` when the container fails or answers badly. */
   run(job: ContainerJob): Promise<ContainerDelivery>;
+  /**
+   * Posts one container input and returns the parsed JSON answer (Python's view of it), whatever
+   * it holds. Containers with `call` can be chained (`"a,b"`) and serve off-chain jobs.
+   */
+  call?(input: ContainerCall): Promise<PyValue>;
+  /** Streams the answer to an off-chain streaming job (`destination` 2). */
+  stream?(input: ContainerCall): AsyncIterable<Uint8Array>;
+  /** The container's `/service-resources` answer (`modelId`: whether it serves that model). */
+  resources?(modelId?: string, signal?: AbortSignal): Promise<PyValue>;
   /** Releases what the container holds (optional). */
   close?(): Promise<void>;
 }
 
+/** One input posted to a container (infernet-node's `ContainerInput`, `data` any JSON value). */
+export interface ContainerCall {
+  source: JobLocation;
+  destination: JobLocation;
+  data: PyValue;
+  requiresProof: boolean;
+  signal?: AbortSignal;
+}
+
 /**
  * Why a container produced no delivery: `unreachable` (connection failed), `timeout`, `status`
- * (a non-2xx answer, or an error `code` in the body), `oversized` (more bytes than allowed),
+ * (an error `code` in the body, or a non-2xx answer where the node is told to refuse those),
+ * `redirect` (a redirect the node does not follow), `oversized` (more bytes than allowed),
  * `malformed` (not the container API's JSON), `failed` (a built-in container's own failure).
  */
 export type ContainerFailureKind =
-  "unreachable" | "timeout" | "status" | "oversized" | "malformed" | "failed";
+  "unreachable" | "timeout" | "status" | "redirect" | "oversized" | "malformed" | "failed";
 
 export class ContainerError extends Error {
   override readonly name = "ContainerError";
