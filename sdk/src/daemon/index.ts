@@ -19,3 +19,13 @@ export {
   type RunningServer,
 } from "./http.js";
 export * from "./protocol.js";
+export {
+  BodyReadError,
+  fetchBody,
+  fetchWithDeadline,
+  readBody,
+  startDeadline,
+  type BodyFailureKind,
+  type Deadline,
+  type ReadBodyOptions,
+} from "./body.js";

@@ -16,6 +16,7 @@
  * Infernet convention for a failed job), is a failure.
  */
 import { encodeAbiParameters, isHex, type Hex } from "viem";
+import { BodyReadError, fetchWithDeadline, readBody, startDeadline } from "../../daemon/body.js";
 import {
   ContainerError,
   JOB_LOCATION,
@@ -193,12 +194,19 @@ export class HttpContainer implements InferenceContainer {
 
   async run(job: ContainerJob): Promise<ContainerDelivery> {
     const endpoint = `${this.url}/service_output`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
+    // The deadline covers the answer and its body, and no garbage collection can detach it from
+    // the read (`startDeadline`).
+    const deadline = startDeadline(this.timeoutMs, {
+      what: endpoint,
+      ...(job.signal && { signal: job.signal }),
+    });
     const fail = (err: unknown): never => {
+      deadline.clear();
       if (err instanceof ContainerError) throw err;
       if (job.signal?.aborted) throw job.signal.reason;
-      if (timeout.aborted)
+      if (err instanceof BodyReadError && err.kind === "oversized")
+        throw new ContainerError("oversized", this.id, err.message);
+      if (deadline.expired)
         throw new ContainerError(
           "timeout",
           this.id,
@@ -213,18 +221,24 @@ export class HttpContainer implements InferenceContainer {
     };
     let response: Response;
     try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        signal,
-        redirect: "error",
-        headers: { "content-type": "application/json", accept: "application/json", ...this.headers },
-        body: JSON.stringify(HttpContainer.requestBody(job)),
-      });
+      response = await fetchWithDeadline(
+        endpoint,
+        {
+          method: "POST",
+          redirect: "error",
+          headers: { "content-type": "application/json", accept: "application/json", ...this.headers },
+          body: JSON.stringify(HttpContainer.requestBody(job)),
+        },
+        deadline,
+      );
     } catch (err) {
       return fail(err);
     }
     try {
-      const text = await this.readBody(response, endpoint);
+      const text = Buffer.from(
+        await readBody(response, { deadline, maxBytes: this.maxResponseBytes, what: endpoint }),
+      ).toString("utf8");
+      deadline.clear();
       if (response.status < 200 || response.status > 299) {
         throw new ContainerError(
           "status",
@@ -246,37 +260,5 @@ export class HttpContainer implements InferenceContainer {
     } catch (err) {
       return fail(err);
     }
-  }
-
-  private async readBody(response: Response, endpoint: string): Promise<string> {
-    const declared = response.headers.get("content-length");
-    if (declared !== null && Number(declared) > this.maxResponseBytes) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ContainerError(
-        "oversized",
-        this.id,
-        `${endpoint} declared ${declared} bytes, more than ${this.maxResponseBytes}`,
-      );
-    }
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    const reader = response.body?.getReader();
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        received += value.length;
-        if (received > this.maxResponseBytes) {
-          await reader.cancel().catch(() => undefined);
-          throw new ContainerError(
-            "oversized",
-            this.id,
-            `${endpoint} sent more than ${this.maxResponseBytes} bytes`,
-          );
-        }
-        chunks.push(value);
-      }
-    }
-    return Buffer.concat(chunks).toString("utf8");
   }
 }
