@@ -170,7 +170,7 @@ export class InferenceNode extends DaemonLoop {
   private async open(): Promise<void> {
     this.server = await serve(
       [
-        ...standardRoutes(() => this.status(), this.metrics),
+        ...standardRoutes(() => this.status(), this.metrics, this),
         {
           method: "GET",
           path: "/subscriptions",
