@@ -47,6 +47,9 @@ function errorMessage(err: unknown): string {
       name === "OperatorCommandError" ||
       name === "PoAIContractError" ||
       name === "PoAIInputError" ||
+      name === "PoAIDeploymentError" ||
+      name === "PoAIGasFundsError" ||
+      name === "EndpointError" ||
       name === "DeployError"
     )
       return err.message;
