@@ -84,6 +84,10 @@ function program(
     )
     .option("--deployment-id <id>", "Ignition deployment id (default: poai-<network>)")
     .option("--journal <dir>", "folder of Ignition's journals (default: ignition/)")
+    .option(
+      "--unsafe-allow-eoa-roles",
+      "UNSAFE: deploy to a public chain even if an account (not a contract) would hold a role, e.g. one key as the timelock's proposer",
+    )
     .action(async (o) =>
       run(o.json, async (config) => (await import("./deploy.js")).deploy(o, config, io), o),
     );

@@ -32,6 +32,7 @@ import { getChainId, getCode, readContract } from "viem/actions";
 import {
   challengeManagerAbi,
   poaiAccessManagerAbi,
+  poaiTimelockAbi,
   poaiTokenAbi,
   randomnessBeaconAbi,
   rewardDistributorAbi,
@@ -73,6 +74,7 @@ const LINKS: Partial<Record<ContractKey, Link[]>> = {
     { abi: rewardDistributorAbi, fn: "staking", key: "staking" },
     { abi: rewardDistributorAbi, fn: "challenges", key: "challengeManager" },
   ],
+  timelock: [{ abi: poaiTimelockAbi, fn: "getMinDelay" }],
 };
 
 /** What `verifyDeployment` found: the chain id and the contracts checked. */

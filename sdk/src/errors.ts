@@ -327,8 +327,11 @@ const templates: Templates = {
   ERC2612InvalidSigner: ([signer, owner]) => `the permit is signed by ${signer}, not by the owner ${owner}`,
   InvalidAccountNonce: ([account, currentNonce]) =>
     `wrong nonce for ${account}; the current nonce is ${currentNonce}`,
-  // Access control and libraries
+  // Access control, governance and libraries
   AccessManagedUnauthorized: ([caller]) => `${caller} does not hold the role this function requires`,
+  DelayTooShort: ([delay, minDelay]) =>
+    `a governance delay of ${delay} s is below the timelock's minimum of ${minDelay} s`,
+  DelayTooLong: ([delay, maxDelay]) => `a delay of ${delay} s is above the maximum of ${maxDelay} s`,
   ReentrancyGuardReentrantCall: () => "reentrant call",
   SafeERC20FailedOperation: ([token]) => `a transfer of token ${token} failed`,
   SafeCastOverflowedUintDowncast: ([bits, value]) => `${value} does not fit in uint${bits}`,

@@ -173,7 +173,9 @@ describe("trainer daemon", function () {
       const elsewhere = await rejection(
         TestTrainer.create(options(t, database(), { publicEndpoint: again.serverUrl + "/" })),
       );
-      expect(elsewhere.message).to.match(/reaches another trainer daemon \(instance [0-9a-f-]+\), not this one/);
+      expect(elsewhere.message).to.match(
+        /reaches another trainer daemon \(instance [0-9a-f-]+\), not this one/,
+      );
       expect(await nonce(t)).to.equal(before);
 
       await start(TestTrainer.create(options(t, database(), { registerEndpoint: false })));
