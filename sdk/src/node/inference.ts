@@ -267,6 +267,7 @@ export class InferenceNode extends DaemonLoop {
     // Open deliveries first (a restart resumes them), then the current intervals.
     for (const d of this.store.deliveries(OPEN_DELIVERY_STATES)) {
       signal.throwIfAborted();
+      this.progress(`delivery ${d.subscriptionId}/${d.interval}`);
       const sub = this.store.subscription(d.subscriptionId)!;
       try {
         await this.advance(sub, d, signal);
@@ -278,6 +279,7 @@ export class InferenceNode extends DaemonLoop {
     }
     for (const sub of this.store.subscriptions(["tracking"])) {
       signal.throwIfAborted();
+      this.progress(`subscription ${sub.id}`);
       try {
         await this.serveInterval(sub, signal);
       } catch (err) {
