@@ -1,12 +1,12 @@
 /**
- * The reward layer over the Proof-of-AI layer: the RewardDistributor, granted REWARDER on Staking
- * (the `rewarder` of the staking layer keeps the role too, for scripted payments); `setEmission`
- * and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR, which goes to the
- * `coordinator` parameter (default the deployer; the inference coordinator once it is deployed).
+ * The reward layer over the Proof-of-AI layer: the RewardDistributor, Staking's only REWARDER;
+ * `setEmission` and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR (the inference
+ * marketplace's layer grants it to its Coordinator; no account holds it).
  *
  * Parameters (module `PoAIRewards`): `emission` (token wei per epoch), the `RewardParams` fields
- * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `settleWindow`,
- * `treasury`, default the deployer) and `coordinator`.
+ * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `settleWindow`) and
+ * `treasury`, the address the protocol cut is paid to (required: name a multisig or the
+ * governance's own account; `poai deploy` uses the deployer on a local development chain only).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
@@ -22,7 +22,7 @@ export const REWARD_COORDINATOR_SELECTORS = [
   toFunctionSelector("notifyUsage(address,address,uint256)"),
 ] as const;
 
-/** The reward parameters `scripts/lib/deploy.ts` deploys with (the treasury is the deployer). */
+/** The reward parameters `scripts/lib/deploy.ts` deploys with. */
 export const DEFAULT_REWARD_PARAMS = {
   emission: 1000n * 10n ** 18n,
   gammaBps: 1000,
@@ -35,7 +35,6 @@ export const DEFAULT_REWARD_PARAMS = {
 
 const build = (source: TokenSource) =>
   buildModule("PoAIRewards", (m) => {
-    const deployer = m.getAccount(0);
     const poai = m.useModule(challengesModule(source));
     const { manager } = poai;
     const p = (name: keyof typeof DEFAULT_REWARD_PARAMS) => m.getParameter(name, DEFAULT_REWARD_PARAMS[name]);
@@ -51,7 +50,7 @@ const build = (source: TokenSource) =>
         royaltyBps: p("royaltyBps"),
         noticeEpochs: p("noticeEpochs"),
         settleWindow: p("settleWindow"),
-        treasury: m.getParameter("treasury", deployer),
+        treasury: m.getParameter<string>("treasury"),
       },
     ]);
     m.call(manager, "setTargetFunctionRole", [distributor, [...REWARD_GOVERNOR_SELECTORS], ROLES.GOVERNOR], {
@@ -64,9 +63,6 @@ const build = (source: TokenSource) =>
       { id: "RewardsCoordinatorRole" },
     );
     m.call(manager, "grantRole", [ROLES.REWARDER, distributor, 0], { id: "GrantDistributorRewarder" });
-    m.call(manager, "grantRole", [ROLES.COORDINATOR, m.getParameter("coordinator", deployer), 0], {
-      id: "GrantCoordinator",
-    });
     return { ...poai, distributor };
   });
 

@@ -1,13 +1,15 @@
 /**
- * The staking layer: the AccessManager, the token, Staking and StakingLens, and its roles, exactly
- * as `scripts/lib/deploy.ts` wires them: `slash` to SLASHER, `notifyReward` to REWARDER and
- * `setParams` to GOVERNOR; the three roles go to the `slasher`, `rewarder` and `governor`
- * parameters (default: the deployer, who is also the AccessManager's admin).
+ * The staking layer: the AccessManager, the token, Staking and StakingLens: `slash` belongs to
+ * SLASHER, `notifyReward` to REWARDER and `setParams` to GOVERNOR. No account is given SLASHER or
+ * REWARDER here: the layers above grant them to their contracts (the ChallengeManager, the
+ * RewardDistributor). The deployer is the AccessManager's admin and holds GOVERNOR while the
+ * deployment runs (setup calls of the layers above need it); `PoAIGovernance` hands both to the
+ * `PoAITimelock` at the end and takes them from the deployer.
  *
  * Parameters (module `PoAIStaking`): `epochLength` (seconds, immutable), the `StakingParams`
  * fields (`minTrainerStake`, `minValidatorStake` in token wei, `unbondingPeriod`, `jailCooldown`,
  * `commissionDelay` in seconds, `maxCommissionChangeBps`, `finderFeeBps`, `maxSlashFraction` as
- * a WAD fraction), `slasher`, `rewarder`, `governor`.
+ * a WAD fraction).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
@@ -52,15 +54,8 @@ const build = (source: TokenSource) =>
     for (const [id, selector, role] of guarded) {
       m.call(manager, "setTargetFunctionRole", [staking, [selector], role], { id: `Staking${id}Role` });
     }
-    m.call(manager, "grantRole", [ROLES.SLASHER, m.getParameter("slasher", deployer), 0], {
-      id: "GrantSlasher",
-    });
-    m.call(manager, "grantRole", [ROLES.REWARDER, m.getParameter("rewarder", deployer), 0], {
-      id: "GrantRewarder",
-    });
-    m.call(manager, "grantRole", [ROLES.GOVERNOR, m.getParameter("governor", deployer), 0], {
-      id: "GrantGovernor",
-    });
+    // Until the handover (`PoAIGovernance`): the deployer governs the setup of the layers above.
+    m.call(manager, "grantRole", [ROLES.GOVERNOR, deployer, 0], { id: "GrantDeployerGovernor" });
     return { manager, token, staking, lens };
   });
 

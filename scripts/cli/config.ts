@@ -108,6 +108,7 @@ export const cliConfigSchema = z
         confirmations: positiveInt(64).optional(),
         rpcAttempts: positiveInt(100).optional(),
         pollMs: positiveInt(3_600_000).optional(),
+        stuckAfterMs: positiveInt(86_400_000).optional(),
         logLevel: logLevel.optional(),
       })
       .strict()
@@ -120,6 +121,7 @@ export const cliConfigSchema = z
         backend: backend.optional(),
         fetchTimeoutMs: positiveInt(3_600_000).optional(),
         fetchAttempts: positiveInt(100).optional(),
+        auditBudgetMs: positiveInt(86_400_000).optional(),
         rpcAttempts: positiveInt(100).optional(),
         scanBlockRange: positiveInt(1_000_000).optional(),
         fromBlock: z.number().int().min(0).optional(),
@@ -127,6 +129,7 @@ export const cliConfigSchema = z
         finalize: z.boolean().optional(),
         reportMissed: z.boolean().optional(),
         pollMs: positiveInt(3_600_000).optional(),
+        stuckAfterMs: positiveInt(86_400_000).optional(),
         logLevel: logLevel.optional(),
       })
       .strict()

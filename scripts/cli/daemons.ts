@@ -47,6 +47,7 @@ export interface TrainerRunOptions extends CommonOptions {
   retentionSeconds?: number;
   progress?: "auto" | "bar" | "log" | "off";
   pollMs?: number;
+  stuckAfterMs?: number;
   logLevel?: LogLevel;
 }
 
@@ -57,12 +58,14 @@ export interface ValidatorRunOptions extends CommonOptions {
   backend?: "js" | "wasm" | "cuda" | "auto";
   fetchTimeoutMs?: number;
   fetchAttempts?: number;
+  auditBudgetMs?: number;
   scanBlockRange?: number;
   fromBlock?: number;
   beacon?: boolean;
   finalize?: boolean;
   reportMissed?: boolean;
   pollMs?: number;
+  stuckAfterMs?: number;
   logLevel?: LogLevel;
 }
 
@@ -73,6 +76,7 @@ export interface InferenceRunOptions extends CommonOptions {
   paymentWallet?: string;
   lagBlocks?: number;
   pollMs?: number;
+  stuckAfterMs?: number;
   logLevel?: LogLevel;
   /** `<containerId>=<checkpoint file>`: the built-in container of a registered model (repeatable). */
   model?: string[];
@@ -149,7 +153,10 @@ export async function trainerRun(
     ...(config.trainer?.confirmations !== undefined && { confirmations: config.trainer.confirmations }),
     ...(config.trainer?.rpcAttempts !== undefined && { rpcAttempts: config.trainer.rpcAttempts }),
   });
-  daemon.startLoop({ pollMs: c.pollMs ?? 5_000 });
+  daemon.startLoop({
+    pollMs: c.pollMs ?? 5_000,
+    ...(c.stuckAfterMs !== undefined && { stuckAfterMs: c.stuckAfterMs }),
+  });
   const info = {
     daemon: "trainer",
     address: daemon.address,
@@ -190,6 +197,8 @@ export async function validatorRun(
     ...(c.backend !== undefined && { backend: c.backend }),
     ...(c.fetchTimeoutMs !== undefined && { fetchTimeoutMs: c.fetchTimeoutMs }),
     ...(c.fetchAttempts !== undefined && { fetchAttempts: c.fetchAttempts }),
+    ...(c.auditBudgetMs !== undefined && { auditBudgetMs: c.auditBudgetMs }),
+    ...(c.stuckAfterMs !== undefined && { stuckAfterMs: c.stuckAfterMs }),
     ...(c.scanBlockRange !== undefined && { scanBlockRange: c.scanBlockRange }),
     ...(c.fromBlock !== undefined && { fromBlock: BigInt(c.fromBlock) }),
     ...(c.beacon !== undefined && { beacon: c.beacon }),
@@ -443,7 +452,10 @@ export async function inferenceRun(
     ...(infernet?.batchSize !== undefined && { batchSize: infernet.batchSize }),
     ...(api !== undefined && { api }),
   });
-  node.startLoop({ pollMs: c.pollMs ?? 5_000 });
+  node.startLoop({
+    pollMs: c.pollMs ?? 5_000,
+    ...(opts.stuckAfterMs !== undefined && { stuckAfterMs: opts.stuckAfterMs }),
+  });
   const info = {
     daemon: "inference",
     address: node.address,

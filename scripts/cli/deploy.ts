@@ -3,15 +3,27 @@
  * network's parameters (`ignition/parameters/<network>.json`), then writes the address book
  * (`deployments/<network>.json`). Re-running it is idempotent: Ignition's journal
  * (`ignition/deployments/poai-<network>/`) knows what was already sent.
+ *
+ * Governance ends with the `PoAITimelock` (at least 2 days on every parameter setter and role
+ * change); SLASHER and REWARDER go to contracts only and the deployer keeps nothing. On a chain
+ * that is not a local development chain the command refuses, before sending anything, parameters
+ * that would leave an account (no contract code) with a role, unless `--unsafe-allow-eoa-roles`
+ * is given. After the deployment it lists every role's holders, read back from the chain.
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { formatEther, getAddress, type Address } from "viem";
+import { formatEther, getAddress, type Address, type PublicClient } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
 import { readDeploymentFile } from "@poai/sdk/node";
 import type { PoAIDeployment } from "@poai/sdk";
-import { addressBookJson, deployWithIgnition, readNetworkParameters } from "../lib/ignition.js";
+import {
+  addressBookJson,
+  checkRoleHolders,
+  deployWithIgnition,
+  readNetworkParameters,
+} from "../lib/ignition.js";
+import { accountRoles, roleHolders, roleNameOf } from "../lib/roles.js";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import {
@@ -31,6 +43,8 @@ export interface DeployOptions extends CommonOptions {
   deploymentId?: string;
   /** Folder of Ignition's journals (`<journal>/deployments/<id>/`); default the project's `ignition/`. */
   journal?: string;
+  /** Deploy even if an externally owned account would hold a role on a public chain. */
+  unsafeAllowEoaRoles?: boolean;
 }
 
 const fail = (message: string): never => {
@@ -83,8 +97,16 @@ export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo):
   const publicClient = await connection.viem.getPublicClient();
   const gas = await publicClient.getBalance({ address: deployer });
   if (gas === 0n) fail(`the deployer ${getAddress(deployer)} has no native balance (0 ETH) to pay for gas`);
+  const allowEoaRoles = opts.unsafeAllowEoaRoles === true;
   const parameters = await readNetworkParameters(parametersFile, getAddress(deployer), {
     mustExist: explicit !== undefined,
+    chainId,
+    allowEoaRoles,
+  });
+  // Before anything is sent: no account may keep a role on a public chain unless the operator says so.
+  const accountHolders = await checkRoleHolders(publicClient as unknown as PublicClient, parameters, {
+    chainId,
+    allowEoaRoles,
   });
   let book: PoAIDeployment;
   try {
@@ -103,11 +125,51 @@ export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo):
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, addressBookJson(book));
   const c = book.contracts;
+  const names = new Map(Object.entries(c).map(([name, address]) => [getAddress(address!), name]));
+  const holders = await roleHolders(
+    publicClient as unknown as PublicClient,
+    c.accessManager,
+    book.deployBlock ?? 0n,
+  );
+  const roles = Object.fromEntries(
+    [...holders].map(([role, members]) => [roleNameOf(role), members.map((m) => getAddress(m))]),
+  );
+  const accounts = await accountRoles(publicClient as unknown as PublicClient, holders);
   const lines = [
     `deployed PoAI to ${network} (chain ${chainId}) from ${getAddress(deployer)}, first block ${book.deployBlock}`,
     ...Object.entries(c).map(([name, address]) => `  ${name.padEnd(18)} ${address}`),
+    "roles (read back from the AccessManager):",
+    ...Object.entries(roles).map(
+      ([role, members]) =>
+        `  ${role.padEnd(12)} ${members.length ? members.map((m) => `${names.get(m) ?? m}${names.has(m) ? ` (${m})` : ""}`).join(", ") : "-"}`,
+    ),
+    `governance: the timelock ${c.timelock ?? "-"} (delay ${parameters.flat.minDelay} s, proposers ${parameters.flat.proposers})`,
+    ...(parameters.mode === "devGovernor"
+      ? [
+          `DEVELOPMENT FAST PATH: the deployer ${getAddress(deployer)} stays GOVERNOR without delay (local chain ${chainId} only; a public deployment never does this)`,
+        ]
+      : []),
+    ...accounts
+      .filter(
+        (a) =>
+          !(parameters.mode === "devGovernor" && a.role === "GOVERNOR" && a.account === getAddress(deployer)),
+      )
+      .map((a) => `WARNING: the account ${a.account} (no contract code) holds ${a.role}`),
+    ...accountHolders
+      .filter((h) => h.field !== "PoAIGovernance.devGovernor")
+      .map((h) => `WARNING: ${h.field} ${h.account} is an account (no contract code): ${h.what}`),
     `parameters: ${existsSync(parametersFile) ? parametersFile : "the defaults"}; address book ${out}`,
     `deployer balance ${formatEther(await publicClient.getBalance({ address: deployer }))} ETH`,
   ];
-  return { lines, data: { action: "deploy", deployment: book, file: out } };
+  return {
+    lines,
+    data: {
+      action: "deploy",
+      deployment: book,
+      file: out,
+      governance: parameters.mode,
+      roles,
+      accountRoles: accounts,
+    },
+  };
 }

@@ -47,6 +47,9 @@ function errorMessage(err: unknown): string {
       name === "OperatorCommandError" ||
       name === "PoAIContractError" ||
       name === "PoAIInputError" ||
+      name === "PoAIDeploymentError" ||
+      name === "PoAIGasFundsError" ||
+      name === "EndpointError" ||
       name === "DeployError"
     )
       return err.message;
@@ -81,6 +84,10 @@ function program(
     )
     .option("--deployment-id <id>", "Ignition deployment id (default: poai-<network>)")
     .option("--journal <dir>", "folder of Ignition's journals (default: ignition/)")
+    .option(
+      "--unsafe-allow-eoa-roles",
+      "UNSAFE: deploy to a public chain even if an account (not a contract) would hold a role, e.g. one key as the timelock's proposer",
+    )
     .action(async (o) =>
       run(o.json, async (config) => (await import("./deploy.js")).deploy(o, config, io), o),
     );
@@ -259,6 +266,11 @@ function program(
     new Option("--poll-ms <ms>", "pause between ticks (default 5000)").argParser(
       int("poll-ms", 1, 3_600_000),
     );
+  const stuckAfterOption = () =>
+    new Option(
+      "--stuck-after-ms <ms>",
+      "a tick with no progress for this long is reported stuck at /status and /healthz (default 600000)",
+    ).argParser(int("stuck-after-ms", 1, 86_400_000));
   const logLevelOption = () =>
     new Option("--log-level <level>", "log level (default $POAI_LOG_LEVEL or info)").choices(logLevels);
   const trainer = p.command("trainer").description("The trainer daemon").exitOverride();
@@ -277,6 +289,7 @@ function program(
     )
     .addOption(new Option("--progress <mode>", "training progress").choices(["auto", "bar", "log", "off"]))
     .addOption(pollMsOption())
+    .addOption(stuckAfterOption())
     .addOption(logLevelOption())
     .action(async (o) =>
       run(
@@ -311,6 +324,11 @@ function program(
       int("fetch-timeout-ms", 1, 3_600_000),
     )
     .option("--fetch-attempts <n>", "attempts per checkpoint", int("fetch-attempts", 1, 100))
+    .option(
+      "--audit-budget-ms <ms>",
+      "budget of one whole audit; past it the audit is abandoned and tried again (default 600000)",
+      int("audit-budget-ms", 1, 86_400_000),
+    )
     .option("--scan-block-range <n>", "blocks per eth_getLogs request", int("scan-block-range", 1, 1_000_000))
     .option(
       "--from-block <n>",
@@ -321,6 +339,7 @@ function program(
     .option("--no-finalize", "do not finalize audited challenges")
     .option("--no-report-missed", "do not report trainers that missed their deadline")
     .addOption(pollMsOption())
+    .addOption(stuckAfterOption())
     .addOption(logLevelOption())
     .action(async (o) =>
       run(
@@ -386,6 +405,7 @@ function program(
       int("lag-blocks", 0, 10_000),
     )
     .addOption(pollMsOption())
+    .addOption(stuckAfterOption())
     .addOption(logLevelOption())
     .action(async (o) =>
       run(

@@ -5,7 +5,9 @@
  * - RPC: `--rpc`, else the config's `rpc`, else `$POAI_RPC_URL`, else the URL of `--network` in
  *   `hardhat.config.ts` (`localhost` is `http://127.0.0.1:8545`).
  * - Deployment: `--deployment <file>`, else the config's, else `deployments/<network>.json`, else
- *   the one address book in `deployments/` for the RPC's chain id.
+ *   the one address book in `deployments/` for the RPC's chain id. Before any command acts, every
+ *   contract of the book is checked on the chain (code present, the book's contract, the chain id:
+ *   `verifyDeployment`), so a book of another chain or deployment fails before anything is sent.
  * - Key: `$POAI_PRIVATE_KEY`, else `POAI_PRIVATE_KEY` in the Hardhat keystore
  *   (`npx hardhat keystore set POAI_PRIVATE_KEY`); keys never live in plain files.
  */
@@ -27,7 +29,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { createPoAIClient, type PoAIClient, type PoAIDeployment } from "@poai/sdk";
+import { PoAIDeploymentError, createPoAIClient, type PoAIClient, type PoAIDeployment } from "@poai/sdk";
 import { loadDeployment, readDeploymentFile } from "@poai/sdk/node";
 import { OperatorCommandError } from "./commands.js";
 import type { CliConfig } from "./config.js";
@@ -222,5 +224,13 @@ export async function openSession(
     ? createWalletClient({ chain, transport, account: privateKeyToAccount(key) })
     : undefined;
   const client = createPoAIClient({ publicClient, ...(walletClient && { walletClient }), deployment });
+  // Every contract of the book holds the code the book says, on this chain, before anything is
+  // read or sent (a book of another chain or an older deployment fails here, naming the field).
+  try {
+    await client.verifyDeployment();
+  } catch (err) {
+    if (err instanceof PoAIDeploymentError) fail(`${deploymentFile}: ${err.message}`);
+    throw err;
+  }
   return { client, deployment, deploymentFile, chainId, rpc, publicClient, walletClient, transport, chain };
 }

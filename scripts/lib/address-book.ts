@@ -18,6 +18,7 @@ export function contractsOf(d: {
   registry?: Deployed;
   beacon?: Deployed;
   distributor?: Deployed;
+  timelock?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -28,6 +29,7 @@ export function contractsOf(d: {
     ...(d.registry && { taskRegistry: d.registry.address }),
     ...(d.beacon && { randomnessBeacon: d.beacon.address }),
     ...(d.distributor && { rewardDistributor: d.distributor.address }),
+    ...(d.timelock && { timelock: d.timelock.address }),
   };
 }
 

@@ -1,3 +1,11 @@
+/**
+ * The scripted deployment of the tests, the benchmarks and the in-process devnet: the
+ * DEVELOPMENT FAST PATH. The deployer holds every role it needs to drive a network by hand
+ * (ADMIN, GOVERNOR, SLASHER, REWARDER, COORDINATOR) with no delay, and there is no timelock. Never
+ * for a chain with other people's stake on it: `poai deploy` (Hardhat Ignition,
+ * `scripts/lib/ignition.ts`) hands ADMIN and GOVERNOR to the `PoAITimelock`, gives SLASHER and
+ * REWARDER to contracts only and leaves the deployer with nothing.
+ */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { parseEther, toFunctionSelector, type Address } from "viem";
 import { ROLES } from "./roles.js";
@@ -40,7 +48,8 @@ export const DEFAULT_PARAMS: StakingParams = {
 
 /**
  * Deploys the staking layer (AccessManager, token, Staking, StakingLens) and wires the roles:
- * `slash` to the slasher, `notifyReward` to the rewarder, `setParams` to the governor.
+ * `slash` to the slasher, `notifyReward` to the rewarder, `setParams` to the governor (each the
+ * deployer unless given: the development fast path).
  */
 export async function deployStaking(viem: HardhatViemHelpers, options: DeployOptions = {}) {
   const [deployer] = await viem.getWalletClients();

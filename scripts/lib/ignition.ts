@@ -5,21 +5,27 @@
  * A network's parameters live in `ignition/parameters/<network>.json`, in Ignition's own format
  * (one object per module; bigints as numbers or `"123n"` strings), so the same file works with
  * `npx hardhat ignition deploy`. `resolveNetworkParameters` validates it (errors name the field and
- * the value) and fills in every default, the challenge windows from the epoch length (a quarter
- * epoch each) as `scripts/lib/deploy.ts` does, and the role holders from the deployer. Re-running a
- * deployment with the same deployment id is idempotent: Ignition's journal
- * (`ignition/deployments/<id>/`) records what was sent, and only what is missing is sent again.
+ * the value) and fills in every default: the challenge windows from the epoch length (a quarter
+ * epoch each) as `scripts/lib/deploy.ts` does, the stake guard from the unbonding period, and, on a
+ * local development chain only, the deployer as the timelock's proposer, the treasury and (the
+ * development fast path) a governor. `checkRoleHolders` refuses, before anything is sent, a public
+ * deployment that would leave an externally owned account with a role, unless the operator says
+ * so explicitly (`poai deploy --unsafe-allow-eoa-roles`). Re-running a deployment with the same
+ * deployment id is idempotent: Ignition's journal (`ignition/deployments/<id>/`) records what was
+ * sent, and only what is missing is sent again.
  */
 import { readFile } from "node:fs/promises";
-import { isAddress, getAddress, type Address, type PublicClient } from "viem";
+import { isAddress, getAddress, zeroAddress, type Address, type PublicClient } from "viem";
 import { z } from "zod";
 import type { NetworkConnection } from "hardhat/types/network";
-import { parseDeployment, type PoAIDeployment } from "@poai/sdk";
+import { isContractCode, parseDeployment, type PoAIDeployment } from "@poai/sdk";
 import { DEFAULT_PARAMS, defaultChallengeParams } from "./deploy.js";
 import { describeZodError } from "./zod-message.js";
 import { DEFAULT_SUPPLY, type TokenSource } from "../../ignition/modules/Token.js";
 import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
 import { poaiModule } from "../../ignition/modules/PoAI.js";
+import { MIN_GOVERNANCE_DELAY, type GovernanceMode } from "../../ignition/modules/Governance.js";
+import { isDevChain } from "./roles.js";
 import { contractsOf } from "./address-book.js";
 
 export class DeployError extends Error {
@@ -63,9 +69,6 @@ export const networkParametersSchema = z
         maxCommissionChangeBps: u16.optional(),
         finderFeeBps: u16.optional(),
         maxSlashFraction: u64.optional(),
-        slasher: address.optional(),
-        rewarder: address.optional(),
-        governor: address.optional(),
       })
       .strict()
       .optional(),
@@ -96,7 +99,18 @@ export const networkParametersSchema = z
         noticeEpochs: u16.optional(),
         settleWindow: u16.optional(),
         treasury: address.optional(),
-        coordinator: address.optional(),
+      })
+      .strict()
+      .optional(),
+    PoAIGovernance: z
+      .object({
+        minDelay: u32
+          .refine((v) => v >= MIN_GOVERNANCE_DELAY, `at least ${MIN_GOVERNANCE_DELAY} seconds (2 days)`)
+          .optional(),
+        proposers: z.array(address).min(1, "at least one proposer").optional(),
+        executors: z.array(address).min(1, "at least one executor (0x0…0: anyone)").optional(),
+        stakeGuardDelay: u32.optional(),
+        devGovernor: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -112,38 +126,80 @@ export type NetworkParametersInput = z.input<typeof networkParametersSchema>;
 /** Everything Ignition is given, every default filled in. */
 export interface ResolvedNetworkParameters {
   token: TokenSource;
+  /** The timelock takes over ("timelock"), or the development fast path also keeps the deployer GOVERNOR. */
+  mode: GovernanceMode;
   /** Ignition's deployment parameters, one object per module. */
-  ignition: Record<string, Record<string, bigint | string>>;
+  ignition: Record<string, Record<string, bigint | string | string[]>>;
   /** The same values flattened as decimal strings, for the address book. */
   flat: Record<string, string>;
+  /** Who is given what: checked by `checkRoleHolders` before anything is sent. */
+  holders: { field: string; account: Address; what: string }[];
 }
 
-/** Validates parameters (a parsed JSON object) and fills in the defaults; `label` names the source in errors. */
+export interface ResolveOptions {
+  /** The chain deployed to: local development chains (31337, 1337) get the fast-path defaults. */
+  chainId: number;
+  /** Names the parameters' source in errors (default "parameters"). */
+  label?: string;
+  /** The operator allowed accounts in roles (`--unsafe-allow-eoa-roles`): the local defaults apply too. */
+  allowEoaRoles?: boolean;
+}
+
+/** Validates parameters (a parsed JSON object) and fills in the defaults. */
 export function resolveNetworkParameters(
   input: unknown,
   deployer: Address,
-  label = "parameters",
+  options: ResolveOptions,
 ): ResolvedNetworkParameters {
+  const label = options.label ?? "parameters";
   const parsed = networkParametersSchema.safeParse(input ?? {});
   if (!parsed.success) throw new DeployError(`${label}: ${describeZodError(input, parsed.error)}`);
   const p = parsed.data;
+  const local = isDevChain(options.chainId);
+  const lenient = local || options.allowEoaRoles === true;
   const epochLength = p.PoAIStaking?.epochLength ?? 86_400n;
   const big = (o: Record<string, number | bigint | string>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? BigInt(v) : v]));
-  const staking = {
-    ...big(DEFAULT_PARAMS),
-    slasher: deployer,
-    rewarder: deployer,
-    governor: deployer,
-    ...p.PoAIStaking,
-    epochLength,
-  };
+  const staking = { ...big(DEFAULT_PARAMS), ...p.PoAIStaking, epochLength };
   const challenges = { ...big(defaultChallengeParams(Number(epochLength))), ...p.PoAIChallenges };
-  const rewards = {
-    ...big(DEFAULT_REWARD_PARAMS),
-    treasury: deployer,
-    coordinator: deployer,
-    ...p.PoAIRewards,
+  const required = (field: string, what: string): never => {
+    throw new DeployError(
+      `${label}: ${field} is required on chain ${options.chainId} (not a local development chain): ${what}`,
+    );
+  };
+  const treasury =
+    p.PoAIRewards?.treasury ??
+    (lenient
+      ? deployer
+      : required("PoAIRewards.treasury", "the address the protocol cut is paid to (a multisig)"));
+  const rewards = { ...big(DEFAULT_REWARD_PARAMS), ...p.PoAIRewards, treasury };
+  const g = p.PoAIGovernance ?? {};
+  const proposers =
+    g.proposers ??
+    (lenient
+      ? [deployer]
+      : required(
+          "PoAIGovernance.proposers",
+          "the multisig or governor contract that schedules governance operations on the timelock",
+        ));
+  const executors = g.executors ?? [zeroAddress];
+  const unbonding = BigInt(staking.unbondingPeriod as bigint);
+  const stakeGuardDelay = g.stakeGuardDelay ?? unbonding + epochLength;
+  if (stakeGuardDelay < unbonding)
+    throw new DeployError(
+      `${label}: PoAIGovernance.stakeGuardDelay must be at least PoAIStaking.unbondingPeriod (${unbonding} s), ` +
+        `got ${stakeGuardDelay}: a delegator must be able to leave before a new slasher takes effect`,
+    );
+  if (stakeGuardDelay > 0xffff_ffffn)
+    throw new DeployError(
+      `${label}: PoAIGovernance.stakeGuardDelay must fit in 32 bits, got ${stakeGuardDelay}`,
+    );
+  const mode: GovernanceMode = (g.devGovernor ?? local) ? "devGovernor" : "timelock";
+  const governance = {
+    minDelay: g.minDelay ?? MIN_GOVERNANCE_DELAY,
+    proposers: proposers.map((a) => getAddress(a)),
+    executors: executors.map((a) => getAddress(a)),
+    stakeGuardDelay,
   };
   const token: TokenSource = p.ExternalToken ? "existing" : "fresh";
   const tokenParams = p.ExternalToken
@@ -154,21 +210,72 @@ export function resolveNetworkParameters(
     PoAIStaking: staking,
     PoAIChallenges: challenges,
     PoAIRewards: rewards,
-  } as unknown as Record<string, Record<string, bigint | string>>;
+    PoAIGovernance: governance,
+  } as unknown as Record<string, Record<string, bigint | string | string[]>>;
   const flat: Record<string, string> = {};
-  for (const values of [staking, challenges, rewards]) {
-    for (const [k, v] of Object.entries(values)) flat[k] = String(v);
+  for (const values of [staking, challenges, rewards, governance]) {
+    for (const [k, v] of Object.entries(values)) flat[k] = Array.isArray(v) ? v.join(",") : String(v);
   }
+  flat.governance = mode;
   if (p.ExternalToken) flat.token = p.ExternalToken.address;
   else flat.tokenSupply = String(tokenParams.PoAIToken!.supply);
-  return { token, ignition, flat };
+  const holders = [
+    ...governance.proposers.map((account, i) => ({
+      field: `PoAIGovernance.proposers[${i}]`,
+      account,
+      what: "a proposer of the timelock (schedules and cancels every governance operation)",
+    })),
+    ...governance.executors
+      .filter((a) => a !== zeroAddress)
+      .map((account, i) => ({
+        field: `PoAIGovernance.executors[${i}]`,
+        account,
+        what: "an executor of the timelock",
+      })),
+    ...(mode === "devGovernor"
+      ? [
+          {
+            field: "PoAIGovernance.devGovernor",
+            account: deployer,
+            what: "GOVERNOR without delay (the development fast path: the deployer keeps the role)",
+          },
+        ]
+      : []),
+  ];
+  return { token, mode, ignition, flat, holders };
+}
+
+/**
+ * Refuses, before anything is sent, a deployment to a chain that is not a local development chain
+ * that would leave an externally owned account (no contract code) with a role: a timelock
+ * proposer or executor, or the development governor. `allowEoaRoles` (`--unsafe-allow-eoa-roles`)
+ * lets it through. Returns the accounts that hold a role without being contracts (for the report).
+ */
+export async function checkRoleHolders(
+  client: PublicClient,
+  parameters: ResolvedNetworkParameters,
+  options: { chainId: number; allowEoaRoles?: boolean },
+): Promise<{ field: string; account: Address; what: string }[]> {
+  const accounts: { field: string; account: Address; what: string }[] = [];
+  for (const h of parameters.holders) {
+    if (!isContractCode(await client.getCode({ address: h.account }))) accounts.push(h);
+  }
+  if (accounts.length > 0 && !isDevChain(options.chainId) && !options.allowEoaRoles) {
+    throw new DeployError(
+      `refusing to deploy to chain ${options.chainId}: it would leave an externally owned account (no contract code) ` +
+        `with a role: ${accounts.map((a) => `${a.field} ${a.account} (${a.what})`).join("; ")}. One key would ` +
+        "govern the network. Name a multisig or governor contract instead, or pass --unsafe-allow-eoa-roles " +
+        "to deploy anyway",
+    );
+  }
+  return accounts;
 }
 
 /** Reads `file` (JSON) and resolves it; a missing file is an empty one (every default). */
 export async function readNetworkParameters(
   file: string,
   deployer: Address,
-  options: { mustExist?: boolean } = {},
+  options: { mustExist?: boolean; chainId: number; allowEoaRoles?: boolean },
 ): Promise<ResolvedNetworkParameters> {
   let raw: string | undefined;
   try {
@@ -184,7 +291,11 @@ export async function readNetworkParameters(
       throw new DeployError(`${file} is not JSON: ${(err as Error).message}`, { cause: err });
     }
   }
-  return resolveNetworkParameters(json, deployer, file);
+  return resolveNetworkParameters(json, deployer, {
+    chainId: options.chainId,
+    label: file,
+    ...(options.allowEoaRoles !== undefined && { allowEoaRoles: options.allowEoaRoles }),
+  });
 }
 
 /** First block to scan for `address`'s events: the block its code appeared in (binary search). */
@@ -223,11 +334,14 @@ export async function deployWithIgnition(
   const publicClient = (await connection.viem.getPublicClient()) as unknown as PublicClient;
   const chainId = await publicClient.getChainId();
   const before = await publicClient.getBlockNumber();
-  const result = await connection.ignition.deploy(poaiModule(options.parameters.token), {
-    parameters: options.parameters.ignition,
-    deploymentId: options.deploymentId ?? `poai-${options.network}`,
-    displayUi: options.displayUi ?? false,
-  });
+  const result = await connection.ignition.deploy(
+    poaiModule(options.parameters.token, options.parameters.mode),
+    {
+      parameters: options.parameters.ignition,
+      deploymentId: options.deploymentId ?? `poai-${options.network}`,
+      displayUi: options.displayUi ?? false,
+    },
+  );
   const contracts = contractsOf(result);
   let deployBlock: bigint;
   const previous = options.previous;

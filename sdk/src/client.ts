@@ -12,7 +12,15 @@ import * as stakingActions from "./actions/staking.js";
 import * as tokenActions from "./actions/token.js";
 import type { PoAIContext } from "./context.js";
 import { parseDeployment, type PoAIDeployment } from "./deployment.js";
-import { PoAIInputError } from "./errors.js";
+import {
+  DeploymentChecker,
+  attachChecker,
+  guardClient,
+  verifyDeployment,
+  type ContractKey,
+  type DeploymentReport,
+} from "./deployment-check.js";
+import { PoAIInputError, deploymentErrorIn } from "./errors.js";
 import { waitForTransaction, type WaitOptions } from "./transaction.js";
 
 /** `action(ctx, ...rest)` becomes `action(...rest)`. */
@@ -26,9 +34,37 @@ function bindActions<T extends Record<string, (ctx: PoAIContext, ...rest: never[
   const out: Partial<Record<keyof T, unknown>> = {};
   for (const key of Object.keys(actions) as (keyof T)[]) {
     const action = actions[key];
-    out[key] = (...rest: never[]) => action(ctx, ...rest);
+    out[key] = (...rest: never[]) => surfaceDeploymentErrors(action(ctx, ...rest));
   }
   return out as BoundActions<T>;
+}
+
+/**
+ * An action's result with a failed address-book check surfacing as the `PoAIDeploymentError`
+ * itself (viem wraps what its transport throws): promises and async iterators are unwrapped,
+ * anything else is returned as it is.
+ */
+function surfaceDeploymentErrors<R>(result: R): R {
+  const raise = (err: unknown): never => {
+    throw deploymentErrorIn(err) ?? err;
+  };
+  if (result instanceof Promise) return result.catch(raise) as R;
+  if (
+    typeof result === "object" &&
+    result !== null &&
+    Symbol.asyncIterator in result &&
+    typeof (result as unknown as AsyncIterator<unknown>).next === "function"
+  ) {
+    const inner = result as unknown as AsyncGenerator<unknown, unknown, unknown>;
+    return (async function* () {
+      try {
+        return yield* inner;
+      } catch (err) {
+        raise(err);
+      }
+    })() as R;
+  }
+  return result;
 }
 
 const staking = {
@@ -292,11 +328,24 @@ export interface PoAIClient extends Readonly<PoAIContext> {
   inference: PoAIInferenceActions;
   /** Waits for a write's receipt; throws a `PoAIContractError` if it reverted. */
   waitForTransaction(hash: Hash, options?: WaitOptions): Promise<TransactionReceipt>;
+  /**
+   * Checks the address book (or `contracts` of it) against the chain now: the chain id, contract
+   * code at every address, and the cheap reads that tell each contract apart. The client also
+   * runs these checks by itself, once, before it first reads or writes each contract.
+   * @throws PoAIDeploymentError naming the field that does not match (an RPC error as it is).
+   */
+  verifyDeployment(options?: { contracts?: readonly ContractKey[] }): Promise<DeploymentReport>;
 }
 
 /** Parameters of `createPoAIClient`; `deployment` may be the raw JSON (it is validated). */
 export interface CreatePoAIClientParameters extends Omit<PoAIContext, "deployment"> {
   deployment: PoAIDeployment | unknown;
+  /**
+   * Check each contract of the address book against the chain before the client first reads it
+   * (chain id, code, the book's contract: see `verifyDeployment`); default true. Writes are always
+   * checked.
+   */
+  checkDeployment?: boolean;
 }
 
 /**
@@ -309,7 +358,10 @@ export interface CreatePoAIClientParameters extends Omit<PoAIContext, "deploymen
  * ```
  *
  * Throws a `PoAIInputError` when the deployment is malformed or belongs to another chain than a
- * client's `chain`.
+ * client's `chain`. The client then checks, once, that the RPC's chain is the book's and that each
+ * contract holds the code the book says, before it first reads or writes that contract: an action
+ * on a book of another chain or deployment rejects with a `PoAIDeploymentError` naming the field,
+ * and nothing is sent. `client.publicClient` is the given client behind that check.
  */
 export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient {
   const deployment = parseDeployment(params.deployment);
@@ -326,23 +378,27 @@ export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient
       );
     }
   }
+  // Reads of a contract of the book wait for its check (once); writes are always checked.
+  const checker = new DeploymentChecker(deployment, params.publicClient, params.walletClient);
   const ctx: PoAIContext = {
-    publicClient: params.publicClient,
+    publicClient:
+      (params.checkDeployment ?? true) ? guardClient(params.publicClient, checker) : params.publicClient,
     ...(params.walletClient !== undefined && { walletClient: params.walletClient }),
     deployment,
   };
+  attachChecker(ctx, checker);
   return {
     ...ctx,
     staking: {
       ...bindActions(ctx, staking),
-      getEvents: (args) => stakingActions.getStakingEvents(ctx, args),
+      getEvents: (args) => surfaceDeploymentErrors(stakingActions.getStakingEvents(ctx, args)),
       parseEvents: (args) => stakingActions.parseStakingEvents(ctx, args),
       watchEvents: (args) => stakingActions.watchStakingEvents(ctx, args),
     },
     token: bindActions(ctx, token),
     challenges: {
       ...bindActions(ctx, challenges),
-      getEvents: (args) => challengeActions.getChallengeEvents(ctx, args),
+      getEvents: (args) => surfaceDeploymentErrors(challengeActions.getChallengeEvents(ctx, args)),
       parseEvents: (args) => challengeActions.parseChallengeEvents(ctx, args),
       watchEvents: (args) => challengeActions.watchChallengeEvents(ctx, args),
     },
@@ -350,16 +406,17 @@ export function createPoAIClient(params: CreatePoAIClientParameters): PoAIClient
     registry: bindActions(ctx, registry),
     rewards: {
       ...bindActions(ctx, rewards),
-      getEvents: (args) => rewardActions.getRewardEvents(ctx, args),
+      getEvents: (args) => surfaceDeploymentErrors(rewardActions.getRewardEvents(ctx, args)),
       parseEvents: (args) => rewardActions.parseRewardEvents(ctx, args),
       watchEvents: (args) => rewardActions.watchRewardEvents(ctx, args),
     },
     inference: {
       ...bindActions(ctx, inference),
-      getEvents: (args) => coordinatorActions.getCoordinatorEvents(ctx, args),
+      getEvents: (args) => surfaceDeploymentErrors(coordinatorActions.getCoordinatorEvents(ctx, args)),
       parseEvents: (args) => coordinatorActions.parseCoordinatorEvents(ctx, args),
       watchEvents: (args) => coordinatorActions.watchCoordinatorEvents(ctx, args),
     },
     waitForTransaction: (hash, options) => waitForTransaction(ctx, hash, options),
+    verifyDeployment: (options) => verifyDeployment(ctx, options),
   };
 }

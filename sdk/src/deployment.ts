@@ -15,6 +15,8 @@ export interface PoAIContracts {
   taskRegistry?: Address;
   randomnessBeacon?: Address;
   rewardDistributor?: Address;
+  /** The governance `PoAITimelock`: ADMIN and GOVERNOR of the AccessManager (a deployment by `poai deploy`). */
+  timelock?: Address;
   coordinator?: Address;
   /** The EIP712Coordinator, when it is not the `coordinator` itself. */
   eip712Coordinator?: Address;
@@ -68,6 +70,7 @@ const contractsSchema = z
     taskRegistry: address.optional(),
     randomnessBeacon: address.optional(),
     rewardDistributor: address.optional(),
+    timelock: address.optional(),
     coordinator: address.optional(),
     eip712Coordinator: address.optional(),
     reader: address.optional(),

@@ -2,6 +2,7 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   decodeErrorResult,
+  formatUnits,
   isHex,
   type Address,
   type ContractErrorArgs,
@@ -91,6 +92,61 @@ export class PoAIInputError extends Error {
     this.value = value;
     this.expected = expected;
   }
+}
+
+/**
+ * The address book does not describe the chain the client talks to: another chain id, a contract
+ * address without code, or a contract that is not the one the book names. Thrown before anything
+ * is read from or sent to it; `field` names the book's field (`chainId`, `contracts.staking`…).
+ */
+export class PoAIDeploymentError extends Error {
+  override readonly name = "PoAIDeploymentError";
+  readonly field: string;
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, message: string) {
+    super(message);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/**
+ * The sending account cannot pay for gas: it holds `balance` wei of the chain's native currency
+ * and the transaction needs about `needed` (`gas` at `maxFeePerGas`, plus any `value`). Thrown
+ * before the transaction is sent.
+ */
+export class PoAIGasFundsError extends Error {
+  override readonly name = "PoAIGasFundsError";
+  constructor(
+    readonly account: Address,
+    readonly balance: bigint,
+    readonly needed: bigint,
+    readonly gas: bigint,
+    readonly maxFeePerGas: bigint,
+    readonly functionName: string,
+  ) {
+    super(
+      `${account} needs native currency (ETH) to pay for gas: ${functionName} needs about ` +
+        `${formatEth(needed)} ETH (${gas} gas at up to ${formatGwei(maxFeePerGas)} gwei), and it holds ` +
+        `${formatEth(balance)} ETH. Send it at least ${formatEth(needed - balance)} ETH; tokens do not pay for gas`,
+    );
+  }
+}
+
+const formatEth = (wei: bigint) => formatUnits(wei, 18);
+const formatGwei = (wei: bigint) => formatUnits(wei, 9);
+
+/**
+ * The `PoAIDeploymentError` that caused `err` (viem wraps an error its transport throws in its own
+ * classes), or undefined.
+ */
+export function deploymentErrorIn(err: unknown): PoAIDeploymentError | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; depth++) {
+    if (e instanceof PoAIDeploymentError) return e;
+    e = typeof e === "object" && "cause" in e ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return undefined;
 }
 
 /** True when `err` is a `PoAIContractError` (named `errorName`, when given). */
@@ -271,8 +327,11 @@ const templates: Templates = {
   ERC2612InvalidSigner: ([signer, owner]) => `the permit is signed by ${signer}, not by the owner ${owner}`,
   InvalidAccountNonce: ([account, currentNonce]) =>
     `wrong nonce for ${account}; the current nonce is ${currentNonce}`,
-  // Access control and libraries
+  // Access control, governance and libraries
   AccessManagedUnauthorized: ([caller]) => `${caller} does not hold the role this function requires`,
+  DelayTooShort: ([delay, minDelay]) =>
+    `a governance delay of ${delay} s is below the timelock's minimum of ${minDelay} s`,
+  DelayTooLong: ([delay, maxDelay]) => `a delay of ${delay} s is above the maximum of ${maxDelay} s`,
   ReentrancyGuardReentrantCall: () => "reentrant call",
   SafeERC20FailedOperation: ([token]) => `a transfer of token ${token} failed`,
   SafeCastOverflowedUintDowncast: ([bits, value]) => `${value} does not fit in uint${bits}`,
@@ -386,7 +445,15 @@ export function decodeRevertData(
  * other error (network, rejected signature, a `PoAIInputError`) is returned unchanged.
  */
 export function toPoAIError(err: unknown, context: PoAIErrorContext = {}): unknown {
-  if (err instanceof PoAIContractError || err instanceof PoAIInputError) return err;
+  const deployment = deploymentErrorIn(err);
+  if (deployment) return deployment;
+  if (
+    err instanceof PoAIContractError ||
+    err instanceof PoAIInputError ||
+    err instanceof PoAIDeploymentError ||
+    err instanceof PoAIGasFundsError
+  )
+    return err;
   const data = findRevertData(err);
   if (data) return decodeRevertData(data, context, err);
   if (err instanceof BaseError) {

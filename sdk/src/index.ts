@@ -30,9 +30,21 @@ export type {
 } from "./client.js";
 export type { PoAIContext, WriteOptions } from "./context.js";
 export { parseDeployment, poaiDeploymentSchema } from "./deployment.js";
+export {
+  DeploymentChecker,
+  checkerOf,
+  ensureTargets,
+  guardClient,
+  isContractCode,
+  verifyDeployment,
+  type ContractKey,
+  type DeploymentReport,
+} from "./deployment-check.js";
 export type { PoAIContracts, PoAIDeployment } from "./deployment.js";
 export {
   PoAIContractError,
+  PoAIDeploymentError,
+  PoAIGasFundsError,
   PoAIInputError,
   decodeRevertData,
   describeRevert,

@@ -1,8 +1,18 @@
 import type { Account, Address, Hash, Hex, TransactionReceipt } from "viem";
-import { call, getTransaction, sendTransaction, waitForTransactionReceipt } from "viem/actions";
+import {
+  call,
+  estimateFeesPerGas,
+  estimateGas,
+  getBalance,
+  getGasPrice,
+  getTransaction,
+  sendTransaction,
+  waitForTransactionReceipt,
+} from "viem/actions";
 import type { PoAIContext } from "./context.js";
-import { requireSigner } from "./context.js";
-import { PoAIContractError, toPoAIError } from "./errors.js";
+import { requireSigner, senderAddress } from "./context.js";
+import { ensureTargets } from "./deployment-check.js";
+import { PoAIContractError, PoAIGasFundsError, toPoAIError } from "./errors.js";
 
 /** Runs a read and rethrows a revert as a `PoAIContractError` naming the contract and function. */
 export async function withDecodedErrors<T>(
@@ -19,7 +29,11 @@ export async function withDecodedErrors<T>(
 
 /**
  * Simulates a call (so a revert is decoded before anything is signed), then sends it and returns
- * the transaction hash. Every revert surfaces as a `PoAIContractError`.
+ * the transaction hash. Before anything, the contract called (and every address in `authorizes`,
+ * such as the spender of an approval) is checked against the address book and the chain
+ * (`ensureTargets`: right chain, contract code, the book's contract). Every revert surfaces as a
+ * `PoAIContractError`; an account that cannot pay for gas as a `PoAIGasFundsError` saying how much
+ * native currency it needs.
  */
 export async function sendContractTransaction(
   ctx: PoAIContext,
@@ -30,13 +44,20 @@ export async function sendContractTransaction(
     account?: Account | Address | undefined;
     /** ETH sent with the call, in wei. */
     value?: bigint | undefined;
+    /** Addresses the call lets act for the sender (an approval's spender): checked like `to`. */
+    authorizes?: readonly Address[] | undefined;
   },
 ): Promise<Hash> {
   const { wallet, account } = requireSigner(ctx, params.functionName, params.account);
   const where = { contractAddress: params.to, functionName: params.functionName };
+  await ensureTargets(ctx, params.to, params.authorizes);
+  const value = params.value !== undefined && params.value > 0n ? { value: params.value } : {};
   try {
-    const value = params.value !== undefined && params.value > 0n ? { value: params.value } : {};
     await call(ctx.publicClient, { account, to: params.to, data: params.data, ...value });
+  } catch (err) {
+    throw toPoAIError(err, where);
+  }
+  try {
     return await sendTransaction(wallet, {
       account,
       to: params.to,
@@ -45,9 +66,42 @@ export async function sendContractTransaction(
       chain: wallet.chain ?? null,
     });
   } catch (err) {
+    const short = await gasShortfall(ctx, account, params).catch(() => undefined);
+    if (short) throw short;
     throw toPoAIError(err, where);
   }
 }
+
+/**
+ * After a send failed: whether the sender's balance is below what the transaction costs at the
+ * chain's current fees (the usual cause of an unhelpful "Missing or invalid parameters"). The gas
+ * is estimated without a fee (so a balance of 0 does not stop the estimate).
+ */
+async function gasShortfall(
+  ctx: PoAIContext,
+  account: Account | Address,
+  params: { to: Address; data: Hex; value?: bigint | undefined; functionName: string },
+): Promise<PoAIGasFundsError | undefined> {
+  const from = senderAddress(account);
+  const balance = await getBalance(ctx.publicClient, { address: from });
+  const value = params.value ?? 0n;
+  const gas = await estimateGas(ctx.publicClient, {
+    account: from,
+    to: params.to,
+    data: params.data,
+    ...(value > 0n && { value }),
+  }).catch(() => FALLBACK_GAS);
+  const fees = await estimateFeesPerGas(ctx.publicClient).catch(async () => ({
+    maxFeePerGas: await getGasPrice(ctx.publicClient),
+  }));
+  const maxFeePerGas = fees.maxFeePerGas ?? 0n;
+  const needed = gas * maxFeePerGas + value;
+  if (balance >= needed) return undefined;
+  return new PoAIGasFundsError(from, balance, needed, gas, maxFeePerGas, params.functionName);
+}
+
+/** Gas assumed for the shortfall message when the node cannot estimate it. */
+const FALLBACK_GAS = 300_000n;
 
 /** Options of `waitForTransaction`. */
 export interface WaitOptions {

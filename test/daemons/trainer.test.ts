@@ -160,15 +160,28 @@ describe("trainer daemon", function () {
       expect(op.endpoint).to.equal(d.serverUrl);
       expect(op.gpuClass).to.equal("CPU");
 
+      // A restart on the same endpoint sends nothing (the endpoint is unchanged).
       const before = await nonce(t);
-      const again = await start(
-        TestTrainer.create(options(t, database(), { publicEndpoint: d.serverUrl + "/", port: 0 })),
-      );
+      const port = Number(new URL(d.serverUrl).port);
+      await d.stop();
+      running.splice(running.indexOf(d), 1);
+      const again = await start(TestTrainer.create(options(t, database(), { port })));
       expect(again.endpoint).to.equal(d.serverUrl);
       expect(await nonce(t), "an unchanged endpoint is not sent again").to.equal(before);
 
+      // A public endpoint that reaches another daemon is refused before anything is sent.
+      const elsewhere = await rejection(
+        TestTrainer.create(options(t, database(), { publicEndpoint: again.serverUrl + "/" })),
+      );
+      expect(elsewhere.message).to.match(
+        /reaches another trainer daemon \(instance [0-9a-f-]+\), not this one/,
+      );
+      expect(await nonce(t)).to.equal(before);
+
       await start(TestTrainer.create(options(t, database(), { registerEndpoint: false })));
-      expect((await t.client.staking.getOperator({ operator: t.address })).endpoint).to.equal(d.serverUrl);
+      expect((await t.client.staking.getOperator({ operator: t.address })).endpoint).to.equal(
+        again.serverUrl,
+      );
     });
 
     it("does nothing more on later ticks of a round it submitted", async function () {
@@ -295,7 +308,10 @@ describe("trainer daemon", function () {
 
       const health = await fetch(`${d.serverUrl}/healthz`);
       expect(health.status).to.equal(200);
-      expect(await health.json()).to.deep.equal({ ok: true });
+      expect(await health.json()).to.deep.equal({
+        ok: true,
+        checks: { chain: { ok: true }, store: { ok: true }, endpoint: { ok: true }, tick: { ok: true } },
+      });
 
       const status = (await (await fetch(`${d.serverUrl}/status`)).json()) as Record<string, unknown>;
       expect(status).to.include({ address: t.address, serverUrl: d.serverUrl, round: "1", idle: null });

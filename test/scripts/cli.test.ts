@@ -167,12 +167,17 @@ describe("poai command line", () => {
       expectError(await poaiIn(connection, 2, ["claim", ...common]), "nothing to claim");
 
       // A reward for the pool, one epoch later: 95 POAI after the 5% commission, 500/2500 of it to the delegator.
+      // The RewardDistributor is Staking's only rewarder (no account is): the test pays as it would.
       const { viem, networkHelpers } = connection;
       const token = await viem.getContractAt("PoAIToken", d.contracts.token);
       const staking = await viem.getContractAt("Staking", d.contracts.staking);
-      await token.write.approve([d.contracts.staking, maxUint256]);
+      const rewarder = d.contracts.rewardDistributor!;
+      await networkHelpers.impersonateAccount(rewarder);
+      await networkHelpers.setBalance(rewarder, parseEther("1"));
+      await token.write.transfer([rewarder, parseEther("100")]);
+      await token.write.approve([d.contracts.staking, maxUint256], { account: rewarder });
       await networkHelpers.time.increase(HOUR);
-      await staking.write.notifyReward([A, parseEther("100")]);
+      await staking.write.notifyReward([A, parseEther("100")], { account: rewarder });
 
       const status = await poaiIn(connection, undefined, ["status", ...common, "--address", A, "--json"]);
       expectOk(status, "status");
@@ -320,7 +325,11 @@ describe("poai command line", () => {
         "Staking",
         d.contracts ? (d.contracts as { staking: Address }).staking : "0x",
       );
-      await staking.write.slash([accountAddress(1), parseEther("0.1"), [], true]);
+      // Only the ChallengeManager slashes: the test slashes (and jails) as a fraud verdict would.
+      const slasher = d.contracts ? (d.contracts as { challengeManager: Address }).challengeManager : "0x";
+      await connection.networkHelpers.impersonateAccount(slasher);
+      await connection.networkHelpers.setBalance(slasher, parseEther("1"));
+      await staking.write.slash([accountAddress(1), parseEther("0.1"), [], true], { account: slasher });
       expectError(
         await poaiIn(connection, 2, [
           "delegate",
@@ -441,11 +450,23 @@ describe("poai command line", () => {
 
       await rpc(node.url, "evm_increaseTime", [HOUR]);
       await rpc(node.url, "evm_mine");
+      // The RewardDistributor is Staking's only rewarder: the test pays a reward as it would.
+      const rewarder = d.contracts.rewardDistributor!;
+      await rpc(node.url, "hardhat_impersonateAccount", [rewarder]);
+      await rpc(node.url, "hardhat_setBalance", [rewarder, "0xde0b6b3a7640000"]);
+      const asRewarder = createWalletClient({ chain, transport: http(node.url), account: rewarder });
+      const funded = await admin.writeContract({
+        abi: poaiTokenAbi,
+        address: d.contracts.token,
+        functionName: "transfer",
+        args: [rewarder, parseEther("100")],
+      });
+      await publicClient.waitForTransactionReceipt({ hash: funded });
       for (const [abi, address, functionName, args] of [
         [poaiTokenAbi, d.contracts.token, "approve", [d.contracts.staking, maxUint256]],
         [stakingAbi, d.contracts.staking, "notifyReward", [A, parseEther("100")]],
       ] as const) {
-        const hash = await admin.writeContract({ abi, address, functionName, args } as never);
+        const hash = await asRewarder.writeContract({ abi, address, functionName, args } as never);
         await publicClient.waitForTransactionReceipt({ hash });
       }
       const status = await poaiProcess(["status", ...rpcArgs, "--address", A]);

@@ -1,33 +1,41 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, parseEther, type Address } from "viem";
+import { getAddress, parseEther, zeroAddress, type Address } from "viem";
 import { createPoAIClient } from "@poai/sdk";
 import { DeployError, deployWithIgnition, resolveNetworkParameters } from "../../scripts/lib/ignition.js";
-import { ROLES } from "../../scripts/lib/roles.js";
+import { ROLES, accountRoles, roleHolders } from "../../scripts/lib/roles.js";
 import { STAKING_SELECTORS } from "../../ignition/modules/Staking.js";
 import { CHALLENGE_SELECTORS, REGISTRY_SELECTORS } from "../../ignition/modules/Challenges.js";
 import { REWARD_COORDINATOR_SELECTORS, REWARD_GOVERNOR_SELECTORS } from "../../ignition/modules/Rewards.js";
 
 describe("Ignition deployment", () => {
-  it("deploys the whole suite in-process with the network's parameters and wires every role as deploy.ts does", async () => {
+  it("deploys the whole suite with the network's parameters; governance ends with the timelock and the deployer holds no role", async () => {
+    // Catches the old wiring: the deployer kept ADMIN, SLASHER, GOVERNOR, REWARDER and COORDINATOR
+    // with no delay, so one key could raise the slash fraction and slash in one block.
     const connection = await network.create();
-    const [deployer] = await connection.viem.getWalletClients();
+    const [deployer, proposer] = await connection.viem.getWalletClients();
     const admin = getAddress(deployer.account.address);
     const params = resolveNetworkParameters(
       {
         PoAIStaking: { epochLength: 3600, minTrainerStake: "2000000000000000000000n" },
         PoAIRewards: { gammaBps: 1500 },
+        PoAIGovernance: { devGovernor: false, proposers: [proposer.account.address] },
       },
       admin,
+      { chainId: 31337 },
     );
+    expect(params.mode).to.equal("timelock");
     const book = await deployWithIgnition(connection, { parameters: params, network: "test" });
     expect(book.chainId).to.equal(31337);
     expect(book.parameters!.epochLength).to.equal("3600");
     expect(book.parameters!.commitWindow).to.equal("900"); // a quarter epoch
     expect(book.parameters!.gammaBps).to.equal("1500");
+    expect(book.parameters!.minDelay).to.equal(String(2 * 86_400));
+    expect(book.parameters!.stakeGuardDelay).to.equal(String(7 * 86_400 + 3600)); // unbonding + one epoch
     const c = book.contracts;
     const publicClient = await connection.viem.getPublicClient();
     const client = createPoAIClient({ publicClient, deployment: book });
+    await client.verifyDeployment();
     const sp = await client.staking.getParams();
     expect(sp.minTrainerStake).to.equal(parseEther("2000"));
     expect(sp.minValidatorStake).to.equal(parseEther("500"));
@@ -50,13 +58,45 @@ describe("Ignition deployment", () => {
       expect(await roleOf(c.rewardDistributor!, s)).to.equal(ROLES.GOVERNOR);
     for (const s of REWARD_COORDINATOR_SELECTORS)
       expect(await roleOf(c.rewardDistributor!, s)).to.equal(ROLES.COORDINATOR);
+
+    // Every role's holders, read back from the AccessManager's events.
+    const holders = await roleHolders(publicClient, c.accessManager);
+    expect(Object.fromEntries([...holders].filter(([, m]) => m.length > 0))).to.deep.equal({
+      [String(ROLES.ADMIN)]: [c.timelock],
+      [String(ROLES.GOVERNOR)]: [c.timelock],
+      [String(ROLES.SLASHER)]: [c.challengeManager],
+      [String(ROLES.REWARDER)]: [c.rewardDistributor],
+    });
+    expect(await accountRoles(publicClient, holders)).to.deep.equal([]);
     const has = async (role: bigint, who: Address) => (await manager.read.hasRole([role, who]))[0];
-    expect(await has(ROLES.ADMIN, admin)).to.equal(true);
-    for (const role of [ROLES.SLASHER, ROLES.REWARDER, ROLES.GOVERNOR, ROLES.COORDINATOR])
-      expect(await has(role, admin), `role ${role} of the deployer`).to.equal(true);
-    expect(await has(ROLES.SLASHER, c.challengeManager!)).to.equal(true);
-    expect(await has(ROLES.REWARDER, c.rewardDistributor!)).to.equal(true);
-    expect(await has(ROLES.GOVERNOR, c.challengeManager!)).to.equal(false);
+    for (const role of Object.values(ROLES))
+      expect(await has(role, admin), `role ${role} of the deployer`).to.equal(false);
+    const timelock = await connection.viem.getContractAt("PoAITimelock", c.timelock!);
+    expect(await timelock.read.getMinDelay()).to.equal(2n * 86_400n);
+    expect(
+      await timelock.read.hasRole([await timelock.read.PROPOSER_ROLE(), proposer.account.address]),
+    ).to.equal(true);
+    expect(await timelock.read.hasRole([await timelock.read.EXECUTOR_ROLE(), zeroAddress])).to.equal(true);
+    // The stake guard: a new slasher, or Staking's re-wiring, waits longer than the unbonding period.
+    expect(await manager.read.getRoleGrantDelay([ROLES.SLASHER])).to.equal(7 * 86_400 + 3600);
+    expect(await manager.read.getTargetAdminDelay([c.staking])).to.equal(7 * 86_400 + 3600);
+  });
+
+  it("keeps the deployer GOVERNOR on a local chain only (the development fast path), nothing else", async () => {
+    const connection = await network.create();
+    const [deployer] = await connection.viem.getWalletClients();
+    const admin = getAddress(deployer.account.address);
+    const params = resolveNetworkParameters({ PoAIStaking: { epochLength: 600 } }, admin, { chainId: 31337 });
+    expect(params.mode).to.equal("devGovernor");
+    const book = await deployWithIgnition(connection, { parameters: params, network: "test" });
+    const publicClient = await connection.viem.getPublicClient();
+    const holders = await roleHolders(publicClient, book.contracts.accessManager);
+    expect(holders.get(ROLES.GOVERNOR)).to.have.members([book.contracts.timelock, admin]);
+    expect(holders.get(ROLES.ADMIN)).to.deep.equal([book.contracts.timelock]);
+    expect(await accountRoles(publicClient, holders)).to.deep.equal([{ role: "GOVERNOR", account: admin }]);
+    expect(book.parameters!.governance).to.equal("devGovernor");
+    expect(book.parameters!.proposers).to.equal(admin); // the deployer proposes, locally
+    expect(book.parameters!.treasury).to.equal(admin);
   });
 
   it("deploys over an existing token when the parameters name one", async () => {
@@ -69,6 +109,7 @@ describe("Ignition deployment", () => {
     const params = resolveNetworkParameters(
       { ExternalToken: { address: token.address }, PoAIStaking: { epochLength: 600 } },
       deployer.account.address,
+      { chainId: 31337 },
     );
     const book = await deployWithIgnition(connection, { parameters: params, network: "test" });
     expect(book.contracts.token).to.equal(getAddress(token.address));
@@ -79,8 +120,8 @@ describe("Ignition deployment", () => {
 
   it("rejects a parameters file naming the field and the value", () => {
     const admin = "0x0000000000000000000000000000000000000001";
-    const bad = (input: unknown, message: string) =>
-      expect(() => resolveNetworkParameters(input, admin, "p.json"))
+    const bad = (input: unknown, message: string, chainId = 31337) =>
+      expect(() => resolveNetworkParameters(input, admin, { chainId, label: "p.json" }))
         .to.throw(DeployError)
         .with.property("message")
         .that.contains(message);
@@ -105,5 +146,26 @@ describe("Ignition deployment", () => {
       { PoAIToken: {}, ExternalToken: { address: admin } },
       "either PoAIToken (a fresh token) or ExternalToken (an existing one), not both",
     );
+    // No parameter gives an account a role any more: roles go to contracts and the timelock.
+    bad({ PoAIStaking: { slasher: admin } }, "PoAIStaking: expected no other keys (unknown: slasher)");
+    bad(
+      { PoAIRewards: { coordinator: admin } },
+      "PoAIRewards: expected no other keys (unknown: coordinator)",
+    );
+    bad(
+      { PoAIGovernance: { minDelay: 3600 } },
+      "PoAIGovernance.minDelay: expected at least 172800 seconds (2 days), got 3600",
+    );
+    bad(
+      { PoAIStaking: { unbondingPeriod: 86_400 }, PoAIGovernance: { stakeGuardDelay: 3600 } },
+      "PoAIGovernance.stakeGuardDelay must be at least PoAIStaking.unbondingPeriod (86400 s), got 3600",
+    );
+    bad({ PoAIGovernance: { proposers: [] } }, "PoAIGovernance.proposers: expected at least one proposer");
+    // A public chain: the proposers and the treasury are named, never defaulted to the deployer.
+    bad({ PoAIRewards: { treasury: admin } }, "PoAIGovernance.proposers is required on chain 8453", 8453);
+    bad({ PoAIGovernance: { proposers: [admin] } }, "PoAIRewards.treasury is required on chain 8453", 8453);
+    expect(
+      resolveNetworkParameters({}, admin, { chainId: 8453, allowEoaRoles: true }).holders,
+    ).to.have.length(1);
   });
 });

@@ -316,7 +316,8 @@ describe("@poai/sdk staking actions", () => {
         transport: custom({ request }),
       });
 
-      const plain = createPoAIClient({ publicClient, deployment: f.deployment });
+      // The reads of the action itself are counted: no address-book check in front of them.
+      const plain = createPoAIClient({ publicClient, deployment: f.deployment, checkDeployment: false });
       expect(multicallAddressOf(plain)).to.equal(undefined);
       const parallel = await plain.staking.getPositions({ owner, operators: ops });
       expect(parallel.map((p) => p.tokens)).to.deep.equal([
@@ -331,6 +332,7 @@ describe("@poai/sdk staking actions", () => {
       const { contractAddress } = await f.publicClient.waitForTransactionReceipt({ hash: deployHash });
       const batched = createPoAIClient({
         publicClient,
+        checkDeployment: false,
         deployment: {
           ...f.deployment,
           contracts: { ...f.deployment.contracts, multicall3: contractAddress! },

@@ -16,6 +16,13 @@ export const poaiAccessManagerAbi = [
   },
   {
     type: "function",
+    name: "MAX_DELAY",
+    inputs: [],
+    outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "PUBLIC_ROLE",
     inputs: [],
     outputs: [{ name: "", type: "uint64", internalType: "uint64" }],
@@ -197,7 +204,7 @@ export const poaiAccessManagerAbi = [
     name: "minSetback",
     inputs: [],
     outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
-    stateMutability: "view",
+    stateMutability: "pure",
   },
   {
     type: "function",
@@ -501,6 +508,14 @@ export const poaiAccessManagerAbi = [
     type: "error",
     name: "AddressEmptyCode",
     inputs: [{ name: "target", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "DelayTooLong",
+    inputs: [
+      { name: "delay", type: "uint32", internalType: "uint32" },
+      { name: "maxDelay", type: "uint32", internalType: "uint32" },
+    ],
   },
   { type: "error", name: "FailedCall", inputs: [] },
   {

@@ -2,6 +2,15 @@
 
 /** Every custom error of every PoAI contract, once per signature: decodes reverts from any of them. */
 export const poaiErrorsAbi = [
+  { type: "error", name: "AccessControlBadConfirmation", inputs: [] },
+  {
+    type: "error",
+    name: "AccessControlUnauthorizedAccount",
+    inputs: [
+      { name: "account", type: "address", internalType: "address" },
+      { name: "neededRole", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
   {
     type: "error",
     name: "AccessManagedInvalidAuthority",
@@ -276,6 +285,22 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DelayTooLong",
+    inputs: [
+      { name: "delay", type: "uint32", internalType: "uint32" },
+      { name: "maxDelay", type: "uint32", internalType: "uint32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DelayTooShort",
+    inputs: [
+      { name: "delay", type: "uint256", internalType: "uint256" },
+      { name: "minDelay", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -988,6 +1013,41 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "SubscriptionUnreadable",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+  },
+  {
+    type: "error",
+    name: "TimelockInsufficientDelay",
+    inputs: [
+      { name: "delay", type: "uint256", internalType: "uint256" },
+      { name: "minDelay", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "TimelockInvalidOperationLength",
+    inputs: [
+      { name: "targets", type: "uint256", internalType: "uint256" },
+      { name: "payloads", type: "uint256", internalType: "uint256" },
+      { name: "values", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "TimelockUnauthorizedCaller",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "TimelockUnexecutedPredecessor",
+    inputs: [{ name: "predecessorId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "TimelockUnexpectedOperationState",
+    inputs: [
+      { name: "operationId", type: "bytes32", internalType: "bytes32" },
+      { name: "expectedStates", type: "bytes32", internalType: "bytes32" },
+    ],
   },
   {
     type: "error",

@@ -26,6 +26,7 @@ export { integerMlpAbi } from "./IntegerMLP.js";
 export { modelRegistryAbi } from "./ModelRegistry.js";
 export { paymentsAbi } from "./Payments.js";
 export { poaiAccessManagerAbi } from "./PoAIAccessManager.js";
+export { poaiTimelockAbi } from "./PoAITimelock.js";
 export { poaiTokenAbi } from "./PoAIToken.js";
 export { poaiVerifierAbi } from "./PoAIVerifier.js";
 export { randomnessBeaconAbi } from "./RandomnessBeacon.js";

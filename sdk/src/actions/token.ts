@@ -54,6 +54,7 @@ export async function approve(
     data: encodeFunctionData({ abi: poaiTokenAbi, functionName: "approve", args: [spender, amount] }),
     functionName: "approve",
     account: args.account,
+    authorizes: [spender],
   });
 }
 

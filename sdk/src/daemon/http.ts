@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import type { HealthReport, TickState } from "./loop.js";
 
 export interface HttpRequest {
   method: string;
@@ -65,11 +66,38 @@ function compile(path: string): { regex: RegExp; names: string[] } {
   return { regex: new RegExp(`^${pattern}/?$`), names };
 }
 
-/** Routes every daemon serves: liveness, the daemon's status as JSON and its Prometheus metrics. */
-export function standardRoutes(status: () => unknown, registry: Registry): Route[] {
+/** What `standardRoutes` needs of the daemon loop: its health and its tick's watchdog. */
+export interface Watched {
+  health(): Promise<HealthReport>;
+  tickState(): TickState;
+}
+
+/**
+ * Routes every daemon serves: `/healthz` (200 `{ ok: true, checks }` when the daemon reaches its
+ * chain and its store and its tick is not stuck, 503 with every failed check's reason
+ * otherwise), `/status` (the daemon's status as JSON, with the running tick's `tick` state) and
+ * `/metrics` (Prometheus). Without `daemon`, `/healthz` only says the server answers.
+ */
+export function standardRoutes(status: () => unknown, registry: Registry, daemon?: Watched): Route[] {
   return [
-    { method: "GET", path: "/healthz", handler: () => json(200, { ok: true }) },
-    { method: "GET", path: "/status", handler: () => json(200, status()) },
+    {
+      method: "GET",
+      path: "/healthz",
+      handler: async () => {
+        if (!daemon) return json(200, { ok: true });
+        const report = await daemon.health();
+        return json(report.ok ? 200 : 503, report);
+      },
+    },
+    {
+      method: "GET",
+      path: "/status",
+      handler: () => {
+        const value = status();
+        if (!daemon || typeof value !== "object" || value === null) return json(200, value);
+        return json(200, { ...value, tick: daemon.tickState() });
+      },
+    },
     {
       method: "GET",
       path: "/metrics",

@@ -29,6 +29,7 @@ import {
   type Checkpoint,
   type TrainingSpec,
 } from "../compute/index.js";
+import { BodyReadError, fetchWithDeadline, readBody, startDeadline, type Deadline } from "./body.js";
 import { httpError, json, type Route } from "./http.js";
 
 export const CHECKPOINT_HASH_HEADER = "x-poai-checkpoint-hash";
@@ -221,37 +222,42 @@ export function endpointUrl(endpoint: string, path: string): string {
   return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
 }
 
-/** One bounded request for checkpoint `args.index`; errors come back as CheckpointFetchError. */
+/**
+ * One bounded request for checkpoint `args.index`: a deadline of `timeoutMs` for the answer and its
+ * body (`startDeadline`, which no garbage collection can detach from the read); errors come back as
+ * CheckpointFetchError. The caller reads the body with `deadline` and clears it.
+ */
 async function requestCheckpoint(
   args: FetchCheckpointArgs,
   method: "GET" | "HEAD",
-): Promise<{ url: string; response: Response; fail: (err: unknown) => never }> {
+): Promise<{ url: string; response: Response; deadline: Deadline; fail: (err: unknown) => never }> {
   const url = endpointUrl(args.endpoint, checkpointPath(args.id, args.index));
-  const timeout = AbortSignal.timeout(args.timeoutMs ?? 10_000);
-  const signal = args.signal ? AbortSignal.any([args.signal, timeout]) : timeout;
+  const timeoutMs = args.timeoutMs ?? 10_000;
+  const deadline = startDeadline(timeoutMs, { what: url, ...(args.signal && { signal: args.signal }) });
   const fail = (err: unknown): never => {
+    deadline.clear();
     if (err instanceof CheckpointFetchError) throw err;
-    if (timeout.aborted)
-      throw new CheckpointFetchError(
-        "timeout",
-        url,
-        `no complete answer within ${args.timeoutMs ?? 10_000} ms`,
-      );
     if (args.signal?.aborted) throw args.signal.reason;
+    if (err instanceof BodyReadError) {
+      if (err.kind === "oversized") throw new CheckpointFetchError("oversized", url, err.message);
+      if (err.kind === "timeout")
+        throw new CheckpointFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
+    }
+    if (deadline.expired)
+      throw new CheckpointFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
     throw new CheckpointFetchError("unreachable", url, (err as Error)?.message ?? String(err));
   };
   let response: Response;
   try {
-    response = await fetch(url, {
-      method,
-      signal,
-      redirect: "error",
-      headers: { accept: CHECKPOINT_CONTENT_TYPE },
-    });
+    response = await fetchWithDeadline(
+      url,
+      { method, redirect: "error", headers: { accept: CHECKPOINT_CONTENT_TYPE } },
+      deadline,
+    );
   } catch (err) {
     return fail(err);
   }
-  return { url, response, fail };
+  return { url, response, deadline, fail };
 }
 
 /**
@@ -262,7 +268,7 @@ async function requestCheckpoint(
 export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<ProvenCheckpoint> {
   const layout = modelLayout(args.spec);
   const keccakReady = loadFastKeccak(); // never rejects; loads once, while the request runs
-  const { url, response, fail } = await requestCheckpoint(args, "GET");
+  const { url, response, deadline, fail } = await requestCheckpoint(args, "GET");
   try {
     if (response.status !== 200) {
       throw new CheckpointFetchError("status", url, `answered HTTP ${response.status}`);
@@ -276,25 +282,8 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       );
     }
     const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
-    const body = new Uint8Array(layout.checkpointBytes);
-    let received = 0;
-    const reader = response.body?.getReader();
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (received + value.length > layout.checkpointBytes) {
-          await reader.cancel().catch(() => undefined);
-          throw new CheckpointFetchError(
-            "oversized",
-            url,
-            `body exceeds the spec's ${layout.checkpointBytes} bytes`,
-          );
-        }
-        body.set(value, received);
-        received += value.length;
-      }
-    }
+    const body = await readBody(response, { deadline, maxBytes: layout.checkpointBytes, what: url });
+    const received = body.byteLength;
     if (received !== layout.checkpointBytes) {
       throw new CheckpointFetchError(
         "unproven",
@@ -319,6 +308,7 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       throw err;
     }
     const next = provenNext(response.headers, args);
+    deadline.clear();
     return { index: args.index, hash, checkpoint, bytes: received, ...(next && { next }) };
   } catch (err) {
     return fail(err);
@@ -340,7 +330,7 @@ export interface ProvenHash {
 export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<ProvenHash> {
   const layout = modelLayout(args.spec);
   const keccakReady = loadFastKeccak();
-  const { url, response, fail } = await requestCheckpoint(args, "HEAD");
+  const { url, response, deadline, fail } = await requestCheckpoint(args, "HEAD");
   try {
     await response.body?.cancel().catch(() => undefined);
     if (response.status !== 200) {
@@ -371,6 +361,7 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
         `checkpoint ${args.index} (hash ${hash}) is not proven under root ${args.root}`,
       );
     }
+    deadline.clear();
     return { index: args.index, hash: hash.toLowerCase() as Hex };
   } catch (err) {
     return fail(err);

@@ -75,3 +75,23 @@ export function transaction<T>(db: Database, body: () => T): T {
     throw err;
   }
 }
+
+/**
+ * The store's health probe: the database is open and its write lock can be taken within
+ * `busyMs` (then released at once, nothing written). Throws with the reason otherwise: closed,
+ * locked by another connection or process, or an I/O error.
+ */
+export function probeDatabase(db: Database, busyMs = 250): void {
+  if (!db.isOpen) throw new Error("the database is closed");
+  const row = db.prepare("PRAGMA busy_timeout").get() as Record<string, unknown> | undefined;
+  const previous = Number(row ? Object.values(row)[0] : 5000);
+  db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyMs))}`);
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    db.exec("ROLLBACK");
+  } catch (err) {
+    throw new Error(`the database cannot take its write lock: ${(err as Error).message}`, { cause: err });
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${Number.isFinite(previous) ? previous : 5000}`);
+  }
+}

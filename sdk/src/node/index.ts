@@ -15,7 +15,9 @@ export {
   type RunSummary,
   type TrainerInit,
   type TrainerStatus,
+  EndpointError,
 } from "./trainer.js";
+export { ENDPOINT_PROBE_MS, whoServes, type EndpointHolder } from "./endpoint.js";
 export {
   resolveTrainerOptions,
   type ProgressMode,

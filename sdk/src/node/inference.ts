@@ -210,7 +210,7 @@ export class InferenceNode extends DaemonLoop {
   private async open(): Promise<void> {
     this.server = await serve(
       [
-        ...standardRoutes(() => this.status(), this.metrics),
+        ...standardRoutes(() => this.status(), this.metrics, this),
         {
           method: "GET",
           path: "/subscriptions",
@@ -344,6 +344,7 @@ export class InferenceNode extends DaemonLoop {
       signal.throwIfAborted();
       const rest = this.resting.get(id);
       if (rest && this.ticks < rest.until) return;
+      this.progress(`subscription ${id}`);
       try {
         for (const d of open.get(id) ?? []) {
           await this.advance(this.store.subscription(id)!, d, signal);

@@ -15,17 +15,22 @@
  *
  * One HTTP server carries the checkpoint protocol (`../daemon/protocol.ts`) and `/healthz`,
  * `/status`, `/metrics`. At start the daemon publishes the server's public URL as the trainer's
- * endpoint in Staking, where validators look it up.
+ * endpoint in Staking, where validators look it up: only once that URL reaches this very daemon,
+ * and never over another live daemon of the same key (it refuses to start instead). At every tick
+ * it checks that Staking still holds its endpoint; when it changed, it says so (error log,
+ * `/status`, `/healthz` not ok) and re-publishes its own unless another live daemon serves the new
+ * one.
  *
  * The protected hooks (`trainingSeed`, `initialCheckpoint`, `trainSegment`, `reportScore`,
  * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`) hold the honest
  * behaviour; a subclass can change one step (tests build dishonest trainers this way).
  */
+import { randomUUID } from "node:crypto";
 import { keccak256, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getTransactionCount, getTransactionReceipt } from "viem/actions";
 import { Registry } from "prom-client";
 import type { ChallengeInfo, DueChallenge } from "../actions/challenges.js";
-import { OPERATOR_STATUS, ROLE, roleName } from "../actions/staking.js";
+import { OPERATOR_STATUS, ROLE, roleName, type OperatorView } from "../actions/staking.js";
 import type { PoAIClient } from "../client.js";
 import {
   commit,
@@ -53,6 +58,7 @@ import {
   standardRoutes,
   withRetry,
   type CheckpointSource,
+  type HealthProbe,
   type Logger,
   type RunInfo,
   type RunningServer,
@@ -60,6 +66,7 @@ import {
 } from "../daemon/index.js";
 import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
 import { roundAt } from "../poai/timing.js";
+import { ENDPOINT_PROBE_MS, whoServes } from "./endpoint.js";
 import { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 import {
   resolveTrainerOptions,
@@ -93,9 +100,20 @@ export interface RunSummary {
 /** What `status()` (and `GET /status`) reports. */
 export interface TrainerStatus {
   address: Address;
+  /** This daemon process's random id: tells it from another daemon of the same key. */
+  instanceId: string;
   /** The HTTP server's own URL, and the endpoint published for validators. */
   serverUrl: string;
   endpoint: string;
+  /**
+   * The endpoint Staking holds for this trainer at the last check (null before it, or when the
+   * daemon does not publish), and why it is not this daemon's, if it is not: another live daemon
+   * of the same key serves it, or it changed and this daemon has not re-published yet.
+   */
+  publishedEndpoint: string | null;
+  endpointProblem: string | null;
+  /** The last times the published endpoint changed under this daemon, newest first (at most 10). */
+  endpointChanges: { at: string; from: string; to: string; action: "republished" | "conflict" }[];
   backend: string;
   /** Chain time and round at the last tick; null before the first. */
   chainTime: bigint | null;
@@ -113,6 +131,11 @@ export interface TrainerStatus {
 }
 
 // --- the daemon ---------------------------------------------------------------------------------
+
+/** The daemon refuses to start: its endpoint is another live daemon's, or does not reach it. */
+export class EndpointError extends Error {
+  override readonly name = "EndpointError";
+}
 
 /** What `create` hands the constructor. Build daemons with `TrainerDaemon.create`. */
 export interface TrainerInit {
@@ -157,6 +180,11 @@ export class TrainerDaemon extends DaemonLoop {
   private stage: Stage = "chain";
   private closed = false;
   private readonly commitments = new Map<Hex, RunCommitment>();
+  /** This process's random id, served at `/status` (`whoServes` compares it). */
+  readonly instanceId: string = randomUUID();
+  private publishedEndpoint: string | null = null;
+  private endpointProblem: string | null = null;
+  private readonly endpointChanges: TrainerStatus["endpointChanges"] = [];
 
   /**
    * Starts a trainer daemon: validates the options, opens the database, starts the HTTP server and
@@ -215,6 +243,16 @@ export class TrainerDaemon extends DaemonLoop {
     this.m = trainerMetrics(this.metrics, () => this.store);
   }
 
+  /** `/healthz` probes: the chain, the database, and the published endpoint being this daemon's. */
+  protected override healthProbes(): Record<string, HealthProbe> {
+    return {
+      ...super.healthProbes(),
+      endpoint: () => {
+        if (this.endpointProblem !== null) throw new Error(this.endpointProblem);
+      },
+    };
+  }
+
   /** The HTTP server's own URL (`http://host:port`). */
   get serverUrl(): string {
     return this.server?.url ?? "";
@@ -238,7 +276,7 @@ export class TrainerDaemon extends DaemonLoop {
       },
     };
     this.server = await serve(
-      [...checkpointRoutes(source), ...standardRoutes(() => this.status(), this.metrics)],
+      [...checkpointRoutes(source), ...standardRoutes(() => this.status(), this.metrics, this)],
       {
         host: this.options.host,
         port: this.options.port,
@@ -258,29 +296,107 @@ export class TrainerDaemon extends DaemonLoop {
       },
       "trainer daemon started",
     );
-    if (this.options.registerEndpoint) await this.publishEndpoint();
+    if (this.options.registerEndpoint) await this.claimEndpoint();
   }
 
-  /** Publishes the endpoint (and GPU class) in Staking when the registered one differs. */
-  private async publishEndpoint(): Promise<void> {
+  /**
+   * Before publishing: the public endpoint must reach this very daemon (its `/status` answers with
+   * this process's `instanceId`), and the endpoint Staking holds must not be served by another
+   * live daemon of the same key. Either failure refuses the start, before anything is sent, so a
+   * second daemon never takes a live endpoint and a daemon never publishes a URL it does not serve.
+   */
+  private async claimEndpoint(): Promise<void> {
     const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
     if (op.status === OPERATOR_STATUS.None) {
       this.log.warn({ endpoint: this.publicEndpoint }, "not a registered operator: endpoint not published");
       return;
     }
+    const ours = this.publicEndpoint;
+    if (op.endpoint !== ours && op.endpoint !== "") {
+      const holder = await whoServes(op.endpoint);
+      if (holder?.address === this.address && holder.instanceId !== this.instanceId) {
+        throw new EndpointError(
+          `another trainer daemon of ${this.address} is live at its published endpoint ${op.endpoint} ` +
+            `(its /status answers, instance ${holder.instanceId}): stop it before starting another one ` +
+            "with the same key, or start this one with --no-register-endpoint",
+        );
+      }
+    }
+    const self = await whoServes(ours);
+    if (self?.instanceId !== this.instanceId) {
+      throw new EndpointError(
+        self
+          ? `the public endpoint ${ours} reaches another trainer daemon (instance ${self.instanceId}), not this one: ` +
+              "give this daemon's own public URL with --public-endpoint"
+          : `the public endpoint ${ours} does not reach this daemon (its /status did not answer within ` +
+              `${ENDPOINT_PROBE_MS} ms): validators could not fetch its checkpoints; give the URL that reaches ` +
+              "this server with --public-endpoint, or publish it yourself and pass --no-register-endpoint",
+      );
+    }
+    await this.publishEndpoint(op);
+  }
+
+  /** Publishes the endpoint (and GPU class) in Staking when the registered one differs. */
+  private async publishEndpoint(op: OperatorView): Promise<void> {
     const gpuClass = this.options.gpuClass ?? op.gpuClass;
+    this.publishedEndpoint = op.endpoint;
     if (op.endpoint === this.publicEndpoint && op.gpuClass === gpuClass) {
       this.log.info({ endpoint: op.endpoint }, "endpoint already registered");
       return;
     }
     const hash = await this.client.staking.updateMetadata({ endpoint: this.publicEndpoint, gpuClass });
     await this.client.waitForTransaction(hash, { confirmations: this.options.confirmations });
+    this.publishedEndpoint = this.publicEndpoint;
     this.log.info(
       { endpoint: this.publicEndpoint, previous: op.endpoint, gpuClass, tx: hash },
       "endpoint registered",
     );
   }
 
+  /**
+   * At every tick: the endpoint Staking holds is still this daemon's. When it changed, the daemon
+   * says so loudly (an error log, `/status`'s `endpointProblem` and `endpointChanges`, `/healthz`
+   * not ok) and, unless another live daemon of the same key serves the new one, re-publishes its
+   * own: it is the one serving. It never takes the endpoint back from a live daemon.
+   */
+  private async watchEndpoint(signal: AbortSignal): Promise<void> {
+    if (!this.options.registerEndpoint) return;
+    const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
+    if (op.status === OPERATOR_STATUS.None) return;
+    this.publishedEndpoint = op.endpoint;
+    const ours = this.publicEndpoint;
+    if (op.endpoint === ours) {
+      if (this.endpointProblem !== null) {
+        this.log.info({ endpoint: ours }, "the published endpoint is this daemon's again");
+        this.endpointProblem = null;
+      }
+      return;
+    }
+    const note = (action: "republished" | "conflict") => {
+      this.endpointChanges.unshift({ at: new Date().toISOString(), from: ours, to: op.endpoint, action });
+      this.endpointChanges.splice(10);
+    };
+    const holder = await whoServes(op.endpoint, signal);
+    if (holder?.address === this.address && holder.instanceId !== this.instanceId) {
+      const problem =
+        `the published endpoint is ${op.endpoint}, served by another trainer daemon of ${this.address} ` +
+        `(instance ${holder.instanceId}); this daemon serves ${ours}, which validators no longer audit: ` +
+        "stop one of the two";
+      if (this.endpointProblem !== problem) {
+        note("conflict");
+        this.log.error({ published: op.endpoint, ours, other: holder.instanceId }, problem);
+      }
+      this.endpointProblem = problem;
+      return;
+    }
+    this.endpointProblem =
+      `the published endpoint changed to ${op.endpoint}, which does not serve this trainer; ` +
+      `re-publishing this daemon's ${ours}`;
+    this.log.error({ published: op.endpoint, ours }, this.endpointProblem);
+    note("republished");
+    await this.publishEndpoint(op);
+    this.endpointProblem = null;
+  }
   protected override async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -307,16 +423,20 @@ export class TrainerDaemon extends DaemonLoop {
 
   private async pass(signal: AbortSignal): Promise<void> {
     this.stage = "chain";
+    this.progress("chain");
     const now = await this.chainTime();
     const round = roundAt(this.genesis, this.epochLength, now);
     this.chain = { now, round };
     this.m.currentRound.set(Number(round));
+    this.progress("endpoint");
+    await this.watchEndpoint(signal);
     await this.openRound(round, now);
     // One run's failure (a corrupt row, an RPC error) holds up neither the others nor pruning;
     // the tick still fails afterwards, so the loop backs off and retries.
     let failure: { error: unknown; stage: Stage } | undefined;
     for (const run of this.store.unfinishedRuns()) {
       signal.throwIfAborted();
+      this.progress(`run ${run.id} (${run.state})`);
       try {
         await this.advance(run, signal);
       } catch (error) {
@@ -326,6 +446,7 @@ export class TrainerDaemon extends DaemonLoop {
       }
     }
     this.stage = "pruning";
+    this.progress("pruning");
     this.prune(now);
     if (failure) {
       this.stage = failure.stage;
@@ -550,6 +671,7 @@ export class TrainerDaemon extends DaemonLoop {
     const bytes = encodeCheckpoint(run.spec, checkpoint);
     const hash = keccak256(bytes);
     this.store.putCheckpoint(run.id, { index, hash, bytes });
+    this.progress(`run ${run.id} checkpoint ${index}`);
     this.m.checkpoints.inc();
     this.log.debug({ round: run.round, id: run.id, index, hash }, "checkpoint written");
     await this.onCheckpointPersisted(index);
@@ -879,8 +1001,12 @@ export class TrainerDaemon extends DaemonLoop {
     const current = open && round !== null ? this.store.runOfRound(round) : undefined;
     return {
       address: this.address,
+      instanceId: this.instanceId,
       serverUrl: this.serverUrl,
       endpoint: this.publicEndpoint,
+      publishedEndpoint: this.publishedEndpoint,
+      endpointProblem: this.endpointProblem,
+      endpointChanges: [...this.endpointChanges],
       backend: this.backend.kind,
       chainTime: this.chain?.now ?? null,
       round,

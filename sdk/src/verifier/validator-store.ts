@@ -11,7 +11,7 @@
 import type { Address, Hash, Hex } from "viem";
 import type { PreparedBeaconCommit } from "../actions/beacon.js";
 import type { PreparedVerdict } from "../actions/challenges.js";
-import { openDatabase, transaction, type Database } from "../daemon/sqlite.js";
+import { openDatabase, probeDatabase, transaction, type Database } from "../daemon/sqlite.js";
 
 /**
  * Where a challenge stands for this validator:
@@ -164,6 +164,11 @@ export class ValidatorStore {
 
   get isOpen(): boolean {
     return this.db.isOpen;
+  }
+
+  /** The health probe of `/healthz`: throws with the reason when the database cannot be written. */
+  probe(): void {
+    probeDatabase(this.db);
   }
 
   // --- meta -----------------------------------------------------------------------------------

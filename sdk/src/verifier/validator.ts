@@ -47,7 +47,8 @@ import {
   type TrainingSpec,
 } from "../compute/index.js";
 import { createLogger, type Logger, type LogLevel } from "../daemon/log.js";
-import { DaemonLoop } from "../daemon/loop.js";
+import { startDeadline } from "../daemon/body.js";
+import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
@@ -81,6 +82,14 @@ export interface ValidatorDaemonOptions {
   fetchTimeoutMs?: number;
   /** Attempts per checkpoint; default 3. */
   fetchAttempts?: number;
+  /**
+   * Budget of one whole audit (fetches, replays, evaluation); default 10 minutes. An audit past it
+   * is abandoned and tried again at the next tick while the commit window is open: one audit that
+   * hangs never holds back the others or the commits and reveals that are ready.
+   */
+  auditBudgetMs?: number;
+  /** A tick that reports no progress for this long is reported stuck (`/status`, `/healthz`); default 10 minutes. */
+  stuckAfterMs?: number;
   /** Attempts of one RPC read (exponential backoff between them); default 4. */
   rpcAttempts?: number;
   /** Pause before the second attempt of an RPC read, doubled each time; default 250 ms. */
@@ -125,6 +134,8 @@ export interface ResolvedValidatorOptions {
   port: number;
   fetchTimeoutMs: number;
   fetchAttempts: number;
+  auditBudgetMs: number;
+  stuckAfterMs: number;
   rpcAttempts: number;
   rpcRetryDelayMs: number;
   scanBlockRange: number;
@@ -186,6 +197,8 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     port: checkInt("port", o.port ?? 0, 0, 65_535),
     fetchTimeoutMs: checkInt("fetchTimeoutMs", o.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, 1, 3_600_000),
     fetchAttempts: checkInt("fetchAttempts", o.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS, 1, 100),
+    auditBudgetMs: checkInt("auditBudgetMs", o.auditBudgetMs ?? DEFAULT_AUDIT_BUDGET_MS, 1, 86_400_000),
+    stuckAfterMs: checkInt("stuckAfterMs", o.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, 1, 86_400_000),
     rpcAttempts: checkInt("rpcAttempts", o.rpcAttempts ?? 4, 1, 100),
     rpcRetryDelayMs: checkInt("rpcRetryDelayMs", o.rpcRetryDelayMs ?? 250, 0, 600_000),
     scanBlockRange: checkInt("scanBlockRange", o.scanBlockRange ?? 1_000, 1, 1_000_000),
@@ -196,6 +209,9 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     logger: o.logger ?? createLogger("poai-validator", o.logLevel !== undefined ? { level: o.logLevel } : {}),
   };
 }
+
+/** Default budget of one audit: 10 minutes. */
+export const DEFAULT_AUDIT_BUDGET_MS = 600_000;
 
 // =================================================================================================
 // Types of the hooks and the status
@@ -242,6 +258,7 @@ export interface ValidatorStatus {
     backend: string;
     fetchTimeoutMs: number;
     fetchAttempts: number;
+    auditBudgetMs: number;
     beacon: boolean;
     finalize: boolean;
     reportMissed: boolean;
@@ -402,6 +419,7 @@ export class ValidatorDaemon extends DaemonLoop {
     this.genesis = init.genesis;
     this.epochLength = init.epochLength;
     this.metrics = createMetrics(this.registry);
+    this.stuckAfterMs = init.options.stuckAfterMs;
   }
 
   /**
@@ -465,7 +483,7 @@ export class ValidatorDaemon extends DaemonLoop {
 
   private async listen(): Promise<void> {
     this.server = await serve(
-      standardRoutes(() => this.status(), this.registry),
+      standardRoutes(() => this.status(), this.registry, this),
       {
         host: this.options.host,
         port: this.options.port,
@@ -495,6 +513,7 @@ export class ValidatorDaemon extends DaemonLoop {
         backend: typeof backend === "string" ? backend : backend.kind,
         fetchTimeoutMs: this.options.fetchTimeoutMs,
         fetchAttempts: this.options.fetchAttempts,
+        auditBudgetMs: this.options.auditBudgetMs,
         beacon: this.options.beacon,
         finalize: this.options.finalize,
         reportMissed: this.options.reportMissed,
@@ -505,6 +524,14 @@ export class ValidatorDaemon extends DaemonLoop {
   /** The status and metrics server's URL (`http://host:port`). */
   get url(): string | undefined {
     return this.server?.url;
+  }
+
+  /** `/healthz` probes: the chain (latest block number) and the database (its write lock). */
+  protected override healthProbes(): Record<string, HealthProbe> {
+    return {
+      chain: () => probeChain(this.client.publicClient),
+      store: () => this.store.probe(),
+    };
   }
 
   // --- hooks ------------------------------------------------------------------------------------
@@ -577,14 +604,25 @@ export class ValidatorDaemon extends DaemonLoop {
     if (this.released) throw new Error("the validator daemon is stopped");
     let clock: { now: bigint; block: bigint } | undefined;
     try {
+      this.progress("chain");
       clock = await this.clock(signal);
       this.params = await this.rpc("params", () => this.client.challenges.getChallengeParams(), signal);
+      this.progress("beacon");
       await this.stepBeacon(signal);
+      this.progress("scan");
       await this.stepScan(signal);
-      await this.stepAudits(signal);
+      // Verdicts already prepared and reveals already due go out before any audit runs: an audit,
+      // however long, never holds them back.
+      this.progress("commits");
       await this.stepCommits(signal);
+      this.progress("reveals");
       await this.stepReveals(signal);
+      await this.stepAudits(signal);
+      this.progress("commits");
+      await this.stepCommits(signal);
+      this.progress("finalize");
       await this.bestEffort("finalize", () => this.stepFinalize(signal));
+      this.progress("missed");
       if (this.options.reportMissed) await this.bestEffort("missed", () => this.stepMissed(signal));
       this.metrics.ticks.inc({ outcome: "ok" });
       this.lastTick = this.tickRecord(clock, true);
@@ -880,6 +918,7 @@ export class ValidatorDaemon extends DaemonLoop {
       let outcome: AuditOutcome;
       try {
         outcome = await this.audit(c, signal);
+        this.progress(`verdict ${c.id}`);
       } catch (err) {
         if (signal.aborted) throw err;
         now = await this.now(signal);
@@ -953,7 +992,11 @@ export class ValidatorDaemon extends DaemonLoop {
       auditSeed: committee.auditSeed,
     };
     const started = performance.now();
-    const decision = await this.decide(challenge, samples, signal);
+    const decision = await this.withinBudget(
+      c.id,
+      (budget) => this.decide(challenge, samples, budget),
+      signal,
+    );
     const seconds = (performance.now() - started) / 1000;
     const prepared = this.client.challenges.prepareVerdict({
       id: c.id,
@@ -984,6 +1027,30 @@ export class ValidatorDaemon extends DaemonLoop {
       });
     }
     return { kind: "verdict", prepared, summary };
+  }
+
+  /**
+   * Runs one audit within `auditBudgetMs` (a timer no garbage collection can detach): past it the
+   * audit is abandoned (its signal aborted) and an error says so; the challenge is tried again at
+   * the next tick while its commit window is open.
+   */
+  private async withinBudget<T>(
+    id: Hex,
+    run: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
+    const ms = this.options.auditBudgetMs;
+    const budget = startDeadline(ms, { signal, what: `the audit of ${id}` });
+    this.progress(`audit ${id}`, ms + 60_000);
+    try {
+      return await budget.race(run(budget.signal));
+    } catch (err) {
+      if (budget.expired)
+        throw new Error(`the audit ran past its budget of ${ms} ms and was abandoned`, { cause: err });
+      throw err;
+    } finally {
+      budget.clear();
+    }
   }
 
   /** The hash of this validator's `VerdictCommitted` on challenge `c`, if its commitment is on chain. */

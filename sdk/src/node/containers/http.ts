@@ -31,6 +31,7 @@
  * unless `redirects: "any"`, and never carry the bearer token or extra headers to another origin.
  */
 import { encodeAbiParameters, type Hex } from "viem";
+import { BodyReadError, readBody, startDeadline, type Deadline } from "../../daemon/body.js";
 import { parsePythonJson, pythonJsonDumps, pythonRepr, toPyValue, type PyValue } from "./python-json.js";
 import {
   ContainerError,
@@ -311,11 +312,15 @@ export class HttpContainer implements InferenceContainer {
 
   async call(input: ContainerCall): Promise<PyValue> {
     const endpoint = `${this.url}/service_output`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
+    // The deadline covers the answer and its body, and no garbage collection can detach it from
+    // the read (`startDeadline`).
+    const deadline = startDeadline(this.timeoutMs, {
+      what: endpoint,
+      ...(input.signal && { signal: input.signal }),
+    });
     try {
-      const response = await this.request(endpoint, "POST", HttpContainer.requestText(input), signal);
-      const bytes = await this.readBody(response, endpoint);
+      const response = await this.request(endpoint, "POST", HttpContainer.requestText(input), deadline);
+      const bytes = await this.readBody(response, endpoint, deadline);
       if (this.failOnErrorStatus && (response.status < 200 || response.status > 299)) {
         throw new ContainerError(
           "status",
@@ -343,14 +348,18 @@ export class HttpContainer implements InferenceContainer {
         );
       }
     } catch (err) {
-      return this.fail(err, endpoint, input.signal, timeout, this.timeoutMs);
+      return this.fail(err, endpoint, input.signal, deadline);
+    } finally {
+      deadline.clear();
     }
   }
 
   async *stream(input: ContainerCall): AsyncIterable<Uint8Array> {
     const endpoint = `${this.url}/service_output`;
-    const timeout = AbortSignal.timeout(this.streamTimeoutMs);
-    const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
+    const deadline = startDeadline(this.streamTimeoutMs, {
+      what: endpoint,
+      ...(input.signal && { signal: input.signal }),
+    });
     // infernet-node posts a streaming job without `requires_proof`.
     const body = pythonJsonDumps(
       new Map<string, PyValue>([
@@ -361,15 +370,17 @@ export class HttpContainer implements InferenceContainer {
     );
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
-      const response = await this.request(endpoint, "POST", body, signal);
+      const response = await this.request(endpoint, "POST", body, deadline);
       if (response.status < 200 || response.status > 299) {
         await response.body?.cancel().catch(() => undefined);
         throw new ContainerError("status", this.id, `${endpoint} answered HTTP ${response.status}`);
       }
       reader = response.body?.getReader();
+      const current = reader;
+      deadline.onExpire(() => void current?.cancel().catch(() => undefined));
       let received = 0;
       while (reader) {
-        const { done, value } = await reader.read();
+        const { done, value } = await deadline.race(reader.read());
         if (done) break;
         received += value.length;
         if (received > this.maxResponseBytes) {
@@ -383,38 +394,45 @@ export class HttpContainer implements InferenceContainer {
       }
     } catch (err) {
       await reader?.cancel().catch(() => undefined);
-      this.fail(err, endpoint, input.signal, timeout, this.streamTimeoutMs);
+      this.fail(err, endpoint, input.signal, deadline);
+    } finally {
+      deadline.clear();
     }
   }
 
   async resources(modelId?: string, signal?: AbortSignal): Promise<PyValue> {
     const query = modelId === undefined ? "" : `?model_id=${encodeURIComponent(modelId)}`;
     const endpoint = `${this.url}/service-resources${query}`;
-    const timeout = AbortSignal.timeout(Math.min(this.timeoutMs, 30_000));
-    const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = startDeadline(Math.min(this.timeoutMs, 30_000), {
+      what: endpoint,
+      ...(signal && { signal }),
+    });
     try {
-      const response = await this.request(endpoint, "GET", undefined, all);
-      const bytes = await this.readBody(response, endpoint);
+      const response = await this.request(endpoint, "GET", undefined, deadline);
+      const bytes = await this.readBody(response, endpoint, deadline);
       if (response.status < 200 || response.status > 299) {
         throw new ContainerError("status", this.id, `${endpoint} answered HTTP ${response.status}`);
       }
       return parsePythonJson(decodeBody(this.id, bytes, response.headers.get("content-type") ?? "").trim());
     } catch (err) {
-      return this.fail(err, endpoint, signal, timeout, this.timeoutMs);
+      return this.fail(err, endpoint, signal, deadline);
+    } finally {
+      deadline.clear();
     }
   }
 
-  private fail(
-    err: unknown,
-    endpoint: string,
-    outer: AbortSignal | undefined,
-    timeout: AbortSignal,
-    ms: number,
-  ): never {
+  private fail(err: unknown, endpoint: string, outer: AbortSignal | undefined, deadline: Deadline): never {
     if (err instanceof ContainerError) throw err;
     if (outer?.aborted) throw outer.reason;
-    if (timeout.aborted) {
-      throw new ContainerError("timeout", this.id, `no complete answer from ${endpoint} within ${ms} ms`);
+    if (err instanceof BodyReadError && err.kind === "oversized") {
+      throw new ContainerError("oversized", this.id, err.message);
+    }
+    if (deadline.expired) {
+      throw new ContainerError(
+        "timeout",
+        this.id,
+        `no complete answer from ${endpoint} within ${deadline.ms} ms`,
+      );
     }
     if (err instanceof Error && err.name === "PyJsonError") {
       throw new ContainerError("malformed", this.id, `${endpoint}: ${err.message}`);
@@ -437,7 +455,7 @@ export class HttpContainer implements InferenceContainer {
     endpoint: string,
     method: "GET" | "POST",
     body: string | undefined,
-    signal: AbortSignal,
+    deadline: Deadline,
   ): Promise<Response> {
     const origin = new URL(endpoint).origin;
     let url = endpoint;
@@ -447,13 +465,15 @@ export class HttpContainer implements InferenceContainer {
       ...this.headers,
     };
     for (let hop = 0; ; hop++) {
-      const response = await fetch(url, {
-        method,
-        signal,
-        redirect: "manual",
-        headers,
-        ...(body !== undefined && { body }),
-      });
+      const response = await deadline.race(
+        fetch(url, {
+          method,
+          signal: deadline.signal,
+          redirect: "manual",
+          headers,
+          ...(body !== undefined && { body }),
+        }),
+      );
       if (![301, 302, 303, 307, 308].includes(response.status)) return response;
       await response.body?.cancel().catch(() => undefined);
       const location = response.headers.get("location");
@@ -502,35 +522,8 @@ export class HttpContainer implements InferenceContainer {
     }
   }
 
-  private async readBody(response: Response, endpoint: string): Promise<Uint8Array> {
-    const declared = response.headers.get("content-length");
-    if (declared !== null && Number(declared) > this.maxResponseBytes) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ContainerError(
-        "oversized",
-        this.id,
-        `${endpoint} declared ${declared} bytes, more than ${this.maxResponseBytes}`,
-      );
-    }
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    const reader = response.body?.getReader();
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        received += value.length;
-        if (received > this.maxResponseBytes) {
-          await reader.cancel().catch(() => undefined);
-          throw new ContainerError(
-            "oversized",
-            this.id,
-            `${endpoint} sent more than ${this.maxResponseBytes} bytes`,
-          );
-        }
-        chunks.push(value);
-      }
-    }
-    return Buffer.concat(chunks);
+  /** The whole body within the request's deadline and `maxResponseBytes` (`readBody`). */
+  private async readBody(response: Response, endpoint: string, deadline: Deadline): Promise<Uint8Array> {
+    return readBody(response, { deadline, maxBytes: this.maxResponseBytes, what: endpoint });
   }
 }

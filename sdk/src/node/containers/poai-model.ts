@@ -10,8 +10,9 @@
  * every parameter as int16 LE) given as bytes, a file or an http(s) URL, and are accepted only if
  * their keccak256 is the model's `weightsHash` (given, or read from the ModelRegistry).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { keccak256, type Hex } from "viem";
+import { BodyReadError, fetchBody } from "../../daemon/body.js";
 import { decodeInferenceInput, encodeInferenceOutput, infer, inferenceLayout } from "../../compute/index.js";
 import {
   ContainerError,
@@ -40,8 +41,17 @@ async function loadBytes(id: string, location: CheckpointLocation, expected: num
   if (location instanceof Uint8Array) return location;
   if (typeof location === "object" && location !== null && "path" in location) {
     try {
+      // A file larger than the model is refused before it is read (a wrong path to a big file).
+      const size = (await stat(location.path)).size;
+      if (size > expected)
+        throw new ContainerError(
+          "oversized",
+          id,
+          `checkpoint ${location.path} is ${size} bytes, larger than the model's ${expected}`,
+        );
       return new Uint8Array(await readFile(location.path));
     } catch (err) {
+      if (err instanceof ContainerError) throw err;
       throw new ContainerError(
         "failed",
         id,
@@ -51,40 +61,31 @@ async function loadBytes(id: string, location: CheckpointLocation, expected: num
   }
   if (typeof location === "object" && location !== null && "url" in location) {
     const timeoutMs = location.timeoutMs ?? 60_000;
-    let response: Response;
+    let fetched: { response: Response; body: Uint8Array };
     try {
-      response = await fetch(location.url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+      fetched = await fetchBody(location.url, { deadlineMs: timeoutMs, maxBytes: expected });
     } catch (err) {
+      if (err instanceof BodyReadError && err.kind === "oversized")
+        throw new ContainerError(
+          "oversized",
+          id,
+          `checkpoint ${location.url} is larger than ${expected} bytes`,
+        );
+      if (err instanceof BodyReadError && err.kind === "timeout")
+        throw new ContainerError("timeout", id, `checkpoint ${location.url}: ${err.message}`);
       throw new ContainerError(
         "unreachable",
         id,
         `cannot fetch checkpoint ${location.url}: ${(err as Error).message}`,
       );
     }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ContainerError("status", id, `checkpoint ${location.url} answered HTTP ${response.status}`);
-    }
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    const reader = response.body?.getReader();
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        received += value.length;
-        if (received > expected) {
-          await reader.cancel().catch(() => undefined);
-          throw new ContainerError(
-            "oversized",
-            id,
-            `checkpoint ${location.url} is larger than ${expected} bytes`,
-          );
-        }
-        chunks.push(value);
-      }
-    }
-    return new Uint8Array(Buffer.concat(chunks));
+    if (fetched.response.status !== 200)
+      throw new ContainerError(
+        "status",
+        id,
+        `checkpoint ${location.url} answered HTTP ${fetched.response.status}`,
+      );
+    return fetched.body;
   }
   throw new ContainerError("failed", id, "checkpoint must be bytes, { path } or { url }");
 }
