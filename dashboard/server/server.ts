@@ -291,7 +291,14 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       next++;
       return answer ?? rpcError(c.call.id, -32603, "the chain gave no answer to this call");
     });
-    send(res, 200, jsonText(batch ? out : out[0]), "application/json");
+    // Event logs make large answers (megabytes for a busy network): compressed when the page accepts it.
+    const text = jsonText(batch ? out : out[0]);
+    if (text.length > 8192 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")))
+      return send(res, 200, gzipSync(text, { level: 1 }), "application/json", {
+        "content-encoding": "gzip",
+        vary: "accept-encoding",
+      });
+    send(res, 200, text, "application/json");
   }
 
   const server = createServer((req, res) => {

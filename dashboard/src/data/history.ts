@@ -63,17 +63,29 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   else map.set(key, [value]);
 }
 
-/** Reads and joins the events; a deployment without Proof-of-AI contracts has challenge-free history. */
-export async function loadHistory(client: PoAIClient): Promise<History> {
+/** Which parts of the history a page needs (each is one `eth_getLogs`); challenges are always read. */
+export interface HistoryParts {
+  reveals?: boolean;
+  slashes?: boolean;
+  rewards?: boolean;
+}
+
+const EVERYTHING: Required<HistoryParts> = { reveals: true, slashes: true, rewards: true };
+
+/**
+ * Reads and joins the events (by default every part); a deployment without Proof-of-AI contracts
+ * has challenge-free history.
+ */
+export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVERYTHING): Promise<History> {
   const hasChallenges = client.deployment.contracts.challengeManager !== undefined;
   const none = Promise.resolve([]);
   const [submitted, finalized, missed, revealed, slashed, rewarded] = await Promise.all([
     hasChallenges ? client.challenges.getEvents({ eventName: "ResultSubmitted" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeFinalized" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeMissed" }) : none,
-    hasChallenges ? client.challenges.getEvents({ eventName: "VerdictRevealed" }) : none,
-    client.staking.getEvents({ eventName: "Slashed" }),
-    client.staking.getEvents({ eventName: "RewardNotified" }),
+    hasChallenges && parts.reveals ? client.challenges.getEvents({ eventName: "VerdictRevealed" }) : none,
+    parts.slashes ? client.staking.getEvents({ eventName: "Slashed" }) : none,
+    parts.rewards ? client.staking.getEvents({ eventName: "RewardNotified" }) : none,
   ]);
 
   const challenges = new Map<Hex, ChallengeRecord>();

@@ -165,27 +165,54 @@ async function specsOf(client: PoAIClient, epoch: bigint, committeeSize: number)
 
 export async function loadOverview(client: PoAIClient): Promise<Overview> {
   const c = client.deployment.contracts;
-  const [block, epoch, operators, history] = await Promise.all([
+  // Every read starts as soon as what it depends on is known, so the page waits for as few
+  // round trips as the data allows.
+  const epochP = client.staking.currentEpoch();
+  const committeeP = c.challengeManager ? client.challenges.getChallengeParams() : Promise.resolve(undefined);
+  const epochsP = epochP.then((epoch) => {
+    const first = epoch >= BigInt(STAKE_EPOCHS - 1) ? epoch - BigInt(STAKE_EPOCHS - 1) : 0n;
+    const epochs: bigint[] = [];
+    for (let e = first; e <= epoch; e++) epochs.push(e);
+    return epochs;
+  });
+  const [
+    block,
+    epoch,
+    operators,
+    history,
+    epochs,
+    committee,
+    specs,
+    start,
+    next,
+    trainerHistory,
+    validatorHistory,
+    rewardParams,
+    totals,
+  ] = await Promise.all([
     getBlock(client.publicClient),
-    client.staking.currentEpoch(),
+    epochP,
     allOperators(client),
-    loadHistory(client),
-  ]);
-  const first = epoch >= BigInt(STAKE_EPOCHS - 1) ? epoch - BigInt(STAKE_EPOCHS - 1) : 0n;
-  const epochs: bigint[] = [];
-  for (let e = first; e <= epoch; e++) epochs.push(e);
-  const challengeParams = c.challengeManager ? client.challenges.getChallengeParams() : undefined;
-  const [start, next, trainerHistory, validatorHistory, committee, rewardParams, totals] = await Promise.all([
-    client.staking.epochStart({ epoch }),
-    client.staking.epochStart({ epoch: epoch + 1n }),
-    Promise.all(epochs.map((e) => client.staking.roleStakeAt({ role: "trainer", epoch: e }))),
-    Promise.all(epochs.map((e) => client.staking.roleStakeAt({ role: "validator", epoch: e }))),
-    challengeParams,
+    loadHistory(client, {}),
+    epochsP,
+    committeeP,
+    c.taskRegistry
+      ? Promise.all([epochP, committeeP]).then(([e, params]) =>
+          specsOf(client, e, params?.committeeSize ?? 0),
+        )
+      : Promise.resolve(null),
+    epochP.then((e) => client.staking.epochStart({ epoch: e })),
+    epochP.then((e) => client.staking.epochStart({ epoch: e + 1n })),
+    epochsP.then((es) =>
+      Promise.all(es.map((e) => client.staking.roleStakeAt({ role: "trainer", epoch: e }))),
+    ),
+    epochsP.then((es) =>
+      Promise.all(es.map((e) => client.staking.roleStakeAt({ role: "validator", epoch: e }))),
+    ),
     c.rewardDistributor ? client.rewards.getRewardParams() : undefined,
     c.rewardDistributor ? client.rewards.getRewardTotals() : undefined,
   ]);
   const committeeSize = committee?.committeeSize ?? null;
-  const specs = c.taskRegistry ? await specsOf(client, epoch, committeeSize ?? 0) : null;
 
   const live = operators.filter((op) => op.status === 1);
   const sum = (role: 1 | 2) => live.filter((op) => op.role === role).reduce((s, op) => s + op.totalStake, 0n);

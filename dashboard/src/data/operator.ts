@@ -51,7 +51,7 @@ export async function loadOperator(client: PoAIClient, operator: Address): Promi
   const [pool, epoch, history] = await Promise.all([
     client.staking.getPool({ operator: address }),
     client.staking.currentEpoch(),
-    loadHistory(client),
+    loadHistory(client, { reveals: roleName(view.role) === "validator", slashes: true, rewards: true }),
   ]);
   const first = epoch >= BigInt(HISTORY_EPOCHS - 1) ? epoch - BigInt(HISTORY_EPOCHS - 1) : 0n;
   const epochs: bigint[] = [];
