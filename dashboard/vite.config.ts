@@ -2,8 +2,10 @@
  * Build of the dashboard: a static single-page app in `dist/`, served by `poai dashboard` (or
  * `npm run devnet -- --dashboard`) next to a JSON-RPC bridge to the chain.
  *
- * `@poai/sdk` is imported by package name; its root entry is meant to be browser-safe. Where it is
- * not yet, the workaround lives here and nowhere else (see `nodeGlobals` below).
+ * `@poai/sdk` is imported by package name, and only its root entry (viem actions, ABIs, pure
+ * helpers). That entry bundles for the browser without polyfills: its one Node global (`Buffer`,
+ * in a dispute helper the dashboard never calls) needs no shim at run time, only a type
+ * declaration (`src/sdk-node-globals.d.ts`).
  */
 import { defineConfig } from "vite";
 

@@ -36,7 +36,7 @@ export function Chart({ id, title, x, xLabel, yLabel, series, height = 220 }: Ch
         { label: xLabel, stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, incrs: [1, 2, 5, 10, 20, 50, 100] },
         { label: yLabel, stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, size: 70 },
       ],
-      legend: { show: true },
+      legend: { show: true, live: false },
       series: [
         { label: xLabel },
         ...series.map((s): uPlot.Series => {

@@ -144,7 +144,11 @@ function PortfolioBody({ d, preset }: { d: Loaded; preset: string | undefined })
   const open = d.operators.filter((op) => op.status === 1 && !op.jailed);
   const [target, setTarget] = useState<string>(preset ?? open[0]?.operator ?? "");
   const [amount, setAmount] = useState("");
-  const [from, setFrom] = useState<string>(p.positions[0]?.operator ?? "");
+  const [chosenFrom, setFrom] = useState<string>(p.positions[0]?.operator ?? "");
+  // After a delegation or an undelegation the positions change: keep the choice while it exists.
+  const from = p.positions.some((x) => x.operator === chosenFrom)
+    ? chosenFrom
+    : (p.positions[0]?.operator ?? "");
   const [outAmount, setOutAmount] = useState("");
   const [all, setAll] = useState(false);
   const [busy, setBusy] = useState<Busy>(null);
@@ -235,7 +239,7 @@ function PortfolioBody({ d, preset }: { d: Loaded; preset: string | undefined })
           </button>
           <p class="muted small">
             Approves Staking for the amount first when the allowance is short (allowance now{" "}
-            {poai(p.allowance)}).
+            {p.allowance >= 2n ** 255n ? "unlimited" : poai(p.allowance)}).
           </p>
         </form>
 
