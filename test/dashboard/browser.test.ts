@@ -13,6 +13,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
 import type { Page } from "playwright-core";
 import {
   challengeManagerAbi,
@@ -23,15 +24,7 @@ import {
   type PoAIClient,
   type PoAIDeployment,
 } from "@poai/sdk";
-import {
-  createWalletClient,
-  custom,
-  getAddress,
-  parseEther,
-  type Address,
-  type EIP1193Parameters,
-  type Hex,
-} from "viem";
+import { createWalletClient, custom, getAddress, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { findChromium, launchChromium, type Browser } from "../../dashboard/server/browser.js";
 import { ensureDashboardBuilt } from "../../dashboard/server/build.js";
@@ -43,7 +36,7 @@ import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
 import { runInferenceScenario } from "../../scripts/lib/inference-scenario.js";
 import { PROJECT_ROOT, accountKey } from "../fixtures/hardhat-node.js";
 
-type Connection = Awaited<ReturnType<typeof network.create>>;
+type Connection = NetworkConnection<"generic">;
 
 const SHOTS = path.resolve(PROJECT_ROOT, process.env.POAI_DASHBOARD_SCREENSHOTS ?? "test-results/dashboard");
 // The devnet's accounts: 0 deployer, 1..3 trainers (C forges), 4..5 validators, 6 Dave, 7 Erin, 8 the dApp.
@@ -111,11 +104,6 @@ describe("dashboard in headless Chromium against a devnet", function () {
   const value = (selector: string) => page.getAttribute(selector, "data-value");
   const shot = (file: string) => page.screenshot({ path: path.join(SHOTS, file), fullPage: true });
 
-  async function events(address: Address, abi: typeof stakingAbi, eventName: "Slashed" | "RewardNotified") {
-    const publicClient = await connection.viem.getPublicClient();
-    return publicClient.getContractEvents({ address, abi, eventName, fromBlock: 0n });
-  }
-
   it("shows the network: the chain's epoch, stake by role, delegated stake and the spec's verification overhead", async () => {
     await open("/", "overview");
     const epoch = await client.staking.currentEpoch();
@@ -148,8 +136,10 @@ describe("dashboard in headless Chromium against a devnet", function () {
   it("lists every operator with the stake, commission, verdicts, slashes and rewards the chain holds", async () => {
     await open("/operators", "operators");
     const { operators } = await client.staking.getOperators({ limit: 100 });
-    const slashes = await events(deployment.contracts.staking, stakingAbi, "Slashed");
-    const rewards = await events(deployment.contracts.staking, stakingAbi, "RewardNotified");
+    const publicClient = await connection.viem.getPublicClient();
+    const staking = { address: deployment.contracts.staking, abi: stakingAbi, fromBlock: 0n } as const;
+    const slashes = await publicClient.getContractEvents({ ...staking, eventName: "Slashed" });
+    const rewards = await publicClient.getContractEvents({ ...staking, eventName: "RewardNotified" });
     expect(await page.locator("[data-table=operators] tbody tr").count()).to.equal(operators.length);
     for (const op of operators) {
       const row = `[data-operator="${op.operator}"]`;
@@ -180,9 +170,7 @@ describe("dashboard in headless Chromium against a devnet", function () {
     }
     const forger = operator("trainer C");
     expect(await value(`[data-operator="${forger}"] [data-field="verdicts"]`)).to.contain("Fraud");
-    expect(BigInt((await value(`[data-operator="${forger}"] [data-field="slashed"]`))!)).to.be.greaterThan(
-      0n,
-    );
+    expect(BigInt((await value(`[data-operator="${forger}"] [data-field="slashed"]`))!) > 0n).to.equal(true);
     await shot("operators.png");
   });
 
@@ -279,12 +267,9 @@ describe("dashboard in headless Chromium against a devnet", function () {
     const after = await client.staking.getPosition({ owner: erin, operator: target });
     expect(after.tokens - before.tokens).to.equal(parseEther("250"));
     // The page reloads its data after the transaction and shows the position the chain holds.
+    const cell = `[data-table="positions"] [data-operator="${target}"] [data-field="tokens"]`;
     await page.waitForFunction(
-      ([sel, want]) => document.querySelector(sel)?.getAttribute("data-value") === want,
-      [
-        `[data-table="positions"] [data-operator="${target}"] [data-field="tokens"]`,
-        String(after.tokens),
-      ] as const,
+      `document.querySelector(${JSON.stringify(cell)})?.getAttribute("data-value") === "${after.tokens}"`,
     );
     await shot("delegate.png");
   });
@@ -343,7 +328,7 @@ describe("dashboard in headless Chromium against a devnet", function () {
           chain: null,
         });
       }
-      return connection.provider.request({ method, params: args } as EIP1193Parameters);
+      return connection.provider.request({ method, params: args });
     });
     // A string, not a function: the test runner's transpiler would add helpers the page lacks.
     await page.addInitScript(`
