@@ -57,7 +57,8 @@ export async function dashboardRun(
       throw new OperatorCommandError(`--host ${JSON.stringify(o.host)}: not an interface of this machine`);
     throw err;
   }
-  io.stdout(
+  // With --json, stdout carries only the final JSON object.
+  (o.json ? io.stderr : io.stdout)(
     `PoAI dashboard at ${server.url} (chain ${session.chainId}, deployment ${session.deploymentFile}); Ctrl-C stops it\n`,
   );
   await stopped(io);

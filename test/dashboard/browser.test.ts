@@ -35,6 +35,7 @@ import { runDevnet } from "../../scripts/lib/devnet/run.js";
 import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
 import { runInferenceScenario } from "../../scripts/lib/inference-scenario.js";
 import { PROJECT_ROOT, accountKey } from "../fixtures/hardhat-node.js";
+import { multicall3Bytecode } from "../sdk/fixture.js";
 
 type Connection = NetworkConnection<"generic">;
 
@@ -238,6 +239,39 @@ describe("dashboard in headless Chromium against a devnet", function () {
     expect(await page.locator('[data-chart="usage"] canvas').count()).to.equal(1);
     expect(await page.locator("[data-table=disputes] tbody tr").count()).to.equal(inference.disputes.length);
     await shot("marketplace.png");
+  });
+
+  it("reads through Multicall3 when the deployment names one: the same figures in fewer calls", async () => {
+    const publicClient = await connection.viem.getPublicClient();
+    const [deployer] = await connection.viem.getWalletClients();
+    const hash = await deployer!.deployContract({ abi: [], bytecode: multicall3Bytecode() });
+    const { contractAddress } = await publicClient.waitForTransactionReceipt({ hash });
+    const batched = await startDashboardServer({
+      deployment: { ...deployment, contracts: { ...deployment.contracts, multicall3: contractAddress! } },
+      chainId: report.chainId,
+      chain: { provider: connection.provider },
+    });
+    const FIGURES = `JSON.stringify([...document.querySelectorAll("[data-field][data-value]")].map(
+      (e) => e.getAttribute("data-field") + "=" + e.getAttribute("data-value")))`;
+    const load = async (s: DashboardServer) => {
+      const calls = s.stats.rpcCalls;
+      await page.goto(`${s.url}/`);
+      await page.waitForSelector('[data-page="overview"][data-state="ready"]');
+      return {
+        figures: JSON.parse((await page.evaluate(FIGURES)) as string) as string[],
+        calls: s.stats.rpcCalls - calls,
+      };
+    };
+    try {
+      const plain = await load(server);
+      const viaMulticall = await load(batched);
+      expect(viaMulticall.figures).to.deep.equal(plain.figures);
+      expect(plain.figures.length).to.be.greaterThan(5);
+      // Without Multicall3 every contract read is its own eth_call (batched in one HTTP request).
+      expect(viaMulticall.calls * 2).to.be.lessThan(plain.calls);
+    } finally {
+      await batched.close();
+    }
   });
 
   async function connectDevAccount(index: number) {
