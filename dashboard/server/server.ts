@@ -144,18 +144,25 @@ function providerError(id: RpcCall["id"], err: unknown): RpcAnswer {
   return rpcError(id, code, message, e.data);
 }
 
+/** Sends `calls` to the chain; the answers come back in the order of `calls`. */
 async function forward(endpoint: ChainEndpoint, calls: RpcCall[]): Promise<RpcAnswer[]> {
   if ("url" in endpoint) {
+    // Numbered here, so answers pair with calls whatever ids the page chose (a node may reorder a batch).
     const res = await fetch(endpoint.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(calls),
+      body: JSON.stringify(calls.map((c, i) => ({ ...c, id: i }))),
       signal: AbortSignal.timeout(60_000),
     });
     if (!res.ok) throw new Error(`the chain's RPC at ${endpoint.url} answered HTTP ${res.status}`);
     const body = (await res.json()) as unknown;
     // Some nodes answer a one-call batch with a bare object.
-    return Array.isArray(body) ? (body as RpcAnswer[]) : [body as RpcAnswer];
+    const answers = (Array.isArray(body) ? body : [body]) as RpcAnswer[];
+    const byIndex = new Map(answers.map((a) => [a.id, a]));
+    return calls.map((c, i) => {
+      const a = byIndex.get(i);
+      return a ? { ...a, id: c.id } : rpcError(c.id, -32603, "the chain gave no answer to this call");
+    });
   }
   return Promise.all(
     calls.map(async (call): Promise<RpcAnswer> => {
@@ -283,14 +290,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     } catch (err) {
       return send(res, 502, jsonText(rpcError(null, -32603, (err as Error).message)), "application/json");
     }
-    const byId = new Map(answers.map((a, i) => [a.id ?? `#${i}`, a]));
     let next = 0;
-    const out = checked.map((c) => {
-      if ("answer" in c) return c.answer;
-      const answer = byId.get(c.call.id ?? `#${next}`) ?? answers[next];
-      next++;
-      return answer ?? rpcError(c.call.id, -32603, "the chain gave no answer to this call");
-    });
+    const out = checked.map((c) => ("answer" in c ? c.answer : answers[next++]!));
     // Event logs make large answers (megabytes for a busy network): compressed when the page accepts it.
     const text = jsonText(batch ? out : out[0]);
     if (text.length > 8192 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")))

@@ -82,6 +82,34 @@ describe("dashboard server", function () {
     expect(answers[1]!.result).to.equal("0x7a69");
   });
 
+  it("bridges to an upstream node over HTTP, each answer paired with its call", async () => {
+    // The upstream here is another bridge: a JSON-RPC endpoint over HTTP, like `hardhat node`.
+    const relay = await startDashboardServer({
+      deployment,
+      chainId: 31337,
+      chain: { url: `${server.url}/rpc` },
+    });
+    try {
+      const r = await rpc(relay.url, [
+        { jsonrpc: "2.0", id: "b", method: "eth_chainId" },
+        { jsonrpc: "2.0", id: 7, method: "evm_mine" },
+        { jsonrpc: "2.0", id: "a", method: "eth_getBalance", params: [accountAddress(0), "latest"] },
+      ]);
+      const [chainId, refused, balance] = r.json as {
+        id: unknown;
+        result?: string;
+        error?: { code: number };
+      }[];
+      expect(chainId).to.deep.equal({ jsonrpc: "2.0", id: "b", result: "0x7a69" });
+      expect(refused!.id).to.equal(7);
+      expect(refused!.error!.code).to.equal(-32601);
+      expect(balance!.id).to.equal("a");
+      expect(BigInt(balance!.result!) > 0n).to.equal(true);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it("refuses what would sign with the node's accounts or move its clock, naming the method", async () => {
     // A bridge that forwarded everything would let any page spend the unlocked dev accounts.
     const from = accountAddress(0);
@@ -173,11 +201,11 @@ describe("dashboard server", function () {
     let out = "";
     let stop!: () => void;
     const stopSignal = new Promise<void>((resolve) => (stop = resolve));
-    const running = runCli(["dashboard", "--deployment", book], {
+    // Over --rpc (the server's own bridge is a JSON-RPC endpoint of this chain).
+    const running = runCli(["dashboard", "--rpc", `${server.url}/rpc`, "--deployment", book], {
       env: {},
       stdout: (s) => (out += s),
       stderr: () => {},
-      connection,
       stopSignal,
     });
     const deadline = Date.now() + 60_000;
@@ -186,6 +214,8 @@ describe("dashboard server", function () {
     const url = /PoAI dashboard at (http:\/\/\S+) \(chain 31337/.exec(out)![1]!;
     const config = (await (await fetch(`${url}/api/config`)).json()) as { chainId: number };
     expect(config.chainId).to.equal(31337);
+    const through = await rpc(url, { jsonrpc: "2.0", id: 1, method: "eth_chainId" });
+    expect((through.json as { result: string }).result).to.equal("0x7a69");
     stop();
     expect(await running).to.equal(0);
     expect(out).to.contain("dashboard stopped");
