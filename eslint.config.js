@@ -11,6 +11,7 @@ export default tseslint.config(
       "coverage/",
       "sdk/src/abi/",
       "sdk/dist/",
+      "dashboard/dist/",
       "bench/results/",
     ],
   },

@@ -5,6 +5,7 @@
  *   npm run devnet
  *   npm run devnet -- --epochs 5 --trainers 4 --cheaters 1 --validators 3 --backend wasm
  *   npm run devnet -- --json > report.json
+ *   npm run devnet -- --dashboard          # then keep the chain up and serve the web dashboard on it
  *
  * See `scripts/lib/devnet/run.ts` for what it does, `--help` for every option.
  */
@@ -14,6 +15,7 @@ import { runInferenceScenario } from "./lib/inference-scenario.js";
 import { DevnetOptionsError, parseDevnetArgs } from "./lib/devnet/options.js";
 import { runDevnet, type DevnetUi } from "./lib/devnet/run.js";
 import { createDevnetUi } from "./lib/devnet/ui.js";
+import { keepAlive } from "./lib/devnet/keep-alive.js";
 
 let options;
 try {
@@ -61,6 +63,8 @@ const report = await runDevnet(
 );
 if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else console.log(formatReport(report));
+if (options.keepAlive)
+  await keepAlive(options, report, connection.provider, (line) => process.stderr.write(`${line}\n`));
 await connection.close();
 const failed = report.checks.filter((c) => !c.ok);
 if (failed.length) {

@@ -255,6 +255,20 @@ function program(
       ),
     );
 
+  sub(
+    "dashboard",
+    "Serve the web dashboard (network, operators, delegations, marketplace) until SIGINT / SIGTERM",
+  )
+    .option("--host <host>", "interface to listen on (default 127.0.0.1)")
+    .addOption(
+      new Option("--port <port>", "port to listen on (default: any free port)").argParser(
+        int("port", 0, 65_535),
+      ),
+    )
+    .action(async (o) =>
+      run(o.json, async (config) => (await import("./dashboard.js")).dashboardRun(o, config, io), o),
+    );
+
   const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
   const backends = ["js", "wasm", "cuda", "auto"];
   // Options every daemon command takes.

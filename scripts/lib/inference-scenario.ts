@@ -435,6 +435,7 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
       royalties: String(royalties),
       disputes,
       lines,
+      contracts: { ...inf.contracts },
     };
   } finally {
     for (const n of nodes) await n.stop();

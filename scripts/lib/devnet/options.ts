@@ -27,6 +27,9 @@ export const devnetOptionsSchema = z
     json: z.boolean(),
     logLevel: z.enum(LOG_LEVELS),
     inference: z.boolean(),
+    dashboard: z.boolean(),
+    dashboardPort: z.number().int().min(0).max(65_535),
+    keepAlive: z.boolean(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -58,6 +61,9 @@ export const DEFAULT_DEVNET_OPTIONS: DevnetOptions = {
   json: false,
   logLevel: "silent",
   inference: true,
+  dashboard: false,
+  dashboardPort: 0,
+  keepAlive: false,
 };
 
 /** Validates options, naming every offending field and value in one message. */
@@ -108,7 +114,14 @@ export function parseDevnetArgs(
     )
     .option("--json", "print the report as JSON on stdout (progress goes to stderr)")
     .addOption(new Option("--log-level <level>", "the daemons' log level").choices([...LOG_LEVELS]))
-    .option("--no-inference", "leave out the inference marketplace");
+    .option("--no-inference", "leave out the inference marketplace")
+    .option("--keep-alive", "keep the chain running after the report, until Ctrl-C")
+    .option("--dashboard", "serve the web dashboard on the chain after the report (implies --keep-alive)")
+    .option(
+      "--dashboard-port <port>",
+      "port of the dashboard (default: any free port)",
+      integer("--dashboard-port"),
+    );
   program.parse([...argv], { from: "user" });
   const o = program.opts<Record<string, unknown>>();
   const fromEnv = (name: string) => (env[name] === undefined ? undefined : Number(env[name]));
@@ -126,5 +139,8 @@ export function parseDevnetArgs(
   set("json", o.json === true ? true : undefined);
   set("logLevel", o.logLevel ?? env.POAI_LOG_LEVEL);
   set("inference", o.inference === false ? false : undefined);
+  set("dashboard", o.dashboard === true ? true : undefined);
+  set("dashboardPort", o.dashboardPort);
+  set("keepAlive", o.keepAlive === true || o.dashboard === true ? true : undefined);
   return resolveDevnetOptions(input);
 }

@@ -52,6 +52,8 @@ export interface InferenceSummary {
   royalties: Wei;
   disputes: { node: string; outcome: string; slashed: Wei }[];
   lines: string[];
+  /** The marketplace's contracts, as address-book entries. */
+  contracts?: Record<string, string>;
 }
 
 export interface DevnetReport {
@@ -59,6 +61,8 @@ export interface DevnetReport {
   mode: "in-process" | "multi-process";
   options: Record<string, unknown>;
   spec: { id: string; widths: number[]; steps: number; checkpointInterval: number; auditSamples: number };
+  /** The run's address book (marketplace included): what `poai … --deployment` and the dashboard read. */
+  deployment: { chainId: number; deployBlock: string; contracts: Record<string, string> };
   wallSeconds: number;
   rounds: RoundRow[];
   operators: OperatorReport[];

@@ -593,6 +593,11 @@ export async function runDevnet(
         checkpointInterval: spec.checkpointInterval,
         auditSamples: AUDIT_SAMPLES,
       },
+      deployment: {
+        chainId: publicClient.chain.id,
+        deployBlock: String(deployment.deployBlock ?? 0n),
+        contracts: { ...(deployment.contracts as Record<string, string>), ...inference?.contracts },
+      },
       wallSeconds: 0,
       rounds,
       operators: operatorReports,
