@@ -22,7 +22,7 @@ import {
 } from "../../sdk/src/compute/index.js";
 import { cudaDevice, KERNEL_PARAMS } from "../../sdk/src/compute/cuda/backend.js";
 import { committedKernels, nvccVersion, staleKernels } from "../../sdk/src/compute/cuda/build.js";
-import { VECTORS_PATH, type VectorFile } from "../../sdk/src/compute/vectors/generate.js";
+import { VECTORS_PATH, datasetOfVector, type VectorFile } from "../../sdk/src/compute/vectors/generate.js";
 import { v2RunArb } from "./arbitraries.js";
 import { emulatorCopy, emulatorLibrary } from "./cuda-emu/build.js";
 
@@ -56,10 +56,11 @@ const seedArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytes
 function agreementSuite(backend: () => EngineBackend, runs: number): void {
   for (const vector of vectors.vectors) {
     it(`reproduces vector "${vector.name}": every checkpoint hash, the root and the score`, async () => {
-      const run = await train(vector.spec, vector.seed, { backend: backend() });
+      const data = datasetOfVector(vectors, vector);
+      const run = await train(vector.spec, vector.seed, { backend: backend(), data });
       expect(run.checkpointHashes).to.deep.equal(vector.checkpointHashes);
       expect(commit(run).root).to.equal(vector.root);
-      expect(await evaluate(vector.spec, vector.seed, run.final, { backend: backend() })).to.deep.equal(
+      expect(await evaluate(vector.spec, vector.seed, run.final, { backend: backend(), data })).to.deep.equal(
         vector.score,
       );
     });
