@@ -5,9 +5,10 @@ import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 
 /// @title EngineSpec
 /// @notice The limits of the engine (versions 1 and 2; the SDK compute engine, docs/engine.md), the
-///         check of a model's layer widths against them and of a version 2 spec's dataset, shared by every contract that accepts widths
-///         (the TaskRegistry's training specs, the ModelRegistry's models, IntegerMLP's forward
-///         pass), so a contract never accepts a model the engine would refuse.
+///         check of a model's layer widths against them and of a version 2 spec's dataset, shared
+///         by every contract that accepts widths (the TaskRegistry's training specs, the
+///         ModelRegistry's models, IntegerMLP's forward pass), so a contract never accepts a model
+///         the engine would refuse.
 library EngineSpec {
     uint256 internal constant MAX_LAYERS = 16;
     uint256 internal constant MAX_WIDTH = 65_536;
