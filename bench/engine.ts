@@ -37,6 +37,7 @@ import {
   type TrainingSpec,
 } from "../sdk/src/compute/index.js";
 import { REFERENCE_SEED, REFERENCE_SPEC } from "../sdk/src/compute/reference-spec.js";
+import { runV2Bench } from "./engine-v2.js";
 
 /** The benchmark spec: 2 hidden layers of 512, batch 64; about 69 million MACs per step. */
 export const BENCH_SPEC: TrainingSpec = {
@@ -204,6 +205,8 @@ export async function runEngineBench(): Promise<Record<string, number>> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // Engine version 2: data access against version 1, MNIST accuracy against float32 (bench/engine-v2.ts).
+  await runV2Bench(results, BENCH_SPEC);
 
   await mkdir(resolve(RESULTS, ".."), { recursive: true });
   await writeFile(RESULTS, JSON.stringify(results, null, 2) + "\n");
@@ -317,6 +320,17 @@ async function runCudaBench(
 }
 
 function printTable(results: Record<string, number>): void {
+  if (results["v2.mnist.accuracyBps"] !== undefined) {
+    console.log(
+      `\nEngine version 2: wasm steps/s with dataset examples / version 1's generated ones, same widths and batch: ` +
+        `bench spec ${(100 * results["v2.benchSpec.ratioToV1"]).toFixed(1)}% (${results["v2.benchSpec.stepsPerSecond"]} / ${results["v2.benchSpec.v1StepsPerSecond"]}), ` +
+        `MNIST widths ${(100 * results["v2.mnist.ratioToV1"]).toFixed(1)}% (${results["v2.mnist.stepsPerSecond"]} / ${results["v2.mnist.v1StepsPerSecond"]})`,
+    );
+    console.log(
+      `MNIST reference spec: int8 engine ${(results["v2.mnist.accuracyBps"] / 100).toFixed(2)}% held out (trained in ${results["v2.mnist.trainMs"]} ms), ` +
+        `float32 reference ${(results["v2.mnist.float32.accuracyBps"] / 100).toFixed(2)}% (gap ${results["v2.mnist.gapToFloat32Points"]} points)`,
+    );
+  }
   const rows: [string, string][] = [
     ["js", "js.stepsPerSecond"],
     ["wasm (WebAssembly SIMD)", "wasm.stepsPerSecond"],

@@ -17,6 +17,11 @@
  *    decides whether a faked segment is drawn; observed rate against 1 − (1 − f)^(k·committee).
  * 3. Detection, executed. Smaller runs, really forged and really audited over HTTP by a full
  *    committee: the observed detection rate, and how many honest runs were ever judged Invalid.
+ * 4. Engine version 2 (`v2.*`): the same cost measurement on an MNIST spec, each audit now also
+ *    fetching the training examples of its segments and the held-out examples from the dataset
+ *    owner's HTTP server and proving them against the spec's roots: with a cold cache (the first
+ *    audit of a dataset: every needed chunk downloaded) and a warm one (chunks cached, as for every
+ *    later audit of the same spec), with the bytes each downloads.
  *
  * Writes bench/results/verification.json and prints a table beside the anchors.
  *   BENCH=verification npm run bench
@@ -41,9 +46,12 @@ import {
   validateSeed,
   wasmBackend,
   type Checkpoint,
+  type DatasetData,
   type TrainingSpec,
 } from "../sdk/src/compute/index.js";
 import { checkpointRoutes, serve, type CheckpointSource, type RunInfo } from "../sdk/src/daemon/index.js";
+import { DatasetFetcher, directoryDataset, serveDatasets } from "../sdk/src/data/index.js";
+import { datasetSpec, mnistDataset } from "../scripts/lib/datasets.js";
 import { sampleSegments } from "../sdk/src/poai/audit.js";
 import { auditChallenge, type AuditResult } from "../sdk/src/verifier/audit.js";
 
@@ -162,12 +170,14 @@ async function trainRun(
   spec: TrainingSpec,
   seed: Hex,
   faked: ReadonlySet<number> = new Set(),
+  data?: DatasetData,
 ): Promise<HeldRun> {
   const checkpoints: Uint8Array[] = [];
   const hashes: Hex[] = [];
   if (faked.size === 0) {
     await train(spec, seed, {
       backend: "wasm",
+      data,
       onCheckpoint: ({ checkpoint, hash }) => {
         checkpoints.push(encodeCheckpoint(spec, checkpoint));
         hashes.push(hash);
@@ -199,6 +209,107 @@ function pickFaked(segments: number, f: number): Set<number> {
   const out = new Set<number>();
   while (out.size < count) out.add(Math.floor(Math.random() * segments));
   return out;
+}
+
+/** The version 2 cost spec: MNIST [784, 128, 10] (the reference MNIST widths) over 2,000 segments. */
+export const VERIFICATION_V2 = {
+  hidden: [128],
+  batchSize: 32,
+  steps: 200_000,
+  checkpointInterval: 100,
+  lrShift: 4,
+} as const;
+
+async function runV2Cost(results: Record<string, unknown>): Promise<void> {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const dir = join(root, "cache", "datasets", "mnist");
+  const data = await mnistDataset(dir);
+  const spec = datasetSpec(data, VERIFICATION_V2);
+  const segments = spec.steps / spec.checkpointInterval;
+  console.log(
+    `verification bench, version 2: training MNIST [${spec.widths.join(", ")}] for ${spec.steps} steps (${segments} segments)…`,
+  );
+  const owner = await serveDatasets([await directoryDataset(dir)]);
+  const source = [...owner.sources.values()][0]!;
+  const seed = randomSeed();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const run = await trainRun(spec, seed, new Set(), data);
+  const last = modelLayout(spec).checkpointCount - 1;
+  const score = await evaluate(spec, seed, decodeCheckpoint(spec, run.checkpoints[last]), {
+    backend: "wasm",
+    data,
+  });
+  const trainerMs = performance.now() - t0;
+  const trainerCpuMs = cpuMs(process.cpuUsage(c0));
+  const server = await startServerProcess(run);
+  try {
+    const audit = async (fetcher: DatasetFetcher) => {
+      const c = process.cpuUsage();
+      const samples = sampleSegments(randomSeed(), randomAddress(), AUDIT_SAMPLES, segments);
+      const a = await auditChallenge({
+        spec,
+        seed,
+        id: run.id,
+        root: run.root,
+        endpoint: server.url,
+        samples,
+        backend: "wasm",
+        dataset: fetcher,
+      });
+      if (a.verdict !== "Valid" || a.measuredScoreBps !== score.accuracyBps) {
+        throw new Error(
+          `the honest version 2 run was judged ${a.verdict} (${a.reason}): the benchmark is broken`,
+        );
+      }
+      return { ...a, cpuMs: cpuMs(process.cpuUsage(c)) };
+    };
+    const cold: Awaited<ReturnType<typeof audit>>[] = [];
+    let warm: Awaited<ReturnType<typeof audit>> | undefined;
+    for (let a = 0; a < AUDITS; a++) {
+      const cache = await mkdtemp(join(tmpdir(), "poai-bench-cache-"));
+      const fetcher = new DatasetFetcher({ ref: spec.dataset!, sources: [source], cacheDir: cache });
+      cold.push(await audit(fetcher));
+      if (a === 0)
+        warm = await audit(new DatasetFetcher({ ref: spec.dataset!, sources: [source], cacheDir: cache }));
+      await rm(cache, { recursive: true, force: true });
+    }
+    cold.sort((x, y) => x.ms - y.ms);
+    const median = cold[Math.floor(cold.length / 2)];
+    Object.assign(results, {
+      "v2.spec.widths": spec.widths.join("x"),
+      "v2.spec.steps": spec.steps,
+      "v2.spec.segments": segments,
+      "v2.spec.checkpointBytes": modelLayout(spec).checkpointBytes,
+      "v2.dataset.trainCount": data.ref.trainCount,
+      "v2.dataset.evalCount": data.ref.evalCount,
+      "v2.dataset.bytes": (data.ref.trainCount + data.ref.evalCount) * (2 + data.ref.features),
+      "v2.trainerMs": Math.round(trainerMs),
+      "v2.trainerCpuMs": Math.round(trainerCpuMs),
+      "v2.cold.validatorMs": median.ms,
+      "v2.cold.validatorCpuMs": Math.round(median.cpuMs),
+      "v2.cold.datasetMs": median.timings.datasetMs,
+      "v2.cold.datasetBytesFetched": median.datasetBytesFetched,
+      "v2.cold.datasetChunks": median.datasetChunks,
+      "v2.cold.checkpointBytesFetched": median.bytesFetched,
+      "v2.cold.bytesPerAudit": median.bytesFetched + median.datasetBytesFetched,
+      "v2.cold.replayMs": median.timings.replayMs,
+      "v2.cold.evaluateMs": median.timings.evaluateMs,
+      "v2.cold.overhead": Number(((median.ms * COMMITTEE) / trainerMs).toFixed(4)),
+      "v2.cold.overheadCpu": Number(((median.cpuMs * COMMITTEE) / trainerCpuMs).toFixed(4)),
+      "v2.warm.validatorMs": warm!.ms,
+      "v2.warm.datasetMs": warm!.timings.datasetMs,
+      "v2.warm.datasetBytesFetched": warm!.datasetBytesFetched,
+      "v2.warm.bytesPerAudit": warm!.bytesFetched + warm!.datasetBytesFetched,
+      "v2.warm.overhead": Number(((warm!.ms * COMMITTEE) / trainerMs).toFixed(4)),
+      "v2.warm.overheadCpu": Number(((warm!.cpuMs * COMMITTEE) / trainerCpuMs).toFixed(4)),
+      "v2.accuracyBps": score.accuracyBps,
+      "v2.detectionTheory.f0.1": theory(0.1, AUDIT_SAMPLES, COMMITTEE),
+    });
+  } finally {
+    await server.close();
+    await owner.close();
+  }
 }
 
 export async function runVerificationBench(): Promise<void> {
@@ -279,6 +390,9 @@ export async function runVerificationBench(): Promise<void> {
   } finally {
     await server.close();
   }
+
+  // 4. Engine version 2: an MNIST spec; audits fetch and prove their examples.
+  await runV2Cost(results);
 
   // 2. Detection by the protocol's sampling, many cheaters.
   const sampled: Record<string, { cheaters: number; detected: number; rate: number; theory: number }> = {};
@@ -398,6 +512,19 @@ function print(
     );
   }
   console.log(`  honest runs judged other than Valid: ${honestInvalid}   goal: 0`);
+  if (r["v2.trainerMs"] !== undefined) {
+    const mb = (x: unknown) => `${((x as number) / 1e6).toFixed(2)} MB`;
+    console.log(
+      `\nVersion 2 (MNIST [${String(r["v2.spec.widths"])}], ${String(r["v2.spec.segments"])} segments, dataset ${mb(r["v2.dataset.bytes"])}): trainer ${String(r["v2.trainerMs"])} ms`,
+    );
+    console.log(
+      `  cold cache: audit ${String(r["v2.cold.validatorMs"])} ms (fetch and prove ${String(r["v2.cold.datasetChunks"])} chunks ${String(r["v2.cold.datasetMs"])} ms), ` +
+        `${mb(r["v2.cold.bytesPerAudit"])} per audit (${mb(r["v2.cold.datasetBytesFetched"])} of examples), overhead ${pct(r["v2.cold.overhead"] as number)} (CPU ${pct(r["v2.cold.overheadCpu"] as number)})`,
+    );
+    console.log(
+      `  warm cache: audit ${String(r["v2.warm.validatorMs"])} ms, ${mb(r["v2.warm.bytesPerAudit"])} per audit, overhead ${pct(r["v2.warm.overhead"] as number)} (CPU ${pct(r["v2.warm.overheadCpu"] as number)}); detection at f = 0.1: ${pct(r["v2.detectionTheory.f0.1"] as number)}`,
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runVerificationBench();

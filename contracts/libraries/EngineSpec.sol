@@ -4,10 +4,11 @@ pragma solidity ^0.8.28;
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 
 /// @title EngineSpec
-/// @notice The limits of engine version 1 (the SDK compute engine, docs/engine.md) and the check
-///         of a model's layer widths against them, shared by every contract that accepts widths
-///         (the TaskRegistry's training specs, the ModelRegistry's models, IntegerMLP's forward
-///         pass), so a contract never accepts a model the engine would refuse.
+/// @notice The limits of the engine (versions 1 and 2; the SDK compute engine, docs/engine.md), the
+///         check of a model's layer widths against them and of a version 2 spec's dataset, shared
+///         by every contract that accepts widths (the TaskRegistry's training specs, the
+///         ModelRegistry's models, IntegerMLP's forward pass), so a contract never accepts a model
+///         the engine would refuse.
 library EngineSpec {
     uint256 internal constant MAX_LAYERS = 16;
     uint256 internal constant MAX_WIDTH = 65_536;
@@ -38,5 +39,22 @@ library EngineSpec {
         }
         // the value is the parameter count (weights and biases) the widths give
         if (parameters > MAX_PARAMETERS) revert ITaskRegistry.InvalidSpec("widths", parameters);
+    }
+
+    /// @notice Checks the dataset of a version 2 spec like the engine's `validateSpec`: both
+    ///         counts at least 1, `features` = `widths[0]`, `classes` = the last width, and
+    ///         `evalSize` at most `evalCount`. Reverts `ITaskRegistry.InvalidSpec(field, value)`.
+    function checkDataset(
+        ITaskRegistry.DatasetRef calldata d,
+        uint32[] calldata widths,
+        uint32 evalSize
+    ) internal pure {
+        if (d.trainCount == 0) revert ITaskRegistry.InvalidSpec("dataset.trainCount", 0);
+        if (d.evalCount == 0) revert ITaskRegistry.InvalidSpec("dataset.evalCount", 0);
+        if (d.features != widths[0]) revert ITaskRegistry.InvalidSpec("dataset.features", d.features);
+        if (d.classes != widths[widths.length - 1])
+            revert ITaskRegistry.InvalidSpec("dataset.classes", d.classes);
+        // the value is the spec's evalSize, which the held-out part must cover
+        if (evalSize > d.evalCount) revert ITaskRegistry.InvalidSpec("evalSize", evalSize);
     }
 }

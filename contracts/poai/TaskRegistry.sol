@@ -8,12 +8,16 @@ import {EngineSpec} from "../libraries/EngineSpec.sol";
 
 /// @title TaskRegistry
 /// @notice Governance registers training specs (stored whole, identified by
-///         `keccak256(abi.encode(spec))` computed here) with the parameters the judgment needs, and
-///         activates or retires them. A change of the active set takes effect at the next round,
-///         so the spec a round uses never changes while trainers work on it.
+///         `keccak256(abi.encode(spec))` computed here; an engine version 2 spec with its dataset,
+///         `keccak256(abi.encode(spec, dataset))`, and the URLs its dataset can be fetched from)
+///         with the parameters the judgment needs, and activates or retires them. A change of the
+///         active set takes effect at the next round, so the spec a round uses never changes while
+///         trainers work on it.
 ///
 /// Invariants:
-///  - `specId` of a stored spec is `keccak256(abi.encode(spec))` of exactly the stored fields;
+///  - `specId` of a stored spec is `keccak256(abi.encode(spec))` (version 1) or
+///    `keccak256(abi.encode(spec, dataset))` (version 2) of exactly the stored fields;
+///  - a version 2 spec's dataset is fixed with its id; only its source URLs may change;
 ///  - `activeSpecsAt(r)` is fixed once round `r` has started;
 ///  - at most `MAX_ACTIVE` specs are active at once, so every lookup is O(1)-bounded.
 contract TaskRegistry is ITaskRegistry, AccessManaged {
@@ -29,6 +33,9 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
     uint256 public constant MAX_LR_SHIFT = EngineSpec.MAX_LR_SHIFT;
     uint256 public constant MAX_EVAL_SIZE = EngineSpec.MAX_EVAL_SIZE;
     uint256 public constant BPS = 10_000;
+    /// @notice Most dataset source URLs per spec, and the longest URL.
+    uint256 public constant MAX_DATASET_SOURCES = 8;
+    uint256 public constant MAX_SOURCE_LENGTH = 256;
 
     struct SetVersion {
         uint64 fromRound;
@@ -39,6 +46,8 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
 
     mapping(bytes32 specId => TrainingSpec) private _specs;
     mapping(bytes32 specId => SpecParams) private _params;
+    mapping(bytes32 specId => DatasetRef) private _datasets;
+    mapping(bytes32 specId => string[]) private _sources;
     SetVersion[] private _versions;
 
     constructor(IStaking staking_, address authority) AccessManaged(authority) {
@@ -50,13 +59,41 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
         TrainingSpec calldata spec,
         SpecParams calldata params
     ) external restricted returns (bytes32 id) {
-        _checkSpec(spec);
+        _checkSpec(spec, 1);
         _checkParams(params);
         id = keccak256(abi.encode(spec));
-        if (_params[id].responseDeadline != 0) revert SpecAlreadyRegistered(id);
-        _specs[id] = spec;
-        _params[id] = params;
-        emit SpecRegistered(id, spec, params);
+        _store(id, spec, params);
+    }
+
+    /// @notice Stores an engine version 2 `spec` training on `dataset`, with its judgment
+    ///         parameters and the URLs the dataset can be fetched from. Returns its id,
+    ///         `keccak256(abi.encode(spec, dataset))`.
+    function registerDatasetSpec(
+        TrainingSpec calldata spec,
+        DatasetRef calldata dataset,
+        SpecParams calldata params,
+        string[] calldata sources
+    ) external restricted returns (bytes32 id) {
+        _checkSpec(spec, 2);
+        EngineSpec.checkDataset(dataset, spec.widths, spec.evalSize);
+        _checkParams(params);
+        _checkSources(sources);
+        id = keccak256(abi.encode(spec, dataset));
+        _store(id, spec, params);
+        _datasets[id] = dataset;
+        _sources[id] = sources;
+        emit DatasetRegistered(id, dataset);
+        emit DatasetSourcesUpdated(id, sources);
+    }
+
+    /// @notice Replaces the dataset source URLs of a version 2 spec (the data they serve is checked
+    ///         against the spec's roots, so a source can only be unavailable, never wrong).
+    function setDatasetSources(bytes32 id, string[] calldata sources) external restricted {
+        _requireSpec(id);
+        if (_datasets[id].trainCount == 0) revert NotADatasetSpec(id);
+        _checkSources(sources);
+        _sources[id] = sources;
+        emit DatasetSourcesUpdated(id, sources);
     }
 
     /// @notice Changes a registered spec's judgment parameters (they apply to judgments made from now on).
@@ -127,6 +164,18 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
         return _specs[id];
     }
 
+    /// @inheritdoc ITaskRegistry
+    function getDataset(bytes32 id) external view returns (DatasetRef memory) {
+        _requireSpec(id);
+        return _datasets[id];
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function datasetSources(bytes32 id) external view returns (string[] memory) {
+        _requireSpec(id);
+        return _sources[id];
+    }
+
     function isRegistered(bytes32 id) external view returns (bool) {
         return _params[id].responseDeadline != 0;
     }
@@ -165,8 +214,26 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
         if (_params[id].responseDeadline == 0) revert UnknownSpec(id);
     }
 
-    function _checkSpec(TrainingSpec calldata s) private pure {
-        if (s.version != 1) revert InvalidSpec("version", s.version);
+    function _store(bytes32 id, TrainingSpec calldata spec, SpecParams calldata params) private {
+        if (_params[id].responseDeadline != 0) revert SpecAlreadyRegistered(id);
+        _specs[id] = spec;
+        _params[id] = params;
+        emit SpecRegistered(id, spec, params);
+    }
+
+    function _checkSources(string[] calldata sources) private pure {
+        if (sources.length > MAX_DATASET_SOURCES)
+            revert TooManyDatasetSources(sources.length, MAX_DATASET_SOURCES);
+        for (uint256 i; i < sources.length; ++i) {
+            uint256 length = bytes(sources[i]).length;
+            if (length == 0 || length > MAX_SOURCE_LENGTH)
+                revert InvalidDatasetSource(i, length, MAX_SOURCE_LENGTH);
+        }
+    }
+
+    /// Checks a spec of engine version `version` (1: `registerSpec`; 2: `registerDatasetSpec`).
+    function _checkSpec(TrainingSpec calldata s, uint16 version) private pure {
+        if (s.version != version) revert InvalidSpec("version", s.version);
         (uint256 widthSum, ) = EngineSpec.checkWidths(s.widths);
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidSpec("batchSize", s.batchSize);
         // the value is the activation count of a step: batchSize x sum(widths)

@@ -1,7 +1,7 @@
 /**
  * `npx poai <command>`: the operator command line over the PoAI SDK (deploy, register, stake,
- * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, status, and the
- * trainer and validator daemons and the inference node). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
+ * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, status, the
+ * trainer and validator daemons and the inference node, and `dataset build | inspect | serve`). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
  * process, tests call it in-process (with an in-process chain as `io.connection`).
  *
  * Every command takes `--rpc <url>`, `--network <name>` (finds `deployments/<name>.json` and, for
@@ -11,6 +11,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
+import { registerDatasetCommands } from "./dataset.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
 
 const int = (name: string, min: number, max: number) => (value: string) => {
@@ -431,6 +432,7 @@ function program(
         o,
       ),
     );
+  registerDatasetCommands(p, io, run);
   return p;
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { challengeId, roundAt, type DueChallenge } from "@poai/sdk";
-import { modelLayout, type Checkpoint, type TrainingSpec } from "@poai/sdk/compute";
+import { modelLayout, type Checkpoint, type DatasetData, type TrainingSpec } from "@poai/sdk/compute";
 import {
   fetchCheckpoint,
   endpointUrl,
@@ -41,8 +41,9 @@ export class ForgingTrainer extends TrainerDaemon {
     index: number,
     from: Checkpoint,
     signal: AbortSignal,
+    data?: DatasetData,
   ): Promise<Checkpoint> {
-    if (index < this.honestSegments) return super.trainSegment(spec, seed, index, from, signal);
+    if (index < this.honestSegments) return super.trainSegment(spec, seed, index, from, signal, data);
     return { step: (index + 1) * spec.checkpointInterval, weights: from.weights };
   }
 }

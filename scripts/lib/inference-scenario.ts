@@ -4,7 +4,10 @@
  * 1. Deploys the marketplace over the devnet's network (`deployInference`: ModelRegistry,
  *    Coordinator with its Inbox, WalletFactory and Reader, PoAIVerifier as a Staking slasher; the
  *    Coordinator reports usage fees to the RewardDistributor).
- * 2. The first honest trainer trains a small model and registers its final checkpoint.
+ * 2. The model: the honest trainer's final checkpoint of the devnet's last round (MNIST, a Valid
+ *    challenge), registered with its Merkle proof under the committed root (`registerTrainedModel`)
+ *    when the devnet has one; otherwise the first honest trainer trains a small model and registers
+ *    it. With the MNIST model the dApp classifies real digit images from the held-out set.
  * 3. The dApp deploys the example consumers (ClassifierConsumer, RecurringPredictor) and funds a
  *    payment Wallet in the staking token.
  * 4. Every honest trainer runs an InferenceNode (in-process, ticked here) with the built-in PoAI
@@ -55,10 +58,11 @@ import {
 import { deployInference } from "./deploy-inference.js";
 import type { DevnetUi, DevnetWorld, WalletClient } from "./devnet/run.js";
 import { fmt, short, type InferenceSummary } from "./devnet/report.js";
+import { digitArt } from "./devnet/mnist.js";
 
-/** The model the dApp buys from: a small spec of the reference family. */
+/** The model the dApp buys from when the devnet has no trained MNIST model: a small spec of the reference family. */
 export const SCENARIO_MODEL = "poai-devnet-classifier";
-export const SCENARIO_SPEC: TrainingSpec = {
+export const SMALL_SPEC: TrainingSpec = {
   version: 1,
   widths: [8, 8, 4],
   batchSize: 4,
@@ -85,9 +89,9 @@ class LyingInferenceNode extends InferenceNode {
 
 const addr = (w: WalletClient): Address => getAddress(w.account!.address);
 
-/** A deterministic int8 input vector for request `i`. */
-function inputOf(i: number): Int8Array {
-  return Int8Array.from({ length: SCENARIO_SPEC.widths[0]! }, (_, j) => ((i * 37 + j * 23) % 200) - 100);
+/** A deterministic int8 input vector for request `i` of the small model. */
+function smallInput(i: number): Int8Array {
+  return Int8Array.from({ length: SMALL_SPEC.widths[0]! }, (_, j) => ((i * 37 + j * 23) % 200) - 100);
 }
 
 export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Promise<InferenceSummary> {
@@ -116,19 +120,37 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
     if (t.behaviour === "honest" && (await d.staking.read.isActive([addr(t.wallet)]))) honest.push(t);
   }
   if (honest.length === 0) throw new Error("the inference scenario needs an active honest trainer");
-  const modelTrainer = honest[0]!;
-  const run = await train(SCENARIO_SPEC, REFERENCE_SEED);
-  const checkpoint = encodeCheckpoint(SCENARIO_SPEC, run.final);
+  const trained = world.model;
+  const modelTrainer = (trained && honest.find((t) => addr(t.wallet) === trained.trainer)) ?? honest[0]!;
+  const SCENARIO_SPEC: TrainingSpec = trained?.spec ?? SMALL_SPEC;
+  const run = trained ? { final: trained.checkpoint } : await train(SCENARIO_SPEC, REFERENCE_SEED);
+  const checkpoint = trained?.bytes ?? encodeCheckpoint(SCENARIO_SPEC, run.final);
   const weightsHash = keccak256(checkpoint);
   const trainerClient = clientOf(modelTrainer.wallet);
-  await mined(
-    trainerClient,
-    trainerClient.inference.registerModel({
-      containerId: SCENARIO_MODEL,
-      widths: SCENARIO_SPEC.widths,
-      weightsHash,
-    }),
-  );
+  /** The model's input for request `i`: held-out digit `i` of the devnet's MNIST model, else a deterministic vector. */
+  const inputOf = trained
+    ? (i: number) => trained.data.eval.example(i % trained.data.eval.count).features
+    : smallInput;
+  if (trained) {
+    await mined(
+      trainerClient,
+      trainerClient.inference.registerTrainedModel({
+        containerId: SCENARIO_MODEL,
+        weightsHash,
+        challengeId: trained.challengeId,
+        proof: trained.proof,
+      }),
+    );
+  } else {
+    await mined(
+      trainerClient,
+      trainerClient.inference.registerModel({
+        containerId: SCENARIO_MODEL,
+        widths: SCENARIO_SPEC.widths,
+        weightsHash,
+      }),
+    );
+  }
   const model = await trainerClient.inference.getModel({ containerId: SCENARIO_MODEL });
   lines.push(
     `model ${SCENARIO_MODEL} [${model.widths.join(", ")}] registered by ${modelTrainer.name} (weights ${short(weightsHash)})`,
@@ -294,6 +316,17 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
     lines.push(
       `${CLASSIFICATIONS} classifications, each answered with the model's label: ${answered.join("; ")}`,
     );
+    if (trained) {
+      const shown = Array.from({ length: CLASSIFICATIONS }, (_, i) => trained.data.eval.example(i));
+      const answers = shown.map((ex) => infer(SCENARIO_SPEC, run.final.weights, ex.features).label);
+      lines.push(
+        `the digits the dApp sent (held-out examples 0..${CLASSIFICATIONS - 1}) and the answers delivered on chain; the model classifies ${(trained.accuracyBps / 100).toFixed(2)}% of the ${trained.data.eval.count} held-out digits correctly:`,
+        ...digitArt(
+          shown.map((ex) => ex.features),
+          shown.map((ex, i) => `digit ${ex.label}: model says ${answers[i]}`),
+        ),
+      );
+    }
 
     // The verified classification the rogue node answers first.
     const disputes: InferenceSummary["disputes"] = [];

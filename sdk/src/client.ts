@@ -153,6 +153,8 @@ const registry = {
   activateSpec: registryActions.activateSpec,
   retireSpec: registryActions.retireSpec,
   getSpec: registryActions.getSpec,
+  getDatasetSources: registryActions.getDatasetSources,
+  setDatasetSources: registryActions.setDatasetSources,
   getSpecParams: registryActions.getSpecParams,
   isSpecRegistered: registryActions.isSpecRegistered,
   getActiveSpecs: registryActions.getActiveSpecs,

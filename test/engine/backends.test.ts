@@ -14,6 +14,7 @@ import {
   wasmSupported,
   type TrainingSpec,
 } from "../../sdk/src/compute/index.js";
+import { v2RunArb } from "./arbitraries.js";
 
 /** Small random specs: odd widths (not multiples of the SIMD width), batch 1.., every lrShift regime. */
 const specArb: fc.Arbitrary<TrainingSpec> = fc
@@ -79,6 +80,29 @@ describe("engine: backends agree bit for bit", () => {
         expect(checkpointHash(spec, next)).to.equal(run.checkpointHashes[i + 1]);
       }),
       { numRuns: 50, seed: 7 },
+    );
+  });
+
+  it("gives identical checkpoint hashes, roots and scores on js and wasm for random version 2 runs", async () => {
+    await fc.assert(
+      fc.asyncProperty(v2RunArb(40), seedArb, fc.nat(), async ({ spec, data }, seed, pick) => {
+        const states: Int16Array[] = [];
+        const a = await train(spec, seed, {
+          backend: jsBackend,
+          data,
+          onCheckpoint: ({ checkpoint }) => void states.push(checkpoint.weights),
+        });
+        const b = await train(spec, seed, { backend: wasmBackend, data });
+        expect(b.checkpointHashes).to.deep.equal(a.checkpointHashes);
+        expect(commit(b).root).to.equal(commit(a).root);
+        expect(await evaluate(spec, seed, b.final, { backend: "wasm", data })).to.deep.equal(
+          await evaluate(spec, seed, a.final, { backend: "js", data }),
+        );
+        const i = pick % (a.checkpointHashes.length - 1);
+        const next = await replaySegment(spec, seed, i, states[i], { backend: "wasm", data });
+        expect(checkpointHash(spec, next)).to.equal(a.checkpointHashes[i + 1]);
+      }),
+      { numRuns: 60, seed: 20_261_206 },
     );
   });
 

@@ -22,7 +22,8 @@ import {
 } from "../../sdk/src/compute/index.js";
 import { cudaDevice, KERNEL_PARAMS } from "../../sdk/src/compute/cuda/backend.js";
 import { committedKernels, nvccVersion, staleKernels } from "../../sdk/src/compute/cuda/build.js";
-import { VECTORS_PATH, type VectorFile } from "../../sdk/src/compute/vectors/generate.js";
+import { VECTORS_PATH, datasetOfVector, type VectorFile } from "../../sdk/src/compute/vectors/generate.js";
+import { v2RunArb } from "./arbitraries.js";
 import { emulatorCopy, emulatorLibrary } from "./cuda-emu/build.js";
 
 const vectors = JSON.parse(readFileSync(VECTORS_PATH, "utf8")) as VectorFile;
@@ -55,10 +56,11 @@ const seedArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytes
 function agreementSuite(backend: () => EngineBackend, runs: number): void {
   for (const vector of vectors.vectors) {
     it(`reproduces vector "${vector.name}": every checkpoint hash, the root and the score`, async () => {
-      const run = await train(vector.spec, vector.seed, { backend: backend() });
+      const data = datasetOfVector(vectors, vector);
+      const run = await train(vector.spec, vector.seed, { backend: backend(), data });
       expect(run.checkpointHashes).to.deep.equal(vector.checkpointHashes);
       expect(commit(run).root).to.equal(vector.root);
-      expect(await evaluate(vector.spec, vector.seed, run.final, { backend: backend() })).to.deep.equal(
+      expect(await evaluate(vector.spec, vector.seed, run.final, { backend: backend(), data })).to.deep.equal(
         vector.score,
       );
     });
@@ -76,6 +78,28 @@ function agreementSuite(backend: () => EngineBackend, runs: number): void {
         );
       }),
       { numRuns: runs, seed: 20_240_602 },
+    );
+  });
+
+  it("gives the js backend's checkpoint hashes, scores and segment replays for random version 2 runs", async () => {
+    await fc.assert(
+      fc.asyncProperty(v2RunArb(80), seedArb, fc.nat(), async ({ spec, data }, seed, pick) => {
+        const states: Int16Array[] = [];
+        const a = await train(spec, seed, {
+          backend: jsBackend,
+          data,
+          onCheckpoint: ({ checkpoint }) => void states.push(checkpoint.weights),
+        });
+        const b = await train(spec, seed, { backend: backend(), data });
+        expect(b.checkpointHashes).to.deep.equal(a.checkpointHashes);
+        expect(await evaluate(spec, seed, b.final, { backend: backend(), data })).to.deep.equal(
+          await evaluate(spec, seed, a.final, { backend: jsBackend, data }),
+        );
+        const i = pick % (a.checkpointHashes.length - 1);
+        const next = await replaySegment(spec, seed, i, states[i], { backend: backend(), data });
+        expect(checkpointHash(spec, next)).to.equal(a.checkpointHashes[i + 1]);
+      }),
+      { numRuns: Math.max(4, Math.floor(runs / 2)), seed: 20_261_207 },
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * An on-chain probe for the engine tests: a contract, compiled here with the pinned solc, that
- * declares the TrainingSpec struct exactly as sdk/src/compute/spec.ts documents it and checks
- * checkpoint proofs with OpenZeppelin's MerkleProof, deployed on a fresh in-process chain.
+ * declares the TrainingSpec and DatasetRef structs exactly as sdk/src/compute/spec.ts documents them
+ * and checks checkpoint and dataset example proofs with OpenZeppelin's MerkleProof, deployed on a
+ * fresh in-process chain.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -26,12 +27,38 @@ contract EngineProbe {
         uint32 evalSize;
     }
 
+    struct DatasetRef {
+        bytes32 trainRoot;
+        uint32 trainCount;
+        bytes32 evalRoot;
+        uint32 evalCount;
+        uint32 features;
+        uint32 classes;
+    }
+
     function encode(TrainingSpec calldata spec) external pure returns (bytes memory) {
         return abi.encode(spec);
     }
 
     function specId(TrainingSpec calldata spec) external pure returns (bytes32) {
         return keccak256(abi.encode(spec));
+    }
+
+    function encodeV2(TrainingSpec calldata spec, DatasetRef calldata dataset) external pure returns (bytes memory) {
+        return abi.encode(spec, dataset);
+    }
+
+    function specIdV2(TrainingSpec calldata spec, DatasetRef calldata dataset) external pure returns (bytes32) {
+        return keccak256(abi.encode(spec, dataset));
+    }
+
+    function verifyExample(bytes32[] calldata proof, bytes32 root, uint32 index, uint32 label, bytes calldata features)
+        external
+        pure
+        returns (bool)
+    {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, label, features))));
+        return MerkleProof.verify(proof, root, leaf);
     }
 
     function verifyCheckpoint(bytes32[] calldata proof, bytes32 root, uint32 index, bytes32 checkpointHash)

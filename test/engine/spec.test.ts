@@ -74,8 +74,53 @@ describe("engine: training spec", () => {
   });
 
   it("rejects unknown engine versions, naming the field and the value", () => {
-    rejects({ ...base, version: 2 }, "version", "2");
+    rejects({ ...base, version: 3 }, "version", "3");
     rejects({ ...base, version: 0 }, "version", "0");
+  });
+
+  describe("version 2", () => {
+    const dataset = {
+      trainRoot: `0x${"ab".repeat(32)}` as Hex,
+      trainCount: 8000,
+      evalRoot: `0x${"cd".repeat(32)}` as Hex,
+      evalCount: 2000,
+      features: 64,
+      classes: 10,
+    };
+    const v2: TrainingSpec = { ...base, version: 2, evalSize: 2000, dataset };
+
+    it("encodes a spec byte-identically to Solidity's abi.encode(spec, dataset)", async () => {
+      const probe = await deployProbe();
+      const { dataset: d, ...fields } = validateSpec(v2);
+      const onChain = (await probe.read("encodeV2", [fields, d])) as Hex;
+      expect(encodeSpec(v2)).to.equal(onChain);
+      expect(specId(v2)).to.equal(await probe.read("specIdV2", [fields, d]));
+      // The offset word of the dynamic TrainingSpec tuple (after itself and the dataset's six inline words) comes first.
+      expect(onChain.slice(2, 66)).to.equal((0xe0).toString(16).padStart(64, "0"));
+    });
+
+    it("covers every dataset field in the spec id, and differs from the same fields as version 1", () => {
+      const variants: TrainingSpec[] = [
+        { ...v2, dataset: { ...dataset, trainRoot: `0x${"ac".repeat(32)}` } },
+        { ...v2, dataset: { ...dataset, trainCount: 8001 } },
+        { ...v2, dataset: { ...dataset, evalRoot: `0x${"ce".repeat(32)}` } },
+        { ...v2, dataset: { ...dataset, evalCount: 2001 } },
+        { ...v2, evalSize: 1999 },
+      ];
+      const ids = new Set([specId(v2), specId({ ...base, evalSize: 2000 }), ...variants.map(specId)]);
+      expect(ids.size).to.equal(variants.length + 2);
+    });
+
+    it("requires a dataset whose widths are the spec's and whose held-out part covers evalSize", () => {
+      rejects({ ...v2, dataset: undefined }, "dataset", "undefined");
+      rejects({ ...v2, dataset: { ...dataset, trainRoot: "0x12" as Hex } }, "dataset.trainRoot", "0x12");
+      rejects({ ...v2, dataset: { ...dataset, trainCount: 0 } }, "dataset.trainCount", "got 0");
+      rejects({ ...v2, dataset: { ...dataset, evalCount: 2 ** 32 } }, "dataset.evalCount", `got ${2 ** 32}`);
+      rejects({ ...v2, dataset: { ...dataset, features: 65 } }, "dataset.features", "got 65");
+      rejects({ ...v2, dataset: { ...dataset, classes: 9 } }, "dataset.classes", "got 9");
+      rejects({ ...v2, evalSize: 2001 }, "evalSize", "got 2001");
+      rejects({ ...base, dataset }, "dataset", "version 2");
+    });
   });
 
   it("rejects zero, negative, fractional and oversized widths", () => {

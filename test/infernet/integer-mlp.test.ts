@@ -130,7 +130,8 @@ describe("IntegerMLP", function () {
 
   it("reproduces the committed test vectors: the on-chain labels of the trained final checkpoint score what the vectors record", async () => {
     const file = JSON.parse(readFileSync(VECTORS_PATH, "utf8")) as VectorFile;
-    for (const vector of file.vectors) {
+    // Version 1 vectors: their evaluation examples are generated from the seed here (version 2 reads a dataset).
+    for (const vector of file.vectors.filter((v) => v.spec.version === 1)) {
       const spec: TrainingSpec = vector.spec;
       const run = await train(spec, vector.seed);
       expect(run.checkpointHashes.at(-1)).to.equal(vector.checkpointHashes.at(-1));

@@ -421,6 +421,108 @@ describe("TaskRegistry", function () {
     });
   });
 
+  describe("engine version 2 specs (a committed dataset)", () => {
+    const dataset = {
+      trainRoot: keccak256(toHex("train")),
+      trainCount: 8000,
+      evalRoot: keccak256(toHex("eval")),
+      evalCount: 2000,
+      features: SPEC.widths[0],
+      classes: SPEC.widths[SPEC.widths.length - 1],
+    };
+    const v2: TrainingSpec = { ...SPEC, version: 2, evalSize: 2000, dataset };
+    const sources = ["https://data.example/mnist", "http://127.0.0.1:8400/v1/datasets/0x01"];
+    const registerV2 = async (w: World, s: TrainingSpec = v2, src: string[] = sources) => {
+      const args = [specArg({ ...s, dataset: undefined }), s.dataset!, SPEC_PARAMS, src] as const;
+      const { result } = await w.registry.simulate.registerDatasetSpec(args);
+      await w.registry.write.registerDatasetSpec(args);
+      return result;
+    };
+
+    it("computes keccak256(abi.encode(spec, dataset)) as the SDK's specId and stores the dataset and its sources", async () => {
+      const w = await load();
+      const id = await registerV2(w);
+      expect(id).to.equal(specId(v2));
+      expect(await w.registry.read.getDataset([id])).to.deep.equal(dataset);
+      expect(await w.registry.read.datasetSources([id])).to.deep.equal(sources);
+      // getSpec keeps the TrainingSpec shape (ModelRegistry reads widths and steps from it).
+      expect((await w.registry.read.getSpec([id])).version).to.equal(2);
+      // A version 1 spec has no dataset.
+      const v1 = await register(w, SPEC);
+      expect((await w.registry.read.getDataset([v1])).trainCount).to.equal(0);
+      expect(await w.registry.read.datasetSources([v1])).to.deep.equal([]);
+    });
+
+    it("rejects a dataset that does not fit the spec, naming the field and the value", async () => {
+      const w = await load();
+      const cases: [Partial<typeof dataset>, Partial<TrainingSpec>, string, bigint][] = [
+        [{ trainCount: 0 }, {}, "dataset.trainCount", 0n],
+        [{ evalCount: 0 }, {}, "dataset.evalCount", 0n],
+        [{ features: dataset.features + 1 }, {}, "dataset.features", BigInt(dataset.features + 1)],
+        [{ classes: 3 }, {}, "dataset.classes", 3n],
+        [{}, { evalSize: 2001 }, "evalSize", 2001n],
+        [{}, { version: 1 }, "version", 1n],
+      ];
+      for (const [patch, specPatch, field, value] of cases) {
+        const s = { ...v2, ...specPatch, dataset: { ...dataset, ...patch } };
+        await assertions().revertWithCustomErrorWithArgs(
+          w.registry.write.registerDatasetSpec([
+            specArg({ ...s, dataset: undefined }),
+            s.dataset,
+            SPEC_PARAMS,
+            sources,
+          ]),
+          w.registry,
+          "InvalidSpec",
+          [field, value],
+        );
+      }
+      // registerSpec takes version 1 only: a version 2 spec must name its dataset.
+      await assertions().revertWithCustomErrorWithArgs(
+        w.registry.write.registerSpec([specArg({ ...v2, dataset: undefined }), SPEC_PARAMS]),
+        w.registry,
+        "InvalidSpec",
+        ["version", 2n],
+      );
+    });
+
+    it("bounds the sources, lets governance replace them, and refuses sources for a version 1 spec", async () => {
+      const w = await load();
+      await assertions().revertWithCustomErrorWithArgs(
+        registerV2(
+          w,
+          v2,
+          Array.from({ length: 9 }, (_, i) => `https://s${i}.example`),
+        ),
+        w.registry,
+        "TooManyDatasetSources",
+        [9n, 8n],
+      );
+      await assertions().revertWithCustomErrorWithArgs(
+        registerV2(w, v2, ["https://a.example", ""]),
+        w.registry,
+        "InvalidDatasetSource",
+        [1n, 0n, 256n],
+      );
+      const id = await registerV2(w);
+      await w.registry.write.setDatasetSources([id, ["https://mirror.example/mnist"]]);
+      expect(await w.registry.read.datasetSources([id])).to.deep.equal(["https://mirror.example/mnist"]);
+      const v1 = await register(w, SPEC);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.registry.write.setDatasetSources([v1, sources]),
+        w.registry,
+        "NotADatasetSpec",
+        [v1],
+      );
+      await assertions().revertWithCustomErrorWithArgs(
+        w.outsiders[0].registry.write.setDatasetSources([id, []]),
+        w.registry,
+        "AccessManagedUnauthorized",
+        [w.outsiders[0].address],
+      );
+    });
+  });
+
   describe("access control", () => {
     it("lets only governance register, configure, activate and retire specs", async () => {
       const w = await load();

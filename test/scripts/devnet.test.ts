@@ -53,6 +53,8 @@ describe("devnet", function () {
       expect(forged.verdicts.length).to.be.greaterThan(0);
       expect(forged.verdicts.every((v) => v.startsWith("Invalid@"))).to.equal(true);
       expect(report.accounting.balanced).to.equal(true);
+      // The model sold is the honest trainer's MNIST run, and real held-out digits were classified.
+      expect(report.inference!.lines.filter((l) => /digit \d: model says \d/.test(l))).to.have.length(1);
       const a = report.accounting;
       expect(BigInt(a.funded) + BigInt(a.usageFees)).to.equal(
         BigInt(a.paidIntoPools) +

@@ -2,7 +2,8 @@
  * The devnet: the PoAI network end to end on a chain whose clock the devnet controls.
  *
  * 1. Deploys the suite; funds the operators, two delegators and a dApp; operators register and
- *    delegators join; the treasury funds emissions; governance registers the reference spec.
+ *    delegators join; the treasury funds emissions; governance registers the MNIST spec (engine
+ *    version 2: the digits of the `mnist` package, built and served by the dataset owner).
  * 2. Starts the daemons, each with its own SQLite database and HTTP server: honest trainers,
  *    forging trainers (`--cheaters`: they train two segments and forge the rest), validators; the
  *    absent trainers (`--absent`) are registered and run nothing.
@@ -17,6 +18,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
 import {
@@ -30,7 +32,8 @@ import {
   type PoAIClient,
   type PoAIDeployment,
 } from "@poai/sdk";
-import { REFERENCE_SPEC, specId } from "@poai/sdk/compute";
+import { specId, type TrainingSpec } from "@poai/sdk/compute";
+import { devnetMnist, fetchTrainedModel, type TrainedModel } from "./mnist.js";
 import { TrainerDaemon } from "@poai/sdk/node";
 import { ValidatorDaemon } from "@poai/sdk/verifier";
 import { getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
@@ -77,6 +80,8 @@ export interface DevnetWorld {
   dataDir: string;
   logLevel: DevnetOptions["logLevel"];
   backend: DevnetOptions["backend"];
+  /** The honest trainer's final model of the last round (Valid, proven), when there is one. */
+  model?: TrainedModel;
 }
 
 export interface DevnetChain {
@@ -218,22 +223,27 @@ export async function runDevnet(
 
   await d.token.write.approve([d.distributor.address, maxUint256]);
   await d.distributor.write.fund([parseEther("20000")]);
-  const spec = REFERENCE_SPEC;
-  await d.registry.write.registerSpec([
-    spec,
+  const mnist = await devnetMnist(path.resolve(fileURLToPath(new URL("../../..", import.meta.url))));
+  const spec: TrainingSpec = mnist.spec;
+  const { dataset, ...specFields } = spec;
+  await d.registry.write.registerDatasetSpec([
+    { ...specFields, widths: [...spec.widths] },
+    dataset!,
     {
       responseDeadline: RESPONSE_DEADLINE,
       minScoreBps: 8000,
       maxScoreBps: 10_000,
       auditSamples: AUDIT_SAMPLES,
     },
+    [mnist.source],
   ]);
   const id = specId(spec);
   await d.registry.write.activate([id]);
   ui.step(
-    "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the reference spec",
+    "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the MNIST spec",
     [
-      `spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per validator`,
+      `dataset mnist: ${dataset!.trainCount} training and ${dataset!.evalCount} held-out digits (28 × 28, the mnist package), train root ${dataset!.trainRoot.slice(0, 10)}…, served at ${mnist.source}`,
+      `spec ${id.slice(0, 10)}… (engine version 2): MLP [${spec.widths.join(", ")}], ${spec.steps} steps of ${spec.batchSize} digits, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per validator`,
     ],
   );
 
@@ -310,6 +320,25 @@ export async function runDevnet(
     }
 
     // --- 4. inference ------------------------------------------------------------------------
+    // The model the marketplace sells: the first honest trainer's run of the last round, if Valid.
+    let model: TrainedModel | undefined;
+    const honestOp = operators.find((op) => op.role === 1 && op.behaviour === "honest");
+    if (honestOp) {
+      const c = await clientOf(admin).challenges.getChallenge({
+        id: challengeId(addr(honestOp.wallet), last),
+      });
+      const meta = await clientOf(admin).staking.getOperator({ operator: addr(honestOp.wallet) });
+      if (c.status === "Valid") {
+        model = await fetchTrainedModel({
+          spec,
+          data: mnist.data,
+          trainer: addr(honestOp.wallet),
+          round: last,
+          endpoint: meta.endpoint,
+          root: c.resultRoot,
+        });
+      }
+    }
     const world: DevnetWorld = {
       viem,
       networkHelpers,
@@ -325,6 +354,7 @@ export async function runDevnet(
       dataDir,
       logLevel: o.logLevel,
       backend: o.backend,
+      ...(model && { model }),
     };
     const inference = o.inference && stages.inference ? await stages.inference(world, ui) : null;
 
@@ -629,6 +659,7 @@ export async function runDevnet(
   } finally {
     await daemons?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await mnist.server.close();
   }
   report.wallSeconds = (performance.now() - started) / 1000;
   return report;

@@ -34,6 +34,34 @@ export const iTaskRegistryAbi = [
   },
   {
     type: "function",
+    name: "datasetSources",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [{ name: "", type: "string[]", internalType: "string[]" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "getDataset",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "getSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
     outputs: [
@@ -82,6 +110,37 @@ export const iTaskRegistryAbi = [
       },
     ],
     stateMutability: "view",
+  },
+  {
+    type: "event",
+    name: "DatasetRegistered",
+    inputs: [
+      { name: "specId", type: "bytes32", internalType: "bytes32", indexed: true },
+      {
+        name: "dataset",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        indexed: false,
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DatasetSourcesUpdated",
+    inputs: [
+      { name: "specId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "sources", type: "string[]", internalType: "string[]", indexed: false },
+    ],
+    anonymous: false,
   },
   {
     type: "event",
@@ -158,6 +217,15 @@ export const iTaskRegistryAbi = [
   },
   {
     type: "error",
+    name: "InvalidDatasetSource",
+    inputs: [
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidSpec",
     inputs: [
       { name: "field", type: "string", internalType: "string" },
@@ -181,6 +249,11 @@ export const iTaskRegistryAbi = [
   },
   {
     type: "error",
+    name: "NotADatasetSpec",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "SpecAlreadyActive",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -198,6 +271,14 @@ export const iTaskRegistryAbi = [
     type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "TooManyDatasetSources",
+    inputs: [
+      { name: "count", type: "uint256", internalType: "uint256" },
+      { name: "maxSources", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

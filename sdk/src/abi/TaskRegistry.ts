@@ -47,6 +47,13 @@ export const taskRegistryAbi = [
   },
   {
     type: "function",
+    name: "MAX_DATASET_SOURCES",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MAX_DEADLINE",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -76,6 +83,13 @@ export const taskRegistryAbi = [
   {
     type: "function",
     name: "MAX_PARAMETERS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "MAX_SOURCE_LENGTH",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
@@ -133,6 +147,34 @@ export const taskRegistryAbi = [
   },
   {
     type: "function",
+    name: "datasetSources",
+    inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    outputs: [{ name: "", type: "string[]", internalType: "string[]" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "getDataset",
+    inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "getSpec",
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
     outputs: [
@@ -166,6 +208,53 @@ export const taskRegistryAbi = [
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "registerDatasetSpec",
+    inputs: [
+      {
+        name: "spec",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.TrainingSpec",
+        components: [
+          { name: "version", type: "uint16", internalType: "uint16" },
+          { name: "widths", type: "uint32[]", internalType: "uint32[]" },
+          { name: "batchSize", type: "uint32", internalType: "uint32" },
+          { name: "steps", type: "uint32", internalType: "uint32" },
+          { name: "checkpointInterval", type: "uint32", internalType: "uint32" },
+          { name: "lrShift", type: "uint8", internalType: "uint8" },
+          { name: "evalSize", type: "uint32", internalType: "uint32" },
+        ],
+      },
+      {
+        name: "dataset",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+      {
+        name: "params",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.SpecParams",
+        components: [
+          { name: "responseDeadline", type: "uint32", internalType: "uint32" },
+          { name: "minScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "maxScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "auditSamples", type: "uint16", internalType: "uint16" },
+        ],
+      },
+      { name: "sources", type: "string[]", internalType: "string[]" },
+    ],
+    outputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -211,6 +300,16 @@ export const taskRegistryAbi = [
     type: "function",
     name: "setAuthority",
     inputs: [{ name: "newAuthority", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setDatasetSources",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "sources", type: "string[]", internalType: "string[]" },
+    ],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -274,6 +373,37 @@ export const taskRegistryAbi = [
     type: "event",
     name: "AuthorityUpdated",
     inputs: [{ name: "authority", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DatasetRegistered",
+    inputs: [
+      { name: "specId", type: "bytes32", internalType: "bytes32", indexed: true },
+      {
+        name: "dataset",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        indexed: false,
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DatasetSourcesUpdated",
+    inputs: [
+      { name: "specId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "sources", type: "string[]", internalType: "string[]", indexed: false },
+    ],
     anonymous: false,
   },
   {
@@ -369,6 +499,15 @@ export const taskRegistryAbi = [
   },
   {
     type: "error",
+    name: "InvalidDatasetSource",
+    inputs: [
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidSpec",
     inputs: [
       { name: "field", type: "string", internalType: "string" },
@@ -392,6 +531,11 @@ export const taskRegistryAbi = [
   },
   {
     type: "error",
+    name: "NotADatasetSpec",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "SpecAlreadyActive",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -409,6 +553,14 @@ export const taskRegistryAbi = [
     type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "TooManyDatasetSources",
+    inputs: [
+      { name: "count", type: "uint256", internalType: "uint256" },
+      { name: "maxSources", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

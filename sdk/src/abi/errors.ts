@@ -547,6 +547,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidDatasetSource",
+    inputs: [
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "length", type: "uint256", internalType: "uint256" },
+      { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
@@ -676,6 +685,11 @@ export const poaiErrorsAbi = [
       { name: "interval", type: "uint32", internalType: "uint32" },
       { name: "node", type: "address", internalType: "address" },
     ],
+  },
+  {
+    type: "error",
+    name: "NotADatasetSpec",
+    inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -1053,6 +1067,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "TooManyActiveSpecs",
     inputs: [{ name: "maxActive", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "TooManyDatasetSources",
+    inputs: [
+      { name: "count", type: "uint256", internalType: "uint256" },
+      { name: "maxSources", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

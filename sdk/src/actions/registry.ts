@@ -1,8 +1,9 @@
 /**
  * TaskRegistry actions: the training specs PoAI challenges run. Governance registers a spec with
- * the parameters its judgment needs, then activates or retires it; a change of the active set
- * takes effect at the next round. Anyone reads specs, their parameters, and the spec a challenge
- * of a round trains.
+ * the parameters its judgment needs (an engine version 2 spec with its dataset and the URLs the
+ * dataset can be fetched from), then activates or retires it; a change of the active set takes
+ * effect at the next round. Anyone reads specs (with their datasets), their parameters, dataset
+ * sources, and the spec a challenge of a round trains.
  *
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash.
@@ -22,6 +23,35 @@ export type SpecParams = ContractFunctionReturnType<typeof taskRegistryAbi, "vie
 
 /** Longest response deadline a spec may have (`TaskRegistry.MAX_DEADLINE`, 30 days). */
 export const MAX_RESPONSE_DEADLINE = 30 * 24 * 3600;
+/** Most dataset source URLs of a spec (`TaskRegistry.MAX_DATASET_SOURCES`) and the longest (`MAX_SOURCE_LENGTH`, bytes). */
+export const MAX_DATASET_SOURCES = 8;
+export const MAX_SOURCE_LENGTH = 256;
+
+/** Dataset source URLs: http(s), at most `MAX_DATASET_SOURCES` of at most `MAX_SOURCE_LENGTH` bytes. */
+function checkSources(sources: unknown): string[] {
+  if (!Array.isArray(sources) || sources.length > MAX_DATASET_SOURCES) {
+    throw new PoAIInputError(
+      "sources",
+      sources,
+      `an array of at most ${MAX_DATASET_SOURCES} dataset source URLs`,
+    );
+  }
+  return sources.map((source: unknown, i) => {
+    const expected = `an http(s) URL of at most ${MAX_SOURCE_LENGTH} bytes`;
+    if (typeof source !== "string" || new TextEncoder().encode(source).length > MAX_SOURCE_LENGTH) {
+      throw new PoAIInputError(`sources[${i}]`, source, expected);
+    }
+    let url: URL;
+    try {
+      url = new URL(source);
+    } catch {
+      throw new PoAIInputError(`sources[${i}]`, source, expected);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new PoAIInputError(`sources[${i}]`, source, expected);
+    return source.replace(/\/+$/, "");
+  });
+}
 
 /** The TaskRegistry address of the deployment, or a `PoAIInputError` naming the missing field. */
 export function taskRegistryAddress(ctx: PoAIContext): Address {
@@ -91,21 +121,51 @@ function sendRegistry(
 
 /**
  * Stores `spec` with its judgment `params` (the governor's role). Its id is `specId(spec)` from
- * `@poai/sdk/compute`, the same `keccak256(abi.encode(spec))` the contract computes. The spec is
- * checked with the engine's `validateSpec` first, so a spec no node could run is never registered.
+ * `@poai/sdk/compute`, the same id the contract computes. The spec is checked with the engine's
+ * `validateSpec` first, so a spec no node could run is never registered. An engine version 2 spec
+ * (with `spec.dataset`) goes through `registerDatasetSpec` with `sources`, the base URLs its
+ * dataset can be fetched from (`manifest.json`, `chunks/<root>` under each).
  */
 export async function registerSpec(
   ctx: PoAIContext,
-  args: { spec: TrainingSpec; params: SpecParams } & WriteOptions,
+  args: { spec: TrainingSpec; params: SpecParams; sources?: readonly string[] } & WriteOptions,
 ): Promise<Hash> {
   const spec = checkSpec(args.spec);
   const params = checkSpecParams(args.params);
+  const { dataset, ...fields } = spec;
+  if (dataset !== undefined) {
+    const sources = checkSources(args.sources ?? []);
+    const data = encodeFunctionData({
+      abi: taskRegistryAbi,
+      functionName: "registerDatasetSpec",
+      args: [fields, dataset, params, sources],
+    });
+    return sendRegistry(ctx, "registerDatasetSpec", data, args);
+  }
+  if (args.sources !== undefined && args.sources.length > 0) {
+    throw new PoAIInputError("sources", args.sources, "no dataset sources: a version 1 spec has no dataset");
+  }
   const data = encodeFunctionData({
     abi: taskRegistryAbi,
     functionName: "registerSpec",
-    args: [spec, params],
+    args: [fields, params],
   });
   return sendRegistry(ctx, "registerSpec", data, args);
+}
+
+/** Replaces the dataset source URLs of a registered version 2 spec (reverts `NotADatasetSpec` for version 1). */
+export async function setDatasetSources(
+  ctx: PoAIContext,
+  args: { specId: Hex; sources: readonly string[] } & WriteOptions,
+): Promise<Hash> {
+  const specId = checkBytes32("specId", args.specId);
+  const sources = checkSources(args.sources);
+  const data = encodeFunctionData({
+    abi: taskRegistryAbi,
+    functionName: "setDatasetSources",
+    args: [specId, sources],
+  });
+  return sendRegistry(ctx, "setDatasetSources", data, args);
 }
 
 /** Replaces a registered spec's judgment parameters (they apply to judgments made from then on). */
@@ -141,7 +201,10 @@ export async function retireSpec(ctx: PoAIContext, args: { specId: Hex } & Write
 // Reads
 // =================================================================================================
 
-/** The training spec stored under `specId`, in the SDK's `TrainingSpec` shape (reverts `UnknownSpec`). */
+/**
+ * The training spec stored under `specId`, in the SDK's `TrainingSpec` shape, with its `dataset`
+ * for a version 2 spec (reverts `UnknownSpec`).
+ */
 export async function getSpec(ctx: PoAIContext, args: { specId: Hex }): Promise<TrainingSpec> {
   const specId = checkBytes32("specId", args.specId);
   const address = taskRegistryAddress(ctx);
@@ -153,7 +216,7 @@ export async function getSpec(ctx: PoAIContext, args: { specId: Hex }): Promise<
       args: [specId],
     }),
   );
-  return {
+  const base = {
     version: s.version,
     widths: [...s.widths],
     batchSize: s.batchSize,
@@ -162,6 +225,40 @@ export async function getSpec(ctx: PoAIContext, args: { specId: Hex }): Promise<
     lrShift: s.lrShift,
     evalSize: s.evalSize,
   };
+  if (s.version === 1) return base;
+  const d = await read(address, "getDataset", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "getDataset",
+      args: [specId],
+    }),
+  );
+  return {
+    ...base,
+    dataset: {
+      trainRoot: d.trainRoot.toLowerCase() as Hex,
+      trainCount: d.trainCount,
+      evalRoot: d.evalRoot.toLowerCase() as Hex,
+      evalCount: d.evalCount,
+      features: d.features,
+      classes: d.classes,
+    },
+  };
+}
+
+/** The dataset source URLs of a version 2 spec (empty for version 1; reverts `UnknownSpec`). */
+export async function getDatasetSources(ctx: PoAIContext, args: { specId: Hex }): Promise<readonly string[]> {
+  const specId = checkBytes32("specId", args.specId);
+  const address = taskRegistryAddress(ctx);
+  return read(address, "datasetSources", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: taskRegistryAbi,
+      functionName: "datasetSources",
+      args: [specId],
+    }),
+  );
 }
 
 /** The judgment parameters of `specId`: response deadline, score band, audit samples per member. */

@@ -6,10 +6,11 @@
  * same bits. All of them load the WebAssembly Keccak-256 (`loadFastKeccak`) before they hash.
  */
 import type { Hex } from "viem";
-import { type EngineBackend, type EngineSession } from "./backend.js";
+import { DataUnavailableError, type EngineBackend, type EngineData, type EngineSession } from "./backend.js";
 import { checkpointHash, CheckpointError, type Checkpoint } from "./checkpoint.js";
+import { DatasetData } from "./dataset.js";
 import { loadFastKeccak } from "./keccak.js";
-import { deriveKey, validateSeed } from "./prng.js";
+import { deriveKey, stepExamples, validateSeed, type EngineKey } from "./prng.js";
 import { jsBackend } from "./reference.js";
 import { macsPerStep, modelLayout, specId, validateSpec, type TrainingSpec } from "./spec.js";
 import { cudaBackend, cudaProbeResult, probeCuda } from "./cuda/backend.js";
@@ -51,6 +52,102 @@ export async function selectBackend(kind: BackendKind = "auto"): Promise<EngineB
 export interface EngineOptions {
   /** A backend or its name; default `"auto"`. */
   readonly backend?: EngineBackend | BackendKind;
+  /**
+   * Engine version 2: the spec's dataset (required to train, replay or evaluate; a `DatasetData` is
+   * checked against the spec's roots and counts, and every example a call reads must be loaded).
+   * Version 1 takes none.
+   */
+  readonly data?: DatasetData;
+}
+
+/** The example arrays a backend gets for (spec, options.data), after checking them against the spec. */
+function engineData(spec: TrainingSpec, data: DatasetData | undefined): EngineData | undefined {
+  if (spec.version === 1) {
+    if (data !== undefined) {
+      throw new DataUnavailableError("a version 1 spec generates its data from the seed: pass no dataset");
+    }
+    return undefined;
+  }
+  if (data === undefined) return undefined;
+  if (!(data instanceof DatasetData)) {
+    throw new DataUnavailableError("data must be a DatasetData (see @poai/sdk/compute dataset.ts)");
+  }
+  const want = spec.dataset!;
+  const have = data.ref;
+  for (const field of ["trainRoot", "trainCount", "evalRoot", "evalCount", "features", "classes"] as const) {
+    if (String(have[field]).toLowerCase() !== String(want[field]).toLowerCase()) {
+      throw new DataUnavailableError(
+        `the dataset's ${field} ${String(have[field])} is not the spec's ${String(want[field])}`,
+      );
+    }
+  }
+  return data;
+}
+
+/** Throws unless `data` is given for a version 2 spec (for `what`). */
+function requireData(
+  spec: TrainingSpec,
+  data: DatasetData | undefined,
+  what: string,
+): DatasetData | undefined {
+  if (spec.version === 2 && data === undefined) {
+    throw new DataUnavailableError(
+      `cannot ${what}: an engine version 2 spec needs its dataset (option data)`,
+    );
+  }
+  return data;
+}
+
+/**
+ * The distinct training examples (indices into the dataset's train part, ascending) that steps
+ * `firstStep .. firstStep + count - 1` of a version 2 run of (spec, seed) read: what a validator
+ * fetches and proves before it replays a segment.
+ */
+export function trainingExamples(spec: TrainingSpec, seed: Hex, firstStep: number, count: number): number[] {
+  const s = validateSpec(spec);
+  if (s.version !== 2)
+    throw new DataUnavailableError(`only an engine version 2 spec reads a dataset, got version ${s.version}`);
+  return examplesOf(s, deriveKey(s, validateSeed(seed)), firstStep, count);
+}
+
+function examplesOf(s: TrainingSpec, key: EngineKey, firstStep: number, count: number): number[] {
+  const seen = new Set<number>();
+  for (let step = firstStep; step < firstStep + count; step++) {
+    for (const n of stepExamples(key, s.dataset!.trainCount, s.batchSize, step)) seen.add(n);
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/** The training examples segment `index` of a version 2 run reads (see {@link trainingExamples}). */
+export function segmentExamples(spec: TrainingSpec, seed: Hex, index: number): number[] {
+  const s = validateSpec(spec);
+  return trainingExamples(s, seed, index * s.checkpointInterval, s.checkpointInterval);
+}
+
+/** Throws unless the training examples of the steps are loaded in `data`. */
+function checkTrainingCoverage(
+  s: TrainingSpec,
+  key: EngineKey,
+  data: DatasetData | undefined,
+  first: number,
+  count: number,
+): void {
+  if (!data || data.train.complete) return;
+  for (const n of examplesOf(s, key, first, count)) {
+    if (!data.train.has(n)) {
+      throw new DataUnavailableError(
+        `training example ${n} (chunk ${data.train.chunkOf(n)}) of steps ${first}..${first + count - 1} is not loaded`,
+      );
+    }
+  }
+}
+
+/** Throws unless the first `evalSize` evaluation examples are loaded in `data`. */
+function checkEvalCoverage(s: TrainingSpec, data: DatasetData | undefined): void {
+  if (!data || data.eval.complete) return;
+  for (let c = 0; c <= data.eval.chunkOf(s.evalSize - 1); c++) {
+    if (!data.eval.hasChunk(c)) throw new DataUnavailableError(`evaluation chunk ${c} is not loaded`);
+  }
 }
 
 /** A checkpoint as `train` reports it. */
@@ -118,14 +215,14 @@ async function withSession<T>(
   spec: TrainingSpec,
   seed: Hex,
   options: EngineOptions | undefined,
-  body: (session: EngineSession, backend: EngineBackend) => Promise<T>,
+  body: (session: EngineSession, backend: EngineBackend, key: EngineKey) => Promise<T>,
 ): Promise<T> {
   const backend = await resolveBackend(options);
   const key = deriveKey(spec, validateSeed(seed));
   await loadFastKeccak();
-  const session = await backend.open(spec, key);
+  const session = await backend.open(spec, key, engineData(spec, options?.data));
   try {
-    return await body(session, backend);
+    return await body(session, backend, key);
   } finally {
     session.close();
   }
@@ -139,7 +236,9 @@ export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions
   const s = validateSpec(spec);
   const { signal, onCheckpoint, onProgress } = options;
   signal?.throwIfAborted();
-  return withSession(s, seed, options, async (session, backend) => {
+  const data = requireData(s, options.data, "train");
+  return withSession(s, seed, options, async (session, backend, key) => {
+    checkTrainingCoverage(s, key, data, 0, s.steps);
     const hashes: Hex[] = [];
     const chunk = chunkSteps(s);
     let lastYield = Date.now();
@@ -246,7 +345,11 @@ export async function replaySegment(
   const s = validateSpec(spec);
   const { first, weights } = segmentStart(s, index, weightsAtIndex);
   options.signal?.throwIfAborted();
-  return withSession(s, seed, options, (session) => replayOn(session, s, first, weights, options.signal));
+  const data = requireData(s, options.data, `replay segment ${index}`);
+  return withSession(s, seed, options, (session, _backend, key) => {
+    checkTrainingCoverage(s, key, data, first, s.checkpointInterval);
+    return replayOn(session, s, first, weights, options.signal);
+  });
 }
 
 /**
@@ -274,6 +377,8 @@ export async function evaluate(
   options: EngineOptions = {},
 ): Promise<EvalScore> {
   const s = validateSpec(spec);
+  const data = requireData(s, options.data, "evaluate");
+  checkEvalCoverage(s, data);
   return withSession(s, seed, options, (session) => evaluateOn(session, s, weights));
 }
 
@@ -319,8 +424,9 @@ export async function openRunSession(
   const validSeed = validateSeed(seed);
   const backend = await resolveBackend(options);
   const key = deriveKey(s, validSeed);
+  const data = options.data;
   await loadFastKeccak();
-  const session = await backend.open(s, key);
+  const session = await backend.open(s, key, engineData(s, data));
   let initial: Checkpoint;
   try {
     initial = { step: 0, weights: await session.getWeights() };
@@ -347,7 +453,11 @@ export async function openRunSession(
   ): Promise<Checkpoint> => {
     const { first, weights } = segmentStart(s, index, weightsAtIndex);
     signal?.throwIfAborted();
-    return exclusive(`replay segment ${index}`, () => replayOn(session, s, first, weights, signal));
+    return exclusive(`replay segment ${index}`, async () => {
+      requireData(s, data, `replay segment ${index}`);
+      checkTrainingCoverage(s, key, data, first, s.checkpointInterval);
+      return replayOn(session, s, first, weights, signal);
+    });
   };
   return {
     spec: s,
@@ -360,7 +470,11 @@ export async function openRunSession(
       const hash = checkpointHash(s, checkpoint);
       return { ok: hash.toLowerCase() === expectedNextHash.toLowerCase(), hash, checkpoint };
     },
-    evaluate: async (weights) => exclusive("evaluate", () => evaluateOn(session, s, weights)),
+    evaluate: async (weights) =>
+      exclusive("evaluate", async () => {
+        checkEvalCoverage(s, requireData(s, data, "evaluate"));
+        return evaluateOn(session, s, weights);
+      }),
     close: () => {
       if (closed) return;
       closed = true;

@@ -1,11 +1,13 @@
 /**
- * `@poai/sdk/compute`: the deterministic integer training engine (engine version 1).
+ * `@poai/sdk/compute`: the deterministic integer training engine (engine versions 1 and 2).
  * A run is fixed by (spec, seed); every backend reproduces its checkpoints bit for bit.
  * See docs/engine.md for the algorithm.
  */
 export {
+  DATASET_REF_ABI,
   ENGINE_VERSIONS,
   MAX_ACTIVATIONS,
+  MAX_DATASET_EXAMPLES,
   MAX_CHECKPOINTS,
   MAX_EVAL_SIZE,
   MAX_LAYERS,
@@ -14,18 +16,67 @@ export {
   MAX_STEPS,
   MAX_WIDTH,
   TRAINING_SPEC_ABI,
+  TRAINING_SPEC_V2_ABI,
   TrainingSpecError,
   encodeSpec,
   macsPerStep,
   modelLayout,
+  specDataset,
   specId,
   validateSpec,
+  type DatasetRef,
   type EngineVersion,
   type LayerShape,
   type ModelLayout,
   type TrainingSpec,
 } from "./spec.js";
-export { SeedError, deriveKey, philox4x32, validateSeed, type EngineKey } from "./prng.js";
+export {
+  PERMUTATION_ROUNDS,
+  SeedError,
+  deriveKey,
+  permuteIndex,
+  permutationHalfBits,
+  philox4x32,
+  stepExamples,
+  trainingExampleAt,
+  validateSeed,
+  type EngineKey,
+} from "./prng.js";
+export {
+  DATASET_FORMAT,
+  DATASET_PARTS,
+  DEFAULT_CHUNK_BYTES,
+  DatasetData,
+  DatasetError,
+  DatasetPartData,
+  EXAMPLE_LEAF_ENCODING,
+  MAX_CHUNK_EXAMPLES,
+  checkManifest,
+  checkRows,
+  chunkCountOf,
+  chunkRange,
+  commitDataset,
+  datasetManifestSchema,
+  decodeChunkInto,
+  defaultChunkExamples,
+  encodeChunk,
+  encodeExample,
+  exampleLeaf,
+  hashPair,
+  manifestRef,
+  parseManifest,
+  recordBytes,
+  treeLevels,
+  treeProof,
+  treeRoot,
+  verifyExampleProof,
+  type DatasetInput,
+  type DatasetManifest,
+  type DatasetPart,
+  type DatasetPartManifest,
+  type DatasetQuantization,
+  type ExampleRows,
+} from "./dataset.js";
 export {
   CheckpointError,
   checkpointHash,
@@ -33,7 +84,7 @@ export {
   encodeCheckpoint,
   type Checkpoint,
 } from "./checkpoint.js";
-export { fastKeccakLoaded, keccak256Bytes, loadFastKeccak } from "./keccak.js";
+export { fastKeccakLoaded, keccak256Bytes, keccak256Raw, loadFastKeccak } from "./keccak.js";
 export {
   CHECKPOINT_LEAF_ENCODING,
   CommitmentError,
@@ -43,14 +94,22 @@ export {
   type CommittableRun,
   type RunCommitment,
 } from "./merkle.js";
-export { WeightsError, type EngineBackend, type EngineSession } from "./backend.js";
+export {
+  DataUnavailableError,
+  WeightsError,
+  type EngineBackend,
+  type EngineData,
+  type EngineSession,
+} from "./backend.js";
 export {
   createBackend,
   evaluate,
   openRunSession,
   selectBackend,
   replaySegment,
+  segmentExamples,
   train,
+  trainingExamples,
   verifySegment,
   type BackendKind,
   type CheckpointRecord,

@@ -43,3 +43,11 @@ export function keccak256Bytes(bytes: Uint8Array): Hex {
   hasher.update(bytes);
   return `0x${hasher.digest("hex")}`;
 }
+
+/** keccak256 of `bytes` as 32 raw bytes (the same function as `keccak256Bytes`, without the hex). */
+export function keccak256Raw(bytes: Uint8Array): Uint8Array {
+  if (hasher === undefined) return keccak256(bytes, "bytes");
+  hasher.init();
+  hasher.update(bytes);
+  return hasher.digest("binary");
+}

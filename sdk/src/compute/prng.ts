@@ -4,10 +4,12 @@
  * example, any weight, any block is generated alone, in any order, on any backend.
  *
  * Key: 64 bits derived once per run from (specId, seed) with keccak256 (see {@link deriveKey}).
- * Counter words, for engine version 1:
+ * Counter words of the byte streams (both versions):
  * - c0: block index inside the item (each block gives 16 bytes, see {@link philoxBytes});
  * - c1, c2: low and high 32 bits of the item index (example index, class, layer);
  * - c3: the domain tag below.
+ * Engine version 2 also draws the round functions of its per-epoch example permutation from Philox
+ * (see {@link trainingExampleAt}).
  */
 import { concat, hexToBytes, isHex, keccak256, size, type Hex } from "viem";
 import { specId, type TrainingSpec } from "./spec.js";
@@ -18,6 +20,10 @@ export const DOMAIN_INPUT = 1;
 export const DOMAIN_TEACHER = 2;
 /** Initial weights; item = layer index. */
 export const DOMAIN_INIT = 3;
+/** Version 2: the Feistel round functions of the example permutation (c3 = 4 + 256 · round). */
+export const DOMAIN_PERMUTE = 4;
+/** Feistel rounds of the example permutation. */
+export const PERMUTATION_ROUNDS = 4;
 
 /** The 64-bit Philox key of a run. */
 export interface EngineKey {
@@ -120,4 +126,69 @@ export function philoxBytes(key: EngineKey, domain: number, item: number, out: U
     if ((t & 15) === 0) philox4x32(t >>> 4, lo, hi, domain, key.k0, key.k1, words);
     out[t] = (words[(t >>> 2) & 3] >>> ((t & 3) * 8)) & 0xff;
   }
+}
+
+/** Half the bit width of the permutation's Feistel domain: the smallest h >= 0 with 4^h >= count. */
+export function permutationHalfBits(count: number): number {
+  let h = 0;
+  while (4 ** h < count) h++;
+  return h;
+}
+
+/**
+ * The keyed permutation of `[0, count)` for epoch `epoch`, at `q`: a balanced Feistel network on
+ * 2h-bit words (h = {@link permutationHalfBits}), cycle-walked into `[0, count)`. One pass maps
+ * x = L · 2^h + R (L, R < 2^h) through {@link PERMUTATION_ROUNDS} rounds, round i being
+ * `(L, R) <- (R, L xor (word 0 of philox(c0 = R, c1 = epoch mod 2^32, c2 = floor(epoch / 2^32),
+ * c3 = DOMAIN_PERMUTE + 256 · i)) mod 2^h)`, then gives L · 2^h + R; the passes repeat while the
+ * result is count or more. Computable for one position alone, on any backend.
+ */
+export function permuteIndex(
+  key: EngineKey,
+  count: number,
+  epoch: number,
+  q: number,
+  words: Uint32Array = new Uint32Array(4),
+): number {
+  const h = permutationHalfBits(count);
+  const mask = h === 0 ? 0 : 2 ** h - 1;
+  const eLo = epoch >>> 0;
+  const eHi = Math.floor(epoch / 2 ** 32) >>> 0;
+  let x = q;
+  do {
+    let left = Math.floor(x / 2 ** h);
+    let right = x - left * 2 ** h;
+    for (let i = 0; i < PERMUTATION_ROUNDS; i++) {
+      philox4x32(right, eLo, eHi, DOMAIN_PERMUTE + 256 * i, key.k0, key.k1, words);
+      const f = mask === 0 ? 0 : (words[0] & mask) >>> 0;
+      const next = (left ^ f) >>> 0;
+      left = right;
+      right = next;
+    }
+    x = left * 2 ** h + right;
+  } while (x >= count);
+  return x;
+}
+
+/**
+ * Engine version 2: the training example (index into the dataset's train part of `count` examples)
+ * at sample position `position` = step · batchSize + row. Epoch e = floor(position / count) visits
+ * every example once, in the order `permuteIndex(key, count, e, ·)`.
+ */
+export function trainingExampleAt(
+  key: EngineKey,
+  count: number,
+  position: number,
+  words?: Uint32Array,
+): number {
+  const epoch = Math.floor(position / count);
+  return permuteIndex(key, count, epoch, position - epoch * count, words);
+}
+
+/** The training examples of step `step` (rows 0 .. batchSize - 1) of a version 2 run. */
+export function stepExamples(key: EngineKey, count: number, batchSize: number, step: number): Uint32Array {
+  const out = new Uint32Array(batchSize);
+  const words = new Uint32Array(4);
+  for (let r = 0; r < batchSize; r++) out[r] = trainingExampleAt(key, count, step * batchSize + r, words);
+  return out;
 }

@@ -1,5 +1,8 @@
 /**
- * The `js` backend: the readable reference of engine version 1, in plain TypeScript.
+ * The `js` backend: the readable reference of engine versions 1 and 2, in plain TypeScript.
+ * The versions differ only in where examples come from: version 1 generates them from the seed
+ * (inputs from Philox, labels from a random linear teacher); version 2 reads them from the
+ * committed dataset, the training examples of a step chosen by the keyed permutation of `prng.ts`.
  * Every other backend must reproduce its bits. docs/engine.md describes the same algorithm in prose.
  *
  * Value ranges (the reason no int32 accumulator can overflow, given a valid spec):
@@ -7,8 +10,23 @@
  * - effective weights w: [-127, 127]; hidden activations: [0, 127]; outputs: [-127, 127];
  * - error signals g: [-127, 127]; stored parameters (master weights): [-32767, 32767].
  */
-import { checkWeights, type EngineBackend, type EngineSession } from "./backend.js";
-import { DOMAIN_INIT, DOMAIN_INPUT, DOMAIN_TEACHER, philoxBytes, type EngineKey } from "./prng.js";
+import {
+  checkEngineData,
+  checkWeights,
+  noData,
+  type EngineBackend,
+  type EngineData,
+  type EngineSession,
+} from "./backend.js";
+import type { ExampleRows } from "./dataset.js";
+import {
+  DOMAIN_INIT,
+  DOMAIN_INPUT,
+  DOMAIN_TEACHER,
+  philoxBytes,
+  stepExamples,
+  type EngineKey,
+} from "./prng.js";
 import { modelLayout, validateSpec, type LayerShape, type ModelLayout, type TrainingSpec } from "./spec.js";
 
 /** Fractional bits of a stored parameter: effective weight = round(parameter / 2^8). */
@@ -129,19 +147,36 @@ export function forward(
   return acts;
 }
 
+/** Rows `indices` of a dataset part: inputs `[rows][features]` and labels (engine version 2). */
+export function gatherRows(rows: ExampleRows, indices: ArrayLike<number>) {
+  const f = rows.features;
+  const x = new Int32Array(indices.length * f);
+  const labels = new Int32Array(indices.length);
+  for (let r = 0; r < indices.length; r++) {
+    const n = indices[r];
+    for (let i = 0; i < f; i++) x[r * f + i] = rows.inputs[n * f + i];
+    labels[r] = rows.labels[n];
+  }
+  return { x, labels };
+}
+
 class ReferenceSession implements EngineSession {
   readonly layout: ModelLayout;
   private readonly spec: TrainingSpec;
   private readonly key: EngineKey;
+  /** Version 1: the teacher; version 2: unused. */
   private readonly teacher: Int32Array;
+  /** Version 2: the dataset (undefined: no data, weights only). */
+  private readonly data: EngineData | undefined;
   private params: Int16Array;
   private closed = false;
 
-  constructor(spec: TrainingSpec, key: EngineKey) {
+  constructor(spec: TrainingSpec, key: EngineKey, data?: EngineData) {
     this.spec = validateSpec(spec);
     this.key = key;
     this.layout = modelLayout(this.spec);
-    this.teacher = teacherWeights(this.layout, key);
+    this.data = checkEngineData(this.spec, data);
+    this.teacher = this.spec.version === 1 ? teacherWeights(this.layout, key) : new Int32Array(0);
     this.params = initialWeights(this.layout, key);
   }
 
@@ -159,7 +194,25 @@ class ReferenceSession implements EngineSession {
     this.params = checkWeights(this.layout, weights);
   }
 
-  /** Examples `first .. first + rows - 1`: inputs `[rows][inputs]` and labels. */
+  /** The training batch of `step`: inputs `[batchSize][inputs]` and labels. */
+  private trainBatch(step: number) {
+    const B = this.spec.batchSize;
+    if (this.spec.version === 1) return this.batch(step * B, B);
+    if (!this.data) throw noData("train");
+    return gatherRows(this.data.train, stepExamples(this.key, this.data.train.count, B, step));
+  }
+
+  /** Evaluation examples `e .. e + rows - 1`: inputs and labels. */
+  private evalBatch(e: number, rows: number) {
+    if (this.spec.version === 1) return this.batch(this.spec.steps * this.spec.batchSize + e, rows);
+    if (!this.data) throw noData("evaluate");
+    return gatherRows(
+      this.data.eval,
+      Array.from({ length: rows }, (_, r) => e + r),
+    );
+  }
+
+  /** Version 1: generated examples `first .. first + rows - 1`: inputs `[rows][inputs]` and labels. */
   private batch(first: number, rows: number) {
     const x = new Int32Array(rows * this.layout.inputs);
     const labels = new Int32Array(rows);
@@ -176,12 +229,15 @@ class ReferenceSession implements EngineSession {
     for (let s = firstStep; s < firstStep + count; s++) this.step(s);
   }
 
-  /** One SGD step on the training examples `step · batchSize .. step · batchSize + batchSize - 1`. */
+  /**
+   * One SGD step on the training batch of `step`: version 1 examples `step · batchSize ..
+   * step · batchSize + batchSize - 1`, version 2 the dataset examples the permutation picks.
+   */
   private step(step: number): void {
     const { layout } = this;
     const rows = this.spec.batchSize;
     const L = layout.layers.length;
-    const { x, labels } = this.batch(step * rows, rows);
+    const { x, labels } = this.trainBatch(step);
     const eff = layout.layers.map((layer) => effectiveLayer(layer, this.params));
     const acts = forward(layout, eff, x, rows);
 
@@ -250,13 +306,13 @@ class ReferenceSession implements EngineSession {
   async evaluate(): Promise<number> {
     this.live();
     const { layout } = this;
+    if (this.spec.version === 2 && !this.data) throw noData("evaluate");
     const eff = layout.layers.map((layer) => effectiveLayer(layer, this.params));
-    const first = this.spec.steps * this.spec.batchSize;
     const chunk = this.spec.batchSize;
     let correct = 0;
     for (let e = 0; e < this.spec.evalSize; e += chunk) {
       const rows = Math.min(chunk, this.spec.evalSize - e);
-      const { x, labels } = this.batch(first + e, rows);
+      const { x, labels } = this.evalBatch(e, rows);
       const y = forward(layout, eff, x, rows)[layout.layers.length];
       for (let r = 0; r < rows; r++)
         if (argmax(y, r * layout.classes, layout.classes) === labels[r]) correct++;
@@ -272,7 +328,7 @@ class ReferenceSession implements EngineSession {
 /** The plain TypeScript backend. */
 export const jsBackend: EngineBackend = {
   kind: "js",
-  async open(spec: TrainingSpec, key: EngineKey): Promise<EngineSession> {
-    return new ReferenceSession(spec, key);
+  async open(spec: TrainingSpec, key: EngineKey, data?: EngineData): Promise<EngineSession> {
+    return new ReferenceSession(spec, key, data);
   },
 };

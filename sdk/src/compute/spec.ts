@@ -1,11 +1,11 @@
 /**
  * Training specs: the type, its validation, its canonical ABI encoding and its id.
  *
- * The on-chain twin of {@link TrainingSpec} (field order and types are part of the encoding):
+ * The on-chain twins of {@link TrainingSpec} (field order and types are part of the encoding):
  *
  * ```solidity
  * struct TrainingSpec {
- *     uint16 version;            // engine version, 1
+ *     uint16 version;            // engine version, 1 or 2
  *     uint32[] widths;           // layer widths: inputs, hidden..., classes
  *     uint32 batchSize;          // training examples per SGD step
  *     uint32 steps;              // SGD steps in the run
@@ -13,7 +13,16 @@
  *     uint8 lrShift;             // update = round(batch gradient / 2^lrShift)
  *     uint32 evalSize;           // evaluation examples
  * }
- * // specId = keccak256(abi.encode(spec))
+ * struct DatasetRef {            // engine version 2 only: the committed dataset
+ *     bytes32 trainRoot;         // Merkle root over the training examples
+ *     uint32 trainCount;
+ *     bytes32 evalRoot;          // Merkle root over the held-out evaluation examples
+ *     uint32 evalCount;
+ *     uint32 features;           // = widths[0]
+ *     uint32 classes;            // = widths[widths.length - 1]
+ * }
+ * // version 1: specId = keccak256(abi.encode(spec))
+ * // version 2: specId = keccak256(abi.encode(spec, dataset))
  * ```
  *
  * Invariants a valid spec guarantees (checked by {@link validateSpec}):
@@ -26,8 +35,8 @@
  */
 import { encodeAbiParameters, keccak256, type Hex } from "viem";
 
-/** Engine versions this code can run. */
-export const ENGINE_VERSIONS = [1] as const;
+/** Engine versions this code can run: 1 (seed-generated data), 2 (a committed dataset). */
+export const ENGINE_VERSIONS = [1, 2] as const;
 export type EngineVersion = (typeof ENGINE_VERSIONS)[number];
 
 /** Largest layer width and batch size (the contraction lengths of every matrix product). */
@@ -46,10 +55,32 @@ export const MAX_STEPS = 0xffff_ffff;
 export const MAX_EVAL_SIZE = 1 << 24;
 /** Largest learning-rate shift. */
 export const MAX_LR_SHIFT = 24;
+/** Most examples in one part (train or evaluation) of a dataset (uint32). */
+export const MAX_DATASET_EXAMPLES = 0xffff_ffff;
+
+/**
+ * The dataset a version 2 spec trains on: the Merkle roots of its training and held-out evaluation
+ * examples (see `dataset.ts`), their counts and the dataset's widths. Everything here is covered by
+ * the spec id; where the examples can be fetched (URLs) is not, since it does not change the run.
+ */
+export interface DatasetRef {
+  /** Root of the example tree of the training part. */
+  readonly trainRoot: Hex;
+  /** Training examples. */
+  readonly trainCount: number;
+  /** Root of the example tree of the held-out evaluation part. */
+  readonly evalRoot: Hex;
+  /** Evaluation examples (the spec evaluates the first `evalSize` of them). */
+  readonly evalCount: number;
+  /** Feature width of every example: the spec's `widths[0]`. */
+  readonly features: number;
+  /** Class count: the spec's last width; every label is below it. */
+  readonly classes: number;
+}
 
 /** Everything that fixes a training run, apart from the seed. */
 export interface TrainingSpec {
-  /** Engine version: which algorithm; only 1 exists. */
+  /** Engine version: 1 (data generated from the seed) or 2 (the committed dataset `dataset`). */
   readonly version: number;
   /** Layer widths: `[inputs, hidden..., classes]`, at least two entries. */
   readonly widths: readonly number[];
@@ -61,8 +92,13 @@ export interface TrainingSpec {
   readonly checkpointInterval: number;
   /** The weight update is the batch gradient sum divided by 2^lrShift (rounded). */
   readonly lrShift: number;
-  /** Evaluation examples (drawn after all training examples, so never trained on). */
+  /**
+   * Evaluation examples. Version 1: drawn after all training examples, so never trained on;
+   * version 2: the first `evalSize` examples of the dataset's held-out part.
+   */
   readonly evalSize: number;
+  /** Version 2 only (required there): the committed dataset. */
+  readonly dataset?: DatasetRef;
 }
 
 /** Thrown for a spec that the engine cannot run; the message names the field and the value. */
@@ -93,6 +129,23 @@ export const TRAINING_SPEC_ABI = [
     ],
   },
 ] as const;
+
+/** ABI type of the dataset reference of a version 2 spec, in the field order of `DatasetRef`. */
+export const DATASET_REF_ABI = {
+  name: "dataset",
+  type: "tuple",
+  components: [
+    { name: "trainRoot", type: "bytes32" },
+    { name: "trainCount", type: "uint32" },
+    { name: "evalRoot", type: "bytes32" },
+    { name: "evalCount", type: "uint32" },
+    { name: "features", type: "uint32" },
+    { name: "classes", type: "uint32" },
+  ],
+} as const;
+
+/** The parameters a version 2 spec id hashes: `abi.encode(spec, dataset)`. */
+export const TRAINING_SPEC_V2_ABI = [TRAINING_SPEC_ABI[0], DATASET_REF_ABI] as const;
 
 function isInt(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value);
@@ -173,7 +226,7 @@ export function validateSpec(spec: TrainingSpec): TrainingSpec {
   }
   const lrShift = checkRange("lrShift", spec.lrShift, 0, MAX_LR_SHIFT);
   const evalSize = checkRange("evalSize", spec.evalSize, 1, MAX_EVAL_SIZE);
-  return {
+  const base = {
     version: spec.version,
     widths: [...(widths as number[])],
     batchSize,
@@ -182,25 +235,104 @@ export function validateSpec(spec: TrainingSpec): TrainingSpec {
     lrShift,
     evalSize,
   };
+  if (spec.version === 1) {
+    if (spec.dataset !== undefined) {
+      throw new TrainingSpecError(
+        "dataset",
+        spec.dataset,
+        `dataset is for engine version 2 specs only; version 1 generates its data from the seed`,
+      );
+    }
+    return base;
+  }
+  return { ...base, dataset: validateDatasetRef(spec.dataset, base.widths, evalSize) };
 }
 
-/** `abi.encode(spec)`: byte-identical to Solidity's encoding of the struct above. */
+function checkRoot(field: string, value: unknown): Hex {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new TrainingSpecError(
+      field,
+      value,
+      `${field} must be a 0x-prefixed 32-byte hex string, got ${String(value)}`,
+    );
+  }
+  return value.toLowerCase() as Hex;
+}
+
+/** Checks the dataset reference of a version 2 spec against its widths and evaluation size. */
+function validateDatasetRef(dataset: unknown, widths: readonly number[], evalSize: number): DatasetRef {
+  if (typeof dataset !== "object" || dataset === null) {
+    throw new TrainingSpecError(
+      "dataset",
+      dataset,
+      `dataset must be an object { trainRoot, trainCount, evalRoot, evalCount, features, classes } for engine version 2, got ${String(dataset)}`,
+    );
+  }
+  const d = dataset as Record<string, unknown>;
+  const trainRoot = checkRoot("dataset.trainRoot", d.trainRoot);
+  const trainCount = checkRange("dataset.trainCount", d.trainCount, 1, MAX_DATASET_EXAMPLES);
+  const evalRoot = checkRoot("dataset.evalRoot", d.evalRoot);
+  const evalCount = checkRange("dataset.evalCount", d.evalCount, 1, MAX_DATASET_EXAMPLES);
+  const features = checkRange("dataset.features", d.features, 1, MAX_WIDTH);
+  const classes = checkRange("dataset.classes", d.classes, 2, MAX_WIDTH);
+  if (features !== widths[0]) {
+    throw new TrainingSpecError(
+      "dataset.features",
+      features,
+      `dataset.features must equal widths[0] (${widths[0]}), got ${features}`,
+    );
+  }
+  if (classes !== widths[widths.length - 1]) {
+    throw new TrainingSpecError(
+      "dataset.classes",
+      classes,
+      `dataset.classes must equal the last width (${widths[widths.length - 1]}), got ${classes}`,
+    );
+  }
+  if (evalSize > evalCount) {
+    throw new TrainingSpecError(
+      "evalSize",
+      evalSize,
+      `evalSize must be at most dataset.evalCount ${evalCount}, got ${evalSize}`,
+    );
+  }
+  return { trainRoot, trainCount, evalRoot, evalCount, features, classes };
+}
+
+/**
+ * The bytes a spec id hashes, byte-identical to Solidity's: version 1 `abi.encode(spec)`, version 2
+ * `abi.encode(spec, dataset)` (the struct above, then the dataset reference). Both start with the
+ * offset word 0x20 of the dynamic `TrainingSpec` tuple (see docs/engine.md, "Training spec").
+ */
 export function encodeSpec(spec: TrainingSpec): Hex {
   const s = validateSpec(spec);
-  return encodeAbiParameters(TRAINING_SPEC_ABI, [
-    {
-      version: s.version,
-      widths: s.widths,
-      batchSize: s.batchSize,
-      steps: s.steps,
-      checkpointInterval: s.checkpointInterval,
-      lrShift: s.lrShift,
-      evalSize: s.evalSize,
-    },
-  ]);
+  const base = {
+    version: s.version,
+    widths: s.widths,
+    batchSize: s.batchSize,
+    steps: s.steps,
+    checkpointInterval: s.checkpointInterval,
+    lrShift: s.lrShift,
+    evalSize: s.evalSize,
+  };
+  if (s.dataset === undefined) return encodeAbiParameters(TRAINING_SPEC_ABI, [base]);
+  return encodeAbiParameters(TRAINING_SPEC_V2_ABI, [base, s.dataset]);
 }
 
-/** `keccak256(abi.encode(spec))`, the id under which contracts store a spec. */
+/** The spec's dataset, or a `TrainingSpecError` for a version 1 spec (which has none). */
+export function specDataset(spec: TrainingSpec): DatasetRef {
+  const s = validateSpec(spec);
+  if (s.dataset === undefined) {
+    throw new TrainingSpecError(
+      "version",
+      s.version,
+      `a dataset needs an engine version 2 spec, got version ${s.version}`,
+    );
+  }
+  return s.dataset;
+}
+
+/** `keccak256(encodeSpec(spec))`, the id under which contracts store a spec. */
 export function specId(spec: TrainingSpec): Hex {
   return keccak256(encodeSpec(spec));
 }

@@ -8,6 +8,7 @@ import type { PoAIClient } from "../client.js";
 import { createBackend, type BackendKind, type EngineBackend } from "../compute/index.js";
 import type { LogLevel, Logger } from "../daemon/index.js";
 import { PoAIInputError } from "../errors.js";
+import { defaultDatasetCache } from "./trainer-datasets.js";
 
 export type ProgressMode = "auto" | "bar" | "log" | "off";
 
@@ -43,6 +44,12 @@ export interface TrainerDaemonOptions {
   confirmations?: number;
   /** Attempts of a failing RPC read before the tick fails; default 4. */
   rpcAttempts?: number;
+  /** Engine version 2: dataset source URLs asked before the ones the TaskRegistry lists for a spec. */
+  datasetSources?: readonly string[];
+  /** Engine version 2: where fetched datasets are cached; default `datasets/` beside the database. */
+  datasetCacheDir?: string;
+  /** Deadline of one dataset request, milliseconds; default 10 000. */
+  datasetTimeoutMs?: number;
 }
 
 /** The options after validation, with their defaults. */
@@ -62,6 +69,9 @@ export interface ResolvedTrainerOptions {
   logLevel: LogLevel | undefined;
   confirmations: number;
   rpcAttempts: number;
+  datasetSources: readonly string[];
+  datasetCacheDir: string | undefined;
+  datasetTimeoutMs: number;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -194,7 +204,33 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   ) {
     throw new PoAIInputError("rpcAttempts", o.rpcAttempts, "an integer in 1..100");
   }
+  const datasetSources = o.datasetSources ?? [];
+  if (!Array.isArray(datasetSources)) {
+    throw new PoAIInputError("datasetSources", o.datasetSources, "an array of http(s) URLs");
+  }
+  datasetSources.forEach((url: unknown, i) => {
+    let ok = typeof url === "string";
+    try {
+      ok &&= ["http:", "https:"].includes(new URL(url as string).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new PoAIInputError(`datasetSources[${i}]`, url, "an http(s) URL");
+  });
+  if (
+    o.datasetCacheDir !== undefined &&
+    (typeof o.datasetCacheDir !== "string" || o.datasetCacheDir === "")
+  ) {
+    throw new PoAIInputError("datasetCacheDir", o.datasetCacheDir, "a directory path");
+  }
+  const datasetTimeoutMs = o.datasetTimeoutMs ?? 10_000;
+  if (typeof datasetTimeoutMs !== "number" || !Number.isInteger(datasetTimeoutMs) || datasetTimeoutMs < 1) {
+    throw new PoAIInputError("datasetTimeoutMs", o.datasetTimeoutMs, "a positive integer (milliseconds)");
+  }
   return {
+    datasetSources: datasetSources as string[],
+    datasetCacheDir: (o.datasetCacheDir as string | undefined) ?? defaultDatasetCache(o.databasePath),
+    datasetTimeoutMs,
     client: poai,
     address: getAddress(account.address),
     databasePath: o.databasePath,

@@ -13,7 +13,12 @@
  *    never sent twice; a run whose deadline passed is marked missed and nothing is sent;
  * 3. prunes the checkpoints of rounds whose points are final (`closesAt`, plus `retentionSeconds`).
  *
- * One HTTP server carries the checkpoint protocol (`../daemon/protocol.ts`) and `/healthz`,
+ * An engine version 2 spec trains on its dataset, fetched from the sources the TaskRegistry lists
+ * (every chunk checked against the spec's roots; `trainer-datasets.ts`) and cached beside the
+ * database.
+ *
+ * One HTTP server carries the checkpoint protocol (`../daemon/protocol.ts`), the datasets the
+ * daemon holds (`/v1/datasets/…`, so a trainer is a dataset source too) and `/healthz`,
  * `/status`, `/metrics`. At start the daemon publishes the server's public URL as the trainer's
  * endpoint in Staking, where validators look it up: only once that URL reaches this very daemon,
  * and never over another live daemon of the same key (it refuses to start instead). At every tick
@@ -45,10 +50,12 @@ import {
   validateSeed,
   validateSpec,
   type Checkpoint,
+  type DatasetData,
   type EngineBackend,
   type RunCommitment,
   type TrainingSpec,
 } from "../compute/index.js";
+import { TrainerDatasets } from "./trainer-datasets.js";
 import {
   DaemonLoop,
   checkpointRoutes,
@@ -241,7 +248,17 @@ export class TrainerDaemon extends DaemonLoop {
     this.epochLength = init.epochLength;
     this.metrics = new Registry();
     this.m = trainerMetrics(this.metrics, () => this.store);
+    this.datasets = new TrainerDatasets({
+      client: this.client,
+      sources: init.options.datasetSources,
+      cacheDir: init.options.datasetCacheDir,
+      timeoutMs: init.options.datasetTimeoutMs,
+      onFailure: (f) => this.log.warn({ url: f.url, kind: f.kind }, `dataset source failed: ${f.message}`),
+    });
   }
+
+  /** The datasets of the version 2 specs this daemon trains (fetched, checked, cached, served). */
+  protected readonly datasets: TrainerDatasets;
 
   /** `/healthz` probes: the chain, the database, and the published endpoint being this daemon's. */
   protected override healthProbes(): Record<string, HealthProbe> {
@@ -276,7 +293,11 @@ export class TrainerDaemon extends DaemonLoop {
       },
     };
     this.server = await serve(
-      [...checkpointRoutes(source), ...standardRoutes(() => this.status(), this.metrics, this)],
+      [
+        ...checkpointRoutes(source),
+        ...this.datasets.routes(),
+        ...standardRoutes(() => this.status(), this.metrics, this),
+      ],
       {
         host: this.options.host,
         port: this.options.port,
@@ -612,6 +633,7 @@ export class TrainerDaemon extends DaemonLoop {
       index = last.index;
       this.log.info({ ...fields, segments, from: index, backend: this.backend.kind }, "training resumed");
     }
+    const data = await this.datasets.forSpec(spec, run.specId, signal);
     const progress = createProgress(`round ${run.round} training`, segments, {
       logger: this.log,
       mode: this.options.progress,
@@ -621,7 +643,7 @@ export class TrainerDaemon extends DaemonLoop {
       progress.update(index);
       for (; index < segments; index++) {
         signal.throwIfAborted();
-        checkpoint = await this.trainSegment(spec, run.trainingSeed, index, checkpoint, signal);
+        checkpoint = await this.trainSegment(spec, run.trainingSeed, index, checkpoint, signal, data);
         await this.persist(run, index + 1, checkpoint);
         progress.update(index + 1);
       }
@@ -637,7 +659,7 @@ export class TrainerDaemon extends DaemonLoop {
     }
     const commitment = commit({ checkpointHashes: hashes });
     this.remember(run.id, commitment);
-    const score = await evaluate(spec, run.seed, checkpoint, { backend: this.backend });
+    const score = await evaluate(spec, run.seed, checkpoint, { backend: this.backend, data });
     const reported = this.reportScore(score.accuracyBps);
     this.m.measuredScore.set(score.accuracyBps);
     const trained = this.store.updateRun(run.id, {
@@ -900,15 +922,19 @@ export class TrainerDaemon extends DaemonLoop {
     }
   }
 
-  /** Hook: trains segment `index`, from checkpoint `index` to checkpoint `index + 1`. Honest: `replaySegment` on the daemon's backend. */
+  /**
+   * Hook: trains segment `index`, from checkpoint `index` to checkpoint `index + 1` (on `data`, the
+   * spec's dataset, for engine version 2). Honest: `replaySegment` on the daemon's backend.
+   */
   protected trainSegment(
     spec: TrainingSpec,
     seed: Hex,
     index: number,
     from: Checkpoint,
     signal: AbortSignal,
+    data?: DatasetData,
   ): Promise<Checkpoint> {
-    return replaySegment(spec, seed, index, from, { backend: this.backend, signal });
+    return replaySegment(spec, seed, index, from, { backend: this.backend, signal, data });
   }
 
   /** Hook: the score to report for the accuracy the daemon measured (basis points). Honest: the measured one. */

@@ -12,7 +12,15 @@
  * 2. Check what the proven checkpoints say: checkpoint `i` is at step `i · checkpointInterval`,
  *    checkpoint 0 holds the seed-derived initial parameters, and every sampled segment replays
  *    exactly (re-execute `s → s + 1` and compare with the committed hash).
- * 3. Evaluate the final checkpoint on the seed's evaluation set.
+ * 3. Evaluate the final checkpoint on the seed's evaluation set (engine version 2: the dataset's
+ *    committed held-out examples).
+ *
+ * Engine version 2 (data correctness): before the engine session opens, the training examples
+ * every sampled segment reads (`segmentExamples`) and the first `evalSize` held-out examples are
+ * fetched from the dataset's sources and proven against the spec's roots (`args.dataset`, a
+ * `DatasetFetcher`: every chunk rebuilds its committed root). A trainer that trained on other data
+ * reaches another checkpoint hash: its segment does not replay, `Invalid`. The dataset not being
+ * available is not the trainer's doing: the audit throws (`DatasetFetchError`) and is retried.
  *
  * One engine session (`openRunSession`) serves the whole audit: the initial parameters, every
  * replay and the evaluation.
@@ -36,6 +44,7 @@ import {
   checkpointHash,
   modelLayout,
   openRunSession,
+  segmentExamples,
   selectBackend,
   validateSeed,
   validateSpec,
@@ -53,6 +62,7 @@ import {
   type ProvenHash,
 } from "../daemon/protocol.js";
 import { sleep } from "../daemon/retry.js";
+import type { DatasetFetcher } from "../data/fetch.js";
 
 /** A verdict a committee member can reveal. */
 export type AuditVerdict = "Valid" | "Invalid" | "Unavailable";
@@ -76,6 +86,10 @@ export interface AuditResult extends Decision {
   hashesFetched: number;
   /** Bytes of those checkpoints. */
   bytesFetched: number;
+  /** Engine version 2: bytes of dataset chunks downloaded for this audit (0 when all were cached). */
+  datasetBytesFetched: number;
+  /** Engine version 2: dataset chunks this audit needed (downloaded or from the cache, each proven). */
+  datasetChunks: number;
   /** Segments re-executed. */
   segmentsReplayed: number;
   /** Wall-clock milliseconds the audit took. */
@@ -94,6 +108,8 @@ export interface AuditTimings {
   replayMs: number;
   /** Evaluating the final checkpoint. */
   evaluateMs: number;
+  /** Engine version 2: fetching and proving the dataset chunks the audit reads. */
+  datasetMs: number;
 }
 
 /** One failed fetch attempt, as reported to `onFetchFailure`. */
@@ -118,6 +134,8 @@ export interface AuditArgs {
   samples: readonly number[];
   /** Engine backend or its name; default `"auto"`. */
   backend?: BackendKind | EngineBackend;
+  /** Engine version 2 (required there): the fetcher of the spec's dataset (its `ref` must be `spec.dataset`). */
+  dataset?: DatasetFetcher;
   /** Budget of one request, headers and body; default 10 s. */
   timeoutMs?: number;
   /** Attempts per checkpoint, the first included; default 3. */
@@ -198,8 +216,32 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
   args.signal?.addEventListener("abort", onAbort, { once: true });
   const signal = inner.signal;
 
-  const stats = { checkpointsFetched: 0, hashesFetched: 0, bytesFetched: 0, segmentsReplayed: 0 };
-  const timings: AuditTimings = { fetchWaitMs: 0, initialMs: 0, replayMs: 0, evaluateMs: 0 };
+  if (spec.version === 2) {
+    if (!args.dataset)
+      throw argumentError(
+        "dataset",
+        args.dataset,
+        "a DatasetFetcher for the spec's dataset (engine version 2)",
+      );
+    const ref = spec.dataset!;
+    const have = args.dataset.ref;
+    if (have.trainRoot.toLowerCase() !== ref.trainRoot || have.evalRoot.toLowerCase() !== ref.evalRoot) {
+      throw argumentError(
+        "dataset",
+        have.trainRoot,
+        `the fetcher of the spec's dataset (train root ${ref.trainRoot})`,
+      );
+    }
+  }
+  const stats = {
+    checkpointsFetched: 0,
+    hashesFetched: 0,
+    bytesFetched: 0,
+    segmentsReplayed: 0,
+    datasetBytesFetched: 0,
+    datasetChunks: 0,
+  };
+  const timings: AuditTimings = { fetchWaitMs: 0, initialMs: 0, replayMs: 0, evaluateMs: 0, datasetMs: 0 };
   const result = (decision: Decision, reason: string): AuditResult => ({
     ...decision,
     reason,
@@ -210,6 +252,7 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
       initialMs: Math.round(timings.initialMs),
       replayMs: Math.round(timings.replayMs),
       evaluateMs: Math.round(timings.evaluateMs),
+      datasetMs: Math.round(timings.datasetMs),
     },
   });
   /** Runs `body`, adding its wall-clock time to `timings[phase]`. */
@@ -343,8 +386,25 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
   let engine: RunSession | undefined;
   try {
     pump();
+    // Version 2: the examples the sampled segments read and the held-out ones, fetched and proven
+    // while the first checkpoints are on their way, before the engine session copies the dataset.
+    let data: Awaited<ReturnType<DatasetFetcher["dataset"]>> | undefined;
+    if (spec.version === 2) {
+      const fetcher = args.dataset!;
+      data = await timed("datasetMs", async () => {
+        const before = fetcher.stats.bytesFetched;
+        const train = samples.flatMap((s) => segmentExamples(spec, seed, s));
+        const d = await fetcher.ensureExamples("train", train, signal);
+        const evalChunks = d.eval.chunksFor([0, spec.evalSize - 1]);
+        const held = Array.from({ length: evalChunks[evalChunks.length - 1] + 1 }, (_, c) => c);
+        await fetcher.ensureChunks("eval", held, signal);
+        stats.datasetBytesFetched = fetcher.stats.bytesFetched - before;
+        stats.datasetChunks = d.train.chunksFor(train).length + held.length;
+        return d;
+      });
+    }
     // The engine session opens while the first checkpoints are on their way.
-    opening = openRunSession(spec, seed, { backend });
+    opening = openRunSession(spec, seed, { backend, data });
     opening.catch(() => undefined); // awaited below
     let fraud: Fraud | undefined;
 

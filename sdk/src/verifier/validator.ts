@@ -62,6 +62,7 @@ import {
   type Decision,
 } from "./audit.js";
 import { ValidatorStore, type ChallengeRecord, type ChallengeState } from "./validator-store.js";
+import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
 
 // =================================================================================================
 // Options
@@ -108,6 +109,10 @@ export interface ValidatorDaemonOptions {
   logger?: Logger;
   /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
   logLevel?: LogLevel;
+  /** Engine version 2: dataset source URLs asked before the registry's and the trainer's. */
+  datasetSources?: readonly string[];
+  /** Engine version 2: where dataset chunks are cached; default `datasets/` beside the database. */
+  datasetCacheDir?: string;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -129,6 +134,8 @@ export interface ResolvedValidatorOptions {
   client: PoAIClient;
   validator: Address;
   dbPath: string;
+  datasetSources: readonly string[];
+  datasetCacheDir?: string;
   backend: BackendKind | EngineBackend;
   host: string;
   port: number;
@@ -192,6 +199,8 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     client,
     validator: getAddress(typeof account === "string" ? account : account.address),
     dbPath: o.dbPath,
+    datasetSources: Array.isArray(o.datasetSources) ? [...(o.datasetSources as string[])] : [],
+    ...(typeof o.datasetCacheDir === "string" && { datasetCacheDir: o.datasetCacheDir }),
     backend,
     host,
     port: checkInt("port", o.port ?? 0, 0, 65_535),
@@ -536,6 +545,20 @@ export class ValidatorDaemon extends DaemonLoop {
 
   // --- hooks ------------------------------------------------------------------------------------
 
+  /** The dataset fetchers of engine version 2 audits (created on first use). */
+  private datasetsOf?: ValidatorDatasets;
+  private get datasets(): ValidatorDatasets {
+    const o = this.options;
+    this.datasetsOf ??= new ValidatorDatasets({
+      client: o.client,
+      sources: o.datasetSources,
+      cacheDir: o.datasetCacheDir ?? validatorDatasetCache(o.dbPath),
+      timeoutMs: this.options.fetchTimeoutMs,
+      onFailure: (f) => this.log.warn({ url: f.url, kind: f.kind }, `dataset source failed: ${f.message}`),
+    });
+    return this.datasetsOf;
+  }
+
   /**
    * Judges one challenge this validator must audit. The default re-executes the sampled segments
    * with `auditChallenge` (the honest audit). A subclass may return any decision: the daemon
@@ -547,6 +570,11 @@ export class ValidatorDaemon extends DaemonLoop {
     samples: number[],
     signal: AbortSignal,
   ): Promise<Decision> {
+    // Engine version 2: the dataset the replays read, proven against the spec's roots.
+    const dataset =
+      challenge.spec.version === 2
+        ? await this.datasets.fetcher(challenge.spec, challenge.specId, challenge.endpoint)
+        : undefined;
     return auditChallenge({
       spec: challenge.spec,
       seed: challenge.seed,
@@ -555,6 +583,7 @@ export class ValidatorDaemon extends DaemonLoop {
       endpoint: challenge.endpoint,
       samples,
       backend: this.options.backend,
+      ...(dataset && { dataset }),
       timeoutMs: this.options.fetchTimeoutMs,
       attempts: this.options.fetchAttempts,
       signal,

@@ -234,6 +234,7 @@ const std::vector<Kernel>& kernels() {
       KERNEL(gen_rows),      KERNEL(gen_init),     KERNEL(effective_layer), KERNEL(argmax_rows),
       KERNEL(loss_grad),     KERNEL(transpose_i8), KERNEL(bias_update),     KERNEL(count_correct),
       KERNEL(gemm_store_i32), KERNEL(gemm_forward), KERNEL(gemm_backprop),  KERNEL(gemm_update),
+      KERNEL(permute_rows),  KERNEL(gather_rows),
   };
   return list;
 }

@@ -13,8 +13,15 @@
  * output `[B][pad(out)]`; transposed copies `[width][pad(B)]` for the weight gradient; R (the rows of
  * an evaluation chunk, at least B) keeps evaluation launches few.
  */
-import { checkWeights, type EngineBackend, type EngineSession } from "../backend.js";
-import { DOMAIN_INPUT, DOMAIN_TEACHER, type EngineKey } from "../prng.js";
+import {
+  checkEngineData,
+  checkWeights,
+  noData,
+  type EngineBackend,
+  type EngineData,
+  type EngineSession,
+} from "../backend.js";
+import { DOMAIN_INPUT, DOMAIN_TEACHER, permutationHalfBits, type EngineKey } from "../prng.js";
 import { TARGET } from "../reference.js";
 import { modelLayout, validateSpec, type ModelLayout, type TrainingSpec } from "../spec.js";
 import {
@@ -43,6 +50,8 @@ export const KERNEL_PARAMS = {
   gemm_forward: ["p", "p", "p", "p", "i", "i", "i", "i", "i", "i", "i", "i"],
   gemm_backprop: ["p", "p", "p", "p", "i", "i", "i", "i", "i", "i", "i", "i"],
   gemm_update: ["p", "p", "p", "p", "p", "i", "i", "i", "i", "i", "i", "i", "i"],
+  permute_rows: ["p", "i", "u", "u", "u", "i", "u", "u"],
+  gather_rows: ["p", "i", "p", "i", "p", "p", "i", "i", "p"],
 } as const satisfies Record<string, readonly ParamKind[]>;
 
 export type KernelName = keyof typeof KERNEL_PARAMS;
@@ -71,6 +80,13 @@ export async function kernelImages(): Promise<{ fatbin: Uint8Array; ptx: Uint8Ar
   return { fatbin, ptx };
 }
 
+/** A dataset part in device memory: int8 features `[count][features]`, uint16 labels. */
+interface PartBuffers {
+  readonly count: number;
+  readonly inputs: DevicePtr;
+  readonly labels: DevicePtr;
+}
+
 interface LayerBuffers {
   readonly weff: DevicePtr;
   readonly weffT: DevicePtr;
@@ -96,10 +112,15 @@ class CudaSession implements EngineSession {
   private readonly z: DevicePtr;
   private readonly labels: DevicePtr;
   private readonly hits: DevicePtr;
+  /** Version 2: the dataset parts and a batch's row indices (undefined: no data). */
+  private readonly data?: { train: PartBuffers; eval: PartBuffers; indices: DevicePtr };
+  private readonly v2: boolean;
   private closed = false;
 
-  constructor(spec: TrainingSpec, key: EngineKey, device: CudaDevice) {
+  constructor(spec: TrainingSpec, key: EngineKey, device: CudaDevice, data?: EngineData) {
     this.spec = validateSpec(spec);
+    this.v2 = this.spec.version === 2;
+    const rows = checkEngineData(this.spec, data);
     this.key = key;
     this.cu = device;
     const layout = modelLayout(this.spec);
@@ -120,12 +141,23 @@ class CudaSession implements EngineSession {
         grad: this.alloc(B * pad(layer.outputs)),
       }));
       this.output = this.alloc(R * pad(C));
-      this.teacher = this.alloc(C * pad(layout.inputs));
+      this.teacher = this.v2 ? 0n : this.alloc(C * pad(layout.inputs));
       this.actT = this.alloc(layout.maxWidth * pad(B));
       this.gradT = this.alloc(layout.maxWidth * pad(B));
       this.z = this.alloc(4 * R * C);
       this.labels = this.alloc(4 * R);
       this.hits = this.alloc(4 * R);
+      if (rows) {
+        const place = (part: "train" | "eval"): PartBuffers => {
+          const src = rows[part];
+          const inputs = this.alloc(Math.max(1, src.inputs.length));
+          const labels = this.alloc(2 * src.count);
+          this.cu.upload(inputs, src.inputs);
+          this.cu.upload(labels, src.labels);
+          return { count: src.count, inputs, labels };
+        };
+        this.data = { train: place("train"), eval: place("eval"), indices: this.alloc(4 * B) };
+      }
 
       layout.layers.forEach((layer, l) => {
         const count = layer.inputs * layer.outputs;
@@ -138,17 +170,19 @@ class CudaSession implements EngineSession {
         ]);
       });
       const ld0 = pad(layout.inputs);
-      this.launch("gen_rows", [blocks(C * (ld0 / 16), THREADS), 1], THREADS, [
-        this.teacher,
-        C,
-        layout.inputs,
-        ld0,
-        key.k0,
-        key.k1,
-        DOMAIN_TEACHER,
-        0,
-        0,
-      ]);
+      if (!this.v2) {
+        this.launch("gen_rows", [blocks(C * (ld0 / 16), THREADS), 1], THREADS, [
+          this.teacher,
+          C,
+          layout.inputs,
+          ld0,
+          key.k0,
+          key.k1,
+          DOMAIN_TEACHER,
+          0,
+          0,
+        ]);
+      }
       this.refresh();
       this.cu.synchronize();
     } catch (error) {
@@ -239,6 +273,49 @@ class CudaSession implements EngineSession {
     this.launch("argmax_rows", [blocks(rows, THREADS), 1], THREADS, [this.z, C, rows, C, this.labels]);
   }
 
+  /** Version 2: dataset rows (`indices`, or first .. first + rows - 1 when null) into the first layer's activations and labels. */
+  private gather(part: PartBuffers, indices: DevicePtr, first: number, rows: number): void {
+    const ld0 = pad(this.layout.inputs);
+    this.launch("gather_rows", [blocks(rows * ld0, THREADS), 1], THREADS, [
+      this.layers[0].act,
+      ld0,
+      part.inputs,
+      this.layout.inputs,
+      part.labels,
+      indices,
+      first,
+      rows,
+      this.labels,
+    ]);
+  }
+
+  /** The training batch of `step` (either version) into the first layer's activations and labels. */
+  private trainBatch(step: number): void {
+    const B = this.batch;
+    if (!this.v2) return this.examples(step * B, B);
+    if (!this.data) throw noData("train");
+    const first = step * B;
+    const { train, indices } = this.data;
+    this.launch("permute_rows", [blocks(B, THREADS), 1], THREADS, [
+      indices,
+      B,
+      first >>> 0,
+      Math.floor(first / 2 ** 32),
+      train.count,
+      permutationHalfBits(train.count),
+      this.key.k0,
+      this.key.k1,
+    ]);
+    this.gather(train, indices, 0, B);
+  }
+
+  /** Evaluation examples e .. e + rows - 1 (either version). */
+  private evalBatch(e: number, rows: number): void {
+    if (!this.v2) return this.examples(this.spec.steps * this.spec.batchSize + e, rows);
+    if (!this.data) throw noData("evaluate");
+    this.gather(this.data.eval, 0n, e, rows);
+  }
+
   private forward(rows: number): void {
     const last = this.layout.layers.length - 1;
     this.layout.layers.forEach((layer, l) => {
@@ -274,7 +351,7 @@ class CudaSession implements EngineSession {
     const lr = this.spec.lrShift;
     const L = layout.layers.length;
     const C = layout.classes;
-    this.examples(step * B, B);
+    this.trainBatch(step);
     this.forward(B);
     this.launch("loss_grad", [blocks(B * C, THREADS), 1], THREADS, [
       this.output,
@@ -355,12 +432,12 @@ class CudaSession implements EngineSession {
     this.live();
     const { layout } = this;
     const C = layout.classes;
-    const first = this.spec.steps * this.spec.batchSize;
+    if (this.v2 && !this.data) throw noData("evaluate");
     const R = this.evalRows;
     this.cu.zero(this.hits, 4 * R);
     for (let e = 0; e < this.spec.evalSize; e += R) {
       const rows = Math.min(R, this.spec.evalSize - e);
-      this.examples(first + e, rows);
+      this.evalBatch(e, rows);
       this.forward(rows);
       this.launch("count_correct", [blocks(rows, THREADS), 1], THREADS, [
         this.output,
@@ -422,8 +499,8 @@ export function cudaDevice(options: CudaBackendOptions = {}): Promise<CudaDevice
 export function createCudaBackend(options: CudaBackendOptions = {}): EngineBackend {
   return {
     kind: "cuda",
-    async open(spec: TrainingSpec, key: EngineKey): Promise<EngineSession> {
-      return new CudaSession(spec, key, await cudaDevice(options));
+    async open(spec: TrainingSpec, key: EngineKey, data?: EngineData): Promise<EngineSession> {
+      return new CudaSession(spec, key, await cudaDevice(options), data);
     },
   };
 }

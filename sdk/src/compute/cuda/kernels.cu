@@ -34,6 +34,8 @@
 #define WEIGHT_SHIFT 8
 
 #define DOMAIN_INIT 3
+#define DOMAIN_PERMUTE 4
+#define PERMUTATION_ROUNDS 4
 
 /* ---------------------------------------------------------------- integer helpers */
 
@@ -129,6 +131,53 @@ extern "C" __global__ void effective_layer(const int16_t* weights, const int16_t
   weff[(size_t)o * ldw + i] = e;
   if (weff_t) weff_t[(size_t)i * ldwt + o] = e;
   if (idx < outs) beff[idx] = effective_weight(biases[idx]);
+}
+
+/* ---------------------------------------------------------------- engine version 2: dataset examples */
+
+/*
+ * indices[r] = the training example at sample position first + r of a train part of `count` examples:
+ * epoch e = p / count, q = p % count, then the keyed Feistel permutation of [0, count) for e at q (half
+ * width h, 4^h >= count; PERMUTATION_ROUNDS rounds, round i keyed by c3 = DOMAIN_PERMUTE + 256 i), cycle-
+ * walked into [0, count) (see prng.ts). One thread per row.
+ */
+extern "C" __global__ void permute_rows(int32_t* indices, int rows, uint32_t first_lo, uint32_t first_hi,
+                                        uint32_t count, int h, uint32_t k0, uint32_t k1) {
+  const int r = global_index();
+  if (r >= rows) return;
+  const uint64_t p = (((uint64_t)first_hi << 32) | first_lo) + (uint64_t)r;
+  const uint64_t epoch = p / count;
+  const uint32_t mask = h == 0 ? 0u : (uint32_t)((1ull << h) - 1ull);
+  uint64_t x = p - epoch * count;
+  do {
+    uint32_t left = (uint32_t)(x >> h);
+    uint32_t right = (uint32_t)x & mask;
+    for (int i = 0; i < PERMUTATION_ROUNDS; i++) {
+      uint32_t w[4];
+      philox4x32(right, (uint32_t)epoch, (uint32_t)(epoch >> 32), DOMAIN_PERMUTE + 256u * (uint32_t)i, k0, k1, w);
+      const uint32_t next = left ^ (w[0] & mask);
+      left = right;
+      right = next;
+    }
+    x = ((uint64_t)left << h) | right;
+  } while (x >= count);
+  indices[r] = (int32_t)x;
+}
+
+/*
+ * Dataset rows into activations: dst[r * ld + t] = src[n * features + t] for t < features and 0 for
+ * features <= t < ld, with n = indices[r] (or first + r when indices is null); labels[r] = src_labels[n].
+ * One thread per element of dst.
+ */
+extern "C" __global__ void gather_rows(int8_t* dst, int ld, const int8_t* src, int features, const uint16_t* src_labels,
+                                       const int32_t* indices, int first, int rows, int32_t* labels) {
+  const int idx = global_index();
+  if (idx >= rows * ld) return;
+  const int r = idx / ld;
+  const int t = idx - r * ld;
+  const size_t n = indices ? (size_t)indices[r] : (size_t)first + (size_t)r;
+  dst[idx] = t < features ? src[n * (size_t)features + t] : (int8_t)0;
+  if (t == 0) labels[r] = (int32_t)src_labels[n];
 }
 
 /* ---------------------------------------------------------------- element-wise kernels */

@@ -5,8 +5,15 @@
  * Memory: one instance per session; the parameters plus, per layer, the effective weights and
  * their transpose; one batch of activations per layer and a few batch-by-width scratch buffers.
  */
-import { checkWeights, type EngineBackend, type EngineSession } from "../backend.js";
-import type { EngineKey } from "../prng.js";
+import {
+  checkEngineData,
+  checkWeights,
+  noData,
+  type EngineBackend,
+  type EngineData,
+  type EngineSession,
+} from "../backend.js";
+import { permutationHalfBits, type EngineKey } from "../prng.js";
 import { TARGET } from "../reference.js";
 import { modelLayout, validateSpec, type ModelLayout, type TrainingSpec } from "../spec.js";
 import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
@@ -96,6 +103,33 @@ interface Kernels {
     ldw: number,
   ): void;
   update_bias(p: number, db: number, outs: number, lr: number, beff: number): void;
+  permute_rows(
+    dst: number,
+    rows: number,
+    firstLo: number,
+    firstHi: number,
+    count: number,
+    h: number,
+    k0: number,
+    k1: number,
+  ): void;
+  gather_rows(
+    dst: number,
+    ld: number,
+    src: number,
+    features: number,
+    srcLabels: number,
+    indices: number,
+    rows: number,
+    labels: number,
+  ): void;
+}
+
+/** Where a dataset part lives in linear memory: int8 features `[count][features]`, uint16 labels. */
+interface PartBuffers {
+  readonly count: number;
+  readonly inputs: number;
+  readonly labels: number;
 }
 
 /** Largest linear memory the backend lays out (wasm32 limit, minus one page). */
@@ -182,12 +216,17 @@ class WasmSession implements EngineSession {
   private readonly dW: number;
   private readonly dB: number;
   private readonly labels: number;
+  /** Version 2: the dataset parts and the row indices of a batch (undefined: no data). */
+  private readonly data?: { train: PartBuffers; eval: PartBuffers; indices: number };
+  private readonly v2: boolean;
   private closed = false;
 
-  constructor(spec: TrainingSpec, key: EngineKey, kernels: Kernels) {
+  constructor(spec: TrainingSpec, key: EngineKey, kernels: Kernels, data?: EngineData) {
     this.spec = validateSpec(spec);
     this.key = key;
     this.k = kernels;
+    this.v2 = this.spec.version === 2;
+    const rows = checkEngineData(this.spec, data);
     const layout = modelLayout(this.spec);
     this.layout = layout;
     const B8 = pad8(this.spec.batchSize);
@@ -207,7 +246,7 @@ class WasmSession implements EngineSession {
       };
     });
     this.output = mem.take(2 * B8 * pad8(layout.classes));
-    this.teacher = mem.take(2 * pad8(layout.classes) * pad8(layout.inputs));
+    this.teacher = this.v2 ? 0 : mem.take(2 * pad8(layout.classes) * pad8(layout.inputs));
     this.actT = mem.take(2 * maxW8 * B8);
     this.grads = [mem.take(2 * B8 * maxW8), mem.take(2 * B8 * maxW8)];
     this.gradT = mem.take(2 * maxW8 * B8);
@@ -215,6 +254,15 @@ class WasmSession implements EngineSession {
     this.dW = mem.take(4 * Math.max(...layout.layers.map((l) => l.inputs * l.outputs)));
     this.dB = mem.take(4 * layout.maxWidth);
     this.labels = mem.take(4 * B8);
+    let parts: { train: PartBuffers; eval: PartBuffers; indices: number } | undefined;
+    if (rows) {
+      const place = (count: number): PartBuffers => ({
+        count,
+        inputs: mem.take(count * layout.inputs),
+        labels: mem.take(2 * count),
+      });
+      parts = { train: place(rows.train.count), eval: place(rows.eval.count), indices: mem.take(4 * B8) };
+    }
     if (mem.top > MAX_MEMORY_BYTES) {
       throw new Error(
         `the wasm backend needs ${mem.top} bytes of memory for this spec, more than ${MAX_MEMORY_BYTES}`,
@@ -222,11 +270,23 @@ class WasmSession implements EngineSession {
     }
     const have = kernels.memory.buffer.byteLength;
     if (mem.top > have) kernels.memory.grow(Math.ceil((mem.top - have) / PAGE));
+    if (rows && parts) {
+      const buffer = kernels.memory.buffer;
+      for (const part of ["train", "eval"] as const) {
+        const src = rows[part];
+        const at = parts[part];
+        new Int8Array(buffer, at.inputs, src.inputs.length).set(src.inputs);
+        new Uint16Array(buffer, at.labels, src.count).set(src.labels);
+      }
+      this.data = parts;
+    }
 
     layout.layers.forEach((layer, l) => {
       kernels.gen_init(this.params + 2 * layer.weightOffset, layer.inputs * layer.outputs, key.k0, key.k1, l);
     });
-    kernels.gen_teacher(this.teacher, layout.classes, layout.inputs, pad8(layout.inputs), key.k0, key.k1);
+    if (!this.v2) {
+      kernels.gen_teacher(this.teacher, layout.classes, layout.inputs, pad8(layout.inputs), key.k0, key.k1);
+    }
     this.refresh();
   }
 
@@ -279,6 +339,50 @@ class WasmSession implements EngineSession {
     k.argmax_rows(this.z, this.ldz, rows, layout.classes, this.labels);
   }
 
+  /** Version 2: dataset rows into the first layer's activations and labels; `indices` already set. */
+  private gather(part: PartBuffers, rows: number): void {
+    const { layout } = this;
+    this.k.gather_rows(
+      this.layers[0].act,
+      pad8(layout.inputs),
+      part.inputs,
+      layout.inputs,
+      part.labels,
+      this.data!.indices,
+      rows,
+      this.labels,
+    );
+  }
+
+  /** The training batch of `step` (either version) into the first layer's activations and labels. */
+  private trainBatch(step: number): void {
+    const B = this.spec.batchSize;
+    if (!this.v2) return this.examples(step * B, B);
+    if (!this.data) throw noData("train");
+    const first = step * B;
+    const { train } = this.data;
+    this.k.permute_rows(
+      this.data.indices,
+      B,
+      first >>> 0,
+      Math.floor(first / 2 ** 32),
+      train.count,
+      permutationHalfBits(train.count),
+      this.key.k0,
+      this.key.k1,
+    );
+    this.gather(train, B);
+  }
+
+  /** Evaluation examples e .. e + rows - 1 (either version). */
+  private evalBatch(e: number, rows: number): void {
+    if (!this.v2) return this.examples(this.spec.steps * this.spec.batchSize + e, rows);
+    if (!this.data) throw noData("evaluate");
+    const indices = new Int32Array(this.k.memory.buffer, this.data.indices, rows);
+    for (let r = 0; r < rows; r++) indices[r] = e + r;
+    this.gather(this.data.eval, rows);
+  }
+
   private forward(rows: number): void {
     const { k, layout } = this;
     const last = layout.layers.length - 1;
@@ -321,7 +425,7 @@ class WasmSession implements EngineSession {
     const B = this.spec.batchSize;
     const B8 = this.batch8;
     const lr = this.spec.lrShift;
-    this.examples(step * B, B);
+    this.trainBatch(step);
     this.forward(B);
     const classes8 = pad8(layout.classes);
     let g = 0;
@@ -368,11 +472,11 @@ class WasmSession implements EngineSession {
   async evaluate(): Promise<number> {
     this.live();
     const { k, layout } = this;
-    const first = this.spec.steps * this.spec.batchSize;
+    if (this.v2 && !this.data) throw noData("evaluate");
     let correct = 0;
     for (let e = 0; e < this.spec.evalSize; e += this.spec.batchSize) {
       const rows = Math.min(this.spec.batchSize, this.spec.evalSize - e);
-      this.examples(first + e, rows);
+      this.evalBatch(e, rows);
       this.forward(rows);
       correct += k.count_correct(this.output, pad8(layout.classes), rows, layout.classes, this.labels);
     }
@@ -387,7 +491,7 @@ class WasmSession implements EngineSession {
 /** The WebAssembly SIMD backend. */
 export const wasmBackend: EngineBackend = {
   kind: "wasm",
-  async open(spec: TrainingSpec, key: EngineKey): Promise<EngineSession> {
-    return new WasmSession(spec, key, await instantiate());
+  async open(spec: TrainingSpec, key: EngineKey, data?: EngineData): Promise<EngineSession> {
+    return new WasmSession(spec, key, await instantiate(), data);
   },
 };

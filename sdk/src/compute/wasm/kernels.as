@@ -1,4 +1,4 @@
-// AssemblyScript source of the `wasm` backend's kernels (engine version 1).
+// AssemblyScript source of the `wasm` backend's kernels (engine versions 1 and 2).
 // Build: `npx tsx sdk/src/compute/wasm/build.ts` (writes kernels.generated.ts, the embedded binary).
 // The file ends in .as so that the TypeScript tools of the repository leave it alone; build.ts
 // hands it to the AssemblyScript compiler as kernels.ts.
@@ -20,6 +20,8 @@ const W1: u32 = 0xbb67ae85;
 const DOMAIN_INPUT: u32 = 1;
 const DOMAIN_TEACHER: u32 = 2;
 const DOMAIN_INIT: u32 = 3;
+const DOMAIN_PERMUTE: u32 = 4;
+const PERMUTATION_ROUNDS: u32 = 4;
 
 let out0: u32 = 0;
 let out1: u32 = 0;
@@ -105,6 +107,60 @@ export function gen_init(dst: usize, count: i32, k0: u32, k1: u32, layer: u32): 
     for (let t = 0; t < 16 && j * 16 + t < count; t++) {
       store<i16>(dst + (<usize>(j * 16 + t) << 1), <i16>((<i32>(philoxByte(t) >> 1) - 64) * 256));
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine version 2: dataset examples
+
+/**
+ * dst[r] (int32) = the training example at sample position first + r (first = firstHi · 2^32 + firstLo)
+ * of a train part of `count` examples: epoch e = p / count, q = p mod count, then the keyed Feistel
+ * permutation of [0, count) for e at q (half width h, 4^h >= count), cycle-walked (see prng.ts).
+ */
+export function permute_rows(dst: usize, rows: i32, firstLo: u32, firstHi: u32, count: u32, h: i32, k0: u32, k1: u32): void {
+  const first: u64 = (<u64>firstHi << 32) | <u64>firstLo;
+  const mask: u32 = h == 0 ? 0 : <u32>((<u64>1 << <u64>h) - 1);
+  for (let r = 0; r < rows; r++) {
+    const p = first + <u64>r;
+    const epoch = p / <u64>count;
+    const eLo = <u32>epoch;
+    const eHi = <u32>(epoch >>> 32);
+    let x: u64 = p - epoch * <u64>count;
+    do {
+      let left = <u32>(x >>> <u64>h);
+      let right = <u32>x & mask;
+      for (let i: u32 = 0; i < PERMUTATION_ROUNDS; i++) {
+        philox(right, eLo, eHi, DOMAIN_PERMUTE + 256 * i, k0, k1);
+        const next = left ^ (out0 & mask);
+        left = right;
+        right = next;
+      }
+      x = (<u64>left << <u64>h) | <u64>right;
+    } while (x >= <u64>count);
+    store<i32>(dst + (<usize>r << 2), <i32>x);
+  }
+}
+
+/**
+ * Gathers dataset rows: for r < rows, example n = indices[r] (int32): dst[r][0 .. features) = the
+ * int8 features src[n · features ..] widened to int16, dst[r][features .. ld) = 0, and labels[r]
+ * (int32) = srcLabels[n] (uint16).
+ */
+export function gather_rows(dst: usize, ld: i32, src: usize, features: i32, srcLabels: usize, indices: usize, rows: i32, labels: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const n = <usize>load<i32>(indices + (<usize>r << 2));
+    const from = src + n * <usize>features;
+    const to = dst + (<usize>(r * ld) << 1);
+    let t = 0;
+    for (; t + 16 <= features; t += 16) {
+      const v = v128.load(from + <usize>t);
+      v128.store(to + (<usize>t << 1), i16x8.extend_low_i8x16_s(v));
+      v128.store(to + (<usize>t << 1), i16x8.extend_high_i8x16_s(v), 16);
+    }
+    for (; t < features; t++) store<i16>(to + (<usize>t << 1), <i16>load<i8>(from + <usize>t));
+    for (; t < ld; t++) store<i16>(to + (<usize>t << 1), 0);
+    store<i32>(labels + (<usize>r << 2), <i32>load<u16>(srcLabels + (n << 1)));
   }
 }
 
