@@ -1,12 +1,12 @@
 /**
- * The reward layer over the Proof-of-AI layer: the RewardDistributor, granted REWARDER on Staking
- * (the `rewarder` of the staking layer keeps the role too, for scripted payments); `setEmission`
+ * The reward layer over the Proof-of-AI layer: the RewardDistributor, connected to Staking
+ * (`setRewardDistributor`: it funds each closed epoch, Staking credits the pools); `setEmission`
  * and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR, which goes to the
  * `coordinator` parameter (default the deployer; the inference coordinator once it is deployed).
  *
  * Parameters (module `PoAIRewards`): `emission` (token wei per epoch), the `RewardParams` fields
- * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `settleWindow`,
- * `treasury`, default the deployer) and `coordinator`.
+ * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `treasury`, default
+ * the deployer) and `coordinator`.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
@@ -16,7 +16,7 @@ import type { TokenSource } from "./Token.js";
 
 export const REWARD_GOVERNOR_SELECTORS = [
   toFunctionSelector("setEmission(uint256)"),
-  toFunctionSelector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))"),
+  toFunctionSelector("setParams((uint16,uint16,uint16,uint16,uint16,address))"),
 ] as const;
 export const REWARD_COORDINATOR_SELECTORS = [
   toFunctionSelector("notifyUsage(address,address,uint256)"),
@@ -30,7 +30,6 @@ export const DEFAULT_REWARD_PARAMS = {
   nodeFeeBps: 7000,
   royaltyBps: 2000,
   noticeEpochs: 2,
-  settleWindow: 30,
 } as const;
 
 const build = (source: TokenSource) =>
@@ -50,7 +49,6 @@ const build = (source: TokenSource) =>
         nodeFeeBps: p("nodeFeeBps"),
         royaltyBps: p("royaltyBps"),
         noticeEpochs: p("noticeEpochs"),
-        settleWindow: p("settleWindow"),
         treasury: m.getParameter("treasury", deployer),
       },
     ]);
@@ -63,7 +61,10 @@ const build = (source: TokenSource) =>
       [distributor, [...REWARD_COORDINATOR_SELECTORS], ROLES.COORDINATOR],
       { id: "RewardsCoordinatorRole" },
     );
-    m.call(manager, "grantRole", [ROLES.REWARDER, distributor, 0], { id: "GrantDistributorRewarder" });
+    m.call(poai.staking, "setRewardDistributor", [distributor], {
+      id: "ConnectDistributor",
+      after: [challengesModule(source)], // the governor role and its selectors are in place
+    });
     m.call(manager, "grantRole", [ROLES.COORDINATOR, m.getParameter("coordinator", deployer), 0], {
       id: "GrantCoordinator",
     });

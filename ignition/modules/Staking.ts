@@ -1,24 +1,27 @@
 /**
- * The staking layer: the AccessManager, the token, Staking and StakingLens, and its roles, exactly
- * as `scripts/lib/deploy.ts` wires them: `slash` to SLASHER, `notifyReward` to REWARDER and
- * `setParams` to GOVERNOR; the three roles go to the `slasher`, `rewarder` and `governor`
- * parameters (default: the deployer, who is also the AccessManager's admin).
+ * The staking layer: the AccessManager, the token, Staking (linked to its libraries) and
+ * StakingLens, and its roles, exactly as `scripts/lib/deploy.ts` wires them: `slash` to SLASHER;
+ * `setParams`, the slash-window sources and the reward distributor to GOVERNOR; the roles go to the
+ * `slasher` and `governor` parameters (default: the deployer, who is also the AccessManager's admin).
  *
  * Parameters (module `PoAIStaking`): `epochLength` (seconds, immutable), the `StakingParams`
  * fields (`minTrainerStake`, `minValidatorStake` in token wei, `unbondingPeriod`, `jailCooldown`,
  * `commissionDelay` in seconds, `maxCommissionChangeBps`, `finderFeeBps`, `maxSlashFraction` as
- * a WAD fraction), `slasher`, `rewarder`, `governor`.
+ * a WAD fraction), `slasher`, `governor`.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
-import { DEFAULT_PARAMS } from "../../scripts/lib/deploy.js";
+import { DEFAULT_PARAMS, STAKING_LIBRARIES } from "../../scripts/lib/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { ExistingTokenModule, FreshTokenModule, type TokenSource } from "./Token.js";
 
 export const STAKING_SELECTORS = {
   slash: toFunctionSelector("slash(address,uint256,address[],bool)"),
-  notifyReward: toFunctionSelector("notifyReward(address,uint256)"),
+  slashAt: toFunctionSelector("slash(address,uint256,address[],bool,uint256)"),
   setParams: toFunctionSelector("setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))"),
+  addSlashSource: toFunctionSelector("addSlashSource(address)"),
+  removeSlashSource: toFunctionSelector("removeSlashSource(address)"),
+  setRewardDistributor: toFunctionSelector("setRewardDistributor(address)"),
 } as const;
 
 const build = (source: TokenSource) =>
@@ -27,36 +30,46 @@ const build = (source: TokenSource) =>
     const { token } = source === "fresh" ? m.useModule(FreshTokenModule) : m.useModule(ExistingTokenModule);
     const manager = m.contract("PoAIAccessManager", [deployer]);
     const p = (name: keyof typeof DEFAULT_PARAMS) => m.getParameter(name, DEFAULT_PARAMS[name]);
-    const staking = m.contract("Staking", [
-      token,
-      manager,
-      m.getParameter("epochLength", 86_400),
-      {
-        minTrainerStake: p("minTrainerStake"),
-        minValidatorStake: p("minValidatorStake"),
-        unbondingPeriod: p("unbondingPeriod"),
-        jailCooldown: p("jailCooldown"),
-        commissionDelay: p("commissionDelay"),
-        maxCommissionChangeBps: p("maxCommissionChangeBps"),
-        finderFeeBps: p("finderFeeBps"),
-        maxSlashFraction: p("maxSlashFraction"),
-      },
-    ]);
+    const libraries = Object.fromEntries(STAKING_LIBRARIES.map((name) => [name, m.library(name)]));
+    const staking = m.contract(
+      "Staking",
+      [
+        token,
+        manager,
+        m.getParameter("epochLength", 86_400),
+        {
+          minTrainerStake: p("minTrainerStake"),
+          minValidatorStake: p("minValidatorStake"),
+          unbondingPeriod: p("unbondingPeriod"),
+          jailCooldown: p("jailCooldown"),
+          commissionDelay: p("commissionDelay"),
+          maxCommissionChangeBps: p("maxCommissionChangeBps"),
+          finderFeeBps: p("finderFeeBps"),
+          maxSlashFraction: p("maxSlashFraction"),
+        },
+      ],
+      { libraries },
+    );
     const lens = m.contract("StakingLens", [staking]);
 
     const guarded = [
-      ["Slash", STAKING_SELECTORS.slash, ROLES.SLASHER],
-      ["NotifyReward", STAKING_SELECTORS.notifyReward, ROLES.REWARDER],
-      ["SetParams", STAKING_SELECTORS.setParams, ROLES.GOVERNOR],
+      ["Slash", [STAKING_SELECTORS.slash, STAKING_SELECTORS.slashAt], ROLES.SLASHER],
+      [
+        "SetParams",
+        [
+          STAKING_SELECTORS.setParams,
+          STAKING_SELECTORS.addSlashSource,
+          STAKING_SELECTORS.removeSlashSource,
+          STAKING_SELECTORS.setRewardDistributor,
+        ],
+        ROLES.GOVERNOR,
+      ],
     ] as const;
-    for (const [id, selector, role] of guarded) {
-      m.call(manager, "setTargetFunctionRole", [staking, [selector], role], { id: `Staking${id}Role` });
+    for (const [id, selectors, role] of guarded) {
+      m.call(manager, "setTargetFunctionRole", [staking, [...selectors], role], { id: `Staking${id}Role` });
     }
     m.call(manager, "grantRole", [ROLES.SLASHER, m.getParameter("slasher", deployer), 0], {
       id: "GrantSlasher",
-    });
-    m.call(manager, "grantRole", [ROLES.REWARDER, m.getParameter("rewarder", deployer), 0], {
-      id: "GrantRewarder",
     });
     m.call(manager, "grantRole", [ROLES.GOVERNOR, m.getParameter("governor", deployer), 0], {
       id: "GrantGovernor",

@@ -64,7 +64,6 @@ export const networkParametersSchema = z
         finderFeeBps: u16.optional(),
         maxSlashFraction: u64.optional(),
         slasher: address.optional(),
-        rewarder: address.optional(),
         governor: address.optional(),
       })
       .strict()
@@ -94,7 +93,6 @@ export const networkParametersSchema = z
         nodeFeeBps: u16.optional(),
         royaltyBps: u16.optional(),
         noticeEpochs: u16.optional(),
-        settleWindow: u16.optional(),
         treasury: address.optional(),
         coordinator: address.optional(),
       })
@@ -133,7 +131,6 @@ export function resolveNetworkParameters(
   const staking = {
     ...big(DEFAULT_PARAMS),
     slasher: deployer,
-    rewarder: deployer,
     governor: deployer,
     ...p.PoAIStaking,
     epochLength,
