@@ -133,7 +133,7 @@ interface IStaking {
     /// @notice `operator`'s pool was credited with what it earned in `epoch`: `amount` in all, of
     ///         which `commission` to the operator and the rest to the shares that existed when the
     ///         epoch began.
-    event RewardCredited(address indexed operator, uint256 indexed epoch, uint256 amount, uint256 commission);
+    event RewardCredited(address indexed operator, uint256 epoch, uint256 amount, uint256 commission);
     /// @notice Rewards nobody could earn (a pool without shares) went back to the distributor's carry.
     event RewardDustReturned(uint256 amount);
     event RewardClaimed(address indexed owner, address indexed operator, uint256 amount);

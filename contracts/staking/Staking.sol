@@ -286,8 +286,11 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     /// @notice Credits `operator`'s pool with the closed epochs up to `throughEpoch` it has not
     ///         been credited with (at most MAX_CREDIT_EPOCHS). Permissionless; never needed (every
     ///         action on the pool does it), useful to bring a long untouched pool up to date.
+    /// @dev Moves no token of its own: the only external calls are the distributor's `closeDue`
+    ///      (made before the pool is read, see `StakingRewards.credit`) and the points source's
+    ///      view, so it needs no reentrancy guard.
     /// @return epochs how many epochs were credited
-    function settle(address operator, uint256 throughEpoch) external nonReentrant returns (uint256 epochs) {
+    function settle(address operator, uint256 throughEpoch) external returns (uint256 epochs) {
         StakingStorage.Layout storage s = _s();
         StakingStorage.Operator storage op = s.operators[operator];
         if (op.status == Status.None) revert NotRegistered(operator);

@@ -43,6 +43,9 @@ library StakingRewards {
     uint256 private constant MAX_ACC = type(uint248).max;
 
     struct Credit {
+        uint256 acc0;
+        uint256 commission0;
+        uint256 head0;
         uint256 acc;
         uint256 head;
         uint256 tail;
@@ -72,6 +75,9 @@ library StakingRewards {
             if (from >= clock.closedBefore && block.timestamp >= clock.nextCheck) {
                 _closeDue(s, epochLength);
                 clock = s.clock;
+                // Everything below reads the pool after the distributor's calls (its token
+                // transfers included): nothing read before them is used.
+                from = pool.frontier;
             }
             if (end > clock.closedBefore) end = clock.closedBefore;
             if (from >= end) return 0;
@@ -80,9 +86,12 @@ library StakingRewards {
 
         Credit memory c;
         c.acc = pool.acc;
+        c.acc0 = c.acc;
         c.head = pool.recordHead;
+        c.head0 = c.head;
         c.tail = pool.recordTail;
         c.commission = pool.commission;
+        c.commission0 = c.commission;
         c.lastReward = pool.lastRewardEpoch;
         if (c.head == c.tail) c.shares = pool.shares;
         uint256 e = from;
@@ -94,19 +103,8 @@ library StakingRewards {
                 sharesAtStart = uint128(rec);
                 recorded = rec >> 128 == e;
             }
-            uint256 amount;
-            if (clock.points != address(0)) {
-                bool ok;
-                (ok, amount) = _roleShare(s, clock.points, operator, op.role, e);
-                if (!ok) break;
-            }
-            if (e <= c.lastReward) {
-                uint256 extra = s.poolRewards[operator][e];
-                if (extra != 0) {
-                    amount += extra;
-                    s.poolRewards[operator][e] = 0;
-                }
-            }
+            (bool ok, uint256 amount) = _epochAmount(s, clock.points, operator, op.role, e, c.lastReward);
+            if (!ok) break;
             if (amount != 0) {
                 uint256 commission =
                     (amount * StakingStorage.commissionAt(s, operator, op, e)) / StakingStorage.BPS;
@@ -125,15 +123,15 @@ library StakingRewards {
         credited = e - from;
         if (credited == 0) return 0;
         pool.frontier = uint32(e);
-        if (pool.acc != c.acc) pool.acc = c.acc;
-        if (c.head != pool.recordHead) pool.recordHead = uint32(c.head);
+        if (c.acc != c.acc0) pool.acc = c.acc;
+        if (c.head != c.head0) pool.recordHead = uint32(c.head);
         if (c.commission > type(uint96).max) {
             // Beyond the packed field: the operator's commission goes straight to its claimable.
             StakingStorage.Position storage own = s.positions[operator][operator];
             own.claimable = (own.claimable + c.commission).toUint128();
             c.commission = 0;
         }
-        pool.commission = uint96(c.commission);
+        if (c.commission != c.commission0) pool.commission = uint96(c.commission);
         if (c.dust != 0) s.rewardDust += c.dust;
     }
 
@@ -269,6 +267,30 @@ library StakingRewards {
         if (amount != 0) pos.claimable = (pos.claimable + amount).toUint128();
     }
 
+    /// What `operator`'s pool earned in closed epoch `epoch`: its part of its role's budget (none
+    /// without a points source) plus the rewards added to it for the epoch, taken out of both.
+    function _epochAmount(
+        StakingStorage.Layout storage s,
+        address points,
+        address operator,
+        IStaking.Role role,
+        uint256 epoch,
+        uint256 lastReward
+    ) private returns (bool ok, uint256 amount) {
+        ok = true;
+        if (points != address(0)) {
+            (ok, amount) = _roleShare(s, points, operator, role, epoch);
+            if (!ok) return (false, 0);
+        }
+        if (epoch <= lastReward) {
+            uint256 extra = s.poolRewards[operator][epoch];
+            if (extra != 0) {
+                amount += extra;
+                s.poolRewards[operator][epoch] = 0;
+            }
+        }
+    }
+
     /// `operator`'s part of its role's budget for closed epoch `epoch` (and takes it from the
     /// budget): remaining budget x points / remaining points, all of what is left for the last.
     function _roleShare(
@@ -281,12 +303,19 @@ library StakingRewards {
         StakingStorage.Budget storage b = s.budgets[epoch][role];
         uint256 budget = b.amount;
         if (budget == 0) return (true, 0);
+        // A plain staticcall (a failing or odd points source stops the crediting, never reverts it).
+        bytes4 selector = IChallengeManager.epochPoints.selector;
         uint256 got;
-        try IChallengeManager(points).epochPoints(epoch, operator) returns (uint256 p) {
-            got = p;
-        } catch {
-            return (false, 0);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 4), epoch)
+            mstore(add(ptr, 36), operator)
+            ok := staticcall(gas(), points, ptr, 68, ptr, 32)
+            ok := and(ok, gt(returndatasize(), 31))
+            got := mload(ptr)
         }
+        if (!ok) return (false, 0);
         if (got == 0) return (true, 0);
         uint256 total = b.points;
         if (got >= total) {

@@ -242,13 +242,8 @@ async function claim(run: Run, actor: World["actors"][number], op: World["ops"][
   );
   if (receipt === undefined) return;
   ghost.touch(actor.address, op.address);
-  let amount = 0n;
-  if (compound) {
-    const [ev] = parseEventLogs({ abi: w.staking.abi, logs: receipt.logs, eventName: "Compounded" });
-    amount = ev!.args.amount;
-  } else {
-    amount = (await w.token.read.balanceOf([actor.address])) - before;
-  }
+  const [ev] = parseEventLogs({ abi: w.staking.abi, logs: receipt.logs, eventName: "Compounded" });
+  const amount = compound ? ev!.args.amount : (await w.token.read.balanceOf([actor.address])) - before;
   ghost.pay(actor.address, op.address, amount);
 }
 

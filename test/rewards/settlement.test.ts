@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { zeroAddress, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import {
   BPS,
   E,

@@ -41,8 +41,14 @@ describe("Ignition deployment", () => {
     const roleOf = (target: Address, selector: `0x${string}`) =>
       manager.read.getTargetFunctionRole([target, selector]);
     expect(await roleOf(c.staking, STAKING_SELECTORS.slash)).to.equal(ROLES.SLASHER);
-    expect(await roleOf(c.staking, STAKING_SELECTORS.notifyReward)).to.equal(ROLES.REWARDER);
-    expect(await roleOf(c.staking, STAKING_SELECTORS.setParams)).to.equal(ROLES.GOVERNOR);
+    expect(await roleOf(c.staking, STAKING_SELECTORS.slashAt)).to.equal(ROLES.SLASHER);
+    for (const s of [
+      STAKING_SELECTORS.setParams,
+      STAKING_SELECTORS.addSlashSource,
+      STAKING_SELECTORS.removeSlashSource,
+      STAKING_SELECTORS.setRewardDistributor,
+    ])
+      expect(await roleOf(c.staking, s)).to.equal(ROLES.GOVERNOR);
     for (const s of REGISTRY_SELECTORS) expect(await roleOf(c.taskRegistry!, s)).to.equal(ROLES.GOVERNOR);
     for (const s of CHALLENGE_SELECTORS)
       expect(await roleOf(c.challengeManager!, s)).to.equal(ROLES.GOVERNOR);
@@ -52,10 +58,12 @@ describe("Ignition deployment", () => {
       expect(await roleOf(c.rewardDistributor!, s)).to.equal(ROLES.COORDINATOR);
     const has = async (role: bigint, who: Address) => (await manager.read.hasRole([role, who]))[0];
     expect(await has(ROLES.ADMIN, admin)).to.equal(true);
-    for (const role of [ROLES.SLASHER, ROLES.REWARDER, ROLES.GOVERNOR, ROLES.COORDINATOR])
+    for (const role of [ROLES.SLASHER, ROLES.GOVERNOR, ROLES.COORDINATOR])
       expect(await has(role, admin), `role ${role} of the deployer`).to.equal(true);
     expect(await has(ROLES.SLASHER, c.challengeManager!)).to.equal(true);
-    expect(await has(ROLES.REWARDER, c.rewardDistributor!)).to.equal(true);
+    // the distributor is connected to Staking (it funds closed epochs there): no role needed
+    const staking = await connection.viem.getContractAt("Staking", c.staking);
+    expect((await staking.read.rewardClock())[0]).to.equal(c.rewardDistributor);
     expect(await has(ROLES.GOVERNOR, c.challengeManager!)).to.equal(false);
   });
 
