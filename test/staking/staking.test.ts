@@ -605,7 +605,7 @@ describe("Staking (unit)", () => {
       expect(await f.staking.read.roleStake([TRAINER])).to.equal(E(7200));
     });
 
-    it("jails: no delegation, no rewards, out of the role total, unjail after the cool-down", async () => {
+    it("jails: out of the role total and not active, unjail after the cool-down", async () => {
       const f = await load();
       await conn.viem.assertions.emit(f.staking.write.slash([f.A, E("0.1"), [], true]), f.staking, "Jailed");
       expect(await f.staking.read.isActive([f.A])).to.equal(false);

@@ -863,7 +863,7 @@ export const stakingAbi = [
     name: "RewardCredited",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: false },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "commission", type: "uint256", internalType: "uint256", indexed: false },
     ],
