@@ -115,6 +115,12 @@ export async function runGasBench(
     d.staking.write.notifyReward([A, parseEther("100")]),
   );
   results["Staking.notifyReward"] = await gasOf(d.staking.write.notifyReward([A, parseEther("100")]));
+  // The token pull inside notifyReward, as its own transaction: a spender with an unlimited
+  // allowance moves 100 POAI from the admin to Staking (both balances nonzero, as in notifyReward).
+  await d.token.write.approve([bob.account.address, maxUint256]);
+  results["PoAIToken.transferFrom"] = await gasOf(
+    (await as(bob).token).write.transferFrom([admin.account.address, d.staking.address, parseEther("100")]),
+  );
   await networkHelpers.time.increase(DAY);
   await credit();
   results["Staking.claim.first"] = await gasOf(aliceStk.write.claim([A]));
