@@ -244,9 +244,14 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (s.operators[operator].status == Status.None) revert NotRegistered(operator);
         _token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 epoch = currentEpoch();
-        s.poolRewards[operator][epoch] += amount;
-        StakingStorage.Pool storage pool = s.pools[operator];
-        if (pool.lastRewardEpoch != epoch) pool.lastRewardEpoch = uint32(epoch);
+        uint256 before = s.poolRewards[operator][epoch];
+        s.poolRewards[operator][epoch] = before + amount;
+        // The first reward of the epoch marks it in the pool; later ones find it marked (a bucket
+        // is only emptied by crediting its epoch, once the epoch has ended).
+        if (before == 0) {
+            StakingStorage.Pool storage pool = s.pools[operator];
+            if (pool.lastRewardEpoch != epoch) pool.lastRewardEpoch = uint32(epoch);
+        }
         emit RewardNotified(operator, epoch, amount);
     }
 
