@@ -1,5 +1,6 @@
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { parseEther, toFunctionSelector, type Address } from "viem";
+import { hasSlashWindow } from "./deploy.js";
 import { ROLES } from "./roles.js";
 
 /** PoAIVerifier's governance parameters. */
@@ -50,8 +51,9 @@ export async function deployModelRegistry(
 }
 
 /**
- * Deploys the PoAIVerifier for `coordinator`: it becomes a Staking slasher (`ROLES.SLASHER`), and
- * its parameters, fees, fee wallet and stray-funds withdrawal are governance's (`ROLES.GOVERNOR`).
+ * Deploys the PoAIVerifier for `coordinator`: it becomes a Staking slasher (`ROLES.SLASHER`) and a
+ * slash-window source of Staking (the unbonding period must outlast its dispute window), and its
+ * parameters, fees, fee wallet and stray-funds withdrawal are governance's (`ROLES.GOVERNOR`).
  */
 export async function deployPoAIVerifier(
   viem: HardhatViemHelpers,
@@ -60,7 +62,7 @@ export async function deployPoAIVerifier(
       address: Address;
       write: Manager["write"] & { grantRole: (args: [bigint, Address, number]) => Promise<unknown> };
     };
-    staking: { address: Address };
+    staking: { address: Address; write: { addSlashSource: (args: [Address]) => Promise<unknown> } };
     models: { address: Address };
     coordinator: Address;
     wallet: Address;
@@ -87,5 +89,6 @@ export async function deployPoAIVerifier(
     ROLES.GOVERNOR,
   ]);
   await d.manager.write.grantRole([ROLES.SLASHER, verifier.address, 0]);
+  if (hasSlashWindow(verifier.abi)) await d.staking.write.addSlashSource([verifier.address]);
   return { verifier, params };
 }

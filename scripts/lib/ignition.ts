@@ -97,7 +97,6 @@ export const networkParametersSchema = z
         nodeFeeBps: u16.optional(),
         royaltyBps: u16.optional(),
         noticeEpochs: u16.optional(),
-        settleWindow: u16.optional(),
         treasury: address.optional(),
       })
       .strict()

@@ -167,8 +167,6 @@ const rewards = {
   closeEpochs: rewardActions.closeEpochs,
   settle: rewardActions.settle,
   settleMany: rewardActions.settleMany,
-  settleFees: rewardActions.settleFees,
-  expireEpoch: rewardActions.expireEpoch,
   getEpochReport: rewardActions.getEpochReport,
   getPendingSettlement: rewardActions.getPendingSettlement,
   getPendingRewards: rewardActions.getPendingRewards,

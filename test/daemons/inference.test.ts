@@ -158,8 +158,9 @@ describe("inference node end to end", function () {
     const totalBefore = await f.d.distributor.read.totalFees();
     await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), modelTrainer: f.address(1) }));
     expect((await f.d.distributor.read.totalFees()) - totalBefore).to.equal(PRICE);
-    expect((await f.d.distributor.read.pendingFees([f.address(2)])) > 0n).to.equal(true);
-    expect((await f.d.distributor.read.pendingFees([f.address(1)])) > 0n).to.equal(true);
+    const feeEpoch = await f.d.staking.read.currentEpoch();
+    expect((await f.d.staking.read.poolRewardAt([f.address(2), feeEpoch])) > 0n).to.equal(true);
+    expect((await f.d.staking.read.poolRewardAt([f.address(1), feeEpoch])) > 0n).to.equal(true);
 
     // Another tick sends nothing more.
     await node.tick();

@@ -126,8 +126,9 @@ describe("Infernet coordinator: payments and verification", function () {
       w.outsider.coordinator.write.flushUsageFees([A!.address, B!.address]),
     );
     expect(toTreasury).to.equal(fee - nodeFee - royalty);
-    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(nodeFee);
-    expect(await w.distributor.read.pendingFees([B!.address])).to.equal(royalty);
+    // node fee and royalty go to the operators' pools for this epoch (commission + delegators)
+    expect(await w.staking.read.poolRewardAt([A!.address, epoch])).to.equal(nodeFee);
+    expect(await w.staking.read.poolRewardAt([B!.address, epoch])).to.equal(royalty);
     expect(await w.coordinator.read.pendingUsageFees([A!.address, B!.address])).to.equal(0n);
     expect(await w.token.read.balanceOf([w.coordinator.address])).to.equal(0n);
     await revert(
@@ -136,15 +137,7 @@ describe("Infernet coordinator: payments and verification", function () {
       "NothingToFlush",
       [A!.address, B!.address],
     );
-    // settleFees moves them into the operators' pools (commission + delegators)
-    const forwarded = await w.distributor.read.totalForwarded();
-    const [toStaking] = await deltas(w, w.token.address, [w.staking.address], async () => {
-      await w.distributor.write.settleFees([A!.address]);
-      await w.distributor.write.settleFees([B!.address]);
-    });
-    expect(toStaking).to.equal(nodeFee + royalty);
-    expect(await w.distributor.read.totalForwarded()).to.equal(forwarded + nodeFee + royalty);
-    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(0n);
+    expect(await w.distributor.read.totalForwarded()).to.equal(nodeFee + royalty);
   });
 
   it("pays the royalty to the delivering node when the model has no registered trainer", async () => {
@@ -157,7 +150,7 @@ describe("Infernet coordinator: payments and verification", function () {
     await w.coordinator.write.flushUsageFees([A!.address, A!.address]);
     const p = await w.distributor.read.params();
     const fee = PRICE - PROTOCOL;
-    expect(await w.distributor.read.pendingFees([A!.address])).to.equal(
+    expect(await w.staking.read.poolRewardAt([A!.address, await w.coordinator.read.currentEpoch()])).to.equal(
       (fee * BigInt(p.nodeFeeBps)) / 10_000n + (fee * BigInt(p.royaltyBps)) / 10_000n,
     );
   });

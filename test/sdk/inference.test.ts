@@ -254,10 +254,11 @@ describe("@poai/sdk inference actions", function () {
       await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), modelTrainer: f.address(1) }));
       expect((await f.d.distributor.read.totalFees()) - totalBefore).to.equal(PRICE);
       const p = await f.d.distributor.read.params();
-      expect(await f.d.distributor.read.pendingFees([f.address(2)])).to.equal(
+      const feeEpoch = await f.d.staking.read.currentEpoch();
+      expect(await f.d.staking.read.poolRewardAt([f.address(2), feeEpoch])).to.equal(
         (PRICE * BigInt(p.nodeFeeBps)) / 10_000n,
       );
-      expect(await f.d.distributor.read.pendingFees([f.address(1)])).to.equal(
+      expect(await f.d.staking.read.poolRewardAt([f.address(1), feeEpoch])).to.equal(
         (PRICE * BigInt(p.royaltyBps)) / 10_000n,
       );
       await contractError(

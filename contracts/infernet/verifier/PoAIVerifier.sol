@@ -244,7 +244,7 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
         _records[key] = INVALID;
         coordinator.finalizeProofVerification(subscriptionId, interval, node, false);
-        uint256 fraction = _slash(node);
+        uint256 fraction = _slash(node, deadline - _params.disputeWindow);
         emit OutputDisputed(
             subscriptionId,
             interval,
@@ -396,13 +396,13 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
     /// Slashes a registered node within Staking's current cap (the disputer is the reporter, unless
     /// it is the node itself). Returns the fraction slashed (0 when there is nothing to slash).
-    function _slash(address node) private returns (uint256 fraction) {
+    function _slash(address node, uint256 deliveredAt) private returns (uint256 fraction) {
         if (staking.roleOf(node) == IStaking.Role.None) return 0;
         fraction = Math.min(_params.slashFraction, staking.params().maxSlashFraction);
         if (fraction == 0) return 0;
         address[] memory reporters = new address[](msg.sender == node ? 0 : 1);
         if (reporters.length != 0) reporters[0] = msg.sender;
-        staking.slash(node, fraction, reporters, _params.jail);
+        staking.slash(node, fraction, reporters, _params.jail, staking.epochAt(deliveredAt));
     }
 
     function _setParams(Params memory p) private {

@@ -142,14 +142,6 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "AlreadySettled",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
     name: "AlreadyStarted",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
@@ -399,20 +391,18 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "EpochExpiredError",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
-    name: "EpochNotClosed",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
     name: "EpochNotFinal",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "closesAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "EpochNotInOrder",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "expected", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -693,17 +683,17 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotASlashWindowSource",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotActiveTrainer",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
     type: "error",
     name: "NotActiveValidator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
@@ -789,6 +779,11 @@ export const poaiErrorsAbi = [
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
+  {
+    type: "error",
+    name: "NotRewardDistributor",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
   { type: "error", name: "NotStarted", inputs: [] },
   {
     type: "error",
@@ -817,16 +812,16 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "NothingToSettle",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
+    name: "NothingToWithdraw",
+    inputs: [{ name: "owner", type: "address", internalType: "address" }],
   },
   {
     type: "error",
-    name: "NothingToWithdraw",
-    inputs: [{ name: "owner", type: "address", internalType: "address" }],
+    name: "OffenceInFuture",
+    inputs: [
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -884,6 +879,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "PositionChangesPending",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ProofRequestNotFound",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -929,6 +933,19 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RewardDistributorAlreadySet",
+    inputs: [{ name: "distributor", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorEpoch",
+    inputs: [
+      { name: "firstEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -944,14 +961,6 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
-    name: "SettleWindowOpen",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "untilEpoch", type: "uint256", internalType: "uint256" },
-    ],
   },
   {
     type: "error",
@@ -976,6 +985,16 @@ export const poaiErrorsAbi = [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "SlashSourceKnown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashSourceUnknown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -1086,6 +1105,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "TooManySlashSources",
+    inputs: [{ name: "maxCount", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "TransferFailed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1107,6 +1131,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
       { name: "index", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnbondingTooShort",
+    inputs: [
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+      { name: "source", type: "address", internalType: "address" },
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
     ],
   },
   {
