@@ -5,6 +5,8 @@ import {BaseConsumer} from "../infernet/consumer/BaseConsumer.sol";
 import {CallbackConsumer} from "../infernet/consumer/CallbackConsumer.sol";
 import {SubscriptionConsumer} from "../infernet/consumer/SubscriptionConsumer.sol";
 import {Delegator} from "../infernet/pattern/Delegator.sol";
+import {SubscriptionOptions} from "../infernet/Types.sol";
+import {Allowlist} from "../infernet/pattern/Allowlist.sol";
 
 /// @title TestConsumerLogic
 /// @notice Test-only consumer behaviour shared by the callback and subscription test consumers:
@@ -17,7 +19,8 @@ abstract contract TestConsumerLogic is BaseConsumer {
         Revert,
         BurnGas,
         Call,
-        Request
+        Request,
+        Heavy
     }
 
     error Refused(uint32 subscriptionId);
@@ -28,6 +31,10 @@ abstract contract TestConsumerLogic is BaseConsumer {
     bool public lastCallOk;
     bytes public lastCallReturn;
     uint32 public requestedInCallback;
+    /// Heavy mode: fresh storage slots each callback writes (about 22,100 gas each).
+    uint256 public heavySlots;
+    uint256 private _heavyCursor;
+    mapping(uint256 => uint256) private _heavy;
 
     bool public record;
     uint256 public received;
@@ -43,6 +50,11 @@ abstract contract TestConsumerLogic is BaseConsumer {
 
     function setRecord(bool record_) external {
         record = record_;
+    }
+
+    function setHeavy(uint256 slots) external {
+        mode = Mode.Heavy;
+        heavySlots = slots;
     }
 
     function setMode(Mode mode_, address target, bytes calldata data) external {
@@ -67,6 +79,11 @@ abstract contract TestConsumerLogic is BaseConsumer {
         if (m == Mode.BurnGas) {
             uint256 x;
             while (true) x = uint256(keccak256(abi.encode(x)));
+        }
+        if (m == Mode.Heavy) {
+            uint256 cursor = _heavyCursor;
+            for (uint256 i; i < heavySlots; ++i) _heavy[cursor + i] = i + 1;
+            _heavyCursor = cursor + heavySlots;
         }
         if (m == Mode.Call) {
             // solhint-disable-next-line avoid-low-level-calls
@@ -103,7 +120,7 @@ abstract contract TestConsumerLogic is BaseConsumer {
 
 /// @notice Test-only one-time-request consumer (with a delegated signer).
 contract TestCallbackConsumer is TestConsumerLogic, CallbackConsumer, Delegator {
-    constructor(address coordinator, address signer) CallbackConsumer(coordinator) Delegator(signer) {}
+    constructor(address registry, address signer) CallbackConsumer(registry) Delegator(signer) {}
 
     function setSigner(address signer) external {
         _updateSigner(signer);
@@ -120,6 +137,29 @@ contract TestCallbackConsumer is TestConsumerLogic, CallbackConsumer, Delegator 
     ) external returns (uint32) {
         return
             _requestCompute(containerId, inputs, redundancy, paymentToken, paymentAmount, wallet, verifier);
+    }
+
+    function requestComputeWithOptions(
+        string calldata containerId,
+        bytes calldata inputs,
+        uint16 redundancy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier,
+        SubscriptionOptions calldata options
+    ) external returns (uint32) {
+        return
+            _requestComputeWithOptions(
+                containerId,
+                inputs,
+                redundancy,
+                paymentToken,
+                paymentAmount,
+                wallet,
+                verifier,
+                options
+            );
     }
 
     function getContainerInputs(
@@ -159,7 +199,7 @@ contract TestCallbackConsumer is TestConsumerLogic, CallbackConsumer, Delegator 
 
 /// @notice Test-only recurring consumer (inputs: the interval number, ABI-encoded).
 contract TestSubscriptionConsumer is TestConsumerLogic, SubscriptionConsumer, Delegator {
-    constructor(address coordinator, address signer) SubscriptionConsumer(coordinator) Delegator(signer) {}
+    constructor(address registry, address signer) SubscriptionConsumer(registry) Delegator(signer) {}
 
     function setSigner(address signer) external {
         _updateSigner(signer);
@@ -187,6 +227,33 @@ contract TestSubscriptionConsumer is TestConsumerLogic, SubscriptionConsumer, De
                 paymentAmount,
                 wallet,
                 verifier
+            );
+    }
+
+    function createComputeSubscriptionWithOptions(
+        string calldata containerId,
+        uint32 frequency,
+        uint32 period,
+        uint16 redundancy,
+        bool lazy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier,
+        SubscriptionOptions calldata options
+    ) external returns (uint32) {
+        return
+            _createComputeSubscriptionWithOptions(
+                containerId,
+                frequency,
+                period,
+                redundancy,
+                lazy,
+                paymentToken,
+                paymentAmount,
+                wallet,
+                verifier,
+                options
             );
     }
 
@@ -225,5 +292,51 @@ contract TestSubscriptionConsumer is TestConsumerLogic, SubscriptionConsumer, De
             containerId,
             index
         );
+    }
+}
+
+/// @notice Test-only recurring consumer that accepts responses from allowed nodes only (the
+///         Infernet `Allowlist` pattern): a delivery from another node reverts, so it is refused.
+contract TestAllowlistConsumer is SubscriptionConsumer, Allowlist {
+    uint256 public received;
+    address public lastNode;
+
+    constructor(
+        address registry,
+        address[] memory allowed
+    ) SubscriptionConsumer(registry) Allowlist(allowed) {}
+
+    function updateAllowlist(address[] memory nodes, bool[] memory statuses) external {
+        _updateAllowlist(nodes, statuses);
+    }
+
+    function subscribe(uint32 frequency, uint32 period, uint16 redundancy) external returns (uint32) {
+        return
+            _createComputeSubscription(
+                "allowlisted",
+                frequency,
+                period,
+                redundancy,
+                false,
+                address(0),
+                0,
+                address(0),
+                address(0)
+            );
+    }
+
+    function _receiveCompute(
+        uint32,
+        uint32,
+        uint16,
+        address node,
+        bytes calldata,
+        bytes calldata,
+        bytes calldata,
+        bytes32,
+        uint256
+    ) internal override onlyAllowedNode(node) {
+        received += 1;
+        lastNode = node;
     }
 }
