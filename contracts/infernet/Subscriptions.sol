@@ -151,8 +151,10 @@ abstract contract Subscriptions {
         registry = registry_;
     }
 
-    /// @notice Takes ETH only from a wallet moving a subscription's payment into escrow.
-    receive() external payable {
+    /// @notice Takes ETH into escrow from a wallet moving a subscription's payment (and from no one
+    ///         else). A named function, not `receive`: Infernet code converts plain addresses to the
+    ///         coordinator's type, which Solidity refuses for a contract with a payable fallback.
+    function receiveEscrow() external payable {
         if (!_receiving) revert UnexpectedEther(msg.sender);
     }
 

@@ -9,6 +9,11 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {Registry} from "../Registry.sol";
 import {Coordinated} from "../utility/Coordinated.sol";
 
+/// @notice How a wallet pays ETH into the coordinator's escrow.
+interface IEscrowSink {
+    function receiveEscrow() external payable;
+}
+
 /// @title Wallet
 /// @notice A payment wallet for inference (Ritual Infernet SDK v1.1.0's `Wallet`: same functions,
 ///         events and errors). It holds ETH (`address(0)`) and ERC-20 tokens; its owner withdraws
@@ -24,6 +29,9 @@ import {Coordinated} from "../utility/Coordinated.sol";
 ///  - locked funds leave only through `cTransfer` after `cUnlock` (to the spender's allowance).
 contract Wallet is Ownable, Coordinated, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+
+    /// The coordinator, which takes ETH through `receiveEscrow` (it has no payable fallback).
+    address private immutable _escrow;
 
     /// @notice token => total locked (address(0): ETH).
     mapping(address token => uint256) public lockedBalance;
@@ -50,7 +58,9 @@ contract Wallet is Ownable, Coordinated, ReentrancyGuardTransient {
 
     /// @param registry the marketplace's registry (names the coordinator)
     /// @param initialOwner the wallet's first owner
-    constructor(Registry registry, address initialOwner) Ownable(initialOwner) Coordinated(registry) {}
+    constructor(Registry registry, address initialOwner) Ownable(initialOwner) Coordinated(registry) {
+        _escrow = registry.COORDINATOR();
+    }
 
     /// @notice Accepts ETH deposits.
     receive() external payable {}
@@ -171,9 +181,7 @@ contract Wallet is Ownable, Coordinated, ReentrancyGuardTransient {
         bytes memory ret;
         if (token == address(0)) {
             if (address(this).balance < amount) return false;
-            // solhint-disable-next-line avoid-low-level-calls
-            (ok, ) = payable(to).call{value: amount}("");
-            if (!ok) revert TransferFailed(token, to, amount);
+            _send(token, to, amount);
             return true;
         }
         // solhint-disable-next-line avoid-low-level-calls
@@ -183,6 +191,10 @@ contract Wallet is Ownable, Coordinated, ReentrancyGuardTransient {
 
     function _send(address token, address to, uint256 amount) private {
         if (token == address(0)) {
+            if (to == _escrow) {
+                IEscrowSink(to).receiveEscrow{value: amount}();
+                return;
+            }
             // solhint-disable-next-line avoid-low-level-calls
             (bool ok, ) = payable(to).call{value: amount}("");
             if (!ok) revert TransferFailed(token, to, amount);

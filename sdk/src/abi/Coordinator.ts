@@ -13,7 +13,6 @@ export const coordinatorAbi = [
     ],
     stateMutability: "nonpayable",
   },
-  { type: "receive", stateMutability: "payable" },
   {
     type: "function",
     name: "ESCROW_TIMEOUT",
@@ -333,6 +332,7 @@ export const coordinatorAbi = [
     outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
   },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
   {
     type: "function",
     name: "redundancyCount",

@@ -13,7 +13,6 @@ export const eip712CoordinatorAbi = [
     ],
     stateMutability: "nonpayable",
   },
-  { type: "receive", stateMutability: "payable" },
   {
     type: "function",
     name: "EIP712_NAME",
@@ -471,6 +470,7 @@ export const eip712CoordinatorAbi = [
     outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
   },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
   {
     type: "function",
     name: "redundancyCount",

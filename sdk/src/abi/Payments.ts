@@ -2,7 +2,6 @@
 
 /** ABI of Payments (contracts/infernet/Payments.sol). */
 export const paymentsAbi = [
-  { type: "receive", stateMutability: "payable" },
   {
     type: "function",
     name: "ESCROW_TIMEOUT",
@@ -213,6 +212,7 @@ export const paymentsAbi = [
     outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
   },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
   {
     type: "function",
     name: "registerWallet",

@@ -2,7 +2,6 @@
 
 /** ABI of Subscriptions (contracts/infernet/Subscriptions.sol). */
 export const subscriptionsAbi = [
-  { type: "receive", stateMutability: "payable" },
   {
     type: "function",
     name: "ESCROW_TIMEOUT",
@@ -163,6 +162,7 @@ export const subscriptionsAbi = [
     outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
   },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
   {
     type: "function",
     name: "registerWallet",
