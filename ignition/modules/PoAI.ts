@@ -4,17 +4,18 @@
  * writes `deployments/<network>.json`.
  *
  * Layers, each its own module so a later layer plugs in with one `m.useModule`:
- *   PoAIToken | ExternalToken  ->  PoAIStaking  ->  PoAIChallenges  ->  PoAIRewards  ->  PoAINetwork
+ *   PoAIToken | ExternalToken  ->  PoAIStaking  ->  PoAIChallenges  ->  PoAIRewards  ->  PoAIInference
+ *   ->  PoAINetwork
  * A layer built on the network (the inference coordinator, say) does
  * `const poai = m.useModule(poaiModule(source))` and reads `poai.manager`, `poai.staking`…
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
-import { rewardsModule } from "./Rewards.js";
+import { inferenceModule } from "./Inference.js";
 import type { TokenSource } from "./Token.js";
 
 const build = (source: TokenSource) =>
   buildModule("PoAINetwork", (m) => {
-    const poai = m.useModule(rewardsModule(source));
+    const poai = m.useModule(inferenceModule(source));
     return poai;
   });
 

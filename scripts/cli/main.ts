@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
+import { registerMarketCommands } from "./market.js";
 
 const int = (name: string, min: number, max: number) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
@@ -384,6 +385,7 @@ function program(
         o,
       ),
     );
+  registerMarketCommands(p, { common, run, session });
   return p;
 }
 

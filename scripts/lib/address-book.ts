@@ -18,6 +18,14 @@ export function contractsOf(d: {
   registry?: Deployed;
   beacon?: Deployed;
   distributor?: Deployed;
+  models?: Deployed;
+  fee?: Deployed;
+  coordinator?: Deployed;
+  infernetRegistry?: Deployed;
+  inbox?: Deployed;
+  walletFactory?: Deployed;
+  reader?: Deployed;
+  verifier?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -28,6 +36,14 @@ export function contractsOf(d: {
     ...(d.registry && { taskRegistry: d.registry.address }),
     ...(d.beacon && { randomnessBeacon: d.beacon.address }),
     ...(d.distributor && { rewardDistributor: d.distributor.address }),
+    ...(d.coordinator && { coordinator: d.coordinator.address, eip712Coordinator: d.coordinator.address }),
+    ...(d.infernetRegistry && { infernetRegistry: d.infernetRegistry.address }),
+    ...(d.fee && { fee: d.fee.address }),
+    ...(d.inbox && { inbox: d.inbox.address }),
+    ...(d.reader && { reader: d.reader.address }),
+    ...(d.walletFactory && { walletFactory: d.walletFactory.address }),
+    ...(d.models && { modelRegistry: d.models.address }),
+    ...(d.verifier && { poaiVerifier: d.verifier.address }),
   };
 }
 

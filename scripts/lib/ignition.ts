@@ -20,6 +20,7 @@ import { describeZodError } from "./zod-message.js";
 import { DEFAULT_SUPPLY, type TokenSource } from "../../ignition/modules/Token.js";
 import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
 import { poaiModule } from "../../ignition/modules/PoAI.js";
+import { DEFAULT_INFERENCE_PARAMS, defaultDisputeWindow } from "../../ignition/modules/Inference.js";
 import { contractsOf } from "./address-book.js";
 
 export class DeployError extends Error {
@@ -100,6 +101,19 @@ export const networkParametersSchema = z
       })
       .strict()
       .optional(),
+    PoAIInference: z
+      .object({
+        protocolFeeBps: u16.optional(),
+        feeRecipient: address.optional(),
+        commitRevealWindow: u32.optional(),
+        disputeWindow: u32.optional(),
+        disputeSlashFraction: u64.optional(),
+        disputeJail: z.boolean().optional(),
+        verifierWallet: address.optional(),
+        verifierFee: u256.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((p) => !(p.PoAIToken && p.ExternalToken), {
@@ -145,6 +159,13 @@ export function resolveNetworkParameters(
     coordinator: deployer,
     ...p.PoAIRewards,
   };
+  const inference = {
+    ...big(DEFAULT_INFERENCE_PARAMS as unknown as Record<string, number | bigint | string>),
+    feeRecipient: deployer,
+    verifierWallet: deployer,
+    disputeWindow: defaultDisputeWindow(epochLength, BigInt(staking.unbondingPeriod as bigint)),
+    ...p.PoAIInference,
+  };
   const token: TokenSource = p.ExternalToken ? "existing" : "fresh";
   const tokenParams = p.ExternalToken
     ? { ExternalToken: { address: p.ExternalToken.address } }
@@ -154,9 +175,10 @@ export function resolveNetworkParameters(
     PoAIStaking: staking,
     PoAIChallenges: challenges,
     PoAIRewards: rewards,
+    PoAIInference: inference,
   } as unknown as Record<string, Record<string, bigint | string>>;
   const flat: Record<string, string> = {};
-  for (const values of [staking, challenges, rewards]) {
+  for (const values of [staking, challenges, rewards, inference]) {
     for (const [k, v] of Object.entries(values)) flat[k] = String(v);
   }
   if (p.ExternalToken) flat.token = p.ExternalToken.address;

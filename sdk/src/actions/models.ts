@@ -204,6 +204,29 @@ export async function deactivateModel(
   });
 }
 
+/**
+ * Approves (or withdraws approval of) the royalties of model `containerId` (the id string or its
+ * hash) that is not bound to a valid challenge. Governance only (the AccessManager's GOVERNOR).
+ */
+export async function approveModel(
+  ctx: PoAIContext,
+  args: { containerId: string | Hex; approved?: boolean } & WriteOptions,
+): Promise<Hash> {
+  const approved = args.approved ?? true;
+  if (typeof approved !== "boolean") throw new PoAIInputError("approved", args.approved, "a boolean");
+  const data = encodeFunctionData({
+    abi: modelRegistryAbi,
+    functionName: "setApproved",
+    args: [modelKey(args.containerId), approved],
+  });
+  return sendContractTransaction(ctx, {
+    to: modelRegistryAddress(ctx),
+    data,
+    functionName: "setApproved",
+    ...opts(args),
+  });
+}
+
 // =================================================================================================
 // Reads
 // =================================================================================================
