@@ -733,13 +733,13 @@ export class InferenceNode extends DaemonLoop {
   private async deliver(sub: SubscriptionRecord, record: DeliveryRecord): Promise<void> {
     let d = record;
     const fields = { subscription: sub.id, interval: d.interval };
-    const responded = await this.rpc(() =>
-      this.client.inference.hasNodeResponded({
-        subscriptionId: sub.id,
-        interval: d.interval,
-        node: this.address,
-      }),
-    );
+    const reveal = await this.usesCommitReveal(sub);
+    const key = { subscriptionId: sub.id, interval: d.interval, node: this.address };
+    // A commit-reveal node has "responded" once it committed: it delivered once its record holds its output's hash.
+    const responded = reveal
+      ? (await this.rpc(() => this.client.inference.getCommitment(key))).toLowerCase() ===
+        keccak256(d.output!).toLowerCase()
+      : await this.rpc(() => this.client.inference.hasNodeResponded(key));
     if (responded) {
       this.store.updateDelivery(sub.id, d.interval, { state: "delivered", error: "found on chain" });
       return;
@@ -757,7 +757,6 @@ export class InferenceNode extends DaemonLoop {
       proof: d.proof ?? "0x",
       ...(this.options.paymentWallet !== undefined && { nodeWallet: this.options.paymentWallet }),
     };
-    const reveal = await this.usesCommitReveal(sub);
     try {
       if (reveal)
         await this.client.inference.simulateCommitOrReveal({ ...args, salt: d.salt!, node: this.address });
