@@ -6,7 +6,8 @@
  * contracts/test/InfernetBenchConsumers.sol; payment recipients already holding tokens; protocol fee
  * 1%; the coordinator already served deliveries. "Steady" rows come after the node already
  * delivered the model in the epoch (as every delivery but its first of the day does);
- * `deliverCompute.firstOfEpoch` is the first one of a new epoch. Each figure is one transaction's
+ * `deliverCompute.firstOfEpoch` is the first one of a new epoch, `deliverCompute.firstOfNodeModel`
+ * a node's first delivery of the model ever. Each figure is one transaction's
  * gasUsed, except `paidRequestAndDelivery` (the two transactions of one paid request).
  */
 import { network } from "hardhat";
@@ -35,6 +36,7 @@ export const INFERNET_MEASURED: Record<string, [string, number]> = {
   "Coordinator.deliverCompute.recurring2ndInterval": ["Infernet deliverCompute, eager 2nd interval", 99_192],
   "Coordinator.deliverCompute.lazy2ndInterval": ["Infernet deliverCompute, lazy 2nd interval", 225_673],
   "Coordinator.deliverCompute.firstOfEpoch": ["Infernet deliverCompute, callback (no epochs)", 99_091],
+  "Coordinator.deliverCompute.firstOfNodeModel": ["Infernet deliverCompute, callback (no usage)", 99_091],
   "Coordinator.deliverCompute.erc20": ["Infernet deliverCompute, ERC-20 payment", 153_586],
   "Coordinator.deliverCompute.stakingToken": ["Infernet deliverCompute, ERC-20 payment", 153_586],
   "Coordinator.requestCompute.erc20": ["Infernet paid request (ERC-20)", 215_822],
@@ -234,5 +236,8 @@ export async function runInfernetGasBench(): Promise<Record<string, number>> {
   await conn.networkHelpers.time.increase(DAY);
   const day = await w.createdId(await request());
   results["Coordinator.deliverCompute.firstOfEpoch"] = await gas(deliver(day, 1));
+  // A node's first delivery of the model ever: its usage record for the model is created.
+  const first = await w.createdId(await request());
+  results["Coordinator.deliverCompute.firstOfNodeModel"] = await gas(deliver(first, 1, w.trainers[2]!));
   return results;
 }
