@@ -241,8 +241,8 @@ describe("Infernet v1.1.0 scenarios", function () {
   });
 
   describe("Coordinator: payments, to the wei (protocol fee 511 bps)", () => {
-    /** A wallet of `owner` holding `fund` of `token`; the consumer is approved only when `allowance` is given. */
-    async function paying(w: InfernetWorld, token: Address) {
+    /** A fresh wallet of a trainer's account (the payer), and the node that serves. */
+    async function paying(w: InfernetWorld) {
       const owner = w.trainers[3]!;
       const wallet = await w.createWallet(owner);
       const bob = w.trainers[1]!;
@@ -259,7 +259,7 @@ describe("Infernet v1.1.0 scenarios", function () {
       it(`pays a callback in ${label} from the wallet at delivery when the request was made before the approval`, async () => {
         const w = await load();
         const token = label === "ETH" ? ETH : getAddress(w.erc20.address);
-        const { wallet, as, bob } = await paying(w, token);
+        const { wallet, as, bob } = await paying(w);
         if (token === ETH) await w.admin.wallet.sendTransaction({ to: wallet.address, value: amount });
         else await w.erc20.write.transfer([wallet.address, 100_000_000n]);
         const id = await w.createdId(
@@ -289,7 +289,7 @@ describe("Infernet v1.1.0 scenarios", function () {
 
     it("pays a recurring ERC-20 subscription each interval (4,088,000 to the protocol each time)", async () => {
       const w = await load();
-      const { wallet, as, bob } = await paying(w, w.erc20.address);
+      const { wallet, as, bob } = await paying(w);
       await w.erc20.write.transfer([wallet.address, 100_000_000n]);
       const id = await w.createdId(
         await w.subConsumer.write.createComputeSubscription([
@@ -319,7 +319,7 @@ describe("Infernet v1.1.0 scenarios", function () {
 
     it("refuses a delivery the wallet does not allow: no allowance, or a partial one, with Infernet's error", async () => {
       const w = await load();
-      const { wallet, as, bob } = await paying(w, ETH);
+      const { wallet, as, bob } = await paying(w);
       await w.admin.wallet.sendTransaction({ to: wallet.address, value: parseEther("1") });
       const id = await w.createdId(
         await w.consumer.write.requestCompute([
