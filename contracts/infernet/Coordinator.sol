@@ -98,7 +98,7 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
     error RevealNotOpen(uint32 subscriptionId, uint32 interval, uint40 revealAt);
     error NotCommitted(uint32 subscriptionId, uint32 interval, address node);
     error CommitmentMismatch(uint32 subscriptionId, uint32 interval, address node);
-    error InvalidCommitment(bytes32 commitment);
+    error ReservedCommitment(bytes32 commitment);
     error OutputProvenInvalid(uint32 subscriptionId, uint32 interval, bytes32 outputHash);
     error ReentrantSettlement();
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
@@ -179,7 +179,7 @@ contract Coordinator is Subscriptions, Payments, ReentrancyGuardTransient, ICoor
         _checkInterval(r, c, interval);
         if (c.flags & COMMIT_REVEAL == 0) revert CommitNotRequired(subscriptionId);
         // 0 means "nothing"; 1 and 2 were markers once: a commitment is never one of them.
-        if (uint256(commitment) < 3) revert InvalidCommitment(commitment);
+        if (uint256(commitment) < 3) revert ReservedCommitment(commitment);
         bytes32 nodeKey = _nodeKey(subscriptionId, interval, msg.sender);
         if (_marks[nodeKey] != 0) revert NodeRespondedAlready();
         _checkNode(msg.sender);

@@ -712,11 +712,6 @@ export const eip712CoordinatorAbi = [
   { type: "error", name: "IntervalMismatch", inputs: [] },
   {
     type: "error",
-    name: "InvalidCommitment",
-    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
-  },
-  {
-    type: "error",
     name: "InvalidParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
@@ -777,6 +772,11 @@ export const eip712CoordinatorAbi = [
   { type: "error", name: "ProofRequestNotFound", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
+  },
   {
     type: "error",
     name: "RevealNotOpen",

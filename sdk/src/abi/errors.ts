@@ -471,11 +471,6 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "InvalidCommitment",
-    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
-  },
-  {
-    type: "error",
-    name: "InvalidCommitment",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "commitment", type: "bytes32", internalType: "bytes32" },
@@ -842,6 +837,11 @@ export const poaiErrorsAbi = [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
