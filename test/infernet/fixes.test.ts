@@ -248,7 +248,9 @@ describe("Infernet coordinator: what PoAI adds", function () {
       const [A, B] = w.trainers;
       for (const marker of [0n, 1n, 2n]) {
         const c = toHex(marker, { size: 32 });
-        await revert(A!.coordinator.write.commitCompute([id, 1, c]), w.coordinator, "ReservedCommitment", [c]);
+        await revert(A!.coordinator.write.commitCompute([id, 1, c]), w.coordinator, "ReservedCommitment", [
+          c,
+        ]);
       }
       await A!.coordinator.write.commitCompute([id, 1, keccak256("0x01")]);
       await revert(
