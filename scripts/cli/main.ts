@@ -13,6 +13,7 @@ import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
+import { registerMarketCommands } from "./market.js";
 
 const int = (name: string, min: number, max: number) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
@@ -454,6 +455,7 @@ function program(
       ),
     );
   registerDatasetCommands(p, io, run);
+  registerMarketCommands(p, { common, run, session });
   return p;
 }
 

@@ -25,9 +25,25 @@ type Manager = {
   write: { setTargetFunctionRole: (args: [Address, `0x${string}`[], bigint]) => Promise<unknown> };
 };
 
+/** The ModelRegistry's functions governance holds. */
+export const MODEL_GOVERNOR_SELECTORS = [
+  selector("setActive(bytes32,bool)"),
+  selector("setApproved(bytes32,bool)"),
+  selector("reassign(bytes32,address)"),
+  selector("clear(bytes32)"),
+] as const;
+
+/** The PoAIVerifier's functions governance holds. */
+export const VERIFIER_GOVERNOR_SELECTORS = [
+  selector("setParams((uint32,uint64,bool))"),
+  selector("setFee(address,uint256,bool)"),
+  selector("setWallet(address)"),
+  selector("withdraw(address,address,uint256)"),
+] as const;
+
 /**
  * Deploys the ModelRegistry over a Proof-of-AI deployment; governance (`ROLES.GOVERNOR`) may
- * activate or deactivate any model.
+ * activate, deactivate, approve, reassign or clear any model.
  */
 export async function deployModelRegistry(
   viem: HardhatViemHelpers,
@@ -44,7 +60,7 @@ export async function deployModelRegistry(
   ]);
   await d.manager.write.setTargetFunctionRole([
     models.address,
-    [selector("setActive(bytes32,bool)")],
+    [...MODEL_GOVERNOR_SELECTORS],
     ROLES.GOVERNOR,
   ]);
   return models;
@@ -80,12 +96,7 @@ export async function deployPoAIVerifier(
   ]);
   await d.manager.write.setTargetFunctionRole([
     verifier.address,
-    [
-      selector("setParams((uint32,uint64,bool))"),
-      selector("setFee(address,uint256,bool)"),
-      selector("setWallet(address)"),
-      selector("withdraw(address,address,uint256)"),
-    ],
+    [...VERIFIER_GOVERNOR_SELECTORS],
     ROLES.GOVERNOR,
   ]);
   await d.manager.write.grantRole([ROLES.SLASHER, verifier.address, 0]);

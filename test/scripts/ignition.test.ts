@@ -70,7 +70,10 @@ describe("Ignition deployment", () => {
     expect(Object.fromEntries([...holders].filter(([, m]) => m.length > 0))).to.deep.equal({
       [String(ROLES.ADMIN)]: [c.timelock],
       [String(ROLES.GOVERNOR)]: [c.timelock],
-      [String(ROLES.SLASHER)]: [c.challengeManager],
+      // the ChallengeManager (fraud) and the PoAIVerifier (a wrong inference output)
+      [String(ROLES.SLASHER)]: [c.challengeManager, c.poaiVerifier],
+      // the Coordinator reports usage fees to the RewardDistributor
+      [String(ROLES.COORDINATOR)]: [c.coordinator],
     });
     // The distributor is connected to Staking (it funds closed epochs there): no role needed.
     const staking = await connection.viem.getContractAt("Staking", c.staking);

@@ -104,6 +104,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AllowlistLengthMismatch",
+    inputs: [
+      { name: "nodes", type: "uint256", internalType: "uint256" },
+      { name: "statuses", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyCommitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -154,8 +162,8 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
-      { name: "recipients", type: "uint256", internalType: "uint256" },
-      { name: "amounts", type: "uint256", internalType: "uint256" },
+      { name: "ids", type: "uint256", internalType: "uint256" },
+      { name: "intervals", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -233,10 +241,7 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "CommitRequired",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
   {
     type: "error",
@@ -440,16 +445,7 @@ export const poaiErrorsAbi = [
       { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientAllowance",
-    inputs: [
-      { name: "spender", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-      { name: "allowance", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientAllowance", inputs: [] },
   {
     type: "error",
     name: "InsufficientBalance",
@@ -458,23 +454,7 @@ export const poaiErrorsAbi = [
       { name: "needed", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientCallbackGas",
-    inputs: [
-      { name: "gasLeft", type: "uint256", internalType: "uint256" },
-      { name: "required", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InsufficientFunds",
-    inputs: [
-      { name: "token", type: "address", internalType: "address" },
-      { name: "available", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
     name: "InsufficientLocked",
@@ -493,24 +473,8 @@ export const poaiErrorsAbi = [
       { name: "requested", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "IntervalCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
-  },
-  {
-    type: "error",
-    name: "IntervalMismatch",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "deliveryInterval", type: "uint32", internalType: "uint32" },
-      { name: "currentInterval", type: "uint32", internalType: "uint32" },
-    ],
-  },
+  { type: "error", name: "IntervalCompleted", inputs: [] },
+  { type: "error", name: "IntervalMismatch", inputs: [] },
   {
     type: "error",
     name: "InvalidAccountNonce",
@@ -562,8 +526,18 @@ export const poaiErrorsAbi = [
       { name: "endId", type: "uint32", internalType: "uint32" },
     ],
   },
+  {
+    type: "error",
+    name: "InvalidRefund",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "InvalidRole", inputs: [{ name: "role", type: "uint8", internalType: "uint8" }] },
   { type: "error", name: "InvalidShortString", inputs: [] },
+  { type: "error", name: "InvalidSignature", inputs: [] },
   {
     type: "error",
     name: "InvalidSpec",
@@ -584,22 +558,10 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "InvalidSubscription",
-    inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
   },
-  {
-    type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "InvalidWallet", inputs: [] },
   {
     type: "error",
     name: "JailCooldownActive",
@@ -643,6 +605,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelNotDisputable",
+    inputs: [
+      { name: "gas", type: "uint256", internalType: "uint256" },
+      { name: "maxGas", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -667,15 +637,8 @@ export const poaiErrorsAbi = [
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "NodeRespondedAlready",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "NodeNotAllowed", inputs: [] },
+  { type: "error", name: "NodeRespondedAlready", inputs: [] },
   {
     type: "error",
     name: "NotADatasetSpec",
@@ -714,6 +677,7 @@ export const poaiErrorsAbi = [
       { name: "node", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NotCoordinator", inputs: [] },
   {
     type: "error",
     name: "NotCoordinator",
@@ -781,18 +745,20 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotRequester",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotRewardDistributor",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   { type: "error", name: "NotStarted", inputs: [] },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
   {
     type: "error",
-    name: "NotSubscriptionOwner",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
-    ],
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -807,7 +773,7 @@ export const poaiErrorsAbi = [
     name: "NothingToFlush",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
     ],
   },
   {
@@ -859,6 +825,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputProvenInvalid",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "outputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -879,6 +854,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "PaymentAmountTooLarge",
+    inputs: [
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "PositionChangesPending",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
@@ -886,15 +869,7 @@ export const poaiErrorsAbi = [
       { name: "epoch", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "ProofRequestNotFound",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "ProofRequestNotFound", inputs: [] },
   { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
@@ -905,6 +880,11 @@ export const poaiErrorsAbi = [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -962,22 +942,8 @@ export const poaiErrorsAbi = [
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
   },
-  {
-    type: "error",
-    name: "SignatureExpired",
-    inputs: [
-      { name: "expiry", type: "uint32", internalType: "uint32" },
-      { name: "nowTime", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SignerMismatch",
-    inputs: [
-      { name: "owner", type: "address", internalType: "address" },
-      { name: "signer", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "SignatureExpired", inputs: [] },
+  { type: "error", name: "SignerMismatch", inputs: [] },
   {
     type: "error",
     name: "SlashFractionTooHigh",
@@ -995,6 +961,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "SlashSourceUnknown",
     inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashWindowReachesUnbonding",
+    inputs: [
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -1020,28 +994,9 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
-  {
-    type: "error",
-    name: "SubscriptionCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "frequency", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotActive",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "activeAt", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-  },
+  { type: "error", name: "SubscriptionCompleted", inputs: [] },
+  { type: "error", name: "SubscriptionNotActive", inputs: [] },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
     name: "SubscriptionUnreadable",
@@ -1117,14 +1072,7 @@ export const poaiErrorsAbi = [
       { name: "amount", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "UnauthorizedVerifier",
-    inputs: [
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "verifier", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnauthorizedVerifier", inputs: [] },
   {
     type: "error",
     name: "UnbondingEntryNotFound",
@@ -1144,6 +1092,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "UnknownModel",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -1152,14 +1105,7 @@ export const poaiErrorsAbi = [
     name: "UnknownSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
-  {
-    type: "error",
-    name: "UnsupportedVerifierToken",
-    inputs: [
-      { name: "verifier", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnsupportedVerifierToken", inputs: [] },
   {
     type: "error",
     name: "ValueTooLarge",
@@ -1192,6 +1138,7 @@ export const poaiErrorsAbi = [
   },
   { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;
