@@ -67,6 +67,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         uint16 maxCommissionBps;
         uint16 pendingCommissionBps;
         uint40 commissionEffectiveAt; // 0 when no change is pending
+        uint40 unjailedAt; // when it last left jail (0: never jailed)
     }
 
     struct Pool {
@@ -254,6 +255,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (self < minimum) revert StakeBelowMinimum(self, minimum);
         op.jailed = false;
         op.jailedUntil = 0;
+        op.unjailedAt = uint40(block.timestamp);
         if (op.status == Status.Active) {
             op.counted = true;
             _roleAdd(op.role, _pools[msg.sender].tokens);
@@ -506,6 +508,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         s.stake = _valueAt(_stakeHistory[operator], epoch, _pools[operator].tokens);
         s.minStake = _minStake(op.role);
         s.roleStake = _valueAt(_roleHistory[op.role], epoch, _roleTotals[op.role].stake);
+        s.unjailedAt = op.unjailedAt;
     }
 
     /// @inheritdoc IStaking

@@ -151,6 +151,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
       { name: "recipients", type: "uint256", internalType: "uint256" },
@@ -625,6 +633,7 @@ export const poaiErrorsAbi = [
       { name: "active", type: "bool", internalType: "bool" },
     ],
   },
+  { type: "error", name: "NoAccusation", inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }] },
   {
     type: "error",
     name: "NoActiveSpec",
@@ -749,6 +758,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRevealed",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   { type: "error", name: "NotStarted", inputs: [] },
   {
@@ -890,6 +907,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RevealNotWithheld",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -936,6 +961,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashWindowTooLong",
+    inputs: [
+      { name: "window", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1065,6 +1098,14 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WithholdingAlreadySlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
     ],
   },
   {

@@ -16,6 +16,7 @@ export { iCoordinatorVerificationAbi } from "./ICoordinatorVerification.js";
 export { iModelRegistryAbi } from "./IModelRegistry.js";
 export { iOutputVerifierAbi } from "./IOutputVerifier.js";
 export { iRandomnessBeaconAbi } from "./IRandomnessBeacon.js";
+export { iSlashWindowAbi } from "./ISlashWindow.js";
 export { iStakingAbi } from "./IStaking.js";
 export { iTaskRegistryAbi } from "./ITaskRegistry.js";
 export { iUsageFeeSinkAbi } from "./IUsageFeeSink.js";
