@@ -205,7 +205,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     /// @notice Opens the caller's commitment during the reveal window. When it is the last member
-    ///         to reveal and nobody revealed `Invalid`, the challenge is judged in the same call.
+    ///         to reveal and nobody revealed `Invalid` (or every member has voted already: this one
+    ///         accuses, the others accused too or voted in an earlier second phase), the challenge is
+    ///         judged in the same call.
     function revealVerdict(
         bytes32 id,
         Verdict verdict,
@@ -276,7 +278,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     // =========================================================================================
 
     /// @notice Judges challenge `id` after its reveal window (after its second phase when a member
-    ///         revealed `Invalid`). Permissionless, O(committee). A committee that cannot decide is
+    ///         revealed `Invalid` and not every member has voted in it). Permissionless,
+    ///         O(committee). A committee that cannot decide is
     ///         extended into the next round (the status stays `Submitted`), at most
     ///         `maxExtensions` times; then the challenge ends `NoQuorum`.
     function finalize(bytes32 id) external returns (Status status) {
@@ -285,7 +288,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 revealEnd = _roundStart(a) + _params.commitWindow + _params.revealWindow;
         if (block.timestamp < revealEnd) revert DeadlineNotPassed(revealEnd, block.timestamp);
         Judgment.Vote[] memory votes = _votes(id, c.members);
-        if (_accused(votes)) {
+        // After an accusation, the second phase runs first, unless every member has voted already.
+        (bool accused, bool voted) = _phase(votes);
+        if (accused && !voted) {
             uint256 replayEnd = revealEnd + _params.replayWindow;
             if (block.timestamp < replayEnd) revert DeadlineNotPassed(replayEnd, block.timestamp);
         }
@@ -400,7 +405,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         v.revealStart = v.commitStart + _params.commitWindow;
         v.revealEnd = v.revealStart + _params.revealWindow;
         v.replayEnd = v.revealEnd + _params.replayWindow;
-        v.accused = _accused(_votes(id, c.members));
+        (v.accused, ) = _phase(_votes(id, c.members));
     }
 
     /// @notice The committee of `id` in commit order. A member's address is known from its reveal
@@ -508,11 +513,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 found = n;
         bool last = true;
         bool accused = verdict == Verdict.Invalid;
+        // every member has voted (an accuser's reveal is its vote): nothing is left for a second phase
+        bool voted = accused;
         for (uint256 i; i < n; ++i) {
             uint256 s = _slots[id][i];
             if (s & REVEALED != 0) {
                 if (address(uint160(s)) == msg.sender) revert AlreadyRevealed(id, msg.sender);
                 if (uint8(s >> 240) == uint8(Verdict.Invalid)) accused = true;
+                else if ((s >> 249) & 3 == 0) voted = false;
             } else if (found == n && s & KEY_MASK == key && (s >> 152) & TAG_MASK == tag) {
                 found = i;
             } else {
@@ -530,7 +538,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             (weight << 160) |
             uint256(uint160(msg.sender));
         emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
-        if (last && !accused) _judge(id, c, a, _votes(id, n));
+        if (last && (!accused || voted)) _judge(id, c, a, _votes(id, n));
     }
 
     function _replay(bytes32 id, Verdict verdict, uint32 segment) private {
@@ -578,10 +586,15 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         }
     }
 
-    function _accused(Judgment.Vote[] memory votes) private pure returns (bool) {
-        for (uint256 i; i < votes.length; ++i)
-            if (votes[i].weight != 0 && votes[i].verdict == Verdict.Invalid) return true;
-        return false;
+    /// Whether a member revealed Invalid, and whether every member that revealed has voted in the
+    /// second phase (an accuser's reveal is its vote).
+    function _phase(Judgment.Vote[] memory votes) private pure returns (bool accused, bool voted) {
+        voted = true;
+        for (uint256 i; i < votes.length; ++i) {
+            if (votes[i].weight == 0) continue;
+            if (votes[i].verdict == Verdict.Invalid) accused = true;
+            else if (votes[i].replay == Verdict.None) voted = false;
+        }
     }
 
     // =========================================================================================

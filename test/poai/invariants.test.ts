@@ -442,6 +442,9 @@ describe("ChallengeManager stateful invariants", function () {
     };
     const accusedNow = (c: GhostChallenge) =>
       c.members.some((m) => m.revealed && m.vote.verdict === Verdict.Invalid);
+    /** Every member that revealed has voted in the second phase (an accuser's reveal is its vote). */
+    const allVoted = (c: GhostChallenge) =>
+      c.members.every((x) => !x.revealed || x.replay !== Verdict.None || x.vote.verdict === Verdict.Invalid);
 
     const submitAction = (
       t: Actor,
@@ -706,7 +709,9 @@ describe("ChallengeManager stateful invariants", function () {
         expectOutcome(o, expected, "reveal");
         if (!o.ok) return;
         m.revealed = true;
-        if (c.members.every((x) => x.revealed) && !accusedNow(c)) await judge(c, at, o.hash, "a reveal");
+        // the last reveal judges, unless an accusation leaves members to vote in the second phase
+        if (c.members.every((x) => x.revealed) && (!accusedNow(c) || allVoted(c)))
+          await judge(c, at, o.hash, "a reveal");
         else expect(await w.events(o.hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
       },
     });
@@ -733,10 +738,7 @@ describe("ChallengeManager stateful invariants", function () {
         if (!o.ok) return;
         m.replay = vote;
         count("second-phase vote");
-        const all = c.members.every(
-          (x) => !x.revealed || x.replay !== Verdict.None || x.vote.verdict === Verdict.Invalid,
-        );
-        if (all) await judge(c, at, o.hash, "a second-phase vote");
+        if (allVoted(c)) await judge(c, at, o.hash, "a second-phase vote");
         else expect(await w.events(o.hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
       },
     });
@@ -750,7 +752,7 @@ describe("ChallengeManager stateful invariants", function () {
         let expected = "ok";
         if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
         else if (at < win.revealEnd) expected = "DeadlineNotPassed";
-        else if (accusedNow(c) && at < win.replayEnd) expected = "DeadlineNotPassed";
+        else if (accusedNow(c) && !allVoted(c) && at < win.replayEnd) expected = "DeadlineNotPassed";
         expectOutcome(o, expected, `finalize${again ? " (again)" : ""}`);
         if (!o.ok) {
           if (again) count("finalize refused twice");
