@@ -40,7 +40,7 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///  - issuance is lazy and every action is O(1), except those that visit a challenge's committee
 ///    (reveal, second-phase vote, finalize: O(committee), at most `MAX_COMMITTEE`);
 ///  - a result is due before anyone can know the beacon value that fixes its audit seed;
-///  - a round the trainer spent jailed, even in part, is never due.
+///  - a round the trainer spent in jail up to its deadline is never due.
 contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     uint256 public constant WAD = 1e18;
     uint256 public constant BPS = 10_000;
@@ -129,13 +129,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     ) external returns (bytes32 id) {
         uint256 current = (block.timestamp - genesis) / epochLength;
         if (round != current) revert WrongRound(round, current);
-        if (!_isDue(msg.sender, round)) revert NotDue(msg.sender, round);
+        bytes32 value = _seal(round);
+        if (!_isDue(msg.sender, round, value)) revert NotDue(msg.sender, round);
         if (reportedScoreBps > BPS) revert ScoreOutOfRange(reportedScoreBps);
         id = challengeId(msg.sender, round);
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
 
-        uint256 deadline = _deadlineOf(msg.sender, round, _seal(round));
+        uint256 deadline = _deadlineOf(msg.sender, round, value);
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
         uint32 latency = uint32(block.timestamp - _roundStart(round));
@@ -155,8 +156,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         id = challengeId(trainer, round);
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
-        if (!_isDue(trainer, round)) revert NotDue(trainer, round);
-        uint256 deadline = _deadlineOf(trainer, round, _seal(round));
+        bytes32 value = _seal(round);
+        if (!_isDue(trainer, round, value)) revert NotDue(trainer, round);
+        uint256 deadline = _deadlineOf(trainer, round, value);
         if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
         uint256 closes = epochClosesAt(round);
         if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
@@ -343,7 +345,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         address trainer,
         uint256 round
     ) external view returns (bool due, bytes32 seed, bytes32 specId, uint256 deadline) {
-        due = _isDue(trainer, round);
+        due = _isDue(trainer, round, _beaconView(round));
         seed = challengeSeed(trainer, round);
         ITaskRegistry.SpecParams memory sp;
         (specId, sp) = registry.challengeSpec(round, seed);
@@ -755,15 +757,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     /// A trainer is due a challenge in `round` when it is an active trainer now, had at least the
-    /// minimum stake when the round started, and was not jailed at any time since the round
-    /// started (a jail that ends during or after the round makes the round not due).
-    function _isDue(address trainer, uint256 round) private view returns (bool) {
+    /// minimum stake when the round started, and was out of jail when the round's result was due:
+    /// a round it spent in jail up to its deadline is never due, even once it has left jail (it
+    /// left jail last at `unjailedAt`; a later jail would still hold it, and then it is not active).
+    function _isDue(address trainer, uint256 round, bytes32 beaconValue) private view returns (bool) {
         IStaking.OperatorState memory t = staking.operatorState(trainer, round);
-        return
-            t.role == IStaking.Role.Trainer &&
-            t.active &&
-            t.stake >= t.minStake &&
-            t.unjailedAt < _roundStart(round);
+        if (t.role != IStaking.Role.Trainer || !t.active || t.stake < t.minStake) return false;
+        if (t.unjailedAt < _roundStart(round)) return true;
+        return t.unjailedAt <= _deadlineOf(trainer, round, beaconValue);
     }
 
     function _deadlineOf(address trainer, uint256 round, bytes32 beaconValue) private view returns (uint256) {

@@ -702,10 +702,10 @@ describe("ChallengeManager attacks", function () {
   });
 
   describe("a round spent in jail", () => {
-    it("is never due, though the trainer unjails before the round's epoch closes", async () => {
+    it("is never due, though the trainer leaves jail before the round's epoch closes", async () => {
       // Catches the naive `_isDue` that asks only whether the trainer is active now: a trainer
-      // jailed during round R (here by another slasher, as the inference verifier does) and
-      // unjailed in round R + 1 was reported missed for R, and could be jailed again for it.
+      // jailed through round R's deadline (here by another slasher, as the inference verifier
+      // does) and unjailed in round R + 1 was reported missed for R, and could be jailed for it.
       const w = await load();
       const [T1] = w.trainers;
       await w.at(w.start(R) + 60n);
@@ -723,25 +723,25 @@ describe("ChallengeManager attacks", function () {
         "NotDue",
         [T1.address, R],
       );
-      // the round it left jail in was spent in jail too: not due, neither to submit nor to miss
-      await assertions().revertWithCustomErrorWithArgs(
-        T1.cm.write.submitResult([R + 1n, ROOT, 8000]),
-        w.challenges,
-        "NotDue",
-        [T1.address, R + 1n],
-      );
-      await w.to(w.submitDeadline(R + 1n) + 1n);
-      await assertions().revertWithCustomErrorWithArgs(
-        w.challenges.write.reportMissed([T1.address, R + 1n]),
-        w.challenges,
-        "NotDue",
-        [T1.address, R + 1n],
-      );
-      // the next round is due again
-      await w.to(w.start(R + 2n));
-      await T1.cm.write.submitResult([R + 2n, ROOT, 8000]);
-      const [due] = await w.challenges.read.dueChallenge([T1.address, R + 2n]);
-      expect(due).to.equal(true);
+      await w.beacon.write.seal([R]); // nobody contributed to round R's value
+      const [dueR] = await w.challenges.read.dueChallenge([T1.address, R]);
+      expect(dueR).to.equal(false);
+      // out of jail before round R + 1's deadline: that round is due (a result is still in time)
+      await T1.cm.write.submitResult([R + 1n, ROOT, 8000]);
+    });
+
+    it("is due when the trainer left jail before its deadline, and then counts as a miss", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const p = await w.staking.read.params();
+      await w.staking.write.setParams([{ ...p, jailCooldown: 60 }]);
+      await w.at(w.start(R) + 10n);
+      await w.staking.write.slash([T1.address, 1n, [], true]);
+      await w.at(w.start(R) + 70n);
+      await T1.staking.write.unjail();
+      await w.to(w.submitDeadline(R) + 1n);
+      await w.challenges.write.reportMissed([T1.address, R]);
+      expect(await w.challenges.read.misses([T1.address])).to.equal(1n);
     });
   });
 

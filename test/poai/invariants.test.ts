@@ -289,11 +289,11 @@ describe("ChallengeManager stateful invariants", function () {
     const active = (o: GhostOp) => !o.jailed && selfStake(o) >= minStake(o);
     const stakeAt = (a: Address, r: bigint) => stakes.get(r)!.get(a)!;
     const roleStakeAt = (r: bigint) => w.validators.reduce((s, v) => s + stakeAt(v.address, r), 0n);
-    // a round the trainer spent in jail, even in part, is never due
+    // a round the trainer spent in jail up to its deadline is never due
     const due = (t: Actor, r: bigint) =>
       active(op(t.address)) &&
       stakeAt(t.address, r) >= sp.minTrainerStake &&
-      op(t.address).unjailedAt < w.start(r);
+      op(t.address).unjailedAt <= deadlineOf(r, specOf(t, r));
     const deadlineOf = (r: bigint, spec: number) => {
       const d = BigInt(SPECS[spec].params.responseDeadline);
       const cap = L / 2n - 1n;
@@ -469,7 +469,7 @@ describe("ChallengeManager stateful invariants", function () {
         else if (at > deadlineOf(r, specOf(t, r))) expected = "DeadlinePassed";
         expectOutcome(o, expected, `submit r${r} at +${at - w.start(r)}s${attempt2 ? " (again)" : ""}`);
         if (!o.ok) {
-          if (expected === "NotDue" && op(t.address).unjailedAt >= w.start(r) && active(op(t.address)))
+          if (expected === "NotDue" && op(t.address).unjailedAt > w.start(r) && active(op(t.address)))
             count("not due after a jail");
           return;
         }
