@@ -266,7 +266,7 @@ export async function runDevnet(
     const last = first + BigInt(o.epochs) - 1n;
     const windows = (r: bigint) =>
       roundWindows(genesis, BigInt(EPOCH), r, { ...d.challengeParams, responseDeadline: RESPONSE_DEADLINE });
-    const bar = ui.progress("Proof-of-AI rounds", (o.epochs + 1) * 3);
+    const bar = ui.progress("Proof-of-AI rounds", (o.epochs + 1) * 4);
     const t0 = performance.now();
     await driveRounds({
       windows,
@@ -283,7 +283,9 @@ export async function runDevnet(
             ? `round ${r}: ${r <= last ? "trainers train and submit, " : ""}validators audit round ${r - 1n}`
             : milestone === "reveal"
               ? `round ${r}: validators reveal their verdicts on round ${r - 1n}`
-              : `round ${r}: round ${r - 1n} is finalized, misses reported`,
+              : milestone === "judge"
+                ? `round ${r}: round ${r - 1n} is judged (or in its second phase), misses reported`
+                : `round ${r}: round ${r - 1n}'s second phase closes and the rest is finalized`,
         ),
       onError: (daemon, err) => failures.push(`${daemon.constructor.name}: ${(err as Error).message}`),
     });
