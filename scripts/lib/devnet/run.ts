@@ -52,7 +52,8 @@ import { contractsOf } from "../address-book.js";
 
 export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
-export const AUDIT_SAMPLES = 4;
+/** The committee's samples of a run (split among its members: 4 each for a committee of 3). */
+export const AUDIT_SAMPLES = 12;
 const BURN = "0x000000000000000000000000000000000000dEaD";
 
 /** What the devnet shows while it runs (a terminal bar, log lines, or nothing for `--json`). */
@@ -233,7 +234,7 @@ export async function runDevnet(
   ui.step(
     "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the reference spec",
     [
-      `spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per validator`,
+      `spec ${id.slice(0, 10)}…: MLP [${spec.widths.join(", ")}], ${spec.steps} steps, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per committee, split among its members`,
     ],
   );
 
