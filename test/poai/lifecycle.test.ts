@@ -582,14 +582,14 @@ describe("ChallengeManager lifecycle", function () {
     it("ends NoQuorum, slashing nothing, after maxExtensions extensions", async () => {
       const w = await load();
       const id = await submit(w, 100n, 9000);
-      expect(w.cp.maxExtensions).to.equal(2);
-      for (let k = 0n; k < 2n; k++) {
+      expect(w.cp.maxExtensions).to.equal(3);
+      for (let k = 0n; k < 3n; k++) {
         await w.to(w.windows(R, k).revealEnd);
         expect(await w.events(await w.finalize(id), w.challenges, "ChallengeExtended")).to.deep.equal([
           { id, auditRound: R + 2n + k },
         ]);
       }
-      await w.to(w.windows(R, 2n).revealEnd);
+      await w.to(w.windows(R, 3n).revealEnd);
       const hash = await w.finalize(id);
       expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([
         {

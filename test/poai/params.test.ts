@@ -225,25 +225,25 @@ describe("ChallengeManager parameters", function () {
     const w = await load();
     const base = await current(w);
     const D = BigInt(L);
-    expect(await w.challenges.read.slashWindow()).to.equal(3n * D + 3n * Q); // (1 + 2 extensions) epochs + 3/4
+    expect(await w.challenges.read.slashWindow()).to.equal(4n * D + 3n * Q); // (1 + 3 extensions) epochs + 3/4
     const p = await w.staking.read.params();
-    await w.staking.write.setParams([{ ...p, unbondingPeriod: Number(4n * D) }]);
-    // maxExtensions 3: (1 + 3) days + 3/4 day reaches past 4 days
+    await w.staking.write.setParams([{ ...p, unbondingPeriod: Number(5n * D) }]);
+    // maxExtensions 4: (1 + 4) days + 3/4 day reaches past 5 days
     await assertions().revertWithCustomErrorWithArgs(
-      w.challenges.write.setParams([{ ...base, maxExtensions: 3 }]),
+      w.challenges.write.setParams([{ ...base, maxExtensions: 4 }]),
       w.challenges,
       "SlashWindowTooLong",
-      [4n * D + 3n * Q, 4n * D],
+      [5n * D + 3n * Q, 5n * D],
     );
     // exactly equal is refused too: the last slashable second must come before the stake leaves
     await assertions().revertWithCustomErrorWithArgs(
-      w.challenges.write.setParams([{ ...base, finalizeGrace: L / 4 + L / 4, commitWindow: L / 4 }]),
+      w.challenges.write.setParams([{ ...base, finalizeGrace: L / 4 + L / 4 }]),
       w.challenges,
       "SlashWindowTooLong",
-      [4n * D, 4n * D],
+      [5n * D, 5n * D],
     );
     await w.challenges.write.setParams([{ ...base, finalizeGrace: L / 4 + L / 4 - 1 }]);
-    expect(await w.challenges.read.slashWindow()).to.equal(4n * D - 1n);
+    expect(await w.challenges.read.slashWindow()).to.equal(5n * D - 1n);
   });
 
   it("checks the same bounds at deployment", async () => {
