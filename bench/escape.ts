@@ -40,10 +40,10 @@ export const FORGED_FRACTION = 0.1;
 /** The shipped defaults (scripts/lib/deploy.ts, and the reference spec's auditSamples). */
 export const DEFAULTS = {
   committeeSize: 3,
-  auditSamples: 64,
+  auditSamples: 66,
   quorumBps: 5001,
   minReveals: 2,
-  maxExtensions: 2,
+  maxExtensions: 3,
 };
 const TRIALS = Number(process.env.BENCH_ESCAPE_TRIALS ?? 100_000);
 const SEED = 0x9e3779b9;
