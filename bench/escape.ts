@@ -230,7 +230,8 @@ async function auditCosts(): Promise<AuditCosts> {
     r = JSON.parse(await readFile(VERIFICATION, "utf8")) as Record<string, unknown>;
   } catch (err) {
     throw new Error(
-      `the escape benchmark prices audits with bench/results/verification.json: run BENCH=verification first (${String(err)})`,
+      "the escape benchmark prices audits with bench/results/verification.json: run BENCH=verification first",
+      { cause: err },
     );
   }
   const num = (key: string) => {

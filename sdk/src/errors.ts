@@ -215,8 +215,7 @@ const templates: Templates = {
     `the round's epoch closed at ${date(closesAt)}; it is now ${date(now)}, ${now - closesAt} s too late`,
   NotRevealed: ([id, validator]) =>
     `${validator} did not reveal a verdict on challenge ${id}: only members that revealed vote in the second phase`,
-  NoAccusation: ([id]) =>
-    `nobody revealed Invalid on challenge ${id}: there is no second phase to vote in`,
+  NoAccusation: ([id]) => `nobody revealed Invalid on challenge ${id}: there is no second phase to vote in`,
   AlreadyVoted: ([id, validator]) => `${validator} has already voted in the second phase of challenge ${id}`,
   RevealNotWithheld: ([round, validator]) =>
     `${validator} did not withhold a reveal to the beacon of round ${round} (it never committed, or it revealed)`,

@@ -527,8 +527,14 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       // a second member that never reveals: v's reveal is not the last one
       const silent = f.client(4);
       await silent.waitForTransaction(
-        (await silent.challenges.commitVerdict({ id, verdict: "Valid", measuredScoreBps: 8000, salt: newSalt() }))
-          .hash,
+        (
+          await silent.challenges.commitVerdict({
+            id,
+            verdict: "Valid",
+            measuredScoreBps: 8000,
+            salt: newSalt(),
+          })
+        ).hash,
       );
       const revealTooEarly = await contractError(v.challenges.revealVerdict(prepared), "OutsideWindow");
       expect(revealTooEarly.message).to.contain(iso(windows.revealStart));
@@ -563,7 +569,9 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       const after = await v.challenges.getChallenge({ id });
       expect([after.status, after.extension, after.final]).to.deep.equal(["Submitted", 1, false]);
       const next = await v.challenges.getRoundWindows({ round: r, extension: 1 });
-      expect(next.commitStart).to.equal(after.commitStart).and.to.equal(startOf(f, r + 2n));
+      expect(next.commitStart)
+        .to.equal(after.commitStart)
+        .and.to.equal(startOf(f, r + 2n));
       const again = await contractError(v.challenges.finalize({ id }), "DeadlineNotPassed");
       expect(again.message).to.contain(iso(next.revealEnd));
     });
@@ -787,7 +795,8 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       const draws: number[] = [];
       for (let j = 0n; draws.length < 12; j++) {
         const d = Number(
-          BigInt(keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [seed, j]))) % 1000n,
+          BigInt(keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [seed, j]))) %
+            1000n,
         );
         if (!draws.includes(d)) draws.push(d);
       }
@@ -806,7 +815,9 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       expect(shares.flat().sort((a, b) => a - b)).to.deep.equal([...all].sort((a, b) => a - b));
       // a member the caller did not know of takes the share its address would have
       const outsider: Address = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
-      expect(memberSamples(seed, outsider, members, 12, 1000)).to.deep.equal(all.filter((_, j) => j % 4 === 0));
+      expect(memberSamples(seed, outsider, members, 12, 1000)).to.deep.equal(
+        all.filter((_, j) => j % 4 === 0),
+      );
     });
 
     it("mirrors the second phase: one catch convicts, a refuted accusation acquits, a tie decides nothing", () => {
@@ -826,11 +837,13 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       expect(refuted).to.deep.include({ verdict: "Valid", medianScoreBps: 8000 });
       expect(tallyVotes([vote("Invalid"), vote("Valid", "Valid")], 5001, 2).verdict).to.equal("None");
       // a silent member's Valid reveal is no defence: the accusation stands on its voters
-      expect(tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid")], 5001, 2).verdict).to.equal("Invalid");
-      // the rule the old quorum of 6,667 vetoed: two against one of equal stake
-      expect(tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid", "Valid")], 6666, 2).verdict).to.equal(
+      expect(tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid")], 5001, 2).verdict).to.equal(
         "Invalid",
       );
+      // the rule the old quorum of 6,667 vetoed: two against one of equal stake
+      expect(
+        tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid", "Valid")], 6666, 2).verdict,
+      ).to.equal("Invalid");
     });
 
     it("mirrors the judgment: score band, deviation, latency, quorum and the lower weighted median", () => {
