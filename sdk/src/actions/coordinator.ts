@@ -36,7 +36,7 @@ import {
   type WatchOptions,
 } from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
-import { checkAddress, checkString, checkUint } from "../validate.js";
+import { checkAddress, checkContainerKey, checkString, checkUint } from "../validate.js";
 
 // --- types ------------------------------------------------------------------------------------------
 
@@ -169,7 +169,13 @@ export function computeCommitment(args: {
   return keccak256(
     encodeAbiParameters(
       [{ type: "uint32" }, { type: "uint32" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-      [args.subscriptionId, args.interval, args.node, keccak256(args.output), args.salt],
+      [
+        args.subscriptionId,
+        args.interval,
+        args.node,
+        keccak256(checkHex("output", args.output)),
+        checkBytes32("salt", args.salt),
+      ],
     ),
   );
 }
@@ -716,10 +722,7 @@ export async function getModelUsage(
   ctx: PoAIContext,
   args: { containerId: string | Hex; epoch: bigint | number; blockNumber?: bigint },
 ): Promise<UsageView> {
-  const containerId =
-    typeof args.containerId === "string" && /^0x[0-9a-fA-F]{64}$/.test(args.containerId)
-      ? (args.containerId.toLowerCase() as Hex)
-      : containerIdOf(args.containerId);
+  const containerId = checkContainerKey("containerId", args.containerId) ?? containerIdOf(args.containerId);
   const epoch = checkUint("epoch", args.epoch);
   const address = coordinatorAddress(ctx);
   const [deliveries, fees] = await read(address, "usage", () =>
