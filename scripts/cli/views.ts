@@ -87,7 +87,13 @@ export async function operators(
     abi: stakingAbi,
     functionName: "epochLength",
   });
-  const since = now > window * epochLength ? now - window * epochLength : 0n;
+  // The window, but no earlier than the deployment: a young network is not averaged over time it did not exist.
+  const born =
+    client.deployment.deployBlock !== undefined
+      ? (await getBlock(client.publicClient, { blockNumber: client.deployment.deployBlock })).timestamp
+      : 0n;
+  const start = now > window * epochLength ? now - window * epochLength : 0n;
+  const since = start > born ? start : born;
   const time = blockTimes(client);
 
   // Verdicts and misses from the ChallengeManager's events, slashes and rewards from Staking's.
