@@ -5,7 +5,7 @@
  * it), dry runs that print calldata and send nothing, the confirmation a terminal is asked for,
  * and the `poai dev` helpers (refused on any chain but a local one).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -22,6 +22,7 @@ import {
 } from "@poai/sdk";
 import { runCli } from "../../scripts/cli/main.js";
 import { SPEC_PRESETS } from "../../scripts/cli/admin.js";
+import { retireStaleJournal } from "../../scripts/cli/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { accountAddress, accountKey } from "../fixtures/hardhat-node.js";
 
@@ -186,6 +187,24 @@ describe("poai governance and dev commands", function () {
     await other.close();
   });
 
+  it("moves aside the Ignition journal of a local chain that was restarted, and keeps a current one", async () => {
+    const journal = path.join(dir, "journal", "poai-localhost");
+    const write = (address: string) => {
+      mkdirSync(journal, { recursive: true });
+      writeFileSync(
+        path.join(journal, "deployed_addresses.json"),
+        JSON.stringify({ "PoAIStaking#Staking": address }),
+      );
+    };
+    write(d.contracts.staking);
+    expect(await retireStaleJournal(journal, (await publicClient()) as never)).to.equal(undefined);
+    write(accountAddress(19)); // an address without code: the chain the journal describes is gone
+    const moved = await retireStaleJournal(journal, (await publicClient()) as never);
+    expect(moved).to.match(/poai-localhost\.stale-\d+$/);
+    expect(existsSync(journal)).to.equal(false);
+    expect(existsSync(path.join(moved!, "deployed_addresses.json"))).to.equal(true);
+  });
+
   it("hands roles over through the timelock: scheduled, refused before the delay, executed after it, never twice", async () => {
     const proposer = keccak256(toHex("PROPOSER_ROLE"));
     const newcomer = accountAddress(5);
@@ -243,5 +262,53 @@ describe("poai governance and dev commands", function () {
     expect(roles).to.match(/GOVERNOR\s+timelock \(0x/);
     expect(roles).to.contain(getAddress(newcomer));
     refused(await poai(0, ["roles", "renounce", "--role", "GOVERNOR"]), "does not hold GOVERNOR");
+  });
+
+  it("shows operators with their slashes and state, a delegator's portfolio with unbonding dates, and what doctor finds wrong", async () => {
+    for (const i of [8, 9])
+      ok(await poai(0, ["transfer", "--to", accountAddress(i), "--amount", "5000"]), "transfer");
+    const A = accountAddress(8);
+    ok(await poai(8, ["register", "--role", "trainer", "--stake", "2000", "--commission", "7"]), "register");
+    ok(await poai(9, ["delegate", "--operator", A, "--amount", "800"]), "delegate");
+    ok(await poai(9, ["undelegate", "--operator", A, "--amount", "300"]), "undelegate");
+    // Only the ChallengeManager slashes: the test slashes (and jails) as a fraud verdict would.
+    const slasher = d.contracts.challengeManager!;
+    await connection.networkHelpers.impersonateAccount(slasher);
+    await connection.networkHelpers.setBalance(slasher, parseEther("1"));
+    const staking = await connection.viem.getContractAt("Staking", d.contracts.staking);
+    await staking.write.slash([A, parseEther("0.1"), [], true], { account: slasher });
+
+    const operators = ok(await poai(undefined, ["operators"]), "operators");
+    expect(operators).to.match(
+      new RegExp(
+        `${A}\\s+trainer\\s+jailed\\s+[\\d,.]+ POAI\\s+[\\d,.]+ POAI\\s+7%\\s+-\\s+1x [\\d,.]+ POAI`,
+      ),
+    );
+    const json = JSON.parse((await poai(undefined, ["operators", "--role", "trainer", "--json"])).out);
+    const row = json.operators.find((o: { operator: string }) => o.operator === A);
+    expect(row).to.include({ role: "trainer", state: "jailed", slashes: 1 });
+    expect(BigInt(row.slashed) > 0n).to.equal(true);
+    refused(
+      await poai(undefined, ["operators", "--role", "miner"]),
+      '--role must be trainer or validator, got "miner"',
+    );
+
+    const portfolio = ok(await poai(9, ["portfolio"]), "portfolio");
+    expect(portfolio).to.match(new RegExp(`${A}\\s+trainer\\s+jailed\\s+7%\\s+450 POAI`)); // 500 less the 10% slash
+    expect(portfolio).to.match(/unbonding #0: 270 POAI from 0x[0-9a-fA-F]{40}, withdrawable .* \(in /);
+    expect(portfolio).to.contain(`note: ${A} is jailed`);
+
+    const doctor = await poai(9, ["doctor", "--endpoint", "http://127.0.0.1:1", "--no-gpu"]);
+    expect(doctor.code).to.equal(1);
+    expect(doctor.out).to.match(/^ok {3}rpc +in-process: chain 31337/m);
+    expect(doctor.out).to.match(/^WARN registration .* is not a registered operator/m);
+    expect(doctor.out).to.match(/^FAIL endpoint +http:\/\/127\.0\.0\.1:1 does not answer/m);
+    expect(doctor.out).to.match(/^skip gpu/m);
+    expect(doctor.err).to.contain("1 check(s) failed: endpoint");
+    const jailed = await poai(8, ["doctor", "--no-gpu"]);
+    expect(jailed.out).to.match(/^FAIL registration trainer, jailed until/m);
+    expect(jailed.out).to.match(/^FAIL endpoint +no endpoint published/m);
+    const keyless = await poai(undefined, ["doctor", "--no-gpu"]);
+    expect(keyless.out).to.match(/^FAIL key +no signing key/m);
   });
 });
