@@ -140,7 +140,7 @@ export async function execute(
     return {
       lines: [
         ...(result.lines ?? []),
-        `dry run: nothing was sent. ${calls.length} transaction${calls.length === 1 ? "" : "s"} from ${from} on chain ${chainId}:`,
+        `dry run: nothing was sent. ${calls.length} transaction${calls.length === 1 ? "" : "s"} from ${from} on chain ${chainId}, each with what it would report once mined:`,
         ...lines,
         ...(result.notes ?? []),
       ],
@@ -149,7 +149,7 @@ export async function execute(
   }
   if (!gate.yes && gate.confirm) {
     const question = [
-      `About to send ${calls.length} transaction${calls.length === 1 ? "" : "s"} from ${from} on chain ${chainId}:`,
+      `About to send ${calls.length} transaction${calls.length === 1 ? "" : "s"} from ${from} on chain ${chainId} (each with what it reports once mined):`,
       ...calls.map((c, i) => `  ${i + 1}. ${c.summary}\n     ${signature(c)} -> ${c.to}`),
       "Send? [y/N] ",
     ].join("\n");
