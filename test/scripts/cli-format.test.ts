@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { duration, human, percent, poai, points, table } from "../../scripts/cli/format.js";
+import { withBuildNotice } from "../../scripts/lib/build-notice.js";
 
 describe("poai's human units", () => {
   it("shows token amounts grouped, to at most four decimals, never as raw wei", () => {
@@ -27,5 +28,27 @@ describe("poai's human units", () => {
         ["ccc", "d"],
       ]),
     ).to.deep.equal(["a    bb", "ccc  d"]);
+  });
+});
+
+describe("the cold-compile notice", () => {
+  it("says what is happening when a build takes long, and nothing when it is quick", async () => {
+    let out = "";
+    const slow = await withBuildNotice(
+      () => new Promise((resolve) => setTimeout(() => resolve("built"), 150)),
+      (text) => (out += text),
+      { afterMs: 20, everyMs: 50 },
+    );
+    expect(slow).to.equal("built");
+    expect(out).to.match(/^compiling the contracts .*first build of a fresh clone takes about five minutes/);
+    expect(out).to.match(/still compiling \(\d+ s\)/);
+    expect(out).to.match(/compiled in \d+ s\n$/);
+    let quiet = "";
+    await withBuildNotice(
+      async () => "cached",
+      (text) => (quiet += text),
+      { afterMs: 1_000 },
+    );
+    expect(quiet).to.equal("");
   });
 });
