@@ -119,14 +119,6 @@ export async function fund(
   requireDevChain(client.deployment.chainId, "this RPC");
   if (args.poai === undefined && args.eth === undefined) fail("give --poai <amount> and/or --eth <amount>");
   const me = sender(client, gate);
-  const lines: string[] = [];
-  if (args.eth !== undefined && !gate.dryRun) {
-    const test = await testClient(transport);
-    for (const address of args.to) {
-      await test.setBalance({ address, value: args.eth });
-      lines.push(`set ${address}'s balance to ${formatEther(args.eth)} ETH`);
-    }
-  }
   const calls: PlannedCall[] = [];
   if (args.poai !== undefined) {
     const total = args.poai * BigInt(args.to.length);
@@ -144,12 +136,30 @@ export async function fund(
         summary: `sent ${poai(args.poai)} to ${to}`,
       });
   }
-  if (calls.length === 0) return { lines, data: { action: "dev fund", to: args.to, eth: args.eth } };
-  return execute(client, gate, calls, {
+  // ETH is set on the chain directly (no transaction), after the transfers were confirmed.
+  const setEth = async (): Promise<string[]> => {
+    if (args.eth === undefined) return [];
+    if (gate.dryRun)
+      return args.to.map(
+        (a) => `would set ${a}'s balance to ${formatEther(args.eth!)} ETH (hardhat_setBalance)`,
+      );
+    const test = await testClient(transport);
+    const lines: string[] = [];
+    for (const address of args.to) {
+      await test.setBalance({ address, value: args.eth });
+      lines.push(`set ${address}'s balance to ${formatEther(args.eth)} ETH`);
+    }
+    return lines;
+  };
+  if (calls.length === 0) {
+    const lines = await setEth();
+    return { lines, data: { action: "dev fund", to: args.to, eth: args.eth } };
+  }
+  const result = await execute(client, gate, calls, {
     action: "dev fund",
     data: { to: args.to, poai: args.poai, eth: args.eth },
-    lines,
   });
+  return { ...result, lines: [...result.lines, ...(await setEth())] };
 }
 
 export type Milestone = "round" | "reveal" | "judge" | "close";
