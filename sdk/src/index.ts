@@ -17,6 +17,17 @@ export * from "./actions/token.js";
 export * from "./poai/index.js";
 export { specId, type TrainingSpec } from "./compute/spec.js";
 export { createPoAIClient } from "./client.js";
+export {
+  ChainClockError,
+  advanceChainTime,
+  chainClientName,
+  httpRequester,
+  identifyChainClient,
+  latestChainTime,
+  type ChainClientInfo,
+  type ChainClientName,
+  type RpcRequester,
+} from "./chain-client.js";
 export type {
   CreatePoAIClientParameters,
   PoAIBeaconActions,
