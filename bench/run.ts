@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
- * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `dashboard`) runs one of them.
+ * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `dashboard`, `scale`) runs one of them.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -36,4 +36,9 @@ if ((!only || only === "verification") && existsSync(new URL("./verification.ts"
 if (!only || only === "dashboard") {
   const { runDashboardBench } = await import("./dashboard.js");
   await runDashboardBench();
+}
+
+if (!only || only === "scale") {
+  const { runScaleBench } = await import("./scale.js");
+  await runScaleBench();
 }
