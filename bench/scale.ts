@@ -57,6 +57,7 @@ import { ValidatorDaemon } from "@poai/sdk/verifier";
 import { deployNetwork } from "../scripts/lib/deploy.js";
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
+import { multicall3Bytecode } from "../test/sdk/fixture.js";
 
 const EPOCH = 3600;
 const COMMITTEE = 3;
@@ -196,7 +197,16 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
     });
     const publicClient = await viem.getPublicClient();
     const chain = publicClient.chain;
-    const deployment = parseDeployment({ chainId: chain.id, deployBlock: 0n, contracts: contractsOf(d) });
+    // Multicall3, as on every public chain: the daemons batch their reads through it.
+    const [deployer] = await viem.getWalletClients();
+    const { contractAddress: multicall3 } = await publicClient.waitForTransactionReceipt({
+      hash: await deployer.deployContract({ abi: [], bytecode: multicall3Bytecode() }),
+    });
+    const deployment = parseDeployment({
+      chainId: chain.id,
+      deployBlock: 0n,
+      contracts: { ...contractsOf(d), multicall3: multicall3! },
+    });
     const contractOf = new Map<string, { name: string; abi: Abi }>([
       [d.challenges.address.toLowerCase(), { name: "ChallengeManager", abi: challengeManagerAbi }],
       [d.beacon.address.toLowerCase(), { name: "RandomnessBeacon", abi: randomnessBeaconAbi }],

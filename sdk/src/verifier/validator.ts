@@ -51,6 +51,7 @@ import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
+import { challengesNotSelected } from "./committee-filter.js";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
 import { sampleSegments } from "../poai/audit.js";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "../poai/timing.js";
@@ -935,6 +936,16 @@ export class ValidatorDaemon extends DaemonLoop {
 
   private async stepAudits(signal: AbortSignal): Promise<void> {
     let now = await this.now(signal);
+    // One committee read per round, not per challenge (RPC requests flat in the number of trainers).
+    const notMine = await challengesNotSelected(
+      this.client,
+      this.validator,
+      this.store.challengesIn(["new"]).filter((c) => {
+        const w = this.windows(c.round);
+        return now >= w.commitStart && now < w.commitEnd;
+      }),
+      (round) => this.ensureSealed(round + 1n, signal),
+    );
     for (const c of this.store.challengesIn(["new"])) {
       signal.throwIfAborted();
       const w = this.windows(c.round);
@@ -942,6 +953,10 @@ export class ValidatorDaemon extends DaemonLoop {
       if (now >= w.commitEnd) {
         this.store.update(c.id, { state: "expired", note: "the commit window closed before the audit" });
         this.log.warn({ id: c.id, round: c.round }, "commit window closed before the audit");
+        continue;
+      }
+      if (notMine.has(c.id)) {
+        this.store.update(c.id, { state: "skipped", note: "not in the committee" });
         continue;
       }
       let outcome: AuditOutcome;
