@@ -133,6 +133,11 @@ interface SizeFigures {
     functions: Record<string, number>;
   };
   sqliteBytes: Record<"trainer" | "validator", { mean: number; max: number }>;
+  /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
+  batching: Record<
+    string,
+    { transactions: number; verdicts: number; perTransaction: number; perVerdict: number } | null
+  >;
 }
 
 /** Which protocol action a call is. */
@@ -181,6 +186,26 @@ export function growthExponent(points: readonly { n: number; value: number }[]):
     den += (xs[i] - mx) ** 2;
   }
   return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
+}
+
+/** Least squares gas = a + b·items over batch transactions; null without two distinct sizes. */
+function linearFit(xs: { items: number; gas: number }[]) {
+  const mx = mean(xs.map((x) => x.items));
+  const my = mean(xs.map((x) => x.gas));
+  let num = 0;
+  let den = 0;
+  for (const x of xs) {
+    num += (x.items - mx) * (x.gas - my);
+    den += (x.items - mx) ** 2;
+  }
+  if (den === 0) return null;
+  const b = num / den;
+  return {
+    transactions: xs.length,
+    verdicts: xs.reduce((a, x) => a + x.items, 0),
+    perTransaction: Math.round(my - b * mx),
+    perVerdict: Math.round(b),
+  };
 }
 
 async function runSize(n: number, epochs: number, log: (line: string) => void): Promise<SizeFigures> {
@@ -411,7 +436,12 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
         const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
         const c = contractOf.get(tx.to.toLowerCase());
         let fn = tx.data.slice(0, 10);
-        if (c) fn = decodeFunctionData({ abi: c.abi, data: tx.data }).functionName;
+        let items = 1;
+        if (c) {
+          const call = decodeFunctionData({ abi: c.abi, data: tx.data });
+          fn = call.functionName;
+          if (Array.isArray(call.args?.[0])) items = (call.args[0] as unknown[]).length;
+        }
         const name = c?.name ?? tx.to;
         const gas = Number(receipt.gasUsed);
         gasTotal += gas;
@@ -420,7 +450,10 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
         actions[action].gas += gas;
         (functions[`${name}.${fn}`] ??= { count: 0, gas: 0 }).count++;
         functions[`${name}.${fn}`].gas += gas;
-        if (round > first && round <= last) maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
+        if (round > first && round <= last) {
+          maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
+          if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
+        }
       }
       const rpcOf = (ps: Party[]) => ps.map((p) => p.counter.requests);
       const byMethod = (ps: Party[]) => {
@@ -451,6 +484,8 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
       );
     };
     const maxTx: Record<string, number> = {};
+    /** Each verdict batch transaction of the steady rounds: how many verdicts, what gas. */
+    const batches: Record<string, { items: number; gas: number }[]> = {};
     let next = 0n;
     const beginRound = (r: bigint) => {
       round = r;
@@ -544,6 +579,7 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
         gasFirst: claimGas[0] ?? 0,
         functions: claimFns,
       },
+      batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
       sqliteBytes: {
         trainer: { mean: Math.round(mean(sizes(trainerDaemons))), max: Math.max(...sizes(trainerDaemons)) },
         validator: {
@@ -660,4 +696,10 @@ export async function runScaleBench(): Promise<void> {
     row("SQLite bytes per validator", (s) => s.sqliteBytes.validator.mean, exponents.sqliteBytesPerValidator),
     row("claim gas, mean", (s) => s.claims.gasMean, exponents.claimGasMean),
   ]);
+  for (const s of results)
+    for (const [fn, fit] of Object.entries(s.batching))
+      if (fit)
+        console.log(
+          `N = ${s.n}: ${fn} gas ≈ ${fit.perTransaction.toLocaleString("en-US")} + ${fit.perVerdict.toLocaleString("en-US")} per verdict (${fit.transactions} transactions, ${fit.verdicts} verdicts)`,
+        );
 }
