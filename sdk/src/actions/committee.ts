@@ -3,8 +3,8 @@
  * round's challenges it audits, in a constant number of requests however many trainers submitted.
  *
  * Selection (`Sortition.sol`, `isSelected`) depends on the challenge only through its id: the seed
- * is `auditSeed(beacon(round + 1), id)`, and the stakes, the role and the committee size are those
- * of the round. So one read of the round's inputs (the audit round's beacon value, the validator's
+ * is `auditSeed(beacon(auditRound), id)` (`auditRound = round + 1`, later for a challenge whose
+ * committee was extended), and the stakes, the role and the committee size are those of the round. So one read of the round's inputs (the audit round's beacon value, the validator's
  * role, its stake and the validators' total stake at the round, the committee size; all at one
  * block, through Multicall3 when the deployment or the chain names one) decides every challenge of
  * the round off-chain, where `checkCommittee` costs seven requests per challenge. It agrees with
@@ -22,6 +22,7 @@ import type { PoAIContext } from "../context.js";
 import { auditSeed } from "../poai/hashes.js";
 import { isSelected } from "../poai/sortition.js";
 import { checkBytes32, checkRound } from "../poai/validate.js";
+import { PoAIInputError } from "../errors.js";
 import { withDecodedErrors as read } from "../transaction.js";
 import { checkAddress } from "../validate.js";
 import { randomnessBeaconAddress } from "./beacon.js";
@@ -32,7 +33,7 @@ import { ROLE, multicallAddressOf } from "./staking.js";
 export interface RoundCommitteeInputs {
   validator: Address;
   round: bigint;
-  /** `round + 1`: its beacon value seeds the audits of `round`. */
+  /** Whose beacon value seeds the audits: `round + 1`, or later for an extended committee. */
   auditRound: bigint;
   beaconValue: Hex;
   /** Whether the account is registered as a validator (only validators are ever selected). */
@@ -46,17 +47,19 @@ export interface RoundCommitteeInputs {
 }
 
 /**
- * The committee inputs of `validator` for `round`, read at one block: two requests through
- * Multicall3, six without. Throws the decoded `BeaconNotReady` before the audit round's beacon
- * value is fixed.
+ * The committee inputs of `validator` for the challenges of `round` audited in `auditRound` (default
+ * `round + 1`), read at one block: two requests through Multicall3, six without. Throws the decoded
+ * `BeaconNotReady` before the audit round's beacon value is fixed.
  */
 export async function getRoundCommitteeInputs(
   ctx: PoAIContext,
-  args: { validator: Address; round: bigint | number },
+  args: { validator: Address; round: bigint | number; auditRound?: bigint | number },
 ): Promise<RoundCommitteeInputs> {
   const validator = checkAddress("validator", args.validator);
   const round = checkRound("round", args.round);
-  const auditRound = round + 1n;
+  const auditRound = args.auditRound === undefined ? round + 1n : checkRound("auditRound", args.auditRound);
+  if (auditRound <= round)
+    throw new PoAIInputError("auditRound", auditRound, `a round after the challenges' round ${round}`);
   const manager = challengeManagerAddress(ctx);
   const beacon = randomnessBeaconAddress(ctx);
   const staking = ctx.deployment.contracts.staking;

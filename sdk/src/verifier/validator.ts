@@ -60,6 +60,7 @@ import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
 import { challengesNotSelected } from "./committee-filter.js";
+import { getBeaconContributionsBatch, getChallengesBatch } from "../actions/batch-reads.js";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
 import { memberSamples } from "../poai/audit.js";
 import { namedSegments } from "../actions/challenges.js";
@@ -999,10 +1000,10 @@ export class ValidatorDaemon extends DaemonLoop {
       this.client,
       this.validator,
       this.store.challengesIn(["new"]).filter((c) => {
-        const w = this.windows(c.round);
+        const w = this.windows(c.round, c.extension);
         return now >= w.commitStart && now < w.commitEnd;
       }),
-      (round) => this.ensureSealed(round + 1n, signal),
+      (auditRound) => this.ensureSealed(auditRound, signal),
     );
     for (const c of this.store.challengesIn(["new"])) {
       signal.throwIfAborted();
@@ -1482,16 +1483,22 @@ export class ValidatorDaemon extends DaemonLoop {
       "skipped",
       "expired",
     ];
-    for (const c of this.store.challengesIn(states, { open: true })) {
+    const due = this.store
+      .challengesIn(states, { open: true })
+      .filter((c) => now >= this.windows(c.round, c.extension).revealEnd);
+    // Every due challenge's state in one batched read (Multicall3), not one request each.
+    const infos = await this.rpc(
+      "getChallenges",
+      () => getChallengesBatch(this.client, { ids: due.map((c) => c.id) }),
+      signal,
+    );
+    for (const c of due) {
       signal.throwIfAborted();
       const w = this.windows(c.round, c.extension);
-      if (now < w.revealEnd) continue;
       const member = c.state !== "skipped" && c.state !== "expired";
-      let info = await this.rpc(
-        "getChallenge",
-        () => this.client.challenges.getChallenge({ id: c.id }),
-        signal,
-      );
+      let info =
+        infos.get(c.id.toLowerCase() as Hex) ??
+        (await this.rpc("getChallenge", () => this.client.challenges.getChallenge({ id: c.id }), signal));
       if (info.extension !== c.extension) {
         this.extended(c, info.extension, info.auditRound);
         continue;
@@ -1562,14 +1569,18 @@ export class ValidatorDaemon extends DaemonLoop {
     for (let r = current > 1n ? current - 1n : 1n; r <= current; r++) {
       if (now > this.windows(r - 1n).closesAt) continue; // reports close with epoch r - 1
       validators ??= await this.committees.validators(current);
-      for (const v of validators) {
+      const unchecked = validators.filter(
+        (v) => v !== this.validator && !this.store.withholdingChecked(Number(r), v),
+      );
+      // Every validator's contribution in one batched read (Multicall3), not one request each.
+      const contributions = await this.rpc(
+        "getBeaconContributions",
+        () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),
+        signal,
+      );
+      for (const v of unchecked) {
         signal.throwIfAborted();
-        if (v === this.validator || this.store.withholdingChecked(Number(r), v)) continue;
-        const contribution = await this.rpc(
-          "getBeaconContribution",
-          () => this.client.beacon.getBeaconContribution({ round: r, validator: v }),
-          signal,
-        );
+        const contribution = contributions.get(v)!;
         if (!contribution.committed || contribution.revealed) {
           this.store.recordWithholding(Number(r), v, contribution.committed ? "revealed" : "none");
           continue;
