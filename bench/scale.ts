@@ -389,7 +389,7 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
         backend: "js",
         fetchTimeoutMs: 5_000,
         fetchAttempts: 2,
-        logLevel: "silent",
+        logLevel: process.env.SCALE_DEBUG && i === 0 ? "debug" : "silent",
       });
       stops.push(() => daemon.stop());
       validatorDaemons.push(daemon);
