@@ -9,6 +9,7 @@ import {
   isSelectedIn,
 } from "../../sdk/src/index.js";
 import { TrainerDaemon } from "../../sdk/src/node/index.js";
+import { ValidatorDaemon } from "../../sdk/src/verifier/index.js";
 import { challengesNotSelected } from "../../sdk/src/verifier/committee-filter.js";
 import { daemonWorld, type DaemonWorld } from "../fixtures/daemons.js";
 
@@ -89,5 +90,39 @@ describe("committee selection for a whole round", function () {
     });
     expect(trainerInputs.isValidator).to.equal(false);
     expect(ids.some((id) => isSelectedIn(trainerInputs, id))).to.equal(false);
+  });
+
+  // Catches the naive daemon that runs the per-challenge committee check (one block number and six
+  // eth_calls) for every submitted challenge: N checks per validator per round.
+  it("a validator daemon checks only the challenges it is selected for, one by one", async () => {
+    await w.advanceTo(w.windows(1n).commitStart + 1n);
+    for (const [i, v] of w.validators.entries()) {
+      let checks = 0;
+      const client = {
+        ...v.client,
+        challenges: {
+          ...v.client.challenges,
+          checkCommittee: (args: Parameters<typeof v.client.challenges.checkCommittee>[0]) => {
+            checks++;
+            return v.client.challenges.checkCommittee(args);
+          },
+        },
+      };
+      const daemon = await ValidatorDaemon.create({
+        client,
+        dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
+        backend: "js",
+        fetchTimeoutMs: 1_000,
+        fetchAttempts: 1,
+        logLevel: "silent",
+      });
+      try {
+        await daemon.tick();
+      } finally {
+        await daemon.stop();
+      }
+      const inputs = await getRoundCommitteeInputs(w.admin.client, { validator: v.address, round: 1n });
+      expect(checks).to.equal(ids.filter((id) => isSelectedIn(inputs, id)).length);
+    }
   });
 });
