@@ -1,5 +1,5 @@
 /**
- * Reads of many challenges or many beacon contributions in one request: through Multicall3 when
+ * Reads of many challenges, beacon contributions or stakes in one request: through Multicall3 when
  * the deployment or the chain names one (one `eth_call` per `chunk` items), in parallel otherwise.
  * A daemon that must look at every challenge of a round (to finalize it, or to notice that its
  * committee was extended) or at every validator's beacon contribution keeps its request count per
@@ -12,12 +12,12 @@
  */
 import type { Address, Hex } from "viem";
 import { multicall, readContract } from "viem/actions";
-import { challengeManagerAbi, randomnessBeaconAbi } from "../abi/index.js";
+import { challengeManagerAbi, randomnessBeaconAbi, stakingAbi } from "../abi/index.js";
 import type { PoAIContext } from "../context.js";
 import { decodeStatus, isFinalStatus } from "../poai/enums.js";
 import { checkBytes32, checkRound } from "../poai/validate.js";
 import { withDecodedErrors as read } from "../transaction.js";
-import { checkAddress } from "../validate.js";
+import { checkAddress, checkUint } from "../validate.js";
 import { randomnessBeaconAddress } from "./beacon.js";
 import { challengeManagerAddress, type ChallengeInfo } from "./challenges.js";
 import { multicallAddressOf } from "./staking.js";
@@ -95,4 +95,19 @@ export async function getBeaconContributionsBatch(
   const out = new Map<Address, { committed: boolean; revealed: boolean }>();
   raw.forEach(([committed, revealed], i) => out.set(args.validators[i], { committed, revealed }));
   return out;
+}
+
+/** `stakeAt(operator, epoch)` of every operator, read in batches, in the order given. */
+export async function getStakesAtBatch(
+  ctx: PoAIContext,
+  args: { operators: readonly Address[]; epoch: bigint | number },
+): Promise<bigint[]> {
+  const operators = args.operators.map((v, i) => checkAddress(`operators[${i}]`, v));
+  const epoch = checkUint("epoch", args.epoch);
+  const address = ctx.deployment.contracts.staking;
+  return readMany<bigint>(
+    ctx,
+    operators.map((v) => ({ address, abi: stakingAbi, functionName: "stakeAt", args: [v, epoch] })),
+    "stakeAt",
+  );
 }
