@@ -19,8 +19,8 @@ import {
   type LogLevel,
   type ServedContainer,
   type TranslatedInfernetConfig,
-} from "@poai/sdk/node";
-import { ValidatorDaemon } from "@poai/sdk/verifier";
+} from "@poai/node";
+import { ValidatorDaemon } from "@poai/node/verifier";
 import { getAddress, zeroAddress, type Address } from "viem";
 import {
   OperatorCommandError,

@@ -5,8 +5,8 @@
  */
 import { decodeFunctionResult, encodeFunctionData, type Address, type Hex } from "viem";
 import { call } from "viem/actions";
-import type { PoAIClient } from "../client.js";
-import { isPoAIContractError, toPoAIError } from "../errors.js";
+import type { PoAIClient } from "@poai/sdk";
+import { isPoAIContractError, toPoAIError } from "@poai/sdk";
 
 const getContainerInputsAbi = [
   {

@@ -13,7 +13,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { keccak256, type Hex } from "viem";
 import { BodyReadError, fetchBody } from "../../daemon/body.js";
-import { decodeInferenceInput, encodeInferenceOutput, infer, inferenceLayout } from "../../compute/index.js";
+import { decodeInferenceInput, encodeInferenceOutput, infer, inferenceLayout } from "@poai/sdk/compute";
 import {
   ContainerError,
   type ContainerDelivery,

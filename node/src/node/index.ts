@@ -3,7 +3,7 @@
  * is built on. See docs/daemons.md.
  *
  * ```ts
- * import { TrainerDaemon } from "@poai/sdk/node";
+ * import { TrainerDaemon } from "@poai/node";
  * const trainer = await TrainerDaemon.create({ client, databasePath: "./trainer.sqlite", port: 8600 });
  * trainer.startLoop({ pollMs: 5_000 });
  * process.on("SIGTERM", () => void trainer.stop());

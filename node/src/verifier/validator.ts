@@ -36,24 +36,24 @@ import {
   type Hex,
 } from "viem";
 import { getBlock, getTransaction, getTransactionReceipt } from "viem/actions";
-import type { PreparedBeaconCommit } from "../actions/beacon.js";
-import type { ChallengeParams, PreparedVerdict } from "../actions/challenges.js";
-import type { PoAIClient } from "../client.js";
+import type { PreparedBeaconCommit } from "@poai/sdk";
+import type { ChallengeParams, PreparedVerdict } from "@poai/sdk";
+import type { PoAIClient } from "@poai/sdk";
 import {
   modelLayout,
   validateSpec,
   type BackendKind,
   type EngineBackend,
   type TrainingSpec,
-} from "../compute/index.js";
+} from "@poai/sdk/compute";
 import { createLogger, type Logger, type LogLevel } from "../daemon/log.js";
 import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
-import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
-import { sampleSegments } from "../poai/audit.js";
-import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "../poai/timing.js";
+import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
+import { sampleSegments } from "@poai/sdk";
+import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
   DEFAULT_FETCH_ATTEMPTS,
   DEFAULT_FETCH_TIMEOUT_MS,

@@ -4,8 +4,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseDeployment, type PoAIDeployment } from "../deployment.js";
-import { PoAIInputError } from "../errors.js";
+import { parseDeployment, type PoAIDeployment } from "@poai/sdk";
+import { PoAIInputError } from "@poai/sdk";
 
 export interface LoadDeploymentOptions {
   /** Folder of the address books; default `deployments/` under the current directory. */
@@ -40,7 +40,7 @@ export async function readDeploymentFile(file: string): Promise<PoAIDeployment> 
  * error when no book matches).
  *
  * ```ts
- * import { loadDeployment } from "@poai/sdk/node";
+ * import { loadDeployment } from "@poai/node";
  * const deployment = await loadDeployment("base-sepolia");
  * const same = await loadDeployment(84532, { dir: "./deployments" });
  * ```

@@ -8,8 +8,8 @@
  */
 import path from "node:path";
 import type { Hex } from "viem";
-import type { PoAIClient } from "../client.js";
-import type { TrainingSpec } from "../compute/index.js";
+import type { PoAIClient } from "@poai/sdk";
+import type { TrainingSpec } from "@poai/sdk/compute";
 import { DatasetFetcher, datasetId, type SourceFailure } from "../data/index.js";
 
 export interface ValidatorDatasetsOptions {

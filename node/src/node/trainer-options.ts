@@ -4,10 +4,10 @@
  * field and the value.
  */
 import { getAddress, type Address } from "viem";
-import type { PoAIClient } from "../client.js";
-import { createBackend, type BackendKind, type EngineBackend } from "../compute/index.js";
+import type { PoAIClient } from "@poai/sdk";
+import { createBackend, type BackendKind, type EngineBackend } from "@poai/sdk/compute";
 import type { LogLevel, Logger } from "../daemon/index.js";
-import { PoAIInputError } from "../errors.js";
+import { PoAIInputError } from "@poai/sdk";
 import { defaultDatasetCache } from "./trainer-datasets.js";
 
 export type ProgressMode = "auto" | "bar" | "log" | "off";

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import { DATASET_PARTS, manifestRef, type DatasetManifest } from "../compute/dataset.js";
+import { DATASET_PARTS, manifestRef, type DatasetManifest } from "@poai/sdk/compute";
 import { httpError, serve, type Route, type RunningServer } from "../daemon/http.js";
 import { datasetId } from "./fetch.js";
 import { chunkPath, manifestText, readManifest } from "./store.js";

@@ -25,7 +25,7 @@
  * node always serves the chain.
  */
 import { getAddress, isAddress, type Address } from "viem";
-import { PoAIInputError } from "../errors.js";
+import { PoAIInputError } from "@poai/sdk";
 import type { InferenceApiOptions } from "./api/server.js";
 import { parsePythonJson, type PyDict, type PyValue } from "./containers/index.js";
 

@@ -52,7 +52,7 @@ import {
   type EngineBackend,
   type RunSession,
   type TrainingSpec,
-} from "../compute/index.js";
+} from "@poai/sdk/compute";
 import {
   CheckpointFetchError,
   fetchCheckpoint,

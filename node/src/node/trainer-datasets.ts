@@ -7,8 +7,8 @@
  */
 import path from "node:path";
 import type { Hex } from "viem";
-import type { PoAIClient } from "../client.js";
-import { DatasetData, type TrainingSpec } from "../compute/index.js";
+import type { PoAIClient } from "@poai/sdk";
+import { DatasetData, type TrainingSpec } from "@poai/sdk/compute";
 import type { Route } from "../daemon/index.js";
 import { DatasetFetcher, datasetId, datasetRoutes, type SourceFailure } from "../data/index.js";
 

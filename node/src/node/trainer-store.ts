@@ -17,7 +17,7 @@
  * server can answer 410 Gone for it.
  */
 import type { Address, Hex } from "viem";
-import type { TrainingSpec } from "../compute/index.js";
+import type { TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
 
 export type RunState = "training" | "trained" | "submitting" | "submitted" | "missed" | "rejected";

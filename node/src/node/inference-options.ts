@@ -13,9 +13,9 @@ import {
   type Hex,
 } from "viem";
 import { BlockList, isIP } from "node:net";
-import type { PoAIClient } from "../client.js";
+import type { PoAIClient } from "@poai/sdk";
 import type { LogLevel, Logger } from "../daemon/index.js";
-import { PoAIInputError } from "../errors.js";
+import { PoAIInputError } from "@poai/sdk";
 import type { InferenceApiOptions } from "./api/server.js";
 import { chainLookup, type InferenceContainer } from "./containers/index.js";
 

@@ -6,9 +6,9 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import { DATASET_PARTS, DatasetData, parseManifest, type DatasetManifest } from "../compute/dataset.js";
-import { loadFastKeccak } from "../compute/keccak.js";
-import type { DatasetRef } from "../compute/spec.js";
+import { DATASET_PARTS, DatasetData, parseManifest, type DatasetManifest } from "@poai/sdk/compute";
+import { loadFastKeccak } from "@poai/sdk/compute";
+import type { DatasetRef } from "@poai/sdk/compute";
 
 /** The manifest's path inside a dataset directory (and URL path under a source). */
 export const MANIFEST_FILE = "manifest.json";

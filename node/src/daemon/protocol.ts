@@ -28,7 +28,7 @@ import {
   verifyCheckpointProof,
   type Checkpoint,
   type TrainingSpec,
-} from "../compute/index.js";
+} from "@poai/sdk/compute";
 import { BodyReadError, fetchWithDeadline, readBody, startDeadline, type Deadline } from "./body.js";
 import { httpError, json, type Route } from "./http.js";
 

@@ -32,7 +32,7 @@ import {
   type Hex,
 } from "viem";
 import { call, getTransactionCount, readContract, verifyTypedData } from "viem/actions";
-import { delegatorAbi, eip712CoordinatorAbi } from "../abi/index.js";
+import { delegatorAbi, eip712CoordinatorAbi } from "@poai/sdk";
 import {
   COORDINATOR_EIP712_NAME,
   COORDINATOR_EIP712_VERSION,
@@ -40,10 +40,10 @@ import {
   intervalAt,
   type SignedSubscription,
   type SubscriptionStruct,
-} from "../actions/coordinator.js";
-import type { PoAIClient } from "../client.js";
+} from "@poai/sdk";
+import type { PoAIClient } from "@poai/sdk";
 import type { Logger } from "../daemon/index.js";
-import { PoAIContractError, toPoAIError } from "../errors.js";
+import { PoAIContractError, toPoAIError } from "@poai/sdk";
 import type { DelegatedRequest, GuardianError } from "./api/server.js";
 import type { DelegatedRecord, DelegatedStore } from "./api/store.js";
 import {

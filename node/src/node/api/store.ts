@@ -13,7 +13,7 @@
  */
 import type { Address, Hex } from "viem";
 import type { Database } from "../../daemon/index.js";
-import type { SubscriptionStruct } from "../../actions/coordinator.js";
+import type { SubscriptionStruct } from "@poai/sdk";
 import { parsePythonJson, pythonJsonDumps, type ChainStep, type PyValue } from "../containers/index.js";
 
 export type JobStatus = "running" | "success" | "failed";

@@ -34,9 +34,9 @@ import { randomUUID } from "node:crypto";
 import { keccak256, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getTransactionCount, getTransactionReceipt } from "viem/actions";
 import { Registry } from "prom-client";
-import type { ChallengeInfo, DueChallenge } from "../actions/challenges.js";
-import { OPERATOR_STATUS, ROLE, roleName, type OperatorView } from "../actions/staking.js";
-import type { PoAIClient } from "../client.js";
+import type { ChallengeInfo, DueChallenge } from "@poai/sdk";
+import { OPERATOR_STATUS, ROLE, roleName, type OperatorView } from "@poai/sdk";
+import type { PoAIClient } from "@poai/sdk";
 import {
   commit,
   decodeCheckpoint,
@@ -54,7 +54,7 @@ import {
   type EngineBackend,
   type RunCommitment,
   type TrainingSpec,
-} from "../compute/index.js";
+} from "@poai/sdk/compute";
 import { TrainerDatasets } from "./trainer-datasets.js";
 import {
   DaemonLoop,
@@ -71,8 +71,8 @@ import {
   type RunningServer,
   type ServedCheckpoint,
 } from "../daemon/index.js";
-import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
-import { roundAt } from "../poai/timing.js";
+import { PoAIContractError, PoAIInputError, isPoAIContractError } from "@poai/sdk";
+import { roundAt } from "@poai/sdk";
 import { ENDPOINT_PROBE_MS, whoServes } from "./endpoint.js";
 import { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 import {

@@ -23,7 +23,7 @@
  */
 import type { Address, Hex } from "viem";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
-import type { SubscriptionStruct } from "../actions/coordinator.js";
+import type { SubscriptionStruct } from "@poai/sdk";
 
 export type SubscriptionState = "tracking" | "ignored" | "cancelled" | "completed";
 export type DeliveryState =

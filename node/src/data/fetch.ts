@@ -29,9 +29,9 @@ import {
   recordBytes,
   type DatasetManifest,
   type DatasetPart,
-} from "../compute/dataset.js";
-import { DATASET_REF_ABI, type DatasetRef } from "../compute/spec.js";
-import { loadFastKeccak } from "../compute/keccak.js";
+} from "@poai/sdk/compute";
+import { DATASET_REF_ABI, type DatasetRef } from "@poai/sdk/compute";
+import { loadFastKeccak } from "@poai/sdk/compute";
 import { chunkPath, manifestText, MANIFEST_FILE, writeFileAtomic } from "./store.js";
 
 /** The dataset id: keccak256(abi.encode(DatasetRef)), the name a server and a cache file it under. */

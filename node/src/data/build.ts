@@ -10,9 +10,9 @@ import {
   type DatasetData,
   type DatasetQuantization,
   type ExampleRows,
-} from "../compute/dataset.js";
-import { keccak256Raw } from "../compute/keccak.js";
-import { MAX_WIDTH } from "../compute/spec.js";
+} from "@poai/sdk/compute";
+import { keccak256Raw } from "@poai/sdk/compute";
+import { MAX_WIDTH } from "@poai/sdk/compute";
 import { DatasetSourceError, type NumericArray, type SourceKind } from "./formats.js";
 
 /** Thrown for build options or data that cannot make a dataset; names the option or the value. */

@@ -9,8 +9,8 @@
  * anything again, so a crash at any point costs neither a reveal nor a second commitment.
  */
 import type { Address, Hash, Hex } from "viem";
-import type { PreparedBeaconCommit } from "../actions/beacon.js";
-import type { PreparedVerdict } from "../actions/challenges.js";
+import type { PreparedBeaconCommit } from "@poai/sdk";
+import type { PreparedVerdict } from "@poai/sdk";
 import { openDatabase, probeDatabase, transaction, type Database } from "../daemon/sqlite.js";
 
 /**

@@ -34,9 +34,9 @@ import {
   UINT32_MAX,
   type DeliveryArgs,
   type SubscriptionView,
-} from "../actions/coordinator.js";
-import { OPERATOR_STATUS, ROLE } from "../actions/staking.js";
-import type { PoAIClient } from "../client.js";
+} from "@poai/sdk";
+import { OPERATOR_STATUS, ROLE } from "@poai/sdk";
+import type { PoAIClient } from "@poai/sdk";
 import {
   DaemonLoop,
   createLogger,
@@ -48,7 +48,7 @@ import {
   type Logger,
   type RunningServer,
 } from "../daemon/index.js";
-import { PoAIContractError, PoAIInputError, isPoAIContractError } from "../errors.js";
+import { PoAIContractError, PoAIInputError, isPoAIContractError } from "@poai/sdk";
 import {
   ContainerError,
   checkDeliverySize,
