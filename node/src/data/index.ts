@@ -1,5 +1,5 @@
 /**
- * `@poai/sdk/data` (Node): datasets for engine version 2 — reading CSV, IDX and NumPy sources,
+ * `@poai/node/data` (Node): datasets for engine version 2 — reading CSV, IDX and NumPy sources,
  * quantising and committing them (`buildDataset`), dataset directories on disk, serving them over
  * HTTP and fetching them from hostile sources with a disk cache. The format itself (leaves, roots,
  * chunks, manifest) is browser-safe in `@poai/sdk/compute`. See docs/engine.md, "Datasets".

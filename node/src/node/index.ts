@@ -1,5 +1,5 @@
 /**
- * `@poai/sdk/node`: the trainer daemon (Node only: SQLite, HTTP server) and the daemon runtime it
+ * `@poai/node`: the trainer daemon (Node only: SQLite, HTTP server) and the daemon runtime it
  * is built on. See docs/daemons.md.
  *
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * `@poai/sdk/verifier`: the off-chain verifier of Proof-of-AI challenges. `auditChallenge` audits
+ * `@poai/node/verifier`: the off-chain verifier of Proof-of-AI challenges. `auditChallenge` audits
  * one challenge (fetch and prove checkpoints, replay sampled segments, evaluate); the
  * `ValidatorDaemon` runs a validator: beacon contributions, audits, verdict commits and reveals,
  * finalizations and missed-deadline reports. See docs/verifier.md.
