@@ -160,6 +160,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
       { name: "ids", type: "uint256", internalType: "uint256" },
@@ -619,6 +627,7 @@ export const poaiErrorsAbi = [
       { name: "active", type: "bool", internalType: "bool" },
     ],
   },
+  { type: "error", name: "NoAccusation", inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }] },
   {
     type: "error",
     name: "NoActiveSpec",
@@ -747,6 +756,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotRequester",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRevealed",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -913,6 +930,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RevealNotWithheld",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "RewardDistributorAlreadySet",
     inputs: [{ name: "distributor", type: "address", internalType: "address" }],
   },
@@ -967,6 +992,14 @@ export const poaiErrorsAbi = [
     name: "SlashWindowReachesUnbonding",
     inputs: [
       { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashWindowTooLong",
+    inputs: [
+      { name: "window", type: "uint256", internalType: "uint256" },
       { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
     ],
   },
@@ -1126,6 +1159,14 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WithholdingAlreadySlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
     ],
   },
   {
