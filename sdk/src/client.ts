@@ -107,6 +107,7 @@ const token = {
   getBalance: tokenActions.getTokenBalance,
   getAllowance: tokenActions.getTokenAllowance,
   approve: tokenActions.approve,
+  transfer: tokenActions.transfer,
   signPermit: tokenActions.signPermit,
 };
 

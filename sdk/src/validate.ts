@@ -70,3 +70,17 @@ export function checkAddressList(field: string, value: unknown): Address[] {
   });
   return list;
 }
+
+/**
+ * Refuses hex that is not 32 bytes where a container id is expected (`"0x12"`): it is a truncated
+ * bytes32, not an id string, and hashing it as a string would silently name another container.
+ */
+export function refuseShortHex(field: string, value: unknown): void {
+  if (typeof value === "string" && /^0x[0-9a-fA-F]*$/.test(value)) {
+    throw new PoAIInputError(
+      field,
+      value,
+      "32 bytes as hex (0x followed by 64 hex digits) or a container id string",
+    );
+  }
+}

@@ -84,6 +84,13 @@ describe("@poai/sdk staking actions", () => {
       expect(events[0]!.args.role).to.equal(ROLE.Trainer);
     });
 
+    it("sends tokens with token.transfer (a delegator funded by another account)", async () => {
+      const c = f.client(1);
+      const before = await c.token.getBalance({ owner: f.address(6) });
+      await mined(c, c.token.transfer({ to: f.address(6), amount: parseEther("12.5") }));
+      expect(await c.token.getBalance({ owner: f.address(6) })).to.equal(before + parseEther("12.5"));
+    });
+
     it("rejects a stake below the minimum with a decoded StakeBelowMinimum error, before sending", async () => {
       const c = f.client(1);
       await mined(c, c.token.approve({ amount: parseEther("10") }));

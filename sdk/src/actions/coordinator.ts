@@ -36,7 +36,7 @@ import {
   type WatchOptions,
 } from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
-import { checkAddress, checkString, checkUint } from "../validate.js";
+import { checkAddress, checkString, checkUint, refuseShortHex } from "../validate.js";
 
 // --- types ------------------------------------------------------------------------------------------
 
@@ -742,9 +742,9 @@ export async function fundEscrow(
 }
 
 function checkContainerId(field: string, value: unknown): Hex {
-  return typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)
-    ? (value.toLowerCase() as Hex)
-    : containerIdOf(value as string);
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase() as Hex;
+  refuseShortHex(field, value);
+  return containerIdOf(value as string);
 }
 
 /**

@@ -58,6 +58,21 @@ export async function approve(
   });
 }
 
+/** Sends `amount` tokens from the sender to `to`. Returns the transaction hash. */
+export async function transfer(
+  ctx: PoAIContext,
+  args: { to: Address; amount: bigint } & WriteOptions,
+): Promise<Hash> {
+  const to = checkAddress("to", args.to);
+  const amount = checkAmount("amount", args.amount);
+  return sendContractTransaction(ctx, {
+    to: ctx.deployment.contracts.token,
+    data: encodeFunctionData({ abi: poaiTokenAbi, functionName: "transfer", args: [to, amount] }),
+    functionName: "transfer",
+    account: args.account,
+  });
+}
+
 /** An EIP-2612 permit signature, split the way `permit` / `delegateWithPermit` take it. */
 export interface PermitSignature {
   owner: Address;
