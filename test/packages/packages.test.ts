@@ -15,6 +15,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -47,9 +48,10 @@ interface LockEntry {
 /**
  * Copies (hard links where the file system allows) into `project` the installed folders of `names`
  * and of everything they depend on, as the repository's lockfile places them, so that npm finds
- * every registry dependency already installed and needs no network.
+ * every registry dependency already installed and needs no network. `names` are resolved as the
+ * workspace that declares them (`sdk`, `node`, or `""` for the root) resolves them.
  */
-function seedDependencies(project: string, names: readonly string[]): void {
+function seedDependencies(project: string, names: readonly string[], workspace: string): void {
   const lock = (
     JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
       packages: Record<string, LockEntry>;
@@ -79,16 +81,36 @@ function seedDependencies(project: string, names: readonly string[]): void {
     }
   };
   for (const name of names) {
-    const location = locate("", name);
+    const location = locate(workspace, name);
     if (!location) throw new Error(`${name} is not installed in the repository`);
     visit(location);
   }
   for (const location of [...seen].sort()) {
-    const target = path.join(project, location);
+    // What the workspace holds in its own node_modules goes to the top of the fresh project.
+    const placed = location.startsWith(`${workspace}/`) ? location.slice(workspace.length + 1) : location;
+    const target = path.join(project, placed);
     // Optional dependencies for other platforms are in the lockfile but not on disk.
     if (existsSync(target) || !existsSync(path.join(ROOT, location))) continue;
     mkdirSync(path.dirname(target), { recursive: true });
     linkTree(path.join(ROOT, location), target);
+    // npm reinstalls (from the registry) a package whose command links are missing.
+    const manifest = JSON.parse(readFileSync(path.join(target, "package.json"), "utf8")) as {
+      name: string;
+      bin?: string | Record<string, string>;
+    };
+    if (!manifest.bin) continue;
+    const bins =
+      typeof manifest.bin === "string" ? { [manifest.name.split("/").pop()!]: manifest.bin } : manifest.bin;
+    const binDir = path.join(
+      project,
+      placed.slice(0, placed.lastIndexOf("node_modules/") + "node_modules".length),
+      ".bin",
+    );
+    mkdirSync(binDir, { recursive: true });
+    for (const [name, file] of Object.entries(bins)) {
+      if (!existsSync(path.join(binDir, name)))
+        symlinkSync(path.relative(binDir, path.join(target, file)), path.join(binDir, name));
+    }
   }
 }
 
@@ -112,7 +134,7 @@ function linkTree(from: string, to: string): void {
 /** A fresh project in `dir` with the tarballs installed by npm, offline. */
 async function freshProject(
   dir: string,
-  seed: readonly string[],
+  seeds: Readonly<Record<string, readonly string[]>>,
   tarballs: readonly string[],
 ): Promise<void> {
   mkdirSync(dir, { recursive: true });
@@ -120,7 +142,7 @@ async function freshProject(
     path.join(dir, "package.json"),
     JSON.stringify({ name: path.basename(dir), private: true, type: "module" }),
   );
-  seedDependencies(dir, seed);
+  for (const [workspace, names] of Object.entries(seeds)) seedDependencies(dir, names, workspace);
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs], {
     cwd: dir,
   });
@@ -167,9 +189,12 @@ describe("the packed packages in a fresh project", function () {
     dapp = path.join(work, "dapp");
     operator = path.join(work, "operator");
     const sdkDeps = ["viem", "zod", "hash-wasm", "@openzeppelin/merkle-tree"];
-    await freshProject(dapp, [...sdkDeps, "@openzeppelin/contracts"], [packed.sdk, packed.contracts]);
+    await freshProject(dapp, { sdk: sdkDeps, "": ["@openzeppelin/contracts"] }, [
+      packed.sdk,
+      packed.contracts,
+    ]);
     for (const file of readdirSync(CONSUMER)) copyFileSync(path.join(CONSUMER, file), path.join(dapp, file));
-    await freshProject(operator, [...sdkDeps, ...NODE_ONLY], [packed.sdk, packed.node]);
+    await freshProject(operator, { sdk: sdkDeps, node: NODE_ONLY }, [packed.sdk, packed.node]);
     copyFileSync(path.join(CONSUMER, "node-entry.mjs"), path.join(operator, "node-entry.mjs"));
   });
 
