@@ -1,6 +1,6 @@
 /**
  * `poai trainer run`, `poai validator run` and `poai inference run`: the trainer daemon and the
- * inference node (`@poai/sdk/node`) and the validator daemon (`@poai/sdk/verifier`) as long-running
+ * inference node (`@poai/node`) and the validator daemon (`@poai/node/verifier`) as long-running
  * processes. Each checks that its key is registered in the right role before it starts (the
  * inference node's is a trainer's), works until SIGINT or SIGTERM, then stops cleanly (the tick in
  * progress finishes, the database is closed) and exits 0.
@@ -106,10 +106,8 @@ function stopped(io: CliIo): Promise<string> {
 async function checkRole(session: Session, role: 1 | 2, idle = "it earns nothing"): Promise<string[]> {
   const me = signer(session.client);
   const op = await requireOperator(session.client, me);
-  if (op.role !== role)
-    fail(
-      `${me} is registered as a ${roleName(op.role)}, not a ${roleName(role)}: run the ${roleName(op.role)} daemon`,
-    );
+  if (op.role !== roleName(role))
+    fail(`${me} is registered as a ${op.role}, not a ${roleName(role)}: run the ${op.role} daemon`);
   if (op.status === 2) fail(`${me} has deregistered: it is due no work`);
   const warnings: string[] = [];
   if (op.jailed)

@@ -106,8 +106,8 @@ const staking = {
 const token = {
   getBalance: tokenActions.getTokenBalance,
   getAllowance: tokenActions.getTokenAllowance,
-  approve: tokenActions.approve,
   transfer: tokenActions.transfer,
+  approve: tokenActions.approve,
   signPermit: tokenActions.signPermit,
 };
 

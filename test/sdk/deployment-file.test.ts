@@ -21,7 +21,7 @@ async function rejection(p: Promise<unknown>): Promise<PoAIInputError> {
   return err as PoAIInputError;
 }
 
-describe("@poai/sdk/node loadDeployment", () => {
+describe("@poai/node loadDeployment", () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), "poai-books-"));

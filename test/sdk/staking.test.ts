@@ -65,7 +65,8 @@ describe("@poai/sdk staking actions", () => {
       });
       const view = await f.client(5).staking.getOperator({ operator: op });
       expect(view.operator).to.equal(op);
-      expect(view.role).to.equal(ROLE.Trainer);
+      expect(view.role).to.equal("trainer");
+      expect(view.roleId).to.equal(ROLE.Trainer);
       expect(view.status).to.equal(OPERATOR_STATUS.Active);
       expect(view.active).to.equal(true);
       expect(view.commissionBps).to.equal(700);
@@ -82,13 +83,6 @@ describe("@poai/sdk staking actions", () => {
       expect(events).to.have.length(1);
       expect(events[0]!.args.selfStake).to.equal(parseEther("2500"));
       expect(events[0]!.args.role).to.equal(ROLE.Trainer);
-    });
-
-    it("sends tokens with token.transfer (a delegator funded by another account)", async () => {
-      const c = f.client(1);
-      const before = await c.token.getBalance({ owner: f.address(6) });
-      await mined(c, c.token.transfer({ to: f.address(6), amount: parseEther("12.5") }));
-      expect(await c.token.getBalance({ owner: f.address(6) })).to.equal(before + parseEther("12.5"));
     });
 
     it("rejects a stake below the minimum with a decoded StakeBelowMinimum error, before sending", async () => {
@@ -572,7 +566,7 @@ describe("@poai/sdk staking actions", () => {
       expect(await c.staking.roleStakeAt({ role: "trainer", epoch: epoch1 })).to.equal(parseEther("3000"));
       expect(await c.staking.roleStakeAt({ role: "validator", epoch: epoch1 })).to.equal(parseEther("700"));
       expect(await c.staking.roleStakeAt({ role: ROLE.Validator, epoch: epoch0 })).to.equal(0n);
-      expect((await c.staking.getOperator({ operator: validator })).role).to.equal(ROLE.Validator);
+      expect((await c.staking.getOperator({ operator: validator })).role).to.equal("validator");
     });
 
     it("pages through the operators in registration order", async () => {
