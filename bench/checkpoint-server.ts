@@ -12,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import type { Hex } from "viem";
 import { commit } from "../sdk/src/compute/index.js";
-import { checkpointRoutes, serve, type CheckpointSource } from "../sdk/src/daemon/index.js";
+import { checkpointRoutes, serve, type CheckpointSource } from "../node/src/daemon/index.js";
 
 interface RunFile {
   id: Hex;

@@ -26,7 +26,7 @@ import {
   type TrainingSpec,
 } from "../sdk/src/compute/index.js";
 import { initialWeights } from "../sdk/src/compute/reference.js";
-import { lineChart } from "../sdk/src/data/index.js";
+import { lineChart } from "../node/src/data/index.js";
 import { datasetSpec, mnistDataset } from "../scripts/lib/datasets.js";
 import { syntheticDataset } from "../test/engine/datasets.js";
 

@@ -52,8 +52,8 @@ import {
   taskRegistryAbi,
   type TrainingSpec,
 } from "@poai/sdk";
-import { TrainerDaemon } from "@poai/sdk/node";
-import { ValidatorDaemon } from "@poai/sdk/verifier";
+import { TrainerDaemon } from "@poai/node";
+import { ValidatorDaemon } from "@poai/node/verifier";
 import { deployNetwork } from "../scripts/lib/deploy.js";
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";

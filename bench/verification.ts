@@ -53,11 +53,11 @@ import {
   type DatasetData,
   type TrainingSpec,
 } from "../sdk/src/compute/index.js";
-import { checkpointRoutes, serve, type CheckpointSource, type RunInfo } from "../sdk/src/daemon/index.js";
-import { DatasetFetcher, directoryDataset, serveDatasets } from "../sdk/src/data/index.js";
+import { checkpointRoutes, serve, type CheckpointSource, type RunInfo } from "../node/src/daemon/index.js";
+import { DatasetFetcher, directoryDataset, serveDatasets } from "../node/src/data/index.js";
 import { datasetSpec, mnistDataset } from "../scripts/lib/datasets.js";
 import { committeeSamples, memberSamples } from "../sdk/src/poai/audit.js";
-import { auditChallenge, type AuditResult } from "../sdk/src/verifier/audit.js";
+import { auditChallenge, type AuditResult } from "../node/src/verifier/audit.js";
 
 /**
  * The reference model family over 2,400 segments (a checkpoint every 50 steps): tens of seconds of

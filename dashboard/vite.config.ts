@@ -3,9 +3,8 @@
  * `npm run devnet -- --dashboard`) next to a JSON-RPC bridge to the chain.
  *
  * `@poai/sdk` is imported by package name, and only its root entry (viem actions, ABIs, pure
- * helpers). That entry bundles for the browser without polyfills: its one Node global (`Buffer`,
- * in a dispute helper the dashboard never calls) needs no shim at run time, only a type
- * declaration (`src/sdk-node-globals.d.ts`).
+ * helpers). That entry is browser-safe (no Node built-ins or globals), so it bundles with no
+ * polyfills or shims.
  */
 import { defineConfig } from "vite";
 

@@ -1,5 +1,5 @@
 /**
- * Generates `sdk/src/node/containers/python-unprintable.ts`: the code points that Python 3.11's
+ * Generates `node/src/node/containers/python-unprintable.ts`: the code points that Python 3.11's
  * `repr()` escapes because they are not printable (Unicode 14.0.0 general categories Cc, Cf, Cs,
  * Co, Cn, Zs, Zl and Zp, except the ASCII space). infernet-node 1.4.0 runs on Python 3.11, whose
  * `unicodedata` is Unicode 14.0.0; Node's own regular expressions follow a newer Unicode, so the
@@ -56,6 +56,6 @@ const out = `/**
 export const UNPRINTABLE_RANGES_14_0 =
 ${lines.join(" +\n")};
 `;
-const target = path.resolve(import.meta.dirname, "../sdk/src/node/containers/python-unprintable.ts");
+const target = path.resolve(import.meta.dirname, "../node/src/node/containers/python-unprintable.ts");
 writeFileSync(target, out);
 console.log(`wrote ${merged.length} ranges to ${path.relative(process.cwd(), target)}`);

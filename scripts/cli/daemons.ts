@@ -1,6 +1,6 @@
 /**
  * `poai trainer run`, `poai validator run` and `poai inference run`: the trainer daemon and the
- * inference node (`@poai/sdk/node`) and the validator daemon (`@poai/sdk/verifier`) as long-running
+ * inference node (`@poai/node`) and the validator daemon (`@poai/node/verifier`) as long-running
  * processes. Each checks that its key is registered in the right role before it starts (the
  * inference node's is a trainer's), works until SIGINT or SIGTERM, then stops cleanly (the tick in
  * progress finishes, the database is closed) and exits 0.
@@ -19,8 +19,8 @@ import {
   type LogLevel,
   type ServedContainer,
   type TranslatedInfernetConfig,
-} from "@poai/sdk/node";
-import { ValidatorDaemon } from "@poai/sdk/verifier";
+} from "@poai/node";
+import { ValidatorDaemon } from "@poai/node/verifier";
 import { getAddress, zeroAddress, type Address } from "viem";
 import {
   OperatorCommandError,

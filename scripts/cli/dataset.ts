@@ -21,7 +21,7 @@ import {
   serveDatasets,
   writeDataset,
   type SourceExamples,
-} from "@poai/sdk/data";
+} from "@poai/node/data";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import type { CliIo, CommonOptions } from "./session.js";

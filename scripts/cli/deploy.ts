@@ -15,7 +15,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { formatEther, getAddress, type Address, type PublicClient } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
-import { readDeploymentFile } from "@poai/sdk/node";
+import { readDeploymentFile } from "@poai/node";
 import type { PoAIDeployment } from "@poai/sdk";
 import {
   addressBookJson,

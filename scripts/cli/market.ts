@@ -32,7 +32,7 @@ import {
   type SubscriptionView,
 } from "@poai/sdk";
 import { commit, encodeInferenceInput } from "@poai/sdk/compute";
-import { TrainerStore } from "@poai/sdk/node";
+import { TrainerStore } from "@poai/node";
 import {
   decodeFunctionData,
   erc20Abi,

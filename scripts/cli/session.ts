@@ -11,7 +11,7 @@
  * - Key: `$POAI_PRIVATE_KEY`, else `POAI_PRIVATE_KEY` in the Hardhat keystore
  *   (`npx hardhat keystore set POAI_PRIVATE_KEY`); keys never live in plain files.
  */
-import type { TrainerDaemon } from "@poai/sdk/node";
+import type { TrainerDaemon } from "@poai/node";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import {
@@ -30,7 +30,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { PoAIDeploymentError, createPoAIClient, type PoAIClient, type PoAIDeployment } from "@poai/sdk";
-import { loadDeployment, readDeploymentFile } from "@poai/sdk/node";
+import { loadDeployment, readDeploymentFile } from "@poai/node";
 import { OperatorCommandError } from "./commands.js";
 import type { CliConfig } from "./config.js";
 

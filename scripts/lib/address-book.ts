@@ -51,7 +51,7 @@ export function contractsOf(d: {
 
 /**
  * The address book of a staking-layer deployment made by `deployStaking` (tests and benchmarks).
- * `poai deploy` writes the full book of an Ignition deployment (`ignition.ts`); `@poai/sdk/node`'s
+ * `poai deploy` writes the full book of an Ignition deployment (`ignition.ts`); `@poai/node`'s
  * `loadDeployment` / `readDeploymentFile` read books from disk.
  */
 export function toAddressBook(

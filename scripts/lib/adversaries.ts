@@ -15,8 +15,8 @@ import {
   type ResultToSend,
   type RunInfo,
   type ServedCheckpoint,
-} from "@poai/sdk/node";
-import { ValidatorDaemon, type ChallengeToAudit, type Decision } from "@poai/sdk/verifier";
+} from "@poai/node";
+import { ValidatorDaemon, type ChallengeToAudit, type Decision } from "@poai/node/verifier";
 import { keccak256, type Address, type Hash, type Hex } from "viem";
 
 /** Trains nothing: every checkpoint after the first holds random parameters. */

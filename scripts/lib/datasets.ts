@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { DatasetData, TrainingSpec } from "@poai/sdk/compute";
-import { readDataset, writeIdxUint8 } from "@poai/sdk/data";
+import { readDataset, writeIdxUint8 } from "@poai/node/data";
 import { datasetBuild } from "../cli/dataset.js";
 
 const require = createRequire(import.meta.url);

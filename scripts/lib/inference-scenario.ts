@@ -47,7 +47,7 @@ import {
   type ContainerDelivery,
   type ContainerJob,
   type ResolvedPipeline,
-} from "@poai/sdk/node";
+} from "@poai/node";
 import {
   getAddress,
   keccak256,

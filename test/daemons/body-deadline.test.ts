@@ -24,8 +24,8 @@ import {
   fetchWithDeadline,
   readBody,
   startDeadline,
-} from "../../sdk/src/daemon/index.js";
-import { ContainerError, HttpContainer, PoAIModelContainer } from "../../sdk/src/node/index.js";
+} from "../../node/src/daemon/index.js";
+import { ContainerError, HttpContainer, PoAIModelContainer } from "../../node/src/node/index.js";
 import { DAEMON_SPEC } from "../fixtures/daemons.js";
 
 setFlagsFromString("--expose-gc");

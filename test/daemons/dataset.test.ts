@@ -16,9 +16,9 @@ import {
   type Checkpoint,
   type TrainingSpec,
 } from "../../sdk/src/compute/index.js";
-import { directoryDataset, serveDatasets, type DatasetServer } from "../../sdk/src/data/index.js";
-import { TrainerDaemon } from "../../sdk/src/node/index.js";
-import { ValidatorDaemon } from "../../sdk/src/verifier/index.js";
+import { directoryDataset, serveDatasets, type DatasetServer } from "../../node/src/data/index.js";
+import { TrainerDaemon } from "../../node/src/node/index.js";
+import { ValidatorDaemon } from "../../node/src/verifier/index.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
 import { datasetSpec, mnistDataset } from "../../scripts/lib/datasets.js";
 import { daemonWorld, DAEMON_SPEC_PARAMS, type DaemonWorld } from "../fixtures/daemons.js";
@@ -157,7 +157,7 @@ describe("daemons: training on one wrong example is convicted (engine version 2,
 
   it("serves the dataset from the trainer's daemon too, checked against the spec's roots", async () => {
     const t = trainers.find((x) => x.kind === "honest")!;
-    const { DatasetFetcher, datasetId } = await import("../../sdk/src/data/index.js");
+    const { DatasetFetcher, datasetId } = await import("../../node/src/data/index.js");
     const fetcher = new DatasetFetcher({
       ref: data.ref,
       sources: [`${t.daemon.endpoint}/v1/datasets/${datasetId(data.ref)}`],

@@ -10,8 +10,8 @@ import path from "node:path";
 import type { Address, Hex } from "viem";
 import { challengeId, challengeScore, trainerPoints, type PoAIClient } from "../../sdk/src/index.js";
 import { evaluate, train } from "../../sdk/src/compute/index.js";
-import { TrainerDaemon } from "../../sdk/src/node/index.js";
-import { ValidatorDaemon } from "../../sdk/src/verifier/index.js";
+import { TrainerDaemon } from "../../node/src/node/index.js";
+import { ValidatorDaemon } from "../../node/src/verifier/index.js";
 import {
   CopyingTrainer,
   ForgingTrainer,

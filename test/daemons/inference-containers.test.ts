@@ -20,7 +20,7 @@ import {
   serializeContainerOutput,
   type ContainerInput,
   type ContainerJob,
-} from "../../sdk/src/node/containers/index.js";
+} from "../../node/src/node/containers/index.js";
 
 type Handler = (body: ContainerInput, req: IncomingMessage, res: ServerResponse) => void;
 

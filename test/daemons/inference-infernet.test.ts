@@ -20,7 +20,7 @@ import {
 } from "viem";
 import { coordinatorAbi, eip712CoordinatorAbi } from "../../sdk/src/abi/index.js";
 import { DELEGATEE_SUBSCRIPTION_TYPES } from "../../sdk/src/actions/coordinator.js";
-import { HttpContainer, InferenceNode, type ServedContainer } from "../../sdk/src/node/index.js";
+import { HttpContainer, InferenceNode, type ServedContainer } from "../../node/src/node/index.js";
 import { ETH, connectInference, type InferenceFixture } from "../sdk/inference-fixture.js";
 
 /** Python's repr of the small values these containers see (strings without quotes, ints, bools, dicts). */

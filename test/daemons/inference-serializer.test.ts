@@ -19,7 +19,7 @@ import {
   pythonJsonDumps,
   pythonRepr,
   serializeContainerOutput,
-} from "../../sdk/src/node/containers/index.js";
+} from "../../node/src/node/containers/index.js";
 
 /** One character: how JSON may write it, and how Python's repr writes it inside `'…'` or `"…"`. */
 interface Char {

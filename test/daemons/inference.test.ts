@@ -16,7 +16,7 @@ import {
   type DeliveryRecord,
   type ResolvedPipeline,
   type ServedContainer,
-} from "../../sdk/src/node/index.js";
+} from "../../node/src/node/index.js";
 import {
   ETH,
   MODEL,

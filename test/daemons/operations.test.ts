@@ -12,13 +12,13 @@ import path from "node:path";
 import { createPublicClient, http, type Address, type EIP1193Provider, type Hex } from "viem";
 import { getTransactionCount } from "viem/actions";
 import { challengeId, createPoAIClient, type PoAIClient, type PreparedVerdict } from "../../sdk/src/index.js";
-import { TrainerDaemon, type TrainerDaemonOptions } from "../../sdk/src/node/index.js";
+import { TrainerDaemon, type TrainerDaemonOptions } from "../../node/src/node/index.js";
 import {
   ValidatorDaemon,
   type ChallengeToAudit,
   type ValidatorDaemonOptions,
-} from "../../sdk/src/verifier/index.js";
-import type { Decision } from "../../sdk/src/verifier/audit.js";
+} from "../../node/src/verifier/index.js";
+import type { Decision } from "../../node/src/verifier/audit.js";
 import { daemonWorld, type DaemonWorld, type Operator } from "../fixtures/daemons.js";
 
 /** `node:sqlite` (loaded once a daemon has opened its database, so without the experimental warning). */

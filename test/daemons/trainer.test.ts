@@ -10,7 +10,7 @@ import {
   runPath,
   type ResultToSend,
   type TrainerDaemonOptions,
-} from "../../sdk/src/node/index.js";
+} from "../../node/src/node/index.js";
 import { daemonWorld, type DaemonWorld, type Operator } from "../fixtures/daemons.js";
 import path from "node:path";
 

@@ -38,14 +38,14 @@ import {
   type CheckpointSource,
   type FetchFailureKind,
   type RunningServer,
-} from "../../sdk/src/daemon/index.js";
+} from "../../node/src/daemon/index.js";
 import {
   ValidatorDaemon,
   auditChallenge,
   type AuditResult,
   type FetchFailure,
   type ValidatorDaemonOptions,
-} from "../../sdk/src/verifier/index.js";
+} from "../../node/src/verifier/index.js";
 import {
   DAEMON_SPEC,
   DAEMON_SPEC_PARAMS,

@@ -15,7 +15,7 @@ import {
   roundHalfAway,
   writeIdxUint8,
   writeNpy,
-} from "../../sdk/src/data/index.js";
+} from "../../node/src/data/index.js";
 import { runCli } from "../../scripts/cli/main.js";
 import { datasetSpec, irisCsv } from "../../scripts/lib/datasets.js";
 

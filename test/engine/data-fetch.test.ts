@@ -16,7 +16,7 @@ import {
   serveDatasets,
   writeDataset,
   type DatasetServer,
-} from "../../sdk/src/data/index.js";
+} from "../../node/src/data/index.js";
 import { syntheticDataset } from "./datasets.js";
 
 /** A source that misbehaves one way: answers every request with `answer`. */

@@ -22,7 +22,7 @@ import {
   type Hex,
 } from "viem";
 import { createPoAIClient } from "@poai/sdk";
-import { TrainerStore, readDeploymentFile } from "@poai/sdk/node";
+import { TrainerStore, readDeploymentFile } from "@poai/node";
 import { commit, encodeCheckpoint, encodeInferenceInput, infer, train } from "../../sdk/src/compute/index.js";
 import { runCli } from "../../scripts/cli/main.js";
 import { chainOf } from "../../scripts/cli/session.js";

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { challengeId, createPoAIClient, roundWindows, specId } from "@poai/sdk";
-import { readDeploymentFile } from "@poai/sdk/node";
+import { readDeploymentFile } from "@poai/node";
 import { runCli } from "../../scripts/cli/main.js";
 import { chainOf } from "../../scripts/cli/session.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";

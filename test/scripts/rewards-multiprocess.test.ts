@@ -12,7 +12,7 @@ import {
   roundWindows,
   specId,
 } from "@poai/sdk";
-import { readDeploymentFile } from "@poai/sdk/node";
+import { readDeploymentFile } from "@poai/node";
 import { runCli } from "../../scripts/cli/main.js";
 import { chainOf } from "../../scripts/cli/session.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";

@@ -20,7 +20,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { createPublicClient, getAddress, http } from "viem";
 import { challengeId, createPoAIClient } from "@poai/sdk";
-import { readDeploymentFile } from "@poai/sdk/node";
+import { readDeploymentFile } from "@poai/node";
 import { runCli } from "../../scripts/cli/main.js";
 import { chainOf } from "../../scripts/cli/session.js";
 import { DaemonProcess, type DaemonRole } from "../../scripts/lib/multiprocess.js";

@@ -8,9 +8,9 @@ import {
   isPoAIContractError,
   isSelectedIn,
 } from "../../sdk/src/index.js";
-import { TrainerDaemon } from "../../sdk/src/node/index.js";
-import { ValidatorDaemon } from "../../sdk/src/verifier/index.js";
-import { challengesNotSelected } from "../../sdk/src/verifier/committee-filter.js";
+import { TrainerDaemon } from "../../node/src/node/index.js";
+import { ValidatorDaemon } from "../../node/src/verifier/index.js";
+import { challengesNotSelected } from "../../node/src/verifier/committee-filter.js";
 import { daemonWorld, type DaemonWorld } from "../fixtures/daemons.js";
 
 describe("committee selection for a whole round", function () {

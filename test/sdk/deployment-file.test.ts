@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { PoAIInputError } from "../../sdk/src/index.js";
-import { loadDeployment } from "../../sdk/src/node/index.js";
+import { loadDeployment } from "../../node/src/node/index.js";
 
 const contracts = {
   accessManager: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
@@ -21,7 +21,7 @@ async function rejection(p: Promise<unknown>): Promise<PoAIInputError> {
   return err as PoAIInputError;
 }
 
-describe("@poai/sdk/node loadDeployment", () => {
+describe("@poai/node loadDeployment", () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), "poai-books-"));

@@ -10,7 +10,7 @@ import path from "node:path";
 import { parseEventLogs, zeroAddress } from "viem";
 import { encodeInferenceInput } from "../../sdk/src/compute/index.js";
 import { coordinatorAbi } from "../../sdk/src/index.js";
-import { InferenceNode, PoAIModelContainer } from "../../sdk/src/node/index.js";
+import { InferenceNode, PoAIModelContainer } from "../../node/src/node/index.js";
 import {
   MODEL,
   MODEL_SPEC,

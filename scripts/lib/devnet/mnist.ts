@@ -17,8 +17,8 @@ import {
   type DatasetData,
   type TrainingSpec,
 } from "@poai/sdk/compute";
-import { directoryDataset, serveDatasets, type DatasetServer } from "@poai/sdk/data";
-import { checkpointPath, endpointUrl, MERKLE_PROOF_HEADER } from "@poai/sdk/node";
+import { directoryDataset, serveDatasets, type DatasetServer } from "@poai/node/data";
+import { checkpointPath, endpointUrl, MERKLE_PROOF_HEADER } from "@poai/node";
 import { datasetSpec, mnistDataset } from "../datasets.js";
 
 /** The devnet's MNIST spec: all 10,000 digits (8,000 train, 2,000 held out), [784, 64, 10], 4 epochs. */

@@ -35,8 +35,8 @@ import {
 } from "@poai/sdk";
 import { specId, type TrainingSpec } from "@poai/sdk/compute";
 import { devnetMnist, fetchTrainedModel, type TrainedModel } from "./mnist.js";
-import { TrainerDaemon } from "@poai/sdk/node";
-import { ValidatorDaemon } from "@poai/sdk/verifier";
+import { TrainerDaemon } from "@poai/node";
+import { ValidatorDaemon } from "@poai/node/verifier";
 import { getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
 import { ForgingTrainer } from "../adversaries.js";
 import { driveRounds, type Tickable } from "../daemon-network.js";

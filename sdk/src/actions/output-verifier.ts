@@ -9,6 +9,7 @@
  * whether a dispute would succeed before paying for it.
  */
 import {
+  bytesToHex,
   encodeFunctionData,
   keccak256,
   type Address,
@@ -104,7 +105,7 @@ function checkBytes32(field: string, value: unknown): Hex {
 function checkpointHex(value: unknown): Hex {
   if (value instanceof Uint8Array) {
     if (value.length === 0) throw new PoAIInputError("checkpoint", "0 bytes", "the model's checkpoint bytes");
-    return `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}` as Hex;
+    return bytesToHex(value);
   }
   return checkHex("checkpoint", value);
 }

@@ -1,7 +1,7 @@
 /**
  * Datasets of engine version 2: the example format, the commitment (a Merkle root per part over
  * one leaf per example), the chunks examples travel in, and the manifest that describes them.
- * Browser-safe: building from files, the disk cache and HTTP live in `@poai/sdk/data`.
+ * Browser-safe: building from files, the disk cache and HTTP live in `@poai/node/data`.
  *
  * A dataset has two parts, `train` and `eval` (held out). Example i of a part is (features, label):
  * `features` int8 values (the spec's `widths[0]` of them), `label` a class below the spec's last

@@ -63,8 +63,8 @@ const GEMM_TILE = 64;
 /** Most activation bytes an evaluation chunk holds (the spec's own bound on a batch). */
 const EVAL_ACTIVATION_BYTES = 1 << 26;
 
-export const FATBIN_URL = new URL("./kernels.fatbin", import.meta.url);
-export const PTX_URL = new URL("./kernels.ptx.gz", import.meta.url);
+export const FATBIN_URL: URL = new URL("./kernels.fatbin", import.meta.url);
+export const PTX_URL: URL = new URL("./kernels.ptx.gz", import.meta.url);
 
 const pad = (n: number) => (n + 31) & ~31;
 const blocks = (n: number, per: number) => Math.max(1, Math.ceil(n / per));

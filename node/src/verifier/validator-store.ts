@@ -1,0 +1,449 @@
+/**
+ * The validator daemon's state in one SQLite file: the event cursor, the challenges it saw and
+ * where each stands, the verdicts it prepared (with their salts), its beacon secrets, and the
+ * missed-deadline reports it checked.
+ *
+ * Crash rules: a verdict and a beacon secret are written (and fsync'ed: WAL with
+ * `synchronous = FULL`) **before** the transaction that commits to them is sent, and the
+ * transaction's hash is written right after it is sent; the daemon reads the chain before sending
+ * anything again, so a crash at any point costs neither a reveal nor a second commitment.
+ */
+import type { Address, Hash, Hex } from "viem";
+import type { PreparedBeaconCommit } from "@poai/sdk";
+import type { PreparedVerdict } from "@poai/sdk";
+import { openDatabase, probeDatabase, transaction, type Database } from "../daemon/sqlite.js";
+
+/**
+ * Where a challenge stands for this validator:
+ * - `new`: its result was seen; waiting for the commit window of its audit round;
+ * - `skipped`: nothing to do (not in the committee, or not open any more); `note` says why;
+ * - `prepared`: the verdict and its salt are on disk; the commitment is not confirmed on chain;
+ * - `committed`: the commitment is on chain; waiting for the reveal window;
+ * - `revealed`: the reveal is on chain;
+ * - `replayed`: its second-phase vote is on chain (after a member revealed `Invalid`);
+ * - `expired`: the commit window closed before a commitment landed;
+ * - `unrevealed`: the reveal window closed before a reveal landed.
+ * Independently, `chainStatus` records the challenge's final status once known, `extension` the
+ * rounds its committee was extended by (the windows above are those of round
+ * `round + 1 + extension`; an extension sends a validator outside the committee back to `new`),
+ * and `replay` this validator's second-phase vote once decided (after a member revealed
+ * `Invalid`).
+ */
+export type ChallengeState =
+  "new" | "skipped" | "prepared" | "committed" | "revealed" | "replayed" | "expired" | "unrevealed";
+
+export const CHALLENGE_STATES: readonly ChallengeState[] = [
+  "new",
+  "skipped",
+  "prepared",
+  "committed",
+  "revealed",
+  "replayed",
+  "expired",
+  "unrevealed",
+];
+
+/** A challenge as the daemon tracks it. */
+export interface ChallengeRecord {
+  id: Hex;
+  trainer: Address;
+  round: number;
+  root: Hex;
+  reportedScoreBps: number;
+  /** Block of its `ResultSubmitted` event. */
+  block: number;
+  state: ChallengeState;
+  /** The verdict as prepared (with its salt), from `prepared` on. */
+  verdict: PreparedVerdict | undefined;
+  /** The audit's summary (JSON), when the daemon audited it. */
+  audit: Record<string, unknown> | undefined;
+  commitTx: Hash | undefined;
+  revealTx: Hash | undefined;
+  finalizeTx: Hash | undefined;
+  /** The challenge's final on-chain status (`Valid`, `Fraud`, …) once known. */
+  chainStatus: string | undefined;
+  note: string | undefined;
+  /** Audits that failed (engine or RPC errors), retried while the commit window is open. */
+  failures: number;
+  /** Rounds the committee was extended by, as last seen on chain. */
+  extension: number;
+  /** This validator's second-phase vote, once decided (stored before it is sent). */
+  replay: ReplayDecision | undefined;
+  replayTx: Hash | undefined;
+}
+
+/** A second-phase vote on the named segments, and why. */
+export interface ReplayDecision {
+  verdict: "Valid" | "Invalid" | "Unavailable";
+  segment: number;
+  segments: number[];
+  reason?: string;
+}
+
+/** A beacon contribution as stored. */
+export interface BeaconRecord extends PreparedBeaconCommit {
+  committed: boolean;
+  revealed: boolean;
+  commitTx: Hash | undefined;
+  revealTx: Hash | undefined;
+}
+
+const MIGRATIONS = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE challenges (
+    id TEXT PRIMARY KEY,
+    trainer TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    root TEXT NOT NULL,
+    reported_score_bps INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    verdict TEXT,
+    audit TEXT,
+    commit_tx TEXT,
+    reveal_tx TEXT,
+    finalize_tx TEXT,
+    chain_status TEXT,
+    note TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX challenges_open ON challenges (state, chain_status);
+  CREATE TABLE beacon (
+    round INTEGER PRIMARY KEY,
+    validator TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    commitment TEXT NOT NULL,
+    committed INTEGER NOT NULL DEFAULT 0,
+    revealed INTEGER NOT NULL DEFAULT 0,
+    commit_tx TEXT,
+    reveal_tx TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE missed (
+    trainer TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    tx TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (trainer, round)
+  );
+  `,
+  `
+  ALTER TABLE challenges ADD COLUMN extension INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE challenges ADD COLUMN replay TEXT;
+  ALTER TABLE challenges ADD COLUMN replay_tx TEXT;
+  CREATE TABLE withholding (
+    round INTEGER NOT NULL,
+    validator TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    tx TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (round, validator)
+  );
+  `,
+];
+
+type Row = Record<string, string | number | bigint | null | Uint8Array>;
+
+const str = (v: Row[string]): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+function toChallenge(row: Row): ChallengeRecord {
+  return {
+    id: String(row.id) as Hex,
+    trainer: String(row.trainer) as Address,
+    round: Number(row.round),
+    root: String(row.root) as Hex,
+    reportedScoreBps: Number(row.reported_score_bps),
+    block: Number(row.block),
+    state: String(row.state) as ChallengeState,
+    verdict: row.verdict === null ? undefined : (JSON.parse(String(row.verdict)) as PreparedVerdict),
+    audit: row.audit === null ? undefined : (JSON.parse(String(row.audit)) as Record<string, unknown>),
+    commitTx: str(row.commit_tx) as Hash | undefined,
+    revealTx: str(row.reveal_tx) as Hash | undefined,
+    finalizeTx: str(row.finalize_tx) as Hash | undefined,
+    chainStatus: str(row.chain_status),
+    note: str(row.note),
+    failures: Number(row.failures),
+    extension: Number(row.extension ?? 0),
+    replay:
+      row.replay === null || row.replay === undefined
+        ? undefined
+        : (JSON.parse(String(row.replay)) as ReplayDecision),
+    replayTx: str(row.replay_tx) as Hash | undefined,
+  };
+}
+
+function toBeacon(row: Row): BeaconRecord {
+  return {
+    round: Number(row.round),
+    validator: String(row.validator) as Address,
+    secret: String(row.secret) as Hex,
+    commitment: String(row.commitment) as Hex,
+    committed: Number(row.committed) === 1,
+    revealed: Number(row.revealed) === 1,
+    commitTx: str(row.commit_tx) as Hash | undefined,
+    revealTx: str(row.reveal_tx) as Hash | undefined,
+  };
+}
+
+export class ValidatorStore {
+  private constructor(private readonly db: Database) {}
+
+  /** Opens (or creates) the database at `path` and brings its schema up to date. */
+  static open(path: string): ValidatorStore {
+    return new ValidatorStore(openDatabase(path, MIGRATIONS));
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.isOpen;
+  }
+
+  /** The health probe of `/healthz`: throws with the reason when the database cannot be written. */
+  probe(): void {
+    probeDatabase(this.db);
+  }
+
+  // --- meta -----------------------------------------------------------------------------------
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+    return row ? String(row.value) : undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
+  }
+
+  // --- challenges -----------------------------------------------------------------------------
+
+  /**
+   * Records submitted results (ignoring ones already known) and moves the event cursor to
+   * `nextBlock`, in one transaction. Returns how many were new.
+   */
+  recordSubmissions(
+    results: readonly {
+      id: Hex;
+      trainer: Address;
+      round: number;
+      root: Hex;
+      reportedScoreBps: number;
+      block: number;
+    }[],
+    nextBlock: bigint,
+  ): number {
+    return transaction(this.db, () => {
+      const insert = this.db.prepare(
+        `INSERT INTO challenges (id, trainer, round, root, reported_score_bps, block, state, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'new', ?) ON CONFLICT (id) DO NOTHING`,
+      );
+      let added = 0;
+      for (const r of results) {
+        const info = insert.run(r.id, r.trainer, r.round, r.root, r.reportedScoreBps, r.block, Date.now());
+        added += Number(info.changes);
+      }
+      this.setMeta("scanBlock", nextBlock.toString());
+      return added;
+    });
+  }
+
+  getChallenge(id: Hex): ChallengeRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM challenges WHERE id = ?").get(id.toLowerCase()) as
+      Row | undefined;
+    return row ? toChallenge(row) : undefined;
+  }
+
+  /** Challenges in any of `states`, oldest round first; `open` keeps those whose final status is unknown. */
+  challengesIn(states: readonly ChallengeState[], options: { open?: boolean } = {}): ChallengeRecord[] {
+    const marks = states.map(() => "?").join(", ");
+    const open = options.open ? " AND chain_status IS NULL" : "";
+    const rows = this.db
+      .prepare(`SELECT * FROM challenges WHERE state IN (${marks})${open} ORDER BY round, block, id`)
+      .all(...states) as Row[];
+    return rows.map(toChallenge);
+  }
+
+  /** Moves a challenge to `state` (and sets the given columns). */
+  update(
+    id: Hex,
+    changes: Partial<{
+      state: ChallengeState;
+      commitTx: Hash | null;
+      revealTx: Hash | null;
+      finalizeTx: Hash | null;
+      chainStatus: string;
+      note: string | null;
+      failures: number;
+      extension: number;
+      replayTx: Hash | null;
+    }>,
+  ): void {
+    const columns: Record<string, string> = {
+      state: "state",
+      commitTx: "commit_tx",
+      revealTx: "reveal_tx",
+      finalizeTx: "finalize_tx",
+      chainStatus: "chain_status",
+      note: "note",
+      failures: "failures",
+      extension: "extension",
+      replayTx: "replay_tx",
+    };
+    const sets: string[] = [];
+    const values: (string | number | null)[] = [];
+    for (const [key, column] of Object.entries(columns)) {
+      const value = (changes as Record<string, string | number | null | undefined>)[key];
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      values.push(value);
+    }
+    if (sets.length === 0) return;
+    this.db
+      .prepare(`UPDATE challenges SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`)
+      .run(...values, Date.now(), id.toLowerCase());
+  }
+
+  /** Stores the prepared verdict (salt included) and the audit summary; the state becomes `prepared`. */
+  saveVerdict(id: Hex, verdict: PreparedVerdict, audit: Record<string, unknown>): void {
+    this.db
+      .prepare(
+        `UPDATE challenges SET state = 'prepared', verdict = ?, audit = ?, commit_tx = NULL, note = NULL,
+         updated_at = ? WHERE id = ?`,
+      )
+      .run(JSON.stringify(verdict), JSON.stringify(audit), Date.now(), id.toLowerCase());
+  }
+
+  /** Stores the second-phase vote before it is sent. */
+  saveReplay(id: Hex, decision: ReplayDecision): void {
+    this.db
+      .prepare("UPDATE challenges SET replay = ?, replay_tx = NULL, updated_at = ? WHERE id = ?")
+      .run(JSON.stringify(decision), Date.now(), id.toLowerCase());
+  }
+
+  /** Challenges per state, and how many reached each final status. */
+  counts(): { states: Record<string, number>; statuses: Record<string, number> } {
+    const states: Record<string, number> = Object.fromEntries(CHALLENGE_STATES.map((s) => [s, 0]));
+    for (const row of this.db
+      .prepare("SELECT state, COUNT(*) AS n FROM challenges GROUP BY state")
+      .all() as Row[])
+      states[String(row.state)] = Number(row.n);
+    const statuses: Record<string, number> = {};
+    for (const row of this.db
+      .prepare(
+        "SELECT chain_status, COUNT(*) AS n FROM challenges WHERE chain_status IS NOT NULL GROUP BY chain_status",
+      )
+      .all() as Row[])
+      statuses[String(row.chain_status)] = Number(row.n);
+    return { states, statuses };
+  }
+
+  // --- beacon ---------------------------------------------------------------------------------
+
+  getBeacon(round: number): BeaconRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM beacon WHERE round = ?").get(round) as Row | undefined;
+    return row ? toBeacon(row) : undefined;
+  }
+
+  /** The latest stored contribution. */
+  latestBeacon(): BeaconRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM beacon ORDER BY round DESC LIMIT 1").get() as Row | undefined;
+    return row ? toBeacon(row) : undefined;
+  }
+
+  /** Stores a new contribution (its secret) before it is committed. */
+  saveBeacon(prepared: PreparedBeaconCommit): void {
+    this.db
+      .prepare(`INSERT INTO beacon (round, validator, secret, commitment, updated_at) VALUES (?, ?, ?, ?, ?)`)
+      .run(prepared.round, prepared.validator, prepared.secret, prepared.commitment, Date.now());
+  }
+
+  updateBeacon(
+    round: number,
+    changes: Partial<{ committed: boolean; revealed: boolean; commitTx: Hash; revealTx: Hash }>,
+  ): void {
+    const columns: [string, string | number | undefined][] = [
+      ["committed", changes.committed === undefined ? undefined : Number(changes.committed)],
+      ["revealed", changes.revealed === undefined ? undefined : Number(changes.revealed)],
+      ["commit_tx", changes.commitTx],
+      ["reveal_tx", changes.revealTx],
+    ];
+    const set = columns.filter(([, v]) => v !== undefined);
+    const sets = set.map(([column]) => `${column} = ?`);
+    const values = set.map(([, v]) => v as string | number);
+    if (sets.length === 0) return;
+    this.db
+      .prepare(`UPDATE beacon SET ${sets.join(", ")}, updated_at = ? WHERE round = ?`)
+      .run(...values, Date.now(), round);
+  }
+
+  // --- missed deadlines -----------------------------------------------------------------------
+
+  /** Whether `trainer`'s challenge of `round` was already settled (reported, submitted, not due…). */
+  missedChecked(trainer: Address, round: number): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM missed WHERE trainer = ? AND round = ?").get(trainer, round) !==
+      undefined
+    );
+  }
+
+  recordMissed(trainer: Address, round: number, outcome: string, tx?: Hash): void {
+    this.db
+      .prepare(
+        `INSERT INTO missed (trainer, round, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (trainer, round) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+         updated_at = excluded.updated_at`,
+      )
+      .run(trainer, round, outcome, tx ?? null, Date.now());
+  }
+
+  /** Whether a result of `trainer` for `round` was seen (then it did not miss). */
+  hasSubmission(trainer: Address, round: number): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM challenges WHERE trainer = ? AND round = ?").get(trainer, round) !==
+      undefined
+    );
+  }
+
+  // --- beacon withholding ---------------------------------------------------------------------
+
+  /** Whether `validator`'s contribution to the beacon of `round` was already checked. */
+  withholdingChecked(round: number, validator: Address): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM withholding WHERE round = ? AND validator = ?").get(round, validator) !==
+      undefined
+    );
+  }
+
+  recordWithholding(round: number, validator: Address, outcome: string, tx?: Hash): void {
+    this.db
+      .prepare(
+        `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+         updated_at = excluded.updated_at`,
+      )
+      .run(round, validator, outcome, tx ?? null, Date.now());
+  }
+
+  /** Withholding reports this daemon sent. */
+  withholdingReports(): number {
+    const row = this.db
+      .prepare("SELECT COUNT(*) AS n FROM withholding WHERE outcome = 'reported'")
+      .get() as Row;
+    return Number(row.n);
+  }
+
+  /** Reports this daemon sent. */
+  missedReports(): number {
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM missed WHERE outcome = 'reported'").get() as Row;
+    return Number(row.n);
+  }
+}
