@@ -41,7 +41,9 @@ describe("State layout of a training step", () => {
       const engine = await session.getWeights();
       expect(Buffer.from(trace.thetaOut.buffer).equals(Buffer.from(engine.buffer))).to.equal(true);
       const slot = thetaOutSlot(layout.layers.length);
-      expect(bytesToHex(trace.tensors.encodings[slot])).to.equal(bytesToHex(thetaBytes(layout, step + 1, engine)));
+      expect(bytesToHex(trace.tensors.encodings[slot])).to.equal(
+        bytesToHex(thetaBytes(layout, step + 1, engine)),
+      );
       theta = engine;
     }
   });
@@ -52,17 +54,20 @@ describe("State layout of a training step", () => {
     for (const s of slots) {
       if (!s.present || s.index === 0) continue;
       const bytes = trace.tensors.encodings[s.index];
-      for (let offset = 0; offset < s.length; ) {
+      for (let offset = 0; offset < s.length;) {
         const ref = elementAt(spec, slots, s.index, offset);
         const value = ref.op === "header" ? 3 : elementValue(trace, key, ref);
-        expect(storedValue(bytes, ref.offset, ref.size), `${s.name} element ${ref.element} (${ref.op})`).to.equal(
-          value,
-        );
+        expect(
+          storedValue(bytes, ref.offset, ref.size),
+          `${s.name} element ${ref.element} (${ref.op})`,
+        ).to.equal(value);
         if (FOLD_OPS.has(ref.op)) {
           const fold = foldOf(trace, ref);
           expect(fold.accs.length).to.equal(Math.ceil(ref.K / ref.chunk) + 1);
-          if (ref.op === "argmax") expect(decodeArgmax(fold.accs[fold.accs.length - 1]).index).to.equal(value);
-          else if (ref.op === "teacher") expect(Number(decodeSum(fold.accs[fold.accs.length - 1]))).to.equal(value);
+          if (ref.op === "argmax")
+            expect(decodeArgmax(fold.accs[fold.accs.length - 1]).index).to.equal(value);
+          else if (ref.op === "teacher")
+            expect(Number(decodeSum(fold.accs[fold.accs.length - 1]))).to.equal(value);
         }
         offset = ref.offset + ref.size;
       }
@@ -83,17 +88,22 @@ describe("State layout of a training step", () => {
 
   it("proves any leaf of a byte tree in ceil(log2(leaves)) siblings and refuses a changed byte", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 9 * LEAF_BYTES }), fc.nat(), fc.nat(), (bytes, j0, b0) => {
-        const tree = new ByteTree(bytes);
-        const j = j0 % tree.leafCount;
-        const leaf = tree.leaf(j);
-        const proof = tree.proof(j);
-        expect(proof.length).to.equal(tree.depth);
-        expect(verifyLeafProof(tree.root, tree.leafCount, j, leaf, proof)).to.equal(true);
-        const bad = leaf.slice();
-        bad[b0 % LEAF_BYTES] ^= 1;
-        expect(verifyLeafProof(tree.root, tree.leafCount, j, bad, proof)).to.equal(false);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 9 * LEAF_BYTES }),
+        fc.nat(),
+        fc.nat(),
+        (bytes, j0, b0) => {
+          const tree = new ByteTree(bytes);
+          const j = j0 % tree.leafCount;
+          const leaf = tree.leaf(j);
+          const proof = tree.proof(j);
+          expect(proof.length).to.equal(tree.depth);
+          expect(verifyLeafProof(tree.root, tree.leafCount, j, leaf, proof)).to.equal(true);
+          const bad = leaf.slice();
+          bad[b0 % LEAF_BYTES] ^= 1;
+          expect(verifyLeafProof(tree.root, tree.leafCount, j, bad, proof)).to.equal(false);
+        },
+      ),
       { numRuns: 30 },
     );
   });

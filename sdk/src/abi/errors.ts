@@ -166,6 +166,22 @@ export const poaiErrorsAbi = [
       { name: "amounts", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
+  { type: "error", name: "BadLeaf", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "BadOffset",
+    inputs: [{ name: "offset", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "BadProof",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "leaf", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
     name: "BeaconNotReady",
@@ -281,10 +297,26 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "DeadlineNotPassed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
     name: "DeadlinePassed",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlinePassed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "deadline", type: "uint64", internalType: "uint64" },
     ],
   },
   {
@@ -395,6 +427,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "fromEpoch", type: "uint256", internalType: "uint256" },
       { name: "nextEpochToClose", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "EmptySubtree",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "node", type: "uint64", internalType: "uint64" },
     ],
   },
   {
@@ -531,6 +571,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidClaim",
+    inputs: [{ name: "field", type: "string", internalType: "string" }],
+  },
+  {
+    type: "error",
     name: "InvalidCommitment",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -639,6 +684,14 @@ export const poaiErrorsAbi = [
       { name: "field", type: "string", internalType: "string" },
       { name: "length", type: "uint256", internalType: "uint256" },
       { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "MissingProof",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "leaf", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -801,6 +854,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotYourMove",
+    inputs: [
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "expected", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
@@ -929,6 +990,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RootsMismatch",
+    inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -975,6 +1041,23 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "SlotHasNoRule",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "kind", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlotOutOfRange",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "slots", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1109,6 +1192,7 @@ export const poaiErrorsAbi = [
       { name: "index", type: "uint64", internalType: "uint64" },
     ],
   },
+  { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
     name: "UnknownModel",
@@ -1147,6 +1231,22 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WrongPhase",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "phase", type: "uint8", internalType: "enum DisputeGame.Phase" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WrongRootCount",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
     ],
   },
   {

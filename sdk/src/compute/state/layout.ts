@@ -60,7 +60,7 @@ function slot(
   name: string,
   headerAndParams?: number,
 ): Slot {
-  const length = !present ? 0 : headerAndParams ?? rows * cols * elementBytes;
+  const length = !present ? 0 : (headerAndParams ?? rows * cols * elementBytes);
   return { index, kind, layer, rows, cols, elementBytes, length, present, name };
 }
 

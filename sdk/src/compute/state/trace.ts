@@ -130,7 +130,7 @@ export function traceStep(
   let x: Int32Array;
   let labels: Int32Array;
   let teacherScores = new Int32Array(0);
-  let examples = new Uint32Array(0);
+  let examples: Uint32Array = new Uint32Array(0);
   if (s.version === 1) {
     const teacher = teacherWeights(layout, key);
     x = new Int32Array(B * layout.inputs);
@@ -288,7 +288,8 @@ export function traceInference(
   const layout = modelLayout(spec);
   if (checkpoint.length !== layout.checkpointBytes)
     throw new RangeError(`checkpoint must be ${layout.checkpointBytes} bytes, got ${checkpoint.length}`);
-  if (input.length !== widths[0]) throw new RangeError(`input must be ${widths[0]} bytes, got ${input.length}`);
+  if (input.length !== widths[0])
+    throw new RangeError(`input must be ${widths[0]} bytes, got ${input.length}`);
   const theta = new Int16Array(layout.parameterCount);
   new Uint8Array(theta.buffer).set(checkpoint.subarray(8));
   const x = new Int32Array(input.length);
@@ -309,4 +310,3 @@ export function teacherRow(key: EngineKey, inputs: number, c: number): Int32Arra
   for (let i = 0; i < inputs; i++) out[i] = (bytes[i] << 24) >> 24;
   return out;
 }
-
