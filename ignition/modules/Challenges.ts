@@ -1,17 +1,20 @@
 /**
  * The Proof-of-AI layer over the staking layer: TaskRegistry, RandomnessBeacon and
  * ChallengeManager. The governor registers, activates and retires specs and sets the challenge
- * parameters; the ChallengeManager is granted SLASHER (as `scripts/lib/deploy.ts` does).
+ * parameters; the ChallengeManager is granted SLASHER and registered as a slash-window source of
+ * Staking (as `scripts/lib/deploy.ts` does).
  *
  * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
- * `revealWindow`, `finalizeGrace` in seconds, `committeeSize`, `quorumBps`, `minReveals`,
- * `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, and `fraudSlash`, `withholdSlash`,
- * `missSlash` as WAD fractions). The windows' defaults are a quarter of a one-day epoch; `poai
+ * `revealWindow`, `finalizeGrace`, `replayWindow` in seconds, `committeeSize`, `quorumBps`,
+ * `minReveals`, `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, `maxExtensions`, and
+ * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions).
+ * The windows' defaults are a quarter of a one-day epoch (the replay window an eighth); `poai
  * deploy` derives them from the network's `epochLength` when the parameters file leaves them out.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
-import { defaultChallengeParams, type ChallengeParams } from "../../scripts/lib/deploy.js";
+import { challengeManagerAbi } from "@poai/sdk";
+import { defaultChallengeParams, hasSlashWindow, type ChallengeParams } from "../../scripts/lib/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { stakingModule } from "./Staking.js";
 import type { TokenSource } from "./Token.js";
@@ -27,7 +30,7 @@ export const REGISTRY_SELECTORS = [
 
 export const CHALLENGE_SELECTORS = [
   toFunctionSelector(
-    "setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))",
+    "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64))",
   ),
 ] as const;
 
@@ -49,15 +52,19 @@ const build = (source: TokenSource) =>
         commitWindow: p("commitWindow"),
         revealWindow: p("revealWindow"),
         finalizeGrace: p("finalizeGrace"),
+        replayWindow: p("replayWindow"),
         committeeSize: p("committeeSize"),
         quorumBps: p("quorumBps"),
         minReveals: p("minReveals"),
         maxDeviationBps: p("maxDeviationBps"),
         scoreToleranceBps: p("scoreToleranceBps"),
         maxMisses: p("maxMisses"),
+        maxExtensions: p("maxExtensions"),
         fraudSlash: p("fraudSlash"),
         withholdSlash: p("withholdSlash"),
         missSlash: p("missSlash"),
+        verdictSlash: p("verdictSlash"),
+        beaconSlash: p("beaconSlash"),
       },
     ]);
     m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {
@@ -67,6 +74,11 @@ const build = (source: TokenSource) =>
       id: "ChallengesGovernorRole",
     });
     m.call(manager, "grantRole", [ROLES.SLASHER, challenges, 0], { id: "GrantChallengesSlasher" });
+    if (hasSlashWindow(challengeManagerAbi))
+      m.call(staking.staking, "addSlashSource", [challenges], {
+        id: "ChallengesSlashSource",
+        after: [stakingModule(source)], // the governor role and its selectors are in place
+      });
     return { ...staking, registry, beacon, challenges };
   });
 

@@ -104,6 +104,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AllowlistLengthMismatch",
+    inputs: [
+      { name: "nodes", type: "uint256", internalType: "uint256" },
+      { name: "statuses", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyCommitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -142,14 +150,6 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "AlreadySettled",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
     name: "AlreadyStarted",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
@@ -160,10 +160,18 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
-      { name: "recipients", type: "uint256", internalType: "uint256" },
-      { name: "amounts", type: "uint256", internalType: "uint256" },
+      { name: "ids", type: "uint256", internalType: "uint256" },
+      { name: "intervals", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
@@ -257,10 +265,7 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "CommitRequired",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
   {
     type: "error",
@@ -439,20 +444,18 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "EpochExpiredError",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
-    name: "EpochNotClosed",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
     name: "EpochNotFinal",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "closesAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "EpochNotInOrder",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "expected", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -490,16 +493,7 @@ export const poaiErrorsAbi = [
       { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientAllowance",
-    inputs: [
-      { name: "spender", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-      { name: "allowance", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientAllowance", inputs: [] },
   {
     type: "error",
     name: "InsufficientBalance",
@@ -508,23 +502,7 @@ export const poaiErrorsAbi = [
       { name: "needed", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientCallbackGas",
-    inputs: [
-      { name: "gasLeft", type: "uint256", internalType: "uint256" },
-      { name: "required", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InsufficientFunds",
-    inputs: [
-      { name: "token", type: "address", internalType: "address" },
-      { name: "available", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
     name: "InsufficientLocked",
@@ -543,24 +521,8 @@ export const poaiErrorsAbi = [
       { name: "requested", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "IntervalCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
-  },
-  {
-    type: "error",
-    name: "IntervalMismatch",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "deliveryInterval", type: "uint32", internalType: "uint32" },
-      { name: "currentInterval", type: "uint32", internalType: "uint32" },
-    ],
-  },
+  { type: "error", name: "IntervalCompleted", inputs: [] },
+  { type: "error", name: "IntervalMismatch", inputs: [] },
   {
     type: "error",
     name: "InvalidAccountNonce",
@@ -617,8 +579,18 @@ export const poaiErrorsAbi = [
       { name: "endId", type: "uint32", internalType: "uint32" },
     ],
   },
+  {
+    type: "error",
+    name: "InvalidRefund",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "InvalidRole", inputs: [{ name: "role", type: "uint8", internalType: "uint8" }] },
   { type: "error", name: "InvalidShortString", inputs: [] },
+  { type: "error", name: "InvalidSignature", inputs: [] },
   {
     type: "error",
     name: "InvalidSpec",
@@ -639,22 +611,10 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "InvalidSubscription",
-    inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
   },
-  {
-    type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "InvalidWallet", inputs: [] },
   {
     type: "error",
     name: "JailCooldownActive",
@@ -706,12 +666,21 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelNotDisputable",
+    inputs: [
+      { name: "gas", type: "uint256", internalType: "uint256" },
+      { name: "maxGas", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "active", type: "bool", internalType: "bool" },
     ],
   },
+  { type: "error", name: "NoAccusation", inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }] },
   {
     type: "error",
     name: "NoActiveSpec",
@@ -730,19 +699,17 @@ export const poaiErrorsAbi = [
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "NodeRespondedAlready",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "NodeNotAllowed", inputs: [] },
+  { type: "error", name: "NodeRespondedAlready", inputs: [] },
   {
     type: "error",
     name: "NotADatasetSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "NotASlashWindowSource",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -752,11 +719,6 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "NotActiveValidator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
@@ -777,6 +739,7 @@ export const poaiErrorsAbi = [
       { name: "node", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NotCoordinator", inputs: [] },
   {
     type: "error",
     name: "NotCoordinator",
@@ -842,15 +805,30 @@ export const poaiErrorsAbi = [
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
-  { type: "error", name: "NotStarted", inputs: [] },
   {
     type: "error",
-    name: "NotSubscriptionOwner",
+    name: "NotRequester",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRevealed",
     inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
     ],
+  },
+  {
+    type: "error",
+    name: "NotRewardDistributor",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  { type: "error", name: "NotStarted", inputs: [] },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
+  {
+    type: "error",
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -873,21 +851,21 @@ export const poaiErrorsAbi = [
     name: "NothingToFlush",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
-    name: "NothingToSettle",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
     ],
   },
   {
     type: "error",
     name: "NothingToWithdraw",
     inputs: [{ name: "owner", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "OffenceInFuture",
+    inputs: [
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -925,6 +903,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputProvenInvalid",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "outputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -945,13 +932,22 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "ProofRequestNotFound",
+    name: "PaymentAmountTooLarge",
     inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "PositionChangesPending",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "ProofRequestNotFound", inputs: [] },
   { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
@@ -962,6 +958,11 @@ export const poaiErrorsAbi = [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -990,6 +991,27 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RevealNotWithheld",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorAlreadySet",
+    inputs: [{ name: "distributor", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorEpoch",
+    inputs: [
+      { name: "firstEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "RootsMismatch",
     inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
   },
@@ -1011,36 +1033,40 @@ export const poaiErrorsAbi = [
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
   },
-  {
-    type: "error",
-    name: "SettleWindowOpen",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "untilEpoch", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SignatureExpired",
-    inputs: [
-      { name: "expiry", type: "uint32", internalType: "uint32" },
-      { name: "nowTime", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SignerMismatch",
-    inputs: [
-      { name: "owner", type: "address", internalType: "address" },
-      { name: "signer", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "SignatureExpired", inputs: [] },
+  { type: "error", name: "SignerMismatch", inputs: [] },
   {
     type: "error",
     name: "SlashFractionTooHigh",
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashSourceKnown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashSourceUnknown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashWindowReachesUnbonding",
+    inputs: [
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashWindowTooLong",
+    inputs: [
+      { name: "window", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
@@ -1084,28 +1110,9 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
-  {
-    type: "error",
-    name: "SubscriptionCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "frequency", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotActive",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "activeAt", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-  },
+  { type: "error", name: "SubscriptionCompleted", inputs: [] },
+  { type: "error", name: "SubscriptionNotActive", inputs: [] },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
     name: "SubscriptionUnreadable",
@@ -1169,6 +1176,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "TooManySlashSources",
+    inputs: [{ name: "maxCount", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "TransferFailed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1176,14 +1188,7 @@ export const poaiErrorsAbi = [
       { name: "amount", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "UnauthorizedVerifier",
-    inputs: [
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "verifier", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnauthorizedVerifier", inputs: [] },
   {
     type: "error",
     name: "UnbondingEntryNotFound",
@@ -1191,6 +1196,20 @@ export const poaiErrorsAbi = [
       { name: "owner", type: "address", internalType: "address" },
       { name: "index", type: "uint64", internalType: "uint64" },
     ],
+  },
+  {
+    type: "error",
+    name: "UnbondingTooShort",
+    inputs: [
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+      { name: "source", type: "address", internalType: "address" },
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
   { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
@@ -1203,14 +1222,7 @@ export const poaiErrorsAbi = [
     name: "UnknownSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
-  {
-    type: "error",
-    name: "UnsupportedVerifierToken",
-    inputs: [
-      { name: "verifier", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnsupportedVerifierToken", inputs: [] },
   {
     type: "error",
     name: "ValueTooLarge",
@@ -1231,6 +1243,14 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WithholdingAlreadySlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
     ],
   },
   {
@@ -1259,6 +1279,7 @@ export const poaiErrorsAbi = [
   },
   { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;
