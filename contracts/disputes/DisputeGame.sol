@@ -5,7 +5,13 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
 import {StepRules} from "./StepRules.sol";
+
+interface IEpochLength {
+    function epochLength() external view returns (uint256);
+}
 
 /// @title DisputeGame
 /// @notice A bisection game in which one honest party is enough: a defender claims that training
@@ -27,15 +33,20 @@ import {StepRules} from "./StepRules.sol";
 ///
 ///         The re-executed operation decides: the challenger wins if it shows the defender's value
 ///         wrong, the defender otherwise. A party that lets a deadline pass loses. The winner takes
-///         both bonds.
+///         both bonds. A defender that accepted and lost is also slashed `slashFraction` of the
+///         stake its pool had in the epoch the game was opened in, through Staking (the challenger
+///         is the reporter): the game is a slash source whose window covers its longest game, so
+///         stake that starts unbonding during a game stays within its reach.
 ///
 /// Invariants (each pinned by a test in test/disputes/game.test.ts):
 ///  - a game resolves exactly once, and its two bonds go to its winner (funds are never stuck:
 ///    every unresolved game has a deadline after which `timeout` resolves it);
-///  - moves are bounded: ceil(log2(steps)) + tree depth + ceil(log2(chunks)) + a constant;
+///  - moves are bounded: ceil(log2(steps)) + tree depth + ceil(log2(chunks)) + a constant, at
+///    most MAX_MOVES for any claim `open` accepts;
+///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;
 ///  - against an honest defender no sequence of challenger moves wins, and against an honest
 ///    challenger no sequence of defender moves wins (the property test).
-contract DisputeGame is ReentrancyGuardTransient {
+contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     enum Phase {
@@ -91,6 +102,8 @@ contract DisputeGame is ReentrancyGuardTransient {
         int256 accLo;
         int256 accHi;
         uint256 bond;
+        /// Staking epoch the game was opened in (the offence epoch of a slash).
+        uint256 epoch;
         StepRules.Spec spec;
     }
 
@@ -101,7 +114,20 @@ contract DisputeGame is ReentrancyGuardTransient {
         bytes32[] siblings;
     }
 
+    /// @notice Most moves of any game: 2 per bisection level of steps (32), of a tree (25 for
+    ///         the largest slot of a spec with MAX_PARAMETERS) and of a fold's chunks (20), plus
+    ///         the single moves between them.
+    uint256 public constant MAX_MOVES = 2 * (32 + 25 + 20) + 12;
+    uint256 public constant MAX_WIDTH = 65_536;
+    uint256 private constant SLASH_GAS = 400_000;
+    uint256 public constant MAX_PARAMETERS = 1 << 26;
+
     IERC20 public immutable token;
+    /// @notice Staking, which slashes a defender that lost (zero: no slashing).
+    IStaking public immutable staking;
+    /// @notice Fraction (1e18 = 100%) of a losing defender's stake slashed.
+    uint256 public immutable slashFraction;
+    uint256 private immutable _epochLength;
     /// @notice Seconds each party has for each move.
     uint256 public immutable moveTimeout;
     /// @notice Bond each party posts (the challenger when opening, the defender when accepting).
@@ -123,6 +149,13 @@ contract DisputeGame is ReentrancyGuardTransient {
     event FoldAccumulatorPosted(uint256 indexed id, uint32 chunk, int256 acc);
     event FoldChosen(uint256 indexed id, uint32 lo, uint32 hi);
     event GameResolved(uint256 indexed id, address indexed winner, address indexed loser, string reason);
+    event DefenderSlashed(
+        uint256 indexed id,
+        address indexed defender,
+        uint256 fraction,
+        uint256 offenceEpoch
+    );
+    event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
 
     error UnknownGame(uint256 id);
     error WrongPhase(uint256 id, Phase phase);
@@ -139,12 +172,32 @@ contract DisputeGame is ReentrancyGuardTransient {
     error BadOffset(uint256 offset);
     error BadProof(uint256 slot, uint256 leaf);
     error MissingProof(uint256 slot, uint256 leaf);
+    error InsufficientGas(uint256 left, uint256 needed);
 
-    constructor(IERC20 token_, uint256 moveTimeout_, uint256 bond_) {
-        if (moveTimeout_ < 60 || moveTimeout_ > 7 days) revert InvalidClaim("moveTimeout");
+    /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
+    /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
+    constructor(
+        IERC20 token_,
+        uint256 moveTimeout_,
+        uint256 bond_,
+        IStaking staking_,
+        uint256 slashFraction_
+    ) {
+        if (moveTimeout_ < 60 || moveTimeout_ > 1 days) revert InvalidClaim("moveTimeout");
+        if (slashFraction_ > 1e18) revert InvalidClaim("slashFraction");
         token = token_;
         moveTimeout = moveTimeout_;
         bond = bond_;
+        staking = staking_;
+        slashFraction = slashFraction_;
+        _epochLength = address(staking_) == address(0) ? 0 : IEpochLength(address(staking_)).epochLength();
+    }
+
+    /// @inheritdoc ISlashWindow
+    /// @dev A game opened in epoch e ends at most MAX_MOVES move timeouts after it opened, which is
+    ///      at most one epoch after e began.
+    function slashWindow() external view returns (uint256) {
+        return _epochLength + MAX_MOVES * moveTimeout;
     }
 
     // --- opening --------------------------------------------------------------------------------
@@ -154,7 +207,9 @@ contract DisputeGame is ReentrancyGuardTransient {
         StepRules.Spec memory s = claim.spec;
         if (s.widths.length < 2 || s.widths.length > 17) revert InvalidClaim("widths");
         for (uint256 l; l < s.widths.length; ++l) if (s.widths[l] == 0) revert InvalidClaim("widths");
-        if (s.batchSize == 0) revert InvalidClaim("batchSize");
+        for (uint256 l; l < s.widths.length; ++l) if (s.widths[l] > MAX_WIDTH) revert InvalidClaim("widths");
+        if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
+        if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
         if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
         if (claim.steps == 0) revert InvalidClaim("steps");
         if (defender == address(0) || defender == msg.sender) revert InvalidClaim("defender");
@@ -168,6 +223,7 @@ contract DisputeGame is ReentrancyGuardTransient {
         g.hiRoot = claim.endRoot;
         g.spec = s;
         g.bond = bond;
+        if (address(staking) != address(0)) g.epoch = staking.currentEpoch();
         _next(g, Phase.Accept);
         emit GameOpened(id, msg.sender, defender, claim);
         token.safeTransferFrom(msg.sender, address(this), bond);
@@ -442,6 +498,17 @@ contract DisputeGame is ReentrancyGuardTransient {
         g.winner = winner;
         emit GameResolved(id, winner, loser, reason);
         token.safeTransfer(winner, accepted ? 2 * g.bond : g.bond);
+        if (challengerWins && accepted && address(staking) != address(0) && slashFraction != 0) {
+            address[] memory reporters = new address[](1);
+            reporters[0] = g.challenger;
+            // enough gas that a refusal is Staking's, not a caller starving the call
+            if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
+            try staking.slash(g.defender, slashFraction, reporters, false, g.epoch) {
+                emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
+            } catch (bytes memory why) {
+                emit SlashRefused(id, g.defender, why);
+            }
+        }
     }
 
     /// Reads each range from the supplied leaves (in order: each range's leaves, first to last),

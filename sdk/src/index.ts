@@ -6,6 +6,7 @@ export * from "./abi/index.js";
 export * from "./actions/beacon.js";
 export * from "./actions/challenges.js";
 export * from "./actions/coordinator.js";
+export * from "./actions/disputes.js";
 export * from "./actions/inbox.js";
 export * from "./actions/models.js";
 export * from "./actions/output-verifier.js";

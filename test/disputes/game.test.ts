@@ -23,10 +23,11 @@ import {
   proofsOf,
   type StateSource,
 } from "../../sdk/src/compute/state/game.js";
+import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { LEAF_BYTES } from "../../sdk/src/compute/state/tree.js";
-import { trainingSlots, type ElementRef } from "../../sdk/src/compute/state/layout.js";
-import { StateTensors } from "../../sdk/src/compute/state/trace.js";
+import { trainingSlots } from "../../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../../scripts/lib/deploy.js";
+import { ROLES } from "../../scripts/lib/roles.js";
 
 /**
  * DisputeGame end to end on the in-process chain, both parties played through the SDK: an honest
@@ -46,6 +47,9 @@ const key = deriveKey(spec, seed);
 const layout = modelLayout(spec);
 const STEPS = 4;
 const BOND = parseEther("10");
+/** Fraction of a losing trainer's stake slashed (1e18 = 100%). */
+const SLASH = parseEther("0.1");
+const TRAINER = 1;
 const honest = new RunStates(spec, key, initialWeights(layout, key), 0);
 const slots = trainingSlots(spec);
 const thetaOut = slots.length - 1;
@@ -58,50 +62,18 @@ function seeded(seed: number): () => number {
   return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
-/**
- * A trainer that corrupts step `step`: bit `bit` of byte `at` of slot `slot` flips (and, when the slot
- * is not Θ_out, a bit of Θ_out too, so that the run's end differs); every later step trains honestly
- * from the corrupted parameters. Its fold accumulators are its own honest ones from `cut` on shifted
- * by `delta` (0: none).
- */
-class LyingTrainer implements StateSource {
-  readonly spec = spec;
-  private readonly faulty: StateTensors;
-  private readonly after: RunStates;
-
+/** A trainer that forged one bit of step `step` (see ForgedRun). */
+class LyingTrainer extends ForgedRun {
   constructor(
-    readonly step: number,
+    step: number,
     slot: number,
-    at: number,
+    byte: number,
     bit: number,
-    param: number,
-    private readonly cut: number,
-    private readonly delta: bigint,
+    parameter: number,
+    cut: number,
+    delta: bigint,
   ) {
-    const base = honest.tensors(step);
-    const enc = base.encodings.map((e) => e.slice());
-    enc[slot][at] ^= 1 << bit;
-    if (slot !== thetaOut) enc[thetaOut][8 + param] ^= 1;
-    this.faulty = new StateTensors(base.slots, enc);
-    const bytes = enc[thetaOut];
-    const theta = new Int16Array(layout.parameterCount);
-    new Uint8Array(theta.buffer).set(bytes.subarray(8));
-    this.after = new RunStates(spec, key, theta, step + 1);
-  }
-
-  thetaRoot(step: number): Hex {
-    return step <= this.step ? honest.thetaRoot(step) : this.after.thetaRoot(step);
-  }
-
-  tensors(step: number): StateTensors {
-    if (step < this.step) return honest.tensors(step);
-    return step === this.step ? this.faulty : this.after.tensors(step);
-  }
-
-  foldAccs(step: number, ref: ElementRef): bigint[] {
-    if (step !== this.step)
-      return step < this.step ? honest.foldAccs(step, ref) : this.after.foldAccs(step, ref);
-    return honest.foldAccs(step, ref).map((a, c) => (c >= this.cut ? a + this.delta : a));
+    super(honest, { step, slot, byte, bit, parameter, cut, delta });
   }
 }
 
@@ -167,7 +139,15 @@ async function fixture() {
   const [, challenger, defender] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
   const s = await deployStaking(viem);
-  const game = await viem.deployContract("DisputeGame", [s.token.address, 3600n, BOND]);
+  const game = await viem.deployContract("DisputeGame", [
+    s.token.address,
+    600n,
+    BOND,
+    s.staking.address,
+    SLASH,
+  ]);
+  await s.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
+  await s.staking.write.addSlashSource([game.address]);
   const contracts = {
     accessManager: s.manager.address,
     token: s.token.address,
@@ -182,16 +162,30 @@ async function fixture() {
     deployment: { chainId, contracts },
   });
   for (const w of [challenger, defender]) {
-    await s.token.write.transfer([w.account.address, parseEther("1000")]);
+    await s.token.write.transfer([w.account.address, parseEther("3000")]);
     const token = await viem.getContractAt("PoAIToken", s.token.address, { client: { wallet: w } });
     await token.write.approve([game.address, maxUint256]);
+    await token.write.approve([s.staking.address, maxUint256]);
   }
+  // the trainer is a registered operator with stake at risk
+  const trainerStaking = await viem.getContractAt("Staking", s.staking.address, {
+    client: { wallet: defender },
+  });
+  await trainerStaking.write.register([
+    TRAINER,
+    parseEther("1500"),
+    1000,
+    2000,
+    "https://trainer.example",
+    "CPU",
+  ]);
   return {
     viem,
     networkHelpers,
     publicClient,
     game,
     token: s.token,
+    staking: s.staking,
     challenger: { address: getAddress(challenger.account.address), ctx: ctxOf(challenger) },
     defender: { address: getAddress(defender.account.address), ctx: ctxOf(defender) },
   };
@@ -253,9 +247,15 @@ describe("DisputeGame: one honest party is enough", () => {
     const liar = new LyingTrainer(2, 4, 17, 3, 40, 0, 0n); // A_1 of step 2
     const id = await open(f, liar);
     const before = await f.token.read.balanceOf([f.challenger.address]);
+    const staked = await f.token.read.balanceOf([f.staking.address]);
     const { winner, moves } = await play(f, id, liar, { source: honest });
     expect(winner).to.equal(f.challenger.address);
-    expect(await f.token.read.balanceOf([f.challenger.address])).to.equal(before + 2n * BOND);
+    // both bonds, plus the finder's fee of the trainer's slash
+    expect((await f.token.read.balanceOf([f.challenger.address])) > before + 2n * BOND).to.equal(true);
+    const slashed = await f.game.getEvents.DefenderSlashed({ id });
+    expect(slashed.length).to.equal(1);
+    expect(slashed[0].args.defender).to.equal(f.defender.address);
+    expect((await f.token.read.balanceOf([f.staking.address])) < staked).to.equal(true);
     // log2(4) steps + slot + tree depth + element + fold: bounded by the logarithms
     expect(moves).to.be.below(40);
   });
@@ -303,7 +303,7 @@ describe("DisputeGame: one honest party is enough", () => {
     const id = await open(f, honest);
     await rejects(timeoutDispute(f.challenger.ctx, { id }), /DeadlineNotPassed/);
     const before = await f.token.read.balanceOf([f.challenger.address]);
-    await f.networkHelpers.time.increase(3601);
+    await f.networkHelpers.time.increase(601);
     const hash = await timeoutDispute(f.challenger.ctx, { id });
     await f.publicClient.waitForTransactionReceipt({ hash });
     const view = await getDispute(f.challenger.ctx, { id });
@@ -324,7 +324,7 @@ describe("DisputeGame: one honest party is enough", () => {
       await f.publicClient.waitForTransactionReceipt({ hash: await sendDisputeMove(f.defender.ctx, move) });
     }
     expect((await getDispute(f.defender.ctx, { id })).mover).to.equal(f.challenger.address);
-    await f.networkHelpers.time.increase(3601);
+    await f.networkHelpers.time.increase(601);
     await f.publicClient.waitForTransactionReceipt({ hash: await timeoutDispute(f.defender.ctx, { id }) });
     expect((await getDispute(f.defender.ctx, { id })).winner).to.equal(f.defender.address);
     expect(await f.token.read.balanceOf([f.defender.address])).to.equal(before - BOND + 2n * BOND);
@@ -352,7 +352,7 @@ describe("DisputeGame: one honest party is enough", () => {
       sendDisputeMove(f.defender.ctx, { functionName: "revealChildren", args: [id, zero, zero] }),
       /BadChildren/,
     );
-    await f.networkHelpers.time.increase(3601);
+    await f.networkHelpers.time.increase(601);
     const move = (await nextDisputeMove(f.defender.ctx, view, liar, f.defender.address))!;
     await rejects(sendDisputeMove(f.defender.ctx, move), /DeadlinePassed/);
   });

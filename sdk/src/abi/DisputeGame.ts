@@ -8,8 +8,31 @@ export const disputeGameAbi = [
       { name: "token_", type: "address", internalType: "contract IERC20" },
       { name: "moveTimeout_", type: "uint256", internalType: "uint256" },
       { name: "bond_", type: "uint256", internalType: "uint256" },
+      { name: "staking_", type: "address", internalType: "contract IStaking" },
+      { name: "slashFraction_", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "MAX_MOVES",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "MAX_PARAMETERS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "MAX_WIDTH",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -107,6 +130,7 @@ export const disputeGameAbi = [
           { name: "accLo", type: "int256", internalType: "int256" },
           { name: "accHi", type: "int256", internalType: "int256" },
           { name: "bond", type: "uint256", internalType: "uint256" },
+          { name: "epoch", type: "uint256", internalType: "uint256" },
           {
             name: "spec",
             type: "tuple",
@@ -295,6 +319,27 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "slashFraction",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "slashWindow",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "staking",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract IStaking" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "timeout",
     inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
     outputs: [],
@@ -324,6 +369,17 @@ export const disputeGameAbi = [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
       { name: "left", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "right", type: "bytes32", internalType: "bytes32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenderSlashed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "defender", type: "address", internalType: "address", indexed: true },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -422,6 +478,16 @@ export const disputeGameAbi = [
   },
   {
     type: "event",
+    name: "SlashRefused",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "defender", type: "address", internalType: "address", indexed: true },
+      { name: "reason", type: "bytes", internalType: "bytes", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "SlotPicked",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
@@ -496,6 +562,14 @@ export const disputeGameAbi = [
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
       { name: "node", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InsufficientGas",
+    inputs: [
+      { name: "left", type: "uint256", internalType: "uint256" },
+      { name: "needed", type: "uint256", internalType: "uint256" },
     ],
   },
   {

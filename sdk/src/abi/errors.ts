@@ -505,6 +505,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
+    name: "InsufficientGas",
+    inputs: [
+      { name: "left", type: "uint256", internalType: "uint256" },
+      { name: "needed", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientLocked",
     inputs: [
       { name: "spender", type: "address", internalType: "address" },

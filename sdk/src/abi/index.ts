@@ -17,6 +17,7 @@ export { iComputeConsumerAbi } from "./IComputeConsumer.js";
 export { iContainerInputsAbi } from "./IContainerInputs.js";
 export { iCoordinatorReadsAbi } from "./ICoordinatorReads.js";
 export { iCoordinatorVerificationAbi } from "./ICoordinatorVerification.js";
+export { iEpochLengthAbi } from "./IEpochLength.js";
 export { iEscrowSinkAbi } from "./IEscrowSink.js";
 export { iModelRegistryAbi } from "./IModelRegistry.js";
 export { iOutputVerifierAbi } from "./IOutputVerifier.js";

@@ -12,7 +12,7 @@
  * events it needs (posted roots, revealed children and leaf) and its source; `playDispute` loops
  * over it until the game is resolved. The contract is `deployment.contracts.disputeGame`.
  */
-import { encodeFunctionData, hexToBytes, type Address, type Hash, type Hex } from "viem";
+import { bytesToHex, encodeFunctionData, hexToBytes, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getContractEvents, readContract, waitForTransactionReceipt } from "viem/actions";
 import { disputeGameAbi } from "../abi/index.js";
 import {
@@ -257,7 +257,7 @@ export async function nextDisputeMove(
     }
     case "Leaf": {
       const leaf = source.tensors(step).tree(view.slot).leaf(Number(view.node));
-      return { functionName: "revealLeaf", args: [id, toHex(leaf)] };
+      return { functionName: "revealLeaf", args: [id, bytesToHex(leaf)] };
     }
     case "PickElement": {
       const posted = await roots();
@@ -319,10 +319,6 @@ function foldProof(id: bigint, part: number, roots: readonly Hex[], proofs: Leaf
 function foldAccsOf(source: StateSource, view: DisputeView): bigint[] {
   const tensors = source.tensors(view.lo);
   return source.foldAccs(view.lo, elementOf(source.spec, tensors, view.slot, view.offset));
-}
-
-function toHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes).toString("hex")}`;
 }
 
 /** Sends one move. */

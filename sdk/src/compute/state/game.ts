@@ -50,7 +50,7 @@ export class RunStates implements StateSource {
     /** Parameters at `firstStep`. */
     private readonly start: Int16Array,
     readonly firstStep: number,
-    private readonly data?: EngineData,
+    readonly data?: EngineData,
   ) {}
 
   trace(step: number): StepTrace {
