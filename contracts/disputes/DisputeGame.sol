@@ -206,8 +206,8 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     function open(address defender, Claim calldata claim) external nonReentrant returns (uint256 id) {
         StepRules.Spec memory s = claim.spec;
         if (s.widths.length < 2 || s.widths.length > 17) revert InvalidClaim("widths");
-        for (uint256 l; l < s.widths.length; ++l) if (s.widths[l] == 0) revert InvalidClaim("widths");
-        for (uint256 l; l < s.widths.length; ++l) if (s.widths[l] > MAX_WIDTH) revert InvalidClaim("widths");
+        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] == 0) revert InvalidClaim("widths");
+        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
         if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
         if (s.version != 1 && s.version != 2) revert InvalidClaim("version");

@@ -113,15 +113,15 @@ library StepRules {
     }
 
     function parameterCount(uint32[] memory w) internal pure returns (uint256 p) {
-        for (uint256 l; l + 1 < w.length; ++l) p += (uint256(w[l]) + 1) * w[l + 1];
+        for (uint256 j; j + 1 < w.length; ++j) p += (uint256(w[j]) + 1) * w[j + 1];
     }
 
-    function weightOffset(uint32[] memory w, uint256 l) internal pure returns (uint256 p) {
-        for (uint256 k; k < l; ++k) p += (uint256(w[k]) + 1) * w[k + 1];
+    function weightOffset(uint32[] memory w, uint256 j) internal pure returns (uint256 p) {
+        for (uint256 k; k < j; ++k) p += (uint256(w[k]) + 1) * w[k + 1];
     }
 
-    function biasOffset(uint32[] memory w, uint256 l) internal pure returns (uint256) {
-        return weightOffset(w, l) + uint256(w[l]) * w[l + 1];
+    function biasOffset(uint32[] memory w, uint256 j) internal pure returns (uint256) {
+        return weightOffset(w, j) + uint256(w[j]) * w[j + 1];
     }
 
     /// @notice Leaves of a slot of `length` bytes, and the height of its tree.
@@ -147,12 +147,12 @@ library StepRules {
         if (index <= 3 + L) return _slot(ACT, index - 3, B, w[index - 3], 1, true);
         if (index == 4 + L) return _slot(LOSS, 0, B, w[L], 1, true);
         uint256 k = index - 5 - L;
-        uint256 l = L - 1 - k / 4;
+        uint256 j = L - 1 - k / 4;
         uint256 part = k % 4;
-        if (part == 0) return _slot(ERR_T, l + 1, w[l + 1], B, 1, true);
-        if (part == 1) return _slot(ACT_T, l, w[l], B, 1, true);
-        if (part == 2) return _slot(WEIGHT_T, l, w[l], w[l + 1], 1, l > 0);
-        return _slot(ERR, l, B, w[l], 1, l > 0);
+        if (part == 0) return _slot(ERR_T, j + 1, w[j + 1], B, 1, true);
+        if (part == 1) return _slot(ACT_T, j, w[j], B, 1, true);
+        if (part == 2) return _slot(WEIGHT_T, j, w[j], w[j + 1], 1, j > 0);
+        return _slot(ERR, j, B, w[j], 1, j > 0);
     }
 
     function _slot(
@@ -167,18 +167,18 @@ library StepRules {
     }
 
     /// @notice Index of A_l (A_0 = X).
-    function actSlot(uint256 l) internal pure returns (uint256) {
-        return l == 0 ? 1 : 3 + l;
+    function actSlot(uint256 j) internal pure returns (uint256) {
+        return j == 0 ? 1 : 3 + j;
     }
 
     /// @notice First of the four backward slots of layer l (ET_{l+1}, AT_l, WT_l, E_l).
-    function backwardBase(uint256 L, uint256 l) internal pure returns (uint256) {
-        return 5 + L + 4 * (L - 1 - l);
+    function backwardBase(uint256 L, uint256 j) internal pure returns (uint256) {
+        return 5 + L + 4 * (L - 1 - j);
     }
 
     /// @notice Index of E_l (E_L = G).
-    function errSlot(uint256 L, uint256 l) internal pure returns (uint256) {
-        return l == L ? 4 + L : backwardBase(L, l) + 3;
+    function errSlot(uint256 L, uint256 j) internal pure returns (uint256) {
+        return j == L ? 4 + L : backwardBase(L, j) + 3;
     }
 
     /// @notice The element holding byte `offset` of slot `index`, and its rule.
@@ -209,15 +209,15 @@ library StepRules {
             e.size = 2;
             e.K = s.batchSize;
             uint256 start;
-            for (uint256 l; l < L; ++l) {
-                uint256 n = s.widths[l];
-                uint256 m = s.widths[l + 1];
+            for (uint256 j; j < L; ++j) {
+                uint256 n = s.widths[j];
+                uint256 m = s.widths[j + 1];
                 if (k < start + n * m) {
-                    (e.op, e.layer, e.row, e.col) = (OP_UPDATE_WEIGHT, l, (k - start) / n, (k - start) % n);
+                    (e.op, e.layer, e.row, e.col) = (OP_UPDATE_WEIGHT, j, (k - start) / n, (k - start) % n);
                     return e;
                 }
                 if (k < start + n * m + m) {
-                    (e.op, e.layer, e.row) = (OP_UPDATE_BIAS, l, k - start - n * m);
+                    (e.op, e.layer, e.row) = (OP_UPDATE_BIAS, j, k - start - n * m);
                     return e;
                 }
                 start += (n + 1) * m;
@@ -262,9 +262,9 @@ library StepRules {
             r[1] = Range(3, 4 * e.row, 4);
         } else if (e.op == OP_TRANSPOSE) {
             r = new Range[](1);
-            uint256 l = e.layer;
-            uint256 source = slotAt(s, e.slot).kind == ERR_T ? errSlot(L, l) : actSlot(l);
-            r[0] = Range(source, e.col * s.widths[l] + e.row, 1);
+            uint256 j = e.layer;
+            uint256 source = slotAt(s, e.slot).kind == ERR_T ? errSlot(L, j) : actSlot(j);
+            r[0] = Range(source, e.col * s.widths[j] + e.row, 1);
         } else if (e.op == OP_WEIGHT_T) {
             r = new Range[](1);
             r[0] = Range(

@@ -20,7 +20,6 @@ import {
   elementRanges,
   firstDisputedByte,
   firstDisputedSlot,
-  foldChunks,
   foldRanges,
   isFold,
   midOf,

@@ -191,7 +191,6 @@ export function elementAt(
   const s = slots[slotIndex];
   if (s === undefined || !s.present) throw new RangeError(`slot ${slotIndex} is not a tensor of this layout`);
   const layout = modelLayout(spec);
-  const L = layout.layers.length;
   const B = inference ? 1 : spec.batchSize;
   const base = { slot: slotIndex, kind: s.kind, offset, row: 0, col: 0, layer: 0, ...none };
   if (offset >= s.length) return { ...base, element: offset, op: "padding", size: 1 };
