@@ -305,17 +305,24 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         emit ChildrenRevealed(id, left, right);
     }
 
-    /// @notice The challenger picks the child it disputes.
-    function pickChild(uint256 id, bool right) external {
+    /// @notice The challenger picks the child it disputes. A child past the slot's last leaf must
+    ///         be the empty subtree's hash: picking it is refused when it is, and wins when it is
+    ///         not (the defender's root is not the tree of any encoding of the slot).
+    function pickChild(uint256 id, bool right) external nonReentrant {
         Game storage g = _move(id, Phase.PickChild);
         uint64 node = 2 * g.node + (right ? 1 : 0);
-        // a subtree past the slot's last leaf holds no leaf the defender could reveal
+        bytes32 picked = right ? g.right : g.left;
+        uint256 height = g.height - 1;
         (uint256 leaves, ) = StepRules.treeShape(StepRules.slotAt(g.spec, g.slot).length);
-        if (uint256(node) << (g.height - 1) >= leaves) revert EmptySubtree(id, node);
+        if (uint256(node) << height >= leaves) {
+            if (picked == _emptySubtree(height)) revert EmptySubtree(id, node);
+            _resolve(id, g, true, "empty subtree");
+            return;
+        }
         g.node = node;
-        g.nodeHash = right ? g.right : g.left;
-        g.height -= 1;
-        _next(g, g.height == 0 ? Phase.Leaf : Phase.Children);
+        g.nodeHash = picked;
+        g.height = uint32(height);
+        _next(g, height == 0 ? Phase.Leaf : Phase.Children);
         emit ChildPicked(id, g.height, g.node);
     }
 
@@ -546,6 +553,11 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
             }
             out[r] = bytes_;
         }
+    }
+
+    /// The root of a subtree of `height` holding no leaf: Z_0 = 0, Z_{k+1} = keccak256(Z_k ‖ Z_k).
+    function _emptySubtree(uint256 height) private pure returns (bytes32 z) {
+        for (uint256 k; k < height; ++k) z = keccak256(abi.encodePacked(z, z));
     }
 
     function _verify(bytes32 root, uint256 depth, LeafProof calldata p) private pure returns (bool) {

@@ -1,7 +1,17 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { bytesToHex, getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
+import {
+  bytesToHex,
+  concat,
+  getAddress,
+  keccak256,
+  maxUint256,
+  parseEther,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
 import {
   getDispute,
   nextDisputeMove,
@@ -24,6 +34,7 @@ import {
   type StateSource,
 } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
+import type { StateTensors } from "../../sdk/src/compute/state/trace.js";
 import { LEAF_BYTES } from "../../sdk/src/compute/state/tree.js";
 import { trainingSlots } from "../../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../../scripts/lib/deploy.js";
@@ -299,6 +310,35 @@ describe("DisputeGame: one honest party is enough", () => {
     );
   });
 
+  it("pays the bonds even when Staking refuses the slash (the losing defender is not an operator)", async () => {
+    const [, , , outsider] = await f.viem.getWalletClients();
+    await f.token.write.transfer([outsider.account.address, parseEther("100")]);
+    const token = await f.viem.getContractAt("PoAIToken", f.token.address, { client: { wallet: outsider } });
+    await token.write.approve([f.game.address, maxUint256]);
+    const liar = new LyingTrainer(1, 4, 30, 1, 7, 0, 0n);
+    const hash = await openDispute(f.challenger.ctx, {
+      defender: outsider.account.address,
+      claim: {
+        spec,
+        firstStep: 0,
+        steps: STEPS,
+        startRoot: honest.thetaRoot(0),
+        endRoot: liar.thetaRoot(STEPS),
+      },
+    });
+    await f.publicClient.waitForTransactionReceipt({ hash });
+    const id = (await f.game.read.gameCount()) as bigint;
+    const outsiderParty = {
+      address: getAddress(outsider.account.address),
+      ctx: { ...f.defender.ctx, walletClient: outsider },
+    };
+    const before = await f.token.read.balanceOf([f.challenger.address]);
+    const { winner } = await play({ ...f, defender: outsiderParty }, id, liar, { source: honest });
+    expect(winner).to.equal(f.challenger.address);
+    expect(await f.token.read.balanceOf([f.challenger.address])).to.equal(before + 2n * BOND);
+    expect((await f.game.getEvents.SlashRefused({ id })).length).to.equal(1);
+  });
+
   it("a party that lets its deadline pass loses: a silent trainer forfeits its claim", async () => {
     const id = await open(f, honest);
     await rejects(timeoutDispute(f.challenger.ctx, { id }), /DeadlineNotPassed/);
@@ -388,6 +428,40 @@ describe("DisputeGame: one honest party is enough", () => {
       /EmptySubtree/,
     );
     await challengerMove("pickChild", false);
+  });
+
+  it("a root with a non-empty subtree past the slot's last leaf loses when the challenger picks it", async () => {
+    // Naive code refuses every pick past the last leaf: a trainer then commits a root whose real
+    // leaves are all honest and hides its difference in an empty subtree, and the honest challenger
+    // (whose only differing child is that one) cannot move and loses.
+    const last = STEPS - 1;
+    const tree = honest.tensors(last).tree(thetaOut); // 54 leaves, height 6
+    const fake = new Map<string, Hex>();
+    let node: Hex = keccak256(toHex("hidden"));
+    fake.set("3:7", node);
+    for (let k = 3, i = 7; k < tree.depth; k++, i >>= 1) {
+      const sibling = bytesToHex(tree.node(k, i ^ 1));
+      node = keccak256(concat(i & 1 ? [sibling, node] : [node, sibling]));
+      fake.set(`${k + 1}:${i >> 1}`, node);
+    }
+    const nodeOf = (k: number, i: number) => fake.get(`${k}:${i}`) ?? bytesToHex(tree.node(k, i));
+    const roots = [...honest.tensors(last).roots];
+    roots[thetaOut] = nodeOf(tree.depth, 0);
+    const forgedTree = {
+      children: (k: number, i: number) => [nodeOf(k - 1, 2 * i), nodeOf(k - 1, 2 * i + 1)],
+    };
+    const trainer: StateSource = {
+      spec,
+      thetaRoot: (step) => (step === STEPS ? roots[thetaOut] : honest.thetaRoot(step)),
+      tensors: (step) =>
+        step === last ? ({ roots, tree: () => forgedTree } as unknown as StateTensors) : honest.tensors(step),
+      foldAccs: (step, ref) => honest.foldAccs(step, ref),
+    };
+    const id = await open(f, trainer);
+    const { winner } = await play(f, id, trainer, { source: honest });
+    expect(winner).to.equal(f.challenger.address);
+    const resolved = await f.game.getEvents.GameResolved({ id });
+    expect(resolved[0].args.reason).to.equal("empty subtree");
   });
 
   it("refuses to open a game on an invalid claim, naming the field", async () => {
