@@ -25,6 +25,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { toHex, type Address, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { advanceChainTime, httpRequester, latestChainTime } from "@poai/sdk";
 import type { Tickable } from "./daemon-network.js";
 
 const POAI_BIN = path.resolve(import.meta.dirname, "../cli/poai.js");
@@ -96,33 +97,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function jsonRpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
-
 /** The latest block's timestamp. */
 export async function chainTime(rpc: string): Promise<bigint> {
-  const block = await jsonRpc<{ timestamp: string }>(rpc, "eth_getBlockByNumber", ["latest", false]);
-  return BigInt(block.timestamp);
+  return latestChainTime(httpRequester(rpc));
 }
 
-/** Mines a block at `t` unless the chain is already there (time never goes back). */
+/**
+ * Mines a block at `t` unless the chain is already there (time never goes back); the clients'
+ * differences are the SDK's `advanceChainTime`.
+ */
 export async function advanceChainTo(rpc: string, t: bigint): Promise<void> {
-  const now = await chainTime(rpc);
-  if (now >= t) return;
-  try {
-    await jsonRpc(rpc, "evm_setNextBlockTimestamp", [`0x${t.toString(16)}`]);
-  } catch {
-    await jsonRpc(rpc, "evm_increaseTime", [Number(t - now)]);
-  }
-  await jsonRpc(rpc, "evm_mine");
+  await advanceChainTime(httpRequester(rpc), t);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,6 +5,8 @@
 export * from "./abi/index.js";
 export * from "./actions/beacon.js";
 export * from "./actions/challenges.js";
+export * from "./actions/committee.js";
+export * from "./actions/batch-reads.js";
 export * from "./actions/coordinator.js";
 export * from "./actions/disputes.js";
 export * from "./actions/inbox.js";
@@ -18,6 +20,17 @@ export * from "./actions/token.js";
 export * from "./poai/index.js";
 export { specId, type TrainingSpec } from "./compute/spec.js";
 export { createPoAIClient } from "./client.js";
+export {
+  ChainClockError,
+  advanceChainTime,
+  chainClientName,
+  httpRequester,
+  identifyChainClient,
+  latestChainTime,
+  type ChainClientInfo,
+  type ChainClientName,
+  type RpcRequester,
+} from "./chain-client.js";
 export type {
   CreatePoAIClientParameters,
   PoAIBeaconActions,

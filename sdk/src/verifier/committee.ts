@@ -6,6 +6,7 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 import type { PoAIClient } from "../client.js";
+import { getStakesAtBatch } from "../actions/batch-reads.js";
 import { isSelected } from "../poai/sortition.js";
 
 /** The validators and their stakes at the start of one round. */
@@ -65,11 +66,8 @@ export class CommitteeView {
     });
     const [total, stakes] = await Promise.all([
       this.read("roleStakeAt", () => this.client.staking.roleStakeAt({ role: "validator", epoch: round })),
-      Promise.all(
-        validators.map((v) =>
-          this.read("stakeAt", () => this.client.staking.stakeAt({ operator: v, epoch: round })),
-        ),
-      ),
+      // one batched read (Multicall3) for every validator's stake, not one request each
+      this.read("stakeAt", () => getStakesAtBatch(this.client, { operators: validators, epoch: round })),
     ]);
     return { validators, stakes, total };
   }

@@ -59,6 +59,8 @@ import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
+import { challengesNotSelected } from "./committee-filter.js";
+import { getBeaconContributionsBatch, getChallengesBatch } from "../actions/batch-reads.js";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
 import { memberSamples } from "../poai/audit.js";
 import { namedSegments } from "../actions/challenges.js";
@@ -993,6 +995,16 @@ export class ValidatorDaemon extends DaemonLoop {
 
   private async stepAudits(signal: AbortSignal): Promise<void> {
     let now = await this.now(signal);
+    // One committee read per round, not per challenge (RPC requests flat in the number of trainers).
+    const notMine = await challengesNotSelected(
+      this.client,
+      this.validator,
+      this.store.challengesIn(["new"]).filter((c) => {
+        const w = this.windows(c.round, c.extension);
+        return now >= w.commitStart && now < w.commitEnd;
+      }),
+      (auditRound) => this.ensureSealed(auditRound, signal),
+    );
     for (const c of this.store.challengesIn(["new"])) {
       signal.throwIfAborted();
       const w = this.windows(c.round, c.extension);
@@ -1000,6 +1012,10 @@ export class ValidatorDaemon extends DaemonLoop {
       if (now >= w.commitEnd) {
         this.store.update(c.id, { state: "expired", note: "the commit window closed before the audit" });
         this.log.warn({ id: c.id, round: c.round }, "commit window closed before the audit");
+        continue;
+      }
+      if (notMine.has(c.id)) {
+        this.store.update(c.id, { state: "skipped", note: "not in the committee" });
         continue;
       }
       let outcome: AuditOutcome;
@@ -1467,16 +1483,22 @@ export class ValidatorDaemon extends DaemonLoop {
       "skipped",
       "expired",
     ];
-    for (const c of this.store.challengesIn(states, { open: true })) {
+    const due = this.store
+      .challengesIn(states, { open: true })
+      .filter((c) => now >= this.windows(c.round, c.extension).revealEnd);
+    // Every due challenge's state in one batched read (Multicall3), not one request each.
+    const infos = await this.rpc(
+      "getChallenges",
+      () => getChallengesBatch(this.client, { ids: due.map((c) => c.id) }),
+      signal,
+    );
+    for (const c of due) {
       signal.throwIfAborted();
       const w = this.windows(c.round, c.extension);
-      if (now < w.revealEnd) continue;
       const member = c.state !== "skipped" && c.state !== "expired";
-      let info = await this.rpc(
-        "getChallenge",
-        () => this.client.challenges.getChallenge({ id: c.id }),
-        signal,
-      );
+      let info =
+        infos.get(c.id.toLowerCase() as Hex) ??
+        (await this.rpc("getChallenge", () => this.client.challenges.getChallenge({ id: c.id }), signal));
       if (info.extension !== c.extension) {
         this.extended(c, info.extension, info.auditRound);
         continue;
@@ -1547,14 +1569,18 @@ export class ValidatorDaemon extends DaemonLoop {
     for (let r = current > 1n ? current - 1n : 1n; r <= current; r++) {
       if (now > this.windows(r - 1n).closesAt) continue; // reports close with epoch r - 1
       validators ??= await this.committees.validators(current);
-      for (const v of validators) {
+      const unchecked = validators.filter(
+        (v) => v !== this.validator && !this.store.withholdingChecked(Number(r), v),
+      );
+      // Every validator's contribution in one batched read (Multicall3), not one request each.
+      const contributions = await this.rpc(
+        "getBeaconContributions",
+        () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),
+        signal,
+      );
+      for (const v of unchecked) {
         signal.throwIfAborted();
-        if (v === this.validator || this.store.withholdingChecked(Number(r), v)) continue;
-        const contribution = await this.rpc(
-          "getBeaconContribution",
-          () => this.client.beacon.getBeaconContribution({ round: r, validator: v }),
-          signal,
-        );
+        const contribution = contributions.get(v)!;
         if (!contribution.committed || contribution.revealed) {
           this.store.recordWithholding(Number(r), v, contribution.committed ? "revealed" : "none");
           continue;

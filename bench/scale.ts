@@ -1,0 +1,705 @@
+/**
+ * `BENCH=scale npm run bench`: how PoAI's cost grows with the network. One in-process chain, N
+ * trainers, N validators and N delegators (N = 10, 100, 1,000 by default; `SCALE_N=10,100` and
+ * `SCALE_EPOCHS=3` choose), the real daemons (`TrainerDaemon`, `ValidatorDaemon`: real SQLite files,
+ * real HTTP checkpoint servers, the SDK's real actions) sharing this process, a tiny spec so that
+ * training is not the bottleneck, driven round by round on the chain's clock.
+ *
+ * Per round (= epoch) it records:
+ * - gas of every transaction, by action (beacon, submit, verdict commits and reveals, finalize,
+ *   missed reports, reward crediting, claims, …), in total and per trainer;
+ * - JSON-RPC requests per daemon (each daemon talks to the chain through its own counting transport);
+ * - CPU and wall time of the daemons' ticks (the in-process chain's work for their requests is
+ *   included: it runs in this process);
+ * - wall time of the round on the in-process chain;
+ * and at the end the SQLite size per daemon and the claims (delegators', then operators'), whose
+ * first calls close the epochs and credit each pool. Then it fits the growth exponent b of each
+ * figure (figure ≈ a·N^b, least squares on log–log): b ≈ 0 is flat, b ≈ 1 linear.
+ *
+ * Writes `bench/results/scale.json` and prints tables.
+ */
+import { statSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { network } from "hardhat";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  decodeFunctionData,
+  getAddress,
+  keccak256,
+  maxUint256,
+  parseEther,
+  parseTransaction,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { writeContract, waitForTransactionReceipt } from "viem/actions";
+import {
+  challengeManagerAbi,
+  createPoAIClient,
+  parseDeployment,
+  poaiTokenAbi,
+  randomnessBeaconAbi,
+  rewardDistributorAbi,
+  roundWindows,
+  specId,
+  stakingAbi,
+  taskRegistryAbi,
+  type TrainingSpec,
+} from "@poai/sdk";
+import { TrainerDaemon } from "@poai/sdk/node";
+import { ValidatorDaemon } from "@poai/sdk/verifier";
+import { deployNetwork } from "../scripts/lib/deploy.js";
+import { contractsOf } from "../scripts/lib/address-book.js";
+import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
+import { multicall3Bytecode } from "../test/sdk/fixture.js";
+
+const EPOCH = 3600;
+const COMMITTEE = 3;
+/** 8 segments of 10 steps of a 8-16-4 MLP: trains and replays in milliseconds. */
+const SPEC: TrainingSpec = {
+  version: 1,
+  widths: [8, 16, 4],
+  batchSize: 8,
+  steps: 80,
+  checkpointInterval: 10,
+  lrShift: 4,
+  evalSize: 64,
+};
+const SPEC_PARAMS = { responseDeadline: EPOCH / 2 - 1, minScoreBps: 0, maxScoreBps: 10_000, auditSamples: 2 };
+
+type Role = "trainer" | "validator" | "delegator";
+
+/** Counts each daemon's JSON-RPC requests, and remembers every transaction it sends. */
+class RpcCounter {
+  requests = 0;
+  last: { at: number; method: string } | undefined;
+  byMethod = new Map<string, number>();
+  reset() {
+    this.requests = 0;
+    this.byMethod.clear();
+  }
+}
+
+interface SentTx {
+  hash: Hex;
+  to: Address;
+  data: Hex;
+  round: bigint;
+}
+
+interface RoundFigures {
+  round: string;
+  steady: boolean;
+  wallSeconds: number;
+  transactions: number;
+  gasTotal: number;
+  gasPerTrainer: number;
+  /** action → { tx count, gas } */
+  actions: Record<string, { count: number; gas: number }>;
+  /** `Contract.function` → { tx count, gas } */
+  functions: Record<string, { count: number; gas: number }>;
+  rpcPerDaemon: Record<"trainer" | "validator", { mean: number; max: number }>;
+  rpcByMethod: Record<"trainer" | "validator", Record<string, number>>;
+  cpuMsPerDaemon: Record<"trainer" | "validator", number>;
+}
+
+interface SizeFigures {
+  n: number;
+  epochs: number;
+  setupSeconds: number;
+  rounds: RoundFigures[];
+  steady: {
+    gasPerTrainer: number;
+    actionsPerTrainer: Record<string, number>;
+    /** The largest single transaction of each action: no action may grow with N. */
+    maxTxGas: Record<string, number>;
+    rpcPerTrainerPerRound: number;
+    rpcPerValidatorPerRound: number;
+    validatorCpuMsPerRound: number;
+    trainerCpuMsPerRound: number;
+    wallSecondsPerEpoch: number;
+  };
+  claims: {
+    count: number;
+    gasMean: number;
+    gasMax: number;
+    gasFirst: number;
+    functions: Record<string, number>;
+  };
+  sqliteBytes: Record<"trainer" | "validator", { mean: number; max: number }>;
+  /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
+  batching: Record<
+    string,
+    { transactions: number; verdicts: number; perTransaction: number; perVerdict: number } | null
+  >;
+}
+
+/** Which protocol action a call is. */
+function actionOf(contract: string, fn: string): string {
+  if (contract === "RandomnessBeacon") return "beacon";
+  if (contract === "ChallengeManager") {
+    if (/^submit/i.test(fn)) return "submit";
+    if (/^commitVerdict/i.test(fn)) return "verdict commits";
+    if (/^revealVerdict/i.test(fn)) return "verdict reveals";
+    if (/vote/i.test(fn)) return "second-phase votes";
+    if (/^finalize/i.test(fn)) return "finalize";
+    if (/missed/i.test(fn)) return "missed reports";
+    return `ChallengeManager.${fn}`;
+  }
+  if (contract === "RewardDistributor") return "reward crediting";
+  if (contract === "Staking" && /^claim/.test(fn)) return "claims";
+  return `${contract}.${fn}`;
+}
+
+const ACTION_ORDER = [
+  "beacon",
+  "submit",
+  "verdict commits",
+  "verdict reveals",
+  "second-phase votes",
+  "finalize",
+  "missed reports",
+  "reward crediting",
+  "claims",
+];
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** Least-squares slope of log(y) on log(x): the exponent b of y ≈ a·x^b. */
+export function growthExponent(points: readonly { n: number; value: number }[]): number | null {
+  const ps = points.filter((p) => p.value > 0 && p.n > 0);
+  if (ps.length < 2) return null;
+  const xs = ps.map((p) => Math.log(p.n));
+  const ys = ps.map((p) => Math.log(p.value));
+  const mx = mean(xs);
+  const my = mean(ys);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
+}
+
+/** Least squares gas = a + b·items over batch transactions; null without two distinct sizes. */
+function linearFit(xs: { items: number; gas: number }[]) {
+  const mx = mean(xs.map((x) => x.items));
+  const my = mean(xs.map((x) => x.gas));
+  let num = 0;
+  let den = 0;
+  for (const x of xs) {
+    num += (x.items - mx) * (x.gas - my);
+    den += (x.items - mx) ** 2;
+  }
+  if (den === 0) return null;
+  const b = num / den;
+  return {
+    transactions: xs.length,
+    verdicts: xs.reduce((a, x) => a + x.items, 0),
+    perTransaction: Math.round(my - b * mx),
+    perVerdict: Math.round(b),
+  };
+}
+
+async function runSize(n: number, epochs: number, log: (line: string) => void): Promise<SizeFigures> {
+  const setupStart = performance.now();
+  const connection = await network.create();
+  const { viem, networkHelpers, provider } = connection;
+  const dataDir = mkdtempSync(path.join(tmpdir(), `poai-scale-${n}-`));
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const d = await deployNetwork(viem, {
+      epochLength: EPOCH,
+      emission: parseEther("1000"),
+      challenge: { committeeSize: COMMITTEE },
+    });
+    const publicClient = await viem.getPublicClient();
+    const chain = publicClient.chain;
+    // Multicall3, as on every public chain: the daemons batch their reads through it.
+    const [deployer] = await viem.getWalletClients();
+    const { contractAddress: multicall3 } = await publicClient.waitForTransactionReceipt({
+      hash: await deployer.deployContract({ abi: [], bytecode: multicall3Bytecode() }),
+    });
+    const deployment = parseDeployment({
+      chainId: chain.id,
+      deployBlock: 0n,
+      contracts: { ...contractsOf(d), multicall3: multicall3! },
+    });
+    const contractOf = new Map<string, { name: string; abi: Abi }>([
+      [d.challenges.address.toLowerCase(), { name: "ChallengeManager", abi: challengeManagerAbi }],
+      [d.beacon.address.toLowerCase(), { name: "RandomnessBeacon", abi: randomnessBeaconAbi }],
+      [d.staking.address.toLowerCase(), { name: "Staking", abi: stakingAbi }],
+      [d.distributor.address.toLowerCase(), { name: "RewardDistributor", abi: rewardDistributorAbi }],
+      [d.token.address.toLowerCase(), { name: "PoAIToken", abi: poaiTokenAbi }],
+      [d.registry.address.toLowerCase(), { name: "TaskRegistry", abi: taskRegistryAbi }],
+    ]);
+
+    // Accounts of their own (the chain's 20 default accounts are too few), funded with native currency.
+    let round = 0n;
+    const sent: SentTx[] = [];
+    const counters = new Map<Address, RpcCounter>();
+    const clientFor = (i: number, role: Role) => {
+      const account = privateKeyToAccount(keccak256(toHex(`poai-scale:${role}:${i}`)));
+      const counter = new RpcCounter();
+      counters.set(account.address, counter);
+      // No retries: the in-process chain has no transient failures, and a revert must not be retried.
+      const transport = custom(
+        {
+          async request({ method, params }: { method: string; params?: unknown }) {
+            counter.requests++;
+            if (process.env.SCALE_DEBUG && counter.last && performance.now() - counter.last.at > 200)
+              console.log(
+                `    ${role} ${i} gap ${Math.round(performance.now() - counter.last.at)} ms between ${counter.last.method} and ${method}`,
+              );
+            if (process.env.SCALE_DEBUG) counter.last = { at: performance.now(), method };
+            counter.byMethod.set(method, (counter.byMethod.get(method) ?? 0) + 1);
+            const t0 = performance.now();
+            const result = await provider
+              .request({ method, params: params as unknown[] })
+              .catch((err: unknown) => {
+                if (process.env.SCALE_DEBUG)
+                  console.log(
+                    `    failed ${method}: ${(err as Error).constructor.name} code=${(err as { code?: unknown }).code} data=${JSON.stringify((err as { data?: unknown }).data)?.slice(0, 80)} ${(err as Error).message.slice(0, 100)}`,
+                  );
+                throw err;
+              });
+            if (process.env.SCALE_DEBUG && performance.now() - t0 > 300)
+              console.log(
+                `    slow ${method}: ${Math.round(performance.now() - t0)} ms ${JSON.stringify(params).slice(0, 200)}`,
+              );
+            if (method === "eth_sendRawTransaction") {
+              const tx = parseTransaction((params as Hex[])[0]);
+              sent.push({ hash: result as Hex, to: tx.to!, data: tx.data ?? "0x", round });
+            }
+            return result;
+          },
+        },
+        { retryCount: 0 },
+      );
+      const pc = createPublicClient({ chain, transport, pollingInterval: 5 });
+      const wallet = createWalletClient({ chain, transport, account, pollingInterval: 5 });
+      return {
+        account,
+        address: getAddress(account.address),
+        wallet,
+        counter,
+        poai: createPoAIClient({ publicClient: pc, walletClient: wallet, deployment }),
+      };
+    };
+    type Party = ReturnType<typeof clientFor>;
+    const trainers: Party[] = [];
+    const validators: Party[] = [];
+    const delegators: Party[] = [];
+    for (let i = 0; i < n; i++) {
+      trainers.push(clientFor(i, "trainer"));
+      validators.push(clientFor(i, "validator"));
+      delegators.push(clientFor(i, "delegator"));
+    }
+    const all = [...trainers, ...validators, ...delegators];
+    for (const p of all)
+      await provider.request({
+        method: "hardhat_setBalance",
+        params: [p.address, toHex(parseEther("1000"))],
+      });
+    const send = async (
+      p: Party,
+      address: Address,
+      abi: Abi,
+      functionName: string,
+      args: readonly unknown[],
+    ) => {
+      const hash = await writeContract(p.wallet, {
+        address,
+        abi,
+        functionName,
+        args,
+        chain,
+        account: p.account,
+      });
+      return hash;
+    };
+    const token = d.token.address;
+    const staking = d.staking.address;
+    const pending: Hex[] = [];
+    for (const p of all) pending.push(await d.token.write.transfer([p.address, parseEther("10000")]));
+    for (const p of all) pending.push(await send(p, token, poaiTokenAbi, "approve", [staking, maxUint256]));
+    for (const p of trainers)
+      pending.push(
+        await send(p, staking, stakingAbi, "register", [
+          1,
+          parseEther("5000"),
+          500,
+          2000,
+          "http://127.0.0.1:1",
+          "CPU",
+        ]),
+      );
+    for (const p of validators)
+      pending.push(
+        await send(p, staking, stakingAbi, "register", [
+          2,
+          parseEther("2000"),
+          500,
+          2000,
+          "http://127.0.0.1:1",
+          "CPU",
+        ]),
+      );
+    for (const hash of pending.splice(0)) await waitForTransactionReceipt(publicClient, { hash });
+    for (const [i, p] of delegators.entries())
+      pending.push(await send(p, staking, stakingAbi, "delegate", [trainers[i].address, parseEther("1000")]));
+    for (const hash of pending.splice(0)) await waitForTransactionReceipt(publicClient, { hash });
+    // Emissions for every epoch played (1,000 POAI an epoch).
+    await d.token.write.approve([d.distributor.address, maxUint256]);
+    await d.distributor.write.fund([parseEther(String(1000 * (epochs + 4)))]);
+    const { ...fields } = SPEC;
+    await d.registry.write.registerSpec([{ ...fields, widths: [...SPEC.widths] }, SPEC_PARAMS]);
+    await d.registry.write.activate([specId(SPEC)]);
+    sent.length = 0;
+
+    // The daemons, each with its own SQLite file; a trainer's checkpoint server on its own port.
+    const trainerDaemons: TrainerDaemon[] = [];
+    const validatorDaemons: ValidatorDaemon[] = [];
+    const dbOf = new Map<object, string>();
+    for (const [i, p] of trainers.entries()) {
+      const databasePath = path.join(dataDir, `trainer-${i}.db`);
+      const daemon = await TrainerDaemon.create({
+        client: p.poai,
+        databasePath,
+        backend: "js",
+        progress: "off",
+        logLevel: process.env.SCALE_DEBUG && i === 0 ? "warn" : "silent",
+      });
+      stops.push(() => daemon.stop());
+      trainerDaemons.push(daemon);
+      dbOf.set(daemon, databasePath);
+    }
+    for (const [i, p] of validators.entries()) {
+      const dbPath = path.join(dataDir, `validator-${i}.db`);
+      const daemon = await ValidatorDaemon.create({
+        client: p.poai,
+        dbPath,
+        backend: "js",
+        fetchTimeoutMs: 5_000,
+        fetchAttempts: 2,
+        logLevel: process.env.SCALE_DEBUG && i === 0 ? "debug" : "silent",
+      });
+      stops.push(() => daemon.stop());
+      validatorDaemons.push(daemon);
+      dbOf.set(daemon, dbPath);
+    }
+    const setupSeconds = (performance.now() - setupStart) / 1000;
+    log(`N = ${n}: ${3 * n} parties registered and ${2 * n} daemons started in ${setupSeconds.toFixed(1)} s`);
+
+    // Rounds: the driver moves the chain's clock; each tick is timed and its CPU counted.
+    const cpu = { trainer: 0, validator: 0 };
+    const timed = (daemon: Tickable, role: "trainer" | "validator"): Tickable => ({
+      async tick() {
+        const before = process.cpuUsage();
+        const t0 = performance.now();
+        try {
+          await daemon.tick();
+        } finally {
+          if (process.env.SCALE_DEBUG && performance.now() - t0 > 500)
+            log(`    slow ${role} tick: ${Math.round(performance.now() - t0)} ms`);
+          const used = process.cpuUsage(before);
+          cpu[role] += (used.user + used.system) / 1000;
+        }
+      },
+    });
+    const genesis = await d.staking.read.genesis();
+    const first = (await d.staking.read.currentEpoch()) + 1n;
+    const last = first + BigInt(epochs) - 1n;
+    const windows = (r: bigint) =>
+      roundWindows(genesis, BigInt(EPOCH), r, {
+        ...d.challengeParams,
+        responseDeadline: SPEC_PARAMS.responseDeadline,
+      });
+    const rounds: RoundFigures[] = [];
+    let roundStarted = performance.now();
+    const errors: string[] = [];
+    const closeRound = async () => {
+      if (round === 0n) return;
+      const wallSeconds = (performance.now() - roundStarted) / 1000;
+      const txs = sent.filter((t) => t.round === round);
+      const actions: RoundFigures["actions"] = {};
+      const functions: RoundFigures["functions"] = {};
+      let gasTotal = 0;
+      for (const tx of txs) {
+        const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
+        const c = contractOf.get(tx.to.toLowerCase());
+        let fn = tx.data.slice(0, 10);
+        let items = 1;
+        if (c) {
+          const call = decodeFunctionData({ abi: c.abi, data: tx.data });
+          fn = call.functionName;
+          if (Array.isArray(call.args?.[0])) items = (call.args[0] as unknown[]).length;
+        }
+        const name = c?.name ?? tx.to;
+        const gas = Number(receipt.gasUsed);
+        gasTotal += gas;
+        const action = actionOf(name, fn);
+        (actions[action] ??= { count: 0, gas: 0 }).count++;
+        actions[action].gas += gas;
+        (functions[`${name}.${fn}`] ??= { count: 0, gas: 0 }).count++;
+        functions[`${name}.${fn}`].gas += gas;
+        if (round > first && round <= last) {
+          maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
+          if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
+        }
+      }
+      const rpcOf = (ps: Party[]) => ps.map((p) => p.counter.requests);
+      const byMethod = (ps: Party[]) => {
+        const out: Record<string, number> = {};
+        for (const p of ps) for (const [m, c] of p.counter.byMethod) out[m] = (out[m] ?? 0) + c;
+        for (const m of Object.keys(out)) out[m] = Math.round((out[m] / ps.length) * 100) / 100;
+        return out;
+      };
+      rounds.push({
+        round: String(round),
+        steady: round > first && round <= last,
+        wallSeconds,
+        transactions: txs.length,
+        gasTotal,
+        gasPerTrainer: Math.round(gasTotal / n),
+        actions,
+        functions,
+        rpcPerDaemon: {
+          trainer: { mean: mean(rpcOf(trainers)), max: Math.max(...rpcOf(trainers)) },
+          validator: { mean: mean(rpcOf(validators)), max: Math.max(...rpcOf(validators)) },
+        },
+        rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
+        cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / n },
+      });
+      log(
+        `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
+          `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s`,
+      );
+    };
+    const maxTx: Record<string, number> = {};
+    /** Each verdict batch transaction of the steady rounds: how many verdicts, what gas. */
+    const batches: Record<string, { items: number; gas: number }[]> = {};
+    let next = 0n;
+    const beginRound = (r: bigint) => {
+      round = r;
+      roundStarted = performance.now();
+      cpu.trainer = 0;
+      cpu.validator = 0;
+      for (const c of counters.values()) c.reset();
+    };
+    await driveRounds({
+      windows,
+      advanceTo: async (t) => {
+        // A round's figures run from its start milestone to the next one.
+        if (next !== round) {
+          await closeRound();
+          beginRound(next);
+        }
+        if (BigInt(await networkHelpers.time.latest()) < t) await networkHelpers.time.increaseTo(t);
+      },
+      trainers: trainerDaemons.map((t) => timed(t, "trainer")),
+      validators: validatorDaemons.map((v) => timed(v, "validator")),
+      from: first,
+      to: last,
+      onMilestone: (r, milestone) => {
+        if (milestone === "start") next = r;
+      },
+      onError: (_, err) => errors.push((err as Error).message),
+    });
+    await closeRound();
+    if (errors.length) log(`  daemon errors: ${[...new Set(errors)].slice(0, 5).join("; ")}`);
+
+    // Claims once the last round's points are final: the first ones close the epochs and credit each pool.
+    const closesAt = await d.challenges.read.epochClosesAt([last + 1n]);
+    if (BigInt(await networkHelpers.time.latest()) < closesAt + 1n)
+      await networkHelpers.time.increaseTo(closesAt + 1n);
+    round = -1n;
+    const claimIfAny = async (p: Party, operator: Address) => {
+      const position = await p.poai.staking.getPosition({ owner: p.address, operator });
+      if (position.claimable > 0n) await p.poai.staking.claim({ operator });
+    };
+    for (const [i, p] of delegators.entries()) await claimIfAny(p, trainers[i].address);
+    for (const p of [...trainers, ...validators]) await claimIfAny(p, p.address);
+    const claimGas: number[] = [];
+    const claimFns: Record<string, number> = {};
+    for (const tx of sent.filter((t) => t.round === -1n)) {
+      const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
+      claimGas.push(Number(receipt.gasUsed));
+      const c = contractOf.get(tx.to.toLowerCase());
+      const fn = c ? decodeFunctionData({ abi: c.abi, data: tx.data }).functionName : tx.data.slice(0, 10);
+      claimFns[`${c?.name}.${fn}`] = (claimFns[`${c?.name}.${fn}`] ?? 0) + 1;
+    }
+
+    for (const stop of stops.splice(0)) await stop();
+    const sizes = (ds: object[]) =>
+      ds.map((x) => {
+        const file = dbOf.get(x)!;
+        let bytes = 0;
+        for (const f of [file, `${file}-wal`]) {
+          try {
+            bytes += statSync(f).size;
+          } catch {
+            // no WAL file
+          }
+        }
+        return bytes;
+      });
+    const steady = rounds.filter((r) => r.steady);
+    const steadyActions: Record<string, number> = {};
+    for (const r of steady)
+      for (const [a, v] of Object.entries(r.actions))
+        steadyActions[a] = (steadyActions[a] ?? 0) + v.gas / n / steady.length;
+    for (const a of Object.keys(steadyActions)) steadyActions[a] = Math.round(steadyActions[a]);
+    return {
+      n,
+      epochs,
+      setupSeconds,
+      rounds,
+      steady: {
+        gasPerTrainer: Math.round(mean(steady.map((r) => r.gasPerTrainer))),
+        actionsPerTrainer: steadyActions,
+        maxTxGas: maxTx,
+        rpcPerTrainerPerRound: mean(steady.map((r) => r.rpcPerDaemon.trainer.mean)),
+        rpcPerValidatorPerRound: mean(steady.map((r) => r.rpcPerDaemon.validator.mean)),
+        validatorCpuMsPerRound: mean(steady.map((r) => r.cpuMsPerDaemon.validator)),
+        trainerCpuMsPerRound: mean(steady.map((r) => r.cpuMsPerDaemon.trainer)),
+        wallSecondsPerEpoch: mean(steady.map((r) => r.wallSeconds)),
+      },
+      claims: {
+        count: claimGas.length,
+        gasMean: Math.round(mean(claimGas)),
+        gasMax: Math.max(0, ...claimGas),
+        gasFirst: claimGas[0] ?? 0,
+        functions: claimFns,
+      },
+      batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
+      sqliteBytes: {
+        trainer: { mean: Math.round(mean(sizes(trainerDaemons))), max: Math.max(...sizes(trainerDaemons)) },
+        validator: {
+          mean: Math.round(mean(sizes(validatorDaemons))),
+          max: Math.max(...sizes(validatorDaemons)),
+        },
+      },
+    };
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    await connection.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function runScaleBench(): Promise<void> {
+  const sizes = (process.env.SCALE_N ?? "10,100,1000").split(",").map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(`SCALE_N: ${JSON.stringify(s)} is not a whole number ≥ 2`);
+    return n;
+  });
+  const epochs = Number(process.env.SCALE_EPOCHS ?? 2);
+  if (!Number.isInteger(epochs) || epochs < 2)
+    throw new Error(
+      `SCALE_EPOCHS: ${process.env.SCALE_EPOCHS} must be a whole number ≥ 2 (one steady round at least)`,
+    );
+  const results: SizeFigures[] = [];
+  const out = new URL("./results/scale.json", import.meta.url);
+  const write = () => {
+    const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
+    const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
+    const exponents = {
+      gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
+      rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
+      rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
+      validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),
+      trainerCpuMsPerRound: growthExponent(series((s) => s.steady.trainerCpuMsPerRound)),
+      wallSecondsPerEpoch: growthExponent(series((s) => s.steady.wallSecondsPerEpoch)),
+      sqliteBytesPerTrainer: growthExponent(series((s) => s.sqliteBytes.trainer.mean)),
+      sqliteBytesPerValidator: growthExponent(series((s) => s.sqliteBytes.validator.mean)),
+      claimGasMean: growthExponent(series((s) => s.claims.gasMean)),
+      actionGasPerTrainer: Object.fromEntries(
+        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.actionsPerTrainer[a] ?? 0))]),
+      ),
+      maxTxGas: Object.fromEntries(
+        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.maxTxGas[a] ?? 0))]),
+      ),
+    };
+    writeFileSync(
+      out,
+      `${JSON.stringify(
+        {
+          setup: {
+            chain: "Hardhat 3 EDR, in process",
+            spec: SPEC,
+            specParams: SPEC_PARAMS,
+            committeeSize: COMMITTEE,
+            epochs,
+            note: "one trainer, one validator and one delegator per N; figures of the steady rounds (every action of a round present)",
+          },
+          sizes: results,
+          exponents,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return exponents;
+  };
+  for (const n of sizes) {
+    results.push(await runSize(n, epochs, (line) => console.log(line)));
+    write();
+  }
+  const exponents = write();
+  console.log("\nScale: per trainer and per daemon, steady rounds (exponent b: figure ≈ a·N^b)");
+  const actions = ACTION_ORDER.filter((a) => results.some((s) => a in s.steady.actionsPerTrainer)).concat(
+    [...new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)))].filter(
+      (a) => !ACTION_ORDER.includes(a),
+    ),
+  );
+  const row = (label: string, f: (s: SizeFigures) => number, b: number | null) => ({
+    figure: label,
+    ...Object.fromEntries(results.map((s) => [`N=${s.n}`, Math.round(f(s) * 100) / 100])),
+    b,
+  });
+  console.table([
+    row("gas per trainer per epoch", (s) => s.steady.gasPerTrainer, exponents.gasPerTrainer),
+    ...actions.map((a) =>
+      row(`  ${a}`, (s) => s.steady.actionsPerTrainer[a] ?? 0, exponents.actionGasPerTrainer[a]),
+    ),
+    row(
+      "RPC requests per trainer per round",
+      (s) => s.steady.rpcPerTrainerPerRound,
+      exponents.rpcPerTrainerPerRound,
+    ),
+    row(
+      "RPC requests per validator per round",
+      (s) => s.steady.rpcPerValidatorPerRound,
+      exponents.rpcPerValidatorPerRound,
+    ),
+    row(
+      "validator CPU ms per round",
+      (s) => s.steady.validatorCpuMsPerRound,
+      exponents.validatorCpuMsPerRound,
+    ),
+    row("trainer CPU ms per round", (s) => s.steady.trainerCpuMsPerRound, exponents.trainerCpuMsPerRound),
+    row(
+      "wall s per epoch (in-process chain)",
+      (s) => s.steady.wallSecondsPerEpoch,
+      exponents.wallSecondsPerEpoch,
+    ),
+    row("SQLite bytes per trainer", (s) => s.sqliteBytes.trainer.mean, exponents.sqliteBytesPerTrainer),
+    row("SQLite bytes per validator", (s) => s.sqliteBytes.validator.mean, exponents.sqliteBytesPerValidator),
+    row("claim gas, mean", (s) => s.claims.gasMean, exponents.claimGasMean),
+  ]);
+  for (const s of results)
+    for (const [fn, fit] of Object.entries(s.batching))
+      if (fit)
+        console.log(
+          `N = ${s.n}: ${fn} gas ≈ ${fit.perTransaction.toLocaleString("en-US")} + ${fit.perVerdict.toLocaleString("en-US")} per verdict (${fit.transactions} transactions, ${fit.verdicts} verdicts)`,
+        );
+}
