@@ -39,6 +39,11 @@ if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.met
   await runEscapeBench();
 }
 
+if (!only || only === "disputes") {
+  const { runDisputesBench } = await import("./disputes.js");
+  await runDisputesBench();
+}
+
 if (!only || only === "dashboard") {
   const { runDashboardBench } = await import("./dashboard.js");
   await runDashboardBench();

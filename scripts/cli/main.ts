@@ -19,6 +19,7 @@ import { Command, CommanderError, Option } from "commander";
 import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
+import { registerDisputeCommands } from "./disputes.js";
 import { gateOf, int, type CommandKit, type SendingOptions } from "./kit.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
 import { registerMarketCommands } from "./market.js";
@@ -515,6 +516,7 @@ function program(
     );
   registerDatasetCommands(p, io, run);
   registerMarketCommands(p, { common, run, session });
+  registerDisputeCommands(p, { common, run, session });
   return p;
 }
 

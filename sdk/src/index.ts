@@ -8,6 +8,7 @@ export * from "./actions/challenges.js";
 export * from "./actions/committee.js";
 export * from "./actions/batch-reads.js";
 export * from "./actions/coordinator.js";
+export * from "./actions/disputes.js";
 export * from "./actions/inbox.js";
 export * from "./actions/models.js";
 export * from "./actions/output-verifier.js";

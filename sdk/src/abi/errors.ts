@@ -174,6 +174,22 @@ export const poaiErrorsAbi = [
       { name: "intervals", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
+  { type: "error", name: "BadLeaf", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "BadOffset",
+    inputs: [{ name: "offset", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "BadProof",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "leaf", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
     name: "BeaconNotReady",
@@ -286,10 +302,26 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "DeadlineNotPassed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
     name: "DeadlinePassed",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlinePassed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "deadline", type: "uint64", internalType: "uint64" },
     ],
   },
   {
@@ -404,6 +436,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "EmptySubtree",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "node", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
     name: "EpochNotFinal",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256" },
@@ -465,6 +505,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
+    name: "InsufficientGas",
+    inputs: [
+      { name: "left", type: "uint256", internalType: "uint256" },
+      { name: "needed", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientLocked",
     inputs: [
       { name: "spender", type: "address", internalType: "address" },
@@ -490,6 +538,11 @@ export const poaiErrorsAbi = [
       { name: "account", type: "address", internalType: "address" },
       { name: "currentNonce", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "InvalidClaim",
+    inputs: [{ name: "field", type: "string", internalType: "string" }],
   },
   {
     type: "error",
@@ -599,6 +652,14 @@ export const poaiErrorsAbi = [
       { name: "field", type: "string", internalType: "string" },
       { name: "length", type: "uint256", internalType: "uint256" },
       { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "MissingProof",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "leaf", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -779,6 +840,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotYourMove",
+    inputs: [
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "expected", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
@@ -951,6 +1020,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RootsMismatch",
+    inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -1001,6 +1075,23 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "window", type: "uint256", internalType: "uint256" },
       { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "SlotHasNoRule",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "kind", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlotOutOfRange",
+    inputs: [
+      { name: "slot", type: "uint256", internalType: "uint256" },
+      { name: "slots", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1128,6 +1219,7 @@ export const poaiErrorsAbi = [
     name: "UnexpectedEther",
     inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
     name: "UnknownModel",
@@ -1167,6 +1259,22 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WrongPhase",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "phase", type: "uint8", internalType: "enum DisputeGame.Phase" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WrongRootCount",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
     ],
   },
   {

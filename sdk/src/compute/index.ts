@@ -142,3 +142,32 @@ export {
   inferenceLayout,
   type InferenceResult,
 } from "./inference.js";
+export {
+  RunStates,
+  elementOf,
+  firstDisputedByte,
+  firstDisputedSlot,
+  foldRanges,
+  elementRanges,
+  proofsOf,
+  type LeafProof,
+  type StateSource,
+} from "./state/game.js";
+export {
+  elementAt,
+  inferenceSlots,
+  trainingSlots,
+  type ElementRef,
+  type OpKind,
+  type Slot,
+} from "./state/layout.js";
+export {
+  StateTensors,
+  stateHash,
+  thetaBytes,
+  thetaRoot,
+  traceInference,
+  traceStep,
+  type StepTrace,
+} from "./state/trace.js";
+export { ByteTree, LEAF_BYTES, byteTreeRoot, verifyLeafProof } from "./state/tree.js";

@@ -1,0 +1,192 @@
+/**
+ * Dispute game benchmark: moves, gas and wall time of whole games on the in-process chain, both
+ * parties played by the SDK (`playDispute`'s move logic), an honest challenger against a trainer
+ * that forged one activation of its widest layer in the last step of the claim, so that the game
+ * goes through every level: steps, the step's slots, the slot's tree, the fold's chunks, and the
+ * one chunk re-executed on chain.
+ *
+ * Rows: the test spec at 16 and 256 steps (growth with the run's length), the reference spec, and a
+ * version 1 spec of the MNIST model's shape (784-128-10, batch 32). The one-step proof's gas is the
+ * last move; at the engine's largest width (65,536) a chunk still reads 64 elements of each
+ * operand, so it differs from the measured ones only by its proofs' depth, given by the formula
+ * row (`oneStepAtMaxWidth`), from the measured gas per proof level.
+ *
+ * Writes bench/results/disputes.json.   BENCH=disputes npm run bench
+ */
+import { writeFile } from "node:fs/promises";
+import { network } from "hardhat";
+import { maxUint256, parseEther, type Address, type Hex } from "viem";
+import { getDispute, nextDisputeMove, openDispute, sendDisputeMove } from "../sdk/src/actions/disputes.js";
+import type { PoAIContext } from "../sdk/src/context.js";
+import { deriveKey, loadFastKeccak, modelLayout, type TrainingSpec } from "../sdk/src/compute/index.js";
+import { initialWeights } from "../sdk/src/compute/reference.js";
+import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
+import { ForgedRun } from "../sdk/src/compute/state/forged.js";
+import { actSlot, trainingSlots } from "../sdk/src/compute/state/layout.js";
+import { deployStaking } from "../scripts/lib/deploy.js";
+
+const BOND = parseEther("10");
+const seed: Hex = `0x${"be9c".repeat(16)}`;
+
+interface Row {
+  spec: string;
+  parameters: number;
+  steps: number;
+  moves: number;
+  totalGas: number;
+  maxMoveGas: number;
+  oneStepGas: number;
+  oneStepMove: string;
+  proofDepth: number;
+  wallSeconds: number;
+}
+
+const base = { steps: 1 << 20, checkpointInterval: 1 << 10, evalSize: 16 };
+const SPECS: { name: string; spec: TrainingSpec; steps: number }[] = [
+  {
+    name: "test 20-140-5, batch 6",
+    spec: { version: 1, widths: [20, 140, 5], batchSize: 6, lrShift: 3, ...base },
+    steps: 16,
+  },
+  {
+    name: "test 20-140-5, batch 6",
+    spec: { version: 1, widths: [20, 140, 5], batchSize: 6, lrShift: 3, ...base },
+    steps: 256,
+  },
+  {
+    name: "reference 64-128-128-10, batch 32",
+    spec: { version: 1, widths: [64, 128, 128, 10], batchSize: 32, lrShift: 4, ...base },
+    steps: 64,
+  },
+  {
+    name: "MNIST shape 784-128-10, batch 32 (version 1)",
+    spec: { version: 1, widths: [784, 128, 10], batchSize: 32, lrShift: 4, ...base },
+    steps: 64,
+  },
+];
+
+async function playOne(name: string, spec: TrainingSpec, steps: number): Promise<Row> {
+  const { viem } = await network.create();
+  const [, challenger, defender] = await viem.getWalletClients();
+  const publicClient = await viem.getPublicClient();
+  const s = await deployStaking(viem);
+  const game = await viem.deployContract("DisputeGame", [s.token.address, 600n, BOND, s.staking.address, 0n]);
+  const contracts = {
+    accessManager: s.manager.address,
+    token: s.token.address,
+    staking: s.staking.address,
+    stakingLens: s.lens.address,
+    disputeGame: game.address,
+  };
+  const chainId = await publicClient.getChainId();
+  const ctxOf = (wallet: typeof challenger): PoAIContext => ({
+    publicClient,
+    walletClient: wallet,
+    deployment: { chainId, contracts },
+  });
+  for (const w of [challenger, defender]) {
+    await s.token.write.transfer([w.account.address, parseEther("1000")]);
+    const token = await viem.getContractAt("PoAIToken", s.token.address, { client: { wallet: w } });
+    await token.write.approve([game.address, maxUint256]);
+  }
+  const key = deriveKey(spec, seed);
+  const layout = modelLayout(spec);
+  const honest = new RunStates(spec, key, initialWeights(layout, key), 0);
+  // the widest hidden layer's activations of the last step: a fold with the most chunks
+  let widest = 1;
+  for (let l = 1; l < spec.widths.length - 1; l++)
+    if (spec.widths[l - 1] > spec.widths[widest - 1]) widest = l;
+  const slot = actSlot(widest);
+  const forged = new ForgedRun(honest, {
+    step: steps - 1,
+    slot,
+    byte: 3,
+    bit: 6,
+    parameter: 5,
+    cut: 1,
+    delta: 1000n,
+  });
+  const parties: { address: Address; ctx: PoAIContext; source: StateSource }[] = [
+    { address: challenger.account.address, ctx: ctxOf(challenger), source: honest },
+    { address: defender.account.address, ctx: ctxOf(defender), source: forged },
+  ];
+  const started = performance.now();
+  const openHash = await openDispute(parties[0].ctx, {
+    defender: defender.account.address,
+    claim: { spec, firstStep: 0, steps, startRoot: honest.thetaRoot(0), endRoot: forged.thetaRoot(steps) },
+  });
+  let totalGas = (await publicClient.waitForTransactionReceipt({ hash: openHash })).gasUsed;
+  const id = (await game.read.gameCount()) as bigint;
+  let moves = 1;
+  let maxMoveGas = totalGas;
+  let last = { gas: 0n, fn: "" };
+  for (;;) {
+    const view = await getDispute(parties[0].ctx, { id });
+    if (view.phase === "Resolved") {
+      if (view.winner.toLowerCase() !== challenger.account.address.toLowerCase())
+        throw new Error(`${name}: the honest challenger lost`);
+      break;
+    }
+    const party = parties.find((p) => p.address.toLowerCase() === view.mover.toLowerCase())!;
+    const move = (await nextDisputeMove(party.ctx, view, party.source, party.address))!;
+    const receipt = await publicClient.waitForTransactionReceipt({
+      hash: await sendDisputeMove(party.ctx, move),
+    });
+    totalGas += receipt.gasUsed;
+    if (receipt.gasUsed > maxMoveGas) maxMoveGas = receipt.gasUsed;
+    last = { gas: receipt.gasUsed, fn: move.functionName };
+    moves++;
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const thetaBytes = trainingSlots(spec)[0].length;
+  return {
+    spec: name,
+    parameters: layout.parameterCount,
+    steps,
+    moves,
+    totalGas: Number(totalGas),
+    maxMoveGas: Number(maxMoveGas),
+    oneStepGas: Number(last.gas),
+    oneStepMove: last.fn,
+    proofDepth: Math.ceil(Math.log2(Math.ceil(thetaBytes / 136))),
+    wallSeconds: Math.round(wallSeconds * 100) / 100,
+  };
+}
+
+export async function runDisputesBench(): Promise<void> {
+  await loadFastKeccak();
+  const rows: Row[] = [];
+  for (const { name, spec, steps } of SPECS) {
+    const row = await playOne(name, spec, steps);
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  // Growth with the run's length: the same spec at 16 and 256 steps differs by 4 step bisections.
+  const [short, long] = rows;
+  const perStepLevel = (long.totalGas - short.totalGas) / Math.log2(long.steps / short.steps);
+  // The one-step proof at the largest width: a chunk's operands are two proofs per leaf (at most
+  // four leaves); each proof level adds a 32-byte sibling and a keccak. Per level, measured between
+  // the reference and the MNIST-shaped rows' chunk proofs:
+  const [ref, mnist] = [rows[2], rows[3]];
+  const perLevel = (mnist.oneStepGas - ref.oneStepGas) / Math.max(1, mnist.proofDepth - ref.proofDepth);
+  const maxDepth = Math.ceil(Math.log2(Math.ceil((8 + 2 * 2 ** 26) / 136)));
+  const oneStepAtMaxWidth = Math.round(mnist.oneStepGas + perLevel * (maxDepth - mnist.proofDepth));
+  const results = {
+    measured:
+      "in-process EDR chain (hardhat network.create), gasUsed of each transaction; wall time of the whole game with both parties played by the SDK",
+    rows,
+    gasPerStepBisectionLevel: Math.round(perStepLevel),
+    oneStepGasPerProofLevel: Math.round(perLevel),
+    oneStepAtMaxWidth: {
+      proofDepth: maxDepth,
+      gas: oneStepAtMaxWidth,
+      how: "MNIST-shaped row's one-step gas + gas per proof level x extra levels (a 2^26-parameter Θ slot)",
+    },
+  };
+  await writeFile(
+    new URL("./results/disputes.json", import.meta.url),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  console.table(rows);
+  console.log(results.oneStepAtMaxWidth, { gasPerStepBisectionLevel: results.gasPerStepBisectionLevel });
+}

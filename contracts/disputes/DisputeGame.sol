@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {StepRules} from "./StepRules.sol";
+
+interface IEpochLength {
+    function epochLength() external view returns (uint256);
+}
+
+/// @title DisputeGame
+/// @notice A bisection game in which one honest party is enough: a defender claims that training
+///         `steps` SGD steps of a spec from the parameters with state root `startRoot` (at step
+///         `firstStep`) gives the parameters with root `endRoot`; a challenger says it does not.
+///         The game narrows the disagreement, each move on a deadline, to one integer operation
+///         that the chain re-executes (docs/disputes.md):
+///
+///         1. steps: the defender names the parameter root at the middle step of the disputed range;
+///            the challenger agrees (the dispute moves right) or not (left), until one step;
+///         2. the step's state: the defender posts the roots of the step's 6 + 5L slots (the first
+///            and the last must be the agreed and the disputed parameter roots); the challenger
+///            names the slot it disputes (every earlier slot is then the operands' ground truth);
+///         3. the slot's byte tree: the defender reveals the two children of the disputed node, the
+///            challenger picks one, down to a 136-byte leaf, in which it names one element;
+///         4. an element rule is re-executed at once with its operands, each proven against the
+///            roots of earlier slots; a fold (a dot product) is bisected over its chunk
+///            accumulators, then its start, one chunk, or its finish is re-executed.
+///
+///         The re-executed operation decides: the challenger wins if it shows the defender's value
+///         wrong, the defender otherwise. A party that lets a deadline pass loses. The winner takes
+///         both bonds. A defender that accepted and lost is also slashed `slashFraction` of the
+///         stake its pool had in the epoch the game was opened in, through Staking (the challenger
+///         is the reporter): the game is a slash source whose window covers its longest game, so
+///         stake that starts unbonding during a game stays within its reach.
+///
+/// Invariants (each pinned by a test in test/disputes/game.test.ts):
+///  - a game resolves exactly once, and its two bonds go to its winner (funds are never stuck:
+///    every unresolved game has a deadline after which `timeout` resolves it);
+///  - moves are bounded: ceil(log2(steps)) + tree depth + ceil(log2(chunks)) + a constant, at
+///    most MAX_MOVES for any claim `open` accepts;
+///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;
+///  - against an honest defender no sequence of challenger moves wins, and against an honest
+///    challenger no sequence of defender moves wins (the property test).
+contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    enum Phase {
+        None,
+        Accept, // defender: accept the claim and post its bond
+        StepMid, // defender: root at the middle step
+        StepChoose, // challenger: agree or disagree with it
+        StepState, // defender: the step's slot roots
+        PickSlot, // challenger: the disputed slot
+        Children, // defender: the disputed node's children
+        PickChild, // challenger: one of them
+        Leaf, // defender: the disputed leaf's 136 bytes
+        PickElement, // challenger: an element of the leaf (an element rule is decided at once)
+        FoldEnds, // defender: the fold's start and end accumulators
+        FoldChoose, // challenger: dispute the start, the finish, or the chunks between
+        FoldMid, // defender: the accumulator at the middle chunk
+        FoldPick, // challenger: agree or disagree with it
+        FoldProve, // challenger: re-execute the one disputed chunk
+        Resolved
+    }
+
+    struct Claim {
+        StepRules.Spec spec;
+        uint32 firstStep;
+        uint32 steps;
+        bytes32 startRoot;
+        bytes32 endRoot;
+    }
+
+    struct Game {
+        address challenger;
+        uint64 deadline;
+        Phase phase;
+        address defender;
+        uint32 lo;
+        uint32 hi;
+        address winner;
+        uint32 slot;
+        uint32 height;
+        uint64 node;
+        bytes32 loRoot;
+        bytes32 hiRoot;
+        bytes32 pending;
+        bytes32 rootsHash;
+        bytes32 nodeHash;
+        bytes32 left;
+        bytes32 right;
+        // the disputed element: byte offset in its slot, and the defender's value
+        uint256 offset;
+        int256 claimed;
+        uint32 cLo;
+        uint32 cHi;
+        int256 accLo;
+        int256 accHi;
+        uint256 bond;
+        /// Staking epoch the game was opened in (the offence epoch of a slash).
+        uint256 epoch;
+        StepRules.Spec spec;
+    }
+
+    /// @notice A leaf of a slot's byte tree and its siblings, bottom up.
+    struct LeafProof {
+        uint256 index;
+        bytes leaf;
+        bytes32[] siblings;
+    }
+
+    /// @notice Most moves of any game: 2 per bisection level of steps (32), of a tree (25 for
+    ///         the largest slot of a spec with MAX_PARAMETERS) and of a fold's chunks (20), plus
+    ///         the single moves between them.
+    uint256 public constant MAX_MOVES = 2 * (32 + 25 + 20) + 12;
+    uint256 public constant MAX_WIDTH = 65_536;
+    uint256 private constant SLASH_GAS = 400_000;
+    uint256 public constant MAX_PARAMETERS = 1 << 26;
+
+    IERC20 public immutable token;
+    /// @notice Staking, which slashes a defender that lost (zero: no slashing).
+    IStaking public immutable staking;
+    /// @notice Fraction (1e18 = 100%) of a losing defender's stake slashed.
+    uint256 public immutable slashFraction;
+    uint256 private immutable _epochLength;
+    /// @notice Seconds each party has for each move.
+    uint256 public immutable moveTimeout;
+    /// @notice Bond each party posts (the challenger when opening, the defender when accepting).
+    uint256 public immutable bond;
+
+    uint256 public gameCount;
+    mapping(uint256 id => Game) private _games;
+
+    event GameOpened(uint256 indexed id, address indexed challenger, address indexed defender, Claim claim);
+    event StepRootPosted(uint256 indexed id, uint32 step, bytes32 root);
+    event StepChosen(uint256 indexed id, uint32 lo, uint32 hi);
+    event StepStatePosted(uint256 indexed id, bytes32[] roots);
+    event SlotPicked(uint256 indexed id, uint32 slot);
+    event ChildrenRevealed(uint256 indexed id, bytes32 left, bytes32 right);
+    event ChildPicked(uint256 indexed id, uint32 height, uint64 node);
+    event LeafRevealed(uint256 indexed id, bytes leaf);
+    event ElementPicked(uint256 indexed id, uint256 offset, int256 claimed);
+    event FoldEndsPosted(uint256 indexed id, int256 start, int256 end);
+    event FoldAccumulatorPosted(uint256 indexed id, uint32 chunk, int256 acc);
+    event FoldChosen(uint256 indexed id, uint32 lo, uint32 hi);
+    event GameResolved(uint256 indexed id, address indexed winner, address indexed loser, string reason);
+    event DefenderSlashed(
+        uint256 indexed id,
+        address indexed defender,
+        uint256 fraction,
+        uint256 offenceEpoch
+    );
+    event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
+
+    error UnknownGame(uint256 id);
+    error WrongPhase(uint256 id, Phase phase);
+    error NotYourMove(address caller, address expected);
+    error DeadlinePassed(uint256 id, uint64 deadline);
+    error DeadlineNotPassed(uint256 id, uint64 deadline);
+    error InvalidClaim(string field);
+    error RootsMismatch(uint256 id);
+    error WrongRootCount(uint256 expected, uint256 actual);
+    error BadSlot(uint256 slot);
+    error BadChildren(uint256 id);
+    error BadLeaf(uint256 id);
+    error EmptySubtree(uint256 id, uint64 node);
+    error BadOffset(uint256 offset);
+    error BadProof(uint256 slot, uint256 leaf);
+    error MissingProof(uint256 slot, uint256 leaf);
+    error InsufficientGas(uint256 left, uint256 needed);
+
+    /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
+    /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
+    constructor(
+        IERC20 token_,
+        uint256 moveTimeout_,
+        uint256 bond_,
+        IStaking staking_,
+        uint256 slashFraction_
+    ) {
+        if (moveTimeout_ < 60 || moveTimeout_ > 1 days) revert InvalidClaim("moveTimeout");
+        if (slashFraction_ > 1e18) revert InvalidClaim("slashFraction");
+        token = token_;
+        moveTimeout = moveTimeout_;
+        bond = bond_;
+        staking = staking_;
+        slashFraction = slashFraction_;
+        _epochLength = address(staking_) == address(0) ? 0 : IEpochLength(address(staking_)).epochLength();
+    }
+
+    /// @inheritdoc ISlashWindow
+    /// @dev A game opened in epoch e ends at most MAX_MOVES move timeouts after it opened, which is
+    ///      at most one epoch after e began.
+    function slashWindow() external view returns (uint256) {
+        return _epochLength + MAX_MOVES * moveTimeout;
+    }
+
+    // --- opening --------------------------------------------------------------------------------
+
+    /// @notice Opens a game against `defender`'s claim, posting the challenger's bond.
+    function open(address defender, Claim calldata claim) external nonReentrant returns (uint256 id) {
+        StepRules.Spec memory s = claim.spec;
+        if (s.widths.length < 2 || s.widths.length > 17) revert InvalidClaim("widths");
+        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] == 0) revert InvalidClaim("widths");
+        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
+        if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
+        if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
+        if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
+        if (claim.steps == 0) revert InvalidClaim("steps");
+        if (defender == address(0) || defender == msg.sender) revert InvalidClaim("defender");
+        id = ++gameCount;
+        Game storage g = _games[id];
+        g.challenger = msg.sender;
+        g.defender = defender;
+        g.lo = claim.firstStep;
+        g.hi = claim.firstStep + claim.steps;
+        g.loRoot = claim.startRoot;
+        g.hiRoot = claim.endRoot;
+        g.spec = s;
+        g.bond = bond;
+        if (address(staking) != address(0)) g.epoch = staking.currentEpoch();
+        _next(g, Phase.Accept);
+        emit GameOpened(id, msg.sender, defender, claim);
+        token.safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @notice The defender stands by the claim and posts its bond.
+    function accept(uint256 id) external nonReentrant {
+        Game storage g = _move(id, Phase.Accept);
+        _next(g, g.hi - g.lo > 1 ? Phase.StepMid : Phase.StepState);
+        token.safeTransferFrom(msg.sender, address(this), g.bond);
+    }
+
+    // --- 1. steps -------------------------------------------------------------------------------
+
+    /// @notice The defender's parameter root at the middle step of the disputed range.
+    function postStepRoot(uint256 id, bytes32 root) external {
+        Game storage g = _move(id, Phase.StepMid);
+        g.pending = root;
+        _next(g, Phase.StepChoose);
+        emit StepRootPosted(id, _mid(g.lo, g.hi), root);
+    }
+
+    /// @notice The challenger agrees with the middle root (the dispute moves after it) or not.
+    function chooseStep(uint256 id, bool agree) external {
+        Game storage g = _move(id, Phase.StepChoose);
+        uint32 mid = _mid(g.lo, g.hi);
+        if (agree) (g.lo, g.loRoot) = (mid, g.pending);
+        else (g.hi, g.hiRoot) = (mid, g.pending);
+        _next(g, g.hi - g.lo > 1 ? Phase.StepMid : Phase.StepState);
+        emit StepChosen(id, g.lo, g.hi);
+    }
+
+    // --- 2. the step's state ----------------------------------------------------------------------
+
+    /// @notice The defender's roots of the disputed step's slots.
+    function postStepState(uint256 id, bytes32[] calldata roots) external {
+        Game storage g = _move(id, Phase.StepState);
+        StepRules.Spec memory s = g.spec;
+        uint256 count = StepRules.slotCount(s);
+        if (roots.length != count) revert WrongRootCount(count, roots.length);
+        if (roots[0] != g.loRoot || roots[count - 1] != g.hiRoot) revert RootsMismatch(id);
+        if (s.version != 1 && roots[2] != bytes32(0)) revert RootsMismatch(id);
+        if (s.widths.length > 2) {
+            // WT_0 and E_0 are absent
+            uint256 base = StepRules.backwardBase(s.widths.length - 1, 0);
+            if (roots[base + 2] != bytes32(0) || roots[base + 3] != bytes32(0)) revert RootsMismatch(id);
+        }
+        g.rootsHash = keccak256(abi.encodePacked(roots));
+        _next(g, Phase.PickSlot);
+        emit StepStatePosted(id, roots);
+    }
+
+    /// @notice The challenger names the slot whose root it disputes (every earlier slot is agreed).
+    function pickSlot(uint256 id, bytes32[] calldata roots, uint32 slot) external {
+        Game storage g = _move(id, Phase.PickSlot);
+        _checkRoots(g, id, roots);
+        StepRules.Spec memory s = g.spec;
+        StepRules.Slot memory info = StepRules.slotAt(s, slot);
+        if (slot == 0 || !info.present || info.kind == StepRules.X || info.kind == StepRules.TS)
+            revert BadSlot(slot);
+        if (info.kind == StepRules.LBL) revert BadSlot(slot);
+        (, uint256 depth) = StepRules.treeShape(info.length);
+        g.slot = slot;
+        g.height = uint32(depth);
+        g.node = 0;
+        g.nodeHash = roots[slot];
+        _next(g, depth == 0 ? Phase.Leaf : Phase.Children);
+        emit SlotPicked(id, slot);
+    }
+
+    // --- 3. the slot's byte tree -----------------------------------------------------------------
+
+    /// @notice The defender reveals the children of the disputed node.
+    function revealChildren(uint256 id, bytes32 left, bytes32 right) external {
+        Game storage g = _move(id, Phase.Children);
+        if (keccak256(abi.encodePacked(left, right)) != g.nodeHash) revert BadChildren(id);
+        (g.left, g.right) = (left, right);
+        _next(g, Phase.PickChild);
+        emit ChildrenRevealed(id, left, right);
+    }
+
+    /// @notice The challenger picks the child it disputes. A child past the slot's last leaf must
+    ///         be the empty subtree's hash: picking it is refused when it is, and wins when it is
+    ///         not (the defender's root is not the tree of any encoding of the slot).
+    function pickChild(uint256 id, bool right) external nonReentrant {
+        Game storage g = _move(id, Phase.PickChild);
+        uint64 node = 2 * g.node + (right ? 1 : 0);
+        bytes32 picked = right ? g.right : g.left;
+        uint256 height = g.height - 1;
+        (uint256 leaves, ) = StepRules.treeShape(StepRules.slotAt(g.spec, g.slot).length);
+        if (uint256(node) << height >= leaves) {
+            if (picked == _emptySubtree(height)) revert EmptySubtree(id, node);
+            _resolve(id, g, true, "empty subtree");
+            return;
+        }
+        g.node = node;
+        g.nodeHash = picked;
+        g.height = uint32(height);
+        _next(g, height == 0 ? Phase.Leaf : Phase.Children);
+        emit ChildPicked(id, g.height, g.node);
+    }
+
+    /// @notice The defender reveals the disputed leaf.
+    function revealLeaf(uint256 id, bytes calldata leaf) external {
+        Game storage g = _move(id, Phase.Leaf);
+        if (leaf.length != StepRules.LEAF_BYTES || keccak256(leaf) != g.nodeHash) revert BadLeaf(id);
+        _next(g, Phase.PickElement);
+        emit LeafRevealed(id, leaf);
+    }
+
+    /// @notice The challenger names the disputed element of the leaf (the defender's leaf bytes,
+    ///         from its calldata or the game's events). An element rule is re-executed at once with
+    ///         `proofs` of its operands; a fold goes on to its accumulators.
+    function pickElement(
+        uint256 id,
+        bytes32[] calldata roots,
+        bytes calldata leaf,
+        uint256 byteInLeaf,
+        LeafProof[] calldata proofs
+    ) external nonReentrant {
+        Game storage g = _move(id, Phase.PickElement);
+        if (leaf.length != StepRules.LEAF_BYTES || keccak256(leaf) != g.nodeHash) revert BadLeaf(id);
+        if (byteInLeaf >= StepRules.LEAF_BYTES) revert BadOffset(byteInLeaf);
+        StepRules.Spec memory s = g.spec;
+        uint256 leafStart = uint256(g.node) * StepRules.LEAF_BYTES;
+        StepRules.Element memory e = StepRules.elementAt(s, g.slot, leafStart + byteInLeaf);
+        int256 claimed = StepRules.storedValue(e, leaf, e.offset - leafStart);
+        g.offset = e.offset;
+        g.claimed = claimed;
+        emit ElementPicked(id, e.offset, claimed);
+        if (StepRules.isFold(e)) {
+            g.cHi = uint32(StepRules.chunkCount(e));
+            _next(g, Phase.FoldEnds);
+            return;
+        }
+        _checkRoots(g, id, roots);
+        bytes[] memory ops = _read(roots, g, StepRules.elementOperands(s, e), proofs);
+        int256 value = StepRules.elementValue(e, ops, g.lo);
+        _resolve(id, g, value != claimed, "element");
+    }
+
+    // --- 4. a fold ------------------------------------------------------------------------------
+
+    /// @notice The defender's start and end accumulators of the disputed fold.
+    function postFoldEnds(uint256 id, int256 start, int256 end) external {
+        Game storage g = _move(id, Phase.FoldEnds);
+        (g.accLo, g.accHi) = (start, end);
+        _next(g, Phase.FoldChoose);
+        emit FoldEndsPosted(id, start, end);
+    }
+
+    /// @notice The challenger re-executes the fold's start (`part` 0) or finish (`part` 2), or
+    ///         disputes the chunks between (`part` 1, no proofs).
+    function challengeFold(
+        uint256 id,
+        uint8 part,
+        bytes32[] calldata roots,
+        LeafProof[] calldata proofs
+    ) external nonReentrant {
+        Game storage g = _move(id, Phase.FoldChoose);
+        StepRules.Spec memory s = g.spec;
+        StepRules.Element memory e = StepRules.elementAt(s, g.slot, g.offset);
+        if (part == 1) {
+            _next(g, g.cHi - g.cLo > 1 ? Phase.FoldMid : Phase.FoldProve);
+            emit FoldChosen(id, g.cLo, g.cHi);
+            return;
+        }
+        _checkRoots(g, id, roots);
+        if (part == 0) {
+            bytes[] memory ops = _read(roots, g, StepRules.initOperands(s, e), proofs);
+            _resolve(id, g, StepRules.foldInit(e, ops) != g.accLo, "fold start");
+        } else if (part == 2) {
+            bytes[] memory ops = _read(roots, g, StepRules.finishOperands(s, e), proofs);
+            _resolve(id, g, StepRules.foldFinish(s, e, g.accHi, ops) != g.claimed, "fold finish");
+        } else revert InvalidClaim("part");
+    }
+
+    /// @notice The defender's accumulator after the middle chunk of the disputed chunk range.
+    function postFoldAccumulator(uint256 id, int256 acc) external {
+        Game storage g = _move(id, Phase.FoldMid);
+        g.pending = bytes32(uint256(acc));
+        _next(g, Phase.FoldPick);
+        emit FoldAccumulatorPosted(id, _mid(g.cLo, g.cHi), acc);
+    }
+
+    /// @notice The challenger agrees with the middle accumulator or not.
+    function chooseFold(uint256 id, bool agree) external {
+        Game storage g = _move(id, Phase.FoldPick);
+        uint32 mid = _mid(g.cLo, g.cHi);
+        int256 acc = int256(uint256(g.pending));
+        if (agree) (g.cLo, g.accLo) = (mid, acc);
+        else (g.cHi, g.accHi) = (mid, acc);
+        _next(g, g.cHi - g.cLo > 1 ? Phase.FoldMid : Phase.FoldProve);
+        emit FoldChosen(id, g.cLo, g.cHi);
+    }
+
+    /// @notice The challenger re-executes the one disputed chunk.
+    function proveChunk(
+        uint256 id,
+        bytes32[] calldata roots,
+        LeafProof[] calldata proofs
+    ) external nonReentrant {
+        Game storage g = _move(id, Phase.FoldProve);
+        _checkRoots(g, id, roots);
+        StepRules.Spec memory s = g.spec;
+        StepRules.Element memory e = StepRules.elementAt(s, g.slot, g.offset);
+        bytes[] memory ops = _read(roots, g, StepRules.chunkOperands(s, e, g.cLo), proofs);
+        _resolve(id, g, StepRules.foldChunk(e, g.accLo, ops) != g.accHi, "chunk");
+    }
+
+    // --- timeouts -------------------------------------------------------------------------------
+
+    /// @notice Resolves a game whose mover let its deadline pass: the other party wins.
+    function timeout(uint256 id) external nonReentrant {
+        Game storage g = _games[id];
+        if (g.phase == Phase.None) revert UnknownGame(id);
+        if (g.phase == Phase.Resolved) revert WrongPhase(id, g.phase);
+        if (block.timestamp <= g.deadline) revert DeadlineNotPassed(id, g.deadline);
+        bool challengerSilent = _mover(g) == g.challenger;
+        _resolve(id, g, !challengerSilent, "timeout");
+    }
+
+    // --- views ----------------------------------------------------------------------------------
+
+    /// @notice The whole state of a game.
+    function gameOf(uint256 id) external view returns (Game memory) {
+        return _games[id];
+    }
+
+    /// @notice Who must move next in a game (zero once resolved).
+    function moverOf(uint256 id) external view returns (address) {
+        Game storage g = _games[id];
+        return g.phase == Phase.Resolved ? address(0) : _mover(g);
+    }
+
+    // --- internals ------------------------------------------------------------------------------
+
+    function _mid(uint32 lo, uint32 hi) private pure returns (uint32) {
+        return lo + (hi - lo) / 2;
+    }
+
+    function _mover(Game storage g) private view returns (address) {
+        Phase p = g.phase;
+        bool defender =
+            p == Phase.Accept ||
+                p == Phase.StepMid ||
+                p == Phase.StepState ||
+                p == Phase.Children ||
+                p == Phase.Leaf ||
+                p == Phase.FoldEnds ||
+                p == Phase.FoldMid;
+        return defender ? g.defender : g.challenger;
+    }
+
+    function _move(uint256 id, Phase phase) private view returns (Game storage g) {
+        g = _games[id];
+        if (g.phase == Phase.None) revert UnknownGame(id);
+        if (g.phase != phase) revert WrongPhase(id, g.phase);
+        address mover = _mover(g);
+        if (msg.sender != mover) revert NotYourMove(msg.sender, mover);
+        if (block.timestamp > g.deadline) revert DeadlinePassed(id, g.deadline);
+    }
+
+    function _next(Game storage g, Phase phase) private {
+        g.phase = phase;
+        g.deadline = uint64(block.timestamp + moveTimeout);
+    }
+
+    function _checkRoots(Game storage g, uint256 id, bytes32[] calldata roots) private view {
+        if (keccak256(abi.encodePacked(roots)) != g.rootsHash) revert RootsMismatch(id);
+    }
+
+    function _resolve(uint256 id, Game storage g, bool challengerWins, string memory reason) private {
+        bool accepted = g.phase != Phase.Accept;
+        (address winner, address loser) = challengerWins
+            ? (g.challenger, g.defender)
+            : (g.defender, g.challenger);
+        g.phase = Phase.Resolved;
+        g.winner = winner;
+        emit GameResolved(id, winner, loser, reason);
+        token.safeTransfer(winner, accepted ? 2 * g.bond : g.bond);
+        if (challengerWins && accepted && address(staking) != address(0) && slashFraction != 0) {
+            address[] memory reporters = new address[](1);
+            reporters[0] = g.challenger;
+            // enough gas that a refusal is Staking's, not a caller starving the call
+            if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
+            try staking.slash(g.defender, slashFraction, reporters, false, g.epoch) {
+                emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
+            } catch (bytes memory why) {
+                emit SlashRefused(id, g.defender, why);
+            }
+        }
+    }
+
+    /// Reads each range from the supplied leaves (in order: each range's leaves, first to last),
+    /// every leaf proven against the root of an earlier slot than the disputed one.
+    function _read(
+        bytes32[] calldata roots,
+        Game storage g,
+        StepRules.Range[] memory ranges,
+        LeafProof[] calldata proofs
+    ) private view returns (bytes[] memory out) {
+        StepRules.Spec memory s = g.spec;
+        out = new bytes[](ranges.length);
+        uint256 cursor;
+        for (uint256 r; r < ranges.length; ++r) {
+            StepRules.Range memory range = ranges[r];
+            if (range.slot >= g.slot) revert BadSlot(range.slot);
+            (uint256 leaves, uint256 depth) = StepRules.treeShape(StepRules.slotAt(s, range.slot).length);
+            bytes memory bytes_ = new bytes(range.length);
+            uint256 first = range.offset / StepRules.LEAF_BYTES;
+            uint256 last = (range.offset + range.length - 1) / StepRules.LEAF_BYTES;
+            for (uint256 j = first; j <= last; ++j) {
+                if (cursor >= proofs.length) revert MissingProof(range.slot, j);
+                LeafProof calldata p = proofs[cursor++];
+                if (p.index != j || j >= leaves || !_verify(roots[range.slot], depth, p))
+                    revert BadProof(range.slot, j);
+                uint256 from = j * StepRules.LEAF_BYTES;
+                for (
+                    uint256 b = from < range.offset ? range.offset : from;
+                    b < from + StepRules.LEAF_BYTES;
+                    ++b
+                ) {
+                    if (b >= range.offset + range.length) break;
+                    bytes_[b - range.offset] = p.leaf[b - from];
+                }
+            }
+            out[r] = bytes_;
+        }
+    }
+
+    /// The root of a subtree of `height` holding no leaf: Z_0 = 0, Z_{k+1} = keccak256(Z_k ‖ Z_k).
+    function _emptySubtree(uint256 height) private pure returns (bytes32 z) {
+        for (uint256 k; k < height; ++k) z = keccak256(abi.encodePacked(z, z));
+    }
+
+    function _verify(bytes32 root, uint256 depth, LeafProof calldata p) private pure returns (bool) {
+        if (p.leaf.length != StepRules.LEAF_BYTES || p.siblings.length != depth) return false;
+        bytes32 node = keccak256(p.leaf);
+        for (uint256 k; k < depth; ++k) {
+            node =
+                (p.index >> k) & 1 == 1
+                    ? keccak256(abi.encodePacked(p.siblings[k], node))
+                    : keccak256(abi.encodePacked(node, p.siblings[k]));
+        }
+        return node == root;
+    }
+}

@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { network } from "hardhat";
+import { getAddress, maxUint256, parseEther, type Hex } from "viem";
+import { playDispute } from "../../sdk/src/actions/disputes.js";
+import type { PoAIContext } from "../../sdk/src/context.js";
+import { deriveKey, modelLayout, type TrainingSpec } from "../../sdk/src/compute/index.js";
+import { initialWeights } from "../../sdk/src/compute/reference.js";
+import { RunStates } from "../../sdk/src/compute/state/game.js";
+import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
+import { actSlot } from "../../sdk/src/compute/state/layout.js";
+import { runCli } from "../../scripts/cli/main.js";
+import { deployStaking } from "../../scripts/lib/deploy.js";
+import { accountKey } from "../fixtures/hardhat-node.js";
+
+/**
+ * `poai dispute open | play | status` on the in-process chain: the challenger's side from the
+ * command line, against a forging trainer played by the SDK at the same time.
+ */
+const spec: TrainingSpec = {
+  version: 1,
+  widths: [12, 70, 4],
+  batchSize: 4,
+  steps: 8,
+  checkpointInterval: 4,
+  lrShift: 3,
+  evalSize: 8,
+};
+const seed: Hex = `0x${"c11d".repeat(16)}`;
+
+describe("poai dispute", function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "poai-dispute-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("opens a dispute against a forged claim, plays it to the end and shows the challenger won", async () => {
+    const connection = await network.create();
+    const { viem } = connection;
+    const [, challenger, defender] = await viem.getWalletClients();
+    const publicClient = await viem.getPublicClient();
+    const s = await deployStaking(viem);
+    const game = await viem.deployContract("DisputeGame", [
+      s.token.address,
+      600n,
+      parseEther("10"),
+      s.staking.address,
+      0n,
+    ]);
+    const contracts = {
+      accessManager: s.manager.address,
+      token: s.token.address,
+      staking: s.staking.address,
+      stakingLens: s.lens.address,
+      disputeGame: game.address,
+    };
+    const chainId = await publicClient.getChainId();
+    for (const w of [challenger, defender]) {
+      await s.token.write.transfer([w.account.address, parseEther("100")]);
+      const token = await viem.getContractAt("PoAIToken", s.token.address, { client: { wallet: w } });
+      await token.write.approve([game.address, maxUint256]);
+    }
+    const book = path.join(dir, "book.json");
+    writeFileSync(book, JSON.stringify({ chainId, deployBlock: "0", contracts }));
+    const specFile = path.join(dir, "spec.json");
+    writeFileSync(specFile, JSON.stringify(spec));
+
+    const key = deriveKey(spec, seed);
+    const honest = new RunStates(spec, key, initialWeights(modelLayout(spec), key), 0);
+    const forged = new ForgedRun(honest, { step: 2, slot: actSlot(1), byte: 5, bit: 2, parameter: 9 });
+    const cli = async (args: string[]) => {
+      let out = "";
+      let err = "";
+      const code = await runCli([...args, "--deployment", book, "--json"], {
+        env: { POAI_PRIVATE_KEY: accountKey(1) },
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+        connection,
+      });
+      expect(code, `poai ${args.join(" ")}:\n${err}\n${out}`).to.equal(0);
+      return JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    };
+    const replay = ["--spec", specFile, "--seed", seed];
+    const opened = await cli([
+      "dispute",
+      "open",
+      ...replay,
+      "--steps",
+      "4",
+      "--defender",
+      defender.account.address,
+      "--end-root",
+      forged.thetaRoot(4),
+    ]);
+    const id = String(opened.id);
+    const defenderCtx: PoAIContext = {
+      publicClient,
+      walletClient: defender,
+      deployment: { chainId, deployBlock: 0n, contracts },
+    };
+    const [played, trainer] = await Promise.all([
+      cli(["dispute", "play", "--id", id, ...replay, "--poll-ms", "20"]),
+      playDispute(defenderCtx, { id: BigInt(id), source: forged, pollMs: 20 }),
+    ]);
+    expect(played.winner).to.equal(getAddress(challenger.account.address));
+    expect(trainer.winner).to.equal(getAddress(challenger.account.address));
+    const status = await cli(["dispute", "status", "--id", id]);
+    expect(status.phase).to.equal("Resolved");
+  });
+
+  it("names the option and the value it refuses", async () => {
+    let err = "";
+    const code = await runCli(["dispute", "status", "--id", "first"], {
+      stderr: (t) => (err += t),
+      stdout: () => {},
+    });
+    expect(code).to.not.equal(0);
+    expect(err).to.match(/--id must be a game number, got "first"/);
+  });
+});
