@@ -27,7 +27,9 @@ import {ChallengeManager} from "../poai/ChallengeManager.sol";
 ///  - only an active trainer registers; only the model's trainer deactivates it; governance (the
 ///    AccessManager) may activate or deactivate any model;
 ///  - `challengeOf(id) != 0` only if the weights hash was proven to be the final checkpoint of that
-///    valid challenge of the same trainer, and the widths are that challenge spec's.
+///    valid challenge of the same trainer, and the widths are that challenge spec's;
+///  - container ids `job/...` are the job registry's (`registerJobModel`): a job's model name can
+///    never be taken by anyone else before the job completes.
 contract ModelRegistry is IModelRegistry, AccessManaged {
     /// @notice Longest container id string accepted.
     uint256 public constant MAX_CONTAINER_ID_LENGTH = 256;
@@ -41,7 +43,12 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         bytes32 weightsHash;
         bytes32 challengeId;
         uint32[] widths;
+        address royaltyAccount; // job models: the account whose royalties the reward distributor splits
+        uint256 jobId; // job models: the job whose run produced the weights
     }
+
+    /// @notice The prefix of the container ids only the job registry registers (`job/<jobId>`).
+    bytes4 public constant JOB_PREFIX = "job/";
 
     IStaking public immutable staking;
     ChallengeManager public immutable challenges;
@@ -67,7 +74,8 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         uint32[] calldata widths,
         bytes32 weightsHash
     ) external returns (bytes32 containerId) {
-        containerId = _register(containerIdString, widths, weightsHash, bytes32(0));
+        _checkTrainer(containerIdString);
+        containerId = _register(containerIdString, msg.sender, widths, weightsHash, bytes32(0));
     }
 
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
@@ -89,7 +97,28 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);
         }
-        containerId = _register(containerIdString, spec.widths, weightsHash, challengeId);
+        _checkTrainer(containerIdString);
+        containerId = _register(containerIdString, msg.sender, spec.widths, weightsHash, challengeId);
+    }
+
+    /// @notice The job registry binds a completed job's model: the final checkpoint (already proven
+    ///         under the root of `challengeId`, the job run of `trainer` that completed job `jobId`)
+    ///         under `containerIdString` (`job/<jobId>`), its royalties paid to `royaltyAccount`,
+    ///         which the reward distributor splits between the job owner and the trainer.
+    function registerJobModel(
+        string calldata containerIdString,
+        address trainer,
+        uint32[] calldata widths,
+        bytes32 weightsHash,
+        bytes32 challengeId,
+        uint256 jobId,
+        address royaltyAccount
+    ) external restricted returns (bytes32 containerId) {
+        containerId = _register(containerIdString, trainer, widths, weightsHash, challengeId);
+        Record storage r = _models[containerId];
+        r.royaltyAccount = royaltyAccount;
+        r.jobId = jobId;
+        emit JobModelRegistered(containerId, jobId, royaltyAccount);
     }
 
     /// @notice Stops deliveries of the caller's model `containerId`.
@@ -123,6 +152,18 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         return _models[containerId].trainer;
     }
 
+    /// @inheritdoc IModelRegistry
+    function royaltyAccountOf(bytes32 containerId) external view returns (address) {
+        Record storage r = _models[containerId];
+        address account = r.royaltyAccount;
+        return account == address(0) ? r.trainer : account;
+    }
+
+    /// @notice The job whose run produced `containerId`'s weights (0: not a job model).
+    function jobOf(bytes32 containerId) external view returns (uint256) {
+        return _models[containerId].jobId;
+    }
+
     /// @notice What a delivery needs, from one storage slot: whether `containerId` takes
     ///         deliveries, its input width and its class count (0, 0 when unregistered).
     function deliveryInfo(
@@ -153,15 +194,23 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     // Internals
     // =========================================================================================
 
+    /// A trainer's own registration: an active trainer, and no name of the job registry's.
+    function _checkTrainer(string calldata containerIdString) private view {
+        if (!staking.isActive(msg.sender) || staking.roleOf(msg.sender) != IStaking.Role.Trainer) {
+            revert NotActiveTrainer(msg.sender);
+        }
+        if (bytes(containerIdString).length >= 4 && bytes4(bytes(containerIdString)) == JOB_PREFIX) {
+            revert ReservedContainerId(containerIdString);
+        }
+    }
+
     function _register(
         string calldata containerIdString,
+        address trainer,
         uint32[] memory widths,
         bytes32 weightsHash,
         bytes32 challengeId
     ) private returns (bytes32 containerId) {
-        if (!staking.isActive(msg.sender) || staking.roleOf(msg.sender) != IStaking.Role.Trainer) {
-            revert NotActiveTrainer(msg.sender);
-        }
         uint256 length = bytes(containerIdString).length;
         if (length == 0 || length > MAX_CONTAINER_ID_LENGTH) {
             revert InvalidContainerId(length, MAX_CONTAINER_ID_LENGTH);
@@ -171,14 +220,14 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         containerId = keccak256(abi.encode(containerIdString));
         Record storage r = _models[containerId];
         if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
-        r.trainer = msg.sender;
+        r.trainer = trainer;
         r.active = true;
         r.inputs = widths[0];
         r.classes = widths[widths.length - 1];
         r.weightsHash = weightsHash;
         r.challengeId = challengeId;
         r.widths = widths;
-        emit ModelRegistered(containerId, msg.sender, containerIdString, widths, weightsHash, challengeId);
+        emit ModelRegistered(containerId, trainer, containerIdString, widths, weightsHash, challengeId);
         emit ModelStatusChanged(containerId, true, msg.sender);
     }
 

@@ -273,7 +273,7 @@ abstract contract Subscriptions {
         r.token = s.paymentToken;
         r.wallet = s.wallet;
         if (s.paymentToken == stakingToken && rewardDistributor != address(0)) {
-            if (address(modelRegistry) != address(0)) r.modelTrainer = modelRegistry.trainerOf(s.containerId);
+            if (address(modelRegistry) != address(0)) r.modelTrainer = modelRegistry.royaltyAccountOf(s.containerId);
         }
         bool locked = Wallet(s.wallet).cTryLock(s.owner, s.paymentToken, target);
         r.payment = Payment({amount: uint128(s.paymentAmount), escrow: locked ? uint128(target) : 0});

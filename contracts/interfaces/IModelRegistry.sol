@@ -24,6 +24,8 @@ interface IModelRegistry {
         bytes32 weightsHash,
         bytes32 indexed challengeId
     );
+    /// @notice The job registry bound `containerId` to job `jobId`; its royalties go to `royaltyAccount`.
+    event JobModelRegistered(bytes32 indexed containerId, uint256 indexed jobId, address royaltyAccount);
     /// @notice `containerId` was activated or deactivated by `by` (its trainer or governance).
     event ModelStatusChanged(bytes32 indexed containerId, bool active, address indexed by);
 
@@ -37,10 +39,16 @@ interface IModelRegistry {
     error ChallengeNotValid(bytes32 challengeId, uint8 status);
     error NotChallengeTrainer(bytes32 challengeId, address trainer, address caller);
     error CheckpointNotProven(bytes32 challengeId, uint256 index, bytes32 checkpointHash);
+    error ReservedContainerId(string containerIdString);
 
     /// @notice The model registered under `containerId` (trainer == address(0) if none).
     function getModel(bytes32 containerId) external view returns (Model memory);
 
-    /// @notice The trainer that receives `containerId`'s royalties (address(0) if none).
+    /// @notice The trainer whose run produced `containerId` (address(0) if none).
     function trainerOf(bytes32 containerId) external view returns (address);
+
+    /// @notice The account a delivery of `containerId` accrues its royalty for: the trainer, or, for
+    ///         a job's model, an account the reward distributor splits between the job owner and
+    ///         the trainer (address(0) if not registered).
+    function royaltyAccountOf(bytes32 containerId) external view returns (address);
 }

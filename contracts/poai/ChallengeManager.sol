@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {IJobBoard} from "../interfaces/IJobBoard.sol";
 import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
@@ -19,7 +20,8 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///         own stake-weighted sortition from the audit seed, re-executes sampled segments and
 ///         commits then reveals a verdict. `finalize` judges correctness by stake quorum, score
 ///         deviation from the stake-weighted median and latency, awards epoch points, and slashes
-///         fraud and withholding through Staking.
+///         fraud and withholding through Staking. A trainer the job board (`jobBoard`) assigned
+///         to a paid job in a round trains that job's spec instead, and the board hears the judgment.
 ///
 /// Invariants (each pinned by a test):
 ///  - a challenge is finalized at most once; its status never leaves a final state;
@@ -77,6 +79,12 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     mapping(address trainer => uint256) public misses;
     mapping(uint256 epoch => mapping(address operator => uint256)) private _points;
     mapping(uint256 epoch => mapping(IStaking.Role role => uint256)) private _totalPoints;
+    /// @notice The job registry whose assigned runs are challenges (0: none). Set once.
+    IJobBoard public jobBoard;
+
+    event JobBoardSet(address board);
+
+    error JobBoardAlreadySet(address board);
 
     constructor(
         IStaking staking_,
@@ -113,7 +121,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.None) revert AlreadySubmitted(id);
 
         bytes32 seed = keccak256(abi.encode(beacon.seal(round), msg.sender, round));
-        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(msg.sender, round, seed);
         uint256 deadline = _deadline(round, sp.responseDeadline);
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
@@ -136,7 +144,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.None) revert AlreadySubmitted(id);
         if (!_isDue(trainer, round)) revert NotDue(trainer, round);
         bytes32 seed = keccak256(abi.encode(beacon.seal(round), trainer, round));
-        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(trainer, round, seed);
         uint256 deadline = _deadline(round, sp.responseDeadline);
         if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
         uint256 closes = epochClosesAt(round);
@@ -243,7 +251,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (o.verdict == Verdict.Valid) {
             status = Status.Valid;
             bytes32 seed = keccak256(abi.encode(beacon.valueOf(round), c.trainer, round));
-            (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(round, seed);
+            (, ITaskRegistry.SpecParams memory sp) = _specOf(c.trainer, round, seed);
             score = Judgment.score(
                 o.medianScoreBps,
                 c.reportedScoreBps,
@@ -289,6 +297,8 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
                 status == Status.Fraud
             );
         }
+        if (_jobSpecOf(c.trainer, round) != 0)
+            jobBoard.onRunFinalized(id, c.trainer, round, status, o.medianScoreBps);
     }
 
     // =========================================================================================
@@ -297,6 +307,14 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
 
     function setParams(Params calldata params_) external restricted {
         _setParams(params_);
+    }
+
+    /// @notice Wires the job registry whose assigned runs are challenges. Once only: a job run's
+    ///         spec must never change under a trainer that already trains it.
+    function setJobBoard(IJobBoard board) external restricted {
+        if (address(jobBoard) != address(0)) revert JobBoardAlreadySet(address(jobBoard));
+        jobBoard = board;
+        emit JobBoardSet(address(board));
     }
 
     function params() external view returns (Params memory) {
@@ -325,7 +343,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         due = _isDue(trainer, round);
         seed = challengeSeed(trainer, round);
         ITaskRegistry.SpecParams memory sp;
-        (specId, sp) = registry.challengeSpec(round, seed);
+        (specId, sp) = _specOf(trainer, round, seed);
         deadline = _deadline(round, sp.responseDeadline);
     }
 
@@ -367,7 +385,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.None) {
             v.seed = challengeSeed(c.trainer, c.round);
             ITaskRegistry.SpecParams memory sp;
-            (v.specId, sp) = registry.challengeSpec(c.round, v.seed);
+            (v.specId, sp) = _specOf(c.trainer, c.round, v.seed);
             v.deadline = _deadline(c.round, sp.responseDeadline);
         }
         v.commitStart = _roundStart(uint256(c.round) + 1);
@@ -506,6 +524,23 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     /// audit seed.
     function _deadline(uint256 round, uint256 responseDeadline) private view returns (uint256) {
         return _roundStart(round) + Math.min(responseDeadline, epochLength / 2 - 1);
+    }
+
+    /// The spec (and its judgment parameters) `trainer` trains in `round`: its assigned job's, else
+    /// the round's governance spec drawn by `seed`.
+    function _specOf(
+        address trainer,
+        uint256 round,
+        bytes32 seed
+    ) private view returns (bytes32 specId, ITaskRegistry.SpecParams memory sp) {
+        specId = _jobSpecOf(trainer, round);
+        if (specId != 0) return (specId, registry.specParams(specId));
+        return registry.challengeSpec(round, seed);
+    }
+
+    function _jobSpecOf(address trainer, uint256 round) private view returns (bytes32) {
+        IJobBoard board = jobBoard;
+        return address(board) == address(0) ? bytes32(0) : board.jobSpecOf(trainer, round);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {

@@ -21,7 +21,8 @@ import {IStaking} from "../interfaces/IStaking.sol";
 ///
 /// Invariants (pinned by tests):
 ///  - conservation: funded + fees = reserve + carry + open epoch budgets not yet settled
-///    + forwarded to Staking + protocol payments (+ dust that `expire` returns to carry);
+///    + pending fees + forwarded to Staking + protocol payments + job owners' royalties
+///    (+ dust that `expire` returns to carry);
 ///  - an operator's share of an epoch is paid at most once; the order of settlements changes nobody's amount;
 ///  - a role's settlements of an epoch never exceed its budget, whatever the points read at settlement;
 ///  - nothing is stuck: what a role or an operator cannot receive (no points, jailed, never settled
@@ -72,11 +73,23 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     mapping(uint256 epoch => mapping(uint256 word => uint256)) private _settled; // by operator id
     mapping(address operator => uint256) public pendingFees;
 
+    /// @notice How the royalty of a job's model is split: `ownerBps` of it to the job owner (paid at
+    ///         once), the rest to the trainer's pending fees. Keyed by the model's royalty account
+    ///         (`ModelRegistry.royaltyAccountOf`); set once by the job registry.
+    struct RoyaltySplit {
+        address trainer;
+        uint16 ownerBps;
+        address owner;
+    }
+
+    mapping(address account => RoyaltySplit) private _royaltySplits;
+
     // Ghost-free accounting the conservation invariant is written against.
     uint256 public totalFunded;
     uint256 public totalFees;
     uint256 public totalForwarded; // sent to Staking pools
     uint256 public totalToProtocol;
+    uint256 public totalToOwners; // job owners' shares of their models' royalties
 
     event Funded(address indexed from, uint256 amount);
     event EmissionChangeScheduled(uint256 amount, uint256 fromEpoch);
@@ -98,6 +111,9 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 royalty
     );
     event FeesSettled(address indexed operator, uint256 amount, bool paid);
+    event FeesCredited(address indexed operator, uint256 amount);
+    event RoyaltySplitSet(address indexed account, address indexed trainer, address indexed owner, uint16 ownerBps);
+    event RoyaltySplitPaid(address indexed account, uint256 toTrainer, uint256 toOwner);
     event ParamsUpdated(Params params);
 
     error ZeroAmount();
@@ -110,6 +126,8 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     error NotAnOperator(address account);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error EmissionChangeInForce(uint256 fromEpoch, uint256 nextEpochToClose);
+    error RoyaltySplitAlreadySet(address account);
+    error LengthMismatch(uint256 expected, uint256 actual);
 
     constructor(
         IStaking staking_,
@@ -171,9 +189,56 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 nodeFee = (amount * _params.nodeFeeBps) / BPS;
         uint256 royalty = (amount * _params.royaltyBps) / BPS;
         pendingFees[node] += nodeFee;
-        pendingFees[modelTrainer] += royalty;
         emit UsageFee(node, modelTrainer, amount, nodeFee, royalty);
+        RoyaltySplit memory split = _royaltySplits[modelTrainer];
+        if (split.trainer == address(0)) {
+            pendingFees[modelTrainer] += royalty;
+        } else {
+            // A job's model: the owner's share now, the trainer's into its pending fees.
+            uint256 toOwner = (royalty * split.ownerBps) / BPS;
+            pendingFees[split.trainer] += royalty - toOwner;
+            emit RoyaltySplitPaid(modelTrainer, royalty - toOwner, toOwner);
+            if (toOwner != 0) {
+                totalToOwners += toOwner;
+                token.safeTransfer(split.owner, toOwner);
+            }
+        }
         _payProtocol(amount - nodeFee - royalty);
+    }
+
+    /// @notice Credits job payments (pulled from the caller, the job registry) to operators'
+    ///         pending fees, which `settleFees` forwards into their pools (commission, delegators).
+    function creditFees(
+        address[] calldata operators,
+        uint256[] calldata amounts
+    ) external restricted nonReentrant {
+        if (operators.length != amounts.length) revert LengthMismatch(operators.length, amounts.length);
+        uint256 total;
+        for (uint256 i; i < operators.length; ++i) {
+            pendingFees[operators[i]] += amounts[i];
+            total += amounts[i];
+            emit FeesCredited(operators[i], amounts[i]);
+        }
+        if (total == 0) revert ZeroAmount();
+        totalFees += total;
+        token.safeTransferFrom(msg.sender, address(this), total);
+    }
+
+    /// @notice Splits the royalties of the model whose royalty account is `account` between
+    ///         `trainer` (its pending fees) and the job `owner` (`ownerBps`, paid at once). Once per account.
+    function setRoyaltySplit(
+        address account,
+        address trainer,
+        address owner,
+        uint16 ownerBps
+    ) external restricted {
+        if (account == address(0)) revert InvalidParameter("account", 0, 1, type(uint160).max);
+        if (trainer == address(0)) revert InvalidParameter("trainer", 0, 1, type(uint160).max);
+        if (owner == address(0)) revert InvalidParameter("owner", 0, 1, type(uint160).max);
+        if (ownerBps > BPS) revert InvalidParameter("ownerBps", ownerBps, 0, BPS);
+        if (_royaltySplits[account].trainer != address(0)) revert RoyaltySplitAlreadySet(account);
+        _royaltySplits[account] = RoyaltySplit(trainer, ownerBps, owner);
+        emit RoyaltySplitSet(account, trainer, owner, ownerBps);
     }
 
     // =========================================================================================
@@ -252,6 +317,11 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
 
     function params() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @notice The royalty split of `account` (trainer 0: none, the royalty is the account's own).
+    function royaltySplitOf(address account) external view returns (RoyaltySplit memory) {
+        return _royaltySplits[account];
     }
 
     function getEpoch(uint256 epoch) external view returns (Epoch memory) {

@@ -143,6 +143,10 @@ contract TestModelRegistry is IModelRegistry {
     function trainerOf(bytes32 containerId) external view returns (address) {
         return trainers[containerId];
     }
+
+    function royaltyAccountOf(bytes32 containerId) external view returns (address) {
+        return trainers[containerId];
+    }
 }
 
 /// @title TestERC1271Signer

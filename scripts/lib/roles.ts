@@ -8,6 +8,7 @@
  * | SLASHER | the ChallengeManager (and the PoAIVerifier of the marketplace) | `Staking.slash` |
  * | REWARDER | the RewardDistributor | `Staking.notifyReward` |
  * | COORDINATOR | the inference Coordinator | `RewardDistributor.notifyUsage` |
+ * | JOBS | the JobRegistry and the FederatedJobs | `TaskRegistry.registerJobSpec`, `RewardDistributor.creditFees` / `setRoyaltySplit`, `ModelRegistry.registerJobModel` |
  *
  * `roleHolders` rebuilds the holders from the AccessManager's events, `auditRoles` says which of
  * them are accounts rather than contracts (what a public deployment must not leave behind).
@@ -23,6 +24,8 @@ export const ROLES = {
   REWARDER: 3n,
   /** The inference coordinator: reports usage fees to the reward distributor. */
   COORDINATOR: 4n,
+  /** The job contracts: register job specs, credit job payments, bind job models. */
+  JOBS: 5n,
 } as const;
 
 export type RoleName = keyof typeof ROLES;
