@@ -21,7 +21,7 @@ import { toAddressBook } from "../scripts/lib/address-book.js";
 import { deployStaking } from "../scripts/lib/deploy.js";
 import { runPoAIGasBench } from "./poai.js";
 import { runRewardsGasBench } from "./rewards.js";
-import { INFERNET_ANCHORS, runInfernetGasBench } from "./infernet.js";
+import { INFERNET_MEASURED, runInfernetGasBench } from "./infernet.js";
 
 /** Tally Staker's published gas report (see ANCHORS.md). */
 const ANCHORS: Record<string, [string, number]> = {
@@ -41,7 +41,7 @@ const ANCHORS: Record<string, [string, number]> = {
     "goal (same), verdicts batched by 10",
     600_000,
   ],
-  ...INFERNET_ANCHORS,
+  ...INFERNET_MEASURED,
 };
 
 export async function runGasBench(
@@ -106,15 +106,36 @@ export async function runGasBench(
     await (await as(bob).token).write.approve([d.staking.address, maxUint256]); // the permit replaced it
   }
 
-  // Rewards: pass an epoch so the delegations earn, then notify twice (the first rolls the pool).
+  // Rewards: a reward added to a pool in epoch e is credited once e has ended, by the first action
+  // on the pool (here `settle`, measured in bench/rewards.ts). The first reward of an epoch opens
+  // the pool's slot for it; later ones in the same epoch add to it.
+  const credit = () => d.staking.write.settle([A, maxUint256 - 1n]);
   await networkHelpers.time.increase(DAY);
-  await d.staking.write.notifyReward([A, parseEther("100")]);
+  results["Staking.notifyReward.firstInEpoch"] = await gasOf(
+    d.staking.write.notifyReward([A, parseEther("100")]),
+  );
   results["Staking.notifyReward"] = await gasOf(d.staking.write.notifyReward([A, parseEther("100")]));
+  // The token pull inside notifyReward, as its own transaction: a spender with an unlimited
+  // allowance moves 100 POAI from the admin to Staking (both balances nonzero, as in notifyReward).
+  await d.token.write.approve([bob.account.address, maxUint256]);
+  results["PoAIToken.transferFrom"] = await gasOf(
+    (await as(bob).token).write.transferFrom([admin.account.address, d.staking.address, parseEther("100")]),
+  );
+  await networkHelpers.time.increase(DAY);
+  await credit();
   results["Staking.claim.first"] = await gasOf(aliceStk.write.claim([A]));
   await d.staking.write.notifyReward([A, parseEther("100")]);
+  await networkHelpers.time.increase(DAY);
+  await credit();
   results["Staking.claim"] = await gasOf(aliceStk.write.claim([A]));
   await d.staking.write.notifyReward([A, parseEther("100")]);
   await bobStk.write.delegate([A, parseEther("1")]); // the epoch's stake checkpoints are written
+  await networkHelpers.time.increase(DAY);
+  // Crediting an epoch in which the pool's shares changed also resolves that epoch's record.
+  results["Staking.settle.withShareChange"] = await gasOf(credit());
+  await d.staking.write.notifyReward([A, parseEther("100")]);
+  await networkHelpers.time.increase(DAY);
+  await credit();
   results["Staking.compound"] = await gasOf(aliceStk.write.compound([A]));
 
   // Undelegate: the first one writes the caller's queue; the steady state opens a new entry in a
@@ -146,6 +167,17 @@ export async function runGasBench(
   );
   results["Staking.slash.jail"] = await gasOf(
     d.staking.write.slash([opB.account.address, parseEther("0.01"), [admin.account.address], true]),
+  );
+  // An offence two epochs back: the cohorts of stake that left in each of the three epochs since.
+  const now = await d.staking.read.currentEpoch();
+  results["Staking.slash.offence2EpochsBack"] = await gasOf(
+    d.staking.write.slash([
+      opB.account.address,
+      parseEther("0.01"),
+      [admin.account.address],
+      false,
+      now - 2n,
+    ]),
   );
   await networkHelpers.time.increase(DAY + 1);
   results["Staking.unjail"] = await gasOf((await as(opB).staking).write.unjail());
@@ -209,8 +241,10 @@ export async function runGasBench(
         }),
       );
     }
-    await networkHelpers.time.increase(DAY);
+    await networkHelpers.time.increase(DAY); // the delegations count from here
     await d.staking.write.notifyReward([op.address, parseEther("10")]);
+    await networkHelpers.time.increase(DAY);
+    await d.staking.write.settle([op.address, maxUint256 - 1n]); // the pool is credited (any action does it)
     results[`Staking.claim.delegators${n}`] = await gasOf(
       sendAs(
         first!,
@@ -222,7 +256,10 @@ export async function runGasBench(
       for (let p = 0; p < 50; p++) {
         await networkHelpers.time.increase(DAY);
         await d.staking.write.notifyReward([op.address, parseEther("1")]);
+        await d.staking.write.settle([op.address, maxUint256 - 1n]);
       }
+      await networkHelpers.time.increase(DAY);
+      await d.staking.write.settle([op.address, maxUint256 - 1n]);
       results["Staking.claim.after50periods"] = await gasOf(
         sendAs(
           first!,

@@ -150,6 +150,10 @@ export async function runInferenceVerifierGasBench(): Promise<Record<string, num
       asDisputer.write.finalize([good, interval, nodeW.account.address]),
     );
     results[`PoAIVerifier.dispute.${label}.checkpointBytes`] = (checkpoint.length - 2) / 2;
+    // the worst case ModelRegistry charges the model at registration (refused above 16.7M)
+    results[`ModelRegistry.disputeGasBound.${label}`] = Number(
+      await models.read.disputeGasBound([[...spec.widths]]),
+    );
   };
   await measure("small8x8x4", SMALL_SPEC, 1);
   await measure("reference64x128x128x10", REFERENCE_SPEC, 1);

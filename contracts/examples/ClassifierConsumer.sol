@@ -10,6 +10,11 @@ import {CallbackConsumer} from "../infernet/consumer/CallbackConsumer.sol";
 ///         stores the answer. Each `classify` is a one-time request paid from `wallet` (this
 ///         contract must be an approved spender there); the first delivered output is the answer.
 ///
+///         Access control, as a production dApp needs it: every request spends the dApp's wallet,
+///         so only the owner and the requesters it allows (`setRequester`) may `classify`; only the
+///         owner sets the payment. Anyone else is refused (`NotRequester`), and only the
+///         coordinator delivers answers (`BaseConsumer.NotCoordinator`).
+///
 ///         Formats (the PoAIVerifier's, so a delivery can be disputed and recomputed exactly): the
 ///         input is the model's int8 input vector, one byte per input (`encodeInferenceInput`);
 ///         the output is the label as a big-endian uint32, then one int8 score per class
@@ -36,17 +41,31 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
     Payment public payment;
     mapping(uint32 subscriptionId => Answer) public answers;
     mapping(uint32 subscriptionId => address) public requester;
+    /// @notice Accounts the owner allows to spend the dApp's wallet with `classify`.
+    mapping(address account => bool) public isRequester;
 
     event ClassificationRequested(uint32 indexed subscriptionId, address indexed requester, bytes input);
     event Classified(uint32 indexed subscriptionId, uint32 label, address indexed node, bytes output);
     event PaymentUpdated(address token, uint256 amount, address wallet, address verifier);
+    event RequesterUpdated(address indexed account, bool allowed);
 
+    error NotRequester(address caller);
+
+    /// @param registry the marketplace's `Registry`
+    /// @param model_ the container id of the model asked
+    /// @param owner_ sets the payment and the requesters; may request itself
     constructor(
-        address coordinator,
+        address registry,
         string memory model_,
         address owner_
-    ) CallbackConsumer(coordinator) Ownable(owner_) {
+    ) CallbackConsumer(registry) Ownable(owner_) {
         model = model_;
+    }
+
+    /// @notice Allows (or stops) `account` to request classifications paid by the dApp.
+    function setRequester(address account, bool allowed) external onlyOwner {
+        isRequester[account] = allowed;
+        emit RequesterUpdated(account, allowed);
     }
 
     /// @notice Sets how each request pays (amount 0: free requests).
@@ -56,7 +75,9 @@ contract ClassifierConsumer is CallbackConsumer, Ownable {
     }
 
     /// @notice Requests the classification of `input` (the model's int8 input vector, one byte each).
+    ///         The owner or an allowed requester only.
     function classify(bytes calldata input) external returns (uint32 subscriptionId) {
+        if (msg.sender != owner() && !isRequester[msg.sender]) revert NotRequester(msg.sender);
         Payment memory p = payment;
         subscriptionId = _requestCompute(model, input, 1, p.token, p.amount, p.wallet, p.verifier);
         requester[subscriptionId] = msg.sender;

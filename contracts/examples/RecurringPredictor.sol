@@ -11,8 +11,10 @@ import {SubscriptionConsumer} from "../infernet/consumer/SubscriptionConsumer.so
 ///         interval number and the latest features set by the owner (`getContainerInputs`): the
 ///         int8 feature vector rotated left by `interval mod length` bytes, so a PoAI model (whose
 ///         input is that vector, one byte per input) sees a new input each interval and the
-///         PoAIVerifier can bind each delivery to it. Each interval's first output is kept. The
-///         owner starts and cancels the subscription.
+///         PoAIVerifier can bind each delivery to it. Each interval's first output is kept.
+///
+///         Access control: only the owner starts, stops (its wallet pays every interval) and sets
+///         the features (they decide what is asked); only the coordinator delivers predictions.
 contract RecurringPredictor is SubscriptionConsumer, Ownable {
     string public model;
     uint32 public subscriptionId;
@@ -28,11 +30,14 @@ contract RecurringPredictor is SubscriptionConsumer, Ownable {
     error AlreadyStarted(uint32 subscriptionId);
     error NotStarted();
 
+    /// @param registry the marketplace's `Registry`
+    /// @param model_ the container id of the model asked
+    /// @param owner_ starts, stops and feeds the subscription
     constructor(
-        address coordinator,
+        address registry,
         string memory model_,
         address owner_
-    ) SubscriptionConsumer(coordinator) Ownable(owner_) {
+    ) SubscriptionConsumer(registry) Ownable(owner_) {
         model = model_;
     }
 

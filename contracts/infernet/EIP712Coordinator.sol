@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IStaking} from "../interfaces/IStaking.sol";
@@ -16,7 +17,8 @@ import {Fee} from "./payments/Fee.sol";
 ///         `EIP712Coordinator`): a consumer contract's signer (`Delegator.getSigner()`, an EOA or
 ///         an ERC-1271 contract) signs a subscription off-chain; anyone creates it with
 ///         `createSubscriptionDelegatee`, or a node creates it and delivers in one transaction with
-///         `deliverComputeDelegatee`. Same EIP-712 domain name, version and types as Infernet.
+///         `deliverComputeDelegatee`. Same EIP-712 domain name, version and types as Infernet, same
+///         errors; a contract signer may also answer through ERC-1271.
 ///
 /// Invariants (pinned by tests):
 ///  - one subscription per (owner, nonce): replaying a signature returns the subscription it created;
@@ -40,19 +42,20 @@ contract EIP712Coordinator is EIP712, Coordinator {
     /// @notice keccak256(abi.encode(owner, nonce)) => the subscription that signature created.
     mapping(bytes32 key => uint32) public delegateCreatedIds;
 
-    error SignatureExpired(uint32 expiry, uint256 nowTime);
-    error SignerMismatch(address owner, address signer);
+    // Infernet v1.1.0's errors, with its signatures (`InvalidSignature` is its ECDSA library's).
+    error SignatureExpired();
+    error SignerMismatch();
+    error InvalidSignature();
 
     constructor(
         IStaking staking_,
         Fee fee_,
         address rewardDistributor_,
         IModelRegistry modelRegistry_,
-        uint256 callbackGasLimit_,
         uint256 commitWindow_
     )
         EIP712(EIP712_NAME, EIP712_VERSION)
-        Coordinator(staking_, fee_, rewardDistributor_, modelRegistry_, callbackGasLimit_, commitWindow_)
+        Coordinator(staking_, fee_, rewardDistributor_, modelRegistry_, commitWindow_)
     {}
 
     /// @notice Creates `sub` on behalf of `sub.owner` from its signer's EIP-712 signature of
@@ -69,21 +72,25 @@ contract EIP712Coordinator is EIP712, Coordinator {
         bytes32 key = keccak256(abi.encode(sub.owner, nonce));
         uint32 existing = delegateCreatedIds[key];
         if (existing != 0) return existing;
-        if (uint32(block.timestamp) >= expiry) revert SignatureExpired(expiry, block.timestamp);
+        if (uint32(block.timestamp) >= expiry) revert SignatureExpired();
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(DELEGATE_SUBSCRIPTION_TYPEHASH, nonce, expiry, _hashSubscription(sub)))
         );
         address signer = Delegator(sub.owner).getSigner();
-        if (!SignatureChecker.isValidSignatureNow(signer, digest, abi.encodePacked(r, s, v)))
-            revert SignerMismatch(sub.owner, signer);
-        uint32 subscriptionId = _create(sub);
+        if (signer.code.length == 0) {
+            (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, v, r, s);
+            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature();
+            if (recovered != signer) revert SignerMismatch();
+        } else if (!SignatureChecker.isValidERC1271SignatureNow(signer, digest, abi.encodePacked(r, s, v))) {
+            revert SignerMismatch();
+        }
+        uint32 subscriptionId = _create(sub, false);
         delegateCreatedIds[key] = subscriptionId;
         if (nonce > maxSubscriberNonce[sub.owner]) maxSubscriberNonce[sub.owner] = nonce;
         return subscriptionId;
     }
 
-    /// @notice Creates (or finds) the delegated subscription and delivers its output, atomically
-    ///         (redundancy 1; a redundant subscription is created here and then committed to).
+    /// @notice Creates (or finds) the delegated subscription and delivers its output, atomically.
     function deliverComputeDelegatee(
         uint32 nonce,
         uint32 expiry,

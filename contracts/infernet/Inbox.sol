@@ -2,25 +2,27 @@
 pragma solidity ^0.8.28;
 
 import {IStaking} from "../interfaces/IStaking.sol";
+import {Registry} from "./Registry.sol";
+import {Coordinated} from "./utility/Coordinated.sol";
+
+/// @notice A stored compute response (Ritual Infernet SDK v1.1.0's `InboxItem`, declared at file
+///         level as Infernet declares it); `subscriptionId == 0` and `interval == 0` when written by
+///         a node outside any subscription.
+struct InboxItem {
+    uint32 timestamp;
+    uint32 subscriptionId;
+    uint32 interval;
+    bytes input;
+    bytes output;
+    bytes proof;
+}
 
 /// @title Inbox
 /// @notice Stores compute responses for lazy consumption (Ritual Infernet SDK v1.1.0's `Inbox`):
 ///         the coordinator writes the outputs of lazy subscriptions here and hands the consumer a
 ///         pointer (`containerId`, `index`); active trainers may also write responses that belong
 ///         to no subscription. Items are append-only: an index, once returned, always reads the same.
-contract Inbox {
-    /// @notice A stored compute response (`subscriptionId == 0` and `interval == 0` when written
-    ///         by a node outside any subscription).
-    struct InboxItem {
-        uint32 timestamp;
-        uint32 subscriptionId;
-        uint32 interval;
-        bytes input;
-        bytes output;
-        bytes proof;
-    }
-
-    address public immutable coordinator;
+contract Inbox is Coordinated {
     IStaking public immutable staking;
 
     /// @notice containerId => delivering node => its responses, in order.
@@ -28,14 +30,13 @@ contract Inbox {
 
     event NewInboxItem(bytes32 indexed containerId, address indexed node, uint256 index);
 
-    error NotCoordinator(address caller);
     error NodeNotActiveTrainer(address node);
     error InboxItemNotFound(bytes32 containerId, address node, uint256 index);
 
-    /// @param coordinator_ the only writer of subscription responses (immutable)
+    /// @param registry the marketplace's registry (the coordinator is the only writer of
+    ///        subscription responses)
     /// @param staking_ tells which nodes are active trainers
-    constructor(address coordinator_, IStaking staking_) {
-        coordinator = coordinator_;
+    constructor(Registry registry, IStaking staking_) Coordinated(registry) {
         staking = staking_;
     }
 
@@ -62,8 +63,7 @@ contract Inbox {
         bytes calldata input,
         bytes calldata output,
         bytes calldata proof
-    ) external returns (uint256) {
-        if (msg.sender != coordinator) revert NotCoordinator(msg.sender);
+    ) external onlyCoordinator returns (uint256) {
         return _write(containerId, node, subscriptionId, interval, input, output, proof);
     }
 

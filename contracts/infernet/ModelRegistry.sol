@@ -8,7 +8,7 @@ import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
-import {EngineSpec} from "../libraries/EngineSpec.sol";
+import {DisputeGas} from "../libraries/DisputeGas.sol";
 import {ChallengeManager} from "../poai/ChallengeManager.sol";
 
 /// @title ModelRegistry
@@ -21,25 +21,42 @@ import {ChallengeManager} from "../poai/ChallengeManager.sol";
 ///         proof of the leaf `(steps / checkpointInterval, weightsHash)` against the challenge's
 ///         committed `resultRoot`; the widths are then the challenge spec's.
 ///
+///         Royalties (`trainerOf`): only a model bound to a valid challenge, or approved by
+///         governance (`setApproved`), and active, names a royalty recipient; registering a
+///         container id first earns nothing (a squatter on another's id, or on an HTTP container's,
+///         gets no royalty). Governance may also give a record to another trainer (`reassign`) or
+///         remove it (`clear`), after which the id can be registered anew, under a new generation.
+///
+///         A model is refused when a dispute of one of its outputs could need more gas than a
+///         transaction may use (`DisputeGas.bound` of its widths above `MAX_DISPUTE_GAS`): a wrong
+///         output of such a model could never be proven, so the PoAIVerifier would always pay it.
+///
 /// Invariants:
-///  - a container id is registered at most once; its trainer, widths and weights hash never change
-///    (a deliverable output is a pure function of what was registered);
+///  - a container id has at most one record; while it exists its widths, weights hash and
+///    generation never change (a deliverable output is a pure function of what was registered, and
+///    the PoAIVerifier binds each delivery to the generation it was made for);
 ///  - only an active trainer registers; only the model's trainer deactivates it; governance (the
-///    AccessManager) may activate or deactivate any model;
+///    AccessManager) may activate, deactivate, approve, reassign or clear any model;
 ///  - `challengeOf(id) != 0` only if the weights hash was proven to be the final checkpoint of that
-///    valid challenge of the same trainer, and the widths are that challenge spec's;
+///    valid challenge of the registering trainer, and the widths are that challenge spec's;
+///  - every registered model's dispute fits in `MAX_DISPUTE_GAS`;
 ///  - container ids `job/...` are the job registry's (`registerJobModel`): a job's model name can
-///    never be taken by anyone else before the job completes.
+///    never be taken by anyone else; a job's model's royalties accrue to its royalty account, which
+///    the reward distributor splits between the job owner and the trainer.
 contract ModelRegistry is IModelRegistry, AccessManaged {
     /// @notice Longest container id string accepted.
     uint256 public constant MAX_CONTAINER_ID_LENGTH = 256;
+    /// @notice The most gas a dispute of a registered model may need (see `DisputeGas`).
+    uint256 public constant MAX_DISPUTE_GAS = DisputeGas.MAX_DISPUTE_GAS;
 
-    /// One slot of what deliveries read (trainer, active, inputs, classes), then the rest.
+    /// One slot of what deliveries and royalties read, then the rest.
     struct Record {
         address trainer;
         bool active;
+        bool approved;
         uint32 inputs;
         uint32 classes;
+        uint16 generation;
         bytes32 weightsHash;
         bytes32 challengeId;
         uint32[] widths;
@@ -55,6 +72,8 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     ITaskRegistry public immutable tasks;
 
     mapping(bytes32 containerId => Record) private _models;
+    /// The generation the next registration of a container id gets (survives `clear`).
+    mapping(bytes32 containerId => uint16) private _nextGeneration;
 
     constructor(IStaking staking_, ChallengeManager challenges_, address authority) AccessManaged(authority) {
         staking = staking_;
@@ -103,7 +122,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
 
     /// @notice The job registry binds a completed job's model: the final checkpoint (already proven
     ///         under the root of `challengeId`, the job run of `trainer` that completed job `jobId`)
-    ///         under `containerIdString` (`job/<jobId>`), its royalties paid to `royaltyAccount`,
+    ///         under `containerIdString` (`job/<jobId>`), its royalties accrued to `royaltyAccount`,
     ///         which the reward distributor splits between the job owner and the trainer.
     function registerJobModel(
         string calldata containerIdString,
@@ -137,6 +156,32 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         _setActive(containerId, _requireModel(containerId), active);
     }
 
+    /// @notice Approves (or withdraws approval of) the royalties of a model not bound to a challenge.
+    function setApproved(bytes32 containerId, bool approved) external restricted {
+        Record storage r = _requireModel(containerId);
+        r.approved = approved;
+        emit ModelApprovalChanged(containerId, approved);
+    }
+
+    /// @notice Gives `containerId`'s record (its royalties and its deactivation) to `trainer`; the
+    ///         weights, widths and challenge stay.
+    function reassign(bytes32 containerId, address trainer) external restricted {
+        if (trainer == address(0)) revert ZeroTrainer();
+        Record storage r = _requireModel(containerId);
+        address previous = r.trainer;
+        r.trainer = trainer;
+        emit ModelReassigned(containerId, previous, trainer);
+    }
+
+    /// @notice Removes `containerId`'s record (a squatted or retired id); it may be registered again,
+    ///         under a new generation, so a delivery made for the old model is never judged by the new.
+    function clear(bytes32 containerId) external restricted {
+        Record storage r = _requireModel(containerId);
+        address trainer = r.trainer;
+        delete _models[containerId];
+        emit ModelCleared(containerId, trainer);
+    }
+
     // =========================================================================================
     // Views
     // =========================================================================================
@@ -144,17 +189,22 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     /// @inheritdoc IModelRegistry
     function getModel(bytes32 containerId) external view returns (Model memory m) {
         Record storage r = _models[containerId];
-        m = Model(r.trainer, r.weightsHash, r.widths, r.active);
+        m = Model({
+            trainer: r.trainer,
+            weightsHash: r.weightsHash,
+            widths: r.widths,
+            active: r.active,
+            approved: r.approved,
+            challengeId: r.challengeId,
+            generation: r.generation
+        });
     }
 
     /// @inheritdoc IModelRegistry
     function trainerOf(bytes32 containerId) external view returns (address) {
-        return _models[containerId].trainer;
-    }
-
-    /// @inheritdoc IModelRegistry
-    function royaltyAccountOf(bytes32 containerId) external view returns (address) {
         Record storage r = _models[containerId];
+        if (!r.active) return address(0);
+        if (!r.approved && r.challengeId == bytes32(0)) return address(0);
         address account = r.royaltyAccount;
         return account == address(0) ? r.trainer : account;
     }
@@ -165,20 +215,25 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     }
 
     /// @notice What a delivery needs, from one storage slot: whether `containerId` takes
-    ///         deliveries, its input width and its class count (0, 0 when unregistered).
+    ///         deliveries, its input width, its class count and its generation (0s when unregistered).
     function deliveryInfo(
         bytes32 containerId
-    ) external view returns (bool active, uint32 inputs, uint32 classes) {
+    ) external view returns (bool active, uint32 inputs, uint32 classes, uint16 generation) {
         Record storage r = _models[containerId];
-        return (r.active, r.inputs, r.classes);
+        return (r.active, r.inputs, r.classes, r.generation);
     }
 
-    /// @notice The widths and weights hash a dispute recomputes with.
+    /// @notice The widths, weights hash and generation a dispute recomputes with.
     function weightsOf(
         bytes32 containerId
-    ) external view returns (uint32[] memory widths, bytes32 weightsHash) {
+    ) external view returns (uint32[] memory widths, bytes32 weightsHash, uint16 generation) {
         Record storage r = _models[containerId];
-        return (r.widths, r.weightsHash);
+        return (r.widths, r.weightsHash, r.generation);
+    }
+
+    /// @notice The most gas a dispute of an output of a model of `widths` could need.
+    function disputeGasBound(uint32[] calldata widths) external pure returns (uint256) {
+        return DisputeGas.bound(widths);
     }
 
     /// @notice The valid challenge whose final checkpoint `containerId`'s weights are (0: not bound).
@@ -216,14 +271,18 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
             revert InvalidContainerId(length, MAX_CONTAINER_ID_LENGTH);
         }
         if (weightsHash == bytes32(0)) revert ZeroWeightsHash();
-        EngineSpec.checkWidths(widths);
+        uint256 disputeGas = DisputeGas.bound(widths);
+        if (disputeGas > MAX_DISPUTE_GAS) revert ModelNotDisputable(disputeGas, MAX_DISPUTE_GAS);
         containerId = keccak256(abi.encode(containerIdString));
         Record storage r = _models[containerId];
         if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
+        uint16 generation = _nextGeneration[containerId];
+        _nextGeneration[containerId] = generation + 1;
         r.trainer = trainer;
         r.active = true;
         r.inputs = widths[0];
         r.classes = widths[widths.length - 1];
+        r.generation = generation;
         r.weightsHash = weightsHash;
         r.challengeId = challengeId;
         r.widths = widths;

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IStaking} from "../interfaces/IStaking.sol";
 import {IVerifier, IOutputVerifier} from "../interfaces/IVerifier.sol";
@@ -10,63 +9,55 @@ import {IUsageFeeSink} from "./Types.sol";
 import {Subscriptions} from "./Subscriptions.sol";
 import {Wallet} from "./payments/Wallet.sol";
 
+/// @notice A delivery waiting for its verifier's verdict (Infernet v1.1.0's `ProofRequest`, same
+///         fields and layout).
+struct ProofRequest {
+    uint32 expiry; // after it, anyone settles the delivery in the node's favour
+    Wallet nodeWallet; // holds the node's collateral (`paymentAmount`)
+    uint256 consumerEscrowed; // the node's payment, held by the coordinator until the verdict
+}
+
 /// @title Payments
-/// @notice How a delivery is paid (Ritual Infernet SDK v1.1.0's flow) and what it records for PoAI.
-///         Out of the consumer's escrow: the protocol fee (`2 * fee` bps) to the fee recipient, then
-///         either the node's payment at once (no verifier), or the verifier's fee (minus `fee` bps
-///         for the protocol) with the rest kept locked while the node's collateral (`paymentAmount`,
-///         from the node's own wallet) is locked too, until `finalizeProofVerification`.
+/// @notice How a delivery is paid (Ritual Infernet SDK v1.1.0's amounts, to the wei) and what it
+///         records for PoAI. Out of the subscription's escrow (or, unfunded, straight from the
+///         consumer's wallet as Infernet pays): the protocol fee (`2 * fee` bps) to the fee
+///         recipient, then either the node's payment at once (no verifier), or the verifier's fee
+///         (minus `fee` bps for the protocol) with the rest held until `finalizeProofVerification`
+///         while the node's collateral (`paymentAmount`, from the node's own wallet) is locked.
 ///
 ///         The node's payment goes to its wallet, except in the staking token: there it is a usage
-///         fee, accrued here per (node, model trainer) and forwarded to the reward distributor by
-///         `flushUsageFees` (anyone may call it), which splits it between the node's pool, the model
-///         trainer's pool and the protocol. A model without a registered trainer pays its royalty to
-///         the delivering node.
+///         fee, accrued here per (node, model) and forwarded to the reward distributor by
+///         `flushUsageFees` (anyone may call it), which splits it between the node's pool, the
+///         model trainer's pool (the royalty recipient the ModelRegistry names at that moment: a
+///         model bound to a valid challenge or approved by governance, and active) and the protocol.
 ///
-///         Usage: every accepted delivery (no verifier, or verified valid) counts once in
-///         `usage[containerId][epoch]` and `nodeUsage[node][epoch]`, with the staking-token fee it paid.
+///         Usage: every accepted delivery (no verifier, or settled valid) counts in its node's
+///         record for its model, one slot per (node, model): the epoch of the node's latest
+///         delivery of the model, the deliveries in that epoch and the usage fees not yet flushed.
 ///
 /// Invariants (pinned by tests):
-///  - this contract's staking-token balance >= the sum of pendingUsageFees (each accrual follows
-///    the transfer of its amount here, each flush sends exactly the amount it clears);
-///  - a pending proof request holds exactly its `escrowed` in the consumer's wallet and
-///    `paymentAmount` of collateral in the node's wallet; settling it moves both, once.
+///  - this contract's staking-token balance >= the escrows in it + the pending proof payments in
+///    it + the sum of pending usage fees;
+///  - a pending proof request holds exactly its `consumerEscrowed` here and `paymentAmount` of
+///    collateral locked in the node's wallet; settling it moves both, once.
 abstract contract Payments is Subscriptions {
-    using SafeERC20 for IERC20;
-
     uint256 internal constant BPS = 10_000;
     /// @notice After this long, anyone may settle a pending verification in the node's favour.
     uint32 public constant PROOF_WINDOW = 1 weeks;
 
-    /// @notice A delivery waiting for its verifier's verdict.
-    struct ProofRequest {
-        uint32 expiry;
-        address nodeWallet; // holds the node's collateral (paymentAmount)
-        uint128 escrowed; // still locked in the consumer's wallet for the node
-    }
-
-    /// @notice Deliveries and staking-token fees, per model or per node, in one epoch.
+    /// @notice A node's use of a model (one slot).
     struct Usage {
-        uint64 deliveries;
-        uint192 fees;
-    }
-
-    struct FeeQuote {
-        uint16 bps;
-        address recipient;
-        uint256 protocolFee;
+        uint32 epoch; // the epoch of the node's latest accepted delivery of the model
+        uint32 deliveries; // accepted deliveries in `epoch`
+        uint192 pendingFees; // staking-token usage fees accrued and not yet flushed
     }
 
     uint256 public immutable genesis;
     uint256 public immutable epochLength;
 
-    mapping(bytes32 key => ProofRequest) internal _proofs;
-    /// @notice containerId => epoch => accepted deliveries and staking-token fees.
-    mapping(bytes32 containerId => mapping(uint256 epoch => Usage)) public usage;
-    /// @notice node => epoch => accepted deliveries and staking-token fees.
-    mapping(address node => mapping(uint256 epoch => Usage)) public nodeUsage;
-    /// @notice Staking-token fees waiting for `flushUsageFees`, per (node, model trainer).
-    mapping(address node => mapping(address modelTrainer => uint256)) public pendingUsageFees;
+    /// @notice keccak256(abi.encode(subscriptionId, interval, node)) => the pending verification.
+    mapping(bytes32 key => ProofRequest) public proofRequests;
+    mapping(address node => mapping(bytes32 containerId => Usage)) internal _usage;
 
     event ProofVerificationRequested(
         uint32 indexed id,
@@ -75,18 +66,25 @@ abstract contract Payments is Subscriptions {
         address verifier,
         uint256 escrowed
     );
-    event UsageFeesFlushed(address indexed node, address indexed modelTrainer, uint256 amount);
+    event UsageFeesFlushed(
+        address indexed node,
+        bytes32 indexed containerId,
+        address indexed modelTrainer,
+        uint256 amount
+    );
 
-    error UnsupportedVerifierToken(address verifier, address token);
+    // Infernet v1.1.0's error, with its signature.
+    error UnsupportedVerifierToken();
+
     error VerifierFeeTooHigh(uint256 verifierFee, uint256 available);
-    error NothingToFlush(address node, address modelTrainer);
+    error NothingToFlush(address node, bytes32 containerId);
 
     constructor(IStaking staking_, address rewardDistributor_) {
         uint256 g = staking_.epochStart(0);
         genesis = g;
         epochLength = staking_.epochStart(1) - g;
         if (rewardDistributor_ != address(0))
-            IERC20(staking_.token()).forceApprove(rewardDistributor_, type(uint256).max);
+            IERC20(staking_.token()).approve(rewardDistributor_, type(uint256).max);
     }
 
     /// @notice The staking epoch now (same clock as `Staking.currentEpoch`).
@@ -94,136 +92,145 @@ abstract contract Payments is Subscriptions {
         return (block.timestamp - genesis) / epochLength;
     }
 
-    /// @notice The pending verification of `node`'s delivery for (`subscriptionId`, `interval`).
-    function proofRequest(
-        uint32 subscriptionId,
-        uint32 interval,
-        address node
-    ) external view returns (ProofRequest memory) {
-        return _proofs[_proofKey(subscriptionId, interval, node)];
+    /// @notice `node`'s use of model `containerId`: the epoch of its latest accepted delivery, the
+    ///         deliveries in that epoch and the staking-token usage fees waiting for `flushUsageFees`.
+    function usageOf(address node, bytes32 containerId) external view returns (Usage memory) {
+        return _usage[node][containerId];
+    }
+
+    /// @notice The deliveries `node` made of `containerId` in `epoch` (0 once a later epoch began
+    ///         for the pair: the record keeps the latest epoch only; earlier ones are in the events).
+    function deliveriesIn(address node, bytes32 containerId, uint256 epoch) external view returns (uint256) {
+        Usage memory u = _usage[node][containerId];
+        return u.epoch == epoch && u.deliveries != 0 ? u.deliveries : 0;
     }
 
     // =========================================================================================
     // Internals used by the coordinator
     // =========================================================================================
 
-    /// Pays `node`'s delivery out of the subscription's escrow and tops the escrow up for the next
-    /// interval. With a verifier, escrows instead and returns the proof request's key (0 otherwise).
+    /// Pays `msg.sender`'s delivery of (`subscriptionId`, `interval`). With a verifier, holds the
+    /// node's payment and locks its collateral instead, and returns true (the caller then asks the
+    /// verifier).
     function _pay(
         uint32 subscriptionId,
         uint32 interval,
         Record storage r,
         Core memory c,
-        Config memory cfg,
+        bytes32 containerId,
         address nodeWallet
-    ) internal returns (bytes32 proofKey) {
+    ) internal returns (bool verify) {
+        // Infernet checks the node's wallet first, then the consumer's (only when it pays from it).
+        if (!_wallets[nodeWallet]) revert InvalidWallet();
         Payment memory p = r.payment;
-        uint128 stored = p.escrow;
-        address token = r.token;
-        Wallet wallet = Wallet(payable(r.wallet));
+        Escrow memory e = r.escrow;
+        address token = p.token;
         uint256 amount = p.amount;
-        if (p.escrow < amount) {
-            // Nothing escrowed (the wallet could not cover it at creation): pay as Infernet does.
-            wallet.cLock(c.owner, token, amount - p.escrow);
-            p.escrow = uint128(amount);
-        }
+        bool escrowed = e.amount >= amount;
+        Wallet wallet = Wallet(payable(e.wallet));
+        if (!escrowed && !_wallets[address(wallet)]) revert InvalidWallet();
         (uint16 feeBps, address recipient) = fee.feeInfo();
         uint256 protocolFee = (amount * feeBps * 2) / BPS;
-        if (cfg.verifier == address(0)) {
+        if (c.flags & VERIFIED == 0) {
             uint256 rest = amount - protocolFee;
-            if (_routed(token)) {
-                _transferLocked(wallet, c.owner, token, recipient, protocolFee, address(this), rest);
-                _accrue(msg.sender, r.modelTrainer, rest);
-                _recordUsage(r.containerId, msg.sender, rest);
+            bool routed = _routed(token);
+            if (escrowed) {
+                _send(token, recipient, protocolFee);
+                if (!routed) _send(token, nodeWallet, rest);
             } else {
-                _transferLocked(
-                    wallet,
-                    c.owner,
-                    token,
-                    recipient,
-                    protocolFee,
-                    _checkWallet(nodeWallet),
-                    rest
-                );
-                _recordUsage(r.containerId, msg.sender, 0);
+                wallet.cTransfer(c.owner, token, recipient, protocolFee);
+                wallet.cTransfer(c.owner, token, routed ? address(this) : nodeWallet, rest);
             }
+            _recordUsage(containerId, msg.sender, routed ? rest : 0);
         } else {
-            FeeQuote memory q = FeeQuote({bps: feeBps, recipient: recipient, protocolFee: protocolFee});
-            proofKey = _escrowForProof(
+            verify = true;
+            _holdForProof(
                 subscriptionId,
                 interval,
-                c.owner,
-                cfg,
-                wallet,
+                r,
+                c,
                 token,
                 amount,
+                escrowed,
                 nodeWallet,
-                q
+                feeBps,
+                recipient
             );
         }
-        unchecked {
-            p.escrow -= uint128(amount);
+        if (escrowed) {
+            uint256 escrow = e.amount - amount;
+            // Tops the escrow up for the next interval (redundancy payments), if the wallet allows it.
+            if (c.flags & ONE_TIME == 0 && interval < r.config.frequency) {
+                uint256 target = amount * c.redundancy;
+                if (
+                    escrow < target &&
+                    target <= type(uint96).max &&
+                    _tryPull(wallet, c.owner, token, target - escrow)
+                ) {
+                    escrow = target;
+                    emit EscrowUpdated(subscriptionId, target);
+                }
+            }
+            r.escrow.amount = uint96(escrow);
         }
-        uint256 target = interval < cfg.frequency ? amount * c.redundancy : 0;
-        if (p.escrow < target && wallet.cTryLock(c.owner, token, target - p.escrow))
-            p.escrow = uint128(target);
-        if (p.escrow != stored) r.payment.escrow = p.escrow;
-        // A delivery spends exactly `amount` (SubscriptionFulfilled says so); only a lock is announced.
-        if (p.escrow + amount != stored) emit EscrowUpdated(subscriptionId, p.escrow);
     }
 
-    /// Verifier path: pays the protocol and the verifier, keeps the rest locked for the node and
-    /// locks the node's collateral; the verifier is called by the coordinator afterwards.
-    function _escrowForProof(
+    /// Verifier path: pays the protocol and the verifier, holds the rest here and locks the node's
+    /// collateral in its wallet; the verifier is called by the coordinator afterwards.
+    function _holdForProof(
         uint32 subscriptionId,
         uint32 interval,
-        address owner,
-        Config memory cfg,
-        Wallet wallet,
+        Record storage r,
+        Core memory c,
         address token,
         uint256 amount,
+        bool escrowed,
         address nodeWallet,
-        FeeQuote memory q
-    ) private returns (bytes32 key) {
-        IVerifier verifier = IVerifier(payable(cfg.verifier));
-        if (!verifier.isSupportedToken(token)) revert UnsupportedVerifierToken(cfg.verifier, token);
+        uint16 feeBps,
+        address recipient
+    ) private {
+        address verifierAddress = r.config.verifier;
+        IVerifier verifier = IVerifier(payable(verifierAddress));
+        if (!verifier.isSupportedToken(token)) revert UnsupportedVerifierToken();
         uint256 verifierFee = verifier.fee(token);
-        if (q.protocolFee + verifierFee > amount)
-            revert VerifierFeeTooHigh(verifierFee, amount - q.protocolFee);
-        uint256 verifierCut = (verifierFee * q.bps) / BPS;
-        uint256 escrowed = amount - q.protocolFee - verifierFee;
-        Wallet node = Wallet(payable(_checkWallet(nodeWallet)));
-        _transferLocked(
-            wallet,
-            owner,
-            token,
-            q.recipient,
-            q.protocolFee + verifierCut,
-            verifier.getWallet(),
-            verifierFee - verifierCut
-        );
-        node.cLock(msg.sender, token, amount);
-        key = _proofKey(subscriptionId, interval, msg.sender);
-        _proofs[key] = ProofRequest({
+        uint256 protocolFee = (amount * feeBps * 2) / BPS;
+        if (protocolFee + verifierFee > amount) revert VerifierFeeTooHigh(verifierFee, amount - protocolFee);
+        uint256 verifierCut = (verifierFee * feeBps) / BPS;
+        uint256 held = amount - protocolFee - verifierFee;
+        address verifierWallet = verifier.getWallet();
+        if (escrowed) {
+            _send(token, recipient, protocolFee + verifierCut);
+            _send(token, verifierWallet, verifierFee - verifierCut);
+        } else {
+            Wallet wallet = Wallet(payable(r.escrow.wallet));
+            wallet.cTransfer(c.owner, token, recipient, protocolFee);
+            wallet.cTransfer(c.owner, token, recipient, verifierCut);
+            wallet.cTransfer(c.owner, token, verifierWallet, verifierFee - verifierCut);
+            _pull(wallet, c.owner, token, held);
+        }
+        Wallet(payable(nodeWallet)).cLock(msg.sender, token, amount);
+        proofRequests[keccak256(abi.encode(subscriptionId, interval, msg.sender))] = ProofRequest({
             expiry: uint32(block.timestamp) + PROOF_WINDOW,
-            nodeWallet: address(node),
-            escrowed: uint128(escrowed)
+            nodeWallet: Wallet(payable(nodeWallet)),
+            consumerEscrowed: held
         });
-        emit ProofVerificationRequested(subscriptionId, interval, msg.sender, cfg.verifier, escrowed);
+        emit ProofVerificationRequested(subscriptionId, interval, msg.sender, verifierAddress, held);
     }
 
     /// Calls the verifier (after every state change of the delivery).
     function _requestVerification(
         uint32 subscriptionId,
         uint32 interval,
+        Record storage r,
+        Core memory c,
         bytes32 containerId,
-        Config memory cfg,
         bytes calldata input,
         bytes calldata output,
         bytes calldata proof
     ) internal {
-        if (cfg.outputVerifier) {
-            IOutputVerifier(payable(cfg.verifier)).requestOutputVerification(
+        address verifier = r.config.verifier;
+        if (c.flags & OUTPUT_VERIFIER != 0) {
+            IOutputVerifier(payable(verifier)).requestOutputVerification(
                 subscriptionId,
                 interval,
                 msg.sender,
@@ -233,7 +240,7 @@ abstract contract Payments is Subscriptions {
                 proof
             );
         } else {
-            IVerifier(payable(cfg.verifier)).requestProofVerification(
+            IVerifier(payable(verifier)).requestProofVerification(
                 subscriptionId,
                 interval,
                 msg.sender,
@@ -242,93 +249,66 @@ abstract contract Payments is Subscriptions {
         }
     }
 
-    /// Settles a proof request: pays the node (valid) or refunds the consumer into the
-    /// subscription's escrow and pays it the node's collateral (invalid).
-    function _settleProof(uint32 subscriptionId, address node, ProofRequest memory req, bool valid) internal {
+    /// Settles a proof request: `valid` pays the node and unlocks its collateral; otherwise the
+    /// collateral goes to the consumer's wallet and the held payment back to the subscription's
+    /// escrow (`toEscrow`) or to the wallet, in the owner's allowance (Infernet).
+    function _settleProof(
+        uint32 subscriptionId,
+        address node,
+        ProofRequest memory req,
+        bool valid,
+        bool toEscrow
+    ) internal {
         Record storage r = _subs[subscriptionId];
-        address owner = r.core.owner;
-        address token = r.token;
-        Wallet wallet = Wallet(payable(r.wallet));
-        Wallet nodeWallet = Wallet(payable(req.nodeWallet));
-        uint256 amount = r.payment.amount;
+        Payment memory p = r.payment;
+        address token = p.token;
+        uint256 amount = p.amount;
+        req.nodeWallet.cUnlock(node, token, amount);
         if (valid) {
-            nodeWallet.cUnlock(node, token, amount);
-            if (_routed(token)) {
-                _transferLocked(wallet, owner, token, address(this), req.escrowed, address(0), 0);
-                _accrue(node, r.modelTrainer, req.escrowed);
-                _recordUsage(r.containerId, node, req.escrowed);
-            } else {
-                _transferLocked(wallet, owner, token, address(nodeWallet), req.escrowed, address(0), 0);
-                _recordUsage(r.containerId, node, 0);
-            }
+            bool routed = _routed(token);
+            if (!routed) _send(token, address(req.nodeWallet), req.consumerEscrowed);
+            _recordUsage(r.containerId, node, routed ? req.consumerEscrowed : 0);
         } else {
-            if (r.core.activeAt == type(uint32).max) {
-                wallet.cUnlock(owner, token, req.escrowed);
-            } else {
-                uint128 escrow = r.payment.escrow + req.escrowed;
-                r.payment.escrow = escrow;
+            address wallet = r.escrow.wallet;
+            address owner = r.core.owner;
+            req.nodeWallet.cTransfer(node, token, wallet, amount);
+            if (toEscrow && r.core.activeAt != type(uint32).max) {
+                // The freed slot will pay the node that serves it again: hold `amount` for it.
+                uint256 escrow = r.escrow.amount + req.consumerEscrowed;
+                if (escrow < amount && _tryPull(Wallet(payable(wallet)), owner, token, amount - escrow))
+                    escrow = amount;
+                r.escrow.amount = uint96(escrow);
                 emit EscrowUpdated(subscriptionId, escrow);
+            } else {
+                _refund(wallet, owner, token, req.consumerEscrowed);
             }
-            _transferLocked(nodeWallet, node, token, address(wallet), amount, address(0), 0);
         }
     }
 
-    /// @notice Forwards the staking-token fees accrued for (`node`, `modelTrainer`) to the reward
-    ///         distributor (`notifyUsage`), which splits them into the pools. Anyone may call it.
-    function _flush(address node, address modelTrainer) internal returns (uint256 amount) {
-        amount = pendingUsageFees[node][modelTrainer];
-        if (amount == 0) revert NothingToFlush(node, modelTrainer);
-        pendingUsageFees[node][modelTrainer] = 0;
-        IUsageFeeSink(rewardDistributor).notifyUsage(node, modelTrainer, amount);
-        emit UsageFeesFlushed(node, modelTrainer, amount);
-    }
-
-    function _accrue(address node, address modelTrainer, uint256 amount) private {
-        if (amount == 0) return;
-        address trainer = modelTrainer == address(0) ? node : modelTrainer;
-        pendingUsageFees[node][trainer] += amount;
+    /// Forwards the staking-token fees accrued for (`node`, `containerId`) to the reward
+    /// distributor, naming the model's royalty recipient now (the node when there is none).
+    function _flush(address node, bytes32 containerId) internal returns (uint256 amount) {
+        Usage storage u = _usage[node][containerId];
+        amount = u.pendingFees;
+        if (amount == 0) revert NothingToFlush(node, containerId);
+        u.pendingFees = 0;
+        address trainer =
+            address(modelRegistry) == address(0) ? address(0) : modelRegistry.trainerOf(containerId);
+        if (trainer == address(0)) trainer = node;
+        IUsageFeeSink(rewardDistributor).notifyUsage(node, trainer, amount);
+        emit UsageFeesFlushed(node, containerId, trainer, amount);
     }
 
     function _recordUsage(bytes32 containerId, address node, uint256 fees) internal {
-        uint256 epoch = currentEpoch();
-        Usage storage m = usage[containerId][epoch];
-        Usage storage n = nodeUsage[node][epoch];
-        (m.deliveries, m.fees) = (m.deliveries + 1, m.fees + uint192(fees));
-        (n.deliveries, n.fees) = (n.deliveries + 1, n.fees + uint192(fees));
+        Usage memory u = _usage[node][containerId];
+        uint32 epoch = uint32(currentEpoch());
+        if (u.epoch != epoch) (u.epoch, u.deliveries) = (epoch, 0);
+        u.deliveries += 1;
+        if (fees != 0) u.pendingFees += uint192(fees);
+        _usage[node][containerId] = u;
     }
 
     function _routed(address token) internal view returns (bool) {
         return token == stakingToken && rewardDistributor != address(0);
-    }
-
-    function _checkWallet(address wallet) private view returns (address) {
-        if (!walletFactory.isValidWallet(wallet)) revert InvalidWallet(wallet);
-        return wallet;
-    }
-
-    /// Pays up to two recipients out of `spender`'s locked funds in `wallet` in one call.
-    function _transferLocked(
-        Wallet wallet,
-        address spender,
-        address token,
-        address to1,
-        uint256 amount1,
-        address to2,
-        uint256 amount2
-    ) private {
-        uint256 n = amount2 == 0 ? 1 : 2;
-        address[] memory to = new address[](n);
-        uint256[] memory amounts = new uint256[](n);
-        to[0] = to1;
-        amounts[0] = amount1;
-        if (n == 2) {
-            to[1] = to2;
-            amounts[1] = amount2;
-        }
-        wallet.cTransferLocked(spender, token, to, amounts);
-    }
-
-    function _proofKey(uint32 subscriptionId, uint32 interval, address node) internal pure returns (bytes32) {
-        return keccak256(abi.encode(subscriptionId, interval, node));
     }
 }

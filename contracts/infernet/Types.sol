@@ -19,6 +19,13 @@ struct Subscription {
     address payable wallet; // the consumer's Wallet; `owner` must be an approved spender
 }
 
+/// @notice PoAI's per-subscription options beyond Infernet's fields (`createSubscriptionWithOptions`).
+struct SubscriptionOptions {
+    /// Nodes commit to their output (`commitCompute`) before anyone reveals (`revealCompute`), so no
+    /// node can copy another's output from the mempool; plain `deliverCompute` is then refused.
+    bool commitReveal;
+}
+
 /// @notice What the coordinator calls on a consumer (implemented by `BaseConsumer`).
 interface IComputeConsumer {
     function rawReceiveCompute(

@@ -24,7 +24,7 @@ interface IStaking {
     struct Params {
         uint128 minTrainerStake; // minimum self-stake (token wei) of a trainer
         uint128 minValidatorStake; // minimum self-stake (token wei) of a validator
-        uint40 unbondingPeriod; // seconds an unbonding entry waits before it can be withdrawn
+        uint40 unbondingPeriod; // seconds an unbonding entry waits; longer than every slash window
         uint40 jailCooldown; // seconds a jailed operator waits before it can unjail
         uint40 commissionDelay; // seconds before a commission increase takes effect
         uint16 maxCommissionChangeBps; // largest commission change per request, in basis points
@@ -41,10 +41,10 @@ interface IStaking {
         bool jailed;
         bool active;
         uint40 jailedUntil;
-        uint16 commissionBps;
+        uint16 commissionBps; // the rate of the current epoch
         uint16 maxCommissionBps;
-        uint16 pendingCommissionBps;
-        uint40 commissionEffectiveAt;
+        uint16 pendingCommissionBps; // a requested rate not in force yet (0: none)
+        uint40 commissionEffectiveAt; // start of the epoch from which it applies (0: none)
         uint256 selfStake;
         uint256 totalStake;
         uint256 totalShares;
@@ -54,22 +54,20 @@ interface IStaking {
 
     /// @notice A pool's accounting. `sharePrice` is tokens per share scaled by 1e18.
     struct PoolView {
-        uint256 tokens;
+        uint256 tokens; // active stake
         uint256 shares;
-        uint256 pendingShares;
-        uint256 unbondingTokens;
-        uint256 unbondingShares;
-        uint256 rewardPerShare;
-        uint256 rewardCarry;
+        uint256 unbondingTokens; // stake on its way out, summed over the exit-epoch cohorts
+        uint256 rewardPerShare; // cumulative reward per share of the credited epochs (1e36 scale)
+        uint256 creditedThrough; // epochs below this one are credited to the pool
+        uint256 commission; // the operator's credited commission, not claimed yet
         uint256 sharePrice;
     }
 
     /// @notice A delegator's (or operator's own) position in one pool.
     struct PositionView {
         uint256 shares;
-        uint256 pendingShares;
         uint256 tokens;
-        uint256 claimable;
+        uint256 claimable; // rewards of the epochs credited to the pool (commission included for its operator)
     }
 
     /// @notice What the challenge manager reads about an operator, in one call.
@@ -82,11 +80,12 @@ interface IStaking {
         uint256 roleStake; // total active stake of the operator's role at the start of the epoch
     }
 
-    /// @notice One unbonding entry of an owner's queue, valued at the current unbonding price.
+    /// @notice One unbonding entry of an owner's queue, valued at its cohort's current price.
     struct UnbondingView {
         uint64 index;
         address operator;
         uint40 maturity;
+        uint32 exitEpoch;
         uint256 shares;
         uint256 tokens;
     }
@@ -121,16 +120,25 @@ interface IStaking {
         uint256 amount
     );
     event Withdrawn(address indexed owner, uint256 amount, uint256 entries);
-    event RewardNotified(
-        address indexed operator,
-        uint256 amount,
-        uint256 commission,
-        uint256 distributed,
-        uint256 carried
+    /// @notice `amount` tokens were added to `operator`'s pool for epoch `epoch` (a donation or a usage fee).
+    event RewardNotified(address indexed operator, uint256 indexed epoch, uint256 amount);
+    /// @notice The distributor funded epoch `epoch`'s role budgets (each shared by its operators' points).
+    event EpochFunded(
+        uint256 indexed epoch,
+        uint256 trainerBudget,
+        uint256 validatorBudget,
+        uint256 trainerPoints,
+        uint256 validatorPoints
     );
-    event RewardBurned(address indexed operator, uint256 amount);
+    /// @notice `operator`'s pool was credited with what it earned in `epoch`: `amount` in all, of
+    ///         which `commission` to the operator and the rest to the shares that existed when the
+    ///         epoch began.
+    event RewardCredited(address indexed operator, uint256 epoch, uint256 amount, uint256 commission);
+    /// @notice Rewards nobody could earn (a pool without shares) went back to the distributor's carry.
+    event RewardDustReturned(uint256 amount);
     event RewardClaimed(address indexed owner, address indexed operator, uint256 amount);
     event Compounded(address indexed owner, address indexed operator, uint256 amount, uint256 shares);
+    /// @notice `newBps` applies to the rewards of the epochs from the one starting at `effectiveAt`.
     event CommissionChangeRequested(
         address indexed operator,
         uint16 currentBps,
@@ -139,6 +147,7 @@ interface IStaking {
     );
     event Slashed(
         address indexed operator,
+        uint256 offenceEpoch,
         uint256 fraction,
         uint256 activeAmount,
         uint256 unbondingAmount,
@@ -148,6 +157,9 @@ interface IStaking {
     event Jailed(address indexed operator, uint40 until);
     event Unjailed(address indexed operator);
     event ParamsUpdated(Params params);
+    event SlashSourceAdded(address indexed source, uint256 slashWindow);
+    event SlashSourceRemoved(address indexed source);
+    event RewardDistributorSet(address indexed distributor, address indexed points, uint256 firstEpoch);
 
     // --- errors -----------------------------------------------------------------------------
 
@@ -172,14 +184,43 @@ interface IStaking {
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error MetadataTooLong(string field, uint256 length, uint256 maxLength);
     error ValueTooLarge(uint256 value);
+    /// @notice A slash names an offence epoch that has not begun yet.
+    error OffenceInFuture(uint256 offenceEpoch, uint256 currentEpoch);
+    /// @notice `unbondingPeriod` must outlast `source`'s slash window.
+    error UnbondingTooShort(uint256 unbondingPeriod, address source, uint256 slashWindow);
+    error NotASlashWindowSource(address source);
+    error SlashSourceKnown(address source);
+    error SlashSourceUnknown(address source);
+    error TooManySlashSources(uint256 maxCount);
+    error NotRewardDistributor(address caller);
+    error RewardDistributorAlreadySet(address distributor);
+    /// @notice The distributor must start closing epochs at the epoch it is connected in.
+    error RewardDistributorEpoch(uint256 firstEpoch, uint256 currentEpoch);
+    error EpochNotInOrder(uint256 epoch, uint256 expected);
+    /// @notice A position changes its share count in at most three epochs whose rewards are not
+    ///         final yet; the next change is possible once epoch `epoch`'s rewards are credited.
+    error PositionChangesPending(address owner, address operator, uint256 epoch);
 
     // --- what other PoAI contracts use -------------------------------------------------------
 
-    /// @notice Slashes `fraction` (1e18 = 100%) of `operator`'s active and unbonding stake, pays
-    ///         the capped finder's fee to `reporters` and burns the rest; optionally jails.
+    /// @notice Slashes `fraction` (1e18 = 100%) of what `operator`'s pool had at stake in epoch
+    ///         `offenceEpoch`: its active stake and the unbonding stake that left it from that
+    ///         epoch on (stake that left before the offence began is untouched). Pays the capped
+    ///         finder's fee to `reporters` and burns the rest; optionally jails.
+    function slash(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch
+    ) external;
+
+    /// @notice `slash` for an offence committed in the current epoch.
     function slash(address operator, uint256 fraction, address[] calldata reporters, bool jail) external;
 
-    /// @notice Pulls `amount` reward tokens from the caller for `operator`'s pool.
+    /// @notice Adds `amount` reward tokens (pulled from the caller) to `operator`'s pool for the
+    ///         current epoch: shared, at that epoch's commission, by the shares that existed when
+    ///         it began. Anyone may add rewards.
     function notifyReward(address operator, uint256 amount) external;
 
     /// @notice True when `operator` is registered, not deregistered, not jailed and its self-stake
@@ -192,7 +233,8 @@ interface IStaking {
     /// @notice Active (non-unbonding) stake of `operator`'s pool at the start of `epoch`.
     function stakeAt(address operator, uint256 epoch) external view returns (uint256);
 
-    /// @notice Total active stake of the unjailed, registered operators of `role` at the start of `epoch`.
+    /// @notice Total active stake of the counted operators of `role` (registered, unjailed, with
+    ///         at least the minimum self-stake) at the start of `epoch`.
     function roleStakeAt(Role role, uint256 epoch) external view returns (uint256);
 
     /// @notice The epoch the chain is in now.
@@ -200,6 +242,9 @@ interface IStaking {
 
     /// @notice Start timestamp of `epoch`.
     function epochStart(uint256 epoch) external view returns (uint256);
+
+    /// @notice The epoch `timestamp` falls in (at or after genesis).
+    function epochAt(uint256 timestamp) external view returns (uint256);
 
     /// @notice The staking and reward token.
     function token() external view returns (address);

@@ -160,7 +160,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
             // The reporter is paid a finder's fee, unless it is the trainer reporting itself.
             address[] memory reporters = new address[](msg.sender == trainer ? 0 : 1);
             if (reporters.length != 0) reporters[0] = msg.sender;
-            _slash(trainer, _params.missSlash, reporters, true);
+            _slash(trainer, _params.missSlash, reporters, true, round);
         } else {
             misses[trainer] = count;
         }
@@ -294,7 +294,8 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
                 c.trainer,
                 status == Status.Fraud ? _params.fraudSlash : _params.withholdSlash,
                 Judgment.reporters(votes, proved, MAX_REPORTERS),
-                status == Status.Fraud
+                status == Status.Fraud,
+                round
             );
         }
         if (_jobSpecOf(c.trainer, round) != 0)
@@ -560,9 +561,15 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     }
 
     /// Slashes within Staking's current cap, so a lowered cap never blocks a judgment.
-    function _slash(address trainer, uint256 fraction, address[] memory reporters, bool jail) private {
+    function _slash(
+        address trainer,
+        uint256 fraction,
+        address[] memory reporters,
+        bool jail,
+        uint256 round
+    ) private {
         fraction = Math.min(fraction, staking.params().maxSlashFraction);
-        staking.slash(trainer, fraction, reporters, jail);
+        staking.slash(trainer, fraction, reporters, jail, round);
     }
 
     function _setParams(Params memory p) private {

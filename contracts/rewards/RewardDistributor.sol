@@ -10,51 +10,72 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 
+/// @notice The reward side of Staking the distributor calls.
+interface IStakingRewards {
+    function fundEpoch(
+        uint256 epoch,
+        uint256 trainerBudget,
+        uint256 validatorBudget,
+        uint256 trainerPoints,
+        uint256 validatorPoints,
+        uint256 nextCloseAt
+    ) external;
+
+    function takeRewardDust() external returns (uint256);
+
+    function notifyReward(address operator, uint256 amount) external;
+
+    function settle(address operator, uint256 throughEpoch) external returns (uint256);
+}
+
 /// @title RewardDistributor
 /// @notice The money flow of PoAI. A treasury funds per-epoch emissions; the coordinator pays
-///         usage fees. When the challenge manager's points of an epoch are final, `closeEpoch`
-///         takes the epoch's emission (plus anything carried), cuts the protocol's share and splits
-///         the rest between the roles by FLock's formula
-///         `validators = R * (gamma + (1 - 2 gamma) * S_v / (S_t + S_v))`, trainers the rest, with
-///         `S_t`, `S_v` the role stakes at the epoch's start. Each operator then `settle`s its share,
-///         proportional to its points, into its Staking pool (commission, then reward-per-share).
+///         usage fees. Once the challenge manager's points of an epoch are final, the epoch is
+///         closed (by anyone with `closeEpochs`, or by the first action on any Staking pool that
+///         needs it): it takes its emission from the reserve, the protocol's cut of that fresh
+///         emission goes to the treasury, and the rest plus the carry is split between the roles by
+///         FLock's formula `validators = R * (gamma + (1 - 2 gamma) * S_v / (S_t + S_v))`, trainers
+///         the rest, with `S_t`, `S_v` the role stakes at the epoch's start. Each role's budget and
+///         total points go to Staking (`fundEpoch`), which credits every pool with its share by
+///         points the first time the pool is touched: nobody settles anything by hand.
+///
+///         A usage fee is split at once: the delivering node's fee and the model's royalty go to
+///         their pools for the current epoch (`Staking.notifyReward`), the rest to the treasury.
 ///
 /// Invariants (pinned by tests):
-///  - conservation: funded + fees = reserve + carry + open epoch budgets not yet settled
-///    + pending fees + forwarded to Staking + protocol payments + job owners' royalties
-///    (+ dust that `expire` returns to carry);
-///  - an operator's share of an epoch is paid at most once; the order of settlements changes nobody's amount;
-///  - a role's settlements of an epoch never exceed its budget, whatever the points read at settlement;
-///  - nothing is stuck: what a role or an operator cannot receive (no points, jailed, never settled
-///    within `settleWindow` epochs, rounding) is carried into the next epoch's budget;
-///  - every action is O(1) (closing k epochs at once is O(k)).
+///  - conservation, to the wei: funded + fees + returned = forwarded to Staking + protocol
+///    payments + job owners' royalties + reserve + carry, and this contract holds exactly
+///    reserve + carry;
+///  - the protocol's cut applies to fresh emission only, never again to the carry;
+///  - epochs close in order, each once; what a role cannot receive (no stake, no points) and what
+///    Staking could not give anyone (dust) joins the carry of the next epoch closed: nothing is stuck;
+///  - every action is O(1), closing k epochs at once is O(k).
 contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     uint256 public constant BPS = 10_000;
     uint256 public constant MAX_EMISSION_PER_EPOCH = 1e30;
     uint256 public constant MAX_NOTICE_EPOCHS = 90;
-    uint256 public constant MAX_SETTLE_WINDOW = 3650;
+    /// @notice Most epochs one call closes.
+    uint256 public constant MAX_CLOSE_EPOCHS = 256;
 
     struct Params {
         uint16 gammaBps; // FLock's gamma, at most 50%
-        uint16 protocolCutBps; // protocol's cut of each epoch's emission, at most 20%
+        uint16 protocolCutBps; // protocol's cut of each epoch's fresh emission, at most 20%
         uint16 nodeFeeBps; // share of a usage fee paid to the delivering node's pool
         uint16 royaltyBps; // share of a usage fee paid to the model's trainer pool (the rest: protocol)
         uint16 noticeEpochs; // epochs between an emission change and its effect
-        uint16 settleWindow; // epochs after its close during which an epoch can be settled
         address treasury; // receives the protocol's cuts
     }
 
-    /// One closed epoch's budgets and what has been settled from them.
+    /// One closed epoch's budgets, as funded in Staking, and the points they are shared by.
     struct Epoch {
         uint128 trainerBudget;
         uint128 validatorBudget;
-        uint128 trainerSettled;
-        uint128 validatorSettled;
+        uint128 trainerPoints;
+        uint128 validatorPoints;
         bool closed;
-        bool expired;
-        uint64 closedIn; // the epoch during which it was closed: its settle window starts there
+        uint64 closedIn; // the epoch during which it was closed
     }
 
     IERC20 public immutable token;
@@ -70,12 +91,10 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     uint256 public carry; // unallocated rewards, added to the next closed epoch
     uint256 public nextEpochToClose;
     mapping(uint256 epoch => Epoch) private _epochs;
-    mapping(uint256 epoch => mapping(uint256 word => uint256)) private _settled; // by operator id
-    mapping(address operator => uint256) public pendingFees;
 
     /// @notice How the royalty of a job's model is split: `ownerBps` of it to the job owner (paid at
-    ///         once), the rest to the trainer's pending fees. Keyed by the model's royalty account
-    ///         (`ModelRegistry.royaltyAccountOf`); set once by the job registry.
+    ///         once), the rest to the trainer's pool. Keyed by the model's royalty account
+    ///         (`ModelRegistry.trainerOf` of a job's model); set once, by the job registry.
     struct RoyaltySplit {
         address trainer;
         uint16 ownerBps;
@@ -84,10 +103,11 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
 
     mapping(address account => RoyaltySplit) private _royaltySplits;
 
-    // Ghost-free accounting the conservation invariant is written against.
+    // Accounting the conservation invariant is written against.
     uint256 public totalFunded;
     uint256 public totalFees;
-    uint256 public totalForwarded; // sent to Staking pools
+    uint256 public totalForwarded; // epoch budgets and usage fees sent to Staking
+    uint256 public totalReturned; // dust Staking sent back (rewards nobody could earn)
     uint256 public totalToProtocol;
     uint256 public totalToOwners; // job owners' shares of their models' royalties
 
@@ -101,8 +121,6 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 validatorBudget,
         uint256 carried
     );
-    event Settled(uint256 indexed epoch, address indexed operator, uint256 amount, bool paid);
-    event EpochExpired(uint256 indexed epoch, uint256 carried);
     event UsageFee(
         address indexed node,
         address indexed modelTrainer,
@@ -110,20 +128,16 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 nodeFee,
         uint256 royalty
     );
-    event FeesSettled(address indexed operator, uint256 amount, bool paid);
+    /// @notice A usage fee's part for `operator` could not go to a pool (not an operator): carried.
+    event UsageFeeCarried(address indexed operator, uint256 amount);
+    event ParamsUpdated(Params params);
+    /// @notice A job payment credited to `operator`'s pool (by the job registry).
     event FeesCredited(address indexed operator, uint256 amount);
     event RoyaltySplitSet(address indexed account, address indexed trainer, address indexed owner, uint16 ownerBps);
     event RoyaltySplitPaid(address indexed account, uint256 toTrainer, uint256 toOwner);
-    event ParamsUpdated(Params params);
 
     error ZeroAmount();
     error EpochNotFinal(uint256 epoch, uint256 closesAt);
-    error EpochNotClosed(uint256 epoch);
-    error EpochExpiredError(uint256 epoch);
-    error SettleWindowOpen(uint256 epoch, uint256 untilEpoch);
-    error AlreadySettled(uint256 epoch, address operator);
-    error NothingToSettle(uint256 epoch, address operator);
-    error NotAnOperator(address account);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error EmissionChangeInForce(uint256 fromEpoch, uint256 nextEpochToClose);
     error RoyaltySplitAlreadySet(address account);
@@ -176,8 +190,10 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         emit EmissionChangeScheduled(amount, from);
     }
 
-    /// @notice A usage fee from the coordinator: the delivering node's share and the model
-    ///         royalty wait in `pendingFees` for `settleFees`; the rest goes to the protocol.
+    /// @notice A usage fee from the coordinator: the delivering node's share and the model royalty
+    ///         go to their Staking pools for the current epoch (shared by the shares that existed
+    ///         when it began); the rest goes to the protocol. A part whose receiver has no pool is
+    ///         carried into the next epoch's budget.
     function notifyUsage(
         address node,
         address modelTrainer,
@@ -188,44 +204,48 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         totalFees += amount;
         uint256 nodeFee = (amount * _params.nodeFeeBps) / BPS;
         uint256 royalty = (amount * _params.royaltyBps) / BPS;
-        pendingFees[node] += nodeFee;
         emit UsageFee(node, modelTrainer, amount, nodeFee, royalty);
         RoyaltySplit memory split = _royaltySplits[modelTrainer];
-        if (split.trainer == address(0)) {
-            pendingFees[modelTrainer] += royalty;
-        } else {
-            // A job's model: the owner's share now, the trainer's into its pending fees.
+        if (split.trainer != address(0)) {
+            // A job's model: the owner's share now, the trainer's into its pool.
             uint256 toOwner = (royalty * split.ownerBps) / BPS;
-            pendingFees[split.trainer] += royalty - toOwner;
             emit RoyaltySplitPaid(modelTrainer, royalty - toOwner, toOwner);
+            _payPool(node, nodeFee);
+            _payPool(split.trainer, royalty - toOwner);
             if (toOwner != 0) {
                 totalToOwners += toOwner;
                 token.safeTransfer(split.owner, toOwner);
             }
+        } else if (node == modelTrainer) {
+            _payPool(node, nodeFee + royalty);
+        } else {
+            _payPool(node, nodeFee);
+            _payPool(modelTrainer, royalty);
         }
         _payProtocol(amount - nodeFee - royalty);
     }
 
-    /// @notice Credits job payments (pulled from the caller, the job registry) to operators'
-    ///         pending fees, which `settleFees` forwards into their pools (commission, delegators).
+    /// @notice Credits job payments (pulled from the caller, the job registry) to operators' Staking
+    ///         pools for the current epoch (the operator's commission, then its delegators); a part
+    ///         whose receiver has no pool is carried into the next epoch's budget.
     function creditFees(
         address[] calldata operators,
         uint256[] calldata amounts
     ) external restricted nonReentrant {
         if (operators.length != amounts.length) revert LengthMismatch(operators.length, amounts.length);
         uint256 total;
-        for (uint256 i; i < operators.length; ++i) {
-            pendingFees[operators[i]] += amounts[i];
-            total += amounts[i];
-            emit FeesCredited(operators[i], amounts[i]);
-        }
+        for (uint256 i; i < amounts.length; ++i) total += amounts[i];
         if (total == 0) revert ZeroAmount();
-        totalFees += total;
         token.safeTransferFrom(msg.sender, address(this), total);
+        totalFees += total;
+        for (uint256 i; i < operators.length; ++i) {
+            emit FeesCredited(operators[i], amounts[i]);
+            _payPool(operators[i], amounts[i]);
+        }
     }
 
     /// @notice Splits the royalties of the model whose royalty account is `account` between
-    ///         `trainer` (its pending fees) and the job `owner` (`ownerBps`, paid at once). Once per account.
+    ///         `trainer` (its pool) and the job `owner` (`ownerBps`, paid at once). Once per account.
     function setRoyaltySplit(
         address account,
         address trainer,
@@ -245,62 +265,25 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     // Epochs
     // =========================================================================================
 
-    /// @notice Closes the next `maxEpochs` epochs whose points are final (in order).
+    /// @notice Closes the next `maxEpochs` epochs whose points are final (in order); reverts when
+    ///         none is final. Staking does this by itself when a pool needs it.
     function closeEpochs(uint256 maxEpochs) external nonReentrant returns (uint256 closed) {
-        uint256 e = nextEpochToClose;
-        uint256 current = staking.currentEpoch();
-        while (closed < maxEpochs && challenges.isEpochFinal(e)) {
-            _close(e, current);
-            ++e;
-            ++closed;
-        }
-        if (closed == 0) revert EpochNotFinal(e, challenges.epochClosesAt(e));
-        nextEpochToClose = e;
+        closed = _closeFinal(maxEpochs);
+        if (closed == 0) revert EpochNotFinal(nextEpochToClose, challenges.epochClosesAt(nextEpochToClose));
     }
 
-    /// @notice Pays `operator` its share of `epoch` into its Staking pool. Permissionless, O(1).
-    ///         A jailed operator earns nothing: its share is carried into the next epoch.
-    function settle(address operator, uint256 epoch) external nonReentrant returns (uint256 amount) {
-        Epoch storage ep = _epochs[epoch];
-        if (!ep.closed) revert EpochNotClosed(epoch);
-        if (ep.expired) revert EpochExpiredError(epoch);
-        IStaking.OperatorState memory s = staking.operatorState(operator, epoch);
-        if (s.role == IStaking.Role.None) revert NotAnOperator(operator);
-        uint256 word = s.id >> 8;
-        uint256 bit = 1 << (s.id & 255);
-        uint256 flags = _settled[epoch][word];
-        if (flags & bit != 0) revert AlreadySettled(epoch, operator);
-        amount = _share(ep, s.role, operator, epoch);
-        if (amount == 0) revert NothingToSettle(epoch, operator);
-        _settled[epoch][word] = flags | bit;
-        if (s.role == IStaking.Role.Trainer) ep.trainerSettled += uint128(amount);
-        else ep.validatorSettled += uint128(amount);
-        bool paid = _forward(operator, amount);
-        emit Settled(epoch, operator, amount, paid);
+    /// @notice Closes up to `maxEpochs` epochs whose points are final; returns when the next one
+    ///         will be. Never reverts for want of a final epoch. Permissionless.
+    function closeDue(uint256 maxEpochs) external nonReentrant returns (uint256 nextCloseAt) {
+        _closeFinal(maxEpochs);
+        return challenges.epochClosesAt(nextEpochToClose);
     }
 
-    /// @notice After the settle window (`settleWindow` epochs after the one in which `epoch` was
-    ///         closed), returns whatever its operators did not settle (and the rounding dust) to the carry.
-    function expire(uint256 epoch) external nonReentrant {
-        Epoch storage ep = _epochs[epoch];
-        if (!ep.closed) revert EpochNotClosed(epoch);
-        if (ep.expired) revert EpochExpiredError(epoch);
-        uint256 until = uint256(ep.closedIn) + _params.settleWindow;
-        if (staking.currentEpoch() <= until) revert SettleWindowOpen(epoch, until);
-        ep.expired = true;
-        uint256 left =
-            uint256(ep.trainerBudget) - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
-        carry += left;
-        emit EpochExpired(epoch, left);
-    }
-
-    /// @notice Forwards `operator`'s pending usage fees into its pool (carried if it is jailed).
-    function settleFees(address operator) external nonReentrant returns (uint256 amount) {
-        amount = pendingFees[operator];
-        if (amount == 0) revert NothingToSettle(0, operator);
-        pendingFees[operator] = 0;
-        bool paid = _forward(operator, amount);
-        emit FeesSettled(operator, amount, paid);
+    /// @notice Credits `operator`'s Staking pool with the closed epochs up to `epoch` (closing the
+    ///         final ones first). Permissionless and never needed: every action on the pool does it.
+    /// @return epochs how many epochs were credited
+    function settle(address operator, uint256 epoch) external returns (uint256 epochs) {
+        return IStakingRewards(address(staking)).settle(operator, epoch);
     }
 
     // =========================================================================================
@@ -334,20 +317,6 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         return from != 0 && epoch >= from ? pendingEmission : emissionPerEpoch;
     }
 
-    /// @notice What `settle(operator, epoch)` would pay now (0 if nothing, already settled or not closed).
-    function pendingSettlement(address operator, uint256 epoch) external view returns (uint256) {
-        Epoch storage ep = _epochs[epoch];
-        if (!ep.closed || ep.expired) return 0;
-        IStaking.OperatorState memory s = staking.operatorState(operator, epoch);
-        if (s.role == IStaking.Role.None || _settled[epoch][s.id >> 8] & (1 << (s.id & 255)) != 0) return 0;
-        return _share(ep, s.role, operator, epoch);
-    }
-
-    function isSettled(address operator, uint256 epoch) external view returns (bool) {
-        uint32 id = staking.operatorState(operator, epoch).id;
-        return id != 0 && _settled[epoch][id >> 8] & (1 << (id & 255)) != 0;
-    }
-
     /// @notice The validators' part of `budget` for role stakes `st`, `sv` (FLock's formula).
     function validatorShare(uint256 budget, uint256 st, uint256 sv) public view returns (uint256) {
         uint256 g = _params.gammaBps;
@@ -360,61 +329,59 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     // Internals
     // =========================================================================================
 
+    function _closeFinal(uint256 maxEpochs) private returns (uint256 closed) {
+        if (maxEpochs > MAX_CLOSE_EPOCHS) maxEpochs = MAX_CLOSE_EPOCHS;
+        uint256 e = nextEpochToClose;
+        uint256 current = staking.currentEpoch();
+        while (closed < maxEpochs && challenges.isEpochFinal(e)) {
+            _close(e, current);
+            ++e;
+            ++closed;
+        }
+        if (closed != 0) nextEpochToClose = e;
+    }
+
     function _close(uint256 e, uint256 current) private {
+        uint256 dust = IStakingRewards(address(staking)).takeRewardDust();
+        if (dust != 0) {
+            carry += dust;
+            totalReturned += dust;
+        }
         if (pendingEmissionFrom != 0 && e >= pendingEmissionFrom) {
             emissionPerEpoch = pendingEmission;
             pendingEmissionFrom = 0;
         }
         uint256 take = Math.min(emissionPerEpoch, reserve);
         reserve -= take;
-        uint256 budget = take + carry;
-        carry = 0;
-        uint256 cut = (budget * _params.protocolCutBps) / BPS;
-        uint256 rest = budget - cut;
+        // The protocol's cut applies to fresh emission only: the carry was cut when it was emitted.
+        uint256 cut = (take * _params.protocolCutBps) / BPS;
+        uint256 carried = carry;
+        uint256 rest = take - cut + carried;
         uint256 st = staking.roleStakeAt(IStaking.Role.Trainer, e);
         uint256 sv = staking.roleStakeAt(IStaking.Role.Validator, e);
         uint256 v = validatorShare(rest, st, sv);
         uint256 t = st + sv == 0 ? 0 : rest - v;
-        uint256 carried = rest - v - t;
-        if (challenges.epochTotalPoints(e, IStaking.Role.Trainer) == 0) (carried, t) = (carried + t, 0);
-        if (challenges.epochTotalPoints(e, IStaking.Role.Validator) == 0) (carried, v) = (carried + v, 0);
-        carry = carried;
-        Epoch storage ep = _epochs[e];
-        ep.trainerBudget = uint128(t);
-        ep.validatorBudget = uint128(v);
-        ep.closed = true;
-        ep.closedIn = uint64(current);
-        emit EpochClosed(e, budget, cut, t, v, carried);
-        if (cut != 0) _payProtocol(cut);
+        uint256 left = rest - v - t;
+        uint256 tp = challenges.epochTotalPoints(e, IStaking.Role.Trainer);
+        uint256 vp = challenges.epochTotalPoints(e, IStaking.Role.Validator);
+        if (tp == 0) (left, t) = (left + t, 0);
+        if (vp == 0) (left, v) = (left + v, 0);
+        carry = left;
+        _epochs[e] = Epoch(uint128(t), uint128(v), uint128(tp), uint128(vp), true, uint64(current));
+        totalForwarded += t + v;
+        emit EpochClosed(e, take + carried, cut, t, v, left);
+        IStakingRewards(address(staking)).fundEpoch(e, t, v, tp, vp, challenges.epochClosesAt(e + 1));
+        _payProtocol(cut);
     }
 
-    function _share(
-        Epoch storage ep,
-        IStaking.Role role,
-        address operator,
-        uint256 epoch
-    ) private view returns (uint256) {
-        uint256 points = challenges.epochPoints(epoch, operator);
-        if (points == 0) return 0;
-        uint256 total = challenges.epochTotalPoints(epoch, role);
-        (uint256 budget, uint256 settled) = role == IStaking.Role.Trainer
-            ? (uint256(ep.trainerBudget), uint256(ep.trainerSettled))
-            : (uint256(ep.validatorBudget), uint256(ep.validatorSettled));
-        // Points read live: a role's settlements never exceed its budget, even if points an epoch
-        // earned after its close (a governance change of the challenge windows re-opening its
-        // finalization) make the shares add up to more than the whole.
-        uint256 share = points >= total ? budget : Math.mulDiv(budget, points, total);
-        return Math.min(share, budget - settled);
-    }
-
-    /// Pays into the operator's pool; if Staking refuses (a jailed operator), carries it instead.
-    function _forward(address operator, uint256 amount) private returns (bool paid) {
-        try staking.notifyReward(operator, amount) {
+    /// Adds `amount` to `operator`'s pool for the current epoch; carries it if Staking refuses.
+    function _payPool(address operator, uint256 amount) private {
+        if (amount == 0) return;
+        try IStakingRewards(address(staking)).notifyReward(operator, amount) {
             totalForwarded += amount;
-            return true;
         } catch {
             carry += amount;
-            return false;
+            emit UsageFeeCarried(operator, amount);
         }
     }
 
@@ -430,7 +397,6 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         _bound("nodeFeeBps", p.nodeFeeBps, 0, BPS);
         _bound("royaltyBps", p.royaltyBps, 0, BPS - p.nodeFeeBps);
         _bound("noticeEpochs", p.noticeEpochs, 1, MAX_NOTICE_EPOCHS);
-        _bound("settleWindow", p.settleWindow, 1, MAX_SETTLE_WINDOW);
         if (p.treasury == address(0)) revert InvalidParameter("treasury", 0, 1, type(uint160).max);
         _params = p;
         emit ParamsUpdated(p);

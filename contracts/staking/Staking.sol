@@ -8,32 +8,65 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
+import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ShareMath} from "../libraries/ShareMath.sol";
+import {StakingOperators} from "./StakingOperators.sol";
+import {StakingPools} from "./StakingPools.sol";
+import {StakingRewards} from "./StakingRewards.sol";
+import {StakingSlashing} from "./StakingSlashing.sol";
+import {StakingStorage} from "./StakingStorage.sol";
 
 /// @title Staking
 /// @notice Node operators (trainers and validators) stake here; delegators buy shares of their
-///         pools. Slashes and rewards reach every delegator in O(1): a slash lowers the pool's share
-///         price, a reward raises the pool's reward-per-share accumulator.
+///         pools. A slash lowers a pool's share price (every position loses its part in O(1)); a
+///         reward is priced at the epoch that earned it: what a pool earned in epoch e is shared,
+///         at the commission of e, by the shares that existed when e began, through one cumulative
+///         reward-per-share accumulator per pool (Cosmos F1 / Livepeer LIP-36).
+///
+///         How a pool is credited. The RewardDistributor closes an epoch once its points are final
+///         and funds it here (`fundEpoch`): each role's budget and total points. The first action
+///         that touches a pool after that (a delegation, an undelegation, a claim, `settle`, any
+///         `refreshPosition`) credits the pool with each closed epoch in order: its share of its
+///         role's budget by points (remaining budget x points / remaining points, so the last
+///         pool of a role takes exactly what is left) plus the rewards added to the pool for that
+///         epoch (`notifyReward`: donations, usage fees); the operator's commission of that epoch
+///         first, then `acc += rest / sharesAtStart(e)`. Nobody has to settle anything.
+///
+///         How a position is priced. A position's share count can change in an epoch whose
+///         rewards are not credited yet. The pool keeps one record per epoch in which its share
+///         count changed (its shares when the epoch began, then, once credited, the accumulator at
+///         the epoch's end), and a position keeps its share count at each of its own changes that
+///         are not credited yet (at most three: more than the finality delay allows in a row). So
+///         a delegation earns from the epoch after it, an undelegation keeps the epoch it happens
+///         in, and a claim is O(1) whatever the number of delegators or epochs.
 ///
 /// Invariants (each one is pinned by the test suite):
-///  I1  token balance of this contract >= sum over pools of (tokens + unbondingTokens)
-///      + rewards notified - rewards claimed - rewards burned; the difference is rounding dust.
-///  I2  a pool with shares never has a zero share price: a slash always leaves at least
-///      `shares / MAX_SHARES_PER_TOKEN` tokens (rounded up), so share math can never overflow.
-///  I3  a slash of fraction f takes at most ceil(f * stake) from a pool; no position loses more
-///      than its pro-rata part of that.
-///  I4  unbonding stake earns nothing and stays slashable until withdrawn; every matured entry
-///      is withdrawable, whatever other accounts do.
-///  I5  shares delegated during epoch e start earning in epoch e + 1: a reward notified in the
-///      epoch of a delegation is shared only by stake that was delegated before that epoch.
-///  I6  nothing iterates over delegators, operators or epochs; a withdrawal processes at most
-///      `maxEntries` entries of the caller's own queue.
+///  I1  this contract's token balance >= sum over pools of (tokens + unbondingTokens) + rewards
+///      funded or notified - rewards paid out or returned; the difference is rounding dust.
+///  I2  a pool or unbonding cohort with shares never has a zero share price: a slash always leaves
+///      at least `shares / MAX_SHARES_PER_TOKEN` tokens (rounded up), so share math cannot overflow.
+///  I3  a slash of fraction f takes at most ceil(f * stake) from each pool and cohort it touches;
+///      no position or entry loses more than its pro-rata part of that.
+///  I4  unbonding stake earns nothing from the epoch after it left; it stays slashable for offences
+///      committed up to the epoch it left in, and never for later ones; every matured entry is
+///      withdrawable, whatever other accounts do.
+///  I5  a reward earned in epoch e goes to the shares that existed when e began, at the commission
+///      in force in e: later delegations, undelegations, jails, commission changes and slashes
+///      change nobody's part of it.
+///  I6  a role's credits from an epoch never exceed its budget; nothing iterates over delegators or
+///      operators; a transaction credits at most MAX_CREDIT_EPOCHS epochs of one pool and a
+///      withdrawal processes at most `maxEntries` entries of the caller's own queue.
+///
+/// Layout: the state lives in one ERC-7201 namespace (`StakingStorage`). The hot paths that must
+/// stay cheapest (`settle`, `notifyReward`, the views the ChallengeManager reads) run here; the
+/// rest runs in linked libraries sharing that storage: `StakingPools` (delegation, the unbonding
+/// queue, claims), `StakingOperators` (registry, commission, governance, the distributor's calls)
+/// and `StakingSlashing`; `StakingRewards` is the reward engine both Staking and StakingPools use.
 contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-    using SafeCast for uint256;
     using Checkpoints for Checkpoints.Trace208;
 
     // --- constants (hard bounds) ----------------------------------------------------------
@@ -41,92 +74,32 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     uint256 public constant BPS = 10_000;
     uint256 public constant WAD = 1e18;
     /// @notice Largest commission any operator can ever charge (50%).
-    uint16 public constant MAX_COMMISSION_BPS = 5_000;
+    uint16 public constant MAX_COMMISSION_BPS = StakingOperators.MAX_COMMISSION_BPS;
     /// @notice Bound on the share of a slash paid as finder's fee.
-    uint16 public constant MAX_FINDER_FEE_BPS = 5_000;
-    uint256 public constant MAX_REPORTERS = 16;
-    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
-    uint256 public constant MAX_GPU_CLASS_LENGTH = 64;
-    uint256 public constant MAX_UNBONDING_PERIOD = 365 days;
-    uint256 public constant MAX_JAIL_COOLDOWN = 365 days;
-    uint256 public constant MAX_COMMISSION_DELAY = 90 days;
-    uint256 public constant MAX_MIN_STAKE = 1e36;
+    uint16 public constant MAX_FINDER_FEE_BPS = StakingOperators.MAX_FINDER_FEE_BPS;
+    uint256 public constant MAX_REPORTERS = StakingSlashing.MAX_REPORTERS;
+    uint256 public constant MAX_ENDPOINT_LENGTH = StakingOperators.MAX_ENDPOINT_LENGTH;
+    uint256 public constant MAX_GPU_CLASS_LENGTH = StakingOperators.MAX_GPU_CLASS_LENGTH;
+    uint256 public constant MAX_UNBONDING_PERIOD = StakingOperators.MAX_UNBONDING_PERIOD;
+    uint256 public constant MAX_JAIL_COOLDOWN = StakingOperators.MAX_JAIL_COOLDOWN;
+    uint256 public constant MAX_COMMISSION_DELAY = StakingOperators.MAX_COMMISSION_DELAY;
+    uint256 public constant MAX_MIN_STAKE = StakingOperators.MAX_MIN_STAKE;
+    uint256 public constant MAX_SLASH_SOURCES = StakingOperators.MAX_SLASH_SOURCES;
+    /// @notice Most epochs of one pool a transaction credits (a pool nobody touched for longer is
+    ///         brought up to date over several transactions; `settle` does it on purpose).
+    uint256 public constant MAX_CREDIT_EPOCHS = StakingRewards.MAX_CREDIT_EPOCHS;
+    /// @notice Most share changes of a position whose epochs are not credited yet.
+    uint256 public constant MAX_PENDING_CHANGES = StakingRewards.MAX_PENDING_CHANGES;
     /// @notice Tokens go to this address when burned, so any plain ERC-20 works.
-    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
-
-    // --- storage ---------------------------------------------------------------------------
-
-    struct Operator {
-        Role role;
-        Status status;
-        bool jailed;
-        bool counted; // its active stake is part of its role's total
-        uint32 id;
-        uint40 jailedUntil;
-        uint16 commissionBps;
-        uint16 maxCommissionBps;
-        uint16 pendingCommissionBps;
-        uint40 commissionEffectiveAt; // 0 when no change is pending
-    }
-
-    struct Pool {
-        uint128 tokens;
-        uint128 shares; // eligible + pending
-        uint128 pendingShares; // delegated during `pendingEpoch`, not earning yet
-        uint32 pendingEpoch;
-        uint32 stakeKey; // 1 + epoch of the last stake checkpoint (0: none yet)
-        uint128 unbondingTokens;
-        uint128 unbondingShares;
-        uint256 rewardPerShare; // scaled by ShareMath.ACC_SCALE
-        uint128 rewardCarry; // notified but not yet distributed (no eligible shares, rounding)
-    }
-
-    struct Position {
-        uint128 shares; // eligible + pending
-        uint128 pendingShares;
-        uint256 rewardSnapshot; // pool.rewardPerShare when last settled
-        uint128 claimable;
-        uint32 pendingEpoch;
-    }
-
-    /// One unbonding entry fits one slot.
-    struct Entry {
-        uint32 operatorId;
-        uint40 maturity;
-        uint184 shares; // shares of the operator's unbonding pool; 0 once withdrawn or cancelled
-    }
-
-    struct Queue {
-        uint64 head;
-        uint64 tail;
-        uint40 lastMaturity; // maturity of the newest entry: no later entry matures before it
-    }
-
-    struct RoleTotal {
-        uint208 stake;
-        uint48 key; // 1 + epoch of the last checkpoint (0: none yet)
-    }
+    address public constant BURN_ADDRESS = StakingSlashing.BURN_ADDRESS;
 
     IERC20 private immutable _token;
     uint256 public immutable genesis;
     uint256 public immutable epochLength;
 
-    Params private _params;
-    address[] private _operatorList;
-    mapping(address operator => string) private _endpoint;
-    mapping(address operator => string) private _gpuClass;
-    mapping(address operator => Operator) private _operators;
-    mapping(address operator => Pool) private _pools;
-    mapping(address owner => mapping(address operator => Position)) private _positions;
-    mapping(address operator => mapping(uint256 epoch => uint256)) private _rewardPerShareAtRoll;
-    mapping(address owner => Queue) private _queues;
-    mapping(address owner => mapping(uint256 index => Entry)) private _entries;
-    mapping(address operator => Checkpoints.Trace208) private _stakeHistory;
-    mapping(Role role => RoleTotal) private _roleTotals;
-    mapping(Role role => Checkpoints.Trace208) private _roleHistory;
-
     /// @param token_ the staking and reward token (any plain ERC-20)
-    /// @param authority an OpenZeppelin AccessManager: it grants `slash`, `notifyReward` and `setParams`
+    /// @param authority an OpenZeppelin AccessManager: it grants `slash`, `setParams`, the slash
+    ///        sources and the reward distributor
     /// @param epochLength_ length of an epoch in seconds (immutable)
     /// @param params_ the initial governance parameters
     constructor(
@@ -140,7 +113,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         _token = token_;
         genesis = block.timestamp;
         epochLength = epochLength_;
-        _setParams(params_);
+        StakingOperators.setParams(params_);
     }
 
     // =========================================================================================
@@ -159,115 +132,58 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         string calldata endpoint,
         string calldata gpuClass
     ) external nonReentrant {
-        if (role != Role.Trainer && role != Role.Validator) revert InvalidRole(uint8(role));
-        Operator storage op = _operators[msg.sender];
-        if (op.status != Status.None) revert AlreadyRegistered(msg.sender);
-        if (maxCommissionBps > MAX_COMMISSION_BPS) revert MaxCommissionTooHigh(maxCommissionBps);
-        if (commissionBps > maxCommissionBps) revert CommissionAboveMax(commissionBps, maxCommissionBps);
-        uint256 minimum = _minStake(role);
-        if (stake < minimum) revert StakeBelowMinimum(stake, minimum);
-        _checkMetadata(endpoint, gpuClass);
-
-        _operatorList.push(msg.sender);
-        uint32 id = _operatorList.length.toUint32();
-        op.role = role;
-        op.status = Status.Active;
-        op.counted = true;
-        op.id = id;
-        op.commissionBps = commissionBps;
-        op.maxCommissionBps = maxCommissionBps;
-        _endpoint[msg.sender] = endpoint;
-        _gpuClass[msg.sender] = gpuClass;
-        emit OperatorRegistered(
-            msg.sender,
+        StakingOperators.register(
             role,
-            id,
             stake,
             commissionBps,
             maxCommissionBps,
             endpoint,
-            gpuClass
+            gpuClass,
+            currentEpoch()
         );
-
-        _delegate(msg.sender, msg.sender, stake);
+        _delegate(msg.sender, stake);
     }
 
     /// @notice Adds `amount` to the caller's self-stake.
     function addStake(uint256 amount) external nonReentrant {
-        _delegate(msg.sender, msg.sender, amount);
+        _delegate(msg.sender, amount);
     }
 
     /// @notice Updates the caller's endpoint URL and GPU class.
     function updateMetadata(string calldata endpoint, string calldata gpuClass) external {
-        _requireRegistered(msg.sender);
-        _checkMetadata(endpoint, gpuClass);
-        _endpoint[msg.sender] = endpoint;
-        _gpuClass[msg.sender] = gpuClass;
-        emit MetadataUpdated(msg.sender, endpoint, gpuClass);
+        StakingOperators.updateMetadata(endpoint, gpuClass);
     }
 
     /// @notice Leaves the network: the pool stops taking delegation, the whole self-stake moves
     ///         to the caller's unbonding queue. Delegators keep their positions until they undelegate.
     function deregister() external nonReentrant {
-        Operator storage op = _requireRegistered(msg.sender);
-        if (op.status == Status.Deregistered) revert OperatorDeregisteredError(msg.sender);
-        _uncount(msg.sender, op);
-        op.status = Status.Deregistered;
-        emit OperatorDeregistered(msg.sender);
-        uint256 shares = _positions[msg.sender][msg.sender].shares;
-        if (shares != 0) _undelegate(msg.sender, msg.sender, shares, true);
+        uint256 epoch = currentEpoch();
+        StakingOperators.deregister(epoch);
+        uint256 shares = _s().positions[msg.sender][msg.sender].shares;
+        if (shares != 0)
+            StakingPools.undelegate(msg.sender, msg.sender, shares, true, epoch, epochLength, genesis);
     }
 
-    /// @notice Requests a new commission rate. A decrease applies at once; an increase applies
-    ///         after `commissionDelay`. Either is bounded by `maxCommissionChangeBps` per request.
+    /// @notice Requests a new commission rate, bounded by `maxCommissionChangeBps` per request
+    ///         and by the operator's immutable maximum. Rates change at epoch boundaries: a decrease
+    ///         applies from the next epoch, an increase from the first epoch that starts at least
+    ///         `commissionDelay` from now. A request replaces one that is not in force yet.
     function setCommission(uint16 newBps) external {
-        Operator storage op = _requireRegistered(msg.sender);
-        uint16 current = _commissionOf(op);
-        if (newBps > op.maxCommissionBps) revert CommissionAboveMax(newBps, op.maxCommissionBps);
-        uint256 change = newBps > current ? newBps - current : current - newBps;
-        if (change > _params.maxCommissionChangeBps) {
-            revert CommissionChangeTooLarge(current, newBps, _params.maxCommissionChangeBps);
-        }
-        uint40 effectiveAt;
-        if (newBps <= current) {
-            op.commissionBps = newBps;
-            op.commissionEffectiveAt = 0;
-            op.pendingCommissionBps = 0;
-            effectiveAt = uint40(block.timestamp);
-        } else {
-            op.commissionBps = current;
-            op.pendingCommissionBps = newBps;
-            effectiveAt = uint40(block.timestamp + _params.commissionDelay);
-            op.commissionEffectiveAt = effectiveAt;
-        }
-        emit CommissionChangeRequested(msg.sender, current, newBps, effectiveAt);
+        StakingOperators.setCommission(newBps, currentEpoch(), genesis, epochLength);
     }
 
     /// @notice Ends the caller's jail once the cool-down has passed and its self-stake meets the minimum.
     function unjail() external {
-        Operator storage op = _requireRegistered(msg.sender);
-        if (!op.jailed) revert OperatorNotJailed(msg.sender);
-        if (block.timestamp < op.jailedUntil)
-            revert JailCooldownActive(msg.sender, op.jailedUntil, block.timestamp);
-        uint256 self = _selfStake(msg.sender);
-        uint256 minimum = _minStake(op.role);
-        if (self < minimum) revert StakeBelowMinimum(self, minimum);
-        op.jailed = false;
-        op.jailedUntil = 0;
-        if (op.status == Status.Active) {
-            op.counted = true;
-            _roleAdd(op.role, _pools[msg.sender].tokens);
-        }
-        emit Unjailed(msg.sender);
+        StakingOperators.unjail(currentEpoch());
     }
 
     // =========================================================================================
     // Delegation
     // =========================================================================================
 
-    /// @notice Delegates `amount` tokens to `operator`'s pool. The new shares start earning in the next epoch.
+    /// @notice Delegates `amount` tokens to `operator`'s pool. The new shares earn from the next epoch.
     function delegate(address operator, uint256 amount) external nonReentrant {
-        _delegate(msg.sender, operator, amount);
+        _delegate(operator, amount);
     }
 
     /// @notice `delegate` with an EIP-2612 permit, in one transaction. A permit that was already
@@ -283,109 +199,67 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         try
             IERC20Permit(address(_token)).permit(msg.sender, address(this), amount, deadline, v, r, s)
         {} catch {}
-        _delegate(msg.sender, operator, amount);
+        _delegate(operator, amount);
     }
 
     /// @notice Moves `shares` of the caller's position in `operator`'s pool into the caller's
-    ///         unbonding queue. They stop earning at once and stay slashable until withdrawn.
-    /// @return entryIndex index of the new entry in the caller's queue
+    ///         unbonding queue. They keep what they earn in this epoch and nothing after; they stay
+    ///         slashable for offences committed up to this epoch.
+    /// @return entryIndex index of the new (or extended) entry in the caller's queue
     function undelegate(address operator, uint256 shares) external nonReentrant returns (uint64 entryIndex) {
-        _requireRegistered(operator);
-        return _undelegate(msg.sender, operator, shares, false);
+        if (_s().operators[operator].status == Status.None) revert NotRegistered(operator);
+        return
+            StakingPools.undelegate(
+                msg.sender,
+                operator,
+                shares,
+                false,
+                currentEpoch(),
+                epochLength,
+                genesis
+            );
     }
 
     /// @notice Pays out the caller's matured unbonding entries, oldest first, at most `maxEntries`.
     /// @return amount tokens transferred to the caller
     function withdraw(uint256 maxEntries) external nonReentrant returns (uint256 amount) {
-        Queue memory q = _queues[msg.sender];
-        uint256 processed;
-        uint64 i = q.head;
-        while (i < q.tail && processed < maxEntries) {
-            Entry memory e = _entries[msg.sender][i];
-            if (e.shares != 0) {
-                if (e.maturity > block.timestamp) break;
-                address operator = _operatorList[e.operatorId - 1];
-                Pool storage pool = _pools[operator];
-                uint256 tokens = ShareMath.toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens);
-                pool.unbondingTokens -= uint128(tokens);
-                pool.unbondingShares -= uint128(e.shares);
-                amount += tokens;
-                delete _entries[msg.sender][i];
-            }
-            unchecked {
-                ++i;
-                ++processed;
-            }
-        }
-        if (processed == 0) revert NothingToWithdraw(msg.sender);
-        _queues[msg.sender].head = i;
-        emit Withdrawn(msg.sender, amount, processed);
-        if (amount != 0) _token.safeTransfer(msg.sender, amount);
+        return StakingPools.withdraw(maxEntries, _token);
     }
 
     /// @notice Puts the caller's unbonding entry `index` back into its operator's pool (as a new
-    ///         delegation at the current unbonding value).
+    ///         delegation at the entry's current value).
     function cancelUnbonding(uint64 index) external nonReentrant {
-        Entry memory e = _entries[msg.sender][index];
-        if (e.shares == 0) revert UnbondingEntryNotFound(msg.sender, index);
-        address operator = _operatorList[e.operatorId - 1];
-        Pool storage pool = _pools[operator];
-        uint256 tokens = ShareMath.toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens);
-        pool.unbondingTokens -= uint128(tokens);
-        pool.unbondingShares -= uint128(e.shares);
-        delete _entries[msg.sender][index];
-        emit UnbondingCancelled(msg.sender, operator, index, tokens);
-        _stake(msg.sender, operator, tokens);
+        (address operator, uint256 tokens) = StakingPools.takeEntry(index);
+        StakingPools.stake(msg.sender, operator, tokens, currentEpoch(), epochLength);
     }
 
     // =========================================================================================
     // Rewards
     // =========================================================================================
 
-    /// @notice Pulls `amount` reward tokens from the caller (the reward distributor) into
-    ///         `operator`'s pool: the operator's commission first, the rest raises the pool's
-    ///         reward-per-share for the shares that were delegated before this epoch.
-    function notifyReward(address operator, uint256 amount) external restricted nonReentrant {
+    /// @inheritdoc IStaking
+    function notifyReward(address operator, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Operator storage op = _requireRegistered(operator);
-        if (op.jailed) revert OperatorIsJailed(operator, op.jailedUntil);
+        StakingStorage.Layout storage s = _s();
+        if (s.operators[operator].status == Status.None) revert NotRegistered(operator);
         _token.safeTransferFrom(msg.sender, address(this), amount);
-
-        Pool storage pool = _pools[operator];
-        _rollPool(operator, pool);
-        uint256 commission = (amount * _commissionOf(op)) / BPS;
-        if (commission != 0) {
-            Position storage own = _positions[operator][operator];
-            own.claimable = (own.claimable + commission).toUint128();
+        uint256 epoch = currentEpoch();
+        uint256 before = s.poolRewards[operator][epoch];
+        s.poolRewards[operator][epoch] = before + amount;
+        // The first reward of the epoch marks it in the pool; later ones find it marked (a bucket
+        // is only emptied by crediting its epoch, once the epoch has ended).
+        if (before == 0) {
+            StakingStorage.Pool storage pool = s.pools[operator];
+            if (pool.lastRewardEpoch != epoch) pool.lastRewardEpoch = uint32(epoch);
         }
-        uint256 toShare = amount - commission + pool.rewardCarry;
-        uint256 eligible = pool.shares - pool.pendingShares;
-        uint256 distributed;
-        uint256 carried;
-        if (eligible != 0) {
-            uint256 delta = Math.mulDiv(toShare, ShareMath.ACC_SCALE, eligible);
-            pool.rewardPerShare += delta;
-            distributed = Math.mulDiv(delta, eligible, ShareMath.ACC_SCALE, Math.Rounding.Ceil);
-            if (distributed > toShare) distributed = toShare;
-            carried = toShare - distributed;
-            pool.rewardCarry = uint128(carried);
-        } else if (pool.shares != 0) {
-            // Only shares delegated this epoch: they start earning next epoch, and so does this reward.
-            carried = toShare;
-            pool.rewardCarry = carried.toUint128();
-        } else {
-            // Nobody can ever earn it: burn rather than strand it.
-            pool.rewardCarry = 0;
-            emit RewardBurned(operator, toShare);
-            _token.safeTransfer(BURN_ADDRESS, toShare);
-        }
-        emit RewardNotified(operator, amount, commission, distributed, carried);
+        emit RewardNotified(operator, epoch, amount);
     }
 
     /// @notice Transfers the caller's rewards from `operator`'s pool (commission included when the
-    ///         caller is the operator).
+    ///         caller is the operator), after crediting the pool with the epochs closed since it
+    ///         was last touched.
     function claim(address operator) external nonReentrant returns (uint256 amount) {
-        amount = _takeRewards(msg.sender, operator);
+        amount = StakingPools.takeRewards(msg.sender, operator, currentEpoch(), epochLength);
         if (amount == 0) revert NothingToClaim(msg.sender, operator);
         emit RewardClaimed(msg.sender, operator, amount);
         _token.safeTransfer(msg.sender, amount);
@@ -393,8 +267,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
 
     /// @notice Claims from several pools in one transaction (the caller chooses the list).
     function claimMany(address[] calldata operators) external nonReentrant returns (uint256 total) {
+        uint256 epoch = currentEpoch();
         for (uint256 i; i < operators.length; ++i) {
-            uint256 amount = _takeRewards(msg.sender, operators[i]);
+            uint256 amount = StakingPools.takeRewards(msg.sender, operators[i], epoch, epochLength);
             if (amount != 0) {
                 total += amount;
                 emit RewardClaimed(msg.sender, operators[i], amount);
@@ -406,10 +281,65 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
 
     /// @notice Re-delegates the caller's rewards from `operator`'s pool into the same pool.
     function compound(address operator) external nonReentrant returns (uint256 shares) {
-        uint256 amount = _takeRewards(msg.sender, operator);
+        uint256 epoch = currentEpoch();
+        uint256 amount = StakingPools.takeRewards(msg.sender, operator, epoch, epochLength);
         if (amount == 0) revert NothingToClaim(msg.sender, operator);
-        shares = _stake(msg.sender, operator, amount);
+        shares = StakingPools.stake(msg.sender, operator, amount, epoch, epochLength);
         emit Compounded(msg.sender, operator, amount, shares);
+    }
+
+    /// @notice Credits `operator`'s pool with the closed epochs up to `throughEpoch` it has not
+    ///         been credited with (at most MAX_CREDIT_EPOCHS). Permissionless; never needed (every
+    ///         action on the pool does it), useful to bring a long untouched pool up to date.
+    /// @dev Moves no token of its own: the only external calls are the distributor's `closeDue`
+    ///      (made before the pool is read, see `StakingRewards.credit`) and the points source's
+    ///      view, so it needs no reentrancy guard.
+    /// @return epochs how many epochs were credited
+    function settle(address operator, uint256 throughEpoch) external returns (uint256 epochs) {
+        StakingStorage.Layout storage s = _s();
+        StakingStorage.Operator storage op = s.operators[operator];
+        if (op.status == Status.None) revert NotRegistered(operator);
+        uint256 end = throughEpoch == type(uint256).max ? throughEpoch : throughEpoch + 1;
+        return StakingRewards.credit(s, operator, op, s.pools[operator], end, currentEpoch(), epochLength);
+    }
+
+    /// @notice Credits `operator`'s pool, brings `owner`'s position in it up to date and returns it.
+    ///         Permissionless and harmless; call it with `eth_call` to read a position with every
+    ///         closed epoch included.
+    function refreshPosition(
+        address owner,
+        address operator
+    ) external nonReentrant returns (PositionView memory) {
+        StakingPools.refresh(owner, operator, currentEpoch(), epochLength);
+        return getPosition(owner, operator);
+    }
+
+    /// @notice Records epoch `epoch`'s role budgets (pulled from the distributor) and the roles'
+    ///         total points; `nextCloseAt` is when the next epoch's points become final. Only the
+    ///         reward distributor, for each epoch in order.
+    function fundEpoch(
+        uint256 epoch,
+        uint256 trainerBudget,
+        uint256 validatorBudget,
+        uint256 trainerPoints,
+        uint256 validatorPoints,
+        uint256 nextCloseAt
+    ) external {
+        StakingOperators.fundEpoch(
+            epoch,
+            trainerBudget,
+            validatorBudget,
+            trainerPoints,
+            validatorPoints,
+            nextCloseAt,
+            _token
+        );
+    }
+
+    /// @notice Sends the rewards nobody could earn back to the distributor (it adds them to its
+    ///         carry). Only the reward distributor.
+    function takeRewardDust() external returns (uint256) {
+        return StakingOperators.takeRewardDust(_token);
     }
 
     // =========================================================================================
@@ -421,51 +351,56 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         address operator,
         uint256 fraction,
         address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch
+    ) external restricted nonReentrant {
+        StakingSlashing.slash(
+            operator,
+            fraction,
+            reporters,
+            jail,
+            offenceEpoch,
+            currentEpoch(),
+            epochLength,
+            _token
+        );
+    }
+
+    /// @inheritdoc IStaking
+    function slash(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
         bool jail
     ) external restricted nonReentrant {
-        Operator storage op = _requireRegistered(operator);
-        if (fraction == 0) revert ZeroAmount();
-        if (fraction > _params.maxSlashFraction)
-            revert SlashFractionTooHigh(fraction, _params.maxSlashFraction);
-        if (reporters.length > MAX_REPORTERS) revert TooManyReporters(reporters.length, MAX_REPORTERS);
-
-        Pool storage pool = _pools[operator];
-        _checkpointStake(operator, pool);
-        uint256 activeCut = ShareMath.slashAmount(pool.tokens, pool.shares, fraction);
-        uint256 unbondingCut = ShareMath.slashAmount(pool.unbondingTokens, pool.unbondingShares, fraction);
-        pool.tokens -= uint128(activeCut);
-        pool.unbondingTokens -= uint128(unbondingCut);
-        if (op.counted) _roleSub(op.role, activeCut);
-
-        uint256 total = activeCut + unbondingCut;
-        uint256 fee;
-        if (reporters.length != 0) {
-            uint256 each = (total * _params.finderFeeBps) / BPS / reporters.length;
-            fee = each * reporters.length;
-            if (each != 0) {
-                for (uint256 i; i < reporters.length; ++i) _token.safeTransfer(reporters[i], each);
-            }
-        }
-        uint256 burned = total - fee;
-        emit Slashed(operator, fraction, activeCut, unbondingCut, fee, burned);
-        if (burned != 0) _token.safeTransfer(BURN_ADDRESS, burned);
-
-        if (jail) {
-            _uncount(operator, op);
-            op.jailed = true;
-            uint40 until = uint40(block.timestamp + _params.jailCooldown);
-            op.jailedUntil = until;
-            emit Jailed(operator, until);
-        }
+        uint256 epoch = currentEpoch();
+        StakingSlashing.slash(operator, fraction, reporters, jail, epoch, epoch, epochLength, _token);
     }
 
     // =========================================================================================
     // Governance
     // =========================================================================================
 
-    /// @notice Replaces the governance parameters; each one is checked against its hard bounds.
+    /// @notice Replaces the governance parameters; each one is checked against its hard bounds, and
+    ///         `unbondingPeriod` must outlast every slash source's window.
     function setParams(Params calldata params_) external restricted {
-        _setParams(params_);
+        StakingOperators.setParams(params_);
+    }
+
+    /// @notice Adds a contract that may slash for an offence after the fact (ChallengeManager,
+    ///         PoAIVerifier, a dispute game); its `slashWindow()` must be shorter than `unbondingPeriod`.
+    function addSlashSource(ISlashWindow source) external restricted {
+        StakingOperators.addSlashSource(source);
+    }
+
+    function removeSlashSource(ISlashWindow source) external restricted {
+        StakingOperators.removeSlashSource(source);
+    }
+
+    /// @notice Connects the reward distributor (once): it funds closed epochs, its ChallengeManager
+    ///         gives the points. It must have been deployed in the current epoch.
+    function setRewardDistributor(IRewardDistributor distributor_) external restricted {
+        StakingOperators.setRewardDistributor(distributor_, currentEpoch());
     }
 
     // =========================================================================================
@@ -477,8 +412,9 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         return address(_token);
     }
 
+    /// @inheritdoc IStaking
     function params() external view returns (Params memory) {
-        return _params;
+        return _s().params;
     }
 
     /// @inheritdoc IStaking
@@ -492,312 +428,190 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function isActive(address operator) public view returns (bool) {
-        Operator storage op = _operators[operator];
-        return op.status == Status.Active && !op.jailed && _selfStake(operator) >= _minStake(op.role);
+    function epochAt(uint256 timestamp) external view returns (uint256) {
+        return (timestamp - genesis) / epochLength;
     }
 
     /// @inheritdoc IStaking
-    function operatorState(address operator, uint256 epoch) external view returns (OperatorState memory s) {
-        Operator storage op = _operators[operator];
-        s.role = op.role;
-        s.active = isActive(operator);
-        s.id = op.id;
-        s.stake = _valueAt(_stakeHistory[operator], epoch, _pools[operator].tokens);
-        s.minStake = _minStake(op.role);
-        s.roleStake = _valueAt(_roleHistory[op.role], epoch, _roleTotals[op.role].stake);
+    function isActive(address operator) public view returns (bool) {
+        StakingStorage.Layout storage s = _s();
+        StakingStorage.Operator storage op = s.operators[operator];
+        return
+            op.status == Status.Active &&
+            !op.jailed &&
+            StakingStorage.selfStake(s, operator, s.pools[operator]) >= StakingStorage.minStake(s, op.role);
+    }
+
+    /// @inheritdoc IStaking
+    function operatorState(address operator, uint256 epoch) external view returns (OperatorState memory st) {
+        StakingStorage.Layout storage s = _s();
+        StakingStorage.Operator storage op = s.operators[operator];
+        st.role = op.role;
+        st.active = isActive(operator);
+        st.id = op.id;
+        st.stake = _valueAt(s.stakeHistory[operator], epoch, s.pools[operator].tokens);
+        st.minStake = StakingStorage.minStake(s, op.role);
+        st.roleStake = _valueAt(s.roleHistory[op.role], epoch, s.roleTotals[op.role].stake);
     }
 
     /// @inheritdoc IStaking
     function roleOf(address operator) external view returns (Role) {
-        return _operators[operator].role;
+        return _s().operators[operator].role;
     }
 
     /// @inheritdoc IStaking
     function stakeAt(address operator, uint256 epoch) external view returns (uint256) {
-        return _valueAt(_stakeHistory[operator], epoch, _pools[operator].tokens);
+        StakingStorage.Layout storage s = _s();
+        return _valueAt(s.stakeHistory[operator], epoch, s.pools[operator].tokens);
     }
 
     /// @inheritdoc IStaking
     function roleStakeAt(Role role, uint256 epoch) external view returns (uint256) {
-        return _valueAt(_roleHistory[role], epoch, _roleTotals[role].stake);
+        StakingStorage.Layout storage s = _s();
+        return _valueAt(s.roleHistory[role], epoch, s.roleTotals[role].stake);
     }
 
     /// @notice Current total active stake of the counted operators of `role`.
     function roleStake(Role role) external view returns (uint256) {
-        return _roleTotals[role].stake;
+        return _s().roleTotals[role].stake;
     }
 
     /// @notice Current value of `operator`'s own position in its pool.
     function selfStake(address operator) external view returns (uint256) {
-        return _selfStake(operator);
+        StakingStorage.Layout storage s = _s();
+        return StakingStorage.selfStake(s, operator, s.pools[operator]);
     }
 
-    /// @notice The operator's effective commission rate now, in basis points.
+    /// @notice The operator's commission rate for the current epoch, in basis points.
     function commissionOf(address operator) external view returns (uint16) {
-        return _commissionOf(_operators[operator]);
+        return commissionAt(operator, currentEpoch());
+    }
+
+    /// @notice The commission rate that applies to the rewards `operator`'s pool earns in `epoch`.
+    function commissionAt(address operator, uint256 epoch) public view returns (uint16) {
+        StakingStorage.Layout storage s = _s();
+        return StakingStorage.commissionAt(s, operator, s.operators[operator], epoch);
     }
 
     function operatorCount() external view returns (uint256) {
-        return _operatorList.length;
+        return _s().operatorList.length;
     }
 
     /// @notice The operator registered `index`-th (0-based); ids are index + 1.
     function operatorAt(uint256 index) external view returns (address) {
-        return _operatorList[index];
+        return _s().operatorList[index];
     }
 
     /// @notice The raw operator record (see `StakingLens` for a dashboard view).
-    function operatorRecord(address operator) external view returns (Operator memory) {
-        return _operators[operator];
+    function operatorRecord(address operator) external view returns (StakingStorage.Operator memory) {
+        return _s().operators[operator];
     }
 
     /// @notice The operator's endpoint URL and GPU class.
     function metadataOf(
         address operator
     ) external view returns (string memory endpoint, string memory gpuClass) {
-        return (_endpoint[operator], _gpuClass[operator]);
+        StakingStorage.Layout storage s = _s();
+        return (s.endpoint[operator], s.gpuClass[operator]);
     }
 
     function getPool(address operator) external view returns (PoolView memory v) {
-        Pool storage pool = _pools[operator];
+        StakingStorage.Pool storage pool = _s().pools[operator];
         v.tokens = pool.tokens;
         v.shares = pool.shares;
-        v.pendingShares = currentEpoch() > pool.pendingEpoch ? 0 : pool.pendingShares;
         v.unbondingTokens = pool.unbondingTokens;
-        v.unbondingShares = pool.unbondingShares;
-        v.rewardPerShare = pool.rewardPerShare;
-        v.rewardCarry = pool.rewardCarry;
+        v.rewardPerShare = pool.acc;
+        v.creditedThrough = pool.frontier;
+        v.commission = pool.commission;
         v.sharePrice = pool.shares == 0 ? WAD : Math.mulDiv(pool.tokens, WAD, pool.shares);
     }
 
-    /// @notice `owner`'s position in `operator`'s pool, with rewards accrued up to now.
-    function getPosition(address owner, address operator) external view returns (PositionView memory v) {
-        Position storage pos = _positions[owner][operator];
-        Pool storage pool = _pools[operator];
-        (uint256 earned, bool rolled) = _earned(operator, pool, pos);
+    /// @notice `owner`'s position in `operator`'s pool with the rewards of the epochs credited to
+    ///         the pool so far (`refreshPosition` through `eth_call` includes every closed epoch).
+    function getPosition(address owner, address operator) public view returns (PositionView memory v) {
+        StakingStorage.Layout storage s = _s();
+        StakingStorage.Position storage pos = s.positions[owner][operator];
+        StakingStorage.Pool storage pool = s.pools[operator];
+        (uint256 earned, , ) = StakingRewards.earned(s, owner, operator, pool, pos);
         v.shares = pos.shares;
-        v.pendingShares = rolled ? 0 : pos.pendingShares;
         v.tokens = ShareMath.toTokens(pos.shares, pool.shares, pool.tokens);
-        v.claimable = pos.claimable + earned;
+        v.claimable = pos.claimable + earned + (owner == operator ? pool.commission : 0);
     }
 
     /// @notice Raw unbonding entry `index` of `owner`'s queue (`shares == 0` once withdrawn or cancelled).
-    function unbondingEntry(address owner, uint256 index) external view returns (Entry memory) {
-        return _entries[owner][index];
+    function unbondingEntry(
+        address owner,
+        uint256 index
+    ) external view returns (StakingStorage.Entry memory) {
+        return _s().entries[owner][index];
     }
 
     /// @notice Head and tail of `owner`'s unbonding queue (entries live in [head, tail)).
     function queueBounds(address owner) external view returns (uint64 head, uint64 tail) {
-        Queue memory q = _queues[owner];
+        StakingStorage.Queue memory q = _s().queues[owner];
         return (q.head, q.tail);
+    }
+
+    /// @notice Tokens and shares of the stake that left `operator`'s pool in `exitEpoch` and is
+    ///         still unbonding.
+    function cohortOf(
+        address operator,
+        uint256 exitEpoch
+    ) external view returns (uint256 tokens, uint256 shares) {
+        StakingStorage.Cohort memory c = _s().cohorts[operator][exitEpoch];
+        return (c.tokens, c.shares);
+    }
+
+    /// @notice The contracts whose slash windows `unbondingPeriod` must outlast.
+    function slashSources() external view returns (address[] memory) {
+        return _s().slashSources;
+    }
+
+    /// @notice The reward distributor, the points source, the first epoch not closed yet and when
+    ///         the next one may be final.
+    function rewardClock()
+        external
+        view
+        returns (address distributor, address points, uint256 closedBefore, uint256 nextCheck)
+    {
+        StakingStorage.Layout storage s = _s();
+        StakingStorage.RewardClock memory c = s.clock;
+        return (
+            s.distributor,
+            c.points,
+            c.points == address(0) ? currentEpoch() : c.closedBefore,
+            c.nextCheck
+        );
+    }
+
+    /// @notice What is left of closed epoch `epoch`'s budget for `role`, and of its points.
+    function epochBudget(uint256 epoch, Role role) external view returns (uint256 amount, uint256 points) {
+        StakingStorage.Budget memory b = _s().budgets[epoch][role];
+        return (b.amount, b.points);
+    }
+
+    /// @notice Rewards added to `operator`'s pool for `epoch` and not credited yet.
+    function poolRewardAt(address operator, uint256 epoch) external view returns (uint256) {
+        return _s().poolRewards[operator][epoch];
+    }
+
+    /// @notice Rewards waiting to go back to the distributor's carry.
+    function rewardDust() external view returns (uint256) {
+        return _s().rewardDust;
     }
 
     // =========================================================================================
     // Internals
     // =========================================================================================
 
-    function _delegate(address owner, address operator, uint256 amount) private {
-        _token.safeTransferFrom(owner, address(this), amount);
-        uint256 shares = _stake(owner, operator, amount);
-        emit Delegated(owner, operator, amount, shares);
+    function _s() private pure returns (StakingStorage.Layout storage) {
+        return StakingStorage.layout();
     }
 
-    /// Adds `amount` tokens (already held by this contract) to `owner`'s position as pending shares.
-    function _stake(address owner, address operator, uint256 amount) private returns (uint256 shares) {
-        if (amount == 0) revert ZeroAmount();
-        Operator storage op = _requireRegistered(operator);
-        if (op.status != Status.Active) revert OperatorDeregisteredError(operator);
-        // A jailed pool takes no delegation, but its operator may top up its own stake to unjail.
-        if (op.jailed && owner != operator) revert OperatorIsJailed(operator, op.jailedUntil);
-
-        Pool storage pool = _pools[operator];
-        Position storage pos = _positions[owner][operator];
-        _rollPool(operator, pool);
-        _settle(operator, pool, pos);
-        _checkpointStake(operator, pool);
-
-        shares = ShareMath.toShares(amount, pool.shares, pool.tokens);
-        if (shares == 0) revert ZeroAmount();
-        uint32 epoch = uint32(currentEpoch());
-        pool.tokens = (pool.tokens + amount).toUint128();
-        pool.shares = (pool.shares + shares).toUint128();
-        pool.pendingShares += uint128(shares);
-        pool.pendingEpoch = epoch;
-        pos.shares += uint128(shares);
-        pos.pendingShares += uint128(shares);
-        if (pos.pendingEpoch != epoch) pos.pendingEpoch = epoch;
-        if (op.counted) _roleAdd(op.role, amount);
-    }
-
-    function _undelegate(
-        address owner,
-        address operator,
-        uint256 shares,
-        bool exiting
-    ) private returns (uint64 entryIndex) {
-        if (shares == 0) revert ZeroAmount();
-        Operator storage op = _operators[operator];
-        Pool storage pool = _pools[operator];
-        Position storage pos = _positions[owner][operator];
-        _rollPool(operator, pool);
-        _settle(operator, pool, pos);
-        if (shares > pos.shares) revert InsufficientShares(pos.shares, shares);
-        _checkpointStake(operator, pool);
-
-        uint256 tokens = ShareMath.toTokens(shares, pool.shares, pool.tokens);
-        pool.tokens -= uint128(tokens);
-        pool.shares -= uint128(shares);
-        uint128 fromPending = uint128(Math.min(shares, pos.pendingShares));
-        if (fromPending != 0) {
-            pos.pendingShares -= fromPending;
-            pool.pendingShares -= fromPending;
-        }
-        pos.shares -= uint128(shares);
-        if (op.counted) _roleSub(op.role, tokens);
-
-        if (owner == operator && !exiting && op.status == Status.Active) {
-            uint256 remaining = ShareMath.toTokens(pos.shares, pool.shares, pool.tokens);
-            uint256 minimum = _minStake(op.role);
-            if (remaining < minimum) revert StakeBelowMinimum(remaining, minimum);
-        }
-
-        // Entries mature at the first epoch boundary at least `unbondingPeriod` away, and never
-        // before the newest entry (governance may shorten the period), so the queue stays in
-        // maturity order and undelegations from one pool in one epoch share an entry.
-        uint40 maturity = uint40(_nextEpochBoundary(block.timestamp + _params.unbondingPeriod));
-        Queue storage q = _queues[owner];
-        if (maturity < q.lastMaturity) maturity = q.lastMaturity;
-        entryIndex = q.tail;
-        if (tokens != 0) {
-            uint256 ubShares = ShareMath.toShares(tokens, pool.unbondingShares, pool.unbondingTokens);
-            pool.unbondingTokens = (pool.unbondingTokens + tokens).toUint128();
-            pool.unbondingShares = (pool.unbondingShares + ubShares).toUint128();
-            Entry storage last = _entries[owner][entryIndex == 0 ? 0 : entryIndex - 1];
-            if (
-                entryIndex > q.head &&
-                last.maturity == maturity &&
-                last.operatorId == op.id &&
-                last.shares != 0
-            ) {
-                entryIndex -= 1;
-                last.shares = (last.shares + ubShares).toUint184();
-            } else {
-                _entries[owner][entryIndex] = Entry(op.id, maturity, ubShares.toUint184());
-                q.tail = entryIndex + 1;
-                q.lastMaturity = maturity;
-            }
-        }
-        emit Undelegated(owner, operator, shares, tokens, entryIndex, maturity);
-        if (pool.shares == 0) {
-            // Only a deregistered pool loses its last share, and nobody can join it again: burn the
-            // rewards it still carries rather than strand them.
-            uint256 carry = pool.rewardCarry;
-            if (carry != 0) {
-                pool.rewardCarry = 0;
-                emit RewardBurned(operator, carry);
-                _token.safeTransfer(BURN_ADDRESS, carry);
-            }
-        }
-    }
-
-    /// Takes the caller's accrued rewards out of the accounting and returns the amount.
-    function _takeRewards(address owner, address operator) private returns (uint256 amount) {
-        Pool storage pool = _pools[operator];
-        Position storage pos = _positions[owner][operator];
-        _rollPool(operator, pool);
-        uint256 earned = _settleSnapshot(operator, pool, pos);
-        uint256 stored = pos.claimable;
-        if (stored != 0) pos.claimable = 0;
-        amount = stored + earned;
-    }
-
-    /// First touch of a pool in a new epoch: its pending shares become eligible. The accumulator
-    /// value at that moment is kept so each position can roll its own pending shares lazily.
-    function _rollPool(address operator, Pool storage pool) private {
-        if (pool.pendingShares != 0 && currentEpoch() > pool.pendingEpoch) {
-            _rewardPerShareAtRoll[operator][pool.pendingEpoch] = pool.rewardPerShare;
-            pool.pendingShares = 0;
-        }
-    }
-
-    /// Brings a position's rewards up to the pool's accumulator (the pool must be rolled).
-    function _settle(address operator, Pool storage pool, Position storage pos) private {
-        uint256 earned = _settleSnapshot(operator, pool, pos);
-        if (earned != 0) pos.claimable = (pos.claimable + earned).toUint128();
-    }
-
-    /// Like `_settle`, but returns the newly earned amount instead of storing it.
-    function _settleSnapshot(
-        address operator,
-        Pool storage pool,
-        Position storage pos
-    ) private returns (uint256 earned) {
-        bool rolled;
-        (earned, rolled) = _earned(operator, pool, pos);
-        if (rolled) pos.pendingShares = 0;
-        uint256 acc = pool.rewardPerShare;
-        if (pos.rewardSnapshot != acc) pos.rewardSnapshot = acc;
-    }
-
-    function _earned(
-        address operator,
-        Pool storage pool,
-        Position storage pos
-    ) private view returns (uint256 earned, bool rolled) {
-        uint256 acc = pool.rewardPerShare;
-        uint256 snapshot = pos.rewardSnapshot;
-        uint256 pending = pos.pendingShares;
-        uint256 eligible = pos.shares - pending;
-        if (pending != 0 && currentEpoch() > pos.pendingEpoch) {
-            // The pool rolled (or is rolling now) with these shares: they earn from the roll on.
-            uint256 accAtRoll =
-                pool.pendingShares != 0 && pool.pendingEpoch == pos.pendingEpoch
-                    ? acc
-                    : _rewardPerShareAtRoll[operator][pos.pendingEpoch];
-            earned =
-                Math.mulDiv(eligible, accAtRoll - snapshot, ShareMath.ACC_SCALE) +
-                Math.mulDiv(pos.shares, acc - accAtRoll, ShareMath.ACC_SCALE);
-            rolled = true;
-        } else if (eligible != 0 && acc != snapshot) {
-            earned = Math.mulDiv(eligible, acc - snapshot, ShareMath.ACC_SCALE);
-        }
-    }
-
-    /// Records the stake at the start of the current epoch, once per epoch, before it changes.
-    function _checkpointStake(address operator, Pool storage pool) private {
-        uint256 epoch = currentEpoch();
-        if (pool.stakeKey != epoch + 1) {
-            _stakeHistory[operator].push(uint48(epoch), pool.tokens);
-            pool.stakeKey = uint32(epoch + 1);
-        }
-    }
-
-    function _roleAdd(Role role, uint256 amount) private {
-        RoleTotal storage t = _roleCheckpoint(role);
-        t.stake = (t.stake + amount).toUint208();
-    }
-
-    function _roleSub(Role role, uint256 amount) private {
-        RoleTotal storage t = _roleCheckpoint(role);
-        t.stake -= uint208(amount);
-    }
-
-    function _roleCheckpoint(Role role) private returns (RoleTotal storage t) {
-        t = _roleTotals[role];
-        uint256 epoch = currentEpoch();
-        if (t.key != epoch + 1) {
-            _roleHistory[role].push(uint48(epoch), t.stake);
-            t.key = uint48(epoch + 1);
-        }
-    }
-
-    /// Removes the operator's stake from its role's total (on jail or deregistration).
-    function _uncount(address operator, Operator storage op) private {
-        if (op.counted) {
-            op.counted = false;
-            _roleSub(op.role, _pools[operator].tokens);
-        }
+    function _delegate(address operator, uint256 amount) private {
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 shares = StakingPools.stake(msg.sender, operator, amount, currentEpoch(), epochLength);
+        emit Delegated(msg.sender, operator, amount, shares);
     }
 
     /// A history holds, per touched epoch, the value at that epoch's start. The value at the start
@@ -811,55 +625,5 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         if (!exists || epoch > lastKey) return current;
         if (epoch == lastKey) return lastValue; // the common case: this epoch or the last touched one
         return history.lowerLookup(uint48(epoch));
-    }
-
-    /// The first epoch boundary at or after `timestamp`.
-    function _nextEpochBoundary(uint256 timestamp) private view returns (uint256) {
-        return genesis + Math.ceilDiv(timestamp - genesis, epochLength) * epochLength;
-    }
-
-    function _commissionOf(Operator storage op) private view returns (uint16) {
-        uint40 at = op.commissionEffectiveAt;
-        return at != 0 && block.timestamp >= at ? op.pendingCommissionBps : op.commissionBps;
-    }
-
-    function _selfStake(address operator) private view returns (uint256) {
-        Pool storage pool = _pools[operator];
-        return ShareMath.toTokens(_positions[operator][operator].shares, pool.shares, pool.tokens);
-    }
-
-    function _minStake(Role role) private view returns (uint256) {
-        return role == Role.Trainer ? _params.minTrainerStake : _params.minValidatorStake;
-    }
-
-    function _requireRegistered(address operator) private view returns (Operator storage op) {
-        op = _operators[operator];
-        if (op.status == Status.None) revert NotRegistered(operator);
-    }
-
-    function _checkMetadata(string calldata endpoint, string calldata gpuClass) private pure {
-        if (bytes(endpoint).length > MAX_ENDPOINT_LENGTH) {
-            revert MetadataTooLong("endpoint", bytes(endpoint).length, MAX_ENDPOINT_LENGTH);
-        }
-        if (bytes(gpuClass).length > MAX_GPU_CLASS_LENGTH) {
-            revert MetadataTooLong("gpuClass", bytes(gpuClass).length, MAX_GPU_CLASS_LENGTH);
-        }
-    }
-
-    function _setParams(Params memory p) private {
-        _bound("minTrainerStake", p.minTrainerStake, 1, MAX_MIN_STAKE);
-        _bound("minValidatorStake", p.minValidatorStake, 1, MAX_MIN_STAKE);
-        _bound("unbondingPeriod", p.unbondingPeriod, 1, MAX_UNBONDING_PERIOD);
-        _bound("jailCooldown", p.jailCooldown, 0, MAX_JAIL_COOLDOWN);
-        _bound("commissionDelay", p.commissionDelay, 0, MAX_COMMISSION_DELAY);
-        _bound("maxCommissionChangeBps", p.maxCommissionChangeBps, 1, MAX_COMMISSION_BPS);
-        _bound("finderFeeBps", p.finderFeeBps, 0, MAX_FINDER_FEE_BPS);
-        _bound("maxSlashFraction", p.maxSlashFraction, 1, WAD);
-        _params = p;
-        emit ParamsUpdated(p);
-    }
-
-    function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) private pure {
-        if (value < lo || value > hi) revert InvalidParameter(name, value, lo, hi);
     }
 }

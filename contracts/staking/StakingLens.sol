@@ -5,6 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {Staking} from "./Staking.sol";
 import {ShareMath} from "../libraries/ShareMath.sol";
+import {StakingStorage} from "./StakingStorage.sol";
 
 /// @title StakingLens
 /// @notice Read-only views of the staking layer for SDKs and dashboards: operators with their
@@ -29,7 +30,7 @@ contract StakingLens {
 
     /// @notice One operator's view; an unregistered address yields a view with `status == None`.
     function getOperator(address operator) public view returns (IStaking.OperatorView memory v) {
-        Staking.Operator memory op = staking.operatorRecord(operator);
+        StakingStorage.Operator memory op = staking.operatorRecord(operator);
         IStaking.PoolView memory pool = staking.getPool(operator);
         v.operator = operator;
         v.id = op.id;
@@ -40,9 +41,10 @@ contract StakingLens {
         v.jailedUntil = op.jailedUntil;
         v.commissionBps = staking.commissionOf(operator);
         v.maxCommissionBps = op.maxCommissionBps;
-        bool pending = op.commissionEffectiveAt > block.timestamp;
-        v.pendingCommissionBps = pending ? op.pendingCommissionBps : 0;
-        v.commissionEffectiveAt = pending ? op.commissionEffectiveAt : 0;
+        if (op.status != IStaking.Status.None && op.commissionFrom > staking.currentEpoch()) {
+            v.pendingCommissionBps = op.commissionBps;
+            v.commissionEffectiveAt = uint40(staking.epochStart(op.commissionFrom));
+        }
         v.selfStake = staking.selfStake(operator);
         v.totalStake = pool.tokens;
         v.totalShares = pool.shares;
@@ -50,7 +52,7 @@ contract StakingLens {
     }
 
     /// @notice `owner`'s unbonding queue: up to `limit` live entries from the head, each valued at
-    ///         its operator's current unbonding share price.
+    ///         the current share price of its cohort (the stake that left the pool in its epoch).
     function getUnbonding(
         address owner,
         uint256 limit
@@ -59,12 +61,12 @@ contract StakingLens {
         IStaking.UnbondingView[] memory tmp = new IStaking.UnbondingView[](Math.min(limit, tail - head));
         uint256 n;
         for (uint64 i = head; i < tail && n < tmp.length; ++i) {
-            Staking.Entry memory e = staking.unbondingEntry(owner, i);
+            StakingStorage.Entry memory e = staking.unbondingEntry(owner, i);
             if (e.shares == 0) continue;
             address operator = staking.operatorAt(e.operatorId - 1);
-            IStaking.PoolView memory pool = staking.getPool(operator);
-            uint256 tokens = ShareMath.toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens);
-            tmp[n++] = IStaking.UnbondingView(i, operator, e.maturity, e.shares, tokens);
+            (uint256 cohortTokens, uint256 cohortShares) = staking.cohortOf(operator, e.exitEpoch);
+            uint256 tokens = ShareMath.toTokens(e.shares, cohortShares, cohortTokens);
+            tmp[n++] = IStaking.UnbondingView(i, operator, e.maturity, e.exitEpoch, e.shares, tokens);
         }
         views = new IStaking.UnbondingView[](n);
         for (uint256 j; j < n; ++j) views[j] = tmp[j];

@@ -5,13 +5,16 @@ import {CallbackConsumer} from "../infernet/consumer/CallbackConsumer.sol";
 import {Delegator} from "../infernet/pattern/Delegator.sol";
 import {SubscriptionConsumer} from "../infernet/consumer/SubscriptionConsumer.sol";
 
+// The gas benchmark's minimal consumers (bench/infernet.ts), written as the Infernet anchors' are:
+// one request function and a callback that stores one fresh word into an already-nonzero slot. The
+// same sources, with Infernet's import paths, are what Infernet v1.1.0 is measured with.
+
 /// @title BenchCallbackConsumer
-/// @notice Test-only minimal consumer of the gas benchmark (as the Infernet anchors' consumers):
-///         one request function, a callback that stores bytes32(output) into one slot.
+/// @notice Test-only: one-time requests; the callback stores bytes32(output).
 contract BenchCallbackConsumer is CallbackConsumer, Delegator {
     bytes32 public last = bytes32(uint256(1));
 
-    constructor(address coordinator, address signer) CallbackConsumer(coordinator) Delegator(signer) {}
+    constructor(address registry, address signer) CallbackConsumer(registry) Delegator(signer) {}
 
     function request(
         bytes calldata inputs,
@@ -37,12 +40,23 @@ contract BenchCallbackConsumer is CallbackConsumer, Delegator {
     }
 }
 
+/// @title BenchEmptyConsumer
+/// @notice Test-only: one-time requests; the callback does nothing.
+contract BenchEmptyConsumer is CallbackConsumer {
+    constructor(address registry) CallbackConsumer(registry) {}
+
+    function request(bytes calldata inputs) external returns (uint32) {
+        return _requestCompute("poai-mlp-8-8-4", inputs, 1, address(0), 0, address(0), address(0));
+    }
+}
+
 /// @title BenchSubscriptionConsumer
-/// @notice Test-only minimal recurring consumer of the gas benchmark.
+/// @notice Test-only: recurring subscriptions; the callback stores bytes32(output), or for a lazy
+///         delivery a fresh word from the Inbox pointer.
 contract BenchSubscriptionConsumer is SubscriptionConsumer {
     bytes32 public last = bytes32(uint256(1));
 
-    constructor(address coordinator) SubscriptionConsumer(coordinator) {}
+    constructor(address registry) SubscriptionConsumer(registry) {}
 
     function subscribe(uint32 frequency, uint32 period, bool lazy) external returns (uint32) {
         return
@@ -72,8 +86,8 @@ contract BenchSubscriptionConsumer is SubscriptionConsumer {
         bytes calldata output,
         bytes calldata,
         bytes32,
-        uint256
+        uint256 index
     ) internal override {
-        last = bytes32(output);
+        last = output.length != 0 ? bytes32(output) : bytes32(index + 1);
     }
 }

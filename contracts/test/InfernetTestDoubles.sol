@@ -127,7 +127,7 @@ contract TestVerifier is IOutputVerifier, IERC165 {
 }
 
 /// @title TestModelRegistry
-/// @notice Test-only model registry: a trainer per container id.
+/// @notice Test-only model registry: a royalty recipient per container id.
 contract TestModelRegistry is IModelRegistry {
     mapping(bytes32 containerId => address) public trainers;
 
@@ -138,13 +138,10 @@ contract TestModelRegistry is IModelRegistry {
     function getModel(bytes32 containerId) external view returns (Model memory m) {
         m.trainer = trainers[containerId];
         m.active = m.trainer != address(0);
+        m.approved = m.active;
     }
 
     function trainerOf(bytes32 containerId) external view returns (address) {
-        return trainers[containerId];
-    }
-
-    function royaltyAccountOf(bytes32 containerId) external view returns (address) {
         return trainers[containerId];
     }
 }

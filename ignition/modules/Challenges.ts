@@ -1,7 +1,8 @@
 /**
  * The Proof-of-AI layer over the staking layer: TaskRegistry, RandomnessBeacon and
  * ChallengeManager. The governor registers, activates and retires specs and sets the challenge
- * parameters; the ChallengeManager is granted SLASHER (as `scripts/lib/deploy.ts` does).
+ * parameters; the ChallengeManager is granted SLASHER and registered as a slash-window source of
+ * Staking (as `scripts/lib/deploy.ts` does).
  *
  * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
  * `revealWindow`, `finalizeGrace` in seconds, `committeeSize`, `quorumBps`, `minReveals`,
@@ -11,7 +12,8 @@
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
-import { defaultChallengeParams, type ChallengeParams } from "../../scripts/lib/deploy.js";
+import { challengeManagerAbi } from "@poai/sdk";
+import { defaultChallengeParams, hasSlashWindow, type ChallengeParams } from "../../scripts/lib/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { stakingModule } from "./Staking.js";
 import type { TokenSource } from "./Token.js";
@@ -67,6 +69,11 @@ const build = (source: TokenSource) =>
       id: "ChallengesGovernorRole",
     });
     m.call(manager, "grantRole", [ROLES.SLASHER, challenges, 0], { id: "GrantChallengesSlasher" });
+    if (hasSlashWindow(challengeManagerAbi))
+      m.call(staking.staking, "addSlashSource", [challenges], {
+        id: "ChallengesSlashSource",
+        after: [stakingModule(source)], // the governor role and its selectors are in place
+      });
     return { ...staking, registry, beacon, challenges };
   });
 

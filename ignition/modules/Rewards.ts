@@ -1,12 +1,13 @@
 /**
- * The reward layer over the Proof-of-AI layer: the RewardDistributor, Staking's only REWARDER;
- * `setEmission` and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR (the inference
- * marketplace's layer grants it to its Coordinator; no account holds it).
+ * The reward layer over the Proof-of-AI layer: the RewardDistributor, connected to Staking once
+ * (`setRewardDistributor`: it funds each closed epoch, Staking credits the pools); `setEmission`
+ * and `setParams` belong to GOVERNOR, `notifyUsage` to COORDINATOR (the inference marketplace's
+ * layer grants it to its Coordinator; no account holds it).
  *
  * Parameters (module `PoAIRewards`): `emission` (token wei per epoch), the `RewardParams` fields
- * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`, `settleWindow`) and
- * `treasury`, the address the protocol cut is paid to (required: name a multisig or the
- * governance's own account; `poai deploy` uses the deployer on a local development chain only).
+ * (`gammaBps`, `protocolCutBps`, `nodeFeeBps`, `royaltyBps`, `noticeEpochs`) and `treasury`, the
+ * address the protocol cut is paid to (required: name a multisig or the governance's own account;
+ * `poai deploy` uses the deployer on a local development chain only).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
@@ -16,7 +17,7 @@ import type { TokenSource } from "./Token.js";
 
 export const REWARD_GOVERNOR_SELECTORS = [
   toFunctionSelector("setEmission(uint256)"),
-  toFunctionSelector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))"),
+  toFunctionSelector("setParams((uint16,uint16,uint16,uint16,uint16,address))"),
 ] as const;
 export const REWARD_COORDINATOR_SELECTORS = [
   toFunctionSelector("notifyUsage(address,address,uint256)"),
@@ -30,7 +31,6 @@ export const DEFAULT_REWARD_PARAMS = {
   nodeFeeBps: 7000,
   royaltyBps: 2000,
   noticeEpochs: 2,
-  settleWindow: 30,
 } as const;
 
 const build = (source: TokenSource) =>
@@ -49,7 +49,6 @@ const build = (source: TokenSource) =>
         nodeFeeBps: p("nodeFeeBps"),
         royaltyBps: p("royaltyBps"),
         noticeEpochs: p("noticeEpochs"),
-        settleWindow: p("settleWindow"),
         treasury: m.getParameter<string>("treasury"),
       },
     ]);
@@ -62,7 +61,10 @@ const build = (source: TokenSource) =>
       [distributor, [...REWARD_COORDINATOR_SELECTORS], ROLES.COORDINATOR],
       { id: "RewardsCoordinatorRole" },
     );
-    m.call(manager, "grantRole", [ROLES.REWARDER, distributor, 0], { id: "GrantDistributorRewarder" });
+    m.call(poai.staking, "setRewardDistributor", [distributor], {
+      id: "ConnectDistributor",
+      after: [challengesModule(source)], // the governor role and its selectors are in place
+    });
     return { ...poai, distributor };
   });
 

@@ -349,7 +349,7 @@ export async function setCommission(
     client,
     hash,
     "commission",
-    `commission ${op.commissionBps / 100}% -> ${args.commissionBps / 100}%, effective ${delayed ? `after the ${params.commissionDelay}s delay` : "now"}`,
+    `commission ${op.commissionBps / 100}% -> ${args.commissionBps / 100}%, effective ${delayed ? `from the first epoch after the ${params.commissionDelay}s delay` : "from the next epoch"}`,
     [],
     [],
     {
@@ -407,7 +407,7 @@ export async function transfer(
 
 /**
  * An address's operator record and pool, its recent challenges (a trainer's results and
- * judgments) or audit points (a validator's), its rewards (claimable, still to settle, fees),
+ * judgments) or audit points (a validator's), its rewards (claimable, not credited to the pool yet),
  * its positions and its unbonding entries.
  */
 export async function status(
@@ -476,7 +476,7 @@ export async function status(
       pendingFees: rewards.pendingFees,
     };
     lines.push(
-      `rewards: ${formatPoai(rewards.claimable)} claimable${op.status !== 0 ? `, ${formatPoai(rewards.unsettled)} to settle into the pool, ${formatPoai(rewards.pendingFees)} usage fees pending` : ""}`,
+      `rewards: ${formatPoai(rewards.claimable)} claimable${op.status !== 0 ? `, pool: ${formatPoai(rewards.unsettled)} of closed epochs and ${formatPoai(rewards.pendingFees)} of fees not credited yet` : ""}`,
     );
   }
   const positions = all.length ? await client.staking.getPositions({ owner: who, operators: all }) : [];

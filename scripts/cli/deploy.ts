@@ -5,7 +5,7 @@
  * (`ignition/deployments/poai-<network>/`) knows what was already sent.
  *
  * Governance ends with the `PoAITimelock` (at least 2 days on every parameter setter and role
- * change); SLASHER and REWARDER go to contracts only and the deployer keeps nothing. On a chain
+ * change); SLASHER and COORDINATOR go to contracts only and the deployer keeps nothing. On a chain
  * that is not a local development chain the command refuses, before sending anything, parameters
  * that would leave an account (no contract code) with a role, unless `--unsafe-allow-eoa-roles`
  * is given. After the deployment it lists every role's holders, read back from the chain.

@@ -13,6 +13,7 @@ import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
+import { registerMarketCommands } from "./market.js";
 
 const int = (name: string, min: number, max: number) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
@@ -207,7 +208,10 @@ function program(
       ),
     );
 
-  sub("commission", "Request a new commission rate (a decrease applies now, an increase after the delay)")
+  sub(
+    "commission",
+    "Request a new commission rate (a decrease from the next epoch, an increase from the first epoch after the delay)",
+  )
     .requiredOption("--rate <percent>", "commission in percent")
     .action(async (o) =>
       run(
@@ -234,6 +238,24 @@ function program(
           cmd.transfer((await session(o, config)).client, {
             to: cmd.parseAddress("to", o.to),
             amount: cmd.parseAmount("amount", o.amount),
+          }),
+        o,
+      ),
+    );
+
+  sub(
+    "fund",
+    "Add POAI to the reward distributor's emission reserve (each closed epoch takes its emission from it)",
+  )
+    .requiredOption("--amount <POAI>", "POAI to add to the reserve")
+    .option("--no-approve", "fail instead of approving the RewardDistributor when the allowance is short")
+    .action(async (o) =>
+      run(
+        o.json,
+        async (config) =>
+          (await import("./rewards.js")).fund((await session(o, config)).client, {
+            amount: cmd.parseAmount("amount", o.amount),
+            approve: o.approve,
           }),
         o,
       ),
@@ -433,6 +455,7 @@ function program(
       ),
     );
   registerDatasetCommands(p, io, run);
+  registerMarketCommands(p, { common, run, session });
   return p;
 }
 

@@ -19,6 +19,14 @@ export function contractsOf(d: {
   beacon?: Deployed;
   distributor?: Deployed;
   timelock?: Deployed;
+  models?: Deployed;
+  fee?: Deployed;
+  coordinator?: Deployed;
+  infernetRegistry?: Deployed;
+  inbox?: Deployed;
+  walletFactory?: Deployed;
+  reader?: Deployed;
+  verifier?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -30,6 +38,14 @@ export function contractsOf(d: {
     ...(d.beacon && { randomnessBeacon: d.beacon.address }),
     ...(d.distributor && { rewardDistributor: d.distributor.address }),
     ...(d.timelock && { timelock: d.timelock.address }),
+    ...(d.coordinator && { coordinator: d.coordinator.address, eip712Coordinator: d.coordinator.address }),
+    ...(d.infernetRegistry && { infernetRegistry: d.infernetRegistry.address }),
+    ...(d.fee && { fee: d.fee.address }),
+    ...(d.inbox && { inbox: d.inbox.address }),
+    ...(d.reader && { reader: d.reader.address }),
+    ...(d.walletFactory && { walletFactory: d.walletFactory.address }),
+    ...(d.models && { modelRegistry: d.models.address }),
+    ...(d.verifier && { poaiVerifier: d.verifier.address }),
   };
 }
 

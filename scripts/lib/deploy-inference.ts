@@ -6,7 +6,7 @@ import type { NetworkDeployment } from "./deploy.js";
 
 export type InferenceDeployOptions = Pick<
   InfernetDeployOptions,
-  "feeBps" | "feeRecipient" | "callbackGasLimit" | "commitWindow"
+  "feeBps" | "feeRecipient" | "commitWindow"
 > & {
   /** PoAIVerifier parameters (dispute window, slash fraction, jail); default DEFAULT_VERIFIER_PARAMS. */
   verifier?: Partial<VerifierParams>;
@@ -40,7 +40,6 @@ export async function deployInference(
     modelRegistry: models.address,
     ...(options.feeBps !== undefined && { feeBps: options.feeBps }),
     ...(options.feeRecipient !== undefined && { feeRecipient: options.feeRecipient }),
-    ...(options.callbackGasLimit !== undefined && { callbackGasLimit: options.callbackGasLimit }),
     ...(options.commitWindow !== undefined && { commitWindow: options.commitWindow }),
   });
   const { verifier, params: verifierParams } = await deployPoAIVerifier(viem, {
@@ -65,6 +64,8 @@ export async function deployInference(
     contracts: {
       coordinator: infernet.coordinator.address,
       eip712Coordinator: infernet.coordinator.address,
+      infernetRegistry: infernet.registry.address,
+      fee: infernet.fee.address,
       reader: infernet.reader.address,
       inbox: infernet.inbox.address,
       walletFactory: infernet.walletFactory.address,

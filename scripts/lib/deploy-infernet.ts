@@ -9,25 +9,29 @@ export type InfernetDeployOptions = {
   accessManager: Address;
   /** Receives staking-token usage fees; without one, staking-token payments go to node wallets. */
   rewardDistributor?: Address;
-  /** Model trainers for royalties; without one, royalties go to the delivering node. */
+  /** Names each model's royalty recipient; without one, royalties go to the delivering node. */
   modelRegistry?: Address;
   /** Protocol fee in basis points (charged twice on each payment, once on verifier fees); default 0. */
   feeBps?: number;
   /** Receives the protocol fee; default the deployer. */
   feeRecipient?: Address;
-  /** Gas forwarded to consumer callbacks; default 1,000,000. */
-  callbackGasLimit?: bigint;
-  /** Seconds after an interval's first commitment when its reveals open (redundancy > 1); default 60. */
+  /** Seconds after an interval's first commitment when its reveals open (commit-reveal); default 60. */
   commitWindow?: bigint;
 };
 
-export const DEFAULT_CALLBACK_GAS_LIMIT = 1_000_000n;
 export const DEFAULT_COMMIT_WINDOW = 60n;
 
+/** The Fee's setters governance holds. */
+export const FEE_GOVERNOR_SELECTORS = [
+  toFunctionSelector("setFee(uint16,address)"),
+  toFunctionSelector("updateFee(uint16)"),
+] as const;
+
 /**
- * Deploys the inference marketplace (Fee, EIP712Coordinator with its Inbox and WalletFactory, Reader)
- * and wires it: the Fee's `setFee` is the governor's, `notifyUsage` on the reward distributor is the
- * COORDINATOR role's, and the coordinator holds that role.
+ * Deploys the inference marketplace (Fee, then the EIP712Coordinator, which creates the Registry,
+ * the Inbox, the WalletFactory and the Reader) and wires it: the Fee's setters are the governor's,
+ * `notifyUsage` on the reward distributor is the COORDINATOR role's, and the coordinator holds that
+ * role.
  */
 export async function deployInfernet(viem: HardhatViemHelpers, options: InfernetDeployOptions) {
   const [deployer] = await viem.getWalletClients();
@@ -42,18 +46,14 @@ export async function deployInfernet(viem: HardhatViemHelpers, options: Infernet
     fee.address,
     options.rewardDistributor ?? zeroAddress,
     options.modelRegistry ?? zeroAddress,
-    options.callbackGasLimit ?? DEFAULT_CALLBACK_GAS_LIMIT,
     options.commitWindow ?? DEFAULT_COMMIT_WINDOW,
   ]);
+  const registry = await viem.getContractAt("Registry", await coordinator.read.registry());
   const inbox = await viem.getContractAt("Inbox", await coordinator.read.inbox());
   const walletFactory = await viem.getContractAt("WalletFactory", await coordinator.read.walletFactory());
-  const reader = await viem.deployContract("Reader", [coordinator.address]);
+  const reader = await viem.getContractAt("Reader", await coordinator.read.reader());
 
-  await manager.write.setTargetFunctionRole([
-    fee.address,
-    [toFunctionSelector("setFee(uint16,address)")],
-    ROLES.GOVERNOR,
-  ]);
+  await manager.write.setTargetFunctionRole([fee.address, [...FEE_GOVERNOR_SELECTORS], ROLES.GOVERNOR]);
   if (options.rewardDistributor) {
     await manager.write.setTargetFunctionRole([
       options.rewardDistributor,
@@ -62,7 +62,7 @@ export async function deployInfernet(viem: HardhatViemHelpers, options: Infernet
     ]);
     await manager.write.grantRole([ROLES.COORDINATOR, coordinator.address, 0]);
   }
-  return { fee, coordinator, inbox, walletFactory, reader };
+  return { fee, coordinator, registry, inbox, walletFactory, reader };
 }
 
 export type InfernetDeployment = Awaited<ReturnType<typeof deployInfernet>>;

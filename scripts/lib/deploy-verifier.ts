@@ -1,5 +1,6 @@
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { parseEther, toFunctionSelector, type Address } from "viem";
+import { hasSlashWindow } from "./deploy.js";
 import { ROLES } from "./roles.js";
 
 /** PoAIVerifier's governance parameters. */
@@ -24,9 +25,25 @@ type Manager = {
   write: { setTargetFunctionRole: (args: [Address, `0x${string}`[], bigint]) => Promise<unknown> };
 };
 
+/** The ModelRegistry's functions governance holds. */
+export const MODEL_GOVERNOR_SELECTORS = [
+  selector("setActive(bytes32,bool)"),
+  selector("setApproved(bytes32,bool)"),
+  selector("reassign(bytes32,address)"),
+  selector("clear(bytes32)"),
+] as const;
+
+/** The PoAIVerifier's functions governance holds. */
+export const VERIFIER_GOVERNOR_SELECTORS = [
+  selector("setParams((uint32,uint64,bool))"),
+  selector("setFee(address,uint256,bool)"),
+  selector("setWallet(address)"),
+  selector("withdraw(address,address,uint256)"),
+] as const;
+
 /**
  * Deploys the ModelRegistry over a Proof-of-AI deployment; governance (`ROLES.GOVERNOR`) may
- * activate or deactivate any model.
+ * activate, deactivate, approve, reassign or clear any model.
  */
 export async function deployModelRegistry(
   viem: HardhatViemHelpers,
@@ -43,15 +60,16 @@ export async function deployModelRegistry(
   ]);
   await d.manager.write.setTargetFunctionRole([
     models.address,
-    [selector("setActive(bytes32,bool)")],
+    [...MODEL_GOVERNOR_SELECTORS],
     ROLES.GOVERNOR,
   ]);
   return models;
 }
 
 /**
- * Deploys the PoAIVerifier for `coordinator`: it becomes a Staking slasher (`ROLES.SLASHER`), and
- * its parameters, fees, fee wallet and stray-funds withdrawal are governance's (`ROLES.GOVERNOR`).
+ * Deploys the PoAIVerifier for `coordinator`: it becomes a Staking slasher (`ROLES.SLASHER`) and a
+ * slash-window source of Staking (the unbonding period must outlast its dispute window), and its
+ * parameters, fees, fee wallet and stray-funds withdrawal are governance's (`ROLES.GOVERNOR`).
  */
 export async function deployPoAIVerifier(
   viem: HardhatViemHelpers,
@@ -60,7 +78,7 @@ export async function deployPoAIVerifier(
       address: Address;
       write: Manager["write"] & { grantRole: (args: [bigint, Address, number]) => Promise<unknown> };
     };
-    staking: { address: Address };
+    staking: { address: Address; write: { addSlashSource: (args: [Address]) => Promise<unknown> } };
     models: { address: Address };
     coordinator: Address;
     wallet: Address;
@@ -78,14 +96,10 @@ export async function deployPoAIVerifier(
   ]);
   await d.manager.write.setTargetFunctionRole([
     verifier.address,
-    [
-      selector("setParams((uint32,uint64,bool))"),
-      selector("setFee(address,uint256,bool)"),
-      selector("setWallet(address)"),
-      selector("withdraw(address,address,uint256)"),
-    ],
+    [...VERIFIER_GOVERNOR_SELECTORS],
     ROLES.GOVERNOR,
   ]);
   await d.manager.write.grantRole([ROLES.SLASHER, verifier.address, 0]);
+  if (hasSlashWindow(verifier.abi)) await d.staking.write.addSlashSource([verifier.address]);
   return { verifier, params };
 }

@@ -1,10 +1,10 @@
 /**
  * The scripted deployment of the tests, the benchmarks and the in-process devnet: the
  * DEVELOPMENT FAST PATH. The deployer holds every role it needs to drive a network by hand
- * (ADMIN, GOVERNOR, SLASHER, REWARDER, COORDINATOR) with no delay, and there is no timelock. Never
+ * (ADMIN, GOVERNOR, SLASHER, COORDINATOR) with no delay, and there is no timelock. Never
  * for a chain with other people's stake on it: `poai deploy` (Hardhat Ignition,
  * `scripts/lib/ignition.ts`) hands ADMIN and GOVERNOR to the `PoAITimelock`, gives SLASHER and
- * REWARDER to contracts only and leaves the deployer with nothing.
+ * COORDINATOR to contracts only and leaves the deployer with nothing.
  */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { parseEther, toFunctionSelector, type Address } from "viem";
@@ -29,9 +29,8 @@ export type DeployOptions = {
   token?: Address;
   /** Total supply of a fresh PoAIToken, minted to the deployer. */
   supply?: bigint;
-  /** Accounts granted the slasher / rewarder / governor roles (defaults: the deployer). */
+  /** Accounts granted the slasher / governor roles (defaults: the deployer). */
   slasher?: Address;
-  rewarder?: Address;
   governor?: Address;
 };
 
@@ -46,10 +45,31 @@ export const DEFAULT_PARAMS: StakingParams = {
   maxSlashFraction: parseEther("0.5"),
 };
 
+/** Staking's linked libraries (its cold paths), deployed once per Staking. */
+export const STAKING_LIBRARIES = ["StakingOperators", "StakingPools", "StakingSlashing"] as const;
+
+/** Staking's functions and the role that may call them. */
+export const STAKING_GUARDED: readonly [string, bigint][] = [
+  ["slash(address,uint256,address[],bool)", ROLES.SLASHER],
+  ["slash(address,uint256,address[],bool,uint256)", ROLES.SLASHER],
+  ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
+  ["addSlashSource(address)", ROLES.GOVERNOR],
+  ["removeSlashSource(address)", ROLES.GOVERNOR],
+  ["setRewardDistributor(address)", ROLES.GOVERNOR],
+];
+
+/** Whether a contract's ABI has `slashWindow()`, i.e. Staking can register it as a slash-window source. */
+export function hasSlashWindow(abi: readonly unknown[]): boolean {
+  return abi.some((x) => {
+    const f = x as { type?: string; name?: string };
+    return f.type === "function" && f.name === "slashWindow";
+  });
+}
+
 /**
- * Deploys the staking layer (AccessManager, token, Staking, StakingLens) and wires the roles:
- * `slash` to the slasher, `notifyReward` to the rewarder, `setParams` to the governor (each the
- * deployer unless given: the development fast path).
+ * Deploys the staking layer (AccessManager, token, Staking with its libraries, StakingLens) and
+ * wires the roles: `slash` to the slasher; `setParams`, the slash-window sources and the reward
+ * distributor to the governor (each the deployer unless given: the development fast path).
  */
 export async function deployStaking(viem: HardhatViemHelpers, options: DeployOptions = {}) {
   const [deployer] = await viem.getWalletClients();
@@ -60,22 +80,24 @@ export async function deployStaking(viem: HardhatViemHelpers, options: DeployOpt
     : await viem.deployContract("PoAIToken", [admin, options.supply ?? parseEther("1000000000")]);
   const params = { ...DEFAULT_PARAMS, ...options.params };
   const epochLength = BigInt(options.epochLength ?? 24 * 3600);
-  const staking = await viem.deployContract("Staking", [token.address, manager.address, epochLength, params]);
+  const libraries: Record<string, Address> = {};
+  for (const name of STAKING_LIBRARIES) libraries[name] = (await viem.deployContract(name)).address;
+  const staking = await viem.deployContract(
+    "Staking",
+    [token.address, manager.address, epochLength, params],
+    {
+      libraries,
+    },
+  );
   const lens = await viem.deployContract("StakingLens", [staking.address]);
 
   const selector = (sig: string) => toFunctionSelector(sig);
-  const guarded: [string, bigint][] = [
-    ["slash(address,uint256,address[],bool)", ROLES.SLASHER],
-    ["notifyReward(address,uint256)", ROLES.REWARDER],
-    ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
-  ];
-  for (const [sig, role] of guarded) {
+  for (const [sig, role] of STAKING_GUARDED) {
     await manager.write.setTargetFunctionRole([staking.address, [selector(sig)], role]);
   }
   await manager.write.grantRole([ROLES.SLASHER, options.slasher ?? admin, 0]);
-  await manager.write.grantRole([ROLES.REWARDER, options.rewarder ?? admin, 0]);
   await manager.write.grantRole([ROLES.GOVERNOR, options.governor ?? admin, 0]);
-  return { manager, token, staking, lens, params, epochLength };
+  return { manager, token, staking, lens, params, epochLength, libraries };
 }
 
 export type StakingDeployment = Awaited<ReturnType<typeof deployStaking>>;
@@ -158,6 +180,7 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
     ROLES.GOVERNOR,
   ]);
   await manager.write.grantRole([ROLES.SLASHER, challenges.address, 0]);
+  if (hasSlashWindow(challenges.abi)) await staking.write.addSlashSource([challenges.address]);
   return { ...base, registry, beacon, challenges, challengeParams };
 }
 
@@ -169,7 +192,6 @@ export type RewardParams = {
   nodeFeeBps: number;
   royaltyBps: number;
   noticeEpochs: number;
-  settleWindow: number;
   treasury: Address;
 };
 
@@ -182,8 +204,8 @@ export type NetworkDeployOptions = PoAIDeployOptions & {
 };
 
 /**
- * Deploys the whole network: staking, Proof-of-AI and the RewardDistributor, which becomes
- * Staking's rewarder (the deployer keeps the role too, for scripted payments).
+ * Deploys the whole network: staking, Proof-of-AI and the RewardDistributor, connected to Staking
+ * (it funds each closed epoch there; Staking credits the pools by themselves).
  */
 export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDeployOptions = {}) {
   const [deployer] = await viem.getWalletClients();
@@ -195,7 +217,6 @@ export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDe
     nodeFeeBps: 7000,
     royaltyBps: 2000,
     noticeEpochs: 2,
-    settleWindow: 30,
     treasury: admin,
     ...options.rewards,
   };
@@ -210,10 +231,7 @@ export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDe
   const selector = (sig: string) => toFunctionSelector(sig);
   await base.manager.write.setTargetFunctionRole([
     distributor.address,
-    [
-      selector("setEmission(uint256)"),
-      selector("setParams((uint16,uint16,uint16,uint16,uint16,uint16,address))"),
-    ],
+    [selector("setEmission(uint256)"), selector("setParams((uint16,uint16,uint16,uint16,uint16,address))")],
     ROLES.GOVERNOR,
   ]);
   await base.manager.write.setTargetFunctionRole([
@@ -221,7 +239,7 @@ export async function deployNetwork(viem: HardhatViemHelpers, options: NetworkDe
     [selector("notifyUsage(address,address,uint256)")],
     ROLES.COORDINATOR,
   ]);
-  await base.manager.write.grantRole([ROLES.REWARDER, distributor.address, 0]);
+  await base.staking.write.setRewardDistributor([distributor.address]);
   await base.manager.write.grantRole([ROLES.COORDINATOR, options.coordinator ?? admin, 0]);
   return { ...base, distributor, rewardParams, emission };
 }

@@ -26,6 +26,7 @@ import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
 import { poaiModule } from "../../ignition/modules/PoAI.js";
 import { MIN_GOVERNANCE_DELAY, type GovernanceMode } from "../../ignition/modules/Governance.js";
 import { isDevChain } from "./roles.js";
+import { DEFAULT_INFERENCE_PARAMS, defaultDisputeWindow } from "../../ignition/modules/Inference.js";
 import { contractsOf } from "./address-book.js";
 
 export class DeployError extends Error {
@@ -97,7 +98,6 @@ export const networkParametersSchema = z
         nodeFeeBps: u16.optional(),
         royaltyBps: u16.optional(),
         noticeEpochs: u16.optional(),
-        settleWindow: u16.optional(),
         treasury: address.optional(),
       })
       .strict()
@@ -111,6 +111,19 @@ export const networkParametersSchema = z
         executors: z.array(address).min(1, "at least one executor (0x0…0: anyone)").optional(),
         stakeGuardDelay: u32.optional(),
         devGovernor: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    PoAIInference: z
+      .object({
+        protocolFeeBps: u16.optional(),
+        feeRecipient: address.optional(),
+        commitRevealWindow: u32.optional(),
+        disputeWindow: u32.optional(),
+        disputeSlashFraction: u64.optional(),
+        disputeJail: z.boolean().optional(),
+        verifierWallet: address.optional(),
+        verifierFee: u256.optional(),
       })
       .strict()
       .optional(),
@@ -201,6 +214,13 @@ export function resolveNetworkParameters(
     executors: executors.map((a) => getAddress(a)),
     stakeGuardDelay,
   };
+  const inference = {
+    ...big(DEFAULT_INFERENCE_PARAMS as unknown as Record<string, number | bigint | string>),
+    feeRecipient: deployer,
+    verifierWallet: deployer,
+    disputeWindow: defaultDisputeWindow(epochLength, BigInt(staking.unbondingPeriod as bigint)),
+    ...p.PoAIInference,
+  };
   const token: TokenSource = p.ExternalToken ? "existing" : "fresh";
   const tokenParams = p.ExternalToken
     ? { ExternalToken: { address: p.ExternalToken.address } }
@@ -210,10 +230,11 @@ export function resolveNetworkParameters(
     PoAIStaking: staking,
     PoAIChallenges: challenges,
     PoAIRewards: rewards,
+    PoAIInference: inference,
     PoAIGovernance: governance,
   } as unknown as Record<string, Record<string, bigint | string | string[]>>;
   const flat: Record<string, string> = {};
-  for (const values of [staking, challenges, rewards, governance]) {
+  for (const values of [staking, challenges, rewards, inference, governance]) {
     for (const [k, v] of Object.entries(values)) flat[k] = Array.isArray(v) ? v.join(",") : String(v);
   }
   flat.governance = mode;

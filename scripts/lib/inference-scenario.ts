@@ -5,9 +5,11 @@
  *    Coordinator with its Inbox, WalletFactory and Reader, PoAIVerifier as a Staking slasher; the
  *    Coordinator reports usage fees to the RewardDistributor).
  * 2. The model: the honest trainer's final checkpoint of the devnet's last round (MNIST, a Valid
- *    challenge), registered with its Merkle proof under the committed root (`registerTrainedModel`)
- *    when the devnet has one; otherwise the first honest trainer trains a small model and registers
- *    it. With the MNIST model the dApp classifies real digit images from the held-out set.
+ *    challenge), registered with its Merkle proof under the committed root (`registerTrainedModel`:
+ *    a model bound to a valid challenge earns royalties) when the devnet has one; otherwise the
+ *    first honest trainer trains a small model and registers it, and governance approves its
+ *    royalties (a model not bound to a challenge earns none until it does). With the MNIST model
+ *    the dApp classifies real digit images from the held-out set.
  * 3. The dApp deploys the example consumers (ClassifierConsumer, RecurringPredictor) and funds a
  *    payment Wallet in the staking token.
  * 4. Every honest trainer runs an InferenceNode (in-process, ticked here) with the built-in PoAI
@@ -22,6 +24,7 @@
 import {
   checkOutput,
   classifierConsumerAbi,
+  containerIdOf,
   createPoAIClient,
   rewardDistributorAbi,
   stakingAbi,
@@ -150,6 +153,8 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
         weightsHash,
       }),
     );
+    // Governance (the devnet's deployer) approves the model's royalties.
+    await inf.models.write.setApproved([containerIdOf(SCENARIO_MODEL), true]);
   }
   const model = await trainerClient.inference.getModel({ containerId: SCENARIO_MODEL });
   lines.push(
@@ -160,12 +165,12 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
   const dapp = clientOf(world.dapp);
   const classifier = await viem.deployContract(
     "ClassifierConsumer",
-    [inf.coordinator.address, SCENARIO_MODEL, addr(world.dapp)],
+    [inf.registry.address, SCENARIO_MODEL, addr(world.dapp)],
     { client: { wallet: world.dapp } },
   );
   const predictor = await viem.deployContract(
     "RecurringPredictor",
-    [inf.coordinator.address, SCENARIO_MODEL, addr(world.dapp)],
+    [inf.registry.address, SCENARIO_MODEL, addr(world.dapp)],
     { client: { wallet: world.dapp } },
   );
   const dappWallet = dapp.inference.walletFromLogs({
@@ -410,39 +415,45 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
       fromBlock: startBlock,
     });
     const served = [...honestNodes, ...(rogue ? [rogue] : [])];
-    const firstEpoch = (await d.staking.read.currentEpoch()) - 1n;
-    const lastEpoch = await dapp.inference.getUsageEpoch();
+    // Usage per (node, epoch), from the Coordinator's record of each node's use of the model read
+    // at each of its deliveries (a verified delivery counts only once settled valid).
     const usage: InferenceSummary["usage"] = [];
     let payments = 0n;
-    for (let epoch = firstEpoch < 0n ? 0n : firstEpoch; epoch <= lastEpoch; epoch++) {
-      const total = await dapp.inference.getModelUsage({ containerId: SCENARIO_MODEL, epoch });
-      let sum = 0n;
-      for (const n of served) {
-        const u = await dapp.inference.getNodeUsage({ node: n.address, epoch });
-        if (u.deliveries === 0n) continue;
+    for (const n of served) {
+      const byEpoch = new Map<bigint, { deliveries: bigint; pending: bigint }>();
+      for (const e of fulfilled) {
+        if (getAddress((e.args as { node: Address }).node) !== n.address) continue;
+        const u = await dapp.inference.getUsage({
+          node: n.address,
+          containerId: SCENARIO_MODEL,
+          blockNumber: e.blockNumber,
+        });
+        if (u.deliveries > 0n) byEpoch.set(u.epoch, { deliveries: u.deliveries, pending: u.pendingFees });
+      }
+      let before = 0n;
+      for (const [epoch, u] of [...byEpoch].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+        const fees = u.pending - before;
+        before = u.pending;
+        payments += fees;
         usage.push({
           containerId: model.containerId,
           epoch: String(epoch),
           node: n.address,
           deliveries: Number(u.deliveries),
-          fees: String(u.fees),
+          fees: String(fees),
         });
-        sum += u.fees;
-        payments += u.fees;
       }
-      if (sum !== total.fees)
-        throw new Error(`epoch ${epoch}: node usage ${sum} differs from the model's ${total.fees}`);
     }
     let royalties = 0n;
     for (const n of served) {
       const pending = await dapp.inference.getPendingUsageFees({
         node: n.address,
-        modelTrainer: model.trainer,
+        containerId: SCENARIO_MODEL,
       });
       if (pending === 0n) continue;
       const receipt = await mined(
         dapp,
-        dapp.inference.flushUsageFees({ node: n.address, modelTrainer: model.trainer }),
+        dapp.inference.flushUsageFees({ node: n.address, containerId: SCENARIO_MODEL }),
       );
       for (const e of parseEventLogs({
         abi: rewardDistributorAbi,

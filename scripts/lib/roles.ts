@@ -6,7 +6,6 @@
  * | ADMIN (0) | the `PoAITimelock` | role grants, function-to-role mapping, authority changes |
  * | GOVERNOR | the `PoAITimelock` (and, on a local development chain only, the deployer) | every parameter setter, spec registration, emission |
  * | SLASHER | the ChallengeManager (and the PoAIVerifier of the marketplace) | `Staking.slash` |
- * | REWARDER | the RewardDistributor | `Staking.notifyReward` |
  * | COORDINATOR | the inference Coordinator | `RewardDistributor.notifyUsage` |
  * | JOBS | the JobRegistry and the FederatedJobs | `TaskRegistry.registerJobSpec`, `RewardDistributor.creditFees` / `setRoyaltySplit`, `ModelRegistry.registerJobModel` |
  *
@@ -21,7 +20,8 @@ export const ROLES = {
   ADMIN: 0n,
   GOVERNOR: 1n,
   SLASHER: 2n,
-  REWARDER: 3n,
+  // 3 was REWARDER: `Staking.notifyReward` is open now (the RewardDistributor is connected to
+  // Staking once, by `setRewardDistributor`), so no role guards it.
   /** The inference coordinator: reports usage fees to the reward distributor. */
   COORDINATOR: 4n,
   /** The job contracts: register job specs, credit job payments, bind job models. */

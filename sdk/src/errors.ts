@@ -300,21 +300,28 @@ const templates: Templates = {
   EpochNotFinal: ([epoch, closesAt]) =>
     `epoch ${epoch} cannot be closed yet: its points are final after ${date(closesAt)} ` +
     "(epochs close in order, so the oldest open epoch decides)",
-  EpochNotClosed: ([epoch]) =>
-    `epoch ${epoch} is not closed (closeEpochs closes epochs in order once their points are final)`,
-  EpochExpiredError: ([epoch]) =>
-    `epoch ${epoch} has expired: what its operators did not settle was carried into a later epoch`,
-  SettleWindowOpen: ([epoch, untilEpoch]) =>
-    `epoch ${epoch} can still be settled until the end of epoch ${untilEpoch}; it can be expired from epoch ${BigInt(untilEpoch) + 1n}`,
-  AlreadySettled: ([epoch, operator]) => `${operator} has already settled its share of epoch ${epoch}`,
-  NothingToSettle: ([epoch, operator]) =>
-    BigInt(epoch) === 0n
-      ? `${operator} has nothing to settle (no usage fees pending, or no share of epoch 0)`
-      : `${operator} has nothing to settle in epoch ${epoch} (no points, or no budget for its role)`,
-  NotAnOperator: ([account]) => `${account} is not a registered operator`,
   EmissionChangeInForce: ([fromEpoch, nextEpochToClose]) =>
     `the scheduled emission change is in force from epoch ${fromEpoch} and is applied when that epoch is ` +
     `closed (the next epoch to close is ${nextEpochToClose}); schedule a new change after that`,
+  // Staking: rewards and slashing in time
+  PositionChangesPending: ([owner, operator, epoch]) =>
+    `the position of ${owner} in ${operator}'s pool already changed in three epochs whose rewards are not ` +
+    `credited yet; it can change again once epoch ${epoch} is final and credited`,
+  OffenceInFuture: ([offenceEpoch, currentEpoch]) =>
+    `offence epoch ${offenceEpoch} has not begun (the current epoch is ${currentEpoch})`,
+  UnbondingTooShort: ([unbondingPeriod, source, slashWindow]) =>
+    `an unbonding period of ${unbondingPeriod} s does not outlast the slash window of ${source} ` +
+    `(${slashWindow} s): stake could leave before a slash reaches it`,
+  NotASlashWindowSource: ([source]) => `${source} does not implement slashWindow()`,
+  SlashSourceKnown: ([source]) => `${source} is already a slash-window source`,
+  SlashSourceUnknown: ([source]) => `${source} is not a slash-window source`,
+  TooManySlashSources: ([maxCount]) => `Staking already has the maximum ${maxCount} slash-window sources`,
+  NotRewardDistributor: ([caller]) => `${caller} is not the reward distributor connected to Staking`,
+  RewardDistributorAlreadySet: ([distributor]) => `Staking is already connected to ${distributor}`,
+  RewardDistributorEpoch: ([firstEpoch, currentEpoch]) =>
+    `the distributor starts closing at epoch ${firstEpoch} but Staking is in epoch ${currentEpoch}: ` +
+    "connect it in the epoch it is deployed in",
+  EpochNotInOrder: ([epoch, expected]) => `epoch ${epoch} is funded out of order: ${expected} comes first`,
   // Token
   ERC20InsufficientAllowance: ([spender, allowance, needed]) =>
     `the allowance of ${spender} is ${formatPoai(allowance)} but ${formatPoai(needed)} is needed ` +

@@ -128,7 +128,7 @@ describe("inference node as infernet-node", function () {
 
   async function callbackConsumer() {
     const consumer = await net.viem.deployContract("TestCallbackConsumer", [
-      f.inf.coordinator.address,
+      f.inf.registry.address,
       f.address(6),
     ]);
     await consumer.write.setRecord([true]);

@@ -145,21 +145,19 @@ describe("inference node end to end", function () {
     expect(node.delivery(id, 1)?.output).to.equal(modelOutput(f.model.weights, input));
     const c = f.client(5);
     const epoch = await c.inference.getUsageEpoch();
-    expect(await c.inference.getModelUsage({ containerId: MODEL, epoch })).to.deep.equal({
+    expect(await c.inference.getUsage({ node: f.address(2), containerId: MODEL })).to.deep.equal({
+      epoch,
       deliveries: 1n,
-      fees: PRICE,
-    });
-    expect(await c.inference.getNodeUsage({ node: f.address(2), epoch })).to.deep.equal({
-      deliveries: 1n,
-      fees: PRICE,
+      pendingFees: PRICE,
     });
     // Paid in the staking token: a usage fee for the pools, not a transfer to the node wallet.
     expect(await f.d.token.read.balanceOf([f.nodeWallets[1]!])).to.equal(nodeWalletBefore);
     const totalBefore = await f.d.distributor.read.totalFees();
-    await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), modelTrainer: f.address(1) }));
+    await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), containerId: MODEL }));
     expect((await f.d.distributor.read.totalFees()) - totalBefore).to.equal(PRICE);
-    expect((await f.d.distributor.read.pendingFees([f.address(2)])) > 0n).to.equal(true);
-    expect((await f.d.distributor.read.pendingFees([f.address(1)])) > 0n).to.equal(true);
+    const feeEpoch = await f.d.staking.read.currentEpoch();
+    expect((await f.d.staking.read.poolRewardAt([f.address(2), feeEpoch])) > 0n).to.equal(true);
+    expect((await f.d.staking.read.poolRewardAt([f.address(1), feeEpoch])) > 0n).to.equal(true);
 
     // Another tick sends nothing more.
     await node.tick();
@@ -243,8 +241,8 @@ describe("inference node end to end", function () {
     await node.tick();
     expect(node.subscription(id)?.state).to.equal("completed");
     expect(await fulfilled(id)).to.equal(3);
-    const epoch = await f.client(5).inference.getUsageEpoch();
-    expect((await f.client(5).inference.getNodeUsage({ node: f.address(2), epoch })).deliveries).to.equal(3n);
+    const usage = await f.client(5).inference.getUsage({ node: f.address(2), containerId: MODEL });
+    expect([usage.epoch, usage.deliveries]).to.deep.equal([await f.client(5).inference.getUsageEpoch(), 3n]);
   });
 
   it("a crash after sending resumes without a second delivery or a second run", async () => {
@@ -302,7 +300,7 @@ describe("inference node end to end", function () {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const consumer = await net.viem.deployContract("TestCallbackConsumer", [
-        f.inf.coordinator.address,
+        f.inf.registry.address,
         f.address(6),
       ]);
       await consumer.write.setRecord([true]);

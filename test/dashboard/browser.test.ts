@@ -145,7 +145,7 @@ describe("dashboard in headless Chromium against a devnet", function () {
     const publicClient = await connection.viem.getPublicClient();
     const staking = { address: deployment.contracts.staking, abi: stakingAbi, fromBlock: 0n } as const;
     const slashes = await publicClient.getContractEvents({ ...staking, eventName: "Slashed" });
-    const rewards = await publicClient.getContractEvents({ ...staking, eventName: "RewardNotified" });
+    const rewards = await publicClient.getContractEvents({ ...staking, eventName: "RewardCredited" });
     expect(await page.locator("[data-table=operators] tbody tr").count()).to.equal(operators.length);
     for (const op of operators) {
       const row = `[data-operator="${op.operator}"]`;
@@ -352,6 +352,23 @@ describe("dashboard in headless Chromium against a devnet", function () {
 
   it("claims an operator's rewards through a browser wallet (EIP-1193), and the chain pays them", async () => {
     const me = account(TRAINER_B);
+    // The devnet's operators claimed all they had at its end. Anyone may add a reward to a pool
+    // (here the deployer); it is earned in the current epoch and is claimable once that epoch is
+    // final (its challenge windows have closed).
+    const token = await connection.viem.getContractAt("PoAIToken", deployment.contracts.token);
+    const staking = await connection.viem.getContractAt("Staking", deployment.contracts.staking);
+    const challenges = await connection.viem.getContractAt(
+      "ChallengeManager",
+      deployment.contracts.challengeManager!,
+    );
+    await token.write.approve([staking.address, parseEther("25")]);
+    await staking.write.notifyReward([me, parseEther("25")]);
+    const closesAt = await challenges.read.epochClosesAt([await staking.read.currentEpoch()]);
+    await connection.provider.request({
+      method: "evm_setNextBlockTimestamp",
+      params: [Number(closesAt + 1n)],
+    });
+    await connection.provider.request({ method: "evm_mine", params: [] });
     const before = await client.staking.getPosition({ owner: me, operator: me });
     expect(before.claimable > 0n, "trainer B has rewards to claim").to.equal(true);
     const balance = await client.token.getBalance({ owner: me });

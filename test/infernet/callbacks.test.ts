@@ -1,6 +1,7 @@
 /**
  * Callbacks, recurring intervals, redundancy, the lazy Inbox, cancellation and who may deliver:
- * Infernet v1.1.0's semantics, and PoAI's rule that only active trainers deliver.
+ * Infernet v1.1.0's semantics (its errors, reads and events), and PoAI's rule that only active
+ * trainers deliver.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -12,6 +13,10 @@ import {
   deployInfernetWorld,
   ETH,
   MODEL,
+  intervalKey,
+  nodeKey,
+  revertsWith,
+  UINT32_MAX,
   word,
   type Connection,
   type InfernetWorld,
@@ -21,16 +26,16 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
   this.timeout(300_000);
   let conn: Connection;
   let world: () => Promise<InfernetWorld>;
+  let revert: ReturnType<typeof revertsWith>;
   before(async () => {
     conn = await network.create();
     world = () => deployInfernetWorld(conn);
+    revert = revertsWith(conn);
   });
   const load = () => conn.networkHelpers.loadFixture(world);
-  const revert = (p: Promise<unknown>, c: { abi: readonly unknown[] }, name: string, args: unknown[]) =>
-    conn.viem.assertions.revertWithCustomErrorWithArgs(p, c as never, name, args);
   const free = [ETH, 0n, zeroAddress, zeroAddress] as const;
 
-  it("delivers a free callback request to the consumer and counts the interval", async () => {
+  it("delivers a free callback request to the consumer and counts the interval in Infernet's reads", async () => {
     const w = await load();
     await w.consumer.write.setRecord([true]);
     const id = await w.createdId(await w.consumer.write.requestCompute([MODEL, word(7), 1, ...free]));
@@ -58,12 +63,17 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
     expect(await w.consumer.read.lastNode()).to.equal(T!.address);
     expect(await w.consumer.read.lastRedundancy()).to.equal(1);
     expect(await w.consumer.read.lastContainerId()).to.equal(`0x${"0".repeat(64)}`);
-    expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(1);
-    expect(await w.coordinator.read.nodeResponded([id, 1, T!.address])).to.equal(true);
-    expect(await w.coordinator.read.nodeResponded([id, 1, w.trainers[1]!.address])).to.equal(false);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(1);
+    expect(await w.coordinator.read.nodeResponded([nodeKey(id, 1, T!.address)])).to.equal(true);
+    expect(await w.coordinator.read.nodeResponded([nodeKey(id, 1, w.trainers[1]!.address)])).to.equal(false);
+    expect(await w.reader.read.readRedundancyCountBatch([[id], [1]])).to.deep.equal([1]);
+    expect(await w.reader.read.readNodeRespondedBatch([[id, id], [1, 2], T!.address])).to.deep.equal([
+      true,
+      false,
+    ]);
   });
 
-  it("accepts one delivery per interval at redundancy 1 and refuses the next node", async () => {
+  it("accepts one delivery per interval at redundancy 1 and refuses the next node with Infernet's errors", async () => {
     const w = await load();
     const id = await w.createdId(await w.consumer.write.requestCompute([MODEL, word(1), 1, ...free]));
     const [A, B] = w.trainers;
@@ -72,20 +82,44 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       B!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", B!.nodeWallet.address]),
       w.coordinator,
       "IntervalCompleted",
-      [id, 1, 1],
     );
     await revert(
       A!.coordinator.write.deliverCompute([id, 2, "0x", word(1), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "IntervalMismatch",
-      [id, 2, 1],
     );
     await revert(
       A!.coordinator.write.deliverCompute([999, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "SubscriptionNotFound",
-      [999],
     );
+  });
+
+  it("serves redundancy with plain deliverCompute, one delivery per node, as Infernet does", async () => {
+    const w = await load();
+    await w.consumer.write.setRecord([true]);
+    const id = await w.createdId(await w.consumer.write.requestCompute([MODEL, word(1), 2, ...free]));
+    const [A, B, C] = w.trainers;
+    await A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]);
+    expect(await w.consumer.read.lastRedundancy()).to.equal(1);
+    await revert(
+      A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
+      w.coordinator,
+      "NodeRespondedAlready",
+    );
+    await B!.coordinator.write.deliverCompute([id, 1, "0x", word(2), "0x", B!.nodeWallet.address]);
+    expect(await w.consumer.read.lastRedundancy()).to.equal(2);
+    expect(await w.consumer.read.lastNode()).to.equal(B!.address);
+    await revert(
+      C!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", C!.nodeWallet.address]),
+      w.coordinator,
+      "IntervalCompleted",
+    );
+    expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(2);
+    // Commit-reveal is the opt-in: a plain subscription takes no commitment.
+    await revert(C!.coordinator.write.commitCompute([id, 1, word(9)]), w.coordinator, "CommitNotRequired", [
+      id,
+    ]);
   });
 
   it("refuses deliveries from validators, unregistered accounts and jailed trainers, naming the node", async () => {
@@ -128,7 +162,6 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "SubscriptionNotActive",
-      [id, sub.activeAt],
     );
     for (let interval = 1; interval <= 3; interval++) {
       await conn.networkHelpers.time.setNextBlockTimestamp(sub.activeAt + (interval - 1) * period);
@@ -151,7 +184,6 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       A!.coordinator.write.deliverCompute([id, 4, "0x", word(4), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "SubscriptionCompleted",
-      [id, 4, 3],
     );
     expect(await w.subConsumer.read.received()).to.equal(3n);
   });
@@ -191,7 +223,6 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       A!.inbox.write.writeViaCoordinator([containerHash(MODEL), A!.address, id, 1, "0x", "0x", "0x"]),
       w.inbox,
       "NotCoordinator",
-      [A!.address],
     );
   });
 
@@ -204,23 +235,22 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       w.outsider.coordinator.write.cancelSubscription([id]),
       w.coordinator,
       "NotSubscriptionOwner",
-      [id, w.outsider.address, getAddress(w.subConsumer.address)],
     );
     // A consumer cancelling a subscription it does not own gets the coordinator's error unchanged.
     await revert(
       w.subConsumer.write.cancelComputeSubscription([id + 1000]),
       w.coordinator,
       "NotSubscriptionOwner",
-      [id + 1000, getAddress(w.subConsumer.address), zeroAddress],
     );
     await w.subConsumer.write.cancelComputeSubscription([id]);
-    expect((await w.coordinator.read.getSubscription([id])).activeAt).to.equal(2 ** 32 - 1);
+    expect((await w.coordinator.read.getSubscription([id])).activeAt).to.equal(UINT32_MAX);
+    // Cancelling again is harmless and announced again, as in Infernet.
+    await w.subConsumer.write.cancelComputeSubscription([id]);
     const [A] = w.trainers;
     await revert(
       A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "SubscriptionNotActive",
-      [id, 2 ** 32 - 1],
     );
   });
 
@@ -232,26 +262,30 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       }),
       w.consumer,
       "NotCoordinator",
-      [w.outsider.address],
     );
   });
 
-  it("rejects subscriptions without frequency or redundancy, and paid ones without a factory wallet", async () => {
+  it("creates what Infernet creates and refuses it at delivery: no frequency, no redundancy, a foreign wallet", async () => {
     const w = await load();
-    await revert(
-      w.subConsumer.write.createComputeSubscription([MODEL, 0, 0, 1, false, ...free]),
-      w.coordinator,
-      "InvalidSubscription",
-      ["frequency", 0n],
+    const [A] = w.trainers;
+    const zeroFrequency = await w.createdId(
+      await w.subConsumer.write.createComputeSubscription([MODEL, 0, 0, 1, false, ...free]),
     );
     await revert(
-      w.subConsumer.write.createComputeSubscription([MODEL, 1, 0, 0, false, ...free]),
+      A!.coordinator.write.deliverCompute([zeroFrequency, 1, "0x", word(1), "0x", zeroAddress]),
       w.coordinator,
-      "InvalidSubscription",
-      ["redundancy", 0n],
+      "SubscriptionCompleted",
+    );
+    const zeroRedundancy = await w.createdId(
+      await w.subConsumer.write.createComputeSubscription([MODEL, 1, 0, 0, false, ...free]),
     );
     await revert(
-      w.subConsumer.write.createComputeSubscription([
+      A!.coordinator.write.deliverCompute([zeroRedundancy, 1, "0x", word(1), "0x", zeroAddress]),
+      w.coordinator,
+      "IntervalCompleted",
+    );
+    const foreign = await w.createdId(
+      await w.subConsumer.write.createComputeSubscription([
         MODEL,
         1,
         0,
@@ -262,13 +296,44 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
         w.outsider.address,
         zeroAddress,
       ]),
+    );
+    expect(await w.coordinator.read.escrowOf([foreign])).to.equal(0n);
+    await revert(
+      A!.coordinator.write.deliverCompute([foreign, 1, "0x", word(1), "0x", A!.nodeWallet.address]),
       w.coordinator,
       "InvalidWallet",
-      [w.outsider.address],
     );
+    // Each stored exactly as created (a free subscription keeps its token and wallet too).
+    const withWallet = await w.createdId(
+      await w.subConsumer.write.createComputeSubscription([
+        MODEL,
+        3,
+        60,
+        2,
+        true,
+        w.erc20.address,
+        0n,
+        w.consumerWallet.address,
+        w.optimistic.address,
+      ]),
+    );
+    const s = await w.coordinator.read.getSubscription([withWallet]);
+    expect([s.frequency, s.period, s.redundancy, s.lazy, s.paymentAmount]).to.deep.equal([
+      3,
+      60,
+      2,
+      true,
+      0n,
+    ]);
+    expect([s.paymentToken, s.wallet, s.verifier]).to.deep.equal([
+      getAddress(w.erc20.address),
+      w.consumerWallet.address,
+      getAddress(w.optimistic.address),
+    ]);
+    expect((await w.coordinator.read.getSubscription([zeroRedundancy])).redundancy).to.equal(0);
   });
 
-  it("records usage per model, node and epoch for every accepted delivery", async () => {
+  it("records each node's use of each model per epoch in one record, the latest epoch kept", async () => {
     const w = await load();
     const [A, B] = w.trainers;
     const epoch = await w.coordinator.read.currentEpoch();
@@ -277,13 +342,20 @@ describe("Infernet coordinator: callbacks, intervals, inbox", function () {
       const id = await w.createdId(await w.consumer.write.requestCompute([MODEL, word(1), 1, ...free]));
       await node.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", node.nodeWallet.address]);
     }
-    expect(await w.coordinator.read.usage([containerHash(MODEL), epoch])).to.deep.equal([3n, 0n]);
-    expect(await w.coordinator.read.nodeUsage([A!.address, epoch])).to.deep.equal([2n, 0n]);
-    expect(await w.coordinator.read.nodeUsage([B!.address, epoch])).to.deep.equal([1n, 0n]);
+    const model = containerHash(MODEL);
+    const usage = async (node: { address: `0x${string}` }) => {
+      const u = await w.coordinator.read.usageOf([node.address, model]);
+      return [BigInt(u.epoch), u.deliveries, u.pendingFees];
+    };
+    expect(await usage(A!)).to.deep.equal([epoch, 2, 0n]);
+    expect(await usage(B!)).to.deep.equal([epoch, 1, 0n]);
+    expect(await w.coordinator.read.deliveriesIn([A!.address, model, epoch])).to.equal(2n);
     await conn.networkHelpers.time.increase(DAY);
     const id = await w.createdId(await w.consumer.write.requestCompute([MODEL, word(1), 1, ...free]));
     await B!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", B!.nodeWallet.address]);
-    expect(await w.coordinator.read.usage([containerHash(MODEL), epoch + 1n])).to.deep.equal([1n, 0n]);
-    expect(await w.coordinator.read.usage([containerHash(MODEL), epoch])).to.deep.equal([3n, 0n]);
+    expect(await usage(B!)).to.deep.equal([epoch + 1n, 1, 0n]);
+    expect(await w.coordinator.read.deliveriesIn([B!.address, model, epoch + 1n])).to.equal(1n);
+    expect(await w.coordinator.read.deliveriesIn([B!.address, model, epoch])).to.equal(0n);
+    expect(await w.coordinator.read.deliveriesIn([A!.address, model, epoch])).to.equal(2n);
   });
 });

@@ -11,6 +11,9 @@ import {
   deployInfernetWorld,
   ETH,
   MODEL,
+  intervalKey,
+  nodeKey,
+  revertsWith,
   signDelegateSubscription,
   word,
   type Connection,
@@ -22,13 +25,13 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
   this.timeout(300_000);
   let conn: Connection;
   let world: () => Promise<InfernetWorld>;
+  let revert: ReturnType<typeof revertsWith>;
   before(async () => {
     conn = await network.create();
     world = () => deployInfernetWorld(conn);
+    revert = revertsWith(conn);
   });
   const load = () => conn.networkHelpers.loadFixture(world);
-  const revert = (p: Promise<unknown>, c: { abi: readonly unknown[] }, name: string, args: unknown[]) =>
-    conn.viem.assertions.revertWithCustomErrorWithArgs(p, c as never, name, args);
 
   const subFor = async (
     w: InfernetWorld,
@@ -109,7 +112,6 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
       ]),
       w.coordinator,
       "SignatureExpired",
-      [now + 10, BigInt(now + 10)],
     );
     const forged = await signDelegateSubscription(w, w.outsider.wallet, 2, now + 600, sub);
     await revert(
@@ -123,7 +125,6 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
       ]),
       w.coordinator,
       "SignerMismatch",
-      [getAddress(w.consumer.address), getAddress(w.delegatee.account.address)],
     );
     // a signature over other terms does not create the tampered subscription
     const good = await signDelegateSubscription(w, w.delegatee, 3, now + 600, sub);
@@ -138,7 +139,12 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
       ]),
       w.coordinator,
       "SignerMismatch",
-      [getAddress(w.consumer.address), getAddress(w.delegatee.account.address)],
+    );
+    // a signature that recovers to no address is Infernet's (its ECDSA library's) InvalidSignature
+    await revert(
+      w.outsider.coordinator.write.createSubscriptionDelegatee([4, now + 600, sub, 29, good.r, good.s]),
+      w.coordinator,
+      "InvalidSignature",
     );
   });
 
@@ -183,7 +189,8 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
     ]);
     expect(await w.consumer.read.lastOutputWord()).to.equal(word(11));
     const id = (await w.coordinator.read.id()) - 1;
-    expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(1);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(1);
+    expect(await w.coordinator.read.nodeResponded([nodeKey(id, 1, A!.address)])).to.equal(true);
     await conn.networkHelpers.time.setNextBlockTimestamp(sub.activeAt + 60);
     await B!.coordinator.write.deliverComputeDelegatee([
       1,
@@ -221,5 +228,47 @@ describe("Infernet EIP712Coordinator: delegated subscriptions", function () {
       [w.outsider.address],
     );
     expect(await w.coordinator.read.id()).to.equal(id + 1);
+  });
+
+  it("delivers a redundant delegated subscription with plain deliveries from two nodes", async () => {
+    const w = await load();
+    const sub = await subFor(w, { redundancy: 2 });
+    const expiry = Number(await w.latest()) + 3600;
+    const { v, r, s } = await signDelegateSubscription(w, w.delegatee, 1, expiry, sub);
+    const [A, B, C] = w.trainers;
+    for (const node of [A!, B!]) {
+      await node.coordinator.write.deliverComputeDelegatee([
+        1,
+        expiry,
+        sub,
+        v,
+        r,
+        s,
+        1,
+        "0x",
+        word(3),
+        "0x",
+        node.nodeWallet.address,
+      ]);
+    }
+    const id = (await w.coordinator.read.id()) - 1;
+    expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(2);
+    await revert(
+      C!.coordinator.write.deliverComputeDelegatee([
+        1,
+        expiry,
+        sub,
+        v,
+        r,
+        s,
+        1,
+        "0x",
+        word(3),
+        "0x",
+        zeroAddress,
+      ]),
+      w.coordinator,
+      "IntervalCompleted",
+    );
   });
 });

@@ -2,12 +2,21 @@
  * ModelRegistry: active trainers register models (widths checked like the engine, weights hash,
  * container id = keccak256 of the string), once per container id; the trainer deactivates its
  * model, governance activates or deactivates any; a model can be bound to a valid challenge of its
- * trainer by a Merkle proof that the weights are the challenge's final checkpoint.
+ * trainer by a Merkle proof that the weights are the challenge's final checkpoint. Royalties go only
+ * to active models bound to a valid challenge or approved by governance, which may also reassign or
+ * clear a record; a model whose dispute could not fit in a transaction is refused.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, toHex, zeroHash, type Hex } from "viem";
-import { checkpointHash, commit, train } from "../../sdk/src/compute/index.js";
+import { keccak256, toHex, zeroAddress, zeroHash, type Hex } from "viem";
+import {
+  checkpointHash,
+  commit,
+  encodeInferenceInput,
+  encodeInferenceOutput,
+  infer,
+  train,
+} from "../../sdk/src/compute/index.js";
 import { E, Status, Verdict, type Connection, type Vote } from "../poai/helpers/world.js";
 import { attempt } from "../staking/helpers/revert.js";
 import {
@@ -51,10 +60,18 @@ describe("ModelRegistry", function () {
         weightsHash: w.model.weightsHash,
         widths: [...MODEL_SPEC.widths],
         active: true,
+        approved: false,
+        challengeId: zeroHash,
+        generation: 0,
       });
-      expect(await w.models.read.trainerOf([CONTAINER_ID])).to.equal(w.trainer.address);
-      expect(await w.models.read.deliveryInfo([CONTAINER_ID])).to.deep.equal([true, 8, 4]);
-      expect(await w.models.read.weightsOf([CONTAINER_ID])).to.deep.equal([[8, 8, 4], w.model.weightsHash]);
+      // registered, not bound to a challenge nor approved: no royalty recipient
+      expect(await w.models.read.trainerOf([CONTAINER_ID])).to.equal(zeroAddress);
+      expect(await w.models.read.deliveryInfo([CONTAINER_ID])).to.deep.equal([true, 8, 4, 0]);
+      expect(await w.models.read.weightsOf([CONTAINER_ID])).to.deep.equal([
+        [8, 8, 4],
+        w.model.weightsHash,
+        0,
+      ]);
       expect(await w.models.read.challengeOf([CONTAINER_ID])).to.equal(zeroHash);
 
       const name = "poai-mlp-2";
@@ -76,7 +93,7 @@ describe("ModelRegistry", function () {
       ]);
       const none = keccak256(toHex("nothing"));
       expect(await w.models.read.trainerOf([none])).to.equal("0x0000000000000000000000000000000000000000");
-      expect(await w.models.read.deliveryInfo([none])).to.deep.equal([false, 0, 0]);
+      expect(await w.models.read.deliveryInfo([none])).to.deep.equal([false, 0, 0, 0]);
     });
 
     it("registers a container id once", async () => {
@@ -151,7 +168,7 @@ describe("ModelRegistry", function () {
       for (const [args, err] of cases) {
         expect(await outcome(w, r.write.registerModel([args[0], [...args[1]], args[2]]))).to.deep.equal(err);
       }
-      expect(await outcome(w, r.write.registerModel(["x".repeat(256), [65_536, 2], h]))).to.equal("ok");
+      expect(await outcome(w, r.write.registerModel(["x".repeat(256), [4096, 2], h]))).to.equal("ok");
     });
   });
 
@@ -194,6 +211,151 @@ describe("ModelRegistry", function () {
     });
   });
 
+  describe("royalties and governance of records", () => {
+    it("gives a container id squatter no royalty: only approval or a valid challenge names a recipient, and only while active", async () => {
+      // Naive code: first come, first served, and `trainerOf` named whoever registered first, active
+      // or not, so a squatter took the royalty of every staking-token subscription to that id.
+      const w = await load();
+      const squatted = containerIdOf("hello-world");
+      await (await w.registryOf(w.node)).write.registerModel(["hello-world", [4, 2], keccak256(toHex("w"))]);
+      expect(await w.models.read.trainerOf([squatted])).to.equal(zeroAddress);
+      const tx = await w.models.write.setApproved([squatted, true]);
+      expect(await w.events(tx, w.models, "ModelApprovalChanged")).to.deep.equal([
+        { containerId: squatted, approved: true },
+      ]);
+      expect(await w.models.read.trainerOf([squatted])).to.equal(w.node.address);
+      await w.models.write.setActive([squatted, false]);
+      expect(await w.models.read.trainerOf([squatted])).to.equal(zeroAddress);
+      await w.models.write.setActive([squatted, true]);
+      await w.models.write.setApproved([squatted, false]);
+      expect(await w.models.read.trainerOf([squatted])).to.equal(zeroAddress);
+    });
+
+    it("lets governance, and only governance, reassign or clear a record; a cleared id is registered anew under a new generation", async () => {
+      const w = await load();
+      await w.models.write.setApproved([CONTAINER_ID, true]);
+      const tx = await w.models.write.reassign([CONTAINER_ID, w.node.address]);
+      expect(await w.events(tx, w.models, "ModelReassigned")).to.deep.equal([
+        { containerId: CONTAINER_ID, previousTrainer: w.trainer.address, trainer: w.node.address },
+      ]);
+      expect(await w.models.read.trainerOf([CONTAINER_ID])).to.equal(w.node.address);
+      // the new trainer controls the model now
+      expect(
+        await outcome(w, (await w.registryOf(w.trainer)).write.deactivate([CONTAINER_ID])),
+      ).to.deep.equal(["NotModelTrainer", [CONTAINER_ID, w.trainer.address, w.node.address]]);
+      expect(await outcome(w, w.models.write.reassign([CONTAINER_ID, zeroAddress]))).to.deep.equal([
+        "ZeroTrainer",
+        [],
+      ]);
+      const cleared = await w.models.write.clear([CONTAINER_ID]);
+      expect(await w.events(cleared, w.models, "ModelCleared")).to.deep.equal([
+        { containerId: CONTAINER_ID, trainer: w.node.address },
+      ]);
+      expect((await w.models.read.getModel([CONTAINER_ID])).trainer).to.equal(zeroAddress);
+      expect(await outcome(w, w.models.write.clear([CONTAINER_ID]))).to.deep.equal([
+        "UnknownModel",
+        [CONTAINER_ID],
+      ]);
+      await (
+        await w.registryOf(w.trainer)
+      ).write.registerModel([CONTAINER, [8, 8, 4], keccak256(toHex("new"))]);
+      const m = await w.models.read.getModel([CONTAINER_ID]);
+      expect([m.trainer, m.generation, m.approved]).to.deep.equal([w.trainer.address, 1, false]);
+      for (const who of [w.trainer, w.outsiders[0]]) {
+        const r = await w.registryOf(who);
+        for (const p of [
+          r.write.setApproved([CONTAINER_ID, true]),
+          r.write.reassign([CONTAINER_ID, who.address]),
+          r.write.clear([CONTAINER_ID]),
+        ])
+          expect(await outcome(w, p)).to.deep.equal(["AccessManagedUnauthorized", [who.address]]);
+      }
+    });
+  });
+
+  describe("disputability", () => {
+    /** Widths `shape(h)` of the largest h whose dispute bound fits MAX_DISPUTE_GAS. */
+    async function boundary(w: W, shape: (h: number) => number[]) {
+      const max = await w.models.read.MAX_DISPUTE_GAS();
+      const bound = (h: number) => w.models.read.disputeGasBound([shape(h)]);
+      let [lo, hi] = [1, 65_536];
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if ((await bound(mid)) <= max) lo = mid;
+        else hi = mid;
+      }
+      return { max, lo, hi, bound };
+    }
+    // a model whose checkpoint dominates (the calldata), and one whose neurons dominate (the compute)
+    const wide = (h: number) => [256, h, 10];
+    const narrow = (h: number) => [2, h, 2];
+
+    it("refuses a model whose dispute could need more than 16.7M gas, at the boundary, whatever the registration path", async () => {
+      // Naive code accepted up to 2^26 parameters: a dispute of such a model never fits a block, so a
+      // wrong output of it was always paid as valid.
+      const w = await load();
+      const r = await w.registryOf(w.node);
+      for (const shape of [wide, narrow]) {
+        const { max, lo, hi, bound } = await boundary(w, shape);
+        expect(max).to.equal(16_700_000n);
+        expect((await bound(lo)) <= max).to.equal(true);
+        expect((await bound(hi)) > max).to.equal(true);
+        expect(
+          await outcome(w, r.write.registerModel([`too-big-${hi}`, shape(hi), keccak256(toHex("w"))])),
+        ).to.deep.equal(["ModelNotDisputable", [await bound(hi), max]]);
+        expect(
+          await outcome(w, r.write.registerModel([`fits-${lo}`, shape(lo), keccak256(toHex("w"))])),
+        ).to.equal("ok");
+      }
+    });
+
+    for (const [label, shape] of [
+      ["checkpoint", wide],
+      ["compute", narrow],
+    ] as const) {
+      it(`proves a wrong output of the largest model it accepts within the bound (the ${label} dominates)`, async () => {
+        const w = await load();
+        const { lo, bound } = await boundary(w, shape);
+        const widths = shape(lo);
+        let parameters = 0;
+        for (let i = 0; i + 1 < widths.length; i++) parameters += (widths[i]! + 1) * widths[i + 1]!;
+        // random weights with no zero byte (the costliest calldata), step 0
+        const checkpoint = new Uint8Array(8 + 2 * parameters);
+        let x = 0x9e3779b9;
+        for (let i = 8; i < checkpoint.length; i++) {
+          x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+          checkpoint[i] = ((x >>> 24) % 255) + 1;
+        }
+        const weights = new Int16Array(checkpoint.buffer.slice(8));
+        const name = `largest-${label}`;
+        await (await w.registryOf(w.trainer)).write.registerModel([name, widths, keccak256(checkpoint)]);
+        const input = Int8Array.from({ length: widths[0]! }, (_, i) => ((i * 37) % 255) - 127);
+        const right = infer(widths, weights, input);
+        const wrongScores = Int8Array.from(right.output);
+        wrongScores[0] = wrongScores[0] === 127 ? 126 : wrongScores[0]! + 1;
+        const wrong = encodeInferenceOutput({ output: wrongScores, label: right.label });
+        const id = await w.coordinator.read.nextId();
+        await w.coordinator.write.createSubscription(
+          [w.consumer.address, containerIdOf(name), 1, w.verifier.address, 1n],
+          { value: 1n },
+        );
+        await w.consumer.write.setInputs([id, encodeInferenceInput(input)]);
+        await (
+          await w.as("TestCoordinator", w.coordinator.address, w.node)
+        ).write.deliver([id, 1, encodeInferenceInput(input), wrong], { value: 1n });
+        const disputer = await w.as("PoAIVerifier", w.verifier.address, w.outsiders[2]);
+        const tx = await disputer.write.dispute(
+          [id, 1, w.node.address, containerIdOf(name), encodeInferenceInput(input), wrong, toHex(checkpoint)],
+          { gas: await bound(lo) },
+        );
+        const receipt = await w.publicClient.waitForTransactionReceipt({ hash: tx });
+        expect(receipt.status).to.equal("success");
+        expect(receipt.gasUsed <= (await bound(lo))).to.equal(true);
+        expect((await w.verifier.read.verificationOf([id, 1, w.node.address]))[0]).to.equal(3);
+      });
+    }
+  });
+
   describe("models proven to be a valid challenge's final checkpoint", () => {
     /** The node trains the spec, commits the run's root in round R and the committee judges it valid. */
     async function validChallenge(w: W, verdict: number = Verdict.Valid) {
@@ -227,7 +389,11 @@ describe("ModelRegistry", function () {
         challengeId: id,
       });
       expect(await w.models.read.challengeOf([cid])).to.equal(id);
-      expect(await w.models.read.weightsOf([cid])).to.deep.equal([[...MODEL_SPEC.widths], hash]);
+      expect(await w.models.read.weightsOf([cid])).to.deep.equal([[...MODEL_SPEC.widths], hash, 0]);
+      // bound to a valid challenge: its trainer earns the royalties, while the model is active
+      expect(await w.models.read.trainerOf([cid])).to.equal(w.node.address);
+      await r.write.deactivate([cid]);
+      expect(await w.models.read.trainerOf([cid])).to.equal(zeroAddress);
     });
 
     it("refuses an earlier checkpoint, a proof for another leaf, another trainer's challenge and an unjudged one", async () => {

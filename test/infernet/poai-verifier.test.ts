@@ -4,7 +4,9 @@
  * the checkpoint (the node is slashed and jailed, the disputer paid, the consumer refunded with the
  * node's collateral, the redundancy slot freed); a correct output cannot be disputed and is paid
  * after the window. Adversarial cases for every settlement path: twice, late, early, wrong
- * checkpoint, wrong delivery data, reentrancy, callers other than the coordinator, governance.
+ * checkpoint, wrong delivery data, reentrancy, callers other than the coordinator, governance
+ * (bounds, and a slash window that never reaches Staking's unbonding period); a delivery stays bound
+ * to the model generation it was made for.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -21,10 +23,10 @@ import {
   type Hex,
 } from "viem";
 import { encodeInferenceInput, encodeInferenceOutput, infer } from "../../sdk/src/compute/index.js";
-import { BPS, BURN_ADDRESS, WAD, ceilDiv, type Connection } from "../poai/helpers/world.js";
+import { BPS, BURN_ADDRESS, DAY, E, WAD, ceilDiv, type Connection } from "../poai/helpers/world.js";
 import { attempt } from "../staking/helpers/revert.js";
 import { deployModelRegistry, deployPoAIVerifier } from "../../scripts/lib/deploy-verifier.js";
-import { MODEL, containerHash, deployInfernetWorld } from "./helpers/world.js";
+import { MODEL, containerHash, deployInfernetWorld, intervalKey } from "./helpers/world.js";
 import {
   CONTAINER_ID,
   MODEL_SPEC,
@@ -71,7 +73,7 @@ describe("PoAIVerifier", function () {
     (await w.verifier.read.verificationOf([w.sub, 1, node]))[1];
 
   describe("interfaces and fees", () => {
-    it("declares IOutputVerifier, IVerifier and ERC-165 and nothing else", async () => {
+    it("declares IOutputVerifier, IVerifier, ISlashWindow and ERC-165 and nothing else", async () => {
       const w = await load();
       const ids = {
         erc165: "0x01ffc9a7",
@@ -86,11 +88,13 @@ describe("PoAIVerifier", function () {
         output: BigInt(
           toFunctionSelector("requestOutputVerification(uint32,uint32,address,bytes32,bytes,bytes,bytes)"),
         ),
+        slashWindow: BigInt(toFunctionSelector("slashWindow()")),
       };
       const hex4 = (v: bigint) => toHex(v, { size: 4 });
       expect(await w.verifier.read.supportsInterface([ids.erc165 as Hex])).to.equal(true);
       expect(await w.verifier.read.supportsInterface([hex4(ids.verifier)])).to.equal(true);
       expect(await w.verifier.read.supportsInterface([hex4(ids.output)])).to.equal(true);
+      expect(await w.verifier.read.supportsInterface([hex4(ids.slashWindow)])).to.equal(true);
       expect(await w.verifier.read.supportsInterface(["0xffffffff"])).to.equal(false);
       expect(await w.verifier.read.supportsInterface(["0x12345678"])).to.equal(false);
     });
@@ -248,6 +252,7 @@ describe("PoAIVerifier", function () {
           deliveredOutputHash: keccak256(output),
           expectedOutputHash: keccak256(w.correctOutput(INPUT)),
           slashFraction: w.verifierParams.slashFraction,
+          offenceEpoch: await w.staking.read.currentEpoch(),
         },
       ]);
       expect(await w.events(tx, w.coordinator, "Settled")).to.deep.equal([
@@ -408,6 +413,25 @@ describe("PoAIVerifier", function () {
       expect(await w.coordinator.read.balances([w.consumer.address])).to.equal(3n * PAYMENT);
     });
 
+    it("keeps each delivery bound to the model generation it was made for: a model cleared and registered anew never judges it", async () => {
+      const w = await load();
+      const output = w.wrongOutput(INPUT);
+      await w.deliver(w.node, w.sub, input, output);
+      // governance clears the record; the same id is registered again with other weights
+      await w.models.write.clear([CONTAINER_ID]);
+      await (
+        await w.as("ModelRegistry", w.models.address, w.node)
+      ).write.registerModel(["poai-mlp-8x8x4", [...MODEL_SPEC.widths], keccak256(toHex("other weights"))]);
+      expect((await w.models.read.getModel([CONTAINER_ID])).generation).to.equal(1);
+      expect(
+        (await outcome(w, (await verifierAs(w, w.outsiders[2])).write.dispute(disputeArgs(w, output))))[0],
+      ).to.equal("DeliveryMismatch");
+      // so the delivery is settled as it stands once its window closes
+      await w.conn.networkHelpers.time.increaseTo(await deadlineOf(w));
+      await w.verifier.write.finalize([w.sub, 1, w.node.address]);
+      expect((await w.verifier.read.verificationOf([w.sub, 1, w.node.address]))[0]).to.equal(Status.Valid);
+    });
+
     it("still proves a wrong output after the model was deactivated", async () => {
       const w = await load();
       const output = w.wrongOutput(INPUT);
@@ -483,6 +507,42 @@ describe("PoAIVerifier", function () {
         toFunctionSelector("ReentrancyGuardReentrantCall()"),
       );
       expect(await w.coordinator.read.balances([w.trainer.address])).to.equal(2n * PAYMENT);
+    });
+  });
+
+  describe("slash window", () => {
+    it("is the epoch plus the dispute window, and setParams refuses one that reaches Staking's unbonding period, naming both", async () => {
+      // Naive code accepted any window up to 3 days whatever Staking's unbonding period: a node could
+      // unbond its stake before a dispute of its wrong output slashed it.
+      const unbonding = 2 * DAY;
+      const w = await deployVerifierWorld(conn, {
+        params: { unbondingPeriod: unbonding },
+        verifier: { disputeWindow: DAY - 60 },
+      });
+      expect(await w.verifier.read.slashWindow()).to.equal(BigInt(DAY + DAY - 60));
+      const ok = { disputeWindow: DAY - 1, slashFraction: E("0.1"), jail: true };
+      await w.verifier.write.setParams([ok]);
+      expect(await w.verifier.read.slashWindow()).to.equal(BigInt(2 * DAY - 1));
+      expect(await outcome(w, w.verifier.write.setParams([{ ...ok, disputeWindow: DAY }]))).to.deep.equal([
+        "SlashWindowReachesUnbonding",
+        [BigInt(2 * DAY), BigInt(unbonding)],
+      ]);
+      // and a deployment with such a window is refused
+      const deployed = await attempt(
+        deployPoAIVerifier(w.viem, {
+          manager: w.manager,
+          staking: w.staking,
+          models: w.models,
+          coordinator: w.coordinator.address,
+          wallet: w.feeWallet,
+          params: { disputeWindow: DAY },
+        }),
+        w.verifier.abi,
+      );
+      expect(deployed.ok ? "ok" : [deployed.error, deployed.args]).to.deep.equal([
+        "SlashWindowReachesUnbonding",
+        [BigInt(2 * DAY), BigInt(unbonding)],
+      ]);
     });
   });
 
@@ -587,7 +647,7 @@ describe("PoAIVerifier", function () {
       expect(containerHash(MODEL)).to.equal(containerIdOf(MODEL));
 
       await A.coordinator.write.deliverCompute([id, 1, input, wrong, "0x", A.nodeWallet.address]);
-      expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(1);
+      expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(1);
       expect((await verifier.read.verificationOf([id, 1, A.address]))[0]).to.equal(Status.Pending);
       const pool = await w.staking.read.getPool([A.address]);
       const consumerBefore = await eth(w.consumerWallet.address);
@@ -603,11 +663,12 @@ describe("PoAIVerifier", function () {
         wrong,
         model.checkpoint,
       ]);
-      // the coordinator settled it invalid: the consumer got the node's collateral, the escrow is back
-      expect((await eth(w.consumerWallet.address)) - consumerBefore).to.equal(PRICE);
+      // the coordinator settled it invalid: the consumer got the node's collateral; the freed slot
+      // holds a full payment again (the held part, and the verifier's fee drawn back from the wallet)
+      expect((await eth(w.consumerWallet.address)) - consumerBefore).to.equal(PRICE - VFEE);
       expect(nodeBefore - (await eth(A.nodeWallet.address))).to.equal(PRICE);
-      expect(await w.coordinator.read.escrowOf([id])).to.equal(PRICE - VFEE);
-      expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(0);
+      expect(await w.coordinator.read.escrowOf([id])).to.equal(PRICE);
+      expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(0);
       // the node: slashed by the fraction and jailed; the disputer: the finder's fee
       const cut = ceilDiv(pool.tokens * params.slashFraction, WAD);
       expect((await w.staking.read.getPool([A.address])).tokens).to.equal(pool.tokens - cut);

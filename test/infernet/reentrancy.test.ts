@@ -12,6 +12,9 @@ import {
   deployInfernetWorld,
   ETH,
   MODEL,
+  containerHash,
+  intervalKey,
+  nodeKey,
   word,
   type Connection,
   type InfernetWorld,
@@ -59,7 +62,7 @@ describe("Infernet coordinator: re-entrancy", function () {
       encodeFunctionData({
         abi: w.coordinator.abi,
         functionName: "flushUsageFees",
-        args: [A!.address, A!.address],
+        args: [A!.address, containerHash(MODEL)],
       }),
     ]) {
       const fresh = await w.createdId(await request(w, ETH));
@@ -68,8 +71,8 @@ describe("Infernet coordinator: re-entrancy", function () {
       expect(await w.consumer.read.lastCallOk()).to.equal(false);
       expect(selectorOf(await w.consumer.read.lastCallReturn())).to.equal(GUARD);
     }
-    expect(await w.coordinator.read.redundancyCount([other, 1])).to.equal(0);
-    expect(await w.coordinator.read.redundancyCount([id, 1])).to.equal(0);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(other, 1)])).to.equal(0);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(id, 1)])).to.equal(0);
   });
 
   it("a consumer cancelling or opening a request from its callback leaves the escrow accounting exact", async () => {
@@ -92,11 +95,11 @@ describe("Infernet coordinator: re-entrancy", function () {
     expect(await w.consumer.read.lastCallOk()).to.equal(true);
     expect((await w.coordinator.read.getSubscription([pendingId])).activeAt).to.equal(2 ** 32 - 1);
     expect(await w.coordinator.read.escrowOf([pendingId])).to.equal(0n);
-    const locked = await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, ETH]);
+    // every wei of ETH the coordinator holds is some subscription's escrow
     let escrows = 0n;
     for (let i = 1; i < (await w.coordinator.read.id()); i++)
       escrows += await w.coordinator.read.escrowOf([i]);
-    expect(locked).to.equal(escrows);
+    expect(await w.publicClient.getBalance({ address: w.coordinator.address })).to.equal(escrows);
   });
 
   it("a hook-bearing payment token cannot re-enter a delivery from inside its payment", async () => {
@@ -117,7 +120,7 @@ describe("Infernet coordinator: re-entrancy", function () {
     expect(await hook.read.hookCalls()).to.equal(1n);
     expect(await hook.read.lastOk()).to.equal(false);
     expect(selectorOf(await hook.read.lastReturn())).to.equal(GUARD);
-    expect(await w.coordinator.read.redundancyCount([other, 1])).to.equal(0);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(other, 1)])).to.equal(0);
   });
 
   it("settlements cannot nest: a token re-entering finalizeProofVerification mid-payment is refused", async () => {
@@ -140,9 +143,9 @@ describe("Infernet coordinator: re-entrancy", function () {
     await w.outsider.coordinator.write.finalizeProofVerification([id1, 1, A!.address, true]);
     expect(await hook.read.lastOk()).to.equal(false);
     expect(selectorOf(await hook.read.lastReturn())).to.equal(toFunctionSelector("ReentrantSettlement()"));
-    expect((await w.coordinator.read.proofRequest([id2, 1, B!.address])).expiry).to.not.equal(0);
+    expect((await w.coordinator.read.proofRequests([nodeKey(id2, 1, B!.address)]))[0]).to.not.equal(0);
     await w.outsider.coordinator.write.finalizeProofVerification([id2, 1, B!.address, true]);
-    expect(await w.consumerWallet.read.lockedBalanceOf([w.consumer.address, hook.address])).to.equal(0n);
+    expect(await hook.read.balanceOf([w.coordinator.address])).to.equal(0n);
   });
 
   it("a verifier cannot re-enter deliverCompute from requestProofVerification", async () => {
@@ -183,7 +186,7 @@ describe("Infernet coordinator: re-entrancy", function () {
     ]);
     await A!.coordinator.write.deliverCompute([id, 1, "0x", word(1), "0x", A!.nodeWallet.address]);
     expect(await evil.read.lastOk()).to.equal(false);
-    expect(await w.coordinator.read.redundancyCount([other, 1])).to.equal(0);
+    expect(await w.coordinator.read.redundancyCount([intervalKey(other, 1)])).to.equal(0);
   });
 
   it("a wallet owner re-entering withdraw from its ETH receipt gets nothing more", async () => {
@@ -221,15 +224,19 @@ describe("Infernet coordinator: re-entrancy", function () {
       }),
       encodeFunctionData({
         abi: w.userWallet.abi,
-        functionName: "cTransferLocked",
-        args: [w.consumer.address, ETH, [w.outsider.address], [1n]],
+        functionName: "cTryTransfer",
+        args: [w.consumer.address, ETH, w.outsider.address, 1n],
+      }),
+      encodeFunctionData({
+        abi: w.userWallet.abi,
+        functionName: "cRefund",
+        args: [w.consumer.address, ETH, 0n],
       }),
     ]) {
-      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+      await conn.viem.assertions.revertWithCustomError(
         w.outsider.wallet.sendTransaction({ to: w.consumerWallet.address, data }),
         w.userWallet,
         "NotCoordinator",
-        [w.outsider.address],
       );
     }
   });

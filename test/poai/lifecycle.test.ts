@@ -88,10 +88,13 @@ describe("ChallengeManager lifecycle", function () {
   const points = async (w: World, who: Address[]) =>
     Promise.all(who.map((a) => w.challenges.read.epochPoints([R, a])));
 
-  /** Expected slash of the trainer's pool for `fraction`, with the finder's fee split among `reporters`. */
+  /**
+   * Expected slash of the trainer's pool for `fraction`, with the finder's fee split among
+   * `reporters`. The offences are in round R or later: the stake that left in round 0 is out of reach.
+   */
   const expectedSlash = (fraction: bigint, reporters: number) => {
     const active = ceilDiv(TRAINER_STAKE * fraction, WAD);
-    const unbonding = ceilDiv(TRAINER_UNBONDING * fraction, WAD);
+    const unbonding = 0n;
     const total = active + unbonding;
     const each = reporters === 0 ? 0n : (total * 1000n) / BPS / BigInt(reporters); // finderFeeBps 1000
     const fee = each * BigInt(reporters);
@@ -231,7 +234,7 @@ describe("ChallengeManager lifecycle", function () {
   });
 
   describe("invalid by quorum (fraud)", () => {
-    it("slashes active and unbonding stake by fraudSlash, pays the Invalid voters, burns the rest and jails", async () => {
+    it("slashes the stake of the offence's round by fraudSlash (not what left before it), pays the Invalid voters, burns the rest and jails", async () => {
       const w = await load();
       const { T, D, V } = w;
       const id = await submit(w, 100n, 9000);
@@ -250,10 +253,11 @@ describe("ChallengeManager lifecycle", function () {
 
       const s = expectedSlash(minOf(w.cp.fraudSlash, E("0.5")), 3);
       expect(s.active).to.equal(E(3250));
-      expect(s.unbonding).to.equal(E(750));
+      expect(s.unbonding).to.equal(0n);
       expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
         {
           operator: T.address,
+          offenceEpoch: R,
           fraction: E("0.5"),
           activeAmount: s.active,
           unbondingAmount: s.unbonding,
@@ -349,6 +353,7 @@ describe("ChallengeManager lifecycle", function () {
       const [slashed] = await w.events(hash, w.staking, "Slashed");
       expect(slashed).to.deep.equal({
         operator: T.address,
+        offenceEpoch: R,
         fraction: w.cp.withholdSlash,
         activeAmount: s.active,
         unbondingAmount: s.unbonding,
@@ -469,6 +474,7 @@ describe("ChallengeManager lifecycle", function () {
         expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
           {
             operator: T.address,
+            offenceEpoch: r,
             fraction: w.cp.missSlash,
             activeAmount: s.active,
             unbondingAmount: s.unbonding,

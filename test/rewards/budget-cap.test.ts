@@ -1,17 +1,17 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { maxUint256, parseEther } from "viem";
+import { maxUint256, parseEther, parseEventLogs } from "viem";
 import { deployStaking } from "../../scripts/lib/deploy.js";
-import { ROLES } from "../../scripts/lib/roles.js";
 
 /**
- * Points are read at settlement. If an epoch's points stop adding up after its close (points
- * earned late, once governance lengthened the challenge windows), the naive share
- * budget * points / total pays out more than the budget, from other epochs' money, and `expire`
- * then underflows. Settlements are capped at what is left of the role's budget.
+ * Points are read when a pool is credited. If an epoch's points stop adding up after its close
+ * (points earned late, once governance lengthened the challenge windows), the naive share
+ * budget * points / total pays out more than the budget, from other epochs' money. Credits take
+ * remaining budget * points / remaining points, and all that is left when the points reach what
+ * is left: a role's credits never exceed its budget, whatever the points say.
  */
-describe("RewardDistributor: settlements never exceed an epoch's budget", () => {
-  it("caps the shares of points that add up to more than the total, and still expires the epoch", async () => {
+describe("RewardDistributor: credits never exceed an epoch's budget", () => {
+  it("gives the role's whole budget once when points add up to more than the total, and nothing after", async () => {
     const { viem, networkHelpers } = await network.create();
     const [admin, a, b] = await viem.getWalletClients();
     const s = await deployStaking(viem, { epochLength: 3600 });
@@ -23,7 +23,6 @@ describe("RewardDistributor: settlements never exceed an epoch's budget", () => 
       nodeFeeBps: 7000,
       royaltyBps: 2000,
       noticeEpochs: 2,
-      settleWindow: 1,
       treasury: admin.account.address,
     };
     const distributor = await viem.deployContract("RewardDistributor", [
@@ -33,7 +32,7 @@ describe("RewardDistributor: settlements never exceed an epoch's budget", () => 
       emission,
       params,
     ]);
-    await s.manager.write.grantRole([ROLES.REWARDER, distributor.address, 0]);
+    await s.staking.write.setRewardDistributor([distributor.address]);
     for (const w of [a, b]) {
       await s.token.write.transfer([w.account.address, parseEther("10000")]);
       const token = await viem.getContractAt("PoAIToken", s.token.address, { client: { wallet: w } });
@@ -57,25 +56,26 @@ describe("RewardDistributor: settlements never exceed an epoch's budget", () => 
     await distributor.write.closeEpochs([50n]);
     const budget = (await distributor.read.getEpoch([epoch])).trainerBudget;
     expect(budget > 0n).to.equal(true);
+    expect(await s.staking.read.epochBudget([epoch, 1])).to.deep.equal([budget, 100n]);
 
-    await distributor.write.settle([a.account.address, epoch]);
-    // Nothing is left of the trainers' budget for b: its settlement is refused, not paid from elsewhere.
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.settle([b.account.address, epoch]),
-      distributor,
-      "NothingToSettle",
-      [epoch, b.account.address],
-    );
-    const after = await distributor.read.getEpoch([epoch]);
-    expect(after.trainerSettled).to.equal(after.trainerBudget);
-    expect(await distributor.read.totalForwarded()).to.equal(budget);
+    const client = await viem.getPublicClient();
+    const credited = async (operator: `0x${string}`) => {
+      const hash = await distributor.write.settle([operator, epoch]);
+      const logs = (await client.getTransactionReceipt({ hash })).logs;
+      return parseEventLogs({ abi: s.staking.abi, logs, eventName: "RewardCredited" })
+        .filter((l) => l.args.epoch === epoch)
+        .map((l) => l.args.amount);
+    };
+    expect(await credited(a.account.address)).to.deep.equal([budget]);
+    // Nothing is left of the trainers' budget for b: it is credited nothing, not paid from elsewhere.
+    expect(await credited(b.account.address)).to.deep.equal([]);
+    expect(await s.staking.read.epochBudget([epoch, 1])).to.deep.equal([0n, 0n]);
+    // Staking holds the stake, the budget it was funded and nothing else.
+    const stake = parseEther("10000");
+    expect(await s.token.read.balanceOf([s.staking.address])).to.equal(stake + budget);
     const reserve = await distributor.read.reserve();
     const carry = await distributor.read.carry();
     expect(await s.token.read.balanceOf([distributor.address])).to.equal(reserve + carry);
-
-    // The epoch expires after its settle window without underflow.
-    await networkHelpers.time.increase(3 * 3600);
-    await distributor.write.expire([epoch]);
-    expect((await distributor.read.getEpoch([epoch])).expired).to.equal(true);
+    expect(await distributor.read.totalForwarded()).to.equal(budget);
   });
 });

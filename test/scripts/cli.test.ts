@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, createWalletClient, http, maxUint256, parseEther, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createPoAIClient, parseDeployment, stakingAbi, poaiTokenAbi } from "@poai/sdk";
+import { challengeManagerAbi, createPoAIClient, parseDeployment, stakingAbi, poaiTokenAbi } from "@poai/sdk";
 import { runCli } from "../../scripts/cli/main.js";
 import { chainOf } from "../../scripts/cli/session.js";
 import {
@@ -166,18 +166,17 @@ describe("poai command line", () => {
       expect(delegated.out).to.match(/delegated 500 POAI to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8/);
       expectError(await poaiIn(connection, 2, ["claim", ...common]), "nothing to claim");
 
-      // A reward for the pool, one epoch later: 95 POAI after the 5% commission, 500/2500 of it to the delegator.
-      // The RewardDistributor is Staking's only rewarder (no account is): the test pays as it would.
+      // A reward for the pool, one epoch later: 95 POAI after the 5% commission, 500/2500 of it to the
+      // delegator, claimable once the epoch that earned it has closed (nobody settles anything).
       const { viem, networkHelpers } = connection;
       const token = await viem.getContractAt("PoAIToken", d.contracts.token);
       const staking = await viem.getContractAt("Staking", d.contracts.staking);
-      const rewarder = d.contracts.rewardDistributor!;
-      await networkHelpers.impersonateAccount(rewarder);
-      await networkHelpers.setBalance(rewarder, parseEther("1"));
-      await token.write.transfer([rewarder, parseEther("100")]);
-      await token.write.approve([d.contracts.staking, maxUint256], { account: rewarder });
+      const challenges = await viem.getContractAt("ChallengeManager", d.contracts.challengeManager!);
+      await token.write.approve([d.contracts.staking, maxUint256]);
       await networkHelpers.time.increase(HOUR);
-      await staking.write.notifyReward([A, parseEther("100")], { account: rewarder });
+      await staking.write.notifyReward([A, parseEther("100")]);
+      const earned = await staking.read.currentEpoch();
+      await networkHelpers.time.increaseTo((await challenges.read.epochClosesAt([earned])) + 1n);
 
       const status = await poaiIn(connection, undefined, ["status", ...common, "--address", A, "--json"]);
       expectOk(status, "status");
@@ -200,7 +199,7 @@ describe("poai command line", () => {
 
       const lowered = await poaiIn(connection, 1, ["commission", ...common, "--rate", "3"]);
       expectOk(lowered, "commission");
-      expect(lowered.out).to.contain("commission 5% -> 3%, effective now");
+      expect(lowered.out).to.contain("commission 5% -> 3%, effective from the next epoch");
       const out = await poaiIn(connection, 2, ["undelegate", ...common, "--operator", A, "--all"]);
       expectOk(out, "undelegate");
       expectError(await poaiIn(connection, 2, ["withdraw", ...common]), "nothing has matured yet");
@@ -389,6 +388,7 @@ describe("poai command line", () => {
         "compound",
         "commission",
         "unjail",
+        "fund",
         "status",
         "trainer",
         "validator",
@@ -469,6 +469,21 @@ describe("poai command line", () => {
         const hash = await asRewarder.writeContract({ abi, address, functionName, args } as never);
         await publicClient.waitForTransactionReceipt({ hash });
       }
+      // The reward is the pool's once the epoch that earned it has closed: nobody settles anything.
+      const earned = await publicClient.readContract({
+        address: d.contracts.staking,
+        abi: stakingAbi,
+        functionName: "currentEpoch",
+      });
+      const closesAt = await publicClient.readContract({
+        address: d.contracts.challengeManager!,
+        abi: challengeManagerAbi,
+        functionName: "epochClosesAt",
+        args: [earned],
+      });
+      const now = (await publicClient.getBlock()).timestamp;
+      await rpc(node.url, "evm_increaseTime", [Number(closesAt - now) + 1]);
+      await rpc(node.url, "evm_mine");
       const status = await poaiProcess(["status", ...rpcArgs, "--address", A]);
       expectOk(status, "status");
       expect(status.out).to.contain(`operator ${A}: trainer, active`);

@@ -33,19 +33,19 @@ describe("devnet", function () {
       expect(byBehaviour("honest")).to.have.length(2);
       for (const t of byBehaviour("honest")) {
         expect(t.challenges).to.deep.equal({ Valid: 2 });
-        expect(BigInt(t.rewards.settled) > 0n).to.equal(true);
+        expect(BigInt(t.rewards.credited) > 0n).to.equal(true);
         expect(t.jailed).to.equal(false);
       }
       const [forger] = byBehaviour("forger");
       expect(forger.challenges.Fraud).to.be.at.least(1); // jailed once judged: not due again
       expect(forger.jailed).to.equal(true);
       expect(BigInt(forger.slashed) > 0n).to.equal(true);
-      expect(BigInt(forger.rewards.settled)).to.equal(0n);
+      expect(BigInt(forger.rewards.credited)).to.equal(0n);
       const [absent] = byBehaviour("absent");
       expect(absent.challenges.Missed).to.equal(2);
       for (const v of report.operators.filter((o) => o.role === "validator")) {
         expect(BigInt(v.points) > 0n).to.equal(true);
-        expect(BigInt(v.rewards.settled) > 0n).to.equal(true);
+        expect(BigInt(v.rewards.credited) > 0n).to.equal(true);
       }
       // Rows: one per trainer and round; every revealed verdict on the forger is Invalid.
       expect(report.rounds).to.have.length(8);
@@ -56,13 +56,16 @@ describe("devnet", function () {
       // The model sold is the honest trainer's MNIST run, and real held-out digits were classified.
       expect(report.inference!.lines.filter((l) => /digit \d: model says \d/.test(l))).to.have.length(1);
       const a = report.accounting;
-      expect(BigInt(a.funded) + BigInt(a.usageFees)).to.equal(
-        BigInt(a.paidIntoPools) +
+      expect(BigInt(a.funded) + BigInt(a.usageFees) + BigInt(a.returned)).to.equal(
+        BigInt(a.creditedToPools) +
           BigInt(a.protocol) +
           BigInt(a.reserve) +
           BigInt(a.carried) +
-          BigInt(a.unsettled),
+          BigInt(a.unsettled) +
+          BigInt(a.pendingInPools),
       );
+      // nobody settled anything: the delegator's claim and the operators' claims credited the pools
+      expect(BigInt(a.claimedByDelegators) > 0n).to.equal(true);
       expect(report.verification.runsTrained).to.be.greaterThan(0);
       expect(report.verification.audits).to.be.greaterThan(0);
       // The report is plain JSON and reads as text.

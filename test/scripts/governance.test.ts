@@ -188,6 +188,7 @@ describe("governance of a deployed network", function () {
     const holders = await roleHolders(publicClient, c.accessManager);
     expect(holders.get(ROLES.SLASHER)).to.have.members([
       c.challengeManager,
+      c.poaiVerifier,
       getAddress(attacker.account.address),
     ]);
   });

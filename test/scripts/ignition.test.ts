@@ -49,8 +49,14 @@ describe("Ignition deployment", () => {
     const roleOf = (target: Address, selector: `0x${string}`) =>
       manager.read.getTargetFunctionRole([target, selector]);
     expect(await roleOf(c.staking, STAKING_SELECTORS.slash)).to.equal(ROLES.SLASHER);
-    expect(await roleOf(c.staking, STAKING_SELECTORS.notifyReward)).to.equal(ROLES.REWARDER);
-    expect(await roleOf(c.staking, STAKING_SELECTORS.setParams)).to.equal(ROLES.GOVERNOR);
+    expect(await roleOf(c.staking, STAKING_SELECTORS.slashAt)).to.equal(ROLES.SLASHER);
+    for (const s of [
+      STAKING_SELECTORS.setParams,
+      STAKING_SELECTORS.addSlashSource,
+      STAKING_SELECTORS.removeSlashSource,
+      STAKING_SELECTORS.setRewardDistributor,
+    ])
+      expect(await roleOf(c.staking, s)).to.equal(ROLES.GOVERNOR);
     for (const s of REGISTRY_SELECTORS) expect(await roleOf(c.taskRegistry!, s)).to.equal(ROLES.GOVERNOR);
     for (const s of CHALLENGE_SELECTORS)
       expect(await roleOf(c.challengeManager!, s)).to.equal(ROLES.GOVERNOR);
@@ -64,9 +70,14 @@ describe("Ignition deployment", () => {
     expect(Object.fromEntries([...holders].filter(([, m]) => m.length > 0))).to.deep.equal({
       [String(ROLES.ADMIN)]: [c.timelock],
       [String(ROLES.GOVERNOR)]: [c.timelock],
-      [String(ROLES.SLASHER)]: [c.challengeManager],
-      [String(ROLES.REWARDER)]: [c.rewardDistributor],
+      // the ChallengeManager (fraud) and the PoAIVerifier (a wrong inference output)
+      [String(ROLES.SLASHER)]: [c.challengeManager, c.poaiVerifier],
+      // the Coordinator reports usage fees to the RewardDistributor
+      [String(ROLES.COORDINATOR)]: [c.coordinator],
     });
+    // The distributor is connected to Staking (it funds closed epochs there): no role needed.
+    const staking = await connection.viem.getContractAt("Staking", c.staking);
+    expect((await staking.read.rewardClock())[0]).to.equal(c.rewardDistributor);
     expect(await accountRoles(publicClient, holders)).to.deep.equal([]);
     const has = async (role: bigint, who: Address) => (await manager.read.hasRole([role, who]))[0];
     for (const role of Object.values(ROLES))

@@ -89,7 +89,9 @@ describe("devnet inference scenario", function () {
       const p = await d.distributor.read.params();
       expect(BigInt(summary.royalties)).to.equal((SCENARIO_PRICE * BigInt(p.royaltyBps) * 7n) / 10_000n);
       const modelTrainer = getAddress(trainers[0]!.wallet.account.address);
-      expect((await d.distributor.read.pendingFees([modelTrainer])) > 0n).to.equal(true);
+      // the fees went to the pools for the epoch they were flushed in (credited once it closes)
+      const feeEpoch = await d.staking.read.currentEpoch();
+      expect((await d.staking.read.poolRewardAt([modelTrainer, feeEpoch])) > 0n).to.equal(true);
       expect(summary.lines.join("\n")).to.contain("disputed with the checkpoint");
       expect(JSON.parse(JSON.stringify(summary))).to.deep.equal(summary);
       expect(steps).to.include("Inference: the dApp's requests are served");

@@ -91,6 +91,8 @@ describe("operator commands", () => {
 
     await networkHelpers.time.increase(DAY);
     await f.staking.write.notifyReward([A, parseEther("100")]);
+    await rejects(cmd.claim(delegator, {}), "nothing to claim"); // the epoch that earned it is running
+    await networkHelpers.time.increase(DAY);
     const claimed = await cmd.claim(delegator, {});
     expect(claimed.lines[0]).to.match(/^claimed 19 POAI from 1 pool/); // 95 * 500 / 2500
 

@@ -127,7 +127,7 @@ export async function connectInference() {
       nodeWallets.push(nodeWallet);
     }
 
-    // The model, registered by trainer 1.
+    // The model, registered by trainer 1; governance (the deployer) approves its royalties.
     const model = await trainedModel();
     await mined(
       client(1),
@@ -137,17 +137,18 @@ export async function connectInference() {
         weightsHash: model.weightsHash,
       }),
     );
+    await inf.models.write.setApproved([MODEL_ID, true]);
 
     // The dApp: the example consumers and a funded Wallet they may spend from.
     const dapp = client(4);
     const classifier = await viem.deployContract(
       "ClassifierConsumer",
-      [inf.coordinator.address, MODEL, address(4)],
+      [inf.registry.address, MODEL, address(4)],
       { client: { wallet: wallets[4]! } },
     );
     const predictor = await viem.deployContract(
       "RecurringPredictor",
-      [inf.coordinator.address, MODEL, address(4)],
+      [inf.registry.address, MODEL, address(4)],
       { client: { wallet: wallets[4]! } },
     );
     const walletReceipt = await mined(dapp, dapp.inference.createWallet({ owner: address(4) }));

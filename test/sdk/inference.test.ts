@@ -112,6 +112,12 @@ describe("@poai/sdk inference actions", function () {
       expect(byName.weightsHash).to.equal(f.model.weightsHash);
       expect(byName.active).to.equal(true);
       expect(byName.challengeId).to.match(/^0x0{64}$/);
+      // not bound to a challenge: its royalties need (and here have) governance's approval
+      expect([byName.approved, byName.royaltyRecipient, byName.generation]).to.deep.equal([
+        true,
+        f.address(1),
+        0,
+      ]);
       expect(await c.inference.isModelActive({ containerId: MODEL })).to.equal(true);
       const unknown = await c.inference.getModel({ containerId: "nobody-registered-this" });
       expect(unknown.trainer).to.match(/^0x0{40}$/);
@@ -238,30 +244,28 @@ describe("@poai/sdk inference actions", function () {
       expect(answer[2]).to.equal(f.address(2));
 
       const epoch = await c.inference.getUsageEpoch();
-      expect(await c.inference.getModelUsage({ containerId: MODEL, epoch })).to.deep.equal({
+      expect(await c.inference.getUsage({ node: f.address(2), containerId: MODEL })).to.deep.equal({
+        epoch,
         deliveries: 1n,
-        fees: PRICE,
-      });
-      expect(await c.inference.getNodeUsage({ node: f.address(2), epoch })).to.deep.equal({
-        deliveries: 1n,
-        fees: PRICE,
+        pendingFees: PRICE,
       });
       // The staking-token payment waits for the RewardDistributor, split between node and model trainer.
-      expect(
-        await c.inference.getPendingUsageFees({ node: f.address(2), modelTrainer: f.address(1) }),
-      ).to.equal(PRICE);
+      expect(await c.inference.getPendingUsageFees({ node: f.address(2), containerId: MODEL })).to.equal(
+        PRICE,
+      );
       const totalBefore = await f.d.distributor.read.totalFees();
-      await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), modelTrainer: f.address(1) }));
+      await f.mined(c, c.inference.flushUsageFees({ node: f.address(2), containerId: MODEL }));
       expect((await f.d.distributor.read.totalFees()) - totalBefore).to.equal(PRICE);
       const p = await f.d.distributor.read.params();
-      expect(await f.d.distributor.read.pendingFees([f.address(2)])).to.equal(
+      const feeEpoch = await f.d.staking.read.currentEpoch();
+      expect(await f.d.staking.read.poolRewardAt([f.address(2), feeEpoch])).to.equal(
         (PRICE * BigInt(p.nodeFeeBps)) / 10_000n,
       );
-      expect(await f.d.distributor.read.pendingFees([f.address(1)])).to.equal(
+      expect(await f.d.staking.read.poolRewardAt([f.address(1), feeEpoch])).to.equal(
         (PRICE * BigInt(p.royaltyBps)) / 10_000n,
       );
       await contractError(
-        c.inference.flushUsageFees({ node: f.address(2), modelTrainer: f.address(1) }),
+        c.inference.flushUsageFees({ node: f.address(2), containerId: MODEL_ID }),
         "NothingToFlush",
       );
       // A second delivery of a full interval is refused, decoded, before anything is signed.
@@ -335,13 +339,13 @@ describe("@poai/sdk inference actions", function () {
         "wallet",
       );
       await inputError(c.inference.getSubscription({ subscriptionId: -1 }), "subscriptionId");
-      await inputError(c.inference.getModelUsage({ containerId: MODEL, epoch: -1n }), "epoch");
+      await inputError(c.inference.getUsage({ node: "0x12" as Address, containerId: MODEL }), "node");
     });
 
     it("a delegated (EIP-712) subscription is created from the consumer signer's signature", async () => {
       const signer = f.client(6);
       const consumer = await net.viem.deployContract("TestSubscriptionConsumer", [
-        f.inf.coordinator.address,
+        f.inf.registry.address,
         f.address(6),
       ]);
       const now = Number((await f.publicClient.getBlock()).timestamp);
@@ -409,7 +413,7 @@ describe("@poai/sdk inference actions", function () {
       );
       expect(
         (await liar.inference.getProofRequest({ subscriptionId: id, interval: 1, node: f.address(3) }))
-          .escrowed,
+          .consumerEscrowed,
       ).to.equal(PRICE);
 
       const check = checkOutput({
@@ -494,13 +498,16 @@ describe("@poai/sdk inference actions", function () {
         "OutputCorrect",
       );
       const epoch = await c.inference.getUsageEpoch();
-      expect((await c.inference.getModelUsage({ containerId: MODEL, epoch })).deliveries).to.equal(0n);
+      expect((await c.inference.getUsage({ node: f.address(2), containerId: MODEL })).deliveries).to.equal(
+        0n,
+      );
       await net.networkHelpers.time.increase(DISPUTE_WINDOW);
       await f.mined(c, c.inference.finalizeOutput(key));
       expect((await c.inference.getOutputVerification(key)).status).to.equal("valid");
-      expect(await c.inference.getModelUsage({ containerId: MODEL, epoch })).to.deep.equal({
+      expect(await c.inference.getUsage({ node: f.address(2), containerId: MODEL })).to.deep.equal({
+        epoch,
         deliveries: 1n,
-        fees: PRICE,
+        pendingFees: PRICE,
       });
       expect(await c.inference.getOutputVerifierParams()).to.deep.equal({
         disputeWindow: DISPUTE_WINDOW,

@@ -1,7 +1,8 @@
 /**
  * The SDK's reward actions on the in-process chain: one full epoch through the SDK (fund, a round
- * judged by the ChallengeManager, close, settle, claim and compound, report), usage fees, emission
- * changes, decoded errors, input validation, a deployment without a RewardDistributor, and events.
+ * judged by the ChallengeManager, the pools credited by themselves, claim and compound, report),
+ * usage fees, emission changes, decoded errors, input validation, a deployment without a
+ * RewardDistributor, and events.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -169,7 +170,7 @@ describe("@poai/sdk reward actions", function () {
     return { r, windows };
   }
 
-  it("plays one epoch through the SDK: fund, a round, close, settle, claim and compound, report", async () => {
+  it("plays one epoch through the SDK: fund, a round, the pools credited by themselves, claim and compound, report", async () => {
     const f = await load();
     const gov = f.client(0);
     const distributor = f.deployment.contracts.rewardDistributor!;
@@ -193,119 +194,95 @@ describe("@poai/sdk reward actions", function () {
     const points = await t.challenges.getEpochTotals({ epoch: r });
     expect(points.trainer > 0n && points.validator > 0n).to.equal(true);
 
-    // Epoch 1 is final after its close time; closing takes epochs 0 and 1.
+    // Epoch 1 is final after its close time.
     let report = await t.rewards.getEpochReport({ epoch: r });
-    expect(report).to.deep.include({
-      closed: false,
-      final: false,
-      closesAt: windows.closesAt,
-      settleUntil: 0n,
-    });
+    expect(report).to.deep.include({ closed: false, final: false, closesAt: windows.closesAt });
     await to(windows.closesAt + 1n);
-    const closeReceipt = await f.mined(t, t.rewards.closeEpochs());
-    const closed = t.rewards.parseEvents({ logs: closeReceipt.logs, eventName: "EpochClosed" });
+
+    // Nobody closes or settles anything: the delegator sees its reward already (an eth_call that
+    // closes and credits in simulation), and claims it; its claim closes the epochs and credits the pool.
+    const D = f.client(4);
+    const dPosition = await D.staking.getPosition({ owner: f.address(4), operator: f.address(1) });
+    expect(dPosition.claimable > 0n).to.equal(true);
+    expect((await t.rewards.getEpochReport({ epoch: r })).closed, "reading sent nothing").to.equal(false);
+    const before = await D.token.getBalance({ owner: f.address(4) });
+    const claimed = await f.mined(D, D.staking.claim({ operator: f.address(1) }));
+    expect(await D.token.getBalance({ owner: f.address(4) })).to.equal(before + dPosition.claimable);
+    const closed = t.rewards.parseEvents({ logs: claimed.logs, eventName: "EpochClosed" });
     expect(closed.map((e) => e.args.epoch)).to.deep.equal([0n, 1n]);
     const e1 = closed[1]!.args;
-    const params = await t.rewards.getRewardParams();
+    const [credit] = t.staking.parseEvents({ logs: claimed.logs, eventName: "RewardCredited" });
+    expect(credit!.args).to.deep.include({ operator: f.address(1), epoch: r, amount: e1.trainerBudget });
+    // 90% of the trainer's share is split 3,000 : 5,000 between the delegator and the trainer's stake
+    const share = e1.trainerBudget!;
+    const toShare = share - (share * 1000n) / 10_000n;
+    expect((toShare * 3n) / 8n - dPosition.claimable <= 1n).to.equal(true);
+
     report = await t.rewards.getEpochReport({ epoch: r });
     expect(report).to.deep.include({
       epoch: r,
       closed: true,
-      expired: false,
       final: true,
       emission: parseEther("1000"),
       trainerBudget: e1.trainerBudget,
       validatorBudget: e1.validatorBudget,
-      trainerSettled: 0n,
-      validatorSettled: 0n,
-      unsettled: e1.trainerBudget! + e1.validatorBudget!,
+      unsettled: e1.validatorBudget, // the validators' pools were not touched yet
       trainerStake: parseEther("8000"),
       validatorStake: parseEther("4000"),
       trainerPoints: points.trainer,
       validatorPoints: points.validator,
       closedIn: 2n,
-      settleUntil: 2n + BigInt(params.settleWindow),
     });
 
-    // The trainer sees what settling would pay into its pool; nobody has anything to claim yet.
-    const share = await t.rewards.getPendingSettlement({ operator: f.address(1), epoch: r });
-    expect(share).to.equal(e1.trainerBudget); // the only trainer with points
-    let mine = await t.rewards.getPendingRewards({ owner: f.address(1), operators: [f.address(1)] });
-    expect(mine.settlements).to.deep.equal([{ operator: f.address(1), epoch: r, amount: share }]);
-    expect([mine.claimable, mine.unsettled, mine.pendingFees]).to.deep.equal([0n, share, 0n]);
-
-    // Anyone settles the epoch for every operator; the delegator has nothing to settle and is skipped.
-    const D = f.client(4);
+    // A validator sees its pool's share of the closed epoch waiting for its pool's next touch.
+    const v = f.client(2);
+    const pendingV = await v.rewards.getPendingSettlement({ operator: f.address(2), epoch: r });
+    expect(pendingV > 0n).to.equal(true);
+    const mine = await v.rewards.getPendingRewards({ owner: f.address(2), operators: [f.address(2)] });
+    expect(mine.settlements).to.deep.equal([{ operator: f.address(2), epoch: r, amount: pendingV }]);
+    expect(mine.unsettled).to.equal(pendingV);
+    expect(mine.claimable, "its claimable counts the epoch already").to.equal(pendingV);
+    // Anyone may credit pools on purpose; pools already credited that far are skipped.
     const hashes = await D.rewards.settleMany({
-      operators: [f.address(1), f.address(2), f.address(3), f.address(4)],
+      operators: [f.address(1), f.address(2), f.address(3)],
       epoch: r,
     });
-    expect(hashes).to.have.length(3);
-    const settled: RewardEvent<"Settled">[] = [];
-    for (const h of hashes)
-      settled.push(
-        ...D.rewards.parseEvents({ logs: (await D.waitForTransaction(h)).logs, eventName: "Settled" }),
-      );
-    expect(settled.map((e) => [e.args.operator, e.args.paid])).to.deep.equal([
-      [f.address(1), true],
-      [f.address(2), true],
-      [f.address(3), true],
-    ]);
+    expect(hashes).to.have.length(2);
+    expect((await t.rewards.getEpochReport({ epoch: r })).unsettled).to.equal(0n);
     expect(await D.rewards.settleMany({ operators: [f.address(1), f.address(2)], epoch: r })).to.deep.equal(
       [],
     );
 
-    // Claims across pools: the delegator claims, the trainer compounds its commission and share.
-    const dRewards = await D.rewards.getPendingRewards({
-      owner: f.address(4),
-      operators: [f.address(1), f.address(2)],
-    });
-    expect(dRewards.settlements).to.deep.equal([]);
-    const dPosition = await D.staking.getPosition({ owner: f.address(4), operator: f.address(1) });
-    expect(dRewards.claimable).to.equal(dPosition.claimable);
-    // 90% of the share is split 3,000 : 5,000 between the delegator and the trainer's own stake
-    const toShare = share - (share * 1000n) / 10_000n;
-    expect((toShare * 3n) / 8n - dPosition.claimable <= 1n).to.equal(true);
-    const before = await D.token.getBalance({ owner: f.address(4) });
-    await f.mined(D, D.staking.claim({ operator: f.address(1) }));
-    expect(await D.token.getBalance({ owner: f.address(4) })).to.equal(before + dPosition.claimable);
-    mine = await t.rewards.getPendingRewards({ owner: f.address(1), operators: [f.address(1)] });
-    expect(mine.settlements).to.deep.equal([]);
-    expect(mine.claimable > (share * 1000n) / 10_000n).to.equal(true);
+    // The trainer compounds its commission and its own stake's part.
+    const own = await t.rewards.getPendingRewards({ owner: f.address(1), operators: [f.address(1)] });
+    expect(own.settlements).to.deep.equal([]);
+    expect(own.claimable > (share * 1000n) / 10_000n).to.equal(true);
     const compounded = await f.mined(t, t.staking.compound({ operator: f.address(1) }));
     expect(
       t.staking.parseEvents({ logs: compounded.logs, eventName: "Compounded" })[0]!.args.amount,
-    ).to.equal(mine.claimable);
+    ).to.equal(own.claimable);
 
-    // The report and the totals: everything funded is accounted for.
-    report = await t.rewards.getEpochReport({ epoch: r });
-    expect(report.unsettled).to.equal(
-      report.trainerBudget + report.validatorBudget - settled.reduce((s, e) => s + e.args.amount!, 0n),
-    );
-    expect(report.unsettled < 3n).to.equal(true);
+    // The totals: everything funded is accounted for.
     totals = await t.rewards.getRewardTotals();
     expect(totals.balanced).to.equal(true);
-    expect(totals.totalForwarded).to.equal(settled.reduce((s, e) => s + e.args.amount!, 0n));
+    expect(totals.totalForwarded).to.equal(e1.trainerBudget! + e1.validatorBudget!);
     expect(totals.totalToProtocol).to.equal(closed.reduce((s, e) => s + e.args.protocolCut!, 0n));
-    expect(totals.owed).to.equal(report.unsettled);
     expect(totals.nextEpochToClose).to.equal(2n);
   });
 
-  it("settles usage fees and shows them as pending to the operator first", async () => {
+  it("puts usage fees into the pools for the current epoch and shows them as pending to the operator", async () => {
     const f = await load();
     await f.d.token.write.approve([f.d.distributor.address, parseEther("100")]);
     await f.d.distributor.write.notifyUsage([f.address(2), f.address(1), parseEther("100")]); // the coordinator
     const v = f.client(2);
     const pending = await v.rewards.getPendingRewards({ owner: f.address(2), operators: [f.address(2)] });
     expect(pending.pendingFees).to.equal(parseEther("70"));
-    const receipt = await f.mined(v, v.rewards.settleFees({ operator: f.address(2) }));
-    expect(v.rewards.parseEvents({ logs: receipt.logs, eventName: "FeesSettled" })[0]!.args).to.deep.equal({
-      operator: f.address(2),
-      amount: parseEther("70"),
-      paid: true,
+    const [ev] = await v.rewards.getEvents({ eventName: "UsageFee" });
+    expect(ev!.args).to.deep.include({
+      node: f.address(2),
+      amount: parseEther("100"),
+      nodeFee: parseEther("70"),
     });
-    const err = await contractError(v.rewards.settleFees({ operator: f.address(2) }), "NothingToSettle");
-    expect(err.message).to.contain("no usage fees pending");
   });
 
   it("schedules an emission change with notice and reports the schedule", async () => {
@@ -326,7 +303,6 @@ describe("@poai/sdk reward actions", function () {
       nodeFeeBps: 7000,
       royaltyBps: 2000,
       noticeEpochs: 2,
-      settleWindow: 30,
       treasury: f.treasury,
     });
     expect(p.pendingEmission).to.deep.equal({ amount: parseEther("1500"), fromEpoch: 2n });
@@ -343,16 +319,8 @@ describe("@poai/sdk reward actions", function () {
     expect(err.message).to.contain(
       `epoch 0 cannot be closed yet: its points are final after ${new Date(Number(closesAt) * 1000).toISOString()}`,
     );
-    err = await contractError(X.rewards.settle({ operator: f.address(1), epoch: 0 }), "EpochNotClosed");
-    expect(err.message).to.equal(
-      "EpochNotClosed: epoch 0 is not closed (closeEpochs closes epochs in order once their points are final)",
-    );
-    await contractError(X.rewards.expireEpoch({ epoch: 0 }), "EpochNotClosed");
-    err = await contractError(
-      X.rewards.settleMany({ operators: [f.address(1)], epoch: 0 }),
-      "EpochNotClosed",
-    );
-    expect(err.functionName).to.equal("settle");
+    err = await contractError(X.rewards.settle({ operator: f.address(4), epoch: 0 }), "NotRegistered");
+    expect(err.message).to.contain(f.address(4));
     err = await contractError(X.rewards.setEmission({ amount: 1n }), "AccessManagedUnauthorized");
     expect(err.message).to.contain(f.address(4));
     err = await contractError(
@@ -363,15 +331,6 @@ describe("@poai/sdk reward actions", function () {
 
     await to(roundStart(f.genesis, DAY, 2n));
     await f.mined(X, X.rewards.closeEpochs({ maxEpochs: 1 })); // epoch 0, closed in epoch 2
-    err = await contractError(X.rewards.expireEpoch({ epoch: 0 }), "SettleWindowOpen");
-    expect(err.message).to.equal(
-      "SettleWindowOpen: epoch 0 can still be settled until the end of epoch 32; it can be expired from epoch 33",
-    );
-    err = await contractError(X.rewards.settle({ operator: f.address(4), epoch: 0 }), "NotAnOperator");
-    expect(err.message).to.contain(`${f.address(4)} is not a registered operator`);
-    err = await contractError(X.rewards.settle({ operator: f.address(1), epoch: 0 }), "NothingToSettle");
-    expect(err.message).to.contain(`${f.address(1)} has nothing to settle`);
-
     await f.mined(gov, gov.rewards.setEmission({ amount: parseEther("5") })); // in force from epoch 4
     await to(roundStart(f.genesis, DAY, 4n) + 60n);
     err = await contractError(gov.rewards.setEmission({ amount: parseEther("6") }), "EmissionChangeInForce");
@@ -394,7 +353,7 @@ describe("@poai/sdk reward actions", function () {
       c.rewards.settleMany({ operators: [f.address(1), f.address(1)], epoch: 1 }),
       "operators[1]",
     );
-    await inputError(c.rewards.expireEpoch({ epoch: 1.5 }), "epoch");
+    await inputError(c.rewards.getPendingSettlement({ operator: f.address(1), epoch: 1.5 }), "epoch");
     await inputError(
       c.rewards.getPendingRewards({ owner: f.address(1), operators: [f.address(1)], epochs: [-1] }),
       "epochs[0]",

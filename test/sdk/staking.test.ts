@@ -49,7 +49,7 @@ describe("@poai/sdk staking actions", () => {
   /** Moves to the next epoch, so that stake delegated now becomes eligible for rewards. */
   const nextEpoch = () => net.networkHelpers.time.increase(DAY);
 
-  /** The deployer (rewarder role) pays `amount` of rewards into `operator`'s pool. */
+  /** The deployer adds `amount` of rewards to `operator`'s pool for the current epoch (anyone may). */
   async function notifyReward(operator: `0x${string}`, amount: bigint) {
     const admin = f.client(0);
     await mined(admin, admin.token.approve({ amount }));
@@ -123,8 +123,12 @@ describe("@poai/sdk staking actions", () => {
       const err = await contractError(
         sendContractTransaction(f.client(2), {
           to: f.deployment.contracts.staking,
-          data: encodeFunctionData({ abi: stakingAbi, functionName: "notifyReward", args: [op, 1n] }),
-          functionName: "notifyReward",
+          data: encodeFunctionData({
+            abi: stakingAbi,
+            functionName: "slash",
+            args: [op, 1n, [], false, 0n],
+          }),
+          functionName: "slash",
         }),
       );
       expect(err.errorName).to.equal("AccessManagedUnauthorized");
@@ -177,7 +181,6 @@ describe("@poai/sdk staking actions", () => {
 
       const position = await c.staking.getPosition({ owner: f.address(2), operator: op });
       expect(position.shares).to.equal(parseEther("3000"));
-      expect(position.pendingShares).to.equal(parseEther("3000"));
       expect(position.tokens).to.equal(parseEther("3000"));
       expect(position.claimable).to.equal(0n);
       const pool = await c.staking.getPool({ operator: op });
@@ -346,7 +349,7 @@ describe("@poai/sdk staking actions", () => {
   });
 
   describe("rewards", () => {
-    it("claims and compounds rewards notified through the rewarder role", async () => {
+    it("claims and compounds rewards added to a pool, once their epoch has ended", async () => {
       const op = await registerOperator(f, 1, { commissionBps: 1000 });
       const c = f.client(2);
       const owner = f.address(2);
@@ -354,6 +357,8 @@ describe("@poai/sdk staking actions", () => {
       await mined(c, c.staking.delegate({ operator: op, amount: parseEther("3000") }));
       await nextEpoch();
       await notifyReward(op, parseEther("100"));
+      expect((await c.staking.getPosition({ owner, operator: op })).claimable, "the epoch runs").to.equal(0n);
+      await nextEpoch();
 
       // 10 commission to the operator; 90 shared 2000 : 3000.
       expect((await c.staking.getPosition({ owner, operator: op })).claimable).to.equal(parseEther("54"));
@@ -386,6 +391,7 @@ describe("@poai/sdk staking actions", () => {
       await nextEpoch();
       await notifyReward(a, parseEther("10"));
       await notifyReward(b, parseEther("30"));
+      await nextEpoch();
       const before = await c.token.getBalance({ owner });
       await mined(c, c.staking.claimMany({ operators: [a, b] }));
       expect(await c.token.getBalance({ owner })).to.equal(before + parseEther("5") + parseEther("15"));
@@ -395,7 +401,7 @@ describe("@poai/sdk staking actions", () => {
       const op = await registerOperator(f, 1);
       const c = f.client(2);
       const delegations: StakingEvent<"Delegated">[] = [];
-      const rewards: StakingEvent<"RewardNotified">[] = [];
+      const rewards: StakingEvent<"RewardCredited">[] = [];
       const errors: Error[] = [];
       const stopDelegations = c.staking.watchDelegations({
         operator: op,
@@ -410,6 +416,8 @@ describe("@poai/sdk staking actions", () => {
         await mined(c, c.staking.delegate({ operator: op, amount: parseEther("700") }));
         await nextEpoch();
         await notifyReward(op, parseEther("20"));
+        await nextEpoch();
+        await mined(c, c.staking.claim({ operator: op })); // credits the pool: RewardCredited
         for (let i = 0; i < 250 && (delegations.length < 1 || rewards.length < 1); i++) {
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -452,10 +460,12 @@ describe("@poai/sdk staking actions", () => {
   });
 
   describe("commission, slashing and jail", () => {
-    it("lowers the commission at once and raises it only after the delay", async () => {
+    it("lowers the commission from the next epoch and raises it only after the delay", async () => {
       const op = await registerOperator(f, 1, { commissionBps: 1000, maxCommissionBps: 2000 });
       const c = f.client(1);
       await mined(c, c.staking.setCommission({ commissionBps: 600 }));
+      expect((await c.staking.getOperator({ operator: op })).commissionBps).to.equal(1000);
+      await nextEpoch();
       expect((await c.staking.getOperator({ operator: op })).commissionBps).to.equal(600);
 
       await mined(c, c.staking.setCommission({ commissionBps: 1100 }));

@@ -62,7 +62,7 @@ describe("Staking adversarial regressions", function () {
   const setParams = async (w: World, patch: Partial<StakingParams>) =>
     w.staking.write.setParams([{ ...(await readParams(w.staking)), ...patch }]);
 
-  /** Live unbonding entries of `owner`, valued at their pool's unbonding price. */
+  /** Live unbonding entries of `owner`, valued at their cohort's price. */
   async function entries(w: World, owner: Address) {
     const [head, tail] = await w.staking.read.queueBounds([owner]);
     const out: { index: bigint; maturity: number; tokens: bigint }[] = [];
@@ -70,15 +70,13 @@ describe("Staking adversarial regressions", function () {
       const e = await w.staking.read.unbondingEntry([owner, i]);
       if (e.shares === 0n) continue;
       const op = await w.staking.read.operatorAt([BigInt(e.operatorId - 1)]);
-      const pool = await w.staking.read.getPool([op]);
-      out.push({
-        index: i,
-        maturity: e.maturity,
-        tokens: toTokens(e.shares, pool.unbondingShares, pool.unbondingTokens),
-      });
+      const [tokens, shares] = await w.staking.read.cohortOf([op, BigInt(e.exitEpoch)]);
+      out.push({ index: i, maturity: e.maturity, tokens: toTokens(e.shares, shares, tokens) });
     }
     return out;
   }
+  /** Credits `operator`'s pool with every ended epoch (no distributor here: an ended epoch is closed). */
+  const credit = (w: World, operator: Address) => w.staking.write.settle([operator, maxUint256]);
 
   // -------------------------------------------------------------------------------------------
   it("keeps undelegated and deregistered stake slashable: unbonding does not escape a pending slash", async () => {
@@ -167,8 +165,8 @@ describe("Staking adversarial regressions", function () {
   it("gives a flash delegation made in the reward's epoch nothing of that reward", async () => {
     // Naive implementation: one reward-per-share accumulator over all shares at notification time.
     // The attacker delegates 950,000 right before `notifyReward` (front-running the reward
-    // distributor), takes ~99% of the reward, and undelegates. Here shares delegated in epoch e
-    // earn from epoch e + 1, so the attacker's claimable stays 0 and H and A share the reward.
+    // distributor), takes ~99% of the reward, and undelegates. Here a reward of epoch e goes to the
+    // shares that existed when e began, so the attacker's claimable stays 0 and H and A share it.
     const w = await load();
     const { A, H, X } = w;
     await H.staking.write.delegate([A.address, E(1000)]);
@@ -184,6 +182,8 @@ describe("Staking adversarial regressions", function () {
     const [entry] = await entries(w, X.address);
     await X.staking.write.cancelUnbonding([entry.index]);
     await w.staking.write.notifyReward([A.address, E(1000)]);
+    await time().increase(DAY);
+    await credit(w, A.address);
 
     expect((await w.staking.read.getPosition([X.address, A.address])).claimable).to.equal(0n);
     const h = (await w.staking.read.getPosition([H.address, A.address])).claimable;
@@ -209,6 +209,8 @@ describe("Staking adversarial regressions", function () {
     await X.staking.write.delegate([A.address, E(6000)]);
     await time().increase(DAY);
     await w.staking.write.notifyReward([A.address, E(1000)]);
+    await time().increase(DAY);
+    await credit(w, A.address);
     // Commission 100, then 900 split 1,000 (H) : 5,000 (A) : 6,000 (X).
     expect((await w.staking.read.getPosition([X.address, A.address])).claimable).to.equal(E(450));
   });
@@ -218,7 +220,8 @@ describe("Staking adversarial regressions", function () {
     // Naive implementation: `setCommission` takes effect immediately (or is bounded only by the
     // operator's max rate). An operator who sees `notifyReward` in the mempool raises its rate in
     // front of it and takes 15% (or its 20% max) of a reward its delegators expected at 10%. Here a
-    // raise waits `commissionDelay` (delegators can leave first) and is bounded per request.
+    // raise applies from the first epoch that starts `commissionDelay` after it (delegators can
+    // leave first), never to an epoch already running, and is bounded per request.
     const w = await load();
     const { A, H } = w;
     await H.staking.write.delegate([A.address, E(5000)]);
@@ -230,10 +233,13 @@ describe("Staking adversarial regressions", function () {
       logs: (await receipt(hash)).logs,
       eventName: "CommissionChangeRequested",
     });
-    expect(req.args.effectiveAt).to.equal(Number((await time().latest()) + 3 * DAY));
-    const notify = await receipt(await w.staking.write.notifyReward([A.address, E(1000)]));
-    const [ev] = parseEventLogs({ abi: w.staking.abi, logs: notify.logs, eventName: "RewardNotified" });
-    expect(ev.args.commission).to.equal(E(100));
+    const requestedAt = BigInt(await time().latest());
+    const effectiveAt = BigInt(req.args.effectiveAt);
+    expect(
+      effectiveAt >= requestedAt + BigInt(3 * DAY) && effectiveAt < requestedAt + BigInt(4 * DAY),
+    ).to.equal(true);
+    expect((effectiveAt - w.genesis) % BigInt(DAY)).to.equal(0n); // an epoch boundary
+    await w.staking.write.notifyReward([A.address, E(1000)]);
 
     // No jumping or stacking: the rate in force is still 10% and a change is bounded by 5 points.
     await conn.viem.assertions.revertWithCustomErrorWithArgs(
@@ -249,16 +255,24 @@ describe("Staking adversarial regressions", function () {
       [2100n, 2000n],
     );
     expect(await w.staking.read.commissionOf([A.address])).to.equal(1000);
+    await time().increase(DAY);
+    const credited = await receipt(await credit(w, A.address));
+    const [c1] = parseEventLogs({ abi: w.staking.abi, logs: credited.logs, eventName: "RewardCredited" });
+    expect(c1.args.commission).to.equal(E(100));
 
-    // After the delay the new rate applies.
-    await time().increase(3 * DAY);
+    // From the epoch the raise applies to, the new rate.
+    await time().increaseTo(effectiveAt + 60n);
     expect(await w.staking.read.commissionOf([A.address])).to.equal(1500);
-    const later = await receipt(await w.staking.write.notifyReward([A.address, E(1000)]));
-    const [ev2] = parseEventLogs({ abi: w.staking.abi, logs: later.logs, eventName: "RewardNotified" });
-    expect(ev2.args.commission).to.equal(E(150));
+    await w.staking.write.notifyReward([A.address, E(1000)]);
+    await time().increase(DAY);
+    const later = await receipt(await credit(w, A.address));
+    const [c2] = parseEventLogs({ abi: w.staking.abi, logs: later.logs, eventName: "RewardCredited" });
+    expect(c2.args.commission).to.equal(E(150));
 
-    // A decrease helps delegators and applies at once.
+    // A decrease applies from the next epoch.
     await A.staking.write.setCommission([1200]);
+    expect(await w.staking.read.commissionOf([A.address])).to.equal(1500);
+    await time().increase(DAY);
     expect(await w.staking.read.commissionOf([A.address])).to.equal(1200);
   });
 
@@ -415,39 +429,35 @@ describe("Staking adversarial regressions", function () {
   });
 
   // -------------------------------------------------------------------------------------------
-  it("burns the rewards a deregistered pool still carries when its last share leaves", async () => {
-    // Naive implementation: a reward notified while the pool holds only pending shares is carried
-    // in the pool for the next notification, and nothing else ever touches the carry. When the
-    // operator is then jailed and deregisters and its delegators leave, nobody can join the pool
-    // again and `notifyReward` reverts for a jailed operator: the carry stays in the contract
-    // forever. Here the last share leaving burns it, so the contract keeps only what it owes.
+  it("returns rewards of an epoch in which nobody held shares of a pool to the distributor's carry, never strands them", async () => {
+    // Naive implementation: a reward for a pool with no eligible shares is kept in the pool for
+    // later, and nothing else ever touches it. When the operator is jailed and deregisters and its
+    // delegators leave, nobody can join the pool again: the reward stays in the contract forever.
+    // Here a reward of an epoch that began with no shares in the pool is counted as dust, which
+    // the distributor takes back into its carry; the contract keeps only what it owes.
     const w = await load();
     const { H, X } = w;
     await X.staking.write.register([VALIDATOR, E(600), 0, 0, "", ""]);
     await H.staking.write.delegate([X.address, E(400)]);
-    await w.staking.write.notifyReward([X.address, E(250)]); // same epoch: all shares pending
-    expect((await w.staking.read.getPool([X.address])).rewardCarry).to.equal(E(250));
+    await w.staking.write.notifyReward([X.address, E(250)]); // epoch 0 began with no shares in X's pool
     await w.staking.write.slash([X.address, WAD / 10n, [], true]);
     await X.staking.write.deregister();
-    const burnBefore = await balance(w, BURN_ADDRESS);
     const shares = (await w.staking.read.getPosition([H.address, X.address])).shares;
-    const hash = await H.staking.write.undelegate([X.address, shares]);
-    const [burned] = parseEventLogs({
-      abi: w.staking.abi,
-      logs: (await receipt(hash)).logs,
-      eventName: "RewardBurned",
-    });
-    expect(burned.args.amount).to.equal(E(250));
-    expect((await balance(w, BURN_ADDRESS)) - burnBefore).to.equal(E(250));
-    const pool = await w.staking.read.getPool([X.address]);
-    expect(pool.rewardCarry).to.equal(0n);
+    await H.staking.write.undelegate([X.address, shares]);
+    await w.staking.write.notifyReward([X.address, E(50)]); // epoch 0 too
+    await time().increase(DAY);
+    await w.staking.write.notifyReward([X.address, E(70)]); // epoch 1: the pool has no shares left
+    await time().increase(DAY);
+    await credit(w, X.address);
+    expect(await w.staking.read.rewardDust()).to.equal(E(370));
+    expect((await w.staking.read.getPosition([H.address, X.address])).claimable).to.equal(0n);
     await time().increase(9 * DAY);
     await H.staking.write.withdraw([10n]);
     await X.staking.write.withdraw([10n]);
     const a = await w.staking.read.getPool([w.A.address]);
     const c = await w.staking.read.getPool([w.C.address]);
-    expect(await balance(w, w.staking.address), "contract holds more than its pools").to.equal(
-      a.tokens + c.tokens,
+    expect(await balance(w, w.staking.address), "contract holds its pools and the dust it returns").to.equal(
+      a.tokens + c.tokens + E(370),
     );
   });
 
@@ -473,6 +483,7 @@ describe("Staking adversarial regressions", function () {
       await rt.write.execute([w.staking.address, call("undelegate", [A.address, E(500)])]);
       await V.staking.write.undelegate([A.address, E(500)]);
       await time().increase(9 * DAY);
+      await w.staking.write.settle([A.address, maxUint256]); // the reward's epoch is credited
       return { ...w, rt, A, V };
     }
     const loadRe = () => conn.networkHelpers.loadFixture(reentrant);
@@ -596,6 +607,7 @@ describe("Staking adversarial regressions", function () {
     await H.staking.write.delegate([A.address, E(100_000)]);
     await time().increase(DAY);
     let paidIn = E(5000) + E(100_000);
+    const exits = new Set<bigint>();
     for (let i = 0; i < 140; i++) {
       // The largest slash governance allows: 50% by default, then 100%.
       if (i === 110) await setParams(w, { maxSlashFraction: WAD });
@@ -609,6 +621,7 @@ describe("Staking adversarial regressions", function () {
         const shares = (await w.staking.read.getPosition([H.address, A.address])).shares;
         if (shares > 1n) await H.staking.write.undelegate([A.address, shares / 3n]);
         await w.staking.write.notifyReward([A.address, E(10)]);
+        exits.add(await w.staking.read.currentEpoch());
       }
       if (i % 20 === 9) {
         await time().increase(DAY);
@@ -626,14 +639,16 @@ describe("Staking adversarial regressions", function () {
         p.tokens * MAX_SHARES_PER_TOKEN >= p.shares && p.tokens > 0n,
         `price floor after slash ${i}`,
       ).to.equal(true);
-      if (p.unbondingShares !== 0n) {
-        expect(
-          p.unbondingTokens * MAX_SHARES_PER_TOKEN >= p.unbondingShares,
-          `unbonding floor ${i}`,
-        ).to.equal(true);
+      for (const x of exits) {
+        const [tokens, shares] = await w.staking.read.cohortOf([A.address, x]);
+        if (shares !== 0n)
+          expect(tokens * MAX_SHARES_PER_TOKEN >= shares, `unbonding floor ${i} (cohort ${x})`).to.equal(
+            true,
+          );
       }
     }
     // Everybody exits; no call reverts.
+    await time().increase(DAY);
     await A.staking.write.deregister();
     for (const who of [H, X, V]) {
       const shares = (await w.staking.read.getPosition([who.address, A.address])).shares;
@@ -653,9 +668,10 @@ describe("Staking adversarial regressions", function () {
     const pool = await w.staking.read.getPool([A.address]);
     expect(pool.tokens + pool.unbondingTokens).to.equal(0n);
     expect(paidOut < paidIn).to.equal(true);
-    // What is left is C's pool plus reward rounding dust.
+    // What is left is C's pool, the dust of rewards that could not be credited and rounding dust.
     const c = await w.staking.read.getPool([w.C.address]);
-    atMost((await balance(w, w.staking.address)) - c.tokens, 999n, "left in Staking besides C's pool");
+    const dust = await w.staking.read.rewardDust();
+    atMost((await balance(w, w.staking.address)) - c.tokens - dust, 999n, "left in Staking besides C's pool");
   });
 
   // -------------------------------------------------------------------------------------------
@@ -679,6 +695,7 @@ describe("Staking adversarial regressions", function () {
     // The rest of the life cycle with the plain token: reward, claim, slash burn, unbond, withdraw.
     await time().increase(DAY);
     await w.staking.write.notifyReward([A.address, E(300)]);
+    await time().increase(DAY);
     const before = await plain.read.balanceOf([D.address]);
     await D.staking.write.claim([A.address]);
     expect((await plain.read.balanceOf([D.address])) - before).to.equal(E(90));
@@ -696,22 +713,21 @@ describe("Staking adversarial regressions", function () {
   describe("access control and parameter bounds", () => {
     async function roles() {
       const wallets = await conn.viem.getWalletClients();
-      const [slasher, rewarder, governor] = wallets.slice(9, 12).map((x) => x.account.address);
-      const d = await deployStaking(conn.viem, { slasher, rewarder, governor });
+      const [slasher, governor] = wallets.slice(9, 11).map((x) => x.account.address);
+      const d = await deployStaking(conn.viem, { slasher, governor });
       const as = async (i: number) =>
         conn.viem.getContractAt("Staking", d.staking.address, { client: { wallet: wallets[i] } });
       return {
         ...d,
         stranger: await as(1),
         slasher: await as(9),
-        rewarder: await as(10),
-        governor: await as(11),
+        governor: await as(10),
         wallets,
       };
     }
     const loadRoles = () => conn.networkHelpers.loadFixture(roles);
 
-    it("reverts slash, notifyReward and setParams from an unauthorised account with AccessManagedUnauthorized", async () => {
+    it("reverts slash, setParams, the slash sources and the distributor from an unauthorised account with AccessManagedUnauthorized", async () => {
       const r = await loadRoles();
       const params = await readParams(r.staking);
       const op = r.wallets[1].account.address;
@@ -719,16 +735,19 @@ describe("Staking adversarial regressions", function () {
       for (const [name, c, who] of [
         ["stranger", r.stranger, 1],
         ["slasher", r.slasher, 9],
-        ["rewarder", r.rewarder, 10],
-        ["governor", r.governor, 11],
+        ["governor", r.governor, 10],
       ] as const) {
         const caller = r.wallets[who].account.address;
-        if (name !== "slasher")
+        if (name !== "slasher") {
           cases.push([`${name}: slash`, caller, () => c.write.slash([op, 1n, [], false])]);
-        if (name !== "rewarder")
-          cases.push([`${name}: notifyReward`, caller, () => c.write.notifyReward([op, 1n])]);
-        if (name !== "governor")
+          cases.push([`${name}: slash at`, caller, () => c.write.slash([op, 1n, [], false, 0n])]);
+        }
+        if (name !== "governor") {
           cases.push([`${name}: setParams`, caller, () => c.write.setParams([params])]);
+          cases.push([`${name}: addSlashSource`, caller, () => c.write.addSlashSource([op])]);
+          cases.push([`${name}: removeSlashSource`, caller, () => c.write.removeSlashSource([op])]);
+          cases.push([`${name}: setRewardDistributor`, caller, () => c.write.setRewardDistributor([op])]);
+        }
       }
       for (const [, caller, send] of cases) {
         await conn.viem.assertions.revertWithCustomErrorWithArgs(
@@ -738,6 +757,19 @@ describe("Staking adversarial regressions", function () {
           [caller],
         );
       }
+      // The distributor's entry points answer to the connected distributor only (none yet).
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        r.stranger.write.fundEpoch([0n, 1n, 1n, 1n, 1n, 0n]),
+        r.staking,
+        "NotRewardDistributor",
+        [op],
+      );
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        r.stranger.write.takeRewardDust(),
+        r.staking,
+        "NotRewardDistributor",
+        [op],
+      );
       // The holders of the roles get past the access check (and fail, if at all, on their input).
       await r.governor.write.setParams([params]);
       await conn.viem.assertions.revertWithCustomError(
@@ -745,10 +777,11 @@ describe("Staking adversarial regressions", function () {
         r.staking,
         "NotRegistered",
       );
-      await conn.viem.assertions.revertWithCustomError(
-        r.rewarder.write.notifyReward([op, 1n]),
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        r.governor.write.addSlashSource([op]),
         r.staking,
-        "NotRegistered",
+        "NotASlashWindowSource",
+        [op],
       );
     });
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, parseEther, parseSignature, zeroAddress, type Address } from "viem";
+import { getAddress, maxUint256, parseEther, parseSignature, zeroAddress, type Address } from "viem";
 import { DEFAULT_PARAMS } from "../../scripts/lib/deploy.js";
 import { BURN, DAY, TRAINER, VALIDATOR, balanceDeltas, stakingFixture } from "../fixtures/staking.js";
 
@@ -152,20 +152,21 @@ describe("Staking (unit)", () => {
   });
 
   describe("delegate", () => {
-    it("mints shares 1:1 into a fresh pool; new shares stay pending until the next epoch", async () => {
+    it("mints shares 1:1 into a fresh pool; the new shares count from the next epoch", async () => {
       const f = await load();
       await (await f.as(f.dA)).staking.write.delegate([f.A, E(3000)]);
-      let pos = await f.staking.read.getPosition([f.dA.account.address, f.A]);
+      const pos = await f.staking.read.getPosition([f.dA.account.address, f.A]);
       expect(pos.shares).to.equal(E(3000));
-      expect(pos.pendingShares).to.equal(E(3000));
       expect(pos.tokens).to.equal(E(3000));
-      await nextEpoch();
-      pos = await f.staking.read.getPosition([f.dA.account.address, f.A]);
-      expect(pos.pendingShares).to.equal(0n);
       const pool = await f.staking.read.getPool([f.A]);
       expect(pool.tokens).to.equal(E(8000));
       expect(pool.sharePrice).to.equal(E(1));
       expect(await f.staking.read.roleStake([TRAINER])).to.equal(E(8000));
+      // a reward of this epoch goes to the shares that existed when it began: A's only
+      await f.staking.write.notifyReward([f.A, E(100)]);
+      await nextEpoch();
+      await f.staking.write.settle([f.A, 0n]);
+      expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(0n);
     });
 
     it("prices new shares at the slashed share price", async () => {
@@ -409,7 +410,11 @@ describe("Staking (unit)", () => {
   });
 
   describe("rewards", () => {
-    it("takes the commission, then shares the rest pro rata among eligible shares", async () => {
+    /** Credits `operator`'s pool with every ended epoch (no distributor: an ended epoch is closed). */
+    const credit = (f: Awaited<ReturnType<typeof load>>, operator: Address) =>
+      f.staking.write.settle([operator, maxUint256]);
+
+    it("takes the epoch's commission, then shares the rest by the shares that existed when the epoch began", async () => {
       const f = await load();
       await (await f.as(f.dA)).staking.write.delegate([f.A, E(15000)]);
       await nextEpoch();
@@ -417,33 +422,35 @@ describe("Staking (unit)", () => {
         f.staking.write.notifyReward([f.A, E(1000)]),
         f.staking,
         "RewardNotified",
-        [getAddress(f.A), E(1000), E(100), E(900), 0n],
+        [getAddress(f.A), 1n, E(1000)],
       );
+      expect(await f.staking.read.poolRewardAt([f.A, 1n])).to.equal(E(1000));
+      // nothing is credited while the epoch runs
+      expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(0n);
+      await nextEpoch();
+      await conn.viem.assertions.emitWithArgs(credit(f, f.A), f.staking, "RewardCredited", [
+        getAddress(f.A),
+        1n,
+        E(1000),
+        E(100),
+      ]);
+      expect(await f.staking.read.poolRewardAt([f.A, 1n])).to.equal(0n);
       expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(E(675));
       expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(325)); // 100 + 225
+      const pool = await f.staking.read.getPool([f.A]);
+      expect([pool.commission, pool.creditedThrough]).to.deep.equal([E(100), 2n]);
     });
 
-    it("carries a reward that arrives when only pending shares exist into the next epoch", async () => {
-      const f = await load(); // A's self-stake is still pending (registered this epoch)
+    it("returns a reward of an epoch that began with no shares to the distributor's carry (dust)", async () => {
+      const f = await load(); // A registered in epoch 0: its pool had no shares when epoch 0 began
       await f.staking.write.notifyReward([f.A, E(100)]);
-      expect((await f.staking.read.getPool([f.A])).rewardCarry).to.equal(E(90));
-      expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(10));
       await nextEpoch();
-      await f.staking.write.notifyReward([f.A, E(100)]);
-      expect((await f.staking.read.getPool([f.A])).rewardCarry).to.equal(0n);
-      expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(200));
+      await credit(f, f.A);
+      expect(await f.staking.read.rewardDust()).to.equal(E(90));
+      expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(10)); // the commission
     });
 
-    it("burns a reward sent to a pool that has no shares left", async () => {
-      const f = await load();
-      await (await f.as(f.a)).staking.write.deregister();
-      await nextEpoch();
-      expect(
-        await balanceDeltas(f.token, [BURN], () => f.staking.write.notifyReward([f.A, E(100)])),
-      ).to.deep.equal([E(90)]);
-    });
-
-    it("rejects zero amounts, unknown and jailed operators, and unauthorised callers", async () => {
+    it("takes rewards from anyone, for a jailed or deregistered pool too, and refuses zero and unknown pools", async () => {
       const f = await load();
       const { assertions } = conn.viem;
       await assertions.revertWithCustomError(
@@ -456,17 +463,14 @@ describe("Staking (unit)", () => {
         f.staking,
         "NotRegistered",
       );
-      await assertions.revertWithCustomError(
-        (await f.as(f.stranger)).staking.write.notifyReward([f.A, 1n]),
-        f.staking,
-        "AccessManagedUnauthorized",
-      );
+      await f.token.write.transfer([f.stranger.account.address, E(10)]);
+      await (await f.as(f.stranger)).token.write.approve([f.staking.address, maxUint256]);
+      await (await f.as(f.stranger)).staking.write.notifyReward([f.A, E(1)]);
       await f.staking.write.slash([f.A, E("0.1"), [], true]);
-      await assertions.revertWithCustomError(
-        f.staking.write.notifyReward([f.A, 1n]),
-        f.staking,
-        "OperatorIsJailed",
-      );
+      await f.staking.write.notifyReward([f.A, E(1)]);
+      await (await f.as(f.v)).staking.write.deregister();
+      await f.staking.write.notifyReward([f.V, E(1)]);
+      expect(await f.staking.read.poolRewardAt([f.A, 0n])).to.equal(E(2));
     });
 
     it("claims, claims from many pools, compounds, and refuses to pay nothing", async () => {
@@ -477,6 +481,7 @@ describe("Staking (unit)", () => {
       await nextEpoch();
       await f.staking.write.notifyReward([f.A, E(100)]); // dA: 90 * 1/2 = 45
       await f.staking.write.notifyReward([f.V, E(100)]); // dA: 95 * 1/2 = 47.5
+      await nextEpoch();
       expect(await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claim([f.A]))).to.deep.equal([
         E(45),
       ]);
@@ -487,6 +492,7 @@ describe("Staking (unit)", () => {
         [getAddress(f.dA.account.address), getAddress(f.A)],
       );
       await f.staking.write.notifyReward([f.A, E(100)]);
+      await nextEpoch();
       expect(
         await balanceDeltas(f.token, [f.dA.account.address], () => s.write.claimMany([[f.A, f.V]])),
       ).to.deep.equal([E("92.5")]);
@@ -496,35 +502,63 @@ describe("Staking (unit)", () => {
         "NothingToClaim",
       );
       await f.staking.write.notifyReward([f.A, E(100)]);
+      await nextEpoch();
       await s.write.compound([f.A]);
       expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).tokens).to.equal(E(5045));
       await conn.viem.assertions.revertWithCustomError(s.write.compound([f.A]), f.staking, "NothingToClaim");
     });
 
-    it("stops undelegated shares from earning", async () => {
+    it("keeps an undelegated share's part of the epoch it left in, and nothing after", async () => {
       const f = await load();
       const s = (await f.as(f.dA)).staking;
       await s.write.delegate([f.A, E(5000)]);
       await nextEpoch();
-      await s.write.undelegate([f.A, E(5000)]);
+      await s.write.undelegate([f.A, E(5000)]); // in epoch 1: its shares began epoch 1 in the pool
       await f.staking.write.notifyReward([f.A, E(100)]);
-      expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(0n);
-      expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(100));
+      await nextEpoch();
+      await f.staking.write.notifyReward([f.A, E(100)]);
+      await nextEpoch();
+      await credit(f, f.A);
+      expect((await f.staking.read.getPosition([f.dA.account.address, f.A])).claimable).to.equal(E(45));
+      expect((await f.staking.read.getPosition([f.A, f.A])).claimable).to.equal(E(155)); // 10 + 45 + 100
+    });
+
+    it("credits at most MAX_CREDIT_EPOCHS epochs per transaction, and the rest with the next", async () => {
+      const f = await load();
+      const max = await f.staking.read.MAX_CREDIT_EPOCHS();
+      await conn.networkHelpers.time.increase(DAY * (Number(max) + 3));
+      expect(await f.staking.simulate.settle([f.A, maxUint256]).then((r) => r.result)).to.equal(max);
+      await credit(f, f.A);
+      expect((await f.staking.read.getPool([f.A])).creditedThrough).to.equal(max);
+      await credit(f, f.A);
+      expect((await f.staking.read.getPool([f.A])).creditedThrough).to.equal(
+        await f.staking.read.currentEpoch(),
+      );
     });
   });
 
   describe("commission", () => {
-    it("applies a decrease at once and an increase only after the delay", async () => {
+    it("applies a decrease from the next epoch and an increase from the first epoch after the delay", async () => {
       const f = await load();
       const s = (await f.as(f.a)).staking;
       await s.write.setCommission([800]);
-      expect(await f.staking.read.commissionOf([f.A])).to.equal(800);
+      expect(await f.staking.read.commissionOf([f.A])).to.equal(1000); // this epoch keeps its rate
+      expect(await f.staking.read.commissionAt([f.A, 1n])).to.equal(800);
+      // a new request replaces the one not in force yet
       await s.write.setCommission([1300]);
-      expect(await f.staking.read.commissionOf([f.A])).to.equal(800);
+      expect(await f.staking.read.commissionAt([f.A, 1n])).to.equal(1000);
       const view = await f.lens.read.getOperator([f.A]);
       expect(view.pendingCommissionBps).to.equal(1300);
-      await conn.networkHelpers.time.increase(DEFAULT_PARAMS.commissionDelay);
+      const from = (BigInt(view.commissionEffectiveAt) - (await f.staking.read.genesis())) / BigInt(DAY);
+      expect(
+        BigInt(view.commissionEffectiveAt) >= (await now()) + BigInt(DEFAULT_PARAMS.commissionDelay),
+      ).to.equal(true);
+      expect(await f.staking.read.commissionAt([f.A, from - 1n])).to.equal(1000);
+      expect(await f.staking.read.commissionAt([f.A, from])).to.equal(1300);
+      await conn.networkHelpers.time.increaseTo(view.commissionEffectiveAt);
       expect(await f.staking.read.commissionOf([f.A])).to.equal(1300);
+      // the history stays: epoch 0 keeps 10%
+      expect(await f.staking.read.commissionAt([f.A, 0n])).to.equal(1000);
     });
 
     it("bounds the rate by the immutable maximum and each change by maxCommissionChangeBps", async () => {
@@ -571,7 +605,7 @@ describe("Staking (unit)", () => {
       expect(await f.staking.read.roleStake([TRAINER])).to.equal(E(7200));
     });
 
-    it("jails: no delegation, no rewards, out of the role total, unjail after the cool-down", async () => {
+    it("jails: out of the role total and not active, unjail after the cool-down", async () => {
       const f = await load();
       await conn.viem.assertions.emit(f.staking.write.slash([f.A, E("0.1"), [], true]), f.staking, "Jailed");
       expect(await f.staking.read.isActive([f.A])).to.equal(false);
@@ -685,7 +719,9 @@ describe("Staking (unit)", () => {
     it("rejects a zero epoch length at deployment", async () => {
       const f = await load();
       await conn.viem.assertions.revertWithCustomError(
-        conn.viem.deployContract("Staking", [f.token.address, f.manager.address, 0n, DEFAULT_PARAMS]),
+        conn.viem.deployContract("Staking", [f.token.address, f.manager.address, 0n, DEFAULT_PARAMS], {
+          libraries: f.libraries,
+        }),
         f.staking,
         "InvalidParameter",
       );

@@ -3,26 +3,29 @@ pragma solidity ^0.8.28;
 
 import {Coordinator} from "../Coordinator.sol";
 import {Inbox} from "../Inbox.sol";
+import {Registry} from "../Registry.sol";
 
 /// @title BaseConsumer
 /// @notice Receives compute responses from the coordinator (Ritual Infernet SDK v1.1.0's
-///         `BaseConsumer`, same hooks): `rawReceiveCompute` accepts calls from the coordinator only
-///         and forwards them to `_receiveCompute`. Porting an Infernet consumer: change the imports
-///         and pass the PoAI coordinator's address (Infernet passed its registry's).
-///         The coordinator gives the callback `Coordinator.callbackGasLimit()` gas; a callback that
-///         reverts or runs out of gas loses that response (the node is still paid).
+///         `BaseConsumer`, same constructor, hooks and error): `rawReceiveCompute` accepts calls
+///         from the coordinator only and forwards them to `_receiveCompute`. Porting an Infernet
+///         consumer: change the imports; it is deployed with the marketplace's `Registry` address,
+///         as in Infernet. A `_receiveCompute` that reverts refuses the delivery (the node is not
+///         paid and the interval keeps its slot), as in Infernet: that is how a consumer refuses a
+///         node or an output.
 abstract contract BaseConsumer {
     /// @notice The coordinator that delivers responses.
     Coordinator internal immutable COORDINATOR;
     /// @notice Where lazy subscriptions' responses are stored.
     Inbox internal immutable INBOX;
 
-    error NotCoordinator(address caller);
+    /// @notice The caller is not the coordinator (Infernet's error, no arguments).
+    error NotCoordinator();
 
-    /// @param coordinator the PoAI coordinator (`Coordinator` or `EIP712Coordinator`)
-    constructor(address coordinator) {
-        COORDINATOR = Coordinator(coordinator);
-        INBOX = Coordinator(coordinator).inbox();
+    /// @param registry the marketplace's `Registry` (names the coordinator and the Inbox)
+    constructor(address registry) {
+        COORDINATOR = Coordinator(payable(Registry(registry).COORDINATOR()));
+        INBOX = Inbox(Registry(registry).INBOX());
     }
 
     /// @notice Called by the coordinator with a node's response. Eager subscriptions carry
@@ -40,7 +43,7 @@ abstract contract BaseConsumer {
         bytes32 containerId,
         uint256 index
     ) external {
-        if (msg.sender != address(COORDINATOR)) revert NotCoordinator(msg.sender);
+        if (msg.sender != address(COORDINATOR)) revert NotCoordinator();
         _receiveCompute(subscriptionId, interval, redundancy, node, input, output, proof, containerId, index);
     }
 
@@ -52,7 +55,8 @@ abstract contract BaseConsumer {
         address caller
     ) external view virtual returns (bytes memory) {}
 
-    /// @notice Override to consume responses (same parameters as `rawReceiveCompute`).
+    /// @notice Override to consume responses (same parameters as `rawReceiveCompute`); revert to
+    ///         refuse the delivery.
     function _receiveCompute(
         uint32 subscriptionId,
         uint32 interval,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {SubscriptionOptions} from "../Types.sol";
 import {BaseConsumer} from "./BaseConsumer.sol";
 
 /// @title CallbackConsumer
@@ -11,11 +12,11 @@ abstract contract CallbackConsumer is BaseConsumer {
     /// @notice subscriptionId => the inputs of that request.
     mapping(uint32 subscriptionId => bytes) internal subscriptionInputs;
 
-    /// @param coordinator the PoAI coordinator
-    constructor(address coordinator) BaseConsumer(coordinator) {}
+    /// @param registry the marketplace's `Registry`
+    constructor(address registry) BaseConsumer(registry) {}
 
     /// @notice Requests one computation of `containerId` on `inputs`.
-    /// @param redundancy distinct nodes that answer (> 1: they commit, then reveal)
+    /// @param redundancy distinct nodes that answer
     /// @param paymentToken address(0) for ETH, else an ERC-20
     /// @param paymentAmount paid to each answering node (0: free)
     /// @param wallet the Wallet that pays; this contract must be an approved spender
@@ -40,6 +41,33 @@ abstract contract CallbackConsumer is BaseConsumer {
             paymentAmount,
             wallet,
             verifier
+        );
+        subscriptionInputs[subscriptionId] = inputs;
+        return subscriptionId;
+    }
+
+    /// @notice `_requestCompute` with PoAI's options (e.g. commit-reveal for redundant answers).
+    function _requestComputeWithOptions(
+        string memory containerId,
+        bytes memory inputs,
+        uint16 redundancy,
+        address paymentToken,
+        uint256 paymentAmount,
+        address wallet,
+        address verifier,
+        SubscriptionOptions memory options
+    ) internal returns (uint32) {
+        uint32 subscriptionId = COORDINATOR.createSubscriptionWithOptions(
+            containerId,
+            1,
+            0,
+            redundancy,
+            false,
+            paymentToken,
+            paymentAmount,
+            wallet,
+            verifier,
+            options
         );
         subscriptionInputs[subscriptionId] = inputs;
         return subscriptionId;

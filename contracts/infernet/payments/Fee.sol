@@ -4,10 +4,11 @@ pragma solidity ^0.8.28;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 
 /// @title Fee
-/// @notice The inference marketplace's protocol fee (Ritual Infernet SDK v1.1.0's `Fee`): the
-///         coordinator takes `2 * fee` basis points of every payment (the consumer's and the node's
-///         side) and `fee` basis points of every verifier fee, and sends them to `feeRecipient`.
-///         Governance sets both through the AccessManager, within a hard bound.
+/// @notice The inference marketplace's protocol fee (Ritual Infernet SDK v1.1.0's `Fee`: `FEE()`,
+///         `FEE_RECIPIENT()`, `updateFee(uint16)`): the coordinator takes `2 * fee` basis points of
+///         every payment and `fee` basis points of every verifier fee, and sends them to the
+///         recipient. Governance sets both through the AccessManager, within a hard bound (where
+///         Infernet lets the recipient, its owner, set any fee).
 contract Fee is AccessManaged {
     /// @notice Largest fee governance may set: 10% (so at most 20% of a payment).
     uint16 public constant MAX_FEE_BPS = 1_000;
@@ -23,9 +24,26 @@ contract Fee is AccessManaged {
         _set(fee_, recipient_);
     }
 
+    /// @notice Sets the fee (basis points), keeping the recipient (Infernet's setter).
+    function updateFee(uint16 newFee) external restricted {
+        _set(newFee, _recipient);
+    }
+
     /// @notice Sets the fee (basis points) and its recipient.
     function setFee(uint16 fee_, address recipient_) external restricted {
         _set(fee_, recipient_);
+    }
+
+    /// @notice The fee in basis points (Infernet's read).
+    // solhint-disable-next-line func-name-mixedcase
+    function FEE() external view returns (uint16) {
+        return _fee;
+    }
+
+    /// @notice Who receives the protocol fee (Infernet's read).
+    // solhint-disable-next-line func-name-mixedcase
+    function FEE_RECIPIENT() external view returns (address) {
+        return _recipient;
     }
 
     /// @notice The fee in basis points.

@@ -10,6 +10,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ICoordinatorVerification} from "../../interfaces/ICoordinatorVerification.sol";
+import {ISlashWindow} from "../../interfaces/ISlashWindow.sol";
 import {IStaking} from "../../interfaces/IStaking.sol";
 import {IOutputVerifier, IVerifier} from "../../interfaces/IVerifier.sol";
 import {IntegerMLP} from "../../libraries/IntegerMLP.sol";
@@ -42,6 +43,15 @@ interface IContainerInputs {
 ///         bytes; the output is `IntegerMLP.encodeOutput(label, y)`: the label as a big-endian
 ///         uint32, then one int8 byte per class.
 ///
+///         Each delivery is bound to the model generation it was made for (ModelRegistry): a
+///         model cleared and registered anew by governance never judges deliveries made for the
+///         old one.
+///
+///         Slash window (ISlashWindow): a delivery made in epoch e can be disputed, and its node
+///         slashed, until `disputeWindow` after it, so at most `epochLength + disputeWindow` after
+///         e began; `setParams` refuses a window that would reach Staking's `unbondingPeriod`, so
+///         stake can never unbond out of reach of a pending dispute.
+///
 ///         Input binding: at delivery, the input must equal the subscription owner's
 ///         `getContainerInputs(subscriptionId, interval, block.timestamp, node)` (the owner is read
 ///         from the coordinator's Infernet v1.1.0 `getSubscription`), else the delivery reverts. A
@@ -55,8 +65,9 @@ interface IContainerInputs {
 ///    recorded input differs from the recorded output: a correct output can never be disputed;
 ///  - only the coordinator opens a verification; every settlement is reported to it exactly once;
 ///  - parameters stay within their hard bounds; the window never exceeds `MAX_DISPUTE_WINDOW`,
-///    which is shorter than the coordinator's own verification timeout.
-contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuardTransient {
+///    which is shorter than the coordinator's own verification timeout, and
+///    `slashWindow() < Staking.unbondingPeriod` whenever the parameters are set.
+contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     enum Status {
@@ -73,12 +84,14 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         bool jail; // whether a proven wrong output also jails the node
     }
 
-    /// @notice A delivery record (one slot): `deadline << 216 | digest` while pending, where
-    ///         `digest` is the top 216 bits of `keccak256(abi.encode(containerId, input, output))`;
-    ///         `VALID` or `INVALID` once settled (their deadline bits are 0).
+    /// @notice A delivery record (one slot): `deadline << 216 | epoch << 184 | digest` while
+    ///         pending, where `epoch` is the staking epoch of the delivery and `digest` the top 184
+    ///         bits of `keccak256(abi.encode(containerId, generation, input, output))`; `VALID` or
+    ///         `INVALID` once settled (their deadline bits are 0).
     uint256 private constant VALID = 1;
     uint256 private constant INVALID = 2;
-    uint256 private constant DIGEST_MASK = (1 << 216) - 1;
+    uint256 private constant DIGEST_MASK = (1 << 184) - 1;
+    uint256 private constant EPOCH_MASK = (1 << 32) - 1;
 
     uint256 public constant WAD = 1e18;
     uint256 public constant MIN_DISPUTE_WINDOW = 1 minutes;
@@ -92,6 +105,9 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
     ICoordinatorVerification public immutable coordinator;
     IStaking public immutable staking;
     ModelRegistry public immutable models;
+    /// @notice Staking's epoch length (seconds).
+    uint256 public immutable epochLength;
+    uint256 private immutable _genesis;
 
     Params private _params;
     address private _wallet;
@@ -116,7 +132,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         bytes32 containerId,
         bytes32 deliveredOutputHash,
         bytes32 expectedOutputHash,
-        uint256 slashFraction
+        uint256 slashFraction,
+        uint256 offenceEpoch
     );
     event OutputAccepted(uint32 indexed subscriptionId, uint32 indexed interval, address indexed node);
     event ParamsUpdated(Params params);
@@ -140,6 +157,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error ZeroAddress();
     error ProofVerificationUnsupported();
+    /// @notice The slash window `slashWindow` the parameters give would reach Staking's `unbondingPeriod`.
+    error SlashWindowReachesUnbonding(uint256 slashWindow, uint256 unbondingPeriod);
 
     constructor(
         ICoordinatorVerification coordinator_,
@@ -152,6 +171,9 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         coordinator = coordinator_;
         staking = staking_;
         models = models_;
+        uint256 genesis = staking_.epochStart(0);
+        _genesis = genesis;
+        epochLength = staking_.epochStart(1) - genesis;
         _setWallet(wallet_);
         _setParams(params_);
     }
@@ -176,7 +198,7 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         bytes calldata
     ) external {
         if (msg.sender != address(coordinator)) revert NotCoordinator(msg.sender);
-        (bool active, uint32 inputs, uint32 classes) = models.deliveryInfo(containerId);
+        (bool active, uint32 inputs, uint32 classes, uint16 generation) = models.deliveryInfo(containerId);
         if (!active) revert ModelNotActive(containerId);
         if (input.length != inputs) revert InputLengthMismatch(inputs, input.length);
         uint256 outputLength = IntegerMLP.OUTPUT_LABEL_BYTES + classes;
@@ -188,7 +210,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         bytes32 key = _key(subscriptionId, interval, node);
         if (_records[key] >> 216 != 0) revert AlreadyPending(subscriptionId, interval, node);
         uint256 deadline = block.timestamp + _params.disputeWindow;
-        _records[key] = (deadline << 216) | _digest(containerId, input, output);
+        uint256 epoch = (block.timestamp - _genesis) / epochLength;
+        _records[key] = (deadline << 216) | (epoch << 184) | _digest(containerId, generation, input, output);
         emit OutputVerificationRequested(
             subscriptionId,
             interval,
@@ -231,10 +254,10 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         uint256 deadline = record >> 216;
         if (deadline == 0) revert NotPending(subscriptionId, interval, node, _status(record));
         if (block.timestamp >= deadline) revert DisputeWindowClosed(deadline, block.timestamp);
-        uint256 digest = _digest(containerId, input, output);
+        (uint32[] memory widths, bytes32 weightsHash, uint16 generation) = models.weightsOf(containerId);
+        uint256 digest = _digest(containerId, generation, input, output);
         if (record & DIGEST_MASK != digest) revert DeliveryMismatch(record & DIGEST_MASK, digest);
 
-        (uint32[] memory widths, bytes32 weightsHash) = models.weightsOf(containerId);
         bytes32 checkpointHash = keccak256(checkpoint);
         if (checkpointHash != weightsHash) revert WeightsMismatch(containerId, weightsHash, checkpointHash);
         (bytes memory y, uint256 label) = IntegerMLP.forward(widths, checkpoint, input);
@@ -244,7 +267,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
         _records[key] = INVALID;
         coordinator.finalizeProofVerification(subscriptionId, interval, node, false);
-        uint256 fraction = _slash(node);
+        uint256 offenceEpoch = (record >> 184) & EPOCH_MASK;
+        uint256 fraction = _slash(node, offenceEpoch);
         emit OutputDisputed(
             subscriptionId,
             interval,
@@ -253,7 +277,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
             containerId,
             delivered,
             expected,
-            fraction
+            fraction,
+            offenceEpoch
         );
     }
 
@@ -323,6 +348,13 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         return _params;
     }
 
+    /// @inheritdoc ISlashWindow
+    /// @dev A delivery made in an epoch can be disputed until `disputeWindow` after it, and it is
+    ///      made before the epoch ends: `epochLength + disputeWindow` after the epoch began at most.
+    function slashWindow() public view returns (uint256) {
+        return epochLength + _params.disputeWindow;
+    }
+
     /// @notice The verification state of `node`'s delivery for (`subscriptionId`, `interval`) and,
     ///         while pending, the end of its dispute window.
     function verificationOf(
@@ -339,6 +371,7 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
         return
             interfaceId == type(IOutputVerifier).interfaceId ||
             interfaceId == type(IVerifier).interfaceId ||
+            interfaceId == type(ISlashWindow).interfaceId ||
             interfaceId == type(IERC165).interfaceId;
     }
 
@@ -352,10 +385,11 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
     function _digest(
         bytes32 containerId,
+        uint16 generation,
         bytes calldata input,
         bytes calldata output
     ) private pure returns (uint256) {
-        return uint256(keccak256(abi.encode(containerId, input, output))) >> 40;
+        return uint256(keccak256(abi.encode(containerId, generation, input, output))) >> 72;
     }
 
     function _status(uint256 record) private pure returns (Status) {
@@ -396,18 +430,21 @@ contract PoAIVerifier is IOutputVerifier, IERC165, AccessManaged, ReentrancyGuar
 
     /// Slashes a registered node within Staking's current cap (the disputer is the reporter, unless
     /// it is the node itself). Returns the fraction slashed (0 when there is nothing to slash).
-    function _slash(address node) private returns (uint256 fraction) {
+    function _slash(address node, uint256 offenceEpoch) private returns (uint256 fraction) {
         if (staking.roleOf(node) == IStaking.Role.None) return 0;
         fraction = Math.min(_params.slashFraction, staking.params().maxSlashFraction);
         if (fraction == 0) return 0;
         address[] memory reporters = new address[](msg.sender == node ? 0 : 1);
         if (reporters.length != 0) reporters[0] = msg.sender;
-        staking.slash(node, fraction, reporters, _params.jail);
+        staking.slash(node, fraction, reporters, _params.jail, offenceEpoch);
     }
 
     function _setParams(Params memory p) private {
         _bound("disputeWindow", p.disputeWindow, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
         _bound("slashFraction", p.slashFraction, 1, WAD);
+        uint256 window = epochLength + p.disputeWindow;
+        uint256 unbonding = staking.params().unbondingPeriod;
+        if (window >= unbonding) revert SlashWindowReachesUnbonding(window, unbonding);
         _params = p;
         emit ParamsUpdated(p);
     }

@@ -85,7 +85,7 @@ export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVER
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeMissed" }) : none,
     hasChallenges && parts.reveals ? client.challenges.getEvents({ eventName: "VerdictRevealed" }) : none,
     parts.slashes ? client.staking.getEvents({ eventName: "Slashed" }) : none,
-    parts.rewards ? client.staking.getEvents({ eventName: "RewardNotified" }) : none,
+    parts.rewards ? client.staking.getEvents({ eventName: "RewardCredited" }) : none,
   ]);
 
   const challenges = new Map<Hex, ChallengeRecord>();

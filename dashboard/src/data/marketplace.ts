@@ -2,8 +2,9 @@
  * The inference marketplace: registered models, their usage per epoch (deliveries and fees the
  * Coordinator recorded for the reward split), recent deliveries, and output disputes.
  */
-import { getModelRegistryEvents, getOutputVerifierEvents, type PoAIClient } from "@poai/sdk";
+import { coordinatorAbi, getModelRegistryEvents, getOutputVerifierEvents, type PoAIClient } from "@poai/sdk";
 import { getAddress, type Address, type Hex } from "viem";
+import { readContract } from "viem/actions";
 
 /** Epochs of usage the marketplace charts. */
 export const USAGE_EPOCHS = 12;
@@ -57,31 +58,90 @@ export interface Marketplace {
 export async function loadMarketplace(client: PoAIClient): Promise<Marketplace | null> {
   const c = client.deployment.contracts;
   if (!c.coordinator) return null;
-  const [epoch, registered, fulfilled, subscriptions, requested, accepted, disputed] = await Promise.all([
-    client.inference.getUsageEpoch(),
-    c.modelRegistry ? getModelRegistryEvents(client, { eventName: "ModelRegistered" }) : [],
-    client.inference.getEvents({ eventName: "SubscriptionFulfilled" }),
-    client.inference.getSubscriptionCount(),
-    c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputVerificationRequested" }) : [],
-    c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputAccepted" }) : [],
-    c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputDisputed" }) : [],
-  ]);
+  const [epoch, registered, fulfilled, verified, flushed, subscriptions, requested, accepted, disputed] =
+    await Promise.all([
+      client.inference.getUsageEpoch(),
+      c.modelRegistry ? getModelRegistryEvents(client, { eventName: "ModelRegistered" }) : [],
+      client.inference.getEvents({ eventName: "SubscriptionFulfilled" }),
+      client.inference.getEvents({ eventName: "ProofVerified" }),
+      client.inference.getEvents({ eventName: "UsageFeesFlushed" }),
+      client.inference.getSubscriptionCount(),
+      c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputVerificationRequested" }) : [],
+      c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputAccepted" }) : [],
+      c.poaiVerifier ? getOutputVerifierEvents(client, { eventName: "OutputDisputed" }) : [],
+    ]);
   const first = epoch >= BigInt(USAGE_EPOCHS - 1) ? epoch - BigInt(USAGE_EPOCHS - 1) : 0n;
   const epochs: bigint[] = [];
   for (let e = first; e <= epoch; e++) epochs.push(e);
   const names = new Map<Hex, string>();
   for (const e of registered) names.set(e.args.containerId, e.args.containerIdString);
   const ids = [...names.keys()];
-  const [models, usage] = await Promise.all([
-    Promise.all(ids.map((containerId) => client.inference.getModel({ containerId }))),
-    Promise.all(
-      ids.map((containerId) =>
-        Promise.all(epochs.map((e) => client.inference.getModelUsage({ containerId, epoch: e }))),
-      ),
+  // The Coordinator keeps one usage record per (node, model): the latest epoch's accepted
+  // deliveries and the fees not flushed yet. Each epoch's count is the record as it stood at the
+  // last delivery or verification of that epoch (read at that block); fees are those flushed to the
+  // RewardDistributor plus those still pending.
+  const models = await Promise.all(ids.map((containerId) => client.inference.getModel({ containerId })));
+  const modelOf = new Map<number, Hex>();
+  const touches = new Map<string, { node: Address; subscriptionId: number; blockNumber: bigint }>();
+  for (const e of [...fulfilled, ...verified]) {
+    const node = getAddress(e.args.node!);
+    const subscriptionId = Number(e.args.id);
+    touches.set(`${node}:${subscriptionId}:${e.blockNumber}`, {
+      node,
+      subscriptionId,
+      blockNumber: e.blockNumber,
+    });
+  }
+  await Promise.all(
+    [...new Set([...touches.values()].map((t) => t.subscriptionId))].map(async (subscriptionId) => {
+      const sub = await client.inference.getSubscription({ subscriptionId });
+      modelOf.set(subscriptionId, sub.containerId);
+    }),
+  );
+  const counted = new Map<string, bigint>(); // `${model}:${node}:${epoch}` -> deliveries
+  const nodesOf = new Map<Hex, Set<Address>>();
+  await Promise.all(
+    [...touches.values()].map(async (t) => {
+      const containerId = modelOf.get(t.subscriptionId)!;
+      if (!names.has(containerId)) return;
+      nodesOf.set(containerId, (nodesOf.get(containerId) ?? new Set()).add(t.node));
+      const u = await client.inference.getUsage({ node: t.node, containerId, blockNumber: t.blockNumber });
+      const key = `${containerId}:${t.node}:${u.epoch}`;
+      if (u.deliveries > (counted.get(key) ?? 0n)) counted.set(key, u.deliveries);
+    }),
+  );
+  const deliveries = ids.map((id) =>
+    epochs.map((e) =>
+      [...(nodesOf.get(id) ?? [])].reduce((s, node) => s + (counted.get(`${id}:${node}:${e}`) ?? 0n), 0n),
     ),
-  ]);
-  const deliveries = usage.map((perEpoch) => perEpoch.map((u) => u.deliveries));
-  const fees = usage.map((perEpoch) => perEpoch.map((u) => u.fees));
+  );
+  const pending = await Promise.all(
+    ids.map(async (containerId) => {
+      const nodes = [...(nodesOf.get(containerId) ?? [])];
+      const left = await Promise.all(
+        nodes.map((node) => client.inference.getPendingUsageFees({ node, containerId })),
+      );
+      return left.reduce((s, x) => s + x, 0n);
+    }),
+  );
+  const epochAt = (blockNumber: bigint) =>
+    readContract(client.publicClient, {
+      address: c.coordinator!,
+      abi: coordinatorAbi,
+      functionName: "currentEpoch",
+      blockNumber,
+    });
+  const flushedOf = new Map<Hex, bigint>();
+  const flushedPerEpoch = new Map<string, bigint>();
+  for (const e of flushed) {
+    const containerId = e.args.containerId!;
+    flushedOf.set(containerId, (flushedOf.get(containerId) ?? 0n) + e.args.amount!);
+    const epochOfFlush = await epochAt(e.blockNumber);
+    const key = `${containerId}:${epochOfFlush}`;
+    flushedPerEpoch.set(key, (flushedPerEpoch.get(key) ?? 0n) + e.args.amount!);
+  }
+  const totalFees = ids.map((id, i) => (flushedOf.get(id) ?? 0n) + pending[i]!);
+  const fees = ids.map((id) => epochs.map((e) => flushedPerEpoch.get(`${id}:${e}`) ?? 0n));
   return {
     epoch,
     models: models.map((m, i) => ({
@@ -92,8 +152,8 @@ export async function loadMarketplace(client: PoAIClient): Promise<Marketplace |
       weightsHash: m.weightsHash,
       active: m.active,
       challengeId: m.challengeId,
-      deliveries: deliveries[i]!.reduce((s, x) => s + x, 0n),
-      fees: fees[i]!.reduce((s, x) => s + x, 0n),
+      deliveries: [...counted].filter(([k]) => k.startsWith(`${ids[i]}:`)).reduce((s, [, x]) => s + x, 0n),
+      fees: totalFees[i]!,
     })),
     usage: { epochs, deliveries, fees },
     subscriptions: Number(subscriptions),

@@ -17,8 +17,12 @@ export interface OperatorReport {
   points: Wei;
   slashed: Wei;
   jailed: boolean;
-  /** Reward settled into the operator's pool, of it the operator's commission, and usage fees. */
-  rewards: { settled: Wei; commission: Wei; toPool: Wei; usageFees: Wei };
+  /**
+   * What the operator's pool was credited with (its share of the epochs' budgets by points and the
+   * usage fees of the epochs credited), of it the operator's commission and the rest for the
+   * pool's shares, and the usage fees paid into the pool.
+   */
+  rewards: { credited: Wei; commission: Wei; toPool: Wei; usageFees: Wei };
   selfStake: Wei;
   totalStake: Wei;
 }
@@ -79,15 +83,26 @@ export interface DevnetReport {
   accounting: {
     funded: Wei;
     usageFees: Wei;
-    paidIntoPools: Wei;
+    /** Rewards nobody could earn, returned by Staking to the distributor's carry. */
+    returned: Wei;
+    creditedToPools: Wei;
     protocol: Wei;
     reserve: Wei;
     carried: Wei;
+    /** Budgets of closed epochs not credited to a pool yet (credited at the pool's next touch). */
     unsettled: Wei;
+    /** Usage fees in pools for epochs not closed or not credited yet. */
+    pendingInPools: Wei;
     distributorHolds: Wei;
     burnedBySlashes: Wei;
+    /** Claimed and compounded by everybody (operators' commission included). */
+    claimed: Wei;
     claimedByDelegators: Wei;
+    /** What every position can claim now (operators' commission included). */
     claimable: Wei;
+    dust: Wei;
+    /** credited - claimed - claimable - dust: the positions' floor roundings (a few wei). */
+    rounding: Wei;
     balanced: boolean;
   };
   checks: { name: string; ok: boolean; detail: string }[];
@@ -157,7 +172,7 @@ export function formatReport(r: DevnetReport): string {
         points(o),
         fmt(o.slashed),
         o.jailed ? "jailed" : "active",
-        `${fmt(o.rewards.settled)} (${fmt(o.rewards.commission)})`,
+        `${fmt(o.rewards.credited)} (${fmt(o.rewards.commission)})`,
         fmt(o.rewards.usageFees),
         fmt(o.totalStake),
       ]),
@@ -192,10 +207,11 @@ export function formatReport(r: DevnetReport): string {
   section("Reward accounting");
   const a = r.accounting;
   out.push(
-    `  funded ${fmt(a.funded)} + usage fees ${fmt(a.usageFees)}`,
-    `  = paid into pools ${fmt(a.paidIntoPools)} + protocol ${fmt(a.protocol)} + reserve ${fmt(a.reserve)} + carried ${fmt(a.carried)} + unsettled ${fmt(a.unsettled)}`,
-    `  ${a.balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(a.distributorHolds)} (reserve + carried + unsettled)`,
-    `  delegators claimed ${fmt(a.claimedByDelegators)}, ${fmt(a.claimable)} claimable; slashes burned ${fmt(a.burnedBySlashes)}`,
+    `  funded ${fmt(a.funded)} + usage fees ${fmt(a.usageFees)} + returned dust ${fmt(a.returned)}`,
+    `  = credited to pools ${fmt(a.creditedToPools)} + protocol ${fmt(a.protocol)} + reserve ${fmt(a.reserve)} + carried ${fmt(a.carried)} + unsettled ${fmt(a.unsettled)} + pending in pools ${fmt(a.pendingInPools)}`,
+    `  ${a.balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(a.distributorHolds)} (reserve + carried)`,
+    `  credited = claimed ${fmt(a.claimed)} + claimable ${fmt(a.claimable)} + dust ${fmt(a.dust)} + ${a.rounding} wei of rounding`,
+    `  delegators claimed ${fmt(a.claimedByDelegators)}; slashes burned ${fmt(a.burnedBySlashes)}`,
   );
   section("Checks");
   for (const c of r.checks) out.push(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);

@@ -11,8 +11,9 @@
  *    audit the sampled segments, commit and reveal verdicts and finalize; misses are reported.
  * 4. Runs the inference marketplace (a consumer dApp buying classifications from the staked
  *    trainers, usage recorded), when the scenario is given.
- * 5. Closes the epochs in the RewardDistributor and settles every operator's share; usage fees are
- *    settled into the pools; a delegator claims, another undelegates.
+ * 5. Nobody settles anything: once the last round's points are final, the operators claim their
+ *    commission and a delegator claims (each claim closes the final epochs and credits that pool,
+ *    epoch by epoch, with what it earned); another delegator undelegates and keeps what it earned.
  * 6. Reports every party's outcome and checks the books.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -359,37 +360,52 @@ export async function runDevnet(
     const inference = o.inference && stages.inference ? await stages.inference(world, ui) : null;
 
     // --- 5. rewards --------------------------------------------------------------------------
+    // No settlement script: the first actions on the pools after the epochs' points are final
+    // (here the operators claiming their commission, then Dave claiming) close the epochs in the
+    // RewardDistributor and credit each pool with what it earned, epoch by epoch.
     const closesAt = await d.challenges.read.epochClosesAt([last]);
     if (BigInt(await networkHelpers.time.latest()) < closesAt + 1n)
       await networkHelpers.time.increaseTo(closesAt + 1n);
-    await d.distributor.write.closeEpochs([50n]);
-    const settleLines: string[] = [];
-    for (let r = first; r <= last; r++) {
-      for (const op of operators) {
-        const amount = await d.distributor.read.pendingSettlement([addr(op.wallet), r]);
-        if (amount === 0n) continue;
-        await d.distributor.write.settle([addr(op.wallet), r]);
-        settleLines.push(`epoch ${r}: ${op.name} settles ${fmt(amount)} into its pool`);
-      }
-    }
+    const clientOfAdmin = clientOf(admin);
+    const rewardLines: string[] = [];
     for (const op of operators) {
-      if ((await d.distributor.read.pendingFees([addr(op.wallet)])) > 0n) {
-        await d.distributor.write.settleFees([addr(op.wallet)]);
-        settleLines.push(`${op.name} settles its usage fees into its pool`);
-      }
+      const own = await clientOfAdmin.staking.getPosition({
+        owner: addr(op.wallet),
+        operator: addr(op.wallet),
+      });
+      if (own.claimable === 0n) continue;
+      await (await as(op.wallet)).staking.write.claim([addr(op.wallet)]);
+      rewardLines.push(`${op.name} claims ${fmt(own.claimable)} (its commission and its own stake's part)`);
     }
-    ui.step(
-      "Rewards: the epochs close in the RewardDistributor and every operator settles its share",
-      settleLines,
-    );
 
     const [daveX, erinX] = delegations;
-    await (await as(daveX.wallet)).staking.write.claim([addr(daveX.operator.wallet)]);
+    const davePos = await clientOfAdmin.staking.getPosition({
+      owner: addr(daveX.wallet),
+      operator: addr(daveX.operator.wallet),
+    });
+    if (davePos.claimable > 0n)
+      await (await as(daveX.wallet)).staking.write.claim([addr(daveX.operator.wallet)]);
     const erinPos = await d.staking.read.getPosition([addr(erinX.wallet), addr(erinX.operator.wallet)]);
     if (erinPos.shares > 0n)
       await (await as(erinX.wallet)).staking.write.undelegate([addr(erinX.operator.wallet), erinPos.shares]);
+    for (const e of await publicClient.getContractEvents({
+      address: d.distributor.address,
+      abi: rewardDistributorAbi,
+      eventName: "EpochClosed",
+      fromBlock: 0n,
+    })) {
+      const a = e.args as { epoch: bigint; budget: bigint; trainerBudget: bigint; validatorBudget: bigint };
+      if (a.trainerBudget + a.validatorBudget === 0n) continue;
+      rewardLines.push(
+        `epoch ${a.epoch} closed: ${fmt(a.trainerBudget)} to trainers and ${fmt(a.validatorBudget)} to validators by points`,
+      );
+    }
+    rewardLines.push(
+      `${daveX.name} claims ${fmt(davePos.claimable)} from ${daveX.operator.name}'s pool; ${erinX.name} undelegates from ${erinX.operator.name} and keeps what her shares earned`,
+    );
     ui.step(
-      `${daveX.name} claims the rewards of the stake with ${daveX.operator.name}; ${erinX.name} undelegates from ${erinX.operator.name}`,
+      "Rewards: nobody settles anything; the first claims after the points are final close the epochs and credit each pool",
+      rewardLines,
     );
 
     // --- 6. report ---------------------------------------------------------------------------
@@ -415,21 +431,18 @@ export async function runDevnet(
       );
     }
     const commission = new Map<string, bigint>();
-    const toPool = new Map<string, bigint>();
-    for (const e of await events("RewardNotified", d.staking.address, stakingAbi)) {
+    const credited = new Map<string, bigint>();
+    let creditedTotal = 0n;
+    for (const e of await events("RewardCredited", d.staking.address, stakingAbi)) {
       const k = getAddress(e.args.operator as string);
       commission.set(k, (commission.get(k) ?? 0n) + (e.args.commission as bigint));
-      toPool.set(k, (toPool.get(k) ?? 0n) + (e.args.distributed as bigint));
+      credited.set(k, (credited.get(k) ?? 0n) + (e.args.amount as bigint));
+      creditedTotal += e.args.amount as bigint;
     }
-    const settled = new Map<string, bigint>();
-    for (const e of await events("Settled", d.distributor.address, rewardDistributorAbi)) {
+    const feesIntoPools = new Map<string, bigint>();
+    for (const e of await events("RewardNotified", d.staking.address, stakingAbi)) {
       const k = getAddress(e.args.operator as string);
-      settled.set(k, (settled.get(k) ?? 0n) + (e.args.amount as bigint));
-    }
-    const feesSettled = new Map<string, bigint>();
-    for (const e of await events("FeesSettled", d.distributor.address, rewardDistributorAbi)) {
-      const k = getAddress(e.args.operator as string);
-      feesSettled.set(k, (feesSettled.get(k) ?? 0n) + (e.args.amount as bigint));
+      feesIntoPools.set(k, (feesIntoPools.get(k) ?? 0n) + (e.args.amount as bigint));
     }
     let claimedTotal = 0n;
     const claimedBy = new Map<string, bigint>();
@@ -438,6 +451,8 @@ export async function runDevnet(
       claimedBy.set(k, (claimedBy.get(k) ?? 0n) + (e.args.amount as bigint));
       claimedTotal += e.args.amount as bigint;
     }
+    for (const e of await events("Compounded", d.staking.address, stakingAbi))
+      claimedTotal += e.args.amount as bigint;
 
     const adminClient = clientOf(admin);
     const rounds: RoundRow[] = [];
@@ -519,10 +534,10 @@ export async function runDevnet(
         slashed: String(slashed.get(a) ?? 0n),
         jailed: info.jailed,
         rewards: {
-          settled: String(settled.get(a) ?? 0n),
+          credited: String(credited.get(a) ?? 0n),
           commission: String(commission.get(a) ?? 0n),
-          toPool: String(toPool.get(a) ?? 0n),
-          usageFees: String(feesSettled.get(a) ?? 0n),
+          toPool: String((credited.get(a) ?? 0n) - (commission.get(a) ?? 0n)),
+          usageFees: String(feesIntoPools.get(a) ?? 0n),
         },
         selfStake: String(info.selfStake),
         totalStake: String(info.totalStake),
@@ -530,11 +545,15 @@ export async function runDevnet(
     }
     const delegatorReports = [];
     let claimableTotal = 0n;
+    let delegatorsClaimed = 0n;
     for (const x of delegations) {
-      const pos = await d.staking.read.getPosition([addr(x.wallet), addr(x.operator.wallet)]);
+      const pos = await clientOfAdmin.staking.getPosition({
+        owner: addr(x.wallet),
+        operator: addr(x.operator.wallet),
+      });
       let unbonding = 0n;
       for (const u of await d.lens.read.getUnbonding([addr(x.wallet), 10n])) unbonding += u.tokens;
-      claimableTotal += pos.claimable;
+      delegatorsClaimed += claimedBy.get(`${addr(x.wallet)}:${addr(x.operator.wallet)}`) ?? 0n;
       delegatorReports.push({
         name: x.name,
         address: addr(x.wallet),
@@ -547,19 +566,46 @@ export async function runDevnet(
       });
     }
 
+    // Every position's claimable (operators' commission included), every closed epoch counted.
+    for (const op of operators) {
+      for (const owner of [op.wallet, ...delegations.map((x) => x.wallet)]) {
+        const pos = await clientOfAdmin.staking.getPosition({
+          owner: addr(owner),
+          operator: addr(op.wallet),
+        });
+        claimableTotal += pos.claimable;
+      }
+    }
     const funded = await d.distributor.read.totalFunded();
     const feesIn = await d.distributor.read.totalFees();
+    const returned = await d.distributor.read.totalReturned();
     const forwarded = await d.distributor.read.totalForwarded();
     const protocol = await d.distributor.read.totalToProtocol();
     const reserve = await d.distributor.read.reserve();
     const carried = await d.distributor.read.carry();
-    let unsettled = 0n;
-    for (let r = first; r <= last; r++) {
-      const ep = await d.distributor.read.getEpoch([r]);
-      unsettled += ep.trainerBudget - ep.trainerSettled + ep.validatorBudget - ep.validatorSettled;
+    const closedBefore = await d.distributor.read.nextEpochToClose();
+    const current = await d.staking.read.currentEpoch();
+    let unsettled = 0n; // budgets of closed epochs no pool was credited with yet
+    for (let r = 0n; r < closedBefore; r++)
+      for (const role of [1, 2] as const) unsettled += (await d.staking.read.epochBudget([r, role]))[0];
+    let pending = 0n; // fees added to pools for epochs not credited yet
+    for (const op of operators) {
+      const pool = await d.staking.read.getPool([addr(op.wallet)]);
+      for (let r = pool.creditedThrough; r <= current; r++)
+        pending += await d.staking.read.poolRewardAt([addr(op.wallet), r]);
     }
+    const dust = returned + (await d.staking.read.rewardDust());
     const held = await d.token.read.balanceOf([d.distributor.address]);
-    const balanced = funded + feesIn === forwarded + protocol + reserve + carried + unsettled;
+    // Distributor side, to the wei: what came in is with the protocol, in the reserve or the carry,
+    // or went to Staking, where it is credited to a pool, waiting for an unclosed epoch or for a
+    // pool's next touch.
+    const balanced =
+      funded + feesIn + returned === protocol + reserve + carried + forwarded &&
+      forwarded === creditedTotal + unsettled + pending &&
+      held === reserve + carried;
+    // Pool side: what was credited is claimed, claimable, or dust nobody could earn, but for the
+    // rounding of each position's floor (a few wei).
+    const rounding = creditedTotal - claimedTotal - claimableTotal - dust;
 
     const forgers = operatorReports.filter((x) => x.behaviour === "forger");
     const honest = operatorReports.filter((x) => x.role === "trainer" && x.behaviour === "honest");
@@ -598,8 +644,13 @@ export async function runDevnet(
       },
       {
         name: "the reward books balance",
-        ok: balanced && held === reserve + carried + unsettled,
-        detail: `funded + fees = pools + protocol + reserve + carried + unsettled; distributor holds ${fmt(held)}`,
+        ok: balanced && rounding >= 0n && rounding < 1000n,
+        detail: `funded + fees + returned = protocol + reserve + carried + credited to pools + unsettled + pending, to the wei; credited = claimed + claimable + dust + ${rounding} wei of rounding; the distributor holds ${fmt(held)}`,
+      },
+      {
+        name: "delegators are paid without anybody settling",
+        ok: delegatorsClaimed > 0n,
+        detail: `${delegations[0]!.name} claimed ${fmt(delegatorsClaimed)} with no settlement call`,
       },
       ...(inference
         ? [
@@ -643,15 +694,20 @@ export async function runDevnet(
       accounting: {
         funded: String(funded),
         usageFees: String(feesIn),
-        paidIntoPools: String(forwarded),
+        returned: String(returned),
+        creditedToPools: String(creditedTotal),
         protocol: String(protocol),
         reserve: String(reserve),
         carried: String(carried),
         unsettled: String(unsettled),
+        pendingInPools: String(pending),
         distributorHolds: String(held),
         burnedBySlashes: String(await d.token.read.balanceOf([BURN])),
-        claimedByDelegators: String(claimedTotal),
+        claimed: String(claimedTotal),
+        claimedByDelegators: String(delegatorsClaimed),
         claimable: String(claimableTotal),
+        dust: String(dust),
+        rounding: String(rounding),
         balanced,
       },
       checks,

@@ -5,7 +5,7 @@ export const classifierConsumerAbi = [
   {
     type: "constructor",
     inputs: [
-      { name: "coordinator", type: "address", internalType: "address" },
+      { name: "registry", type: "address", internalType: "address" },
       { name: "model_", type: "string", internalType: "string" },
       { name: "owner_", type: "address", internalType: "address" },
     ],
@@ -46,6 +46,13 @@ export const classifierConsumerAbi = [
       { name: "", type: "address", internalType: "address" },
     ],
     outputs: [{ name: "", type: "bytes", internalType: "bytes" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "isRequester",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "view",
   },
   {
@@ -113,6 +120,16 @@ export const classifierConsumerAbi = [
   },
   {
     type: "function",
+    name: "setRequester",
+    inputs: [
+      { name: "account", type: "address", internalType: "address" },
+      { name: "allowed", type: "bool", internalType: "bool" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "transferOwnership",
     inputs: [{ name: "newOwner", type: "address", internalType: "address" }],
     outputs: [],
@@ -160,8 +177,18 @@ export const classifierConsumerAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "RequesterUpdated",
+    inputs: [
+      { name: "account", type: "address", internalType: "address", indexed: true },
+      { name: "allowed", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  { type: "error", name: "NotCoordinator", inputs: [] },
+  {
     type: "error",
-    name: "NotCoordinator",
+    name: "NotRequester",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {

@@ -9,17 +9,9 @@ export const coordinatorAbi = [
       { name: "fee_", type: "address", internalType: "contract Fee" },
       { name: "rewardDistributor_", type: "address", internalType: "address" },
       { name: "modelRegistry_", type: "address", internalType: "contract IModelRegistry" },
-      { name: "callbackGasLimit_", type: "uint256", internalType: "uint256" },
       { name: "commitWindow_", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "CALLBACK_RESERVE",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
   },
   {
     type: "function",
@@ -33,13 +25,6 @@ export const coordinatorAbi = [
     name: "PROOF_WINDOW",
     inputs: [],
     outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "callbackGasLimit",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
   },
   {
@@ -65,17 +50,6 @@ export const coordinatorAbi = [
     name: "commitWindow",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "commitmentOf",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-    outputs: [{ name: "", type: "bytes32", internalType: "bytes32" }],
     stateMutability: "view",
   },
   {
@@ -110,6 +84,29 @@ export const coordinatorAbi = [
   },
   {
     type: "function",
+    name: "createSubscriptionWithOptions",
+    inputs: [
+      { name: "containerId", type: "string", internalType: "string" },
+      { name: "frequency", type: "uint32", internalType: "uint32" },
+      { name: "period", type: "uint32", internalType: "uint32" },
+      { name: "redundancy", type: "uint16", internalType: "uint16" },
+      { name: "lazy", type: "bool", internalType: "bool" },
+      { name: "paymentToken", type: "address", internalType: "address" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "wallet", type: "address", internalType: "address" },
+      { name: "verifier", type: "address", internalType: "address" },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    outputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "currentEpoch",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -128,6 +125,17 @@ export const coordinatorAbi = [
     ],
     outputs: [],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "deliveriesIn",
+    inputs: [
+      { name: "node", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -167,7 +175,7 @@ export const coordinatorAbi = [
     name: "flushUsageFees",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
     ],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
@@ -224,6 +232,20 @@ export const coordinatorAbi = [
   },
   {
     type: "function",
+    name: "getSubscriptionOptions",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "id",
     inputs: [],
     outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
@@ -249,15 +271,33 @@ export const coordinatorAbi = [
         type: "tuple",
         internalType: "struct Coordinator.IntervalState",
         components: [
-          { name: "lastNode", type: "address", internalType: "address" },
           { name: "delivered", type: "uint16", internalType: "uint16" },
           { name: "committed", type: "uint16", internalType: "uint16" },
           { name: "reopened", type: "uint16", internalType: "uint16" },
-          { name: "tainted", type: "bool", internalType: "bool" },
+          { name: "invalidated", type: "uint16", internalType: "uint16" },
+          { name: "blocked", type: "bool", internalType: "bool" },
           { name: "revealAt", type: "uint40", internalType: "uint40" },
         ],
       },
     ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "isValidWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "markOf",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "", type: "bytes32", internalType: "bytes32" }],
     stateMutability: "view",
   },
   {
@@ -269,75 +309,49 @@ export const coordinatorAbi = [
   },
   {
     type: "function",
-    name: "modelTrainerOf",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
     name: "nodeResponded",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
+    inputs: [{ name: "key", type: "bytes32", internalType: "bytes32" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "view",
   },
   {
     type: "function",
-    name: "nodeUsage",
-    inputs: [
-      { name: "node", type: "address", internalType: "address" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-    ],
+    name: "proofRequests",
+    inputs: [{ name: "key", type: "bytes32", internalType: "bytes32" }],
     outputs: [
-      { name: "deliveries", type: "uint64", internalType: "uint64" },
-      { name: "fees", type: "uint192", internalType: "uint192" },
+      { name: "expiry", type: "uint32", internalType: "uint32" },
+      { name: "nodeWallet", type: "address", internalType: "contract Wallet" },
+      { name: "consumerEscrowed", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "view",
   },
   {
     type: "function",
-    name: "pendingUsageFees",
-    inputs: [
-      { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
-    ],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    name: "reader",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
   },
-  {
-    type: "function",
-    name: "proofRequest",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-    outputs: [
-      {
-        name: "",
-        type: "tuple",
-        internalType: "struct Payments.ProofRequest",
-        components: [
-          { name: "expiry", type: "uint32", internalType: "uint32" },
-          { name: "nodeWallet", type: "address", internalType: "address" },
-          { name: "escrowed", type: "uint128", internalType: "uint128" },
-        ],
-      },
-    ],
-    stateMutability: "view",
-  },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
   {
     type: "function",
     name: "redundancyCount",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-    ],
+    inputs: [{ name: "key", type: "bytes32", internalType: "bytes32" }],
     outputs: [{ name: "", type: "uint16", internalType: "uint16" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "registerWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "registry",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Registry" }],
     stateMutability: "view",
   },
   {
@@ -385,14 +399,22 @@ export const coordinatorAbi = [
   },
   {
     type: "function",
-    name: "usage",
+    name: "usageOf",
     inputs: [
+      { name: "node", type: "address", internalType: "address" },
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
     ],
     outputs: [
-      { name: "deliveries", type: "uint64", internalType: "uint64" },
-      { name: "fees", type: "uint192", internalType: "uint192" },
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct Payments.Usage",
+        components: [
+          { name: "epoch", type: "uint32", internalType: "uint32" },
+          { name: "deliveries", type: "uint32", internalType: "uint32" },
+          { name: "pendingFees", type: "uint192", internalType: "uint192" },
+        ],
+      },
     ],
     stateMutability: "view",
   },
@@ -409,16 +431,6 @@ export const coordinatorAbi = [
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract WalletFactory" }],
     stateMutability: "view",
-  },
-  {
-    type: "event",
-    name: "CallbackFailed",
-    inputs: [
-      { name: "id", type: "uint32", internalType: "uint32", indexed: true },
-      { name: "interval", type: "uint32", internalType: "uint32", indexed: false },
-      { name: "node", type: "address", internalType: "address", indexed: true },
-    ],
-    anonymous: false,
   },
   {
     type: "event",
@@ -442,6 +454,16 @@ export const coordinatorAbi = [
   },
   {
     type: "event",
+    name: "IntervalReopened",
+    inputs: [
+      { name: "id", type: "uint32", internalType: "uint32", indexed: true },
+      { name: "interval", type: "uint32", internalType: "uint32", indexed: false },
+      { name: "slots", type: "uint16", internalType: "uint16", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ProofVerificationRequested",
     inputs: [
       { name: "id", type: "uint32", internalType: "uint32", indexed: true },
@@ -457,10 +479,11 @@ export const coordinatorAbi = [
     name: "ProofVerified",
     inputs: [
       { name: "id", type: "uint32", internalType: "uint32", indexed: true },
-      { name: "interval", type: "uint32", internalType: "uint32", indexed: false },
+      { name: "interval", type: "uint32", internalType: "uint32", indexed: true },
       { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "active", type: "bool", internalType: "bool", indexed: false },
+      { name: "verifier", type: "address", internalType: "address", indexed: false },
       { name: "valid", type: "bool", internalType: "bool", indexed: false },
-      { name: "expired", type: "bool", internalType: "bool", indexed: false },
     ],
     anonymous: false,
   },
@@ -487,9 +510,25 @@ export const coordinatorAbi = [
   },
   {
     type: "event",
+    name: "SubscriptionOptionsSet",
+    inputs: [
+      { name: "id", type: "uint32", internalType: "uint32", indexed: true },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        indexed: false,
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "UsageFeesFlushed",
     inputs: [
       { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "modelTrainer", type: "address", internalType: "address", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
     ],
@@ -511,10 +550,7 @@ export const coordinatorAbi = [
   {
     type: "error",
     name: "CommitRequired",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
   {
     type: "error",
@@ -533,32 +569,8 @@ export const coordinatorAbi = [
       { name: "releasableAt", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientCallbackGas",
-    inputs: [
-      { name: "gasLeft", type: "uint256", internalType: "uint256" },
-      { name: "required", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "IntervalCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
-  },
-  {
-    type: "error",
-    name: "IntervalMismatch",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "deliveryInterval", type: "uint32", internalType: "uint32" },
-      { name: "currentInterval", type: "uint32", internalType: "uint32" },
-    ],
-  },
+  { type: "error", name: "IntervalCompleted", inputs: [] },
+  { type: "error", name: "IntervalMismatch", inputs: [] },
   {
     type: "error",
     name: "InvalidParameter",
@@ -569,33 +581,13 @@ export const coordinatorAbi = [
       { name: "maxValue", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "InvalidSubscription",
-    inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "InvalidWallet", inputs: [] },
   {
     type: "error",
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "NodeRespondedAlready",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "NodeRespondedAlready", inputs: [] },
   {
     type: "error",
     name: "NotCommitted",
@@ -605,34 +597,45 @@ export const coordinatorAbi = [
       { name: "node", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
   {
     type: "error",
-    name: "NotSubscriptionOwner",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
-    ],
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
     name: "NothingToFlush",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
     ],
   },
   {
     type: "error",
-    name: "ProofRequestNotFound",
+    name: "OutputProvenInvalid",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
       { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
+      { name: "outputHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
+  {
+    type: "error",
+    name: "PaymentAmountTooLarge",
+    inputs: [
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "ProofRequestNotFound", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
+  },
   {
     type: "error",
     name: "RevealNotOpen",
@@ -647,44 +650,25 @@ export const coordinatorAbi = [
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "SubscriptionCompleted", inputs: [] },
+  { type: "error", name: "SubscriptionNotActive", inputs: [] },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
-    name: "SubscriptionCompleted",
+    name: "TransferFailed",
     inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "frequency", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotActive",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "activeAt", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-  },
-  {
-    type: "error",
-    name: "UnauthorizedVerifier",
-    inputs: [
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "verifier", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
-    name: "UnsupportedVerifierToken",
-    inputs: [
-      { name: "verifier", type: "address", internalType: "address" },
       { name: "token", type: "address", internalType: "address" },
+      { name: "to", type: "address", internalType: "address" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "UnauthorizedVerifier", inputs: [] },
+  {
+    type: "error",
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
+  },
+  { type: "error", name: "UnsupportedVerifierToken", inputs: [] },
   {
     type: "error",
     name: "VerifierFeeTooHigh",

@@ -16,6 +16,9 @@ export const iModelRegistryAbi = [
           { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
           { name: "widths", type: "uint32[]", internalType: "uint32[]" },
           { name: "active", type: "bool", internalType: "bool" },
+          { name: "approved", type: "bool", internalType: "bool" },
+          { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+          { name: "generation", type: "uint16", internalType: "uint16" },
         ],
       },
     ],
@@ -27,6 +30,34 @@ export const iModelRegistryAbi = [
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
     outputs: [{ name: "", type: "address", internalType: "address" }],
     stateMutability: "view",
+  },
+  {
+    type: "event",
+    name: "ModelApprovalChanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "approved", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelCleared",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelReassigned",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "previousTrainer", type: "address", internalType: "address", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
   },
   {
     type: "event",
@@ -83,6 +114,14 @@ export const iModelRegistryAbi = [
   },
   {
     type: "error",
+    name: "ModelNotDisputable",
+    inputs: [
+      { name: "gas", type: "uint256", internalType: "uint256" },
+      { name: "maxGas", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -117,5 +156,6 @@ export const iModelRegistryAbi = [
     name: "UnknownModel",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
+  { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

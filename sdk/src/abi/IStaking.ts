@@ -11,6 +11,13 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "epochAt",
+    inputs: [{ name: "timestamp", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "epochStart",
     inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -111,6 +118,19 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "slash",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+      { name: "jail", type: "bool", internalType: "bool" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "stakeAt",
     inputs: [
       { name: "operator", type: "address", internalType: "address" },
@@ -156,6 +176,18 @@ export const iStakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "shares", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "EpochFunded",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "trainerBudget", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "validatorBudget", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "validatorPoints", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -224,15 +256,6 @@ export const iStakingAbi = [
   },
   {
     type: "event",
-    name: "RewardBurned",
-    inputs: [
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "RewardClaimed",
     inputs: [
       { name: "owner", type: "address", internalType: "address", indexed: true },
@@ -243,14 +266,54 @@ export const iStakingAbi = [
   },
   {
     type: "event",
+    name: "RewardCredited",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "commission", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RewardDistributorSet",
+    inputs: [
+      { name: "distributor", type: "address", internalType: "address", indexed: true },
+      { name: "points", type: "address", internalType: "address", indexed: true },
+      { name: "firstEpoch", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RewardDustReturned",
+    inputs: [{ name: "amount", type: "uint256", internalType: "uint256", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "RewardNotified",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "commission", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "distributed", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "carried", type: "uint256", internalType: "uint256", indexed: false },
     ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashSourceAdded",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "slashWindow", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashSourceRemoved",
+    inputs: [{ name: "source", type: "address", internalType: "address", indexed: true }],
     anonymous: false,
   },
   {
@@ -258,6 +321,7 @@ export const iStakingAbi = [
     name: "Slashed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
       { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
       { name: "activeAmount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "unbondingAmount", type: "uint256", internalType: "uint256", indexed: false },
@@ -330,6 +394,14 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "EpochNotInOrder",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "expected", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientShares",
     inputs: [
       { name: "available", type: "uint256", internalType: "uint256" },
@@ -372,8 +444,18 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "NotASlashWindowSource",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRewardDistributor",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -387,6 +469,14 @@ export const iStakingAbi = [
     type: "error",
     name: "NothingToWithdraw",
     inputs: [{ name: "owner", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "OffenceInFuture",
+    inputs: [
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -408,11 +498,43 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "PositionChangesPending",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorAlreadySet",
+    inputs: [{ name: "distributor", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorEpoch",
+    inputs: [
+      { name: "firstEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "SlashFractionTooHigh",
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "SlashSourceKnown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashSourceUnknown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -432,10 +554,24 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "TooManySlashSources",
+    inputs: [{ name: "maxCount", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "UnbondingEntryNotFound",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
       { name: "index", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnbondingTooShort",
+    inputs: [
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+      { name: "source", type: "address", internalType: "address" },
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
     ],
   },
   {

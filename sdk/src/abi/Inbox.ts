@@ -5,17 +5,10 @@ export const inboxAbi = [
   {
     type: "constructor",
     inputs: [
-      { name: "coordinator_", type: "address", internalType: "address" },
+      { name: "registry", type: "address", internalType: "contract Registry" },
       { name: "staking_", type: "address", internalType: "contract IStaking" },
     ],
     stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "coordinator",
-    inputs: [],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
-    stateMutability: "view",
   },
   {
     type: "function",
@@ -57,7 +50,7 @@ export const inboxAbi = [
       {
         name: "",
         type: "tuple",
-        internalType: "struct Inbox.InboxItem",
+        internalType: "struct InboxItem",
         components: [
           { name: "timestamp", type: "uint32", internalType: "uint32" },
           { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -128,9 +121,5 @@ export const inboxAbi = [
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "NotCoordinator",
-    inputs: [{ name: "caller", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "NotCoordinator", inputs: [] },
 ] as const;

@@ -20,6 +20,13 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "MAX_DISPUTE_GAS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "authority",
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "address" }],
@@ -41,6 +48,13 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "clear",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "deactivate",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
     outputs: [],
@@ -54,8 +68,16 @@ export const modelRegistryAbi = [
       { name: "active", type: "bool", internalType: "bool" },
       { name: "inputs", type: "uint32", internalType: "uint32" },
       { name: "classes", type: "uint32", internalType: "uint32" },
+      { name: "generation", type: "uint16", internalType: "uint16" },
     ],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "disputeGasBound",
+    inputs: [{ name: "widths", type: "uint32[]", internalType: "uint32[]" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "pure",
   },
   {
     type: "function",
@@ -71,6 +93,9 @@ export const modelRegistryAbi = [
           { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
           { name: "widths", type: "uint32[]", internalType: "uint32[]" },
           { name: "active", type: "bool", internalType: "bool" },
+          { name: "approved", type: "bool", internalType: "bool" },
+          { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+          { name: "generation", type: "uint16", internalType: "uint16" },
         ],
       },
     ],
@@ -89,6 +114,16 @@ export const modelRegistryAbi = [
     inputs: [],
     outputs: [{ name: "", type: "bytes4", internalType: "bytes4" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "reassign",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -119,6 +154,16 @@ export const modelRegistryAbi = [
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "active", type: "bool", internalType: "bool" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setApproved",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "approved", type: "bool", internalType: "bool" },
     ],
     outputs: [],
     stateMutability: "nonpayable",
@@ -158,6 +203,7 @@ export const modelRegistryAbi = [
     outputs: [
       { name: "widths", type: "uint32[]", internalType: "uint32[]" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "generation", type: "uint16", internalType: "uint16" },
     ],
     stateMutability: "view",
   },
@@ -165,6 +211,34 @@ export const modelRegistryAbi = [
     type: "event",
     name: "AuthorityUpdated",
     inputs: [{ name: "authority", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelApprovalChanged",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "approved", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelCleared",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ModelReassigned",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "previousTrainer", type: "address", internalType: "address", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+    ],
     anonymous: false,
   },
   {
@@ -248,6 +322,14 @@ export const modelRegistryAbi = [
   },
   {
     type: "error",
+    name: "ModelNotDisputable",
+    inputs: [
+      { name: "gas", type: "uint256", internalType: "uint256" },
+      { name: "maxGas", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -282,5 +364,6 @@ export const modelRegistryAbi = [
     name: "UnknownModel",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
+  { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

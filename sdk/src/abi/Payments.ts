@@ -42,8 +42,42 @@ export const paymentsAbi = [
   },
   {
     type: "function",
+    name: "createSubscriptionWithOptions",
+    inputs: [
+      { name: "containerId", type: "string", internalType: "string" },
+      { name: "frequency", type: "uint32", internalType: "uint32" },
+      { name: "period", type: "uint32", internalType: "uint32" },
+      { name: "redundancy", type: "uint16", internalType: "uint16" },
+      { name: "lazy", type: "bool", internalType: "bool" },
+      { name: "paymentToken", type: "address", internalType: "address" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "wallet", type: "address", internalType: "address" },
+      { name: "verifier", type: "address", internalType: "address" },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    outputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "currentEpoch",
     inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "deliveriesIn",
+    inputs: [
+      { name: "node", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
   },
@@ -120,6 +154,20 @@ export const paymentsAbi = [
   },
   {
     type: "function",
+    name: "getSubscriptionOptions",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "id",
     inputs: [],
     outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
@@ -134,6 +182,13 @@ export const paymentsAbi = [
   },
   {
     type: "function",
+    name: "isValidWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "modelRegistry",
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract IModelRegistry" }],
@@ -141,54 +196,35 @@ export const paymentsAbi = [
   },
   {
     type: "function",
-    name: "modelTrainerOf",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "nodeUsage",
-    inputs: [
-      { name: "node", type: "address", internalType: "address" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-    ],
+    name: "proofRequests",
+    inputs: [{ name: "key", type: "bytes32", internalType: "bytes32" }],
     outputs: [
-      { name: "deliveries", type: "uint64", internalType: "uint64" },
-      { name: "fees", type: "uint192", internalType: "uint192" },
+      { name: "expiry", type: "uint32", internalType: "uint32" },
+      { name: "nodeWallet", type: "address", internalType: "contract Wallet" },
+      { name: "consumerEscrowed", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "view",
   },
   {
     type: "function",
-    name: "pendingUsageFees",
-    inputs: [
-      { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
-    ],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    name: "reader",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
     stateMutability: "view",
+  },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
+  {
+    type: "function",
+    name: "registerWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
-    name: "proofRequest",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-    outputs: [
-      {
-        name: "",
-        type: "tuple",
-        internalType: "struct Payments.ProofRequest",
-        components: [
-          { name: "expiry", type: "uint32", internalType: "uint32" },
-          { name: "nodeWallet", type: "address", internalType: "address" },
-          { name: "escrowed", type: "uint128", internalType: "uint128" },
-        ],
-      },
-    ],
+    name: "registry",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Registry" }],
     stateMutability: "view",
   },
   {
@@ -221,14 +257,22 @@ export const paymentsAbi = [
   },
   {
     type: "function",
-    name: "usage",
+    name: "usageOf",
     inputs: [
+      { name: "node", type: "address", internalType: "address" },
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
     ],
     outputs: [
-      { name: "deliveries", type: "uint64", internalType: "uint64" },
-      { name: "fees", type: "uint192", internalType: "uint192" },
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct Payments.Usage",
+        components: [
+          { name: "epoch", type: "uint32", internalType: "uint32" },
+          { name: "deliveries", type: "uint32", internalType: "uint32" },
+          { name: "pendingFees", type: "uint192", internalType: "uint192" },
+        ],
+      },
     ],
     stateMutability: "view",
   },
@@ -281,9 +325,25 @@ export const paymentsAbi = [
   },
   {
     type: "event",
+    name: "SubscriptionOptionsSet",
+    inputs: [
+      { name: "id", type: "uint32", internalType: "uint32", indexed: true },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        indexed: false,
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "UsageFeesFlushed",
     inputs: [
       { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "modelTrainer", type: "address", internalType: "address", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
     ],
@@ -297,34 +357,27 @@ export const paymentsAbi = [
       { name: "releasableAt", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "InvalidWallet", inputs: [] },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
   {
     type: "error",
-    name: "InvalidSubscription",
-    inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NotSubscriptionOwner",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
-    ],
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
     name: "NothingToFlush",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "PaymentAmountTooLarge",
+    inputs: [
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -332,19 +385,13 @@ export const paymentsAbi = [
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "UnsupportedVerifierToken",
-    inputs: [
-      { name: "verifier", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnsupportedVerifierToken", inputs: [] },
   {
     type: "error",
     name: "VerifierFeeTooHigh",

@@ -83,6 +83,13 @@ export const poaiVerifierAbi = [
   },
   {
     type: "function",
+    name: "epochLength",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "fee",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -217,6 +224,13 @@ export const poaiVerifierAbi = [
   },
   {
     type: "function",
+    name: "slashWindow",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "staking",
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract IStaking" }],
@@ -292,6 +306,7 @@ export const poaiVerifierAbi = [
       { name: "deliveredOutputHash", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "expectedOutputHash", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "slashFraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -496,6 +511,14 @@ export const poaiVerifierAbi = [
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashWindowReachesUnbonding",
+    inputs: [
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

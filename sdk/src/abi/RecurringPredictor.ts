@@ -5,7 +5,7 @@ export const recurringPredictorAbi = [
   {
     type: "constructor",
     inputs: [
-      { name: "coordinator", type: "address", internalType: "address" },
+      { name: "registry", type: "address", internalType: "address" },
       { name: "model_", type: "string", internalType: "string" },
       { name: "owner_", type: "address", internalType: "address" },
     ],
@@ -158,11 +158,7 @@ export const recurringPredictorAbi = [
     name: "AlreadyStarted",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
-  {
-    type: "error",
-    name: "NotCoordinator",
-    inputs: [{ name: "caller", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "NotCoordinator", inputs: [] },
   { type: "error", name: "NotStarted", inputs: [] },
   {
     type: "error",

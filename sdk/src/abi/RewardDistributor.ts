@@ -19,7 +19,6 @@ export const rewardDistributorAbi = [
           { name: "nodeFeeBps", type: "uint16", internalType: "uint16" },
           { name: "royaltyBps", type: "uint16", internalType: "uint16" },
           { name: "noticeEpochs", type: "uint16", internalType: "uint16" },
-          { name: "settleWindow", type: "uint16", internalType: "uint16" },
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
@@ -35,6 +34,13 @@ export const rewardDistributorAbi = [
   },
   {
     type: "function",
+    name: "MAX_CLOSE_EPOCHS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MAX_EMISSION_PER_EPOCH",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -43,13 +49,6 @@ export const rewardDistributorAbi = [
   {
     type: "function",
     name: "MAX_NOTICE_EPOCHS",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "MAX_SETTLE_WINDOW",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
@@ -77,6 +76,13 @@ export const rewardDistributorAbi = [
   },
   {
     type: "function",
+    name: "closeDue",
+    inputs: [{ name: "maxEpochs", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "nextCloseAt", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "closeEpochs",
     inputs: [{ name: "maxEpochs", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "closed", type: "uint256", internalType: "uint256" }],
@@ -95,13 +101,6 @@ export const rewardDistributorAbi = [
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "expire",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-    outputs: [],
-    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -129,10 +128,9 @@ export const rewardDistributorAbi = [
         components: [
           { name: "trainerBudget", type: "uint128", internalType: "uint128" },
           { name: "validatorBudget", type: "uint128", internalType: "uint128" },
-          { name: "trainerSettled", type: "uint128", internalType: "uint128" },
-          { name: "validatorSettled", type: "uint128", internalType: "uint128" },
+          { name: "trainerPoints", type: "uint128", internalType: "uint128" },
+          { name: "validatorPoints", type: "uint128", internalType: "uint128" },
           { name: "closed", type: "bool", internalType: "bool" },
-          { name: "expired", type: "bool", internalType: "bool" },
           { name: "closedIn", type: "uint64", internalType: "uint64" },
         ],
       },
@@ -144,16 +142,6 @@ export const rewardDistributorAbi = [
     name: "isConsumingScheduledOp",
     inputs: [],
     outputs: [{ name: "", type: "bytes4", internalType: "bytes4" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "isSettled",
-    inputs: [
-      { name: "operator", type: "address", internalType: "address" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-    ],
-    outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "view",
   },
   {
@@ -189,7 +177,6 @@ export const rewardDistributorAbi = [
           { name: "nodeFeeBps", type: "uint16", internalType: "uint16" },
           { name: "royaltyBps", type: "uint16", internalType: "uint16" },
           { name: "noticeEpochs", type: "uint16", internalType: "uint16" },
-          { name: "settleWindow", type: "uint16", internalType: "uint16" },
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
@@ -207,23 +194,6 @@ export const rewardDistributorAbi = [
     type: "function",
     name: "pendingEmissionFrom",
     inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "pendingFees",
-    inputs: [{ name: "operator", type: "address", internalType: "address" }],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "pendingSettlement",
-    inputs: [
-      { name: "operator", type: "address", internalType: "address" },
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-    ],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
   },
@@ -262,7 +232,6 @@ export const rewardDistributorAbi = [
           { name: "nodeFeeBps", type: "uint16", internalType: "uint16" },
           { name: "royaltyBps", type: "uint16", internalType: "uint16" },
           { name: "noticeEpochs", type: "uint16", internalType: "uint16" },
-          { name: "settleWindow", type: "uint16", internalType: "uint16" },
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
@@ -277,14 +246,7 @@ export const rewardDistributorAbi = [
       { name: "operator", type: "address", internalType: "address" },
       { name: "epoch", type: "uint256", internalType: "uint256" },
     ],
-    outputs: [{ name: "amount", type: "uint256", internalType: "uint256" }],
-    stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "settleFees",
-    inputs: [{ name: "operator", type: "address", internalType: "address" }],
-    outputs: [{ name: "amount", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "epochs", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
   },
   {
@@ -318,6 +280,13 @@ export const rewardDistributorAbi = [
   {
     type: "function",
     name: "totalFunded",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "totalReturned",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
@@ -370,25 +339,6 @@ export const rewardDistributorAbi = [
   },
   {
     type: "event",
-    name: "EpochExpired",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
-      { name: "carried", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
-    name: "FeesSettled",
-    inputs: [
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "paid", type: "bool", internalType: "bool", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "Funded",
     inputs: [
       { name: "from", type: "address", internalType: "address", indexed: true },
@@ -411,21 +361,9 @@ export const rewardDistributorAbi = [
           { name: "nodeFeeBps", type: "uint16", internalType: "uint16" },
           { name: "royaltyBps", type: "uint16", internalType: "uint16" },
           { name: "noticeEpochs", type: "uint16", internalType: "uint16" },
-          { name: "settleWindow", type: "uint16", internalType: "uint16" },
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
-    name: "Settled",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "paid", type: "bool", internalType: "bool", indexed: false },
     ],
     anonymous: false,
   },
@@ -438,6 +376,15 @@ export const rewardDistributorAbi = [
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "nodeFee", type: "uint256", internalType: "uint256", indexed: false },
       { name: "royalty", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "UsageFeeCarried",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -461,29 +408,11 @@ export const rewardDistributorAbi = [
   },
   {
     type: "error",
-    name: "AlreadySettled",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
     name: "EmissionChangeInForce",
     inputs: [
       { name: "fromEpoch", type: "uint256", internalType: "uint256" },
       { name: "nextEpochToClose", type: "uint256", internalType: "uint256" },
     ],
-  },
-  {
-    type: "error",
-    name: "EpochExpiredError",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
-    name: "EpochNotClosed",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
   },
   {
     type: "error",
@@ -503,32 +432,11 @@ export const rewardDistributorAbi = [
       { name: "maxValue", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "NotAnOperator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NothingToSettle",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
-  },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   {
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "SettleWindowOpen",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "untilEpoch", type: "uint256", internalType: "uint256" },
-    ],
   },
   { type: "error", name: "ZeroAmount", inputs: [] },
 ] as const;

@@ -56,6 +56,13 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "MAX_CREDIT_EPOCHS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MAX_ENDPOINT_LENGTH",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -91,7 +98,21 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "MAX_PENDING_CHANGES",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MAX_REPORTERS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "MAX_SLASH_SOURCES",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
@@ -109,6 +130,13 @@ export const stakingAbi = [
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "addSlashSource",
+    inputs: [{ name: "source", type: "address", internalType: "contract ISlashWindow" }],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -144,6 +172,29 @@ export const stakingAbi = [
     inputs: [{ name: "operators", type: "address[]", internalType: "address[]" }],
     outputs: [{ name: "total", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "cohortOf",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "exitEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [
+      { name: "tokens", type: "uint256", internalType: "uint256" },
+      { name: "shares", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "commissionAt",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "", type: "uint16", internalType: "uint16" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -193,6 +244,26 @@ export const stakingAbi = [
   { type: "function", name: "deregister", inputs: [], outputs: [], stateMutability: "nonpayable" },
   {
     type: "function",
+    name: "epochAt",
+    inputs: [{ name: "timestamp", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "epochBudget",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "role", type: "uint8", internalType: "enum IStaking.Role" },
+    ],
+    outputs: [
+      { name: "amount", type: "uint256", internalType: "uint256" },
+      { name: "points", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "epochLength",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -204,6 +275,20 @@ export const stakingAbi = [
     inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "fundEpoch",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "trainerBudget", type: "uint256", internalType: "uint256" },
+      { name: "validatorBudget", type: "uint256", internalType: "uint256" },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256" },
+      { name: "validatorPoints", type: "uint256", internalType: "uint256" },
+      { name: "nextCloseAt", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -224,11 +309,10 @@ export const stakingAbi = [
         components: [
           { name: "tokens", type: "uint256", internalType: "uint256" },
           { name: "shares", type: "uint256", internalType: "uint256" },
-          { name: "pendingShares", type: "uint256", internalType: "uint256" },
           { name: "unbondingTokens", type: "uint256", internalType: "uint256" },
-          { name: "unbondingShares", type: "uint256", internalType: "uint256" },
           { name: "rewardPerShare", type: "uint256", internalType: "uint256" },
-          { name: "rewardCarry", type: "uint256", internalType: "uint256" },
+          { name: "creditedThrough", type: "uint256", internalType: "uint256" },
+          { name: "commission", type: "uint256", internalType: "uint256" },
           { name: "sharePrice", type: "uint256", internalType: "uint256" },
         ],
       },
@@ -249,7 +333,6 @@ export const stakingAbi = [
         internalType: "struct IStaking.PositionView",
         components: [
           { name: "shares", type: "uint256", internalType: "uint256" },
-          { name: "pendingShares", type: "uint256", internalType: "uint256" },
           { name: "tokens", type: "uint256", internalType: "uint256" },
           { name: "claimable", type: "uint256", internalType: "uint256" },
         ],
@@ -313,7 +396,7 @@ export const stakingAbi = [
       {
         name: "",
         type: "tuple",
-        internalType: "struct Staking.Operator",
+        internalType: "struct StakingStorage.Operator",
         components: [
           { name: "role", type: "uint8", internalType: "enum IStaking.Role" },
           { name: "status", type: "uint8", internalType: "enum IStaking.Status" },
@@ -321,10 +404,12 @@ export const stakingAbi = [
           { name: "counted", type: "bool", internalType: "bool" },
           { name: "id", type: "uint32", internalType: "uint32" },
           { name: "jailedUntil", type: "uint40", internalType: "uint40" },
-          { name: "commissionBps", type: "uint16", internalType: "uint16" },
           { name: "maxCommissionBps", type: "uint16", internalType: "uint16" },
-          { name: "pendingCommissionBps", type: "uint16", internalType: "uint16" },
-          { name: "commissionEffectiveAt", type: "uint40", internalType: "uint40" },
+          { name: "commissionBps", type: "uint16", internalType: "uint16" },
+          { name: "commissionFrom", type: "uint32", internalType: "uint32" },
+          { name: "prevCommissionBps", type: "uint16", internalType: "uint16" },
+          { name: "prevCommissionFrom", type: "uint32", internalType: "uint32" },
+          { name: "commissionCount", type: "uint32", internalType: "uint32" },
         ],
       },
     ],
@@ -339,7 +424,7 @@ export const stakingAbi = [
     ],
     outputs: [
       {
-        name: "s",
+        name: "st",
         type: "tuple",
         internalType: "struct IStaking.OperatorState",
         components: [
@@ -379,6 +464,16 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "poolRewardAt",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "queueBounds",
     inputs: [{ name: "owner", type: "address", internalType: "address" }],
     outputs: [
@@ -386,6 +481,27 @@ export const stakingAbi = [
       { name: "tail", type: "uint64", internalType: "uint64" },
     ],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "refreshPosition",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct IStaking.PositionView",
+        components: [
+          { name: "shares", type: "uint256", internalType: "uint256" },
+          { name: "tokens", type: "uint256", internalType: "uint256" },
+          { name: "claimable", type: "uint256", internalType: "uint256" },
+        ],
+      },
+    ],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -400,6 +516,32 @@ export const stakingAbi = [
     ],
     outputs: [],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "removeSlashSource",
+    inputs: [{ name: "source", type: "address", internalType: "contract ISlashWindow" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "rewardClock",
+    inputs: [],
+    outputs: [
+      { name: "distributor", type: "address", internalType: "address" },
+      { name: "points", type: "address", internalType: "address" },
+      { name: "closedBefore", type: "uint256", internalType: "uint256" },
+      { name: "nextCheck", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "rewardDust",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -471,6 +613,23 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "setRewardDistributor",
+    inputs: [{ name: "distributor_", type: "address", internalType: "contract IRewardDistributor" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "settle",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "throughEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "epochs", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "slash",
     inputs: [
       { name: "operator", type: "address", internalType: "address" },
@@ -483,6 +642,26 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "slash",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+      { name: "jail", type: "bool", internalType: "bool" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "slashSources",
+    inputs: [],
+    outputs: [{ name: "", type: "address[]", internalType: "address[]" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "stakeAt",
     inputs: [
       { name: "operator", type: "address", internalType: "address" },
@@ -490,6 +669,13 @@ export const stakingAbi = [
     ],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "takeRewardDust",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -509,11 +695,12 @@ export const stakingAbi = [
       {
         name: "",
         type: "tuple",
-        internalType: "struct Staking.Entry",
+        internalType: "struct StakingStorage.Entry",
         components: [
           { name: "operatorId", type: "uint32", internalType: "uint32" },
           { name: "maturity", type: "uint40", internalType: "uint40" },
-          { name: "shares", type: "uint184", internalType: "uint184" },
+          { name: "exitEpoch", type: "uint32", internalType: "uint32" },
+          { name: "shares", type: "uint152", internalType: "uint152" },
         ],
       },
     ],
@@ -588,6 +775,18 @@ export const stakingAbi = [
   },
   {
     type: "event",
+    name: "EpochFunded",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "trainerBudget", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "validatorBudget", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "validatorPoints", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Jailed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
@@ -651,15 +850,6 @@ export const stakingAbi = [
   },
   {
     type: "event",
-    name: "RewardBurned",
-    inputs: [
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "RewardClaimed",
     inputs: [
       { name: "owner", type: "address", internalType: "address", indexed: true },
@@ -670,14 +860,54 @@ export const stakingAbi = [
   },
   {
     type: "event",
+    name: "RewardCredited",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "commission", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RewardDistributorSet",
+    inputs: [
+      { name: "distributor", type: "address", internalType: "address", indexed: true },
+      { name: "points", type: "address", internalType: "address", indexed: true },
+      { name: "firstEpoch", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RewardDustReturned",
+    inputs: [{ name: "amount", type: "uint256", internalType: "uint256", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "RewardNotified",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "commission", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "distributed", type: "uint256", internalType: "uint256", indexed: false },
-      { name: "carried", type: "uint256", internalType: "uint256", indexed: false },
     ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashSourceAdded",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "slashWindow", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashSourceRemoved",
+    inputs: [{ name: "source", type: "address", internalType: "address", indexed: true }],
     anonymous: false,
   },
   {
@@ -685,6 +915,7 @@ export const stakingAbi = [
     name: "Slashed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
       { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
       { name: "activeAmount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "unbondingAmount", type: "uint256", internalType: "uint256", indexed: false },
@@ -756,7 +987,6 @@ export const stakingAbi = [
     name: "AlreadyRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
-  { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
   {
     type: "error",
     name: "CommissionAboveMax",
@@ -772,6 +1002,14 @@ export const stakingAbi = [
       { name: "currentRate", type: "uint256", internalType: "uint256" },
       { name: "requestedRate", type: "uint256", internalType: "uint256" },
       { name: "maxChange", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "EpochNotInOrder",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "expected", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -818,8 +1056,18 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "NotASlashWindowSource",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRewardDistributor",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -833,6 +1081,14 @@ export const stakingAbi = [
     type: "error",
     name: "NothingToWithdraw",
     inputs: [{ name: "owner", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "OffenceInFuture",
+    inputs: [
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -852,7 +1108,29 @@ export const stakingAbi = [
     name: "OperatorNotJailed",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
+  {
+    type: "error",
+    name: "PositionChangesPending",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
+  {
+    type: "error",
+    name: "RewardDistributorAlreadySet",
+    inputs: [{ name: "distributor", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorEpoch",
+    inputs: [
+      { name: "firstEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
   {
     type: "error",
     name: "SafeCastOverflowedUintDowncast",
@@ -876,6 +1154,16 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "SlashSourceKnown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashSourceUnknown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "StakeBelowMinimum",
     inputs: [
       { name: "stake", type: "uint256", internalType: "uint256" },
@@ -892,10 +1180,24 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "TooManySlashSources",
+    inputs: [{ name: "maxCount", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "UnbondingEntryNotFound",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
       { name: "index", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnbondingTooShort",
+    inputs: [
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+      { name: "source", type: "address", internalType: "address" },
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
     ],
   },
   {

@@ -88,6 +88,7 @@ export const stakingLensAbi = [
           { name: "index", type: "uint64", internalType: "uint64" },
           { name: "operator", type: "address", internalType: "address" },
           { name: "maturity", type: "uint40", internalType: "uint40" },
+          { name: "exitEpoch", type: "uint32", internalType: "uint32" },
           { name: "shares", type: "uint256", internalType: "uint256" },
           { name: "tokens", type: "uint256", internalType: "uint256" },
         ],

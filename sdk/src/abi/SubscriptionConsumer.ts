@@ -31,9 +31,5 @@ export const subscriptionConsumerAbi = [
     outputs: [],
     stateMutability: "nonpayable",
   },
-  {
-    type: "error",
-    name: "NotCoordinator",
-    inputs: [{ name: "caller", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "NotCoordinator", inputs: [] },
 ] as const;

@@ -35,6 +35,29 @@ export const subscriptionsAbi = [
   },
   {
     type: "function",
+    name: "createSubscriptionWithOptions",
+    inputs: [
+      { name: "containerId", type: "string", internalType: "string" },
+      { name: "frequency", type: "uint32", internalType: "uint32" },
+      { name: "period", type: "uint32", internalType: "uint32" },
+      { name: "redundancy", type: "uint16", internalType: "uint16" },
+      { name: "lazy", type: "bool", internalType: "bool" },
+      { name: "paymentToken", type: "address", internalType: "address" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "wallet", type: "address", internalType: "address" },
+      { name: "verifier", type: "address", internalType: "address" },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    outputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "escrowOf",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -92,6 +115,20 @@ export const subscriptionsAbi = [
   },
   {
     type: "function",
+    name: "getSubscriptionOptions",
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "id",
     inputs: [],
     outputs: [{ name: "", type: "uint32", internalType: "uint32" }],
@@ -106,6 +143,13 @@ export const subscriptionsAbi = [
   },
   {
     type: "function",
+    name: "isValidWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "modelRegistry",
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract IModelRegistry" }],
@@ -113,9 +157,24 @@ export const subscriptionsAbi = [
   },
   {
     type: "function",
-    name: "modelTrainerOf",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
+    name: "reader",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Reader" }],
+    stateMutability: "view",
+  },
+  { type: "function", name: "receiveEscrow", inputs: [], outputs: [], stateMutability: "payable" },
+  {
+    type: "function",
+    name: "registerWallet",
+    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "registry",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract Registry" }],
     stateMutability: "view",
   },
   {
@@ -182,6 +241,21 @@ export const subscriptionsAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "SubscriptionOptionsSet",
+    inputs: [
+      { name: "id", type: "uint32", internalType: "uint32", indexed: true },
+      {
+        name: "options",
+        type: "tuple",
+        internalType: "struct SubscriptionOptions",
+        indexed: false,
+        components: [{ name: "commitReveal", type: "bool", internalType: "bool" }],
+      },
+    ],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "EscrowNotReleasable",
     inputs: [
@@ -189,31 +263,30 @@ export const subscriptionsAbi = [
       { name: "releasableAt", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "InvalidWallet", inputs: [] },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
   {
     type: "error",
-    name: "InvalidSubscription",
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "PaymentAmountTooLarge",
     inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
     ],
   },
   {
     type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
+    name: "SafeERC20FailedOperation",
+    inputs: [{ name: "token", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
-    name: "NotSubscriptionOwner",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
 ] as const;

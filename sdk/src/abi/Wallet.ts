@@ -5,7 +5,7 @@ export const walletAbi = [
   {
     type: "constructor",
     inputs: [
-      { name: "coordinator_", type: "address", internalType: "address" },
+      { name: "registry", type: "address", internalType: "contract Registry" },
       { name: "initialOwner", type: "address", internalType: "address" },
     ],
     stateMutability: "nonpayable",
@@ -45,6 +45,17 @@ export const walletAbi = [
   },
   {
     type: "function",
+    name: "cRefund",
+    inputs: [
+      { name: "spender", type: "address", internalType: "address" },
+      { name: "token", type: "address", internalType: "address" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [],
+    stateMutability: "payable",
+  },
+  {
+    type: "function",
     name: "cTransfer",
     inputs: [
       { name: "spender", type: "address", internalType: "address" },
@@ -57,25 +68,14 @@ export const walletAbi = [
   },
   {
     type: "function",
-    name: "cTransferLocked",
+    name: "cTryTransfer",
     inputs: [
       { name: "spender", type: "address", internalType: "address" },
       { name: "token", type: "address", internalType: "address" },
-      { name: "to", type: "address[]", internalType: "address[]" },
-      { name: "amounts", type: "uint256[]", internalType: "uint256[]" },
-    ],
-    outputs: [],
-    stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "cTryLock",
-    inputs: [
-      { name: "spender", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
+      { name: "to", type: "address", internalType: "address" },
       { name: "amount", type: "uint256", internalType: "uint256" },
     ],
-    outputs: [{ name: "locked", type: "bool", internalType: "bool" }],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "nonpayable",
   },
   {
@@ -88,13 +88,6 @@ export const walletAbi = [
     ],
     outputs: [],
     stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "coordinator",
-    inputs: [],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
-    stateMutability: "view",
   },
   {
     type: "function",
@@ -177,6 +170,16 @@ export const walletAbi = [
   },
   {
     type: "event",
+    name: "Refunded",
+    inputs: [
+      { name: "spender", type: "address", internalType: "address", indexed: true },
+      { name: "token", type: "address", internalType: "address", indexed: false },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Transfer",
     inputs: [
       { name: "spender", type: "address", internalType: "address", indexed: true },
@@ -188,40 +191,15 @@ export const walletAbi = [
   },
   {
     type: "event",
-    name: "Withdrawal",
+    name: "Withdrawl",
     inputs: [
       { name: "token", type: "address", internalType: "address", indexed: false },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
-  {
-    type: "error",
-    name: "ArrayLengthMismatch",
-    inputs: [
-      { name: "recipients", type: "uint256", internalType: "uint256" },
-      { name: "amounts", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InsufficientAllowance",
-    inputs: [
-      { name: "spender", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-      { name: "allowance", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InsufficientFunds",
-    inputs: [
-      { name: "token", type: "address", internalType: "address" },
-      { name: "available", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientAllowance", inputs: [] },
+  { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
     name: "InsufficientLocked",
@@ -234,9 +212,14 @@ export const walletAbi = [
   },
   {
     type: "error",
-    name: "NotCoordinator",
-    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+    name: "InvalidRefund",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
   },
+  { type: "error", name: "NotCoordinator", inputs: [] },
   {
     type: "error",
     name: "OwnableInvalidOwner",

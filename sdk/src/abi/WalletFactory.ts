@@ -4,15 +4,8 @@
 export const walletFactoryAbi = [
   {
     type: "constructor",
-    inputs: [{ name: "coordinator_", type: "address", internalType: "address" }],
+    inputs: [{ name: "registry", type: "address", internalType: "contract Registry" }],
     stateMutability: "nonpayable",
-  },
-  {
-    type: "function",
-    name: "coordinator",
-    inputs: [],
-    outputs: [{ name: "", type: "address", internalType: "address" }],
-    stateMutability: "view",
   },
   {
     type: "function",

@@ -104,6 +104,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AllowlistLengthMismatch",
+    inputs: [
+      { name: "nodes", type: "uint256", internalType: "uint256" },
+      { name: "statuses", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyCommitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -142,14 +150,6 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "AlreadySettled",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
     name: "AlreadyStarted",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
@@ -162,8 +162,8 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
-      { name: "recipients", type: "uint256", internalType: "uint256" },
-      { name: "amounts", type: "uint256", internalType: "uint256" },
+      { name: "ids", type: "uint256", internalType: "uint256" },
+      { name: "intervals", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -241,10 +241,7 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "CommitRequired",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
+    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
   {
     type: "error",
@@ -399,20 +396,18 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "EpochExpiredError",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
-    name: "EpochNotClosed",
-    inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
-  },
-  {
-    type: "error",
     name: "EpochNotFinal",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "closesAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "EpochNotInOrder",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+      { name: "expected", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -450,16 +445,7 @@ export const poaiErrorsAbi = [
       { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientAllowance",
-    inputs: [
-      { name: "spender", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-      { name: "allowance", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientAllowance", inputs: [] },
   {
     type: "error",
     name: "InsufficientBalance",
@@ -468,23 +454,7 @@ export const poaiErrorsAbi = [
       { name: "needed", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "InsufficientCallbackGas",
-    inputs: [
-      { name: "gasLeft", type: "uint256", internalType: "uint256" },
-      { name: "required", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "InsufficientFunds",
-    inputs: [
-      { name: "token", type: "address", internalType: "address" },
-      { name: "available", type: "uint256", internalType: "uint256" },
-      { name: "requested", type: "uint256", internalType: "uint256" },
-    ],
-  },
+  { type: "error", name: "InsufficientFunds", inputs: [] },
   {
     type: "error",
     name: "InsufficientLocked",
@@ -503,24 +473,8 @@ export const poaiErrorsAbi = [
       { name: "requested", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "IntervalCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "redundancy", type: "uint16", internalType: "uint16" },
-    ],
-  },
-  {
-    type: "error",
-    name: "IntervalMismatch",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "deliveryInterval", type: "uint32", internalType: "uint32" },
-      { name: "currentInterval", type: "uint32", internalType: "uint32" },
-    ],
-  },
+  { type: "error", name: "IntervalCompleted", inputs: [] },
+  { type: "error", name: "IntervalMismatch", inputs: [] },
   {
     type: "error",
     name: "InvalidAccountNonce",
@@ -572,8 +526,18 @@ export const poaiErrorsAbi = [
       { name: "endId", type: "uint32", internalType: "uint32" },
     ],
   },
+  {
+    type: "error",
+    name: "InvalidRefund",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "InvalidRole", inputs: [{ name: "role", type: "uint8", internalType: "uint8" }] },
   { type: "error", name: "InvalidShortString", inputs: [] },
+  { type: "error", name: "InvalidSignature", inputs: [] },
   {
     type: "error",
     name: "InvalidSpec",
@@ -594,22 +558,10 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "InvalidSubscription",
-    inputs: [
-      { name: "field", type: "string", internalType: "string" },
-      { name: "value", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
   },
-  {
-    type: "error",
-    name: "InvalidWallet",
-    inputs: [{ name: "wallet", type: "address", internalType: "address" }],
-  },
+  { type: "error", name: "InvalidWallet", inputs: [] },
   {
     type: "error",
     name: "JailCooldownActive",
@@ -653,6 +605,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelNotDisputable",
+    inputs: [
+      { name: "gas", type: "uint256", internalType: "uint256" },
+      { name: "maxGas", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -677,19 +637,17 @@ export const poaiErrorsAbi = [
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
-  {
-    type: "error",
-    name: "NodeRespondedAlready",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "NodeNotAllowed", inputs: [] },
+  { type: "error", name: "NodeRespondedAlready", inputs: [] },
   {
     type: "error",
     name: "NotADatasetSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "NotASlashWindowSource",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -699,11 +657,6 @@ export const poaiErrorsAbi = [
   {
     type: "error",
     name: "NotActiveValidator",
-    inputs: [{ name: "account", type: "address", internalType: "address" }],
-  },
-  {
-    type: "error",
-    name: "NotAnOperator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   {
@@ -724,6 +677,7 @@ export const poaiErrorsAbi = [
       { name: "node", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NotCoordinator", inputs: [] },
   {
     type: "error",
     name: "NotCoordinator",
@@ -789,15 +743,22 @@ export const poaiErrorsAbi = [
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
-  { type: "error", name: "NotStarted", inputs: [] },
   {
     type: "error",
-    name: "NotSubscriptionOwner",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "owner", type: "address", internalType: "address" },
-    ],
+    name: "NotRequester",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRewardDistributor",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  { type: "error", name: "NotStarted", inputs: [] },
+  { type: "error", name: "NotSubscriptionOwner", inputs: [] },
+  {
+    type: "error",
+    name: "NotWalletFactory",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -812,21 +773,21 @@ export const poaiErrorsAbi = [
     name: "NothingToFlush",
     inputs: [
       { name: "node", type: "address", internalType: "address" },
-      { name: "modelTrainer", type: "address", internalType: "address" },
-    ],
-  },
-  {
-    type: "error",
-    name: "NothingToSettle",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "operator", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
     ],
   },
   {
     type: "error",
     name: "NothingToWithdraw",
     inputs: [{ name: "owner", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "OffenceInFuture",
+    inputs: [
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -864,6 +825,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputProvenInvalid",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "outputHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -884,13 +854,22 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "ProofRequestNotFound",
+    name: "PaymentAmountTooLarge",
     inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "node", type: "address", internalType: "address" },
+      { name: "paymentAmount", type: "uint256", internalType: "uint256" },
+      { name: "maxAmount", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "PositionChangesPending",
+    inputs: [
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  { type: "error", name: "ProofRequestNotFound", inputs: [] },
   { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "ReentrantSettlement", inputs: [] },
@@ -901,6 +880,11 @@ export const poaiErrorsAbi = [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedCommitment",
+    inputs: [{ name: "commitment", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -929,6 +913,19 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RewardDistributorAlreadySet",
+    inputs: [{ name: "distributor", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RewardDistributorEpoch",
+    inputs: [
+      { name: "firstEpoch", type: "uint256", internalType: "uint256" },
+      { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "SafeCastOverflowedUintDowncast",
     inputs: [
       { name: "bits", type: "uint8", internalType: "uint8" },
@@ -945,36 +942,32 @@ export const poaiErrorsAbi = [
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
   },
-  {
-    type: "error",
-    name: "SettleWindowOpen",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256" },
-      { name: "untilEpoch", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SignatureExpired",
-    inputs: [
-      { name: "expiry", type: "uint32", internalType: "uint32" },
-      { name: "nowTime", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SignerMismatch",
-    inputs: [
-      { name: "owner", type: "address", internalType: "address" },
-      { name: "signer", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "SignatureExpired", inputs: [] },
+  { type: "error", name: "SignerMismatch", inputs: [] },
   {
     type: "error",
     name: "SlashFractionTooHigh",
     inputs: [
       { name: "fraction", type: "uint256", internalType: "uint256" },
       { name: "maxFraction", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashSourceKnown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashSourceUnknown",
+    inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SlashWindowReachesUnbonding",
+    inputs: [
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1001,28 +994,9 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
-  {
-    type: "error",
-    name: "SubscriptionCompleted",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "interval", type: "uint32", internalType: "uint32" },
-      { name: "frequency", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotActive",
-    inputs: [
-      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
-      { name: "activeAt", type: "uint32", internalType: "uint32" },
-    ],
-  },
-  {
-    type: "error",
-    name: "SubscriptionNotFound",
-    inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
-  },
+  { type: "error", name: "SubscriptionCompleted", inputs: [] },
+  { type: "error", name: "SubscriptionNotActive", inputs: [] },
+  { type: "error", name: "SubscriptionNotFound", inputs: [] },
   {
     type: "error",
     name: "SubscriptionUnreadable",
@@ -1086,6 +1060,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "TooManySlashSources",
+    inputs: [{ name: "maxCount", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "TransferFailed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1093,14 +1072,7 @@ export const poaiErrorsAbi = [
       { name: "amount", type: "uint256", internalType: "uint256" },
     ],
   },
-  {
-    type: "error",
-    name: "UnauthorizedVerifier",
-    inputs: [
-      { name: "caller", type: "address", internalType: "address" },
-      { name: "verifier", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnauthorizedVerifier", inputs: [] },
   {
     type: "error",
     name: "UnbondingEntryNotFound",
@@ -1108,6 +1080,20 @@ export const poaiErrorsAbi = [
       { name: "owner", type: "address", internalType: "address" },
       { name: "index", type: "uint64", internalType: "uint64" },
     ],
+  },
+  {
+    type: "error",
+    name: "UnbondingTooShort",
+    inputs: [
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+      { name: "source", type: "address", internalType: "address" },
+      { name: "slashWindow", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "UnexpectedEther",
+    inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -1119,14 +1105,7 @@ export const poaiErrorsAbi = [
     name: "UnknownSpec",
     inputs: [{ name: "specId", type: "bytes32", internalType: "bytes32" }],
   },
-  {
-    type: "error",
-    name: "UnsupportedVerifierToken",
-    inputs: [
-      { name: "verifier", type: "address", internalType: "address" },
-      { name: "token", type: "address", internalType: "address" },
-    ],
-  },
+  { type: "error", name: "UnsupportedVerifierToken", inputs: [] },
   {
     type: "error",
     name: "ValueTooLarge",
@@ -1159,6 +1138,7 @@ export const poaiErrorsAbi = [
   },
   { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

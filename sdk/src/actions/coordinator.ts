@@ -50,6 +50,12 @@ const ZERO = "0x0000000000000000000000000000000000000000" as Address;
 /** Where a subscription stands at chain time `now`. */
 export type SubscriptionPhase = "none" | "pending" | "active" | "completed" | "cancelled";
 
+/** PoAI's per-subscription options (`createSubscriptionWithOptions`). */
+export interface SubscriptionOptionsView {
+  /** Nodes commit (`commitCompute`) before revealing (`revealCompute`); plain delivery is refused. */
+  commitReveal: boolean;
+}
+
 /** The arguments of `createSubscription` (Infernet v1.1.0's order). */
 export interface SubscriptionRequest {
   /** The container id string (hashed on chain), e.g. `"poai-mlp-v1"`. */
@@ -70,6 +76,11 @@ export interface SubscriptionRequest {
   wallet?: Address;
   /** A proof verifier (an `IVerifier`, e.g. the PoAIVerifier); default none. */
   verifier?: Address;
+  /**
+   * Commit-reveal (PoAI's opt-in defence against output copying on redundant subscriptions):
+   * created with `createSubscriptionWithOptions`. Default false (Infernet's plain delivery).
+   */
+  commitReveal?: boolean;
 }
 
 /** The `Subscription` struct of the EIP-712 delegated flow, fields checked. */
@@ -154,8 +165,23 @@ export function containerIdOf(containerId: string): Hex {
   return keccak256(encodeAbiParameters([{ type: "string" }], [id]));
 }
 
+/** The Coordinator's key of an interval: `keccak256(abi.encode(subscriptionId, interval))` (Infernet's). Pure. */
+export function intervalKey(subscriptionId: number, interval: number): Hex {
+  return keccak256(encodeAbiParameters([{ type: "uint32" }, { type: "uint32" }], [subscriptionId, interval]));
+}
+
+/** The Coordinator's key of a node's delivery: `keccak256(abi.encode(subscriptionId, interval, node))` (Infernet's). Pure. */
+export function nodeKey(subscriptionId: number, interval: number, node: Address): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "uint32" }, { type: "uint32" }, { type: "address" }],
+      [subscriptionId, interval, node],
+    ),
+  );
+}
+
 /**
- * The commitment a node sends with `commitCompute` before revealing `output` (redundancy > 1):
+ * The commitment a node sends with `commitCompute` before revealing `output` (commit-reveal subscriptions):
  * `keccak256(abi.encode(subscriptionId, interval, node, keccak256(output), salt))`, as the
  * Coordinator's `computeCommitment`. Pure.
  */
@@ -203,35 +229,40 @@ export function subscriptionPhase(
 // =================================================================================================
 
 /**
- * Creates a subscription owned by the sender (Infernet's `createSubscription`). The owner receives
- * the deliveries, so the sender is normally a consumer contract; dApps usually call their
- * consumer's own request function instead. Returns the transaction hash; the new id is in the
- * receipt's `SubscriptionCreated` event (`parseCoordinatorEvents`).
+ * Creates a subscription owned by the sender (Infernet's `createSubscription`, or
+ * `createSubscriptionWithOptions` with `commitReveal`). The owner receives the deliveries (its
+ * callback; an account without code is delivered nothing but the event and, when lazy, the Inbox
+ * item), so the sender is normally a consumer contract; dApps usually call their consumer's own
+ * request function instead. Returns the transaction hash; the new id is in the receipt's
+ * `SubscriptionCreated` event (`subscriptionIdFromLogs`).
  */
 export async function createSubscription(
   ctx: PoAIContext,
   args: SubscriptionRequest & WriteOptions,
 ): Promise<Hash> {
   const r = checkSubscriptionRequest(args);
-  const data = encodeFunctionData({
-    abi: coordinatorAbi,
-    functionName: "createSubscription",
-    args: [
-      r.containerId,
-      r.frequency,
-      r.period,
-      r.redundancy,
-      r.lazy,
-      r.paymentToken,
-      r.paymentAmount,
-      r.wallet,
-      r.verifier,
-    ],
-  });
+  const fields = [
+    r.containerId,
+    r.frequency,
+    r.period,
+    r.redundancy,
+    r.lazy,
+    r.paymentToken,
+    r.paymentAmount,
+    r.wallet,
+    r.verifier,
+  ] as const;
+  const data = r.commitReveal
+    ? encodeFunctionData({
+        abi: coordinatorAbi,
+        functionName: "createSubscriptionWithOptions",
+        args: [...fields, { commitReveal: true }],
+      })
+    : encodeFunctionData({ abi: coordinatorAbi, functionName: "createSubscription", args: fields });
   return sendContractTransaction(ctx, {
     to: coordinatorAddress(ctx),
     data,
-    functionName: "createSubscription",
+    functionName: r.commitReveal ? "createSubscriptionWithOptions" : "createSubscription",
     ...opts(args),
   });
 }
@@ -253,8 +284,12 @@ function checkSubscriptionRequest(args: SubscriptionRequest) {
   const lazy = args.lazy ?? false;
   if (typeof lazy !== "boolean") throw new PoAIInputError("lazy", args.lazy, "a boolean");
   const paymentAmount = args.paymentAmount ?? 0n;
-  if (typeof paymentAmount !== "bigint" || paymentAmount < 0n || paymentAmount >= 2n ** 256n) {
-    throw new PoAIInputError("paymentAmount", args.paymentAmount, "a bigint amount >= 0 in token wei");
+  if (typeof paymentAmount !== "bigint" || paymentAmount < 0n || paymentAmount >= 2n ** 96n) {
+    throw new PoAIInputError(
+      "paymentAmount",
+      args.paymentAmount,
+      "a bigint amount in token wei, 0 to 2^96 - 1",
+    );
   }
   const paymentToken = optionalAddress("paymentToken", args.paymentToken);
   const wallet = optionalAddress("wallet", args.wallet);
@@ -266,7 +301,21 @@ function checkSubscriptionRequest(args: SubscriptionRequest) {
     );
   }
   const verifier = optionalAddress("verifier", args.verifier);
-  return { containerId, frequency, period, redundancy, lazy, paymentToken, paymentAmount, wallet, verifier };
+  const commitReveal = args.commitReveal ?? false;
+  if (typeof commitReveal !== "boolean")
+    throw new PoAIInputError("commitReveal", args.commitReveal, "a boolean");
+  return {
+    containerId,
+    frequency,
+    period,
+    redundancy,
+    lazy,
+    paymentToken,
+    paymentAmount,
+    wallet,
+    verifier,
+    commitReveal,
+  };
 }
 
 /** Cancels subscription `subscriptionId` (only its owner may); no further interval is served. */
@@ -515,15 +564,12 @@ export async function deliverComputeDelegatee(
   });
 }
 
-// --- commit and reveal (redundancy > 1) ------------------------------------------------------------
-
-/** Marks `commitmentOf` returns besides a commitment: revealed (delivered) and invalidated. */
-export const COMMITMENT_DELIVERED = `0x${"0".repeat(63)}1` as Hex;
-export const COMMITMENT_INVALIDATED = `0x${"0".repeat(63)}2` as Hex;
+// --- commit and reveal (subscriptions created with `commitReveal`) ---------------------------------
 
 /**
- * Commits to an output of (`subscriptionId`, `interval`) of a subscription with redundancy > 1
- * (`commitment` from `computeCommitment`). Keep the salt: without it the output cannot be revealed.
+ * Commits to an output of (`subscriptionId`, `interval`) of a commit-reveal subscription
+ * (`commitment` from `computeCommitment`; never 0, 1 or 2). Keep the salt: without it the output
+ * cannot be revealed.
  */
 export async function commitCompute(
   ctx: PoAIContext,
@@ -624,7 +670,10 @@ export async function getIntervalState(
   );
 }
 
-/** What `node` holds for (`subscriptionId`, `interval`): 0, its commitment, `COMMITMENT_DELIVERED` or `COMMITMENT_INVALIDATED`. */
+/**
+ * What `node` holds for (`subscriptionId`, `interval`): 0 (nothing), its commitment (committed, not
+ * revealed) or `keccak256(output)` of the output it delivered.
+ */
 export async function getCommitment(
   ctx: PoAIContext,
   args: { subscriptionId: number | bigint; interval: number | bigint; node: Address },
@@ -633,19 +682,36 @@ export async function getCommitment(
   const interval = u32("interval", args.interval, 1n);
   const node = checkAddress("node", args.node);
   const address = coordinatorAddress(ctx);
-  return read(address, "commitmentOf", () =>
+  return read(address, "markOf", () =>
     readContract(ctx.publicClient, {
       address,
       abi: coordinatorAbi,
-      functionName: "commitmentOf",
+      functionName: "markOf",
       args: [id, interval, node],
+    }),
+  );
+}
+
+/** The PoAI options subscription `subscriptionId` was created with (commit-reveal or not). */
+export async function getSubscriptionOptions(
+  ctx: PoAIContext,
+  args: { subscriptionId: number | bigint },
+): Promise<SubscriptionOptionsView> {
+  const id = u32("subscriptionId", args.subscriptionId, 1n);
+  const address = coordinatorAddress(ctx);
+  return read(address, "getSubscriptionOptions", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: coordinatorAbi,
+      functionName: "getSubscriptionOptions",
+      args: [id],
     }),
   );
 }
 
 // --- escrow and usage fees --------------------------------------------------------------------------
 
-/** The payment locked for subscription `subscriptionId` in its wallet (up to one interval's payments). */
+/** The payment the Coordinator holds for subscription `subscriptionId` (up to one interval's payments). */
 export async function getEscrow(
   ctx: PoAIContext,
   args: { subscriptionId: number | bigint },
@@ -657,7 +723,7 @@ export async function getEscrow(
   );
 }
 
-/** Locks a paid subscription's escrow back up to one interval's payments from its owner's allowance. */
+/** Moves a paid subscription's escrow back up to one interval's payments from its wallet, out of its owner's allowance. */
 export async function fundEscrow(
   ctx: PoAIContext,
   args: { subscriptionId: number | bigint } & WriteOptions,
@@ -675,15 +741,24 @@ export async function fundEscrow(
   });
 }
 
-/** Forwards the staking-token usage fees accrued for (`node`, `modelTrainer`) to the RewardDistributor. */
+function checkContainerId(field: string, value: unknown): Hex {
+  return typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)
+    ? (value.toLowerCase() as Hex)
+    : containerIdOf(value as string);
+}
+
+/**
+ * Forwards the staking-token usage fees `node` accrued serving `containerId` (the id string or its
+ * bytes32 hash) to the RewardDistributor, with the royalty recipient the ModelRegistry names now.
+ */
 export async function flushUsageFees(
   ctx: PoAIContext,
-  args: { node: Address; modelTrainer: Address } & WriteOptions,
+  args: { node: Address; containerId: string | Hex } & WriteOptions,
 ): Promise<Hash> {
   const data = encodeFunctionData({
     abi: coordinatorAbi,
     functionName: "flushUsageFees",
-    args: [checkAddress("node", args.node), optionalAddress("modelTrainer", args.modelTrainer)],
+    args: [checkAddress("node", args.node), checkContainerId("containerId", args.containerId)],
   });
   return sendContractTransaction(ctx, {
     to: coordinatorAddress(ctx),
@@ -693,11 +768,14 @@ export async function flushUsageFees(
   });
 }
 
-/** Accepted deliveries and the staking-token fees they paid, for one model or one node in one epoch. */
+/** A node's use of one model: its latest epoch of accepted deliveries, their count, unflushed fees. */
 export interface UsageView {
+  /** The epoch of the node's latest accepted delivery of the model. */
+  epoch: bigint;
+  /** Accepted deliveries (no verifier, or verified valid) in `epoch`. */
   deliveries: bigint;
-  /** Staking-token usage fees (after the protocol fee), in wei. */
-  fees: bigint;
+  /** Staking-token usage fees (after the protocol fee) waiting for `flushUsageFees`, in wei. */
+  pendingFees: bigint;
 }
 
 /** The staking epoch at the latest block, as the Coordinator counts usage (`currentEpoch`). */
@@ -709,86 +787,62 @@ export async function getUsageEpoch(ctx: PoAIContext): Promise<bigint> {
 }
 
 /**
- * Usage of model `containerId` in `epoch`: accepted deliveries (no verifier, or verified valid)
- * and the staking-token fees they paid. `containerId` is the id string or its bytes32 hash.
+ * `node`'s use of model `containerId` (the id string or its bytes32 hash): the Coordinator keeps one
+ * record per (node, model) with the latest epoch's deliveries and the unflushed fees. Earlier
+ * epochs: count `SubscriptionFulfilled` / `ProofVerified` events.
  */
-export async function getModelUsage(
+export async function getUsage(
   ctx: PoAIContext,
-  args: { containerId: string | Hex; epoch: bigint | number; blockNumber?: bigint },
-): Promise<UsageView> {
-  const containerId =
-    typeof args.containerId === "string" && /^0x[0-9a-fA-F]{64}$/.test(args.containerId)
-      ? (args.containerId.toLowerCase() as Hex)
-      : containerIdOf(args.containerId);
-  const epoch = checkUint("epoch", args.epoch);
-  const address = coordinatorAddress(ctx);
-  const [deliveries, fees] = await read(address, "usage", () =>
-    readContract(ctx.publicClient, {
-      address,
-      abi: coordinatorAbi,
-      functionName: "usage",
-      args: [containerId, epoch],
-      ...(args.blockNumber !== undefined && { blockNumber: args.blockNumber }),
-    }),
-  );
-  return { deliveries: BigInt(deliveries), fees };
-}
-
-/** Usage of `node` in `epoch`: its accepted deliveries and the staking-token fees they paid. */
-export async function getNodeUsage(
-  ctx: PoAIContext,
-  args: { node: Address; epoch: bigint | number; blockNumber?: bigint },
+  args: { node: Address; containerId: string | Hex; blockNumber?: bigint },
 ): Promise<UsageView> {
   const node = checkAddress("node", args.node);
-  const epoch = checkUint("epoch", args.epoch);
+  const containerId = checkContainerId("containerId", args.containerId);
   const address = coordinatorAddress(ctx);
-  const [deliveries, fees] = await read(address, "nodeUsage", () =>
+  const u = await read(address, "usageOf", () =>
     readContract(ctx.publicClient, {
       address,
       abi: coordinatorAbi,
-      functionName: "nodeUsage",
-      args: [node, epoch],
+      functionName: "usageOf",
+      args: [node, containerId],
       ...(args.blockNumber !== undefined && { blockNumber: args.blockNumber }),
     }),
   );
-  return { deliveries: BigInt(deliveries), fees };
+  return { epoch: BigInt(u.epoch), deliveries: BigInt(u.deliveries), pendingFees: u.pendingFees };
 }
 
-/** Staking-token usage fees accrued for (`node`, `modelTrainer`), waiting for `flushUsageFees`. */
+/** Staking-token usage fees `node` accrued serving `containerId`, waiting for `flushUsageFees`. */
 export async function getPendingUsageFees(
   ctx: PoAIContext,
-  args: { node: Address; modelTrainer: Address },
+  args: { node: Address; containerId: string | Hex },
 ): Promise<bigint> {
-  const node = checkAddress("node", args.node);
-  const trainer = checkAddress("modelTrainer", args.modelTrainer);
-  const address = coordinatorAddress(ctx);
-  return read(address, "pendingUsageFees", () =>
-    readContract(ctx.publicClient, {
-      address,
-      abi: coordinatorAbi,
-      functionName: "pendingUsageFees",
-      args: [node, trainer],
-    }),
-  );
+  return (await getUsage(ctx, args)).pendingFees;
 }
 
-/** The pending verification of `node`'s delivery: collateral wallet, escrowed payment, expiry (zero if none). */
+/** A delivery waiting for its verifier: expiry, the node's collateral wallet, the held payment. */
+export interface ProofRequestView {
+  expiry: number;
+  nodeWallet: Address;
+  consumerEscrowed: bigint;
+}
+
+/** The pending verification of `node`'s delivery (Infernet's `proofRequests`; zeros if none). */
 export async function getProofRequest(
   ctx: PoAIContext,
   args: { subscriptionId: number | bigint; interval: number | bigint; node: Address },
-): Promise<ContractFunctionReturnType<typeof coordinatorAbi, "view", "proofRequest">> {
+): Promise<ProofRequestView> {
   const id = u32("subscriptionId", args.subscriptionId, 1n);
   const interval = u32("interval", args.interval, 1n);
   const node = checkAddress("node", args.node);
   const address = coordinatorAddress(ctx);
-  return read(address, "proofRequest", () =>
+  const [expiry, nodeWallet, consumerEscrowed] = await read(address, "proofRequests", () =>
     readContract(ctx.publicClient, {
       address,
       abi: coordinatorAbi,
-      functionName: "proofRequest",
-      args: [id, interval, node],
+      functionName: "proofRequests",
+      args: [nodeKey(id, interval, node)],
     }),
   );
+  return { expiry, nodeWallet, consumerEscrowed };
 }
 
 // =================================================================================================
@@ -859,13 +913,13 @@ export async function getRedundancyCount(
       address,
       abi: coordinatorAbi,
       functionName: "redundancyCount",
-      args: [id, interval],
+      args: [intervalKey(id, interval)],
     }),
   );
   return Number(count);
 }
 
-/** Whether `node` delivered, committed or was invalidated for (`subscriptionId`, `interval`). */
+/** Whether `node` delivered (or, commit-reveal, committed) for (`subscriptionId`, `interval`). */
 export async function hasNodeResponded(
   ctx: PoAIContext,
   args: { subscriptionId: number | bigint; interval: number | bigint; node: Address },
@@ -879,7 +933,7 @@ export async function hasNodeResponded(
       address,
       abi: coordinatorAbi,
       functionName: "nodeResponded",
-      args: [id, interval, node],
+      args: [nodeKey(id, interval, node)],
     }),
   );
 }

@@ -4,7 +4,9 @@
  * containers) by an active trainer, with its layer widths and the keccak256 of its checkpoint
  * encoding (the weights), so that any delivered output can be recomputed exactly (PoAIVerifier).
  * `registerTrainedModel` also proves that the weights are the final checkpoint of one of the
- * trainer's own challenges that the committee judged valid.
+ * trainer's own challenges that the committee judged valid. Only such a model (or one governance
+ * approves) earns usage royalties; governance may also reassign or clear a record. A model whose
+ * dispute could need more than `MAX_DISPUTE_GAS` (16.7M gas) is refused (`disputeGasBound`).
  *
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash.
@@ -34,7 +36,7 @@ import { containerIdOf } from "./coordinator.js";
 export interface ModelView {
   /** The keccak256 of the container id string. */
   containerId: Hex;
-  /** Receives the model's usage royalties. */
+  /** Registered the model (or was given it by governance); address(0): none. */
   trainer: Address;
   /** keccak256 of the checkpoint encoding (engine version 1). */
   weightsHash: Hex;
@@ -44,7 +46,16 @@ export interface ModelView {
   active: boolean;
   /** The valid challenge whose final checkpoint the weights are proven to be (zero: not bound). */
   challengeId: Hex;
+  /** Governance approved its royalties (a model bound to a challenge needs no approval). */
+  approved: boolean;
+  /** Bumped each time governance clears the id and it is registered again. */
+  generation: number;
+  /** Who receives its usage royalties now (`trainerOf`): address(0) when it earns none. */
+  royaltyRecipient: Address;
 }
+
+/** The most gas a dispute of a registered model may need (ModelRegistry.MAX_DISPUTE_GAS). */
+export const MAX_DISPUTE_GAS = 16_700_000n;
 
 /** Longest container id string the registry accepts. */
 export const MAX_MODEL_ID_LENGTH = 256;
@@ -97,6 +108,17 @@ function modelKey(value: unknown): Hex {
   return containerIdOf(checkModelId(value));
 }
 
+function checkWidths(value: unknown): number[] {
+  if (!Array.isArray(value) || value.length < 2) {
+    throw new PoAIInputError("widths", value, "layer widths: inputs, hidden..., classes (at least 2)");
+  }
+  return value.map((w, i) => {
+    if (!Number.isSafeInteger(w) || w < 1 || w > 2 ** 32 - 1)
+      throw new PoAIInputError(`widths[${i}]`, w, "a positive integer width");
+    return w as number;
+  });
+}
+
 /** The keccak256 of checkpoint bytes: the `weightsHash` a model is registered with. Pure. */
 export function weightsHashOf(checkpoint: Uint8Array): Hex {
   if (!(checkpoint instanceof Uint8Array) || checkpoint.length === 0) {
@@ -118,14 +140,7 @@ export async function registerModel(
   args: { containerId: string; widths: readonly number[]; weightsHash: Hex } & WriteOptions,
 ): Promise<Hash> {
   const id = checkModelId(args.containerId);
-  if (!Array.isArray(args.widths) || args.widths.length < 2) {
-    throw new PoAIInputError("widths", args.widths, "layer widths: inputs, hidden..., classes (at least 2)");
-  }
-  const widths = args.widths.map((w, i) => {
-    if (!Number.isSafeInteger(w) || w < 1 || w > 2 ** 32 - 1)
-      throw new PoAIInputError(`widths[${i}]`, w, "a positive integer width");
-    return w;
-  });
+  const widths = checkWidths(args.widths);
   const data = encodeFunctionData({
     abi: modelRegistryAbi,
     functionName: "registerModel",
@@ -189,6 +204,29 @@ export async function deactivateModel(
   });
 }
 
+/**
+ * Approves (or withdraws approval of) the royalties of model `containerId` (the id string or its
+ * hash) that is not bound to a valid challenge. Governance only (the AccessManager's GOVERNOR).
+ */
+export async function approveModel(
+  ctx: PoAIContext,
+  args: { containerId: string | Hex; approved?: boolean } & WriteOptions,
+): Promise<Hash> {
+  const approved = args.approved ?? true;
+  if (typeof approved !== "boolean") throw new PoAIInputError("approved", args.approved, "a boolean");
+  const data = encodeFunctionData({
+    abi: modelRegistryAbi,
+    functionName: "setApproved",
+    args: [modelKey(args.containerId), approved],
+  });
+  return sendContractTransaction(ctx, {
+    to: modelRegistryAddress(ctx),
+    data,
+    functionName: "setApproved",
+    ...opts(args),
+  });
+}
+
 // =================================================================================================
 // Reads
 // =================================================================================================
@@ -201,7 +239,7 @@ export async function getModel(
   const containerId = modelKey(args.containerId);
   const address = modelRegistryAddress(ctx);
   const at = args.blockNumber !== undefined ? { blockNumber: args.blockNumber } : {};
-  const [m, challengeId] = await Promise.all([
+  const [m, royaltyRecipient] = await Promise.all([
     read(address, "getModel", () =>
       readContract(ctx.publicClient, {
         address,
@@ -211,11 +249,11 @@ export async function getModel(
         ...at,
       }),
     ),
-    read(address, "challengeOf", () =>
+    read(address, "trainerOf", () =>
       readContract(ctx.publicClient, {
         address,
         abi: modelRegistryAbi,
-        functionName: "challengeOf",
+        functionName: "trainerOf",
         args: [containerId],
         ...at,
       }),
@@ -227,8 +265,31 @@ export async function getModel(
     weightsHash: m.weightsHash,
     widths: m.widths.map(Number),
     active: m.active,
-    challengeId,
+    challengeId: m.challengeId,
+    approved: m.approved,
+    generation: Number(m.generation),
+    royaltyRecipient,
   };
+}
+
+/**
+ * The most gas a dispute of an output of a model of `widths` could need (the registry refuses a
+ * model above `MAX_DISPUTE_GAS`).
+ */
+export async function getDisputeGasBound(
+  ctx: PoAIContext,
+  args: { widths: readonly number[] },
+): Promise<bigint> {
+  const widths = checkWidths(args.widths);
+  const address = modelRegistryAddress(ctx);
+  return read(address, "disputeGasBound", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: modelRegistryAbi,
+      functionName: "disputeGasBound",
+      args: [widths],
+    }),
+  );
 }
 
 /** Whether `containerId` (the id string or its hash) is registered and takes deliveries. */

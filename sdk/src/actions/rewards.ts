@@ -4,14 +4,16 @@
  * - **Treasury**: `fundRewards` adds to the emission reserve (approve the distributor first).
  * - **Governance**: `setEmission` schedules a new emission per epoch, in force `noticeEpochs`
  *   epochs later.
- * - **Anyone**: `closeEpochs` closes the epochs whose points are final (in order): the epoch takes
- *   its emission from the reserve plus the carry, the protocol's cut comes first and FLock's
- *   formula splits the rest between trainers and validators by their stake at the epoch's start.
- *   `settle` then pays one operator's share, `floor(role budget x points / role points)`, into
- *   its Staking pool (commission first, then the pool's reward-per-share); `settleMany` settles a
- *   list. `settleFees` pays an operator's pending usage fees; `expireEpoch` returns what was not
- *   settled within the settle window to the carry. A jailed operator's share (or fees) is carried
- *   into the next epoch instead of paid.
+ * - **Nobody has to do anything else.** Once an epoch's points are final, the first action on any
+ *   Staking pool (a delegation, an undelegation, a claim) closes it: the epoch takes its emission
+ *   from the reserve, the protocol's cut of that emission goes to the treasury, FLock's formula
+ *   splits the rest plus the carry between trainers and validators by their stake at the epoch's
+ *   start, and each role's budget goes to Staking. Each pool is then credited with its part of
+ *   its role's budget by points (commission, then the shares that existed when the epoch began)
+ *   the first time it is touched. `closeEpochs` and `settle` / `settleMany` do the same on
+ *   purpose (to close or credit ahead of time, or a pool nobody touched for long).
+ * - **Usage fees** (`notifyUsage`, the coordinator) go straight to the node's and the model
+ *   trainer's pools for the current epoch.
  * - **Reads**: `getEpochReport`, `getPendingSettlement`, `getPendingRewards`, `getRewardParams`,
  *   `getRewardTotals`; events with `getRewardEvents`, `parseRewardEvents`, `watchRewardEvents`.
  *
@@ -38,7 +40,7 @@ import {
 import { getBlockNumber, readContract } from "viem/actions";
 import { challengeManagerAbi, poaiTokenAbi, rewardDistributorAbi, stakingAbi } from "../abi/index.js";
 import { requireSigner, type PoAIContext, type WriteOptions } from "../context.js";
-import { PoAIContractError, PoAIInputError } from "../errors.js";
+import { PoAIInputError } from "../errors.js";
 import {
   getPastContractEvents,
   parseContractLogs,
@@ -53,9 +55,9 @@ import { ROLE, getPositions, type PositionView } from "./staking.js";
 
 // --- types (inferred from the generated ABI) -----------------------------------------------------
 
-/** The distributor's governance parameters (gamma, protocol cut, fee split, notice, settle window, treasury). */
+/** The distributor's governance parameters (gamma, protocol cut, fee split, notice, treasury). */
 export type RewardParams = ContractFunctionReturnType<typeof rewardDistributorAbi, "view", "params">;
-/** One epoch's record as the distributor keeps it. */
+/** One epoch's record as the distributor keeps it (budgets funded in Staking, the points they are shared by). */
 export type RewardEpoch = ContractFunctionReturnType<typeof rewardDistributorAbi, "view", "getEpoch">;
 
 /** Largest emission per epoch the distributor accepts (`MAX_EMISSION_PER_EPOCH`). */
@@ -66,45 +68,40 @@ export interface EpochReport extends RewardEpoch {
   epoch: bigint;
   /** The emission this epoch takes (or took) from the reserve, as scheduled now. */
   emission: bigint;
-  /** Budgets not settled yet (0 once expired: the rest went to the carry). */
+  /** What is left of its role budgets, not credited to a pool yet (pools not touched since it closed). */
   unsettled: bigint;
   /** The role stakes at the epoch's start (`S_t`, `S_v` in FLock's formula). */
   trainerStake: bigint;
   validatorStake: bigint;
-  /** The roles' total points in the epoch (from the ChallengeManager). */
-  trainerPoints: bigint;
-  validatorPoints: bigint;
-  /** Whether the epoch's points are final (it can be closed once the earlier epochs are). */
+  /** Whether the epoch's points are final (it closes once the earlier epochs are closed). */
   final: boolean;
   /** Unix time after which the epoch's points are final. */
   closesAt: bigint;
-  /** The last epoch in which a closed epoch can surely be settled: `closedIn + settleWindow` (0 while open). */
-  settleUntil: bigint;
 }
 
-/** What settling would pay into the pool of an operator the owner runs, for one epoch. */
+/** What crediting an operator's pool would add to it now for one closed epoch. */
 export interface PendingSettlement {
   operator: Address;
   epoch: bigint;
   amount: bigint;
 }
 
-/** An owner's rewards across pools, and what is still on its way to the pools it runs. */
+/** An owner's rewards across pools, and what its own pool has earned and not been credited yet. */
 export interface PendingRewards {
   owner: Address;
-  /** The owner's positions in the pools asked for, with `claimable` rewards. */
+  /** The owner's positions in the pools asked for, with `claimable` rewards of every closed epoch. */
   positions: (PositionView & { operator: Address })[];
   /** Sum of `claimable` over `positions`: what `claimMany` would pay now. */
   claimable: bigint;
   /**
-   * Shares of closed epochs not settled yet into the pool of the operator the owner runs (when it
-   * is one of `operators`): settling pays them into the pool (commission, then every delegator's
-   * part); for a jailed operator they are carried instead.
+   * The closed epochs not credited yet to the pool of the operator the owner runs (when it is one
+   * of `operators`), each with its share of its role's budget: the pool's next touch credits them
+   * (commission, then every delegator's part; `claimable` already counts the owner's part).
    */
   settlements: PendingSettlement[];
   /** Sum of `settlements`. */
   unsettled: bigint;
-  /** Usage fees waiting for `settleFees` into the owner's pool. */
+  /** Usage fees and other rewards added to the owner's pool for epochs not credited yet. */
   pendingFees: bigint;
 }
 
@@ -121,20 +118,20 @@ export interface RewardParamsView extends RewardParams {
 export interface RewardTotals {
   totalFunded: bigint;
   totalFees: bigint;
-  /** Paid into Staking pools. */
+  /** Epoch budgets and usage fees sent to Staking. */
   totalForwarded: bigint;
+  /** Rewards nobody could earn that Staking sent back (they joined the carry). */
+  totalReturned: bigint;
   /** Paid to the treasury (protocol cuts of emissions and usage fees). */
   totalToProtocol: bigint;
   /** Funded emissions not yet taken by an epoch. */
   reserve: bigint;
   /** Unallocated rewards, added to the next closed epoch. */
   carry: bigint;
-  /** The distributor's token balance: reserve + carry + unsettled budgets + pending fees. */
+  /** The distributor's token balance: reserve + carry. */
   balance: bigint;
-  /** Budgets of closed epochs not settled yet, plus pending usage fees: `balance - reserve - carry`. */
-  owed: bigint;
   nextEpochToClose: bigint;
-  /** Conservation: funded + fees = forwarded + protocol + balance. */
+  /** Conservation: funded + fees + returned = forwarded + protocol + reserve + carry, and balance = reserve + carry. */
   balanced: boolean;
 }
 
@@ -223,7 +220,10 @@ export async function setEmission(ctx: PoAIContext, args: { amount: bigint } & W
   return sendRewards(ctx, "setEmission", data, args);
 }
 
-/** Closes up to `maxEpochs` (default 10) epochs whose points are final, oldest first. Permissionless. */
+/**
+ * Closes up to `maxEpochs` (default 10) epochs whose points are final, oldest first. Permissionless
+ * and never needed: the first action on a pool after an epoch is final closes it.
+ */
 export async function closeEpochs(
   ctx: PoAIContext,
   args: { maxEpochs?: bigint | number } & WriteOptions = {},
@@ -237,7 +237,11 @@ export async function closeEpochs(
   return sendRewards(ctx, "closeEpochs", data, args);
 }
 
-/** Pays `operator`'s share of closed `epoch` into its pool (carried if it is jailed). Permissionless. */
+/**
+ * Credits `operator`'s pool with the closed epochs up to `epoch` it was not credited with yet (at
+ * most 64 per transaction), closing the final ones first. Permissionless and never needed (every
+ * action on the pool does it); useful to bring a pool nobody touched for long up to date.
+ */
 export async function settle(
   ctx: PoAIContext,
   args: { operator: Address; epoch: bigint | number } & WriteOptions,
@@ -253,11 +257,9 @@ export async function settle(
 }
 
 /**
- * Settles closed `epoch` for each of `operators` in turn, skipping those with nothing to settle
- * (no points, or already settled). Each transaction is mined before the next is sent; the first
- * one that fails throws its decoded error (those before it stay settled). An epoch that is not
- * closed, or has expired, throws `EpochNotClosed` / `EpochExpiredError` before anything is sent.
- * Returns the hashes of the settlements sent, in order.
+ * Credits each pool of `operators` up to `epoch` in turn, skipping those already credited that
+ * far. Each transaction is mined before the next is sent; the first one that fails throws its
+ * decoded error (those before it stay credited). Returns the hashes sent, in order.
  */
 export async function settleMany(
   ctx: PoAIContext,
@@ -265,16 +267,19 @@ export async function settleMany(
 ): Promise<Hash[]> {
   const operators = checkAddressList("operators", args.operators);
   const epoch = checkRound("epoch", args.epoch);
-  const contractAddress = rewardDistributorAddress(ctx);
   requireSigner(ctx, "settle", args.account);
-  const record = await readRewards(ctx, "getEpoch", [epoch]);
-  if (!record.closed || record.expired) {
-    const errorName = record.closed ? "EpochExpiredError" : "EpochNotClosed";
-    throw new PoAIContractError({ errorName, args: [epoch], contractAddress, functionName: "settle" });
-  }
+  const staking = ctx.deployment.contracts.staking;
   const hashes: Hash[] = [];
   for (const operator of operators) {
-    if ((await getPendingSettlement(ctx, { operator, epoch })) === 0n) continue;
+    const pool = await read(staking, "getPool", () =>
+      readContract(ctx.publicClient, {
+        address: staking,
+        abi: stakingAbi,
+        functionName: "getPool",
+        args: [operator],
+      }),
+    );
+    if (pool.creditedThrough > epoch) continue;
     const hash = await settle(ctx, { operator, epoch, ...writeOptions(args) });
     await waitForTransaction(ctx, hash);
     hashes.push(hash);
@@ -282,40 +287,14 @@ export async function settleMany(
   return hashes;
 }
 
-/** Pays `operator`'s pending usage fees into its pool (carried if Staking refuses them). Permissionless. */
-export async function settleFees(
-  ctx: PoAIContext,
-  args: { operator: Address } & WriteOptions,
-): Promise<Hash> {
-  const operator = checkAddress("operator", args.operator);
-  const data = encodeFunctionData({
-    abi: rewardDistributorAbi,
-    functionName: "settleFees",
-    args: [operator],
-  });
-  return sendRewards(ctx, "settleFees", data, args);
-}
-
-/**
- * Returns to the carry what closed `epoch`'s operators did not settle (rounding dust included),
- * once its settle window (`settleWindow` epochs after the one it was closed in) is over.
- */
-export async function expireEpoch(
-  ctx: PoAIContext,
-  args: { epoch: bigint | number } & WriteOptions,
-): Promise<Hash> {
-  const epoch = checkRound("epoch", args.epoch);
-  const data = encodeFunctionData({ abi: rewardDistributorAbi, functionName: "expire", args: [epoch] });
-  return sendRewards(ctx, "expire", data, args);
-}
-
 // =================================================================================================
 // Reads
 // =================================================================================================
 
 /**
- * `epoch` in the distributor (budgets, settled amounts, closed / expired, the emission it takes)
- * with the inputs of its split: the role stakes at its start and the roles' points. One block.
+ * `epoch` in the distributor (budgets, points, closed, the emission it takes) with the inputs of
+ * its split (the role stakes at its start) and what of its budgets no pool was credited with yet.
+ * One block.
  */
 export async function getEpochReport(
   ctx: PoAIContext,
@@ -331,71 +310,76 @@ export async function getEpochReport(
   const rd = { address, abi: rewardDistributorAbi, blockNumber } as const;
   const cm = { address: challenges, abi: challengeManagerAbi, blockNumber } as const;
   const st = { address: staking, abi: stakingAbi, blockNumber } as const;
-  const [
-    ep,
-    emission,
-    params,
-    trainerStake,
-    validatorStake,
-    trainerPoints,
-    validatorPoints,
-    final,
-    closesAt,
-  ] = await read(address, "getEpoch", () =>
-    Promise.all([
-      readContract(ctx.publicClient, { ...rd, functionName: "getEpoch", args: [epoch] }),
-      readContract(ctx.publicClient, { ...rd, functionName: "emissionFor", args: [epoch] }),
-      readContract(ctx.publicClient, { ...rd, functionName: "params" }),
-      readContract(ctx.publicClient, { ...st, functionName: "roleStakeAt", args: [ROLE.Trainer, epoch] }),
-      readContract(ctx.publicClient, { ...st, functionName: "roleStakeAt", args: [ROLE.Validator, epoch] }),
-      readContract(ctx.publicClient, {
-        ...cm,
-        functionName: "epochTotalPoints",
-        args: [epoch, ROLE.Trainer],
-      }),
-      readContract(ctx.publicClient, {
-        ...cm,
-        functionName: "epochTotalPoints",
-        args: [epoch, ROLE.Validator],
-      }),
-      readContract(ctx.publicClient, { ...cm, functionName: "isEpochFinal", args: [epoch] }),
-      readContract(ctx.publicClient, { ...cm, functionName: "epochClosesAt", args: [epoch] }),
-    ]),
-  );
-  const unsettled =
-    ep.closed && !ep.expired
-      ? ep.trainerBudget - ep.trainerSettled + (ep.validatorBudget - ep.validatorSettled)
-      : 0n;
+  const [ep, emission, trainerStake, validatorStake, trainerLeft, validatorLeft, final, closesAt] =
+    await read(address, "getEpoch", () =>
+      Promise.all([
+        readContract(ctx.publicClient, { ...rd, functionName: "getEpoch", args: [epoch] }),
+        readContract(ctx.publicClient, { ...rd, functionName: "emissionFor", args: [epoch] }),
+        readContract(ctx.publicClient, { ...st, functionName: "roleStakeAt", args: [ROLE.Trainer, epoch] }),
+        readContract(ctx.publicClient, { ...st, functionName: "roleStakeAt", args: [ROLE.Validator, epoch] }),
+        readContract(ctx.publicClient, { ...st, functionName: "epochBudget", args: [epoch, ROLE.Trainer] }),
+        readContract(ctx.publicClient, { ...st, functionName: "epochBudget", args: [epoch, ROLE.Validator] }),
+        readContract(ctx.publicClient, { ...cm, functionName: "isEpochFinal", args: [epoch] }),
+        readContract(ctx.publicClient, { ...cm, functionName: "epochClosesAt", args: [epoch] }),
+      ]),
+    );
   return {
     ...ep,
     epoch,
     emission,
-    unsettled,
+    unsettled: trainerLeft[0] + validatorLeft[0],
     trainerStake,
     validatorStake,
-    trainerPoints,
-    validatorPoints,
     final,
     closesAt,
-    settleUntil: ep.closed ? ep.closedIn + BigInt(params.settleWindow) : 0n,
   };
 }
 
-/** What `settle({ operator, epoch })` would pay now (0: nothing, already settled, not closed or expired). */
+/**
+ * What crediting `operator`'s pool now would add to it for closed `epoch`: its share of its role's
+ * budget (what is left of it x its points / the points left) plus the rewards added to the pool
+ * for that epoch. 0 when the pool is already credited with it, or the epoch is not closed yet.
+ */
 export async function getPendingSettlement(
   ctx: PoAIContext,
   args: { operator: Address; epoch: bigint | number },
 ): Promise<bigint> {
   const operator = checkAddress("operator", args.operator);
   const epoch = checkRound("epoch", args.epoch);
-  return readRewards(ctx, "pendingSettlement", [operator, epoch]);
+  const staking = ctx.deployment.contracts.staking;
+  const st = { address: staking, abi: stakingAbi } as const;
+  const [pool, clock, role] = await read(staking, "getPool", () =>
+    Promise.all([
+      readContract(ctx.publicClient, { ...st, functionName: "getPool", args: [operator] }),
+      readContract(ctx.publicClient, { ...st, functionName: "rewardClock" }),
+      readContract(ctx.publicClient, { ...st, functionName: "roleOf", args: [operator] }),
+    ]),
+  );
+  const closedBefore = clock[2];
+  if (role === ROLE.None || epoch < pool.creditedThrough || epoch >= closedBefore) return 0n;
+  const [[budget, points], extra, earned] = await read(staking, "epochBudget", () =>
+    Promise.all([
+      readContract(ctx.publicClient, { ...st, functionName: "epochBudget", args: [epoch, role] }),
+      readContract(ctx.publicClient, { ...st, functionName: "poolRewardAt", args: [operator, epoch] }),
+      clock[1] === "0x0000000000000000000000000000000000000000"
+        ? Promise.resolve(0n)
+        : readContract(ctx.publicClient, {
+            address: clock[1],
+            abi: challengeManagerAbi,
+            functionName: "epochPoints",
+            args: [epoch, operator],
+          }),
+    ]),
+  );
+  const share = budget === 0n || earned === 0n ? 0n : earned >= points ? budget : (budget * earned) / points;
+  return share + extra;
 }
 
 /**
- * `owner`'s claimable rewards in the pools of `operators` (one read through Multicall3 when the
- * deployment or chain names one), and, when `owner` runs one of those operators, what is still to
- * be settled into its pool: its share of each closed epoch in `epochs` (default: the last
- * `settleWindow + 1` closed epochs, at most 256) and its pending usage fees.
+ * `owner`'s claimable rewards in the pools of `operators`, every closed epoch included (one read
+ * through Multicall3 when the deployment or chain names one), and, when `owner` runs one of those
+ * operators, what its pool earned in closed epochs it was not credited with yet (`epochs`:
+ * default, the last 64 closed epochs) and the rewards added to its pool for epochs not credited.
  */
 export async function getPendingRewards(
   ctx: PoAIContext,
@@ -411,17 +395,21 @@ export async function getPendingRewards(
   let settlements: PendingSettlement[] = [];
   let pendingFees = 0n;
   if (runs) {
+    const staking = ctx.deployment.contracts.staking;
+    const st = { address: staking, abi: stakingAbi } as const;
+    const [pool, clock, current] = await read(staking, "getPool", () =>
+      Promise.all([
+        readContract(ctx.publicClient, { ...st, functionName: "getPool", args: [owner] }),
+        readContract(ctx.publicClient, { ...st, functionName: "rewardClock" }),
+        readContract(ctx.publicClient, { ...st, functionName: "currentEpoch" }),
+      ]),
+    );
     let epochs = explicit;
     if (epochs === undefined) {
-      const [next, first, params] = await Promise.all([
-        readRewards(ctx, "nextEpochToClose"),
-        readRewards(ctx, "firstEpoch"),
-        readRewards(ctx, "params"),
-      ]);
-      const back = BigInt(Math.min(params.settleWindow + 1, 256));
-      const from = next - back > first ? next - back : first;
       epochs = [];
-      for (let e = from; e < next; e++) epochs.push(e);
+      const to = clock[2];
+      const from = to - pool.creditedThrough > 64n ? to - 64n : pool.creditedThrough;
+      for (let e = from; e < to; e++) epochs.push(e);
     }
     const amounts = await Promise.all(
       epochs.map((epoch) => getPendingSettlement(ctx, { operator: owner, epoch })),
@@ -429,7 +417,16 @@ export async function getPendingRewards(
     settlements = epochs
       .map((epoch, i) => ({ operator: owner, epoch, amount: amounts[i]! }))
       .filter((s) => s.amount > 0n);
-    pendingFees = await readRewards(ctx, "pendingFees", [owner]);
+    const open: bigint[] = [];
+    for (let e = pool.creditedThrough; e <= current && open.length < 64; e++) open.push(e);
+    const extras = await read(staking, "poolRewardAt", () =>
+      Promise.all(
+        open.map((e) =>
+          readContract(ctx.publicClient, { ...st, functionName: "poolRewardAt", args: [owner, e] }),
+        ),
+      ),
+    );
+    pendingFees = extras.reduce((a, x) => a + x, 0n);
   }
   return {
     owner,
@@ -466,36 +463,48 @@ export async function getRewardTotals(ctx: PoAIContext): Promise<RewardTotals> {
     getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
   );
   const rd = { address, abi: rewardDistributorAbi, blockNumber } as const;
-  const [totalFunded, totalFees, totalForwarded, totalToProtocol, reserve, carry, nextEpochToClose, balance] =
-    await read(address, "totalFunded", () =>
-      Promise.all([
-        readContract(ctx.publicClient, { ...rd, functionName: "totalFunded" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "totalFees" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "totalForwarded" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "totalToProtocol" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "reserve" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "carry" }),
-        readContract(ctx.publicClient, { ...rd, functionName: "nextEpochToClose" }),
-        readContract(ctx.publicClient, {
-          address: ctx.deployment.contracts.token,
-          abi: poaiTokenAbi,
-          functionName: "balanceOf",
-          args: [address],
-          blockNumber,
-        }),
-      ]),
-    );
+  const [
+    totalFunded,
+    totalFees,
+    totalForwarded,
+    totalReturned,
+    totalToProtocol,
+    reserve,
+    carry,
+    nextEpochToClose,
+    balance,
+  ] = await read(address, "totalFunded", () =>
+    Promise.all([
+      readContract(ctx.publicClient, { ...rd, functionName: "totalFunded" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "totalFees" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "totalForwarded" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "totalReturned" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "totalToProtocol" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "reserve" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "carry" }),
+      readContract(ctx.publicClient, { ...rd, functionName: "nextEpochToClose" }),
+      readContract(ctx.publicClient, {
+        address: ctx.deployment.contracts.token,
+        abi: poaiTokenAbi,
+        functionName: "balanceOf",
+        args: [address],
+        blockNumber,
+      }),
+    ]),
+  );
   return {
     totalFunded,
     totalFees,
     totalForwarded,
+    totalReturned,
     totalToProtocol,
     reserve,
     carry,
     balance,
-    owed: balance - reserve - carry,
     nextEpochToClose,
-    balanced: totalFunded + totalFees === totalForwarded + totalToProtocol + balance,
+    balanced:
+      totalFunded + totalFees + totalReturned === totalForwarded + totalToProtocol + reserve + carry &&
+      balance === reserve + carry,
   };
 }
 
@@ -550,7 +559,7 @@ export async function getRewardEvents<N extends RewardEventName>(
 
 /**
  * Calls `onEvents` with new RewardDistributor events (every event, or only `eventName`, filtered
- * by indexed `args`: `EpochClosed` by `epoch`, `Settled` by `epoch` and `operator`, …). Returns a
+ * by indexed `args`: `EpochClosed` by `epoch`, `UsageFee` by `node` and `modelTrainer`, …). Returns a
  * function that stops watching. Over HTTP the watcher polls from the block after the current one
  * (or from `fromBlock`); over WebSocket or IPC it subscribes.
  */

@@ -21,7 +21,7 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, multicall, readContract } from "viem/actions";
+import { getBlockNumber, multicall, readContract, simulateContract } from "viem/actions";
 import { stakingAbi, stakingLensAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
@@ -46,7 +46,10 @@ import { signPermit } from "./token.js";
 
 /** A pool's accounting; `sharePrice` is tokens per share scaled by 1e18. */
 export type PoolView = ContractFunctionReturnType<typeof stakingAbi, "view", "getPool">;
-/** A delegator's (or an operator's own) position in one pool, with rewards accrued up to now. */
+/**
+ * A delegator's (or an operator's own) position in one pool: shares, their value, and what it can
+ * claim (every closed epoch included when read with `getPosition` / `getPositions`).
+ */
 export type PositionView = ContractFunctionReturnType<typeof stakingAbi, "view", "getPosition">;
 /** An operator with its pool totals and metadata. */
 export type OperatorView = ContractFunctionReturnType<typeof stakingLensAbi, "view", "getOperator">;
@@ -273,8 +276,10 @@ export async function compound(ctx: PoAIContext, args: { operator: Address } & W
 }
 
 /**
- * Requests a new commission rate for the sender's pool: a decrease applies at once, an increase
- * after the commission delay; each request moves the rate by at most `maxCommissionChangeBps`.
+ * Requests a new commission rate for the sender's pool. Rates change at epoch boundaries and apply
+ * to the rewards of the epochs from then on: a decrease from the next epoch, an increase from the
+ * first epoch that starts at least the commission delay from now. Each request moves the rate by at
+ * most `maxCommissionChangeBps`; a request replaces one that is not in force yet.
  */
 export async function setCommission(
   ctx: PoAIContext,
@@ -333,7 +338,12 @@ export async function getPool(ctx: PoAIContext, args: { operator: Address }): Pr
   );
 }
 
-/** `owner`'s position in `operator`'s pool: shares, their value in tokens, and claimable rewards. */
+/**
+ * `owner`'s position in `operator`'s pool: shares, their value in tokens, and what it can claim
+ * now, every closed epoch included (an `eth_call` of `refreshPosition`, which credits the pool and
+ * settles the position in a simulation: nothing is sent). An address that is not an operator
+ * gives an empty position.
+ */
 export async function getPosition(
   ctx: PoAIContext,
   args: { owner: Address; operator: Address },
@@ -341,14 +351,25 @@ export async function getPosition(
   const owner = checkAddress("owner", args.owner);
   const operator = checkAddress("operator", args.operator);
   const address = ctx.deployment.contracts.staking;
-  return read(address, "getPosition", () =>
-    readContract(ctx.publicClient, {
+  try {
+    const { result } = await simulateContract(ctx.publicClient, {
       address,
       abi: stakingAbi,
-      functionName: "getPosition",
+      functionName: "refreshPosition",
       args: [owner, operator],
-    }),
-  );
+    });
+    return result;
+  } catch {
+    // not an operator (or the node refuses the simulation): the stored position, as credited so far
+    return read(address, "getPosition", () =>
+      readContract(ctx.publicClient, {
+        address,
+        abi: stakingAbi,
+        functionName: "getPosition",
+        args: [owner, operator],
+      }),
+    );
+  }
 }
 
 /** The Multicall3 address to batch reads with: the deployment's, else the chain's, else none. */
@@ -357,8 +378,9 @@ export function multicallAddressOf(ctx: PoAIContext): Address | undefined {
 }
 
 /**
- * `owner`'s positions in several pools, in the order of `operators`. One `eth_call` through
- * Multicall3 when the deployment or the chain names one; parallel reads otherwise.
+ * `owner`'s positions in several pools, in the order of `operators`, every closed epoch included
+ * (see `getPosition`). One `eth_call` through Multicall3 when the deployment or the chain names
+ * one; parallel reads otherwise.
  */
 export async function getPositions(
   ctx: PoAIContext,
@@ -368,18 +390,31 @@ export async function getPositions(
   const operators = checkAddressList("operators", args.operators);
   const address = ctx.deployment.contracts.staking;
   const multicallAddress = multicallAddressOf(ctx);
-  const positions: readonly PositionView[] = multicallAddress
-    ? await read(address, "getPosition", () =>
-        multicall(ctx.publicClient, {
-          multicallAddress,
-          allowFailure: false,
-          contracts: operators.map(
-            (operator) =>
-              ({ address, abi: stakingAbi, functionName: "getPosition", args: [owner, operator] }) as const,
-          ),
-        }),
-      )
-    : await Promise.all(operators.map((operator) => getPosition(ctx, { owner, operator })));
+  let positions: readonly PositionView[];
+  if (multicallAddress) {
+    // refreshPosition is not a view, but Multicall3 runs it inside this eth_call like any call
+    const refreshed = (await read(address, "refreshPosition", () =>
+      multicall(ctx.publicClient, {
+        multicallAddress,
+        allowFailure: true,
+        contracts: operators.map((operator) => ({
+          address,
+          abi: stakingAbi,
+          functionName: "refreshPosition",
+          args: [owner, operator],
+        })),
+      } as unknown as Parameters<typeof multicall>[1]),
+    )) as readonly { status: "success" | "failure"; result?: PositionView }[];
+    positions = await Promise.all(
+      refreshed.map((r, i) =>
+        r.status === "success" && r.result !== undefined
+          ? r.result
+          : getPosition(ctx, { owner, operator: operators[i]! }),
+      ),
+    );
+  } else {
+    positions = await Promise.all(operators.map((operator) => getPosition(ctx, { owner, operator })));
+  }
   return positions.map((p, i) => ({ ...p, operator: operators[i]! }));
 }
 
@@ -681,13 +716,16 @@ export function watchSlashes(
   });
 }
 
-/** Watches `RewardNotified` events (rewards paid into pools), optionally of one `operator`. */
+/**
+ * Watches `RewardCredited` events (what a pool earned in an epoch, credited to it: the operator's
+ * commission and the rest for the shares that began the epoch), optionally of one `operator`.
+ */
 export function watchRewards(
   ctx: PoAIContext,
-  args: { operator?: Address; onReward: (event: StakingEvent<"RewardNotified">) => void } & WatchOptions,
+  args: { operator?: Address; onReward: (event: StakingEvent<"RewardCredited">) => void } & WatchOptions,
 ): () => void {
   return watchStakingEvents(ctx, {
-    eventName: "RewardNotified",
+    eventName: "RewardCredited",
     args: args.operator !== undefined ? { operator: checkAddress("operator", args.operator) } : {},
     onEvents: (events) => events.forEach((e) => args.onReward(e)),
     ...watchOptions(args),

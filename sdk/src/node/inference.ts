@@ -24,11 +24,10 @@
  * behaviour; a subclass can change one step (tests build crashing nodes this way).
  */
 import { randomBytes } from "node:crypto";
-import { bytesToHex, getAddress, type Address, type Hash, type Hex } from "viem";
+import { bytesToHex, getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getBlockNumber, getTransactionCount, getTransactionReceipt } from "viem/actions";
 import { Registry } from "prom-client";
 import {
-  COMMITMENT_DELIVERED,
   computeCommitment,
   intervalAt,
   subscriptionPhase,
@@ -136,6 +135,8 @@ export class InferenceNode extends DaemonLoop {
   protected readonly delegatedStore: DelegatedStore;
   private readonly delegated: DelegatedSubscriptions;
   private head: bigint | null = null;
+  /** Subscription id => created with commit-reveal (read once from the Coordinator). */
+  private readonly commitRevealOf = new Map<number, boolean>();
   private chainNow: bigint | null = null;
   private active: boolean | null = null;
   private lastError: { at: string; message: string } | null = null;
@@ -609,7 +610,7 @@ export class InferenceNode extends DaemonLoop {
       d = await this.reconcileCommit(sub, d);
       if (d.state !== "committed" && d.state !== "ran") return;
     }
-    if (d.state === "ran" && sub.redundancy > 1) {
+    if (d.state === "ran" && (await this.usesCommitReveal(sub))) {
       const ran = d;
       d = await this.sends.run(() => this.commit(sub, ran));
     }
@@ -625,7 +626,20 @@ export class InferenceNode extends DaemonLoop {
     }
   }
 
-  // --- commit and reveal (redundancy > 1) --------------------------------------------------------
+  // --- commit and reveal (subscriptions created with commit-reveal) ---------------------------------
+
+  /** Whether `sub` was created with commit-reveal (else every redundancy delivers with `deliverCompute`). */
+  private async usesCommitReveal(sub: SubscriptionRecord): Promise<boolean> {
+    let known = this.commitRevealOf.get(sub.id);
+    if (known === undefined) {
+      const options = await this.rpc(() =>
+        this.client.inference.getSubscriptionOptions({ subscriptionId: sub.id }),
+      );
+      known = options.commitReveal;
+      this.commitRevealOf.set(sub.id, known);
+    }
+    return known;
+  }
 
   /** Stores a salt and the commitment, then sends `commitCompute` (state `committed` once mined). */
   private async commit(sub: SubscriptionRecord, record: DeliveryRecord): Promise<DeliveryRecord> {
@@ -699,7 +713,7 @@ export class InferenceNode extends DaemonLoop {
     if (onChain.toLowerCase() === d.commitment?.toLowerCase()) {
       return this.store.updateDelivery(sub.id, d.interval, { state: "committed", txHash: null, nonce: null });
     }
-    if (onChain.toLowerCase() === COMMITMENT_DELIVERED) {
+    if (d.output && onChain.toLowerCase() === keccak256(d.output).toLowerCase()) {
       return this.store.updateDelivery(sub.id, d.interval, { state: "delivered", error: "found on chain" });
     }
     if (await this.stillPending(d)) return d;
@@ -823,13 +837,13 @@ export class InferenceNode extends DaemonLoop {
   private async deliver(sub: SubscriptionRecord, record: DeliveryRecord): Promise<void> {
     let d = record;
     const fields = { subscription: sub.id, interval: d.interval };
-    const responded = await this.rpc(() =>
-      this.client.inference.hasNodeResponded({
-        subscriptionId: sub.id,
-        interval: d.interval,
-        node: this.address,
-      }),
-    );
+    const reveal = await this.usesCommitReveal(sub);
+    const key = { subscriptionId: sub.id, interval: d.interval, node: this.address };
+    // A commit-reveal node has "responded" once it committed: it delivered once its record holds its output's hash.
+    const responded = reveal
+      ? (await this.rpc(() => this.client.inference.getCommitment(key))).toLowerCase() ===
+        keccak256(d.output!).toLowerCase()
+      : await this.rpc(() => this.client.inference.hasNodeResponded(key));
     if (responded) {
       this.store.updateDelivery(sub.id, d.interval, { state: "delivered", error: "found on chain" });
       return;
@@ -847,7 +861,6 @@ export class InferenceNode extends DaemonLoop {
       proof: d.proof ?? "0x",
       ...(this.options.paymentWallet !== undefined && { nodeWallet: this.options.paymentWallet }),
     };
-    const reveal = sub.redundancy > 1;
     try {
       if (reveal)
         await this.client.inference.simulateCommitOrReveal({ ...args, salt: d.salt!, node: this.address });

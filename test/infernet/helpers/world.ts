@@ -27,10 +27,33 @@ export const ETH = zeroAddress;
 export const containerHash = (id: string): Hex => keccak256(encodeAbiParameters([{ type: "string" }], [id]));
 export const word = (n: bigint | number): Hex => toHex(BigInt(n), { size: 32 });
 export const MODEL = "poai-mlp-8-8-4";
+export const UINT32_MAX = 2 ** 32 - 1;
+/** Infernet's interval key: keccak256(abi.encode(subscriptionId, interval)). */
+export const intervalKey = (id: number, interval: number): Hex =>
+  keccak256(encodeAbiParameters([{ type: "uint32" }, { type: "uint32" }], [id, interval]));
+/** Infernet's node key: keccak256(abi.encode(subscriptionId, interval, node)). */
+export const nodeKey = (id: number, interval: number, node: Address): Hex =>
+  keccak256(
+    encodeAbiParameters([{ type: "uint32" }, { type: "uint32" }, { type: "address" }], [id, interval, node]),
+  );
 
-export type InfernetWorldOptions = Partial<
-  Pick<InfernetDeployOptions, "feeBps" | "callbackGasLimit" | "commitWindow">
-> & {
+/**
+ * Asserts that `p` reverts with `contract`'s custom error `name`, with `args` when given (Infernet's
+ * errors carry none).
+ */
+export function revertsWith(conn: Connection) {
+  return (p: Promise<unknown>, contract: { abi: readonly unknown[] }, name: string, args?: unknown[]) =>
+    args === undefined || args.length === 0
+      ? conn.viem.assertions.revertWithCustomError(p as never, contract as never, name as never)
+      : conn.viem.assertions.revertWithCustomErrorWithArgs(
+          p as never,
+          contract as never,
+          name as never,
+          args,
+        );
+}
+
+export type InfernetWorldOptions = Partial<Pick<InfernetDeployOptions, "feeBps" | "commitWindow">> & {
   /** Deploy without a reward distributor (staking-token payments then go to node wallets). */
   noDistributor?: boolean;
 };
@@ -57,7 +80,6 @@ export async function deployInfernetWorld(conn: Connection, options: InfernetWor
     modelRegistry: models.address,
     feeBps: options.feeBps ?? 0,
     feeRecipient,
-    ...(options.callbackGasLimit !== undefined && { callbackGasLimit: options.callbackGasLimit }),
     ...(options.commitWindow !== undefined && { commitWindow: options.commitWindow }),
   });
   const erc20 = await viem.deployContract("PlainERC20", [admin!.account.address, E(1_000_000_000)]);
@@ -116,11 +138,11 @@ export async function deployInfernetWorld(conn: Connection, options: InfernetWor
 
   const u = await bind(user);
   const consumer = await viem.deployContract("TestCallbackConsumer", [
-    inf.coordinator.address,
+    inf.registry.address,
     delegatee.account.address,
   ]);
   const subConsumer = await viem.deployContract("TestSubscriptionConsumer", [
-    inf.coordinator.address,
+    inf.registry.address,
     delegatee.account.address,
   ]);
   const consumerWallet = await createWallet(u);

@@ -402,8 +402,6 @@ export async function deployRewardWorld(conn: Connection, options: RewardWorldOp
 
 export type RewardWorld = Awaited<ReturnType<typeof deployRewardWorld>>;
 
-/** The `Settled` event as decoded. */
-export type SettledEvent = { epoch: bigint; operator: Address; amount: bigint; paid: boolean };
 /** The `EpochClosed` event as decoded. */
 export type EpochClosedEvent = {
   epoch: bigint;
@@ -414,36 +412,11 @@ export type EpochClosedEvent = {
   carried: bigint;
 };
 
+/** Largest emission per epoch the distributor accepts (`MAX_EMISSION_PER_EPOCH`). */
+export const MAX_EMISSION_PER_EPOCH = 10n ** 30n;
+
 /** FLock's split, in bigint arithmetic: the validators' part of `rest` for role stakes `st`, `sv`. */
 export function flockValidatorShare(rest: bigint, st: bigint, sv: bigint, gammaBps: bigint): bigint {
   if (st + sv === 0n) return 0n;
   return (rest * (gammaBps * (st + sv) + (BPS - 2n * gammaBps) * sv)) / (BPS * (st + sv));
-}
-
-/**
- * What closing one epoch yields, from the protocol rules: the epoch takes `min(emission, reserve)`
- * plus the carry; the protocol's cut comes first; FLock's formula splits the rest; a role without
- * stake on both sides, or without points, has its part carried.
- */
-export function expectedClose(a: {
-  emission: bigint;
-  reserve: bigint;
-  carry: bigint;
-  protocolCutBps: bigint;
-  gammaBps: bigint;
-  st: bigint;
-  sv: bigint;
-  trainerPoints: bigint;
-  validatorPoints: bigint;
-}) {
-  const take = a.emission < a.reserve ? a.emission : a.reserve;
-  const budget = take + a.carry;
-  const protocolCut = (budget * a.protocolCutBps) / BPS;
-  const rest = budget - protocolCut;
-  let validatorBudget = flockValidatorShare(rest, a.st, a.sv, a.gammaBps);
-  let trainerBudget = a.st + a.sv === 0n ? 0n : rest - validatorBudget;
-  let carried = rest - validatorBudget - trainerBudget;
-  if (a.trainerPoints === 0n) [carried, trainerBudget] = [carried + trainerBudget, 0n];
-  if (a.validatorPoints === 0n) [carried, validatorBudget] = [carried + validatorBudget, 0n];
-  return { take, budget, protocolCut, trainerBudget, validatorBudget, carried };
 }

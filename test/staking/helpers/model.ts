@@ -12,11 +12,10 @@ import { readParams, type World } from "./world.js";
 export type PoolSnap = {
   tokens: bigint;
   shares: bigint;
-  pendingShares: bigint;
   unbondingTokens: bigint;
-  unbondingShares: bigint;
   rewardPerShare: bigint;
-  rewardCarry: bigint;
+  creditedThrough: bigint;
+  commission: bigint;
 };
 
 export type OpSnap = {
@@ -33,8 +32,15 @@ export type OpSnap = {
   pool: PoolSnap;
 };
 
-export type PosSnap = { shares: bigint; pendingShares: bigint; tokens: bigint; claimable: bigint };
-export type EntrySnap = { index: bigint; operatorId: number; maturity: bigint; shares: bigint };
+export type PosSnap = { shares: bigint; tokens: bigint; claimable: bigint };
+export type EntrySnap = {
+  index: bigint;
+  operatorId: number;
+  maturity: bigint;
+  exitEpoch: bigint;
+  shares: bigint;
+};
+export type CohortSnap = { tokens: bigint; shares: bigint };
 export type QueueSnap = { head: bigint; tail: bigint; entries: EntrySnap[] };
 
 export type Snap = {
@@ -45,26 +51,32 @@ export type Snap = {
   byId: Map<number, Address>;
   pos: Map<string, PosSnap>;
   queues: Map<Address, QueueSnap>;
+  /** Unbonding cohorts `${operatorId}:${exitEpoch}` that some live entry holds shares of. */
+  cohorts: Map<string, CohortSnap>;
+  /** Rewards added to pools for epochs not credited yet, and the rewards nobody could earn. */
+  pendingRewards: bigint;
+  rewardDust: bigint;
   balance: bigint;
   burnBalance: bigint;
   roleStake: Map<number, bigint>;
 };
 
 export const posKey = (owner: Address, operator: Address) => `${owner}:${operator}`;
-export const EMPTY_POS: PosSnap = { shares: 0n, pendingShares: 0n, tokens: 0n, claimable: 0n };
+export const EMPTY_POS: PosSnap = { shares: 0n, tokens: 0n, claimable: 0n };
+export const cohortKey = (operatorId: number, exitEpoch: bigint) => `${operatorId}:${exitEpoch}`;
 
 /** Ghost accounting: what the test itself sent to and saw leave the reward side of Staking. */
 export type Ghost = {
   notified: bigint;
   claimed: bigint; // claimed and compounded rewards
-  rewardsBurned: bigint;
   slashBurned: bigint;
   finderFees: bigint;
-  notifies: bigint;
+  credits: bigint; // pool credits of an epoch with a reward (see `dustAllowance`)
   positionActions: bigint; // successful actions that settle a position (see `dustAllowance`)
 };
 
-export type CommissionModel = { current: number; pending: number; at: bigint };
+/** Commission entries of an operator: each rate applies from its epoch on. */
+export type CommissionModel = { from: bigint; bps: number }[];
 
 export type EpochRecord = { stakes: Map<Address, bigint>; role: Map<number, bigint> };
 
@@ -73,12 +85,13 @@ export class Model {
   ghost: Ghost = {
     notified: 0n,
     claimed: 0n,
-    rewardsBurned: 0n,
     slashBurned: 0n,
     finderFees: 0n,
-    notifies: 0n,
+    credits: 0n,
     positionActions: 0n,
   };
+  /** Epochs each pool was given rewards for (`notifyReward`). */
+  rewarded = new Map<Address, Set<bigint>>();
   commission = new Map<Address, CommissionModel>();
   /** Stake of every candidate operator and of each role, observed at the start of each epoch. */
   epochs = new Map<bigint, EpochRecord>();
@@ -102,11 +115,12 @@ export class Model {
     return this.snap.queues.get(owner) ?? { head: 0n, tail: 0n, entries: [] };
   }
 
-  /** Effective commission at time `t` according to the model of delayed increases. */
-  commissionAt(operator: Address, t: bigint): number {
-    const c = this.commission.get(operator);
-    if (c === undefined) return 0;
-    return c.at !== 0n && t >= c.at ? c.pending : c.current;
+  /** The commission rate of `epoch` according to the model of epoch-aligned changes. */
+  commissionAt(operator: Address, epoch: bigint): number {
+    const h = this.commission.get(operator) ?? [];
+    let bps = h[0]?.bps ?? 0; // the rate at registration applies to everything before it too
+    for (const x of h) if (x.from <= epoch) bps = x.bps;
+    return bps;
   }
 
   minStake(role: number): bigint {
@@ -150,11 +164,10 @@ export async function readSnap(
       pool: {
         tokens: p.tokens,
         shares: p.shares,
-        pendingShares: p.pendingShares,
         unbondingTokens: p.unbondingTokens,
-        unbondingShares: p.unbondingShares,
         rewardPerShare: p.rewardPerShare,
-        rewardCarry: p.rewardCarry,
+        creditedThrough: p.creditedThrough,
+        commission: p.commission,
       },
     });
     byId.set(r.id, a);
@@ -173,7 +186,13 @@ export async function readSnap(
     const entries: EntrySnap[] = [];
     for (let i = head; i < tail; i++) {
       const e = await s.unbondingEntry([owner, i]);
-      entries.push({ index: i, operatorId: e.operatorId, maturity: BigInt(e.maturity), shares: e.shares });
+      entries.push({
+        index: i,
+        operatorId: e.operatorId,
+        maturity: BigInt(e.maturity),
+        exitEpoch: BigInt(e.exitEpoch),
+        shares: e.shares,
+      });
     }
     queues.set(owner, { head, tail, entries });
   }
@@ -181,7 +200,26 @@ export async function readSnap(
     [TRAINER, await s.roleStake([TRAINER])],
     [VALIDATOR, await s.roleStake([VALIDATOR])],
   ]);
+  // Every cohort a live entry holds shares of (slashes change them for everybody, so all are re-read).
+  const cohorts = new Map<string, CohortSnap>();
+  for (const q of queues.values()) {
+    for (const e of q.entries) {
+      if (e.shares === 0n) continue;
+      const k = cohortKey(e.operatorId, e.exitEpoch);
+      if (cohorts.has(k)) continue;
+      const [tokens, shares] = await s.cohortOf([byId.get(e.operatorId) as Address, e.exitEpoch]);
+      cohorts.set(k, { tokens, shares });
+    }
+  }
+  let pendingRewards = 0n;
+  for (const [op, epochs] of m.rewarded) {
+    const from = ops.get(op)?.pool.creditedThrough ?? 0n;
+    for (const e of epochs) if (e >= from) pendingRewards += await s.poolRewardAt([op, e]);
+  }
   return {
+    cohorts,
+    pendingRewards,
+    rewardDust: await s.rewardDust(),
     now,
     epoch,
     params,
@@ -195,25 +233,26 @@ export async function readSnap(
   };
 }
 
-/** Value of an unbonding entry at its operator's current unbonding price. */
+/** Value of an unbonding entry at its cohort's current price. */
 export function entryTokens(snap: Snap, e: EntrySnap): bigint {
-  const op = snap.ops.get(snap.byId.get(e.operatorId) as Address);
-  if (op === undefined || e.shares === 0n) return 0n;
-  return toTokens(e.shares, op.pool.unbondingShares, op.pool.unbondingTokens);
+  const c = snap.cohorts.get(cohortKey(e.operatorId, e.exitEpoch));
+  if (c === undefined || e.shares === 0n) return 0n;
+  return toTokens(e.shares, c.shares, c.tokens);
 }
 
 /**
- * Rewards still owed by the accounting (notified − claimed − burned) may exceed what positions can
- * claim plus what pools carry, by rounding only. Each rounding is at most one wei and always in
- * the contract's favour:
- *  - a notification rounds the distributed amount up (`distributed = ceil(delta·eligible)`): < 1 wei;
- *  - each `mulDiv` that turns accumulator growth into a position's earnings rounds down: < 1 wei,
- *    and a settlement does at most two (eligible part before the roll, all shares after): < 2 wei
- *    per settlement; an action settles a position at most twice (compound: take, then stake);
- *  - a position's unsettled earnings are read with the same two floors: < 2 wei per position.
+ * Rewards still owed by the accounting (notified − claimed) may exceed what positions can claim,
+ * plus the rewards waiting for their epoch's credit and the dust nobody could earn, by rounding
+ * only. Each rounding is at most one wei and always in the contract's favour:
+ *  - a credit raises the accumulator by floor(rest x 1e36 / shares): the pool's shares are owed
+ *    at most one wei less than `rest` (for pools of under 1e36 shares);
+ *  - each `mulDiv` that turns accumulator growth into a position's earnings rounds down: < 1 wei
+ *    per stretch between two of its share changes; a settlement walks at most four stretches and an
+ *    action settles a position at most twice (compound: take, then stake);
+ *  - a position's earnings not settled yet are read with the same floors: < 4 wei per position.
  */
 export function dustAllowance(m: Model): bigint {
-  return m.ghost.notifies + 4n * m.ghost.positionActions + 2n * BigInt(m.snap.pos.size);
+  return m.ghost.credits + 8n * m.ghost.positionActions + 4n * BigInt(m.snap.pos.size);
 }
 
 /** Checks every invariant that must hold between any two actions. */
@@ -223,12 +262,10 @@ export function checkInvariants(m: Model): void {
   const where = () => `after: ${m.trace.slice(-1)[0] ?? "setup"}`;
   let poolTokens = 0n;
   let unbondingTokens = 0n;
-  let carry = 0n;
   for (const op of s.ops.values()) {
     const p = op.pool;
     poolTokens += p.tokens;
     unbondingTokens += p.unbondingTokens;
-    carry += p.rewardCarry;
     // I2: a pool with shares keeps a positive share price, at least 1e-9 token per share.
     if (p.shares !== 0n) {
       expect(
@@ -238,50 +275,50 @@ export function checkInvariants(m: Model): void {
     } else {
       expect(p.tokens, `empty pool holds tokens ${where()}`).to.equal(0n);
     }
-    if (p.unbondingShares !== 0n) {
-      expect(
-        p.unbondingTokens * MAX_SHARES_PER_TOKEN >= p.unbondingShares,
-        `I2 unbonding price floor of ${op.address} ${where()}`,
-      ).to.equal(true);
-    } else {
-      expect(p.unbondingTokens, `empty unbonding pool holds tokens ${where()}`).to.equal(0n);
-    }
     // No donation or rounding can push a share above one token: rules out share inflation.
     expect(p.tokens <= p.shares, `share price above 1 in ${op.address} ${where()}`).to.equal(true);
-    expect(p.unbondingTokens <= p.unbondingShares, `unbonding price above 1 ${where()}`).to.equal(true);
 
     // Shares and tokens of the positions add up to the pool (floors lose < 1 wei per position).
     let shares = 0n;
-    let pending = 0n;
     let tokens = 0n;
     let n = 0n;
     for (const owner of m.owners) {
       const v = m.pos(owner, op.address);
       shares += v.shares;
-      pending += v.pendingShares;
       tokens += v.tokens;
       if (v.shares !== 0n) n++;
     }
     expect(shares, `Σ position shares of ${op.address} ${where()}`).to.equal(p.shares);
-    expect(pending, `Σ pending shares of ${op.address} ${where()}`).to.equal(p.pendingShares);
     expect(
       tokens <= p.tokens && p.tokens - tokens <= n,
       `Σ position tokens of ${op.address} ${where()}`,
     ).to.equal(true);
 
-    // Unbonding entries add up to the unbonding pool.
-    let ubShares = 0n;
+    // Unbonding entries add up to their cohorts, and the cohorts to the pool's unbonding total.
+    const cohortShares = new Map<string, bigint>();
     let ubTokens = 0n;
     let entries = 0n;
     for (const q of s.queues.values()) {
       for (const e of q.entries) {
         if (e.shares === 0n || e.operatorId !== op.id) continue;
-        ubShares += e.shares;
+        const k = cohortKey(e.operatorId, e.exitEpoch);
+        cohortShares.set(k, (cohortShares.get(k) ?? 0n) + e.shares);
         ubTokens += entryTokens(s, e);
         entries++;
       }
     }
-    expect(ubShares, `Σ entry shares of ${op.address} ${where()}`).to.equal(p.unbondingShares);
+    let cohortTokens = 0n;
+    for (const [k, sum] of cohortShares) {
+      const c = s.cohorts.get(k)!;
+      expect(sum, `Σ entry shares of cohort ${k} ${where()}`).to.equal(c.shares);
+      // I2 for cohorts: a positive price, at least 1e-9 token per share; never above one token
+      expect(c.tokens * MAX_SHARES_PER_TOKEN >= c.shares, `I2 floor of cohort ${k} ${where()}`).to.equal(
+        true,
+      );
+      expect(c.tokens <= c.shares, `cohort ${k} price above 1 ${where()}`).to.equal(true);
+      cohortTokens += c.tokens;
+    }
+    expect(cohortTokens, `Σ cohorts of ${op.address} ${where()}`).to.equal(p.unbondingTokens);
     expect(
       ubTokens <= p.unbondingTokens && p.unbondingTokens - ubTokens <= entries,
       `Σ entry tokens of ${op.address} ${where()}`,
@@ -292,30 +329,30 @@ export function checkInvariants(m: Model): void {
     expect(op.active, `isActive of ${op.address} ${where()}`).to.equal(
       op.status === 1 && !op.jailed && self >= m.minStake(op.role),
     );
-    expect(op.counted, `counted of ${op.address} ${where()}`).to.equal(op.status === 1 && !op.jailed);
+    expect(op.counted, `counted of ${op.address} ${where()}`).to.equal(op.active);
     expect(op.commissionNow, `commission of ${op.address} ${where()}`).to.equal(
-      m.commissionAt(op.address, s.now),
+      m.commissionAt(op.address, s.epoch),
     );
   }
 
-  // I1: token conservation, exact: every token that entered is in a pool, an unbonding pool or owed
-  // as reward; slashes and burns left through the burn address and the reporters.
-  const owed = g.notified - g.claimed - g.rewardsBurned;
+  // I1: token conservation, exact: every token that entered is in a pool, an unbonding cohort or
+  // owed as reward; slashes left through the burn address and the reporters.
+  const owed = g.notified - g.claimed;
   expect(s.balance, `I1 balance == pools + unbonding + owed rewards ${where()}`).to.equal(
     poolTokens + unbondingTokens + owed,
   );
-  expect(s.burnBalance, `burned == slash burns + reward burns ${where()}`).to.equal(
-    g.slashBurned + g.rewardsBurned,
-  );
+  expect(s.burnBalance, `burned == slash burns ${where()}`).to.equal(g.slashBurned);
 
-  // Rewards: what positions can claim plus what pools carry never exceeds what is owed, and the
-  // difference is bounded rounding dust.
+  // Rewards: what positions can claim (commission included), the rewards waiting for their epoch's
+  // credit and the dust nobody could earn never exceed what is owed; the difference is bounded
+  // rounding dust.
   let claimable = 0n;
   for (const v of s.pos.values()) claimable += v.claimable;
+  const carry = s.pendingRewards + s.rewardDust;
   const gap = owed - claimable - carry;
   expect(
     gap >= 0n,
-    `Σ claimable + Σ carry (${claimable + carry}) exceeds owed rewards (${owed}) ${where()}`,
+    `Σ claimable + pending + dust (${claimable + carry}) exceeds owed rewards (${owed}) ${where()}`,
   ).to.equal(true);
   expect(
     gap <= dustAllowance(m),
@@ -323,7 +360,7 @@ export function checkInvariants(m: Model): void {
   ).to.equal(true);
   if (gap > m.maxGap.gap) m.maxGap = { gap, allowance: dustAllowance(m) };
 
-  // Role totals are the sum of the counted (registered, unjailed) pools.
+  // Role totals are the sum of the counted (registered, unjailed, at least the minimum self-stake) pools.
   for (const role of [TRAINER, VALIDATOR]) {
     let sum = 0n;
     for (const op of s.ops.values()) if (op.counted && op.role === role) sum += op.pool.tokens;
