@@ -1,21 +1,19 @@
 /**
  * Deploys the paid-job layer over a network deployment (`deployNetwork`): the JobRegistry (paid
- * training jobs whose runs are Proof-of-AI challenges) and FederatedJobs (federated rounds), and
- * wires them:
+ * training jobs whose runs are Proof-of-AI challenges), and wires it:
  *
  * | call | who may make it |
  * | --- | --- |
  * | `TaskRegistry.registerJobSpec` | `ROLES.JOBS` |
  * | `RewardDistributor.creditFees`, `setRoyaltySplit` | `ROLES.JOBS` |
  * | `ModelRegistry.registerJobModel` | `ROLES.JOBS` |
- * | `Staking.slash` | the FederatedJobs too (`ROLES.SLASHER`: repeated excluded updates) |
  * | `ChallengeManager.setJobBoard`, the job contracts' `setParams`, `JobRegistry.setModelRegistry` | GOVERNOR |
  *
  * The ChallengeManager's job board is set to the JobRegistry. The deployer must be the
  * AccessManager's admin and hold GOVERNOR (the development fast path of `scripts/lib/deploy.ts`).
  */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
-import { parseEther, toFunctionSelector, zeroAddress, type Address } from "viem";
+import { toFunctionSelector, zeroAddress, type Address } from "viem";
 import { ROLES } from "./roles.js";
 
 export type JobParams = {
@@ -27,17 +25,6 @@ export type JobParams = {
   treasury: Address;
 };
 
-export type FederatedParams = {
-  committeeSize: number;
-  quorumBps: number;
-  validatorBps: number;
-  protocolBps: number;
-  scoreToleranceBps: number;
-  maxExclusions: number;
-  exclusionSlash: bigint;
-  treasury: Address;
-};
-
 /** Job parameters for an epoch of `epochLength` seconds (a run is due by a quarter epoch). */
 export function defaultJobParams(epochLength: number, treasury: Address): JobParams {
   return {
@@ -46,19 +33,6 @@ export function defaultJobParams(epochLength: number, treasury: Address): JobPar
     maxOwnerRoyaltyBps: 8000,
     auditSamples: 4,
     responseDeadline: Math.max(1, Math.floor(epochLength / 4)),
-    treasury,
-  };
-}
-
-export function defaultFederatedParams(treasury: Address): FederatedParams {
-  return {
-    committeeSize: 3,
-    quorumBps: 6667,
-    validatorBps: 1000,
-    protocolBps: 500,
-    scoreToleranceBps: 0, // the engine is exact: honest validators measure the same accuracy
-    maxExclusions: 2,
-    exclusionSlash: parseEther("0.05"),
     treasury,
   };
 }
@@ -77,7 +51,6 @@ export const JOB_SELECTORS = {
   setJobBoard: selector("setJobBoard(address)"),
   jobSetParams: selector("setParams((uint16,uint16,uint16,uint16,uint32,address))"),
   setModelRegistry: selector("setModelRegistry(address)"),
-  federatedSetParams: selector("setParams((uint16,uint16,uint16,uint16,uint16,uint8,uint64,address))"),
 } as const;
 
 type Writable = { address: Address; write: Record<string, (...args: never[]) => Promise<unknown>> };
@@ -96,30 +69,20 @@ export type JobsDeployOptions = {
   /** The ModelRegistry jobs register their models in (default: none until `setModelRegistry`). */
   models?: Address;
   jobs?: Partial<JobParams>;
-  federated?: Partial<FederatedParams>;
 };
 
-/** Deploys and wires the JobRegistry and FederatedJobs (see the module comment). */
+/** Deploys and wires the JobRegistry (see the module comment). */
 export async function deployJobs(viem: HardhatViemHelpers, d: JobsDeployInput, options: JobsDeployOptions = {}) {
   const [deployer] = await viem.getWalletClients();
   const admin = deployer.account.address;
   const manager = await viem.getContractAt("PoAIAccessManager", d.manager.address);
   const jobParams = { ...defaultJobParams(Number(d.epochLength), admin), ...options.jobs };
-  const federatedParams = { ...defaultFederatedParams(admin), ...options.federated };
   const jobs = await viem.deployContract("JobRegistry", [
     d.challenges.address,
     d.distributor.address,
     options.models ?? zeroAddress,
     d.manager.address,
     jobParams,
-  ]);
-  const federated = await viem.deployContract("FederatedJobs", [
-    d.staking.address,
-    d.registry.address,
-    d.beacon.address,
-    d.distributor.address,
-    d.manager.address,
-    federatedParams,
   ]);
   const S = JOB_SELECTORS;
   const set = (target: Address, selectors: `0x${string}`[], role: bigint) =>
@@ -129,13 +92,10 @@ export async function deployJobs(viem: HardhatViemHelpers, d: JobsDeployInput, o
   if (options.models) await set(options.models, [S.registerJobModel], ROLES.JOBS);
   await set(d.challenges.address, [S.setJobBoard], ROLES.GOVERNOR);
   await set(jobs.address, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
-  await set(federated.address, [S.federatedSetParams], ROLES.GOVERNOR);
   await manager.write.grantRole([ROLES.JOBS, jobs.address, 0]);
-  await manager.write.grantRole([ROLES.JOBS, federated.address, 0]);
-  await manager.write.grantRole([ROLES.SLASHER, federated.address, 0]);
   const challenges = await viem.getContractAt("ChallengeManager", d.challenges.address);
   await challenges.write.setJobBoard([jobs.address]);
-  return { jobs, federated, jobParams, federatedParams };
+  return { jobs, jobParams };
 }
 
 /**
