@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { zeroAddress, type Address, type Hex } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { attempt } from "../staking/helpers/revert.js";
 import { specId } from "../../sdk/src/compute/index.js";
 import { BPS, Status } from "../poai/helpers/world.js";
@@ -152,6 +152,128 @@ describe("JobRegistry life cycle", function () {
     // The treasury withdraws its share; nothing is left in the registry but what is owed.
     await (await w.jobsOf(w.outsiders[2])).write.withdraw([w.token.address]);
     expect(await w.token.read.balanceOf([w.jobs.address])).to.equal(0n);
-    void zeroAddress;
+  });
+  it("re-assigns after a fraud to the next round's claims, then refunds at the deadline: the forger never holds it again", async () => {
+    const w = await load();
+    const { jobId, claimRound, deadline } = await w.post({ trainers: 1 });
+    await w.to(w.start(claimRound));
+    await w.claimAll(jobId, w.trainers);
+    const [holder] = (await w.jobs.read.getJob([jobId])).assigned;
+    const forger = w.trainers.find((t) => t.address === holder)!;
+    const runRound = claimRound + 1n;
+    await w.to(w.start(runRound));
+    await w.beaconCommit(runRound + 1n, w.validators);
+    await forger.cm.write.submitResult([runRound, runOf("forged").tree.root, 9900]);
+    await w.beaconReveal(runRound + 1n, w.validators);
+    await w.judge(runRound, [[w.id(forger, runRound), w.invalid()]]);
+    await (await w.jobsOf(w.bystander)).write.settle([jobId]);
+    const again = await w.jobs.read.getJob([jobId]);
+    expect(again.state).to.equal(JobState.Open);
+    expect(again.attempt).to.equal(2);
+    expect(again.assigned).to.deep.equal([]);
+    expect(BigInt(again.claimRound)).to.equal((await w.latest() - w.genesis) / w.epochLength + 1n);
+    await escrowBalances(w);
+    // The jailed forger cannot claim the new attempt; nobody else does; at the deadline it refunds.
+    await w.to(w.start(BigInt(again.claimRound)));
+    expect(await outcome(w, (await w.jobsOf(forger)).write.claim([jobId]))).to.deep.equal([
+      "NotEligibleTrainer",
+      [forger.address],
+    ]);
+    await w.to(w.start(BigInt(again.claimRound) + 1n));
+    // No claim: a third attempt could not be judged by the deadline, so the budget goes back.
+    await w.to(deadline - 1n);
+    const settled = await (await w.jobsOf(w.bystander)).write.settle([jobId]);
+    expect(await w.events(settled, w.jobs, "JobRefunded")).to.deep.equal([
+      { jobId, owner: w.owner.address, amount: E(100) },
+    ]);
+    expect((await w.jobs.read.getJob([jobId])).state).to.equal(JobState.Refunded);
+    await escrowBalances(w);
+    const before = await w.token.read.balanceOf([w.owner.address]);
+    await (await w.jobsOf(w.owner)).write.withdraw([w.token.address]);
+    expect((await w.token.read.balanceOf([w.owner.address])) - before).to.equal(E(100));
+    expect(await outcome(w, (await w.jobsOf(w.owner)).write.settle([jobId]))).to.deep.equal([
+      "JobNotOpen",
+      [jobId, JobState.Refunded],
+    ]);
+  });
+
+  it("a run that misses its deadline, or is valid below the accuracy floor, does not complete the job", async () => {
+    const w = await load();
+    const { jobId, claimRound } = await w.post({ trainers: 2 });
+    await w.to(w.start(claimRound));
+    await w.claimAll(jobId, w.trainers);
+    const [a, b] = (await w.jobs.read.getJob([jobId])).assigned.map((x) => w.trainers.find((t) => t.address === x)!);
+    const runRound = claimRound + 1n;
+    await w.to(w.start(runRound));
+    await w.beaconCommit(runRound + 1n, w.validators);
+    await a.cm.write.submitResult([runRound, runOf("weak").tree.root, 7000]);
+    await w.beaconReveal(runRound + 1n, w.validators);
+    // b never submits: its run stays unjudged until its epoch closes.
+    await w.judge(runRound, [[w.id(a, runRound), w.valid(7000)]]);
+    const settle = async () => (await w.jobsOf(w.bystander)).write.settle([jobId]);
+    expect(await outcome(w, settle())).to.deep.equal(["RunNotJudged", [jobId, w.id(b, runRound)]]);
+    await w.reach(w.windows(runRound).closes + 1n);
+    await settle();
+    const j = await w.jobs.read.getJob([jobId]);
+    // 7000 < the 8000 floor and b missed: nobody qualifies, the deadline still allows an attempt.
+    expect(j.state).to.equal(JobState.Open);
+    expect(j.attempt).to.equal(2);
+    expect(j.winner).to.equal(zeroAddress);
+    await escrowBalances(w);
+  });
+
+  it("the owner cancels before any claim, and only then; the budget becomes the owner's", async () => {
+    const w = await load();
+    const first = await w.post();
+    const second = await w.post({ budget: E(40) });
+    const ownerJobs = await w.jobsOf(w.owner);
+    expect(await outcome(w, (await w.jobsOf(w.bystander)).write.cancel([first.jobId]))).to.deep.equal([
+      "NotJobOwner",
+      [first.jobId, w.bystander.address, w.owner.address],
+    ]);
+    const tx = await ownerJobs.write.cancel([first.jobId]);
+    expect(await w.events(tx, w.jobs, "JobCancelled")).to.deep.equal([
+      { jobId: first.jobId, owner: w.owner.address, amount: E(100) },
+    ]);
+    expect(await outcome(w, ownerJobs.write.cancel([first.jobId]))).to.deep.equal([
+      "JobNotOpen",
+      [first.jobId, JobState.Cancelled],
+    ]);
+    await escrowBalances(w);
+    expect(await w.jobs.read.escrowed([w.token.address])).to.equal(E(40));
+    await w.to(w.start(second.claimRound));
+    await (await w.jobsOf(w.trainers[0])).write.claim([second.jobId]);
+    expect(await outcome(w, ownerJobs.write.cancel([second.jobId]))).to.deep.equal([
+      "TrainersAssigned",
+      [second.jobId, 1n],
+    ]);
+    expect(await w.jobs.read.owed([w.token.address, w.owner.address])).to.equal(E(100));
+  });
+
+  it("a job in another ERC-20 pays everyone through withdrawals", async () => {
+    const w = await load();
+    const { jobId, claimRound } = await w.post({ token: w.other.address, budget: 1000n });
+    await w.to(w.start(claimRound));
+    await w.claimAll(jobId, w.trainers);
+    const [holder] = (await w.jobs.read.getJob([jobId])).assigned;
+    const t = w.trainers.find((x) => x.address === holder)!;
+    const runRound = claimRound + 1n;
+    await w.to(w.start(runRound));
+    await w.beaconCommit(runRound + 1n, w.validators);
+    await t.cm.write.submitResult([runRound, runOf("other").tree.root, 9000]);
+    await w.beaconReveal(runRound + 1n, w.validators);
+    await w.judge(runRound, [[w.id(t, runRound), w.valid(9000)]]);
+    await (await w.jobsOf(w.bystander)).write.settle([jobId]);
+    // 1000: 50 protocol, 100 committee (3 votes: 33 each, 1 of dust to the treasury), 850 trainer.
+    expect(await w.jobs.read.owed([w.other.address, t.address])).to.equal(850n);
+    for (const v of w.validators) expect(await w.jobs.read.owed([w.other.address, v.address])).to.equal(33n);
+    expect(await w.jobs.read.owed([w.other.address, w.treasury])).to.equal(51n);
+    expect(await w.jobs.read.escrowed([w.other.address])).to.equal(0n);
+    await (await w.jobsOf(t)).write.withdraw([w.other.address]);
+    expect(await w.other.read.balanceOf([t.address])).to.equal(850n);
+    expect(await outcome(w, (await w.jobsOf(t)).write.withdraw([w.other.address]))).to.deep.equal([
+      "NothingOwed",
+      [getAddress(w.other.address), t.address],
+    ]);
   });
 });

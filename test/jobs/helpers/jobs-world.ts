@@ -104,11 +104,12 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     ownerRoyaltyBps: 3000,
     ...patch,
   });
-  /** Posts a job from `who` (default the owner); the deadline defaults to two attempts' worth. */
+  /** Posts a job from `who` (default the owner); the deadline defaults to two attempts' worth
+   *  (the second claimed the round after the first is judged). */
   const post = async (patch: Partial<JobTerms> = {}, who: Actor = owner) => {
     const now = await w.latest();
     const claimRound = (now - w.genesis) / w.epochLength + 1n;
-    const deadline = patch.deadline ?? (await jobs.read.judgedBy([claimRound])) + w.epochLength;
+    const deadline = patch.deadline ?? (await jobs.read.judgedBy([claimRound])) + 3n * w.epochLength;
     const args = [specArg({ ...JOB_SPEC, dataset: undefined }), JOB_DATASET, JOB_SOURCES, terms({ ...patch, deadline })] as const;
     const j = await jobsOf(who);
     const hash = await j.write.postJob(args);
