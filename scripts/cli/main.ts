@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
+import { registerJobCommands } from "./jobs.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
 import { registerMarketCommands } from "./market.js";
 
@@ -456,6 +457,7 @@ function program(
     );
   registerDatasetCommands(p, io, run);
   registerMarketCommands(p, { common, run, session });
+  registerJobCommands(p, { common, run, session });
   return p;
 }
 

@@ -7,6 +7,7 @@ export * from "./actions/beacon.js";
 export * from "./actions/challenges.js";
 export * from "./actions/coordinator.js";
 export * from "./actions/inbox.js";
+export * from "./actions/jobs.js";
 export * from "./actions/models.js";
 export * from "./actions/output-verifier.js";
 export * from "./actions/wallet.js";

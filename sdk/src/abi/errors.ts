@@ -112,6 +112,23 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyAssigned",
+    inputs: [
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "runRound", type: "uint256", internalType: "uint256" },
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AlreadyClaimed",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyCommitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -210,6 +227,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
   {
     type: "error",
+    name: "ClaimsOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "claimRound", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "CommissionAboveMax",
     inputs: [
       { name: "rate", type: "uint256", internalType: "uint256" },
@@ -282,6 +307,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlineTooSoon",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "earliest", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -558,6 +591,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidTerms",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
   },
@@ -569,6 +610,44 @@ export const poaiErrorsAbi = [
       { name: "operator", type: "address", internalType: "address" },
       { name: "until", type: "uint40", internalType: "uint40" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobBoardAlreadySet",
+    inputs: [{ name: "board", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "JobCheckpointNotProven",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobModelAlreadyRegistered",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobNotCompleted",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobNotOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState" },
     ],
   },
   {
@@ -613,6 +692,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelRegistryAlreadySet",
+    inputs: [{ name: "models", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -632,6 +716,7 @@ export const poaiErrorsAbi = [
       { name: "validator", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NoModelRegistry", inputs: [] },
   {
     type: "error",
     name: "NodeNotActiveTrainer",
@@ -661,11 +746,25 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotChallengeManager",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotChallengeTrainer",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "trainer", type: "address", internalType: "address" },
       { name: "caller", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotClaimRound",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "claimRound", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -693,6 +792,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotEligibleTrainer",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotInCommitPhase",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -717,6 +821,15 @@ export const poaiErrorsAbi = [
       { name: "nowTime", type: "uint256", internalType: "uint256" },
       { name: "start", type: "uint256", internalType: "uint256" },
       { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotJobOwner",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "owner", type: "address", internalType: "address" },
     ],
   },
   {
@@ -759,6 +872,22 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotWalletFactory",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NothingOwed",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NothingReceived",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",
@@ -834,6 +963,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "Outranked",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "priority", type: "uint256", internalType: "uint256" },
+      { name: "worst", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -888,6 +1026,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ReservedContainerId",
+    inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
+  },
+  {
+    type: "error",
     name: "RevealMismatch",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -922,6 +1065,19 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "firstEpoch", type: "uint256", internalType: "uint256" },
       { name: "currentEpoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "RoyaltySplitAlreadySet",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RunNotJudged",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
     ],
   },
   {
@@ -1065,6 +1221,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "TrainersAssigned",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "assigned", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "TransferFailed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1094,6 +1258,11 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "UnexpectedEther",
     inputs: [{ name: "sender", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "UnknownJob",
+    inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
   },
   {
     type: "error",
