@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
- * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `dashboard`) runs one of them.
+ * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `escape`, `dashboard`)
+ * runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -31,6 +32,11 @@ if ((!only || only === "engine") && existsSync(new URL("./engine.ts", import.met
 if ((!only || only === "verification") && existsSync(new URL("./verification.ts", import.meta.url))) {
   const { runVerificationBench } = await import("./verification.js");
   await runVerificationBench();
+}
+
+if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.meta.url))) {
+  const { runEscapeBench } = await import("./escape.js");
+  await runEscapeBench();
 }
 
 if (!only || only === "dashboard") {

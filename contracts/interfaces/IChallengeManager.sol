@@ -14,7 +14,8 @@ interface IChallengeManager {
         Unavailable
     }
 
-    /// @notice Life of a challenge. `Submitted` is open; every later status is final.
+    /// @notice Life of a challenge. `Submitted` is open (its audit, its second phase or an
+    ///         extended committee still to come); every later status is final.
     enum Status {
         None,
         Submitted,
@@ -30,15 +31,19 @@ interface IChallengeManager {
         uint32 commitWindow; // seconds, from the start of the audit round (the round after the challenge's)
         uint32 revealWindow; // seconds, after the commit window
         uint32 finalizeGrace; // seconds after the reveal window during which a finalization still earns points
+        uint32 replayWindow; // seconds after the reveal window for second-phase votes (within finalizeGrace)
         uint16 committeeSize; // expected number of committee members (stake-weighted sortition)
-        uint16 quorumBps; // share of the revealed stake a verdict needs
-        uint16 minReveals; // fewer reveals than this is no quorum
+        uint16 quorumBps; // share of the revealed (or, for an accusation, the voting) stake a verdict needs
+        uint16 minReveals; // fewer reveals (or accusation votes) than this cannot decide: the committee is extended
         uint16 maxDeviationBps; // |reported - median| at which the deviation factor reaches 0
         uint16 scoreToleranceBps; // a validator's measured score agrees with the median within this
         uint16 maxMisses; // missed rounds in a row that jail a trainer
+        uint16 maxExtensions; // rounds a committee that cannot decide is extended by, at most
         uint64 fraudSlash; // fraction (1e18 = 100%) slashed for fraud
         uint64 withholdSlash; // fraction slashed for withholding checkpoints
         uint64 missSlash; // fraction slashed when repeated misses jail
+        uint64 verdictSlash; // fraction slashed from a validator whose Valid vote stands on a proven fraud
+        uint64 beaconSlash; // fraction slashed from a validator that committed to the beacon and withheld its reveal
     }
 
     struct ChallengeView {
@@ -53,9 +58,13 @@ interface IChallengeManager {
         bytes32 seed;
         bytes32 specId;
         uint256 deadline;
-        uint256 commitStart;
+        uint256 commitStart; // windows of the current audit round
         uint256 revealStart;
         uint256 revealEnd;
+        uint8 extension; // rounds the committee was extended by (audit round = round + 1 + extension)
+        uint32 auditRound;
+        uint256 replayEnd; // end of the second phase (from revealEnd), used when a member revealed Invalid
+        bool accused; // a member revealed Invalid: the second phase runs before judgment
     }
 
     struct MemberView {
@@ -64,6 +73,8 @@ interface IChallengeManager {
         uint32 segment;
         uint16 measuredScoreBps;
         bool revealed;
+        Verdict replayVerdict; // the member's second-phase vote (None: none)
+        uint32 weight; // its stake share at the challenge's round, in units of 2^-32
     }
 
     event ResultSubmitted(
@@ -82,6 +93,10 @@ interface IChallengeManager {
         uint32 segment,
         uint16 measuredScoreBps
     );
+    /// @notice A second-phase vote on the segments the accusers named.
+    event ReplayVoted(bytes32 indexed id, address indexed validator, Verdict verdict, uint32 segment);
+    /// @notice A committee that could not decide is extended: validators drawn for `auditRound` join it.
+    event ChallengeExtended(bytes32 indexed id, uint256 indexed auditRound);
     event ChallengeFinalized(
         bytes32 indexed id,
         address indexed trainer,
@@ -93,6 +108,15 @@ interface IChallengeManager {
     );
     event ChallengeMissed(bytes32 indexed id, address indexed trainer, uint256 indexed round, uint256 misses);
     event PointsAwarded(uint256 indexed epoch, address indexed operator, uint256 points);
+    /// @notice A validator whose Valid vote stood on a run proven fraudulent was slashed.
+    event ValidatorSlashed(bytes32 indexed id, address indexed validator, uint256 fraction);
+    /// @notice A validator that committed to the beacon of `round` and withheld its reveal was slashed.
+    event BeaconWithholdingSlashed(
+        uint256 indexed round,
+        address indexed validator,
+        address indexed reporter,
+        uint256 fraction
+    );
     event LateFinalization(bytes32 indexed id, uint256 epoch);
     event ParamsUpdated(Params params);
 
@@ -114,6 +138,14 @@ interface IChallengeManager {
     error LengthMismatch(uint256 expected, uint256 actual);
     error ReportTooLate(uint256 closesAt, uint256 nowTime);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
+    error NotRevealed(bytes32 id, address validator);
+    error NoAccusation(bytes32 id);
+    error AlreadyVoted(bytes32 id, address validator);
+    error RevealNotWithheld(uint256 round, address validator);
+    error WithholdingAlreadySlashed(uint256 round, address validator);
+    /// @notice The parameters would let a slash come `window` seconds after its round's start,
+    ///         while unbonding stake leaves after `unbondingPeriod`.
+    error SlashWindowTooLong(uint256 window, uint256 unbondingPeriod);
 
     /// @notice Points of `operator` in `epoch`. Trainer: stake at the round's start x score (1e18 = 1)
     ///         per challenge. Validator: per agreeing verdict, its stake as a fraction of the

@@ -16,4 +16,10 @@ interface IRandomnessBeacon {
 
     /// @notice When contributions to `round` stop being committed (reveals start).
     function commitDeadline(uint256 round) external view returns (uint256);
+
+    /// @notice Whether `validator` committed to `round`, and whether it revealed.
+    function contributionOf(
+        uint256 round,
+        address validator
+    ) external view returns (bool committed, bool revealed);
 }

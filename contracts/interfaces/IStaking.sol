@@ -78,6 +78,7 @@ interface IStaking {
         uint256 stake; // active stake at the start of the requested epoch
         uint256 minStake; // the role's minimum self-stake now
         uint256 roleStake; // total active stake of the operator's role at the start of the epoch
+        uint40 unjailedAt; // when the operator last left jail (0: never jailed)
     }
 
     /// @notice One unbonding entry of an owner's queue, valued at its cohort's current price.

@@ -7,6 +7,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 import {IJobBoard} from "../interfaces/IJobBoard.sol";
 import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
+import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {Judgment} from "../libraries/Judgment.sol";
@@ -17,36 +18,54 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///         is a staking epoch): train spec `specFor(round, seed)` from
 ///         `seed = keccak256(abi.encode(beacon(round), trainer, round))` and commit the run's
 ///         checkpoint Merkle root. In the next round a committee of validators, each proving its
-///         own stake-weighted sortition from the audit seed, re-executes sampled segments and
-///         commits then reveals a verdict. `finalize` judges correctness by stake quorum, score
-///         deviation from the stake-weighted median and latency, awards epoch points, and slashes
-///         fraud and withholding through Staking. A trainer the job board (`jobBoard`) assigned
-///         to a paid job in a round trains that job's spec instead, and the board hears the judgment.
+///         own stake-weighted sortition from the audit seed, re-executes its share of the sampled
+///         segments and commits then reveals a verdict; an `Invalid` verdict names a segment that
+///         does not replay, and every member then replays the named segments and votes again (the
+///         second phase), so one honest catch becomes the verdict of every honest member. The
+///         judgment (`Judgment.tally`) convicts with `quorumBps` (a majority) of the voting stake,
+///         extends a committee that cannot decide into the next round, awards epoch points to the
+///         trainer (stake x score) and to the members that agree, and slashes fraud, withholding
+///         and the members whose Valid vote stands on a proven fraud. Validators that commit to
+///         the beacon and withhold their reveal are slashed too. A trainer the job board
+///         (`jobBoard`) assigned to a paid job in a round trains that job's spec instead, and the
+///         board hears the judgment.
 ///
 /// Invariants (each pinned by a test):
-///  - a challenge is finalized at most once; its status never leaves a final state;
-///  - nothing is slashed without a quorum of revealed stake;
-///  - the points of an epoch are the sum, over challenges of that round finalized before the epoch
-///    closes, of stake x score (trainers) and, per agreeing verdict, the validator's committee
-///    weight: its stake as a fraction of the validator role's stake at the start of the challenge's round, in units
-///    of 2^-32 (validators);
-///  - issuance is lazy and every action is O(1), except `finalize`, which is O(committee);
-///  - a result is due before anyone can know the beacon value that fixes its audit seed.
-contract ChallengeManager is IChallengeManager, AccessManaged {
+///  - a challenge is judged at most once; its status never leaves a final state;
+///  - nothing is slashed without `quorumBps` of the voting stake among at least `minReveals`
+///    members, and no slash comes later than `slashWindow()` after its round's start;
+///  - an honest majority of the revealed stake decides: no member holding less than half of it
+///    can block a fraud verdict once the second phase ran;
+///  - the points of an epoch are the sum, over challenges judged before the epoch closes whose
+///    last audit round is the next one, of stake x score (trainers) and, per agreeing member, its
+///    committee weight: its stake as a fraction of the validator role's stake at the start of the
+///    challenge's round, in units of 2^-32 (validators);
+///  - issuance is lazy and every action is O(1), except those that visit a challenge's committee
+///    (reveal, second-phase vote, finalize: O(committee), at most `MAX_COMMITTEE`);
+///  - a result is due before anyone can know the beacon value that fixes its audit seed;
+///  - a round the trainer spent in jail up to its deadline is never due.
+contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     uint256 public constant WAD = 1e18;
     uint256 public constant BPS = 10_000;
-    /// @notice Most committee members a challenge accepts (bounds `finalize`).
+    /// @notice Most committee members a challenge accepts (bounds every loop over a committee).
     uint256 public constant MAX_COMMITTEE = 32;
     /// @notice Most reporters paid a finder's fee (Staking's bound).
     uint256 public constant MAX_REPORTERS = 16;
+    /// @notice Most rounds a committee that cannot decide is extended by.
+    uint256 public constant MAX_EXTENSIONS = 4;
+    /// @notice Hard bound of `verdictSlash`.
+    uint256 public constant MAX_VERDICT_SLASH = 0.2e18;
+    /// @notice Hard bound of `beaconSlash`.
+    uint256 public constant MAX_BEACON_SLASH = 0.1e18;
 
     struct Challenge {
         address trainer;
         uint32 round;
-        uint32 latency;
+        uint24 latency;
         uint16 reportedScoreBps;
         Status status;
         uint8 members;
+        uint8 extension;
         bytes32 resultRoot;
     }
 
@@ -56,29 +75,34 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     uint256 public immutable genesis;
     uint256 public immutable epochLength;
 
-    /// A committee slot holds, until the reveal, `weight << 216 | key` (top byte 0; `key` is the low
-    /// 216 bits of `keccak256(abi.encode(commitment, committer))`); after it, the revealed record
-    /// `REVEALED << 248 | verdict << 240 | segment << 208 | score << 192 | weight << 160 | validator`.
-    /// The commitment binds the validator's address and the key binds the slot to the validator
-    /// that committed it, so one slot per member is enough: a copy of another member's commitment
-    /// is stored under another key and can never receive (or lend its weight to) that member's
-    /// reveal. `weight` is the member's stake as a fraction of the validator role's stake at the
-    /// start of the challenge's round, in units of 2^-32 (at least 1, at most 2^32 - 1): all members
-    /// of one round share the denominator, so weights compare exactly like stakes. Sortition uses the
-    /// same stakes: they were fixed before anyone could compute the beacon value that draws the
-    /// committee, so no validator can adjust its stake to the draw.
-    uint256 private constant REVEALED = 1;
-    uint256 private constant COMMITMENT_MASK = (1 << 216) - 1;
+    /// A committee slot holds, until its member reveals,
+    /// `weight << 216 | tag << 152 | key` (bit 248 clear), where `tag` is the low 64 bits of the
+    /// member's address and `key` the low 152 bits of its commitment; from the reveal on,
+    /// `REVEALED | replay << 249 | verdict << 240 | segment << 208 | score << 192 | weight << 160 | validator`.
+    /// The commitment binds the validator's address and a reveal must match both the key and the
+    /// tag, so a copy of another member's commitment can never receive (or lend its weight to)
+    /// that member's reveal; the tag also refuses a second commitment by the same validator.
+    /// `weight` is the member's stake as a fraction of the validator role's stake at the start of
+    /// the challenge's round, in units of 2^-32 (at least 1, at most 2^32 - 1): all members share
+    /// the denominator, so weights compare exactly like stakes. Sortition uses the same stakes:
+    /// they were fixed before anyone could compute the beacon value that draws the committee.
+    uint256 private constant REVEALED = 1 << 248;
+    uint256 private constant KEY_MASK = (1 << 152) - 1;
+    uint256 private constant TAG_MASK = (1 << 64) - 1;
     uint256 private constant WEIGHT_ONE = (1 << 32) - 1;
+    /// Epoch totals: the trainers' in the low 160 bits, the validators' above (see `_credit`).
+    uint256 private constant TRAINER_TOTAL_BITS = 160;
 
     Params private _params;
     mapping(bytes32 id => Challenge) private _challenges;
     mapping(bytes32 id => mapping(uint256 index => uint256)) private _slots;
-    /// One bit per operator id: committed.
-    mapping(bytes32 id => mapping(uint256 word => uint256)) private _committed;
     mapping(address trainer => uint256) public misses;
     mapping(uint256 epoch => mapping(address operator => uint256)) private _points;
-    mapping(uint256 epoch => mapping(IStaking.Role role => uint256)) private _totalPoints;
+    mapping(uint256 epoch => uint256) private _totals;
+    /// Round values read once per round: the beacon's value, the validator role's stake.
+    mapping(uint256 round => bytes32) private _beaconValues;
+    mapping(uint256 round => uint256) private _validatorStakes;
+    mapping(uint256 round => mapping(address validator => bool)) private _withholdingSlashed;
     /// @notice The job registry whose assigned runs are challenges (0: none). Set once.
     IJobBoard public jobBoard;
 
@@ -114,21 +138,20 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     ) external returns (bytes32 id) {
         uint256 current = (block.timestamp - genesis) / epochLength;
         if (round != current) revert WrongRound(round, current);
-        if (!_isDue(msg.sender, round)) revert NotDue(msg.sender, round);
+        bytes32 value = _seal(round);
+        if (!_isDue(msg.sender, round, value)) revert NotDue(msg.sender, round);
         if (reportedScoreBps > BPS) revert ScoreOutOfRange(reportedScoreBps);
         id = challengeId(msg.sender, round);
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
 
-        bytes32 seed = keccak256(abi.encode(beacon.seal(round), msg.sender, round));
-        (, ITaskRegistry.SpecParams memory sp) = _specOf(msg.sender, round, seed);
-        uint256 deadline = _deadline(round, sp.responseDeadline);
+        uint256 deadline = _deadlineOf(msg.sender, round, value);
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
         uint32 latency = uint32(block.timestamp - _roundStart(round));
         c.trainer = msg.sender;
         c.round = uint32(round);
-        c.latency = latency;
+        c.latency = uint24(latency);
         c.reportedScoreBps = reportedScoreBps;
         c.status = Status.Submitted;
         c.resultRoot = resultRoot;
@@ -142,10 +165,9 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         id = challengeId(trainer, round);
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
-        if (!_isDue(trainer, round)) revert NotDue(trainer, round);
-        bytes32 seed = keccak256(abi.encode(beacon.seal(round), trainer, round));
-        (, ITaskRegistry.SpecParams memory sp) = _specOf(trainer, round, seed);
-        uint256 deadline = _deadline(round, sp.responseDeadline);
+        bytes32 value = _seal(round);
+        if (!_isDue(trainer, round, value)) revert NotDue(trainer, round);
+        uint256 deadline = _deadlineOf(trainer, round, value);
         if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
         uint256 closes = epochClosesAt(round);
         if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
@@ -157,10 +179,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         emit ChallengeMissed(id, trainer, round, count);
         if (count >= _params.maxMisses) {
             misses[trainer] = 0;
-            // The reporter is paid a finder's fee, unless it is the trainer reporting itself.
-            address[] memory reporters = new address[](msg.sender == trainer ? 0 : 1);
-            if (reporters.length != 0) reporters[0] = msg.sender;
-            _slash(trainer, _params.missSlash, reporters, true, round);
+            _slash(trainer, _params.missSlash, _finder(trainer), true, round);
         } else {
             misses[trainer] = count;
         }
@@ -171,30 +190,35 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     // =========================================================================================
 
     /// @notice Joins the committee of challenge `id` (the caller proves its sortition from the
-    ///         audit seed and its stake) with a commitment to its verdict:
+    ///         audit seed and its stake at the challenge's round) with a commitment to its verdict:
     ///         `verdictCommitment(id, verdict, segment, measuredScoreBps, salt, validator)`.
     function commitVerdict(bytes32 id, bytes32 commitment) external {
         Challenge storage c = _requireOpen(id);
-        _commit(id, c, commitment, staking.operatorState(msg.sender, c.round));
+        _requireValidator();
+        _commit(id, c, commitment, staking.stakeAt(msg.sender, c.round));
     }
 
     /// @notice `commitVerdict` for several challenges in one transaction (a validator audits many
     ///         challenges per round; the stake reads are shared by challenges of the same round).
     function commitVerdicts(bytes32[] calldata ids, bytes32[] calldata commitments) external {
         if (ids.length != commitments.length) revert LengthMismatch(ids.length, commitments.length);
-        IStaking.OperatorState memory v;
+        _requireValidator();
+        uint256 stake;
         uint256 round = type(uint256).max;
         for (uint256 i; i < ids.length; ++i) {
             Challenge storage c = _requireOpen(ids[i]);
             if (c.round != round) {
                 round = c.round;
-                v = staking.operatorState(msg.sender, round);
+                stake = staking.stakeAt(msg.sender, round);
             }
-            _commit(ids[i], c, commitments[i], v);
+            _commit(ids[i], c, commitments[i], stake);
         }
     }
 
-    /// @notice Opens the caller's commitment during the reveal window.
+    /// @notice Opens the caller's commitment during the reveal window. When it is the last member
+    ///         to reveal and nobody revealed `Invalid` (or every member has voted already: this one
+    ///         accuses, the others accused too or voted in an earlier second phase), the challenge is
+    ///         judged in the same call.
     function revealVerdict(
         bytes32 id,
         Verdict verdict,
@@ -214,100 +238,88 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         bytes32[] calldata salts
     ) external {
         uint256 n = ids.length;
-        if (
-            verdicts.length != n || segments.length != n || measuredScoresBps.length != n || salts.length != n
-        ) {
-            revert LengthMismatch(n, verdicts.length);
-        }
+        if (verdicts.length != n) revert LengthMismatch(n, verdicts.length);
+        if (segments.length != n) revert LengthMismatch(n, segments.length);
+        if (measuredScoresBps.length != n) revert LengthMismatch(n, measuredScoresBps.length);
+        if (salts.length != n) revert LengthMismatch(n, salts.length);
         for (uint256 i; i < n; ++i) _reveal(ids[i], verdicts[i], segments[i], measuredScoresBps[i], salts[i]);
+    }
+
+    /// @notice The second phase: after a member revealed `Invalid`, every member that revealed
+    ///         replays the named segments and votes `Invalid` (a named segment does not replay;
+    ///         `segment` names it), `Unavailable` (the trainer does not serve them) or `Valid`
+    ///         (they all replay), in the `replayWindow` after the reveal window. The vote replaces
+    ///         the member's reveal in the judgment; when every member that revealed has voted (an
+    ///         accuser's reveal is its vote), the challenge is judged in the same call.
+    function replayVote(bytes32 id, Verdict verdict, uint32 segment) external {
+        _replay(id, verdict, segment);
+    }
+
+    /// @notice `replayVote` for several challenges in one transaction.
+    function replayVotes(
+        bytes32[] calldata ids,
+        Verdict[] calldata verdicts,
+        uint32[] calldata segments
+    ) external {
+        uint256 n = ids.length;
+        if (verdicts.length != n) revert LengthMismatch(n, verdicts.length);
+        if (segments.length != n) revert LengthMismatch(n, segments.length);
+        for (uint256 i; i < n; ++i) _replay(ids[i], verdicts[i], segments[i]);
+    }
+
+    /// @notice Slashes `beaconSlash` of a validator that committed to the beacon of `round` and
+    ///         never revealed (it could have chosen between two beacon values by withholding).
+    ///         Anyone may report, from the start of `round` until `epochClosesAt(round - 1)`; the
+    ///         reporter earns the finder's fee.
+    function reportBeaconWithholding(uint256 round, address validator) external {
+        (bool committed, bool revealed) = beacon.contributionOf(round, validator);
+        if (!committed || revealed) revert RevealNotWithheld(round, validator);
+        uint256 readyAt = _roundStart(round);
+        if (block.timestamp < readyAt) revert DeadlineNotPassed(readyAt, block.timestamp);
+        uint256 closes = epochClosesAt(round - 1);
+        if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
+        if (_withholdingSlashed[round][validator]) revert WithholdingAlreadySlashed(round, validator);
+        _withholdingSlashed[round][validator] = true;
+        // The beacon of `round` is committed and revealed during `round - 1`: the offence's epoch.
+        uint256 fraction = _slash(validator, _params.beaconSlash, _finder(validator), false, round - 1);
+        emit BeaconWithholdingSlashed(round, validator, msg.sender, fraction);
     }
 
     // =========================================================================================
     // Judgment
     // =========================================================================================
 
-    /// @notice Judges challenge `id` after its reveal window. Permissionless, O(committee).
+    /// @notice Judges challenge `id` after its reveal window (after its second phase when a member
+    ///         revealed `Invalid` and not every member has voted in it). Permissionless,
+    ///         O(committee). A committee that cannot decide is
+    ///         extended into the next round (the status stays `Submitted`), at most
+    ///         `maxExtensions` times; then the challenge ends `NoQuorum`.
     function finalize(bytes32 id) external returns (Status status) {
         Challenge storage c = _requireOpen(id);
-        uint256 round = c.round;
-        uint256 revealEnd = _roundStart(round + 1) + _params.commitWindow + _params.revealWindow;
+        uint256 a = _auditRound(c);
+        uint256 revealEnd = _roundStart(a) + _params.commitWindow + _params.revealWindow;
         if (block.timestamp < revealEnd) revert DeadlineNotPassed(revealEnd, block.timestamp);
-
-        uint256 n = c.members;
-        Judgment.Vote[] memory votes = new Judgment.Vote[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 slot = _slots[id][i];
-            if (slot >> 248 != REVEALED) continue;
-            votes[i] = Judgment.Vote(
-                address(uint160(slot)),
-                Verdict(uint8(slot >> 240)),
-                uint16(slot >> 192),
-                (slot >> 160) & WEIGHT_ONE
-            );
+        Judgment.Vote[] memory votes = _votes(id, c.members);
+        // After an accusation, the second phase runs first, unless every member has voted already.
+        (bool accused, bool voted) = _phase(votes);
+        if (accused && !voted) {
+            uint256 replayEnd = revealEnd + _params.replayWindow;
+            if (block.timestamp < replayEnd) revert DeadlineNotPassed(replayEnd, block.timestamp);
         }
-        Judgment.Outcome memory o = Judgment.tally(votes, _params.quorumBps, _params.minReveals);
-
-        uint256 score;
-        if (o.verdict == Verdict.Valid) {
-            status = Status.Valid;
-            bytes32 seed = keccak256(abi.encode(beacon.valueOf(round), c.trainer, round));
-            (, ITaskRegistry.SpecParams memory sp) = _specOf(c.trainer, round, seed);
-            score = Judgment.score(
-                o.medianScoreBps,
-                c.reportedScoreBps,
-                c.latency,
-                _deadline(round, sp.responseDeadline) - _roundStart(round),
-                sp.minScoreBps,
-                sp.maxScoreBps,
-                _params.maxDeviationBps
-            );
-        } else if (o.verdict == Verdict.Invalid) {
-            status = Status.Fraud;
-        } else if (o.verdict == Verdict.Unavailable) {
-            status = Status.Withheld;
-        } else {
-            status = Status.NoQuorum;
-        }
-        c.status = status;
-
-        uint256 trainerPoints;
-        if (block.timestamp <= epochClosesAt(round)) {
-            if (score != 0) {
-                trainerPoints = Math.mulDiv(staking.stakeAt(c.trainer, round), score, WAD);
-                _award(round, c.trainer, IStaking.Role.Trainer, trainerPoints);
-            }
-            if (status != Status.NoQuorum) {
-                for (uint256 i; i < n; ++i) {
-                    if (Judgment.agrees(votes[i], o, _params.scoreToleranceBps)) {
-                        _award(round, votes[i].validator, IStaking.Role.Validator, votes[i].weight);
-                    }
-                }
-            }
-        } else {
-            emit LateFinalization(id, round);
-        }
-        emit ChallengeFinalized(id, c.trainer, round, status, score, o.medianScoreBps, trainerPoints);
-
-        if (status == Status.Fraud || status == Status.Withheld) {
-            Verdict proved = status == Status.Fraud ? Verdict.Invalid : Verdict.Unavailable;
-            _slash(
-                c.trainer,
-                status == Status.Fraud ? _params.fraudSlash : _params.withholdSlash,
-                Judgment.reporters(votes, proved, MAX_REPORTERS),
-                status == Status.Fraud,
-                round
-            );
-        }
-        if (_jobSpecOf(c.trainer, round) != 0)
-            jobBoard.onRunFinalized(id, c.trainer, round, status, o.medianScoreBps);
+        return _judge(id, c, a, votes);
     }
 
     // =========================================================================================
     // Governance
     // =========================================================================================
 
+    /// @notice Replaces the parameters. Refuses a value outside its bounds, and parameters whose
+    ///         `slashWindow` would reach Staking's unbonding period.
     function setParams(Params calldata params_) external restricted {
         _setParams(params_);
+        uint256 window = slashWindow();
+        uint256 unbonding = staking.params().unbondingPeriod;
+        if (window >= unbonding) revert SlashWindowTooLong(window, unbonding);
     }
 
     /// @notice Wires the job registry whose assigned runs are challenges. Once only: a job run's
@@ -322,6 +334,16 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         return _params;
     }
 
+    /// @inheritdoc ISlashWindow
+    /// @dev A challenge of round r is judged at the latest in its last extension's audit round
+    ///      `r + 1 + maxExtensions`, and slashes only until that round's points close; a missed
+    ///      round and a withheld beacon reveal are reported before their epoch closes, earlier.
+    function slashWindow() public view returns (uint256) {
+        Params storage p = _params;
+        return
+            (1 + uint256(p.maxExtensions)) * epochLength + p.commitWindow + p.revealWindow + p.finalizeGrace;
+    }
+
     // =========================================================================================
     // Views
     // =========================================================================================
@@ -333,7 +355,7 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
 
     /// @notice The seed of `trainer`'s challenge in `round` (reverts until the round's beacon is ready).
     function challengeSeed(address trainer, uint256 round) public view returns (bytes32) {
-        return keccak256(abi.encode(beacon.valueOf(round), trainer, round));
+        return keccak256(abi.encode(_beaconView(round), trainer, round));
     }
 
     /// @notice The spec `trainer` trains in `round`, its seed and its result deadline.
@@ -341,24 +363,32 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         address trainer,
         uint256 round
     ) external view returns (bool due, bytes32 seed, bytes32 specId, uint256 deadline) {
-        due = _isDue(trainer, round);
+        due = _isDue(trainer, round, _beaconView(round));
         seed = challengeSeed(trainer, round);
         ITaskRegistry.SpecParams memory sp;
         (specId, sp) = _specOf(trainer, round, seed);
         deadline = _deadline(round, sp.responseDeadline);
     }
 
-    /// @notice The seed committee members derive their selection and their samples from.
+    /// @notice The seed the committee of challenge `id` in its current audit round derives its
+    ///         selection and its samples from.
     function auditSeed(bytes32 id) public view returns (bytes32) {
-        return keccak256(abi.encode(beacon.valueOf(uint256(_challenges[id].round) + 1), id));
+        return keccak256(abi.encode(_beaconView(_auditRound(_challenges[id])), id));
     }
 
-    /// @notice Whether `validator` is in the committee of challenge `id` (the same check `commitVerdict` makes).
+    /// @notice Whether `validator` is in the committee of challenge `id` in its current audit round
+    ///         (the same check `commitVerdict` makes).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
-        IStaking.OperatorState memory v = staking.operatorState(validator, _challenges[id].round);
+        uint256 round = _challenges[id].round;
         return
-            v.role == IStaking.Role.Validator &&
-            Sortition.isSelected(auditSeed(id), validator, v.stake, v.roleStake, _params.committeeSize);
+            staking.roleOf(validator) == IStaking.Role.Validator &&
+            Sortition.isSelected(
+                auditSeed(id),
+                validator,
+                staking.stakeAt(validator, round),
+                staking.roleStakeAt(IStaking.Role.Validator, round),
+                _params.committeeSize
+            );
     }
 
     /// @notice The commitment a committee member submits.
@@ -389,9 +419,13 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
             (v.specId, sp) = _specOf(c.trainer, c.round, v.seed);
             v.deadline = _deadline(c.round, sp.responseDeadline);
         }
-        v.commitStart = _roundStart(uint256(c.round) + 1);
+        v.extension = c.extension;
+        v.auditRound = uint32(_auditRound(c));
+        v.commitStart = _roundStart(v.auditRound);
         v.revealStart = v.commitStart + _params.commitWindow;
         v.revealEnd = v.revealStart + _params.revealWindow;
+        v.replayEnd = v.revealEnd + _params.replayWindow;
+        (v.accused, ) = _phase(_votes(id, c.members));
     }
 
     /// @notice The committee of `id` in commit order. A member's address is known from its reveal
@@ -401,13 +435,18 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         views = new MemberView[](n);
         for (uint256 i; i < n; ++i) {
             uint256 slot = _slots[id][i];
-            if (slot >> 248 != REVEALED) continue;
+            if (slot & REVEALED == 0) {
+                views[i].weight = uint32(slot >> 216);
+                continue;
+            }
             views[i] = MemberView(
                 address(uint160(slot)),
                 Verdict(uint8(slot >> 240)),
                 uint32(slot >> 208),
                 uint16(slot >> 192),
-                true
+                true,
+                Verdict((slot >> 249) & 3),
+                uint32(slot >> 160)
             );
         }
     }
@@ -419,7 +458,10 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
 
     /// @inheritdoc IChallengeManager
     function epochTotalPoints(uint256 epoch, IStaking.Role role) external view returns (uint256) {
-        return _totalPoints[epoch][role];
+        uint256 t = _totals[epoch];
+        if (role == IStaking.Role.Trainer) return t & ((1 << TRAINER_TOTAL_BITS) - 1);
+        if (role == IStaking.Role.Validator) return t >> TRAINER_TOTAL_BITS;
+        return 0;
     }
 
     /// @inheritdoc IChallengeManager
@@ -433,33 +475,36 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
     }
 
     // =========================================================================================
-    // Internals
+    // Internals: the committee
     // =========================================================================================
 
-    function _commit(
-        bytes32 id,
-        Challenge storage c,
-        bytes32 commitment,
-        IStaking.OperatorState memory v
-    ) private {
-        uint256 auditRound = uint256(c.round) + 1;
-        uint256 start = _roundStart(auditRound);
+    function _requireValidator() private view {
+        if (staking.roleOf(msg.sender) != IStaking.Role.Validator) revert NotActiveValidator(msg.sender);
+    }
+
+    function _commit(bytes32 id, Challenge storage c, bytes32 commitment, uint256 stake) private {
+        uint256 round = c.round;
+        uint256 a = round + 1 + c.extension;
+        uint256 start = _roundStart(a);
         uint256 end = start + _params.commitWindow;
         if (block.timestamp < start || block.timestamp >= end)
             revert OutsideWindow(id, block.timestamp, start, end);
-        if (v.role != IStaking.Role.Validator || !v.active) revert NotActiveValidator(msg.sender);
-        uint256 flags = _committed[id][v.id >> 8];
-        uint256 bit = 1 << (v.id & 255);
-        if (flags & bit != 0) revert AlreadyCommitted(id, msg.sender);
         uint256 n = c.members;
         if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
-        bytes32 seed = keccak256(abi.encode(beacon.seal(auditRound), id));
-        if (!Sortition.isSelected(seed, msg.sender, v.stake, v.roleStake, _params.committeeSize)) {
+        uint256 total = _validatorStake(round);
+        bytes32 seed = keccak256(abi.encode(_seal(a), id));
+        if (!Sortition.isSelected(seed, msg.sender, stake, total, _params.committeeSize)) {
             revert NotInCommittee(id, msg.sender);
         }
-        uint256 weight = Math.min(WEIGHT_ONE, Math.max(1, Math.mulDiv(v.stake, WEIGHT_ONE, v.roleStake)));
-        _committed[id][v.id >> 8] = flags | bit;
-        _slots[id][n] = (weight << 216) | _slotKey(commitment, msg.sender);
+        uint256 tag = uint160(msg.sender) & TAG_MASK;
+        for (uint256 i; i < n; ++i) {
+            uint256 s = _slots[id][i];
+            if (s & REVEALED != 0 ? address(uint160(s)) == msg.sender : (s >> 152) & TAG_MASK == tag) {
+                revert AlreadyCommitted(id, msg.sender);
+            }
+        }
+        uint256 weight = Math.min(WEIGHT_ONE, Math.max(1, Math.mulDiv(stake, WEIGHT_ONE, total)));
+        _slots[id][n] = (weight << 216) | (tag << 152) | (uint256(commitment) & KEY_MASK);
         c.members = uint8(n + 1);
         emit VerdictCommitted(id, msg.sender, uint8(n));
     }
@@ -472,51 +517,285 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         bytes32 salt
     ) private {
         Challenge storage c = _requireOpen(id);
-        uint256 start = _roundStart(uint256(c.round) + 1) + _params.commitWindow;
+        uint256 a = _auditRound(c);
+        uint256 start = _roundStart(a) + _params.commitWindow;
         uint256 end = start + _params.revealWindow;
         if (block.timestamp < start || block.timestamp >= end)
             revert OutsideWindow(id, block.timestamp, start, end);
         if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
         if (measuredScoreBps > BPS) revert ScoreOutOfRange(measuredScoreBps);
-        // One pass over the committee: find the caller's own slot (its key binds the caller's
-        // address, so nobody else's matches) and make sure the caller has not revealed already.
-        uint256 expected = _slotKey(
-            verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender),
-            msg.sender
-        );
+        // One pass over the committee: find the caller's slot (its key and tag), refuse a second
+        // reveal, and learn whether every other member has revealed and whether one accused.
+        uint256 key =
+            uint256(verdictCommitment(id, verdict, segment, measuredScoreBps, salt, msg.sender)) & KEY_MASK;
+        uint256 tag = uint160(msg.sender) & TAG_MASK;
         uint256 n = c.members;
-        uint256 found = type(uint256).max;
-        uint256 weight;
+        uint256 found = n;
+        bool last = true;
+        bool accused = verdict == Verdict.Invalid;
+        // every member has voted (an accuser's reveal is its vote): nothing is left for a second phase
+        bool voted = accused;
         for (uint256 i; i < n; ++i) {
-            uint256 slot = _slots[id][i];
-            if (slot >> 248 == REVEALED) {
-                if (address(uint160(slot)) == msg.sender) revert AlreadyRevealed(id, msg.sender);
-            } else if (slot & COMMITMENT_MASK == expected && found == type(uint256).max) {
+            uint256 s = _slots[id][i];
+            if (s & REVEALED != 0) {
+                if (address(uint160(s)) == msg.sender) revert AlreadyRevealed(id, msg.sender);
+                if (uint8(s >> 240) == uint8(Verdict.Invalid)) accused = true;
+                else if ((s >> 249) & 3 == 0) voted = false;
+            } else if (found == n && s & KEY_MASK == key && (s >> 152) & TAG_MASK == tag) {
                 found = i;
-                weight = slot >> 216;
+            } else {
+                last = false;
+                if (found != n) break; // not the last to reveal: nothing more to learn
             }
         }
-        if (found == type(uint256).max) revert CommitmentMismatch(id, msg.sender);
+        if (found == n) revert CommitmentMismatch(id, msg.sender);
+        uint256 weight = (_slots[id][found] >> 216) & WEIGHT_ONE;
         _slots[id][found] =
-            (REVEALED << 248) |
+            REVEALED |
             (uint256(verdict) << 240) |
             (uint256(segment) << 208) |
             (uint256(measuredScoreBps) << 192) |
             (weight << 160) |
             uint256(uint160(msg.sender));
         emit VerdictRevealed(id, msg.sender, verdict, segment, measuredScoreBps);
+        if (last && (!accused || voted)) _judge(id, c, a, _votes(id, n));
     }
 
-    /// The part of a committee slot that identifies `committer`'s commitment.
-    function _slotKey(bytes32 commitment, address committer) private pure returns (uint256) {
-        return uint256(keccak256(abi.encode(commitment, committer))) & COMMITMENT_MASK;
+    function _replay(bytes32 id, Verdict verdict, uint32 segment) private {
+        Challenge storage c = _requireOpen(id);
+        uint256 a = _auditRound(c);
+        uint256 start = _roundStart(a) + _params.commitWindow + _params.revealWindow;
+        uint256 end = start + _params.replayWindow;
+        if (block.timestamp < start || block.timestamp >= end)
+            revert OutsideWindow(id, block.timestamp, start, end);
+        if (verdict == Verdict.None) revert InvalidVerdict(uint8(verdict));
+        Judgment.Vote[] memory votes = _votes(id, c.members);
+        uint256 n = votes.length;
+        uint256 own = n;
+        bool accused;
+        bool all = true;
+        for (uint256 i; i < n; ++i) {
+            Judgment.Vote memory v = votes[i];
+            if (v.weight == 0) continue;
+            if (v.verdict == Verdict.Invalid) accused = true;
+            if (v.validator == msg.sender) own = i;
+            else if (v.replay == Verdict.None && v.verdict != Verdict.Invalid) all = false;
+        }
+        if (own == n) revert NotRevealed(id, msg.sender);
+        if (!accused) revert NoAccusation(id);
+        if (votes[own].replay != Verdict.None) revert AlreadyVoted(id, msg.sender);
+        _slots[id][own] |= uint256(verdict) << 249;
+        votes[own].replay = verdict;
+        emit ReplayVoted(id, msg.sender, verdict, segment);
+        if (all) _judge(id, c, a, votes);
     }
 
-    /// A trainer is due a challenge in `round` when it is an active trainer now and had at least
-    /// the minimum stake when the round started.
-    function _isDue(address trainer, uint256 round) private view returns (bool) {
+    /// The committee of `id` as votes (unrevealed members with weight 0).
+    function _votes(bytes32 id, uint256 n) private view returns (Judgment.Vote[] memory votes) {
+        votes = new Judgment.Vote[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 s = _slots[id][i];
+            if (s & REVEALED == 0) continue;
+            votes[i] = Judgment.Vote(
+                address(uint160(s)),
+                Verdict(uint8(s >> 240)),
+                Verdict((s >> 249) & 3),
+                uint16(s >> 192),
+                (s >> 160) & WEIGHT_ONE
+            );
+        }
+    }
+
+    /// Whether a member revealed Invalid, and whether every member that revealed has voted in the
+    /// second phase (an accuser's reveal is its vote).
+    function _phase(Judgment.Vote[] memory votes) private pure returns (bool accused, bool voted) {
+        voted = true;
+        for (uint256 i; i < votes.length; ++i) {
+            if (votes[i].weight == 0) continue;
+            if (votes[i].verdict == Verdict.Invalid) accused = true;
+            else if (votes[i].replay == Verdict.None) voted = false;
+        }
+    }
+
+    // =========================================================================================
+    // Internals: judgment
+    // =========================================================================================
+
+    function _judge(
+        bytes32 id,
+        Challenge storage c,
+        uint256 a,
+        Judgment.Vote[] memory votes
+    ) private returns (Status status) {
+        Params storage p = _params;
+        Judgment.Outcome memory o = Judgment.tally(votes, p.quorumBps, p.minReveals);
+        if (o.verdict == Verdict.None && _extend(id, c, a)) return Status.Submitted;
+
+        uint256 round = c.round;
+        address trainer = c.trainer;
+        uint256 score;
+        if (o.verdict == Verdict.Valid) {
+            status = Status.Valid;
+            score = _score(c, o.medianScoreBps);
+        } else if (o.verdict == Verdict.Invalid) {
+            status = Status.Fraud;
+        } else if (o.verdict == Verdict.Unavailable) {
+            status = Status.Withheld;
+        } else {
+            status = Status.NoQuorum;
+        }
+        c.status = status;
+
+        // Points go to the epoch whose close follows the last audit round.
+        uint256 epoch = a - 1;
+        uint256 trainerPoints;
+        if (block.timestamp <= epochClosesAt(epoch)) {
+            if (score != 0) trainerPoints = Math.mulDiv(staking.stakeAt(trainer, round), score, WAD);
+            _award(
+                epoch,
+                trainer,
+                trainerPoints,
+                status == Status.NoQuorum ? new Judgment.Vote[](0) : votes,
+                o
+            );
+        } else {
+            emit LateFinalization(id, epoch);
+        }
+        emit ChallengeFinalized(id, trainer, round, status, score, o.medianScoreBps, trainerPoints);
+        if (_jobSpecOf(trainer, round) != 0) jobBoard.onRunFinalized(id, trainer, round, status, o.medianScoreBps);
+
+        // No slash later than `slashWindow()` after the round's start: unbonding stake is out of
+        // reach after that.
+        if (status != Status.Fraud && status != Status.Withheld) return status;
+        if (block.timestamp > _roundStart(round) + slashWindow()) return status;
+        bool fraud = status == Status.Fraud;
+        _slash(
+            trainer,
+            fraud ? p.fraudSlash : p.withholdSlash,
+            Judgment.reporters(votes, o.verdict, MAX_REPORTERS),
+            fraud,
+            round
+        );
+        if (!fraud) return status;
+        for (uint256 i; i < votes.length; ++i) {
+            if (!Judgment.vouchedForFraud(votes[i], o)) continue;
+            // No member votes before the first audit round, `round + 1`.
+            uint256 fraction = _slash(votes[i].validator, p.verdictSlash, new address[](0), false, round + 1);
+            emit ValidatorSlashed(id, votes[i].validator, fraction);
+        }
+    }
+
+    /// A committee that cannot decide: validators drawn for the next audit round whose commit
+    /// window is still ahead join it, unless that is past the last extension (then false).
+    function _extend(bytes32 id, Challenge storage c, uint256 a) private returns (bool) {
+        uint256 next = a + 1;
+        uint256 current = (block.timestamp - genesis) / epochLength;
+        if (current >= next) {
+            next = block.timestamp < _roundStart(current) + _params.commitWindow ? current : current + 1;
+        }
+        uint256 extension = next - c.round - 1;
+        if (extension > _params.maxExtensions) return false;
+        c.extension = uint8(extension);
+        emit ChallengeExtended(id, next);
+        return true;
+    }
+
+    /// The score of a valid run, from the spec's parameters in force now.
+    function _score(Challenge storage c, uint16 medianScoreBps) private returns (uint256) {
+        uint256 round = c.round;
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(
+            c.trainer,
+            round,
+            keccak256(abi.encode(_seal(round), c.trainer, round))
+        );
+        return
+            Judgment.score(
+                medianScoreBps,
+                c.reportedScoreBps,
+                c.latency,
+                _deadline(round, sp.responseDeadline) - _roundStart(round),
+                sp.minScoreBps,
+                sp.maxScoreBps,
+                _params.maxDeviationBps
+            );
+    }
+
+    /// Credits the trainer's points and each agreeing member its weight in `epoch`, and both
+    /// roles' epoch totals.
+    function _award(
+        uint256 epoch,
+        address trainer,
+        uint256 trainerPoints,
+        Judgment.Vote[] memory votes,
+        Judgment.Outcome memory o
+    ) private {
+        if (trainerPoints != 0) {
+            _points[epoch][trainer] += trainerPoints;
+            emit PointsAwarded(epoch, trainer, trainerPoints);
+        }
+        uint256 validatorPoints;
+        uint256 tolerance = _params.scoreToleranceBps;
+        for (uint256 i; i < votes.length; ++i) {
+            if (!Judgment.agrees(votes[i], o, tolerance)) continue;
+            uint256 w = votes[i].weight;
+            _points[epoch][votes[i].validator] += w;
+            validatorPoints += w;
+            emit PointsAwarded(epoch, votes[i].validator, w);
+        }
+        if (trainerPoints != 0 || validatorPoints != 0) {
+            _totals[epoch] += trainerPoints + (validatorPoints << TRAINER_TOTAL_BITS);
+        }
+    }
+
+    // =========================================================================================
+    // Internals: rounds, stakes, slashes
+    // =========================================================================================
+
+    function _auditRound(Challenge storage c) private view returns (uint256) {
+        return uint256(c.round) + 1 + c.extension;
+    }
+
+    /// The beacon value of `round`, read from the beacon (and sealed, if nobody contributed) once.
+    function _seal(uint256 round) private returns (bytes32 value) {
+        value = _beaconValues[round];
+        if (value == 0) {
+            value = beacon.seal(round);
+            _beaconValues[round] = value;
+        }
+    }
+
+    function _beaconView(uint256 round) private view returns (bytes32 value) {
+        value = _beaconValues[round];
+        if (value == 0) value = beacon.valueOf(round);
+    }
+
+    /// The validator role's stake at the start of `round` (final once the round started), read once.
+    function _validatorStake(uint256 round) private returns (uint256 total) {
+        total = _validatorStakes[round];
+        if (total == 0) {
+            total = staking.roleStakeAt(IStaking.Role.Validator, round);
+            _validatorStakes[round] = total;
+        }
+    }
+
+    /// A trainer is due a challenge in `round` when it is an active trainer now, had at least the
+    /// minimum stake when the round started, and was out of jail when the round's result was due:
+    /// a round it spent in jail up to its deadline is never due, even once it has left jail (it
+    /// left jail last at `unjailedAt`; a later jail would still hold it, and then it is not active).
+    function _isDue(address trainer, uint256 round, bytes32 beaconValue) private view returns (bool) {
         IStaking.OperatorState memory t = staking.operatorState(trainer, round);
-        return t.role == IStaking.Role.Trainer && t.active && t.stake >= t.minStake;
+        if (t.role != IStaking.Role.Trainer || !t.active || t.stake < t.minStake) return false;
+        if (t.unjailedAt < _roundStart(round)) return true;
+        return t.unjailedAt <= _deadlineOf(trainer, round, beaconValue);
+    }
+
+    function _deadlineOf(address trainer, uint256 round, bytes32 beaconValue) private view returns (uint256) {
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(
+            trainer,
+            round,
+            keccak256(abi.encode(beaconValue, trainer, round))
+        );
+        return _deadline(round, sp.responseDeadline);
     }
 
     /// The result deadline (inclusive): the spec's, but at the latest the last second before the
@@ -553,39 +832,49 @@ contract ChallengeManager is IChallengeManager, AccessManaged {
         if (c.status != Status.Submitted) revert ChallengeNotOpen(id, c.status);
     }
 
-    function _award(uint256 epoch, address operator, IStaking.Role role, uint256 points) private {
-        if (points == 0) return;
-        _points[epoch][operator] += points;
-        _totalPoints[epoch][role] += points;
-        emit PointsAwarded(epoch, operator, points);
+    /// The caller, paid a finder's fee for reporting `offender` (nobody, when it reports itself).
+    function _finder(address offender) private view returns (address[] memory reporters) {
+        reporters = new address[](msg.sender == offender ? 0 : 1);
+        if (reporters.length != 0) reporters[0] = msg.sender;
     }
 
-    /// Slashes within Staking's current cap, so a lowered cap never blocks a judgment.
+    /// Slashes within Staking's current cap, so a lowered cap never blocks a judgment; returns
+    /// the fraction slashed.
     function _slash(
-        address trainer,
+        address operator,
         uint256 fraction,
         address[] memory reporters,
         bool jail,
-        uint256 round
-    ) private {
+        uint256 offenceEpoch
+    ) private returns (uint256) {
         fraction = Math.min(fraction, staking.params().maxSlashFraction);
-        staking.slash(trainer, fraction, reporters, jail, round);
+        staking.slash(operator, fraction, reporters, jail, offenceEpoch);
+        return fraction;
     }
 
     function _setParams(Params memory p) private {
         uint256 len = epochLength;
-        _bound("commitWindow", p.commitWindow, 1, len);
-        _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow);
-        _bound("finalizeGrace", p.finalizeGrace, 0, len);
+        _bound("commitWindow", p.commitWindow, 1, len - 2);
+        _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow - 1);
+        _bound("finalizeGrace", p.finalizeGrace, 1, len);
+        _bound(
+            "replayWindow",
+            p.replayWindow,
+            1,
+            Math.min(p.finalizeGrace, len - p.commitWindow - p.revealWindow)
+        );
         _bound("committeeSize", p.committeeSize, 1, MAX_COMMITTEE / 2);
-        _bound("quorumBps", p.quorumBps, BPS / 2 + 1, BPS);
+        _bound("quorumBps", p.quorumBps, BPS / 2 + 1, (2 * BPS) / 3);
         _bound("minReveals", p.minReveals, 1, MAX_COMMITTEE);
         _bound("maxDeviationBps", p.maxDeviationBps, 1, BPS);
         _bound("scoreToleranceBps", p.scoreToleranceBps, 0, BPS);
         _bound("maxMisses", p.maxMisses, 1, 100);
+        _bound("maxExtensions", p.maxExtensions, 0, MAX_EXTENSIONS);
         _bound("fraudSlash", p.fraudSlash, 1, WAD);
         _bound("withholdSlash", p.withholdSlash, 1, WAD);
         _bound("missSlash", p.missSlash, 1, WAD);
+        _bound("verdictSlash", p.verdictSlash, 1, MAX_VERDICT_SLASH);
+        _bound("beaconSlash", p.beaconSlash, 1, MAX_BEACON_SLASH);
         _params = p;
         emit ParamsUpdated(p);
     }

@@ -452,6 +452,7 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         st.stake = _valueAt(s.stakeHistory[operator], epoch, s.pools[operator].tokens);
         st.minStake = StakingStorage.minStake(s, op.role);
         st.roleStake = _valueAt(s.roleHistory[op.role], epoch, s.roleTotals[op.role].stake);
+        st.unjailedAt = op.unjailedAt;
     }
 
     /// @inheritdoc IStaking

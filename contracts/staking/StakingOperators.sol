@@ -153,6 +153,7 @@ library StakingOperators {
         if (self < minimum) revert IStaking.StakeBelowMinimum(self, minimum);
         op.jailed = false;
         op.jailedUntil = 0;
+        op.unjailedAt = uint40(block.timestamp);
         StakingStorage.recount(s, msg.sender, op, epoch);
         emit IStaking.Unjailed(msg.sender);
     }

@@ -67,6 +67,7 @@ library StakingStorage {
         uint16 prevCommissionBps; // rate of the entry before it
         uint32 prevCommissionFrom; // the epoch from which that one applied
         uint32 commissionCount; // entries in the commission history
+        uint40 unjailedAt; // when it last left jail (0: never jailed)
     }
 
     struct Pool {

@@ -5,9 +5,10 @@
  * Staking (as `scripts/lib/deploy.ts` does).
  *
  * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
- * `revealWindow`, `finalizeGrace` in seconds, `committeeSize`, `quorumBps`, `minReveals`,
- * `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, and `fraudSlash`, `withholdSlash`,
- * `missSlash` as WAD fractions). The windows' defaults are a quarter of a one-day epoch; `poai
+ * `revealWindow`, `finalizeGrace`, `replayWindow` in seconds, `committeeSize`, `quorumBps`,
+ * `minReveals`, `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, `maxExtensions`, and
+ * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions).
+ * The windows' defaults are a quarter of a one-day epoch (the replay window an eighth); `poai
  * deploy` derives them from the network's `epochLength` when the parameters file leaves them out.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
@@ -29,7 +30,7 @@ export const REGISTRY_SELECTORS = [
 
 export const CHALLENGE_SELECTORS = [
   toFunctionSelector(
-    "setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))",
+    "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64))",
   ),
 ] as const;
 
@@ -51,15 +52,19 @@ const build = (source: TokenSource) =>
         commitWindow: p("commitWindow"),
         revealWindow: p("revealWindow"),
         finalizeGrace: p("finalizeGrace"),
+        replayWindow: p("replayWindow"),
         committeeSize: p("committeeSize"),
         quorumBps: p("quorumBps"),
         minReveals: p("minReveals"),
         maxDeviationBps: p("maxDeviationBps"),
         scoreToleranceBps: p("scoreToleranceBps"),
         maxMisses: p("maxMisses"),
+        maxExtensions: p("maxExtensions"),
         fraudSlash: p("fraudSlash"),
         withholdSlash: p("withholdSlash"),
         missSlash: p("missSlash"),
+        verdictSlash: p("verdictSlash"),
+        beaconSlash: p("beaconSlash"),
       },
     ]);
     m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {

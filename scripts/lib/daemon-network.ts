@@ -11,7 +11,11 @@
  *   reveal start + 1  validators reveal their verdicts on round r-1
  *   max(deadline of r, reveal end of r-1) + 1
  *                     late trainers are rejected; validators reveal beacon r+1, finalize round
- *                     r-1 and report the trainers that missed round r
+ *                     r-1 (or vote in its second phase where a member revealed Invalid) and report
+ *                     the trainers that missed round r
+ *   replay end of r-1 + 1
+ *                     validators finalize what the second phase left open, and extend the
+ *                     committees that could not decide
  */
 import type { RoundWindows } from "@poai/sdk";
 
@@ -30,7 +34,7 @@ export interface DriveOptions {
   from: bigint;
   to: bigint;
   /** Called at each milestone, before the daemons look. */
-  onMilestone?: (round: bigint, milestone: "start" | "reveal" | "judge", time: bigint) => void;
+  onMilestone?: (round: bigint, milestone: "start" | "reveal" | "judge" | "replay", time: bigint) => void;
   /** Called when a daemon's tick fails; the others go on. Default: rethrow. */
   onError?: (daemon: Tickable, error: unknown) => void;
 }
@@ -69,6 +73,10 @@ export async function driveRounds(o: DriveOptions): Promise<void> {
     o.onMilestone?.(r, "judge", judge);
     await o.advanceTo(judge);
     await tickAll(trainers, o.onError);
+    await tickAll(o.validators, o.onError);
+    const replay = (previous.replayEnd > judge ? previous.replayEnd : judge) + 1n;
+    o.onMilestone?.(r, "replay", replay);
+    await o.advanceTo(replay);
     await tickAll(o.validators, o.onError);
   }
 }

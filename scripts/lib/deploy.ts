@@ -106,33 +106,44 @@ export type ChallengeParams = {
   commitWindow: number;
   revealWindow: number;
   finalizeGrace: number;
+  replayWindow: number;
   committeeSize: number;
   quorumBps: number;
   minReveals: number;
   maxDeviationBps: number;
   scoreToleranceBps: number;
   maxMisses: number;
+  maxExtensions: number;
   fraudSlash: bigint;
   withholdSlash: bigint;
   missSlash: bigint;
+  verdictSlash: bigint;
+  beaconSlash: bigint;
 };
 
-/** Challenge parameters for an epoch of `epochLength` seconds: each audit window is a quarter epoch. */
+/**
+ * Challenge parameters for an epoch of `epochLength` seconds: the commit, reveal and grace windows
+ * are a quarter epoch each, the second phase (replay votes) the first half of the grace window.
+ */
 export function defaultChallengeParams(epochLength: number): ChallengeParams {
   const quarter = Math.floor(epochLength / 4);
   return {
     commitWindow: quarter,
     revealWindow: quarter,
     finalizeGrace: quarter,
+    replayWindow: Math.max(1, Math.floor(quarter / 2)),
     committeeSize: 3,
-    quorumBps: 6667,
+    quorumBps: 5001, // a majority of the voting stake decides: no third of a committee can veto
     minReveals: 2,
     maxDeviationBps: 500,
     scoreToleranceBps: 0, // the engine is exact: an honest validator measures the same accuracy
     maxMisses: 3,
+    maxExtensions: 3, // a committee of 3 drawn from many validators has < 2 members about once in 5 rounds
     fraudSlash: parseEther("0.5"),
     withholdSlash: parseEther("0.05"),
     missSlash: parseEther("0.01"),
+    verdictSlash: parseEther("0.05"),
+    beaconSlash: parseEther("0.02"),
   };
 }
 
@@ -174,7 +185,7 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
     challenges.address,
     [
       selector(
-        "setParams((uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64))",
+        "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64))",
       ),
     ],
     ROLES.GOVERNOR,

@@ -237,7 +237,7 @@ const templates: Templates = {
   ValueTooLarge: ([value]) => `${value} is too large`,
   // Challenges
   NotDue: ([trainer, round]) =>
-    `${trainer} is not due a challenge in round ${round} (not an active trainer, or below the minimum stake at the round's start)`,
+    `${trainer} is not due a challenge in round ${round} (not an active trainer, below the minimum stake at the round's start, or in jail at the round's deadline)`,
   WrongRound: ([round, currentRound]) =>
     `results are only accepted for the current round ${currentRound}, not round ${round}`,
   DeadlinePassed: ([deadline, now]) =>
@@ -269,6 +269,17 @@ const templates: Templates = {
   InvalidVerdict: ([verdict]) => `verdict ${verdict} is not Valid (1), Invalid (2) or Unavailable (3)`,
   ReportTooLate: ([closesAt, now]) =>
     `the round's epoch closed at ${date(closesAt)}; it is now ${date(now)}, ${now - closesAt} s too late`,
+  NotRevealed: ([id, validator]) =>
+    `${validator} did not reveal a verdict on challenge ${id}: only members that revealed vote in the second phase`,
+  NoAccusation: ([id]) => `nobody revealed Invalid on challenge ${id}: there is no second phase to vote in`,
+  AlreadyVoted: ([id, validator]) => `${validator} has already voted in the second phase of challenge ${id}`,
+  RevealNotWithheld: ([round, validator]) =>
+    `${validator} did not withhold a reveal to the beacon of round ${round} (it never committed, or it revealed)`,
+  WithholdingAlreadySlashed: ([round, validator]) =>
+    `${validator} was already slashed for withholding its reveal to the beacon of round ${round}`,
+  SlashWindowTooLong: ([window, unbondingPeriod]) =>
+    `these parameters let a slash come ${window} s after its round's start, but unbonding stake leaves after ` +
+    `${unbondingPeriod} s: shorten the windows or the extensions, or lengthen Staking's unbonding period first`,
   // Randomness beacon
   NotInCommitPhase: ([round, now, start, end]) =>
     `commits to the beacon of round ${round} are not open now: ${timeWindow(now, start, end)}`,

@@ -1,8 +1,9 @@
 /**
  * The off-chain half of PoAI end to end: trainer and validator daemons on the in-process chain,
  * checkpoints over real HTTP, state in real SQLite files. One honest trainer and one trainer per
- * cheat; three honest validators, a lazy one and a silent one. After the round is audited and
- * finalized, every party has the outcome the protocol defines for it.
+ * cheat; three honest validators, a lazy one (Valid without auditing, in both phases) and a silent
+ * one. After the round is audited and finalized, every party has the outcome the protocol defines
+ * for it.
  */
 import { expect } from "chai";
 import path from "node:path";
@@ -223,8 +224,26 @@ describe("daemons end to end: honest nodes earn, every cheat is caught", functio
     expect(members.find((m) => m.validator === lazy.address)?.verdict).to.equal("Valid");
   });
 
-  it("leaves every validator's stake untouched and only the cheaters' stakes slashed", async () => {
-    for (const v of validators) {
+  it("slashes the lazy validator verdictSlash for each fraud it vouched for, and no honest or silent validator's stake", async () => {
+    // A Valid vote that stands on a proven fraud costs stake (it cost nothing under the rule this
+    // replaces): the lazy validator reveals Valid without auditing and votes Valid again in the
+    // second phase, on each of the four frauds.
+    const frauds = (["noTraining", "forging", "wrongSeed", "copying"] as const).length;
+    const lazy = validators.find((v) => v.kind === "lazy")!;
+    const slashes = await w.admin.client.challenges.getEvents({
+      eventName: "ValidatorSlashed",
+      args: { validator: lazy.address },
+    });
+    expect(slashes).to.have.length(frauds);
+    let expected = stakeBefore.get(lazy.address)!;
+    for (let k = 0; k < frauds; k++) {
+      const cut = (expected * w.challengeParams.verdictSlash + 10n ** 18n - 1n) / 10n ** 18n; // rounded against it
+      expected -= cut;
+    }
+    expect((await w.admin.client.staking.getOperator({ operator: lazy.address })).totalStake).to.equal(
+      expected,
+    );
+    for (const v of validators.filter((x) => x.kind !== "lazy")) {
       const op = await w.admin.client.staking.getOperator({ operator: v.address });
       expect(op.totalStake).to.equal(stakeBefore.get(v.address));
     }

@@ -14,7 +14,7 @@ import {
   challengeId,
   challengeManagerAbi,
   createPoAIClient,
-  sampleSegments,
+  memberSamples,
   type PoAIClient,
   type PreparedVerdict,
 } from "../../sdk/src/index.js";
@@ -46,7 +46,14 @@ import {
   type FetchFailure,
   type ValidatorDaemonOptions,
 } from "../../sdk/src/verifier/index.js";
-import { DAEMON_SPEC, EPOCH, daemonWorld, type DaemonWorld, type Operator } from "../fixtures/daemons.js";
+import {
+  DAEMON_SPEC,
+  DAEMON_SPEC_PARAMS,
+  EPOCH,
+  daemonWorld,
+  type DaemonWorld,
+  type Operator,
+} from "../fixtures/daemons.js";
 
 // =================================================================================================
 // The trainer's side, played by the test
@@ -833,10 +840,18 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     const members = await w.admin.client.challenges.getMembers({ id: s.id });
     expect(members.map((m) => m.verdict)).to.deep.equal(["Invalid", "Invalid", "Invalid"]);
-    // Each member names the first segment it sampled: every segment of this run is forged.
-    const seed = await w.admin.client.challenges.getAuditSeed({ id: s.id });
+    // Each member names the first segment of its share of the committee's samples: every segment
+    // of this run is forged.
+    const committee = await w.admin.client.challenges.getCommittee({ id: s.id });
     for (const m of members) {
-      const samples = sampleSegments(seed, m.validator, w.specParams.auditSamples, SEGMENTS);
+      const samples = memberSamples(
+        committee.auditSeed,
+        m.validator,
+        committee.members,
+        w.specParams.auditSamples,
+        SEGMENTS,
+      );
+      expect(samples.length).to.equal(4);
       expect(m.segment).to.equal(Math.min(...samples));
     }
     await w.advanceTo(win.revealEnd + 1n);
@@ -844,6 +859,60 @@ describe("ValidatorDaemon", function () {
     expect((await w.admin.client.challenges.getChallenge({ id: s.id })).status).to.equal("Fraud");
     const op = await w.admin.client.staking.getOperator({ operator: w.trainers[0].address });
     expect(op.jailed).to.equal(true);
+  });
+
+  it("convicts a run forging 10% of its segments: one member's catch becomes the committee's verdict in the second phase", async () => {
+    // Deterministic whatever the beacon: the committee samples every segment (auditSamples = the
+    // segment count), each member a third of them by address rank, so each forged segment is
+    // sampled by exactly one member; segments 4 and 13 both fall to the same member (4 and 13 are
+    // 1 mod 3), so the other two members reveal Valid and only the second phase can convict.
+    // Under the rule this replaces (each member on its own, a 6,667 quorum of reveals) one
+    // Invalid against two Valid was no verdict at all.
+    w = await daemonWorld({
+      trainers: 1,
+      validators: 3,
+      specParams: { ...DAEMON_SPEC_PARAMS, auditSamples: SEGMENTS },
+    });
+    for (const v of w.validators) await start(v, { reportMissed: false });
+    await at(1n, 60);
+    const forgedSegments = [4, 13]; // 2 of 20: 10%
+    const s = await submit(w.trainers[0], async (honest, seed) => {
+      let run = honest;
+      for (const segment of forgedSegments) run = await forgedFrom(DAEMON_SPEC, seed, run, segment + 1);
+      return run;
+    });
+    await tickAll();
+    await at(1n, EPOCH / 2 + 60);
+    await tickAll();
+    const win = w.windows(1n);
+    await w.advanceTo(win.commitStart + 60n);
+    await tickAll();
+    await w.advanceTo(win.revealStart + 60n);
+    await tickAll();
+    const committee = await w.admin.client.challenges.getCommittee({ id: s.id });
+    expect(committee.members).to.have.length(3);
+    const catcher = committee.members[1]!; // rank 1 holds segments 1, 4, 7, 10, 13, 16, 19
+    let members = await w.admin.client.challenges.getMembers({ id: s.id });
+    const byValidator = new Map(members.map((m) => [m.validator, m]));
+    expect(byValidator.get(catcher)).to.deep.include({ verdict: "Invalid", segment: 4 });
+    expect(members.filter((m) => m.verdict === "Valid")).to.have.length(2);
+    let c = await w.admin.client.challenges.getChallenge({ id: s.id });
+    expect([c.status, c.accused]).to.deep.equal(["Submitted", true]);
+    // The second phase: the two other members replay segment 4 and vote Invalid; the last vote judges.
+    await w.advanceTo(win.revealEnd + 60n);
+    await tickAll();
+    members = await w.admin.client.challenges.getMembers({ id: s.id });
+    expect(members.filter((m) => m.validator !== catcher).map((m) => m.replayVerdict)).to.deep.equal([
+      "Invalid",
+      "Invalid",
+    ]);
+    c = await w.admin.client.challenges.getChallenge({ id: s.id });
+    expect(c.status).to.equal("Fraud");
+    expect((await w.admin.client.staking.getOperator({ operator: w.trainers[0].address })).jailed).to.equal(
+      true,
+    );
+    // every member earned its points: the catcher and the two that confirmed it
+    for (const v of w.validators) expect(await points(v.address)).to.be.greaterThan(0);
   });
 
   it("reveals after a crash between commit and reveal: a new daemon on the same database reveals and the reveal counts", async () => {
@@ -878,6 +947,50 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     expect((await w.admin.client.challenges.getChallenge({ id: s.id })).status).to.equal("Valid");
     expect(await points(w.validators[0].address)).to.be.greaterThan(0);
+  });
+
+  it("extends a committee that could not decide: the member that missed the reveal window reveals in the next round's, which judges the challenge", async () => {
+    // A committee of two (minReveals 2) whose second member is offline for the whole reveal
+    // window: one reveal cannot decide, so the challenge is extended instead of ending NoQuorum.
+    w = await daemonWorld({ trainers: 1, validators: 2 });
+    const dbPath = path.join(w.tempDir("offline"), "validator.db");
+    const offline = await start(w.validators[1], { dbPath, reportMissed: false, reportWithholding: false });
+    const online = await start(w.validators[0], { reportMissed: false });
+    await at(1n, 60);
+    const s = await submit(w.trainers[0]);
+    await tickAll();
+    await at(1n, EPOCH / 2 + 60);
+    await tickAll();
+    const win = w.windows(1n);
+    await w.advanceTo(win.commitStart + 60n);
+    await tickAll();
+    expect(await commitsBy(s.id, w.validators[1].address)).to.have.length(1);
+    await offline.stop();
+    daemons.splice(daemons.indexOf(offline), 1);
+
+    await w.advanceTo(win.revealStart + 60n);
+    await tickAll([online]);
+    await w.advanceTo(win.revealEnd + 60n);
+    await tickAll([online]); // finalize: one reveal of two cannot decide
+    let c = await w.admin.client.challenges.getChallenge({ id: s.id });
+    expect([c.status, c.extension, c.auditRound]).to.deep.equal(["Submitted", 1, 3]);
+
+    // The next round: the offline member comes back on its database and reveals in the new window.
+    const next = w.windows(1n, 1n);
+    await w.advanceTo(next.commitStart + 60n);
+    const back = await start(w.validators[1], { dbPath, reportMissed: false });
+    await tickAll();
+    await w.advanceTo(next.revealStart + 60n);
+    await tickAll();
+    c = await w.admin.client.challenges.getChallenge({ id: s.id });
+    expect(c.status).to.equal("Valid");
+    expect(back.status().challenges.states.revealed).to.equal(1);
+    // the points go to the epoch whose close follows the extension's audit round (round 3): epoch 2
+    const trainerPoints = await w.admin.client.challenges.getEpochPoints({
+      epoch: 2n,
+      operator: w.trainers[0].address,
+    });
+    expect(trainerPoints > 0n).to.equal(true);
   });
 
   it("commits exactly once after a crash between storing the verdict and sending it, or right after sending it", async () => {

@@ -2,18 +2,24 @@
  * Adversarial tests of the challenge protocol. Each names the attack and shows the check that
  * stops it: commitments bound to their validator, reveals bound to their commitment, sortition
  * bound to the caller's stake, challenge ids bound to the trainer, results due before the audit
- * seed can be known, and final statuses that never reopen.
+ * seed can be known, final statuses that never reopen, fraud verdicts that no third of a
+ * committee can veto, second-phase votes only from members on an accusation, rounds spent in
+ * jail never due, and withheld beacon reveals that cost stake.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
 import { encodeAbiParameters, keccak256, toHex, type Hex } from "viem";
 import { weightOf } from "./helpers/judgment.js";
 import {
+  BPS,
+  BURN_ADDRESS,
   E,
   SPEC,
   Status,
   TRAINER,
   Verdict,
+  WAD,
+  ceilDiv,
   deployWorld,
   saltOf,
   type Actor,
@@ -99,10 +105,11 @@ describe("ChallengeManager attacks", function () {
       ).to.not.equal(c);
     });
 
-    it("does not let a copy placed ahead of the original steal its weight and break a fraud quorum", async () => {
-      // Without the attack: Invalid 1,000 + 1,000 + 3,500 against Valid 2,000 is 73% (fraud). The
-      // colluding V0 (500) front-runs V3's commitment with a copy. If V3's reveal were matched to
-      // the copy's slot, V3 would count with V0's weight: Invalid 2,500 of 4,500 = 56%, no quorum.
+    it("does not let a copy placed ahead of the original steal its weight and break a fraud verdict", async () => {
+      // Without the attack the accusation holds V1 1,000 + V3 3,500 against the defence's V2 1,000
+      // + V4 2,000 in the second phase: 60%, fraud. The colluding V0 (500) front-runs V3's
+      // commitment with a copy. If V3's reveal were matched to the copy's slot, V3 would count with
+      // V0's weight: 1,500 against 3,000, and the accusation would fail.
       const w = await load();
       const [T1] = w.trainers;
       const [V0, V1, V2, V3, V4] = w.validators;
@@ -114,17 +121,25 @@ describe("ChallengeManager attacks", function () {
       await V3.cm.write.commitVerdict([id, c]);
       const others: Vote[] = [
         { v: V1, verdict: Verdict.Invalid, segment: 2 },
-        { v: V2, verdict: Verdict.Invalid, segment: 2 },
+        { v: V2, verdict: Verdict.Valid, score: 8000 },
         { v: V4, verdict: Verdict.Valid, score: 8000 },
       ];
       for (const x of others) await w.commitVote(id, x);
       await w.to(w.windows(R).revealStart);
       for (const x of [victim, ...others]) await w.revealVote(id, x);
       await w.to(w.windows(R).revealEnd);
-      const hash = await w.challenges.write.finalize([id]);
+      await w.replayVote(id, V2, Verdict.Valid);
+      // every member that revealed has now voted (the accusers' reveals stand): this vote judges
+      const hash = await w.replayVote(id, V4, Verdict.Valid);
+      expect(await w.judged(id)).to.equal(hash);
       const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
       expect(f.status).to.equal(Status.Fraud);
-      expect(await w.events(hash, w.staking, "Slashed")).to.have.length(1);
+      // the trainer, and the two members that vouched for the run
+      expect((await w.events(hash, w.staking, "Slashed")).map((e) => e.operator)).to.deep.equal([
+        T1.address,
+        V2.address,
+        V4.address,
+      ]);
       // V3 earns its own weight, the copier nothing
       const role = await w.staking.read.roleStakeAt([2, R]);
       expect(await w.challenges.read.epochPoints([R, V3.address])).to.equal(weightOf(E(3500), role));
@@ -150,6 +165,8 @@ describe("ChallengeManager attacks", function () {
         salt: saltOf(V0.address, id, 1n),
       };
       await w.commitVote(id, vote);
+      // a second member that reveals later: V0's reveal does not judge the challenge
+      await w.commitVote(id, { v: w.validators[1], verdict: Verdict.Valid, score: 8000 });
       await w.to(w.windows(R).revealStart);
       const tampered: Vote[] = [
         { ...vote, verdict: Verdict.Invalid },
@@ -487,26 +504,37 @@ describe("ChallengeManager attacks", function () {
         { id: ids[0], validator: V1.address, verdict: Verdict.Valid, segment: 0, measuredScoreBps: 8000 },
       ]);
       const members = await w.challenges.read.getMembers([ids[1]]);
+      const role = await w.staking.read.roleStakeAt([2, R]);
       expect(members).to.deep.equal([
-        { validator: V0.address, verdict: Verdict.Invalid, segment: 4, measuredScoreBps: 0, revealed: true },
+        {
+          validator: V0.address,
+          verdict: Verdict.Invalid,
+          segment: 4,
+          measuredScoreBps: 0,
+          revealed: true,
+          replayVerdict: Verdict.None,
+          weight: Number(weightOf(E(500), role)),
+        },
       ]);
     });
   });
 
   describe("finalization", () => {
-    it("finalizes a challenge once; a final status never reopens", async () => {
+    it("judges a challenge once; a final status never reopens", async () => {
       const w = await load();
       const [T1, T2] = w.trainers;
       const id = await submit(w, T1);
       await w.to(w.submitDeadline(R) + 1n);
       await w.challenges.write.reportMissed([T2.address, R]);
+      // the last reveal judges the challenge
       await w.audit(
         id,
         R,
         w.validators.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
       );
-      await w.challenges.write.finalize([id]);
+      expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Valid);
       const before = await w.challenges.read.epochPoints([R, T1.address]);
+      expect(before > 0n).to.equal(true);
       await assertions().revertWithCustomErrorWithArgs(
         w.challenges.write.finalize([id]),
         w.challenges,
@@ -527,6 +555,275 @@ describe("ChallengeManager attacks", function () {
         w.challenges,
         "ChallengeNotOpen",
         [never, Status.None],
+      );
+    });
+  });
+
+  describe("vetoing a fraud verdict", () => {
+    /** Two trainers; three validators of equal stake (1,000 each), every one on every committee. */
+    async function trio() {
+      const w = await deployWorld(conn, { trainers: [E(5000), E(5000)], outsiders: 1 });
+      await w.to(w.start(R));
+      return w;
+    }
+
+    it("convicts on two accusers against one member of equal stake that vouches for the run", async () => {
+      // Catches the rule this replaces: a verdict needed quorumBps 6,667 of the revealed stake, so
+      // two Invalid reveals against one Valid (66.66%) ended NoQuorum: no slash, no jail, and any
+      // member holding a third of a committee's stake (or one lazy validator) blocked every fraud.
+      const w = await conn.networkHelpers.loadFixture(trio);
+      const [T] = w.trainers;
+      const [V0, V1, V2] = w.validators;
+      const id = await submit(w, T);
+      await w.audit(id, R, [
+        { v: V0, verdict: Verdict.Valid, score: 8000 },
+        { v: V1, verdict: Verdict.Invalid, segment: 5 },
+        { v: V2, verdict: Verdict.Invalid, segment: 5 },
+      ]);
+      // the voucher stands by its Valid in the second phase: the last vote judges
+      const hash = await w.replayVote(id, V0, Verdict.Valid);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Fraud);
+      expect(await w.staking.read.isActive([T.address])).to.equal(false);
+      expect((await w.events(hash, w.staking, "Slashed")).map((e) => e.operator)).to.deep.equal([
+        T.address,
+        V0.address,
+      ]);
+    });
+
+    it("charges a lazy member that reveals Valid without auditing: its Valid stands on the proven fraud", async () => {
+      const w = await conn.networkHelpers.loadFixture(trio);
+      const [T] = w.trainers;
+      const [V0, V1, V2] = w.validators;
+      const id = await submit(w, T);
+      // V0 and V1 commit Valid without replaying anything; V2 catches a forged segment
+      await w.audit(id, R, [
+        { v: V0, verdict: Verdict.Valid, score: 8000 },
+        { v: V1, verdict: Verdict.Valid, score: 8000 },
+        { v: V2, verdict: Verdict.Invalid, segment: 9 },
+      ]);
+      // V1 replays segment 9 and agrees; V0 stays lazy
+      await w.replayVote(id, V1, Verdict.Invalid, 9);
+      await w.to(w.windows(R).replayEnd);
+      const before = (await w.staking.read.getPool([V0.address])).tokens;
+      const hash = await w.challenges.write.finalize([id]);
+      expect((await w.events(hash, w.challenges, "ChallengeFinalized"))[0].status).to.equal(Status.Fraud);
+      expect(await w.events(hash, w.challenges, "ValidatorSlashed")).to.deep.equal([
+        { id, validator: V0.address, fraction: w.cp.verdictSlash },
+      ]);
+      expect((await w.staking.read.getPool([V0.address])).tokens).to.equal(
+        before - ceilDiv(before * w.cp.verdictSlash, WAD),
+      );
+      // V1 changed its vote in time: paid, not slashed
+      expect(await w.challenges.read.epochPoints([R, V1.address])).to.not.equal(0n);
+      expect(await w.challenges.read.epochPoints([R, V0.address])).to.equal(0n);
+    });
+
+    it("takes second-phase votes only from members that revealed, on an accusation, once", async () => {
+      const w = await conn.networkHelpers.loadFixture(trio);
+      const [T] = w.trainers;
+      const [V0, V1, V2] = w.validators;
+      const [X] = w.outsiders;
+      const id = await submit(w, T);
+      const id2 = await submit(w, w.trainers[1]);
+      // id: V0 accuses, V1 reveals Valid, V2 never reveals; id2: nobody accuses (V2 stays silent)
+      await w.to(w.windows(R).commitStart);
+      for (const [c, votes] of [
+        [
+          id,
+          [
+            { v: V0, verdict: Verdict.Invalid, segment: 1 },
+            { v: V1, verdict: Verdict.Valid, score: 8000 },
+            { v: V2, verdict: Verdict.Valid, score: 8000 },
+          ],
+        ],
+        [
+          id2,
+          [
+            { v: V0, verdict: Verdict.Valid, score: 8000 },
+            { v: V1, verdict: Verdict.Valid, score: 8000 },
+            { v: V2, verdict: Verdict.Valid, score: 8000 },
+          ],
+        ],
+      ] as [Hex, Vote[]][])
+        for (const x of votes) await w.commitVote(c, x);
+      await w.to(w.windows(R).revealStart);
+      await w.revealVote(id, { v: V0, verdict: Verdict.Invalid, segment: 1 });
+      await w.revealVote(id, { v: V1, verdict: Verdict.Valid, score: 8000 });
+      await w.revealVote(id2, { v: V0, verdict: Verdict.Valid, score: 8000 });
+      await w.revealVote(id2, { v: V1, verdict: Verdict.Valid, score: 8000 });
+      await w.to(w.windows(R).revealEnd);
+      for (const [who, c, error] of [
+        [V2, id, "NotRevealed"],
+        [X, id, "NotRevealed"],
+        [V1, id2, "NoAccusation"],
+      ] as [Actor, Hex, "NotRevealed" | "NoAccusation"][]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          who.cm.write.replayVote([c, Verdict.Invalid, 1]),
+          w.challenges,
+          error,
+          error === "NoAccusation" ? [c] : [c, who.address],
+        );
+      }
+      await assertions().revertWithCustomErrorWithArgs(
+        V1.cm.write.replayVote([id, Verdict.None, 0]),
+        w.challenges,
+        "InvalidVerdict",
+        [0],
+      );
+      // V1's vote is the last one expected (V0's accusation stands, V2 never revealed): it judges
+      await w.replayVote(id, V1, Verdict.Invalid, 1);
+      expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Fraud);
+      await assertions().revertWithCustomErrorWithArgs(
+        V1.cm.write.replayVote([id, Verdict.Valid, 0]),
+        w.challenges,
+        "ChallengeNotOpen",
+        [id, Status.Fraud],
+      );
+    });
+
+    it("refuses a second vote by the same member", async () => {
+      const w = await load(); // five validators: the first vote does not complete the phase
+      const [T1] = w.trainers;
+      const [V0, V1, V2, V3, V4] = w.validators;
+      const id = await submit(w, T1);
+      await w.audit(id, R, [
+        { v: V0, verdict: Verdict.Invalid, segment: 1 },
+        ...[V1, V2, V3, V4].map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
+      ]);
+      await w.replayVote(id, V1, Verdict.Invalid, 1);
+      await assertions().revertWithCustomErrorWithArgs(
+        V1.cm.write.replayVote([id, Verdict.Valid, 0]),
+        w.challenges,
+        "AlreadyVoted",
+        [id, V1.address],
+      );
+    });
+  });
+
+  describe("a round spent in jail", () => {
+    it("is never due, though the trainer leaves jail before the round's epoch closes", async () => {
+      // Catches the naive `_isDue` that asks only whether the trainer is active now: a trainer
+      // jailed through round R's deadline (here by another slasher, as the inference verifier
+      // does) and unjailed in round R + 1 was reported missed for R, and could be jailed for it.
+      const w = await load();
+      const [T1] = w.trainers;
+      await w.at(w.start(R) + 60n);
+      await w.staking.write.slash([T1.address, 1n, [], true]); // the deployer also holds the slasher role
+      const { jailCooldown } = await w.staking.read.params();
+      const unjailAt = w.start(R) + 60n + BigInt(jailCooldown);
+      expect(unjailAt < (await w.challenges.read.epochClosesAt([R]))).to.equal(true);
+      await w.at(unjailAt);
+      await T1.staking.write.unjail();
+      expect(await w.staking.read.isActive([T1.address])).to.equal(true);
+      expect((await w.staking.read.operatorState([T1.address, R])).unjailedAt).to.equal(Number(unjailAt));
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.reportMissed([T1.address, R]),
+        w.challenges,
+        "NotDue",
+        [T1.address, R],
+      );
+      await w.beacon.write.seal([R]); // nobody contributed to round R's value
+      const [dueR] = await w.challenges.read.dueChallenge([T1.address, R]);
+      expect(dueR).to.equal(false);
+      // out of jail before round R + 1's deadline: that round is due (a result is still in time)
+      await T1.cm.write.submitResult([R + 1n, ROOT, 8000]);
+    });
+
+    it("is due when the trainer left jail before its deadline, and then counts as a miss", async () => {
+      const w = await load();
+      const [T1] = w.trainers;
+      const p = await w.staking.read.params();
+      await w.staking.write.setParams([{ ...p, jailCooldown: 60 }]);
+      await w.at(w.start(R) + 10n);
+      await w.staking.write.slash([T1.address, 1n, [], true]);
+      await w.at(w.start(R) + 70n);
+      await T1.staking.write.unjail();
+      await w.to(w.submitDeadline(R) + 1n);
+      await w.challenges.write.reportMissed([T1.address, R]);
+      expect(await w.challenges.read.misses([T1.address])).to.equal(1n);
+    });
+  });
+
+  describe("withholding a beacon reveal", () => {
+    it("costs the withholder beaconSlash of its stake, once, the reporter paid the finder's fee", async () => {
+      // Catches the beacon that only counts a missed reveal: withholding was free, so the last
+      // revealer could choose between two values of the next round's seed at no cost.
+      const w = await load();
+      const [V0, V1] = w.validators;
+      const [X] = w.outsiders;
+      const r = R + 1n;
+      for (const v of [V0, V1])
+        await v.beacon.write.commit([
+          r,
+          await w.beacon.read.commitmentOf([w.secretOf(v.address, r), v.address, r]),
+        ]);
+      await w.beaconReveal(r, [V1]); // V0 withholds
+      // not before the value is fixed
+      await assertions().revertWithCustomErrorWithArgs(
+        X.cm.write.reportBeaconWithholding([r, V0.address]),
+        w.challenges,
+        "DeadlineNotPassed",
+        [w.start(r), (await w.latest()) + 1n],
+      );
+      await w.to(w.start(r));
+      for (const [who, error] of [
+        [V1, "RevealNotWithheld"], // it revealed
+        [w.validators[2], "RevealNotWithheld"], // it never committed
+      ] as [Actor, "RevealNotWithheld"][]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          X.cm.write.reportBeaconWithholding([r, who.address]),
+          w.challenges,
+          error,
+          [r, who.address],
+        );
+      }
+      const stake = (await w.staking.read.getPool([V0.address])).tokens;
+      const before = await w.token.read.balanceOf([X.address]);
+      const burnBefore = await w.token.read.balanceOf([BURN_ADDRESS]);
+      const hash = await X.cm.write.reportBeaconWithholding([r, V0.address]);
+      const cut = ceilDiv(stake * w.cp.beaconSlash, WAD);
+      const fee = (cut * 1000n) / BPS; // finderFeeBps 1,000
+      expect(await w.events(hash, w.challenges, "BeaconWithholdingSlashed")).to.deep.equal([
+        { round: r, validator: V0.address, reporter: X.address, fraction: w.cp.beaconSlash },
+      ]);
+      expect((await w.staking.read.getPool([V0.address])).tokens).to.equal(stake - cut);
+      expect((await w.token.read.balanceOf([X.address])) - before).to.equal(fee);
+      expect((await w.token.read.balanceOf([BURN_ADDRESS])) - burnBefore).to.equal(cut - fee);
+      // once per round and validator, whoever reports
+      await assertions().revertWithCustomErrorWithArgs(
+        V1.cm.write.reportBeaconWithholding([r, V0.address]),
+        w.challenges,
+        "WithholdingAlreadySlashed",
+        [r, V0.address],
+      );
+      // the beacon's own record of the miss does not stand in the way
+      await X.beacon.write.reportMissedReveal([r, V0.address]);
+      expect(await w.beacon.read.missedReveals([V0.address])).to.equal(1n);
+    });
+
+    it("is reported until the previous round's epoch closes, and pays no fee to a withholder reporting itself", async () => {
+      const w = await load();
+      const [V0, V1] = w.validators;
+      const r = R + 1n;
+      for (const v of [V0, V1])
+        await v.beacon.write.commit([
+          r,
+          await w.beacon.read.commitmentOf([w.secretOf(v.address, r), v.address, r]),
+        ]);
+      const closes = await w.challenges.read.epochClosesAt([R]);
+      await w.at(closes);
+      const before = await w.token.read.balanceOf([V0.address]);
+      const hash = await V0.cm.write.reportBeaconWithholding([r, V0.address]);
+      const [slashed] = await w.events(hash, w.staking, "Slashed");
+      expect(slashed.finderFee).to.equal(0n);
+      expect(await w.token.read.balanceOf([V0.address])).to.equal(before);
+      await w.at(closes + 1n);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.reportBeaconWithholding([r, V1.address]),
+        w.challenges,
+        "ReportTooLate",
+        [closes, closes + 1n],
       );
     });
   });

@@ -1,19 +1,28 @@
 /**
  * Stateful random test of the challenge protocol. fast-check draws a plan of several rounds for
  * four trainers (honest, fraudulent, withholding, absent or late; reporting an accurate or a wrong
- * accuracy), six validators of unequal stake (honest, lazy, silent after committing, lying, or
- * measuring slightly off; contributing to the beacon or not) and a delegator who moves stake
- * between rounds. The actions run in time order on the chain, and a ghost model written from the
- * protocol rules predicts every outcome: which call succeeds or fails with which error, committee
- * membership (sortition recomputed), each judgment (quorum, weighted median, latency and deviation
- * factors, score band), every slash, finder's fee and jail, the miss counter, and the points.
+ * accuracy), six validators of unequal stake (honest, lazy, silent after committing, lying,
+ * measuring slightly off, or honest but whose samples missed the forged segments; contributing to
+ * the beacon, withholding its reveal, or not taking part) and a delegator who moves stake between
+ * rounds. The actions run in time order on the chain, and a ghost model written from the protocol
+ * rules predicts every outcome: which call succeeds or fails with which error, committee
+ * membership (sortition recomputed, extended committees included), each judgment (the second
+ * phase, quorum, extensions, weighted median, latency and deviation factors, score band) and when
+ * it happens (the last reveal, the last second-phase vote, or finalize), every slash (fraud,
+ * withholding, a Valid vote standing on a fraud, a withheld beacon reveal), finder's fee and jail,
+ * the miss counter (a round spent in jail is never due), and the points.
  *
  * Invariants checked after every action and at the end of each run:
- *  - a challenge is finalized at most once, and its status never leaves a final state;
- *  - nothing is slashed without a quorum (fraud, withholding) or the maxMisses-th miss: every
- *    pool's tokens equal the model's after every action;
- *  - the points of an epoch equal the sum over its challenges finalized by epochClosesAt of
- *    stake x score (trainers) and weight per agreeing reveal (validators), recomputed here;
+ *  - a challenge is judged at most once, and its status never leaves a final state;
+ *  - nothing is slashed without a decided verdict (fraud, withholding), a member's Valid vote
+ *    standing on a proven fraud, a withheld beacon reveal, or the maxMisses-th miss: every pool's
+ *    tokens equal the model's after every action;
+ *  - an honest majority decides: when the members voting on an accusation by the replay's truth
+ *    hold a majority of the voting stake among at least minReveals of them, the verdict is the
+ *    truth (fraud for a forged run, never fraud for an honest one);
+ *  - the points of an epoch equal the sum over the challenges judged by the close of their last
+ *    audit round of stake x score (trainers) and weight per agreeing member (validators),
+ *    recomputed here;
  *  - each role's epoch total equals the sum of its operators' epoch points.
  *
  * POAI_INVARIANT_RUNS, POAI_INVARIANT_ROUNDS and POAI_INVARIANT_SEED override the number of runs,
@@ -23,7 +32,15 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import fc from "fast-check";
 import { encodeAbiParameters, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
-import { agrees, challengeScore, statusOf, tally, weightOf, type Ballot } from "./helpers/judgment.js";
+import {
+  agrees,
+  challengeScore,
+  statusOf,
+  tally,
+  vouchedForFraud,
+  weightOf,
+  type Ballot,
+} from "./helpers/judgment.js";
 import { attempt, outcomeName, type Outcome } from "./helpers/outcome.js";
 import {
   BPS,
@@ -63,7 +80,7 @@ const SPECS: { params: SpecParams }[] = [
 // ---------------------------------------------------------------------------------------------
 
 type TrainerKind = "honest" | "fraud" | "withhold" | "absent" | "late";
-type VoteKind = "honest" | "lazy" | "silent" | "liar" | "sloppy";
+type VoteKind = "honest" | "lazy" | "silent" | "liar" | "sloppy" | "missed";
 type TrainerPlan = {
   kind: TrainerKind;
   trueScore: number;
@@ -76,7 +93,7 @@ type VotePlan = { kind: VoteKind; off: number; segment: number; at: number };
 type RoundPlan = {
   trainers: TrainerPlan[];
   votes: VotePlan[][]; // [trainer][validator]
-  beacon: ("none" | "commit" | "reveal")[]; // [validator]
+  beacon: ("none" | "commit" | "reveal")[]; // [validator]: "commit" withholds its reveal
   delegations: { to: number; amount: number; at: number }[];
   probeCommittee: boolean;
   doubleFinalize: boolean;
@@ -99,7 +116,14 @@ const trainerPlan: fc.Arbitrary<TrainerPlan> = fc.record({
   twice: fc.boolean(),
 });
 const votePlan: fc.Arbitrary<VotePlan> = fc.record({
-  kind: weighted<VoteKind>(["honest", 60], ["lazy", 10], ["silent", 10], ["liar", 12], ["sloppy", 8]),
+  kind: weighted<VoteKind>(
+    ["honest", 48],
+    ["lazy", 8],
+    ["silent", 8],
+    ["liar", 12],
+    ["sloppy", 8],
+    ["missed", 16],
+  ),
   off: fc.integer({ min: -300, max: 300 }).filter((x) => x !== 0),
   segment: fc.integer({ min: 0, max: 9 }),
   at: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -141,8 +165,9 @@ type GhostOp = {
   selfShares: bigint;
   jailed: boolean;
   jailedUntil: bigint;
+  unjailedAt: bigint;
 };
-type Member = { vote: Vote; revealed: boolean };
+type Member = { vote: Vote; plan: VotePlan; revealed: boolean; replay: number };
 type GhostChallenge = {
   id: Hex;
   trainer: Actor;
@@ -156,6 +181,7 @@ type GhostChallenge = {
   finalizations: number;
   plan: TrainerPlan;
   votes: VotePlan[];
+  extension: bigint;
 };
 
 describe("ChallengeManager stateful invariants", function () {
@@ -187,7 +213,20 @@ describe("ChallengeManager stateful invariants", function () {
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     // the runs reached every outcome the invariants are about
-    for (const k of ["status Valid", "status Fraud", "status NoQuorum", "status Missed", "points", "jail"]) {
+    for (const k of [
+      "status Valid",
+      "status Fraud",
+      "status Withheld",
+      "status Missed",
+      "points",
+      "jail",
+      "judged by a reveal",
+      "judged by a second-phase vote",
+      "second-phase vote",
+      "extended",
+      "voucher slashed",
+      "withheld beacon slashed",
+    ]) {
       expect(stats.get(k) ?? 0, `runs reached "${k}" (${JSON.stringify([...stats])})`).to.be.greaterThan(0);
     }
     console.log(`      outcomes: ${[...stats].map(([k, v]) => `${k} ${v}`).join(", ")}`);
@@ -211,6 +250,7 @@ describe("ChallengeManager stateful invariants", function () {
         selfShares: s,
         jailed: false,
         jailedUntil: 0n,
+        unjailedAt: 0n,
       });
     }
     for (const [i, v] of w.validators.entries()) {
@@ -223,6 +263,7 @@ describe("ChallengeManager stateful invariants", function () {
         selfShares: s,
         jailed: false,
         jailedUntil: 0n,
+        unjailedAt: 0n,
       });
     }
     const stakes = new Map<bigint, Map<Address, bigint>>(); // stake at each round's start
@@ -247,14 +288,24 @@ describe("ChallengeManager stateful invariants", function () {
     const minStake = (o: GhostOp) => (o.role === 1 ? sp.minTrainerStake : sp.minValidatorStake);
     const active = (o: GhostOp) => !o.jailed && selfStake(o) >= minStake(o);
     const stakeAt = (a: Address, r: bigint) => stakes.get(r)!.get(a)!;
-    const roleStakeAt = (r: bigint) => w.validators.reduce((s, v) => s + stakeAt(v.address, r), 0n);
-    const due = (t: Actor, r: bigint) => active(op(t.address)) && stakeAt(t.address, r) >= sp.minTrainerStake;
+    // Staking counts in its role's total only the stake of active operators (not jailed, self-stake
+    // at least the role's minimum), as it was at the round's start.
+    const countedAt = new Map<bigint, Set<Address>>();
+    const roleStakeAt = (r: bigint) =>
+      w.validators.reduce((s, v) => s + (countedAt.get(r)!.has(v.address) ? stakeAt(v.address, r) : 0n), 0n);
+    // a round the trainer spent in jail up to its deadline is never due
+    const due = (t: Actor, r: bigint) =>
+      active(op(t.address)) &&
+      stakeAt(t.address, r) >= sp.minTrainerStake &&
+      op(t.address).unjailedAt <= deadlineOf(r, specOf(t, r));
     const deadlineOf = (r: bigint, spec: number) => {
       const d = BigInt(SPECS[spec].params.responseDeadline);
       const cap = L / 2n - 1n;
       return w.start(r) + (d < cap ? d : cap);
     };
-    const windows = (r: bigint) => w.windows(r);
+    const windows = (r: bigint, extension = 0n) => w.windows(r, extension);
+    const auditRound = (c: GhostChallenge) => c.round + 1n + c.extension;
+    const withheld = new Set<string>(); // `${round}:${validator}` slashed for a withheld beacon reveal
 
     const slash = (trainer: Address, fraction: bigint, reporters: Address[], jail: boolean, now: bigint) => {
       const o = op(trainer);
@@ -322,7 +373,7 @@ describe("ChallengeManager stateful invariants", function () {
 
     /** Sortition from its definition: selected with probability min(1, size x stake / total). */
     const selected = async (c: GhostChallenge, v: Actor) => {
-      const value = await w.beacon.read.valueOf([c.round + 1n]);
+      const value = await w.beacon.read.valueOf([auditRound(c)]);
       const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, c.id]));
       const stake = stakeAt(v.address, c.round);
       const total = roleStakeAt(c.round);
@@ -357,6 +408,12 @@ describe("ChallengeManager stateful invariants", function () {
         salt,
       });
       switch (p.kind) {
+        case "missed": // an honest member whose samples hold no forged segment: Valid, until the second phase
+          return truth === Verdict.Invalid
+            ? valid(c.plan.trueScore)
+            : truth === Verdict.Valid
+              ? valid(c.plan.trueScore)
+              : { v, verdict: truth, segment: p.segment, salt };
         case "liar":
           return truth === Verdict.Valid
             ? { v, verdict: Verdict.Invalid, segment: p.segment, salt }
@@ -375,7 +432,32 @@ describe("ChallengeManager stateful invariants", function () {
     // --- actions ------------------------------------------------------------------------------
     type Action = { t: bigint; name: string; run: () => Promise<void> };
 
-    const submitAction = (t: Actor, r: bigint, p: TrainerPlan, when: bigint, attempt2 = false): Action => ({
+    /** The truth of a run, and what a member that replays the named segments votes. */
+    const truthOf = (c: GhostChallenge) =>
+      c.plan.kind === "fraud"
+        ? Verdict.Invalid
+        : c.plan.kind === "withhold"
+          ? Verdict.Unavailable
+          : Verdict.Valid;
+    const replayOf = (c: GhostChallenge, m: Member) => {
+      const t = truthOf(c);
+      if (m.plan.kind === "liar") return t === Verdict.Invalid ? Verdict.Valid : Verdict.Invalid;
+      return t; // a withholding trainer does not serve the named segments either: Unavailable
+    };
+    const accusedNow = (c: GhostChallenge) =>
+      c.members.some((m) => m.revealed && m.vote.verdict === Verdict.Invalid);
+    /** Every member that revealed has voted in the second phase (an accuser's reveal is its vote). */
+    const allVoted = (c: GhostChallenge) =>
+      c.members.every((x) => !x.revealed || x.replay !== Verdict.None || x.vote.verdict === Verdict.Invalid);
+
+    const submitAction = (
+      t: Actor,
+      r: bigint,
+      p: TrainerPlan,
+      votes: VotePlan[],
+      when: bigint,
+      attempt2 = false,
+    ): Action => ({
       t: when,
       name: `submit ${t.address} r${r}`,
       run: async () => {
@@ -390,7 +472,11 @@ describe("ChallengeManager stateful invariants", function () {
         else if (c !== undefined) expected = "AlreadySubmitted";
         else if (at > deadlineOf(r, specOf(t, r))) expected = "DeadlinePassed";
         expectOutcome(o, expected, `submit r${r} at +${at - w.start(r)}s${attempt2 ? " (again)" : ""}`);
-        if (!o.ok) return;
+        if (!o.ok) {
+          if (expected === "NotDue" && op(t.address).unjailedAt > w.start(r) && active(op(t.address)))
+            count("not due after a jail");
+          return;
+        }
         misses.set(t.address, 0);
         challenges.set(id, {
           id,
@@ -404,7 +490,8 @@ describe("ChallengeManager stateful invariants", function () {
           committed: new Set(),
           finalizations: 0,
           plan: p,
-          votes: [],
+          votes,
+          extension: 0n,
         });
         count("submitted");
       },
@@ -436,6 +523,7 @@ describe("ChallengeManager stateful invariants", function () {
           finalizations: 0,
           plan: { kind: "absent", trueScore: 0, deviation: 0, latency: 0, finalizeLate: false, twice: false },
           votes: [],
+          extension: 0n,
         });
         count("status Missed");
         const n = (misses.get(t.address) ?? 0) + 1;
@@ -447,44 +535,215 @@ describe("ChallengeManager stateful invariants", function () {
       },
     });
 
+    /**
+     * The judgment, in the transaction `hash` at `at`: the model's tally, an extension when the
+     * committee cannot decide, or the final status with its points and slashes.
+     */
+    const judge = async (c: GhostChallenge, at: bigint, hash: Hex, how: string) => {
+      const total = roleStakeAt(c.round); // committee stakes are taken at the start of the challenge's round
+      const ballots: Ballot[] = c.members.map((m) => ({
+        verdict: m.vote.verdict,
+        replay: m.replay,
+        scoreBps: m.vote.score ?? 0,
+        weight: m.revealed ? weightOf(stakeAt(m.vote.v.address, c.round), total) : 0n,
+      }));
+      const out = tally(ballots, cp.quorumBps, cp.minReveals);
+      const what = `judgment (${how}) of a ${c.plan.kind} trainer, ballots ${JSON.stringify(ballots, (_, x) => (typeof x === "bigint" ? `${x}` : x))}`;
+      // An honest majority of the voting stake decides an accusation.
+      if (out.accused) {
+        const voting = ballots
+          .map((b, i) => ({ b, kind: c.members[i].plan.kind }))
+          .filter(
+            ({ b }) =>
+              b.weight > 0n &&
+              (b.replay === Verdict.Invalid ||
+                b.replay === Verdict.Unavailable ||
+                b.replay === Verdict.Valid ||
+                ((b.replay ?? 0) === 0 && b.verdict === Verdict.Invalid)),
+          );
+        const stake = voting.reduce((x, { b }) => x + b.weight, 0n);
+        const honest = voting.filter(({ kind }) => kind !== "liar").reduce((x, { b }) => x + b.weight, 0n);
+        if (voting.length >= cp.minReveals && honest * 2n > stake) {
+          if (c.plan.kind === "fraud") {
+            expect(out.verdict, `an honest majority convicts a forger: ${what}`).to.equal(Verdict.Invalid);
+            count("honest majority convicted");
+          } else if (c.plan.kind === "honest") {
+            expect(out.verdict, `an honest majority acquits an honest run: ${what}`).to.not.equal(
+              Verdict.Invalid,
+            );
+          }
+        }
+      }
+      if (out.verdict === Verdict.None) {
+        const a = auditRound(c);
+        let next = a + 1n;
+        const current = (at - w.genesis) / L;
+        if (current >= next) next = at < w.start(current) + BigInt(cp.commitWindow) ? current : current + 1n;
+        if (next - c.round - 1n <= BigInt(cp.maxExtensions)) {
+          c.extension = next - c.round - 1n;
+          expect(await w.events(hash, w.challenges, "ChallengeExtended"), what).to.deep.equal([
+            { id: c.id, auditRound: next },
+          ]);
+          expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
+          expect((await w.challenges.read.getChallenge([c.id])).extension).to.equal(Number(c.extension));
+          count("extended");
+          await checkState(`after an extension`);
+          return;
+        }
+      }
+      c.finalizations++;
+      expect(c.finalizations, "a challenge is judged at most once").to.equal(1);
+      const status = statusOf(out);
+      let score = 0n;
+      if (status === Status.Valid) {
+        const p = SPECS[c.spec].params;
+        const span = deadlineOf(c.round, c.spec) - w.start(c.round);
+        score = challengeScore({
+          medianScoreBps: out.medianScoreBps,
+          reportedScoreBps: c.reported,
+          latency: c.latency,
+          span,
+          minScoreBps: p.minScoreBps,
+          maxScoreBps: p.maxScoreBps,
+          maxDeviationBps: cp.maxDeviationBps,
+        });
+      }
+      // points go to the epoch whose close follows the last audit round
+      const epoch = auditRound(c) - 1n;
+      let trainerPoints = 0n;
+      if (at <= windows(c.round, c.extension).closes) {
+        trainerPoints = (stakeAt(c.trainer.address, c.round) * score) / WAD;
+        addPoints(epoch, c.trainer.address, trainerPoints);
+        if (status !== Status.NoQuorum) {
+          for (const [i, b] of ballots.entries()) {
+            if (agrees(b, out, cp.scoreToleranceBps)) addPoints(epoch, c.members[i].vote.v.address, b.weight);
+          }
+        }
+      } else count("late finalization");
+      const [e] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect([e.status, e.score, e.medianScoreBps, e.trainerPoints], what).to.deep.equal([
+        status,
+        score,
+        out.medianScoreBps,
+        trainerPoints,
+      ]);
+      c.status = status;
+      count(`status ${Object.keys(Status).find((k) => Status[k as keyof typeof Status] === status)}`);
+      count(`judged by ${how}`);
+      const slashes = await w.events(hash, w.staking, "Slashed");
+      // no slash later than slashWindow after the round's start (the stake may have unbonded)
+      const slashWindow =
+        (1n + BigInt(cp.maxExtensions)) * L +
+        BigInt(cp.commitWindow) +
+        BigInt(cp.revealWindow) +
+        BigInt(cp.finalizeGrace);
+      expect(await w.challenges.read.slashWindow()).to.equal(slashWindow);
+      if ((status === Status.Fraud || status === Status.Withheld) && at > w.start(c.round) + slashWindow) {
+        expect(slashes, "no slash past the slash window").to.deep.equal([]);
+        count("judged past the slash window");
+      } else if (status === Status.Fraud || status === Status.Withheld) {
+        const fraud = status === Status.Fraud;
+        const reporters = c.members
+          .filter((m, i) =>
+            ballots[i].weight === 0n
+              ? false
+              : fraud
+                ? m.vote.verdict === Verdict.Invalid && m.replay !== Verdict.Valid
+                : (m.replay !== Verdict.None ? m.replay : m.vote.verdict) === Verdict.Unavailable,
+          )
+          .map((m) => m.vote.v.address)
+          .slice(0, 16);
+        slash(c.trainer.address, fraud ? cp.fraudSlash : cp.withholdSlash, reporters, fraud, at);
+        let expected = 1;
+        if (fraud) {
+          for (const [i, b] of ballots.entries()) {
+            if (!vouchedForFraud(b, out)) continue;
+            slash(c.members[i].vote.v.address, cp.verdictSlash, [], false, at);
+            count("voucher slashed");
+            expected++;
+          }
+        }
+        expect(slashes, what).to.have.length(expected);
+      } else {
+        expect(slashes, "no slash without a verdict").to.deep.equal([]);
+      }
+      expect((await w.challenges.read.getChallenge([c.id])).status).to.equal(status);
+      await checkState(`after a judgment`);
+      await checkPoints(epoch);
+    };
+
     const commitAction = (c: GhostChallenge, v: Actor, p: VotePlan, when: bigint, probe = false): Action => ({
       t: when,
       name: `commit ${v.address} ${c.id}`,
       run: async () => {
         const vote = voteOf(c, v, p);
-        const mine = await selected(c, v);
-        if (!mine && !probe) return; // an honest non-member stays out
+        if (c.status !== Status.Submitted && !probe) return;
+        const mine = c.status === Status.Submitted ? await selected(c, v) : false;
+        if ((!mine || c.committed.has(v.address)) && !probe) return; // an honest validator does not try
         const { o, at } = await exec(when, () => w.commitVote(c.id, vote));
-        const win = windows(c.round);
+        const win = windows(c.round, c.extension);
         let expected = "ok";
         if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
         else if (at < win.commitStart || at >= win.revealStart) expected = "OutsideWindow";
-        else if (c.committed.has(v.address)) expected = "AlreadyCommitted";
         else if (!mine) expected = "NotInCommittee";
+        else if (c.committed.has(v.address)) expected = "AlreadyCommitted";
         expectOutcome(o, expected, `commit${probe ? " (probe)" : ""}`);
         if (!o.ok) {
           if (expected === "NotInCommittee") count("not in committee");
           return;
         }
         c.committed.add(v.address);
-        c.members.push({ vote, revealed: false });
+        c.members.push({ vote, plan: p, revealed: false, replay: Verdict.None });
+        if (c.extension > 0n) count("extended committee member");
       },
     });
 
-    /** `v` opens its commitment, if it is a member of the committee. */
+    /** `v` opens its commitment, if it is a member of the committee; the last reveal may judge. */
     const revealAction = (c: GhostChallenge, v: Actor, when: bigint): Action => ({
       t: when,
       name: `reveal ${v.address} ${c.id}`,
       run: async () => {
         const m = c.members.find((x) => x.vote.v === v);
-        if (m === undefined) return;
+        if (m === undefined || m.revealed) return;
         const { o, at } = await exec(when, () => w.revealVote(c.id, m.vote));
-        const win = windows(c.round);
+        const win = windows(c.round, c.extension);
         let expected = "ok";
         if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
         else if (at < win.revealStart || at >= win.revealEnd) expected = "OutsideWindow";
         expectOutcome(o, expected, "reveal");
-        if (o.ok) m.revealed = true;
+        if (!o.ok) return;
+        m.revealed = true;
+        // the last reveal judges, unless an accusation leaves members to vote in the second phase
+        if (c.members.every((x) => x.revealed) && (!accusedNow(c) || allVoted(c)))
+          await judge(c, at, o.hash, "a reveal");
+        else expect(await w.events(o.hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
+      },
+    });
+
+    /** The second phase: a member that revealed replays the named segments and votes. */
+    const replayAction = (c: GhostChallenge, v: Actor, when: bigint): Action => ({
+      t: when,
+      name: `replay ${v.address} ${c.id}`,
+      run: async () => {
+        const m = c.members.find((x) => x.vote.v === v);
+        if (m === undefined || m.vote.verdict === Verdict.Invalid) return; // an accuser's reveal stands
+        const vote = replayOf(c, m);
+        const named =
+          c.members.find((x) => x.revealed && x.vote.verdict === Verdict.Invalid)?.vote.segment ?? 0;
+        const { o, at } = await exec(when, () => v.cm.write.replayVote([c.id, vote, named]));
+        const win = windows(c.round, c.extension);
+        let expected = "ok";
+        if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
+        else if (at < win.revealEnd || at >= win.replayEnd) expected = "OutsideWindow";
+        else if (!m.revealed) expected = "NotRevealed";
+        else if (!accusedNow(c)) expected = "NoAccusation";
+        else if (m.replay !== Verdict.None) expected = "AlreadyVoted";
+        expectOutcome(o, expected, "second-phase vote");
+        if (!o.ok) return;
+        m.replay = vote;
+        count("second-phase vote");
+        if (allVoted(c)) await judge(c, at, o.hash, "a second-phase vote");
+        else expect(await w.events(o.hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
       },
     });
 
@@ -493,79 +752,37 @@ describe("ChallengeManager stateful invariants", function () {
       name: `finalize ${c.id}${again ? " (again)" : ""}`,
       run: async () => {
         const { o, at } = await exec(when, () => X.cm.write.finalize([c.id]));
-        const win = windows(c.round);
+        const win = windows(c.round, c.extension);
         let expected = "ok";
         if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
         else if (at < win.revealEnd) expected = "DeadlineNotPassed";
+        else if (accusedNow(c) && !allVoted(c) && at < win.replayEnd) expected = "DeadlineNotPassed";
         expectOutcome(o, expected, `finalize${again ? " (again)" : ""}`);
         if (!o.ok) {
           if (again) count("finalize refused twice");
           return;
         }
-        c.finalizations++;
-        expect(c.finalizations, "a challenge finalizes at most once").to.equal(1);
-        const ra = c.round; // committee stakes are taken at the start of the challenge's round
-        const total = roleStakeAt(ra);
-        const ballots: Ballot[] = c.members.map((m) => ({
-          verdict: m.vote.verdict,
-          scoreBps: m.vote.score ?? 0,
-          weight: m.revealed ? weightOf(stakeAt(m.vote.v.address, ra), total) : 0n,
-        }));
-        const out = tally(ballots, cp.quorumBps, cp.minReveals);
-        const status = statusOf(out);
-        let score = 0n;
-        if (status === Status.Valid) {
-          const p = SPECS[c.spec].params;
-          const span = deadlineOf(c.round, c.spec) - w.start(c.round);
-          score = challengeScore({
-            medianScoreBps: out.medianScoreBps,
-            reportedScoreBps: c.reported,
-            latency: c.latency,
-            span,
-            minScoreBps: p.minScoreBps,
-            maxScoreBps: p.maxScoreBps,
-            maxDeviationBps: cp.maxDeviationBps,
-          });
-        }
-        let trainerPoints = 0n;
-        if (at <= win.closes) {
-          trainerPoints = (stakeAt(c.trainer.address, c.round) * score) / WAD;
-          addPoints(c.round, c.trainer.address, trainerPoints);
-          if (status !== Status.NoQuorum) {
-            for (const [i, b] of ballots.entries()) {
-              if (agrees(b, out, cp.scoreToleranceBps))
-                addPoints(c.round, c.members[i].vote.v.address, b.weight);
-            }
-          }
-        } else count("late finalization");
-        const [e] = await w.events(o.hash, w.challenges, "ChallengeFinalized");
-        expect(
-          [e.status, e.score, e.medianScoreBps, e.trainerPoints],
-          `judgment of ${c.plan.kind} trainer, ballots ${JSON.stringify(ballots, (_, x) => (typeof x === "bigint" ? `${x}` : x))}`,
-        ).to.deep.equal([status, score, out.medianScoreBps, trainerPoints]);
-        c.status = status;
-        count(`status ${Object.keys(Status).find((k) => Status[k as keyof typeof Status] === status)}`);
-        const slashes = await w.events(o.hash, w.staking, "Slashed");
-        if (status === Status.Fraud || status === Status.Withheld) {
-          const proved = status === Status.Fraud ? Verdict.Invalid : Verdict.Unavailable;
-          const reporters = c.members
-            .filter((m, i) => ballots[i].weight > 0n && m.vote.verdict === proved)
-            .map((m) => m.vote.v.address)
-            .slice(0, 16);
-          slash(
-            c.trainer.address,
-            status === Status.Fraud ? cp.fraudSlash : cp.withholdSlash,
-            reporters,
-            status === Status.Fraud,
-            at,
-          );
-          expect(slashes).to.have.length(1);
-        } else {
-          expect(slashes, "no slash without a quorum").to.deep.equal([]);
-        }
-        expect((await w.challenges.read.getChallenge([c.id])).status).to.equal(status);
-        await checkState(`after finalize`);
-        await checkPoints(c.round);
+        await judge(c, at, o.hash, "finalize");
+      },
+    });
+
+    /** Slashes a validator that committed to the beacon of `r` and withheld its reveal. */
+    const withholdingAction = (v: Address, r: bigint, when: bigint): Action => ({
+      t: when,
+      name: `report withholding ${v} r${r}`,
+      run: async () => {
+        const { o, at } = await exec(when, () => X.cm.write.reportBeaconWithholding([r, v]));
+        let expected = "ok";
+        if (!beaconCommits.get(r)?.has(v) || beaconReveals.get(r)?.has(v)) expected = "RevealNotWithheld";
+        else if (at < w.start(r)) expected = "DeadlineNotPassed";
+        else if (at > windows(r - 1n).closes) expected = "ReportTooLate";
+        else if (withheld.has(`${r}:${v}`)) expected = "WithholdingAlreadySlashed";
+        expectOutcome(o, expected, "reportBeaconWithholding");
+        if (!o.ok) return;
+        withheld.add(`${r}:${v}`);
+        slash(v, cp.beaconSlash, [X.address], false, at);
+        count("withheld beacon slashed");
+        await checkState(`after a withholding report`);
       },
     });
 
@@ -595,6 +812,7 @@ describe("ChallengeManager stateful invariants", function () {
         expectOutcome(out, expected, "unjail");
         if (out.ok) {
           o.jailed = false;
+          o.unjailedAt = at;
           count("unjailed");
         }
       },
@@ -606,7 +824,9 @@ describe("ChallengeManager stateful invariants", function () {
       run: async () => {
         const c = await w.beacon.read.commitmentOf([w.secretOf(v.address, r), v.address, r]);
         const { o } = await exec(when, () => v.beacon.write.commit([r, c]));
-        expectOutcome(o, "ok", "beacon commit");
+        // a validator slashed below the minimum (a vouched fraud, a withheld reveal) is not active
+        expectOutcome(o, active(op(v.address)) ? "ok" : "NotActiveValidator", "beacon commit");
+        if (!o.ok) return;
         beaconCommits.get(r)!.add(v.address);
       },
     });
@@ -615,7 +835,8 @@ describe("ChallengeManager stateful invariants", function () {
       name: `beacon reveal ${v.address} r${r}`,
       run: async () => {
         const { o } = await exec(when, () => v.beacon.write.reveal([r, w.secretOf(v.address, r)]));
-        expectOutcome(o, "ok", "beacon reveal");
+        expectOutcome(o, beaconCommits.get(r)!.has(v.address) ? "ok" : "NoCommitment", "beacon reveal");
+        if (!o.ok) return;
         beaconReveals.get(r)!.add(v.address);
       },
     });
@@ -643,6 +864,7 @@ describe("ChallengeManager stateful invariants", function () {
       const p: RoundPlan | undefined = plan[k];
       // the stakes at the round's start
       stakes.set(r, new Map([...ops].map(([a, o]) => [a, o.tokens])));
+      countedAt.set(r, new Set([...ops].filter(([, o]) => active(o)).map(([a]) => a)));
       beaconCommits.set(r + 1n, new Set());
       beaconReveals.set(r + 1n, new Set());
       await exec(S, () => X.beacon.write.seal([r])); // fixes the round's value if nobody contributed
@@ -660,52 +882,64 @@ describe("ChallengeManager stateful invariants", function () {
       }
 
       const actions: Action[] = [];
-      // silent beacon contributors of this round are reported
+      // silent beacon contributors of this round are reported (counted) and slashed
       for (const v of beaconCommits.get(r) ?? []) {
-        if (!beaconReveals.get(r)!.has(v)) actions.push(missedRevealAction(v, r, S + 5n));
+        if (!beaconReveals.get(r)!.has(v)) {
+          actions.push(missedRevealAction(v, r, S + 5n));
+          actions.push(withholdingAction(v, r, S + 6n));
+          if (p?.doubleFinalize) actions.push(withholdingAction(v, r, S + 7n)); // reported twice
+        }
       }
-      // the audit of the previous round's challenges
-      const previous = [...challenges.values()].filter(
-        (c) => c.round === r - 1n && c.status === Status.Submitted,
+      const revealedOne = [...(beaconReveals.get(r) ?? [])][0];
+      if (revealedOne !== undefined && p?.probeCommittee)
+        actions.push(withholdingAction(revealedOne, r, S + 8n));
+      // the audits of this round: the previous round's challenges, and extended committees
+      const audited = [...challenges.values()].filter(
+        (c) => c.status === Status.Submitted && auditRound(c) === r,
       );
-      const prevPlan = plan[k - 1];
-      for (const c of previous) {
-        const ti = w.trainers.indexOf(c.trainer);
-        const votes = prevPlan.votes[ti];
+      const H = (h: bigint) => S + h * HOUR;
+      for (const c of audited) {
+        const votes = c.votes;
         for (const [vi, v] of w.validators.entries()) {
           const vp = votes[vi];
           if (vp.kind === "lazy") continue;
-          actions.push(commitAction(c, v, vp, frac(S + 60n, S + 6n * HOUR - 300n, vp.at)));
+          actions.push(commitAction(c, v, vp, frac(S + 60n, H(6n) - 300n, vp.at)));
         }
         if (p?.probeCommittee) {
           // every validator tries once more: members are refused as duplicates, others as non-members
-          for (const v of w.validators)
-            actions.push(commitAction(c, v, votes[0], S + 6n * HOUR - 200n, true));
+          for (const v of w.validators) actions.push(commitAction(c, v, votes[0], H(6n) - 200n, true));
         }
         for (const [vi, v] of w.validators.entries()) {
           const vp = votes[vi];
           if (vp.kind === "lazy" || vp.kind === "silent") continue;
-          actions.push(revealAction(c, v, frac(S + 6n * HOUR + 10n, S + 12n * HOUR - 300n, vp.at)));
+          actions.push(revealAction(c, v, frac(H(6n) + 10n, H(12n) - 300n, vp.at)));
+          actions.push(replayAction(c, v, frac(H(12n) + 10n, H(15n) - 300n, vp.at)));
         }
         const fin = c.plan.finalizeLate
-          ? frac(S + 18n * HOUR + 1n, S + L - 400n, votes[0].at)
-          : frac(S + 12n * HOUR, S + 18n * HOUR, votes[0].at);
+          ? frac(H(18n) + 1n, S + L - 400n, votes[0].at)
+          : frac(H(15n), H(18n), votes[0].at);
         actions.push(finalizeAction(c, fin));
-        if (p?.doubleFinalize) actions.push(finalizeAction(c, fin + 30n, true));
+        if (p?.doubleFinalize) {
+          actions.push(finalizeAction(c, H(12n) + 30n, true)); // early: the second phase may still run
+          actions.push(finalizeAction(c, fin + 30n, true));
+        }
       }
       if (p !== undefined) {
         // this round's challenges
         for (const [ti, t] of w.trainers.entries()) {
           const tp = p.trainers[ti];
+          const votes = p.votes[ti];
           const deadline = deadlineOf(r, specOf(t, r));
           if (tp.kind === "absent" || tp.kind === "late") {
             if (tp.kind === "late")
-              actions.push(submitAction(t, r, tp, deadline + 1n + BigInt(Math.floor(tp.latency * 600))));
+              actions.push(
+                submitAction(t, r, tp, votes, deadline + 1n + BigInt(Math.floor(tp.latency * 600))),
+              );
             actions.push(reportAction(t, r, frac(deadline + 700n, deadline + 3n * HOUR, tp.latency)));
           } else {
             const when = frac(S + 1n, deadline, tp.latency);
-            actions.push(submitAction(t, r, tp, when));
-            if (tp.twice) actions.push(submitAction(t, r, tp, when + 20n, true));
+            actions.push(submitAction(t, r, tp, votes, when));
+            if (tp.twice) actions.push(submitAction(t, r, tp, votes, when + 20n, true));
             if (tp.twice) actions.push(reportAction(t, r, deadline + 400n)); // a report on a submitted round
           }
           if (p.unjail) actions.push(unjailAction(t, S + 2n * HOUR));
@@ -729,6 +963,8 @@ describe("ChallengeManager stateful invariants", function () {
       }
       await checkState(`end of round ${r}`);
       if (r > 1n) await checkPoints(r - 1n);
+      for (const c of challenges.values())
+        expect(c.finalizations <= 1, "a challenge is judged at most once").to.equal(true);
     }
 
     // --- the end of the run -----------------------------------------------------------------

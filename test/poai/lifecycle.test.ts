@@ -1,14 +1,16 @@
 /**
- * The whole life of a Proof-of-AI challenge for every outcome: valid, fraud (Invalid by quorum),
- * withholding (Unavailable by quorum), no quorum, missed, and late. Each test checks the status,
- * the events, the epoch points (trainer: stake at the round's start x score; validators: stake at
- * the audit round's start per agreeing reveal) and the slash (active and unbonding stake reduced by
- * the fraction, the finder's fee to the validators that proved it, the rest burned, jail on fraud).
+ * The whole life of a Proof-of-AI challenge for every outcome: valid, fraud (an accusation
+ * confirmed by the second phase), withholding (Unavailable by quorum), a committee that cannot
+ * decide (extended, then NoQuorum), missed, and late. Each test checks the status, the events, the
+ * epoch points (trainer: stake at the round's start x score; validators: stake at the challenge's
+ * round per agreeing member) and the slashes (active and unbonding stake reduced by the fraction,
+ * the finder's fee to the validators that found it, the rest burned, jail on fraud; a Valid vote
+ * that stands on a proven fraud slashed verdictSlash).
  */
 import { expect } from "chai";
 import { network } from "hardhat";
 import { keccak256, toHex, type Address, type Hex } from "viem";
-import { agrees, challengeScore, tally, weightOf, type Ballot } from "./helpers/judgment.js";
+import { agrees, challengeScore, tally, vouchedForFraud, weightOf, type Ballot } from "./helpers/judgment.js";
 import {
   BPS,
   BURN_ADDRESS,
@@ -64,8 +66,11 @@ describe("ChallengeManager lifecycle", function () {
     await D.staking.write.delegate([T.address, E(2000)]);
     await D.staking.write.undelegate([T.address, E(500)]);
     await w.to(w.start(R));
-    /** Finalization is permissionless: the bystander finalizes. */
-    const finalize = (id: Hex) => X.cm.write.finalize([id]);
+    /**
+     * The judgment: the transaction (a last reveal, a last second-phase vote) that judged `id`, or
+     * else a finalization by the bystander (finalization is permissionless).
+     */
+    const finalize = async (id: Hex) => (await w.judged(id)) ?? X.cm.write.finalize([id]);
     return { ...w, T, D, X, V: w.validators, finalize };
   }
   const load = () => conn.networkHelpers.loadFixture(fixture);
@@ -77,9 +82,15 @@ describe("ChallengeManager lifecycle", function () {
     return w.id(w.T, R);
   };
   /** The reveals as the judgment sees them: weight = the validator's share of the role's stake at the audit round. */
-  const ballots = (w: W, votes: Vote[], revealed: (v: Vote) => boolean = () => true): Ballot[] =>
+  const ballots = (
+    w: W,
+    votes: Vote[],
+    revealed: (v: Vote) => boolean = () => true,
+    replays: Map<Address, number> = new Map(),
+  ): Ballot[] =>
     votes.map((x) => ({
       verdict: x.verdict,
+      replay: replays.get(x.v.address),
       scoreBps: x.score ?? 0,
       weight: revealed(x) ? WEIGHTS[w.V.findIndex((v) => v.address === x.v.address)] : 0n,
     }));
@@ -233,27 +244,57 @@ describe("ChallengeManager lifecycle", function () {
     });
   });
 
-  describe("invalid by quorum (fraud)", () => {
-    it("slashes the stake of the offence's round by fraudSlash (not what left before it), pays the Invalid voters, burns the rest and jails", async () => {
+  describe("fraud (an accusation the second phase confirms)", () => {
+    it("turns one member's catch into the committee's verdict: slashes fraudSlash of the offence round's stake (not what left before it) and jails, pays the finder, slashes the member that vouched for the fraud", async () => {
       const w = await load();
       const { T, D, V } = w;
       const id = await submit(w, 100n, 9000);
+      // V1 alone sampled a forged segment; the others' samples were clean.
       const votes: Vote[] = [
         { v: V[0], verdict: Verdict.Valid, score: 9000 },
         { v: V[1], verdict: Verdict.Invalid, segment: 3 },
-        { v: V[2], verdict: Verdict.Invalid, segment: 1 },
-        { v: V[3], verdict: Verdict.Invalid, segment: 2 },
+        { v: V[2], verdict: Verdict.Valid, score: 9000 },
+        { v: V[3], verdict: Verdict.Valid, score: 9000 },
       ];
       await w.audit(id, R, votes);
-      expect(tally(ballots(w, votes), w.cp.quorumBps, w.cp.minReveals).verdict).to.equal(Verdict.Invalid);
+      // Under the rule this replaces, 1,500 of 7,000 Invalid was no quorum: the forger went free.
+      expect(await w.judged(id)).to.equal(undefined); // an accusation: the second phase comes first
+      const c = await w.challenges.read.getChallenge([id]);
+      expect([c.status, c.accused, c.replayEnd]).to.deep.equal([
+        Status.Submitted,
+        true,
+        w.windows(R).replayEnd,
+      ]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([id]),
+        w.challenges,
+        "DeadlineNotPassed",
+        [w.windows(R).replayEnd, (await w.latest()) + 1n],
+      );
+      // Second phase: V2 and V3 replay segment 3 and vote Invalid; V0 vouches for the run (Valid).
+      const replays = new Map<Address, number>([
+        [V[0].address, Verdict.Valid],
+        [V[2].address, Verdict.Invalid],
+        [V[3].address, Verdict.Invalid],
+      ]);
+      expect(
+        await w.events(await w.replayVote(id, V[2], Verdict.Invalid, 3), w.challenges, "ReplayVoted"),
+      ).to.deep.equal([{ id, validator: V[2].address, verdict: Verdict.Invalid, segment: 3 }]);
+      await w.replayVote(id, V[0], Verdict.Valid);
       const who = [...V.map((v) => v.address), BURN_ADDRESS];
       const before = await balances(w, who);
       const delegatorBefore = (await w.staking.read.getPosition([D.address, T.address])).tokens;
-      const hash = await w.finalize(id);
+      const v0Before = (await w.staking.read.getPool([V[0].address])).tokens;
+      // the last member's vote judges: against 1,500 + 2,000 + 2,500 = 6,000 of 7,000
+      const hash = await w.replayVote(id, V[3], Verdict.Invalid, 3);
+      expect(await w.judged(id)).to.equal(hash);
+      const o = tally(ballots(w, votes, undefined, replays), w.cp.quorumBps, w.cp.minReveals);
+      expect(o.verdict).to.equal(Verdict.Invalid);
 
-      const s = expectedSlash(minOf(w.cp.fraudSlash, E("0.5")), 3);
+      const s = expectedSlash(minOf(w.cp.fraudSlash, E("0.5")), 1); // the finder: V1, the accuser
       expect(s.active).to.equal(E(3250));
-      expect(s.unbonding).to.equal(0n);
+      expect(s.unbonding).to.equal(0n); // the unbonding entry left before the offence's round
+      const vouched = ceilDiv(VALIDATOR_STAKES[0] * w.cp.verdictSlash, WAD);
       expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
         {
           operator: T.address,
@@ -264,14 +305,27 @@ describe("ChallengeManager lifecycle", function () {
           finderFee: s.fee,
           burned: s.burned,
         },
+        {
+          operator: V[0].address,
+          offenceEpoch: R + 1n, // its vote, in the first audit round at the earliest
+          fraction: w.cp.verdictSlash,
+          activeAmount: vouched,
+          unbondingAmount: 0n,
+          finderFee: 0n,
+          burned: vouched,
+        },
       ]);
+      expect(await w.events(hash, w.challenges, "ValidatorSlashed")).to.deep.equal([
+        { id, validator: V[0].address, fraction: w.cp.verdictSlash },
+      ]);
+      expect((await w.staking.read.getPool([V[0].address])).tokens).to.equal(v0Before - vouched);
       expect(await w.events(hash, w.staking, "Jailed")).to.have.length(1);
       expect(await poolOf(w, T.address)).to.deep.equal({
         tokens: TRAINER_STAKE - s.active,
         unbonding: TRAINER_UNBONDING - s.unbonding,
       });
       const after = await balances(w, who);
-      expect(after.map((b, i) => b - before[i])).to.deep.equal([0n, s.each, s.each, s.each, s.burned]);
+      expect(after.map((b, i) => b - before[i])).to.deep.equal([0n, s.each, 0n, 0n, s.burned + vouched]);
       expect((await w.staking.read.operatorRecord([T.address])).jailed).to.equal(true);
       expect(await w.staking.read.isActive([T.address])).to.equal(false);
       // the delegator loses its pro-rata part
@@ -290,6 +344,10 @@ describe("ChallengeManager lifecycle", function () {
           trainerPoints: 0n,
         },
       ]);
+      // points: the accuser and the members that confirmed it; nothing for the voucher
+      const b = ballots(w, votes, undefined, replays);
+      expect(b.map((x) => agrees(x, o, 0))).to.deep.equal([false, true, true, true]);
+      expect(b.map((x) => vouchedForFraud(x, o))).to.deep.equal([true, false, false, false]);
       expect(await points(w, [T.address, ...V.map((v) => v.address)])).to.deep.equal([
         0n,
         0n,
@@ -299,6 +357,13 @@ describe("ChallengeManager lifecycle", function () {
       ]);
       expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
       expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(WEIGHTS[1] + WEIGHTS[2] + WEIGHTS[3]);
+      const members = await w.challenges.read.getMembers([id]);
+      expect(members.map((m) => [m.verdict, m.replayVerdict, m.weight])).to.deep.equal([
+        [Verdict.Valid, Verdict.Valid, Number(WEIGHTS[0])],
+        [Verdict.Invalid, Verdict.None, Number(WEIGHTS[1])],
+        [Verdict.Valid, Verdict.Invalid, Number(WEIGHTS[2])],
+        [Verdict.Valid, Verdict.Invalid, Number(WEIGHTS[3])],
+      ]);
       // a jailed trainer is no longer due a challenge (the clock is in round R + 1)
       expect(await w.staking.read.currentEpoch()).to.equal(R + 1n);
       await conn.viem.assertions.revertWithCustomErrorWithArgs(
@@ -309,27 +374,76 @@ describe("ChallengeManager lifecycle", function () {
       );
     });
 
-    it("pays the finder's fee to at most MAX_REPORTERS and never to a Valid voter", async () => {
+    it("slashes a member that stays silent in the second phase: its Valid reveal stands for the fraud", async () => {
+      const w = await load();
+      const { V } = w;
+      const id = await submit(w, 100n, 9000);
+      await w.audit(id, R, [
+        { v: V[0], verdict: Verdict.Valid, score: 9000 },
+        { v: V[1], verdict: Verdict.Invalid, segment: 3 },
+        { v: V[2], verdict: Verdict.Valid, score: 9000 },
+        { v: V[3], verdict: Verdict.Valid, score: 9000 },
+      ]);
+      await w.replayVote(id, V[2], Verdict.Invalid, 3);
+      // V0 and V3 say nothing: the accusation holds 3,500 of the 3,500 voting stake
+      await w.to(w.windows(R).replayEnd);
+      const hash = await w.finalize(id);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Fraud);
+      expect((await w.events(hash, w.challenges, "ValidatorSlashed")).map((e) => e.validator)).to.deep.equal([
+        V[0].address,
+        V[3].address,
+      ]);
+    });
+
+    it("pays the finder's fee to at most MAX_REPORTERS, only to accusers", async () => {
       const w = await load();
       expect(await w.challenges.read.MAX_REPORTERS()).to.equal(16n);
       const id = await submit(w, 100n, 9000);
-      // a unanimous committee: all four are reporters
+      const before = await balances(
+        w,
+        w.V.map((v) => v.address),
+      );
+      // a unanimous committee: all four accuse, nobody is left for a second phase: the last reveal judges
       await w.audit(
         id,
         R,
         w.V.map((v, i) => ({ v, verdict: Verdict.Invalid, segment: i })),
       );
-      const before = await balances(
-        w,
-        w.V.map((v) => v.address),
-      );
-      await w.finalize(id);
+      const [f] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Fraud);
       const after = await balances(
         w,
         w.V.map((v) => v.address),
       );
       const s = expectedSlash(E("0.5"), 4);
       expect(after.map((b, i) => b - before[i])).to.deep.equal([s.each, s.each, s.each, s.each]);
+    });
+
+    it("acquits a run whose accusation the other members refute: the false accuser loses its points", async () => {
+      const w = await load();
+      const { V } = w;
+      const id = await submit(w, 100n, 9000);
+      const votes: Vote[] = [
+        { v: V[0], verdict: Verdict.Valid, score: 9000 },
+        { v: V[1], verdict: Verdict.Invalid, segment: 3 },
+        { v: V[2], verdict: Verdict.Valid, score: 9000 },
+        { v: V[3], verdict: Verdict.Valid, score: 9000 },
+      ];
+      await w.audit(id, R, votes);
+      await w.replayVote(id, V[0], Verdict.Valid);
+      await w.replayVote(id, V[2], Verdict.Valid);
+      const hash = await w.replayVote(id, V[3], Verdict.Valid);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f).to.deep.include({ status: Status.Valid, medianScoreBps: 9000 });
+      expect((f.trainerPoints as bigint) > 0n).to.equal(true);
+      expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([]);
+      expect(
+        await points(
+          w,
+          V.map((v) => v.address),
+        ),
+      ).to.deep.equal([WEIGHTS[0], 0n, WEIGHTS[2], WEIGHTS[3]]);
     });
   });
 
@@ -344,10 +458,12 @@ describe("ChallengeManager lifecycle", function () {
         { v: V[2], verdict: Verdict.Unavailable },
         { v: V[3], verdict: Verdict.Unavailable },
       ];
-      await w.audit(id, R, votes);
       const who = [...V.map((v) => v.address), BURN_ADDRESS];
       const before = await balances(w, who);
+      await w.audit(id, R, votes);
+      // no accusation: the last reveal judges
       const hash = await w.finalize(id);
+      expect(hash).to.equal(await w.judged(id));
       const s = expectedSlash(w.cp.withholdSlash, 3);
       expect(s.active).to.equal(E(325));
       const [slashed] = await w.events(hash, w.staking, "Slashed");
@@ -379,67 +495,121 @@ describe("ChallengeManager lifecycle", function () {
     });
   });
 
-  describe("no quorum", () => {
+  describe("a committee that cannot decide", () => {
     const cases: {
       name: string;
       votes: (V: Actor[]) => Vote[];
       reveal?: (v: Vote, V: Actor[]) => boolean;
+      replays?: (V: Actor[]) => [Actor, number][];
     }[] = [
       {
-        name: "an even split between Valid and Invalid",
+        // the accusation and the defence hold 3,500 of 7,000 each: half is not a majority
+        name: "an even split of the second phase",
         votes: (V) => [
           { v: V[0], verdict: Verdict.Valid, score: 9000 },
           { v: V[1], verdict: Verdict.Invalid, segment: 1 },
           { v: V[2], verdict: Verdict.Invalid, segment: 1 },
           { v: V[3], verdict: Verdict.Valid, score: 9000 },
         ],
-      },
-      {
-        // Invalid holds 4,500 of 7,000 (64%), under the 66.67% quorum, although nobody says Valid either
-        name: "Invalid and Unavailable each short of the quorum",
-        votes: (V) => [
-          { v: V[0], verdict: Verdict.Unavailable },
-          { v: V[1], verdict: Verdict.Unavailable },
-          { v: V[2], verdict: Verdict.Invalid, segment: 1 },
-          { v: V[3], verdict: Verdict.Invalid, segment: 2 },
+        replays: (V) => [
+          [V[0], Verdict.Valid],
+          [V[3], Verdict.Valid],
         ],
       },
       {
-        name: "a unanimous Invalid from fewer than minReveals reveals",
+        name: "Valid and Unavailable each holding half the revealed stake",
+        votes: (V) => [
+          { v: V[0], verdict: Verdict.Valid, score: 9000 },
+          { v: V[1], verdict: Verdict.Unavailable },
+          { v: V[2], verdict: Verdict.Unavailable },
+          { v: V[3], verdict: Verdict.Valid, score: 9000 },
+        ],
+      },
+      {
+        name: "an accusation from fewer than minReveals reveals",
         votes: (V) => V.map((v) => ({ v, verdict: Verdict.Invalid, segment: 1 })),
         reveal: (x, V) => x.v === V[3],
       },
       { name: "an empty committee", votes: () => [] },
     ];
     for (const c of cases) {
-      it(`slashes nothing and awards no points on ${c.name}`, async () => {
+      it(`extends the committee into the next round, slashing nothing and awarding no points, on ${c.name}`, async () => {
         const w = await load();
         const id = await submit(w, 100n, 9000);
         const votes = c.votes(w.V);
         const reveal = (x: Vote) => (c.reveal ? c.reveal(x, w.V) : true);
         if (votes.length === 0) await w.to(w.windows(R).revealEnd);
         else await w.audit(id, R, votes, reveal);
-        expect(tally(ballots(w, votes, reveal), w.cp.quorumBps, w.cp.minReveals).verdict).to.equal(
+        const replays = new Map<Address, number>();
+        for (const [v, verdict] of c.replays?.(w.V) ?? []) {
+          await w.replayVote(id, v, verdict);
+          replays.set(v.address, verdict);
+        }
+        expect(tally(ballots(w, votes, reveal, replays), w.cp.quorumBps, w.cp.minReveals).verdict).to.equal(
           Verdict.None,
         );
+        const accused = votes.some((x) => reveal(x) && x.verdict === Verdict.Invalid);
+        if (accused) await w.reach(w.windows(R).replayEnd);
         const hash = await w.finalize(id);
-        expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([
-          {
-            id,
-            trainer: w.T.address,
-            round: R,
-            status: Status.NoQuorum,
-            score: 0n,
-            medianScoreBps: 0,
-            trainerPoints: 0n,
-          },
+        expect(await w.events(hash, w.challenges, "ChallengeExtended")).to.deep.equal([
+          { id, auditRound: R + 2n },
         ]);
+        expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
         expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+        const ch = await w.challenges.read.getChallenge([id]);
+        expect([ch.status, ch.extension, ch.auditRound]).to.deep.equal([Status.Submitted, 1, Number(R + 2n)]);
+        expect(ch.commitStart).to.equal(w.start(R + 2n));
         expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
         expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
         await expectNoSlash(w, hash);
       });
     }
+
+    it("lets the extended committee decide, crediting the epoch its audit round closes", async () => {
+      const w = await load();
+      const id = await submit(w, 100n, 9000);
+      // nobody audits in round R + 1
+      await w.to(w.windows(R).revealEnd);
+      await w.finalize(id);
+      // the validators drawn for round R + 2 (all of them: committeeSize 16) audit
+      const votes = w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 9000 }));
+      await w.audit(id, R, votes, undefined, 1n);
+      const hash = await w.finalize(id);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f).to.deep.include({ status: Status.Valid, round: R });
+      // points go to epoch R + 1, whose close follows the audit round R + 2
+      expect(await w.challenges.read.epochPoints([R + 1n, w.T.address])).to.equal(f.trainerPoints);
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
+      expect(await w.challenges.read.epochTotalPoints([R + 1n, 2])).to.equal(
+        WEIGHTS[0] + WEIGHTS[1] + WEIGHTS[2] + WEIGHTS[3],
+      );
+    });
+
+    it("ends NoQuorum, slashing nothing, after maxExtensions extensions", async () => {
+      const w = await load();
+      const id = await submit(w, 100n, 9000);
+      expect(w.cp.maxExtensions).to.equal(3);
+      for (let k = 0n; k < 3n; k++) {
+        await w.to(w.windows(R, k).revealEnd);
+        expect(await w.events(await w.finalize(id), w.challenges, "ChallengeExtended")).to.deep.equal([
+          { id, auditRound: R + 2n + k },
+        ]);
+      }
+      await w.to(w.windows(R, 3n).revealEnd);
+      const hash = await w.finalize(id);
+      expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([
+        {
+          id,
+          trainer: w.T.address,
+          round: R,
+          status: Status.NoQuorum,
+          score: 0n,
+          medianScoreBps: 0,
+          trainerPoints: 0n,
+        },
+      ]);
+      await expectNoSlash(w, hash);
+    });
   });
 
   describe("missed", () => {
@@ -545,10 +715,12 @@ describe("ChallengeManager lifecycle", function () {
     it("judges a challenge finalized after its epoch closed but awards no points", async () => {
       const w = await load();
       const id = await submit(w, 100n, 8000);
+      // V3 does not reveal, so the last reveal does not judge
       await w.audit(
         id,
         R,
         w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 })),
+        (x) => x.v !== w.V[3],
       );
       const closes = await w.challenges.read.epochClosesAt([R]);
       await w.at(closes + 1n);
@@ -567,16 +739,37 @@ describe("ChallengeManager lifecycle", function () {
     it("still slashes and jails a fraud finalized after its epoch closed", async () => {
       const w = await load();
       const id = await submit(w, 100n, 8000);
+      // V3 does not reveal: the last reveal does not judge
       await w.audit(
         id,
         R,
         w.V.map((v) => ({ v, verdict: Verdict.Invalid, segment: 0 })),
+        (x) => x.v !== w.V[3],
       );
       await w.at((await w.challenges.read.epochClosesAt([R])) + DAYS(1));
       const hash = await w.challenges.write.finalize([id]);
       expect(await w.events(hash, w.staking, "Slashed")).to.have.length(1);
       expect(await w.staking.read.isActive([w.T.address])).to.equal(false);
       expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
+    });
+
+    it("slashes nothing once slashWindow has passed since the round's start: the stake may have unbonded", async () => {
+      // A naive judgment that slashes whenever it is finalized reaches stake that left after the
+      // unbonding period; this one records the fraud and takes nothing.
+      const w = await load();
+      const id = await submit(w, 100n, 8000);
+      await w.audit(
+        id,
+        R,
+        w.V.map((v) => ({ v, verdict: Verdict.Invalid, segment: 0 })),
+        (x) => x.v !== w.V[3],
+      );
+      const window = await w.challenges.read.slashWindow();
+      await w.at(w.start(R) + window + 1n);
+      const hash = await w.challenges.write.finalize([id]);
+      const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Fraud);
+      expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([]);
     });
   });
 });

@@ -117,8 +117,8 @@ describe("PoAI timing edges", function () {
       );
       // the latency factor runs over the capped span: the last second scores one half
       await w.audit(w.id(T1, R), R, w.validators.map(valid));
-      const hash = await w.challenges.write.finalize([w.id(T1, R)]);
-      expect((await w.events(hash, w.challenges, "ChallengeFinalized"))[0].score).to.equal(WAD / 2n);
+      const hash = await w.judged(w.id(T1, R)); // the last reveal judged it
+      expect((await w.events(hash!, w.challenges, "ChallengeFinalized"))[0].score).to.equal(WAD / 2n);
     });
   });
 
@@ -192,8 +192,49 @@ describe("PoAI timing edges", function () {
         [revealEnd, revealEnd - 1n],
       );
       await w.at(revealEnd);
+      // nobody committed: the committee is extended into the next round
       await w.challenges.write.finalize([id]);
-      expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.NoQuorum);
+      const c = await w.challenges.read.getChallenge([id]);
+      expect([c.status, c.extension]).to.deep.equal([Status.Submitted, 1]);
+    });
+
+    it("takes second-phase votes from the reveal window's end to one second before the replay window ends, and finalizes an accused challenge only after it", async () => {
+      const w = await load();
+      const [id] = await submitted(w, [w.trainers[0]]);
+      const [V0, V1, V2] = w.validators;
+      const { revealEnd, replayEnd, closes } = w.windows(R);
+      expect(replayEnd).to.equal(revealEnd + BigInt(w.cp.replayWindow));
+      expect(replayEnd <= closes).to.equal(true);
+      const votes = [{ v: V0, verdict: Verdict.Invalid, segment: 1 }, valid(V1), valid(V2)];
+      await w.to(w.windows(R).commitStart);
+      for (const x of votes) await w.commitVote(id, x);
+      await w.to(w.windows(R).revealStart);
+      for (const x of votes) await w.revealVote(id, x);
+      await w.at(revealEnd - 1n);
+      await assertions().revertWithCustomErrorWithArgs(
+        V1.cm.write.replayVote([id, Verdict.Invalid, 1]),
+        w.challenges,
+        "OutsideWindow",
+        [id, revealEnd - 1n, revealEnd, replayEnd],
+      );
+      await w.at(revealEnd);
+      await assertions().revertWithCustomErrorWithArgs(
+        w.challenges.write.finalize([id]),
+        w.challenges,
+        "DeadlineNotPassed",
+        [replayEnd, revealEnd],
+      );
+      await w.at(replayEnd - 1n);
+      await w.replayVote(id, V1, Verdict.Invalid, 1);
+      await w.at(replayEnd);
+      await assertions().revertWithCustomErrorWithArgs(
+        V2.cm.write.replayVote([id, Verdict.Invalid, 1]),
+        w.challenges,
+        "OutsideWindow",
+        [id, replayEnd, revealEnd, replayEnd],
+      );
+      await w.challenges.write.finalize([id]);
+      expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Fraud);
     });
 
     it("awards points to a judgment finalized at epochClosesAt and none one second later", async () => {
@@ -206,7 +247,9 @@ describe("PoAI timing edges", function () {
       await w.to(commitStart);
       for (const id of [id1, id2]) for (const v of w.validators) await w.commitVote(id, valid(v));
       await w.to(revealStart);
-      for (const id of [id1, id2]) for (const v of w.validators) await w.revealVote(id, valid(v));
+      // the last validator keeps its reveal: the challenges stay open until someone finalizes them
+      for (const id of [id1, id2])
+        for (const v of w.validators.slice(0, -1)) await w.revealVote(id, valid(v));
       await w.to(closes - 1n);
       await w.at(closes);
       const onTime = await w.challenges.write.finalize([id1]);

@@ -114,7 +114,7 @@ describe("poai model, wallet, consumer and subscription", function () {
       1n,
       w.validators.map((v): Vote => ({ v, verdict: Verdict.Valid, score: 5000 })),
     );
-    await w.outsiders[0].cm.write.finalize([id]);
+    // every member revealed, so the last reveal judged the challenge (no finalize needed)
     expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Valid);
 
     const out = path.join(dir, "final.ckpt");

@@ -21,7 +21,7 @@ import {
 
 const HOUR = 3600;
 const PARAMS = {
-  PoAIStaking: { epochLength: HOUR, unbondingPeriod: 2 * HOUR, jailCooldown: HOUR, commissionDelay: HOUR },
+  PoAIStaking: { epochLength: HOUR, unbondingPeriod: 6 * HOUR, jailCooldown: HOUR, commissionDelay: HOUR },
 };
 
 type Connection = Awaited<ReturnType<typeof network.create>>;

@@ -26,10 +26,13 @@ import {
   isSelected,
   newSalt,
   roundWindows,
+  committeeSamples,
+  memberSamples,
   sampleSegments,
   sortitionDraw,
   specId,
   tallyVotes,
+  voteVouchedForFraud,
   trainerPoints,
   verdictCommitment,
   voteAgrees,
@@ -258,14 +261,19 @@ describe("@poai/sdk Proof-of-AI actions", () => {
         });
         expect(check.probabilityBps).to.equal(10_000); // 3 x 1000 of 3000: everyone sits
         expect(await t.challenges.isCommitteeMember({ id, validator: v })).to.equal(true);
-        const segments = sampleSegments(
-          seed,
-          v,
-          SPEC_PARAMS.auditSamples,
-          SPEC.steps / SPEC.checkpointInterval,
-        );
-        expect(segments).to.deep.equal([0, 1]);
       }
+      // The whole committee, computed off-chain from every validator's stake, and the split of its
+      // samples (every segment of this two-segment run) among the members, by address.
+      const committee = await t.challenges.getCommittee({ id });
+      const sorted = [...validators].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+      expect(committee).to.deep.include({ round: r, auditRound: r + 1n, auditSeed: seed, members: sorted });
+      const segmentCount = SPEC.steps / SPEC.checkpointInterval;
+      const all = committeeSamples(seed, SPEC_PARAMS.auditSamples, segmentCount);
+      expect(all).to.deep.equal([0, 1]);
+      const shares = sorted.map((v) =>
+        memberSamples(seed, v, committee.members, SPEC_PARAMS.auditSamples, segmentCount),
+      );
+      expect(shares).to.deep.equal([[0], [1], []]);
 
       // Each validator prepares its verdict, persists it, then commits the persisted record.
       const store = new Map<number, string>();
@@ -311,22 +319,25 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       try {
         await new Promise((resolve) => setTimeout(resolve, 100));
 
-        // Reveal window: each validator reveals from its stored record.
+        // Reveal window: each validator reveals from its stored record; the last reveal judges.
         await at(windows.revealStart);
-        for (const i of [2, 3, 4]) {
+        for (const i of [2, 3]) {
           const c = f.client(i);
           await mined(c, c.challenges.revealVerdict(JSON.parse(store.get(i)!) as PreparedVerdict));
         }
+        const early = await contractError(t.challenges.finalize({ id }), "DeadlineNotPassed");
+        expect(early.message).to.contain(iso(windows.revealEnd)).and.to.contain("too early");
+        const last = f.client(4);
+        const judged = await mined(
+          last,
+          last.challenges.revealVerdict(JSON.parse(store.get(4)!) as PreparedVerdict),
+        );
         const members = await t.challenges.getMembers({ id });
         expect(members.map((m) => [m.validator, m.verdict, m.measuredScoreBps, m.revealed])).to.deep.equal(
           validators.map((v, k) => [v, "Valid", scores[k], true]),
         );
-
-        const early = await contractError(t.challenges.finalize({ id }), "DeadlineNotPassed");
-        expect(early.message).to.contain(iso(windows.revealEnd)).and.to.contain("too early");
-
-        await at(windows.revealEnd);
-        const judged = await mined(gov, gov.challenges.finalize({ id }));
+        expect(members.map((m) => m.replayVerdict)).to.deep.equal(["None", "None", "None"]);
+        await contractError(t.challenges.finalize({ id }), "ChallengeNotOpen");
         const [event] = gov.challenges.parseEvents({ logs: judged.logs, eventName: "ChallengeFinalized" });
         challenge = await t.challenges.getChallenge({ id });
         expect(challenge.status).to.equal("Valid");
@@ -513,6 +524,18 @@ describe("@poai/sdk Proof-of-AI actions", () => {
 
       await v.waitForTransaction((await v.challenges.commitVerdict(prepared)).hash);
       await contractError(v.challenges.commitVerdict(prepared), "AlreadyCommitted");
+      // a second member that never reveals: v's reveal is not the last one
+      const silent = f.client(4);
+      await silent.waitForTransaction(
+        (
+          await silent.challenges.commitVerdict({
+            id,
+            verdict: "Valid",
+            measuredScoreBps: 8000,
+            salt: newSalt(),
+          })
+        ).hash,
+      );
       const revealTooEarly = await contractError(v.challenges.revealVerdict(prepared), "OutsideWindow");
       expect(revealTooEarly.message).to.contain(iso(windows.revealStart));
 
@@ -532,10 +555,25 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       await mined(v, v.challenges.revealVerdict(prepared));
       await contractError(v.challenges.revealVerdict(prepared), "AlreadyRevealed");
 
+      // the second phase is only for accused challenges, and only for members that revealed
       await at(windows.revealEnd);
-      await mined(v, v.challenges.finalize({ id }));
-      const closed = await contractError(v.challenges.finalize({ id }), "ChallengeNotOpen");
-      expect(closed.message).to.contain(id).and.to.contain("NoQuorum"); // one reveal < minReveals
+      const noAccusation = await contractError(
+        v.challenges.replayVote({ id, verdict: "Valid" }),
+        "NoAccusation",
+      );
+      expect(noAccusation.message).to.contain(id);
+      // one reveal < minReveals: the committee is extended into the next round
+      const extended = await mined(v, v.challenges.finalize({ id }));
+      const [event] = v.challenges.parseEvents({ logs: extended.logs, eventName: "ChallengeExtended" });
+      expect(event!.args).to.deep.equal({ id, auditRound: r + 2n });
+      const after = await v.challenges.getChallenge({ id });
+      expect([after.status, after.extension, after.final]).to.deep.equal(["Submitted", 1, false]);
+      const next = await v.challenges.getRoundWindows({ round: r, extension: 1 });
+      expect(next.commitStart)
+        .to.equal(after.commitStart)
+        .and.to.equal(startOf(f, r + 2n));
+      const again = await contractError(v.challenges.finalize({ id }), "DeadlineNotPassed");
+      expect(again.message).to.contain(iso(next.revealEnd));
     });
 
     it("decodes the beacon's and the registry's errors", async () => {
@@ -748,6 +786,64 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       expect(sampleSegments(seed, zeroAddress.replace(/0$/, "1") as Address, 8, 1000)).not.to.deep.equal(
         segments,
       );
+    });
+
+    it("splits the committee's samples among its members by the documented derivation", () => {
+      const seed = bytes32(7);
+      const all = committeeSamples(seed, 12, 1000);
+      // keccak256(abi.encode(auditSeed, j)) mod segmentCount, duplicates skipped
+      const draws: number[] = [];
+      for (let j = 0n; draws.length < 12; j++) {
+        const d = Number(
+          BigInt(keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [seed, j]))) %
+            1000n,
+        );
+        if (!draws.includes(d)) draws.push(d);
+      }
+      expect(all).to.deep.equal(draws);
+      expect(committeeSamples(seed, 9, 5)).to.deep.equal([0, 1, 2, 3, 4]);
+      const members: Address[] = [
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+      ];
+      // ranked by address: 0x3C44…, 0x7099…, 0x90F7…
+      const shares = members.map((m) => memberSamples(seed, m, members, 12, 1000));
+      expect(shares[2]).to.deep.equal(all.filter((_, j) => j % 3 === 0));
+      expect(shares[1]).to.deep.equal(all.filter((_, j) => j % 3 === 1));
+      expect(shares[0]).to.deep.equal(all.filter((_, j) => j % 3 === 2));
+      expect(shares.flat().sort((a, b) => a - b)).to.deep.equal([...all].sort((a, b) => a - b));
+      // a member the caller did not know of takes the share its address would have
+      const outsider: Address = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+      expect(memberSamples(seed, outsider, members, 12, 1000)).to.deep.equal(
+        all.filter((_, j) => j % 4 === 0),
+      );
+    });
+
+    it("mirrors the second phase: one catch convicts, a refuted accusation acquits, a tie decides nothing", () => {
+      const w = voteWeight(1000n, 3000n);
+      const vote = (verdict: "Valid" | "Invalid", replay?: "Valid" | "Invalid" | "Unavailable") => ({
+        verdict,
+        ...(replay !== undefined && { replay }),
+        measuredScoreBps: verdict === "Valid" ? 8000 : 0,
+        weight: w,
+      });
+      const caught = [vote("Invalid"), vote("Valid", "Invalid"), vote("Valid", "Valid")];
+      const o = tallyVotes(caught, 5001, 2);
+      expect(o).to.deep.include({ verdict: "Invalid", accused: true });
+      expect(caught.map((v) => voteAgrees(v, o, 0))).to.deep.equal([true, true, false]);
+      expect(caught.map((v) => voteVouchedForFraud(v, o))).to.deep.equal([false, false, true]);
+      const refuted = tallyVotes([vote("Invalid"), vote("Valid", "Valid"), vote("Valid", "Valid")], 5001, 2);
+      expect(refuted).to.deep.include({ verdict: "Valid", medianScoreBps: 8000 });
+      expect(tallyVotes([vote("Invalid"), vote("Valid", "Valid")], 5001, 2).verdict).to.equal("None");
+      // a silent member's Valid reveal is no defence: the accusation stands on its voters
+      expect(tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid")], 5001, 2).verdict).to.equal(
+        "Invalid",
+      );
+      // the rule the old quorum of 6,667 vetoed: two against one of equal stake
+      expect(
+        tallyVotes([vote("Invalid"), vote("Invalid"), vote("Valid", "Valid")], 6666, 2).verdict,
+      ).to.equal("Invalid");
     });
 
     it("mirrors the judgment: score band, deviation, latency, quorum and the lower weighted median", () => {

@@ -166,7 +166,8 @@ describe("@poai/sdk reward actions", function () {
     await to(windows.revealStart + 1n);
     for (const [v, p] of prepared) await f.mined(v, v.challenges.revealVerdict(p));
     await to(windows.revealEnd + 1n);
-    await f.mined(t, t.challenges.finalize({ id }));
+    // the last reveal judges the challenge; finalize is for a committee with a silent member
+    if (!(await t.challenges.getChallenge({ id })).final) await f.mined(t, t.challenges.finalize({ id }));
     return { r, windows };
   }
 

@@ -23,8 +23,9 @@ contract JudgmentTest {
         return lo + (x % (hi - lo + 1));
     }
 
-    /// A committee drawn from `seed`: 1..32 votes, a third of them unrevealed (weight 0), scores
-    /// clustered on a few values so that ties happen, weights up to 2^32 - 1 (the engine's unit).
+    /// A committee drawn from `seed`: 1..32 votes, a third of them unrevealed (weight 0), a third
+    /// with a second-phase vote, scores clustered on a few values so that ties happen, weights up
+    /// to 2^32 - 1 (the engine's unit).
     function _votes(uint256 seed) internal pure returns (Judgment.Vote[] memory votes) {
         uint256 n = _bound(seed, 1, MAX_COMMITTEE);
         votes = new Judgment.Vote[](n);
@@ -32,6 +33,10 @@ contract JudgmentTest {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
             votes[i].validator = address(uint160(r));
             votes[i].verdict = IChallengeManager.Verdict(_bound(r >> 160, 1, 3));
+            votes[i].replay =
+                (r >> 165) % 3 == 0
+                    ? IChallengeManager.Verdict(_bound(r >> 168, 1, 3))
+                    : IChallengeManager.Verdict.None;
             votes[i].scoreBps =
                 uint16(r >> 170) % 4 == 0
                     ? uint16(_bound(r >> 180, 0, BPS))
@@ -40,62 +45,120 @@ contract JudgmentTest {
         }
     }
 
-    function _stakes(
-        Judgment.Vote[] memory votes
-    ) internal pure returns (uint256[4] memory stake, uint256 total) {
-        for (uint256 i; i < votes.length; ++i) {
-            stake[uint8(votes[i].verdict)] += votes[i].weight;
-            total += votes[i].weight;
-        }
-    }
-
     function _reversed(Judgment.Vote[] memory votes) internal pure returns (Judgment.Vote[] memory out) {
         out = new Judgment.Vote[](votes.length);
         for (uint256 i; i < votes.length; ++i) out[i] = votes[votes.length - 1 - i];
     }
 
-    /// A verdict holds exactly when it has a quorum of the revealed stake among enough reveals.
-    function testFuzz_TallyReturnsTheVerdictWithAQuorumOfRevealedStake(
-        uint256 seed,
-        uint256 q,
-        uint256 m
-    ) public pure {
+    struct Sums {
+        uint256 revealed;
+        uint256 reveals;
+        uint256 valid; // standing verdict Valid
+        uint256 unavailable; // standing verdict Unavailable
+        uint256 against; // second-phase Invalid or Unavailable, or revealed Invalid without a second vote
+        uint256 defence; // second-phase Valid
+        uint256 voters;
+        bool accused;
+    }
+
+    /// The rule, written out from docs/protocol.md, member by member.
+    function _sums(Judgment.Vote[] memory votes) internal pure returns (Sums memory s) {
+        for (uint256 i; i < votes.length; ++i) {
+            Judgment.Vote memory v = votes[i];
+            if (v.weight == 0) continue;
+            s.revealed += v.weight;
+            ++s.reveals;
+            if (v.verdict == IChallengeManager.Verdict.Invalid) s.accused = true;
+            IChallengeManager.Verdict standing =
+                v.replay == IChallengeManager.Verdict.None ? v.verdict : v.replay;
+            if (standing == IChallengeManager.Verdict.Valid) s.valid += v.weight;
+            if (standing == IChallengeManager.Verdict.Unavailable) s.unavailable += v.weight;
+            if (
+                v.replay == IChallengeManager.Verdict.Invalid ||
+                v.replay == IChallengeManager.Verdict.Unavailable ||
+                (v.replay == IChallengeManager.Verdict.None && v.verdict == IChallengeManager.Verdict.Invalid)
+            ) {
+                s.against += v.weight;
+                ++s.voters;
+            } else if (v.replay == IChallengeManager.Verdict.Valid) {
+                s.defence += v.weight;
+                ++s.voters;
+            }
+        }
+    }
+
+    /// The verdict follows the rule: fraud only on an accusation backed by a quorum of the voting
+    /// stake, the accusation failing only on a quorum of the defence, and otherwise Valid or
+    /// Unavailable by a quorum of the revealed stake; never a verdict below minReveals.
+    function testFuzz_TallyFollowsTheRule(uint256 seed, uint256 q, uint256 m) public pure {
         Judgment.Vote[] memory votes = _votes(seed);
-        uint256 quorumBps = _bound(q, BPS / 2 + 1, BPS);
+        uint256 quorumBps = _bound(q, BPS / 2 + 1, (2 * BPS) / 3);
         uint256 minReveals = _bound(m, 1, MAX_COMMITTEE);
         Judgment.Outcome memory o = Judgment.tally(votes, quorumBps, minReveals);
-        (uint256[4] memory stake, uint256 total) = _stakes(votes);
-        uint256 reveals;
-        for (uint256 i; i < votes.length; ++i) if (votes[i].weight != 0) ++reveals;
-        _check(o.revealedStake == total, "revealed stake", o.revealedStake, total);
-        _check(o.reveals == reveals, "reveals", o.reveals, reveals);
-        if (reveals < minReveals || total == 0) {
-            _check(
-                o.verdict == IChallengeManager.Verdict.None,
-                "no verdict below minReveals",
-                reveals,
-                minReveals
-            );
-            return;
+        Sums memory s = _sums(votes);
+        _check(o.revealedStake == s.revealed, "revealed stake", o.revealedStake, s.revealed);
+        _check(o.reveals == s.reveals, "reveals", o.reveals, s.reveals);
+        _check(o.accused == s.accused, "accused", o.accused ? 1 : 0, s.accused ? 1 : 0);
+        IChallengeManager.Verdict expected = IChallengeManager.Verdict.None;
+        bool open = s.reveals >= minReveals;
+        if (open && s.accused) {
+            uint256 voting = s.against + s.defence;
+            if (s.voters < minReveals) open = false;
+            else if (s.against != 0 && s.against * BPS >= quorumBps * voting) {
+                expected = IChallengeManager.Verdict.Invalid;
+                open = false;
+            } else if (s.defence * BPS < quorumBps * voting) open = false;
         }
-        for (uint8 v = 1; v <= 3; ++v) {
-            bool quorum = stake[v] * BPS >= quorumBps * total;
-            _check(quorum == (uint8(o.verdict) == v), "verdict iff quorum", v, stake[v]);
+        if (open) {
+            if (s.valid * BPS >= quorumBps * s.revealed) expected = IChallengeManager.Verdict.Valid;
+            else if (s.unavailable * BPS >= quorumBps * s.revealed)
+                expected = IChallengeManager.Verdict.Unavailable;
+        }
+        _check(o.verdict == expected, "verdict", uint8(o.verdict), uint8(expected));
+        if (!s.accused)
+            _check(o.verdict != IChallengeManager.Verdict.Invalid, "no fraud without an accusation", 0, 0);
+    }
+
+    /// With quorumBps at most two thirds, an accusation holding two thirds of the voting stake
+    /// among enough voters is always fraud: no member holding a third can veto it.
+    function testFuzz_NoThirdVetoesAProvenFraud(uint256 seed, uint256 q) public pure {
+        Judgment.Vote[] memory votes = _votes(seed);
+        uint256 quorumBps = _bound(q, BPS / 2 + 1, (2 * BPS) / 3);
+        Sums memory s = _sums(votes);
+        Judgment.Outcome memory o = Judgment.tally(votes, quorumBps, 1);
+        if (s.accused && s.voters >= 1 && s.against * 3 >= 2 * (s.against + s.defence) && s.against != 0) {
+            _check(
+                o.verdict == IChallengeManager.Verdict.Invalid,
+                "two thirds convict",
+                s.against,
+                s.defence
+            );
+        }
+        // and a strict majority of the voting stake is enough at the lowest quorum
+        Judgment.Outcome memory low = Judgment.tally(votes, BPS / 2 + 1, 1);
+        if (s.accused && s.against * BPS >= (BPS / 2 + 1) * (s.against + s.defence) && s.against != 0) {
+            _check(
+                low.verdict == IChallengeManager.Verdict.Invalid,
+                "a majority convicts",
+                s.against,
+                s.defence
+            );
         }
     }
 
     /// Unrevealed members and the order of the committee do not change the outcome.
     function testFuzz_TallyIgnoresUnrevealedMembersAndOrder(uint256 seed, uint256 q) public pure {
         Judgment.Vote[] memory votes = _votes(seed);
-        uint256 quorumBps = _bound(q, BPS / 2 + 1, BPS);
+        uint256 quorumBps = _bound(q, BPS / 2 + 1, (2 * BPS) / 3);
         Judgment.Outcome memory a = Judgment.tally(votes, quorumBps, 1);
         Judgment.Outcome memory b = Judgment.tally(_reversed(votes), quorumBps, 1);
         _check(a.verdict == b.verdict, "order: verdict", uint8(a.verdict), uint8(b.verdict));
         _check(a.medianScoreBps == b.medianScoreBps, "order: median", a.medianScoreBps, b.medianScoreBps);
-        // flip every unrevealed member's verdict and score
+        // flip every unrevealed member's verdicts and score
         for (uint256 i; i < votes.length; ++i) {
             if (votes[i].weight != 0) continue;
             votes[i].verdict = IChallengeManager.Verdict(1 + (uint8(votes[i].verdict) % 3));
+            votes[i].replay = IChallengeManager.Verdict((uint8(votes[i].replay) + 1) % 4);
             votes[i].scoreBps = uint16(BPS) - votes[i].scoreBps;
         }
         Judgment.Outcome memory c = Judgment.tally(votes, quorumBps, 1);
@@ -108,22 +171,26 @@ contract JudgmentTest {
         );
     }
 
-    /// The median is the lower stake-weighted median of the Valid reveals: one of their scores,
-    /// with at least half the Valid stake at or below it and less than half strictly below it.
+    /// The median is the lower stake-weighted median of the scoring votes (revealed Valid, not
+    /// voted otherwise in the second phase): one of their scores, with at least half their stake
+    /// at or below it and less than half strictly below it.
     function testFuzz_MedianIsTheLowerWeightedMedianOfValidReveals(uint256 seed) public pure {
         Judgment.Vote[] memory votes = _votes(seed);
-        (uint256[4] memory stake, ) = _stakes(votes);
-        uint256 validStake = stake[uint8(IChallengeManager.Verdict.Valid)];
+        uint256 validStake;
+        for (uint256 i; i < votes.length; ++i) if (Judgment.scores(votes[i])) validStake += votes[i].weight;
         if (validStake == 0) return;
-        uint16 median = Judgment.weightedMedian(votes, validStake);
+        uint16 median = Judgment.weightedMedian(votes);
         uint256 atOrBelow;
         uint256 below;
         bool isAScore;
         for (uint256 i; i < votes.length; ++i) {
-            if (votes[i].weight == 0 || votes[i].verdict != IChallengeManager.Verdict.Valid) continue;
-            if (votes[i].scoreBps == median) isAScore = true;
-            if (votes[i].scoreBps <= median) atOrBelow += votes[i].weight;
-            if (votes[i].scoreBps < median) below += votes[i].weight;
+            Judgment.Vote memory v = votes[i];
+            if (v.weight == 0 || v.verdict != IChallengeManager.Verdict.Valid) continue;
+            if (v.replay != IChallengeManager.Verdict.None && v.replay != IChallengeManager.Verdict.Valid)
+                continue;
+            if (v.scoreBps == median) isAScore = true;
+            if (v.scoreBps <= median) atOrBelow += v.weight;
+            if (v.scoreBps < median) below += v.weight;
         }
         _check(isAScore, "median is a revealed Valid score", median, validStake);
         _check(atOrBelow * 2 >= validStake, "half the stake at or below", atOrBelow, validStake);
@@ -190,42 +257,73 @@ contract JudgmentTest {
         }
     }
 
-    /// A reveal agrees with the outcome exactly when it was revealed, has the outcome's verdict,
-    /// and (for Valid) is within the tolerance of the median.
-    function testFuzz_AgreesOnlyWithARevealedMatchingVerdict(uint256 seed, uint256 q, uint256 t) public pure {
+    /// Points and slashes: on a fraud, a member earns points exactly when it stands on the
+    /// accusation's side and is slashed exactly when its standing verdict is Valid (never both);
+    /// on a valid run, exactly the members that revealed Valid, stood by it and measured within
+    /// the tolerance earn points; on withholding, those standing on Unavailable; nobody on no
+    /// decision. Nobody is slashed unless the run is a fraud.
+    function testFuzz_PointsGoToTheSideThatWonAndSlashesToVouchersOfFraud(
+        uint256 seed,
+        uint256 q,
+        uint256 t
+    ) public pure {
         Judgment.Vote[] memory votes = _votes(seed);
-        Judgment.Outcome memory o = Judgment.tally(votes, _bound(q, BPS / 2 + 1, BPS), 1);
+        Judgment.Outcome memory o = Judgment.tally(votes, _bound(q, BPS / 2 + 1, (2 * BPS) / 3), 1);
         uint256 tolerance = t % (BPS + 1);
         for (uint256 i; i < votes.length; ++i) {
-            bool expected =
-                votes[i].weight != 0 &&
-                    o.verdict != IChallengeManager.Verdict.None &&
-                    votes[i].verdict == o.verdict;
-            if (expected && o.verdict == IChallengeManager.Verdict.Valid) {
+            Judgment.Vote memory v = votes[i];
+            IChallengeManager.Verdict standing =
+                v.replay == IChallengeManager.Verdict.None ? v.verdict : v.replay;
+            bool accuser =
+                v.replay == IChallengeManager.Verdict.Invalid ||
+                    v.replay == IChallengeManager.Verdict.Unavailable ||
+                    (v.replay == IChallengeManager.Verdict.None &&
+                        v.verdict == IChallengeManager.Verdict.Invalid);
+            bool expected;
+            if (v.weight == 0) expected = false;
+            else if (o.verdict == IChallengeManager.Verdict.Invalid) expected = accuser;
+            else if (o.verdict == IChallengeManager.Verdict.Unavailable)
+                expected = standing == IChallengeManager.Verdict.Unavailable;
+            else if (o.verdict == IChallengeManager.Verdict.Valid) {
                 uint256 d =
-                    votes[i].scoreBps > o.medianScoreBps
-                        ? votes[i].scoreBps - o.medianScoreBps
-                        : o.medianScoreBps - votes[i].scoreBps;
-                expected = d <= tolerance;
+                    v.scoreBps > o.medianScoreBps
+                        ? v.scoreBps - o.medianScoreBps
+                        : o.medianScoreBps - v.scoreBps;
+                expected = Judgment.scores(v) && d <= tolerance;
             }
-            _check(Judgment.agrees(votes[i], o, tolerance) == expected, "agrees", i, uint8(o.verdict));
+            bool agrees = Judgment.agrees(v, o, tolerance);
+            bool slashed = Judgment.vouchedForFraud(v, o);
+            _check(agrees == expected, "agrees", i, uint8(o.verdict));
+            _check(!(agrees && slashed), "never paid and slashed", i, uint8(o.verdict));
+            bool shouldSlash =
+                v.weight != 0 &&
+                    o.verdict == IChallengeManager.Verdict.Invalid &&
+                    standing == IChallengeManager.Verdict.Valid;
+            _check(slashed == shouldSlash, "slashed", i, uint8(o.verdict));
         }
     }
 
-    /// The reporters are the first `max` revealed members with the verdict, in committee order.
-    function testFuzz_ReportersAreTheFirstRevealedMembersWithTheVerdict(
-        uint256 seed,
-        uint8 v,
-        uint256 m
-    ) public pure {
+    /// The reporters are the first `max` members that found the offence, in committee order: for
+    /// fraud the members that revealed Invalid and stood by it, for withholding those standing on
+    /// Unavailable.
+    function testFuzz_ReportersAreTheFirstMembersThatFoundIt(uint256 seed, uint8 v, uint256 m) public pure {
         Judgment.Vote[] memory votes = _votes(seed);
-        IChallengeManager.Verdict verdict = IChallengeManager.Verdict(1 + (v % 3));
+        IChallengeManager.Verdict verdict =
+            v % 2 == 0 ? IChallengeManager.Verdict.Invalid : IChallengeManager.Verdict.Unavailable;
         uint256 max = _bound(m, 0, 16);
         address[] memory list = Judgment.reporters(votes, verdict, max);
         uint256 k;
         for (uint256 i; i < votes.length && k < max; ++i) {
-            if (votes[i].weight == 0 || votes[i].verdict != verdict) continue;
-            _check(list.length > k && list[k] == votes[i].validator, "reporter order", i, k);
+            Judgment.Vote memory x = votes[i];
+            if (x.weight == 0) continue;
+            bool found =
+                verdict == IChallengeManager.Verdict.Invalid
+                    ? x.verdict == IChallengeManager.Verdict.Invalid &&
+                        x.replay != IChallengeManager.Verdict.Valid
+                    : (x.replay == IChallengeManager.Verdict.None ? x.verdict : x.replay) ==
+                        IChallengeManager.Verdict.Unavailable;
+            if (!found) continue;
+            _check(list.length > k && list[k] == x.validator, "reporter order", i, k);
             ++k;
         }
         _check(list.length == k, "reporter count", list.length, k);

@@ -56,7 +56,8 @@ import { contractsOf } from "../address-book.js";
 
 export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
-export const AUDIT_SAMPLES = 4;
+/** The committee's samples of a run (split among its members: 4 each for a committee of 3). */
+export const AUDIT_SAMPLES = 12;
 const BURN = "0x000000000000000000000000000000000000dEaD";
 
 /** What the devnet shows while it runs (a terminal bar, log lines, or nothing for `--json`). */
@@ -244,7 +245,7 @@ export async function runDevnet(
     "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the MNIST spec",
     [
       `dataset mnist: ${dataset!.trainCount} training and ${dataset!.evalCount} held-out digits (28 × 28, the mnist package), train root ${dataset!.trainRoot.slice(0, 10)}…, served at ${mnist.source}`,
-      `spec ${id.slice(0, 10)}… (engine version 2): MLP [${spec.widths.join(", ")}], ${spec.steps} steps of ${spec.batchSize} digits, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per validator`,
+      `spec ${id.slice(0, 10)}… (engine version 2): MLP [${spec.widths.join(", ")}], ${spec.steps} steps of ${spec.batchSize} digits, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per committee, split among its members`,
     ],
   );
 
@@ -277,7 +278,7 @@ export async function runDevnet(
     const last = first + BigInt(o.epochs) - 1n;
     const windows = (r: bigint) =>
       roundWindows(genesis, BigInt(EPOCH), r, { ...d.challengeParams, responseDeadline: RESPONSE_DEADLINE });
-    const bar = ui.progress("Proof-of-AI rounds", (o.epochs + 1) * 3);
+    const bar = ui.progress("Proof-of-AI rounds", (o.epochs + 1) * 4);
     const t0 = performance.now();
     await driveRounds({
       windows,
@@ -294,7 +295,9 @@ export async function runDevnet(
             ? `round ${r}: ${r <= last ? "trainers train and submit, " : ""}validators audit round ${r - 1n}`
             : milestone === "reveal"
               ? `round ${r}: validators reveal their verdicts on round ${r - 1n}`
-              : `round ${r}: round ${r - 1n} is finalized, misses reported`,
+              : milestone === "judge"
+                ? `round ${r}: round ${r - 1n} is judged (or in its second phase), misses reported`
+                : `round ${r}: round ${r - 1n}'s second phase closes and the rest is finalized`,
         ),
       onError: (daemon, err) => failures.push(`${daemon.constructor.name}: ${(err as Error).message}`),
     });

@@ -38,6 +38,26 @@ export const iChallengeManagerAbi = [
   },
   {
     type: "event",
+    name: "BeaconWithholdingSlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "validator", type: "address", internalType: "address", indexed: true },
+      { name: "reporter", type: "address", internalType: "address", indexed: true },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ChallengeExtended",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "auditRound", type: "uint256", internalType: "uint256", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ChallengeFinalized",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -83,15 +103,19 @@ export const iChallengeManagerAbi = [
           { name: "commitWindow", type: "uint32", internalType: "uint32" },
           { name: "revealWindow", type: "uint32", internalType: "uint32" },
           { name: "finalizeGrace", type: "uint32", internalType: "uint32" },
+          { name: "replayWindow", type: "uint32", internalType: "uint32" },
           { name: "committeeSize", type: "uint16", internalType: "uint16" },
           { name: "quorumBps", type: "uint16", internalType: "uint16" },
           { name: "minReveals", type: "uint16", internalType: "uint16" },
           { name: "maxDeviationBps", type: "uint16", internalType: "uint16" },
           { name: "scoreToleranceBps", type: "uint16", internalType: "uint16" },
           { name: "maxMisses", type: "uint16", internalType: "uint16" },
+          { name: "maxExtensions", type: "uint16", internalType: "uint16" },
           { name: "fraudSlash", type: "uint64", internalType: "uint64" },
           { name: "withholdSlash", type: "uint64", internalType: "uint64" },
           { name: "missSlash", type: "uint64", internalType: "uint64" },
+          { name: "verdictSlash", type: "uint64", internalType: "uint64" },
+          { name: "beaconSlash", type: "uint64", internalType: "uint64" },
         ],
       },
     ],
@@ -109,6 +133,17 @@ export const iChallengeManagerAbi = [
   },
   {
     type: "event",
+    name: "ReplayVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "validator", type: "address", internalType: "address", indexed: true },
+      { name: "verdict", type: "uint8", internalType: "enum IChallengeManager.Verdict", indexed: false },
+      { name: "segment", type: "uint32", internalType: "uint32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ResultSubmitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -117,6 +152,16 @@ export const iChallengeManagerAbi = [
       { name: "resultRoot", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "reportedScoreBps", type: "uint16", internalType: "uint16", indexed: false },
       { name: "latency", type: "uint32", internalType: "uint32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ValidatorSlashed",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "validator", type: "address", internalType: "address", indexed: true },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -162,6 +207,14 @@ export const iChallengeManagerAbi = [
     type: "error",
     name: "AlreadySubmitted",
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "AlreadyVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -226,6 +279,7 @@ export const iChallengeManagerAbi = [
       { name: "actual", type: "uint256", internalType: "uint256" },
     ],
   },
+  { type: "error", name: "NoAccusation", inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }] },
   {
     type: "error",
     name: "NotActiveValidator",
@@ -242,6 +296,14 @@ export const iChallengeManagerAbi = [
   {
     type: "error",
     name: "NotInCommittee",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotRevealed",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
@@ -267,8 +329,32 @@ export const iChallengeManagerAbi = [
   },
   {
     type: "error",
+    name: "RevealNotWithheld",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "SlashWindowTooLong",
+    inputs: [
+      { name: "window", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WithholdingAlreadySlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

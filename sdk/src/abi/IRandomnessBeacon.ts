@@ -11,6 +11,19 @@ export const iRandomnessBeaconAbi = [
   },
   {
     type: "function",
+    name: "contributionOf",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+    outputs: [
+      { name: "committed", type: "bool", internalType: "bool" },
+      { name: "revealed", type: "bool", internalType: "bool" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isReady",
     inputs: [{ name: "round", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],

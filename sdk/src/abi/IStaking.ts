@@ -59,6 +59,7 @@ export const iStakingAbi = [
           { name: "stake", type: "uint256", internalType: "uint256" },
           { name: "minStake", type: "uint256", internalType: "uint256" },
           { name: "roleStake", type: "uint256", internalType: "uint256" },
+          { name: "unjailedAt", type: "uint40", internalType: "uint40" },
         ],
       },
     ],

@@ -177,6 +177,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyVoted",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "ArrayLengthMismatch",
     inputs: [
       { name: "ids", type: "uint256", internalType: "uint256" },
@@ -703,6 +711,7 @@ export const poaiErrorsAbi = [
       { name: "active", type: "bool", internalType: "bool" },
     ],
   },
+  { type: "error", name: "NoAccusation", inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }] },
   {
     type: "error",
     name: "NoActiveSpec",
@@ -860,6 +869,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotRequester",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotRevealed",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -1056,6 +1073,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RevealNotWithheld",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "RewardDistributorAlreadySet",
     inputs: [{ name: "distributor", type: "address", internalType: "address" }],
   },
@@ -1123,6 +1148,14 @@ export const poaiErrorsAbi = [
     name: "SlashWindowReachesUnbonding",
     inputs: [
       { name: "slashWindow", type: "uint256", internalType: "uint256" },
+      { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SlashWindowTooLong",
+    inputs: [
+      { name: "window", type: "uint256", internalType: "uint256" },
       { name: "unbondingPeriod", type: "uint256", internalType: "uint256" },
     ],
   },
@@ -1295,6 +1328,14 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WithholdingAlreadySlashed",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
     ],
   },
   {

@@ -4,6 +4,10 @@
  * its second half; from the start of round `r` the value is fixed. A round nobody contributed to
  * is sealed by the first caller of `seal` (`ensureBeacon` does it only when needed).
  *
+ * A validator that commits and does not reveal could choose between two values; it is slashed
+ * `beaconSlash` of its stake when anyone reports it to the challenge manager
+ * (`reportBeaconWithholding` in the challenge actions). `reportMissedReveal` only counts the miss.
+ *
  * A validator daemon contributes with:
  *
  * ```ts
@@ -120,7 +124,11 @@ export async function revealBeacon(
   return sendBeacon(ctx, "reveal", data, args);
 }
 
-/** Records that `validator` committed to the beacon of `round` and never revealed (from the start of `round`). */
+/**
+ * Records that `validator` committed to the beacon of `round` and never revealed (from the start of
+ * `round`): the beacon counts the miss (`missedReveals`). The slash for it is
+ * `reportBeaconWithholding` (the challenge manager's).
+ */
 export async function reportMissedReveal(
   ctx: PoAIContext,
   args: { round: bigint | number; validator: Address } & WriteOptions,

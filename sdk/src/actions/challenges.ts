@@ -4,10 +4,13 @@
  * - **Trainers**: `getDueChallenge` (seed, spec and deadline of the round's challenge; call
  *   `ensureBeacon` first when nobody contributed to the round's beacon), `submitResult`.
  * - **Validators**: `checkCommittee` (the sortition computed off-chain from reads; it agrees with
- *   the contract's `isCommitteeMember`), `prepareVerdict` → persist → `commitVerdict`, then
- *   `revealVerdict` with the same prepared verdict.
- * - **Anyone**: `finalizeChallenge`, `reportMissed`, challenge state (`getChallenge`,
- *   `getChallengeMembers`, decoded status and verdict names), epoch points, parameters, events.
+ *   the contract's `isCommitteeMember`), `getCommittee` (every member of a committee, for the
+ *   split of the samples: `memberSamples`), `prepareVerdict` → persist → `commitVerdict`, then
+ *   `revealVerdict` with the same prepared verdict; after an `Invalid` reveal, `replayVote` on the
+ *   named segments (`namedSegments`).
+ * - **Anyone**: `finalizeChallenge`, `reportMissed`, `reportBeaconWithholding`, challenge state
+ *   (`getChallenge`, `getChallengeMembers`, decoded status and verdict names), epoch points,
+ *   parameters (`getSlashWindow`), events.
  *
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash;
@@ -26,6 +29,7 @@
  */
 import {
   encodeFunctionData,
+  getAddress,
   type Address,
   type BlockNumber,
   type BlockTag,
@@ -57,7 +61,7 @@ import { sendContractTransaction, withDecodedErrors as read } from "../transacti
 import { checkAddress } from "../validate.js";
 import { randomnessBeaconAddress } from "./beacon.js";
 import { getSpecParams } from "./registry.js";
-import { ROLE, currentEpoch } from "./staking.js";
+import { ROLE, currentEpoch, iterateOperators } from "./staking.js";
 import {
   getPastContractEvents,
   parseContractLogs,
@@ -85,11 +89,29 @@ export type ChallengeInfo = Omit<RawChallenge, "status"> & {
 };
 
 /**
- * A committee slot of a challenge, with its verdict by name. Until the member reveals, the
- * contract keeps only its commitment: `revealed` is false, `validator` is the zero address and
- * `verdict` is `None` (the `VerdictCommitted` events name the members that committed).
+ * A committee slot of a challenge, with its verdicts by name. Until the member reveals, the
+ * contract keeps only its commitment and weight: `revealed` is false, `validator` is the zero
+ * address and `verdict` is `None` (the `VerdictCommitted` events name the members that
+ * committed). `replayVerdict` is the member's second-phase vote (`None` until it casts one).
  */
-export type MemberInfo = Omit<RawMember, "verdict"> & { verdict: VerdictName };
+export type MemberInfo = Omit<RawMember, "verdict" | "replayVerdict"> & {
+  verdict: VerdictName;
+  replayVerdict: VerdictName;
+};
+
+/** The committee of a challenge in its current audit round, as the sortition draws it. */
+export interface Committee {
+  id: Hex;
+  /** The challenge's round (stakes are read at its start) and its current audit round. */
+  round: bigint;
+  auditRound: bigint;
+  auditSeed: Hex;
+  committeeSize: number;
+  /** The validators' total stake at the start of `round`. */
+  totalStake: bigint;
+  /** Every validator the sortition selects, sorted by address (`memberSamples` ranks by it). */
+  members: Address[];
+}
 
 /** The challenge `trainer` is due in `round`. */
 export interface DueChallenge {
@@ -116,7 +138,7 @@ export interface CommitteeCheck {
   /** The challenge's round (0 for an unknown id, as on-chain) and status. */
   round: bigint;
   status: ChallengeStatusName;
-  /** `round + 1`: the round whose beacon value and stakes decide the committee. */
+  /** `round + 1 + extension`: the round whose beacon value draws the committee (stakes: at `round`). */
   auditRound: bigint;
   auditSeed: Hex;
   /** Whether the account is registered as a validator (only validators are ever selected). */
@@ -498,7 +520,7 @@ export async function checkCommittee(
     ),
   ]);
   const round = BigInt(challenge.round);
-  const auditRound = round + 1n;
+  const auditRound = BigInt(challenge.auditRound);
   const stakingAt = { address: staking, abi: stakingAbi, blockNumber } as const;
   const [value, role, stake, totalStake] = await Promise.all([
     read(beacon, "valueOf", () =>
@@ -560,11 +582,169 @@ export async function getAuditSeed(ctx: PoAIContext, args: { id: Hex }): Promise
   );
 }
 
+/** A second-phase vote: the verdict on the segments the accusers named. */
+export interface ReplayVoteArgs {
+  id: Hex;
+  /** `Invalid` (a named segment does not replay), `Unavailable` (not served) or `Valid`. */
+  verdict: VerdictInput;
+  /** The named segment that does not replay (for `Invalid`); default 0. */
+  segment?: number;
+}
+
+function checkReplay(args: ReplayVoteArgs, field = "") {
+  return {
+    id: checkBytes32(`${field}id`, args.id),
+    verdict: encodeVerdict(args.verdict, `${field}verdict`),
+    segment: checkSmallUint(`${field}segment`, args.segment ?? 0, 0, 0xffff_ffff),
+  };
+}
+
+/**
+ * The second phase: after a member revealed `Invalid`, every member that revealed replays the
+ * named segments (`namedSegments(await getChallengeMembers(...))`) and votes in the replay window
+ * (`[revealEnd, replayEnd)`). The vote replaces the sender's reveal in the judgment; a `Valid`
+ * vote that stands on a proven fraud is slashed `verdictSlash`.
+ */
+export async function replayVote(ctx: PoAIContext, args: ReplayVoteArgs & WriteOptions): Promise<Hash> {
+  const v = checkReplay(args);
+  const data = encodeFunctionData({
+    abi: challengeManagerAbi,
+    functionName: "replayVote",
+    args: [v.id, v.verdict, v.segment],
+  });
+  return sendChallenges(ctx, "replayVote", data, args);
+}
+
+/** Several second-phase votes in one transaction (`replayVotes`). */
+export async function replayVotes(
+  ctx: PoAIContext,
+  args: { votes: readonly ReplayVoteArgs[] } & WriteOptions,
+): Promise<Hash> {
+  if (!Array.isArray(args.votes) || args.votes.length === 0) {
+    throw new PoAIInputError("votes", args.votes, "a non-empty array of second-phase votes");
+  }
+  const list = args.votes.map((v, i) => checkReplay(v, `votes[${i}].`));
+  const data = encodeFunctionData({
+    abi: challengeManagerAbi,
+    functionName: "replayVotes",
+    args: [list.map((v) => v.id), list.map((v) => v.verdict), list.map((v) => v.segment)],
+  });
+  return sendChallenges(ctx, "replayVotes", data, args);
+}
+
+/**
+ * The segments the revealed `Invalid` verdicts of a committee name (each once, in committee
+ * order): what every member replays in the second phase.
+ */
+export function namedSegments(
+  members: readonly Pick<MemberInfo, "revealed" | "verdict" | "segment">[],
+): number[] {
+  const out: number[] = [];
+  for (const m of members) {
+    if (m.revealed && m.verdict === "Invalid" && !out.includes(m.segment)) out.push(m.segment);
+  }
+  return out;
+}
+
+/**
+ * The committee of challenge `id` in its current audit round: every validator the sortition
+ * selects from the audit seed, with stakes at the start of the challenge's round, sorted by
+ * address, all read at one block. Reads every registered operator (paginated) and each
+ * validator's stake: call it once per challenge, not per tick. Throws the decoded
+ * `BeaconNotReady` before the audit round starts.
+ */
+export async function getCommittee(ctx: PoAIContext, args: { id: Hex }): Promise<Committee> {
+  const id = checkBytes32("id", args.id);
+  const address = challengeManagerAddress(ctx);
+  const staking = ctx.deployment.contracts.staking;
+  const blockNumber = await read(address, "getChallenge", () =>
+    getBlockNumber(ctx.publicClient, { cacheTime: 0 }),
+  );
+  const at = { address, abi: challengeManagerAbi, blockNumber } as const;
+  const [challenge, params, seed] = await Promise.all([
+    read(address, "getChallenge", () =>
+      readContract(ctx.publicClient, { ...at, functionName: "getChallenge", args: [id] }),
+    ),
+    read(address, "params", () => readContract(ctx.publicClient, { ...at, functionName: "params" })),
+    read(address, "auditSeed", () =>
+      readContract(ctx.publicClient, { ...at, functionName: "auditSeed", args: [id] }),
+    ),
+  ]);
+  const round = BigInt(challenge.round);
+  const stakingAt = { address: staking, abi: stakingAbi, blockNumber } as const;
+  const totalStake = await read(staking, "roleStakeAt", () =>
+    readContract(ctx.publicClient, {
+      ...stakingAt,
+      functionName: "roleStakeAt",
+      args: [ROLE.Validator, round],
+    }),
+  );
+  const validators: Address[] = [];
+  for await (const op of iterateOperators(ctx)) {
+    if (Number(op.role) === ROLE.Validator) validators.push(getAddress(op.operator));
+  }
+  const stakes = await Promise.all(
+    validators.map((v) =>
+      read(staking, "stakeAt", () =>
+        readContract(ctx.publicClient, { ...stakingAt, functionName: "stakeAt", args: [v, round] }),
+      ),
+    ),
+  );
+  const members = validators
+    .filter((v, i) => isSelected(seed, v, stakes[i]!, totalStake, params.committeeSize))
+    .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+  return {
+    id,
+    round,
+    auditRound: BigInt(challenge.auditRound),
+    auditSeed: seed,
+    committeeSize: params.committeeSize,
+    totalStake,
+    members,
+  };
+}
+
+/**
+ * Reports that `validator` committed to the beacon of `round` and withheld its reveal: the
+ * challenge manager slashes it `beaconSlash` and pays the sender the finder's fee. From the start
+ * of `round` until `epochClosesAt(round - 1)`.
+ */
+export async function reportBeaconWithholding(
+  ctx: PoAIContext,
+  args: { round: bigint | number; validator: Address } & WriteOptions,
+): Promise<Hash> {
+  const round = checkRound("round", args.round);
+  const validator = checkAddress("validator", args.validator);
+  const data = encodeFunctionData({
+    abi: challengeManagerAbi,
+    functionName: "reportBeaconWithholding",
+    args: [round, validator],
+  });
+  return sendChallenges(ctx, "reportBeaconWithholding", data, args);
+}
+
+/**
+ * The longest time (seconds) from the start of an offence's round to the last moment the
+ * challenge manager can still slash for it (`slashWindow()`); Staking's unbonding period must
+ * outlast it.
+ */
+export async function getSlashWindow(ctx: PoAIContext): Promise<bigint> {
+  const address = challengeManagerAddress(ctx);
+  return read(address, "slashWindow", () =>
+    readContract(ctx.publicClient, { address, abi: challengeManagerAbi, functionName: "slashWindow" }),
+  );
+}
+
 // =================================================================================================
 // Judgment
 // =================================================================================================
 
-/** Judges challenge `id` once its reveal window is over (permissionless). */
+/**
+ * Judges challenge `id` once its reveal window is over (after its second phase when a member
+ * revealed `Invalid`); a committee that cannot decide is extended into the next round instead
+ * (the status stays `Submitted`). Permissionless. The last member to reveal judges the challenge
+ * already when nobody revealed `Invalid`: then this reverts `ChallengeNotOpen`.
+ */
 export async function finalizeChallenge(ctx: PoAIContext, args: { id: Hex } & WriteOptions): Promise<Hash> {
   const id = checkBytes32("id", args.id);
   const data = encodeFunctionData({ abi: challengeManagerAbi, functionName: "finalize", args: [id] });
@@ -603,7 +783,11 @@ export async function getChallengeMembers(ctx: PoAIContext, args: { id: Hex }): 
       args: [id],
     }),
   );
-  return members.map((m) => ({ ...m, verdict: decodeVerdict(m.verdict) }));
+  return members.map((m) => ({
+    ...m,
+    verdict: decodeVerdict(m.verdict),
+    replayVerdict: decodeVerdict(m.replayVerdict),
+  }));
 }
 
 /** `operator`'s points in `epoch` (trainer: stake × score; validator: stake per agreeing verdict). */
@@ -696,7 +880,7 @@ export async function getMisses(ctx: PoAIContext, args: { trainer: Address }): P
  */
 export async function getRoundWindows(
   ctx: PoAIContext,
-  args: { round: bigint | number; specId?: Hex },
+  args: { round: bigint | number; specId?: Hex; extension?: bigint | number },
 ): Promise<RoundWindows> {
   const round = checkRound("round", args.round);
   const address = challengeManagerAddress(ctx);
@@ -712,6 +896,7 @@ export async function getRoundWindows(
   return roundWindows(genesis, epochLength, round, {
     ...params,
     ...(spec !== undefined && { responseDeadline: spec.responseDeadline }),
+    ...(args.extension !== undefined && { extension: checkRound("extension", args.extension) }),
   });
 }
 

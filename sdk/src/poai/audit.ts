@@ -1,22 +1,30 @@
 /**
- * Which segments of a run a committee member re-executes.
+ * Which segments of a run a committee re-executes, and which of them each member takes.
  *
  * A run of `steps` SGD steps with a checkpoint every `checkpointInterval` steps has
  * `segmentCount = steps / checkpointInterval` segments; segment `i` goes from checkpoint `i` to
  * checkpoint `i + 1` (the engine's `replaySegment(spec, seed, i, …)`).
  *
- * Derivation (the protocol's, so that anyone can check which segments a member had to look at):
+ * The protocol's rule (`committeeSamples`, `memberSamples`): the committee as a whole re-executes
+ * the spec's `auditSamples` (`k`) distinct segments drawn from the audit seed alone, and each
+ * member takes an equal, disjoint share of them (by its rank among the selected validators,
+ * sorted by address). The committee covers `k` segments whatever its size, so a run forging a
+ * fraction `f` of its segments escapes every honest member with probability about `(1 - f)^k`;
+ * when one member finds a segment that does not replay it reveals `Invalid(segment)` and the
+ * second phase makes every member replay it. Because the audit seed comes from a beacon value
+ * that did not exist when the trainer committed its result, the trainer cannot know which
+ * segments will be checked. `docs/protocol.md` measures the escape probability
+ * (`BENCH=escape`).
+ *
+ * `sampleSegments` is one validator's own draw of `k` segments,
  *
  * ```
  * draw_j = uint256(keccak256(abi.encode(bytes32 auditSeed, address validator, uint256 j))) % segmentCount
  * ```
  *
- * for `j = 0, 1, 2, …`; a draw equal to an earlier one is **skipped** (it does not count), and
- * drawing stops once `k` distinct segments are collected. The segments come back in draw order.
- * When `k >= segmentCount` every segment is checked (`0..segmentCount-1`, ascending, no draw).
- * `k` is the spec's `auditSamples` (at most 256, `TaskRegistry.MAX_AUDIT_SAMPLES`). Because the audit seed comes from a
- * beacon value that did not exist when the trainer committed its result, the trainer cannot know
- * which segments will be checked, and each member checks different ones.
+ * for `j = 0, 1, 2, …` (a draw equal to an earlier one is skipped; every segment when
+ * `k >= segmentCount`): the rule of earlier versions, in which every member drew `k` samples of
+ * its own, kept for tools that audit alone.
  */
 import { encodeAbiParameters, hexToBigInt, keccak256, type Address, type Hex } from "viem";
 import { checkAddress } from "../validate.js";
@@ -24,7 +32,7 @@ import { checkBytes32, checkSmallUint } from "./validate.js";
 
 /** Largest segment count the helper accepts (the engine's checkpoint bound, 2^20). */
 export const MAX_SEGMENTS = 1 << 20;
-/** Most segments a member samples (`TaskRegistry.MAX_AUDIT_SAMPLES`). */
+/** Most segments a committee samples (`TaskRegistry.MAX_AUDIT_SAMPLES`). */
 export const MAX_AUDIT_SAMPLES = 256;
 
 /**
@@ -60,4 +68,62 @@ export function sampleSegments(
     out.push(segment);
   }
   return out;
+}
+
+/**
+ * The committee's samples of a challenge: the first `k` distinct values of
+ *
+ * ```
+ * draw_j = uint256(keccak256(abi.encode(bytes32 auditSeed, uint256 j))) % segmentCount
+ * ```
+ *
+ * for `j = 0, 1, 2, …` (a repeated draw is skipped), in draw order; every segment when
+ * `k >= segmentCount`. `k` is the spec's `auditSamples`: the segments the whole committee
+ * re-executes, split among its members by `memberSamples`. Nobody can compute them before the
+ * beacon value of the audit round exists, after the trainer committed its result.
+ */
+export function committeeSamples(auditSeed: Hex, k: number, segmentCount: number): number[] {
+  const seed = checkBytes32("auditSeed", auditSeed);
+  const wanted = checkSmallUint("k", k, 0, MAX_AUDIT_SAMPLES);
+  const n = checkSmallUint("segmentCount", segmentCount, 1, MAX_SEGMENTS);
+  if (wanted >= n) return Array.from({ length: n }, (_, i) => i);
+  const count = BigInt(n);
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let j = 0n; out.length < wanted; j++) {
+    const draw = hexToBigInt(
+      keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [seed, j])),
+    );
+    const segment = Number(draw % count);
+    if (seen.has(segment)) continue;
+    seen.add(segment);
+    out.push(segment);
+  }
+  return out;
+}
+
+/**
+ * `validator`'s share of the committee's samples: the samples at positions `rank, rank + m,
+ * rank + 2m, …` of `committeeSamples(auditSeed, k, segmentCount)`, where `m` is the committee's
+ * size and `rank` the validator's position in `committee` sorted by address (the committee is
+ * every validator the sortition selects: `getCommittee` in the SDK's challenge actions). The
+ * members' shares are disjoint and together cover the committee's samples, so the committee
+ * checks `k` distinct segments whatever its size; the second phase spreads any catch to every
+ * member. A member outside `committee` (a committee the caller saw incompletely) gets the share
+ * its address would have.
+ */
+export function memberSamples(
+  auditSeed: Hex,
+  validator: Address,
+  committee: readonly Address[],
+  k: number,
+  segmentCount: number,
+): number[] {
+  const me = checkAddress("validator", validator).toLowerCase();
+  const members = new Set(committee.map((a, i) => checkAddress(`committee[${i}]`, a).toLowerCase()));
+  members.add(me);
+  const sorted = [...members].sort();
+  const rank = sorted.indexOf(me);
+  const all = committeeSamples(auditSeed, k, segmentCount);
+  return all.filter((_, j) => j % sorted.length === rank);
 }

@@ -3,7 +3,7 @@
  * sortition, segment sampling, the judgment arithmetic and the round timeline. No I/O, no Node
  * built-ins: they run in browsers and daemons alike.
  */
-export { MAX_AUDIT_SAMPLES, MAX_SEGMENTS, sampleSegments } from "./audit.js";
+export { MAX_AUDIT_SAMPLES, MAX_SEGMENTS, committeeSamples, memberSamples, sampleSegments } from "./audit.js";
 export {
   CHALLENGE_STATUS,
   VERDICT,
@@ -31,6 +31,7 @@ export {
   tallyVotes,
   trainerPoints,
   voteAgrees,
+  voteVouchedForFraud,
   voteWeight,
   type ChallengeScoreInput,
   type TallyOutcome,

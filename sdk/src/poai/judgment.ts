@@ -74,18 +74,25 @@ export function voteWeight(stake: bigint, totalStake: bigint): bigint {
   return w > 0n ? w : 1n;
 }
 
-/** One revealed verdict with its `voteWeight` (`weight == 0`: not revealed). */
+/**
+ * One committee member: its reveal, its second-phase vote (`replay`, default `None`) and its
+ * `voteWeight` (`weight == 0`: it did not reveal).
+ */
 export interface Vote {
   verdict: VerdictName | 0 | 1 | 2 | 3;
+  /** Its second-phase vote on the segments the accusers named; `None` (default) when it cast none. */
+  replay?: VerdictName | 0 | 1 | 2 | 3;
   measuredScoreBps: number;
   weight: bigint;
 }
 
 /** What `Judgment.tally` concludes. */
 export interface TallyOutcome {
-  /** The verdict with a quorum, or `None` when there is none. */
+  /** The committee's verdict, or `None` when it cannot decide (yet): the contract extends it. */
   verdict: VerdictName;
-  /** Lower stake-weighted median of the `Valid` votes' scores (0 unless the verdict is `Valid`). */
+  /** Whether a member revealed `Invalid` (the second phase runs before the judgment). */
+  accused: boolean;
+  /** Lower stake-weighted median of the scoring votes' scores (0 unless the verdict is `Valid`). */
   medianScoreBps: number;
   revealedStake: bigint;
   reveals: number;
@@ -97,57 +104,122 @@ function verdictValue(v: Vote["verdict"], field: string): number {
   throw new PoAIInputError(field, v, '"None", "Valid", "Invalid" or "Unavailable" (or 0..3)');
 }
 
+interface Member {
+  verdict: number;
+  replay: number;
+  score: number;
+  weight: bigint;
+}
+
+function member(v: Vote, i: number): Member {
+  return {
+    verdict: verdictValue(v.verdict, `votes[${i}].verdict`),
+    replay: verdictValue(v.replay ?? 0, `votes[${i}].replay`),
+    score: checkSmallUint(`votes[${i}].measuredScoreBps`, v.measuredScoreBps, 0, 0xffff),
+    weight: checkUint(`votes[${i}].weight`, v.weight),
+  };
+}
+
+/** The member's standing verdict: its second-phase vote if any, else its reveal. */
+const standing = (m: Member) => (m.replay !== VERDICT.None ? m.replay : m.verdict);
+/** Whether the member stands on the accusation's side. */
+const accuses = (m: Member) =>
+  m.weight !== 0n &&
+  (m.replay === VERDICT.Invalid ||
+    m.replay === VERDICT.Unavailable ||
+    (m.replay === VERDICT.None && m.verdict === VERDICT.Invalid));
+/** Whether the member's measured score counts for the median. */
+const scores = (m: Member) =>
+  m.weight !== 0n && m.verdict === VERDICT.Valid && (m.replay === VERDICT.None || m.replay === VERDICT.Valid);
+
 /**
- * `Judgment.tally`: the first verdict (in the order Valid, Invalid, Unavailable) that holds at
- * least `quorumBps` of the revealed stake, among at least `minReveals` reveals; for `Valid`, the
- * lower stake-weighted median of the valid votes' measured scores.
+ * `Judgment.tally`, the verdict rule of `docs/protocol.md`:
+ * - when a member revealed `Invalid` (the run is accused), the accusation's side is every member
+ *   that voted `Invalid` or `Unavailable` in the second phase or revealed `Invalid` without voting
+ *   again, the defence every member that voted `Valid` in the second phase; with at least
+ *   `minReveals` of them, fraud (`Invalid`) holds with `quorumBps` of their stake, the accusation
+ *   fails with `quorumBps` for the defence, and otherwise nothing is decided;
+ * - otherwise (or once the accusation failed) `Valid`, then `Unavailable`, wins with `quorumBps`
+ *   of the revealed stake, each member counted by its standing verdict, among at least
+ *   `minReveals` reveals; for `Valid`, the median is the lower stake-weighted median of the scores
+ *   of the members that revealed `Valid` and stood by it.
  */
 export function tallyVotes(votes: readonly Vote[], quorumBps: number, minReveals: number): TallyOutcome {
   const quorum = BigInt(checkSmallUint("quorumBps", quorumBps, 0, 10_000));
-  const stake = [0n, 0n, 0n, 0n];
-  const valid: { score: number; weight: bigint }[] = [];
+  const members = votes.map(member);
   let revealedStake = 0n;
   let reveals = 0;
-  votes.forEach((v, i) => {
-    const weight = checkUint(`votes[${i}].weight`, v.weight);
-    if (weight === 0n) return;
-    const verdict = verdictValue(v.verdict, `votes[${i}].verdict`);
-    const score = checkSmallUint(`votes[${i}].measuredScoreBps`, v.measuredScoreBps, 0, 0xffff);
-    stake[verdict]! += weight;
-    revealedStake += weight;
+  let accused = false;
+  let validStake = 0n;
+  let unavailableStake = 0n;
+  let against = 0n;
+  let defence = 0n;
+  let voters = 0;
+  for (const m of members) {
+    if (m.weight === 0n) continue;
+    revealedStake += m.weight;
     reveals++;
-    if (verdict === VERDICT.Valid) valid.push({ score, weight });
-  });
-  const outcome: TallyOutcome = { verdict: "None", medianScoreBps: 0, revealedStake, reveals };
-  if (reveals < minReveals || revealedStake === 0n) return outcome;
-  for (const v of [VERDICT.Valid, VERDICT.Invalid, VERDICT.Unavailable]) {
-    if (stake[v]! * 10_000n >= quorum * revealedStake) {
-      outcome.verdict = decodeVerdict(v);
-      break;
+    if (m.verdict === VERDICT.Invalid) accused = true;
+    const s = standing(m);
+    if (s === VERDICT.Valid) validStake += m.weight;
+    else if (s === VERDICT.Unavailable) unavailableStake += m.weight;
+    if (accuses(m)) {
+      against += m.weight;
+      voters++;
+    } else if (m.replay === VERDICT.Valid) {
+      defence += m.weight;
+      voters++;
     }
   }
-  if (outcome.verdict === "Valid") {
+  const outcome: TallyOutcome = { verdict: "None", accused, medianScoreBps: 0, revealedStake, reveals };
+  if (reveals < minReveals) return outcome;
+  if (accused) {
+    if (voters < minReveals) return outcome;
+    const voting = against + defence;
+    if (against !== 0n && against * 10_000n >= quorum * voting) {
+      outcome.verdict = "Invalid";
+      return outcome;
+    }
+    if (defence * 10_000n < quorum * voting) return outcome;
+  }
+  if (validStake * 10_000n >= quorum * revealedStake) {
+    outcome.verdict = "Valid";
     // Stable sort by score, as the contract's insertion sort: equal scores keep their order.
-    valid.sort((a, b) => a.score - b.score);
+    const list = members.filter(scores).sort((a, b) => a.score - b.score);
+    const total = list.reduce((sum, m) => sum + m.weight, 0n);
     let acc = 0n;
-    for (const v of valid) {
-      acc += v.weight;
-      if (acc * 2n >= stake[VERDICT.Valid]!) {
-        outcome.medianScoreBps = v.score;
+    for (const m of list) {
+      acc += m.weight;
+      if (acc * 2n >= total) {
+        outcome.medianScoreBps = m.score;
         break;
       }
     }
+  } else if (unavailableStake * 10_000n >= quorum * revealedStake) {
+    outcome.verdict = "Unavailable";
   }
   return outcome;
 }
 
 /**
- * `Judgment.agrees`: whether a reveal earns its validator accuracy points: the same verdict as the
- * outcome and, for `Valid`, a measured score within `toleranceBps` of the median.
+ * `Judgment.agrees`: whether a member earns its accuracy points: on fraud, it stands on the
+ * accusation's side; on withholding, its standing verdict is `Unavailable`; on a valid run, it
+ * revealed `Valid`, stood by it, and measured a score within `toleranceBps` of the median.
  */
 export function voteAgrees(vote: Vote, outcome: TallyOutcome, toleranceBps: number): boolean {
-  if (vote.weight === 0n || outcome.verdict === "None") return false;
-  if (verdictValue(vote.verdict, "vote.verdict") !== VERDICT[outcome.verdict]) return false;
-  if (outcome.verdict !== "Valid") return true;
-  return Math.abs(vote.measuredScoreBps - outcome.medianScoreBps) <= toleranceBps;
+  const m = member(vote, 0);
+  if (m.weight === 0n) return false;
+  if (outcome.verdict === "Invalid") return accuses(m);
+  if (outcome.verdict === "Unavailable") return standing(m) === VERDICT.Unavailable;
+  if (outcome.verdict !== "Valid" || !scores(m)) return false;
+  return Math.abs(m.score - outcome.medianScoreBps) <= toleranceBps;
+}
+
+/**
+ * `Judgment.vouchedForFraud`: whether the member is slashed `verdictSlash` by the judgment: its
+ * standing verdict is `Valid` on a run proven fraudulent.
+ */
+export function voteVouchedForFraud(vote: Vote, outcome: TallyOutcome): boolean {
+  const m = member(vote, 0);
+  return m.weight !== 0n && outcome.verdict === "Invalid" && standing(m) === VERDICT.Valid;
 }

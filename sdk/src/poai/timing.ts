@@ -2,17 +2,23 @@
  * The timeline of a round, as the contracts compute it. All times are unix seconds (bigint).
  *
  * ```
- * round r                                   round r + 1
- * |-- beacon(r+1) commits --|-- reveals --|-- verdict commits --|-- reveals --|-- grace --|
- * start                     cap           commitStart           revealStart   revealEnd   closesAt
+ * round r                                   round r + 1 (+ extension)
+ * |-- beacon(r+1) commits --|-- reveals --|-- verdict commits --|-- reveals --|-- replay --|-- grace --|
+ * start                     cap           commitStart           revealStart   revealEnd   replayEnd   closesAt
  *   results due by deadline = min(start + spec.responseDeadline, cap)
  * ```
  *
  * - a result is accepted while `now <= deadline`;
  * - `reportMissed` works while `deadline < now <= closesAt`;
  * - verdict commits while `commitStart <= now < commitEnd`, reveals while
- *   `revealStart <= now < revealEnd` (`revealStart == commitEnd`);
- * - `finalize` works from `revealEnd`, and earns epoch points only while `now <= closesAt`.
+ *   `revealStart <= now < revealEnd` (`revealStart == commitEnd`); the last reveal judges the
+ *   challenge at once when nobody revealed `Invalid`;
+ * - after an `Invalid` reveal, second-phase votes while `revealEnd <= now < replayEnd` (the
+ *   replay window is the start of the grace window);
+ * - `finalize` works from `revealEnd` (from `replayEnd` after an `Invalid` reveal), and earns
+ *   epoch points only while `now <= closesAt`;
+ * - a committee that cannot decide is extended: its audit windows move one round later
+ *   (`extension` rounds in all), and so does the epoch its points go to.
  */
 import { PoAIInputError } from "../errors.js";
 import { checkUint } from "../validate.js";
@@ -24,8 +30,12 @@ export interface RoundWindowParams {
   commitWindow: Seconds;
   revealWindow: Seconds;
   finalizeGrace: Seconds;
+  /** Second-phase votes after the reveal window; default 0 (no second-phase window shown). */
+  replayWindow?: Seconds;
   /** The spec's `responseDeadline`; without it `deadline` is the cap. */
   responseDeadline?: Seconds;
+  /** Rounds the challenge's committee was extended by (`ChallengeInfo.extension`); default 0. */
+  extension?: Seconds;
 }
 
 /** Every boundary of round `round`'s challenges. */
@@ -44,13 +54,20 @@ export interface RoundWindows {
   deadline: bigint;
   /** `deadline - start`: the span the latency factor is measured against. */
   deadlineSpan: bigint;
+  /** The round whose start opens the committee's windows: `round + 1 + extension`. */
+  auditRound: bigint;
   /** Committee members commit verdicts in `[commitStart, commitEnd)`. */
   commitStart: bigint;
   commitEnd: bigint;
   /** … and reveal them in `[revealStart, revealEnd)`; `finalize` works from `revealEnd`. */
   revealStart: bigint;
   revealEnd: bigint;
-  /** After this the round's epoch points are final (`epochClosesAt(round)`). */
+  /** After an `Invalid` reveal, second-phase votes in `[revealEnd, replayEnd)`; `finalize` from `replayEnd`. */
+  replayEnd: bigint;
+  /**
+   * After this the challenge earns no points any more (`epochClosesAt(auditRound - 1)`: the
+   * round's own epoch, or a later one for an extended committee).
+   */
   closesAt: bigint;
 }
 
@@ -104,7 +121,8 @@ export function roundWindows(
     const due = start + checkUint("params.responseDeadline", params.responseDeadline);
     if (due < cap) deadline = due;
   }
-  const commitStart = end;
+  const extension = checkUint("params.extension", params.extension ?? 0);
+  const commitStart = end + extension * length;
   const commitEnd = commitStart + checkUint("params.commitWindow", params.commitWindow);
   const revealEnd = commitEnd + checkUint("params.revealWindow", params.revealWindow);
   return {
@@ -114,10 +132,12 @@ export function roundWindows(
     submissionDeadlineCap: cap,
     deadline,
     deadlineSpan: deadline - start,
+    auditRound: r + 1n + extension,
     commitStart,
     commitEnd,
     revealStart: commitEnd,
     revealEnd,
+    replayEnd: revealEnd + checkUint("params.replayWindow", params.replayWindow ?? 0),
     closesAt: revealEnd + checkUint("params.finalizeGrace", params.finalizeGrace),
   };
 }

@@ -20,12 +20,17 @@ import { openDatabase, probeDatabase, transaction, type Database } from "../daem
  * - `prepared`: the verdict and its salt are on disk; the commitment is not confirmed on chain;
  * - `committed`: the commitment is on chain; waiting for the reveal window;
  * - `revealed`: the reveal is on chain;
+ * - `replayed`: its second-phase vote is on chain (after a member revealed `Invalid`);
  * - `expired`: the commit window closed before a commitment landed;
  * - `unrevealed`: the reveal window closed before a reveal landed.
- * Independently, `chainStatus` records the challenge's final status once known.
+ * Independently, `chainStatus` records the challenge's final status once known, `extension` the
+ * rounds its committee was extended by (the windows above are those of round
+ * `round + 1 + extension`; an extension sends a validator outside the committee back to `new`),
+ * and `replay` this validator's second-phase vote once decided (after a member revealed
+ * `Invalid`).
  */
 export type ChallengeState =
-  "new" | "skipped" | "prepared" | "committed" | "revealed" | "expired" | "unrevealed";
+  "new" | "skipped" | "prepared" | "committed" | "revealed" | "replayed" | "expired" | "unrevealed";
 
 export const CHALLENGE_STATES: readonly ChallengeState[] = [
   "new",
@@ -33,6 +38,7 @@ export const CHALLENGE_STATES: readonly ChallengeState[] = [
   "prepared",
   "committed",
   "revealed",
+  "replayed",
   "expired",
   "unrevealed",
 ];
@@ -59,6 +65,19 @@ export interface ChallengeRecord {
   note: string | undefined;
   /** Audits that failed (engine or RPC errors), retried while the commit window is open. */
   failures: number;
+  /** Rounds the committee was extended by, as last seen on chain. */
+  extension: number;
+  /** This validator's second-phase vote, once decided (stored before it is sent). */
+  replay: ReplayDecision | undefined;
+  replayTx: Hash | undefined;
+}
+
+/** A second-phase vote on the named segments, and why. */
+export interface ReplayDecision {
+  verdict: "Valid" | "Invalid" | "Unavailable";
+  segment: number;
+  segments: number[];
+  reason?: string;
 }
 
 /** A beacon contribution as stored. */
@@ -111,6 +130,19 @@ const MIGRATIONS = [
     PRIMARY KEY (trainer, round)
   );
   `,
+  `
+  ALTER TABLE challenges ADD COLUMN extension INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE challenges ADD COLUMN replay TEXT;
+  ALTER TABLE challenges ADD COLUMN replay_tx TEXT;
+  CREATE TABLE withholding (
+    round INTEGER NOT NULL,
+    validator TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    tx TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (round, validator)
+  );
+  `,
 ];
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
@@ -134,6 +166,12 @@ function toChallenge(row: Row): ChallengeRecord {
     chainStatus: str(row.chain_status),
     note: str(row.note),
     failures: Number(row.failures),
+    extension: Number(row.extension ?? 0),
+    replay:
+      row.replay === null || row.replay === undefined
+        ? undefined
+        : (JSON.parse(String(row.replay)) as ReplayDecision),
+    replayTx: str(row.replay_tx) as Hash | undefined,
   };
 }
 
@@ -245,6 +283,8 @@ export class ValidatorStore {
       chainStatus: string;
       note: string | null;
       failures: number;
+      extension: number;
+      replayTx: Hash | null;
     }>,
   ): void {
     const columns: Record<string, string> = {
@@ -255,6 +295,8 @@ export class ValidatorStore {
       chainStatus: "chain_status",
       note: "note",
       failures: "failures",
+      extension: "extension",
+      replayTx: "replay_tx",
     };
     const sets: string[] = [];
     const values: (string | number | null)[] = [];
@@ -278,6 +320,13 @@ export class ValidatorStore {
          updated_at = ? WHERE id = ?`,
       )
       .run(JSON.stringify(verdict), JSON.stringify(audit), Date.now(), id.toLowerCase());
+  }
+
+  /** Stores the second-phase vote before it is sent. */
+  saveReplay(id: Hex, decision: ReplayDecision): void {
+    this.db
+      .prepare("UPDATE challenges SET replay = ?, replay_tx = NULL, updated_at = ? WHERE id = ?")
+      .run(JSON.stringify(decision), Date.now(), id.toLowerCase());
   }
 
   /** Challenges per state, and how many reached each final status. */
@@ -362,6 +411,34 @@ export class ValidatorStore {
       this.db.prepare("SELECT 1 FROM challenges WHERE trainer = ? AND round = ?").get(trainer, round) !==
       undefined
     );
+  }
+
+  // --- beacon withholding ---------------------------------------------------------------------
+
+  /** Whether `validator`'s contribution to the beacon of `round` was already checked. */
+  withholdingChecked(round: number, validator: Address): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM withholding WHERE round = ? AND validator = ?").get(round, validator) !==
+      undefined
+    );
+  }
+
+  recordWithholding(round: number, validator: Address, outcome: string, tx?: Hash): void {
+    this.db
+      .prepare(
+        `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+         updated_at = excluded.updated_at`,
+      )
+      .run(round, validator, outcome, tx ?? null, Date.now());
+  }
+
+  /** Withholding reports this daemon sent. */
+  withholdingReports(): number {
+    const row = this.db
+      .prepare("SELECT COUNT(*) AS n FROM withholding WHERE outcome = 'reported'")
+      .get() as Row;
+    return Number(row.n);
   }
 
   /** Reports this daemon sent. */

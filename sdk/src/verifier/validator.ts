@@ -6,13 +6,21 @@
  *    beacon(r + 1), stores it, then commits; in the second half it reveals it (also after a
  *    restart); it seals the current round's value when nobody contributed to it;
  * 2. scans `ResultSubmitted` events from a stored block cursor, in bounded block ranges;
- * 3. once a challenge's audit round (round + 1) has started and its commit window is open: checks
- *    its committee membership, reads the trainer's endpoint from Staking, samples its segments,
+ * 3. once a challenge's audit round (round + 1, later when its committee was extended) has
+ *    started and its commit window is open: checks its committee membership, reads the trainer's
+ *    endpoint from Staking, takes its share of the committee's samples (`memberSamples`, from the
+ *    whole committee the sortition draws) plus any segment an earlier member named `Invalid`,
  *    audits (`decide`, by default `auditChallenge`), stores the prepared verdict with its salt,
  *    then commits every ready verdict in one `commitVerdicts` transaction;
- * 4. in the reveal window reveals every committed verdict in one `revealVerdicts` transaction;
- * 5. after the reveal window finalizes the challenges it audited (another party finalizing first
- *    is fine), and reports trainers that missed their deadline.
+ * 4. in the reveal window reveals every committed verdict in one `revealVerdicts` transaction (the
+ *    last member's reveal judges the challenge when nobody revealed `Invalid`);
+ * 5. the second phase: when a member revealed `Invalid(segment)`, replays every named segment
+ *    (`decideReplay`) and votes in the replay window (`replayVotes`), so that one honest catch
+ *    convicts;
+ * 6. after the windows finalizes every open challenge it saw (another party finalizing first is
+ *    fine), which also extends a committee that cannot decide into the next round (the daemon
+ *    then audits it again if the new draw selects it), reports trainers that missed their
+ *    deadline, and reports validators that withheld a beacon reveal (they are slashed).
  *
  * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
  * a beacon secret) is written before the transaction that depends on it, and after a restart the
@@ -52,7 +60,8 @@ import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "../errors.js";
-import { sampleSegments } from "../poai/audit.js";
+import { memberSamples } from "../poai/audit.js";
+import { namedSegments } from "../actions/challenges.js";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "../poai/timing.js";
 import {
   DEFAULT_FETCH_ATTEMPTS,
@@ -61,8 +70,14 @@ import {
   type AuditResult,
   type Decision,
 } from "./audit.js";
-import { ValidatorStore, type ChallengeRecord, type ChallengeState } from "./validator-store.js";
+import { CommitteeView } from "./committee.js";
 import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
+import {
+  ValidatorStore,
+  type ChallengeRecord,
+  type ChallengeState,
+  type ReplayDecision,
+} from "./validator-store.js";
 
 // =================================================================================================
 // Options
@@ -105,6 +120,8 @@ export interface ValidatorDaemonOptions {
   finalize?: boolean;
   /** Report trainers that missed their deadline; default true. */
   reportMissed?: boolean;
+  /** Report validators that committed to the beacon and withheld their reveal; default true. */
+  reportWithholding?: boolean;
   /** A pino logger; default one named `poai-validator` at `logLevel`. */
   logger?: Logger;
   /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
@@ -150,6 +167,7 @@ export interface ResolvedValidatorOptions {
   beacon: boolean;
   finalize: boolean;
   reportMissed: boolean;
+  reportWithholding: boolean;
   logger: Logger;
 }
 
@@ -215,6 +233,7 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     beacon: checkBool("beacon", o.beacon ?? true),
     finalize: checkBool("finalize", o.finalize ?? true),
     reportMissed: checkBool("reportMissed", o.reportMissed ?? true),
+    reportWithholding: checkBool("reportWithholding", o.reportWithholding ?? true),
     logger: o.logger ?? createLogger("poai-validator", o.logLevel !== undefined ? { level: o.logLevel } : {}),
   };
 }
@@ -242,6 +261,8 @@ export interface ChallengeToAudit {
   endpoint: string;
   /** The audit seed the samples were drawn from. */
   auditSeed: Hex;
+  /** Rounds the committee was extended by (0 for the first committee). */
+  extension: number;
 }
 
 /** What `/status` serves. */
@@ -263,6 +284,7 @@ export interface ValidatorStatus {
   /** The latest beacon contribution (without its secret). */
   beacon: { round: number; committed: boolean; revealed: boolean } | undefined;
   missedReports: number;
+  withholdingReports: number;
   options: {
     backend: string;
     fetchTimeoutMs: number;
@@ -271,6 +293,7 @@ export interface ValidatorStatus {
     beacon: boolean;
     finalize: boolean;
     reportMissed: boolean;
+    reportWithholding: boolean;
   };
 }
 
@@ -338,6 +361,17 @@ function createMetrics(registry: Registry) {
     reveals: new Counter({
       name: "poai_validator_verdict_reveals_total",
       help: "Verdict reveals confirmed on chain",
+      registers: [registry],
+    }),
+    replays: new Counter({
+      name: "poai_validator_replay_votes_total",
+      help: "Second-phase votes confirmed on chain, by verdict",
+      labelNames: ["verdict"] as const,
+      registers: [registry],
+    }),
+    withholdingReports: new Counter({
+      name: "poai_validator_withholding_reports_total",
+      help: "Withheld beacon reveals this daemon reported (slashed)",
       registers: [registry],
     }),
     finalizations: new Counter({
@@ -410,6 +444,7 @@ export class ValidatorDaemon extends DaemonLoop {
   private server: RunningServer | undefined;
   private params: ChallengeParams | undefined;
   private readonly specs = new Map<Hex, { spec: TrainingSpec; auditSamples: number }>();
+  private readonly committees: CommitteeView;
   private readonly sealed = new Set<bigint>();
   /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
   private readonly deadlines = new Map<string, bigint>();
@@ -429,6 +464,7 @@ export class ValidatorDaemon extends DaemonLoop {
     this.epochLength = init.epochLength;
     this.metrics = createMetrics(this.registry);
     this.stuckAfterMs = init.options.stuckAfterMs;
+    this.committees = new CommitteeView(this.client, (label, run) => this.rpc(label, run));
   }
 
   /**
@@ -518,6 +554,7 @@ export class ValidatorDaemon extends DaemonLoop {
       challenges: open ? this.store.counts() : { states: {}, statuses: {} },
       beacon: beacon && { round: beacon.round, committed: beacon.committed, revealed: beacon.revealed },
       missedReports: open ? this.store.missedReports() : 0,
+      withholdingReports: open ? this.store.withholdingReports() : 0,
       options: {
         backend: typeof backend === "string" ? backend : backend.kind,
         fetchTimeoutMs: this.options.fetchTimeoutMs,
@@ -526,6 +563,7 @@ export class ValidatorDaemon extends DaemonLoop {
         beacon: this.options.beacon,
         finalize: this.options.finalize,
         reportMissed: this.options.reportMissed,
+        reportWithholding: this.options.reportWithholding,
       },
     };
   }
@@ -598,6 +636,20 @@ export class ValidatorDaemon extends DaemonLoop {
   }
 
   /**
+   * The second-phase vote on a challenge a member accused: replays the named `segments` (and
+   * checks what the audit checks) with `auditChallenge`. `Invalid` names the segment that does not
+   * replay, `Unavailable` says the trainer did not serve them, `Valid` that they all replay. A
+   * subclass may return any vote; a `Valid` vote that stands on a proven fraud is slashed.
+   */
+  protected async decideReplay(
+    challenge: ChallengeToAudit,
+    segments: number[],
+    signal: AbortSignal,
+  ): Promise<Decision> {
+    return this.decide(challenge, segments, signal);
+  }
+
+  /**
    * Whether to reveal a committed verdict now (in the reveal window). Default: always. A verdict
    * that is not revealed earns nothing and counts for nothing in the judgment.
    */
@@ -649,10 +701,14 @@ export class ValidatorDaemon extends DaemonLoop {
       await this.stepAudits(signal);
       this.progress("commits");
       await this.stepCommits(signal);
+      this.progress("replay");
+      await this.bestEffort("replay", () => this.stepReplays(signal));
       this.progress("finalize");
       await this.bestEffort("finalize", () => this.stepFinalize(signal));
       this.progress("missed");
       if (this.options.reportMissed) await this.bestEffort("missed", () => this.stepMissed(signal));
+      if (this.options.reportWithholding)
+        await this.bestEffort("withholding", () => this.stepWithholding(signal));
       this.metrics.ticks.inc({ outcome: "ok" });
       this.lastTick = this.tickRecord(clock, true);
     } catch (err) {
@@ -717,12 +773,14 @@ export class ValidatorDaemon extends DaemonLoop {
     return (await this.clock(signal)).now;
   }
 
-  private windows(round: bigint | number): RoundWindows {
+  private windows(round: bigint | number, extension = 0): RoundWindows {
     const p = this.params!;
     return roundWindows(this.genesis, this.epochLength, round, {
       commitWindow: p.commitWindow,
       revealWindow: p.revealWindow,
       finalizeGrace: p.finalizeGrace,
+      replayWindow: p.replayWindow,
+      extension,
     });
   }
 
@@ -937,7 +995,7 @@ export class ValidatorDaemon extends DaemonLoop {
     let now = await this.now(signal);
     for (const c of this.store.challengesIn(["new"])) {
       signal.throwIfAborted();
-      const w = this.windows(c.round);
+      const w = this.windows(c.round, c.extension);
       if (now < w.commitStart) continue;
       if (now >= w.commitEnd) {
         this.store.update(c.id, { state: "expired", note: "the commit window closed before the audit" });
@@ -979,7 +1037,7 @@ export class ValidatorDaemon extends DaemonLoop {
 
   /** Audits one challenge whose commit window is open: committee check, samples, decision. */
   private async audit(c: ChallengeRecord, signal: AbortSignal): Promise<AuditOutcome> {
-    const auditRound = BigInt(c.round) + 1n;
+    const auditRound = BigInt(c.round) + 1n + BigInt(c.extension);
     await this.ensureSealed(auditRound, signal);
     const committee = await this.rpc(
       "checkCommittee",
@@ -1000,6 +1058,10 @@ export class ValidatorDaemon extends DaemonLoop {
       () => this.client.challenges.getChallenge({ id: c.id }),
       signal,
     );
+    if (info.extension !== c.extension) {
+      this.store.update(c.id, { extension: info.extension });
+      return { kind: "skip", reason: `the committee was extended to round ${info.auditRound}: retried then` };
+    }
     const { spec, auditSamples } = await this.specOf(info.specId, signal);
     const operator = await this.rpc(
       "getOperator",
@@ -1007,7 +1069,20 @@ export class ValidatorDaemon extends DaemonLoop {
       signal,
     );
     const segments = modelLayout(spec).checkpointCount - 1;
-    const samples = sampleSegments(committee.auditSeed, this.validator, auditSamples, segments);
+    // This member's share of the committee's samples, and every segment a member of an earlier
+    // round of this challenge named Invalid.
+    const members = await this.committees.members(
+      BigInt(c.round),
+      committee.auditSeed,
+      committee.committeeSize,
+    );
+    const samples = memberSamples(committee.auditSeed, this.validator, members, auditSamples, segments);
+    if (info.accused) {
+      const named = namedSegments(
+        await this.rpc("getMembers", () => this.client.challenges.getMembers({ id: c.id }), signal),
+      );
+      for (const s of named) if (!samples.includes(s)) samples.push(s);
+    }
     const challenge: ChallengeToAudit = {
       id: c.id,
       trainer: c.trainer,
@@ -1019,6 +1094,7 @@ export class ValidatorDaemon extends DaemonLoop {
       reportedScoreBps: Number(info.reportedScoreBps),
       endpoint: operator.endpoint,
       auditSeed: committee.auditSeed,
+      extension: c.extension,
     };
     const started = performance.now();
     const decision = await this.withinBudget(
@@ -1040,6 +1116,7 @@ export class ValidatorDaemon extends DaemonLoop {
       segment: prepared.segment,
       measuredScoreBps: prepared.measuredScoreBps,
       samples,
+      committee: members.length,
       endpoint: operator.endpoint,
       seconds,
     };
@@ -1107,7 +1184,7 @@ export class ValidatorDaemon extends DaemonLoop {
         this.log.info({ id: c.id, tx: landed }, "commitment found on chain");
         continue;
       }
-      const w = this.windows(c.round);
+      const w = this.windows(c.round, c.extension);
       if (now >= w.commitEnd) {
         this.store.update(c.id, {
           state: "expired",
@@ -1163,7 +1240,7 @@ export class ValidatorDaemon extends DaemonLoop {
       case "AlreadyCommitted":
         return settle("committed", "the commitment was already on chain");
       case "OutsideWindow":
-        if ((await this.now(signal)) >= this.windows(c.round).commitEnd)
+        if ((await this.now(signal)) >= this.windows(c.round, c.extension).commitEnd)
           return settle("expired", "the commit window closed before the commitment landed");
         break;
       case "NotInCommittee":
@@ -1189,7 +1266,7 @@ export class ValidatorDaemon extends DaemonLoop {
     const ready: ChallengeRecord[] = [];
     const now = await this.now(signal);
     for (const c of this.store.challengesIn(["committed"])) {
-      const w = this.windows(c.round);
+      const w = this.windows(c.round, c.extension);
       if (now < w.revealStart) continue;
       if (await this.revealedOnChain(c.id, signal)) {
         this.store.update(c.id, { state: "revealed" });
@@ -1249,41 +1326,251 @@ export class ValidatorDaemon extends DaemonLoop {
     this.log.info({ tx: hash, ids: list.map((c) => c.id) }, "verdicts revealed");
   }
 
-  // --- 5. finalization and missed deadlines -----------------------------------------------------
+  // --- 5. the second phase ----------------------------------------------------------------------
+
+  /** The challenge as `decide` receives it, from its on-chain record. */
+  private async challengeToAudit(
+    c: ChallengeRecord,
+    info: { specId: Hex; seed: Hex; resultRoot: Hex; reportedScoreBps: number | bigint },
+    auditSeed: Hex,
+    signal: AbortSignal,
+  ): Promise<ChallengeToAudit> {
+    const { spec } = await this.specOf(info.specId, signal);
+    const operator = await this.rpc(
+      "getOperator",
+      () => this.client.staking.getOperator({ operator: c.trainer }),
+      signal,
+    );
+    return {
+      id: c.id,
+      trainer: c.trainer,
+      round: BigInt(c.round),
+      specId: info.specId,
+      spec,
+      seed: info.seed,
+      root: info.resultRoot,
+      reportedScoreBps: Number(info.reportedScoreBps),
+      endpoint: operator.endpoint,
+      auditSeed,
+      extension: c.extension,
+    };
+  }
+
+  /**
+   * After a member revealed `Invalid`, every member that revealed something else replays the
+   * named segments and votes in the replay window; the votes are stored before they are sent.
+   */
+  private async stepReplays(signal: AbortSignal): Promise<void> {
+    const now = await this.now(signal);
+    const ready: { c: ChallengeRecord; decision: ReplayDecision }[] = [];
+    for (const c of this.store.challengesIn(["revealed"], { open: true })) {
+      signal.throwIfAborted();
+      const w = this.windows(c.round, c.extension);
+      if (now < w.revealEnd || now >= w.replayEnd) continue;
+      if (c.verdict?.verdict === "Invalid") continue; // its accusation stands as its vote
+      if (c.replay && c.replayTx && (await this.pending(c.replayTx, signal))) continue;
+      const info = await this.rpc(
+        "getChallenge",
+        () => this.client.challenges.getChallenge({ id: c.id }),
+        signal,
+      );
+      if (info.final || !info.accused || info.extension !== c.extension) continue;
+      const members = await this.rpc(
+        "getMembers",
+        () => this.client.challenges.getMembers({ id: c.id }),
+        signal,
+      );
+      const mine = members.find((m) => m.revealed && getAddress(m.validator) === this.validator);
+      if (!mine) continue;
+      if (mine.replayVerdict !== "None") {
+        this.store.update(c.id, { state: "replayed" });
+        continue;
+      }
+      let decision = c.replay;
+      if (!decision) {
+        const segments = namedSegments(members);
+        const auditSeed = await this.rpc(
+          "auditSeed",
+          () => this.client.challenges.getAuditSeed({ id: c.id }),
+          signal,
+        );
+        const challenge = await this.challengeToAudit(c, info, auditSeed, signal);
+        const d = await this.decideReplay(challenge, segments, signal);
+        decision = {
+          verdict: d.verdict,
+          segment: d.segment,
+          segments,
+          ...(isAuditResult(d) && { reason: d.reason }),
+        };
+        this.store.saveReplay(c.id, decision);
+        this.log.info(
+          { id: c.id, segments, verdict: d.verdict, segment: d.segment },
+          "second-phase vote prepared",
+        );
+        if ((await this.now(signal)) >= w.replayEnd) continue;
+      }
+      ready.push({ c, decision });
+    }
+    if (ready.length > 0) await this.sendReplays(ready, signal);
+  }
+
+  private async sendReplays(
+    list: { c: ChallengeRecord; decision: ReplayDecision }[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    let hash: Hash;
+    try {
+      hash = await this.client.challenges.replayVotes({
+        votes: list.map(({ c, decision }) => ({
+          id: c.id,
+          verdict: decision.verdict,
+          segment: decision.segment,
+        })),
+      });
+      for (const { c } of list) this.store.update(c.id, { replayTx: hash });
+      await this.mined(hash, signal);
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      if (list.length > 1) {
+        for (const item of list) await this.sendReplays([item], signal);
+        return;
+      }
+      const { c } = list[0];
+      if (err.errorName === "AlreadyVoted") {
+        this.store.update(c.id, { state: "replayed" });
+        return;
+      }
+      this.store.update(c.id, { note: `second-phase vote refused: ${err.message}`.slice(0, 500) });
+      this.metrics.errors.inc({ step: "replay" });
+      this.log.warn({ id: c.id, err: err.message }, "second-phase vote refused");
+      return;
+    }
+    for (const { c, decision } of list) {
+      this.store.update(c.id, { state: "replayed" });
+      this.metrics.replays.inc({ verdict: decision.verdict });
+    }
+    this.log.info(
+      { tx: hash, votes: list.map(({ c, decision }) => ({ id: c.id, verdict: decision.verdict })) },
+      "second-phase votes sent",
+    );
+  }
+
+  // --- 6. finalization, extensions, missed deadlines, withheld beacon reveals -------------------
 
   private async stepFinalize(signal: AbortSignal): Promise<void> {
     const now = await this.now(signal);
-    for (const c of this.store.challengesIn(["committed", "revealed", "unrevealed"], { open: true })) {
-      const w = this.windows(c.round);
+    const states: ChallengeState[] = [
+      "committed",
+      "revealed",
+      "replayed",
+      "unrevealed",
+      "skipped",
+      "expired",
+    ];
+    for (const c of this.store.challengesIn(states, { open: true })) {
+      signal.throwIfAborted();
+      const w = this.windows(c.round, c.extension);
       if (now < w.revealEnd) continue;
+      const member = c.state !== "skipped" && c.state !== "expired";
       let info = await this.rpc(
         "getChallenge",
         () => this.client.challenges.getChallenge({ id: c.id }),
         signal,
       );
-      if (!info.final && this.options.finalize) {
-        try {
-          const hash = await this.client.challenges.finalize({ id: c.id });
-          this.store.update(c.id, { finalizeTx: hash });
-          await this.mined(hash, signal);
-          this.metrics.finalizations.inc();
-          this.log.info({ id: c.id, tx: hash }, "challenge finalized");
-        } catch (err) {
-          if (!isPoAIContractError(err)) throw err;
-          // Another party finalized first (ChallengeNotOpen), or the window is not over yet.
-          this.log.debug({ id: c.id, err: err.message }, "finalize refused");
+      if (info.extension !== c.extension) {
+        this.extended(c, info.extension, info.auditRound);
+        continue;
+      }
+      if (!info.final) {
+        // After an Invalid reveal the second phase runs first. A validator outside the committee
+        // finalizes only when no member did by the middle of the grace window.
+        const from = info.accused ? w.replayEnd : w.revealEnd;
+        const notBefore = member ? from : w.replayEnd + (w.closesAt - w.replayEnd) / 2n;
+        if (now < notBefore) continue;
+        if (this.options.finalize) {
+          try {
+            const hash = await this.client.challenges.finalize({ id: c.id });
+            this.store.update(c.id, { finalizeTx: hash });
+            await this.mined(hash, signal);
+            this.metrics.finalizations.inc();
+            this.log.info({ id: c.id, tx: hash }, "challenge finalized");
+          } catch (err) {
+            if (!isPoAIContractError(err)) throw err;
+            // Another party finalized first (ChallengeNotOpen), or the window is not over yet.
+            this.log.debug({ id: c.id, err: err.message }, "finalize refused");
+          }
+          info = await this.rpc(
+            "getChallenge",
+            () => this.client.challenges.getChallenge({ id: c.id }),
+            signal,
+          );
+          if (info.extension !== c.extension) {
+            this.extended(c, info.extension, info.auditRound);
+            continue;
+          }
         }
-        info = await this.rpc(
-          "getChallenge",
-          () => this.client.challenges.getChallenge({ id: c.id }),
-          signal,
-        );
       }
       if (info.final) {
         this.store.update(c.id, { chainStatus: info.status });
         this.log.info({ id: c.id, status: info.status }, "challenge judged");
       } else if (!this.options.finalize && now > w.closesAt + this.epochLength) {
         this.store.update(c.id, { chainStatus: "Unfinalized" }); // stop polling it
+      }
+    }
+  }
+
+  /**
+   * The committee of `c` could not decide and was extended: validators drawn for the new audit
+   * round join it. A validator outside the committee audits again (it may be drawn now); a member
+   * that has not revealed may reveal in the new reveal window; the other members' votes stand.
+   */
+  private extended(c: ChallengeRecord, extension: number, auditRound: number): void {
+    const state: ChallengeState =
+      c.state === "skipped" || c.state === "expired"
+        ? "new"
+        : c.state === "unrevealed"
+          ? "committed"
+          : c.state;
+    this.store.update(c.id, { extension, state, note: null });
+    this.log.info({ id: c.id, auditRound, state }, "committee extended into a later round");
+  }
+
+  /**
+   * Reports the validators that committed to the beacon of the current (or the previous) round
+   * and withheld their reveal: the challenge manager slashes them `beaconSlash`; this daemon
+   * earns the finder's fee. Each contribution is checked once.
+   */
+  private async stepWithholding(signal: AbortSignal): Promise<void> {
+    const now = await this.now(signal);
+    const current = roundAt(this.genesis, this.epochLength, now);
+    let validators: Address[] | undefined;
+    for (let r = current > 1n ? current - 1n : 1n; r <= current; r++) {
+      if (now > this.windows(r - 1n).closesAt) continue; // reports close with epoch r - 1
+      validators ??= await this.committees.validators(current);
+      for (const v of validators) {
+        signal.throwIfAborted();
+        if (v === this.validator || this.store.withholdingChecked(Number(r), v)) continue;
+        const contribution = await this.rpc(
+          "getBeaconContribution",
+          () => this.client.beacon.getBeaconContribution({ round: r, validator: v }),
+          signal,
+        );
+        if (!contribution.committed || contribution.revealed) {
+          this.store.recordWithholding(Number(r), v, contribution.committed ? "revealed" : "none");
+          continue;
+        }
+        try {
+          const hash = await this.client.challenges.reportBeaconWithholding({ round: r, validator: v });
+          await this.mined(hash, signal);
+          this.store.recordWithholding(Number(r), v, "reported", hash);
+          this.metrics.withholdingReports.inc();
+          this.log.info({ round: String(r), validator: v, tx: hash }, "reported a withheld beacon reveal");
+        } catch (err) {
+          if (!isPoAIContractError(err)) throw err;
+          // WithholdingAlreadySlashed (someone reported first), ReportTooLate: settled either way.
+          this.store.recordWithholding(Number(r), v, err.errorName);
+          this.log.debug({ round: String(r), validator: v, err: err.message }, "withholding report refused");
+        }
       }
     }
   }

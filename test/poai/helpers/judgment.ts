@@ -1,11 +1,11 @@
 /**
  * An independent bigint model of the PoAI judgment, written from the protocol rules rather than
- * from the Solidity. Committee members weigh in with their stake at the audit round as a fraction
- * of the validator role's stake then (units of 2^-32; all members of a round share the
- * denominator); a verdict holds when it has at least `quorumBps` of the revealed stake among at
- * least `minReveals` reveals; the median is the lower stake-weighted median of the Valid reveals'
- * measured scores; a valid challenge scores `latencyFactor x deviationFactor` (1e18 = 1), zero
- * outside the spec's score band.
+ * from the Solidity. Committee members weigh in with their stake at the challenge's round as a
+ * fraction of the validator role's stake then (units of 2^-32; all members share the
+ * denominator); an accusation (an Invalid reveal) is decided by the second phase, anything else by
+ * a quorum of the revealed stake (see `tally`); the median is the lower stake-weighted median of
+ * the scores of the members that revealed Valid and stood by it; a valid challenge scores
+ * `latencyFactor x deviationFactor` (1e18 = 1), zero outside the spec's score band.
  */
 import { Verdict, WAD, BPS } from "./world.js";
 
@@ -18,16 +18,37 @@ export function weightOf(stake: bigint, roleStake: bigint): bigint {
   return w === 0n ? 1n : w;
 }
 
-/** One committee member's reveal (`weight` 0: committed but did not reveal). */
-export type Ballot = { verdict: number; scoreBps: number; weight: bigint };
+/**
+ * One committee member: its reveal, its second-phase vote (`replay`, default none) and its weight
+ * (`weight` 0: committed but did not reveal).
+ */
+export type Ballot = { verdict: number; replay?: number; scoreBps: number; weight: bigint };
 
-export type Outcome = { verdict: number; medianScoreBps: number; revealedStake: bigint; reveals: number };
+export type Outcome = {
+  verdict: number;
+  accused: boolean;
+  medianScoreBps: number;
+  revealedStake: bigint;
+  reveals: number;
+};
+
+/** The member's standing verdict: its second-phase vote if it cast one, else its reveal. */
+const standing = (b: Ballot) => (b.replay && b.replay !== Verdict.None ? b.replay : b.verdict);
+/** On the accusation's side: voted Invalid or Unavailable in the second phase, or revealed Invalid and did not vote again. */
+const accuses = (b: Ballot) =>
+  b.weight > 0n &&
+  (b.replay === Verdict.Invalid ||
+    b.replay === Verdict.Unavailable ||
+    ((b.replay ?? Verdict.None) === Verdict.None && b.verdict === Verdict.Invalid));
+/** Its score counts for the median: it revealed Valid and did not vote otherwise later. */
+const scores = (b: Ballot) =>
+  b.weight > 0n &&
+  b.verdict === Verdict.Valid &&
+  ((b.replay ?? Verdict.None) === Verdict.None || b.replay === Verdict.Valid);
 
 /** The lower stake-weighted median: the smallest score whose cumulative weight reaches half. */
 export function weightedMedian(ballots: Ballot[]): number {
-  const valid = ballots
-    .filter((b) => b.weight > 0n && b.verdict === Verdict.Valid)
-    .sort((a, b) => a.scoreBps - b.scoreBps);
+  const valid = ballots.filter(scores).sort((a, b) => a.scoreBps - b.scoreBps);
   const total = valid.reduce((s, b) => s + b.weight, 0n);
   let acc = 0n;
   for (const b of valid) {
@@ -37,20 +58,39 @@ export function weightedMedian(ballots: Ballot[]): number {
   return 0;
 }
 
+/**
+ * The verdict rule of docs/protocol.md: an accusation (an Invalid reveal) is decided by the
+ * members that stand on it or voted against it in the second phase (fraud with a quorum of their
+ * stake among at least minReveals of them; rejected with a quorum for the defence); otherwise
+ * Valid, then Unavailable, with a quorum of the revealed stake among at least minReveals reveals.
+ * `None`: the committee cannot decide (it is extended).
+ */
 export function tally(ballots: Ballot[], quorumBps: number, minReveals: number): Outcome {
   const revealed = ballots.filter((b) => b.weight > 0n);
   const revealedStake = revealed.reduce((s, b) => s + b.weight, 0n);
-  const o: Outcome = { verdict: Verdict.None, medianScoreBps: 0, revealedStake, reveals: revealed.length };
-  if (revealed.length < minReveals || revealedStake === 0n) return o;
-  for (const v of [Verdict.Valid, Verdict.Invalid, Verdict.Unavailable]) {
-    const stake = revealed.filter((b) => b.verdict === v).reduce((s, b) => s + b.weight, 0n);
-    // stake / revealedStake >= quorumBps / 10_000
-    if (stake * BPS >= BigInt(quorumBps) * revealedStake) {
-      o.verdict = v;
-      break;
-    }
+  const accused = revealed.some((b) => b.verdict === Verdict.Invalid);
+  const o: Outcome = {
+    verdict: Verdict.None,
+    accused,
+    medianScoreBps: 0,
+    revealedStake,
+    reveals: revealed.length,
+  };
+  if (revealed.length < minReveals) return o;
+  const q = BigInt(quorumBps);
+  if (accused) {
+    const against = revealed.filter(accuses);
+    const defence = revealed.filter((b) => !accuses(b) && b.replay === Verdict.Valid);
+    if (against.length + defence.length < minReveals) return o;
+    const a = against.reduce((s, b) => s + b.weight, 0n);
+    const dd = defence.reduce((s, b) => s + b.weight, 0n);
+    if (a > 0n && a * BPS >= q * (a + dd)) return { ...o, verdict: Verdict.Invalid };
+    if (dd * BPS < q * (a + dd)) return o;
   }
-  if (o.verdict === Verdict.Valid) o.medianScoreBps = weightedMedian(ballots);
+  const stakeOf = (v: number) => revealed.filter((b) => standing(b) === v).reduce((s, b) => s + b.weight, 0n);
+  if (stakeOf(Verdict.Valid) * BPS >= q * revealedStake)
+    return { ...o, verdict: Verdict.Valid, medianScoreBps: weightedMedian(ballots) };
+  if (stakeOf(Verdict.Unavailable) * BPS >= q * revealedStake) return { ...o, verdict: Verdict.Unavailable };
   return o;
 }
 
@@ -78,15 +118,26 @@ export function challengeScore(a: {
   return (deviationFactor * latencyFactor) / WAD;
 }
 
-/** Whether a reveal earns accuracy points: same verdict as a quorum, and for Valid a score within tolerance. */
+/**
+ * Whether a member earns accuracy points: on fraud, it stands on the accusation; on withholding,
+ * its standing verdict is Unavailable; on a valid run, it revealed Valid, stood by it and measured
+ * within the tolerance.
+ */
 export function agrees(b: Ballot, o: Outcome, toleranceBps: number): boolean {
-  if (b.weight === 0n || o.verdict === Verdict.None || b.verdict !== o.verdict) return false;
-  if (o.verdict !== Verdict.Valid) return true;
+  if (b.weight === 0n) return false;
+  if (o.verdict === Verdict.Invalid) return accuses(b);
+  if (o.verdict === Verdict.Unavailable) return standing(b) === Verdict.Unavailable;
+  if (o.verdict !== Verdict.Valid || !scores(b)) return false;
   return Math.abs(b.scoreBps - o.medianScoreBps) <= toleranceBps;
 }
 
+/** Whether a member is slashed verdictSlash: its standing verdict is Valid on a proven fraud. */
+export function vouchedForFraud(b: Ballot, o: Outcome): boolean {
+  return b.weight > 0n && o.verdict === Verdict.Invalid && standing(b) === Verdict.Valid;
+}
+
 /** Status of a challenge after finalization, from the tally. */
-export function statusOf(o: Outcome): number {
+export function statusOf(o: Pick<Outcome, "verdict">): number {
   switch (o.verdict) {
     case Verdict.Valid:
       return 2;

@@ -200,11 +200,18 @@ export async function deployWorld(conn: Connection, options: WorldOptions = {}) 
     );
   };
 
-  const windows = (r: bigint) => {
-    const commitStart = start(r + 1n);
+  /** The audit windows of round `r`'s challenges (of their `extension`-th extended committee). */
+  const windows = (r: bigint, extension = 0n) => {
+    const commitStart = start(r + 1n + extension);
     const revealStart = commitStart + BigInt(cp.commitWindow);
     const revealEnd = revealStart + BigInt(cp.revealWindow);
-    return { commitStart, revealStart, revealEnd, closes: revealEnd + BigInt(cp.finalizeGrace) };
+    return {
+      commitStart,
+      revealStart,
+      revealEnd,
+      replayEnd: revealEnd + BigInt(cp.replayWindow),
+      closes: revealEnd + BigInt(cp.finalizeGrace),
+    };
   };
   /** The beacon commit phase of round `r` ends (and its reveal phase starts) here. */
   const beaconCommitEnd = (r: bigint) => start(r - 1n) + epochLength / 2n;
@@ -229,22 +236,65 @@ export async function deployWorld(conn: Connection, options: WorldOptions = {}) 
     ]);
   const commitVote = async (id: Hex, vote: Vote) =>
     vote.v.cm.write.commitVerdict([id, await commitment(id, vote)]);
-  const revealVote = (id: Hex, vote: Vote) =>
-    vote.v.cm.write.revealVerdict([
+  /**
+   * The transaction that judged (or extended) each challenge, when a last reveal or a last
+   * second-phase vote did.
+   */
+  const judgedIn = new Map<Hex, Hex>();
+  const noteJudgment = async (id: Hex, hash: Hex) => {
+    const r = await receipt(hash);
+    const own = r.logs.filter((l) => l.address.toLowerCase() === d.challenges.address.toLowerCase());
+    const judged = parseEventLogs({
+      abi: d.challenges.abi,
+      logs: own,
+      eventName: ["ChallengeFinalized", "ChallengeExtended"],
+    });
+    if (judged.some((l) => l.args.id === id)) judgedIn.set(id, hash);
+    return hash;
+  };
+  const revealVote = async (id: Hex, vote: Vote) =>
+    noteJudgment(
       id,
-      vote.verdict,
-      vote.segment ?? 0,
-      vote.score ?? 0,
-      vote.salt ?? saltOf(vote.v.address, id),
-    ]);
+      await vote.v.cm.write.revealVerdict([
+        id,
+        vote.verdict,
+        vote.segment ?? 0,
+        vote.score ?? 0,
+        vote.salt ?? saltOf(vote.v.address, id),
+      ]),
+    );
+  /** A second-phase vote (in the replay window after an Invalid reveal). */
+  const replayVote = async (id: Hex, v: Actor, verdict: number, segment = 0) =>
+    noteJudgment(id, await v.cm.write.replayVote([id, verdict, segment]));
+  /**
+   * The transaction that judged `id` inside a reveal or a second-phase vote, if one did on the
+   * current chain (a fixture's snapshot revert drops it).
+   */
+  const judged = async (id: Hex): Promise<Hex | undefined> => {
+    const hash = judgedIn.get(id);
+    if (hash === undefined) return undefined;
+    const r = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined);
+    if (r === undefined || r.blockNumber > (await publicClient.getBlockNumber())) {
+      judgedIn.delete(id);
+      return undefined;
+    }
+    return hash;
+  };
 
   /**
-   * Runs the audit of challenge `id` (of round `r`): every vote is committed in the commit window,
-   * those `reveal` accepts are revealed in the reveal window, and the clock ends at the reveal
-   * window's end (finalization opens).
+   * Runs the audit of challenge `id` (of round `r`, or of its `extension`-th extended committee):
+   * every vote is committed in the commit window, those `reveal` accepts are revealed in the
+   * reveal window (the last reveal judges the challenge when nobody revealed Invalid), and the
+   * clock ends at the reveal window's end (finalization, or the second phase, opens).
    */
-  const audit = async (id: Hex, r: bigint, votes: Vote[], reveal: (v: Vote) => boolean = () => true) => {
-    const w = windows(r);
+  const audit = async (
+    id: Hex,
+    r: bigint,
+    votes: Vote[],
+    reveal: (v: Vote) => boolean = () => true,
+    extension = 0n,
+  ) => {
+    const w = windows(r, extension);
     await reach(w.commitStart);
     for (const vote of votes) await commitVote(id, vote);
     await reach(w.revealStart);
@@ -303,6 +353,8 @@ export async function deployWorld(conn: Connection, options: WorldOptions = {}) 
     commitment,
     commitVote,
     revealVote,
+    replayVote,
+    judged,
     audit,
     secretOf,
     beaconCommit,

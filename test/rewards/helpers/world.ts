@@ -229,7 +229,11 @@ export async function deployRewardWorld(conn: Connection, options: RewardWorldOp
   /** Whether `trainer` owes a result in `round` (the ChallengeManager's rule, from Staking's state). */
   const isDue = async (trainer: Address, round: bigint) => {
     const s = await d.staking.read.operatorState([trainer, round]);
-    return s.role === TRAINER && s.active && s.stake >= s.minStake;
+    if (s.role !== TRAINER || !s.active || s.stake < s.minStake) return false;
+    // a trainer still in jail at the round's result deadline (the only spec's, capped at the
+    // middle of the round) owes nothing for it
+    const deadline = start(round) + BigInt(Math.min(SPEC_PARAMS.responseDeadline, L / 2 - 1));
+    return BigInt(s.unjailedAt) <= deadline;
   };
   /**
    * Results of round `plan.round` from its working trainers that are due, in latency order (the
