@@ -16,6 +16,7 @@ import {
   DAY,
   E,
   SPEC,
+  Status,
   Verdict,
   deployWorld,
   specArg,
@@ -125,8 +126,9 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     return out;
   };
   /**
-   * Judges runs of round `r`: every vote is committed, then revealed, then each run finalized (by
-   * the bystander). `runs` maps a challenge id to its votes.
+   * Judges runs of round `r`: every vote is committed, then revealed (the last reveal of a
+   * unanimous committee judges the run), and a run still open after the reveal window is finalized
+   * by the bystander. `runs` maps a challenge id to its votes.
    */
   const judge = async (r: bigint, runs: [Hex, Vote[]][]) => {
     const win = w.windows(r);
@@ -135,7 +137,9 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     await w.reach(win.revealStart);
     for (const [id, votes] of runs) for (const v of votes) await w.revealVote(id, v);
     await w.reach(win.revealEnd);
-    for (const [id] of runs) await bystander.cm.write.finalize([id]);
+    for (const [id] of runs)
+      if ((await w.challenges.read.getChallenge([id])).status === Status.Submitted)
+        await bystander.cm.write.finalize([id]);
   };
   const votesOf = (verdict: number, score = 0): Vote[] => w.validators.map((v) => ({ v, verdict, score }));
   const valid = (score: number) => votesOf(Verdict.Valid, score);
