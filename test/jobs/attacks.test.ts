@@ -48,6 +48,31 @@ describe("JobRegistry attacks", function () {
     expect(await w.token.read.balanceOf([w.jobs.address])).to.equal(0n);
   });
 
+  // Catches a registry that escrows any spec: the job would complete and pay, and its model then
+  // fail ModelRegistry.registerJobModel (ModelNotDisputable) forever.
+  it("refuses a job whose model could not be disputed once served (it could never be registered), before escrow", async () => {
+    const w = await load();
+    const widths = [4096, 4096, 4];
+    const gas = await w.models.read.disputeGasBound([widths]);
+    const max = await w.models.read.MAX_DISPUTE_GAS();
+    expect(gas > max).to.equal(true);
+    const claimRound = (await w.latest() - w.genesis) / w.epochLength + 1n;
+    const big = { ...JOB_SPEC, widths, dataset: { ...JOB_DATASET, features: 4096 } };
+    const j = await w.jobsOf(w.owner);
+    expect(
+      await outcome(
+        w,
+        j.write.postJob([
+          specArg({ ...big, dataset: undefined }),
+          big.dataset,
+          JOB_SOURCES,
+          w.terms({ deadline: await w.jobs.read.judgedBy([claimRound]) }),
+        ]),
+      ),
+    ).to.deep.equal(["ModelNotDisputable", [gas, max]]);
+    expect(await w.token.read.balanceOf([w.jobs.address])).to.equal(0n);
+  });
+
   it("claims: only in the claim round, only active trainers with stake, once, one job per run round, and the lowest draws win", async () => {
     const w = await load();
     const a = await w.post({ trainers: 1 });
