@@ -77,7 +77,12 @@ interface IJobRegistry {
     );
     /// @notice Trainers may claim attempt `attempt` of `jobId` during round `claimRound`.
     event JobOpened(uint256 indexed jobId, uint256 indexed claimRound, uint8 attempt);
-    event JobClaimed(uint256 indexed jobId, address indexed trainer, uint256 indexed runRound, uint256 priority);
+    event JobClaimed(
+        uint256 indexed jobId,
+        address indexed trainer,
+        uint256 indexed runRound,
+        uint256 priority
+    );
     event ClaimOutranked(uint256 indexed jobId, address indexed trainer, uint256 indexed runRound);
     event RunJudged(
         uint256 indexed jobId,

@@ -106,10 +106,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         ModelRegistry models_,
         address authority,
         Params memory params_
-    )
-        AccessManaged(authority)
-        JobFunds(IERC20(challenges_.staking().token()), distributor_)
-    {
+    ) AccessManaged(authority) JobFunds(IERC20(challenges_.staking().token()), distributor_) {
         challenges = challenges_;
         staking = challenges_.staking();
         tasks = TaskRegistry(address(challenges_.registry()));
@@ -134,7 +131,8 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         string[] calldata sources,
         JobTerms calldata terms
     ) external nonReentrant returns (uint256 jobId) {
-        if (terms.trainers == 0 || terms.trainers > MAX_TRAINERS) revert InvalidTerms("trainers", terms.trainers);
+        if (terms.trainers == 0 || terms.trainers > MAX_TRAINERS)
+            revert InvalidTerms("trainers", terms.trainers);
         if (terms.token == address(0)) revert InvalidTerms("token", 0);
         if (terms.budget == 0) revert InvalidTerms("budget", 0);
         if (terms.minAccuracyBps > BPS) revert InvalidTerms("minAccuracyBps", terms.minAccuracyBps);
@@ -143,14 +141,14 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         uint256 claimRound = _currentRound() + 1;
         uint256 earliest = _judgedBy(claimRound);
         if (terms.deadline < earliest) revert DeadlineTooSoon(terms.deadline, earliest);
-        if (terms.deadline > block.timestamp + MAX_DURATION)
-            revert InvalidTerms("deadline", terms.deadline);
+        if (terms.deadline > block.timestamp + MAX_DURATION) revert InvalidTerms("deadline", terms.deadline);
 
         // A model nobody could dispute could never be registered: refuse its job before escrow.
         ModelRegistry registry = models;
         if (address(registry) != address(0)) {
             uint256 disputeGas = registry.disputeGasBound(spec.widths);
-            if (disputeGas > registry.MAX_DISPUTE_GAS()) revert ModelNotDisputable(disputeGas, registry.MAX_DISPUTE_GAS());
+            if (disputeGas > registry.MAX_DISPUTE_GAS())
+                revert ModelNotDisputable(disputeGas, registry.MAX_DISPUTE_GAS());
         }
         bytes32 specId = keccak256(abi.encode(spec, dataset));
         if (!tasks.isRegistered(specId)) {
@@ -399,7 +397,8 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         Job storage j = _jobs[jobId];
         uint256 stake = staking.stakeAt(trainer, j.claimRound);
         if (stake == 0) return type(uint256).max;
-        return uint256(keccak256(abi.encode(beacon.valueOf(j.claimRound), jobId, j.attempt, trainer))) / stake;
+        return
+            uint256(keccak256(abi.encode(beacon.valueOf(j.claimRound), jobId, j.attempt, trainer))) / stake;
     }
 
     /// @notice The container id string of job `jobId`'s model: `job/<jobId>`.
@@ -425,7 +424,11 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
 
     /// Whether the run `id` of job `jobId` in `runRound` is judged Valid (and its median), reverting
     /// `RunNotJudged` while its judgment is still to come.
-    function _judged(uint256 jobId, bytes32 id, uint256 runRound) private view returns (bool ok, uint16 score) {
+    function _judged(
+        uint256 jobId,
+        bytes32 id,
+        uint256 runRound
+    ) private view returns (bool ok, uint16 score) {
         RunRecord storage r = _runs[id];
         if (r.judged) return (r.status == IChallengeManager.Status.Valid, r.medianScoreBps);
         IChallengeManager.ChallengeView memory c = challenges.getChallenge(id);
@@ -502,7 +505,8 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
             RunRecord storage r = _runs[id];
             if (!r.judged) continue;
             if (r.status == IChallengeManager.Status.Valid) proved[i] = IChallengeManager.Verdict.Valid;
-            else if (r.status == IChallengeManager.Status.Fraud) proved[i] = IChallengeManager.Verdict.Invalid;
+            else if (r.status == IChallengeManager.Status.Fraud)
+                proved[i] = IChallengeManager.Verdict.Invalid;
             else if (r.status == IChallengeManager.Status.Withheld)
                 proved[i] = IChallengeManager.Verdict.Unavailable;
             else continue;

@@ -662,7 +662,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             emit LateFinalization(id, epoch);
         }
         emit ChallengeFinalized(id, trainer, round, status, score, o.medianScoreBps, trainerPoints);
-        if (_jobSpecOf(trainer, round) != 0) jobBoard.onRunFinalized(id, trainer, round, status, o.medianScoreBps);
+        if (_jobSpecOf(trainer, round) != 0)
+            jobBoard.onRunFinalized(id, trainer, round, status, o.medianScoreBps);
 
         // No slash later than `slashWindow()` after the round's start: unbonding stake is out of
         // reach after that.

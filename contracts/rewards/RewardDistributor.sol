@@ -133,7 +133,12 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     event ParamsUpdated(Params params);
     /// @notice A job payment credited to `operator`'s pool (by the job registry).
     event FeesCredited(address indexed operator, uint256 amount);
-    event RoyaltySplitSet(address indexed account, address indexed trainer, address indexed owner, uint16 ownerBps);
+    event RoyaltySplitSet(
+        address indexed account,
+        address indexed trainer,
+        address indexed owner,
+        uint16 ownerBps
+    );
     event RoyaltySplitPaid(address indexed account, uint256 toTrainer, uint256 toOwner);
 
     error ZeroAmount();

@@ -29,7 +29,8 @@ const build = (source: TokenSource) =>
     const deployer = m.getAccount(0);
     const poai = m.useModule(inferenceModule(source));
     const { manager, challenges, registry, distributor, models } = poai;
-    const p = <K extends keyof typeof DEFAULT_JOB_PARAMS>(name: K) => m.getParameter(name, DEFAULT_JOB_PARAMS[name]);
+    const p = <K extends keyof typeof DEFAULT_JOB_PARAMS>(name: K) =>
+      m.getParameter(name, DEFAULT_JOB_PARAMS[name]);
     const jobs = m.contract("JobRegistry", [
       challenges,
       distributor,
@@ -50,11 +51,18 @@ const build = (source: TokenSource) =>
     m.call(manager, "setTargetFunctionRole", [distributor, [S.creditFees, S.setRoyaltySplit], ROLES.JOBS], {
       id: "JobRewardsRole",
     });
-    m.call(manager, "setTargetFunctionRole", [models, [S.registerJobModel], ROLES.JOBS], { id: "JobModelsRole" });
-    role("JobGovernorRole", jobs, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
-    const boardRole = m.call(manager, "setTargetFunctionRole", [challenges, [S.setJobBoard], ROLES.GOVERNOR], {
-      id: "JobBoardGovernorRole",
+    m.call(manager, "setTargetFunctionRole", [models, [S.registerJobModel], ROLES.JOBS], {
+      id: "JobModelsRole",
     });
+    role("JobGovernorRole", jobs, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
+    const boardRole = m.call(
+      manager,
+      "setTargetFunctionRole",
+      [challenges, [S.setJobBoard], ROLES.GOVERNOR],
+      {
+        id: "JobBoardGovernorRole",
+      },
+    );
     m.call(manager, "grantRole", [ROLES.JOBS, jobs, 0], { id: "GrantJobsRole" });
     m.call(challenges, "setJobBoard", [jobs], { id: "ConnectJobBoard", after: [boardRole] });
     return { ...poai, jobs };

@@ -18,7 +18,6 @@ import {
   approveJobBudget,
   cancelJob,
   claimJob,
-  fetchJobModel,
   getJob,
   getJobCount,
   jobRegistryAbi,
@@ -32,6 +31,7 @@ import {
   type PoAIClient,
 } from "@poai/sdk";
 import { specId as specIdOf, type TrainingSpec } from "@poai/sdk/compute";
+import { fetchJobModel } from "@poai/sdk/node";
 import { formatUnits, parseEventLogs, type Address, type Hash } from "viem";
 import { getBlock } from "viem/actions";
 import type { Command } from "commander";
@@ -55,12 +55,15 @@ async function mined(client: PoAIClient, hash: Hash, action: string, txs: unknow
 function needRegistry(client: PoAIClient): Address {
   const address = client.deployment.contracts.jobRegistry;
   if (!address)
-    fail("the address book has no jobRegistry (paid jobs): deploy with poai deploy, or pass an address book that has it");
+    fail(
+      "the address book has no jobRegistry (paid jobs): deploy with poai deploy, or pass an address book that has it",
+    );
   return address!;
 }
 
 function parseJobId(value: string): bigint {
-  if (!/^[1-9]\d*$/.test(value)) fail(`--job must be a job id (a positive integer), got ${JSON.stringify(value)}`);
+  if (!/^[1-9]\d*$/.test(value))
+    fail(`--job must be a job id (a positive integer), got ${JSON.stringify(value)}`);
   return BigInt(value);
 }
 
@@ -112,7 +115,9 @@ function describe(j: JobInfo, decimals: number, symbol: string): string[] {
       `  claims in round ${j.claimRound}, runs in round ${j.runRound}; assigned: ${j.assigned.length ? j.assigned.join(", ") : "none yet"}`,
     );
   if (j.state === "Completed") {
-    lines.push(`  completed by ${j.winner} in round ${j.winnerRound} at ${(j.winnerScoreBps / 100).toFixed(2)}% accuracy`);
+    lines.push(
+      `  completed by ${j.winner} in round ${j.winnerRound} at ${(j.winnerScoreBps / 100).toFixed(2)}% accuracy`,
+    );
     lines.push(
       /^0x0+$/.test(j.containerId)
         ? "  model not registered yet (poai job register-model)"
@@ -151,7 +156,12 @@ async function jobPost(
     ownerRoyaltyBps: parsePercent("owner-royalty", o.ownerRoyalty),
   };
   const txs: unknown[] = [];
-  await mined(client, await approveJobBudget(client, { amount: budget, token: token.address }), "approve", txs);
+  await mined(
+    client,
+    await approveJobBudget(client, { amount: budget, token: token.address }),
+    "approve",
+    txs,
+  );
   const receipt = await mined(client, await postJob(client, { spec, sources: o.source, terms }), "post", txs);
   const [posted] = parseEventLogs({ abi: jobRegistryAbi, logs: receipt.logs, eventName: "JobPosted" });
   const jobId = posted!.args.jobId;
@@ -214,7 +224,10 @@ async function simple(
   };
 }
 
-async function jobFetch(client: PoAIClient, o: { job: string; out: string; endpoint?: string; register?: boolean }) {
+async function jobFetch(
+  client: PoAIClient,
+  o: { job: string; out: string; endpoint?: string; register?: boolean },
+) {
   needRegistry(client);
   const jobId = parseJobId(o.job);
   const model = await fetchJobModel(client, { jobId, ...(o.endpoint && { endpoint: o.endpoint }) });
@@ -272,13 +285,20 @@ async function jobWithdraw(client: PoAIClient, o: { token?: string }) {
   const token = await parseToken(client, o.token);
   const txs: unknown[] = [];
   await mined(client, await withdrawJobFunds(client, { token: token.address }), "withdraw", txs);
-  return { lines: [`withdrew what the job registry owed ${signer(client)} in ${token.symbol}`], data: { action: "job-withdraw", transactions: txs } };
+  return {
+    lines: [`withdrew what the job registry owed ${signer(client)} in ${token.symbol}`],
+    data: { action: "job-withdraw", transactions: txs },
+  };
 }
 
 /** Registers `poai job`. */
 export function registerJobCommands(p: Command, h: MarketCommandHelpers): void {
-  const job = p.command("job").description("Paid training jobs: post, list, status, cancel, fetch, claim, settle").exitOverride();
-  const sub = (name: string, description: string) => h.common(job.command(name).description(description).exitOverride());
+  const job = p
+    .command("job")
+    .description("Paid training jobs: post, list, status, cancel, fetch, claim, settle")
+    .exitOverride();
+  const sub = (name: string, description: string) =>
+    h.common(job.command(name).description(description).exitOverride());
   const act =
     <O extends CommonOptions>(work: (client: PoAIClient, o: O) => Promise<CommandResult>, needsKey = true) =>
     async (o: O) =>
@@ -299,7 +319,12 @@ export function registerJobCommands(p: Command, h: MarketCommandHelpers): void {
     .option("--owner <address>", "only this owner's jobs", (v) => parseAddress("owner", v))
     .option("--state <state>", `only jobs in this state (${STATES.join(", ")})`)
     .option("--limit <n>", "at most this many (default 20)")
-    .action(act((c, o: { owner?: Address; state?: string; limit?: string } & CommonOptions) => jobList(c, o), false));
+    .action(
+      act(
+        (c, o: { owner?: Address; state?: string; limit?: string } & CommonOptions) => jobList(c, o),
+        false,
+      ),
+    );
   sub("status", "Show a job: its state, assignment, winner and model")
     .requiredOption("--job <id>", "the job id")
     .action(act((c, o: { job: string } & CommonOptions) => jobStatus(c, o), false));
@@ -318,7 +343,11 @@ export function registerJobCommands(p: Command, h: MarketCommandHelpers): void {
     .option("--endpoint <url>", "the trainer's checkpoint server (default: its endpoint in Staking)")
     .option("--register", "also register the model as job/<id> in the ModelRegistry if nobody has")
     .action(async (o: { job: string; out: string; endpoint?: string; register?: boolean } & CommonOptions) =>
-      h.run(o.json, async (config) => jobFetch((await h.session(o, config, o.register === true)).client, o), o),
+      h.run(
+        o.json,
+        async (config) => jobFetch((await h.session(o, config, o.register === true)).client, o),
+        o,
+      ),
     );
   sub("withdraw", "Withdraw what the job registry owes you (refunds, payments in another ERC-20)")
     .option("--token <token>", "poai (default) or an ERC-20 address")

@@ -45,9 +45,7 @@ export const JOB_SELECTORS = {
   ),
   creditFees: selector("creditFees(address[],uint256[])"),
   setRoyaltySplit: selector("setRoyaltySplit(address,address,address,uint16)"),
-  registerJobModel: selector(
-    "registerJobModel(string,address,uint32[],bytes32,bytes32,uint256,address)",
-  ),
+  registerJobModel: selector("registerJobModel(string,address,uint32[],bytes32,bytes32,uint256,address)"),
   setJobBoard: selector("setJobBoard(address)"),
   jobSetParams: selector("setParams((uint16,uint16,uint16,uint16,uint32,address))"),
   setModelRegistry: selector("setModelRegistry(address)"),
@@ -72,7 +70,11 @@ export type JobsDeployOptions = {
 };
 
 /** Deploys and wires the JobRegistry (see the module comment). */
-export async function deployJobs(viem: HardhatViemHelpers, d: JobsDeployInput, options: JobsDeployOptions = {}) {
+export async function deployJobs(
+  viem: HardhatViemHelpers,
+  d: JobsDeployInput,
+  options: JobsDeployOptions = {},
+) {
   const [deployer] = await viem.getWalletClients();
   const admin = deployer.account.address;
   const manager = await viem.getContractAt("PoAIAccessManager", d.manager.address);

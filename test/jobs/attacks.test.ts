@@ -8,7 +8,15 @@ import { network } from "hardhat";
 import { keccak256, toHex } from "viem";
 import { attempt } from "../staking/helpers/revert.js";
 import type { Connection } from "../poai/helpers/world.js";
-import { E, JOB_DATASET, JOB_SOURCES, JOB_SPEC, deployJobsWorld, runOf, type JobsWorld } from "./helpers/jobs-world.js";
+import {
+  E,
+  JOB_DATASET,
+  JOB_SOURCES,
+  JOB_SPEC,
+  deployJobsWorld,
+  runOf,
+  type JobsWorld,
+} from "./helpers/jobs-world.js";
 import { specArg } from "../poai/helpers/world.js";
 
 describe("JobRegistry attacks", function () {
@@ -28,11 +36,16 @@ describe("JobRegistry attacks", function () {
 
   it("postJob names the bad field and value, and escrows nothing when it refuses", async () => {
     const w = await load();
-    const claimRound = (await w.latest() - w.genesis) / w.epochLength + 1n;
+    const claimRound = ((await w.latest()) - w.genesis) / w.epochLength + 1n;
     const earliest = await w.jobs.read.judgedBy([claimRound]);
     const j = await w.jobsOf(w.owner);
     const post = (patch: Parameters<JobsWorld["terms"]>[0]) =>
-      j.write.postJob([specArg({ ...JOB_SPEC, dataset: undefined }), JOB_DATASET, JOB_SOURCES, w.terms({ deadline: earliest, ...patch })]);
+      j.write.postJob([
+        specArg({ ...JOB_SPEC, dataset: undefined }),
+        JOB_DATASET,
+        JOB_SOURCES,
+        w.terms({ deadline: earliest, ...patch }),
+      ]);
     const cases: [Parameters<JobsWorld["terms"]>[0], unknown][] = [
       [{ trainers: 0 }, ["InvalidTerms", ["trainers", 0n]]],
       [{ trainers: 9 }, ["InvalidTerms", ["trainers", 9n]]],
@@ -41,7 +54,10 @@ describe("JobRegistry attacks", function () {
       [{ minAccuracyBps: 10_001 }, ["InvalidTerms", ["minAccuracyBps", 10_001n]]],
       [{ ownerRoyaltyBps: 8001 }, ["InvalidTerms", ["ownerRoyaltyBps", 8001n]]],
       [{ deadline: earliest - 1n }, ["DeadlineTooSoon", [earliest - 1n, earliest]]],
-      [{ deadline: (await w.latest()) + 366n * 86_400n }, ["InvalidTerms", ["deadline", (await w.latest()) + 366n * 86_400n]]],
+      [
+        { deadline: (await w.latest()) + 366n * 86_400n },
+        ["InvalidTerms", ["deadline", (await w.latest()) + 366n * 86_400n]],
+      ],
     ];
     for (const [patch, expected] of cases) expect(await outcome(w, post(patch))).to.deep.equal(expected);
     expect(await w.jobs.read.jobCount()).to.equal(0n);
@@ -56,7 +72,7 @@ describe("JobRegistry attacks", function () {
     const gas = await w.models.read.disputeGasBound([widths]);
     const max = await w.models.read.MAX_DISPUTE_GAS();
     expect(gas > max).to.equal(true);
-    const claimRound = (await w.latest() - w.genesis) / w.epochLength + 1n;
+    const claimRound = ((await w.latest()) - w.genesis) / w.epochLength + 1n;
     const big = { ...JOB_SPEC, widths, dataset: { ...JOB_DATASET, features: 4096 } };
     const j = await w.jobsOf(w.owner);
     expect(
@@ -132,11 +148,20 @@ describe("JobRegistry attacks", function () {
     const [holder] = (await w.jobs.read.getJob([jobId])).assigned;
     const id = keccak256(toHex("forged"));
     expect(
-      await outcome(w, (await w.jobsOf(w.bystander)).write.onRunFinalized([id, holder, claimRound + 1n, 2, 10_000])),
+      await outcome(
+        w,
+        (await w.jobsOf(w.bystander)).write.onRunFinalized([id, holder, claimRound + 1n, 2, 10_000]),
+      ),
     ).to.deep.equal(["NotChallengeManager", [w.bystander.address]]);
     expect(await outcome(w, (await w.jobsOf(w.bystander)).write.settle([jobId]))).to.deep.equal([
       "RunNotJudged",
-      [jobId, w.id(w.trainers.find((t) => t.address === holder)!, claimRound + 1n)],
+      [
+        jobId,
+        w.id(
+          w.trainers.find((t) => t.address === holder)!,
+          claimRound + 1n,
+        ),
+      ],
     ]);
   });
 
@@ -148,10 +173,12 @@ describe("JobRegistry attacks", function () {
       [jobId, claimRound],
     ]);
     const run = runOf("early");
-    expect(await outcome(w, (await w.jobsOf(w.bystander)).write.registerModel([jobId, run.finalHash, run.finalProof]))).to.deep.equal([
-      "JobNotCompleted",
-      [jobId, 1],
-    ]);
+    expect(
+      await outcome(
+        w,
+        (await w.jobsOf(w.bystander)).write.registerModel([jobId, run.finalHash, run.finalProof]),
+      ),
+    ).to.deep.equal(["JobNotCompleted", [jobId, 1]]);
   });
 
   it("the hooks the job registry uses are its own: nobody else registers job specs or job models, credits pools or sets royalty splits", async () => {
@@ -160,17 +187,33 @@ describe("JobRegistry attacks", function () {
     const unauthorized = ["AccessManagedUnauthorized", [X.address]];
     const distributor = await w.as("RewardDistributor", w.distributor.address, X);
     expect(await outcome(w, distributor.write.creditFees([[X.address], [1n]]))).to.deep.equal(unauthorized);
-    expect(await outcome(w, distributor.write.setRoyaltySplit([X.address, X.address, X.address, 10_000]))).to.deep.equal(
-      unauthorized,
-    );
+    expect(
+      await outcome(w, distributor.write.setRoyaltySplit([X.address, X.address, X.address, 10_000])),
+    ).to.deep.equal(unauthorized);
     const models = await w.as("ModelRegistry", w.models.address, X);
     expect(
-      await outcome(w, models.write.registerJobModel(["job/1", X.address, [8, 8, 4], keccak256(toHex("w")), keccak256(toHex("c")), 1n, X.address])),
+      await outcome(
+        w,
+        models.write.registerJobModel([
+          "job/1",
+          X.address,
+          [8, 8, 4],
+          keccak256(toHex("w")),
+          keccak256(toHex("c")),
+          1n,
+          X.address,
+        ]),
+      ),
     ).to.deep.equal(unauthorized);
     expect(
       await outcome(
         w,
-        X.registry.write.registerJobSpec([specArg({ ...JOB_SPEC, dataset: undefined }), JOB_DATASET, { responseDeadline: 3600, minScoreBps: 0, maxScoreBps: 10_000, auditSamples: 2 }, []]),
+        X.registry.write.registerJobSpec([
+          specArg({ ...JOB_SPEC, dataset: undefined }),
+          JOB_DATASET,
+          { responseDeadline: 3600, minScoreBps: 0, maxScoreBps: 10_000, auditSamples: 2 },
+          [],
+        ]),
       ),
     ).to.deep.equal(unauthorized);
   });
@@ -178,11 +221,12 @@ describe("JobRegistry attacks", function () {
   it("a trainer cannot squat a job's model name before the job completes", async () => {
     const w = await load();
     const models = await w.as("ModelRegistry", w.models.address, w.trainers[0]);
-    expect(await outcome(w, models.write.registerModel(["job/1", [8, 8, 4], keccak256(toHex("w"))]))).to.deep.equal([
-      "ReservedContainerId",
-      ["job/1"],
-    ]);
-    expect(await outcome(w, models.write.registerModel(["jobs", [8, 8, 4], keccak256(toHex("w"))]))).to.equal("ok");
+    expect(
+      await outcome(w, models.write.registerModel(["job/1", [8, 8, 4], keccak256(toHex("w"))])),
+    ).to.deep.equal(["ReservedContainerId", ["job/1"]]);
+    expect(await outcome(w, models.write.registerModel(["jobs", [8, 8, 4], keccak256(toHex("w"))]))).to.equal(
+      "ok",
+    );
     void E;
   });
 });

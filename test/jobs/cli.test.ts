@@ -50,7 +50,8 @@ describe("poai job", function () {
         contracts: contractsOf({ ...w, distributor: w.distributor, models: w.models, jobs: w.jobs }),
       }),
     );
-    const keyOf = (a: Actor) => Array.from({ length: 20 }, (_, i) => i).find((i) => accountAddress(i) === a.address)!;
+    const keyOf = (a: Actor) =>
+      Array.from({ length: 20 }, (_, i) => i).find((i) => accountAddress(i) === a.address)!;
     const poai = async (who: Actor, args: string[]): Promise<Ran> => {
       const ran = { code: -1, out: "", err: "" };
       ran.code = await runCli([...args, "--deployment", book, "--json"], {
@@ -65,16 +66,42 @@ describe("poai job", function () {
     writeFileSync(specFile, JSON.stringify(JOB_SPEC));
     const post = (extra: string[] = []) =>
       poai(w.owner, [
-        "job", "post", "--spec", specFile, "--source", JOB_SOURCES[0]!, "--budget", "100",
-        "--deadline", "10d", "--min-accuracy", "80", "--owner-royalty", "30", ...extra,
+        "job",
+        "post",
+        "--spec",
+        specFile,
+        "--source",
+        JOB_SOURCES[0]!,
+        "--budget",
+        "100",
+        "--deadline",
+        "10d",
+        "--min-accuracy",
+        "80",
+        "--owner-royalty",
+        "30",
+        ...extra,
       ]);
 
     // Bad input is refused before anything is signed, naming the flag and the value.
     const bad = await post(["--trainers", "9"]);
     expect(bad.code).to.not.equal(0);
     expect(bad.err + bad.out).to.include('--trainers must be an integer in 1..8, got "9"');
-    const badRoyalty = await poai(w.owner, ["job", "post", "--spec", specFile, "--source", JOB_SOURCES[0]!, "--budget", "1", "--deadline", "10d", "--owner-royalty", "101"]);
-    expect(badRoyalty.err + badRoyalty.out).to.include('--owner-royalty must be a percentage from 0 to 100');
+    const badRoyalty = await poai(w.owner, [
+      "job",
+      "post",
+      "--spec",
+      specFile,
+      "--source",
+      JOB_SOURCES[0]!,
+      "--budget",
+      "1",
+      "--deadline",
+      "10d",
+      "--owner-royalty",
+      "101",
+    ]);
+    expect(badRoyalty.err + badRoyalty.out).to.include("--owner-royalty must be a percentage from 0 to 100");
 
     const first = await post();
     expect(first.code, first.err).to.equal(0);
@@ -107,13 +134,26 @@ describe("poai job", function () {
     // The run: the engine's checkpoints of a run of the same widths, encoded for the job's spec.
     const served: { bytes: Uint8Array; hash: Hex }[] = [];
     await train(SPEC, keccak256(toHex("job run")), {
-      onCheckpoint: (r) => void served.push({ bytes: encodeCheckpoint(JOB_SPEC, r.checkpoint), hash: keccak256(encodeCheckpoint(JOB_SPEC, r.checkpoint)) }),
+      onCheckpoint: (r) =>
+        void served.push({
+          bytes: encodeCheckpoint(JOB_SPEC, r.checkpoint),
+          hash: keccak256(encodeCheckpoint(JOB_SPEC, r.checkpoint)),
+        }),
     });
     const tree = commit({ checkpointHashes: served.map((s) => s.hash) });
     let tamper = false;
     server = await serve(
       checkpointRoutes({
-        run: (x) => (x === id ? { id, round: runRound.toString(), specId: job.specId, root: tree.root, checkpoints: served.length } : undefined),
+        run: (x) =>
+          x === id
+            ? {
+                id,
+                round: runRound.toString(),
+                specId: job.specId,
+                root: tree.root,
+                checkpoints: served.length,
+              }
+            : undefined,
         checkpoint: (_x, i) => {
           const bytes = tamper ? served[i]!.bytes.map((b, k) => (k === 40 ? b ^ 1 : b)) : served[i]!.bytes;
           return { bytes, hash: served[i]!.hash, proof: tree.proof(i) };
@@ -132,11 +172,30 @@ describe("poai job", function () {
 
     const out = path.join(dir, "model.ckpt");
     tamper = true;
-    const refused = await poai(w.owner, ["job", "fetch", "--job", "1", "--out", out, "--endpoint", server.url]);
+    const refused = await poai(w.owner, [
+      "job",
+      "fetch",
+      "--job",
+      "1",
+      "--out",
+      out,
+      "--endpoint",
+      server.url,
+    ]);
     expect(refused.code).to.not.equal(0);
     expect(refused.err + refused.out).to.include("is not proven under root");
     tamper = false;
-    const fetched = await poai(w.owner, ["job", "fetch", "--job", "1", "--out", out, "--endpoint", server.url, "--register"]);
+    const fetched = await poai(w.owner, [
+      "job",
+      "fetch",
+      "--job",
+      "1",
+      "--out",
+      out,
+      "--endpoint",
+      server.url,
+      "--register",
+    ]);
     expect(fetched.code, fetched.err).to.equal(0);
     const final = served.at(-1)!;
     expect(last(fetched)).to.deep.include({ action: "job-fetch", weightsHash: final.hash, challengeId: id });

@@ -51,7 +51,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("settle" as const), job: fc.nat(7) }) },
   {
     weight: 4,
-    arbitrary: fc.record({ kind: fc.constant("advance" as const), fraction: fc.double({ min: 0.05, max: 1.3, noNaN: true }) }),
+    arbitrary: fc.record({
+      kind: fc.constant("advance" as const),
+      fraction: fc.double({ min: 0.05, max: 1.3, noNaN: true }),
+    }),
   },
 );
 
@@ -93,7 +96,9 @@ describe("JobRegistry escrow invariants", function () {
       const escrowed = await w.jobs.read.escrowed([token]);
       expect(escrowed).to.equal(await w.openBudgets(token));
       const c = token === w.token.address ? w.token : w.other;
-      expect(await c.read.balanceOf([w.jobs.address])).to.equal(escrowed + (await w.jobs.read.totalOwed([token])));
+      expect(await c.read.balanceOf([w.jobs.address])).to.equal(
+        escrowed + (await w.jobs.read.totalOwed([token])),
+      );
     }
   }
 
@@ -102,7 +107,7 @@ describe("JobRegistry escrow invariants", function () {
       fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 18 }), async (steps) => {
         const w = await conn.networkHelpers.loadFixture(fixture);
         const abi = [...w.jobs.abi, ...w.challenges.abi, ...w.token.abi];
-        const round = async () => (await w.latest() - w.genesis) / w.epochLength;
+        const round = async () => ((await w.latest()) - w.genesis) / w.epochLength;
         const run = async (p: Promise<unknown>) => {
           const o = await attempt(p, abi);
           if (!o.ok && !EXPECTED.has(o.error)) throw new Error(`unexpected revert ${o.error} (${o.message})`);
@@ -115,9 +120,15 @@ describe("JobRegistry escrow invariants", function () {
           switch (s.kind) {
             case "post": {
               const claimRound = (await round()) + 1n;
-              const deadline = (await w.jobs.read.judgedBy([claimRound])) + BigInt(s.extraEpochs) * w.epochLength;
+              const deadline =
+                (await w.jobs.read.judgedBy([claimRound])) + BigInt(s.extraEpochs) * w.epochLength;
               await run(
-                w.post({ trainers: s.trainers, budget: s.budget, deadline, token: s.other ? w.other.address : w.token.address }),
+                w.post({
+                  trainers: s.trainers,
+                  budget: s.budget,
+                  deadline,
+                  token: s.other ? w.other.address : w.token.address,
+                }),
               );
               break;
             }
@@ -146,7 +157,9 @@ describe("JobRegistry escrow invariants", function () {
               await run((await w.jobsOf(w.bystander)).write.settle([jobId(s.job)]));
               break;
             case "advance":
-              await w.to((await w.latest()) + BigInt(Math.max(1, Math.floor(Number(w.epochLength) * s.fraction))));
+              await w.to(
+                (await w.latest()) + BigInt(Math.max(1, Math.floor(Number(w.epochLength) * s.fraction))),
+              );
               break;
           }
           await check(w);
@@ -159,7 +172,8 @@ describe("JobRegistry escrow invariants", function () {
           if (d > latest) latest = d;
         }
         await w.reach(latest + 2n * w.epochLength);
-        for (const x of submitted) await run(w.bystander.cm.write.finalize([w.id(w.trainers[x.trainer], x.round)]));
+        for (const x of submitted)
+          await run(w.bystander.cm.write.finalize([w.id(w.trainers[x.trainer], x.round)]));
         for (let i = 1n; i <= count; i++) {
           if ((await w.jobs.read.getJob([i])).state === JobState.Open)
             await (await w.jobsOf(w.bystander)).write.settle([i]);

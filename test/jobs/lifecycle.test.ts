@@ -87,10 +87,12 @@ describe("JobRegistry life cycle", function () {
     expect((await w.challenges.read.getChallenge([hid])).specId).to.equal(job.specId);
     await w.beaconReveal(runRound + 1n, w.validators);
     // The job cannot settle while a run can still be judged.
-    expect(await outcome(w, w.jobsOf(w.bystander).then((j) => j.write.settle([jobId])))).to.deep.equal([
-      "RunNotJudged",
-      [jobId, job.assigned[0] === honest.address ? hid : fid],
-    ]);
+    expect(
+      await outcome(
+        w,
+        w.jobsOf(w.bystander).then((j) => j.write.settle([jobId])),
+      ),
+    ).to.deep.equal(["RunNotJudged", [jobId, job.assigned[0] === honest.address ? hid : fid]]);
     await w.judge(runRound, [
       [hid, w.valid(9000)],
       [fid, w.invalid()],
@@ -118,10 +120,9 @@ describe("JobRegistry life cycle", function () {
 
     // The model: the winning run's final checkpoint, proven under its root, bound to the job.
     const reg = await w.jobsOf(w.bystander);
-    expect(await outcome(w, reg.write.registerModel([jobId, run.finalHash, runOf("x").finalProof]))).to.deep.equal([
-      "JobCheckpointNotProven",
-      [jobId, 2n, run.finalHash],
-    ]);
+    expect(
+      await outcome(w, reg.write.registerModel([jobId, run.finalHash, runOf("x").finalProof])),
+    ).to.deep.equal(["JobCheckpointNotProven", [jobId, 2n, run.finalHash]]);
     await reg.write.registerModel([jobId, run.finalHash, run.finalProof]);
     const cid = (await w.jobs.read.getJob([jobId])).containerId;
     const account = await w.jobs.read.royaltyAccount([jobId]);
@@ -171,7 +172,7 @@ describe("JobRegistry life cycle", function () {
     expect(again.state).to.equal(JobState.Open);
     expect(again.attempt).to.equal(2);
     expect(again.assigned).to.deep.equal([]);
-    expect(BigInt(again.claimRound)).to.equal((await w.latest() - w.genesis) / w.epochLength + 1n);
+    expect(BigInt(again.claimRound)).to.equal(((await w.latest()) - w.genesis) / w.epochLength + 1n);
     await escrowBalances(w);
     // The jailed forger cannot claim the new attempt; nobody else does; at the deadline it refunds.
     await w.to(w.start(BigInt(again.claimRound)));
@@ -202,7 +203,9 @@ describe("JobRegistry life cycle", function () {
     const { jobId, claimRound } = await w.post({ trainers: 2 });
     await w.to(w.start(claimRound));
     await w.claimAll(jobId, w.trainers);
-    const [a, b] = (await w.jobs.read.getJob([jobId])).assigned.map((x) => w.trainers.find((t) => t.address === x)!);
+    const [a, b] = (await w.jobs.read.getJob([jobId])).assigned.map((x) =>
+      w.trainers.find((t) => t.address === x)!,
+    );
     const runRound = claimRound + 1n;
     await w.to(w.start(runRound));
     await w.beaconCommit(runRound + 1n, w.validators);

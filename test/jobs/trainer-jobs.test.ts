@@ -27,19 +27,34 @@ describe("trainer daemon: claiming paid jobs", function () {
       contracts: contractsOf({ ...w, distributor: w.distributor, models: w.models, jobs: w.jobs }),
     });
     const clientOf = (a: Actor) =>
-      createPoAIClient({ publicClient: w.publicClient as never, walletClient: a.wallet as never, deployment });
+      createPoAIClient({
+        publicClient: w.publicClient as never,
+        walletClient: a.wallet as never,
+        deployment,
+      });
     const small = await w.post({ budget: E(10) });
     const big = await w.post({ budget: E(300), trainers: 2 }); // 150 per trainer
     const other = await w.post({ budget: E(1000), token: w.other.address }); // another token: last
     const round = small.claimRound;
     // Before the claim round nothing is claimable.
-    const early = await claimJobs(clientOf(w.trainers[0]!), { trainer: w.trainers[0]!.address, round: round - 1n });
+    const early = await claimJobs(clientOf(w.trainers[0]!), {
+      trainer: w.trainers[0]!.address,
+      round: round - 1n,
+    });
     expect(early).to.deep.equal({ held: 0n, refused: [] });
     const ranked = rankJobs(
-      await Promise.all([small, big, other].map(async (j) => {
-        const v = await w.jobs.read.getJob([j.jobId]);
-        return { ...v, state: "Open" as const, claimRound: BigInt(v.claimRound), runRound: BigInt(v.runRound), winnerRound: BigInt(v.winnerRound) };
-      })),
+      await Promise.all(
+        [small, big, other].map(async (j) => {
+          const v = await w.jobs.read.getJob([j.jobId]);
+          return {
+            ...v,
+            state: "Open" as const,
+            claimRound: BigInt(v.claimRound),
+            runRound: BigInt(v.runRound),
+            winnerRound: BigInt(v.winnerRound),
+          };
+        }),
+      ),
       round,
       w.token.address,
     );
@@ -63,7 +78,10 @@ describe("trainer daemon: claiming paid jobs", function () {
       const j = held.get(t.address)!;
       expect((j === big.jobId ? bigJob : smallJob).assigned).to.include(t.address);
       // A pass of a trainer that holds a job sends nothing.
-      expect(await claimJobs(clientOf(t), { trainer: t.address, round })).to.deep.equal({ held: j, refused: [] });
+      expect(await claimJobs(clientOf(t), { trainer: t.address, round })).to.deep.equal({
+        held: j,
+        refused: [],
+      });
     }
     // In the run round, each trainer's due challenge names its job's spec.
     await w.to(w.start(round + 1n));

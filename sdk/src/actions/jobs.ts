@@ -3,8 +3,8 @@
  *
  * - **AI engineers** (job owners): `postJob` (escrows the budget: approve the registry first with
  *   `approveJobBudget`), `cancelJob` (before any trainer claimed it), `getJob` / `listJobs`,
- *   `fetchJobModel` (downloads the winning run's final checkpoint from the trainer and proves it
- *   under the run's root on chain before handing it back), `withdrawJobFunds` (refunds).
+ *   `withdrawJobFunds` (refunds); `fetchJobModel` (`@poai/sdk/node`: it speaks HTTP to the
+ *   trainer) downloads the winning run's final checkpoint and proves it under the run's root.
  * - **Trainers**: `claimJob` in the job's claim round (the lowest stake-weighted draws hold it;
  *   `getJobPriority` says where the trainer stands); the run round's challenge then trains the
  *   job's spec, like any challenge.
@@ -14,26 +14,14 @@
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash.
  */
-import { encodeFunctionData, erc20Abi, zeroHash, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, erc20Abi, type Address, type Hash, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { jobRegistryAbi } from "../abi/index.js";
 import type { PoAIContext, WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
-import {
-  TrainingSpecError,
-  encodeCheckpoint,
-  keccak256Bytes,
-  validateSpec,
-  type TrainingSpec,
-} from "../compute/index.js";
-import { fetchCheckpoint } from "../daemon/protocol.js";
-import { challengeId } from "../poai/hashes.js";
+import { TrainingSpecError, validateSpec, type TrainingSpec } from "../compute/spec.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import { checkAddress, checkAmount, checkBps } from "../validate.js";
-import { getChallenge } from "./challenges.js";
-import { getModel } from "./models.js";
-import { getSpec } from "./registry.js";
-import { getOperator } from "./staking.js";
 
 /** The life of a job, by name. */
 export type JobStateName = "None" | "Open" | "Completed" | "Refunded" | "Cancelled";
@@ -117,7 +105,11 @@ function checkJobSpec(spec: unknown): TrainingSpec {
     throw err;
   }
   if (s.dataset === undefined) {
-    throw new PoAIInputError("spec.dataset", undefined, "a committed dataset (jobs train engine version 2 specs)");
+    throw new PoAIInputError(
+      "spec.dataset",
+      undefined,
+      "a committed dataset (jobs train engine version 2 specs)",
+    );
   }
   return s;
 }
@@ -143,8 +135,16 @@ function checkTerms(ctx: PoAIContext, terms: unknown) {
     );
   }
   const t = terms as Record<string, unknown>;
-  if (!Number.isSafeInteger(t.trainers) || (t.trainers as number) < 1 || (t.trainers as number) > MAX_JOB_TRAINERS) {
-    throw new PoAIInputError("terms.trainers", t.trainers, `a number of trainers from 1 to ${MAX_JOB_TRAINERS}`);
+  if (
+    !Number.isSafeInteger(t.trainers) ||
+    (t.trainers as number) < 1 ||
+    (t.trainers as number) > MAX_JOB_TRAINERS
+  ) {
+    throw new PoAIInputError(
+      "terms.trainers",
+      t.trainers,
+      `a number of trainers from 1 to ${MAX_JOB_TRAINERS}`,
+    );
   }
   const budget = checkAmount("terms.budget", t.budget);
   if (budget === 0n) throw new PoAIInputError("terms.budget", t.budget, "a positive budget");
@@ -215,20 +215,41 @@ export async function postJob(
 }
 
 /** The owner takes job `jobId` back before any trainer claimed it; its budget becomes withdrawable. */
-export async function cancelJob(ctx: PoAIContext, args: { jobId: bigint | number } & WriteOptions): Promise<Hash> {
-  const data = encodeFunctionData({ abi: jobRegistryAbi, functionName: "cancel", args: [checkJobId(args.jobId)] });
+export async function cancelJob(
+  ctx: PoAIContext,
+  args: { jobId: bigint | number } & WriteOptions,
+): Promise<Hash> {
+  const data = encodeFunctionData({
+    abi: jobRegistryAbi,
+    functionName: "cancel",
+    args: [checkJobId(args.jobId)],
+  });
   return send(ctx, "cancel", data, args);
 }
 
 /** A trainer claims a place on job `jobId` in its claim round. */
-export async function claimJob(ctx: PoAIContext, args: { jobId: bigint | number } & WriteOptions): Promise<Hash> {
-  const data = encodeFunctionData({ abi: jobRegistryAbi, functionName: "claim", args: [checkJobId(args.jobId)] });
+export async function claimJob(
+  ctx: PoAIContext,
+  args: { jobId: bigint | number } & WriteOptions,
+): Promise<Hash> {
+  const data = encodeFunctionData({
+    abi: jobRegistryAbi,
+    functionName: "claim",
+    args: [checkJobId(args.jobId)],
+  });
   return send(ctx, "claim", data, args);
 }
 
 /** Moves job `jobId` on once its runs are judged: completes, re-assigns or refunds it (anyone). */
-export async function settleJob(ctx: PoAIContext, args: { jobId: bigint | number } & WriteOptions): Promise<Hash> {
-  const data = encodeFunctionData({ abi: jobRegistryAbi, functionName: "settle", args: [checkJobId(args.jobId)] });
+export async function settleJob(
+  ctx: PoAIContext,
+  args: { jobId: bigint | number } & WriteOptions,
+): Promise<Hash> {
+  const data = encodeFunctionData({
+    abi: jobRegistryAbi,
+    functionName: "settle",
+    args: [checkJobId(args.jobId)],
+  });
   return send(ctx, "settle", data, args);
 }
 
@@ -307,7 +328,8 @@ export async function listJobs(
 ): Promise<JobInfo[]> {
   const owner = args.owner === undefined ? undefined : checkAddress("owner", args.owner);
   const limit = args.limit ?? 20;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new PoAIInputError("limit", args.limit, "a positive integer");
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new PoAIInputError("limit", args.limit, "a positive integer");
   const out: JobInfo[] = [];
   for (let id = await getJobCount(ctx); id >= 1n && out.length < limit; id--) {
     const j = await getJob(ctx, { jobId: id });
@@ -327,7 +349,12 @@ export async function getJobFundsOwed(
   const token = checkAddress("token", args.token ?? ctx.deployment.contracts.token);
   const account = checkAddress("account", args.account);
   return read(address, "owed", () =>
-    readContract(ctx.publicClient, { address, abi: jobRegistryAbi, functionName: "owed", args: [token, account] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: jobRegistryAbi,
+      functionName: "owed",
+      args: [token, account],
+    }),
   );
 }
 
@@ -340,70 +367,11 @@ export async function getJobPriority(
   const id = checkJobId(args.jobId);
   const trainer = checkAddress("trainer", args.trainer);
   return read(address, "priorityOf", () =>
-    readContract(ctx.publicClient, { address, abi: jobRegistryAbi, functionName: "priorityOf", args: [id, trainer] }),
+    readContract(ctx.publicClient, {
+      address,
+      abi: jobRegistryAbi,
+      functionName: "priorityOf",
+      args: [id, trainer],
+    }),
   );
-}
-
-/** A completed job's model, proven: the final checkpoint's bytes, hash and Merkle proof under the run's root. */
-export interface JobModel {
-  jobId: bigint;
-  spec: TrainingSpec;
-  /** The winning run (its challenge id) and its committed root. */
-  challengeId: Hex;
-  root: Hex;
-  trainer: Address;
-  index: number;
-  weightsHash: Hex;
-  proof: readonly Hex[];
-  /** The checkpoint encoding (`encodeCheckpoint(spec, ...)`): what the ModelRegistry's weights hash is of. */
-  bytes: Uint8Array;
-}
-
-/**
- * Fetches completed job `jobId`'s model from the winning trainer's checkpoint server (its endpoint
- * in Staking, or `endpoint`) and proves it: the bytes must hash to the leaf of the final checkpoint
- * under the run's root on chain, and, once the model is registered, to its weights hash. Throws
- * `PoAIInputError` for a job that is not completed, `CheckpointFetchError` for a server whose
- * answer does not prove out.
- */
-export async function fetchJobModel(
-  ctx: PoAIContext,
-  args: { jobId: bigint | number; endpoint?: string; timeoutMs?: number },
-): Promise<JobModel> {
-  const job = await getJob(ctx, args);
-  if (job.state !== "Completed") {
-    throw new PoAIInputError("jobId", args.jobId, `a completed job (job ${job.id} is ${job.state})`);
-  }
-  const id = challengeId(job.winner, job.winnerRound);
-  const [challenge, spec] = await Promise.all([getChallenge(ctx, { id }), getSpec(ctx, { specId: job.specId })]);
-  const endpoint = args.endpoint ?? (await getOperator(ctx, { operator: job.winner })).endpoint;
-  const index = spec.steps / spec.checkpointInterval;
-  const proven = await fetchCheckpoint({
-    endpoint,
-    id,
-    index,
-    spec,
-    root: challenge.resultRoot,
-    ...(args.timeoutMs !== undefined && { timeoutMs: args.timeoutMs }),
-  });
-  const bytes = encodeCheckpoint(spec, proven.checkpoint);
-  const weightsHash = keccak256Bytes(bytes);
-  if (weightsHash !== proven.hash) throw new Error(`checkpoint re-encoding changed its hash (${proven.hash})`);
-  if (job.containerId !== zeroHash) {
-    const model = await getModel(ctx, { containerId: job.containerId });
-    if (model.weightsHash.toLowerCase() !== weightsHash.toLowerCase()) {
-      throw new Error(`job ${job.id}'s registered weights hash ${model.weightsHash} is not the proven ${weightsHash}`);
-    }
-  }
-  return {
-    jobId: job.id,
-    spec,
-    challengeId: id,
-    root: challenge.resultRoot,
-    trainer: job.winner,
-    index,
-    weightsHash,
-    proof: proven.proof,
-    bytes,
-  };
 }

@@ -16,7 +16,14 @@ import type { PoAIClient } from "../client.js";
 import { isPoAIContractError } from "../errors.js";
 
 /** Refusals that only mean "not this job, not now". */
-const EXPECTED = ["Outranked", "AlreadyClaimed", "AlreadyAssigned", "NotClaimRound", "JobNotOpen", "NotEligibleTrainer"] as const;
+const EXPECTED = [
+  "Outranked",
+  "AlreadyClaimed",
+  "AlreadyAssigned",
+  "NotClaimRound",
+  "JobNotOpen",
+  "NotEligibleTrainer",
+] as const;
 
 export interface JobClaimResult {
   /** The job the trainer holds for `round + 1` after this pass (0n: none). */

@@ -488,7 +488,8 @@ export class TrainerDaemon extends DaemonLoop {
     try {
       // Held: one read per tick (a better draw may still take the place; then claim again).
       const r = await claimJobs(this.client, { trainer: this.address, round });
-      for (const x of r.refused) this.log.debug({ round, jobId: x.jobId, reason: x.reason }, "job not claimed");
+      for (const x of r.refused)
+        this.log.debug({ round, jobId: x.jobId, reason: x.reason }, "job not claimed");
       if (r.claimed) this.log.info({ round, jobId: r.claimed.jobId, tx: r.claimed.hash }, "job claimed");
       // Holding nothing after a pass: nothing claimable, or outranked everywhere, which stays so
       // within the round (places only fill, draws are fixed).

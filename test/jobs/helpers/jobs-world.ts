@@ -65,7 +65,14 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     w.challenges.address,
     w.manager.address,
     parseEther("1000"),
-    { gammaBps: 1000, protocolCutBps: 500, nodeFeeBps: 7000, royaltyBps: 2000, noticeEpochs: 2, treasury: admin },
+    {
+      gammaBps: 1000,
+      protocolCutBps: 500,
+      nodeFeeBps: 7000,
+      royaltyBps: 2000,
+      noticeEpochs: 2,
+      treasury: admin,
+    },
   ]);
   await w.manager.write.setTargetFunctionRole([
     distributor.address,
@@ -111,7 +118,12 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     const now = await w.latest();
     const claimRound = (now - w.genesis) / w.epochLength + 1n;
     const deadline = patch.deadline ?? (await jobs.read.judgedBy([claimRound])) + 3n * w.epochLength;
-    const args = [specArg({ ...JOB_SPEC, dataset: undefined }), JOB_DATASET, JOB_SOURCES, terms({ ...patch, deadline })] as const;
+    const args = [
+      specArg({ ...JOB_SPEC, dataset: undefined }),
+      JOB_DATASET,
+      JOB_SOURCES,
+      terms({ ...patch, deadline }),
+    ] as const;
     const j = await jobsOf(who);
     const hash = await j.write.postJob(args);
     return { jobId: await jobs.read.jobCount(), hash, claimRound, deadline };
