@@ -33,8 +33,8 @@ import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { tallyVotes, voteWeight, type Vote } from "../sdk/src/poai/judgment.js";
 
-/** The reference run of the verification benchmark: 1,200 segments. */
-export const SEGMENTS = 1200;
+/** The reference run of the verification benchmark: 2,400 segments. */
+export const SEGMENTS = 2400;
 /** The forged fraction the protocol is judged on. */
 export const FORGED_FRACTION = 0.1;
 /** The shipped defaults (scripts/lib/deploy.ts, and the reference spec's auditSamples). */
@@ -364,7 +364,7 @@ function fmt(x: unknown): string {
 
 function print(rows: Record<string, unknown>[]): void {
   console.log(
-    "\nEscape probability of a run forging 10% of 1,200 segments (conviction = slash), by adversarial members per committee",
+    "\nEscape probability of a run forging 10% of 2,400 segments (conviction = slash), by adversarial members per committee",
   );
   console.log(
     "design".padEnd(72) +

@@ -59,19 +59,23 @@ import { datasetSpec, mnistDataset } from "../scripts/lib/datasets.js";
 import { committeeSamples, memberSamples } from "../sdk/src/poai/audit.js";
 import { auditChallenge, type AuditResult } from "../sdk/src/verifier/audit.js";
 
-/** The reference model family over 1,200 segments: tens of seconds of training on one core. */
+/**
+ * The reference model family over 2,400 segments (a checkpoint every 50 steps): tens of seconds of
+ * training on one core. The committee's samples are fixed by the escape target, not by the run's
+ * length, so more segments make each sample a smaller share of the training (docs/protocol.md).
+ */
 export const VERIFICATION_SPEC: TrainingSpec = {
   version: 1,
   widths: [64, 128, 128, 10],
   batchSize: 32,
   steps: 120_000,
-  checkpointInterval: 100,
+  checkpointInterval: 50,
   lrShift: 4,
   evalSize: 4000,
 };
 /**
  * Segments the committee re-executes (the spec's `auditSamples`), split among its members: 66 of
- * 1,200 leave a run that forges 10% of them less than a 10⁻³ chance to escape (docs/protocol.md).
+ * 2,400 leave a run that forges 10% of them less than a 10⁻³ chance to escape (docs/protocol.md).
  */
 export const AUDIT_SAMPLES = 66;
 /** Audits of the cost run, each by another committee member; `validatorMs` is their median. */

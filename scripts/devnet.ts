@@ -7,15 +7,12 @@
  *   npm run devnet -- --json > report.json
  *   npm run devnet -- --dashboard          # then keep the chain up and serve the web dashboard on it
  *
- * See `scripts/lib/devnet/run.ts` for what it does, `--help` for every option.
+ * See `scripts/lib/devnet/run.ts` for what it does, `--help` for every option. The options are
+ * read first: `--help` and a bad flag answer at once, before Hardhat loads or anything compiles.
+ * Then the contracts are compiled if they changed (a cold build takes minutes: it says so), with
+ * `--json` keeping stdout for the report alone (`json-output.ts`).
  */
-import { network } from "hardhat";
-import { formatReport } from "./lib/devnet/report.js";
-import { runInferenceScenario } from "./lib/inference-scenario.js";
 import { DevnetOptionsError, parseDevnetArgs } from "./lib/devnet/options.js";
-import { runDevnet, type DevnetUi } from "./lib/devnet/run.js";
-import { createDevnetUi } from "./lib/devnet/ui.js";
-import { keepAlive } from "./lib/devnet/keep-alive.js";
 
 let options;
 try {
@@ -29,6 +26,30 @@ try {
   }
   throw err;
 }
+
+const { withBuildNotice } = await import("./lib/build-notice.js");
+const hre = (await import("hardhat")).default;
+{
+  // With --json, whatever the build prints goes to stderr: stdout carries the report alone.
+  const write = process.stdout.write.bind(process.stdout);
+  if (options.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof write;
+  try {
+    await withBuildNotice(
+      () => hre.tasks.getTask("build").run({ quiet: true, noTests: true }),
+      (text) => process.stderr.write(text),
+    );
+  } finally {
+    process.stdout.write = write;
+  }
+}
+const { network } = hre;
+const { formatReport } = await import("./lib/devnet/report.js");
+const { runInferenceScenario } = await import("./lib/inference-scenario.js");
+const { runDevnet } = await import("./lib/devnet/run.js");
+const { createDevnetUi } = await import("./lib/devnet/ui.js");
+const { writeJsonReport } = await import("./lib/devnet/json-output.js");
+const { keepAlive } = await import("./lib/devnet/keep-alive.js");
+type DevnetUi = import("./lib/devnet/run.js").DevnetUi;
 
 const ui: DevnetUi = createDevnetUi({ json: options.json });
 let connection;
@@ -61,7 +82,7 @@ const report = await runDevnet(
   ui,
   { inference: runInferenceScenario },
 );
-if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+if (options.json) writeJsonReport(JSON.stringify(report, null, 2));
 else console.log(formatReport(report));
 if (options.keepAlive)
   await keepAlive(options, report, connection.provider, (line) => process.stderr.write(`${line}\n`));

@@ -13,6 +13,7 @@ const needed = [
 ];
 if (needed.every((p) => existsSync(path.join(root, p)))) process.exit(0);
 
-console.log("Installing dependencies with Node 22 (first run)…");
+// Progress goes to stderr: stdout may be a report (`npm run devnet -- --json > report.json`).
+console.error("Installing dependencies with Node 22 (first run)…");
 const npmCli = process.env.npm_execpath || "npm";
-execSync(`npx -y node@22 "${npmCli}" ci`, { cwd: root, stdio: "inherit" });
+execSync(`npx -y node@22 "${npmCli}" ci`, { cwd: root, stdio: ["inherit", process.stderr, "inherit"] });

@@ -106,10 +106,8 @@ function stopped(io: CliIo): Promise<string> {
 async function checkRole(session: Session, role: 1 | 2, idle = "it earns nothing"): Promise<string[]> {
   const me = signer(session.client);
   const op = await requireOperator(session.client, me);
-  if (op.role !== role)
-    fail(
-      `${me} is registered as a ${roleName(op.role)}, not a ${roleName(role)}: run the ${roleName(op.role)} daemon`,
-    );
+  if (op.role !== roleName(role))
+    fail(`${me} is registered as a ${op.role}, not a ${roleName(role)}: run the ${op.role} daemon`);
   if (op.status === 2) fail(`${me} has deregistered: it is due no work`);
   const warnings: string[] = [];
   if (op.jailed)

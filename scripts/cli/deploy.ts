@@ -11,7 +11,7 @@
  * is given. After the deployment it lists every role's holders, read back from the chain.
  */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { formatEther, getAddress, type Address, type PublicClient } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
@@ -23,7 +23,8 @@ import {
   deployWithIgnition,
   readNetworkParameters,
 } from "../lib/ignition.js";
-import { accountRoles, roleHolders, roleNameOf } from "../lib/roles.js";
+import { withBuildNotice } from "../lib/build-notice.js";
+import { accountRoles, isDevChain, roleHolders, roleNameOf } from "../lib/roles.js";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import {
@@ -45,11 +46,37 @@ export interface DeployOptions extends CommonOptions {
   journal?: string;
   /** Deploy even if an externally owned account would hold a role on a public chain. */
   unsafeAllowEoaRoles?: boolean;
+  /** Do not ask for a confirmation in a terminal. */
+  yes?: boolean;
 }
 
 const fail = (message: string): never => {
   throw new OperatorCommandError(message);
 };
+
+/**
+ * On a local chain, a journal whose contracts are not on the chain (the node was restarted) is
+ * moved aside, so that Ignition deploys afresh instead of trusting a chain that no longer exists.
+ * Returns where it went, or undefined when the journal is current (or absent).
+ */
+export async function retireStaleJournal(dir: string, client: PublicClient): Promise<string | undefined> {
+  let addresses: Record<string, string>;
+  try {
+    addresses = JSON.parse(await readFile(path.join(dir, "deployed_addresses.json"), "utf8")) as Record<
+      string,
+      string
+    >;
+  } catch {
+    return undefined;
+  }
+  const first = Object.values(addresses)[0];
+  if (!first) return undefined;
+  const code = await client.getCode({ address: getAddress(first) });
+  if (code && code !== "0x") return undefined;
+  const moved = `${dir}.stale-${Date.now()}`;
+  await rename(dir, moved);
+  return moved;
+}
 
 export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo): Promise<CommandResult> {
   const rpcUrl = await resolveRpc(opts, config, io);
@@ -89,12 +116,29 @@ export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo):
       networks: { poai: { type: "http", chainType: "l1", url: rpc, accounts: [key] } },
       ...(journal && { ignitionDir: path.resolve(journal) }),
     });
-    await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
+    await withBuildNotice(() => hre.tasks.getTask("build").run({ quiet: true, noTests: true }), io.stderr);
     connection = await hre.network.create("poai");
   }
   const [deployer] = (await connection.provider.request({ method: "eth_accounts" })) as Address[];
   if (!deployer) return fail("the deployer account is missing: no key to deploy with");
   const publicClient = await connection.viem.getPublicClient();
+  const deploymentId = opts.deploymentId ?? config.deploy?.deploymentId ?? `poai-${network}`;
+  const notes: string[] = [];
+  if (isDevChain(chainId) && !io.connection) {
+    // `npx hardhat node` restarted: its chain is new, but the journal of the earlier one is not.
+    const journalDir = path.join(
+      path.resolve(opts.journal ?? config.deploy?.journal ?? path.join(PROJECT_ROOT, "ignition")),
+      "deployments",
+      deploymentId,
+    );
+    const moved = await retireStaleJournal(journalDir, publicClient as unknown as PublicClient);
+    if (moved) {
+      notes.push(
+        `the chain was restarted since the last deployment: its Ignition journal moved to ${moved}, and PoAI is deployed afresh`,
+      );
+      io.stderr(`${notes.at(-1)}\n`);
+    }
+  }
   const gas = await publicClient.getBalance({ address: deployer });
   if (gas === 0n) fail(`the deployer ${getAddress(deployer)} has no native balance (0 ETH) to pay for gas`);
   const allowEoaRoles = opts.unsafeAllowEoaRoles === true;
@@ -108,14 +152,18 @@ export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo):
     chainId,
     allowEoaRoles,
   });
+  if (!opts.yes && io.confirm) {
+    const ok = await io.confirm(
+      `About to deploy PoAI to ${network} (chain ${chainId}) from ${getAddress(deployer)}${previous ? ` (resuming the deployment of ${out})` : ""}, parameters ${existsSync(parametersFile) ? parametersFile : "the defaults"}.\nDeploy? [y/N] `,
+    );
+    if (!ok) fail("not confirmed: nothing was sent");
+  }
   let book: PoAIDeployment;
   try {
     book = await deployWithIgnition(connection, {
       parameters,
       network,
-      ...((opts.deploymentId ?? config.deploy?.deploymentId)
-        ? { deploymentId: (opts.deploymentId ?? config.deploy?.deploymentId)! }
-        : {}),
+      deploymentId,
       ...(previous && { previous }),
       displayUi: false,
     });
@@ -160,6 +208,7 @@ export async function deploy(opts: DeployOptions, config: CliConfig, io: CliIo):
       .map((h) => `WARNING: ${h.field} ${h.account} is an account (no contract code): ${h.what}`),
     `parameters: ${existsSync(parametersFile) ? parametersFile : "the defaults"}; address book ${out}`,
     `deployer balance ${formatEther(await publicClient.getBalance({ address: deployer }))} ETH`,
+    ...notes,
   ];
   return {
     lines,

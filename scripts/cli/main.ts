@@ -1,42 +1,55 @@
 /**
  * `npx poai <command>`: the operator command line over the PoAI SDK (deploy, register, stake,
- * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, status, the
- * trainer and validator daemons and the inference node, and `dataset build | inspect | serve`). `runCli(argv, io)` is the whole program; `poai.js` runs it in a
- * process, tests call it in-process (with an in-process chain as `io.connection`).
+ * delegate, undelegate, withdraw, claim, compound, commission, unjail, transfer, fund, status,
+ * operators, portfolio, doctor; governance: spec, rewards, roles; local chains: dev; the
+ * marketplace: model, wallet, consumer, subscription; datasets: `dataset build | inspect | serve`;
+ * `dashboard`; and the trainer and validator daemons and the inference node). `runCli(argv, io)`
+ * is the whole program; `poai.js` runs it in a process, tests call it in-process (with an
+ * in-process chain as `io.connection`).
  *
  * Every command takes `--rpc <url>`, `--network <name>` (finds `deployments/<name>.json` and, for
  * a network of `hardhat.config.ts`, its RPC URL), `--deployment <file>`, `--config <file>` and
- * `--json`; the key comes from `$POAI_PRIVATE_KEY` or the Hardhat keystore.
+ * `--json`; the key comes from `$POAI_PRIVATE_KEY` or the Hardhat keystore. A command that sends
+ * transactions also takes `--yes` (do not ask), `--dry-run` (print the calldata, send nothing) and
+ * `--from <address>` (the sender a dry run plans for, when there is no key).
+ *
+ * Nothing here compiles contracts or loads Hardhat before a command needs it: `--help` is instant.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { registerJobCommands } from "./jobs.js";
+import { gateOf, int, type CommandKit, type SendingOptions } from "./kit.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
 import { registerMarketCommands } from "./market.js";
-
-const int = (name: string, min: number, max: number) => (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
-    throw new InvalidArgumentError(
-      `--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`,
-    );
-  return Number(value);
-};
+import { registerDevCommands } from "./dev.js";
+import { registerDoctorCommand } from "./doctor.js";
+import { registerGovernanceCommands } from "./admin.js";
+import { registerViewCommands } from "./views.js";
 
 const common = (c: Command) =>
   c
     .option("--rpc <url>", "JSON-RPC endpoint of the chain (default: $POAI_RPC_URL or the --network's URL)")
     .option(
       "--network <name>",
-      "network name: deployments/<name>.json and, if hardhat.config.ts has it, its RPC",
+      "network name: deployments/<name>.json and, if hardhat.config.ts has it, its RPC (e.g. localhost)",
     )
     .option(
       "--deployment <file>",
       "address book (default: deployments/<network>.json, or the one for the RPC's chain)",
     )
     .option("--config <file>", "JSON file of option defaults (validated; see docs/operator-guide.md)")
-    .option("--json", "print the result as one JSON object");
+    .option("--json", "print the result as one JSON object (amounts in token wei)");
+
+const sending = (c: Command) =>
+  c
+    .option("-y, --yes", "send without asking (a terminal is asked to confirm; scripts are not)")
+    .option(
+      "--dry-run",
+      "print each transaction's target and calldata (for a Safe or the timelock); send nothing",
+    )
+    .option("--from <address>", "with --dry-run and no key: the address the transactions would come from");
 
 function json(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
@@ -71,14 +84,30 @@ function program(
   ) => Promise<void>,
 ): Command {
   const p = new Command("poai")
-    .description("PoAI operator and delegator commands: deploy, stake, delegate, claim, run the daemons")
+    .description(
+      "PoAI operator, delegator and governance commands: deploy, stake, delegate, claim, govern, run the daemons",
+    )
     .showHelpAfterError("(poai <command> --help shows its options)")
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride();
-  const sub = (name: string, description: string) =>
-    common(p.command(name).description(description).exitOverride());
+  const sub = (name: string, description: string, parent: Command = p) =>
+    common(parent.command(name).description(description).exitOverride());
   const session = (o: CommonOptions, config: CliConfig, needsKey = true) =>
     openSession(o, config, io, needsKey);
+  const gate = (o: SendingOptions) => gateOf(o, io);
+  /** A sending command's session: a dry run needs no key. */
+  const sendSession = (o: SendingOptions, config: CliConfig) => session(o, config, !o.dryRun);
+  const kit: CommandKit = {
+    io,
+    program: p,
+    sub,
+    group: (name, description) =>
+      p.command(name).description(description).exitOverride().showHelpAfterError(),
+    sending,
+    run: (o, work) => run(o.json, work, o),
+    session,
+    gate,
+  };
 
   sub("deploy", "Deploy the suite with Hardhat Ignition and write deployments/<network>.json (idempotent)")
     .option(
@@ -91,11 +120,12 @@ function program(
       "--unsafe-allow-eoa-roles",
       "UNSAFE: deploy to a public chain even if an account (not a contract) would hold a role, e.g. one key as the timelock's proposer",
     )
+    .option("-y, --yes", "deploy without asking (a terminal is asked to confirm; scripts are not)")
     .action(async (o) =>
       run(o.json, async (config) => (await import("./deploy.js")).deploy(o, config, io), o),
     );
 
-  sub("register", "Register the signer as a trainer or validator with a self-stake")
+  sending(sub("register", "Register the signer as a trainer or validator with a self-stake"))
     .requiredOption("--role <role>", "trainer or validator")
     .requiredOption("--stake <POAI>", "self-stake in POAI (at least the role minimum)")
     .option("--commission <percent>", "commission in percent", "5")
@@ -107,35 +137,40 @@ function program(
       run(
         o.json,
         async (config) =>
-          cmd.register((await session(o, config)).client, {
-            role: o.role,
-            stake: cmd.parseAmount("stake", o.stake),
-            commissionBps: cmd.parsePercent("commission", o.commission),
-            maxCommissionBps: cmd.parsePercent("max-commission", o.maxCommission),
-            endpoint: o.endpoint,
-            gpuClass: o.gpu,
-            approve: o.approve,
-          }),
+          cmd.register(
+            (await sendSession(o, config)).client,
+            {
+              role: o.role,
+              stake: cmd.parseAmount("stake", o.stake),
+              commissionBps: cmd.parsePercent("commission", o.commission),
+              maxCommissionBps: cmd.parsePercent("max-commission", o.maxCommission),
+              endpoint: o.endpoint,
+              gpuClass: o.gpu,
+              approve: o.approve,
+            },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("stake", "Add to the signer's self-stake")
+  sending(sub("stake", "Add to the signer's self-stake"))
     .requiredOption("--amount <POAI>", "POAI to add")
     .option("--no-approve", "fail instead of approving Staking when the allowance is short")
     .action(async (o) =>
       run(
         o.json,
         async (config) =>
-          cmd.stake((await session(o, config)).client, {
-            amount: cmd.parseAmount("amount", o.amount),
-            approve: o.approve,
-          }),
+          cmd.stake(
+            (await sendSession(o, config)).client,
+            { amount: cmd.parseAmount("amount", o.amount), approve: o.approve },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("delegate", "Delegate POAI to an operator's pool")
+  sending(sub("delegate", "Delegate POAI to an operator's pool"))
     .requiredOption("--operator <address>", "operator address")
     .requiredOption("--amount <POAI>", "POAI to delegate")
     .option("--no-approve", "fail instead of approving Staking when the allowance is short")
@@ -143,16 +178,20 @@ function program(
       run(
         o.json,
         async (config) =>
-          cmd.delegate((await session(o, config)).client, {
-            operator: cmd.parseAddress("operator", o.operator),
-            amount: cmd.parseAmount("amount", o.amount),
-            approve: o.approve,
-          }),
+          cmd.delegate(
+            (await sendSession(o, config)).client,
+            {
+              operator: cmd.parseAddress("operator", o.operator),
+              amount: cmd.parseAmount("amount", o.amount),
+              approve: o.approve,
+            },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("undelegate", "Move stake from a pool into the unbonding queue")
+  sending(sub("undelegate", "Move stake from a pool into the unbonding queue"))
     .requiredOption("--operator <address>", "operator address")
     .option("--amount <POAI>", "POAI to undelegate")
     .option("--all", "undelegate the whole position")
@@ -160,86 +199,102 @@ function program(
       run(
         o.json,
         async (config) =>
-          cmd.undelegate((await session(o, config)).client, {
-            operator: cmd.parseAddress("operator", o.operator),
-            ...(o.amount !== undefined && { amount: cmd.parseAmount("amount", o.amount) }),
-            all: Boolean(o.all),
-          }),
+          cmd.undelegate(
+            (await sendSession(o, config)).client,
+            {
+              operator: cmd.parseAddress("operator", o.operator),
+              ...(o.amount !== undefined && { amount: cmd.parseAmount("amount", o.amount) }),
+              all: Boolean(o.all),
+            },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("withdraw", "Withdraw matured unbonding entries")
+  sending(sub("withdraw", "Withdraw matured unbonding entries"))
     .option("--max-entries <n>", "at most this many entries", int("max-entries", 1, 1000), 50)
     .action(async (o) =>
       run(
         o.json,
-        async (config) => cmd.withdraw((await session(o, config)).client, { maxEntries: o.maxEntries }),
+        async (config) =>
+          cmd.withdraw((await sendSession(o, config)).client, { maxEntries: o.maxEntries }, gate(o)),
         o,
       ),
     );
 
-  sub("claim", "Claim rewards from the given pools (default: every pool with rewards for you)")
+  sending(sub("claim", "Claim rewards from the given pools (default: every pool with rewards for you)"))
     .option("--operators <addresses>", "comma-separated operator addresses")
     .action(async (o) =>
       run(
         o.json,
         async (config) =>
-          cmd.claim((await session(o, config)).client, {
-            operators: o.operators
-              ? String(o.operators)
-                  .split(",")
-                  .map((a) => cmd.parseAddress("operators", a.trim()))
-              : [],
-          }),
+          cmd.claim(
+            (await sendSession(o, config)).client,
+            {
+              operators: o.operators
+                ? String(o.operators)
+                    .split(",")
+                    .map((a) => cmd.parseAddress("operators", a.trim()))
+                : [],
+            },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("compound", "Restake your rewards in a pool into that pool")
+  sending(sub("compound", "Restake your rewards in a pool into that pool"))
     .requiredOption("--operator <address>", "operator address")
     .action(async (o) =>
       run(
         o.json,
         async (config) =>
-          cmd.compound((await session(o, config)).client, {
-            operator: cmd.parseAddress("operator", o.operator),
-          }),
+          cmd.compound(
+            (await sendSession(o, config)).client,
+            { operator: cmd.parseAddress("operator", o.operator) },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub(
-    "commission",
-    "Request a new commission rate (a decrease from the next epoch, an increase from the first epoch after the delay)",
+  sending(
+    sub(
+      "commission",
+      "Request a new commission rate (a decrease from the next epoch, an increase from the first epoch after the delay)",
+    ),
   )
     .requiredOption("--rate <percent>", "commission in percent")
     .action(async (o) =>
       run(
         o.json,
         async (config) =>
-          cmd.setCommission((await session(o, config)).client, {
-            commissionBps: cmd.parsePercent("rate", o.rate),
-          }),
+          cmd.setCommission(
+            (await sendSession(o, config)).client,
+            { commissionBps: cmd.parsePercent("rate", o.rate) },
+            gate(o),
+          ),
         o,
       ),
     );
 
-  sub("unjail", "Leave jail after the cool-down").action(async (o) =>
-    run(o.json, async (config) => cmd.unjail((await session(o, config)).client), o),
+  sending(sub("unjail", "Leave jail after the cool-down")).action(async (o) =>
+    run(o.json, async (config) => cmd.unjail((await sendSession(o, config)).client, gate(o)), o),
   );
 
-  sub("transfer", "Send POAI to an address (e.g. to fund an operator key)")
+  sending(sub("transfer", "Send POAI to an address (e.g. to fund an operator key)"))
     .requiredOption("--to <address>", "recipient")
     .requiredOption("--amount <POAI>", "POAI to send")
     .action(async (o) =>
       run(
         o.json,
         async (config) =>
-          cmd.transfer((await session(o, config)).client, {
-            to: cmd.parseAddress("to", o.to),
-            amount: cmd.parseAmount("amount", o.amount),
-          }),
+          cmd.transfer(
+            (await sendSession(o, config)).client,
+            { to: cmd.parseAddress("to", o.to), amount: cmd.parseAmount("amount", o.amount) },
+            gate(o),
+          ),
         o,
       ),
     );
@@ -292,6 +347,10 @@ function program(
     .action(async (o) =>
       run(o.json, async (config) => (await import("./dashboard.js")).dashboardRun(o, config, io), o),
     );
+  registerViewCommands(kit);
+  registerGovernanceCommands(kit);
+  registerDevCommands(kit);
+  registerDoctorCommand(kit);
 
   const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
   const backends = ["js", "wasm", "cuda", "auto"];
@@ -468,6 +527,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     stdout: io.stdout ?? ((s) => process.stdout.write(s)),
     stderr: io.stderr ?? ((s) => process.stderr.write(s)),
     ...(io.connection && { connection: io.connection }),
+    ...(io.confirm && { confirm: io.confirm }),
     ...(io.stopSignal && { stopSignal: io.stopSignal }),
     ...(io.trainerDaemon && { trainerDaemon: io.trainerDaemon }),
   };
@@ -484,8 +544,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       else for (const line of result.lines) full.stdout(line + "\n");
     } catch (err) {
       code = 1;
+      // A command that fails after gathering facts (poai doctor) still shows them.
+      const partial = (err as { result?: cmd.CommandResult }).result;
+      if (partial && !asJson) for (const line of partial.lines) full.stdout(line + "\n");
       const message = errorMessage(err);
-      if (asJson) full.stdout(json({ ok: false, error: message }) + "\n");
+      if (asJson) full.stdout(json({ ok: false, error: message, ...partial?.data }) + "\n");
       full.stderr(`error: ${message}\n`);
     }
   };

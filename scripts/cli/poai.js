@@ -17,4 +17,15 @@ process.stdout.on("error", (err) => {
 });
 register();
 const { runCli } = await import("./main.ts");
-process.exitCode = await runCli(process.argv.slice(2));
+/** In a terminal, a command asks before it sends transactions (`--yes` skips the question). */
+async function confirm(question) {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+process.exitCode = await runCli(process.argv.slice(2), process.stdin.isTTY ? { confirm } : {});

@@ -52,6 +52,11 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** A Hardhat network connection used instead of `--rpc` (the in-process chain in tests). */
   connection?: NetworkConnection<string>;
+  /**
+   * Asks a person to confirm the transactions a command is about to send (`poai.js` asks on the
+   * terminal when stdin is one). Absent: nobody can answer, and commands send without asking.
+   */
+  confirm?: (question: string) => Promise<boolean>;
   /** Resolves when a daemon command should stop; default: SIGINT or SIGTERM. */
   stopSignal?: Promise<void>;
   /**

@@ -106,6 +106,7 @@ const staking = {
 const token = {
   getBalance: tokenActions.getTokenBalance,
   getAllowance: tokenActions.getTokenAllowance,
+  transfer: tokenActions.transfer,
   approve: tokenActions.approve,
   signPermit: tokenActions.signPermit,
 };

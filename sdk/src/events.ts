@@ -10,6 +10,7 @@ import {
 import { getBlockNumber, getContractEvents, watchContractEvent } from "viem/actions";
 import type { PoAIContext } from "./context.js";
 import { withDecodedErrors } from "./transaction.js";
+import { checkEventArgs } from "./validate.js";
 
 /** Options every event watcher accepts. */
 export interface WatchOptions {
@@ -39,6 +40,7 @@ export function watchContractEvents(
     onEvents: (logs: Log[]) => void;
   } & WatchOptions,
 ): () => void {
+  checkEventArgs(params.abi, params.eventName, params.args);
   const start = (fromBlock: bigint | undefined) =>
     watchContractEvent(ctx.publicClient, {
       address: params.address,
@@ -100,6 +102,7 @@ export async function getPastContractEvents(
     toBlock?: BlockNumber | BlockTag | undefined;
   },
 ): Promise<Log[]> {
+  checkEventArgs(params.abi, params.eventName, params.args);
   return withDecodedErrors(params.address, "getLogs", () =>
     getContractEvents(ctx.publicClient, {
       address: params.address,

@@ -118,7 +118,7 @@ describe("dashboard in headless Chromium against a devnet", function () {
       (o) => o.status === 1,
     );
     const stakeOf = (role: number) =>
-      operators.filter((o) => o.role === role).reduce((s, o) => s + o.totalStake, 0n);
+      operators.filter((o) => o.roleId === role).reduce((s, o) => s + o.totalStake, 0n);
     expect(await value('[data-field="stake-trainer"]')).to.equal(String(stakeOf(1)));
     expect(await value('[data-field="stake-validator"]')).to.equal(String(stakeOf(2)));
     const delegated = operators.reduce((s, o) => s + o.totalStake - o.selfStake, 0n);
@@ -326,7 +326,7 @@ describe("dashboard in headless Chromium against a devnet", function () {
     await page.click('[data-form="delegate"] button[type="submit"]');
     const r = await result();
     expect(r.ok).to.equal(false);
-    expect(r.text).to.match(/^amount 999999999 POAI is above your balance [\d.]+ POAI$/);
+    expect(r.text).to.match(/^amount 999,999,999 POAI is above your balance [\d.,]+ POAI$/);
     expect(await publicClient.getTransactionCount({ address: erin })).to.equal(nonce);
     await page.fill('[data-form="delegate"] input[name="amount"]', "12.5x");
     await page.click('[data-form="delegate"] button[type="submit"]');

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -186,7 +186,7 @@ describe("poai command line", () => {
       expect((s.rewards as { claimable: string }).claimable).to.equal(parseEther("81").toString()); // 76 + 5
       const human = await poaiIn(connection, undefined, ["status", ...common, "--address", A]);
       expect(human.out).to.contain("trainer, active");
-      expect(human.out).to.contain("pool stake 2500 POAI, self-stake 2000 POAI, commission 5% (max 20%)");
+      expect(human.out).to.contain("pool stake 2,500 POAI, self-stake 2,000 POAI, commission 5% (max 20%)");
 
       const claimed = await poaiIn(connection, 2, ["claim", ...common, "--json"]);
       expectOk(claimed, "claim");
@@ -390,11 +390,24 @@ describe("poai command line", () => {
         "unjail",
         "fund",
         "status",
+        "operators",
+        "portfolio",
+        "spec",
+        "rewards",
+        "roles",
+        "dev",
+        "doctor",
         "trainer",
         "validator",
         "inference",
       ])
         expect(help.out).to.match(new RegExp(`^  ${c} `, "m"));
+      // Defaults are shown, and sending commands take --yes and --dry-run.
+      const register = await poaiProcess(["register", "--help"]);
+      expect(register.out).to.contain("--commission <percent>");
+      expect(register.out).to.contain('(default: "5")');
+      expect(register.out).to.contain("--dry-run");
+      expect(register.out).to.contain("-y, --yes");
       const trainer = await poaiProcess(["trainer", "run", "--help"]);
       expect(trainer.out).to.contain("--public-endpoint <url>");
       const inference = await poaiProcess(["inference", "run", "--help"]);
@@ -507,6 +520,51 @@ describe("poai command line", () => {
         await poaiProcess(["status", "--rpc", "http://127.0.0.1:1", "--deployment", book]),
         "cannot reach the RPC",
       );
+    });
+
+    it("asks before sending in a terminal: 'n' sends nothing, 'y' sends; a script is not asked", async function () {
+      // A real terminal: util-linux `script` gives the command a pseudo-terminal on stdin.
+      if (spawnSync("script", ["--version"]).error) this.skip();
+      const book = path.join(dir, "localhost.json");
+      const to = accountAddress(9);
+      const command = `node scripts/cli/poai.js transfer --rpc ${node.url} --deployment ${book} --to ${to} --amount 7`;
+      const inTerminal = (answer: string) =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn("script", ["-qec", command, "/dev/null"], {
+            cwd: PROJECT_ROOT,
+            env: childEnv({ POAI_PRIVATE_KEY: accountKey(0) }),
+            stdio: ["pipe", "pipe", "pipe"],
+          });
+          let out = "";
+          child.stdout.on("data", (b: Buffer) => {
+            out += b.toString();
+            if (out.includes("Send? [y/N]") && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+          });
+          child.once("error", reject);
+          child.once("exit", () => resolve(out));
+        });
+      const chain = chainOf(31337, node.url);
+      const publicClient = createPublicClient({ chain, transport: http(node.url) });
+      const d = parseDeployment(JSON.parse(readFileSync(book, "utf8")));
+      const poai = createPoAIClient({ publicClient, deployment: d });
+      const balance = () => poai.token.getBalance({ owner: to });
+
+      const declined = await inTerminal("n");
+      expect(declined).to.contain(`About to send 1 transaction from ${accountAddress(0)} on chain 31337`);
+      expect(declined).to.contain(`sent 7 POAI to ${to}`);
+      expect(declined).to.contain("not confirmed: nothing was sent");
+      expect(await balance()).to.equal(0n);
+      const accepted = await inTerminal("y");
+      expect(accepted).to.match(/sent 7 POAI to 0x[0-9a-fA-F]{40} \(tx 0x/);
+      expect(await balance()).to.equal(parseEther("7"));
+      // Without a terminal (a script, a pipe), running the command is the consent.
+      const scripted = await poaiProcess(
+        ["transfer", "--rpc", node.url, "--deployment", book, "--to", to, "--amount", "7"],
+        { POAI_PRIVATE_KEY: accountKey(0) },
+      );
+      expectOk(scripted, "transfer from a script");
+      expect(scripted.err).to.not.contain("Send?");
+      expect(await balance()).to.equal(parseEther("14"));
     });
   });
 });

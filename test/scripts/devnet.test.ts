@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
@@ -7,9 +11,10 @@ import {
 } from "../../scripts/lib/devnet/options.js";
 import { formatReport } from "../../scripts/lib/devnet/report.js";
 import { runDevnet } from "../../scripts/lib/devnet/run.js";
+import { onlyNpmBanners, writeJsonReport } from "../../scripts/lib/devnet/json-output.js";
 import { runInferenceScenario } from "../../scripts/lib/inference-scenario.js";
 import { createDevnetUi } from "../../scripts/lib/devnet/ui.js";
-import { startHardhatNode } from "../fixtures/hardhat-node.js";
+import { PROJECT_ROOT, childEnv, startHardhatNode } from "../fixtures/hardhat-node.js";
 
 describe("devnet", function () {
   this.timeout(300_000);
@@ -139,5 +144,61 @@ describe("devnet", function () {
     refused({ trainers: 8, validators: 9 }, "--validators");
     expect(() => parseDevnetArgs(["--epochs", "two"], {})).to.throw("--epochs must be a whole number");
     expect(() => parseDevnetArgs(["--backend", "tpu"], {})).to.throw();
+  });
+
+  it("shows its defaults in --help", () => {
+    let help = "";
+    expect(() => parseDevnetArgs(["--help"], {}, (text) => (help += text))).to.throw();
+    for (const part of [
+      "(default: 3, or $POAI_DEVNET_ROUNDS)",
+      "(default: auto)",
+      "(default: the in-process chain)",
+    ])
+      expect(help.replace(/\s+/g, " ")).to.contain(part);
+  });
+
+  it("`npm run devnet -- --json > report.json` leaves a file of valid JSON (npm's banners are not in it); >> appends", async () => {
+    // Catches writing the report to stdout after npm's run-script banners (`> poai@… devnet`), which
+    // made the redirected file invalid JSON.
+    const dir = mkdtempSync(path.join(tmpdir(), "poai-devnet-json-"));
+    try {
+      const file = path.join(dir, "report.json");
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(
+          "bash",
+          [
+            "-c",
+            `npm run devnet -- --json --epochs 1 --trainers 2 --cheaters 0 --absent 0 --validators 2 --no-inference > ${file}`,
+          ],
+          { cwd: PROJECT_ROOT, env: childEnv(), stdio: ["ignore", "ignore", "pipe"] },
+        );
+        child.stderr.resume();
+        child.once("error", reject);
+        child.once("exit", resolve);
+      });
+      expect(code).to.equal(0);
+      const report = JSON.parse(readFileSync(file, "utf8")) as {
+        checks: { ok: boolean }[];
+        rounds: unknown[];
+      };
+      expect(report.checks.every((c) => c.ok)).to.equal(true);
+      expect(report.rounds).to.have.length(2);
+
+      const banner = "\n> poai@0.1.0 devnet\n> tsx scripts/devnet.ts --json\n\n";
+      expect(onlyNpmBanners(banner)).to.equal(true);
+      for (const [flag, expected] of [
+        ["w", '{"a":1}\n'],
+        ["a", `${banner}{"a":1}\n`],
+      ] as const) {
+        const out = path.join(dir, `${flag}.json`);
+        const fd = openSync(out, flag);
+        writeSync(fd, banner);
+        writeJsonReport('{"a":1}', fd);
+        closeSync(fd);
+        expect(readFileSync(out, "utf8"), `opened with "${flag}"`).to.equal(expected);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

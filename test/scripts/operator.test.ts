@@ -45,7 +45,7 @@ describe("operator commands", () => {
         endpoint: "",
         gpuClass: "",
       }),
-      "below the trainer minimum 1000 POAI",
+      "below the trainer minimum 1,000 POAI",
     );
     const out = await cmd.register(operator, {
       role: "trainer",
@@ -55,7 +55,7 @@ describe("operator commands", () => {
       endpoint: "http://127.0.0.1:7101",
       gpuClass: "H100",
     });
-    expect(out.lines.at(-1)).to.match(/^registered 0x[0-9a-fA-F]{40} as trainer with 2000 POAI/);
+    expect(out.lines.at(-1)).to.match(/^registered 0x[0-9a-fA-F]{40} as trainer with 2,000 POAI/);
     await rejects(
       cmd.register(operator, {
         role: "trainer",
@@ -74,7 +74,7 @@ describe("operator commands", () => {
     );
     await rejects(
       cmd.delegate(delegator, { operator: A, amount: parseEther("2000000") }),
-      "is above your balance 1000000 POAI",
+      "is above your balance 1,000,000 POAI",
     );
     await cmd.delegate(delegator, { operator: A, amount: parseEther("500") });
     expect(
@@ -108,7 +108,7 @@ describe("operator commands", () => {
     const status = await cmd.status(admin, { address: A });
     expect(status.lines.join("\n")).to.contain("trainer, active");
     expect(status.lines.join("\n")).to.contain(
-      "pool stake 2300 POAI, self-stake 2000 POAI, commission 5% (max 20%)",
+      "pool stake 2,300 POAI, self-stake 2,000 POAI, commission 5% (max 20%)",
     );
 
     expect(() => cmd.parseAmount("amount", "1.2.3")).to.throw("--amount must be a positive POAI amount");

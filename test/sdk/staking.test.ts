@@ -65,7 +65,8 @@ describe("@poai/sdk staking actions", () => {
       });
       const view = await f.client(5).staking.getOperator({ operator: op });
       expect(view.operator).to.equal(op);
-      expect(view.role).to.equal(ROLE.Trainer);
+      expect(view.role).to.equal("trainer");
+      expect(view.roleId).to.equal(ROLE.Trainer);
       expect(view.status).to.equal(OPERATOR_STATUS.Active);
       expect(view.active).to.equal(true);
       expect(view.commissionBps).to.equal(700);
@@ -565,7 +566,7 @@ describe("@poai/sdk staking actions", () => {
       expect(await c.staking.roleStakeAt({ role: "trainer", epoch: epoch1 })).to.equal(parseEther("3000"));
       expect(await c.staking.roleStakeAt({ role: "validator", epoch: epoch1 })).to.equal(parseEther("700"));
       expect(await c.staking.roleStakeAt({ role: ROLE.Validator, epoch: epoch0 })).to.equal(0n);
-      expect((await c.staking.getOperator({ operator: validator })).role).to.equal(ROLE.Validator);
+      expect((await c.staking.getOperator({ operator: validator })).role).to.equal("validator");
     });
 
     it("pages through the operators in registration order", async () => {

@@ -215,7 +215,8 @@ export async function loadOverview(client: PoAIClient): Promise<Overview> {
   const committeeSize = committee?.committeeSize ?? null;
 
   const live = operators.filter((op) => op.status === 1);
-  const sum = (role: 1 | 2) => live.filter((op) => op.role === role).reduce((s, op) => s + op.totalStake, 0n);
+  const sum = (role: 1 | 2) =>
+    live.filter((op) => op.roleId === role).reduce((s, op) => s + op.totalStake, 0n);
   const challenges: Record<string, number> = {};
   for (const ch of history.challenges.values()) challenges[ch.status] = (challenges[ch.status] ?? 0) + 1;
   return {
@@ -225,8 +226,8 @@ export async function loadOverview(client: PoAIClient): Promise<Overview> {
     epochLength: next - start,
     epochEndsAt: next,
     operators: {
-      trainers: live.filter((op) => op.role === 1).length,
-      validators: live.filter((op) => op.role === 2).length,
+      trainers: live.filter((op) => op.role === "trainer").length,
+      validators: live.filter((op) => op.role === "validator").length,
       active: live.filter((op) => op.active).length,
       jailed: live.filter((op) => op.jailed).length,
     },

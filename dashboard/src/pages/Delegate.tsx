@@ -218,8 +218,8 @@ function PortfolioBody({ d, preset }: { d: Loaded; preset: string | undefined })
               )}
               {open.map((op) => (
                 <option key={op.operator} value={op.operator}>
-                  {shortAddress(op.operator)} · {op.role === 1 ? "trainer" : "validator"} ·{" "}
-                  {poai(op.totalStake, 0)} · {op.commissionBps / 100}%
+                  {shortAddress(op.operator)} · {op.role} · {poai(op.totalStake, 0)} ·{" "}
+                  {op.commissionBps / 100}%
                 </option>
               ))}
             </select>

@@ -95,26 +95,60 @@ function integer(flag: string) {
 export function parseDevnetArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  /** Where help and usage errors go (default: commander's, stdout and stderr). */
+  output?: (text: string) => void,
 ): DevnetOptions {
+  const D = DEFAULT_DEVNET_OPTIONS;
   const program = new Command("devnet")
     .description(
       "Runs the PoAI network end to end: deploys the suite, registers operators, runs trainer, validator and inference daemons for a few epochs, settles rewards and prints a report.",
     )
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .option("--epochs <n>", "epochs (= Proof-of-AI rounds) to play, 1..20", integer("--epochs"))
-    .option("--trainers <n>", "trainers, cheaters and absent ones included, 1..8", integer("--trainers"))
-    .option("--validators <n>", "validators, 1..8", integer("--validators"))
-    .option("--cheaters <n>", "trainers that forge most of their run", integer("--cheaters"))
-    .option("--absent <n>", "registered trainers that run no daemon", integer("--absent"))
-    .addOption(new Option("--backend <kind>", "engine backend of the daemons").choices([...BACKENDS]))
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      ...(output && { writeOut: output, writeErr: output }),
+    })
+    .option(
+      "--epochs <n>",
+      `epochs (= Proof-of-AI rounds) to play, 1..20 (default: ${D.epochs}, or $POAI_DEVNET_ROUNDS)`,
+      integer("--epochs"),
+    )
+    .option(
+      "--trainers <n>",
+      `trainers, cheaters and absent ones included, 1..8 (default: ${D.trainers})`,
+      integer("--trainers"),
+    )
+    .option("--validators <n>", `validators, 1..8 (default: ${D.validators})`, integer("--validators"))
+    .option(
+      "--cheaters <n>",
+      `trainers that forge most of their run (default: ${D.cheaters})`,
+      integer("--cheaters"),
+    )
+    .option(
+      "--absent <n>",
+      `registered trainers that run no daemon (default: ${D.absent})`,
+      integer("--absent"),
+    )
+    .addOption(
+      new Option("--backend <kind>", `engine backend of the daemons (default: ${D.backend})`).choices([
+        ...BACKENDS,
+      ]),
+    )
     .option(
       "--rpc <url>",
-      "use this JSON-RPC node (e.g. `npx hardhat node`) instead of the in-process chain; daemons run as separate processes",
+      "use this JSON-RPC node (e.g. `npx hardhat node`) instead of the in-process chain; daemons run as separate processes (default: the in-process chain)",
     )
-    .option("--json", "print the report as JSON on stdout (progress goes to stderr)")
-    .addOption(new Option("--log-level <level>", "the daemons' log level").choices([...LOG_LEVELS]))
-    .option("--no-inference", "leave out the inference marketplace")
+    .option(
+      "--json",
+      "print the report as JSON on stdout, progress on stderr (`npm run devnet -- --json > report.json` gives a file of JSON alone)",
+    )
+    .addOption(
+      new Option(
+        "--log-level <level>",
+        `the daemons' log level (default: $POAI_LOG_LEVEL or ${D.logLevel})`,
+      ).choices([...LOG_LEVELS]),
+    )
+    .option("--no-inference", "leave out the inference marketplace (default: included)")
     .option("--keep-alive", "keep the chain running after the report, until Ctrl-C")
     .option("--dashboard", "serve the web dashboard on the chain after the report (implies --keep-alive)")
     .option(

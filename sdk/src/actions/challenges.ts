@@ -681,7 +681,7 @@ export async function getCommittee(ctx: PoAIContext, args: { id: Hex }): Promise
   );
   const validators: Address[] = [];
   for await (const op of iterateOperators(ctx)) {
-    if (Number(op.role) === ROLE.Validator) validators.push(getAddress(op.operator));
+    if (op.roleId === ROLE.Validator) validators.push(getAddress(op.operator));
   }
   const stakes = await Promise.all(
     validators.map((v) =>

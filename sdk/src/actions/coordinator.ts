@@ -36,7 +36,7 @@ import {
   type WatchOptions,
 } from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
-import { checkAddress, checkString, checkUint } from "../validate.js";
+import { checkAddress, checkContainerKey, checkString, checkUint } from "../validate.js";
 
 // --- types ------------------------------------------------------------------------------------------
 
@@ -195,7 +195,13 @@ export function computeCommitment(args: {
   return keccak256(
     encodeAbiParameters(
       [{ type: "uint32" }, { type: "uint32" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-      [args.subscriptionId, args.interval, args.node, keccak256(args.output), args.salt],
+      [
+        args.subscriptionId,
+        args.interval,
+        args.node,
+        keccak256(checkHex("output", args.output)),
+        checkBytes32("salt", args.salt),
+      ],
     ),
   );
 }
@@ -741,10 +747,9 @@ export async function fundEscrow(
   });
 }
 
+/** A container id string or its bytes32 hash (a truncated hash is refused), as the hash. */
 function checkContainerId(field: string, value: unknown): Hex {
-  return typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)
-    ? (value.toLowerCase() as Hex)
-    : containerIdOf(value as string);
+  return checkContainerKey(field, value) ?? containerIdOf(checkString(field, value));
 }
 
 /**

@@ -29,7 +29,7 @@ import type { PoAIContext, WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
 import { getPastContractEvents, parseContractLogs } from "../events.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
-import { checkString } from "../validate.js";
+import { checkContainerKey, checkString } from "../validate.js";
 import { containerIdOf } from "./coordinator.js";
 
 /** A registered model (`trainer == address(0)`: none under that container id). */
@@ -104,8 +104,7 @@ function checkWeightsHash(value: unknown): Hex {
 
 /** A model's container id: the bytes32 hash, or the id string (hashed as the Coordinator hashes it). */
 function modelKey(value: unknown): Hex {
-  if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase() as Hex;
-  return containerIdOf(checkModelId(value));
+  return checkContainerKey("containerId", value) ?? containerIdOf(checkModelId(value));
 }
 
 function checkWidths(value: unknown): number[] {

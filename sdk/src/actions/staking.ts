@@ -51,8 +51,19 @@ export type PoolView = ContractFunctionReturnType<typeof stakingAbi, "view", "ge
  * claim (every closed epoch included when read with `getPosition` / `getPositions`).
  */
 export type PositionView = ContractFunctionReturnType<typeof stakingAbi, "view", "getPosition">;
-/** An operator with its pool totals and metadata. */
-export type OperatorView = ContractFunctionReturnType<typeof stakingLensAbi, "view", "getOperator">;
+/** An operator as the StakingLens returns it (`role` as its on-chain number). */
+export type RawOperatorView = ContractFunctionReturnType<typeof stakingLensAbi, "view", "getOperator">;
+/** A role by name, as `register` takes it; `"none"` for an address that never registered. */
+export type OperatorRoleName = "none" | "trainer" | "validator";
+/**
+ * An operator with its pool totals and metadata. `role` is the role's name (`"trainer"`,
+ * `"validator"`, `"none"`), the same word `register` takes; `roleId` is its on-chain value
+ * (`ROLE.Trainer`, `ROLE.Validator`, `ROLE.None`).
+ */
+export interface OperatorView extends Omit<RawOperatorView, "role"> {
+  role: OperatorRoleName;
+  roleId: number;
+}
 /** One live entry of an owner's unbonding queue, valued at the current unbonding price. */
 export type UnbondingView = ContractFunctionReturnType<typeof stakingLensAbi, "view", "getUnbonding">[number];
 /** The governance parameters of the staking contract. */
@@ -65,9 +76,15 @@ export const OPERATOR_STATUS = { None: 0, Active: 1, Deregistered: 2 } as const;
 /** An operator role, by name or by its on-chain value. */
 export type OperatorRole = "trainer" | "validator" | typeof ROLE.Trainer | typeof ROLE.Validator;
 
-/** The name of an on-chain role value (`OperatorView.role`). */
-export function roleName(role: number): "none" | "trainer" | "validator" {
+/** The name of a role, given by its on-chain value (`OperatorView.roleId`) or its name. */
+export function roleName(role: number | OperatorRoleName): OperatorRoleName {
+  if (role === "trainer" || role === "validator" || role === "none") return role;
   return role === ROLE.Trainer ? "trainer" : role === ROLE.Validator ? "validator" : "none";
+}
+
+/** The lens's operator record with the role by name (`role`) and by value (`roleId`). */
+function operatorView(raw: RawOperatorView): OperatorView {
+  return { ...raw, role: roleName(raw.role), roleId: raw.role };
 }
 
 function checkRole(field: string, role: unknown): 1 | 2 {
@@ -436,11 +453,11 @@ export async function getUnbonding(
   );
 }
 
-/** One operator's view; an unregistered address gives `status === OPERATOR_STATUS.None`. */
+/** One operator's view; an unregistered address gives `status === OPERATOR_STATUS.None` and `role === "none"`. */
 export async function getOperator(ctx: PoAIContext, args: { operator: Address }): Promise<OperatorView> {
   const operator = checkAddress("operator", args.operator);
   const address = ctx.deployment.contracts.stakingLens;
-  return read(address, "getOperator", () =>
+  const raw = await read(address, "getOperator", () =>
     readContract(ctx.publicClient, {
       address,
       abi: stakingLensAbi,
@@ -448,6 +465,7 @@ export async function getOperator(ctx: PoAIContext, args: { operator: Address })
       args: [operator],
     }),
   );
+  return operatorView(raw);
 }
 
 /** Number of operators ever registered (deregistered ones included). */
@@ -499,7 +517,11 @@ export async function getOperators(
     ),
   ]);
   const next = offset + BigInt(operators.length);
-  return { operators, total, nextOffset: next < total && operators.length > 0 ? next : undefined };
+  return {
+    operators: operators.map(operatorView),
+    total,
+    nextOffset: next < total && operators.length > 0 ? next : undefined,
+  };
 }
 
 /** Every operator, page by page (`pageSize` default 100). */

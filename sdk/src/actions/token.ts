@@ -1,5 +1,5 @@
 /**
- * POAI token actions: balances, allowances, approvals and EIP-2612 permits.
+ * POAI token actions: balances, allowances, transfers, approvals and EIP-2612 permits.
  */
 import { encodeFunctionData, parseSignature, type Address, type Hash, type Hex } from "viem";
 import { getBlock, readContract, signTypedData } from "viem/actions";
@@ -37,6 +37,34 @@ export async function getTokenAllowance(
       args: [owner, spender],
     }),
   );
+}
+
+/**
+ * Sends `amount` tokens (wei) from the sender to `to`. The balance is checked first, so a transfer
+ * above it is refused with a `PoAIInputError` naming `amount` before anything is signed. Returns
+ * the transaction hash.
+ *
+ * ```ts
+ * await poai.waitForTransaction(await poai.token.transfer({ to: operator, amount: parsePoai("1000") }));
+ * ```
+ */
+export async function transfer(
+  ctx: PoAIContext,
+  args: { to: Address; amount: bigint } & WriteOptions,
+): Promise<Hash> {
+  const to = checkAddress("to", args.to);
+  const amount = checkAmount("amount", args.amount);
+  const { account } = requireSigner(ctx, "transfer", args.account);
+  const from = senderAddress(account);
+  const balance = await getTokenBalance(ctx, { owner: from });
+  if (balance < amount)
+    throw new PoAIInputError("amount", amount, `at most the sender's balance ${balance} (${from})`);
+  return sendContractTransaction(ctx, {
+    to: ctx.deployment.contracts.token,
+    data: encodeFunctionData({ abi: poaiTokenAbi, functionName: "transfer", args: [to, amount] }),
+    functionName: "transfer",
+    account: args.account,
+  });
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   type DeliveryArgs,
   type SubscriptionView,
 } from "../actions/coordinator.js";
-import { OPERATOR_STATUS, ROLE } from "../actions/staking.js";
+import { OPERATOR_STATUS } from "../actions/staking.js";
 import type { PoAIClient } from "../client.js";
 import {
   DaemonLoop,
@@ -520,7 +520,7 @@ export class InferenceNode extends DaemonLoop {
 
   private async isActiveTrainer(): Promise<boolean> {
     const op = await this.rpc(() => this.client.staking.getOperator({ operator: this.address }));
-    if (op.status !== OPERATOR_STATUS.Active || op.role !== ROLE.Trainer) return false;
+    if (op.status !== OPERATOR_STATUS.Active || op.role !== "trainer") return false;
     return this.rpc(() => this.client.staking.isActive({ operator: this.address }));
   }
 

@@ -35,7 +35,7 @@ import { keccak256, type Address, type Hash, type Hex } from "viem";
 import { getBlock, getTransactionCount, getTransactionReceipt } from "viem/actions";
 import { Registry } from "prom-client";
 import type { ChallengeInfo, DueChallenge } from "../actions/challenges.js";
-import { OPERATOR_STATUS, ROLE, roleName, type OperatorView } from "../actions/staking.js";
+import { OPERATOR_STATUS, type OperatorView } from "../actions/staking.js";
 import type { PoAIClient } from "../client.js";
 import {
   commit,
@@ -596,7 +596,7 @@ export class TrainerDaemon extends DaemonLoop {
     const who = this.address;
     if (op.status === OPERATOR_STATUS.None)
       return `${who} is not a registered operator (register it as a trainer)`;
-    if (op.role !== ROLE.Trainer) return `${who} is registered as a ${roleName(op.role)}, not a trainer`;
+    if (op.role !== "trainer") return `${who} is registered as a ${op.role}, not a trainer`;
     if (op.status === OPERATOR_STATUS.Deregistered) return `${who} deregistered`;
     if (op.jailed) return `${who} is jailed until ${op.jailedUntil}`;
     if (!op.active) return `${who} is not active: its self-stake is below the trainer minimum`;

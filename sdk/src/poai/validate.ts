@@ -2,17 +2,10 @@
  * Input checks of the Proof-of-AI helpers and actions. Each throws a `PoAIInputError` naming the
  * field and the value.
  */
-import { isHex, type Hex } from "viem";
-import { PoAIInputError } from "../errors.js";
 import { checkUint } from "../validate.js";
 
 /** A 32-byte value as 0x-prefixed hex (a challenge id, a seed, a salt, a Merkle root). */
-export function checkBytes32(field: string, value: unknown): Hex {
-  if (typeof value !== "string" || !isHex(value, { strict: true }) || value.length !== 66) {
-    throw new PoAIInputError(field, value, "32 bytes as hex (0x followed by 64 hex digits)");
-  }
-  return value.toLowerCase() as Hex;
-}
+export { checkBytes32 } from "../validate.js";
 
 /** A round (an epoch number): a whole number that fits the contracts' uint32 rounds. */
 export function checkRound(field: string, value: unknown): bigint {

@@ -59,7 +59,7 @@ export class CommitteeView {
     const validators = await this.read("iterateOperators", async () => {
       const out: Address[] = [];
       for await (const op of this.client.staking.iterateOperators()) {
-        if (Number(op.role) === 2) out.push(getAddress(op.operator));
+        if (op.roleId === 2) out.push(getAddress(op.operator));
       }
       return out;
     });

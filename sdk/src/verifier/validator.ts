@@ -1585,7 +1585,7 @@ export class ValidatorDaemon extends DaemonLoop {
       if (trainers === undefined) {
         trainers = [];
         for await (const op of this.client.staking.iterateOperators()) {
-          if (Number(op.role) === 1) trainers.push(getAddress(op.operator));
+          if (op.role === "trainer") trainers.push(getAddress(op.operator));
         }
       }
       for (const trainer of trainers) {
