@@ -39,7 +39,10 @@ import {ChallengeManager} from "../poai/ChallengeManager.sol";
 ///    AccessManager) may activate, deactivate, approve, reassign or clear any model;
 ///  - `challengeOf(id) != 0` only if the weights hash was proven to be the final checkpoint of that
 ///    valid challenge of the registering trainer, and the widths are that challenge spec's;
-///  - every registered model's dispute fits in `MAX_DISPUTE_GAS`.
+///  - every registered model's dispute fits in `MAX_DISPUTE_GAS`;
+///  - container ids `job/...` are the job registry's (`registerJobModel`): a job's model name can
+///    never be taken by anyone else; a job's model's royalties accrue to its royalty account, which
+///    the reward distributor splits between the job owner and the trainer.
 contract ModelRegistry is IModelRegistry, AccessManaged {
     /// @notice Longest container id string accepted.
     uint256 public constant MAX_CONTAINER_ID_LENGTH = 256;
@@ -57,7 +60,12 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         bytes32 weightsHash;
         bytes32 challengeId;
         uint32[] widths;
+        address royaltyAccount; // job models: the account whose royalties the reward distributor splits
+        uint256 jobId; // job models: the job whose run produced the weights
     }
+
+    /// @notice The prefix of the container ids only the job registry registers (`job/<jobId>`).
+    bytes4 public constant JOB_PREFIX = "job/";
 
     IStaking public immutable staking;
     ChallengeManager public immutable challenges;
@@ -85,7 +93,8 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         uint32[] calldata widths,
         bytes32 weightsHash
     ) external returns (bytes32 containerId) {
-        containerId = _register(containerIdString, widths, weightsHash, bytes32(0));
+        _checkTrainer(containerIdString);
+        containerId = _register(containerIdString, msg.sender, widths, weightsHash, bytes32(0));
     }
 
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
@@ -107,7 +116,28 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);
         }
-        containerId = _register(containerIdString, spec.widths, weightsHash, challengeId);
+        _checkTrainer(containerIdString);
+        containerId = _register(containerIdString, msg.sender, spec.widths, weightsHash, challengeId);
+    }
+
+    /// @notice The job registry binds a completed job's model: the final checkpoint (already proven
+    ///         under the root of `challengeId`, the job run of `trainer` that completed job `jobId`)
+    ///         under `containerIdString` (`job/<jobId>`), its royalties accrued to `royaltyAccount`,
+    ///         which the reward distributor splits between the job owner and the trainer.
+    function registerJobModel(
+        string calldata containerIdString,
+        address trainer,
+        uint32[] calldata widths,
+        bytes32 weightsHash,
+        bytes32 challengeId,
+        uint256 jobId,
+        address royaltyAccount
+    ) external restricted returns (bytes32 containerId) {
+        containerId = _register(containerIdString, trainer, widths, weightsHash, challengeId);
+        Record storage r = _models[containerId];
+        r.royaltyAccount = royaltyAccount;
+        r.jobId = jobId;
+        emit JobModelRegistered(containerId, jobId, royaltyAccount);
     }
 
     /// @notice Stops deliveries of the caller's model `containerId`.
@@ -175,7 +205,13 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         Record storage r = _models[containerId];
         if (!r.active) return address(0);
         if (!r.approved && r.challengeId == bytes32(0)) return address(0);
-        return r.trainer;
+        address account = r.royaltyAccount;
+        return account == address(0) ? r.trainer : account;
+    }
+
+    /// @notice The job whose run produced `containerId`'s weights (0: not a job model).
+    function jobOf(bytes32 containerId) external view returns (uint256) {
+        return _models[containerId].jobId;
     }
 
     /// @notice What a delivery needs, from one storage slot: whether `containerId` takes
@@ -213,15 +249,23 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     // Internals
     // =========================================================================================
 
+    /// A trainer's own registration: an active trainer, and no name of the job registry's.
+    function _checkTrainer(string calldata containerIdString) private view {
+        if (!staking.isActive(msg.sender) || staking.roleOf(msg.sender) != IStaking.Role.Trainer) {
+            revert NotActiveTrainer(msg.sender);
+        }
+        if (bytes(containerIdString).length >= 4 && bytes4(bytes(containerIdString)) == JOB_PREFIX) {
+            revert ReservedContainerId(containerIdString);
+        }
+    }
+
     function _register(
         string calldata containerIdString,
+        address trainer,
         uint32[] memory widths,
         bytes32 weightsHash,
         bytes32 challengeId
     ) private returns (bytes32 containerId) {
-        if (!staking.isActive(msg.sender) || staking.roleOf(msg.sender) != IStaking.Role.Trainer) {
-            revert NotActiveTrainer(msg.sender);
-        }
         uint256 length = bytes(containerIdString).length;
         if (length == 0 || length > MAX_CONTAINER_ID_LENGTH) {
             revert InvalidContainerId(length, MAX_CONTAINER_ID_LENGTH);
@@ -234,7 +278,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
         uint16 generation = _nextGeneration[containerId];
         _nextGeneration[containerId] = generation + 1;
-        r.trainer = msg.sender;
+        r.trainer = trainer;
         r.active = true;
         r.inputs = widths[0];
         r.classes = widths[widths.length - 1];
@@ -242,7 +286,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         r.weightsHash = weightsHash;
         r.challengeId = challengeId;
         r.widths = widths;
-        emit ModelRegistered(containerId, msg.sender, containerIdString, widths, weightsHash, challengeId);
+        emit ModelRegistered(containerId, trainer, containerIdString, widths, weightsHash, challengeId);
         emit ModelStatusChanged(containerId, true, msg.sender);
     }
 

@@ -30,6 +30,8 @@ interface IModelRegistry {
         bytes32 weightsHash,
         bytes32 indexed challengeId
     );
+    /// @notice The job registry bound `containerId` to job `jobId`; its royalties go to `royaltyAccount`.
+    event JobModelRegistered(bytes32 indexed containerId, uint256 indexed jobId, address royaltyAccount);
     /// @notice `containerId` was activated or deactivated by `by` (its trainer or governance).
     event ModelStatusChanged(bytes32 indexed containerId, bool active, address indexed by);
     /// @notice Governance approved (or withdrew approval of) `containerId`'s royalties.
@@ -54,6 +56,8 @@ interface IModelRegistry {
     error ChallengeNotValid(bytes32 challengeId, uint8 status);
     error NotChallengeTrainer(bytes32 challengeId, address trainer, address caller);
     error CheckpointNotProven(bytes32 challengeId, uint256 index, bytes32 checkpointHash);
+    /// @notice `job/...` container ids are registered by the job registry only.
+    error ReservedContainerId(string containerIdString);
     /// @notice A dispute of this model could need `gas`, more than the `maxGas` a dispute may use.
     error ModelNotDisputable(uint256 gas, uint256 maxGas);
 
@@ -62,6 +66,8 @@ interface IModelRegistry {
 
     /// @notice The trainer that receives `containerId`'s usage royalties now: its trainer while the
     ///         model is active and bound to a valid challenge or approved by governance, else
-    ///         address(0) (the delivering node keeps the royalty).
+    ///         address(0) (the delivering node keeps the royalty). For a job's model, the job's
+    ///         royalty account, which the reward distributor splits between the job owner and the
+    ///         trainer (`RewardDistributor.royaltySplitOf`).
     function trainerOf(bytes32 containerId) external view returns (address);
 }

@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {IJobBoard} from "../interfaces/IJobBoard.sol";
 import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
 import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
@@ -25,7 +26,9 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///         extends a committee that cannot decide into the next round, awards epoch points to the
 ///         trainer (stake x score) and to the members that agree, and slashes fraud, withholding
 ///         and the members whose Valid vote stands on a proven fraud. Validators that commit to
-///         the beacon and withhold their reveal are slashed too.
+///         the beacon and withhold their reveal are slashed too. A trainer the job board
+///         (`jobBoard`) assigned to a paid job in a round trains that job's spec instead, and the
+///         board hears the judgment.
 ///
 /// Invariants (each pinned by a test):
 ///  - a challenge is judged at most once; its status never leaves a final state;
@@ -100,6 +103,12 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     mapping(uint256 round => bytes32) private _beaconValues;
     mapping(uint256 round => uint256) private _validatorStakes;
     mapping(uint256 round => mapping(address validator => bool)) private _withholdingSlashed;
+    /// @notice The job registry whose assigned runs are challenges (0: none). Set once.
+    IJobBoard public jobBoard;
+
+    event JobBoardSet(address board);
+
+    error JobBoardAlreadySet(address board);
 
     constructor(
         IStaking staking_,
@@ -313,6 +322,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (window >= unbonding) revert SlashWindowTooLong(window, unbonding);
     }
 
+    /// @notice Wires the job registry whose assigned runs are challenges. Once only: a job run's
+    ///         spec must never change under a trainer that already trains it.
+    function setJobBoard(IJobBoard board) external restricted {
+        if (address(jobBoard) != address(0)) revert JobBoardAlreadySet(address(jobBoard));
+        jobBoard = board;
+        emit JobBoardSet(address(board));
+    }
+
     function params() external view returns (Params memory) {
         return _params;
     }
@@ -349,7 +366,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         due = _isDue(trainer, round, _beaconView(round));
         seed = challengeSeed(trainer, round);
         ITaskRegistry.SpecParams memory sp;
-        (specId, sp) = registry.challengeSpec(round, seed);
+        (specId, sp) = _specOf(trainer, round, seed);
         deadline = _deadline(round, sp.responseDeadline);
     }
 
@@ -399,7 +416,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (c.status != Status.None) {
             v.seed = challengeSeed(c.trainer, c.round);
             ITaskRegistry.SpecParams memory sp;
-            (v.specId, sp) = registry.challengeSpec(c.round, v.seed);
+            (v.specId, sp) = _specOf(c.trainer, c.round, v.seed);
             v.deadline = _deadline(c.round, sp.responseDeadline);
         }
         v.extension = c.extension;
@@ -645,6 +662,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             emit LateFinalization(id, epoch);
         }
         emit ChallengeFinalized(id, trainer, round, status, score, o.medianScoreBps, trainerPoints);
+        if (_jobSpecOf(trainer, round) != 0)
+            jobBoard.onRunFinalized(id, trainer, round, status, o.medianScoreBps);
 
         // No slash later than `slashWindow()` after the round's start: unbonding stake is out of
         // reach after that.
@@ -685,7 +704,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// The score of a valid run, from the spec's parameters in force now.
     function _score(Challenge storage c, uint16 medianScoreBps) private returns (uint256) {
         uint256 round = c.round;
-        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(
+            c.trainer,
             round,
             keccak256(abi.encode(_seal(round), c.trainer, round))
         );
@@ -771,7 +791,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     function _deadlineOf(address trainer, uint256 round, bytes32 beaconValue) private view returns (uint256) {
-        (, ITaskRegistry.SpecParams memory sp) = registry.challengeSpec(
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(
+            trainer,
             round,
             keccak256(abi.encode(beaconValue, trainer, round))
         );
@@ -784,6 +805,23 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// audit seed.
     function _deadline(uint256 round, uint256 responseDeadline) private view returns (uint256) {
         return _roundStart(round) + Math.min(responseDeadline, epochLength / 2 - 1);
+    }
+
+    /// The spec (and its judgment parameters) `trainer` trains in `round`: its assigned job's, else
+    /// the round's governance spec drawn by `seed`.
+    function _specOf(
+        address trainer,
+        uint256 round,
+        bytes32 seed
+    ) private view returns (bytes32 specId, ITaskRegistry.SpecParams memory sp) {
+        specId = _jobSpecOf(trainer, round);
+        if (specId != 0) return (specId, registry.specParams(specId));
+        return registry.challengeSpec(round, seed);
+    }
+
+    function _jobSpecOf(address trainer, uint256 round) private view returns (bytes32) {
+        IJobBoard board = jobBoard;
+        return address(board) == address(0) ? bytes32(0) : board.jobSpecOf(trainer, round);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {

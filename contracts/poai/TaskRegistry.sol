@@ -74,6 +74,27 @@ contract TaskRegistry is ITaskRegistry, AccessManaged {
         SpecParams calldata params,
         string[] calldata sources
     ) external restricted returns (bytes32 id) {
+        id = _registerDatasetSpec(spec, dataset, params, sources);
+    }
+
+    /// @notice `registerDatasetSpec` for the job contracts (their own role): the spec of a paid job,
+    ///         registered with the job so that every daemon reads it like any spec. Never activated
+    ///         by this: a job's spec is trained only by the trainers assigned to the job.
+    function registerJobSpec(
+        TrainingSpec calldata spec,
+        DatasetRef calldata dataset,
+        SpecParams calldata params,
+        string[] calldata sources
+    ) external restricted returns (bytes32 id) {
+        id = _registerDatasetSpec(spec, dataset, params, sources);
+    }
+
+    function _registerDatasetSpec(
+        TrainingSpec calldata spec,
+        DatasetRef calldata dataset,
+        SpecParams calldata params,
+        string[] calldata sources
+    ) private returns (bytes32 id) {
         _checkSpec(spec, 2);
         EngineSpec.checkDataset(dataset, spec.widths, spec.evalSize);
         _checkParams(params);

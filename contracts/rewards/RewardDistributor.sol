@@ -44,7 +44,8 @@ interface IStakingRewards {
 ///
 /// Invariants (pinned by tests):
 ///  - conservation, to the wei: funded + fees + returned = forwarded to Staking + protocol
-///    payments + reserve + carry, and this contract holds exactly reserve + carry;
+///    payments + job owners' royalties + reserve + carry, and this contract holds exactly
+///    reserve + carry;
 ///  - the protocol's cut applies to fresh emission only, never again to the carry;
 ///  - epochs close in order, each once; what a role cannot receive (no stake, no points) and what
 ///    Staking could not give anyone (dust) joins the carry of the next epoch closed: nothing is stuck;
@@ -91,12 +92,24 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     uint256 public nextEpochToClose;
     mapping(uint256 epoch => Epoch) private _epochs;
 
+    /// @notice How the royalty of a job's model is split: `ownerBps` of it to the job owner (paid at
+    ///         once), the rest to the trainer's pool. Keyed by the model's royalty account
+    ///         (`ModelRegistry.trainerOf` of a job's model); set once, by the job registry.
+    struct RoyaltySplit {
+        address trainer;
+        uint16 ownerBps;
+        address owner;
+    }
+
+    mapping(address account => RoyaltySplit) private _royaltySplits;
+
     // Accounting the conservation invariant is written against.
     uint256 public totalFunded;
     uint256 public totalFees;
     uint256 public totalForwarded; // epoch budgets and usage fees sent to Staking
     uint256 public totalReturned; // dust Staking sent back (rewards nobody could earn)
     uint256 public totalToProtocol;
+    uint256 public totalToOwners; // job owners' shares of their models' royalties
 
     event Funded(address indexed from, uint256 amount);
     event EmissionChangeScheduled(uint256 amount, uint256 fromEpoch);
@@ -118,11 +131,22 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
     /// @notice A usage fee's part for `operator` could not go to a pool (not an operator): carried.
     event UsageFeeCarried(address indexed operator, uint256 amount);
     event ParamsUpdated(Params params);
+    /// @notice A job payment credited to `operator`'s pool (by the job registry).
+    event FeesCredited(address indexed operator, uint256 amount);
+    event RoyaltySplitSet(
+        address indexed account,
+        address indexed trainer,
+        address indexed owner,
+        uint16 ownerBps
+    );
+    event RoyaltySplitPaid(address indexed account, uint256 toTrainer, uint256 toOwner);
 
     error ZeroAmount();
     error EpochNotFinal(uint256 epoch, uint256 closesAt);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error EmissionChangeInForce(uint256 fromEpoch, uint256 nextEpochToClose);
+    error RoyaltySplitAlreadySet(address account);
+    error LengthMismatch(uint256 expected, uint256 actual);
 
     constructor(
         IStaking staking_,
@@ -186,13 +210,60 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
         uint256 nodeFee = (amount * _params.nodeFeeBps) / BPS;
         uint256 royalty = (amount * _params.royaltyBps) / BPS;
         emit UsageFee(node, modelTrainer, amount, nodeFee, royalty);
-        if (node == modelTrainer) {
+        RoyaltySplit memory split = _royaltySplits[modelTrainer];
+        if (split.trainer != address(0)) {
+            // A job's model: the owner's share now, the trainer's into its pool.
+            uint256 toOwner = (royalty * split.ownerBps) / BPS;
+            emit RoyaltySplitPaid(modelTrainer, royalty - toOwner, toOwner);
+            _payPool(node, nodeFee);
+            _payPool(split.trainer, royalty - toOwner);
+            if (toOwner != 0) {
+                totalToOwners += toOwner;
+                token.safeTransfer(split.owner, toOwner);
+            }
+        } else if (node == modelTrainer) {
             _payPool(node, nodeFee + royalty);
         } else {
             _payPool(node, nodeFee);
             _payPool(modelTrainer, royalty);
         }
         _payProtocol(amount - nodeFee - royalty);
+    }
+
+    /// @notice Credits job payments (pulled from the caller, the job registry) to operators' Staking
+    ///         pools for the current epoch (the operator's commission, then its delegators); a part
+    ///         whose receiver has no pool is carried into the next epoch's budget.
+    function creditFees(
+        address[] calldata operators,
+        uint256[] calldata amounts
+    ) external restricted nonReentrant {
+        if (operators.length != amounts.length) revert LengthMismatch(operators.length, amounts.length);
+        uint256 total;
+        for (uint256 i; i < amounts.length; ++i) total += amounts[i];
+        if (total == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), total);
+        totalFees += total;
+        for (uint256 i; i < operators.length; ++i) {
+            emit FeesCredited(operators[i], amounts[i]);
+            _payPool(operators[i], amounts[i]);
+        }
+    }
+
+    /// @notice Splits the royalties of the model whose royalty account is `account` between
+    ///         `trainer` (its pool) and the job `owner` (`ownerBps`, paid at once). Once per account.
+    function setRoyaltySplit(
+        address account,
+        address trainer,
+        address owner,
+        uint16 ownerBps
+    ) external restricted {
+        if (account == address(0)) revert InvalidParameter("account", 0, 1, type(uint160).max);
+        if (trainer == address(0)) revert InvalidParameter("trainer", 0, 1, type(uint160).max);
+        if (owner == address(0)) revert InvalidParameter("owner", 0, 1, type(uint160).max);
+        if (ownerBps > BPS) revert InvalidParameter("ownerBps", ownerBps, 0, BPS);
+        if (_royaltySplits[account].trainer != address(0)) revert RoyaltySplitAlreadySet(account);
+        _royaltySplits[account] = RoyaltySplit(trainer, ownerBps, owner);
+        emit RoyaltySplitSet(account, trainer, owner, ownerBps);
     }
 
     // =========================================================================================
@@ -234,6 +305,11 @@ contract RewardDistributor is AccessManaged, ReentrancyGuardTransient {
 
     function params() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @notice The royalty split of `account` (trainer 0: none, the royalty is the account's own).
+    function royaltySplitOf(address account) external view returns (RoyaltySplit memory) {
+        return _royaltySplits[account];
     }
 
     function getEpoch(uint256 epoch) external view returns (Epoch memory) {

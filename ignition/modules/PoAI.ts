@@ -5,7 +5,7 @@
  *
  * Layers, each its own module so a later layer plugs in with one `m.useModule`:
  *   PoAIToken | ExternalToken  ->  PoAIStaking  ->  PoAIChallenges  ->  PoAIRewards  ->  PoAIInference
- *   ->  PoAIGovernance (the timelock takes over; the deployer keeps nothing)  ->  PoAINetwork
+ *   ->  PoAIJobs  ->  PoAIGovernance (the timelock takes over; the deployer keeps nothing)  ->  PoAINetwork
  * A layer built on the network (the inference marketplace, say) does
  * `const poai = m.useModule(rewardsModule(source))`, reads `poai.manager`, `poai.staking`…, grants
  * its roles to its contracts, and is added to `networkLayers` below, so that governance takes over
@@ -13,19 +13,19 @@
  */
 import { buildModule, type IgnitionModule } from "@nomicfoundation/ignition-core";
 import { buildGovernance, type GovernanceMode } from "./Governance.js";
-import { inferenceModule } from "./Inference.js";
+import { jobsModule } from "./Jobs.js";
 import type { TokenSource } from "./Token.js";
 
 /** Every layer deployed before governance takes over (a new layer over the network goes here). */
 export function networkLayers(source: TokenSource): IgnitionModule[] {
-  return [inferenceModule(source)];
+  return [jobsModule(source)];
 }
 
 const build = (source: TokenSource, mode: GovernanceMode) =>
   buildModule("PoAINetwork", (m) => {
     const governed = m.useModule(buildGovernance(source, mode, networkLayers(source)));
-    const inference = m.useModule(inferenceModule(source));
-    return { ...inference, ...governed };
+    const jobs = m.useModule(jobsModule(source));
+    return { ...jobs, ...governed };
   });
 
 const cache = new Map<string, ReturnType<typeof build>>();

@@ -20,6 +20,7 @@ import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { registerDisputeCommands } from "./disputes.js";
+import { registerJobCommands } from "./jobs.js";
 import { gateOf, int, type CommandKit, type SendingOptions } from "./kit.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
 import { registerMarketCommands } from "./market.js";
@@ -517,6 +518,7 @@ function program(
   registerDatasetCommands(p, io, run);
   registerMarketCommands(p, { common, run, session });
   registerDisputeCommands(p, { common, run, session });
+  registerJobCommands(p, { common, run, session });
   return p;
 }
 

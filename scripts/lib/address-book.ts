@@ -27,6 +27,7 @@ export function contractsOf(d: {
   walletFactory?: Deployed;
   reader?: Deployed;
   verifier?: Deployed;
+  jobs?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -46,6 +47,7 @@ export function contractsOf(d: {
     ...(d.walletFactory && { walletFactory: d.walletFactory.address }),
     ...(d.models && { modelRegistry: d.models.address }),
     ...(d.verifier && { poaiVerifier: d.verifier.address }),
+    ...(d.jobs && { jobRegistry: d.jobs.address }),
   };
 }
 

@@ -7,6 +7,7 @@
  * | GOVERNOR | the `PoAITimelock` (and, on a local development chain only, the deployer) | every parameter setter, spec registration, emission |
  * | SLASHER | the ChallengeManager (and the PoAIVerifier of the marketplace) | `Staking.slash` |
  * | COORDINATOR | the inference Coordinator | `RewardDistributor.notifyUsage` |
+ * | JOBS | the JobRegistry | `TaskRegistry.registerJobSpec`, `RewardDistributor.creditFees` / `setRoyaltySplit`, `ModelRegistry.registerJobModel` |
  *
  * `roleHolders` rebuilds the holders from the AccessManager's events, `auditRoles` says which of
  * them are accounts rather than contracts (what a public deployment must not leave behind).
@@ -23,6 +24,8 @@ export const ROLES = {
   // Staking once, by `setRewardDistributor`), so no role guards it.
   /** The inference coordinator: reports usage fees to the reward distributor. */
   COORDINATOR: 4n,
+  /** The job registry: registers job specs, credits job payments, binds job models. */
+  JOBS: 5n,
 } as const;
 
 export type RoleName = keyof typeof ROLES;

@@ -74,7 +74,11 @@ describe("Ignition deployment", () => {
       [String(ROLES.SLASHER)]: [c.challengeManager, c.poaiVerifier],
       // the Coordinator reports usage fees to the RewardDistributor
       [String(ROLES.COORDINATOR)]: [c.coordinator],
+      // the JobRegistry registers job specs and job models, credits job payments, splits royalties
+      [String(ROLES.JOBS)]: [c.jobRegistry],
     });
+    const challenges = await connection.viem.getContractAt("ChallengeManager", c.challengeManager!);
+    expect(await challenges.read.jobBoard()).to.equal(c.jobRegistry);
     // The distributor is connected to Staking (it funds closed epochs there): no role needed.
     const staking = await connection.viem.getContractAt("Staking", c.staking);
     expect((await staking.read.rewardClock())[0]).to.equal(c.rewardDistributor);

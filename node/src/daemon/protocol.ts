@@ -170,6 +170,8 @@ export interface ProvenCheckpoint {
   hash: Hex;
   checkpoint: Checkpoint;
   bytes: number;
+  /** The leaf's Merkle proof under the root (what the ModelRegistry checks a final checkpoint with). */
+  proof: Hex[];
   /**
    * The next checkpoint's hash, when the server sent it and it is proven under the root too
    * (absent otherwise: a malformed or unproven next hash is ignored, never held against the
@@ -309,7 +311,7 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
     }
     const next = provenNext(response.headers, args);
     deadline.clear();
-    return { index: args.index, hash, checkpoint, bytes: received, ...(next && { next }) };
+    return { index: args.index, hash, checkpoint, bytes: received, proof, ...(next && { next }) };
   } catch (err) {
     return fail(err);
   }

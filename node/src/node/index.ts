@@ -25,6 +25,8 @@ export {
   type TrainerDaemonOptions,
 } from "./trainer-options.js";
 export { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
+export { claimJobs, getJobAssignment, rankJobs, type JobClaimResult } from "./trainer-jobs.js";
+export { fetchJobModel, type JobModel } from "./job-model.js";
 export {
   TrainerStore,
   UNFINISHED_STATES,

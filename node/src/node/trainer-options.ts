@@ -50,6 +50,8 @@ export interface TrainerDaemonOptions {
   datasetCacheDir?: string;
   /** Deadline of one dataset request, milliseconds; default 10 000. */
   datasetTimeoutMs?: number;
+  /** Claim paid jobs in their claim rounds (when the address book has a JobRegistry); default true. */
+  claimJobs?: boolean;
 }
 
 /** The options after validation, with their defaults. */
@@ -72,6 +74,7 @@ export interface ResolvedTrainerOptions {
   datasetSources: readonly string[];
   datasetCacheDir: string | undefined;
   datasetTimeoutMs: number;
+  claimJobs: boolean;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -227,7 +230,11 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   if (typeof datasetTimeoutMs !== "number" || !Number.isInteger(datasetTimeoutMs) || datasetTimeoutMs < 1) {
     throw new PoAIInputError("datasetTimeoutMs", o.datasetTimeoutMs, "a positive integer (milliseconds)");
   }
+  if (o.claimJobs !== undefined && typeof o.claimJobs !== "boolean") {
+    throw new PoAIInputError("claimJobs", o.claimJobs, "a boolean");
+  }
   return {
+    claimJobs: o.claimJobs ?? true,
     datasetSources: datasetSources as string[],
     datasetCacheDir: (o.datasetCacheDir as string | undefined) ?? defaultDatasetCache(o.databasePath),
     datasetTimeoutMs,

@@ -74,6 +74,7 @@ import {
 import { PoAIContractError, PoAIInputError, isPoAIContractError } from "@poai/sdk";
 import { roundAt } from "@poai/sdk";
 import { ENDPOINT_PROBE_MS, whoServes } from "./endpoint.js";
+import { claimJobs } from "./trainer-jobs.js";
 import { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 import {
   resolveTrainerOptions,
@@ -153,7 +154,7 @@ export interface TrainerInit {
   epochLength: bigint;
 }
 
-type Stage = "chain" | "challenge" | "training" | "submission" | "pruning" | "http";
+type Stage = "chain" | "challenge" | "jobs" | "training" | "submission" | "pruning" | "http";
 
 /** A result to send: what `sendResult` receives. */
 export interface ResultToSend {
@@ -452,6 +453,7 @@ export class TrainerDaemon extends DaemonLoop {
     this.progress("endpoint");
     await this.watchEndpoint(signal);
     await this.openRound(round, now);
+    await this.claimJobs(round);
     // One run's failure (a corrupt row, an RPC error) holds up neither the others nor pruning;
     // the tick still fails afterwards, so the loop backs off and retries.
     let failure: { error: unknown; stage: Stage } | undefined;
@@ -474,6 +476,30 @@ export class TrainerDaemon extends DaemonLoop {
       throw failure.error;
     }
   }
+
+  /**
+   * Claims a paid job for the next round when this round is its claim round (`trainer-jobs.ts`).
+   * A failure is logged and retried next tick; it never holds up the runs.
+   */
+  private async claimJobs(round: bigint): Promise<void> {
+    if (!this.options.claimJobs || this.client.deployment.contracts.jobRegistry === undefined) return;
+    if (this.jobsDoneFor === round) return;
+    this.stage = "jobs";
+    try {
+      // Held: one read per tick (a better draw may still take the place; then claim again).
+      const r = await claimJobs(this.client, { trainer: this.address, round });
+      for (const x of r.refused)
+        this.log.debug({ round, jobId: x.jobId, reason: x.reason }, "job not claimed");
+      if (r.claimed) this.log.info({ round, jobId: r.claimed.jobId, tx: r.claimed.hash }, "job claimed");
+      // Holding nothing after a pass: nothing claimable, or outranked everywhere, which stays so
+      // within the round (places only fill, draws are fixed).
+      if (r.held === 0n) this.jobsDoneFor = round;
+    } catch (err) {
+      this.log.warn({ err, round }, "job claiming failed; retried next tick");
+    }
+  }
+
+  private jobsDoneFor: bigint | undefined;
 
   /** Records the run of `round` (or why there is none) unless this was done already. */
   private async openRound(round: bigint, now: bigint): Promise<void> {

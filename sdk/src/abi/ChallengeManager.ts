@@ -289,6 +289,13 @@ export const challengeManagerAbi = [
   },
   {
     type: "function",
+    name: "jobBoard",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract IJobBoard" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "misses",
     inputs: [{ name: "trainer", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -404,6 +411,13 @@ export const challengeManagerAbi = [
     type: "function",
     name: "setAuthority",
     inputs: [{ name: "newAuthority", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setJobBoard",
+    inputs: [{ name: "board", type: "address", internalType: "contract IJobBoard" }],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -526,6 +540,12 @@ export const challengeManagerAbi = [
       { name: "round", type: "uint256", internalType: "uint256", indexed: true },
       { name: "misses", type: "uint256", internalType: "uint256", indexed: false },
     ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "JobBoardSet",
+    inputs: [{ name: "board", type: "address", internalType: "address", indexed: false }],
     anonymous: false,
   },
   {
@@ -735,6 +755,11 @@ export const challengeManagerAbi = [
     type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
+  },
+  {
+    type: "error",
+    name: "JobBoardAlreadySet",
+    inputs: [{ name: "board", type: "address", internalType: "address" }],
   },
   {
     type: "error",

@@ -33,6 +33,16 @@ export const iModelRegistryAbi = [
   },
   {
     type: "event",
+    name: "JobModelRegistered",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "jobId", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "royaltyAccount", type: "address", internalType: "address", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ModelApprovalChanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -150,6 +160,11 @@ export const iModelRegistryAbi = [
       { name: "caller", type: "address", internalType: "address" },
       { name: "trainer", type: "address", internalType: "address" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedContainerId",
+    inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
   },
   {
     type: "error",

@@ -13,6 +13,13 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "JOB_PREFIX",
+    inputs: [],
+    outputs: [{ name: "", type: "bytes4", internalType: "bytes4" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "MAX_CONTAINER_ID_LENGTH",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -117,12 +124,34 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "jobOf",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "reassign",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "trainer", type: "address", internalType: "address" },
     ],
     outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "registerJobModel",
+    inputs: [
+      { name: "containerIdString", type: "string", internalType: "string" },
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "widths", type: "uint32[]", internalType: "uint32[]" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "royaltyAccount", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
     stateMutability: "nonpayable",
   },
   {
@@ -211,6 +240,16 @@ export const modelRegistryAbi = [
     type: "event",
     name: "AuthorityUpdated",
     inputs: [{ name: "authority", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "JobModelRegistered",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "jobId", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "royaltyAccount", type: "address", internalType: "address", indexed: false },
+    ],
     anonymous: false,
   },
   {
@@ -358,6 +397,11 @@ export const modelRegistryAbi = [
       { name: "caller", type: "address", internalType: "address" },
       { name: "trainer", type: "address", internalType: "address" },
     ],
+  },
+  {
+    type: "error",
+    name: "ReservedContainerId",
+    inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
   },
   {
     type: "error",

@@ -90,6 +90,16 @@ export const rewardDistributorAbi = [
   },
   {
     type: "function",
+    name: "creditFees",
+    inputs: [
+      { name: "operators", type: "address[]", internalType: "address[]" },
+      { name: "amounts", type: "uint256[]", internalType: "uint256[]" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "emissionFor",
     inputs: [{ name: "epoch", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -206,6 +216,24 @@ export const rewardDistributorAbi = [
   },
   {
     type: "function",
+    name: "royaltySplitOf",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+    outputs: [
+      {
+        name: "",
+        type: "tuple",
+        internalType: "struct RewardDistributor.RoyaltySplit",
+        components: [
+          { name: "trainer", type: "address", internalType: "address" },
+          { name: "ownerBps", type: "uint16", internalType: "uint16" },
+          { name: "owner", type: "address", internalType: "address" },
+        ],
+      },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "setAuthority",
     inputs: [{ name: "newAuthority", type: "address", internalType: "address" }],
     outputs: [],
@@ -235,6 +263,18 @@ export const rewardDistributorAbi = [
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setRoyaltySplit",
+    inputs: [
+      { name: "account", type: "address", internalType: "address" },
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "owner", type: "address", internalType: "address" },
+      { name: "ownerBps", type: "uint16", internalType: "uint16" },
     ],
     outputs: [],
     stateMutability: "nonpayable",
@@ -293,6 +333,13 @@ export const rewardDistributorAbi = [
   },
   {
     type: "function",
+    name: "totalToOwners",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "totalToProtocol",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -339,6 +386,15 @@ export const rewardDistributorAbi = [
   },
   {
     type: "event",
+    name: "FeesCredited",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Funded",
     inputs: [
       { name: "from", type: "address", internalType: "address", indexed: true },
@@ -364,6 +420,27 @@ export const rewardDistributorAbi = [
           { name: "treasury", type: "address", internalType: "address" },
         ],
       },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RoyaltySplitPaid",
+    inputs: [
+      { name: "account", type: "address", internalType: "address", indexed: true },
+      { name: "toTrainer", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toOwner", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "RoyaltySplitSet",
+    inputs: [
+      { name: "account", type: "address", internalType: "address", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+      { name: "owner", type: "address", internalType: "address", indexed: true },
+      { name: "ownerBps", type: "uint16", internalType: "uint16", indexed: false },
     ],
     anonymous: false,
   },
@@ -432,7 +509,20 @@ export const rewardDistributorAbi = [
       { name: "maxValue", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "LengthMismatch",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
+  {
+    type: "error",
+    name: "RoyaltySplitAlreadySet",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
   {
     type: "error",
     name: "SafeERC20FailedOperation",

@@ -258,6 +258,53 @@ export const taskRegistryAbi = [
   },
   {
     type: "function",
+    name: "registerJobSpec",
+    inputs: [
+      {
+        name: "spec",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.TrainingSpec",
+        components: [
+          { name: "version", type: "uint16", internalType: "uint16" },
+          { name: "widths", type: "uint32[]", internalType: "uint32[]" },
+          { name: "batchSize", type: "uint32", internalType: "uint32" },
+          { name: "steps", type: "uint32", internalType: "uint32" },
+          { name: "checkpointInterval", type: "uint32", internalType: "uint32" },
+          { name: "lrShift", type: "uint8", internalType: "uint8" },
+          { name: "evalSize", type: "uint32", internalType: "uint32" },
+        ],
+      },
+      {
+        name: "dataset",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.DatasetRef",
+        components: [
+          { name: "trainRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "trainCount", type: "uint32", internalType: "uint32" },
+          { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "evalCount", type: "uint32", internalType: "uint32" },
+          { name: "features", type: "uint32", internalType: "uint32" },
+          { name: "classes", type: "uint32", internalType: "uint32" },
+        ],
+      },
+      {
+        name: "params",
+        type: "tuple",
+        internalType: "struct ITaskRegistry.SpecParams",
+        components: [
+          { name: "responseDeadline", type: "uint32", internalType: "uint32" },
+          { name: "minScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "maxScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "auditSamples", type: "uint16", internalType: "uint16" },
+        ],
+      },
+      { name: "sources", type: "string[]", internalType: "string[]" },
+    ],
+    outputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "registerSpec",
     inputs: [
       {

@@ -112,6 +112,23 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyAssigned",
+    inputs: [
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "runRound", type: "uint256", internalType: "uint256" },
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AlreadyClaimed",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyCommitted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -234,6 +251,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
   {
     type: "error",
+    name: "ClaimsOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "claimRound", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "CommissionAboveMax",
     inputs: [
       { name: "rate", type: "uint256", internalType: "uint256" },
@@ -322,6 +347,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
       { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DeadlineTooSoon",
+    inputs: [
+      { name: "deadline", type: "uint256", internalType: "uint256" },
+      { name: "earliest", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -619,6 +652,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidTerms",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidVerdict",
     inputs: [{ name: "verdict", type: "uint8", internalType: "uint8" }],
   },
@@ -630,6 +671,44 @@ export const poaiErrorsAbi = [
       { name: "operator", type: "address", internalType: "address" },
       { name: "until", type: "uint40", internalType: "uint40" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobBoardAlreadySet",
+    inputs: [{ name: "board", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "JobCheckpointNotProven",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobModelAlreadyRegistered",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobNotCompleted",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobNotOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState" },
     ],
   },
   {
@@ -682,6 +761,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ModelRegistryAlreadySet",
+    inputs: [{ name: "models", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "ModelStatusUnchanged",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -702,6 +786,7 @@ export const poaiErrorsAbi = [
       { name: "validator", type: "address", internalType: "address" },
     ],
   },
+  { type: "error", name: "NoModelRegistry", inputs: [] },
   {
     type: "error",
     name: "NodeNotActiveTrainer",
@@ -731,11 +816,25 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotChallengeManager",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotChallengeTrainer",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "trainer", type: "address", internalType: "address" },
       { name: "caller", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotClaimRound",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "claimRound", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -763,6 +862,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotEligibleTrainer",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "NotInCommitPhase",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -787,6 +891,15 @@ export const poaiErrorsAbi = [
       { name: "nowTime", type: "uint256", internalType: "uint256" },
       { name: "start", type: "uint256", internalType: "uint256" },
       { name: "end", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotJobOwner",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "owner", type: "address", internalType: "address" },
     ],
   },
   {
@@ -844,6 +957,22 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "caller", type: "address", internalType: "address" },
       { name: "expected", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NothingOwed",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NothingReceived",
+    inputs: [
+      { name: "token", type: "address", internalType: "address" },
+      { name: "amount", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -920,6 +1049,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "Outranked",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "priority", type: "uint256", internalType: "uint256" },
+      { name: "worst", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutsideWindow",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
@@ -974,6 +1112,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ReservedContainerId",
+    inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
+  },
+  {
+    type: "error",
     name: "RevealMismatch",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -1022,6 +1165,19 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "RootsMismatch",
     inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "RoyaltySplitAlreadySet",
+    inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "RunNotJudged",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+    ],
   },
   {
     type: "error",
@@ -1189,6 +1345,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "TrainersAssigned",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "assigned", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "TransferFailed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1220,6 +1384,11 @@ export const poaiErrorsAbi = [
     inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
   { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "UnknownJob",
+    inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
+  },
   {
     type: "error",
     name: "UnknownModel",

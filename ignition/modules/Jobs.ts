@@ -1,0 +1,80 @@
+/**
+ * Paid training jobs over the inference marketplace: the JobRegistry, wired as
+ * `scripts/lib/deploy-jobs.ts` wires it: it holds JOBS (registers job specs in the TaskRegistry,
+ * credits job payments and sets royalty splits in the RewardDistributor, binds job models in the
+ * ModelRegistry); the ChallengeManager's job board is the registry (its runs are challenges);
+ * `setParams` and `setModelRegistry` of the registry and `setJobBoard` belong to GOVERNOR.
+ *
+ * Parameters (module `PoAIJobs`): `jobCommitteeBps`, `jobProtocolBps`, `jobMaxOwnerRoyaltyBps`,
+ * `jobAuditSamples`, `jobResponseDeadline` (seconds), `jobTreasury` (default the deployer).
+ */
+import { buildModule } from "@nomicfoundation/ignition-core";
+import { JOB_SELECTORS } from "../../scripts/lib/deploy-jobs.js";
+import { ROLES } from "../../scripts/lib/roles.js";
+import { inferenceModule } from "./Inference.js";
+import type { TokenSource } from "./Token.js";
+
+export const DEFAULT_JOB_PARAMS = {
+  jobCommitteeBps: 1000,
+  jobProtocolBps: 500,
+  jobMaxOwnerRoyaltyBps: 8000,
+  jobAuditSamples: 4,
+  jobResponseDeadline: 6 * 3600,
+} as const;
+
+const S = JOB_SELECTORS;
+
+const build = (source: TokenSource) =>
+  buildModule("PoAIJobs", (m) => {
+    const deployer = m.getAccount(0);
+    const poai = m.useModule(inferenceModule(source));
+    const { manager, challenges, registry, distributor, models } = poai;
+    const p = <K extends keyof typeof DEFAULT_JOB_PARAMS>(name: K) =>
+      m.getParameter(name, DEFAULT_JOB_PARAMS[name]);
+    const jobs = m.contract("JobRegistry", [
+      challenges,
+      distributor,
+      models,
+      manager,
+      {
+        committeeBps: p("jobCommitteeBps"),
+        protocolBps: p("jobProtocolBps"),
+        maxOwnerRoyaltyBps: p("jobMaxOwnerRoyaltyBps"),
+        auditSamples: p("jobAuditSamples"),
+        responseDeadline: p("jobResponseDeadline"),
+        treasury: m.getParameter("jobTreasury", deployer),
+      },
+    ]);
+    const role = (id: string, target: typeof jobs | typeof registry, selectors: string[], r: bigint) =>
+      m.call(manager, "setTargetFunctionRole", [target, selectors, r], { id });
+    role("JobSpecRole", registry, [S.registerJobSpec], ROLES.JOBS);
+    m.call(manager, "setTargetFunctionRole", [distributor, [S.creditFees, S.setRoyaltySplit], ROLES.JOBS], {
+      id: "JobRewardsRole",
+    });
+    m.call(manager, "setTargetFunctionRole", [models, [S.registerJobModel], ROLES.JOBS], {
+      id: "JobModelsRole",
+    });
+    role("JobGovernorRole", jobs, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
+    const boardRole = m.call(
+      manager,
+      "setTargetFunctionRole",
+      [challenges, [S.setJobBoard], ROLES.GOVERNOR],
+      {
+        id: "JobBoardGovernorRole",
+      },
+    );
+    m.call(manager, "grantRole", [ROLES.JOBS, jobs, 0], { id: "GrantJobsRole" });
+    m.call(challenges, "setJobBoard", [jobs], { id: "ConnectJobBoard", after: [boardRole] });
+    return { ...poai, jobs };
+  });
+
+const cache = new Map<TokenSource, ReturnType<typeof build>>();
+
+/** The suite with paid jobs, over a fresh or an existing token. */
+export function jobsModule(source: TokenSource = "fresh") {
+  let module = cache.get(source);
+  if (!module) cache.set(source, (module = build(source)));
+  return module;
+}
+
+export default jobsModule("fresh");
