@@ -31,7 +31,13 @@ const OP_CODES: Partial<Record<OpKind, number>> = {
 
 const specArb = fc
   .record({
-    widths: fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 2, maxLength: 4 }),
+    // the engine's bounds (spec.ts): every width from 1, but at least 2 classes
+    widths: fc
+      .tuple(
+        fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 2, max: 150 }),
+      )
+      .map(([layers, classes]) => [...layers, classes]),
     batchSize: fc.integer({ min: 1, max: 9 }),
     lrShift: fc.integer({ min: 0, max: 8 }),
     version: fc.constant(1 as const),
