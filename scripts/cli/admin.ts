@@ -759,6 +759,34 @@ export async function handover(client: PoAIClient, gate: TxGate = {}): Promise<C
 const saltOption = "--salt <bytes32>";
 const saltHelp = "timelock operation salt, to schedule the same calls again (default 0x00…00)";
 
+/**
+ * `poai rewards fund` and its shortcut `poai fund`: add POAI to the emission reserve (anyone may;
+ * the treasury in practice). One command, registered under both names.
+ */
+export function registerFundCommand(kit: CommandKit, parent?: Parameters<CommandKit["sub"]>[2]): void {
+  const sendClient = async (o: SendingOptions, config: Parameters<CommandKit["session"]>[1]) =>
+    (await kit.session(o, config, !o.dryRun)).client;
+  kit
+    .sending(
+      kit.sub(
+        "fund",
+        "Add POAI to the reward distributor's emission reserve (anyone may; each closed epoch takes its emission from it)",
+        parent,
+      ),
+    )
+    .requiredOption("--amount <POAI>", "POAI to add to the reserve")
+    .option("--no-approve", "fail instead of approving the RewardDistributor when the allowance is short")
+    .action(async (o) =>
+      kit.run(o, async (config) =>
+        fundRewards(
+          await sendClient(o, config),
+          { amount: parseAmount("amount", o.amount), approve: o.approve },
+          kit.gate(o),
+        ),
+      ),
+    );
+}
+
 export function registerGovernanceCommands(kit: CommandKit): void {
   const salt = (o: { salt?: string }) => (o.salt === undefined ? undefined : parseBytes32("salt", o.salt));
   const sendClient = async (o: SendingOptions, config: Parameters<CommandKit["session"]>[1]) =>
@@ -825,19 +853,7 @@ export function registerGovernanceCommands(kit: CommandKit): void {
     "rewards",
     "Emission reserve, emission rate, closing epochs and settling rewards into pools",
   );
-  kit
-    .sending(kit.sub("fund", "Add POAI to the emission reserve (anyone may)", rewards))
-    .requiredOption("--amount <POAI>", "POAI to add")
-    .option("--no-approve", "fail instead of approving the RewardDistributor when the allowance is short")
-    .action(async (o) =>
-      kit.run(o, async (config) =>
-        fundRewards(
-          await sendClient(o, config),
-          { amount: parseAmount("amount", o.amount), approve: o.approve },
-          kit.gate(o),
-        ),
-      ),
-    );
+  registerFundCommand(kit, rewards);
   kit
     .sending(
       kit.sub(

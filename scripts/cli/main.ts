@@ -26,7 +26,7 @@ import { openSession, type CliIo, type CommonOptions } from "./session.js";
 import { registerMarketCommands } from "./market.js";
 import { registerDevCommands } from "./dev.js";
 import { registerDoctorCommand } from "./doctor.js";
-import { registerGovernanceCommands } from "./admin.js";
+import { registerFundCommand, registerGovernanceCommands } from "./admin.js";
 import { registerViewCommands } from "./views.js";
 
 const common = (c: Command) =>
@@ -300,23 +300,7 @@ function program(
       ),
     );
 
-  sub(
-    "fund",
-    "Add POAI to the reward distributor's emission reserve (each closed epoch takes its emission from it)",
-  )
-    .requiredOption("--amount <POAI>", "POAI to add to the reserve")
-    .option("--no-approve", "fail instead of approving the RewardDistributor when the allowance is short")
-    .action(async (o) =>
-      run(
-        o.json,
-        async (config) =>
-          (await import("./rewards.js")).fund((await session(o, config)).client, {
-            amount: cmd.parseAmount("amount", o.amount),
-            approve: o.approve,
-          }),
-        o,
-      ),
-    );
+  registerFundCommand(kit);
 
   sub("status", "An operator's pool, recent challenges and rewards; an address's positions and unbonding")
     .option("--address <address>", "address to show (default: the signer)")

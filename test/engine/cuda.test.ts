@@ -52,9 +52,21 @@ const specArb: fc.Arbitrary<TrainingSpec> = fc
 
 const seedArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b) as Hex);
 
-/** The bit-exactness suite, run against the emulated driver and, where one exists, a GPU. */
-function agreementSuite(backend: () => EngineBackend, runs: number): void {
-  for (const vector of vectors.vectors) {
+/** Multiply-accumulates of a vector's run (weights × batch × steps): its cost on a backend. */
+function vectorWork(spec: TrainingSpec): number {
+  let weights = 0;
+  for (let i = 0; i + 1 < spec.widths.length; i++) weights += spec.widths[i] * spec.widths[i + 1];
+  return weights * spec.batchSize * spec.steps;
+}
+
+/**
+ * The bit-exactness suite, run against the emulated driver and, where one exists, a GPU. `maxWork`
+ * bounds the vectors replayed (the emulator runs every kernel thread on one CPU core, so the
+ * reference-prefix vector, 140 times the next largest, is left to the GPU suite; its shapes are
+ * covered by the smaller vectors: several GEMM tiles in "wide", depth in "deep").
+ */
+function agreementSuite(backend: () => EngineBackend, runs: number, maxWork = Infinity): void {
+  for (const vector of vectors.vectors.filter((v) => vectorWork(v.spec) <= maxWork)) {
     it(`reproduces vector "${vector.name}": every checkpoint hash, the root and the score`, async () => {
       const data = datasetOfVector(vectors, vector);
       const run = await train(vector.spec, vector.seed, { backend: backend(), data });
@@ -241,7 +253,7 @@ describe("engine: cuda backend", function () {
     });
     const backend = () => createCudaBackend({ library });
 
-    agreementSuite(backend, 25);
+    agreementSuite(backend, 25, 1_000_000);
 
     it("knows exactly the kernels the backend launches, with their parameter counts", async () => {
       const koffi = (await import("koffi")).default;
