@@ -194,15 +194,14 @@ export async function finishDevnetJob(
   const assigned = before.assigned.map((a) => getAddress(a));
   const runs: JobSummary["runs"] = [];
   for (const trainer of assigned) {
+    const id = await d.challenges.read.challengeId([trainer, before.runRound]);
     const run = await publicClient.readContract({
       address: job.jobRegistry,
       abi: jobRegistryAbi,
       functionName: "runOf",
-      args: [await d.challenges.read.challengeId([trainer, before.runRound])],
+      args: [id],
     });
-    const c = await world.clientOf(world.admin).challenges.getChallenge({
-      id: await d.challenges.read.challengeId([trainer, before.runRound]),
-    });
+    const c = await world.clientOf(world.admin).challenges.getChallenge({ id });
     const behaviour = world.trainers.find((t) => addr(t.wallet) === trainer)?.behaviour ?? "unknown";
     runs.push({
       trainer,
