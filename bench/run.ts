@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
  * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `escape`, `dashboard`,
- * `scale`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
+ * `scale`, `jobs`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -47,6 +47,11 @@ if (!only || only === "disputes") {
 if (!only || only === "dashboard") {
   const { runDashboardBench } = await import("./dashboard.js");
   await runDashboardBench();
+}
+
+if (!only || only === "jobs") {
+  const { runJobsBench } = await import("./jobs.js");
+  await runJobsBench();
 }
 
 if (!only || only === "scale") {

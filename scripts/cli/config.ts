@@ -101,6 +101,7 @@ export const cliConfigSchema = z
         port: port.optional(),
         publicEndpoint: url.optional(),
         registerEndpoint: z.boolean().optional(),
+        claimJobs: z.boolean().optional(),
         gpuClass: z.string().max(64).optional(),
         backend: backend.optional(),
         retentionSeconds: z.number().int().min(0).optional(),

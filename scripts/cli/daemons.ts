@@ -42,6 +42,7 @@ export interface TrainerRunOptions extends CommonOptions {
   port?: number;
   publicEndpoint?: string;
   registerEndpoint?: boolean;
+  claimJobs?: boolean;
   gpuClass?: string;
   backend?: "js" | "wasm" | "cuda" | "auto";
   retentionSeconds?: number;
@@ -143,6 +144,7 @@ export async function trainerRun(
     ...(c.port !== undefined && { port: c.port }),
     ...(c.publicEndpoint !== undefined && { publicEndpoint: c.publicEndpoint }),
     ...(c.registerEndpoint !== undefined && { registerEndpoint: c.registerEndpoint }),
+    ...(c.claimJobs !== undefined && { claimJobs: c.claimJobs }),
     ...(c.gpuClass !== undefined && { gpuClass: c.gpuClass }),
     ...(c.backend !== undefined && { backend: c.backend }),
     ...(c.retentionSeconds !== undefined && { retentionSeconds: c.retentionSeconds }),

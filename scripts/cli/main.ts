@@ -362,6 +362,10 @@ function program(
     .addOption(portOption())
     .option("--public-endpoint <url>", "URL validators reach the server at (published in Staking)")
     .option("--no-register-endpoint", "do not publish the endpoint in Staking")
+    .option(
+      "--no-claim-jobs",
+      "do not claim paid training jobs (default: claim them when the address book has a JobRegistry)",
+    )
     .option("--gpu-class <class>", "GPU class published with the endpoint")
     .addOption(new Option("--backend <kind>", "engine backend").choices(backends))
     .option(
@@ -383,6 +387,7 @@ function program(
               ...o,
               ...(o.retention !== undefined && { retentionSeconds: o.retention }),
               registerEndpoint: o.registerEndpoint === false ? false : undefined,
+              claimJobs: o.claimJobs === false ? false : undefined,
             },
             config,
             io,

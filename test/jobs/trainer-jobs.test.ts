@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { createPoAIClient, getDueChallenge, parseDeployment } from "../../sdk/src/index.js";
-import { claimJobs, rankJobs } from "../../node/src/node/trainer-jobs.js";
+import { claimJobs, isJobRun, rankJobs } from "../../node/src/node/trainer-jobs.js";
 import { contractsOf } from "../../scripts/lib/address-book.js";
 import type { Connection, Actor } from "../poai/helpers/world.js";
 import { E, deployJobsWorld } from "./helpers/jobs-world.js";
@@ -89,6 +89,10 @@ describe("trainer daemon: claiming paid jobs", function () {
     for (const t of w.trainers) {
       const due = await getDueChallenge(clientOf(t), { trainer: t.address, round: round + 1n });
       expect(due.specId).to.equal((await w.jobs.read.getJob([held.get(t.address)!])).specId);
+      // The daemon keeps a job run's checkpoints past the retention (the owner fetches the model
+      // from them; a daemon that pruned them answered 410 Gone to the owner) and prunes the others.
+      expect(await isJobRun(clientOf(t), { trainer: t.address, round: round + 1n })).to.equal(true);
+      expect(await isJobRun(clientOf(t), { trainer: t.address, round })).to.equal(false);
     }
   });
 });

@@ -83,11 +83,29 @@ describe("devnet", function () {
       expect(BigInt(a.funded) + BigInt(a.usageFees) + BigInt(a.returned)).to.equal(
         BigInt(a.creditedToPools) +
           BigInt(a.protocol) +
+          BigInt(a.toOwners) +
           BigInt(a.reserve) +
           BigInt(a.carried) +
           BigInt(a.unsettled) +
           BigInt(a.pendingInPools),
       );
+      // The paid job: the first honest trainer and the forger held it, the forger's run was convicted,
+      // the honest run completed it; its model, proven and at its floor, was sold through the
+      // Coordinator and the royalty split paid the engineer its 30% to the wei; the job's books balance.
+      const job = report.jobs!;
+      expect(job.state).to.equal("Completed");
+      expect(job.runs.map((r) => `${r.behaviour} ${r.status}`).sort()).to.deep.equal([
+        "forger Fraud",
+        "honest Valid",
+      ]);
+      expect(job.winner).to.equal(job.runs.find((r) => r.behaviour === "honest")!.trainer);
+      expect(job.model!.accuracyBps).to.be.at.least(8000);
+      expect(BigInt(job.royalties!.toEngineer)).to.equal((BigInt(job.royalties!.royalty) * 3000n) / 10_000n);
+      expect(job.royalties!.engineerReceived).to.equal(job.royalties!.toEngineer);
+      expect(BigInt(job.books.escrowed)).to.equal(
+        BigInt(job.books.paidOut) + BigInt(job.books.refunded) + BigInt(job.books.protocol),
+      );
+      expect(job.books.registryHolds).to.equal("0");
       // nobody settled anything: the delegator's claim and the operators' claims credited the pools
       expect(BigInt(a.claimedByDelegators) > 0n).to.equal(true);
       expect(report.verification.runsTrained).to.be.greaterThan(0);
@@ -95,7 +113,14 @@ describe("devnet", function () {
       // The report is plain JSON and reads as text.
       expect(JSON.parse(JSON.stringify(report))).to.deep.equal(report);
       const text = formatReport(report);
-      for (const part of ["Judgments", "Operators", "Delegators", "Reward accounting", "balanced"])
+      for (const part of [
+        "Judgments",
+        "Operators",
+        "Delegators",
+        "Paid job",
+        "Reward accounting",
+        "balanced",
+      ])
         expect(text).to.contain(part);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -130,6 +155,13 @@ describe("devnet", function () {
       const forger = report.operators.find((o) => o.behaviour === "forger")!;
       expect(forger.jailed).to.equal(true);
       expect(forger.challenges.Fraud).to.be.at.least(1);
+      // The paid job, with every trainer and validator a separate process: claimed, trained,
+      // audited, completed with the honest run, fetched over HTTP from the winner's process,
+      // sold through the Coordinator (the marketplace deployed for the job) and its books balanced.
+      expect(report.jobs!.state).to.equal("Completed");
+      expect(report.jobs!.runs.map((r) => r.status).sort()).to.deep.equal(["Fraud", "Valid"]);
+      expect(report.jobs!.books.balanced).to.equal(true);
+      expect(BigInt(report.jobs!.royalties!.toEngineer) > 0n).to.equal(true);
       // Every process served its metrics: the trainers' runs and the validators' audits are counted.
       expect(report.verification.runsTrained).to.be.at.least(2);
       expect(report.verification.audits).to.be.at.least(6);

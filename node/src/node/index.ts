@@ -26,7 +26,7 @@ export {
 } from "./trainer-options.js";
 export { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 export { claimJobs, getJobAssignment, rankJobs, type JobClaimResult } from "./trainer-jobs.js";
-export { fetchJobModel, type JobModel } from "./job-model.js";
+export { fetchJobModel, jobContainerId, loadJobModelContainer, type JobModel } from "./job-model.js";
 export {
   TrainerStore,
   UNFINISHED_STATES,

@@ -15,6 +15,7 @@ import {
 } from "@poai/sdk";
 import { encodeCheckpoint, keccak256Bytes, type TrainingSpec } from "@poai/sdk/compute";
 import { fetchCheckpoint } from "../daemon/protocol.js";
+import { PoAIModelContainer } from "./containers/poai-model.js";
 
 /** A completed job's model, proven: the final checkpoint's bytes, hash and Merkle proof under the run's root. */
 export interface JobModel {
@@ -84,4 +85,34 @@ export async function fetchJobModel(
     proof: proven.proof,
     bytes,
   };
+}
+
+/** The ModelRegistry's container id of job `jobId`'s model. */
+export const jobContainerId = (jobId: bigint | number): string => `job/${BigInt(jobId)}`;
+
+/**
+ * The built-in container that serves completed job `jobId`'s model as `job/<jobId>` (what an
+ * inference node sells): the checkpoint fetched from the winning trainer and proven by
+ * `fetchJobModel` (under the run's root and against the registered weights hash). Throws
+ * `PoAIInputError` for a job whose model is not registered yet (`poai job fetch --register`).
+ */
+export async function loadJobModelContainer(
+  ctx: PoAIContext,
+  args: { jobId: bigint | number; endpoint?: string; timeoutMs?: number },
+): Promise<PoAIModelContainer> {
+  const job = await getJob(ctx, args);
+  if (job.state === "Completed" && job.containerId === zeroHash) {
+    throw new PoAIInputError(
+      "jobId",
+      args.jobId,
+      `a job whose model is registered (job ${job.id}'s model is not: \`poai job fetch --job ${job.id} --register\`)`,
+    );
+  }
+  const model = await fetchJobModel(ctx, args);
+  return PoAIModelContainer.load({
+    id: jobContainerId(model.jobId),
+    widths: model.spec.widths,
+    checkpoint: model.bytes,
+    weightsHash: model.weightsHash,
+  });
 }

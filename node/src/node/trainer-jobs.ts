@@ -8,7 +8,7 @@
  * the run round's challenge (`getDueChallenge`) names the job's spec, which the daemon trains,
  * commits and serves like any challenge.
  */
-import type { Address, Hash } from "viem";
+import { zeroHash, type Address, type Hash } from "viem";
 import { readContract } from "viem/actions";
 import {
   claimJob,
@@ -51,6 +51,26 @@ export async function getJobAssignment(
     functionName: "assignmentOf",
     args: [args.trainer, args.runRound],
   });
+}
+
+/**
+ * Whether `trainer`'s challenge of `round` is a paid job's run (the JobRegistry names a job spec
+ * for it): the trainer daemon keeps such a run's checkpoints, since the job's owner fetches the
+ * model from its server.
+ */
+export async function isJobRun(
+  client: PoAIClient,
+  args: { trainer: Address; round: bigint },
+): Promise<boolean> {
+  const address = client.deployment.contracts.jobRegistry;
+  if (address === undefined) return false;
+  const spec = await readContract(client.publicClient, {
+    address,
+    abi: jobRegistryAbi,
+    functionName: "jobSpecOf",
+    args: [args.trainer, args.round],
+  });
+  return spec !== zeroHash;
 }
 
 /** The open jobs claimable in `round`, best paid per trainer first (the staking token before others). */

@@ -155,7 +155,7 @@ function toRecord(row: RunRow): RunRecord {
     submitNonce: row.submit_nonce === null ? null : Number(row.submit_nonce),
     txHash: row.tx_hash as Hex | null,
     error: row.error,
-    pruned: row.pruned !== 0,
+    pruned: row.pruned === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -345,6 +345,16 @@ export class TrainerStore {
       .prepare("SELECT count(*) AS n, coalesce(sum(length(bytes)), 0) AS b FROM checkpoints")
       .get() as { n: number; b: number };
     return { checkpoints: Number(row.n), bytes: Number(row.b) };
+  }
+
+  /**
+   * Flags run `id` kept: its checkpoints stay served and it is never offered for pruning again
+   * (a paid job's run, whose owner fetches the model from it).
+   */
+  keep(id: Hex): void {
+    this.db
+      .prepare("UPDATE runs SET pruned = 2, updated_at = ? WHERE id = ?")
+      .run(Date.now(), id.toLowerCase());
   }
 
   /** Deletes run `id`'s checkpoints and flags it pruned, in one transaction. */

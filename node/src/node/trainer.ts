@@ -74,7 +74,7 @@ import {
 import { PoAIContractError, PoAIInputError, isPoAIContractError } from "@poai/sdk";
 import { roundAt } from "@poai/sdk";
 import { ENDPOINT_PROBE_MS, whoServes } from "./endpoint.js";
-import { claimJobs } from "./trainer-jobs.js";
+import { claimJobs, isJobRun } from "./trainer-jobs.js";
 import { trainerMetrics, type TrainerMetrics } from "./trainer-metrics.js";
 import {
   resolveTrainerOptions,
@@ -470,7 +470,7 @@ export class TrainerDaemon extends DaemonLoop {
     }
     this.stage = "pruning";
     this.progress("pruning");
-    this.prune(now);
+    await this.prune(now);
     if (failure) {
       this.stage = failure.stage;
       throw failure.error;
@@ -883,9 +883,20 @@ export class TrainerDaemon extends DaemonLoop {
     );
   }
 
-  /** Deletes the checkpoints of runs whose round's points are final (plus the retention). */
-  private prune(now: bigint): void {
+  /**
+   * Deletes the checkpoints of runs whose round's points are final (plus the retention), but for
+   * paid jobs' runs: those are kept, since the job's owner fetches the model from them.
+   */
+  private async prune(now: bigint): Promise<void> {
     for (const run of this.store.prunableRuns(now - this.options.retentionSeconds)) {
+      if (await isJobRun(this.client, { trainer: this.address, round: run.round })) {
+        this.store.keep(run.id);
+        this.log.info(
+          { round: run.round, id: run.id },
+          "run kept: a paid job's run, whose owner fetches the model from this server",
+        );
+        continue;
+      }
       this.store.prune(run.id);
       this.commitments.delete(run.id);
       this.m.pruned.inc();

@@ -60,6 +60,45 @@ export interface InferenceSummary {
   contracts?: Record<string, string>;
 }
 
+/** The devnet's paid job: its runs, payouts, model, royalties and books (`scripts/lib/devnet/jobs.ts`). */
+export interface JobSummary {
+  jobId: string;
+  jobRegistry: string;
+  engineer: string;
+  state: string;
+  winner: string | null;
+  runs: { trainer: string; name: string; behaviour: string; status: string; scoreBps: number }[];
+  payouts: { account: string; name: string; role: "trainer" | "committee"; amount: Wei }[];
+  /** The model the engineer fetched, proven, checked and registered (null unless Completed). */
+  model: {
+    containerId: string;
+    trainer: string;
+    weightsHash: string;
+    bytes: number;
+    /** Held-out accuracy the engineer measured on the committed evaluation set. */
+    accuracyBps: number;
+    /** The committee's stake-weighted median of the winning run. */
+    committeeAccuracyBps: number;
+  } | null;
+  /** The usage fees of the model and the royalty split (null unless it was sold). */
+  royalties: {
+    fees: Wei;
+    nodeFee: Wei;
+    royalty: Wei;
+    toEngineer: Wei;
+    toTrainer: Wei;
+    /** The engineer's balance change at the flush. */
+    engineerReceived: Wei;
+    /** royalty × ownerRoyaltyBps / 10,000 (rounded down). */
+    expectedToEngineer: Wei;
+  } | null;
+  /** escrowed = paidOut + refunded + protocol, and what the registry still holds. */
+  books: { escrowed: Wei; paidOut: Wei; refunded: Wei; protocol: Wei; registryHolds: Wei; balanced: boolean };
+  lines: string[];
+  /** The job's contracts (and the marketplace's, when the devnet deployed it for the job), as address-book entries. */
+  contracts: Record<string, string>;
+}
+
 export interface DevnetReport {
   chainId: number;
   mode: "in-process" | "multi-process";
@@ -72,6 +111,8 @@ export interface DevnetReport {
   operators: OperatorReport[];
   delegators: DelegatorReport[];
   inference: InferenceSummary | null;
+  /** The paid job (null with `--no-jobs` or when the devnet is too short to judge it). */
+  jobs: JobSummary | null;
   verification: {
     trainingSeconds: number;
     runsTrained: number;
@@ -87,6 +128,8 @@ export interface DevnetReport {
     returned: Wei;
     creditedToPools: Wei;
     protocol: Wei;
+    /** Royalty shares paid to job owners at once (the RewardDistributor's `totalToOwners`). */
+    toOwners: Wei;
     reserve: Wei;
     carried: Wei;
     /** Budgets of closed epochs not credited to a pool yet (credited at the pool's next touch). */
@@ -197,6 +240,10 @@ export function formatReport(r: DevnetReport): string {
     section("Inference marketplace");
     out.push(...r.inference.lines.map((l) => `  ${l}`));
   }
+  if (r.jobs) {
+    section("Paid job");
+    out.push(...r.jobs.lines.map((l) => `  ${l}`));
+  }
   section("Verification cost (measured by the daemons' own metrics)");
   const v = r.verification;
   out.push(
@@ -208,7 +255,7 @@ export function formatReport(r: DevnetReport): string {
   const a = r.accounting;
   out.push(
     `  funded ${fmt(a.funded)} + usage fees ${fmt(a.usageFees)} + returned dust ${fmt(a.returned)}`,
-    `  = credited to pools ${fmt(a.creditedToPools)} + protocol ${fmt(a.protocol)} + reserve ${fmt(a.reserve)} + carried ${fmt(a.carried)} + unsettled ${fmt(a.unsettled)} + pending in pools ${fmt(a.pendingInPools)}`,
+    `  = credited to pools ${fmt(a.creditedToPools)} + protocol ${fmt(a.protocol)} + job owners' royalties ${fmt(a.toOwners)} + reserve ${fmt(a.reserve)} + carried ${fmt(a.carried)} + unsettled ${fmt(a.unsettled)} + pending in pools ${fmt(a.pendingInPools)}`,
     `  ${a.balanced ? "balanced" : "NOT BALANCED"}; the distributor holds ${fmt(a.distributorHolds)} (reserve + carried)`,
     `  credited = claimed ${fmt(a.claimed)} + claimable ${fmt(a.claimable)} + dust ${fmt(a.dust)} + ${a.rounding} wei of rounding`,
     `  delegators claimed ${fmt(a.claimedByDelegators)}; slashes burned ${fmt(a.burnedBySlashes)}`,

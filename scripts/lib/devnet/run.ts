@@ -53,6 +53,7 @@ import {
   type RoundRow,
 } from "./report.js";
 import { contractsOf } from "../address-book.js";
+import { finishDevnetJob, jobChecks, postDevnetJob, type DevnetJob } from "./jobs.js";
 
 export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
@@ -249,11 +250,32 @@ export async function runDevnet(
     ],
   );
 
+  // The paid job (scripts/lib/devnet/jobs.ts): posted now, claimed in the first round, run in the
+  // second, judged in the third; its claimers are the first honest trainer and the first forger.
+  let job: DevnetJob | undefined;
+  const engineer = wallets[needed];
+  if (o.jobs && o.epochs >= 2 && engineer) {
+    const active = operators.filter((op) => op.role === 1 && op.behaviour !== "absent");
+    const claimers = [
+      active.find((op) => op.behaviour === "honest")!,
+      active.find((op) => op.behaviour === "forger") ?? active.filter((op) => op.behaviour === "honest")[1],
+    ].filter((op) => op !== undefined);
+    job = await postDevnetJob({
+      viem,
+      deployed: d,
+      engineer,
+      mnist,
+      claimers: claimers.map((op) => addr(op.wallet)),
+      epochLength: BigInt(EPOCH),
+    });
+  }
+  const claims = (op: Operator) => job?.claimers.includes(addr(op.wallet)) ?? false;
+
   // --- 2. daemons ------------------------------------------------------------------------------
   const deployment = parseDeployment({
     chainId: publicClient.chain.id,
     deployBlock: 0n,
-    contracts: contractsOf(d),
+    contracts: { ...contractsOf(d), ...(job && { jobRegistry: job.jobRegistry }) },
   });
   const clientOf = (w: WalletClient) => createPoAIClient({ publicClient, walletClient: w, deployment });
   const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
@@ -263,8 +285,8 @@ export async function runDevnet(
   try {
     daemons =
       chain.mode === "multi-process"
-        ? await startProcesses(o, chain, operators, deployment, dataDir)
-        : await startInProcess(o, operators, clientOf, dataDir);
+        ? await startProcesses(o, chain, operators, deployment, dataDir, claims)
+        : await startInProcess(o, operators, clientOf, dataDir, claims);
     ui.step(
       chain.mode === "multi-process"
         ? "Daemons start as separate OS processes, each with its own key, SQLite database and HTTP server"
@@ -361,6 +383,7 @@ export async function runDevnet(
       ...(model && { model }),
     };
     const inference = o.inference && stages.inference ? await stages.inference(world, ui) : null;
+    const jobs = job ? await finishDevnetJob(world, job, ui, inference?.contracts) : null;
 
     // --- 5. rewards --------------------------------------------------------------------------
     // No settlement script: the first actions on the pools after the epochs' points are final
@@ -584,6 +607,7 @@ export async function runDevnet(
     const returned = await d.distributor.read.totalReturned();
     const forwarded = await d.distributor.read.totalForwarded();
     const protocol = await d.distributor.read.totalToProtocol();
+    const toOwners = await d.distributor.read.totalToOwners();
     const reserve = await d.distributor.read.reserve();
     const carried = await d.distributor.read.carry();
     const closedBefore = await d.distributor.read.nextEpochToClose();
@@ -603,7 +627,7 @@ export async function runDevnet(
     // or went to Staking, where it is credited to a pool, waiting for an unclosed epoch or for a
     // pool's next touch.
     const balanced =
-      funded + feesIn + returned === protocol + reserve + carried + forwarded &&
+      funded + feesIn + returned === protocol + toOwners + reserve + carried + forwarded &&
       forwarded === creditedTotal + unsettled + pending &&
       held === reserve + carried;
     // Pool side: what was credited is claimed, claimable, or dust nobody could earn, but for the
@@ -648,7 +672,7 @@ export async function runDevnet(
       {
         name: "the reward books balance",
         ok: balanced && rounding >= 0n && rounding < 1000n,
-        detail: `funded + fees + returned = protocol + reserve + carried + credited to pools + unsettled + pending, to the wei; credited = claimed + claimable + dust + ${rounding} wei of rounding; the distributor holds ${fmt(held)}`,
+        detail: `funded + fees + returned = protocol + job owners' royalties + reserve + carried + credited to pools + unsettled + pending, to the wei; credited = claimed + claimable + dust + ${rounding} wei of rounding; the distributor holds ${fmt(held)}`,
       },
       {
         name: "delegators are paid without anybody settling",
@@ -664,6 +688,7 @@ export async function runDevnet(
             },
           ]
         : []),
+      ...jobChecks(jobs),
     ];
 
     report = {
@@ -680,13 +705,18 @@ export async function runDevnet(
       deployment: {
         chainId: publicClient.chain.id,
         deployBlock: String(deployment.deployBlock ?? 0n),
-        contracts: { ...(deployment.contracts as Record<string, string>), ...inference?.contracts },
+        contracts: {
+          ...(deployment.contracts as Record<string, string>),
+          ...inference?.contracts,
+          ...jobs?.contracts,
+        },
       },
       wallSeconds: 0,
       rounds,
       operators: operatorReports,
       delegators: delegatorReports,
       inference,
+      jobs,
       verification: {
         trainingSeconds,
         runsTrained,
@@ -700,6 +730,7 @@ export async function runDevnet(
         returned: String(returned),
         creditedToPools: String(creditedTotal),
         protocol: String(protocol),
+        toOwners: String(toOwners),
         reserve: String(reserve),
         carried: String(carried),
         unsettled: String(unsettled),
@@ -740,6 +771,7 @@ async function startInProcess(
   operators: Operator[],
   clientOf: (w: WalletClient) => PoAIClient,
   dataDir: string,
+  claims: (op: Operator) => boolean,
 ): Promise<DaemonSet> {
   const trainers: TrainerDaemon[] = [];
   const validators: ValidatorDaemon[] = [];
@@ -755,6 +787,7 @@ async function startInProcess(
         progress: "off" as const,
         logLevel: o.logLevel,
         backend: o.backend,
+        claimJobs: claims(op),
       };
       trainers.push(
         op.behaviour === "forger"
@@ -806,6 +839,7 @@ async function startProcesses(
   operators: Operator[],
   deployment: PoAIDeployment,
   dataDir: string,
+  claims: (op: Operator) => boolean,
 ): Promise<DaemonSet> {
   const rpc = chain.rpc!;
   const book = path.join(dataDir, "deployment.json");
@@ -822,7 +856,7 @@ async function startProcesses(
         role: op.role === 1 ? ("trainer" as const) : ("validator" as const),
         key: keyOf(addr(op.wallet)),
         label: op.name.replace(" ", "-"),
-        args: backend,
+        args: op.role === 1 && !claims(op) ? [...backend, "--no-claim-jobs"] : backend,
         ...(op.behaviour === "forger" && { script: FORGING_TRAINER }),
       })),
   });
