@@ -448,6 +448,8 @@ export class ValidatorDaemon extends DaemonLoop {
   private readonly specs = new Map<Hex, { spec: TrainingSpec; auditSamples: number }>();
   private readonly committees: CommitteeView;
   private readonly sealed = new Set<bigint>();
+  /** The beacon round this validator was not drawn for (or that was full): no commitment to send. */
+  private beaconUndrawn: bigint | undefined;
   /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
   private readonly deadlines = new Map<string, bigint>();
   private lastTick: ValidatorStatus["lastTick"];
@@ -871,7 +873,7 @@ export class ValidatorDaemon extends DaemonLoop {
       );
 
     if (now >= w.commitStart && now < w.commitEnd) {
-      if (record?.committed) return;
+      if (record?.committed || this.beaconUndrawn === target) return;
       const onChain = await contribution();
       if (record === undefined) {
         if (onChain.committed) {
@@ -888,6 +890,19 @@ export class ValidatorDaemon extends DaemonLoop {
         );
         if (!active) {
           this.log.debug({ round: String(target) }, "not an active validator: no beacon contribution");
+          return;
+        }
+        // At most 32 validators contribute to a round, drawn by stake; the draw is final once the
+        // commit phase opens, so an undrawn round is remembered and not read again.
+        if (this.beaconUndrawn === target) return;
+        const drawn = await this.rpc(
+          "isBeaconContributor",
+          () => this.client.beacon.isBeaconContributor({ round: target, validator: this.validator }),
+          signal,
+        );
+        if (!drawn) {
+          this.beaconUndrawn = target;
+          this.log.debug({ round: String(target) }, "not drawn to contribute to this beacon round");
           return;
         }
         const prepared = this.client.beacon.prepareBeaconCommit({ round: target });
@@ -941,6 +956,9 @@ export class ValidatorDaemon extends DaemonLoop {
         this.store.updateBeacon(prepared.round, { committed: true });
         return;
       }
+      // Not drawn, or the round already has its contributors: nothing was committed, nothing to reveal.
+      if (err.errorName === "NotDrawn" || err.errorName === "BeaconFull")
+        this.beaconUndrawn = BigInt(prepared.round);
       this.log.warn({ round: prepared.round, err: err.message }, "beacon commitment refused");
     }
   }
