@@ -38,6 +38,9 @@ contract RandomnessBeacon is IRandomnessBeacon {
         bytes32 sealedValue;
         uint32 commits;
         uint32 reveals;
+        /// The validators' stake at the start of round `round - 2` (the draw's total), read once
+        /// per round by the first drawn commitment; 0 until then. Shares the counters' slot.
+        uint192 drawStake;
     }
 
     /// Hard bound of `maxContributors` (a round's cost is linear in it).
@@ -95,7 +98,7 @@ contract RandomnessBeacon is IRandomnessBeacon {
         if (uint256(commitment) <= uint256(MISSED)) revert InvalidCommitment(round, commitment);
         Round storage r = _rounds[round];
         if (r.commits >= maxContributors) revert BeaconFull(round, maxContributors);
-        if (!isDrawn(round, msg.sender)) revert NotDrawn(round, msg.sender);
+        if (!_drawnToCommit(round, r)) revert NotDrawn(round, msg.sender);
         _commitments[round][msg.sender] = commitment;
         r.acc = keccak256(abi.encode(r.acc, commitment, block.prevrandao));
         ++r.commits;
@@ -134,20 +137,14 @@ contract RandomnessBeacon is IRandomnessBeacon {
     ///         True for every validator when round `round - 1` had no contribution (then its value
     ///         is a sealed block's, which the sealer could choose) or no validator had stake at
     ///         `round - 2`. Final from the start of round `round - 1` (the commit phase's opening).
-    function isDrawn(uint256 round, address validator) public view returns (bool) {
+    function isDrawn(uint256 round, address validator) external view returns (bool) {
         if (round < 2) return true;
-        bytes32 prev = _rounds[round - 1].acc;
-        if (prev == 0) return true;
-        uint256 total = staking.roleStakeAt(IStaking.Role.Validator, round - 2);
-        if (total == 0) return true;
-        bytes32 seed = keccak256(abi.encode(keccak256(abi.encode(prev, round - 1)), address(this), round));
         return
-            Sortition.isSelected(
-                seed,
+            _isDrawn(
+                round,
                 validator,
                 staking.stakeAt(validator, round - 2),
-                total,
-                maxContributors
+                staking.roleStakeAt(IStaking.Role.Validator, round - 2)
             );
     }
 
@@ -201,6 +198,32 @@ contract RandomnessBeacon is IRandomnessBeacon {
     ) external view returns (bool committed, bool revealed) {
         bytes32 c = _commitments[round][validator];
         return (c != 0, c == REVEALED);
+    }
+
+    /// `isDrawn(round, msg.sender)`, reading the validators' stake once per round (kept in `r`).
+    function _drawnToCommit(uint256 round, Round storage r) private returns (bool) {
+        if (round < 2 || _rounds[round - 1].acc == 0) return true;
+        uint256 total = r.drawStake;
+        if (total == 0) {
+            total = staking.roleStakeAt(IStaking.Role.Validator, round - 2);
+            if (total == 0) return true;
+            if (total <= type(uint192).max) r.drawStake = uint192(total);
+        }
+        return _isDrawn(round, msg.sender, staking.stakeAt(msg.sender, round - 2), total);
+    }
+
+    /// The draw of `isDrawn`, with the stakes at the start of round `round - 2` given.
+    function _isDrawn(
+        uint256 round,
+        address validator,
+        uint256 stake,
+        uint256 total
+    ) private view returns (bool) {
+        if (round < 2) return true;
+        bytes32 prev = _rounds[round - 1].acc;
+        if (prev == 0 || total == 0) return true;
+        bytes32 seed = keccak256(abi.encode(keccak256(abi.encode(prev, round - 1)), address(this), round));
+        return Sortition.isSelected(seed, validator, stake, total, maxContributors);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {
