@@ -16,6 +16,11 @@
  * first calls close the epochs and credit each pool. Then it fits the growth exponent b of each
  * figure (figure ≈ a·N^b, least squares on log–log): b ≈ 0 is flat, b ≈ 1 linear.
  *
+ * `SCALE_VALIDATORS_PER_TRAINER=0.3` runs 3 validators for every 10 trainers instead of one each
+ * (at least 3): each validator then owes about 10 verdicts a round (committees of 3) and batches
+ * them in one `commitVerdicts` / `revealVerdicts` transaction; those runs are written to
+ * `bench/results/scale-batched.json`.
+ *
  * Writes `bench/results/scale.json` and prints tables.
  */
 import { statSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -111,6 +116,8 @@ interface RoundFigures {
 
 interface SizeFigures {
   n: number;
+  /** Validators (N unless `SCALE_VALIDATORS_PER_TRAINER` says otherwise). */
+  validators: number;
   epochs: number;
   setupSeconds: number;
   rounds: RoundFigures[];
@@ -208,7 +215,13 @@ function linearFit(xs: { items: number; gas: number }[]) {
   };
 }
 
-async function runSize(n: number, epochs: number, log: (line: string) => void): Promise<SizeFigures> {
+async function runSize(
+  n: number,
+  epochs: number,
+  perTrainer: number,
+  log: (line: string) => void,
+): Promise<SizeFigures> {
+  const nv = Math.max(COMMITTEE, Math.round(n * perTrainer));
   const setupStart = performance.now();
   const connection = await network.create();
   const { viem, networkHelpers, provider } = connection;
@@ -299,9 +312,9 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
     const delegators: Party[] = [];
     for (let i = 0; i < n; i++) {
       trainers.push(clientFor(i, "trainer"));
-      validators.push(clientFor(i, "validator"));
       delegators.push(clientFor(i, "delegator"));
     }
+    for (let i = 0; i < nv; i++) validators.push(clientFor(i, "validator"));
     const all = [...trainers, ...validators, ...delegators];
     for (const p of all)
       await provider.request({
@@ -396,7 +409,9 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
       dbOf.set(daemon, dbPath);
     }
     const setupSeconds = (performance.now() - setupStart) / 1000;
-    log(`N = ${n}: ${3 * n} parties registered and ${2 * n} daemons started in ${setupSeconds.toFixed(1)} s`);
+    log(
+      `N = ${n}: ${2 * n + nv} parties registered and ${n + nv} daemons started in ${setupSeconds.toFixed(1)} s`,
+    );
 
     // Rounds: the driver moves the chain's clock; each tick is timed and its CPU counted.
     const cpu = { trainer: 0, validator: 0 };
@@ -476,7 +491,7 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
           validator: { mean: mean(rpcOf(validators)), max: Math.max(...rpcOf(validators)) },
         },
         rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
-        cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / n },
+        cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
       });
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
@@ -559,6 +574,7 @@ async function runSize(n: number, epochs: number, log: (line: string) => void): 
     for (const a of Object.keys(steadyActions)) steadyActions[a] = Math.round(steadyActions[a]);
     return {
       n,
+      validators: nv,
       epochs,
       setupSeconds,
       rounds,
@@ -607,8 +623,16 @@ export async function runScaleBench(): Promise<void> {
     throw new Error(
       `SCALE_EPOCHS: ${process.env.SCALE_EPOCHS} must be a whole number ≥ 2 (one steady round at least)`,
     );
+  const perTrainer = Number(process.env.SCALE_VALIDATORS_PER_TRAINER ?? 1);
+  if (!(perTrainer > 0 && perTrainer <= 1))
+    throw new Error(
+      `SCALE_VALIDATORS_PER_TRAINER: ${process.env.SCALE_VALIDATORS_PER_TRAINER} must be a number in (0, 1]`,
+    );
   const results: SizeFigures[] = [];
-  const out = new URL("./results/scale.json", import.meta.url);
+  const out = new URL(
+    perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json",
+    import.meta.url,
+  );
   const write = () => {
     const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
     const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
@@ -639,7 +663,8 @@ export async function runScaleBench(): Promise<void> {
             specParams: SPEC_PARAMS,
             committeeSize: COMMITTEE,
             epochs,
-            note: "one trainer, one validator and one delegator per N; figures of the steady rounds (every action of a round present)",
+            validatorsPerTrainer: perTrainer,
+            note: "N trainers and delegators, validatorsPerTrainer · N validators (at least 3); figures of the steady rounds (every action of a round present)",
           },
           sizes: results,
           exponents,
@@ -651,7 +676,7 @@ export async function runScaleBench(): Promise<void> {
     return exponents;
   };
   for (const n of sizes) {
-    results.push(await runSize(n, epochs, (line) => console.log(line)));
+    results.push(await runSize(n, epochs, perTrainer, (line) => console.log(line)));
     write();
   }
   const exponents = write();

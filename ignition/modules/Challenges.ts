@@ -7,14 +7,20 @@
  * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
  * `revealWindow`, `finalizeGrace`, `replayWindow` in seconds, `committeeSize`, `quorumBps`,
  * `minReveals`, `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, `maxExtensions`, and
- * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions).
+ * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions),
+ * and `beaconContributors` (the beacon's contributors per round, default 32).
  * The windows' defaults are a quarter of a one-day epoch (the replay window an eighth); `poai
  * deploy` derives them from the network's `epochLength` when the parameters file leaves them out.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { toFunctionSelector } from "viem";
 import { challengeManagerAbi } from "@poai/sdk";
-import { defaultChallengeParams, hasSlashWindow, type ChallengeParams } from "../../scripts/lib/deploy.js";
+import {
+  BEACON_CONTRIBUTORS,
+  defaultChallengeParams,
+  hasSlashWindow,
+  type ChallengeParams,
+} from "../../scripts/lib/deploy.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { stakingModule } from "./Staking.js";
 import type { TokenSource } from "./Token.js";
@@ -42,7 +48,10 @@ const build = (source: TokenSource) =>
     const { manager } = staking;
     const p = (name: keyof ChallengeParams) => m.getParameter(name, DEFAULTS[name]);
     const registry = m.contract("TaskRegistry", [staking.staking, manager]);
-    const beacon = m.contract("RandomnessBeacon", [staking.staking]);
+    const beacon = m.contract("RandomnessBeacon", [
+      staking.staking,
+      m.getParameter("beaconContributors", BEACON_CONTRIBUTORS),
+    ]);
     const challenges = m.contract("ChallengeManager", [
       staking.staking,
       registry,

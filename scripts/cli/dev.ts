@@ -17,7 +17,7 @@
  * r - 1, report missed rounds and reveal the beacon), `close` (the points of epoch r - 1 are final:
  * `poai rewards close`).
  */
-import { poaiTokenAbi, type PoAIClient } from "@poai/sdk";
+import { identifyChainClient, poaiTokenAbi, type PoAIClient } from "@poai/sdk";
 import {
   createPublicClient,
   createTestClient,
@@ -65,13 +65,13 @@ function requireDevChain(chainId: number, rpc: string): void {
     );
 }
 
-/** A viem test client over `transport` (hardhat_* / evm_* methods; anvil_* on anvil). */
+/**
+ * A viem test client over `transport` (hardhat_* / evm_* methods; anvil_* on anvil): which client
+ * serves it is the SDK's `identifyChainClient`, where every client difference is handled.
+ */
 async function testClient(transport: Transport) {
-  const version = await createPublicClient({ transport })
-    .request({ method: "web3_clientVersion" })
-    .catch(() => "");
-  const mode = /anvil/i.test(String(version)) ? "anvil" : "hardhat";
-  return createTestClient({ mode, transport });
+  const { name } = await identifyChainClient(createPublicClient({ transport }));
+  return createTestClient({ mode: name === "anvil" ? "anvil" : "hardhat", transport });
 }
 
 /** The chain's test accounts with their keys and balances (no address book needed). */

@@ -147,7 +147,14 @@ export function defaultChallengeParams(epochLength: number): ChallengeParams {
   };
 }
 
-export type PoAIDeployOptions = Omit<DeployOptions, "slasher"> & { challenge?: Partial<ChallengeParams> };
+/** Beacon contributors per round (at most, and the expected number drawn): see `RandomnessBeacon`. */
+export const BEACON_CONTRIBUTORS = 32;
+
+export type PoAIDeployOptions = Omit<DeployOptions, "slasher"> & {
+  challenge?: Partial<ChallengeParams>;
+  /** Beacon contributors per round; default `BEACON_CONTRIBUTORS`. */
+  beaconContributors?: number;
+};
 
 /**
  * Deploys the staking layer and the Proof-of-AI layer (TaskRegistry, RandomnessBeacon,
@@ -159,7 +166,10 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
   const base = await deployStaking(viem, { ...options, slasher: deployer.account.address });
   const { manager, staking } = base;
   const registry = await viem.deployContract("TaskRegistry", [staking.address, manager.address]);
-  const beacon = await viem.deployContract("RandomnessBeacon", [staking.address]);
+  const beacon = await viem.deployContract("RandomnessBeacon", [
+    staking.address,
+    BigInt(options.beaconContributors ?? BEACON_CONTRIBUTORS),
+  ]);
   const challengeParams = { ...defaultChallengeParams(Number(base.epochLength)), ...options.challenge };
   const challenges = await viem.deployContract("ChallengeManager", [
     staking.address,

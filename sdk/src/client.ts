@@ -151,6 +151,7 @@ const beacon = {
   ensureBeacon: beaconActions.ensureBeacon,
   getBeaconPhase: beaconActions.getBeaconPhase,
   getBeaconContribution: beaconActions.getBeaconContribution,
+  isBeaconContributor: beaconActions.isBeaconContributor,
 };
 
 const registry = {

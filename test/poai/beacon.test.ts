@@ -1,12 +1,15 @@
 /**
  * RandomnessBeacon: who may contribute, commit-reveal integrity, the penalty record for reveals
  * that never came, and the value of a round: a RANDAO mix fixed from the round's start, sealed
- * from the chain only when nobody contributed, different for every round.
+ * from the chain only when nobody contributed, different for every round. Bounded contributors:
+ * at most `maxContributors` a round, drawn by stake from the previous round's value with stakes
+ * fixed before that value could be computed; a drawn contributor that withholds is still slashed.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeAbiParameters, keccak256, toHex, zeroHash, type Hex } from "viem";
-import { E, deployWorld, type Actor, type Connection, type World } from "./helpers/world.js";
+import { encodeAbiParameters, keccak256, toHex, zeroHash, type Address, type Hex } from "viem";
+import { isSelected } from "../../sdk/src/poai/sortition.js";
+import { E, VALIDATOR, deployWorld, type Actor, type Connection, type World } from "./helpers/world.js";
 
 const R = 2n; // the round whose value is built during round 1
 
@@ -292,6 +295,150 @@ describe("RandomnessBeacon", function () {
         values.push(await w.beacon.read.valueOf([r]));
       }
       expect(new Set(values).size).to.equal(values.length);
+    });
+  });
+  describe("bounded contributors", () => {
+    /** One validator of 100,000 (always drawn) and three of 1,000 (drawn with p ≈ 0.31 each). */
+    async function unequal() {
+      const w = await deployWorld(conn, { validators: [E(100_000), E(1000), E(1000), E(1000)] });
+      await w.to(w.start(1n));
+      return w;
+    }
+    const loadUnequal = () => conn.networkHelpers.loadFixture(unequal);
+    /** The RANDAO step of a commit or a reveal, as the contract mixes it. */
+    const mix = (acc: Hex, word: Hex, randao: Hex) =>
+      keccak256(
+        encodeAbiParameters(
+          [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
+          [acc, word, BigInt(randao)],
+        ),
+      );
+    const valueOf = (acc: Hex, round: bigint) =>
+      keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [acc, round]));
+
+    it("draws each round's contributors by stake from the previous value, with stakes fixed before it, and refuses the undrawn", async () => {
+      const w = await loadUnequal();
+      const [V0, ...small] = w.validators;
+      // Round 2: nobody contributed to round 1, so every active validator is drawn.
+      for (const v of w.validators) expect(await w.beacon.read.isDrawn([2n, v.address])).to.equal(true);
+      // V0 alone builds the value of round 2; the test follows the accumulator off chain.
+      let acc: Hex = zeroHash;
+      const c2 = await commitmentOf(w, V0, word(20), 2n);
+      acc = mix(acc, c2, (await w.blockOf(await V0.beacon.write.commit([2n, c2]))).mixHash);
+      await w.to(w.beaconCommitEnd(2n));
+      acc = mix(acc, word(20), (await w.blockOf(await V0.beacon.write.reveal([2n, word(20)]))).mixHash);
+
+      let drawnSeen = 0;
+      let undrawnSeen = 0;
+      let moved: Actor | undefined;
+      let movedChecked = false;
+      for (let r = 3n; r < 12n && !(drawnSeen > 0 && undrawnSeen > 0 && movedChecked); r++) {
+        // Every reveal of round r - 1 is in: its value is computable here, before round r - 1
+        // starts. The draw of round r uses stakes at the start of round r - 2, which nothing
+        // done now can change.
+        const value = valueOf(acc, r - 1n);
+        const seed = keccak256(
+          encodeAbiParameters(
+            [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
+            [value, w.beacon.address, r],
+          ),
+        );
+        const total = await w.staking.read.roleStakeAt([VALIDATOR, r - 2n]);
+        const drawOf = async (a: Address) =>
+          isSelected(seed, a, await w.staking.read.stakeAt([a, r - 2n]), total, 32n);
+        let movedNow: Actor | undefined;
+        if (moved === undefined) {
+          for (const v of small) {
+            if (!(await drawOf(v.address))) {
+              // an undrawn validator that sees the coming value adds more stake than everyone
+              // else's: with stakes read at r - 1 it would be drawn for certain
+              await v.staking.write.addStake([E(500_000)]);
+              moved = movedNow = v;
+              break;
+            }
+          }
+        }
+        await w.to(w.start(r - 1n));
+        if (movedNow) {
+          const after = await w.staking.read.stakeAt([movedNow.address, r - 1n]);
+          expect(32n * after >= (await w.staking.read.roleStakeAt([VALIDATOR, r - 1n]))).to.equal(true);
+          expect(await w.beacon.read.isDrawn([r, movedNow.address])).to.equal(false);
+          movedChecked = true;
+        }
+        acc = zeroHash;
+        const contributors: Actor[] = [];
+        for (const [i, v] of w.validators.entries()) {
+          const drawn = await drawOf(v.address);
+          expect(await w.beacon.read.isDrawn([r, v.address])).to.equal(drawn);
+          const c = await commitmentOf(w, v, word(100 + i), r);
+          if (!drawn) {
+            undrawnSeen++;
+            await assertions().revertWithCustomErrorWithArgs(
+              v.beacon.write.commit([r, c]),
+              w.beacon,
+              "NotDrawn",
+              [r, v.address],
+            );
+            continue;
+          }
+          if (v !== V0) drawnSeen++;
+          acc = mix(acc, c, (await w.blockOf(await v.beacon.write.commit([r, c]))).mixHash);
+          contributors.push(v);
+        }
+        await w.to(w.beaconCommitEnd(r));
+        for (const v of contributors) {
+          const secret = word(100 + w.validators.indexOf(v));
+          acc = mix(acc, secret, (await w.blockOf(await v.beacon.write.reveal([r, secret]))).mixHash);
+        }
+      }
+      expect(drawnSeen).to.be.greaterThan(0);
+      expect(undrawnSeen).to.be.greaterThan(0);
+      expect(movedChecked).to.equal(true);
+    });
+
+    it("still slashes a drawn contributor that commits and withholds its reveal", async () => {
+      const w = await loadUnequal();
+      const [V0, V1] = w.validators;
+      const [X] = w.outsiders;
+      await w.beaconCommit(2n, [V0, V1]);
+      await w.beaconReveal(2n, [V0, V1]);
+      await w.to(w.start(2n));
+      // round 3 is drawn (round 2 had contributions); V0's stake makes it drawn for certain
+      const drawn = [];
+      for (const v of w.validators) if (await w.beacon.read.isDrawn([3n, v.address])) drawn.push(v);
+      expect(drawn).to.include(V0);
+      await w.beaconCommit(3n, drawn);
+      await w.beaconReveal(3n, drawn.slice(1)); // V0 withholds
+      await w.to(w.start(3n));
+      const hash = await X.cm.write.reportBeaconWithholding([3n, V0.address]);
+      expect(await w.events(hash, w.challenges, "BeaconWithholdingSlashed")).to.deep.equal([
+        { round: 3n, validator: V0.address, reporter: X.address, fraction: w.cp.beaconSlash },
+      ]);
+    });
+
+    it("takes at most maxContributors commitments a round, and bounds maxContributors", async () => {
+      const w = await load();
+      const [V0, V1, V2] = w.validators;
+      for (const bad of [0n, 257n]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          conn.viem.deployContract("RandomnessBeacon", [w.staking.address, bad]),
+          w.beacon,
+          "InvalidMaxContributors",
+          [bad, 1n, 256n],
+        );
+      }
+      expect(await w.beacon.read.maxContributors()).to.equal(32n);
+      const two = await conn.viem.deployContract("RandomnessBeacon", [w.staking.address, 2n]);
+      const as = (v: Actor) =>
+        conn.viem.getContractAt("RandomnessBeacon", two.address, { client: { wallet: v.wallet } });
+      for (const v of [V0, V1]) await (await as(v)).write.commit([R, await commitmentOf(w, v, word(1))]);
+      await assertions().revertWithCustomErrorWithArgs(
+        (await as(V2)).write.commit([R, await commitmentOf(w, V2, word(1))]),
+        two,
+        "BeaconFull",
+        [R, 2n],
+      );
+      expect(await two.read.participation([R])).to.deep.equal([2, 0]);
     });
   });
 });

@@ -312,6 +312,14 @@ export class ValidatorStore {
       .run(...values, Date.now(), id.toLowerCase());
   }
 
+  /**
+   * Runs `body`'s writes in one transaction: one disk sync for a round's bookkeeping of every
+   * challenge (N rows a validator a round), not one a row.
+   */
+  batch<T>(body: () => T): T {
+    return transaction(this.db, body);
+  }
+
   /** Stores the prepared verdict (salt included) and the audit summary; the state becomes `prepared`. */
   saveVerdict(id: Hex, verdict: PreparedVerdict, audit: Record<string, unknown>): void {
     this.db
@@ -405,6 +413,23 @@ export class ValidatorStore {
       .run(trainer, round, outcome, tx ?? null, Date.now());
   }
 
+  /**
+   * Records many settled checks in one transaction (one disk sync instead of one a row: a round
+   * settles a row for every trainer that submitted, N rows a validator a round).
+   */
+  recordMissedMany(rows: readonly { trainer: Address; round: number; outcome: string }[]): void {
+    if (rows.length === 0) return;
+    transaction(this.db, () => {
+      const insert = this.db.prepare(
+        `INSERT INTO missed (trainer, round, outcome, tx, updated_at) VALUES (?, ?, ?, NULL, ?)
+         ON CONFLICT (trainer, round) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+         updated_at = excluded.updated_at`,
+      );
+      const at = Date.now();
+      for (const r of rows) insert.run(r.trainer, r.round, r.outcome, at);
+    });
+  }
+
   /** Whether a result of `trainer` for `round` was seen (then it did not miss). */
   hasSubmission(trainer: Address, round: number): boolean {
     return (
@@ -421,6 +446,20 @@ export class ValidatorStore {
       this.db.prepare("SELECT 1 FROM withholding WHERE round = ? AND validator = ?").get(round, validator) !==
       undefined
     );
+  }
+
+  /** Records many checked contributions of `round` in one transaction (one disk sync). */
+  recordWithholdingMany(round: number, rows: readonly { validator: Address; outcome: string }[]): void {
+    if (rows.length === 0) return;
+    transaction(this.db, () => {
+      const insert = this.db.prepare(
+        `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, NULL, ?)
+         ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+         updated_at = excluded.updated_at`,
+      );
+      const at = Date.now();
+      for (const r of rows) insert.run(round, r.validator, r.outcome, at);
+    });
   }
 
   recordWithholding(round: number, validator: Address, outcome: string, tx?: Hash): void {

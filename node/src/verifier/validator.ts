@@ -448,6 +448,10 @@ export class ValidatorDaemon extends DaemonLoop {
   private readonly specs = new Map<Hex, { spec: TrainingSpec; auditSamples: number }>();
   private readonly committees: CommitteeView;
   private readonly sealed = new Set<bigint>();
+  /** Rounds known to have (or not) an active spec: `hasActiveSpec`. */
+  private readonly specRounds = new Map<bigint, boolean>();
+  /** The beacon round this validator was not drawn for (or that was full): no commitment to send. */
+  private beaconUndrawn: bigint | undefined;
   /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
   private readonly deadlines = new Map<string, bigint>();
   private lastTick: ValidatorStatus["lastTick"];
@@ -871,7 +875,7 @@ export class ValidatorDaemon extends DaemonLoop {
       );
 
     if (now >= w.commitStart && now < w.commitEnd) {
-      if (record?.committed) return;
+      if (record?.committed || this.beaconUndrawn === target) return;
       const onChain = await contribution();
       if (record === undefined) {
         if (onChain.committed) {
@@ -888,6 +892,19 @@ export class ValidatorDaemon extends DaemonLoop {
         );
         if (!active) {
           this.log.debug({ round: String(target) }, "not an active validator: no beacon contribution");
+          return;
+        }
+        // At most 32 validators contribute to a round, drawn by stake; the draw is final once the
+        // commit phase opens, so an undrawn round is remembered and not read again.
+        if (this.beaconUndrawn === target) return;
+        const drawn = await this.rpc(
+          "isBeaconContributor",
+          () => this.client.beacon.isBeaconContributor({ round: target, validator: this.validator }),
+          signal,
+        );
+        if (!drawn) {
+          this.beaconUndrawn = target;
+          this.log.debug({ round: String(target) }, "not drawn to contribute to this beacon round");
           return;
         }
         const prepared = this.client.beacon.prepareBeaconCommit({ round: target });
@@ -941,6 +958,9 @@ export class ValidatorDaemon extends DaemonLoop {
         this.store.updateBeacon(prepared.round, { committed: true });
         return;
       }
+      // Not drawn, or the round already has its contributors: nothing was committed, nothing to reveal.
+      if (err.errorName === "NotDrawn" || err.errorName === "BeaconFull")
+        this.beaconUndrawn = BigInt(prepared.round);
       this.log.warn({ round: prepared.round, err: err.message }, "beacon commitment refused");
     }
   }
@@ -1005,6 +1025,10 @@ export class ValidatorDaemon extends DaemonLoop {
       }),
       (auditRound) => this.ensureSealed(auditRound, signal),
     );
+    // The challenges this validator is not drawn for are settled in one write (one disk sync).
+    this.store.batch(() => {
+      for (const id of notMine) this.store.update(id, { state: "skipped", note: "not in the committee" });
+    });
     for (const c of this.store.challengesIn(["new"])) {
       signal.throwIfAborted();
       const w = this.windows(c.round, c.extension);
@@ -1492,8 +1516,21 @@ export class ValidatorDaemon extends DaemonLoop {
       () => getChallengesBatch(this.client, { ids: due.map((c) => c.id) }),
       signal,
     );
+    // The challenges already judged on chain are recorded in one write (one disk sync).
+    const judged = new Set<Hex>();
+    this.store.batch(() => {
+      for (const c of due) {
+        const info = infos.get(c.id.toLowerCase() as Hex);
+        if (info === undefined || !info.final || info.extension !== c.extension) continue;
+        this.store.update(c.id, { chainStatus: info.status });
+        judged.add(c.id);
+      }
+    });
+    for (const id of judged)
+      this.log.info({ id, status: infos.get(id.toLowerCase() as Hex)!.status }, "challenge judged");
     for (const c of due) {
       signal.throwIfAborted();
+      if (judged.has(c.id)) continue;
       const w = this.windows(c.round, c.extension);
       const member = c.state !== "skipped" && c.state !== "expired";
       let info =
@@ -1578,13 +1615,17 @@ export class ValidatorDaemon extends DaemonLoop {
         () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),
         signal,
       );
+      // Those that revealed or never committed are settled in one write (one disk sync).
+      const settled: { validator: Address; outcome: string }[] = [];
+      const withheld: Address[] = [];
       for (const v of unchecked) {
-        signal.throwIfAborted();
         const contribution = contributions.get(v)!;
-        if (!contribution.committed || contribution.revealed) {
-          this.store.recordWithholding(Number(r), v, contribution.committed ? "revealed" : "none");
-          continue;
-        }
+        if (contribution.committed && !contribution.revealed) withheld.push(v);
+        else settled.push({ validator: v, outcome: contribution.committed ? "revealed" : "none" });
+      }
+      this.store.recordWithholdingMany(Number(r), settled);
+      for (const v of withheld) {
+        signal.throwIfAborted();
         try {
           const hash = await this.client.challenges.reportBeaconWithholding({ round: r, validator: v });
           await this.mined(hash, signal);
@@ -1608,25 +1649,52 @@ export class ValidatorDaemon extends DaemonLoop {
     for (let r = round > 2n ? round - 2n : 0n; r <= round; r++) {
       const w = this.windows(r);
       if (now <= w.start || now > w.closesAt) continue;
+      // A round without an active spec has nothing due: one read instead of one per trainer
+      // (what a validator starting on a new network met in every round before activation).
+      if (!(await this.hasActiveSpec(r, signal))) continue;
       if (trainers === undefined) {
         trainers = [];
         for await (const op of this.client.staking.iterateOperators()) {
           if (op.role === "trainer") trainers.push(getAddress(op.operator));
         }
       }
+      // The trainers that submitted are settled in one write (one disk sync), the others checked.
+      const submitted: { trainer: Address; round: number; outcome: string }[] = [];
+      const open: Address[] = [];
       for (const trainer of trainers) {
-        signal.throwIfAborted();
-        const key = `${trainer}:${r}`;
-        const notBefore = this.deadlines.get(key);
+        const notBefore = this.deadlines.get(`${trainer}:${r}`);
         if (notBefore !== undefined && now <= notBefore) continue;
         if (this.store.missedChecked(trainer, Number(r))) continue;
-        if (this.store.hasSubmission(trainer, Number(r))) {
-          this.store.recordMissed(trainer, Number(r), "Submitted");
-          continue;
-        }
+        if (this.store.hasSubmission(trainer, Number(r)))
+          submitted.push({ trainer, round: Number(r), outcome: "Submitted" });
+        else open.push(trainer);
+      }
+      this.store.recordMissedMany(submitted);
+      for (const trainer of open) {
+        signal.throwIfAborted();
         await this.reportIfMissed(trainer, r, now, signal);
       }
     }
+  }
+
+  /** Whether any spec is active in `round` (fixed once the round has started; remembered). */
+  private async hasActiveSpec(round: bigint, signal: AbortSignal): Promise<boolean> {
+    const known = this.specRounds.get(round);
+    if (known !== undefined) return known;
+    let active: boolean;
+    try {
+      const specs = await this.rpc(
+        "getActiveSpecs",
+        () => this.client.registry.getActiveSpecs({ round }),
+        signal,
+      );
+      active = specs.length > 0;
+    } catch (err) {
+      if (!isPoAIContractError(err) || err.errorName !== "NoActiveSpec") throw err;
+      active = false;
+    }
+    this.specRounds.set(round, active);
+    return active;
   }
 
   private async reportIfMissed(trainer: Address, round: bigint, now: bigint, signal: AbortSignal) {

@@ -4,8 +4,18 @@
 export const randomnessBeaconAbi = [
   {
     type: "constructor",
-    inputs: [{ name: "staking_", type: "address", internalType: "contract IStaking" }],
+    inputs: [
+      { name: "staking_", type: "address", internalType: "contract IStaking" },
+      { name: "maxContributors_", type: "uint256", internalType: "uint256" },
+    ],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "MAX_CONTRIBUTORS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -64,9 +74,26 @@ export const randomnessBeaconAbi = [
   },
   {
     type: "function",
+    name: "isDrawn",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isReady",
     inputs: [{ name: "round", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "maxContributors",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
   },
   {
@@ -174,6 +201,14 @@ export const randomnessBeaconAbi = [
   },
   {
     type: "error",
+    name: "BeaconFull",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "maxContributors", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "BeaconNotReady",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -190,6 +225,15 @@ export const randomnessBeaconAbi = [
   },
   {
     type: "error",
+    name: "InvalidMaxContributors",
+    inputs: [
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "min", type: "uint256", internalType: "uint256" },
+      { name: "max", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "NoCommitment",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -200,6 +244,14 @@ export const randomnessBeaconAbi = [
     type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotDrawn",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

@@ -209,6 +209,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
+    name: "BeaconFull",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "maxContributors", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "BeaconNotReady",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -604,6 +612,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidMaxContributors",
+    inputs: [
+      { name: "value", type: "uint256", internalType: "uint256" },
+      { name: "min", type: "uint256", internalType: "uint256" },
+      { name: "max", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
@@ -851,6 +868,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotCoordinator",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotDrawn",
+    inputs: [
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

@@ -268,3 +268,28 @@ export async function getBeaconContribution(
   );
   return { committed, revealed };
 }
+
+/**
+ * Whether `validator` is drawn to contribute to the beacon of `round` (`isDrawn`): at most
+ * `maxContributors` (32 by default) validators commit to a round, drawn by stake from the value
+ * of round `round - 1` with stakes at the start of round `round - 2`; every active validator is
+ * drawn when round `round - 1` had no contribution. The answer is final from the start of round
+ * `round - 1`, when the commit phase opens; a drawn validator must still be active, and commit
+ * before the round is full (`BeaconFull`).
+ */
+export async function isBeaconContributor(
+  ctx: PoAIContext,
+  args: { round: bigint | number; validator: Address },
+): Promise<boolean> {
+  const round = checkRound("round", args.round);
+  const validator = checkAddress("validator", args.validator);
+  const address = randomnessBeaconAddress(ctx);
+  return read(address, "isDrawn", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: randomnessBeaconAbi,
+      functionName: "isDrawn",
+      args: [round, validator],
+    }),
+  );
+}
