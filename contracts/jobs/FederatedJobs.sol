@@ -233,14 +233,23 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
     // Committee
     // =========================================================================================
 
+    /// @notice Fixes the committee seed of the current round from the beacon value of the epoch the
+    ///         round started in (anyone, once the round has started; idempotent). Validators call it
+    ///         before `isSelected`, so a refused `commitScores` cannot re-draw an unsealed beacon.
+    function fixSeed(uint256 jobId) external returns (bytes32) {
+        Job storage j = _open(jobId);
+        uint256 r = j.round;
+        Round storage rd = _rounds[jobId][r];
+        if (block.timestamp < rd.start) revert WrongPhase(jobId, r, 0, rd.start, rd.start + j.terms.phase);
+        return _fixSeed(jobId, r, rd);
+    }
+
     /// @notice Commits the caller's scores for the current round (phase 2). The caller must be an
     ///         active validator selected by stake-weighted sortition from the round's beacon seed.
     function commitScores(uint256 jobId, bytes32 commitment) external {
         (Job storage j, uint256 r) = _inPhase(jobId, 2);
         Round storage rd = _rounds[jobId][r];
-        if (rd.seed == 0) {
-            rd.seed = keccak256(abi.encode(beacon.seal(_epochOf(rd.start)), address(this), jobId, r));
-        }
+        _fixSeed(jobId, r, rd);
         uint256 epoch = _epochOf(rd.start);
         IStaking.OperatorState memory s = staking.operatorState(msg.sender, epoch);
         if (s.role != IStaking.Role.Validator || !s.active || s.stake < s.minStake)
@@ -527,13 +536,12 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         return _phaseStart(jobId, _known(jobId), round, phase);
     }
 
-    /// @notice Whether `validator` may sit on round `round`'s committee (the seed must be fixed).
+    /// @notice Whether `validator` may sit on round `round`'s committee (false until `fixSeed`).
     function isSelected(uint256 jobId, uint256 round, address validator) external view returns (bool) {
         Job storage j = _known(jobId);
         Round storage rd = _rounds[jobId][round];
         bytes32 seed = rd.seed;
-        if (seed == 0)
-            seed = keccak256(abi.encode(beacon.valueOf(_epochOf(rd.start)), address(this), jobId, round));
+        if (seed == 0) return false;
         IStaking.OperatorState memory s = staking.operatorState(validator, _epochOf(rd.start));
         if (s.role != IStaking.Role.Validator || !s.active || s.stake < s.minStake) return false;
         return Sortition.isSelected(seed, validator, s.stake, s.roleStake, j.terms.committeeSize);
@@ -618,6 +626,12 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         uint256 closes = opens + j.terms.phase;
         if (block.timestamp < opens || block.timestamp >= closes)
             revert WrongPhase(jobId, r, p, opens, closes);
+    }
+
+    function _fixSeed(uint256 jobId, uint256 r, Round storage rd) private returns (bytes32) {
+        if (rd.seed == 0)
+            rd.seed = keccak256(abi.encode(beacon.seal(_epochOf(rd.start)), address(this), jobId, r));
+        return rd.seed;
     }
 
     function _participant(uint256 jobId, address account) private view returns (uint256) {

@@ -140,6 +140,13 @@ export const federatedJobsAbi = [
   },
   {
     type: "function",
+    name: "fixSeed",
+    inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "getJob",
     inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
     outputs: [
