@@ -25,8 +25,8 @@ import {JobFunds} from "./JobFunds.sol";
 ///         the global model the round started from and a score for every update. `finalizeRound`
 ///         (anyone): the base model the committee's stake majority agreed on becomes the global
 ///         model of record; each update's score is its stake-weighted median over the agreeing
-///         members; updates farther than `bandBps` from the participants' stake-weighted median
-///         score are excluded (a strike; `maxStrikes` strikes are slashed) and the others are
+///         members; updates scoring more than `bandBps` below the participants' stake-weighted
+///         median score are excluded (a strike; `maxStrikes` strikes are slashed) and the others are
 ///         averaged (integer FedAvg weighted by shard size: `fedAvg` of the SDK engine) into the
 ///         next round's global model, whose hash the next committee attests. The round's reward
 ///         goes to the included updates by contribution (score above the base model's score),
@@ -369,8 +369,9 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         uint256 included;
         for (uint256 i; i < n; ++i) {
             if (weights[i] == 0) continue;
-            uint256 gap = scores[i] > ref ? scores[i] - ref : ref - scores[i];
-            if (gap > j.terms.bandBps) {
+            // Only a score below the median by more than the band deviates: an update that scores
+            // higher is better on the held-out data (in a non-IID federation, the best-spread data).
+            if (uint256(scores[i]) + j.terms.bandBps < ref) {
                 _strike(jobId, j, i, r, epoch);
                 continue;
             }

@@ -191,6 +191,22 @@ describe("FederatedJobs attacks", function () {
     expect(r.updates[2].reward).to.equal(0n);
   });
 
+  it("keeps an update that scores far above the median: the best-spread data of a non-IID federation", async () => {
+    // Naive code excludes any score farther than the band from the median, in both directions:
+    // with one poisoned and one non-IID participant the median is the non-IID score, and the IID
+    // participant's better model was excluded (what the devnet's MNIST job measured).
+    const w = await load();
+    const { jobId } = await w.post();
+    await w.submitUpdates(jobId, 0n, [modelOf("A0"), modelOf("B0"), modelOf("P0")]);
+    // Stakes 5000, 3000, 2000 on scores 8100, 4900, 60: the stake-weighted median is B's 4900.
+    await w.score(jobId, 0n, w.unanimous(INITIAL, 1000, [8100, 4900, 60]));
+    await (await w.fedOf(w.bystander)).write.finalizeRound([jobId]);
+    const r = await w.federated.read.getRound([jobId, 0n]);
+    expect(r.referenceScoreBps).to.equal(4900);
+    expect(r.updates.map((u) => u.included)).to.deep.equal([true, true, false]);
+    expect(r.updates[0].reward > r.updates[1].reward).to.equal(true);
+  });
+
   it("pays no member that attested another base model", async () => {
     const w = await load();
     const { jobId } = await w.post({ rounds: 1 });
