@@ -491,3 +491,98 @@ export async function runFederatedJob(input: FederatedInput): Promise<FederatedS
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
+
+/** What the devnet needs to run its federated section on its own deployment. */
+export interface DevnetFederatedInput {
+  viem: {
+    deployContract: (...args: never[]) => Promise<unknown>;
+    getContractAt: (...args: never[]) => Promise<unknown>;
+    getWalletClients: () => Promise<unknown[]>;
+    getPublicClient: () => Promise<unknown>;
+  };
+  advanceTo: (t: bigint) => Promise<void>;
+  deployed: {
+    manager: { address: Address };
+    staking: {
+      address: Address;
+      read: { epochStart: (a: [bigint]) => Promise<bigint>; currentEpoch: () => Promise<bigint> };
+    };
+    beacon: { address: Address };
+    distributor: { address: Address };
+    token: { address: Address; write: { transfer: (a: [Address, bigint]) => Promise<Hex> } };
+  };
+  /** Three unused funded accounts: they register as trainers and take part. */
+  spare: Wallet[];
+  owner: Wallet;
+  validators: Wallet[];
+  data: DatasetData;
+  backend?: BackendKind;
+  log?: (line: string) => void;
+}
+
+/** The devnet's federated section: deploys FederatedJobs, registers the participants, runs the job. */
+export async function runDevnetFederated(input: DevnetFederatedInput) {
+  const { deployFederated } = await import("../deploy-federated.js");
+  const viem = input.viem as unknown as Parameters<typeof deployFederated>[0];
+  const d = input.deployed;
+  const { federated } = await deployFederated(viem, d);
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const stakingAbi = (await viem.getContractAt("Staking", d.staking.address)).abi;
+  const tokenAbi = (await viem.getContractAt("PoAIToken", d.token.address)).abi;
+  const wait = async (hash: Hex) => publicClient.waitForTransactionReceipt({ hash });
+  for (const [i, w] of input.spare.entries()) {
+    await wait(await d.token.write.transfer([w.account.address, parseEther("6000")]));
+    await wait(
+      await w.writeContract({
+        address: d.token.address,
+        abi: tokenAbi,
+        functionName: "approve",
+        args: [d.staking.address, maxUint256],
+        account: w.account,
+        chain: w.chain,
+      }),
+    );
+    await wait(
+      await w.writeContract({
+        address: d.staking.address,
+        abi: stakingAbi,
+        functionName: "register",
+        args: [1, parseEther(String(5000 - 500 * i)), 500, 2000, "http://127.0.0.1", "CPU"],
+        account: w.account,
+        chain: w.chain,
+      }),
+    );
+  }
+  await wait(await d.token.write.transfer([input.owner.account.address, DEVNET_FEDERATED.budget]));
+  // Stake counts from the epoch after registration.
+  await input.advanceTo(await d.staking.read.epochStart([(await d.staking.read.currentEpoch()) + 1n]));
+  const summary = await runFederatedJob({
+    publicClient,
+    advanceTo: input.advanceTo,
+    contract: federated.address,
+    token: d.token.address,
+    owner: input.owner,
+    participants: input.spare,
+    validators: input.validators,
+    data: input.data,
+    backend: input.backend,
+    log: input.log,
+  });
+  const excluded = summary.rounds.map((r) => r.updates.filter((u) => !u.included).map((u) => u.participant));
+  const checks = [
+    {
+      name: "the federated job excludes the poisoned update every round and slashes its repetition",
+      ok:
+        excluded.every((e) => e.length === 1 && e[0] === "participant C") &&
+        summary.participants[2].slashed &&
+        summary.participants[2].earned === "0",
+      detail: `excluded per round: ${excluded.map((e) => e.join(", ") || "none").join(" | ")}; participant C slashed: ${summary.participants[2].slashed}`,
+    },
+    {
+      name: "the federated model learns and its books balance",
+      ok: summary.finalAccuracyBps > summary.initialAccuracyBps + 3000 && summary.balanced,
+      detail: `held-out accuracy ${(summary.initialAccuracyBps / 100).toFixed(2)}% -> ${summary.rounds.map((r) => `${(r.globalAccuracyBps / 100).toFixed(2)}%`).join(" -> ")} (pooled training: ${(summary.pooledAccuracyBps / 100).toFixed(2)}%); budget = participants + committee + refund: ${summary.balanced}`,
+    },
+  ];
+  return { summary, checks };
+}

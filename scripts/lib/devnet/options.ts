@@ -27,6 +27,7 @@ export const devnetOptionsSchema = z
     json: z.boolean(),
     logLevel: z.enum(LOG_LEVELS),
     inference: z.boolean(),
+    federated: z.boolean(),
     dashboard: z.boolean(),
     dashboardPort: z.number().int().min(0).max(65_535),
     keepAlive: z.boolean(),
@@ -61,6 +62,7 @@ export const DEFAULT_DEVNET_OPTIONS: DevnetOptions = {
   json: false,
   logLevel: "silent",
   inference: true,
+  federated: true,
   dashboard: false,
   dashboardPort: 0,
   keepAlive: false,
@@ -149,6 +151,7 @@ export function parseDevnetArgs(
       ).choices([...LOG_LEVELS]),
     )
     .option("--no-inference", "leave out the inference marketplace (default: included)")
+    .option("--no-federated", "leave out the federated MNIST job (default: included)")
     .option("--keep-alive", "keep the chain running after the report, until Ctrl-C")
     .option("--dashboard", "serve the web dashboard on the chain after the report (implies --keep-alive)")
     .option(
@@ -173,6 +176,7 @@ export function parseDevnetArgs(
   set("json", o.json === true ? true : undefined);
   set("logLevel", o.logLevel ?? env.POAI_LOG_LEVEL);
   set("inference", o.inference === false ? false : undefined);
+  set("federated", o.federated === false ? false : undefined);
   set("dashboard", o.dashboard === true ? true : undefined);
   set("dashboardPort", o.dashboardPort);
   set("keepAlive", o.keepAlive === true || o.dashboard === true ? true : undefined);
