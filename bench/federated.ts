@@ -90,7 +90,11 @@ export async function runFederatedBench() {
     },
     excluded: summary.rounds.map((r) => r.updates.filter((u) => !u.included).map((u) => u.participant)),
     participants: summary.participants,
-    paid: { participants: summary.paidParticipants, committee: summary.paidCommittee, refunded: summary.refunded },
+    paid: {
+      participants: summary.paidParticipants,
+      committee: summary.paidCommittee,
+      refunded: summary.refunded,
+    },
     balanced: summary.balanced,
     trainingSeconds: Number(summary.trainingSeconds.toFixed(2)),
     wallSeconds: Number(summary.wallSeconds.toFixed(2)),
