@@ -48,9 +48,6 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
     uint256 public constant MAX_COMMITTEE = 16;
     uint256 public constant MAX_ROUNDS = 64;
     uint256 public constant MIN_PHASE = 30;
-    uint256 public constant MAX_PHASE = 12 hours;
-    /// @notice How long after a round's last phase its finalization still slashes.
-    uint256 public constant SLASH_GRACE = 1 days;
     uint256 public constant MAX_SLASH_FRACTION = 0.5e18;
 
     struct Job {
@@ -151,7 +148,7 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         if (terms.budget == 0) revert InvalidFedTerms("budget", 0);
         if (terms.startAt < block.timestamp) revert InvalidFedTerms("startAt", terms.startAt);
         if (terms.startAt > block.timestamp + 30 days) revert InvalidFedTerms("startAt", terms.startAt);
-        if (terms.phase < MIN_PHASE || terms.phase > MAX_PHASE) revert InvalidFedTerms("phase", terms.phase);
+        if (terms.phase < MIN_PHASE || terms.phase > maxPhase()) revert InvalidFedTerms("phase", terms.phase);
         if (terms.rounds == 0 || terms.rounds > MAX_ROUNDS) revert InvalidFedTerms("rounds", terms.rounds);
         if (terms.committeeSize == 0 || terms.committeeSize > MAX_COMMITTEE)
             revert InvalidFedTerms("committeeSize", terms.committeeSize);
@@ -504,9 +501,16 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
 
     /// @inheritdoc ISlashWindow
     /// @dev An offence is the round whose start falls in its epoch; the round's last phase ends at
-    ///      most 4 * MAX_PHASE after its start, and it slashes up to SLASH_GRACE after that.
+    ///      most 4 * maxPhase() (half an epoch) after its start, and its finalization slashes up to
+    ///      one epoch after that: 2.5 epochs in all, inside any unbonding period Staking accepts
+    ///      for the ChallengeManager's windows.
     function slashWindow() public view returns (uint256) {
-        return epochLength + 4 * MAX_PHASE + SLASH_GRACE;
+        return 2 * epochLength + 4 * maxPhase();
+    }
+
+    /// @notice The longest phase a job may have: an eighth of an epoch (a round within half an epoch).
+    function maxPhase() public view returns (uint256) {
+        return epochLength / 8;
     }
 
     function updateCommitment(

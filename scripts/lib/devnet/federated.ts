@@ -54,14 +54,14 @@ import {
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
 
-/** The federated job's shape: [784, 32, 10], 3 rounds of 120 local steps, phases of 10 minutes. */
+/** The federated job's shape: [784, 32, 10], 3 rounds of 120 local steps, phases of 5 minutes. */
 export const DEVNET_FEDERATED = {
   hidden: [32],
   batchSize: 32,
   localSteps: 120,
   lrShift: 4,
   rounds: 3,
-  phase: 600,
+  phase: 300,
   budget: parseEther("900"),
   bandBps: 1500,
   committeeBps: 1000,

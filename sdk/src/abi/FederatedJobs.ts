@@ -36,13 +36,6 @@ export const federatedJobsAbi = [
   },
   {
     type: "function",
-    name: "MAX_PHASE",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
     name: "MAX_ROUNDS",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -58,13 +51,6 @@ export const federatedJobsAbi = [
   {
     type: "function",
     name: "MIN_PHASE",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
-    name: "SLASH_GRACE",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
@@ -273,6 +259,13 @@ export const federatedJobsAbi = [
   {
     type: "function",
     name: "jobCount",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "maxPhase",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",

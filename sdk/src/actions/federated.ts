@@ -27,7 +27,8 @@ export const FEDERATED_LIMITS = {
   maxCommittee: 16,
   maxRounds: 64,
   minPhase: 30,
-  maxPhase: 12 * 3600,
+  /** The contract's `maxPhase()` is an eighth of the epoch; it checks that bound. */
+  maxPhase: 2 ** 32 - 1,
   maxCommitteeBps: 5000,
 } as const;
 
