@@ -73,7 +73,15 @@ describe("dashboard in headless Chromium against a devnet", function () {
     await ensureDashboardBuilt({ log: (line) => console.log(`      ${line}`) });
     connection = await network.create();
     report = await runDevnet(
-      resolveDevnetOptions({ epochs: 2, trainers: 3, cheaters: 1, absent: 0, validators: 2 }),
+      // The federated section moves the clock on past the rewards this test claims: left out.
+      resolveDevnetOptions({
+        epochs: 2,
+        trainers: 3,
+        cheaters: 1,
+        absent: 0,
+        validators: 2,
+        federated: false,
+      }),
       { ...connection, mode: "in-process" },
       createDevnetUi({ json: true, quiet: true }),
       { inference: runInferenceScenario },
