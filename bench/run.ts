@@ -58,3 +58,8 @@ if (!only || only === "scale") {
   const { runScaleBench } = await import("./scale.js");
   await runScaleBench();
 }
+
+if (!only || only === "federated") {
+  const { runFederatedBench } = await import("./federated.js");
+  await runFederatedBench();
+}

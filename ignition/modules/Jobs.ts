@@ -5,11 +5,15 @@
  * ModelRegistry); the ChallengeManager's job board is the registry (its runs are challenges);
  * `setParams` and `setModelRegistry` of the registry and `setJobBoard` belong to GOVERNOR.
  *
- * Parameters (module `PoAIJobs`): `jobCommitteeBps`, `jobProtocolBps`, `jobMaxOwnerRoyaltyBps`,
+ * The FederatedJobs contract (docs/federated.md) joins here: JOBS (round payments), SLASHER and a
+ * slash source of Staking (repeated deviation), `setSlashFraction` GOVERNOR's.
+ *
+ * Parameters (module `PoAIJobs`): `federatedSlashFraction` (1e18 = 100%, default 5%), `jobCommitteeBps`, `jobProtocolBps`, `jobMaxOwnerRoyaltyBps`,
  * `jobAuditSamples`, `jobResponseDeadline` (seconds), `jobTreasury` (default the deployer).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { JOB_SELECTORS } from "../../scripts/lib/deploy-jobs.js";
+import { DEFAULT_FED_SLASH_FRACTION, FED_SELECTORS } from "../../scripts/lib/deploy-federated.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { inferenceModule } from "./Inference.js";
 import type { TokenSource } from "./Token.js";
@@ -65,7 +69,23 @@ const build = (source: TokenSource) =>
     );
     m.call(manager, "grantRole", [ROLES.JOBS, jobs, 0], { id: "GrantJobsRole" });
     m.call(challenges, "setJobBoard", [jobs], { id: "ConnectJobBoard", after: [boardRole] });
-    return { ...poai, jobs };
+
+    // Federated jobs (scripts/lib/deploy-federated.ts): JOBS for creditFees, SLASHER for repeated
+    // deviation, a slash source of Staking; its slash fraction is GOVERNOR's.
+    const federated = m.contract("FederatedJobs", [
+      poai.staking,
+      poai.beacon,
+      distributor,
+      manager,
+      m.getParameter("federatedSlashFraction", DEFAULT_FED_SLASH_FRACTION),
+    ]);
+    m.call(manager, "setTargetFunctionRole", [federated, [FED_SELECTORS.setSlashFraction], ROLES.GOVERNOR], {
+      id: "FederatedGovernorRole",
+    });
+    m.call(manager, "grantRole", [ROLES.JOBS, federated, 0], { id: "GrantFederatedJobsRole" });
+    m.call(manager, "grantRole", [ROLES.SLASHER, federated, 0], { id: "GrantFederatedSlasher" });
+    m.call(poai.staking, "addSlashSource", [federated], { id: "FederatedSlashSource" });
+    return { ...poai, jobs, federated };
   });
 
 const cache = new Map<TokenSource, ReturnType<typeof build>>();

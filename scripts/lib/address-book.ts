@@ -28,6 +28,7 @@ export function contractsOf(d: {
   reader?: Deployed;
   verifier?: Deployed;
   jobs?: Deployed;
+  federated?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -48,6 +49,7 @@ export function contractsOf(d: {
     ...(d.models && { modelRegistry: d.models.address }),
     ...(d.verifier && { poaiVerifier: d.verifier.address }),
     ...(d.jobs && { jobRegistry: d.jobs.address }),
+    ...(d.federated && { federatedJobs: d.federated.address }),
   };
 }
 

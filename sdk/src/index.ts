@@ -76,3 +76,4 @@ export type {
 export { sendContractTransaction, waitForTransaction } from "./transaction.js";
 export type { WaitOptions } from "./transaction.js";
 export { POAI_DECIMALS, formatBps, formatFraction, formatPoai, parsePoai } from "./units.js";
+export * from "./actions/federated.js";

@@ -189,6 +189,7 @@ describe("governance of a deployed network", function () {
     expect(holders.get(ROLES.SLASHER)).to.have.members([
       c.challengeManager,
       c.poaiVerifier,
+      c.federatedJobs,
       getAddress(attacker.account.address),
     ]);
   });

@@ -11,7 +11,18 @@ import { chainOf } from "../../scripts/cli/session.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
 import { advanceChainTo, startDaemonProcesses, type DaemonFleet } from "../../scripts/lib/multiprocess.js";
 import { DAEMON_SPEC, DAEMON_SPEC_PARAMS, EPOCH } from "../fixtures/daemons.js";
-import { accountAddress, accountKey, startHardhatNode, type HardhatNode } from "../fixtures/hardhat-node.js";
+import {
+  PROJECT_ROOT,
+  accountAddress,
+  accountKey,
+  startHardhatNode,
+  type HardhatNode,
+} from "../fixtures/hardhat-node.js";
+import { network } from "hardhat";
+import { maxUint256, parseEther } from "viem";
+import { deployNetwork } from "../../scripts/lib/deploy.js";
+import { mnistDataset } from "../../scripts/lib/datasets.js";
+import { runDevnetFederated } from "../../scripts/lib/devnet/federated.js";
 
 /** `poai …` in this process against the node, signing with account `key`. */
 async function poai(key: number, args: string[]): Promise<string> {
@@ -147,5 +158,43 @@ describe("daemons as separate processes against `hardhat node`", function () {
     const codes = await fleet.stop();
     fleet = undefined;
     expect(Object.values(codes)).to.deep.equal([0, 0, 0, 0, 0]);
+  });
+
+  it("runs the federated MNIST job against the node: updates over HTTP, the poisoned one excluded and slashed", async () => {
+    // The chain is the `hardhat node` process (JSON-RPC); participants and validators serve and
+    // fetch updates over HTTP. A deployment of its own, from accounts the test above left unused.
+    await fleet?.stop();
+    fleet = undefined;
+    const { viem, networkHelpers } = await network.create({
+      network: "localhost",
+      override: { url: node!.url },
+    });
+    const wallets = await viem.getWalletClients();
+    const d = await deployNetwork(viem, { epochLength: EPOCH });
+    const validators = wallets.slice(13, 16);
+    for (const w of validators) {
+      await d.token.write.transfer([w.account.address, parseEther("3000")]);
+      const token = await viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } });
+      await token.write.approve([d.staking.address, maxUint256]);
+      const staking = await viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } });
+      await staking.write.register([2, parseEther("2000"), 500, 2000, "http://127.0.0.1", "CPU"]);
+    }
+    const data = await mnistDataset(path.join(PROJECT_ROOT, "cache", "datasets", "mnist"));
+    const { summary, checks } = await runDevnetFederated({
+      viem,
+      advanceTo: (t) => networkHelpers.time.increaseTo(t),
+      deployed: d,
+      spare: wallets.slice(10, 13),
+      owner: wallets[16]!,
+      validators,
+      data,
+      backend: "wasm",
+    });
+    for (const c of checks) expect(c.ok, `${c.name}: ${c.detail}`).to.equal(true);
+    expect(summary.rounds.map((r) => r.updates.map((u) => u.included))).to.deep.equal([
+      [true, true, false],
+      [true, true, false],
+      [true, true, false],
+    ]);
   });
 });

@@ -28,6 +28,7 @@ export const devnetOptionsSchema = z
     logLevel: z.enum(LOG_LEVELS),
     inference: z.boolean(),
     jobs: z.boolean(),
+    federated: z.boolean(),
     dashboard: z.boolean(),
     dashboardPort: z.number().int().min(0).max(65_535),
     keepAlive: z.boolean(),
@@ -63,6 +64,7 @@ export const DEFAULT_DEVNET_OPTIONS: DevnetOptions = {
   logLevel: "silent",
   inference: true,
   jobs: true,
+  federated: true,
   dashboard: false,
   dashboardPort: 0,
   keepAlive: false,
@@ -152,6 +154,7 @@ export function parseDevnetArgs(
     )
     .option("--no-inference", "leave out the inference marketplace (default: included)")
     .option("--no-jobs", "leave out the paid MNIST job (default: included when --epochs is 2 or more)")
+    .option("--no-federated", "leave out the federated MNIST job (default: included)")
     .option("--keep-alive", "keep the chain running after the report, until Ctrl-C")
     .option("--dashboard", "serve the web dashboard on the chain after the report (implies --keep-alive)")
     .option(
@@ -177,6 +180,7 @@ export function parseDevnetArgs(
   set("logLevel", o.logLevel ?? env.POAI_LOG_LEVEL);
   set("inference", o.inference === false ? false : undefined);
   set("jobs", o.jobs === false ? false : undefined);
+  set("federated", o.federated === false ? false : undefined);
   set("dashboard", o.dashboard === true ? true : undefined);
   set("dashboardPort", o.dashboardPort);
   set("keepAlive", o.keepAlive === true || o.dashboard === true ? true : undefined);

@@ -4,6 +4,8 @@
  * itself (token amounts as decimal strings of wei, so nothing loses precision).
  */
 import { formatEther } from "viem";
+import type { FederatedSummary } from "./federated.js";
+import { formatFederated } from "./federated-report.js";
 
 export type Wei = string;
 
@@ -149,6 +151,8 @@ export interface DevnetReport {
     balanced: boolean;
   };
   checks: { name: string; ok: boolean; detail: string }[];
+  /** The federated MNIST job (`scripts/lib/devnet/federated.ts`), unless left out. */
+  federated?: FederatedSummary | null;
 }
 
 export const fmt = (wei: Wei | bigint): string =>
@@ -244,6 +248,7 @@ export function formatReport(r: DevnetReport): string {
     section("Paid job");
     out.push(...r.jobs.lines.map((l) => `  ${l}`));
   }
+  if (r.federated) out.push("", ...formatFederated(r.federated));
   section("Verification cost (measured by the daemons' own metrics)");
   const v = r.verification;
   out.push(

@@ -35,6 +35,7 @@ import {
 } from "@poai/sdk";
 import { specId, type TrainingSpec } from "@poai/sdk/compute";
 import { devnetMnist, fetchTrainedModel, type TrainedModel } from "./mnist.js";
+import { runDevnetFederated } from "./federated.js";
 import { TrainerDaemon } from "@poai/node";
 import { ValidatorDaemon } from "@poai/node/verifier";
 import { getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
@@ -750,6 +751,24 @@ export async function runDevnet(
     await daemons?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     await mnist.server.close();
+  }
+  // The federated job, once the daemons have stopped (its own participants, the same validators).
+  const spare = wallets.slice(needed, needed + 3);
+  if (o.federated && spare.length === 3) {
+    ui.step("Federated MNIST job (three participants, one non-IID, one poisoning)");
+    const fed = await runDevnetFederated({
+      viem,
+      advanceTo: (t) => networkHelpers.time.increaseTo(t),
+      deployed: d,
+      spare,
+      owner: erin,
+      validators: validatorWallets,
+      data: mnist.data,
+      backend: o.backend,
+      log: (line) => ui.step(line),
+    });
+    report.federated = fed.summary;
+    report.checks.push(...fed.checks);
   }
   report.wallSeconds = (performance.now() - started) / 1000;
   return report;

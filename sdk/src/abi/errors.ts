@@ -145,6 +145,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyCommitted",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyPending",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -163,6 +172,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AlreadyRevealed",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "account", type: "address", internalType: "address" },
     ],
   },
   {
@@ -312,6 +330,15 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "CommitmentMismatch",
     inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitmentMismatch",
+    inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
       { name: "interval", type: "uint32", internalType: "uint32" },
       { name: "node", type: "address", internalType: "address" },
@@ -323,6 +350,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "maxMembers", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CommitteeFull",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "size", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -510,6 +546,14 @@ export const poaiErrorsAbi = [
   { type: "error", name: "FailedCall", inputs: [] },
   {
     type: "error",
+    name: "FederatedJobNotOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "state", type: "uint8", internalType: "enum IFederatedJobs.FedState" },
+    ],
+  },
+  {
+    type: "error",
     name: "InboxItemNotFound",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -612,6 +656,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InvalidFedTerms",
+    inputs: [
+      { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InvalidMaxContributors",
     inputs: [
       { name: "value", type: "uint256", internalType: "uint256" },
@@ -627,6 +679,14 @@ export const poaiErrorsAbi = [
       { name: "value", type: "uint256", internalType: "uint256" },
       { name: "minValue", type: "uint256", internalType: "uint256" },
       { name: "maxValue", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidParticipant",
+    inputs: [
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "operator", type: "address", internalType: "address" },
     ],
   },
   {
@@ -730,6 +790,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "JobStarted",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "startAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "LengthMismatch",
     inputs: [
       { name: "expected", type: "uint256", internalType: "uint256" },
@@ -801,6 +869,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NoCommitment",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "account", type: "address", internalType: "address" },
     ],
   },
   { type: "error", name: "NoModelRegistry", inputs: [] },
@@ -887,6 +964,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotEligibleOperator",
+    inputs: [
+      { name: "account", type: "address", internalType: "address" },
+      { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotEligibleTrainer",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
@@ -938,6 +1023,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotParticipant",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotPending",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -968,6 +1061,15 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotRewardDistributor",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotSelected",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "validator", type: "address", internalType: "address" },
+    ],
   },
   { type: "error", name: "NotStarted", inputs: [] },
   { type: "error", name: "NotSubscriptionOwner", inputs: [] },
@@ -1193,6 +1295,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "RoundOpen",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "closesAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "RoyaltySplitAlreadySet",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
@@ -1219,8 +1330,24 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ScoreCount",
+    inputs: [
+      { name: "expected", type: "uint256", internalType: "uint256" },
+      { name: "got", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "ScoreOutOfRange",
+    inputs: [
+      { name: "index", type: "uint256", internalType: "uint256" },
+      { name: "scoreBps", type: "uint256", internalType: "uint256" },
+    ],
   },
   { type: "error", name: "SignatureExpired", inputs: [] },
   { type: "error", name: "SignerMismatch", inputs: [] },
@@ -1408,6 +1535,11 @@ export const poaiErrorsAbi = [
     name: "UnexpectedEther",
     inputs: [{ name: "sender", type: "address", internalType: "address" }],
   },
+  {
+    type: "error",
+    name: "UnknownFederatedJob",
+    inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
+  },
   { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
@@ -1453,6 +1585,17 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "WrongPhase",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+      { name: "phase", type: "uint8", internalType: "uint8" },
+      { name: "opensAt", type: "uint256", internalType: "uint256" },
+      { name: "closesAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {

@@ -171,3 +171,19 @@ export {
   type StepTrace,
 } from "./state/trace.js";
 export { ByteTree, LEAF_BYTES, byteTreeRoot, verifyLeafProof } from "./state/tree.js";
+export {
+  FederatedError,
+  MAX_FED_SAMPLES,
+  MAX_FED_UPDATES,
+  fedAvg,
+  initialModel,
+  localSeed,
+  localSpec,
+  localUpdate,
+  modelHash,
+  scoreCommitment,
+  scoreModel,
+  updateCommitment,
+  weightedMedian,
+  type FedUpdate,
+} from "./federated.js";
