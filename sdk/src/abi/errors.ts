@@ -245,6 +245,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "index", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
       { name: "checkpointHash", type: "bytes32", internalType: "bytes32" },
     ],
   },
@@ -379,6 +387,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "recordedDigest", type: "uint256", internalType: "uint256" },
       { name: "givenDigest", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -854,6 +870,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotDisputable",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotDue",
     inputs: [
       { name: "trainer", type: "address", internalType: "address" },
@@ -1196,6 +1220,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "SegmentOutOfRange",
+    inputs: [
+      { name: "segment", type: "uint256", internalType: "uint256" },
+      { name: "segments", type: "uint256", internalType: "uint256" },
+    ],
   },
   { type: "error", name: "SignatureExpired", inputs: [] },
   { type: "error", name: "SignerMismatch", inputs: [] },

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {StepRules} from "./StepRules.sol";
+
+/// What a bound game reads of the ChallengeManager (beyond IChallengeManager).
+interface IBoundChallenges is IChallengeManager {
+    function registry() external view returns (ITaskRegistry);
+    function slashWindow() external view returns (uint256);
+    function getChallenge(bytes32 id) external view returns (ChallengeView memory);
+    function getMembers(bytes32 id) external view returns (MemberView[] memory);
+}
+
+/// @title DisputeBinding
+/// @notice What binds a DisputeGame to a challenge (a linked library: its code is not the game's):
+///         the claim of a segment of a committed run, read from the ChallengeManager and the
+///         TaskRegistry and proven against the run's checkpoint tree, and the committee members a
+///         game won against the trainer overrules.
+library DisputeBinding {
+    /// @notice A leaf of a run's checkpoint tree: the checkpoint's hash, its parameter root and
+    ///         the leaf's Merkle proof under the run's `resultRoot`
+    ///         (`leaf = keccak256(keccak256(abi.encode(uint32(index), hash, parameterRoot)))`).
+    struct CheckpointLeaf {
+        bytes32 hash;
+        bytes32 parameterRoot;
+        bytes32[] proof;
+    }
+
+    /// @notice The claim of segment `segment` of a run, as the chain holds it.
+    struct BoundClaim {
+        StepRules.Spec spec;
+        uint32 firstStep;
+        uint32 steps;
+        address trainer;
+        uint32 round;
+    }
+
+    error NotDisputable(bytes32 challengeId, IChallengeManager.Status status);
+    error DisputeWindowClosed(bytes32 challengeId, uint256 closedAt);
+    error CheckpointNotProven(bytes32 challengeId, uint256 index);
+    error SegmentOutOfRange(uint256 segment, uint256 segments);
+
+    /// @notice The claim of segment `segment` of challenge `challengeId`: the committee judged it
+    ///         Valid, its points closed at most `disputeWindow` seconds ago, and `start` and `end`
+    ///         are the leaves of checkpoints `segment` and `segment + 1` under its `resultRoot`.
+    function boundClaim(
+        IBoundChallenges cm,
+        uint256 disputeWindow,
+        bytes32 challengeId,
+        uint32 segment,
+        CheckpointLeaf calldata start,
+        CheckpointLeaf calldata end
+    ) external view returns (BoundClaim memory claim) {
+        IChallengeManager.ChallengeView memory c = cm.getChallenge(challengeId);
+        if (c.status != IChallengeManager.Status.Valid) revert NotDisputable(challengeId, c.status);
+        uint256 closes = cm.epochClosesAt(c.auditRound) + disputeWindow;
+        if (block.timestamp > closes) revert DisputeWindowClosed(challengeId, closes);
+        ITaskRegistry.TrainingSpec memory t = cm.registry().getSpec(c.specId);
+        uint256 segments = t.steps / t.checkpointInterval;
+        if (segment >= segments) revert SegmentOutOfRange(segment, segments);
+        _prove(challengeId, c.resultRoot, segment, start);
+        _prove(challengeId, c.resultRoot, uint256(segment) + 1, end);
+        claim.spec = StepRules.Spec(t.widths, t.batchSize, t.lrShift, uint8(t.version));
+        claim.firstStep = segment * t.checkpointInterval;
+        claim.steps = t.checkpointInterval;
+        claim.trainer = c.trainer;
+        claim.round = c.round;
+    }
+
+    /// @notice The members of challenge `challengeId`'s committee whose standing vote (the
+    ///         second-phase vote, else the reveal) is Valid, and the challenge's audit round.
+    function validVoters(
+        IBoundChallenges cm,
+        bytes32 challengeId
+    ) external view returns (address[] memory voters, uint256 auditRound) {
+        IChallengeManager.MemberView[] memory members = cm.getMembers(challengeId);
+        voters = new address[](members.length);
+        uint256 n;
+        for (uint256 i; i < members.length; ++i) {
+            IChallengeManager.MemberView memory m = members[i];
+            IChallengeManager.Verdict v =
+                m.replayVerdict != IChallengeManager.Verdict.None ? m.replayVerdict : m.verdict;
+            if (m.revealed && v == IChallengeManager.Verdict.Valid) voters[n++] = m.validator;
+        }
+        assembly ("memory-safe") {
+            mstore(voters, n)
+        }
+        auditRound = cm.getChallenge(challengeId).auditRound;
+    }
+
+    function _prove(
+        bytes32 challengeId,
+        bytes32 root,
+        uint256 index,
+        CheckpointLeaf calldata l
+    ) private pure {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(index), l.hash, l.parameterRoot))));
+        if (!MerkleProof.verifyCalldata(l.proof, root, leaf)) revert CheckpointNotProven(challengeId, index);
+    }
+}
