@@ -39,7 +39,7 @@ library DisputeBinding {
         uint32 round;
     }
 
-    error NotDisputable(bytes32 challengeId, IChallengeManager.Status status);
+    error NotDisputable(bytes32 challengeId, uint8 status);
     error DisputeWindowClosed(bytes32 challengeId, uint256 closedAt);
     error CheckpointNotProven(bytes32 challengeId, uint256 index);
     error SegmentOutOfRange(uint256 segment, uint256 segments);
@@ -56,7 +56,7 @@ library DisputeBinding {
         CheckpointLeaf calldata end
     ) external view returns (BoundClaim memory claim) {
         IChallengeManager.ChallengeView memory c = cm.getChallenge(challengeId);
-        if (c.status != IChallengeManager.Status.Valid) revert NotDisputable(challengeId, c.status);
+        if (c.status != IChallengeManager.Status.Valid) revert NotDisputable(challengeId, uint8(c.status));
         uint256 closes = cm.epochClosesAt(c.auditRound) + disputeWindow;
         if (block.timestamp > closes) revert DisputeWindowClosed(challengeId, closes);
         ITaskRegistry.TrainingSpec memory t = cm.registry().getSpec(c.specId);

@@ -195,6 +195,11 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error BadProof(uint256 slot, uint256 leaf);
     error MissingProof(uint256 slot, uint256 leaf);
     error InsufficientGas(uint256 left, uint256 needed);
+    // raised by DisputeBinding (declared here so that they are in the game's ABI)
+    error NotDisputable(bytes32 challengeId, uint8 status);
+    error DisputeWindowClosed(bytes32 challengeId, uint256 closedAt);
+    error CheckpointNotProven(bytes32 challengeId, uint256 index);
+    error SegmentOutOfRange(uint256 segment, uint256 segments);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.

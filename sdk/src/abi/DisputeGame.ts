@@ -609,6 +609,14 @@ export const disputeGameAbi = [
   { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "DeadlineNotPassed",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
@@ -621,6 +629,14 @@ export const disputeGameAbi = [
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
       { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -654,6 +670,14 @@ export const disputeGameAbi = [
   },
   {
     type: "error",
+    name: "NotDisputable",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotYourMove",
     inputs: [
       { name: "caller", type: "address", internalType: "address" },
@@ -670,6 +694,14 @@ export const disputeGameAbi = [
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SegmentOutOfRange",
+    inputs: [
+      { name: "segment", type: "uint256", internalType: "uint256" },
+      { name: "segments", type: "uint256", internalType: "uint256" },
+    ],
   },
   { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {

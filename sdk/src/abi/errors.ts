@@ -873,7 +873,7 @@ export const poaiErrorsAbi = [
     name: "NotDisputable",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
-      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
+      { name: "status", type: "uint8", internalType: "uint8" },
     ],
   },
   {
