@@ -155,6 +155,8 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
 
     uint256 public gameCount;
     mapping(uint256 id => Game) private _games;
+    /// What bound games settled of each challenge (DisputeBinding.TRAINER_SLASHED, OVERRULED).
+    mapping(bytes32 challengeId => uint256) private _settled;
 
     event GameOpened(uint256 indexed id, address indexed challenger, address indexed defender, Claim claim);
     event StepRootPosted(uint256 indexed id, uint32 step, bytes32 root);
@@ -200,6 +202,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error DisputeWindowClosed(bytes32 challengeId, uint256 closedAt);
     error CheckpointNotProven(bytes32 challengeId, uint256 index);
     error SegmentOutOfRange(uint256 segment, uint256 segments);
+    error AlreadyOverruled(bytes32 challengeId);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
@@ -258,6 +261,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         DisputeBinding.CheckpointLeaf calldata end
     ) external nonReentrant returns (uint256 id) {
         DisputeBinding.BoundClaim memory b = DisputeBinding.boundClaim(
+            _settled,
             challenges,
             disputeWindow,
             challengeId,
@@ -577,21 +581,30 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         // every bond posted (the challenger's; the defender's once it accepted) goes to the winner
         token.safeTransfer(winner, g.bond);
         if (!challengerWins || !accepted || address(staking) == address(0) || slashFraction == 0) return;
+        if (g.challengeId != bytes32(0)) {
+            // a bound game: the challenge's consequences, once per challenge (DisputeBinding.settle);
+            // proven by a move before its deadline, not by a timeout
+            DisputeBinding.settle(
+                _settled,
+                DisputeBinding.Settlement(
+                    staking,
+                    challenges,
+                    slashFraction,
+                    g.challengeId,
+                    id,
+                    g.defender,
+                    g.challenger,
+                    g.epoch,
+                    block.timestamp <= g.deadline
+                )
+            );
+            return;
+        }
         address[] memory reporters = new address[](1);
         reporters[0] = g.challenger;
         if (_slash(g.defender, reporters, g.epoch))
             emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
         else emit SlashRefused(id, g.defender, "");
-        bytes32 cid = g.challengeId;
-        // A bound game won against the trainer by a re-executed operation (a move, before its
-        // deadline; not a timeout, which proves nothing about the run) overrules the committee
-        // that judged the run Valid: every member whose standing vote (its second-phase vote,
-        // else its reveal) is Valid is slashed for it, the offence in the audit round.
-        if (cid == bytes32(0) || block.timestamp > g.deadline) return;
-        (address[] memory voters, uint256 auditRound) = DisputeBinding.validVoters(challenges, cid);
-        uint256 slashed;
-        for (uint256 i; i < voters.length; ++i) if (_slash(voters[i], reporters, auditRound)) ++slashed;
-        emit CommitteeOverruled(id, cid, slashed);
     }
 
     /// Slashes `slashFraction` of `operator` (true), or reports Staking's refusal (false).

@@ -255,6 +255,19 @@ describe("DisputeGame: games bound to a challenge overrule the committee", () =>
     expect(overruled[0].args).to.deep.include({ challengeId: f.forged.id, membersSlashed: 3n });
     const after = await Promise.all(members.map((m) => stakeOf(f, m)));
     after.forEach((s, i) => expect(s < before[i], `member ${i} slashed`).to.equal(true));
+    // once overruled, the challenge is settled: no second game slashes anyone again (a naive game
+    // would let every further challenger slash the forger and the committee once more)
+    const leaf = (i: number) => leafOf(f.forged.commitment, f.forged.hashes, i);
+    expect(
+      await refusal(
+        openBoundDispute(f.ctxOf(f.w.outsiders[0]), {
+          challengeId: f.forged.id,
+          segment: 0,
+          start: leaf(0),
+          end: leaf(1),
+        }),
+      ),
+    ).to.deep.equal(["AlreadyOverruled", [f.forged.id]]);
   });
 
   it("a bound trainer that does not defend loses by timeout and is slashed, but a timeout overrules no committee", async () => {
@@ -267,6 +280,13 @@ describe("DisputeGame: games bound to a challenge overrule the committee", () =>
     expect((await stakeOf(f, f.honestTrainer.address)) < stake).to.equal(true);
     expect(await Promise.all(f.w.validators.map((v) => stakeOf(f, v.address)))).to.deep.equal(members);
     expect(await f.game.getEvents.CommitteeOverruled({ id })).to.have.length(0);
+    // a second silent game on the same challenge pays the bonds but slashes the trainer no more
+    const again = await openBound(f, f.challenger, f.fair, 1);
+    const slashedOnce = await stakeOf(f, f.honestTrainer.address);
+    await f.w.networkHelpers.time.increase(Number(MOVE_TIMEOUT) + 1);
+    await f.w.receipt(await timeoutDispute(f.ctxOf(f.challenger), { id: again }));
+    expect(await stakeOf(f, f.honestTrainer.address)).to.equal(slashedOnce);
+    expect(await f.game.getEvents.DefenderSlashed({ id: again })).to.have.length(0);
   });
 
   it("closes the dispute window disputeWindow seconds after the challenge's points close", async () => {

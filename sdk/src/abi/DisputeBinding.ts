@@ -4,61 +4,6 @@
 export const disputeBindingAbi = [
   {
     type: "function",
-    name: "boundClaim",
-    inputs: [
-      { name: "cm", type: "IBoundChallenges", internalType: "contract IBoundChallenges" },
-      { name: "disputeWindow", type: "uint256", internalType: "uint256" },
-      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
-      { name: "segment", type: "uint32", internalType: "uint32" },
-      {
-        name: "start",
-        type: "tuple",
-        internalType: "struct DisputeBinding.CheckpointLeaf",
-        components: [
-          { name: "hash", type: "bytes32", internalType: "bytes32" },
-          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
-          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
-        ],
-      },
-      {
-        name: "end",
-        type: "tuple",
-        internalType: "struct DisputeBinding.CheckpointLeaf",
-        components: [
-          { name: "hash", type: "bytes32", internalType: "bytes32" },
-          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
-          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
-        ],
-      },
-    ],
-    outputs: [
-      {
-        name: "claim",
-        type: "tuple",
-        internalType: "struct DisputeBinding.BoundClaim",
-        components: [
-          {
-            name: "spec",
-            type: "tuple",
-            internalType: "struct StepRules.Spec",
-            components: [
-              { name: "widths", type: "uint32[]", internalType: "uint32[]" },
-              { name: "batchSize", type: "uint32", internalType: "uint32" },
-              { name: "lrShift", type: "uint8", internalType: "uint8" },
-              { name: "version", type: "uint8", internalType: "uint8" },
-            ],
-          },
-          { name: "firstStep", type: "uint32", internalType: "uint32" },
-          { name: "steps", type: "uint32", internalType: "uint32" },
-          { name: "trainer", type: "address", internalType: "address" },
-          { name: "round", type: "uint32", internalType: "uint32" },
-        ],
-      },
-    ],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
     name: "validVoters",
     inputs: [
       { name: "cm", type: "IBoundChallenges", internalType: "contract IBoundChallenges" },
@@ -69,6 +14,42 @@ export const disputeBindingAbi = [
       { name: "auditRound", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "view",
+  },
+  {
+    type: "event",
+    name: "CommitteeOverruled",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "membersSlashed", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenderSlashed",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "defender", type: "address", internalType: "address", indexed: true },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashRefused",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "defender", type: "address", internalType: "address", indexed: true },
+      { name: "reason", type: "bytes", internalType: "bytes", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "error",
+    name: "AlreadyOverruled",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -84,6 +65,14 @@ export const disputeBindingAbi = [
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "closedAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InsufficientGas",
+    inputs: [
+      { name: "left", type: "uint256", internalType: "uint256" },
+      { name: "needed", type: "uint256", internalType: "uint256" },
     ],
   },
   {

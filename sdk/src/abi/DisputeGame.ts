@@ -591,6 +591,11 @@ export const disputeGameAbi = [
     ],
     anonymous: false,
   },
+  {
+    type: "error",
+    name: "AlreadyOverruled",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
   { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   { type: "error", name: "BadLeaf", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {

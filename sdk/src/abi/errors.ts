@@ -145,6 +145,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyOverruled",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "AlreadyPending",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
