@@ -172,9 +172,12 @@ library DisputeBinding {
         bytes32 challengeId,
         bytes32 root,
         uint256 index,
-        CheckpointLeaf calldata l
+        CheckpointLeaf calldata checkpoint
     ) private pure {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(index), l.hash, l.parameterRoot))));
-        if (!MerkleProof.verifyCalldata(l.proof, root, leaf)) revert CheckpointNotProven(challengeId, index);
+        bytes32 leaf = keccak256(
+            bytes.concat(keccak256(abi.encode(uint32(index), checkpoint.hash, checkpoint.parameterRoot)))
+        );
+        if (!MerkleProof.verifyCalldata(checkpoint.proof, root, leaf))
+            revert CheckpointNotProven(challengeId, index);
     }
 }
