@@ -45,13 +45,17 @@ interface IEpochLength {
 ///         defender), so the defender cannot refuse it: it posts no bond, its stake is what it
 ///         risks, and a bound defender that does not move loses by timeout and is slashed. A bound
 ///         game may be opened against a challenge the committee judged Valid, until
-///         `disputeWindow` seconds after the challenge's points close; one the challenger wins
-///         overrules the committee: the trainer is slashed (offence epoch: the challenge's round)
-///         and so is every member whose standing vote was Valid (offence epoch: the audit round).
+///         `disputeWindow` seconds after the challenge's points close. One the challenger wins
+///         settles the challenge (DisputeBinding.settle, once per challenge): the trainer is
+///         slashed (offence epoch: the challenge's round) and, when a re-executed operation (not
+///         a timeout) decided, the committee is overruled: every member whose standing vote was
+///         Valid is slashed (offence epoch: the audit round).
 ///
-/// Invariants (each pinned by a test in test/disputes/game.test.ts):
-///  - a game resolves exactly once, and its two bonds go to its winner (funds are never stuck:
-///    every unresolved game has a deadline after which `timeout` resolves it);
+/// Invariants (each pinned by a test in test/disputes/game.test.ts or bound.test.ts):
+///  - a game resolves exactly once, and the bonds it holds go to its winner (funds are never
+///    stuck: every unresolved game has a deadline after which `timeout` resolves it);
+///  - a challenge is settled at most once: its trainer slashed by bound games at most once, its
+///    committee overruled at most once, and never by a timeout;
 ///  - moves are bounded: ceil(log2(steps)) + tree depth + ceil(log2(chunks)) + a constant, at
 ///    most MAX_MOVES for any claim `open` accepts;
 ///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;

@@ -22,7 +22,7 @@ import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { PoAIContractError } from "../../sdk/src/errors.js";
-import { E, SPEC, Status, Verdict, deployWorld, type Actor, type World } from "../poai/helpers/world.js";
+import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpers/world.js";
 
 /**
  * Games bound to a challenge (DisputeGame.openBound): the claim is the committed run's, so the
