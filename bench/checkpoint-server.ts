@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Hex } from "viem";
-import { commit } from "../sdk/src/compute/index.js";
+import { commitCheckpoints } from "../sdk/src/compute/index.js";
 import { checkpointRoutes, serve, type CheckpointSource } from "../node/src/daemon/index.js";
 
 interface RunFile {
@@ -31,7 +31,9 @@ const bin = await readFile(binPath);
 if (bin.length !== run.hashes.length * run.checkpointBytes) {
   throw new Error(`run.bin must be ${run.hashes.length * run.checkpointBytes} bytes, got ${bin.length}`);
 }
-const tree = commit({ checkpointHashes: run.hashes });
+const checkpointBytes = (index: number) =>
+  new Uint8Array(bin.buffer, bin.byteOffset + index * run.checkpointBytes, run.checkpointBytes);
+const tree = commitCheckpoints(run.hashes.map((_, i) => checkpointBytes(i)));
 if (tree.root !== run.root) throw new Error(`run.json root ${run.root} is not the hashes' root ${tree.root}`);
 
 const source: CheckpointSource = {
@@ -49,9 +51,19 @@ const source: CheckpointSource = {
     );
     const next =
       index + 1 < run.hashes.length
-        ? { hash: run.hashes[index + 1], proof: tree.proof(index + 1) }
+        ? {
+            hash: run.hashes[index + 1],
+            parameterRoot: tree.parameterRoots[index + 1],
+            proof: tree.proof(index + 1),
+          }
         : undefined;
-    return { bytes, hash: run.hashes[index], proof: tree.proof(index), ...(next && { next }) };
+    return {
+      bytes,
+      hash: run.hashes[index],
+      parameterRoot: tree.parameterRoots[index],
+      proof: tree.proof(index),
+      ...(next && { next }),
+    };
   },
 };
 const server = await serve(checkpointRoutes(source));

@@ -24,6 +24,7 @@ import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../sdk/src/compute/state/forged.js";
 import { actSlot, trainingSlots } from "../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../scripts/lib/deploy.js";
+import { deployDisputeGame } from "../scripts/lib/deploy-disputes.js";
 
 const BOND = parseEther("10");
 const seed: Hex = `0x${"be9c".repeat(16)}`;
@@ -70,7 +71,12 @@ async function playOne(name: string, spec: TrainingSpec, steps: number): Promise
   const [, challenger, defender] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
   const s = await deployStaking(viem);
-  const game = await viem.deployContract("DisputeGame", [s.token.address, 600n, BOND, s.staking.address, 0n]);
+  const game = await deployDisputeGame(viem, {
+    token: s.token.address,
+    moveTimeout: 600n,
+    bond: BOND,
+    staking: s.staking.address,
+  });
   const contracts = {
     accessManager: s.manager.address,
     token: s.token.address,

@@ -248,7 +248,12 @@ export async function runJobsBench() {
     );
     await gasOf(
       "registerModel (job/<id> in the ModelRegistry)",
-      await registerJobModel(engineer, { jobId, weightsHash: model.weightsHash, proof: model.proof }),
+      await registerJobModel(engineer, {
+        jobId,
+        weightsHash: model.weightsHash,
+        parameterRoot: model.parameterRoot,
+        proof: model.proof,
+      }),
     );
     await gasOf("withdraw (the treasury's share, first)", await withdrawJobFunds(clientOf(admin!), {}));
     const again = await gasOf(

@@ -39,7 +39,7 @@ import { fileURLToPath } from "node:url";
 import { bytesToHex, getAddress, type Address, type Hex } from "viem";
 import {
   checkpointHash,
-  commit,
+  commitCheckpoints,
   decodeCheckpoint,
   deriveKey,
   encodeCheckpoint,
@@ -116,6 +116,7 @@ interface HeldRun {
   seed: Hex;
   checkpoints: Uint8Array[];
   hashes: Hex[];
+  parameterRoots: readonly Hex[];
   root: Hex;
   proof: (i: number) => Hex[];
 }
@@ -130,7 +131,12 @@ async function startServer(runs: Map<Hex, HeldRun>) {
     checkpoint(id, index) {
       const r = runs.get(id);
       if (!r || index >= r.checkpoints.length) return undefined;
-      return { bytes: r.checkpoints[index], hash: r.hashes[index], proof: r.proof(index) };
+      return {
+        bytes: r.checkpoints[index],
+        hash: r.hashes[index],
+        parameterRoot: r.parameterRoots[index],
+        proof: r.proof(index),
+      };
     },
   };
   return serve(checkpointRoutes(source));
@@ -213,8 +219,17 @@ async function trainRun(
       push(current);
     }
   }
-  const c = commit({ checkpointHashes: hashes });
-  return { id: randomSeed(), spec, seed, checkpoints, hashes, root: c.root, proof: (i) => c.proof(i) };
+  const c = commitCheckpoints(checkpoints);
+  return {
+    id: randomSeed(),
+    spec,
+    seed,
+    checkpoints,
+    hashes,
+    parameterRoots: c.parameterRoots,
+    root: c.root,
+    proof: (i) => c.proof(i),
+  };
 }
 
 function pickFaked(segments: number, f: number): Set<number> {

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
+import {DisputeBinding, IBoundChallenges} from "./DisputeBinding.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {StepRules} from "./StepRules.sol";
 
@@ -38,12 +39,28 @@ interface IEpochLength {
 ///         is the reporter): the game is a slash source whose window covers its longest game, so
 ///         stake that starts unbonding during a game stays within its reach.
 ///
-/// Invariants (each pinned by a test in test/disputes/game.test.ts):
-///  - a game resolves exactly once, and its two bonds go to its winner (funds are never stuck:
-///    every unresolved game has a deadline after which `timeout` resolves it);
+///         A game is **bound** to a challenge when opened with `openBound(challengeId, segment,
+///         start, end)`: the claim is read from the chain (the spec from TaskRegistry, the start
+///         and end parameter roots from the leaves of the run's committed root, the trainer as
+///         defender), so the defender cannot refuse it: it posts no bond, its stake is what it
+///         risks, and a bound defender that does not move loses by timeout and is slashed. A bound
+///         game may be opened against a challenge the committee judged Valid, until
+///         `disputeWindow` seconds after the challenge's points close. One the challenger wins
+///         settles the challenge (DisputeBinding.settle, once per challenge): the trainer is
+///         slashed (offence epoch: the challenge's round) and, when a re-executed operation (not
+///         a timeout) decided, the committee is overruled: every member whose standing vote was
+///         Valid is slashed (offence epoch: the audit round).
+///
+/// Invariants (each pinned by a test in test/disputes/game.test.ts or bound.test.ts):
+///  - a game resolves exactly once, and the bonds it holds go to its winner (funds are never
+///    stuck: every unresolved game has a deadline after which `timeout` resolves it);
+///  - a challenge is settled at most once: its trainer slashed by bound games at most once, its
+///    committee overruled at most once, and never by a timeout;
 ///  - moves are bounded: ceil(log2(steps)) + tree depth + ceil(log2(chunks)) + a constant, at
 ///    most MAX_MOVES for any claim `open` accepts;
 ///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;
+///  - a bound game's claim is exactly the committed run's: its start and end roots are proven
+///    leaves of the challenge's `resultRoot`, its spec the challenge's;
 ///  - against an honest defender no sequence of challenger moves wins, and against an honest
 ///    challenger no sequence of defender moves wins (the property test).
 contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
@@ -102,9 +119,12 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         int256 accLo;
         int256 accHi;
         uint256 bond;
-        /// Staking epoch the game was opened in (the offence epoch of a slash).
+        /// Staking epoch of the offence a slash names: the game's opening epoch, or for a bound
+        /// game the challenge's round.
         uint256 epoch;
         StepRules.Spec spec;
+        /// The challenge a bound game disputes (zero: an unbound game).
+        bytes32 challengeId;
     }
 
     /// @notice A leaf of a slot's byte tree and its siblings, bottom up.
@@ -132,9 +152,15 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     uint256 public immutable moveTimeout;
     /// @notice Bond each party posts (the challenger when opening, the defender when accepting).
     uint256 public immutable bond;
+    /// @notice The ChallengeManager whose challenges bound games dispute (zero: none).
+    IBoundChallenges public immutable challenges;
+    /// @notice Seconds after a challenge's points close during which a bound game may be opened.
+    uint256 public immutable disputeWindow;
 
     uint256 public gameCount;
     mapping(uint256 id => Game) private _games;
+    /// What bound games settled of each challenge (DisputeBinding.TRAINER_SLASHED, OVERRULED).
+    mapping(bytes32 challengeId => uint256) private _settled;
 
     event GameOpened(uint256 indexed id, address indexed challenger, address indexed defender, Claim claim);
     event StepRootPosted(uint256 indexed id, uint32 step, bytes32 root);
@@ -156,6 +182,8 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         uint256 offenceEpoch
     );
     event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
+    event BoundGameOpened(uint256 indexed id, bytes32 indexed challengeId, uint32 segment);
+    event CommitteeOverruled(uint256 indexed id, bytes32 indexed challengeId, uint256 membersSlashed);
 
     error UnknownGame(uint256 id);
     error WrongPhase(uint256 id, Phase phase);
@@ -173,15 +201,25 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error BadProof(uint256 slot, uint256 leaf);
     error MissingProof(uint256 slot, uint256 leaf);
     error InsufficientGas(uint256 left, uint256 needed);
+    // raised by DisputeBinding (declared here so that they are in the game's ABI)
+    error NotDisputable(bytes32 challengeId, uint8 status);
+    error DisputeWindowClosed(bytes32 challengeId, uint256 closedAt);
+    error CheckpointNotProven(bytes32 challengeId, uint256 index);
+    error SegmentOutOfRange(uint256 segment, uint256 segments);
+    error AlreadyOverruled(bytes32 challengeId);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
+    /// @param challenges_ ChallengeManager of the challenges bound games dispute (zero: none).
+    /// @param disputeWindow_ Seconds after a challenge's points close to open a bound game.
     constructor(
         IERC20 token_,
         uint256 moveTimeout_,
         uint256 bond_,
         IStaking staking_,
-        uint256 slashFraction_
+        uint256 slashFraction_,
+        IBoundChallenges challenges_,
+        uint256 disputeWindow_
     ) {
         if (moveTimeout_ < 60 || moveTimeout_ > 1 days) revert InvalidClaim("moveTimeout");
         if (slashFraction_ > 1e18) revert InvalidClaim("slashFraction");
@@ -190,20 +228,60 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         bond = bond_;
         staking = staking_;
         slashFraction = slashFraction_;
+        challenges = challenges_;
+        disputeWindow = disputeWindow_;
         _epochLength = address(staking_) == address(0) ? 0 : IEpochLength(address(staking_)).epochLength();
     }
 
     /// @inheritdoc ISlashWindow
     /// @dev A game opened in epoch e ends at most MAX_MOVES move timeouts after it opened, which is
-    ///      at most one epoch after e began.
+    ///      at most one epoch after e began. A bound game names the challenge's round r: it opens
+    ///      at the latest `disputeWindow` after the points of its audit round close, which is at
+    ///      most the ChallengeManager's window plus one epoch after r began.
     function slashWindow() external view returns (uint256) {
-        return _epochLength + MAX_MOVES * moveTimeout;
+        uint256 window = _epochLength + MAX_MOVES * moveTimeout;
+        if (address(challenges) != address(0)) window += challenges.slashWindow() + disputeWindow;
+        return window;
     }
 
     // --- opening --------------------------------------------------------------------------------
 
     /// @notice Opens a game against `defender`'s claim, posting the challenger's bond.
     function open(address defender, Claim calldata claim) external nonReentrant returns (uint256 id) {
+        id = _open(defender, claim);
+        Game storage g = _games[id];
+        if (address(staking) != address(0)) g.epoch = staking.currentEpoch();
+        _next(g, Phase.Accept);
+    }
+
+    /// @notice Opens a game bound to segment `segment` of challenge `challengeId`, which the
+    ///         committee judged Valid: `start` and `end` are the leaves of checkpoints `segment`
+    ///         and `segment + 1` under the run's committed root. The claim is the trainer's: it
+    ///         defends without accepting (its stake is at risk), moving first.
+    function openBound(
+        bytes32 challengeId,
+        uint32 segment,
+        DisputeBinding.CheckpointLeaf calldata start,
+        DisputeBinding.CheckpointLeaf calldata end
+    ) external nonReentrant returns (uint256 id) {
+        DisputeBinding.BoundClaim memory b = DisputeBinding.boundClaim(
+            _settled,
+            challenges,
+            disputeWindow,
+            challengeId,
+            segment,
+            start,
+            end
+        );
+        id = _open(b.trainer, Claim(b.spec, b.firstStep, b.steps, start.parameterRoot, end.parameterRoot));
+        Game storage g = _games[id];
+        g.challengeId = challengeId;
+        g.epoch = b.round;
+        _next(g, g.hi - g.lo > 1 ? Phase.StepMid : Phase.StepState);
+        emit BoundGameOpened(id, challengeId, segment);
+    }
+
+    function _open(address defender, Claim memory claim) private returns (uint256 id) {
         StepRules.Spec memory s = claim.spec;
         if (s.widths.length < 2 || s.widths.length > 17) revert InvalidClaim("widths");
         for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] == 0) revert InvalidClaim("widths");
@@ -223,8 +301,6 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         g.hiRoot = claim.endRoot;
         g.spec = s;
         g.bond = bond;
-        if (address(staking) != address(0)) g.epoch = staking.currentEpoch();
-        _next(g, Phase.Accept);
         emit GameOpened(id, msg.sender, defender, claim);
         token.safeTransferFrom(msg.sender, address(this), bond);
     }
@@ -233,7 +309,9 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     function accept(uint256 id) external nonReentrant {
         Game storage g = _move(id, Phase.Accept);
         _next(g, g.hi - g.lo > 1 ? Phase.StepMid : Phase.StepState);
-        token.safeTransferFrom(msg.sender, address(this), g.bond);
+        uint256 posted = g.bond;
+        g.bond = 2 * posted;
+        token.safeTransferFrom(msg.sender, address(this), posted);
     }
 
     // --- 1. steps -------------------------------------------------------------------------------
@@ -504,17 +582,43 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         g.phase = Phase.Resolved;
         g.winner = winner;
         emit GameResolved(id, winner, loser, reason);
-        token.safeTransfer(winner, accepted ? 2 * g.bond : g.bond);
-        if (challengerWins && accepted && address(staking) != address(0) && slashFraction != 0) {
-            address[] memory reporters = new address[](1);
-            reporters[0] = g.challenger;
-            // enough gas that a refusal is Staking's, not a caller starving the call
-            if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
-            try staking.slash(g.defender, slashFraction, reporters, false, g.epoch) {
-                emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
-            } catch (bytes memory why) {
-                emit SlashRefused(id, g.defender, why);
-            }
+        // every bond posted (the challenger's; the defender's once it accepted) goes to the winner
+        token.safeTransfer(winner, g.bond);
+        if (!challengerWins || !accepted || address(staking) == address(0) || slashFraction == 0) return;
+        if (g.challengeId != bytes32(0)) {
+            // a bound game: the challenge's consequences, once per challenge (DisputeBinding.settle);
+            // proven by a move before its deadline, not by a timeout
+            DisputeBinding.settle(
+                _settled,
+                DisputeBinding.Settlement(
+                    staking,
+                    challenges,
+                    slashFraction,
+                    g.challengeId,
+                    id,
+                    g.defender,
+                    g.challenger,
+                    g.epoch,
+                    block.timestamp <= g.deadline
+                )
+            );
+            return;
+        }
+        address[] memory reporters = new address[](1);
+        reporters[0] = g.challenger;
+        if (_slash(g.defender, reporters, g.epoch))
+            emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
+        else emit SlashRefused(id, g.defender, "");
+    }
+
+    /// Slashes `slashFraction` of `operator` (true), or reports Staking's refusal (false).
+    function _slash(address operator, address[] memory reporters, uint256 epoch) private returns (bool) {
+        // enough gas that a refusal is Staking's, not a caller starving the call
+        if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
+        try staking.slash(operator, slashFraction, reporters, false, epoch) {
+            return true;
+        } catch {
+            return false;
         }
     }
 

@@ -98,11 +98,13 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     }
 
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
-    ///         model: `proof` proves the leaf `(steps / checkpointInterval, weightsHash)` of the
-    ///         challenge's `resultRoot` (the engine's checkpoint tree); the widths are the spec's.
+    ///         model: `proof` proves the leaf `(steps / checkpointInterval, weightsHash,
+    ///         parameterRoot)` of the challenge's `resultRoot` (the engine's checkpoint tree;
+    ///         `parameterRoot` is the root of the checkpoint's byte tree); the widths are the spec's.
     function registerTrainedModel(
         string calldata containerIdString,
         bytes32 weightsHash,
+        bytes32 parameterRoot,
         bytes32 challengeId,
         bytes32[] calldata proof
     ) external returns (bytes32 containerId) {
@@ -112,7 +114,9 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         if (c.trainer != msg.sender) revert NotChallengeTrainer(challengeId, c.trainer, msg.sender);
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(c.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash))));
+        bytes32 leaf = keccak256(
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot)))
+        );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);
         }

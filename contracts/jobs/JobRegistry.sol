@@ -302,11 +302,13 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
 
     /// @notice Registers the completed job's model: the winning run's final checkpoint, whose hash
     ///         `weightsHash` is proven by `proof` under the run's committed root (the leaf
-    ///         `(steps / checkpointInterval, weightsHash)`), as `job/<jobId>` in the ModelRegistry,
+    ///         `(steps / checkpointInterval, weightsHash, parameterRoot)`, `parameterRoot` the root
+    ///         of the checkpoint's byte tree), as `job/<jobId>` in the ModelRegistry,
     ///         its royalties split between the owner (its share) and the trainer. Anyone may call it.
     function registerModel(
         uint256 jobId,
         bytes32 weightsHash,
+        bytes32 parameterRoot,
         bytes32[] calldata proof
     ) external returns (bytes32 containerId) {
         Job storage j = _jobs[jobId];
@@ -319,7 +321,9 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         IChallengeManager.ChallengeView memory c = challenges.getChallenge(challengeId);
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(j.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash))));
+        bytes32 leaf = keccak256(
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot)))
+        );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf))
             revert JobCheckpointNotProven(jobId, finalIndex, weightsHash);
         address account = royaltyAccount(jobId);

@@ -111,7 +111,7 @@ function describe(view: DisputeView): string[] {
       ? `  winner ${view.winner}`
       : `  to move: ${view.mover} before ${new Date(Number(view.deadline) * 1000).toISOString()}`,
     `  steps ${view.lo}..${view.hi}${view.slot ? `, slot ${view.slot}, tree height ${view.height}, node ${view.node}` : ""}`,
-    `  bond ${formatUnits(view.bond, 18)} POAI each`,
+    `  bonds held ${formatUnits(view.bond, 18)} POAI${/^0x0+$/.test(view.challengeId) ? "" : `, bound to challenge ${view.challengeId}`}`,
   ];
 }
 

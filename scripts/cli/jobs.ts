@@ -259,7 +259,12 @@ async function jobFetch(
     else {
       await mined(
         client,
-        await registerJobModel(client, { jobId, weightsHash: model.weightsHash, proof: model.proof }),
+        await registerJobModel(client, {
+          jobId,
+          weightsHash: model.weightsHash,
+          parameterRoot: model.parameterRoot,
+          proof: model.proof,
+        }),
         "register-model",
         txs,
       );

@@ -31,7 +31,7 @@ import {
   type PoAIClient,
   type SubscriptionView,
 } from "@poai/sdk";
-import { commit, encodeInferenceInput } from "@poai/sdk/compute";
+import { byteTreeRoot, commit, encodeInferenceInput } from "@poai/sdk/compute";
 import { TrainerStore } from "@poai/node";
 import {
   decodeFunctionData,
@@ -190,7 +190,7 @@ export async function modelExport(
       );
     const index = run.checkpointCount - 1;
     const final = store.checkpoint(challengeId, index)!;
-    const tree = commit({ checkpointHashes: hashes });
+    const tree = commit({ checkpointHashes: hashes, parameterRoots: store.parameterRoots(challengeId) });
     if (run.root !== null && tree.root.toLowerCase() !== run.root.toLowerCase())
       fail(`the checkpoints of run ${challengeId} give root ${tree.root}, not the committed ${run.root}`);
     const proof = tree.proof(index);
@@ -255,6 +255,7 @@ export async function modelRegister(
       await client.inference.registerTrainedModel({
         containerId: args.container,
         weightsHash,
+        parameterRoot: byteTreeRoot(bytes),
         challengeId,
         proof: record.proof,
       }),

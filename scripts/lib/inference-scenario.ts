@@ -33,6 +33,7 @@ import {
 } from "@poai/sdk";
 import {
   REFERENCE_SEED,
+  byteTreeRoot,
   decodeInferenceOutput,
   encodeCheckpoint,
   encodeInferenceInput,
@@ -140,6 +141,7 @@ export async function runInferenceScenario(world: DevnetWorld, ui: DevnetUi): Pr
       trainerClient.inference.registerTrainedModel({
         containerId: SCENARIO_MODEL,
         weightsHash,
+        parameterRoot: byteTreeRoot(checkpoint),
         challengeId: trained.challengeId,
         proof: trained.proof,
       }),

@@ -19,7 +19,8 @@ import {
   type PreparedVerdict,
 } from "../../sdk/src/index.js";
 import {
-  commit,
+  byteTreeRoot,
+  commitCheckpoints,
   encodeCheckpoint,
   evaluate,
   replaySegment,
@@ -33,6 +34,8 @@ import {
   MERKLE_PROOF_HEADER,
   NEXT_HASH_HEADER,
   NEXT_PROOF_HEADER,
+  NEXT_ROOT_HEADER,
+  PARAMETER_ROOT_HEADER,
   checkpointRoutes,
   serve,
   type CheckpointSource,
@@ -90,7 +93,7 @@ async function commitRun(
   rawBytes: Record<number, Uint8Array> = {},
 ): Promise<Run> {
   const bytes = checkpoints.map((c, i) => rawBytes[i] ?? encodeCheckpoint(spec, c));
-  const commitment = commit({ checkpointHashes: bytes.map((b) => keccak256(b)) });
+  const commitment = commitCheckpoints(bytes);
   const last = checkpoints[checkpoints.length - 1];
   const scoreBps = (await evaluate(spec, seed, last, { backend: "js" })).accuracyBps;
   return { spec, seed, checkpoints, bytes, commitment, root: commitment.root, scoreBps };
@@ -139,6 +142,7 @@ function sourceOf(id: Hex, run: Run, round = 1n): CheckpointSource {
     checkpoint: (_id, index) => ({
       bytes: run.bytes[index],
       hash: keccak256(run.bytes[index]),
+      parameterRoot: run.commitment.parameterRoots[index],
       proof: run.commitment.proof(index),
     }),
   };
@@ -174,6 +178,7 @@ function answer(res: ServerResponse, run: Run, index: number, body = run.bytes[i
     "content-type": "application/octet-stream",
     "content-length": String(body.length),
     [CHECKPOINT_HASH_HEADER]: keccak256(body),
+    [PARAMETER_ROOT_HEADER]: byteTreeRoot(body),
     [MERKLE_PROOF_HEADER]: proof ?? run.commitment.proof(index).join(","),
   });
   res.end(body);
@@ -307,9 +312,11 @@ describe("auditChallenge", function () {
           "content-type": "application/octet-stream",
           "content-length": String(body.length),
           [CHECKPOINT_HASH_HEADER]: keccak256(body),
+          [PARAMETER_ROOT_HEADER]: run.commitment.parameterRoots[index],
           [MERKLE_PROOF_HEADER]: run.commitment.proof(index).join(","),
           ...(index + 1 < run.bytes.length && {
             [NEXT_HASH_HEADER]: next(index + 1),
+            [NEXT_ROOT_HEADER]: run.commitment.parameterRoots[index + 1],
             [NEXT_PROOF_HEADER]: run.commitment.proof(index + 1).join(","),
           }),
         });

@@ -13,6 +13,7 @@ import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { actSlot } from "../../sdk/src/compute/state/layout.js";
 import { runCli } from "../../scripts/cli/main.js";
 import { deployStaking } from "../../scripts/lib/deploy.js";
+import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { accountKey } from "../fixtures/hardhat-node.js";
 
 /**
@@ -44,13 +45,12 @@ describe("poai dispute", function () {
     const [, challenger, defender] = await viem.getWalletClients();
     const publicClient = await viem.getPublicClient();
     const s = await deployStaking(viem);
-    const game = await viem.deployContract("DisputeGame", [
-      s.token.address,
-      600n,
-      parseEther("10"),
-      s.staking.address,
-      0n,
-    ]);
+    const game = await deployDisputeGame(viem, {
+      token: s.token.address,
+      moveTimeout: 600n,
+      bond: parseEther("10"),
+      staking: s.staking.address,
+    });
     const contracts = {
       accessManager: s.manager.address,
       token: s.token.address,

@@ -38,6 +38,7 @@ import type { StateTensors } from "../../sdk/src/compute/state/trace.js";
 import { LEAF_BYTES } from "../../sdk/src/compute/state/tree.js";
 import { trainingSlots } from "../../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../../scripts/lib/deploy.js";
+import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 
 /**
@@ -150,13 +151,13 @@ async function fixture() {
   const [, challenger, defender] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
   const s = await deployStaking(viem);
-  const game = await viem.deployContract("DisputeGame", [
-    s.token.address,
-    600n,
-    BOND,
-    s.staking.address,
-    SLASH,
-  ]);
+  const game = await deployDisputeGame(viem, {
+    token: s.token.address,
+    moveTimeout: 600n,
+    bond: BOND,
+    staking: s.staking.address,
+    slashFraction: SLASH,
+  });
   await s.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
   await s.staking.write.addSlashSource([game.address]);
   const contracts = {

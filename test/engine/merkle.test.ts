@@ -4,8 +4,11 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { bytesToHex, hexToBytes, type Hex } from "viem";
 import {
   CommitmentError,
+  byteTreeRoot,
   checkpointLeaf,
   commit,
+  commitCheckpoints,
+  encodeCheckpoint,
   train,
   verifyCheckpointProof,
 } from "../../sdk/src/compute/index.js";
@@ -30,12 +33,15 @@ describe("engine: checkpoint commitments", () => {
     const c = commit(run);
     expect(c.leaves.length).to.equal(run.checkpointHashes.length);
     run.checkpointHashes.forEach((hash, i) => {
-      expect(c.leaves[i]).to.equal(checkpointLeaf(i, hash));
-      expect(verifyCheckpointProof(c.root, i, hash, c.proof(i))).to.equal(true);
+      const root = run.parameterRoots[i];
+      expect(c.leaves[i]).to.equal(checkpointLeaf(i, hash, root));
+      expect(verifyCheckpointProof(c.root, i, hash, root, c.proof(i))).to.equal(true);
       // The leaf binds the index: the same hash and proof do not pass as another checkpoint.
-      expect(verifyCheckpointProof(c.root, i + 1, hash, c.proof(i))).to.equal(false);
-      const other = run.checkpointHashes[(i + 1) % run.checkpointHashes.length];
-      expect(verifyCheckpointProof(c.root, i, other, c.proof(i))).to.equal(false);
+      expect(verifyCheckpointProof(c.root, i + 1, hash, root, c.proof(i))).to.equal(false);
+      const j = (i + 1) % run.checkpointHashes.length;
+      expect(verifyCheckpointProof(c.root, i, run.checkpointHashes[j], root, c.proof(i))).to.equal(false);
+      // ... and the parameter root: a checkpoint cannot be proven with another one's root.
+      expect(verifyCheckpointProof(c.root, i, hash, run.parameterRoots[j], c.proof(i))).to.equal(false);
     });
     expect(() => c.proof(run.checkpointHashes.length)).to.throw(
       CommitmentError,
@@ -43,24 +49,53 @@ describe("engine: checkpoint commitments", () => {
     );
   });
 
-  it("rejects checkpoint lists that are empty or hold malformed hashes", () => {
-    expect(() => commit({ checkpointHashes: [] })).to.throw(CommitmentError);
-    expect(() => commit({ checkpointHashes: [`0x${"00".repeat(32)}`, "0x1234"] })).to.throw(
+  it("commits each checkpoint's parameter root: the root of its byte tree, the dispute game's Θ slot", async () => {
+    const spec = {
+      version: 1,
+      widths: [6, 5, 3],
+      batchSize: 4,
+      steps: 4,
+      checkpointInterval: 2,
+      lrShift: 3,
+      evalSize: 8,
+    } as const;
+    const bytes: Uint8Array[] = [];
+    const run = await train(spec, `0x${"12".repeat(32)}`, {
+      onCheckpoint: ({ checkpoint }) => void bytes.push(encodeCheckpoint(spec, checkpoint)),
+    });
+    expect(run.parameterRoots).to.deep.equal(bytes.map((b) => byteTreeRoot(b)));
+    expect(commitCheckpoints(bytes).root).to.equal(commit(run).root);
+  });
+
+  it("rejects checkpoint lists that are empty, hold malformed hashes or miss parameter roots", () => {
+    const zero: Hex = `0x${"00".repeat(32)}`;
+    expect(() => commit({ checkpointHashes: [], parameterRoots: [] })).to.throw(CommitmentError);
+    expect(() => commit({ checkpointHashes: [zero, "0x1234"], parameterRoots: [zero, zero] })).to.throw(
       CommitmentError,
       "checkpointHashes[1] must be a 32-byte hex string, got 0x1234",
+    );
+    expect(() => commit({ checkpointHashes: [zero, zero], parameterRoots: [zero] })).to.throw(
+      CommitmentError,
+      "parameterRoots must list one root per checkpoint (2), got 1",
+    );
+    expect(() => commit({ checkpointHashes: [zero], parameterRoots: ["0x12"] })).to.throw(
+      CommitmentError,
+      "parameterRoots[0] must be a 32-byte hex string, got 0x12",
     );
   });
 
   it("judges every proof exactly as OpenZeppelin's StandardMerkleTree.verify, tampered ones included", () => {
     fc.assert(
       fc.property(
-        fc.array(hashArb, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.tuple(hashArb, hashArb), { minLength: 1, maxLength: 40 }),
         fc.nat(),
         fc.nat(),
         fc.integer({ min: 0, max: 255 }),
         fc.constantFrom("none", "sibling", "drop", "extra", "root", "index"),
-        (hashes, pick, at, flip, tamper) => {
-          const c = commit({ checkpointHashes: hashes });
+        (pairs, pick, at, flip, tamper) => {
+          const hashes = pairs.map((p) => p[0]);
+          const roots = pairs.map((p) => p[1]);
+          const c = commit({ checkpointHashes: hashes, parameterRoots: roots });
           const i = pick % hashes.length;
           let proof = c.proof(i);
           let root = c.root;
@@ -76,27 +111,47 @@ describe("engine: checkpoint commitments", () => {
           if (tamper === "extra") proof = [...proof, hashes[at % hashes.length]];
           if (tamper === "root") root = flipByte(root, at);
           if (tamper === "index") index = (i + 1 + (at % 3)) % (hashes.length + 2);
-          const expected = StandardMerkleTree.verify(root, ["uint32", "bytes32"], [index, hashes[i]], proof);
-          expect(verifyCheckpointProof(root, index, hashes[i], proof)).to.equal(expected);
+          const expected = StandardMerkleTree.verify(
+            root,
+            ["uint32", "bytes32", "bytes32"],
+            [index, hashes[i], roots[i]],
+            proof,
+          );
+          expect(verifyCheckpointProof(root, index, hashes[i], roots[i], proof)).to.equal(expected);
           if (tamper === "none") expect(expected).to.equal(true);
         },
       ),
       { numRuns: 300, seed: 11 },
     );
-    const c = commit({ checkpointHashes: [`0x${"22".repeat(32)}`, `0x${"33".repeat(32)}`] });
-    expect(verifyCheckpointProof(c.root, 0, `0x${"22".repeat(32)}`, ["0x1234"])).to.equal(false);
-    expect(verifyCheckpointProof(c.root, -1, `0x${"22".repeat(32)}`, c.proof(0))).to.equal(false);
-    expect(verifyCheckpointProof("0xzz" as Hex, 0, `0x${"22".repeat(32)}`, c.proof(0))).to.equal(false);
+    const h: Hex = `0x${"22".repeat(32)}`;
+    const r: Hex = `0x${"44".repeat(32)}`;
+    const c = commit({ checkpointHashes: [h, `0x${"33".repeat(32)}`], parameterRoots: [r, r] });
+    expect(verifyCheckpointProof(c.root, 0, h, r, c.proof(0))).to.equal(true);
+    expect(verifyCheckpointProof(c.root, 0, h, r, ["0x1234"])).to.equal(false);
+    expect(verifyCheckpointProof(c.root, -1, h, r, c.proof(0))).to.equal(false);
+    expect(verifyCheckpointProof("0xzz" as Hex, 0, h, r, c.proof(0))).to.equal(false);
+    expect(verifyCheckpointProof(c.root, 0, h, "0x44" as Hex, c.proof(0))).to.equal(false);
   });
 
   it("verifies proofs on chain with OpenZeppelin's MerkleProof and the documented leaf", async () => {
     const probe = await deployProbe();
-    const samples = fc.sample(fc.array(hashArb, { minLength: 1, maxLength: 40 }), { numRuns: 8, seed: 3 });
-    for (const hashes of samples) {
-      const c = commit({ checkpointHashes: hashes });
+    const samples = fc.sample(fc.array(fc.tuple(hashArb, hashArb), { minLength: 1, maxLength: 40 }), {
+      numRuns: 8,
+      seed: 3,
+    });
+    for (const pairs of samples) {
+      const hashes = pairs.map((p) => p[0]);
+      const roots = pairs.map((p) => p[1]);
+      const c = commit({ checkpointHashes: hashes, parameterRoots: roots });
       for (const i of new Set([0, hashes.length - 1, Math.floor(hashes.length / 2)])) {
-        expect(await probe.read("verifyCheckpoint", [c.proof(i), c.root, i, hashes[i]])).to.equal(true);
-        expect(await probe.read("verifyCheckpoint", [c.proof(i), c.root, i + 1, hashes[i]])).to.equal(false);
+        const args = [c.proof(i), c.root, i, hashes[i], roots[i]];
+        expect(await probe.read("verifyCheckpoint", args)).to.equal(true);
+        expect(
+          await probe.read("verifyCheckpoint", [c.proof(i), c.root, i + 1, hashes[i], roots[i]]),
+        ).to.equal(false);
+        expect(await probe.read("verifyCheckpoint", [c.proof(i), c.root, i, hashes[i], hashes[i]])).to.equal(
+          false,
+        );
       }
     }
   });

@@ -389,6 +389,26 @@ class Impl {
       return acts;
     };
 
+    // docs/disputes.md "Byte trees": 136-byte leaves, zero-padded; empty leaves bytes32(0);
+    // positional pairs; written here from the document, not from the SDK.
+    const byteTree = (bytes: Uint8Array): Hex => {
+      const count = Math.max(1, Math.ceil(bytes.length / 136));
+      let level: Hex[] = Array.from({ length: count }, (_, j) => {
+        const leaf = new Uint8Array(136);
+        leaf.set(bytes.subarray(j * 136, (j + 1) * 136));
+        return keccak256(leaf);
+      });
+      let empty: Hex = `0x${"00".repeat(32)}`;
+      while (level.length > 1) {
+        if (level.length % 2 === 1) level.push(empty);
+        level = Array.from({ length: level.length / 2 }, (_, k) =>
+          keccak256(concat([level[2 * k], level[2 * k + 1]])),
+        );
+        empty = keccak256(concat([empty, empty]));
+      }
+      return level[0];
+    };
+    const parameterRoots: Hex[] = [];
     const checkpointHash = (step: number) => {
       const stepBytes = this.is("checkpoint.step-u32") ? 4 : 8;
       const count = params.reduce((s, p) => s + p.length, 0);
@@ -402,6 +422,7 @@ class Impl {
           at += 2;
         }
       }
+      parameterRoots.push(byteTree(bytes));
       return keccak256(bytes);
     };
 
@@ -455,7 +476,10 @@ class Impl {
       if ((s + 1) % spec.checkpointInterval === 0) hashes.push(checkpointHash(s + 1));
     }
     const leafHash = (i: number, h: Hex) => {
-      const encoded = encodeAbiParameters([{ type: "uint32" }, { type: "bytes32" }], [i, h]);
+      const encoded = encodeAbiParameters(
+        [{ type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }],
+        [i, h, parameterRoots[i]],
+      );
       return this.is("merkle.single-hash-leaf") ? keccak256(encoded) : keccak256(keccak256(encoded));
     };
     let root: Hex;
@@ -473,8 +497,8 @@ class Impl {
       root = tree[0];
     } else {
       root = StandardMerkleTree.of(
-        hashes.map((h, i) => [i, h]),
-        ["uint32", "bytes32"],
+        hashes.map((h, i) => [i, h, parameterRoots[i]]),
+        ["uint32", "bytes32", "bytes32"],
       ).root as Hex;
     }
     let correct = 0;

@@ -61,12 +61,14 @@ contract EngineProbe {
         return MerkleProof.verify(proof, root, leaf);
     }
 
-    function verifyCheckpoint(bytes32[] calldata proof, bytes32 root, uint32 index, bytes32 checkpointHash)
-        external
-        pure
-        returns (bool)
-    {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, checkpointHash))));
+    function verifyCheckpoint(
+        bytes32[] calldata proof,
+        bytes32 root,
+        uint32 index,
+        bytes32 checkpointHash,
+        bytes32 parameterRoot
+    ) external pure returns (bool) {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, checkpointHash, parameterRoot))));
         return MerkleProof.verify(proof, root, leaf);
     }
 }

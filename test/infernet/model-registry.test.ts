@@ -384,7 +384,13 @@ describe("ModelRegistry", function () {
       const hash = checkpointHash(MODEL_SPEC, run.final);
       expect(hash).to.equal(run.checkpointHashes[finalIndex]);
       const r = await w.registryOf(w.node);
-      const tx = await r.write.registerTrainedModel(["trained", hash, id, tree.proof(finalIndex)]);
+      const tx = await r.write.registerTrainedModel([
+        "trained",
+        hash,
+        run.parameterRoots[finalIndex],
+        id,
+        tree.proof(finalIndex),
+      ]);
       const cid = containerIdOf("trained");
       expect((await w.events(tx, w.models, "ModelRegistered"))[0]).to.deep.include({
         containerId: cid,
@@ -410,34 +416,63 @@ describe("ModelRegistry", function () {
       expect(
         await outcome(
           w,
-          r.write.registerTrainedModel(["t", run.checkpointHashes[finalIndex], id, tree.proof(finalIndex)]),
+          r.write.registerTrainedModel([
+            "t",
+            run.checkpointHashes[finalIndex],
+            run.parameterRoots[finalIndex],
+            id,
+            tree.proof(finalIndex),
+          ]),
         ),
       ).to.deep.equal(["ChallengeNotValid", [id, Status.Submitted]]);
       await w.outsiders[0].cm.write.finalize([id]);
       // an earlier checkpoint, proven at its own index, is not the final one
       const earlier = run.checkpointHashes[finalIndex - 1];
       expect(
-        await outcome(w, r.write.registerTrainedModel(["t", earlier, id, tree.proof(finalIndex - 1)])),
+        await outcome(
+          w,
+          r.write.registerTrainedModel([
+            "t",
+            earlier,
+            run.parameterRoots[finalIndex - 1],
+            id,
+            tree.proof(finalIndex - 1),
+          ]),
+        ),
       ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), earlier]]);
       // the final hash with the wrong proof
       const last = run.checkpointHashes[finalIndex];
-      expect(await outcome(w, r.write.registerTrainedModel(["t", last, id, tree.proof(0)]))).to.deep.equal([
-        "CheckpointNotProven",
-        [id, BigInt(finalIndex), last],
-      ]);
+      expect(
+        await outcome(
+          w,
+          r.write.registerTrainedModel(["t", last, run.parameterRoots[finalIndex], id, tree.proof(0)]),
+        ),
+      ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), last]]);
+      // the final hash and proof with another checkpoint's parameter root
+      expect(
+        await outcome(
+          w,
+          r.write.registerTrainedModel(["t", last, run.parameterRoots[0], id, tree.proof(finalIndex)]),
+        ),
+      ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), last]]);
       // someone else's challenge
       expect(
         await outcome(
           w,
-          (await w.registryOf(w.trainer)).write.registerTrainedModel(["t", last, id, tree.proof(finalIndex)]),
+          (await w.registryOf(w.trainer)).write.registerTrainedModel([
+            "t",
+            last,
+            run.parameterRoots[finalIndex],
+            id,
+            tree.proof(finalIndex),
+          ]),
         ),
       ).to.deep.equal(["NotChallengeTrainer", [id, w.node.address, w.trainer.address]]);
       // unknown challenge
       const none = keccak256(toHex("none")) as Hex;
-      expect(await outcome(w, r.write.registerTrainedModel(["t", last, none, []]))).to.deep.equal([
-        "ChallengeNotValid",
-        [none, Status.None],
-      ]);
+      expect(
+        await outcome(w, r.write.registerTrainedModel(["t", last, run.parameterRoots[finalIndex], none, []])),
+      ).to.deep.equal(["ChallengeNotValid", [none, Status.None]]);
     });
 
     it("refuses a challenge judged fraudulent", async () => {
@@ -451,6 +486,7 @@ describe("ModelRegistry", function () {
           (await w.registryOf(w.node)).write.registerTrainedModel([
             "t",
             run.checkpointHashes[finalIndex],
+            run.parameterRoots[finalIndex],
             id,
             tree.proof(finalIndex),
           ]),

@@ -176,7 +176,12 @@ describe("JobRegistry attacks", function () {
     expect(
       await outcome(
         w,
-        (await w.jobsOf(w.bystander)).write.registerModel([jobId, run.finalHash, run.finalProof]),
+        (await w.jobsOf(w.bystander)).write.registerModel([
+          jobId,
+          run.finalHash,
+          run.finalRoot,
+          run.finalProof,
+        ]),
       ),
     ).to.deep.equal(["JobNotCompleted", [jobId, 1]]);
   });

@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { keccak256, toHex, type Hex } from "viem";
 import { checkpointRoutes, serve, type RunningServer } from "../../node/src/daemon/index.js";
-import { commit, encodeCheckpoint, train } from "../../sdk/src/compute/index.js";
+import { commitCheckpoints, encodeCheckpoint, train } from "../../sdk/src/compute/index.js";
 import { runCli } from "../../scripts/cli/main.js";
 import { contractsOf } from "../../scripts/lib/address-book.js";
 import { SPEC, type Actor } from "../poai/helpers/world.js";
@@ -140,7 +140,7 @@ describe("poai job", function () {
           hash: keccak256(encodeCheckpoint(JOB_SPEC, r.checkpoint)),
         }),
     });
-    const tree = commit({ checkpointHashes: served.map((s) => s.hash) });
+    const tree = commitCheckpoints(served.map((s) => s.bytes));
     let tamper = false;
     server = await serve(
       checkpointRoutes({
@@ -156,7 +156,12 @@ describe("poai job", function () {
             : undefined,
         checkpoint: (_x, i) => {
           const bytes = tamper ? served[i]!.bytes.map((b, k) => (k === 40 ? b ^ 1 : b)) : served[i]!.bytes;
-          return { bytes, hash: served[i]!.hash, proof: tree.proof(i) };
+          return {
+            bytes,
+            hash: served[i]!.hash,
+            parameterRoot: tree.parameterRoots[i],
+            proof: tree.proof(i),
+          };
         },
       }),
       { host: "127.0.0.1", port: 0 },

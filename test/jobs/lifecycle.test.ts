@@ -121,19 +121,18 @@ describe("JobRegistry life cycle", function () {
     // The model: the winning run's final checkpoint, proven under its root, bound to the job.
     const reg = await w.jobsOf(w.bystander);
     expect(
-      await outcome(w, reg.write.registerModel([jobId, run.finalHash, runOf("x").finalProof])),
+      await outcome(w, reg.write.registerModel([jobId, run.finalHash, run.finalRoot, runOf("x").finalProof])),
     ).to.deep.equal(["JobCheckpointNotProven", [jobId, 2n, run.finalHash]]);
-    await reg.write.registerModel([jobId, run.finalHash, run.finalProof]);
+    await reg.write.registerModel([jobId, run.finalHash, run.finalRoot, run.finalProof]);
     const cid = (await w.jobs.read.getJob([jobId])).containerId;
     const account = await w.jobs.read.royaltyAccount([jobId]);
     expect(await w.models.read.jobOf([cid])).to.equal(jobId);
     expect(await w.models.read.challengeOf([cid])).to.equal(hid);
     expect((await w.models.read.getModel([cid])).trainer).to.equal(honest.address);
     expect(await w.models.read.trainerOf([cid])).to.equal(account);
-    expect(await outcome(w, reg.write.registerModel([jobId, run.finalHash, run.finalProof]))).to.deep.equal([
-      "JobModelAlreadyRegistered",
-      [jobId, cid],
-    ]);
+    expect(
+      await outcome(w, reg.write.registerModel([jobId, run.finalHash, run.finalRoot, run.finalProof])),
+    ).to.deep.equal(["JobModelAlreadyRegistered", [jobId, cid]]);
 
     // Royalties: a usage fee of the model (the coordinator's report) pays the owner its 30% of the
     // royalty at once and the trainer's pool the rest.

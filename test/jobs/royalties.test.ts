@@ -60,7 +60,7 @@ describe("job model royalties through the Coordinator", function () {
     await w.judge(runRound, [[w.id(winner, runRound), w.valid(9000)]]);
     const reg = await w.jobsOf(w.bystander);
     await reg.write.settle([jobId]);
-    await reg.write.registerModel([jobId, run.finalHash, run.finalProof]);
+    await reg.write.registerModel([jobId, run.finalHash, run.finalRoot, run.finalProof]);
 
     // A dApp's payment wallet (funded in the staking token) and a test consumer allowed to spend it.
     const user = w.outsiders[1];
@@ -185,7 +185,12 @@ describe("job model royalties through the Coordinator", function () {
       [`job/${jobId}`],
     ]);
     const early = await attempt(
-      (await w.jobsOf(w.bystander)).write.registerModel([jobId, keccak256(toHex("x")), []]),
+      (await w.jobsOf(w.bystander)).write.registerModel([
+        jobId,
+        keccak256(toHex("x")),
+        keccak256(toHex("x root")),
+        [],
+      ]),
       w.jobs.abi,
     );
     expect(early.ok ? "ok" : early.error).to.equal("JobNotCompleted");

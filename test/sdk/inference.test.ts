@@ -176,10 +176,21 @@ describe("@poai/sdk inference actions", function () {
         c.inference.registerTrainedModel({
           containerId: "m",
           weightsHash: f.model.weightsHash,
+          parameterRoot: f.model.weightsHash,
           challengeId: "0x12",
           proof: [],
         }),
         "challengeId",
+      );
+      await inputError(
+        c.inference.registerTrainedModel({
+          containerId: "m",
+          weightsHash: f.model.weightsHash,
+          parameterRoot: "0x34",
+          challengeId: `0x${"12".repeat(32)}`,
+          proof: [],
+        }),
+        "parameterRoot",
       );
       // Only an active trainer registers: the dApp is refused by the contract, decoded.
       await contractError(

@@ -5,10 +5,12 @@
  *   GET {endpoint}/v1/challenges/{id}/checkpoints/{index}  -> 200 application/octet-stream
  *       body:   encodeCheckpoint(spec, checkpoint i), exactly modelLayout(spec).checkpointBytes long
  *       header: x-poai-checkpoint-hash  keccak256 of the body
+ *       header: x-poai-parameter-root   the root of the body's byte tree (the leaf's third word)
  *       header: x-poai-merkle-proof     the leaf's Merkle proof, comma-separated 32-byte hex
- *       header: x-poai-next-checkpoint-hash, x-poai-next-merkle-proof (optional) the hash and proof
- *               of checkpoint index + 1: all a validator needs of the end of a segment that starts
- *               here, so one request serves a sampled segment
+ *       header: x-poai-next-checkpoint-hash, x-poai-next-parameter-root, x-poai-next-merkle-proof
+ *               (optional) the hash, parameter root and proof of checkpoint index + 1: all a
+ *               validator needs of the end of a segment that starts here, so one request serves
+ *               a sampled segment
  *   HEAD {endpoint}/v1/challenges/{id}/checkpoints/{index} -> the same headers, no body: what a
  *       validator asks for a checkpoint whose hash it needs but not its bytes (the end of a
  *       sampled segment: the replay's hash is compared with the committed one)
@@ -16,7 +18,9 @@
  *
  * `endpoint` is the URL the trainer registered in Staking (`metadataOf(trainer).endpoint`).
  * The client side treats every byte from the trainer as hostile: it bounds time and size, and
- * accepts a checkpoint only once its bytes hash to a leaf proven under the committed root.
+ * accepts a checkpoint only once its bytes hash to a leaf proven under the committed root: the
+ * leaf holds both the bytes' keccak256 and the root of their byte tree, each computed from the
+ * received bytes, so a checkpoint whose committed parameter root is not its own is refused.
  */
 import { isHex, size, type Hex } from "viem";
 import {
@@ -26,6 +30,7 @@ import {
   loadFastKeccak,
   modelLayout,
   verifyCheckpointProof,
+  byteTreeRoot,
   type Checkpoint,
   type TrainingSpec,
 } from "@poai/sdk/compute";
@@ -34,7 +39,9 @@ import { httpError, json, type Route } from "./http.js";
 
 export const CHECKPOINT_HASH_HEADER = "x-poai-checkpoint-hash";
 export const MERKLE_PROOF_HEADER = "x-poai-merkle-proof";
+export const PARAMETER_ROOT_HEADER = "x-poai-parameter-root";
 export const NEXT_HASH_HEADER = "x-poai-next-checkpoint-hash";
+export const NEXT_ROOT_HEADER = "x-poai-next-parameter-root";
 export const NEXT_PROOF_HEADER = "x-poai-next-merkle-proof";
 export const CHECKPOINT_CONTENT_TYPE = "application/octet-stream";
 /** A proof never needs more siblings than this (trees of at most 2^20 + 1 leaves). */
@@ -58,13 +65,17 @@ export interface RunInfo {
   checkpoints: number;
 }
 
-/** One checkpoint as served: its encoded bytes, their hash and the Merkle proof of its leaf. */
+/**
+ * One checkpoint as served: its encoded bytes, their hash, the root of their byte tree and the
+ * Merkle proof of its leaf.
+ */
 export interface ServedCheckpoint {
   bytes: Uint8Array;
   hash: Hex;
+  parameterRoot: Hex;
   proof: readonly Hex[];
-  /** The hash and proof of the next checkpoint (index + 1), sent along where the run has one. */
-  next?: { hash: Hex; proof: readonly Hex[] };
+  /** The hash, parameter root and proof of the next checkpoint (index + 1), where the run has one. */
+  next?: { hash: Hex; parameterRoot: Hex; proof: readonly Hex[] };
 }
 
 /** Where a checkpoint server reads runs from (the trainer daemon's store). */
@@ -116,9 +127,11 @@ export function checkpointRoutes(source: CheckpointSource): Route[] {
           headers: {
             "content-type": CHECKPOINT_CONTENT_TYPE,
             [CHECKPOINT_HASH_HEADER]: served.hash,
+            [PARAMETER_ROOT_HEADER]: served.parameterRoot,
             [MERKLE_PROOF_HEADER]: served.proof.join(","),
             ...(served.next && {
               [NEXT_HASH_HEADER]: served.next.hash,
+              [NEXT_ROOT_HEADER]: served.next.parameterRoot,
               [NEXT_PROOF_HEADER]: served.next.proof.join(","),
             }),
             "cache-control": "public, max-age=31536000, immutable",
@@ -168,6 +181,8 @@ export interface FetchCheckpointArgs {
 export interface ProvenCheckpoint {
   index: number;
   hash: Hex;
+  /** Root of the checkpoint's byte tree, computed from the bytes and proven in the leaf. */
+  parameterRoot: Hex;
   checkpoint: Checkpoint;
   bytes: number;
   /** The leaf's Merkle proof under the root (what the ModelRegistry checks a final checkpoint with). */
@@ -295,11 +310,14 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
     }
     await keccakReady;
     const hash = keccak256Bytes(body);
-    if (!verifyCheckpointProof(args.root, args.index, hash, proof)) {
+    // Both words of the leaf come from the bytes received: a checkpoint whose committed
+    // parameter root is not its own byte tree's is refused like one whose hash differs.
+    const parameterRoot = byteTreeRoot(body);
+    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof)) {
       throw new CheckpointFetchError(
         "unproven",
         url,
-        `checkpoint ${args.index} (hash ${hash}) is not proven under root ${args.root}`,
+        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}) is not proven under root ${args.root}`,
       );
     }
     let checkpoint: Checkpoint;
@@ -311,16 +329,25 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
     }
     const next = provenNext(response.headers, args);
     deadline.clear();
-    return { index: args.index, hash, checkpoint, bytes: received, proof, ...(next && { next }) };
+    return {
+      index: args.index,
+      hash,
+      parameterRoot,
+      checkpoint,
+      bytes: received,
+      proof,
+      ...(next && { next }),
+    };
   } catch (err) {
     return fail(err);
   }
 }
 
-/** The committed hash of one checkpoint, proven under the root without its bytes. */
+/** The committed hash and parameter root of one checkpoint, proven under the root without its bytes. */
 export interface ProvenHash {
   index: number;
   hash: Hex;
+  parameterRoot: Hex;
 }
 
 /**
@@ -354,17 +381,29 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
         `${CHECKPOINT_HASH_HEADER} must be 32-byte hex, got ${JSON.stringify(hash.slice(0, 80))}`,
       );
     }
-    const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
-    await keccakReady;
-    if (!verifyCheckpointProof(args.root, args.index, hash, proof)) {
+    const parameterRoot = response.headers.get(PARAMETER_ROOT_HEADER)?.trim() ?? "";
+    if (!isHex(parameterRoot, { strict: true }) || size(parameterRoot) !== 32) {
       throw new CheckpointFetchError(
         "unproven",
         url,
-        `checkpoint ${args.index} (hash ${hash}) is not proven under root ${args.root}`,
+        `${PARAMETER_ROOT_HEADER} must be 32-byte hex, got ${JSON.stringify(parameterRoot.slice(0, 80))}`,
+      );
+    }
+    const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
+    await keccakReady;
+    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof)) {
+      throw new CheckpointFetchError(
+        "unproven",
+        url,
+        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}) is not proven under root ${args.root}`,
       );
     }
     deadline.clear();
-    return { index: args.index, hash: hash.toLowerCase() as Hex };
+    return {
+      index: args.index,
+      hash: hash.toLowerCase() as Hex,
+      parameterRoot: parameterRoot.toLowerCase() as Hex,
+    };
   } catch (err) {
     return fail(err);
   }
@@ -374,6 +413,9 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
 function provenNext(headers: Headers, args: FetchCheckpointArgs): ProvenHash | undefined {
   const hash = headers.get(NEXT_HASH_HEADER)?.trim();
   if (hash === undefined || !isHex(hash, { strict: true }) || size(hash) !== 32) return undefined;
+  const parameterRoot = headers.get(NEXT_ROOT_HEADER)?.trim();
+  if (parameterRoot === undefined || !isHex(parameterRoot, { strict: true }) || size(parameterRoot) !== 32)
+    return undefined;
   let proof: Hex[];
   try {
     proof = parseProof(headers.get(NEXT_PROOF_HEADER), "next");
@@ -381,7 +423,7 @@ function provenNext(headers: Headers, args: FetchCheckpointArgs): ProvenHash | u
     return undefined;
   }
   const index = args.index + 1;
-  return verifyCheckpointProof(args.root, index, hash, proof)
-    ? { index, hash: hash.toLowerCase() as Hex }
+  return verifyCheckpointProof(args.root, index, hash, parameterRoot, proof)
+    ? { index, hash: hash.toLowerCase() as Hex, parameterRoot: parameterRoot.toLowerCase() as Hex }
     : undefined;
 }

@@ -27,6 +27,8 @@ export interface JobModel {
   trainer: Address;
   index: number;
   weightsHash: Hex;
+  /** Root of the checkpoint's byte tree (the third word of its leaf). */
+  parameterRoot: Hex;
   proof: readonly Hex[];
   /** The checkpoint encoding (`encodeCheckpoint(spec, ...)`): what the ModelRegistry's weights hash is of. */
   bytes: Uint8Array;
@@ -82,6 +84,7 @@ export async function fetchJobModel(
     trainer: job.winner,
     index,
     weightsHash,
+    parameterRoot: proven.parameterRoot,
     proof: proven.proof,
     bytes,
   };

@@ -17,7 +17,7 @@
  * server can answer 410 Gone for it.
  */
 import type { Address, Hex } from "viem";
-import type { TrainingSpec } from "@poai/sdk/compute";
+import { byteTreeRoot, type TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
 
 export type RunState = "training" | "trained" | "submitting" | "submitted" | "missed" | "rejected";
@@ -330,6 +330,20 @@ export class TrainerStore {
       if (Number(row.idx) !== i) throw new Error(`run ${id} is missing checkpoint ${i} in ${this.path}`);
     });
     return rows.map((row) => row.hash as Hex);
+  }
+
+  /**
+   * Parameter-tree roots of run `id`'s stored checkpoints (`byteTreeRoot` of each checkpoint's
+   * bytes), checkpoint 0 first: the second word of each leaf of the run's commitment.
+   */
+  parameterRoots(id: Hex): Hex[] {
+    const rows = this.db
+      .prepare("SELECT idx, bytes FROM checkpoints WHERE run_id = ? ORDER BY idx")
+      .all(id.toLowerCase()) as unknown as { idx: number; bytes: Uint8Array }[];
+    return rows.map((row, i) => {
+      if (Number(row.idx) !== i) throw new Error(`run ${id} is missing checkpoint ${i} in ${this.path}`);
+      return byteTreeRoot(row.bytes);
+    });
   }
 
   checkpointCount(id: Hex): number {

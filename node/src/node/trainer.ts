@@ -683,7 +683,10 @@ export class TrainerDaemon extends DaemonLoop {
         `run ${run.id} has ${hashes.length} checkpoints on disk, expected ${run.checkpointCount}`,
       );
     }
-    const commitment = commit({ checkpointHashes: hashes });
+    const commitment = commit({
+      checkpointHashes: hashes,
+      parameterRoots: this.store.parameterRoots(run.id),
+    });
     this.remember(run.id, commitment);
     const score = await evaluate(spec, run.seed, checkpoint, { backend: this.backend, data });
     const reported = this.reportScore(score.accuracyBps);
@@ -929,7 +932,10 @@ export class TrainerDaemon extends DaemonLoop {
     const key = id.toLowerCase() as Hex;
     const cached = this.commitments.get(key);
     if (cached) return cached;
-    const commitment = commit({ checkpointHashes: this.store.checkpointHashes(key) });
+    const commitment = commit({
+      checkpointHashes: this.store.checkpointHashes(key),
+      parameterRoots: this.store.parameterRoots(key),
+    });
     this.remember(key, commitment);
     return commitment;
   }
@@ -992,8 +998,15 @@ export class TrainerDaemon extends DaemonLoop {
     return {
       bytes: stored.bytes,
       hash: stored.hash,
+      parameterRoot: commitment.parameterRoots[index],
       proof: commitment.proof(index),
-      ...(nextHash !== undefined && { next: { hash: nextHash, proof: commitment.proof(index + 1) } }),
+      ...(nextHash !== undefined && {
+        next: {
+          hash: nextHash,
+          parameterRoot: commitment.parameterRoots[index + 1],
+          proof: commitment.proof(index + 1),
+        },
+      }),
     };
   }
 

@@ -254,6 +254,7 @@ export async function finishDevnetJob(
       registerJobModel(engineer, {
         jobId: job.jobId,
         weightsHash: fetched.weightsHash,
+        parameterRoot: fetched.parameterRoot,
         proof: fetched.proof,
       }),
     );

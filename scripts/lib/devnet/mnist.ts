@@ -78,9 +78,9 @@ export async function fetchTrainedModel(args: {
   if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   const proof = (res.headers.get(MERKLE_PROOF_HEADER) ?? "").split(",").filter(Boolean) as Hex[];
-  const { keccak256Bytes } = await import("@poai/sdk/compute");
+  const { byteTreeRoot, keccak256Bytes } = await import("@poai/sdk/compute");
   const weightsHash = keccak256Bytes(bytes);
-  if (!verifyCheckpointProof(args.root, index, weightsHash, proof)) {
+  if (!verifyCheckpointProof(args.root, index, weightsHash, byteTreeRoot(bytes), proof)) {
     throw new Error(`the final checkpoint from ${url} is not proven under the committed root ${args.root}`);
   }
   const checkpoint = decodeCheckpoint(args.spec, bytes, weightsHash);

@@ -10,6 +10,8 @@ export const disputeGameAbi = [
       { name: "bond_", type: "uint256", internalType: "uint256" },
       { name: "staking_", type: "address", internalType: "contract IStaking" },
       { name: "slashFraction_", type: "uint256", internalType: "uint256" },
+      { name: "challenges_", type: "address", internalType: "contract IBoundChallenges" },
+      { name: "disputeWindow_", type: "uint256", internalType: "uint256" },
     ],
     stateMutability: "nonpayable",
   },
@@ -71,6 +73,13 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "challenges",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract IBoundChallenges" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "chooseFold",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
@@ -88,6 +97,13 @@ export const disputeGameAbi = [
     ],
     outputs: [],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "disputeWindow",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -142,6 +158,7 @@ export const disputeGameAbi = [
               { name: "version", type: "uint8", internalType: "uint8" },
             ],
           },
+          { name: "challengeId", type: "bytes32", internalType: "bytes32" },
         ],
       },
     ],
@@ -186,6 +203,36 @@ export const disputeGameAbi = [
           { name: "steps", type: "uint32", internalType: "uint32" },
           { name: "startRoot", type: "bytes32", internalType: "bytes32" },
           { name: "endRoot", type: "bytes32", internalType: "bytes32" },
+        ],
+      },
+    ],
+    outputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "openBound",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint32", internalType: "uint32" },
+      {
+        name: "start",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      {
+        name: "end",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
         ],
       },
     ],
@@ -354,6 +401,16 @@ export const disputeGameAbi = [
   },
   {
     type: "event",
+    name: "BoundGameOpened",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "segment", type: "uint32", internalType: "uint32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ChildPicked",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
@@ -369,6 +426,16 @@ export const disputeGameAbi = [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
       { name: "left", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "right", type: "bytes32", internalType: "bytes32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "CommitteeOverruled",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "membersSlashed", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -524,6 +591,11 @@ export const disputeGameAbi = [
     ],
     anonymous: false,
   },
+  {
+    type: "error",
+    name: "AlreadyOverruled",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
   { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   { type: "error", name: "BadLeaf", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
@@ -542,6 +614,14 @@ export const disputeGameAbi = [
   { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {
     type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "DeadlineNotPassed",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
@@ -554,6 +634,14 @@ export const disputeGameAbi = [
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
       { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -587,6 +675,14 @@ export const disputeGameAbi = [
   },
   {
     type: "error",
+    name: "NotDisputable",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotYourMove",
     inputs: [
       { name: "caller", type: "address", internalType: "address" },
@@ -603,6 +699,14 @@ export const disputeGameAbi = [
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SegmentOutOfRange",
+    inputs: [
+      { name: "segment", type: "uint256", internalType: "uint256" },
+      { name: "segments", type: "uint256", internalType: "uint256" },
+    ],
   },
   { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
   {

@@ -306,6 +306,7 @@ export const jobRegistryAbi = [
     inputs: [
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
       { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
     ],
     outputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],

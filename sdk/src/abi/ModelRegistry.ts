@@ -171,6 +171,7 @@ export const modelRegistryAbi = [
     inputs: [
       { name: "containerIdString", type: "string", internalType: "string" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
     ],

@@ -154,6 +154,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyOverruled",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "AlreadyPending",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -263,6 +268,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "expected", type: "uint256", internalType: "uint256" },
       { name: "actual", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CheckpointNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -423,6 +436,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "recordedDigest", type: "uint256", internalType: "uint256" },
       { name: "givenDigest", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DisputeWindowClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -948,6 +969,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotDisputable",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotDrawn",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -1347,6 +1376,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "index", type: "uint256", internalType: "uint256" },
       { name: "scoreBps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SegmentOutOfRange",
+    inputs: [
+      { name: "segment", type: "uint256", internalType: "uint256" },
+      { name: "segments", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "SignatureExpired", inputs: [] },

@@ -30,7 +30,7 @@ import {
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
-import { checkAddress } from "../validate.js";
+import { checkAddress, checkBytes32 } from "../validate.js";
 import { modelLayout, type TrainingSpec } from "../compute/spec.js";
 import { LEAF_BYTES } from "../compute/state/tree.js";
 
@@ -88,7 +88,10 @@ export interface DisputeView {
   cHi: number;
   accLo: bigint;
   accHi: bigint;
+  /** The bonds held: the challenger's, and the defender's once it accepted. */
   bond: bigint;
+  /** The challenge a bound game disputes (zero for an unbound game). */
+  challengeId: Hex;
 }
 
 /** One move: the function and its arguments. */
@@ -139,6 +142,59 @@ export async function openDispute(
   return sendContractTransaction(ctx, { to, data, functionName: "open", account: args.account });
 }
 
+/** A leaf of a run's checkpoint tree, as `DisputeGame.openBound` takes it. */
+export interface CheckpointLeafProof {
+  /** keccak256 of the checkpoint bytes. */
+  hash: Hex;
+  /** Root of the checkpoint's byte tree. */
+  parameterRoot: Hex;
+  /** The leaf's Merkle proof under the run's committed root (`RunCommitment.proof`). */
+  proof: readonly Hex[];
+}
+
+function checkLeaf(field: string, leaf: CheckpointLeafProof) {
+  if (!Array.isArray(leaf?.proof))
+    throw new PoAIInputError(`${field}.proof`, leaf?.proof, "the leaf's Merkle proof (bytes32[])");
+  return {
+    hash: checkBytes32(`${field}.hash`, leaf.hash),
+    parameterRoot: checkBytes32(`${field}.parameterRoot`, leaf.parameterRoot),
+    proof: leaf.proof.map((p, i) => checkBytes32(`${field}.proof[${i}]`, p)),
+  };
+}
+
+/**
+ * Opens a game bound to segment `segment` of challenge `challengeId` (which the committee judged
+ * Valid), posting the sender's bond: `start` and `end` are the leaves of checkpoints `segment` and
+ * `segment + 1` under the run's committed root (the trainer's checkpoint server sends them, or
+ * `commit` of the run). The claim (spec, steps, roots) is read from the chain and the trainer
+ * defends it without accepting; a game the sender wins slashes the trainer and the committee
+ * members whose standing vote was Valid.
+ */
+export async function openBoundDispute(
+  ctx: PoAIContext,
+  args: {
+    challengeId: Hex;
+    segment: number;
+    start: CheckpointLeafProof;
+    end: CheckpointLeafProof;
+  } & WriteOptions,
+): Promise<Hash> {
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  if (!Number.isSafeInteger(args.segment) || args.segment < 0 || args.segment > 0xffff_ffff)
+    throw new PoAIInputError("segment", args.segment, "a segment index (uint32)");
+  const data = encodeFunctionData({
+    abi: disputeGameAbi,
+    functionName: "openBound",
+    args: [challengeId, args.segment, checkLeaf("start", args.start), checkLeaf("end", args.end)],
+  });
+  return sendContractTransaction(ctx, {
+    to: disputeGameAddress(ctx),
+    data,
+    functionName: "openBound",
+    account: args.account,
+  });
+}
+
 /** A game's state. */
 export async function getDispute(ctx: PoAIContext, args: { id: bigint }): Promise<DisputeView> {
   const address = disputeGameAddress(ctx);
@@ -182,6 +238,7 @@ export async function getDispute(ctx: PoAIContext, args: { id: bigint }): Promis
     accLo: g.accLo,
     accHi: g.accHi,
     bond: g.bond,
+    challengeId: g.challengeId,
   };
 }
 

@@ -255,17 +255,22 @@ export async function settleJob(
 
 /**
  * Registers completed job `jobId`'s model (`job/<jobId>` in the ModelRegistry): `weightsHash` is the
- * winning run's final checkpoint hash and `proof` its Merkle proof under the run's root (anyone;
- * `fetchJobModel` returns both).
+ * winning run's final checkpoint hash, `parameterRoot` the root of its byte tree and `proof` its
+ * Merkle proof under the run's root (anyone; `fetchJobModel` returns all three).
  */
 export async function registerJobModel(
   ctx: PoAIContext,
-  args: { jobId: bigint | number; weightsHash: Hex; proof: readonly Hex[] } & WriteOptions,
+  args: {
+    jobId: bigint | number;
+    weightsHash: Hex;
+    parameterRoot: Hex;
+    proof: readonly Hex[];
+  } & WriteOptions,
 ): Promise<Hash> {
   const data = encodeFunctionData({
     abi: jobRegistryAbi,
     functionName: "registerModel",
-    args: [checkJobId(args.jobId), args.weightsHash, [...args.proof]],
+    args: [checkJobId(args.jobId), args.weightsHash, args.parameterRoot, [...args.proof]],
   });
   return send(ctx, "registerModel", data, args);
 }

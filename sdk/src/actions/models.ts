@@ -155,14 +155,16 @@ export async function registerModel(
 
 /**
  * Registers the final checkpoint of the sender's valid challenge `challengeId` as a model: `proof`
- * is the Merkle proof of the leaf `(steps / checkpointInterval, weightsHash)` in the challenge's
- * `resultRoot` (`RunCommitment.proof` of the final index); the widths are the challenge spec's.
+ * is the Merkle proof of the leaf `(steps / checkpointInterval, weightsHash, parameterRoot)` in the
+ * challenge's `resultRoot` (`RunCommitment.proof` of the final index; `parameterRoot` is
+ * `byteTreeRoot` of the checkpoint bytes); the widths are the challenge spec's.
  */
 export async function registerTrainedModel(
   ctx: PoAIContext,
   args: {
     containerId: string;
     weightsHash: Hex;
+    parameterRoot: Hex;
     challengeId: Hex;
     proof: readonly Hex[];
   } & WriteOptions,
@@ -175,7 +177,13 @@ export async function registerTrainedModel(
   const data = encodeFunctionData({
     abi: modelRegistryAbi,
     functionName: "registerTrainedModel",
-    args: [id, checkWeightsHash(args.weightsHash), checkBytes32("challengeId", args.challengeId), proof],
+    args: [
+      id,
+      checkWeightsHash(args.weightsHash),
+      checkBytes32("parameterRoot", args.parameterRoot),
+      checkBytes32("challengeId", args.challengeId),
+      proof,
+    ],
   });
   return sendContractTransaction(ctx, {
     to: modelRegistryAddress(ctx),

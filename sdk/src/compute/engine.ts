@@ -7,9 +7,10 @@
  */
 import type { Hex } from "viem";
 import { DataUnavailableError, type EngineBackend, type EngineData, type EngineSession } from "./backend.js";
-import { checkpointHash, CheckpointError, type Checkpoint } from "./checkpoint.js";
+import { checkpointHash, CheckpointError, encodeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { byteTreeRoot } from "./state/tree.js";
 import { DatasetData } from "./dataset.js";
-import { loadFastKeccak } from "./keccak.js";
+import { keccak256Bytes, loadFastKeccak } from "./keccak.js";
 import { deriveKey, stepExamples, validateSeed, type EngineKey } from "./prng.js";
 import { jsBackend } from "./reference.js";
 import { macsPerStep, modelLayout, specId, validateSpec, type TrainingSpec } from "./spec.js";
@@ -156,6 +157,8 @@ export interface CheckpointRecord {
   readonly index: number;
   readonly checkpoint: Checkpoint;
   readonly hash: Hex;
+  /** Root of the checkpoint's byte tree (the parameter root a dispute game bisects from). */
+  readonly parameterRoot: Hex;
 }
 
 export interface TrainOptions extends EngineOptions {
@@ -174,6 +177,8 @@ export interface TrainingRun {
   readonly specId: Hex;
   /** Hash of every checkpoint, checkpoint 0 first (`steps / checkpointInterval + 1` entries). */
   readonly checkpointHashes: readonly Hex[];
+  /** Root of every checkpoint's byte tree, checkpoint 0 first (committed next to its hash). */
+  readonly parameterRoots: readonly Hex[];
   /** The last checkpoint (step = steps). */
   readonly final: Checkpoint;
   /** Kind of the backend that ran it. */
@@ -240,13 +245,17 @@ export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions
   return withSession(s, seed, options, async (session, backend, key) => {
     checkTrainingCoverage(s, key, data, 0, s.steps);
     const hashes: Hex[] = [];
+    const parameterRoots: Hex[] = [];
     const chunk = chunkSteps(s);
     let lastYield = Date.now();
     const record = async (step: number): Promise<Checkpoint> => {
       const checkpoint = { step, weights: await session.getWeights() };
-      const hash = checkpointHash(s, checkpoint);
+      const bytes = encodeCheckpoint(s, checkpoint);
+      const hash = keccak256Bytes(bytes);
+      const parameterRoot = byteTreeRoot(bytes);
       hashes.push(hash);
-      await onCheckpoint?.({ index: step / s.checkpointInterval, checkpoint, hash });
+      parameterRoots.push(parameterRoot);
+      await onCheckpoint?.({ index: step / s.checkpointInterval, checkpoint, hash, parameterRoot });
       return checkpoint;
     };
     let last = await record(0);
@@ -262,7 +271,15 @@ export async function train(spec: TrainingSpec, seed: Hex, options: TrainOptions
       }
       signal?.throwIfAborted();
     }
-    return { spec: s, seed, specId: specId(s), checkpointHashes: hashes, final: last, backend: backend.kind };
+    return {
+      spec: s,
+      seed,
+      specId: specId(s),
+      checkpointHashes: hashes,
+      parameterRoots,
+      final: last,
+      backend: backend.kind,
+    };
   });
 }
 

@@ -90,6 +90,7 @@ export {
   CommitmentError,
   checkpointLeaf,
   commit,
+  commitCheckpoints,
   verifyCheckpointProof,
   type CommittableRun,
   type RunCommitment,

@@ -1,22 +1,29 @@
 /**
  * The commitment to a run: an OpenZeppelin standard Merkle tree over one leaf per checkpoint.
  *
- * Leaf i = keccak256(bytes.concat(keccak256(abi.encode(uint32(i), bytes32(checkpointHash_i)))))
- * (`StandardMerkleTree` with leaf encoding `["uint32", "bytes32"]`: leaves sorted, pairs hashed
- * sorted), so a contract checks a checkpoint with
- * `MerkleProof.verify(proof, root, leaf)`; the index inside the leaf binds the checkpoint to
- * its place in the run.
+ * Leaf i = keccak256(bytes.concat(keccak256(abi.encode(uint32(i), bytes32(checkpointHash_i),
+ * bytes32(parameterRoot_i))))) (`StandardMerkleTree` with leaf encoding
+ * `["uint32", "bytes32", "bytes32"]`: leaves sorted, pairs hashed sorted), so a contract checks a
+ * checkpoint with `MerkleProof.verify(proof, root, leaf)`; the index inside the leaf binds the
+ * checkpoint to its place in the run. `parameterRoot_i` is the root of the checkpoint's byte tree
+ * (docs/disputes.md, "State layout": the Θ slot of a step), so a dispute game reads the start and
+ * end parameter roots of a segment from the run's commitment (`DisputeGame.openBound`).
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { encodeAbiParameters, hexToBytes, isHex, keccak256, size, type Hex } from "viem";
 import { keccak256Bytes } from "./keccak.js";
+import { byteTreeRoot } from "./state/tree.js";
 
-/** Leaf encoding of the checkpoint tree: (checkpoint index, checkpoint hash). */
-export const CHECKPOINT_LEAF_ENCODING: readonly string[] = ["uint32", "bytes32"];
+/** Leaf encoding of the checkpoint tree: (checkpoint index, checkpoint hash, parameter-tree root). */
+export const CHECKPOINT_LEAF_ENCODING: readonly string[] = ["uint32", "bytes32", "bytes32"];
 
-/** What a commitment is computed from: the checkpoint hashes, checkpoint 0 first. */
+/**
+ * What a commitment is computed from: the checkpoint hashes and the parameter-tree roots
+ * (`byteTreeRoot` of each checkpoint's bytes), checkpoint 0 first.
+ */
 export interface CommittableRun {
   readonly checkpointHashes: readonly Hex[];
+  readonly parameterRoots: readonly Hex[];
 }
 
 export interface RunCommitment {
@@ -24,6 +31,8 @@ export interface RunCommitment {
   readonly root: Hex;
   /** Leaf hashes, in checkpoint order (leaf i is checkpoint i's). */
   readonly leaves: readonly Hex[];
+  /** The committed parameter-tree roots, checkpoint 0 first. */
+  readonly parameterRoots: readonly Hex[];
   /** Sibling hashes proving checkpoint i's leaf under the root. */
   proof(index: number): Hex[];
 }
@@ -33,9 +42,9 @@ export class CommitmentError extends Error {
   override readonly name = "CommitmentError";
 }
 
-function checkHash(hash: unknown, index: number): Hex {
+function checkHash(hash: unknown, index: number, field = "checkpointHashes"): Hex {
   if (typeof hash !== "string" || !isHex(hash, { strict: true }) || size(hash) !== 32) {
-    throw new CommitmentError(`checkpointHashes[${index}] must be a 32-byte hex string, got ${String(hash)}`);
+    throw new CommitmentError(`${field}[${index}] must be a 32-byte hex string, got ${String(hash)}`);
   }
   return hash;
 }
@@ -46,12 +55,21 @@ export function commit(run: CommittableRun): RunCommitment {
   if (!Array.isArray(hashes) || hashes.length < 1) {
     throw new CommitmentError(`checkpointHashes must list at least one checkpoint, got ${String(hashes)}`);
   }
-  const values = hashes.map((hash, i) => [i, checkHash(hash, i)] as [number, Hex]);
+  const roots = run.parameterRoots;
+  if (!Array.isArray(roots) || roots.length !== hashes.length) {
+    throw new CommitmentError(
+      `parameterRoots must list one root per checkpoint (${hashes.length}), got ${Array.isArray(roots) ? roots.length : String(roots)}`,
+    );
+  }
+  const values = hashes.map(
+    (hash, i) => [i, checkHash(hash, i), checkHash(roots[i], i, "parameterRoots")] as [number, Hex, Hex],
+  );
   const tree = StandardMerkleTree.of(values, [...CHECKPOINT_LEAF_ENCODING]);
   const leaves = values.map((value) => tree.leafHash(value) as Hex);
   return {
     root: tree.root as Hex,
     leaves,
+    parameterRoots: values.map((value) => value[2]),
     proof(index: number): Hex[] {
       if (!Number.isSafeInteger(index) || index < 0 || index >= values.length) {
         throw new CommitmentError(`checkpoint index must be in 0..${values.length - 1}, got ${index}`);
@@ -61,11 +79,19 @@ export function commit(run: CommittableRun): RunCommitment {
   };
 }
 
-/** The leaf of checkpoint `index` with hash `hash`. */
-export function checkpointLeaf(index: number, hash: Hex): Hex {
+/** Builds the checkpoint tree of a run from its checkpoints' bytes (`encodeCheckpoint`), checkpoint 0 first. */
+export function commitCheckpoints(checkpoints: readonly Uint8Array[]): RunCommitment {
+  return commit({
+    checkpointHashes: checkpoints.map((bytes) => keccak256Bytes(bytes)),
+    parameterRoots: checkpoints.map((bytes) => byteTreeRoot(bytes)),
+  });
+}
+
+/** The leaf of checkpoint `index` with hash `hash` and parameter-tree root `parameterRoot`. */
+export function checkpointLeaf(index: number, hash: Hex, parameterRoot: Hex): Hex {
   const encoded = encodeAbiParameters(
-    [{ type: "uint32" }, { type: "bytes32" }],
-    [index, checkHash(hash, index)],
+    [{ type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }],
+    [index, checkHash(hash, index), checkHash(parameterRoot, index, "parameterRoots")],
   );
   return keccak256(keccak256(encoded));
 }
@@ -83,21 +109,31 @@ function lessThan(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Whether `proof` shows that checkpoint `index` has hash `hash` in the run committed to by `root`.
+ * Whether `proof` shows that checkpoint `index` has hash `hash` and parameter-tree root
+ * `parameterRoot` in the run committed to by `root`.
  * The same check as OpenZeppelin's `MerkleProof.verify` on the standard leaf (and as
  * `StandardMerkleTree.verify`), computed on bytes with `keccak256Bytes`: an audit verifies a proof
  * for every checkpoint it fetches. Malformed input (an index outside uint32, a hash or a sibling
  * that is not 32-byte hex) is not a proof: false.
  */
-export function verifyCheckpointProof(root: Hex, index: number, hash: Hex, proof: readonly Hex[]): boolean {
+export function verifyCheckpointProof(
+  root: Hex,
+  index: number,
+  hash: Hex,
+  parameterRoot: Hex,
+  proof: readonly Hex[],
+): boolean {
   if (!Number.isSafeInteger(index) || index < 0 || index > 0xffff_ffff) return false;
   const rootWord = word(root);
   const hashWord = word(hash);
-  if (!rootWord || !hashWord || !Array.isArray(proof)) return false;
-  // abi.encode(uint32(index), bytes32(hash)), then the standard leaf's double keccak256.
-  const encoded = new Uint8Array(64);
+  const parameterWord = word(parameterRoot);
+  if (!rootWord || !hashWord || !parameterWord || !Array.isArray(proof)) return false;
+  // abi.encode(uint32(index), bytes32(hash), bytes32(parameterRoot)), then the standard leaf's
+  // double keccak256.
+  const encoded = new Uint8Array(96);
   new DataView(encoded.buffer).setUint32(28, index, false);
   encoded.set(hashWord, 32);
+  encoded.set(parameterWord, 64);
   let node = hexToBytes(keccak256Bytes(hexToBytes(keccak256Bytes(encoded))));
   const pair = new Uint8Array(64);
   for (const sibling of proof) {

@@ -42,8 +42,16 @@ export const JobState = { None: 0, Open: 1, Completed: 2, Refunded: 3, Cancelled
 /** The checkpoint hashes of a (pretend) run of JOB_SPEC: steps 20, interval 10, so checkpoints 0..2. */
 export function runOf(label: string) {
   const checkpointHashes = [0, 1, 2].map((i) => keccak256(toHex(`${label} checkpoint ${i}`)));
-  const tree = commit({ checkpointHashes });
-  return { checkpointHashes, tree, finalHash: checkpointHashes[2], finalProof: tree.proof(2) };
+  const parameterRoots = [0, 1, 2].map((i) => keccak256(toHex(`${label} parameter root ${i}`)));
+  const tree = commit({ checkpointHashes, parameterRoots });
+  return {
+    checkpointHashes,
+    parameterRoots,
+    tree,
+    finalHash: checkpointHashes[2],
+    finalRoot: parameterRoots[2],
+    finalProof: tree.proof(2),
+  };
 }
 
 export type JobsWorldOptions = { trainers?: bigint[]; validators?: bigint[] };

@@ -1,0 +1,41 @@
+/**
+ * Deploys a DisputeGame with its linked DisputeBinding library (the code that binds a game to a
+ * challenge lives in the library, so that the game stays under the contract size limit).
+ */
+import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
+import { zeroAddress, type Address } from "viem";
+
+/** The DisputeGame's constructor arguments. */
+export type DisputeGameArgs = {
+  token: Address;
+  /** Seconds each party has for each move (60 .. 1 day). */
+  moveTimeout: bigint;
+  /** Bond each party posts. */
+  bond: bigint;
+  /** Staking, which slashes losers (zero: no slashing). */
+  staking?: Address;
+  /** Fraction (1e18 = 100%) of a losing defender's (or overruled member's) stake slashed. */
+  slashFraction?: bigint;
+  /** The ChallengeManager whose challenges bound games dispute (zero: none). */
+  challenges?: Address;
+  /** Seconds after a challenge's points close during which a bound game may be opened. */
+  disputeWindow?: bigint;
+};
+
+/** Deploys DisputeBinding, then DisputeGame linked to it. */
+export async function deployDisputeGame(viem: HardhatViemHelpers, args: DisputeGameArgs) {
+  const binding = await viem.deployContract("DisputeBinding");
+  return viem.deployContract(
+    "DisputeGame",
+    [
+      args.token,
+      args.moveTimeout,
+      args.bond,
+      args.staking ?? zeroAddress,
+      args.slashFraction ?? 0n,
+      args.challenges ?? zeroAddress,
+      args.disputeWindow ?? 0n,
+    ],
+    { libraries: { DisputeBinding: binding.address } },
+  );
+}
