@@ -131,6 +131,13 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "parameterRootOf",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [{ name: "", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "reassign",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -201,6 +208,16 @@ export const modelRegistryAbi = [
     type: "function",
     name: "setAuthority",
     inputs: [{ name: "newAuthority", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setParameterRoot",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -304,6 +321,15 @@ export const modelRegistryAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "ParameterRootSet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "root", type: "bytes32", internalType: "bytes32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "AccessManagedInvalidAuthority",
     inputs: [{ name: "authority", type: "address", internalType: "address" }],
@@ -400,6 +426,14 @@ export const modelRegistryAbi = [
   },
   {
     type: "error",
+    name: "ParameterRootAlreadySet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "ReservedContainerId",
     inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
   },
@@ -408,6 +442,7 @@ export const modelRegistryAbi = [
     name: "UnknownModel",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
+  { type: "error", name: "ZeroParameterRoot", inputs: [] },
   { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

@@ -383,6 +383,16 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "DisputeInProgress",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "games", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "DisputeWindowClosed",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
@@ -500,6 +510,12 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "FailedCall", inputs: [] },
+  { type: "error", name: "GameNotSet", inputs: [] },
+  {
+    type: "error",
+    name: "GamesInProgress",
+    inputs: [{ name: "count", type: "uint256", internalType: "uint256" }],
+  },
   {
     type: "error",
     name: "InboxItemNotFound",
@@ -600,6 +616,14 @@ export const poaiErrorsAbi = [
       { name: "index", type: "uint256", internalType: "uint256" },
       { name: "length", type: "uint256", internalType: "uint256" },
       { name: "maxLength", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidParameter",
+    inputs: [
+      { name: "name", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -865,6 +889,8 @@ export const poaiErrorsAbi = [
     name: "NotEligibleTrainer",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "NotGame", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
+  { type: "error", name: "NotHost", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
   {
     type: "error",
     name: "NotInCommitPhase",
@@ -1075,6 +1101,19 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "OwnableUnauthorizedAccount",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ParameterRootAlreadySet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ParameterRootUnset",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -1435,7 +1474,7 @@ export const poaiErrorsAbi = [
     name: "WrongPhase",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
-      { name: "phase", type: "uint8", internalType: "enum DisputeGame.Phase" },
+      { name: "phase", type: "uint8", internalType: "enum InferenceDisputeGame.Phase" },
     ],
   },
   {
@@ -1456,6 +1495,7 @@ export const poaiErrorsAbi = [
   },
   { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroParameterRoot", inputs: [] },
   { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
