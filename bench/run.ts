@@ -39,9 +39,10 @@ if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.met
   await runEscapeBench();
 }
 
-if (!only || only === "disputes") {
-  const { runDisputesBench } = await import("./disputes.js");
-  await runDisputesBench();
+if (!only || only === "disputes" || only === "inference-disputes") {
+  const { runDisputesBench, runInferenceDisputesBench } = await import("./disputes.js");
+  if (only !== "inference-disputes") await runDisputesBench();
+  await runInferenceDisputesBench();
 }
 
 if (!only || only === "dashboard") {
