@@ -34,6 +34,11 @@ if ((!only || only === "verification") && existsSync(new URL("./verification.ts"
   await runVerificationBench();
 }
 
+if (!only || only === "verification" || only === "sampling") {
+  const { runSamplingBench } = await import("./verification.js");
+  await runSamplingBench();
+}
+
 if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.meta.url))) {
   const { runEscapeBench } = await import("./escape.js");
   await runEscapeBench();

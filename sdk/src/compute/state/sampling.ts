@@ -293,3 +293,24 @@ export function answerBytes(a: SampleAnswer): number {
   const opening = (o?: StepStateOpening) => (o ? 32 * (o.roots.length + o.proof.length) : 0);
   return opening(a.state) + opening(a.next) + leaf(a.leaf) + a.operands.reduce((n, p) => n + leaf(p), 0);
 }
+
+/** The two audit modes of a spec. */
+export type AuditMode = "segment-replay" | "operation-sampling";
+
+/**
+ * The audit mode of a spec: segment replay (every sampled segment re-executed from its start
+ * checkpoint: a forged segment drawn is caught with certainty) whenever an audit's checkpoint bytes
+ * (`segments` × the checkpoint) fit `budgetBytes`; operation sampling only where they do not.
+ * Operation sampling catches a forged segment only when a sample lands on one of its wrong
+ * operations, so it reaches the protocol's escape goal (below 10⁻³) only against forgeries that
+ * make a fraction φ ≥ ln(1000) / samples of the sampled segments' operations wrong; a forgery of
+ * fewer operations is left to disputes (docs/verifier.md, "Audit modes").
+ */
+export function auditModeFor(
+  spec: TrainingSpec,
+  segments: number,
+  budgetBytes = 10 * 2 ** 20,
+): { mode: AuditMode; replayBytes: number } {
+  const replayBytes = segments * modelLayout(spec).checkpointBytes;
+  return { mode: replayBytes <= budgetBytes ? "segment-replay" : "operation-sampling", replayBytes };
+}
