@@ -143,7 +143,7 @@ contract InferenceDisputeGame is ReentrancyGuardTransient {
     error NotYourMove(address caller, address expected);
     error DeadlinePassed(uint256 id, uint64 deadline);
     error DeadlineNotPassed(uint256 id, uint64 deadline);
-    error InvalidParameter(string name, uint256 value);
+    error InvalidGameParameter(string name, uint256 value);
     error RootsMismatch(uint256 id);
     error WrongRootCount(uint256 expected, uint256 actual);
     error BadSlot(uint256 slot);
@@ -156,8 +156,9 @@ contract InferenceDisputeGame is ReentrancyGuardTransient {
     error InsufficientGas(uint256 left, uint256 needed);
 
     constructor(IERC20 token_, IInferenceGameHost host_, uint256 moveTimeout_, uint256 bond_) {
-        if (moveTimeout_ < 60 || moveTimeout_ > 1 days) revert InvalidParameter("moveTimeout", moveTimeout_);
-        if (address(host_) == address(0)) revert InvalidParameter("host", 0);
+        if (moveTimeout_ < 60 || moveTimeout_ > 1 days)
+            revert InvalidGameParameter("moveTimeout", moveTimeout_);
+        if (address(host_) == address(0)) revert InvalidGameParameter("host", 0);
         token = token_;
         host = host_;
         moveTimeout = moveTimeout_;
@@ -184,11 +185,12 @@ contract InferenceDisputeGame is ReentrancyGuardTransient {
         bytes calldata y
     ) external nonReentrant returns (uint256 id) {
         if (msg.sender != address(host)) revert NotHost(msg.sender);
-        if (widths.length < 2 || widths.length > 17) revert InvalidParameter("widths", widths.length);
+        if (widths.length < 2 || widths.length > 17) revert InvalidGameParameter("widths", widths.length);
         uint256 L = widths.length - 1;
-        if (input.length != widths[0]) revert InvalidParameter("input", input.length);
-        if (y.length != widths[L]) revert InvalidParameter("y", y.length);
-        for (uint256 i; i <= L; ++i) if (widths[i] > MAX_WIDTH) revert InvalidParameter("widths", widths[i]);
+        if (input.length != widths[0]) revert InvalidGameParameter("input", input.length);
+        if (y.length != widths[L]) revert InvalidGameParameter("y", y.length);
+        for (uint256 i; i <= L; ++i)
+            if (widths[i] > MAX_WIDTH) revert InvalidGameParameter("widths", widths[i]);
         id = ++gameCount;
         Game storage g = _games[id];
         g.challenger = challenger;
@@ -326,7 +328,7 @@ contract InferenceDisputeGame is ReentrancyGuardTransient {
                 127
             );
             _resolve(id, g, value != g.claimed, "fold finish");
-        } else revert InvalidParameter("part", part);
+        } else revert InvalidGameParameter("part", part);
     }
 
     /// @notice The defender's accumulator after the middle chunk of the disputed chunk range.

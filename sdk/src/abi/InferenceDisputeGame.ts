@@ -445,7 +445,7 @@ export const inferenceDisputeGameAbi = [
   },
   {
     type: "error",
-    name: "InvalidParameter",
+    name: "InvalidGameParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
       { name: "value", type: "uint256", internalType: "uint256" },

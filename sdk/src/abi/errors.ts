@@ -620,7 +620,7 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
-    name: "InvalidParameter",
+    name: "InvalidGameParameter",
     inputs: [
       { name: "name", type: "string", internalType: "string" },
       { name: "value", type: "uint256", internalType: "uint256" },
