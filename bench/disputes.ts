@@ -11,14 +11,36 @@
  * operand, so it differs from the measured ones only by its proofs' depth, given by the formula
  * row (`oneStepAtMaxWidth`), from the measured gas per proof level.
  *
+ * Inference games (`runInferenceDisputesBench`, BENCH=inference-disputes, also run by
+ * BENCH=disputes): PoAIVerifier.disputeByGame on a node's forged delivery, for the reference and
+ * MNIST shapes and a model at the engine's largest width (65,536), written under `inference`.
+ *
  * Writes bench/results/disputes.json.   BENCH=disputes npm run bench
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { maxUint256, parseEther, type Address, type Hex } from "viem";
+import { keccak256, maxUint256, parseEther, type Address, type Hex } from "viem";
 import { getDispute, nextDisputeMove, openDispute, sendDisputeMove } from "../sdk/src/actions/disputes.js";
 import type { PoAIContext } from "../sdk/src/context.js";
-import { deriveKey, loadFastKeccak, modelLayout, type TrainingSpec } from "../sdk/src/compute/index.js";
+import {
+  deriveKey,
+  encodeCheckpoint,
+  encodeInferenceInput,
+  encodeInferenceOutput,
+  loadFastKeccak,
+  modelLayout,
+  type TrainingSpec,
+} from "../sdk/src/compute/index.js";
+import {
+  ForgedInference,
+  INFERENCE_PHASES,
+  InferenceStates,
+  inferenceMove,
+  inferenceSpec,
+  type InferenceGameView,
+} from "../sdk/src/compute/state/inference-game.js";
+import { deployInferenceGame } from "../scripts/lib/deploy-verifier.js";
+import { PAYMENT, containerIdOf, deployVerifierWorld } from "../test/infernet/helpers/verifier-world.js";
 import { initialWeights } from "../sdk/src/compute/reference.js";
 import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../sdk/src/compute/state/forged.js";
@@ -195,4 +217,174 @@ export async function runDisputesBench(): Promise<void> {
   );
   console.table(rows);
   console.log(results.oneStepAtMaxWidth, { gasPerStepBisectionLevel: results.gasPerStepBisectionLevel });
+}
+
+// --- inference games ----------------------------------------------------------------------------
+
+interface InferenceRow {
+  model: string;
+  parameters: number;
+  forged: string;
+  moves: number;
+  openGas: number;
+  totalGas: number;
+  maxMoveGas: number;
+  oneStepGas: number;
+  oneStepMove: string;
+  thetaProofDepth: number;
+  wallSeconds: number;
+}
+
+const INFERENCE_MODELS: { name: string; widths: number[]; slot: number }[] = [
+  { name: "reference shape 64-128-128-10", widths: [64, 128, 128, 10], slot: 3 },
+  { name: "MNIST shape 784-128-10", widths: [784, 128, 10], slot: 2 },
+  {
+    name: "largest width 64-65536-10, forged output (fold of 1,024 chunks)",
+    widths: [64, 65_536, 10],
+    slot: 3,
+  },
+  {
+    name: "largest width 64-65536-10, forged hidden activation (tree depth 9)",
+    widths: [64, 65_536, 10],
+    slot: 2,
+  },
+];
+
+/**
+ * One inference game through PoAIVerifier.disputeByGame: a node delivers an output whose forward
+ * pass it forged at one activation of `slot` (later layers computed from the forged one), an honest
+ * challenger disputes it, both parties played by the SDK's `inferenceMove`.
+ */
+async function playInference(name: string, widths: number[], slot: number): Promise<InferenceRow> {
+  const conn = await network.create();
+  const w = await deployVerifierWorld(conn);
+  const game = await deployInferenceGame(conn.viem, { token: w.token.address, verifier: w.verifier });
+  const spec = inferenceSpec(widths);
+  const count = modelLayout(spec).parameterCount;
+  let x = 0x2545f491;
+  const weights = Int16Array.from({ length: count }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return ((x >>> 16) % 4000) - 2000;
+  });
+  const checkpoint = encodeCheckpoint(spec, { step: 0, weights });
+  const input = Int8Array.from({ length: widths[0] }, (_, i) => ((i * 37 + 11) % 255) - 127);
+  const honest = new InferenceStates(widths, checkpoint, new Uint8Array(input.buffer));
+  const honestY = Int8Array.from(honest.trace.acts[widths.length - 1]);
+  let forged: ForgedInference | undefined;
+  for (let bit = 0; bit < 8 && !forged; bit++) {
+    const f = new ForgedInference(honest, { slot, byte: 3, bit, cut: 1, delta: 1000n });
+    if (f.y.some((v, c) => v !== honestY[c])) forged = f;
+  }
+  if (!forged) throw new Error(`${name}: no single-bit forgery of slot ${slot} changes the output`);
+  const container = `bench-${widths.join("x")}-${slot}`;
+  const containerId = containerIdOf(container);
+  const registry = await w.as("ModelRegistry", w.models.address, w.trainer);
+  await registry.write.registerModel([container, widths, keccak256(checkpoint)]);
+  await registry.write.setParameterRoot([containerId, honest.tensors.roots[0]]);
+  const { result: sub } = await w.coordinator.simulate.createSubscription([
+    w.consumer.address,
+    containerId,
+    1,
+    w.verifier.address,
+    PAYMENT,
+  ]);
+  await w.coordinator.write.createSubscription(
+    [w.consumer.address, containerId, 1, w.verifier.address, PAYMENT],
+    {
+      value: PAYMENT,
+    },
+  );
+  await w.consumer.write.setInputs([sub, encodeInferenceInput(input)]);
+  const y = forged.y;
+  const label = y.reduce((best, v, c) => (v > y[best] ? c : best), 0);
+  const output = encodeInferenceOutput({ output: y, label });
+  await w.deliver(w.node, sub, encodeInferenceInput(input), output);
+  const [, , challenger] = w.outsiders;
+  for (const who of [challenger, w.node]) {
+    const token = await conn.viem.getContractAt("PoAIToken", w.token.address, {
+      client: { wallet: who.wallet },
+    });
+    await token.write.approve([game.address, maxUint256]);
+  }
+  const publicClient = await conn.viem.getPublicClient();
+  const started = performance.now();
+  const verifier = await w.as("PoAIVerifier", w.verifier.address, challenger);
+  const openHash = await verifier.write.disputeByGame([
+    sub,
+    1,
+    w.node.address,
+    containerId,
+    encodeInferenceInput(input),
+    output,
+  ]);
+  const openGas = (await publicClient.waitForTransactionReceipt({ hash: openHash })).gasUsed;
+  const id = await game.read.gameCount();
+  const as = {
+    node: await conn.viem.getContractAt("InferenceDisputeGame", game.address, {
+      client: { wallet: w.node.wallet },
+    }),
+    challenger: await conn.viem.getContractAt("InferenceDisputeGame", game.address, {
+      client: { wallet: challenger.wallet },
+    }),
+  };
+  let roots: Hex[] | undefined;
+  let leaf: Hex | undefined;
+  let [moves, totalGas, maxMoveGas] = [1, openGas, openGas];
+  let last = { gas: 0n, fn: "" };
+  for (;;) {
+    const mover = await game.read.moverOf([id]);
+    if (mover === "0x0000000000000000000000000000000000000000") break;
+    const g = await game.read.gameOf([id]);
+    const view: InferenceGameView = { ...g, id, phase: INFERENCE_PHASES[g.phase], roots, leaf };
+    const isNode = mover.toLowerCase() === w.node.address.toLowerCase();
+    const move = inferenceMove(view, isNode ? forged : honest);
+    if (move.functionName === "postState") roots = move.args[1];
+    if (move.functionName === "revealLeaf") leaf = move.args[1];
+    const contract = isNode ? as.node : as.challenger;
+    const hash = await (contract.write[move.functionName] as (a: readonly unknown[]) => Promise<Hex>)(
+      move.args,
+    );
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    totalGas += receipt.gasUsed;
+    if (receipt.gasUsed > maxMoveGas) maxMoveGas = receipt.gasUsed;
+    last = { gas: receipt.gasUsed, fn: move.functionName };
+    moves++;
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const winner = (await game.read.gameOf([id])).winner;
+  if (winner.toLowerCase() !== challenger.address.toLowerCase())
+    throw new Error(`${name}: the honest challenger lost`);
+  return {
+    model: name,
+    parameters: count,
+    forged: `A_${slot - 1}`,
+    moves,
+    openGas: Number(openGas),
+    totalGas: Number(totalGas),
+    maxMoveGas: Number(maxMoveGas),
+    oneStepGas: Number(last.gas),
+    oneStepMove: last.fn,
+    thetaProofDepth: honest.tensors.tree(0).depth,
+    wallSeconds: Math.round(wallSeconds * 100) / 100,
+  };
+}
+
+/** Inference game rows, written under `inference` in bench/results/disputes.json. */
+export async function runInferenceDisputesBench(): Promise<void> {
+  await loadFastKeccak();
+  const rows: InferenceRow[] = [];
+  for (const { name, widths, slot } of INFERENCE_MODELS) {
+    const row = await playInference(name, widths, slot);
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  const file = new URL("./results/disputes.json", import.meta.url);
+  const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  results.inference = {
+    measured:
+      "in-process EDR chain, PoAIVerifier.disputeByGame then every move's gasUsed; an honest challenger against a node that forged one activation (later layers consistent with it) and the forged element's accumulators from chunk 1 on; wall time of the whole game, both parties played by the SDK, on a shared 2-core machine",
+    rows,
+  };
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.table(rows);
 }

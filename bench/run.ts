@@ -34,14 +34,20 @@ if ((!only || only === "verification") && existsSync(new URL("./verification.ts"
   await runVerificationBench();
 }
 
+if (!only || only === "verification" || only === "sampling") {
+  const { runSamplingBench } = await import("./verification.js");
+  await runSamplingBench();
+}
+
 if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.meta.url))) {
   const { runEscapeBench } = await import("./escape.js");
   await runEscapeBench();
 }
 
-if (!only || only === "disputes") {
-  const { runDisputesBench } = await import("./disputes.js");
-  await runDisputesBench();
+if (!only || only === "disputes" || only === "inference-disputes") {
+  const { runDisputesBench, runInferenceDisputesBench } = await import("./disputes.js");
+  if (only !== "inference-disputes") await runDisputesBench();
+  await runInferenceDisputesBench();
 }
 
 if (!only || only === "dashboard") {

@@ -574,3 +574,147 @@ function print(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runVerificationBench();
+
+// --- operation sampling -------------------------------------------------------------------------
+
+/** Specs of the sampling figures: batch 32, the reference family up to the issue's 2.1M model. */
+const SAMPLING_SPECS: number[][] = [
+  [64, 128, 128, 10],
+  [784, 128, 10],
+  [256, 768, 512, 10],
+  [1024, 1024, 1024, 10],
+];
+
+/**
+ * Operation-sampling audits (`sdk/src/compute/state/sampling.ts`) against segment replay, per
+ * model size: for a two-step segment of each spec, the trainer's answer bytes and the validator's
+ * check time of the costliest samples (a forward element of the widest layer, a Θ_out weight, a
+ * backward element) and of 64 uniform samples, measured; the replay's bytes (the segment's start
+ * checkpoint) beside them; and for a 1B-parameter spec (widths 32768-30000-…, computed) the bytes
+ * from the formula `32·(2·slots + 2·log2(steps)) + Σ leaves·(136 + 32·depth)`.
+ * Writes `sampling` into bench/results/verification.json.   BENCH=sampling npm run bench
+ */
+export async function runSamplingBench(): Promise<void> {
+  const { readFile } = await import("node:fs/promises");
+  const { RunStates } = await import("../sdk/src/compute/state/game.js");
+  const { actSlot, thetaOutSlot, backwardBase, trainingSlots } =
+    await import("../sdk/src/compute/state/layout.js");
+  const { answerSample, answerBytes, checkSample, sampleableSlots, stateHash, stepStatesRoot } =
+    await import("../sdk/src/compute/state/sampling.js");
+  const { initialWeights } = await import("../sdk/src/compute/reference.js");
+  const rows = [];
+  for (const widths of SAMPLING_SPECS) {
+    const spec: TrainingSpec = {
+      version: 1,
+      widths,
+      batchSize: 32,
+      steps: 1024,
+      checkpointInterval: 2,
+      lrShift: 4,
+      evalSize: 32,
+    };
+    const key = deriveKey(spec, bytesToHex(randomBytes(32)));
+    const layout = modelLayout(spec);
+    const t0 = performance.now();
+    const run = new RunStates(spec, key, initialWeights(layout, key), 0);
+    const states = [run.tensors(0), run.tensors(1)];
+    const commitment = {
+      firstStep: 0,
+      steps: 2,
+      startRoot: run.thetaRoot(0),
+      endRoot: run.thetaRoot(2),
+      stepStatesRoot: stepStatesRoot(states.map((t) => stateHash(t.roots))),
+    };
+    const commitMs = performance.now() - t0;
+    const L = widths.length - 1;
+    let widest = 1;
+    for (let l = 1; l < L; l++) if (widths[l - 1] > widths[widest - 1]) widest = l;
+    const measure = (sample: { step: number; slot: number; byte: number }) => {
+      const answer = answerSample(spec, states, sample);
+      const t = performance.now();
+      checkSample(spec, commitment, sample, answer);
+      return { bytes: answerBytes(answer), checkMs: performance.now() - t };
+    };
+    const forward = measure({ step: 0, slot: actSlot(widest), byte: 1 });
+    const update = measure({ step: 1, slot: thetaOutSlot(L), byte: 8 + 2 * 7 });
+    const backward = L > 1 ? measure({ step: 1, slot: backwardBase(L, 1) + 3, byte: 5 }) : undefined;
+    const slots = trainingSlots(spec);
+    const sampleable = sampleableSlots(spec);
+    let [bytes, ms] = [0, 0];
+    for (let k = 0; k < 64; k++) {
+      const slot = sampleable[k % sampleable.length];
+      const m = measure({ step: k % 2, slot, byte: (k * 7919) % slots[slot].length });
+      bytes += m.bytes;
+      ms += m.checkMs;
+    }
+    const row: Record<string, unknown> & { widths: number[]; widest: number } = {
+      widths,
+      widest,
+      parameters: layout.parameterCount,
+      replayBytesPerSegment: layout.checkpointBytes,
+      forwardSampleBytes: forward.bytes,
+      updateSampleBytes: update.bytes,
+      backwardSampleBytes: backward?.bytes,
+      meanSampleBytes: Math.round(bytes / 64),
+      meanSampleCheckMs: Math.round((ms / 64) * 1000) / 1000,
+      trainerStateMsPerStep: Math.round(commitMs / 2),
+    };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  // 1B parameters, computed by the formula of an answer's bytes, checked against the measured rows
+  // (`formulaForwardBytes` beside `forwardSampleBytes`): a forward element of the widest fold.
+  const billion = [32_768, 30_000, 512, 10];
+  const billionForward = forwardAnswerBytes(billion, 32, 1, 1024);
+  for (const row of rows) row.formulaForwardBytes = forwardAnswerBytes(row.widths, 32, row.widest);
+  let P = 0;
+  for (let l = 0; l + 1 < billion.length; l++) P += (billion[l] + 1) * billion[l + 1];
+  const file = fileURLToPath(new URL("./results/verification.json", import.meta.url));
+  const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  results.sampling = {
+    measured:
+      "rows: two-step segments traced by the SDK (batch 32), each sample answered by the trainer's answerSample and checked by checkSample on this shared 2-core machine; bytes = leaves and siblings and slot roots the answer holds",
+    rows,
+    billion: {
+      widths: billion,
+      parameters: P,
+      computed: true,
+      replayBytesPerSegment: 8 + 2 * P,
+      forwardSampleBytes: billionForward,
+      samplesIn10MB: Math.floor((10 * 2 ** 20) / billionForward),
+      how: "forwardAnswerBytes: the two state openings (32·(slots + log2(1,024 steps)) each), the element's leaf, the bias leaf and every chunk's weight and activation leaves, each 136 bytes + 32 per tree level; it gives formulaForwardBytes, equal to the measured forwardSampleBytes, for every measured row",
+    },
+  };
+  await writeFile(file, JSON.stringify(results, null, 2) + "\n");
+  console.table(rows);
+  console.log(results.sampling);
+}
+
+/**
+ * Bytes of the answer to a sample of a forward element A_l[0][1] (`l` = `layer`) of a spec of
+ * `widths` and batch `B`, in segments of `steps` steps (not the last step): exactly what `answerSample` holds, by construction.
+ */
+function forwardAnswerBytes(widths: number[], B: number, layer: number, steps = 2): number {
+  const depth = (bytes: number) => Math.ceil(Math.log2(Math.max(1, Math.ceil(bytes / 136))));
+  const leaves = (offset: number, length: number) =>
+    Math.floor((offset + length - 1) / 136) - Math.floor(offset / 136) + 1;
+  const L = widths.length - 1;
+  let P = 0;
+  let weightOffset = 0;
+  for (let l = 0; l < L; l++) {
+    if (l < layer - 1) weightOffset += (widths[l] + 1) * widths[l + 1];
+    P += (widths[l] + 1) * widths[l + 1];
+  }
+  const n = widths[layer - 1];
+  const o = 1;
+  const theta = 136 + 32 * depth(8 + 2 * P);
+  const act = (w: number) => 136 + 32 * depth(B * w);
+  const slots = 6 + 5 * L;
+  let bytes = 2 * 32 * (slots + Math.ceil(Math.log2(steps))) + act(widths[layer]);
+  bytes += leaves(8 + 2 * (weightOffset + n * widths[layer] + o), 2) * theta; // the bias
+  for (let k0 = 0; k0 < n; k0 += 64) {
+    const m = Math.min(64, n - k0);
+    bytes += leaves(8 + 2 * (weightOffset + o * n + k0), 2 * m) * theta + leaves(k0, m) * act(n);
+  }
+  return bytes;
+}

@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {DisputeBinding, IBoundChallenges} from "./DisputeBinding.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
+import {Bisection} from "./Bisection.sol";
 import {StepRules} from "./StepRules.sol";
 
 interface IEpochLength {
@@ -540,7 +541,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     // --- internals ------------------------------------------------------------------------------
 
     function _mid(uint32 lo, uint32 hi) private pure returns (uint32) {
-        return lo + (hi - lo) / 2;
+        return Bisection.mid(lo, hi);
     }
 
     function _mover(Game storage g) private view returns (address) {
@@ -645,34 +646,18 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
                 LeafProof calldata p = proofs[cursor++];
                 if (p.index != j || j >= leaves || !_verify(roots[range.slot], depth, p))
                     revert BadProof(range.slot, j);
-                uint256 from = j * StepRules.LEAF_BYTES;
-                for (
-                    uint256 b = from < range.offset ? range.offset : from;
-                    b < from + StepRules.LEAF_BYTES;
-                    ++b
-                ) {
-                    if (b >= range.offset + range.length) break;
-                    bytes_[b - range.offset] = p.leaf[b - from];
-                }
+                Bisection.copyLeaf(bytes_, range.offset, j, p.leaf);
             }
             out[r] = bytes_;
         }
     }
 
     /// The root of a subtree of `height` holding no leaf: Z_0 = 0, Z_{k+1} = keccak256(Z_k ‖ Z_k).
-    function _emptySubtree(uint256 height) private pure returns (bytes32 z) {
-        for (uint256 k; k < height; ++k) z = keccak256(abi.encodePacked(z, z));
+    function _emptySubtree(uint256 height) private pure returns (bytes32) {
+        return Bisection.emptySubtree(height);
     }
 
     function _verify(bytes32 root, uint256 depth, LeafProof calldata p) private pure returns (bool) {
-        if (p.leaf.length != StepRules.LEAF_BYTES || p.siblings.length != depth) return false;
-        bytes32 node = keccak256(p.leaf);
-        for (uint256 k; k < depth; ++k) {
-            node =
-                (p.index >> k) & 1 == 1
-                    ? keccak256(abi.encodePacked(p.siblings[k], node))
-                    : keccak256(abi.encodePacked(node, p.siblings[k]));
-        }
-        return node == root;
+        return Bisection.verify(root, depth, p.index, p.leaf, p.siblings);
     }
 }

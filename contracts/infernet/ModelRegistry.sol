@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
+import {IJobBoard} from "../interfaces/IJobBoard.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
@@ -27,9 +28,13 @@ import {ChallengeManager} from "../poai/ChallengeManager.sol";
 ///         gets no royalty). Governance may also give a record to another trainer (`reassign`) or
 ///         remove it (`clear`), after which the id can be registered anew, under a new generation.
 ///
-///         A model is refused when a dispute of one of its outputs could need more gas than a
-///         transaction may use (`DisputeGas.bound` of its widths above `MAX_DISPUTE_GAS`): a wrong
-///         output of such a model could never be proven, so the PoAIVerifier would always pay it.
+///         Every model the engine accepts is registered. A wrong output of one whose whole-model
+///         dispute fits a transaction (`DisputeGas.bound` of its widths within `MAX_DISPUTE_GAS`)
+///         is proven by recomputing it; any model's by the PoAIVerifier's bisection game over its
+///         parameter tree (InferenceDisputeGame), which needs the root of that tree: the trainer
+///         posts it once with `setParameterRoot` (the SDK computes it from the checkpoint). A model
+///         too large for the whole-model dispute is registered inactive and becomes active when its
+///         root is set, so no output of a model that could not be disputed is ever delivered.
 ///
 /// Invariants:
 ///  - a container id has at most one record; while it exists its widths, weights hash and
@@ -39,7 +44,8 @@ import {ChallengeManager} from "../poai/ChallengeManager.sol";
 ///    AccessManager) may activate, deactivate, approve, reassign or clear any model;
 ///  - `challengeOf(id) != 0` only if the weights hash was proven to be the final checkpoint of that
 ///    valid challenge of the registering trainer, and the widths are that challenge spec's;
-///  - every registered model's dispute fits in `MAX_DISPUTE_GAS`;
+///  - every active model is disputable: its whole-model dispute fits in `MAX_DISPUTE_GAS`, or its
+///    parameter root is set (and, once set, it never changes);
 ///  - container ids `job/...` are the job registry's (`registerJobModel`): a job's model name can
 ///    never be taken by anyone else; a job's model's royalties accrue to its royalty account, which
 ///    the reward distributor splits between the job owner and the trainer.
@@ -62,7 +68,16 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         uint32[] widths;
         address royaltyAccount; // job models: the account whose royalties the reward distributor splits
         uint256 jobId; // job models: the job whose run produced the weights
+        bytes32 parameterRoot; // root of the checkpoint's byte tree (docs/disputes.md), 0 until set
     }
+
+    event ParameterRootSet(bytes32 indexed containerId, bytes32 root);
+
+    error ZeroParameterRoot();
+    /// A paid job's run is registered through the job registry only (as `job/<id>`, with the
+    /// owner's royalty split), never under a name of the trainer's.
+    error JobRunModel(bytes32 challengeId, uint256 round);
+    error ParameterRootAlreadySet(bytes32 containerId, bytes32 root);
 
     /// @notice The prefix of the container ids only the job registry registers (`job/<jobId>`).
     bytes4 public constant JOB_PREFIX = "job/";
@@ -94,7 +109,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         bytes32 weightsHash
     ) external returns (bytes32 containerId) {
         _checkTrainer(containerIdString);
-        containerId = _register(containerIdString, msg.sender, widths, weightsHash, bytes32(0));
+        containerId = _register(containerIdString, msg.sender, widths, weightsHash, bytes32(0), bytes32(0));
     }
 
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
@@ -120,8 +135,19 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);
         }
+        IJobBoard board = challenges.jobBoard();
+        if (address(board) != address(0) && board.jobSpecOf(c.trainer, c.round) != bytes32(0)) {
+            revert JobRunModel(challengeId, c.round);
+        }
         _checkTrainer(containerIdString);
-        containerId = _register(containerIdString, msg.sender, spec.widths, weightsHash, challengeId);
+        containerId = _register(
+            containerIdString,
+            msg.sender,
+            spec.widths,
+            weightsHash,
+            challengeId,
+            parameterRoot
+        );
     }
 
     /// @notice The job registry binds a completed job's model: the final checkpoint (already proven
@@ -133,15 +159,30 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         address trainer,
         uint32[] calldata widths,
         bytes32 weightsHash,
+        bytes32 parameterRoot,
         bytes32 challengeId,
         uint256 jobId,
         address royaltyAccount
     ) external restricted returns (bytes32 containerId) {
-        containerId = _register(containerIdString, trainer, widths, weightsHash, challengeId);
+        containerId = _register(containerIdString, trainer, widths, weightsHash, challengeId, parameterRoot);
         Record storage r = _models[containerId];
         r.royaltyAccount = royaltyAccount;
         r.jobId = jobId;
         emit JobModelRegistered(containerId, jobId, royaltyAccount);
+    }
+
+    /// @notice Sets the root of the byte tree of `containerId`'s checkpoint encoding (136-byte
+    ///         leaves, docs/disputes.md), which the inference dispute game proves operands against;
+    ///         once, by the model's trainer. A model waiting for its root (too large for the
+    ///         whole-model dispute) becomes active. Serving nodes check it against the checkpoint.
+    function setParameterRoot(bytes32 containerId, bytes32 root) external {
+        Record storage r = _requireModel(containerId);
+        if (r.trainer != msg.sender) revert NotModelTrainer(containerId, msg.sender, r.trainer);
+        if (root == bytes32(0)) revert ZeroParameterRoot();
+        if (r.parameterRoot != bytes32(0)) revert ParameterRootAlreadySet(containerId, r.parameterRoot);
+        r.parameterRoot = root;
+        emit ParameterRootSet(containerId, root);
+        if (!r.active && DisputeGas.bound(r.widths) > MAX_DISPUTE_GAS) _setActive(containerId, r, true);
     }
 
     /// @notice Stops deliveries of the caller's model `containerId`.
@@ -157,7 +198,9 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
 
     /// @notice Activates or deactivates any model (e.g. suspends a model that serves harm).
     function setActive(bytes32 containerId, bool active) external restricted {
-        _setActive(containerId, _requireModel(containerId), active);
+        Record storage r = _requireModel(containerId);
+        if (active) _checkDisputable(r.widths, r.parameterRoot);
+        _setActive(containerId, r, active);
     }
 
     /// @notice Approves (or withdraws approval of) the royalties of a model not bound to a challenge.
@@ -235,6 +278,11 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         return (r.widths, r.weightsHash, r.generation);
     }
 
+    /// @notice The root of `containerId`'s parameter tree (0: not set).
+    function parameterRootOf(bytes32 containerId) external view returns (bytes32) {
+        return _models[containerId].parameterRoot;
+    }
+
     /// @notice The most gas a dispute of an output of a model of `widths` could need.
     function disputeGasBound(uint32[] calldata widths) external pure returns (uint256) {
         return DisputeGas.bound(widths);
@@ -268,22 +316,25 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         address trainer,
         uint32[] memory widths,
         bytes32 weightsHash,
-        bytes32 challengeId
+        bytes32 challengeId,
+        bytes32 parameterRoot
     ) private returns (bytes32 containerId) {
         uint256 length = bytes(containerIdString).length;
         if (length == 0 || length > MAX_CONTAINER_ID_LENGTH) {
             revert InvalidContainerId(length, MAX_CONTAINER_ID_LENGTH);
         }
         if (weightsHash == bytes32(0)) revert ZeroWeightsHash();
-        uint256 disputeGas = DisputeGas.bound(widths);
-        if (disputeGas > MAX_DISPUTE_GAS) revert ModelNotDisputable(disputeGas, MAX_DISPUTE_GAS);
+        // widths the engine refuses revert here; a model beyond the whole-model dispute waits for its
+        // root, unless it comes with one proven under its challenge's result root
+        bool active = DisputeGas.bound(widths) <= MAX_DISPUTE_GAS || parameterRoot != bytes32(0);
         containerId = keccak256(abi.encode(containerIdString));
         Record storage r = _models[containerId];
         if (r.trainer != address(0)) revert ModelAlreadyRegistered(containerId);
         uint16 generation = _nextGeneration[containerId];
         _nextGeneration[containerId] = generation + 1;
         r.trainer = trainer;
-        r.active = true;
+        r.active = active;
+        r.parameterRoot = parameterRoot;
         r.inputs = widths[0];
         r.classes = widths[widths.length - 1];
         r.generation = generation;
@@ -291,7 +342,15 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         r.challengeId = challengeId;
         r.widths = widths;
         emit ModelRegistered(containerId, trainer, containerIdString, widths, weightsHash, challengeId);
-        emit ModelStatusChanged(containerId, true, msg.sender);
+        emit ModelStatusChanged(containerId, active, msg.sender);
+        if (parameterRoot != bytes32(0)) emit ParameterRootSet(containerId, parameterRoot);
+    }
+
+    /// A model may take deliveries only if its outputs can be disputed.
+    function _checkDisputable(uint32[] memory widths, bytes32 parameterRoot) private pure {
+        uint256 disputeGas = DisputeGas.bound(widths);
+        if (disputeGas > MAX_DISPUTE_GAS && parameterRoot == bytes32(0))
+            revert ModelNotDisputable(disputeGas, MAX_DISPUTE_GAS);
     }
 
     function _setActive(bytes32 containerId, Record storage r, bool active) private {

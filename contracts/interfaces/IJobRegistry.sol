@@ -129,8 +129,6 @@ interface IJobRegistry {
     error JobModelAlreadyRegistered(uint256 jobId, bytes32 containerId);
     error JobCheckpointNotProven(uint256 jobId, uint256 index, bytes32 weightsHash);
     error NoModelRegistry();
-    /// @notice The spec's model could need `gas` to dispute one output, more than the ModelRegistry accepts.
-    error ModelNotDisputable(uint256 gas, uint256 maxGas);
     error ModelRegistryAlreadySet(address models);
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
 }

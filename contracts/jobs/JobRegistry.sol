@@ -143,13 +143,6 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         if (terms.deadline < earliest) revert DeadlineTooSoon(terms.deadline, earliest);
         if (terms.deadline > block.timestamp + MAX_DURATION) revert InvalidTerms("deadline", terms.deadline);
 
-        // A model nobody could dispute could never be registered: refuse its job before escrow.
-        ModelRegistry registry = models;
-        if (address(registry) != address(0)) {
-            uint256 disputeGas = registry.disputeGasBound(spec.widths);
-            if (disputeGas > registry.MAX_DISPUTE_GAS())
-                revert ModelNotDisputable(disputeGas, registry.MAX_DISPUTE_GAS());
-        }
         bytes32 specId = keccak256(abi.encode(spec, dataset));
         if (!tasks.isRegistered(specId)) {
             ITaskRegistry.SpecParams memory sp = ITaskRegistry.SpecParams({
@@ -332,6 +325,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
             out.winner,
             spec.widths,
             weightsHash,
+            parameterRoot,
             challengeId,
             jobId,
             account

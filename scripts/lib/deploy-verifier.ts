@@ -39,6 +39,7 @@ export const VERIFIER_GOVERNOR_SELECTORS = [
   selector("setFee(address,uint256,bool)"),
   selector("setWallet(address)"),
   selector("withdraw(address,address,uint256)"),
+  selector("setGame(address)"),
 ] as const;
 
 /**
@@ -102,4 +103,32 @@ export async function deployPoAIVerifier(
   await d.manager.write.grantRole([ROLES.SLASHER, verifier.address, 0]);
   if (hasSlashWindow(verifier.abi)) await d.staking.write.addSlashSource([verifier.address]);
   return { verifier, params };
+}
+
+/** InferenceDisputeGame's parameters: seconds per move and the bond each party posts. */
+export const DEFAULT_INFERENCE_GAME = { moveTimeout: 3600, bond: parseEther("10") };
+
+/**
+ * Deploys the bisection game for inference outputs of any model size over `verifier` (its host)
+ * and wires it with `setGame` (the caller must hold the verifier's governor role).
+ */
+export async function deployInferenceGame(
+  viem: HardhatViemHelpers,
+  d: {
+    token: Address;
+    verifier: { address: Address; write: { setGame: (args: [Address]) => Promise<unknown> } };
+    moveTimeout?: number;
+    bond?: bigint;
+  },
+) {
+  const moveTimeout = d.moveTimeout ?? DEFAULT_INFERENCE_GAME.moveTimeout;
+  const bond = d.bond ?? DEFAULT_INFERENCE_GAME.bond;
+  const game = await viem.deployContract("InferenceDisputeGame", [
+    d.token,
+    d.verifier.address,
+    BigInt(moveTimeout),
+    bond,
+  ]);
+  await d.verifier.write.setGame([game.address]);
+  return game;
 }

@@ -290,9 +290,9 @@ describe("ModelRegistry", function () {
     const wide = (h: number) => [256, h, 10];
     const narrow = (h: number) => [2, h, 2];
 
-    it("refuses a model whose dispute could need more than 16.7M gas, at the boundary, whatever the registration path", async () => {
-      // Naive code accepted up to 2^26 parameters: a dispute of such a model never fits a block, so a
-      // wrong output of it was always paid as valid.
+    it("registers a model beyond the whole-model dispute inactive until its parameter root is set, at the boundary", async () => {
+      // Naive code activated any model up to 2^26 parameters: a whole-model dispute of such a model
+      // never fits a transaction, so without the root the game needs, its wrong outputs were always paid.
       const w = await load();
       const r = await w.registryOf(w.node);
       for (const shape of [wide, narrow]) {
@@ -300,12 +300,22 @@ describe("ModelRegistry", function () {
         expect(max).to.equal(16_700_000n);
         expect((await bound(lo)) <= max).to.equal(true);
         expect((await bound(hi)) > max).to.equal(true);
+        const big = containerIdOf(`too-big-${hi}`);
         expect(
           await outcome(w, r.write.registerModel([`too-big-${hi}`, shape(hi), keccak256(toHex("w"))])),
-        ).to.deep.equal(["ModelNotDisputable", [await bound(hi), max]]);
+        ).to.equal("ok");
+        expect(await w.models.read.isActive([big])).to.equal(false);
+        // governance cannot activate it without the root either
+        expect(await outcome(w, w.models.write.setActive([big, true]))).to.deep.equal([
+          "ModelNotDisputable",
+          [await bound(hi), max],
+        ]);
+        await r.write.setParameterRoot([big, keccak256(toHex("root"))]);
+        expect(await w.models.read.isActive([big])).to.equal(true);
         expect(
           await outcome(w, r.write.registerModel([`fits-${lo}`, shape(lo), keccak256(toHex("w"))])),
         ).to.equal("ok");
+        expect(await w.models.read.isActive([containerIdOf(`fits-${lo}`)])).to.equal(true);
       }
     });
 

@@ -111,7 +111,7 @@ describe("job model royalties through the Coordinator", function () {
       ).write.flushUsageFees([node.address, keccak256(encodeAbiParameters([{ type: "string" }], [model]))]);
       return w.publicClient.waitForTransactionReceipt({ hash: flushed });
     };
-    return { ...w, inf, jobId, winner, bound, useModel };
+    return { ...w, inf, jobId, winner, bound, useModel, run, runRound };
   }
   const load = () => conn.networkHelpers.loadFixture(fixture);
 
@@ -194,5 +194,27 @@ describe("job model royalties through the Coordinator", function () {
       w.jobs.abi,
     );
     expect(early.ok ? "ok" : early.error).to.equal("JobNotCompleted");
+  });
+
+  // Catches a ModelRegistry that lets any Valid challenge back a model: the winner of a job would
+  // register its job run under a name of its own and keep the royalties whole, bypassing the split.
+  it("refuses the winner's own registration of its job run under another name (JobRunModel)", async () => {
+    const w = await load();
+    const models = await w.as("ModelRegistry", w.models.address, w.winner);
+    const challengeId = w.id(w.winner, w.runRound);
+    const copy = await attempt(
+      models.write.registerTrainedModel([
+        "my-copy",
+        w.run.finalHash,
+        w.run.finalRoot,
+        challengeId,
+        w.run.finalProof,
+      ]),
+      models.abi,
+    );
+    expect(copy.ok ? "ok" : [copy.error, copy.args]).to.deep.equal([
+      "JobRunModel",
+      [challengeId, w.runRound],
+    ]);
   });
 });

@@ -15,6 +15,7 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 import {IOutputVerifier, IVerifier} from "../../interfaces/IVerifier.sol";
 import {IntegerMLP} from "../../libraries/IntegerMLP.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
+import {IInferenceGameHost, InferenceDisputeGame} from "../../disputes/InferenceDisputeGame.sol";
 
 /// @notice The consumer view an Infernet node reads a subscription's input from (Infernet v1.1.0's
 ///         `BaseConsumer.getContainerInputs`).
@@ -43,6 +44,13 @@ interface IContainerInputs {
 ///         bytes; the output is `IntegerMLP.encodeOutput(label, y)`: the label as a big-endian
 ///         uint32, then one int8 byte per class.
 ///
+///         Models of any size: where recomputing the whole model does not fit a transaction,
+///         `disputeByGame` opens an InferenceDisputeGame (bisection over the forward pass down to
+///         one chunk of one dot product, proven against the model's registered parameter root);
+///         the game reports back with `onInferenceGameResolved`, which settles the delivery the
+///         same way `dispute` does when the challenger won. While a delivery has games in progress
+///         it cannot be finalized, and `slashWindow` covers the longest game.
+///
 ///         Each delivery is bound to the model generation it was made for (ModelRegistry): a
 ///         model cleared and registered anew by governance never judges deliveries made for the
 ///         old one.
@@ -64,10 +72,20 @@ interface IContainerInputs {
 ///  - `Invalid` only when `IntegerMLP.forward` of the registered weights (hash checked) on the
 ///    recorded input differs from the recorded output: a correct output can never be disputed;
 ///  - only the coordinator opens a verification; every settlement is reported to it exactly once;
+///  - `Invalid` by a game only when the game's challenger won it (the game re-executed one
+///    operation of the forward pass and found the node's value wrong, or the node let a deadline
+///    pass); a delivery with a game in progress is never finalized as `Valid`;
 ///  - parameters stay within their hard bounds; the window never exceeds `MAX_DISPUTE_WINDOW`,
 ///    which is shorter than the coordinator's own verification timeout, and
 ///    `slashWindow() < Staking.unbondingPeriod` whenever the parameters are set.
-contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, ReentrancyGuardTransient {
+contract PoAIVerifier is
+    IOutputVerifier,
+    IERC165,
+    ISlashWindow,
+    IInferenceGameHost,
+    AccessManaged,
+    ReentrancyGuardTransient
+{
     using SafeERC20 for IERC20;
 
     enum Status {
@@ -115,6 +133,19 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
     mapping(address token => bool) private _supported;
     mapping(bytes32 key => uint256) private _records;
 
+    /// A delivery under dispute by games: who and what to settle when a game reports.
+    struct GameDelivery {
+        uint32 subscriptionId;
+        uint32 interval;
+        address node;
+        uint32 open; // games in progress
+    }
+
+    /// @notice The bisection game for outputs of any model size (zero: not wired).
+    InferenceDisputeGame public game;
+    uint256 private _gamesInProgress;
+    mapping(bytes32 key => GameDelivery) private _gameDeliveries;
+
     event OutputVerificationRequested(
         uint32 indexed subscriptionId,
         uint32 indexed interval,
@@ -140,6 +171,23 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
     event FeeUpdated(address indexed token, uint256 fee, bool supported);
     event WalletUpdated(address wallet);
     event Withdrawn(address indexed token, address indexed to, uint256 amount);
+    event GameUpdated(address game);
+    event OutputGameOpened(
+        uint32 indexed subscriptionId,
+        uint32 indexed interval,
+        address indexed node,
+        address disputer,
+        uint256 gameId
+    );
+    event OutputDisputedByGame(
+        uint32 indexed subscriptionId,
+        uint32 indexed interval,
+        address indexed node,
+        address disputer,
+        uint256 slashFraction,
+        uint256 offenceEpoch
+    );
+    event GameSlashRefused(address indexed node, bytes reason);
 
     error NotCoordinator(address caller);
     error ModelNotActive(bytes32 containerId);
@@ -157,6 +205,11 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
     error InvalidParameter(string name, uint256 value, uint256 minValue, uint256 maxValue);
     error ZeroAddress();
     error ProofVerificationUnsupported();
+    error GameNotSet();
+    error NotGame(address caller);
+    error GamesInProgress(uint256 count);
+    error DisputeInProgress(uint32 subscriptionId, uint32 interval, address node, uint256 games);
+    error ParameterRootUnset(bytes32 containerId);
     /// @notice The slash window `slashWindow` the parameters give would reach Staking's `unbondingPeriod`.
     error SlashWindowReachesUnbonding(uint256 slashWindow, uint256 unbondingPeriod);
 
@@ -268,7 +321,7 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
         _records[key] = INVALID;
         coordinator.finalizeProofVerification(subscriptionId, interval, node, false);
         uint256 offenceEpoch = (record >> 184) & EPOCH_MASK;
-        uint256 fraction = _slash(node, offenceEpoch);
+        uint256 fraction = _slash(node, offenceEpoch, msg.sender);
         emit OutputDisputed(
             subscriptionId,
             interval,
@@ -282,6 +335,86 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
         );
     }
 
+    /// @notice Disputes `node`'s delivery for (`subscriptionId`, `interval`) of a model of any size
+    ///         by a bisection game (InferenceDisputeGame): the caller is the challenger and must have
+    ///         approved the game's bond to the game. `containerId`, `input` and `output` are what was
+    ///         delivered. An output whose label is not the first maximum of its scores is settled
+    ///         invalid at once (returns 0); otherwise returns the game's id, and the game's result
+    ///         settles the delivery. Several games may run on one delivery; none blocks another.
+    function disputeByGame(
+        uint32 subscriptionId,
+        uint32 interval,
+        address node,
+        bytes32 containerId,
+        bytes calldata input,
+        bytes calldata output
+    ) external nonReentrant returns (uint256 gameId) {
+        InferenceDisputeGame g = game;
+        if (address(g) == address(0)) revert GameNotSet();
+        bytes32 key = _key(subscriptionId, interval, node);
+        uint256 record = _records[key];
+        uint256 deadline = record >> 216;
+        if (deadline == 0) revert NotPending(subscriptionId, interval, node, _status(record));
+        if (block.timestamp >= deadline) revert DisputeWindowClosed(deadline, block.timestamp);
+        (uint32[] memory widths, , uint16 generation) = models.weightsOf(containerId);
+        uint256 digest = _digest(containerId, generation, input, output);
+        if (record & DIGEST_MASK != digest) revert DeliveryMismatch(record & DIGEST_MASK, digest);
+        bytes calldata y = output[IntegerMLP.OUTPUT_LABEL_BYTES:];
+        if (uint32(bytes4(output[:IntegerMLP.OUTPUT_LABEL_BYTES])) != _firstMax(y)) {
+            _records[key] = INVALID;
+            coordinator.finalizeProofVerification(subscriptionId, interval, node, false);
+            uint256 offenceEpoch = (record >> 184) & EPOCH_MASK;
+            emit OutputDisputedByGame(
+                subscriptionId,
+                interval,
+                node,
+                msg.sender,
+                _slash(node, offenceEpoch, msg.sender),
+                offenceEpoch
+            );
+            return 0;
+        }
+        bytes32 root = models.parameterRootOf(containerId);
+        if (root == bytes32(0)) revert ParameterRootUnset(containerId);
+        GameDelivery storage d = _gameDeliveries[key];
+        (d.subscriptionId, d.interval, d.node) = (subscriptionId, interval, node);
+        ++d.open;
+        ++_gamesInProgress;
+        gameId = g.open(key, msg.sender, node, widths, root, input, y);
+        emit OutputGameOpened(subscriptionId, interval, node, msg.sender, gameId);
+    }
+
+    /// @inheritdoc IInferenceGameHost
+    /// @dev A challenger's win settles a still pending delivery as invalid and slashes the node
+    ///      (a slash Staking refuses is reported, never blocks the settlement); a defender's win
+    ///      only releases the delivery (it is finalized after its window once no game is left).
+    function onInferenceGameResolved(bytes32 delivery, address challenger, bool challengerWins) external {
+        if (msg.sender != address(game)) revert NotGame(msg.sender);
+        GameDelivery storage d = _gameDeliveries[delivery];
+        --d.open;
+        --_gamesInProgress;
+        uint256 record = _records[delivery];
+        if (!challengerWins || record >> 216 == 0) return;
+        _records[delivery] = INVALID;
+        (uint32 subscriptionId, uint32 interval, address node) = (d.subscriptionId, d.interval, d.node);
+        coordinator.finalizeProofVerification(subscriptionId, interval, node, false);
+        uint256 offenceEpoch = (record >> 184) & EPOCH_MASK;
+        uint256 fraction;
+        try this.slashFor(node, offenceEpoch, challenger) returns (uint256 f) {
+            fraction = f;
+        } catch (bytes memory why) {
+            emit GameSlashRefused(node, why);
+        }
+        emit OutputDisputedByGame(subscriptionId, interval, node, challenger, fraction, offenceEpoch);
+    }
+
+    /// @notice Internal to `onInferenceGameResolved` (an external self-call, so that a slash
+    ///         Staking refuses cannot block a settlement). Only this contract may call it.
+    function slashFor(address node, uint256 offenceEpoch, address reporter) external returns (uint256) {
+        if (msg.sender != address(this)) revert NotGame(msg.sender);
+        return _slash(node, offenceEpoch, reporter);
+    }
+
     /// @notice After the dispute window, settles `node`'s undisputed delivery as valid (the
     ///         coordinator pays the node). Permissionless.
     function finalize(uint32 subscriptionId, uint32 interval, address node) external nonReentrant {
@@ -290,6 +423,8 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
         uint256 deadline = record >> 216;
         if (deadline == 0) revert NotPending(subscriptionId, interval, node, _status(record));
         if (block.timestamp < deadline) revert DisputeWindowOpen(deadline, block.timestamp);
+        uint256 games = _gameDeliveries[key].open;
+        if (games != 0) revert DisputeInProgress(subscriptionId, interval, node, games);
         _records[key] = VALID;
         coordinator.finalizeProofVerification(subscriptionId, interval, node, true);
         emit OutputAccepted(subscriptionId, interval, node);
@@ -309,6 +444,16 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
         _fees[token] = fee_;
         _supported[token] = supported;
         emit FeeUpdated(token, fee_, supported);
+    }
+
+    /// @notice Wires the bisection game (its host must be this verifier); refused while games are in
+    ///         progress, and when the longest game would let stake unbond out of reach.
+    function setGame(InferenceDisputeGame game_) external restricted {
+        if (_gamesInProgress != 0) revert GamesInProgress(_gamesInProgress);
+        if (address(game_) == address(0) || address(game_.host()) != address(this)) revert ZeroAddress();
+        game = game_;
+        _checkSlashWindow(_params.disputeWindow);
+        emit GameUpdated(address(game_));
     }
 
     /// @notice Sets the address that receives the verification fees.
@@ -350,9 +495,10 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
 
     /// @inheritdoc ISlashWindow
     /// @dev A delivery made in an epoch can be disputed until `disputeWindow` after it, and it is
-    ///      made before the epoch ends: `epochLength + disputeWindow` after the epoch began at most.
+    ///      made before the epoch ends: `epochLength + disputeWindow` after the epoch began at most,
+    ///      plus the longest game (`game.maxDuration()`) opened at the window's end.
     function slashWindow() public view returns (uint256) {
-        return epochLength + _params.disputeWindow;
+        return _window(_params.disputeWindow);
     }
 
     /// @notice The verification state of `node`'s delivery for (`subscriptionId`, `interval`) and,
@@ -428,25 +574,43 @@ contract PoAIVerifier is IOutputVerifier, IERC165, ISlashWindow, AccessManaged, 
             );
     }
 
-    /// Slashes a registered node within Staking's current cap (the disputer is the reporter, unless
-    /// it is the node itself). Returns the fraction slashed (0 when there is nothing to slash).
-    function _slash(address node, uint256 offenceEpoch) private returns (uint256 fraction) {
+    /// Slashes a registered node within Staking's current cap (`reporter`, the disputer, earns the
+    /// finder's fee unless it is the node itself). Returns the fraction slashed (0 when there is nothing to slash).
+    function _slash(address node, uint256 offenceEpoch, address reporter) private returns (uint256 fraction) {
         if (staking.roleOf(node) == IStaking.Role.None) return 0;
         fraction = Math.min(_params.slashFraction, staking.params().maxSlashFraction);
         if (fraction == 0) return 0;
-        address[] memory reporters = new address[](msg.sender == node ? 0 : 1);
-        if (reporters.length != 0) reporters[0] = msg.sender;
+        address[] memory reporters = new address[](reporter == node ? 0 : 1);
+        if (reporters.length != 0) reporters[0] = reporter;
         staking.slash(node, fraction, reporters, _params.jail, offenceEpoch);
     }
 
     function _setParams(Params memory p) private {
         _bound("disputeWindow", p.disputeWindow, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
         _bound("slashFraction", p.slashFraction, 1, WAD);
-        uint256 window = epochLength + p.disputeWindow;
-        uint256 unbonding = staking.params().unbondingPeriod;
-        if (window >= unbonding) revert SlashWindowReachesUnbonding(window, unbonding);
+        _checkSlashWindow(p.disputeWindow);
         _params = p;
         emit ParamsUpdated(p);
+    }
+
+    function _window(uint256 disputeWindow) private view returns (uint256) {
+        InferenceDisputeGame g = game;
+        return epochLength + disputeWindow + (address(g) == address(0) ? 0 : g.maxDuration());
+    }
+
+    function _checkSlashWindow(uint256 disputeWindow) private view {
+        uint256 window = _window(disputeWindow);
+        uint256 unbonding = staking.params().unbondingPeriod;
+        if (window >= unbonding) revert SlashWindowReachesUnbonding(window, unbonding);
+    }
+
+    /// The index of the first maximum of the int8 scores `y` (IntegerMLP's label rule).
+    function _firstMax(bytes calldata y) private pure returns (uint32 best) {
+        int8 top = type(int8).min;
+        for (uint256 c; c < y.length; ++c) {
+            int8 v = int8(uint8(y[c]));
+            if (c == 0 || v > top) (top, best) = (v, uint32(c));
+        }
     }
 
     function _setWallet(address wallet_) private {

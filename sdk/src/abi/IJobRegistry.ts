@@ -229,14 +229,6 @@ export const iJobRegistryAbi = [
   },
   {
     type: "error",
-    name: "ModelNotDisputable",
-    inputs: [
-      { name: "gas", type: "uint256", internalType: "uint256" },
-      { name: "maxGas", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  {
-    type: "error",
     name: "ModelRegistryAlreadySet",
     inputs: [{ name: "models", type: "address", internalType: "address" }],
   },

@@ -131,6 +131,13 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "parameterRootOf",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [{ name: "", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "reassign",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -147,6 +154,7 @@ export const modelRegistryAbi = [
       { name: "trainer", type: "address", internalType: "address" },
       { name: "widths", type: "uint32[]", internalType: "uint32[]" },
       { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "royaltyAccount", type: "address", internalType: "address" },
@@ -202,6 +210,16 @@ export const modelRegistryAbi = [
     type: "function",
     name: "setAuthority",
     inputs: [{ name: "newAuthority", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setParameterRoot",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -305,6 +323,15 @@ export const modelRegistryAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "ParameterRootSet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "root", type: "bytes32", internalType: "bytes32", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "AccessManagedInvalidAuthority",
     inputs: [{ name: "authority", type: "address", internalType: "address" }],
@@ -357,6 +384,14 @@ export const modelRegistryAbi = [
   },
   {
     type: "error",
+    name: "JobRunModel",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "round", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "ModelAlreadyRegistered",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
@@ -401,6 +436,14 @@ export const modelRegistryAbi = [
   },
   {
     type: "error",
+    name: "ParameterRootAlreadySet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
     name: "ReservedContainerId",
     inputs: [{ name: "containerIdString", type: "string", internalType: "string" }],
   },
@@ -409,6 +452,7 @@ export const modelRegistryAbi = [
     name: "UnknownModel",
     inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
+  { type: "error", name: "ZeroParameterRoot", inputs: [] },
   { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
 ] as const;

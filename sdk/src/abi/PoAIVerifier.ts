@@ -83,6 +83,20 @@ export const poaiVerifierAbi = [
   },
   {
     type: "function",
+    name: "disputeByGame",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "input", type: "bytes", internalType: "bytes" },
+      { name: "output", type: "bytes", internalType: "bytes" },
+    ],
+    outputs: [{ name: "gameId", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "epochLength",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -105,6 +119,13 @@ export const poaiVerifierAbi = [
     ],
     outputs: [],
     stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "game",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract InferenceDisputeGame" }],
+    stateMutability: "view",
   },
   {
     type: "function",
@@ -133,6 +154,17 @@ export const poaiVerifierAbi = [
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract ModelRegistry" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "onInferenceGameResolved",
+    inputs: [
+      { name: "delivery", type: "bytes32", internalType: "bytes32" },
+      { name: "challenger", type: "address", internalType: "address" },
+      { name: "challengerWins", type: "bool", internalType: "bool" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -199,6 +231,13 @@ export const poaiVerifierAbi = [
   },
   {
     type: "function",
+    name: "setGame",
+    inputs: [{ name: "game_", type: "address", internalType: "contract InferenceDisputeGame" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "setParams",
     inputs: [
       {
@@ -220,6 +259,17 @@ export const poaiVerifierAbi = [
     name: "setWallet",
     inputs: [{ name: "wallet_", type: "address", internalType: "address" }],
     outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "slashFor",
+    inputs: [
+      { name: "node", type: "address", internalType: "address" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "reporter", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
   },
   {
@@ -286,6 +336,21 @@ export const poaiVerifierAbi = [
   },
   {
     type: "event",
+    name: "GameSlashRefused",
+    inputs: [
+      { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "reason", type: "bytes", internalType: "bytes", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "GameUpdated",
+    inputs: [{ name: "game", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "OutputAccepted",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32", indexed: true },
@@ -307,6 +372,31 @@ export const poaiVerifierAbi = [
       { name: "expectedOutputHash", type: "bytes32", internalType: "bytes32", indexed: false },
       { name: "slashFraction", type: "uint256", internalType: "uint256", indexed: false },
       { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "OutputDisputedByGame",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32", indexed: true },
+      { name: "interval", type: "uint32", internalType: "uint32", indexed: true },
+      { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "disputer", type: "address", internalType: "address", indexed: false },
+      { name: "slashFraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "OutputGameOpened",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32", indexed: true },
+      { name: "interval", type: "uint32", internalType: "uint32", indexed: true },
+      { name: "node", type: "address", internalType: "address", indexed: true },
+      { name: "disputer", type: "address", internalType: "address", indexed: false },
+      { name: "gameId", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -403,6 +493,16 @@ export const poaiVerifierAbi = [
   },
   {
     type: "error",
+    name: "DisputeInProgress",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "games", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "DisputeWindowClosed",
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
@@ -418,6 +518,12 @@ export const poaiVerifierAbi = [
     ],
   },
   { type: "error", name: "FailedCall", inputs: [] },
+  { type: "error", name: "GameNotSet", inputs: [] },
+  {
+    type: "error",
+    name: "GamesInProgress",
+    inputs: [{ name: "count", type: "uint256", internalType: "uint256" }],
+  },
   {
     type: "error",
     name: "InputLengthMismatch",
@@ -479,6 +585,7 @@ export const poaiVerifierAbi = [
     name: "NotCoordinator",
     inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "NotGame", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
   {
     type: "error",
     name: "NotPending",
@@ -504,6 +611,11 @@ export const poaiVerifierAbi = [
       { name: "expected", type: "uint256", internalType: "uint256" },
       { name: "actual", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "ParameterRootUnset",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
   { type: "error", name: "ProofVerificationUnsupported", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },

@@ -440,6 +440,16 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "DisputeInProgress",
+    inputs: [
+      { name: "subscriptionId", type: "uint32", internalType: "uint32" },
+      { name: "interval", type: "uint32", internalType: "uint32" },
+      { name: "node", type: "address", internalType: "address" },
+      { name: "games", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "DisputeWindowClosed",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
@@ -573,6 +583,12 @@ export const poaiErrorsAbi = [
       { name: "state", type: "uint8", internalType: "enum IFederatedJobs.FedState" },
     ],
   },
+  { type: "error", name: "GameNotSet", inputs: [] },
+  {
+    type: "error",
+    name: "GamesInProgress",
+    inputs: [{ name: "count", type: "uint256", internalType: "uint256" }],
+  },
   {
     type: "error",
     name: "InboxItemNotFound",
@@ -680,6 +696,14 @@ export const poaiErrorsAbi = [
     name: "InvalidFedTerms",
     inputs: [
       { name: "field", type: "string", internalType: "string" },
+      { name: "value", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "InvalidGameParameter",
+    inputs: [
+      { name: "name", type: "string", internalType: "string" },
       { name: "value", type: "uint256", internalType: "uint256" },
     ],
   },
@@ -807,6 +831,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState" },
+    ],
+  },
+  {
+    type: "error",
+    name: "JobRunModel",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "round", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1004,6 +1036,8 @@ export const poaiErrorsAbi = [
     name: "NotEligibleTrainer",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
+  { type: "error", name: "NotGame", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
+  { type: "error", name: "NotHost", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
   {
     type: "error",
     name: "NotInCommitPhase",
@@ -1231,6 +1265,19 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "OwnableUnauthorizedAccount",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ParameterRootAlreadySet",
+    inputs: [
+      { name: "containerId", type: "bytes32", internalType: "bytes32" },
+      { name: "root", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ParameterRootUnset",
+    inputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
   },
   {
     type: "error",
@@ -1640,7 +1687,7 @@ export const poaiErrorsAbi = [
     name: "WrongPhase",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
-      { name: "phase", type: "uint8", internalType: "enum DisputeGame.Phase" },
+      { name: "phase", type: "uint8", internalType: "enum InferenceDisputeGame.Phase" },
     ],
   },
   {
@@ -1661,6 +1708,7 @@ export const poaiErrorsAbi = [
   },
   { type: "error", name: "ZeroAddress", inputs: [] },
   { type: "error", name: "ZeroAmount", inputs: [] },
+  { type: "error", name: "ZeroParameterRoot", inputs: [] },
   { type: "error", name: "ZeroTrainer", inputs: [] },
   { type: "error", name: "ZeroWallet", inputs: [] },
   { type: "error", name: "ZeroWeightsHash", inputs: [] },
