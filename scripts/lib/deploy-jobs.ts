@@ -45,7 +45,9 @@ export const JOB_SELECTORS = {
   ),
   creditFees: selector("creditFees(address[],uint256[])"),
   setRoyaltySplit: selector("setRoyaltySplit(address,address,address,uint16)"),
-  registerJobModel: selector("registerJobModel(string,address,uint32[],bytes32,bytes32,bytes32,uint256,address)"),
+  registerJobModel: selector(
+    "registerJobModel(string,address,uint32[],bytes32,bytes32,bytes32,uint256,address)",
+  ),
   setJobBoard: selector("setJobBoard(address)"),
   jobSetParams: selector("setParams((uint16,uint16,uint16,uint16,uint32,address))"),
   setModelRegistry: selector("setModelRegistry(address)"),
