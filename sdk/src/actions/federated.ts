@@ -10,12 +10,13 @@
  * `FederatedParticipant` and `FederatedScorer`. Writes validate their arguments, simulate (a revert
  * is decoded into a `PoAIContractError` before anything is signed), send, and return the hash.
  */
-import { encodeFunctionData, erc20Abi, keccak256, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, keccak256, type Address, type Hash, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { federatedJobsAbi } from "../abi/index.js";
 import type { PoAIContext, WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
+import { approveBudget } from "./budget.js";
 import { checkAddress, checkAmount, checkBps, checkBytes32 } from "../validate.js";
 
 export type FederatedStateName = "None" | "Open" | "Completed" | "Cancelled";
@@ -118,23 +119,11 @@ function send(ctx: PoAIContext, functionName: string, data: Hex, options: WriteO
 }
 
 /** Lets FederatedJobs pull `amount` of `token` (default the staking token) for a budget. */
-export async function approveFederatedBudget(
+export function approveFederatedBudget(
   ctx: PoAIContext,
   args: { amount: bigint; token?: Address } & WriteOptions,
 ): Promise<Hash> {
-  const spender = federatedJobsAddress(ctx);
-  const token = checkAddress("token", args.token ?? ctx.deployment.contracts.token);
-  return sendContractTransaction(ctx, {
-    to: token,
-    data: encodeFunctionData({
-      abi: erc20Abi,
-      functionName: "approve",
-      args: [spender, checkAmount("amount", args.amount)],
-    }),
-    functionName: "approve",
-    account: args.account,
-    authorizes: [spender],
-  });
+  return approveBudget(ctx, federatedJobsAddress(ctx), args);
 }
 
 /**

@@ -14,13 +14,14 @@
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash.
  */
-import { encodeFunctionData, erc20Abi, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, type Address, type Hash, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { jobRegistryAbi } from "../abi/index.js";
 import type { PoAIContext, WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
 import { TrainingSpecError, validateSpec, type TrainingSpec } from "../compute/spec.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
+import { approveBudget } from "./budget.js";
 import { checkAddress, checkAmount, checkBps } from "../validate.js";
 
 /** The life of a job, by name. */
@@ -175,23 +176,11 @@ function send(ctx: PoAIContext, functionName: string, data: Hex, options: WriteO
 // =================================================================================================
 
 /** Lets the JobRegistry pull `amount` of `token` (default the staking token) for a job's budget. */
-export async function approveJobBudget(
+export function approveJobBudget(
   ctx: PoAIContext,
   args: { amount: bigint; token?: Address } & WriteOptions,
 ): Promise<Hash> {
-  const spender = jobRegistryAddress(ctx);
-  const token = checkAddress("token", args.token ?? ctx.deployment.contracts.token);
-  return sendContractTransaction(ctx, {
-    to: token,
-    data: encodeFunctionData({
-      abi: erc20Abi,
-      functionName: "approve",
-      args: [spender, checkAmount("amount", args.amount)],
-    }),
-    functionName: "approve",
-    account: args.account,
-    authorizes: [spender],
-  });
+  return approveBudget(ctx, jobRegistryAddress(ctx), args);
 }
 
 /**
