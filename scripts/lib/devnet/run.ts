@@ -26,6 +26,7 @@ import {
   challengeId,
   challengeManagerAbi,
   createPoAIClient,
+  iJobBoardAbi,
   parseDeployment,
   rewardDistributorAbi,
   roundWindows,
@@ -38,7 +39,7 @@ import { devnetMnist, fetchTrainedModel, type TrainedModel } from "./mnist.js";
 import { runDevnetFederated } from "./federated.js";
 import { TrainerDaemon } from "@poai/node";
 import { ValidatorDaemon } from "@poai/node/verifier";
-import { getAddress, maxUint256, parseEther, type Address, type Hex } from "viem";
+import { getAddress, maxUint256, parseEther, zeroAddress, zeroHash, type Address, type Hex } from "viem";
 import { ForgingTrainer } from "../adversaries.js";
 import { driveRounds, type Tickable } from "../daemon-network.js";
 import { addressBookJson } from "../ignition.js";
@@ -347,23 +348,34 @@ export async function runDevnet(
     }
 
     // --- 4. inference ------------------------------------------------------------------------
-    // The model the marketplace sells: the first honest trainer's run of the last round, if Valid.
+    // The model the marketplace sells: the first honest trainer's latest Valid run that is not a paid
+    // job's (a job's run is registered by its job, as `job/<id>`, never under another name).
     let model: TrainedModel | undefined;
-    const honestOp = operators.find((op) => op.role === 1 && op.behaviour === "honest");
-    if (honestOp) {
-      const c = await clientOf(admin).challenges.getChallenge({
-        id: challengeId(addr(honestOp.wallet), last),
-      });
-      const meta = await clientOf(admin).staking.getOperator({ operator: addr(honestOp.wallet) });
-      if (c.status === "Valid") {
+    const jobBoard = await d.challenges.read.jobBoard();
+    const isJobRun = async (trainer: Address, round: bigint) =>
+      jobBoard !== zeroAddress &&
+      (await publicClient.readContract({
+        address: jobBoard,
+        abi: iJobBoardAbi,
+        functionName: "jobSpecOf",
+        args: [trainer, round],
+      })) !== zeroHash;
+    // Latest rounds first; a trainer prunes runs past its retention, so an older run may be gone.
+    for (let round = last; round >= first && !model; round--) {
+      for (const op of operators.filter((o) => o.role === 1 && o.behaviour === "honest")) {
+        const trainer = addr(op.wallet);
+        const c = await clientOf(admin).challenges.getChallenge({ id: challengeId(trainer, round) });
+        if (c.status !== "Valid" || (await isJobRun(trainer, round))) continue;
+        const meta = await clientOf(admin).staking.getOperator({ operator: trainer });
         model = await fetchTrainedModel({
           spec,
           data: mnist.data,
-          trainer: addr(honestOp.wallet),
-          round: last,
+          trainer,
+          round,
           endpoint: meta.endpoint,
           root: c.resultRoot,
-        });
+        }).catch(() => undefined);
+        if (model) break;
       }
     }
     const world: DevnetWorld = {
