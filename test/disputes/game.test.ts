@@ -307,7 +307,12 @@ describe("DisputeGame: one honest party is enough", () => {
           }
         },
       ),
-      { numRuns: Number(process.env.DISPUTE_PROPERTY_RUNS ?? 8) },
+      {
+        numRuns: Number(process.env.DISPUTE_PROPERTY_RUNS ?? 8),
+        // A flipped Θ_out header byte at the last step: the forged run's claimed end root once left
+        // the header out, so the liar could not post the state of its own claim (RootsMismatch).
+        examples: [[0, thetaOut, 0, 0, 0, 0, 0n, false]],
+      },
     );
   });
 

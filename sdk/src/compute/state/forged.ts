@@ -49,7 +49,11 @@ export class ForgedRun implements StateSource {
   }
 
   thetaRoot(step: number): Hex {
-    return step <= this.forgery.step ? this.honest.thetaRoot(step) : this.after.thetaRoot(step);
+    if (step <= this.forgery.step) return this.honest.thetaRoot(step);
+    // the forged step's Θ_out, as forged: a flipped header byte is in it, though not in the
+    // parameters the later steps train from
+    if (step === this.forgery.step + 1) return this.forged.roots[this.forged.roots.length - 1]!;
+    return this.after.thetaRoot(step);
   }
 
   tensors(step: number): StateTensors {
