@@ -188,6 +188,16 @@ function toBeacon(row: Row): BeaconRecord {
   };
 }
 
+/** Records (or updates) a settled missed-deadline check: trainer, round, outcome, tx, time. */
+const UPSERT_MISSED = `INSERT INTO missed (trainer, round, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (trainer, round) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+  updated_at = excluded.updated_at`;
+
+/** Records (or updates) a checked beacon contribution: round, validator, outcome, tx, time. */
+const UPSERT_WITHHOLDING = `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
+  updated_at = excluded.updated_at`;
+
 export class ValidatorStore {
   private constructor(private readonly db: Database) {}
 
@@ -404,13 +414,7 @@ export class ValidatorStore {
   }
 
   recordMissed(trainer: Address, round: number, outcome: string, tx?: Hash): void {
-    this.db
-      .prepare(
-        `INSERT INTO missed (trainer, round, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (trainer, round) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
-         updated_at = excluded.updated_at`,
-      )
-      .run(trainer, round, outcome, tx ?? null, Date.now());
+    this.db.prepare(UPSERT_MISSED).run(trainer, round, outcome, tx ?? null, Date.now());
   }
 
   /**
@@ -420,13 +424,9 @@ export class ValidatorStore {
   recordMissedMany(rows: readonly { trainer: Address; round: number; outcome: string }[]): void {
     if (rows.length === 0) return;
     transaction(this.db, () => {
-      const insert = this.db.prepare(
-        `INSERT INTO missed (trainer, round, outcome, tx, updated_at) VALUES (?, ?, ?, NULL, ?)
-         ON CONFLICT (trainer, round) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
-         updated_at = excluded.updated_at`,
-      );
+      const insert = this.db.prepare(UPSERT_MISSED);
       const at = Date.now();
-      for (const r of rows) insert.run(r.trainer, r.round, r.outcome, at);
+      for (const r of rows) insert.run(r.trainer, r.round, r.outcome, null, at);
     });
   }
 
@@ -452,24 +452,14 @@ export class ValidatorStore {
   recordWithholdingMany(round: number, rows: readonly { validator: Address; outcome: string }[]): void {
     if (rows.length === 0) return;
     transaction(this.db, () => {
-      const insert = this.db.prepare(
-        `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, NULL, ?)
-         ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
-         updated_at = excluded.updated_at`,
-      );
+      const insert = this.db.prepare(UPSERT_WITHHOLDING);
       const at = Date.now();
-      for (const r of rows) insert.run(round, r.validator, r.outcome, at);
+      for (const r of rows) insert.run(round, r.validator, r.outcome, null, at);
     });
   }
 
   recordWithholding(round: number, validator: Address, outcome: string, tx?: Hash): void {
-    this.db
-      .prepare(
-        `INSERT INTO withholding (round, validator, outcome, tx, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (round, validator) DO UPDATE SET outcome = excluded.outcome, tx = excluded.tx,
-         updated_at = excluded.updated_at`,
-      )
-      .run(round, validator, outcome, tx ?? null, Date.now());
+    this.db.prepare(UPSERT_WITHHOLDING).run(round, validator, outcome, tx ?? null, Date.now());
   }
 
   /** Withholding reports this daemon sent. */

@@ -431,6 +431,29 @@ type AuditOutcome =
   | { kind: "verdict"; prepared: PreparedVerdict; summary: Record<string, unknown> }
   | { kind: "skip"; reason: string };
 
+/** The challenge as `decide` receives it: its on-chain record, spec, trainer endpoint and audit seed. */
+function auditOf(
+  c: ChallengeRecord,
+  info: { specId: Hex; seed: Hex; resultRoot: Hex; reportedScoreBps: number | bigint },
+  spec: ChallengeToAudit["spec"],
+  endpoint: string,
+  auditSeed: Hex,
+): ChallengeToAudit {
+  return {
+    id: c.id,
+    trainer: c.trainer,
+    round: BigInt(c.round),
+    specId: info.specId,
+    spec,
+    seed: info.seed,
+    root: info.resultRoot,
+    reportedScoreBps: Number(info.reportedScoreBps),
+    endpoint,
+    auditSeed,
+    extension: c.extension,
+  };
+}
+
 export class ValidatorDaemon extends DaemonLoop {
   protected readonly log: Logger;
   /** The validator's address (the client's account). */
@@ -1123,19 +1146,7 @@ export class ValidatorDaemon extends DaemonLoop {
       );
       for (const s of named) if (!samples.includes(s)) samples.push(s);
     }
-    const challenge: ChallengeToAudit = {
-      id: c.id,
-      trainer: c.trainer,
-      round: BigInt(c.round),
-      specId: info.specId,
-      spec,
-      seed: info.seed,
-      root: info.resultRoot,
-      reportedScoreBps: Number(info.reportedScoreBps),
-      endpoint: operator.endpoint,
-      auditSeed: committee.auditSeed,
-      extension: c.extension,
-    };
+    const challenge = auditOf(c, info, spec, operator.endpoint, committee.auditSeed);
     const started = performance.now();
     const decision = await this.withinBudget(
       c.id,
@@ -1381,19 +1392,7 @@ export class ValidatorDaemon extends DaemonLoop {
       () => this.client.staking.getOperator({ operator: c.trainer }),
       signal,
     );
-    return {
-      id: c.id,
-      trainer: c.trainer,
-      round: BigInt(c.round),
-      specId: info.specId,
-      spec,
-      seed: info.seed,
-      root: info.resultRoot,
-      reportedScoreBps: Number(info.reportedScoreBps),
-      endpoint: operator.endpoint,
-      auditSeed,
-      extension: c.extension,
-    };
+    return auditOf(c, info, spec, operator.endpoint, auditSeed);
   }
 
   /**
