@@ -141,7 +141,14 @@ async function playOne(name: string, spec: TrainingSpec, steps: number): Promise
   const started = performance.now();
   const openHash = await openDispute(parties[0].ctx, {
     defender: defender.account.address,
-    claim: { spec, firstStep: 0, steps, startRoot: honest.thetaRoot(0), endRoot: forged.thetaRoot(steps) },
+    claim: {
+      spec,
+      firstStep: 0,
+      steps,
+      startRoot: honest.thetaRoot(0),
+      endRoot: forged.thetaRoot(steps),
+      key,
+    },
   });
   let totalGas = (await publicClient.waitForTransactionReceipt({ hash: openHash })).gasUsed;
   const id = (await game.read.gameCount()) as bigint;
