@@ -140,6 +140,7 @@ describe("StepProver: the data slots' rules equal the engine's", () => {
         ]);
         expect(label).to.equal(BigInt(trace.labels[row]));
         // another example than the one the permutation picks is refused, even with a valid proof
+        // (naive code that trusts the proof's index lets a liar prove any row of the dataset)
         const other = run.exampleProof(step, (row + 1) % spec.batchSize);
         if (other.index !== proof.index)
           await expectRevert(

@@ -355,6 +355,25 @@ describe("DisputeGame: one honest party is enough", () => {
     expect((await f.game.getEvents.GameResolved({ id }))[0].args.reason).to.equal("element");
   });
 
+  it("an honest trainer does not accept a claim whose data is not its run's", async () => {
+    // The game decides X, TS and LBL from the claim's key: accepting another key would let a
+    // challenger win on the data slots against an honest run.
+    const hash = await openDispute(f.challenger.ctx, {
+      defender: f.defender.address,
+      claim: {
+        spec,
+        firstStep: 0,
+        steps: STEPS,
+        startRoot: honest.thetaRoot(0),
+        endRoot: honest.thetaRoot(STEPS),
+        key: deriveKey(spec, `0x${"0c".repeat(32)}`),
+      },
+    });
+    await f.publicClient.waitForTransactionReceipt({ hash });
+    const view = await getDispute(f.defender.ctx, { id: (await f.game.read.gameCount()) as bigint });
+    await rejects(nextDisputeMove(f.defender.ctx, view, honest, f.defender.address), /is not this run's/);
+  });
+
   describe("engine version 2: the batch is the permuted dataset examples, proven against the root", () => {
     // 37 training examples of 6 features, 3 classes
     const dataset = syntheticDataset(37, 8, 6, 3, 5, 8);
