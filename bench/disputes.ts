@@ -15,6 +15,9 @@
  * BENCH=disputes): PoAIVerifier.disputeByGame on a node's forged delivery, for the reference and
  * MNIST shapes and a model at the engine's largest width (65,536), written under `inference`.
  *
+ * Data slots (`runDataSlotsBench`, BENCH=dispute-data, also run by BENCH=disputes): games that end
+ * on the rule of X, TS or LBL, written under `dataSlots`.
+ *
  * Writes bench/results/disputes.json.   BENCH=disputes npm run bench
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -43,6 +46,8 @@ import { deployInferenceGame } from "../scripts/lib/deploy-verifier.js";
 import { PAYMENT, containerIdOf, deployVerifierWorld } from "../test/infernet/helpers/verifier-world.js";
 import { initialWeights } from "../sdk/src/compute/reference.js";
 import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
+import type { EngineData } from "../sdk/src/compute/backend.js";
+import { syntheticDataset } from "../test/engine/datasets.js";
 import { ForgedRun } from "../sdk/src/compute/state/forged.js";
 import { actSlot, trainingSlots } from "../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../scripts/lib/deploy.js";
@@ -88,7 +93,21 @@ const SPECS: { name: string; spec: TrainingSpec; steps: number }[] = [
   },
 ];
 
-async function playOne(name: string, spec: TrainingSpec, steps: number): Promise<Row> {
+/** Where the forger lies (default: an activation of the widest layer, with a fold lie from chunk 1). */
+interface ForgeAt {
+  slot: number;
+  byte: number;
+  cut: number;
+  delta: bigint;
+}
+
+async function playOne(
+  name: string,
+  spec: TrainingSpec,
+  steps: number,
+  at?: ForgeAt,
+  data?: EngineData,
+): Promise<Row> {
   const { viem } = await network.create();
   const [, challenger, defender] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
@@ -119,20 +138,19 @@ async function playOne(name: string, spec: TrainingSpec, steps: number): Promise
   }
   const key = deriveKey(spec, seed);
   const layout = modelLayout(spec);
-  const honest = new RunStates(spec, key, initialWeights(layout, key), 0);
+  const honest = new RunStates(spec, key, initialWeights(layout, key), 0, data);
   // the widest hidden layer's activations of the last step: a fold with the most chunks
   let widest = 1;
   for (let l = 1; l < spec.widths.length - 1; l++)
     if (spec.widths[l - 1] > spec.widths[widest - 1]) widest = l;
-  const slot = actSlot(widest);
   const forged = new ForgedRun(honest, {
     step: steps - 1,
-    slot,
-    byte: 3,
+    slot: at?.slot ?? actSlot(widest),
+    byte: at?.byte ?? 3,
     bit: 6,
     parameter: 5,
-    cut: 1,
-    delta: 1000n,
+    cut: at?.cut ?? 1,
+    delta: at?.delta ?? 1000n,
   });
   const parties: { address: Address; ctx: PoAIContext; source: StateSource }[] = [
     { address: challenger.account.address, ctx: ctxOf(challenger), source: honest },
@@ -141,7 +159,14 @@ async function playOne(name: string, spec: TrainingSpec, steps: number): Promise
   const started = performance.now();
   const openHash = await openDispute(parties[0].ctx, {
     defender: defender.account.address,
-    claim: { spec, firstStep: 0, steps, startRoot: honest.thetaRoot(0), endRoot: forged.thetaRoot(steps) },
+    claim: {
+      spec,
+      firstStep: 0,
+      steps,
+      startRoot: honest.thetaRoot(0),
+      endRoot: forged.thetaRoot(steps),
+      key,
+    },
   });
   let totalGas = (await publicClient.waitForTransactionReceipt({ hash: openHash })).gasUsed;
   const id = (await game.read.gameCount()) as bigint;
@@ -217,6 +242,82 @@ export async function runDisputesBench(): Promise<void> {
   );
   console.table(rows);
   console.log(results.oneStepAtMaxWidth, { gasPerStepBisectionLevel: results.gasPerStepBisectionLevel });
+}
+
+// --- data slots -------------------------------------------------------------------------------
+
+/**
+ * Games that end on a data slot's rule (BENCH=dispute-data, written under `dataSlots`): the forger
+ * lies about one element of X, TS or LBL in the last step of the claim (with a lie in the fold's
+ * accumulators from chunk 1 on), so the last move is the data rule re-executed on chain: an input
+ * byte re-derived with Philox (version 1), a teacher-score chunk (64 inputs, the teacher row's chunk
+ * derived with Philox: four blocks), an argmax chunk (32 scores), or a dataset example proven
+ * against the training root after the keyed permutation picks it (version 2).
+ */
+export async function runDataSlotsBench(): Promise<void> {
+  await loadFastKeccak();
+  const ref = SPECS[2];
+  const mnist = SPECS[3];
+  const shape = (count: number) => syntheticDataset(count, 16, 784, 10, 3);
+  const v2 = (data: ReturnType<typeof shape>): TrainingSpec => ({
+    version: 2,
+    widths: [784, 128, 10],
+    batchSize: 32,
+    lrShift: 4,
+    ...base,
+    evalSize: 16,
+    dataset: data.ref,
+  });
+  const small = shape(1024);
+  const large = shape(16384);
+  const cases: { name: string; spec: TrainingSpec; at: ForgeAt; data?: EngineData }[] = [
+    { name: `${ref.name}: X (input)`, spec: ref.spec, at: { slot: 1, byte: 70, cut: 0, delta: 0n } },
+    {
+      name: `${ref.name}: TS (teacher chunk)`,
+      spec: ref.spec,
+      at: { slot: 2, byte: 41, cut: 1, delta: 1000n },
+    },
+    { name: `${ref.name}: LBL (argmax chunk)`, spec: ref.spec, at: { slot: 3, byte: 8, cut: 1, delta: 1n } },
+    { name: `${mnist.name}: X (input)`, spec: mnist.spec, at: { slot: 1, byte: 900, cut: 0, delta: 0n } },
+    {
+      name: `${mnist.name}: TS (teacher chunk)`,
+      spec: mnist.spec,
+      at: { slot: 2, byte: 41, cut: 1, delta: 1000n },
+    },
+    {
+      name: "MNIST shape 784-128-10, batch 32 (version 2, 1,024 examples): X",
+      spec: v2(small),
+      at: { slot: 1, byte: 900, cut: 0, delta: 0n },
+      data: small,
+    },
+    {
+      name: "MNIST shape 784-128-10, batch 32 (version 2, 16,384 examples): X",
+      spec: v2(large),
+      at: { slot: 1, byte: 900, cut: 0, delta: 0n },
+      data: large,
+    },
+    {
+      name: "MNIST shape 784-128-10, batch 32 (version 2, 16,384 examples): LBL",
+      spec: v2(large),
+      at: { slot: 3, byte: 8, cut: 0, delta: 0n },
+      data: large,
+    },
+  ];
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const row = await playOne(c.name, c.spec, 64, c.at, c.data);
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  const file = new URL("./results/disputes.json", import.meta.url);
+  const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  results.dataSlots = {
+    measured:
+      "in-process EDR chain, gasUsed of each transaction; an honest challenger against a trainer that forged one element of a data slot in the last of 64 steps (and the fold's accumulators from chunk 1 on); oneStepGas is the last move, the data rule re-executed (pickElement for X and version 2 LBL, proveChunk for TS and version 1 LBL); wall time of the whole game on a shared 2-core machine",
+    rows,
+  };
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.table(rows);
 }
 
 // --- inference games ----------------------------------------------------------------------------

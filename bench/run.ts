@@ -44,10 +44,11 @@ if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.met
   await runEscapeBench();
 }
 
-if (!only || only === "disputes" || only === "inference-disputes") {
-  const { runDisputesBench, runInferenceDisputesBench } = await import("./disputes.js");
-  if (only !== "inference-disputes") await runDisputesBench();
-  await runInferenceDisputesBench();
+if (!only || only === "disputes" || only === "inference-disputes" || only === "dispute-data") {
+  const { runDisputesBench, runDataSlotsBench, runInferenceDisputesBench } = await import("./disputes.js");
+  if (!only || only === "disputes") await runDisputesBench();
+  if (only !== "inference-disputes") await runDataSlotsBench();
+  if (only !== "dispute-data") await runInferenceDisputesBench();
 }
 
 if (!only || only === "dashboard") {

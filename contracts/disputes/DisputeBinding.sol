@@ -6,6 +6,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {DataRules} from "./DataRules.sol";
 import {StepRules} from "./StepRules.sol";
 
 /// What a bound game reads of the ChallengeManager (beyond IChallengeManager).
@@ -59,6 +60,9 @@ library DisputeBinding {
         uint32 steps;
         address trainer;
         uint32 round;
+        /// The run's key (from the challenge's spec id and seed) and, for engine version 2, the
+        /// spec's training examples.
+        DataRules.Data data;
     }
 
     error NotDisputable(bytes32 challengeId, uint8 status);
@@ -104,6 +108,11 @@ library DisputeBinding {
         claim.steps = t.checkpointInterval;
         claim.trainer = c.trainer;
         claim.round = c.round;
+        claim.data.key = DataRules.deriveKey(c.specId, c.seed);
+        if (t.version == 2) {
+            ITaskRegistry.DatasetRef memory d = cm.registry().getDataset(c.specId);
+            (claim.data.root, claim.data.count) = (d.trainRoot, d.trainCount);
+        }
     }
 
     /// @notice Settles a bound game the challenger won, once per challenge: slashes the trainer

@@ -9,6 +9,8 @@ import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {DisputeBinding, IBoundChallenges} from "./DisputeBinding.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {Bisection} from "./Bisection.sol";
+import {DataRules} from "./DataRules.sol";
+import {StepProver} from "./StepProver.sol";
 import {StepRules} from "./StepRules.sol";
 
 interface IEpochLength {
@@ -31,7 +33,10 @@ interface IEpochLength {
 ///            challenger picks one, down to a 136-byte leaf, in which it names one element;
 ///         4. an element rule is re-executed at once with its operands, each proven against the
 ///            roots of earlier slots; a fold (a dot product) is bisected over its chunk
-///            accumulators, then its start, one chunk, or its finish is re-executed.
+///            accumulators, then its start, one chunk, or its finish is re-executed
+///            (StepProver, a linked library). The data slots' rules read the claim's `data`: the
+///            run's key (engine version 1 data is generated from it) and, for version 2, the
+///            dataset's training root, against which the one example a batch row holds is proven.
 ///
 ///         The re-executed operation decides: the challenger wins if it shows the defender's value
 ///         wrong, the defender otherwise. A party that lets a deadline pass loses. The winner takes
@@ -92,6 +97,8 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         uint32 steps;
         bytes32 startRoot;
         bytes32 endRoot;
+        /// Where the run's batches come from (its key; version 2: the dataset's training root).
+        DataRules.Data data;
     }
 
     struct Game {
@@ -126,13 +133,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         StepRules.Spec spec;
         /// The challenge a bound game disputes (zero: an unbound game).
         bytes32 challengeId;
-    }
-
-    /// @notice A leaf of a slot's byte tree and its siblings, bottom up.
-    struct LeafProof {
-        uint256 index;
-        bytes leaf;
-        bytes32[] siblings;
+        DataRules.Data data;
     }
 
     /// @notice Most moves of any game: 2 per bisection level of steps (32), of a tree (25 for
@@ -208,6 +209,8 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error CheckpointNotProven(bytes32 challengeId, uint256 index);
     error SegmentOutOfRange(uint256 segment, uint256 segments);
     error AlreadyOverruled(bytes32 challengeId);
+    // raised by StepProver and DataRules
+    error ExampleNotProven(uint256 index);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
@@ -274,7 +277,10 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
             start,
             end
         );
-        id = _open(b.trainer, Claim(b.spec, b.firstStep, b.steps, start.parameterRoot, end.parameterRoot));
+        id = _open(
+            b.trainer,
+            Claim(b.spec, b.firstStep, b.steps, start.parameterRoot, end.parameterRoot, b.data)
+        );
         Game storage g = _games[id];
         g.challengeId = challengeId;
         g.epoch = b.round;
@@ -291,6 +297,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
         if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
         if (claim.steps == 0) revert InvalidClaim("steps");
+        if (s.version == 2 && claim.data.count == 0) revert InvalidClaim("data");
         if (defender == address(0) || defender == msg.sender) revert InvalidClaim("defender");
         id = ++gameCount;
         Game storage g = _games[id];
@@ -301,6 +308,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         g.loRoot = claim.startRoot;
         g.hiRoot = claim.endRoot;
         g.spec = s;
+        g.data = claim.data;
         g.bond = bond;
         emit GameOpened(id, msg.sender, defender, claim);
         token.safeTransferFrom(msg.sender, address(this), bond);
@@ -361,9 +369,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         _checkRoots(g, id, roots);
         StepRules.Spec memory s = g.spec;
         StepRules.Slot memory info = StepRules.slotAt(s, slot);
-        if (slot == 0 || !info.present || info.kind == StepRules.X || info.kind == StepRules.TS)
-            revert BadSlot(slot);
-        if (info.kind == StepRules.LBL) revert BadSlot(slot);
+        if (slot == 0 || !info.present) revert BadSlot(slot);
         (, uint256 depth) = StepRules.treeShape(info.length);
         g.slot = slot;
         g.height = uint32(depth);
@@ -421,27 +427,26 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         bytes32[] calldata roots,
         bytes calldata leaf,
         uint256 byteInLeaf,
-        LeafProof[] calldata proofs
+        StepProver.LeafProof[] calldata proofs
     ) external nonReentrant {
         Game storage g = _move(id, Phase.PickElement);
         if (leaf.length != StepRules.LEAF_BYTES || keccak256(leaf) != g.nodeHash) revert BadLeaf(id);
-        if (byteInLeaf >= StepRules.LEAF_BYTES) revert BadOffset(byteInLeaf);
-        StepRules.Spec memory s = g.spec;
-        uint256 leafStart = uint256(g.node) * StepRules.LEAF_BYTES;
-        StepRules.Element memory e = StepRules.elementAt(s, g.slot, leafStart + byteInLeaf);
-        int256 claimed = StepRules.storedValue(e, leaf, e.offset - leafStart);
-        g.offset = e.offset;
+        (uint256 offset, int256 claimed, uint256 chunks) = StepProver.pick(
+            g.spec,
+            g.slot,
+            g.node,
+            leaf,
+            byteInLeaf
+        );
+        g.offset = offset;
         g.claimed = claimed;
-        emit ElementPicked(id, e.offset, claimed);
-        if (StepRules.isFold(e)) {
-            g.cHi = uint32(StepRules.chunkCount(e));
+        emit ElementPicked(id, offset, claimed);
+        if (chunks > 0) {
+            g.cHi = uint32(chunks);
             _next(g, Phase.FoldEnds);
             return;
         }
-        _checkRoots(g, id, roots);
-        bytes[] memory ops = _read(roots, g, StepRules.elementOperands(s, e), proofs);
-        int256 value = StepRules.elementValue(e, ops, g.lo);
-        _resolve(id, g, value != claimed, "element");
+        _resolve(id, g, _execute(g, id, 3, 0, roots, proofs) != claimed, "element");
     }
 
     // --- 4. a fold ------------------------------------------------------------------------------
@@ -460,24 +465,18 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         uint256 id,
         uint8 part,
         bytes32[] calldata roots,
-        LeafProof[] calldata proofs
+        StepProver.LeafProof[] calldata proofs
     ) external nonReentrant {
         Game storage g = _move(id, Phase.FoldChoose);
-        StepRules.Spec memory s = g.spec;
-        StepRules.Element memory e = StepRules.elementAt(s, g.slot, g.offset);
         if (part == 1) {
             _next(g, g.cHi - g.cLo > 1 ? Phase.FoldMid : Phase.FoldProve);
             emit FoldChosen(id, g.cLo, g.cHi);
             return;
         }
-        _checkRoots(g, id, roots);
-        if (part == 0) {
-            bytes[] memory ops = _read(roots, g, StepRules.initOperands(s, e), proofs);
-            _resolve(id, g, StepRules.foldInit(e, ops) != g.accLo, "fold start");
-        } else if (part == 2) {
-            bytes[] memory ops = _read(roots, g, StepRules.finishOperands(s, e), proofs);
-            _resolve(id, g, StepRules.foldFinish(s, e, g.accHi, ops) != g.claimed, "fold finish");
-        } else revert InvalidClaim("part");
+        if (part == 0) _resolve(id, g, _execute(g, id, 0, 0, roots, proofs) != g.accLo, "fold start");
+        else if (part == 2)
+            _resolve(id, g, _execute(g, id, 2, g.accHi, roots, proofs) != g.claimed, "fold finish");
+        else revert InvalidClaim("part");
     }
 
     /// @notice The defender's accumulator after the middle chunk of the disputed chunk range.
@@ -503,14 +502,10 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     function proveChunk(
         uint256 id,
         bytes32[] calldata roots,
-        LeafProof[] calldata proofs
+        StepProver.LeafProof[] calldata proofs
     ) external nonReentrant {
         Game storage g = _move(id, Phase.FoldProve);
-        _checkRoots(g, id, roots);
-        StepRules.Spec memory s = g.spec;
-        StepRules.Element memory e = StepRules.elementAt(s, g.slot, g.offset);
-        bytes[] memory ops = _read(roots, g, StepRules.chunkOperands(s, e, g.cLo), proofs);
-        _resolve(id, g, StepRules.foldChunk(e, g.accLo, ops) != g.accHi, "chunk");
+        _resolve(id, g, _execute(g, id, 1, g.accLo, roots, proofs) != g.accHi, "chunk");
     }
 
     // --- timeouts -------------------------------------------------------------------------------
@@ -623,41 +618,28 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         }
     }
 
-    /// Reads each range from the supplied leaves (in order: each range's leaves, first to last),
-    /// every leaf proven against the root of an earlier slot than the disputed one.
-    function _read(
-        bytes32[] calldata roots,
+    /// Re-executes `part` of the disputed element's rule (StepProver.Query) with proven operands.
+    function _execute(
         Game storage g,
-        StepRules.Range[] memory ranges,
-        LeafProof[] calldata proofs
-    ) private view returns (bytes[] memory out) {
-        StepRules.Spec memory s = g.spec;
-        out = new bytes[](ranges.length);
-        uint256 cursor;
-        for (uint256 r; r < ranges.length; ++r) {
-            StepRules.Range memory range = ranges[r];
-            if (range.slot >= g.slot) revert BadSlot(range.slot);
-            (uint256 leaves, uint256 depth) = StepRules.treeShape(StepRules.slotAt(s, range.slot).length);
-            bytes memory bytes_ = new bytes(range.length);
-            uint256 first = range.offset / StepRules.LEAF_BYTES;
-            uint256 last = (range.offset + range.length - 1) / StepRules.LEAF_BYTES;
-            for (uint256 j = first; j <= last; ++j) {
-                if (cursor >= proofs.length) revert MissingProof(range.slot, j);
-                LeafProof calldata p = proofs[cursor++];
-                if (p.index != j || j >= leaves || !_verify(roots[range.slot], depth, p))
-                    revert BadProof(range.slot, j);
-                Bisection.copyLeaf(bytes_, range.offset, j, p.leaf);
-            }
-            out[r] = bytes_;
-        }
+        uint256 id,
+        uint8 part,
+        int256 acc,
+        bytes32[] calldata roots,
+        StepProver.LeafProof[] calldata proofs
+    ) private view returns (int256) {
+        _checkRoots(g, id, roots);
+        return
+            StepProver.execute(
+                g.spec,
+                g.data,
+                StepProver.Query(g.slot, g.offset, part, g.cLo, acc, g.lo),
+                roots,
+                proofs
+            );
     }
 
     /// The root of a subtree of `height` holding no leaf: Z_0 = 0, Z_{k+1} = keccak256(Z_k ‖ Z_k).
     function _emptySubtree(uint256 height) private pure returns (bytes32) {
         return Bisection.emptySubtree(height);
-    }
-
-    function _verify(bytes32 root, uint256 depth, LeafProof calldata p) private pure returns (bool) {
-        return Bisection.verify(root, depth, p.index, p.leaf, p.siblings);
     }
 }

@@ -21,9 +21,15 @@ import {IntegerMLP} from "../libraries/IntegerMLP.sol";
 ///         - Θ_out[k]    fold over r: chunk += ET_{l+1}[o][r]·AT_l[i][r] (bias: 127·ET_{l+1}[o][r]);
 ///                       finish clamp(Θ_in[k] - roundShift(acc, lrShift), ±32767); header = step + 1
 ///         - bytes past a slot's encoding in its last leaf are 0.
-///
-///         The data slots X, TS and LBL (engine randomness and dataset rows) have no on-chain rule
-///         here: a game cannot descend into them.
+///         - the data slots (docs/disputes.md, "Data slots"; the generator and the dataset proof are
+///           DataRules', executed by StepProver):
+///           X[r][i]     version 1: byte i of Philox item step·B + r (DOMAIN_INPUT), as int8;
+///                       version 2: feature i of the dataset example the permutation picks
+///           TS[r][c]    version 1, fold over i: chunk += T[c][i]·X[r][i] (T[c] Philox item c of
+///                       DOMAIN_TEACHER); finish acc
+///           LBL[r]      version 1, fold over c in chunks of 32: argmax_c TS[r][c] (ties to the
+///                       lowest c; accumulator int128 best << 128 | index); version 2: the example's
+///                       label
 ///
 ///         Rounding and saturation are IntegerMLP's: roundShift(x, s) = (x + 2^(s-1)) >> s with an
 ///         arithmetic shift, F_l = IntegerMLP.forwardShift(inputs of layer l-1), G_l the same
@@ -60,6 +66,16 @@ library StepRules {
     uint8 internal constant OP_BACKWARD = 6;
     uint8 internal constant OP_UPDATE_WEIGHT = 7;
     uint8 internal constant OP_UPDATE_BIAS = 8;
+    uint8 internal constant OP_TEACHER = 9;
+    uint8 internal constant OP_ARGMAX = 10;
+    // element rules of the data slots (after the folds)
+    uint8 internal constant OP_INPUT = 11;
+    uint8 internal constant OP_EXAMPLE = 12;
+
+    /// @notice Contraction indices per chunk of the argmax over int32 teacher scores (128 bytes).
+    uint256 internal constant CHUNK_I32 = 32;
+    /// @notice The argmax's start: best = int128 minimum, index 0, as the game stores it.
+    int256 internal constant ARGMAX_START = type(int256).min;
 
     /// @notice The training spec fields a step's layout depends on.
     struct Spec {
@@ -239,16 +255,24 @@ library StepRules {
         else if (slot.kind == ERR) {
             e.op = OP_BACKWARD;
             e.K = s.widths[slot.layer + 1];
+        } else if (slot.kind == X) e.op = s.version == 1 ? OP_INPUT : OP_EXAMPLE;
+        else if (slot.kind == TS) {
+            e.op = OP_TEACHER;
+            e.K = s.widths[0];
+        } else if (slot.kind == LBL) {
+            e.op = s.version == 1 ? OP_ARGMAX : OP_EXAMPLE;
+            e.K = s.version == 1 ? s.widths[L] : 0;
         } else revert SlotHasNoRule(index, slot.kind);
     }
 
     /// @notice Whether the element's rule is a fold over chunks of a contraction.
     function isFold(Element memory e) internal pure returns (bool) {
-        return e.op >= OP_FORWARD;
+        return e.op >= OP_FORWARD && e.op < OP_INPUT;
     }
 
     function chunkCount(Element memory e) internal pure returns (uint256) {
-        return (e.K + CHUNK - 1) / CHUNK;
+        uint256 chunk = e.op == OP_ARGMAX ? CHUNK_I32 : CHUNK;
+        return (e.K + chunk - 1) / chunk;
     }
 
     // --- operand ranges ---------------------------------------------------------------------
@@ -288,11 +312,18 @@ library StepRules {
         Element memory e,
         uint256 c
     ) internal pure returns (Range[] memory r) {
-        uint256 k0 = c * CHUNK;
-        uint256 m = e.K - k0 < CHUNK ? e.K - k0 : CHUNK;
+        uint256 chunk = e.op == OP_ARGMAX ? CHUNK_I32 : CHUNK;
+        uint256 k0 = c * chunk;
+        uint256 m = e.K - k0 < chunk ? e.K - k0 : chunk;
         uint256 L = s.widths.length - 1;
         uint256 B = s.batchSize;
-        if (e.op == OP_FORWARD) {
+        if (e.op == OP_TEACHER) {
+            r = new Range[](1);
+            r[0] = Range(1, e.row * s.widths[0] + k0, m);
+        } else if (e.op == OP_ARGMAX) {
+            r = new Range[](1);
+            r[0] = Range(2, 4 * (e.row * s.widths[L] + k0), 4 * m);
+        } else if (e.op == OP_FORWARD) {
             uint256 n = s.widths[e.layer];
             r = new Range[](2);
             r[0] = Range(0, THETA_HEADER + 2 * (weightOffset(s.widths, e.layer) + e.col * n + k0), 2 * m);
@@ -373,10 +404,13 @@ library StepRules {
 
     /// @notice A fold's start.
     function foldInit(Element memory e, bytes[] memory ops) internal pure returns (int256) {
+        if (e.op == OP_ARGMAX) return ARGMAX_START;
         return e.op == OP_FORWARD ? BIAS_INPUT * effectiveWeight(int16At(ops[0], 0)) : int256(0);
     }
 
-    /// @notice The accumulator after a chunk, from the one before it.
+    /// @notice The accumulator after a chunk, from the one before it (not the argmax's: `argmaxChunk`).
+    ///         A teacher score's operands are the teacher row's chunk (StepProver derives it), then
+    ///         the inputs'.
     function foldChunk(Element memory e, int256 acc, bytes[] memory ops) internal pure returns (int256) {
         if (e.op == OP_FORWARD) {
             bytes memory a = ops[1];
@@ -387,6 +421,19 @@ library StepRules {
             for (uint256 t; t < ops[0].length; ++t) acc += int8At(ops[0], t) * int8At(ops[1], t);
         }
         return acc;
+    }
+
+    /// @notice The argmax accumulator (int128 best << 128 | index, as a word) after the int32 LE
+    ///         scores `scores` of classes `first ..`: the first strictly larger score wins.
+    function argmaxChunk(int256 acc, bytes memory scores, uint256 first) internal pure returns (int256) {
+        uint256 word = uint256(acc);
+        int256 best = int128(uint128(word >> 128));
+        uint256 index = uint128(word);
+        for (uint256 t; 4 * t < scores.length; ++t) {
+            int256 v = int32At(scores, 4 * t);
+            if (v > best) (best, index) = (v, first + t);
+        }
+        return int256((uint256(uint128(int128(best))) << 128) | index);
     }
 
     /// @notice The element's value from the fold's end.
@@ -401,6 +448,8 @@ library StepRules {
             int256 lo = e.layer == L - 1 ? int256(-127) : int256(0);
             return clamp(roundShift(acc, IntegerMLP.forwardShift(s.widths[e.layer])), lo, 127);
         }
+        if (e.op == OP_TEACHER) return acc;
+        if (e.op == OP_ARGMAX) return int256(uint256(uint128(uint256(acc))));
         if (e.op == OP_BACKWARD) {
             if (int8At(ops[0], 0) <= 0) return 0;
             return clamp(roundShift(acc, IntegerMLP.forwardShift(s.widths[e.layer + 1])), -127, 127);

@@ -11,7 +11,16 @@
  * `feeRecipient` (default the deployer), `commitRevealWindow` (seconds, commit-reveal
  * subscriptions), `disputeWindow` (seconds; with the epoch it must stay shorter than Staking's
  * unbonding period, `defaultDisputeWindow` picks one that does), `disputeSlashFraction` (WAD),
- * `disputeJail`, `verifierWallet` (default the deployer), `verifierFee` (token wei).
+ * `disputeJail`, `verifierWallet` (default the deployer), `verifierFee` (token wei),
+ * `gameMoveTimeout` (seconds per move of the InferenceDisputeGame, 60 .. 1 day; the longest game,
+ * `MAX_MOVES` of them, is part of the PoAIVerifier's slash window, so `defaultGameMoveTimeout`
+ * picks one that keeps the window under the unbonding period) and `gameBond` (token wei each party
+ * of a game posts).
+ *
+ * The InferenceDisputeGame (docs/disputes.md, "Inference games") is deployed over the PoAIVerifier
+ * (its host) and wired with `setGame`: the game needs no role of its own (the verifier settles and
+ * slashes when the game reports), and Staking reads the verifier's slash window, which covers the
+ * longest game, live.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { zeroAddress } from "viem";
@@ -31,7 +40,32 @@ export const DEFAULT_INFERENCE_PARAMS = {
   disputeSlashFraction: DEFAULT_VERIFIER_PARAMS.slashFraction,
   disputeJail: DEFAULT_VERIFIER_PARAMS.jail,
   verifierFee: 0n,
+  gameBond: 10n * 10n ** 18n,
 } as const;
+
+/** Moves of the longest inference game (`InferenceDisputeGame.MAX_MOVES`). */
+export const INFERENCE_GAME_MAX_MOVES = 48n;
+/** The preferred seconds per move of an inference game, and the least the game accepts. */
+export const PREFERRED_GAME_MOVE_TIMEOUT = 3600n;
+export const MIN_GAME_MOVE_TIMEOUT = 60n;
+
+/**
+ * Seconds per move of the inference game for a network: an hour where the unbonding period leaves
+ * room for the longest game after an epoch and the dispute window, else the most that does (the
+ * PoAIVerifier refuses a game whose `epochLength + disputeWindow + 48 · moveTimeout` reaches
+ * `unbondingPeriod`); `MIN_GAME_MOVE_TIMEOUT` when nothing fits (the deployment then fails with
+ * the verifier's `SlashWindowReachesUnbonding`, naming both).
+ */
+export function defaultGameMoveTimeout(
+  epochLength: bigint,
+  unbondingPeriod: bigint,
+  disputeWindow: bigint,
+): bigint {
+  const room = unbondingPeriod - epochLength - disputeWindow - 1n;
+  const most = room > 0n ? room / INFERENCE_GAME_MAX_MOVES : 0n;
+  if (most >= PREFERRED_GAME_MOVE_TIMEOUT) return PREFERRED_GAME_MOVE_TIMEOUT;
+  return most > MIN_GAME_MOVE_TIMEOUT ? most : MIN_GAME_MOVE_TIMEOUT;
+}
 
 /**
  * A dispute window for a network: the PoAIVerifier's default (one day) where Staking's unbonding
@@ -107,8 +141,28 @@ const build = (source: TokenSource) =>
       id: "VerifierFeeToken",
       after: [verifierRole],
     });
+    // the bisection game for outputs of any model size; the verifier's slash window grows by its
+    // longest game, which Staking reads live
+    const inferenceDisputeGame = m.contract("InferenceDisputeGame", [
+      token,
+      verifier,
+      m.getParameter("gameMoveTimeout", PREFERRED_GAME_MOVE_TIMEOUT),
+      p("gameBond"),
+    ]);
+    m.call(verifier, "setGame", [inferenceDisputeGame], { id: "VerifierGame", after: [verifierRole] });
 
-    return { ...poai, models, fee, coordinator, infernetRegistry, inbox, walletFactory, reader, verifier };
+    return {
+      ...poai,
+      models,
+      fee,
+      coordinator,
+      infernetRegistry,
+      inbox,
+      walletFactory,
+      reader,
+      verifier,
+      inferenceDisputeGame,
+    };
   });
 
 const cache = new Map<TokenSource, ReturnType<typeof build>>();

@@ -166,6 +166,7 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
             steps: o.steps,
             startRoot: replay.thetaRoot(o.from),
             endRoot: o.endRoot,
+            key: replay.key,
           };
           const hash = await openDispute(ctx, { defender: o.defender, claim });
           await s.publicClient.waitForTransactionReceipt({ hash });

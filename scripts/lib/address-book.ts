@@ -27,6 +27,7 @@ export function contractsOf(d: {
   walletFactory?: Deployed;
   reader?: Deployed;
   verifier?: Deployed;
+  inferenceDisputeGame?: Deployed;
   jobs?: Deployed;
   federated?: Deployed;
 }): PoAIContracts {
@@ -48,6 +49,7 @@ export function contractsOf(d: {
     ...(d.walletFactory && { walletFactory: d.walletFactory.address }),
     ...(d.models && { modelRegistry: d.models.address }),
     ...(d.verifier && { poaiVerifier: d.verifier.address }),
+    ...(d.inferenceDisputeGame && { inferenceDisputeGame: d.inferenceDisputeGame.address }),
     ...(d.jobs && { jobRegistry: d.jobs.address }),
     ...(d.federated && { federatedJobs: d.federated.address }),
   };

@@ -1,6 +1,7 @@
 /**
- * Deploys a DisputeGame with its linked DisputeBinding library (the code that binds a game to a
- * challenge lives in the library, so that the game stays under the contract size limit).
+ * Deploys a DisputeGame with its linked libraries: DisputeBinding (the code that binds a game to a
+ * challenge) and StepProver (the one-step proof), so that the game stays under the contract size
+ * limit.
  */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { zeroAddress, type Address } from "viem";
@@ -22,9 +23,10 @@ export type DisputeGameArgs = {
   disputeWindow?: bigint;
 };
 
-/** Deploys DisputeBinding, then DisputeGame linked to it. */
+/** Deploys DisputeBinding and StepProver, then DisputeGame linked to them. */
 export async function deployDisputeGame(viem: HardhatViemHelpers, args: DisputeGameArgs) {
   const binding = await viem.deployContract("DisputeBinding");
+  const prover = await viem.deployContract("StepProver");
   return viem.deployContract(
     "DisputeGame",
     [
@@ -36,6 +38,6 @@ export async function deployDisputeGame(viem: HardhatViemHelpers, args: DisputeG
       args.challenges ?? zeroAddress,
       args.disputeWindow ?? 0n,
     ],
-    { libraries: { DisputeBinding: binding.address } },
+    { libraries: { DisputeBinding: binding.address, StepProver: prover.address } },
   );
 }

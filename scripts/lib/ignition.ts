@@ -26,7 +26,11 @@ import { DEFAULT_REWARD_PARAMS } from "../../ignition/modules/Rewards.js";
 import { poaiModule } from "../../ignition/modules/PoAI.js";
 import { MIN_GOVERNANCE_DELAY, type GovernanceMode } from "../../ignition/modules/Governance.js";
 import { isDevChain } from "./roles.js";
-import { DEFAULT_INFERENCE_PARAMS, defaultDisputeWindow } from "../../ignition/modules/Inference.js";
+import {
+  DEFAULT_INFERENCE_PARAMS,
+  defaultDisputeWindow,
+  defaultGameMoveTimeout,
+} from "../../ignition/modules/Inference.js";
 import { contractsOf } from "./address-book.js";
 
 export class DeployError extends Error {
@@ -128,6 +132,10 @@ export const networkParametersSchema = z
         disputeJail: z.boolean().optional(),
         verifierWallet: address.optional(),
         verifierFee: u256.optional(),
+        gameMoveTimeout: u32
+          .refine((v) => v >= 60n && v <= 86_400n, "seconds per move, 60 .. 86400 (one day)")
+          .optional(),
+        gameBond: u256.optional(),
       })
       .strict()
       .optional(),
@@ -218,11 +226,15 @@ export function resolveNetworkParameters(
     executors: executors.map((a) => getAddress(a)),
     stakeGuardDelay,
   };
+  const disputeWindow =
+    p.PoAIInference?.disputeWindow ??
+    defaultDisputeWindow(epochLength, BigInt(staking.unbondingPeriod as bigint));
   const inference = {
     ...big(DEFAULT_INFERENCE_PARAMS as unknown as Record<string, number | bigint | string>),
     feeRecipient: deployer,
     verifierWallet: deployer,
-    disputeWindow: defaultDisputeWindow(epochLength, BigInt(staking.unbondingPeriod as bigint)),
+    disputeWindow,
+    gameMoveTimeout: defaultGameMoveTimeout(epochLength, unbonding, BigInt(disputeWindow)),
     ...p.PoAIInference,
   };
   const token: TokenSource = p.ExternalToken ? "existing" : "fresh";

@@ -30,6 +30,8 @@ export interface PoAIContracts {
   modelRegistry?: Address;
   /** The PoAIVerifier: exact output checks and disputes of inference deliveries. */
   poaiVerifier?: Address;
+  /** The InferenceDisputeGame: bisection disputes of the PoAIVerifier's deliveries, any model size. */
+  inferenceDisputeGame?: Address;
   /** A Multicall3 deployment, for chains whose viem `chain` object does not name one. */
   multicall3?: Address;
   readonly [name: string]: Address | undefined;
@@ -78,6 +80,7 @@ const contractsSchema = z
     walletFactory: address.optional(),
     modelRegistry: address.optional(),
     poaiVerifier: address.optional(),
+    inferenceDisputeGame: address.optional(),
     multicall3: address.optional(),
   })
   .catchall(address);

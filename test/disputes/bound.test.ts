@@ -14,10 +14,11 @@ import {
   commitCheckpoints,
   deriveKey,
   modelLayout,
+  specId,
   type RunCommitment,
 } from "../../sdk/src/compute/index.js";
 import { initialWeights } from "../../sdk/src/compute/reference.js";
-import { RunStates, type StateSource } from "../../sdk/src/compute/state/game.js";
+import { RunStates, claimData, type StateSource } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
@@ -88,8 +89,9 @@ async function fixture() {
   await w.to(w.start(R));
   await w.beaconCommit(R + 1n, w.validators);
   const runOf = async (t: Actor, forge: boolean) => {
-    // The data slots (X, TS, LBL) are not disputable on chain yet, so the replay's seed only has
-    // to be the one both parties train with (a daemon reads the challenge's seed).
+    // The forgery is in an activation, so these games never reach the data slots, whose rules read
+    // the key of the challenge's spec and seed (checked below): the replay's seed only has to be
+    // the one both parties train with.
     const seed = keccak256(t.address);
     const key = deriveKey(SPEC, seed);
     const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
@@ -186,6 +188,10 @@ describe("DisputeGame: games bound to a challenge overrule the committee", () =>
     expect(g.loRoot).to.equal(f.fair.commitment.parameterRoots[1]);
     expect(g.hiRoot).to.equal(f.fair.commitment.parameterRoots[2]);
     expect(g.spec.widths).to.deep.equal([...SPEC.widths]);
+    // the run's data: the key of the challenge's spec and seed
+    const c = await f.w.challenges.read.getChallenge([f.fair.id]);
+    expect(c.specId).to.equal(specId(SPEC));
+    expect(g.data.key).to.equal(claimData(SPEC, deriveKey(SPEC, c.seed)).key);
     expect(g.epoch).to.equal(R);
   });
 

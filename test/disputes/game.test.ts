@@ -26,8 +26,9 @@ import { deriveKey, modelLayout, type TrainingSpec } from "../../sdk/src/compute
 import { initialWeights } from "../../sdk/src/compute/reference.js";
 import {
   RunStates,
+  claimData,
   elementOf,
-  elementRanges,
+  elementProofs,
   foldRanges,
   isFold,
   proofsOf,
@@ -40,6 +41,7 @@ import { trainingSlots } from "../../sdk/src/compute/state/layout.js";
 import { deployStaking } from "../../scripts/lib/deploy.js";
 import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
+import { syntheticDataset, v2Spec } from "../engine/datasets.js";
 
 /**
  * DisputeGame end to end on the in-process chain, both parties played through the SDK: an honest
@@ -65,8 +67,8 @@ const TRAINER = 1;
 const honest = new RunStates(spec, key, initialWeights(layout, key), 0);
 const slots = trainingSlots(spec);
 const thetaOut = slots.length - 1;
-/** Slots a game can descend into (not the data slots X, TS, LBL). */
-const disputable = slots.filter((s) => s.present && s.index > 3).map((s) => s.index);
+/** Slots a game can descend into: every present slot after Θ_in, the data slots X, TS, LBL included. */
+const disputable = slots.filter((s) => s.present && s.index > 0).map((s) => s.index);
 
 /** A deterministic pseudo-random sequence in [0, 1). */
 function seeded(seed: number): () => number {
@@ -93,10 +95,22 @@ class LyingTrainer extends ForgedRun {
  * A challenger that disputes an honest run with random (valid) choices, proving with the run's own
  * data: whatever it picks, the re-executed operation agrees with the trainer.
  */
-async function randomChallengerMove(f: Fixture, view: DisputeView, rand: () => number): Promise<DisputeMove> {
+async function randomChallengerMove(
+  f: Fixture,
+  view: DisputeView,
+  rand: () => number,
+  run: RunStates = honest,
+  slots?: number[],
+): Promise<DisputeMove> {
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const id = view.id;
-  const tensors = honest.tensors(view.lo);
+  const spec = run.spec;
+  const disputable =
+    slots ??
+    trainingSlots(spec)
+      .filter((s) => s.present && s.index > 0)
+      .map((s) => s.index);
+  const tensors = run.tensors(view.lo);
   const roots = tensors.roots;
   switch (view.phase) {
     case "StepChoose":
@@ -113,7 +127,7 @@ async function randomChallengerMove(f: Fixture, view: DisputeView, rand: () => n
       const node = Number(view.node);
       const b = Math.floor(rand() * LEAF_BYTES);
       const ref = elementOf(spec, tensors, view.slot, node * LEAF_BYTES + b);
-      const proofs = isFold(ref) ? [] : proofsOf(tensors, elementRanges(spec, ref));
+      const proofs = isFold(ref) ? [] : elementProofs(run, view.lo, ref);
       return {
         functionName: "pickElement",
         args: [id, roots, bytesToHex(tensors.tree(view.slot).leaf(node)), BigInt(b), proofs],
@@ -128,7 +142,7 @@ async function randomChallengerMove(f: Fixture, view: DisputeView, rand: () => n
     case "FoldPick":
       return { functionName: "chooseFold", args: [id, rand() < 0.5] };
     default:
-      return (await nextDisputeMove(f.challenger.ctx, view, honest, f.challenger.address))!;
+      return (await nextDisputeMove(f.challenger.ctx, view, run, f.challenger.address))!;
   }
 }
 
@@ -204,15 +218,16 @@ async function fixture() {
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
-async function open(f: Fixture, claimed: StateSource): Promise<bigint> {
+async function open(f: Fixture, claimed: StateSource, run: RunStates = honest): Promise<bigint> {
   const hash = await openDispute(f.challenger.ctx, {
     defender: f.defender.address,
     claim: {
-      spec,
+      spec: run.spec,
       firstStep: 0,
       steps: STEPS,
-      startRoot: honest.thetaRoot(0),
+      startRoot: run.thetaRoot(0),
       endRoot: claimed.thetaRoot(STEPS),
+      key: run.key,
     },
   });
   await f.publicClient.waitForTransactionReceipt({ hash });
@@ -224,7 +239,7 @@ async function play(
   f: Fixture,
   id: bigint,
   defenderSource: StateSource,
-  challenger: { source: StateSource; rand?: () => number },
+  challenger: { source: StateSource; rand?: () => number; run?: RunStates; slots?: number[] },
 ): Promise<{ winner: Address; moves: number }> {
   let moves = 0;
   for (;;) {
@@ -234,7 +249,7 @@ async function play(
     const party = isDefender ? f.defender : f.challenger;
     const move =
       !isDefender && challenger.rand
-        ? await randomChallengerMove(f, view, challenger.rand)
+        ? await randomChallengerMove(f, view, challenger.rand, challenger.run, challenger.slots)
         : await nextDisputeMove(
             party.ctx,
             view,
@@ -311,9 +326,102 @@ describe("DisputeGame: one honest party is enough", () => {
         numRuns: Number(process.env.DISPUTE_PROPERTY_RUNS ?? 8),
         // A flipped Θ_out header byte at the last step: the forged run's claimed end root once left
         // the header out, so the liar could not post the state of its own claim (RootsMismatch).
-        examples: [[0, thetaOut, 0, 0, 0, 0, 0n, false]],
+        examples: [
+          [0, thetaOut, 0, 0, 0, 0, 0n, false],
+          // the data slots: an input byte, a teacher score (with a lie in its fold), a label
+          [1, 1, 25, 2, 3, 0, 0n, false],
+          [0, 2, 9, 4, 11, 1, 1n, false],
+          [2, 3, 4, 0, 5, 0, 0n, false],
+        ],
       },
     );
+  });
+
+  it("a trainer that trained on batches its seed does not select loses on the data slot X", async () => {
+    // Naive code (no rule for X) cannot refute a run trained from the right start on other data.
+    const otherKey = deriveKey(spec, `0x${"0b".repeat(32)}`);
+    const other = new RunStates(spec, otherKey, initialWeights(layout, key), 0);
+    const substituted: StateSource = {
+      spec,
+      key,
+      thetaRoot: (step) => other.thetaRoot(step),
+      tensors: (step) => other.tensors(step),
+      foldAccs: (step, ref) => other.foldAccs(step, ref),
+    };
+    const id = await open(f, substituted);
+    const { winner } = await play(f, id, substituted, { source: honest });
+    expect(winner).to.equal(f.challenger.address);
+    expect((await f.game.getEvents.SlotPicked({ id }, { fromBlock: 0n }))[0].args.slot).to.equal(1);
+    expect((await f.game.getEvents.GameResolved({ id }))[0].args.reason).to.equal("element");
+  });
+
+  it("an honest trainer does not accept a claim whose data is not its run's", async () => {
+    // The game decides X, TS and LBL from the claim's key: accepting another key would let a
+    // challenger win on the data slots against an honest run.
+    const hash = await openDispute(f.challenger.ctx, {
+      defender: f.defender.address,
+      claim: {
+        spec,
+        firstStep: 0,
+        steps: STEPS,
+        startRoot: honest.thetaRoot(0),
+        endRoot: honest.thetaRoot(STEPS),
+        key: deriveKey(spec, `0x${"0c".repeat(32)}`),
+      },
+    });
+    await f.publicClient.waitForTransactionReceipt({ hash });
+    const view = await getDispute(f.defender.ctx, { id: (await f.game.read.gameCount()) as bigint });
+    await rejects(nextDisputeMove(f.defender.ctx, view, honest, f.defender.address), /is not this run's/);
+  });
+
+  describe("engine version 2: the batch is the permuted dataset examples, proven against the root", () => {
+    // 37 training examples of 6 features, 3 classes
+    const dataset = syntheticDataset(37, 8, 6, 3, 5, 8);
+    const v2 = v2Spec(dataset, {
+      hidden: [10],
+      batchSize: 4,
+      steps: 8,
+      checkpointInterval: 4,
+      lrShift: 2,
+      evalSize: 4,
+    });
+    const v2Key = deriveKey(v2, seed);
+    const honestV2 = new RunStates(v2, v2Key, initialWeights(modelLayout(v2), v2Key), 0, dataset);
+
+    it("a trainer that swapped a batch row for another example loses", async () => {
+      // the example row 2 of step 1 reads, swapped with another whose label differs
+      const a = honestV2.trace(1).examples[2];
+      const b = [...Array(37).keys()].find((n) => dataset.train.labels[n] !== dataset.train.labels[a])!;
+      const inputs = dataset.train.inputs.slice();
+      const labels = dataset.train.labels.slice();
+      const f6 = (n: number) => dataset.train.inputs.subarray(6 * n, 6 * n + 6);
+      inputs.set(f6(b), 6 * a);
+      inputs.set(f6(a), 6 * b);
+      [labels[a], labels[b]] = [labels[b], labels[a]];
+      const swapped = {
+        train: { ...dataset.train, count: 37, features: 6, inputs, labels },
+        eval: dataset.eval,
+      };
+      const liar = new RunStates(v2, v2Key, initialWeights(modelLayout(v2), v2Key), 0, swapped);
+      const id = await open(f, liar, honestV2);
+      const { winner } = await play(f, id, liar, { source: honestV2 });
+      expect(winner).to.equal(f.challenger.address);
+      expect((await f.game.getEvents.SlotPicked({ id }, { fromBlock: 0n }))[0].args.slot).to.equal(1);
+    });
+
+    it("a challenger that disputes the honest trainer's inputs or labels loses", async () => {
+      for (const slot of [1, 3]) {
+        const id = await open(f, honestV2, honestV2);
+        const { winner } = await play(f, id, honestV2, {
+          source: honestV2,
+          rand: seeded(slot),
+          run: honestV2,
+          slots: [slot],
+        });
+        expect(winner).to.equal(f.defender.address);
+        expect((await f.game.getEvents.GameResolved({ id }))[0].args.reason).to.equal("element");
+      }
+    });
   });
 
   it("pays the bonds even when Staking refuses the slash (the losing defender is not an operator)", async () => {
@@ -330,6 +438,7 @@ describe("DisputeGame: one honest party is enough", () => {
         steps: STEPS,
         startRoot: honest.thetaRoot(0),
         endRoot: liar.thetaRoot(STEPS),
+        key,
       },
     });
     await f.publicClient.waitForTransactionReceipt({ hash });
@@ -482,6 +591,7 @@ describe("DisputeGame: one honest party is enough", () => {
             steps: 4,
             startRoot: honest.thetaRoot(0),
             endRoot: honest.thetaRoot(4),
+            data: claimData(spec, key),
           },
         ],
       }),

@@ -27,6 +27,11 @@ const OP_CODES: Partial<Record<OpKind, number>> = {
   backward: 6,
   "update-weight": 7,
   "update-bias": 8,
+  teacher: 9,
+  argmax: 10,
+  input: 11,
+  "example-input": 12,
+  "example-label": 12,
 };
 
 const specArb = fc
@@ -64,7 +69,8 @@ describe("StepRules: the on-chain one-step rules equal the engine's", () => {
     await fc.assert(
       fc.asyncProperty(specArb, fc.nat(), fc.nat(), fc.nat(), async (spec, slot0, offset0, chunk0) => {
         const slots = trainingSlots(spec);
-        const candidates = slots.filter((s) => s.present && s.index > 3);
+        // every slot with a rule: the data slots X, TS and LBL too
+        const candidates = slots.filter((s) => s.present && s.index > 0);
         const slot = candidates[slot0 % candidates.length];
         const padded = Math.ceil(slot.length / LEAF_BYTES) * LEAF_BYTES;
         const offset = offset0 % padded;

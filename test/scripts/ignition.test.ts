@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, parseEther, zeroAddress, type Address } from "viem";
+import { getAddress, parseEther, zeroAddress, zeroHash, type Address } from "viem";
 import { createPoAIClient } from "@poai/sdk";
 import { DeployError, deployWithIgnition, resolveNetworkParameters } from "../../scripts/lib/ignition.js";
 import { ROLES, accountRoles, roleHolders } from "../../scripts/lib/roles.js";
@@ -101,6 +101,37 @@ describe("Ignition deployment", () => {
     // The stake guard: a new slasher, or Staking's re-wiring, waits longer than the unbonding period.
     expect(await manager.read.getRoleGrantDelay([ROLES.SLASHER])).to.equal(7 * 86_400 + 3600);
     expect(await manager.read.getTargetAdminDelay([c.staking])).to.equal(7 * 86_400 + 3600);
+
+    // The inference game, deployed over the PoAIVerifier and wired to it: the verifier's slash
+    // window (which Staking reads live) covers the longest game and stays under the unbonding period.
+    const verifier = await connection.viem.getContractAt("PoAIVerifier", c.poaiVerifier!);
+    const game = await connection.viem.getContractAt("InferenceDisputeGame", c.inferenceDisputeGame!);
+    expect(getAddress(await verifier.read.game())).to.equal(c.inferenceDisputeGame);
+    expect(getAddress(await game.read.host())).to.equal(c.poaiVerifier);
+    expect(await game.read.moveTimeout()).to.equal(BigInt(book.parameters!.gameMoveTimeout));
+    expect(book.parameters!.gameMoveTimeout).to.equal("3600");
+    const window = await verifier.read.slashWindow();
+    expect(window >= 3600n + (await game.read.maxDuration())).to.equal(true);
+    expect(window < BigInt(sp.unbondingPeriod)).to.equal(true);
+    // an opening goes to the game: it is refused only because there is no such delivery (without
+    // the wiring: GameNotSet)
+    let refusal = "";
+    await verifier.simulate.disputeByGame([1, 1, admin, zeroHash, "0x", "0x"]).catch((err: Error) => {
+      refusal = err.message;
+    });
+    expect(refusal).to.match(/NotPending/);
+  });
+
+  it("picks a move timeout for the inference game that keeps the verifier's slash window under the unbonding period", () => {
+    // a short local unbonding period: epoch 3600 s, unbonding 21600 s, dispute window 8999 s
+    const local = resolveNetworkParameters(
+      { PoAIStaking: { epochLength: 3600, unbondingPeriod: 21600 } },
+      zeroAddress,
+      { chainId: 31337 },
+    );
+    const timeout = BigInt(local.flat.gameMoveTimeout);
+    expect(timeout).to.equal((21600n - 3600n - BigInt(local.flat.disputeWindow) - 1n) / 48n);
+    expect(3600n + BigInt(local.flat.disputeWindow) + 48n * timeout < 21600n).to.equal(true);
   });
 
   it("keeps the deployer GOVERNOR on a local chain only (the development fast path), nothing else", async () => {

@@ -60,7 +60,7 @@ export const disputeGameAbi = [
       {
         name: "proofs",
         type: "tuple[]",
-        internalType: "struct DisputeGame.LeafProof[]",
+        internalType: "struct StepProver.LeafProof[]",
         components: [
           { name: "index", type: "uint256", internalType: "uint256" },
           { name: "leaf", type: "bytes", internalType: "bytes" },
@@ -159,6 +159,16 @@ export const disputeGameAbi = [
             ],
           },
           { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+          {
+            name: "data",
+            type: "tuple",
+            internalType: "struct DataRules.Data",
+            components: [
+              { name: "key", type: "uint64", internalType: "uint64" },
+              { name: "count", type: "uint32", internalType: "uint32" },
+              { name: "root", type: "bytes32", internalType: "bytes32" },
+            ],
+          },
         ],
       },
     ],
@@ -203,6 +213,16 @@ export const disputeGameAbi = [
           { name: "steps", type: "uint32", internalType: "uint32" },
           { name: "startRoot", type: "bytes32", internalType: "bytes32" },
           { name: "endRoot", type: "bytes32", internalType: "bytes32" },
+          {
+            name: "data",
+            type: "tuple",
+            internalType: "struct DataRules.Data",
+            components: [
+              { name: "key", type: "uint64", internalType: "uint64" },
+              { name: "count", type: "uint32", internalType: "uint32" },
+              { name: "root", type: "bytes32", internalType: "bytes32" },
+            ],
+          },
         ],
       },
     ],
@@ -260,7 +280,7 @@ export const disputeGameAbi = [
       {
         name: "proofs",
         type: "tuple[]",
-        internalType: "struct DisputeGame.LeafProof[]",
+        internalType: "struct StepProver.LeafProof[]",
         components: [
           { name: "index", type: "uint256", internalType: "uint256" },
           { name: "leaf", type: "bytes", internalType: "bytes" },
@@ -332,7 +352,7 @@ export const disputeGameAbi = [
       {
         name: "proofs",
         type: "tuple[]",
-        internalType: "struct DisputeGame.LeafProof[]",
+        internalType: "struct StepProver.LeafProof[]",
         components: [
           { name: "index", type: "uint256", internalType: "uint256" },
           { name: "leaf", type: "bytes", internalType: "bytes" },
@@ -518,6 +538,16 @@ export const disputeGameAbi = [
           { name: "steps", type: "uint32", internalType: "uint32" },
           { name: "startRoot", type: "bytes32", internalType: "bytes32" },
           { name: "endRoot", type: "bytes32", internalType: "bytes32" },
+          {
+            name: "data",
+            type: "tuple",
+            internalType: "struct DataRules.Data",
+            components: [
+              { name: "key", type: "uint64", internalType: "uint64" },
+              { name: "count", type: "uint32", internalType: "uint32" },
+              { name: "root", type: "bytes32", internalType: "bytes32" },
+            ],
+          },
         ],
       },
     ],
@@ -654,6 +684,11 @@ export const disputeGameAbi = [
   },
   {
     type: "error",
+    name: "ExampleNotProven",
+    inputs: [{ name: "index", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "InsufficientGas",
     inputs: [
       { name: "left", type: "uint256", internalType: "uint256" },
@@ -706,15 +741,6 @@ export const disputeGameAbi = [
     inputs: [
       { name: "segment", type: "uint256", internalType: "uint256" },
       { name: "segments", type: "uint256", internalType: "uint256" },
-    ],
-  },
-  { type: "error", name: "SlotAbsent", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
-  {
-    type: "error",
-    name: "SlotHasNoRule",
-    inputs: [
-      { name: "slot", type: "uint256", internalType: "uint256" },
-      { name: "kind", type: "uint8", internalType: "uint8" },
     ],
   },
   {

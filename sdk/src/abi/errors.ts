@@ -574,6 +574,11 @@ export const poaiErrorsAbi = [
       { name: "releasableAt", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "ExampleNotProven",
+    inputs: [{ name: "index", type: "uint256", internalType: "uint256" }],
+  },
   { type: "error", name: "FailedCall", inputs: [] },
   {
     type: "error",

@@ -16,17 +16,20 @@ import { bytesToHex, encodeFunctionData, hexToBytes, type Address, type Hash, ty
 import { getBlock, getContractEvents, readContract, waitForTransactionReceipt } from "viem/actions";
 import { disputeGameAbi } from "../abi/index.js";
 import {
+  claimData,
   elementOf,
-  elementRanges,
+  elementProofs,
   firstDisputedByte,
   firstDisputedSlot,
   foldRanges,
   isFold,
   midOf,
   proofsOf,
+  type ClaimData,
   type LeafProof,
   type StateSource,
 } from "../compute/state/game.js";
+import type { EngineKey } from "../compute/prng.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError } from "../errors.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
@@ -62,6 +65,11 @@ export interface DisputeClaim {
   steps: number;
   startRoot: Hex;
   endRoot: Hex;
+  /**
+   * The run's key (`deriveKey(spec, seed)`): the game decides the batch's data slots from it (and,
+   * for engine version 2, from the spec's dataset).
+   */
+  key: EngineKey;
 }
 
 /** A game's state, decoded. */
@@ -92,6 +100,8 @@ export interface DisputeView {
   bond: bigint;
   /** The challenge a bound game disputes (zero for an unbound game). */
   challengeId: Hex;
+  /** Where the claim's batches come from (the run's key; version 2: the training examples). */
+  data: ClaimData;
 }
 
 /** One move: the function and its arguments. */
@@ -136,6 +146,7 @@ export async function openDispute(
         steps: claim.steps,
         startRoot: claim.startRoot,
         endRoot: claim.endRoot,
+        data: claimData(claim.spec, claim.key),
       },
     ],
   });
@@ -239,6 +250,7 @@ export async function getDispute(ctx: PoAIContext, args: { id: bigint }): Promis
     accHi: g.accHi,
     bond: g.bond,
     challengeId: g.challengeId,
+    data: { key: g.data.key, count: g.data.count, root: g.data.root },
   };
 }
 
@@ -286,8 +298,15 @@ export async function nextDisputeMove(
   const step = view.lo;
   const roots = () => postedRoots(ctx, id);
   switch (view.phase) {
-    case "Accept":
+    case "Accept": {
+      // accepting agrees to the claim's data: the game decides the batch's slots from it
+      const data = source.key && claimData(spec, source.key);
+      if (data && (data.key !== view.data.key || data.root.toLowerCase() !== view.data.root.toLowerCase()))
+        throw new Error(
+          `dispute ${id}: the claim's data (key ${view.data.key}) is not this run's (key ${data.key})`,
+        );
       return { functionName: "accept", args: [id] };
+    }
     case "StepMid":
       return { functionName: "postStepRoot", args: [id, source.thetaRoot(midOf(view.lo, view.hi))] };
     case "StepChoose":
@@ -323,7 +342,7 @@ export async function nextDisputeMove(
       const b = firstDisputedByte(hexToBytes(leaf), own);
       if (b < 0) throw new Error(`dispute ${id}: the revealed leaf agrees with this replay`);
       const ref = elementOf(spec, tensors, view.slot, Number(view.node) * LEAF_BYTES + b);
-      const proofs: LeafProof[] = isFold(ref) ? [] : proofsOf(tensors, elementRanges(spec, ref));
+      const proofs: LeafProof[] = isFold(ref) ? [] : elementProofs(source, step, ref);
       return { functionName: "pickElement", args: [id, posted, leaf, BigInt(b), proofs] };
     }
     case "FoldEnds": {

@@ -7,7 +7,7 @@
  */
 import type { Hex } from "viem";
 import type { ElementRef } from "./layout.js";
-import { RunStates, type StateSource } from "./game.js";
+import { RunStates, type LeafProof, type StateSource } from "./game.js";
 import { StateTensors } from "./trace.js";
 import { THETA_HEADER } from "./layout.js";
 
@@ -27,6 +27,7 @@ export interface Forgery {
 
 export class ForgedRun implements StateSource {
   readonly spec;
+  readonly key;
   private readonly forged: StateTensors;
   private readonly after: RunStates;
 
@@ -35,6 +36,7 @@ export class ForgedRun implements StateSource {
     readonly forgery: Forgery,
   ) {
     this.spec = honest.spec;
+    this.key = honest.key;
     const base = honest.tensors(forgery.step);
     const enc = base.encodings.map((e) => e.slice());
     const out = enc.length - 1;
@@ -59,6 +61,11 @@ export class ForgedRun implements StateSource {
   tensors(step: number): StateTensors {
     if (step < this.forgery.step) return this.honest.tensors(step);
     return step === this.forgery.step ? this.forged : this.after.tensors(step);
+  }
+
+  /** The dataset's examples are not forged: the honest run's proofs. */
+  exampleProof(step: number, row: number): LeafProof {
+    return this.honest.exampleProof(step, row);
   }
 
   foldAccs(step: number, ref: ElementRef): bigint[] {

@@ -7,6 +7,7 @@
  */
 import { bytesToHex, type Hex } from "viem";
 import type { EngineData } from "../backend.js";
+import { encodeChunk, exampleLeafBytes, treeLevels, treeProof } from "../dataset.js";
 import type { EngineKey } from "../prng.js";
 import { modelLayout, type TrainingSpec } from "../spec.js";
 import { FOLD_OPS, chunkCount, elementAt, type ElementRef } from "./layout.js";
@@ -38,11 +39,40 @@ export interface StateSource {
   tensors(step: number): StateTensors;
   /** The accumulators of a fold element of step `step`, before each chunk and after the last. */
   foldAccs(step: number, ref: ElementRef): bigint[];
+  /** The run's key: a defender accepts only a claim whose data is its run's ({@link claimData}). */
+  readonly key?: EngineKey;
+  /**
+   * Engine version 2: the dataset example row `row` of step `step` reads, as the game's one proof
+   * of a data element (`DisputeGame.LeafProof`: the example's index, its label as uint16 LE then
+   * its features, and its Merkle proof under the dataset's training root).
+   */
+  exampleProof?(step: number, row: number): LeafProof;
+}
+
+/** Where a claim's batches come from, as `DataRules.Data`: the run's key and its training examples. */
+export interface ClaimData {
+  /** k0 | k1 << 32 of the run's Philox key. */
+  readonly key: bigint;
+  /** Engine version 2: the dataset's training examples and their root (0 and zero in version 1). */
+  readonly count: number;
+  readonly root: Hex;
+}
+
+const ZERO_ROOT: Hex = `0x${"00".repeat(32)}`;
+
+/** The data of a claim of a run of `spec` under `key` (`DisputeGame.Claim.data`). */
+export function claimData(spec: TrainingSpec, key: EngineKey): ClaimData {
+  return {
+    key: BigInt(key.k0 >>> 0) | (BigInt(key.k1 >>> 0) << 32n),
+    count: spec.version === 2 ? (spec.dataset?.trainCount ?? 0) : 0,
+    root: spec.version === 2 ? (spec.dataset?.trainRoot ?? ZERO_ROOT) : ZERO_ROOT,
+  };
 }
 
 /** The engine's own run: every state as training computes it. */
 export class RunStates implements StateSource {
   private readonly traces = new Map<number, StepTrace>();
+  private trainTree?: Uint8Array[][];
 
   constructor(
     readonly spec: TrainingSpec,
@@ -74,6 +104,26 @@ export class RunStates implements StateSource {
 
   foldAccs(step: number, ref: ElementRef): bigint[] {
     return foldOf(this.trace(step), ref).accs.map(decodeSum);
+  }
+
+  exampleProof(step: number, row: number): LeafProof {
+    const rows = this.data?.train;
+    if (!rows) throw new RangeError("an engine version 2 run needs its dataset (data) to prove an example");
+    const n = this.trace(step).examples[row];
+    if (n === undefined) throw new RangeError(`row must be below ${this.spec.batchSize}, got ${row}`);
+    if (!this.trainTree) {
+      const f = rows.features;
+      const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
+      const leaves: Uint8Array[] = [];
+      for (let k = 0; k < rows.count; k++)
+        leaves.push(exampleLeafBytes(k, rows.labels[k], bytes.subarray(k * f, (k + 1) * f)));
+      this.trainTree = treeLevels(leaves);
+    }
+    return {
+      index: BigInt(n),
+      leaf: bytesToHex(encodeChunk(rows, n, n + 1)),
+      siblings: treeProof(this.trainTree, n),
+    };
   }
 }
 
@@ -111,6 +161,20 @@ export function foldRanges(spec: TrainingSpec, ref: ElementRef, part: 0 | 1 | 2,
 /** Operand ranges of an element rule. */
 export function elementRanges(spec: TrainingSpec, ref: ElementRef): OperandRange[] {
   return elementOperands(spec, modelLayout(spec), ref);
+}
+
+/**
+ * The proofs `DisputeGame.pickElement` takes for an element rule of step `step`: the leaves of its
+ * operand ranges, or for a version 2 data element (X, LBL) the dataset example of its row. A
+ * version 1 input element needs none (the chain derives it from the run's key).
+ */
+export function elementProofs(source: StateSource, step: number, ref: ElementRef): LeafProof[] {
+  if (ref.op === "example-input" || ref.op === "example-label") {
+    if (!source.exampleProof)
+      throw new RangeError("this source cannot prove dataset examples (exampleProof)");
+    return [source.exampleProof(step, ref.row)];
+  }
+  return proofsOf(source.tensors(step), elementRanges(source.spec, ref));
 }
 
 export const isFold = (ref: ElementRef) => FOLD_OPS.has(ref.op);
