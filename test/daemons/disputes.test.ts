@@ -20,6 +20,9 @@ import {
 import { TrainerStore } from "../../node/src/node/index.js";
 import { ValidatorDaemon, ValidatorStore } from "../../node/src/verifier/index.js";
 import { DisputeStore, type MoveRecord } from "../../node/src/disputes/index.js";
+import { writeFileSync } from "node:fs";
+import { runCli } from "../../scripts/cli/main.js";
+import { accountKey } from "../fixtures/hardhat-node.js";
 import { ColludingValidator, DisputingForger } from "../../scripts/lib/adversaries.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
 import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
@@ -145,6 +148,65 @@ describe("daemons play dispute games: one honest validator overrules a colluding
     expect(view.defender).to.equal(w.trainers[0].address);
   });
 
+  /** `poai … --json` as the operator of wallet `index` (hardhat's default keys). */
+  const cli = async (index: number, args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await runCli([...args, "--deployment", book, "--json"], {
+      env: { POAI_PRIVATE_KEY: accountKey(index) },
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      connection: w.connection,
+    });
+    return {
+      code,
+      out,
+      err,
+      json: () => JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown>,
+    };
+  };
+  let book = "";
+
+  it("poai dispute open --challenge --segment opens a second bound game from the command line; status shows its segment; bad input names the option", async () => {
+    book = path.join(w.tempDir("book"), "deployment.json");
+    writeFileSync(
+      book,
+      JSON.stringify({
+        chainId: w.deployment.chainId,
+        deployBlock: "0",
+        contracts: { ...w.deployment.contracts, disputeGame: game },
+      }),
+    );
+    const colluder = w.validators[2];
+    const token = await w.viem.getContractAt("PoAIToken", w.d.token.address, {
+      client: { wallet: colluder.wallet },
+    });
+    await token.write.approve([game, BOND]);
+    // the validator daemon disputes the segment its samples refuted; the command line another one
+    const taken = (await getDispute(clientOf(w.validators[0]), { id: 1n })).lo / w.spec.checkpointInterval;
+    const segment = taken === 0 ? 1 : 0;
+    const opened = await cli(4, ["dispute", "open", "--challenge", id(), "--segment", String(segment)]);
+    expect(opened.code, opened.err).to.equal(0);
+    expect(opened.json()).to.deep.include({ id: "2", challengeId: id(), segment });
+    const status = await cli(4, ["dispute", "status", "--id", "2"]);
+    expect(status.json()).to.deep.include({ segment, challengeId: id(), phase: "StepMid" });
+    for (const [args, message] of [
+      [["--challenge", id()], /--segment is needed with --challenge/],
+      [["--challenge", id(), "--segment", "20"], /--segment must be below 20 \(the run's segments\), got 20/],
+      [["--challenge", id(), "--segment", "x"], /--segment must be a segment index, got "x"/],
+      [["--segment", "1"], /--segment needs --challenge/],
+      [["--challenge", id(), "--segment", "1", "--steps", "4"], /--steps is for a claim/],
+      [
+        ["--challenge", challengeId(w.validators[0].address, ROUND), "--segment", "1"],
+        /is None: only a challenge judged Valid/,
+      ],
+    ] as const) {
+      const r = await cli(4, ["dispute", "open", ...args]);
+      expect(r.code, `${args.join(" ")}: ${r.out}`).to.not.equal(0);
+      expect(r.err + r.out).to.match(message);
+    }
+  });
+
   it("both daemons, killed mid-game before and after sending a move, resume on their databases and the validator wins", async () => {
     // the forger is killed after persisting its 2nd move (not sent), the validator after sending its 3rd
     let forgerMoves = 0;
@@ -204,6 +266,22 @@ describe("daemons play dispute games: one honest validator overrules a colluding
     console.log(`      game played by the daemons in ${wall.toFixed(2)} s (two restarts included)`);
   });
 
+  it("poai dispute play --id 2 plays the command line's bound game to the end against the trainer daemon", async () => {
+    let done = false;
+    const defend = (async () => {
+      while (!done) {
+        await forger.tick().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const played = await cli(4, ["dispute", "play", "--id", "2", "--poll-ms", "20"]).finally(
+      () => (done = true),
+    );
+    await defend;
+    expect(played.code, played.err).to.equal(0);
+    expect(played.json().winner).to.equal(w.validators[2].address);
+  });
+
   it("slashes the forger and every colluding member, and not the honest validator", async () => {
     const [trainer] = w.trainers;
     const after = await stakeOf(trainer.address);
@@ -248,9 +326,10 @@ describe("daemons play dispute games: one honest validator overrules a colluding
           if (tx.from.toLowerCase() === who.toLowerCase() && tx.to?.toLowerCase() === game.toLowerCase())
             sent.push(tx.input);
       }
-      const moveData = sent.filter(
-        (d) => decodeFunctionData({ abi: disputeGameAbi, data: d }).functionName !== "openBound",
-      );
+      const moveData = sent.filter((d) => {
+        const call = decodeFunctionData({ abi: disputeGameAbi, data: d });
+        return call.functionName !== "openBound" && call.args?.[0] === 1n;
+      });
       expect(moveData).to.deep.equal(moves.map((m) => m.calldata));
     }
     validatorStore.close();
