@@ -62,25 +62,32 @@ export class ForgingTrainer extends TrainerDaemon {
 
 /**
  * Forges every segment with one flipped bit, and defends its forgery in dispute games: in each
- * segment, step `offset` is the engine's but for one bit of an activation (`forgery`, and the low
- * bit of a parameter of its Θ_out), and the segment trains on honestly from there. Each segment's
- * claim is a consistent lie down to that one operation, so a game bound to it is decided by the
- * chain's re-execution (which overrules a committee that cleared it), not by a timeout.
+ * segment, step `offset` (default: the segment's last) is the engine's but for one bit of an
+ * activation (`forgery`, and the low bit of a parameter of its Θ_out); the steps before it are
+ * trained by the daemon's backend, those after it train on honestly from the forged parameters.
+ * Each segment's claim is a consistent lie down to that one operation, so a game bound to it is
+ * decided by the chain's re-execution (which overrules a committee that cleared it), not by a
+ * timeout.
  */
 export class DisputingForger extends TrainerDaemon {
-  forgery: Omit<Forgery, "step"> & { offset: number } = { offset: 3, slot: 4, byte: 5, bit: 2, parameter: 3 };
+  forgery: Omit<Forgery, "step"> & { offset?: number } = { slot: 4, byte: 5, bit: 2, parameter: 3 };
 
-  private forgedSegment(
+  private forgedStep(spec: TrainingSpec, index: number): number {
+    const last = spec.checkpointInterval - 1;
+    return index * spec.checkpointInterval + Math.min(this.forgery.offset ?? last, last);
+  }
+
+  private forgedRun(
     spec: TrainingSpec,
     seed: Hex,
-    index: number,
+    at: number,
     weights: Int16Array,
+    first: number,
     data?: DatasetData,
   ) {
-    const first = index * spec.checkpointInterval;
+    const { offset: _offset, ...flip } = this.forgery;
     const honest = new RunStates(spec, deriveKey(spec, validateSeed(seed)), weights, first, data);
-    const { offset, ...flip } = this.forgery;
-    return new ForgedRun(honest, { ...flip, step: first + Math.min(offset, spec.checkpointInterval - 1) });
+    return new ForgedRun(honest, { ...flip, step: at });
   }
 
   protected override async trainSegment(
@@ -91,8 +98,21 @@ export class DisputingForger extends TrainerDaemon {
     _signal: AbortSignal,
     data?: DatasetData,
   ): Promise<Checkpoint> {
-    const run = this.forgedSegment(spec, seed, index, from.weights, data);
-    const last = run.tensors((index + 1) * spec.checkpointInterval - 1).encodings;
+    const first = index * spec.checkpointInterval;
+    const at = this.forgedStep(spec, index);
+    let weights = from.weights;
+    if (at > first) {
+      const session = await this.backend.open(spec, deriveKey(spec, validateSeed(seed)), data);
+      try {
+        await session.setWeights(from.weights);
+        await session.trainSteps(first, at - first);
+        weights = await session.getWeights();
+      } finally {
+        session.close();
+      }
+    }
+    const run = this.forgedRun(spec, seed, at, weights, at, data);
+    const last = run.tensors(first + spec.checkpointInterval - 1).encodings;
     return decodeCheckpoint(spec, last[last.length - 1]);
   }
 
@@ -100,7 +120,15 @@ export class DisputingForger extends TrainerDaemon {
     const stored = this.store.checkpoint(run.id, segment)!;
     const data = await this.datasets.forSpec(run.spec, run.specId);
     const from = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
-    return this.forgedSegment(run.spec, run.trainingSeed, segment, from.weights, data);
+    const first = segment * run.spec.checkpointInterval;
+    return this.forgedRun(
+      run.spec,
+      run.trainingSeed,
+      this.forgedStep(run.spec, segment),
+      from.weights,
+      first,
+      data,
+    );
   }
 }
 

@@ -77,6 +77,8 @@ export interface GameStatus {
   /** This daemon's turn with less than `warnSeconds` left. */
   deadlineNear: boolean;
   movesSent: number;
+  /** This daemon's moves, in order (their function names). */
+  moves: string[];
   winner?: string;
 }
 
@@ -177,6 +179,11 @@ export class DisputePlayer {
       // 2. this account's turn: compute, persist, send
       if (same(view.mover, me)) {
         const left = Number(view.deadline - now);
+        if (left < 0) {
+          // too late: the move would revert; the other party claims the timeout
+          log.error({ game: gameId, phase: view.phase, deadline: view.deadline }, "dispute deadline missed");
+          return { state: "waiting", sent };
+        }
         if (left < this.warnSeconds)
           log.warn({ game: gameId, phase: view.phase, secondsLeft: left }, "dispute deadline near");
         src ??= await source();
@@ -200,6 +207,7 @@ export class DisputePlayer {
 
   private note(role: DisputeRole, challengeId: Hex | undefined, view: DisputeView, now: bigint) {
     const myTurn = same(view.mover, this.o.account);
+    const sent = this.o.store.moves(view.id).filter((m) => m.status !== "reverted");
     const left = Number(view.deadline - now);
     this.statuses.set(view.id.toString(), {
       gameId: view.id.toString(),
@@ -210,7 +218,8 @@ export class DisputePlayer {
       deadline: view.deadline.toString(),
       secondsLeft: view.phase === "Resolved" ? 0 : left,
       deadlineNear: myTurn && left < this.warnSeconds,
-      movesSent: this.o.store.moves(view.id).filter((m) => m.status !== "reverted").length,
+      movesSent: sent.length,
+      moves: sent.map((m) => m.functionName),
       ...(view.phase === "Resolved" && { winner: view.winner }),
     });
   }
