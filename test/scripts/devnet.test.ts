@@ -207,6 +207,8 @@ describe("devnet", function () {
       logLevel: "info",
     });
     expect(parseDevnetArgs(["--no-inference"], {}).inference).to.equal(false);
+    expect(parseDevnetArgs(["--no-disputes"], {}).disputes).to.equal(false);
+    expect(parseDevnetArgs([], {}).disputes).to.equal(true);
     const refused = (input: Parameters<typeof resolveDevnetOptions>[0], message: string) =>
       expect(() => resolveDevnetOptions(input)).to.throw(DevnetOptionsError, message);
     refused({ epochs: 0 }, "--epochs");
