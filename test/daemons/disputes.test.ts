@@ -19,7 +19,9 @@ import {
 } from "../../sdk/src/index.js";
 import { TrainerStore } from "../../node/src/node/index.js";
 import { ValidatorDaemon, ValidatorStore } from "../../node/src/verifier/index.js";
-import { DisputeStore, type MoveRecord } from "../../node/src/disputes/index.js";
+import { DisputeStore, openBoundGame, type MoveRecord } from "../../node/src/disputes/index.js";
+import { fetchCheckpoint } from "../../node/src/daemon/protocol.js";
+import { createLogger } from "../../node/src/daemon/log.js";
 import { writeFileSync } from "node:fs";
 import { runCli } from "../../scripts/cli/main.js";
 import { accountKey } from "../fixtures/hardhat-node.js";
@@ -207,6 +209,59 @@ describe("daemons play dispute games: one honest validator overrules a colluding
     }
   });
 
+  it("an opening is written before it is sent: killed before sending it is sent at the restart, sent with its hash lost it is found on chain, never opened twice", async () => {
+    const opener = w.validators[1];
+    const token = await w.viem.getContractAt("PoAIToken", w.d.token.address, {
+      client: { wallet: opener.wallet },
+    });
+    await token.write.approve([game, 2n * BOND]);
+    const dir = w.tempDir("opener");
+    const validatorStore = ValidatorStore.open(path.join(dir, "validator.db"));
+    try {
+      const c = await w.admin.client.challenges.getChallenge({ id: id() });
+      const leaf = async (index: number) => {
+        const p = await fetchCheckpoint({
+          endpoint: forger.endpoint,
+          id: id(),
+          index,
+          spec: w.spec,
+          root: c.resultRoot,
+        });
+        return { hash: p.hash, parameterRoot: p.parameterRoot, proof: p.proof };
+      };
+      const args = {
+        store: validatorStore.disputes,
+        log: createLogger("opener", { level: "silent" }),
+        me: opener.address,
+        challengeId: id(),
+        segment: 19,
+        start: await leaf(19),
+        end: await leaf(20),
+      };
+      const count = async () =>
+        w.publicClient.readContract({ address: game, abi: disputeGameAbi, functionName: "gameCount" });
+      const before = await count();
+      const killed = await openBoundGame(clientOf(opener), {
+        ...args,
+        afterPersist: () => {
+          throw new Killed("killed after persisting the opening");
+        },
+      }).catch((e: unknown) => e);
+      expect(killed).to.be.instanceOf(Killed);
+      expect(validatorStore.disputes.open(id())!.status).to.equal("persisted");
+      expect(await count()).to.equal(before);
+      const opened = await openBoundGame(clientOf(opener), args);
+      expect(opened).to.equal(before + 1n);
+      // sent, but the hash never reached the disk: the chain's BoundGameOpened names the game
+      validatorStore.disputes.persistOpen(id(), 19, validatorStore.disputes.open(id())!.calldata);
+      validatorStore.disputes.updateOpen(id(), { status: "sent" });
+      expect(await openBoundGame(clientOf(opener), args)).to.equal(opened);
+      expect(await count()).to.equal(opened); // a naive resume would open (and bond) a second game
+    } finally {
+      validatorStore.close();
+    }
+  });
+
   it("both daemons, killed mid-game before and after sending a move, resume on their databases and the validator wins", async () => {
     // the forger is killed after persisting its 2nd move (not sent), the validator after sending its 3rd
     let forgerMoves = 0;
@@ -325,7 +380,8 @@ describe("daemons play dispute games: one honest validator overrules a colluding
       expect(games.length, `${who}: games`).to.be.greaterThan(0);
       for (const g of games) {
         const moves = store.moves(g.gameId);
-        expect(moves.length, `${who}: moves of game ${g.gameId}`).to.be.greaterThan(5);
+        if (g.state !== "playing")
+          expect(moves.length, `${who}: moves of game ${g.gameId}`).to.be.greaterThan(5);
         // a naive resume (a new move row for a stored one, or a stored move sent twice) breaks these
         const answers = new Set(moves.map((m) => m.answers));
         expect(answers.size, `${who}: one move per state of game ${g.gameId}`).to.equal(moves.length);
