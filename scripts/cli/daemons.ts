@@ -65,6 +65,7 @@ export interface ValidatorRunOptions extends CommonOptions {
   beacon?: boolean;
   finalize?: boolean;
   reportMissed?: boolean;
+  disputes?: boolean;
   pollMs?: number;
   stuckAfterMs?: number;
   logLevel?: LogLevel;
@@ -204,6 +205,7 @@ export async function validatorRun(
     ...(c.beacon !== undefined && { beacon: c.beacon }),
     ...(c.finalize !== undefined && { finalize: c.finalize }),
     ...(c.reportMissed !== undefined && { reportMissed: c.reportMissed }),
+    ...(c.disputes !== undefined && { disputes: c.disputes }),
     ...(c.logLevel !== undefined && { logLevel: c.logLevel }),
     ...(config.validator?.rpcAttempts !== undefined && { rpcAttempts: config.validator.rpcAttempts }),
   });

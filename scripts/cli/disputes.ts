@@ -1,15 +1,22 @@
 /**
  * `poai dispute open | status | play`: bisection disputes of a training claim (docs/disputes.md).
  *
- * - `open`: bond and dispute a trainer's claim that `--steps` steps of a spec from `--from` give
- *   the parameter root `--end-root`; the start root is computed from the replay.
- * - `status`: a game's phase, whose move it is, its deadline and its disputed range.
+ * - `open --challenge <id> --segment <n>`: dispute segment `n` of a challenge the committee judged
+ *   Valid (a game bound to it: the claim is the committed run's, the trainer defends it with its
+ *   stake). The two checkpoints come from the trainer's server, proven under the committed root,
+ *   and the segment is replayed first: a segment that replays is refused before anything is sent.
+ * - `open --spec … --defender … --steps … --end-root …`: bond and dispute a trainer's claim that
+ *   `--steps` steps of a spec from `--from` give the parameter root `--end-root`; the start root
+ *   is computed from the replay.
+ * - `status`: a game's phase, whose move it is, its deadline and its disputed range (and, for a
+ *   bound game, its challenge and segment).
  * - `play`: play a game to its end for the signer (challenger or trainer), from a replay of the
- *   run: the spec, the seed and, unless the range starts at step 0, the checkpoint at `--from`.
+ *   run: for a bound game, the segment's start checkpoint from the trainer's server; otherwise
+ *   the spec, the seed and, unless the range starts at step 0, the checkpoint at `--from`.
  */
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { formatUnits, getAddress, isAddress, isHex, type Address, type Hex } from "viem";
+import { formatUnits, getAddress, isAddress, isHex, parseEventLogs, type Address, type Hex } from "viem";
 import {
   decodeCheckpoint,
   deriveKey,
@@ -19,7 +26,17 @@ import {
   validateSpec,
   type TrainingSpec,
 } from "@poai/sdk/compute";
-import { getDispute, openDispute, playDispute, type DisputeView, type PoAIContext } from "@poai/sdk";
+import {
+  boundSegmentOf,
+  disputeGameAbi,
+  getDispute,
+  openBoundDispute,
+  openDispute,
+  playDispute,
+  type DisputeView,
+  type PoAIContext,
+} from "@poai/sdk";
+import { fetchCheckpoint, type ProvenCheckpoint } from "@poai/node";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import type { CommonOptions, Session } from "./session.js";
@@ -99,6 +116,35 @@ async function replayOf(o: ReplayOptions): Promise<RunStates> {
   return new RunStates(spec, key, start, o.from);
 }
 
+const ZERO_ID = /^0x0+$/;
+
+/**
+ * Segment `segment` of challenge `id` as a bound game needs it: the committed leaves of its two
+ * checkpoints from the trainer's server and the replay from the first (engine version 1).
+ */
+async function boundReplayOf(s: Session, id: Hex, segment: number) {
+  await loadFastKeccak();
+  const info = await s.client.challenges.getChallenge({ id });
+  if (info.status !== "Valid")
+    fail(`--challenge ${id} is ${info.status}: only a challenge judged Valid can be disputed by a game`);
+  const spec = validateSpec(await s.client.registry.getSpec({ specId: info.specId }));
+  if (spec.version !== 1)
+    fail(
+      `--challenge ${id}: disputes replay engine version 1 specs from the command line (got version ${spec.version}); the validator daemon disputes version 2 runs`,
+    );
+  const segments = spec.steps / spec.checkpointInterval;
+  if (segment >= segments) fail(`--segment must be below ${segments} (the run's segments), got ${segment}`);
+  const { endpoint } = await s.client.staking.getOperator({ operator: info.trainer });
+  const fetchOne = (index: number): Promise<ProvenCheckpoint> =>
+    fetchCheckpoint({ endpoint, id, index, spec, root: info.resultRoot }).catch((err: Error) =>
+      fail(`checkpoint ${index} of ${id} from the trainer's server ${endpoint}: ${err.message}`),
+    );
+  const [start, end] = await Promise.all([fetchOne(segment), fetchOne(segment + 1)]);
+  const first = segment * spec.checkpointInterval;
+  const replay = new RunStates(spec, deriveKey(spec, info.seed), start.checkpoint.weights, first);
+  return { info, spec, start, end, replay };
+}
+
 function contextOf(s: Session): PoAIContext {
   return { publicClient: s.publicClient, walletClient: s.walletClient, deployment: s.deployment };
 }
@@ -111,9 +157,15 @@ function describe(view: DisputeView): string[] {
       ? `  winner ${view.winner}`
       : `  to move: ${view.mover} before ${new Date(Number(view.deadline) * 1000).toISOString()}`,
     `  steps ${view.lo}..${view.hi}${view.slot ? `, slot ${view.slot}, tree height ${view.height}, node ${view.node}` : ""}`,
-    `  bonds held ${formatUnits(view.bond, 18)} POAI${/^0x0+$/.test(view.challengeId) ? "" : `, bound to challenge ${view.challengeId}`}`,
+    `  bonds held ${formatUnits(view.bond, 18)} POAI${ZERO_ID.test(view.challengeId) ? "" : `, bound to challenge ${view.challengeId}`}`,
   ];
 }
+
+const parseSegment = (v: string) => {
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffff_ffff)
+    throw new InvalidArgumentError(`--segment must be a segment index, got ${JSON.stringify(v)}`);
+  return Number(v);
+};
 
 export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): void {
   const group = p
@@ -122,80 +174,197 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
     .exitOverride();
   const sub = (name: string, description: string) =>
     h.common(group.command(name).description(description).exitOverride());
-  const replayOptions = (c: Command) =>
-    c
-      .requiredOption("--spec <file>", "the training spec as JSON (engine version 1)")
-      .requiredOption("--seed <hex>", "the run's seed", parseBytes32("seed"))
-      .option("--from <step>", "first step of the disputed range", parseStep("from"), 0)
-      .option("--checkpoint <file>", "the run's checkpoint at --from (not needed from step 0)");
-
   sub("status", "Show a dispute game: phase, whose move, deadline, disputed range")
     .requiredOption("--id <n>", "the game", parseId)
     .action(async (o: CommonOptions & { id: bigint }) =>
       h.run(
         o.json,
         async (config) => {
-          const view = await getDispute(contextOf(await h.session(o, config, false)), { id: o.id });
-          return { lines: describe(view), data: { ...view } };
+          const ctx = contextOf(await h.session(o, config, false));
+          const view = await getDispute(ctx, { id: o.id });
+          const segment = ZERO_ID.test(view.challengeId)
+            ? undefined
+            : await boundSegmentOf(ctx, { id: o.id });
+          const lines = describe(view);
+          if (segment !== undefined) lines.push(`  segment ${segment} of challenge ${view.challengeId}`);
+          return { lines, data: { ...view, ...(segment !== undefined && { segment }) } };
         },
         o,
       ),
     );
 
-  replayOptions(sub("open", "Bond and dispute a trainer's claim (approve the bond to the DisputeGame first)"))
-    .requiredOption("--defender <address>", "the trainer whose claim is disputed", parseAddress("defender"))
-    .requiredOption("--steps <n>", "steps of the claim", parseStep("steps"))
-    .requiredOption(
+  const optionalReplay = (c: Command) =>
+    c
+      .option("--spec <file>", "the training spec as JSON (engine version 1; not for a bound game)")
+      .option("--seed <hex>", "the run's seed (not for a bound game)", parseBytes32("seed"))
+      .option("--from <step>", "first step of the disputed range", parseStep("from"), 0)
+      .option("--checkpoint <file>", "the run's checkpoint at --from (not needed from step 0)");
+
+  optionalReplay(
+    sub(
+      "open",
+      "Bond and dispute a segment of a challenge judged Valid (--challenge, --segment), or a trainer's claim (approve the bond to the DisputeGame first)",
+    ),
+  )
+    .option(
+      "--challenge <id>",
+      "a challenge the committee judged Valid: dispute one of its segments (a game bound to it)",
+      parseBytes32("challenge"),
+    )
+    .option("--segment <n>", "the segment of --challenge whose replay disagrees", parseSegment)
+    .option("--defender <address>", "the trainer whose claim is disputed", parseAddress("defender"))
+    .option("--steps <n>", "steps of the claim", parseStep("steps"))
+    .option(
       "--end-root <hex>",
       "the parameter root the trainer claims after the steps",
       parseBytes32("end-root"),
     )
-    .action(async (o: CommonOptions & ReplayOptions & { defender: Address; steps: number; endRoot: Hex }) =>
-      h.run(
-        o.json,
-        async (config) => {
-          const replay = await replayOf(o);
-          const own = replay.thetaRoot(o.from + o.steps);
-          if (own.toLowerCase() === o.endRoot.toLowerCase())
-            fail(`the replay gives the claimed root ${o.endRoot} after ${o.steps} steps: nothing to dispute`);
-          const s = await h.session(o, config);
-          const ctx = contextOf(s);
-          const claim = {
-            spec: replay.spec,
-            firstStep: o.from,
-            steps: o.steps,
-            startRoot: replay.thetaRoot(o.from),
-            endRoot: o.endRoot,
-            key: replay.key,
-          };
-          const hash = await openDispute(ctx, { defender: o.defender, claim });
-          await s.publicClient.waitForTransactionReceipt({ hash });
-          const id = await s.publicClient.readContract({
-            address: ctx.deployment.contracts.disputeGame!,
-            abi: [
-              {
-                type: "function",
-                name: "gameCount",
-                inputs: [],
-                outputs: [{ type: "uint256" }],
-                stateMutability: "view",
-              },
-            ],
-            functionName: "gameCount",
-          });
-          return {
-            lines: [
-              `dispute ${id} opened against ${o.defender} (${hash})`,
-              `  the replay's root after step ${o.from + o.steps}: ${own}`,
-            ],
-            data: { id, hash, claim: { ...claim, spec: undefined }, replayRoot: own },
-          };
-        },
-        o,
-      ),
+    .action(
+      async (
+        o: CommonOptions &
+          Partial<ReplayOptions> & {
+            challenge?: Hex;
+            segment?: number;
+            defender?: Address;
+            steps?: number;
+            endRoot?: Hex;
+          },
+      ) =>
+        h.run(
+          o.json,
+          async (config) => {
+            if (o.challenge !== undefined) return openBound(o.challenge, o, config);
+            if (o.segment !== undefined)
+              fail("--segment needs --challenge: the challenge whose segment is disputed");
+            for (const [flag, value] of [
+              ["--spec", o.spec],
+              ["--seed", o.seed],
+              ["--defender", o.defender],
+              ["--steps", o.steps],
+              ["--end-root", o.endRoot],
+            ] as const)
+              if (value === undefined)
+                fail(
+                  `${flag} is needed to dispute a claim (or give --challenge and --segment to dispute a challenge's segment)`,
+                );
+            return openClaim(
+              o as CommonOptions & ReplayOptions & { defender: Address; steps: number; endRoot: Hex },
+              config,
+            );
+          },
+          o,
+        ),
     );
 
-  replayOptions(sub("play", "Play a dispute game to its end for the signer, from a replay of the run"))
+  async function openBound(
+    challenge: Hex,
+    o: CommonOptions & {
+      segment?: number;
+      spec?: string;
+      seed?: Hex;
+      defender?: Address;
+      steps?: number;
+      endRoot?: Hex;
+    },
+    config: CliConfig,
+  ): Promise<CommandResult> {
+    if (o.segment === undefined)
+      fail("--segment is needed with --challenge: the segment whose replay disagrees");
+    for (const [flag, value] of [
+      ["--spec", o.spec],
+      ["--seed", o.seed],
+      ["--defender", o.defender],
+      ["--steps", o.steps],
+      ["--end-root", o.endRoot],
+    ] as const)
+      if (value !== undefined)
+        fail(`${flag} is for a claim; a game bound to --challenge reads its claim from the chain`);
+    const segment = o.segment!;
+    const s = await h.session(o, config);
+    const b = await boundReplayOf(s, challenge, segment);
+    const own = b.replay.thetaRoot((segment + 1) * b.spec.checkpointInterval);
+    if (own.toLowerCase() === b.end.parameterRoot.toLowerCase())
+      fail(
+        `segment ${segment} of ${challenge} replays to the committed parameter root ${own}: nothing to dispute`,
+      );
+    const leaf = (p: ProvenCheckpoint) => ({ hash: p.hash, parameterRoot: p.parameterRoot, proof: p.proof });
+    const ctx = contextOf(s);
+    const hash = await openBoundDispute(ctx, {
+      challengeId: challenge,
+      segment,
+      start: leaf(b.start),
+      end: leaf(b.end),
+    });
+    const receipt = await s.publicClient.waitForTransactionReceipt({ hash });
+    const opened = parseEventLogs({
+      abi: disputeGameAbi,
+      eventName: "BoundGameOpened",
+      logs: receipt.logs,
+    })[0];
+    if (!opened) fail(`openBound ${hash} opened no game`);
+    const id = opened.args.id;
+    return {
+      lines: [
+        `dispute ${id} opened on segment ${segment} of challenge ${challenge} against ${b.info.trainer} (${hash})`,
+        `  the replay's parameter root after step ${(segment + 1) * b.spec.checkpointInterval}: ${own}`,
+        `  the committed one: ${b.end.parameterRoot}`,
+        `  play it with: poai dispute play --id ${id}`,
+      ],
+      data: {
+        id,
+        hash,
+        challengeId: challenge,
+        segment,
+        trainer: b.info.trainer,
+        replayRoot: own,
+        committedRoot: b.end.parameterRoot,
+      },
+    };
+  }
+
+  async function openClaim(
+    o: CommonOptions & ReplayOptions & { defender: Address; steps: number; endRoot: Hex },
+    config: CliConfig,
+  ): Promise<CommandResult> {
+    const replay = await replayOf(o);
+    const own = replay.thetaRoot(o.from + o.steps);
+    if (own.toLowerCase() === o.endRoot.toLowerCase())
+      fail(`the replay gives the claimed root ${o.endRoot} after ${o.steps} steps: nothing to dispute`);
+    const s = await h.session(o, config);
+    const ctx = contextOf(s);
+    const claim = {
+      spec: replay.spec,
+      firstStep: o.from,
+      steps: o.steps,
+      startRoot: replay.thetaRoot(o.from),
+      endRoot: o.endRoot,
+      key: replay.key,
+    };
+    const hash = await openDispute(ctx, { defender: o.defender, claim });
+    await s.publicClient.waitForTransactionReceipt({ hash });
+    const id = await s.publicClient.readContract({
+      address: ctx.deployment.contracts.disputeGame!,
+      abi: [
+        {
+          type: "function",
+          name: "gameCount",
+          inputs: [],
+          outputs: [{ type: "uint256" }],
+          stateMutability: "view",
+        },
+      ],
+      functionName: "gameCount",
+    });
+    return {
+      lines: [
+        `dispute ${id} opened against ${o.defender} (${hash})`,
+        `  the replay's root after step ${o.from + o.steps}: ${own}`,
+      ],
+      data: { id, hash, claim: { ...claim, spec: undefined }, replayRoot: own },
+    };
+  }
+
+  optionalReplay(sub("play", "Play a dispute game to its end for the signer, from a replay of the run"))
     .requiredOption("--id <n>", "the game", parseId)
     .option(
       "--poll-ms <ms>",
@@ -203,12 +372,26 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
       parseStep("poll-ms"),
       1000,
     )
-    .action(async (o: CommonOptions & ReplayOptions & { id: bigint; pollMs: number }) =>
+    .action(async (o: CommonOptions & Partial<ReplayOptions> & { id: bigint; pollMs: number }) =>
       h.run(
         o.json,
         async (config) => {
-          const replay = await replayOf(o);
-          const ctx = contextOf(await h.session(o, config));
+          const s = await h.session(o, config);
+          const ctx = contextOf(s);
+          let replay: RunStates;
+          if (o.spec === undefined && o.seed === undefined) {
+            const view = await getDispute(ctx, { id: o.id });
+            const segment = ZERO_ID.test(view.challengeId)
+              ? undefined
+              : await boundSegmentOf(ctx, { id: o.id });
+            if (segment === undefined)
+              fail(`--spec and --seed are needed to play game ${o.id}: it is not bound to a challenge`);
+            replay = (await boundReplayOf(s, view.challengeId, segment!)).replay;
+          } else {
+            if (o.spec === undefined || o.seed === undefined)
+              fail("--spec and --seed go together (or give neither to play a bound game)");
+            replay = await replayOf(o as ReplayOptions);
+          }
           const { winner, moves } = await playDispute(ctx, { id: o.id, source: replay, pollMs: o.pollMs });
           const gas = moves.reduce((sum, m) => sum + m.gasUsed, 0n);
           return {

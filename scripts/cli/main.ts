@@ -425,6 +425,10 @@ function program(
     .option("--no-beacon", "take no part in the randomness beacon")
     .option("--no-finalize", "do not finalize audited challenges")
     .option("--no-report-missed", "do not report trainers that missed their deadline")
+    .option(
+      "--no-disputes",
+      "do not open dispute games on challenges this validator refuted that a majority cleared (games already opened are still played)",
+    )
     .addOption(pollMsOption())
     .addOption(stuckAfterOption())
     .addOption(logLevelOption())
@@ -438,6 +442,7 @@ function program(
               ...o,
               beacon: o.beacon === false ? false : undefined,
               finalize: o.finalize === false ? false : undefined,
+              disputes: o.disputes === false ? false : undefined,
               reportMissed: o.reportMissed === false ? false : undefined,
             },
             config,

@@ -6,7 +6,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { challengeId, roundAt, type DueChallenge } from "@poai/sdk";
-import { modelLayout, type Checkpoint, type DatasetData, type TrainingSpec } from "@poai/sdk/compute";
+import {
+  RunStates,
+  decodeCheckpoint,
+  deriveKey,
+  modelLayout,
+  validateSeed,
+  type Checkpoint,
+  type DatasetData,
+  type StateSource,
+  type TrainingSpec,
+} from "@poai/sdk/compute";
+import { ForgedRun, type Forgery } from "../../sdk/src/compute/state/forged.js";
 import {
   fetchCheckpoint,
   endpointUrl,
@@ -17,6 +28,7 @@ import {
   type ServedCheckpoint,
 } from "@poai/node";
 import { ValidatorDaemon, type ChallengeToAudit, type Decision } from "@poai/node/verifier";
+import type { RunRecord } from "@poai/node";
 import { keccak256, type Address, type Hash, type Hex } from "viem";
 
 /** Trains nothing: every checkpoint after the first holds random parameters. */
@@ -45,6 +57,78 @@ export class ForgingTrainer extends TrainerDaemon {
   ): Promise<Checkpoint> {
     if (index < this.honestSegments) return super.trainSegment(spec, seed, index, from, signal, data);
     return { step: (index + 1) * spec.checkpointInterval, weights: from.weights };
+  }
+}
+
+/**
+ * Forges every segment with one flipped bit, and defends its forgery in dispute games: in each
+ * segment, step `offset` (default: the segment's last) is the engine's but for one bit of an
+ * activation (`forgery`, and the low bit of a parameter of its Θ_out); the steps before it are
+ * trained by the daemon's backend, those after it train on honestly from the forged parameters.
+ * Each segment's claim is a consistent lie down to that one operation, so a game bound to it is
+ * decided by the chain's re-execution (which overrules a committee that cleared it), not by a
+ * timeout.
+ */
+export class DisputingForger extends TrainerDaemon {
+  forgery: Omit<Forgery, "step"> & { offset?: number } = { slot: 4, byte: 5, bit: 2, parameter: 3 };
+
+  private forgedStep(spec: TrainingSpec, index: number): number {
+    const last = spec.checkpointInterval - 1;
+    return index * spec.checkpointInterval + Math.min(this.forgery.offset ?? last, last);
+  }
+
+  private forgedRun(
+    spec: TrainingSpec,
+    seed: Hex,
+    at: number,
+    weights: Int16Array,
+    first: number,
+    data?: DatasetData,
+  ) {
+    const { offset: _offset, ...flip } = this.forgery;
+    const honest = new RunStates(spec, deriveKey(spec, validateSeed(seed)), weights, first, data);
+    return new ForgedRun(honest, { ...flip, step: at });
+  }
+
+  protected override async trainSegment(
+    spec: TrainingSpec,
+    seed: Hex,
+    index: number,
+    from: Checkpoint,
+    _signal: AbortSignal,
+    data?: DatasetData,
+  ): Promise<Checkpoint> {
+    const first = index * spec.checkpointInterval;
+    const at = this.forgedStep(spec, index);
+    let weights = from.weights;
+    if (at > first) {
+      const session = await this.backend.open(spec, deriveKey(spec, validateSeed(seed)), data);
+      try {
+        await session.setWeights(from.weights);
+        await session.trainSteps(first, at - first);
+        weights = await session.getWeights();
+      } finally {
+        session.close();
+      }
+    }
+    const run = this.forgedRun(spec, seed, at, weights, at, data);
+    const last = run.tensors(first + spec.checkpointInterval - 1).encodings;
+    return decodeCheckpoint(spec, last[last.length - 1]);
+  }
+
+  protected override async disputeSource(run: RunRecord, segment: number): Promise<StateSource> {
+    const stored = this.store.checkpoint(run.id, segment)!;
+    const data = await this.datasets.forSpec(run.spec, run.specId);
+    const from = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
+    const first = segment * run.spec.checkpointInterval;
+    return this.forgedRun(
+      run.spec,
+      run.trainingSeed,
+      this.forgedStep(run.spec, segment),
+      from.weights,
+      first,
+      data,
+    );
   }
 }
 
@@ -127,6 +211,23 @@ export class InflatingTrainer extends TrainerDaemon {
 export class LazyValidator extends ValidatorDaemon {
   protected override async decide(challenge: ChallengeToAudit): Promise<Decision> {
     return { verdict: "Valid", segment: 0, measuredScoreBps: challenge.reportedScoreBps };
+  }
+}
+
+/**
+ * Colludes with `friends`: votes `Valid` on their runs (in both phases, with the score they
+ * reported) without auditing them, and audits everyone else honestly.
+ */
+export class ColludingValidator extends ValidatorDaemon {
+  friends = new Set<string>();
+  protected override async decide(
+    challenge: ChallengeToAudit,
+    samples: number[],
+    signal: AbortSignal,
+  ): Promise<Decision> {
+    if (this.friends.has(challenge.trainer.toLowerCase()))
+      return { verdict: "Valid", segment: 0, measuredScoreBps: challenge.reportedScoreBps };
+    return super.decide(challenge, samples, signal);
   }
 }
 

@@ -71,8 +71,9 @@ describe("devnet", function () {
         expect(BigInt(v.points) > 0n).to.equal(true);
         expect(BigInt(v.rewards.credited) > 0n).to.equal(true);
       }
-      // Rows: one per trainer and round; every revealed verdict on the forger is Invalid.
-      expect(report.rounds).to.have.length(8);
+      // Rows: one per trainer (the dispute game's cleared forger included) and round; every
+      // revealed verdict on the forger is Invalid.
+      expect(report.rounds).to.have.length(10);
       const forged = report.rounds.find((r) => r.trainer === forger.name && r.status === "Fraud")!;
       expect(forged.verdicts.length).to.be.greaterThan(0);
       expect(forged.verdicts.every((v) => v.startsWith("Invalid@"))).to.equal(true);
@@ -106,6 +107,25 @@ describe("devnet", function () {
         BigInt(job.books.paidOut) + BigInt(job.books.refunded) + BigInt(job.books.protocol),
       );
       expect(job.books.registryHolds).to.equal("0");
+      // The dispute game: the colluding majority cleared the forger's runs, the honest validator's
+      // daemon disputed each and won by a re-executed operation (not a timeout), and the forger and
+      // both colluders were slashed, the honest validator not.
+      const disputes = report.disputes!;
+      const honestValidator = report.operators.find((x) => x.name === "validator 1")!;
+      const cleared = report.operators.find((x) => x.behaviour === "cleared forger")!;
+      expect(cleared.challenges).to.deep.equal({ Valid: 2 });
+      expect(disputes.games).to.have.length(2);
+      for (const g of disputes.games) {
+        expect(g.winner).to.equal(honestValidator.address);
+        expect(g.reason).to.not.equal("timeout");
+        expect(g.challengerMoves.length + g.defenderMoves.length).to.be.greaterThan(10);
+        expect(g.slashes.map((x) => x.name).sort()).to.deep.equal([
+          cleared.name,
+          "validator 2",
+          "validator 3",
+        ]);
+      }
+      expect(BigInt(honestValidator.slashed)).to.equal(0n);
       // nobody settled anything: the delegator's claim and the operators' claims credited the pools
       expect(BigInt(a.claimedByDelegators) > 0n).to.equal(true);
       expect(report.verification.runsTrained).to.be.greaterThan(0);
@@ -118,6 +138,7 @@ describe("devnet", function () {
         "Operators",
         "Delegators",
         "Paid job",
+        "Dispute game",
         "Reward accounting",
         "balanced",
       ])
@@ -186,6 +207,8 @@ describe("devnet", function () {
       logLevel: "info",
     });
     expect(parseDevnetArgs(["--no-inference"], {}).inference).to.equal(false);
+    expect(parseDevnetArgs(["--no-disputes"], {}).disputes).to.equal(false);
+    expect(parseDevnetArgs([], {}).disputes).to.equal(true);
     const refused = (input: Parameters<typeof resolveDevnetOptions>[0], message: string) =>
       expect(() => resolveDevnetOptions(input)).to.throw(DevnetOptionsError, message);
     refused({ epochs: 0 }, "--epochs");

@@ -19,6 +19,7 @@
 import type { Address, Hex } from "viem";
 import { byteTreeRoot, type TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
+import { DISPUTE_TABLES } from "../disputes/store.js";
 
 export type RunState = "training" | "trained" | "submitting" | "submitted" | "missed" | "rejected";
 
@@ -113,6 +114,7 @@ const MIGRATIONS = [
     PRIMARY KEY (run_id, idx)
   ) WITHOUT ROWID;
   `,
+  DISPUTE_TABLES,
 ];
 
 interface RunRow {

@@ -11,7 +11,10 @@
  *    (Merkle root), evaluates the final checkpoint and submits root and score before the deadline,
  *    recording `submitting` before it sends and checking the chain after a restart, so a result is
  *    never sent twice; a run whose deadline passed is marked missed and nothing is sent;
- * 3. prunes the checkpoints of rounds whose points are final (`closesAt`, plus `retentionSeconds`).
+ * 3. defends the dispute games opened against its runs (`../disputes/defender.ts`: the disputed
+ *    segment's states recomputed from the stored checkpoint, every move stored before it is sent);
+ * 4. prunes the checkpoints of rounds whose points are final (`closesAt`, plus `retentionSeconds`),
+ *    but not of a run still inside the dispute window or with a game in progress.
  *
  * An engine version 2 spec trains on its dataset, fetched from the sources the TaskRegistry lists
  * (every chunk checked against the spec's roots; `trainer-datasets.ts`) and cached beside the
@@ -27,7 +30,7 @@
  * one.
  *
  * The protected hooks (`trainingSeed`, `initialCheckpoint`, `trainSegment`, `reportScore`,
- * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`) hold the honest
+ * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`, `disputeSource`) hold the honest
  * behaviour; a subclass can change one step (tests build dishonest trainers this way).
  */
 import { randomUUID } from "node:crypto";
@@ -46,6 +49,7 @@ import {
   modelLayout,
   probeCuda,
   replaySegment,
+  RunStates,
   specId,
   validateSeed,
   validateSpec,
@@ -53,8 +57,11 @@ import {
   type DatasetData,
   type EngineBackend,
   type RunCommitment,
+  type StateSource,
   type TrainingSpec,
 } from "@poai/sdk/compute";
+import { DefenderDisputes } from "../disputes/defender.js";
+import { DisputeStore } from "../disputes/store.js";
 import { TrainerDatasets } from "./trainer-datasets.js";
 import {
   DaemonLoop,
@@ -134,6 +141,8 @@ export interface TrainerStatus {
   lastSubmissions: RunSummary[];
   /** The last failed tick: when (ISO time) and why. */
   lastError: { at: string; message: string } | null;
+  /** Dispute games against this trainer's runs (`deadlineNear` flags a late turn). */
+  disputes: ReturnType<DefenderDisputes["status"]>;
   ticks: number;
   stopped: boolean;
 }
@@ -256,7 +265,25 @@ export class TrainerDaemon extends DaemonLoop {
       timeoutMs: init.options.datasetTimeoutMs,
       onFailure: (f) => this.log.warn({ url: f.url, kind: f.kind }, `dataset source failed: ${f.message}`),
     });
+    this.disputes = new DefenderDisputes({
+      client: this.client,
+      trainer: this.address,
+      store: new DisputeStore(this.store.db),
+      log: this.log.child({ part: "disputes" }),
+      ownsRun: (id) => {
+        const run = this.store.run(id.toLowerCase() as Hex);
+        return run !== undefined && !run.pruned;
+      },
+      sourceOf: async (id, segment, signal) => {
+        const run = this.store.run(id.toLowerCase() as Hex);
+        if (!run) throw new Error(`no run ${id} to defend`);
+        return this.disputeSource(run, segment, signal);
+      },
+    });
   }
+
+  /** The dispute games against this trainer's runs (docs/disputes.md, "Daemons"). */
+  protected readonly disputes: DefenderDisputes;
 
   /** The datasets of the version 2 specs this daemon trains (fetched, checked, cached, served). */
   protected readonly datasets: TrainerDatasets;
@@ -467,6 +494,14 @@ export class TrainerDaemon extends DaemonLoop {
         this.log.error({ err: error, round: run.round, id: run.id, state: run.state }, "run failed");
         failure ??= { error, stage: this.stage };
       }
+    }
+    this.progress("disputes");
+    try {
+      await this.disputes.step(signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.log.error({ err: error }, "dispute games failed; retried at the next tick");
+      failure ??= { error, stage: this.stage };
     }
     this.stage = "pruning";
     this.progress("pruning");
@@ -892,6 +927,7 @@ export class TrainerDaemon extends DaemonLoop {
    */
   private async prune(now: bigint): Promise<void> {
     for (const run of this.store.prunableRuns(now - this.options.retentionSeconds)) {
+      if (!(await this.disputes.mayPrune(run.id, run.closesAt, now))) continue;
       if (await isJobRun(this.client, { trainer: this.address, round: run.round })) {
         this.store.keep(run.id);
         this.log.info(
@@ -1024,6 +1060,19 @@ export class TrainerDaemon extends DaemonLoop {
     });
   }
 
+  /**
+   * Hook: the states of segment `segment` of `run` that the trainer defends a dispute with.
+   * Honest: the engine's steps from the stored checkpoint `segment` (the run as trained).
+   */
+  protected async disputeSource(run: RunRecord, segment: number, signal?: AbortSignal): Promise<StateSource> {
+    const stored = this.store.checkpoint(run.id, segment);
+    if (!stored) throw new Error(`run ${run.id} has no checkpoint ${segment} to defend its segment with`);
+    const checkpoint = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
+    const data = await this.datasets.forSpec(run.spec, run.specId, signal);
+    const key = deriveKey(run.spec, validateSeed(run.trainingSeed));
+    return new RunStates(run.spec, key, checkpoint.weights, checkpoint.step, data);
+  }
+
   /** Hook: called once checkpoint `index` is on disk. Honest: nothing. */
   protected onCheckpointPersisted(_index: number): void | Promise<void> {}
 
@@ -1090,6 +1139,7 @@ export class TrainerDaemon extends DaemonLoop {
       currentRun: current ? this.summary(current) : null,
       lastSubmissions: open ? this.store.recentRuns(["submitted"], 5).map((r) => this.summary(r)) : [],
       lastError: this.lastError,
+      disputes: this.disputes.status(),
       ticks: this.ticks,
       stopped: this.closed,
     };

@@ -12,6 +12,7 @@ import type { Address, Hash, Hex } from "viem";
 import type { PreparedBeaconCommit } from "@poai/sdk";
 import type { PreparedVerdict } from "@poai/sdk";
 import { openDatabase, probeDatabase, transaction, type Database } from "../daemon/sqlite.js";
+import { DISPUTE_TABLES, DisputeStore } from "../disputes/store.js";
 
 /**
  * Where a challenge stands for this validator:
@@ -143,6 +144,7 @@ const MIGRATIONS = [
     PRIMARY KEY (round, validator)
   );
   `,
+  DISPUTE_TABLES,
 ];
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
@@ -199,7 +201,12 @@ const UPSERT_WITHHOLDING = `INSERT INTO withholding (round, validator, outcome, 
   updated_at = excluded.updated_at`;
 
 export class ValidatorStore {
-  private constructor(private readonly db: Database) {}
+  private constructor(private readonly db: Database) {
+    this.disputes = new DisputeStore(db);
+  }
+
+  /** The dispute games this validator opens and plays (same database). */
+  readonly disputes: DisputeStore;
 
   /** Opens (or creates) the database at `path` and brings its schema up to date. */
   static open(path: string): ValidatorStore {

@@ -20,7 +20,10 @@
  * 6. after the windows finalizes every open challenge it saw (another party finalizing first is
  *    fine), which also extends a committee that cannot decide into the next round (the daemon
  *    then audits it again if the new draw selects it), reports trainers that missed their
- *    deadline, and reports validators that withheld a beacon reveal (they are slashed).
+ *    deadline, and reports validators that withheld a beacon reveal (they are slashed);
+ * 7. disputes a challenge it found Invalid that ended Valid anyway (a majority cleared it) with a
+ *    game bound to the refuted segment, and plays its games to the end (`../disputes/`; the
+ *    `disputes` option turns the openings off).
  *
  * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
  * a beacon secret) is written before the transaction that depends on it, and after a restart the
@@ -49,6 +52,7 @@ import type { ChallengeParams, PreparedVerdict } from "@poai/sdk";
 import type { PoAIClient } from "@poai/sdk";
 import {
   modelLayout,
+  segmentExamples,
   validateSpec,
   type BackendKind,
   type EngineBackend,
@@ -73,8 +77,10 @@ import {
   type Decision,
 } from "./audit.js";
 import { CommitteeView } from "./committee.js";
+import { ChallengerDisputes, type DisputeCandidate } from "../disputes/challenger.js";
 import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
 import {
+  CHALLENGE_STATES,
   ValidatorStore,
   type ChallengeRecord,
   type ChallengeState,
@@ -124,6 +130,11 @@ export interface ValidatorDaemonOptions {
   reportMissed?: boolean;
   /** Report validators that committed to the beacon and withheld their reveal; default true. */
   reportWithholding?: boolean;
+  /**
+   * Open a game bound to a challenge (posting the game's bond) when this validator's own replay
+   * found a segment Invalid and the challenge ended Valid, and play it to the end; default true.
+   */
+  disputes?: boolean;
   /** A pino logger; default one named `poai-validator` at `logLevel`. */
   logger?: Logger;
   /** Level of the default logger; default `$POAI_LOG_LEVEL` or `info`. */
@@ -170,6 +181,7 @@ export interface ResolvedValidatorOptions {
   finalize: boolean;
   reportMissed: boolean;
   reportWithholding: boolean;
+  disputes: boolean;
   logger: Logger;
 }
 
@@ -236,6 +248,7 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     finalize: checkBool("finalize", o.finalize ?? true),
     reportMissed: checkBool("reportMissed", o.reportMissed ?? true),
     reportWithholding: checkBool("reportWithholding", o.reportWithholding ?? true),
+    disputes: checkBool("disputes", o.disputes ?? true),
     logger: o.logger ?? createLogger("poai-validator", o.logLevel !== undefined ? { level: o.logLevel } : {}),
   };
 }
@@ -287,6 +300,8 @@ export interface ValidatorStatus {
   beacon: { round: number; committed: boolean; revealed: boolean } | undefined;
   missedReports: number;
   withholdingReports: number;
+  /** Bound dispute games: the openings and the games this validator plays (`deadlineNear` flags a late turn). */
+  disputes: ReturnType<ChallengerDisputes["status"]> | undefined;
   options: {
     backend: string;
     fetchTimeoutMs: number;
@@ -296,6 +311,7 @@ export interface ValidatorStatus {
     finalize: boolean;
     reportMissed: boolean;
     reportWithholding: boolean;
+    disputes: boolean;
   };
 }
 
@@ -494,7 +510,18 @@ export class ValidatorDaemon extends DaemonLoop {
     this.metrics = createMetrics(this.registry);
     this.stuckAfterMs = init.options.stuckAfterMs;
     this.committees = new CommitteeView(this.client, (label, run) => this.rpc(label, run));
+    this.disputes = new ChallengerDisputes({
+      client: this.client,
+      validator: this.validator,
+      store: this.store.disputes,
+      log: this.log.child({ part: "disputes" }),
+      enabled: this.options.disputes,
+      fetchTimeoutMs: this.options.fetchTimeoutMs,
+    });
   }
+
+  /** The bound dispute games this validator opens and plays (docs/disputes.md, "Daemons"). */
+  protected readonly disputes: ChallengerDisputes;
 
   /**
    * Validates `options`, opens (or creates) the database, checks that it belongs to this
@@ -584,6 +611,7 @@ export class ValidatorDaemon extends DaemonLoop {
       beacon: beacon && { round: beacon.round, committed: beacon.committed, revealed: beacon.revealed },
       missedReports: open ? this.store.missedReports() : 0,
       withholdingReports: open ? this.store.withholdingReports() : 0,
+      disputes: open ? this.disputes.status() : undefined,
       options: {
         backend: typeof backend === "string" ? backend : backend.kind,
         fetchTimeoutMs: this.options.fetchTimeoutMs,
@@ -593,6 +621,7 @@ export class ValidatorDaemon extends DaemonLoop {
         finalize: this.options.finalize,
         reportMissed: this.options.reportMissed,
         reportWithholding: this.options.reportWithholding,
+        disputes: this.options.disputes,
       },
     };
   }
@@ -734,6 +763,8 @@ export class ValidatorDaemon extends DaemonLoop {
       await this.bestEffort("replay", () => this.stepReplays(signal));
       this.progress("finalize");
       await this.bestEffort("finalize", () => this.stepFinalize(signal));
+      this.progress("disputes");
+      await this.bestEffort("disputes", () => this.stepDisputes(signal));
       this.progress("missed");
       if (this.options.reportMissed) await this.bestEffort("missed", () => this.stepMissed(signal));
       if (this.options.reportWithholding)
@@ -1492,6 +1523,66 @@ export class ValidatorDaemon extends DaemonLoop {
       { tx: hash, votes: list.map(({ c, decision }) => ({ id: c.id, verdict: decision.verdict })) },
       "second-phase votes sent",
     );
+  }
+
+  // --- 7. bound dispute games -----------------------------------------------------------------
+
+  /**
+   * A challenge this validator found Invalid that ended Valid (a majority cleared it) is disputed
+   * with a game bound to the segment its replay refuted, and every game is played on
+   * (`ChallengerDisputes`: the evidence is checked again and the opening stored before it is sent).
+   */
+  private async stepDisputes(signal: AbortSignal): Promise<void> {
+    if (!this.disputes.enabled) return;
+    const refuted = (c: ChallengeRecord): number | undefined =>
+      c.replay?.verdict === "Invalid"
+        ? c.replay.segment
+        : c.verdict?.verdict === "Invalid"
+          ? c.verdict.segment
+          : undefined;
+    const candidate = async (c: ChallengeRecord, segment: number): Promise<DisputeCandidate> => {
+      const info = await this.rpc(
+        "getChallenge",
+        () => this.client.challenges.getChallenge({ id: c.id }),
+        signal,
+      );
+      const { spec } = await this.specOf(info.specId, signal);
+      const operator = await this.rpc(
+        "getOperator",
+        () => this.client.staking.getOperator({ operator: c.trainer }),
+        signal,
+      );
+      const data =
+        spec.version === 2
+          ? await (
+              await this.datasets.fetcher(spec, info.specId, operator.endpoint)
+            ).ensureExamples("train", segmentExamples(spec, info.seed, segment), signal)
+          : undefined;
+      return {
+        id: c.id,
+        trainer: c.trainer,
+        spec,
+        seed: info.seed,
+        root: info.resultRoot,
+        endpoint: operator.endpoint,
+        segment,
+        ...(data && { data }),
+      };
+    };
+    for (const c of this.store.challengesIn(CHALLENGE_STATES)) {
+      const segment = refuted(c);
+      if (c.chainStatus !== "Valid" || segment === undefined || !this.disputes.pending(c.id)) continue;
+      signal.throwIfAborted();
+      this.progress(`dispute ${c.id}`);
+      await this.disputes.open(await candidate(c, segment), signal);
+    }
+    await this.disputes.play(async (id) => {
+      const c = this.store.getChallenge(id);
+      const segment = c && refuted(c);
+      if (!c || segment === undefined)
+        throw new Error(`dispute on ${id}: no Invalid verdict of this validator`);
+      return candidate(c, segment);
+    }, signal);
   }
 
   // --- 6. finalization, extensions, missed deadlines, withheld beacon reveals -------------------

@@ -29,6 +29,7 @@ export const devnetOptionsSchema = z
     inference: z.boolean(),
     jobs: z.boolean(),
     federated: z.boolean(),
+    disputes: z.boolean(),
     dashboard: z.boolean(),
     dashboardPort: z.number().int().min(0).max(65_535),
     keepAlive: z.boolean(),
@@ -65,6 +66,7 @@ export const DEFAULT_DEVNET_OPTIONS: DevnetOptions = {
   inference: true,
   jobs: true,
   federated: true,
+  disputes: true,
   dashboard: false,
   dashboardPort: 0,
   keepAlive: false,
@@ -155,6 +157,10 @@ export function parseDevnetArgs(
     .option("--no-inference", "leave out the inference marketplace (default: included)")
     .option("--no-jobs", "leave out the paid MNIST job (default: included when --epochs is 2 or more)")
     .option("--no-federated", "leave out the federated MNIST job (default: included)")
+    .option(
+      "--no-disputes",
+      "leave out the dispute game (a colluding committee clears a forger; the honest validator disputes and wins; default: included in-process)",
+    )
     .option("--keep-alive", "keep the chain running after the report, until Ctrl-C")
     .option("--dashboard", "serve the web dashboard on the chain after the report (implies --keep-alive)")
     .option(
@@ -181,6 +187,7 @@ export function parseDevnetArgs(
   set("inference", o.inference === false ? false : undefined);
   set("jobs", o.jobs === false ? false : undefined);
   set("federated", o.federated === false ? false : undefined);
+  set("disputes", o.disputes === false ? false : undefined);
   set("dashboard", o.dashboard === true ? true : undefined);
   set("dashboardPort", o.dashboardPort);
   set("keepAlive", o.keepAlive === true || o.dashboard === true ? true : undefined);

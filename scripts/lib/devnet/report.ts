@@ -5,6 +5,7 @@
  */
 import { formatEther } from "viem";
 import type { FederatedSummary } from "./federated.js";
+import type { DisputeSummary } from "./disputes.js";
 import { formatFederated } from "./federated-report.js";
 
 export type Wei = string;
@@ -153,6 +154,8 @@ export interface DevnetReport {
   checks: { name: string; ok: boolean; detail: string }[];
   /** The federated MNIST job (`scripts/lib/devnet/federated.ts`), unless left out. */
   federated?: FederatedSummary | null;
+  /** The dispute game (`scripts/lib/devnet/disputes.ts`; null with `--no-disputes` or `--rpc`). */
+  disputes?: DisputeSummary | null;
 }
 
 export const fmt = (wei: Wei | bigint): string =>
@@ -247,6 +250,10 @@ export function formatReport(r: DevnetReport): string {
   if (r.jobs) {
     section("Paid job");
     out.push(...r.jobs.lines.map((l) => `  ${l}`));
+  }
+  if (r.disputes) {
+    section("Dispute game: one honest validator overrules a colluding committee");
+    out.push(...r.disputes.lines.map((l) => `  ${l}`));
   }
   if (r.federated) out.push("", ...formatFederated(r.federated));
   section("Verification cost (measured by the daemons' own metrics)");

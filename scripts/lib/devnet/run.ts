@@ -9,6 +9,8 @@
  *    absent trainers (`--absent`) are registered and run nothing.
  * 3. Plays `--epochs` Proof-of-AI rounds: trainers train and submit, validators feed the beacon,
  *    audit the sampled segments, commit and reveal verdicts and finalize; misses are reported.
+ * 3b. Plays a dispute game (`./disputes.ts`, unless `--no-disputes`; in-process): a colluding
+ *    committee clears a forger, the honest validator's daemon disputes and wins by itself.
  * 4. Runs the inference marketplace (a consumer dApp buying classifications from the staked
  *    trainers, usage recorded), when the scenario is given.
  * 5. Nobody settles anything: once the last round's points are final, the operators claim their
@@ -40,7 +42,8 @@ import { runDevnetFederated } from "./federated.js";
 import { TrainerDaemon } from "@poai/node";
 import { ValidatorDaemon } from "@poai/node/verifier";
 import { getAddress, maxUint256, parseEther, zeroAddress, zeroHash, type Address, type Hex } from "viem";
-import { ForgingTrainer } from "../adversaries.js";
+import { ColludingValidator, DisputingForger, ForgingTrainer } from "../adversaries.js";
+import { deployDevnetDisputes, disputeChecks, playDevnetDisputes, type DisputeSummary } from "./disputes.js";
 import { driveRounds, type Tickable } from "../daemon-network.js";
 import { addressBookJson } from "../ignition.js";
 import { hardhatAccountAddress, hardhatAccountKey, startDaemonProcesses } from "../multiprocess.js";
@@ -150,6 +153,11 @@ export async function runDevnet(
 
   // --- 1. deploy, fund, register ---------------------------------------------------------------
   const d = await deployNetwork(viem, { epochLength: EPOCH, emission: parseEther("1000") });
+  // The dispute game's forger: one more trainer, from an account nothing else uses; every
+  // validator but the first colludes with it (so it needs three validators at least).
+  const disputer =
+    o.disputes && chain.mode === "in-process" && o.validators >= 3 ? wallets[needed + 3] : undefined;
+  const disputeGame = disputer ? await deployDevnetDisputes(viem, d, EPOCH) : undefined;
   ui.step(`Deployed on chain ${publicClient.chain.id} (epoch ${EPOCH} s)`, [
     `PoAIToken ${d.token.address}, Staking ${d.staking.address}`,
     `ChallengeManager ${d.challenges.address}, RewardDistributor ${d.distributor.address}`,
@@ -158,7 +166,14 @@ export async function runDevnet(
     token: await viem.getContractAt("PoAIToken", d.token.address, { client: { wallet: w } }),
     staking: await viem.getContractAt("Staking", d.staking.address, { client: { wallet: w } }),
   });
-  for (const w of [...trainerWallets, ...validatorWallets, dave, erin, dapp]) {
+  for (const w of [
+    ...trainerWallets,
+    ...validatorWallets,
+    dave,
+    erin,
+    dapp,
+    ...(disputer ? [disputer] : []),
+  ]) {
     await d.token.write.transfer([addr(w), parseEther("100000")]);
     await (await as(w)).token.write.approve([d.staking.address, maxUint256]);
   }
@@ -186,6 +201,17 @@ export async function runDevnet(
       behaviour: "honest",
     })),
   ];
+  if (disputer) {
+    // after the validators: the operators' indices (ports, databases) of the others do not move
+    operators.push({
+      name: `trainer ${letter(o.trainers)}`,
+      wallet: disputer,
+      role: 1,
+      stake: parseEther("5000"),
+      commissionBps: 500,
+      behaviour: "cleared forger",
+    });
+  }
   for (const [i, op] of operators.entries()) {
     const endpoint = `http://127.0.0.1:${op.role === 1 ? 7101 + i : 7201 + i}`;
     await (
@@ -277,7 +303,11 @@ export async function runDevnet(
   const deployment = parseDeployment({
     chainId: publicClient.chain.id,
     deployBlock: 0n,
-    contracts: { ...contractsOf(d), ...(job && { jobRegistry: job.jobRegistry }) },
+    contracts: {
+      ...contractsOf(d),
+      ...(job && { jobRegistry: job.jobRegistry }),
+      ...(disputeGame && { disputeGame }),
+    },
   });
   const clientOf = (w: WalletClient) => createPoAIClient({ publicClient, walletClient: w, deployment });
   const dataDir = mkdtempSync(path.join(tmpdir(), "poai-devnet-"));
@@ -330,6 +360,28 @@ export async function runDevnet(
     ui.step(
       `${o.epochs} rounds played and audited in ${((performance.now() - t0) / 1000).toFixed(1)} s of wall time`,
     );
+
+    // --- 3b. the dispute game ----------------------------------------------------------------
+    let disputes: DisputeSummary | null = null;
+    if (disputeGame) {
+      const forger = daemons.trainers.find((t) => t instanceof DisputingForger) as DisputingForger;
+      const validator = daemons.validators.find(
+        (v) => v instanceof ValidatorDaemon && !(v instanceof ColludingValidator),
+      ) as ValidatorDaemon;
+      const names = new Map(operators.map((op) => [addr(op.wallet), op.name]));
+      disputes = await playDevnetDisputes({
+        publicClient,
+        game: disputeGame,
+        staking: d.staking.address,
+        forger,
+        validator,
+        nameOf: (a) => names.get(a) ?? short(a),
+      });
+      ui.step(
+        "A colluding committee cleared a forger; the honest validator's daemon disputed and won by itself",
+        disputes.lines,
+      );
+    }
 
     // Verification cost from the daemons' own /metrics.
     let trainingSeconds = 0;
@@ -702,6 +754,15 @@ export async function runDevnet(
           ]
         : []),
       ...jobChecks(jobs),
+      ...disputeChecks(
+        disputes,
+        addr(operators.find((op) => op.role === 2)!.wallet),
+        disputer ? addr(disputer) : zeroAddress,
+        operators
+          .filter((op) => op.role === 2)
+          .slice(1)
+          .map((op) => addr(op.wallet)),
+      ),
     ];
 
     report = {
@@ -730,6 +791,7 @@ export async function runDevnet(
       delegators: delegatorReports,
       inference,
       jobs,
+      disputes,
       verification: {
         trainingSeconds,
         runsTrained,
@@ -823,19 +885,26 @@ async function startInProcess(
       trainers.push(
         op.behaviour === "forger"
           ? await ForgingTrainer.create(options)
-          : await TrainerDaemon.create(options),
+          : op.behaviour === "cleared forger"
+            ? await DisputingForger.create(options)
+            : await TrainerDaemon.create(options),
       );
     }
+    // With a dispute game, every validator but the first colludes with the cleared forger.
+    const friend = operators.find((op) => op.behaviour === "cleared forger");
     for (const [i, op] of operators.entries()) {
       if (op.role !== 2) continue;
-      validators.push(
-        await ValidatorDaemon.create({
-          client: clientOf(op.wallet),
-          dbPath: path.join(dataDir, `validator-${i}.db`),
-          logLevel: o.logLevel,
-          backend: o.backend,
-        }),
-      );
+      const options = {
+        client: clientOf(op.wallet),
+        dbPath: path.join(dataDir, `validator-${i}.db`),
+        logLevel: o.logLevel,
+        backend: o.backend,
+      };
+      if (friend && validators.length > 0) {
+        const colluder = await ColludingValidator.create(options);
+        colluder.friends.add(addr(friend.wallet).toLowerCase());
+        validators.push(colluder);
+      } else validators.push(await ValidatorDaemon.create(options));
     }
   } catch (err) {
     await stop();

@@ -254,6 +254,19 @@ export async function getDispute(ctx: PoAIContext, args: { id: bigint }): Promis
   };
 }
 
+/** The segment a bound game disputes (its `BoundGameOpened` event), or undefined for an unbound game. */
+export async function boundSegmentOf(ctx: PoAIContext, args: { id: bigint }): Promise<number | undefined> {
+  const logs = await getContractEvents(ctx.publicClient, {
+    address: disputeGameAddress(ctx),
+    abi: disputeGameAbi,
+    eventName: "BoundGameOpened",
+    args: { id: args.id },
+    fromBlock: ctx.deployment.deployBlock ?? 0n,
+  });
+  const segment = logs[0]?.args.segment;
+  return segment === undefined ? undefined : Number(segment);
+}
+
 /** The slot roots the defender posted for the disputed step. */
 async function postedRoots(ctx: PoAIContext, id: bigint): Promise<readonly Hex[]> {
   const logs = await getContractEvents(ctx.publicClient, {

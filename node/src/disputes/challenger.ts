@@ -1,0 +1,196 @@
+/**
+ * The validator's side of bound games: when its own replay found a segment `Invalid` and the
+ * challenge nevertheless ended `Valid` (a colluding or mistaken majority cleared it), it opens a
+ * game bound to that segment (`DisputeGame.openBound`, posting its bond) within the dispute window
+ * and plays it to the end with the {@link DisputePlayer}, its replay of the segment as the source.
+ *
+ * Before opening it checks the evidence again on what the chain will hold: it fetches checkpoints
+ * `segment` and `segment + 1` from the trainer's server, each proven under the committed root (the
+ * leaves the game needs), replays the segment from the first, and opens only when the replay's
+ * parameter root differs from the committed end's. A segment that replays (a verdict that was
+ * wrong, or evidence the game cannot judge: checkpoint 0, a malformed checkpoint) opens nothing.
+ */
+import type { Address, Hex } from "viem";
+import { isPoAIContractError, type PoAIClient } from "@poai/sdk";
+import {
+  RunStates,
+  deriveKey,
+  validateSeed,
+  type EngineData,
+  type StateSource,
+  type TrainingSpec,
+} from "@poai/sdk/compute";
+import { fetchCheckpoint, type ProvenCheckpoint } from "../daemon/protocol.js";
+import type { Logger } from "../daemon/log.js";
+import { openBoundGame } from "./open.js";
+import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
+import type { DisputeStore } from "./store.js";
+
+/** A challenge the validator may dispute: what its audit knows of it. */
+export interface DisputeCandidate {
+  id: Hex;
+  trainer: Address;
+  spec: TrainingSpec;
+  seed: Hex;
+  /** The committed result root. */
+  root: Hex;
+  /** The trainer's checkpoint server. */
+  endpoint: string;
+  /** The segment the validator's own replay found `Invalid`. */
+  segment: number;
+  /** Engine version 2: the examples the segment reads. */
+  data?: EngineData;
+}
+
+export interface ChallengerOptions {
+  client: PoAIClient;
+  validator: Address;
+  store: DisputeStore;
+  log: Logger;
+  /** Open games at all (`--no-disputes` turns it off); default true. */
+  enabled?: boolean;
+  fetchTimeoutMs?: number;
+  warnSeconds?: number;
+  hooks?: PlayerHooks;
+}
+
+/** The validator's dispute games: opening and playing them. */
+export class ChallengerDisputes {
+  readonly player: DisputePlayer;
+  private readonly sources = new Map<string, StateSource>();
+
+  constructor(private readonly o: ChallengerOptions) {
+    this.player = new DisputePlayer({
+      ctx: o.client,
+      account: o.validator,
+      store: o.store,
+      log: o.log,
+      ...(o.warnSeconds !== undefined && { warnSeconds: o.warnSeconds }),
+      ...(o.hooks && { hooks: o.hooks }),
+    });
+  }
+
+  get enabled(): boolean {
+    return (this.o.enabled ?? true) && this.o.client.deployment.contracts.disputeGame !== undefined;
+  }
+
+  /** Whether a challenge still needs an opening (none was opened nor refused for it). */
+  pending(id: Hex): boolean {
+    const open = this.o.store.open(id);
+    return open === undefined || open.status === "persisted" || open.status === "sent";
+  }
+
+  /**
+   * Opens a game on `c` (once), unless its segment replays to the committed end. Returns the game
+   * id, or undefined when nothing was opened (the reason is stored as the opening's note).
+   */
+  async open(c: DisputeCandidate, signal?: AbortSignal): Promise<bigint | undefined> {
+    const { store, log } = this.o;
+    const prior = store.open(c.id);
+    if (prior?.status === "opened") return prior.gameId;
+    if (prior?.status === "refused") return undefined;
+    const fetch = (index: number) =>
+      fetchCheckpoint({
+        endpoint: c.endpoint,
+        id: c.id,
+        index,
+        spec: c.spec,
+        root: c.root,
+        timeoutMs: this.o.fetchTimeoutMs ?? 10_000,
+        ...(signal && { signal }),
+      });
+    const [start, end] = await Promise.all([fetch(c.segment), fetch(c.segment + 1)]);
+    const source = this.replay(c, start);
+    const replayed = source.thetaRoot((c.segment + 1) * c.spec.checkpointInterval);
+    if (replayed.toLowerCase() === end.parameterRoot.toLowerCase()) {
+      store.persistOpen(c.id, c.segment, "0x");
+      store.updateOpen(c.id, {
+        status: "refused",
+        note: `segment ${c.segment} replays to the committed parameter root: nothing to dispute`,
+      });
+      log.info({ id: c.id, segment: c.segment }, "segment replays: no dispute opened");
+      return undefined;
+    }
+    const leaf = (p: ProvenCheckpoint) => ({ hash: p.hash, parameterRoot: p.parameterRoot, proof: p.proof });
+    try {
+      const gameId = await openBoundGame(this.o.client, {
+        store,
+        log,
+        me: this.o.validator,
+        challengeId: c.id,
+        segment: c.segment,
+        start: leaf(start),
+        end: leaf(end),
+      });
+      this.sources.set(gameId.toString(), source);
+      return gameId;
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      // the window closed, the challenge was overruled already, …: the chain's word is final
+      store.persistOpen(c.id, c.segment, store.open(c.id)?.calldata ?? "0x");
+      store.updateOpen(c.id, { status: "refused", note: `${err.errorName}: ${err.message}`.slice(0, 500) });
+      log.warn({ id: c.id, segment: c.segment, error: err.errorName }, "bound dispute refused");
+      return undefined;
+    }
+  }
+
+  /** Plays every open game of this validator; `candidate(id)` rebuilds a lost replay after a restart. */
+  async play(
+    candidate: (challengeId: Hex) => Promise<DisputeCandidate>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    for (const g of this.o.store.games(["playing"])) {
+      signal?.throwIfAborted();
+      await this.player.play(
+        g.gameId,
+        async () => {
+          const cached = this.sources.get(g.gameId.toString());
+          if (cached) return cached;
+          const c = await candidate(g.challengeId!);
+          const start = await fetchCheckpoint({
+            endpoint: c.endpoint,
+            id: c.id,
+            index: c.segment,
+            spec: c.spec,
+            root: c.root,
+            timeoutMs: this.o.fetchTimeoutMs ?? 10_000,
+            ...(signal && { signal }),
+          });
+          const source = this.replay(c, start);
+          this.sources.set(g.gameId.toString(), source);
+          return source;
+        },
+        signal,
+      );
+    }
+  }
+
+  /** The replay of `c`'s segment from its proven start checkpoint. */
+  private replay(c: DisputeCandidate, start: ProvenCheckpoint): RunStates {
+    const key = deriveKey(c.spec, validateSeed(c.seed));
+    return new RunStates(
+      c.spec,
+      key,
+      start.checkpoint.weights,
+      c.segment * c.spec.checkpointInterval,
+      c.data,
+    );
+  }
+
+  status(): {
+    enabled: boolean;
+    games: GameStatus[];
+    opens: { challengeId: string; status: string; note?: string }[];
+  } {
+    return {
+      enabled: this.enabled,
+      games: this.player.status(),
+      opens: this.o.store.opens().map((o) => ({
+        challengeId: o.challengeId,
+        status: o.status,
+        ...(o.gameId !== undefined && { gameId: o.gameId.toString() }),
+        ...(o.note !== undefined && { note: o.note }),
+      })),
+    };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The trainer's side of bound games: it watches the game's `BoundGameOpened` events for games
+ * against its own runs (the challenge id is its run's) and defends each with the
+ * {@link DisputePlayer}, its own run as the source: the states of the disputed segment recomputed
+ * from the checkpoint it stored (`sourceOf`, a trainer hook). Runs with a game in progress, or
+ * still inside the dispute window, are kept from pruning (`mayPrune`).
+ */
+import type { Address, Hex } from "viem";
+import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
+import { disputeGameAbi, disputeGameAddress, type PoAIClient } from "@poai/sdk";
+import type { StateSource } from "@poai/sdk/compute";
+import type { Logger } from "../daemon/log.js";
+import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
+import type { DisputeStore } from "./store.js";
+
+/** Blocks per `eth_getLogs` request of the scan. */
+const SCAN_RANGE = 5_000n;
+
+export interface DefenderOptions {
+  client: PoAIClient;
+  trainer: Address;
+  store: DisputeStore;
+  log: Logger;
+  /** Whether `challengeId` is one of this trainer's runs (still held). */
+  ownsRun(challengeId: Hex): boolean;
+  /** The source of the states of segment `segment` of the run of `challengeId`. */
+  sourceOf(challengeId: Hex, segment: number, signal?: AbortSignal): Promise<StateSource>;
+  warnSeconds?: number;
+  hooks?: PlayerHooks;
+}
+
+export class DefenderDisputes {
+  readonly player: DisputePlayer;
+  private readonly sources = new Map<string, StateSource>();
+  private window: bigint | undefined;
+
+  constructor(private readonly o: DefenderOptions) {
+    this.player = new DisputePlayer({
+      ctx: o.client,
+      account: o.trainer,
+      store: o.store,
+      log: o.log,
+      ...(o.warnSeconds !== undefined && { warnSeconds: o.warnSeconds }),
+      ...(o.hooks && { hooks: o.hooks }),
+    });
+  }
+
+  get enabled(): boolean {
+    return this.o.client.deployment.contracts.disputeGame !== undefined;
+  }
+
+  /** Finds new games against this trainer's runs, then plays every open one. */
+  async step(signal?: AbortSignal): Promise<void> {
+    if (!this.enabled) return;
+    await this.scan();
+    for (const g of this.o.store.games(["playing"])) {
+      signal?.throwIfAborted();
+      await this.player.play(
+        g.gameId,
+        async () => {
+          let source = this.sources.get(g.gameId.toString());
+          if (!source) {
+            source = await this.o.sourceOf(g.challengeId!, g.segment!, signal);
+            this.sources.set(g.gameId.toString(), source);
+          }
+          return source;
+        },
+        signal,
+      );
+    }
+  }
+
+  /** Records the bound games opened against this trainer's runs since the last scan. */
+  private async scan(): Promise<void> {
+    const { client, store, log } = this.o;
+    const address = disputeGameAddress(client);
+    const from = BigInt(store.getMeta("scanBlock") ?? String(client.deployment.deployBlock ?? 0n));
+    const head = await getBlockNumber(client.publicClient, { cacheTime: 0 });
+    for (let lo = from; lo <= head; lo += SCAN_RANGE) {
+      const hi = lo + SCAN_RANGE - 1n < head ? lo + SCAN_RANGE - 1n : head;
+      const logs = await getContractEvents(client.publicClient, {
+        address,
+        abi: disputeGameAbi,
+        eventName: "BoundGameOpened",
+        fromBlock: lo,
+        toBlock: hi,
+      });
+      for (const l of logs) {
+        const challengeId = l.args.challengeId!;
+        if (!this.o.ownsRun(challengeId)) continue;
+        const id = l.args.id!;
+        const g = await readContract(client.publicClient, {
+          address,
+          abi: disputeGameAbi,
+          functionName: "gameOf",
+          args: [id],
+        });
+        if (g.defender.toLowerCase() !== this.o.trainer.toLowerCase()) continue;
+        if (store.game(id)) continue;
+        store.addGame({ gameId: id, role: "defender", challengeId, segment: Number(l.args.segment) });
+        log.warn(
+          { game: id, challenge: challengeId, segment: l.args.segment },
+          "a dispute against this trainer's run: defending it",
+        );
+      }
+      store.setMeta("scanBlock", (hi + 1n).toString());
+    }
+  }
+
+  /**
+   * Whether a run may be pruned at chain time `now`: not while a game on it is played, nor before
+   * its dispute window closed (`closesAt + disputeWindow`), when a game may still be opened on it.
+   */
+  async mayPrune(challengeId: Hex, closesAt: bigint, now: bigint): Promise<boolean> {
+    if (!this.enabled) return true;
+    const id = challengeId.toLowerCase();
+    if (this.o.store.games(["playing"]).some((g) => g.challengeId?.toLowerCase() === id)) return false;
+    this.window ??= await readContract(this.o.client.publicClient, {
+      address: disputeGameAddress(this.o.client),
+      abi: disputeGameAbi,
+      functionName: "disputeWindow",
+    });
+    return now > closesAt + this.window;
+  }
+
+  status(): { enabled: boolean; games: GameStatus[] } {
+    return { enabled: this.enabled, games: this.player.status() };
+  }
+}
