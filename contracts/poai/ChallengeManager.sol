@@ -10,6 +10,7 @@ import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
 import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {ChallengeParams} from "../libraries/ChallengeParams.sol";
 import {Judgment} from "../libraries/Judgment.sol";
 import {Sortition} from "../libraries/Sortition.sol";
 
@@ -854,33 +855,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     function _setParams(Params memory p) private {
-        uint256 len = epochLength;
-        _bound("commitWindow", p.commitWindow, 1, len - 2);
-        _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow - 1);
-        _bound("finalizeGrace", p.finalizeGrace, 1, len);
-        _bound(
-            "replayWindow",
-            p.replayWindow,
-            1,
-            Math.min(p.finalizeGrace, len - p.commitWindow - p.revealWindow)
-        );
-        _bound("committeeSize", p.committeeSize, 1, MAX_COMMITTEE / 2);
-        _bound("quorumBps", p.quorumBps, BPS / 2 + 1, (2 * BPS) / 3);
-        _bound("minReveals", p.minReveals, 1, MAX_COMMITTEE);
-        _bound("maxDeviationBps", p.maxDeviationBps, 1, BPS);
-        _bound("scoreToleranceBps", p.scoreToleranceBps, 0, BPS);
-        _bound("maxMisses", p.maxMisses, 1, 100);
-        _bound("maxExtensions", p.maxExtensions, 0, MAX_EXTENSIONS);
-        _bound("fraudSlash", p.fraudSlash, 1, WAD);
-        _bound("withholdSlash", p.withholdSlash, 1, WAD);
-        _bound("missSlash", p.missSlash, 1, WAD);
-        _bound("verdictSlash", p.verdictSlash, 1, MAX_VERDICT_SLASH);
-        _bound("beaconSlash", p.beaconSlash, 1, MAX_BEACON_SLASH);
+        ChallengeParams.check(p, epochLength, MAX_COMMITTEE, MAX_EXTENSIONS, MAX_VERDICT_SLASH, MAX_BEACON_SLASH);
         _params = p;
         emit ParamsUpdated(p);
-    }
-
-    function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) private pure {
-        if (value < lo || value > hi) revert InvalidParameter(name, value, lo, hi);
     }
 }

@@ -52,30 +52,35 @@ const build = (source: TokenSource) =>
       staking.staking,
       m.getParameter("beaconContributors", BEACON_CONTRIBUTORS),
     ]);
-    const challenges = m.contract("ChallengeManager", [
-      staking.staking,
-      registry,
-      beacon,
-      manager,
-      {
-        commitWindow: p("commitWindow"),
-        revealWindow: p("revealWindow"),
-        finalizeGrace: p("finalizeGrace"),
-        replayWindow: p("replayWindow"),
-        committeeSize: p("committeeSize"),
-        quorumBps: p("quorumBps"),
-        minReveals: p("minReveals"),
-        maxDeviationBps: p("maxDeviationBps"),
-        scoreToleranceBps: p("scoreToleranceBps"),
-        maxMisses: p("maxMisses"),
-        maxExtensions: p("maxExtensions"),
-        fraudSlash: p("fraudSlash"),
-        withholdSlash: p("withholdSlash"),
-        missSlash: p("missSlash"),
-        verdictSlash: p("verdictSlash"),
-        beaconSlash: p("beaconSlash"),
-      },
-    ]);
+    const challengeParams = m.library("ChallengeParams");
+    const challenges = m.contract(
+      "ChallengeManager",
+      [
+        staking.staking,
+        registry,
+        beacon,
+        manager,
+        {
+          commitWindow: p("commitWindow"),
+          revealWindow: p("revealWindow"),
+          finalizeGrace: p("finalizeGrace"),
+          replayWindow: p("replayWindow"),
+          committeeSize: p("committeeSize"),
+          quorumBps: p("quorumBps"),
+          minReveals: p("minReveals"),
+          maxDeviationBps: p("maxDeviationBps"),
+          scoreToleranceBps: p("scoreToleranceBps"),
+          maxMisses: p("maxMisses"),
+          maxExtensions: p("maxExtensions"),
+          fraudSlash: p("fraudSlash"),
+          withholdSlash: p("withholdSlash"),
+          missSlash: p("missSlash"),
+          verdictSlash: p("verdictSlash"),
+          beaconSlash: p("beaconSlash"),
+        },
+      ],
+      { libraries: { ChallengeParams: challengeParams } },
+    );
     m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {
       id: "RegistryGovernorRole",
     });
