@@ -40,6 +40,9 @@ export const CHALLENGE_SELECTORS = [
   ),
 ] as const;
 
+/** `ChallengeManager.overrule`: a dispute game granted ROLES.DISPUTES overrules a verdict it proved wrong. */
+export const OVERRULE_SELECTOR = toFunctionSelector("overrule(bytes32)");
+
 const DEFAULTS = defaultChallengeParams(86_400);
 
 const build = (source: TokenSource) =>
@@ -86,6 +89,9 @@ const build = (source: TokenSource) =>
     });
     m.call(manager, "setTargetFunctionRole", [challenges, [...CHALLENGE_SELECTORS], ROLES.GOVERNOR], {
       id: "ChallengesGovernorRole",
+    });
+    m.call(manager, "setTargetFunctionRole", [challenges, [OVERRULE_SELECTOR], ROLES.DISPUTES], {
+      id: "ChallengesDisputesRole",
     });
     m.call(manager, "grantRole", [ROLES.SLASHER, challenges, 0], { id: "GrantChallengesSlasher" });
     if (hasSlashWindow(challengeManagerAbi))

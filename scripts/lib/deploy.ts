@@ -201,6 +201,12 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
     ],
     ROLES.GOVERNOR,
   ]);
+  // a dispute game granted DISPUTES overrules a verdict it proved wrong
+  await manager.write.setTargetFunctionRole([
+    challenges.address,
+    [selector("overrule(bytes32)")],
+    ROLES.DISPUTES,
+  ]);
   await manager.write.grantRole([ROLES.SLASHER, challenges.address, 0]);
   if (hasSlashWindow(challenges.abi)) await staking.write.addSlashSource([challenges.address]);
   return { ...base, registry, beacon, challenges, challengeParams };
