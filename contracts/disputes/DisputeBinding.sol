@@ -175,7 +175,8 @@ library DisputeBinding {
     function checkClaim(StepRules.Spec memory s, uint32 steps, address defender) external view {
         uint256 n = s.widths.length;
         if (n < 2 || n > 17) revert InvalidClaim("widths");
-        for (uint256 i; i < n; ++i) if (s.widths[i] == 0 || s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
+        for (uint256 i; i < n; ++i)
+            if (s.widths[i] == 0 || s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
         if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
         if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
         if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
@@ -297,9 +298,9 @@ library DisputeBinding {
         for (uint256 i; i < members.length; ++i) {
             if (!isAccuser(members[i])) continue;
             if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
-            try s.staking.slashTo(members[i].validator, fraction, auditRound, trainer, owed - repaid) returns (
-                uint256 paid
-            ) {
+            try
+                s.staking.slashTo(members[i].validator, fraction, auditRound, trainer, owed - repaid)
+            returns (uint256 paid) {
                 repaid += paid;
                 ++slashed;
             } catch {}

@@ -50,7 +50,14 @@ interface IEpochLength {
 ///         settles the challenge (DisputeBinding.settle, once per challenge): the trainer is
 ///         slashed (offence epoch: the challenge's round) and, when a re-executed operation (not
 ///         a timeout) decided, the committee is overruled: every member whose standing vote was
-///         Valid is slashed (offence epoch: the audit round).
+///         Valid is slashed (offence epoch: the audit round), and the verdict's points are taken
+///         back (ChallengeManager.overrule).
+///
+///         A run the committee convicted as Fraud is **defended** with `openDefence`: every
+///         accuser may take a seat (`openBound` on the convicted challenge: a game on the segment
+///         it names, the trainer defending) until `disputeWindow` after the opening; when the
+///         trainer won every seat, `settleDefence` overrules the conviction, repays the trainer from
+///         the accusers' stake and lifts its jail; one seat won by an accuser fails the defence.
 ///
 /// Invariants (each pinned by a test in test/disputes/game.test.ts or bound.test.ts):
 ///  - a game resolves exactly once, and the bonds it holds go to its winner (funds are never
@@ -316,7 +323,6 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     function settleDefence(bytes32 challengeId) external nonReentrant {
         DisputeBinding.settleDefence(_settled, defences, challengeId);
     }
-
 
     function _open(address defender, Claim memory claim) private returns (uint256 id) {
         StepRules.Spec memory s = claim.spec;

@@ -32,7 +32,8 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///         board hears the judgment.
 ///
 /// Invariants (each pinned by a test):
-///  - a challenge is judged at most once; its status never leaves a final state;
+///  - a challenge is judged at most once; its status never leaves a final state, except once, from
+///    `Valid` to `Fraud` or back, when the dispute game proves the verdict wrong (`overrule`);
 ///  - nothing is slashed without `quorumBps` of the voting stake among at least `minReveals`
 ///    members, and no slash comes later than `slashWindow()` after its round's start;
 ///  - an honest majority of the revealed stake decides: no member holding less than half of it
@@ -352,7 +353,12 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         } else {
             o.verdict = Verdict.Valid;
             c.status = Status.Fraud;
-            _take(epoch, trainer, Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD), 0);
+            _take(
+                epoch,
+                trainer,
+                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD),
+                0
+            );
         }
         uint256 tolerance = _params.scoreToleranceBps;
         for (uint256 i; i < votes.length; ++i) {
@@ -746,7 +752,13 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         for (uint256 i; i < votes.length; ++i) {
             if (!Judgment.vouchedForFraud(votes[i], o)) continue;
             // No member votes before the first audit round, `round + 1`.
-            (uint256 fraction, ) = _slash(votes[i].validator, p.verdictSlash, new address[](0), false, round + 1);
+            (uint256 fraction, ) = _slash(
+                votes[i].validator,
+                p.verdictSlash,
+                new address[](0),
+                false,
+                round + 1
+            );
             emit ValidatorSlashed(id, votes[i].validator, fraction);
         }
     }
@@ -919,7 +931,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     function _setParams(Params memory p) private {
-        ChallengeParams.check(p, epochLength, MAX_COMMITTEE, MAX_EXTENSIONS, MAX_VERDICT_SLASH, MAX_BEACON_SLASH);
+        ChallengeParams.check(
+            p,
+            epochLength,
+            MAX_COMMITTEE,
+            MAX_EXTENSIONS,
+            MAX_VERDICT_SLASH,
+            MAX_BEACON_SLASH
+        );
         _params = p;
         emit ParamsUpdated(p);
     }
