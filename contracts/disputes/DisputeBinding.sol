@@ -121,7 +121,6 @@ library DisputeBinding {
     event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
     event CommitteeOverruled(uint256 indexed id, bytes32 indexed challengeId, uint256 membersSlashed);
     event DefenceOpened(bytes32 indexed challengeId, address indexed opener, uint256 seatEnd);
-    event SeatTaken(bytes32 indexed challengeId, address indexed accuser, uint256 id);
     event DefenceFailed(bytes32 indexed challengeId, address indexed accuser);
     event ConvictionOverruled(
         bytes32 indexed challengeId,

@@ -120,16 +120,6 @@ export const disputeBindingAbi = [
   },
   {
     type: "event",
-    name: "SeatTaken",
-    inputs: [
-      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
-      { name: "accuser", type: "address", internalType: "address", indexed: true },
-      { name: "id", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "SlashRefused",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
