@@ -168,6 +168,17 @@ library DisputeBinding {
         claim.round = c.round;
     }
 
+    /// @notice The game's slash window: `gameWindow` (an epoch and its longest game), plus, when it
+    ///         binds games to challenges, the ChallengeManager's window and twice `disputeWindow`
+    ///         (a defence's seats stay open `disputeWindow` after it opened, itself at most
+    ///         `disputeWindow` after the points close).
+    function slashWindow(uint256 gameWindow) external view returns (uint256) {
+        IGameConfig game = IGameConfig(address(this));
+        IBoundChallenges cm = game.challenges();
+        if (address(cm) == address(0)) return gameWindow;
+        return gameWindow + cm.slashWindow() + 2 * game.disputeWindow();
+    }
+
     /// @notice Refuses a claim no game can decide (`InvalidClaim(field)`): 2 to 17 widths, each
     ///         1 to 65,536, at most 2^26 parameters, a batch of 1 to 65,536, engine version 1 or
     ///         2, at least one step, and a defender other than the caller.

@@ -264,11 +264,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     ///      at the latest `disputeWindow` after the points of its audit round close, which is at
     ///      most the ChallengeManager's window plus one epoch after r began.
     function slashWindow() external view returns (uint256) {
-        uint256 window = _epochLength + MAX_MOVES * moveTimeout;
-        // a defence's seats stay open `disputeWindow` after it opened, itself at most
-        // `disputeWindow` after the points close
-        if (address(challenges) != address(0)) window += challenges.slashWindow() + 2 * disputeWindow;
-        return window;
+        return DisputeBinding.slashWindow(_epochLength + MAX_MOVES * moveTimeout);
     }
 
     // --- opening --------------------------------------------------------------------------------

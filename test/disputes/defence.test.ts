@@ -385,6 +385,14 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     await judge(f, f.fair, f.w.validators.slice(0, 2));
     const c = await f.w.challenges.read.getChallenge([f.fair.id]);
     const closes = (await f.w.challenges.read.epochClosesAt([BigInt(c.auditRound)])) + DISPUTE_WINDOW;
+    // the game's slash window reaches the last seat: the dispute window, the seats, the longest game
+    const moves = await f.game.read.MAX_MOVES();
+    expect(await f.game.read.slashWindow()).to.equal(
+      f.w.epochLength +
+        moves * MOVE_TIMEOUT +
+        (await f.w.challenges.read.slashWindow()) +
+        2n * DISPUTE_WINDOW,
+    );
     await f.w.reach(closes + 1n);
     expect(await refusal(openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }))).to.deep.equal([
       "DisputeWindowClosed",

@@ -55,6 +55,13 @@ export const disputeBindingAbi = [
   },
   {
     type: "function",
+    name: "slashWindow",
+    inputs: [{ name: "gameWindow", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "validVoters",
     inputs: [
       { name: "cm", type: "IBoundChallenges", internalType: "contract IBoundChallenges" },
