@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
@@ -15,6 +17,17 @@ interface IBoundChallenges is IChallengeManager {
     function slashWindow() external view returns (uint256);
     function getChallenge(bytes32 id) external view returns (ChallengeView memory);
     function getMembers(bytes32 id) external view returns (MemberView[] memory);
+    function overrule(bytes32 id) external returns (address trainer, uint256 owed, uint256 auditRound);
+}
+
+/// What the library reads of the game it runs in (its immutables), to keep the game's calls short.
+interface IGameConfig {
+    function token() external view returns (IERC20);
+    function staking() external view returns (IStaking);
+    function challenges() external view returns (IBoundChallenges);
+    function slashFraction() external view returns (uint256);
+    function bond() external view returns (uint256);
+    function disputeWindow() external view returns (uint256);
 }
 
 /// @title DisputeBinding
@@ -24,11 +37,35 @@ interface IBoundChallenges is IChallengeManager {
 ///         game won against the trainer overrules (their slashes run in the game's context: the
 ///         library is called with DELEGATECALL, so Staking sees the game as the slash source).
 library DisputeBinding {
+    using SafeERC20 for IERC20;
+
     /// Bits of a challenge's settlement: its trainer was slashed by a bound game; its committee
     /// was overruled (by a game decided by a re-executed operation). Each happens at most once.
     uint256 internal constant TRAINER_SLASHED = 1;
     uint256 internal constant OVERRULED = 2;
     uint256 private constant SLASH_GAS = 400_000;
+    /// Gas the ChallengeManager's `overrule` may need (a committee of MAX_COMMITTEE members).
+    uint256 private constant OVERRULE_GAS = 1_000_000;
+    uint256 private constant WAD = 1e18;
+    uint256 private constant MAX_WIDTH = 65_536;
+    uint256 private constant MAX_PARAMETERS = 1 << 26;
+
+    /// Defence states: open (seats may be taken until `seatEnd`), failed (an accuser won its
+    /// seat), overruled (settled for the trainer).
+    uint8 internal constant DEFENCE_OPEN = 1;
+    uint8 internal constant DEFENCE_FAILED = 2;
+    uint8 internal constant DEFENCE_OVERRULED = 3;
+
+    /// @notice The defence of a run convicted as Fraud (one storage word): whoever opened it (and
+    ///         posted the game's `bond`), when the accusers' seats close, its state, how many
+    ///         seated games are not resolved yet, and which members took a seat (bit i: member i).
+    struct Defence {
+        address opener;
+        uint40 seatEnd;
+        uint8 state;
+        uint16 pending;
+        uint32 seated;
+    }
 
     /// @notice What a bound game the challenger won settles.
     struct Settlement {
@@ -71,6 +108,13 @@ library DisputeBinding {
     error SegmentOutOfRange(uint256 segment, uint256 segments);
     error AlreadyOverruled(bytes32 challengeId);
     error InsufficientGas(uint256 left, uint256 needed);
+    error InvalidClaim(string field);
+    error DefenceExists(bytes32 challengeId, uint8 state);
+    error NoOpenDefence(bytes32 challengeId);
+    error SeatsClosed(bytes32 challengeId, uint256 closedAt);
+    error NotAnAccuser(bytes32 challengeId, address account);
+    error AlreadySeated(bytes32 challengeId, address accuser);
+    error DefencePending(bytes32 challengeId, uint256 seatEnd, uint256 pending);
 
     event DefenderSlashed(
         uint256 indexed id,
@@ -80,24 +124,42 @@ library DisputeBinding {
     );
     event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
     event CommitteeOverruled(uint256 indexed id, bytes32 indexed challengeId, uint256 membersSlashed);
+    event DefenceOpened(bytes32 indexed challengeId, address indexed opener, uint256 seatEnd);
+    event DefenceFailed(bytes32 indexed challengeId, address indexed accuser);
+    event ConvictionOverruled(
+        bytes32 indexed challengeId,
+        address indexed trainer,
+        uint256 owed,
+        uint256 repaid,
+        uint256 accusersSlashed
+    );
 
     /// @notice The claim of segment `segment` of challenge `challengeId`: the committee judged it
     ///         Valid, its points closed at most `disputeWindow` seconds ago, and `start` and `end`
     ///         are the leaves of checkpoints `segment` and `segment + 1` under its `resultRoot`.
+    ///         Against a challenge convicted as Fraud whose defence is open, the caller takes its
+    ///         seat instead (`seat`): it must be an accuser (`isAccuser`) without a seat yet, before
+    ///         the defence's `seatEnd`; the trainer defends the segment the accuser names.
     function boundClaim(
         mapping(bytes32 => uint256) storage settled,
+        mapping(bytes32 => Defence) storage defences,
         IBoundChallenges cm,
         uint256 disputeWindow,
         bytes32 challengeId,
         uint32 segment,
         CheckpointLeaf calldata start,
         CheckpointLeaf calldata end
-    ) external view returns (BoundClaim memory claim) {
+    ) external returns (BoundClaim memory claim) {
         if (settled[challengeId] & OVERRULED != 0) revert AlreadyOverruled(challengeId);
         IChallengeManager.ChallengeView memory c = cm.getChallenge(challengeId);
-        if (c.status != IChallengeManager.Status.Valid) revert NotDisputable(challengeId, uint8(c.status));
-        uint256 closes = cm.epochClosesAt(c.auditRound) + disputeWindow;
-        if (block.timestamp > closes) revert DisputeWindowClosed(challengeId, closes);
+        if (c.status == IChallengeManager.Status.Fraud) {
+            _seat(defences[challengeId], cm, challengeId);
+        } else {
+            if (c.status != IChallengeManager.Status.Valid)
+                revert NotDisputable(challengeId, uint8(c.status));
+            uint256 closes = cm.epochClosesAt(c.auditRound) + disputeWindow;
+            if (block.timestamp > closes) revert DisputeWindowClosed(challengeId, closes);
+        }
         ITaskRegistry.TrainingSpec memory t = cm.registry().getSpec(c.specId);
         uint256 segments = t.steps / t.checkpointInterval;
         if (segment >= segments) revert SegmentOutOfRange(segment, segments);
@@ -115,30 +177,208 @@ library DisputeBinding {
         }
     }
 
-    /// @notice Settles a bound game the challenger won, once per challenge: slashes the trainer
+    /// @notice The game's slash window: `gameWindow` (an epoch and its longest game), plus, when it
+    ///         binds games to challenges, the ChallengeManager's window and twice `disputeWindow`
+    ///         (a defence's seats stay open `disputeWindow` after it opened, itself at most
+    ///         `disputeWindow` after the points close).
+    function slashWindow(uint256 gameWindow) external view returns (uint256) {
+        IGameConfig game = IGameConfig(address(this));
+        IBoundChallenges cm = game.challenges();
+        if (address(cm) == address(0)) return gameWindow;
+        return gameWindow + cm.slashWindow() + 2 * game.disputeWindow();
+    }
+
+    /// @notice Refuses a claim no game can decide (`InvalidClaim(field)`): 2 to 17 widths, each
+    ///         1 to 65,536, at most 2^26 parameters, a batch of 1 to 65,536, engine version 1 or
+    ///         2, at least one step, and a defender other than the caller.
+    function checkClaim(StepRules.Spec memory s, uint32 steps, address defender) external view {
+        uint256 n = s.widths.length;
+        if (n < 2 || n > 17) revert InvalidClaim("widths");
+        for (uint256 i; i < n; ++i)
+            if (s.widths[i] == 0 || s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
+        if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
+        if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
+        if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
+        if (steps == 0) revert InvalidClaim("steps");
+        if (defender == address(0) || defender == msg.sender) revert InvalidClaim("defender");
+    }
+
+    /// The caller takes its seat in the open defence `d` of `challengeId`.
+    function _seat(Defence storage d, IBoundChallenges cm, bytes32 challengeId) private {
+        if (d.state != DEFENCE_OPEN) revert NoOpenDefence(challengeId);
+        if (block.timestamp > d.seatEnd) revert SeatsClosed(challengeId, d.seatEnd);
+        IChallengeManager.MemberView[] memory members = cm.getMembers(challengeId);
+        uint256 n = members.length;
+        uint256 i;
+        while (i < n && !(members[i].validator == msg.sender && isAccuser(members[i]))) ++i;
+        if (i == n) revert NotAnAccuser(challengeId, msg.sender);
+        if (d.seated & (1 << i) != 0) revert AlreadySeated(challengeId, msg.sender);
+        d.seated |= uint32(1 << i);
+        ++d.pending;
+    }
+
+    /// @notice Whether a member stands on the accusation's side (ChallengeManager's judgment):
+    ///         its second-phase vote is Invalid or Unavailable, or it revealed Invalid and did not
+    ///         vote again.
+    function isAccuser(IChallengeManager.MemberView memory m) public pure returns (bool) {
+        IChallengeManager.Verdict r = m.replayVerdict;
+        return
+            m.revealed &&
+            (r == IChallengeManager.Verdict.Invalid ||
+                r == IChallengeManager.Verdict.Unavailable ||
+                (r == IChallengeManager.Verdict.None && m.verdict == IChallengeManager.Verdict.Invalid));
+    }
+
+    /// @notice Opens the defence of challenge `challengeId`, which the committee convicted as
+    ///         Fraud, within `disputeWindow` after its points close; the caller (the trainer or
+    ///         anyone on its behalf) posts `bond`. Every accuser may take a seat (`openBound`)
+    ///         until `disputeWindow` seconds from now. Once per challenge.
+    function openDefence(
+        mapping(bytes32 => uint256) storage settled,
+        mapping(bytes32 => Defence) storage defences,
+        bytes32 challengeId
+    ) external {
+        IGameConfig game = IGameConfig(address(this));
+        IBoundChallenges cm = game.challenges();
+        uint256 disputeWindow = game.disputeWindow();
+        uint256 bond = game.bond();
+        if (settled[challengeId] & OVERRULED != 0) revert AlreadyOverruled(challengeId);
+        Defence storage d = defences[challengeId];
+        if (d.state != 0) revert DefenceExists(challengeId, d.state);
+        IChallengeManager.ChallengeView memory c = cm.getChallenge(challengeId);
+        if (c.status != IChallengeManager.Status.Fraud) revert NotDisputable(challengeId, uint8(c.status));
+        uint256 closes = cm.epochClosesAt(c.auditRound) + disputeWindow;
+        if (block.timestamp > closes) revert DisputeWindowClosed(challengeId, closes);
+        d.opener = msg.sender;
+        d.seatEnd = uint40(block.timestamp + disputeWindow);
+        d.state = DEFENCE_OPEN;
+        emit DefenceOpened(challengeId, msg.sender, d.seatEnd);
+        game.token().safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @notice A seated game of challenge `challengeId` resolved (false: the game is not a seat).
+    ///         An accuser that won fails the defence for good and takes the opener's bond.
+    function seatResolved(
+        mapping(bytes32 => Defence) storage defences,
+        bytes32 challengeId,
+        bool accuserWins,
+        address accuser
+    ) external returns (bool) {
+        Defence storage d = defences[challengeId];
+        if (d.state == 0) return false;
+        --d.pending;
+        if (accuserWins && d.state == DEFENCE_OPEN) {
+            d.state = DEFENCE_FAILED;
+            emit DefenceFailed(challengeId, accuser);
+            IGameConfig game = IGameConfig(address(this));
+            game.token().safeTransfer(accuser, game.bond());
+        }
+        return true;
+    }
+
+    /// @notice Settles an open defence once its seats closed and every seated game resolved with
+    ///         the trainer winning: the ChallengeManager overrules the conviction (`overrule`:
+    ///         status Valid, the points follow), every accuser is slashed (offence epoch: the
+    ///         audit round) by `max(s.fraction, owed / their stake)` within Staking's cap, and what
+    ///         the slashes take repays the trainer's pool up to `owed` (the tokens its fraud slash
+    ///         took; the rest is burned); the trainer's jail is lifted and the opener's bond
+    ///         returned. A slash or pardon Staking refuses never blocks the settlement.
+    function settleDefence(
+        mapping(bytes32 => uint256) storage settled,
+        mapping(bytes32 => Defence) storage defences,
+        bytes32 challengeId
+    ) external {
+        IGameConfig game = IGameConfig(address(this));
+        Settlement memory s;
+        (s.staking, s.challenges, s.fraction, s.challengeId) = (
+            game.staking(),
+            game.challenges(),
+            game.slashFraction(),
+            challengeId
+        );
+        Defence storage d = defences[challengeId];
+        if (d.state != DEFENCE_OPEN) revert NoOpenDefence(s.challengeId);
+        if (block.timestamp <= d.seatEnd || d.pending != 0)
+            revert DefencePending(s.challengeId, d.seatEnd, d.pending);
+        d.state = DEFENCE_OVERRULED;
+        settled[s.challengeId] |= OVERRULED;
+        (address trainer, uint256 owed, uint256 auditRound) = s.challenges.overrule(s.challengeId);
+        IChallengeManager.MemberView[] memory members = s.challenges.getMembers(s.challengeId);
+        uint256 epoch = s.staking.currentEpoch();
+        uint256 stake;
+        for (uint256 i; i < members.length; ++i)
+            if (isAccuser(members[i])) stake += s.staking.stakeAt(members[i].validator, epoch);
+        uint256 fraction = s.fraction;
+        if (stake != 0 && (owed * WAD) / stake + 1 > fraction) fraction = (owed * WAD) / stake + 1;
+        uint256 cap = s.staking.params().maxSlashFraction;
+        if (fraction > cap) fraction = cap;
+        uint256 repaid;
+        uint256 slashed;
+        for (uint256 i; i < members.length; ++i) {
+            if (!isAccuser(members[i])) continue;
+            if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
+            try
+                s.staking.slashTo(members[i].validator, fraction, auditRound, trainer, owed - repaid)
+            returns (uint256 paid) {
+                repaid += paid;
+                ++slashed;
+            } catch {}
+        }
+        try s.staking.pardon(trainer) {} catch {}
+        emit ConvictionOverruled(s.challengeId, trainer, owed, repaid, slashed);
+        game.token().safeTransfer(d.opener, game.bond());
+    }
+
+    /// @notice Settles a game the challenger won. An unbound game slashes its defender (offence
+    ///         epoch: the game's opening epoch). A bound game settles its challenge once: slashes the trainer
     ///         (offence epoch: the challenge's round; the challenger is the reporter) unless a bound
     ///         game already did; when the game was decided by a re-executed operation, overrules
     ///         the committee: every member whose standing vote was Valid is slashed (offence epoch:
     ///         the audit round). A slash Staking refuses never blocks the game's resolution.
-    function settle(mapping(bytes32 => uint256) storage settled, Settlement memory s) external {
+    function settle(
+        mapping(bytes32 => uint256) storage settled,
+        bytes32 challengeId,
+        uint256 id,
+        address trainer,
+        address challenger,
+        uint256 round,
+        bool proven
+    ) external {
+        IGameConfig game = IGameConfig(address(this));
+        Settlement memory s = Settlement(
+            game.staking(),
+            game.challenges(),
+            game.slashFraction(),
+            challengeId,
+            id,
+            trainer,
+            challenger,
+            round,
+            proven
+        );
         uint256 done = settled[s.challengeId];
         address[] memory reporters = new address[](1);
         reporters[0] = s.challenger;
-        if (done & TRAINER_SLASHED == 0) {
+        // an unbound game (no challenge) slashes its defender each time
+        bool bound = s.challengeId != bytes32(0);
+        if (!bound || done & TRAINER_SLASHED == 0) {
             done |= TRAINER_SLASHED;
             if (_slash(s, s.trainer, reporters, s.round))
                 emit DefenderSlashed(s.id, s.trainer, s.fraction, s.round);
             else emit SlashRefused(s.id, s.trainer, "");
         }
-        if (s.proven && done & OVERRULED == 0) {
+        if (bound && s.proven && done & OVERRULED == 0) {
             done |= OVERRULED;
+            // the verdict's points follow the proven result (a missing role never blocks the game)
+            if (gasleft() < OVERRULE_GAS) revert InsufficientGas(gasleft(), OVERRULE_GAS);
+            try s.challenges.overrule(s.challengeId) {} catch {}
             (address[] memory voters, uint256 auditRound) = validVoters(s.challenges, s.challengeId);
             uint256 slashed;
             for (uint256 i; i < voters.length; ++i)
                 if (_slash(s, voters[i], reporters, auditRound)) ++slashed;
             emit CommitteeOverruled(s.id, s.challengeId, slashed);
         }
-        settled[s.challengeId] = done;
+        if (bound) settled[s.challengeId] = done;
     }
 
     function _slash(

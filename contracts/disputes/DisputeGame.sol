@@ -55,7 +55,14 @@ interface IEpochLength {
 ///         settles the challenge (DisputeBinding.settle, once per challenge): the trainer is
 ///         slashed (offence epoch: the challenge's round) and, when a re-executed operation (not
 ///         a timeout) decided, the committee is overruled: every member whose standing vote was
-///         Valid is slashed (offence epoch: the audit round).
+///         Valid is slashed (offence epoch: the audit round), and the verdict's points are taken
+///         back (ChallengeManager.overrule).
+///
+///         A run the committee convicted as Fraud is **defended** with `openDefence`: every
+///         accuser may take a seat (`openBound` on the convicted challenge: a game on the segment
+///         it names, the trainer defending) until `disputeWindow` after the opening; when the
+///         trainer won every seat, `settleDefence` overrules the conviction, repays the trainer from
+///         the accusers' stake and lifts its jail; one seat won by an accuser fails the defence.
 ///
 /// Invariants (each pinned by a test in test/disputes/game.test.ts or bound.test.ts):
 ///  - a game resolves exactly once, and the bonds it holds go to its winner (funds are never
@@ -141,7 +148,6 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     ///         the single moves between them.
     uint256 public constant MAX_MOVES = 2 * (32 + 25 + 20) + 12;
     uint256 public constant MAX_WIDTH = 65_536;
-    uint256 private constant SLASH_GAS = 400_000;
     uint256 public constant MAX_PARAMETERS = 1 << 26;
 
     IERC20 public immutable token;
@@ -163,6 +169,9 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     mapping(uint256 id => Game) private _games;
     /// What bound games settled of each challenge (DisputeBinding.TRAINER_SLASHED, OVERRULED).
     mapping(bytes32 challengeId => uint256) private _settled;
+    /// @notice The defence of each challenge convicted as Fraud (DisputeBinding.Defence; state 0:
+    ///         none).
+    mapping(bytes32 challengeId => DisputeBinding.Defence) public defences;
 
     event GameOpened(uint256 indexed id, address indexed challenger, address indexed defender, Claim claim);
     event StepRootPosted(uint256 indexed id, uint32 step, bytes32 root);
@@ -186,6 +195,15 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     event SlashRefused(uint256 indexed id, address indexed defender, bytes reason);
     event BoundGameOpened(uint256 indexed id, bytes32 indexed challengeId, uint32 segment);
     event CommitteeOverruled(uint256 indexed id, bytes32 indexed challengeId, uint256 membersSlashed);
+    event DefenceOpened(bytes32 indexed challengeId, address indexed opener, uint256 seatEnd);
+    event DefenceFailed(bytes32 indexed challengeId, address indexed accuser);
+    event ConvictionOverruled(
+        bytes32 indexed challengeId,
+        address indexed trainer,
+        uint256 owed,
+        uint256 repaid,
+        uint256 accusersSlashed
+    );
 
     error UnknownGame(uint256 id);
     error WrongPhase(uint256 id, Phase phase);
@@ -211,6 +229,12 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error AlreadyOverruled(bytes32 challengeId);
     // raised by StepProver and DataRules
     error ExampleNotProven(uint256 index);
+    error DefenceExists(bytes32 challengeId, uint8 state);
+    error NoOpenDefence(bytes32 challengeId);
+    error SeatsClosed(bytes32 challengeId, uint256 closedAt);
+    error NotAnAccuser(bytes32 challengeId, address account);
+    error AlreadySeated(bytes32 challengeId, address accuser);
+    error DefencePending(bytes32 challengeId, uint256 seatEnd, uint256 pending);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
@@ -243,9 +267,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     ///      at the latest `disputeWindow` after the points of its audit round close, which is at
     ///      most the ChallengeManager's window plus one epoch after r began.
     function slashWindow() external view returns (uint256) {
-        uint256 window = _epochLength + MAX_MOVES * moveTimeout;
-        if (address(challenges) != address(0)) window += challenges.slashWindow() + disputeWindow;
-        return window;
+        return DisputeBinding.slashWindow(_epochLength + MAX_MOVES * moveTimeout);
     }
 
     // --- opening --------------------------------------------------------------------------------
@@ -270,6 +292,7 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 id) {
         DisputeBinding.BoundClaim memory b = DisputeBinding.boundClaim(
             _settled,
+            defences,
             challenges,
             disputeWindow,
             challengeId,
@@ -288,17 +311,25 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         emit BoundGameOpened(id, challengeId, segment);
     }
 
+    /// @notice Opens the defence of a run the committee convicted as Fraud (within
+    ///         `disputeWindow` after its points close), posting `bond`: for `disputeWindow` seconds
+    ///         every accuser may take a seat with `openBound` (a game on the segment it names, the
+    ///         trainer defending); once the seats closed and the trainer won every seated game,
+    ///         `settleDefence` overrules the conviction (DisputeBinding.settleDefence).
+    function openDefence(bytes32 challengeId) external {
+        DisputeBinding.openDefence(_settled, defences, challengeId);
+    }
+
+    /// @notice Overrules the conviction of a defended run once its seats closed and the trainer
+    ///         won every seated game: the trainer repaid from the accusers' stake and unjailed.
+    function settleDefence(bytes32 challengeId) external nonReentrant {
+        DisputeBinding.settleDefence(_settled, defences, challengeId);
+    }
+
     function _open(address defender, Claim memory claim) private returns (uint256 id) {
         StepRules.Spec memory s = claim.spec;
-        if (s.widths.length < 2 || s.widths.length > 17) revert InvalidClaim("widths");
-        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] == 0) revert InvalidClaim("widths");
-        for (uint256 i; i < s.widths.length; ++i) if (s.widths[i] > MAX_WIDTH) revert InvalidClaim("widths");
-        if (StepRules.parameterCount(s.widths) > MAX_PARAMETERS) revert InvalidClaim("widths");
-        if (s.batchSize == 0 || s.batchSize > MAX_WIDTH) revert InvalidClaim("batchSize");
-        if (s.version != 1 && s.version != 2) revert InvalidClaim("version");
-        if (claim.steps == 0) revert InvalidClaim("steps");
+        DisputeBinding.checkClaim(s, claim.steps, defender);
         if (s.version == 2 && claim.data.count == 0) revert InvalidClaim("data");
-        if (defender == address(0) || defender == msg.sender) revert InvalidClaim("defender");
         id = ++gameCount;
         Game storage g = _games[id];
         g.challenger = msg.sender;
@@ -580,42 +611,23 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         emit GameResolved(id, winner, loser, reason);
         // every bond posted (the challenger's; the defender's once it accepted) goes to the winner
         token.safeTransfer(winner, g.bond);
+        // a seat in a defence: the conviction stands or falls with every seat (no slash here)
+        if (
+            g.challengeId != bytes32(0) &&
+            DisputeBinding.seatResolved(defences, g.challengeId, challengerWins, g.challenger)
+        ) return;
         if (!challengerWins || !accepted || address(staking) == address(0) || slashFraction == 0) return;
-        if (g.challengeId != bytes32(0)) {
-            // a bound game: the challenge's consequences, once per challenge (DisputeBinding.settle);
-            // proven by a move before its deadline, not by a timeout
-            DisputeBinding.settle(
-                _settled,
-                DisputeBinding.Settlement(
-                    staking,
-                    challenges,
-                    slashFraction,
-                    g.challengeId,
-                    id,
-                    g.defender,
-                    g.challenger,
-                    g.epoch,
-                    block.timestamp <= g.deadline
-                )
-            );
-            return;
-        }
-        address[] memory reporters = new address[](1);
-        reporters[0] = g.challenger;
-        if (_slash(g.defender, reporters, g.epoch))
-            emit DefenderSlashed(id, g.defender, slashFraction, g.epoch);
-        else emit SlashRefused(id, g.defender, "");
-    }
-
-    /// Slashes `slashFraction` of `operator` (true), or reports Staking's refusal (false).
-    function _slash(address operator, address[] memory reporters, uint256 epoch) private returns (bool) {
-        // enough gas that a refusal is Staking's, not a caller starving the call
-        if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
-        try staking.slash(operator, slashFraction, reporters, false, epoch) {
-            return true;
-        } catch {
-            return false;
-        }
+        // the defender's slash, and for a bound game the challenge's consequences, once per
+        // challenge (DisputeBinding.settle); proven by a move before its deadline, not by a timeout
+        DisputeBinding.settle(
+            _settled,
+            g.challengeId,
+            id,
+            g.defender,
+            g.challenger,
+            g.epoch,
+            block.timestamp <= g.deadline
+        );
     }
 
     /// Re-executes `part` of the disputed element's rule (StepProver.Query) with proven operands.

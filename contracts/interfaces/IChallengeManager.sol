@@ -108,6 +108,8 @@ interface IChallengeManager {
     );
     event ChallengeMissed(bytes32 indexed id, address indexed trainer, uint256 indexed round, uint256 misses);
     event PointsAwarded(uint256 indexed epoch, address indexed operator, uint256 points);
+    /// @notice Points of an overruled verdict taken back (`ChallengeManager.overrule`).
+    event PointsTaken(uint256 indexed epoch, address indexed operator, uint256 points);
     /// @notice A validator whose Valid vote stood on a run proven fraudulent was slashed.
     event ValidatorSlashed(bytes32 indexed id, address indexed validator, uint256 fraction);
     /// @notice A validator that committed to the beacon of `round` and withheld its reveal was slashed.
@@ -118,6 +120,9 @@ interface IChallengeManager {
         uint256 fraction
     );
     event LateFinalization(bytes32 indexed id, uint256 epoch);
+    /// @notice A dispute game proved the verdict of challenge `id` wrong: its status is now
+    ///         `status`, and the verdict's points were moved in `epoch` (see `overrule`).
+    event VerdictOverruled(bytes32 indexed id, Status status, uint256 indexed epoch, uint256 trainerPoints);
     event ParamsUpdated(Params params);
 
     error NotDue(address trainer, uint256 round);
@@ -146,6 +151,8 @@ interface IChallengeManager {
     /// @notice The parameters would let a slash come `window` seconds after its round's start,
     ///         while unbonding stake leaves after `unbondingPeriod`.
     error SlashWindowTooLong(uint256 window, uint256 unbondingPeriod);
+    /// @notice Only a `Valid` or `Fraud` verdict is overruled, once.
+    error NotOverrulable(bytes32 id, Status status);
 
     /// @notice Points of `operator` in `epoch`. Trainer: stake at the round's start x score (1e18 = 1)
     ///         per challenge. Validator: per agreeing verdict, its stake as a fraction of the

@@ -157,6 +157,9 @@ interface IStaking {
     );
     event Jailed(address indexed operator, uint40 until);
     event Unjailed(address indexed operator);
+    /// @notice `amount` of `operator`'s slashed stake was paid to `beneficiary` (into its pool
+    ///         when `toPool`), not burned.
+    event SlashRepaid(address indexed operator, address indexed beneficiary, uint256 amount, bool toPool);
     event ParamsUpdated(Params params);
     event SlashSourceAdded(address indexed source, uint256 slashWindow);
     event SlashSourceRemoved(address indexed source);
@@ -207,14 +210,32 @@ interface IStaking {
     /// @notice Slashes `fraction` (1e18 = 100%) of what `operator`'s pool had at stake in epoch
     ///         `offenceEpoch`: its active stake and the unbonding stake that left it from that
     ///         epoch on (stake that left before the offence began is untouched). Pays the capped
-    ///         finder's fee to `reporters` and burns the rest; optionally jails.
+    ///         finder's fee to `reporters` and burns the rest; optionally jails. Returns the
+    ///         tokens taken (active plus unbonding).
     function slash(
         address operator,
         uint256 fraction,
         address[] calldata reporters,
         bool jail,
         uint256 offenceEpoch
-    ) external;
+    ) external returns (uint256 taken);
+
+    /// @notice Slashes like `slash` (no finder's fee, no jail) and, instead of burning it, pays
+    ///         up to `cap` of what it took to `beneficiary`: into its pool as stake when it is a
+    ///         registered operator whose pool has shares (every position in that pool gains its
+    ///         part), else to its address; burns the rest. Returns what was paid. The path by which
+    ///         an overruled verdict's wrong voters repay the trainer it slashed.
+    function slashTo(
+        address operator,
+        uint256 fraction,
+        uint256 offenceEpoch,
+        address beneficiary,
+        uint256 cap
+    ) external returns (uint256 paid);
+
+    /// @notice Lifts `operator`'s jail at once (no cool-down): the verdict that jailed it was
+    ///         overruled. Its stake counts for its role again when its self-stake meets the minimum.
+    function pardon(address operator) external;
 
     /// @notice `slash` for an offence committed in the current epoch.
     function slash(address operator, uint256 fraction, address[] calldata reporters, bool jail) external;

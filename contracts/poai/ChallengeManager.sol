@@ -10,6 +10,7 @@ import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
 import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
+import {ChallengeParams} from "../libraries/ChallengeParams.sol";
 import {Judgment} from "../libraries/Judgment.sol";
 import {Sortition} from "../libraries/Sortition.sol";
 
@@ -31,7 +32,8 @@ import {Sortition} from "../libraries/Sortition.sol";
 ///         board hears the judgment.
 ///
 /// Invariants (each pinned by a test):
-///  - a challenge is judged at most once; its status never leaves a final state;
+///  - a challenge is judged at most once; its status never leaves a final state, except once, from
+///    `Valid` to `Fraud` or back, when the dispute game proves the verdict wrong (`overrule`);
 ///  - nothing is slashed without `quorumBps` of the voting stake among at least `minReveals`
 ///    members, and no slash comes later than `slashWindow()` after its round's start;
 ///  - an honest majority of the revealed stake decides: no member holding less than half of it
@@ -92,6 +94,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     uint256 private constant WEIGHT_ONE = (1 << 32) - 1;
     /// Epoch totals: the trainers' in the low 160 bits, the validators' above (see `_credit`).
     uint256 private constant TRAINER_TOTAL_BITS = 160;
+    uint256 private constant OVERRULED = 1 << 255;
 
     Params private _params;
     mapping(bytes32 id => Challenge) private _challenges;
@@ -103,6 +106,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     mapping(uint256 round => bytes32) private _beaconValues;
     mapping(uint256 round => uint256) private _validatorStakes;
     mapping(uint256 round => mapping(address validator => bool)) private _withholdingSlashed;
+    /// A challenge's conviction: the tokens its trainer's fraud slash took, and `OVERRULED` once a
+    /// dispute game overruled its verdict.
+    mapping(bytes32 id => uint256) private _convictions;
     /// @notice The job registry whose assigned runs are challenges (0: none). Set once.
     IJobBoard public jobBoard;
 
@@ -281,7 +287,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (_withholdingSlashed[round][validator]) revert WithholdingAlreadySlashed(round, validator);
         _withholdingSlashed[round][validator] = true;
         // The beacon of `round` is committed and revealed during `round - 1`: the offence's epoch.
-        uint256 fraction = _slash(validator, _params.beaconSlash, _finder(validator), false, round - 1);
+        (uint256 fraction, ) = _slash(validator, _params.beaconSlash, _finder(validator), false, round - 1);
         emit BeaconWithholdingSlashed(round, validator, msg.sender, fraction);
     }
 
@@ -307,6 +313,70 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             if (block.timestamp < replayEnd) revert DeadlineNotPassed(replayEnd, block.timestamp);
         }
         return _judge(id, c, a, votes);
+    }
+
+    /// @notice Overrules the verdict of challenge `id`, which a dispute game proved wrong. Only the
+    ///         dispute game may call it (an AccessManager role), once per challenge. A `Fraud`
+    ///         verdict becomes `Valid`: the trainer is credited the points the run earns (its stake
+    ///         x the score from the median of the Valid reveals' measured scores, else its reported
+    ///         score). A `Valid` verdict becomes `Fraud`: the trainer loses the verdict's points.
+    ///         Either way every member that agreed with the overruled verdict (and earned its
+    ///         weight for it) loses that weight. Points move in the verdict's epoch while its points
+    ///         are open, else in the current epoch (a closed epoch, whose rewards are being paid, is
+    ///         never touched); a loss takes at most the points the operator holds there. Returns the
+    ///         trainer, the tokens its fraud slash took (zero for an overruled `Valid` verdict), and
+    ///         the audit round, for the game to repay and slash through Staking.
+    function overrule(
+        bytes32 id
+    ) external restricted returns (address trainer, uint256 owed, uint256 auditRound) {
+        Challenge storage c = _challenges[id];
+        Status was = c.status;
+        uint256 conviction = _convictions[id];
+        if ((was != Status.Valid && was != Status.Fraud) || conviction & OVERRULED != 0)
+            revert NotOverrulable(id, was);
+        _convictions[id] = conviction | OVERRULED;
+        trainer = c.trainer;
+        auditRound = _auditRound(c);
+        uint256 epoch = auditRound - 1;
+        if (block.timestamp > epochClosesAt(epoch)) epoch = (block.timestamp - genesis) / epochLength;
+        Judgment.Vote[] memory votes = _votes(id, c.members);
+        Judgment.Outcome memory o;
+        o.medianScoreBps = Judgment.weightedMedian(votes);
+        uint256 points;
+        if (was == Status.Fraud) {
+            o.verdict = Verdict.Invalid;
+            owed = conviction;
+            c.status = Status.Valid;
+            uint16 median = o.medianScoreBps == 0 ? c.reportedScoreBps : o.medianScoreBps;
+            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
+            _award(epoch, trainer, points, new Judgment.Vote[](0), o);
+        } else {
+            o.verdict = Verdict.Valid;
+            c.status = Status.Fraud;
+            _take(
+                epoch,
+                trainer,
+                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD),
+                0
+            );
+        }
+        uint256 tolerance = _params.scoreToleranceBps;
+        for (uint256 i; i < votes.length; ++i) {
+            if (Judgment.agrees(votes[i], o, tolerance))
+                _take(epoch, votes[i].validator, votes[i].weight, TRAINER_TOTAL_BITS);
+        }
+        emit VerdictOverruled(id, c.status, epoch, points);
+    }
+
+    /// Takes up to `points` of `operator`'s points in `epoch` (and from its role's total: `shift`
+    /// 0 for trainers, TRAINER_TOTAL_BITS for validators).
+    function _take(uint256 epoch, address operator, uint256 points, uint256 shift) private {
+        uint256 held = _points[epoch][operator];
+        if (points > held) points = held;
+        if (points == 0) return;
+        _points[epoch][operator] = held - points;
+        _totals[epoch] -= points << shift;
+        emit PointsTaken(epoch, operator, points);
     }
 
     // =========================================================================================
@@ -670,7 +740,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (status != Status.Fraud && status != Status.Withheld) return status;
         if (block.timestamp > _roundStart(round) + slashWindow()) return status;
         bool fraud = status == Status.Fraud;
-        _slash(
+        (, uint256 taken) = _slash(
             trainer,
             fraud ? p.fraudSlash : p.withholdSlash,
             Judgment.reporters(votes, o.verdict, MAX_REPORTERS),
@@ -678,10 +748,17 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             round
         );
         if (!fraud) return status;
+        _convictions[id] = taken;
         for (uint256 i; i < votes.length; ++i) {
             if (!Judgment.vouchedForFraud(votes[i], o)) continue;
             // No member votes before the first audit round, `round + 1`.
-            uint256 fraction = _slash(votes[i].validator, p.verdictSlash, new address[](0), false, round + 1);
+            (uint256 fraction, ) = _slash(
+                votes[i].validator,
+                p.verdictSlash,
+                new address[](0),
+                false,
+                round + 1
+            );
             emit ValidatorSlashed(id, votes[i].validator, fraction);
         }
     }
@@ -847,40 +924,22 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         address[] memory reporters,
         bool jail,
         uint256 offenceEpoch
-    ) private returns (uint256) {
+    ) private returns (uint256, uint256 taken) {
         fraction = Math.min(fraction, staking.params().maxSlashFraction);
-        staking.slash(operator, fraction, reporters, jail, offenceEpoch);
-        return fraction;
+        taken = staking.slash(operator, fraction, reporters, jail, offenceEpoch);
+        return (fraction, taken);
     }
 
     function _setParams(Params memory p) private {
-        uint256 len = epochLength;
-        _bound("commitWindow", p.commitWindow, 1, len - 2);
-        _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow - 1);
-        _bound("finalizeGrace", p.finalizeGrace, 1, len);
-        _bound(
-            "replayWindow",
-            p.replayWindow,
-            1,
-            Math.min(p.finalizeGrace, len - p.commitWindow - p.revealWindow)
+        ChallengeParams.check(
+            p,
+            epochLength,
+            MAX_COMMITTEE,
+            MAX_EXTENSIONS,
+            MAX_VERDICT_SLASH,
+            MAX_BEACON_SLASH
         );
-        _bound("committeeSize", p.committeeSize, 1, MAX_COMMITTEE / 2);
-        _bound("quorumBps", p.quorumBps, BPS / 2 + 1, (2 * BPS) / 3);
-        _bound("minReveals", p.minReveals, 1, MAX_COMMITTEE);
-        _bound("maxDeviationBps", p.maxDeviationBps, 1, BPS);
-        _bound("scoreToleranceBps", p.scoreToleranceBps, 0, BPS);
-        _bound("maxMisses", p.maxMisses, 1, 100);
-        _bound("maxExtensions", p.maxExtensions, 0, MAX_EXTENSIONS);
-        _bound("fraudSlash", p.fraudSlash, 1, WAD);
-        _bound("withholdSlash", p.withholdSlash, 1, WAD);
-        _bound("missSlash", p.missSlash, 1, WAD);
-        _bound("verdictSlash", p.verdictSlash, 1, MAX_VERDICT_SLASH);
-        _bound("beaconSlash", p.beaconSlash, 1, MAX_BEACON_SLASH);
         _params = p;
         emit ParamsUpdated(p);
-    }
-
-    function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) private pure {
-        if (value < lo || value > hi) revert InvalidParameter(name, value, lo, hi);
     }
 }

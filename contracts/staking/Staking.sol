@@ -353,17 +353,44 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         address[] calldata reporters,
         bool jail,
         uint256 offenceEpoch
-    ) external restricted nonReentrant {
-        StakingSlashing.slash(
-            operator,
-            fraction,
-            reporters,
-            jail,
-            offenceEpoch,
-            currentEpoch(),
-            epochLength,
-            _token
-        );
+    ) external restricted nonReentrant returns (uint256) {
+        return
+            StakingSlashing.slash(
+                operator,
+                fraction,
+                reporters,
+                jail,
+                offenceEpoch,
+                currentEpoch(),
+                epochLength,
+                _token
+            );
+    }
+
+    /// @inheritdoc IStaking
+    function slashTo(
+        address operator,
+        uint256 fraction,
+        uint256 offenceEpoch,
+        address beneficiary,
+        uint256 cap
+    ) external restricted nonReentrant returns (uint256) {
+        return
+            StakingSlashing.slashTo(
+                operator,
+                fraction,
+                offenceEpoch,
+                beneficiary,
+                cap,
+                currentEpoch(),
+                epochLength,
+                _token
+            );
+    }
+
+    /// @inheritdoc IStaking
+    function pardon(address operator) external restricted {
+        StakingSlashing.pardon(operator, currentEpoch());
     }
 
     /// @inheritdoc IStaking

@@ -33,26 +33,13 @@ library StakingSlashing {
         uint256 epoch,
         uint256 epochLength,
         IERC20 token
-    ) external {
+    ) external returns (uint256 total) {
         StakingStorage.Layout storage s = StakingStorage.layout();
-        StakingStorage.Operator storage op = s.operators[operator];
-        if (op.status == IStaking.Status.None) revert IStaking.NotRegistered(operator);
-        if (fraction == 0) revert IStaking.ZeroAmount();
-        uint256 maxFraction = s.params.maxSlashFraction;
-        if (fraction > maxFraction) revert IStaking.SlashFractionTooHigh(fraction, maxFraction);
         if (reporters.length > MAX_REPORTERS)
             revert IStaking.TooManyReporters(reporters.length, MAX_REPORTERS);
-        if (offenceEpoch > epoch) revert IStaking.OffenceInFuture(offenceEpoch, epoch);
-
-        StakingStorage.Pool storage pool = s.pools[operator];
-        StakingStorage.checkpointStake(s, operator, pool, epoch);
-        uint256 activeCut = ShareMath.slashAmount(pool.tokens, pool.shares, fraction);
-        pool.tokens -= uint128(activeCut);
-        if (op.counted) StakingStorage.roleSub(s, op.role, activeCut, epoch);
-        uint256 unbondingCut = _slashUnbonding(s, operator, fraction, offenceEpoch, epoch, epochLength);
-        if (unbondingCut != 0) pool.unbondingTokens -= uint128(unbondingCut);
-
-        uint256 total = activeCut + unbondingCut;
+        uint256 activeCut;
+        uint256 unbondingCut;
+        (total, activeCut, unbondingCut) = _cut(s, operator, fraction, offenceEpoch, epoch, epochLength);
         uint256 fee;
         if (reporters.length != 0) {
             uint256 each = (total * s.params.finderFeeBps) / BPS / reporters.length;
@@ -65,6 +52,7 @@ library StakingSlashing {
         emit IStaking.Slashed(operator, offenceEpoch, fraction, activeCut, unbondingCut, fee, burned);
         if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
 
+        StakingStorage.Operator storage op = s.operators[operator];
         if (jail) {
             op.jailed = true;
             uint40 until = uint40(block.timestamp + s.params.jailCooldown);
@@ -73,6 +61,88 @@ library StakingSlashing {
         }
         // Out of the role's total when jailed or when the cut left its self-stake below the minimum.
         StakingStorage.recount(s, operator, op, epoch);
+    }
+
+    /// @notice `slash` without finder's fee or jail, paying up to `cap` of the cut to
+    ///         `beneficiary` (into its pool when it is a registered operator whose pool has shares,
+    ///         else to its address) and burning the rest.
+    function slashTo(
+        address operator,
+        uint256 fraction,
+        uint256 offenceEpoch,
+        address beneficiary,
+        uint256 cap,
+        uint256 epoch,
+        uint256 epochLength,
+        IERC20 token
+    ) external returns (uint256 paid) {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        (uint256 total, uint256 activeCut, uint256 unbondingCut) = _cut(
+            s,
+            operator,
+            fraction,
+            offenceEpoch,
+            epoch,
+            epochLength
+        );
+        StakingStorage.recount(s, operator, s.operators[operator], epoch);
+        paid = total < cap ? total : cap;
+        uint256 burned = total - paid;
+        emit IStaking.Slashed(operator, offenceEpoch, fraction, activeCut, unbondingCut, 0, burned);
+        if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
+        if (paid == 0) return 0;
+        StakingStorage.Operator storage b = s.operators[beneficiary];
+        StakingStorage.Pool storage pool = s.pools[beneficiary];
+        bool toPool = b.status != IStaking.Status.None && pool.shares != 0;
+        emit IStaking.SlashRepaid(operator, beneficiary, paid, toPool);
+        if (!toPool) {
+            token.safeTransfer(beneficiary, paid);
+            return paid;
+        }
+        // The tokens stay in Staking: the pool's share price rises, as a slash lowers it.
+        StakingStorage.checkpointStake(s, beneficiary, pool, epoch);
+        pool.tokens += uint128(paid);
+        if (b.counted) StakingStorage.roleAdd(s, b.role, paid, epoch);
+        StakingStorage.recount(s, beneficiary, b, epoch);
+    }
+
+    /// @notice Lifts `operator`'s jail (no cool-down) and counts it again when it qualifies.
+    function pardon(address operator, uint256 epoch) external {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        StakingStorage.Operator storage op = s.operators[operator];
+        if (!op.jailed) revert IStaking.OperatorNotJailed(operator);
+        op.jailed = false;
+        op.jailedUntil = 0;
+        op.unjailedAt = uint40(block.timestamp);
+        StakingStorage.recount(s, operator, op, epoch);
+        emit IStaking.Unjailed(operator);
+    }
+
+    /// Takes `fraction` of what `operator`'s pool had at stake in `offenceEpoch` (its active stake
+    /// and the unbonding cohorts from then on), out of the role's total for the active part.
+    function _cut(
+        StakingStorage.Layout storage s,
+        address operator,
+        uint256 fraction,
+        uint256 offenceEpoch,
+        uint256 epoch,
+        uint256 epochLength
+    ) private returns (uint256 total, uint256 activeCut, uint256 unbondingCut) {
+        StakingStorage.Operator storage op = s.operators[operator];
+        if (op.status == IStaking.Status.None) revert IStaking.NotRegistered(operator);
+        if (fraction == 0) revert IStaking.ZeroAmount();
+        uint256 maxFraction = s.params.maxSlashFraction;
+        if (fraction > maxFraction) revert IStaking.SlashFractionTooHigh(fraction, maxFraction);
+        if (offenceEpoch > epoch) revert IStaking.OffenceInFuture(offenceEpoch, epoch);
+
+        StakingStorage.Pool storage pool = s.pools[operator];
+        StakingStorage.checkpointStake(s, operator, pool, epoch);
+        activeCut = ShareMath.slashAmount(pool.tokens, pool.shares, fraction);
+        pool.tokens -= uint128(activeCut);
+        if (op.counted) StakingStorage.roleSub(s, op.role, activeCut, epoch);
+        unbondingCut = _slashUnbonding(s, operator, fraction, offenceEpoch, epoch, epochLength);
+        if (unbondingCut != 0) pool.unbondingTokens -= uint128(unbondingCut);
+        total = activeCut + unbondingCut;
     }
 
     /// Cuts `fraction` from each cohort of stake that left the pool in an epoch from `offenceEpoch`

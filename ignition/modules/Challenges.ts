@@ -40,6 +40,9 @@ export const CHALLENGE_SELECTORS = [
   ),
 ] as const;
 
+/** `ChallengeManager.overrule`: a dispute game granted ROLES.DISPUTES overrules a verdict it proved wrong. */
+export const OVERRULE_SELECTOR = toFunctionSelector("overrule(bytes32)");
+
 const DEFAULTS = defaultChallengeParams(86_400);
 
 const build = (source: TokenSource) =>
@@ -52,35 +55,43 @@ const build = (source: TokenSource) =>
       staking.staking,
       m.getParameter("beaconContributors", BEACON_CONTRIBUTORS),
     ]);
-    const challenges = m.contract("ChallengeManager", [
-      staking.staking,
-      registry,
-      beacon,
-      manager,
-      {
-        commitWindow: p("commitWindow"),
-        revealWindow: p("revealWindow"),
-        finalizeGrace: p("finalizeGrace"),
-        replayWindow: p("replayWindow"),
-        committeeSize: p("committeeSize"),
-        quorumBps: p("quorumBps"),
-        minReveals: p("minReveals"),
-        maxDeviationBps: p("maxDeviationBps"),
-        scoreToleranceBps: p("scoreToleranceBps"),
-        maxMisses: p("maxMisses"),
-        maxExtensions: p("maxExtensions"),
-        fraudSlash: p("fraudSlash"),
-        withholdSlash: p("withholdSlash"),
-        missSlash: p("missSlash"),
-        verdictSlash: p("verdictSlash"),
-        beaconSlash: p("beaconSlash"),
-      },
-    ]);
+    const challengeParams = m.library("ChallengeParams");
+    const challenges = m.contract(
+      "ChallengeManager",
+      [
+        staking.staking,
+        registry,
+        beacon,
+        manager,
+        {
+          commitWindow: p("commitWindow"),
+          revealWindow: p("revealWindow"),
+          finalizeGrace: p("finalizeGrace"),
+          replayWindow: p("replayWindow"),
+          committeeSize: p("committeeSize"),
+          quorumBps: p("quorumBps"),
+          minReveals: p("minReveals"),
+          maxDeviationBps: p("maxDeviationBps"),
+          scoreToleranceBps: p("scoreToleranceBps"),
+          maxMisses: p("maxMisses"),
+          maxExtensions: p("maxExtensions"),
+          fraudSlash: p("fraudSlash"),
+          withholdSlash: p("withholdSlash"),
+          missSlash: p("missSlash"),
+          verdictSlash: p("verdictSlash"),
+          beaconSlash: p("beaconSlash"),
+        },
+      ],
+      { libraries: { ChallengeParams: challengeParams } },
+    );
     m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {
       id: "RegistryGovernorRole",
     });
     m.call(manager, "setTargetFunctionRole", [challenges, [...CHALLENGE_SELECTORS], ROLES.GOVERNOR], {
       id: "ChallengesGovernorRole",
+    });
+    m.call(manager, "setTargetFunctionRole", [challenges, [OVERRULE_SELECTOR], ROLES.DISPUTES], {
+      id: "ChallengesDisputesRole",
     });
     m.call(manager, "grantRole", [ROLES.SLASHER, challenges, 0], { id: "GrantChallengesSlasher" });
     if (hasSlashWindow(challengeManagerAbi))

@@ -21,6 +21,8 @@ import { ExistingTokenModule, FreshTokenModule, type TokenSource } from "./Token
 export const STAKING_SELECTORS = {
   slash: toFunctionSelector("slash(address,uint256,address[],bool)"),
   slashAt: toFunctionSelector("slash(address,uint256,address[],bool,uint256)"),
+  slashTo: toFunctionSelector("slashTo(address,uint256,uint256,address,uint256)"),
+  pardon: toFunctionSelector("pardon(address)"),
   setParams: toFunctionSelector("setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))"),
   addSlashSource: toFunctionSelector("addSlashSource(address)"),
   removeSlashSource: toFunctionSelector("removeSlashSource(address)"),
@@ -56,7 +58,16 @@ const build = (source: TokenSource) =>
     const lens = m.contract("StakingLens", [staking]);
 
     const guarded = [
-      ["Slash", [STAKING_SELECTORS.slash, STAKING_SELECTORS.slashAt], ROLES.SLASHER],
+      [
+        "Slash",
+        [
+          STAKING_SELECTORS.slash,
+          STAKING_SELECTORS.slashAt,
+          STAKING_SELECTORS.slashTo,
+          STAKING_SELECTORS.pardon,
+        ],
+        ROLES.SLASHER,
+      ],
       [
         "SetParams",
         [

@@ -52,6 +52,8 @@ export const STAKING_LIBRARIES = ["StakingOperators", "StakingPools", "StakingSl
 export const STAKING_GUARDED: readonly [string, bigint][] = [
   ["slash(address,uint256,address[],bool)", ROLES.SLASHER],
   ["slash(address,uint256,address[],bool,uint256)", ROLES.SLASHER],
+  ["slashTo(address,uint256,uint256,address,uint256)", ROLES.SLASHER],
+  ["pardon(address)", ROLES.SLASHER],
   ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
   ["addSlashSource(address)", ROLES.GOVERNOR],
   ["removeSlashSource(address)", ROLES.GOVERNOR],
@@ -171,13 +173,12 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
     BigInt(options.beaconContributors ?? BEACON_CONTRIBUTORS),
   ]);
   const challengeParams = { ...defaultChallengeParams(Number(base.epochLength)), ...options.challenge };
-  const challenges = await viem.deployContract("ChallengeManager", [
-    staking.address,
-    registry.address,
-    beacon.address,
-    manager.address,
-    challengeParams,
-  ]);
+  const challengeParamsLibrary = await viem.deployContract("ChallengeParams");
+  const challenges = await viem.deployContract(
+    "ChallengeManager",
+    [staking.address, registry.address, beacon.address, manager.address, challengeParams],
+    { libraries: { ChallengeParams: challengeParamsLibrary.address } },
+  );
   const selector = (sig: string) => toFunctionSelector(sig);
   await manager.write.setTargetFunctionRole([
     registry.address,
@@ -199,6 +200,12 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
       ),
     ],
     ROLES.GOVERNOR,
+  ]);
+  // a dispute game granted DISPUTES overrules a verdict it proved wrong
+  await manager.write.setTargetFunctionRole([
+    challenges.address,
+    [selector("overrule(bytes32)")],
+    ROLES.DISPUTES,
   ]);
   await manager.write.grantRole([ROLES.SLASHER, challenges.address, 0]);
   if (hasSlashWindow(challenges.abi)) await staking.write.addSlashSource([challenges.address]);

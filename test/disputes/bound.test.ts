@@ -65,6 +65,7 @@ async function fixture() {
     disputeWindow: DISPUTE_WINDOW,
   });
   await w.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
+  await w.manager.write.grantRole([ROLES.DISPUTES, game.address, 0]);
   await w.staking.write.addSlashSource([game.address]);
   const chainId = await w.publicClient.getChainId();
   const ctxOf = (a: Actor): PoAIContext => ({
@@ -247,6 +248,9 @@ describe("DisputeGame: games bound to a challenge overrule the committee", () =>
     const members = f.w.validators.map((v) => v.address);
     const before = await Promise.all(members.map((m) => stakeOf(f, m)));
     const forgerStake = await stakeOf(f, f.forger.address);
+    const points = (a: Address) => f.w.challenges.read.epochPoints([R, a]);
+    const memberPoints = await Promise.all(members.map(points));
+    expect(await points(f.forger.address)).to.not.equal(0n);
     const { winner, moves } = await play(
       f,
       id,
@@ -261,6 +265,13 @@ describe("DisputeGame: games bound to a challenge overrule the committee", () =>
     expect(overruled[0].args).to.deep.include({ challengeId: f.forged.id, membersSlashed: 3n });
     const after = await Promise.all(members.map((m) => stakeOf(f, m)));
     after.forEach((s, i) => expect(s < before[i], `member ${i} slashed`).to.equal(true));
+    // the verdict's points follow the proven result (ChallengeManager.overrule): the forger loses
+    // its points and each member the weight it earned for this verdict (it keeps the honest run's);
+    // the status is Fraud. Without the hook a cleared forger kept the rewards of its forgery.
+    expect(await f.w.challenges.read.getChallenge([f.forged.id])).to.deep.include({ status: Status.Fraud });
+    expect(await points(f.forger.address)).to.equal(0n);
+    const kept = await Promise.all(members.map(points));
+    kept.forEach((p, i) => expect(p * 2n).to.equal(memberPoints[i]));
     // once overruled, the challenge is settled: no second game slashes anyone again (a naive game
     // would let every further challenger slash the forger and the committee once more)
     const leaf = (i: number) => leafOf(f.forged.commitment, f.forged.hashes, i);

@@ -250,13 +250,17 @@ describe("ChallengeManager parameters", function () {
     const w = await load();
     const base = await current(w);
     await assertions().revertWithCustomErrorWithArgs(
-      conn.viem.deployContract("ChallengeManager", [
-        w.staking.address,
-        w.registry.address,
-        w.beacon.address,
-        w.manager.address,
-        { ...base, quorumBps: 5000 },
-      ]),
+      conn.viem.deployContract(
+        "ChallengeManager",
+        [
+          w.staking.address,
+          w.registry.address,
+          w.beacon.address,
+          w.manager.address,
+          { ...base, quorumBps: 5000 },
+        ],
+        { libraries: { ChallengeParams: (await conn.viem.deployContract("ChallengeParams")).address } },
+      ),
       w.challenges,
       "InvalidParameter",
       ["quorumBps", 5000n, 5001n, 6666n],

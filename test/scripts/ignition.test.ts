@@ -5,7 +5,11 @@ import { createPoAIClient } from "@poai/sdk";
 import { DeployError, deployWithIgnition, resolveNetworkParameters } from "../../scripts/lib/ignition.js";
 import { ROLES, accountRoles, roleHolders } from "../../scripts/lib/roles.js";
 import { STAKING_SELECTORS } from "../../ignition/modules/Staking.js";
-import { CHALLENGE_SELECTORS, REGISTRY_SELECTORS } from "../../ignition/modules/Challenges.js";
+import {
+  CHALLENGE_SELECTORS,
+  OVERRULE_SELECTOR,
+  REGISTRY_SELECTORS,
+} from "../../ignition/modules/Challenges.js";
 import { REWARD_COORDINATOR_SELECTORS, REWARD_GOVERNOR_SELECTORS } from "../../ignition/modules/Rewards.js";
 
 describe("Ignition deployment", () => {
@@ -50,6 +54,10 @@ describe("Ignition deployment", () => {
       manager.read.getTargetFunctionRole([target, selector]);
     expect(await roleOf(c.staking, STAKING_SELECTORS.slash)).to.equal(ROLES.SLASHER);
     expect(await roleOf(c.staking, STAKING_SELECTORS.slashAt)).to.equal(ROLES.SLASHER);
+    expect(await roleOf(c.staking, STAKING_SELECTORS.slashTo)).to.equal(ROLES.SLASHER);
+    expect(await roleOf(c.staking, STAKING_SELECTORS.pardon)).to.equal(ROLES.SLASHER);
+    // only a dispute game granted DISPUTES overrules a verdict (none is deployed: nobody holds it)
+    expect(await roleOf(c.challengeManager!, OVERRULE_SELECTOR)).to.equal(ROLES.DISPUTES);
     for (const s of [
       STAKING_SELECTORS.setParams,
       STAKING_SELECTORS.addSlashSource,

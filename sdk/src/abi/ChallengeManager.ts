@@ -303,6 +303,17 @@ export const challengeManagerAbi = [
   },
   {
     type: "function",
+    name: "overrule",
+    inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    outputs: [
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "owed", type: "uint256", internalType: "uint256" },
+      { name: "auditRound", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "params",
     inputs: [],
     outputs: [
@@ -600,6 +611,16 @@ export const challengeManagerAbi = [
   },
   {
     type: "event",
+    name: "PointsTaken",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "points", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ReplayVoted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -639,6 +660,17 @@ export const challengeManagerAbi = [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "validator", type: "address", internalType: "address", indexed: true },
       { name: "index", type: "uint8", internalType: "uint8", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "VerdictOverruled",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status", indexed: false },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -789,6 +821,14 @@ export const challengeManagerAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotOverrulable",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
     ],
   },
   {

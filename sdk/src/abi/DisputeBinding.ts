@@ -4,6 +4,64 @@
 export const disputeBindingAbi = [
   {
     type: "function",
+    name: "checkClaim",
+    inputs: [
+      {
+        name: "s",
+        type: "tuple",
+        internalType: "struct StepRules.Spec",
+        components: [
+          { name: "widths", type: "uint32[]", internalType: "uint32[]" },
+          { name: "batchSize", type: "uint32", internalType: "uint32" },
+          { name: "lrShift", type: "uint8", internalType: "uint8" },
+          { name: "version", type: "uint8", internalType: "uint8" },
+        ],
+      },
+      { name: "steps", type: "uint32", internalType: "uint32" },
+      { name: "defender", type: "address", internalType: "address" },
+    ],
+    outputs: [],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "isAccuser",
+    inputs: [
+      {
+        name: "m",
+        type: "tuple",
+        internalType: "struct IChallengeManager.MemberView",
+        components: [
+          { name: "validator", type: "address", internalType: "address" },
+          {
+            name: "verdict",
+            type: "IChallengeManager.Verdict",
+            internalType: "enum IChallengeManager.Verdict",
+          },
+          { name: "segment", type: "uint32", internalType: "uint32" },
+          { name: "measuredScoreBps", type: "uint16", internalType: "uint16" },
+          { name: "revealed", type: "bool", internalType: "bool" },
+          {
+            name: "replayVerdict",
+            type: "IChallengeManager.Verdict",
+            internalType: "enum IChallengeManager.Verdict",
+          },
+          { name: "weight", type: "uint32", internalType: "uint32" },
+        ],
+      },
+    ],
+    outputs: [{ name: "", type: "bool", internalType: "bool" }],
+    stateMutability: "pure",
+  },
+  {
+    type: "function",
+    name: "slashWindow",
+    inputs: [{ name: "gameWindow", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "validVoters",
     inputs: [
       { name: "cm", type: "IBoundChallenges", internalType: "contract IBoundChallenges" },
@@ -22,6 +80,37 @@ export const disputeBindingAbi = [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
       { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "membersSlashed", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ConvictionOverruled",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+      { name: "owed", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "repaid", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "accusersSlashed", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenceFailed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "accuser", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenceOpened",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "opener", type: "address", internalType: "address", indexed: true },
+      { name: "seatEnd", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -53,10 +142,35 @@ export const disputeBindingAbi = [
   },
   {
     type: "error",
+    name: "AlreadySeated",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "accuser", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "CheckpointNotProven",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "index", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefenceExists",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "state", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefencePending",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "seatEnd", type: "uint256", internalType: "uint256" },
+      { name: "pending", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -77,10 +191,41 @@ export const disputeBindingAbi = [
   },
   {
     type: "error",
+    name: "InvalidClaim",
+    inputs: [{ name: "field", type: "string", internalType: "string" }],
+  },
+  {
+    type: "error",
+    name: "NoOpenDefence",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "NotAnAccuser",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotDisputable",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
       { name: "status", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SafeERC20FailedOperation",
+    inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SeatsClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {

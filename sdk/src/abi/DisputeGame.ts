@@ -100,6 +100,19 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "defences",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [
+      { name: "opener", type: "address", internalType: "address" },
+      { name: "seatEnd", type: "uint40", internalType: "uint40" },
+      { name: "state", type: "uint8", internalType: "uint8" },
+      { name: "pending", type: "uint16", internalType: "uint16" },
+      { name: "seated", type: "uint32", internalType: "uint32" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "disputeWindow",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -261,6 +274,13 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "openDefence",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "pickChild",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
@@ -386,6 +406,13 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "settleDefence",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "slashFraction",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
@@ -456,6 +483,37 @@ export const disputeGameAbi = [
       { name: "id", type: "uint256", internalType: "uint256", indexed: true },
       { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "membersSlashed", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "ConvictionOverruled",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "trainer", type: "address", internalType: "address", indexed: true },
+      { name: "owed", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "repaid", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "accusersSlashed", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenceFailed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "accuser", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "DefenceOpened",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "opener", type: "address", internalType: "address", indexed: true },
+      { name: "seatEnd", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -626,6 +684,14 @@ export const disputeGameAbi = [
     name: "AlreadyOverruled",
     inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
   },
+  {
+    type: "error",
+    name: "AlreadySeated",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "accuser", type: "address", internalType: "address" },
+    ],
+  },
   { type: "error", name: "BadChildren", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   { type: "error", name: "BadLeaf", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },
   {
@@ -664,6 +730,23 @@ export const disputeGameAbi = [
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
       { name: "deadline", type: "uint64", internalType: "uint64" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefenceExists",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "state", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefencePending",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "seatEnd", type: "uint256", internalType: "uint256" },
+      { name: "pending", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -710,6 +793,19 @@ export const disputeGameAbi = [
   },
   {
     type: "error",
+    name: "NoOpenDefence",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
+    name: "NotAnAccuser",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotDisputable",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
@@ -734,6 +830,14 @@ export const disputeGameAbi = [
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "SeatsClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

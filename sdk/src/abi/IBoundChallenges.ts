@@ -93,6 +93,17 @@ export const iBoundChallengesAbi = [
   },
   {
     type: "function",
+    name: "overrule",
+    inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
+    outputs: [
+      { name: "trainer", type: "address", internalType: "address" },
+      { name: "owed", type: "uint256", internalType: "uint256" },
+      { name: "auditRound", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "registry",
     inputs: [],
     outputs: [{ name: "", type: "address", internalType: "contract ITaskRegistry" }],
@@ -202,6 +213,16 @@ export const iBoundChallengesAbi = [
   },
   {
     type: "event",
+    name: "PointsTaken",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "points", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ReplayVoted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -241,6 +262,17 @@ export const iBoundChallengesAbi = [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "validator", type: "address", internalType: "address", indexed: true },
       { name: "index", type: "uint8", internalType: "uint8", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "VerdictOverruled",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status", indexed: false },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -368,6 +400,14 @@ export const iBoundChallengesAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotOverrulable",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
     ],
   },
   {

@@ -133,6 +133,16 @@ export const iChallengeManagerAbi = [
   },
   {
     type: "event",
+    name: "PointsTaken",
+    inputs: [
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "points", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "ReplayVoted",
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
@@ -172,6 +182,17 @@ export const iChallengeManagerAbi = [
       { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
       { name: "validator", type: "address", internalType: "address", indexed: true },
       { name: "index", type: "uint8", internalType: "uint8", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "VerdictOverruled",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status", indexed: false },
+      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
     ],
     anonymous: false,
   },
@@ -299,6 +320,14 @@ export const iChallengeManagerAbi = [
     inputs: [
       { name: "id", type: "bytes32", internalType: "bytes32" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotOverrulable",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
     ],
   },
   {

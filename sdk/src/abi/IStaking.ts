@@ -90,6 +90,13 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "pardon",
+    inputs: [{ name: "operator", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "roleOf",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "uint8", internalType: "enum IStaking.Role" }],
@@ -127,7 +134,20 @@ export const iStakingAbi = [
       { name: "jail", type: "bool", internalType: "bool" },
       { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
     ],
-    outputs: [],
+    outputs: [{ name: "taken", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "slashTo",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "beneficiary", type: "address", internalType: "address" },
+      { name: "cap", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "paid", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
   },
   {
@@ -299,6 +319,17 @@ export const iStakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashRepaid",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "beneficiary", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
     ],
     anonymous: false,
   },

@@ -466,6 +466,13 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "pardon",
+    inputs: [{ name: "operator", type: "address", internalType: "address" }],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "poolRewardAt",
     inputs: [
       { name: "operator", type: "address", internalType: "address" },
@@ -652,7 +659,7 @@ export const stakingAbi = [
       { name: "jail", type: "bool", internalType: "bool" },
       { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
     ],
-    outputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
   },
   {
@@ -661,6 +668,19 @@ export const stakingAbi = [
     inputs: [],
     outputs: [{ name: "", type: "address[]", internalType: "address[]" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "slashTo",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "beneficiary", type: "address", internalType: "address" },
+      { name: "cap", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -894,6 +914,17 @@ export const stakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashRepaid",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "beneficiary", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
     ],
     anonymous: false,
   },

@@ -13,6 +13,17 @@ export const stakingSlashingAbi = [
   },
   {
     type: "event",
+    name: "SlashRepaid",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "beneficiary", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Slashed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
@@ -23,6 +34,12 @@ export const stakingSlashingAbi = [
       { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
       { name: "burned", type: "uint256", internalType: "uint256", indexed: false },
     ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "Unjailed",
+    inputs: [{ name: "operator", type: "address", internalType: "address", indexed: true }],
     anonymous: false,
   },
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
@@ -38,6 +55,11 @@ export const stakingSlashingAbi = [
       { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
       { name: "currentEpoch", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "OperatorNotJailed",
+    inputs: [{ name: "operator", type: "address", internalType: "address" }],
   },
   {
     type: "error",

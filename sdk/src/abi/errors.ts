@@ -190,6 +190,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadySeated",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "accuser", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "AlreadyStarted",
     inputs: [{ name: "subscriptionId", type: "uint32", internalType: "uint32" }],
   },
@@ -412,6 +420,23 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "deadline", type: "uint256", internalType: "uint256" },
       { name: "earliest", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefenceExists",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "state", type: "uint8", internalType: "uint8" },
+    ],
+  },
+  {
+    type: "error",
+    name: "DefencePending",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "seatEnd", type: "uint256", internalType: "uint256" },
+      { name: "pending", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -941,6 +966,11 @@ export const poaiErrorsAbi = [
   { type: "error", name: "NoModelRegistry", inputs: [] },
   {
     type: "error",
+    name: "NoOpenDefence",
+    inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
+  },
+  {
+    type: "error",
     name: "NodeNotActiveTrainer",
     inputs: [{ name: "node", type: "address", internalType: "address" }],
   },
@@ -965,6 +995,14 @@ export const poaiErrorsAbi = [
     type: "error",
     name: "NotActiveValidator",
     inputs: [{ name: "account", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotAnAccuser",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "account", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -1087,6 +1125,14 @@ export const poaiErrorsAbi = [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
       { name: "caller", type: "address", internalType: "address" },
       { name: "trainer", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotOverrulable",
+    inputs: [
+      { name: "id", type: "bytes32", internalType: "bytes32" },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
     ],
   },
   {
@@ -1428,6 +1474,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "index", type: "uint256", internalType: "uint256" },
       { name: "scoreBps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SeatsClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "closedAt", type: "uint256", internalType: "uint256" },
     ],
   },
   {

@@ -206,6 +206,71 @@ export async function openBoundDispute(
   });
 }
 
+/**
+ * Opens the defence of a run the committee convicted as Fraud (challenge `challengeId`, within the
+ * game's `disputeWindow` after its points close), posting the sender's bond: the trainer or anyone
+ * on its behalf. For `disputeWindow` seconds every accuser (a member whose standing vote is on the
+ * accusation's side) may take a seat with `openBoundDispute` on the segment it names, which the
+ * trainer defends; once the seats closed and the trainer won every seated game, `settleDefence`
+ * overrules the conviction (the trainer repaid from the accusers' stake and unjailed).
+ */
+export async function openDefence(
+  ctx: PoAIContext,
+  args: { challengeId: Hex } & WriteOptions,
+): Promise<Hash> {
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  return sendContractTransaction(ctx, {
+    to: disputeGameAddress(ctx),
+    data: encodeFunctionData({ abi: disputeGameAbi, functionName: "openDefence", args: [challengeId] }),
+    functionName: "openDefence",
+    account: args.account,
+  });
+}
+
+/** Overrules a defended conviction once its seats closed and every seated game went to the trainer. */
+export async function settleDefence(
+  ctx: PoAIContext,
+  args: { challengeId: Hex } & WriteOptions,
+): Promise<Hash> {
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  return sendContractTransaction(ctx, {
+    to: disputeGameAddress(ctx),
+    data: encodeFunctionData({ abi: disputeGameAbi, functionName: "settleDefence", args: [challengeId] }),
+    functionName: "settleDefence",
+    account: args.account,
+  });
+}
+
+/** The states of a defence, as `DisputeGame.defences` reports them. */
+export const DEFENCE_STATES = ["None", "Open", "Failed", "Overruled"] as const;
+
+/** A defence of a convicted run. */
+export interface DefenceView {
+  state: (typeof DEFENCE_STATES)[number];
+  opener: Address;
+  /** Unix time after which no accuser may take a seat. */
+  seatEnd: bigint;
+  /** Seated games not resolved yet. */
+  pending: number;
+  /** Bit i set: committee member i took a seat. */
+  seated: number;
+}
+
+/** The defence of challenge `challengeId` (`state` "None" when none was opened). */
+export async function getDefence(ctx: PoAIContext, args: { challengeId: Hex }): Promise<DefenceView> {
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  const address = disputeGameAddress(ctx);
+  const [opener, seatEnd, state, pending, seated] = await read(address, "defences", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: disputeGameAbi,
+      functionName: "defences",
+      args: [challengeId],
+    }),
+  );
+  return { state: DEFENCE_STATES[state] ?? "None", opener, seatEnd: BigInt(seatEnd), pending, seated };
+}
+
 /** A game's state. */
 export async function getDispute(ctx: PoAIContext, args: { id: bigint }): Promise<DisputeView> {
   const address = disputeGameAddress(ctx);

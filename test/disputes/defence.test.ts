@@ -1,0 +1,455 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { network } from "hardhat";
+import { keccak256, maxUint256, parseEther, type Address, type Hex } from "viem";
+import {
+  getDefence,
+  getDispute,
+  nextDisputeMove,
+  openBoundDispute,
+  openDefence,
+  sendDisputeMove,
+  settleDefence,
+  timeoutDispute,
+  type CheckpointLeafProof,
+} from "../../sdk/src/actions/disputes.js";
+import type { PoAIContext } from "../../sdk/src/context.js";
+import {
+  commitCheckpoints,
+  deriveKey,
+  modelLayout,
+  type RunCommitment,
+} from "../../sdk/src/compute/index.js";
+import { initialWeights } from "../../sdk/src/compute/reference.js";
+import { RunStates, type StateSource } from "../../sdk/src/compute/state/game.js";
+import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
+import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
+import { ROLES } from "../../scripts/lib/roles.js";
+import { PoAIContractError } from "../../sdk/src/errors.js";
+import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpers/world.js";
+
+/**
+ * The defence of a run convicted as Fraud (DisputeGame.openDefence / openBound seats /
+ * settleDefence, ChallengeManager.overrule, Staking.slashTo / pardon). One world, snapshotted
+ * before the committee votes: two trainers (a forger and an honest one) commit their round-1 runs of
+ * the world's spec 8-8-4 (two segments of 10 steps); three validators of 3,000 each form the
+ * committee. Each test convicts a run with the committee it needs.
+ */
+const R = 1n;
+const BOND = E(10);
+const SLASH = parseEther("0.1");
+const DISPUTE_WINDOW = 3600n;
+const MOVE_TIMEOUT = 600n;
+const interval = SPEC.checkpointInterval;
+const segments = SPEC.steps / interval;
+
+function checkpointsOf(source: StateSource): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < segments; i++) out.push(source.tensors(i * interval).encodings[0]);
+  const last = source.tensors(SPEC.steps - 1).encodings;
+  out.push(last[last.length - 1]);
+  return out;
+}
+
+const leafOf = (c: RunCommitment, hashes: readonly Hex[], i: number): CheckpointLeafProof => ({
+  hash: hashes[i],
+  parameterRoot: c.parameterRoots[i],
+  proof: c.proof(i),
+});
+
+async function refusal(p: Promise<unknown>): Promise<"ok" | [string, unknown[]]> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    if (e instanceof PoAIContractError) return [e.errorName, [...(e.args as readonly unknown[])]];
+    throw e;
+  }
+}
+
+/** The custom error's name a raw contract call is refused with (`"ok"` when it is not refused). */
+async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return /custom error '(\w+)/.exec(String(e))?.[1] ?? String(e);
+  }
+}
+
+describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
+  const conn = network.create();
+
+  async function fixture() {
+    const c = await conn;
+    const w = await deployWorld(c, {
+      trainers: [E(5000), E(5000)],
+      validators: [E(3000), E(3000), E(3000)],
+      outsiders: 1,
+    });
+    const game = await deployDisputeGame(w.viem, {
+      token: w.token.address,
+      moveTimeout: MOVE_TIMEOUT,
+      bond: BOND,
+      staking: w.staking.address,
+      slashFraction: SLASH,
+      challenges: w.challenges.address,
+      disputeWindow: DISPUTE_WINDOW,
+    });
+    await w.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
+    await w.manager.write.grantRole([ROLES.DISPUTES, game.address, 0]);
+    await w.staking.write.addSlashSource([game.address]);
+    for (const a of w.actors) await a.token.write.approve([game.address, maxUint256]);
+    const [forger, honestTrainer] = w.trainers;
+    await w.to(w.start(R));
+    await w.beaconCommit(R + 1n, w.validators);
+    const runOf = async (t: Actor, forge: boolean) => {
+      const seed = keccak256(t.address);
+      const key = deriveKey(SPEC, seed);
+      const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
+      // the forger corrupts one activation bit in step 13 (segment 1) and trains on from there
+      const claimed = forge
+        ? new ForgedRun(honest, { step: 13, slot: 4, byte: 5, bit: 2, parameter: 3 })
+        : honest;
+      const bytes = checkpointsOf(claimed);
+      const commitment = commitCheckpoints(bytes);
+      const hashes = bytes.map((b) => keccak256(b));
+      await t.cm.write.submitResult([R, commitment.root, 5000]);
+      return { id: w.id(t, R), trainer: t, honest, claimed, commitment, hashes };
+    };
+    const forged = await runOf(forger, true);
+    const fair = await runOf(honestTrainer, false);
+    await w.beaconReveal(R + 1n, w.validators);
+    return { w, game, forged, fair };
+  }
+  type Fixture = Awaited<ReturnType<typeof fixture>>;
+  type Run = Fixture["fair"];
+  const load = async () => (await conn).networkHelpers.loadFixture(fixture);
+
+  const ctxOf = (f: Fixture, a: Actor): PoAIContext => ({
+    publicClient: f.w.publicClient,
+    walletClient: a.wallet,
+    deployment: {
+      chainId: 31337,
+      contracts: {
+        accessManager: f.w.manager.address,
+        token: f.w.token.address,
+        staking: f.w.staking.address,
+        stakingLens: f.w.lens.address,
+        disputeGame: f.game.address,
+      },
+    },
+  });
+  const stakeOf = async (f: Fixture, a: Address) => (await f.w.lens.read.getOperator([a])).totalStake;
+  const statusOf = async (f: Fixture, run: Run) => (await f.w.challenges.read.getChallenge([run.id])).status;
+
+  /**
+   * The committee judges `run`: `accusers` reveal Invalid naming `segment`, the others reveal Valid
+   * and, in the second phase, vote Valid again; a majority of accusers convicts.
+   */
+  async function judge(f: Fixture, run: Run, accusers: Actor[], segment = 1) {
+    const votes = f.w.validators.map((v) => ({
+      v,
+      verdict: accusers.includes(v) ? Verdict.Invalid : Verdict.Valid,
+      segment: accusers.includes(v) ? segment : 0,
+      score: 5000,
+    }));
+    const win = f.w.windows(R);
+    await f.w.reach(win.commitStart);
+    for (const vote of votes) await f.w.commitVote(run.id, vote);
+    await f.w.reach(win.revealStart);
+    for (const vote of votes) await f.w.revealVote(run.id, vote);
+    if (accusers.length < votes.length) {
+      await f.w.reach(win.revealEnd);
+      for (const v of f.w.validators)
+        if (!accusers.includes(v)) await f.w.replayVote(run.id, v, Verdict.Valid);
+    }
+  }
+
+  async function seat(f: Fixture, by: Actor, run: Run, segment: number): Promise<bigint> {
+    await f.w.receipt(
+      await openBoundDispute(ctxOf(f, by), {
+        challengeId: run.id,
+        segment,
+        start: leafOf(run.commitment, run.hashes, segment),
+        end: leafOf(run.commitment, run.hashes, segment + 1),
+      }),
+    );
+    return (await f.game.read.gameCount()) as bigint;
+  }
+
+  async function play(
+    f: Fixture,
+    id: bigint,
+    defender: [Actor, StateSource],
+    challenger: [Actor, StateSource],
+  ) {
+    for (let moves = 0; ; moves++) {
+      const view = await getDispute(ctxOf(f, defender[0]), { id });
+      if (view.phase === "Resolved") return view.winner;
+      const [actor, source] =
+        view.mover.toLowerCase() === defender[0].address.toLowerCase() ? defender : challenger;
+      const move = await nextDisputeMove(ctxOf(f, actor), view, source, actor.address);
+      if (!move) throw new Error(`no move in phase ${view.phase}`);
+      await f.w.receipt(await sendDisputeMove(ctxOf(f, actor), move));
+      if (moves > 200) throw new Error("the game did not end");
+    }
+  }
+
+  /** A replay that disagrees with the honest run inside `segment` (what a lying accuser claims). */
+  const wrongReplay = (run: Run, segment: number, bit: number) =>
+    new ForgedRun(run.honest, { step: segment * interval + 5, slot: 5, byte: 1, bit, parameter: 2 });
+
+  const pastSeats = async (f: Fixture, run: Run) => {
+    const d = await getDefence(ctxOf(f, run.trainer), { challengeId: run.id });
+    await f.w.reach(d.seatEnd + 1n);
+  };
+
+  it("a colluding committee that convicted an honest trainer is overruled: the trainer repaid and unjailed, the colluders slashed, the points follow", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // which members collude (a majority of the three), the segment each names when it takes its
+        // seat, and whether it takes one at all (a silent accuser loses by the seats' close)
+        fc.subarray([0, 1, 2], { minLength: 2 }),
+        fc.array(
+          fc.record({
+            segment: fc.integer({ min: 0, max: segments - 1 }),
+            sits: fc.boolean(),
+            bit: fc.nat(7),
+          }),
+          {
+            minLength: 3,
+            maxLength: 3,
+          },
+        ),
+        async (colluding, plays) => {
+          const f = await load();
+          const colluders = colluding.map((i) => f.w.validators[i]);
+          const trainer = f.fair.trainer.address;
+          const before = await stakeOf(f, trainer);
+          const colluderStakes = await Promise.all(colluders.map((c) => stakeOf(f, c.address)));
+          await judge(f, f.fair, colluders);
+          expect(await statusOf(f, f.fair)).to.equal(Status.Fraud);
+          const convicted = await stakeOf(f, trainer);
+          expect(convicted < before).to.equal(true);
+          expect((await f.w.lens.read.getOperator([trainer])).jailed).to.equal(true);
+          // the verdict's points: each colluder earned its weight in epoch R, the trainer nothing
+          expect(await f.w.challenges.read.epochPoints([R, colluders[0].address])).to.not.equal(0n);
+
+          await f.w.receipt(await openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }));
+          for (const [k, c] of colluders.entries()) {
+            if (!plays[k].sits) continue;
+            const id = await seat(f, c, f.fair, plays[k].segment);
+            const winner = await play(
+              f,
+              id,
+              [f.fair.trainer, f.fair.honest],
+              [c, wrongReplay(f.fair, plays[k].segment, plays[k].bit)],
+            );
+            expect(winner).to.equal(trainer);
+          }
+          await pastSeats(f, f.fair);
+          await f.w.receipt(await settleDefence(ctxOf(f, f.w.outsiders[0]), { challengeId: f.fair.id }));
+
+          expect(await statusOf(f, f.fair)).to.equal(Status.Valid);
+          // repaid in full: what the fraud slash took is back in the trainer's pool
+          expect(await stakeOf(f, trainer)).to.equal(before);
+          expect((await f.w.lens.read.getOperator([trainer])).jailed).to.equal(false);
+          const after = await Promise.all(colluders.map((c) => stakeOf(f, c.address)));
+          after.forEach((s, i) => expect(s < colluderStakes[i], `colluder ${i} slashed`).to.equal(true));
+          // the points follow the proven result, in the verdict's epoch (still open)
+          expect(await f.w.challenges.read.epochPoints([R, trainer])).to.not.equal(0n);
+          for (const c of colluders)
+            expect(await f.w.challenges.read.epochPoints([R, c.address])).to.equal(0n);
+          const [overruled] = await f.game.getEvents.ConvictionOverruled({ challengeId: f.fair.id });
+          expect(overruled.args.repaid).to.equal(overruled.args.owed);
+          expect(overruled.args.accusersSlashed).to.equal(BigInt(colluders.length));
+        },
+      ),
+      { numRuns: 3 },
+    );
+  });
+
+  it("a forger that opens a defence loses it against one honest accuser, whatever a sybil accuser's seat does", async () => {
+    const f = await load();
+    const [sybil, honest, other] = f.w.validators;
+    await judge(f, f.forged, [sybil, honest, other]);
+    expect(await statusOf(f, f.forged)).to.equal(Status.Fraud);
+    const convicted = await stakeOf(f, f.forged.trainer.address);
+    await f.w.receipt(await openDefence(ctxOf(f, f.forged.trainer), { challengeId: f.forged.id }));
+    // the forger's sybil takes the first seat on a segment the forger trained honestly and loses
+    // it; a naive defence that gave the conviction to the first seat's game would overrule here
+    const thrown = await seat(f, sybil, f.forged, 0);
+    expect(
+      await play(f, thrown, [f.forged.trainer, f.forged.claimed], [sybil, wrongReplay(f.forged, 0, 1)]),
+    ).to.equal(f.forged.trainer.address);
+    // one honest accuser, late in the seat window (many move timeouts after the opening: the seats
+    // are not a move, so a forger cannot escape by a defence nobody answers within one timeout)
+    const d = await getDefence(ctxOf(f, f.forged.trainer), { challengeId: f.forged.id });
+    await f.w.reach(d.seatEnd - 30n);
+    const id = await seat(f, honest, f.forged, 1);
+    const bondBefore = await f.w.token.read.balanceOf([honest.address]);
+    expect(await play(f, id, [f.forged.trainer, f.forged.claimed], [honest, f.forged.honest])).to.equal(
+      honest.address,
+    );
+    // the defence failed for good: the honest accuser takes its bond back and the opener's
+    expect(await f.w.token.read.balanceOf([honest.address])).to.equal(bondBefore + 2n * BOND);
+    expect((await getDefence(ctxOf(f, honest), { challengeId: f.forged.id })).state).to.equal("Failed");
+    await f.w.reach(d.seatEnd + 1n);
+    expect(
+      await refusal(settleDefence(ctxOf(f, f.forged.trainer), { challengeId: f.forged.id })),
+    ).to.deep.equal(["NoOpenDefence", [f.forged.id]]);
+    expect(await statusOf(f, f.forged)).to.equal(Status.Fraud);
+    expect(await stakeOf(f, f.forged.trainer.address)).to.equal(convicted);
+    // no second defence of the same conviction
+    expect(
+      await refusal(openDefence(ctxOf(f, f.forged.trainer), { challengeId: f.forged.id })),
+    ).to.deep.equal(["DefenceExists", [f.forged.id, 2]]);
+  });
+
+  it("a trainer silent in a seat loses it, and the defence with it", async () => {
+    const f = await load();
+    await judge(f, f.forged, f.w.validators);
+    await f.w.receipt(await openDefence(ctxOf(f, f.w.outsiders[0]), { challengeId: f.forged.id }));
+    const id = await seat(f, f.w.validators[2], f.forged, 0);
+    await f.w.networkHelpers.time.increase(Number(MOVE_TIMEOUT) + 1);
+    await f.w.receipt(await timeoutDispute(ctxOf(f, f.w.validators[2]), { id }));
+    expect((await getDefence(ctxOf(f, f.w.validators[2]), { challengeId: f.forged.id })).state).to.equal(
+      "Failed",
+    );
+  });
+
+  it("refuses a defence of a run not convicted, after the dispute window, or twice; seats of non-accusers, twice, or after the seats closed; a settlement before the seats closed", async () => {
+    const f = await load();
+    const [a, b, c] = f.w.validators;
+    // the honest trainer convicted by a and b; c voted Valid and is no accuser
+    await judge(f, f.fair, [a, b]);
+    // the forger's run is still open (nobody judged it): no defence
+    const t = ctxOf(f, f.fair.trainer);
+    expect(await refusal(openDefence(t, { challengeId: f.forged.id }))).to.deep.equal([
+      "NotDisputable",
+      [f.forged.id, Status.Submitted],
+    ]);
+    // a seat needs an open defence
+    expect(await refusal(seat(f, a, f.fair, 0))).to.deep.equal(["NoOpenDefence", [f.fair.id]]);
+    await f.w.receipt(await openDefence(t, { challengeId: f.fair.id }));
+    expect(await refusal(openDefence(t, { challengeId: f.fair.id }))).to.deep.equal([
+      "DefenceExists",
+      [f.fair.id, 1],
+    ]);
+    // only an accuser sits, once
+    expect(await refusal(seat(f, c, f.fair, 0))).to.deep.equal(["NotAnAccuser", [f.fair.id, c.address]]);
+    expect(await refusal(seat(f, f.w.outsiders[0], f.fair, 0))).to.deep.equal([
+      "NotAnAccuser",
+      [f.fair.id, f.w.outsiders[0].address],
+    ]);
+    const id = await seat(f, a, f.fair, 0);
+    expect(await refusal(seat(f, a, f.fair, 1))).to.deep.equal(["AlreadySeated", [f.fair.id, a.address]]);
+    // the trainer makes its first move in a's seat; a then falls silent
+    const view = await getDispute(t, { id });
+    await f.w.receipt(
+      await sendDisputeMove(t, (await nextDisputeMove(t, view, f.fair.honest, f.fair.trainer.address))!),
+    );
+    // the settlement waits for the seats to close and every seated game to end
+    const d = await getDefence(t, { challengeId: f.fair.id });
+    expect(await refusal(settleDefence(t, { challengeId: f.fair.id }))).to.deep.equal([
+      "DefencePending",
+      [f.fair.id, d.seatEnd, 1n],
+    ]);
+    await f.w.reach(d.seatEnd + 1n);
+    expect(await refusal(seat(f, b, f.fair, 0))).to.deep.equal(["SeatsClosed", [f.fair.id, d.seatEnd]]);
+    expect(await refusal(settleDefence(t, { challengeId: f.fair.id }))).to.deep.equal([
+      "DefencePending",
+      [f.fair.id, d.seatEnd, 1n],
+    ]);
+    // a silent accuser loses its seat by timeout; with no seat left the conviction falls
+    await f.w.receipt(await timeoutDispute(t, { id }));
+    expect((await getDispute(t, { id })).winner).to.equal(f.fair.trainer.address);
+    await f.w.receipt(await settleDefence(t, { challengeId: f.fair.id }));
+    expect((await getDefence(t, { challengeId: f.fair.id })).state).to.equal("Overruled");
+    expect(await statusOf(f, f.fair)).to.equal(Status.Valid);
+    // settled once: no second settlement, defence or forger-path game on the overruled challenge
+    expect(await refusal(settleDefence(t, { challengeId: f.fair.id }))).to.deep.equal([
+      "NoOpenDefence",
+      [f.fair.id],
+    ]);
+    expect(await refusal(openDefence(t, { challengeId: f.fair.id }))).to.deep.equal([
+      "AlreadyOverruled",
+      [f.fair.id],
+    ]);
+    expect(await refusal(seat(f, c, f.fair, 0))).to.deep.equal(["AlreadyOverruled", [f.fair.id]]);
+  });
+
+  it("closes the defence disputeWindow seconds after the conviction's points close", async () => {
+    const f = await load();
+    await judge(f, f.fair, f.w.validators.slice(0, 2));
+    const c = await f.w.challenges.read.getChallenge([f.fair.id]);
+    const closes = (await f.w.challenges.read.epochClosesAt([BigInt(c.auditRound)])) + DISPUTE_WINDOW;
+    // the game's slash window reaches the last seat: the dispute window, the seats, the longest game
+    const moves = await f.game.read.MAX_MOVES();
+    expect(await f.game.read.slashWindow()).to.equal(
+      f.w.epochLength +
+        moves * MOVE_TIMEOUT +
+        (await f.w.challenges.read.slashWindow()) +
+        2n * DISPUTE_WINDOW,
+    );
+    await f.w.reach(closes + 1n);
+    expect(await refusal(openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }))).to.deep.equal([
+      "DisputeWindowClosed",
+      [f.fair.id, closes],
+    ]);
+  });
+
+  it("lets only the dispute game overrule a verdict, once; and only a slasher repay or pardon", async () => {
+    const f = await load();
+    await judge(f, f.fair, f.w.validators.slice(0, 2));
+    const stranger = f.w.outsiders[0];
+    // a naive hook without `restricted` would let anyone reverse any verdict
+    for (const who of [stranger, f.fair.trainer, f.w.validators[2]]) {
+      expect(await failure(who.cm.write.overrule([f.fair.id]))).to.equal("AccessManagedUnauthorized");
+      expect(await failure(who.staking.write.pardon([f.fair.trainer.address]))).to.equal(
+        "AccessManagedUnauthorized",
+      );
+      expect(
+        await failure(
+          who.staking.write.slashTo([f.w.validators[0].address, SLASH, R + 1n, who.address, E(1)]),
+        ),
+      ).to.equal("AccessManagedUnauthorized");
+    }
+    // an account granted the role overrules once; a second overrule is refused (a hook that did
+    // not record it would credit the trainer and strip the members twice)
+    await f.w.manager.write.grantRole([ROLES.DISPUTES, f.w.admin.address, 0]);
+    await f.w.admin.cm.write.overrule([f.fair.id]);
+    expect(await statusOf(f, f.fair)).to.equal(Status.Valid);
+    expect(await failure(f.w.admin.cm.write.overrule([f.fair.id]))).to.equal("NotOverrulable");
+    // a challenge neither Valid nor Fraud (the forger's run is unjudged) is not overrulable
+    expect(await failure(f.w.admin.cm.write.overrule([f.forged.id]))).to.equal("NotOverrulable");
+  });
+
+  it("Staking.slashTo pays at most its cap to the beneficiary's pool and burns the rest; pardon lifts a jail once", async () => {
+    const f = await load();
+    const [a] = f.w.validators;
+    const trainer = f.fair.trainer.address;
+    const pool = await stakeOf(f, trainer);
+    const victim = await stakeOf(f, a.address);
+    const burn = "0x000000000000000000000000000000000000dEaD" as Address;
+    const burnt = await f.w.token.read.balanceOf([burn]);
+    // the world's deployer holds SLASHER
+    await f.w.staking.write.slashTo([a.address, SLASH, 0n, trainer, E(100)]);
+    const taken = victim - (await stakeOf(f, a.address));
+    expect(taken).to.equal((victim * SLASH) / E(1));
+    expect(await stakeOf(f, trainer)).to.equal(pool + E(100));
+    expect(await f.w.token.read.balanceOf([burn])).to.equal(burnt + taken - E(100));
+    // a beneficiary that is not an operator is paid to its address
+    const outsider = f.w.outsiders[0].address;
+    const held = await f.w.token.read.balanceOf([outsider]);
+    await f.w.staking.write.slashTo([a.address, SLASH, 0n, outsider, maxUint256]);
+    expect((await f.w.token.read.balanceOf([outsider])) > held).to.equal(true);
+    // pardon: only a jailed operator
+    expect(await failure(f.w.staking.write.pardon([trainer]))).to.equal("OperatorNotJailed");
+    await f.w.staking.write.slash([trainer, SLASH, [], true]);
+    await f.w.staking.write.pardon([trainer]);
+    expect((await f.w.lens.read.getOperator([trainer])).jailed).to.equal(false);
+    expect(await failure(f.w.staking.write.pardon([trainer]))).to.equal("OperatorNotJailed");
+  });
+});
