@@ -81,6 +81,7 @@ describe("daemons play dispute games: one honest validator overrules a colluding
     });
     game = g.address;
     await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
+    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
     await w.d.staking.write.addSlashSource([game]);
     const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
     clientOf = (op) =>

@@ -69,6 +69,8 @@ export async function deployDevnetDisputes(
     disputeWindow: BigInt(2 * epochLength),
   });
   await d.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
+  // ChallengeManager.overrule: a won game takes back the points of the verdict it overrules
+  await d.manager.write.grantRole([ROLES.DISPUTES, game.address, 0]);
   await d.staking.write.addSlashSource([game.address]);
   return game.address;
 }
