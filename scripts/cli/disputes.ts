@@ -122,11 +122,16 @@ const ZERO_ID = /^0x0+$/;
  * Segment `segment` of challenge `id` as a bound game needs it: the committed leaves of its two
  * checkpoints from the trainer's server and the replay from the first (engine version 1).
  */
-async function boundReplayOf(s: Session, id: Hex, segment: number) {
+async function boundReplayOf(s: Session, id: Hex, segment: number, opening = true) {
   await loadFastKeccak();
   const info = await s.client.challenges.getChallenge({ id });
-  if (info.status !== "Valid")
-    fail(`--challenge ${id} is ${info.status}: only a challenge judged Valid can be disputed by a game`);
+  // A game is opened on a run judged Valid, or as an accuser's seat in the defence of a run
+  // convicted as Fraud (the game checks which); once opened it is played whatever the challenge's
+  // status became (a won game overrules the verdict).
+  if (opening && info.status !== "Valid" && info.status !== "Fraud")
+    fail(
+      `--challenge ${id} is ${info.status}: only a challenge judged Valid (or Fraud, with its defence open) can be disputed by a game`,
+    );
   const spec = validateSpec(await s.client.registry.getSpec({ specId: info.specId }));
   if (spec.version !== 1)
     fail(
@@ -386,7 +391,7 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
               : await boundSegmentOf(ctx, { id: o.id });
             if (segment === undefined)
               fail(`--spec and --seed are needed to play game ${o.id}: it is not bound to a challenge`);
-            replay = (await boundReplayOf(s, view.challengeId, segment!)).replay;
+            replay = (await boundReplayOf(s, view.challengeId, segment!, false)).replay;
           } else {
             if (o.spec === undefined || o.seed === undefined)
               fail("--spec and --seed go together (or give neither to play a bound game)");
