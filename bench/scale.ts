@@ -35,6 +35,7 @@ import {
   getAddress,
   keccak256,
   maxUint256,
+  multicall3Abi,
   parseEther,
   parseTransaction,
   toHex,
@@ -66,6 +67,8 @@ import { multicall3Bytecode } from "../test/sdk/fixture.js";
 
 const EPOCH = 3600;
 const COMMITTEE = 3;
+/** Parties of each kind (delegators, trainers, validators) that claim at the end of a run. */
+const CLAIM_SAMPLE = 100;
 /** 8 segments of 10 steps of a 8-16-4 MLP: trains and replays in milliseconds. */
 const SPEC: TrainingSpec = {
   version: 1,
@@ -85,9 +88,12 @@ class RpcCounter {
   requests = 0;
   last: { at: number; method: string } | undefined;
   byMethod = new Map<string, number>();
+  /** Wall milliseconds the chain took to answer, by method (the in-process chain's work for this daemon). */
+  msByMethod = new Map<string, number>();
   reset() {
     this.requests = 0;
     this.byMethod.clear();
+    this.msByMethod.clear();
   }
 }
 
@@ -111,6 +117,8 @@ interface RoundFigures {
   functions: Record<string, { count: number; gas: number }>;
   rpcPerDaemon: Record<"trainer" | "validator", { mean: number; max: number }>;
   rpcByMethod: Record<"trainer" | "validator", Record<string, number>>;
+  /** Wall ms the chain spent answering each method, summed over the role's daemons (all of them). */
+  rpcMsByMethod: Record<"trainer" | "validator", Record<string, number>>;
   cpuMsPerDaemon: Record<"trainer" | "validator", number>;
 }
 
@@ -258,6 +266,7 @@ async function runSize(
     let round = 0n;
     const sent: SentTx[] = [];
     const counters = new Map<Address, RpcCounter>();
+    const callStats: Record<string, { n: number; ms: number }> = {};
     const clientFor = (i: number, role: Role) => {
       const account = privateKeyToAccount(keccak256(toHex(`poai-scale:${role}:${i}`)));
       const counter = new RpcCounter();
@@ -283,6 +292,22 @@ async function runSize(
                   );
                 throw err;
               });
+            counter.msByMethod.set(method, (counter.msByMethod.get(method) ?? 0) + performance.now() - t0);
+            if (process.env.SCALE_DEBUG_CALLS && method === "eth_call") {
+              const call = (params as { to?: string; data?: string }[])[0];
+              let inner = "";
+              if (call.data?.startsWith("0x82ad56cb")) {
+                const calls = decodeFunctionData({ abi: multicall3Abi, data: call.data as Hex })
+                  .args[0] as readonly {
+                  callData: Hex;
+                }[];
+                inner = ` [${calls.length} × ${calls[0]?.callData.slice(0, 10)}]`;
+              }
+              const key = `${role} ${call.to?.slice(0, 8)} ${call.data?.slice(0, 10)}${inner}`;
+              const e = (callStats[key] ??= { n: 0, ms: 0 });
+              e.n++;
+              e.ms += performance.now() - t0;
+            }
             if (process.env.SCALE_DEBUG && performance.now() - t0 > 300)
               console.log(
                 `    slow ${method}: ${Math.round(performance.now() - t0)} ms ${JSON.stringify(params).slice(0, 200)}`,
@@ -415,6 +440,7 @@ async function runSize(
 
     // Rounds: the driver moves the chain's clock; each tick is timed and its CPU counted.
     const cpu = { trainer: 0, validator: 0 };
+    const tickWall = { trainer: 0, validator: 0 };
     const timed = (daemon: Tickable, role: "trainer" | "validator"): Tickable => ({
       async tick() {
         const before = process.cpuUsage();
@@ -424,6 +450,7 @@ async function runSize(
         } finally {
           if (process.env.SCALE_DEBUG && performance.now() - t0 > 500)
             log(`    slow ${role} tick: ${Math.round(performance.now() - t0)} ms`);
+          tickWall[role] += performance.now() - t0;
           const used = process.cpuUsage(before);
           cpu[role] += (used.user + used.system) / 1000;
         }
@@ -477,6 +504,12 @@ async function runSize(
         for (const m of Object.keys(out)) out[m] = Math.round((out[m] / ps.length) * 100) / 100;
         return out;
       };
+      const msByMethod = (ps: Party[]) => {
+        const out: Record<string, number> = {};
+        for (const p of ps) for (const [m, ms] of p.counter.msByMethod) out[m] = (out[m] ?? 0) + ms;
+        for (const m of Object.keys(out)) out[m] = Math.round(out[m]);
+        return out;
+      };
       rounds.push({
         round: String(round),
         steady: round > first && round <= last,
@@ -491,11 +524,13 @@ async function runSize(
           validator: { mean: mean(rpcOf(validators)), max: Math.max(...rpcOf(validators)) },
         },
         rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
+        rpcMsByMethod: { trainer: msByMethod(trainers), validator: msByMethod(validators) },
         cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
       });
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
-          `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s`,
+          `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s ` +
+          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)`,
       );
     };
     const maxTx: Record<string, number> = {};
@@ -507,6 +542,8 @@ async function runSize(
       roundStarted = performance.now();
       cpu.trainer = 0;
       cpu.validator = 0;
+      tickWall.trainer = 0;
+      tickWall.validator = 0;
       for (const c of counters.values()) c.reset();
     };
     await driveRounds({
@@ -529,6 +566,18 @@ async function runSize(
       onError: (_, err) => errors.push((err as Error).message),
     });
     await closeRound();
+    if (process.env.SCALE_DEBUG_CALLS)
+      console.table(
+        Object.entries(callStats)
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 25)
+          .map(([k, v]) => ({
+            call: k,
+            n: v.n,
+            ms: Math.round(v.ms),
+            each: Math.round((v.ms / v.n) * 10) / 10,
+          })),
+      );
     if (errors.length) log(`  daemon errors: ${[...new Set(errors)].slice(0, 5).join("; ")}`);
 
     // Claims once the last round's points are final: the first ones close the epochs and credit each pool.
@@ -540,8 +589,12 @@ async function runSize(
       const position = await p.poai.staking.getPosition({ owner: p.address, operator });
       if (position.claimable > 0n) await p.poai.staking.claim({ operator });
     };
-    for (const [i, p] of delegators.entries()) await claimIfAny(p, trainers[i].address);
-    for (const p of [...trainers, ...validators]) await claimIfAny(p, p.address);
+    // At most CLAIM_SAMPLE parties of each kind claim (all of them up to N = 100): a claim's gas does
+    // not depend on N, and 3,000 claims would add most of an hour to the N = 1,000 run.
+    for (const [i, p] of delegators.slice(0, CLAIM_SAMPLE).entries())
+      await claimIfAny(p, trainers[i].address);
+    for (const p of [...trainers.slice(0, CLAIM_SAMPLE), ...validators.slice(0, CLAIM_SAMPLE)])
+      await claimIfAny(p, p.address);
     const claimGas: number[] = [];
     const claimFns: Record<string, number> = {};
     for (const tx of sent.filter((t) => t.round === -1n)) {
@@ -629,10 +682,10 @@ export async function runScaleBench(): Promise<void> {
       `SCALE_VALIDATORS_PER_TRAINER: ${process.env.SCALE_VALIDATORS_PER_TRAINER} must be a number in (0, 1]`,
     );
   const results: SizeFigures[] = [];
-  const out = new URL(
-    perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json",
-    import.meta.url,
-  );
+  // `SCALE_OUT=/tmp/x.json` writes elsewhere (a trial run that must not replace the recorded figures).
+  const out = process.env.SCALE_OUT
+    ? path.resolve(process.env.SCALE_OUT)
+    : new URL(perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json", import.meta.url);
   const write = () => {
     const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
     const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
