@@ -148,6 +148,8 @@ interface SizeFigures {
     functions: Record<string, number>;
   };
   sqliteBytes: Record<"trainer" | "validator", { mean: number; max: number }>;
+  /** `SCALE_TRACE=1`: where the gas of a submission and of the largest verdict batches goes. */
+  traces?: Record<string, { items: number; gas: number; breakdown: Record<string, number> }>;
   /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
   batching: Record<
     string,
@@ -223,11 +225,57 @@ function linearFit(xs: { items: number; gas: number }[]) {
   };
 }
 
+interface StructLog {
+  op: string;
+  gas: number;
+  depth: number;
+}
+
+/**
+ * Where a transaction's gas goes, from the node's opcode trace (`debug_traceTransaction`): each
+ * top-level opcode costs the gas it leaves before the next top-level one, so a call's row holds the
+ * callee's whole execution. Intrinsic gas is the receipt's `gasUsed` minus the execution (net of
+ * refunds).
+ */
+async function gasBreakdown(
+  provider: { request(a: { method: string; params: unknown[] }): Promise<unknown> },
+  hash: Hex,
+  gasUsed: number,
+): Promise<Record<string, number>> {
+  const trace = (await provider.request({
+    method: "debug_traceTransaction",
+    params: [hash, { disableStack: true, disableMemory: true, disableStorage: true }],
+  })) as { structLogs: StructLog[] };
+  const logs = trace.structLogs;
+  const out: Record<string, number> = {};
+  const top = logs.filter((l) => l.depth === 1);
+  for (let i = 0; i < top.length - 1; i++) {
+    const op = top[i].op;
+    const cost = top[i].gas - top[i + 1].gas;
+    const kind = /CALL/.test(op)
+      ? "external calls (with the callee)"
+      : op === "SSTORE"
+        ? "SSTORE"
+        : op === "SLOAD"
+          ? "SLOAD"
+          : /^LOG/.test(op)
+            ? "events (LOG)"
+            : op === "KECCAK256" || op === "SHA3"
+              ? "KECCAK256"
+              : "other opcodes";
+    out[kind] = (out[kind] ?? 0) + cost;
+  }
+  const execution = top.length ? top[0].gas - top[top.length - 1].gas : 0;
+  out["intrinsic (21,000 + calldata), net of refunds"] = gasUsed - execution;
+  return out;
+}
+
 async function runSize(
   n: number,
   epochs: number,
   perTrainer: number,
   log: (line: string) => void,
+  onRound: (rounds: readonly RoundFigures[]) => void = () => undefined,
 ): Promise<SizeFigures> {
   const nv = Math.max(COMMITTEE, Math.round(n * perTrainer));
   const setupStart = performance.now();
@@ -493,6 +541,11 @@ async function runSize(
         (functions[`${name}.${fn}`] ??= { count: 0, gas: 0 }).count++;
         functions[`${name}.${fn}`].gas += gas;
         if (round > first && round <= last) {
+          // SCALE_TRACE=1: the gas of the first steady submission, and of the verdict batches with the
+          // most gas a verdict (reveals that judge), broken down by opcode kind.
+          if (process.env.SCALE_TRACE && (/^submitResult$/.test(fn) ? !traces[fn] : /Verdicts$/.test(fn)))
+            if (!traces[fn] || traces[fn].gas / traces[fn].items < gas / items)
+              traces[fn] = { items, gas, breakdown: await gasBreakdown(provider, tx.hash, gas) };
           maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
           if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
         }
@@ -527,6 +580,7 @@ async function runSize(
         rpcMsByMethod: { trainer: msByMethod(trainers), validator: msByMethod(validators) },
         cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
       });
+      onRound(rounds);
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
           `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s ` +
@@ -534,6 +588,7 @@ async function runSize(
       );
     };
     const maxTx: Record<string, number> = {};
+    const traces: Record<string, { items: number; gas: number; breakdown: Record<string, number> }> = {};
     /** Each verdict batch transaction of the steady rounds: how many verdicts, what gas. */
     const batches: Record<string, { items: number; gas: number }[]> = {};
     let next = 0n;
@@ -649,6 +704,7 @@ async function runSize(
         functions: claimFns,
       },
       batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
+      ...(Object.keys(traces).length > 0 && { traces }),
       sqliteBytes: {
         trainer: { mean: Math.round(mean(sizes(trainerDaemons))), max: Math.max(...sizes(trainerDaemons)) },
         validator: {
@@ -686,6 +742,8 @@ export async function runScaleBench(): Promise<void> {
   const out = process.env.SCALE_OUT
     ? path.resolve(process.env.SCALE_OUT)
     : new URL(perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json", import.meta.url);
+  /** The rounds measured so far of a size still running (written too: a long run may be cut short). */
+  let partial: { n: number; rounds: readonly RoundFigures[] } | undefined;
   const write = () => {
     const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
     const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
@@ -721,6 +779,7 @@ export async function runScaleBench(): Promise<void> {
           },
           sizes: results,
           exponents,
+          ...(partial && { partial }),
         },
         null,
         2,
@@ -729,7 +788,19 @@ export async function runScaleBench(): Promise<void> {
     return exponents;
   };
   for (const n of sizes) {
-    results.push(await runSize(n, epochs, perTrainer, (line) => console.log(line)));
+    results.push(
+      await runSize(
+        n,
+        epochs,
+        perTrainer,
+        (line) => console.log(line),
+        (rounds) => {
+          partial = { n, rounds };
+          write();
+        },
+      ),
+    );
+    partial = undefined;
     write();
   }
   const exponents = write();
@@ -774,6 +845,9 @@ export async function runScaleBench(): Promise<void> {
     row("SQLite bytes per validator", (s) => s.sqliteBytes.validator.mean, exponents.sqliteBytesPerValidator),
     row("claim gas, mean", (s) => s.claims.gasMean, exponents.claimGasMean),
   ]);
+  for (const s of results)
+    for (const [fn, t] of Object.entries(s.traces ?? {}))
+      console.log(`N = ${s.n}: ${fn} (${t.items} items, ${t.gas.toLocaleString("en-US")} gas)`, t.breakdown);
   for (const s of results)
     for (const [fn, fit] of Object.entries(s.batching))
       if (fit)
