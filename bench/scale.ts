@@ -65,7 +65,12 @@ import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
 
-const EPOCH = 3600;
+/**
+ * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
+ * in-process chain moves its clock at least a second a block, so that with one-hour epochs the
+ * commit window (a quarter of the epoch) closed before the validators looked.
+ */
+const EPOCH = 86_400;
 const COMMITTEE = 3;
 /** Parties of each kind (delegators, trainers, validators) that claim at the end of a run. */
 const CLAIM_SAMPLE = 100;
