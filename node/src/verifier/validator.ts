@@ -1706,7 +1706,8 @@ export class ValidatorDaemon extends DaemonLoop {
    */
   private async scanOperators(signal?: AbortSignal): Promise<void> {
     const { block: latest } = await this.clock(signal);
-    let from = this.store.operatorScanBlock() ?? this.options.fromBlock;
+    // From the deployment, whatever `fromBlock` says: every registration counts, however old.
+    let from = this.store.operatorScanBlock() ?? this.client.deployment.deployBlock ?? 0n;
     const range = BigInt(this.options.scanBlockRange);
     while (from <= latest) {
       signal?.throwIfAborted();
