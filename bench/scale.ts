@@ -35,6 +35,7 @@ import {
   getAddress,
   keccak256,
   maxUint256,
+  multicall3Abi,
   parseEther,
   parseTransaction,
   toHex,
@@ -64,8 +65,15 @@ import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
 
-const EPOCH = 3600;
+/**
+ * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
+ * in-process chain moves its clock at least a second a block, so that with one-hour epochs the
+ * commit window (a quarter of the epoch) closed before the validators looked.
+ */
+const EPOCH = 86_400;
 const COMMITTEE = 3;
+/** Parties of each kind (delegators, trainers, validators) that claim at the end of a run. */
+const CLAIM_SAMPLE = 100;
 /** 8 segments of 10 steps of a 8-16-4 MLP: trains and replays in milliseconds. */
 const SPEC: TrainingSpec = {
   version: 1,
@@ -85,9 +93,12 @@ class RpcCounter {
   requests = 0;
   last: { at: number; method: string } | undefined;
   byMethod = new Map<string, number>();
+  /** Wall milliseconds the chain took to answer, by method (the in-process chain's work for this daemon). */
+  msByMethod = new Map<string, number>();
   reset() {
     this.requests = 0;
     this.byMethod.clear();
+    this.msByMethod.clear();
   }
 }
 
@@ -111,6 +122,8 @@ interface RoundFigures {
   functions: Record<string, { count: number; gas: number }>;
   rpcPerDaemon: Record<"trainer" | "validator", { mean: number; max: number }>;
   rpcByMethod: Record<"trainer" | "validator", Record<string, number>>;
+  /** Wall ms the chain spent answering each method, summed over the role's daemons (all of them). */
+  rpcMsByMethod: Record<"trainer" | "validator", Record<string, number>>;
   cpuMsPerDaemon: Record<"trainer" | "validator", number>;
 }
 
@@ -140,6 +153,8 @@ interface SizeFigures {
     functions: Record<string, number>;
   };
   sqliteBytes: Record<"trainer" | "validator", { mean: number; max: number }>;
+  /** `SCALE_TRACE=1`: where the gas of a submission and of the largest verdict batches goes. */
+  traces?: Record<string, { items: number; gas: number; breakdown: Record<string, number> }>;
   /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
   batching: Record<
     string,
@@ -215,11 +230,57 @@ function linearFit(xs: { items: number; gas: number }[]) {
   };
 }
 
+interface StructLog {
+  op: string;
+  gas: number;
+  depth: number;
+}
+
+/**
+ * Where a transaction's gas goes, from the node's opcode trace (`debug_traceTransaction`): each
+ * top-level opcode costs the gas it leaves before the next top-level one, so a call's row holds the
+ * callee's whole execution. Intrinsic gas is the receipt's `gasUsed` minus the execution (net of
+ * refunds).
+ */
+async function gasBreakdown(
+  provider: { request(a: { method: string; params: unknown[] }): Promise<unknown> },
+  hash: Hex,
+  gasUsed: number,
+): Promise<Record<string, number>> {
+  const trace = (await provider.request({
+    method: "debug_traceTransaction",
+    params: [hash, { disableStack: true, disableMemory: true, disableStorage: true }],
+  })) as { structLogs: StructLog[] };
+  const logs = trace.structLogs;
+  const out: Record<string, number> = {};
+  const top = logs.filter((l) => l.depth === 1);
+  for (let i = 0; i < top.length - 1; i++) {
+    const op = top[i].op;
+    const cost = top[i].gas - top[i + 1].gas;
+    const kind = /CALL/.test(op)
+      ? "external calls (with the callee)"
+      : op === "SSTORE"
+        ? "SSTORE"
+        : op === "SLOAD"
+          ? "SLOAD"
+          : /^LOG/.test(op)
+            ? "events (LOG)"
+            : op === "KECCAK256" || op === "SHA3"
+              ? "KECCAK256"
+              : "other opcodes";
+    out[kind] = (out[kind] ?? 0) + cost;
+  }
+  const execution = top.length ? top[0].gas - top[top.length - 1].gas : 0;
+  out["intrinsic (21,000 + calldata), net of refunds"] = gasUsed - execution;
+  return out;
+}
+
 async function runSize(
   n: number,
   epochs: number,
   perTrainer: number,
   log: (line: string) => void,
+  onRound: (rounds: readonly RoundFigures[]) => void = () => undefined,
 ): Promise<SizeFigures> {
   const nv = Math.max(COMMITTEE, Math.round(n * perTrainer));
   const setupStart = performance.now();
@@ -258,6 +319,7 @@ async function runSize(
     let round = 0n;
     const sent: SentTx[] = [];
     const counters = new Map<Address, RpcCounter>();
+    const callStats: Record<string, { n: number; ms: number }> = {};
     const clientFor = (i: number, role: Role) => {
       const account = privateKeyToAccount(keccak256(toHex(`poai-scale:${role}:${i}`)));
       const counter = new RpcCounter();
@@ -283,6 +345,22 @@ async function runSize(
                   );
                 throw err;
               });
+            counter.msByMethod.set(method, (counter.msByMethod.get(method) ?? 0) + performance.now() - t0);
+            if (process.env.SCALE_DEBUG_CALLS && method === "eth_call") {
+              const call = (params as { to?: string; data?: string }[])[0];
+              let inner = "";
+              if (call.data?.startsWith("0x82ad56cb")) {
+                const calls = decodeFunctionData({ abi: multicall3Abi, data: call.data as Hex })
+                  .args[0] as readonly {
+                  callData: Hex;
+                }[];
+                inner = ` [${calls.length} × ${calls[0]?.callData.slice(0, 10)}]`;
+              }
+              const key = `${role} ${call.to?.slice(0, 8)} ${call.data?.slice(0, 10)}${inner}`;
+              const e = (callStats[key] ??= { n: 0, ms: 0 });
+              e.n++;
+              e.ms += performance.now() - t0;
+            }
             if (process.env.SCALE_DEBUG && performance.now() - t0 > 300)
               console.log(
                 `    slow ${method}: ${Math.round(performance.now() - t0)} ms ${JSON.stringify(params).slice(0, 200)}`,
@@ -415,6 +493,7 @@ async function runSize(
 
     // Rounds: the driver moves the chain's clock; each tick is timed and its CPU counted.
     const cpu = { trainer: 0, validator: 0 };
+    const tickWall = { trainer: 0, validator: 0 };
     const timed = (daemon: Tickable, role: "trainer" | "validator"): Tickable => ({
       async tick() {
         const before = process.cpuUsage();
@@ -424,6 +503,7 @@ async function runSize(
         } finally {
           if (process.env.SCALE_DEBUG && performance.now() - t0 > 500)
             log(`    slow ${role} tick: ${Math.round(performance.now() - t0)} ms`);
+          tickWall[role] += performance.now() - t0;
           const used = process.cpuUsage(before);
           cpu[role] += (used.user + used.system) / 1000;
         }
@@ -466,6 +546,11 @@ async function runSize(
         (functions[`${name}.${fn}`] ??= { count: 0, gas: 0 }).count++;
         functions[`${name}.${fn}`].gas += gas;
         if (round > first && round <= last) {
+          // SCALE_TRACE=1: the gas of the first steady submission, and of the verdict batches with the
+          // most gas a verdict (reveals that judge), broken down by opcode kind.
+          if (process.env.SCALE_TRACE && (/^submitResult$/.test(fn) ? !traces[fn] : /Verdicts$/.test(fn)))
+            if (!traces[fn] || traces[fn].gas / traces[fn].items < gas / items)
+              traces[fn] = { items, gas, breakdown: await gasBreakdown(provider, tx.hash, gas) };
           maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
           if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
         }
@@ -475,6 +560,12 @@ async function runSize(
         const out: Record<string, number> = {};
         for (const p of ps) for (const [m, c] of p.counter.byMethod) out[m] = (out[m] ?? 0) + c;
         for (const m of Object.keys(out)) out[m] = Math.round((out[m] / ps.length) * 100) / 100;
+        return out;
+      };
+      const msByMethod = (ps: Party[]) => {
+        const out: Record<string, number> = {};
+        for (const p of ps) for (const [m, ms] of p.counter.msByMethod) out[m] = (out[m] ?? 0) + ms;
+        for (const m of Object.keys(out)) out[m] = Math.round(out[m]);
         return out;
       };
       rounds.push({
@@ -491,14 +582,18 @@ async function runSize(
           validator: { mean: mean(rpcOf(validators)), max: Math.max(...rpcOf(validators)) },
         },
         rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
+        rpcMsByMethod: { trainer: msByMethod(trainers), validator: msByMethod(validators) },
         cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
       });
+      onRound(rounds);
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
-          `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s`,
+          `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s ` +
+          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)`,
       );
     };
     const maxTx: Record<string, number> = {};
+    const traces: Record<string, { items: number; gas: number; breakdown: Record<string, number> }> = {};
     /** Each verdict batch transaction of the steady rounds: how many verdicts, what gas. */
     const batches: Record<string, { items: number; gas: number }[]> = {};
     let next = 0n;
@@ -507,6 +602,8 @@ async function runSize(
       roundStarted = performance.now();
       cpu.trainer = 0;
       cpu.validator = 0;
+      tickWall.trainer = 0;
+      tickWall.validator = 0;
       for (const c of counters.values()) c.reset();
     };
     await driveRounds({
@@ -529,6 +626,18 @@ async function runSize(
       onError: (_, err) => errors.push((err as Error).message),
     });
     await closeRound();
+    if (process.env.SCALE_DEBUG_CALLS)
+      console.table(
+        Object.entries(callStats)
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 25)
+          .map(([k, v]) => ({
+            call: k,
+            n: v.n,
+            ms: Math.round(v.ms),
+            each: Math.round((v.ms / v.n) * 10) / 10,
+          })),
+      );
     if (errors.length) log(`  daemon errors: ${[...new Set(errors)].slice(0, 5).join("; ")}`);
 
     // Claims once the last round's points are final: the first ones close the epochs and credit each pool.
@@ -540,8 +649,12 @@ async function runSize(
       const position = await p.poai.staking.getPosition({ owner: p.address, operator });
       if (position.claimable > 0n) await p.poai.staking.claim({ operator });
     };
-    for (const [i, p] of delegators.entries()) await claimIfAny(p, trainers[i].address);
-    for (const p of [...trainers, ...validators]) await claimIfAny(p, p.address);
+    // At most CLAIM_SAMPLE parties of each kind claim (all of them up to N = 100): a claim's gas does
+    // not depend on N, and 3,000 claims would add most of an hour to the N = 1,000 run.
+    for (const [i, p] of delegators.slice(0, CLAIM_SAMPLE).entries())
+      await claimIfAny(p, trainers[i].address);
+    for (const p of [...trainers.slice(0, CLAIM_SAMPLE), ...validators.slice(0, CLAIM_SAMPLE)])
+      await claimIfAny(p, p.address);
     const claimGas: number[] = [];
     const claimFns: Record<string, number> = {};
     for (const tx of sent.filter((t) => t.round === -1n)) {
@@ -596,6 +709,7 @@ async function runSize(
         functions: claimFns,
       },
       batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
+      ...(Object.keys(traces).length > 0 && { traces }),
       sqliteBytes: {
         trainer: { mean: Math.round(mean(sizes(trainerDaemons))), max: Math.max(...sizes(trainerDaemons)) },
         validator: {
@@ -629,10 +743,12 @@ export async function runScaleBench(): Promise<void> {
       `SCALE_VALIDATORS_PER_TRAINER: ${process.env.SCALE_VALIDATORS_PER_TRAINER} must be a number in (0, 1]`,
     );
   const results: SizeFigures[] = [];
-  const out = new URL(
-    perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json",
-    import.meta.url,
-  );
+  // `SCALE_OUT=/tmp/x.json` writes elsewhere (a trial run that must not replace the recorded figures).
+  const out = process.env.SCALE_OUT
+    ? path.resolve(process.env.SCALE_OUT)
+    : new URL(perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json", import.meta.url);
+  /** The rounds measured so far of a size still running (written too: a long run may be cut short). */
+  let partial: { n: number; rounds: readonly RoundFigures[] } | undefined;
   const write = () => {
     const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
     const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
@@ -668,6 +784,7 @@ export async function runScaleBench(): Promise<void> {
           },
           sizes: results,
           exponents,
+          ...(partial && { partial }),
         },
         null,
         2,
@@ -676,7 +793,19 @@ export async function runScaleBench(): Promise<void> {
     return exponents;
   };
   for (const n of sizes) {
-    results.push(await runSize(n, epochs, perTrainer, (line) => console.log(line)));
+    results.push(
+      await runSize(
+        n,
+        epochs,
+        perTrainer,
+        (line) => console.log(line),
+        (rounds) => {
+          partial = { n, rounds };
+          write();
+        },
+      ),
+    );
+    partial = undefined;
     write();
   }
   const exponents = write();
@@ -721,6 +850,9 @@ export async function runScaleBench(): Promise<void> {
     row("SQLite bytes per validator", (s) => s.sqliteBytes.validator.mean, exponents.sqliteBytesPerValidator),
     row("claim gas, mean", (s) => s.claims.gasMean, exponents.claimGasMean),
   ]);
+  for (const s of results)
+    for (const [fn, t] of Object.entries(s.traces ?? {}))
+      console.log(`N = ${s.n}: ${fn} (${t.items} items, ${t.gas.toLocaleString("en-US")} gas)`, t.breakdown);
   for (const s of results)
     for (const [fn, fit] of Object.entries(s.batching))
       if (fit)

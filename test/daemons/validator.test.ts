@@ -783,6 +783,15 @@ describe("ValidatorDaemon", function () {
 
   it("audits an honest run with several validators: all commit Valid and reveal, the challenge is Valid and they earn points; a trainer that missed its deadline is reported", async () => {
     w = await daemonWorld({ trainers: 2, validators: 3 });
+    // The daemons learn the operators from their registration events. Catches a validator that pages
+    // through every operator (3 calls per 100, each O(page)) in every tick, or once a round for its
+    // committee view: O(N) requests a tick.
+    let pages = 0;
+    for (const v of w.validators)
+      v.client.staking.iterateOperators = () => {
+        pages++;
+        throw new Error("the validator daemon paged through every operator");
+      };
     const validators = [];
     for (const v of w.validators) validators.push(await start(v));
     const [trainer, absent] = w.trainers;
@@ -797,6 +806,7 @@ describe("ValidatorDaemon", function () {
     const missed = await w.admin.client.challenges.getDueChallenge({ trainer: absent.address, round: 1n });
     expect(missed.status).to.equal("Missed");
     expect(validators.reduce((n, d) => n + d.status().missedReports, 0)).to.equal(1);
+    expect(pages).to.equal(0);
 
     const win = w.windows(1n);
     await w.advanceTo(win.commitStart + 60n);

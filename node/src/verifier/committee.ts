@@ -25,6 +25,12 @@ export class CommitteeView {
   constructor(
     private readonly client: PoAIClient,
     private readonly read: <T>(label: string, run: () => Promise<T>) => Promise<T>,
+    /**
+     * Every registered validator, where the caller keeps them (the validator daemon: from the
+     * `OperatorRegistered` events); by default read page by page (`iterateOperators`). A validator
+     * that left is harmless: its stake at the round is 0, as the on-chain draw sees it.
+     */
+    private readonly listValidators?: () => Promise<Address[]>,
   ) {}
 
   /**
@@ -57,6 +63,7 @@ export class CommitteeView {
 
   private async load(round: bigint): Promise<RoundStakes> {
     const validators = await this.read("iterateOperators", async () => {
+      if (this.listValidators) return this.listValidators();
       const out: Address[] = [];
       for await (const op of this.client.staking.iterateOperators()) {
         if (op.roleId === 2) out.push(getAddress(op.operator));

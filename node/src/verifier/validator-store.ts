@@ -145,6 +145,12 @@ const MIGRATIONS = [
   );
   `,
   DISPUTE_TABLES,
+  // Scale: the operators are kept from the OperatorRegistered events (no paging through every
+  // operator each tick), and a trainer's submission of a round is found by index, not by a scan.
+  `
+  CREATE INDEX challenges_trainer_round ON challenges (trainer, round);
+  CREATE TABLE operators (address TEXT PRIMARY KEY, role INTEGER NOT NULL, block INTEGER NOT NULL);
+  `,
 ];
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
@@ -443,6 +449,54 @@ export class ValidatorStore {
       this.db.prepare("SELECT 1 FROM challenges WHERE trainer = ? AND round = ?").get(trainer, round) !==
       undefined
     );
+  }
+
+  /**
+   * Records registrations (from `OperatorRegistered` events, in block order: a later one replaces an
+   * earlier one's role) and moves the registration scan's cursor to `nextBlock`, in one transaction.
+   */
+  addOperators(rows: readonly { address: Address; role: number; block: number }[], nextBlock: bigint): void {
+    transaction(this.db, () => {
+      const upsert = this.db.prepare(
+        "INSERT INTO operators (address, role, block) VALUES (?, ?, ?) " +
+          "ON CONFLICT (address) DO UPDATE SET role = excluded.role, block = excluded.block",
+      );
+      for (const r of rows) upsert.run(r.address, r.role, r.block);
+      this.setMeta("operatorScanBlock", String(nextBlock));
+    });
+  }
+
+  /** Where the registration scan goes on from (undefined before the first scan). */
+  operatorScanBlock(): bigint | undefined {
+    const v = this.getMeta("operatorScanBlock");
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  /** Operators registered with `role` (1 trainer, 2 validator), in registration order. */
+  operatorsOf(role: number): Address[] {
+    return (
+      this.db
+        .prepare("SELECT address FROM operators WHERE role = ? ORDER BY block, address")
+        .all(role) as Row[]
+    ).map((r) => String(r.address) as Address);
+  }
+
+  /**
+   * The known trainers whose challenge of `round` is neither seen (no `ResultSubmitted`) nor settled
+   * by an earlier check: one indexed query, where a lookup per trainer cost two queries each.
+   */
+  trainersToCheck(round: number): Address[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT t.address FROM operators t
+           WHERE t.role = 1
+             AND NOT EXISTS (SELECT 1 FROM challenges c WHERE c.trainer = t.address AND c.round = ?)
+             AND NOT EXISTS (SELECT 1 FROM missed m WHERE m.trainer = t.address AND m.round = ?)
+           ORDER BY t.block, t.address`,
+        )
+        .all(round, round) as Row[]
+    ).map((r) => String(r.address) as Address);
   }
 
   // --- beacon withholding ---------------------------------------------------------------------

@@ -509,7 +509,15 @@ export class ValidatorDaemon extends DaemonLoop {
     this.epochLength = init.epochLength;
     this.metrics = createMetrics(this.registry);
     this.stuckAfterMs = init.options.stuckAfterMs;
-    this.committees = new CommitteeView(this.client, (label, run) => this.rpc(label, run));
+    this.committees = new CommitteeView(
+      this.client,
+      (label, run) => this.rpc(label, run),
+      // The validators from the registrations the daemon keeps (no page through every operator).
+      async () => {
+        await this.scanOperators();
+        return this.store.operatorsOf(2); // Staking Role.Validator
+      },
+    );
     this.disputes = new ChallengerDisputes({
       client: this.client,
       validator: this.validator,
@@ -1029,12 +1037,24 @@ export class ValidatorDaemon extends DaemonLoop {
     while (from <= latest) {
       signal.throwIfAborted();
       const to = from + range - 1n < latest ? from + range - 1n : latest;
-      const events = await this.rpc(
-        "getLogs ResultSubmitted",
-        () =>
-          this.client.challenges.getEvents({ eventName: "ResultSubmitted", fromBlock: from, toBlock: to }),
-        signal,
-      );
+      const [events, extensions] = await Promise.all([
+        this.rpc(
+          "getLogs ResultSubmitted",
+          () =>
+            this.client.challenges.getEvents({ eventName: "ResultSubmitted", fromBlock: from, toBlock: to }),
+          signal,
+        ),
+        this.rpc(
+          "getLogs ChallengeExtended",
+          () =>
+            this.client.challenges.getEvents({
+              eventName: "ChallengeExtended",
+              fromBlock: from,
+              toBlock: to,
+            }),
+          signal,
+        ),
+      ]);
       const added = this.store.recordSubmissions(
         events.map((e) => ({
           id: e.args.id.toLowerCase() as Hex,
@@ -1047,6 +1067,14 @@ export class ValidatorDaemon extends DaemonLoop {
         to + 1n,
       );
       if (added > 0) this.log.info({ fromBlock: String(from), toBlock: String(to), added }, "new results");
+      // Extensions are learnt from their events, so that the challenges this validator is not drawn
+      // for are not read again every tick (stepFinalize reads them once, at the fallback time).
+      for (const e of extensions) {
+        const c = this.store.getChallenge(e.args.id.toLowerCase() as Hex);
+        if (c === undefined || c.chainStatus !== undefined) continue;
+        const extension = Number(e.args.auditRound) - c.round - 1;
+        if (extension > c.extension) this.extended(c, extension, Number(e.args.auditRound));
+      }
       from = to + 1n;
     }
     this.metrics.scanBlock.set(Number(from));
@@ -1597,9 +1625,14 @@ export class ValidatorDaemon extends DaemonLoop {
       "skipped",
       "expired",
     ];
-    const due = this.store
-      .challengesIn(states, { open: true })
-      .filter((c) => now >= this.windows(c.round, c.extension).revealEnd);
+    // A member looks from the end of the reveal window on; a validator outside the committee only
+    // once its fallback finalization is due (extensions reach it through their events, stepScan),
+    // so that the challenges it is not drawn for are read once, not every tick.
+    const due = this.store.challengesIn(states, { open: true }).filter((c) => {
+      const w = this.windows(c.round, c.extension);
+      const member = c.state !== "skipped" && c.state !== "expired";
+      return now >= (member ? w.revealEnd : w.replayEnd + (w.closesAt - w.replayEnd) / 2n);
+    });
     // Every due challenge's state in one batched read (Multicall3), not one request each.
     const infos = await this.rpc(
       "getChallenges",
@@ -1735,35 +1768,78 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepMissed(signal: AbortSignal): Promise<void> {
     const now = await this.now(signal);
     const round = roundAt(this.genesis, this.epochLength, now);
-    let trainers: Address[] | undefined;
+    let scanned = false;
     for (let r = round > 2n ? round - 2n : 0n; r <= round; r++) {
       const w = this.windows(r);
       if (now <= w.start || now > w.closesAt) continue;
       // A round without an active spec has nothing due: one read instead of one per trainer
       // (what a validator starting on a new network met in every round before activation).
       if (!(await this.hasActiveSpec(r, signal))) continue;
-      if (trainers === undefined) {
-        trainers = [];
-        for await (const op of this.client.staking.iterateOperators()) {
-          if (op.role === "trainer") trainers.push(getAddress(op.operator));
-        }
+      if (!scanned) {
+        await this.scanOperators(signal);
+        scanned = true;
       }
-      // The trainers that submitted are settled in one write (one disk sync), the others checked.
-      const submitted: { trainer: Address; round: number; outcome: string }[] = [];
-      const open: Address[] = [];
-      for (const trainer of trainers) {
+      // Only the trainers with neither a seen result nor a settled check are looked at: one indexed
+      // query, no row written for the trainers that submitted.
+      for (const trainer of this.store.trainersToCheck(Number(r))) {
+        signal.throwIfAborted();
         const notBefore = this.deadlines.get(`${trainer}:${r}`);
         if (notBefore !== undefined && now <= notBefore) continue;
-        if (this.store.missedChecked(trainer, Number(r))) continue;
-        if (this.store.hasSubmission(trainer, Number(r)))
-          submitted.push({ trainer, round: Number(r), outcome: "Submitted" });
-        else open.push(trainer);
-      }
-      this.store.recordMissedMany(submitted);
-      for (const trainer of open) {
-        signal.throwIfAborted();
         await this.reportIfMissed(trainer, r, now, signal);
       }
+    }
+  }
+
+  /**
+   * Keeps the registered operators from the `OperatorRegistered` events since the last scan (one
+   * `eth_getLogs` per `scanBlockRange` blocks): O(new registrations) a tick, where paging through
+   * every operator cost 3 requests per 100 operators, each an O(page) call, every tick.
+   */
+  private async scanOperators(signal?: AbortSignal): Promise<void> {
+    const { block: latest } = await this.clock(signal);
+    // From the deployment, whatever `fromBlock` says: every registration counts, however old.
+    let from = this.store.operatorScanBlock() ?? this.client.deployment.deployBlock ?? 0n;
+    const range = BigInt(this.options.scanBlockRange);
+    while (from <= latest) {
+      signal?.throwIfAborted();
+      const to = from + range - 1n < latest ? from + range - 1n : latest;
+      const [registered, deregistered] = await Promise.all([
+        this.rpc(
+          "getLogs OperatorRegistered",
+          () =>
+            this.client.staking.getEvents({ eventName: "OperatorRegistered", fromBlock: from, toBlock: to }),
+          signal,
+        ),
+        this.rpc(
+          "getLogs OperatorDeregistered",
+          () =>
+            this.client.staking.getEvents({
+              eventName: "OperatorDeregistered",
+              fromBlock: from,
+              toBlock: to,
+            }),
+          signal,
+        ),
+      ]);
+      // In chain order; a deregistration leaves the operator without a role (0) until it registers again.
+      const rows = [
+        ...registered.map((e) => ({ e, role: Number(e.args.role) })),
+        ...deregistered.map((e) => ({ e, role: 0 })),
+      ]
+        .sort((a, b) =>
+          a.e.blockNumber === b.e.blockNumber
+            ? a.e.logIndex - b.e.logIndex
+            : a.e.blockNumber < b.e.blockNumber
+              ? -1
+              : 1,
+        )
+        .map(({ e, role }) => ({
+          address: getAddress(e.args.operator!),
+          role,
+          block: Number(e.blockNumber),
+        }));
+      this.store.addOperators(rows, to + 1n);
+      from = to + 1n;
     }
   }
 
