@@ -113,7 +113,8 @@ describe("devnet", function () {
       const disputes = report.disputes!;
       const honestValidator = report.operators.find((x) => x.name === "validator 1")!;
       const cleared = report.operators.find((x) => x.behaviour === "cleared forger")!;
-      expect(cleared.challenges).to.deep.equal({ Valid: 2 });
+      // judged Valid by the colluding majority, then overruled by the games: Fraud on chain
+      expect(cleared.challenges).to.deep.equal({ Fraud: 2 });
       expect(disputes.games).to.have.length(2);
       for (const g of disputes.games) {
         expect(g.winner).to.equal(honestValidator.address);
