@@ -4,7 +4,8 @@
  * the defence by itself; the framer whose validator daemon takes seats finds its own replay honest
  * and sits out; the other framer's seat (taken and played by hand with a lying replay) is won by
  * the trainer daemon; once the seats close the trainer settles: the conviction is overruled, the
- * trainer unjailed and repaid from both framers' slashes. One world, one round, the small daemon spec.
+ * trainer unjailed and repaid from both framers' slashes. A forger convicted in the same round
+ * defends too, and loses: the accusers' validator daemons take their seats and win them. One world, one round, the small daemon spec.
  */
 import { expect } from "chai";
 import path from "node:path";
@@ -26,7 +27,7 @@ import { TrainerDaemon } from "../../node/src/node/index.js";
 import { ValidatorDaemon } from "../../node/src/verifier/index.js";
 import { DisputeStore } from "../../node/src/disputes/index.js";
 import { fetchCheckpoint } from "../../node/src/daemon/protocol.js";
-import { FramingValidator } from "../../scripts/lib/adversaries.js";
+import { DisputingForger, FramingValidator } from "../../scripts/lib/adversaries.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
 import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
@@ -55,6 +56,7 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
   let game: Address;
   let clientOf: (op: { wallet: DaemonWorld["admin"]["wallet"] }) => PoAIClient;
   let trainer: OpenTrainer;
+  let forger: DisputingForger;
   let honest: ValidatorDaemon;
   let sitsOut: FramingValidator;
   let sits: FramingValidator;
@@ -68,7 +70,7 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
   const id = () => challengeId(w.trainers[0].address, ROUND);
 
   before(async () => {
-    w = await daemonWorld({ trainers: 1, validators: 3 });
+    w = await daemonWorld({ trainers: 2, validators: 3 });
     const g = await deployDisputeGame(w.viem, {
       token: w.d.token.address,
       moveTimeout: MOVE_TIMEOUT,
@@ -92,6 +94,13 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
       progress: "off",
       logLevel: "silent",
     });
+    forger = await DisputingForger.create({
+      client: clientOf(w.trainers[1]),
+      databasePath: path.join(w.tempDir("forger"), "trainer.db"),
+      backend: "js",
+      progress: "off",
+      logLevel: "silent",
+    });
     const options = (i: number) => ({
       client: clientOf(w.validators[i]),
       dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
@@ -109,7 +118,7 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
     await driveRounds({
       windows: w.windows,
       advanceTo: w.advanceTo,
-      trainers: [trainer],
+      trainers: [trainer, forger],
       validators: [honest, sitsOut, sits],
       from: ROUND,
       to: ROUND,
@@ -118,7 +127,7 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
   });
 
   after(async () => {
-    for (const d of [trainer, honest, sitsOut, sits]) await d?.stop();
+    for (const d of [trainer, forger, honest, sitsOut, sits]) await d?.stop();
     w?.cleanup();
   });
 
@@ -151,7 +160,7 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
 
   it("the framer's validator daemon replays the segment it named, finds it honest and takes no seat", async () => {
     await sitsOut.tick();
-    const opens = sitsOut.status().disputes!.opens;
+    const opens = sitsOut.status().disputes!.opens.filter((o) => o.challengeId === id().toLowerCase());
     expect(opens).to.have.length(1);
     expect(opens[0]).to.deep.include({ challengeId: id().toLowerCase(), status: "refused" });
     expect(opens[0].note).to.match(/replays to the committed parameter root/);
@@ -177,7 +186,12 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
         end: strip(end),
       }),
     });
-    const gameId = 1n;
+    const gameId = await w.publicClient.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "gameCount",
+    });
+    expect((await getDispute(client, { id: gameId })).challenger).to.equal(framer.address);
     const interval = w.spec.checkpointInterval;
     const replay = new RunStates(
       w.spec,
@@ -204,6 +218,28 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
     const view = await getDispute(client, { id: gameId });
     expect(view.phase).to.equal("Resolved");
     expect(view.winner).to.equal(w.trainers[0].address);
+  });
+
+  it("a forger's daemon that defends its conviction loses it: the accusers' validator daemons take their seats and win", async () => {
+    const fid = challengeId(w.trainers[1].address, ROUND);
+    expect((await w.admin.client.challenges.getChallenge({ id: fid })).status).to.equal("Fraud");
+    const ctx = clientOf(w.validators[0]);
+    for (let i = 0; i < 60; i++) {
+      if ((await getDefence(ctx, { challengeId: fid })).state === "Failed") break;
+      await forger.tick().catch(() => undefined); // a lost seat fails the tick (logged)
+      for (const v of [honest, sitsOut]) await v.tick();
+    }
+    expect((await getDefence(ctx, { challengeId: fid })).state).to.equal("Failed");
+    // both members whose replay refutes the forged segment sat, by themselves
+    for (const v of [honest, sitsOut])
+      expect(v.status().disputes!.opens.find((o) => o.challengeId === fid.toLowerCase())).to.deep.include({
+        status: "opened",
+      });
+    await forger.tick().catch(() => undefined);
+    expect(
+      forger.status().disputes.defences.find((d) => d.challengeId === fid.toLowerCase())!.status,
+    ).to.equal("failed");
+    expect((await w.admin.client.challenges.getChallenge({ id: fid })).status).to.equal("Fraud");
   });
 
   it("after the seats close the trainer daemon settles: Valid, the trainer unjailed and repaid from both framers' slashes", async () => {
