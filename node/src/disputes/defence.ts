@@ -36,7 +36,19 @@ export interface DefenceOptions {
 const LIVE: readonly DefenceRecord["status"][] = ["persisted", "sent", "open"];
 
 export class ConvictionDefence {
-  constructor(private readonly o: DefenceOptions) {}
+  /** The defences as last written (served by `status()`, also after the database closed). */
+  private readonly records = new Map<string, DefenceRecord>();
+
+  constructor(private readonly o: DefenceOptions) {
+    for (const d of o.store.defences()) this.records.set(d.challengeId, d);
+  }
+
+  /** Writes the defence of `challengeId` and keeps its record for `status()`. */
+  private set(challengeId: Hex, changes: Parameters<DisputeStore["setDefence"]>[1]): void {
+    this.o.store.setDefence(challengeId, changes);
+    const d = this.o.store.defence(challengeId);
+    if (d) this.records.set(d.challengeId, d);
+  }
 
   /** Whether the defence of `challengeId` is under way (the run must be kept). */
   live(challengeId: Hex): boolean {
@@ -56,15 +68,15 @@ export class ConvictionDefence {
 
   /** Opens the defence of `run` once, when it is convicted as Fraud and its root is the stored run's. */
   private async open(run: DefensibleRun, prior: DefenceRecord | undefined): Promise<void> {
-    const { client, store, log } = this.o;
+    const { client, log } = this.o;
     if (prior === undefined) {
       const info = await client.challenges.getChallenge({ id: run.id });
       if (info.status !== "Fraud") {
-        if (info.final) store.setDefence(run.id, { status: "refused", note: `judged ${info.status}` });
+        if (info.final) this.set(run.id, { status: "refused", note: `judged ${info.status}` });
         return;
       }
       if (run.root === null || run.root.toLowerCase() !== info.resultRoot.toLowerCase()) {
-        store.setDefence(run.id, {
+        this.set(run.id, {
           status: "refused",
           note: `the committed root ${info.resultRoot} is not the stored run's (${run.root}): not defended`,
         });
@@ -74,40 +86,40 @@ export class ConvictionDefence {
     }
     // a defence on chain (sent before a crash, or opened by anyone on the trainer's behalf) is the one
     if ((await getDefence(client, { challengeId: run.id })).state !== "None") {
-      store.setDefence(run.id, { status: "open" });
+      this.set(run.id, { status: "open" });
       log.info({ id: run.id }, "defence of the convicted run is open");
       return;
     }
-    store.setDefence(run.id, { status: "persisted" });
+    this.set(run.id, { status: "persisted" });
     try {
       await ensureBondApproved(client, this.o.trainer);
       const hash = await openDefence(client, { challengeId: run.id });
-      store.setDefence(run.id, { status: "sent", txHash: hash });
+      this.set(run.id, { status: "sent", txHash: hash });
       const receipt = await waitForTransactionReceipt(client.publicClient, { hash });
       if (receipt.status !== "success") {
-        store.setDefence(run.id, { status: "refused", note: `openDefence ${hash} reverted` });
+        this.set(run.id, { status: "refused", note: `openDefence ${hash} reverted` });
         return;
       }
-      store.setDefence(run.id, { status: "open" });
+      this.set(run.id, { status: "open" });
       log.warn({ id: run.id }, "the committee convicted this trainer's run as Fraud: defence opened");
     } catch (err) {
       if (!isPoAIContractError(err)) throw err;
       if (err.errorName === "DefenceExists") {
-        store.setDefence(run.id, { status: "open" });
+        this.set(run.id, { status: "open" });
         return;
       }
       // the dispute window closed, the conviction was overruled already, …: the chain's word is final
-      store.setDefence(run.id, { status: "refused", note: `${err.errorName}: ${err.message}` });
+      this.set(run.id, { status: "refused", note: `${err.errorName}: ${err.message}` });
       log.warn({ id: run.id, error: err.errorName }, "defence refused");
     }
   }
 
   /** Settles an open defence once its seats closed and no seated game is pending. */
   private async settle(challengeId: Hex): Promise<void> {
-    const { client, store, log } = this.o;
+    const { client, log } = this.o;
     const d = await getDefence(client, { challengeId });
     if (d.state === "Overruled" || d.state === "Failed") {
-      store.setDefence(challengeId, { status: d.state === "Overruled" ? "overruled" : "failed" });
+      this.set(challengeId, { status: d.state === "Overruled" ? "overruled" : "failed" });
       log.info({ id: challengeId, state: d.state }, "defence ended");
       return;
     }
@@ -125,11 +137,11 @@ export class ConvictionDefence {
     }
     const after = await getDefence(client, { challengeId });
     if (after.state === "Overruled" || after.state === "Failed")
-      store.setDefence(challengeId, { status: after.state === "Overruled" ? "overruled" : "failed" });
+      this.set(challengeId, { status: after.state === "Overruled" ? "overruled" : "failed" });
     log.warn({ id: challengeId, state: after.state }, "defence settled");
   }
 
   status(): DefenceRecord[] {
-    return this.o.store.defences();
+    return [...this.records.values()];
   }
 }
