@@ -43,6 +43,7 @@ export interface TrainerRunOptions extends CommonOptions {
   publicEndpoint?: string;
   registerEndpoint?: boolean;
   claimJobs?: boolean;
+  disputes?: boolean;
   gpuClass?: string;
   backend?: "js" | "wasm" | "cuda" | "auto";
   retentionSeconds?: number;
@@ -146,6 +147,7 @@ export async function trainerRun(
     ...(c.publicEndpoint !== undefined && { publicEndpoint: c.publicEndpoint }),
     ...(c.registerEndpoint !== undefined && { registerEndpoint: c.registerEndpoint }),
     ...(c.claimJobs !== undefined && { claimJobs: c.claimJobs }),
+    ...(c.disputes !== undefined && { disputes: c.disputes }),
     ...(c.gpuClass !== undefined && { gpuClass: c.gpuClass }),
     ...(c.backend !== undefined && { backend: c.backend }),
     ...(c.retentionSeconds !== undefined && { retentionSeconds: c.retentionSeconds }),

@@ -366,6 +366,10 @@ function program(
       "--no-claim-jobs",
       "do not claim paid training jobs (default: claim them when the address book has a JobRegistry)",
     )
+    .option(
+      "--no-disputes",
+      "do not defend runs the committee convicted as Fraud (games already opened against them are still played)",
+    )
     .option("--gpu-class <class>", "GPU class published with the endpoint")
     .addOption(new Option("--backend <kind>", "engine backend").choices(backends))
     .option(
@@ -388,6 +392,7 @@ function program(
               ...(o.retention !== undefined && { retentionSeconds: o.retention }),
               registerEndpoint: o.registerEndpoint === false ? false : undefined,
               claimJobs: o.claimJobs === false ? false : undefined,
+              disputes: o.disputes === false ? false : undefined,
             },
             config,
             io,

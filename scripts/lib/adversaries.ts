@@ -231,6 +231,25 @@ export class ColludingValidator extends ValidatorDaemon {
   }
 }
 
+/**
+ * Frames `targets`: votes `Invalid` on their runs (in both phases), naming segment `segment`,
+ * without auditing them; audits everyone else honestly. A majority of framers convicts an honest
+ * trainer, whose defence overrules them (docs/disputes.md, "Defending a convicted run").
+ */
+export class FramingValidator extends ValidatorDaemon {
+  targets = new Set<string>();
+  segment = 1;
+  protected override async decide(
+    challenge: ChallengeToAudit,
+    samples: number[],
+    signal: AbortSignal,
+  ): Promise<Decision> {
+    if (this.targets.has(challenge.trainer.toLowerCase()))
+      return { verdict: "Invalid", segment: this.segment, measuredScoreBps: 0 };
+    return super.decide(challenge, samples, signal);
+  }
+}
+
 /** Audits and commits honestly, then never reveals. */
 export class SilentValidator extends ValidatorDaemon {
   protected override shouldReveal(): boolean {

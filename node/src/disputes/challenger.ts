@@ -9,9 +9,13 @@
  * leaves the game needs), replays the segment from the first, and opens only when the replay's
  * parameter root differs from the committed end's. A segment that replays (a verdict that was
  * wrong, or evidence the game cannot judge: checkpoint 0, a malformed checkpoint) opens nothing.
+ *
+ * The same opening is its seat in the defence of a conviction it voted for (the challenge ended
+ * `Fraud` and the trainer opened a defence, `defended`): its segment, its bond, its replay.
  */
 import type { Address, Hex } from "viem";
-import { isPoAIContractError, type PoAIClient } from "@poai/sdk";
+import { getBlock } from "viem/actions";
+import { getDefence, isPoAIContractError, type PoAIClient } from "@poai/sdk";
 import {
   RunStates,
   deriveKey,
@@ -78,6 +82,23 @@ export class ChallengerDisputes {
   pending(id: Hex): boolean {
     const open = this.o.store.open(id);
     return open === undefined || open.status === "persisted" || open.status === "sent";
+  }
+
+  /**
+   * Whether the conviction `id` is defended now (`DisputeGame.defences`: `Open`), so that an
+   * accuser may take its seat. A defence that ended (or a seat window that closed) settles the
+   * challenge's opening as refused: nothing is asked again.
+   */
+  async defended(id: Hex): Promise<boolean> {
+    const d = await getDefence(this.o.client, { challengeId: id });
+    if (d.state === "None") return false;
+    // a seat written (maybe sent) before a restart is resumed: found on chain, or refused there
+    if (this.o.store.open(id) !== undefined) return true;
+    const now = (await getBlock(this.o.client.publicClient, { blockTag: "latest" })).timestamp;
+    if (d.state === "Open" && now <= d.seatEnd) return true;
+    this.o.store.persistOpen(id, 0, "0x");
+    this.o.store.updateOpen(id, { status: "refused", note: `defence ${d.state}: no seat to take` });
+    return false;
   }
 
   /**

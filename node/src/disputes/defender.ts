@@ -11,7 +11,8 @@ import { disputeGameAbi, disputeGameAddress, type PoAIClient } from "@poai/sdk";
 import type { StateSource } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
 import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
-import type { DisputeStore } from "./store.js";
+import { ConvictionDefence, type DefensibleRun } from "./defence.js";
+import type { DefenceRecord, DisputeStore } from "./store.js";
 
 /** Blocks per `eth_getLogs` request of the scan. */
 const SCAN_RANGE = 5_000n;
@@ -25,12 +26,19 @@ export interface DefenderOptions {
   ownsRun(challengeId: Hex): boolean;
   /** The source of the states of segment `segment` of the run of `challengeId`. */
   sourceOf(challengeId: Hex, segment: number, signal?: AbortSignal): Promise<StateSource>;
+  /**
+   * The runs whose conviction as Fraud this trainer defends (`ConvictionDefence`); none when
+   * omitted. `defend: false` (`--no-disputes`) opens no defence; seats already taken are played.
+   */
+  defensibleRuns?: () => readonly DefensibleRun[];
+  defend?: boolean;
   warnSeconds?: number;
   hooks?: PlayerHooks;
 }
 
 export class DefenderDisputes {
   readonly player: DisputePlayer;
+  readonly defence: ConvictionDefence;
   private readonly sources = new Map<string, StateSource>();
   private window: bigint | undefined;
 
@@ -43,16 +51,35 @@ export class DefenderDisputes {
       ...(o.warnSeconds !== undefined && { warnSeconds: o.warnSeconds }),
       ...(o.hooks && { hooks: o.hooks }),
     });
+    this.defence = new ConvictionDefence({
+      client: o.client,
+      trainer: o.trainer,
+      store: o.store,
+      log: o.log,
+    });
   }
 
   get enabled(): boolean {
     return this.o.client.deployment.contracts.disputeGame !== undefined;
   }
 
-  /** Finds new games against this trainer's runs, then plays every open one. */
+  /**
+   * Finds new games against this trainer's runs, plays every open one, then opens the defence of
+   * a newly convicted run and settles the defences whose seats closed.
+   */
   async step(signal?: AbortSignal): Promise<void> {
     if (!this.enabled) return;
     await this.scan();
+    await this.playAll(signal);
+    const runs = this.o.defensibleRuns?.() ?? [];
+    const defend = this.o.defend ?? true;
+    await this.defence.step(
+      defend ? runs : runs.filter((r) => this.o.store.defence(r.id) !== undefined),
+      signal,
+    );
+  }
+
+  private async playAll(signal?: AbortSignal): Promise<void> {
     for (const g of this.o.store.games(["playing"])) {
       signal?.throwIfAborted();
       await this.player.play(
@@ -115,6 +142,7 @@ export class DefenderDisputes {
     if (!this.enabled) return true;
     const id = challengeId.toLowerCase();
     if (this.o.store.games(["playing"]).some((g) => g.challengeId?.toLowerCase() === id)) return false;
+    if (this.defence.live(challengeId)) return false;
     this.window ??= await readContract(this.o.client.publicClient, {
       address: disputeGameAddress(this.o.client),
       abi: disputeGameAbi,
@@ -123,7 +151,7 @@ export class DefenderDisputes {
     return now > closesAt + this.window;
   }
 
-  status(): { enabled: boolean; games: GameStatus[] } {
-    return { enabled: this.enabled, games: this.player.status() };
+  status(): { enabled: boolean; games: GameStatus[]; defences: DefenceRecord[] } {
+    return { enabled: this.enabled, games: this.player.status(), defences: this.defence.status() };
   }
 }

@@ -2,7 +2,8 @@
  * `@poai/node/disputes`: the daemons' dispute games (docs/disputes.md, "Daemons"). The
  * {@link DisputePlayer} plays one game for one role, every move on disk before it is sent;
  * `ChallengerDisputes` opens and plays a validator's bound games, `DefenderDisputes` finds and
- * defends the games against a trainer's runs; `DisputeStore` holds them in the daemon's database.
+ * defends the games against a trainer's runs, `ConvictionDefence` opens and settles the defence
+ * of a run convicted as Fraud; `DisputeStore` holds them in the daemon's database.
  */
 export {
   DEFAULT_DEADLINE_WARN_SECONDS,
@@ -16,8 +17,12 @@ export {
 export { ChallengerDisputes, type ChallengerOptions, type DisputeCandidate } from "./challenger.js";
 export { DefenderDisputes, type DefenderOptions } from "./defender.js";
 export { openBoundGame } from "./open.js";
+export { ConvictionDefence, type DefenceOptions, type DefensibleRun } from "./defence.js";
 export {
+  DEFENCE_TABLES,
   DISPUTE_TABLES,
+  type DefenceRecord,
+  type DefenceStatus,
   DisputeStore,
   type DisputeRole,
   type GameRecord,

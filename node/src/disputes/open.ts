@@ -60,7 +60,7 @@ async function findOpened(ctx: PoAIContext, challengeId: Hex, me: Address): Prom
 }
 
 /** Approves the game's bond when the allowance is short of it. */
-async function ensureBondApproved(ctx: PoAIContext, me: Address): Promise<void> {
+export async function ensureBondApproved(ctx: PoAIContext, me: Address): Promise<void> {
   const game = disputeGameAddress(ctx);
   const [bond, token] = await Promise.all([
     readContract(ctx.publicClient, { address: game, abi: disputeGameAbi, functionName: "bond" }),

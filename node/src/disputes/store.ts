@@ -51,6 +51,34 @@ export const DISPUTE_TABLES = `
   );
 `;
 
+/**
+ * The trainer's defences of its convicted runs (`DisputeGame.openDefence`): one row per challenge,
+ * written before the opening is sent. A migration of the trainer's schema after `DISPUTE_TABLES`.
+ */
+export const DEFENCE_TABLES = `
+  CREATE TABLE dispute_defences (
+    challenge_id TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    tx_hash      TEXT,
+    note         TEXT,
+    updated_at   INTEGER NOT NULL
+  );
+`;
+
+/**
+ * A defence's life: `persisted` (on disk, not sent), `sent` (its hash on disk), `open` (on chain,
+ * seats being played), then `overruled` (settled: the conviction reversed), `failed` (a seat lost)
+ * or `refused` (the chain refused the opening: the window closed, …).
+ */
+export type DefenceStatus = "persisted" | "sent" | "open" | "overruled" | "failed" | "refused";
+
+export interface DefenceRecord {
+  challengeId: Hex;
+  status: DefenceStatus;
+  txHash: Hash | undefined;
+  note: string | undefined;
+}
+
 /** Which side of a game the daemon plays. */
 export type DisputeRole = "challenger" | "defender";
 
@@ -137,6 +165,15 @@ function toOpen(r: Row): OpenRecord {
     txHash: str(r.tx_hash) as Hash | undefined,
     status: String(r.status) as OpenRecord["status"],
     gameId: r.game_id === null ? undefined : BigInt(String(r.game_id)),
+    note: str(r.note),
+  };
+}
+
+function toDefence(r: Row): DefenceRecord {
+  return {
+    challengeId: String(r.challenge_id) as Hex,
+    status: String(r.status) as DefenceStatus,
+    txHash: str(r.tx_hash) as Hash | undefined,
     note: str(r.note),
   };
 }
@@ -280,6 +317,39 @@ export class DisputeStore {
          status = 'persisted', tx_hash = NULL, note = NULL, updated_at = excluded.updated_at`,
       )
       .run(challengeId.toLowerCase(), segment, calldata, Date.now());
+  }
+
+  // --- defences (trainer) ------------------------------------------------------------------------
+
+  defence(challengeId: Hex): DefenceRecord | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM dispute_defences WHERE challenge_id = ?")
+      .get(challengeId.toLowerCase()) as Row | undefined;
+    return r ? toDefence(r) : undefined;
+  }
+
+  defences(): DefenceRecord[] {
+    return (this.db.prepare("SELECT * FROM dispute_defences ORDER BY updated_at").all() as Row[]).map(
+      toDefence,
+    );
+  }
+
+  /** Writes (or moves on) the defence of `challengeId`; `persisted` is written before it is sent. */
+  setDefence(challengeId: Hex, changes: { status: DefenceStatus; txHash?: Hash; note?: string }): void {
+    this.db
+      .prepare(
+        `INSERT INTO dispute_defences (challenge_id, status, tx_hash, note, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (challenge_id) DO UPDATE SET status = excluded.status,
+         tx_hash = COALESCE(excluded.tx_hash, tx_hash), note = COALESCE(excluded.note, note),
+         updated_at = excluded.updated_at`,
+      )
+      .run(
+        challengeId.toLowerCase(),
+        changes.status,
+        changes.txHash ?? null,
+        changes.note?.slice(0, 500) ?? null,
+        Date.now(),
+      );
   }
 
   updateOpen(

@@ -52,6 +52,11 @@ export interface TrainerDaemonOptions {
   datasetTimeoutMs?: number;
   /** Claim paid jobs in their claim rounds (when the address book has a JobRegistry); default true. */
   claimJobs?: boolean;
+  /**
+   * Defend this trainer's runs convicted as Fraud (open the defence, settle it; docs/disputes.md);
+   * default true. Games already opened against its runs are played either way.
+   */
+  disputes?: boolean;
 }
 
 /** The options after validation, with their defaults. */
@@ -75,6 +80,7 @@ export interface ResolvedTrainerOptions {
   datasetCacheDir: string | undefined;
   datasetTimeoutMs: number;
   claimJobs: boolean;
+  disputes: boolean;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -233,8 +239,12 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   if (o.claimJobs !== undefined && typeof o.claimJobs !== "boolean") {
     throw new PoAIInputError("claimJobs", o.claimJobs, "a boolean");
   }
+  if (o.disputes !== undefined && typeof o.disputes !== "boolean") {
+    throw new PoAIInputError("disputes", o.disputes, "a boolean");
+  }
   return {
     claimJobs: o.claimJobs ?? true,
+    disputes: o.disputes ?? true,
     datasetSources: datasetSources as string[],
     datasetCacheDir: (o.datasetCacheDir as string | undefined) ?? defaultDatasetCache(o.databasePath),
     datasetTimeoutMs,

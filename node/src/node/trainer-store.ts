@@ -19,7 +19,7 @@
 import type { Address, Hex } from "viem";
 import { byteTreeRoot, type TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
-import { DISPUTE_TABLES } from "../disputes/store.js";
+import { DEFENCE_TABLES, DISPUTE_TABLES } from "../disputes/store.js";
 
 export type RunState = "training" | "trained" | "submitting" | "submitted" | "missed" | "rejected";
 
@@ -115,6 +115,7 @@ const MIGRATIONS = [
   ) WITHOUT ROWID;
   `,
   DISPUTE_TABLES,
+  DEFENCE_TABLES,
 ];
 
 interface RunRow {

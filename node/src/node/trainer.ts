@@ -90,6 +90,9 @@ import {
 } from "./trainer-options.js";
 import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
 
+/** The latest submitted runs whose conviction the daemon watches for (and defends). */
+const DEFENSIBLE_RUNS = 8;
+
 // --- status -------------------------------------------------------------------------------------
 
 /** One run as `status()` reports it. */
@@ -279,6 +282,12 @@ export class TrainerDaemon extends DaemonLoop {
         if (!run) throw new Error(`no run ${id} to defend`);
         return this.disputeSource(run, segment, signal);
       },
+      defend: init.options.disputes,
+      defensibleRuns: () =>
+        this.store
+          .recentRuns(["submitted"], DEFENSIBLE_RUNS)
+          .filter((r) => !r.pruned)
+          .map((r) => ({ id: r.id, root: r.root })),
     });
   }
 

@@ -22,8 +22,9 @@
  *    then audits it again if the new draw selects it), reports trainers that missed their
  *    deadline, and reports validators that withheld a beacon reveal (they are slashed);
  * 7. disputes a challenge it found Invalid that ended Valid anyway (a majority cleared it) with a
- *    game bound to the refuted segment, and plays its games to the end (`../disputes/`; the
- *    `disputes` option turns the openings off).
+ *    game bound to the refuted segment, takes its seat on that segment when the trainer defends a
+ *    conviction it voted for, and plays its games to the end (`../disputes/`; the `disputes`
+ *    option turns the openings and seats off).
  *
  * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
  * a beacon secret) is written before the transaction that depends on it, and after a restart the
@@ -1557,7 +1558,9 @@ export class ValidatorDaemon extends DaemonLoop {
 
   /**
    * A challenge this validator found Invalid that ended Valid (a majority cleared it) is disputed
-   * with a game bound to the segment its replay refuted, and every game is played on
+   * with a game bound to the segment its replay refuted; one that ended Fraud, once its trainer
+   * opened a defence, gets this validator's seat on that segment (the same bound game, opened only
+   * when the segment still does not replay); every game is played on
    * (`ChallengerDisputes`: the evidence is checked again and the opening stored before it is sent).
    */
   private async stepDisputes(signal: AbortSignal): Promise<void> {
@@ -1599,7 +1602,10 @@ export class ValidatorDaemon extends DaemonLoop {
     };
     for (const c of this.store.challengesIn(CHALLENGE_STATES)) {
       const segment = refuted(c);
-      if (c.chainStatus !== "Valid" || segment === undefined || !this.disputes.pending(c.id)) continue;
+      if (segment === undefined || !this.disputes.pending(c.id)) continue;
+      // a conviction it voted for is defended: it takes its seat on the segment it named
+      if (c.chainStatus === "Fraud" && !(await this.disputes.defended(c.id))) continue;
+      if (c.chainStatus !== "Valid" && c.chainStatus !== "Fraud") continue;
       signal.throwIfAborted();
       this.progress(`dispute ${c.id}`);
       await this.disputes.open(await candidate(c, segment), signal);

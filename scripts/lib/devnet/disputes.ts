@@ -90,6 +90,9 @@ export async function playDevnetDisputes(args: {
   const { publicClient, game } = args;
   const read = (id: bigint) =>
     publicClient.readContract({ address: game, abi: disputeGameAbi, functionName: "gameOf", args: [id] });
+  // games against the forger; the forging trainers' daemons also defend their convictions, whose
+  // seats (docs/disputes.md, "Defending a run convicted as Fraud") are counted on their own line
+  const forgerOf = (a: Address) => getAddress(a) === getAddress(args.forger.address);
   const started = performance.now();
   for (let i = 0; i < 100; i++) {
     const count = await publicClient.readContract({
@@ -98,20 +101,27 @@ export async function playDevnetDisputes(args: {
       functionName: "gameCount",
     });
     let open = 0;
-    for (let id = 1n; id <= count; id++)
-      if ((await read(id)).winner === "0x0000000000000000000000000000000000000000") open++;
-    if (count > 0n && open === 0) break;
+    let ours = 0;
+    for (let id = 1n; id <= count; id++) {
+      const g = await read(id);
+      if (!forgerOf(g.defender)) continue; // a seat in another convicted trainer's defence
+      ours++;
+      if (g.winner === "0x0000000000000000000000000000000000000000") open++;
+    }
+    if (ours > 0 && open === 0) break;
     await args.forger.tick();
     await args.validator.tick();
   }
   const playSeconds = (performance.now() - started) / 1000;
 
-  const opened = await publicClient.getContractEvents({
+  const all = await publicClient.getContractEvents({
     address: game,
     abi: disputeGameAbi,
     eventName: "BoundGameOpened",
     fromBlock: 0n,
   });
+  const opened: typeof all = [];
+  for (const o of all) if (forgerOf((await read(o.args.id!)).defender)) opened.push(o);
   const resolved = await publicClient.getContractEvents({
     address: game,
     abi: disputeGameAbi,
@@ -173,6 +183,10 @@ export async function playDevnetDisputes(args: {
     `  ${g.challengerMoves.length + g.defenderMoves.length} moves, ${Number(g.gas).toLocaleString("en-US")} gas: challenger ${g.challengerMoves.join(", ")}; defender ${g.defenderMoves.join(", ")}`,
     `  slashed: ${g.slashes.map((s) => `${s.name} ${fmt(s.amount)}`).join(", ") || "nobody (the challenge was settled by an earlier game)"}`,
   ]);
+  if (all.length > opened.length)
+    lines.push(
+      `${all.length - opened.length} seat(s) taken by accusers in the defences other convicted trainers' daemons opened`,
+    );
   lines.push(
     `the daemons played the games in ${playSeconds.toFixed(2)} s of wall time after the rounds (in-process chain)`,
   );
