@@ -9,7 +9,11 @@ import { zeroAddress, type Address } from "viem";
 /** The DisputeGame's constructor arguments. */
 export type DisputeGameArgs = {
   token: Address;
-  /** Seconds each party has for each move (60 .. 1 day). */
+  /**
+   * Seconds each party has for each move (the game accepts 60 .. 1 day). Staking adds the game as
+   * a slash source only if `slashWindow()` (about `MAX_MOVES` × `moveTimeout` plus the dispute
+   * windows) fits in its unbonding period: with a 7-day unbonding that is just under an hour a move.
+   */
   moveTimeout: bigint;
   /** Bond each party posts. */
   bond: bigint;

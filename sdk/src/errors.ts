@@ -64,10 +64,17 @@ export class PoAIContractError<N extends PoAIRevertName = PoAIRevertName> extend
   readonly transactionHash: Hash | undefined;
 
   constructor(
-    params: { errorName: N; args: PoAIRevertArgs<N>; data?: Hex; reason?: string } & PoAIErrorContext,
+    params: {
+      errorName: N;
+      args: PoAIRevertArgs<N>;
+      data?: Hex;
+      reason?: string;
+      /** The decoded error's input names, which tell apart errors of one name in several contracts. */
+      inputNames?: readonly string[];
+    } & PoAIErrorContext,
     options?: { cause?: unknown },
   ) {
-    const reason = params.reason ?? describeRevert(params.errorName, params.args);
+    const reason = params.reason ?? describeRevert(params.errorName, params.args, params.inputNames);
     super(`${params.errorName}: ${reason}`, options);
     this.errorName = params.errorName;
     this.args = params.args;
@@ -374,9 +381,50 @@ function formatArg(v: unknown): string {
   return showValue(v);
 }
 
+/**
+ * Sentences of the forms of an error name that the name's own sentence does not describe, keyed
+ * by `Name(input,…)` (an error of the same name declared with other inputs by another contract).
+ */
+const formTemplates: Record<string, ((a: readonly unknown[]) => string) | undefined> = {
+  "DeadlinePassed(id,deadline)": ([id, deadline]) =>
+    `game ${String(id)}: the move was due by ${date(deadline as bigint)}; the other party may claim the timeout`,
+  "DeadlineNotPassed(id,deadline)": ([id, deadline]) =>
+    `game ${String(id)}: the party to move has until ${date(deadline as bigint)}; no timeout before then`,
+};
+
+/**
+ * The input names each overloaded error's sentence (in `templates`) was written for; a decoded
+ * error of that name with other inputs gets the generic form with its inputs named.
+ */
+const TEMPLATE_FORMS: Record<string, readonly string[] | undefined> = {
+  AlreadyCommitted: ["id,validator", "round,validator"],
+  AlreadyRevealed: ["id,validator"],
+  CommitmentMismatch: ["id,validator"],
+  CommitteeFull: ["id,maxMembers"],
+  DeadlineNotPassed: ["deadline,nowTime"],
+  DeadlinePassed: ["deadline,nowTime"],
+  NoCommitment: ["round,validator"],
+  ScoreOutOfRange: ["scoreBps"],
+};
+
 /** The readable sentence for a revert (without the `errorName: ` prefix). */
-export function describeRevert<N extends PoAIRevertName>(errorName: N, args: PoAIRevertArgs<N>): string {
+export function describeRevert<N extends PoAIRevertName>(
+  errorName: N,
+  args: PoAIRevertArgs<N>,
+  inputNames?: readonly string[],
+): string {
   const list: readonly unknown[] = args;
+  if (inputNames !== undefined) {
+    // An error name declared with other inputs in several contracts: the sentence of that form, or
+    // the generic form with the inputs named (never another contract's sentence).
+    const form = `${errorName}(${inputNames.join(",")})`;
+    const own = formTemplates[form];
+    if (own) return own(list);
+    const forms = TEMPLATE_FORMS[errorName];
+    if (forms && !forms.includes(inputNames.join(","))) {
+      return `${errorName}(${list.map((v, i) => `${inputNames[i] || `#${i}`} ${formatArg(v)}`).join(", ")})`;
+    }
+  }
   if (errorName === "Error") return String(list[0] ?? "reverted");
   if (errorName === "Panic") {
     const code = Number(list[0] ?? 0);
@@ -439,6 +487,7 @@ export function decodeRevertData(
       {
         errorName: decoded.errorName,
         args: (decoded.args ?? []) as PoAIRevertArgs<PoAIRevertName>,
+        inputNames: decoded.abiItem.inputs.map((i) => i.name ?? ""),
         data,
         ...context,
       },

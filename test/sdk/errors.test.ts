@@ -55,6 +55,32 @@ describe("@poai/sdk error decoding", () => {
     }
   });
 
+  // Catches a sentence chosen by the error's name alone: a dispute game's
+  // DeadlinePassed(id, deadline) read as the ChallengeManager's DeadlinePassed(deadline, now)
+  // ("the result was due by 1970-01-01T00:00:01"), a federated job's AlreadyCommitted(jobId, round,
+  // account) as a beacon commitment.
+  it("words an error declared with other inputs by another contract by its own inputs, never another contract's sentence", () => {
+    const encode = (name: string, inputs: string, args: readonly unknown[]) => {
+      const item = poaiErrorsAbi.find(
+        (e) => e.name === name && e.inputs.map((i) => i.name).join(",") === inputs,
+      )!;
+      const selector = toFunctionSelector(`${item.name}(${item.inputs.map((p) => p.type).join(",")})`);
+      return (selector + encodeAbiParameters(item.inputs, args as never).slice(2)) as Hex;
+    };
+    const deadline = 1_796_000_000n;
+    const game = decodeRevertData(encode("DeadlinePassed", "id,deadline", [3n, deadline]));
+    expect(game.message).to.equal(
+      `DeadlinePassed: game 3: the move was due by ${new Date(Number(deadline) * 1000).toISOString()}; the other party may claim the timeout`,
+    );
+    const manager = decodeRevertData(encode("DeadlinePassed", "deadline,nowTime", [deadline, deadline + 5n]));
+    expect(manager.message).to.match(/^DeadlinePassed: the result was due by .*, 5 s late$/);
+    const account = "0x00000000000000000000000000000000000000A1";
+    const federated = decodeRevertData(encode("AlreadyCommitted", "jobId,round,account", [4n, 2n, account]));
+    expect(federated.message).to.equal(
+      `AlreadyCommitted: AlreadyCommitted(jobId 4, round 2, account ${account})`,
+    );
+  });
+
   it("falls back to the name and the arguments for an error without a template", () => {
     const id = `0x${"11".repeat(32)}` as Hex;
     const data = encodeErrorResult({
