@@ -100,6 +100,20 @@ describe("engine: datasets (version 2)", () => {
       }
     });
 
+    it("proves an example from its chunk and the chunk roots alone (a dataset fetched in part)", () => {
+      const data = syntheticDataset(13, 5, 6, 4, 9, 4);
+      const leaves = Array.from({ length: 13 }, (_, n) => {
+        const { features, label } = data.train.example(n);
+        return hexToBytes(exampleLeaf(n, label, features));
+      });
+      const partial = new DatasetData(data.manifest, { ref: data.ref });
+      partial.train.loadChunk(3, data.train.chunkBytes(3)); // example 12 alone, the short last chunk
+      partial.train.loadChunk(1, data.train.chunkBytes(1));
+      for (const n of [4, 7, 12])
+        expect(partial.train.proof(n), `example ${n}`).to.deep.equal(treeProof(treeLevels(leaves), n));
+      expect(() => partial.train.proof(0)).to.throw(DatasetError, /needs its chunk loaded/);
+    });
+
     it("carries an unpaired node up unchanged instead of hashing it with itself", () => {
       const leaves = [1, 2, 3].map((b) => new Uint8Array(32).fill(b));
       const levels = treeLevels(leaves);

@@ -541,6 +541,7 @@ export class DatasetPartData implements ExampleRows {
   readonly chunkRoots: readonly Hex[];
   private readonly loaded: Uint8Array;
   private loadedChunks = 0;
+  private chunkLevels?: Uint8Array[][];
 
   constructor(
     readonly part: DatasetPart,
@@ -642,18 +643,29 @@ export class DatasetPartData implements ExampleRows {
     };
   }
 
-  /** The Merkle proof of example `index` (needs every chunk loaded). */
+  /**
+   * The Merkle proof of example `index` under the part's root: its proof inside its chunk, then its
+   * chunk's proof among the chunk roots. Needs only the example's chunk loaded.
+   */
   proof(index: number): Hex[] {
-    if (!this.complete)
-      throw new DatasetError(this.part, index, `a proof needs every chunk of ${this.part} loaded`);
-    const leaves: Uint8Array[] = [];
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.count || !this.has(index)) {
+      throw new DatasetError(
+        "index",
+        index,
+        `a proof of example ${index} of ${this.part} needs its chunk loaded (count ${this.count})`,
+      );
+    }
+    const c = this.chunkOf(index);
+    const { first, end } = chunkRange(this.count, this.chunkExamples, c);
     const bytes = asBytes(this.inputs);
-    for (let n = 0; n < this.count; n++) {
+    const leaves: Uint8Array[] = [];
+    for (let n = first; n < end; n++) {
       leaves.push(
         exampleLeafBytes(n, this.labels[n], bytes.subarray(n * this.features, (n + 1) * this.features)),
       );
     }
-    return treeProof(treeLevels(leaves), index);
+    this.chunkLevels ??= treeLevels(this.chunkRoots.map((r) => hexToBytes(r)));
+    return [...treeProof(treeLevels(leaves), index - first), ...treeProof(this.chunkLevels, c)];
   }
 }
 

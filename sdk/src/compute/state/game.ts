@@ -7,7 +7,7 @@
  */
 import { bytesToHex, hexToBytes, type Hex } from "viem";
 import type { EngineData } from "../backend.js";
-import { exampleLeafBytes, treeLevels, treeProof } from "../dataset.js";
+import { DatasetPartData, exampleLeafBytes, treeLevels, treeProof } from "../dataset.js";
 import type { EngineKey } from "../prng.js";
 import { modelLayout, type TrainingSpec } from "../spec.js";
 import { FOLD_OPS, chunkCount, elementAt, type ElementRef } from "./layout.js";
@@ -115,7 +115,9 @@ export class RunStates implements StateSource {
     if (n === undefined) throw new RangeError(`row must be below ${this.spec.batchSize}, got ${row}`);
     const f = rows.features;
     const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
-    if (!this.trainTree) {
+    // a dataset fetched in chunks proves an example from its chunk and the chunk roots alone
+    const part = rows instanceof DatasetPartData ? rows : undefined;
+    if (!part && !this.trainTree) {
       const leaves: Uint8Array[] = [];
       for (let k = 0; k < rows.count; k++)
         leaves.push(exampleLeafBytes(k, rows.labels[k], bytes.subarray(k * f, (k + 1) * f)));
@@ -128,7 +130,11 @@ export class RunStates implements StateSource {
     head[1] = label >>> 8;
     head.set(hexToBytes(features.root), 2);
     const proofs: LeafProof[] = [
-      { index: BigInt(n), leaf: bytesToHex(head), siblings: treeProof(this.trainTree, n) },
+      {
+        index: BigInt(n),
+        leaf: bytesToHex(head),
+        siblings: part ? part.proof(n) : treeProof(this.trainTree!, n),
+      },
     ];
     if (feature !== undefined) {
       if (!Number.isSafeInteger(feature) || feature < 0 || feature >= f)
