@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
 import { bytesToHex, hexToBytes, keccak256, toHex, type Hex } from "viem";
-import { deriveKey, modelLayout, type TrainingSpec } from "../../sdk/src/compute/index.js";
+import { deriveKey, modelLayout, trainingExamples, type TrainingSpec } from "../../sdk/src/compute/index.js";
 import { initialWeights } from "../../sdk/src/compute/reference.js";
 import {
   RunStates,
@@ -14,6 +14,8 @@ import {
 } from "../../sdk/src/compute/state/game.js";
 import { trainingSlots } from "../../sdk/src/compute/state/layout.js";
 import { syntheticDataset, v2Spec } from "../engine/datasets.js";
+import { serveDatasets, type ServedDataset } from "../../node/src/data/index.js";
+import { disputeDataset, disputeReplay } from "../../node/src/disputes/index.js";
 
 /**
  * The data slots' one-step rules on chain (StepProver with DataRules) against the SDK's engine, for
@@ -171,6 +173,70 @@ describe("StepProver: the data slots' rules equal the engine's", () => {
       { numRuns: 4 },
     );
     expect(trainingSlots(spec)[2].present).to.equal(false);
+  });
+
+  it("engine version 2: a replay on the chunks a segment reads, fetched over HTTP, proves its rows on chain", async () => {
+    // 96 examples in 12 chunks of 8; a segment of 2 steps of 4 rows reads at most 8 examples.
+    // Naive code that proves an example from a tree over every example of the part hashes the
+    // zeros of the chunks never fetched, and its proofs do not verify under the training root.
+    const dataset = syntheticDataset(96, 8, 150, 3, 11, 8);
+    const spec = v2Spec(dataset, {
+      hidden: [4],
+      batchSize: 4,
+      steps: 8,
+      checkpointInterval: 2,
+      lrShift: 2,
+      evalSize: 4,
+    });
+    const served: ServedDataset = {
+      manifest: dataset.manifest,
+      chunk: async (root) => {
+        const c = dataset.train.chunkRoots.indexOf(root.toLowerCase() as Hex);
+        return c < 0 ? undefined : dataset.train.chunkBytes(c);
+      },
+    };
+    const server = await serveDatasets([served]);
+    try {
+      const seed = keccak256(toHex("segment 2"));
+      const [firstStep, steps] = [4, 2];
+      const data = await disputeDataset({
+        spec,
+        seed,
+        firstStep,
+        steps,
+        sources: [server.sources.values().next().value!],
+      });
+      // only the chunks the segment reads
+      const read = trainingExamples(spec, seed, firstStep, steps);
+      const loaded = Array.from({ length: data.train.chunkCount }, (_, c) => c).filter((c) =>
+        data.train.hasChunk(c),
+      );
+      expect(loaded).to.deep.equal(data.train.chunksFor(read));
+      expect(data.train.complete).to.equal(false);
+      const key = deriveKey(spec, seed);
+      const weights = initialWeights(modelLayout(spec), key);
+      const replay = disputeReplay(spec, seed, weights, firstStep, data);
+      const whole = new RunStates(spec, key, weights, firstStep, dataset);
+      for (let step = firstStep; step < firstStep + steps; step++) {
+        const roots = replay.tensors(step).roots;
+        expect(roots).to.deep.equal(whole.tensors(step).roots);
+        const row = step % spec.batchSize;
+        const col = (step * 37) % 150;
+        const proofs = replay.exampleProofs(step, row, col);
+        expect(proofs).to.deep.equal(whole.exampleProofs(step, row, col));
+        expect(
+          await prover.read.execute([
+            onChainSpec(spec),
+            claimData(spec, key),
+            query(1, row * 150 + col, 3, 0, 0n, step),
+            roots,
+            proofs,
+          ]),
+        ).to.equal(BigInt(replay.trace(step).x[row * 150 + col]));
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 
