@@ -67,6 +67,16 @@ interface Row {
   oneStepMove: string;
   proofDepth: number;
   wallSeconds: number;
+  /** The one-step move's calldata: bytes, nonzero bytes, and EIP-7623's floor 21,000 + 10 · tokens. */
+  oneStepCalldata?: { bytes: number; nonzero: number; floorGas: number };
+}
+
+/** EIP-7623: tokens = zero bytes + 4 · nonzero bytes; a transaction pays at least 21,000 + 10 · tokens. */
+function calldataFloor(input: Hex): { bytes: number; nonzero: number; floorGas: number } {
+  let nonzero = 0;
+  const bytes = (input.length - 2) / 2;
+  for (let i = 2; i < input.length; i += 2) if (input.slice(i, i + 2) !== "00") nonzero++;
+  return { bytes, nonzero, floorGas: 21_000 + 10 * (bytes - nonzero + 4 * nonzero) };
 }
 
 const base = { steps: 1 << 20, checkpointInterval: 1 << 10, evalSize: 16 };
@@ -172,7 +182,7 @@ async function playOne(
   const id = (await game.read.gameCount()) as bigint;
   let moves = 1;
   let maxMoveGas = totalGas;
-  let last = { gas: 0n, fn: "" };
+  let last = { gas: 0n, fn: "", hash: "0x" as Hex };
   for (;;) {
     const view = await getDispute(parties[0].ctx, { id });
     if (view.phase === "Resolved") {
@@ -182,12 +192,11 @@ async function playOne(
     }
     const party = parties.find((p) => p.address.toLowerCase() === view.mover.toLowerCase())!;
     const move = (await nextDisputeMove(party.ctx, view, party.source, party.address))!;
-    const receipt = await publicClient.waitForTransactionReceipt({
-      hash: await sendDisputeMove(party.ctx, move),
-    });
+    const hash = await sendDisputeMove(party.ctx, move);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
     totalGas += receipt.gasUsed;
     if (receipt.gasUsed > maxMoveGas) maxMoveGas = receipt.gasUsed;
-    last = { gas: receipt.gasUsed, fn: move.functionName };
+    last = { gas: receipt.gasUsed, fn: move.functionName, hash };
     moves++;
   }
   const wallSeconds = (performance.now() - started) / 1000;
@@ -203,6 +212,7 @@ async function playOne(
     oneStepMove: last.fn,
     proofDepth: Math.ceil(Math.log2(Math.ceil(thetaBytes / 136))),
     wallSeconds: Math.round(wallSeconds * 100) / 100,
+    oneStepCalldata: calldataFloor((await publicClient.getTransaction({ hash: last.hash })).input),
   };
 }
 
@@ -270,7 +280,20 @@ export async function runDataSlotsBench(): Promise<void> {
   });
   const small = shape(1024);
   const large = shape(16384);
-  const cases: { name: string; spec: TrainingSpec; at: ForgeAt; data?: EngineData }[] = [
+  // the engine's largest input width: 65,536 random int8 features an example (nonzero but for
+  // about 1 in 256), 256 training examples, a 65536-8-10 model, batch 8
+  const WIDE = 65_536;
+  const wide = syntheticDataset(256, 16, WIDE, 10, 5);
+  const wideSpec: TrainingSpec = {
+    version: 2,
+    widths: [WIDE, 8, 10],
+    batchSize: 8,
+    lrShift: 4,
+    ...base,
+    evalSize: 16,
+    dataset: wide.ref,
+  };
+  const cases: { name: string; spec: TrainingSpec; at: ForgeAt; data?: EngineData; steps?: number }[] = [
     { name: `${ref.name}: X (input)`, spec: ref.spec, at: { slot: 1, byte: 70, cut: 0, delta: 0n } },
     {
       name: `${ref.name}: TS (teacher chunk)`,
@@ -302,19 +325,42 @@ export async function runDataSlotsBench(): Promise<void> {
       at: { slot: 3, byte: 8, cut: 0, delta: 0n },
       data: large,
     },
+    {
+      name: "largest width 65536-8-10, batch 8 (version 2, 256 examples): X (feature 65,000 of row 5)",
+      spec: wideSpec,
+      at: { slot: 1, byte: 5 * WIDE + 65_000, cut: 0, delta: 0n },
+      data: wide,
+      steps: 16,
+    },
+    {
+      name: "largest width 65536-8-10, batch 8 (version 2, 256 examples): LBL",
+      spec: wideSpec,
+      at: { slot: 3, byte: 8, cut: 0, delta: 0n },
+      data: wide,
+      steps: 16,
+    },
   ];
   const rows: Row[] = [];
   for (const c of cases) {
-    const row = await playOne(c.name, c.spec, 64, c.at, c.data);
+    const row = await playOne(c.name, c.spec, c.steps ?? 64, c.at, c.data);
     console.log(JSON.stringify(row));
     rows.push(row);
   }
   const file = new URL("./results/disputes.json", import.meta.url);
   const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  // Before the features tree, a version 2 check sent the whole example (label, then every feature):
+  // its calldata alone at the largest width, by EIP-7623's floor (formula, for comparison).
+  const wholeExample = 2 + WIDE;
+  const wholeNonzero = Math.round(2 + (WIDE * 255) / 256);
   results.dataSlots = {
     measured:
-      "in-process EDR chain, gasUsed of each transaction; an honest challenger against a trainer that forged one element of a data slot in the last of 64 steps (and the fold's accumulators from chunk 1 on); oneStepGas is the last move, the data rule re-executed (pickElement for X and version 2 LBL, proveChunk for TS and version 1 LBL); wall time of the whole game on a shared 2-core machine",
+      "in-process EDR chain, gasUsed of each transaction; an honest challenger against a trainer that forged one element of a data slot in the last of 64 steps (16 at the largest width) (and the fold's accumulators from chunk 1 on); oneStepGas is the last move, the data rule re-executed (pickElement for X and version 2 LBL, proveChunk for TS and version 1 LBL); oneStepCalldata is that move's calldata with EIP-7623's floor 21,000 + 10 x (zero bytes + 4 x nonzero bytes); wall time of the whole game on a shared 2-core machine",
     rows,
+    wholeExampleAtLargestWidth: {
+      exampleBytes: wholeExample,
+      floorGas: 21_000 + 10 * (wholeExample - wholeNonzero + 4 * wholeNonzero),
+      how: "formula: the example alone (label and 65,536 random features, 255 in 256 nonzero) as calldata under EIP-7623's floor; what a version 2 check cost before the features tree",
+    },
   };
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   console.table(rows);

@@ -7,7 +7,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @notice Where a step's batch comes from, on chain (docs/disputes.md, "Data slots"): the engine's
 ///         Philox4x32-10 generator (`sdk/src/compute/prng.ts`), the example permutation of engine
 ///         version 2, the run's key derived from its spec and seed, and the proof of one dataset
-///         example against the dataset's training root. Bit for bit the SDK's functions of the same
+///         example against the dataset's training root (and one feature against the example's
+///         features root). Bit for bit the SDK's functions of the same
 ///         names.
 library DataRules {
     uint256 internal constant DOMAIN_INPUT = 1;
@@ -115,20 +116,24 @@ library DataRules {
         return permuteIndex(key, count, position / count, position % count);
     }
 
-    /// @notice Example `index` of the dataset with training root `root`, from `example` (its label as
-    ///         uint16 little-endian, then its features: a dataset chunk's encoding of one example)
-    ///         and its Merkle proof: reverts unless the leaf
-    ///         keccak256(keccak256(abi.encode(uint32 index, uint32 label, bytes features))) is proven.
+    /// @notice Example `index` of the dataset with training root `root`, from `example` (34 bytes:
+    ///         its label as uint16 little-endian, then the root of its features' byte tree) and its
+    ///         Merkle proof: reverts unless the leaf
+    ///         keccak256(keccak256(abi.encode(uint32 index, uint32 label, bytes32 featuresRoot)))
+    ///         is proven. One feature is then read from a leaf of the features' byte tree
+    ///         (Bisection.verify against `featuresRoot`), so no check sends the whole example.
     function example(
         bytes32 root,
         uint256 index,
         bytes calldata example_,
         bytes32[] calldata proof
-    ) internal pure returns (uint256 label, bytes calldata features) {
-        if (example_.length < 2) revert ExampleNotProven(index);
+    ) internal pure returns (uint256 label, bytes32 featuresRoot) {
+        if (example_.length != 34) revert ExampleNotProven(index);
         label = uint256(uint8(example_[0])) | (uint256(uint8(example_[1])) << 8);
-        features = example_[2:];
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint32(index), uint32(label), features))));
+        featuresRoot = bytes32(example_[2:34]);
+        bytes32 leaf = keccak256(
+            bytes.concat(keccak256(abi.encode(uint32(index), uint32(label), featuresRoot)))
+        );
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert ExampleNotProven(index);
     }
 }

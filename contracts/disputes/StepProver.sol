@@ -14,8 +14,10 @@ import {StepRules} from "./StepRules.sol";
 ///         against the dataset's training root for version 2.
 library StepProver {
     /// @notice A leaf of a slot's byte tree and its siblings, bottom up. For an element of a
-    ///         version 2 data slot, the one proof is the dataset example instead: `index` the
-    ///         example, `leaf` its label (uint16 LE) then its features, `siblings` its proof.
+    ///         version 2 data slot, the first proof is the dataset example instead: `index` the
+    ///         example, `leaf` its label (uint16 LE) then its features root (34 bytes), `siblings`
+    ///         its proof under the training root; an X element adds the leaf of the features' byte
+    ///         tree that holds its feature (`index` the leaf, its 136 bytes, its siblings).
     struct LeafProof {
         uint256 index;
         bytes leaf;
@@ -115,7 +117,8 @@ library StepProver {
     }
 
     /// Version 2: X[r][i] is feature i and LBL[r] the label of the example at sample position
-    /// step · B + r, proven against the dataset's training root.
+    /// step · B + r, proven against the dataset's training root; feature i is read from leaf
+    /// i / 136 of the example's features tree, proven against its features root.
     function _example(
         StepRules.Spec memory s,
         DataRules.Data memory d,
@@ -124,16 +127,21 @@ library StepProver {
         LeafProof[] calldata proofs
     ) private pure returns (int256) {
         uint256 index = DataRules.trainingExampleAt(d.key, d.count, q.step * s.batchSize + e.row);
-        if (proofs.length != 1 || proofs[0].index != index) revert MissingProof(q.slot, index);
-        (uint256 label, bytes calldata features) = DataRules.example(
+        bool label_ = q.slot == 3;
+        if (proofs.length != (label_ ? 1 : 2) || proofs[0].index != index) revert MissingProof(q.slot, index);
+        (uint256 label, bytes32 featuresRoot) = DataRules.example(
             d.root,
             index,
             proofs[0].leaf,
             proofs[0].siblings
         );
-        if (q.slot == 3) return int256(label);
-        if (features.length != s.widths[0]) revert BadProof(q.slot, index);
-        return int8(uint8(features[e.col]));
+        if (label_) return int256(label);
+        (, uint256 depth) = StepRules.treeShape(s.widths[0]);
+        uint256 j = e.col / StepRules.LEAF_BYTES;
+        LeafProof calldata p = proofs[1];
+        if (p.index != j || !Bisection.verify(featuresRoot, depth, j, p.leaf, p.siblings))
+            revert BadProof(q.slot, j);
+        return int8(uint8(p.leaf[e.col % StepRules.LEAF_BYTES]));
     }
 
     /// Reads each range from the supplied leaves (in order: each range's leaves, first to last),

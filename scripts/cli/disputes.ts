@@ -13,6 +13,11 @@
  * - `play`: play a game to its end for the signer (challenger or trainer), from a replay of the
  *   run: for a bound game, the segment's start checkpoint from the trainer's server; otherwise
  *   the spec, the seed and, unless the range starts at step 0, the checkpoint at `--from`.
+ *
+ * Engine version 2 runs replay on their dataset: a local directory given by `--dataset` (checked
+ * against the spec's roots), or the examples the disputed steps read, fetched from the sources the
+ * TaskRegistry lists for the spec and, for a bound game, the trainer's server, each chunk proven
+ * against the spec's roots (`disputeDataset`, shared with the daemons).
  */
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
@@ -23,7 +28,9 @@ import {
   jsBackend,
   loadFastKeccak,
   RunStates,
+  specId,
   validateSpec,
+  type DatasetData,
   type TrainingSpec,
 } from "@poai/sdk/compute";
 import {
@@ -37,6 +44,7 @@ import {
   type PoAIContext,
 } from "@poai/sdk";
 import { fetchCheckpoint, type ProvenCheckpoint } from "@poai/node";
+import { disputeDataset, disputeReplay, trainerDatasetUrl } from "@poai/node/disputes";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import type { CommonOptions, Session } from "./session.js";
@@ -82,10 +90,48 @@ interface ReplayOptions {
   seed: Hex;
   from: number;
   checkpoint?: string;
+  dataset?: string;
 }
 
-/** The replay of a run from step `from`: the engine's states from the given (or initial) parameters. */
-async function replayOf(o: ReplayOptions): Promise<RunStates> {
+/**
+ * The examples an engine version 2 replay of `steps` steps from `firstStep` reads: the local
+ * `--dataset` directory, or fetched from the spec's registered sources (and `extra`, the trainer's
+ * server for a bound game).
+ */
+async function datasetOf(
+  s: Session | undefined,
+  spec: TrainingSpec,
+  seed: Hex,
+  firstStep: number,
+  steps: number,
+  dir: string | undefined,
+  extra: readonly string[] = [],
+): Promise<DatasetData> {
+  if (dir !== undefined)
+    return disputeDataset({ spec, seed, firstStep, steps, dir }).catch((err: Error) =>
+      fail(`--dataset ${dir} is not the spec's dataset: ${err.message}`),
+    );
+  const registered =
+    s?.deployment.contracts.taskRegistry !== undefined
+      ? await s.client.registry.getDatasetSources({ specId: specId(spec) })
+      : [];
+  const sources = [...registered, ...extra];
+  if (sources.length === 0)
+    fail(
+      "the run is engine version 2 and no source of its dataset is registered for its spec: give a local copy with --dataset <dir>",
+    );
+  return disputeDataset({ spec, seed, firstStep, steps, sources }).catch((err: Error) =>
+    fail(
+      `the spec's dataset from ${sources.join(", ")}: ${err.message} (or give a local copy with --dataset <dir>)`,
+    ),
+  );
+}
+
+/**
+ * The replay of a run from step `from`: the engine's states from the given (or initial) parameters;
+ * for engine version 2, on the examples steps `from .. from + steps` read.
+ */
+async function replayOf(o: ReplayOptions, steps: number, s?: Session): Promise<RunStates> {
   await loadFastKeccak();
   const text = await readFile(o.spec, "utf8").catch(() => fail(`cannot read --spec ${o.spec}`));
   let spec: TrainingSpec;
@@ -94,9 +140,12 @@ async function replayOf(o: ReplayOptions): Promise<RunStates> {
   } catch (err) {
     return fail(`--spec ${o.spec}: ${(err as Error).message}`);
   }
-  if (spec.version !== 1)
-    fail(`--spec ${o.spec}: disputes replay engine version 1 specs (got version ${spec.version})`);
+  if (spec.version === 1 && o.dataset !== undefined)
+    fail(
+      `--dataset is for an engine version 2 spec; ${o.spec} is version 1 (its data derives from the seed)`,
+    );
   const key = deriveKey(spec, o.seed);
+  const data = spec.version === 2 ? await datasetOf(s, spec, o.seed, o.from, steps, o.dataset) : undefined;
   let start: Int16Array;
   if (o.checkpoint) {
     const bytes = new Uint8Array(
@@ -109,20 +158,21 @@ async function replayOf(o: ReplayOptions): Promise<RunStates> {
     if (o.from !== 0)
       fail(`--checkpoint is needed to replay from step ${o.from} (only step 0 derives from the seed)`);
     // checkpoint 0: the seed-derived initial parameters
-    const session = await jsBackend.open(spec, key);
+    const session = await jsBackend.open(spec, key, data);
     start = await session.getWeights();
     session.close();
   }
-  return new RunStates(spec, key, start, o.from);
+  return disputeReplay(spec, o.seed, start, o.from, data);
 }
 
 const ZERO_ID = /^0x0+$/;
 
 /**
  * Segment `segment` of challenge `id` as a bound game needs it: the committed leaves of its two
- * checkpoints from the trainer's server and the replay from the first (engine version 1).
+ * checkpoints from the trainer's server and the replay from the first (for engine version 2, on
+ * the examples the segment reads: `dataset`, or fetched).
  */
-async function boundReplayOf(s: Session, id: Hex, segment: number, opening = true) {
+async function boundReplayOf(s: Session, id: Hex, segment: number, opening = true, dataset?: string) {
   await loadFastKeccak();
   const info = await s.client.challenges.getChallenge({ id });
   // A game is opened on a run judged Valid, or as an accuser's seat in the defence of a run
@@ -133,10 +183,8 @@ async function boundReplayOf(s: Session, id: Hex, segment: number, opening = tru
       `--challenge ${id} is ${info.status}: only a challenge judged Valid (or Fraud, with its defence open) can be disputed by a game`,
     );
   const spec = validateSpec(await s.client.registry.getSpec({ specId: info.specId }));
-  if (spec.version !== 1)
-    fail(
-      `--challenge ${id}: disputes replay engine version 1 specs from the command line (got version ${spec.version}); the validator daemon disputes version 2 runs`,
-    );
+  if (spec.version === 1 && dataset !== undefined)
+    fail(`--dataset is for an engine version 2 run; ${id} is version 1 (its data derives from the seed)`);
   const segments = spec.steps / spec.checkpointInterval;
   if (segment >= segments) fail(`--segment must be below ${segments} (the run's segments), got ${segment}`);
   const { endpoint } = await s.client.staking.getOperator({ operator: info.trainer });
@@ -144,9 +192,17 @@ async function boundReplayOf(s: Session, id: Hex, segment: number, opening = tru
     fetchCheckpoint({ endpoint, id, index, spec, root: info.resultRoot }).catch((err: Error) =>
       fail(`checkpoint ${index} of ${id} from the trainer's server ${endpoint}: ${err.message}`),
     );
-  const [start, end] = await Promise.all([fetchOne(segment), fetchOne(segment + 1)]);
   const first = segment * spec.checkpointInterval;
-  const replay = new RunStates(spec, deriveKey(spec, info.seed), start.checkpoint.weights, first);
+  const [start, end, data] = await Promise.all([
+    fetchOne(segment),
+    fetchOne(segment + 1),
+    spec.version === 2
+      ? datasetOf(s, spec, info.seed, first, spec.checkpointInterval, dataset, [
+          trainerDatasetUrl(endpoint, spec.dataset!),
+        ])
+      : undefined,
+  ]);
+  const replay = disputeReplay(spec, info.seed, start.checkpoint.weights, first, data);
   return { info, spec, start, end, replay };
 }
 
@@ -200,10 +256,14 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
 
   const optionalReplay = (c: Command) =>
     c
-      .option("--spec <file>", "the training spec as JSON (engine version 1; not for a bound game)")
+      .option("--spec <file>", "the training spec as JSON (not for a bound game)")
       .option("--seed <hex>", "the run's seed (not for a bound game)", parseBytes32("seed"))
       .option("--from <step>", "first step of the disputed range", parseStep("from"), 0)
-      .option("--checkpoint <file>", "the run's checkpoint at --from (not needed from step 0)");
+      .option("--checkpoint <file>", "the run's checkpoint at --from (not needed from step 0)")
+      .option(
+        "--dataset <dir>",
+        "engine version 2: a local copy of the spec's dataset (manifest.json and chunks/), checked against its roots; default: fetched from the sources registered for the spec (and the trainer's server for a bound game)",
+      );
 
   optionalReplay(
     sub(
@@ -265,6 +325,7 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
     challenge: Hex,
     o: CommonOptions & {
       segment?: number;
+      dataset?: string;
       spec?: string;
       seed?: Hex;
       defender?: Address;
@@ -286,7 +347,7 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
         fail(`${flag} is for a claim; a game bound to --challenge reads its claim from the chain`);
     const segment = o.segment!;
     const s = await h.session(o, config);
-    const b = await boundReplayOf(s, challenge, segment);
+    const b = await boundReplayOf(s, challenge, segment, true, o.dataset);
     const own = b.replay.thetaRoot((segment + 1) * b.spec.checkpointInterval);
     if (own.toLowerCase() === b.end.parameterRoot.toLowerCase())
       fail(
@@ -331,11 +392,11 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
     o: CommonOptions & ReplayOptions & { defender: Address; steps: number; endRoot: Hex },
     config: CliConfig,
   ): Promise<CommandResult> {
-    const replay = await replayOf(o);
+    const s = await h.session(o, config);
+    const replay = await replayOf(o, o.steps, s);
     const own = replay.thetaRoot(o.from + o.steps);
     if (own.toLowerCase() === o.endRoot.toLowerCase())
       fail(`the replay gives the claimed root ${o.endRoot} after ${o.steps} steps: nothing to dispute`);
-    const s = await h.session(o, config);
     const ctx = contextOf(s);
     const claim = {
       spec: replay.spec,
@@ -384,18 +445,19 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
           const s = await h.session(o, config);
           const ctx = contextOf(s);
           let replay: RunStates;
+          const view = await getDispute(ctx, { id: o.id });
           if (o.spec === undefined && o.seed === undefined) {
-            const view = await getDispute(ctx, { id: o.id });
             const segment = ZERO_ID.test(view.challengeId)
               ? undefined
               : await boundSegmentOf(ctx, { id: o.id });
             if (segment === undefined)
               fail(`--spec and --seed are needed to play game ${o.id}: it is not bound to a challenge`);
-            replay = (await boundReplayOf(s, view.challengeId, segment!, false)).replay;
+            replay = (await boundReplayOf(s, view.challengeId, segment!, false, o.dataset)).replay;
           } else {
             if (o.spec === undefined || o.seed === undefined)
               fail("--spec and --seed go together (or give neither to play a bound game)");
-            replay = await replayOf(o as ReplayOptions);
+            // the steps still disputed: the range only narrows as the game goes on
+            replay = await replayOf(o as ReplayOptions, view.hi - o.from!, s);
           }
           const { winner, moves } = await playDispute(ctx, { id: o.id, source: replay, pollMs: o.pollMs });
           const gas = moves.reduce((sum, m) => sum + m.gasUsed, 0n);

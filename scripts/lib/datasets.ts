@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { DatasetData, TrainingSpec } from "@poai/sdk/compute";
+import { DATASET_FORMAT, type DatasetData, type TrainingSpec } from "@poai/sdk/compute";
 import { readDataset, writeIdxUint8 } from "@poai/node/data";
 import { datasetBuild } from "../cli/dataset.js";
 
@@ -59,7 +59,12 @@ export async function writeMnistIdx(
  * (and checked) from disk.
  */
 export async function mnistDataset(dir: string, perClass?: number): Promise<DatasetData> {
-  if (!existsSync(path.join(dir, "manifest.json"))) {
+  // a dataset built by an older release (another manifest format) is built again
+  const manifest = path.join(dir, "manifest.json");
+  const current =
+    existsSync(manifest) &&
+    (JSON.parse(await readFile(manifest, "utf8")) as { format?: unknown }).format === DATASET_FORMAT;
+  if (!current) {
     const files = await writeMnistIdx(path.join(dir, "source"), perClass);
     await datasetBuild({
       input: files.images,

@@ -6,6 +6,7 @@
  * held-out accuracy the validators recompute; the other is Fraud.
  */
 import { expect } from "chai";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Address, Hex } from "viem";
 import { challengeId, type PoAIClient } from "../../sdk/src/index.js";
@@ -21,7 +22,9 @@ import { TrainerDaemon } from "../../node/src/node/index.js";
 import { ValidatorDaemon } from "../../node/src/verifier/index.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
 import { datasetSpec, mnistDataset } from "../../scripts/lib/datasets.js";
+import { runCli } from "../../scripts/cli/main.js";
 import { daemonWorld, DAEMON_SPEC_PARAMS, type DaemonWorld } from "../fixtures/daemons.js";
+import { accountKey } from "../fixtures/hardhat-node.js";
 
 const ROUND = 1n;
 
@@ -164,5 +167,44 @@ describe("daemons: training on one wrong example is convicted (engine version 2,
     });
     const loaded = await fetcher.loadAll();
     expect(loaded.train.example(5)).to.deep.equal(data.train.example(5));
+  });
+
+  it("poai dispute open --challenge replays a version 2 segment on its examples fetched from the dataset's sources", async () => {
+    const book = path.join(w.tempDir("book"), "deployment.json");
+    writeFileSync(
+      book,
+      JSON.stringify({ chainId: w.deployment.chainId, deployBlock: "0", contracts: w.deployment.contracts }),
+    );
+    const cli = async (args: string[]) => {
+      let err = "";
+      const code = await runCli([...args, "--deployment", book, "--json"], {
+        env: { POAI_PRIVATE_KEY: accountKey(9) },
+        stdout: () => {},
+        stderr: (t) => (err += t),
+        connection: w.connection,
+      });
+      return { code, err };
+    };
+    // the honest run's segment replays on the examples fetched (TaskRegistry sources, then the
+    // trainer's server), each chunk proven: nothing to dispute, and nothing is sent
+    const honest = challengeId(trainers.find((x) => x.kind === "honest")!.address, ROUND);
+    const r = await cli(["dispute", "open", "--challenge", honest, "--segment", "1"]);
+    expect(r.code).to.not.equal(0);
+    expect(r.err).to.match(
+      /segment 1 of 0x[0-9a-f]{64} replays to the committed parameter root 0x[0-9a-f]{64}: nothing to dispute/,
+    );
+    // a local copy that is not the spec's dataset is refused, naming it
+    const other = await cli([
+      "dispute",
+      "open",
+      "--challenge",
+      honest,
+      "--segment",
+      "1",
+      "--dataset",
+      w.tempDir("empty"),
+    ]);
+    expect(other.code).to.not.equal(0);
+    expect(other.err).to.match(/--dataset \S+poai-empty\S* is not the spec's dataset: /);
   });
 });

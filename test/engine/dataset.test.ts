@@ -12,6 +12,7 @@ import {
   encodeChunk,
   evaluate,
   exampleLeaf,
+  featuresRoot,
   jsBackend,
   loadFastKeccak,
   parseManifest,
@@ -28,6 +29,7 @@ import {
   wasmBackend,
   type DatasetManifest,
 } from "../../sdk/src/compute/index.js";
+import { byteTreeRoot } from "../../sdk/src/compute/state/tree.js";
 import { SEED, syntheticDataset, syntheticRows, v2Spec } from "./datasets.js";
 import { deployProbe } from "./probe.js";
 
@@ -37,14 +39,25 @@ describe("engine: datasets (version 2)", () => {
   });
 
   describe("commitment", () => {
-    it("hashes an example as OpenZeppelin's standard leaf of abi.encode(uint32 index, uint32 label, bytes features)", () => {
+    it("hashes an example as OpenZeppelin's standard leaf of abi.encode(uint32 index, uint32 label, bytes32 featuresRoot)", () => {
       const features = Int8Array.from([-128, -1, 0, 1, 127]);
       const bytes = new Uint8Array(features.buffer);
+      const padded = new Uint8Array(136);
+      padded.set(bytes);
       const encoded = encodeAbiParameters(
-        [{ type: "uint32" }, { type: "uint32" }, { type: "bytes" }],
-        [7, 3, bytesToHex(bytes)],
+        [{ type: "uint32" }, { type: "uint32" }, { type: "bytes32" }],
+        [7, 3, keccak256(padded)],
       );
       expect(exampleLeaf(7, 3, features)).to.equal(keccak256(keccak256(encoded)));
+    });
+
+    it("commits the features as the byte tree of the dispute game's state slots, at every width", () => {
+      // naive code that hashed the features flat (or sorted the pairs like the example tree) would
+      // give a root that a leaf proof of the game (Bisection.verify) cannot open
+      for (const width of [1, 135, 136, 137, 784, 1000, 4353]) {
+        const bytes = Uint8Array.from({ length: width }, (_, i) => (i * 131 + 7) & 0xff);
+        expect(featuresRoot(bytes), `width ${width}`).to.equal(byteTreeRoot(bytes));
+      }
     });
 
     it("builds the root from the chunk roots, for any count and chunk size (chunks are subtrees)", () => {
@@ -81,16 +94,24 @@ describe("engine: datasets (version 2)", () => {
         expect(verifyExampleProof(root, n, (label + 1) % 4, features, proof)).to.equal(false);
         expect(verifyExampleProof(root, (n + 1) % 13, label, features, proof)).to.equal(false);
         if (n % 4 === 1) {
-          const onChain = await probe.read("verifyExample", [
-            proof,
-            root,
-            n,
-            label,
-            bytesToHex(new Uint8Array(features.buffer)),
-          ]);
+          const onChain = await probe.read("verifyExample", [proof, root, n, label, featuresRoot(features)]);
           expect(onChain, `on chain ${n}`).to.equal(true);
         }
       }
+    });
+
+    it("proves an example from its chunk and the chunk roots alone (a dataset fetched in part)", () => {
+      const data = syntheticDataset(13, 5, 6, 4, 9, 4);
+      const leaves = Array.from({ length: 13 }, (_, n) => {
+        const { features, label } = data.train.example(n);
+        return hexToBytes(exampleLeaf(n, label, features));
+      });
+      const partial = new DatasetData(data.manifest, { ref: data.ref });
+      partial.train.loadChunk(3, data.train.chunkBytes(3)); // example 12 alone, the short last chunk
+      partial.train.loadChunk(1, data.train.chunkBytes(1));
+      for (const n of [4, 7, 12])
+        expect(partial.train.proof(n), `example ${n}`).to.deep.equal(treeProof(treeLevels(leaves), n));
+      expect(() => partial.train.proof(0)).to.throw(DatasetError, /needs its chunk loaded/);
     });
 
     it("carries an unpaired node up unchanged instead of hashing it with itself", () => {

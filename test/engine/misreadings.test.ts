@@ -61,6 +61,7 @@ export const PINS: Record<Misreading, readonly string[]> = {
   "perm.word-1": ["v2-wrap"],
   "eval.v2-permuted": ["v2-output-clamp"],
   "dataset.packed-leaf": ["v2-wrap"],
+  "dataset.features-unpadded": ["v2-wrap"],
   "dataset.duplicate-odd": ["v2-wrap"],
   "dataset.standard-tree": ["v2-wrap"],
 };

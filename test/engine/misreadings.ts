@@ -77,7 +77,9 @@ export const MISREADINGS = {
   "perm.word-1": "Feistel round function from word 1 of the Philox block",
   // Version 2: evaluation and datasets
   "eval.v2-permuted": "version 2 evaluation examples permuted like training examples",
-  "dataset.packed-leaf": "example leaf over abi.encodePacked(index, label, features)",
+  "dataset.packed-leaf": "example leaf over abi.encodePacked(index, label, featuresRoot)",
+  "dataset.features-unpadded":
+    "the features' last byte-tree leaf hashed unpadded (not zero-padded to 136 bytes)",
   "dataset.duplicate-odd": "an unpaired tree node hashed with itself instead of carried up",
   "dataset.standard-tree":
     "dataset roots built like the checkpoint tree (OpenZeppelin StandardMerkleTree, sorted leaves)",
@@ -213,20 +215,40 @@ class Impl {
 
   // ---- version 2 datasets
   leaf(index: number, label: number, features: Int8Array): Uint8Array {
-    const bytes = bytesToHex(new Uint8Array(features.buffer, features.byteOffset, features.length));
+    const root = this.featuresRoot(new Uint8Array(features.buffer, features.byteOffset, features.length));
     if (this.is("dataset.packed-leaf")) {
       const packed = concat([
         `0x${index.toString(16).padStart(8, "0")}`,
         `0x${label.toString(16).padStart(8, "0")}`,
-        bytes,
+        root,
       ]);
       return hexToBytes(keccak256(keccak256(packed)));
     }
     const encoded = encodeAbiParameters(
-      [{ type: "uint32" }, { type: "uint32" }, { type: "bytes" }],
-      [index, label, bytes],
+      [{ type: "uint32" }, { type: "uint32" }, { type: "bytes32" }],
+      [index, label, root],
     );
     return hexToBytes(keccak256(keccak256(encoded)));
+  }
+
+  /** The byte tree of the features: 136-byte leaves, zero-padded, a power of two of them, positional. */
+  featuresRoot(bytes: Uint8Array): Hex {
+    let level: Hex[] = [];
+    for (let at = 0; at < Math.max(1, bytes.length); at += 136) {
+      const piece = bytes.slice(at, at + 136);
+      const leaf = this.is("dataset.features-unpadded") ? piece : new Uint8Array(136);
+      if (leaf !== piece) leaf.set(piece);
+      level.push(keccak256(leaf));
+    }
+    let zero: Hex = `0x${"00".repeat(32)}`;
+    while (level.length > 1) {
+      const next: Hex[] = [];
+      for (let i = 0; i < level.length; i += 2)
+        next.push(keccak256(concat([level[i], level[i + 1] ?? zero])));
+      level = next;
+      zero = keccak256(concat([zero, zero]));
+    }
+    return level[0];
   }
 
   datasetRoot(rows: Rows, features: number): Hex {
@@ -234,9 +256,9 @@ class Impl {
       const values = rows.labels.map((label, n) => [
         n,
         label,
-        bytesToHex(new Uint8Array(rows.inputs.buffer, n * features, features)),
+        this.featuresRoot(new Uint8Array(rows.inputs.buffer, n * features, features)),
       ]);
-      return StandardMerkleTree.of(values, ["uint32", "uint32", "bytes"]).root as Hex;
+      return StandardMerkleTree.of(values, ["uint32", "uint32", "bytes32"]).root as Hex;
     }
     let level = rows.labels.map((label, n) =>
       this.leaf(n, label, rows.inputs.subarray(n * features, (n + 1) * features)),

@@ -52,12 +52,12 @@ contract EngineProbe {
         return keccak256(abi.encode(spec, dataset));
     }
 
-    function verifyExample(bytes32[] calldata proof, bytes32 root, uint32 index, uint32 label, bytes calldata features)
+    function verifyExample(bytes32[] calldata proof, bytes32 root, uint32 index, uint32 label, bytes32 featuresRoot)
         external
         pure
         returns (bool)
     {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, label, features))));
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, label, featuresRoot))));
         return MerkleProof.verify(proof, root, leaf);
     }
 

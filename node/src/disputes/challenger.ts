@@ -16,16 +16,10 @@
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
 import { getDefence, isPoAIContractError, type PoAIClient } from "@poai/sdk";
-import {
-  RunStates,
-  deriveKey,
-  validateSeed,
-  type EngineData,
-  type StateSource,
-  type TrainingSpec,
-} from "@poai/sdk/compute";
+import { RunStates, type EngineData, type StateSource, type TrainingSpec } from "@poai/sdk/compute";
 import { fetchCheckpoint, type ProvenCheckpoint } from "../daemon/protocol.js";
 import type { Logger } from "../daemon/log.js";
+import { disputeReplay } from "./data.js";
 import { openBoundGame } from "./open.js";
 import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
 import type { DisputeStore } from "./store.js";
@@ -188,10 +182,9 @@ export class ChallengerDisputes {
 
   /** The replay of `c`'s segment from its proven start checkpoint. */
   private replay(c: DisputeCandidate, start: ProvenCheckpoint): RunStates {
-    const key = deriveKey(c.spec, validateSeed(c.seed));
-    return new RunStates(
+    return disputeReplay(
       c.spec,
-      key,
+      c.seed,
       start.checkpoint.weights,
       c.segment * c.spec.checkpointInterval,
       c.data,

@@ -3,7 +3,9 @@
  * {@link DisputePlayer} plays one game for one role, every move on disk before it is sent;
  * `ChallengerDisputes` opens and plays a validator's bound games, `DefenderDisputes` finds and
  * defends the games against a trainer's runs, `ConvictionDefence` opens and settles the defence
- * of a run convicted as Fraud; `DisputeStore` holds them in the daemon's database.
+ * of a run convicted as Fraud; `DisputeStore` holds them in the daemon's database;
+ * `disputeDataset` and `disputeReplay` give any party (the command line too) the replay of a run,
+ * with the dataset examples an engine version 2 run reads.
  */
 export {
   DEFAULT_DEADLINE_WARN_SECONDS,
@@ -17,6 +19,7 @@ export {
 export { ChallengerDisputes, type ChallengerOptions, type DisputeCandidate } from "./challenger.js";
 export { DefenderDisputes, type DefenderOptions } from "./defender.js";
 export { openBoundGame } from "./open.js";
+export { disputeDataset, disputeReplay, trainerDatasetUrl, type DisputeDatasetOptions } from "./data.js";
 export { ConvictionDefence, type DefenceOptions, type DefensibleRun } from "./defence.js";
 export {
   DEFENCE_TABLES,

@@ -11,6 +11,7 @@ import type { Hex } from "viem";
 import type { PoAIClient } from "@poai/sdk";
 import type { TrainingSpec } from "@poai/sdk/compute";
 import { DatasetFetcher, datasetId, type SourceFailure } from "../data/index.js";
+import { trainerDatasetUrl } from "../disputes/data.js";
 
 export interface ValidatorDatasetsOptions {
   client: PoAIClient;
@@ -38,7 +39,7 @@ export class ValidatorDatasets {
     let fetcher = this.fetchers.get(key);
     if (!fetcher) {
       const registered = await this.options.client.registry.getDatasetSources({ specId });
-      const trainer = `${trainerEndpoint.replace(/\/+$/, "")}/v1/datasets/${id}`;
+      const trainer = trainerDatasetUrl(trainerEndpoint, ref);
       fetcher = new DatasetFetcher({
         ref,
         sources: [...this.options.sources, ...registered, trainer],

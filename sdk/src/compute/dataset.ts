@@ -8,9 +8,12 @@
  * width.
  *
  * **Leaf** of example i (OpenZeppelin's standard leaf, like a checkpoint's):
- * `keccak256(bytes.concat(keccak256(abi.encode(uint32 i, uint32 label, bytes features))))`, where
- * `features` holds each value as one two's-complement byte. The index inside the leaf binds an
- * example to its place in the part.
+ * `keccak256(bytes.concat(keccak256(abi.encode(uint32 i, uint32 label, bytes32 featuresRoot))))`,
+ * where `featuresRoot` is the root of the byte tree of the features (each value one two's-complement
+ * byte; the byte tree of the dispute game's state slots, `./state/tree.ts`: 136-byte leaves, the
+ * last zero-padded, padded to a power of two with empty subtrees, positional). The index inside the
+ * leaf binds an example to its place in the part; the features root lets a dispute prove one
+ * feature with one 136-byte leaf and log2(features / 136) siblings instead of the whole example.
  *
  * **Tree** (positional, not sorted): level 0 is the leaves in index order; node j of level k + 1 is
  * `hashPair(node 2j, node 2j + 1)` of level k when node 2j + 1 exists, else node 2j carried up
@@ -33,11 +36,12 @@ import { bytesToHex, hexToBytes, type Hex } from "viem";
 import { z } from "zod";
 import { keccak256Raw } from "./keccak.js";
 import { MAX_DATASET_EXAMPLES, MAX_WIDTH, type DatasetRef } from "./spec.js";
+import { LEAF_BYTES, zeroHash } from "./state/tree.js";
 
 /** The `format` field of every manifest this code reads and writes. */
-export const DATASET_FORMAT = "poai-dataset/1";
-/** The leaf encoding of an example: (index, label, features). */
-export const EXAMPLE_LEAF_ENCODING: readonly string[] = ["uint32", "uint32", "bytes"];
+export const DATASET_FORMAT = "poai-dataset/2";
+/** The leaf encoding of an example: (index, label, the root of the features' byte tree). */
+export const EXAMPLE_LEAF_ENCODING: readonly string[] = ["uint32", "uint32", "bytes32"];
 /** The two parts of a dataset. */
 export const DATASET_PARTS = ["train", "eval"] as const;
 export type DatasetPart = (typeof DATASET_PARTS)[number];
@@ -61,22 +65,67 @@ export class DatasetError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Leaves and the tree
 
-/** `abi.encode(uint32 index, uint32 label, bytes features)`. */
-export function encodeExample(index: number, label: number, features: Uint8Array): Uint8Array {
-  const padded = (features.length + 31) & ~31;
-  const out = new Uint8Array(128 + padded);
+/** `abi.encode(uint32 index, uint32 label, bytes32 featuresRoot)`. */
+export function encodeExample(index: number, label: number, featuresRoot: Uint8Array): Uint8Array {
+  if (featuresRoot.length !== 32)
+    throw new DatasetError(
+      "featuresRoot",
+      featuresRoot.length,
+      `featuresRoot must be 32 bytes, got ${featuresRoot.length}`,
+    );
+  const out = new Uint8Array(96);
   const view = new DataView(out.buffer);
   view.setUint32(28, index >>> 0, false);
   view.setUint32(60, label >>> 0, false);
-  view.setUint32(92, 0x60, false);
-  view.setUint32(124, features.length, false);
-  out.set(features, 128);
+  out.set(featuresRoot, 64);
   return out;
+}
+
+const featureLeaf = new Uint8Array(LEAF_BYTES);
+const featureNodes = new Uint8Array(64);
+
+/**
+ * The root of the byte tree of an example's features (raw 32 bytes): the state slots' byte tree
+ * (`ByteTree` of `./state/tree.ts`), computed level by level in place.
+ */
+export function featuresRootBytes(features: Uint8Array): Uint8Array {
+  const leaves = Math.max(1, Math.ceil(features.length / LEAF_BYTES));
+  let level: Uint8Array[] = [];
+  for (let j = 0; j < leaves; j++) {
+    const start = j * LEAF_BYTES;
+    const end = Math.min(features.length, start + LEAF_BYTES);
+    if (end - start === LEAF_BYTES) level.push(keccak256Raw(features.subarray(start, end)));
+    else {
+      featureLeaf.fill(0);
+      featureLeaf.set(features.subarray(start, end));
+      level.push(keccak256Raw(featureLeaf));
+    }
+  }
+  for (let k = 0; level.length > 1; k++) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; 2 * i < level.length; i++) {
+      featureNodes.set(level[2 * i], 0);
+      featureNodes.set(2 * i + 1 < level.length ? level[2 * i + 1] : zeroHash(k), 32);
+      next.push(keccak256Raw(featureNodes));
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/** The root of the byte tree of an example's features, as hex. */
+export function featuresRoot(features: Int8Array | Uint8Array): Hex {
+  return bytesToHex(featuresRootBytes(asBytes(features)));
+}
+
+/** The leaf of example `index` from the root of its features' byte tree (raw 32 bytes). */
+export function exampleLeafOfRoot(index: number, label: number, root: Uint8Array): Uint8Array {
+  return keccak256Raw(keccak256Raw(encodeExample(index, label, root)));
 }
 
 /** The leaf of example `index` (raw 32 bytes). `features` are the int8 values as bytes. */
 export function exampleLeafBytes(index: number, label: number, features: Uint8Array): Uint8Array {
-  return keccak256Raw(keccak256Raw(encodeExample(index, label, features)));
+  return exampleLeafOfRoot(index, label, featuresRootBytes(features));
 }
 
 /** The leaf of example `index`, as hex. */
@@ -492,6 +541,7 @@ export class DatasetPartData implements ExampleRows {
   readonly chunkRoots: readonly Hex[];
   private readonly loaded: Uint8Array;
   private loadedChunks = 0;
+  private chunkLevels?: Uint8Array[][];
 
   constructor(
     readonly part: DatasetPart,
@@ -593,18 +643,29 @@ export class DatasetPartData implements ExampleRows {
     };
   }
 
-  /** The Merkle proof of example `index` (needs every chunk loaded). */
+  /**
+   * The Merkle proof of example `index` under the part's root: its proof inside its chunk, then its
+   * chunk's proof among the chunk roots. Needs only the example's chunk loaded.
+   */
   proof(index: number): Hex[] {
-    if (!this.complete)
-      throw new DatasetError(this.part, index, `a proof needs every chunk of ${this.part} loaded`);
-    const leaves: Uint8Array[] = [];
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.count || !this.has(index)) {
+      throw new DatasetError(
+        "index",
+        index,
+        `a proof of example ${index} of ${this.part} needs its chunk loaded (count ${this.count})`,
+      );
+    }
+    const c = this.chunkOf(index);
+    const { first, end } = chunkRange(this.count, this.chunkExamples, c);
     const bytes = asBytes(this.inputs);
-    for (let n = 0; n < this.count; n++) {
+    const leaves: Uint8Array[] = [];
+    for (let n = first; n < end; n++) {
       leaves.push(
         exampleLeafBytes(n, this.labels[n], bytes.subarray(n * this.features, (n + 1) * this.features)),
       );
     }
-    return treeProof(treeLevels(leaves), index);
+    this.chunkLevels ??= treeLevels(this.chunkRoots.map((r) => hexToBytes(r)));
+    return [...treeProof(treeLevels(leaves), index - first), ...treeProof(this.chunkLevels, c)];
   }
 }
 

@@ -62,6 +62,8 @@ export {
   encodeChunk,
   encodeExample,
   exampleLeaf,
+  exampleLeafOfRoot,
+  featuresRoot,
   hashPair,
   manifestRef,
   parseManifest,

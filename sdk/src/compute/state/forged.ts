@@ -64,8 +64,8 @@ export class ForgedRun implements StateSource {
   }
 
   /** The dataset's examples are not forged: the honest run's proofs. */
-  exampleProof(step: number, row: number): LeafProof {
-    return this.honest.exampleProof(step, row);
+  exampleProofs(step: number, row: number, feature?: number): LeafProof[] {
+    return this.honest.exampleProofs(step, row, feature);
   }
 
   foldAccs(step: number, ref: ElementRef): bigint[] {

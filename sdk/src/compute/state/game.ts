@@ -5,9 +5,9 @@
  * DisputeGame.sol` from it. The same functions play the defender and the challenger; an honest
  * party's source is the engine's run. Browser-safe.
  */
-import { bytesToHex, type Hex } from "viem";
+import { bytesToHex, hexToBytes, type Hex } from "viem";
 import type { EngineData } from "../backend.js";
-import { encodeChunk, exampleLeafBytes, treeLevels, treeProof } from "../dataset.js";
+import { DatasetPartData, exampleLeafBytes, treeLevels, treeProof } from "../dataset.js";
 import type { EngineKey } from "../prng.js";
 import { modelLayout, type TrainingSpec } from "../spec.js";
 import { FOLD_OPS, chunkCount, elementAt, type ElementRef } from "./layout.js";
@@ -21,7 +21,7 @@ import {
   type OperandRange,
 } from "./ops.js";
 import { traceStep, type StateTensors, type StepTrace } from "./trace.js";
-import { LEAF_BYTES } from "./tree.js";
+import { ByteTree, LEAF_BYTES } from "./tree.js";
 
 /** A leaf of a slot's tree with its proof, as `DisputeGame.LeafProof`. */
 export interface LeafProof {
@@ -42,11 +42,13 @@ export interface StateSource {
   /** The run's key: a defender accepts only a claim whose data is its run's ({@link claimData}). */
   readonly key?: EngineKey;
   /**
-   * Engine version 2: the dataset example row `row` of step `step` reads, as the game's one proof
-   * of a data element (`DisputeGame.LeafProof`: the example's index, its label as uint16 LE then
-   * its features, and its Merkle proof under the dataset's training root).
+   * Engine version 2: the game's proofs of a data element of row `row` of step `step`
+   * (`DisputeGame.LeafProof`s): first the dataset example the row reads (its index; its label as
+   * uint16 LE then the root of its features' byte tree; its Merkle proof under the dataset's
+   * training root), then, for feature `feature` (an X element), the leaf of the features' byte tree
+   * holding it with its siblings.
    */
-  exampleProof?(step: number, row: number): LeafProof;
+  exampleProofs?(step: number, row: number, feature?: number): LeafProof[];
 }
 
 /** Where a claim's batches come from, as `DataRules.Data`: the run's key and its training examples. */
@@ -106,24 +108,41 @@ export class RunStates implements StateSource {
     return foldOf(this.trace(step), ref).accs.map(decodeSum);
   }
 
-  exampleProof(step: number, row: number): LeafProof {
+  exampleProofs(step: number, row: number, feature?: number): LeafProof[] {
     const rows = this.data?.train;
     if (!rows) throw new RangeError("an engine version 2 run needs its dataset (data) to prove an example");
     const n = this.trace(step).examples[row];
     if (n === undefined) throw new RangeError(`row must be below ${this.spec.batchSize}, got ${row}`);
-    if (!this.trainTree) {
-      const f = rows.features;
-      const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
+    const f = rows.features;
+    const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
+    // a dataset fetched in chunks proves an example from its chunk and the chunk roots alone
+    const part = rows instanceof DatasetPartData ? rows : undefined;
+    if (!part && !this.trainTree) {
       const leaves: Uint8Array[] = [];
       for (let k = 0; k < rows.count; k++)
         leaves.push(exampleLeafBytes(k, rows.labels[k], bytes.subarray(k * f, (k + 1) * f)));
       this.trainTree = treeLevels(leaves);
     }
-    return {
-      index: BigInt(n),
-      leaf: bytesToHex(encodeChunk(rows, n, n + 1)),
-      siblings: treeProof(this.trainTree, n),
-    };
+    const features = new ByteTree(bytes.subarray(n * f, (n + 1) * f));
+    const label = rows.labels[n];
+    const head = new Uint8Array(34);
+    head[0] = label & 0xff;
+    head[1] = label >>> 8;
+    head.set(hexToBytes(features.root), 2);
+    const proofs: LeafProof[] = [
+      {
+        index: BigInt(n),
+        leaf: bytesToHex(head),
+        siblings: part ? part.proof(n) : treeProof(this.trainTree!, n),
+      },
+    ];
+    if (feature !== undefined) {
+      if (!Number.isSafeInteger(feature) || feature < 0 || feature >= f)
+        throw new RangeError(`feature must be in 0..${f - 1}, got ${feature}`);
+      const j = Math.floor(feature / LEAF_BYTES);
+      proofs.push({ index: BigInt(j), leaf: bytesToHex(features.leaf(j)), siblings: features.proof(j) });
+    }
+    return proofs;
   }
 }
 
@@ -170,9 +189,9 @@ export function elementRanges(spec: TrainingSpec, ref: ElementRef): OperandRange
  */
 export function elementProofs(source: StateSource, step: number, ref: ElementRef): LeafProof[] {
   if (ref.op === "example-input" || ref.op === "example-label") {
-    if (!source.exampleProof)
-      throw new RangeError("this source cannot prove dataset examples (exampleProof)");
-    return [source.exampleProof(step, ref.row)];
+    if (!source.exampleProofs)
+      throw new RangeError("this source cannot prove dataset examples (exampleProofs)");
+    return source.exampleProofs(step, ref.row, ref.op === "example-input" ? ref.col : undefined);
   }
   return proofsOf(source.tensors(step), elementRanges(source.spec, ref));
 }

@@ -288,13 +288,13 @@ export const VECTOR_CASES: readonly VectorCase[] = [
     "v2-output-clamp",
     "two-classes",
     { hidden: [2], batchSize: 8, steps: 4, checkpointInterval: 2, lrShift: 0, evalSize: 40 },
-    "0x0000000000000000000000000000000000000000000000000000000000000002",
+    "0x0000000000000000000000000000000000000000000000000000000000000016",
   ),
   v2Case(
     "v2-wrap",
     "five-examples",
     { hidden: [3], batchSize: 7, steps: 4, checkpointInterval: 1, lrShift: 0, evalSize: 3 },
-    "0x0000000000000000000000000000000000000000000000000000000000000002",
+    "0x0000000000000000000000000000000000000000000000000000000000000001",
   ),
   v2Case(
     "v2-odd-shapes",
@@ -306,7 +306,7 @@ export const VECTOR_CASES: readonly VectorCase[] = [
     "v2-saturating",
     "bright",
     { hidden: [8], batchSize: 64, steps: 10, checkpointInterval: 2, lrShift: 0, evalSize: 24 },
-    "0x0000000000000000000000000000000000000000000000000000000000000003",
+    "0x0000000000000000000000000000000000000000000000000000000000000019",
   ),
   v2Case(
     "v2-ties",
