@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { configVariable, defineConfig } from "hardhat/config";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
 import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
@@ -12,6 +13,16 @@ const require = createRequire(import.meta.url);
 /** The compiler is the `solc` npm package pinned in package.json: builds work offline. */
 const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
+
+/** Mocha's parallel settings from `POAI_TEST_JOBS` (a positive integer) or the core count. */
+function mochaWorkers(): { parallel: boolean; jobs?: number } {
+  const raw = process.env.POAI_TEST_JOBS;
+  if (raw !== undefined && raw !== "" && !/^[1-9][0-9]*$/.test(raw)) {
+    throw new Error(`POAI_TEST_JOBS must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  const jobs = raw ? Number(raw) : Math.min(4, Math.max(2, availableParallelism()));
+  return jobs === 1 ? { parallel: false } : { parallel: true, jobs };
+}
 
 export default defineConfig({
   plugins: [
@@ -38,7 +49,11 @@ export default defineConfig({
     },
   },
   test: {
-    mocha: { timeout: 120_000 },
+    // The test files run in parallel worker processes, one per core (two at least, four at most:
+    // most files are single-threaded JavaScript and EDR, so a second worker uses the core the
+    // first leaves idle). `POAI_TEST_JOBS=1` runs them one after another in this process, which
+    // `.only` and a debugger need.
+    mocha: { timeout: 120_000, ...mochaWorkers() },
   },
   networks: {
     // In-process EDR chain used by tests, the devnet and the benchmarks.

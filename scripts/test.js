@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /* global process, console, Buffer */
 // `npm test`: compiles once, then lints and runs every test side by side. The linters (solhint,
-// prettier, eslint, tsc) need one core for about two minutes and the test suite leaves the
-// second one mostly idle, so on a two-core machine this saves most of the linting time. The
-// tests' output streams as it comes; the linters' is collected and printed when they end. The
+// prettier, eslint, tsc) need one core for about two minutes; the Mocha files run in parallel
+// workers (hardhat.config.ts, `POAI_TEST_JOBS`), which leave gaps the linters fill. The tests'
+// output streams as each file ends; the linters' is collected and printed when they end. The
 // exit status is non-zero when either failed. `npm run lint` and `npm run test:contracts` run
 // each half alone; arguments after `npm test --` go to `hardhat test`.
 import { spawn } from "node:child_process";
