@@ -195,6 +195,7 @@ export class InferenceDisputes {
   readonly store: DisputeStore;
   readonly player: DisputePlayer<Parameters<typeof INFERENCE_GAME.key>[0], InferenceSource>;
   private readonly sources = new Map<string, InferenceSource>();
+  private readonly approved = new Set<bigint>();
   private readonly db: Database;
 
   constructor(private readonly o: InferenceDisputesOptions) {
@@ -252,6 +253,11 @@ export class InferenceDisputes {
     for (const g of this.store.games(["playing"])) {
       signal?.throwIfAborted();
       try {
+        // the defender's bond is pulled with its state: approved before its first move
+        if (g.role === "defender" && !this.approved.has(g.gameId)) {
+          await this.ensureBondApproved();
+          this.approved.add(g.gameId);
+        }
         await this.player.play(g.gameId, () => this.sourceOf(g.gameId, g.role), signal);
       } catch (err) {
         if (signal?.aborted) throw err;
