@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodeFunctionData, maxUint256, type Address, type Hex } from "viem";
@@ -14,6 +14,7 @@ import {
 import {
   classifierConsumerAbi,
   getInferenceGame,
+  getRecordedOutput,
   inferenceDisputeGameAbi,
   inferenceGamesFromLogs,
   nextInferenceGameMove,
@@ -30,12 +31,16 @@ import {
 } from "../../node/src/node/index.js";
 import {
   DisputeStore,
+  WHOLE_MODEL_MAX_GAS,
   type HeldModel,
   type MoveRecord,
   type RecordedDelivery,
+  type WatchRecord,
 } from "../../node/src/disputes/index.js";
 import { InferenceStore } from "../../node/src/node/inference-store.js";
 import { deployInferenceGame } from "../../scripts/lib/deploy-verifier.js";
+import { runCli } from "../../scripts/cli/main.js";
+import { accountKey } from "../fixtures/hardhat-node.js";
 import {
   MODEL,
   MODEL_ID,
@@ -173,6 +178,8 @@ describe("inference games played by the daemons", function () {
   }
   const verification = (sub: number, node: Address) =>
     f.client(5).inference.getOutputVerification({ subscriptionId: sub, interval: 1, node });
+  const recorded = (sub: number, node: Address) =>
+    getRecordedOutput(f.client(5), { subscriptionId: sub, interval: 1, node });
   const stakeOf = async (a: Address) => (await f.client(5).staking.getOperator({ operator: a })).selfStake;
 
   /** The calldata `who` sent to the game, in order. */
@@ -197,6 +204,16 @@ describe("inference games played by the daemons", function () {
     const stakeBefore = await stakeOf(f.address(3));
     await forger.tick();
     expect(forger.delivery(forgedSub, 1)?.state).to.equal("delivered");
+    // by gas, this small model's wrong output is disputed whole (one transaction, no bond); this
+    // watcher is told to play the game
+    const prober = await start(InferenceNode, 2, dbs.honest);
+    const probe = await prober.inferenceDisputes!.choosePath(
+      { ...(await recorded(forgedSub, f.address(3))), status: "wrong" } as WatchRecord,
+      "auto",
+    );
+    await restart(prober, async () => prober);
+    expect(probe.mode).to.equal("whole");
+    expect(probe.wholeModelGas! < WHOLE_MODEL_MAX_GAS).to.equal(true);
     await watcher.tick();
     const watched = watcher.inferenceDisputes!.watched(forgedSub, 1, f.address(3))!;
     expect([watched.status, watched.mode, watched.gameId]).to.deep.equal(["opened", "game", 1n]);
@@ -345,5 +362,93 @@ describe("inference games played by the daemons", function () {
     // of the deliveries it watched, only the forged one was disputed
     expect(Object.keys(watcher.status().disputes!.watched).sort()).to.deep.equal(["correct", "opened"]);
     expect(watcher.status().disputes!.watched.opened).to.equal(1);
+  });
+
+  it("poai dispute inference status / open / play: shows a game, refuses a correct output and a malformed delivery, plays the node's side of a game to the end", async () => {
+    const book = path.join(dir, "deployment.json");
+    writeFileSync(
+      book,
+      JSON.stringify({
+        chainId: f.deployment.chainId,
+        deployBlock: "0",
+        contracts: { ...f.deployment.contracts, inferenceDisputeGame: game },
+      }),
+    );
+    const checkpoint = path.join(dir, "model.bin");
+    writeFileSync(checkpoint, f.model.checkpoint);
+    const cli = async (index: number, args: string[]) => {
+      let out = "";
+      let err = "";
+      const code = await runCli(["dispute", "inference", ...args, "--deployment", book, "--json"], {
+        env: { POAI_PRIVATE_KEY: accountKey(index) },
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+        connection: net.connection,
+      });
+      return { code, err, json: () => JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown> };
+    };
+    const status = await cli(5, ["status", "--id", "1"]);
+    expect(status.code, status.err).to.equal(0);
+    expect(status.json()).to.deep.include({ phase: "Resolved", winner: f.address(1) });
+    const honestSub = Number(
+      (await f.client(5).inference.getVerifierEvents({ eventName: "OutputVerificationRequested" })).at(-1)!
+        .args.subscriptionId,
+    );
+    const refused = await cli(5, [
+      "open",
+      "--delivery",
+      `${honestSub}:1:${f.address(2)}`,
+      "--checkpoint",
+      checkpoint,
+    ]);
+    expect(refused.code).to.equal(1);
+    expect(refused.err).to.match(/is the model's output: nothing to dispute/);
+    const malformed = await cli(5, ["open", "--delivery", `${honestSub}:1`, "--checkpoint", checkpoint]);
+    expect(malformed.err).to.match(/--delivery must be <subscription>:<interval>:<node address>, got/);
+
+    // a second lying game on the same correct delivery: the node's side played by the command line
+    const liar = f.client(5);
+    const d = await f.client(5).inference.getVerifierEvents({ eventName: "OutputVerificationRequested" });
+    const a = d.at(-1)!.args as { input: Hex; output: Hex };
+    const receipt = await liar.waitForTransaction(
+      await openInferenceGame(liar, {
+        subscriptionId: honestSub,
+        interval: 1,
+        node: f.address(2),
+        containerId: MODEL_ID,
+        input: a.input,
+        output: a.output,
+      }),
+    );
+    const id = inferenceGamesFromLogs(receipt.logs)[0]!.gameId;
+    const lie = new ForgedInference(new InferenceStates(WIDTHS, f.model.checkpoint, bytesOf(a.input)), {
+      slot: WIDTHS.length,
+      byte: 2,
+      bit: 3,
+      cut: 0,
+      delta: 0n,
+    });
+    let done = false;
+    const lying = (async () => {
+      while (!done) {
+        const state = await getInferenceGame(liar, { id });
+        if (state.phase === "Resolved") return;
+        const move = nextInferenceGameMove(state, lie, f.address(5));
+        if (move) await liar.waitForTransaction(await sendInferenceGameMove(liar, move));
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const played = await cli(2, [
+      "play",
+      "--id",
+      String(id),
+      "--checkpoint",
+      checkpoint,
+      "--poll-ms",
+      "20",
+    ]).finally(() => (done = true));
+    await lying;
+    expect(played.code, played.err).to.equal(0);
+    expect(played.json().winner).to.equal(f.address(2));
   });
 });

@@ -46,6 +46,7 @@ import {
   checkOutput,
   encodeOpenInferenceGame,
   getOutputVerification,
+  getRecordedOutput,
   inferenceDisputeGameAbi,
   inferenceGameAddress,
   inferenceGamesFromLogs,
@@ -331,19 +332,12 @@ export class InferenceDisputes {
     interval: number,
     node: Address,
   ): Promise<RecordedDelivery> {
-    const logs = await getContractEvents(this.o.client.publicClient, {
-      address: poaiVerifierAddress(this.o.client),
-      abi: poaiVerifierAbi,
-      eventName: "OutputVerificationRequested",
-      args: { subscriptionId, interval, node },
-      fromBlock: this.o.client.deployment.deployBlock ?? 0n,
+    const { deadline: _deadline, ...d } = await getRecordedOutput(this.o.client, {
+      subscriptionId,
+      interval,
+      node,
     });
-    const a = logs.at(-1)?.args;
-    if (!a?.containerId || !a.input || !a.output)
-      throw new Error(
-        `no OutputVerificationRequested event for delivery ${subscriptionId}:${interval}:${node}`,
-      );
-    return { subscriptionId, interval, node, containerId: a.containerId, input: a.input, output: a.output };
+    return d;
   }
 
   private addGame(gameId: bigint, role: "defender" | "challenger", d: RecordedDelivery): void {
@@ -482,7 +476,7 @@ export class InferenceDisputes {
         );
         return this.setWatch(r, { status: "missed" });
       }
-      const mode = await this.chooseMode(r);
+      const { mode } = await this.choosePath(r);
       const calldata = mode === "whole" ? this.wholeCalldata(r) : encodeOpenInferenceGame(r);
       this.setWatch(r, { status: "persisted", mode, calldata });
       r = { ...r, status: "persisted", mode, calldata };
@@ -610,13 +604,16 @@ export class InferenceDisputes {
   }
 
   /**
-   * `whole` when the chain estimates the whole-model dispute at most `wholeModelMaxGas` (below the
-   * cheapest game), else `game` (a model too large to recompute in one transaction estimates
-   * nothing: the estimate fails).
+   * How a wrong delivery is disputed under `mode` (default the node's): `whole` when the chain
+   * estimates the whole-model dispute at most `wholeModelMaxGas` (below the cheapest game: one
+   * transaction, no bond, no moves), else `game` (a model too large to recompute in one
+   * transaction estimates nothing: the estimate fails). Returns the estimate when there is one.
    */
-  private async chooseMode(r: WatchRecord): Promise<"game" | "whole"> {
-    const mode = this.o.mode ?? "auto";
-    if (mode !== "auto") return mode;
+  async choosePath(
+    r: WatchRecord,
+    mode: DisputeMode = this.o.mode ?? "auto",
+  ): Promise<{ mode: "game" | "whole"; wholeModelGas: bigint | undefined }> {
+    if (mode !== "auto") return { mode, wholeModelGas: undefined };
     try {
       const gas = await estimateGas(this.o.client.publicClient, {
         account: this.o.account,
@@ -628,13 +625,13 @@ export class InferenceDisputes {
         { subscription: r.subscriptionId, wholeModelGas: gas, mode: whole ? "whole" : "game" },
         "dispute path chosen by gas",
       );
-      return whole ? "whole" : "game";
+      return { mode: whole ? "whole" : "game", wholeModelGas: gas };
     } catch (err) {
       this.o.log.info(
         { subscription: r.subscriptionId, reason: (err as Error).message.split("\n")[0] },
         "the whole-model dispute does not fit: disputing by game",
       );
-      return "game";
+      return { mode: "game", wholeModelGas: undefined };
     }
   }
 

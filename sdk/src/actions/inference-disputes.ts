@@ -319,3 +319,59 @@ export async function playInferenceGame(
     moves.push({ phase: state.phase, functionName: move.functionName, hash, gasUsed: receipt.gasUsed });
   }
 }
+
+/** What the PoAIVerifier recorded of one delivery (its `OutputVerificationRequested` event). */
+export interface RecordedOutput {
+  subscriptionId: number;
+  interval: number;
+  node: Address;
+  containerId: Hex;
+  input: Hex;
+  output: Hex;
+  /** End of the delivery's dispute window (chain time, seconds). */
+  deadline: bigint;
+}
+
+/** The delivery of (`subscriptionId`, `interval`) by `node` as the PoAIVerifier recorded it. */
+export async function getRecordedOutput(
+  ctx: PoAIContext,
+  args: { subscriptionId: number | bigint; interval: number | bigint; node: Address },
+): Promise<RecordedOutput> {
+  const subscriptionId = Number(checkUint("subscriptionId", args.subscriptionId, 1n, 2n ** 32n - 1n));
+  const interval = Number(checkUint("interval", args.interval, 1n, 2n ** 32n - 1n));
+  const node = checkAddress("node", args.node);
+  const logs = await getContractEvents(ctx.publicClient, {
+    address: poaiVerifierAddress(ctx),
+    abi: poaiVerifierAbi,
+    eventName: "OutputVerificationRequested",
+    args: { subscriptionId, interval, node },
+    fromBlock: ctx.deployment.deployBlock ?? 0n,
+  });
+  const a = logs.at(-1)?.args;
+  if (!a?.containerId || a.input === undefined || a.output === undefined || a.deadline === undefined)
+    throw new PoAIInputError(
+      "delivery",
+      `${subscriptionId}:${interval}:${node}`,
+      "a delivery the PoAIVerifier recorded (no OutputVerificationRequested event names it)",
+    );
+  return {
+    subscriptionId,
+    interval,
+    node,
+    containerId: a.containerId,
+    input: a.input,
+    output: a.output,
+    deadline: a.deadline,
+  };
+}
+
+/** The delivery inference game `id` disputes (the PoAIVerifier's `OutputGameOpened` naming it). */
+export async function getInferenceGameDelivery(
+  ctx: PoAIContext,
+  args: { id: bigint | number },
+): Promise<InferenceGameDelivery> {
+  const id = checkUint("id", args.id, 1n, 2n ** 64n);
+  const found = (await getInferenceGamesOpened(ctx, {})).find((g) => g.gameId === id);
+  if (!found) throw new PoAIInputError("id", id, "the id of an inference game the PoAIVerifier opened");
+  return found;
+}
