@@ -196,6 +196,7 @@ describe("inference games played by the daemons", function () {
   }
 
   let forgedSub = 0;
+  let honestSub = 0;
   it("a node that forged one bit of an intermediate is disputed by a watcher and loses, both killed mid-game and resumed: delivery invalid, node slashed, consumer refunded", async () => {
     let forger = await start(ForgingNode, 3, dbs.forger);
     let watcher = await start(InferenceNode, 1, dbs.watcher, { watchDeliveries: true, disputeMode: "game" });
@@ -313,6 +314,7 @@ describe("inference games played by the daemons", function () {
     });
     const input = vector(-3, 44, 7, -90, 16, 0, 5, 61);
     const sub = await classify(input);
+    honestSub = sub;
     await honest.tick();
     expect(honest.delivery(sub, 1)?.state).to.equal("delivered");
     await watcher.tick();
@@ -390,10 +392,6 @@ describe("inference games played by the daemons", function () {
     const status = await cli(5, ["status", "--id", "1"]);
     expect(status.code, status.err).to.equal(0);
     expect(status.json()).to.deep.include({ phase: "Resolved", winner: f.address(1) });
-    const honestSub = Number(
-      (await f.client(5).inference.getVerifierEvents({ eventName: "OutputVerificationRequested" })).at(-1)!
-        .args.subscriptionId,
-    );
     const refused = await cli(5, [
       "open",
       "--delivery",
@@ -408,8 +406,7 @@ describe("inference games played by the daemons", function () {
 
     // a second lying game on the same correct delivery: the node's side played by the command line
     const liar = f.client(5);
-    const d = await f.client(5).inference.getVerifierEvents({ eventName: "OutputVerificationRequested" });
-    const a = d.at(-1)!.args as { input: Hex; output: Hex };
+    const a = await recorded(honestSub, f.address(2));
     const receipt = await liar.waitForTransaction(
       await openInferenceGame(liar, {
         subscriptionId: honestSub,
