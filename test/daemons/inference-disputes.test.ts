@@ -364,6 +364,7 @@ describe("inference games played by the daemons", function () {
     // of the deliveries it watched, only the forged one was disputed
     expect(Object.keys(watcher.status().disputes!.watched).sort()).to.deep.equal(["correct", "opened"]);
     expect(watcher.status().disputes!.watched.opened).to.equal(1);
+    expect(honest.status().disputes!.parameterRoots).to.deep.equal({ [MODEL_ID.toLowerCase()]: "matches" });
   });
 
   it("poai dispute inference status / open / play: shows a game, refuses a correct output and a malformed delivery, plays the node's side of a game to the end", async () => {

@@ -51,13 +51,15 @@ import {
   inferenceGameAddress,
   inferenceGamesFromLogs,
   isPoAIContractError,
+  modelRegistryAbi,
+  modelRegistryAddress,
   poaiTokenAbi,
   poaiVerifierAbi,
   poaiVerifierAddress,
   sendContractTransaction,
   type PoAIClient,
 } from "@poai/sdk";
-import { InferenceStates, type InferenceSource } from "@poai/sdk/compute";
+import { InferenceStates, parameterRoot, type InferenceSource } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
 import type { Database } from "../daemon/sqlite.js";
 import { DisputePlayer, INFERENCE_GAME, type GameStatus, type PlayerHooks } from "./player.js";
@@ -197,6 +199,8 @@ export class InferenceDisputes {
   readonly player: DisputePlayer<Parameters<typeof INFERENCE_GAME.key>[0], InferenceSource>;
   private readonly sources = new Map<string, InferenceSource>();
   private readonly approved = new Set<bigint>();
+  /** Per held model: whether the registered parameter root is its checkpoint's (read once). */
+  private roots: Record<string, "matches" | "unset" | "differs"> | undefined;
   private readonly db: Database;
 
   constructor(private readonly o: InferenceDisputesOptions) {
@@ -214,13 +218,17 @@ export class InferenceDisputes {
   }
 
   /** Where the node's inference games stand (`/status`). */
-  status(): { games: GameStatus[]; watched: Record<string, number> } {
+  status(): {
+    games: GameStatus[];
+    watched: Record<string, number>;
+    parameterRoots: Record<string, "matches" | "unset" | "differs">;
+  } {
     const watched: Record<string, number> = {};
     for (const r of this.db
       .prepare("SELECT status, COUNT(*) AS n FROM inference_watch GROUP BY status")
       .all() as Row[])
       watched[String(r.status)] = Number(r.n);
-    return { games: this.player.status(), watched };
+    return { games: this.player.status(), watched, parameterRoots: this.roots ?? {} };
   }
 
   /** One watched delivery's record. */
@@ -249,6 +257,7 @@ export class InferenceDisputes {
 
   /** One pass: scan the verifier's events up to `safe`, open what is due, play every open game. */
   async tick(safe: bigint, signal?: AbortSignal): Promise<void> {
+    this.roots ??= await this.checkRoots();
     await this.scan(safe, signal);
     if (this.o.watch) await this.openDue(signal);
     for (const g of this.store.games(["playing"])) {
@@ -267,6 +276,39 @@ export class InferenceDisputes {
         this.o.log.error({ err, game: g.gameId }, "inference game move failed; retried next tick");
       }
     }
+  }
+
+  /**
+   * Compares each held model's registered parameter root (ModelRegistry) with its checkpoint's: a
+   * game is opened against the registered root, so under a root that is not the checkpoint's an
+   * honest node could not defend its outputs (the trainer's lie), and a root not yet set opens no
+   * game at all (`ParameterRootUnset`). Logged once; shown in `/status`.
+   */
+  private async checkRoots(): Promise<Record<string, "matches" | "unset" | "differs">> {
+    const out: Record<string, "matches" | "unset" | "differs"> = {};
+    if (this.o.client.deployment.contracts.modelRegistry === undefined) return out;
+    const registry = modelRegistryAddress(this.o.client);
+    for (const [id, m] of this.o.models) {
+      const registered = await readContract(this.o.client.publicClient, {
+        address: registry,
+        abi: modelRegistryAbi,
+        functionName: "parameterRootOf",
+        args: [m.containerId],
+      });
+      const own = parameterRoot(m.widths, m.checkpoint);
+      out[id] = /^0x0+$/.test(registered) ? "unset" : same(registered, own) ? "matches" : "differs";
+      if (out[id] === "differs")
+        this.o.log.error(
+          { containerId: m.containerId, registered, checkpoint: own },
+          "the model's registered parameter root is not its checkpoint's: games on its outputs cannot be won",
+        );
+      else if (out[id] === "unset")
+        this.o.log.warn(
+          { containerId: m.containerId },
+          "the model has no parameter root: no inference game on it can be opened",
+        );
+    }
+    return out;
   }
 
   // --- scan ---------------------------------------------------------------------------------------

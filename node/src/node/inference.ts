@@ -99,7 +99,12 @@ export interface InferenceStatus {
   ticks: number;
   stopped: boolean;
   /** Inference games (defences of its deliveries, disputes of others') and watched deliveries by verdict. */
-  disputes: { games: GameStatus[]; watched: Record<string, number> } | null;
+  disputes: {
+    games: GameStatus[];
+    watched: Record<string, number>;
+    /** Per served model (lower-case containerId): its registered parameter root against its checkpoint's. */
+    parameterRoots: Record<string, "matches" | "unset" | "differs">;
+  } | null;
 }
 
 export interface InferenceInit {
