@@ -218,6 +218,22 @@ describe("inference games played by the daemons", function () {
     await watcher.tick();
     const watched = watcher.inferenceDisputes!.watched(forgedSub, 1, f.address(3))!;
     expect([watched.status, watched.mode, watched.gameId]).to.deep.equal(["opened", "game", 1n]);
+    // sent, but the hash never reached the disk (as after a crash): the watcher finds its game on
+    // chain instead of opening (and bonding) a second one, as a naive resume would
+    const handle = new InferenceStore(dbs.watcher, {
+      node: f.address(1),
+      chainId: f.deployment.chainId,
+      coordinator: f.inf.coordinator.address,
+    });
+    handle.db
+      .prepare(
+        "UPDATE inference_watch SET status = 'persisted', tx_hash = NULL, game_id = NULL WHERE subscription_id = ?",
+      )
+      .run(forgedSub);
+    handle.close();
+    await watcher.tick();
+    expect(watcher.inferenceDisputes!.watched(forgedSub, 1, f.address(3))!.status).to.equal("opened");
+    expect(await (await net.viem.getContractAt("InferenceDisputeGame", game)).read.gameCount()).to.equal(1n);
 
     // the forger is killed after writing its 2nd move (not sent), the watcher after sending its 2nd
     const kills: string[] = [];
@@ -448,5 +464,42 @@ describe("inference games played by the daemons", function () {
     await lying;
     expect(played.code, played.err).to.equal(0);
     expect(played.json().winner).to.equal(f.address(2));
+  });
+
+  it("by default disputes a small model's wrong output whole (one transaction, no bond), and a watcher killed after storing the opening sends it once", async () => {
+    for (const n of nodes.splice(0)) await n.stop();
+    const forger = await start(ForgingNode, 2, path.join(dir, "forger-2.sqlite"));
+    let watcher = await start(InferenceNode, 1, dbs.watcher, { watchDeliveries: true });
+    const sub = await classify(vector(100, -100, 50, -50, 25, -25, 12, -12));
+    await forger.tick();
+    expect(forger.delivery(sub, 1)?.state).to.equal("delivered");
+    const stakeBefore = await stakeOf(f.address(2));
+    watcher.inferenceDisputes!.hooks = {
+      afterOpenPersist: () => {
+        throw new Killed("killed after storing the opening");
+      },
+    };
+    await watcher.tick(); // the opening fails alone (logged): stored, not sent
+    expect(watcher.inferenceDisputes!.watched(sub, 1, f.address(2))!.status).to.equal("persisted");
+    expect((await verification(sub, f.address(2))).status).to.equal("pending");
+    watcher = await restart(watcher, () => start(InferenceNode, 1, dbs.watcher, { watchDeliveries: true }));
+    await watcher.tick();
+    const w = watcher.inferenceDisputes!.watched(sub, 1, f.address(2))!;
+    expect([w.status, w.mode]).to.deep.equal(["settled", "whole"]);
+    expect((await verification(sub, f.address(2))).status).to.equal("invalid");
+    expect((await stakeOf(f.address(2))) < stakeBefore).to.equal(true);
+    // sent once: exactly one whole-model dispute from the watcher, with the stored calldata
+    const disputes: Hex[] = [];
+    const last = await f.publicClient.getBlockNumber();
+    for (let b = 0n; b <= last; b++) {
+      const block = await f.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions)
+        if (
+          tx.from.toLowerCase() === f.address(1).toLowerCase() &&
+          tx.to?.toLowerCase() === f.inf.verifier.address.toLowerCase()
+        )
+          disputes.push(tx.input);
+    }
+    expect(disputes.filter((d) => d === w.calldata)).to.have.length(1);
   });
 });

@@ -217,6 +217,14 @@ export class InferenceDisputes {
     });
   }
 
+  /** Hooks around each move and opening (tests simulate a kill by throwing from one). */
+  get hooks(): InferenceDisputeHooks {
+    return this.player.hooks;
+  }
+  set hooks(h: InferenceDisputeHooks) {
+    this.player.hooks = h;
+  }
+
   /** Where the node's inference games stand (`/status`). */
   status(): {
     games: GameStatus[];
@@ -522,7 +530,7 @@ export class InferenceDisputes {
       const calldata = mode === "whole" ? this.wholeCalldata(r) : encodeOpenInferenceGame(r);
       this.setWatch(r, { status: "persisted", mode, calldata });
       r = { ...r, status: "persisted", mode, calldata };
-      await this.o.hooks?.afterOpenPersist?.(r);
+      await this.hooks.afterOpenPersist?.(r);
     }
     if (r.mode === "game") await this.ensureBondApproved();
     let hash: Hash;
