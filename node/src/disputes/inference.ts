@@ -199,8 +199,9 @@ export class InferenceDisputes {
   readonly player: DisputePlayer<Parameters<typeof INFERENCE_GAME.key>[0], InferenceSource>;
   private readonly sources = new Map<string, InferenceSource>();
   private readonly approved = new Set<bigint>();
-  /** Per held model: whether the registered parameter root is its checkpoint's (read once). */
+  /** Per held model: whether the registered parameter root is its checkpoint's. */
   private roots: Record<string, "matches" | "unset" | "differs"> | undefined;
+  private readonly ownRoots = new Map<string, Hex>();
   private readonly db: Database;
 
   constructor(private readonly o: InferenceDisputesOptions) {
@@ -265,7 +266,7 @@ export class InferenceDisputes {
 
   /** One pass: scan the verifier's events up to `safe`, open what is due, play every open game. */
   async tick(safe: bigint, signal?: AbortSignal): Promise<void> {
-    this.roots ??= await this.checkRoots();
+    await this.checkRoots();
     await this.scan(safe, signal);
     if (this.o.watch) await this.openDue(signal);
     for (const g of this.store.games(["playing"])) {
@@ -290,33 +291,37 @@ export class InferenceDisputes {
    * Compares each held model's registered parameter root (ModelRegistry) with its checkpoint's: a
    * game is opened against the registered root, so under a root that is not the checkpoint's an
    * honest node could not defend its outputs (the trainer's lie), and a root not yet set opens no
-   * game at all (`ParameterRootUnset`). Logged once; shown in `/status`.
+   * game at all (`ParameterRootUnset`). A model whose root matches is not read again; the others
+   * are re-read each tick (a root is set once). Logged when it changes; shown in `/status`.
    */
-  private async checkRoots(): Promise<Record<string, "matches" | "unset" | "differs">> {
-    const out: Record<string, "matches" | "unset" | "differs"> = {};
-    if (this.o.client.deployment.contracts.modelRegistry === undefined) return out;
+  private async checkRoots(): Promise<void> {
+    if (this.o.client.deployment.contracts.modelRegistry === undefined) return;
     const registry = modelRegistryAddress(this.o.client);
+    const roots = (this.roots ??= {});
     for (const [id, m] of this.o.models) {
+      if (roots[id] === "matches") continue;
       const registered = await readContract(this.o.client.publicClient, {
         address: registry,
         abi: modelRegistryAbi,
         functionName: "parameterRootOf",
         args: [m.containerId],
       });
-      const own = parameterRoot(m.widths, m.checkpoint);
-      out[id] = /^0x0+$/.test(registered) ? "unset" : same(registered, own) ? "matches" : "differs";
-      if (out[id] === "differs")
+      let own = this.ownRoots.get(id);
+      if (own === undefined) this.ownRoots.set(id, (own = parameterRoot(m.widths, m.checkpoint)));
+      const found = /^0x0+$/.test(registered) ? "unset" : same(registered, own) ? "matches" : "differs";
+      if (found === roots[id]) continue;
+      roots[id] = found;
+      if (found === "differs")
         this.o.log.error(
           { containerId: m.containerId, registered, checkpoint: own },
           "the model's registered parameter root is not its checkpoint's: games on its outputs cannot be won",
         );
-      else if (out[id] === "unset")
+      else if (found === "unset")
         this.o.log.warn(
           { containerId: m.containerId },
           "the model has no parameter root: no inference game on it can be opened",
         );
     }
-    return out;
   }
 
   // --- scan ---------------------------------------------------------------------------------------
