@@ -90,6 +90,11 @@ export interface InferenceRunOptions extends CommonOptions {
   /** Serve the REST API on this port (and `apiHost`). */
   apiPort?: number;
   apiHost?: string;
+  /** `false` (`--no-disputes`): open no dispute of a wrong output (games already opened are played). */
+  disputes?: boolean;
+  /** Recompute other nodes' deliveries of the served models and dispute the wrong ones. */
+  watchDeliveries?: boolean;
+  disputeMode?: "auto" | "game" | "whole";
 }
 
 /** Resolves on SIGINT / SIGTERM (or the test's stop signal). */
@@ -455,6 +460,9 @@ export async function inferenceRun(
     ...(config.inference?.concurrency !== undefined && { concurrency: config.inference.concurrency }),
     ...(infernet?.batchSize !== undefined && { batchSize: infernet.batchSize }),
     ...(api !== undefined && { api }),
+    ...(opts.disputes === false && { disputes: false }),
+    ...(opts.watchDeliveries === true && { watchDeliveries: true }),
+    ...(opts.disputeMode !== undefined && { disputeMode: opts.disputeMode }),
   });
   node.startLoop({
     pollMs: c.pollMs ?? 5_000,

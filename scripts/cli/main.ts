@@ -20,6 +20,7 @@ import * as cmd from "./commands.js";
 import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { registerDisputeCommands } from "./disputes.js";
+import { registerInferenceDisputeCommands } from "./inference-disputes.js";
 import { registerJobCommands } from "./jobs.js";
 import { gateOf, int, type CommandKit, type SendingOptions } from "./kit.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
@@ -501,6 +502,20 @@ function program(
       "blocks to stay behind the head before reading subscriptions (default 0)",
       int("lag-blocks", 0, 10_000),
     )
+    .option(
+      "--watch-deliveries",
+      "recompute other nodes' deliveries of the models served with --model and dispute the wrong ones",
+    )
+    .addOption(
+      new Option(
+        "--dispute-mode <mode>",
+        "how a wrong output is disputed: auto (the whole-model dispute when the chain estimates it below the cheapest game, else a game), game or whole",
+      ).choices(["auto", "game", "whole"]),
+    )
+    .option(
+      "--no-disputes",
+      "open no dispute of a wrong output (games already opened, and the defence of this node's deliveries, are still played)",
+    )
     .addOption(pollMsOption())
     .addOption(stuckAfterOption())
     .addOption(logLevelOption())
@@ -509,7 +524,7 @@ function program(
         o.json,
         async (config) => {
           const { inferenceRun } = await import("./daemons.js");
-          return inferenceRun(o, config, io);
+          return inferenceRun({ ...o, disputes: o.disputes === false ? false : undefined }, config, io);
         },
         o,
       ),
@@ -517,6 +532,7 @@ function program(
   registerDatasetCommands(p, io, run);
   registerMarketCommands(p, { common, run, session });
   registerDisputeCommands(p, { common, run, session });
+  registerInferenceDisputeCommands(p, { common, run, session });
   registerJobCommands(p, { common, run, session });
   return p;
 }

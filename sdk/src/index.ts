@@ -10,6 +10,7 @@ export * from "./actions/batch-reads.js";
 export * from "./actions/coordinator.js";
 export * from "./actions/disputes.js";
 export * from "./actions/inbox.js";
+export * from "./actions/inference-disputes.js";
 export * from "./actions/jobs.js";
 export * from "./actions/models.js";
 export * from "./actions/output-verifier.js";

@@ -30,13 +30,18 @@ import { getBlock, getTransaction, getTransactionReceipt, waitForTransactionRece
 import {
   disputeGameAbi,
   disputeGameAddress,
+  encodeInferenceGameMove,
+  getInferenceGame,
   getDispute,
+  inferenceGameAddress,
   nextDisputeMove,
+  nextInferenceGameMove,
   type DisputeMove,
   type DisputeView,
+  type InferenceGameState,
   type PoAIContext,
 } from "@poai/sdk";
-import type { StateSource } from "@poai/sdk/compute";
+import type { InferenceSource, StateSource } from "@poai/sdk/compute";
 import { sendContractTransaction } from "@poai/sdk";
 import type { Logger } from "../daemon/log.js";
 import type { DisputeRole, DisputeStore, MoveRecord } from "./store.js";
@@ -62,6 +67,71 @@ export function stateKey(view: DisputeView): string {
     view.pending,
   ].join(":");
 }
+
+/** What the player reads of any game: its phase, who moves, by when, who won. */
+export interface PlayedView {
+  id: bigint;
+  phase: string;
+  mover: Address;
+  deadline: bigint;
+  winner: Address;
+}
+
+/**
+ * One kind of game the player plays: where it lives, how its state is read, which state a move
+ * answers, and the move a party computes from its source. {@link TRAINING_GAME} (DisputeGame) and
+ * {@link INFERENCE_GAME} (InferenceDisputeGame) share every other line of the player.
+ */
+export interface GameKind<V extends PlayedView, S> {
+  /** In logs and errors: `dispute`, `inference game`. */
+  readonly name: string;
+  address(ctx: PoAIContext): Address | Promise<Address>;
+  read(ctx: PoAIContext, id: bigint): Promise<V>;
+  /** The game state a move answers. */
+  key(view: V): string;
+  move(ctx: PoAIContext, view: V, source: S, me: Address): Promise<DisputeMove | null>;
+  encode(move: DisputeMove): Hex;
+}
+
+/** The training game (DisputeGame), played from a {@link StateSource}. */
+export const TRAINING_GAME: GameKind<DisputeView, StateSource> = {
+  name: "dispute",
+  address: disputeGameAddress,
+  read: (ctx, id) => getDispute(ctx, { id }),
+  key: stateKey,
+  move: (ctx, view, source, me) => nextDisputeMove(ctx, view, source, me),
+  encode: (move) =>
+    encodeFunctionData({
+      abi: disputeGameAbi,
+      functionName: move.functionName,
+      args: move.args,
+    } as Parameters<typeof encodeFunctionData>[0]),
+};
+
+/** The game state an inference game's move answers. */
+export function inferenceStateKey(view: InferenceGameState): string {
+  return [
+    view.phase,
+    view.deadline,
+    view.slot,
+    view.height,
+    view.node,
+    view.offset,
+    view.cLo,
+    view.cHi,
+    view.pending,
+  ].join(":");
+}
+
+/** The inference game (InferenceDisputeGame), played from an {@link InferenceSource}. */
+export const INFERENCE_GAME: GameKind<InferenceGameState, InferenceSource> = {
+  name: "inference game",
+  address: inferenceGameAddress,
+  read: (ctx, id) => getInferenceGame(ctx, { id }),
+  key: inferenceStateKey,
+  move: async (_ctx, view, source, me) => nextInferenceGameMove(view, source, me),
+  encode: (move) => encodeInferenceGameMove(move as Parameters<typeof encodeInferenceGameMove>[0]),
+};
 
 /** Where one game stands, as `/status` shows it. */
 export interface GameStatus {
@@ -99,7 +169,9 @@ export interface PlayerHooks {
   afterSend?(move: MoveRecord, hash: Hash): void | Promise<void>;
 }
 
-export interface DisputePlayerOptions {
+export interface DisputePlayerOptions<V extends PlayedView = DisputeView, S = StateSource> {
+  /** The kind of game played; default the training game. */
+  kind?: GameKind<V, S>;
   /** The daemon's context, with the wallet of the account that plays. */
   ctx: PoAIContext;
   /** The account that plays (the challenger's or the defender's). */
@@ -114,13 +186,15 @@ export interface DisputePlayerOptions {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-export class DisputePlayer {
+export class DisputePlayer<V extends PlayedView = DisputeView, S = StateSource> {
   private readonly statuses = new Map<string, GameStatus>();
+  private readonly kind: GameKind<V, S>;
   readonly warnSeconds: number;
   /** Hooks around each move (tests simulate a kill by throwing from one). */
   hooks: PlayerHooks;
 
-  constructor(private readonly o: DisputePlayerOptions) {
+  constructor(private readonly o: DisputePlayerOptions<V, S>) {
+    this.kind = o.kind ?? (TRAINING_GAME as unknown as GameKind<V, S>);
     this.warnSeconds = o.warnSeconds ?? DEFAULT_DEADLINE_WARN_SECONDS;
     this.hooks = o.hooks ?? {};
   }
@@ -134,20 +208,17 @@ export class DisputePlayer {
    * Plays game `gameId` (recorded with `store.addGame`) until it waits for the other party or is
    * resolved. `source` is asked for only when the game needs a computed move.
    */
-  async play(
-    gameId: bigint,
-    source: () => StateSource | Promise<StateSource>,
-    signal?: AbortSignal,
-  ): Promise<PlayOutcome> {
+  async play(gameId: bigint, source: () => S | Promise<S>, signal?: AbortSignal): Promise<PlayOutcome> {
     const { ctx, store, log } = this.o;
     const record = store.game(gameId);
-    if (!record) throw new Error(`dispute ${gameId} is not recorded in this daemon's database`);
+    const kind = this.kind;
+    if (!record) throw new Error(`${kind.name} ${gameId} is not recorded in this daemon's database`);
     const me = this.o.account;
     let sent = 0;
-    let src: StateSource | undefined;
+    let src: S | undefined;
     for (let i = 0; i < MAX_MOVES_PER_CALL; i++) {
       signal?.throwIfAborted();
-      const view = await getDispute(ctx, { id: gameId });
+      const view = await kind.read(ctx, gameId);
       const now = (await getBlock(ctx.publicClient, { blockTag: "latest" })).timestamp;
       this.note(record.role, record.challengeId, view, now);
       if (view.phase === "Resolved") {
@@ -158,7 +229,7 @@ export class DisputePlayer {
         }
         return { state: "resolved", winner: view.winner, sent };
       }
-      const key = stateKey(view);
+      const key = kind.key(view);
       // 1. the last move on disk first: settled, sent again unchanged, or closed as landed
       const last = store.lastMove(gameId);
       if (last && (last.status === "persisted" || last.status === "sent")) {
@@ -187,8 +258,8 @@ export class DisputePlayer {
         if (left < this.warnSeconds)
           log.warn({ game: gameId, phase: view.phase, secondsLeft: left }, "dispute deadline near");
         src ??= await source();
-        const move = await nextDisputeMove(ctx, view, src, me);
-        if (!move) throw new Error(`dispute ${gameId}: no move computed in phase ${view.phase}`);
+        const move = await kind.move(ctx, view, src, me);
+        if (!move) throw new Error(`${kind.name} ${gameId}: no move computed in phase ${view.phase}`);
         await this.persistAndSend(gameId, view, key, move);
         sent++;
         continue;
@@ -202,10 +273,10 @@ export class DisputePlayer {
       }
       return { state: "waiting", sent };
     }
-    throw new Error(`dispute ${gameId}: more than ${MAX_MOVES_PER_CALL} moves in one call`);
+    throw new Error(`${kind.name} ${gameId}: more than ${MAX_MOVES_PER_CALL} moves in one call`);
   }
 
-  private note(role: DisputeRole, challengeId: Hex | undefined, view: DisputeView, now: bigint) {
+  private note(role: DisputeRole, challengeId: Hex | undefined, view: V, now: bigint) {
     const myTurn = same(view.mover, this.o.account);
     const sent = this.o.store.moves(view.id).filter((m) => m.status !== "reverted");
     const left = Number(view.deadline - now);
@@ -224,12 +295,8 @@ export class DisputePlayer {
     });
   }
 
-  private async persistAndSend(gameId: bigint, view: DisputeView, key: string, move: DisputeMove) {
-    const calldata = encodeFunctionData({
-      abi: disputeGameAbi,
-      functionName: move.functionName,
-      args: move.args,
-    } as Parameters<typeof encodeFunctionData>[0]);
+  private async persistAndSend(gameId: bigint, view: V, key: string, move: DisputeMove) {
+    const calldata = this.kind.encode(move);
     const n = this.o.store.persistMove(gameId, {
       phase: view.phase,
       answers: key,
@@ -237,7 +304,7 @@ export class DisputePlayer {
       calldata,
     });
     const stored = this.o.store.lastMove(gameId)!;
-    if (stored.move !== n) throw new Error(`dispute ${gameId}: move ${n} was not stored`);
+    if (stored.move !== n) throw new Error(`${this.kind.name} ${gameId}: move ${n} was not stored`);
     await this.hooks.afterPersist?.(stored);
     await this.send(stored);
   }
@@ -246,7 +313,7 @@ export class DisputePlayer {
   private async send(m: MoveRecord): Promise<void> {
     const { ctx, store } = this.o;
     const hash = await sendContractTransaction(ctx, {
-      to: disputeGameAddress(ctx),
+      to: await this.kind.address(ctx),
       data: m.calldata,
       functionName: m.functionName,
     });

@@ -11,9 +11,15 @@
 import type { Address, Hash, Hex } from "viem";
 import { transaction, type Database } from "../daemon/sqlite.js";
 
-/** The SQL of the dispute tables: one migration of a daemon's schema. */
-export const DISPUTE_TABLES = `
-  CREATE TABLE dispute_games (
+/**
+ * The SQL of one set of dispute tables, named `<prefix>_games`, `<prefix>_moves`, `<prefix>_meta`
+ * and `<prefix>_opens`: one migration of a daemon's schema. The training games' tables are
+ * `dispute_*` ({@link DISPUTE_TABLES}), the inference games' `inference_*`
+ * ({@link INFERENCE_DISPUTE_TABLES}): the two games number their games independently.
+ */
+export function disputeTables(prefix: "dispute" | "inference"): string {
+  return `
+  CREATE TABLE ${prefix}_games (
     game_id      TEXT PRIMARY KEY,
     role         TEXT NOT NULL,
     challenge_id TEXT,
@@ -24,7 +30,7 @@ export const DISPUTE_TABLES = `
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
   );
-  CREATE TABLE dispute_moves (
+  CREATE TABLE ${prefix}_moves (
     game_id   TEXT NOT NULL,
     move      INTEGER NOT NULL,
     phase     TEXT NOT NULL,
@@ -38,8 +44,8 @@ export const DISPUTE_TABLES = `
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (game_id, move)
   );
-  CREATE TABLE dispute_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE dispute_opens (
+  CREATE TABLE ${prefix}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE ${prefix}_opens (
     challenge_id TEXT PRIMARY KEY,
     segment      INTEGER NOT NULL,
     calldata     TEXT NOT NULL,
@@ -50,6 +56,12 @@ export const DISPUTE_TABLES = `
     updated_at   INTEGER NOT NULL
   );
 `;
+}
+
+/** The SQL of the training games' dispute tables: one migration of a daemon's schema. */
+export const DISPUTE_TABLES = disputeTables("dispute");
+/** The SQL of the inference games' dispute tables: one migration of the inference node's schema. */
+export const INFERENCE_DISPUTE_TABLES = disputeTables("inference");
 
 /**
  * The trainer's defences of its convicted runs (`DisputeGame.openDefence`): one row per challenge,
@@ -180,17 +192,30 @@ function toDefence(r: Row): DefenceRecord {
 
 /** The dispute tables of one daemon's database. */
 export class DisputeStore {
-  constructor(private readonly db: Database) {}
+  private readonly t: { games: string; moves: string; meta: string; opens: string };
+
+  /** `prefix`: `dispute` for the training games' tables, `inference` for the inference games'. */
+  constructor(
+    private readonly db: Database,
+    prefix: "dispute" | "inference" = "dispute",
+  ) {
+    this.t = {
+      games: `${prefix}_games`,
+      moves: `${prefix}_moves`,
+      meta: `${prefix}_meta`,
+      opens: `${prefix}_opens`,
+    };
+  }
 
   getMeta(key: string): string | undefined {
-    const r = this.db.prepare("SELECT value FROM dispute_meta WHERE key = ?").get(key) as Row | undefined;
+    const r = this.db.prepare(`SELECT value FROM ${this.t.meta} WHERE key = ?`).get(key) as Row | undefined;
     return r ? String(r.value) : undefined;
   }
 
   setMeta(key: string, value: string): void {
     this.db
       .prepare(
-        "INSERT INTO dispute_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        `INSERT INTO ${this.t.meta} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       )
       .run(key, value);
   }
@@ -202,14 +227,14 @@ export class DisputeStore {
     const now = Date.now();
     this.db
       .prepare(
-        `INSERT INTO dispute_games (game_id, role, challenge_id, segment, state, created_at, updated_at)
+        `INSERT INTO ${this.t.games} (game_id, role, challenge_id, segment, state, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'playing', ?, ?) ON CONFLICT (game_id) DO NOTHING`,
       )
       .run(g.gameId.toString(), g.role, g.challengeId?.toLowerCase() ?? null, g.segment ?? null, now, now);
   }
 
   game(gameId: bigint): GameRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM dispute_games WHERE game_id = ?").get(gameId.toString()) as
+    const r = this.db.prepare(`SELECT * FROM ${this.t.games} WHERE game_id = ?`).get(gameId.toString()) as
       Row | undefined;
     return r ? toGame(r) : undefined;
   }
@@ -219,20 +244,20 @@ export class DisputeStore {
     const where = states ? ` WHERE state IN (${states.map(() => "?").join(", ")})` : "";
     return (
       this.db
-        .prepare(`SELECT * FROM dispute_games${where} ORDER BY created_at, CAST(game_id AS INTEGER)`)
+        .prepare(`SELECT * FROM ${this.t.games}${where} ORDER BY created_at, CAST(game_id AS INTEGER)`)
         .all(...(states ?? [])) as Row[]
     ).map(toGame);
   }
 
   resolveGame(gameId: bigint, state: "won" | "lost", winner: Address, note?: string): void {
     this.db
-      .prepare("UPDATE dispute_games SET state = ?, winner = ?, note = ?, updated_at = ? WHERE game_id = ?")
+      .prepare(`UPDATE ${this.t.games} SET state = ?, winner = ?, note = ?, updated_at = ? WHERE game_id = ?`)
       .run(state, winner, note ?? null, Date.now(), gameId.toString());
   }
 
   noteGame(gameId: bigint, note: string): void {
     this.db
-      .prepare("UPDATE dispute_games SET note = ?, updated_at = ? WHERE game_id = ?")
+      .prepare(`UPDATE ${this.t.games} SET note = ?, updated_at = ? WHERE game_id = ?`)
       .run(note.slice(0, 500), Date.now(), gameId.toString());
   }
 
@@ -242,7 +267,7 @@ export class DisputeStore {
   moves(gameId: bigint): MoveRecord[] {
     return (
       this.db
-        .prepare("SELECT * FROM dispute_moves WHERE game_id = ? ORDER BY move")
+        .prepare(`SELECT * FROM ${this.t.moves} WHERE game_id = ? ORDER BY move`)
         .all(gameId.toString()) as Row[]
     ).map(toMove);
   }
@@ -250,7 +275,7 @@ export class DisputeStore {
   /** The game's last move, if any. */
   lastMove(gameId: bigint): MoveRecord | undefined {
     const r = this.db
-      .prepare("SELECT * FROM dispute_moves WHERE game_id = ? ORDER BY move DESC LIMIT 1")
+      .prepare(`SELECT * FROM ${this.t.moves} WHERE game_id = ? ORDER BY move DESC LIMIT 1`)
       .get(gameId.toString()) as Row | undefined;
     return r ? toMove(r) : undefined;
   }
@@ -265,7 +290,7 @@ export class DisputeStore {
       const move = (last?.move ?? 0) + 1;
       this.db
         .prepare(
-          `INSERT INTO dispute_moves (game_id, move, phase, answers, function, calldata, status, updated_at)
+          `INSERT INTO ${this.t.moves} (game_id, move, phase, answers, function, calldata, status, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, 'persisted', ?)`,
         )
         .run(gameId.toString(), move, m.phase, m.answers, m.functionName, m.calldata, Date.now());
@@ -280,7 +305,7 @@ export class DisputeStore {
   ): void {
     this.db
       .prepare(
-        `UPDATE dispute_moves SET status = ?, tx_hash = COALESCE(?, tx_hash), gas_used = COALESCE(?, gas_used),
+        `UPDATE ${this.t.moves} SET status = ?, tx_hash = COALESCE(?, tx_hash), gas_used = COALESCE(?, gas_used),
          sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ? WHERE game_id = ? AND move = ?`,
       )
       .run(
@@ -299,20 +324,20 @@ export class DisputeStore {
 
   open(challengeId: Hex): OpenRecord | undefined {
     const r = this.db
-      .prepare("SELECT * FROM dispute_opens WHERE challenge_id = ?")
+      .prepare(`SELECT * FROM ${this.t.opens} WHERE challenge_id = ?`)
       .get(challengeId.toLowerCase()) as Row | undefined;
     return r ? toOpen(r) : undefined;
   }
 
   opens(): OpenRecord[] {
-    return (this.db.prepare("SELECT * FROM dispute_opens ORDER BY updated_at").all() as Row[]).map(toOpen);
+    return (this.db.prepare(`SELECT * FROM ${this.t.opens} ORDER BY updated_at`).all() as Row[]).map(toOpen);
   }
 
   /** Writes an opening before it is sent. */
   persistOpen(challengeId: Hex, segment: number, calldata: Hex): void {
     this.db
       .prepare(
-        `INSERT INTO dispute_opens (challenge_id, segment, calldata, status, updated_at) VALUES (?, ?, ?, 'persisted', ?)
+        `INSERT INTO ${this.t.opens} (challenge_id, segment, calldata, status, updated_at) VALUES (?, ?, ?, 'persisted', ?)
          ON CONFLICT (challenge_id) DO UPDATE SET segment = excluded.segment, calldata = excluded.calldata,
          status = 'persisted', tx_hash = NULL, note = NULL, updated_at = excluded.updated_at`,
       )
@@ -358,7 +383,7 @@ export class DisputeStore {
   ): void {
     this.db
       .prepare(
-        `UPDATE dispute_opens SET status = ?, tx_hash = COALESCE(?, tx_hash), game_id = COALESCE(?, game_id),
+        `UPDATE ${this.t.opens} SET status = ?, tx_hash = COALESCE(?, tx_hash), game_id = COALESCE(?, game_id),
          note = COALESCE(?, note), updated_at = ? WHERE challenge_id = ?`,
       )
       .run(

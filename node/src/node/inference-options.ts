@@ -89,6 +89,23 @@ export interface InferenceNodeOptions {
    * `/resources`) on its own port; absent: not served.
    */
   api?: InferenceApiOptions;
+  /**
+   * Open disputes of wrong outputs found by `watchDeliveries`; default true. Off
+   * (`--no-disputes`), games already opened are still played, and so is the defence of the
+   * node's own deliveries (a game it let time out would settle its delivery invalid and slash it).
+   */
+  disputes?: boolean;
+  /**
+   * Watch the deliveries other nodes make of the models this node serves with the built-in
+   * container (`OutputVerificationRequested` of the PoAIVerifier), recompute each and dispute the
+   * wrong ones (`--watch-deliveries`); default false.
+   */
+  watchDeliveries?: boolean;
+  /**
+   * How a wrong output is disputed: `auto` (default) the whole-model dispute when the chain
+   * estimates it below the cheapest game, else a game; `game` or `whole` always.
+   */
+  disputeMode?: "auto" | "game" | "whole";
 }
 
 /** A container after validation, keyed by its `containerId` hash. */
@@ -138,6 +155,9 @@ export interface ResolvedInferenceOptions {
   /** Every single container and every chain of containers that answer JSON, by `containerId`. */
   pipelines: Map<Hex, ResolvedPipeline>;
   api: InferenceApiOptions | undefined;
+  disputes: boolean;
+  watchDeliveries: boolean;
+  disputeMode: "auto" | "game" | "whole";
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -384,5 +404,21 @@ export function resolveInferenceOptions(options: InferenceNodeOptions): Resolved
     concurrency: int("concurrency", o.concurrency, 8, 1, 256),
     pipelines: resolvePipelines(containers, int("maxChains", o.maxChains, 200_000, 1, 10_000_000)),
     api: resolveApi(o.api),
+    disputes: flag("disputes", o.disputes, true),
+    watchDeliveries: flag("watchDeliveries", o.watchDeliveries, false),
+    disputeMode: disputeMode(o.disputeMode),
   };
+}
+
+function flag(field: string, value: unknown, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== "boolean") throw new PoAIInputError(field, value, "a boolean");
+  return v;
+}
+
+function disputeMode(value: unknown): "auto" | "game" | "whole" {
+  const v = value ?? "auto";
+  if (v !== "auto" && v !== "game" && v !== "whole")
+    throw new PoAIInputError("disputeMode", value, "one of auto, game, whole");
+  return v;
 }

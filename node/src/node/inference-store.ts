@@ -24,6 +24,7 @@
 import type { Address, Hex } from "viem";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
 import type { SubscriptionStruct } from "@poai/sdk";
+import { INFERENCE_GAME_TABLES } from "../disputes/inference.js";
 
 export type SubscriptionState = "tracking" | "ignored" | "cancelled" | "completed";
 export type DeliveryState =
@@ -177,6 +178,7 @@ const MIGRATIONS = [
   ) WITHOUT ROWID;
   CREATE INDEX delegated_state ON delegated (state);
   `,
+  INFERENCE_GAME_TABLES,
 ];
 
 interface SubscriptionRow {

@@ -69,6 +69,10 @@ import {
   type ResolvedPipeline,
   type ResolvedInferenceOptions,
 } from "./inference-options.js";
+import { InferenceStates, type InferenceSource } from "@poai/sdk/compute";
+import { InferenceDisputes, type HeldModel, type RecordedDelivery } from "../disputes/inference.js";
+import type { GameStatus } from "../disputes/player.js";
+import { PoAIModelContainer } from "./containers/poai-model.js";
 import {
   InferenceStore,
   OPEN_DELIVERY_STATES,
@@ -94,6 +98,13 @@ export interface InferenceStatus {
   lastError: { at: string; message: string } | null;
   ticks: number;
   stopped: boolean;
+  /** Inference games (defences of its deliveries, disputes of others') and watched deliveries by verdict. */
+  disputes: {
+    games: GameStatus[];
+    watched: Record<string, number>;
+    /** Per served model (lower-case containerId): its registered parameter root against its checkpoint's. */
+    parameterRoots: Record<string, "matches" | "unset" | "differs">;
+  } | null;
 }
 
 export interface InferenceInit {
@@ -102,7 +113,7 @@ export interface InferenceInit {
   log: Logger;
 }
 
-type Stage = "chain" | "scan" | "refresh" | "serve" | "http";
+type Stage = "chain" | "scan" | "refresh" | "disputes" | "serve" | "http";
 
 function toData(s: SubscriptionView): SubscriptionData {
   return {
@@ -147,6 +158,11 @@ export class InferenceNode extends DaemonLoop {
   protected readonly sends = new SerialQueue();
   /** Subscriptions whose work failed: failures in a row and the tick before which they rest. */
   private readonly resting = new Map<number, { failures: number; until: number }>();
+  /**
+   * Its inference games (docs/disputes.md, "The daemons play"): the defence of its deliveries and,
+   * with `watchDeliveries`, the disputes of other nodes' wrong outputs. Absent without a PoAIVerifier.
+   */
+  readonly inferenceDisputes: InferenceDisputes | undefined;
 
   /** Starts an inference node: validates the options, opens the database and the HTTP server. */
   static async create<D extends InferenceNode>(
@@ -197,6 +213,37 @@ export class InferenceNode extends DaemonLoop {
       rpc: (read) => this.rpc(read),
       refusal: (pipeline, s, delegated) => this.refusal(pipeline, s, delegated),
     });
+    if (this.client.deployment.contracts.poaiVerifier !== undefined) {
+      const models = new Map<string, HeldModel>();
+      for (const c of this.options.containers.values())
+        if (c.container instanceof PoAIModelContainer)
+          models.set(c.hash.toLowerCase(), {
+            containerId: c.hash,
+            widths: c.container.widths,
+            checkpoint: c.container.checkpoint,
+          });
+      this.inferenceDisputes = new InferenceDisputes({
+        client: this.client,
+        account: this.address,
+        db: this.store.db,
+        log: this.log,
+        models,
+        watch: this.options.watchDeliveries,
+        disputes: this.options.disputes,
+        mode: this.options.disputeMode,
+        maxBlockRange: this.options.maxBlockRange,
+        ...(this.options.fromBlock !== undefined && { fromBlock: this.options.fromBlock }),
+        defenceSource: (d, model) => this.defenceSource(d, model),
+      });
+    }
+  }
+
+  /**
+   * The inference the node defends a delivery with: the engine's forward pass of the checkpoint it
+   * serves on the recorded input. (A hook: tests build lying nodes by overriding it.)
+   */
+  protected defenceSource(delivery: RecordedDelivery, model: HeldModel): InferenceSource {
+    return new InferenceStates(model.widths, model.checkpoint, Buffer.from(delivery.input.slice(2), "hex"));
   }
 
   /** The REST API's URL (`http://host:port`), when it is served. */
@@ -316,6 +363,18 @@ export class InferenceNode extends DaemonLoop {
     await this.scan(safe, signal);
     this.stage = "refresh";
     await this.refresh(safe);
+    if (this.inferenceDisputes) {
+      // games are played whether or not the account may deliver now (a jailed node still defends)
+      this.stage = "disputes";
+      this.progress("inference games");
+      try {
+        await this.inferenceDisputes.tick(safe, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.m.errors.inc({ stage: "disputes" });
+        this.log.error({ err }, "inference games failed; retried next tick");
+      }
+    }
     this.active = await this.isActiveTrainer();
     this.m.activeTrainer.set(this.active ? 1 : 0);
     if (!this.active) {
@@ -1083,6 +1142,7 @@ export class InferenceNode extends DaemonLoop {
       lastError: this.lastError,
       ticks: this.ticks,
       stopped: this.closed,
+      disputes: open && this.inferenceDisputes ? this.inferenceDisputes.status() : null,
     };
   }
 }

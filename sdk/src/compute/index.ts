@@ -175,6 +175,21 @@ export {
 } from "./state/trace.js";
 export { ByteTree, LEAF_BYTES, byteTreeRoot, verifyLeafProof } from "./state/tree.js";
 export {
+  ForgedInference,
+  INFERENCE_PHASES,
+  InferenceStates,
+  inferenceFoldProofs,
+  inferenceMove,
+  inferenceProofs,
+  inferenceSpec,
+  parameterRoot,
+  type InferenceForgery,
+  type InferenceGameView,
+  type InferenceMove,
+  type InferencePhase,
+  type InferenceSource,
+} from "./state/inference-game.js";
+export {
   FederatedError,
   MAX_FED_SAMPLES,
   MAX_FED_UPDATES,

@@ -126,6 +126,8 @@ export class PoAIModelContainer implements InferenceContainer {
     readonly widths: readonly number[],
     readonly weightsHash: Hex,
     private readonly weights: Int16Array,
+    /** The checkpoint encoding the weights were read from (its keccak256 is `weightsHash`). */
+    readonly checkpoint: Uint8Array,
   ) {
     const layout = inferenceLayout(widths);
     this.inputs = layout.inputs;
@@ -166,6 +168,7 @@ export class PoAIModelContainer implements InferenceContainer {
       [...options.widths],
       hash,
       checkpointParameters(id, options.widths, bytes),
+      bytes,
     );
   }
 
