@@ -620,6 +620,7 @@ async function runSize(
       validators: validatorDaemons.map((v) => timed(v, "validator")),
       from: first,
       to: last,
+      topUps: true,
       onMilestone: (r, milestone) => {
         if (milestone === "start") next = r;
       },

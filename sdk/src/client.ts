@@ -120,6 +120,7 @@ const challenges = {
   getMembers: challengeActions.getChallengeMembers,
   isCommitteeMember: challengeActions.isCommitteeMember,
   checkCommittee: challengeActions.checkCommittee,
+  canJoinCommittee: challengeActions.canJoinCommittee,
   getAuditSeed: challengeActions.getAuditSeed,
   prepareVerdict: challengeActions.prepareVerdict,
   commitVerdict: challengeActions.commitVerdict,

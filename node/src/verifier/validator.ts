@@ -64,10 +64,10 @@ import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
-import { challengesNotSelected } from "./committee-filter.js";
+import { committeeBands } from "./committee-filter.js";
 import { getBeaconContributionsBatch, getChallengesBatch } from "@poai/sdk";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
-import { memberSamples } from "@poai/sdk";
+import { bandCommitStart, memberSamples } from "@poai/sdk";
 import { namedSegments } from "@poai/sdk";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
@@ -1099,7 +1099,7 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepAudits(signal: AbortSignal): Promise<void> {
     let now = await this.now(signal);
     // One committee read per round, not per challenge (RPC requests flat in the number of trainers).
-    const notMine = await challengesNotSelected(
+    const { notSelected: notMine, topUps } = await committeeBands(
       this.client,
       this.validator,
       this.store.challengesIn(["new"]).filter((c) => {
@@ -1125,9 +1125,29 @@ export class ValidatorDaemon extends DaemonLoop {
         this.store.update(c.id, { state: "skipped", note: "not in the committee" });
         continue;
       }
+      // A top-up band joins only a committee that its lower bands left short, from its part of
+      // the commit window on: until then the challenge waits; then the chain says (one call).
+      const band = topUps.get(c.id);
+      if (band !== undefined) {
+        if (now < bandCommitStart(w, band)) continue;
+        const admission = await this.rpc(
+          "canJoinCommittee",
+          () => this.client.challenges.canJoinCommittee({ id: c.id, validator: this.validator }),
+          signal,
+        );
+        if (!admission.admitted) {
+          if (admission.errorName === "OutsideWindow" && now < w.commitEnd) continue;
+          this.store.update(c.id, {
+            state: "skipped",
+            note: `top-up band ${band} not admitted: ${admission.errorName}`,
+          });
+          continue;
+        }
+        this.log.info({ id: c.id, band }, "tops up a short committee");
+      }
       let outcome: AuditOutcome;
       try {
-        outcome = await this.audit(c, signal);
+        outcome = await this.audit(c, signal, band);
         this.progress(`verdict ${c.id}`);
       } catch (err) {
         if (signal.aborted) throw err;
@@ -1159,7 +1179,7 @@ export class ValidatorDaemon extends DaemonLoop {
   }
 
   /** Audits one challenge whose commit window is open: committee check, samples, decision. */
-  private async audit(c: ChallengeRecord, signal: AbortSignal): Promise<AuditOutcome> {
+  private async audit(c: ChallengeRecord, signal: AbortSignal, topUpBand?: number): Promise<AuditOutcome> {
     const auditRound = BigInt(c.round) + 1n + BigInt(c.extension);
     await this.ensureSealed(auditRound, signal);
     const committee = await this.rpc(
@@ -1170,7 +1190,8 @@ export class ValidatorDaemon extends DaemonLoop {
     if (committee.status !== "Submitted")
       return { kind: "skip", reason: `the challenge is ${committee.status}` };
     if (!committee.isValidator) return { kind: "skip", reason: "this account is not a validator" };
-    if (!committee.selected) {
+    const topUp = topUpBand !== undefined && committee.band === BigInt(topUpBand);
+    if (!committee.selected && !topUp) {
       return {
         kind: "skip",
         reason: `not in the committee (selection probability ${committee.probabilityBps} bps)`,
@@ -1194,11 +1215,10 @@ export class ValidatorDaemon extends DaemonLoop {
     const segments = modelLayout(spec).checkpointCount - 1;
     // This member's share of the committee's samples, and every segment a member of an earlier
     // round of this challenge named Invalid.
-    const members = await this.committees.members(
-      BigInt(c.round),
-      committee.auditSeed,
-      committee.committeeSize,
-    );
+    // A top-up member replays every sample: the first band's shares were left uncovered.
+    const members = topUp
+      ? [this.validator]
+      : await this.committees.members(BigInt(c.round), committee.auditSeed, committee.committeeSize);
     const samples = memberSamples(committee.auditSeed, this.validator, members, auditSamples, segments);
     if (info.accused) {
       const named = namedSegments(
