@@ -67,7 +67,7 @@ import { withRetry } from "../daemon/retry.js";
 import { committeeBands } from "./committee-filter.js";
 import { getBeaconContributionsBatch, getChallengesBatch } from "@poai/sdk";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
-import { bandCommitStart, memberSamples } from "@poai/sdk";
+import { bandCommitStart, decodeStatus, memberSamples } from "@poai/sdk";
 import { namedSegments } from "@poai/sdk";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
@@ -1038,7 +1038,7 @@ export class ValidatorDaemon extends DaemonLoop {
     while (from <= latest) {
       signal.throwIfAborted();
       const to = from + range - 1n < latest ? from + range - 1n : latest;
-      const [events, extensions] = await Promise.all([
+      const [events, extensions, judgments] = await Promise.all([
         this.rpc(
           "getLogs ResultSubmitted",
           () =>
@@ -1050,6 +1050,16 @@ export class ValidatorDaemon extends DaemonLoop {
           () =>
             this.client.challenges.getEvents({
               eventName: "ChallengeExtended",
+              fromBlock: from,
+              toBlock: to,
+            }),
+          signal,
+        ),
+        this.rpc(
+          "getLogs ChallengeFinalized",
+          () =>
+            this.client.challenges.getEvents({
+              eventName: "ChallengeFinalized",
               fromBlock: from,
               toBlock: to,
             }),
@@ -1076,6 +1086,16 @@ export class ValidatorDaemon extends DaemonLoop {
         const extension = Number(e.args.auditRound) - c.round - 1;
         if (extension > c.extension) this.extended(c, extension, Number(e.args.auditRound));
       }
+      // Judgments are learnt from their events too: a challenge judged by its last reveal is never
+      // read again (stepFinalize's fallback reads only those still open at its time), so that a
+      // validator's reads per round follow its seats, not the network's challenges.
+      this.store.batch(() => {
+        for (const e of judgments) {
+          const c = this.store.getChallenge(e.args.id.toLowerCase() as Hex);
+          if (c === undefined || c.chainStatus !== undefined) continue;
+          this.store.update(c.id, { chainStatus: decodeStatus(e.args.status) });
+        }
+      });
       from = to + 1n;
     }
     this.metrics.scanBlock.set(Number(from));
