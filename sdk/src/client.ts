@@ -152,6 +152,7 @@ const beacon = {
   ensureBeacon: beaconActions.ensureBeacon,
   getBeaconPhase: beaconActions.getBeaconPhase,
   getBeaconContribution: beaconActions.getBeaconContribution,
+  getBeaconCommitters: beaconActions.getBeaconCommitters,
   isBeaconContributor: beaconActions.isBeaconContributor,
 };
 

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { decodeFunctionData, keccak256, type Address, type Hash, type Hex } from "viem";
+import { decodeFunctionData, getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
 import {
   PoAIInputError,
   challengeId,
@@ -779,6 +779,30 @@ describe("ValidatorDaemon", function () {
     expect(ready.phase).to.equal("ready");
     expect(ready.reveals).to.equal(1);
     expect(await v.client.beacon.getBeaconValue({ round: 2n })).to.not.equal(null);
+  });
+
+  it("reports a validator that committed to the beacon and withheld its reveal, found from the round's commit events", async () => {
+    // The daemon reads the contributions of the round's committers only (its `Committed` events,
+    // at most the beacon's 32 contributors), not of every validator: the withholder is among them.
+    w = await daemonWorld({ trainers: 1, validators: 3 });
+    const [v0, withholder] = w.validators;
+    await at(1n, 60);
+    const prepared = withholder.client.beacon.prepareBeaconCommit({ round: 2n });
+    await mined(withholder.client, withholder.client.beacon.commitBeacon(prepared));
+    const d = await start(v0, { reportMissed: false });
+    await d.tick(); // its own commitment
+    expect(await v0.client.beacon.getBeaconCommitters({ round: 2n })).to.deep.equal([
+      withholder.address,
+      v0.address,
+    ]);
+    await at(1n, EPOCH / 2 + 60);
+    await d.tick(); // its own reveal; the withholder never reveals
+    await at(2n, 60);
+    await d.tick();
+    const slashed = await v0.client.challenges.getEvents({ eventName: "BeaconWithholdingSlashed" });
+    expect(
+      slashed.map((e) => [e.args.round, getAddress(e.args.validator), getAddress(e.args.reporter)]),
+    ).to.deep.equal([[2n, withholder.address, v0.address]]);
   });
 
   it("audits an honest run with several validators: all commit Valid and reveal, the challenge is Valid and they earn points; a trainer that missed its deadline is reported", async () => {

@@ -1771,14 +1771,20 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepWithholding(signal: AbortSignal): Promise<void> {
     const now = await this.now(signal);
     const current = roundAt(this.genesis, this.epochLength, now);
-    let validators: Address[] | undefined;
     for (let r = current > 1n ? current - 1n : 1n; r <= current; r++) {
       if (now > this.windows(r - 1n).closesAt) continue; // reports close with epoch r - 1
-      validators ??= await this.committees.validators(current);
-      const unchecked = validators.filter(
+      // Only a validator that committed can withhold: the round's `Committed` events name them (at
+      // most the beacon's `maxContributors`), so this reads O(contributors), not every validator.
+      const committers = await this.rpc(
+        "getBeaconCommitters",
+        () => this.client.beacon.getBeaconCommitters({ round: r }),
+        signal,
+      );
+      const unchecked = committers.filter(
         (v) => v !== this.validator && !this.store.withholdingChecked(Number(r), v),
       );
-      // Every validator's contribution in one batched read (Multicall3), not one request each.
+      if (unchecked.length === 0) continue;
+      // Their contributions in one batched read (Multicall3), not one request each.
       const contributions = await this.rpc(
         "getBeaconContributions",
         () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),
