@@ -11,6 +11,8 @@ import { gzipSync } from "node:zlib";
 import { decodeFunctionData, getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
 import {
   PoAIInputError,
+  TOP_UP_BANDS,
+  bandCommitStart,
   challengeId,
   challengeManagerAbi,
   createPoAIClient,
@@ -779,6 +781,40 @@ describe("ValidatorDaemon", function () {
     expect(ready.phase).to.equal("ready");
     expect(ready.reveals).to.equal(1);
     expect(await v.client.beacon.getBeaconValue({ round: 2n })).to.not.equal(null);
+  });
+
+  it("tops up a committee its first draw left short: the daemons join by band, and every challenge is judged in its first audit round", async () => {
+    // Six validators of equal stake and committees of 1 expected member: most first draws are
+    // short of minReveals = 2, and the top-up bands (one expected member each) fill them. A daemon
+    // that audits only its first-band seats fails this: the short challenges stay Submitted.
+    w = await daemonWorld({ trainers: 3, validators: 6, challenge: { committeeSize: 1 } });
+    for (const v of w.validators) await start(v, { reportMissed: false });
+    await at(1n, 60);
+    const runs = [];
+    for (const t of w.trainers) runs.push(await submit(t));
+    await tickAll();
+    await at(1n, EPOCH / 2 + 60);
+    await tickAll();
+    const win = w.windows(1n);
+    await w.advanceTo(win.commitStart + 60n);
+    await tickAll();
+    const first = new Map<Hex, number>();
+    for (const r of runs)
+      first.set(r.id, (await w.admin.client.challenges.getChallenge({ id: r.id })).members);
+    for (let band = 1; band <= TOP_UP_BANDS; band++) {
+      await w.advanceTo(bandCommitStart(win, band) + 1n);
+      await tickAll();
+    }
+    await w.advanceTo(win.revealStart + 60n);
+    await tickAll();
+    let toppedUp = 0;
+    for (const r of runs) {
+      const c = await w.admin.client.challenges.getChallenge({ id: r.id });
+      expect([c.status, c.extension], r.id).to.deep.equal(["Valid", 0]);
+      expect(c.members).to.be.at.least(2);
+      if (first.get(r.id)! < 2) toppedUp++;
+    }
+    expect(toppedUp, "some first draw was short").to.be.greaterThan(0);
   });
 
   it("reports a validator that committed to the beacon and withheld its reveal, found from the round's commit events", async () => {
