@@ -21,6 +21,9 @@
  * them in one `commitVerdicts` / `revealVerdicts` transaction; those runs are written to
  * `bench/results/scale-batched.json`.
  *
+ * The driver lets the validators look once more when each top-up band of a commit window opens
+ * (`driveRounds({ topUps: true })`), so that short committees are filled in their own round.
+ *
  * Writes `bench/results/scale.json` and prints tables.
  */
 import { statSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -620,6 +623,7 @@ async function runSize(
       validators: validatorDaemons.map((v) => timed(v, "validator")),
       from: first,
       to: last,
+      topUps: true,
       onMilestone: (r, milestone) => {
         if (milestone === "start") next = r;
       },

@@ -22,4 +22,27 @@ library Sortition {
         uint256 draw = uint256(keccak256(abi.encode(seed, member)));
         return draw < Math.mulDiv(type(uint256).max, weight, totalStake);
     }
+
+    /// @notice The band of `member`'s draw: 0 when `isSelected` (`targetSize` members expected);
+    ///         above the selection threshold, band `m` holds the next `m`-th slice of draws of one
+    ///         expected member (`stake / totalStake` of the draw space), stake-weighted and
+    ///         independent like the first: the members the challenge manager admits, band after
+    ///         band, while the bands below stay short of `minReveals`. `type(uint256).max` for a
+    ///         member with no stake.
+    function band(
+        bytes32 seed,
+        address member,
+        uint256 stake,
+        uint256 totalStake,
+        uint256 targetSize
+    ) internal pure returns (uint256) {
+        if (stake == 0 || totalStake == 0) return type(uint256).max;
+        uint256 weight = targetSize * stake;
+        if (weight >= totalStake) return 0;
+        uint256 first = Math.mulDiv(type(uint256).max, weight, totalStake);
+        uint256 draw = uint256(keccak256(abi.encode(seed, member)));
+        if (draw < first) return 0;
+        // stake >= 1 and stake < totalStake, so a slice is at least 2^256 / totalStake > 0
+        return (draw - first) / Math.mulDiv(type(uint256).max, stake, totalStake) + 1;
+    }
 }

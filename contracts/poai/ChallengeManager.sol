@@ -55,6 +55,15 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     uint256 public constant MAX_REPORTERS = 16;
     /// @notice Most rounds a committee that cannot decide is extended by.
     uint256 public constant MAX_EXTENSIONS = 4;
+    /// @notice Sortition bands beyond the first that may top up a short committee. The first band
+    ///         (`Sortition.isSelected`, `committeeSize` members expected) may commit during the whole
+    ///         commit window; band `m` (`Sortition.band`: a further slice of draws of one expected
+    ///         member) from `m / (TOP_UP_BANDS + 1)` of the window on, and only while the bands
+    ///         below it hold fewer than `minReveals` members. An independent draw leaves a
+    ///         committee of 3 expected members with fewer than 2 in about one challenge in five;
+    ///         with the top-ups an honest, live committee decides in its first audit round but for
+    ///         about one challenge in 800 (`docs/scale.md`).
+    uint256 public constant TOP_UP_BANDS = 6;
     /// @notice Hard bound of `verdictSlash`.
     uint256 public constant MAX_VERDICT_SLASH = 0.2e18;
     /// @notice Hard bound of `beaconSlash`.
@@ -78,7 +87,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     uint256 public immutable epochLength;
 
     /// A committee slot holds, until its member reveals,
-    /// `weight << 216 | tag << 152 | key` (bit 248 clear), where `tag` is the low 64 bits of the
+    /// `band << 251 | weight << 216 | tag << 152 | key` (bit 248 clear), where `band` is the
+    /// member's sortition band (0 for the first draw, see `TOP_UP_BANDS`), `tag` the low 64 bits of the
     /// member's address and `key` the low 152 bits of its commitment; from the reveal on,
     /// `REVEALED | replay << 249 | verdict << 240 | segment << 208 | score << 192 | weight << 160 | validator`.
     /// The commitment binds the validator's address and a reveal must match both the key and the
@@ -89,6 +99,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// the denominator, so weights compare exactly like stakes. Sortition uses the same stakes:
     /// they were fixed before anyone could compute the beacon value that draws the committee.
     uint256 private constant REVEALED = 1 << 248;
+    uint256 private constant BAND_SHIFT = 251;
     uint256 private constant KEY_MASK = (1 << 152) - 1;
     uint256 private constant TAG_MASK = (1 << 64) - 1;
     uint256 private constant WEIGHT_ONE = (1 << 32) - 1;
@@ -446,8 +457,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         return keccak256(abi.encode(_beaconView(_auditRound(_challenges[id])), id));
     }
 
-    /// @notice Whether `validator` is in the committee of challenge `id` in its current audit round
-    ///         (the same check `commitVerdict` makes).
+    /// @notice Whether `validator` is drawn in the first band of the committee of challenge `id`
+    ///         in its current audit round (`commitVerdict` admits it whenever its commit window is
+    ///         open; a top-up band, `TOP_UP_BANDS`, only while the committee is short).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
         uint256 round = _challenges[id].round;
         return
@@ -563,18 +575,29 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
         uint256 total = _validatorStake(round);
         bytes32 seed = keccak256(abi.encode(_seal(a), id));
-        if (!Sortition.isSelected(seed, msg.sender, stake, total, _params.committeeSize)) {
-            revert NotInCommittee(id, msg.sender);
+        uint256 band = Sortition.band(seed, msg.sender, stake, total, _params.committeeSize);
+        if (band > TOP_UP_BANDS) revert NotInCommittee(id, msg.sender);
+        if (band != 0) {
+            // a top-up band joins from its part of the commit window on
+            uint256 from = start + (band * _params.commitWindow) / (TOP_UP_BANDS + 1);
+            if (block.timestamp < from) revert OutsideWindow(id, block.timestamp, from, end);
         }
         uint256 tag = uint160(msg.sender) & TAG_MASK;
+        uint256 lower; // members of the bands below the caller's (a revealed slot counts as band 0)
         for (uint256 i; i < n; ++i) {
             uint256 s = _slots[id][i];
             if (s & REVEALED != 0 ? address(uint160(s)) == msg.sender : (s >> 152) & TAG_MASK == tag) {
                 revert AlreadyCommitted(id, msg.sender);
             }
+            if (s >> BAND_SHIFT < band) ++lower;
         }
+        if (band != 0 && lower >= _params.minReveals) revert NotInCommittee(id, msg.sender);
         uint256 weight = Math.min(WEIGHT_ONE, Math.max(1, Math.mulDiv(stake, WEIGHT_ONE, total)));
-        _slots[id][n] = (weight << 216) | (tag << 152) | (uint256(commitment) & KEY_MASK);
+        _slots[id][n] =
+            (band << BAND_SHIFT) |
+            (weight << 216) |
+            (tag << 152) |
+            (uint256(commitment) & KEY_MASK);
         c.members = uint8(n + 1);
         emit VerdictCommitted(id, msg.sender, uint8(n));
     }

@@ -8,6 +8,9 @@
  * Milestones of round r (start S, epoch E):
  *   S + 1             trainers train and submit round r (also in round to + 1); validators seal/commit beacon r+1 and
  *                     audit round r-1's results (commit window of r-1)
+ *   top-up band m start + 1 (m = 1 … TOP_UP_BANDS; with `topUps`)
+ *                     validators of top-up band m join the committees of round r-1 that are
+ *                     still short of `minReveals` members
  *   reveal start + 1  validators reveal their verdicts on round r-1
  *   max(deadline of r, reveal end of r-1) + 1
  *                     late trainers are rejected; validators reveal beacon r+1, finalize round
@@ -17,7 +20,7 @@
  *                     validators finalize what the second phase left open, and extend the
  *                     committees that could not decide
  */
-import type { RoundWindows } from "@poai/sdk";
+import { TOP_UP_BANDS, bandCommitStart, type RoundWindows } from "@poai/sdk";
 
 export interface Tickable {
   tick(): Promise<void>;
@@ -34,7 +37,18 @@ export interface DriveOptions {
   from: bigint;
   to: bigint;
   /** Called at each milestone, before the daemons look. */
-  onMilestone?: (round: bigint, milestone: "start" | "reveal" | "judge" | "replay", time: bigint) => void;
+  onMilestone?: (
+    round: bigint,
+    milestone: "start" | "top-up" | "reveal" | "judge" | "replay",
+    time: bigint,
+  ) => void;
+  /**
+   * Also let the validators look when each top-up band of a commit window opens, so that a
+   * committee whose first draw is short of `minReveals` members is topped up in the same round.
+   * Needed where validators are many more than a committee (in a small network every validator is
+   * in the first draw); default false.
+   */
+  topUps?: boolean;
   /** Called when a daemon's tick fails; the others go on. Default: rethrow. */
   onError?: (daemon: Tickable, error: unknown) => void;
 }
@@ -63,6 +77,14 @@ export async function driveRounds(o: DriveOptions): Promise<void> {
     await o.advanceTo(start);
     await tickAll(trainers, o.onError);
     await tickAll(o.validators, o.onError);
+    if (r > o.from && o.topUps) {
+      for (let band = 1; band <= TOP_UP_BANDS; band++) {
+        const opens = bandCommitStart(previous, band) + 1n;
+        o.onMilestone?.(r, "top-up", opens);
+        await o.advanceTo(opens);
+        await tickAll(o.validators, o.onError);
+      }
+    }
     if (r > o.from) {
       const reveal = previous.revealStart + 1n;
       o.onMilestone?.(r, "reveal", reveal);

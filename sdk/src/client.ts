@@ -120,6 +120,7 @@ const challenges = {
   getMembers: challengeActions.getChallengeMembers,
   isCommitteeMember: challengeActions.isCommitteeMember,
   checkCommittee: challengeActions.checkCommittee,
+  canJoinCommittee: challengeActions.canJoinCommittee,
   getAuditSeed: challengeActions.getAuditSeed,
   prepareVerdict: challengeActions.prepareVerdict,
   commitVerdict: challengeActions.commitVerdict,
@@ -151,6 +152,7 @@ const beacon = {
   ensureBeacon: beaconActions.ensureBeacon,
   getBeaconPhase: beaconActions.getBeaconPhase,
   getBeaconContribution: beaconActions.getBeaconContribution,
+  getBeaconCommitters: beaconActions.getBeaconCommitters,
   isBeaconContributor: beaconActions.isBeaconContributor,
 };
 

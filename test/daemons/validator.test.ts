@@ -8,9 +8,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { decodeFunctionData, keccak256, type Address, type Hash, type Hex } from "viem";
+import { decodeFunctionData, getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
 import {
   PoAIInputError,
+  TOP_UP_BANDS,
+  bandCommitStart,
   challengeId,
   challengeManagerAbi,
   createPoAIClient,
@@ -779,6 +781,64 @@ describe("ValidatorDaemon", function () {
     expect(ready.phase).to.equal("ready");
     expect(ready.reveals).to.equal(1);
     expect(await v.client.beacon.getBeaconValue({ round: 2n })).to.not.equal(null);
+  });
+
+  it("tops up a committee its first draw left short: the daemons join by band, and every challenge is judged in its first audit round", async () => {
+    // Six validators of equal stake and committees of 1 expected member: most first draws are
+    // short of minReveals = 2, and the top-up bands (one expected member each) fill them. A daemon
+    // that audits only its first-band seats fails this: the short challenges stay Submitted.
+    w = await daemonWorld({ trainers: 3, validators: 6, challenge: { committeeSize: 1 } });
+    for (const v of w.validators) await start(v, { reportMissed: false });
+    await at(1n, 60);
+    const runs = [];
+    for (const t of w.trainers) runs.push(await submit(t));
+    await tickAll();
+    await at(1n, EPOCH / 2 + 60);
+    await tickAll();
+    const win = w.windows(1n);
+    await w.advanceTo(win.commitStart + 60n);
+    await tickAll();
+    const first = new Map<Hex, number>();
+    for (const r of runs)
+      first.set(r.id, (await w.admin.client.challenges.getChallenge({ id: r.id })).members);
+    for (let band = 1; band <= TOP_UP_BANDS; band++) {
+      await w.advanceTo(bandCommitStart(win, band) + 1n);
+      await tickAll();
+    }
+    await w.advanceTo(win.revealStart + 60n);
+    await tickAll();
+    let toppedUp = 0;
+    for (const r of runs) {
+      const c = await w.admin.client.challenges.getChallenge({ id: r.id });
+      expect([c.status, c.extension], r.id).to.deep.equal(["Valid", 0]);
+      expect(c.members).to.be.at.least(2);
+      if (first.get(r.id)! < 2) toppedUp++;
+    }
+    expect(toppedUp, "some first draw was short").to.be.greaterThan(0);
+  });
+
+  it("reports a validator that committed to the beacon and withheld its reveal, found from the round's commit events", async () => {
+    // The daemon reads the contributions of the round's committers only (its `Committed` events,
+    // at most the beacon's 32 contributors), not of every validator: the withholder is among them.
+    w = await daemonWorld({ trainers: 1, validators: 3 });
+    const [v0, withholder] = w.validators;
+    await at(1n, 60);
+    const prepared = withholder.client.beacon.prepareBeaconCommit({ round: 2n });
+    await mined(withholder.client, withholder.client.beacon.commitBeacon(prepared));
+    const d = await start(v0, { reportMissed: false });
+    await d.tick(); // its own commitment
+    expect(await v0.client.beacon.getBeaconCommitters({ round: 2n })).to.deep.equal([
+      withholder.address,
+      v0.address,
+    ]);
+    await at(1n, EPOCH / 2 + 60);
+    await d.tick(); // its own reveal; the withholder never reveals
+    await at(2n, 60);
+    await d.tick();
+    const slashed = await v0.client.challenges.getEvents({ eventName: "BeaconWithholdingSlashed" });
+    expect(
+      slashed.map((e) => [e.args.round, getAddress(e.args.validator), getAddress(e.args.reporter)]),
+    ).to.deep.equal([[2n, withholder.address, v0.address]]);
   });
 
   it("audits an honest run with several validators: all commit Valid and reveal, the challenge is Valid and they earn points; a trainer that missed its deadline is reported", async () => {

@@ -246,6 +246,74 @@ describe("ChallengeManager attacks", function () {
       return draw < ((2n ** 256n - 1n) * size * stake) / total;
     };
 
+    /** `Sortition.band` recomputed from its definition: 0 below the selection threshold, then
+     *  slices of one expected member each. */
+    const bandOf = (seed: Hex, member: Hex, stake: bigint, total: bigint, size: bigint) => {
+      if (size * stake >= total) return 0n;
+      const max = 2n ** 256n - 1n;
+      const draw = BigInt(
+        keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [seed, member])),
+      );
+      const first = (max * size * stake) / total;
+      return draw < first ? 0n : (draw - first) / ((max * stake) / total) + 1n;
+    };
+
+    // Regression: with an independent draw (`Sortition.isSelected` alone) a committee of 3
+    // expected members has fewer than `minReveals` = 2 in about one challenge in five; such a
+    // challenge was extended into a later round and audited again (or finalized by a call when
+    // nobody was drawn), though every member was honest and live. The naive commit that admits the
+    // first band only fails this test: the top-up commits revert `NotInCommittee`.
+    it("tops up a committee its first draw left short, so that honest members decide in the first audit round", async () => {
+      const w = await conn.networkHelpers.loadFixture(sparse);
+      const value = await w.beacon.read.valueOf([R + 1n]);
+      const { commitStart, revealStart } = w.windows(R);
+      const commitEnd = revealStart;
+      const minReveals = Number((await w.challenges.read.params()).minReveals);
+      const committees = w.trainers.map((t) => {
+        const id = w.id(t, R);
+        const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, id]));
+        return { id, bands: w.validators.map((v) => bandOf(seed, v.address, E(1000), E(6000), 1n)) };
+      });
+      let toppedUp = 0;
+      let refused = 0;
+      const admitted = committees.map(() => [] as typeof w.validators);
+      const topUps = await w.challenges.read.TOP_UP_BANDS();
+      for (let band = 0n; band <= topUps; band++) {
+        await w.reach(commitStart + (band * (commitEnd - commitStart)) / (topUps + 1n));
+        for (const [c, { id, bands }] of committees.entries()) {
+          const lower = admitted[c].length;
+          for (const [i, v] of w.validators.entries()) {
+            if (bands[i] !== band) continue;
+            const vote = { v, verdict: Verdict.Valid, score: 8000 };
+            if (band === 0n || lower < minReveals) {
+              await w.commitVote(id, vote);
+              admitted[c].push(v);
+              if (band > 0n) toppedUp++;
+            } else {
+              await assertions().revertWithCustomErrorWithArgs(
+                w.commitVote(id, vote),
+                w.challenges,
+                "NotInCommittee",
+                [id, v.address],
+              );
+              refused++;
+            }
+          }
+        }
+      }
+      expect(toppedUp, "some first draw was short and topped up").to.be.greaterThan(0);
+      expect(refused, "some top-up band was refused once the bands below sufficed").to.be.greaterThan(0);
+      await w.reach(revealStart);
+      for (const [c, { id }] of committees.entries()) {
+        expect(admitted[c].length).to.be.at.least(minReveals);
+        for (const v of admitted[c]) await w.revealVote(id, { v, verdict: Verdict.Valid, score: 8000 });
+        // judged by its last reveal in its first audit round: no extension, no finalize call
+        const challenge = await w.challenges.read.getChallenge([id]);
+        expect(challenge.status).to.equal(Status.Valid);
+        expect(challenge.extension).to.equal(0);
+      }
+    });
+
     it("refuses a commitment from a validator the sortition did not select", async () => {
       const w = await conn.networkHelpers.loadFixture(sparse);
       const value = await w.beacon.read.valueOf([R + 1n]);
@@ -264,13 +332,25 @@ describe("ChallengeManager attacks", function () {
         }
         const out = w.validators.filter((_, i) => !members[i]);
         const inn = w.validators.filter((_, i) => members[i]);
+        const now = await w.latest();
+        const topUps = await w.challenges.read.TOP_UP_BANDS();
         for (const v of out) {
-          await assertions().revertWithCustomErrorWithArgs(
-            w.commitVote(id, { v, verdict: Verdict.Valid, score: 8000 }),
-            w.challenges,
-            "NotInCommittee",
-            [id, v.address],
-          );
+          // a top-up band is refused until its part of the commit window opens, any other for good
+          const band = bandOf(seed, v.address, E(1000), E(6000), 1n);
+          const vote = { v, verdict: Verdict.Valid, score: 8000 };
+          if (band > topUps) {
+            await assertions().revertWithCustomErrorWithArgs(
+              w.commitVote(id, vote),
+              w.challenges,
+              "NotInCommittee",
+              [id, v.address],
+            );
+          } else {
+            const { commitStart, revealStart: commitEnd } = w.windows(R);
+            const from = commitStart + (band * (commitEnd - commitStart)) / (topUps + 1n);
+            expect(from > now, `top-up band ${band} has not opened yet`).to.equal(true);
+            await assertions().revertWithCustomError(w.commitVote(id, vote), w.challenges, "OutsideWindow");
+          }
           tried++;
         }
         for (const v of inn) await w.commitVote(id, { v, verdict: Verdict.Valid, score: 8000 });

@@ -167,7 +167,8 @@ type GhostOp = {
   jailedUntil: bigint;
   unjailedAt: bigint;
 };
-type Member = { vote: Vote; plan: VotePlan; revealed: boolean; replay: number };
+/** `band`: the member's sortition band when it committed (`Sortition.band`; 0 for the first draw). */
+type Member = { vote: Vote; plan: VotePlan; revealed: boolean; replay: number; band: bigint };
 type GhostChallenge = {
   id: Hex;
   trainer: Actor;
@@ -391,6 +392,23 @@ describe("ChallengeManager stateful invariants", function () {
         mine,
       );
       return mine;
+    };
+
+    /** `Sortition.band` from its definition: 0 below the first threshold, then slices of one expected member. */
+    const bandOf = async (c: GhostChallenge, v: Actor) => {
+      const value = await w.beacon.read.valueOf([auditRound(c)]);
+      const seed = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [value, c.id]));
+      const stake = stakeAt(v.address, c.round);
+      const total = roleStakeAt(c.round);
+      const size = BigInt(cp.committeeSize);
+      const max = 2n ** 256n - 1n;
+      if (stake === 0n || total === 0n) return max;
+      if (size * stake >= total) return 0n;
+      const draw = BigInt(
+        keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [seed, v.address])),
+      );
+      const first = (max * size * stake) / total;
+      return draw < first ? 0n : (draw - first) / ((max * stake) / total) + 1n;
     };
 
     const voteOf = (c: GhostChallenge, v: Actor, p: VotePlan): Vote => {
@@ -680,20 +698,29 @@ describe("ChallengeManager stateful invariants", function () {
         if (c.status !== Status.Submitted && !probe) return;
         const mine = c.status === Status.Submitted ? await selected(c, v) : false;
         if ((!mine || c.committed.has(v.address)) && !probe) return; // an honest validator does not try
+        // A probe from outside the first draw may be a top-up band (`TOP_UP_BANDS`): admitted from
+        // its part of the commit window on while the bands below hold fewer than minReveals members.
+        const band = c.status === Status.Submitted ? await bandOf(c, v) : 0n;
+        const lower = c.members.filter((m) => (m.revealed ? 0n : m.band) < band).length;
         const { o, at } = await exec(when, () => w.commitVote(c.id, vote));
         const win = windows(c.round, c.extension);
+        const topUps = 6n;
+        const bandStart = win.commitStart + (band * (win.revealStart - win.commitStart)) / (topUps + 1n);
         let expected = "ok";
         if (c.status !== Status.Submitted) expected = "ChallengeNotOpen";
         else if (at < win.commitStart || at >= win.revealStart) expected = "OutsideWindow";
-        else if (!mine) expected = "NotInCommittee";
+        else if (band > topUps) expected = "NotInCommittee";
+        else if (at < bandStart) expected = "OutsideWindow";
         else if (c.committed.has(v.address)) expected = "AlreadyCommitted";
+        else if (band > 0n && lower >= cp.minReveals) expected = "NotInCommittee";
         expectOutcome(o, expected, `commit${probe ? " (probe)" : ""}`);
         if (!o.ok) {
           if (expected === "NotInCommittee") count("not in committee");
           return;
         }
         c.committed.add(v.address);
-        c.members.push({ vote, plan: p, revealed: false, replay: Verdict.None });
+        c.members.push({ vote, plan: p, revealed: false, replay: Verdict.None, band });
+        if (band > 0n) count("top-up member");
         if (c.extension > 0n) count("extended committee member");
       },
     });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { createPublicClient, custom, type Hex } from "viem";
 import {
   challengeId,
+  committeeBandIn,
   createPoAIClient,
   getRoundCommitteeInputs,
   isPoAIContractError,
@@ -76,6 +77,12 @@ describe("committee selection for a whole round", function () {
         const check = await w.admin.client.challenges.checkCommittee({ id, validator: v.address });
         expect(isSelectedIn(inputs, id)).to.equal(check.selected);
         expect(notSelected.has(id)).to.equal(!check.selected);
+        // the band the round's inputs give is the one the per-challenge check gives, 0 iff selected
+        expect(committeeBandIn(inputs, id)).to.equal(check.band);
+        expect(check.band === 0n).to.equal(check.selected);
+        // a first-band member is admitted now (its commit simulated); a top-up band not yet
+        const admission = await w.admin.client.challenges.canJoinCommittee({ id, validator: v.address });
+        expect(admission.admitted).to.equal(check.selected);
         if (check.selected) selections++;
       }
     }

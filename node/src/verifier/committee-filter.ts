@@ -8,22 +8,31 @@
  */
 import type { Address, Hex } from "viem";
 import {
+  TOP_UP_BANDS,
+  committeeBandIn,
   getRoundCommitteeInputs,
   isPoAIContractError,
-  isSelectedIn,
   type PoAIContext,
   type RoundCommitteeInputs,
 } from "@poai/sdk";
 
-/** The ids among `challenges` whose committee `validator` is not in. */
-export async function challengesNotSelected(
+/** A validator's sortition bands in the committees of some challenges. */
+export interface CommitteeBands {
+  /** The challenges whose committee the validator can never join (no band up to `TOP_UP_BANDS`). */
+  notSelected: Set<Hex>;
+  /** The challenges it may top up, by band (1 to `TOP_UP_BANDS`): it joins only a short committee. */
+  topUps: Map<Hex, number>;
+}
+
+/** `validator`'s band in the committee of each of `challenges` (those whose inputs can be read). */
+export async function committeeBands(
   ctx: PoAIContext,
   validator: Address,
   challenges: readonly { id: Hex; round: number; extension?: number }[],
   /** Called once per audit round before its inputs are read (e.g. seal that round's beacon). */
   beforeAuditRound?: (auditRound: bigint) => Promise<void>,
-): Promise<Set<Hex>> {
-  const out = new Set<Hex>();
+): Promise<CommitteeBands> {
+  const out: CommitteeBands = { notSelected: new Set(), topUps: new Map() };
   const inputs = new Map<string, RoundCommitteeInputs | null>();
   for (const c of challenges) {
     const auditRound = BigInt(c.round) + 1n + BigInt(c.extension ?? 0);
@@ -38,7 +47,22 @@ export async function challengesNotSelected(
       }
     }
     const group = inputs.get(key);
-    if (group && !isSelectedIn(group, c.id)) out.add(c.id);
+    if (!group) continue;
+    const band = committeeBandIn(group, c.id);
+    if (band === null || band > BigInt(TOP_UP_BANDS)) out.notSelected.add(c.id);
+    else if (band > 0n) out.topUps.set(c.id, Number(band));
   }
   return out;
+}
+
+/** The ids among `challenges` whose committee `validator` is not in the first band of. */
+export async function challengesNotSelected(
+  ctx: PoAIContext,
+  validator: Address,
+  challenges: readonly { id: Hex; round: number; extension?: number }[],
+  beforeAuditRound?: (auditRound: bigint) => Promise<void>,
+): Promise<Set<Hex>> {
+  const { notSelected, topUps } = await committeeBands(ctx, validator, challenges, beforeAuditRound);
+  for (const id of topUps.keys()) notSelected.add(id);
+  return notSelected;
 }

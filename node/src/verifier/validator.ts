@@ -64,10 +64,10 @@ import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
-import { challengesNotSelected } from "./committee-filter.js";
+import { committeeBands } from "./committee-filter.js";
 import { getBeaconContributionsBatch, getChallengesBatch } from "@poai/sdk";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
-import { memberSamples } from "@poai/sdk";
+import { bandCommitStart, decodeStatus, memberSamples } from "@poai/sdk";
 import { namedSegments } from "@poai/sdk";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
@@ -1038,7 +1038,7 @@ export class ValidatorDaemon extends DaemonLoop {
     while (from <= latest) {
       signal.throwIfAborted();
       const to = from + range - 1n < latest ? from + range - 1n : latest;
-      const [events, extensions] = await Promise.all([
+      const [events, extensions, judgments] = await Promise.all([
         this.rpc(
           "getLogs ResultSubmitted",
           () =>
@@ -1050,6 +1050,16 @@ export class ValidatorDaemon extends DaemonLoop {
           () =>
             this.client.challenges.getEvents({
               eventName: "ChallengeExtended",
+              fromBlock: from,
+              toBlock: to,
+            }),
+          signal,
+        ),
+        this.rpc(
+          "getLogs ChallengeFinalized",
+          () =>
+            this.client.challenges.getEvents({
+              eventName: "ChallengeFinalized",
               fromBlock: from,
               toBlock: to,
             }),
@@ -1076,6 +1086,16 @@ export class ValidatorDaemon extends DaemonLoop {
         const extension = Number(e.args.auditRound) - c.round - 1;
         if (extension > c.extension) this.extended(c, extension, Number(e.args.auditRound));
       }
+      // Judgments are learnt from their events too: a challenge judged by its last reveal is never
+      // read again (stepFinalize's fallback reads only those still open at its time), so that a
+      // validator's reads per round follow its seats, not the network's challenges.
+      this.store.batch(() => {
+        for (const e of judgments) {
+          const c = this.store.getChallenge(e.args.id.toLowerCase() as Hex);
+          if (c === undefined || c.chainStatus !== undefined) continue;
+          this.store.update(c.id, { chainStatus: decodeStatus(e.args.status) });
+        }
+      });
       from = to + 1n;
     }
     this.metrics.scanBlock.set(Number(from));
@@ -1099,7 +1119,7 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepAudits(signal: AbortSignal): Promise<void> {
     let now = await this.now(signal);
     // One committee read per round, not per challenge (RPC requests flat in the number of trainers).
-    const notMine = await challengesNotSelected(
+    const { notSelected: notMine, topUps } = await committeeBands(
       this.client,
       this.validator,
       this.store.challengesIn(["new"]).filter((c) => {
@@ -1125,9 +1145,29 @@ export class ValidatorDaemon extends DaemonLoop {
         this.store.update(c.id, { state: "skipped", note: "not in the committee" });
         continue;
       }
+      // A top-up band joins only a committee that its lower bands left short, from its part of
+      // the commit window on: until then the challenge waits; then the chain says (one call).
+      const band = topUps.get(c.id);
+      if (band !== undefined) {
+        if (now < bandCommitStart(w, band)) continue;
+        const admission = await this.rpc(
+          "canJoinCommittee",
+          () => this.client.challenges.canJoinCommittee({ id: c.id, validator: this.validator }),
+          signal,
+        );
+        if (!admission.admitted) {
+          if (admission.errorName === "OutsideWindow" && now < w.commitEnd) continue;
+          this.store.update(c.id, {
+            state: "skipped",
+            note: `top-up band ${band} not admitted: ${admission.errorName}`,
+          });
+          continue;
+        }
+        this.log.info({ id: c.id, band }, "tops up a short committee");
+      }
       let outcome: AuditOutcome;
       try {
-        outcome = await this.audit(c, signal);
+        outcome = await this.audit(c, signal, band);
         this.progress(`verdict ${c.id}`);
       } catch (err) {
         if (signal.aborted) throw err;
@@ -1159,7 +1199,7 @@ export class ValidatorDaemon extends DaemonLoop {
   }
 
   /** Audits one challenge whose commit window is open: committee check, samples, decision. */
-  private async audit(c: ChallengeRecord, signal: AbortSignal): Promise<AuditOutcome> {
+  private async audit(c: ChallengeRecord, signal: AbortSignal, topUpBand?: number): Promise<AuditOutcome> {
     const auditRound = BigInt(c.round) + 1n + BigInt(c.extension);
     await this.ensureSealed(auditRound, signal);
     const committee = await this.rpc(
@@ -1170,7 +1210,8 @@ export class ValidatorDaemon extends DaemonLoop {
     if (committee.status !== "Submitted")
       return { kind: "skip", reason: `the challenge is ${committee.status}` };
     if (!committee.isValidator) return { kind: "skip", reason: "this account is not a validator" };
-    if (!committee.selected) {
+    const topUp = topUpBand !== undefined && committee.band === BigInt(topUpBand);
+    if (!committee.selected && !topUp) {
       return {
         kind: "skip",
         reason: `not in the committee (selection probability ${committee.probabilityBps} bps)`,
@@ -1194,11 +1235,10 @@ export class ValidatorDaemon extends DaemonLoop {
     const segments = modelLayout(spec).checkpointCount - 1;
     // This member's share of the committee's samples, and every segment a member of an earlier
     // round of this challenge named Invalid.
-    const members = await this.committees.members(
-      BigInt(c.round),
-      committee.auditSeed,
-      committee.committeeSize,
-    );
+    // A top-up member replays every sample: the first band's shares were left uncovered.
+    const members = topUp
+      ? [this.validator]
+      : await this.committees.members(BigInt(c.round), committee.auditSeed, committee.committeeSize);
     const samples = memberSamples(committee.auditSeed, this.validator, members, auditSamples, segments);
     if (info.accused) {
       const named = namedSegments(
@@ -1731,14 +1771,20 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepWithholding(signal: AbortSignal): Promise<void> {
     const now = await this.now(signal);
     const current = roundAt(this.genesis, this.epochLength, now);
-    let validators: Address[] | undefined;
     for (let r = current > 1n ? current - 1n : 1n; r <= current; r++) {
       if (now > this.windows(r - 1n).closesAt) continue; // reports close with epoch r - 1
-      validators ??= await this.committees.validators(current);
-      const unchecked = validators.filter(
+      // Only a validator that committed can withhold: the round's `Committed` events name them (at
+      // most the beacon's `maxContributors`), so this reads O(contributors), not every validator.
+      const committers = await this.rpc(
+        "getBeaconCommitters",
+        () => this.client.beacon.getBeaconCommitters({ round: r }),
+        signal,
+      );
+      const unchecked = committers.filter(
         (v) => v !== this.validator && !this.store.withholdingChecked(Number(r), v),
       );
-      // Every validator's contribution in one batched read (Multicall3), not one request each.
+      if (unchecked.length === 0) continue;
+      // Their contributions in one batched read (Multicall3), not one request each.
       const contributions = await this.rpc(
         "getBeaconContributions",
         () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),

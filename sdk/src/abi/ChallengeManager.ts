@@ -79,6 +79,13 @@ export const challengeManagerAbi = [
   },
   {
     type: "function",
+    name: "TOP_UP_BANDS",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "WAD",
     inputs: [],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],

@@ -18,11 +18,12 @@
  * await waitForTransaction(ctx, await revealBeacon(ctx, prepared));
  * ```
  */
-import { encodeFunctionData, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, getAddress, type Address, type BlockNumber, type Hash, type Hex } from "viem";
 import { getBlock, readContract } from "viem/actions";
 import { randomnessBeaconAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
 import { PoAIInputError, isPoAIContractError } from "../errors.js";
+import { getPastContractEvents } from "../events.js";
 import { beaconCommitment, newSalt } from "../poai/hashes.js";
 import { beaconPhaseAt, beaconWindows, type BeaconPhaseName, type BeaconWindows } from "../poai/timing.js";
 import { checkBytes32, checkRound } from "../poai/validate.js";
@@ -267,6 +268,31 @@ export async function getBeaconContribution(
     }),
   );
   return { committed, revealed };
+}
+
+/**
+ * The validators that committed to the beacon of `round` (its `Committed` events, filtered by the
+ * indexed round: one `eth_getLogs`), in commit order: at most `maxContributors` (32 by default),
+ * however many validators there are. `fromBlock` bounds the scan (default: the deployment's block).
+ */
+export async function getBeaconCommitters(
+  ctx: PoAIContext,
+  args: { round: bigint | number; fromBlock?: BlockNumber },
+): Promise<Address[]> {
+  const round = checkRound("round", args.round);
+  const logs = await getPastContractEvents(ctx, {
+    address: randomnessBeaconAddress(ctx),
+    abi: randomnessBeaconAbi,
+    eventName: "Committed",
+    args: { round },
+    fromBlock: args.fromBlock,
+  });
+  const out: Address[] = [];
+  for (const log of logs as unknown as { args: { validator: Address } }[]) {
+    const v = getAddress(log.args.validator);
+    if (!out.includes(v)) out.push(v);
+  }
+  return out;
 }
 
 /**

@@ -40,10 +40,10 @@ import {
   type Hex,
   type Log,
 } from "viem";
-import { getBlockNumber, readContract } from "viem/actions";
+import { getBlockNumber, readContract, simulateContract } from "viem/actions";
 import { challengeManagerAbi, randomnessBeaconAbi, stakingAbi } from "../abi/index.js";
 import { requireSigner, senderAddress, type PoAIContext, type WriteOptions } from "../context.js";
-import { PoAIInputError } from "../errors.js";
+import { PoAIInputError, isPoAIContractError } from "../errors.js";
 import {
   decodeStatus,
   decodeVerdict,
@@ -54,7 +54,7 @@ import {
   type VerdictName,
 } from "../poai/enums.js";
 import { auditSeed, challengeId, newSalt, verdictCommitment } from "../poai/hashes.js";
-import { isSelected, selectionProbabilityBps } from "../poai/sortition.js";
+import { isSelected, selectionProbabilityBps, sortitionBand } from "../poai/sortition.js";
 import { roundWindows, type RoundWindows } from "../poai/timing.js";
 import { checkBytes32, checkRound, checkSmallUint } from "../poai/validate.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
@@ -149,7 +149,14 @@ export interface CommitteeCheck {
   committeeSize: number;
   /** Chance of selection in basis points: `min(1, committeeSize · stake / totalStake)`. */
   probabilityBps: number;
+  /** In the committee's first draw (`isCommitteeMember`). */
   selected: boolean;
+  /**
+   * The validator's sortition band (`sortitionBand`): `0` when `selected`; `1` to `TOP_UP_BANDS`
+   * when it may top up a committee short of `minReveals` members (`canJoinCommittee` says whether
+   * the chain admits it now); `null` when it has no stake.
+   */
+  band: bigint | null;
 }
 
 /** Totals of one epoch's points, and whether they are final. */
@@ -565,7 +572,40 @@ export async function checkCommittee(
     committeeSize: params.committeeSize,
     probabilityBps: isValidator ? selectionProbabilityBps(stake, totalStake, params.committeeSize) : 0,
     selected: isValidator && isSelected(seed, validator, stake, totalStake, params.committeeSize),
+    band: isValidator ? sortitionBand(seed, validator, stake, totalStake, params.committeeSize) : null,
   };
+}
+
+/**
+ * Whether the chain would admit `validator` into the committee of challenge `id` now: its commit
+ * (`commitVerdict`) simulated from its address. A top-up band (`CommitteeCheck.band` of 1 or more)
+ * is admitted only from its part of the commit window on and while the bands below hold fewer than
+ * `minReveals` members, so a top-up member asks this before auditing. Refusals come back as the
+ * decoded contract error's name (`NotInCommittee`, `OutsideWindow`, `AlreadyCommitted`, …).
+ */
+export async function canJoinCommittee(
+  ctx: PoAIContext,
+  args: { id: Hex; validator: Address },
+): Promise<{ admitted: true } | { admitted: false; errorName: string; message: string }> {
+  const id = checkBytes32("id", args.id);
+  const validator = checkAddress("validator", args.validator);
+  const address = challengeManagerAddress(ctx);
+  try {
+    await read(address, "commitVerdict", () =>
+      simulateContract(ctx.publicClient, {
+        address,
+        abi: challengeManagerAbi,
+        functionName: "commitVerdict",
+        // any commitment: only the admission is checked
+        args: [id, `0x${"11".repeat(32)}`],
+        account: validator,
+      }),
+    );
+    return { admitted: true };
+  } catch (err) {
+    if (!isPoAIContractError(err)) throw err;
+    return { admitted: false, errorName: err.errorName, message: err.message };
+  }
 }
 
 /** The audit seed of challenge `id` as the contract computes it (`BeaconNotReady` before the audit round). */

@@ -20,7 +20,7 @@ import { getBlockNumber, multicall, readContract } from "viem/actions";
 import { challengeManagerAbi, randomnessBeaconAbi, stakingAbi } from "../abi/index.js";
 import type { PoAIContext } from "../context.js";
 import { auditSeed } from "../poai/hashes.js";
-import { isSelected } from "../poai/sortition.js";
+import { isSelected, sortitionBand } from "../poai/sortition.js";
 import { checkBytes32, checkRound } from "../poai/validate.js";
 import { PoAIInputError } from "../errors.js";
 import { withDecodedErrors as read } from "../transaction.js";
@@ -121,4 +121,15 @@ export function isSelectedIn(inputs: RoundCommitteeInputs, id: Hex): boolean {
     inputs.isValidator &&
     isSelected(seed, inputs.validator, inputs.stake, inputs.totalStake, inputs.committeeSize)
   );
+}
+
+/**
+ * The sortition band of the validator of `inputs` for challenge `id` (`sortitionBand`): `0` when it
+ * is in the committee's first draw (`isSelectedIn`), `1` to `TOP_UP_BANDS` when it may top up a
+ * committee left short of `minReveals` members, larger (or `null`) when it is never a member.
+ */
+export function committeeBandIn(inputs: RoundCommitteeInputs, id: Hex): bigint | null {
+  if (!inputs.isValidator) return null;
+  const seed = auditSeed(inputs.beaconValue, checkBytes32("id", id));
+  return sortitionBand(seed, inputs.validator, inputs.stake, inputs.totalStake, inputs.committeeSize);
 }

@@ -37,7 +37,15 @@ export {
   type TallyOutcome,
   type Vote,
 } from "./judgment.js";
-export { isSelected, selectionProbabilityBps, sortitionDraw, sortitionThreshold } from "./sortition.js";
+export {
+  TOP_UP_BANDS,
+  bandCommitStart,
+  isSelected,
+  selectionProbabilityBps,
+  sortitionBand,
+  sortitionDraw,
+  sortitionThreshold,
+} from "./sortition.js";
 export {
   beaconPhaseAt,
   beaconWindows,

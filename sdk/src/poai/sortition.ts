@@ -68,6 +68,49 @@ export function isSelected(
 }
 
 /**
+ * Sortition bands beyond the first that may top up a short committee: the contract's
+ * `TOP_UP_BANDS`. Band `m` of a challenge's commit window opens at `m / (TOP_UP_BANDS + 1)` of it
+ * and admits its members only while the bands below hold fewer than `minReveals` members.
+ */
+export const TOP_UP_BANDS = 6;
+
+/**
+ * When band `band` may commit in a commit window `[commitStart, commitEnd)`: the whole window for
+ * the first band, from `commitStart + band · (commitEnd - commitStart) / (TOP_UP_BANDS + 1)` for a
+ * top-up band, as `ChallengeManager` computes it.
+ */
+export function bandCommitStart(
+  window: { commitStart: bigint; commitEnd: bigint },
+  band: bigint | number,
+): bigint {
+  const m = checkUint("band", band);
+  if (m > BigInt(TOP_UP_BANDS)) throw new PoAIInputError("band", band, `a band of 0 to ${TOP_UP_BANDS}`);
+  return window.commitStart + (m * (window.commitEnd - window.commitStart)) / BigInt(TOP_UP_BANDS + 1);
+}
+
+/**
+ * The sortition band of `member`: `Sortition.band`, bit for bit. `0` is the first draw
+ * (`isSelected`, `committeeSize` members expected); above its threshold, band `m` is the `m`-th
+ * further slice of draws of one expected member (`stake / totalStake` of the draw space), which
+ * tops up a committee short of `minReveals` members (see `TOP_UP_BANDS`). `null` for a member
+ * with no stake (or no validator stake at all).
+ */
+export function sortitionBand(
+  seed: Hex,
+  member: Address,
+  stake: bigint,
+  totalStake: bigint,
+  committeeSize: bigint | number,
+): bigint | null {
+  const first = sortitionThreshold(stake, totalStake, committeeSize);
+  if (first === null) return 0n;
+  if (first === 0n) return null;
+  const draw = sortitionDraw(seed, member);
+  if (draw < first) return 0n;
+  return (draw - first) / ((maxUint256 * stake) / totalStake) + 1n;
+}
+
+/**
  * The probability of selection, in basis points (rounded down): `min(1, committeeSize · stake / totalStake)`.
  */
 export function selectionProbabilityBps(
