@@ -389,6 +389,61 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
+    function slashHeld(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch,
+        bytes32 key
+    ) external restricted nonReentrant returns (uint256) {
+        return
+            StakingSlashing.slashHeld(
+                StakingSlashing.Target(msg.sender, key, operator),
+                fraction,
+                reporters,
+                jail,
+                offenceEpoch,
+                currentEpoch(),
+                epochLength
+            );
+    }
+
+    /// @inheritdoc IStaking
+    function returnHeld(
+        address source,
+        bytes32 key,
+        address operator
+    ) external restricted nonReentrant returns (uint256) {
+        return StakingSlashing.returnHeld(source, key, operator, currentEpoch(), _token);
+    }
+
+    /// @inheritdoc IStaking
+    function releaseHeld(
+        address source,
+        bytes32 key,
+        address operator,
+        address[] calldata reporters
+    ) external nonReentrant {
+        StakingSlashing.releaseHeld(source, key, operator, reporters, _token);
+    }
+
+    /// @inheritdoc IStaking
+    function heldSlash(
+        address source,
+        bytes32 key,
+        address operator
+    ) external view returns (uint256, uint256, uint256) {
+        StakingStorage.Hold storage h = _s().holds[source][key][operator];
+        return (h.tokens, h.fee, h.releaseAt);
+    }
+
+    /// @inheritdoc IStaking
+    function heldTokens() external view returns (uint256) {
+        return _s().heldTokens;
+    }
+
+    /// @inheritdoc IStaking
     function pardon(address operator) external restricted {
         StakingSlashing.pardon(operator, currentEpoch());
     }
