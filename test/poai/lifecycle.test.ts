@@ -427,14 +427,15 @@ describe("ChallengeManager lifecycle", function () {
       const [held] = await w.events(judged, w.staking, "SlashHeld");
       const T = held.operator as Address;
       const reporters = held.reporters as Address[];
+      const releaseAt = held.releaseAt as bigint;
       const release = (who: Address[]) => w.staking.write.releaseHeld([w.challenges.address, id, T, who]);
       await conn.viem.assertions.revertWithCustomErrorWithArgs(release(reporters), w.staking, "HoldNotDue", [
         w.challenges.address,
         id,
         T,
-        held.releaseAt,
+        releaseAt,
       ]);
-      await w.to(held.releaseAt as bigint);
+      await w.to(releaseAt);
       // the reporters are those of the slash, checked by their hash: a releaser cannot pay itself
       await conn.viem.assertions.revertWithCustomErrorWithArgs(
         release([...reporters.slice(1), w.X.address]),
