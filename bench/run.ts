@@ -44,11 +44,21 @@ if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.met
   await runEscapeBench();
 }
 
+if (!only || only === "disputes" || only === "bound-disputes") {
+  const { runBoundDisputesBench } = await import("./disputes-bound.js");
+  // written into bench/results/disputes.json next to the other dispute rows (after them when both run)
+  if (only === "bound-disputes") await runBoundDisputesBench();
+}
+
 if (!only || only === "disputes" || only === "inference-disputes" || only === "dispute-data") {
   const { runDisputesBench, runDataSlotsBench, runInferenceDisputesBench } = await import("./disputes.js");
   if (!only || only === "disputes") await runDisputesBench();
   if (only !== "inference-disputes") await runDataSlotsBench();
   if (only !== "dispute-data") await runInferenceDisputesBench();
+  if (!only || only === "disputes") {
+    const { runBoundDisputesBench } = await import("./disputes-bound.js");
+    await runBoundDisputesBench();
+  }
 }
 
 if (!only || only === "dashboard") {

@@ -278,11 +278,14 @@ library DisputeBinding {
 
     /// @notice Settles an open defence once its seats closed and every seated game resolved with
     ///         the trainer winning: the ChallengeManager overrules the conviction (`overrule`:
-    ///         status Valid, the points follow), every accuser is slashed (offence epoch: the
-    ///         audit round) by `max(s.fraction, owed / their stake)` within Staking's cap, and what
-    ///         the slashes take repays the trainer's pool up to `owed` (the tokens its fraud slash
-    ///         took; the rest is burned); the trainer's jail is lifted and the opener's bond
-    ///         returned. A slash or pardon Staking refuses never blocks the settlement.
+    ///         status Valid, the points follow); the slashes the conviction holds in Staking go
+    ///         back whole (`returnHeld`: the trainer's fraud slash, each Valid voter's verdict
+    ///         slash); every accuser is slashed (offence epoch: the audit round) by
+    ///         `max(s.fraction, left / their stake)` within Staking's cap, where `left` is what the
+    ///         holds could not return of `owed` (the tokens the fraud slash took; 0 unless its hold
+    ///         was already released), and what the slashes take repays the trainer's pool up to
+    ///         `left` (the rest is burned); the trainer's jail is lifted and the opener's bond
+    ///         returned. A slash, return or pardon Staking refuses never blocks the settlement.
     function settleDefence(
         mapping(bytes32 => uint256) storage settled,
         mapping(bytes32 => Defence) storage defences,
@@ -304,15 +307,22 @@ library DisputeBinding {
         settled[s.challengeId] |= OVERRULED;
         (address trainer, uint256 owed, uint256 auditRound) = s.challenges.overrule(s.challengeId);
         IChallengeManager.MemberView[] memory members = s.challenges.getMembers(s.challengeId);
+        // the slashes the conviction holds in Staking go back whole: the trainer's fraud slash and
+        // the verdict slash of each member that voted Valid
+        uint256 repaid = _returnHeld(s, trainer);
+        for (uint256 i; i < members.length; ++i)
+            if (!isAccuser(members[i])) _returnHeld(s, members[i].validator);
+        // what a hold could not return (released after its window) the accusers' slashes repay
+        uint256 left = repaid < owed ? owed - repaid : 0;
         uint256 epoch = s.staking.currentEpoch();
         uint256 stake;
         for (uint256 i; i < members.length; ++i)
             if (isAccuser(members[i])) stake += s.staking.stakeAt(members[i].validator, epoch);
         uint256 fraction = s.fraction;
-        if (stake != 0 && (owed * WAD) / stake + 1 > fraction) fraction = (owed * WAD) / stake + 1;
+        if (stake != 0 && (left * WAD) / stake + 1 > fraction) fraction = (left * WAD) / stake + 1;
         uint256 cap = s.staking.params().maxSlashFraction;
         if (fraction > cap) fraction = cap;
-        uint256 repaid;
+        owed = repaid + left;
         uint256 slashed;
         for (uint256 i; i < members.length; ++i) {
             if (!isAccuser(members[i])) continue;
@@ -379,6 +389,17 @@ library DisputeBinding {
             emit CommitteeOverruled(s.id, s.challengeId, slashed);
         }
         if (bound) settled[s.challengeId] = done;
+    }
+
+    /// Returns the slash the ChallengeManager holds in Staking for `operator` under the challenge
+    /// (0 when none is held; a refusal never blocks the settlement).
+    function _returnHeld(Settlement memory s, address operator) private returns (uint256) {
+        if (gasleft() < SLASH_GAS) revert InsufficientGas(gasleft(), SLASH_GAS);
+        try s.staking.returnHeld(address(s.challenges), s.challengeId, operator) returns (uint256 amount) {
+            return amount;
+        } catch {
+            return 0;
+        }
     }
 
     function _slash(

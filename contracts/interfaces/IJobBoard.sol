@@ -14,7 +14,9 @@ interface IJobBoard {
 
     /// @notice Called by the ChallengeManager when it finalizes the challenge `challengeId` of
     ///         `trainer`'s job run in `round`, with its status and the committee's stake-weighted
-    ///         median accuracy. Must not revert for a call from the ChallengeManager.
+    ///         median accuracy, and once more when a dispute game overrules that verdict (the
+    ///         proven status; `ChallengeManager.overrule`). Must not revert for a call from the
+    ///         ChallengeManager.
     function onRunFinalized(
         bytes32 challengeId,
         address trainer,

@@ -62,6 +62,8 @@ interface IJobRegistry {
         bool judged;
         IChallengeManager.Status status;
         uint16 medianScoreBps;
+        /// a dispute game overruled the verdict first reported (`status` is the proven one)
+        bool overruled;
     }
 
     event JobPosted(
@@ -89,6 +91,15 @@ interface IJobRegistry {
         bytes32 indexed challengeId,
         IChallengeManager.Status status,
         uint16 medianScoreBps
+    );
+    /// @notice A dispute game overruled the verdict of job `jobId`'s run `challengeId`: `status` is
+    ///         the proven one. While the job is `Open` its settlement uses it; `state` is the job's
+    ///         state at the overrule (a settled job's payments and model stay as they were).
+    event RunOverruled(
+        uint256 indexed jobId,
+        bytes32 indexed challengeId,
+        IChallengeManager.Status status,
+        JobState state
     );
     event JobCompleted(
         uint256 indexed jobId,

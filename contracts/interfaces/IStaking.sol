@@ -160,6 +160,38 @@ interface IStaking {
     /// @notice `amount` of `operator`'s slashed stake was paid to `beneficiary` (into its pool
     ///         when `toPool`), not burned.
     event SlashRepaid(address indexed operator, address indexed beneficiary, uint256 amount, bool toPool);
+    /// @notice A slash by `source` (key `key`, a challenge id) took `activeAmount + unbondingAmount`
+    ///         of `operator`'s pool and holds it in Staking until `releaseAt`: returned in full to
+    ///         the pool if the verdict is overruled before then (`returnHeld`), else released
+    ///         (`releaseHeld`: `finderFee` split among `reporters`, the rest burned).
+    event SlashHeld(
+        address indexed source,
+        bytes32 indexed key,
+        address indexed operator,
+        uint256 offenceEpoch,
+        uint256 fraction,
+        uint256 activeAmount,
+        uint256 unbondingAmount,
+        uint256 finderFee,
+        uint256 releaseAt,
+        address[] reporters
+    );
+    /// @notice A held slash went back to `operator` (into its pool when `toPool`).
+    event HeldReturned(
+        address indexed source,
+        bytes32 indexed key,
+        address indexed operator,
+        uint256 amount,
+        bool toPool
+    );
+    /// @notice A held slash was released: `finderFee` paid to its reporters, `burned` burned.
+    event HeldReleased(
+        address indexed source,
+        bytes32 indexed key,
+        address indexed operator,
+        uint256 finderFee,
+        uint256 burned
+    );
     event ParamsUpdated(Params params);
     event SlashSourceAdded(address indexed source, uint256 slashWindow);
     event SlashSourceRemoved(address indexed source);
@@ -168,6 +200,10 @@ interface IStaking {
     // --- errors -----------------------------------------------------------------------------
 
     error ZeroAmount();
+    error HoldExists(address source, bytes32 key, address operator);
+    error NothingHeld(address source, bytes32 key, address operator);
+    error HoldNotDue(address source, bytes32 key, address operator, uint256 releaseAt);
+    error ReportersMismatch(address source, bytes32 key, address operator);
     error InvalidRole(uint8 role);
     error AlreadyRegistered(address operator);
     error NotRegistered(address operator);
@@ -232,6 +268,45 @@ interface IStaking {
         address beneficiary,
         uint256 cap
     ) external returns (uint256 paid);
+
+    /// @notice Slashes like `slash`, but holds what it took in Staking instead of paying the
+    ///         finder's fee and burning the rest, under the caller (the slash source), `key` and
+    ///         `operator` (one hold each), until `unbondingPeriod` from now: the dispute window of
+    ///         a verdict that an overrule may reverse. Returns the tokens taken.
+    function slashHeld(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch,
+        bytes32 key
+    ) external returns (uint256 taken);
+
+    /// @notice Returns the slash `source` holds under `key` for `operator` in full: into its pool
+    ///         when it is registered and its pool has shares (every position gains its part),
+    ///         else to its address. Returns what was returned (0 when nothing is held: a hold is
+    ///         returned or released once).
+    function returnHeld(address source, bytes32 key, address operator) external returns (uint256 amount);
+
+    /// @notice Releases a held slash once its `releaseAt` passed (anyone): pays its finder's fee
+    ///         to `reporters` (the list given at the slash, checked by its hash) and burns the rest.
+    function releaseHeld(
+        address source,
+        bytes32 key,
+        address operator,
+        address[] calldata reporters
+    ) external;
+
+    /// @notice The slash `source` holds under `key` for `operator`: tokens, finder's fee, when it
+    ///         may be released (all 0: none held).
+    function heldSlash(
+        address source,
+        bytes32 key,
+        address operator
+    ) external view returns (uint256 tokens, uint256 fee, uint256 releaseAt);
+
+    /// @notice The sum of every held slash's tokens (part of Staking's balance, owed to nobody yet).
+    function heldTokens() external view returns (uint256);
 
     /// @notice Lifts `operator`'s jail at once (no cool-down): the verdict that jailed it was
     ///         overruled. Its stake counts for its role again when its self-stake meets the minimum.

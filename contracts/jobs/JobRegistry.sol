@@ -257,8 +257,11 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
     ) external {
         if (msg.sender != address(challenges)) revert NotChallengeManager(msg.sender);
         uint256 jobId = assignmentOf[trainer][round];
-        _runs[challengeId] = RunRecord(jobId, true, status, medianScoreBps);
-        emit RunJudged(jobId, challengeId, status, medianScoreBps);
+        // a second report of a judged run is an overrule (the ChallengeManager allows one)
+        bool overruled = _runs[challengeId].judged;
+        _runs[challengeId] = RunRecord(jobId, true, status, medianScoreBps, overruled);
+        if (overruled) emit RunOverruled(jobId, challengeId, status, _jobs[jobId].state);
+        else emit RunJudged(jobId, challengeId, status, medianScoreBps);
     }
 
     /// @notice Moves job `jobId` on once the runs of its current attempt are judged (permissionless):

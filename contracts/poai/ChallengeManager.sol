@@ -196,7 +196,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         emit ChallengeMissed(id, trainer, round, count);
         if (count >= _params.maxMisses) {
             misses[trainer] = 0;
-            _slash(trainer, _params.missSlash, _finder(trainer), true, round);
+            _slash(trainer, _params.missSlash, _finder(trainer), true, round, 0);
         } else {
             misses[trainer] = count;
         }
@@ -298,7 +298,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (_withholdingSlashed[round][validator]) revert WithholdingAlreadySlashed(round, validator);
         _withholdingSlashed[round][validator] = true;
         // The beacon of `round` is committed and revealed during `round - 1`: the offence's epoch.
-        (uint256 fraction, ) = _slash(validator, _params.beaconSlash, _finder(validator), false, round - 1);
+        (uint256 fraction, ) = _slash(
+            validator,
+            _params.beaconSlash,
+            _finder(validator),
+            false,
+            round - 1,
+            0
+        );
         emit BeaconWithholdingSlashed(round, validator, msg.sender, fraction);
     }
 
@@ -332,7 +339,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     ///         x the score from the median of the Valid reveals' measured scores, else its reported
     ///         score). A `Valid` verdict becomes `Fraud`: the trainer loses the verdict's points.
     ///         Either way every member that agreed with the overruled verdict (and earned its
-    ///         weight for it) loses that weight. Points move in the verdict's epoch while its points
+    ///         weight for it) loses that weight, every member that voted with the proven result is
+    ///         credited its weight, and the job board hears the new status of a job run
+    ///         (`onRunFinalized` again). Points move in the verdict's epoch while its points
     ///         are open, else in the current epoch (a closed epoch, whose rewards are being paid, is
     ///         never touched); a loss takes at most the points the operator holds there. Returns the
     ///         trainer, the tokens its fraud slash took (zero for an overruled `Valid` verdict), and
@@ -351,18 +360,19 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 epoch = auditRound - 1;
         if (block.timestamp > epochClosesAt(epoch)) epoch = (block.timestamp - genesis) / epochLength;
         Judgment.Vote[] memory votes = _votes(id, c.members);
+        // o: the overruled verdict; proven: the result the game proved
         Judgment.Outcome memory o;
-        o.medianScoreBps = Judgment.weightedMedian(votes);
+        Judgment.Outcome memory proven;
+        o.medianScoreBps = proven.medianScoreBps = Judgment.weightedMedian(votes);
         uint256 points;
         if (was == Status.Fraud) {
-            o.verdict = Verdict.Invalid;
+            (o.verdict, proven.verdict) = (Verdict.Invalid, Verdict.Valid);
             owed = conviction;
             c.status = Status.Valid;
             uint16 median = o.medianScoreBps == 0 ? c.reportedScoreBps : o.medianScoreBps;
             points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
-            _award(epoch, trainer, points, new Judgment.Vote[](0), o);
         } else {
-            o.verdict = Verdict.Valid;
+            (o.verdict, proven.verdict) = (Verdict.Valid, Verdict.Invalid);
             c.status = Status.Fraud;
             _take(
                 epoch,
@@ -371,11 +381,16 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
                 0
             );
         }
+        // the trainer's points of a cleared run, and each member that voted with the proven result
+        // its weight, as a judgment of that result would have credited them
+        _award(epoch, trainer, points, votes, proven);
         uint256 tolerance = _params.scoreToleranceBps;
         for (uint256 i; i < votes.length; ++i) {
             if (Judgment.agrees(votes[i], o, tolerance))
                 _take(epoch, votes[i].validator, votes[i].weight, TRAINER_TOTAL_BITS);
         }
+        if (_jobSpecOf(trainer, c.round) != 0)
+            jobBoard.onRunFinalized(id, trainer, c.round, c.status, o.medianScoreBps);
         emit VerdictOverruled(id, c.status, epoch, points);
     }
 
@@ -768,7 +783,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             fraud ? p.fraudSlash : p.withholdSlash,
             Judgment.reporters(votes, o.verdict, MAX_REPORTERS),
             fraud,
-            round
+            round,
+            fraud ? id : bytes32(0)
         );
         if (!fraud) return status;
         _convictions[id] = taken;
@@ -780,7 +796,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
                 p.verdictSlash,
                 new address[](0),
                 false,
-                round + 1
+                round + 1,
+                id
             );
             emit ValidatorSlashed(id, votes[i].validator, fraction);
         }
@@ -940,16 +957,21 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     /// Slashes within Staking's current cap, so a lowered cap never blocks a judgment; returns
-    /// the fraction slashed.
+    /// the fraction slashed. A nonzero `key` (the challenge id of a verdict a dispute game may
+    /// overrule) holds the slash in Staking through the dispute window (`slashHeld`).
     function _slash(
         address operator,
         uint256 fraction,
         address[] memory reporters,
         bool jail,
-        uint256 offenceEpoch
+        uint256 offenceEpoch,
+        bytes32 key
     ) private returns (uint256, uint256 taken) {
         fraction = Math.min(fraction, staking.params().maxSlashFraction);
-        taken = staking.slash(operator, fraction, reporters, jail, offenceEpoch);
+        taken =
+            key == 0
+                ? staking.slash(operator, fraction, reporters, jail, offenceEpoch)
+                : staking.slashHeld(operator, fraction, reporters, jail, offenceEpoch, key);
         return (fraction, taken);
     }
 

@@ -44,8 +44,10 @@ import {StakingStorage} from "./StakingStorage.sol";
 ///         in, and a claim is O(1) whatever the number of delegators or epochs.
 ///
 /// Invariants (each one is pinned by the test suite):
-///  I1  this contract's token balance >= sum over pools of (tokens + unbondingTokens) + rewards
-///      funded or notified - rewards paid out or returned; the difference is rounding dust.
+///  I1  this contract's token balance >= sum over pools of (tokens + unbondingTokens) + held slashes
+///      (`heldTokens`) + rewards funded or notified - rewards paid out or returned; the difference
+///      is rounding dust. Every held slash leaves once: returned to its operator (`returnHeld`) or,
+///      after its `releaseAt`, paid to its reporters and burned (`releaseHeld`).
 ///  I2  a pool or unbonding cohort with shares never has a zero share price: a slash always leaves
 ///      at least `shares / MAX_SHARES_PER_TOKEN` tokens (rounded up), so share math cannot overflow.
 ///  I3  a slash of fraction f takes at most ceil(f * stake) from each pool and cohort it touches;
@@ -386,6 +388,61 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
                 epochLength,
                 _token
             );
+    }
+
+    /// @inheritdoc IStaking
+    function slashHeld(
+        address operator,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch,
+        bytes32 key
+    ) external restricted nonReentrant returns (uint256) {
+        return
+            StakingSlashing.slashHeld(
+                StakingSlashing.Target(msg.sender, key, operator),
+                fraction,
+                reporters,
+                jail,
+                offenceEpoch,
+                currentEpoch(),
+                epochLength
+            );
+    }
+
+    /// @inheritdoc IStaking
+    function returnHeld(
+        address source,
+        bytes32 key,
+        address operator
+    ) external restricted nonReentrant returns (uint256) {
+        return StakingSlashing.returnHeld(source, key, operator, currentEpoch(), _token);
+    }
+
+    /// @inheritdoc IStaking
+    function releaseHeld(
+        address source,
+        bytes32 key,
+        address operator,
+        address[] calldata reporters
+    ) external nonReentrant {
+        StakingSlashing.releaseHeld(source, key, operator, reporters, _token);
+    }
+
+    /// @inheritdoc IStaking
+    function heldSlash(
+        address source,
+        bytes32 key,
+        address operator
+    ) external view returns (uint256, uint256, uint256) {
+        StakingStorage.Hold storage h = _s().holds[source][key][operator];
+        return (h.tokens, h.fee, h.releaseAt);
+    }
+
+    /// @inheritdoc IStaking
+    function heldTokens() external view returns (uint256) {
+        return _s().heldTokens;
     }
 
     /// @inheritdoc IStaking

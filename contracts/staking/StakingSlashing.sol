@@ -91,19 +91,132 @@ library StakingSlashing {
         emit IStaking.Slashed(operator, offenceEpoch, fraction, activeCut, unbondingCut, 0, burned);
         if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
         if (paid == 0) return 0;
+        emit IStaking.SlashRepaid(operator, beneficiary, paid, _repay(s, beneficiary, paid, epoch, token));
+    }
+
+    /// @notice Who a held slash belongs to: the slash source that holds it, its key (a challenge
+    ///         id) and the slashed operator.
+    struct Target {
+        address source;
+        bytes32 key;
+        address operator;
+    }
+
+    /// @notice `slash`, holding what it takes (finder's fee included) under `t` until
+    ///         `unbondingPeriod` from now instead of paying and burning it. One hold per target.
+    function slashHeld(
+        Target memory t,
+        uint256 fraction,
+        address[] calldata reporters,
+        bool jail,
+        uint256 offenceEpoch,
+        uint256 epoch,
+        uint256 epochLength
+    ) external returns (uint256 total) {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        uint256 n = reporters.length;
+        if (n > MAX_REPORTERS) revert IStaking.TooManyReporters(n, MAX_REPORTERS);
+        StakingStorage.Hold storage h = s.holds[t.source][t.key][t.operator];
+        if (h.tokens != 0) revert IStaking.HoldExists(t.source, t.key, t.operator);
+        uint256 activeCut;
+        uint256 unbondingCut;
+        (total, activeCut, unbondingCut) = _cut(s, t.operator, fraction, offenceEpoch, epoch, epochLength);
+        uint256 fee = n == 0 ? 0 : ((total * s.params.finderFeeBps) / BPS / n) * n;
+        uint256 releaseAt = block.timestamp + s.params.unbondingPeriod;
+        if (total != 0) {
+            (h.tokens, h.fee, h.releaseAt) = (uint128(total), uint88(fee), uint40(releaseAt));
+            h.reporters = keccak256(abi.encode(reporters));
+            s.heldTokens += total;
+        }
+        emit IStaking.SlashHeld(
+            t.source,
+            t.key,
+            t.operator,
+            offenceEpoch,
+            fraction,
+            activeCut,
+            unbondingCut,
+            fee,
+            releaseAt,
+            reporters
+        );
+        StakingStorage.Operator storage op = s.operators[t.operator];
+        if (jail) {
+            op.jailed = true;
+            uint40 until = uint40(block.timestamp + s.params.jailCooldown);
+            op.jailedUntil = until;
+            emit IStaking.Jailed(t.operator, until);
+        }
+        StakingStorage.recount(s, t.operator, op, epoch);
+    }
+
+    /// @notice Returns a held slash in full to its operator (its pool, else its address); 0 when
+    ///         nothing is held.
+    function returnHeld(
+        address source,
+        bytes32 key,
+        address operator,
+        uint256 epoch,
+        IERC20 token
+    ) external returns (uint256 amount) {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        amount = s.holds[source][key][operator].tokens;
+        if (amount == 0) return 0;
+        delete s.holds[source][key][operator];
+        s.heldTokens -= amount;
+        emit IStaking.HeldReturned(source, key, operator, amount, _repay(s, operator, amount, epoch, token));
+    }
+
+    /// @notice Releases a held slash whose time came: its finder's fee to `reporters` (checked
+    ///         against the hash taken at the slash), the rest burned.
+    function releaseHeld(
+        address source,
+        bytes32 key,
+        address operator,
+        address[] calldata reporters,
+        IERC20 token
+    ) external {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        StakingStorage.Hold memory h = s.holds[source][key][operator];
+        if (h.tokens == 0) revert IStaking.NothingHeld(source, key, operator);
+        if (block.timestamp < h.releaseAt) revert IStaking.HoldNotDue(source, key, operator, h.releaseAt);
+        if (keccak256(abi.encode(reporters)) != h.reporters)
+            revert IStaking.ReportersMismatch(source, key, operator);
+        delete s.holds[source][key][operator];
+        s.heldTokens -= h.tokens;
+        uint256 burned = h.tokens - h.fee;
+        emit IStaking.HeldReleased(source, key, operator, h.fee, burned);
+        if (h.fee != 0) {
+            uint256 each = h.fee / reporters.length;
+            for (uint256 i; i < reporters.length; ++i) token.safeTransfer(reporters[i], each);
+        }
+        if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
+    }
+
+    /// Pays `amount` (held by Staking) to `beneficiary`: into its pool when it is a registered
+    /// operator whose pool has shares (the share price rises, as a slash lowers it), up to one
+    /// token per share (no repayment inflates a share above the price it was issued at, whatever
+    /// left the pool since the slash); the rest, or all of it without a pool, to its address.
+    /// Returns whether any of it went into the pool.
+    function _repay(
+        StakingStorage.Layout storage s,
+        address beneficiary,
+        uint256 amount,
+        uint256 epoch,
+        IERC20 token
+    ) private returns (bool toPool) {
         StakingStorage.Operator storage b = s.operators[beneficiary];
         StakingStorage.Pool storage pool = s.pools[beneficiary];
-        bool toPool = b.status != IStaking.Status.None && pool.shares != 0;
-        emit IStaking.SlashRepaid(operator, beneficiary, paid, toPool);
-        if (!toPool) {
-            token.safeTransfer(beneficiary, paid);
-            return paid;
-        }
-        // The tokens stay in Staking: the pool's share price rises, as a slash lowers it.
+        uint256 room =
+            b.status == IStaking.Status.None || pool.shares <= pool.tokens ? 0 : pool.shares - pool.tokens;
+        uint256 toShares = amount < room ? amount : room;
+        if (amount > toShares) token.safeTransfer(beneficiary, amount - toShares);
+        if (toShares == 0) return false;
         StakingStorage.checkpointStake(s, beneficiary, pool, epoch);
-        pool.tokens += uint128(paid);
-        if (b.counted) StakingStorage.roleAdd(s, b.role, paid, epoch);
+        pool.tokens += uint128(toShares);
+        if (b.counted) StakingStorage.roleAdd(s, b.role, toShares, epoch);
         StakingStorage.recount(s, beneficiary, b, epoch);
+        return true;
     }
 
     /// @notice Lifts `operator`'s jail (no cool-down) and counts it again when it qualifies.

@@ -52,6 +52,20 @@ library StakingStorage {
         address distributor;
         /// Rewards nobody could earn, waiting to go back to the distributor's carry.
         uint256 rewardDust;
+        /// Slashes held through their dispute window, by slash source, key (a challenge id) and
+        /// slashed operator (see `StakingSlashing.slashHeld`).
+        mapping(address source => mapping(bytes32 key => mapping(address operator => Hold))) holds;
+        /// The sum of the held slashes' tokens.
+        uint256 heldTokens;
+    }
+
+    /// A slash held in Staking until `releaseAt`: `tokens` taken from the pool, `fee` of them the
+    /// finder's fee due to the reporters whose list hashes to `reporters` (two slots).
+    struct Hold {
+        uint128 tokens;
+        uint88 fee;
+        uint40 releaseAt;
+        bytes32 reporters;
     }
 
     struct Operator {

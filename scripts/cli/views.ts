@@ -124,7 +124,12 @@ export async function operators(
     }
   }
   const slashes = new Map<string, { count: number; amount: bigint }>();
-  for (const e of (await client.staking.getEvents({ eventName: "Slashed" })) as unknown as LogWithArgs[]) {
+  // a conviction's slashes are held through the dispute window (SlashHeld), the others paid out
+  const slashEvents = [
+    ...(await client.staking.getEvents({ eventName: "Slashed" })),
+    ...(await client.staking.getEvents({ eventName: "SlashHeld" })),
+  ] as unknown as LogWithArgs[];
+  for (const e of slashEvents) {
     const who = getAddress(e.args.operator as Address);
     const s = slashes.get(who) ?? { count: 0, amount: 0n };
     s.count += 1;

@@ -54,6 +54,8 @@ export const STAKING_GUARDED: readonly [string, bigint][] = [
   ["slash(address,uint256,address[],bool,uint256)", ROLES.SLASHER],
   ["slashTo(address,uint256,uint256,address,uint256)", ROLES.SLASHER],
   ["pardon(address)", ROLES.SLASHER],
+  ["slashHeld(address,uint256,address[],bool,uint256,bytes32)", ROLES.SLASHER],
+  ["returnHeld(address,bytes32,address)", ROLES.SLASHER],
   ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
   ["addSlashSource(address)", ROLES.GOVERNOR],
   ["removeSlashSource(address)", ROLES.GOVERNOR],

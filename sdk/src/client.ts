@@ -81,6 +81,8 @@ const staking = {
   compound: stakingActions.compound,
   setCommission: stakingActions.setCommission,
   unjail: stakingActions.unjail,
+  releaseHeldSlash: stakingActions.releaseHeldSlash,
+  getHeldSlash: stakingActions.getHeldSlash,
   deregister: stakingActions.deregister,
   updateMetadata: stakingActions.updateMetadata,
   getPool: stakingActions.getPool,

@@ -1,29 +1,25 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, maxUint256, parseEther, type Address, type Hex } from "viem";
-import {
-  getDispute,
-  nextDisputeMove,
-  openBoundDispute,
-  sendDisputeMove,
-  timeoutDispute,
-  type CheckpointLeafProof,
-} from "../../sdk/src/actions/disputes.js";
-import type { PoAIContext } from "../../sdk/src/context.js";
-import {
-  commitCheckpoints,
-  deriveKey,
-  modelLayout,
-  specId,
-  type RunCommitment,
-} from "../../sdk/src/compute/index.js";
-import { initialWeights } from "../../sdk/src/compute/reference.js";
-import { RunStates, claimData, type StateSource } from "../../sdk/src/compute/state/game.js";
+import type { Address } from "viem";
+import { getDispute, openBoundDispute, timeoutDispute } from "../../sdk/src/actions/disputes.js";
+import { deriveKey, specId } from "../../sdk/src/compute/index.js";
+import { claimData } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
-import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
-import { ROLES } from "../../scripts/lib/roles.js";
-import { PoAIContractError } from "../../sdk/src/errors.js";
-import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpers/world.js";
+import { E, SPEC, Status, Verdict } from "../poai/helpers/world.js";
+import {
+  BOND,
+  DISPUTE_WINDOW,
+  MOVE_TIMEOUT,
+  R,
+  SLASH,
+  committedRunsWorld,
+  interval,
+  leafOf,
+  openBound,
+  play,
+  refusal,
+  stakeOf,
+} from "./helpers/committed-runs.js";
 
 /**
  * Games bound to a challenge (DisputeGame.openBound): the claim is the committed run's, so the
@@ -31,84 +27,10 @@ import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpe
  * cleared it. One world: two trainers (a forger and an honest one) judged Valid by a colluding
  * (or merely wrong) committee of three in round 1, on the world's spec 8-8-4 (10 steps a segment).
  */
-const R = 1n;
-const BOND = E(10);
-const SLASH = parseEther("0.1");
-const DISPUTE_WINDOW = 3600n;
-const MOVE_TIMEOUT = 600n;
-const interval = SPEC.checkpointInterval;
-const segments = SPEC.steps / interval;
-
-/** The checkpoints of a run as a state source holds them: Θ_in of each segment's first step, then the last Θ_out. */
-function checkpointsOf(source: StateSource): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < segments; i++) out.push(source.tensors(i * interval).encodings[0]);
-  const last = source.tensors(SPEC.steps - 1).encodings;
-  out.push(last[last.length - 1]);
-  return out;
-}
-
-function leafOf(c: RunCommitment, hashes: readonly Hex[], i: number): CheckpointLeafProof {
-  return { hash: hashes[i], parameterRoot: c.parameterRoots[i], proof: c.proof(i) };
-}
-
 async function fixture() {
-  const conn = await network.create();
-  const w = await deployWorld(conn, { trainers: [E(5000), E(5000)], outsiders: 1 });
-  const game = await deployDisputeGame(w.viem, {
-    token: w.token.address,
-    moveTimeout: MOVE_TIMEOUT,
-    bond: BOND,
-    staking: w.staking.address,
-    slashFraction: SLASH,
-    challenges: w.challenges.address,
-    disputeWindow: DISPUTE_WINDOW,
-  });
-  await w.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
-  await w.manager.write.grantRole([ROLES.DISPUTES, game.address, 0]);
-  await w.staking.write.addSlashSource([game.address]);
-  const chainId = await w.publicClient.getChainId();
-  const ctxOf = (a: Actor): PoAIContext => ({
-    publicClient: w.publicClient,
-    walletClient: a.wallet,
-    deployment: {
-      chainId,
-      contracts: {
-        accessManager: w.manager.address,
-        token: w.token.address,
-        staking: w.staking.address,
-        stakingLens: w.lens.address,
-        disputeGame: game.address,
-      },
-    },
-  });
-  for (const a of w.actors) await a.token.write.approve([game.address, maxUint256]);
-  const [forger, honestTrainer] = w.trainers;
-  const challenger = w.outsiders[0];
-
-  // Round 1: both trainers commit their runs; the committee votes Valid on both.
-  await w.to(w.start(R));
-  await w.beaconCommit(R + 1n, w.validators);
-  const runOf = async (t: Actor, forge: boolean) => {
-    // The forgery is in an activation, so these games never reach the data slots, whose rules read
-    // the key of the challenge's spec and seed (checked below): the replay's seed only has to be
-    // the one both parties train with.
-    const seed = keccak256(t.address);
-    const key = deriveKey(SPEC, seed);
-    const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
-    // the forger corrupts one activation bit in step 13 (segment 1) and trains on from there
-    const claimed = forge
-      ? new ForgedRun(honest, { step: 13, slot: 4, byte: 5, bit: 2, parameter: 3 })
-      : honest;
-    const bytes = checkpointsOf(claimed);
-    const commitment = commitCheckpoints(bytes);
-    const hashes = bytes.map((b) => keccak256(b));
-    await t.cm.write.submitResult([R, commitment.root, 5000]);
-    return { id: w.id(t, R), honest, claimed, commitment, hashes };
-  };
-  const forged = await runOf(forger, true);
-  const fair = await runOf(honestTrainer, false);
-  await w.beaconReveal(R + 1n, w.validators);
+  const base = await committedRunsWorld(await network.create());
+  const { w, forged, fair } = base;
+  // the committee votes Valid on both runs
   const votes = w.validators.map((v) => ({ v, verdict: Verdict.Valid, score: 5000 }));
   const win = w.windows(R);
   await w.reach(win.commitStart);
@@ -121,54 +43,9 @@ async function fixture() {
       await w.outsiders[0].cm.write.finalize([run.id]);
     expect((await w.challenges.read.getChallenge([run.id])).status).to.equal(Status.Valid);
   }
-  return { w, game, ctxOf, forger, honestTrainer, challenger, forged, fair };
+  return { ...base, challenger: w.outsiders[0] };
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
-
-async function openBound(f: Fixture, by: Actor, run: Fixture["forged"], segment: number): Promise<bigint> {
-  const hash = await openBoundDispute(f.ctxOf(by), {
-    challengeId: run.id,
-    segment,
-    start: leafOf(run.commitment, run.hashes, segment),
-    end: leafOf(run.commitment, run.hashes, segment + 1),
-  });
-  await f.w.receipt(hash);
-  return (await f.game.read.gameCount()) as bigint;
-}
-
-/** Plays game `id` to the end, each side from its own source. */
-async function play(
-  f: Fixture,
-  id: bigint,
-  defender: [Actor, StateSource],
-  challenger: [Actor, StateSource],
-) {
-  let moves = 0;
-  for (;;) {
-    const view = await getDispute(f.ctxOf(defender[0]), { id });
-    if (view.phase === "Resolved") return { winner: view.winner, moves };
-    const [actor, source] =
-      view.mover.toLowerCase() === defender[0].address.toLowerCase() ? defender : challenger;
-    const move = await nextDisputeMove(f.ctxOf(actor), view, source, actor.address);
-    if (!move) throw new Error(`no move in phase ${view.phase}`);
-    await f.w.receipt(await sendDisputeMove(f.ctxOf(actor), move));
-    if (++moves > 200) throw new Error("the game did not end");
-  }
-}
-
-/** The operator's pool's stake now (a slash lowers it at once). */
-const stakeOf = async (f: Fixture, a: Address) => (await f.w.lens.read.getOperator([a])).totalStake;
-
-/** The decoded error a call is refused with (`"ok"` when it is not refused). */
-async function refusal(p: Promise<unknown>): Promise<"ok" | [string, unknown[]]> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof PoAIContractError) return [e.errorName, [...(e.args as readonly unknown[])]];
-    throw e;
-  }
-}
 
 describe("DisputeGame: games bound to a challenge overrule the committee", () => {
   let f: Fixture;

@@ -1,32 +1,43 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { keccak256, maxUint256, parseEther, type Address, type Hex } from "viem";
+import { maxUint256, type Address } from "viem";
 import {
   getDefence,
   getDispute,
   nextDisputeMove,
-  openBoundDispute,
   openDefence,
   sendDisputeMove,
   settleDefence,
   timeoutDispute,
-  type CheckpointLeafProof,
 } from "../../sdk/src/actions/disputes.js";
 import type { PoAIContext } from "../../sdk/src/context.js";
-import {
-  commitCheckpoints,
-  deriveKey,
-  modelLayout,
-  type RunCommitment,
-} from "../../sdk/src/compute/index.js";
-import { initialWeights } from "../../sdk/src/compute/reference.js";
-import { RunStates, type StateSource } from "../../sdk/src/compute/state/game.js";
+import type { StateSource } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
-import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../scripts/lib/roles.js";
-import { PoAIContractError } from "../../sdk/src/errors.js";
-import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpers/world.js";
+import { E, Status, type Actor } from "../poai/helpers/world.js";
+import {
+  BOND,
+  DISPUTE_WINDOW,
+  MOVE_TIMEOUT,
+  R,
+  SLASH,
+  committedRunsWorld,
+  interval,
+  judge as judgeRun,
+  openBound,
+  play as playGame,
+  refusal,
+  segments,
+  stakeOf,
+} from "./helpers/committed-runs.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPoAIClient } from "../../sdk/src/index.js";
+import { TrainerStore } from "../../node/src/node/index.js";
+import { DefenderDisputes, DisputeStore } from "../../node/src/disputes/index.js";
+import { createLogger } from "../../node/src/daemon/log.js";
 
 /**
  * The defence of a run convicted as Fraud (DisputeGame.openDefence / openBound seats /
@@ -35,38 +46,6 @@ import { E, SPEC, Status, Verdict, deployWorld, type Actor } from "../poai/helpe
  * the world's spec 8-8-4 (two segments of 10 steps); three validators of 3,000 each form the
  * committee. Each test convicts a run with the committee it needs.
  */
-const R = 1n;
-const BOND = E(10);
-const SLASH = parseEther("0.1");
-const DISPUTE_WINDOW = 3600n;
-const MOVE_TIMEOUT = 600n;
-const interval = SPEC.checkpointInterval;
-const segments = SPEC.steps / interval;
-
-function checkpointsOf(source: StateSource): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < segments; i++) out.push(source.tensors(i * interval).encodings[0]);
-  const last = source.tensors(SPEC.steps - 1).encodings;
-  out.push(last[last.length - 1]);
-  return out;
-}
-
-const leafOf = (c: RunCommitment, hashes: readonly Hex[], i: number): CheckpointLeafProof => ({
-  hash: hashes[i],
-  parameterRoot: c.parameterRoots[i],
-  proof: c.proof(i),
-});
-
-async function refusal(p: Promise<unknown>): Promise<"ok" | [string, unknown[]]> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof PoAIContractError) return [e.errorName, [...(e.args as readonly unknown[])]];
-    throw e;
-  }
-}
-
 /** The custom error's name a raw contract call is refused with (`"ok"` when it is not refused). */
 async function failure(p: Promise<unknown>): Promise<string> {
   try {
@@ -80,121 +59,23 @@ async function failure(p: Promise<unknown>): Promise<string> {
 describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
   const conn = network.create();
 
-  async function fixture() {
-    const c = await conn;
-    const w = await deployWorld(c, {
-      trainers: [E(5000), E(5000)],
-      validators: [E(3000), E(3000), E(3000)],
-      outsiders: 1,
-    });
-    const game = await deployDisputeGame(w.viem, {
-      token: w.token.address,
-      moveTimeout: MOVE_TIMEOUT,
-      bond: BOND,
-      staking: w.staking.address,
-      slashFraction: SLASH,
-      challenges: w.challenges.address,
-      disputeWindow: DISPUTE_WINDOW,
-    });
-    await w.manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
-    await w.manager.write.grantRole([ROLES.DISPUTES, game.address, 0]);
-    await w.staking.write.addSlashSource([game.address]);
-    for (const a of w.actors) await a.token.write.approve([game.address, maxUint256]);
-    const [forger, honestTrainer] = w.trainers;
-    await w.to(w.start(R));
-    await w.beaconCommit(R + 1n, w.validators);
-    const runOf = async (t: Actor, forge: boolean) => {
-      const seed = keccak256(t.address);
-      const key = deriveKey(SPEC, seed);
-      const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
-      // the forger corrupts one activation bit in step 13 (segment 1) and trains on from there
-      const claimed = forge
-        ? new ForgedRun(honest, { step: 13, slot: 4, byte: 5, bit: 2, parameter: 3 })
-        : honest;
-      const bytes = checkpointsOf(claimed);
-      const commitment = commitCheckpoints(bytes);
-      const hashes = bytes.map((b) => keccak256(b));
-      await t.cm.write.submitResult([R, commitment.root, 5000]);
-      return { id: w.id(t, R), trainer: t, honest, claimed, commitment, hashes };
-    };
-    const forged = await runOf(forger, true);
-    const fair = await runOf(honestTrainer, false);
-    await w.beaconReveal(R + 1n, w.validators);
-    return { w, game, forged, fair };
-  }
+  const fixture = async () => committedRunsWorld(await conn, { validators: [E(3000), E(3000), E(3000)] });
   type Fixture = Awaited<ReturnType<typeof fixture>>;
   type Run = Fixture["fair"];
   const load = async () => (await conn).networkHelpers.loadFixture(fixture);
 
-  const ctxOf = (f: Fixture, a: Actor): PoAIContext => ({
-    publicClient: f.w.publicClient,
-    walletClient: a.wallet,
-    deployment: {
-      chainId: 31337,
-      contracts: {
-        accessManager: f.w.manager.address,
-        token: f.w.token.address,
-        staking: f.w.staking.address,
-        stakingLens: f.w.lens.address,
-        disputeGame: f.game.address,
-      },
-    },
-  });
-  const stakeOf = async (f: Fixture, a: Address) => (await f.w.lens.read.getOperator([a])).totalStake;
+  const ctxOf = (f: Fixture, a: Actor): PoAIContext => f.ctxOf(a);
   const statusOf = async (f: Fixture, run: Run) => (await f.w.challenges.read.getChallenge([run.id])).status;
 
-  /**
-   * The committee judges `run`: `accusers` reveal Invalid naming `segment`, the others reveal Valid
-   * and, in the second phase, vote Valid again; a majority of accusers convicts.
-   */
-  async function judge(f: Fixture, run: Run, accusers: Actor[], segment = 1) {
-    const votes = f.w.validators.map((v) => ({
-      v,
-      verdict: accusers.includes(v) ? Verdict.Invalid : Verdict.Valid,
-      segment: accusers.includes(v) ? segment : 0,
-      score: 5000,
-    }));
-    const win = f.w.windows(R);
-    await f.w.reach(win.commitStart);
-    for (const vote of votes) await f.w.commitVote(run.id, vote);
-    await f.w.reach(win.revealStart);
-    for (const vote of votes) await f.w.revealVote(run.id, vote);
-    if (accusers.length < votes.length) {
-      await f.w.reach(win.revealEnd);
-      for (const v of f.w.validators)
-        if (!accusers.includes(v)) await f.w.replayVote(run.id, v, Verdict.Valid);
-    }
-  }
+  const judge = (f: Fixture, run: Run, accusers: Actor[], segment = 1) => judgeRun(f, run, accusers, segment);
 
-  async function seat(f: Fixture, by: Actor, run: Run, segment: number): Promise<bigint> {
-    await f.w.receipt(
-      await openBoundDispute(ctxOf(f, by), {
-        challengeId: run.id,
-        segment,
-        start: leafOf(run.commitment, run.hashes, segment),
-        end: leafOf(run.commitment, run.hashes, segment + 1),
-      }),
-    );
-    return (await f.game.read.gameCount()) as bigint;
-  }
-
-  async function play(
+  const seat = (f: Fixture, by: Actor, run: Run, segment: number) => openBound(f, by, run, segment);
+  const play = async (
     f: Fixture,
     id: bigint,
     defender: [Actor, StateSource],
     challenger: [Actor, StateSource],
-  ) {
-    for (let moves = 0; ; moves++) {
-      const view = await getDispute(ctxOf(f, defender[0]), { id });
-      if (view.phase === "Resolved") return view.winner;
-      const [actor, source] =
-        view.mover.toLowerCase() === defender[0].address.toLowerCase() ? defender : challenger;
-      const move = await nextDisputeMove(ctxOf(f, actor), view, source, actor.address);
-      if (!move) throw new Error(`no move in phase ${view.phase}`);
-      await f.w.receipt(await sendDisputeMove(ctxOf(f, actor), move));
-      if (moves > 200) throw new Error("the game did not end");
-    }
-  }
+  ) => (await playGame(f, id, defender, challenger)).winner;
 
   /** A replay that disagrees with the honest run inside `segment` (what a lying accuser claims). */
   const wrongReplay = (run: Run, segment: number, bit: number) =>
@@ -228,7 +109,12 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
           const trainer = f.fair.trainer.address;
           const before = await stakeOf(f, trainer);
           const colluderStakes = await Promise.all(colluders.map((c) => stakeOf(f, c.address)));
+          const honestMembers = f.w.validators.filter((v) => !colluders.includes(v));
+          const honestStakes = await Promise.all(honestMembers.map((v) => stakeOf(f, v.address)));
           await judge(f, f.fair, colluders);
+          // the member that vouched for the run was slashed verdictSlash at the judgment (held)
+          for (const v of honestMembers)
+            expect((await stakeOf(f, v.address)) < honestStakes[honestMembers.indexOf(v)]).to.equal(true);
           expect(await statusOf(f, f.fair)).to.equal(Status.Fraud);
           const convicted = await stakeOf(f, trainer);
           expect(convicted < before).to.equal(true);
@@ -261,6 +147,13 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
           expect(await f.w.challenges.read.epochPoints([R, trainer])).to.not.equal(0n);
           for (const c of colluders)
             expect(await f.w.challenges.read.epochPoints([R, c.address])).to.equal(0n);
+          // every member that voted with the proven result is made whole: its verdict slash
+          // returned, its weight credited (a naive overrule repaid only the trainer)
+          for (const [i, v] of honestMembers.entries()) {
+            expect(await stakeOf(f, v.address), `member ${i} repaid`).to.equal(honestStakes[i]);
+            expect(await f.w.challenges.read.epochPoints([R, v.address])).to.not.equal(0n);
+          }
+          expect(await f.w.staking.read.heldTokens()).to.equal(0n);
           const [overruled] = await f.game.getEvents.ConvictionOverruled({ challengeId: f.fair.id });
           expect(overruled.args.repaid).to.equal(overruled.args.owed);
           expect(overruled.args.accusersSlashed).to.equal(BigInt(colluders.length));
@@ -400,6 +293,68 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     ]);
   });
 
+  it("the trainer's daemon finds the conviction of any run it holds from the chain's events, and defends it", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer;
+    await judge(f, f.fair, f.w.validators.slice(0, 2));
+    const store = new TrainerStore(join(mkdtempSync(join(tmpdir(), "poai-defence-")), "trainer.db"), {
+      trainer: trainer.address,
+      chainId: 31337,
+      challengeManager: f.w.challenges.address,
+    });
+    const ctx = ctxOf(f, trainer);
+    const defender = new DefenderDisputes({
+      client: createPoAIClient({
+        publicClient: f.w.publicClient,
+        walletClient: trainer.wallet,
+        deployment: {
+          ...ctx.deployment,
+          contracts: { ...ctx.deployment.contracts, challengeManager: f.w.challenges.address },
+        },
+      }),
+      trainer: trainer.address,
+      store: new DisputeStore(store.db),
+      log: createLogger("defence-test", { level: "silent" }),
+      ownsRun: (id) => id === f.fair.id,
+      sourceOf: async () => f.fair.honest,
+      // the daemon holds this run, whatever its age: a daemon that looked only at its 8 latest
+      // submitted runs (the naive watch) never saw a conviction of an older one
+      rootOf: (id) => (id.toLowerCase() === f.fair.id.toLowerCase() ? f.fair.commitment.root : undefined),
+    });
+    try {
+      await defender.step();
+      expect((await getDefence(ctx, { challengeId: f.fair.id })).state).to.equal("Open");
+      expect(defender.defence.status().map((d) => d.status)).to.deep.equal(["open"]);
+    } finally {
+      store.db.close();
+    }
+  });
+
+  it("repays the trainer in full from the held fraud slash, however little stake the accusers have", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer.address;
+    const before = await stakeOf(f, trainer);
+    await judge(f, f.fair, f.w.validators);
+    const owed = before - (await stakeOf(f, trainer));
+    expect(owed).to.equal(await f.w.staking.read.heldTokens());
+    // governance lowers Staking's cap: the accusers' slashes can now repay only a tenth of their
+    // stake (3 x 300 of the 2,500 owed). A repayment drawn from the accusers' stake (the naive
+    // settlement, which paid the trainer 2,000 of 2,500 in the daemons' defence) falls short.
+    const p = await f.w.staking.read.params();
+    await f.w.staking.write.setParams([{ ...p, maxSlashFraction: E("0.1") }]);
+    await f.w.receipt(await openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }));
+    await pastSeats(f, f.fair);
+    const accusers = await Promise.all(f.w.validators.map((v) => stakeOf(f, v.address)));
+    await f.w.receipt(await settleDefence(ctxOf(f, f.w.outsiders[0]), { challengeId: f.fair.id }));
+    expect(await stakeOf(f, trainer)).to.equal(before);
+    const [overruled] = await f.game.getEvents.ConvictionOverruled({ challengeId: f.fair.id });
+    expect([overruled.args.owed, overruled.args.repaid]).to.deep.equal([owed, owed]);
+    // the accusers are still slashed (slashFraction, burned: nothing is owed any more)
+    for (const [i, v] of f.w.validators.entries())
+      expect(await stakeOf(f, v.address)).to.equal(accusers[i] - (accusers[i] * SLASH) / E(1));
+    expect(await f.w.staking.read.heldTokens()).to.equal(0n);
+  });
+
   it("lets only the dispute game overrule a verdict, once; and only a slasher repay or pardon", async () => {
     const f = await load();
     await judge(f, f.fair, f.w.validators.slice(0, 2));
@@ -415,7 +370,33 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
           who.staking.write.slashTo([f.w.validators[0].address, SLASH, R + 1n, who.address, E(1)]),
         ),
       ).to.equal("AccessManagedUnauthorized");
+      // a naive returnHeld open to anyone would let a convicted forger take its slash back
+      expect(
+        await failure(
+          who.staking.write.returnHeld([f.w.challenges.address, f.fair.id, f.fair.trainer.address]),
+        ),
+      ).to.equal("AccessManagedUnauthorized");
+      expect(
+        await failure(
+          who.staking.write.slashHeld([f.w.validators[0].address, SLASH, [], false, R + 1n, f.fair.id]),
+        ),
+      ).to.equal("AccessManagedUnauthorized");
     }
+    // a hold is returned once: the second return finds nothing (no double repayment)
+    const held = (
+      await f.w.staking.read.heldSlash([f.w.challenges.address, f.fair.id, f.fair.trainer.address])
+    )[0];
+    expect(held > 0n).to.equal(true);
+    const pool = await stakeOf(f, f.fair.trainer.address);
+    await f.w.staking.write.returnHeld([f.w.challenges.address, f.fair.id, f.fair.trainer.address]);
+    expect(await stakeOf(f, f.fair.trainer.address)).to.equal(pool + held);
+    await f.w.staking.write.returnHeld([f.w.challenges.address, f.fair.id, f.fair.trainer.address]);
+    expect(await stakeOf(f, f.fair.trainer.address)).to.equal(pool + held);
+    expect(
+      await failure(
+        f.w.staking.write.releaseHeld([f.w.challenges.address, f.fair.id, f.fair.trainer.address, []]),
+      ),
+    ).to.equal("NothingHeld");
     // an account granted the role overrules once; a second overrule is refused (a hook that did
     // not record it would credit the trainer and strip the members twice)
     await f.w.manager.write.grantRole([ROLES.DISPUTES, f.w.admin.address, 0]);
@@ -426,10 +407,12 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     expect(await failure(f.w.admin.cm.write.overrule([f.forged.id]))).to.equal("NotOverrulable");
   });
 
-  it("Staking.slashTo pays at most its cap to the beneficiary's pool and burns the rest; pardon lifts a jail once", async () => {
+  it("Staking.slashTo pays at most its cap to the beneficiary's pool (up to one token a share) and burns the rest; pardon lifts a jail once", async () => {
     const f = await load();
     const [a] = f.w.validators;
     const trainer = f.fair.trainer.address;
+    // the trainer's pool was slashed (500 of 5,000): a repayment fills it back to one token a share
+    await f.w.staking.write.slash([trainer, SLASH, [], false]);
     const pool = await stakeOf(f, trainer);
     const victim = await stakeOf(f, a.address);
     const burn = "0x000000000000000000000000000000000000dEaD" as Address;
@@ -440,6 +423,12 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     expect(taken).to.equal((victim * SLASH) / E(1));
     expect(await stakeOf(f, trainer)).to.equal(pool + E(100));
     expect(await f.w.token.read.balanceOf([burn])).to.equal(burnt + taken - E(100));
+    // beyond one token a share (400 more fill the pool to 5,000 tokens for 5,000 shares) the rest
+    // goes to the trainer's address: no repayment inflates a share (a naive credit would)
+    const cash = await f.w.token.read.balanceOf([trainer]);
+    await f.w.staking.write.slashTo([a.address, E("0.5"), 0n, trainer, E(1000)]); // cuts 1,350
+    expect(await stakeOf(f, trainer)).to.equal(E(5000));
+    expect((await f.w.token.read.balanceOf([trainer])) - cash).to.equal(E(600));
     // a beneficiary that is not an operator is paid to its address
     const outsider = f.w.outsiders[0].address;
     const held = await f.w.token.read.balanceOf([outsider]);

@@ -12,6 +12,7 @@ import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { attempt } from "../staking/helpers/revert.js";
 import { specId } from "../../sdk/src/compute/index.js";
 import { BPS, Status } from "../poai/helpers/world.js";
+import { ROLES } from "../../scripts/lib/roles.js";
 import { E, JOB_SPEC, JobState, deployJobsWorld, runOf, type JobsWorld } from "./helpers/jobs-world.js";
 import type { Connection } from "../poai/helpers/world.js";
 
@@ -153,6 +154,51 @@ describe("JobRegistry life cycle", function () {
     await (await w.jobsOf(w.outsiders[2])).write.withdraw([w.token.address]);
     expect(await w.token.read.balanceOf([w.jobs.address])).to.equal(0n);
   });
+  it("hears an overrule of a job run in either direction: an open job settles on the proven status, a settled one records it", async () => {
+    const w = await load();
+    const { jobId, claimRound } = await w.post({ trainers: 2 });
+    await w.to(w.start(claimRound));
+    await w.claimAll(jobId, w.trainers.slice(0, 2));
+    const job = await w.jobs.read.getJob([jobId]);
+    const [honest, forger] = job.assigned.map((a) => w.trainers.find((t) => t.address === a)!);
+    const runRound = claimRound + 1n;
+    await w.to(w.start(runRound));
+    await w.beaconCommit(runRound + 1n, w.validators);
+    await honest.cm.write.submitResult([runRound, runOf("honest").tree.root, 9100]);
+    await forger.cm.write.submitResult([runRound, runOf("forged").tree.root, 9900]);
+    const hid = w.id(honest, runRound);
+    const fid = w.id(forger, runRound);
+    await w.beaconReveal(runRound + 1n, w.validators);
+    await w.judge(runRound, [
+      [hid, w.valid(9000)],
+      [fid, w.invalid()],
+    ]);
+    // the dispute game's role (held here by the admin) overrules the honest run's Valid verdict
+    // while the job is open: a board that was not told would complete the job with it
+    await w.manager.write.grantRole([ROLES.DISPUTES, w.admin.address, 0]);
+    const valid = await w.challenges.write.overrule([hid]);
+    expect(await w.events(valid, w.jobs, "RunOverruled")).to.deep.equal([
+      { jobId, challengeId: hid, status: Status.Fraud, state: JobState.Open },
+    ]);
+    expect(await w.jobs.read.runOf([hid])).to.deep.include({
+      judged: true,
+      status: Status.Fraud,
+      overruled: true,
+    });
+    await (await w.jobsOf(w.bystander)).write.settle([jobId]);
+    const after = await w.jobs.read.getJob([jobId]);
+    expect(after.state).to.not.equal(JobState.Completed);
+    // the other direction, after the job moved on: the forger's conviction overruled is recorded
+    // (the job's settlement already happened and is not reversed)
+    const fraud = await w.challenges.write.overrule([fid]);
+    expect(await w.events(fraud, w.jobs, "RunOverruled")).to.deep.equal([
+      { jobId, challengeId: fid, status: Status.Valid, state: after.state },
+    ]);
+    expect(await w.jobs.read.runOf([fid])).to.deep.include({ status: Status.Valid, overruled: true });
+    expect((await w.jobs.read.getJob([jobId])).state).to.equal(after.state);
+    await escrowBalances(w);
+  });
+
   it("re-assigns after a fraud to the next round's claims, then refunds at the deadline: the forger never holds it again", async () => {
     const w = await load();
     const { jobId, claimRound, deadline } = await w.post({ trainers: 1 });

@@ -135,7 +135,7 @@ describe("ChallengeManager attacks", function () {
       const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
       expect(f.status).to.equal(Status.Fraud);
       // the trainer, and the two members that vouched for the run
-      expect((await w.events(hash, w.staking, "Slashed")).map((e) => e.operator)).to.deep.equal([
+      expect((await w.events(hash, w.staking, "SlashHeld")).map((e) => e.operator)).to.deep.equal([
         T1.address,
         V2.address,
         V4.address,
@@ -665,7 +665,7 @@ describe("ChallengeManager attacks", function () {
       const [f] = await w.events(hash, w.challenges, "ChallengeFinalized");
       expect(f.status).to.equal(Status.Fraud);
       expect(await w.staking.read.isActive([T.address])).to.equal(false);
-      expect((await w.events(hash, w.staking, "Slashed")).map((e) => e.operator)).to.deep.equal([
+      expect((await w.events(hash, w.staking, "SlashHeld")).map((e) => e.operator)).to.deep.equal([
         T.address,
         V0.address,
       ]);

@@ -308,15 +308,29 @@ describe("ChallengeManager stateful invariants", function () {
     const auditRound = (c: GhostChallenge) => c.round + 1n + c.extension;
     const withheld = new Set<string>(); // `${round}:${validator}` slashed for a withheld beacon reveal
 
-    const slash = (trainer: Address, fraction: bigint, reporters: Address[], jail: boolean, now: bigint) => {
+    // what Staking holds of the fraud slashes through their dispute window (`slashHeld`)
+    let held = 0n;
+    const slash = (
+      trainer: Address,
+      fraction: bigint,
+      reporters: Address[],
+      jail: boolean,
+      now: bigint,
+      hold = false,
+    ) => {
       const o = op(trainer);
       const f = minOf(fraction, sp.maxSlashFraction);
       const cut = ceilDiv(o.tokens * f, WAD);
       o.tokens -= cut;
-      const each =
-        reporters.length === 0 ? 0n : (cut * BigInt(sp.finderFeeBps)) / BPS / BigInt(reporters.length);
+      if (hold) held += cut;
+      const each = hold
+        ? 0n
+        : reporters.length === 0
+          ? 0n
+          : (cut * BigInt(sp.finderFeeBps)) / BPS / BigInt(reporters.length);
       for (const r of reporters) balances.set(r, balances.get(r)! + each);
-      balances.set(BURN_ADDRESS, balances.get(BURN_ADDRESS)! + cut - each * BigInt(reporters.length));
+      if (!hold)
+        balances.set(BURN_ADDRESS, balances.get(BURN_ADDRESS)! + cut - each * BigInt(reporters.length));
       if (jail) {
         o.jailed = true;
         o.jailedUntil = now + BigInt(sp.jailCooldown);
@@ -349,6 +363,7 @@ describe("ChallengeManager stateful invariants", function () {
       }
       for (const a of watched)
         expect(await w.token.read.balanceOf([a]), `${what}: balance of ${a}`).to.equal(balances.get(a));
+      expect(await w.staking.read.heldTokens(), `${what}: held slashes`).to.equal(held);
       for (const t of w.trainers) {
         expect(await w.challenges.read.misses([t.address]), `${what}: misses of ${t.address}`).to.equal(
           BigInt(misses.get(t.address) ?? 0),
@@ -648,7 +663,10 @@ describe("ChallengeManager stateful invariants", function () {
       c.status = status;
       count(`status ${Object.keys(Status).find((k) => Status[k as keyof typeof Status] === status)}`);
       count(`judged by ${how}`);
-      const slashes = await w.events(hash, w.staking, "Slashed");
+      const slashes = [
+        ...(await w.events(hash, w.staking, "Slashed")),
+        ...(await w.events(hash, w.staking, "SlashHeld")),
+      ];
       // no slash later than slashWindow after the round's start (the stake may have unbonded)
       const slashWindow =
         (1n + BigInt(cp.maxExtensions)) * L +
@@ -671,12 +689,12 @@ describe("ChallengeManager stateful invariants", function () {
           )
           .map((m) => m.vote.v.address)
           .slice(0, 16);
-        slash(c.trainer.address, fraud ? cp.fraudSlash : cp.withholdSlash, reporters, fraud, at);
+        slash(c.trainer.address, fraud ? cp.fraudSlash : cp.withholdSlash, reporters, fraud, at, fraud);
         let expected = 1;
         if (fraud) {
           for (const [i, b] of ballots.entries()) {
             if (!vouchedForFraud(b, out)) continue;
-            slash(c.members[i].vote.v.address, cp.verdictSlash, [], false, at);
+            slash(c.members[i].vote.v.address, cp.verdictSlash, [], false, at, true);
             count("voucher slashed");
             expected++;
           }

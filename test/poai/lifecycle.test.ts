@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { agrees, challengeScore, tally, vouchedForFraud, weightOf, type Ballot } from "./helpers/judgment.js";
 import {
   BPS,
@@ -295,26 +295,36 @@ describe("ChallengeManager lifecycle", function () {
       expect(s.active).to.equal(E(3250));
       expect(s.unbonding).to.equal(0n); // the unbonding entry left before the offence's round
       const vouched = ceilDiv(VALIDATOR_STAKES[0] * w.cp.verdictSlash, WAD);
-      expect(await w.events(hash, w.staking, "Slashed")).to.deep.equal([
+      // both slashes are held in Staking through the dispute window, under the challenge's id
+      const releaseAt =
+        (await w.blockOf(hash)).timestamp + BigInt((await w.staking.read.params()).unbondingPeriod);
+      expect(await w.events(hash, w.staking, "SlashHeld")).to.deep.equal([
         {
+          source: getAddress(w.challenges.address),
+          key: id,
           operator: T.address,
           offenceEpoch: R,
           fraction: E("0.5"),
           activeAmount: s.active,
           unbondingAmount: s.unbonding,
           finderFee: s.fee,
-          burned: s.burned,
+          releaseAt,
+          reporters: [V[1].address],
         },
         {
+          source: getAddress(w.challenges.address),
+          key: id,
           operator: V[0].address,
           offenceEpoch: R + 1n, // its vote, in the first audit round at the earliest
           fraction: w.cp.verdictSlash,
           activeAmount: vouched,
           unbondingAmount: 0n,
           finderFee: 0n,
-          burned: vouched,
+          releaseAt,
+          reporters: [],
         },
       ]);
+      expect(await w.staking.read.heldTokens()).to.equal(s.active + s.unbonding + vouched);
       expect(await w.events(hash, w.challenges, "ValidatorSlashed")).to.deep.equal([
         { id, validator: V[0].address, fraction: w.cp.verdictSlash },
       ]);
@@ -324,8 +334,8 @@ describe("ChallengeManager lifecycle", function () {
         tokens: TRAINER_STAKE - s.active,
         unbonding: TRAINER_UNBONDING - s.unbonding,
       });
-      const after = await balances(w, who);
-      expect(after.map((b, i) => b - before[i])).to.deep.equal([0n, s.each, 0n, 0n, s.burned + vouched]);
+      // nothing paid or burned yet: the finder's fee and the burn wait for the hold's release
+      expect(await balances(w, who)).to.deep.equal(before);
       expect((await w.staking.read.operatorRecord([T.address])).jailed).to.equal(true);
       expect(await w.staking.read.isActive([T.address])).to.equal(false);
       // the delegator loses its pro-rata part
@@ -410,8 +420,36 @@ describe("ChallengeManager lifecycle", function () {
         R,
         w.V.map((v, i) => ({ v, verdict: Verdict.Invalid, segment: i })),
       );
-      const [f] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      const judged = await w.finalize(id);
+      const [f] = await w.events(judged, w.challenges, "ChallengeFinalized");
       expect(f.status).to.equal(Status.Fraud);
+      // the fee waits in the hold until its release, after the dispute window (nobody overruled)
+      const [held] = await w.events(judged, w.staking, "SlashHeld");
+      const T = held.operator as Address;
+      const reporters = held.reporters as Address[];
+      const releaseAt = held.releaseAt as bigint;
+      const release = (who: Address[]) => w.staking.write.releaseHeld([w.challenges.address, id, T, who]);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(release(reporters), w.staking, "HoldNotDue", [
+        w.challenges.address,
+        id,
+        T,
+        releaseAt,
+      ]);
+      await w.to(releaseAt);
+      // the reporters are those of the slash, checked by their hash: a releaser cannot pay itself
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(
+        release([...reporters.slice(1), w.X.address]),
+        w.staking,
+        "ReportersMismatch",
+        [w.challenges.address, id, T],
+      );
+      await release(reporters);
+      await conn.viem.assertions.revertWithCustomErrorWithArgs(release(reporters), w.staking, "NothingHeld", [
+        w.challenges.address,
+        id,
+        T,
+      ]);
+      expect(await w.staking.read.heldTokens()).to.equal(0n);
       const after = await balances(
         w,
         w.V.map((v) => v.address),
@@ -748,7 +786,7 @@ describe("ChallengeManager lifecycle", function () {
       );
       await w.at((await w.challenges.read.epochClosesAt([R])) + DAYS(1));
       const hash = await w.challenges.write.finalize([id]);
-      expect(await w.events(hash, w.staking, "Slashed")).to.have.length(1);
+      expect(await w.events(hash, w.staking, "SlashHeld")).to.have.length(1);
       expect(await w.staking.read.isActive([w.T.address])).to.equal(false);
       expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
     });

@@ -304,7 +304,7 @@ describe("ChallengeManager parameters", function () {
       await w.staking.write.setParams([{ ...p, maxSlashFraction: cap }]);
       expect(w.cp.fraudSlash > cap).to.equal(true);
       const hash = await w.challenges.write.finalize([id]);
-      const [slashed] = await w.events(hash, w.staking, "Slashed");
+      const [slashed] = await w.events(hash, w.staking, "SlashHeld");
       expect(slashed.fraction).to.equal(cap);
       expect(slashed.activeAmount).to.equal(ceilDiv(E(5000) * cap, WAD));
       expect((await w.challenges.read.getChallenge([id])).status).to.equal(Status.Fraud);
@@ -317,7 +317,7 @@ describe("ChallengeManager parameters", function () {
       const p = await w.staking.read.params();
       await w.staking.write.setParams([{ ...p, maxSlashFraction: 1n }]);
       const hash = await w.challenges.write.finalize([id]);
-      const [slashed] = await w.events(hash, w.staking, "Slashed");
+      const [slashed] = await w.events(hash, w.staking, "SlashHeld");
       expect(slashed.fraction).to.equal(1n);
       expect(slashed.activeAmount).to.equal(ceilDiv(E(5000), WAD)); // 5,000 wei
     });

@@ -15,7 +15,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { parseEventLogs, parseEther, zeroHash, type Address, type Hex } from "viem";
+import { parseEventLogs, parseEther, toHex, zeroHash, type Address, type Hex } from "viem";
 import type { StakingParams } from "../../scripts/lib/deploy.js";
 import {
   Model,
@@ -61,7 +61,16 @@ const BASE_PARAMS: Partial<StakingParams> = {
   finderFeeBps: 1000,
 };
 
-type Ctx = { m: Model; w: World; reporters: Address[] };
+/** A slash held in Staking (`slashHeld`), until it is returned or released. */
+type Hold = {
+  operator: Address;
+  key: Hex;
+  amount: bigint;
+  fee: bigint;
+  reporters: Address[];
+  releaseAt: bigint;
+};
+type Ctx = { m: Model; w: World; reporters: Address[]; holds: Hold[] };
 
 // ---------------------------------------------------------------------------------------------
 // Step machinery
@@ -461,6 +470,7 @@ async function doSlash(
   nReporters: number,
   jail: boolean,
   back: number,
+  hold = false,
 ) {
   const { m, w, reporters } = ctx;
   const operator = candidate(ctx, opIdx).address;
@@ -473,11 +483,15 @@ async function doSlash(
   const rs = reporters.slice(0, nReporters);
   const repBefore = await Promise.all(rs.map((r) => balanceOf(w, r)));
   const t = txTime(m);
+  const key = toHex(m.trace.length, { size: 32 }); // one key per step: a hold per slash
   const { pre, post } = await step(
     ctx,
-    `slash(${short(operator)}, ${fraction}, offence epoch ${offence}, ${rs.length} reporters, jail ${jail})`,
+    `${hold ? "slashHeld" : "slash"}(${short(operator)}, ${fraction}, offence epoch ${offence}, ${rs.length} reporters, jail ${jail})`,
     expected,
-    () => w.staking.write.slash([operator, fraction, rs, jail, offence]),
+    () =>
+      hold
+        ? w.staking.write.slashHeld([operator, fraction, rs, jail, offence, key])
+        : w.staking.write.slash([operator, fraction, rs, jail, offence]),
   );
   if (expected !== "ok" || op === undefined) return afterStep(ctx);
   const p0 = op.pool;
@@ -504,13 +518,31 @@ async function doSlash(
   expect(p1.unbondingTokens, "unbonding stake after slash").to.equal(p0.unbondingTokens - ubCut);
   const total = activeCut + ubCut;
   const each = rs.length === 0 ? 0n : (total * BigInt(params.finderFeeBps)) / BPS / BigInt(rs.length);
-  for (const [k, r] of rs.entries()) {
-    expect((await balanceOf(w, r)) - repBefore[k], "finder's fee per reporter").to.equal(each);
-  }
   const fee = each * BigInt(rs.length);
-  expect(post.burnBalance - pre.burnBalance, "slash burn").to.equal(total - fee);
-  m.ghost.slashBurned += total - fee;
-  m.ghost.finderFees += fee;
+  if (hold) {
+    // nothing leaves Staking: the cut waits, finder's fee included, for its return or release
+    for (const [k, r] of rs.entries())
+      expect(await balanceOf(w, r), "no finder's fee before the release").to.equal(repBefore[k]);
+    expect(post.burnBalance, "no burn before the release").to.equal(pre.burnBalance);
+    expect(post.held - pre.held, "held slash").to.equal(total);
+    m.ghost.held += total;
+    if (total !== 0n)
+      ctx.holds.push({
+        operator,
+        key,
+        amount: total,
+        fee,
+        reporters: rs,
+        releaseAt: t + BigInt(params.unbondingPeriod),
+      });
+  } else {
+    for (const [k, r] of rs.entries()) {
+      expect((await balanceOf(w, r)) - repBefore[k], "finder's fee per reporter").to.equal(each);
+    }
+    expect(post.burnBalance - pre.burnBalance, "slash burn").to.equal(total - fee);
+    m.ghost.slashBurned += total - fee;
+    m.ghost.finderFees += fee;
+  }
 
   // I3: no position and no unbonding entry loses more than the slash fraction of its value
   // (+2 wei: the value is read with a floor before and after); I4: an entry that left before the
@@ -664,6 +696,11 @@ async function checkHistory({ m, w }: Ctx) {
 async function exitAll(ctx: Ctx) {
   const { m, w } = ctx;
   m.trace.push("--- exit ---");
+  // every held slash has a way out: released once its time came
+  let due = 0n;
+  for (const h of ctx.holds) due = max(due, h.releaseAt);
+  if (due > m.snap.now) await doAdvance(ctx, due);
+  while (ctx.holds.length > 0) await doSettleHold(ctx, 0, false);
   for (let k = 0; k < N_CANDIDATES; k++) {
     const op = m.snap.ops.get(candidate(ctx, k).address);
     if (op?.status === 1) await doDeregister(ctx, k);
@@ -760,6 +797,53 @@ function holder(ctx: Ctx, i: number, pred: (a: Address) => boolean): number {
   if (i % 4 === 0) return i;
   const idx = [...Array(N_ACTORS).keys()].filter((k) => pred(actor(ctx, k).address));
   return idx.length === 0 ? i : idx[i % idx.length];
+}
+
+/**
+ * Returns (`returnHeld`: into the operator's pool when it has shares, else to its address) or
+ * releases (`releaseHeld`: the finder's fee to the slash's reporters, the rest burned; refused
+ * before `releaseAt`) hold `k`; nothing when no slash is held.
+ */
+async function doSettleHold(ctx: Ctx, k: number, ret: boolean) {
+  const { m, w } = ctx;
+  if (ctx.holds.length === 0) return;
+  const i = k % ctx.holds.length;
+  const h = ctx.holds[i];
+  const t = txTime(m);
+  const expected = ret || t >= h.releaseAt ? "ok" : "HoldNotDue";
+  const before = await Promise.all([h.operator, ...h.reporters].map((a) => balanceOf(w, a)));
+  const { pre, post } = await step(
+    ctx,
+    `${ret ? "returnHeld" : "releaseHeld"}(${short(h.operator)}, ${h.amount})`,
+    expected,
+    () =>
+      ret
+        ? w.staking.write.returnHeld([w.admin.address, h.key, h.operator])
+        : w.staking.write.releaseHeld([w.admin.address, h.key, h.operator, h.reporters]),
+  );
+  if (expected !== "ok") return afterStep(ctx);
+  ctx.holds.splice(i, 1);
+  m.ghost.held -= h.amount;
+  expect(pre.held - post.held, "hold left Staking's held total").to.equal(h.amount);
+  if (ret) {
+    const p0 = pre.ops.get(h.operator)!.pool;
+    const p1 = post.ops.get(h.operator)!.pool;
+    // into the pool up to one token per share, the rest to the operator's address
+    const room = p0.shares > p0.tokens ? p0.shares - p0.tokens : 0n;
+    const toPool = h.amount < room ? h.amount : room;
+    expect(p1.tokens - p0.tokens, "returned into the pool").to.equal(toPool);
+    expect((await balanceOf(w, h.operator)) - before[0], "returned to the address").to.equal(
+      h.amount - toPool,
+    );
+  } else {
+    const each = h.reporters.length === 0 ? 0n : h.fee / BigInt(h.reporters.length);
+    for (const [j, r] of h.reporters.entries())
+      expect((await balanceOf(w, r)) - before[j + 1], "finder's fee at the release").to.equal(each);
+    expect(post.burnBalance - pre.burnBalance, "burn at the release").to.equal(h.amount - h.fee);
+    m.ghost.slashBurned += h.amount - h.fee;
+    m.ghost.finderFees += h.fee;
+  }
+  await afterStep(ctx);
 }
 
 function actions(maxSlash: bigint) {
@@ -883,13 +967,23 @@ function actions(maxSlash: bigint) {
           reporters: fc.nat({ max: 3 }),
           jail: fc.boolean(),
           back: fc.constantFrom(0, 0, 1, 1, 2, 3),
+          hold: fc.boolean(),
         })
         .map((p) => {
           const fraction = [1n, 1n + (p.seed % maxSlash), maxSlash, maxSlash, maxSlash + 1n][p.kind];
-          return act(`slash ${p.op} ${fraction} r${p.reporters} jail ${p.jail} back ${p.back}`, (ctx) =>
-            doSlash(ctx, p.op, fraction, p.reporters, p.jail, p.back),
+          return act(
+            `${p.hold ? "slashHeld" : "slash"} ${p.op} ${fraction} r${p.reporters} jail ${p.jail} back ${p.back}`,
+            (ctx) => doSlash(ctx, p.op, fraction, p.reporters, p.jail, p.back, p.hold),
           );
         }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ k: fc.nat({ max: 7 }), ret: fc.boolean() })
+        .map((p) =>
+          act(`${p.ret ? "return" : "release"} hold ${p.k}`, (ctx) => doSettleHold(ctx, p.k, p.ret)),
+        ),
     },
     {
       weight: 3,
@@ -973,7 +1067,7 @@ async function newRun(conn: Connection, maxSlash: bigint): Promise<Ctx> {
     w.actors.map((a) => a.address),
   );
   const reporters = w.wallets.slice(9, 12).map((x) => x.account.address);
-  const ctx: Ctx = { m, w, reporters };
+  const ctx: Ctx = { m, w, reporters, holds: [] };
   m.snap = await readSnap(w, m, "all");
   recordEpoch(m, 0n); // genesis: nothing staked yet
   checkInvariants(m);

@@ -79,12 +79,14 @@ const EVERYTHING: Required<HistoryParts> = { reveals: true, slashes: true, rewar
 export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVERYTHING): Promise<History> {
   const hasChallenges = client.deployment.contracts.challengeManager !== undefined;
   const none = Promise.resolve([]);
-  const [submitted, finalized, missed, revealed, slashed, rewarded] = await Promise.all([
+  const [submitted, finalized, missed, revealed, paidSlashes, heldSlashes, rewarded] = await Promise.all([
     hasChallenges ? client.challenges.getEvents({ eventName: "ResultSubmitted" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeFinalized" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeMissed" }) : none,
     hasChallenges && parts.reveals ? client.challenges.getEvents({ eventName: "VerdictRevealed" }) : none,
     parts.slashes ? client.staking.getEvents({ eventName: "Slashed" }) : none,
+    // a conviction's slashes are held through the dispute window (docs/staking.md, "Held slashes")
+    parts.slashes ? client.staking.getEvents({ eventName: "SlashHeld" }) : none,
     parts.rewards ? client.staking.getEvents({ eventName: "RewardCredited" }) : none,
   ]);
 
@@ -138,7 +140,7 @@ export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVER
   }
 
   const slashes = new Map<Address, SlashRecord[]>();
-  for (const e of slashed) {
+  for (const e of [...paidSlashes, ...heldSlashes]) {
     const operator = getAddress(e.args.operator);
     push(slashes, operator, {
       operator,

@@ -33,7 +33,7 @@ export interface DefenceOptions {
 }
 
 /** Defence states that still need the chain's attention. */
-const LIVE: readonly DefenceRecord["status"][] = ["persisted", "sent", "open"];
+const LIVE: readonly DefenceRecord["status"][] = ["convicted", "persisted", "sent", "open"];
 
 export class ConvictionDefence {
   /** The defences as last written (served by `status()`, also after the database closed). */
@@ -61,7 +61,8 @@ export class ConvictionDefence {
     for (const run of runs) {
       signal?.throwIfAborted();
       const d = this.o.store.defence(run.id);
-      if (d === undefined || d.status === "persisted" || d.status === "sent") await this.open(run, d);
+      if (d === undefined || d.status === "convicted") await this.open(run, undefined);
+      else if (d.status === "persisted" || d.status === "sent") await this.open(run, d);
       if (this.o.store.defence(run.id)?.status === "open") await this.settle(run.id);
     }
   }

@@ -7,15 +7,27 @@
  */
 import type { Address, Hex } from "viem";
 import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
-import { disputeGameAbi, disputeGameAddress, type PoAIClient } from "@poai/sdk";
+import {
+  challengeManagerAbi,
+  challengeManagerAddress,
+  disputeGameAbi,
+  disputeGameAddress,
+  type PoAIClient,
+} from "@poai/sdk";
 import type { StateSource } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
 import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
 import { ConvictionDefence, type DefensibleRun } from "./defence.js";
-import type { DefenceRecord, DisputeStore } from "./store.js";
+import type { DefenceRecord, DefenceStatus, DisputeStore } from "./store.js";
 
 /** Blocks per `eth_getLogs` request of the scan. */
 const SCAN_RANGE = 5_000n;
+
+/** Defence states the defence still moves on (`ConvictionDefence.step`). */
+const LIVE_DEFENCE: readonly DefenceStatus[] = ["convicted", "persisted", "sent", "open"];
+
+/** `IChallengeManager.Status.Fraud`, as `ChallengeFinalized` carries it. */
+const FRAUD = 3;
 
 export interface DefenderOptions {
   client: PoAIClient;
@@ -27,10 +39,13 @@ export interface DefenderOptions {
   /** The source of the states of segment `segment` of the run of `challengeId`. */
   sourceOf(challengeId: Hex, segment: number, signal?: AbortSignal): Promise<StateSource>;
   /**
-   * The runs whose conviction as Fraud this trainer defends (`ConvictionDefence`); none when
-   * omitted. `defend: false` (`--no-disputes`) opens no defence; seats already taken are played.
+   * The root of the run of `challengeId` this trainer stored (null while none was computed), or
+   * undefined when it holds no such run. Every run of this trainer that the committee convicted
+   * as Fraud (found by its `ChallengeFinalized` event, whatever its age) and whose root it holds is
+   * defended (`ConvictionDefence`); none when omitted. `defend: false` (`--no-disputes`) opens no
+   * defence; seats already taken are played.
    */
-  defensibleRuns?: () => readonly DefensibleRun[];
+  rootOf?: (challengeId: Hex) => Hex | null | undefined;
   defend?: boolean;
   warnSeconds?: number;
   hooks?: PlayerHooks;
@@ -71,12 +86,17 @@ export class DefenderDisputes {
     if (!this.enabled) return;
     await this.scan();
     await this.playAll(signal);
-    const runs = this.o.defensibleRuns?.() ?? [];
     const defend = this.o.defend ?? true;
-    await this.defence.step(
-      defend ? runs : runs.filter((r) => this.o.store.defence(r.id) !== undefined),
-      signal,
-    );
+    const runs: DefensibleRun[] = [];
+    for (const d of this.o.store.defences()) {
+      if (!LIVE_DEFENCE.includes(d.status) || (d.status === "convicted" && !defend)) continue;
+      // a conviction is opened only for a run the trainer holds; a defence under way is followed
+      // to its end whatever happens to the run
+      const root = this.o.rootOf?.(d.challengeId);
+      if (root === undefined && d.status === "convicted") continue;
+      runs.push({ id: d.challengeId, root: root ?? null });
+    }
+    await this.defence.step(runs, signal);
   }
 
   private async playAll(signal?: AbortSignal): Promise<void> {
@@ -97,7 +117,12 @@ export class DefenderDisputes {
     }
   }
 
-  /** Records the bound games opened against this trainer's runs since the last scan. */
+  /**
+   * Records the bound games opened against this trainer's runs since the last scan, and the
+   * convictions of its runs (`ChallengeFinalized` of this trainer with status Fraud, a run it
+   * holds): each is written as a defence to consider (`convicted`) in the same step as the
+   * scan's cursor, so a restart never skips one.
+   */
   private async scan(): Promise<void> {
     const { client, store, log } = this.o;
     const address = disputeGameAddress(client);
@@ -105,6 +130,26 @@ export class DefenderDisputes {
     const head = await getBlockNumber(client.publicClient, { cacheTime: 0 });
     for (let lo = from; lo <= head; lo += SCAN_RANGE) {
       const hi = lo + SCAN_RANGE - 1n < head ? lo + SCAN_RANGE - 1n : head;
+      if (this.o.rootOf) {
+        const convictions = await getContractEvents(client.publicClient, {
+          address: challengeManagerAddress(client),
+          abi: challengeManagerAbi,
+          eventName: "ChallengeFinalized",
+          args: { trainer: this.o.trainer },
+          fromBlock: lo,
+          toBlock: hi,
+        });
+        for (const l of convictions) {
+          const challengeId = l.args.id!;
+          if (l.args.status !== FRAUD || store.defence(challengeId) !== undefined) continue;
+          if (this.o.rootOf(challengeId) === undefined) continue;
+          store.setDefence(challengeId, { status: "convicted" });
+          log.warn(
+            { challenge: challengeId, round: l.args.round },
+            "a run of this trainer was convicted as Fraud",
+          );
+        }
+      }
       const logs = await getContractEvents(client.publicClient, {
         address,
         abi: disputeGameAbi,

@@ -78,11 +78,12 @@ export const DEFENCE_TABLES = `
 `;
 
 /**
- * A defence's life: `persisted` (on disk, not sent), `sent` (its hash on disk), `open` (on chain,
+ * A defence's life: `convicted` (the run's conviction found by its `ChallengeFinalized` event, to
+ * be checked and opened), `persisted` (on disk, not sent), `sent` (its hash on disk), `open` (on chain,
  * seats being played), then `overruled` (settled: the conviction reversed), `failed` (a seat lost)
  * or `refused` (the chain refused the opening: the window closed, …).
  */
-export type DefenceStatus = "persisted" | "sent" | "open" | "overruled" | "failed" | "refused";
+export type DefenceStatus = "convicted" | "persisted" | "sent" | "open" | "overruled" | "failed" | "refused";
 
 export interface DefenceRecord {
   challengeId: Hex;

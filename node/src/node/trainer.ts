@@ -90,9 +90,6 @@ import {
 } from "./trainer-options.js";
 import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
 
-/** The latest submitted runs whose conviction the daemon watches for (and defends). */
-const DEFENSIBLE_RUNS = 8;
-
 // --- status -------------------------------------------------------------------------------------
 
 /** One run as `status()` reports it. */
@@ -283,11 +280,10 @@ export class TrainerDaemon extends DaemonLoop {
         return this.disputeSource(run, segment, signal);
       },
       defend: init.options.disputes,
-      defensibleRuns: () =>
-        this.store
-          .recentRuns(["submitted"], DEFENSIBLE_RUNS)
-          .filter((r) => !r.pruned)
-          .map((r) => ({ id: r.id, root: r.root })),
+      rootOf: (id) => {
+        const run = this.store.run(id.toLowerCase() as Hex);
+        return run === undefined || run.pruned ? undefined : run.root;
+      },
     });
   }
 

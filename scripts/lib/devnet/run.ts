@@ -514,7 +514,11 @@ export async function runDevnet(
         args: Record<string, unknown>;
       }[];
     const slashed = new Map<string, bigint>();
-    for (const e of await events("Slashed", d.staking.address, stakingAbi)) {
+    // a conviction's slashes are held through the dispute window (SlashHeld), the others paid out
+    for (const e of [
+      ...(await events("Slashed", d.staking.address, stakingAbi)),
+      ...(await events("SlashHeld", d.staking.address, stakingAbi)),
+    ]) {
       const k = getAddress(e.args.operator as string);
       slashed.set(
         k,

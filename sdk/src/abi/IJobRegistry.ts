@@ -144,6 +144,17 @@ export const iJobRegistryAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "RunOverruled",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256", indexed: true },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status", indexed: false },
+      { name: "state", type: "uint8", internalType: "enum IJobRegistry.JobState", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "AlreadyAssigned",
     inputs: [

@@ -25,6 +25,28 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "heldSlash",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+    outputs: [
+      { name: "tokens", type: "uint256", internalType: "uint256" },
+      { name: "fee", type: "uint256", internalType: "uint256" },
+      { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "heldTokens",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isActive",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
@@ -97,6 +119,29 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "releaseHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "returnHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "amount", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "roleOf",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "uint8", internalType: "enum IStaking.Role" }],
@@ -133,6 +178,20 @@ export const iStakingAbi = [
       { name: "reporters", type: "address[]", internalType: "address[]" },
       { name: "jail", type: "bool", internalType: "bool" },
       { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "taken", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "slashHeld",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+      { name: "jail", type: "bool", internalType: "bool" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
     ],
     outputs: [{ name: "taken", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
@@ -209,6 +268,30 @@ export const iStakingAbi = [
       { name: "validatorBudget", type: "uint256", internalType: "uint256", indexed: false },
       { name: "trainerPoints", type: "uint256", internalType: "uint256", indexed: false },
       { name: "validatorPoints", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HeldReleased",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "burned", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HeldReturned",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
     ],
     anonymous: false,
   },
@@ -324,6 +407,23 @@ export const iStakingAbi = [
   },
   {
     type: "event",
+    name: "SlashHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "activeAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "unbondingAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "releaseAt", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "reporters", type: "address[]", internalType: "address[]", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "SlashRepaid",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
@@ -434,6 +534,25 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "HoldExists",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "HoldNotDue",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientShares",
     inputs: [
       { name: "available", type: "uint256", internalType: "uint256" },
@@ -491,6 +610,15 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "NothingHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
@@ -535,6 +663,15 @@ export const iStakingAbi = [
       { name: "owner", type: "address", internalType: "address" },
       { name: "operator", type: "address", internalType: "address" },
       { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ReportersMismatch",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
     ],
   },
   {

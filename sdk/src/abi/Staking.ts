@@ -342,6 +342,28 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "heldSlash",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+    outputs: [
+      { name: "", type: "uint256", internalType: "uint256" },
+      { name: "", type: "uint256", internalType: "uint256" },
+      { name: "", type: "uint256", internalType: "uint256" },
+    ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "heldTokens",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isActive",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
@@ -528,9 +550,32 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "releaseHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "removeSlashSource",
     inputs: [{ name: "source", type: "address", internalType: "contract ISlashWindow" }],
     outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "returnHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
   },
   {
@@ -658,6 +703,20 @@ export const stakingAbi = [
       { name: "reporters", type: "address[]", internalType: "address[]" },
       { name: "jail", type: "bool", internalType: "bool" },
       { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+    ],
+    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "slashHeld",
+    inputs: [
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "fraction", type: "uint256", internalType: "uint256" },
+      { name: "reporters", type: "address[]", internalType: "address[]" },
+      { name: "jail", type: "bool", internalType: "bool" },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
     ],
     outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
     stateMutability: "nonpayable",
@@ -809,6 +868,30 @@ export const stakingAbi = [
   },
   {
     type: "event",
+    name: "HeldReleased",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "burned", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HeldReturned",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Jailed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
@@ -914,6 +997,23 @@ export const stakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "activeAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "unbondingAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "releaseAt", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "reporters", type: "address[]", internalType: "address[]", indexed: false },
     ],
     anonymous: false,
   },
@@ -1047,6 +1147,25 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "HoldExists",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "HoldNotDue",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InsufficientShares",
     inputs: [
       { name: "available", type: "uint256", internalType: "uint256" },
@@ -1104,6 +1223,15 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "NothingHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NothingToClaim",
     inputs: [
       { name: "owner", type: "address", internalType: "address" },
@@ -1151,6 +1279,15 @@ export const stakingAbi = [
     ],
   },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
+  {
+    type: "error",
+    name: "ReportersMismatch",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
   {
     type: "error",
     name: "RewardDistributorAlreadySet",

@@ -4,10 +4,51 @@
 export const stakingSlashingAbi = [
   {
     type: "event",
+    name: "HeldReleased",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "burned", type: "uint256", internalType: "uint256", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HeldReturned",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "toPool", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Jailed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "until", type: "uint40", internalType: "uint40", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "SlashHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "operator", type: "address", internalType: "address", indexed: true },
+      { name: "offenceEpoch", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "fraction", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "activeAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "unbondingAmount", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "finderFee", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "releaseAt", type: "uint256", internalType: "uint256", indexed: false },
+      { name: "reporters", type: "address[]", internalType: "address[]", indexed: false },
     ],
     anonymous: false,
   },
@@ -45,8 +86,36 @@ export const stakingSlashingAbi = [
   { type: "error", name: "CheckpointUnorderedInsertion", inputs: [] },
   {
     type: "error",
+    name: "HoldExists",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "HoldNotDue",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotRegistered",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NothingHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",
@@ -60,6 +129,15 @@ export const stakingSlashingAbi = [
     type: "error",
     name: "OperatorNotJailed",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ReportersMismatch",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

@@ -621,6 +621,25 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "HoldExists",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "HoldNotDue",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+      { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InboxItemNotFound",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },
@@ -1202,6 +1221,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NothingHeld",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "NothingOwed",
     inputs: [
       { name: "token", type: "address", internalType: "address" },
@@ -1357,6 +1385,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "closesAt", type: "uint256", internalType: "uint256" },
       { name: "nowTime", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ReportersMismatch",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "operator", type: "address", internalType: "address" },
     ],
   },
   {

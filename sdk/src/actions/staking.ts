@@ -317,6 +317,45 @@ export async function unjail(ctx: PoAIContext, args: WriteOptions = {}): Promise
   );
 }
 
+/**
+ * Releases a slash held through its dispute window (`Staking.releaseHeld`, docs/staking.md "Held
+ * slashes"), once its `releaseAt` passed: the finder's fee to `reporters` (the list of its
+ * `SlashHeld` event) and the rest burned. Anyone may send it; a reporter does, to be paid.
+ */
+export async function releaseHeldSlash(
+  ctx: PoAIContext,
+  args: { source: Address; key: Hex; operator: Address; reporters: readonly Address[] } & WriteOptions,
+): Promise<Hash> {
+  const source = checkAddress("source", args.source);
+  const operator = checkAddress("operator", args.operator);
+  const reporters = args.reporters.map((r, i) => checkAddress(`reporters[${i}]`, r));
+  const data = encodeFunctionData({
+    abi: stakingAbi,
+    functionName: "releaseHeld",
+    args: [source, args.key, operator, reporters],
+  });
+  return sendStaking(ctx, "releaseHeld", data, args.account);
+}
+
+/** A slash `source` holds under `key` for `operator`: its tokens, finder's fee and release time (all 0: none). */
+export async function getHeldSlash(
+  ctx: PoAIContext,
+  args: { source: Address; key: Hex; operator: Address },
+): Promise<{ tokens: bigint; fee: bigint; releaseAt: bigint }> {
+  const source = checkAddress("source", args.source);
+  const operator = checkAddress("operator", args.operator);
+  const address = ctx.deployment.contracts.staking;
+  const [tokens, fee, releaseAt] = await read(address, "heldSlash", () =>
+    readContract(ctx.publicClient, {
+      address,
+      abi: stakingAbi,
+      functionName: "heldSlash",
+      args: [source, args.key, operator],
+    }),
+  );
+  return { tokens, fee, releaseAt };
+}
+
 /** Leaves the network: the whole self-stake starts unbonding; delegators keep their positions. */
 export async function deregister(ctx: PoAIContext, args: WriteOptions = {}): Promise<Hash> {
   return sendStaking(

@@ -58,6 +58,8 @@ export type Snap = {
   rewardDust: bigint;
   balance: bigint;
   burnBalance: bigint;
+  /** Slashes held through their dispute window (`heldTokens`). */
+  held: bigint;
   roleStake: Map<number, bigint>;
 };
 
@@ -71,6 +73,8 @@ export type Ghost = {
   claimed: bigint; // claimed and compounded rewards
   slashBurned: bigint;
   finderFees: bigint;
+  /** held slashes not returned or released yet */
+  held: bigint;
   credits: bigint; // pool credits of an epoch with a reward (see `dustAllowance`)
   positionActions: bigint; // successful actions that settle a position (see `dustAllowance`)
 };
@@ -87,6 +91,7 @@ export class Model {
     claimed: 0n,
     slashBurned: 0n,
     finderFees: 0n,
+    held: 0n,
     credits: 0n,
     positionActions: 0n,
   };
@@ -229,6 +234,7 @@ export async function readSnap(
     queues,
     balance: await w.token.read.balanceOf([w.staking.address]),
     burnBalance: await w.token.read.balanceOf([BURN_ADDRESS]),
+    held: await w.staking.read.heldTokens(),
     roleStake,
   };
 }
@@ -335,11 +341,12 @@ export function checkInvariants(m: Model): void {
     );
   }
 
-  // I1: token conservation, exact: every token that entered is in a pool, an unbonding cohort or
-  // owed as reward; slashes left through the burn address and the reporters.
+  // I1: token conservation, exact: every token that entered is in a pool, an unbonding cohort, a
+  // held slash or owed as reward; slashes left through the burn address and the reporters.
   const owed = g.notified - g.claimed;
-  expect(s.balance, `I1 balance == pools + unbonding + owed rewards ${where()}`).to.equal(
-    poolTokens + unbondingTokens + owed,
+  expect(s.held, `held slashes ${where()}`).to.equal(g.held);
+  expect(s.balance, `I1 balance == pools + unbonding + held + owed rewards ${where()}`).to.equal(
+    poolTokens + unbondingTokens + g.held + owed,
   );
   expect(s.burnBalance, `burned == slash burns ${where()}`).to.equal(g.slashBurned);
 
