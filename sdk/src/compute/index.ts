@@ -88,6 +88,7 @@ export { fastKeccakLoaded, keccak256Bytes, keccak256Raw, loadFastKeccak } from "
 export {
   CHECKPOINT_LEAF_ENCODING,
   CommitmentError,
+  NO_STEP_ROOT,
   checkpointLeaf,
   commit,
   commitCheckpoints,
@@ -188,3 +189,21 @@ export {
   weightedMedian,
   type FedUpdate,
 } from "./federated.js";
+export {
+  DEFAULT_REPLAY_BUDGET_BYTES,
+  SampleError,
+  answerBytes,
+  answerSample,
+  auditModeFor,
+  checkSample,
+  drawOperationSamples,
+  sampleableSlots,
+  segmentStepRoot,
+  stepStatesRoot,
+  traceSegment,
+  type AuditMode,
+  type Sample,
+  type SampleAnswer,
+  type SegmentCommitment,
+  type StepStateOpening,
+} from "./state/sampling.js";
