@@ -2,7 +2,8 @@
  * Operation-sampling audits over real HTTP: the trainer's routes (`checkpointRoutes` and
  * `sampleRoutes`, answering from the segment's states as the trainer daemon does) and the
  * validator's `auditBySampling`. A tiny spec is forced into sampling mode by a replay budget of 0
- * bytes. No chain: the daemons' loops around these calls are the replay audit's (test/daemons).
+ * bytes. Then the daemons themselves on the in-process chain: a trainer daemon commits its step
+ * roots and answers, a validator daemon audits by sampling and judges.
  */
 import { expect } from "chai";
 import { keccak256, type Hex } from "viem";
@@ -29,8 +30,14 @@ import {
   serve,
   type RunningServer,
 } from "../../node/src/daemon/index.js";
+import path from "node:path";
+import { challengeId } from "../../sdk/src/index.js";
+import { TrainerDaemon } from "../../node/src/node/index.js";
+import type { RunRecord } from "../../node/src/node/trainer-store.js";
 import { answerSamples, segmentStepRoot } from "../../node/src/node/trainer-samples.js";
-import { auditBySampling } from "../../node/src/verifier/index.js";
+import { ValidatorDaemon, auditBySampling } from "../../node/src/verifier/index.js";
+import { driveRounds } from "../../scripts/lib/daemon-network.js";
+import { daemonWorld, type DaemonWorld } from "../fixtures/daemons.js";
 
 const spec: TrainingSpec = {
   version: 1,
@@ -250,5 +257,97 @@ describe("daemons: operation-sampling audits", function () {
     });
     expect(ok.answers).to.have.length(1);
     expect(ok.answers[0]).to.not.be.instanceOf(Error);
+  });
+});
+
+/**
+ * A trainer daemon that commits its run's step states honestly, then answers samples from another
+ * run's states once its result is sent (it learned the samples and tries other values).
+ */
+class SwitchingTrainer extends TrainerDaemon {
+  sent = false;
+  protected override async disputeSource(run: RunRecord, segment: number, signal?: AbortSignal) {
+    if (!this.sent) return super.disputeSource(run, segment, signal);
+    const other = keccak256(new TextEncoder().encode("not the run's seed"));
+    return super.disputeSource({ ...run, trainingSeed: other }, segment, signal);
+  }
+  protected override async sendResult(result: Parameters<TrainerDaemon["sendResult"]>[0]) {
+    const hash = await super.sendResult(result);
+    this.sent = true;
+    return hash;
+  }
+}
+
+describe("daemons: validator daemons audit an operation-sampling spec", function () {
+  this.timeout(300_000);
+  let w: DaemonWorld;
+  const trainers: TrainerDaemon[] = [];
+  const validators: ValidatorDaemon[] = [];
+  const errors: string[] = [];
+
+  before(async () => {
+    w = await daemonWorld({ trainers: 2, validators: 3 });
+    for (const [i, Class] of [TrainerDaemon, SwitchingTrainer].entries())
+      trainers.push(
+        await Class.create({
+          client: w.trainers[i].client,
+          databasePath: path.join(w.tempDir(`trainer-${i}`), "trainer.db"),
+          backend: "wasm",
+          progress: "off",
+          logLevel: "silent",
+          replayBudgetBytes: 0,
+        }),
+      );
+    for (const [i, op] of w.validators.entries())
+      validators.push(
+        await ValidatorDaemon.create({
+          client: op.client,
+          dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
+          backend: "wasm",
+          fetchTimeoutMs: 2_000,
+          fetchAttempts: 2,
+          logLevel: "silent",
+          replayBudgetBytes: 0,
+          operationSamples: 16,
+        }),
+      );
+    await driveRounds({
+      windows: w.windows,
+      advanceTo: w.advanceTo,
+      trainers,
+      validators,
+      from: 1n,
+      to: 1n,
+      onError: (d, err) => errors.push(`${d.constructor.name}: ${(err as Error).message}`),
+    });
+  });
+  after(async () => {
+    for (const d of [...trainers, ...validators]) await d.stop();
+    w?.cleanup();
+  });
+
+  it("judges the honest trainer Valid and the one whose answers are not its committed states Fraud", async () => {
+    expect(errors).to.deep.equal([]);
+    const status = async (i: number) =>
+      (await w.admin.client.challenges.getChallenge({ id: challengeId(w.trainers[i].address, 1n) })).status;
+    expect(await status(0)).to.equal("Valid");
+    expect(await status(1)).to.equal("Fraud");
+    const [member] = await w.admin.client.challenges.getMembers({
+      id: challengeId(w.trainers[1].address, 1n),
+    });
+    expect(member.verdict).to.equal("Invalid");
+  });
+
+  it("commits nonzero step roots in the trainer's checkpoint leaves, proven under the submitted root", async () => {
+    const id = challengeId(w.trainers[0].address, 1n);
+    const { resultRoot } = await w.admin.client.challenges.getChallenge({ id });
+    const leaf = await fetchCheckpointHash({
+      endpoint: trainers[0].endpoint,
+      id,
+      index: 0,
+      spec: w.spec,
+      root: resultRoot,
+    });
+    expect(leaf.stepRoot).to.not.equal(`0x${"00".repeat(32)}`);
   });
 });
