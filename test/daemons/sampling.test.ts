@@ -189,6 +189,27 @@ describe("daemons: operation-sampling audits", function () {
     expect(result.reason).to.match(/not in the committed step-state root/);
   });
 
+  // Catches a validator that takes the data slots (X, TS, LBL) as proven: this trainer starts from
+  // the seed's initial parameters and trains, every operation right, on another seed's data.
+  it("judges Invalid a trainer that trains on other data, every operation of its states right", async () => {
+    const otherKey = deriveKey(spec, OTHER_SEED);
+    const checkpoints: Checkpoint[] = [honest.checkpoints[0]];
+    const sources: RunStates[] = [];
+    for (let i = 0; i < SEGMENTS; i++) {
+      const from = checkpoints[i];
+      const source = new RunStates(spec, otherKey, from.weights, from.step);
+      sources.push(source);
+      const last = source.trace(from.step + spec.checkpointInterval - 1);
+      checkpoints.push({ step: from.step + spec.checkpointInterval, weights: last.thetaOut });
+    }
+    const t: Trained = { checkpoints, bytes: checkpoints.map((c) => encodeCheckpoint(spec, c)), sources };
+    const c = commitCheckpoints(t.bytes, stepRootsOf(t));
+    const endpoint = await server({ commitment: c, bytes: t.bytes, answerFrom: sources });
+    const result = await audit(endpoint, c.root);
+    expect(result.verdict, result.reason).to.equal("Invalid");
+    expect(result.reason).to.match(/does not hold: data: (X|TS|LBL) byte \d+ of step \d+ is/);
+  });
+
   it("judges Invalid a run of a sampling-mode spec that commits no step roots", async () => {
     const bare = commitCheckpoints(honest.bytes);
     const endpoint = await server({ commitment: bare, bytes: honest.bytes, answerFrom: honest.sources });

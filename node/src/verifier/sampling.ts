@@ -11,7 +11,10 @@
  *    Then `operationSamples` operations of the segment are drawn from the audit seed
  *    (`drawOperationSamples`: unknown to the trainer when it committed), the trainer's answers are
  *    fetched (`POST …/samples`), and each is checked with `checkSample` against the segment's
- *    commitments: any answer that is missing, malformed or fails a check is `Invalid(s)`.
+ *    commitments, every operand of the data slots (X, TS, LBL) against the step's data as the
+ *    validator computes it (`stepDataBytes`; engine version 2: the examples fetched and proven
+ *    against the dataset's root): any answer that is missing, malformed or fails a check is
+ *    `Invalid(s)`.
  * 3. The final checkpoint is fetched whole, proven and evaluated, as segment replay does (the score
  *    needs the parameters; see docs/verifier.md for what this costs at large sizes).
  *
@@ -26,7 +29,10 @@ import {
   SampleError,
   checkSample,
   checkpointHash,
+  deriveKey,
   drawOperationSamples,
+  segmentExamples,
+  stepDataBytes,
   modelLayout,
   openRunSession,
   selectBackend,
@@ -79,6 +85,7 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
   const seed = validateSeed(args.seed);
   const auditSeed = validateSeed(args.auditSeed);
   const layout = modelLayout(spec);
+  const key = deriveKey(spec, seed);
   const segments = layout.checkpointCount - 1;
   if (!Array.isArray(args.samples))
     throw new RangeError("auditBySampling: samples must be an array of segments");
@@ -171,7 +178,10 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
     if (spec.version === 2) {
       const t = performance.now();
       const fetcher = args.dataset!;
-      data = await fetcher.dataset(signal);
+      // the training examples the sampled segments read (their data slots are checked) and the
+      // held-out ones the score reads, each chunk proven against the spec's roots
+      const train = samples.flatMap((x) => segmentExamples(spec, seed, x));
+      data = await fetcher.ensureExamples("train", train, signal);
       const evalChunks = data.eval.chunksFor([0, spec.evalSize - 1]);
       await fetcher.ensureChunks(
         "eval",
@@ -208,6 +218,12 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
           `checkpoint ${s} commits no step-state root: segment ${s} cannot be sampled, and its spec is audited by sampling`,
         );
       const drawn = drawOperationSamples(spec, auditSeed, s, perSegment);
+      const stepData = new Map<number, Map<number, Uint8Array>>();
+      const dataOf = (step: number) => {
+        let d = stepData.get(step);
+        if (!d) stepData.set(step, (d = stepDataBytes(spec, key, step, data)));
+        return d;
+      };
       const commitment = {
         firstStep: s * spec.checkpointInterval,
         steps: spec.checkpointInterval,
@@ -241,7 +257,7 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
           const where = `sample ${k + j} of segment ${s} (step ${commitment.firstStep + sample.step}, slot ${sample.slot}, byte ${sample.byte})`;
           if (answer instanceof Error) return invalid(s, `${where}: no usable answer: ${answer.message}`);
           try {
-            checkSample(spec, commitment, sample, answer as SampleAnswer);
+            checkSample(spec, commitment, sample, answer as SampleAnswer, dataOf);
           } catch (err) {
             const message =
               err instanceof SampleError ? err.message : `malformed answer: ${(err as Error).message}`;

@@ -166,6 +166,8 @@ export {
 export {
   StateTensors,
   stateHash,
+  stepData,
+  stepDataBytes,
   thetaBytes,
   thetaRoot,
   traceInference,

@@ -171,6 +171,12 @@ export function checkSample(
   c: SegmentCommitment,
   sample: Sample,
   a: SampleAnswer,
+  /**
+   * The data slots' bytes of a step (absolute step number: `stepDataBytes`), which the validator
+   * computes itself: every proven operand leaf of X, TS or LBL must hold them. Without it the data
+   * slots are taken as proven (a trainer could then train on other inputs undetected).
+   */
+  dataOf?: (step: number) => ReadonlyMap<number, Uint8Array>,
 ): number {
   const slots = trainingSlots(spec);
   const last = slots.length - 1;
@@ -200,6 +206,13 @@ export function checkSample(
     const count = leafCountOf(slots[slot].length);
     if (leaf.index !== BigInt(j) || !verifyLeafProof(roots[slot], count, j, bytes, leaf.siblings))
       throw new SampleError(`proof: leaf ${j} of slot ${slot} is not under its root`);
+    const expected = dataOf?.(c.firstStep + sample.step).get(slot);
+    if (expected)
+      for (let b = j * LEAF_BYTES; b < Math.min(expected.length, (j + 1) * LEAF_BYTES); b++)
+        if (bytes[b - j * LEAF_BYTES] !== expected[b])
+          throw new SampleError(
+            `data: ${slots[slot].name} byte ${b} of step ${c.firstStep + sample.step} is ${bytes[b - j * LEAF_BYTES]}, the step's data gives ${expected[b]}`,
+          );
     return bytes;
   };
   const leafIndex = Math.floor(sample.byte / LEAF_BYTES);
