@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
  * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `escape`, `dashboard`,
- * `scale`, `jobs`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
+ * `scale`, `jobs`, `sampling`, `sampling-audit`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -37,6 +37,11 @@ if ((!only || only === "verification") && existsSync(new URL("./verification.ts"
 if (!only || only === "verification" || only === "sampling") {
   const { runSamplingBench } = await import("./verification.js");
   await runSamplingBench();
+}
+
+if (!only || only === "verification" || only === "sampling" || only === "sampling-audit") {
+  const { runSamplingAuditBench } = await import("./sampling.js");
+  await runSamplingAuditBench();
 }
 
 if ((!only || only === "escape") && existsSync(new URL("./escape.ts", import.meta.url))) {

@@ -81,12 +81,14 @@ library DisputeBinding {
         bool proven;
     }
 
-    /// @notice A leaf of a run's checkpoint tree: the checkpoint's hash, its parameter root and
-    ///         the leaf's Merkle proof under the run's `resultRoot`
-    ///         (`leaf = keccak256(keccak256(abi.encode(uint32(index), hash, parameterRoot)))`).
+    /// @notice A leaf of a run's checkpoint tree: the checkpoint's hash, its parameter root, the
+    ///         step-state root of the segment starting there (zero where none is committed) and
+    ///         the leaf's Merkle proof under the run's `resultRoot` (`leaf = keccak256(keccak256(
+    ///         abi.encode(uint32(index), hash, parameterRoot, stepRoot)))`).
     struct CheckpointLeaf {
         bytes32 hash;
         bytes32 parameterRoot;
+        bytes32 stepRoot;
         bytes32[] proof;
     }
 
@@ -445,7 +447,11 @@ library DisputeBinding {
         CheckpointLeaf calldata checkpoint
     ) private pure {
         bytes32 leaf = keccak256(
-            bytes.concat(keccak256(abi.encode(uint32(index), checkpoint.hash, checkpoint.parameterRoot)))
+            bytes.concat(
+                keccak256(
+                    abi.encode(uint32(index), checkpoint.hash, checkpoint.parameterRoot, checkpoint.stepRoot)
+                )
+            )
         );
         if (!MerkleProof.verifyCalldata(checkpoint.proof, root, leaf))
             revert CheckpointNotProven(challengeId, index);

@@ -114,8 +114,9 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
 
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
     ///         model: `proof` proves the leaf `(steps / checkpointInterval, weightsHash,
-    ///         parameterRoot)` of the challenge's `resultRoot` (the engine's checkpoint tree;
-    ///         `parameterRoot` is the root of the checkpoint's byte tree); the widths are the spec's.
+    ///         parameterRoot, 0)` of the challenge's `resultRoot` (the engine's checkpoint tree;
+    ///         `parameterRoot` is the root of the checkpoint's byte tree; the final checkpoint starts no
+    ///         segment, so its step-state root is zero); the widths are the spec's.
     function registerTrainedModel(
         string calldata containerIdString,
         bytes32 weightsHash,
@@ -130,7 +131,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(c.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
         bytes32 leaf = keccak256(
-            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot)))
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, bytes32(0))))
         );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);

@@ -298,7 +298,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
 
     /// @notice Registers the completed job's model: the winning run's final checkpoint, whose hash
     ///         `weightsHash` is proven by `proof` under the run's committed root (the leaf
-    ///         `(steps / checkpointInterval, weightsHash, parameterRoot)`, `parameterRoot` the root
+    ///         `(steps / checkpointInterval, weightsHash, parameterRoot, 0)`, `parameterRoot` the root
     ///         of the checkpoint's byte tree), as `job/<jobId>` in the ModelRegistry,
     ///         its royalties split between the owner (its share) and the trainer. Anyone may call it.
     function registerModel(
@@ -318,7 +318,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(j.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
         bytes32 leaf = keccak256(
-            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot)))
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, bytes32(0))))
         );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf))
             revert JobCheckpointNotProven(jobId, finalIndex, weightsHash);

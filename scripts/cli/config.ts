@@ -111,6 +111,7 @@ export const cliConfigSchema = z
         pollMs: positiveInt(3_600_000).optional(),
         stuckAfterMs: positiveInt(86_400_000).optional(),
         logLevel: logLevel.optional(),
+        replayBudgetBytes: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),
@@ -123,6 +124,8 @@ export const cliConfigSchema = z
         fetchTimeoutMs: positiveInt(3_600_000).optional(),
         fetchAttempts: positiveInt(100).optional(),
         auditBudgetMs: positiveInt(86_400_000).optional(),
+        replayBudgetBytes: z.number().int().min(0).optional(),
+        operationSamples: positiveInt(1024).optional(),
         rpcAttempts: positiveInt(100).optional(),
         scanBlockRange: positiveInt(1_000_000).optional(),
         fromBlock: z.number().int().min(0).optional(),

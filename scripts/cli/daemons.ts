@@ -160,6 +160,9 @@ export async function trainerRun(
     ...(c.logLevel !== undefined && { logLevel: c.logLevel }),
     ...(config.trainer?.confirmations !== undefined && { confirmations: config.trainer.confirmations }),
     ...(config.trainer?.rpcAttempts !== undefined && { rpcAttempts: config.trainer.rpcAttempts }),
+    ...(config.trainer?.replayBudgetBytes !== undefined && {
+      replayBudgetBytes: config.trainer.replayBudgetBytes,
+    }),
   });
   daemon.startLoop({
     pollMs: c.pollMs ?? 5_000,
@@ -215,6 +218,12 @@ export async function validatorRun(
     ...(c.disputes !== undefined && { disputes: c.disputes }),
     ...(c.logLevel !== undefined && { logLevel: c.logLevel }),
     ...(config.validator?.rpcAttempts !== undefined && { rpcAttempts: config.validator.rpcAttempts }),
+    ...(config.validator?.replayBudgetBytes !== undefined && {
+      replayBudgetBytes: config.validator.replayBudgetBytes,
+    }),
+    ...(config.validator?.operationSamples !== undefined && {
+      operationSamples: config.validator.operationSamples,
+    }),
   });
   daemon.startLoop({ pollMs: c.pollMs ?? 5_000 });
   const info = {

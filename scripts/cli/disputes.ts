@@ -353,7 +353,12 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
       fail(
         `segment ${segment} of ${challenge} replays to the committed parameter root ${own}: nothing to dispute`,
       );
-    const leaf = (p: ProvenCheckpoint) => ({ hash: p.hash, parameterRoot: p.parameterRoot, proof: p.proof });
+    const leaf = (p: ProvenCheckpoint) => ({
+      hash: p.hash,
+      parameterRoot: p.parameterRoot,
+      stepRoot: p.stepRoot,
+      proof: p.proof,
+    });
     const ctx = contextOf(s);
     const hash = await openBoundDispute(ctx, {
       challengeId: challenge,

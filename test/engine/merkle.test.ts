@@ -14,6 +14,7 @@ import {
 } from "../../sdk/src/compute/index.js";
 import { deployProbe } from "./probe.js";
 
+const ZERO: Hex = `0x${"00".repeat(32)}`;
 const hashArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b) as Hex);
 
 describe("engine: checkpoint commitments", () => {
@@ -47,6 +48,32 @@ describe("engine: checkpoint commitments", () => {
       CommitmentError,
       `got ${run.checkpointHashes.length}`,
     );
+  });
+
+  // Catches a leaf that leaves the step-state root out (an operation-sampling trainer could then
+  // build its step states after learning the samples) and a verifier that ignores it.
+  it("commits each segment's step-state root in its start leaf: another step root is not proven", () => {
+    const h = (b: string): Hex => `0x${b.repeat(32)}`;
+    const hashes = [h("01"), h("02"), h("03")];
+    const roots = [h("11"), h("12"), h("13")];
+    const steps = [h("21"), h("22"), h("00")];
+    const c = commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: steps });
+    expect(c.stepRoots).to.deep.equal(steps);
+    expect(commit({ checkpointHashes: hashes, parameterRoots: roots }).root).to.not.equal(c.root);
+    for (let i = 0; i < 3; i++) {
+      expect(c.leaves[i]).to.equal(checkpointLeaf(i, hashes[i], roots[i], steps[i]));
+      expect(verifyCheckpointProof(c.root, i, hashes[i], roots[i], c.proof(i), steps[i])).to.equal(true);
+      expect(verifyCheckpointProof(c.root, i, hashes[i], roots[i], c.proof(i), h("99"))).to.equal(false);
+    }
+    // omitted, the step root is zero: a segment-replay run's leaves
+    expect(verifyCheckpointProof(c.root, 2, hashes[2], roots[2], c.proof(2))).to.equal(true);
+    expect(verifyCheckpointProof(c.root, 0, hashes[0], roots[0], c.proof(0))).to.equal(false);
+    expect(() =>
+      commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: steps.slice(1) }),
+    ).to.throw(CommitmentError, "stepRoots must list one root per checkpoint (3), got 2");
+    expect(() =>
+      commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: [h("21"), h("22"), h("23")] }),
+    ).to.throw(CommitmentError, "stepRoots[2] must be zero");
   });
 
   it("commits each checkpoint's parameter root: the root of its byte tree, the dispute game's Θ slot", async () => {
@@ -87,15 +114,16 @@ describe("engine: checkpoint commitments", () => {
   it("judges every proof exactly as OpenZeppelin's StandardMerkleTree.verify, tampered ones included", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(hashArb, hashArb), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.tuple(hashArb, hashArb, hashArb), { minLength: 1, maxLength: 40 }),
         fc.nat(),
         fc.nat(),
         fc.integer({ min: 0, max: 255 }),
-        fc.constantFrom("none", "sibling", "drop", "extra", "root", "index"),
+        fc.constantFrom("none", "sibling", "drop", "extra", "root", "index", "step"),
         (pairs, pick, at, flip, tamper) => {
           const hashes = pairs.map((p) => p[0]);
           const roots = pairs.map((p) => p[1]);
-          const c = commit({ checkpointHashes: hashes, parameterRoots: roots });
+          const steps = pairs.map((p, k) => (k === pairs.length - 1 ? ZERO : p[2]));
+          const c = commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: steps });
           const i = pick % hashes.length;
           let proof = c.proof(i);
           let root = c.root;
@@ -111,13 +139,14 @@ describe("engine: checkpoint commitments", () => {
           if (tamper === "extra") proof = [...proof, hashes[at % hashes.length]];
           if (tamper === "root") root = flipByte(root, at);
           if (tamper === "index") index = (i + 1 + (at % 3)) % (hashes.length + 2);
+          const step = tamper === "step" ? flipByte(steps[i], at) : steps[i];
           const expected = StandardMerkleTree.verify(
             root,
-            ["uint32", "bytes32", "bytes32"],
-            [index, hashes[i], roots[i]],
+            ["uint32", "bytes32", "bytes32", "bytes32"],
+            [index, hashes[i], roots[i], step],
             proof,
           );
-          expect(verifyCheckpointProof(root, index, hashes[i], roots[i], proof)).to.equal(expected);
+          expect(verifyCheckpointProof(root, index, hashes[i], roots[i], proof, step)).to.equal(expected);
           if (tamper === "none") expect(expected).to.equal(true);
         },
       ),
@@ -142,16 +171,20 @@ describe("engine: checkpoint commitments", () => {
     for (const pairs of samples) {
       const hashes = pairs.map((p) => p[0]);
       const roots = pairs.map((p) => p[1]);
-      const c = commit({ checkpointHashes: hashes, parameterRoots: roots });
+      const steps = hashes.map((x, k) => (k === hashes.length - 1 ? ZERO : roots[(k + 1) % roots.length]));
+      const c = commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: steps });
       for (const i of new Set([0, hashes.length - 1, Math.floor(hashes.length / 2)])) {
-        const args = [c.proof(i), c.root, i, hashes[i], roots[i]];
+        const args = [c.proof(i), c.root, i, hashes[i], roots[i], steps[i]];
         expect(await probe.read("verifyCheckpoint", args)).to.equal(true);
         expect(
-          await probe.read("verifyCheckpoint", [c.proof(i), c.root, i + 1, hashes[i], roots[i]]),
+          await probe.read("verifyCheckpoint", [c.proof(i), c.root, i + 1, hashes[i], roots[i], steps[i]]),
         ).to.equal(false);
-        expect(await probe.read("verifyCheckpoint", [c.proof(i), c.root, i, hashes[i], hashes[i]])).to.equal(
-          false,
-        );
+        expect(
+          await probe.read("verifyCheckpoint", [c.proof(i), c.root, i, hashes[i], hashes[i], steps[i]]),
+        ).to.equal(false);
+        expect(
+          await probe.read("verifyCheckpoint", [c.proof(i), c.root, i, hashes[i], roots[i], hashes[i]]),
+        ).to.equal(false);
       }
     }
   });

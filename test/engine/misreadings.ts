@@ -497,10 +497,12 @@ class Impl {
       step(s);
       if ((s + 1) % spec.checkpointInterval === 0) hashes.push(checkpointHash(s + 1));
     }
+    // A replay-audited run commits no step-state roots: the leaf's fourth word is zero.
+    const zeroWord: Hex = `0x${"00".repeat(32)}`;
     const leafHash = (i: number, h: Hex) => {
       const encoded = encodeAbiParameters(
-        [{ type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }],
-        [i, h, parameterRoots[i]],
+        [{ type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
+        [i, h, parameterRoots[i], zeroWord],
       );
       return this.is("merkle.single-hash-leaf") ? keccak256(encoded) : keccak256(keccak256(encoded));
     };
@@ -519,8 +521,8 @@ class Impl {
       root = tree[0];
     } else {
       root = StandardMerkleTree.of(
-        hashes.map((h, i) => [i, h, parameterRoots[i]]),
-        ["uint32", "bytes32", "bytes32"],
+        hashes.map((h, i) => [i, h, parameterRoots[i], zeroWord]),
+        ["uint32", "bytes32", "bytes32", "bytes32"],
       ).root as Hex;
     }
     let correct = 0;

@@ -66,9 +66,11 @@ contract EngineProbe {
         bytes32 root,
         uint32 index,
         bytes32 checkpointHash,
-        bytes32 parameterRoot
+        bytes32 parameterRoot,
+        bytes32 stepRoot
     ) external pure returns (bool) {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, checkpointHash, parameterRoot))));
+        bytes32 leaf =
+            keccak256(bytes.concat(keccak256(abi.encode(index, checkpointHash, parameterRoot, stepRoot))));
         return MerkleProof.verify(proof, root, leaf);
     }
 }

@@ -39,3 +39,4 @@ export {
   type Deadline,
   type ReadBodyOptions,
 } from "./body.js";
+export * from "./samples.js";

@@ -6,9 +6,12 @@
  *       body:   encodeCheckpoint(spec, checkpoint i), exactly modelLayout(spec).checkpointBytes long
  *       header: x-poai-checkpoint-hash  keccak256 of the body
  *       header: x-poai-parameter-root   the root of the body's byte tree (the leaf's third word)
+ *       header: x-poai-step-root        the step-state root of the segment starting here (the
+ *               leaf's fourth word; absent: zero, what a run audited by segment replay commits)
  *       header: x-poai-merkle-proof     the leaf's Merkle proof, comma-separated 32-byte hex
- *       header: x-poai-next-checkpoint-hash, x-poai-next-parameter-root, x-poai-next-merkle-proof
- *               (optional) the hash, parameter root and proof of checkpoint index + 1: all a
+ *       header: x-poai-next-checkpoint-hash, x-poai-next-parameter-root, x-poai-next-step-root,
+ *               x-poai-next-merkle-proof
+ *               (optional) the hash, parameter root, step root and proof of checkpoint index + 1: all a
  *               validator needs of the end of a segment that starts here, so one request serves
  *               a sampled segment
  *   HEAD {endpoint}/v1/challenges/{id}/checkpoints/{index} -> the same headers, no body: what a
@@ -20,9 +23,15 @@
  * The client side treats every byte from the trainer as hostile: it bounds time and size, and
  * accepts a checkpoint only once its bytes hash to a leaf proven under the committed root: the
  * leaf holds both the bytes' keccak256 and the root of their byte tree, each computed from the
- * received bytes, so a checkpoint whose committed parameter root is not its own is refused.
+ * received bytes, so a checkpoint whose committed parameter root is not its own is refused; and a
+ * step root served other than the committed one is refused like a wrong hash (the leaf's proof fails).
+ *
+ *   POST {endpoint}/v1/challenges/{id}/samples             -> 200 JSON SampleAnswers
+ *       body: JSON { segment, samples: [{ step, slot, byte }, …] } (at most MAX_SAMPLES_PER_REQUEST)
+ *       the trainer's answers to operation samples of segment `segment` (`answerSample`), checked
+ *       by the validator against the step root of the segment's start leaf (node/src/verifier/sampling.ts)
  */
-import { isHex, size, type Hex } from "viem";
+import { isHex, size, zeroHash, type Hex } from "viem";
 import {
   CheckpointError,
   decodeCheckpoint,
@@ -43,6 +52,8 @@ export const PARAMETER_ROOT_HEADER = "x-poai-parameter-root";
 export const NEXT_HASH_HEADER = "x-poai-next-checkpoint-hash";
 export const NEXT_ROOT_HEADER = "x-poai-next-parameter-root";
 export const NEXT_PROOF_HEADER = "x-poai-next-merkle-proof";
+export const STEP_ROOT_HEADER = "x-poai-step-root";
+export const NEXT_STEP_ROOT_HEADER = "x-poai-next-step-root";
 export const CHECKPOINT_CONTENT_TYPE = "application/octet-stream";
 /** A proof never needs more siblings than this (trees of at most 2^20 + 1 leaves). */
 export const MAX_PROOF_LENGTH = 24;
@@ -73,9 +84,11 @@ export interface ServedCheckpoint {
   bytes: Uint8Array;
   hash: Hex;
   parameterRoot: Hex;
+  /** The committed step-state root of the segment starting here (absent: zero, none committed). */
+  stepRoot?: Hex;
   proof: readonly Hex[];
-  /** The hash, parameter root and proof of the next checkpoint (index + 1), where the run has one. */
-  next?: { hash: Hex; parameterRoot: Hex; proof: readonly Hex[] };
+  /** The hash, parameter root, step root and proof of the next checkpoint (index + 1), where the run has one. */
+  next?: { hash: Hex; parameterRoot: Hex; stepRoot?: Hex; proof: readonly Hex[] };
 }
 
 /** Where a checkpoint server reads runs from (the trainer daemon's store). */
@@ -128,10 +141,12 @@ export function checkpointRoutes(source: CheckpointSource): Route[] {
             "content-type": CHECKPOINT_CONTENT_TYPE,
             [CHECKPOINT_HASH_HEADER]: served.hash,
             [PARAMETER_ROOT_HEADER]: served.parameterRoot,
+            ...(served.stepRoot && { [STEP_ROOT_HEADER]: served.stepRoot }),
             [MERKLE_PROOF_HEADER]: served.proof.join(","),
             ...(served.next && {
               [NEXT_HASH_HEADER]: served.next.hash,
               [NEXT_ROOT_HEADER]: served.next.parameterRoot,
+              ...(served.next.stepRoot && { [NEXT_STEP_ROOT_HEADER]: served.next.stepRoot }),
               [NEXT_PROOF_HEADER]: served.next.proof.join(","),
             }),
             "cache-control": "public, max-age=31536000, immutable",
@@ -183,6 +198,8 @@ export interface ProvenCheckpoint {
   hash: Hex;
   /** Root of the checkpoint's byte tree, computed from the bytes and proven in the leaf. */
   parameterRoot: Hex;
+  /** The step-state root proven in the leaf (zero where none is committed). */
+  stepRoot: Hex;
   checkpoint: Checkpoint;
   bytes: number;
   /** The leaf's Merkle proof under the root (what the ModelRegistry checks a final checkpoint with). */
@@ -193,6 +210,15 @@ export interface ProvenCheckpoint {
    * checkpoint itself).
    */
   next?: ProvenHash;
+}
+
+/** The step root a response names (`name`: this checkpoint's or the next one's header); zero if absent. */
+function parseStepRoot(headers: Headers, name: string, url: string): Hex {
+  const text = headers.get(name)?.trim();
+  if (text === undefined || text === "") return zeroHash;
+  if (!isHex(text, { strict: true }) || size(text) !== 32)
+    throw new CheckpointFetchError("unproven", url, `${name} must be 32-byte hex, got ${text.slice(0, 80)}`);
+  return text.toLowerCase() as Hex;
 }
 
 function parseProof(text: string | null, url: string): Hex[] {
@@ -299,6 +325,7 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       );
     }
     const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
+    const stepRoot = parseStepRoot(response.headers, STEP_ROOT_HEADER, url);
     const body = await readBody(response, { deadline, maxBytes: layout.checkpointBytes, what: url });
     const received = body.byteLength;
     if (received !== layout.checkpointBytes) {
@@ -313,11 +340,11 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
     // Both words of the leaf come from the bytes received: a checkpoint whose committed
     // parameter root is not its own byte tree's is refused like one whose hash differs.
     const parameterRoot = byteTreeRoot(body);
-    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof)) {
+    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof, stepRoot)) {
       throw new CheckpointFetchError(
         "unproven",
         url,
-        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}) is not proven under root ${args.root}`,
+        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}, step root ${stepRoot}) is not proven under root ${args.root}`,
       );
     }
     let checkpoint: Checkpoint;
@@ -333,6 +360,7 @@ export async function fetchCheckpoint(args: FetchCheckpointArgs): Promise<Proven
       index: args.index,
       hash,
       parameterRoot,
+      stepRoot,
       checkpoint,
       bytes: received,
       proof,
@@ -348,6 +376,10 @@ export interface ProvenHash {
   index: number;
   hash: Hex;
   parameterRoot: Hex;
+  /** The step-state root proven in the leaf (zero where none is committed). */
+  stepRoot: Hex;
+  /** The leaf's Merkle proof under the root. */
+  proof: Hex[];
 }
 
 /**
@@ -390,12 +422,13 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
       );
     }
     const proof = parseProof(response.headers.get(MERKLE_PROOF_HEADER), url);
+    const stepRoot = parseStepRoot(response.headers, STEP_ROOT_HEADER, url);
     await keccakReady;
-    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof)) {
+    if (!verifyCheckpointProof(args.root, args.index, hash, parameterRoot, proof, stepRoot)) {
       throw new CheckpointFetchError(
         "unproven",
         url,
-        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}) is not proven under root ${args.root}`,
+        `checkpoint ${args.index} (hash ${hash}, parameter root ${parameterRoot}, step root ${stepRoot}) is not proven under root ${args.root}`,
       );
     }
     deadline.clear();
@@ -403,6 +436,8 @@ export async function fetchCheckpointHash(args: FetchCheckpointArgs): Promise<Pr
       index: args.index,
       hash: hash.toLowerCase() as Hex,
       parameterRoot: parameterRoot.toLowerCase() as Hex,
+      stepRoot,
+      proof,
     };
   } catch (err) {
     return fail(err);
@@ -417,13 +452,21 @@ function provenNext(headers: Headers, args: FetchCheckpointArgs): ProvenHash | u
   if (parameterRoot === undefined || !isHex(parameterRoot, { strict: true }) || size(parameterRoot) !== 32)
     return undefined;
   let proof: Hex[];
+  let stepRoot: Hex;
   try {
     proof = parseProof(headers.get(NEXT_PROOF_HEADER), "next");
+    stepRoot = parseStepRoot(headers, NEXT_STEP_ROOT_HEADER, "next");
   } catch {
     return undefined;
   }
   const index = args.index + 1;
-  return verifyCheckpointProof(args.root, index, hash, parameterRoot, proof)
-    ? { index, hash: hash.toLowerCase() as Hex, parameterRoot: parameterRoot.toLowerCase() as Hex }
+  return verifyCheckpointProof(args.root, index, hash, parameterRoot, proof, stepRoot)
+    ? {
+        index,
+        hash: hash.toLowerCase() as Hex,
+        parameterRoot: parameterRoot.toLowerCase() as Hex,
+        stepRoot,
+        proof,
+      }
     : undefined;
 }

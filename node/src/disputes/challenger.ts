@@ -126,7 +126,12 @@ export class ChallengerDisputes {
       log.info({ id: c.id, segment: c.segment }, "segment replays: no dispute opened");
       return undefined;
     }
-    const leaf = (p: ProvenCheckpoint) => ({ hash: p.hash, parameterRoot: p.parameterRoot, proof: p.proof });
+    const leaf = (p: ProvenCheckpoint) => ({
+      hash: p.hash,
+      parameterRoot: p.parameterRoot,
+      stepRoot: p.stepRoot,
+      proof: p.proof,
+    });
     try {
       const gameId = await openBoundGame(this.o.client, {
         store,

@@ -12,6 +12,7 @@ import {
   type Hash,
   type Hex,
   type TransactionReceipt,
+  zeroHash,
 } from "viem";
 import {
   getContractEvents,
@@ -116,10 +117,12 @@ export async function openBoundGame(
     const id = receipt ? openedGame(receipt, game) : await findOpened(ctx, challengeId, me);
     if (id !== undefined) return recordOpened(store, log, challengeId, segment, id);
   }
+  // A leaf without a step root commits none (zero), as a segment-replay run's leaves do.
+  const leaf = (l: CheckpointLeafProof) => ({ ...l, stepRoot: l.stepRoot ?? zeroHash });
   const calldata = encodeFunctionData({
     abi: disputeGameAbi,
     functionName: "openBound",
-    args: [challengeId, segment, args.start, args.end],
+    args: [challengeId, segment, leaf(args.start), leaf(args.end)],
   });
   if (!rec || rec.calldata !== calldata || rec.status === "refused")
     store.persistOpen(challengeId, segment, calldata);

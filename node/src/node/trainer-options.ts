@@ -5,7 +5,12 @@
  */
 import { getAddress, type Address } from "viem";
 import type { PoAIClient } from "@poai/sdk";
-import { createBackend, type BackendKind, type EngineBackend } from "@poai/sdk/compute";
+import {
+  DEFAULT_REPLAY_BUDGET_BYTES,
+  createBackend,
+  type BackendKind,
+  type EngineBackend,
+} from "@poai/sdk/compute";
 import type { LogLevel, Logger } from "../daemon/index.js";
 import { PoAIInputError } from "@poai/sdk";
 import { defaultDatasetCache } from "./trainer-datasets.js";
@@ -57,6 +62,13 @@ export interface TrainerDaemonOptions {
    * default true. Games already opened against its runs are played either way.
    */
   disputes?: boolean;
+  /**
+   * The checkpoint bytes a segment replay may fetch before a spec is audited by operation sampling
+   * instead (`auditModeFor`; docs/verifier.md "Audit modes"); default 10 MiB, the validators'
+   * default. For an operation-sampling spec the trainer commits every segment's step-state root
+   * and answers sample requests. Must match the validators' `replayBudgetBytes`.
+   */
+  replayBudgetBytes?: number;
 }
 
 /** The options after validation, with their defaults. */
@@ -81,6 +93,7 @@ export interface ResolvedTrainerOptions {
   datasetTimeoutMs: number;
   claimJobs: boolean;
   disputes: boolean;
+  replayBudgetBytes: number;
 }
 
 const LOG_LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -242,7 +255,16 @@ export function resolveTrainerOptions(options: TrainerDaemonOptions): ResolvedTr
   if (o.disputes !== undefined && typeof o.disputes !== "boolean") {
     throw new PoAIInputError("disputes", o.disputes, "a boolean");
   }
+  const replayBudgetBytes = o.replayBudgetBytes ?? DEFAULT_REPLAY_BUDGET_BYTES;
+  if (
+    typeof replayBudgetBytes !== "number" ||
+    !Number.isSafeInteger(replayBudgetBytes) ||
+    replayBudgetBytes < 0
+  ) {
+    throw new PoAIInputError("replayBudgetBytes", o.replayBudgetBytes, "a whole number of bytes >= 0");
+  }
   return {
+    replayBudgetBytes,
     claimJobs: o.claimJobs ?? true,
     disputes: o.disputes ?? true,
     datasetSources: datasetSources as string[],

@@ -16,7 +16,7 @@
  * Pruning deletes a run's checkpoints and keeps its row (flagged `pruned`), so the checkpoint
  * server can answer 410 Gone for it.
  */
-import type { Address, Hex } from "viem";
+import { zeroHash, type Address, type Hex } from "viem";
 import { byteTreeRoot, type TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
 import { DEFENCE_TABLES, DISPUTE_TABLES } from "../disputes/store.js";
@@ -116,6 +116,9 @@ const MIGRATIONS = [
   `,
   DISPUTE_TABLES,
   DEFENCE_TABLES,
+  // The step-state root of the segment starting at a checkpoint (an operation-sampling run's
+  // fourth leaf word); NULL: none computed yet, or a segment-replay run's (zero).
+  `ALTER TABLE checkpoints ADD COLUMN step_root TEXT;`,
 ];
 
 interface RunRow {
@@ -347,6 +350,36 @@ export class TrainerStore {
       if (Number(row.idx) !== i) throw new Error(`run ${id} is missing checkpoint ${i} in ${this.path}`);
       return byteTreeRoot(row.bytes);
     });
+  }
+
+  /**
+   * Step-state roots of run `id`'s stored checkpoints, checkpoint 0 first: the fourth word of each
+   * leaf (zero where none was stored: the last checkpoint, a segment-replay run).
+   */
+  stepRoots(id: Hex): Hex[] {
+    const rows = this.db
+      .prepare("SELECT idx, step_root FROM checkpoints WHERE run_id = ? ORDER BY idx")
+      .all(id.toLowerCase()) as unknown as { idx: number; step_root: string | null }[];
+    return rows.map((row, i) => {
+      if (Number(row.idx) !== i) throw new Error(`run ${id} is missing checkpoint ${i} in ${this.path}`);
+      return (row.step_root ?? zeroHash) as Hex;
+    });
+  }
+
+  /** The stored step-state root of the segment starting at checkpoint `index`, if computed. */
+  stepRoot(id: Hex, index: number): Hex | undefined {
+    const row = this.db
+      .prepare("SELECT step_root FROM checkpoints WHERE run_id = ? AND idx = ?")
+      .get(id.toLowerCase(), index) as { step_root: string | null } | undefined;
+    return (row?.step_root ?? undefined) as Hex | undefined;
+  }
+
+  /** Stores the step-state root of the segment starting at checkpoint `index` of run `id`. */
+  setStepRoot(id: Hex, index: number, root: Hex): void {
+    const r = this.db
+      .prepare("UPDATE checkpoints SET step_root = ? WHERE run_id = ? AND idx = ?")
+      .run(root.toLowerCase(), id.toLowerCase(), index);
+    if (Number(r.changes) !== 1) throw new Error(`run ${id} has no checkpoint ${index} in ${this.path}`);
   }
 
   checkpointCount(id: Hex): number {

@@ -41,6 +41,7 @@ import type { ChallengeInfo, DueChallenge } from "@poai/sdk";
 import { OPERATOR_STATUS, type OperatorView } from "@poai/sdk";
 import type { PoAIClient } from "@poai/sdk";
 import {
+  auditModeFor,
   commit,
   decodeCheckpoint,
   deriveKey,
@@ -66,6 +67,7 @@ import { TrainerDatasets } from "./trainer-datasets.js";
 import {
   DaemonLoop,
   checkpointRoutes,
+  sampleRoutes,
   createLogger,
   createProgress,
   serve,
@@ -89,6 +91,7 @@ import {
   type TrainerDaemonOptions,
 } from "./trainer-options.js";
 import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
+import { answerSamples, segmentStepRoot } from "./trainer-samples.js";
 
 // --- status -------------------------------------------------------------------------------------
 
@@ -328,6 +331,22 @@ export class TrainerDaemon extends DaemonLoop {
     this.server = await serve(
       [
         ...checkpointRoutes(source),
+        ...sampleRoutes({
+          run: (id) => this.runInfo(id),
+          spec: (id) => this.store.run(id)?.spec,
+          answer: async (id, segment, samples) => {
+            const run = this.store.run(id);
+            if (!run || this.closed || this.store.checkpoint(run.id, segment) === undefined) return undefined;
+            const started = performance.now();
+            const source = await this.disputeSource(run, segment);
+            const answers = answerSamples(source, run.spec, segment, samples);
+            this.log.debug(
+              { id, segment, samples: samples.length, ms: Math.round(performance.now() - started) },
+              "sample answers served",
+            );
+            return answers;
+          },
+        }),
         ...this.datasets.routes(),
         ...standardRoutes(() => this.status(), this.metrics, this),
       ],
@@ -723,9 +742,11 @@ export class TrainerDaemon extends DaemonLoop {
         `run ${run.id} has ${hashes.length} checkpoints on disk, expected ${run.checkpointCount}`,
       );
     }
+    await this.commitStepRoots(run, signal);
     const commitment = commit({
       checkpointHashes: hashes,
       parameterRoots: this.store.parameterRoots(run.id),
+      stepRoots: this.store.stepRoots(run.id),
     });
     this.remember(run.id, commitment);
     const score = await evaluate(spec, run.seed, checkpoint, { backend: this.backend, data });
@@ -749,6 +770,36 @@ export class TrainerDaemon extends DaemonLoop {
       "training finished",
     );
     return trained;
+  }
+
+  /**
+   * For a spec audited by operation sampling (`auditModeFor` under `replayBudgetBytes`), computes
+   * and stores the step-state root of every segment not stored yet (a restart resumes at the first
+   * missing one): the engine's steps traced from the stored checkpoints. A segment-replay spec
+   * commits zero step roots and skips this.
+   */
+  private async commitStepRoots(run: RunRecord, signal: AbortSignal): Promise<void> {
+    if (auditModeFor(run.spec, this.options.replayBudgetBytes).mode !== "operation-sampling") return;
+    const segments = run.checkpointCount - 1;
+    const started = performance.now();
+    let computed = 0;
+    for (let index = 0; index < segments; index++) {
+      if (this.store.stepRoot(run.id, index) !== undefined) continue;
+      signal.throwIfAborted();
+      const source = await this.disputeSource(run, index, signal);
+      this.store.setStepRoot(run.id, index, segmentStepRoot(source, run.spec, index));
+      computed++;
+    }
+    if (computed > 0)
+      this.log.info(
+        {
+          round: run.round,
+          id: run.id,
+          segments: computed,
+          seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+        },
+        "step-state roots committed (operation-sampling audit mode)",
+      );
   }
 
   /** Writes checkpoint `index` (its canonical bytes and hash), then calls `onCheckpointPersisted`. */
@@ -976,6 +1027,7 @@ export class TrainerDaemon extends DaemonLoop {
     const commitment = commit({
       checkpointHashes: this.store.checkpointHashes(key),
       parameterRoots: this.store.parameterRoots(key),
+      stepRoots: this.store.stepRoots(key),
     });
     this.remember(key, commitment);
     return commitment;
@@ -1040,11 +1092,13 @@ export class TrainerDaemon extends DaemonLoop {
       bytes: stored.bytes,
       hash: stored.hash,
       parameterRoot: commitment.parameterRoots[index],
+      stepRoot: commitment.stepRoots[index],
       proof: commitment.proof(index),
       ...(nextHash !== undefined && {
         next: {
           hash: nextHash,
           parameterRoot: commitment.parameterRoots[index + 1],
+          stepRoot: commitment.stepRoots[index + 1],
           proof: commitment.proof(index + 1),
         },
       }),

@@ -96,6 +96,9 @@ export interface AuditResult extends Decision {
   ms: number;
   /** Where those milliseconds went (phases that do not overlap; the rest is bookkeeping). */
   timings: AuditTimings;
+  /** Operation-sampling audits (`auditBySampling`): the samples checked, and the bytes of their answers. */
+  samplesChecked?: number;
+  answerBytes?: number;
 }
 
 /** The parts of an audit's wall-clock time, in milliseconds. */

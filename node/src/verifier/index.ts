@@ -1,6 +1,7 @@
 /**
  * `@poai/node/verifier`: the off-chain verifier of Proof-of-AI challenges. `auditChallenge` audits
- * one challenge (fetch and prove checkpoints, replay sampled segments, evaluate); the
+ * one challenge (fetch and prove checkpoints, replay sampled segments, evaluate), `auditBySampling`
+ * audits a spec too large to replay by checking sampled operations; the
  * `ValidatorDaemon` runs a validator: beacon contributions, audits, verdict commits and reveals,
  * finalizations and missed-deadline reports. See docs/verifier.md.
  */
@@ -14,6 +15,7 @@ export {
   type Decision,
   type FetchFailure,
 } from "./audit.js";
+export { DEFAULT_OPERATION_SAMPLES, auditBySampling, type SamplingAuditArgs } from "./sampling.js";
 export {
   ValidatorDaemon,
   resolveValidatorOptions,

@@ -52,6 +52,8 @@ import type { PreparedBeaconCommit } from "@poai/sdk";
 import type { ChallengeParams, PreparedVerdict } from "@poai/sdk";
 import type { PoAIClient } from "@poai/sdk";
 import {
+  DEFAULT_REPLAY_BUDGET_BYTES,
+  auditModeFor,
   modelLayout,
   segmentExamples,
   validateSpec,
@@ -76,7 +78,9 @@ import {
   auditChallenge,
   type AuditResult,
   type Decision,
+  type FetchFailure,
 } from "./audit.js";
+import { DEFAULT_OPERATION_SAMPLES, auditBySampling } from "./sampling.js";
 import { CommitteeView } from "./committee.js";
 import { ChallengerDisputes, type DisputeCandidate } from "../disputes/challenger.js";
 import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
@@ -113,6 +117,14 @@ export interface ValidatorDaemonOptions {
    * hangs never holds back the others or the commits and reveals that are ready.
    */
   auditBudgetMs?: number;
+  /**
+   * The checkpoint bytes one segment replay may fetch: a spec whose checkpoint is larger is audited
+   * by operation sampling (`auditModeFor`; docs/verifier.md "Audit modes"); default 10 MiB. Its
+   * trainers must use the same budget (`replayBudgetBytes` of the trainer daemon).
+   */
+  replayBudgetBytes?: number;
+  /** Operations checked per sampled segment in an operation-sampling audit; default 32. */
+  operationSamples?: number;
   /** A tick that reports no progress for this long is reported stuck (`/status`, `/healthz`); default 10 minutes. */
   stuckAfterMs?: number;
   /** Attempts of one RPC read (exponential backoff between them); default 4. */
@@ -173,6 +185,8 @@ export interface ResolvedValidatorOptions {
   fetchTimeoutMs: number;
   fetchAttempts: number;
   auditBudgetMs: number;
+  replayBudgetBytes: number;
+  operationSamples: number;
   stuckAfterMs: number;
   rpcAttempts: number;
   rpcRetryDelayMs: number;
@@ -240,6 +254,13 @@ export function resolveValidatorOptions(options: ValidatorDaemonOptions): Resolv
     fetchTimeoutMs: checkInt("fetchTimeoutMs", o.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, 1, 3_600_000),
     fetchAttempts: checkInt("fetchAttempts", o.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS, 1, 100),
     auditBudgetMs: checkInt("auditBudgetMs", o.auditBudgetMs ?? DEFAULT_AUDIT_BUDGET_MS, 1, 86_400_000),
+    replayBudgetBytes: checkInt(
+      "replayBudgetBytes",
+      o.replayBudgetBytes ?? DEFAULT_REPLAY_BUDGET_BYTES,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    operationSamples: checkInt("operationSamples", o.operationSamples ?? DEFAULT_OPERATION_SAMPLES, 1, 1024),
     stuckAfterMs: checkInt("stuckAfterMs", o.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, 1, 86_400_000),
     rpcAttempts: checkInt("rpcAttempts", o.rpcAttempts ?? 4, 1, 100),
     rpcRetryDelayMs: checkInt("rpcRetryDelayMs", o.rpcRetryDelayMs ?? 250, 0, 600_000),
@@ -680,7 +701,7 @@ export class ValidatorDaemon extends DaemonLoop {
       challenge.spec.version === 2
         ? await this.datasets.fetcher(challenge.spec, challenge.specId, challenge.endpoint)
         : undefined;
-    return auditChallenge({
+    const args = {
       spec: challenge.spec,
       seed: challenge.seed,
       id: challenge.id,
@@ -692,14 +713,22 @@ export class ValidatorDaemon extends DaemonLoop {
       timeoutMs: this.options.fetchTimeoutMs,
       attempts: this.options.fetchAttempts,
       signal,
-      onFetchFailure: (f) => {
+      onFetchFailure: (f: FetchFailure) => {
         this.metrics.fetchFailures.inc({ kind: f.kind });
         this.log.debug(
           { id: challenge.id, index: f.index, attempt: f.attempt, kind: f.kind, err: f.error.message },
           "checkpoint fetch failed",
         );
       },
-    });
+    };
+    // A spec whose checkpoint exceeds the replay budget is audited by operation sampling.
+    if (auditModeFor(challenge.spec, this.options.replayBudgetBytes).mode === "operation-sampling")
+      return auditBySampling({
+        ...args,
+        auditSeed: challenge.auditSeed,
+        operationSamples: this.options.operationSamples,
+      });
+    return auditChallenge(args);
   }
 
   /**

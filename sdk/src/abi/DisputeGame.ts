@@ -255,6 +255,7 @@ export const disputeGameAbi = [
         components: [
           { name: "hash", type: "bytes32", internalType: "bytes32" },
           { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
           { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
         ],
       },
@@ -265,6 +266,7 @@ export const disputeGameAbi = [
         components: [
           { name: "hash", type: "bytes32", internalType: "bytes32" },
           { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
           { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
         ],
       },

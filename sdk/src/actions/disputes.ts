@@ -12,7 +12,15 @@
  * events it needs (posted roots, revealed children and leaf) and its source; `playDispute` loops
  * over it until the game is resolved. The contract is `deployment.contracts.disputeGame`.
  */
-import { bytesToHex, encodeFunctionData, hexToBytes, type Address, type Hash, type Hex } from "viem";
+import {
+  bytesToHex,
+  encodeFunctionData,
+  hexToBytes,
+  type Address,
+  type Hash,
+  type Hex,
+  zeroHash,
+} from "viem";
 import { getBlock, getContractEvents, readContract, waitForTransactionReceipt } from "viem/actions";
 import { disputeGameAbi } from "../abi/index.js";
 import {
@@ -159,6 +167,11 @@ export interface CheckpointLeafProof {
   hash: Hex;
   /** Root of the checkpoint's byte tree. */
   parameterRoot: Hex;
+  /**
+   * The step-state root of the segment starting at the checkpoint (`RunCommitment.stepRoots`); zero
+   * when absent (a run audited by segment replay commits none).
+   */
+  stepRoot?: Hex;
   /** The leaf's Merkle proof under the run's committed root (`RunCommitment.proof`). */
   proof: readonly Hex[];
 }
@@ -169,6 +182,7 @@ function checkLeaf(field: string, leaf: CheckpointLeafProof) {
   return {
     hash: checkBytes32(`${field}.hash`, leaf.hash),
     parameterRoot: checkBytes32(`${field}.parameterRoot`, leaf.parameterRoot),
+    stepRoot: leaf.stepRoot === undefined ? zeroHash : checkBytes32(`${field}.stepRoot`, leaf.stepRoot),
     proof: leaf.proof.map((p, i) => checkBytes32(`${field}.proof[${i}]`, p)),
   };
 }

@@ -90,6 +90,7 @@ export { fastKeccakLoaded, keccak256Bytes, keccak256Raw, loadFastKeccak } from "
 export {
   CHECKPOINT_LEAF_ENCODING,
   CommitmentError,
+  NO_STEP_ROOT,
   checkpointLeaf,
   commit,
   commitCheckpoints,
@@ -167,6 +168,8 @@ export {
 export {
   StateTensors,
   stateHash,
+  stepData,
+  stepDataBytes,
   thetaBytes,
   thetaRoot,
   traceInference,
@@ -205,3 +208,21 @@ export {
   weightedMedian,
   type FedUpdate,
 } from "./federated.js";
+export {
+  DEFAULT_REPLAY_BUDGET_BYTES,
+  SampleError,
+  answerBytes,
+  answerSample,
+  auditModeFor,
+  checkSample,
+  drawOperationSamples,
+  sampleableSlots,
+  segmentStepRoot,
+  stepStatesRoot,
+  traceSegment,
+  type AuditMode,
+  type Sample,
+  type SampleAnswer,
+  type SegmentCommitment,
+  type StepStateOpening,
+} from "./state/sampling.js";

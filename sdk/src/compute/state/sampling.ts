@@ -13,12 +13,14 @@
  * roots and re-executes the rule: a trainer cannot answer with fabricated but locally consistent
  * values, since every value is bound by its proof to the roots it committed first. Browser-safe.
  */
-import { bytesToHex, concat, hexToBytes, keccak256, type Hex } from "viem";
+import { bytesToHex, concat, encodeAbiParameters, hexToBigInt, hexToBytes, keccak256, type Hex } from "viem";
+import type { EngineData } from "../backend.js";
+import type { EngineKey } from "../prng.js";
 import { PARAMETER_MAX, TARGET, BIAS_INPUT, clamp, effectiveWeight, roundShift } from "../reference.js";
 import { modelLayout, type TrainingSpec } from "../spec.js";
 import { FOLD_OPS, chunkCount, elementAt, trainingSlots, type ElementRef } from "./layout.js";
 import { chunkOperands, elementOperands, finOperands, initOperands, type OperandRange } from "./ops.js";
-import type { StateTensors } from "./trace.js";
+import { traceStep, type StateTensors } from "./trace.js";
 import { LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
 import type { LeafProof } from "./game.js";
 
@@ -169,6 +171,12 @@ export function checkSample(
   c: SegmentCommitment,
   sample: Sample,
   a: SampleAnswer,
+  /**
+   * The data slots' bytes of a step (absolute step number: `stepDataBytes`), which the validator
+   * computes itself: every proven operand leaf of X, TS or LBL must hold them. Without it the data
+   * slots are taken as proven (a trainer could then train on other inputs undetected).
+   */
+  dataOf?: (step: number) => ReadonlyMap<number, Uint8Array>,
 ): number {
   const slots = trainingSlots(spec);
   const last = slots.length - 1;
@@ -198,6 +206,13 @@ export function checkSample(
     const count = leafCountOf(slots[slot].length);
     if (leaf.index !== BigInt(j) || !verifyLeafProof(roots[slot], count, j, bytes, leaf.siblings))
       throw new SampleError(`proof: leaf ${j} of slot ${slot} is not under its root`);
+    const expected = dataOf?.(c.firstStep + sample.step).get(slot);
+    if (expected)
+      for (let b = j * LEAF_BYTES; b < Math.min(expected.length, (j + 1) * LEAF_BYTES); b++)
+        if (bytes[b - j * LEAF_BYTES] !== expected[b])
+          throw new SampleError(
+            `data: ${slots[slot].name} byte ${b} of step ${c.firstStep + sample.step} is ${bytes[b - j * LEAF_BYTES]}, the step's data gives ${expected[b]}`,
+          );
     return bytes;
   };
   const leafIndex = Math.floor(sample.byte / LEAF_BYTES);
@@ -297,10 +312,17 @@ export function answerBytes(a: SampleAnswer): number {
 /** The two audit modes of a spec. */
 export type AuditMode = "segment-replay" | "operation-sampling";
 
+/** The default budget of checkpoint bytes one segment replay may fetch: 10 MiB. */
+export const DEFAULT_REPLAY_BUDGET_BYTES = 10 * 2 ** 20;
+
 /**
- * The audit mode of a spec: segment replay (every sampled segment re-executed from its start
- * checkpoint: a forged segment drawn is caught with certainty) whenever an audit's checkpoint bytes
- * (`segments` × the checkpoint) fit `budgetBytes`; operation sampling only where they do not.
+ * The audit mode of a spec: segment replay (every sampled segment re-executed from its whole start
+ * checkpoint: a forged segment drawn is caught with certainty) whenever one checkpoint
+ * (`replayBytes`, what replaying one segment fetches) fits `budgetBytes`; operation sampling only
+ * where it does not. The trainer and the validators decide it alike, from the spec and the same
+ * budget: a trainer of an operation-sampling spec commits every segment's step-state root in its
+ * checkpoint leaves (`commit`'s `stepRoots`), one of a segment-replay spec commits zero and trains
+ * as fast as without them.
  * Operation sampling catches a forged segment only when a sample lands on one of its wrong
  * operations, so it reaches the protocol's escape goal (below 10⁻³) only against forgeries that
  * make a fraction φ ≥ ln(1000) / samples of the sampled segments' operations wrong; a forgery of
@@ -308,9 +330,90 @@ export type AuditMode = "segment-replay" | "operation-sampling";
  */
 export function auditModeFor(
   spec: TrainingSpec,
-  segments: number,
-  budgetBytes = 10 * 2 ** 20,
+  budgetBytes: number = DEFAULT_REPLAY_BUDGET_BYTES,
 ): { mode: AuditMode; replayBytes: number } {
-  const replayBytes = segments * modelLayout(spec).checkpointBytes;
+  if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0)
+    throw new RangeError(`budgetBytes must be a whole number of bytes, got ${budgetBytes}`);
+  const replayBytes = modelLayout(spec).checkpointBytes;
   return { mode: replayBytes <= budgetBytes ? "segment-replay" : "operation-sampling", replayBytes };
+}
+
+/**
+ * The step states of segment `index` of a run, from the parameters `start` at its first step:
+ * `onStep(t, tensors)` is called for each of its `checkpointInterval` steps in order (`t` 0-based
+ * in the segment), and the states are let go after the call unless the caller keeps them.
+ * Returns the parameters at the segment's end.
+ */
+export function traceSegment(
+  spec: TrainingSpec,
+  key: EngineKey,
+  start: Int16Array,
+  index: number,
+  onStep: (t: number, tensors: StateTensors) => void,
+  data?: EngineData,
+): Int16Array {
+  let theta = start;
+  const first = index * spec.checkpointInterval;
+  for (let t = 0; t < spec.checkpointInterval; t++) {
+    const trace = traceStep(spec, key, theta, first + t, data);
+    onStep(t, trace.tensors);
+    theta = trace.thetaOut;
+  }
+  return theta;
+}
+
+/**
+ * The step-state root of segment `index` (what the checkpoint leaf `index` commits in an
+ * operation-sampling run), traced from the parameters `start` of checkpoint `index`.
+ */
+export function segmentStepRoot(
+  spec: TrainingSpec,
+  key: EngineKey,
+  start: Int16Array,
+  index: number,
+  data?: EngineData,
+): Hex {
+  const hashes: Hex[] = [];
+  traceSegment(spec, key, start, index, (_, t) => hashes.push(stateHash(t.roots)), data);
+  return stepStatesRoot(hashes);
+}
+
+/** The bytes an operation sample may land on: those of the sampleable slots, in slot order. */
+function sampleableBytes(spec: TrainingSpec): { slot: number; length: number }[] {
+  const slots = trainingSlots(spec);
+  return sampleableSlots(spec).map((slot) => ({ slot, length: slots[slot].length }));
+}
+
+/**
+ * The `count` operation samples of segment `segment` drawn from `seed` (the challenge's audit seed,
+ * unknown to the trainer when it commits its step roots): each a step of the segment and a byte
+ * drawn uniformly over every byte of its sampleable slots (so a forgery of a fraction φ of a
+ * step's operation bytes is hit by each sample with probability φ), from
+ * keccak256(abi.encode(seed, segment, j)).
+ */
+export function drawOperationSamples(
+  spec: TrainingSpec,
+  seed: Hex,
+  segment: number,
+  count: number,
+): Sample[] {
+  const ranges = sampleableBytes(spec);
+  const total = ranges.reduce((n, r) => n + r.length, 0);
+  const out: Sample[] = [];
+  for (let j = 0; j < count; j++) {
+    const word = hexToBigInt(
+      keccak256(
+        encodeAbiParameters(
+          [{ type: "bytes32" }, { type: "uint256" }, { type: "uint256" }],
+          [seed, BigInt(segment), BigInt(j)],
+        ),
+      ),
+    );
+    const step = Number(word % BigInt(spec.checkpointInterval));
+    let at = Number((word >> 64n) % BigInt(total));
+    let k = 0;
+    while (at >= ranges[k].length) at -= ranges[k++].length;
+    out.push({ step, slot: ranges[k].slot, byte: at });
+  }
+  return out;
 }

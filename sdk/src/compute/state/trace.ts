@@ -108,25 +108,19 @@ export interface StepTrace {
 }
 
 /**
- * The state of step `step` of a run of (spec, key) from parameters `theta` (those before the step).
- * Version 2 needs the dataset rows the step reads in `data`.
+ * The data of step `step`: its batch's inputs and labels, the teacher's scores (engine version 1)
+ * and the examples it reads (version 2, from `data`): the X, TS and LBL slots of its state.
  */
-export function traceStep(
+export function stepData(
   spec: TrainingSpec,
   key: EngineKey,
-  theta: Int16Array,
   step: number,
   data?: EngineData,
-): StepTrace {
+): { x: Int32Array; labels: Int32Array; teacherScores: Int32Array; examples: Uint32Array } {
   const s = validateSpec(spec);
   const layout = modelLayout(s);
-  const L = layout.layers.length;
   const B = s.batchSize;
   const C = layout.classes;
-  if (theta.length !== layout.parameterCount)
-    throw new RangeError(`theta must hold ${layout.parameterCount} parameters, got ${theta.length}`);
-
-  // Data.
   let x: Int32Array;
   let labels: Int32Array;
   let teacherScores = new Int32Array(0);
@@ -151,6 +145,46 @@ export function traceStep(
     examples = stepExamples(key, data.train.count, B, step);
     ({ x, labels } = gatherRows(data.train, examples));
   }
+  return { x, labels, teacherScores, examples };
+}
+
+/** The bytes of step `step`'s data slots as its state encodes them: X (1), TS (2, version 1), LBL (3). */
+export function stepDataBytes(
+  spec: TrainingSpec,
+  key: EngineKey,
+  step: number,
+  data?: EngineData,
+): Map<number, Uint8Array> {
+  const d = stepData(spec, key, step, data);
+  const out = new Map<number, Uint8Array>([
+    [1, i8(d.x)],
+    [3, i32(d.labels)],
+  ]);
+  if (spec.version === 1) out.set(2, i32(d.teacherScores));
+  return out;
+}
+
+/**
+ * The state of step `step` of a run of (spec, key) from parameters `theta` (those before the step).
+ * Version 2 needs the dataset rows the step reads in `data`.
+ */
+export function traceStep(
+  spec: TrainingSpec,
+  key: EngineKey,
+  theta: Int16Array,
+  step: number,
+  data?: EngineData,
+): StepTrace {
+  const s = validateSpec(spec);
+  const layout = modelLayout(s);
+  const L = layout.layers.length;
+  const B = s.batchSize;
+  const C = layout.classes;
+  if (theta.length !== layout.parameterCount)
+    throw new RangeError(`theta must hold ${layout.parameterCount} parameters, got ${theta.length}`);
+
+  // Data.
+  const { x, labels, teacherScores, examples } = stepData(s, key, step, data);
 
   // Forward and loss.
   const eff = layout.layers.map((layer) => effectiveLayer(layer, theta));

@@ -1,0 +1,253 @@
+/**
+ * Operation samples over the checkpoint protocol (docs/verifier.md, "Audit modes"): a validator
+ * auditing an operation-sampling spec asks the trainer for its answers to samples of one segment.
+ *
+ *   POST {endpoint}/v1/challenges/{id}/samples
+ *       body (JSON, at most MAX_SAMPLE_REQUEST_BYTES): { "segment": s, "samples": [{ "step", "slot", "byte" }, …] }
+ *       (1..MAX_SAMPLES_PER_REQUEST samples, each `step` in 0..checkpointInterval-1 of the segment)
+ *   -> 200 JSON { "answers": [SampleAnswer, …] }, one per sample in order (`answerSample`), leaf
+ *      indexes as decimal strings; 400 naming the field and value of a bad request, 404 for an
+ *      unknown run or segment, 410 once the run was pruned.
+ *
+ * The answers prove themselves: the validator checks each with `checkSample` against the
+ * step-state root proven in the segment's start leaf, so the client only bounds the answer's time
+ * and size and checks its shape.
+ */
+import { isHex, size, type Hex } from "viem";
+import {
+  LEAF_BYTES,
+  sampleableSlots,
+  trainingSlots,
+  type Sample,
+  type SampleAnswer,
+  type StepStateOpening,
+  type TrainingSpec,
+} from "@poai/sdk/compute";
+import type { LeafProof } from "@poai/sdk/compute";
+import { BodyReadError, fetchWithDeadline, readBody, startDeadline } from "./body.js";
+import { httpError, json, type Route } from "./http.js";
+import { CheckpointFetchError, endpointUrl, type RunInfo } from "./protocol.js";
+
+/** Samples one request may carry. */
+export const MAX_SAMPLES_PER_REQUEST = 64;
+/** Largest sample request body accepted, in bytes. */
+export const MAX_SAMPLE_REQUEST_BYTES = 16 * 1024;
+/** Largest answer body a validator reads, in bytes (JSON, hex: about twice the answers' bytes). */
+export const MAX_SAMPLE_ANSWER_BYTES = 64 * 2 ** 20;
+
+export function samplesPath(id: Hex): string {
+  return `/v1/challenges/${id}/samples`;
+}
+
+/** Where the trainer's sample route reads runs and answers from. */
+export interface SampleSource {
+  run(id: Hex): RunInfo | "pruned" | undefined;
+  /** The spec of run `id` (held while the run is). */
+  spec(id: Hex): TrainingSpec | undefined;
+  /** The answers to `samples` of segment `segment` of run `id`, or undefined when not served. */
+  answer(id: Hex, segment: number, samples: readonly Sample[]): Promise<SampleAnswer[] | undefined>;
+}
+
+const ID = /^0x[0-9a-fA-F]{64}$/;
+
+class RequestError extends Error {}
+
+function whole(field: string, value: unknown, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > max)
+    throw new RequestError(
+      `${field} must be an integer in 0..${max}, got ${JSON.stringify(value)?.slice(0, 80)}`,
+    );
+  return value;
+}
+
+/** Checks a sample request against the run's spec; throws a RequestError naming the field. */
+export function parseSampleRequest(
+  spec: TrainingSpec,
+  checkpoints: number,
+  body: unknown,
+): { segment: number; samples: Sample[] } {
+  if (typeof body !== "object" || body === null)
+    throw new RequestError(`the body must be a JSON object { segment, samples }, got ${typeof body}`);
+  const b = body as Record<string, unknown>;
+  const segment = whole("segment", b.segment, checkpoints - 2);
+  if (!Array.isArray(b.samples) || b.samples.length < 1 || b.samples.length > MAX_SAMPLES_PER_REQUEST)
+    throw new RequestError(
+      `samples must be an array of 1..${MAX_SAMPLES_PER_REQUEST} samples, got ${Array.isArray(b.samples) ? `${b.samples.length} samples` : JSON.stringify(b.samples)?.slice(0, 80)}`,
+    );
+  const slots = trainingSlots(spec);
+  const allowed = new Set(sampleableSlots(spec));
+  const samples = b.samples.map((raw: unknown, i: number): Sample => {
+    const s = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    const step = whole(`samples[${i}].step`, s.step, spec.checkpointInterval - 1);
+    const slot = whole(`samples[${i}].slot`, s.slot, slots.length - 1);
+    if (!allowed.has(slot))
+      throw new RequestError(
+        `samples[${i}].slot must be a slot with a rule (${[...allowed].join(", ")}), got ${slot}`,
+      );
+    const byte = whole(`samples[${i}].byte`, s.byte, slots[slot].length - 1);
+    return { step, slot, byte };
+  });
+  return { segment, samples };
+}
+
+/** The trainer's sample route over `source`. */
+export function sampleRoutes(source: SampleSource): Route[] {
+  return [
+    {
+      method: "POST",
+      path: "/v1/challenges/:id/samples",
+      handler: async ({ params, raw }) => {
+        if (!ID.test(params.id))
+          return httpError(400, `challenge id must be 32-byte hex, got ${params.id.slice(0, 80)}`);
+        const id = params.id.toLowerCase() as Hex;
+        const run = source.run(id);
+        if (run === "pruned") return httpError(410, `challenge ${id} was pruned after its dispute window`);
+        const spec = source.spec(id);
+        if (run === undefined || spec === undefined) return httpError(404, `no run for challenge ${id}`);
+        let text = "";
+        let bytes = 0;
+        for await (const chunk of raw) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > MAX_SAMPLE_REQUEST_BYTES)
+            return httpError(413, `the request body must be at most ${MAX_SAMPLE_REQUEST_BYTES} bytes`);
+          text += (chunk as Buffer).toString("utf8");
+        }
+        let request: { segment: number; samples: Sample[] };
+        try {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            throw new RequestError(`the body must be JSON, got ${JSON.stringify(text.slice(0, 80))}`);
+          }
+          request = parseSampleRequest(spec, run.checkpoints, body);
+        } catch (err) {
+          if (err instanceof RequestError) return httpError(400, err.message);
+          throw err;
+        }
+        const answers = await source.answer(id, request.segment, request.samples);
+        if (!answers) return httpError(404, `segment ${request.segment} of ${id} is not available`);
+        return json(200, { answers });
+      },
+    },
+  ];
+}
+
+// --- client ----------------------------------------------------------------------------------------
+
+/** Why a sample request failed: no answer (`unreachable`, `timeout`, `status`, `oversized`) or a malformed one. */
+export class SampleFetchError extends CheckpointFetchError {}
+
+const isWord = (v: unknown): v is Hex =>
+  typeof v === "string" && isHex(v, { strict: true }) && size(v) === 32;
+
+function words(v: unknown, what: string, max: number): Hex[] {
+  if (!Array.isArray(v) || v.length > max || !v.every(isWord))
+    throw new Error(`${what} must be an array of at most ${max} 32-byte hex words`);
+  return v as Hex[];
+}
+
+function leafProof(v: unknown, what: string): LeafProof {
+  const p = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  if (typeof p.index !== "string" || !/^\d{1,15}$/.test(p.index))
+    throw new Error(`${what}.index must be a decimal string, got ${JSON.stringify(p.index)?.slice(0, 40)}`);
+  if (typeof p.leaf !== "string" || !isHex(p.leaf, { strict: true }) || size(p.leaf) !== LEAF_BYTES)
+    throw new Error(`${what}.leaf must be ${LEAF_BYTES} bytes of hex`);
+  return { index: BigInt(p.index), leaf: p.leaf, siblings: words(p.siblings, `${what}.siblings`, 64) };
+}
+
+function opening(v: unknown, what: string): StepStateOpening {
+  const o = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  return { roots: words(o.roots, `${what}.roots`, 4096), proof: words(o.proof, `${what}.proof`, 64) };
+}
+
+/** The shape of one answer from JSON (its proofs are `checkSample`'s to check); throws naming the field. */
+export function parseSampleAnswer(v: unknown, what: string): SampleAnswer {
+  const a = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  if (!Array.isArray(a.operands) || a.operands.length > 1 << 20)
+    throw new Error(`${what}.operands must be an array of leaf proofs`);
+  return {
+    state: opening(a.state, `${what}.state`),
+    ...(a.next !== undefined && { next: opening(a.next, `${what}.next`) }),
+    leaf: leafProof(a.leaf, `${what}.leaf`),
+    operands: a.operands.map((p, i) => leafProof(p, `${what}.operands[${i}]`)),
+  };
+}
+
+export interface FetchSamplesArgs {
+  endpoint: string;
+  id: Hex;
+  segment: number;
+  samples: readonly Sample[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Asks the trainer for its answers to `samples` of segment `segment` of challenge `id`. Returns the
+ * answers (shape-checked, one per sample, in order; `malformed` lists why an answer is unusable:
+ * the trainer's fault, never the network's) and the answer's byte size.
+ * @throws SampleFetchError when no answer came (`unreachable`, `timeout`, `status`, `oversized`).
+ */
+export async function fetchSampleAnswers(
+  args: FetchSamplesArgs,
+): Promise<{ answers: (SampleAnswer | Error)[]; bytes: number }> {
+  const url = endpointUrl(args.endpoint, samplesPath(args.id));
+  const timeoutMs = args.timeoutMs ?? 10_000;
+  const deadline = startDeadline(timeoutMs, { what: url, ...(args.signal && { signal: args.signal }) });
+  try {
+    let response: Response;
+    try {
+      response = await fetchWithDeadline(
+        url,
+        {
+          method: "POST",
+          redirect: "error",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({ segment: args.segment, samples: args.samples }),
+        },
+        deadline,
+      );
+    } catch (err) {
+      if (args.signal?.aborted) throw args.signal.reason;
+      if (deadline.expired) throw new SampleFetchError("timeout", url, `no answer within ${timeoutMs} ms`);
+      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+    }
+    let body: Uint8Array;
+    try {
+      body = await readBody(response, { deadline, maxBytes: MAX_SAMPLE_ANSWER_BYTES, what: url });
+    } catch (err) {
+      if (args.signal?.aborted) throw args.signal.reason;
+      if (err instanceof BodyReadError && err.kind === "oversized")
+        throw new SampleFetchError("oversized", url, err.message);
+      if (deadline.expired || (err instanceof BodyReadError && err.kind === "timeout"))
+        throw new SampleFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
+      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+    }
+    if (response.status !== 200)
+      throw new SampleFetchError(
+        "status",
+        url,
+        `answered HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200))}`,
+      );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      parsed = undefined;
+    }
+    const list = (parsed as { answers?: unknown } | undefined)?.answers;
+    const answers = args.samples.map((_, i): SampleAnswer | Error => {
+      if (!Array.isArray(list)) return new Error("the answer is not JSON { answers: [...] }");
+      if (i >= list.length) return new Error(`answers[${i}] is missing`);
+      try {
+        return parseSampleAnswer(list[i], `answers[${i}]`);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+    return { answers, bytes: body.byteLength };
+  } finally {
+    deadline.clear();
+  }
+}

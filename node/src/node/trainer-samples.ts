@@ -1,0 +1,40 @@
+/**
+ * The trainer's side of operation-sampling audits (docs/verifier.md, "Audit modes"): the step-state
+ * root of each segment, committed in the checkpoint leaves of a run whose spec is audited by
+ * sampling (`auditModeFor`), and the answers to the validators' samples, both from the states of
+ * the segment as the trainer holds them (its `disputeSource`, the same states it defends a
+ * dispute with).
+ */
+import type { Hex } from "viem";
+import {
+  answerSample,
+  stateHash,
+  stepStatesRoot,
+  type Sample,
+  type SampleAnswer,
+  type StateSource,
+  type StateTensors,
+  type TrainingSpec,
+} from "@poai/sdk/compute";
+
+/** The states of segment `segment`'s steps, first to last, from `source`. */
+export function segmentStates(source: StateSource, spec: TrainingSpec, segment: number): StateTensors[] {
+  const first = segment * spec.checkpointInterval;
+  return Array.from({ length: spec.checkpointInterval }, (_, t) => source.tensors(first + t));
+}
+
+/** The step-state root of segment `segment` (the fourth word of its start checkpoint's leaf). */
+export function segmentStepRoot(source: StateSource, spec: TrainingSpec, segment: number): Hex {
+  return stepStatesRoot(segmentStates(source, spec, segment).map((t) => stateHash(t.roots)));
+}
+
+/** The answers to `samples` of segment `segment`, in order. */
+export function answerSamples(
+  source: StateSource,
+  spec: TrainingSpec,
+  segment: number,
+  samples: readonly Sample[],
+): SampleAnswer[] {
+  const states = segmentStates(source, spec, segment);
+  return samples.map((s) => answerSample(spec, states, s));
+}
