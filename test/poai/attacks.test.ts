@@ -815,9 +815,9 @@ describe("ChallengeManager attacks", function () {
       const [T1] = w.trainers;
       const p = await w.staking.read.params();
       await w.staking.write.setParams([{ ...p, jailCooldown: 60 }]);
-      await w.at(w.start(R) + 10n);
+      await w.at(w.start(R) + 100n);
       await w.staking.write.slash([T1.address, 1n, [], true]);
-      await w.at(w.start(R) + 70n);
+      await w.at(w.start(R) + 160n);
       await T1.staking.write.unjail();
       await w.to(w.submitDeadline(R) + 1n);
       await w.challenges.write.reportMissed([T1.address, R]);
