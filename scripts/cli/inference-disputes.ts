@@ -40,21 +40,12 @@ import {
   sendContractTransaction,
   type PoAIContext,
 } from "@poai/sdk";
-import { OperatorCommandError, type CommandResult } from "./commands.js";
-import type { CliConfig } from "./config.js";
+import { OperatorCommandError } from "./commands.js";
+import type { DisputeCommandHelpers } from "./disputes.js";
 import type { CommonOptions, Session } from "./session.js";
 
-type Run = (
-  json: boolean | undefined,
-  work: (config: CliConfig) => Promise<CommandResult>,
-  opts: CommonOptions,
-) => Promise<void>;
-
-export interface InferenceDisputeHelpers {
-  common: (c: Command) => Command;
-  run: Run;
-  session: (o: CommonOptions, config: CliConfig, needsKey?: boolean) => Promise<Session>;
-}
+/** The command line's shared pieces, as the training games' commands get them. */
+export type InferenceDisputeHelpers = DisputeCommandHelpers;
 
 const fail = (message: string): never => {
   throw new OperatorCommandError(message);

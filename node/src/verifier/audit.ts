@@ -250,13 +250,7 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
     reason,
     ...stats,
     ms: Math.round(performance.now() - started),
-    timings: {
-      fetchWaitMs: Math.round(timings.fetchWaitMs),
-      initialMs: Math.round(timings.initialMs),
-      replayMs: Math.round(timings.replayMs),
-      evaluateMs: Math.round(timings.evaluateMs),
-      datasetMs: Math.round(timings.datasetMs),
-    },
+    timings: roundedTimings(timings),
   });
   /** Runs `body`, adding its wall-clock time to `timings[phase]`. */
   const timed = async <T>(phase: keyof AuditTimings, body: () => Promise<T>): Promise<T> => {
@@ -495,4 +489,15 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
     args.signal?.removeEventListener("abort", onAbort);
     inner.abort(new Error("audit finished"));
   }
+}
+
+/** An audit's phase times, rounded to whole milliseconds as its result reports them. */
+export function roundedTimings(t: AuditTimings): AuditTimings {
+  return {
+    fetchWaitMs: Math.round(t.fetchWaitMs),
+    initialMs: Math.round(t.initialMs),
+    replayMs: Math.round(t.replayMs),
+    evaluateMs: Math.round(t.evaluateMs),
+    datasetMs: Math.round(t.datasetMs),
+  };
 }

@@ -56,6 +56,7 @@ import {
   type AuditArgs,
   type AuditResult,
   type Decision,
+  roundedTimings,
 } from "./audit.js";
 
 /** Operations checked per sampled segment by default. */
@@ -122,13 +123,7 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
     samplesChecked: stats.samplesChecked,
     answerBytes: stats.answerBytes,
     ms: Math.round(performance.now() - started),
-    timings: {
-      fetchWaitMs: Math.round(timings.fetchWaitMs),
-      initialMs: Math.round(timings.initialMs),
-      replayMs: Math.round(timings.replayMs),
-      evaluateMs: Math.round(timings.evaluateMs),
-      datasetMs: Math.round(timings.datasetMs),
-    },
+    timings: roundedTimings(timings),
   });
   const invalid = (segment: number, reason: string) =>
     result({ verdict: "Invalid", segment, measuredScoreBps: 0 }, reason);
