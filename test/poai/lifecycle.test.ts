@@ -179,11 +179,6 @@ describe("ChallengeManager lifecycle", function () {
       ]);
       const agreeing = votes.filter((x, i) => agrees(ballots(w, votes)[i], o, w.cp.scoreToleranceBps));
       expect(agreeing.map((x) => x.v.address)).to.deep.equal([V[0].address, V[1].address]);
-      expect(await w.events(finalized, w.challenges, "PointsAwarded")).to.deep.equal([
-        { epoch: R, operator: T.address, points: trainerPoints },
-        { epoch: R, operator: V[0].address, points: WEIGHTS[0] },
-        { epoch: R, operator: V[1].address, points: WEIGHTS[1] },
-      ]);
       expect(await points(w, [T.address, ...V.map((v) => v.address)])).to.deep.equal([
         trainerPoints,
         WEIGHTS[0],
@@ -555,7 +550,8 @@ describe("ChallengeManager lifecycle", function () {
           { id, auditRound: R + 2n },
         ]);
         expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
-        expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+        expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
+        expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
         const ch = await w.challenges.read.getChallenge([id]);
         expect([ch.status, ch.extension, ch.auditRound]).to.deep.equal([Status.Submitted, 1, Number(R + 2n)]);
         expect(ch.commitStart).to.equal(w.start(R + 2n));
@@ -730,7 +726,7 @@ describe("ChallengeManager lifecycle", function () {
       expect((f.score as bigint) > 0n).to.equal(true);
       expect(f.trainerPoints).to.equal(0n);
       expect(await w.events(hash, w.challenges, "LateFinalization")).to.deep.equal([{ id, epoch: R }]);
-      expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
       expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
       expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
       expect(await w.challenges.read.isEpochFinal([R])).to.equal(true);
