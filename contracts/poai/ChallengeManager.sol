@@ -474,7 +474,13 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         // a stranger or a trainer is never drawn (and needs no audit seed, which may not exist yet)
         return
             staking.roleOf(validator) == IStaking.Role.Validator &&
-            ChallengeCold.isSelected(staking, auditSeed(id), validator, _challenges[id].round, _params.committeeSize);
+            ChallengeCold.isSelected(
+                staking,
+                auditSeed(id),
+                validator,
+                _challenges[id].round,
+                _params.committeeSize
+            );
     }
 
     /// @notice The commitment a committee member submits.

@@ -581,6 +581,34 @@ describe("ChallengeManager lifecycle", function () {
       );
     });
 
+    it("adds up an extended challenge's points and the next round's challenge's, both credited to the same epoch", async () => {
+      // The round R + 1 challenge's points are kept in its own slot, the extended round R
+      // challenge's in the epoch's mapping: an epochPoints that read only one of the two (or a
+      // judgment that overwrote the other) would pay the trainer for one of its runs only.
+      const w = await load();
+      const id = await submit(w, 100n, 9000);
+      await w.at(w.start(R + 1n) + 100n);
+      await w.T.cm.write.submitResult([R + 1n, ROOT, 9000]);
+      const id2 = w.id(w.T, R + 1n);
+      await w.to(w.windows(R).revealEnd);
+      await w.finalize(id); // nobody audited: extended into audit round R + 2
+      const votes = w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 9000 }));
+      const win = w.windows(R + 1n);
+      await w.reach(win.commitStart);
+      for (const vote of votes) for (const c of [id, id2]) await w.commitVote(c, vote);
+      await w.reach(win.revealStart);
+      for (const vote of votes) for (const c of [id, id2]) await w.revealVote(c, vote);
+      await w.reach(win.revealEnd);
+      const [f1] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      const [f2] = await w.events(await w.finalize(id2), w.challenges, "ChallengeFinalized");
+      expect([f1.status, f2.status]).to.deep.equal([Status.Valid, Status.Valid]);
+      expect(f1.trainerPoints > 0n && f2.trainerPoints > 0n).to.equal(true);
+      const both = (f1.trainerPoints as bigint) + (f2.trainerPoints as bigint);
+      expect(await w.challenges.read.epochPoints([R + 1n, w.T.address])).to.equal(both);
+      expect(await w.challenges.read.epochTotalPoints([R + 1n, 1])).to.equal(both);
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
+    });
+
     it("ends NoQuorum, slashing nothing, after maxExtensions extensions", async () => {
       const w = await load();
       const id = await submit(w, 100n, 9000);
