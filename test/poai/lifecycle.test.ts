@@ -602,7 +602,7 @@ describe("ChallengeManager lifecycle", function () {
       const [f1] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
       const [f2] = await w.events(await w.finalize(id2), w.challenges, "ChallengeFinalized");
       expect([f1.status, f2.status]).to.deep.equal([Status.Valid, Status.Valid]);
-      expect(f1.trainerPoints > 0n && f2.trainerPoints > 0n).to.equal(true);
+      expect((f1.trainerPoints as bigint) > 0n && (f2.trainerPoints as bigint) > 0n).to.equal(true);
       const both = (f1.trainerPoints as bigint) + (f2.trainerPoints as bigint);
       expect(await w.challenges.read.epochPoints([R + 1n, w.T.address])).to.equal(both);
       expect(await w.challenges.read.epochTotalPoints([R + 1n, 1])).to.equal(both);
