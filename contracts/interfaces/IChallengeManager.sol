@@ -107,7 +107,6 @@ interface IChallengeManager {
         uint256 trainerPoints
     );
     event ChallengeMissed(bytes32 indexed id, address indexed trainer, uint256 indexed round, uint256 misses);
-    event PointsAwarded(uint256 indexed epoch, address indexed operator, uint256 points);
     /// @notice Points of an overruled verdict taken back (`ChallengeManager.overrule`).
     event PointsTaken(uint256 indexed epoch, address indexed operator, uint256 points);
     /// @notice A validator whose Valid vote stood on a run proven fraudulent was slashed.

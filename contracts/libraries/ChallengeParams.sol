@@ -23,7 +23,7 @@ library ChallengeParams {
         uint256 maxExtensions,
         uint256 maxVerdictSlash,
         uint256 maxBeaconSlash
-    ) external pure {
+    ) public pure {
         _bound("commitWindow", p.commitWindow, 1, len - 2);
         _bound("revealWindow", p.revealWindow, 1, len - p.commitWindow - 1);
         _bound("finalizeGrace", p.finalizeGrace, 1, len);
@@ -45,6 +45,37 @@ library ChallengeParams {
         _bound("missSlash", p.missSlash, 1, WAD);
         _bound("verdictSlash", p.verdictSlash, 1, maxVerdictSlash);
         _bound("beaconSlash", p.beaconSlash, 1, maxBeaconSlash);
+    }
+
+    /// @notice `check`s `p`, then stores it in `params` and emits `ParamsUpdated` (from the
+    ///         ChallengeManager, whose storage and address this runs with).
+    function set(
+        IChallengeManager.Params storage params,
+        IChallengeManager.Params memory p,
+        uint256 len,
+        uint256 maxCommittee,
+        uint256 maxExtensions,
+        uint256 maxVerdictSlash,
+        uint256 maxBeaconSlash
+    ) external {
+        check(p, len, maxCommittee, maxExtensions, maxVerdictSlash, maxBeaconSlash);
+        params.commitWindow = p.commitWindow;
+        params.revealWindow = p.revealWindow;
+        params.finalizeGrace = p.finalizeGrace;
+        params.replayWindow = p.replayWindow;
+        params.committeeSize = p.committeeSize;
+        params.quorumBps = p.quorumBps;
+        params.minReveals = p.minReveals;
+        params.maxDeviationBps = p.maxDeviationBps;
+        params.scoreToleranceBps = p.scoreToleranceBps;
+        params.maxMisses = p.maxMisses;
+        params.maxExtensions = p.maxExtensions;
+        params.fraudSlash = p.fraudSlash;
+        params.withholdSlash = p.withholdSlash;
+        params.missSlash = p.missSlash;
+        params.verdictSlash = p.verdictSlash;
+        params.beaconSlash = p.beaconSlash;
+        emit IChallengeManager.ParamsUpdated(p);
     }
 
     function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) private pure {

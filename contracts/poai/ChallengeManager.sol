@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 import {IJobBoard} from "../interfaces/IJobBoard.sol";
@@ -11,6 +12,7 @@ import {ISlashWindow} from "../interfaces/ISlashWindow.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {ChallengeParams} from "../libraries/ChallengeParams.sol";
+import {ChallengeCold} from "../libraries/ChallengeCold.sol";
 import {Judgment} from "../libraries/Judgment.sol";
 import {Sortition} from "../libraries/Sortition.sol";
 
@@ -69,8 +71,11 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// @notice Hard bound of `beaconSlash`.
     uint256 public constant MAX_BEACON_SLASH = 0.1e18;
 
+    /// The trainer is not stored: a challenge's id holds it (`challengeId`). `points` are the
+    /// trainer's epoch points of the challenge's round, kept here (the slot is rewritten by the
+    /// judgment anyway) when it is judged in its first audit round; `epochPoints` adds them.
     struct Challenge {
-        address trainer;
+        uint160 points;
         uint32 round;
         uint24 latency;
         uint16 reportedScoreBps;
@@ -166,7 +171,6 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
         uint32 latency = uint32(block.timestamp - _roundStart(round));
-        c.trainer = msg.sender;
         c.round = uint32(round);
         c.latency = uint24(latency);
         c.reportedScoreBps = reportedScoreBps;
@@ -189,7 +193,6 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 closes = epochClosesAt(round);
         if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
 
-        c.trainer = trainer;
         c.round = uint32(round);
         c.status = Status.Missed;
         uint256 count = misses[trainer] + 1;
@@ -289,14 +292,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     ///         Anyone may report, from the start of `round` until `epochClosesAt(round - 1)`; the
     ///         reporter earns the finder's fee.
     function reportBeaconWithholding(uint256 round, address validator) external {
-        (bool committed, bool revealed) = beacon.contributionOf(round, validator);
-        if (!committed || revealed) revert RevealNotWithheld(round, validator);
-        uint256 readyAt = _roundStart(round);
-        if (block.timestamp < readyAt) revert DeadlineNotPassed(readyAt, block.timestamp);
-        uint256 closes = epochClosesAt(round - 1);
-        if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
-        if (_withholdingSlashed[round][validator]) revert WithholdingAlreadySlashed(round, validator);
-        _withholdingSlashed[round][validator] = true;
+        ChallengeCold.recordWithholding(
+            beacon,
+            _withholdingSlashed,
+            round,
+            validator,
+            _roundStart(round),
+            round == 0 ? 0 : epochClosesAt(round - 1)
+        );
         // The beacon of `round` is committed and revealed during `round - 1`: the offence's epoch.
         (uint256 fraction, ) = _slash(
             validator,
@@ -355,7 +358,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if ((was != Status.Valid && was != Status.Fraud) || conviction & OVERRULED != 0)
             revert NotOverrulable(id, was);
         _convictions[id] = conviction | OVERRULED;
-        trainer = c.trainer;
+        trainer = _trainerOf(id);
         auditRound = _auditRound(c);
         uint256 epoch = auditRound - 1;
         if (block.timestamp > epochClosesAt(epoch)) epoch = (block.timestamp - genesis) / epochLength;
@@ -370,14 +373,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             owed = conviction;
             c.status = Status.Valid;
             uint16 median = o.medianScoreBps == 0 ? c.reportedScoreBps : o.medianScoreBps;
-            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
+            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(trainer, c, median), WAD);
         } else {
             (o.verdict, proven.verdict) = (Verdict.Valid, Verdict.Invalid);
             c.status = Status.Fraud;
             _take(
                 epoch,
                 trainer,
-                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD),
+                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(trainer, c, o.medianScoreBps), WAD),
                 0
             );
         }
@@ -395,12 +398,17 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     /// Takes up to `points` of `operator`'s points in `epoch` (and from its role's total: `shift`
-    /// 0 for trainers, TRAINER_TOTAL_BITS for validators).
+    /// 0 for trainers, TRAINER_TOTAL_BITS for validators). A trainer's points kept with its
+    /// challenge of round `epoch` are taken first.
     function _take(uint256 epoch, address operator, uint256 points, uint256 shift) private {
         uint256 held = _points[epoch][operator];
-        if (points > held) points = held;
+        Challenge storage k = _challenges[_challengeId(operator, epoch)];
+        uint256 kept = shift == 0 ? k.points : 0;
+        if (points > held + kept) points = held + kept;
         if (points == 0) return;
-        _points[epoch][operator] = held - points;
+        uint256 fromKept = Math.min(points, kept);
+        if (fromKept != 0) k.points = uint160(kept - fromKept);
+        if (points != fromKept) _points[epoch][operator] = held - (points - fromKept);
         _totals[epoch] -= points << shift;
         emit PointsTaken(epoch, operator, points);
     }
@@ -444,9 +452,11 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     // Views
     // =========================================================================================
 
-    /// @notice The id of `trainer`'s challenge in `round`.
+    /// @notice The id of `trainer`'s challenge in `round`: `bytes32(uint256(uint160(trainer)) << 96 | round)`
+    ///         (the trainer in the high 160 bits, the round in the low 96; a round of 2^96 or more
+    ///         is refused), so that the id itself names the trainer.
     function challengeId(address trainer, uint256 round) public pure returns (bytes32) {
-        return keccak256(abi.encode(trainer, round));
+        return _challengeId(trainer, SafeCast.toUint96(round));
     }
 
     /// @notice The seed of `trainer`'s challenge in `round` (reverts until the round's beacon is ready).
@@ -476,14 +486,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     ///         in its current audit round (`commitVerdict` admits it whenever its commit window is
     ///         open; a top-up band, `TOP_UP_BANDS`, only while the committee is short).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
-        uint256 round = _challenges[id].round;
+        // a stranger or a trainer is never drawn (and needs no audit seed, which may not exist yet)
         return
             staking.roleOf(validator) == IStaking.Role.Validator &&
-            Sortition.isSelected(
+            ChallengeCold.isSelected(
+                staking,
                 auditSeed(id),
                 validator,
-                staking.stakeAt(validator, round),
-                staking.roleStakeAt(IStaking.Role.Validator, round),
+                _challenges[id].round,
                 _params.committeeSize
             );
     }
@@ -503,7 +513,6 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     function getChallenge(bytes32 id) external view returns (ChallengeView memory v) {
         Challenge storage c = _challenges[id];
         v.id = id;
-        v.trainer = c.trainer;
         v.round = c.round;
         v.status = c.status;
         v.resultRoot = c.resultRoot;
@@ -511,9 +520,10 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         v.latency = c.latency;
         v.members = c.members;
         if (c.status != Status.None) {
-            v.seed = challengeSeed(c.trainer, c.round);
+            v.trainer = _trainerOf(id);
+            v.seed = challengeSeed(v.trainer, c.round);
             ITaskRegistry.SpecParams memory sp;
-            (v.specId, sp) = _specOf(c.trainer, c.round, v.seed);
+            (v.specId, sp) = _specOf(v.trainer, c.round, v.seed);
             v.deadline = _deadline(c.round, sp.responseDeadline);
         }
         v.extension = c.extension;
@@ -527,30 +537,15 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
 
     /// @notice The committee of `id` in commit order. A member's address is known from its reveal
     ///         on (before, `VerdictCommitted` events name it).
-    function getMembers(bytes32 id) external view returns (MemberView[] memory views) {
-        uint256 n = _challenges[id].members;
-        views = new MemberView[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 slot = _slots[id][i];
-            if (slot & REVEALED == 0) {
-                views[i].weight = uint32(slot >> 216);
-                continue;
-            }
-            views[i] = MemberView(
-                address(uint160(slot)),
-                Verdict(uint8(slot >> 240)),
-                uint32(slot >> 208),
-                uint16(slot >> 192),
-                true,
-                Verdict((slot >> 249) & 3),
-                uint32(slot >> 160)
-            );
-        }
+    function getMembers(bytes32 id) external view returns (MemberView[] memory) {
+        return ChallengeCold.members(_slots, id, _challenges[id].members);
     }
 
     /// @inheritdoc IChallengeManager
-    function epochPoints(uint256 epoch, address operator) external view returns (uint256) {
-        return _points[epoch][operator];
+    /// @dev Adds the trainer's points kept with its challenge of round `epoch` (`Challenge.points`).
+    function epochPoints(uint256 epoch, address operator) external view returns (uint256 points) {
+        points = _points[epoch][operator];
+        if (epoch <= type(uint96).max) points += _challenges[_challengeId(operator, epoch)].points;
     }
 
     /// @inheritdoc IChallengeManager
@@ -740,11 +735,11 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (o.verdict == Verdict.None && _extend(id, c, a)) return Status.Submitted;
 
         uint256 round = c.round;
-        address trainer = c.trainer;
+        address trainer = _trainerOf(id);
         uint256 score;
         if (o.verdict == Verdict.Valid) {
             status = Status.Valid;
-            score = _score(c, o.medianScoreBps);
+            score = _score(trainer, c, o.medianScoreBps);
         } else if (o.verdict == Verdict.Invalid) {
             status = Status.Fraud;
         } else if (o.verdict == Verdict.Unavailable) {
@@ -759,9 +754,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 trainerPoints;
         if (block.timestamp <= epochClosesAt(epoch)) {
             if (score != 0) trainerPoints = Math.mulDiv(staking.stakeAt(trainer, round), score, WAD);
+            // judged in its first audit round (the epoch is the challenge's round): the trainer's
+            // points stay with the challenge, whose slot this judgment writes anyway (a trainer has
+            // one challenge a round); an extended challenge's go to the epoch's `_points`
+            bool kept = epoch == round && trainerPoints != 0;
+            if (kept) c.points = uint160(trainerPoints);
             _award(
                 epoch,
-                trainer,
+                kept ? address(0) : trainer,
                 trainerPoints,
                 status == Status.NoQuorum ? new Judgment.Vote[](0) : votes,
                 o
@@ -781,7 +781,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         (, uint256 taken) = _slash(
             trainer,
             fraud ? p.fraudSlash : p.withholdSlash,
-            Judgment.reporters(votes, o.verdict, MAX_REPORTERS),
+            ChallengeCold.reporters(votes, o.verdict, MAX_REPORTERS),
             fraud,
             round,
             fraud ? id : bytes32(0)
@@ -818,13 +818,13 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         return true;
     }
 
-    /// The score of a valid run, from the spec's parameters in force now.
-    function _score(Challenge storage c, uint16 medianScoreBps) private returns (uint256) {
+    /// The score of `trainer`'s valid run, from the spec's parameters in force now.
+    function _score(address trainer, Challenge storage c, uint16 medianScoreBps) private returns (uint256) {
         uint256 round = c.round;
         (, ITaskRegistry.SpecParams memory sp) = _specOf(
-            c.trainer,
+            trainer,
             round,
-            keccak256(abi.encode(_seal(round), c.trainer, round))
+            keccak256(abi.encode(_seal(round), trainer, round))
         );
         return
             Judgment.score(
@@ -838,8 +838,10 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             );
     }
 
-    /// Credits the trainer's points and each agreeing member its weight in `epoch`, and both
-    /// roles' epoch totals.
+    /// Credits the trainer's points (to `_points` unless `trainer` is zero: kept with its
+    /// challenge) and each agreeing member its weight in `epoch`, and both roles' epoch totals.
+    /// No event: `ChallengeFinalized` (or `VerdictOverruled`) carries the trainer's points, and a
+    /// member's follow from the reveals and the outcome (`Judgment.agrees`).
     function _award(
         uint256 epoch,
         address trainer,
@@ -847,10 +849,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         Judgment.Vote[] memory votes,
         Judgment.Outcome memory o
     ) private {
-        if (trainerPoints != 0) {
-            _points[epoch][trainer] += trainerPoints;
-            emit PointsAwarded(epoch, trainer, trainerPoints);
-        }
+        if (trainerPoints != 0 && trainer != address(0)) _points[epoch][trainer] += trainerPoints;
         uint256 validatorPoints;
         uint256 tolerance = _params.scoreToleranceBps;
         for (uint256 i; i < votes.length; ++i) {
@@ -858,7 +857,6 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             uint256 w = votes[i].weight;
             _points[epoch][votes[i].validator] += w;
             validatorPoints += w;
-            emit PointsAwarded(epoch, votes[i].validator, w);
         }
         if (trainerPoints != 0 || validatorPoints != 0) {
             _totals[epoch] += trainerPoints + (validatorPoints << TRAINER_TOTAL_BITS);
@@ -941,6 +939,15 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         return address(board) == address(0) ? bytes32(0) : board.jobSpecOf(trainer, round);
     }
 
+    /// `challengeId` for a round below 2^96.
+    function _challengeId(address trainer, uint256 round) private pure returns (bytes32) {
+        return bytes32((uint256(uint160(trainer)) << 96) | round);
+    }
+
+    function _trainerOf(bytes32 id) private pure returns (address) {
+        return address(uint160(uint256(id) >> 96));
+    }
+
     function _roundStart(uint256 round) private view returns (uint256) {
         return genesis + round * epochLength;
     }
@@ -976,7 +983,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     }
 
     function _setParams(Params memory p) private {
-        ChallengeParams.check(
+        ChallengeParams.set(
+            _params,
             p,
             epochLength,
             MAX_COMMITTEE,
@@ -984,7 +992,5 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             MAX_VERDICT_SLASH,
             MAX_BEACON_SLASH
         );
-        _params = p;
-        emit ParamsUpdated(p);
     }
 }

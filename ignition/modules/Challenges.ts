@@ -56,6 +56,7 @@ const build = (source: TokenSource) =>
       m.getParameter("beaconContributors", BEACON_CONTRIBUTORS),
     ]);
     const challengeParams = m.library("ChallengeParams");
+    const challengeCold = m.library("ChallengeCold");
     const challenges = m.contract(
       "ChallengeManager",
       [
@@ -82,7 +83,7 @@ const build = (source: TokenSource) =>
           beaconSlash: p("beaconSlash"),
         },
       ],
-      { libraries: { ChallengeParams: challengeParams } },
+      { libraries: { ChallengeParams: challengeParams, ChallengeCold: challengeCold } },
     );
     m.call(manager, "setTargetFunctionRole", [registry, [...REGISTRY_SELECTORS], ROLES.GOVERNOR], {
       id: "RegistryGovernorRole",

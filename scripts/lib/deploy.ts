@@ -176,10 +176,16 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
   ]);
   const challengeParams = { ...defaultChallengeParams(Number(base.epochLength)), ...options.challenge };
   const challengeParamsLibrary = await viem.deployContract("ChallengeParams");
+  const challengeColdLibrary = await viem.deployContract("ChallengeCold");
   const challenges = await viem.deployContract(
     "ChallengeManager",
     [staking.address, registry.address, beacon.address, manager.address, challengeParams],
-    { libraries: { ChallengeParams: challengeParamsLibrary.address } },
+    {
+      libraries: {
+        ChallengeParams: challengeParamsLibrary.address,
+        ChallengeCold: challengeColdLibrary.address,
+      },
+    },
   );
   const selector = (sig: string) => toFunctionSelector(sig);
   await manager.write.setTargetFunctionRole([

@@ -518,8 +518,14 @@ describe("ChallengeManager attacks", function () {
       const w = await load();
       const [T1, T2] = w.trainers;
       const hash = await T1.cm.write.submitResult([R, ROOT, 8000]);
-      const id1 = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [T1.address, R]));
+      // the id packs the trainer (high 160 bits) and the round (low 96)
+      const id1 = `0x${T1.address.slice(2).toLowerCase()}${R.toString(16).padStart(24, "0")}` as const;
       expect(await w.challenges.read.challengeId([T1.address, R])).to.equal(id1);
+      await assertions().revertWithCustomError(
+        w.challenges.read.challengeId([T1.address, 1n << 96n]),
+        w.challenges,
+        "SafeCastOverflowedUintDowncast",
+      );
       const [e] = await w.events(hash, w.challenges, "ResultSubmitted");
       expect([e.id, e.trainer]).to.deep.equal([id1, T1.address]);
       // T2's challenge is untouched, and T2 submits its own

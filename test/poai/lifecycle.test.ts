@@ -179,11 +179,6 @@ describe("ChallengeManager lifecycle", function () {
       ]);
       const agreeing = votes.filter((x, i) => agrees(ballots(w, votes)[i], o, w.cp.scoreToleranceBps));
       expect(agreeing.map((x) => x.v.address)).to.deep.equal([V[0].address, V[1].address]);
-      expect(await w.events(finalized, w.challenges, "PointsAwarded")).to.deep.equal([
-        { epoch: R, operator: T.address, points: trainerPoints },
-        { epoch: R, operator: V[0].address, points: WEIGHTS[0] },
-        { epoch: R, operator: V[1].address, points: WEIGHTS[1] },
-      ]);
       expect(await points(w, [T.address, ...V.map((v) => v.address)])).to.deep.equal([
         trainerPoints,
         WEIGHTS[0],
@@ -593,7 +588,8 @@ describe("ChallengeManager lifecycle", function () {
           { id, auditRound: R + 2n },
         ]);
         expect(await w.events(hash, w.challenges, "ChallengeFinalized")).to.deep.equal([]);
-        expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+        expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
+        expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
         const ch = await w.challenges.read.getChallenge([id]);
         expect([ch.status, ch.extension, ch.auditRound]).to.deep.equal([Status.Submitted, 1, Number(R + 2n)]);
         expect(ch.commitStart).to.equal(w.start(R + 2n));
@@ -621,6 +617,34 @@ describe("ChallengeManager lifecycle", function () {
       expect(await w.challenges.read.epochTotalPoints([R + 1n, 2])).to.equal(
         WEIGHTS[0] + WEIGHTS[1] + WEIGHTS[2] + WEIGHTS[3],
       );
+    });
+
+    it("adds up an extended challenge's points and the next round's challenge's, both credited to the same epoch", async () => {
+      // The round R + 1 challenge's points are kept in its own slot, the extended round R
+      // challenge's in the epoch's mapping: an epochPoints that read only one of the two (or a
+      // judgment that overwrote the other) would pay the trainer for one of its runs only.
+      const w = await load();
+      const id = await submit(w, 100n, 9000);
+      await w.at(w.start(R + 1n) + 100n);
+      await w.T.cm.write.submitResult([R + 1n, ROOT, 9000]);
+      const id2 = w.id(w.T, R + 1n);
+      await w.to(w.windows(R).revealEnd);
+      await w.finalize(id); // nobody audited: extended into audit round R + 2
+      const votes = w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 9000 }));
+      const win = w.windows(R + 1n);
+      await w.reach(win.commitStart);
+      for (const vote of votes) for (const c of [id, id2]) await w.commitVote(c, vote);
+      await w.reach(win.revealStart);
+      for (const vote of votes) for (const c of [id, id2]) await w.revealVote(c, vote);
+      await w.reach(win.revealEnd);
+      const [f1] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      const [f2] = await w.events(await w.finalize(id2), w.challenges, "ChallengeFinalized");
+      expect([f1.status, f2.status]).to.deep.equal([Status.Valid, Status.Valid]);
+      expect((f1.trainerPoints as bigint) > 0n && (f2.trainerPoints as bigint) > 0n).to.equal(true);
+      const both = (f1.trainerPoints as bigint) + (f2.trainerPoints as bigint);
+      expect(await w.challenges.read.epochPoints([R + 1n, w.T.address])).to.equal(both);
+      expect(await w.challenges.read.epochTotalPoints([R + 1n, 1])).to.equal(both);
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
     });
 
     it("ends NoQuorum, slashing nothing, after maxExtensions extensions", async () => {
@@ -768,7 +792,7 @@ describe("ChallengeManager lifecycle", function () {
       expect((f.score as bigint) > 0n).to.equal(true);
       expect(f.trainerPoints).to.equal(0n);
       expect(await w.events(hash, w.challenges, "LateFinalization")).to.deep.equal([{ id, epoch: R }]);
-      expect(await w.events(hash, w.challenges, "PointsAwarded")).to.deep.equal([]);
+      expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
       expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
       expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
       expect(await w.challenges.read.isEpochFinal([R])).to.equal(true);

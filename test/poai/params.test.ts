@@ -259,7 +259,12 @@ describe("ChallengeManager parameters", function () {
           w.manager.address,
           { ...base, quorumBps: 5000 },
         ],
-        { libraries: { ChallengeParams: (await conn.viem.deployContract("ChallengeParams")).address } },
+        {
+          libraries: {
+            ChallengeParams: (await conn.viem.deployContract("ChallengeParams")).address,
+            ChallengeCold: (await conn.viem.deployContract("ChallengeCold")).address,
+          },
+        },
       ),
       w.challenges,
       "InvalidParameter",

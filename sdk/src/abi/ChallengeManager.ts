@@ -188,7 +188,7 @@ export const challengeManagerAbi = [
       { name: "epoch", type: "uint256", internalType: "uint256" },
       { name: "operator", type: "address", internalType: "address" },
     ],
-    outputs: [{ name: "", type: "uint256", internalType: "uint256" }],
+    outputs: [{ name: "points", type: "uint256", internalType: "uint256" }],
     stateMutability: "view",
   },
   {
@@ -254,7 +254,7 @@ export const challengeManagerAbi = [
     inputs: [{ name: "id", type: "bytes32", internalType: "bytes32" }],
     outputs: [
       {
-        name: "views",
+        name: "",
         type: "tuple[]",
         internalType: "struct IChallengeManager.MemberView[]",
         components: [
@@ -608,16 +608,6 @@ export const challengeManagerAbi = [
   },
   {
     type: "event",
-    name: "PointsAwarded",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "points", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "PointsTaken",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
@@ -870,6 +860,14 @@ export const challengeManagerAbi = [
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "validator", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "SafeCastOverflowedUintDowncast",
+    inputs: [
+      { name: "bits", type: "uint8", internalType: "uint8" },
+      { name: "value", type: "uint256", internalType: "uint256" },
     ],
   },
   {

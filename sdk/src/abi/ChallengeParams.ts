@@ -39,6 +39,37 @@ export const challengeParamsAbi = [
     stateMutability: "pure",
   },
   {
+    type: "event",
+    name: "ParamsUpdated",
+    inputs: [
+      {
+        name: "params",
+        type: "tuple",
+        internalType: "struct IChallengeManager.Params",
+        indexed: false,
+        components: [
+          { name: "commitWindow", type: "uint32", internalType: "uint32" },
+          { name: "revealWindow", type: "uint32", internalType: "uint32" },
+          { name: "finalizeGrace", type: "uint32", internalType: "uint32" },
+          { name: "replayWindow", type: "uint32", internalType: "uint32" },
+          { name: "committeeSize", type: "uint16", internalType: "uint16" },
+          { name: "quorumBps", type: "uint16", internalType: "uint16" },
+          { name: "minReveals", type: "uint16", internalType: "uint16" },
+          { name: "maxDeviationBps", type: "uint16", internalType: "uint16" },
+          { name: "scoreToleranceBps", type: "uint16", internalType: "uint16" },
+          { name: "maxMisses", type: "uint16", internalType: "uint16" },
+          { name: "maxExtensions", type: "uint16", internalType: "uint16" },
+          { name: "fraudSlash", type: "uint64", internalType: "uint64" },
+          { name: "withholdSlash", type: "uint64", internalType: "uint64" },
+          { name: "missSlash", type: "uint64", internalType: "uint64" },
+          { name: "verdictSlash", type: "uint64", internalType: "uint64" },
+          { name: "beaconSlash", type: "uint64", internalType: "uint64" },
+        ],
+      },
+    ],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "InvalidParameter",
     inputs: [

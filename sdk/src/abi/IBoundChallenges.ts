@@ -203,16 +203,6 @@ export const iBoundChallengesAbi = [
   },
   {
     type: "event",
-    name: "PointsAwarded",
-    inputs: [
-      { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },
-      { name: "operator", type: "address", internalType: "address", indexed: true },
-      { name: "points", type: "uint256", internalType: "uint256", indexed: false },
-    ],
-    anonymous: false,
-  },
-  {
-    type: "event",
     name: "PointsTaken",
     inputs: [
       { name: "epoch", type: "uint256", internalType: "uint256", indexed: true },

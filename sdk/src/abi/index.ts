@@ -4,6 +4,7 @@ export { allowlistAbi } from "./Allowlist.js";
 export { atomicVerifierAbi } from "./AtomicVerifier.js";
 export { baseConsumerAbi } from "./BaseConsumer.js";
 export { callbackConsumerAbi } from "./CallbackConsumer.js";
+export { challengeColdAbi } from "./ChallengeCold.js";
 export { challengeManagerAbi } from "./ChallengeManager.js";
 export { challengeParamsAbi } from "./ChallengeParams.js";
 export { classifierConsumerAbi } from "./ClassifierConsumer.js";

@@ -1,6 +1,7 @@
 /**
  * Ids, seeds and commitments of the Proof-of-AI protocol, computed exactly as the contracts compute
- * them (`keccak256(abi.encode(...))` of the same types in the same order), so that an off-chain
+ * them (`keccak256(abi.encode(...))` of the same types in the same order; a challenge id packs its
+ * trainer and round), so that an off-chain
  * party derives them without a call and checks them against the chain.
  */
 import { bytesToHex, encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
@@ -8,14 +9,13 @@ import { checkAddress } from "../validate.js";
 import { encodeVerdict, type VerdictInput } from "./enums.js";
 import { checkBytes32, checkRound, checkSmallUint } from "./validate.js";
 
-/** `ChallengeManager.challengeId`: `keccak256(abi.encode(trainer, round))`. */
+/**
+ * `ChallengeManager.challengeId`: the trainer in the high 160 bits and the round in the low 96
+ * (`bytes32(uint256(uint160(trainer)) << 96 | round)`), so that an id names its trainer.
+ */
 export function challengeId(trainer: Address, round: bigint | number): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "address" }, { type: "uint256" }],
-      [checkAddress("trainer", trainer), checkRound("round", round)],
-    ),
-  );
+  const address = checkAddress("trainer", trainer).slice(2).toLowerCase();
+  return `0x${address}${checkRound("round", round).toString(16).padStart(24, "0")}`;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 } from "viem";
 import { deployPoAI, type ChallengeParams, type StakingParams } from "../../../scripts/lib/deploy.js";
 import type { TrainingSpec } from "../../../sdk/src/compute/index.js";
+import { challengeId } from "../../../sdk/src/poai/hashes.js";
 
 export type Connection = Awaited<ReturnType<typeof network.create>>;
 export type Viem = Connection["viem"];
@@ -222,8 +223,7 @@ export async function deployWorld(conn: Connection, options: WorldOptions = {}) 
     return spec < cap ? spec : cap;
   };
 
-  const id = (trainer: Actor, r: bigint) =>
-    keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [trainer.address, r]));
+  const id = (trainer: Actor, r: bigint) => challengeId(trainer.address, r);
 
   const commitment = (id: Hex, vote: Vote) =>
     d.challenges.read.verdictCommitment([

@@ -49,6 +49,7 @@ export {
   type Viem,
   type Wallet,
 } from "../../poai/helpers/world.js";
+import { challengeId } from "../../../sdk/src/poai/hashes.js";
 import {
   BPS,
   DAY,
@@ -219,8 +220,7 @@ export async function deployRewardWorld(conn: Connection, options: RewardWorldOp
     const revealEnd = revealStart + BigInt(cp.revealWindow);
     return { commitStart, revealStart, revealEnd, closes: revealEnd + BigInt(cp.finalizeGrace) };
   };
-  const id = (trainer: Address, r: bigint) =>
-    keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [trainer, r]));
+  const id = (trainer: Address, r: bigint) => challengeId(trainer, r);
   const salt = (v: Address, cid: Hex) =>
     keccak256(encodeAbiParameters([{ type: "address" }, { type: "bytes32" }], [v, cid]));
   const verdictOf = (b: Behaviour) => (b === "fraud" ? Verdict.Invalid : Verdict.Valid);
