@@ -155,7 +155,11 @@ describe("dashboard in headless Chromium against a devnet", function () {
     const { operators } = await client.staking.getOperators({ limit: 100 });
     const publicClient = await connection.viem.getPublicClient();
     const staking = { address: deployment.contracts.staking, abi: stakingAbi, fromBlock: 0n } as const;
-    const slashes = await publicClient.getContractEvents({ ...staking, eventName: "Slashed" });
+    // a conviction's slash is held through the dispute window (SlashHeld); the dashboard counts both
+    const slashes = [
+      ...(await publicClient.getContractEvents({ ...staking, eventName: "Slashed" })),
+      ...(await publicClient.getContractEvents({ ...staking, eventName: "SlashHeld" })),
+    ];
     const rewards = await publicClient.getContractEvents({ ...staking, eventName: "RewardCredited" });
     expect(await page.locator("[data-table=operators] tbody tr").count()).to.equal(operators.length);
     for (const op of operators) {
