@@ -6,7 +6,53 @@
 // output streams as each file ends; the linters' is collected and printed when they end. The
 // exit status is non-zero when either failed. `npm run lint` and `npm run test:contracts` run
 // each half alone; arguments after `npm test --` go to `hardhat test`.
+//
+// With no arguments every test file is named on the command line, the longest first, so that the
+// parallel workers (which take the files in the order given) do not end on one long file alone
+// while the other cores idle: Mocha's own order is alphabetical, which put the multi-process and
+// command-line files, the longest, last.
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+
+/** The slowest test files, longest first (file times of a whole run, in parallel workers). */
+const SLOWEST_FIRST = [
+  "test/scripts/devnet.test.ts",
+  "test/packages/packages.test.ts",
+  "test/scripts/cli.test.ts",
+  "test/dashboard/browser.test.ts",
+  "test/engine/cuda.test.ts",
+  "test/staking/invariants.test.ts",
+  "test/scripts/devnet-anvil.test.ts",
+  "test/scripts/multiprocess.test.ts",
+  "test/scripts/walkthrough.test.ts",
+  "test/scripts/rewards-multiprocess.test.ts",
+  "test/scripts/cli-market.test.ts",
+  "test/sdk/abi.test.ts",
+  "test/poai/invariants.test.ts",
+  "test/daemons/validator.test.ts",
+  "test/scripts/cli-governance.test.ts",
+  "test/daemons/e2e.test.ts",
+  "test/scripts/governance.test.ts",
+  "test/infernet/model-registry.test.ts",
+];
+
+/** Every file under `dir` (relative paths, `/`-separated), sorted. */
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(".", path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+/** The test files as `hardhat test` would find them (Solidity tests, then Mocha's), slowest first. */
+function orderedTestFiles() {
+  const all = filesUnder("test");
+  const solidity = all.filter((f) => f.startsWith("test/solidity/") && f.endsWith(".t.sol"));
+  const mocha = all.filter((f) => /\.(js|cjs|mjs|ts|cts|mts)$/i.test(f));
+  const slow = SLOWEST_FIRST.filter((f) => mocha.includes(f));
+  return [...solidity, ...slow, ...mocha.filter((f) => !slow.includes(f))];
+}
 
 /** Runs `command args` (through npm's PATH), resolving to its exit code. */
 function run(command, args, { capture = false } = {}) {
@@ -32,7 +78,8 @@ const compiled = await run("hardhat", ["compile", "--quiet"]);
 if (compiled.code !== 0) process.exit(compiled.code);
 
 const lint = run("npm", ["run", "--silent", "lint:code"], { capture: true });
-const tests = await run("hardhat", ["test", ...process.argv.slice(2)]);
+const args = process.argv.slice(2);
+const tests = await run("hardhat", ["test", ...(args.length > 0 ? args : orderedTestFiles())]);
 const linted = await lint;
 
 const seconds = Math.round((Date.now() - started) / 1000);
