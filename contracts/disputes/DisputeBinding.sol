@@ -244,9 +244,10 @@ library DisputeBinding {
         if (o.proof.length != depth) return false;
         bytes32 node = keccak256(abi.encodePacked(o.roots));
         for (uint256 k; k < depth; ++k)
-            node = (index >> k) & 1 == 1
-                ? keccak256(abi.encodePacked(o.proof[k], node))
-                : keccak256(abi.encodePacked(node, o.proof[k]));
+            node =
+                (index >> k) & 1 == 1
+                    ? keccak256(abi.encodePacked(o.proof[k], node))
+                    : keccak256(abi.encodePacked(node, o.proof[k]));
         return node == root;
     }
 

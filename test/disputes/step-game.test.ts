@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { Address } from "viem";
+import { keccak256, type Address } from "viem";
 import { getDispute, openStepDispute } from "../../sdk/src/actions/disputes.js";
 import { answerSample, stepStateProof, type Sample } from "../../sdk/src/compute/state/sampling.js";
 import { stateHash } from "../../sdk/src/compute/state/sampling.js";
 import { SampledStep, stepDisputeOf, type StepDispute } from "../../sdk/src/compute/state/step-game.js";
-import type { StateSource } from "../../sdk/src/compute/state/game.js";
+import { RunStates, elementOf, type StateSource } from "../../sdk/src/compute/state/game.js";
+import { deriveKey, modelLayout } from "../../sdk/src/compute/index.js";
+import { initialWeights } from "../../sdk/src/compute/reference.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { E, SPEC, Status, Verdict, type Actor } from "../poai/helpers/world.js";
 import {
@@ -231,7 +233,9 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
   it("a broken link between committed steps loses at the opening: Θ_out of step 3 is not Θ_in of step 4", async () => {
     // Each committed step is consistent on its own (step 4 honestly trained from other
     // parameters): a game that only checked the opened step's proof would go on to the step's slots
-    // and the trainer would win every one; the link is the fraud.
+    // and the trainer would win every one; the link is the fraud. Catches an opening without the
+    // link checks of DisputeBinding.checkStepOpening (checked: with them removed the game stays at
+    // PickSlot and this test fails).
     const state = openingOf(f.fair, 0, 3);
     const next = openingOf(f.fair, 0, 4);
     const dispute: StepDispute = {
@@ -249,5 +253,35 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
     expect(resolved.args.reason).to.equal("link");
     expect((await stakeOf(f, f.honestTrainer.address)) < stake).to.equal(true);
     expect((await f.game.getEvents.CommitteeOverruled({ id }))[0].args.membersSlashed).to.equal(3n);
+  });
+});
+
+describe("SampledStep: a fold's accumulators from a sample's answer alone", () => {
+  it("are the engine's, chunk by chunk, for the forward, backward and update folds of several chunks", () => {
+    const spec = {
+      version: 1 as const,
+      widths: [130, 70, 4],
+      batchSize: 66,
+      steps: 2,
+      checkpointInterval: 2,
+      lrShift: 4,
+      evalSize: 8,
+    };
+    const key = deriveKey(spec, keccak256("0x01"));
+    const run = new RunStates(spec, key, initialWeights(modelLayout(spec), key), 0);
+    const states = [run.tensors(0), run.tensors(1)];
+    // A_1 (130 inputs: 3 chunks), A_2 (70: 2), E_1 (4), Θ_out's first weight (66 rows: 2 chunks)
+    for (const sample of [
+      { step: 1, slot: 4, byte: 0 },
+      { step: 1, slot: 5, byte: 3 },
+      { step: 0, slot: 10, byte: 0 },
+      { step: 1, slot: 15, byte: 8 },
+    ]) {
+      const answer = answerSample(spec, states, sample);
+      const sampled = new SampledStep(spec, { fraud: "value", sample, answer, state: answer.state });
+      const ref = elementOf(spec, states[sample.step], sample.slot, sample.byte);
+      expect(sampled.isFold, `slot ${sample.slot}`).to.equal(true);
+      expect(sampled.foldAccs(), `slot ${sample.slot}`).to.deep.equal(run.foldAccs(sample.step, ref));
+    }
   });
 });
