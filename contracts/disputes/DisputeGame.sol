@@ -58,6 +58,13 @@ interface IEpochLength {
 ///         Valid is slashed (offence epoch: the audit round), and the verdict's points are taken
 ///         back (ChallengeManager.overrule).
 ///
+///         A bound game may also open **at one step** of the segment with `openBoundAtStep`, from
+///         the step states the trainer committed (the start leaf's step-state root): the step's
+///         slot roots, proven under it, stand as the defender's posted state and the game starts
+///         at the slot (phase PickSlot), so a validator that sampled one wrong operation plays it
+///         without a replay; a committed state whose links break (step 0's Θ_in, the last step's
+///         Θ_out, Θ_out of the step against Θ_in of the next) loses at the opening.
+///
 ///         A run the committee convicted as Fraud is **defended** with `openDefence`: every
 ///         accuser may take a seat (`openBound` on the convicted challenge: a game on the segment
 ///         it names, the trainer defending) until `disputeWindow` after the opening; when the
@@ -74,6 +81,9 @@ interface IEpochLength {
 ///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;
 ///  - a bound game's claim is exactly the committed run's: its start and end roots are proven
 ///    leaves of the challenge's `resultRoot`, its spec the challenge's;
+///  - a game at a step starts from the trainer's own commitment: its posted slot roots are proven
+///    under the committed step-state root, and a broken link between committed steps is decided
+///    at the opening (test/disputes/step-game.test.ts);
 ///  - against an honest defender no sequence of challenger moves wins, and against an honest
 ///    challenger no sequence of defender moves wins (the property test).
 contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
