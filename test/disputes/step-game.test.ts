@@ -6,7 +6,7 @@ import { answerSample, stepStateProof, type Sample } from "../../sdk/src/compute
 import { stateHash } from "../../sdk/src/compute/state/sampling.js";
 import { SampledStep, stepDisputeOf, type StepDispute } from "../../sdk/src/compute/state/step-game.js";
 import { RunStates, elementOf, type StateSource } from "../../sdk/src/compute/state/game.js";
-import { deriveKey, modelLayout } from "../../sdk/src/compute/index.js";
+import { deriveKey, modelLayout, stepDataBytes } from "../../sdk/src/compute/index.js";
 import { initialWeights } from "../../sdk/src/compute/reference.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
 import { E, SPEC, Status, Verdict, type Actor } from "../poai/helpers/world.js";
@@ -33,15 +33,26 @@ import {
  * honest trainer's round-1 runs of spec 8-8-4 (two segments of 10 steps), each committing its
  * segments' step-state roots, cleared by the committee. The forger flipped one bit of A_1 in step 13
  * (segment 1, step 3) and trained on from there; its segment 0 commits no step-state root. The
- * honest trainer's committed step states of segment 0 break one link (step 4's Θ_in is not step
- * 3's Θ_out); its segment 1 is honest.
+ * other trainer's segment 1 is honest; its committed step states of segment 0 train from the run's
+ * start on other inputs (every operation right) and break one link (step 4's Θ_in is not step 3's
+ * Θ_out).
  */
+const OTHER_KEY = deriveKey(SPEC, keccak256("0x0102"));
+/** The states the honest trainer committed for segment 0: its run's start, other inputs. */
+let otherData: RunStates;
+
 async function fixture() {
   const base = await committedRunsWorld(await network.create(), {
     stepRoots: {
-      tamper: (states, forged) => {
-        if (forged) states[0] = [];
-        else states[0][4][0] = states[0][5][0];
+      tamper: (states, forged, honest) => {
+        if (forged) {
+          states[0] = [];
+          return;
+        }
+        // segment 0 trained from the run's start on other inputs, every operation right
+        otherData = new RunStates(SPEC, OTHER_KEY, initialWeights(modelLayout(SPEC), honest.key), 0);
+        states[0] = Array.from({ length: interval }, (_, t) => [...otherData.tensors(t).roots]);
+        states[0][4][0] = states[0][5][0];
       },
     },
   });
@@ -200,6 +211,37 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
         }),
       ),
     ).to.deep.equal(["AlreadyOverruled", [f.forged.id]]);
+  });
+
+  it("training on other inputs with every operation right loses a game at the input byte a sample's operand shows", async () => {
+    const snapshot = await f.w.networkHelpers.takeSnapshot();
+    // A_1[0][0] of step 1 reads the row's inputs: the answer proves them under the committed X root
+    const sample = { step: 1, slot: 4, byte: 0 };
+    const states = Array.from({ length: interval }, (_, t) => otherData.tensors(t));
+    // (its step-state paths from the tree the trainer committed, whose step 4 was changed)
+    const answer = {
+      ...answerSample(SPEC, states, sample),
+      state: openingOf(f.fair, 0, 1),
+      next: openingOf(f.fair, 0, 2),
+    };
+    const key = deriveKey(SPEC, keccak256(f.honestTrainer.address));
+    const dataOf = (step: number) => stepDataBytes(SPEC, key, step);
+    // the operation holds; only the data does not
+    expect(stepDisputeOf(SPEC, commitmentOf(f.fair, 0), sample, answer)).to.equal(undefined);
+    const dispute = stepDisputeOf(SPEC, commitmentOf(f.fair, 0), sample, answer, dataOf);
+    expect(dispute?.sample.slot).to.equal(1);
+    const id = await openAtStep(f, f.challenger, f.fair, 0, dispute!);
+    const { winner } = await play(
+      f,
+      id,
+      [f.honestTrainer, otherData],
+      [f.challenger, new SampledStep(SPEC, dispute!) as unknown as StateSource],
+    );
+    expect(winner).to.equal(f.challenger.address);
+    const [resolved] = await f.game.getEvents.GameResolved({ id });
+    expect(resolved.args.reason).to.equal("element");
+    expect((await f.game.getEvents.CommitteeOverruled({ id }))[0].args.membersSlashed).to.equal(3n);
+    await snapshot.restore();
   });
 
   it("refuses a step game after the dispute window", async () => {

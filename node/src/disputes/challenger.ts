@@ -19,6 +19,8 @@ import { getDefence, isPoAIContractError, type PoAIClient } from "@poai/sdk";
 import {
   RunStates,
   SampledStep,
+  deriveKey,
+  stepDataBytes,
   stepDisputeOf,
   type EngineData,
   type StepDispute,
@@ -235,12 +237,17 @@ export class ChallengerDisputes {
       endRoot: end.parameterRoot,
       stepStatesRoot: start.stepRoot,
     };
-    const dispute = stepDisputeOf(c.spec, commitment, kept.sample, kept.answer);
+    // engine version 1: the step's inputs, which an input dispute is checked against
+    const key = deriveKey(c.spec, c.seed);
+    const dataOf = c.spec.version === 1 ? (step: number) => stepDataBytes(c.spec, key, step) : undefined;
+    const dispute = stepDisputeOf(c.spec, commitment, kept.sample, kept.answer, dataOf);
     if (!dispute)
       return this.refuse(
         c,
         `the kept answer of segment ${c.segment} proves nothing against the committed leaves`,
       );
+    // the game is played from what it was opened on (after a restart too)
+    store.setMeta(evidenceKey(c.id, c.segment), encodeStepEvidence(dispute));
     const leaf = (p: ProvenHash) => ({
       hash: p.hash,
       parameterRoot: p.parameterRoot,

@@ -68,10 +68,10 @@ export interface CommittedRunsOptions {
   validators?: bigint[];
   /**
    * Commit each segment's step-state root (as a run of an operation-sampling spec does); `tamper`
-   * may change a run's committed step states (`states[segment][step]`: the slot roots) first (a
-   * segment left with no states commits no step-state root).
+   * may change a run's committed step states (`states[segment][step]`: the slot roots; `honest`:
+   * the run's honest states) first (a segment left with no states commits no step-state root).
    */
-  stepRoots?: { tamper?: (states: Hex[][][], forged: boolean) => void };
+  stepRoots?: { tamper?: (states: Hex[][][], forged: boolean, honest: RunStates) => void };
 }
 
 /** The world with a dispute game and two committed runs (`forged`, `fair`) of round `R`. */
@@ -131,7 +131,7 @@ export async function committedRunsWorld(conn: Connection, options: CommittedRun
         stepStates.push(
           Array.from({ length: interval }, (_, t) => [...claimed.tensors(i * interval + t).roots]),
         );
-      options.stepRoots.tamper?.(stepStates, forge);
+      options.stepRoots.tamper?.(stepStates, forge, honest);
     }
     const commitment = options.stepRoots
       ? commitCheckpoints(bytes, [

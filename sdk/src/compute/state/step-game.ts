@@ -23,7 +23,7 @@ import {
   type SegmentCommitment,
   type StepStateOpening,
 } from "./sampling.js";
-import { LEAF_BYTES } from "./tree.js";
+import { LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
 import type { LeafProof } from "./game.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
@@ -72,10 +72,13 @@ function shapeHolds(spec: TrainingSpec, roots: readonly Hex[]): boolean {
 
 /**
  * The game a failed sample opens, or undefined when the answer proves nothing the chain can decide
- * (it holds; or its step is not under the committed root, an operand proof is wrong, or only a
- * data slot disagrees with the step's data: such an answer is refused by the audit, but the game
- * needs the trainer's own commitments). The checks are `checkSample`'s and the chain's
- * (`DisputeBinding.checkStepOpening`, then the element's rule).
+ * (it holds; or its step is not under the committed root, an operand proof is wrong, or a data
+ * slot other than an engine version 1 input disagrees with the step's data: such an answer is
+ * refused by the audit, but the game needs the trainer's own commitments and the chain's rule).
+ * The checks are `checkSample`'s and the chain's (`DisputeBinding.checkStepOpening`, then the
+ * element's rule). An operand of X (engine version 1) that is not the step's data (`dataOf`)
+ * opens the game at that input byte instead (`sample.slot` 1): the chain derives the byte from the
+ * run's key, so training on other inputs with every operation right is disputable too.
  */
 export function stepDisputeOf(
   spec: TrainingSpec,
@@ -104,11 +107,51 @@ export function stepDisputeOf(
   if (sample.step === 0 && !same(roots[0], c.startRoot)) return dispute("link");
   if (last && !same(roots[roots.length - 1], c.endRoot)) return dispute("link");
   if (next && !same(next.roots[0], roots[roots.length - 1])) return dispute("link");
+  const slots = trainingSlots(spec);
+  const xAt = (p: LeafProof, j: number): number | undefined => {
+    // the first byte of X leaf `j` (proven under the step's X root) that is not the step's data
+    const bytes = hexToBytes(p.leaf);
+    const expected = dataOf?.(c.firstStep + sample.step).get(1);
+    if (!expected || p.index !== BigInt(j)) return undefined;
+    if (!verifyLeafProof(roots[1], leafCountOf(slots[1].length), j, bytes, p.siblings)) return undefined;
+    for (let b = j * LEAF_BYTES; b < Math.min(expected.length, (j + 1) * LEAF_BYTES); b++)
+      if (bytes[b - j * LEAF_BYTES] !== expected[b]) return b;
+    return undefined;
+  };
+  // engine version 1: an input byte of X the step's data does not give (the chain derives it)
+  const inputDispute = (p: LeafProof, byte: number): StepDispute => ({
+    fraud: "value",
+    sample: { step: sample.step, slot: 1, byte },
+    answer: { state: answer.state, ...(next && { next }), leaf: p, operands: [] },
+    state: answer.state,
+    ...(next && { next }),
+  });
+  if (sample.slot === 1) {
+    if (spec.version !== 1) return undefined;
+    const byte = xAt(answer.leaf, Math.floor(sample.byte / LEAF_BYTES));
+    return byte === sample.byte ? inputDispute(answer.leaf, byte) : undefined;
+  }
   try {
     checkSample(spec, c, sample, answer, dataOf);
     return undefined;
   } catch (err) {
-    if (err instanceof SampleError && err.message.startsWith("value:")) return dispute("value");
+    if (!(err instanceof SampleError)) return undefined;
+    if (err.message.startsWith("value:")) return dispute("value");
+    if (!err.message.startsWith("data:") || spec.version !== 1) return undefined;
+    // an operand of X that is not the step's data: the game is at that input byte
+    const ref = elementAt(spec, slots, sample.slot, sample.byte);
+    let cursor = 0;
+    for (const r of ruleRanges(spec, ref).flat())
+      for (
+        let j = Math.floor(r.offset / LEAF_BYTES);
+        j < Math.floor(r.offset / LEAF_BYTES) + leavesOf(r);
+        j++
+      ) {
+        const p = answer.operands[cursor++];
+        if (!p || r.slot !== 1) continue;
+        const byte = xAt(p, j);
+        if (byte !== undefined) return inputDispute(p, byte);
+      }
     return undefined;
   }
 }
@@ -140,8 +183,9 @@ const i8 = (b: Uint8Array, i: number) => (b[i] << 24) >> 24;
 const i16 = (b: Uint8Array, i: number) => ((b[i] | (b[i + 1] << 8)) << 16) >> 16;
 
 /** The leaves a range of operands spans. */
-const leavesOf = (r: OperandRange) =>
-  Math.floor((r.offset + r.length - 1) / LEAF_BYTES) - Math.floor(r.offset / LEAF_BYTES) + 1;
+function leavesOf(r: OperandRange): number {
+  return Math.floor((r.offset + r.length - 1) / LEAF_BYTES) - Math.floor(r.offset / LEAF_BYTES) + 1;
+}
 
 /**
  * The challenger's side of a game opened at a sampled step, played from the sample's answer alone
