@@ -12,6 +12,11 @@
  *
  * The same opening is its seat in the defence of a conviction it voted for (the challenge ended
  * `Fraud` and the trainer opened a defence, `defended`): its segment, its bond, its replay.
+ *
+ * A spec audited by operation sampling is not replayed: the audit keeps the failed sample's answer
+ * (`keepEvidence`), and the game opens at that step (`openBoundAtStep`) once the answer is checked
+ * again against the segment's leaves (fetched without their bytes), and is played from the kept
+ * answer (`SampledStep`), after a restart too (docs/disputes.md, "A game at a sampled step").
  */
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
