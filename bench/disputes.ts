@@ -18,6 +18,10 @@
  * Data slots (`runDataSlotsBench`, BENCH=dispute-data, also run by BENCH=disputes): games that end
  * on the rule of X, TS or LBL, written under `dataSlots`.
  *
+ * Games bound to a challenge and defences (`bench/disputes-bound.ts`, BENCH=bound-disputes) and
+ * games opened at a sampled step against `openBound` (`bench/disputes-step.ts`,
+ * BENCH=step-disputes) are also run by BENCH=disputes, written under `bound` and `stepGame`.
+ *
  * Writes bench/results/disputes.json.   BENCH=disputes npm run bench
  */
 import { readFile, writeFile } from "node:fs/promises";

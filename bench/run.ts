@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
  * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `escape`, `dashboard`,
- * `scale`, `jobs`, `sampling`, `sampling-audit`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
+ * `scale`, `jobs`, `sampling`, `sampling-audit`, `disputes`, `bound-disputes`, `step-disputes`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -63,7 +63,14 @@ if (!only || only === "disputes" || only === "inference-disputes" || only === "d
   if (!only || only === "disputes") {
     const { runBoundDisputesBench } = await import("./disputes-bound.js");
     await runBoundDisputesBench();
+    const { runStepDisputesBench } = await import("./disputes-step.js");
+    await runStepDisputesBench();
   }
+}
+
+if (only === "step-disputes") {
+  const { runStepDisputesBench } = await import("./disputes-step.js");
+  await runStepDisputesBench();
 }
 
 if (!only || only === "dashboard") {

@@ -92,6 +92,14 @@ library DisputeBinding {
         bytes32[] proof;
     }
 
+    /// @notice A step's state as the trainer committed it: the step's `6 + 5L` slot roots and the
+    ///         path of their state hash `keccak256(roots[0] ‖ … ‖ roots[5+5L])` in the segment's
+    ///         step-state tree (siblings bottom up; `ceil(log2(steps))` of them).
+    struct StepOpening {
+        bytes32[] roots;
+        bytes32[] proof;
+    }
+
     /// @notice The claim of segment `segment` of a run, as the chain holds it.
     struct BoundClaim {
         StepRules.Spec spec;
@@ -117,6 +125,9 @@ library DisputeBinding {
     error NotAnAccuser(bytes32 challengeId, address account);
     error AlreadySeated(bytes32 challengeId, address accuser);
     error DefencePending(bytes32 challengeId, uint256 seatEnd, uint256 pending);
+    error StepRootUnset(bytes32 challengeId, uint256 segment);
+    error StepOutOfRange(uint256 step, uint256 steps);
+    error StepNotProven(uint256 step);
 
     event DefenderSlashed(
         uint256 indexed id,
@@ -177,6 +188,67 @@ library DisputeBinding {
             ITaskRegistry.DatasetRef memory d = cm.registry().getDataset(c.specId);
             (claim.data.root, claim.data.count) = (d.trainRoot, d.trainCount);
         }
+    }
+
+    /// @notice Checks the opening of a game at step `step` (0-based) of a segment of `steps` steps
+    ///         whose start leaf commits the step-state root `stepRoot` (refused when zero:
+    ///         `StepRootUnset`): `state` must be that step's committed state (`StepNotProven`), and
+    ///         `next`, when given (its roots not empty), the next step's. Returns the fraud the
+    ///         commitment proves at once ("" when none, and the game goes on at the step's slots):
+    ///         "state" when the committed state is not a state of the spec (a wrong number of slot
+    ///         roots, or a nonzero root of an absent slot), "link" when a link between steps is
+    ///         broken: step 0's Θ_in is not the start leaf's parameter root, the last step's Θ_out
+    ///         not the end leaf's, or this step's Θ_out not the next step's Θ_in.
+    function checkStepOpening(
+        StepRules.Spec memory s,
+        uint256 steps,
+        bytes32 challengeId,
+        uint256 segment,
+        CheckpointLeaf calldata start,
+        CheckpointLeaf calldata end,
+        uint256 step,
+        StepOpening calldata state,
+        StepOpening calldata next
+    ) external pure returns (string memory fraud) {
+        bytes32 stepRoot = start.stepRoot;
+        if (stepRoot == bytes32(0)) revert StepRootUnset(challengeId, segment);
+        if (step >= steps) revert StepOutOfRange(step, steps);
+        uint256 depth;
+        while ((uint256(1) << depth) < steps) ++depth;
+        if (!_stepProven(stepRoot, state, step, depth)) revert StepNotProven(step);
+        bytes32[] calldata roots = state.roots;
+        uint256 count = StepRules.slotCount(s);
+        if (roots.length != count) return "state";
+        if (s.version != 1 && roots[2] != bytes32(0)) return "state";
+        if (s.widths.length > 2) {
+            // WT_0 and E_0 are absent
+            uint256 base = StepRules.backwardBase(s.widths.length - 1, 0);
+            if (roots[base + 2] != bytes32(0) || roots[base + 3] != bytes32(0)) return "state";
+        }
+        if (step == 0 && roots[0] != start.parameterRoot) return "link";
+        if (step + 1 == steps) {
+            if (roots[count - 1] != end.parameterRoot) return "link";
+        } else if (next.roots.length != 0) {
+            if (!_stepProven(stepRoot, next, step + 1, depth)) revert StepNotProven(step + 1);
+            if (next.roots[0] != roots[count - 1]) return "link";
+        }
+        return "";
+    }
+
+    function _stepProven(
+        bytes32 root,
+        StepOpening calldata o,
+        uint256 index,
+        uint256 depth
+    ) private pure returns (bool) {
+        if (o.proof.length != depth) return false;
+        bytes32 node = keccak256(abi.encodePacked(o.roots));
+        for (uint256 k; k < depth; ++k)
+            node =
+                (index >> k) & 1 == 1
+                    ? keccak256(abi.encodePacked(o.proof[k], node))
+                    : keccak256(abi.encodePacked(node, o.proof[k]));
+        return node == root;
     }
 
     /// @notice The game's slash window: `gameWindow` (an epoch and its longest game), plus, when it

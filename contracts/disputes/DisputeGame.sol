@@ -58,6 +58,13 @@ interface IEpochLength {
 ///         Valid is slashed (offence epoch: the audit round), and the verdict's points are taken
 ///         back (ChallengeManager.overrule).
 ///
+///         A bound game may also open **at one step** of the segment with `openBoundAtStep`, from
+///         the step states the trainer committed (the start leaf's step-state root): the step's
+///         slot roots, proven under it, stand as the defender's posted state and the game starts
+///         at the slot (phase PickSlot), so a validator that sampled one wrong operation plays it
+///         without a replay; a committed state whose links break (step 0's Θ_in, the last step's
+///         Θ_out, Θ_out of the step against Θ_in of the next) loses at the opening.
+///
 ///         A run the committee convicted as Fraud is **defended** with `openDefence`: every
 ///         accuser may take a seat (`openBound` on the convicted challenge: a game on the segment
 ///         it names, the trainer defending) until `disputeWindow` after the opening; when the
@@ -74,6 +81,9 @@ interface IEpochLength {
 ///  - a slash that Staking refuses (the defender is not an operator) never blocks the bonds;
 ///  - a bound game's claim is exactly the committed run's: its start and end roots are proven
 ///    leaves of the challenge's `resultRoot`, its spec the challenge's;
+///  - a game at a step starts from the trainer's own commitment: its posted slot roots are proven
+///    under the committed step-state root, and a broken link between committed steps is decided
+///    at the opening (test/disputes/step-game.test.ts);
 ///  - against an honest defender no sequence of challenger moves wins, and against an honest
 ///    challenger no sequence of defender moves wins (the property test).
 contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
@@ -235,6 +245,9 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
     error NotAnAccuser(bytes32 challengeId, address account);
     error AlreadySeated(bytes32 challengeId, address accuser);
     error DefencePending(bytes32 challengeId, uint256 seatEnd, uint256 pending);
+    error StepRootUnset(bytes32 challengeId, uint256 segment);
+    error StepOutOfRange(uint256 step, uint256 steps);
+    error StepNotProven(uint256 step);
 
     /// @param staking_ Staking (zero: no slashing); `token_` must be its token when set.
     /// @param slashFraction_ Fraction (1e18 = 100%) of a losing defender's stake slashed.
@@ -309,6 +322,61 @@ contract DisputeGame is ISlashWindow, ReentrancyGuardTransient {
         g.epoch = b.round;
         _next(g, g.hi - g.lo > 1 ? Phase.StepMid : Phase.StepState);
         emit BoundGameOpened(id, challengeId, segment);
+    }
+
+    /// @notice Opens a game bound to challenge `challengeId` (as `openBound`: the same leaves,
+    ///         window, status and bond) at step `step` (0-based) of segment `segment`, from the
+    ///         step states the trainer committed under the start leaf's step-state root: `state` is
+    ///         that step's slot roots with their path, and stands as the defender's posted state,
+    ///         so the game starts with the challenger naming the slot (phase PickSlot) and needs no
+    ///         replay. `next` (empty roots: none) is the next step's state, to prove a broken link.
+    ///         A commitment that is not a state of the spec, or whose links are broken (step 0's
+    ///         Θ_in not the start root, the last step's Θ_out not the end root, Θ_out of `step` not
+    ///         Θ_in of `step + 1`), loses at once (DisputeBinding.checkStepOpening).
+    function openBoundAtStep(
+        bytes32 challengeId,
+        uint32 segment,
+        DisputeBinding.CheckpointLeaf calldata start,
+        DisputeBinding.CheckpointLeaf calldata end,
+        uint32 step,
+        DisputeBinding.StepOpening calldata state,
+        DisputeBinding.StepOpening calldata next
+    ) external nonReentrant returns (uint256 id) {
+        DisputeBinding.BoundClaim memory b = DisputeBinding.boundClaim(
+            _settled,
+            defences,
+            challenges,
+            disputeWindow,
+            challengeId,
+            segment,
+            start,
+            end
+        );
+        string memory fraud = DisputeBinding.checkStepOpening(
+            b.spec,
+            b.steps,
+            challengeId,
+            segment,
+            start,
+            end,
+            step,
+            state,
+            next
+        );
+        id = _open(
+            b.trainer,
+            Claim(b.spec, b.firstStep, b.steps, start.parameterRoot, end.parameterRoot, b.data)
+        );
+        Game storage g = _games[id];
+        g.challengeId = challengeId;
+        g.epoch = b.round;
+        g.lo = b.firstStep + step;
+        g.hi = g.lo + 1;
+        g.rootsHash = keccak256(abi.encodePacked(state.roots));
+        _next(g, Phase.PickSlot);
+        emit BoundGameOpened(id, challengeId, segment);
+        emit StepStatePosted(id, state.roots);
+        if (bytes(fraud).length != 0) _resolve(id, g, true, fraud);
     }
 
     /// @notice Opens the defence of a run the committee convicted as Fraud (within

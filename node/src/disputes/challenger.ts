@@ -12,16 +12,37 @@
  *
  * The same opening is its seat in the defence of a conviction it voted for (the challenge ended
  * `Fraud` and the trainer opened a defence, `defended`): its segment, its bond, its replay.
+ *
+ * A spec audited by operation sampling is not replayed: the audit keeps the failed sample's answer
+ * (`keepEvidence`), and the game opens at that step (`openBoundAtStep`) once the answer is checked
+ * again against the segment's leaves (fetched without their bytes), and is played from the kept
+ * answer (`SampledStep`), after a restart too (docs/disputes.md, "A game at a sampled step").
  */
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
 import { getDefence, isPoAIContractError, type PoAIClient } from "@poai/sdk";
-import { RunStates, type EngineData, type StateSource, type TrainingSpec } from "@poai/sdk/compute";
-import { fetchCheckpoint, type ProvenCheckpoint } from "../daemon/protocol.js";
+import {
+  RunStates,
+  SampledStep,
+  deriveKey,
+  stepDataBytes,
+  stepDisputeOf,
+  type EngineData,
+  type StepDispute,
+  type TrainingSpec,
+} from "@poai/sdk/compute";
+import {
+  CheckpointFetchError,
+  fetchCheckpoint,
+  fetchCheckpointHash,
+  type ProvenCheckpoint,
+  type ProvenHash,
+} from "../daemon/protocol.js";
+import { decodeStepEvidence, encodeStepEvidence, evidenceKey } from "./evidence.js";
 import type { Logger } from "../daemon/log.js";
 import { disputeReplay } from "./data.js";
 import { openBoundGame } from "./open.js";
-import { DisputePlayer, type GameStatus, type PlayerHooks } from "./player.js";
+import { DisputePlayer, type GameStatus, type PlayerHooks, type TrainingSource } from "./player.js";
 import type { DisputeStore } from "./store.js";
 
 /** A challenge the validator may dispute: what its audit knows of it. */
@@ -38,6 +59,11 @@ export interface DisputeCandidate {
   segment: number;
   /** Engine version 2: the examples the segment reads. */
   data?: EngineData;
+  /**
+   * The spec is audited by operation sampling: the game opens at the step of the wrong operation
+   * the audit kept ({@link ChallengerDisputes.keepEvidence}), without a replay.
+   */
+  sampled?: boolean;
 }
 
 export interface ChallengerOptions {
@@ -55,7 +81,7 @@ export interface ChallengerOptions {
 /** The validator's dispute games: opening and playing them. */
 export class ChallengerDisputes {
   readonly player: DisputePlayer;
-  private readonly sources = new Map<string, StateSource>();
+  private readonly sources = new Map<string, TrainingSource>();
 
   constructor(private readonly o: ChallengerOptions) {
     this.player = new DisputePlayer({
@@ -96,6 +122,29 @@ export class ChallengerDisputes {
   }
 
   /**
+   * Keeps the evidence of a wrong operation an operation-sampling audit found in segment `segment`
+   * of challenge `id` (the first one kept stands): the game at its step is opened from it if the
+   * challenge ends Valid anyway, and played from it.
+   */
+  keepEvidence(id: Hex, segment: number, dispute: StepDispute): void {
+    const key = evidenceKey(id, segment);
+    if (this.o.store.getMeta(key) === undefined) this.o.store.setMeta(key, encodeStepEvidence(dispute));
+  }
+
+  /** The evidence kept for segment `segment` of challenge `id`. */
+  evidence(id: Hex, segment: number): StepDispute | undefined {
+    const json = this.o.store.getMeta(evidenceKey(id, segment));
+    return json === undefined ? undefined : decodeStepEvidence(json);
+  }
+
+  private refuse(c: DisputeCandidate, note: string): undefined {
+    this.o.store.persistOpen(c.id, c.segment, this.o.store.open(c.id)?.calldata ?? "0x");
+    this.o.store.updateOpen(c.id, { status: "refused", note: note.slice(0, 500) });
+    this.o.log.info({ id: c.id, segment: c.segment, note }, "no dispute opened");
+    return undefined;
+  }
+
+  /**
    * Opens a game on `c` (once), unless its segment replays to the committed end. Returns the game
    * id, or undefined when nothing was opened (the reason is stored as the opening's note).
    */
@@ -104,6 +153,7 @@ export class ChallengerDisputes {
     const prior = store.open(c.id);
     if (prior?.status === "opened") return prior.gameId;
     if (prior?.status === "refused") return undefined;
+    if (c.sampled) return this.openAtStep(c, signal);
     const fetch = (index: number) =>
       fetchCheckpoint({
         endpoint: c.endpoint,
@@ -154,6 +204,80 @@ export class ChallengerDisputes {
     }
   }
 
+  /**
+   * Opens the game at the step of the wrong operation kept for `c`'s segment: the kept answer is
+   * checked again against the leaves the chain holds (fetched without their bytes, proven under
+   * the committed root) before the opening is stored and sent.
+   */
+  private async openAtStep(c: DisputeCandidate, signal?: AbortSignal): Promise<bigint | undefined> {
+    const { store, log } = this.o;
+    const kept = this.evidence(c.id, c.segment);
+    if (!kept) return this.refuse(c, `no wrong operation of segment ${c.segment} was kept by the audit`);
+    const head = (index: number) =>
+      fetchCheckpointHash({
+        endpoint: c.endpoint,
+        id: c.id,
+        index,
+        spec: c.spec,
+        root: c.root,
+        timeoutMs: this.o.fetchTimeoutMs ?? 10_000,
+        ...(signal && { signal }),
+      });
+    let start: ProvenHash;
+    let end: ProvenHash;
+    try {
+      [start, end] = await Promise.all([head(c.segment), head(c.segment + 1)]);
+    } catch (err) {
+      if (err instanceof CheckpointFetchError && err.kind !== "malformed" && err.kind !== "unproven")
+        throw err;
+      return this.refuse(
+        c,
+        `the leaves of segment ${c.segment} could not be proven: ${(err as Error).message}`,
+      );
+    }
+    const commitment = {
+      firstStep: c.segment * c.spec.checkpointInterval,
+      steps: c.spec.checkpointInterval,
+      startRoot: start.parameterRoot,
+      endRoot: end.parameterRoot,
+      stepStatesRoot: start.stepRoot,
+    };
+    // engine version 1: the step's inputs, which an input dispute is checked against
+    const key = deriveKey(c.spec, c.seed);
+    const dataOf = c.spec.version === 1 ? (step: number) => stepDataBytes(c.spec, key, step) : undefined;
+    const dispute = stepDisputeOf(c.spec, commitment, kept.sample, kept.answer, dataOf);
+    if (!dispute)
+      return this.refuse(
+        c,
+        `the kept answer of segment ${c.segment} proves nothing against the committed leaves`,
+      );
+    // the game is played from what it was opened on (after a restart too)
+    store.setMeta(evidenceKey(c.id, c.segment), encodeStepEvidence(dispute));
+    const leaf = (p: ProvenHash) => ({
+      hash: p.hash,
+      parameterRoot: p.parameterRoot,
+      stepRoot: p.stepRoot,
+      proof: p.proof,
+    });
+    try {
+      const gameId = await openBoundGame(this.o.client, {
+        store,
+        log,
+        me: this.o.validator,
+        challengeId: c.id,
+        segment: c.segment,
+        start: leaf(start),
+        end: leaf(end),
+        step: dispute,
+      });
+      this.sources.set(gameId.toString(), new SampledStep(c.spec, dispute));
+      return gameId;
+    } catch (err) {
+      if (!isPoAIContractError(err)) throw err;
+      return this.refuse(c, `${err.errorName}: ${err.message}`);
+    }
+  }
+
   /** Plays every open game of this validator; `candidate(id)` rebuilds a lost replay after a restart. */
   async play(
     candidate: (challengeId: Hex) => Promise<DisputeCandidate>,
@@ -167,6 +291,14 @@ export class ChallengerDisputes {
           const cached = this.sources.get(g.gameId.toString());
           if (cached) return cached;
           const c = await candidate(g.challengeId!);
+          if (c.sampled) {
+            // a game at a sampled step is played from the answer kept on disk
+            const kept = this.evidence(c.id, c.segment);
+            if (!kept) throw new Error(`dispute ${g.gameId}: no kept evidence for segment ${c.segment}`);
+            const sampled = new SampledStep(c.spec, kept);
+            this.sources.set(g.gameId.toString(), sampled);
+            return sampled;
+          }
           const start = await fetchCheckpoint({
             endpoint: c.endpoint,
             id: c.id,

@@ -21,10 +21,12 @@ export {
   type GameStatus,
   type PlayOutcome,
   type PlayerHooks,
+  type TrainingSource,
 } from "./player.js";
 export { ChallengerDisputes, type ChallengerOptions, type DisputeCandidate } from "./challenger.js";
 export { DefenderDisputes, type DefenderOptions } from "./defender.js";
 export { openBoundGame } from "./open.js";
+export { decodeStepEvidence, encodeStepEvidence } from "./evidence.js";
 export { disputeDataset, disputeReplay, trainerDatasetUrl, type DisputeDatasetOptions } from "./data.js";
 export { ConvictionDefence, type DefenceOptions, type DefensibleRun } from "./defence.js";
 export {

@@ -23,11 +23,13 @@ import {
 import {
   disputeGameAbi,
   disputeGameAddress,
+  encodeStepOpening,
   sendContractTransaction,
   poaiTokenAbi,
   type CheckpointLeafProof,
   type PoAIContext,
 } from "@poai/sdk";
+import type { StepDispute } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
 import type { DisputeStore } from "./store.js";
 
@@ -85,7 +87,9 @@ export async function ensureBondApproved(ctx: PoAIContext, me: Address): Promise
 
 /**
  * Opens (or resumes opening) a bound game on segment `segment` of `challengeId` with the leaves
- * `start` and `end`; returns the game id. The opening is on disk before it is sent.
+ * `start` and `end`; returns the game id. The opening is on disk before it is sent. With `step`
+ * (a failed operation sample the chain can decide) the game opens at that step of the segment
+ * (`openBoundAtStep`) instead of bisecting its steps (`openBound`).
  */
 export async function openBoundGame(
   ctx: PoAIContext,
@@ -97,6 +101,7 @@ export async function openBoundGame(
     segment: number;
     start: CheckpointLeafProof;
     end: CheckpointLeafProof;
+    step?: StepDispute;
     afterPersist?: () => void | Promise<void>;
   },
 ): Promise<bigint> {
@@ -119,11 +124,14 @@ export async function openBoundGame(
   }
   // A leaf without a step root commits none (zero), as a segment-replay run's leaves do.
   const leaf = (l: CheckpointLeafProof) => ({ ...l, stepRoot: l.stepRoot ?? zeroHash });
-  const calldata = encodeFunctionData({
-    abi: disputeGameAbi,
-    functionName: "openBound",
-    args: [challengeId, segment, leaf(args.start), leaf(args.end)],
-  });
+  const functionName = args.step ? "openBoundAtStep" : "openBound";
+  const calldata = args.step
+    ? encodeStepOpening({ challengeId, segment, start: args.start, end: args.end, dispute: args.step })
+    : encodeFunctionData({
+        abi: disputeGameAbi,
+        functionName: "openBound",
+        args: [challengeId, segment, leaf(args.start), leaf(args.end)],
+      });
   if (!rec || rec.calldata !== calldata || rec.status === "refused")
     store.persistOpen(challengeId, segment, calldata);
   rec = store.open(challengeId)!;
@@ -132,14 +140,14 @@ export async function openBoundGame(
   const hash: Hash = await sendContractTransaction(ctx, {
     to: game,
     data: rec.calldata,
-    functionName: "openBound",
+    functionName,
   });
   store.updateOpen(challengeId, { status: "sent", txHash: hash });
   const receipt = await waitForTransactionReceipt(ctx.publicClient, { hash });
   const id = receipt.status === "success" ? openedGame(receipt, game) : undefined;
   if (id === undefined) {
-    store.updateOpen(challengeId, { status: "refused", note: `openBound ${hash} reverted` });
-    throw new Error(`openBound of challenge ${challengeId} reverted (${hash})`);
+    store.updateOpen(challengeId, { status: "refused", note: `${functionName} ${hash} reverted` });
+    throw new Error(`${functionName} of challenge ${challengeId} reverted (${hash})`);
   }
   return recordOpened(store, log, challengeId, segment, id);
 }

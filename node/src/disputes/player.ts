@@ -41,7 +41,7 @@ import {
   type InferenceGameState,
   type PoAIContext,
 } from "@poai/sdk";
-import type { InferenceSource, StateSource } from "@poai/sdk/compute";
+import type { InferenceSource, SampledStep, StateSource } from "@poai/sdk/compute";
 import { sendContractTransaction } from "@poai/sdk";
 import type { Logger } from "../daemon/log.js";
 import type { DisputeRole, DisputeStore, MoveRecord } from "./store.js";
@@ -93,8 +93,14 @@ export interface GameKind<V extends PlayedView, S> {
   encode(move: DisputeMove): Hex;
 }
 
-/** The training game (DisputeGame), played from a {@link StateSource}. */
-export const TRAINING_GAME: GameKind<DisputeView, StateSource> = {
+/**
+ * What a party of a training game plays from: its states (the defender's run, a challenger's
+ * replay), or, for the challenger of a game opened at a sampled step, the sample's answer.
+ */
+export type TrainingSource = StateSource | SampledStep;
+
+/** The training game (DisputeGame), played from a {@link TrainingSource}. */
+export const TRAINING_GAME: GameKind<DisputeView, TrainingSource> = {
   name: "dispute",
   address: disputeGameAddress,
   read: (ctx, id) => getDispute(ctx, { id }),
@@ -169,7 +175,7 @@ export interface PlayerHooks {
   afterSend?(move: MoveRecord, hash: Hash): void | Promise<void>;
 }
 
-export interface DisputePlayerOptions<V extends PlayedView = DisputeView, S = StateSource> {
+export interface DisputePlayerOptions<V extends PlayedView = DisputeView, S = TrainingSource> {
   /** The kind of game played; default the training game. */
   kind?: GameKind<V, S>;
   /** The daemon's context, with the wallet of the account that plays. */
@@ -186,7 +192,7 @@ export interface DisputePlayerOptions<V extends PlayedView = DisputeView, S = St
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-export class DisputePlayer<V extends PlayedView = DisputeView, S = StateSource> {
+export class DisputePlayer<V extends PlayedView = DisputeView, S = TrainingSource> {
   private readonly statuses = new Map<string, GameStatus>();
   private readonly kind: GameKind<V, S>;
   readonly warnSeconds: number;

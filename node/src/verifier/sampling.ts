@@ -14,7 +14,9 @@
  *    commitments, every operand of the data slots (X, TS, LBL) against the step's data as the
  *    validator computes it (`stepDataBytes`; engine version 2: the examples fetched and proven
  *    against the dataset's root): any answer that is missing, malformed or fails a check is
- *    `Invalid(s)`.
+ *    `Invalid(s)`. A failed answer the chain can decide (a wrong operation, a broken link between
+ *    steps) is handed to `onDisputable` first: the evidence of a game at that step
+ *    (docs/disputes.md, "A game at a sampled step").
  * 3. The final checkpoint is fetched whole, proven and evaluated, as segment replay does (the score
  *    needs the parameters; see docs/verifier.md for what this costs at large sizes).
  *
@@ -36,10 +38,12 @@ import {
   modelLayout,
   openRunSession,
   selectBackend,
+  stepDisputeOf,
   validateSeed,
   validateSpec,
   type RunSession,
   type SampleAnswer,
+  type StepDispute,
 } from "@poai/sdk/compute";
 import {
   CheckpointFetchError,
@@ -67,6 +71,12 @@ export interface SamplingAuditArgs extends AuditArgs {
   auditSeed: Hex;
   /** Operations checked per sampled segment (1..1024); default {@link DEFAULT_OPERATION_SAMPLES}. */
   operationSamples?: number;
+  /**
+   * Called with the evidence of a failed sample the chain can decide (`stepDisputeOf`: a wrong
+   * operation, a broken link, a malformed state) before the audit returns `Invalid`: the validator
+   * keeps it to open a game at that step if the committee clears the run anyway.
+   */
+  onDisputable?: (segment: number, dispute: StepDispute) => void;
 }
 
 const RETRY_DELAY_MS = 200;
@@ -254,6 +264,8 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
           try {
             checkSample(spec, commitment, sample, answer as SampleAnswer, dataOf);
           } catch (err) {
+            const dispute = stepDisputeOf(spec, commitment, sample, answer as SampleAnswer, dataOf);
+            if (dispute) args.onDisputable?.(s, dispute);
             const message =
               err instanceof SampleError ? err.message : `malformed answer: ${(err as Error).message}`;
             return invalid(s, `${where} does not hold: ${message}`);

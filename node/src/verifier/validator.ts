@@ -727,6 +727,8 @@ export class ValidatorDaemon extends DaemonLoop {
         ...args,
         auditSeed: challenge.auditSeed,
         operationSamples: this.options.operationSamples,
+        // a wrong operation is kept: the game at its step if the run is cleared anyway
+        onDisputable: (segment, dispute) => this.disputes.keepEvidence(challenge.id, segment, dispute),
       });
     return auditChallenge(args);
   }
@@ -1667,6 +1669,7 @@ export class ValidatorDaemon extends DaemonLoop {
         endpoint: operator.endpoint,
         segment,
         ...(data && { data }),
+        sampled: auditModeFor(spec, this.options.replayBudgetBytes).mode === "operation-sampling",
       };
     };
     for (const c of this.store.challengesIn(CHALLENGE_STATES)) {

@@ -25,6 +25,69 @@ export const disputeBindingAbi = [
   },
   {
     type: "function",
+    name: "checkStepOpening",
+    inputs: [
+      {
+        name: "s",
+        type: "tuple",
+        internalType: "struct StepRules.Spec",
+        components: [
+          { name: "widths", type: "uint32[]", internalType: "uint32[]" },
+          { name: "batchSize", type: "uint32", internalType: "uint32" },
+          { name: "lrShift", type: "uint8", internalType: "uint8" },
+          { name: "version", type: "uint8", internalType: "uint8" },
+        ],
+      },
+      { name: "steps", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint256", internalType: "uint256" },
+      {
+        name: "start",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      {
+        name: "end",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      { name: "step", type: "uint256", internalType: "uint256" },
+      {
+        name: "state",
+        type: "tuple",
+        internalType: "struct DisputeBinding.StepOpening",
+        components: [
+          { name: "roots", type: "bytes32[]", internalType: "bytes32[]" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      {
+        name: "next",
+        type: "tuple",
+        internalType: "struct DisputeBinding.StepOpening",
+        components: [
+          { name: "roots", type: "bytes32[]", internalType: "bytes32[]" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+    ],
+    outputs: [{ name: "fraud", type: "string", internalType: "string" }],
+    stateMutability: "pure",
+  },
+  {
+    type: "function",
     name: "isAccuser",
     inputs: [
       {
@@ -234,6 +297,27 @@ export const disputeBindingAbi = [
     inputs: [
       { name: "segment", type: "uint256", internalType: "uint256" },
       { name: "segments", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "StepNotProven",
+    inputs: [{ name: "step", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "StepOutOfRange",
+    inputs: [
+      { name: "step", type: "uint256", internalType: "uint256" },
+      { name: "steps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "StepRootUnset",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint256", internalType: "uint256" },
     ],
   },
 ] as const;

@@ -276,6 +276,57 @@ export const disputeGameAbi = [
   },
   {
     type: "function",
+    name: "openBoundAtStep",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint32", internalType: "uint32" },
+      {
+        name: "start",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      {
+        name: "end",
+        type: "tuple",
+        internalType: "struct DisputeBinding.CheckpointLeaf",
+        components: [
+          { name: "hash", type: "bytes32", internalType: "bytes32" },
+          { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "stepRoot", type: "bytes32", internalType: "bytes32" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      { name: "step", type: "uint32", internalType: "uint32" },
+      {
+        name: "state",
+        type: "tuple",
+        internalType: "struct DisputeBinding.StepOpening",
+        components: [
+          { name: "roots", type: "bytes32[]", internalType: "bytes32[]" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+      {
+        name: "next",
+        type: "tuple",
+        internalType: "struct DisputeBinding.StepOpening",
+        components: [
+          { name: "roots", type: "bytes32[]", internalType: "bytes32[]" },
+          { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+        ],
+      },
+    ],
+    outputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "openDefence",
     inputs: [{ name: "challengeId", type: "bytes32", internalType: "bytes32" }],
     outputs: [],
@@ -855,6 +906,27 @@ export const disputeGameAbi = [
     inputs: [
       { name: "slot", type: "uint256", internalType: "uint256" },
       { name: "slots", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "StepNotProven",
+    inputs: [{ name: "step", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "StepOutOfRange",
+    inputs: [
+      { name: "step", type: "uint256", internalType: "uint256" },
+      { name: "steps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "StepRootUnset",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "UnknownGame", inputs: [{ name: "id", type: "uint256", internalType: "uint256" }] },

@@ -1605,6 +1605,27 @@ export const poaiErrorsAbi = [
       { name: "minimum", type: "uint256", internalType: "uint256" },
     ],
   },
+  {
+    type: "error",
+    name: "StepNotProven",
+    inputs: [{ name: "step", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "StepOutOfRange",
+    inputs: [
+      { name: "step", type: "uint256", internalType: "uint256" },
+      { name: "steps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "StepRootUnset",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "segment", type: "uint256", internalType: "uint256" },
+    ],
+  },
   { type: "error", name: "StringTooLong", inputs: [{ name: "str", type: "string", internalType: "string" }] },
   { type: "error", name: "SubscriptionCompleted", inputs: [] },
   { type: "error", name: "SubscriptionNotActive", inputs: [] },

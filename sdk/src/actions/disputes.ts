@@ -44,6 +44,7 @@ import { sendContractTransaction, withDecodedErrors as read } from "../transacti
 import { checkAddress, checkBytes32 } from "../validate.js";
 import { modelLayout, type TrainingSpec } from "../compute/spec.js";
 import { LEAF_BYTES } from "../compute/state/tree.js";
+import { SampledStep, stepOpeningOf, type StepDispute } from "../compute/state/step-game.js";
 
 /** Phases of a game, in `DisputeGame.Phase` order. */
 export const DISPUTE_PHASES = [
@@ -221,6 +222,64 @@ export async function openBoundDispute(
 }
 
 /**
+ * Opens a game bound to challenge `challengeId` at the step of segment `segment` that a failed
+ * operation sample names (`DisputeGame.openBoundAtStep`), posting the sender's bond: `start` and
+ * `end` are the segment's checkpoint leaves as for `openBoundDispute` (`start.stepRoot` the
+ * committed step-state root), and `dispute` the sample and the trainer's answer
+ * (`stepDisputeOf`). The game starts at the step's slots, the trainer's committed roots standing as
+ * its posted state; a broken link or a malformed state is decided by the opening itself. Play the
+ * challenger's side with `playDispute` and `new SampledStep(spec, dispute)` as the source.
+ */
+export async function openStepDispute(
+  ctx: PoAIContext,
+  args: {
+    challengeId: Hex;
+    segment: number;
+    start: CheckpointLeafProof;
+    end: CheckpointLeafProof;
+    dispute: StepDispute;
+  } & WriteOptions,
+): Promise<Hash> {
+  return sendContractTransaction(ctx, {
+    to: disputeGameAddress(ctx),
+    data: encodeStepOpening(args),
+    functionName: "openBoundAtStep",
+    account: args.account,
+  });
+}
+
+/** The calldata of `openStepDispute` (a daemon stores it before sending). */
+export function encodeStepOpening(args: {
+  challengeId: Hex;
+  segment: number;
+  start: CheckpointLeafProof;
+  end: CheckpointLeafProof;
+  dispute: StepDispute;
+}): Hex {
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  if (!Number.isSafeInteger(args.segment) || args.segment < 0 || args.segment > 0xffff_ffff)
+    throw new PoAIInputError("segment", args.segment, "a segment index (uint32)");
+  const { step, state, next } = stepOpeningOf(args.dispute);
+  const opening = (field: string, o: { roots: readonly Hex[]; proof: readonly Hex[] }) => ({
+    roots: o.roots.map((r, i) => checkBytes32(`${field}.roots[${i}]`, r)),
+    proof: o.proof.map((p, i) => checkBytes32(`${field}.proof[${i}]`, p)),
+  });
+  return encodeFunctionData({
+    abi: disputeGameAbi,
+    functionName: "openBoundAtStep",
+    args: [
+      challengeId,
+      args.segment,
+      checkLeaf("start", args.start),
+      checkLeaf("end", args.end),
+      step,
+      opening("dispute.state", state),
+      opening("dispute.next", next),
+    ],
+  });
+}
+
+/**
  * Opens the defence of a run the committee convicted as Fraud (challenge `challengeId`, within the
  * game's `disputeWindow` after its points close), posting the sender's bond: the trainer or anyone
  * on its behalf. For `disputeWindow` seconds every accuser (a member whose standing vote is on the
@@ -381,11 +440,17 @@ async function revealedLeaf(ctx: PoAIContext, id: bigint): Promise<Hex> {
 export async function nextDisputeMove(
   ctx: PoAIContext,
   view: DisputeView,
-  source: StateSource,
+  source: StateSource | SampledStep,
   me: Address,
 ): Promise<DisputeMove | null> {
   if (view.phase === "Resolved" || view.mover.toLowerCase() !== me.toLowerCase()) return null;
   const { id } = view;
+  if (source instanceof SampledStep) {
+    // a game at a sampled step, played from the sample's answer alone
+    const posted = await postedRoots(ctx, id);
+    const leaf = view.phase === "PickElement" ? await revealedLeaf(ctx, id) : undefined;
+    return source.move(view, posted, leaf);
+  }
   const spec = source.spec;
   const step = view.lo;
   const roots = () => postedRoots(ctx, id);
@@ -530,7 +595,8 @@ export async function playDispute(
   ctx: PoAIContext,
   args: {
     id: bigint;
-    source: StateSource;
+    /** The party's states; a challenger of a game at a sampled step: `new SampledStep(spec, dispute)`. */
+    source: StateSource | SampledStep;
     pollMs?: number;
     beforeSend?: (move: DisputeMove) => Promise<void> | void;
   } & WriteOptions,

@@ -226,3 +226,11 @@ export {
   type SegmentCommitment,
   type StepStateOpening,
 } from "./state/sampling.js";
+export {
+  SampledStep,
+  stepDisputeOf,
+  stepOpeningOf,
+  type StepDispute,
+  type StepFraud,
+  type StepGameView,
+} from "./state/step-game.js";

@@ -16,13 +16,16 @@ import {
 } from "../../../sdk/src/actions/disputes.js";
 import type { PoAIContext } from "../../../sdk/src/context.js";
 import {
+  NO_STEP_ROOT,
   commitCheckpoints,
   deriveKey,
+  stepStatesRoot,
   modelLayout,
   type RunCommitment,
 } from "../../../sdk/src/compute/index.js";
 import { initialWeights } from "../../../sdk/src/compute/reference.js";
 import { RunStates, type StateSource } from "../../../sdk/src/compute/state/game.js";
+import { stateHash } from "../../../sdk/src/compute/state/sampling.js";
 import { ForgedRun } from "../../../sdk/src/compute/state/forged.js";
 import { deployDisputeGame } from "../../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../../scripts/lib/roles.js";
@@ -44,6 +47,8 @@ export const DISPUTE_WINDOW = 3600n;
 export const MOVE_TIMEOUT = 600n;
 export const interval = SPEC.checkpointInterval;
 export const segments = SPEC.steps / interval;
+/** The forger's lie: one bit of A_1 in step 13 (segment 1), trained on from there. */
+export const FORGERY = { step: 13, slot: 4, byte: 5, bit: 2, parameter: 3 } as const;
 
 /** The checkpoints of a run as a state source holds them: Θ_in of each segment's first step, then the last Θ_out. */
 export function checkpointsOf(source: StateSource): Uint8Array[] {
@@ -55,11 +60,22 @@ export function checkpointsOf(source: StateSource): Uint8Array[] {
 }
 
 export function leafOf(c: RunCommitment, hashes: readonly Hex[], i: number): CheckpointLeafProof {
-  return { hash: hashes[i], parameterRoot: c.parameterRoots[i], proof: c.proof(i) };
+  return { hash: hashes[i], parameterRoot: c.parameterRoots[i], stepRoot: c.stepRoots[i], proof: c.proof(i) };
+}
+
+/** Options of {@link committedRunsWorld}. */
+export interface CommittedRunsOptions {
+  validators?: bigint[];
+  /**
+   * Commit each segment's step-state root (as a run of an operation-sampling spec does); `tamper`
+   * may change a run's committed step states (`states[segment][step]`: the slot roots; `honest`:
+   * the run's honest states) first (a segment left with no states commits no step-state root).
+   */
+  stepRoots?: { tamper?: (states: Hex[][][], forged: boolean, honest: RunStates) => void };
 }
 
 /** The world with a dispute game and two committed runs (`forged`, `fair`) of round `R`. */
-export async function committedRunsWorld(conn: Connection, options: { validators?: bigint[] } = {}) {
+export async function committedRunsWorld(conn: Connection, options: CommittedRunsOptions = {}) {
   const w = await deployWorld(conn, {
     trainers: [E(5000), E(5000)],
     ...(options.validators && { validators: options.validators }),
@@ -106,14 +122,27 @@ export async function committedRunsWorld(conn: Connection, options: { validators
     const key = deriveKey(SPEC, seed);
     const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
     // the forger corrupts one activation bit in step 13 (segment 1) and trains on from there
-    const claimed: StateSource = forge
-      ? new ForgedRun(honest, { step: 13, slot: 4, byte: 5, bit: 2, parameter: 3 })
-      : honest;
+    const claimed: StateSource = forge ? new ForgedRun(honest, FORGERY) : honest;
     const bytes = checkpointsOf(claimed);
-    const commitment = commitCheckpoints(bytes);
+    // the step states of each segment, as committed (`stepStates[segment][step]`)
+    const stepStates: Hex[][][] = [];
+    if (options.stepRoots) {
+      for (let i = 0; i < segments; i++)
+        stepStates.push(
+          Array.from({ length: interval }, (_, t) => [...claimed.tensors(i * interval + t).roots]),
+        );
+      options.stepRoots.tamper?.(stepStates, forge, honest);
+    }
+    const commitment = options.stepRoots
+      ? commitCheckpoints(bytes, [
+          // a segment whose states `tamper` emptied commits none
+          ...stepStates.map((s) => (s.length ? stepStatesRoot(s.map(stateHash)) : NO_STEP_ROOT)),
+          NO_STEP_ROOT,
+        ])
+      : commitCheckpoints(bytes);
     const hashes = bytes.map((b) => keccak256(b));
     await t.cm.write.submitResult([R, commitment.root, 5000]);
-    return { id: w.id(t, R), trainer: t, honest, claimed, commitment, hashes };
+    return { id: w.id(t, R), trainer: t, honest, claimed, commitment, hashes, stepStates };
   };
   const forged = await runOf(forger, true);
   const fair = await runOf(honestTrainer, false);

@@ -1,0 +1,224 @@
+/**
+ * A sampling validator disputes by itself (node/src/disputes/, docs/disputes.md "A game at a
+ * sampled step"): the daemon spec is audited by operation sampling (replay budget 0); a trainer
+ * that trains every step at half the spec's learning rate (every parameter update of its committed
+ * step states is wrong, and they are consistent with each other) is cleared by two colluding
+ * members against the honest member's `Invalid`. The honest validator's daemon kept the failed
+ * sample's answer during its audit, opens a game at that step (`openBoundAtStep`) and plays it from
+ * the kept answer alone (killed after storing its first move and restarted on its database); the
+ * trainer's daemon defends from its step states. The chain re-executes the update: the forger and
+ * both colluders are slashed, the honest validator not.
+ */
+import { expect } from "chai";
+import path from "node:path";
+import { parseEther, type Address, type Hex } from "viem";
+import {
+  challengeId,
+  createPoAIClient,
+  disputeGameAbi,
+  getDispute,
+  type PoAIClient,
+} from "../../sdk/src/index.js";
+import {
+  RunStates,
+  decodeCheckpoint,
+  deriveKey,
+  validateSeed,
+  type Checkpoint,
+  type DatasetData,
+  type TrainingSpec,
+} from "../../sdk/src/compute/index.js";
+import { TrainerDaemon } from "../../node/src/node/index.js";
+import type { RunRecord } from "../../node/src/node/trainer-store.js";
+import { ValidatorDaemon } from "../../node/src/verifier/index.js";
+import type { MoveRecord } from "../../node/src/disputes/index.js";
+import { ColludingValidator } from "../../scripts/lib/adversaries.js";
+import { driveRounds } from "../../scripts/lib/daemon-network.js";
+import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
+import { ROLES } from "../../scripts/lib/roles.js";
+import { daemonWorld, EPOCH, type DaemonWorld } from "../fixtures/daemons.js";
+
+const ROUND = 1n;
+const BOND = parseEther("10");
+const SLASH = parseEther("0.1");
+
+class Killed extends Error {}
+
+/** Trains (and commits, and answers samples from) every step at half the spec's learning rate. */
+class HalfRateTrainer extends TrainerDaemon {
+  private states(spec: TrainingSpec, seed: Hex, weights: Int16Array, first: number, data?: DatasetData) {
+    const key = deriveKey(spec, validateSeed(seed));
+    return new RunStates({ ...spec, lrShift: spec.lrShift + 1 }, key, weights, first, data);
+  }
+
+  protected override async trainSegment(
+    spec: TrainingSpec,
+    seed: Hex,
+    index: number,
+    from: Checkpoint,
+    _signal: AbortSignal,
+    data?: DatasetData,
+  ): Promise<Checkpoint> {
+    const first = index * spec.checkpointInterval;
+    const run = this.states(spec, seed, from.weights, first, data);
+    const last = run.tensors(first + spec.checkpointInterval - 1).encodings;
+    return decodeCheckpoint(spec, last[last.length - 1]);
+  }
+
+  protected override async disputeSource(run: RunRecord, segment: number) {
+    const stored = this.store.checkpoint(run.id, segment)!;
+    const data = await this.datasets.forSpec(run.spec, run.specId);
+    const from = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
+    return this.states(run.spec, run.trainingSeed, from.weights, segment * run.spec.checkpointInterval, data);
+  }
+}
+
+class KillableValidator extends ValidatorDaemon {
+  get player() {
+    return this.disputes.player;
+  }
+}
+
+describe("daemons: a sampling validator opens and wins a game at the sampled step by itself", function () {
+  this.timeout(300_000);
+  let w: DaemonWorld;
+  let game: Address;
+  let clientOf: (op: { wallet: DaemonWorld["admin"]["wallet"] }) => PoAIClient;
+  let forger: HalfRateTrainer;
+  let honest: KillableValidator;
+  let honestDb = "";
+  const colluders: ColludingValidator[] = [];
+  const stakeBefore = new Map<Address, bigint>();
+  const errors: string[] = [];
+  const stakeOf = async (a: Address) =>
+    (await w.admin.client.staking.getOperator({ operator: a })).totalStake;
+  const validatorOptions = (i: number) => ({
+    client: clientOf(w.validators[i]),
+    dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
+    backend: "js" as const,
+    fetchTimeoutMs: 2_000,
+    fetchAttempts: 2,
+    logLevel: "silent" as const,
+    replayBudgetBytes: 0,
+    operationSamples: 32,
+  });
+
+  before(async () => {
+    w = await daemonWorld({ trainers: 1, validators: 3 });
+    const g = await deployDisputeGame(w.viem, {
+      token: w.d.token.address,
+      moveTimeout: 600n,
+      bond: BOND,
+      staking: w.d.staking.address,
+      slashFraction: SLASH,
+      challenges: w.d.challenges.address,
+      disputeWindow: BigInt(2 * EPOCH),
+    });
+    game = g.address;
+    await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
+    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
+    await w.d.staking.write.addSlashSource([game]);
+    const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
+    clientOf = (op) =>
+      createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
+    const [trainer] = w.trainers;
+    forger = await HalfRateTrainer.create({
+      client: clientOf(trainer),
+      databasePath: path.join(w.tempDir("forger"), "trainer.db"),
+      backend: "js",
+      progress: "off",
+      logLevel: "silent",
+      replayBudgetBytes: 0,
+    });
+    for (const i of w.validators.keys()) {
+      if (i === 0) {
+        const options = validatorOptions(0);
+        honestDb = options.dbPath;
+        honest = await KillableValidator.create(options);
+      } else {
+        const v = await ColludingValidator.create(validatorOptions(i));
+        v.friends.add(trainer.address.toLowerCase());
+        colluders.push(v);
+      }
+    }
+    for (const op of [...w.trainers, ...w.validators]) stakeBefore.set(op.address, await stakeOf(op.address));
+    await driveRounds({
+      windows: w.windows,
+      advanceTo: w.advanceTo,
+      trainers: [forger],
+      validators: [honest, ...colluders],
+      from: ROUND,
+      to: ROUND,
+      onError: (d, err) => errors.push(`${d.constructor.name}: ${(err as Error).message}`),
+    });
+  });
+
+  after(async () => {
+    for (const d of [forger, honest, ...colluders]) await d?.stop();
+    w?.cleanup();
+  });
+
+  const id = () => challengeId(w.trainers[0].address, ROUND);
+
+  it("the colluding majority clears the forger; the honest member's sampling audit found it Invalid", async () => {
+    expect(errors).to.deep.equal([]);
+    expect((await w.admin.client.challenges.getChallenge({ id: id() })).status).to.equal("Valid");
+    const members = await w.admin.client.challenges.getMembers({ id: id() });
+    const mine = members.find((m) => m.validator.toLowerCase() === w.validators[0].address.toLowerCase())!;
+    expect(mine.verdict).to.equal("Invalid");
+  });
+
+  it("the validator opens the game at the sampled step by itself: no step bisection, the trainer's committed state posted", async () => {
+    const opens = honest.status().disputes!.opens;
+    expect(opens).to.have.length(1);
+    expect(opens[0]).to.deep.include({ challengeId: id(), status: "opened" });
+    const view = await getDispute(clientOf(w.validators[0]), { id: 1n });
+    expect(view.hi - view.lo).to.equal(1);
+    const events = (eventName: "StepRootPosted" | "StepStatePosted") =>
+      w.publicClient.getContractEvents({ address: game, abi: disputeGameAbi, eventName, fromBlock: 0n });
+    expect(await events("StepRootPosted")).to.have.length(0);
+    // the opening posted the committed state; nobody posted another
+    expect(await events("StepStatePosted")).to.have.length(1);
+  });
+
+  it("plays it from the kept answer, across a restart, and wins: the forger and both colluders slashed, the verdict overruled", async () => {
+    let moves = 0;
+    let killed = 0;
+    honest.player.hooks = {
+      afterPersist: (m: MoveRecord) => {
+        if (++moves === 1) {
+          killed++;
+          throw new Killed(`killed after persisting move ${m.move} (${m.functionName})`);
+        }
+      },
+    };
+    for (let i = 0; i < 60; i++) {
+      if ((await getDispute(clientOf(w.validators[0]), { id: 1n })).phase === "Resolved") break;
+      await forger.tick();
+      const before = killed;
+      await honest.tick(); // the dispute step fails alone (logged)
+      if (killed > before) {
+        // a restart on the same database: the answer it plays from comes from its disk
+        await honest.stop();
+        honest = await KillableValidator.create({ ...validatorOptions(0), dbPath: honestDb });
+      }
+    }
+    expect(killed).to.equal(1);
+    const view = await getDispute(clientOf(w.validators[0]), { id: 1n });
+    expect(view.phase).to.equal("Resolved");
+    expect(view.winner).to.equal(w.validators[0].address);
+    const [resolved] = await w.publicClient.getContractEvents({
+      address: game,
+      abi: disputeGameAbi,
+      eventName: "GameResolved",
+      fromBlock: 0n,
+    });
+    // a parameter update re-executed on chain (Θ_out's fold finish), not a timeout
+    expect(resolved.args.reason).to.equal("fold finish");
+    expect((await stakeOf(w.trainers[0].address)) < stakeBefore.get(w.trainers[0].address)!).to.equal(true);
+    for (const op of w.validators.slice(1))
+      expect((await stakeOf(op.address)) < stakeBefore.get(op.address)!).to.equal(true);
+    expect(await stakeOf(w.validators[0].address)).to.equal(stakeBefore.get(w.validators[0].address));
+    expect((await w.admin.client.challenges.getChallenge({ id: id() })).status).to.equal("Fraud");
+  });
+});
