@@ -11,6 +11,8 @@ import {
   settleDefence,
   timeoutDispute,
 } from "../../sdk/src/actions/disputes.js";
+import { getSlashes, getSlashSummary } from "../../sdk/src/actions/slashes.js";
+import { releaseHeldSlash } from "../../sdk/src/actions/staking.js";
 import type { PoAIContext } from "../../sdk/src/context.js";
 import type { StateSource } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
@@ -352,6 +354,56 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     // the accusers are still slashed (slashFraction, burned: nothing is owed any more)
     for (const [i, v] of f.w.validators.entries())
       expect(await stakeOf(f, v.address)).to.equal(accusers[i] - (accusers[i] * SLASH) / E(1));
+    expect(await f.w.staking.read.heldTokens()).to.equal(0n);
+    // what users read (getSlashes): the returned hold is no slash of the trainer (a reader that
+    // counted every SlashHeld showed the overruled trainer as slashed), the accusers' are
+    const slashes = await getSlashes(ctxOf(f, f.w.outsiders[0]));
+    const t = slashes.get(trainer)!;
+    expect(t.slashes.map((x) => [x.state, x.amount])).to.deep.equal([["returned", owed]]);
+    expect([t.count, t.slashed, t.held, t.returned]).to.deep.equal([0, 0n, 0n, owed]);
+    for (const [i, v] of f.w.validators.entries()) {
+      const s = slashes.get(v.address)!;
+      expect(s.slashes.map((x) => x.state)).to.deep.equal(["paid"]);
+      expect([s.count, s.slashed]).to.deep.equal([1, (accusers[i] * SLASH) / E(1)]);
+    }
+    expect(await getSlashSummary(ctxOf(f, f.w.outsiders[0]), { operator: trainer })).to.deep.equal(t);
+  });
+
+  it("a conviction nobody defends is released after the unbonding period, and read as slashed from then on", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer.address;
+    const before = await stakeOf(f, trainer);
+    const [a, b, c] = f.w.validators;
+    await judge(f, f.fair, [a, b]);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    // held: neither slashed nor returned yet
+    const held = await getSlashSummary(ctx, { operator: trainer });
+    const owed = before - (await stakeOf(f, trainer));
+    expect([held.count, held.slashed, held.held]).to.deep.equal([0, 0n, owed]);
+    const [hold] = held.slashes;
+    expect(hold.state).to.equal("held");
+    const vouched = (await getSlashSummary(ctx, { operator: c.address })).slashes[0];
+    expect(vouched.state).to.equal("held");
+    await f.w.reach(hold.hold!.releaseAt);
+    for (const [who, h] of [
+      [trainer, hold],
+      [c.address, vouched],
+    ] as const)
+      await f.w.receipt(
+        await releaseHeldSlash(ctx, {
+          source: h.hold!.source,
+          key: h.hold!.key,
+          operator: who,
+          reporters: h.hold!.reporters,
+        }),
+      );
+    const after = await getSlashes(ctx);
+    const t = after.get(trainer)!;
+    expect(t.slashes.map((x) => x.state)).to.deep.equal(["released"]);
+    expect([t.count, t.slashed, t.held, t.returned]).to.deep.equal([1, owed, 0n, 0n]);
+    expect(t.slashes[0].finderFee + t.slashes[0].burned).to.equal(owed);
+    expect(after.get(c.address)!.slashes.map((x) => x.state)).to.deep.equal(["released"]);
+    expect(after.has(a.address)).to.equal(false);
     expect(await f.w.staking.read.heldTokens()).to.equal(0n);
   });
 
