@@ -379,7 +379,7 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     // held: neither slashed nor returned yet
     const held = await getSlashSummary(ctx, { operator: trainer });
     const owed = before - (await stakeOf(f, trainer));
-    expect([held.count, held.slashed, held.held]).to.deep.equal([0, 0n, owed]);
+    expect([held.count, held.slashed, held.held]).to.deep.equal([1, owed, owed]);
     const [hold] = held.slashes;
     expect(hold.state).to.equal("held");
     const vouched = (await getSlashSummary(ctx, { operator: c.address })).slashes[0];

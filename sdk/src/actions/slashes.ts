@@ -4,11 +4,19 @@
  * A slash is either paid at once (`Slashed`: a finder's fee to its reporters, the rest burned or
  * repaid to a wronged party) or held through its dispute window (`SlashHeld`, docs/staking.md
  * "Held slashes"): a held slash is later **returned** whole to the operator when its verdict is
- * overruled (`HeldReturned`) or **released** (`HeldReleased`: fee paid, the rest burned). Only paid
- * and released slashes cost the operator; a returned one does not, and a held one may not. This is
+ * overruled (`HeldReturned`) or **released** (`HeldReleased`: fee paid, the rest burned). A returned
+ * slash cost the operator nothing; a held one is counted as slashed until it is returned. This is
  * the one reader the dashboard, the `poai` views and the devnet report share.
  */
-import { getAddress, isAddressEqual, type Address, type BlockNumber, type BlockTag, type Hash, type Hex } from "viem";
+import {
+  getAddress,
+  isAddressEqual,
+  type Address,
+  type BlockNumber,
+  type BlockTag,
+  type Hash,
+  type Hex,
+} from "viem";
 import type { PoAIContext } from "../context.js";
 import { checkAddress } from "../validate.js";
 import { getStakingEvents, type StakingEvent } from "./staking.js";
@@ -45,11 +53,14 @@ export interface SlashSummary {
   operator: Address;
   /** Oldest first. */
   slashes: SlashRecord[];
-  /** Slashes that cost the pool for good (paid or released). */
+  /** Slashes not returned (paid, held or released). */
   count: number;
-  /** Tokens those took, less what slashes of others repaid to this operator (`SlashRepaid`): the net amount slashed. */
+  /**
+   * The net amount slashed: what those took from the pool, less what slashes of others repaid to
+   * this operator (`SlashRepaid`). A returned hold is not in it; a held one is (`held` of it).
+   */
   slashed: bigint;
-  /** Tokens still held (a verdict that may yet be overruled). */
+  /** Tokens of `slashed` still held (a verdict that may yet be overruled and returned). */
   held: bigint;
   /** Tokens returned whole (overruled verdicts). */
   returned: bigint;
@@ -187,12 +198,13 @@ export function slashesFromEvents(events: {
   for (const { logIndex: _, ...r } of records) {
     const s = of(r.operator);
     s.slashes.push(r);
-    if (r.state === "held") s.held += r.amount;
-    else if (r.state === "returned") s.returned += r.amount;
-    else {
-      s.count += 1;
-      s.slashed += r.amount;
+    if (r.state === "returned") {
+      s.returned += r.amount;
+      continue;
     }
+    if (r.state === "held") s.held += r.amount;
+    s.count += 1;
+    s.slashed += r.amount;
   }
   for (const e of events.repaid) {
     const s = of(e.args.beneficiary);
