@@ -255,6 +255,8 @@ library DisputeBinding {
         d.seatEnd = uint40(block.timestamp + disputeWindow);
         d.state = DEFENCE_OPEN;
         emit DefenceOpened(challengeId, msg.sender, d.seatEnd);
+        // the conviction's holds stay in Staking until the defence ends, so a settlement finds them whole
+        game.staking().lockHolds(address(cm), challengeId);
         game.token().safeTransferFrom(msg.sender, address(this), bond);
     }
 
@@ -273,6 +275,8 @@ library DisputeBinding {
             d.state = DEFENCE_FAILED;
             emit DefenceFailed(challengeId, accuser);
             IGameConfig game = IGameConfig(address(this));
+            // the conviction stands: its holds may be released once due
+            game.staking().unlockHolds(address(game.challenges()), challengeId);
             game.token().safeTransfer(accuser, game.bond());
         }
         return true;
@@ -314,6 +318,7 @@ library DisputeBinding {
         uint256 repaid = _returnHeld(s, trainer);
         for (uint256 i; i < members.length; ++i)
             if (!isAccuser(members[i])) _returnHeld(s, members[i].validator);
+        s.staking.unlockHolds(address(s.challenges), s.challengeId);
         // what a hold could not return (released after its window) the accusers' slashes repay
         uint256 left = repaid < owed ? owed - repaid : 0;
         uint256 epoch = s.staking.currentEpoch();

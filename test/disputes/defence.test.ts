@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { maxUint256, type Address } from "viem";
+import { getAddress, maxUint256, zeroAddress, type Address } from "viem";
 import {
   getDefence,
   getDispute,
@@ -212,6 +212,56 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     expect((await getDefence(ctxOf(f, f.w.validators[2]), { challengeId: f.forged.id })).state).to.equal(
       "Failed",
     );
+    // the conviction stands: its holds are unlocked and released once due (never stuck)
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.forged.id])).to.equal(zeroAddress);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    const [hold] = (await getSlashSummary(ctx, { operator: f.forged.trainer.address })).slashes;
+    await f.w.reach(hold.hold!.releaseAt);
+    await f.w.receipt(await releaseHeldSlash(ctx, { ...hold.hold!, operator: f.forged.trainer.address }));
+    expect((await getSlashSummary(ctx, { operator: f.forged.trainer.address })).slashes[0].state).to.equal(
+      "released",
+    );
+  });
+
+  it("keeps a conviction's holds while its defence is open, past their release time, so the settlement returns them whole", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer.address;
+    const before = await stakeOf(f, trainer);
+    const [a, b, c] = f.w.validators;
+    const vouched = await stakeOf(f, c.address);
+    await judge(f, f.fair, [a, b]);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    const [hold] = (await getSlashSummary(ctx, { operator: trainer })).slashes;
+    // a defence opens only before the holds are due: the dispute window closes first
+    const cv = await f.w.challenges.read.getChallenge([f.fair.id]);
+    const closes = (await f.w.challenges.read.epochClosesAt([BigInt(cv.auditRound)])) + DISPUTE_WINDOW;
+    expect(hold.hold!.releaseAt > closes).to.equal(true);
+    await f.w.receipt(await openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }));
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.fair.id])).to.equal(
+      getAddress(f.game.address),
+    );
+    // nobody settles the defence before the holds' release time; a release then is refused (the
+    // naive Staking released them, and the settlement fell back to the accusers' capped slashes)
+    await pastSeats(f, f.fair);
+    await f.w.reach(hold.hold!.releaseAt);
+    const vouchedHold = (await getSlashSummary(ctx, { operator: c.address })).slashes[0].hold!;
+    for (const [who, h] of [
+      [trainer, hold.hold!],
+      [c.address, vouchedHold],
+    ] as const)
+      expect(await failure(f.w.staking.write.releaseHeld([h.source, h.key, who, [...h.reporters]]))).to.equal(
+        "HoldLocked",
+      );
+    await f.w.receipt(await settleDefence(ctx, { challengeId: f.fair.id }));
+    expect(await stakeOf(f, trainer)).to.equal(before);
+    expect(await stakeOf(f, c.address)).to.equal(vouched);
+    const [overruled] = await f.game.getEvents.ConvictionOverruled({ challengeId: f.fair.id });
+    expect(overruled.args.repaid).to.equal(overruled.args.owed);
+    expect(await f.w.staking.read.heldTokens()).to.equal(0n);
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.fair.id])).to.equal(zeroAddress);
+    expect((await getSlashSummary(ctx, { operator: trainer })).slashes.map((x) => x.state)).to.deep.equal([
+      "returned",
+    ]);
   });
 
   it("refuses a defence of a run not convicted, after the dispute window, or twice; seats of non-accusers, twice, or after the seats closed; a settlement before the seats closed", async () => {
@@ -433,7 +483,23 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
           who.staking.write.slashHeld([f.w.validators[0].address, SLASH, [], false, R + 1n, f.fair.id]),
         ),
       ).to.equal("AccessManagedUnauthorized");
+      // a lock open to anyone would let a forger keep its conviction's holds from release for ever
+      expect(await failure(who.staking.write.lockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+        "AccessManagedUnauthorized",
+      );
     }
+    // a lock is lifted only by its locker, and taken once
+    await f.w.staking.write.lockHolds([f.w.challenges.address, f.fair.id]);
+    expect(await failure(f.w.staking.write.lockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "HoldLocked",
+    );
+    expect(await failure(stranger.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "NotHoldLocker",
+    );
+    await f.w.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]);
+    expect(await failure(f.w.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "NotHoldLocker",
+    );
     // a hold is returned once: the second return finds nothing (no double repayment)
     const held = (
       await f.w.staking.read.heldSlash([f.w.challenges.address, f.fair.id, f.fair.trainer.address])
