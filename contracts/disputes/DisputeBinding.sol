@@ -234,7 +234,8 @@ library DisputeBinding {
     /// @notice Opens the defence of challenge `challengeId`, which the committee convicted as
     ///         Fraud, within `disputeWindow` after its points close; the caller (the trainer or
     ///         anyone on its behalf) posts `bond`. Every accuser may take a seat (`openBound`)
-    ///         until `disputeWindow` seconds from now. Once per challenge.
+    ///         until `disputeWindow` seconds from now. Once per challenge. The conviction's holds
+    ///         are locked in Staking (`lockHolds`) until the defence fails or settles.
     function openDefence(
         mapping(bytes32 => uint256) storage settled,
         mapping(bytes32 => Defence) storage defences,
@@ -288,8 +289,8 @@ library DisputeBinding {
     ///         back whole (`returnHeld`: the trainer's fraud slash, each Valid voter's verdict
     ///         slash); every accuser is slashed (offence epoch: the audit round) by
     ///         `max(s.fraction, left / their stake)` within Staking's cap, where `left` is what the
-    ///         holds could not return of `owed` (the tokens the fraud slash took; 0 unless its hold
-    ///         was already released), and what the slashes take repays the trainer's pool up to
+    ///         holds could not return of `owed` (the tokens the fraud slash took; 0: the opening
+    ///         locked the holds), and what the slashes take repays the trainer's pool up to
     ///         `left` (the rest is burned); the trainer's jail is lifted and the opener's bond
     ///         returned. A slash, return or pardon Staking refuses never blocks the settlement.
     function settleDefence(
