@@ -306,7 +306,8 @@ library DisputeBinding {
     /// @notice Opens the defence of challenge `challengeId`, which the committee convicted as
     ///         Fraud, within `disputeWindow` after its points close; the caller (the trainer or
     ///         anyone on its behalf) posts `bond`. Every accuser may take a seat (`openBound`)
-    ///         until `disputeWindow` seconds from now. Once per challenge.
+    ///         until `disputeWindow` seconds from now. Once per challenge. The conviction's holds
+    ///         are locked in Staking (`lockHolds`) until the defence fails or settles.
     function openDefence(
         mapping(bytes32 => uint256) storage settled,
         mapping(bytes32 => Defence) storage defences,
@@ -327,6 +328,8 @@ library DisputeBinding {
         d.seatEnd = uint40(block.timestamp + disputeWindow);
         d.state = DEFENCE_OPEN;
         emit DefenceOpened(challengeId, msg.sender, d.seatEnd);
+        // the conviction's holds stay in Staking until the defence ends, so a settlement finds them whole
+        game.staking().lockHolds(address(cm), challengeId);
         game.token().safeTransferFrom(msg.sender, address(this), bond);
     }
 
@@ -345,6 +348,8 @@ library DisputeBinding {
             d.state = DEFENCE_FAILED;
             emit DefenceFailed(challengeId, accuser);
             IGameConfig game = IGameConfig(address(this));
+            // the conviction stands: its holds may be released once due
+            game.staking().unlockHolds(address(game.challenges()), challengeId);
             game.token().safeTransfer(accuser, game.bond());
         }
         return true;
@@ -356,8 +361,8 @@ library DisputeBinding {
     ///         back whole (`returnHeld`: the trainer's fraud slash, each Valid voter's verdict
     ///         slash); every accuser is slashed (offence epoch: the audit round) by
     ///         `max(s.fraction, left / their stake)` within Staking's cap, where `left` is what the
-    ///         holds could not return of `owed` (the tokens the fraud slash took; 0 unless its hold
-    ///         was already released), and what the slashes take repays the trainer's pool up to
+    ///         holds could not return of `owed` (the tokens the fraud slash took; 0: the opening
+    ///         locked the holds), and what the slashes take repays the trainer's pool up to
     ///         `left` (the rest is burned); the trainer's jail is lifted and the opener's bond
     ///         returned. A slash, return or pardon Staking refuses never blocks the settlement.
     function settleDefence(
@@ -386,6 +391,7 @@ library DisputeBinding {
         uint256 repaid = _returnHeld(s, trainer);
         for (uint256 i; i < members.length; ++i)
             if (!isAccuser(members[i])) _returnHeld(s, members[i].validator);
+        s.staking.unlockHolds(address(s.challenges), s.challengeId);
         // what a hold could not return (released after its window) the accusers' slashes repay
         uint256 left = repaid < owed ? owed - repaid : 0;
         uint256 epoch = s.staking.currentEpoch();

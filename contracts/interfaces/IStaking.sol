@@ -184,6 +184,10 @@ interface IStaking {
         uint256 amount,
         bool toPool
     );
+    /// @notice `locker` locked the slashes `source` holds under `key`: none is released until it
+    ///         unlocks them (`HoldsUnlocked`).
+    event HoldsLocked(address indexed source, bytes32 indexed key, address indexed locker);
+    event HoldsUnlocked(address indexed source, bytes32 indexed key, address indexed locker);
     /// @notice A held slash was released: `finderFee` paid to its reporters, `burned` burned.
     event HeldReleased(
         address indexed source,
@@ -204,6 +208,8 @@ interface IStaking {
     error NothingHeld(address source, bytes32 key, address operator);
     error HoldNotDue(address source, bytes32 key, address operator, uint256 releaseAt);
     error ReportersMismatch(address source, bytes32 key, address operator);
+    error HoldLocked(address source, bytes32 key, address locker);
+    error NotHoldLocker(address source, bytes32 key, address caller, address locker);
     error InvalidRole(uint8 role);
     error AlreadyRegistered(address operator);
     error NotRegistered(address operator);
@@ -290,12 +296,26 @@ interface IStaking {
 
     /// @notice Releases a held slash once its `releaseAt` passed (anyone): pays its finder's fee
     ///         to `reporters` (the list given at the slash, checked by its hash) and burns the rest.
+    ///         Refused while the holds of `source` under `key` are locked (`lockHolds`: a defence
+    ///         that may still return them is open).
     function releaseHeld(
         address source,
         bytes32 key,
         address operator,
         address[] calldata reporters
     ) external;
+
+    /// @notice Locks every slash `source` holds under `key` (a challenge whose conviction a defence
+    ///         disputes): none is released until the caller, the locker, unlocks them. Returns are
+    ///         not affected. Restricted (the dispute game); one lock per source and key.
+    function lockHolds(address source, bytes32 key) external;
+
+    /// @notice Lifts the lock on the holds of `source` under `key`; only its locker (the defence
+    ///         ended: failed, or settled with the holds returned).
+    function unlockHolds(address source, bytes32 key) external;
+
+    /// @notice Who locked the holds of `source` under `key` (address(0): unlocked).
+    function holdLock(address source, bytes32 key) external view returns (address);
 
     /// @notice The slash `source` holds under `key` for `operator`: tokens, finder's fee, when it
     ///         may be released (all 0: none held).

@@ -47,7 +47,8 @@ import {StakingStorage} from "./StakingStorage.sol";
 ///  I1  this contract's token balance >= sum over pools of (tokens + unbondingTokens) + held slashes
 ///      (`heldTokens`) + rewards funded or notified - rewards paid out or returned; the difference
 ///      is rounding dust. Every held slash leaves once: returned to its operator (`returnHeld`) or,
-///      after its `releaseAt`, paid to its reporters and burned (`releaseHeld`).
+///      after its `releaseAt` and while no defence of it locks it (`lockHolds`), paid to its
+///      reporters and burned (`releaseHeld`).
 ///  I2  a pool or unbonding cohort with shares never has a zero share price: a slash always leaves
 ///      at least `shares / MAX_SHARES_PER_TOKEN` tokens (rounded up), so share math cannot overflow.
 ///  I3  a slash of fraction f takes at most ceil(f * stake) from each pool and cohort it touches;
@@ -428,6 +429,21 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         address[] calldata reporters
     ) external nonReentrant {
         StakingSlashing.releaseHeld(source, key, operator, reporters, _token);
+    }
+
+    /// @inheritdoc IStaking
+    function lockHolds(address source, bytes32 key) external restricted {
+        StakingSlashing.lockHolds(source, key, msg.sender, true);
+    }
+
+    /// @inheritdoc IStaking
+    function unlockHolds(address source, bytes32 key) external {
+        StakingSlashing.lockHolds(source, key, msg.sender, false);
+    }
+
+    /// @inheritdoc IStaking
+    function holdLock(address source, bytes32 key) external view returns (address) {
+        return _s().holdLocks[source][key];
     }
 
     /// @inheritdoc IStaking

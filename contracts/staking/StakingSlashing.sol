@@ -180,6 +180,8 @@ library StakingSlashing {
         StakingStorage.Hold memory h = s.holds[source][key][operator];
         if (h.tokens == 0) revert IStaking.NothingHeld(source, key, operator);
         if (block.timestamp < h.releaseAt) revert IStaking.HoldNotDue(source, key, operator, h.releaseAt);
+        address locker = s.holdLocks[source][key];
+        if (locker != address(0)) revert IStaking.HoldLocked(source, key, locker);
         if (keccak256(abi.encode(reporters)) != h.reporters)
             revert IStaking.ReportersMismatch(source, key, operator);
         delete s.holds[source][key][operator];
@@ -191,6 +193,23 @@ library StakingSlashing {
             for (uint256 i; i < reporters.length; ++i) token.safeTransfer(reporters[i], each);
         }
         if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
+    }
+
+    /// @notice Locks (`lock`, by `caller`) or unlocks (only by its locker) the holds of `source`
+    ///         under `key`: while locked none is released, so a defence that may return them
+    ///         always finds them whole.
+    function lockHolds(address source, bytes32 key, address caller, bool lock) external {
+        StakingStorage.Layout storage s = StakingStorage.layout();
+        address locker = s.holdLocks[source][key];
+        if (lock) {
+            if (locker != address(0)) revert IStaking.HoldLocked(source, key, locker);
+            s.holdLocks[source][key] = caller;
+            emit IStaking.HoldsLocked(source, key, caller);
+        } else {
+            if (caller != locker) revert IStaking.NotHoldLocker(source, key, caller, locker);
+            delete s.holdLocks[source][key];
+            emit IStaking.HoldsUnlocked(source, key, caller);
+        }
     }
 
     /// Pays `amount` (held by Staking) to `beneficiary`: into its pool when it is a registered

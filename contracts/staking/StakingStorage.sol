@@ -57,6 +57,9 @@ library StakingStorage {
         mapping(address source => mapping(bytes32 key => mapping(address operator => Hold))) holds;
         /// The sum of the held slashes' tokens.
         uint256 heldTokens;
+        /// Who locked the holds of a slash source under a key (a defence of that challenge is
+        /// open): none of them is released until it unlocks them (see `StakingSlashing.lockHolds`).
+        mapping(address source => mapping(bytes32 key => address locker)) holdLocks;
     }
 
     /// A slash held in Staking until `releaseAt`: `tokens` taken from the pool, `fee` of them the

@@ -41,25 +41,23 @@ import {
   openDispute,
   playDispute,
   type DisputeView,
-  type PoAIContext,
 } from "@poai/sdk";
 import { fetchCheckpoint, type ProvenCheckpoint } from "@poai/node";
 import { disputeDataset, disputeReplay, trainerDatasetUrl } from "@poai/node/disputes";
 import { OperatorCommandError, type CommandResult } from "./commands.js";
+import {
+  commandGroup,
+  contextOf,
+  onGame,
+  playResult,
+  subcommands,
+  withPollMs,
+  type DisputeCommandHelpers,
+} from "./dispute-kit.js";
 import type { CliConfig } from "./config.js";
 import type { CommonOptions, Session } from "./session.js";
 
-type Run = (
-  json: boolean | undefined,
-  work: (config: CliConfig) => Promise<CommandResult>,
-  opts: CommonOptions,
-) => Promise<void>;
-
-export interface DisputeCommandHelpers {
-  common: (c: Command) => Command;
-  run: Run;
-  session: (o: CommonOptions, config: CliConfig, needsKey?: boolean) => Promise<Session>;
-}
+export type { DisputeCommandHelpers } from "./dispute-kit.js";
 
 const fail = (message: string): never => {
   throw new OperatorCommandError(message);
@@ -206,10 +204,6 @@ async function boundReplayOf(s: Session, id: Hex, segment: number, opening = tru
   return { info, spec, start, end, replay };
 }
 
-function contextOf(s: Session): PoAIContext {
-  return { publicClient: s.publicClient, walletClient: s.walletClient, deployment: s.deployment };
-}
-
 function describe(view: DisputeView): string[] {
   return [
     `dispute ${view.id}: ${view.phase}`,
@@ -229,30 +223,23 @@ const parseSegment = (v: string) => {
 };
 
 export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): void {
-  const group = p
-    .command("dispute")
-    .description("Bisection disputes of training claims: open, status, play")
-    .exitOverride();
-  const sub = (name: string, description: string) =>
-    h.common(group.command(name).description(description).exitOverride());
-  sub("status", "Show a dispute game: phase, whose move, deadline, disputed range")
-    .requiredOption("--id <n>", "the game", parseId)
-    .action(async (o: CommonOptions & { id: bigint }) =>
-      h.run(
-        o.json,
-        async (config) => {
-          const ctx = contextOf(await h.session(o, config, false));
-          const view = await getDispute(ctx, { id: o.id });
-          const segment = ZERO_ID.test(view.challengeId)
-            ? undefined
-            : await boundSegmentOf(ctx, { id: o.id });
-          const lines = describe(view);
-          if (segment !== undefined) lines.push(`  segment ${segment} of challenge ${view.challengeId}`);
-          return { lines, data: { ...view, ...(segment !== undefined && { segment }) } };
-        },
-        o,
-      ),
-    );
+  const sub = subcommands(
+    commandGroup(p, "dispute", "Bisection disputes of training claims: open, status, play"),
+    h,
+  );
+  onGame(
+    sub("status", "Show a dispute game: phase, whose move, deadline, disputed range"),
+    h,
+    parseId,
+    async (o, config) => {
+      const ctx = contextOf(await h.session(o, config, false));
+      const view = await getDispute(ctx, { id: o.id });
+      const segment = ZERO_ID.test(view.challengeId) ? undefined : await boundSegmentOf(ctx, { id: o.id });
+      const lines = describe(view);
+      if (segment !== undefined) lines.push(`  segment ${segment} of challenge ${view.challengeId}`);
+      return { lines, data: { ...view, ...(segment !== undefined && { segment }) } };
+    },
+  );
 
   const optionalReplay = (c: Command) =>
     c
@@ -435,43 +422,33 @@ export function registerDisputeCommands(p: Command, h: DisputeCommandHelpers): v
     };
   }
 
-  optionalReplay(sub("play", "Play a dispute game to its end for the signer, from a replay of the run"))
-    .requiredOption("--id <n>", "the game", parseId)
-    .option(
-      "--poll-ms <ms>",
-      "how often to read the game while the other party moves",
-      parseStep("poll-ms"),
-      1000,
-    )
-    .action(async (o: CommonOptions & Partial<ReplayOptions> & { id: bigint; pollMs: number }) =>
-      h.run(
-        o.json,
-        async (config) => {
-          const s = await h.session(o, config);
-          const ctx = contextOf(s);
-          let replay: RunStates;
-          const view = await getDispute(ctx, { id: o.id });
-          if (o.spec === undefined && o.seed === undefined) {
-            const segment = ZERO_ID.test(view.challengeId)
-              ? undefined
-              : await boundSegmentOf(ctx, { id: o.id });
-            if (segment === undefined)
-              fail(`--spec and --seed are needed to play game ${o.id}: it is not bound to a challenge`);
-            replay = (await boundReplayOf(s, view.challengeId, segment!, false, o.dataset)).replay;
-          } else {
-            if (o.spec === undefined || o.seed === undefined)
-              fail("--spec and --seed go together (or give neither to play a bound game)");
-            // the steps still disputed: the range only narrows as the game goes on
-            replay = await replayOf(o as ReplayOptions, view.hi - o.from!, s);
-          }
-          const { winner, moves } = await playDispute(ctx, { id: o.id, source: replay, pollMs: o.pollMs });
-          const gas = moves.reduce((sum, m) => sum + m.gasUsed, 0n);
-          return {
-            lines: [`dispute ${o.id} resolved: winner ${winner}`, `  ${moves.length} moves sent, ${gas} gas`],
-            data: { id: o.id, winner, moves },
-          };
-        },
-        o,
-      ),
-    );
+  onGame<Partial<ReplayOptions> & { pollMs: number }>(
+    withPollMs(
+      optionalReplay(sub("play", "Play a dispute game to its end for the signer, from a replay of the run")),
+    ),
+    h,
+    parseId,
+    async (o, config) => {
+      const s = await h.session(o, config);
+      const ctx = contextOf(s);
+      let replay: RunStates;
+      const view = await getDispute(ctx, { id: o.id });
+      if (o.spec === undefined && o.seed === undefined) {
+        const segment = ZERO_ID.test(view.challengeId) ? undefined : await boundSegmentOf(ctx, { id: o.id });
+        if (segment === undefined)
+          fail(`--spec and --seed are needed to play game ${o.id}: it is not bound to a challenge`);
+        replay = (await boundReplayOf(s, view.challengeId, segment!, false, o.dataset)).replay;
+      } else {
+        if (o.spec === undefined || o.seed === undefined)
+          fail("--spec and --seed go together (or give neither to play a bound game)");
+        // the steps still disputed: the range only narrows as the game goes on
+        replay = await replayOf(o as ReplayOptions, view.hi - o.from!, s);
+      }
+      return playResult(
+        "dispute",
+        o.id,
+        await playDispute(ctx, { id: o.id, source: replay, pollMs: o.pollMs }),
+      );
+    },
+  );
 }

@@ -41,8 +41,16 @@ import {
   type PoAIContext,
 } from "@poai/sdk";
 import { OperatorCommandError } from "./commands.js";
-import type { DisputeCommandHelpers } from "./disputes.js";
-import type { CommonOptions, Session } from "./session.js";
+import {
+  commandGroup,
+  contextOf,
+  onGame,
+  playResult,
+  subcommands,
+  withPollMs,
+  type DisputeCommandHelpers,
+} from "./dispute-kit.js";
+import type { CommonOptions } from "./session.js";
 
 /** The command line's shared pieces, as the training games' commands get them. */
 export type InferenceDisputeHelpers = DisputeCommandHelpers;
@@ -79,10 +87,6 @@ const parseDelivery = (v: string): DeliveryKey => {
   return { subscriptionId: Number(sub), interval: Number(interval), node: getAddress(node!) };
 };
 
-function contextOf(s: Session): PoAIContext {
-  return { publicClient: s.publicClient, walletClient: s.walletClient, deployment: s.deployment };
-}
-
 /** The model's checkpoint file, checked against the weights hash the ModelRegistry holds. */
 async function checkpointOf(ctx: PoAIContext, file: string, containerId: `0x${string}`) {
   let bytes: Uint8Array;
@@ -101,40 +105,37 @@ async function checkpointOf(ctx: PoAIContext, file: string, containerId: `0x${st
 
 /** Registers `open`, `status` and `play` under `poai dispute inference`. */
 export function registerInferenceDisputeCommands(p: Command, h: InferenceDisputeHelpers): void {
-  const dispute =
-    p.commands.find((c) => c.name() === "dispute") ?? p.command("dispute").description("Dispute games");
-  const group = dispute
-    .command("inference")
-    .description("Inference games: dispute a node's delivered output by bisection (open, status, play)")
-    .exitOverride();
-  const sub = (name: string, description: string) =>
-    h.common(group.command(name).description(description).exitOverride());
+  const sub = subcommands(
+    commandGroup(
+      commandGroup(p, "dispute", "Dispute games"),
+      "inference",
+      "Inference games: dispute a node's delivered output by bisection (open, status, play)",
+    ),
+    h,
+  );
 
-  sub("status", "Show an inference game: phase, whose move, deadline, the delivery it disputes")
-    .requiredOption("--id <n>", "the game", parseId)
-    .action(async (o: CommonOptions & { id: bigint }) =>
-      h.run(
-        o.json,
-        async (config) => {
-          const ctx = contextOf(await h.session(o, config, false));
-          const g = await getInferenceGame(ctx, { id: o.id });
-          const d = await getInferenceGameDelivery(ctx, { id: o.id });
-          return {
-            lines: [
-              `inference game ${o.id}: ${g.phase}`,
-              `  delivery ${d.subscriptionId}:${d.interval}:${d.node}, challenger ${g.challenger}`,
-              g.phase === "Resolved"
-                ? `  winner ${g.winner}`
-                : `  to move: ${g.mover} before ${new Date(Number(g.deadline) * 1000).toISOString()}`,
-              `  slot ${g.slot}, tree height ${g.height}, node ${g.node}, chunks ${g.cLo}..${g.cHi}`,
-              `  bond ${formatUnits(g.bond, 18)} POAI each`,
-            ],
-            data: { ...g, roots: undefined, leaf: undefined, delivery: d },
-          };
-        },
-        o,
-      ),
-    );
+  onGame(
+    sub("status", "Show an inference game: phase, whose move, deadline, the delivery it disputes"),
+    h,
+    parseId,
+    async (o, config) => {
+      const ctx = contextOf(await h.session(o, config, false));
+      const g = await getInferenceGame(ctx, { id: o.id });
+      const d = await getInferenceGameDelivery(ctx, { id: o.id });
+      return {
+        lines: [
+          `inference game ${o.id}: ${g.phase}`,
+          `  delivery ${d.subscriptionId}:${d.interval}:${d.node}, challenger ${g.challenger}`,
+          g.phase === "Resolved"
+            ? `  winner ${g.winner}`
+            : `  to move: ${g.mover} before ${new Date(Number(g.deadline) * 1000).toISOString()}`,
+          `  slot ${g.slot}, tree height ${g.height}, node ${g.node}, chunks ${g.cLo}..${g.cHi}`,
+          `  bond ${formatUnits(g.bond, 18)} POAI each`,
+        ],
+        data: { ...g, roots: undefined, leaf: undefined, delivery: d },
+      };
+    },
+  );
 
   sub("open", "Recompute a delivery from the model's checkpoint and, when wrong, bond and open a game on it")
     .requiredOption("--delivery <sub:interval:node>", "the delivery the PoAIVerifier recorded", parseDelivery)
@@ -208,49 +209,33 @@ export function registerInferenceDisputeCommands(p: Command, h: InferenceDispute
       ),
     );
 
-  sub(
-    "play",
-    "Play an inference game to its end for the signer (challenger or node) from the model's checkpoint",
-  )
-    .requiredOption("--id <n>", "the game", parseId)
-    .requiredOption(
-      "--checkpoint <file>",
-      "the model's checkpoint (its keccak256 is the registered weights hash)",
-    )
-    .option(
-      "--poll-ms <ms>",
-      "how often to read the game while the other party moves",
-      (v) => {
-        if (!/^\d{1,7}$/.test(v))
-          throw new InvalidArgumentError(`--poll-ms must be milliseconds, got ${JSON.stringify(v)}`);
-        return Number(v);
-      },
-      1000,
-    )
-    .action(async (o: CommonOptions & { id: bigint; checkpoint: string; pollMs: number }) =>
-      h.run(
-        o.json,
-        async (config) => {
-          const ctx = contextOf(await h.session(o, config));
-          const opened = await getInferenceGameDelivery(ctx, { id: o.id });
-          const d = await getRecordedOutput(ctx, opened);
-          const { bytes, widths } = await checkpointOf(ctx, o.checkpoint, d.containerId);
-          const source = new InferenceStates(
-            widths,
-            bytes,
-            Uint8Array.from(Buffer.from(d.input.slice(2), "hex")),
-          );
-          const { winner, moves } = await playInferenceGame(ctx, { id: o.id, source, pollMs: o.pollMs });
-          const gas = moves.reduce((sum, m) => sum + m.gasUsed, 0n);
-          return {
-            lines: [
-              `inference game ${o.id} resolved: winner ${winner}`,
-              `  ${moves.length} moves sent, ${gas} gas`,
-            ],
-            data: { id: o.id, winner, moves },
-          };
-        },
-        o,
+  onGame<{ checkpoint: string; pollMs: number }>(
+    withPollMs(
+      sub(
+        "play",
+        "Play an inference game to its end for the signer (challenger or node) from the model's checkpoint",
+      ).requiredOption(
+        "--checkpoint <file>",
+        "the model's checkpoint (its keccak256 is the registered weights hash)",
       ),
-    );
+    ),
+    h,
+    parseId,
+    async (o, config) => {
+      const ctx = contextOf(await h.session(o, config));
+      const opened = await getInferenceGameDelivery(ctx, { id: o.id });
+      const d = await getRecordedOutput(ctx, opened);
+      const { bytes, widths } = await checkpointOf(ctx, o.checkpoint, d.containerId);
+      const source = new InferenceStates(
+        widths,
+        bytes,
+        Uint8Array.from(Buffer.from(d.input.slice(2), "hex")),
+      );
+      return playResult(
+        "inference game",
+        o.id,
+        await playInferenceGame(ctx, { id: o.id, source, pollMs: o.pollMs }),
+      );
+    },
+  );
 }

@@ -40,8 +40,13 @@ export interface OperatorSummary {
   gpuClass: string;
   /** The last verdicts: a trainer's judged challenges, a validator's revealed verdicts (oldest first). */
   recent: string[];
+  /** Slashes not returned (paid, held or released) and their net amount (the SDK's `getSlashes`). */
   slashes: number;
   slashed: bigint;
+  /** Of `slashed`, what a slash still holds (a verdict that may yet be overruled). */
+  held: bigint;
+  /** Slashed tokens returned whole (overruled verdicts): not in `slashed`. */
+  returned: bigint;
   /** Rewards paid into the pool for its delegators over the window (commission excluded). */
   rewardsToDelegators: bigint;
   /** Delegators' APR over the window in basis points; null without stake or history. */
@@ -123,19 +128,8 @@ export async function operators(
       );
     }
   }
-  const slashes = new Map<string, { count: number; amount: bigint }>();
-  // a conviction's slashes are held through the dispute window (SlashHeld), the others paid out
-  const slashEvents = [
-    ...(await client.staking.getEvents({ eventName: "Slashed" })),
-    ...(await client.staking.getEvents({ eventName: "SlashHeld" })),
-  ] as unknown as LogWithArgs[];
-  for (const e of slashEvents) {
-    const who = getAddress(e.args.operator as Address);
-    const s = slashes.get(who) ?? { count: 0, amount: 0n };
-    s.count += 1;
-    s.amount += (e.args.activeAmount as bigint) + (e.args.unbondingAmount as bigint);
-    slashes.set(who, s);
-  }
+  // paid, held, returned and released slashes (a returned hold, an overruled conviction, is no slash)
+  const slashes = await client.staking.getSlashes();
   // Rewards into pools: `RewardCredited` where Staking credits pools per epoch, else `RewardNotified`.
   const credited = (stakingAbi as Abi).some((x) => x.type === "event" && x.name === "RewardCredited");
   const rewardEvents = (await client.staking.getEvents({
@@ -152,7 +146,7 @@ export async function operators(
 
   const rows: OperatorSummary[] = views.map((op) => {
     const who = getAddress(op.operator);
-    const slash = slashes.get(who) ?? { count: 0, amount: 0n };
+    const slash = slashes.get(who) ?? { count: 0, slashed: 0n, held: 0n, returned: 0n };
     const toDelegators = earned.get(who) ?? 0n;
     const aprBps =
       op.totalStake > 0n && covered > 0n && rewardEvents.length > 0
@@ -174,7 +168,9 @@ export async function operators(
         .slice(-recent)
         .map((v) => v.text),
       slashes: slash.count,
-      slashed: slash.amount,
+      slashed: slash.slashed,
+      held: slash.held,
+      returned: slash.returned,
       rewardsToDelegators: toDelegators,
       aprBps,
     };
@@ -202,7 +198,7 @@ export async function operators(
             poai(r.selfStake),
             `${percent(r.commissionBps)}${r.pendingCommissionBps ? ` -> ${percent(r.pendingCommissionBps)}` : ""}`,
             r.recent.length ? r.recent.join(" ") : "-",
-            r.slashes ? `${r.slashes}x ${poai(r.slashed)}` : "-",
+            slashCell(r),
             r.aprBps === null ? "-" : percent(r.aprBps),
           ]),
         ]),
@@ -210,6 +206,16 @@ export async function operators(
       ]
     : ["no operator is registered yet"];
   return { lines, data: { chainTime: now, windowEpochs: window, operators: rows } };
+}
+
+/** An operator's slashes in the table: `2x 500 POAI (250 POAI held)`, `-` when never slashed. */
+function slashCell(r: OperatorSummary): string {
+  const notes = [
+    ...(r.held > 0n ? [`${poai(r.held)} held`] : []),
+    ...(r.returned > 0n ? [`${poai(r.returned)} returned`] : []),
+  ];
+  const head = r.slashes ? `${r.slashes}x ${poai(r.slashed)}` : "-";
+  return notes.length ? `${head} (${notes.join(", ")})` : head;
 }
 
 /** An address's positions across pools, claimable rewards, and unbonding entries with their dates. */

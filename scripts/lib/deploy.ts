@@ -56,6 +56,7 @@ export const STAKING_GUARDED: readonly [string, bigint][] = [
   ["pardon(address)", ROLES.SLASHER],
   ["slashHeld(address,uint256,address[],bool,uint256,bytes32)", ROLES.SLASHER],
   ["returnHeld(address,bytes32,address)", ROLES.SLASHER],
+  ["lockHolds(address,bytes32)", ROLES.SLASHER],
   ["setParams((uint128,uint128,uint40,uint40,uint40,uint16,uint16,uint64))", ROLES.GOVERNOR],
   ["addSlashSource(address)", ROLES.GOVERNOR],
   ["removeSlashSource(address)", ROLES.GOVERNOR],

@@ -5,10 +5,10 @@
  * | --- | --- | --- |
  * | ADMIN (0) | the `PoAITimelock` | role grants, function-to-role mapping, authority changes |
  * | GOVERNOR | the `PoAITimelock` (and, on a local development chain only, the deployer) | every parameter setter, spec registration, emission |
- * | SLASHER | the ChallengeManager (and the PoAIVerifier of the marketplace) | `Staking.slash`, `slashHeld`, `slashTo`, `returnHeld`, `pardon` |
+ * | SLASHER | the ChallengeManager (and the PoAIVerifier of the marketplace) | `Staking.slash`, `slashHeld`, `slashTo`, `returnHeld`, `lockHolds`, `pardon` |
  * | COORDINATOR | the inference Coordinator | `RewardDistributor.notifyUsage` |
  * | JOBS | the JobRegistry | `TaskRegistry.registerJobSpec`, `RewardDistributor.creditFees` / `setRoyaltySplit`, `ModelRegistry.registerJobModel` |
- * | DISPUTES | the DisputeGame (with SLASHER, for `Staking.returnHeld` / `slashTo` / `pardon`) | `ChallengeManager.overrule` |
+ * | DISPUTES | the DisputeGame (with SLASHER, for `Staking.lockHolds` / `returnHeld` / `slashTo` / `pardon`) | `ChallengeManager.overrule` |
  *
  * `roleHolders` rebuilds the holders from the AccessManager's events, `auditRoles` says which of
  * them are accounts rather than contracts (what a public deployment must not leave behind).

@@ -9,6 +9,7 @@ import * as walletActions from "./actions/wallet.js";
 import * as registryActions from "./actions/registry.js";
 import * as rewardActions from "./actions/rewards.js";
 import * as stakingActions from "./actions/staking.js";
+import * as slashActions from "./actions/slashes.js";
 import * as tokenActions from "./actions/token.js";
 import type { PoAIContext } from "./context.js";
 import { parseDeployment, type PoAIDeployment } from "./deployment.js";
@@ -83,6 +84,8 @@ const staking = {
   unjail: stakingActions.unjail,
   releaseHeldSlash: stakingActions.releaseHeldSlash,
   getHeldSlash: stakingActions.getHeldSlash,
+  getSlashes: slashActions.getSlashes,
+  getSlashSummary: slashActions.getSlashSummary,
   deregister: stakingActions.deregister,
   updateMetadata: stakingActions.updateMetadata,
   getPool: stakingActions.getPool,

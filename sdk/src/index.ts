@@ -18,6 +18,7 @@ export * from "./actions/wallet.js";
 export * from "./actions/registry.js";
 export * from "./actions/rewards.js";
 export * from "./actions/staking.js";
+export * from "./actions/slashes.js";
 export * from "./actions/token.js";
 export * from "./poai/index.js";
 export { specId, type TrainingSpec } from "./compute/spec.js";

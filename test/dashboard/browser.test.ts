@@ -155,11 +155,13 @@ describe("dashboard in headless Chromium against a devnet", function () {
     const { operators } = await client.staking.getOperators({ limit: 100 });
     const publicClient = await connection.viem.getPublicClient();
     const staking = { address: deployment.contracts.staking, abi: stakingAbi, fromBlock: 0n } as const;
-    // a conviction's slash is held through the dispute window (SlashHeld); the dashboard counts both
+    // a conviction's slash is held through the dispute window (SlashHeld) and counts as slashed
+    // until it is returned (HeldReturned: the conviction overruled), when it no longer does
     const slashes = [
       ...(await publicClient.getContractEvents({ ...staking, eventName: "Slashed" })),
       ...(await publicClient.getContractEvents({ ...staking, eventName: "SlashHeld" })),
     ];
+    const returned = await publicClient.getContractEvents({ ...staking, eventName: "HeldReturned" });
     const rewards = await publicClient.getContractEvents({ ...staking, eventName: "RewardCredited" });
     expect(await page.locator("[data-table=operators] tbody tr").count()).to.equal(operators.length);
     for (const op of operators) {
@@ -170,9 +172,14 @@ describe("dashboard in headless Chromium against a devnet", function () {
       const slashed = slashes
         .filter((e) => getAddress(e.args.operator!) === op.operator)
         .reduce((s, e) => s + e.args.activeAmount! + e.args.unbondingAmount!, 0n);
+      const back = returned
+        .filter((e) => getAddress(e.args.operator!) === op.operator)
+        .reduce((s, e) => s + e.args.amount!, 0n);
       expect(await value(`${row} [data-field="slashed"]`), `slashed of ${op.operator}`).to.equal(
-        String(slashed),
+        String(slashed - back),
       );
+      const summary = (await client.staking.getSlashes({ operator: op.operator })).get(op.operator);
+      expect(summary?.slashed ?? 0n, `getSlashes of ${op.operator}`).to.equal(slashed - back);
       const paid = rewards
         .filter((e) => getAddress(e.args.operator!) === op.operator)
         .reduce((s, e) => s + e.args.amount!, 0n);
@@ -207,6 +214,16 @@ describe("dashboard in headless Chromium against a devnet", function () {
       fromBlock: 0n,
     });
     expect(finalized.length).to.be.greaterThan(0);
+    // the forger's slashes, each with its state (its conviction's held until released or returned)
+    const slashes = await client.staking.getSlashSummary({ operator: forger });
+    expect(slashes.slashes.length).to.be.greaterThan(0);
+    const states = await page
+      .locator("[data-table=slashes] tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-state")));
+    expect(states).to.deep.equal(slashes.slashes.map((x) => x.state));
+    expect(await value('[data-field="slash-summary"] [data-field="slashed"]')).to.equal(
+      String(slashes.slashed),
+    );
     for (const e of finalized) {
       const members = await client.challenges.getMembers({ id: e.args.id! });
       const row = `[data-challenge="${e.args.id}"]`;

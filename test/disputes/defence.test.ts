@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { maxUint256, type Address } from "viem";
+import { getAddress, maxUint256, zeroAddress, type Address } from "viem";
 import {
   getDefence,
   getDispute,
@@ -11,6 +11,8 @@ import {
   settleDefence,
   timeoutDispute,
 } from "../../sdk/src/actions/disputes.js";
+import { getSlashes, getSlashSummary } from "../../sdk/src/actions/slashes.js";
+import { releaseHeldSlash } from "../../sdk/src/actions/staking.js";
 import type { PoAIContext } from "../../sdk/src/context.js";
 import type { StateSource } from "../../sdk/src/compute/state/game.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
@@ -210,6 +212,56 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     expect((await getDefence(ctxOf(f, f.w.validators[2]), { challengeId: f.forged.id })).state).to.equal(
       "Failed",
     );
+    // the conviction stands: its holds are unlocked and released once due (never stuck)
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.forged.id])).to.equal(zeroAddress);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    const [hold] = (await getSlashSummary(ctx, { operator: f.forged.trainer.address })).slashes;
+    await f.w.reach(hold.hold!.releaseAt);
+    await f.w.receipt(await releaseHeldSlash(ctx, { ...hold.hold!, operator: f.forged.trainer.address }));
+    expect((await getSlashSummary(ctx, { operator: f.forged.trainer.address })).slashes[0].state).to.equal(
+      "released",
+    );
+  });
+
+  it("keeps a conviction's holds while its defence is open, past their release time, so the settlement returns them whole", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer.address;
+    const before = await stakeOf(f, trainer);
+    const [a, b, c] = f.w.validators;
+    const vouched = await stakeOf(f, c.address);
+    await judge(f, f.fair, [a, b]);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    const [hold] = (await getSlashSummary(ctx, { operator: trainer })).slashes;
+    // a defence opens only before the holds are due: the dispute window closes first
+    const cv = await f.w.challenges.read.getChallenge([f.fair.id]);
+    const closes = (await f.w.challenges.read.epochClosesAt([BigInt(cv.auditRound)])) + DISPUTE_WINDOW;
+    expect(hold.hold!.releaseAt > closes).to.equal(true);
+    await f.w.receipt(await openDefence(ctxOf(f, f.fair.trainer), { challengeId: f.fair.id }));
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.fair.id])).to.equal(
+      getAddress(f.game.address),
+    );
+    // nobody settles the defence before the holds' release time; a release then is refused (the
+    // naive Staking released them, and the settlement fell back to the accusers' capped slashes)
+    await pastSeats(f, f.fair);
+    await f.w.reach(hold.hold!.releaseAt);
+    const vouchedHold = (await getSlashSummary(ctx, { operator: c.address })).slashes[0].hold!;
+    for (const [who, h] of [
+      [trainer, hold.hold!],
+      [c.address, vouchedHold],
+    ] as const)
+      expect(await failure(f.w.staking.write.releaseHeld([h.source, h.key, who, [...h.reporters]]))).to.equal(
+        "HoldLocked",
+      );
+    await f.w.receipt(await settleDefence(ctx, { challengeId: f.fair.id }));
+    expect(await stakeOf(f, trainer)).to.equal(before);
+    expect(await stakeOf(f, c.address)).to.equal(vouched);
+    const [overruled] = await f.game.getEvents.ConvictionOverruled({ challengeId: f.fair.id });
+    expect(overruled.args.repaid).to.equal(overruled.args.owed);
+    expect(await f.w.staking.read.heldTokens()).to.equal(0n);
+    expect(await f.w.staking.read.holdLock([f.w.challenges.address, f.fair.id])).to.equal(zeroAddress);
+    expect((await getSlashSummary(ctx, { operator: trainer })).slashes.map((x) => x.state)).to.deep.equal([
+      "returned",
+    ]);
   });
 
   it("refuses a defence of a run not convicted, after the dispute window, or twice; seats of non-accusers, twice, or after the seats closed; a settlement before the seats closed", async () => {
@@ -353,6 +405,56 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
     for (const [i, v] of f.w.validators.entries())
       expect(await stakeOf(f, v.address)).to.equal(accusers[i] - (accusers[i] * SLASH) / E(1));
     expect(await f.w.staking.read.heldTokens()).to.equal(0n);
+    // what users read (getSlashes): the returned hold is no slash of the trainer (a reader that
+    // counted every SlashHeld showed the overruled trainer as slashed), the accusers' are
+    const slashes = await getSlashes(ctxOf(f, f.w.outsiders[0]));
+    const t = slashes.get(trainer)!;
+    expect(t.slashes.map((x) => [x.state, x.amount])).to.deep.equal([["returned", owed]]);
+    expect([t.count, t.slashed, t.held, t.returned]).to.deep.equal([0, 0n, 0n, owed]);
+    for (const [i, v] of f.w.validators.entries()) {
+      const s = slashes.get(v.address)!;
+      expect(s.slashes.map((x) => x.state)).to.deep.equal(["paid"]);
+      expect([s.count, s.slashed]).to.deep.equal([1, (accusers[i] * SLASH) / E(1)]);
+    }
+    expect(await getSlashSummary(ctxOf(f, f.w.outsiders[0]), { operator: trainer })).to.deep.equal(t);
+  });
+
+  it("a conviction nobody defends is released after the unbonding period, and read as slashed from then on", async () => {
+    const f = await load();
+    const trainer = f.fair.trainer.address;
+    const before = await stakeOf(f, trainer);
+    const [a, b, c] = f.w.validators;
+    await judge(f, f.fair, [a, b]);
+    const ctx = ctxOf(f, f.w.outsiders[0]);
+    // held: neither slashed nor returned yet
+    const held = await getSlashSummary(ctx, { operator: trainer });
+    const owed = before - (await stakeOf(f, trainer));
+    expect([held.count, held.slashed, held.held]).to.deep.equal([1, owed, owed]);
+    const [hold] = held.slashes;
+    expect(hold.state).to.equal("held");
+    const vouched = (await getSlashSummary(ctx, { operator: c.address })).slashes[0];
+    expect(vouched.state).to.equal("held");
+    await f.w.reach(hold.hold!.releaseAt);
+    for (const [who, h] of [
+      [trainer, hold],
+      [c.address, vouched],
+    ] as const)
+      await f.w.receipt(
+        await releaseHeldSlash(ctx, {
+          source: h.hold!.source,
+          key: h.hold!.key,
+          operator: who,
+          reporters: h.hold!.reporters,
+        }),
+      );
+    const after = await getSlashes(ctx);
+    const t = after.get(trainer)!;
+    expect(t.slashes.map((x) => x.state)).to.deep.equal(["released"]);
+    expect([t.count, t.slashed, t.held, t.returned]).to.deep.equal([1, owed, 0n, 0n]);
+    expect(t.slashes[0].finderFee + t.slashes[0].burned).to.equal(owed);
+    expect(after.get(c.address)!.slashes.map((x) => x.state)).to.deep.equal(["released"]);
+    expect(after.has(a.address)).to.equal(false);
+    expect(await f.w.staking.read.heldTokens()).to.equal(0n);
   });
 
   it("lets only the dispute game overrule a verdict, once; and only a slasher repay or pardon", async () => {
@@ -381,7 +483,23 @@ describe("DisputeGame: a trainer convicted as Fraud defends its run", () => {
           who.staking.write.slashHeld([f.w.validators[0].address, SLASH, [], false, R + 1n, f.fair.id]),
         ),
       ).to.equal("AccessManagedUnauthorized");
+      // a lock open to anyone would let a forger keep its conviction's holds from release for ever
+      expect(await failure(who.staking.write.lockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+        "AccessManagedUnauthorized",
+      );
     }
+    // a lock is lifted only by its locker, and taken once
+    await f.w.staking.write.lockHolds([f.w.challenges.address, f.fair.id]);
+    expect(await failure(f.w.staking.write.lockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "HoldLocked",
+    );
+    expect(await failure(stranger.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "NotHoldLocker",
+    );
+    await f.w.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]);
+    expect(await failure(f.w.staking.write.unlockHolds([f.w.challenges.address, f.fair.id]))).to.equal(
+      "NotHoldLocker",
+    );
     // a hold is returned once: the second return finds nothing (no double repayment)
     const held = (
       await f.w.staking.read.heldSlash([f.w.challenges.address, f.fair.id, f.fair.trainer.address])

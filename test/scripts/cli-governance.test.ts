@@ -310,5 +310,22 @@ describe("poai governance and dev commands", function () {
     expect(jailed.out).to.match(/^FAIL endpoint +no endpoint published/m);
     const keyless = await poai(undefined, ["doctor", "--no-gpu"]);
     expect(keyless.out).to.match(/^FAIL key +no signing key/m);
+
+    // a conviction's slash is held; one overruled (returned whole) is no slash, one still held is
+    const epoch = await staking.read.currentEpoch();
+    const [overruled, pending] = [keccak256(toHex("overruled")), keccak256(toHex("pending"))];
+    await staking.write.slashHeld([A, parseEther("0.1"), [], false, epoch, overruled], { account: slasher });
+    const [returned] = await staking.read.heldSlash([slasher, overruled, A]);
+    await staking.write.returnHeld([slasher, overruled, A], { account: slasher });
+    await staking.write.slashHeld([A, parseEther("0.1"), [], false, epoch, pending], { account: slasher });
+    const [held] = await staking.read.heldSlash([slasher, pending, A]);
+    const after = JSON.parse((await poai(undefined, ["operators", "--role", "trainer", "--json"])).out);
+    const now = after.operators.find((o: { operator: string }) => o.operator === A);
+    // a reader that counted every SlashHeld showed three slashes, the returned one among them
+    expect(now).to.include({ slashes: 2, slashed: String(BigInt(row.slashed) + held) });
+    expect([now.held, now.returned]).to.deep.equal([String(held), String(returned)]);
+    expect(ok(await poai(undefined, ["operators"]), "operators")).to.match(
+      new RegExp(`${A}.*2x [\\d,.]+ POAI \\([\\d,.]+ POAI held, [\\d,.]+ POAI returned\\)`),
+    );
   });
 });

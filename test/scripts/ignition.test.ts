@@ -56,6 +56,7 @@ describe("Ignition deployment", () => {
     expect(await roleOf(c.staking, STAKING_SELECTORS.slashAt)).to.equal(ROLES.SLASHER);
     expect(await roleOf(c.staking, STAKING_SELECTORS.slashTo)).to.equal(ROLES.SLASHER);
     expect(await roleOf(c.staking, STAKING_SELECTORS.pardon)).to.equal(ROLES.SLASHER);
+    expect(await roleOf(c.staking, STAKING_SELECTORS.lockHolds)).to.equal(ROLES.SLASHER);
     // only a dispute game granted DISPUTES overrules a verdict (none is deployed: nobody holds it)
     expect(await roleOf(c.challengeManager!, OVERRULE_SELECTOR)).to.equal(ROLES.DISPUTES);
     for (const s of [

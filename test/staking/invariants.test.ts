@@ -15,7 +15,16 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { parseEventLogs, parseEther, toHex, zeroHash, type Address, type Hex } from "viem";
+import {
+  getAddress,
+  parseEventLogs,
+  parseEther,
+  toHex,
+  zeroAddress,
+  zeroHash,
+  type Address,
+  type Hex,
+} from "viem";
 import type { StakingParams } from "../../scripts/lib/deploy.js";
 import {
   Model,
@@ -69,6 +78,8 @@ type Hold = {
   fee: bigint;
   reporters: Address[];
   releaseAt: bigint;
+  /** Locked (`lockHolds`, a defence of it open): not released until unlocked. */
+  locked: boolean;
 };
 type Ctx = { m: Model; w: World; reporters: Address[]; holds: Hold[] };
 
@@ -534,6 +545,7 @@ async function doSlash(
         fee,
         reporters: rs,
         releaseAt: t + BigInt(params.unbondingPeriod),
+        locked: false,
       });
   } else {
     for (const [k, r] of rs.entries()) {
@@ -700,6 +712,7 @@ async function exitAll(ctx: Ctx) {
   let due = 0n;
   for (const h of ctx.holds) due = max(due, h.releaseAt);
   if (due > m.snap.now) await doAdvance(ctx, due);
+  for (const [k, h] of ctx.holds.entries()) if (h.locked) await doLockHold(ctx, k);
   while (ctx.holds.length > 0) await doSettleHold(ctx, 0, false);
   for (let k = 0; k < N_CANDIDATES; k++) {
     const op = m.snap.ops.get(candidate(ctx, k).address);
@@ -810,7 +823,7 @@ async function doSettleHold(ctx: Ctx, k: number, ret: boolean) {
   const i = k % ctx.holds.length;
   const h = ctx.holds[i];
   const t = txTime(m);
-  const expected = ret || t >= h.releaseAt ? "ok" : "HoldNotDue";
+  const expected = ret ? "ok" : t < h.releaseAt ? "HoldNotDue" : h.locked ? "HoldLocked" : "ok";
   const before = await Promise.all([h.operator, ...h.reporters].map((a) => balanceOf(w, a)));
   const { pre, post } = await step(
     ctx,
@@ -843,6 +856,31 @@ async function doSettleHold(ctx: Ctx, k: number, ret: boolean) {
     m.ghost.slashBurned += h.amount - h.fee;
     m.ghost.finderFees += h.fee;
   }
+  await afterStep(ctx);
+}
+
+/**
+ * Locks hold `k`'s key (`lockHolds`, as a defence does) or unlocks it: a locked hold is not
+ * released, however late, until it is unlocked (returns are unaffected); nothing moves.
+ */
+async function doLockHold(ctx: Ctx, k: number) {
+  const { w } = ctx;
+  if (ctx.holds.length === 0) return;
+  const h = ctx.holds[k % ctx.holds.length];
+  const { pre, post } = await step(
+    ctx,
+    `${h.locked ? "unlockHolds" : "lockHolds"}(${short(h.operator)})`,
+    "ok",
+    () =>
+      h.locked
+        ? w.staking.write.unlockHolds([w.admin.address, h.key])
+        : w.staking.write.lockHolds([w.admin.address, h.key]),
+  );
+  h.locked = !h.locked;
+  expect(await w.staking.read.holdLock([w.admin.address, h.key])).to.equal(
+    h.locked ? getAddress(w.admin.address) : zeroAddress,
+  );
+  expect(post.held, "a lock moves nothing").to.equal(pre.held);
   await afterStep(ctx);
 }
 
@@ -984,6 +1022,10 @@ function actions(maxSlash: bigint) {
         .map((p) =>
           act(`${p.ret ? "return" : "release"} hold ${p.k}`, (ctx) => doSettleHold(ctx, p.k, p.ret)),
         ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.nat({ max: 7 }).map((k) => act(`lock or unlock hold ${k}`, (ctx) => doLockHold(ctx, k))),
     },
     {
       weight: 3,

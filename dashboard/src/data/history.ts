@@ -6,7 +6,7 @@
  * This is the one place that knows which events carry the history: when the contracts change
  * (a new verdict rule, F1-style rewards, jobs), adapt it here.
  */
-import { decodeStatus, decodeVerdict, type PoAIClient } from "@poai/sdk";
+import { decodeStatus, decodeVerdict, type PoAIClient, type SlashSummary } from "@poai/sdk";
 import { getAddress, type Address, type Hex } from "viem";
 
 /** One challenge as its events tell it. */
@@ -34,13 +34,7 @@ export interface RevealRecord {
   blockNumber: bigint;
 }
 
-export interface SlashRecord {
-  operator: Address;
-  /** Fraction of the pool taken (1e18 = 100%). */
-  fraction: bigint;
-  amount: bigint;
-  blockNumber: bigint;
-}
+export type { SlashRecord, SlashSummary } from "@poai/sdk";
 
 export interface RewardTotalsOf {
   /** Everything paid into the pool: commission plus the delegators' part. */
@@ -53,7 +47,8 @@ export interface History {
   challenges: Map<Hex, ChallengeRecord>;
   byTrainer: Map<Address, ChallengeRecord[]>;
   byValidator: Map<Address, RevealRecord[]>;
-  slashes: Map<Address, SlashRecord[]>;
+  /** Each slashed operator's slashes with their state (the SDK's `getSlashes`). */
+  slashes: Map<Address, SlashSummary>;
   rewards: Map<Address, RewardTotalsOf>;
 }
 
@@ -63,7 +58,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   else map.set(key, [value]);
 }
 
-/** Which parts of the history a page needs (each is one `eth_getLogs`); challenges are always read. */
+/** Which parts of the history a page needs (each is one `eth_getLogs`, the slashes five); challenges are always read. */
 export interface HistoryParts {
   reveals?: boolean;
   slashes?: boolean;
@@ -79,14 +74,13 @@ const EVERYTHING: Required<HistoryParts> = { reveals: true, slashes: true, rewar
 export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVERYTHING): Promise<History> {
   const hasChallenges = client.deployment.contracts.challengeManager !== undefined;
   const none = Promise.resolve([]);
-  const [submitted, finalized, missed, revealed, paidSlashes, heldSlashes, rewarded] = await Promise.all([
+  const [submitted, finalized, missed, revealed, slashes, rewarded] = await Promise.all([
     hasChallenges ? client.challenges.getEvents({ eventName: "ResultSubmitted" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeFinalized" }) : none,
     hasChallenges ? client.challenges.getEvents({ eventName: "ChallengeMissed" }) : none,
     hasChallenges && parts.reveals ? client.challenges.getEvents({ eventName: "VerdictRevealed" }) : none,
-    parts.slashes ? client.staking.getEvents({ eventName: "Slashed" }) : none,
-    // a conviction's slashes are held through the dispute window (docs/staking.md, "Held slashes")
-    parts.slashes ? client.staking.getEvents({ eventName: "SlashHeld" }) : none,
+    // paid, held, returned and released slashes (docs/staking.md, "Held slashes")
+    parts.slashes ? client.staking.getSlashes() : Promise.resolve(new Map<Address, SlashSummary>()),
     parts.rewards ? client.staking.getEvents({ eventName: "RewardCredited" }) : none,
   ]);
 
@@ -139,17 +133,6 @@ export async function loadHistory(client: PoAIClient, parts: HistoryParts = EVER
     });
   }
 
-  const slashes = new Map<Address, SlashRecord[]>();
-  for (const e of [...paidSlashes, ...heldSlashes]) {
-    const operator = getAddress(e.args.operator);
-    push(slashes, operator, {
-      operator,
-      fraction: e.args.fraction,
-      amount: e.args.activeAmount + e.args.unbondingAmount,
-      blockNumber: e.blockNumber,
-    });
-  }
-
   const rewards = new Map<Address, RewardTotalsOf>();
   for (const e of rewarded) {
     const operator = getAddress(e.args.operator);
@@ -176,7 +159,7 @@ export function agreed(reveal: RevealRecord, challenge: ChallengeRecord | undefi
   return expected === null ? null : reveal.verdict === expected;
 }
 
-/** Total slashed from an operator's pool. */
+/** Net total slashed from an operator's pool (held slashes included, returned ones not). */
 export function slashedTotal(history: History, operator: Address): bigint {
-  return (history.slashes.get(operator) ?? []).reduce((s, x) => s + x.amount, 0n);
+  return history.slashes.get(operator)?.slashed ?? 0n;
 }

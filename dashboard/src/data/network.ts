@@ -36,8 +36,11 @@ export interface OperatorRow {
   pendingCommissionBps: number;
   /** Outcomes of the operator's last rounds, oldest first: a trainer's challenge statuses, a validator's verdicts. */
   verdicts: { round: bigint | null; outcome: string }[];
+  /** Slashes not returned (paid, held or released) and their net amount (the SDK's `SlashSummary`). */
   slashes: number;
   slashed: bigint;
+  /** Tokens of `slashed` still held (a verdict that may yet be overruled). */
+  held: bigint;
   /** Rewards paid into the pool (commission included) and the operator's commission of them. */
   rewards: bigint;
   commission: bigint;
@@ -73,7 +76,8 @@ function rowOf(op: OperatorView, history: History): OperatorRow {
     commissionBps: op.commissionBps,
     pendingCommissionBps: op.pendingCommissionBps,
     verdicts,
-    slashes: history.slashes.get(address)?.length ?? 0,
+    slashes: history.slashes.get(address)?.count ?? 0,
+    held: history.slashes.get(address)?.held ?? 0n,
     slashed: slashedTotal(history, address),
     rewards: rewards?.amount ?? 0n,
     commission: rewards?.commission ?? 0n,

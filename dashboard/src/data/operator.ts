@@ -5,7 +5,7 @@
  */
 import { roleName, type MemberInfo, type OperatorView, type PoAIClient, type PoolView } from "@poai/sdk";
 import type { Address, Hex } from "viem";
-import { agreed, loadHistory, type ChallengeRecord, type SlashRecord } from "./history.js";
+import { agreed, loadHistory, type ChallengeRecord, type SlashSummary } from "./history.js";
 import { operatorState, type OperatorState } from "./network.js";
 
 /** Epochs of stake and points the operator page charts. */
@@ -39,7 +39,7 @@ export interface OperatorDetail {
   points: bigint[];
   challenges: ChallengeRow[];
   audits: AuditRow[];
-  slashes: SlashRecord[];
+  slashes: SlashSummary | null;
   rewards: { amount: bigint; commission: bigint; count: number };
 }
 
@@ -94,7 +94,7 @@ export async function loadOperator(client: PoAIClient, operator: Address): Promi
     points: points.slice(start),
     challenges: own.map((c, i) => ({ ...c, members: members[i]! })),
     audits,
-    slashes: history.slashes.get(address) ?? [],
+    slashes: history.slashes.get(address) ?? null,
     rewards: history.rewards.get(address) ?? { amount: 0n, commission: 0n, count: 0 },
   };
 }

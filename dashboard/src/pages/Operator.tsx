@@ -266,29 +266,61 @@ function OperatorBody({ d }: { d: OperatorDetail }) {
       )}
 
       <h2>Slashes</h2>
-      {d.slashes.length === 0 ? (
+      {d.slashes === null || d.slashes.slashes.length === 0 ? (
         <Empty>Never slashed.</Empty>
       ) : (
-        <table data-table="slashes">
-          <thead>
-            <tr>
-              <th class="num">block</th>
-              <th class="num">fraction</th>
-              <th class="num">amount</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.slashes.map((s, i) => (
-              <tr key={i}>
-                <td class="num">{String(s.blockNumber)}</td>
-                <td class="num">{fraction(s.fraction, 2)}</td>
-                <td class="num" data-field="slash" data-value={String(s.amount)}>
-                  {poai(s.amount)}
-                </td>
+        <>
+          <p data-field="slash-summary">
+            Slashed{" "}
+            <span data-field="slashed" data-value={String(d.slashes.slashed)}>
+              {poai(d.slashes.slashed)}
+            </span>{" "}
+            ({d.slashes.count}×)
+            {d.slashes.held > 0n && (
+              <>
+                ,{" "}
+                <span data-field="held" data-value={String(d.slashes.held)}>
+                  {poai(d.slashes.held)}
+                </span>{" "}
+                of it held while the verdict may be overruled
+              </>
+            )}
+            {d.slashes.returned > 0n && (
+              <>
+                ;{" "}
+                <span data-field="returned" data-value={String(d.slashes.returned)}>
+                  {poai(d.slashes.returned)}
+                </span>{" "}
+                returned (verdict overruled)
+              </>
+            )}
+            .
+          </p>
+          <table data-table="slashes">
+            <thead>
+              <tr>
+                <th class="num">block</th>
+                <th class="num">fraction</th>
+                <th class="num">amount</th>
+                <th>state</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {d.slashes.slashes.map((s, i) => (
+                <tr key={i} data-state={s.state}>
+                  <td class="num">{String(s.blockNumber)}</td>
+                  <td class="num">{fraction(s.fraction, 2)}</td>
+                  <td class="num" data-field="slash" data-value={String(s.amount)}>
+                    {poai(s.amount)}
+                  </td>
+                  <td data-field="state">
+                    {s.state === "held" && s.hold ? `held until ${time(Number(s.hold.releaseAt))}` : s.state}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
       <p class="muted small">
         <a href={`/delegate?operator=${v.operator}`} data-action="delegate-to">

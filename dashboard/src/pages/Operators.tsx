@@ -112,6 +112,7 @@ function OperatorsTable({ rows }: { rows: OperatorRow[] }) {
               </td>
               <td class="num" data-field="slashed" data-value={String(r.slashed)}>
                 {r.slashes === 0 ? "–" : `${poai(r.slashed)} (${r.slashes}×)`}
+                {r.held > 0n && <div class="muted small">{poai(r.held)} of it held</div>}
               </td>
               <td class="num" data-field="rewards" data-value={String(r.rewards)}>
                 {poai(r.rewards)}

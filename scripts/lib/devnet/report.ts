@@ -18,7 +18,12 @@ export interface OperatorReport {
   /** Challenges per final status (trainers) or verdicts revealed (validators). */
   challenges: Record<string, number>;
   points: Wei;
+  /** The net amount slashed (the SDK's `getSlashes`): held slashes included, returned ones not. */
   slashed: Wei;
+  /** Of `slashed`, what a slash still holds through its dispute window. */
+  held: Wei;
+  /** Slashed and returned whole (an overruled conviction): not in `slashed`. */
+  returned: Wei;
   jailed: boolean;
   /**
    * What the operator's pool was credited with (its share of the epochs' budgets by points and the
@@ -162,6 +167,15 @@ export const fmt = (wei: Wei | bigint): string =>
   `${Number(formatEther(BigInt(wei))).toLocaleString("en-US", { maximumFractionDigits: 4 })} POAI`;
 export const short = (a: string): string => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
+/** An operator's net slashed amount, with what of it is held and what was returned. */
+function slashedCell(o: OperatorReport): string {
+  const notes = [
+    ...(BigInt(o.held) > 0n ? [`${fmt(o.held)} held`] : []),
+    ...(BigInt(o.returned) > 0n ? [`${fmt(o.returned)} returned`] : []),
+  ];
+  return notes.length ? `${fmt(o.slashed)} (${notes.join(", ")})` : fmt(o.slashed);
+}
+
 /**
  * A trainer's points are stake × challenge score (token units); a validator's are its committee
  * weight, the stake share of its role in units of 2^-32, once per verdict that agreed.
@@ -220,7 +234,7 @@ export function formatReport(r: DevnetReport): string {
           .map(([k, v]) => `${k} ${v}`)
           .join(", ") || "-",
         points(o),
-        fmt(o.slashed),
+        slashedCell(o),
         o.jailed ? "jailed" : "active",
         `${fmt(o.rewards.credited)} (${fmt(o.rewards.commission)})`,
         fmt(o.rewards.usageFees),

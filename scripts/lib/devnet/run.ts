@@ -513,18 +513,8 @@ export async function runDevnet(
       } as never)) as unknown as {
         args: Record<string, unknown>;
       }[];
-    const slashed = new Map<string, bigint>();
-    // a conviction's slashes are held through the dispute window (SlashHeld), the others paid out
-    for (const e of [
-      ...(await events("Slashed", d.staking.address, stakingAbi)),
-      ...(await events("SlashHeld", d.staking.address, stakingAbi)),
-    ]) {
-      const k = getAddress(e.args.operator as string);
-      slashed.set(
-        k,
-        (slashed.get(k) ?? 0n) + (e.args.activeAmount as bigint) + (e.args.unbondingAmount as bigint),
-      );
-    }
+    // paid, held, returned and released slashes: a returned hold (an overruled conviction) is none
+    const slashes = await clientOfAdmin.staking.getSlashes();
     const commission = new Map<string, bigint>();
     const credited = new Map<string, bigint>();
     let creditedTotal = 0n;
@@ -626,7 +616,9 @@ export async function runDevnet(
         behaviour: op.behaviour,
         challenges: (op.role === 1 ? statusCounts.get(a) : validatorReveals.get(a)) ?? {},
         points: String(points),
-        slashed: String(slashed.get(a) ?? 0n),
+        slashed: String(slashes.get(a)?.slashed ?? 0n),
+        held: String(slashes.get(a)?.held ?? 0n),
+        returned: String(slashes.get(a)?.returned ?? 0n),
         jailed: info.jailed,
         rewards: {
           credited: String(credited.get(a) ?? 0n),

@@ -47,10 +47,30 @@ export const iStakingAbi = [
   },
   {
     type: "function",
+    name: "holdLock",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [{ name: "", type: "address", internalType: "address" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isActive",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "lockHolds",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -227,6 +247,16 @@ export const iStakingAbi = [
     stateMutability: "view",
   },
   {
+    type: "function",
+    name: "unlockHolds",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
     type: "event",
     name: "CommissionChangeRequested",
     inputs: [
@@ -292,6 +322,26 @@ export const iStakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "toPool", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HoldsLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HoldsUnlocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
     ],
     anonymous: false,
   },
@@ -543,6 +593,15 @@ export const iStakingAbi = [
   },
   {
     type: "error",
+    name: "HoldLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "HoldNotDue",
     inputs: [
       { name: "source", type: "address", internalType: "address" },
@@ -597,6 +656,16 @@ export const iStakingAbi = [
     type: "error",
     name: "NotASlashWindowSource",
     inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotHoldLocker",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

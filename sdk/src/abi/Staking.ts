@@ -364,6 +364,16 @@ export const stakingAbi = [
   },
   {
     type: "function",
+    name: "holdLock",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [{ name: "", type: "address", internalType: "address" }],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
     name: "isActive",
     inputs: [{ name: "operator", type: "address", internalType: "address" }],
     outputs: [{ name: "", type: "bool", internalType: "bool" }],
@@ -375,6 +385,16 @@ export const stakingAbi = [
     inputs: [],
     outputs: [{ name: "", type: "bytes4", internalType: "bytes4" }],
     stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "lockHolds",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
   },
   {
     type: "function",
@@ -800,6 +820,16 @@ export const stakingAbi = [
   { type: "function", name: "unjail", inputs: [], outputs: [], stateMutability: "nonpayable" },
   {
     type: "function",
+    name: "unlockHolds",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+    ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "updateMetadata",
     inputs: [
       { name: "endpoint", type: "string", internalType: "string" },
@@ -887,6 +917,26 @@ export const stakingAbi = [
       { name: "operator", type: "address", internalType: "address", indexed: true },
       { name: "amount", type: "uint256", internalType: "uint256", indexed: false },
       { name: "toPool", type: "bool", internalType: "bool", indexed: false },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HoldsLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HoldsUnlocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
     ],
     anonymous: false,
   },
@@ -1156,6 +1206,15 @@ export const stakingAbi = [
   },
   {
     type: "error",
+    name: "HoldLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "HoldNotDue",
     inputs: [
       { name: "source", type: "address", internalType: "address" },
@@ -1210,6 +1269,16 @@ export const stakingAbi = [
     type: "error",
     name: "NotASlashWindowSource",
     inputs: [{ name: "source", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotHoldLocker",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
   },
   {
     type: "error",

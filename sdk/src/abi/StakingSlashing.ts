@@ -28,6 +28,26 @@ export const stakingSlashingAbi = [
   },
   {
     type: "event",
+    name: "HoldsLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
+    name: "HoldsUnlocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address", indexed: true },
+      { name: "key", type: "bytes32", internalType: "bytes32", indexed: true },
+      { name: "locker", type: "address", internalType: "address", indexed: true },
+    ],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Jailed",
     inputs: [
       { name: "operator", type: "address", internalType: "address", indexed: true },
@@ -95,12 +115,31 @@ export const stakingSlashingAbi = [
   },
   {
     type: "error",
+    name: "HoldLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "HoldNotDue",
     inputs: [
       { name: "source", type: "address", internalType: "address" },
       { name: "key", type: "bytes32", internalType: "bytes32" },
       { name: "operator", type: "address", internalType: "address" },
       { name: "releaseAt", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "NotHoldLocker",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "locker", type: "address", internalType: "address" },
     ],
   },
   {

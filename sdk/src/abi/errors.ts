@@ -630,6 +630,15 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "HoldLocked",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
+  },
+  {
+    type: "error",
     name: "HoldNotDue",
     inputs: [
       { name: "source", type: "address", internalType: "address" },
@@ -1099,6 +1108,16 @@ export const poaiErrorsAbi = [
     inputs: [{ name: "account", type: "address", internalType: "address" }],
   },
   { type: "error", name: "NotGame", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
+  {
+    type: "error",
+    name: "NotHoldLocker",
+    inputs: [
+      { name: "source", type: "address", internalType: "address" },
+      { name: "key", type: "bytes32", internalType: "bytes32" },
+      { name: "caller", type: "address", internalType: "address" },
+      { name: "locker", type: "address", internalType: "address" },
+    ],
+  },
   { type: "error", name: "NotHost", inputs: [{ name: "caller", type: "address", internalType: "address" }] },
   {
     type: "error",
