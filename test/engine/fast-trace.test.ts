@@ -27,7 +27,7 @@ import {
 import { initialWeights } from "../../sdk/src/compute/reference.js";
 import { stateHashesWasm } from "../../sdk/src/compute/state/fast-trace.js";
 import { stateHash, traceStep, type StateTensors } from "../../sdk/src/compute/state/trace.js";
-import { ByteTree, LEAF_BYTES } from "../../sdk/src/compute/state/tree.js";
+import { ABSENT_ROOT, ByteTree, LEAF_BYTES } from "../../sdk/src/compute/state/tree.js";
 import { answerSamples, segmentStepRoot as trainerStepRoot } from "../../node/src/node/trainer-samples.js";
 import { v2RunArb } from "./arbitraries.js";
 
@@ -91,12 +91,16 @@ describe("engine: the wasm step-state tracer", () => {
     );
   });
 
-  it("gives tree.ts's byte tree root for every leaf count around a power of two", () => {
+  it("hashes byte trees as tree.ts's TypeScript does, root, every node and every proof, around each power of two leaves", () => {
     for (const leaves of [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17]) {
       for (const extra of [-1, 0, 1]) {
         const length = Math.max(0, leaves * LEAF_BYTES + extra);
         const bytes = Uint8Array.from({ length }, (_, i) => (i * 31 + 5) & 0xff);
-        expect(bytesToHex(wasmByteTreeRoot(bytes)), `${length} bytes`).to.equal(new ByteTree(bytes).root);
+        const reference = new ByteTree(bytes, true);
+        const fast = new ByteTree(bytes);
+        expect(bytesToHex(wasmByteTreeRoot(bytes)), `${length} bytes`).to.equal(reference.root);
+        expect(fast.root, `${length} bytes`).to.equal(reference.root);
+        for (let j = 0; j < reference.leafCount; j++) expect(fast.proof(j)).to.deep.equal(reference.proof(j));
       }
     }
   });
@@ -106,13 +110,17 @@ describe("engine: the wasm step-state tracer", () => {
       fc.property(fc.oneof(v1RunArb, v2Runs), bytesArb(32), ({ spec, data }, seedBytes) => {
         const seed = bytesToHex(seedBytes);
         const ref = referenceSegment(spec, seed, data);
-        const refHashes = ref.states.map((t) => stateHash(t.roots));
+        // the reference's roots from the TypeScript byte trees
+        const refRoots = ref.states.map((t) =>
+          t.slots.map((s) => (s.present ? new ByteTree(t.encodings[s.index], true).root : ABSENT_ROOT)),
+        );
+        const refHashes = refRoots.map(stateHash);
         // slot by slot, with the encodings the answers are built from
         const fast: StateTensors[] = [];
         const end = traceSegment(spec, ref.key, ref.start, 1, (_, t) => void fast.push(t), data);
         expect(Buffer.from(end.buffer).equals(Buffer.from(ref.end.buffer))).to.equal(true);
         fast.forEach((t, i) => {
-          expect(t.roots).to.deep.equal(ref.states[i].roots);
+          expect(t.roots).to.deep.equal(refRoots[i]);
           t.encodings.forEach((e, slot) =>
             expect(bytesToHex(e), `step ${i} slot ${slot}`).to.equal(
               bytesToHex(ref.states[i].encodings[slot]),

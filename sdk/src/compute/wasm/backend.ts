@@ -18,20 +18,9 @@ import { TARGET } from "../reference.js";
 import { modelLayout, validateSpec, type ModelLayout, type TrainingSpec } from "../spec.js";
 import { actSlot, backwardBase, lossSlot, trainingSlots } from "../state/layout.js";
 import { LEAF_BYTES } from "../state/tree.js";
-import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+import { PAGE, instantiateSync, kernelsBinary, wasmApi, wasmSupported, type WasmMemory } from "./hasher.js";
 
-/** The subset of the WebAssembly JS API this backend uses (not in the ES lib typings). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: object };
-  compile(bytes: Uint8Array): Promise<object>;
-  instantiate(module: object, imports: object): Promise<{ readonly exports: object }>;
-}
+export { kernelsBinary, wasmByteTreeRoot, wasmKeccak256, wasmSupported } from "./hasher.js";
 
 /** The kernels' exports; pointers are byte offsets, every parameter an i32. */
 interface Kernels {
@@ -142,37 +131,7 @@ interface PartBuffers {
 
 /** Largest linear memory the backend lays out (wasm32 limit, minus one page). */
 const MAX_MEMORY_BYTES = 4 * 1024 ** 3 - 65_536;
-const PAGE = 65_536;
-
-function wasmApi(): WasmApi | undefined {
-  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-}
-
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-let kernelBytes: Uint8Array | undefined;
 let compiled: Promise<object> | undefined;
-
-/** The embedded kernel binary. */
-export function kernelsBinary(): Uint8Array {
-  kernelBytes ??= decodeBase64(KERNELS_WASM_BASE64);
-  return kernelBytes;
-}
-
-/** Whether this JavaScript engine runs WebAssembly with SIMD (the kernels validate). */
-export function wasmSupported(): boolean {
-  const api = wasmApi();
-  try {
-    return api !== undefined && api.validate(kernelsBinary());
-  } catch {
-    return false;
-  }
-}
 
 async function instantiate(): Promise<Kernels> {
   const api = wasmApi();
@@ -181,20 +140,6 @@ async function instantiate(): Promise<Kernels> {
   compiled ??= api.compile(kernelsBinary());
   const instance = await api.instantiate(await compiled, {});
   return instance.exports as Kernels;
-}
-
-let compiledSync: object | undefined;
-
-/**
- * A kernel instance created synchronously (for the step-state tracer, whose callers are
- * synchronous). The module is small, so synchronous compilation is allowed on every engine.
- */
-function instantiateSync(): Kernels {
-  const api = wasmApi();
-  if (!api || !wasmSupported())
-    throw new Error("the wasm step-state tracer needs WebAssembly with SIMD, which this engine lacks");
-  compiledSync ??= new api.Module(kernelsBinary());
-  return new api.Instance(compiledSync, {}).exports as Kernels;
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -631,42 +576,12 @@ export interface WasmStepTracer {
   close(): void;
 }
 
-let hasher: Kernels | undefined;
-
-/** Copies `bytes` into the hashing instance's memory, with `extra` free bytes after them. */
-function hashInput(bytes: Uint8Array, extra: number): { k: Kernels; at: number } {
-  hasher ??= instantiateSync();
-  const at = (hasher.heap_base() + 15) & ~15;
-  const need = at + bytes.length + extra + 64;
-  const have = hasher.memory.buffer.byteLength;
-  if (need > have) hasher.memory.grow(Math.ceil((need - have) / PAGE));
-  new Uint8Array(hasher.memory.buffer).set(bytes, at);
-  return { k: hasher, at };
-}
-
-/** keccak256 of `bytes` by the kernels' Keccak-f[1600] (32 raw bytes; the same as viem's). */
-export function wasmKeccak256(bytes: Uint8Array): Uint8Array {
-  const { k, at } = hashInput(bytes, 32);
-  const dst = (at + bytes.length + 15) & ~15;
-  k.keccak256(at, bytes.length, dst);
-  return new Uint8Array(k.memory.buffer).slice(dst, dst + 32);
-}
-
-/** The byte tree root of `bytes` (state/tree.ts's `byteTreeRoot`) by the kernels, 32 raw bytes. */
-export function wasmByteTreeRoot(bytes: Uint8Array): Uint8Array {
-  const scratch = 32 * Math.max(1, Math.ceil(bytes.length / LEAF_BYTES)) + 32;
-  const { k, at } = hashInput(bytes, scratch + 32);
-  const dst = (at + bytes.length + 15) & ~15;
-  k.tree_root(at, bytes.length, dst + 32, dst);
-  return new Uint8Array(k.memory.buffer).slice(dst, dst + 32);
-}
-
 /**
  * Opens a step-state tracer for a run of (spec, key); version 2 needs the dataset rows in `data`.
  * Synchronous; throws where WebAssembly with SIMD is unavailable (`wasmSupported()`).
  */
 export function openWasmStepTracer(spec: TrainingSpec, key: EngineKey, data?: EngineData): WasmStepTracer {
-  const session = new WasmSession(spec, key, instantiateSync(), data, true);
+  const session = new WasmSession(spec, key, instantiateSync<Kernels>(), data, true);
   return {
     layout: session.layout,
     setWeights: (weights) => session.setWeightsSync(weights),
