@@ -22,7 +22,7 @@ import { FOLD_OPS, chunkCount, elementAt, trainingSlots, type ElementRef } from 
 import { chunkOperands, elementOperands, finOperands, initOperands, type OperandRange } from "./ops.js";
 import { traceStep, type StateTensors } from "./trace.js";
 import { fastTraceAvailable, stateHashesWasm, traceStatesWasm } from "./fast-trace.js";
-import { LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
+import { ByteTree, LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
 import type { LeafProof } from "./game.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
@@ -372,7 +372,8 @@ export function traceSegment(
  * The step-state root of segment `index` (what the checkpoint leaf `index` commits in an
  * operation-sampling run), traced from the parameters `start` of checkpoint `index`: by the wasm
  * engine, hashing in linear memory (`stateHashesWasm`), where it runs; with `reference` (or no
- * WebAssembly with SIMD) by `traceStep` and the TypeScript byte trees. Both give the same root.
+ * WebAssembly with SIMD) by `traceStep` and the TypeScript byte trees (`new ByteTree(bytes, true)`).
+ * Both give the same root.
  */
 export function segmentStepRoot(
   spec: TrainingSpec,
@@ -387,7 +388,10 @@ export function segmentStepRoot(
       stateHashesWasm(spec, key, start, index * spec.checkpointInterval, spec.checkpointInterval, data),
     );
   const hashes: Hex[] = [];
-  traceSegment(spec, key, start, index, (_, t) => hashes.push(stateHash(t.roots)), data, true);
+  // the reference throughout: TypeScript traces and TypeScript byte trees
+  const rootsOf = (t: StateTensors) =>
+    t.slots.map((s) => (s.present ? new ByteTree(t.encodings[s.index], true).root : ZERO));
+  traceSegment(spec, key, start, index, (_, t) => hashes.push(stateHash(rootsOf(t))), data, true);
   return stepStatesRoot(hashes);
 }
 
