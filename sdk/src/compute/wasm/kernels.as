@@ -684,13 +684,171 @@ export function keccak256(src: usize, len: i32, dst: usize): void {
   keccakOut(dst);
 }
 
+@inline function rotl2(x: v128, r: i32): v128 {
+  return v128.or(i64x2.shl(x, r), i64x2.shr_u(x, 64 - r));
+}
+
+/** Keccak-f[1600] on two states at once: lane i of state j is i64 lane j of the vector at st + 16i. */
+function keccakF2(st: usize): void {
+  let a0 = v128.load(st, 0);
+  let a1 = v128.load(st, 16);
+  let a2 = v128.load(st, 32);
+  let a3 = v128.load(st, 48);
+  let a4 = v128.load(st, 64);
+  let a5 = v128.load(st, 80);
+  let a6 = v128.load(st, 96);
+  let a7 = v128.load(st, 112);
+  let a8 = v128.load(st, 128);
+  let a9 = v128.load(st, 144);
+  let a10 = v128.load(st, 160);
+  let a11 = v128.load(st, 176);
+  let a12 = v128.load(st, 192);
+  let a13 = v128.load(st, 208);
+  let a14 = v128.load(st, 224);
+  let a15 = v128.load(st, 240);
+  let a16 = v128.load(st, 256);
+  let a17 = v128.load(st, 272);
+  let a18 = v128.load(st, 288);
+  let a19 = v128.load(st, 304);
+  let a20 = v128.load(st, 320);
+  let a21 = v128.load(st, 336);
+  let a22 = v128.load(st, 352);
+  let a23 = v128.load(st, 368);
+  let a24 = v128.load(st, 384);
+  for (let round = 0; round < 24; round++) {
+    const c0 = v128.xor(v128.xor(v128.xor(v128.xor(a0, a5), a10), a15), a20);
+    const c1 = v128.xor(v128.xor(v128.xor(v128.xor(a1, a6), a11), a16), a21);
+    const c2 = v128.xor(v128.xor(v128.xor(v128.xor(a2, a7), a12), a17), a22);
+    const c3 = v128.xor(v128.xor(v128.xor(v128.xor(a3, a8), a13), a18), a23);
+    const c4 = v128.xor(v128.xor(v128.xor(v128.xor(a4, a9), a14), a19), a24);
+    const d0 = v128.xor(c4, rotl2(c1, 1));
+    const d1 = v128.xor(c0, rotl2(c2, 1));
+    const d2 = v128.xor(c1, rotl2(c3, 1));
+    const d3 = v128.xor(c2, rotl2(c4, 1));
+    const d4 = v128.xor(c3, rotl2(c0, 1));
+    const b0 = v128.xor(a0, d0);
+    const b16 = rotl2(v128.xor(a5, d0), 36);
+    const b7 = rotl2(v128.xor(a10, d0), 3);
+    const b23 = rotl2(v128.xor(a15, d0), 41);
+    const b14 = rotl2(v128.xor(a20, d0), 18);
+    const b10 = rotl2(v128.xor(a1, d1), 1);
+    const b1 = rotl2(v128.xor(a6, d1), 44);
+    const b17 = rotl2(v128.xor(a11, d1), 10);
+    const b8 = rotl2(v128.xor(a16, d1), 45);
+    const b24 = rotl2(v128.xor(a21, d1), 2);
+    const b20 = rotl2(v128.xor(a2, d2), 62);
+    const b11 = rotl2(v128.xor(a7, d2), 6);
+    const b2 = rotl2(v128.xor(a12, d2), 43);
+    const b18 = rotl2(v128.xor(a17, d2), 15);
+    const b9 = rotl2(v128.xor(a22, d2), 61);
+    const b5 = rotl2(v128.xor(a3, d3), 28);
+    const b21 = rotl2(v128.xor(a8, d3), 55);
+    const b12 = rotl2(v128.xor(a13, d3), 25);
+    const b3 = rotl2(v128.xor(a18, d3), 21);
+    const b19 = rotl2(v128.xor(a23, d3), 56);
+    const b15 = rotl2(v128.xor(a4, d4), 27);
+    const b6 = rotl2(v128.xor(a9, d4), 20);
+    const b22 = rotl2(v128.xor(a14, d4), 39);
+    const b13 = rotl2(v128.xor(a19, d4), 8);
+    const b4 = rotl2(v128.xor(a24, d4), 14);
+    a0 = v128.xor(b0, v128.andnot(b2, b1));
+    a5 = v128.xor(b5, v128.andnot(b7, b6));
+    a10 = v128.xor(b10, v128.andnot(b12, b11));
+    a15 = v128.xor(b15, v128.andnot(b17, b16));
+    a20 = v128.xor(b20, v128.andnot(b22, b21));
+    a1 = v128.xor(b1, v128.andnot(b3, b2));
+    a6 = v128.xor(b6, v128.andnot(b8, b7));
+    a11 = v128.xor(b11, v128.andnot(b13, b12));
+    a16 = v128.xor(b16, v128.andnot(b18, b17));
+    a21 = v128.xor(b21, v128.andnot(b23, b22));
+    a2 = v128.xor(b2, v128.andnot(b4, b3));
+    a7 = v128.xor(b7, v128.andnot(b9, b8));
+    a12 = v128.xor(b12, v128.andnot(b14, b13));
+    a17 = v128.xor(b17, v128.andnot(b19, b18));
+    a22 = v128.xor(b22, v128.andnot(b24, b23));
+    a3 = v128.xor(b3, v128.andnot(b0, b4));
+    a8 = v128.xor(b8, v128.andnot(b5, b9));
+    a13 = v128.xor(b13, v128.andnot(b10, b14));
+    a18 = v128.xor(b18, v128.andnot(b15, b19));
+    a23 = v128.xor(b23, v128.andnot(b20, b24));
+    a4 = v128.xor(b4, v128.andnot(b1, b0));
+    a9 = v128.xor(b9, v128.andnot(b6, b5));
+    a14 = v128.xor(b14, v128.andnot(b11, b10));
+    a19 = v128.xor(b19, v128.andnot(b16, b15));
+    a24 = v128.xor(b24, v128.andnot(b21, b20));
+    a0 = v128.xor(a0, i64x2.splat(load<u64>(KECCAK_RC + (<usize>round << 3))));
+  }
+  v128.store(st, a0, 0);
+  v128.store(st, a1, 16);
+  v128.store(st, a2, 32);
+  v128.store(st, a3, 48);
+  v128.store(st, a4, 64);
+  v128.store(st, a5, 80);
+  v128.store(st, a6, 96);
+  v128.store(st, a7, 112);
+  v128.store(st, a8, 128);
+  v128.store(st, a9, 144);
+  v128.store(st, a10, 160);
+  v128.store(st, a11, 176);
+  v128.store(st, a12, 192);
+  v128.store(st, a13, 208);
+  v128.store(st, a14, 224);
+  v128.store(st, a15, 240);
+  v128.store(st, a16, 256);
+  v128.store(st, a17, 272);
+  v128.store(st, a18, 288);
+  v128.store(st, a19, 304);
+  v128.store(st, a20, 320);
+  v128.store(st, a21, 336);
+  v128.store(st, a22, 352);
+  v128.store(st, a23, 368);
+  v128.store(st, a24, 384);
+}
+
+/** Two sponge states, interleaved lane by lane (keccakF2). */
+const KECCAK_STATE2 = memory.data(400, 16);
+
+/** keccak256 of the 136 bytes at src0 and of those at src1 (two leaves) into dst0 and dst1. */
+function hashLeaf2(src0: usize, src1: usize, dst0: usize, dst1: usize): void {
+  memory.fill(KECCAK_STATE2, 0, 400);
+  for (let i: usize = 0; i < 17; i++)
+    v128.store(KECCAK_STATE2 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(src0 + (i << 3))), 1, load<u64>(src1 + (i << 3))));
+  keccakF2(KECCAK_STATE2);
+  v128.store(KECCAK_STATE2, v128.xor(v128.load(KECCAK_STATE2), i64x2.splat(0x01)));
+  v128.store(KECCAK_STATE2 + 256, v128.xor(v128.load(KECCAK_STATE2 + 256), i64x2.splat(<i64>0x8000000000000000)));
+  keccakF2(KECCAK_STATE2);
+  for (let i: usize = 0; i < 4; i++) {
+    store<u64>(dst0 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4)));
+    store<u64>(dst1 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4), 8));
+  }
+}
+
+/** keccak256(l0 ‖ r0) and keccak256(l1 ‖ r1) (32-byte nodes) into dst0 and dst1. */
+function hashPair2(l0: usize, r0: usize, l1: usize, r1: usize, dst0: usize, dst1: usize): void {
+  memory.fill(KECCAK_STATE2 + 128, 0, 272);
+  for (let i: usize = 0; i < 4; i++) {
+    v128.store(KECCAK_STATE2 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(l0 + (i << 3))), 1, load<u64>(l1 + (i << 3))));
+    v128.store(KECCAK_STATE2 + 64 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(r0 + (i << 3))), 1, load<u64>(r1 + (i << 3))));
+  }
+  v128.store(KECCAK_STATE2 + 128, i64x2.splat(0x01));
+  v128.store(KECCAK_STATE2 + 256, i64x2.splat(<i64>0x8000000000000000));
+  keccakF2(KECCAK_STATE2);
+  for (let i: usize = 0; i < 4; i++) {
+    store<u64>(dst0 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4)));
+    store<u64>(dst1 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4), 8));
+  }
+}
+
 /**
  * Leaf hashes of the byte tree over the len bytes at src: keccak256 of each 136-byte leaf (the last
  * zero-padded; one empty leaf for len 0), 32 bytes each into nodes. Returns the number of leaves.
  */
 export function tree_leaves(src: usize, len: i32, nodes: usize): i32 {
   const full = len / 136;
-  for (let j = 0; j < full; j++) hashLeaf(src + <usize>j * 136, nodes + (<usize>j << 5));
+  let j = 0;
+  for (; j + 2 <= full; j += 2)
+    hashLeaf2(src + <usize>j * 136, src + <usize>(j + 1) * 136, nodes + (<usize>j << 5), nodes + (<usize>(j + 1) << 5));
+  for (; j < full; j++) hashLeaf(src + <usize>j * 136, nodes + (<usize>j << 5));
   const rest = len - full * 136;
   if (rest == 0 && full > 0) return full;
   memory.fill(KECCAK_LEAF, 0, 136);
@@ -706,7 +864,13 @@ export function tree_leaves(src: usize, len: i32, nodes: usize): i32 {
  */
 export function tree_level(nodes: usize, count: i32, zero: usize, dst: usize): i32 {
   const pairs = count >> 1;
-  for (let i = 0; i < pairs; i++) hashPair(nodes + (<usize>i << 6), nodes + (<usize>i << 6) + 32, dst + (<usize>i << 5));
+  let i = 0;
+  // two parents at once; in place (dst == nodes) parent i overwrites node i, read before
+  for (; i + 2 <= pairs; i += 2) {
+    const n = nodes + (<usize>i << 6);
+    hashPair2(n, n + 32, n + 64, n + 96, dst + (<usize>i << 5), dst + (<usize>(i + 1) << 5));
+  }
+  for (; i < pairs; i++) hashPair(nodes + (<usize>i << 6), nodes + (<usize>i << 6) + 32, dst + (<usize>i << 5));
   if (count & 1) hashPair(nodes + (<usize>pairs << 6), zero, dst + (<usize>pairs << 5));
   return pairs + (count & 1);
 }
