@@ -37,6 +37,7 @@ import {
   answerBytes,
   drawOperationSamples,
   ruleRanges,
+  segmentStepRoot as referenceStepRoot,
   type Sample,
 } from "../sdk/src/compute/state/sampling.js";
 import { LEAF_BYTES, depthOf, leafCountOf } from "../sdk/src/compute/state/tree.js";
@@ -103,6 +104,15 @@ export async function runSamplingAuditBench(): Promise<void> {
     const sources = checkpoints.slice(0, -1).map((c) => new RunStates(spec, key, c.weights, c.step));
     const stepRoots = sources.map((s, i) => segmentStepRoot(s, spec, i));
     const stepRootMs = performance.now() - t;
+    // the same roots by the TypeScript reference (traceStep and TypeScript byte trees), as every
+    // trainer computed them before the wasm tracer
+    t = performance.now();
+    const referenceRoots = checkpoints
+      .slice(0, -1)
+      .map((c, i) => referenceStepRoot(spec, key, c.weights, i, undefined, true));
+    const stepRootReferenceMs = performance.now() - t;
+    if (referenceRoots.join() !== stepRoots.join())
+      throw new Error(`the wasm tracer's step roots ${stepRoots} are not the reference's ${referenceRoots}`);
     const bytes = checkpoints.map((c) => encodeCheckpoint(spec, c));
     const commitment = commitCheckpoints(bytes, [...stepRoots, `0x${"00".repeat(32)}`]);
     const id = keccak256(bytes[0]);
@@ -161,6 +171,8 @@ export async function runSamplingAuditBench(): Promise<void> {
         trainMs: Math.round(trainMs),
         stepRootMs: Math.round(stepRootMs),
         stepRootOverhead: Math.round((stepRootMs / trainMs) * 10) / 10,
+        stepRootReferenceMs: Math.round(stepRootReferenceMs),
+        stepRootReferenceOverhead: Math.round((stepRootReferenceMs / trainMs) * 10) / 10,
         replayBytes: replay.bytesFetched,
         replaySegmentCheckBytes: replay.bytesFetched - layout.checkpointBytes,
         replayMs: replay.ms,
@@ -182,6 +194,26 @@ export async function runSamplingAuditBench(): Promise<void> {
   }
   const file = fileURLToPath(new URL("./results/verification.json", import.meta.url));
   const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  // the trainer's figures before the wasm tracer, as the last run of this bench measured them
+  type Row = {
+    widths: number[];
+    before?: unknown;
+    stepRootMs: number;
+    stepRootOverhead: number;
+    trainerAnswerMs: number;
+    trainMs: number;
+  };
+  const previous = ((results.samplingAudits as { rows?: Row[] } | undefined)?.rows ?? []).map((r) => [
+    JSON.stringify(r.widths),
+    r.before ??
+      ({
+        trainMs: r.trainMs,
+        stepRootMs: r.stepRootMs,
+        stepRootOverhead: r.stepRootOverhead,
+        trainerAnswerMs: r.trainerAnswerMs,
+      } as unknown),
+  ]) as [string, unknown][];
+  const before = new Map(previous);
   // 1B parameters, computed (the engine's specs stop at 2^26 parameters, so no 1B spec can be laid
   // out or traced here). Its slot lengths follow docs/disputes.md's layout; a sample lands in a slot
   // with probability length / total. A Θ_out sample (an update: a fold over the batch, whatever the
@@ -230,9 +262,9 @@ export async function runSamplingAuditBench(): Promise<void> {
   const billionCheckpoint = 8 + 2 * P;
   results.samplingAudits = {
     measured:
-      "one validator auditing segment 1 of a 2-segment run (batch 32, 2 steps a segment) over HTTP on this shared 2-core machine: replay = auditChallenge (wasm), sampling = auditBySampling with 32 operation samples (answers as JSON, hex); bytes are bodies received; trainMs: wasm training, stepRootMs: the trainer's JS state traces for the step-state roots of both segments; trainerAnswerMs: the trainer retracing the segment to answer; samplingAnswerBinaryBytes: the same answers priced by structuralAnswerBytes (layout only)",
+      "one validator auditing segment 1 of a 2-segment run (batch 32, 2 steps a segment) over HTTP on this shared 2-core machine: replay = auditChallenge (wasm), sampling = auditBySampling with 32 operation samples (answers as JSON, hex); bytes are bodies received; trainMs: wasm training (4 steps and the evaluation); stepRootMs: the trainer's step-state roots of both segments as it computes them (the wasm tracer: kernels train each step, pack its slots and hash their byte trees in linear memory), stepRootReferenceMs: the same roots by the TypeScript reference (traceStep, TypeScript byte trees), in the same run, checked equal; trainerAnswerMs: the trainer retracing the segment (wasm tracer) and building the answers' proofs (wasm byte trees); before: the previous run of this bench (TypeScript traces and per-node hash-wasm calls); samplingAnswerBinaryBytes: the same answers priced by structuralAnswerBytes (layout only)",
     operationSamples: OPERATION_SAMPLES,
-    rows,
+    rows: rows.map((r) => ({ ...r, before: before.get(JSON.stringify(r.widths)) })),
     billion: {
       computed: true,
       widths,

@@ -7,7 +7,11 @@
  */
 import type { Hex } from "viem";
 import {
+  RunStates,
   answerSample,
+  fastTraceAvailable,
+  segmentStepRoot as sdkSegmentStepRoot,
+  traceSegment,
   stateHash,
   stepStatesRoot,
   type Sample,
@@ -17,14 +21,36 @@ import {
   type TrainingSpec,
 } from "@poai/sdk/compute";
 
+/**
+ * The engine's own run starting at segment `segment` (an honest `disputeSource`), which the wasm
+ * engine traces far faster than `source.tensors` does step by step; undefined for any other
+ * source (a subclass or another `StateSource` answers for its states itself).
+ */
+function engineRun(source: StateSource, spec: TrainingSpec, segment: number): RunStates | undefined {
+  return source instanceof RunStates &&
+    source.constructor === RunStates &&
+    source.firstStep === segment * spec.checkpointInterval &&
+    fastTraceAvailable()
+    ? source
+    : undefined;
+}
+
 /** The states of segment `segment`'s steps, first to last, from `source`. */
 export function segmentStates(source: StateSource, spec: TrainingSpec, segment: number): StateTensors[] {
   const first = segment * spec.checkpointInterval;
+  const run = engineRun(source, spec, segment);
+  if (run) {
+    const states: StateTensors[] = [];
+    traceSegment(spec, run.key, run.start, segment, (_, t) => void states.push(t), run.data);
+    return states;
+  }
   return Array.from({ length: spec.checkpointInterval }, (_, t) => source.tensors(first + t));
 }
 
 /** The step-state root of segment `segment` (the fourth word of its start checkpoint's leaf). */
 export function segmentStepRoot(source: StateSource, spec: TrainingSpec, segment: number): Hex {
+  const run = engineRun(source, spec, segment);
+  if (run) return sdkSegmentStepRoot(spec, run.key, run.start, segment, run.data);
   return stepStatesRoot(segmentStates(source, spec, segment).map((t) => stateHash(t.roots)));
 }
 

@@ -125,7 +125,15 @@ export {
   type TrainingRun,
 } from "./engine.js";
 export { jsBackend } from "./reference.js";
-export { wasmBackend, wasmSupported } from "./wasm/backend.js";
+export {
+  openWasmStepTracer,
+  wasmBackend,
+  wasmByteTreeRoot,
+  wasmKeccak256,
+  wasmSupported,
+  type TracedStep,
+  type WasmStepTracer,
+} from "./wasm/backend.js";
 export {
   cudaBackend,
   cudaProbeResult,
@@ -177,6 +185,7 @@ export {
   type StepTrace,
 } from "./state/trace.js";
 export { ByteTree, LEAF_BYTES, byteTreeRoot, verifyLeafProof } from "./state/tree.js";
+export { fastTraceAvailable, stateHashesWasm, traceStatesWasm, traceStepsWasm } from "./state/fast-trace.js";
 export {
   ForgedInference,
   INFERENCE_PHASES,

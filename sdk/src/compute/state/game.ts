@@ -80,7 +80,7 @@ export class RunStates implements StateSource {
     readonly spec: TrainingSpec,
     readonly key: EngineKey,
     /** Parameters at `firstStep`. */
-    private readonly start: Int16Array,
+    readonly start: Int16Array,
     readonly firstStep: number,
     readonly data?: EngineData,
   ) {}

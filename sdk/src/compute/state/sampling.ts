@@ -21,7 +21,8 @@ import { modelLayout, type TrainingSpec } from "../spec.js";
 import { FOLD_OPS, chunkCount, elementAt, trainingSlots, type ElementRef } from "./layout.js";
 import { chunkOperands, elementOperands, finOperands, initOperands, type OperandRange } from "./ops.js";
 import { traceStep, type StateTensors } from "./trace.js";
-import { LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
+import { fastTraceAvailable, stateHashesWasm, traceStatesWasm } from "./fast-trace.js";
+import { ByteTree, LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
 import type { LeafProof } from "./game.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
@@ -342,7 +343,9 @@ export function auditModeFor(
  * The step states of segment `index` of a run, from the parameters `start` at its first step:
  * `onStep(t, tensors)` is called for each of its `checkpointInterval` steps in order (`t` 0-based
  * in the segment), and the states are let go after the call unless the caller keeps them.
- * Returns the parameters at the segment's end.
+ * Returns the parameters at the segment's end. The wasm engine traces the steps where it runs
+ * (`traceStatesWasm`); `reference` (or no WebAssembly with SIMD) traces them with `traceStep`:
+ * the same states, bit for bit.
  */
 export function traceSegment(
   spec: TrainingSpec,
@@ -351,9 +354,12 @@ export function traceSegment(
   index: number,
   onStep: (t: number, tensors: StateTensors) => void,
   data?: EngineData,
+  reference = false,
 ): Int16Array {
-  let theta = start;
   const first = index * spec.checkpointInterval;
+  if (!reference && fastTraceAvailable())
+    return traceStatesWasm(spec, key, start, first, spec.checkpointInterval, onStep, data);
+  let theta = start;
   for (let t = 0; t < spec.checkpointInterval; t++) {
     const trace = traceStep(spec, key, theta, first + t, data);
     onStep(t, trace.tensors);
@@ -364,7 +370,10 @@ export function traceSegment(
 
 /**
  * The step-state root of segment `index` (what the checkpoint leaf `index` commits in an
- * operation-sampling run), traced from the parameters `start` of checkpoint `index`.
+ * operation-sampling run), traced from the parameters `start` of checkpoint `index`: by the wasm
+ * engine, hashing in linear memory (`stateHashesWasm`), where it runs; with `reference` (or no
+ * WebAssembly with SIMD) by `traceStep` and the TypeScript byte trees (`new ByteTree(bytes, true)`).
+ * Both give the same root.
  */
 export function segmentStepRoot(
   spec: TrainingSpec,
@@ -372,9 +381,17 @@ export function segmentStepRoot(
   start: Int16Array,
   index: number,
   data?: EngineData,
+  reference = false,
 ): Hex {
+  if (!reference && fastTraceAvailable())
+    return stepStatesRoot(
+      stateHashesWasm(spec, key, start, index * spec.checkpointInterval, spec.checkpointInterval, data),
+    );
   const hashes: Hex[] = [];
-  traceSegment(spec, key, start, index, (_, t) => hashes.push(stateHash(t.roots)), data);
+  // the reference throughout: TypeScript traces and TypeScript byte trees
+  const rootsOf = (t: StateTensors) =>
+    t.slots.map((s) => (s.present ? new ByteTree(t.encodings[s.index], true).root : ZERO));
+  traceSegment(spec, key, start, index, (_, t) => hashes.push(stateHash(rootsOf(t))), data, true);
   return stepStatesRoot(hashes);
 }
 

@@ -41,6 +41,11 @@ export class StateTensors {
     readonly slots: readonly Slot[],
     /** Encoding of each slot (empty for an absent one). */
     readonly encodings: readonly Uint8Array[],
+    /**
+     * Every slot's root when already computed (the wasm tracer hashes each slot as the step
+     * computes it); otherwise each root is computed from its encoding when first read.
+     */
+    private readonly knownRoots?: readonly Hex[],
   ) {}
 
   tree(slot: number): ByteTree {
@@ -56,6 +61,7 @@ export class StateTensors {
 
   /** Root of every slot, in slot order (absent slots: bytes32(0)). */
   get roots(): Hex[] {
+    if (this.knownRoots) return [...this.knownRoots];
     return this.slots.map((s) => (s.present ? this.tree(s.index).root : ABSENT_ROOT));
   }
 }

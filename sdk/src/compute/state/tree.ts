@@ -16,6 +16,7 @@
  */
 import { bytesToHex, hexToBytes, type Hex } from "viem";
 import { keccak256Raw } from "../keccak.js";
+import { wasmSupported, wasmTreeLevels } from "../wasm/hasher.js";
 
 /** Bytes per leaf: the rate of Keccak-256 (one absorbed block). */
 export const LEAF_BYTES = 136;
@@ -67,12 +68,23 @@ export class ByteTree {
   readonly leafCount: number;
   readonly depth: number;
   /** `levels[k]` holds the nodes of level k that cover at least one leaf, 32 bytes each. */
-  private readonly levels: Uint8Array[];
+  private readonly levels: Uint8Array[] = [];
 
-  constructor(readonly bytes: Uint8Array) {
+  /**
+   * The levels are hashed by the wasm kernels where WebAssembly with SIMD runs (one call per
+   * level), and by the TypeScript below with `reference` or without it: the same tree.
+   */
+  constructor(
+    readonly bytes: Uint8Array,
+    reference = false,
+  ) {
     this.length = bytes.length;
     this.leafCount = leafCountOf(bytes.length);
     this.depth = depthOf(this.leafCount);
+    if (!reference && wasmSupported()) {
+      this.levels = wasmTreeLevels(bytes, zeroHash);
+      return;
+    }
     const level0 = new Uint8Array(32 * this.leafCount);
     const leaf = new Uint8Array(LEAF_BYTES);
     for (let j = 0; j < this.leafCount; j++) {
@@ -85,7 +97,7 @@ export class ByteTree {
         level0.set(keccak256Raw(leaf), 32 * j);
       }
     }
-    this.levels = [level0];
+    this.levels.push(level0);
     for (let k = 0; k < this.depth; k++) {
       const below = this.levels[k];
       const n = below.length / 32;

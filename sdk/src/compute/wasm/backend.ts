@@ -16,18 +16,11 @@ import {
 import { permutationHalfBits, type EngineKey } from "../prng.js";
 import { TARGET } from "../reference.js";
 import { modelLayout, validateSpec, type ModelLayout, type TrainingSpec } from "../spec.js";
-import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+import { actSlot, backwardBase, lossSlot, trainingSlots } from "../state/layout.js";
+import { LEAF_BYTES } from "../state/tree.js";
+import { PAGE, instantiateSync, kernelsBinary, wasmApi, wasmSupported, type WasmMemory } from "./hasher.js";
 
-/** The subset of the WebAssembly JS API this backend uses (not in the ES lib typings). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  compile(bytes: Uint8Array): Promise<object>;
-  instantiate(module: object, imports: object): Promise<{ readonly exports: object }>;
-}
+export { kernelsBinary, wasmByteTreeRoot, wasmKeccak256, wasmSupported } from "./hasher.js";
 
 /** The kernels' exports; pointers are byte offsets, every parameter an i32. */
 interface Kernels {
@@ -123,6 +116,10 @@ interface Kernels {
     rows: number,
     labels: number,
   ): void;
+  keccak256(src: number, len: number, dst: number): void;
+  tree_root(src: number, len: number, scratch: number, dst: number): void;
+  pack_i8(src: number, lds: number, rows: number, cols: number, dst: number): void;
+  pack_i32(src: number, lds: number, rows: number, cols: number, dst: number): void;
 }
 
 /** Where a dataset part lives in linear memory: int8 features `[count][features]`, uint16 labels. */
@@ -134,37 +131,7 @@ interface PartBuffers {
 
 /** Largest linear memory the backend lays out (wasm32 limit, minus one page). */
 const MAX_MEMORY_BYTES = 4 * 1024 ** 3 - 65_536;
-const PAGE = 65_536;
-
-function wasmApi(): WasmApi | undefined {
-  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-}
-
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-let kernelBytes: Uint8Array | undefined;
 let compiled: Promise<object> | undefined;
-
-/** The embedded kernel binary. */
-export function kernelsBinary(): Uint8Array {
-  kernelBytes ??= decodeBase64(KERNELS_WASM_BASE64);
-  return kernelBytes;
-}
-
-/** Whether this JavaScript engine runs WebAssembly with SIMD (the kernels validate). */
-export function wasmSupported(): boolean {
-  const api = wasmApi();
-  try {
-    return api !== undefined && api.validate(kernelsBinary());
-  } catch {
-    return false;
-  }
-}
 
 async function instantiate(): Promise<Kernels> {
   const api = wasmApi();
@@ -216,12 +183,16 @@ class WasmSession implements EngineSession {
   private readonly dW: number;
   private readonly dB: number;
   private readonly labels: number;
+  /** Tracing: the packed slot encoding, the byte tree's node scratch, the slot roots (else 0). */
+  private readonly pack: number = 0;
+  private readonly treeScratch: number = 0;
+  private readonly roots: number = 0;
   /** Version 2: the dataset parts and the row indices of a batch (undefined: no data). */
   private readonly data?: { train: PartBuffers; eval: PartBuffers; indices: number };
   private readonly v2: boolean;
   private closed = false;
 
-  constructor(spec: TrainingSpec, key: EngineKey, kernels: Kernels, data?: EngineData) {
+  constructor(spec: TrainingSpec, key: EngineKey, kernels: Kernels, data?: EngineData, trace = false) {
     this.spec = validateSpec(spec);
     this.key = key;
     this.k = kernels;
@@ -234,7 +205,9 @@ class WasmSession implements EngineSession {
     const maxW8 = pad8(layout.maxWidth);
     this.ldz = maxW8;
     const mem = new Allocator(kernels.heap_base());
-    this.params = mem.take(2 * layout.parameterCount);
+    // 8 bytes before the parameters hold the step header of their encoding (the parameter slots'
+    // bytes, contiguous, so a tracer hashes them in place)
+    this.params = mem.take(16 + 2 * layout.parameterCount) + 16;
     this.layers = layout.layers.map((layer, l) => {
       const in8 = pad8(layer.inputs);
       const out8 = pad8(layer.outputs);
@@ -254,6 +227,13 @@ class WasmSession implements EngineSession {
     this.dW = mem.take(4 * Math.max(...layout.layers.map((l) => l.inputs * l.outputs)));
     this.dB = mem.take(4 * layout.maxWidth);
     this.labels = mem.take(4 * B8);
+    if (trace) {
+      const slots = trainingSlots(this.spec);
+      const longest = Math.max(...slots.slice(1, -1).map((s) => s.length));
+      this.pack = mem.take(longest);
+      this.treeScratch = mem.take(32 * Math.ceil(Math.max(longest, slots[0].length) / LEAF_BYTES) + 32);
+      this.roots = mem.take(32 * slots.length);
+    }
     let parts: { train: PartBuffers; eval: PartBuffers; indices: number } | undefined;
     if (rows) {
       const place = (count: number): PartBuffers => ({
@@ -319,11 +299,19 @@ class WasmSession implements EngineSession {
   }
 
   async getWeights(): Promise<Int16Array> {
+    return this.weightsSync();
+  }
+
+  async setWeights(weights: Int16Array): Promise<void> {
+    this.setWeightsSync(weights);
+  }
+
+  weightsSync(): Int16Array {
     this.live();
     return this.paramView().slice();
   }
 
-  async setWeights(weights: Int16Array): Promise<void> {
+  setWeightsSync(weights: Int16Array): void {
     this.live();
     this.paramView().set(checkWeights(this.layout, weights));
     this.refresh();
@@ -420,16 +408,40 @@ class WasmSession implements EngineSession {
     for (let s = firstStep; s < firstStep + count; s++) this.step(s);
   }
 
-  private step(step: number): void {
+  /**
+   * One SGD step. With `sink`, every slot of the step's state but Θ_in and Θ_out is handed to it as
+   * it is computed (its encoding's bytes at `at`, `length` of them, valid until the next call).
+   */
+  private step(step: number, sink?: SlotSink): void {
     const { k, layout } = this;
     const B = this.spec.batchSize;
     const B8 = this.batch8;
     const lr = this.spec.lrShift;
+    const L = layout.layers.length;
+    const C = layout.classes;
+    const packed = (slot: number, src: number, ld: number, rows: number, cols: number) => {
+      k.pack_i8(src, ld, rows, cols, this.pack);
+      sink!(slot, this.pack, rows * cols);
+    };
     this.trainBatch(step);
+    if (sink) {
+      packed(1, this.layers[0].act, pad8(layout.inputs), B, layout.inputs);
+      if (!this.v2) {
+        k.pack_i32(this.z, this.ldz, B, C, this.pack);
+        sink(2, this.pack, 4 * B * C);
+      }
+      sink(3, this.labels, 4 * B);
+    }
     this.forward(B);
     const classes8 = pad8(layout.classes);
+    if (sink) {
+      for (let l = 1; l < L; l++)
+        packed(actSlot(l), this.layers[l].act, pad8(layout.layers[l].inputs), B, layout.layers[l].inputs);
+      packed(actSlot(L), this.output, classes8, B, C);
+    }
     let g = 0;
     k.loss_grad(this.output, classes8, B, layout.classes, this.labels, TARGET, this.grads[g], classes8);
+    if (sink) packed(lossSlot(L), this.grads[g], classes8, B, C);
     for (let l = layout.layers.length - 1; l >= 0; l--) {
       const layer = layout.layers[l];
       const buf = this.layers[l];
@@ -438,6 +450,12 @@ class WasmSession implements EngineSession {
       const grad = this.grads[g];
       k.transpose(grad, out8, B8, out8, this.gradT, B8);
       k.transpose(buf.act, in8, B8, in8, this.actT, B8);
+      const base = backwardBase(L, l);
+      if (sink) {
+        packed(base, this.gradT, B8, layer.outputs, B);
+        packed(base + 1, this.actT, B8, layer.inputs, B);
+        if (l > 0) packed(base + 2, buf.weffT, out8, layer.inputs, layer.outputs);
+      }
       k.gemm_nt(this.gradT, this.actT, this.dW, layer.outputs, layer.inputs, B8, B8, B8, layer.inputs);
       k.bias_grad(this.gradT, B8, layer.outputs, B, this.dB);
       if (l > 0) {
@@ -453,6 +471,7 @@ class WasmSession implements EngineSession {
           this.grads[1 - g],
           in8,
         );
+        if (sink) packed(base + 3, this.grads[1 - g], in8, B, layer.inputs);
         g = 1 - g;
       }
       k.update_weights(
@@ -486,6 +505,90 @@ class WasmSession implements EngineSession {
   close(): void {
     this.closed = true;
   }
+
+  /** Tracer: the byte tree root of `length` bytes at `at` into the roots of slot `slot`. */
+  private hashSlot(slot: number, at: number, length: number): void {
+    this.k.tree_root(at, length, this.treeScratch, this.roots + 32 * slot);
+  }
+
+  /** Tracer: the parameters' encoding at `step` (header and parameters, contiguous) and its length. */
+  private thetaEncoding(step: number): [number, number] {
+    const at = this.params - 8;
+    const header = new DataView(this.k.memory.buffer, at, 8);
+    header.setUint32(0, step >>> 0, true);
+    header.setUint32(4, Math.floor(step / 2 ** 32), true);
+    return [at, 8 + 2 * this.layout.parameterCount];
+  }
+
+  /**
+   * Tracer: step `step` from the current parameters (those at `step`), its slot roots in slot order
+   * (absent slots zero), 32 bytes each, and with `keep` a copy of every slot's encoding. Θ_in's
+   * root is `thetaInRoot` when given (the previous step's Θ_out root: the same bytes).
+   */
+  traceStep(step: number, keep: boolean, thetaInRoot?: Uint8Array): TracedStep {
+    this.live();
+    const slots = trainingSlots(this.spec);
+    const last = slots.length - 1;
+    const memory = () => new Uint8Array(this.k.memory.buffer);
+    new Uint8Array(this.k.memory.buffer, this.roots, 32 * slots.length).fill(0);
+    const encodings: Uint8Array[] | undefined = keep ? slots.map(() => new Uint8Array(0)) : undefined;
+    const [thetaAt, thetaLength] = this.thetaEncoding(step);
+    if (keep) encodings![0] = memory().slice(thetaAt, thetaAt + thetaLength);
+    if (thetaInRoot) memory().set(thetaInRoot, this.roots);
+    else this.hashSlot(0, thetaAt, thetaLength);
+    this.step(step, (slot, at, length) => {
+      this.hashSlot(slot, at, length);
+      if (encodings) encodings[slot] = memory().slice(at, at + length);
+    });
+    const [outAt, outLength] = this.thetaEncoding(step + 1);
+    this.hashSlot(last, outAt, outLength);
+    if (encodings) encodings[last] = memory().slice(outAt, outAt + outLength);
+    const roots = memory().slice(this.roots, this.roots + 32 * slots.length);
+    return { roots: slots.map((_, i) => roots.subarray(32 * i, 32 * i + 32)), encodings };
+  }
+}
+
+/** Receives the encoding of one slot of a traced step: `length` bytes at offset `at` of memory. */
+type SlotSink = (slot: number, at: number, length: number) => void;
+
+/** One step as the wasm tracer computes it. */
+export interface TracedStep {
+  /** Every slot's byte tree root, in slot order (absent slots: 32 zero bytes). */
+  readonly roots: Uint8Array[];
+  /** Every slot's encoding (absent slots empty), when asked for. */
+  readonly encodings?: Uint8Array[];
+}
+
+/**
+ * The wasm engine's steps with their states: each step trained by the backend's kernels, every
+ * slot of its state (docs/disputes.md, "State layout") packed and its byte tree hashed in linear
+ * memory as the step computes it. The same states, bit for bit, as `traceStep`
+ * (sdk/src/compute/state/trace.ts, the reference).
+ */
+export interface WasmStepTracer {
+  readonly layout: ModelLayout;
+  /** Sets the parameters (those at the step traced next). */
+  setWeights(weights: Int16Array): void;
+  /** The current parameters (a copy). */
+  weights(): Int16Array;
+  /** Step `step` from the current parameters; afterwards the parameters are those at `step + 1`. */
+  traceStep(step: number, keep: boolean, thetaInRoot?: Uint8Array): TracedStep;
+  close(): void;
+}
+
+/**
+ * Opens a step-state tracer for a run of (spec, key); version 2 needs the dataset rows in `data`.
+ * Synchronous; throws where WebAssembly with SIMD is unavailable (`wasmSupported()`).
+ */
+export function openWasmStepTracer(spec: TrainingSpec, key: EngineKey, data?: EngineData): WasmStepTracer {
+  const session = new WasmSession(spec, key, instantiateSync<Kernels>(), data, true);
+  return {
+    layout: session.layout,
+    setWeights: (weights) => session.setWeightsSync(weights),
+    weights: () => session.weightsSync(),
+    traceStep: (step, keep, thetaInRoot) => session.traceStep(step, keep, thetaInRoot),
+    close: () => session.close(),
+  };
 }
 
 /** The WebAssembly SIMD backend. */

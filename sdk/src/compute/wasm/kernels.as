@@ -490,6 +490,433 @@ export function update_bias(p: usize, db: usize, outs: i32, lr: i32, beff: usize
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Keccak-256 and byte trees (docs/disputes.md, "State layout"): the step-state tracer hashes every
+// slot's tree here, in place in linear memory, with none of a per-leaf call's overhead. The same
+// function as viem's keccak256 (the EVM's, not NIST SHA3-256); sdk/src/compute/state/tree.ts is
+// the reference.
+
+const KECCAK_RC = memory.data<u64>([0x0000000000000001, 0x0000000000008082, 0x800000000000808a, 0x8000000080008000, 0x000000000000808b, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009, 0x000000000000008a, 0x0000000000000088, 0x0000000080008009, 0x000000008000000a, 0x000000008000808b, 0x800000000000008b, 0x8000000000008089, 0x8000000000008003, 0x8000000000008002, 0x8000000000000080, 0x000000000000800a, 0x800000008000000a, 0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008]);
+
+/** Keccak-f[1600] on the 25 little-endian lanes at st (200 bytes). */
+function keccakF(st: usize): void {
+  let a0 = load<u64>(st, 0);
+  let a1 = load<u64>(st, 8);
+  let a2 = load<u64>(st, 16);
+  let a3 = load<u64>(st, 24);
+  let a4 = load<u64>(st, 32);
+  let a5 = load<u64>(st, 40);
+  let a6 = load<u64>(st, 48);
+  let a7 = load<u64>(st, 56);
+  let a8 = load<u64>(st, 64);
+  let a9 = load<u64>(st, 72);
+  let a10 = load<u64>(st, 80);
+  let a11 = load<u64>(st, 88);
+  let a12 = load<u64>(st, 96);
+  let a13 = load<u64>(st, 104);
+  let a14 = load<u64>(st, 112);
+  let a15 = load<u64>(st, 120);
+  let a16 = load<u64>(st, 128);
+  let a17 = load<u64>(st, 136);
+  let a18 = load<u64>(st, 144);
+  let a19 = load<u64>(st, 152);
+  let a20 = load<u64>(st, 160);
+  let a21 = load<u64>(st, 168);
+  let a22 = load<u64>(st, 176);
+  let a23 = load<u64>(st, 184);
+  let a24 = load<u64>(st, 192);
+  for (let round = 0; round < 24; round++) {
+    const c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20;
+    const c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
+    const c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22;
+    const c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;
+    const c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;
+    const d0 = c4 ^ rotl<u64>(c1, 1);
+    const d1 = c0 ^ rotl<u64>(c2, 1);
+    const d2 = c1 ^ rotl<u64>(c3, 1);
+    const d3 = c2 ^ rotl<u64>(c4, 1);
+    const d4 = c3 ^ rotl<u64>(c0, 1);
+    const b0 = (a0 ^ d0);
+    const b16 = rotl<u64>(a5 ^ d0, 36);
+    const b7 = rotl<u64>(a10 ^ d0, 3);
+    const b23 = rotl<u64>(a15 ^ d0, 41);
+    const b14 = rotl<u64>(a20 ^ d0, 18);
+    const b10 = rotl<u64>(a1 ^ d1, 1);
+    const b1 = rotl<u64>(a6 ^ d1, 44);
+    const b17 = rotl<u64>(a11 ^ d1, 10);
+    const b8 = rotl<u64>(a16 ^ d1, 45);
+    const b24 = rotl<u64>(a21 ^ d1, 2);
+    const b20 = rotl<u64>(a2 ^ d2, 62);
+    const b11 = rotl<u64>(a7 ^ d2, 6);
+    const b2 = rotl<u64>(a12 ^ d2, 43);
+    const b18 = rotl<u64>(a17 ^ d2, 15);
+    const b9 = rotl<u64>(a22 ^ d2, 61);
+    const b5 = rotl<u64>(a3 ^ d3, 28);
+    const b21 = rotl<u64>(a8 ^ d3, 55);
+    const b12 = rotl<u64>(a13 ^ d3, 25);
+    const b3 = rotl<u64>(a18 ^ d3, 21);
+    const b19 = rotl<u64>(a23 ^ d3, 56);
+    const b15 = rotl<u64>(a4 ^ d4, 27);
+    const b6 = rotl<u64>(a9 ^ d4, 20);
+    const b22 = rotl<u64>(a14 ^ d4, 39);
+    const b13 = rotl<u64>(a19 ^ d4, 8);
+    const b4 = rotl<u64>(a24 ^ d4, 14);
+    a0 = b0 ^ (~b1 & b2);
+    a5 = b5 ^ (~b6 & b7);
+    a10 = b10 ^ (~b11 & b12);
+    a15 = b15 ^ (~b16 & b17);
+    a20 = b20 ^ (~b21 & b22);
+    a1 = b1 ^ (~b2 & b3);
+    a6 = b6 ^ (~b7 & b8);
+    a11 = b11 ^ (~b12 & b13);
+    a16 = b16 ^ (~b17 & b18);
+    a21 = b21 ^ (~b22 & b23);
+    a2 = b2 ^ (~b3 & b4);
+    a7 = b7 ^ (~b8 & b9);
+    a12 = b12 ^ (~b13 & b14);
+    a17 = b17 ^ (~b18 & b19);
+    a22 = b22 ^ (~b23 & b24);
+    a3 = b3 ^ (~b4 & b0);
+    a8 = b8 ^ (~b9 & b5);
+    a13 = b13 ^ (~b14 & b10);
+    a18 = b18 ^ (~b19 & b15);
+    a23 = b23 ^ (~b24 & b20);
+    a4 = b4 ^ (~b0 & b1);
+    a9 = b9 ^ (~b5 & b6);
+    a14 = b14 ^ (~b10 & b11);
+    a19 = b19 ^ (~b15 & b16);
+    a24 = b24 ^ (~b20 & b21);
+    a0 ^= load<u64>(KECCAK_RC + (<usize>round << 3));
+  }
+  store<u64>(st, a0, 0);
+  store<u64>(st, a1, 8);
+  store<u64>(st, a2, 16);
+  store<u64>(st, a3, 24);
+  store<u64>(st, a4, 32);
+  store<u64>(st, a5, 40);
+  store<u64>(st, a6, 48);
+  store<u64>(st, a7, 56);
+  store<u64>(st, a8, 64);
+  store<u64>(st, a9, 72);
+  store<u64>(st, a10, 80);
+  store<u64>(st, a11, 88);
+  store<u64>(st, a12, 96);
+  store<u64>(st, a13, 104);
+  store<u64>(st, a14, 112);
+  store<u64>(st, a15, 120);
+  store<u64>(st, a16, 128);
+  store<u64>(st, a17, 136);
+  store<u64>(st, a18, 144);
+  store<u64>(st, a19, 152);
+  store<u64>(st, a20, 160);
+  store<u64>(st, a21, 168);
+  store<u64>(st, a22, 176);
+  store<u64>(st, a23, 184);
+  store<u64>(st, a24, 192);
+}
+
+/** Sponge state (25 lanes), the padded last leaf, and the empty-subtree hash of the current level. */
+const KECCAK_STATE = memory.data(200, 16);
+const KECCAK_LEAF = memory.data(136, 16);
+const KECCAK_ZERO = memory.data(32, 16);
+
+/** Zeroes the sponge state. */
+@inline function keccakReset(): void {
+  memory.fill(KECCAK_STATE, 0, 200);
+}
+
+/** XORs the 136 bytes at src into the state (one block at the rate of Keccak-256). */
+@inline function keccakAbsorb(src: usize): void {
+  for (let i: usize = 0; i < 136; i += 8) store<u64>(KECCAK_STATE + i, load<u64>(KECCAK_STATE + i) ^ load<u64>(src + i));
+}
+
+/** Copies the 32-byte digest of the state to dst. */
+@inline function keccakOut(dst: usize): void {
+  store<u64>(dst, load<u64>(KECCAK_STATE), 0);
+  store<u64>(dst, load<u64>(KECCAK_STATE, 8), 8);
+  store<u64>(dst, load<u64>(KECCAK_STATE, 16), 16);
+  store<u64>(dst, load<u64>(KECCAK_STATE, 24), 24);
+}
+
+/** keccak256 of the len bytes at src into the 32 bytes at dst (any length). */
+export function keccak256(src: usize, len: i32, dst: usize): void {
+  keccakReset();
+  let at = src;
+  let left = len;
+  while (left >= 136) {
+    keccakAbsorb(at);
+    keccakF(KECCAK_STATE);
+    at += 136;
+    left -= 136;
+  }
+  for (let i = 0; i < left; i++) store<u8>(KECCAK_STATE + i, load<u8>(KECCAK_STATE + i) ^ load<u8>(at + i));
+  store<u8>(KECCAK_STATE + left, load<u8>(KECCAK_STATE + left) ^ 0x01);
+  store<u8>(KECCAK_STATE, load<u8>(KECCAK_STATE, 135) ^ 0x80, 135);
+  keccakF(KECCAK_STATE);
+  keccakOut(dst);
+}
+
+/** keccak256 of exactly the 136 bytes at src (one leaf of a byte tree) into dst. */
+@inline function hashLeaf(src: usize, dst: usize): void {
+  keccakReset();
+  keccakAbsorb(src);
+  keccakF(KECCAK_STATE);
+  store<u8>(KECCAK_STATE, load<u8>(KECCAK_STATE) ^ 0x01);
+  store<u8>(KECCAK_STATE, load<u8>(KECCAK_STATE, 135) ^ 0x80, 135);
+  keccakF(KECCAK_STATE);
+  keccakOut(dst);
+}
+
+/** keccak256(left ‖ right) of two 32-byte nodes into dst (which may be either of them). */
+@inline function hashPair(left: usize, right: usize, dst: usize): void {
+  keccakReset();
+  store<u64>(KECCAK_STATE, load<u64>(left), 0);
+  store<u64>(KECCAK_STATE, load<u64>(left, 8), 8);
+  store<u64>(KECCAK_STATE, load<u64>(left, 16), 16);
+  store<u64>(KECCAK_STATE, load<u64>(left, 24), 24);
+  store<u64>(KECCAK_STATE, load<u64>(right), 32);
+  store<u64>(KECCAK_STATE, load<u64>(right, 8), 40);
+  store<u64>(KECCAK_STATE, load<u64>(right, 16), 48);
+  store<u64>(KECCAK_STATE, load<u64>(right, 24), 56);
+  store<u8>(KECCAK_STATE, 0x01, 64);
+  store<u8>(KECCAK_STATE, 0x80, 135);
+  keccakF(KECCAK_STATE);
+  keccakOut(dst);
+}
+
+@inline function rotl2(x: v128, r: i32): v128 {
+  return v128.or(i64x2.shl(x, r), i64x2.shr_u(x, 64 - r));
+}
+
+/** Keccak-f[1600] on two states at once: lane i of state j is i64 lane j of the vector at st + 16i. */
+function keccakF2(st: usize): void {
+  let a0 = v128.load(st, 0);
+  let a1 = v128.load(st, 16);
+  let a2 = v128.load(st, 32);
+  let a3 = v128.load(st, 48);
+  let a4 = v128.load(st, 64);
+  let a5 = v128.load(st, 80);
+  let a6 = v128.load(st, 96);
+  let a7 = v128.load(st, 112);
+  let a8 = v128.load(st, 128);
+  let a9 = v128.load(st, 144);
+  let a10 = v128.load(st, 160);
+  let a11 = v128.load(st, 176);
+  let a12 = v128.load(st, 192);
+  let a13 = v128.load(st, 208);
+  let a14 = v128.load(st, 224);
+  let a15 = v128.load(st, 240);
+  let a16 = v128.load(st, 256);
+  let a17 = v128.load(st, 272);
+  let a18 = v128.load(st, 288);
+  let a19 = v128.load(st, 304);
+  let a20 = v128.load(st, 320);
+  let a21 = v128.load(st, 336);
+  let a22 = v128.load(st, 352);
+  let a23 = v128.load(st, 368);
+  let a24 = v128.load(st, 384);
+  for (let round = 0; round < 24; round++) {
+    const c0 = v128.xor(v128.xor(v128.xor(v128.xor(a0, a5), a10), a15), a20);
+    const c1 = v128.xor(v128.xor(v128.xor(v128.xor(a1, a6), a11), a16), a21);
+    const c2 = v128.xor(v128.xor(v128.xor(v128.xor(a2, a7), a12), a17), a22);
+    const c3 = v128.xor(v128.xor(v128.xor(v128.xor(a3, a8), a13), a18), a23);
+    const c4 = v128.xor(v128.xor(v128.xor(v128.xor(a4, a9), a14), a19), a24);
+    const d0 = v128.xor(c4, rotl2(c1, 1));
+    const d1 = v128.xor(c0, rotl2(c2, 1));
+    const d2 = v128.xor(c1, rotl2(c3, 1));
+    const d3 = v128.xor(c2, rotl2(c4, 1));
+    const d4 = v128.xor(c3, rotl2(c0, 1));
+    const b0 = v128.xor(a0, d0);
+    const b16 = rotl2(v128.xor(a5, d0), 36);
+    const b7 = rotl2(v128.xor(a10, d0), 3);
+    const b23 = rotl2(v128.xor(a15, d0), 41);
+    const b14 = rotl2(v128.xor(a20, d0), 18);
+    const b10 = rotl2(v128.xor(a1, d1), 1);
+    const b1 = rotl2(v128.xor(a6, d1), 44);
+    const b17 = rotl2(v128.xor(a11, d1), 10);
+    const b8 = rotl2(v128.xor(a16, d1), 45);
+    const b24 = rotl2(v128.xor(a21, d1), 2);
+    const b20 = rotl2(v128.xor(a2, d2), 62);
+    const b11 = rotl2(v128.xor(a7, d2), 6);
+    const b2 = rotl2(v128.xor(a12, d2), 43);
+    const b18 = rotl2(v128.xor(a17, d2), 15);
+    const b9 = rotl2(v128.xor(a22, d2), 61);
+    const b5 = rotl2(v128.xor(a3, d3), 28);
+    const b21 = rotl2(v128.xor(a8, d3), 55);
+    const b12 = rotl2(v128.xor(a13, d3), 25);
+    const b3 = rotl2(v128.xor(a18, d3), 21);
+    const b19 = rotl2(v128.xor(a23, d3), 56);
+    const b15 = rotl2(v128.xor(a4, d4), 27);
+    const b6 = rotl2(v128.xor(a9, d4), 20);
+    const b22 = rotl2(v128.xor(a14, d4), 39);
+    const b13 = rotl2(v128.xor(a19, d4), 8);
+    const b4 = rotl2(v128.xor(a24, d4), 14);
+    a0 = v128.xor(b0, v128.andnot(b2, b1));
+    a5 = v128.xor(b5, v128.andnot(b7, b6));
+    a10 = v128.xor(b10, v128.andnot(b12, b11));
+    a15 = v128.xor(b15, v128.andnot(b17, b16));
+    a20 = v128.xor(b20, v128.andnot(b22, b21));
+    a1 = v128.xor(b1, v128.andnot(b3, b2));
+    a6 = v128.xor(b6, v128.andnot(b8, b7));
+    a11 = v128.xor(b11, v128.andnot(b13, b12));
+    a16 = v128.xor(b16, v128.andnot(b18, b17));
+    a21 = v128.xor(b21, v128.andnot(b23, b22));
+    a2 = v128.xor(b2, v128.andnot(b4, b3));
+    a7 = v128.xor(b7, v128.andnot(b9, b8));
+    a12 = v128.xor(b12, v128.andnot(b14, b13));
+    a17 = v128.xor(b17, v128.andnot(b19, b18));
+    a22 = v128.xor(b22, v128.andnot(b24, b23));
+    a3 = v128.xor(b3, v128.andnot(b0, b4));
+    a8 = v128.xor(b8, v128.andnot(b5, b9));
+    a13 = v128.xor(b13, v128.andnot(b10, b14));
+    a18 = v128.xor(b18, v128.andnot(b15, b19));
+    a23 = v128.xor(b23, v128.andnot(b20, b24));
+    a4 = v128.xor(b4, v128.andnot(b1, b0));
+    a9 = v128.xor(b9, v128.andnot(b6, b5));
+    a14 = v128.xor(b14, v128.andnot(b11, b10));
+    a19 = v128.xor(b19, v128.andnot(b16, b15));
+    a24 = v128.xor(b24, v128.andnot(b21, b20));
+    a0 = v128.xor(a0, i64x2.splat(load<u64>(KECCAK_RC + (<usize>round << 3))));
+  }
+  v128.store(st, a0, 0);
+  v128.store(st, a1, 16);
+  v128.store(st, a2, 32);
+  v128.store(st, a3, 48);
+  v128.store(st, a4, 64);
+  v128.store(st, a5, 80);
+  v128.store(st, a6, 96);
+  v128.store(st, a7, 112);
+  v128.store(st, a8, 128);
+  v128.store(st, a9, 144);
+  v128.store(st, a10, 160);
+  v128.store(st, a11, 176);
+  v128.store(st, a12, 192);
+  v128.store(st, a13, 208);
+  v128.store(st, a14, 224);
+  v128.store(st, a15, 240);
+  v128.store(st, a16, 256);
+  v128.store(st, a17, 272);
+  v128.store(st, a18, 288);
+  v128.store(st, a19, 304);
+  v128.store(st, a20, 320);
+  v128.store(st, a21, 336);
+  v128.store(st, a22, 352);
+  v128.store(st, a23, 368);
+  v128.store(st, a24, 384);
+}
+
+/** Two sponge states, interleaved lane by lane (keccakF2). */
+const KECCAK_STATE2 = memory.data(400, 16);
+
+/** keccak256 of the 136 bytes at src0 and of those at src1 (two leaves) into dst0 and dst1. */
+function hashLeaf2(src0: usize, src1: usize, dst0: usize, dst1: usize): void {
+  memory.fill(KECCAK_STATE2, 0, 400);
+  for (let i: usize = 0; i < 17; i++)
+    v128.store(KECCAK_STATE2 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(src0 + (i << 3))), 1, load<u64>(src1 + (i << 3))));
+  keccakF2(KECCAK_STATE2);
+  v128.store(KECCAK_STATE2, v128.xor(v128.load(KECCAK_STATE2), i64x2.splat(0x01)));
+  v128.store(KECCAK_STATE2 + 256, v128.xor(v128.load(KECCAK_STATE2 + 256), i64x2.splat(<i64>0x8000000000000000)));
+  keccakF2(KECCAK_STATE2);
+  for (let i: usize = 0; i < 4; i++) {
+    store<u64>(dst0 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4)));
+    store<u64>(dst1 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4), 8));
+  }
+}
+
+/** keccak256(l0 ‖ r0) and keccak256(l1 ‖ r1) (32-byte nodes) into dst0 and dst1. */
+function hashPair2(l0: usize, r0: usize, l1: usize, r1: usize, dst0: usize, dst1: usize): void {
+  memory.fill(KECCAK_STATE2 + 128, 0, 272);
+  for (let i: usize = 0; i < 4; i++) {
+    v128.store(KECCAK_STATE2 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(l0 + (i << 3))), 1, load<u64>(l1 + (i << 3))));
+    v128.store(KECCAK_STATE2 + 64 + (i << 4), i64x2.replace_lane(i64x2.splat(load<u64>(r0 + (i << 3))), 1, load<u64>(r1 + (i << 3))));
+  }
+  v128.store(KECCAK_STATE2 + 128, i64x2.splat(0x01));
+  v128.store(KECCAK_STATE2 + 256, i64x2.splat(<i64>0x8000000000000000));
+  keccakF2(KECCAK_STATE2);
+  for (let i: usize = 0; i < 4; i++) {
+    store<u64>(dst0 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4)));
+    store<u64>(dst1 + (i << 3), load<u64>(KECCAK_STATE2 + (i << 4), 8));
+  }
+}
+
+/**
+ * Leaf hashes of the byte tree over the len bytes at src: keccak256 of each 136-byte leaf (the last
+ * zero-padded; one empty leaf for len 0), 32 bytes each into nodes. Returns the number of leaves.
+ */
+export function tree_leaves(src: usize, len: i32, nodes: usize): i32 {
+  const full = len / 136;
+  let j = 0;
+  for (; j + 2 <= full; j += 2)
+    hashLeaf2(src + <usize>j * 136, src + <usize>(j + 1) * 136, nodes + (<usize>j << 5), nodes + (<usize>(j + 1) << 5));
+  for (; j < full; j++) hashLeaf(src + <usize>j * 136, nodes + (<usize>j << 5));
+  const rest = len - full * 136;
+  if (rest == 0 && full > 0) return full;
+  memory.fill(KECCAK_LEAF, 0, 136);
+  memory.copy(KECCAK_LEAF, src + <usize>full * 136, rest);
+  hashLeaf(KECCAK_LEAF, nodes + (<usize>full << 5));
+  return full + 1;
+}
+
+/**
+ * One level of a byte tree: the count nodes at nodes (32 bytes each, level k) replaced by the
+ * ceil(count / 2) nodes of level k + 1 at dst (dst == nodes hashes in place); an odd last node is
+ * paired with the empty subtree of height k, zero (32 bytes). Returns the parent count.
+ */
+export function tree_level(nodes: usize, count: i32, zero: usize, dst: usize): i32 {
+  const pairs = count >> 1;
+  let i = 0;
+  // two parents at once; in place (dst == nodes) parent i overwrites node i, read before
+  for (; i + 2 <= pairs; i += 2) {
+    const n = nodes + (<usize>i << 6);
+    hashPair2(n, n + 32, n + 64, n + 96, dst + (<usize>i << 5), dst + (<usize>(i + 1) << 5));
+  }
+  for (; i < pairs; i++) hashPair(nodes + (<usize>i << 6), nodes + (<usize>i << 6) + 32, dst + (<usize>i << 5));
+  if (count & 1) hashPair(nodes + (<usize>pairs << 6), zero, dst + (<usize>pairs << 5));
+  return pairs + (count & 1);
+}
+
+/**
+ * Root of the byte tree over the len bytes at src into dst (32 bytes): leaf hashes into scratch
+ * (32 bytes per leaf), then every level hashed in place.
+ */
+export function tree_root(src: usize, len: i32, scratch: usize, dst: usize): void {
+  let count = tree_leaves(src, len, scratch);
+  memory.fill(KECCAK_ZERO, 0, 32);
+  while (count > 1) {
+    count = tree_level(scratch, count, KECCAK_ZERO, scratch);
+    hashPair(KECCAK_ZERO, KECCAK_ZERO, KECCAK_ZERO);
+  }
+  memory.copy(dst, scratch, 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slot encodings of the step-state tracer: the int16 matrices of a step packed into the int8 and
+// int32 tensors of the state layout (docs/disputes.md), contiguous and unpadded.
+
+/** dst[r][c] = int8(src[r][c]) for r < rows, c < cols; src int16 [.][lds]; dst int8 [rows][cols]. */
+export function pack_i8(src: usize, lds: i32, rows: i32, cols: i32, dst: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * lds) << 1);
+    const d = dst + <usize>(r * cols);
+    let c = 0;
+    for (; c + 16 <= cols; c += 16) {
+      const v = i8x16.shuffle(
+        v128.load(s + (<usize>c << 1)),
+        v128.load(s + (<usize>c << 1), 16),
+        0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+      );
+      v128.store(d + c, v);
+    }
+    for (; c < cols; c++) store<i8>(d + c, <i8>load<i16>(s + (<usize>c << 1)));
+  }
+}
+
+/** dst[r][c] = src[r][c] for r < rows, c < cols; src int32 [.][lds]; dst int32 [rows][cols]. */
+export function pack_i32(src: usize, lds: i32, rows: i32, cols: i32, dst: usize): void {
+  for (let r = 0; r < rows; r++)
+    memory.copy(dst + (<usize>(r * cols) << 2), src + (<usize>(r * lds) << 2), <usize>cols << 2);
+}
+
 /** First free byte after the module's static data. */
 export function heap_base(): usize {
   return __heap_base;
