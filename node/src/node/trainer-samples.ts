@@ -24,7 +24,9 @@ import {
 /**
  * The engine's own run starting at segment `segment` (an honest `disputeSource`), which the wasm
  * engine traces far faster than `source.tensors` does step by step; undefined for any other
- * source (a subclass or another `StateSource` answers for its states itself).
+ * source (a subclass or another `StateSource` answers for its states itself). The run is traced
+ * with its own spec (`run.spec`), which is what `source.tensors` would trace: a source built for
+ * other training settings than the challenge's answers for those, never the challenge's.
  */
 function engineRun(source: StateSource, spec: TrainingSpec, segment: number): RunStates | undefined {
   return source instanceof RunStates &&
@@ -41,7 +43,7 @@ export function segmentStates(source: StateSource, spec: TrainingSpec, segment: 
   const run = engineRun(source, spec, segment);
   if (run) {
     const states: StateTensors[] = [];
-    traceSegment(spec, run.key, run.start, segment, (_, t) => void states.push(t), run.data);
+    traceSegment(run.spec, run.key, run.start, segment, (_, t) => void states.push(t), run.data);
     return states;
   }
   return Array.from({ length: spec.checkpointInterval }, (_, t) => source.tensors(first + t));
@@ -50,7 +52,7 @@ export function segmentStates(source: StateSource, spec: TrainingSpec, segment: 
 /** The step-state root of segment `segment` (the fourth word of its start checkpoint's leaf). */
 export function segmentStepRoot(source: StateSource, spec: TrainingSpec, segment: number): Hex {
   const run = engineRun(source, spec, segment);
-  if (run) return sdkSegmentStepRoot(spec, run.key, run.start, segment, run.data);
+  if (run) return sdkSegmentStepRoot(run.spec, run.key, run.start, segment, run.data);
   return stepStatesRoot(segmentStates(source, spec, segment).map((t) => stateHash(t.roots)));
 }
 
