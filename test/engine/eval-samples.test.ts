@@ -113,7 +113,7 @@ describe("evaluation samples", () => {
     // naive: a validator that scores the committed predictions without checking any example's
     // outputs would accept every forged prediction once the trainer commits it in its root
     class Claimed extends EvalTrace {
-      protected override predict(e: number, argmax: number): number {
+      protected override predict(e: number, _argmax: number): number {
         return evalExamples(spec, key, e, 1).labels[0];
       }
     }
