@@ -231,7 +231,10 @@ export interface EvalSample {
   readonly ops: readonly EvalOp[];
 }
 
-/** An element's leaf and the operand leaves of its fold (bias, then each chunk's weights and inputs; X is not sent). */
+/**
+ * An element's leaf and the operand leaves of its fold: every leaf its ranges cover (bias, then
+ * each chunk's weights and inputs, in that order) once, at its first use; X is not sent.
+ */
 export interface ElementAnswer {
   readonly leaf: LeafProof;
   readonly operands: LeafProof[];
@@ -277,6 +280,22 @@ function forwardRanges(
   return out;
 }
 
+/** The distinct (slot, leaf) pairs the operand ranges of an element cover, in order of first use (X left out). */
+function operandLeaves(ranges: readonly OperandRange[]): { slot: number; j: number }[] {
+  const seen = new Set<string>();
+  const out: { slot: number; j: number }[] = [];
+  for (const r of ranges) {
+    if (r.slot === 1) continue;
+    for (const j of leavesOf(r)) {
+      const id = `${r.slot}:${j}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ slot: r.slot, j });
+    }
+  }
+  return out;
+}
+
 /** Leaf indexes a range covers. */
 function leavesOf(r: OperandRange): number[] {
   const out: number[] = [];
@@ -303,10 +322,9 @@ export function answerEvalSamples(trace: EvalTrace, samples: readonly EvalSample
   const slots = inferenceSlots(widths);
   const element = (state: ExampleState, slot: number, byte: number): ElementAnswer => ({
     leaf: proofOf(state.trees[slot], Math.floor(byte / LEAF_BYTES)),
-    operands: forwardRanges(spec, slots, slot, byte)
-      .flat()
-      .filter((r) => r.slot !== 1)
-      .flatMap((r) => leavesOf(r).map((j) => proofOf(state.trees[r.slot], j))),
+    operands: operandLeaves(forwardRanges(spec, slots, slot, byte).flat()).map(({ slot: at, j }) =>
+      proofOf(state.trees[at], j),
+    ),
   });
   return {
     predictions: bytesToHex(predictionBytes(trace.predictions)),
@@ -420,12 +438,18 @@ export function checkEvalSample(
   const check = (slot: number, byte: number, answer: ElementAnswer | undefined): number => {
     if (!answer) throw new EvalSampleError(`${where}: ${slots[slot].name}[${byte}] has no answer`);
     const ranges = forwardRanges(s, slots, slot, byte);
-    let cursor = 0;
+    const needed = operandLeaves(ranges.flat());
+    if (answer.operands.length !== needed.length)
+      throw new EvalSampleError(
+        `${where}: ${slots[slot].name}[${byte}] has ${answer.operands.length} operand leaves, not ${needed.length}`,
+      );
+    const leaves = new Map<string, Uint8Array>();
+    needed.forEach(({ slot: at, j }, k) => leaves.set(`${at}:${j}`, read(at, answer.operands[k], j)));
     const take = (r: OperandRange): Uint8Array => {
       if (r.slot === 1) return xBytes.subarray(r.offset, r.offset + r.length);
       const out = new Uint8Array(r.length);
       for (const j of leavesOf(r)) {
-        const bytes = read(r.slot, answer.operands[cursor++], j);
+        const bytes = leaves.get(`${r.slot}:${j}`)!;
         for (
           let b = Math.max(r.offset, j * LEAF_BYTES);
           b < Math.min(r.offset + r.length, (j + 1) * LEAF_BYTES);
