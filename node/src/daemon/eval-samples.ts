@@ -36,7 +36,7 @@ export const MAX_EVAL_SAMPLES_PER_REQUEST = 64;
 export const MAX_EVAL_OPS = 16;
 /** Largest evaluation request body accepted, in bytes. */
 export const MAX_EVAL_REQUEST_BYTES = 16 * 1024;
-/** Largest answer body a validator reads, in bytes (JSON, hex). */
+/** Largest answer body a validator reads besides the predictions, in bytes (JSON, hex; the predictions' 8 hex digits an example come on top). */
 export const MAX_EVAL_ANSWER_BYTES = 64 * 2 ** 20;
 
 export function evalSamplesPath(id: Hex): string {
@@ -173,6 +173,8 @@ export interface FetchEvalArgs {
   endpoint: string;
   id: Hex;
   samples: readonly EvalSample[];
+  /** The spec's evaluation examples (the predictions' size); default 0. */
+  evalSize?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -209,7 +211,11 @@ export async function fetchEvalAnswers(
     }
     let body: Uint8Array;
     try {
-      body = await readBody(response, { deadline, maxBytes: MAX_EVAL_ANSWER_BYTES, what: url });
+      body = await readBody(response, {
+        deadline,
+        maxBytes: MAX_EVAL_ANSWER_BYTES + 8 * (args.evalSize ?? 0),
+        what: url,
+      });
     } catch (err) {
       if (args.signal?.aborted) throw args.signal.reason;
       if (err instanceof BodyReadError && err.kind === "oversized")

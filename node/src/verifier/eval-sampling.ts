@@ -104,6 +104,7 @@ export async function checkScoreBySampling(args: ScoreCheckArgs): Promise<ScoreC
           endpoint: args.endpoint,
           id: args.id,
           samples: batch,
+          evalSize: spec.evalSize,
           timeoutMs: args.timeoutMs,
           ...(args.signal && { signal: args.signal }),
         });
