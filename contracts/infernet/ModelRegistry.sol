@@ -115,8 +115,8 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
     /// @notice Registers the final checkpoint of the caller's valid challenge `challengeId` as a
     ///         model: `proof` proves the leaf `(steps / checkpointInterval, weightsHash,
     ///         parameterRoot, 0)` of the challenge's `resultRoot` (the engine's checkpoint tree;
-    ///         `parameterRoot` is the root of the checkpoint's byte tree; the final checkpoint starts no
-    ///         segment, so its step-state root is zero); the widths are the spec's.
+    ///         `parameterRoot` is the root of the checkpoint's byte tree; the final checkpoint of a
+    ///         run audited by segment replay commits a zero step word); the widths are the spec's.
     function registerTrainedModel(
         string calldata containerIdString,
         bytes32 weightsHash,
@@ -124,6 +124,33 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         bytes32 challengeId,
         bytes32[] calldata proof
     ) external returns (bytes32 containerId) {
+        return
+            _registerTrained(containerIdString, weightsHash, parameterRoot, bytes32(0), challengeId, proof);
+    }
+
+    /// @notice As `registerTrainedModel`, for a run audited by operation sampling: its final leaf
+    ///         commits the run's evaluation root `evalRoot` in its step word (docs/verifier.md,
+    ///         "The score"), so `proof` proves the leaf `(steps / checkpointInterval, weightsHash,
+    ///         parameterRoot, evalRoot)`.
+    function registerTrainedModelWithEvalRoot(
+        string calldata containerIdString,
+        bytes32 weightsHash,
+        bytes32 parameterRoot,
+        bytes32 evalRoot,
+        bytes32 challengeId,
+        bytes32[] calldata proof
+    ) external returns (bytes32 containerId) {
+        return _registerTrained(containerIdString, weightsHash, parameterRoot, evalRoot, challengeId, proof);
+    }
+
+    function _registerTrained(
+        string calldata containerIdString,
+        bytes32 weightsHash,
+        bytes32 parameterRoot,
+        bytes32 stepRoot,
+        bytes32 challengeId,
+        bytes32[] calldata proof
+    ) private returns (bytes32 containerId) {
         IChallengeManager.ChallengeView memory c = challenges.getChallenge(challengeId);
         if (c.status != IChallengeManager.Status.Valid)
             revert ChallengeNotValid(challengeId, uint8(c.status));
@@ -131,7 +158,7 @@ contract ModelRegistry is IModelRegistry, AccessManaged {
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(c.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
         bytes32 leaf = keccak256(
-            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, bytes32(0))))
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, stepRoot)))
         );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf)) {
             revert CheckpointNotProven(challengeId, finalIndex, weightsHash);

@@ -190,7 +190,12 @@ export async function modelExport(
       );
     const index = run.checkpointCount - 1;
     const final = store.checkpoint(challengeId, index)!;
-    const tree = commit({ checkpointHashes: hashes, parameterRoots: store.parameterRoots(challengeId) });
+    const stepRoots = store.stepRoots(challengeId);
+    const tree = commit({
+      checkpointHashes: hashes,
+      parameterRoots: store.parameterRoots(challengeId),
+      stepRoots,
+    });
     if (run.root !== null && tree.root.toLowerCase() !== run.root.toLowerCase())
       fail(`the checkpoints of run ${challengeId} give root ${tree.root}, not the committed ${run.root}`);
     const proof = tree.proof(index);
@@ -203,6 +208,8 @@ export async function modelExport(
       widths: [...run.spec.widths],
       index,
       weightsHash: final.hash,
+      // the final leaf's step word: the evaluation root of an operation-sampling run, zero otherwise
+      evalRoot: stepRoots[index],
       root: tree.root,
       proof,
     };
@@ -243,6 +250,7 @@ export async function modelRegister(
     const record = JSON.parse(await readFile(proofFile, "utf8")) as {
       challengeId: Hex;
       weightsHash: Hex;
+      evalRoot?: Hex;
       proof: Hex[];
     };
     const challengeId = parseBytes32("challenge", args.challenge ?? record.challengeId);
@@ -258,6 +266,7 @@ export async function modelRegister(
         parameterRoot: byteTreeRoot(bytes),
         challengeId,
         proof: record.proof,
+        ...(record.evalRoot !== undefined && { evalRoot: record.evalRoot }),
       }),
       "registerTrainedModel",
       txs,

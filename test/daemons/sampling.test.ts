@@ -2,18 +2,23 @@
  * Operation-sampling audits over real HTTP: the trainer's routes (`checkpointRoutes` and
  * `sampleRoutes`, answering from the segment's states as the trainer daemon does) and the
  * validator's `auditBySampling`. A tiny spec is forced into sampling mode by a replay budget of 0
- * bytes. Then the daemons themselves on the in-process chain: a trainer daemon commits its step
+ * bytes. The score is checked from the trainer's evaluation trace (`evalSampleRoutes`), never from
+ * the final checkpoint. Then the daemons themselves on the in-process chain: a trainer daemon commits its step
  * roots and answers, a validator daemon audits by sampling and judges.
  */
 import { expect } from "chai";
 import { keccak256, type Hex } from "viem";
 import {
+  EvalTrace,
   RunStates,
+  answerEvalSamples,
   auditModeFor,
   commitCheckpoints,
   deriveKey,
   encodeCheckpoint,
+  evalExamples,
   evaluate,
+  modelLayout,
   train,
   type Checkpoint,
   type RunCommitment,
@@ -23,6 +28,9 @@ import {
   CheckpointFetchError,
   MAX_SAMPLES_PER_REQUEST,
   checkpointRoutes,
+  evalSamplesPath,
+  evalSampleRoutes,
+  fetchCheckpoint,
   fetchCheckpointHash,
   fetchSampleAnswers,
   sampleRoutes,
@@ -53,12 +61,15 @@ const SEED = keccak256(new TextEncoder().encode("sampling test seed"));
 const OTHER_SEED = keccak256(new TextEncoder().encode("another run"));
 const AUDIT_SEED = keccak256(new TextEncoder().encode("audit seed, drawn after the commitment"));
 const ID = keccak256(new TextEncoder().encode("sampling test challenge"));
+const KEY = deriveKey(spec, SEED);
 
 interface Trained {
   checkpoints: Checkpoint[];
   bytes: Uint8Array[];
   /** The states of each segment, as its trainer holds them. */
   sources: RunStates[];
+  /** The evaluation trace of its final parameters on the challenge's examples. */
+  evaluation: EvalTrace;
 }
 
 async function trained(seed: Hex): Promise<Trained> {
@@ -69,6 +80,7 @@ async function trained(seed: Hex): Promise<Trained> {
     checkpoints,
     bytes: checkpoints.map((c) => encodeCheckpoint(spec, c)),
     sources: checkpoints.slice(0, -1).map((c) => new RunStates(spec, key, c.weights, c.step)),
+    evaluation: new EvalTrace(spec, KEY, checkpoints[checkpoints.length - 1].weights),
   };
 }
 
@@ -78,6 +90,10 @@ interface Serving {
   bytes: Uint8Array[];
   answerFrom: RunStates[];
   servedStepRoot?: (index: number) => Hex;
+  /** The evaluation trace it answers evaluation samples from. */
+  evaluateFrom: EvalTrace;
+  /** Counts GET requests (bodies) of the final checkpoint. */
+  onFinalBody?: () => void;
 }
 
 async function serving(s: Serving): Promise<RunningServer> {
@@ -89,16 +105,28 @@ async function serving(s: Serving): Promise<RunningServer> {
     checkpoints: SEGMENTS + 1,
   };
   const lookup = (id: Hex) => (id === ID ? run : undefined);
+  const checkpoints = checkpointRoutes({
+    run: lookup,
+    checkpoint: (_id, index) => ({
+      bytes: s.bytes[index],
+      hash: keccak256(s.bytes[index]),
+      parameterRoot: s.commitment.parameterRoots[index],
+      stepRoot: s.servedStepRoot?.(index) ?? s.commitment.stepRoots[index],
+      proof: s.commitment.proof(index),
+    }),
+  }).map((r) => ({
+    ...r,
+    handler: (ctx: Parameters<typeof r.handler>[0]) => {
+      if (ctx.method === "GET" && ctx.params.index === String(SEGMENTS)) s.onFinalBody?.();
+      return r.handler(ctx);
+    },
+  }));
   return serve([
-    ...checkpointRoutes({
+    ...checkpoints,
+    ...evalSampleRoutes({
       run: lookup,
-      checkpoint: (_id, index) => ({
-        bytes: s.bytes[index],
-        hash: keccak256(s.bytes[index]),
-        parameterRoot: s.commitment.parameterRoots[index],
-        stepRoot: s.servedStepRoot?.(index) ?? s.commitment.stepRoots[index],
-        proof: s.commitment.proof(index),
-      }),
+      spec: (id) => (id === ID ? spec : undefined),
+      answer: async (_id, samples) => answerEvalSamples(s.evaluateFrom, samples),
     }),
     ...sampleRoutes({
       run: lookup,
@@ -108,9 +136,9 @@ async function serving(s: Serving): Promise<RunningServer> {
   ]);
 }
 
-const stepRootsOf = (t: Trained) => [
+const stepRootsOf = (t: Trained, evaluation = t.evaluation) => [
   ...t.sources.map((source, i) => segmentStepRoot(source, spec, i)),
-  `0x${"00".repeat(32)}` as Hex,
+  evaluation.root,
 ];
 
 describe("daemons: operation-sampling audits", function () {
@@ -120,12 +148,12 @@ describe("daemons: operation-sampling audits", function () {
   let commitment: RunCommitment;
   let scoreBps: number;
   const servers: RunningServer[] = [];
-  const server = async (s: Serving) => {
-    const running = await serving(s);
+  const server = async (s: Omit<Serving, "evaluateFrom"> & { evaluateFrom?: EvalTrace }) => {
+    const running = await serving({ evaluateFrom: honest.evaluation, ...s });
     servers.push(running);
     return running.url;
   };
-  const audit = (endpoint: string, root: Hex) =>
+  const audit = (endpoint: string, root: Hex, evalExamplesChecked = 4) =>
     auditBySampling({
       spec,
       seed: SEED,
@@ -135,6 +163,8 @@ describe("daemons: operation-sampling audits", function () {
       samples: [0, 2],
       auditSeed: AUDIT_SEED,
       operationSamples: 12,
+      evalExamples: evalExamplesChecked,
+      evalHiddenOps: 2,
       backend: "js",
       attempts: 1,
       timeoutMs: 5_000,
@@ -155,16 +185,92 @@ describe("daemons: operation-sampling audits", function () {
     expect(auditModeFor(spec, 0).mode).to.equal("operation-sampling");
   });
 
-  it("passes an honest trainer: every sampled operation holds against its committed step-state roots", async () => {
-    const endpoint = await server({ commitment, bytes: honest.bytes, answerFrom: honest.sources });
+  it("passes an honest trainer and measures its score without fetching the final checkpoint", async () => {
+    let finalBodies = 0;
+    const endpoint = await server({
+      commitment,
+      bytes: honest.bytes,
+      answerFrom: honest.sources,
+      onFinalBody: () => finalBodies++,
+    });
     const result = await audit(endpoint, commitment.root);
     expect(result.verdict, result.reason).to.equal("Valid");
     expect(result.measuredScoreBps).to.equal(scoreBps);
-    expect(result.samplesChecked).to.equal(24);
+    // 12 operations in each of 2 segments, and 4 evaluation examples
+    expect(result.samplesChecked).to.equal(28);
     expect(result.answerBytes).to.be.greaterThan(0);
-    // the final checkpoint is the only one fetched whole
-    expect(result.checkpointsFetched).to.equal(1);
-    expect(result.bytesFetched).to.equal(honest.bytes[SEGMENTS].length);
+    // no checkpoint is fetched whole: the score comes from the evaluation samples
+    expect(finalBodies).to.equal(0);
+    expect(result.checkpointsFetched).to.equal(0);
+    expect(result.bytesFetched).to.equal(0);
+    expect(result.reason).to.match(/4 sampled evaluation example\(s\) hold/);
+  });
+
+  // Catches a validator that scores the committed predictions without checking that they are the
+  // argmax of outputs computed from the final parameters: this trainer commits (in its evaluation
+  // root, before the audit seed) the label of every example as its prediction, a score of 100%.
+  it("judges Invalid a trainer that claims a higher score with predictions it did not compute", async () => {
+    class Claimed extends EvalTrace {
+      protected override predict(e: number): number {
+        return evalExamples(spec, KEY, e, 1).labels[0];
+      }
+    }
+    const claimed = new Claimed(spec, KEY, honest.checkpoints[SEGMENTS].weights);
+    expect(claimed.accuracyBps).to.be.greaterThan(scoreBps);
+    const c = commitCheckpoints(honest.bytes, stepRootsOf(honest, claimed));
+    const endpoint = await server({
+      commitment: c,
+      bytes: honest.bytes,
+      answerFrom: honest.sources,
+      evaluateFrom: claimed,
+    });
+    const result = await audit(endpoint, c.root, 8);
+    expect(result.verdict, result.reason).to.equal("Invalid");
+    expect(result.segment).to.equal(SEGMENTS - 1);
+    expect(result.reason).to.match(
+      /example \d+: the committed prediction is class \d, the argmax of its outputs is \d/,
+    );
+  });
+
+  // Catches a validator that takes an example's activations as given: the outputs are raised to the
+  // label (every prediction right), or traced from other parameters than the final checkpoint's.
+  it("judges Invalid an evaluation trace that does not follow from the final parameters", async () => {
+    class Raised extends EvalTrace {
+      protected override activations(first: number, x: Int32Array, rows: number): Int32Array[] {
+        const acts = super.activations(first, x, rows);
+        const { labels } = evalExamples(spec, KEY, first, rows);
+        for (let r = 0; r < rows; r++)
+          for (let c = 0; c < 3; c++) acts[2][r * 3 + c] = c === labels[r] ? 127 : -127;
+        return acts;
+      }
+    }
+    const raised = new Raised(spec, KEY, honest.checkpoints[SEGMENTS].weights);
+    const better = new EvalTrace(spec, KEY, other.checkpoints[SEGMENTS].weights);
+    for (const [trace, reason] of [
+      [raised, /A_2\[\d\] holds -?\d+, its fold gives/],
+      [better, /Θ is not the final checkpoint's parameter root/],
+    ] as const) {
+      const c = commitCheckpoints(honest.bytes, stepRootsOf(honest, trace));
+      const endpoint = await server({
+        commitment: c,
+        bytes: honest.bytes,
+        answerFrom: honest.sources,
+        evaluateFrom: trace,
+      });
+      const result = await audit(endpoint, c.root);
+      expect(result.verdict, result.reason).to.equal("Invalid");
+      expect(result.segment).to.equal(SEGMENTS - 1);
+      expect(result.reason).to.match(reason);
+    }
+    // and a final leaf that commits no evaluation root
+    const bare = commitCheckpoints(honest.bytes, [
+      ...stepRootsOf(honest).slice(0, -1),
+      `0x${"00".repeat(32)}`,
+    ]);
+    const endpoint = await server({ commitment: bare, bytes: honest.bytes, answerFrom: honest.sources });
+    const result = await audit(endpoint, bare.root);
+    expect(result.verdict).to.equal("Invalid");
+    expect(result.reason).to.match(/commits no evaluation root/);
   });
 
   // Catches a validator that trusts the values of an answer: the trainer committed its run's step
@@ -202,7 +308,12 @@ describe("daemons: operation-sampling audits", function () {
       const last = source.trace(from.step + spec.checkpointInterval - 1);
       checkpoints.push({ step: from.step + spec.checkpointInterval, weights: last.thetaOut });
     }
-    const t: Trained = { checkpoints, bytes: checkpoints.map((c) => encodeCheckpoint(spec, c)), sources };
+    const t: Trained = {
+      checkpoints,
+      bytes: checkpoints.map((c) => encodeCheckpoint(spec, c)),
+      sources,
+      evaluation: new EvalTrace(spec, KEY, checkpoints[SEGMENTS].weights),
+    };
     const c = commitCheckpoints(t.bytes, stepRootsOf(t));
     const endpoint = await server({ commitment: c, bytes: t.bytes, answerFrom: sources });
     const result = await audit(endpoint, c.root);
@@ -268,6 +379,38 @@ describe("daemons: operation-sampling audits", function () {
     }
     const big = await fetch(`${endpoint}${samplesPath(ID)}`, { method: "POST", body: "x".repeat(20_000) });
     expect(big.status).to.equal(413);
+
+    const postEval = (body: unknown) =>
+      fetch(`${endpoint}${evalSamplesPath(ID)}`, { method: "POST", body: JSON.stringify(body) });
+    const evalCases: [unknown, RegExp][] = [
+      [[1, 2], /the body must be a JSON object \{ samples \}, got \[1,2\]/],
+      [{ samples: [] }, /samples must be an array of 1\.\.64 examples, got 0 examples/],
+      [{ samples: [{ example: 8, ops: [] }] }, /samples\[0\]\.example must be an integer in 0\.\.7, got 8/],
+      [
+        { samples: [{ example: 0 }] },
+        /samples\[0\]\.ops must be an array of at most 16 elements, got undefined/,
+      ],
+      [
+        { samples: [{ example: 0, ops: [{ slot: 3, byte: 0 }] }] },
+        /samples\[0\]\.ops\[0\]\.slot must be an integer in 2\.\.2, got 3/,
+      ],
+      [
+        { samples: [{ example: 1, ops: [{ slot: 2, byte: 5 }] }] },
+        /samples\[0\]\.ops\[0\]\.byte must be an integer in 0\.\.4, got 5/,
+      ],
+    ];
+    for (const [body, message] of evalCases) {
+      const res = await postEval(body);
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.match(message);
+    }
+    const bigEval = await fetch(`${endpoint}${evalSamplesPath(ID)}`, {
+      method: "POST",
+      body: "x".repeat(20_000),
+    });
+    expect(bigEval.status).to.equal(413);
+    const okEval = await postEval({ samples: [{ example: 7, ops: [{ slot: 2, byte: 4 }] }] });
+    expect(okEval.status).to.equal(200);
     const many = Array.from({ length: MAX_SAMPLES_PER_REQUEST + 1 }, () => ({ step: 0, slot: 4, byte: 0 }));
     expect((await post({ segment: 0, samples: many })).status).to.equal(400);
     const ok = await fetchSampleAnswers({
@@ -370,5 +513,16 @@ describe("daemons: validator daemons audit an operation-sampling spec", function
       root: resultRoot,
     });
     expect(leaf.stepRoot).to.not.equal(`0x${"00".repeat(32)}`);
+    // the final leaf commits the evaluation root of the final parameters
+    const final = await fetchCheckpoint({
+      endpoint: trainers[0].endpoint,
+      id,
+      index: modelLayout(w.spec).checkpointCount - 1,
+      spec: w.spec,
+      root: resultRoot,
+    });
+    const { seed } = await w.admin.client.challenges.getChallenge({ id });
+    const key = deriveKey(w.spec, seed);
+    expect(final.stepRoot).to.equal(new EvalTrace(w.spec, key, final.checkpoint.weights).root);
   });
 });

@@ -71,9 +71,16 @@ describe("engine: checkpoint commitments", () => {
     expect(() =>
       commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: steps.slice(1) }),
     ).to.throw(CommitmentError, "stepRoots must list one root per checkpoint (3), got 2");
-    expect(() =>
-      commit({ checkpointHashes: hashes, parameterRoots: roots, stepRoots: [h("21"), h("22"), h("23")] }),
-    ).to.throw(CommitmentError, "stepRoots[2] must be zero");
+    // the final checkpoint starts no segment: its word is the run's evaluation root, proven alike
+    const evaluated = commit({
+      checkpointHashes: hashes,
+      parameterRoots: roots,
+      stepRoots: [h("21"), h("22"), h("23")],
+    });
+    expect(
+      verifyCheckpointProof(evaluated.root, 2, hashes[2], roots[2], evaluated.proof(2), h("23")),
+    ).to.equal(true);
+    expect(verifyCheckpointProof(evaluated.root, 2, hashes[2], roots[2], evaluated.proof(2))).to.equal(false);
   });
 
   it("commits each checkpoint's parameter root: the root of its byte tree, the dispute game's Θ slot", async () => {

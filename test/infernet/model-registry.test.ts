@@ -368,9 +368,20 @@ describe("ModelRegistry", function () {
 
   describe("models proven to be a valid challenge's final checkpoint", () => {
     /** The node trains the spec, commits the run's root in round R and the committee judges it valid. */
-    async function validChallenge(w: W, verdict: number = Verdict.Valid, reveals = w.validators.length) {
+    async function validChallenge(
+      w: W,
+      verdict: number = Verdict.Valid,
+      reveals = w.validators.length,
+      /** The final leaf's step word (an operation-sampling run's evaluation root); default zero. */
+      evalRoot: Hex = zeroHash,
+    ) {
       const run = await train(MODEL_SPEC, keccak256(toHex("any seed")));
-      const tree = commit(run);
+      const tree = commit({
+        ...run,
+        stepRoots: run.checkpointHashes.map((_, i) =>
+          i === run.checkpointHashes.length - 1 ? evalRoot : zeroHash,
+        ),
+      });
       await w.to(w.start(R));
       await w.beaconCommit(R + 1n, w.validators);
       await w.node.cm.write.submitResult([R, tree.root, 5000]);
@@ -415,6 +426,34 @@ describe("ModelRegistry", function () {
       expect(await w.models.read.trainerOf([cid])).to.equal(w.node.address);
       await r.write.deactivate([cid]);
       expect(await w.models.read.trainerOf([cid])).to.equal(zeroAddress);
+    });
+
+    // Catches a registry that proves every final leaf with a zero step word: the final leaf of an
+    // operation-sampling run commits its evaluation root there, and its model could not be registered.
+    it("registers the final checkpoint of an operation-sampling run, whose final leaf commits its evaluation root", async () => {
+      const w = await load();
+      const evalRoot = keccak256(toHex("evaluation root"));
+      const { run, tree, id, finalIndex } = await validChallenge(
+        w,
+        Verdict.Valid,
+        w.validators.length,
+        evalRoot,
+      );
+      await finalize(w, id);
+      const r = await w.registryOf(w.node);
+      const last = run.checkpointHashes[finalIndex];
+      const args = ["sampled", last, run.parameterRoots[finalIndex]] as const;
+      expect(
+        await outcome(w, r.write.registerTrainedModel([...args, id, tree.proof(finalIndex)])),
+      ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), last]]);
+      expect(
+        await outcome(
+          w,
+          r.write.registerTrainedModelWithEvalRoot([...args, zeroHash, id, tree.proof(finalIndex)]),
+        ),
+      ).to.deep.equal(["CheckpointNotProven", [id, BigInt(finalIndex), last]]);
+      await r.write.registerTrainedModelWithEvalRoot([...args, evalRoot, id, tree.proof(finalIndex)]);
+      expect(await w.models.read.challengeOf([containerIdOf("sampled")])).to.equal(id);
     });
 
     it("refuses an earlier checkpoint, a proof for another leaf, another trainer's challenge and an unjudged one", async () => {

@@ -40,3 +40,4 @@ export {
   type ReadBodyOptions,
 } from "./body.js";
 export * from "./samples.js";
+export * from "./eval-samples.js";

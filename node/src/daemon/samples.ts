@@ -141,24 +141,29 @@ export class SampleFetchError extends CheckpointFetchError {}
 const isWord = (v: unknown): v is Hex =>
   typeof v === "string" && isHex(v, { strict: true }) && size(v) === 32;
 
-function words(v: unknown, what: string, max: number): Hex[] {
+/** An array of at most `max` 32-byte hex words from JSON; throws naming `what`. */
+export function parseWords(v: unknown, what: string, max: number): Hex[] {
   if (!Array.isArray(v) || v.length > max || !v.every(isWord))
     throw new Error(`${what} must be an array of at most ${max} 32-byte hex words`);
   return v as Hex[];
 }
 
-function leafProof(v: unknown, what: string): LeafProof {
+/** A leaf proof from JSON (index as a decimal string); throws naming `what`. */
+export function parseLeafProof(v: unknown, what: string): LeafProof {
   const p = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
   if (typeof p.index !== "string" || !/^\d{1,15}$/.test(p.index))
     throw new Error(`${what}.index must be a decimal string, got ${JSON.stringify(p.index)?.slice(0, 40)}`);
   if (typeof p.leaf !== "string" || !isHex(p.leaf, { strict: true }) || size(p.leaf) !== LEAF_BYTES)
     throw new Error(`${what}.leaf must be ${LEAF_BYTES} bytes of hex`);
-  return { index: BigInt(p.index), leaf: p.leaf, siblings: words(p.siblings, `${what}.siblings`, 64) };
+  return { index: BigInt(p.index), leaf: p.leaf, siblings: parseWords(p.siblings, `${what}.siblings`, 64) };
 }
 
 function opening(v: unknown, what: string): StepStateOpening {
   const o = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
-  return { roots: words(o.roots, `${what}.roots`, 4096), proof: words(o.proof, `${what}.proof`, 64) };
+  return {
+    roots: parseWords(o.roots, `${what}.roots`, 4096),
+    proof: parseWords(o.proof, `${what}.proof`, 64),
+  };
 }
 
 /** The shape of one answer from JSON (its proofs are `checkSample`'s to check); throws naming the field. */
@@ -169,8 +174,8 @@ export function parseSampleAnswer(v: unknown, what: string): SampleAnswer {
   return {
     state: opening(a.state, `${what}.state`),
     ...(a.next !== undefined && { next: opening(a.next, `${what}.next`) }),
-    leaf: leafProof(a.leaf, `${what}.leaf`),
-    operands: a.operands.map((p, i) => leafProof(p, `${what}.operands[${i}]`)),
+    leaf: parseLeafProof(a.leaf, `${what}.leaf`),
+    operands: a.operands.map((p, i) => parseLeafProof(p, `${what}.operands[${i}]`)),
   };
 }
 

@@ -3,17 +3,24 @@
  * root of each segment, committed in the checkpoint leaves of a run whose spec is audited by
  * sampling (`auditModeFor`), and the answers to the validators' samples, both from the states of
  * the segment as the trainer holds them (its `disputeSource`, the same states it defends a
- * dispute with).
+ * dispute with). For such a run it also commits, in the final checkpoint's leaf, the evaluation
+ * root of its final parameters (`EvalTrace`, docs/verifier.md "The score") and answers the
+ * validators' evaluation samples from that trace.
  */
 import type { Hex } from "viem";
 import {
+  EvalTrace,
   RunStates,
+  answerEvalSamples,
   answerSample,
   fastTraceAvailable,
   segmentStepRoot as sdkSegmentStepRoot,
   traceSegment,
   stateHash,
   stepStatesRoot,
+  type EngineKey,
+  type EvalAnswers,
+  type EvalSample,
   type Sample,
   type SampleAnswer,
   type StateSource,
@@ -65,4 +72,39 @@ export function answerSamples(
 ): SampleAnswer[] {
   const states = segmentStates(source, spec, segment);
   return samples.map((s) => answerSample(spec, states, s));
+}
+
+/** Evaluation traces the trainer answers from, the latest few runs' kept (one trace is a run's predictions and example hashes). */
+export class EvalTraces {
+  private readonly traces = new Map<Hex, Promise<EvalTrace>>();
+
+  constructor(private readonly keep = 2) {}
+
+  /** The trace of run `id`, built by `build` unless held. */
+  get(id: Hex, build: () => EvalTrace | Promise<EvalTrace>): Promise<EvalTrace> {
+    const key = id.toLowerCase() as Hex;
+    let trace = this.traces.get(key);
+    if (!trace) {
+      trace = Promise.resolve().then(build);
+      trace.catch(() => this.traces.delete(key));
+      this.traces.set(key, trace);
+      while (this.traces.size > this.keep) this.traces.delete(this.traces.keys().next().value!);
+    }
+    return trace;
+  }
+}
+
+/** The trainer's answers to evaluation samples of its run, from the run's evaluation trace. */
+export function answerEvaluation(trace: EvalTrace, samples: readonly EvalSample[]): EvalAnswers {
+  return answerEvalSamples(trace, samples);
+}
+
+/** The evaluation trace of final parameters `weights` of a run of (spec, key): the honest trainer's. */
+export function evaluationTrace(
+  spec: TrainingSpec,
+  key: EngineKey,
+  weights: Int16Array,
+  data?: ConstructorParameters<typeof EvalTrace>[3],
+): EvalTrace {
+  return new EvalTrace(spec, key, weights, data);
 }

@@ -57,6 +57,7 @@ import {
   type Checkpoint,
   type DatasetData,
   type EngineBackend,
+  type EvalTrace,
   type RunCommitment,
   type StateSource,
   type TrainingSpec,
@@ -68,6 +69,7 @@ import {
   DaemonLoop,
   checkpointRoutes,
   sampleRoutes,
+  evalSampleRoutes,
   createLogger,
   createProgress,
   serve,
@@ -91,7 +93,13 @@ import {
   type TrainerDaemonOptions,
 } from "./trainer-options.js";
 import { TrainerStore, type RunRecord, type RunState } from "./trainer-store.js";
-import { answerSamples, segmentStepRoot } from "./trainer-samples.js";
+import {
+  EvalTraces,
+  answerEvaluation,
+  answerSamples,
+  evaluationTrace,
+  segmentStepRoot,
+} from "./trainer-samples.js";
 
 // --- status -------------------------------------------------------------------------------------
 
@@ -200,6 +208,7 @@ export class TrainerDaemon extends DaemonLoop {
   private stage: Stage = "chain";
   private closed = false;
   private readonly commitments = new Map<Hex, RunCommitment>();
+  private readonly evalTraces = new EvalTraces();
   /** This process's random id, served at `/status` (`whoServes` compares it). */
   readonly instanceId: string = randomUUID();
   private publishedEndpoint: string | null = null;
@@ -343,6 +352,22 @@ export class TrainerDaemon extends DaemonLoop {
             this.log.debug(
               { id, segment, samples: samples.length, ms: Math.round(performance.now() - started) },
               "sample answers served",
+            );
+            return answers;
+          },
+        }),
+        ...evalSampleRoutes({
+          run: (id) => this.runInfo(id),
+          spec: (id) => this.store.run(id)?.spec,
+          answer: async (id, samples) => {
+            const run = this.store.run(id);
+            if (!run || this.closed || run.root === null) return undefined;
+            const started = performance.now();
+            const trace = await this.evalTraces.get(run.id, () => this.finalEvaluationTrace(run));
+            const answers = answerEvaluation(trace, samples);
+            this.log.debug(
+              { id, examples: samples.length, ms: Math.round(performance.now() - started) },
+              "evaluation samples answered",
             );
             return answers;
           },
@@ -743,6 +768,7 @@ export class TrainerDaemon extends DaemonLoop {
       );
     }
     await this.commitStepRoots(run, signal);
+    await this.commitEvaluationRoot(run, checkpoint, data);
     const commitment = commit({
       checkpointHashes: hashes,
       parameterRoots: this.store.parameterRoots(run.id),
@@ -800,6 +826,40 @@ export class TrainerDaemon extends DaemonLoop {
         },
         "step-state roots committed (operation-sampling audit mode)",
       );
+  }
+
+  /**
+   * For a spec audited by operation sampling, computes the evaluation trace of the final
+   * parameters and stores its root as the final checkpoint's step root (docs/verifier.md, "The
+   * score"), unless stored already: validators check the score from it without the final
+   * checkpoint. A segment-replay spec keeps zero there.
+   */
+  private async commitEvaluationRoot(run: RunRecord, final: Checkpoint, data?: DatasetData): Promise<void> {
+    if (auditModeFor(run.spec, this.options.replayBudgetBytes).mode !== "operation-sampling") return;
+    const index = run.checkpointCount - 1;
+    if (this.store.stepRoot(run.id, index) !== undefined) return;
+    const started = performance.now();
+    const trace = await this.evalTraces.get(run.id, () => this.evaluationTrace(run, final.weights, data));
+    this.store.setStepRoot(run.id, index, trace.root);
+    this.log.info(
+      {
+        round: run.round,
+        id: run.id,
+        examples: run.spec.evalSize,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+      },
+      "evaluation root committed (operation-sampling audit mode)",
+    );
+  }
+
+  /** The evaluation trace of a trained run's stored final checkpoint (what evaluation samples are answered from). */
+  private async finalEvaluationTrace(run: RunRecord): Promise<EvalTrace> {
+    const index = run.checkpointCount - 1;
+    const stored = this.store.checkpoint(run.id, index);
+    if (!stored)
+      throw new Error(`run ${run.id} has no final checkpoint ${index} to answer evaluation samples from`);
+    const final = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
+    return this.evaluationTrace(run, final.weights, await this.datasets.forSpec(run.spec, run.specId));
   }
 
   /** Writes checkpoint `index` (its canonical bytes and hash), then calls `onCheckpointPersisted`. */
@@ -1130,6 +1190,16 @@ export class TrainerDaemon extends DaemonLoop {
     const data = await this.datasets.forSpec(run.spec, run.specId, signal);
     const key = deriveKey(run.spec, validateSeed(run.trainingSeed));
     return new RunStates(run.spec, key, checkpoint.weights, checkpoint.step, data);
+  }
+
+  /**
+   * Hook: the evaluation trace of the final parameters `weights` of `run` (on `data`, engine
+   * version 2), whose root the final leaf commits for an operation-sampling spec and from which
+   * evaluation samples are answered. Honest: the forward pass of every evaluation example of the
+   * challenge's seed.
+   */
+  protected evaluationTrace(run: RunRecord, weights: Int16Array, data?: DatasetData): EvalTrace {
+    return evaluationTrace(run.spec, deriveKey(run.spec, validateSeed(run.seed)), weights, data);
   }
 
   /** Hook: called once checkpoint `index` is on disk. Honest: nothing. */

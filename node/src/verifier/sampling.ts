@@ -17,8 +17,9 @@
  *    `Invalid(s)`. A failed answer the chain can decide (a wrong operation, a broken link between
  *    steps) is handed to `onDisputable` first: the evidence of a game at that step
  *    (docs/disputes.md, "A game at a sampled step").
- * 3. The final checkpoint is fetched whole, proven and evaluated, as segment replay does (the score
- *    needs the parameters; see docs/verifier.md for what this costs at large sizes).
+ * 3. The score, without the final checkpoint (`checkScoreBySampling`, ./eval-sampling.ts): the
+ *    final leaf's evaluation root, the trainer's predictions proven under it and scored against
+ *    the labels, and sampled evaluation examples checked operation by operation.
  *
  * `Unavailable`: a leaf or the answers could not be had after the retries (the trainer unreachable,
  * an HTTP error). Everything the trainer sends is hostile: nothing it answers makes this throw.
@@ -45,15 +46,10 @@ import {
   type SampleAnswer,
   type StepDispute,
 } from "@poai/sdk/compute";
-import {
-  CheckpointFetchError,
-  fetchCheckpoint,
-  fetchCheckpointHash,
-  type ProvenCheckpoint,
-  type ProvenHash,
-} from "../daemon/protocol.js";
+import { CheckpointFetchError, fetchCheckpointHash, type ProvenHash } from "../daemon/protocol.js";
 import { fetchSampleAnswers, MAX_SAMPLES_PER_REQUEST } from "../daemon/samples.js";
 import { sleep } from "../daemon/retry.js";
+import { DEFAULT_EVAL_EXAMPLES, DEFAULT_EVAL_HIDDEN_OPS, checkScoreBySampling } from "./eval-sampling.js";
 import {
   DEFAULT_FETCH_ATTEMPTS,
   DEFAULT_FETCH_TIMEOUT_MS,
@@ -77,6 +73,10 @@ export interface SamplingAuditArgs extends AuditArgs {
    * keeps it to open a game at that step if the committee clears the run anyway.
    */
   onDisputable?: (segment: number, dispute: StepDispute) => void;
+  /** Evaluation examples checked (1..1024); default `DEFAULT_EVAL_EXAMPLES`. */
+  evalExamples?: number;
+  /** Hidden forward elements checked per evaluation example (0..16); default `DEFAULT_EVAL_HIDDEN_OPS`. */
+  evalHiddenOps?: number;
 }
 
 const RETRY_DELAY_MS = 200;
@@ -276,31 +276,35 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
       }
     }
 
-    // 3. The final checkpoint, proven and evaluated.
-    t = performance.now();
-    const last = await withRetries(segments, () => fetchCheckpoint(request(segments)));
-    timings.fetchWaitMs += performance.now() - t;
-    if (last instanceof CheckpointFetchError) {
-      if (last.kind === "malformed")
-        return invalid(segments - 1, `committed checkpoint ${segments} does not decode: ${last.message}`);
-      return missing(segments, last);
-    }
-    const proven: ProvenCheckpoint = last;
-    stats.checkpointsFetched++;
-    stats.bytesFetched += proven.bytes;
-    if (proven.checkpoint.step !== spec.steps)
-      return invalid(
-        segments - 1,
-        `committed checkpoint ${segments} is at step ${proven.checkpoint.step}, not ${spec.steps}`,
-      );
-    t = performance.now();
-    const score = await engine.evaluate(proven.checkpoint);
-    timings.evaluateMs += performance.now() - t;
+    // 3. The score, from the final leaf's evaluation root: never the final checkpoint itself.
+    const final = await leaf(segments);
+    if (final instanceof CheckpointFetchError) return missing(segments, final);
+    const score = await checkScoreBySampling({
+      spec,
+      key,
+      ...(data && { data }),
+      endpoint: args.endpoint,
+      id: args.id,
+      finalLeaf: final,
+      auditSeed,
+      examples: whole("evalExamples", args.evalExamples ?? DEFAULT_EVAL_EXAMPLES, 1, 1024),
+      hiddenOps: whole("evalHiddenOps", args.evalHiddenOps ?? DEFAULT_EVAL_HIDDEN_OPS, 0, 16),
+      timeoutMs,
+      attempts,
+      ...(signal && { signal }),
+      ...(args.onFetchFailure && { onFetchFailure: args.onFetchFailure }),
+    });
+    stats.answerBytes += score.answerBytes;
+    timings.fetchWaitMs += score.waitMs;
+    timings.evaluateMs += score.checkMs;
+    if (score.kind === "invalid") return invalid(segments - 1, score.reason);
+    if (score.kind === "unavailable") return unavailable(score.reason);
+    stats.samplesChecked += score.examplesChecked;
     return result(
       { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
-      `${stats.samplesChecked} sampled operation(s) of ${samples.length} segment(s) hold against the committed ` +
-        `step-state roots; the final checkpoint classifies ${score.correct} of ${score.total} evaluation ` +
-        `examples (${score.accuracyBps} bps)`,
+      `${stats.samplesChecked - score.examplesChecked} sampled operation(s) of ${samples.length} segment(s) hold against the committed ` +
+        `step-state roots; ${score.examplesChecked} sampled evaluation example(s) hold against the evaluation root, whose ` +
+        `predictions classify ${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
     );
   } finally {
     if (engine) engine.close();

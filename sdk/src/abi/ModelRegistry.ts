@@ -188,6 +188,20 @@ export const modelRegistryAbi = [
   },
   {
     type: "function",
+    name: "registerTrainedModelWithEvalRoot",
+    inputs: [
+      { name: "containerIdString", type: "string", internalType: "string" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+      { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+    ],
+    outputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "setActive",
     inputs: [
       { name: "containerId", type: "bytes32", internalType: "bytes32" },

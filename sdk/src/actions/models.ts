@@ -155,9 +155,11 @@ export async function registerModel(
 
 /**
  * Registers the final checkpoint of the sender's valid challenge `challengeId` as a model: `proof`
- * is the Merkle proof of the leaf `(steps / checkpointInterval, weightsHash, parameterRoot)` in the
- * challenge's `resultRoot` (`RunCommitment.proof` of the final index; `parameterRoot` is
- * `byteTreeRoot` of the checkpoint bytes); the widths are the challenge spec's.
+ * is the Merkle proof of the leaf `(steps / checkpointInterval, weightsHash, parameterRoot, evalRoot)`
+ * in the challenge's `resultRoot` (`RunCommitment.proof` of the final index; `parameterRoot` is
+ * `byteTreeRoot` of the checkpoint bytes; `evalRoot` the final leaf's step word, the run's evaluation
+ * root for a spec audited by operation sampling, `RunCommitment.stepRoots` of the final index, zero
+ * or omitted otherwise); the widths are the challenge spec's.
  */
 export async function registerTrainedModel(
   ctx: PoAIContext,
@@ -167,6 +169,8 @@ export async function registerTrainedModel(
     parameterRoot: Hex;
     challengeId: Hex;
     proof: readonly Hex[];
+    /** The final leaf's step word: the run's evaluation root (operation-sampling specs); default zero. */
+    evalRoot?: Hex;
   } & WriteOptions,
 ): Promise<Hash> {
   const id = checkModelId(args.containerId);
@@ -174,21 +178,26 @@ export async function registerTrainedModel(
     throw new PoAIInputError("proof", args.proof, "the final checkpoint's Merkle proof (bytes32[])");
   }
   const proof = args.proof.map((p, i) => checkBytes32(`proof[${i}]`, p));
-  const data = encodeFunctionData({
-    abi: modelRegistryAbi,
-    functionName: "registerTrainedModel",
-    args: [
-      id,
-      checkWeightsHash(args.weightsHash),
-      checkBytes32("parameterRoot", args.parameterRoot),
-      checkBytes32("challengeId", args.challengeId),
-      proof,
-    ],
-  });
+  const weightsHash = checkWeightsHash(args.weightsHash);
+  const parameterRoot = checkBytes32("parameterRoot", args.parameterRoot);
+  const challengeId = checkBytes32("challengeId", args.challengeId);
+  const evalRoot = args.evalRoot === undefined ? undefined : checkBytes32("evalRoot", args.evalRoot);
+  const sampled = evalRoot !== undefined && BigInt(evalRoot) !== 0n;
+  const data = sampled
+    ? encodeFunctionData({
+        abi: modelRegistryAbi,
+        functionName: "registerTrainedModelWithEvalRoot",
+        args: [id, weightsHash, parameterRoot, evalRoot, challengeId, proof],
+      })
+    : encodeFunctionData({
+        abi: modelRegistryAbi,
+        functionName: "registerTrainedModel",
+        args: [id, weightsHash, parameterRoot, challengeId, proof],
+      });
   return sendContractTransaction(ctx, {
     to: modelRegistryAddress(ctx),
     data,
-    functionName: "registerTrainedModel",
+    functionName: sampled ? "registerTrainedModelWithEvalRoot" : "registerTrainedModel",
     ...opts(args),
   });
 }

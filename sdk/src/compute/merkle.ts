@@ -36,7 +36,8 @@ export interface CommittableRun {
   readonly parameterRoots: readonly Hex[];
   /**
    * The step-state roots (`stepStatesRoot` of each segment, docs/verifier.md "Audit modes"),
-   * checkpoint 0 first, one per checkpoint (the last one {@link NO_STEP_ROOT}); all
+   * checkpoint 0 first, one per checkpoint; the last checkpoint starts no segment, and its word is
+   * the run's evaluation root (`EvalTrace`, docs/verifier.md "The score"); all
    * {@link NO_STEP_ROOT} when absent (a run audited by segment replay).
    */
   readonly stepRoots?: readonly Hex[];
@@ -83,11 +84,6 @@ export function commit(run: CommittableRun): RunCommitment {
   if (!Array.isArray(steps) || steps.length !== hashes.length) {
     throw new CommitmentError(
       `stepRoots must list one root per checkpoint (${hashes.length}), got ${Array.isArray(steps) ? steps.length : String(steps)}`,
-    );
-  }
-  if (checkHash(steps[hashes.length - 1], hashes.length - 1, "stepRoots") !== NO_STEP_ROOT) {
-    throw new CommitmentError(
-      `stepRoots[${hashes.length - 1}] must be zero (the last checkpoint starts no segment), got ${steps[hashes.length - 1]}`,
     );
   }
   const values = hashes.map(

@@ -55,7 +55,8 @@ export function stepStateProof(hashes: readonly Hex[], i: number): Hex[] {
   return out;
 }
 
-function verifyStateProof(root: Hex, hash: Hex, i: number, proof: readonly Hex[]): boolean {
+/** Whether `hash` is leaf `i` of the step-state tree `root` with siblings `proof`. */
+export function verifyStateProof(root: Hex, hash: Hex, i: number, proof: readonly Hex[]): boolean {
   let node = hash;
   for (let k = 0; k < proof.length; k++)
     node = (i >> k) & 1 ? keccak256(concat([proof[k], node])) : keccak256(concat([node, proof[k]]));
