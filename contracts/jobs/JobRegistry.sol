@@ -307,6 +307,30 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         bytes32 parameterRoot,
         bytes32[] calldata proof
     ) external returns (bytes32 containerId) {
+        return _registerModel(jobId, weightsHash, parameterRoot, bytes32(0), proof);
+    }
+
+    /// @notice As `registerModel`, for a winning run audited by operation sampling: its final leaf
+    ///         commits the run's evaluation root `evalRoot` in its fourth word (docs/verifier.md,
+    ///         "The score"), so `proof` proves the leaf `(steps / checkpointInterval, weightsHash,
+    ///         parameterRoot, evalRoot)`. Anyone may call it.
+    function registerModelWithEvalRoot(
+        uint256 jobId,
+        bytes32 weightsHash,
+        bytes32 parameterRoot,
+        bytes32 evalRoot,
+        bytes32[] calldata proof
+    ) external returns (bytes32 containerId) {
+        return _registerModel(jobId, weightsHash, parameterRoot, evalRoot, proof);
+    }
+
+    function _registerModel(
+        uint256 jobId,
+        bytes32 weightsHash,
+        bytes32 parameterRoot,
+        bytes32 evalRoot,
+        bytes32[] calldata proof
+    ) private returns (bytes32 containerId) {
         Job storage j = _jobs[jobId];
         if (j.state != JobState.Completed) revert JobNotCompleted(jobId, j.state);
         ModelRegistry registry = models;
@@ -318,7 +342,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         ITaskRegistry.TrainingSpec memory spec = tasks.getSpec(j.specId);
         uint256 finalIndex = spec.steps / spec.checkpointInterval;
         bytes32 leaf = keccak256(
-            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, bytes32(0))))
+            bytes.concat(keccak256(abi.encode(uint32(finalIndex), weightsHash, parameterRoot, evalRoot)))
         );
         if (!MerkleProof.verifyCalldata(proof, c.resultRoot, leaf))
             revert JobCheckpointNotProven(jobId, finalIndex, weightsHash);

@@ -263,6 +263,7 @@ async function jobFetch(
           jobId,
           weightsHash: model.weightsHash,
           parameterRoot: model.parameterRoot,
+          evalRoot: model.evalRoot,
           proof: model.proof,
         }),
         "register-model",

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { getAddress, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { attempt } from "../staking/helpers/revert.js";
 import { specId } from "../../sdk/src/compute/index.js";
 import { BPS, Status } from "../poai/helpers/world.js";
@@ -80,7 +80,8 @@ describe("JobRegistry life cycle", function () {
 
     await w.to(w.start(runRound));
     await w.beaconCommit(runRound + 1n, w.validators);
-    const run = runOf("honest");
+    // The winner's run is audited by operation sampling: its final leaf commits its evaluation root.
+    const run = runOf("honest", keccak256(toHex("honest evaluation root")));
     await honest.cm.write.submitResult([runRound, run.tree.root, 9100]);
     await forger.cm.write.submitResult([runRound, runOf("forged").tree.root, 9900]);
     const hid = w.id(honest, runRound);
@@ -124,7 +125,30 @@ describe("JobRegistry life cycle", function () {
     expect(
       await outcome(w, reg.write.registerModel([jobId, run.finalHash, run.finalRoot, runOf("x").finalProof])),
     ).to.deep.equal(["JobCheckpointNotProven", [jobId, 2n, run.finalHash]]);
-    await reg.write.registerModel([jobId, run.finalHash, run.finalRoot, run.finalProof]);
+    // Catches a registry that proves the final leaf with a zero fourth word only: a run audited by
+    // operation sampling commits its evaluation root there, so its model could never be registered.
+    expect(
+      await outcome(w, reg.write.registerModel([jobId, run.finalHash, run.finalRoot, run.finalProof])),
+    ).to.deep.equal(["JobCheckpointNotProven", [jobId, 2n, run.finalHash]]);
+    expect(
+      await outcome(
+        w,
+        reg.write.registerModelWithEvalRoot([
+          jobId,
+          run.finalHash,
+          run.finalRoot,
+          keccak256(toHex("another evaluation root")),
+          run.finalProof,
+        ]),
+      ),
+    ).to.deep.equal(["JobCheckpointNotProven", [jobId, 2n, run.finalHash]]);
+    await reg.write.registerModelWithEvalRoot([
+      jobId,
+      run.finalHash,
+      run.finalRoot,
+      run.evalRoot!,
+      run.finalProof,
+    ]);
     const cid = (await w.jobs.read.getJob([jobId])).containerId;
     const account = await w.jobs.read.royaltyAccount([jobId]);
     expect(await w.models.read.jobOf([cid])).to.equal(jobId);

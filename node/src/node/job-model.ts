@@ -29,6 +29,11 @@ export interface JobModel {
   weightsHash: Hex;
   /** Root of the checkpoint's byte tree (the third word of its leaf). */
   parameterRoot: Hex;
+  /**
+   * The fourth word of its leaf: the run's evaluation root for a run audited by operation sampling
+   * (docs/verifier.md, "The score"), zero otherwise; `registerJobModel` takes it as it is.
+   */
+  evalRoot: Hex;
   proof: readonly Hex[];
   /** The checkpoint encoding (`encodeCheckpoint(spec, ...)`): what the ModelRegistry's weights hash is of. */
   bytes: Uint8Array;
@@ -85,6 +90,7 @@ export async function fetchJobModel(
     index,
     weightsHash,
     parameterRoot: proven.parameterRoot,
+    evalRoot: proven.stepRoot,
     proof: proven.proof,
     bytes,
   };

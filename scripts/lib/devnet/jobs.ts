@@ -255,6 +255,7 @@ export async function finishDevnetJob(
         jobId: job.jobId,
         weightsHash: fetched.weightsHash,
         parameterRoot: fetched.parameterRoot,
+        evalRoot: fetched.evalRoot,
         proof: fetched.proof,
       }),
     );

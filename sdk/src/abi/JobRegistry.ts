@@ -314,6 +314,19 @@ export const jobRegistryAbi = [
   },
   {
     type: "function",
+    name: "registerModelWithEvalRoot",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "weightsHash", type: "bytes32", internalType: "bytes32" },
+      { name: "parameterRoot", type: "bytes32", internalType: "bytes32" },
+      { name: "evalRoot", type: "bytes32", internalType: "bytes32" },
+      { name: "proof", type: "bytes32[]", internalType: "bytes32[]" },
+    ],
+    outputs: [{ name: "containerId", type: "bytes32", internalType: "bytes32" }],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
     name: "royaltyAccount",
     inputs: [{ name: "jobId", type: "uint256", internalType: "uint256" }],
     outputs: [{ name: "", type: "address", internalType: "address" }],

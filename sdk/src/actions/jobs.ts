@@ -14,7 +14,7 @@
  * Writes validate their arguments, simulate the call (a revert is decoded into a
  * `PoAIContractError` before anything is signed), send it and return the transaction hash.
  */
-import { encodeFunctionData, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, zeroHash, type Address, type Hash, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { jobRegistryAbi } from "../abi/index.js";
 import type { PoAIContext, WriteOptions } from "../context.js";
@@ -22,7 +22,7 @@ import { PoAIInputError } from "../errors.js";
 import { TrainingSpecError, validateSpec, type TrainingSpec } from "../compute/spec.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
 import { approveBudget } from "./budget.js";
-import { checkAddress, checkAmount, checkBps } from "../validate.js";
+import { checkAddress, checkAmount, checkBps, checkBytes32 } from "../validate.js";
 
 /** The life of a job, by name. */
 export type JobStateName = "None" | "Open" | "Completed" | "Refunded" | "Cancelled";
@@ -244,8 +244,10 @@ export async function settleJob(
 
 /**
  * Registers completed job `jobId`'s model (`job/<jobId>` in the ModelRegistry): `weightsHash` is the
- * winning run's final checkpoint hash, `parameterRoot` the root of its byte tree and `proof` its
- * Merkle proof under the run's root (anyone; `fetchJobModel` returns all three).
+ * winning run's final checkpoint hash, `parameterRoot` the root of its byte tree, `evalRoot` the
+ * evaluation root its final leaf commits (a run audited by operation sampling; zero or omitted
+ * otherwise) and `proof` its Merkle proof under the run's root (anyone; `fetchJobModel` returns
+ * all four).
  */
 export async function registerJobModel(
   ctx: PoAIContext,
@@ -253,14 +255,24 @@ export async function registerJobModel(
     jobId: bigint | number;
     weightsHash: Hex;
     parameterRoot: Hex;
+    evalRoot?: Hex;
     proof: readonly Hex[];
   } & WriteOptions,
 ): Promise<Hash> {
-  const data = encodeFunctionData({
-    abi: jobRegistryAbi,
-    functionName: "registerModel",
-    args: [checkJobId(args.jobId), args.weightsHash, args.parameterRoot, [...args.proof]],
-  });
+  const jobId = checkJobId(args.jobId);
+  const evalRoot = args.evalRoot !== undefined ? checkBytes32("evalRoot", args.evalRoot) : zeroHash;
+  const data =
+    evalRoot === zeroHash
+      ? encodeFunctionData({
+          abi: jobRegistryAbi,
+          functionName: "registerModel",
+          args: [jobId, args.weightsHash, args.parameterRoot, [...args.proof]],
+        })
+      : encodeFunctionData({
+          abi: jobRegistryAbi,
+          functionName: "registerModelWithEvalRoot",
+          args: [jobId, args.weightsHash, args.parameterRoot, evalRoot, [...args.proof]],
+        });
   return send(ctx, "registerModel", data, args);
 }
 

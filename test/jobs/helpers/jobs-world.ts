@@ -39,14 +39,22 @@ export const JOB_SOURCES = ["https://data.example/job-1"];
 
 export const JobState = { None: 0, Open: 1, Completed: 2, Refunded: 3, Cancelled: 4 } as const;
 
-/** The checkpoint hashes of a (pretend) run of JOB_SPEC: steps 20, interval 10, so checkpoints 0..2. */
-export function runOf(label: string) {
+/**
+ * The checkpoint hashes of a (pretend) run of JOB_SPEC: steps 20, interval 10, so checkpoints 0..2.
+ * With `evalRoot`, a run audited by operation sampling: its final leaf commits that evaluation root
+ * (docs/verifier.md, "The score"), the other leaves pretend step-state roots.
+ */
+export function runOf(label: string, evalRoot?: Hex) {
   const checkpointHashes = [0, 1, 2].map((i) => keccak256(toHex(`${label} checkpoint ${i}`)));
   const parameterRoots = [0, 1, 2].map((i) => keccak256(toHex(`${label} parameter root ${i}`)));
-  const tree = commit({ checkpointHashes, parameterRoots });
+  const stepRoots = evalRoot
+    ? [keccak256(toHex(`${label} step root 0`)), keccak256(toHex(`${label} step root 1`)), evalRoot]
+    : undefined;
+  const tree = commit({ checkpointHashes, parameterRoots, ...(stepRoots && { stepRoots }) });
   return {
     checkpointHashes,
     parameterRoots,
+    evalRoot,
     tree,
     finalHash: checkpointHashes[2],
     finalRoot: parameterRoots[2],
