@@ -249,7 +249,11 @@ describe("ChallengeManager lifecycle", function () {
         maxDeviationBps: w.cp.maxDeviationBps,
       });
       expect(score).to.equal(WAD - WAD / 12n); // latency factor 1 - 3600 / (2 x 21600), no deviation
-      expect(f).to.deep.include({ status: Status.Valid, score, trainerPoints: (TRAINER_STAKE * score) / WAD });
+      expect(f).to.deep.include({
+        status: Status.Valid,
+        score,
+        trainerPoints: (TRAINER_STAKE * score) / WAD,
+      });
       expect((await w.challenges.read.getChallenge([id])).deadline).to.equal(w.start(R) + SPAN);
     });
 
