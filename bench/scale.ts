@@ -19,7 +19,9 @@
  * `SCALE_VALIDATORS_PER_TRAINER=0.3` runs 3 validators for every 10 trainers instead of one each
  * (at least 3): each validator then owes about 10 verdicts a round (committees of 3) and batches
  * them in one `commitVerdicts` / `revealVerdicts` transaction; those runs are written to
- * `bench/results/scale-batched.json`.
+ * `bench/results/scale-batched.json` (`0.1`, one validator for every 10 trainers:
+ * `bench/results/scale-1to10.json`). The headline, `bench/results/scale.json`, is one validator
+ * per trainer (the default).
  *
  * The driver lets the validators look once more when each top-up band of a commit window opens
  * (`driveRounds({ topUps: true })`), so that short committees are filled in their own round.
@@ -158,6 +160,14 @@ interface SizeFigures {
   sqliteBytes: Record<"trainer" | "validator", { mean: number; max: number }>;
   /** `SCALE_TRACE=1`: where the gas of a submission and of the largest verdict batches goes. */
   traces?: Record<string, { items: number; gas: number; breakdown: Record<string, number> }>;
+  /**
+   * `SCALE_TRACE=all`: every transaction of the steady rounds by `Contract.function`, summed over
+   * those rounds: transactions, items (verdicts of a batch), gas and its opcode breakdown.
+   */
+  traceTotals?: Record<
+    string,
+    { transactions: number; items: number; gas: number; breakdown: Record<string, number> }
+  >;
   /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
   batching: Record<
     string,
@@ -554,6 +564,16 @@ async function runSize(
           if (process.env.SCALE_TRACE && (/^submitResult$/.test(fn) ? !traces[fn] : /Verdicts$/.test(fn)))
             if (!traces[fn] || traces[fn].gas / traces[fn].items < gas / items)
               traces[fn] = { items, gas, breakdown: await gasBreakdown(provider, tx.hash, gas) };
+          // SCALE_TRACE=all: every steady transaction traced and summed by function, so that a
+          // challenge's gas splits by action, by transaction and by opcode kind.
+          if (process.env.SCALE_TRACE === "all") {
+            const t = (traceTotals[`${name}.${fn}`] ??= { transactions: 0, items: 0, gas: 0, breakdown: {} });
+            t.transactions++;
+            t.items += items;
+            t.gas += gas;
+            for (const [k, v] of Object.entries(await gasBreakdown(provider, tx.hash, gas)))
+              t.breakdown[k] = (t.breakdown[k] ?? 0) + v;
+          }
           maxTx[action] = Math.max(maxTx[action] ?? 0, gas);
           if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
         }
@@ -597,6 +617,7 @@ async function runSize(
     };
     const maxTx: Record<string, number> = {};
     const traces: Record<string, { items: number; gas: number; breakdown: Record<string, number> }> = {};
+    const traceTotals: NonNullable<SizeFigures["traceTotals"]> = {};
     /** Each verdict batch transaction of the steady rounds: how many verdicts, what gas. */
     const batches: Record<string, { items: number; gas: number }[]> = {};
     let next = 0n;
@@ -714,6 +735,7 @@ async function runSize(
       },
       batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
       ...(Object.keys(traces).length > 0 && { traces }),
+      ...(Object.keys(traceTotals).length > 0 && { traceTotals }),
       sqliteBytes: {
         trainer: { mean: Math.round(mean(sizes(trainerDaemons))), max: Math.max(...sizes(trainerDaemons)) },
         validator: {
@@ -750,7 +772,14 @@ export async function runScaleBench(): Promise<void> {
   // `SCALE_OUT=/tmp/x.json` writes elsewhere (a trial run that must not replace the recorded figures).
   const out = process.env.SCALE_OUT
     ? path.resolve(process.env.SCALE_OUT)
-    : new URL(perTrainer === 1 ? "./results/scale.json" : "./results/scale-batched.json", import.meta.url);
+    : new URL(
+        perTrainer === 1
+          ? "./results/scale.json"
+          : perTrainer === 0.3
+            ? "./results/scale-batched.json"
+            : `./results/scale-1to${Math.round(1 / perTrainer)}.json`,
+        import.meta.url,
+      );
   /** The rounds measured so far of a size still running (written too: a long run may be cut short). */
   let partial: { n: number; rounds: readonly RoundFigures[] } | undefined;
   const write = () => {

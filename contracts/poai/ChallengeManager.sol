@@ -73,9 +73,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
 
     /// The trainer is not stored: a challenge's id holds it (`challengeId`). `points` are the
     /// trainer's epoch points of the challenge's round, kept here (the slot is rewritten by the
-    /// judgment anyway) when it is judged in its first audit round; `epochPoints` adds them.
+    /// judgment anyway) when it is judged in its first audit round; `epochPoints` adds them. The
+    /// spec's score band and the trainer's deadline (`deadlineSpan`, seconds from the round's
+    /// start) are fixed at submission and kept in the same slot, so that the judgment reads no spec.
     struct Challenge {
-        uint160 points;
+        uint96 points;
+        uint16 minScoreBps;
+        uint16 maxScoreBps;
+        uint32 deadlineSpan;
         uint32 round;
         uint24 latency;
         uint16 reportedScoreBps;
@@ -167,10 +172,18 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
 
-        uint256 deadline = _deadlineOf(msg.sender, round, value);
+        (, ITaskRegistry.SpecParams memory sp) = _specOf(
+            msg.sender,
+            round,
+            keccak256(abi.encode(value, msg.sender, round))
+        );
+        uint256 deadline = _deadline(round, sp.responseDeadline);
         if (block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
 
         uint32 latency = uint32(block.timestamp - _roundStart(round));
+        c.minScoreBps = sp.minScoreBps;
+        c.maxScoreBps = sp.maxScoreBps;
+        c.deadlineSpan = uint32(deadline - _roundStart(round));
         c.round = uint32(round);
         c.latency = uint24(latency);
         c.reportedScoreBps = reportedScoreBps;
@@ -193,6 +206,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 closes = epochClosesAt(round);
         if (block.timestamp > closes) revert ReportTooLate(closes, block.timestamp);
 
+        c.deadlineSpan = uint32(deadline - _roundStart(round));
         c.round = uint32(round);
         c.status = Status.Missed;
         uint256 count = misses[trainer] + 1;
@@ -373,14 +387,14 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             owed = conviction;
             c.status = Status.Valid;
             uint16 median = o.medianScoreBps == 0 ? c.reportedScoreBps : o.medianScoreBps;
-            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(trainer, c, median), WAD);
+            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
         } else {
             (o.verdict, proven.verdict) = (Verdict.Valid, Verdict.Invalid);
             c.status = Status.Fraud;
             _take(
                 epoch,
                 trainer,
-                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(trainer, c, o.medianScoreBps), WAD),
+                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD),
                 0
             );
         }
@@ -407,7 +421,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (points > held + kept) points = held + kept;
         if (points == 0) return;
         uint256 fromKept = Math.min(points, kept);
-        if (fromKept != 0) k.points = uint160(kept - fromKept);
+        if (fromKept != 0) k.points = uint96(kept - fromKept);
         if (points != fromKept) _points[epoch][operator] = held - (points - fromKept);
         _totals[epoch] -= points << shift;
         emit PointsTaken(epoch, operator, points);
@@ -522,9 +536,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         if (c.status != Status.None) {
             v.trainer = _trainerOf(id);
             v.seed = challengeSeed(v.trainer, c.round);
-            ITaskRegistry.SpecParams memory sp;
-            (v.specId, sp) = _specOf(v.trainer, c.round, v.seed);
-            v.deadline = _deadline(c.round, sp.responseDeadline);
+            (v.specId, ) = _specOf(v.trainer, c.round, v.seed);
+            v.deadline = _roundStart(c.round) + c.deadlineSpan;
         }
         v.extension = c.extension;
         v.auditRound = uint32(_auditRound(c));
@@ -739,7 +752,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 score;
         if (o.verdict == Verdict.Valid) {
             status = Status.Valid;
-            score = _score(trainer, c, o.medianScoreBps);
+            score = _score(c, o.medianScoreBps);
         } else if (o.verdict == Verdict.Invalid) {
             status = Status.Fraud;
         } else if (o.verdict == Verdict.Unavailable) {
@@ -757,8 +770,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
             // judged in its first audit round (the epoch is the challenge's round): the trainer's
             // points stay with the challenge, whose slot this judgment writes anyway (a trainer has
             // one challenge a round); an extended challenge's go to the epoch's `_points`
-            bool kept = epoch == round && trainerPoints != 0;
-            if (kept) c.points = uint160(trainerPoints);
+            bool kept = epoch == round && trainerPoints != 0 && trainerPoints <= type(uint96).max;
+            if (kept) c.points = uint96(trainerPoints);
             _award(
                 epoch,
                 kept ? address(0) : trainer,
@@ -818,22 +831,16 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         return true;
     }
 
-    /// The score of `trainer`'s valid run, from the spec's parameters in force now.
-    function _score(address trainer, Challenge storage c, uint16 medianScoreBps) private returns (uint256) {
-        uint256 round = c.round;
-        (, ITaskRegistry.SpecParams memory sp) = _specOf(
-            trainer,
-            round,
-            keccak256(abi.encode(_seal(round), trainer, round))
-        );
+    /// The score of a valid run, from the spec's score band and the deadline fixed at submission.
+    function _score(Challenge storage c, uint16 medianScoreBps) private view returns (uint256) {
         return
             Judgment.score(
                 medianScoreBps,
                 c.reportedScoreBps,
                 c.latency,
-                _deadline(round, sp.responseDeadline) - _roundStart(round),
-                sp.minScoreBps,
-                sp.maxScoreBps,
+                c.deadlineSpan,
+                c.minScoreBps,
+                c.maxScoreBps,
                 _params.maxDeviationBps
             );
     }

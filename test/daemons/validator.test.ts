@@ -8,7 +8,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { decodeFunctionData, getAddress, keccak256, type Address, type Hash, type Hex } from "viem";
+import {
+  createPublicClient,
+  custom,
+  decodeFunctionData,
+  getAddress,
+  keccak256,
+  toFunctionSelector,
+  type Address,
+  type Hash,
+  type Hex,
+} from "viem";
 import {
   PoAIInputError,
   TOP_UP_BANDS,
@@ -16,7 +26,7 @@ import {
   challengeId,
   challengeManagerAbi,
   createPoAIClient,
-  memberSamples,
+  ownSamples,
   type PoAIClient,
   type PreparedVerdict,
 } from "../../sdk/src/index.js";
@@ -48,6 +58,7 @@ import {
   ValidatorDaemon,
   auditChallenge,
   type AuditResult,
+  type ChallengeToAudit,
   type FetchFailure,
   type ValidatorDaemonOptions,
 } from "../../node/src/verifier/index.js";
@@ -852,8 +863,35 @@ describe("ValidatorDaemon", function () {
         pages++;
         throw new Error("the validator daemon paged through every operator");
       };
+    // A member's share of the samples is drawn from the audit seed and its own address: no daemon
+    // reads another validator's stake. Catches the committee view that read every validator's
+    // stake once a round to split the samples by rank (N stakeAt executions a validator a round).
+    const stakeAt = toFunctionSelector("stakeAt(address,uint256)").slice(2);
+    const othersStakeReads: string[] = [];
+    const clients = w.validators.map((v) => {
+      const others = w.validators.filter((o) => o !== v).map((o) => o.address.slice(2).toLowerCase());
+      const inner = v.client.publicClient;
+      const publicClient = createPublicClient({
+        chain: inner.chain,
+        transport: custom({
+          request: (args: { method: string; params?: unknown }) => {
+            if (args.method === "eth_call") {
+              const data = JSON.stringify(args.params).toLowerCase();
+              for (const o of others)
+                if (data.includes(`${stakeAt}${"0".repeat(24)}${o}`)) othersStakeReads.push(o);
+            }
+            return inner.request(args as Parameters<typeof inner.request>[0]);
+          },
+        }),
+      });
+      return createPoAIClient({
+        publicClient,
+        walletClient: v.client.walletClient,
+        deployment: v.client.deployment,
+      });
+    });
     const validators = [];
-    for (const v of w.validators) validators.push(await start(v));
+    for (const [i, v] of w.validators.entries()) validators.push(await start(v, { client: clients[i]! }));
     const [trainer, absent] = w.trainers;
 
     await at(1n, 60);
@@ -873,6 +911,7 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     for (const v of w.validators) expect(await commitsBy(s.id, v.address)).to.have.length(1);
     expect(validators[0].status().challenges.states.committed).to.equal(1);
+    expect(othersStakeReads).to.deep.equal([]);
 
     await w.advanceTo(win.revealStart + 60n);
     await tickAll();
@@ -917,18 +956,22 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     const members = await w.admin.client.challenges.getMembers({ id: s.id });
     expect(members.map((m) => m.verdict)).to.deep.equal(["Invalid", "Invalid", "Invalid"]);
-    // Each member names the first segment of its share of the committee's samples: every segment
-    // of this run is forged.
-    const committee = await w.admin.client.challenges.getCommittee({ id: s.id });
+    // Each member names the first segment of its own share of the committee's samples (drawn from
+    // the audit seed and its address: 12 samples, minReveals 2, so 6 each): every segment of this
+    // run is forged.
+    const committee = await w.admin.client.challenges.checkCommittee({
+      id: s.id,
+      validator: w.validators[0].address,
+    });
     for (const m of members) {
-      const samples = memberSamples(
+      const samples = ownSamples(
         committee.auditSeed,
         m.validator,
-        committee.members,
         w.specParams.auditSamples,
         SEGMENTS,
+        committee.minReveals,
       );
-      expect(samples.length).to.equal(4);
+      expect(samples.length).to.equal(6);
       expect(m.segment).to.equal(Math.min(...samples));
     }
     await w.advanceTo(win.revealEnd + 1n);
@@ -939,20 +982,43 @@ describe("ValidatorDaemon", function () {
   });
 
   it("convicts a run forging 10% of its segments: one member's catch becomes the committee's verdict in the second phase", async () => {
-    // Deterministic whatever the beacon: the committee samples every segment (auditSamples = the
-    // segment count), each member a third of them by address rank, so each forged segment is
-    // sampled by exactly one member; segments 4 and 13 both fall to the same member (4 and 13 are
-    // 1 mod 3), so the other two members reveal Valid and only the second phase can convict.
-    // Under the rule this replaces (each member on its own, a 6,667 quorum of reveals) one
-    // Invalid against two Valid was no verdict at all.
+    // Each member draws its own share of the samples, so a forgery of 10% can fall to one
+    // member's share alone. Deterministic whatever the beacon: the first validator's share is
+    // every segment (auditSamples = 2 x the segment count, minReveals 2), and the two others audit
+    // as members whose own draws missed segments 4 and 13 (their first-phase samples without
+    // them; their second-phase replay is the daemon's own), so they reveal Valid and only the
+    // second phase can convict. Under the rule this replaces (each member on its own, a 6,667
+    // quorum of reveals) one Invalid against two Valid was no verdict at all.
     w = await daemonWorld({
       trainers: 1,
       validators: 3,
-      specParams: { ...DAEMON_SPEC_PARAMS, auditSamples: SEGMENTS },
+      specParams: { ...DAEMON_SPEC_PARAMS, auditSamples: 2 * SEGMENTS },
     });
-    for (const v of w.validators) await start(v, { reportMissed: false });
-    await at(1n, 60);
     const forgedSegments = [4, 13]; // 2 of 20: 10%
+    class MissedTheForgery extends ValidatorDaemon {
+      private replaying = false;
+      protected override decide(challenge: ChallengeToAudit, samples: number[], signal: AbortSignal) {
+        const drawn = this.replaying ? samples : samples.filter((i) => !forgedSegments.includes(i));
+        return super.decide(challenge, drawn, signal);
+      }
+      protected override async decideReplay(
+        challenge: ChallengeToAudit,
+        segments: number[],
+        signal: AbortSignal,
+      ) {
+        this.replaying = true;
+        try {
+          return await super.decideReplay(challenge, segments, signal);
+        } finally {
+          this.replaying = false;
+        }
+      }
+    }
+    const catcher = w.validators[0].address;
+    await start(w.validators[0], { reportMissed: false });
+    for (const v of w.validators.slice(1))
+      await start(v, { reportMissed: false }, (o) => MissedTheForgery.create(o));
+    await at(1n, 60);
     const s = await submit(w.trainers[0], async (honest, seed) => {
       let run = honest;
       for (const segment of forgedSegments) run = await forgedFrom(DAEMON_SPEC, seed, run, segment + 1);
@@ -966,9 +1032,6 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     await w.advanceTo(win.revealStart + 60n);
     await tickAll();
-    const committee = await w.admin.client.challenges.getCommittee({ id: s.id });
-    expect(committee.members).to.have.length(3);
-    const catcher = committee.members[1]!; // rank 1 holds segments 1, 4, 7, 10, 13, 16, 19
     let members = await w.admin.client.challenges.getMembers({ id: s.id });
     const byValidator = new Map(members.map((m) => [m.validator, m]));
     expect(byValidator.get(catcher)).to.deep.include({ verdict: "Invalid", segment: 4 });

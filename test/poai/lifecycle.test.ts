@@ -226,6 +226,37 @@ describe("ChallengeManager lifecycle", function () {
       );
     });
 
+    it("scores a run by the score band and deadline in force when it was submitted, whatever governance sets later", async () => {
+      // The band and the deadline are kept with the challenge at submission: the judgment reads no
+      // spec. Catches a judgment that reads the spec's parameters in force at the judgment (this
+      // change of band would zero the score, this change of deadline would cut its latency factor).
+      const w = await load();
+      const id = await submit(w, 3600n, 8000);
+      await w.registry.write.setSpecParams([
+        w.specIds[0],
+        { responseDeadline: 2 * 3600, minScoreBps: 8500, maxScoreBps: 9500, auditSamples: 2 },
+      ]);
+      const votes = w.V.map((v) => ({ v, verdict: Verdict.Valid, score: 8000 }));
+      await w.audit(id, R, votes);
+      const [f] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      const score = challengeScore({
+        medianScoreBps: 8000,
+        reportedScoreBps: 8000,
+        latency: 3600n,
+        span: SPAN,
+        minScoreBps: 0,
+        maxScoreBps: 10_000,
+        maxDeviationBps: w.cp.maxDeviationBps,
+      });
+      expect(score).to.equal(WAD - WAD / 12n); // latency factor 1 - 3600 / (2 x 21600), no deviation
+      expect(f).to.deep.include({
+        status: Status.Valid,
+        score,
+        trainerPoints: (TRAINER_STAKE * score) / WAD,
+      });
+      expect((await w.challenges.read.getChallenge([id])).deadline).to.equal(w.start(R) + SPAN);
+    });
+
     it("gives no score when the reported accuracy is maxDeviation or more away from the median", async () => {
       const w = await load();
       const id = await submit(w, 10n, 8500); // median 8000, maxDeviationBps 500

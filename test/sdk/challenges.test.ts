@@ -28,6 +28,7 @@ import {
   roundWindows,
   committeeSamples,
   memberSamples,
+  ownSamples,
   sampleSegments,
   sortitionDraw,
   specId,
@@ -818,6 +819,28 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       expect(memberSamples(seed, outsider, members, 12, 1000)).to.deep.equal(
         all.filter((_, j) => j % 4 === 0),
       );
+    });
+
+    it("draws each member's share from the audit seed and its own address: any committee of minReveals members draws k samples", () => {
+      const seed = keccak256("0x6f776e20736861726573");
+      const members: Address[] = [
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+      ];
+      // ceil(k / minReveals) of the member's own draw, whoever the other members are
+      for (const m of members) {
+        expect(ownSamples(seed, m, 12, 1000, 2)).to.deep.equal(sampleSegments(seed, m, 6, 1000));
+        expect(ownSamples(seed, m, 13, 1000, 2)).to.deep.equal(sampleSegments(seed, m, 7, 1000));
+        expect(ownSamples(seed, m, 12, 1000, 3)).to.deep.equal(sampleSegments(seed, m, 4, 1000));
+      }
+      // two members (the fewest that decide) draw k = 66 samples between them, 33 each
+      const pair = members.slice(0, 2).map((m) => ownSamples(seed, m, 66, 2400, 2));
+      expect(pair.map((p) => p.length)).to.deep.equal([33, 33]);
+      expect(new Set(pair.flat()).size).to.be.greaterThan(60);
+      expect(ownSamples(seed, members[0]!, 12, 5, 2)).to.deep.equal([0, 1, 2, 3, 4]);
+      expect(() => ownSamples(seed, members[0]!, 12, 1000, 0)).to.throw(/minReveals/);
+      expect(() => ownSamples(seed, members[0]!, 257, 1000, 2)).to.throw(/\bk\b/);
     });
 
     it("mirrors the second phase: one catch convicts, a refuted accusation acquits, a tie decides nothing", () => {

@@ -8,8 +8,9 @@
  * 2. scans `ResultSubmitted` events from a stored block cursor, in bounded block ranges;
  * 3. once a challenge's audit round (round + 1, later when its committee was extended) has
  *    started and its commit window is open: checks its committee membership, reads the trainer's
- *    endpoint from Staking, takes its share of the committee's samples (`memberSamples`, from the
- *    whole committee the sortition draws) plus any segment an earlier member named `Invalid`,
+ *    endpoint from Staking, takes its share of the committee's samples (`ownSamples`: drawn from
+ *    the audit seed and its own address, nothing about the other members) plus any segment an
+ *    earlier member named `Invalid`,
  *    audits (`decide`, by default `auditChallenge`), stores the prepared verdict with its salt,
  *    then commits every ready verdict in one `commitVerdicts` transaction;
  * 4. in the reveal window reveals every committed verdict in one `revealVerdicts` transaction (the
@@ -69,7 +70,7 @@ import { withRetry } from "../daemon/retry.js";
 import { committeeBands } from "./committee-filter.js";
 import { getBeaconContributionsBatch, getChallengesBatch } from "@poai/sdk";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
-import { bandCommitStart, decodeStatus, memberSamples } from "@poai/sdk";
+import { bandCommitStart, decodeStatus, ownSamples } from "@poai/sdk";
 import { namedSegments } from "@poai/sdk";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
@@ -81,7 +82,6 @@ import {
   type FetchFailure,
 } from "./audit.js";
 import { DEFAULT_OPERATION_SAMPLES, auditBySampling } from "./sampling.js";
-import { CommitteeView } from "./committee.js";
 import { ChallengerDisputes, type DisputeCandidate } from "../disputes/challenger.js";
 import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
 import {
@@ -507,7 +507,6 @@ export class ValidatorDaemon extends DaemonLoop {
   private server: RunningServer | undefined;
   private params: ChallengeParams | undefined;
   private readonly specs = new Map<Hex, { spec: TrainingSpec; auditSamples: number }>();
-  private readonly committees: CommitteeView;
   private readonly sealed = new Set<bigint>();
   /** Rounds known to have (or not) an active spec: `hasActiveSpec`. */
   private readonly specRounds = new Map<bigint, boolean>();
@@ -531,15 +530,6 @@ export class ValidatorDaemon extends DaemonLoop {
     this.epochLength = init.epochLength;
     this.metrics = createMetrics(this.registry);
     this.stuckAfterMs = init.options.stuckAfterMs;
-    this.committees = new CommitteeView(
-      this.client,
-      (label, run) => this.rpc(label, run),
-      // The validators from the registrations the daemon keeps (no page through every operator).
-      async () => {
-        await this.scanOperators();
-        return this.store.operatorsOf(2); // Staking Role.Validator
-      },
-    );
     this.disputes = new ChallengerDisputes({
       client: this.client,
       validator: this.validator,
@@ -1264,13 +1254,18 @@ export class ValidatorDaemon extends DaemonLoop {
       signal,
     );
     const segments = modelLayout(spec).checkpointCount - 1;
-    // This member's share of the committee's samples, and every segment a member of an earlier
-    // round of this challenge named Invalid.
-    // A top-up member replays every sample: the first band's shares were left uncovered.
-    const members = topUp
-      ? [this.validator]
-      : await this.committees.members(BigInt(c.round), committee.auditSeed, committee.committeeSize);
-    const samples = memberSamples(committee.auditSeed, this.validator, members, auditSamples, segments);
+    // This member's share of the committee's samples, drawn from the audit seed and its own
+    // address (nothing about the other members: work per round follows the seats, not the number
+    // of validators), and every segment a member of an earlier round of this challenge named
+    // Invalid. A top-up member takes its share like any other: a committee that decides holds at
+    // least minReveals members, whose shares add up to the spec's auditSamples.
+    const samples = ownSamples(
+      committee.auditSeed,
+      this.validator,
+      auditSamples,
+      segments,
+      committee.minReveals,
+    );
     if (info.accused) {
       const named = namedSegments(
         await this.rpc("getMembers", () => this.client.challenges.getMembers({ id: c.id }), signal),
@@ -1298,7 +1293,7 @@ export class ValidatorDaemon extends DaemonLoop {
       segment: prepared.segment,
       measuredScoreBps: prepared.measuredScoreBps,
       samples,
-      committee: members.length,
+      band: committee.band === null ? null : Number(committee.band),
       endpoint: operator.endpoint,
       seconds,
     };

@@ -275,7 +275,7 @@ export function formatReport(r: DevnetReport): string {
   out.push(
     `  ${v.runsTrained} runs trained in ${v.trainingSeconds.toFixed(2)} s; ${v.audits} audits took ${v.auditSeconds.toFixed(2)} s in all`,
     `  overhead: every validator's audit time / every trainer's training time = ${v.overhead === null ? "n/a" : `${(v.overhead * 100).toFixed(2)}%`}`,
-    `  (the committee replays ${r.spec.auditSamples} of the spec's ${r.spec.steps / r.spec.checkpointInterval} segments, split among its members; bench/results/verification.json measures a run of 1,200)`,
+    `  (the committee replays ${r.spec.auditSamples} of the spec's ${r.spec.steps / r.spec.checkpointInterval} segments, each member its own share of them; bench/results/verification.json measures a run of 1,200)`,
   );
   section("Reward accounting");
   const a = r.accounting;

@@ -62,7 +62,7 @@ import { finishDevnetJob, jobChecks, postDevnetJob, type DevnetJob } from "./job
 
 export const EPOCH = 3600; // seconds per epoch (= challenge round) on the devnet
 export const RESPONSE_DEADLINE = 1200; // seconds a trainer has to submit after its round starts
-/** The committee's samples of a run (split among its members: 4 each for a committee of 3). */
+/** The committee's samples of a run (each member replays its own 12 / minReveals = 6 of them). */
 export const AUDIT_SAMPLES = 12;
 const BURN = "0x000000000000000000000000000000000000dEaD";
 
@@ -274,7 +274,7 @@ export async function runDevnet(
     "The treasury funds 20,000 POAI of emissions (1,000 per epoch); governance activates the MNIST spec",
     [
       `dataset mnist: ${dataset!.trainCount} training and ${dataset!.evalCount} held-out digits (28 × 28, the mnist package), train root ${dataset!.trainRoot.slice(0, 10)}…, served at ${mnist.source}`,
-      `spec ${id.slice(0, 10)}… (engine version 2): MLP [${spec.widths.join(", ")}], ${spec.steps} steps of ${spec.batchSize} digits, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per committee, split among its members`,
+      `spec ${id.slice(0, 10)}… (engine version 2): MLP [${spec.widths.join(", ")}], ${spec.steps} steps of ${spec.batchSize} digits, checkpoint every ${spec.checkpointInterval}, ${AUDIT_SAMPLES} sampled segments per committee, each member its own share`,
     ],
   );
 

@@ -147,6 +147,8 @@ export interface CommitteeCheck {
   stake: bigint;
   totalStake: bigint;
   committeeSize: number;
+  /** The fewest revealed verdicts that decide a challenge (`ownSamples` splits the samples by it). */
+  minReveals: number;
   /** Chance of selection in basis points: `min(1, committeeSize · stake / totalStake)`. */
   probabilityBps: number;
   /** In the committee's first draw (`isCommitteeMember`). */
@@ -570,6 +572,7 @@ export async function checkCommittee(
     stake,
     totalStake,
     committeeSize: params.committeeSize,
+    minReveals: params.minReveals,
     probabilityBps: isValidator ? selectionProbabilityBps(stake, totalStake, params.committeeSize) : 0,
     selected: isValidator && isSelected(seed, validator, stake, totalStake, params.committeeSize),
     band: isValidator ? sortitionBand(seed, validator, stake, totalStake, params.committeeSize) : null,

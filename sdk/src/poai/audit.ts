@@ -16,6 +16,15 @@
  * segments will be checked. `docs/protocol.md` measures the escape probability
  * (`BENCH=escape`).
  *
+ * `ownSamples` is the split the validator daemon uses: each member draws its share from the audit
+ * seed and its own address alone (`sampleSegments` with `ceil(k / minReveals)` segments), so that
+ * it needs nothing about the other members, neither who they are nor their stakes: its work per
+ * round follows its seats, not the number of validators. A committee that can decide holds at
+ * least `minReveals` members, so it draws at least `k` samples (`minReveals · ceil(k / minReveals)`),
+ * nearly all distinct when `k` is small against the segment count; a larger committee draws
+ * more. `memberSamples` is the earlier split (a disjoint share by rank among the selected
+ * validators, which needs every validator's stake to know the committee), kept for tools.
+ *
  * `sampleSegments` is one validator's own draw of `k` segments,
  *
  * ```
@@ -126,4 +135,23 @@ export function memberSamples(
   const rank = sorted.indexOf(me);
   const all = committeeSamples(auditSeed, k, segmentCount);
   return all.filter((_, j) => j % sorted.length === rank);
+}
+
+/**
+ * `validator`'s share of a committee's samples, drawn from the audit seed and its own address
+ * alone: `sampleSegments(auditSeed, validator, ceil(k / minReveals), segmentCount)`. Any committee
+ * of `minReveals` members (the fewest that can decide a challenge) draws at least `k` samples
+ * between them, whoever the other members are; a member needs neither the committee nor any
+ * other validator's stake to know its share.
+ */
+export function ownSamples(
+  auditSeed: Hex,
+  validator: Address,
+  k: number,
+  segmentCount: number,
+  minReveals: number,
+): number[] {
+  const wanted = checkSmallUint("k", k, 0, MAX_AUDIT_SAMPLES);
+  const quorum = checkSmallUint("minReveals", minReveals, 1, 255);
+  return sampleSegments(auditSeed, validator, Math.ceil(wanted / quorum), segmentCount);
 }

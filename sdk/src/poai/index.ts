@@ -3,7 +3,14 @@
  * sortition, segment sampling, the judgment arithmetic and the round timeline. No I/O, no Node
  * built-ins: they run in browsers and daemons alike.
  */
-export { MAX_AUDIT_SAMPLES, MAX_SEGMENTS, committeeSamples, memberSamples, sampleSegments } from "./audit.js";
+export {
+  MAX_AUDIT_SAMPLES,
+  MAX_SEGMENTS,
+  committeeSamples,
+  memberSamples,
+  ownSamples,
+  sampleSegments,
+} from "./audit.js";
 export {
   CHALLENGE_STATUS,
   VERDICT,
