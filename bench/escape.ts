@@ -4,8 +4,9 @@
  * leaves to chance: which segments are forged, which validators the sortition draws, which
  * segments each member samples, and, when a committee cannot decide, the extended committees.
  *
- * Each trial plays one challenge the way the contracts judge it. Members sample their share of
- * the committee's `k` segments (`memberSamples`: a committee-wide list split among the members),
+ * Each trial plays one challenge the way the contracts judge it. Each member samples its own
+ * share of the committee's `k` segments (`ownSamples`: ceil(k / minReveals) distinct segments drawn
+ * from the audit seed and its own address, independent of the other members' draws),
  * an honest member that draws a forged segment reveals `Invalid(segment)`, and every member that
  * replays the named segment in the second phase votes on it; the verdict is the SDK's
  * `tallyVotes`, the rule of `Judgment.sol`, with the shipped `quorumBps`, `minReveals` and
@@ -21,7 +22,8 @@
  *    needs `quorumBps` 6,667 of the revealed stake, no second phase, no extension;
  *  - `shared`: committee-wide shared samples (every member checks the same `k` segments), a
  *    verdict needs a majority of the revealed stake, no second phase;
- *  - `second phase`: the shipped rule (split samples, second phase, majority, extensions).
+ *  - `second phase`: the shipped rule (each member's own ceil(k / minReveals) samples, second
+ *    phase, majority, extensions).
  * The cost of a design is the committee's CPU per honest run (every member honest, f = 0) over
  * the trainer's, from the per-sample and per-member audit costs measured by the verification
  * benchmark (`bench/results/verification.json`: run `BENCH=verification` first).
@@ -54,7 +56,10 @@ export interface Design {
   name: string;
   scheme: "before" | "shared" | "second-phase";
   committeeSize: number;
-  /** Segments the committee re-executes (second phase: split among members; others: per member). */
+  /**
+   * Segments the committee re-executes: second phase, `k` (each member replays its own
+   * ceil(k / minReveals)); `before`, per member; `shared`, the same `k` for every member.
+   */
   samples: number;
   quorumBps: number;
   minReveals: number;
@@ -161,13 +166,13 @@ export function simulate(
       drawn = new Set([...drawn, ...fresh]);
       const m = fresh.length;
       const adversaries = Math.min(d, m);
-      const list = design.scheme === "second-phase" ? distinct(random, design.samples, segments) : undefined;
+      const own = Math.ceil(design.samples / design.minReveals);
       const shared = design.scheme === "shared" ? distinct(random, design.samples, segments) : undefined;
       for (let i = 0; i < m; i++) {
         const kind: Member["kind"] = i < adversaries ? adversary : "honest";
         let samples: number[] = [];
         if (kind === "honest") {
-          if (list) samples = list.filter((_, j) => j % m === i);
+          if (design.scheme === "second-phase") samples = distinct(random, own, segments);
           else if (shared) samples = shared;
           else samples = distinct(random, design.samples, segments);
         }
@@ -261,9 +266,12 @@ export async function runEscapeBench(): Promise<void> {
     samples: DEFAULTS.auditSamples,
     validators: DEFAULTS.committeeSize,
   };
-  // The most samples a committee of 3 affords within 5% of the trainer's CPU, at the measured costs.
+  // The most samples a committee of 3 affords within 5% of the trainer's CPU, at the measured costs:
+  // each member replays ceil(k / minReveals) segments.
   const budget = Math.floor(
-    (0.05 * costs.trainerCpuMs - DEFAULTS.committeeSize * costs.perMemberCpuMs) / costs.perSampleCpuMs,
+    (((0.05 * costs.trainerCpuMs - DEFAULTS.committeeSize * costs.perMemberCpuMs) / costs.perSampleCpuMs) *
+      DEFAULTS.minReveals) /
+      DEFAULTS.committeeSize,
   );
   const designs: Design[] = [
     {

@@ -9,13 +9,13 @@
  *    HTTP from a checkpoint server (a separate OS process, as the trainer is another machine),
  *    proves each under the root, re-executes the segments and evaluates the final checkpoint.
  *    Five members audit the run, each with a member's share of the committee's samples
- *    (`memberSamples`: the spec's `auditSamples` split among the committee); `validatorMs` is the
- *    median.
+ *    (`ownSamples`: ceil(auditSamples / minReveals) segments drawn from the audit seed and its own
+ *    address, as the validator daemon takes them); `validatorMs` is the median.
  *    overhead = validatorMs × committee / trainerMs (wall clock); `overheadCpu` is the same ratio
  *    of CPU time (user + system of this process: the checkpoint server is another process), which
  *    other load on the machine disturbs much less.
  * 2. Detection, sampled. For many simulated cheaters that fake a fraction f of the segments, the
- *    protocol's own sampling (`memberSamples` from a random audit seed) decides whether a faked
+ *    protocol's own sampling (`ownSamples` from a random audit seed) decides whether a faked
  *    segment is drawn: by one member's share (`detection`), and by the committee (`protocol`: with
  *    the second phase, one member's catch convicts an honest committee), against
  *    1 − (1 − f)^k. `BENCH=escape` measures the conviction with dishonest and lazy members.
@@ -56,7 +56,7 @@ import {
 import { checkpointRoutes, serve, type CheckpointSource, type RunInfo } from "../node/src/daemon/index.js";
 import { DatasetFetcher, directoryDataset, serveDatasets } from "../node/src/data/index.js";
 import { datasetSpec, mnistDataset } from "../scripts/lib/datasets.js";
-import { committeeSamples, memberSamples } from "../sdk/src/poai/audit.js";
+import { ownSamples } from "../sdk/src/poai/audit.js";
 import { auditChallenge, type AuditResult } from "../node/src/verifier/audit.js";
 
 /**
@@ -82,6 +82,8 @@ export const AUDIT_SAMPLES = 66;
 export const AUDITS = 5;
 /** Committee size (the deployment default). */
 export const COMMITTEE = 3;
+/** The shipped `minReveals`: each member replays ceil(AUDIT_SAMPLES / MIN_REVEALS) segments. */
+export const MIN_REVEALS = 2;
 
 /** Small runs for the executed detection table: 100 segments of 10 steps. */
 const SMALL_SPEC: TrainingSpec = {
@@ -275,7 +277,7 @@ async function runV2Cost(results: Record<string, unknown>): Promise<void> {
     const audit = async (fetcher: DatasetFetcher) => {
       const c = process.cpuUsage();
       const committee = committeeOf();
-      const samples = memberSamples(randomSeed(), committee[0]!, committee, AUDIT_SAMPLES, segments);
+      const samples = ownSamples(randomSeed(), committee[0]!, AUDIT_SAMPLES, segments, MIN_REVEALS);
       const a = await auditChallenge({
         spec,
         seed,
@@ -371,7 +373,7 @@ export async function runVerificationBench(): Promise<void> {
     const audits: (AuditResult & { cpuMs: number })[] = [];
     for (let a = 0; a < AUDITS; a++) {
       const committee = committeeOf();
-      const samples = memberSamples(randomSeed(), committee[0], committee, AUDIT_SAMPLES, segments);
+      const samples = ownSamples(randomSeed(), committee[0], AUDIT_SAMPLES, segments, MIN_REVEALS);
       const c = process.cpuUsage();
       const audit = await auditChallenge({
         spec: VERIFICATION_SPEC,
@@ -434,15 +436,14 @@ export async function runVerificationBench(): Promise<void> {
     for (let c = 0; c < SAMPLED_CHEATERS; c++) {
       const faked = pickFaked(segments, f);
       const auditSeed = randomSeed();
-      // every member's share of the committee's samples (`memberSamples`, computed once)
-      const all = committeeSamples(auditSeed, AUDIT_SAMPLES, segments);
-      const caught = Array.from({ length: COMMITTEE }, (_, rank) =>
-        all.some((s, j) => j % COMMITTEE === rank && faked.has(s)),
+      // every member's own share of the samples (`ownSamples`: its address and the audit seed)
+      const caught = committeeOf().map((member) =>
+        ownSamples(auditSeed, member, AUDIT_SAMPLES, segments, MIN_REVEALS).some((s) => faked.has(s)),
       );
       if (caught[0]) byMember++;
       if (caught.some(Boolean)) byCommittee++;
     }
-    const share = Math.ceil(AUDIT_SAMPLES / COMMITTEE);
+    const share = Math.ceil(AUDIT_SAMPLES / MIN_REVEALS);
     sampled[String(f)] = {
       cheaters: SAMPLED_CHEATERS,
       detected: byMember,
@@ -453,7 +454,8 @@ export async function runVerificationBench(): Promise<void> {
       cheaters: SAMPLED_CHEATERS,
       detected: byCommittee,
       rate: byCommittee / SAMPLED_CHEATERS,
-      theory: theory(f, AUDIT_SAMPLES),
+      // the members draw independently: the committee misses only if every member misses
+      theory: 1 - (1 - theory(f, share)) ** COMMITTEE,
     };
   }
   results.detection = sampled;
@@ -471,7 +473,7 @@ export async function runVerificationBench(): Promise<void> {
       const auditSeed = randomSeed();
       const committee = committeeOf();
       for (const member of committee) {
-        const samples = memberSamples(auditSeed, member, committee, AUDIT_SAMPLES, smallSegments);
+        const samples = ownSamples(auditSeed, member, AUDIT_SAMPLES, smallSegments, MIN_REVEALS);
         verdicts.push(
           await auditChallenge({
             spec: SMALL_SPEC,
@@ -531,7 +533,7 @@ function print(
 ): void {
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   console.log(
-    `\nVerification, spec [${String(r["spec.widths"])}] ${String(r["spec.steps"])} steps, ${String(r["spec.segments"])} segments, k = ${AUDIT_SAMPLES} split among a committee of ${COMMITTEE}`,
+    `\nVerification, spec [${String(r["spec.widths"])}] ${String(r["spec.steps"])} steps, ${String(r["spec.segments"])} segments, k = ${AUDIT_SAMPLES}: ceil(k / minReveals ${MIN_REVEALS}) = ${Math.ceil(AUDIT_SAMPLES / MIN_REVEALS)} segments a member, committee of ${COMMITTEE}`,
   );
   console.log(`  trainer full run            ${String(r.trainerMs)} ms`);
   console.log(

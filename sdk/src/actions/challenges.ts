@@ -4,8 +4,9 @@
  * - **Trainers**: `getDueChallenge` (seed, spec and deadline of the round's challenge; call
  *   `ensureBeacon` first when nobody contributed to the round's beacon), `submitResult`.
  * - **Validators**: `checkCommittee` (the sortition computed off-chain from reads; it agrees with
- *   the contract's `isCommitteeMember`), `getCommittee` (every member of a committee, for the
- *   split of the samples: `memberSamples`), `prepareVerdict` → persist → `commitVerdict`, then
+ *   the contract's `isCommitteeMember`; a member's samples are `ownSamples`, from the audit seed and
+ *   its own address), `getCommittee` (every member of a committee), `prepareVerdict` → persist →
+ *   `commitVerdict`, then
  *   `revealVerdict` with the same prepared verdict; after an `Invalid` reveal, `replayVote` on the
  *   named segments (`namedSegments`).
  * - **Anyone**: `finalizeChallenge`, `reportMissed`, `reportBeaconWithholding`, challenge state
@@ -109,7 +110,10 @@ export interface Committee {
   committeeSize: number;
   /** The validators' total stake at the start of `round`. */
   totalStake: bigint;
-  /** Every validator the sortition selects, sorted by address (`memberSamples` ranks by it). */
+  /**
+   * Every validator the sortition selects, sorted by address (what the earlier split of the samples,
+   * `memberSamples`, ranked by; the validator daemon draws its own share, `ownSamples`).
+   */
   members: Address[];
 }
 
