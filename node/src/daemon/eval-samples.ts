@@ -17,7 +17,7 @@
  * (`checkPredictions`, `checkEvalSample`): the client bounds the answer's time and size and checks
  * its shape.
  */
-import { isHex, size, type Hex } from "viem";
+import { isHex, type Hex } from "viem";
 import {
   type ElementAnswer,
   type EvalAnswers,
@@ -25,10 +25,18 @@ import {
   type EvalSampleAnswer,
   type TrainingSpec,
 } from "@poai/sdk/compute";
-import { BodyReadError, fetchWithDeadline, readBody, startDeadline } from "./body.js";
-import { httpError, json, type Route } from "./http.js";
-import { endpointUrl, type RunInfo } from "./protocol.js";
-import { SampleFetchError, parseLeafProof, parseWords } from "./samples.js";
+import type { Route } from "./http.js";
+import { endpointUrl } from "./protocol.js";
+import {
+  RequestError,
+  isWord,
+  parseLeafProof,
+  parseWords,
+  postForAnswer,
+  runJsonRoute,
+  whole,
+  type RunSource,
+} from "./samples.js";
 
 /** Examples one request may carry. */
 export const MAX_EVAL_SAMPLES_PER_REQUEST = 64;
@@ -44,24 +52,9 @@ export function evalSamplesPath(id: Hex): string {
 }
 
 /** Where the trainer's evaluation route reads runs and answers from. */
-export interface EvalSampleSource {
-  run(id: Hex): RunInfo | "pruned" | undefined;
-  /** The spec of run `id` (held while the run is). */
-  spec(id: Hex): TrainingSpec | undefined;
+export interface EvalSampleSource extends RunSource {
   /** The answers to `samples` of run `id`'s evaluation trace, or undefined when not served. */
   answer(id: Hex, samples: readonly EvalSample[]): Promise<EvalAnswers | undefined>;
-}
-
-const ID = /^0x[0-9a-fA-F]{64}$/;
-
-class RequestError extends Error {}
-
-function whole(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max)
-    throw new RequestError(
-      `${field} must be an integer in ${min}..${max}, got ${JSON.stringify(value)?.slice(0, 80)}`,
-    );
-  return value;
 }
 
 /** Checks an evaluation request against the run's spec; throws a RequestError naming the field. */
@@ -98,50 +91,19 @@ export function parseEvalRequest(spec: TrainingSpec, body: unknown): EvalSample[
 /** The trainer's evaluation route over `source`. */
 export function evalSampleRoutes(source: EvalSampleSource): Route[] {
   return [
-    {
-      method: "POST",
+    runJsonRoute({
       path: "/v1/challenges/:id/eval-samples",
-      handler: async ({ params, raw }) => {
-        if (!ID.test(params.id))
-          return httpError(400, `challenge id must be 32-byte hex, got ${params.id.slice(0, 80)}`);
-        const id = params.id.toLowerCase() as Hex;
-        const run = source.run(id);
-        if (run === "pruned") return httpError(410, `challenge ${id} was pruned after its dispute window`);
-        const spec = source.spec(id);
-        if (run === undefined || spec === undefined) return httpError(404, `no run for challenge ${id}`);
-        let text = "";
-        let bytes = 0;
-        for await (const chunk of raw) {
-          bytes += (chunk as Buffer).length;
-          if (bytes > MAX_EVAL_REQUEST_BYTES)
-            return httpError(413, `the request body must be at most ${MAX_EVAL_REQUEST_BYTES} bytes`);
-          text += (chunk as Buffer).toString("utf8");
-        }
-        let samples: EvalSample[];
-        try {
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new RequestError(`the body must be JSON, got ${JSON.stringify(text.slice(0, 80))}`);
-          }
-          samples = parseEvalRequest(spec, body);
-        } catch (err) {
-          if (err instanceof RequestError) return httpError(400, err.message);
-          throw err;
-        }
-        const answers = await source.answer(id, samples);
-        if (!answers) return httpError(404, `the evaluation trace of ${id} is not available`);
-        return json(200, answers);
-      },
-    },
+      maxBytes: MAX_EVAL_REQUEST_BYTES,
+      source,
+      parse: (spec, _run, body) => parseEvalRequest(spec, body),
+      answer: (id, samples) => source.answer(id, samples),
+      missing: (id) => `the evaluation trace of ${id} is not available`,
+      respond: (answers) => answers,
+    }),
   ];
 }
 
 // --- client ----------------------------------------------------------------------------------------
-
-const isWord = (v: unknown): v is Hex =>
-  typeof v === "string" && isHex(v, { strict: true }) && size(v) === 32;
 
 function element(v: unknown, what: string): ElementAnswer {
   const e = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
@@ -188,75 +150,39 @@ export interface FetchEvalArgs {
 export async function fetchEvalAnswers(
   args: FetchEvalArgs,
 ): Promise<{ answers: EvalAnswers | Error; bytes: number }> {
-  const url = endpointUrl(args.endpoint, evalSamplesPath(args.id));
-  const timeoutMs = args.timeoutMs ?? 10_000;
-  const deadline = startDeadline(timeoutMs, { what: url, ...(args.signal && { signal: args.signal }) });
+  const body = await postForAnswer(
+    endpointUrl(args.endpoint, evalSamplesPath(args.id)),
+    { samples: args.samples },
+    {
+      maxBytes: MAX_EVAL_ANSWER_BYTES + 8 * (args.evalSize ?? 0),
+      ...(args.timeoutMs !== undefined && { timeoutMs: args.timeoutMs }),
+      ...(args.signal && { signal: args.signal }),
+    },
+  );
+  let answers: EvalAnswers | Error;
   try {
-    let response: Response;
+    let parsed: unknown;
     try {
-      response = await fetchWithDeadline(
-        url,
-        {
-          method: "POST",
-          redirect: "error",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify({ samples: args.samples }),
-        },
-        deadline,
-      );
-    } catch (err) {
-      if (args.signal?.aborted) throw args.signal.reason;
-      if (deadline.expired) throw new SampleFetchError("timeout", url, `no answer within ${timeoutMs} ms`);
-      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new Error("the answer is not JSON");
     }
-    let body: Uint8Array;
-    try {
-      body = await readBody(response, {
-        deadline,
-        maxBytes: MAX_EVAL_ANSWER_BYTES + 8 * (args.evalSize ?? 0),
-        what: url,
-      });
-    } catch (err) {
-      if (args.signal?.aborted) throw args.signal.reason;
-      if (err instanceof BodyReadError && err.kind === "oversized")
-        throw new SampleFetchError("oversized", url, err.message);
-      if (deadline.expired || (err instanceof BodyReadError && err.kind === "timeout"))
-        throw new SampleFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
-      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
-    }
-    if (response.status !== 200)
-      throw new SampleFetchError(
-        "status",
-        url,
-        `answered HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200))}`,
-      );
-    let answers: EvalAnswers | Error;
-    try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(new TextDecoder().decode(body));
-      } catch {
-        throw new Error("the answer is not JSON");
-      }
-      const p = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
-      if (typeof p.predictions !== "string" || !isHex(p.predictions, { strict: true }))
-        throw new Error("predictions must be hex bytes");
-      if (!isWord(p.examplesRoot)) throw new Error("examplesRoot must be a 32-byte hex word");
-      if (!Array.isArray(p.answers)) throw new Error("answers must be an array");
-      const list = p.answers;
-      answers = {
-        predictions: p.predictions,
-        examplesRoot: p.examplesRoot,
-        answers: args.samples.map((_, i) => {
-          if (i >= list.length) throw new Error(`answers[${i}] is missing`);
-          return parseEvalSampleAnswer(list[i], `answers[${i}]`);
-        }),
-      };
-    } catch (err) {
-      answers = err as Error;
-    }
-    return { answers, bytes: body.byteLength };
-  } finally {
-    deadline.clear();
+    const p = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+    if (typeof p.predictions !== "string" || !isHex(p.predictions, { strict: true }))
+      throw new Error("predictions must be hex bytes");
+    if (!isWord(p.examplesRoot)) throw new Error("examplesRoot must be a 32-byte hex word");
+    if (!Array.isArray(p.answers)) throw new Error("answers must be an array");
+    const list = p.answers;
+    answers = {
+      predictions: p.predictions,
+      examplesRoot: p.examplesRoot,
+      answers: args.samples.map((_, i) => {
+        if (i >= list.length) throw new Error(`answers[${i}] is missing`);
+        return parseEvalSampleAnswer(list[i], `answers[${i}]`);
+      }),
+    };
+  } catch (err) {
+    answers = err as Error;
   }
+  return { answers, bytes: body.byteLength };
 }

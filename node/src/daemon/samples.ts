@@ -50,14 +50,77 @@ export interface SampleSource {
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
 
-class RequestError extends Error {}
+/** A bad request: answered 400 with its message (which names the field and the value). */
+export class RequestError extends Error {}
 
-function whole(field: string, value: unknown, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > max)
+/** `value` as an integer in `min..max`; throws a RequestError naming `field` and the value. */
+export function whole(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max)
     throw new RequestError(
-      `${field} must be an integer in 0..${max}, got ${JSON.stringify(value)?.slice(0, 80)}`,
+      `${field} must be an integer in ${min}..${max}, got ${JSON.stringify(value)?.slice(0, 80)}`,
     );
   return value;
+}
+
+/** The runs and specs a trainer's JSON answer route reads. */
+export interface RunSource {
+  run(id: Hex): RunInfo | "pruned" | undefined;
+  /** The spec of run `id` (held while the run is). */
+  spec(id: Hex): TrainingSpec | undefined;
+}
+
+/**
+ * A `POST {path}` route of the trainer that answers a JSON request about run `:id`: 400 for a bad
+ * id, 410 for a pruned run, 404 for an unknown one, 413 for a body over `maxBytes`, 400 with the
+ * message of a `RequestError` thrown by `parse` (naming the field and the value), 404 with
+ * `missing(id, request)` when `answer` has none, else 200 with `respond(answer)` as JSON.
+ */
+export function runJsonRoute<R, A>(route: {
+  path: string;
+  maxBytes: number;
+  source: RunSource;
+  parse: (spec: TrainingSpec, run: RunInfo, body: unknown) => R;
+  answer: (id: Hex, request: R) => Promise<A | undefined>;
+  missing: (id: Hex, request: R) => string;
+  respond: (answer: A) => unknown;
+}): Route {
+  return {
+    method: "POST",
+    path: route.path,
+    handler: async ({ params, raw }) => {
+      if (!ID.test(params.id))
+        return httpError(400, `challenge id must be 32-byte hex, got ${params.id.slice(0, 80)}`);
+      const id = params.id.toLowerCase() as Hex;
+      const run = route.source.run(id);
+      if (run === "pruned") return httpError(410, `challenge ${id} was pruned after its dispute window`);
+      const spec = route.source.spec(id);
+      if (run === undefined || spec === undefined) return httpError(404, `no run for challenge ${id}`);
+      let text = "";
+      let bytes = 0;
+      for await (const chunk of raw) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > route.maxBytes)
+          return httpError(413, `the request body must be at most ${route.maxBytes} bytes`);
+        text += (chunk as Buffer).toString("utf8");
+      }
+      let request: R;
+      try {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new RequestError(`the body must be JSON, got ${JSON.stringify(text.slice(0, 80))}`);
+        }
+        request = route.parse(spec, run, body);
+      } catch (err) {
+        if (err instanceof RequestError) return httpError(400, err.message);
+        throw err;
+      }
+      const answer = await route.answer(id, request);
+      if (answer === undefined) return httpError(404, route.missing(id, request));
+      return json(200, route.respond(answer));
+    },
+  };
 }
 
 /** Checks a sample request against the run's spec; throws a RequestError naming the field. */
@@ -69,7 +132,7 @@ export function parseSampleRequest(
   if (typeof body !== "object" || body === null)
     throw new RequestError(`the body must be a JSON object { segment, samples }, got ${typeof body}`);
   const b = body as Record<string, unknown>;
-  const segment = whole("segment", b.segment, checkpoints - 2);
+  const segment = whole("segment", b.segment, 0, checkpoints - 2);
   if (!Array.isArray(b.samples) || b.samples.length < 1 || b.samples.length > MAX_SAMPLES_PER_REQUEST)
     throw new RequestError(
       `samples must be an array of 1..${MAX_SAMPLES_PER_REQUEST} samples, got ${Array.isArray(b.samples) ? `${b.samples.length} samples` : JSON.stringify(b.samples)?.slice(0, 80)}`,
@@ -78,13 +141,13 @@ export function parseSampleRequest(
   const allowed = new Set(sampleableSlots(spec));
   const samples = b.samples.map((raw: unknown, i: number): Sample => {
     const s = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-    const step = whole(`samples[${i}].step`, s.step, spec.checkpointInterval - 1);
-    const slot = whole(`samples[${i}].slot`, s.slot, slots.length - 1);
+    const step = whole(`samples[${i}].step`, s.step, 0, spec.checkpointInterval - 1);
+    const slot = whole(`samples[${i}].slot`, s.slot, 0, slots.length - 1);
     if (!allowed.has(slot))
       throw new RequestError(
         `samples[${i}].slot must be a slot with a rule (${[...allowed].join(", ")}), got ${slot}`,
       );
-    const byte = whole(`samples[${i}].byte`, s.byte, slots[slot].length - 1);
+    const byte = whole(`samples[${i}].byte`, s.byte, 0, slots[slot].length - 1);
     return { step, slot, byte };
   });
   return { segment, samples };
@@ -93,43 +156,15 @@ export function parseSampleRequest(
 /** The trainer's sample route over `source`. */
 export function sampleRoutes(source: SampleSource): Route[] {
   return [
-    {
-      method: "POST",
+    runJsonRoute({
       path: "/v1/challenges/:id/samples",
-      handler: async ({ params, raw }) => {
-        if (!ID.test(params.id))
-          return httpError(400, `challenge id must be 32-byte hex, got ${params.id.slice(0, 80)}`);
-        const id = params.id.toLowerCase() as Hex;
-        const run = source.run(id);
-        if (run === "pruned") return httpError(410, `challenge ${id} was pruned after its dispute window`);
-        const spec = source.spec(id);
-        if (run === undefined || spec === undefined) return httpError(404, `no run for challenge ${id}`);
-        let text = "";
-        let bytes = 0;
-        for await (const chunk of raw) {
-          bytes += (chunk as Buffer).length;
-          if (bytes > MAX_SAMPLE_REQUEST_BYTES)
-            return httpError(413, `the request body must be at most ${MAX_SAMPLE_REQUEST_BYTES} bytes`);
-          text += (chunk as Buffer).toString("utf8");
-        }
-        let request: { segment: number; samples: Sample[] };
-        try {
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new RequestError(`the body must be JSON, got ${JSON.stringify(text.slice(0, 80))}`);
-          }
-          request = parseSampleRequest(spec, run.checkpoints, body);
-        } catch (err) {
-          if (err instanceof RequestError) return httpError(400, err.message);
-          throw err;
-        }
-        const answers = await source.answer(id, request.segment, request.samples);
-        if (!answers) return httpError(404, `segment ${request.segment} of ${id} is not available`);
-        return json(200, { answers });
-      },
-    },
+      maxBytes: MAX_SAMPLE_REQUEST_BYTES,
+      source,
+      parse: (spec, run, body) => parseSampleRequest(spec, run.checkpoints, body),
+      answer: (id, request) => source.answer(id, request.segment, request.samples),
+      missing: (id, request) => `segment ${request.segment} of ${id} is not available`,
+      respond: (answers) => ({ answers }),
+    }),
   ];
 }
 
@@ -138,8 +173,62 @@ export function sampleRoutes(source: SampleSource): Route[] {
 /** Why a sample request failed: no answer (`unreachable`, `timeout`, `status`, `oversized`) or a malformed one. */
 export class SampleFetchError extends CheckpointFetchError {}
 
-const isWord = (v: unknown): v is Hex =>
+/** A 32-byte hex word. */
+export const isWord = (v: unknown): v is Hex =>
   typeof v === "string" && isHex(v, { strict: true }) && size(v) === 32;
+
+/**
+ * POSTs `body` as JSON to `url` and returns the 200 answer's bytes, read within `timeoutMs` and
+ * `maxBytes` (redirects refused).
+ * @throws SampleFetchError when no answer came (`unreachable`, `timeout`, `status`, `oversized`).
+ */
+export async function postForAnswer(
+  url: string,
+  body: unknown,
+  args: { timeoutMs?: number; signal?: AbortSignal; maxBytes: number },
+): Promise<Uint8Array> {
+  const timeoutMs = args.timeoutMs ?? 10_000;
+  const deadline = startDeadline(timeoutMs, { what: url, ...(args.signal && { signal: args.signal }) });
+  try {
+    let response: Response;
+    try {
+      response = await fetchWithDeadline(
+        url,
+        {
+          method: "POST",
+          redirect: "error",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify(body),
+        },
+        deadline,
+      );
+    } catch (err) {
+      if (args.signal?.aborted) throw args.signal.reason;
+      if (deadline.expired) throw new SampleFetchError("timeout", url, `no answer within ${timeoutMs} ms`);
+      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(response, { deadline, maxBytes: args.maxBytes, what: url });
+    } catch (err) {
+      if (args.signal?.aborted) throw args.signal.reason;
+      if (err instanceof BodyReadError && err.kind === "oversized")
+        throw new SampleFetchError("oversized", url, err.message);
+      if (deadline.expired || (err instanceof BodyReadError && err.kind === "timeout"))
+        throw new SampleFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
+      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
+    }
+    if (response.status !== 200)
+      throw new SampleFetchError(
+        "status",
+        url,
+        `answered HTTP ${response.status}: ${new TextDecoder().decode(bytes.subarray(0, 200))}`,
+      );
+    return bytes;
+  } finally {
+    deadline.clear();
+  }
+}
 
 /** An array of at most `max` 32-byte hex words from JSON; throws naming `what`. */
 export function parseWords(v: unknown, what: string, max: number): Hex[] {
@@ -197,62 +286,30 @@ export interface FetchSamplesArgs {
 export async function fetchSampleAnswers(
   args: FetchSamplesArgs,
 ): Promise<{ answers: (SampleAnswer | Error)[]; bytes: number }> {
-  const url = endpointUrl(args.endpoint, samplesPath(args.id));
-  const timeoutMs = args.timeoutMs ?? 10_000;
-  const deadline = startDeadline(timeoutMs, { what: url, ...(args.signal && { signal: args.signal }) });
+  const body = await postForAnswer(
+    endpointUrl(args.endpoint, samplesPath(args.id)),
+    { segment: args.segment, samples: args.samples },
+    {
+      maxBytes: MAX_SAMPLE_ANSWER_BYTES,
+      ...(args.timeoutMs !== undefined && { timeoutMs: args.timeoutMs }),
+      ...(args.signal && { signal: args.signal }),
+    },
+  );
+  let parsed: unknown;
   try {
-    let response: Response;
-    try {
-      response = await fetchWithDeadline(
-        url,
-        {
-          method: "POST",
-          redirect: "error",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify({ segment: args.segment, samples: args.samples }),
-        },
-        deadline,
-      );
-    } catch (err) {
-      if (args.signal?.aborted) throw args.signal.reason;
-      if (deadline.expired) throw new SampleFetchError("timeout", url, `no answer within ${timeoutMs} ms`);
-      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
-    }
-    let body: Uint8Array;
-    try {
-      body = await readBody(response, { deadline, maxBytes: MAX_SAMPLE_ANSWER_BYTES, what: url });
-    } catch (err) {
-      if (args.signal?.aborted) throw args.signal.reason;
-      if (err instanceof BodyReadError && err.kind === "oversized")
-        throw new SampleFetchError("oversized", url, err.message);
-      if (deadline.expired || (err instanceof BodyReadError && err.kind === "timeout"))
-        throw new SampleFetchError("timeout", url, `no complete answer within ${timeoutMs} ms`);
-      throw new SampleFetchError("unreachable", url, (err as Error)?.message ?? String(err));
-    }
-    if (response.status !== 200)
-      throw new SampleFetchError(
-        "status",
-        url,
-        `answered HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200))}`,
-      );
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(body));
-    } catch {
-      parsed = undefined;
-    }
-    const list = (parsed as { answers?: unknown } | undefined)?.answers;
-    const answers = args.samples.map((_, i): SampleAnswer | Error => {
-      if (!Array.isArray(list)) return new Error("the answer is not JSON { answers: [...] }");
-      if (i >= list.length) return new Error(`answers[${i}] is missing`);
-      try {
-        return parseSampleAnswer(list[i], `answers[${i}]`);
-      } catch (err) {
-        return err as Error;
-      }
-    });
-    return { answers, bytes: body.byteLength };
-  } finally {
-    deadline.clear();
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    parsed = undefined;
   }
+  const list = (parsed as { answers?: unknown } | undefined)?.answers;
+  const answers = args.samples.map((_, i): SampleAnswer | Error => {
+    if (!Array.isArray(list)) return new Error("the answer is not JSON { answers: [...] }");
+    if (i >= list.length) return new Error(`answers[${i}] is missing`);
+    try {
+      return parseSampleAnswer(list[i], `answers[${i}]`);
+    } catch (err) {
+      return err as Error;
+    }
+  });
+  return { answers, bytes: body.byteLength };
 }

@@ -176,7 +176,22 @@ export class ChallengerDisputes {
       log.info({ id: c.id, segment: c.segment }, "segment replays: no dispute opened");
       return undefined;
     }
-    const leaf = (p: ProvenCheckpoint) => ({
+    return this.openBound(c, start, end, source);
+  }
+
+  /**
+   * Opens the bound game on `c`'s segment between the proven leaves `start` and `end` (at the kept
+   * step when `step` is given) and plays it from `source`; a refusal by the chain (the window
+   * closed, the challenge overruled already, …) is final and stored as the opening's note.
+   */
+  private async openBound(
+    c: DisputeCandidate,
+    start: ProvenHash,
+    end: ProvenHash,
+    source: TrainingSource,
+    step?: StepDispute,
+  ): Promise<bigint | undefined> {
+    const leaf = (p: ProvenHash) => ({
       hash: p.hash,
       parameterRoot: p.parameterRoot,
       stepRoot: p.stepRoot,
@@ -184,23 +199,21 @@ export class ChallengerDisputes {
     });
     try {
       const gameId = await openBoundGame(this.o.client, {
-        store,
-        log,
+        store: this.o.store,
+        log: this.o.log,
         me: this.o.validator,
         challengeId: c.id,
         segment: c.segment,
         start: leaf(start),
         end: leaf(end),
+        ...(step && { step }),
       });
       this.sources.set(gameId.toString(), source);
       return gameId;
     } catch (err) {
       if (!isPoAIContractError(err)) throw err;
-      // the window closed, the challenge was overruled already, …: the chain's word is final
-      store.persistOpen(c.id, c.segment, store.open(c.id)?.calldata ?? "0x");
-      store.updateOpen(c.id, { status: "refused", note: `${err.errorName}: ${err.message}`.slice(0, 500) });
-      log.warn({ id: c.id, segment: c.segment, error: err.errorName }, "bound dispute refused");
-      return undefined;
+      this.o.log.warn({ id: c.id, segment: c.segment, error: err.errorName }, "bound dispute refused");
+      return this.refuse(c, `${err.errorName}: ${err.message}`);
     }
   }
 
@@ -210,7 +223,7 @@ export class ChallengerDisputes {
    * the committed root) before the opening is stored and sent.
    */
   private async openAtStep(c: DisputeCandidate, signal?: AbortSignal): Promise<bigint | undefined> {
-    const { store, log } = this.o;
+    const { store } = this.o;
     const kept = this.evidence(c.id, c.segment);
     if (!kept) return this.refuse(c, `no wrong operation of segment ${c.segment} was kept by the audit`);
     const head = (index: number) =>
@@ -253,29 +266,7 @@ export class ChallengerDisputes {
       );
     // the game is played from what it was opened on (after a restart too)
     store.setMeta(evidenceKey(c.id, c.segment), encodeStepEvidence(dispute));
-    const leaf = (p: ProvenHash) => ({
-      hash: p.hash,
-      parameterRoot: p.parameterRoot,
-      stepRoot: p.stepRoot,
-      proof: p.proof,
-    });
-    try {
-      const gameId = await openBoundGame(this.o.client, {
-        store,
-        log,
-        me: this.o.validator,
-        challengeId: c.id,
-        segment: c.segment,
-        start: leaf(start),
-        end: leaf(end),
-        step: dispute,
-      });
-      this.sources.set(gameId.toString(), new SampledStep(c.spec, dispute));
-      return gameId;
-    } catch (err) {
-      if (!isPoAIContractError(err)) throw err;
-      return this.refuse(c, `${err.errorName}: ${err.message}`);
-    }
+    return this.openBound(c, start, end, new SampledStep(c.spec, dispute), dispute);
   }
 
   /** Plays every open game of this validator; `candidate(id)` rebuilds a lost replay after a restart. */
