@@ -549,7 +549,7 @@ function print(
       `overhead ${pct(r.overheadCpu as number)} (robust to other load on the machine)`,
   );
   console.log(
-    "\n  faked f   one member   committee (protocol)   theory 1-(1-f)^k   executed detection (small runs)",
+    "\n  faked f   one member   committee (protocol)   theory 1-(1-f)^(share·members)   executed detection (small runs)",
   );
   for (const f of FRACTIONS) {
     const s = sampled[String(f)];
