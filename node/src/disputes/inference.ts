@@ -58,6 +58,7 @@ import {
   poaiVerifierAddress,
   sendContractTransaction,
   type PoAIClient,
+  type RecordedOutput,
 } from "@poai/sdk";
 import { InferenceStates, parameterRoot, type InferenceSource } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
@@ -109,15 +110,8 @@ export interface HeldModel {
   checkpoint: Uint8Array;
 }
 
-/** One delivery, as the PoAIVerifier recorded it. */
-export interface RecordedDelivery {
-  subscriptionId: number;
-  interval: number;
-  node: Address;
-  containerId: Hex;
-  input: Hex;
-  output: Hex;
-}
+/** One delivery, as the PoAIVerifier recorded it (the SDK's `RecordedOutput` without its deadline). */
+export type RecordedDelivery = Omit<RecordedOutput, "deadline">;
 
 /**
  * A watched delivery's life: `correct` (recomputed, nothing to do), `wrong` (to dispute),
