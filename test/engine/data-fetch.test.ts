@@ -9,6 +9,7 @@ import { loadFastKeccak } from "../../sdk/src/compute/index.js";
 import {
   DatasetFetchError,
   DatasetFetcher,
+  DatasetMemory,
   chunkPath,
   datasetId,
   directoryDataset,
@@ -86,6 +87,30 @@ describe("datasets: serving and fetching from hostile sources", function () {
       true,
     ]);
     expect(fetcher.stats.bytesFetched).to.be.greaterThan(0);
+  });
+
+  it("shares what one fetcher loaded with the others of a process (one audit per trainer, one copy of the data)", async () => {
+    // Catches a validator that builds a fetcher per audited trainer and loads (and checks) the
+    // same dataset again for each: the second fetcher here has no working source at all.
+    const memory = new DatasetMemory();
+    const first = new DatasetFetcher({ ref, sources: [honestUrl], memory });
+    await first.ensureExamples("train", [3, 33]);
+    const dead = await hostile((_p, res) => res.destroy());
+    servers.push(dead.server);
+    const second = new DatasetFetcher({ ref, sources: [dead.url], memory });
+    const shared = await second.ensureExamples("train", [3, 33]);
+    expect(shared.train.example(33)).to.deep.equal(data.train.example(33));
+    expect(second.stats).to.include({ chunksFetched: 0, chunksFromCache: 0, failures: 0 });
+    // A chunk nobody loaded yet is still fetched, from this fetcher's own sources.
+    const third = new DatasetFetcher({ ref, sources: [honestUrl], memory });
+    await third.ensureExamples("train", [20]);
+    expect(third.stats.chunksFetched).to.equal(1);
+    expect(second.stats.chunksFetched).to.equal(0);
+    // A dataset whose manifest nobody could fetch is not shared: the next fetcher tries again.
+    const other = new DatasetMemory();
+    await new DatasetFetcher({ ref, sources: [dead.url], memory: other }).dataset().catch(() => undefined);
+    const retry = new DatasetFetcher({ ref, sources: [honestUrl], memory: other });
+    expect((await retry.ensureExamples("train", [1])).train.example(1)).to.deep.equal(data.train.example(1));
   });
 
   it("survives sources that lie, stall, send too much or vanish, and does not ask a liar twice", async () => {

@@ -125,6 +125,33 @@ export interface DatasetFetcherOptions {
   readonly manifestCap?: number;
   /** Called for every failed request (logs, metrics). */
   readonly onFailure?: (failure: SourceFailure) => void;
+  /**
+   * Datasets already loaded by other fetchers of this process, shared with this one: a validator
+   * auditing many trainers of one spec keeps one copy of its dataset in memory, checked once,
+   * whichever trainer's daemon is asked for the chunks it still lacks.
+   */
+  readonly memory?: DatasetMemory;
+}
+
+/**
+ * The datasets in memory, by dataset id, shared by the fetchers given it (`memory`): every chunk
+ * in them was checked against the dataset's roots when it was loaded, whichever source sent it.
+ */
+export class DatasetMemory {
+  private readonly loaded = new Map<Hex, Promise<DatasetData>>();
+
+  /** The dataset `id` as loaded so far, if any fetcher started loading it. */
+  get(id: Hex): Promise<DatasetData> | undefined {
+    return this.loaded.get(id);
+  }
+
+  /** Shares `data` as dataset `id`; forgotten again if it fails (its manifest could not be had). */
+  share(id: Hex, data: Promise<DatasetData>): void {
+    this.loaded.set(id, data);
+    data.catch(() => {
+      if (this.loaded.get(id) === data) this.loaded.delete(id);
+    });
+  }
 }
 
 /** What a fetcher has done so far. */
@@ -256,9 +283,15 @@ export class DatasetFetcher {
 
   /** The dataset in memory (empty until chunks are loaded), its manifest checked. */
   dataset(signal?: AbortSignal): Promise<DatasetData> {
-    this.data ??= this.manifest(signal).then((m) => new DatasetData(m, { ref: this.ref }));
-    this.data.catch(() => (this.data = undefined));
-    return this.data;
+    if (this.data) return this.data;
+    const shared = this.options.memory?.get(this.id);
+    const data = shared ?? this.manifest(signal).then((m) => new DatasetData(m, { ref: this.ref }));
+    if (!shared) this.options.memory?.share(this.id, data);
+    this.data = data;
+    data.catch(() => {
+      if (this.data === data) this.data = undefined;
+    });
+    return data;
   }
 
   private async loadOne(

@@ -42,6 +42,7 @@ export {
 export {
   DatasetFetchError,
   DatasetFetcher,
+  DatasetMemory,
   datasetId,
   readBodyCapped,
   type DatasetFetcherOptions,

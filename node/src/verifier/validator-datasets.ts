@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Hex } from "viem";
 import type { PoAIClient } from "@poai/sdk";
 import type { TrainingSpec } from "@poai/sdk/compute";
-import { DatasetFetcher, datasetId, type SourceFailure } from "../data/index.js";
+import { DatasetFetcher, DatasetMemory, datasetId, type SourceFailure } from "../data/index.js";
 import { trainerDatasetUrl } from "../disputes/data.js";
 
 export interface ValidatorDatasetsOptions {
@@ -28,6 +28,8 @@ export function validatorDatasetCache(dbPath: string): string | undefined {
 
 export class ValidatorDatasets {
   private readonly fetchers = new Map<string, DatasetFetcher>();
+  /** One copy of each dataset in memory, whichever trainer's audit loaded it. */
+  private readonly memory = new DatasetMemory();
 
   constructor(private readonly options: ValidatorDatasetsOptions) {}
 
@@ -46,6 +48,7 @@ export class ValidatorDatasets {
         cacheDir: this.options.cacheDir,
         timeoutMs: this.options.timeoutMs,
         onFailure: this.options.onFailure,
+        memory: this.memory,
       });
       this.fetchers.set(key, fetcher);
     }
