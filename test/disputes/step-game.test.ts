@@ -414,7 +414,7 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
     b[at % b.length] ^= 1 + (at % 127);
     return {
       fraud: "data",
-      sample: { step: t, slot, byte: 0 },
+      sample,
       answer,
       state: answer.state,
       ...(answer.next && { next: answer.next }),

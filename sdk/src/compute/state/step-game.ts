@@ -221,7 +221,8 @@ export function stepDisputeOf(
         }
     }
     const data = dataEvidenceOf(spec, c.firstStep + sample.step, roots, dataOf, context);
-    return data && { ...dispute("data"), sample: { step: sample.step, slot: data.slot, byte: 0 }, data };
+    // the sample stays the one the answer refutes (the data slot is `data.slot`)
+    return data && { ...dispute("data"), data };
   }
 }
 
@@ -438,7 +439,8 @@ export class SampledStep {
       case "PickChild": {
         if (view.left === undefined) throw new RangeError("PickChild needs the revealed children");
         const [left] = data.tree(slot).children(view.height, Number(view.node));
-        return { functionName: "pickChild", args: [id, !same(view.left, left)] };
+        // the left child when it is not the data's, else the right
+        return { functionName: "pickChild", args: [id, same(view.left, left)] };
       }
       case "PickElement": {
         if (!leaf) throw new RangeError("PickElement needs the revealed leaf");
