@@ -21,7 +21,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { keccak256, type Hash } from "viem";
+import type { Hash } from "viem";
 import {
   getDispute,
   nextDisputeMove,
@@ -30,7 +30,6 @@ import {
   type DisputeMove,
 } from "../sdk/src/actions/disputes.js";
 import {
-  deriveKey,
   loadFastKeccak,
   modelLayout,
   stepDataBytes,
@@ -106,6 +105,7 @@ export async function runStepDisputesBench(): Promise<void> {
   await loadFastKeccak();
   let faulted: RunStates | undefined;
   const f = await committedRunsWorld(await network.create(), {
+    chainSeeds: true,
     stepRoots: {
       tamper: (states, forged, honest) => {
         if (forged) return;
@@ -237,7 +237,7 @@ export async function runStepDisputesBench(): Promise<void> {
 
   // 4. data games: the fair run trained on its own teacher score (step 15) and label (step 16)
   const spec = f.fair.honest.spec;
-  const key = deriveKey(spec, keccak256(f.fair.trainer.address));
+  const key = f.fair.honest.key;
   const hashes1 = f.fair.stepStates[1].map(stateHash);
   const committed = (step: number) => (step >= interval + 5 ? faulted! : f.fair.honest).tensors(step);
   const defender: StateSource = {
