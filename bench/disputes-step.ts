@@ -29,12 +29,7 @@ import {
   sendDisputeMove,
   type DisputeMove,
 } from "../sdk/src/actions/disputes.js";
-import {
-  loadFastKeccak,
-  modelLayout,
-  stepDataBytes,
-  type StepData,
-} from "../sdk/src/compute/index.js";
+import { loadFastKeccak, modelLayout, stepDataBytes, type StepData } from "../sdk/src/compute/index.js";
 import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
 import { answerSample, stateHash, stepStateProof } from "../sdk/src/compute/state/sampling.js";
 import {
