@@ -17,24 +17,35 @@
  */
 import { expect } from "chai";
 import path from "node:path";
-import { parseEther, type Address, type Hex } from "viem";
+import { bytesToHex, parseEther, type Address, type Hex } from "viem";
 import {
   challengeId,
   createPoAIClient,
   disputeGameAbi,
   getDispute,
+  nextDisputeMove,
+  openStepDispute,
+  sendDisputeMove,
   type PoAIClient,
+  type PoAIContractError,
 } from "../../sdk/src/index.js";
 import {
   DatasetData,
   RunStates,
+  SampledStep,
   decodeCheckpoint,
   deriveKey,
+  stepDataBytes,
+  stepDataContext,
   validateSeed,
   type Checkpoint,
   type ExampleRows,
+  type SampleAnswer,
+  type StepDispute,
   type TrainingSpec,
 } from "../../sdk/src/compute/index.js";
+import { fetchCheckpointHash } from "../../node/src/daemon/protocol.js";
+import { fetchSampleAnswers } from "../../node/src/daemon/samples.js";
 import { serveDatasets, type DatasetServer } from "../../node/src/data/index.js";
 import { TrainerDaemon } from "../../node/src/node/index.js";
 import type { RunRecord } from "../../node/src/node/trainer-store.js";
@@ -278,6 +289,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
   this.timeout(300_000);
   let w: DaemonWorld;
   let server: DatasetServer;
+  let dataset: DatasetData;
   let game: Address;
   let clientOf: (op: { wallet: DaemonWorld["admin"]["wallet"] }) => PoAIClient;
   let honest: ValidatorDaemon;
@@ -301,7 +313,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
 
   before(async () => {
     // 150 features (two leaves of a features tree), 3 classes, chunks of 16 examples
-    const dataset = syntheticDataset(64, 16, 150, 3, 7, 16);
+    dataset = syntheticDataset(64, 16, 150, 3, 7, 16);
     server = await serveDatasets([
       {
         manifest: dataset.manifest,
@@ -323,7 +335,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
       evalSize: 16,
     });
     w = await daemonWorld({
-      trainers: 2,
+      trainers: 3,
       validators: 3,
       spec,
       specParams: { ...DAEMON_SPEC_PARAMS, auditSamples: 3 },
@@ -345,7 +357,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
     const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
     clientOf = (op) =>
       createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
-    for (const [i, Class] of [OwnFeaturesTrainer, OwnLabelsTrainer].entries())
+    for (const [i, Class] of [OwnFeaturesTrainer, OwnLabelsTrainer, TrainerDaemon].entries())
       trainers.push(
         await Class.create({
           client: clientOf(w.trainers[i]),
@@ -361,7 +373,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
     honest = await ValidatorDaemon.create(options);
     for (const i of [1, 2]) {
       const v = await ColludingValidator.create(validatorOptions(i));
-      for (const t of w.trainers) v.friends.add(t.address.toLowerCase());
+      for (const t of w.trainers.slice(0, 2)) v.friends.add(t.address.toLowerCase());
       colluders.push(v);
     }
     for (const op of [...w.trainers, ...w.validators]) stakeBefore.set(op.address, await stakeOf(op.address));
@@ -384,7 +396,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
 
   it("the colluders clear both runs against the honest member's Invalid; it opens a data game on each by itself", async () => {
     expect(errors).to.deep.equal([]);
-    for (const t of w.trainers) {
+    for (const t of w.trainers.slice(0, 2)) {
       const id = challengeId(t.address, ROUND);
       expect((await w.admin.client.challenges.getChallenge({ id })).status).to.equal("Valid");
       const members = await w.admin.client.challenges.getMembers({ id });
@@ -425,12 +437,118 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
     expect(slots.get(w.trainers[0].address.toLowerCase())).to.equal(1);
     expect(slots.get(w.trainers[1].address.toLowerCase())).to.equal(3);
     expect(resolved.map((r) => r.args.reason)).to.deep.equal(["element", "element"]);
-    for (const op of [...w.trainers, ...w.validators.slice(1)])
+    for (const op of [...w.trainers.slice(0, 2), ...w.validators.slice(1)])
       expect((await stakeOf(op.address)) < stakeBefore.get(op.address)!, op.address).to.equal(true);
     expect(await stakeOf(w.validators[0].address)).to.equal(stakeBefore.get(w.validators[0].address));
-    for (const t of w.trainers)
+    for (const t of w.trainers.slice(0, 2))
       expect(
         (await w.admin.client.challenges.getChallenge({ id: challengeId(t.address, ROUND) })).status,
       ).to.equal("Fraud");
+  });
+
+  /**
+   * An outsider opens a data game on the honest trainer's run, naming slot `slot` of step 14 wrong
+   * (its data there the run's with byte `at` changed), and plays it; the trainer's daemon defends
+   * by itself. Returns the game and the first move of the challenger the chain refused.
+   */
+  async function accuseHonest(gameId: bigint, slot: number, at: number) {
+    const trainer = w.trainers[2];
+    const id = challengeId(trainer.address, ROUND);
+    const c = await w.admin.client.challenges.getChallenge({ id });
+    expect(c.status).to.equal("Valid");
+    const operator = await w.admin.client.staking.getOperator({ operator: trainer.address });
+    const request = { endpoint: operator.endpoint, id, spec: w.spec, root: c.resultRoot, timeoutMs: 5_000 };
+    const [start, end] = [
+      await fetchCheckpointHash({ ...request, index: 1 }),
+      await fetchCheckpointHash({ ...request, index: 2 }),
+    ];
+    const sample = { step: 4, slot: 4, byte: 0 };
+    const { answers } = await fetchSampleAnswers({ ...request, segment: 1, samples: [sample] });
+    const answer = answers[0] as SampleAnswer;
+    const key = deriveKey(w.spec, c.seed);
+    const step = w.spec.checkpointInterval + sample.step;
+    const bytes = stepDataBytes(w.spec, key, step, dataset);
+    bytes.get(slot)![at] ^= 0x01;
+    const context = stepDataContext(w.spec, key, dataset);
+    const dispute: StepDispute = {
+      fraud: "data",
+      sample,
+      answer,
+      state: answer.state,
+      ...(answer.next && { next: answer.next }),
+      data: {
+        slot,
+        key,
+        bytes: [1, 2, 3].map((k) => bytesToHex(bytes.get(k) ?? new Uint8Array(0))),
+        examples: Array.from({ length: w.spec.batchSize }, (_, r) => context.exampleProof!(step, r)),
+      },
+    };
+    const accuser = clientOf(w.admin);
+    await w.d.token.write.approve([game, BOND]);
+    const leaf = (p: typeof start) => ({
+      hash: p.hash,
+      parameterRoot: p.parameterRoot,
+      stepRoot: p.stepRoot,
+      proof: p.proof,
+    });
+    await w.publicClient.waitForTransactionReceipt({
+      hash: await openStepDispute(accuser, {
+        challengeId: id,
+        segment: 1,
+        start: leaf(start),
+        end: leaf(end),
+        dispute,
+      }),
+    });
+    const challenger = new SampledStep(w.spec, dispute);
+    let refused = "";
+    for (let i = 0; i < 40 && !refused; i++) {
+      const view = await getDispute(accuser, { id: gameId });
+      if (view.phase === "Resolved") break;
+      const move = await nextDisputeMove(accuser, view, challenger, w.admin.address);
+      if (!move) await trainers[2].tick();
+      else
+        try {
+          await w.publicClient.waitForTransactionReceipt({ hash: await sendDisputeMove(accuser, move) });
+        } catch (err) {
+          refused = `${move.functionName}: ${(err as PoAIContractError).errorName}`;
+        }
+    }
+    const reason = async () =>
+      (
+        await w.publicClient.getContractEvents({
+          address: game,
+          abi: disputeGameAbi,
+          eventName: "GameResolved",
+          args: { id: gameId },
+          fromBlock: 0n,
+        })
+      )[0]?.args.reason;
+    return { view: () => getDispute(accuser, { id: gameId }), refused, reason };
+  }
+
+  it("the honest trainer's daemon wins a data game against a challenger that names its labels wrong: the label re-executed from the proven example", async () => {
+    const trainer = w.trainers[2];
+    // LBL[1] of step 14 (bytes 4..7), the challenger's label one more
+    const g = await accuseHonest(3n, 3, 4);
+    expect(g.refused).to.equal("");
+    const view = await g.view();
+    expect([view.phase, view.winner, view.slot]).to.deep.equal(["Resolved", trainer.address, 3]);
+    expect(await g.reason()).to.equal("element");
+    expect(await stakeOf(trainer.address)).to.equal(stakeBefore.get(trainer.address));
+  });
+
+  it("and one that names a feature wrong: its feature's leaf is not under the example's features root, and the trainer claims the timeout", async () => {
+    const trainer = w.trainers[2];
+    // X[2][140] of step 14: down the X tree (5 leaves) to the changed feature, which the chain reads
+    // from the example the run's key selects; the challenger's leaf of it is refused
+    const g = await accuseHonest(4n, 1, 2 * 150 + 140);
+    expect(g.refused).to.equal("pickElement: BadProof");
+    await w.advanceTo((await g.view()).deadline + 1n);
+    await trainers[2].tick(); // the trainer's daemon claims the game once the deadline passed
+    const view = await g.view();
+    expect([view.phase, view.winner, view.slot]).to.deep.equal(["Resolved", trainer.address, 1]);
+    expect(await g.reason()).to.equal("timeout");
+    expect(await stakeOf(trainer.address)).to.equal(stakeBefore.get(trainer.address));
   });
 });
