@@ -23,6 +23,7 @@ import {
 } from "../../sdk/src/compute/index.js";
 import { initialWeights } from "../../sdk/src/compute/reference.js";
 import { ForgedRun } from "../../sdk/src/compute/state/forged.js";
+import { decodeStepEvidence, encodeStepEvidence } from "../../node/src/disputes/index.js";
 import { E, SPEC, Status, Verdict, type Actor } from "../poai/helpers/world.js";
 import {
   BOND,
@@ -499,6 +500,23 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
       ),
       { numRuns: Number(process.env.DISPUTE_PROPERTY_RUNS ?? 4) },
     );
+  });
+
+  it("keeps a data game's evidence on disk as it was built, and names a malformed field of it", () => {
+    const dispute = dataDisputeOf({ step: 6, slot: 6, byte: 9 })!;
+    const json = encodeStepEvidence(dispute);
+    expect(decodeStepEvidence(json)).to.deep.equal(dispute);
+    const broken = (change: (v: { data: Record<string, unknown> }) => void) => {
+      const v = JSON.parse(json) as { data: Record<string, unknown> };
+      change(v);
+      return () => decodeStepEvidence(JSON.stringify(v));
+    };
+    expect(broken((v) => (v.data.slot = 4))).to.throw("evidence.data.slot must be 1, 2 or 3, got 4");
+    expect(broken((v) => (v.data.key = { k0: -1, k1: 0 }))).to.throw(
+      "evidence.data.key.k0 must be a 32-bit word, got -1",
+    );
+    expect(broken((v) => (v.data.bytes = ["0x00"]))).to.throw("evidence.data.bytes must be");
+    expect(broken((v) => delete v.data)).to.throw("evidence.data.slot must be 1, 2 or 3");
   });
 
   it("refuses a step game after the dispute window", async () => {
