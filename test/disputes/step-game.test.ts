@@ -506,16 +506,16 @@ describe("DisputeGame: a sampled disagreement opens a game at the sampled step",
     const dispute = dataDisputeOf({ step: 6, slot: 6, byte: 9 })!;
     const json = encodeStepEvidence(dispute);
     expect(decodeStepEvidence(json)).to.deep.equal(dispute);
-    const broken = (change: (v: { data: Record<string, unknown> }) => void) => {
-      const v = JSON.parse(json) as { data: Record<string, unknown> };
+    const broken = (change: (v: { data?: Record<string, unknown> }) => void) => {
+      const v = JSON.parse(json) as { data?: Record<string, unknown> };
       change(v);
       return () => decodeStepEvidence(JSON.stringify(v));
     };
-    expect(broken((v) => (v.data.slot = 4))).to.throw("evidence.data.slot must be 1, 2 or 3, got 4");
-    expect(broken((v) => (v.data.key = { k0: -1, k1: 0 }))).to.throw(
+    expect(broken((v) => (v.data!.slot = 4))).to.throw("evidence.data.slot must be 1, 2 or 3, got 4");
+    expect(broken((v) => (v.data!.key = { k0: -1, k1: 0 }))).to.throw(
       "evidence.data.key.k0 must be a 32-bit word, got -1",
     );
-    expect(broken((v) => (v.data.bytes = ["0x00"]))).to.throw("evidence.data.bytes must be");
+    expect(broken((v) => (v.data!.bytes = ["0x00"]))).to.throw("evidence.data.bytes must be");
     expect(broken((v) => delete v.data)).to.throw("evidence.data.slot must be 1, 2 or 3");
   });
 
