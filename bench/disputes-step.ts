@@ -11,8 +11,13 @@
  *   from the trainer's answer to that sample alone;
  *
  * and, on the other run, whose committed step states break a link (step 4's Θ_in is not step 3's
- * Θ_out), the `openBoundAtStep` that wins at the opening. Every win settles the challenge alike
- * (the trainer's slash, every Valid voter's slash, the overrule of the verdict's points).
+ * Θ_out), the `openBoundAtStep` that wins at the opening; and the data games (docs/disputes.md,
+ * "Data games") of its segment 1, whose steps 15 and 16 train every operation right on data of
+ * its own (a teacher score raised above its row's best, the label following it; a label moved),
+ * each opened from a sample of an element that reads neither (A_1[0][0]: the committed TS or LBL
+ * root is the fault) and played from the sample's answer and the step's data. Every win settles
+ * the challenge alike (the trainer's slash, every Valid voter's slash, the overrule of the
+ * verdict's points).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
@@ -24,10 +29,15 @@ import {
   sendDisputeMove,
   type DisputeMove,
 } from "../sdk/src/actions/disputes.js";
-import { loadFastKeccak } from "../sdk/src/compute/index.js";
-import type { StateSource } from "../sdk/src/compute/state/game.js";
+import { loadFastKeccak, modelLayout, stepDataBytes, type StepData } from "../sdk/src/compute/index.js";
+import { RunStates, type StateSource } from "../sdk/src/compute/state/game.js";
 import { answerSample, stateHash, stepStateProof } from "../sdk/src/compute/state/sampling.js";
-import { SampledStep, stepDisputeOf, type StepDispute } from "../sdk/src/compute/state/step-game.js";
+import {
+  SampledStep,
+  stepDataContext,
+  stepDisputeOf,
+  type StepDispute,
+} from "../sdk/src/compute/state/step-game.js";
 import { Status, Verdict, type Actor } from "../test/poai/helpers/world.js";
 import {
   R,
@@ -88,10 +98,33 @@ async function openAtStep(
 
 export async function runStepDisputesBench(): Promise<void> {
   await loadFastKeccak();
+  let faulted: RunStates | undefined;
   const f = await committedRunsWorld(await network.create(), {
+    chainSeeds: true,
     stepRoots: {
-      tamper: (states, forged) => {
-        if (!forged) states[0][4][0] = states[0][5][0];
+      tamper: (states, forged, honest) => {
+        if (forged) return;
+        states[0][4][0] = states[0][5][0];
+        // segment 1 from step 15 on: its own teacher score at step 15, its own label at step 16
+        const C = modelLayout(honest.spec).classes;
+        const own = (step: number, d: StepData): StepData => {
+          const teacherScores = d.teacherScores.slice();
+          const labels = d.labels.slice();
+          if (step === interval + 5) {
+            teacherScores[1 * C + 2] += 1 << 20;
+            labels[1] = 2;
+          } else if (step === interval + 6) labels[2] = (labels[2] + 1) % C;
+          return { ...d, teacherScores, labels };
+        };
+        faulted = new RunStates(
+          honest.spec,
+          honest.key,
+          honest.trace(interval + 4).thetaOut,
+          interval + 5,
+          undefined,
+          own,
+        );
+        for (let t = 5; t < interval; t++) states[1][t] = [...faulted.tensors(interval + t).roots];
       },
     },
   });
@@ -197,11 +230,63 @@ export async function runStepDisputesBench(): Promise<void> {
     throw new Error("the broken link was not decided at the opening");
   record("openBoundAtStep on a broken link (wins at the opening)", "openBoundAtStep", linked.gas, []);
 
+  // 4. data games: the fair run trained on its own teacher score (step 15) and label (step 16)
+  const spec = f.fair.honest.spec;
+  const key = f.fair.honest.key;
+  const hashes1 = f.fair.stepStates[1].map(stateHash);
+  const committed = (step: number) => (step >= interval + 5 ? faulted! : f.fair.honest).tensors(step);
+  const defender: StateSource = {
+    spec,
+    key: f.fair.honest.key,
+    thetaRoot: (step) => (step >= interval + 5 ? faulted! : f.fair.honest).thetaRoot(step),
+    tensors: committed,
+    foldAccs: (step, ref) => (step >= interval + 5 ? faulted! : f.fair.honest).foldAccs(step, ref),
+  };
+  for (const [t, scenario] of [
+    [5, "openBoundAtStep + moves, a wrong teacher score (TS data game)"],
+    [6, "openBoundAtStep + moves, a wrong label (LBL data game)"],
+  ] as const) {
+    await snapshot.restore();
+    const dataSample = { step: t, slot: 4, byte: 0 };
+    const segment = Array.from({ length: interval }, (_, k) => committed(interval + k));
+    const opened1 = (k: number) => ({ roots: f.fair.stepStates[1][k], proof: stepStateProof(hashes1, k) });
+    const dataAnswer = {
+      ...answerSample(spec, segment, dataSample),
+      state: opened1(t),
+      next: opened1(t + 1),
+    };
+    const data = stepDisputeOf(
+      spec,
+      {
+        firstStep: interval,
+        steps: interval,
+        startRoot: f.fair.commitment.parameterRoots[1],
+        endRoot: f.fair.commitment.parameterRoots[2],
+        stepStatesRoot: f.fair.commitment.stepRoots[1],
+      },
+      dataSample,
+      dataAnswer,
+      (step) => stepDataBytes(spec, key, step),
+      stepDataContext(spec, key),
+    );
+    if (data?.fraud !== "data") throw new Error(`the sample of step ${interval + t} opens no data game`);
+    const game = await openAtStep(f, challenger, f.fair, 1, data);
+    const moves = await playRecorded(
+      f,
+      game.id,
+      [f.fair.trainer, defender],
+      [challenger, new SampledStep(spec, data)],
+    );
+    if ((await getDispute(f.ctxOf(challenger), { id: game.id })).winner !== challenger.address)
+      throw new Error("the data game was not won by the challenger");
+    record(scenario, "openBoundAtStep", game.gas, moves);
+  }
+
   const file = new URL("./results/disputes.json", import.meta.url);
   const results = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
   results.stepGame = {
     measured:
-      "in-process EDR chain (hardhat network.create), gasUsed of each transaction; spec 8-8-4, 2 segments of 10 steps; trainers 5,000 POAI, validators 3,000; the two forged-run games from one snapshot; every win settles the challenge (trainer and 3 Valid voters slashed, verdict overruled)",
+      "in-process EDR chain (hardhat network.create), gasUsed of each transaction; spec 8-8-4, 2 segments of 10 steps; trainers 5,000 POAI, validators 3,000; the two forged-run games and each data game from one snapshot; every win settles the challenge (trainer and 3 Valid voters slashed, verdict overruled)",
     summary,
     rows,
   };

@@ -237,13 +237,13 @@ export function parseWords(v: unknown, what: string, max: number): Hex[] {
   return v as Hex[];
 }
 
-/** A leaf proof from JSON (index as a decimal string); throws naming `what`. */
-export function parseLeafProof(v: unknown, what: string): LeafProof {
+/** A leaf proof from JSON (index as a decimal string; a leaf of `leafBytes` bytes); throws naming `what`. */
+export function parseLeafProof(v: unknown, what: string, leafBytes = LEAF_BYTES): LeafProof {
   const p = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
   if (typeof p.index !== "string" || !/^\d{1,15}$/.test(p.index))
     throw new Error(`${what}.index must be a decimal string, got ${JSON.stringify(p.index)?.slice(0, 40)}`);
-  if (typeof p.leaf !== "string" || !isHex(p.leaf, { strict: true }) || size(p.leaf) !== LEAF_BYTES)
-    throw new Error(`${what}.leaf must be ${LEAF_BYTES} bytes of hex`);
+  if (typeof p.leaf !== "string" || !isHex(p.leaf, { strict: true }) || size(p.leaf) !== leafBytes)
+    throw new Error(`${what}.leaf must be ${leafBytes} bytes of hex`);
   return { index: BigInt(p.index), leaf: p.leaf, siblings: parseWords(p.siblings, `${what}.siblings`, 64) };
 }
 

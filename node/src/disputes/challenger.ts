@@ -16,9 +16,11 @@
  * A spec audited by operation sampling is not replayed: the audit keeps the failed sample's answer
  * (`keepEvidence`), and the game opens at that step (`openBoundAtStep`) once the answer is checked
  * again against the segment's leaves (fetched without their bytes), and is played from the kept
- * answer (`SampledStep`), after a restart too (docs/disputes.md, "A game at a sampled step").
+ * answer (`SampledStep`), after a restart too (docs/disputes.md, "A game at a sampled step"). A
+ * `data` game (the step's committed X, TS or LBL is not its data) is played from the step's data
+ * the audit kept with the answer.
  */
-import type { Address, Hex } from "viem";
+import { hexToBytes, type Address, type Hex } from "viem";
 import { getBlock } from "viem/actions";
 import { getDefence, isPoAIContractError, type PoAIClient } from "@poai/sdk";
 import {
@@ -255,10 +257,21 @@ export class ChallengerDisputes {
       endRoot: end.parameterRoot,
       stepStatesRoot: start.stepRoot,
     };
-    // engine version 1: the step's inputs, which an input dispute is checked against
+    // the step's data, which a data dispute is checked against: engine version 1 derives it from
+    // the run's key; version 2's is the one the audit computed from the examples it proved (kept)
     const key = deriveKey(c.spec, c.seed);
-    const dataOf = c.spec.version === 1 ? (step: number) => stepDataBytes(c.spec, key, step) : undefined;
-    const dispute = stepDisputeOf(c.spec, commitment, kept.sample, kept.answer, dataOf);
+    const kd = kept.data;
+    const dataOf =
+      c.spec.version === 1
+        ? (step: number) => stepDataBytes(c.spec, key, step)
+        : kd
+          ? () => new Map(kd.bytes.map((b, i) => [i + 1, hexToBytes(b)] as const))
+          : undefined;
+    const context = {
+      key,
+      ...(kd?.examples && { exampleProof: (_step: number, row: number) => kd.examples![row] }),
+    };
+    const dispute = stepDisputeOf(c.spec, commitment, kept.sample, kept.answer, dataOf, context);
     if (!dispute)
       return this.refuse(
         c,

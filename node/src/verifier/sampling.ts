@@ -15,8 +15,9 @@
  *    validator computes it (`stepDataBytes`; engine version 2: the examples fetched and proven
  *    against the dataset's root): any answer that is missing, malformed or fails a check is
  *    `Invalid(s)`. A failed answer the chain can decide (a wrong operation, a broken link between
- *    steps) is handed to `onDisputable` first: the evidence of a game at that step
- *    (docs/disputes.md, "A game at a sampled step").
+ *    steps, data that is not the step's: a committed X, TS or LBL root that is not its data's) is
+ *    handed to `onDisputable` first: the evidence of a game at that step, with the step's data a
+ *    data game is played from (docs/disputes.md, "A game at a sampled step", "Data games").
  * 3. The score, without the final checkpoint (`checkScoreBySampling`, ./eval-sampling.ts): the
  *    final leaf's evaluation root, the trainer's predictions proven under it and scored against
  *    the labels, and sampled evaluation examples checked operation by operation.
@@ -36,6 +37,7 @@ import {
   drawOperationSamples,
   segmentExamples,
   stepDataBytes,
+  stepDataContext,
   modelLayout,
   openRunSession,
   selectBackend,
@@ -264,7 +266,14 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
           try {
             checkSample(spec, commitment, sample, answer as SampleAnswer, dataOf);
           } catch (err) {
-            const dispute = stepDisputeOf(spec, commitment, sample, answer as SampleAnswer, dataOf);
+            const dispute = stepDisputeOf(
+              spec,
+              commitment,
+              sample,
+              answer as SampleAnswer,
+              dataOf,
+              stepDataContext(spec, key, data),
+            );
             if (dispute) args.onDisputable?.(s, dispute);
             const message =
               err instanceof SampleError ? err.message : `malformed answer: ${(err as Error).message}`;

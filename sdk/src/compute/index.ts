@@ -182,6 +182,8 @@ export {
   thetaRoot,
   traceInference,
   traceStep,
+  type DataSubstitute,
+  type StepData,
   type StepTrace,
 } from "./state/trace.js";
 export { ByteTree, LEAF_BYTES, byteTreeRoot, verifyLeafProof } from "./state/tree.js";
@@ -237,8 +239,11 @@ export {
 } from "./state/sampling.js";
 export {
   SampledStep,
+  stepDataContext,
   stepDisputeOf,
   stepOpeningOf,
+  type StepDataContext,
+  type StepDataEvidence,
   type StepDispute,
   type StepFraud,
   type StepGameView,

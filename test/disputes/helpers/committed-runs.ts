@@ -72,6 +72,13 @@ export interface CommittedRunsOptions {
    * the run's honest states) first (a segment left with no states commits no step-state root).
    */
   stepRoots?: { tamper?: (states: Hex[][][], forged: boolean, honest: RunStates) => void };
+  /**
+   * Train each run from its challenge's seed (`ChallengeManager.challengeSeed`), as a trainer does,
+   * so that the data slots the games' data rules derive from the challenge's key are the honest
+   * run's; by default a seed of the trainer's address (the games of activation forgeries never
+   * read the data slots).
+   */
+  chainSeeds?: boolean;
 }
 
 /** The world with a dispute game and two committed runs (`forged`, `fair`) of round `R`. */
@@ -118,7 +125,9 @@ export async function committedRunsWorld(conn: Connection, options: CommittedRun
     // The forgery is in an activation, so these games never reach the data slots, whose rules read
     // the key of the challenge's spec and seed: the replay's seed only has to be the one both
     // parties train with.
-    const seed = keccak256(t.address);
+    const seed = options.chainSeeds
+      ? await w.challenges.read.challengeSeed([t.address, R])
+      : keccak256(t.address);
     const key = deriveKey(SPEC, seed);
     const honest = new RunStates(SPEC, key, initialWeights(modelLayout(SPEC), key), 0);
     // the forger corrupts one activation bit in step 13 (segment 1) and trains on from there
@@ -144,6 +153,8 @@ export async function committedRunsWorld(conn: Connection, options: CommittedRun
     await t.cm.write.submitResult([R, commitment.root, 5000]);
     return { id: w.id(t, R), trainer: t, honest, claimed, commitment, hashes, stepStates };
   };
+  // the round's beacon, which the challenges' seeds read, sealed before the runs train from them
+  if (options.chainSeeds) await w.beacon.write.seal([R]);
   const forged = await runOf(forger, true);
   const fair = await runOf(honestTrainer, false);
   await w.beaconReveal(R + 1n, w.validators);

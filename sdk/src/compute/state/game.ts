@@ -20,7 +20,7 @@ import {
   initOperands,
   type OperandRange,
 } from "./ops.js";
-import { traceStep, type StateTensors, type StepTrace } from "./trace.js";
+import { traceStep, type DataSubstitute, type StateTensors, type StepTrace } from "./trace.js";
 import { ByteTree, LEAF_BYTES } from "./tree.js";
 
 /** A leaf of a slot's tree with its proof, as `DisputeGame.LeafProof`. */
@@ -83,6 +83,8 @@ export class RunStates implements StateSource {
     readonly start: Int16Array,
     readonly firstStep: number,
     readonly data?: EngineData,
+    /** Tests and demonstrations: the run trains on other data than its key selects (`traceStep`). */
+    readonly substitute?: DataSubstitute,
   ) {}
 
   trace(step: number): StepTrace {
@@ -90,7 +92,7 @@ export class RunStates implements StateSource {
     let t = this.traces.get(step);
     if (!t) {
       const theta = step === this.firstStep ? this.start : this.trace(step - 1).thetaOut;
-      t = traceStep(this.spec, this.key, theta, step, this.data);
+      t = traceStep(this.spec, this.key, theta, step, this.data, this.substitute);
       this.traces.set(step, t);
     }
     return t;
@@ -113,37 +115,49 @@ export class RunStates implements StateSource {
     if (!rows) throw new RangeError("an engine version 2 run needs its dataset (data) to prove an example");
     const n = this.trace(step).examples[row];
     if (n === undefined) throw new RangeError(`row must be below ${this.spec.batchSize}, got ${row}`);
-    const f = rows.features;
-    const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
-    // a dataset fetched in chunks proves an example from its chunk and the chunk roots alone
-    const part = rows instanceof DatasetPartData ? rows : undefined;
-    if (!part && !this.trainTree) {
-      const leaves: Uint8Array[] = [];
-      for (let k = 0; k < rows.count; k++)
-        leaves.push(exampleLeafBytes(k, rows.labels[k], bytes.subarray(k * f, (k + 1) * f)));
-      this.trainTree = treeLevels(leaves);
-    }
-    const features = new ByteTree(bytes.subarray(n * f, (n + 1) * f));
-    const label = rows.labels[n];
-    const head = new Uint8Array(34);
-    head[0] = label & 0xff;
-    head[1] = label >>> 8;
-    head.set(hexToBytes(features.root), 2);
-    const proofs: LeafProof[] = [
-      {
-        index: BigInt(n),
-        leaf: bytesToHex(head),
-        siblings: part ? part.proof(n) : treeProof(this.trainTree!, n),
-      },
-    ];
+    if (!(rows instanceof DatasetPartData)) this.trainTree ??= exampleTree(rows);
+    const proofs: LeafProof[] = [exampleProof(rows, n, this.trainTree)];
     if (feature !== undefined) {
+      const f = rows.features;
       if (!Number.isSafeInteger(feature) || feature < 0 || feature >= f)
         throw new RangeError(`feature must be in 0..${f - 1}, got ${feature}`);
+      const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset + n * f, f);
+      const features = new ByteTree(bytes);
       const j = Math.floor(feature / LEAF_BYTES);
       proofs.push({ index: BigInt(j), leaf: bytesToHex(features.leaf(j)), siblings: features.proof(j) });
     }
     return proofs;
   }
+}
+
+/** The Merkle tree's levels over every training example of `rows` (a whole dataset's). */
+export function exampleTree(rows: EngineData["train"]): Uint8Array[][] {
+  const f = rows.features;
+  const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset, rows.inputs.byteLength);
+  const leaves: Uint8Array[] = [];
+  for (let k = 0; k < rows.count; k++)
+    leaves.push(exampleLeafBytes(k, rows.labels[k], bytes.subarray(k * f, (k + 1) * f)));
+  return treeLevels(leaves);
+}
+
+/**
+ * The game's proof of training example `n` (`DisputeGame.LeafProof`): its index; its label as
+ * uint16 LE then the root of its features' byte tree; its Merkle proof under the dataset's training
+ * root. A dataset fetched in chunks (`DatasetPartData`) proves it from its chunk and the chunk roots
+ * alone; a whole dataset from `tree` (`exampleTree`, built when not given).
+ */
+export function exampleProof(rows: EngineData["train"], n: number, tree?: Uint8Array[][]): LeafProof {
+  const f = rows.features;
+  if (!Number.isSafeInteger(n) || n < 0 || n >= rows.count)
+    throw new RangeError(`example must be in 0..${rows.count - 1}, got ${n}`);
+  const bytes = new Uint8Array(rows.inputs.buffer, rows.inputs.byteOffset + n * f, f);
+  const label = rows.labels[n];
+  const head = new Uint8Array(34);
+  head[0] = label & 0xff;
+  head[1] = label >>> 8;
+  head.set(hexToBytes(new ByteTree(bytes).root), 2);
+  const siblings = rows instanceof DatasetPartData ? rows.proof(n) : treeProof(tree ?? exampleTree(rows), n);
+  return { index: BigInt(n), leaf: bytesToHex(head), siblings };
 }
 
 /** The element whose byte `offset` of slot `slot` holds, in a training step of `spec`. */

@@ -175,8 +175,10 @@ export function checkSample(
   a: SampleAnswer,
   /**
    * The data slots' bytes of a step (absolute step number: `stepDataBytes`), which the validator
-   * computes itself: every proven operand leaf of X, TS or LBL must hold them. Without it the data
-   * slots are taken as proven (a trainer could then train on other inputs undetected).
+   * computes itself: every proven operand leaf of X, TS or LBL must hold them, and the step's
+   * committed X, TS and LBL roots must be their roots (so a sample of any element of a step trained
+   * on other data fails). Without it the data slots are taken as proven (a trainer could then
+   * train on other inputs undetected).
    */
   dataOf?: (step: number) => ReadonlyMap<number, Uint8Array>,
 ): number {
@@ -257,7 +259,27 @@ export function checkSample(
     throw new SampleError(
       `value: ${slots[sample.slot].name} byte ${sample.byte} holds ${claimed}, the rule gives ${value}`,
     );
+  // the step's data slots as committed: whatever element was sampled, a step trained on other data
+  // (other inputs, teacher scores, labels or examples) commits other data roots
+  const data = dataOf?.(c.firstStep + sample.step);
+  if (data)
+    for (const [slot, bytes] of data) {
+      if (!slots[slot]?.present) continue;
+      const root = dataRoot(bytes);
+      if (root.toLowerCase() !== roots[slot].toLowerCase())
+        throw new SampleError(
+          `data: the committed ${slots[slot].name} root of step ${c.firstStep + sample.step} is ${roots[slot]}, the step's data gives ${root}`,
+        );
+    }
   return value;
+}
+
+const dataRoots = new WeakMap<Uint8Array, Hex>();
+/** The byte-tree root of a step's data slot (kept while its bytes are). */
+function dataRoot(bytes: Uint8Array): Hex {
+  let root = dataRoots.get(bytes);
+  if (!root) dataRoots.set(bytes, (root = new ByteTree(bytes).root));
+  return root;
 }
 
 const i8 = (b: Uint8Array, i: number) => (b[i] << 24) >> 24;

@@ -8,11 +8,15 @@
  * path down the slot's tree, the element, the fold's start, finish or chunks) without replaying
  * anything. The defender plays from its traced step states as in any game. Browser-safe.
  */
-import { concat, hexToBytes, keccak256, type Hex } from "viem";
-import type { TrainingSpec } from "../spec.js";
+import { bytesToHex, concat, hexToBytes, keccak256, type Hex } from "viem";
+import type { EngineData } from "../backend.js";
+import { DatasetPartData } from "../dataset.js";
+import { stepExamples, type EngineKey } from "../prng.js";
+import { modelLayout, type TrainingSpec } from "../spec.js";
 import { BIAS_INPUT, effectiveWeight } from "../reference.js";
 import { FOLD_OPS, chunkCount, elementAt, trainingSlots, type ElementRef } from "./layout.js";
-import type { OperandRange } from "./ops.js";
+import { decodeSum, foldOf, type OperandRange } from "./ops.js";
+import { StateTensors, type StepTrace } from "./trace.js";
 import {
   SampleError,
   checkSample,
@@ -23,8 +27,16 @@ import {
   type SegmentCommitment,
   type StepStateOpening,
 } from "./sampling.js";
-import { LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
-import type { LeafProof } from "./game.js";
+import { ByteTree, LEAF_BYTES, leafCountOf, verifyLeafProof } from "./tree.js";
+import {
+  elementRanges,
+  exampleProof,
+  exampleTree,
+  firstDisputedByte,
+  foldRanges,
+  proofsOf,
+  type LeafProof,
+} from "./game.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
 const same = (a: Hex, b: Hex) => a.toLowerCase() === b.toLowerCase();
@@ -34,9 +46,55 @@ const same = (a: Hex, b: Hex) => a.toLowerCase() === b.toLowerCase();
  * gives from its proven operands: the game goes on to re-execute it), or a fraud the opening
  * proves at once: `link` (step 0's Θ_in is not the segment's start root, the last step's Θ_out not
  * its end root, or a step's Θ_out not the next step's Θ_in) or `state` (the committed state is not
- * a state of the spec: a wrong number of slot roots, or an absent slot with a nonzero root).
+ * a state of the spec: a wrong number of slot roots, or an absent slot with a nonzero root), or
+ * `data` (a data slot's committed root is not the root of the step's data, as the validator
+ * computes it: the game goes down that slot to the first wrong byte and re-executes its data rule).
  */
-export type StepFraud = "value" | "link" | "state";
+export type StepFraud = "value" | "link" | "state" | "data";
+
+/**
+ * What the challenger of a `data` game plays from besides the answer: the step's data as the
+ * validator computed it (not the trainer's), so that it can follow the slot's tree down to the
+ * first byte the trainer got wrong and prove every operand of its rule.
+ */
+export interface StepDataEvidence {
+  /** The disputed data slot: the first of X (1), TS (2, engine version 1), LBL (3) whose committed root is not the data's. */
+  readonly slot: number;
+  /** The run's key (the teacher's rows of engine version 1 are derived from it). */
+  readonly key: EngineKey;
+  /** The encodings of the step's data slots X, TS, LBL as `stepDataBytes` gives them (`0x` for TS in version 2). */
+  readonly bytes: readonly Hex[];
+  /** Engine version 2: the example each row of the step reads, proven under the dataset's training root. */
+  readonly examples?: readonly LeafProof[];
+}
+
+/** Where the challenger of a data game gets the step's examples' proofs from (engine version 2). */
+export interface StepDataContext {
+  /** The run's key. */
+  readonly key: EngineKey;
+  /** Engine version 2: the proof of the example row `row` of step `step` (absolute) reads. */
+  exampleProof?(step: number, row: number): LeafProof;
+}
+
+/**
+ * A {@link StepDataContext} for a run of `spec` under `key` from the examples `data` holds (a
+ * dataset fetched in chunks proves an example from its chunk alone: the chunks the step reads must
+ * be loaded).
+ */
+export function stepDataContext(spec: TrainingSpec, key: EngineKey, data?: EngineData): StepDataContext {
+  if (spec.version !== 2 || !data) return { key };
+  const rows = data.train;
+  let tree: Uint8Array[][] | undefined;
+  return {
+    key,
+    exampleProof: (step, row) => {
+      const n = stepExamples(key, rows.count, spec.batchSize, step)[row];
+      if (n === undefined) throw new RangeError(`row must be below ${spec.batchSize}, got ${row}`);
+      if (!(rows instanceof DatasetPartData)) tree ??= exampleTree(rows);
+      return exampleProof(rows, n, tree);
+    },
+  };
+}
 
 /** A sampled disagreement the chain can decide: what `openStepDispute` opens and the challenger plays. */
 export interface StepDispute {
@@ -47,6 +105,8 @@ export interface StepDispute {
   readonly state: StepStateOpening;
   /** The next step's state, when the answer holds it (the opening's `next`). */
   readonly next?: StepStateOpening;
+  /** A `data` game: the step's data the challenger plays from. */
+  readonly data?: StepDataEvidence;
 }
 
 function stepProven(root: Hex, o: StepStateOpening, i: number, depth: number): boolean {
@@ -72,13 +132,18 @@ function shapeHolds(spec: TrainingSpec, roots: readonly Hex[]): boolean {
 
 /**
  * The game a failed sample opens, or undefined when the answer proves nothing the chain can decide
- * (it holds; or its step is not under the committed root, an operand proof is wrong, or a data
- * slot other than an engine version 1 input disagrees with the step's data: such an answer is
- * refused by the audit, but the game needs the trainer's own commitments and the chain's rule).
+ * (it holds; or its step is not under the committed root, or an operand proof is wrong).
  * The checks are `checkSample`'s and the chain's (`DisputeBinding.checkStepOpening`, then the
- * element's rule). An operand of X (engine version 1) that is not the step's data (`dataOf`)
- * opens the game at that input byte instead (`sample.slot` 1): the chain derives the byte from the
- * run's key, so training on other inputs with every operation right is disputable too.
+ * element's rule). An answer whose fault is the step's data (`dataOf`: an operand leaf of X, TS or
+ * LBL, or a data slot's committed root, that is not the step's data) opens a game at the data:
+ * at the input byte an operand shows (engine version 1, `sample.slot` 1: the chain derives it from
+ * the run's key), otherwise a `data` game at the first data slot whose committed root is not the
+ * data's root, whose challenger follows the slot's tree down to the first wrong byte with the data
+ * `context` gives (the run's key; engine version 2, each row's example proof) and which the chain
+ * decides by the slot's data rule: a teacher score (a fold over the key's teacher row and the
+ * proven inputs), a label (the argmax over the proven scores), an example's feature or label
+ * (proven under the dataset's training root). Training on substituted data with every operation
+ * right is disputable from a sample alone.
  */
 export function stepDisputeOf(
   spec: TrainingSpec,
@@ -86,6 +151,7 @@ export function stepDisputeOf(
   sample: Sample,
   answer: SampleAnswer,
   dataOf?: (step: number) => ReadonlyMap<number, Uint8Array>,
+  context?: StepDataContext,
 ): StepDispute | undefined {
   const depth = Math.ceil(Math.log2(Math.max(1, c.steps)));
   if (!Number.isSafeInteger(sample.step) || sample.step < 0 || sample.step >= c.steps) return undefined;
@@ -137,23 +203,60 @@ export function stepDisputeOf(
   } catch (err) {
     if (!(err instanceof SampleError)) return undefined;
     if (err.message.startsWith("value:")) return dispute("value");
-    if (!err.message.startsWith("data:") || spec.version !== 1) return undefined;
-    // an operand of X that is not the step's data: the game is at that input byte
-    const ref = elementAt(spec, slots, sample.slot, sample.byte);
-    let cursor = 0;
-    for (const r of ruleRanges(spec, ref).flat())
-      for (
-        let j = Math.floor(r.offset / LEAF_BYTES);
-        j < Math.floor(r.offset / LEAF_BYTES) + leavesOf(r);
-        j++
-      ) {
-        const p = answer.operands[cursor++];
-        if (!p || r.slot !== 1) continue;
-        const byte = xAt(p, j);
-        if (byte !== undefined) return inputDispute(p, byte);
-      }
-    return undefined;
+    if (!err.message.startsWith("data:")) return undefined;
+    if (spec.version === 1) {
+      // an operand of X that is not the step's data: the game is at that input byte
+      const ref = elementAt(spec, slots, sample.slot, sample.byte);
+      let cursor = 0;
+      for (const r of ruleRanges(spec, ref).flat())
+        for (
+          let j = Math.floor(r.offset / LEAF_BYTES);
+          j < Math.floor(r.offset / LEAF_BYTES) + leavesOf(r);
+          j++
+        ) {
+          const p = answer.operands[cursor++];
+          if (!p || r.slot !== 1) continue;
+          const byte = xAt(p, j);
+          if (byte !== undefined) return inputDispute(p, byte);
+        }
+    }
+    const data = dataEvidenceOf(spec, c.firstStep + sample.step, roots, dataOf, context);
+    // the sample stays the one the answer refutes (the data slot is `data.slot`)
+    return data && { ...dispute("data"), data };
   }
+}
+
+/**
+ * The evidence of a `data` game at step `step` (absolute) whose committed slot roots are `roots`:
+ * the first data slot whose root is not the step's data's, with the data; undefined when every data
+ * root agrees or the data is not at hand (no `dataOf`, no key, or no example proofs in version 2).
+ */
+function dataEvidenceOf(
+  spec: TrainingSpec,
+  step: number,
+  roots: readonly Hex[],
+  dataOf?: (step: number) => ReadonlyMap<number, Uint8Array>,
+  context?: StepDataContext,
+): StepDataEvidence | undefined {
+  const data = dataOf?.(step);
+  if (!data || !context) return undefined;
+  const slots = trainingSlots(spec);
+  const bytes = [1, 2, 3].map((k) => data.get(k) ?? new Uint8Array(0));
+  const slot = [1, 2, 3].find(
+    (k) => slots[k].present && bytes[k - 1].length > 0 && !same(roots[k], new ByteTree(bytes[k - 1]).root),
+  );
+  if (slot === undefined) return undefined;
+  let examples: LeafProof[] | undefined;
+  if (spec.version === 2) {
+    if (!context.exampleProof) return undefined;
+    examples = Array.from({ length: spec.batchSize }, (_, row) => context.exampleProof!(step, row));
+  }
+  return {
+    slot,
+    key: { k0: context.key.k0, k1: context.key.k1 },
+    bytes: bytes.map((b) => bytesToHex(b)),
+    ...(examples && { examples }),
+  };
 }
 
 /** The opening of a game at `dispute`'s step (`openBoundAtStep`'s `step`, `state`, `next`). */
@@ -169,6 +272,7 @@ export function stepOpeningOf(dispute: StepDispute): {
 export interface StepGameView {
   readonly id: bigint;
   readonly phase: string;
+  readonly slot?: number;
   readonly height: number;
   readonly node: bigint;
   readonly offset: number;
@@ -177,6 +281,8 @@ export interface StepGameView {
   readonly accLo: bigint;
   readonly accHi: bigint;
   readonly pending: Hex;
+  /** The children the defender revealed (PickChild). */
+  readonly left?: Hex;
 }
 
 const i8 = (b: Uint8Array, i: number) => (b[i] << 24) >> 24;
@@ -191,13 +297,18 @@ function leavesOf(r: OperandRange): number {
  * The challenger's side of a game opened at a sampled step, played from the sample's answer alone
  * (a {@link StepDispute}): it names the sampled slot, follows the sampled leaf down the slot's tree,
  * names the sampled byte, and decides a fold from the accumulators it computes from the answer's
- * operands (every chunk's operands are in it).
+ * operands (every chunk's operands are in it). A `data` game is played from the step's data the
+ * dispute holds instead: down the data slot's tree to the first byte the trainer got wrong, then
+ * the data rule's moves (a teacher score's or a label's fold over the data's own trees, an
+ * example's proof).
  */
 export class SampledStep {
   readonly ref: ElementRef;
   /** Each part of the rule (a fold: start, every chunk, finish), its operand proofs and bytes. */
   private readonly parts: { proofs: LeafProof[]; bytes: Uint8Array[] }[];
   private accs?: bigint[];
+  /** A `data` game: the step's data slots as the challenger computed them. */
+  private readonly data?: StateTensors;
 
   constructor(
     readonly spec: TrainingSpec,
@@ -205,6 +316,12 @@ export class SampledStep {
   ) {
     const { sample, answer } = dispute;
     this.ref = elementAt(spec, trainingSlots(spec), sample.slot, sample.byte);
+    if (dispute.fraud === "data") {
+      if (!dispute.data) throw new RangeError("a data game needs the step's data (dispute.data)");
+      this.data = dataTensors(spec, dispute.data);
+      this.parts = [];
+      return;
+    }
     let cursor = 0;
     const ranges = ruleRanges(spec, this.ref);
     this.parts = ranges.map((part) => {
@@ -266,6 +383,7 @@ export class SampledStep {
     posted: readonly Hex[],
     leaf?: Hex,
   ): { functionName: string; args: readonly unknown[] } | null {
+    if (this.data) return this.dataMove(this.data, view, posted, leaf);
     const { id } = view;
     const { sample } = this.dispute;
     const mid = (lo: number, hi: number) => lo + Math.floor((hi - lo) / 2);
@@ -300,4 +418,111 @@ export class SampledStep {
         return null;
     }
   }
+
+  /** The challenger's move in a `data` game, from the step's data (`data`: its trees). */
+  private dataMove(
+    data: StateTensors,
+    view: StepGameView,
+    posted: readonly Hex[],
+    leaf?: Hex,
+  ): { functionName: string; args: readonly unknown[] } | null {
+    const { id } = view;
+    const { spec } = this;
+    const evidence = this.dispute.data!;
+    const slot = view.slot ?? evidence.slot;
+    const refAt = (offset: number) => elementAt(spec, data.slots, slot, offset);
+    const accs = () => dataFoldAccs(spec, evidence, data, this.dispute.sample.step, refAt(view.offset));
+    const mid = (lo: number, hi: number) => lo + Math.floor((hi - lo) / 2);
+    switch (view.phase) {
+      case "PickSlot":
+        return { functionName: "pickSlot", args: [id, posted, evidence.slot] };
+      case "PickChild": {
+        if (view.left === undefined) throw new RangeError("PickChild needs the revealed children");
+        const [left] = data.tree(slot).children(view.height, Number(view.node));
+        // the left child when it is not the data's, else the right
+        return { functionName: "pickChild", args: [id, same(view.left, left)] };
+      }
+      case "PickElement": {
+        if (!leaf) throw new RangeError("PickElement needs the revealed leaf");
+        const node = Number(view.node);
+        const b = firstDisputedByte(hexToBytes(leaf), data.tree(slot).leaf(node));
+        if (b < 0) throw new RangeError(`dispute ${id}: the revealed leaf is the step's data`);
+        const ref = refAt(node * LEAF_BYTES + b);
+        let proofs: LeafProof[] = [];
+        if (ref.op === "example-label" || ref.op === "example-input") {
+          const example = evidence.examples?.[ref.row];
+          if (!example) throw new RangeError(`the dispute lacks the example of row ${ref.row}`);
+          proofs = [example];
+          if (ref.op === "example-input") {
+            // the feature's leaf of the example's features tree: the row of X, as the data gives it
+            const f = spec.widths[0];
+            const features = new ByteTree(data.encodings[1].subarray(ref.row * f, (ref.row + 1) * f));
+            const j = Math.floor(ref.col / LEAF_BYTES);
+            proofs.push({
+              index: BigInt(j),
+              leaf: bytesToHex(features.leaf(j)),
+              siblings: features.proof(j),
+            });
+          }
+        } else if (!FOLD_OPS.has(ref.op)) proofs = proofsOf(data, elementRanges(spec, ref));
+        return { functionName: "pickElement", args: [id, posted, leaf, BigInt(b), proofs] };
+      }
+      case "FoldChoose": {
+        const a = accs();
+        const ref = refAt(view.offset);
+        const part = view.accLo !== a[0] ? 0 : view.accHi === a[a.length - 1] ? 2 : 1;
+        const proofs = part === 1 ? [] : proofsOf(data, foldRanges(spec, ref, part));
+        return { functionName: "challengeFold", args: [id, part, posted, proofs] };
+      }
+      case "FoldPick": {
+        const acc = BigInt.asIntN(256, BigInt(view.pending));
+        return { functionName: "chooseFold", args: [id, acc === accs()[mid(view.cLo, view.cHi)]] };
+      }
+      case "FoldProve":
+        return {
+          functionName: "proveChunk",
+          args: [id, posted, proofsOf(data, foldRanges(spec, refAt(view.offset), 1, view.cLo))],
+        };
+      default:
+        return null;
+    }
+  }
+}
+
+/** The step's data slots (X, TS, LBL) as tensors with trees; the other slots empty. */
+function dataTensors(spec: TrainingSpec, data: StepDataEvidence): StateTensors {
+  const slots = trainingSlots(spec);
+  const encodings = slots.map((s) =>
+    s.index >= 1 && s.index <= 3 && s.present
+      ? hexToBytes(data.bytes[s.index - 1] ?? "0x")
+      : new Uint8Array(0),
+  );
+  return new StateTensors(slots, encodings);
+}
+
+/** A data fold's accumulators (a teacher score's, a label's argmax), from the step's data. */
+function dataFoldAccs(
+  spec: TrainingSpec,
+  evidence: StepDataEvidence,
+  data: StateTensors,
+  step: number,
+  ref: ElementRef,
+): bigint[] {
+  const x = Int32Array.from(
+    new Int8Array(data.encodings[1].buffer, data.encodings[1].byteOffset, data.encodings[1].length),
+  );
+  const ts = data.encodings[2];
+  const teacherScores = new Int32Array(ts.length / 4);
+  const view = new DataView(ts.buffer, ts.byteOffset, ts.length);
+  for (let k = 0; k < teacherScores.length; k++) teacherScores[k] = view.getInt32(4 * k, true);
+  // the fold of a data element reads only the key, the inputs and the teacher's scores
+  const trace = {
+    spec,
+    step,
+    key: evidence.key,
+    layout: modelLayout(spec),
+    x,
+    teacherScores,
+  } as unknown as StepTrace;
+  return foldOf(trace, ref).accs.map(decodeSum);
 }

@@ -170,9 +170,19 @@ export function stepDataBytes(
   return out;
 }
 
+/** A step's data: what {@link stepData} gives. */
+export type StepData = ReturnType<typeof stepData>;
+
+/**
+ * Other data than the run's for a step (tests, benchmarks, demonstrations of data fraud): the
+ * data a trainer that substitutes its batches trains step `step` on instead of `honest`.
+ */
+export type DataSubstitute = (step: number, honest: StepData) => StepData;
+
 /**
  * The state of step `step` of a run of (spec, key) from parameters `theta` (those before the step).
- * Version 2 needs the dataset rows the step reads in `data`.
+ * Version 2 needs the dataset rows the step reads in `data`. With `substitute`, the step trains on
+ * the data it returns, every operation right.
  */
 export function traceStep(
   spec: TrainingSpec,
@@ -180,6 +190,7 @@ export function traceStep(
   theta: Int16Array,
   step: number,
   data?: EngineData,
+  substitute?: DataSubstitute,
 ): StepTrace {
   const s = validateSpec(spec);
   const layout = modelLayout(s);
@@ -190,7 +201,8 @@ export function traceStep(
     throw new RangeError(`theta must hold ${layout.parameterCount} parameters, got ${theta.length}`);
 
   // Data.
-  const { x, labels, teacherScores, examples } = stepData(s, key, step, data);
+  const honest = stepData(s, key, step, data);
+  const { x, labels, teacherScores, examples } = substitute ? substitute(step, honest) : honest;
 
   // Forward and loss.
   const eff = layout.layers.map((layer) => effectiveLayer(layer, theta));
