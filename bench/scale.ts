@@ -23,6 +23,10 @@
  * `bench/results/scale-1to10.json`). The headline, `bench/results/scale.json`, is one validator
  * per trainer (the default).
  *
+ * Committees are drawn from each round's committee pool (`poolSeats`, 30 by default:
+ * `SCALE_POOL_SEATS=0` runs without one), so that a validator serving a round holds about 30 seats
+ * in it whatever the number of validators.
+ *
  * The driver lets the validators look once more when each top-up band of a commit window opens
  * (`driveRounds({ topUps: true })`), so that short committees are filled in their own round.
  *
@@ -65,7 +69,7 @@ import {
 } from "@poai/sdk";
 import { TrainerDaemon } from "@poai/node";
 import { ValidatorDaemon } from "@poai/node/verifier";
-import { deployNetwork } from "../scripts/lib/deploy.js";
+import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js";
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
@@ -77,6 +81,12 @@ import { multicall3Bytecode } from "../test/sdk/fixture.js";
  */
 const EPOCH = 86_400;
 const COMMITTEE = 3;
+/**
+ * Seats a member of a round's committee pool holds on average (`poolSeats`; `SCALE_POOL_SEATS`
+ * chooses, 0 runs without a pool: every validator serves every round). The default is the
+ * deployment's.
+ */
+const POOL_SEATS = Number(process.env.SCALE_POOL_SEATS ?? defaultChallengeParams(EPOCH).poolSeats);
 /** Parties of each kind (delegators, trainers, validators) that claim at the end of a run. */
 const CLAIM_SAMPLE = 100;
 /** 8 segments of 10 steps of a 8-16-4 MLP: trains and replays in milliseconds. */
@@ -305,7 +315,7 @@ async function runSize(
     const d = await deployNetwork(viem, {
       epochLength: EPOCH,
       emission: parseEther("1000"),
-      challenge: { committeeSize: COMMITTEE },
+      challenge: { committeeSize: COMMITTEE, poolSeats: POOL_SEATS },
     });
     const publicClient = await viem.getPublicClient();
     const chain = publicClient.chain;
@@ -763,6 +773,8 @@ export async function runScaleBench(): Promise<void> {
     throw new Error(
       `SCALE_EPOCHS: ${process.env.SCALE_EPOCHS} must be a whole number ≥ 2 (one steady round at least)`,
     );
+  if (!Number.isInteger(POOL_SEATS) || POOL_SEATS < 0 || POOL_SEATS > 200)
+    throw new Error(`SCALE_POOL_SEATS: ${process.env.SCALE_POOL_SEATS} must be a whole number from 0 to 200`);
   const perTrainer = Number(process.env.SCALE_VALIDATORS_PER_TRAINER ?? 1);
   if (!(perTrainer > 0 && perTrainer <= 1))
     throw new Error(
@@ -811,6 +823,7 @@ export async function runScaleBench(): Promise<void> {
             spec: SPEC,
             specParams: SPEC_PARAMS,
             committeeSize: COMMITTEE,
+            poolSeats: POOL_SEATS,
             epochs,
             validatorsPerTrainer: perTrainer,
             note: "N trainers and delegators, validatorsPerTrainer · N validators (at least 3); figures of the steady rounds (every action of a round present)",
