@@ -57,7 +57,9 @@ import { writeContract, waitForTransactionReceipt } from "viem/actions";
 import {
   challengeManagerAbi,
   createPoAIClient,
+  isInPool,
   parseDeployment,
+  poolSize,
   poaiTokenAbi,
   randomnessBeaconAbi,
   rewardDistributorAbi,
@@ -140,6 +142,12 @@ interface RoundFigures {
   /** Wall ms the chain spent answering each method, summed over the role's daemons (all of them). */
   rpcMsByMethod: Record<"trainer" | "validator", Record<string, number>>;
   cpuMsPerDaemon: Record<"trainer" | "validator", number>;
+  /**
+   * The audit round's committee pool: its size (`poolSize`, members expected), the validators in it
+   * (`isInPool`, from the round's beacon value and the stakes at the challenges' round), and the
+   * distinct validators that committed verdicts. Absent for a round with no audits.
+   */
+  pool?: { size: number; members: number; committers: number; verdicts: number };
 }
 
 interface SizeFigures {
@@ -588,6 +596,28 @@ async function runSize(
           if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
         }
       }
+      let pool: RoundFigures["pool"];
+      if (round > first) {
+        const size = poolSize(COMMITTEE, POOL_SEATS, await d.challenges.read.submissions([round - 1n]));
+        const value = await d.beacon.read.valueOf([round]);
+        const total = await d.staking.read.roleStakeAt([2, round - 1n]);
+        let members = 0;
+        for (const v of validators) {
+          const stake = await d.staking.read.stakeAt([v.address, round - 1n]);
+          if (isInPool(value, v.address, stake, total, size)) members++;
+        }
+        const committers = new Set<string>();
+        let verdicts = 0;
+        for (const tx of txs) {
+          if (tx.to.toLowerCase() !== d.challenges.address.toLowerCase()) continue;
+          const call = decodeFunctionData({ abi: challengeManagerAbi, data: tx.data });
+          if (call.functionName !== "commitVerdicts" && call.functionName !== "commitVerdict") continue;
+          const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
+          committers.add(receipt.from.toLowerCase());
+          verdicts += call.functionName === "commitVerdicts" ? (call.args[0] as unknown[]).length : 1;
+        }
+        pool = { size: Number(size), members, committers: committers.size, verdicts };
+      }
       const rpcOf = (ps: Party[]) => ps.map((p) => p.counter.requests);
       const byMethod = (ps: Party[]) => {
         const out: Record<string, number> = {};
@@ -617,12 +647,16 @@ async function runSize(
         rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
         rpcMsByMethod: { trainer: msByMethod(trainers), validator: msByMethod(validators) },
         cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
+        ...(pool && { pool }),
       });
       onRound(rounds);
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
           `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s ` +
-          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)`,
+          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)` +
+          (pool
+            ? `; pool of ${pool.size} expected: ${pool.members} validators in it, ${pool.committers} committed ${pool.verdicts} verdicts`
+            : ""),
       );
     };
     const maxTx: Record<string, number> = {};
