@@ -598,7 +598,12 @@ async function runSize(
       }
       let pool: RoundFigures["pool"];
       if (round > first) {
-        const size = poolSize(COMMITTEE, POOL_SEATS, await d.challenges.read.submissions([round - 1n]));
+        const size = poolSize(
+          COMMITTEE,
+          d.challengeParams.minReveals,
+          POOL_SEATS,
+          await d.challenges.read.submissions([round - 1n]),
+        );
         const value = await d.beacon.read.valueOf([round]);
         const total = await d.staking.read.roleStakeAt([2, round - 1n]);
         let members = 0;

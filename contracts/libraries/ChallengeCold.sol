@@ -63,7 +63,7 @@ library ChallengeCold {
                 stake,
                 totalStake,
                 size,
-                Sortition.poolSize(size, p.poolSeats, challenges)
+                Sortition.poolSize(size, p.minReveals, p.poolSeats, challenges)
             );
     }
 

@@ -48,16 +48,23 @@ library Sortition {
 
     /// @notice The size of a round's committee pool: `committeeSize * challenges / poolSeats`
     ///         rounded up (so that a pool member holds about `poolSeats` seats), never below
-    ///         `2 * committeeSize`; 0 (no pool: every validator serves) when `poolSeats` is 0.
-    ///         `challenges` is the number of results submitted in the round before the audit round,
-    ///         final before anyone can know the beacon value that draws the pool.
+    ///         `2 * max(committeeSize, minReveals)` (so that a pool short of `minReveals` members,
+    ///         whose committees cannot decide, stays rare); 0 (no pool: every validator serves)
+    ///         when `poolSeats` is 0. `challenges` is the number of results submitted in the round
+    ///         before the audit round, final before anyone can know the beacon value that draws
+    ///         the pool.
     function poolSize(
         uint256 committeeSize,
+        uint256 minReveals,
         uint256 poolSeats,
         uint256 challenges
     ) internal pure returns (uint256) {
         if (poolSeats == 0) return 0;
-        return Math.max(2 * committeeSize, Math.ceilDiv(committeeSize * challenges, poolSeats));
+        return
+            Math.max(
+                2 * Math.max(committeeSize, minReveals),
+                Math.ceilDiv(committeeSize * challenges, poolSeats)
+            );
     }
 
     /// @notice The seed a round's committee pool is drawn from: `keccak256(abi.encode(value))`,

@@ -8,10 +8,11 @@ import {Sortition} from "../libraries/Sortition.sol";
 contract SortitionHarness {
     function poolSize(
         uint256 committeeSize,
+        uint256 minReveals,
         uint256 poolSeats,
         uint256 challenges
     ) external pure returns (uint256) {
-        return Sortition.poolSize(committeeSize, poolSeats, challenges);
+        return Sortition.poolSize(committeeSize, minReveals, poolSeats, challenges);
     }
 
     function committeeBand(

@@ -1,7 +1,7 @@
 /**
  * A round's committee pool: each audit round's committees are drawn from a stake-weighted random
  * pool of validators sized so that a member holds about `poolSeats` seats (never fewer than
- * `2 · committeeSize` members), and a validator's overall chance of a seat stays
+ * `2 · max(committeeSize, minReveals)` members), and a validator's overall chance of a seat stays
  * `committeeSize · stake / totalStake`. Pinned here: the contract and the SDK draw the same pool
  * and the same bands; a validator outside the pool is refused every committee of the round; a
  * committee its first draw left short is topped up from the pool; and, over many rounds of the
@@ -39,16 +39,18 @@ describe("a round's committee pool", function () {
         fc.bigInt({ min: 0n, max: 2n ** 100n }),
         fc.bigInt({ min: 1n, max: 2n ** 100n }),
         fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 32 }),
         fc.integer({ min: 0, max: 200 }),
         fc.integer({ min: 0, max: 20_000 }),
-        async (value, id, member, s, extra, committeeSize, seats, challenges) => {
+        async (value, id, member, s, extra, committeeSize, minReveals, seats, challenges) => {
           const total = s + extra; // a member's stake is part of the total
           const size = await harness.read.poolSize([
             BigInt(committeeSize),
+            BigInt(minReveals),
             BigInt(seats),
             BigInt(challenges),
           ]);
-          expect(size).to.equal(poolSize(committeeSize, seats, challenges));
+          expect(size).to.equal(poolSize(committeeSize, minReveals, seats, challenges));
           const band = await harness.read.committeeBand([
             value,
             id,
@@ -78,7 +80,7 @@ describe("a round's committee pool", function () {
     const stakes = Array.from({ length: 30 }, (_, i) => BigInt(i + 1)); // 1..30: 24 and more are always in the pool
     const total = stakes.reduce((a, b) => a + b, 0n); // 465
     const members = stakes.map((_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address);
-    const size = poolSize(committeeSize, 30, 200); // 20
+    const size = poolSize(committeeSize, 2, 30, 200); // 20
     expect(size).to.equal(20n);
     const rounds = 1_500;
     const seats = stakes.map(() => 0);
@@ -120,8 +122,9 @@ describe("a round's committee pool", function () {
 
   describe("on chain", () => {
     /**
-     * Twelve validators of 1,000, committees of 2, three challenges of round 1: the pool of round
-     * 2 is `max(2 · 2, ceil(2 · 3 / 30))` = 4 members expected, each drawn with probability 4/12.
+     * Twelve validators of 1,000, committees of 2 (minReveals 2), three challenges of round 1: the
+     * pool of round 2 is `max(2 · max(2, 2), ceil(2 · 3 / 30))` = 4 members expected, each drawn
+     * with probability 4/12.
      */
     async function pooled() {
       const w = await deployWorld(conn, {
@@ -141,7 +144,7 @@ describe("a round's committee pool", function () {
       const params = await w.challenges.read.params();
       expect(params.poolSeats).to.equal(30);
       expect(await w.challenges.read.submissions([R])).to.equal(3n);
-      const size = poolSize(params.committeeSize, params.poolSeats, 3);
+      const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, 3);
       expect(size).to.equal(4n);
       const value = await w.beacon.read.valueOf([R + 1n]);
       const total = await w.staking.read.roleStakeAt([2, R]); // Role.Validator

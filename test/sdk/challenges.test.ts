@@ -671,11 +671,12 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       let cases = 0;
       const outcomes = { selected: 0, skipped: 0 };
       for (const committeeSize of [1, 3, 8, 16]) {
-        // committees drawn from the round's pool (30 seats a member: a pool of 2 x committeeSize
-        // of these 20 validators, some of them always in it), and at size 8 without a pool
+        // committees drawn from the round's pool (30 seats a member: a pool of
+        // 2 x max(committeeSize, minReveals) of these 20 validators, some of them always in it), and
+        // at size 8 without a pool
         const poolSeats = committeeSize === 8 ? 0 : params.poolSeats;
         await f.d.challenges.write.setParams([{ ...params, committeeSize, poolSeats }]);
-        const size = poolSize(committeeSize, poolSeats, ids.length);
+        const size = poolSize(committeeSize, params.minReveals, poolSeats, ids.length);
         for (const id of ids) {
           for (const [k, v] of validators.entries()) {
             const band = committeeBand(value, id, v, stakes.get(v)!, total, committeeSize, size);

@@ -580,7 +580,7 @@ export async function checkCommittee(
     ),
   ]);
   const seed = auditSeed(value, id);
-  const size = poolSize(params.committeeSize, params.poolSeats, submissions);
+  const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, submissions);
   const isValidator = role === ROLE.Validator;
   const band = isValidator
     ? committeeBand(value, id, validator, stake, totalStake, params.committeeSize, size)
@@ -764,7 +764,7 @@ export async function getCommittee(ctx: PoAIContext, args: { id: Hex }): Promise
       readContract(ctx.publicClient, { ...at, functionName: "submissions", args: [auditRound - 1n] }),
     ),
   ]);
-  const size = poolSize(params.committeeSize, params.poolSeats, submissions);
+  const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, submissions);
   const validators: Address[] = [];
   for await (const op of iterateOperators(ctx)) {
     if (op.roleId === ROLE.Validator) validators.push(getAddress(op.operator));

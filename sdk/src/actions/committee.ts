@@ -105,7 +105,7 @@ export async function getRoundCommitteeInputs(
     );
   }
   const [params, beaconValue, role, stake, totalStake, submissions] = results as [
-    { committeeSize: number; poolSeats: number },
+    { committeeSize: number; minReveals: number; poolSeats: number },
     Hex,
     number,
     bigint,
@@ -113,7 +113,7 @@ export async function getRoundCommitteeInputs(
     bigint,
   ];
   const isValidator = Number(role) === ROLE.Validator;
-  const size = poolSize(params.committeeSize, params.poolSeats, submissions);
+  const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, submissions);
   return {
     validator,
     round,

@@ -130,22 +130,25 @@ export function selectionProbabilityBps(
 
 /**
  * The size of a round's committee pool, bit for bit as `Sortition.poolSize`:
- * `max(2 · committeeSize, ceil(committeeSize · challenges / poolSeats))`, so that a pool member
- * holds about `poolSeats` seats; `0n` (no pool: every validator serves every round) when
- * `poolSeats` is 0. `challenges` is `submissions(auditRound - 1)`, the results submitted in the
- * round before the audit round.
+ * `max(2 · max(committeeSize, minReveals), ceil(committeeSize · challenges / poolSeats))`, so that
+ * a pool member holds about `poolSeats` seats and a pool short of `minReveals` members stays
+ * rare; `0n` (no pool: every validator serves every round) when `poolSeats` is 0. `challenges` is
+ * `submissions(auditRound - 1)`, the results submitted in the round before the audit round.
  */
 export function poolSize(
   committeeSize: bigint | number,
+  minReveals: bigint | number,
   poolSeats: bigint | number,
   challenges: bigint | number,
 ): bigint {
   const c = checkUint("committeeSize", committeeSize);
+  const m = checkUint("minReveals", minReveals);
   const seats = checkUint("poolSeats", poolSeats);
   const n = checkUint("challenges", challenges);
   if (seats === 0n) return 0n;
   const wanted = (c * n + seats - 1n) / seats;
-  return wanted > 2n * c ? wanted : 2n * c;
+  const floor = 2n * (c > m ? c : m);
+  return wanted > floor ? wanted : floor;
 }
 
 /** The seed a round's pool is drawn from: `keccak256(abi.encode(beaconValue))` (`Sortition.poolSeed`). */
