@@ -75,6 +75,7 @@ import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js"
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
+import { scaleExponents } from "./scale-fit.js";
 
 /**
  * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
@@ -223,23 +224,6 @@ const ACTION_ORDER = [
 ];
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-/** Least-squares slope of log(y) on log(x): the exponent b of y ≈ a·x^b. */
-export function growthExponent(points: readonly { n: number; value: number }[]): number | null {
-  const ps = points.filter((p) => p.value > 0 && p.n > 0);
-  if (ps.length < 2) return null;
-  const xs = ps.map((p) => Math.log(p.n));
-  const ys = ps.map((p) => Math.log(p.value));
-  const mx = mean(xs);
-  const my = mean(ys);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < xs.length; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
-}
 
 /** Least squares gas = a + b·items over batch transactions; null without two distinct sizes. */
 function linearFit(xs: { items: number; gas: number }[]) {
@@ -834,25 +818,7 @@ export async function runScaleBench(): Promise<void> {
   /** The rounds measured so far of a size still running (written too: a long run may be cut short). */
   let partial: { n: number; rounds: readonly RoundFigures[] } | undefined;
   const write = () => {
-    const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
-    const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
-    const exponents = {
-      gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
-      rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
-      rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
-      validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),
-      trainerCpuMsPerRound: growthExponent(series((s) => s.steady.trainerCpuMsPerRound)),
-      wallSecondsPerEpoch: growthExponent(series((s) => s.steady.wallSecondsPerEpoch)),
-      sqliteBytesPerTrainer: growthExponent(series((s) => s.sqliteBytes.trainer.mean)),
-      sqliteBytesPerValidator: growthExponent(series((s) => s.sqliteBytes.validator.mean)),
-      claimGasMean: growthExponent(series((s) => s.claims.gasMean)),
-      actionGasPerTrainer: Object.fromEntries(
-        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.actionsPerTrainer[a] ?? 0))]),
-      ),
-      maxTxGas: Object.fromEntries(
-        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.maxTxGas[a] ?? 0))]),
-      ),
-    };
+    const exponents = scaleExponents(results);
     writeFileSync(
       out,
       `${JSON.stringify(
