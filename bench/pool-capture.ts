@@ -74,7 +74,9 @@ function captureGiven(a: number, h: number, q: number): number {
 function capturedAfterTopUps(k: number, j: number, ra: number, rh: number): number {
   if (k + j >= MIN_REVEALS || ra + rh === 0) return k + j > 0 && k > j ? 1 : 0;
   const pa = ra / (ra + rh);
-  return pa * capturedAfterTopUps(k + 1, j, ra - 1, rh) + (1 - pa) * capturedAfterTopUps(k, j + 1, ra, rh - 1);
+  return (
+    pa * capturedAfterTopUps(k + 1, j, ra - 1, rh) + (1 - pa) * capturedAfterTopUps(k, j + 1, ra, rh - 1)
+  );
 }
 
 interface Row {
