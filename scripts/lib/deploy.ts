@@ -151,8 +151,9 @@ export function defaultChallengeParams(epochLength: number): ChallengeParams {
     verdictSlash: parseEther("0.05"),
     beaconSlash: parseEther("0.02"),
     // a round's committees are drawn from a pool of validators holding ~30 seats each (never
-    // fewer than 2 x max(committeeSize, minReveals) members): each validator's fixed cost a round is shared by ~30
-    // verdicts however many validators there are (docs/protocol.md, "The committee pool")
+    // fewer than 2 x max(committeeSize, minReveals) members): each validator's fixed cost a round
+    // is shared by ~30 verdicts however many validators there are (docs/protocol.md, "The
+    // committee pool")
     poolSeats: 30,
   };
 }
