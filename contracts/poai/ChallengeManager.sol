@@ -20,7 +20,8 @@ import {Judgment} from "../libraries/Judgment.sol";
 ///         is a staking epoch): train spec `specFor(round, seed)` from
 ///         `seed = keccak256(abi.encode(beacon(round), trainer, round))` and commit the run's
 ///         checkpoint Merkle root. In the next round a committee of validators, each proving its
-///         own stake-weighted sortition from the audit seed, re-executes its share of the sampled
+///         own stake-weighted sortition from the audit seed (the round's committees are drawn from
+///         its committee pool, `Sortition.committeeBand`), re-executes its share of the sampled
 ///         segments and commits then reveals a verdict; an `Invalid` verdict names a segment that
 ///         does not replay, and every member then replays the named segments and votes again (the
 ///         second phase), so one honest catch becomes the verdict of every honest member. The
