@@ -139,6 +139,9 @@ describe("a round's committee pool", function () {
       return w;
     }
 
+    // The naive commit that draws each committee from every validator (no pool check) admits an
+    // outsider whose own band is low; one that tops up from every validator admits an outsider
+    // into a short committee. Either fails here.
     it("refuses every committee of the round to a validator outside its pool, and tops up a short committee from the pool", async () => {
       const w = await conn.networkHelpers.loadFixture(pooled);
       const params = await w.challenges.read.params();
