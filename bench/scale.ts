@@ -23,6 +23,10 @@
  * `bench/results/scale-1to10.json`). The headline, `bench/results/scale.json`, is one validator
  * per trainer (the default).
  *
+ * Committees are drawn from each round's committee pool (`poolSeats`, 30 by default:
+ * `SCALE_POOL_SEATS=0` runs without one), so that a validator serving a round holds about 30 seats
+ * in it whatever the number of validators.
+ *
  * The driver lets the validators look once more when each top-up band of a commit window opens
  * (`driveRounds({ topUps: true })`), so that short committees are filled in their own round.
  *
@@ -53,7 +57,9 @@ import { writeContract, waitForTransactionReceipt } from "viem/actions";
 import {
   challengeManagerAbi,
   createPoAIClient,
+  isInPool,
   parseDeployment,
+  poolSize,
   poaiTokenAbi,
   randomnessBeaconAbi,
   rewardDistributorAbi,
@@ -65,10 +71,11 @@ import {
 } from "@poai/sdk";
 import { TrainerDaemon } from "@poai/node";
 import { ValidatorDaemon } from "@poai/node/verifier";
-import { deployNetwork } from "../scripts/lib/deploy.js";
+import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js";
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
+import { scaleExponents } from "./scale-fit.js";
 
 /**
  * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
@@ -77,6 +84,12 @@ import { multicall3Bytecode } from "../test/sdk/fixture.js";
  */
 const EPOCH = 86_400;
 const COMMITTEE = 3;
+/**
+ * Seats a member of a round's committee pool holds on average (`poolSeats`; `SCALE_POOL_SEATS`
+ * chooses, 0 runs without a pool: every validator serves every round). The default is the
+ * deployment's.
+ */
+const POOL_SEATS = Number(process.env.SCALE_POOL_SEATS ?? defaultChallengeParams(EPOCH).poolSeats);
 /** Parties of each kind (delegators, trainers, validators) that claim at the end of a run. */
 const CLAIM_SAMPLE = 100;
 /** 8 segments of 10 steps of a 8-16-4 MLP: trains and replays in milliseconds. */
@@ -130,6 +143,12 @@ interface RoundFigures {
   /** Wall ms the chain spent answering each method, summed over the role's daemons (all of them). */
   rpcMsByMethod: Record<"trainer" | "validator", Record<string, number>>;
   cpuMsPerDaemon: Record<"trainer" | "validator", number>;
+  /**
+   * The audit round's committee pool: its size (`poolSize`, members expected), the validators in it
+   * (`isInPool`, from the round's beacon value and the stakes at the challenges' round), and the
+   * distinct validators that committed verdicts. Absent for a round with no audits.
+   */
+  pool?: { size: number; members: number; committers: number; verdicts: number };
 }
 
 interface SizeFigures {
@@ -205,23 +224,6 @@ const ACTION_ORDER = [
 ];
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-/** Least-squares slope of log(y) on log(x): the exponent b of y ≈ a·x^b. */
-export function growthExponent(points: readonly { n: number; value: number }[]): number | null {
-  const ps = points.filter((p) => p.value > 0 && p.n > 0);
-  if (ps.length < 2) return null;
-  const xs = ps.map((p) => Math.log(p.n));
-  const ys = ps.map((p) => Math.log(p.value));
-  const mx = mean(xs);
-  const my = mean(ys);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < xs.length; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
-}
 
 /** Least squares gas = a + b·items over batch transactions; null without two distinct sizes. */
 function linearFit(xs: { items: number; gas: number }[]) {
@@ -305,7 +307,7 @@ async function runSize(
     const d = await deployNetwork(viem, {
       epochLength: EPOCH,
       emission: parseEther("1000"),
-      challenge: { committeeSize: COMMITTEE },
+      challenge: { committeeSize: COMMITTEE, poolSeats: POOL_SEATS },
     });
     const publicClient = await viem.getPublicClient();
     const chain = publicClient.chain;
@@ -578,6 +580,33 @@ async function runSize(
           if (/Verdicts$/.test(fn)) (batches[fn] ??= []).push({ items, gas });
         }
       }
+      let pool: RoundFigures["pool"];
+      if (round > first) {
+        const size = poolSize(
+          COMMITTEE,
+          d.challengeParams.minReveals,
+          POOL_SEATS,
+          await d.challenges.read.submissions([round - 1n]),
+        );
+        const value = await d.beacon.read.valueOf([round]);
+        const total = await d.staking.read.roleStakeAt([2, round - 1n]);
+        let members = 0;
+        for (const v of validators) {
+          const stake = await d.staking.read.stakeAt([v.address, round - 1n]);
+          if (isInPool(value, v.address, stake, total, size)) members++;
+        }
+        const committers = new Set<string>();
+        let verdicts = 0;
+        for (const tx of txs) {
+          if (tx.to.toLowerCase() !== d.challenges.address.toLowerCase()) continue;
+          const call = decodeFunctionData({ abi: challengeManagerAbi, data: tx.data });
+          if (call.functionName !== "commitVerdicts" && call.functionName !== "commitVerdict") continue;
+          const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
+          committers.add(receipt.from.toLowerCase());
+          verdicts += call.functionName === "commitVerdicts" ? (call.args[0] as unknown[]).length : 1;
+        }
+        pool = { size: Number(size), members, committers: committers.size, verdicts };
+      }
       const rpcOf = (ps: Party[]) => ps.map((p) => p.counter.requests);
       const byMethod = (ps: Party[]) => {
         const out: Record<string, number> = {};
@@ -607,12 +636,16 @@ async function runSize(
         rpcByMethod: { trainer: byMethod(trainers), validator: byMethod(validators) },
         rpcMsByMethod: { trainer: msByMethod(trainers), validator: msByMethod(validators) },
         cpuMsPerDaemon: { trainer: cpu.trainer / n, validator: cpu.validator / nv },
+        ...(pool && { pool }),
       });
       onRound(rounds);
       log(
         `  N = ${n}, round ${round}: ${txs.length} transactions, ${gasTotal.toLocaleString("en-US")} gas ` +
           `(${Math.round(gasTotal / n).toLocaleString("en-US")} per trainer), ${wallSeconds.toFixed(1)} s ` +
-          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)`,
+          `(trainers' ticks ${(tickWall.trainer / 1000).toFixed(1)} s, validators' ${(tickWall.validator / 1000).toFixed(1)} s)` +
+          (pool
+            ? `; pool of ${pool.size} expected: ${pool.members} validators in it, ${pool.committers} committed ${pool.verdicts} verdicts`
+            : ""),
       );
     };
     const maxTx: Record<string, number> = {};
@@ -763,6 +796,8 @@ export async function runScaleBench(): Promise<void> {
     throw new Error(
       `SCALE_EPOCHS: ${process.env.SCALE_EPOCHS} must be a whole number ≥ 2 (one steady round at least)`,
     );
+  if (!Number.isInteger(POOL_SEATS) || POOL_SEATS < 0 || POOL_SEATS > 200)
+    throw new Error(`SCALE_POOL_SEATS: ${process.env.SCALE_POOL_SEATS} must be a whole number from 0 to 200`);
   const perTrainer = Number(process.env.SCALE_VALIDATORS_PER_TRAINER ?? 1);
   if (!(perTrainer > 0 && perTrainer <= 1))
     throw new Error(
@@ -783,25 +818,7 @@ export async function runScaleBench(): Promise<void> {
   /** The rounds measured so far of a size still running (written too: a long run may be cut short). */
   let partial: { n: number; rounds: readonly RoundFigures[] } | undefined;
   const write = () => {
-    const series = (f: (s: SizeFigures) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
-    const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
-    const exponents = {
-      gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
-      rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
-      rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
-      validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),
-      trainerCpuMsPerRound: growthExponent(series((s) => s.steady.trainerCpuMsPerRound)),
-      wallSecondsPerEpoch: growthExponent(series((s) => s.steady.wallSecondsPerEpoch)),
-      sqliteBytesPerTrainer: growthExponent(series((s) => s.sqliteBytes.trainer.mean)),
-      sqliteBytesPerValidator: growthExponent(series((s) => s.sqliteBytes.validator.mean)),
-      claimGasMean: growthExponent(series((s) => s.claims.gasMean)),
-      actionGasPerTrainer: Object.fromEntries(
-        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.actionsPerTrainer[a] ?? 0))]),
-      ),
-      maxTxGas: Object.fromEntries(
-        [...actions].map((a) => [a, growthExponent(series((s) => s.steady.maxTxGas[a] ?? 0))]),
-      ),
-    };
+    const exponents = scaleExponents(results);
     writeFileSync(
       out,
       `${JSON.stringify(
@@ -811,6 +828,7 @@ export async function runScaleBench(): Promise<void> {
             spec: SPEC,
             specParams: SPEC_PARAMS,
             committeeSize: COMMITTEE,
+            poolSeats: POOL_SEATS,
             epochs,
             validatorsPerTrainer: perTrainer,
             note: "N trainers and delegators, validatorsPerTrainer · N validators (at least 3); figures of the steady rounds (every action of a round present)",

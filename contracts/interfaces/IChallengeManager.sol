@@ -44,6 +44,8 @@ interface IChallengeManager {
         uint64 missSlash; // fraction slashed when repeated misses jail
         uint64 verdictSlash; // fraction slashed from a validator whose Valid vote stands on a proven fraud
         uint64 beaconSlash; // fraction slashed from a validator that committed to the beacon and withheld its reveal
+        /// seats a member of a round's committee pool holds on average (0: no pool, every validator serves)
+        uint16 poolSeats;
     }
 
     struct ChallengeView {

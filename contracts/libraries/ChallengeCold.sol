@@ -41,23 +41,54 @@ library ChallengeCold {
         }
     }
 
+    /// @notice `member`'s sortition band in the committee of challenge `id` audited in the round
+    ///         whose beacon value is `value` (`Sortition.committeeBand`), with its `stake` of the
+    ///         validators' `totalStake` at the challenge's round, the parameters `p` and the
+    ///         `challenges` submitted in the round before the audit round (the pool's size).
+    function band(
+        IChallengeManager.Params storage p,
+        bytes32 value,
+        bytes32 id,
+        address member,
+        uint256 stake,
+        uint256 totalStake,
+        uint256 challenges
+    ) public view returns (uint256) {
+        uint256 size = p.committeeSize;
+        return
+            Sortition.committeeBand(
+                value,
+                id,
+                member,
+                stake,
+                totalStake,
+                size,
+                Sortition.poolSize(size, p.minReveals, p.poolSeats, challenges)
+            );
+    }
+
     /// @notice `ChallengeManager.isCommitteeMember` for a validator: whether `validator` is drawn in
-    ///         the first band by `seed` with its stake at `round` (and the validator role's).
+    ///         the first band of the committee of `id` (of `round`), with its stake at `round` (and
+    ///         the validator role's).
     function isSelected(
+        IChallengeManager.Params storage p,
         IStaking staking,
-        bytes32 seed,
+        bytes32 value,
+        bytes32 id,
         address validator,
         uint256 round,
-        uint256 committeeSize
+        uint256 challenges
     ) external view returns (bool) {
         return
-            Sortition.isSelected(
-                seed,
+            band(
+                p,
+                value,
+                id,
                 validator,
                 staking.stakeAt(validator, round),
                 staking.roleStakeAt(IStaking.Role.Validator, round),
-                committeeSize
-            );
+                challenges
+            ) == 0;
     }
 
     /// @notice `ChallengeManager.reportBeaconWithholding`'s checks: `validator` committed to the

@@ -12,6 +12,9 @@ import {IChallengeManager} from "../interfaces/IChallengeManager.sol";
 library ChallengeParams {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant BPS = 10_000;
+    /// Most seats a pool member may hold on average (`poolSeats`): a member commits its verdicts in
+    /// one batch, which must fit a block.
+    uint256 internal constant MAX_POOL_SEATS = 200;
 
     /// @notice Refuses `p` unless every field is within its bounds for epochs of `len` seconds;
     ///         `maxCommittee`, `maxExtensions`, `maxVerdictSlash` and `maxBeaconSlash` are the
@@ -45,6 +48,7 @@ library ChallengeParams {
         _bound("missSlash", p.missSlash, 1, WAD);
         _bound("verdictSlash", p.verdictSlash, 1, maxVerdictSlash);
         _bound("beaconSlash", p.beaconSlash, 1, maxBeaconSlash);
+        _bound("poolSeats", p.poolSeats, 0, MAX_POOL_SEATS);
     }
 
     /// @notice `check`s `p`, then stores it in `params` and emits `ParamsUpdated` (from the
@@ -75,6 +79,7 @@ library ChallengeParams {
         params.missSlash = p.missSlash;
         params.verdictSlash = p.verdictSlash;
         params.beaconSlash = p.beaconSlash;
+        params.poolSeats = p.poolSeats;
         emit IChallengeManager.ParamsUpdated(p);
     }
 

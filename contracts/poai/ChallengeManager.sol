@@ -14,14 +14,14 @@ import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {ChallengeParams} from "../libraries/ChallengeParams.sol";
 import {ChallengeCold} from "../libraries/ChallengeCold.sol";
 import {Judgment} from "../libraries/Judgment.sol";
-import {Sortition} from "../libraries/Sortition.sol";
 
 /// @title ChallengeManager
 /// @notice The Proof-of-AI protocol. Every active trainer is due one challenge per round (a round
 ///         is a staking epoch): train spec `specFor(round, seed)` from
 ///         `seed = keccak256(abi.encode(beacon(round), trainer, round))` and commit the run's
 ///         checkpoint Merkle root. In the next round a committee of validators, each proving its
-///         own stake-weighted sortition from the audit seed, re-executes its share of the sampled
+///         own stake-weighted sortition from the audit seed (the round's committees are drawn from
+///         its committee pool, `Sortition.committeeBand`), re-executes its share of the sampled
 ///         segments and commits then reveals a verdict; an `Invalid` verdict names a segment that
 ///         does not replay, and every member then replays the named segments and votes again (the
 ///         second phase), so one honest catch becomes the verdict of every honest member. The
@@ -121,6 +121,9 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     mapping(bytes32 id => Challenge) private _challenges;
     mapping(bytes32 id => mapping(uint256 index => uint256)) private _slots;
     mapping(address trainer => uint256) public misses;
+    /// @notice Results submitted in a round: they size the committee pool of the next round
+    ///         (`Sortition.poolSize`), and are final before that round's beacon value can be known.
+    mapping(uint256 round => uint256) public submissions;
     mapping(uint256 epoch => mapping(address operator => uint256)) private _points;
     mapping(uint256 epoch => uint256) private _totals;
     /// Round values read once per round: the beacon's value, the validator role's stake.
@@ -190,6 +193,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         c.status = Status.Submitted;
         c.resultRoot = resultRoot;
         if (misses[msg.sender] != 0) misses[msg.sender] = 0;
+        ++submissions[round];
         emit ResultSubmitted(id, msg.sender, round, resultRoot, reportedScoreBps, latency);
     }
 
@@ -501,14 +505,18 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     ///         open; a top-up band, `TOP_UP_BANDS`, only while the committee is short).
     function isCommitteeMember(bytes32 id, address validator) external view returns (bool) {
         // a stranger or a trainer is never drawn (and needs no audit seed, which may not exist yet)
+        Challenge storage c = _challenges[id];
+        uint256 a = _auditRound(c);
         return
             staking.roleOf(validator) == IStaking.Role.Validator &&
             ChallengeCold.isSelected(
+                _params,
                 staking,
-                auditSeed(id),
+                _beaconView(a),
+                id,
                 validator,
-                _challenges[id].round,
-                _params.committeeSize
+                c.round,
+                submissions[a - 1]
             );
     }
 
@@ -597,8 +605,15 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 n = c.members;
         if (n == MAX_COMMITTEE) revert CommitteeFull(id, MAX_COMMITTEE);
         uint256 total = _validatorStake(round);
-        bytes32 seed = keccak256(abi.encode(_seal(a), id));
-        uint256 band = Sortition.band(seed, msg.sender, stake, total, _params.committeeSize);
+        uint256 band = ChallengeCold.band(
+            _params,
+            _seal(a),
+            id,
+            msg.sender,
+            stake,
+            total,
+            submissions[a - 1]
+        );
         if (band > TOP_UP_BANDS) revert NotInCommittee(id, msg.sender);
         if (band != 0) {
             // a top-up band joins from its part of the commit window on

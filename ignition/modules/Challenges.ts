@@ -7,7 +7,8 @@
  * Parameters (module `PoAIChallenges`): the `ChallengeParams` fields (`commitWindow`,
  * `revealWindow`, `finalizeGrace`, `replayWindow` in seconds, `committeeSize`, `quorumBps`,
  * `minReveals`, `maxDeviationBps`, `scoreToleranceBps`, `maxMisses`, `maxExtensions`, and
- * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions),
+ * `fraudSlash`, `withholdSlash`, `missSlash`, `verdictSlash`, `beaconSlash` as WAD fractions,
+ * `poolSeats`: the seats a member of a round's committee pool holds on average, 0 for no pool),
  * and `beaconContributors` (the beacon's contributors per round, default 32).
  * The windows' defaults are a quarter of a one-day epoch (the replay window an eighth); `poai
  * deploy` derives them from the network's `epochLength` when the parameters file leaves them out.
@@ -36,7 +37,7 @@ export const REGISTRY_SELECTORS = [
 
 export const CHALLENGE_SELECTORS = [
   toFunctionSelector(
-    "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64))",
+    "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64,uint16))",
   ),
 ] as const;
 
@@ -81,6 +82,7 @@ const build = (source: TokenSource) =>
           missSlash: p("missSlash"),
           verdictSlash: p("verdictSlash"),
           beaconSlash: p("beaconSlash"),
+          poolSeats: p("poolSeats"),
         },
       ],
       { libraries: { ChallengeParams: challengeParams, ChallengeCold: challengeCold } },

@@ -124,6 +124,7 @@ export type ChallengeParams = {
   missSlash: bigint;
   verdictSlash: bigint;
   beaconSlash: bigint;
+  poolSeats: number;
 };
 
 /**
@@ -149,6 +150,11 @@ export function defaultChallengeParams(epochLength: number): ChallengeParams {
     missSlash: parseEther("0.01"),
     verdictSlash: parseEther("0.05"),
     beaconSlash: parseEther("0.02"),
+    // a round's committees are drawn from a pool of validators holding ~30 seats each (never
+    // fewer than 2 x max(committeeSize, minReveals) members): each validator's fixed cost a round
+    // is shared by ~30 verdicts however many validators there are (docs/protocol.md, "The
+    // committee pool")
+    poolSeats: 30,
   };
 }
 
@@ -205,7 +211,7 @@ export async function deployPoAI(viem: HardhatViemHelpers, options: PoAIDeployOp
     challenges.address,
     [
       selector(
-        "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64))",
+        "setParams((uint32,uint32,uint32,uint32,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint64,uint64,uint64,uint64,uint64,uint16))",
       ),
     ],
     ROLES.GOVERNOR,

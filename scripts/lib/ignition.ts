@@ -95,6 +95,7 @@ export const networkParametersSchema = z
         missSlash: u64.optional(),
         verdictSlash: u64.optional(),
         beaconSlash: u64.optional(),
+        poolSeats: u16.optional(),
       })
       .strict()
       .optional(),

@@ -225,7 +225,9 @@ describe("ChallengeManager attacks", function () {
     /** Six validators of 1,000 and committeeSize 1: each is selected with probability 1/6. */
     async function sparse() {
       const w = await deployWorld(conn, {
-        challenge: { committeeSize: 1 },
+        // the draw inside a committee, over every validator: no round pool here (`poolSeats` 0;
+        // "a round's committee pool" below draws the committees from a pool)
+        challenge: { committeeSize: 1, poolSeats: 0 },
         trainers: [E(5000), E(5000), E(5000)],
         validators: Array.from({ length: 6 }, () => E(1000)),
       });

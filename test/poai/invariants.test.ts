@@ -197,7 +197,9 @@ describe("ChallengeManager stateful invariants", function () {
       trainers: TRAINER_STAKES,
       validators: VALIDATOR_STAKES,
       outsiders: 2,
-      challenge: { committeeSize: 4, maxMisses: 2 },
+      // the model draws each committee from every validator (`Sortition.band`): no round pool
+      // (`poolSeats` 0); the pool's draw is pinned in attacks.test.ts and test/sdk
+      challenge: { committeeSize: 4, maxMisses: 2, poolSeats: 0 },
       specs: SPECS.map((s, i) => ({ spec: { ...SPEC, evalSize: 64 + i }, params: s.params })),
     });
     return w;

@@ -149,6 +149,13 @@ describe("ChallengeManager parameters", function () {
       below: ["beaconSlash", 0n, 1n, E("0.1")],
       above: ["beaconSlash", E("0.1") + 1n, 1n, E("0.1")],
     },
+    // 0 turns the committee pool off; a member's seats are committed in one batch that must fit a block
+    {
+      field: "poolSeats",
+      lo: 0n,
+      hi: 200n,
+      above: ["poolSeats", 201n, 0n, 200n],
+    },
   ];
   const withField = (p: ChallengeParams, field: keyof ChallengeParams, v: bigint): ChallengeParams => ({
     ...p,

@@ -24,6 +24,8 @@ import {
   decodeStatus,
   decodeVerdict,
   isSelected,
+  committeeBand,
+  poolSize,
   newSalt,
   roundWindows,
   committeeSamples,
@@ -669,10 +671,16 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       let cases = 0;
       const outcomes = { selected: 0, skipped: 0 };
       for (const committeeSize of [1, 3, 8, 16]) {
-        await f.d.challenges.write.setParams([{ ...params, committeeSize }]);
+        // committees drawn from the round's pool (30 seats a member: a pool of
+        // 2 x max(committeeSize, minReveals) of these 20 validators, some of them always in it), and
+        // at size 8 without a pool
+        const poolSeats = committeeSize === 8 ? 0 : params.poolSeats;
+        await f.d.challenges.write.setParams([{ ...params, committeeSize, poolSeats }]);
+        const size = poolSize(committeeSize, params.minReveals, poolSeats, ids.length);
         for (const id of ids) {
           for (const [k, v] of validators.entries()) {
-            const expected = isSelected(auditSeed(value, id), v, stakes.get(v)!, total, committeeSize);
+            const band = committeeBand(value, id, v, stakes.get(v)!, total, committeeSize, size);
+            const expected = band === 0n;
             expect(
               await c.challenges.isCommitteeMember({ id, validator: v }),
               `${id} ${v} size ${committeeSize}`,
@@ -682,6 +690,8 @@ describe("@poai/sdk Proof-of-AI actions", () => {
             if (k % 5 === 0) {
               const check = await c.challenges.checkCommittee({ id, validator: v });
               expect(check.selected).to.equal(expected);
+              expect(check.band).to.equal(band);
+              expect(check.poolSize).to.equal(size);
               expect(check.auditSeed).to.equal(await c.challenges.getAuditSeed({ id }));
               expect([check.stake, check.totalStake, check.committeeSize]).to.deep.equal([
                 stakes.get(v),

@@ -66,8 +66,8 @@ describe("committee selection for a whole round", function () {
         checkDeployment: false,
       });
       const inputs = await getRoundCommitteeInputs(counted, { validator: v.address, round: 1n });
-      // one block number and five reads, however many challenges the round has
-      expect(requests).to.equal(6);
+      // one block number and six reads, however many challenges the round has
+      expect(requests).to.equal(7);
       const notSelected = await challengesNotSelected(
         counted,
         v.address,

@@ -4,19 +4,6 @@
 export const challengeColdAbi = [
   {
     type: "function",
-    name: "isSelected",
-    inputs: [
-      { name: "staking", type: "IStaking", internalType: "contract IStaking" },
-      { name: "seed", type: "bytes32", internalType: "bytes32" },
-      { name: "validator", type: "address", internalType: "address" },
-      { name: "round", type: "uint256", internalType: "uint256" },
-      { name: "committeeSize", type: "uint256", internalType: "uint256" },
-    ],
-    outputs: [{ name: "", type: "bool", internalType: "bool" }],
-    stateMutability: "view",
-  },
-  {
-    type: "function",
     name: "reporters",
     inputs: [
       {

@@ -196,6 +196,7 @@ export const iBoundChallengesAbi = [
           { name: "missSlash", type: "uint64", internalType: "uint64" },
           { name: "verdictSlash", type: "uint64", internalType: "uint64" },
           { name: "beaconSlash", type: "uint64", internalType: "uint64" },
+          { name: "poolSeats", type: "uint16", internalType: "uint16" },
         ],
       },
     ],

@@ -116,6 +116,7 @@ export const iChallengeManagerAbi = [
           { name: "missSlash", type: "uint64", internalType: "uint64" },
           { name: "verdictSlash", type: "uint64", internalType: "uint64" },
           { name: "beaconSlash", type: "uint64", internalType: "uint64" },
+          { name: "poolSeats", type: "uint16", internalType: "uint16" },
         ],
       },
     ],

@@ -55,7 +55,7 @@ import {
   type VerdictName,
 } from "../poai/enums.js";
 import { auditSeed, challengeId, newSalt, verdictCommitment } from "../poai/hashes.js";
-import { isSelected, selectionProbabilityBps, sortitionBand } from "../poai/sortition.js";
+import { committeeBand, isInPool, poolSize, selectionProbabilityBps } from "../poai/sortition.js";
 import { roundWindows, type RoundWindows } from "../poai/timing.js";
 import { checkBytes32, checkRound, checkSmallUint } from "../poai/validate.js";
 import { sendContractTransaction, withDecodedErrors as read } from "../transaction.js";
@@ -155,10 +155,16 @@ export interface CommitteeCheck {
   minReveals: number;
   /** Chance of selection in basis points: `min(1, committeeSize · stake / totalStake)`. */
   probabilityBps: number;
+  /**
+   * The audit round's committee pool (`poolSize`; 0 when there is no pool) and whether the
+   * validator is in it (`isInPool`): outside it, it holds no seat in the round's committees.
+   */
+  poolSize: bigint;
+  inPool: boolean;
   /** In the committee's first draw (`isCommitteeMember`). */
   selected: boolean;
   /**
-   * The validator's sortition band (`sortitionBand`): `0` when `selected`; `1` to `TOP_UP_BANDS`
+   * The validator's sortition band (`committeeBand`; `null` outside the round's pool): `0` when `selected`; `1` to `TOP_UP_BANDS`
    * when it may top up a committee short of `minReveals` members (`canJoinCommittee` says whether
    * the chain admits it now); `null` when it has no stake.
    */
@@ -496,8 +502,9 @@ export async function isCommitteeMember(
 
 /**
  * Whether `validator` is in the committee of challenge `id`, computed off-chain with the SDK's
- * `isSelected` from the raw inputs (the audit round's beacon value, the account's role, its and
- * the validators' total stake at the audit round, the committee size), all read at one block. It
+ * `committeeBand` from the raw inputs (the audit round's beacon value, the account's role, its and
+ * the validators' total stake at the challenge's round, the committee size and the audit round's
+ * pool size), all read at one block. It
  * agrees with `isCommitteeMember` and shows why. Throws the decoded `BeaconNotReady` before the
  * audit round starts.
  */
@@ -535,7 +542,7 @@ export async function checkCommittee(
   const round = BigInt(challenge.round);
   const auditRound = BigInt(challenge.auditRound);
   const stakingAt = { address: staking, abi: stakingAbi, blockNumber } as const;
-  const [value, role, stake, totalStake] = await Promise.all([
+  const [value, role, stake, totalStake, submissions] = await Promise.all([
     read(beacon, "valueOf", () =>
       readContract(ctx.publicClient, {
         address: beacon,
@@ -562,9 +569,22 @@ export async function checkCommittee(
         args: [ROLE.Validator, round],
       }),
     ),
+    read(address, "submissions", () =>
+      readContract(ctx.publicClient, {
+        address,
+        abi: challengeManagerAbi,
+        functionName: "submissions",
+        args: [auditRound - 1n],
+        blockNumber,
+      }),
+    ),
   ]);
   const seed = auditSeed(value, id);
+  const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, submissions);
   const isValidator = role === ROLE.Validator;
+  const band = isValidator
+    ? committeeBand(value, id, validator, stake, totalStake, params.committeeSize, size)
+    : null;
   return {
     id,
     validator,
@@ -578,8 +598,10 @@ export async function checkCommittee(
     committeeSize: params.committeeSize,
     minReveals: params.minReveals,
     probabilityBps: isValidator ? selectionProbabilityBps(stake, totalStake, params.committeeSize) : 0,
-    selected: isValidator && isSelected(seed, validator, stake, totalStake, params.committeeSize),
-    band: isValidator ? sortitionBand(seed, validator, stake, totalStake, params.committeeSize) : null,
+    poolSize: size,
+    inPool: isValidator && isInPool(value, validator, stake, totalStake, size),
+    selected: band === 0n,
+    band,
   };
 }
 
@@ -718,14 +740,31 @@ export async function getCommittee(ctx: PoAIContext, args: { id: Hex }): Promise
     ),
   ]);
   const round = BigInt(challenge.round);
+  const auditRound = BigInt(challenge.auditRound);
   const stakingAt = { address: staking, abi: stakingAbi, blockNumber } as const;
-  const totalStake = await read(staking, "roleStakeAt", () =>
-    readContract(ctx.publicClient, {
-      ...stakingAt,
-      functionName: "roleStakeAt",
-      args: [ROLE.Validator, round],
-    }),
-  );
+  const beacon = randomnessBeaconAddress(ctx);
+  const [totalStake, value, submissions] = await Promise.all([
+    read(staking, "roleStakeAt", () =>
+      readContract(ctx.publicClient, {
+        ...stakingAt,
+        functionName: "roleStakeAt",
+        args: [ROLE.Validator, round],
+      }),
+    ),
+    read(beacon, "valueOf", () =>
+      readContract(ctx.publicClient, {
+        address: beacon,
+        abi: randomnessBeaconAbi,
+        functionName: "valueOf",
+        args: [auditRound],
+        blockNumber,
+      }),
+    ),
+    read(address, "submissions", () =>
+      readContract(ctx.publicClient, { ...at, functionName: "submissions", args: [auditRound - 1n] }),
+    ),
+  ]);
+  const size = poolSize(params.committeeSize, params.minReveals, params.poolSeats, submissions);
   const validators: Address[] = [];
   for await (const op of iterateOperators(ctx)) {
     if (op.roleId === ROLE.Validator) validators.push(getAddress(op.operator));
@@ -738,12 +777,12 @@ export async function getCommittee(ctx: PoAIContext, args: { id: Hex }): Promise
     ),
   );
   const members = validators
-    .filter((v, i) => isSelected(seed, v, stakes[i]!, totalStake, params.committeeSize))
+    .filter((v, i) => committeeBand(value, id, v, stakes[i]!, totalStake, params.committeeSize, size) === 0n)
     .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
   return {
     id,
     round,
-    auditRound: BigInt(challenge.auditRound),
+    auditRound,
     auditSeed: seed,
     committeeSize: params.committeeSize,
     totalStake,

@@ -47,7 +47,11 @@ export {
 export {
   TOP_UP_BANDS,
   bandCommitStart,
+  committeeBand,
+  isInPool,
   isSelected,
+  poolSeed,
+  poolSize,
   selectionProbabilityBps,
   sortitionBand,
   sortitionDraw,

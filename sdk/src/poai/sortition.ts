@@ -8,10 +8,15 @@
  * ```
  *
  * so every validator checks its own selection off-chain, and anyone verifies it on-chain in O(1).
+ *
+ * A round's committees are drawn from its committee pool (`poolSize`, `isInPool`,
+ * `committeeBand`, as `Sortition.committeeBand`): a stake-weighted random set of validators
+ * sized so that each holds about `poolSeats` seats; a validator outside it skips the round.
  */
 import { encodeAbiParameters, hexToBigInt, keccak256, maxUint256, type Address, type Hex } from "viem";
 import { PoAIInputError } from "../errors.js";
 import { checkAddress, checkUint } from "../validate.js";
+import { auditSeed } from "./hashes.js";
 import { checkBytes32 } from "./validate.js";
 
 /** The sortition draw of `member` for `seed`: `uint256(keccak256(abi.encode(seed, member)))`. */
@@ -121,4 +126,76 @@ export function selectionProbabilityBps(
   const threshold = sortitionThreshold(stake, totalStake, committeeSize);
   if (threshold === null) return 10_000;
   return Number((threshold * 10_000n) / maxUint256);
+}
+
+/**
+ * The size of a round's committee pool, bit for bit as `Sortition.poolSize`:
+ * `max(2 · max(committeeSize, minReveals), ceil(committeeSize · challenges / poolSeats))`, so that
+ * a pool member holds about `poolSeats` seats and a pool short of `minReveals` members stays
+ * rare; `0n` (no pool: every validator serves every round) when `poolSeats` is 0. `challenges` is
+ * `submissions(auditRound - 1)`, the results submitted in the round before the audit round.
+ */
+export function poolSize(
+  committeeSize: bigint | number,
+  minReveals: bigint | number,
+  poolSeats: bigint | number,
+  challenges: bigint | number,
+): bigint {
+  const c = checkUint("committeeSize", committeeSize);
+  const m = checkUint("minReveals", minReveals);
+  const seats = checkUint("poolSeats", poolSeats);
+  const n = checkUint("challenges", challenges);
+  if (seats === 0n) return 0n;
+  const wanted = (c * n + seats - 1n) / seats;
+  const floor = 2n * (c > m ? c : m);
+  return wanted > floor ? wanted : floor;
+}
+
+/** The seed a round's pool is drawn from: `keccak256(abi.encode(beaconValue))` (`Sortition.poolSeed`). */
+export function poolSeed(beaconValue: Hex): Hex {
+  return keccak256(encodeAbiParameters([{ type: "bytes32" }], [checkBytes32("beaconValue", beaconValue)]));
+}
+
+/**
+ * Whether `member` serves the round whose beacon value is `beaconValue` (its pool of `size`
+ * members expected, `poolSize`): always without a pool (`size` 0) or when `size · stake >=
+ * totalStake`, else `isSelected(poolSeed(beaconValue), member, stake, totalStake, size)`. A
+ * validator outside the pool has no seat in any of the round's committees: one check a round.
+ */
+export function isInPool(
+  beaconValue: Hex,
+  member: Address,
+  stake: bigint,
+  totalStake: bigint,
+  size: bigint | number,
+): boolean {
+  const p = checkUint("size", size);
+  if (p === 0n) return true;
+  return isSelected(poolSeed(beaconValue), member, stake, totalStake, p);
+}
+
+/**
+ * `member`'s band in the committee of challenge `id` audited in the round whose beacon value is
+ * `beaconValue`, bit for bit as `Sortition.committeeBand`: without a pool (`size` 0) or for a
+ * member the pool always holds, `sortitionBand(auditSeed, member, stake, totalStake,
+ * committeeSize)` as before pools; otherwise `null` outside the pool, and inside it
+ * `sortitionBand(auditSeed, member, 1, size, committeeSize)`: every pool member is drawn alike,
+ * `committeeSize / size` for the first band, so that a member's overall chance of a first-band
+ * seat stays `committeeSize · stake / totalStake`. `null` also for a member with no stake.
+ */
+export function committeeBand(
+  beaconValue: Hex,
+  id: Hex,
+  member: Address,
+  stake: bigint,
+  totalStake: bigint,
+  committeeSize: bigint | number,
+  size: bigint | number,
+): bigint | null {
+  const p = checkUint("size", size);
+  const seed = auditSeed(checkBytes32("beaconValue", beaconValue), checkBytes32("id", id));
+  if (p === 0n || p * checkUint("stake", stake) >= checkUint("totalStake", totalStake))
+    return sortitionBand(seed, member, stake, totalStake, committeeSize);
+  if (!isSelected(poolSeed(beaconValue), member, stake, totalStake, p)) return null;
+  return sortitionBand(seed, member, 1n, p, committeeSize);
 }

@@ -1,0 +1,63 @@
+/**
+ * The growth exponents of `BENCH=scale` (`figure ≈ a·N^b`, least squares on log–log), shared by
+ * `bench/scale.ts` and `bench/scale-join.ts` (which joins runs of different sizes into one file).
+ */
+
+/** What the exponents are fitted from: one size's steady figures, SQLite sizes and claims. */
+export interface FittedSize {
+  n: number;
+  steady: {
+    gasPerTrainer: number;
+    actionsPerTrainer: Record<string, number>;
+    maxTxGas: Record<string, number>;
+    rpcPerTrainerPerRound: number;
+    rpcPerValidatorPerRound: number;
+    validatorCpuMsPerRound: number;
+    trainerCpuMsPerRound: number;
+    wallSecondsPerEpoch: number;
+  };
+  claims: { gasMean: number };
+  sqliteBytes: Record<"trainer" | "validator", { mean: number }>;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** Least-squares slope of log(y) on log(x): the exponent b of y ≈ a·x^b. */
+export function growthExponent(points: readonly { n: number; value: number }[]): number | null {
+  const ps = points.filter((p) => p.value > 0 && p.n > 0);
+  if (ps.length < 2) return null;
+  const xs = ps.map((p) => Math.log(p.n));
+  const ys = ps.map((p) => Math.log(p.value));
+  const mx = mean(xs);
+  const my = mean(ys);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
+}
+
+/** Every figure's exponent over `results` (one entry a size). */
+export function scaleExponents(results: readonly FittedSize[]) {
+  const series = (f: (s: FittedSize) => number) => results.map((s) => ({ n: s.n, value: f(s) }));
+  const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
+  return {
+    gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
+    rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
+    rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
+    validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),
+    trainerCpuMsPerRound: growthExponent(series((s) => s.steady.trainerCpuMsPerRound)),
+    wallSecondsPerEpoch: growthExponent(series((s) => s.steady.wallSecondsPerEpoch)),
+    sqliteBytesPerTrainer: growthExponent(series((s) => s.sqliteBytes.trainer.mean)),
+    sqliteBytesPerValidator: growthExponent(series((s) => s.sqliteBytes.validator.mean)),
+    claimGasMean: growthExponent(series((s) => s.claims.gasMean)),
+    actionGasPerTrainer: Object.fromEntries(
+      [...actions].map((a) => [a, growthExponent(series((s) => s.steady.actionsPerTrainer[a] ?? 0))]),
+    ),
+    maxTxGas: Object.fromEntries(
+      [...actions].map((a) => [a, growthExponent(series((s) => s.steady.maxTxGas[a] ?? 0))]),
+    ),
+  };
+}
