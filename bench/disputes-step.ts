@@ -79,6 +79,17 @@ async function playRecorded(
   }
 }
 
+/** Segment `segment` of `run` as its sampling commitment (`stepDisputeOf`'s `c`). */
+function segmentOf(run: CommittedRun, segment: number) {
+  return {
+    firstStep: segment * interval,
+    steps: interval,
+    startRoot: run.commitment.parameterRoots[segment],
+    endRoot: run.commitment.parameterRoots[segment + 1],
+    stepStatesRoot: run.commitment.stepRoots[segment],
+  };
+}
+
 async function openAtStep(
   f: CommittedRunsWorld,
   by: Actor,
@@ -186,18 +197,7 @@ export async function runStepDisputesBench(): Promise<void> {
   const sample = { step: 3, slot: 4, byte: 5 };
   const states = Array.from({ length: interval }, (_, t) => f.forged.claimed.tensors(interval + t));
   const answer = answerSample(f.forged.claimed.spec, states, sample);
-  const dispute = stepDisputeOf(
-    f.forged.claimed.spec,
-    {
-      firstStep: interval,
-      steps: interval,
-      startRoot: f.forged.commitment.parameterRoots[1],
-      endRoot: f.forged.commitment.parameterRoots[2],
-      stepStatesRoot: f.forged.commitment.stepRoots[1],
-    },
-    sample,
-    answer,
-  );
+  const dispute = stepDisputeOf(f.forged.claimed.spec, segmentOf(f.forged, 1), sample, answer);
   if (dispute?.fraud !== "value") throw new Error("the forged sample is not disputable");
   const step = await openAtStep(f, challenger, f.forged, 1, dispute);
   const stepMoves = await playRecorded(
@@ -257,13 +257,7 @@ export async function runStepDisputesBench(): Promise<void> {
     };
     const data = stepDisputeOf(
       spec,
-      {
-        firstStep: interval,
-        steps: interval,
-        startRoot: f.fair.commitment.parameterRoots[1],
-        endRoot: f.fair.commitment.parameterRoots[2],
-        stepStatesRoot: f.fair.commitment.stepRoots[1],
-      },
+      segmentOf(f.fair, 1),
       dataSample,
       dataAnswer,
       (step) => stepDataBytes(spec, key, step),

@@ -9,6 +9,7 @@ export interface FittedSize {
   steady: {
     gasPerTrainer: number;
     actionsPerTrainer: Record<string, number>;
+    /** The largest single transaction of each action: no action may grow with N. */
     maxTxGas: Record<string, number>;
     rpcPerTrainerPerRound: number;
     rpcPerValidatorPerRound: number;

@@ -75,7 +75,7 @@ import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js"
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
-import { scaleExponents } from "./scale-fit.js";
+import { scaleExponents, type FittedSize } from "./scale-fit.js";
 
 /**
  * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
@@ -158,17 +158,8 @@ interface SizeFigures {
   epochs: number;
   setupSeconds: number;
   rounds: RoundFigures[];
-  steady: {
-    gasPerTrainer: number;
-    actionsPerTrainer: Record<string, number>;
-    /** The largest single transaction of each action: no action may grow with N. */
-    maxTxGas: Record<string, number>;
-    rpcPerTrainerPerRound: number;
-    rpcPerValidatorPerRound: number;
-    validatorCpuMsPerRound: number;
-    trainerCpuMsPerRound: number;
-    wallSecondsPerEpoch: number;
-  };
+  /** The steady rounds' figures (`maxTxGas`: the largest single transaction of each action). */
+  steady: FittedSize["steady"];
   claims: {
     count: number;
     gasMean: number;

@@ -12,7 +12,6 @@ import path from "node:path";
 import { parseEther, type Address } from "viem";
 import {
   challengeId,
-  createPoAIClient,
   disputeGameAbi,
   getDefence,
   getDispute,
@@ -29,9 +28,7 @@ import { DisputeStore } from "../../node/src/disputes/index.js";
 import { fetchCheckpoint } from "../../node/src/daemon/protocol.js";
 import { DisputingForger, FramingValidator } from "../../scripts/lib/adversaries.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
-import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
-import { ROLES } from "../../scripts/lib/roles.js";
-import { daemonWorld, EPOCH, type DaemonWorld } from "../fixtures/daemons.js";
+import { daemonWorld, withDisputeGame, type DaemonWorld } from "../fixtures/daemons.js";
 
 const ROUND = 1n;
 const BOND = parseEther("10");
@@ -71,22 +68,11 @@ describe("the trainer daemon defends a run a colluding majority convicted", func
 
   before(async () => {
     w = await daemonWorld({ trainers: 2, validators: 3 });
-    const g = await deployDisputeGame(w.viem, {
-      token: w.d.token.address,
+    ({ game, clientOf } = await withDisputeGame(w, {
       moveTimeout: MOVE_TIMEOUT,
       bond: BOND,
-      staking: w.d.staking.address,
       slashFraction: SLASH,
-      challenges: w.d.challenges.address,
-      disputeWindow: BigInt(2 * EPOCH),
-    });
-    game = g.address;
-    await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
-    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
-    await w.d.staking.write.addSlashSource([game]);
-    const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
-    clientOf = (op) =>
-      createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
+    }));
     trainer = await OpenTrainer.create({
       client: clientOf(w.trainers[0]),
       databasePath: path.join(w.tempDir("trainer"), "trainer.db"),

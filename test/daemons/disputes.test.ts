@@ -10,13 +10,7 @@
 import { expect } from "chai";
 import path from "node:path";
 import { decodeFunctionData, parseEther, type Address, type Hex } from "viem";
-import {
-  challengeId,
-  createPoAIClient,
-  disputeGameAbi,
-  getDispute,
-  type PoAIClient,
-} from "../../sdk/src/index.js";
+import { challengeId, disputeGameAbi, getDispute, type PoAIClient } from "../../sdk/src/index.js";
 import { TrainerStore } from "../../node/src/node/index.js";
 import { ValidatorDaemon, ValidatorStore } from "../../node/src/verifier/index.js";
 import { DisputeStore, openBoundGame, type MoveRecord } from "../../node/src/disputes/index.js";
@@ -27,9 +21,7 @@ import { runCli } from "../../scripts/cli/main.js";
 import { accountKey } from "../fixtures/hardhat-node.js";
 import { ColludingValidator, DisputingForger } from "../../scripts/lib/adversaries.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
-import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
-import { ROLES } from "../../scripts/lib/roles.js";
-import { daemonWorld, EPOCH, type DaemonWorld } from "../fixtures/daemons.js";
+import { daemonWorld, withDisputeGame, type DaemonWorld } from "../fixtures/daemons.js";
 
 const ROUND = 1n;
 const BOND = parseEther("10");
@@ -70,22 +62,11 @@ describe("daemons play dispute games: one honest validator overrules a colluding
 
   before(async () => {
     w = await daemonWorld({ trainers: 1, validators: 3 });
-    const g = await deployDisputeGame(w.viem, {
-      token: w.d.token.address,
+    ({ game, clientOf } = await withDisputeGame(w, {
       moveTimeout: MOVE_TIMEOUT,
       bond: BOND,
-      staking: w.d.staking.address,
       slashFraction: SLASH,
-      challenges: w.d.challenges.address,
-      disputeWindow: BigInt(2 * EPOCH),
-    });
-    game = g.address;
-    await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
-    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
-    await w.d.staking.write.addSlashSource([game]);
-    const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
-    clientOf = (op) =>
-      createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
+    }));
     const [trainer] = w.trainers;
     dbs.trainer = path.join(w.tempDir("forger"), "trainer.db");
     forger = await KillableForger.create({

@@ -20,7 +20,6 @@ import path from "node:path";
 import { bytesToHex, parseEther, type Address, type Hex } from "viem";
 import {
   challengeId,
-  createPoAIClient,
   disputeGameAbi,
   getDispute,
   nextDisputeMove,
@@ -53,9 +52,7 @@ import { ValidatorDaemon } from "../../node/src/verifier/index.js";
 import type { MoveRecord } from "../../node/src/disputes/index.js";
 import { ColludingValidator } from "../../scripts/lib/adversaries.js";
 import { driveRounds } from "../../scripts/lib/daemon-network.js";
-import { deployDisputeGame } from "../../scripts/lib/deploy-disputes.js";
-import { ROLES } from "../../scripts/lib/roles.js";
-import { daemonWorld, DAEMON_SPEC_PARAMS, EPOCH, type DaemonWorld } from "../fixtures/daemons.js";
+import { daemonWorld, withDisputeGame, DAEMON_SPEC_PARAMS, type DaemonWorld } from "../fixtures/daemons.js";
 import { syntheticDataset, v2Spec } from "../engine/datasets.js";
 
 const ROUND = 1n;
@@ -125,22 +122,7 @@ describe("daemons: a sampling validator opens and wins a game at the sampled ste
 
   before(async () => {
     w = await daemonWorld({ trainers: 1, validators: 3 });
-    const g = await deployDisputeGame(w.viem, {
-      token: w.d.token.address,
-      moveTimeout: 600n,
-      bond: BOND,
-      staking: w.d.staking.address,
-      slashFraction: SLASH,
-      challenges: w.d.challenges.address,
-      disputeWindow: BigInt(2 * EPOCH),
-    });
-    game = g.address;
-    await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
-    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
-    await w.d.staking.write.addSlashSource([game]);
-    const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
-    clientOf = (op) =>
-      createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
+    ({ game, clientOf } = await withDisputeGame(w, { moveTimeout: 600n, bond: BOND, slashFraction: SLASH }));
     const [trainer] = w.trainers;
     forger = await HalfRateTrainer.create({
       client: clientOf(trainer),
@@ -341,22 +323,7 @@ describe("daemons: a sampling validator overrules a committee that cleared runs 
       specParams: { ...DAEMON_SPEC_PARAMS, auditSamples: 3 },
       datasetSources: [...server.sources.values()],
     });
-    const g = await deployDisputeGame(w.viem, {
-      token: w.d.token.address,
-      moveTimeout: 600n,
-      bond: BOND,
-      staking: w.d.staking.address,
-      slashFraction: SLASH,
-      challenges: w.d.challenges.address,
-      disputeWindow: BigInt(2 * EPOCH),
-    });
-    game = g.address;
-    await w.d.manager.write.grantRole([ROLES.SLASHER, game, 0]);
-    await w.d.manager.write.grantRole([ROLES.DISPUTES, game, 0]);
-    await w.d.staking.write.addSlashSource([game]);
-    const deployment = { ...w.deployment, contracts: { ...w.deployment.contracts, disputeGame: game } };
-    clientOf = (op) =>
-      createPoAIClient({ publicClient: w.publicClient, walletClient: op.wallet, deployment });
+    ({ game, clientOf } = await withDisputeGame(w, { moveTimeout: 600n, bond: BOND, slashFraction: SLASH }));
     for (const [i, Class] of [OwnFeaturesTrainer, OwnLabelsTrainer, TrainerDaemon].entries())
       trainers.push(
         await Class.create({
