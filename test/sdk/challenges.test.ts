@@ -30,6 +30,7 @@ import {
   roundWindows,
   committeeSamples,
   memberSamples,
+  committeeReplayShare,
   ownSamples,
   sampleSegments,
   sortitionDraw,
@@ -851,6 +852,12 @@ describe("@poai/sdk Proof-of-AI actions", () => {
       expect(ownSamples(seed, members[0]!, 12, 5, 2)).to.deep.equal([0, 1, 2, 3, 4]);
       expect(() => ownSamples(seed, members[0]!, 12, 1000, 0)).to.throw(/minReveals/);
       expect(() => ownSamples(seed, members[0]!, 257, 1000, 2)).to.throw(/\bk\b/);
+      // what a committee replays of an honest run: its members' own shares, not k each
+      expect(committeeReplayShare(3, 66, 2, 2400)).to.equal(99 / 2400);
+      expect(committeeReplayShare(3, 13, 2, 1000)).to.equal(21 / 1000);
+      expect(committeeReplayShare(3, 66, 2, 20)).to.equal(1);
+      expect(() => committeeReplayShare(3, 66, 0, 2400)).to.throw(/minReveals/);
+      expect(() => committeeReplayShare(3, 66, 2, 0)).to.throw(/segments/);
     });
 
     it("mirrors the second phase: one catch convicts, a refuted accusation acquits, a tie decides nothing", () => {

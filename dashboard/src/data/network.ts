@@ -3,7 +3,7 @@
  * one screen is issued in the same tick, so the transport batches them (Multicall3 where the
  * deployment names one, JSON-RPC batches otherwise).
  */
-import { roleName, type OperatorView, type PoAIClient } from "@poai/sdk";
+import { committeeReplayShare, roleName, type OperatorView, type PoAIClient } from "@poai/sdk";
 import { getBlock } from "viem/actions";
 import type { Address, Hex } from "viem";
 import { loadHistory, slashedTotal, type ChallengeRecord, type History } from "./history.js";
@@ -137,7 +137,11 @@ export interface Overview {
 /** Epochs of role stake the overview charts. */
 export const STAKE_EPOCHS = 20;
 
-async function specsOf(client: PoAIClient, epoch: bigint, committeeSize: number): Promise<SpecSummary[]> {
+async function specsOf(
+  client: PoAIClient,
+  epoch: bigint,
+  committee: { committeeSize: number; minReveals: number },
+): Promise<SpecSummary[]> {
   let ids: readonly Hex[];
   try {
     ids = await client.registry.getActiveSpecs({ round: epoch });
@@ -161,7 +165,12 @@ async function specsOf(client: PoAIClient, epoch: bigint, committeeSize: number)
         segments,
         auditSamples: params.auditSamples,
         responseDeadline: params.responseDeadline,
-        reexecutedShare: Math.min(1, (committeeSize * params.auditSamples) / segments),
+        reexecutedShare: committeeReplayShare(
+          committee.committeeSize,
+          params.auditSamples,
+          committee.minReveals,
+          segments,
+        ),
       };
     }),
   );
@@ -202,7 +211,10 @@ export async function loadOverview(client: PoAIClient): Promise<Overview> {
     committeeP,
     c.taskRegistry
       ? Promise.all([epochP, committeeP]).then(([e, params]) =>
-          specsOf(client, e, params?.committeeSize ?? 0),
+          specsOf(client, e, {
+            committeeSize: params?.committeeSize ?? 0,
+            minReveals: params?.minReveals ?? 1,
+          }),
         )
       : Promise.resolve(null),
     epochP.then((e) => client.staking.epochStart({ epoch: e })),

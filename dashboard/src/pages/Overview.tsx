@@ -134,9 +134,9 @@ function OverviewBody({ o }: { o: OverviewData }) {
       )}
       {o.committeeSize !== null && o.specs && o.specs.length > 0 && (
         <p class="muted small">
-          Verification overhead: a committee of about {o.committeeSize} validators each re-executes its
-          sampled segments of a run (committee × samples ÷ segments, an upper bound since samples may
-          overlap); verification is a hash comparison, never a tolerance.
+          Verification overhead: a committee of about {o.committeeSize} validators each re-executes its own
+          share of a run's sampled segments (committee × ⌈samples ÷ minReveals⌉ ÷ segments, an upper bound
+          since the shares may overlap); verification is a hash comparison, never a tolerance.
         </p>
       )}
 

@@ -155,3 +155,22 @@ export function ownSamples(
   const quorum = checkSmallUint("minReveals", minReveals, 1, 255);
   return sampleSegments(auditSeed, validator, Math.ceil(wanted / quorum), segmentCount);
 }
+
+/**
+ * The share of a run's segments a committee re-executes on an honest run: each of
+ * `committeeSize` members replays its own `ceil(auditSamples / minReveals)` segments
+ * (`ownSamples`), so at most `committeeSize · ceil(auditSamples / minReveals) / segments`, capped
+ * at 1 (an upper bound: the members' draws may overlap). The committee's work over the trainer's.
+ */
+export function committeeReplayShare(
+  committeeSize: number,
+  auditSamples: number,
+  minReveals: number,
+  segments: number,
+): number {
+  const members = checkSmallUint("committeeSize", committeeSize, 0, 65_535);
+  const k = checkSmallUint("auditSamples", auditSamples, 0, MAX_AUDIT_SAMPLES);
+  const quorum = checkSmallUint("minReveals", minReveals, 1, 255);
+  const total = checkSmallUint("segments", segments, 1, MAX_SEGMENTS);
+  return Math.min(1, (members * Math.min(total, Math.ceil(k / quorum))) / total);
+}

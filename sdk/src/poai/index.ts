@@ -6,6 +6,7 @@
 export {
   MAX_AUDIT_SAMPLES,
   MAX_SEGMENTS,
+  committeeReplayShare,
   committeeSamples,
   memberSamples,
   ownSamples,
