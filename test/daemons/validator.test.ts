@@ -945,6 +945,9 @@ describe("ValidatorDaemon", function () {
     expect(metrics).to.match(/poai_validator_verdict_commits_total 1/);
     expect(metrics).to.match(/poai_validator_verdict_reveals_total 1/);
     expect(metrics).to.match(/poai_validator_segments_replayed_total [1-9]/);
+    // the audit round's committee pool, which this validator is in (it served)
+    expect(metrics).to.match(/poai_validator_pool_member 1/);
+    expect(metrics).to.match(/poai_validator_pool_size [1-9]/);
   });
 
   it("judges a forged run Invalid and the challenge becomes Fraud after finalize", async () => {

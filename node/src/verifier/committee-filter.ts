@@ -22,6 +22,8 @@ export interface CommitteeBands {
   notSelected: Set<Hex>;
   /** The challenges it may top up, by band (1 to `TOP_UP_BANDS`): it joins only a short committee. */
   topUps: Map<Hex, number>;
+  /** Each audit round read: its committee pool's expected size (0: no pool) and whether the validator is in it. */
+  pools: Map<bigint, { size: bigint; inPool: boolean }>;
 }
 
 /** `validator`'s band in the committee of each of `challenges` (those whose inputs can be read). */
@@ -32,7 +34,7 @@ export async function committeeBands(
   /** Called once per audit round before its inputs are read (e.g. seal that round's beacon). */
   beforeAuditRound?: (auditRound: bigint) => Promise<void>,
 ): Promise<CommitteeBands> {
-  const out: CommitteeBands = { notSelected: new Set(), topUps: new Map() };
+  const out: CommitteeBands = { notSelected: new Set(), topUps: new Map(), pools: new Map() };
   const inputs = new Map<string, RoundCommitteeInputs | null>();
   for (const c of challenges) {
     const auditRound = BigInt(c.round) + 1n + BigInt(c.extension ?? 0);
@@ -40,7 +42,9 @@ export async function committeeBands(
     if (!inputs.has(key)) {
       try {
         await beforeAuditRound?.(auditRound);
-        inputs.set(key, await getRoundCommitteeInputs(ctx, { validator, round: c.round, auditRound }));
+        const read = await getRoundCommitteeInputs(ctx, { validator, round: c.round, auditRound });
+        inputs.set(key, read);
+        out.pools.set(auditRound, { size: read.poolSize, inPool: read.inPool });
       } catch (err) {
         if (!isPoAIContractError(err)) throw err;
         inputs.set(key, null); // BeaconNotReady: the per-challenge path decides

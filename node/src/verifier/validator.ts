@@ -452,6 +452,16 @@ function createMetrics(registry: Registry) {
       help: "Next block the event scan reads",
       registers: [registry],
     }),
+    poolMember: new Gauge({
+      name: "poai_validator_pool_member",
+      help: "1 when the validator is in the committee pool of the latest audit round it read, else 0 (it holds no seat that round)",
+      registers: [registry],
+    }),
+    poolSize: new Gauge({
+      name: "poai_validator_pool_size",
+      help: "Expected size of the latest audit round's committee pool (0: no pool, every validator serves)",
+      registers: [registry],
+    }),
   };
   for (const verdict of ["Valid", "Invalid", "Unavailable"]) m.audits.inc({ verdict }, 0);
   for (const outcome of ["ok", "failed"]) m.ticks.inc({ outcome }, 0);
@@ -512,6 +522,8 @@ export class ValidatorDaemon extends DaemonLoop {
   private readonly specRounds = new Map<bigint, boolean>();
   /** The beacon round this validator was not drawn for (or that was full): no commitment to send. */
   private beaconUndrawn: bigint | undefined;
+  /** The latest audit round whose committee pool was reported (logged and in the metrics). */
+  private poolRoundLogged = -1n;
   /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
   private readonly deadlines = new Map<string, bigint>();
   private lastTick: ValidatorStatus["lastTick"];
@@ -1140,7 +1152,11 @@ export class ValidatorDaemon extends DaemonLoop {
   private async stepAudits(signal: AbortSignal): Promise<void> {
     let now = await this.now(signal);
     // One committee read per round, not per challenge (RPC requests flat in the number of trainers).
-    const { notSelected: notMine, topUps } = await committeeBands(
+    const {
+      notSelected: notMine,
+      topUps,
+      pools,
+    } = await committeeBands(
       this.client,
       this.validator,
       this.store.challengesIn(["new"]).filter((c) => {
@@ -1149,6 +1165,20 @@ export class ValidatorDaemon extends DaemonLoop {
       }),
       (auditRound) => this.ensureSealed(auditRound, signal),
     );
+    // A validator outside a round's committee pool holds no seat that round: said once a round, so
+    // that an operator seeing no audits knows why.
+    for (const [auditRound, pool] of pools) {
+      if (auditRound <= this.poolRoundLogged) continue;
+      this.poolRoundLogged = auditRound;
+      this.metrics.poolMember.set(pool.inPool ? 1 : 0);
+      this.metrics.poolSize.set(Number(pool.size));
+      this.log.info(
+        { auditRound: String(auditRound), poolSize: String(pool.size), inPool: pool.inPool },
+        pool.inPool
+          ? "in the audit round's committee pool"
+          : "not in the audit round's committee pool: no seats",
+      );
+    }
     // The challenges this validator is not drawn for are settled in one write (one disk sync).
     this.store.batch(() => {
       for (const id of notMine) this.store.update(id, { state: "skipped", note: "not in the committee" });
