@@ -110,13 +110,36 @@ library ChallengeCold {
         slashed[round][validator] = true;
     }
 
-    /// @notice `Judgment.reporters` (the members that reported the offence of a `verdict`, at most
-    ///         `max`), for the slash of a convicted or withholding trainer.
+    /// @notice A `Judgment.Vote` with its verdicts as their `uint8` values: the same layout in memory
+    ///         and in calldata, and plain ABI types, so that tools that read this library's ABI
+    ///         (deployment tooling, decoders) need no enum type names.
+    struct PlainVote {
+        address validator;
+        uint8 verdict;
+        uint8 replay;
+        uint16 scoreBps;
+        uint256 weight;
+    }
+
+    /// @notice `Judgment.reporters` (the members that reported the offence of `verdict`, at most
+    ///         `max`), for the slash of a convicted or withholding trainer. `votes` are the
+    ///         challenge manager's own (`plainVotes`); `verdict` out of the enum's range reverts.
     function reporters(
-        Judgment.Vote[] memory votes,
-        IChallengeManager.Verdict verdict,
+        PlainVote[] memory votes,
+        uint8 verdict,
         uint256 max
     ) external pure returns (address[] memory) {
-        return Judgment.reporters(votes, verdict, max);
+        Judgment.Vote[] memory typed;
+        assembly ("memory-safe") {
+            typed := votes
+        }
+        return Judgment.reporters(typed, IChallengeManager.Verdict(verdict), max);
+    }
+
+    /// @notice `votes` as `PlainVote`s, in place (the same memory: no copy).
+    function plainVotes(Judgment.Vote[] memory votes) internal pure returns (PlainVote[] memory plain) {
+        assembly ("memory-safe") {
+            plain := votes
+        }
     }
 }

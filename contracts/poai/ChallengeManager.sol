@@ -809,7 +809,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         (, uint256 taken) = _slash(
             trainer,
             fraud ? p.fraudSlash : p.withholdSlash,
-            ChallengeCold.reporters(votes, o.verdict, MAX_REPORTERS),
+            ChallengeCold.reporters(ChallengeCold.plainVotes(votes), uint8(o.verdict), MAX_REPORTERS),
             fraud,
             round,
             fraud ? id : bytes32(0)

@@ -9,24 +9,16 @@ export const challengeColdAbi = [
       {
         name: "votes",
         type: "tuple[]",
-        internalType: "struct Judgment.Vote[]",
+        internalType: "struct ChallengeCold.PlainVote[]",
         components: [
           { name: "validator", type: "address", internalType: "address" },
-          {
-            name: "verdict",
-            type: "IChallengeManager.Verdict",
-            internalType: "enum IChallengeManager.Verdict",
-          },
-          {
-            name: "replay",
-            type: "IChallengeManager.Verdict",
-            internalType: "enum IChallengeManager.Verdict",
-          },
+          { name: "verdict", type: "uint8", internalType: "uint8" },
+          { name: "replay", type: "uint8", internalType: "uint8" },
           { name: "scoreBps", type: "uint16", internalType: "uint16" },
           { name: "weight", type: "uint256", internalType: "uint256" },
         ],
       },
-      { name: "verdict", type: "IChallengeManager.Verdict", internalType: "enum IChallengeManager.Verdict" },
+      { name: "verdict", type: "uint8", internalType: "uint8" },
       { name: "max", type: "uint256", internalType: "uint256" },
     ],
     outputs: [{ name: "", type: "address[]", internalType: "address[]" }],
