@@ -21,7 +21,7 @@ interface IJobRegistry {
         address token; // the budget's ERC-20 (the staking token, or any other)
         uint128 budget; // escrowed at posting
         uint64 deadline; // unix time by which a run must be judged, or the budget is refunded
-        uint16 minAccuracyBps; // held-out accuracy (the committee's median) a run must reach
+        uint16 minAccuracyBps; // held-out accuracy a run must reach (reported, undisproven by a score game)
         uint16 ownerRoyaltyBps; // the owner's share of the model's royalties, <= maxOwnerRoyaltyBps
     }
 
@@ -64,6 +64,8 @@ interface IJobRegistry {
         uint16 medianScoreBps;
         /// a dispute game overruled the verdict first reported (`status` is the proven one)
         bool overruled;
+        /// when the ChallengeManager last reported it (a score game's window runs from here)
+        uint64 judgedAt;
     }
 
     event JobPosted(
@@ -121,6 +123,7 @@ interface IJobRegistry {
     );
     event ParamsUpdated(Params params);
     event ModelRegistrySet(address models);
+    event ScoreGameSet(address scoreGame);
 
     error UnknownJob(uint256 jobId);
     error JobNotOpen(uint256 jobId, JobState state);
@@ -138,6 +141,10 @@ interface IJobRegistry {
     error NotChallengeManager(address caller);
     error JobNotCompleted(uint256 jobId, JobState state);
     error JobModelAlreadyRegistered(uint256 jobId, bytes32 containerId);
+    error ScoreGameAlreadySet(address scoreGame);
+    /// A qualifying run's reported accuracy may still be disputed until `until` (or a game on it
+    /// is in progress): settle after that.
+    error ScoreUnderDispute(uint256 jobId, bytes32 challengeId, uint256 until);
     error JobCheckpointNotProven(uint256 jobId, uint256 index, bytes32 weightsHash);
     error NoModelRegistry();
     error ModelRegistryAlreadySet(address models);

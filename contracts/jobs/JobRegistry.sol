@@ -11,6 +11,7 @@ import {IJobBoard} from "../interfaces/IJobBoard.sol";
 import {IJobRegistry} from "../interfaces/IJobRegistry.sol";
 import {IRandomnessBeacon} from "../interfaces/IRandomnessBeacon.sol";
 import {IRewardCredit} from "../interfaces/IRewardCredit.sol";
+import {IScoreGame} from "../interfaces/IScoreGame.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {ChallengeManager} from "../poai/ChallengeManager.sol";
@@ -29,13 +30,18 @@ import {JobFunds} from "./JobFunds.sol";
 ///         each assigned trainer's Proof-of-AI challenge trains the job's spec: same seed rule,
 ///         committee, verdicts and slashes as every challenge (the ChallengeManager asks
 ///         `jobSpecOf`), and a fraudulent run is slashed by the ChallengeManager as any fraud.
-///         Once every run is judged, `settle`: a Valid run whose committee median reaches the floor
+///         Once every run is judged, `settle`: a Valid run whose accuracy reaches the floor
 ///         completes the job (the budget is split among the qualifying trainers, the committee
 ///         members whose verdicts agreed with the judgments, and the treasury); otherwise the job
 ///         is re-assigned while its deadline allows another attempt, else refunded. The winning
 ///         run's final checkpoint becomes the model `job/<jobId>` in the ModelRegistry (anyone
 ///         proves it under the run's root with `registerModel`), its royalties split between the
 ///         owner and the trainer.
+///
+///         A run's accuracy is the one its trainer reported, once the score game's window after
+///         its judgment has passed with no game on it pending and none won against it (a game
+///         proves a false report on chain: docs/disputes.md, "Score games"); where no score game is
+///         set, the committee's stake-weighted median.
 ///
 /// Invariants (each pinned by a test):
 ///  - a job's budget leaves escrow exactly once: paid out on completion, or refunded, or returned
@@ -44,8 +50,9 @@ import {JobFunds} from "./JobFunds.sol";
 ///    or waits for a judgment anyone can cause (finalize, or the epoch closing on a missed run);
 ///  - a trainer holds at most one job per run round, and at most `trainers` trainers hold a job's
 ///    attempt; an assignment is fixed before its run round starts;
-///  - a job completes only with a run the ChallengeManager judged Valid whose stake-weighted median
-///    accuracy reaches the job's floor;
+///  - a job completes only with a run the ChallengeManager judged Valid whose accuracy reaches the
+///    job's floor: its reported accuracy, not disproven and past its score game window (with a
+///    score game set), else its stake-weighted median;
 ///  - every action is O(1) except `claim` (O(trainers)) and `settle` (O(trainers x committee)).
 contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
     uint256 public constant BPS = 10_000;
@@ -90,6 +97,9 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
     uint256 public immutable epochLength;
     /// @notice Where completed jobs' models are registered (set once; 0 until then).
     ModelRegistry public models;
+    /// @notice The game that decides disputes of a run's reported accuracy (set once; 0: the
+    ///         committee's median decides).
+    IScoreGame public scoreGame;
 
     Params private _params;
     uint256 public jobCount;
@@ -259,7 +269,14 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         uint256 jobId = assignmentOf[trainer][round];
         // a second report of a judged run is an overrule (the ChallengeManager allows one)
         bool overruled = _runs[challengeId].judged;
-        _runs[challengeId] = RunRecord(jobId, true, status, medianScoreBps, overruled);
+        _runs[challengeId] = RunRecord(
+            jobId,
+            true,
+            status,
+            medianScoreBps,
+            overruled,
+            uint64(block.timestamp)
+        );
         if (overruled) emit RunOverruled(jobId, challengeId, status, _jobs[jobId].state);
         else emit RunJudged(jobId, challengeId, status, medianScoreBps);
     }
@@ -268,7 +285,9 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
     ///         completes it with the best qualifying run and pays the budget out, or re-assigns it
     ///         for the next round's claims while the deadline allows, or refunds it. With no claim
     ///         at all, the same once the claim round is over. Reverts `RunNotJudged` while a run can
-    ///         still be judged (finalize it first: `ChallengeManager.finalize` is permissionless).
+    ///         still be judged (finalize it first: `ChallengeManager.finalize` is permissionless), and
+    ///         `ScoreUnderDispute` while a run that would qualify may still have its accuracy
+    ///         disputed (with a score game: its window after the judgment, or a game in progress).
     function settle(uint256 jobId) external nonReentrant returns (JobState) {
         Job storage j = _requireOpen(jobId);
         uint256 runRound = uint256(j.claimRound) + 1;
@@ -285,6 +304,7 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         for (uint256 i; i < n; ++i) {
             bytes32 id = challenges.challengeId(list[i].trainer, runRound);
             (bool ok, uint16 score) = _judged(jobId, id, runRound);
+            if (ok) (ok, score) = _standingScore(jobId, id, score, j.minAccuracyBps);
             if (ok && score >= j.minAccuracyBps) {
                 qualifies[i] = true;
                 ++q;
@@ -377,6 +397,14 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         emit ModelRegistrySet(address(models_));
     }
 
+    /// @notice Wires the score game (once): from then on a run's accuracy is its reported one,
+    ///         disputable through that game for its window after the judgment.
+    function setScoreGame(IScoreGame game) external restricted {
+        if (address(scoreGame) != address(0)) revert ScoreGameAlreadySet(address(scoreGame));
+        scoreGame = game;
+        emit ScoreGameSet(address(game));
+    }
+
     // =========================================================================================
     // Views
     // =========================================================================================
@@ -462,6 +490,26 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
         if (c.status == IChallengeManager.Status.None && block.timestamp > challenges.epochClosesAt(runRound))
             return (false, 0);
         revert RunNotJudged(jobId, id);
+    }
+
+    /// A Valid run's accuracy: with a score game, its reported accuracy, unless a game disproved it
+    /// (then it does not count); reverts `ScoreUnderDispute` while a game on it is pending or one
+    /// may still be opened. Without one, the committee's median.
+    function _standingScore(
+        uint256 jobId,
+        bytes32 id,
+        uint16 median,
+        uint16 floor
+    ) private view returns (bool, uint16) {
+        IScoreGame game = scoreGame;
+        if (address(game) == address(0)) return (true, median);
+        uint16 reported = challenges.getChallenge(id).reportedScoreBps;
+        if (reported < floor) return (false, reported);
+        (uint32 pending, bool disproven) = game.standing(id);
+        if (disproven) return (false, reported);
+        uint256 until = uint256(_runs[id].judgedAt) + game.openWindow();
+        if (pending != 0 || block.timestamp <= until) revert ScoreUnderDispute(jobId, id, until);
+        return (true, reported);
     }
 
     function _complete(
@@ -552,7 +600,9 @@ contract JobRegistry is IJobRegistry, IJobBoard, AccessManaged, JobFunds {
     /// deadline, else the budget goes back to the owner.
     function _retryOrRefund(uint256 jobId, Job storage j) private returns (JobState) {
         uint256 next = _currentRound() + 1;
-        if (_judgedBy(next) <= j.deadline && j.attempt < type(uint8).max) {
+        IScoreGame game = scoreGame;
+        uint256 window = address(game) == address(0) ? 0 : game.openWindow();
+        if (_judgedBy(next) + window <= j.deadline && j.attempt < type(uint8).max) {
             delete _placements[jobId];
             j.placed = 0;
             j.attempt += 1;

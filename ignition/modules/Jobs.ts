@@ -8,11 +8,18 @@
  * The FederatedJobs contract (docs/federated.md) joins here: JOBS (round payments), SLASHER and a
  * slash source of Staking (repeated deviation), `setSlashFraction` GOVERNOR's.
  *
+ * The ScoreGame (docs/disputes.md, "Score games") joins with its InferenceDisputeGame: SLASHER and
+ * a slash source of Staking (a disproven trainer), set in the JobRegistry (`setScoreGame`,
+ * GOVERNOR's), so a run's reported accuracy counts once its window has passed undisproven.
+ *
  * Parameters (module `PoAIJobs`): `federatedSlashFraction` (1e18 = 100%, default 5%), `jobCommitteeBps`, `jobProtocolBps`, `jobMaxOwnerRoyaltyBps`,
- * `jobAuditSamples`, `jobResponseDeadline` (seconds), `jobTreasury` (default the deployer).
+ * `jobAuditSamples`, `jobResponseDeadline` (seconds), `jobTreasury` (default the deployer),
+ * `scoreMoveTimeout`, `scoreBond`, `scoreInferenceBond`, `scoreSlashFraction`, `scoreOpenWindow`
+ * (defaults: `defaultScoreGameArgs` for one-day epochs).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { JOB_SELECTORS } from "../../scripts/lib/deploy-jobs.js";
+import { defaultScoreGameArgs } from "../../scripts/lib/deploy-disputes.js";
 import { DEFAULT_FED_SLASH_FRACTION, FED_SELECTORS } from "../../scripts/lib/deploy-federated.js";
 import { ROLES } from "../../scripts/lib/roles.js";
 import { inferenceModule } from "./Inference.js";
@@ -27,6 +34,7 @@ export const DEFAULT_JOB_PARAMS = {
 } as const;
 
 const S = JOB_SELECTORS;
+const SCORE = defaultScoreGameArgs(24n * 3600n);
 
 const build = (source: TokenSource) =>
   buildModule("PoAIJobs", (m) => {
@@ -58,7 +66,12 @@ const build = (source: TokenSource) =>
     m.call(manager, "setTargetFunctionRole", [models, [S.registerJobModel], ROLES.JOBS], {
       id: "JobModelsRole",
     });
-    role("JobGovernorRole", jobs, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
+    const jobsRole = m.call(
+      manager,
+      "setTargetFunctionRole",
+      [jobs, [S.jobSetParams, S.setModelRegistry, S.setScoreGame], ROLES.GOVERNOR],
+      { id: "JobGovernorRole" },
+    );
     const boardRole = m.call(
       manager,
       "setTargetFunctionRole",
@@ -69,6 +82,28 @@ const build = (source: TokenSource) =>
     );
     m.call(manager, "grantRole", [ROLES.JOBS, jobs, 0], { id: "GrantJobsRole" });
     m.call(challenges, "setJobBoard", [jobs], { id: "ConnectJobBoard", after: [boardRole] });
+
+    // The score game (scripts/lib/deploy-disputes.ts, deployScoreGame): its inference game, SLASHER,
+    // a slash source of Staking, set in the JobRegistry.
+    const moveTimeout = m.getParameter("scoreMoveTimeout", SCORE.moveTimeout);
+    const scoreGame = m.contract("ScoreGame", [
+      poai.token,
+      jobs,
+      poai.staking,
+      moveTimeout,
+      m.getParameter("scoreBond", SCORE.bond),
+      m.getParameter("scoreSlashFraction", SCORE.slashFraction),
+      m.getParameter("scoreOpenWindow", SCORE.openWindow),
+    ]);
+    const scoreInference = m.contract(
+      "InferenceDisputeGame",
+      [poai.token, scoreGame, moveTimeout, m.getParameter("scoreInferenceBond", SCORE.inferenceBond)],
+      { id: "ScoreInferenceGame" },
+    );
+    const bound = m.call(scoreGame, "bind", [scoreInference], { id: "BindScoreInference" });
+    m.call(manager, "grantRole", [ROLES.SLASHER, scoreGame, 0], { id: "GrantScoreSlasher" });
+    m.call(poai.staking, "addSlashSource", [scoreGame], { id: "ScoreSlashSource", after: [bound] });
+    m.call(jobs, "setScoreGame", [scoreGame], { id: "ConnectScoreGame", after: [jobsRole] });
 
     // Federated jobs (scripts/lib/deploy-federated.ts): JOBS for creditFees, SLASHER for repeated
     // deviation, a slash source of Staking; its slash fraction is GOVERNOR's.
@@ -85,7 +120,7 @@ const build = (source: TokenSource) =>
     m.call(manager, "grantRole", [ROLES.JOBS, federated, 0], { id: "GrantFederatedJobsRole" });
     m.call(manager, "grantRole", [ROLES.SLASHER, federated, 0], { id: "GrantFederatedSlasher" });
     m.call(poai.staking, "addSlashSource", [federated], { id: "FederatedSlashSource" });
-    return { ...poai, jobs, federated };
+    return { ...poai, jobs, federated, scoreGame, scoreInference };
   });
 
 const cache = new Map<TokenSource, ReturnType<typeof build>>();

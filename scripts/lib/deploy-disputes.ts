@@ -5,6 +5,7 @@
  */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { zeroAddress, type Address } from "viem";
+import { ROLES } from "./roles.js";
 
 /** The DisputeGame's constructor arguments. */
 export type DisputeGameArgs = {
@@ -44,4 +45,77 @@ export async function deployDisputeGame(viem: HardhatViemHelpers, args: DisputeG
     ],
     { libraries: { DisputeBinding: binding.address, StepProver: prover.address } },
   );
+}
+
+/** The ScoreGame's settings (docs/disputes.md, "Score games"). */
+export type ScoreGameArgs = {
+  /** Seconds each party has for each move, in the score game and its inference game (60 .. 1 day). */
+  moveTimeout: bigint;
+  /** Bond each party posts in the score game. */
+  bond: bigint;
+  /** Bond each party posts in the inference game that decides a disputed prediction. */
+  inferenceBond: bigint;
+  /** Fraction (1e18 = 100%) of a disproven trainer's stake slashed. */
+  slashFraction: bigint;
+  /** Seconds after a job run is judged during which its reported accuracy may be disputed. */
+  openWindow: bigint;
+};
+
+/**
+ * Score game settings for epochs of `epochLength` seconds: ten minutes a move, a window of half an
+ * epoch, bonds of 10 tokens, 10% of a disproven trainer's stake. With one-day epochs and the default
+ * challenge parameters its slash window (the ChallengeManager's, the open window and a whole game:
+ * 67 moves and an inference game's 48) is about 6.1 days, inside Staking's 7-day unbonding.
+ */
+export function defaultScoreGameArgs(epochLength: bigint): ScoreGameArgs {
+  const half = epochLength / 2n;
+  return {
+    moveTimeout: 600n,
+    bond: 10n * 10n ** 18n,
+    inferenceBond: 10n * 10n ** 18n,
+    slashFraction: 10n ** 17n,
+    openWindow: half < 60n ? 60n : half,
+  };
+}
+
+/**
+ * Deploys the ScoreGame over a JobRegistry and its InferenceDisputeGame (host: the score game),
+ * binds them, lets the score game slash (`ROLES.SLASHER`) as a slash source of Staking (whose
+ * unbonding period must outlast its `slashWindow()`: Staking refuses it otherwise), and wires it
+ * into the JobRegistry (`setScoreGame`: the deployer must hold GOVERNOR).
+ */
+export async function deployScoreGame(
+  viem: HardhatViemHelpers,
+  d: {
+    manager: { address: Address };
+    staking: { address: Address };
+    jobs: { address: Address };
+    token?: { address: Address };
+  },
+  args: ScoreGameArgs,
+) {
+  const staking = await viem.getContractAt("Staking", d.staking.address);
+  const token = d.token?.address ?? (await staking.read.token());
+  const game = await viem.deployContract("ScoreGame", [
+    token,
+    d.jobs.address,
+    d.staking.address,
+    args.moveTimeout,
+    args.bond,
+    args.slashFraction,
+    args.openWindow,
+  ]);
+  const inference = await viem.deployContract("InferenceDisputeGame", [
+    token,
+    game.address,
+    args.moveTimeout,
+    args.inferenceBond,
+  ]);
+  await game.write.bind([inference.address]);
+  const manager = await viem.getContractAt("PoAIAccessManager", d.manager.address);
+  await manager.write.grantRole([ROLES.SLASHER, game.address, 0]);
+  await staking.write.addSlashSource([game.address]);
+  const jobs = await viem.getContractAt("JobRegistry", d.jobs.address);
+  await jobs.write.setScoreGame([game.address]);
+  return { scoreGame: game, scoreInference: inference };
 }

@@ -7,14 +7,18 @@
  * | `TaskRegistry.registerJobSpec` | `ROLES.JOBS` |
  * | `RewardDistributor.creditFees`, `setRoyaltySplit` | `ROLES.JOBS` |
  * | `ModelRegistry.registerJobModel` | `ROLES.JOBS` |
- * | `ChallengeManager.setJobBoard`, the job contracts' `setParams`, `JobRegistry.setModelRegistry` | GOVERNOR |
+ * | `ChallengeManager.setJobBoard`, the job contracts' `setParams`, `JobRegistry.setModelRegistry` / `setScoreGame` | GOVERNOR |
+ * | `Staking.slash` (a disproven trainer) | the ScoreGame (`ROLES.SLASHER`, a slash source of Staking) |
  *
- * The ChallengeManager's job board is set to the JobRegistry. The deployer must be the
+ * The ChallengeManager's job board is set to the JobRegistry. Unless `scoreGame: false`, the
+ * ScoreGame (with its InferenceDisputeGame) is deployed and set: a run's reported accuracy counts
+ * once its window has passed undisproven (docs/disputes.md, "Score games"). The deployer must be the
  * AccessManager's admin and hold GOVERNOR (the development fast path of `scripts/lib/deploy.ts`).
  */
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { toFunctionSelector, zeroAddress, type Address } from "viem";
 import { ROLES } from "./roles.js";
+import { defaultScoreGameArgs, deployScoreGame, type ScoreGameArgs } from "./deploy-disputes.js";
 
 export type JobParams = {
   committeeBps: number;
@@ -51,6 +55,7 @@ export const JOB_SELECTORS = {
   setJobBoard: selector("setJobBoard(address)"),
   jobSetParams: selector("setParams((uint16,uint16,uint16,uint16,uint32,address))"),
   setModelRegistry: selector("setModelRegistry(address)"),
+  setScoreGame: selector("setScoreGame(address)"),
 } as const;
 
 type Writable = { address: Address; write: Record<string, (...args: never[]) => Promise<unknown>> };
@@ -69,6 +74,12 @@ export type JobsDeployOptions = {
   /** The ModelRegistry jobs register their models in (default: none until `setModelRegistry`). */
   models?: Address;
   jobs?: Partial<JobParams>;
+  /**
+   * The score game that lets anyone dispute a run's reported accuracy (docs/disputes.md, "Score
+   * games"): settings over `defaultScoreGameArgs(epochLength)`, or `false` for none (then a run's
+   * accuracy is its committee's median, which no game can overrule).
+   */
+  scoreGame?: Partial<ScoreGameArgs> | false;
 };
 
 /** Deploys and wires the JobRegistry (see the module comment). */
@@ -95,11 +106,16 @@ export async function deployJobs(
   await set(d.distributor.address, [S.creditFees, S.setRoyaltySplit], ROLES.JOBS);
   if (options.models) await set(options.models, [S.registerJobModel], ROLES.JOBS);
   await set(d.challenges.address, [S.setJobBoard], ROLES.GOVERNOR);
-  await set(jobs.address, [S.jobSetParams, S.setModelRegistry], ROLES.GOVERNOR);
+  await set(jobs.address, [S.jobSetParams, S.setModelRegistry, S.setScoreGame], ROLES.GOVERNOR);
   await manager.write.grantRole([ROLES.JOBS, jobs.address, 0]);
   const challenges = await viem.getContractAt("ChallengeManager", d.challenges.address);
   await challenges.write.setJobBoard([jobs.address]);
-  return { jobs, jobParams };
+  const scoreArgs =
+    options.scoreGame === false
+      ? undefined
+      : { ...defaultScoreGameArgs(d.epochLength), ...options.scoreGame };
+  const score = scoreArgs ? await deployScoreGame(viem, { ...d, jobs }, scoreArgs) : undefined;
+  return { jobs, jobParams, scoreArgs, scoreGame: score?.scoreGame, scoreInference: score?.scoreInference };
 }
 
 /**

@@ -17,6 +17,7 @@ export * from "./actions/output-verifier.js";
 export * from "./actions/wallet.js";
 export * from "./actions/registry.js";
 export * from "./actions/rewards.js";
+export * from "./actions/score-games.js";
 export * from "./actions/staking.js";
 export * from "./actions/slashes.js";
 export * from "./actions/token.js";

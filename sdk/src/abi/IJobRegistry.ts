@@ -155,6 +155,12 @@ export const iJobRegistryAbi = [
     anonymous: false,
   },
   {
+    type: "event",
+    name: "ScoreGameSet",
+    inputs: [{ name: "scoreGame", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
     type: "error",
     name: "AlreadyAssigned",
     inputs: [
@@ -287,6 +293,20 @@ export const iJobRegistryAbi = [
     inputs: [
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ScoreGameAlreadySet",
+    inputs: [{ name: "scoreGame", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ScoreUnderDispute",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "until", type: "uint256", internalType: "uint256" },
     ],
   },
   {

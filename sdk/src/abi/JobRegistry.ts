@@ -347,9 +347,17 @@ export const jobRegistryAbi = [
           { name: "status", type: "uint8", internalType: "enum IChallengeManager.Status" },
           { name: "medianScoreBps", type: "uint16", internalType: "uint16" },
           { name: "overruled", type: "bool", internalType: "bool" },
+          { name: "judgedAt", type: "uint64", internalType: "uint64" },
         ],
       },
     ],
+    stateMutability: "view",
+  },
+  {
+    type: "function",
+    name: "scoreGame",
+    inputs: [],
+    outputs: [{ name: "", type: "address", internalType: "contract IScoreGame" }],
     stateMutability: "view",
   },
   {
@@ -384,6 +392,13 @@ export const jobRegistryAbi = [
         ],
       },
     ],
+    outputs: [],
+    stateMutability: "nonpayable",
+  },
+  {
+    type: "function",
+    name: "setScoreGame",
+    inputs: [{ name: "game", type: "address", internalType: "contract IScoreGame" }],
     outputs: [],
     stateMutability: "nonpayable",
   },
@@ -599,6 +614,12 @@ export const jobRegistryAbi = [
   },
   {
     type: "event",
+    name: "ScoreGameSet",
+    inputs: [{ name: "scoreGame", type: "address", internalType: "address", indexed: false }],
+    anonymous: false,
+  },
+  {
+    type: "event",
     name: "Withdrawn",
     inputs: [
       { name: "token", type: "address", internalType: "address", indexed: true },
@@ -781,6 +802,20 @@ export const jobRegistryAbi = [
     type: "error",
     name: "SafeERC20FailedOperation",
     inputs: [{ name: "token", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ScoreGameAlreadySet",
+    inputs: [{ name: "scoreGame", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "ScoreUnderDispute",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "until", type: "uint256", internalType: "uint256" },
+    ],
   },
   {
     type: "error",

@@ -121,6 +121,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "AlreadyBound",
+    inputs: [{ name: "game", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "AlreadyClaimed",
     inputs: [
       { name: "jobId", type: "uint256", internalType: "uint256" },
@@ -238,6 +243,14 @@ export const poaiErrorsAbi = [
     ],
   },
   { type: "error", name: "BadSlot", inputs: [{ name: "slot", type: "uint256", internalType: "uint256" }] },
+  {
+    type: "error",
+    name: "BadSplit",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "left", type: "uint256", internalType: "uint256" },
+    ],
+  },
   {
     type: "error",
     name: "BeaconFull",
@@ -380,6 +393,25 @@ export const poaiErrorsAbi = [
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "round", type: "uint256", internalType: "uint256" },
       { name: "size", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CountNotProven",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "example", type: "uint256", internalType: "uint256" },
+      { name: "prediction", type: "int256", internalType: "int256" },
+      { name: "label", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "CountNotReported",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "correct", type: "uint256", internalType: "uint256" },
+      { name: "reportedScoreBps", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -601,6 +633,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "EvalRootMismatch",
+    inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
     name: "ExampleNotProven",
     inputs: [{ name: "index", type: "uint256", internalType: "uint256" }],
   },
@@ -611,6 +648,14 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "jobId", type: "uint256", internalType: "uint256" },
       { name: "state", type: "uint8", internalType: "enum IFederatedJobs.FedState" },
+    ],
+  },
+  {
+    type: "error",
+    name: "FinalLeafNotProven",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "index", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "GameNotSet", inputs: [] },
@@ -658,6 +703,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "InferenceUnresolved",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "inferenceId", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "InputLengthMismatch",
     inputs: [
       { name: "expected", type: "uint256", internalType: "uint256" },
@@ -672,6 +725,11 @@ export const poaiErrorsAbi = [
       { name: "askedInputHash", type: "bytes32", internalType: "bytes32" },
       { name: "deliveredInputHash", type: "bytes32", internalType: "bytes32" },
     ],
+  },
+  {
+    type: "error",
+    name: "InputNotExample",
+    inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
   },
   { type: "error", name: "InsufficientAllowance", inputs: [] },
   {
@@ -1072,6 +1130,19 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "NotDeployer",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
+    name: "NotDisputable",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "why", type: "string", internalType: "string" },
+    ],
+  },
+  {
+    type: "error",
     name: "NotDisputable",
     inputs: [
       { name: "challengeId", type: "bytes32", internalType: "bytes32" },
@@ -1146,6 +1217,11 @@ export const poaiErrorsAbi = [
       { name: "start", type: "uint256", internalType: "uint256" },
       { name: "end", type: "uint256", internalType: "uint256" },
     ],
+  },
+  {
+    type: "error",
+    name: "NotInferenceGame",
+    inputs: [{ name: "caller", type: "address", internalType: "address" }],
   },
   {
     type: "error",
@@ -1328,6 +1404,19 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "OutputMismatch",
+    inputs: [{ name: "id", type: "uint256", internalType: "uint256" }],
+  },
+  {
+    type: "error",
+    name: "OutputNotPrediction",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "example", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "OutputProvenInvalid",
     inputs: [
       { name: "subscriptionId", type: "uint32", internalType: "uint32" },
@@ -1392,6 +1481,14 @@ export const poaiErrorsAbi = [
       { name: "owner", type: "address", internalType: "address" },
       { name: "operator", type: "address", internalType: "address" },
       { name: "epoch", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "PredictionNotProven",
+    inputs: [
+      { name: "id", type: "uint256", internalType: "uint256" },
+      { name: "example", type: "uint256", internalType: "uint256" },
     ],
   },
   { type: "error", name: "ProofRequestNotFound", inputs: [] },
@@ -1521,6 +1618,11 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "ScoreGameAlreadySet",
+    inputs: [{ name: "scoreGame", type: "address", internalType: "address" }],
+  },
+  {
+    type: "error",
     name: "ScoreOutOfRange",
     inputs: [{ name: "scoreBps", type: "uint256", internalType: "uint256" }],
   },
@@ -1530,6 +1632,15 @@ export const poaiErrorsAbi = [
     inputs: [
       { name: "index", type: "uint256", internalType: "uint256" },
       { name: "scoreBps", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ScoreUnderDispute",
+    inputs: [
+      { name: "jobId", type: "uint256", internalType: "uint256" },
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "until", type: "uint256", internalType: "uint256" },
     ],
   },
   {
@@ -1801,6 +1912,14 @@ export const poaiErrorsAbi = [
   },
   {
     type: "error",
+    name: "WindowClosed",
+    inputs: [
+      { name: "challengeId", type: "bytes32", internalType: "bytes32" },
+      { name: "until", type: "uint256", internalType: "uint256" },
+    ],
+  },
+  {
+    type: "error",
     name: "WithholdingAlreadySlashed",
     inputs: [
       { name: "round", type: "uint256", internalType: "uint256" },
@@ -1823,7 +1942,7 @@ export const poaiErrorsAbi = [
     name: "WrongPhase",
     inputs: [
       { name: "id", type: "uint256", internalType: "uint256" },
-      { name: "phase", type: "uint8", internalType: "enum InferenceDisputeGame.Phase" },
+      { name: "phase", type: "uint8", internalType: "enum ScoreGame.Phase" },
     ],
   },
   {

@@ -180,10 +180,10 @@ export function encodeInferenceGameMove(
 export async function sendInferenceGameMove(
   ctx: PoAIContext,
   move: InferenceMove | { functionName: "timeout"; args: [bigint] },
-  options: WriteOptions = {},
+  options: WriteOptions & { address?: Address } = {},
 ): Promise<Hash> {
   return sendContractTransaction(ctx, {
-    to: await inferenceGameAddress(ctx),
+    to: options.address ?? (await inferenceGameAddress(ctx)),
     data: encodeInferenceGameMove(move),
     functionName: move.functionName,
     ...(options.account !== undefined && { account: options.account }),
@@ -289,13 +289,15 @@ export async function playInferenceGame(
   args: {
     id: bigint;
     source: InferenceSource;
+    /** The game's address (default: the deployment's, else the PoAIVerifier's; a score game's is its `inference()`). */
+    address?: Address;
     pollMs?: number;
     beforeSend?: (move: InferenceMove | { functionName: "timeout"; args: [bigint] }) => Promise<void> | void;
   } & WriteOptions,
 ): Promise<{ winner: Address; moves: InferenceMoveRecord[] }> {
   const { account } = requireSigner(ctx, "playInferenceGame", args.account);
   const me = senderAddress(account);
-  const address = await inferenceGameAddress(ctx);
+  const address = args.address ?? (await inferenceGameAddress(ctx));
   const moves: InferenceMoveRecord[] = [];
   for (;;) {
     const state = await getInferenceGame(ctx, { id: args.id, address });
@@ -312,7 +314,7 @@ export async function playInferenceGame(
       continue;
     }
     await args.beforeSend?.(move);
-    const hash = await sendInferenceGameMove(ctx, move, { account });
+    const hash = await sendInferenceGameMove(ctx, move, { account, address });
     const receipt = await waitForTransactionReceipt(ctx.publicClient, { hash });
     if (receipt.status !== "success")
       throw new Error(`inference game ${args.id}: ${move.functionName} reverted`);

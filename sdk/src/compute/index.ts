@@ -269,3 +269,13 @@ export {
   type EvalSampleAnswer,
   type ExampleState,
 } from "./state/evaluation.js";
+export {
+  SCORE_PHASES,
+  ScoreEvidence,
+  countCorrect,
+  scoreMove,
+  type ScoreGameView,
+  type ScoreMove,
+  type ScorePhase,
+  type ScoreSource,
+} from "./state/score-game.js";

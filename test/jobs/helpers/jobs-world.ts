@@ -10,6 +10,7 @@ import { keccak256, maxUint256, parseEther, toFunctionSelector, toHex, type Addr
 import { commit } from "../../../sdk/src/compute/index.js";
 import type { TrainingSpec } from "../../../sdk/src/compute/index.js";
 import { deployJobs } from "../../../scripts/lib/deploy-jobs.js";
+import type { ScoreGameArgs } from "../../../scripts/lib/deploy-disputes.js";
 import { ROLES } from "../../../scripts/lib/roles.js";
 import { attempt } from "../../staking/helpers/revert.js";
 import {
@@ -62,7 +63,12 @@ export function runOf(label: string, evalRoot?: Hex) {
   };
 }
 
-export type JobsWorldOptions = { trainers?: bigint[]; validators?: bigint[] };
+export type JobsWorldOptions = {
+  trainers?: bigint[];
+  validators?: bigint[];
+  /** The score game's settings (`deployJobs`' option; default: none, the committee's median decides). */
+  scoreGame?: Partial<ScoreGameArgs> | false;
+};
 
 export async function deployJobsWorld(conn: Connection, options: JobsWorldOptions = {}) {
   const w = await deployWorld(conn, {
@@ -103,10 +109,10 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     w.manager.address,
   ]);
   const treasury = w.outsiders[2].address;
-  const { jobs, jobParams } = await deployJobs(
+  const { jobs, jobParams, scoreGame, scoreInference, scoreArgs } = await deployJobs(
     viem,
     { ...w, distributor, epochLength: w.epochLength },
-    { models: models.address, jobs: { treasury } },
+    { models: models.address, jobs: { treasury }, scoreGame: options.scoreGame ?? false },
   );
   const [owner, bystander] = w.outsiders;
   const as = async <N extends "JobRegistry" | "ModelRegistry" | "RewardDistributor" | "PlainERC20">(
@@ -115,7 +121,13 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     who: Actor,
   ) => viem.getContractAt(name, address, { client: { wallet: who.wallet } });
   const jobsOf = (who: Actor) => as("JobRegistry", jobs.address, who);
-  for (const a of w.actors) await a.token.write.approve([jobs.address, maxUint256]);
+  for (const a of w.actors) {
+    await a.token.write.approve([jobs.address, maxUint256]);
+    if (scoreGame && scoreInference) {
+      await a.token.write.approve([scoreGame.address, maxUint256]);
+      await a.token.write.approve([scoreInference.address, maxUint256]);
+    }
+  }
   const other = await viem.deployContract("PlainERC20", [owner.address, E(1_000_000)]);
   await (await as("PlainERC20", other.address, owner)).write.approve([jobs.address, maxUint256]);
 
@@ -130,14 +142,19 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
   });
   /** Posts a job from `who` (default the owner); the deadline defaults to two attempts' worth
    *  (the second claimed the round after the first is judged). */
-  const post = async (patch: Partial<JobTerms> = {}, who: Actor = owner) => {
+  const post = async (
+    patch: Partial<JobTerms> = {},
+    who: Actor = owner,
+    job: { spec: TrainingSpec; sources?: string[] } = { spec: JOB_SPEC },
+  ) => {
     const now = await w.latest();
     const claimRound = (now - w.genesis) / w.epochLength + 1n;
     const deadline = patch.deadline ?? (await jobs.read.judgedBy([claimRound])) + 3n * w.epochLength;
+    if (!job.spec.dataset) throw new Error("a job's spec is engine version 2, over a dataset");
     const args = [
-      specArg({ ...JOB_SPEC, dataset: undefined }),
-      JOB_DATASET,
-      JOB_SOURCES,
+      specArg({ ...job.spec, dataset: undefined }),
+      job.spec.dataset,
+      job.sources ?? JOB_SOURCES,
       terms({ ...patch, deadline }),
     ] as const;
     const j = await jobsOf(who);
@@ -189,6 +206,9 @@ export async function deployJobsWorld(conn: Connection, options: JobsWorldOption
     models,
     jobs,
     jobParams,
+    scoreGame,
+    scoreInference,
+    scoreArgs,
     treasury,
     owner,
     bystander,
