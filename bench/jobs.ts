@@ -135,7 +135,7 @@ export async function runJobsBench() {
   ]);
   await d.registry.write.activate([specId(TINY)]);
   const models = await deployModelRegistry(viem, d);
-  const { jobs } = await deployJobs(viem, { ...d, epochLength: BigInt(EPOCH) }, { models: models.address });
+  const { jobs, scoreGame } = await deployJobs(viem, { ...d, epochLength: BigInt(EPOCH) }, { models: models.address });
   await d.token.write.transfer([addr(engineerW!), parseEther("1000")]);
   const mnist = await devnetMnist(root);
   const spec = mnist.spec;
@@ -227,6 +227,11 @@ export async function runJobsBench() {
     const trainingSeconds = Number(
       /^poai_trainer_training_seconds_sum(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1] ?? 0,
     );
+    // the run's reported accuracy counts once the score game's window has passed undisputed
+    const judgedJob = await getJob(engineer, { jobId });
+    const runId = await d.challenges.read.challengeId([judgedJob.assigned[0]!, judgedJob.runRound]);
+    const until = await scoreGame!.read.openUntil([runId]);
+    if (BigInt(await networkHelpers.time.latest()) <= until) await networkHelpers.time.increaseTo(until + 1n);
     await gasOf(
       "settle (completes: pays the trainer's, the committee's pools and the treasury)",
       await settleJob(engineer, { jobId }),

@@ -30,6 +30,8 @@ export function contractsOf(d: {
   inferenceDisputeGame?: Deployed;
   jobs?: Deployed;
   federated?: Deployed;
+  scoreGame?: Deployed;
+  scoreInference?: Deployed;
 }): PoAIContracts {
   return {
     accessManager: d.manager.address,
@@ -52,6 +54,8 @@ export function contractsOf(d: {
     ...(d.inferenceDisputeGame && { inferenceDisputeGame: d.inferenceDisputeGame.address }),
     ...(d.jobs && { jobRegistry: d.jobs.address }),
     ...(d.federated && { federatedJobs: d.federated.address }),
+    ...(d.scoreGame && { scoreGame: d.scoreGame.address }),
+    ...(d.scoreInference && { scoreInferenceGame: d.scoreInference.address }),
   };
 }
 

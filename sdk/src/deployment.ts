@@ -32,6 +32,10 @@ export interface PoAIContracts {
   poaiVerifier?: Address;
   /** The InferenceDisputeGame: bisection disputes of the PoAIVerifier's deliveries, any model size. */
   inferenceDisputeGame?: Address;
+  /** The ScoreGame: disputes of a job run's reported held-out accuracy. */
+  scoreGame?: Address;
+  /** The InferenceDisputeGame the ScoreGame hosts (a disputed prediction). */
+  scoreInferenceGame?: Address;
   /** A Multicall3 deployment, for chains whose viem `chain` object does not name one. */
   multicall3?: Address;
   readonly [name: string]: Address | undefined;
@@ -81,6 +85,8 @@ const contractsSchema = z
     modelRegistry: address.optional(),
     poaiVerifier: address.optional(),
     inferenceDisputeGame: address.optional(),
+    scoreGame: address.optional(),
+    scoreInferenceGame: address.optional(),
     multicall3: address.optional(),
   })
   .catchall(address);

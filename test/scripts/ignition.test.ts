@@ -83,9 +83,9 @@ describe("Ignition deployment", () => {
     ).to.deep.equal({
       [String(ROLES.ADMIN)]: [c.timelock],
       [String(ROLES.GOVERNOR)]: [c.timelock],
-      // the ChallengeManager (fraud), the PoAIVerifier (a wrong inference output) and FederatedJobs
-      // (repeated deviation)
-      [String(ROLES.SLASHER)]: sorted([c.challengeManager, c.poaiVerifier, c.federatedJobs]),
+      // the ChallengeManager (fraud), the PoAIVerifier (a wrong inference output), FederatedJobs
+      // (repeated deviation) and the ScoreGame (a disproven reported accuracy)
+      [String(ROLES.SLASHER)]: sorted([c.challengeManager, c.poaiVerifier, c.federatedJobs, c.scoreGame]),
       // the Coordinator reports usage fees to the RewardDistributor
       [String(ROLES.COORDINATOR)]: [c.coordinator],
       // the JobRegistry registers job specs and job models, credits job payments, splits royalties
@@ -94,6 +94,11 @@ describe("Ignition deployment", () => {
     });
     const challenges = await connection.viem.getContractAt("ChallengeManager", c.challengeManager!);
     expect(await challenges.read.jobBoard()).to.equal(c.jobRegistry);
+    // the score game decides disputes of the job runs' reported accuracy, its inference game bound
+    const jobs = await connection.viem.getContractAt("JobRegistry", c.jobRegistry!);
+    expect(await jobs.read.scoreGame()).to.equal(c.scoreGame);
+    const scoreGame = await connection.viem.getContractAt("ScoreGame", c.scoreGame!);
+    expect(await scoreGame.read.inference()).to.equal(c.scoreInferenceGame);
     // The distributor is connected to Staking (it funds closed epochs there): no role needed.
     const staking = await connection.viem.getContractAt("Staking", c.staking);
     expect((await staking.read.rewardClock())[0]).to.equal(c.rewardDistributor);

@@ -31,6 +31,7 @@ import {
   getJob,
   getJobFundsOwed,
   jobRegistryAbi,
+  scoreGameAbi,
   parseDeployment,
   postJob,
   rewardDistributorAbi,
@@ -208,15 +209,43 @@ export async function finishDevnetJob(
       name: nameOf(trainer),
       behaviour,
       status: c.status,
-      scoreBps: run.medianScoreBps,
+      scoreBps: c.reportedScoreBps,
+      medianScoreBps: run.medianScoreBps,
     });
   }
+  // A Valid run's reported accuracy counts once the score game's window after its judgment has
+  // passed with no game pending (docs/disputes.md, "Score games"): wait it out on the chain.
+  const scoreGame = await publicClient.readContract({
+    address: job.jobRegistry,
+    abi: jobRegistryAbi,
+    functionName: "scoreGame",
+  });
+  let windowEnd = 0n;
+  if (scoreGame !== zeroAddress)
+    for (const r of runs) {
+      if (r.status !== "Valid") continue;
+      const id = await d.challenges.read.challengeId([getAddress(r.trainer), before.runRound]);
+      const until = await publicClient.readContract({
+        address: scoreGame,
+        abi: scoreGameAbi,
+        functionName: "openUntil",
+        args: [id],
+      });
+      if (until > windowEnd) windowEnd = until;
+    }
+  if (windowEnd > 0n && BigInt(await world.networkHelpers.time.latest()) <= windowEnd)
+    await world.networkHelpers.time.increaseTo(windowEnd + 1n);
   lines.push(
     `round ${before.claimRound}: ${assigned.map(nameOf).join(" and ")} claimed the job by their stake-weighted draws; round ${before.runRound}: each trained it as its challenge`,
     ...runs.map(
       (r) =>
-        `${r.name} (${r.behaviour}): judged ${r.status}${r.status === "Valid" ? `, committee's median held-out accuracy ${(r.scoreBps / 100).toFixed(2)}%` : ""}`,
+        `${r.name} (${r.behaviour}): judged ${r.status}${r.status === "Valid" ? `, reported held-out accuracy ${(r.scoreBps / 100).toFixed(2)}% (the committee's median ${(r.medianScoreBps / 100).toFixed(2)}%)` : ""}`,
     ),
+    ...(windowEnd > 0n
+      ? [
+          `the score game's window (anyone could dispute a reported accuracy on chain) closed at ${new Date(Number(windowEnd) * 1000).toISOString()} with no game opened`,
+        ]
+      : []),
   );
   const settled = await mined(engineer, settleJob(engineer, { jobId: job.jobId }));
   const after = await getJob(engineer, { jobId: job.jobId });

@@ -75,7 +75,15 @@ export interface JobSummary {
   engineer: string;
   state: string;
   winner: string | null;
-  runs: { trainer: string; name: string; behaviour: string; status: string; scoreBps: number }[];
+  /** `scoreBps`: the run's reported held-out accuracy (what the job counts); `medianScoreBps`: the committee's. */
+  runs: {
+    trainer: string;
+    name: string;
+    behaviour: string;
+    status: string;
+    scoreBps: number;
+    medianScoreBps: number;
+  }[];
   payouts: { account: string; name: string; role: "trainer" | "committee"; amount: Wei }[];
   /** The model the engineer fetched, proven, checked and registered (null unless Completed). */
   model: {
