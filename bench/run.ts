@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table.
  * `BENCH=gas npm run bench` (or `inference-verifier`, `engine`, `verification`, `escape`, `dashboard`,
- * `scale`, `jobs`, `sampling`, `sampling-audit`, `disputes`, `bound-disputes`, `step-disputes`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
+ * `scale`, `jobs`, `sampling`, `sampling-audit`, `disputes`, `bound-disputes`, `step-disputes`,
+ * `score-disputes`) runs one of them. `escape` prices audits with the figures `verification` measured: run that first.
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -65,7 +66,14 @@ if (!only || only === "disputes" || only === "inference-disputes" || only === "d
     await runBoundDisputesBench();
     const { runStepDisputesBench } = await import("./disputes-step.js");
     await runStepDisputesBench();
+    const { runScoreDisputesBench } = await import("./disputes-score.js");
+    await runScoreDisputesBench();
   }
+}
+
+if (only === "score-disputes") {
+  const { runScoreDisputesBench } = await import("./disputes-score.js");
+  await runScoreDisputesBench();
 }
 
 if (only === "step-disputes") {
