@@ -203,7 +203,7 @@ describe("ScoreGame: one honest party disputes a job run's reported accuracy", f
     ).to.deep.equal(["NotInferenceGame", [v.address]]);
   });
 
-  it("property: the honest side wins whatever the trainer forges or the challenger believes", async () => {
+  it("property: the honest side wins whatever the trainer forges or the challenger believes, and every bond leaves the games", async () => {
     const forgeable = M.forgeable(6);
     await fc.assert(
       fc.asyncProperty(
@@ -230,6 +230,10 @@ describe("ScoreGame: one honest party disputes a job run's reported accuracy", f
             });
             expect(winner).to.equal(w.trainer.address.toLowerCase());
           }
+          // every bond left both games with their resolution, and no game is pending on the run
+          expect(await w.token.read.balanceOf([w.scoreGame.address])).to.equal(0n);
+          expect(await w.token.read.balanceOf([w.inner.address])).to.equal(0n);
+          expect((await w.scoreGame.read.standing([w.id]))[0]).to.equal(0);
         },
       ),
       { numRuns: 4, seed: 17 },
