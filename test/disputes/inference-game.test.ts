@@ -9,8 +9,8 @@ import {
 } from "../../sdk/src/compute/index.js";
 import {
   ForgedInference,
-  INFERENCE_PHASES,
   InferenceStates,
+  inferenceGameView,
   inferenceFoldProofs,
   inferenceMove,
   inferenceSpec,
@@ -121,24 +121,7 @@ describe("InferenceDisputeGame", function () {
   }
 
   async function viewOf(w: W, id: bigint, roots?: Hex[], leaf?: Hex): Promise<InferenceGameView> {
-    const g = await w.game.read.gameOf([id]);
-    return {
-      id,
-      phase: INFERENCE_PHASES[g.phase],
-      slot: g.slot,
-      height: g.height,
-      node: g.node,
-      offset: g.offset,
-      cLo: g.cLo,
-      cHi: g.cHi,
-      left: g.left,
-      right: g.right,
-      accLo: g.accLo,
-      accHi: g.accHi,
-      pending: g.pending,
-      roots,
-      leaf,
-    };
+    return inferenceGameView(id, await w.game.read.gameOf([id]), { roots, leaf });
   }
 
   type Chooser = (view: InferenceGameView) => InferenceMove;

@@ -20,6 +20,7 @@ import { getBlock, getContractEvents, readContract, waitForTransactionReceipt } 
 import { inferenceDisputeGameAbi, poaiVerifierAbi } from "../abi/index.js";
 import {
   INFERENCE_PHASES,
+  inferenceGameView,
   inferenceMove,
   type InferenceGameView,
   type InferenceMove,
@@ -125,8 +126,7 @@ export async function getInferenceGame(
   const leaf =
     phase === "PickElement" ? ((await event("LeafRevealed")) as { leaf?: Hex } | undefined)?.leaf : undefined;
   return {
-    id,
-    phase,
+    ...inferenceGameView(id, g, { roots, leaf }),
     challenger: g.challenger,
     defender: g.defender,
     mover,
@@ -135,19 +135,6 @@ export async function getInferenceGame(
     delivery: g.delivery,
     widths: g.widths.map(Number),
     bond: g.bond,
-    slot: g.slot,
-    height: g.height,
-    node: g.node,
-    offset: g.offset,
-    cLo: g.cLo,
-    cHi: g.cHi,
-    left: g.left,
-    right: g.right,
-    accLo: g.accLo,
-    accHi: g.accHi,
-    pending: g.pending,
-    ...(roots !== undefined && { roots }),
-    ...(leaf !== undefined && { leaf }),
   };
 }
 

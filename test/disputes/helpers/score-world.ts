@@ -24,10 +24,9 @@ import {
 } from "../../../sdk/src/compute/index.js";
 import {
   ForgedInference,
-  INFERENCE_PHASES,
   InferenceStates,
+  inferenceGameView,
   inferenceMove,
-  type InferenceGameView,
   type InferenceSource,
 } from "../../../sdk/src/compute/state/inference-game.js";
 import { commit } from "../../../sdk/src/compute/merkle.js";
@@ -334,24 +333,7 @@ export async function scoreWorld(conn: Connection, model: ScoreModel) {
     for (let n = 0; n < 80; n++) {
       const mover = await inner.read.moverOf([gameId]);
       if (mover === zeroAddress) return;
-      const g = await inner.read.gameOf([gameId]);
-      const view: InferenceGameView = {
-        id: gameId,
-        phase: INFERENCE_PHASES[g.phase],
-        slot: g.slot,
-        height: g.height,
-        node: g.node,
-        offset: g.offset,
-        cLo: g.cLo,
-        cHi: g.cHi,
-        left: g.left,
-        right: g.right,
-        accLo: g.accLo,
-        accHi: g.accHi,
-        pending: g.pending,
-        roots,
-        leaf,
-      };
+      const view = inferenceGameView(gameId, await inner.read.gameOf([gameId]), { roots, leaf });
       const party =
         mover.toLowerCase() === trainerParty.who.address.toLowerCase() ? trainerParty : challenger;
       let sent: { ok: boolean; gas?: bigint } = { ok: false };

@@ -84,6 +84,47 @@ export interface InferenceGameView {
   readonly leaf?: Hex;
 }
 
+/** What `InferenceDisputeGame.gameOf` returns that a move reads (viem's decoding of it). */
+export interface InferenceGameRecord {
+  readonly phase: number;
+  readonly slot: number;
+  readonly height: number;
+  readonly node: bigint;
+  readonly offset: number;
+  readonly cLo: number;
+  readonly cHi: number;
+  readonly left: Hex;
+  readonly right: Hex;
+  readonly accLo: bigint;
+  readonly accHi: bigint;
+  readonly pending: bigint;
+}
+
+/** The view a move is computed from: game `id`'s record, with the posted roots and revealed leaf. */
+export function inferenceGameView(
+  id: bigint,
+  g: InferenceGameRecord,
+  posted: { roots?: readonly Hex[]; leaf?: Hex } = {},
+): InferenceGameView {
+  return {
+    id,
+    phase: INFERENCE_PHASES[g.phase],
+    slot: g.slot,
+    height: g.height,
+    node: g.node,
+    offset: g.offset,
+    cLo: g.cLo,
+    cHi: g.cHi,
+    left: g.left,
+    right: g.right,
+    accLo: g.accLo,
+    accHi: g.accHi,
+    pending: g.pending,
+    ...(posted.roots !== undefined && { roots: posted.roots }),
+    ...(posted.leaf !== undefined && { leaf: posted.leaf }),
+  };
+}
+
 /** `InferenceDisputeGame.Phase`, by name. */
 export const INFERENCE_PHASES = [
   "None",
