@@ -4,8 +4,9 @@
  * `--poll-ms` and the result of playing a game to its end.
  */
 import { Command, InvalidArgumentError } from "commander";
-import type { Address } from "viem";
-import type { PoAIContext } from "@poai/sdk";
+import { encodeFunctionData, getAddress, maxUint256, type Address } from "viem";
+import { readContract, waitForTransactionReceipt } from "viem/actions";
+import { poaiTokenAbi, sendContractTransaction, type PoAIContext } from "@poai/sdk";
 import type { CommandResult } from "./commands.js";
 import type { CliConfig } from "./config.js";
 import type { CommonOptions, Session } from "./session.js";
@@ -85,4 +86,31 @@ export function playResult(
     ],
     data: { id, winner: played.winner, moves: played.moves },
   };
+}
+
+/**
+ * Approves `spender` to take the signer's `token` (without limit) unless it may already take
+ * `amount`: a game pulls its bond from the party that opens or answers it.
+ */
+export async function approveBond(
+  ctx: PoAIContext,
+  token: Address,
+  spender: Address,
+  amount: bigint,
+): Promise<void> {
+  const me = getAddress(ctx.walletClient!.account!.address);
+  const allowance = await readContract(ctx.publicClient, {
+    address: token,
+    abi: poaiTokenAbi,
+    functionName: "allowance",
+    args: [me, spender],
+  });
+  if (allowance >= amount) return;
+  const approval = await sendContractTransaction(ctx, {
+    to: token,
+    data: encodeFunctionData({ abi: poaiTokenAbi, functionName: "approve", args: [spender, maxUint256] }),
+    functionName: "approve",
+    authorizes: [spender],
+  });
+  await waitForTransactionReceipt(ctx.publicClient, { hash: approval });
 }

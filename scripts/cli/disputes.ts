@@ -105,8 +105,24 @@ async function datasetOf(
   dir: string | undefined,
   extra: readonly string[] = [],
 ): Promise<DatasetData> {
+  return specDataset(s, spec, dir, extra, (from) =>
+    disputeDataset({ spec, seed, firstStep, steps, ...from }),
+  );
+}
+
+/**
+ * The spec's dataset as `load` reads it: from the local `--dataset` directory, or from the spec's
+ * registered sources (and `extra`); fails naming where it looked.
+ */
+export async function specDataset(
+  s: Session | undefined,
+  spec: TrainingSpec,
+  dir: string | undefined,
+  extra: readonly string[],
+  load: (from: { dir: string } | { sources: string[] }) => Promise<DatasetData>,
+): Promise<DatasetData> {
   if (dir !== undefined)
-    return disputeDataset({ spec, seed, firstStep, steps, dir }).catch((err: Error) =>
+    return load({ dir }).catch((err: Error) =>
       fail(`--dataset ${dir} is not the spec's dataset: ${err.message}`),
     );
   const registered =
@@ -118,7 +134,7 @@ async function datasetOf(
     fail(
       "the run is engine version 2 and no source of its dataset is registered for its spec: give a local copy with --dataset <dir>",
     );
-  return disputeDataset({ spec, seed, firstStep, steps, sources }).catch((err: Error) =>
+  return load({ sources }).catch((err: Error) =>
     fail(
       `the spec's dataset from ${sources.join(", ")}: ${err.message} (or give a local copy with --dataset <dir>)`,
     ),

@@ -15,12 +15,10 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import {
-  encodeFunctionData,
   formatUnits,
   getAddress,
   isAddress,
   keccak256,
-  maxUint256,
   type Address,
 } from "viem";
 import { readContract, waitForTransactionReceipt } from "viem/actions";
@@ -36,12 +34,11 @@ import {
   inferenceGamesFromLogs,
   openInferenceGame,
   playInferenceGame,
-  poaiTokenAbi,
-  sendContractTransaction,
   type PoAIContext,
 } from "@poai/sdk";
 import { OperatorCommandError } from "./commands.js";
 import {
+  approveBond,
   commandGroup,
   contextOf,
   onGame,
@@ -161,7 +158,6 @@ export function registerInferenceDisputeCommands(p: Command, h: InferenceDispute
             fail(
               `delivery ${o.delivery.subscriptionId}:${o.delivery.interval}:${o.delivery.node} is the model's output: nothing to dispute`,
             );
-          const me = getAddress(s.walletClient!.account!.address);
           const game = await inferenceGameAddress(ctx);
           const [bond, token] = await Promise.all([
             readContract(ctx.publicClient, {
@@ -175,25 +171,7 @@ export function registerInferenceDisputeCommands(p: Command, h: InferenceDispute
               functionName: "token",
             }),
           ]);
-          const allowance = await readContract(ctx.publicClient, {
-            address: token,
-            abi: poaiTokenAbi,
-            functionName: "allowance",
-            args: [me, game],
-          });
-          if (allowance < bond) {
-            const approval = await sendContractTransaction(ctx, {
-              to: token,
-              data: encodeFunctionData({
-                abi: poaiTokenAbi,
-                functionName: "approve",
-                args: [game, maxUint256],
-              }),
-              functionName: "approve",
-              authorizes: [game],
-            });
-            await waitForTransactionReceipt(ctx.publicClient, { hash: approval });
-          }
+          await approveBond(ctx, token, game, bond);
           const hash = await openInferenceGame(ctx, d);
           const receipt = await waitForTransactionReceipt(ctx.publicClient, { hash });
           if (receipt.status !== "success") fail(`disputeByGame ${hash} reverted`);

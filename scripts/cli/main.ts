@@ -21,6 +21,7 @@ import { readCliConfig, type CliConfig } from "./config.js";
 import { registerDatasetCommands } from "./dataset.js";
 import { registerDisputeCommands } from "./disputes.js";
 import { registerInferenceDisputeCommands } from "./inference-disputes.js";
+import { registerScoreDisputeCommands } from "./score-disputes.js";
 import { registerJobCommands } from "./jobs.js";
 import { gateOf, int, type CommandKit, type SendingOptions } from "./kit.js";
 import { openSession, type CliIo, type CommonOptions } from "./session.js";
@@ -533,6 +534,7 @@ function program(
   registerMarketCommands(p, { common, run, session });
   registerDisputeCommands(p, { common, run, session });
   registerInferenceDisputeCommands(p, { common, run, session });
+  registerScoreDisputeCommands(p, { common, run, session });
   registerJobCommands(p, { common, run, session });
   return p;
 }

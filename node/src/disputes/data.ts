@@ -53,6 +53,27 @@ export interface DisputeDatasetOptions {
  * @throws Error naming the directory or the sources when the dataset is not the spec's or cannot be had.
  */
 export async function disputeDataset(o: DisputeDatasetOptions): Promise<DatasetData> {
+  return loadExamples(o, "train", () => trainingExamples(o.spec, o.seed, o.firstStep, o.steps));
+}
+
+/** Where the held-out examples of a score game come from (docs/disputes.md, "Score games"). */
+export type HeldOutDatasetOptions = Omit<DisputeDatasetOptions, "seed" | "firstStep" | "steps">;
+
+/**
+ * The spec's dataset with its evaluation examples `0 … evalSize − 1` loaded and proven: what a
+ * party of a score game evaluates the final checkpoint on and proves an example with.
+ * @throws Error naming the directory or the sources when the dataset is not the spec's or cannot be had.
+ */
+export async function heldOutDataset(o: HeldOutDatasetOptions): Promise<DatasetData> {
+  return loadExamples(o, "eval", () => Array.from({ length: o.spec.evalSize }, (_, e) => e));
+}
+
+/** The whole local directory, or the chunks holding `examples()` of `part` fetched from the sources. */
+async function loadExamples(
+  o: HeldOutDatasetOptions,
+  part: "train" | "eval",
+  examples: () => Iterable<number>,
+): Promise<DatasetData> {
   const ref = o.spec.dataset;
   if (o.spec.version !== 2 || !ref)
     throw new RangeError(`only an engine version 2 spec reads a dataset, got version ${o.spec.version}`);
@@ -67,8 +88,7 @@ export async function disputeDataset(o: DisputeDatasetOptions): Promise<DatasetD
     ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
     ...(o.onFailure && { onFailure: o.onFailure }),
   });
-  const examples = trainingExamples(o.spec, o.seed, o.firstStep, o.steps);
-  return fetcher.ensureExamples("train", examples, o.signal);
+  return fetcher.ensureExamples(part, examples(), o.signal);
 }
 
 /**

@@ -27,7 +27,14 @@ export { ChallengerDisputes, type ChallengerOptions, type DisputeCandidate } fro
 export { DefenderDisputes, type DefenderOptions } from "./defender.js";
 export { openBoundGame } from "./open.js";
 export { decodeStepEvidence, encodeStepEvidence } from "./evidence.js";
-export { disputeDataset, disputeReplay, trainerDatasetUrl, type DisputeDatasetOptions } from "./data.js";
+export {
+  disputeDataset,
+  disputeReplay,
+  heldOutDataset,
+  trainerDatasetUrl,
+  type DisputeDatasetOptions,
+  type HeldOutDatasetOptions,
+} from "./data.js";
 export { ConvictionDefence, type DefenceOptions, type DefensibleRun } from "./defence.js";
 export {
   INFERENCE_GAME_TABLES,
