@@ -20,7 +20,13 @@
  * before the first move that pulls them.
  */
 import { encodeFunctionData, parseEventLogs, zeroAddress, type Address, type Hash, type Hex } from "viem";
-import { getBlock, getBlockNumber, getContractEvents, readContract, waitForTransactionReceipt } from "viem/actions";
+import {
+  getBlock,
+  getBlockNumber,
+  getContractEvents,
+  readContract,
+  waitForTransactionReceipt,
+} from "viem/actions";
 import {
   encodeInferenceGameMove,
   encodeOpenScoreGame,
@@ -40,7 +46,13 @@ import {
 } from "@poai/sdk";
 import { InferenceStates, scoreMove, type InferenceSource, type ScoreSource } from "@poai/sdk/compute";
 import type { Logger } from "../daemon/log.js";
-import { DisputePlayer, inferenceStateKey, type GameKind, type GameStatus, type PlayerHooks } from "./player.js";
+import {
+  DisputePlayer,
+  inferenceStateKey,
+  type GameKind,
+  type GameStatus,
+  type PlayerHooks,
+} from "./player.js";
 import type { DisputeRole, DisputeStore, GameRecord } from "./store.js";
 
 /** Blocks per `eth_getLogs` request of the scan. */
@@ -248,7 +260,10 @@ export class ScoreDisputes {
       return undefined;
     }
     this.adopt(challengeId, id);
-    log.warn({ game: id, challenge: challengeId, tx: hash }, "opened a score game on a false reported accuracy");
+    log.warn(
+      { game: id, challenge: challengeId, tx: hash },
+      "opened a score game on a false reported accuracy",
+    );
     return id;
   }
 
@@ -314,7 +329,10 @@ export class ScoreDisputes {
       } catch (err) {
         if (signal?.aborted) throw err;
         this.o.store.noteGame(g.gameId, (err as Error)?.message ?? String(err));
-        this.o.log.error({ err, game: g.gameId, challenge: g.challengeId }, "score game move failed; retried next tick");
+        this.o.log.error(
+          { err, game: g.gameId, challenge: g.challengeId },
+          "score game move failed; retried next tick",
+        );
       }
     }
   }
@@ -344,7 +362,8 @@ export class ScoreDisputes {
     // the defender's first move posts its bond
     if (this.o.role === "defender" && state.phase === "Count") await this.approve(a.game, "bond", a.game);
     // the example's scores disputed: each party's bond to the inference game it may pull
-    if (state.phase === "Dispute" || state.phase === "Example") await this.approve(a.inference, "bond", a.inference);
+    if (state.phase === "Dispute" || state.phase === "Example")
+      await this.approve(a.inference, "bond", a.inference);
     const out = await this.player!.play(g.gameId, async () => (await need()).source, signal);
     if (out.state === "resolved") {
       this.evidence.delete(g.challengeId!.toLowerCase());

@@ -278,7 +278,9 @@ export class ValidatorStore {
     const rows = (
       challengeId === undefined
         ? this.db.prepare("SELECT * FROM score_evidence ORDER BY updated_at").all()
-        : this.db.prepare("SELECT * FROM score_evidence WHERE challenge_id = ?").all(challengeId.toLowerCase())
+        : this.db
+            .prepare("SELECT * FROM score_evidence WHERE challenge_id = ?")
+            .all(challengeId.toLowerCase())
     ) as Row[];
     return rows.map((r) => ({
       challengeId: String(r.challenge_id) as Hex,

@@ -581,7 +581,10 @@ export class ValidatorDaemon extends DaemonLoop {
   protected readonly scores: ScoreDisputes;
 
   /** Its own evaluation of a run's final checkpoint kept by its audit (held-out part fetched and proven). */
-  private async scoreEvidenceOf(challengeId: Hex, signal?: AbortSignal): Promise<ScoreEvidenceOf | undefined> {
+  private async scoreEvidenceOf(
+    challengeId: Hex,
+    signal?: AbortSignal,
+  ): Promise<ScoreEvidenceOf | undefined> {
     const [kept] = this.store.scoreEvidence(challengeId);
     if (!kept) return undefined;
     const ac = signal ?? new AbortController().signal;
