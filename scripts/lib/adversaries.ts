@@ -14,6 +14,7 @@ import {
   validateSeed,
   type Checkpoint,
   type DatasetData,
+  type ScoreSource,
   type StateSource,
   type TrainingSpec,
 } from "@poai/sdk/compute";
@@ -25,6 +26,7 @@ import {
   TrainerDaemon,
   type ResultToSend,
   type RunInfo,
+  type ScoreEvidenceOf,
   type ServedCheckpoint,
 } from "@poai/node";
 import { ValidatorDaemon, type ChallengeToAudit, type Decision } from "@poai/node/verifier";
@@ -254,5 +256,43 @@ export class FramingValidator extends ValidatorDaemon {
 export class SilentValidator extends ValidatorDaemon {
   protected override shouldReveal(): boolean {
     return false;
+  }
+}
+
+/**
+ * Over-reports its held-out accuracy by `extra` examples and defends the lie in score games: its
+ * committed predictions are the model's, but it counts `extra` of its wrong ones as right, so its
+ * count matches the accuracy it reported; a score game's bisection reaches one of those examples,
+ * whose proven prediction is not its label (engine version 2 job runs).
+ */
+export class ScoreForgingTrainer extends TrainerDaemon {
+  extra = 2;
+  protected override reportScore(measuredBps: number): number {
+    const size = this.evalSize ?? 10_000;
+    const correct = Math.round((measuredBps * size) / 10_000);
+    return Math.floor(((correct + this.extra) * 10_000) / size);
+  }
+  /** The spec's evaluation set size (set by the caller: `reportScore` sees only the measured bps). */
+  evalSize: number | undefined;
+  protected override async scoreEvidence(run: RunRecord, signal?: AbortSignal): Promise<ScoreEvidenceOf> {
+    const honest = await super.scoreEvidence(run, signal);
+    const s = honest.source;
+    const predictions = Int32Array.from(s.predictions);
+    let left = this.extra;
+    for (let e = 0; e < predictions.length && left > 0; e++)
+      if (predictions[e] !== s.labels[e]) {
+        predictions[e] = s.labels[e];
+        left--;
+      }
+    const source: ScoreSource = {
+      predictions,
+      labels: s.labels,
+      predictionsRoot: s.predictionsRoot,
+      examplesRoot: s.examplesRoot,
+      predictionProof: (e) => s.predictionProof(e),
+      exampleProof: (e) => s.exampleProof(e),
+      inference: (e) => s.inference(e),
+    };
+    return { source, checkpoint: honest.checkpoint };
   }
 }

@@ -26,6 +26,14 @@ export {
 export { ChallengerDisputes, type ChallengerOptions, type DisputeCandidate } from "./challenger.js";
 export { DefenderDisputes, type DefenderOptions } from "./defender.js";
 export { openBoundGame } from "./open.js";
+export {
+  ScoreDisputes,
+  hostedInferenceKind,
+  scoreGameKind,
+  scoreStateKey,
+  type ScoreDisputesOptions,
+  type ScoreEvidenceOf,
+} from "./score.js";
 export { decodeStepEvidence, encodeStepEvidence } from "./evidence.js";
 export {
   disputeDataset,
@@ -52,7 +60,9 @@ export {
   DEFENCE_TABLES,
   DISPUTE_TABLES,
   INFERENCE_DISPUTE_TABLES,
+  SCORE_DISPUTE_TABLES,
   disputeTables,
+  type DisputePrefix,
   type DefenceRecord,
   type DefenceStatus,
   DisputeStore,

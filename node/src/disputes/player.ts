@@ -91,6 +91,12 @@ export interface GameKind<V extends PlayedView, S> {
   key(view: V): string;
   move(ctx: PoAIContext, view: V, source: S, me: Address): Promise<DisputeMove | null>;
   encode(move: DisputeMove): Hex;
+  /**
+   * Whether a party may let its turn pass: a null move then waits (the other party claims the
+   * timeout) instead of failing. A score game's challenger whose own prediction is the trainer's
+   * lets the example stand.
+   */
+  readonly mayPass?: boolean;
 }
 
 /**
@@ -265,6 +271,10 @@ export class DisputePlayer<V extends PlayedView = DisputeView, S = TrainingSourc
           log.warn({ game: gameId, phase: view.phase, secondsLeft: left }, "dispute deadline near");
         src ??= await source();
         const move = await kind.move(ctx, view, src, me);
+        if (!move && kind.mayPass) {
+          log.info({ game: gameId, phase: view.phase }, `${kind.name}: this party lets its turn pass`);
+          return { state: "waiting", sent };
+        }
         if (!move) throw new Error(`${kind.name} ${gameId}: no move computed in phase ${view.phase}`);
         await this.persistAndSend(gameId, view, key, move);
         sent++;

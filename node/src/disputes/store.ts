@@ -17,7 +17,7 @@ import { transaction, type Database } from "../daemon/sqlite.js";
  * `dispute_*` ({@link DISPUTE_TABLES}), the inference games' `inference_*`
  * ({@link INFERENCE_DISPUTE_TABLES}): the two games number their games independently.
  */
-export function disputeTables(prefix: "dispute" | "inference"): string {
+export function disputeTables(prefix: DisputePrefix): string {
   return `
   CREATE TABLE ${prefix}_games (
     game_id      TEXT PRIMARY KEY,
@@ -57,6 +57,16 @@ export function disputeTables(prefix: "dispute" | "inference"): string {
   );
 `;
 }
+
+/**
+ * The prefix of one set of dispute tables: the training games (`dispute`), the inference games of
+ * the PoAIVerifier (`inference`), the score games (`score`) and the inference games a ScoreGame
+ * hosts (`score_inference`, numbered by that game).
+ */
+export type DisputePrefix = "dispute" | "inference" | "score" | "score_inference";
+
+/** The SQL of the score games' tables and of the inference games they host: one migration. */
+export const SCORE_DISPUTE_TABLES = disputeTables("score") + disputeTables("score_inference");
 
 /** The SQL of the training games' dispute tables: one migration of a daemon's schema. */
 export const DISPUTE_TABLES = disputeTables("dispute");
@@ -198,7 +208,7 @@ export class DisputeStore {
   /** `prefix`: `dispute` for the training games' tables, `inference` for the inference games'. */
   constructor(
     private readonly db: Database,
-    prefix: "dispute" | "inference" = "dispute",
+    prefix: DisputePrefix = "dispute",
   ) {
     this.t = {
       games: `${prefix}_games`,

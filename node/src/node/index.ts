@@ -83,4 +83,5 @@ export {
   type TranslatedInfernetConfig,
 } from "./inference-infernet-config.js";
 export * from "../daemon/index.js";
+export type { ScoreEvidenceOf } from "../disputes/score.js";
 export { loadDeployment, readDeploymentFile, type LoadDeploymentOptions } from "./deployment-file.js";

@@ -19,7 +19,7 @@
 import { zeroHash, type Address, type Hex } from "viem";
 import { byteTreeRoot, type TrainingSpec } from "@poai/sdk/compute";
 import { openDatabase, transaction, type Database } from "../daemon/index.js";
-import { DEFENCE_TABLES, DISPUTE_TABLES } from "../disputes/store.js";
+import { DEFENCE_TABLES, DISPUTE_TABLES, SCORE_DISPUTE_TABLES } from "../disputes/store.js";
 
 export type RunState = "training" | "trained" | "submitting" | "submitted" | "missed" | "rejected";
 
@@ -119,6 +119,8 @@ const MIGRATIONS = [
   // The step-state root of the segment starting at a checkpoint (an operation-sampling run's
   // fourth leaf word); NULL: none computed yet, or a segment-replay run's (zero).
   `ALTER TABLE checkpoints ADD COLUMN step_root TEXT;`,
+  // The score games on its job runs' reported accuracy, and the inference games they host.
+  SCORE_DISPUTE_TABLES,
 ];
 
 interface RunRow {

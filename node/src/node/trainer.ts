@@ -12,7 +12,9 @@
  *    recording `submitting` before it sends and checking the chain after a restart, so a result is
  *    never sent twice; a run whose deadline passed is marked missed and nothing is sent;
  * 3. defends the dispute games opened against its runs (`../disputes/defender.ts`: the disputed
- *    segment's states recomputed from the stored checkpoint, every move stored before it is sent);
+ *    segment's states recomputed from the stored checkpoint, every move stored before it is sent),
+ *    and the score games opened on its job runs' reported accuracy (`../disputes/score.ts`: its
+ *    evaluation of the stored final checkpoint over the dataset's held-out part);
  * 4. prunes the checkpoints of rounds whose points are final (`closesAt`, plus `retentionSeconds`),
  *    but not of a run still inside the dispute window or with a game in progress.
  *
@@ -30,7 +32,8 @@
  * one.
  *
  * The protected hooks (`trainingSeed`, `initialCheckpoint`, `trainSegment`, `reportScore`,
- * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`, `disputeSource`) hold the honest
+ * `serveCheckpoint`, `mayStillSubmit`, `sendResult`, `onCheckpointPersisted`, `disputeSource`,
+ * `scoreEvidence`) hold the honest
  * behaviour; a subclass can change one step (tests build dishonest trainers this way).
  */
 import { randomUUID } from "node:crypto";
@@ -57,6 +60,7 @@ import {
   type Checkpoint,
   type DatasetData,
   type EngineBackend,
+  ScoreEvidence,
   type EvalTrace,
   type RunCommitment,
   type StateSource,
@@ -64,6 +68,7 @@ import {
 } from "@poai/sdk/compute";
 import { DefenderDisputes } from "../disputes/defender.js";
 import { DisputeStore } from "../disputes/store.js";
+import { ScoreDisputes, type ScoreEvidenceOf } from "../disputes/score.js";
 import { TrainerDatasets } from "./trainer-datasets.js";
 import {
   DaemonLoop,
@@ -154,6 +159,8 @@ export interface TrainerStatus {
   lastError: { at: string; message: string } | null;
   /** Dispute games against this trainer's runs (`deadlineNear` flags a late turn). */
   disputes: ReturnType<DefenderDisputes["status"]>;
+  /** Score games on this trainer's job runs' reported accuracy (and the inference games they host). */
+  scoreGames: ReturnType<ScoreDisputes["status"]>;
   ticks: number;
   stopped: boolean;
 }
@@ -297,10 +304,30 @@ export class TrainerDaemon extends DaemonLoop {
         return run === undefined || run.pruned ? undefined : run.root;
       },
     });
+    this.scores = new ScoreDisputes({
+      client: this.client,
+      account: this.address,
+      role: "defender",
+      store: new DisputeStore(this.store.db, "score"),
+      inner: new DisputeStore(this.store.db, "score_inference"),
+      log: this.log.child({ part: "score-games" }),
+      ownsRun: (id) => {
+        const run = this.store.run(id.toLowerCase() as Hex);
+        return run !== undefined && !run.pruned;
+      },
+      evidenceOf: async (id, signal) => {
+        const run = this.store.run(id.toLowerCase() as Hex);
+        if (!run || run.pruned) return undefined;
+        return this.scoreEvidence(run, signal);
+      },
+    });
   }
 
   /** The dispute games against this trainer's runs (docs/disputes.md, "Daemons"). */
   protected readonly disputes: DefenderDisputes;
+
+  /** The score games on this trainer's job runs' reported accuracy (docs/disputes.md, "Score games"). */
+  protected readonly scores: ScoreDisputes;
 
   /** The datasets of the version 2 specs this daemon trains (fetched, checked, cached, served). */
   protected readonly datasets: TrainerDatasets;
@@ -550,6 +577,16 @@ export class TrainerDaemon extends DaemonLoop {
     } catch (error) {
       if (signal.aborted) throw error;
       this.log.error({ err: error }, "dispute games failed; retried at the next tick");
+      failure ??= { error, stage: this.stage };
+    }
+    // Score games: found from the chain (a cursor in the database), one move each per tick.
+    this.progress("score games");
+    try {
+      await this.scores.scan();
+      await this.scores.play(signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.log.error({ err: error }, "score games failed; retried at the next tick");
       failure ??= { error, stage: this.stage };
     }
     this.stage = "pruning";
@@ -1044,6 +1081,7 @@ export class TrainerDaemon extends DaemonLoop {
   private async prune(now: bigint): Promise<void> {
     for (const run of this.store.prunableRuns(now - this.options.retentionSeconds)) {
       if (!(await this.disputes.mayPrune(run.id, run.closesAt, now))) continue;
+      if (this.scores.live(run.id)) continue;
       if (await isJobRun(this.client, { trainer: this.address, round: run.round })) {
         this.store.keep(run.id);
         this.log.info(
@@ -1202,6 +1240,23 @@ export class TrainerDaemon extends DaemonLoop {
     return evaluationTrace(run.spec, deriveKey(run.spec, validateSeed(run.seed)), weights, data);
   }
 
+  /**
+   * Hook: what the trainer defends a score game on `run`'s reported accuracy with (engine version
+   * 2, a job run): its evaluation of the stored final checkpoint over the dataset's held-out part
+   * (`ScoreEvidence`, the predictions whose count it reported) and that checkpoint's bytes (the
+   * inner inference game's model). Recomputed after a restart from the checkpoint in SQLite.
+   */
+  protected async scoreEvidence(run: RunRecord, signal?: AbortSignal): Promise<ScoreEvidenceOf> {
+    const index = run.checkpointCount - 1;
+    const stored = this.store.checkpoint(run.id, index);
+    if (!stored) throw new Error(`run ${run.id} has no final checkpoint ${index} to defend its score with`);
+    const final = decodeCheckpoint(run.spec, stored.bytes, stored.hash);
+    const data = await this.datasets.forSpec(run.spec, run.specId, signal);
+    if (!data) throw new Error(`run ${run.id}: a score game needs an engine version 2 spec`);
+    const trace = await this.evalTraces.get(run.id, () => this.evaluationTrace(run, final.weights, data));
+    return { source: new ScoreEvidence(trace, data.eval), checkpoint: stored.bytes };
+  }
+
   /** Hook: called once checkpoint `index` is on disk. Honest: nothing. */
   protected onCheckpointPersisted(_index: number): void | Promise<void> {}
 
@@ -1269,6 +1324,7 @@ export class TrainerDaemon extends DaemonLoop {
       lastSubmissions: open ? this.store.recentRuns(["submitted"], 5).map((r) => this.summary(r)) : [],
       lastError: this.lastError,
       disputes: this.disputes.status(),
+      scoreGames: this.scores.status(),
       ticks: this.ticks,
       stopped: this.closed,
     };

@@ -96,6 +96,12 @@ export interface AuditResult extends Decision {
   ms: number;
   /** Where those milliseconds went (phases that do not overlap; the rest is bookkeeping). */
   timings: AuditTimings;
+  /**
+   * A `Valid` segment-replay audit: the final checkpoint it evaluated, proven under the root (what
+   * a score game on the run's reported accuracy is played from). Operation-sampling audits never
+   * hold it (they check the score from the trainer's evaluation root).
+   */
+  final?: ProvenCheckpoint;
   /** Operation-sampling audits (`auditBySampling`): the samples checked, and the bytes of their answers. */
   samplesChecked?: number;
   answerBytes?: number;
@@ -474,11 +480,14 @@ export async function auditChallenge(args: AuditArgs): Promise<AuditResult> {
     signal.throwIfAborted();
     const session = engine;
     const score = await timed("evaluateMs", () => session.evaluate(last.checkpoint));
-    return result(
-      { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
-      `${stats.segmentsReplayed} sampled segment(s) replay exactly; the final checkpoint classifies ` +
-        `${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
-    );
+    return {
+      ...result(
+        { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
+        `${stats.segmentsReplayed} sampled segment(s) replay exactly; the final checkpoint classifies ` +
+          `${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
+      ),
+      final: last,
+    };
   } finally {
     if (engine) engine.close();
     else

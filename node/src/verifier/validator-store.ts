@@ -12,7 +12,7 @@ import type { Address, Hash, Hex } from "viem";
 import type { PreparedBeaconCommit } from "@poai/sdk";
 import type { PreparedVerdict } from "@poai/sdk";
 import { openDatabase, probeDatabase, transaction, type Database } from "../daemon/sqlite.js";
-import { DISPUTE_TABLES, DisputeStore } from "../disputes/store.js";
+import { DISPUTE_TABLES, DisputeStore, SCORE_DISPUTE_TABLES } from "../disputes/store.js";
 
 /**
  * Where a challenge stands for this validator:
@@ -151,7 +151,38 @@ const MIGRATIONS = [
   CREATE INDEX challenges_trainer_round ON challenges (trainer, round);
   CREATE TABLE operators (address TEXT PRIMARY KEY, role INTEGER NOT NULL, block INTEGER NOT NULL);
   `,
+  // Score games: the final checkpoint of a run whose reported accuracy is not the one this
+  // validator measured (kept from its segment-replay audit), and the games it plays on it.
+  SCORE_DISPUTE_TABLES +
+    `
+  CREATE TABLE score_evidence (
+    challenge_id   TEXT PRIMARY KEY,
+    spec_id        TEXT NOT NULL,
+    seed           TEXT NOT NULL,
+    endpoint       TEXT NOT NULL,
+    measured_bps   INTEGER NOT NULL,
+    reported_bps   INTEGER NOT NULL,
+    checkpoint     BLOB NOT NULL,
+    weights_hash   TEXT NOT NULL,
+    parameter_root TEXT NOT NULL,
+    eval_root      TEXT NOT NULL,
+    proof          TEXT NOT NULL,
+    updated_at     INTEGER NOT NULL
+  );
+  `,
 ];
+
+/** A run's final checkpoint kept for a score game: its leaf, bytes, and the two accuracies. */
+export interface ScoreEvidenceRecord {
+  challengeId: Hex;
+  specId: Hex;
+  seed: Hex;
+  endpoint: string;
+  measuredBps: number;
+  reportedBps: number;
+  checkpoint: Uint8Array;
+  final: { weightsHash: Hex; parameterRoot: Hex; evalRoot: Hex; proof: Hex[] };
+}
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
 
@@ -209,10 +240,64 @@ const UPSERT_WITHHOLDING = `INSERT INTO withholding (round, validator, outcome, 
 export class ValidatorStore {
   private constructor(private readonly db: Database) {
     this.disputes = new DisputeStore(db);
+    this.scoreGames = new DisputeStore(db, "score");
+    this.scoreInference = new DisputeStore(db, "score_inference");
   }
 
   /** The dispute games this validator opens and plays (same database). */
   readonly disputes: DisputeStore;
+  /** The score games it opens and plays, and the inference games they host (same database). */
+  readonly scoreGames: DisputeStore;
+  readonly scoreInference: DisputeStore;
+
+  /** Keeps a run's final checkpoint for a score game (replaces what was kept for it). */
+  keepScoreEvidence(e: ScoreEvidenceRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO score_evidence (challenge_id, spec_id, seed, endpoint, measured_bps, reported_bps,
+         checkpoint, weights_hash, parameter_root, eval_root, proof, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        e.challengeId.toLowerCase(),
+        e.specId,
+        e.seed,
+        e.endpoint,
+        e.measuredBps,
+        e.reportedBps,
+        e.checkpoint,
+        e.final.weightsHash,
+        e.final.parameterRoot,
+        e.final.evalRoot,
+        JSON.stringify(e.final.proof),
+        Date.now(),
+      );
+  }
+
+  /** The final checkpoints kept for score games, oldest first. */
+  scoreEvidence(challengeId?: Hex): ScoreEvidenceRecord[] {
+    const rows = (
+      challengeId === undefined
+        ? this.db.prepare("SELECT * FROM score_evidence ORDER BY updated_at").all()
+        : this.db
+            .prepare("SELECT * FROM score_evidence WHERE challenge_id = ?")
+            .all(challengeId.toLowerCase())
+    ) as Row[];
+    return rows.map((r) => ({
+      challengeId: String(r.challenge_id) as Hex,
+      specId: String(r.spec_id) as Hex,
+      seed: String(r.seed) as Hex,
+      endpoint: String(r.endpoint),
+      measuredBps: Number(r.measured_bps),
+      reportedBps: Number(r.reported_bps),
+      checkpoint: new Uint8Array(r.checkpoint as Uint8Array),
+      final: {
+        weightsHash: String(r.weights_hash) as Hex,
+        parameterRoot: String(r.parameter_root) as Hex,
+        evalRoot: String(r.eval_root) as Hex,
+        proof: JSON.parse(String(r.proof)) as Hex[],
+      },
+    }));
+  }
 
   /** Opens (or creates) the database at `path` and brings its schema up to date. */
   static open(path: string): ValidatorStore {

@@ -25,7 +25,13 @@
  * 7. disputes a challenge it found Invalid that ended Valid anyway (a majority cleared it) with a
  *    game bound to the refuted segment, takes its seat on that segment when the trainer defends a
  *    conviction it voted for, and plays its games to the end (`../disputes/`; the `disputes`
- *    option turns the openings and seats off).
+ *    option turns the openings and seats off);
+ * 8. disputes a job run's false reported accuracy: a run it judged Valid in a segment-replay audit
+ *    whose reported accuracy is not the one it measured gets a score game within the game's window
+ *    (`../disputes/score.ts`), played to the end from its own evaluation of the final checkpoint,
+ *    which the audit kept in the database. An operation-sampling audit never holds the final
+ *    checkpoint (it checks the score from the trainer's evaluation root, whose predictions it
+ *    counts itself): there the validator opens no score game.
  *
  * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
  * a beacon secret) is written before the transaction that depends on it, and after a restart the
@@ -54,7 +60,13 @@ import type { ChallengeParams, PreparedVerdict } from "@poai/sdk";
 import type { PoAIClient } from "@poai/sdk";
 import {
   DEFAULT_REPLAY_BUDGET_BYTES,
+  EvalTrace,
+  ScoreEvidence,
   auditModeFor,
+  decodeCheckpoint,
+  deriveKey,
+  encodeCheckpoint,
+  validateSeed,
   modelLayout,
   segmentExamples,
   validateSpec,
@@ -83,6 +95,7 @@ import {
 } from "./audit.js";
 import { DEFAULT_OPERATION_SAMPLES, auditBySampling } from "./sampling.js";
 import { ChallengerDisputes, type DisputeCandidate } from "../disputes/challenger.js";
+import { ScoreDisputes, type ScoreEvidenceOf } from "../disputes/score.js";
 import { ValidatorDatasets, validatorDatasetCache } from "./validator-datasets.js";
 import {
   CHALLENGE_STATES,
@@ -550,10 +563,43 @@ export class ValidatorDaemon extends DaemonLoop {
       enabled: this.options.disputes,
       fetchTimeoutMs: this.options.fetchTimeoutMs,
     });
+    this.scores = new ScoreDisputes({
+      client: this.client,
+      account: this.validator,
+      role: "challenger",
+      store: this.store.scoreGames,
+      inner: this.store.scoreInference,
+      log: this.log.child({ part: "score-games" }),
+      evidenceOf: (id, signal) => this.scoreEvidenceOf(id, signal),
+    });
   }
 
   /** The bound dispute games this validator opens and plays (docs/disputes.md, "Daemons"). */
   protected readonly disputes: ChallengerDisputes;
+
+  /** The score games it opens on false reported accuracies and plays (docs/disputes.md, "Score games"). */
+  protected readonly scores: ScoreDisputes;
+
+  /** Its own evaluation of a run's final checkpoint kept by its audit (held-out part fetched and proven). */
+  private async scoreEvidenceOf(
+    challengeId: Hex,
+    signal?: AbortSignal,
+  ): Promise<ScoreEvidenceOf | undefined> {
+    const [kept] = this.store.scoreEvidence(challengeId);
+    if (!kept) return undefined;
+    const ac = signal ?? new AbortController().signal;
+    const { spec } = await this.specOf(kept.specId, ac);
+    const fetcher = await this.datasets.fetcher(spec, kept.specId, kept.endpoint);
+    const all = await fetcher.dataset(signal);
+    const data = await fetcher.ensureChunks(
+      "eval",
+      Array.from({ length: all.eval.chunkCount }, (_, c) => c),
+      signal,
+    );
+    const final = decodeCheckpoint(spec, kept.checkpoint, kept.final.weightsHash);
+    const trace = new EvalTrace(spec, deriveKey(spec, validateSeed(kept.seed)), final.weights, data);
+    return { source: new ScoreEvidence(trace, data.eval), checkpoint: kept.checkpoint };
+  }
 
   /**
    * Validates `options`, opens (or creates) the database, checks that it belongs to this
@@ -807,6 +853,8 @@ export class ValidatorDaemon extends DaemonLoop {
       await this.bestEffort("finalize", () => this.stepFinalize(signal));
       this.progress("disputes");
       await this.bestEffort("disputes", () => this.stepDisputes(signal));
+      this.progress("score games");
+      await this.bestEffort("score games", () => this.stepScoreGames(signal));
       this.progress("missed");
       if (this.options.reportMissed) await this.bestEffort("missed", () => this.stepMissed(signal));
       if (this.options.reportWithholding)
@@ -1310,6 +1358,31 @@ export class ValidatorDaemon extends DaemonLoop {
       signal,
     );
     const seconds = (performance.now() - started) / 1000;
+    // A job run's false reported accuracy is disputed once the run is judged (stepScoreGames):
+    // the final checkpoint this segment-replay audit evaluated is kept for it.
+    if (
+      isAuditResult(decision) &&
+      decision.verdict === "Valid" &&
+      decision.final &&
+      spec.version === 2 &&
+      decision.measuredScoreBps !== info.reportedScoreBps
+    ) {
+      const f = decision.final;
+      this.store.keepScoreEvidence({
+        challengeId: c.id,
+        specId: info.specId,
+        seed: info.seed,
+        endpoint: operator.endpoint,
+        measuredBps: decision.measuredScoreBps,
+        reportedBps: info.reportedScoreBps,
+        checkpoint: encodeCheckpoint(spec, f.checkpoint),
+        final: { weightsHash: f.hash, parameterRoot: f.parameterRoot, evalRoot: f.stepRoot, proof: f.proof },
+      });
+      this.log.warn(
+        { id: c.id, measuredScoreBps: decision.measuredScoreBps, reportedScoreBps: info.reportedScoreBps },
+        "the reported accuracy is not the measured one: final checkpoint kept for a score game",
+      );
+    }
     const prepared = this.client.challenges.prepareVerdict({
       id: c.id,
       verdict: decision.verdict,
@@ -1714,6 +1787,26 @@ export class ValidatorDaemon extends DaemonLoop {
         throw new Error(`dispute on ${id}: no Invalid verdict of this validator`);
       return candidate(c, segment);
     }, signal);
+  }
+
+  /**
+   * Opens a score game on every job run judged Valid whose reported accuracy is not the one this
+   * validator measured (its audit kept the final checkpoint), while the game's window is open,
+   * then plays its score games (one move each per tick, every move stored before it is sent).
+   */
+  private async stepScoreGames(signal: AbortSignal): Promise<void> {
+    if (!this.options.disputes || !(await this.scores.enabled())) return;
+    for (const kept of this.store.scoreEvidence()) {
+      signal.throwIfAborted();
+      if (this.scores.opened(kept.challengeId)) continue;
+      const c = this.store.getChallenge(kept.challengeId);
+      if (c?.chainStatus !== "Valid") continue;
+      const w = await this.scores.window(kept.challengeId);
+      if (!w || w.openUntil === 0n || w.now > w.openUntil) continue; // not a job run, or too late
+      this.progress(`score game ${kept.challengeId}`);
+      await this.scores.open(kept.challengeId, kept.final);
+    }
+    await this.scores.play(signal);
   }
 
   // --- 6. finalization, extensions, missed deadlines, withheld beacon reveals -------------------
