@@ -135,7 +135,11 @@ export async function runJobsBench() {
   ]);
   await d.registry.write.activate([specId(TINY)]);
   const models = await deployModelRegistry(viem, d);
-  const { jobs, scoreGame } = await deployJobs(viem, { ...d, epochLength: BigInt(EPOCH) }, { models: models.address });
+  const { jobs, scoreGame } = await deployJobs(
+    viem,
+    { ...d, epochLength: BigInt(EPOCH) },
+    { models: models.address },
+  );
   await d.token.write.transfer([addr(engineerW!), parseEther("1000")]);
   const mnist = await devnetMnist(root);
   const spec = mnist.spec;

@@ -131,9 +131,10 @@ contract ScoreGame is IScoreGame, IInferenceGameHost, ISlashWindow, ReentrancyGu
     }
 
     uint256 public constant BPS = 10_000;
-    /// @notice Most moves before the inference game: the count (1), 32 halvings of the range (64),
-    ///         the example (1), the dispute (1).
-    uint256 public constant MAX_MOVES = 67;
+    /// @notice Most moves before the inference game: the count (1), 24 halvings of the range (48:
+    ///         the TaskRegistry caps `evalSize` at 2^24, `EngineSpec.MAX_EVAL_SIZE`), the example
+    ///         (1), the dispute (1).
+    uint256 public constant MAX_MOVES = 51;
     uint256 private constant SLASH_GAS = 400_000;
 
     IERC20 public immutable token;
@@ -458,7 +459,10 @@ contract ScoreGame is IScoreGame, IInferenceGameHost, ISlashWindow, ReentrancyGu
     }
 
     /// @inheritdoc ISlashWindow
+    /// @dev Zero when the game slashes nobody (`slashFraction` 0: a won game disqualifies the run
+    ///      and takes the trainer's bond only).
     function slashWindow() external view returns (uint256) {
+        if (slashFraction == 0 || address(staking) == address(0)) return 0;
         return challenges.slashWindow() + openWindow + maxDuration();
     }
 

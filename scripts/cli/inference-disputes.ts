@@ -14,13 +14,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import {
-  formatUnits,
-  getAddress,
-  isAddress,
-  keccak256,
-  type Address,
-} from "viem";
+import { formatUnits, getAddress, isAddress, keccak256, type Address } from "viem";
 import { readContract, waitForTransactionReceipt } from "viem/actions";
 import { InferenceStates } from "@poai/sdk/compute";
 import {

@@ -61,11 +61,15 @@ export type ScoreGameArgs = {
   openWindow: bigint;
 };
 
+/** Most moves of a score game (`ScoreGame.MAX_MOVES`) and of the inference game it hosts. */
+export const SCORE_GAME_MOVES = 51n + 48n;
+
 /**
  * Score game settings for epochs of `epochLength` seconds: ten minutes a move, a window of half an
  * epoch, bonds of 10 tokens, 10% of a disproven trainer's stake. With one-day epochs and the default
- * challenge parameters its slash window (the ChallengeManager's, the open window and a whole game:
- * 67 moves and an inference game's 48) is about 6.1 days, inside Staking's 7-day unbonding.
+ * challenge parameters its slash window (the ChallengeManager's 4.75 days, the open window and a
+ * whole game: 51 moves and an inference game's 48) is about 5.9 days, inside Staking's 7-day
+ * unbonding.
  */
 export function defaultScoreGameArgs(epochLength: bigint): ScoreGameArgs {
   const half = epochLength / 2n;
@@ -76,6 +80,29 @@ export function defaultScoreGameArgs(epochLength: bigint): ScoreGameArgs {
     slashFraction: 10n ** 17n,
     openWindow: half < 60n ? 60n : half,
   };
+}
+
+/**
+ * Score game settings for a network: the defaults where Staking's `unbondingPeriod` outlasts the
+ * game's slash window (`challengeSlashWindow`, the ChallengeManager's, plus the open window and a
+ * whole game), else a shorter window and moves (at least 60 s each) that fit, else no slash at all
+ * (`slashFraction` 0: a won game still disqualifies the run and takes the trainer's bond, and the
+ * game adds nothing to the slash windows Staking's unbonding must outlast).
+ */
+export function scoreGameArgsFor(
+  epochLength: bigint,
+  unbondingPeriod: bigint,
+  challengeSlashWindow: bigint,
+): ScoreGameArgs {
+  const preferred = defaultScoreGameArgs(epochLength);
+  const room = unbondingPeriod - challengeSlashWindow - 1n;
+  const needs = (a: ScoreGameArgs) => a.openWindow + SCORE_GAME_MOVES * a.moveTimeout;
+  if (needs(preferred) <= room) return preferred;
+  const openWindow = room / 3n < preferred.openWindow ? room / 3n : preferred.openWindow;
+  const moveTimeout = openWindow > 0n ? (room - openWindow) / SCORE_GAME_MOVES : 0n;
+  if (openWindow >= 60n && moveTimeout >= 60n)
+    return { ...preferred, openWindow, moveTimeout: moveTimeout > 600n ? 600n : moveTimeout };
+  return { ...preferred, slashFraction: 0n };
 }
 
 /**

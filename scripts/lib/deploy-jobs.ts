@@ -18,7 +18,7 @@
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { toFunctionSelector, zeroAddress, type Address } from "viem";
 import { ROLES } from "./roles.js";
-import { defaultScoreGameArgs, deployScoreGame, type ScoreGameArgs } from "./deploy-disputes.js";
+import { deployScoreGame, scoreGameArgsFor, type ScoreGameArgs } from "./deploy-disputes.js";
 
 export type JobParams = {
   committeeBps: number;
@@ -76,8 +76,9 @@ export type JobsDeployOptions = {
   jobs?: Partial<JobParams>;
   /**
    * The score game that lets anyone dispute a run's reported accuracy (docs/disputes.md, "Score
-   * games"): settings over `defaultScoreGameArgs(epochLength)`, or `false` for none (then a run's
-   * accuracy is its committee's median, which no game can overrule).
+   * games"): settings over `scoreGameArgsFor` the network's epoch, unbonding period and challenge
+   * slash window, or `false` for none (then a run's accuracy is its committee's median, which no
+   * game can overrule).
    */
   scoreGame?: Partial<ScoreGameArgs> | false;
 };
@@ -110,10 +111,14 @@ export async function deployJobs(
   await manager.write.grantRole([ROLES.JOBS, jobs.address, 0]);
   const challenges = await viem.getContractAt("ChallengeManager", d.challenges.address);
   await challenges.write.setJobBoard([jobs.address]);
-  const scoreArgs =
-    options.scoreGame === false
-      ? undefined
-      : { ...defaultScoreGameArgs(d.epochLength), ...options.scoreGame };
+  let scoreArgs: ScoreGameArgs | undefined;
+  if (options.scoreGame !== false) {
+    // the settings that fit Staking's unbonding period after the ChallengeManager's slash window
+    const staking = await viem.getContractAt("Staking", d.staking.address);
+    const unbonding = BigInt((await staking.read.params()).unbondingPeriod);
+    const window = await challenges.read.slashWindow();
+    scoreArgs = { ...scoreGameArgsFor(d.epochLength, unbonding, window), ...options.scoreGame };
+  }
   const score = scoreArgs ? await deployScoreGame(viem, { ...d, jobs }, scoreArgs) : undefined;
   return { jobs, jobParams, scoreArgs, scoreGame: score?.scoreGame, scoreInference: score?.scoreInference };
 }

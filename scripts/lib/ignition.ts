@@ -32,6 +32,7 @@ import {
   defaultGameMoveTimeout,
 } from "../../ignition/modules/Inference.js";
 import { contractsOf } from "./address-book.js";
+import { scoreGameArgsFor } from "./deploy-disputes.js";
 
 export class DeployError extends Error {
   override name = "DeployError";
@@ -238,6 +239,19 @@ export function resolveNetworkParameters(
     gameMoveTimeout: defaultGameMoveTimeout(epochLength, unbonding, BigInt(disputeWindow)),
     ...p.PoAIInference,
   };
+  // the score game's settings that fit the unbonding period after the ChallengeManager's window
+  const c = challenges as unknown as Record<string, bigint>;
+  const challengeSlashWindow =
+    (1n + BigInt(c.maxExtensions)) * epochLength +
+    BigInt(c.commitWindow) +
+    BigInt(c.revealWindow) +
+    BigInt(c.finalizeGrace);
+  const score = scoreGameArgsFor(epochLength, unbonding, challengeSlashWindow);
+  const jobs = {
+    scoreMoveTimeout: score.moveTimeout,
+    scoreOpenWindow: score.openWindow,
+    scoreSlashFraction: score.slashFraction,
+  };
   const token: TokenSource = p.ExternalToken ? "existing" : "fresh";
   const tokenParams = p.ExternalToken
     ? { ExternalToken: { address: p.ExternalToken.address } }
@@ -248,10 +262,11 @@ export function resolveNetworkParameters(
     PoAIChallenges: challenges,
     PoAIRewards: rewards,
     PoAIInference: inference,
+    PoAIJobs: jobs,
     PoAIGovernance: governance,
   } as unknown as Record<string, Record<string, bigint | string | string[]>>;
   const flat: Record<string, string> = {};
-  for (const values of [staking, challenges, rewards, inference, governance]) {
+  for (const values of [staking, challenges, rewards, inference, jobs, governance]) {
     for (const [k, v] of Object.entries(values)) flat[k] = Array.isArray(v) ? v.join(",") : String(v);
   }
   flat.governance = mode;

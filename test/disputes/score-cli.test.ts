@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, type Hex } from "viem";
+import { keccak256 } from "viem";
 import { checkpointRoutes, serve, type RunningServer } from "../../node/src/daemon/index.js";
 import { writeDataset } from "../../node/src/data/index.js";
 import { playScoreGame } from "../../sdk/src/actions/score-games.js";

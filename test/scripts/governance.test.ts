@@ -190,6 +190,7 @@ describe("governance of a deployed network", function () {
       c.challengeManager,
       c.poaiVerifier,
       c.federatedJobs,
+      c.scoreGame,
       getAddress(attacker.account.address),
     ]);
   });

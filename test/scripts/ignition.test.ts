@@ -4,6 +4,7 @@ import { getAddress, parseEther, zeroAddress, zeroHash, type Address } from "vie
 import { createPoAIClient } from "@poai/sdk";
 import { DeployError, deployWithIgnition, resolveNetworkParameters } from "../../scripts/lib/ignition.js";
 import { ROLES, accountRoles, roleHolders } from "../../scripts/lib/roles.js";
+import { SCORE_GAME_MOVES } from "../../scripts/lib/deploy-disputes.js";
 import { STAKING_SELECTORS } from "../../ignition/modules/Staking.js";
 import {
   CHALLENGE_SELECTORS,
@@ -146,6 +147,38 @@ describe("Ignition deployment", () => {
     const timeout = BigInt(local.flat.gameMoveTimeout);
     expect(timeout).to.equal((21600n - 3600n - BigInt(local.flat.disputeWindow) - 1n) / 48n);
     expect(3600n + BigInt(local.flat.disputeWindow) + 48n * timeout < 21600n).to.equal(true);
+  });
+
+  it("picks score game settings whose slash window Staking's unbonding period outlasts, else a score game that slashes nobody", () => {
+    const resolved = (epochLength: number, unbondingPeriod: number) => {
+      const r = resolveNetworkParameters({ PoAIStaking: { epochLength, unbondingPeriod } }, zeroAddress, {
+        chainId: 31337,
+      });
+      const f = r.flat;
+      const challengeWindow =
+        (1n + BigInt(f.maxExtensions)) * BigInt(epochLength) +
+        BigInt(f.commitWindow) +
+        BigInt(f.revealWindow) +
+        BigInt(f.finalizeGrace);
+      const window =
+        challengeWindow + BigInt(f.scoreOpenWindow) + SCORE_GAME_MOVES * BigInt(f.scoreMoveTimeout);
+      return { f, window };
+    };
+    // one-day epochs, a 7-day unbonding: the defaults (ten minutes a move, half an epoch to open)
+    const day = resolved(86_400, 7 * 86_400);
+    expect([day.f.scoreMoveTimeout, day.f.scoreOpenWindow, day.f.scoreSlashFraction]).to.deep.equal([
+      "600",
+      "43200",
+      String(10n ** 17n),
+    ]);
+    expect(day.window < 7n * 86_400n).to.equal(true);
+    // a tighter unbonding: shorter moves and window that still fit
+    const tight = resolved(3600, 30_000);
+    expect(BigInt(tight.f.scoreMoveTimeout) >= 60n && BigInt(tight.f.scoreMoveTimeout) < 600n).to.equal(true);
+    expect(tight.window < 30_000n).to.equal(true);
+    expect(tight.f.scoreSlashFraction).to.equal(String(10n ** 17n));
+    // nothing fits: the score game slashes nobody (its slash window is zero)
+    expect(resolved(3600, 21_600).f.scoreSlashFraction).to.equal("0");
   });
 
   it("keeps the deployer GOVERNOR on a local chain only (the development fast path), nothing else", async () => {
