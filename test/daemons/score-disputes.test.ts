@@ -62,6 +62,8 @@ describe("daemons: score games on a job run's reported accuracy", function () {
   let jobs: Awaited<ReturnType<typeof deployJobs>>;
   let jobId: bigint;
   let forger: ScoreForgingTrainer;
+  let forgerOptions: Parameters<typeof ScoreForgingTrainer.create>[0];
+  const validatorOptions: Parameters<typeof ValidatorDaemon.create>[0][] = [];
   let honest: TrainerDaemon;
   const addr: Record<"forger" | "honest", Address> = { forger: "0x", honest: "0x" };
   const validators: ValidatorDaemon[] = [];
@@ -112,22 +114,23 @@ describe("daemons: score games on a job run's reported accuracy", function () {
       progress: "off" as const,
       logLevel: "silent" as const,
     });
-    forger = await ScoreForgingTrainer.create({ client: clientOf(w.trainers[0]), ...common("forger") });
+    forgerOptions = { client: clientOf(w.trainers[0]), ...common("forger") };
+    forger = await ScoreForgingTrainer.create(forgerOptions);
     forger.evalSize = jobSpec.evalSize;
     honest = await TrainerDaemon.create({ client: clientOf(w.trainers[1]), ...common("honest") });
     addr.forger = w.trainers[0].address;
     addr.honest = w.trainers[1].address;
-    for (const [i, op] of w.validators.entries())
-      validators.push(
-        await ValidatorDaemon.create({
-          client: clientOf(op),
-          dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
-          backend: "wasm",
-          fetchTimeoutMs: 2_000,
-          fetchAttempts: 2,
-          logLevel: "silent",
-        }),
-      );
+    for (const [i, op] of w.validators.entries()) {
+      validatorOptions.push({
+        client: clientOf(op),
+        dbPath: path.join(w.tempDir(`validator-${i}`), "validator.db"),
+        backend: "wasm",
+        fetchTimeoutMs: 2_000,
+        fetchAttempts: 2,
+        logLevel: "silent",
+      });
+      validators.push(await ValidatorDaemon.create(validatorOptions[i]));
+    }
     await driveRounds({
       windows: w.windows,
       advanceTo: w.advanceTo,
@@ -196,14 +199,34 @@ describe("daemons: score games on a job run's reported accuracy", function () {
     ).to.equal(fair.reportedScoreBps);
   });
 
-  it("a validator daemon opens a score game on the over-reported run by itself and wins it: the trainer is slashed", async () => {
+  it("a validator daemon opens a score game on the over-reported run by itself and wins it, both daemons restarted mid-game: the trainer is slashed", async () => {
     const id = challengeId(addr.forger, RUN_ROUND);
     const stake = (await w.d.staking.read.getPool([addr.forger])).tokens;
-    await playUntil(async () => {
-      const games = await gamesOn(id);
-      if (games.length === 0) return false;
-      return (await jobs.scoreGame!.read.gameOf([games[0]])).phase === 7;
-    }, outsiderMoves);
+    let restarted = false;
+    await playUntil(
+      async () => {
+        const games = await gamesOn(id);
+        if (games.length === 0) return false;
+        return (await jobs.scoreGame!.read.gameOf([games[0]])).phase === 7;
+      },
+      async () => {
+        await outsiderMoves();
+        const [game] = await gamesOn(id);
+        if (restarted || game === undefined) return;
+        const g = await jobs.scoreGame!.read.gameOf([game]);
+        // once both have moved (the count, a split and a pick), both daemons stop and start again
+        // from their databases: the game goes on from the chain and what they stored
+        if (g.phase !== 2 || g.hi - g.lo === g.evalSize) return;
+        const i = w.validators.findIndex((v) => v.address === g.challenger);
+        await validators[i].stop();
+        validators[i] = await ValidatorDaemon.create(validatorOptions[i]);
+        await forger.stop();
+        forger = await ScoreForgingTrainer.create(forgerOptions);
+        forger.evalSize = jobSpec.evalSize;
+        restarted = true;
+      },
+    );
+    expect(restarted).to.equal(true);
     const [game] = await gamesOn(id);
     const g = await jobs.scoreGame!.read.gameOf([game]);
     expect(w.validators.map((v) => v.address)).to.include(g.challenger);
