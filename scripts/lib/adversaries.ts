@@ -14,7 +14,7 @@ import {
   validateSeed,
   type Checkpoint,
   type DatasetData,
-  type ScoreSource,
+  countingOther,
   type StateSource,
   type TrainingSpec,
 } from "@poai/sdk/compute";
@@ -284,15 +284,6 @@ export class ScoreForgingTrainer extends TrainerDaemon {
         predictions[e] = s.labels[e];
         left--;
       }
-    const source: ScoreSource = {
-      predictions,
-      labels: s.labels,
-      predictionsRoot: s.predictionsRoot,
-      examplesRoot: s.examplesRoot,
-      predictionProof: (e) => s.predictionProof(e),
-      exampleProof: (e) => s.exampleProof(e),
-      inference: (e) => s.inference(e),
-    };
-    return { source, checkpoint: honest.checkpoint };
+    return { source: countingOther(s, predictions), checkpoint: honest.checkpoint };
   }
 }

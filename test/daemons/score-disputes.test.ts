@@ -22,6 +22,7 @@ import {
   type PoAIDeployment,
 } from "../../sdk/src/index.js";
 import {
+  countingOther,
   scoreMove,
   type DatasetData,
   type ScoreSource,
@@ -260,13 +261,7 @@ describe("daemons: score games on a job run's reported accuracy", function () {
         belief[e] = (truth.labels[e] + 1) % 10;
         flips--;
       }
-    const wrong: ScoreSource = {
-      ...truth,
-      predictions: belief,
-      predictionProof: (e) => truth.predictionProof(e),
-      exampleProof: (e) => truth.exampleProof(e),
-      inference: (e) => truth.inference(e),
-    };
+    const wrong = countingOther(truth, belief);
     await w.d.token.write.approve([jobs.scoreGame!.address, maxUint256]);
     await w.d.token.write.approve([jobs.scoreInference!.address, maxUint256]);
     const receipt = await outsider.waitForTransaction(

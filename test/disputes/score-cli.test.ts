@@ -18,20 +18,13 @@ import { writeDataset } from "../../node/src/data/index.js";
 import { playScoreGame } from "../../sdk/src/actions/score-games.js";
 import { parseDeployment } from "../../sdk/src/deployment.js";
 import { countCorrect } from "../../sdk/src/compute/index.js";
-import { runCli } from "../../scripts/cli/main.js";
 import { contractsOf } from "../../scripts/lib/address-book.js";
-import { accountAddress, accountKey } from "../fixtures/hardhat-node.js";
-import type { Actor } from "../poai/helpers/world.js";
+import { cliOf, lastJson } from "../fixtures/cli.js";
 import { scoreModel, scoreWorld } from "./helpers/score-world.js";
 
 const M = scoreModel({ features: 8, hidden: [8], classes: 4, evalSize: 48, chunkExamples: 16 });
 
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-const last = (r: Ran) => JSON.parse(r.out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+const last = lastJson;
 
 describe("poai dispute score", function () {
   this.timeout(300_000);
@@ -58,18 +51,7 @@ describe("poai dispute score", function () {
     writeFileSync(book, JSON.stringify(deployment));
     const dataDir = path.join(dir, "dataset");
     await writeDataset(dataDir, M.data);
-    const keyOf = (a: Actor) =>
-      Array.from({ length: 20 }, (_, i) => i).find((i) => accountAddress(i) === a.address)!;
-    const poai = async (who: Actor, args: string[]): Promise<Ran> => {
-      const ran = { code: -1, out: "", err: "" };
-      ran.code = await runCli([...args, "--deployment", book, "--json"], {
-        env: { POAI_PRIVATE_KEY: accountKey(keyOf(who)) },
-        stdout: (s) => (ran.out += s),
-        stderr: (s) => (ran.err += s),
-        connection: conn,
-      });
-      return ran;
-    };
+    const poai = cliOf(book, conn);
     /** The trainer submits (reporting `reported`), the run is judged Valid, its server serves the final checkpoint. */
     const submitAndServe = async (reported: number) => {
       const final = await w.submitAndJudge(reported, undefined, M.trace.accuracyBps);

@@ -13,18 +13,12 @@ import { network } from "hardhat";
 import { keccak256, toHex, type Hex } from "viem";
 import { checkpointRoutes, serve, type RunningServer } from "../../node/src/daemon/index.js";
 import { commitCheckpoints, encodeCheckpoint, train } from "../../sdk/src/compute/index.js";
-import { runCli } from "../../scripts/cli/main.js";
 import { contractsOf } from "../../scripts/lib/address-book.js";
-import { SPEC, type Actor } from "../poai/helpers/world.js";
-import { accountAddress, accountKey } from "../fixtures/hardhat-node.js";
+import { SPEC } from "../poai/helpers/world.js";
+import { cliOf, lastJson } from "../fixtures/cli.js";
 import { JOB_SOURCES, JOB_SPEC, deployJobsWorld } from "./helpers/jobs-world.js";
 
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-const last = (r: Ran) => JSON.parse(r.out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+const last = lastJson;
 
 describe("poai job", function () {
   this.timeout(300_000);
@@ -50,18 +44,7 @@ describe("poai job", function () {
         contracts: contractsOf({ ...w, distributor: w.distributor, models: w.models, jobs: w.jobs }),
       }),
     );
-    const keyOf = (a: Actor) =>
-      Array.from({ length: 20 }, (_, i) => i).find((i) => accountAddress(i) === a.address)!;
-    const poai = async (who: Actor, args: string[]): Promise<Ran> => {
-      const ran = { code: -1, out: "", err: "" };
-      ran.code = await runCli([...args, "--deployment", book, "--json"], {
-        env: { POAI_PRIVATE_KEY: accountKey(keyOf(who)) },
-        stdout: (s) => (ran.out += s),
-        stderr: (s) => (ran.err += s),
-        connection: conn,
-      });
-      return ran;
-    };
+    const poai = cliOf(book, conn);
     const specFile = path.join(dir, "spec.json");
     writeFileSync(specFile, JSON.stringify(JOB_SPEC));
     const post = (extra: string[] = []) =>

@@ -275,6 +275,7 @@ export {
   SCORE_PHASES,
   ScoreEvidence,
   countCorrect,
+  countingOther,
   scoreMove,
   type ScoreGameView,
   type ScoreMove,

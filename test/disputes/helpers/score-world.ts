@@ -12,6 +12,7 @@ import {
   EvalTrace,
   ScoreEvidence,
   SCORE_PHASES,
+  countingOther,
   deriveKey,
   encodeCheckpoint,
   evalRootOf,
@@ -132,15 +133,7 @@ export function scoreModel(shape: ScoreShape) {
     return { source, inference: (e) => (map.has(e) ? forgeryOf(e)! : statesOf(e)) };
   };
   /** A source that counts `predictions` but proves (and commits) the honest ones. */
-  const countingAs = (predictions: Int32Array): ScoreSource => ({
-    predictions,
-    labels: honest.labels,
-    predictionsRoot: honest.predictionsRoot,
-    examplesRoot: honest.examplesRoot,
-    predictionProof: (e) => honest.predictionProof(e),
-    exampleProof: (e) => honest.exampleProof(e),
-    inference: (e) => honest.inference(e),
-  });
+  const countingAs = (predictions: Int32Array): ScoreSource => countingOther(honest, predictions);
   /** The honest predictions with `changed` examples made right (or, with `wrong`, wrong). */
   const flipped = (changed: number[], wrong = false): Int32Array => {
     const p = Int32Array.from(honest.predictions);

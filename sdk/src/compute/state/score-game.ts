@@ -121,6 +121,23 @@ export class ScoreEvidence implements ScoreSource {
   }
 }
 
+/**
+ * `source` counting `predictions` instead of its own, its proofs and commitments unchanged: a party
+ * whose counts are not what it proves (a trainer inflating its count, a challenger with a wrong
+ * belief). For tests and adversarial daemons.
+ */
+export function countingOther(source: ScoreSource, predictions: Int32Array): ScoreSource {
+  return {
+    predictions,
+    labels: source.labels,
+    predictionsRoot: source.predictionsRoot,
+    examplesRoot: source.examplesRoot,
+    predictionProof: (e) => source.predictionProof(e),
+    exampleProof: (e) => source.exampleProof(e),
+    inference: (e) => source.inference(e),
+  };
+}
+
 /** Correct predictions of `source` in examples [lo, hi). */
 export function countCorrect(
   source: Pick<ScoreSource, "predictions" | "labels">,
