@@ -62,7 +62,9 @@ const SCAN_RANGE = 5_000n;
 export interface ScoreEvidenceOf {
   source: ScoreSource;
   /** The final checkpoint (canonical bytes): the inner inference game's model. */
-  checkpoint: Uint8Array;
+  /** The final checkpoint's bytes (the inner inference game's model); absent for a party that
+   *  holds the committed predictions only, which never disputes a prediction. */
+  checkpoint?: Uint8Array;
 }
 
 /** The game state a score game's move answers. */
@@ -378,6 +380,10 @@ export class ScoreDisputes {
       id,
       async () => {
         const e = await need();
+        if (!e.checkpoint)
+          throw new Error(
+            `score game ${g.gameId}: its inference game needs the final checkpoint, which is not held`,
+          );
         return new InferenceStates(state.widths, e.checkpoint, e.source.inference(state.lo).input);
       },
       signal,

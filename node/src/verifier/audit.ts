@@ -102,6 +102,16 @@ export interface AuditResult extends Decision {
    * hold it (they check the score from the trainer's evaluation root).
    */
   final?: ProvenCheckpoint;
+  /**
+   * A `Valid` operation-sampling audit: the trainer's committed predictions (proven under the final
+   * leaf's evaluation root), its examples root and that leaf: what a score game on a count that is
+   * not theirs is played from.
+   */
+  committed?: {
+    predictions: Int32Array;
+    examplesRoot: Hex;
+    final: { weightsHash: Hex; parameterRoot: Hex; evalRoot: Hex; proof: Hex[] };
+  };
   /** Operation-sampling audits (`auditBySampling`): the samples checked, and the bytes of their answers. */
   samplesChecked?: number;
   answerBytes?: number;

@@ -65,6 +65,9 @@ export type ScoreCheck =
       correct: number;
       total: number;
       accuracyBps: number;
+      /** The trainer's committed predictions (proven under the evaluation root) and its examples root. */
+      predictions: Int32Array;
+      examplesRoot: Hex;
       examplesChecked: number;
       answerBytes: number;
       waitMs: number;
@@ -93,6 +96,7 @@ export async function checkScoreBySampling(args: ScoreCheckArgs): Promise<ScoreC
   const commitment = { parameterRoot: finalLeaf.parameterRoot, evalRoot: finalLeaf.stepRoot };
   const samples = drawEvalSamples(spec, args.auditSeed, args.examples, args.hiddenOps);
   let predictions: Int32Array | undefined;
+  let examplesRoot: Hex | undefined;
   let checked = 0;
   for (let k = 0; k < samples.length; k += MAX_EVAL_SAMPLES_PER_REQUEST) {
     const batch = samples.slice(k, k + MAX_EVAL_SAMPLES_PER_REQUEST);
@@ -135,6 +139,7 @@ export async function checkScoreBySampling(args: ScoreCheckArgs): Promise<ScoreC
     t = performance.now();
     try {
       predictions ??= checkPredictions(spec, commitment, answers);
+      examplesRoot ??= answers.examplesRoot;
       for (let j = 0; j < batch.length; j++) {
         const sample = batch[j];
         const { x } = evalExamples(spec, args.key, sample.example, 1, args.data);
@@ -156,5 +161,11 @@ export async function checkScoreBySampling(args: ScoreCheckArgs): Promise<ScoreC
     evalExamples(spec, args.key, 0, spec.evalSize, args.data).labels,
   );
   cost.checkMs += performance.now() - t;
-  return out({ kind: "score" as const, ...score, examplesChecked: checked });
+  return out({
+    kind: "score" as const,
+    ...score,
+    predictions,
+    examplesRoot: examplesRoot!,
+    examplesChecked: checked,
+  });
 }

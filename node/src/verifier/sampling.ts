@@ -309,12 +309,24 @@ export async function auditBySampling(args: SamplingAuditArgs): Promise<AuditRes
     if (score.kind === "invalid") return invalid(segments - 1, score.reason);
     if (score.kind === "unavailable") return unavailable(score.reason);
     stats.samplesChecked += score.examplesChecked;
-    return result(
-      { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
-      `${stats.samplesChecked - score.examplesChecked} sampled operation(s) of ${samples.length} segment(s) hold against the committed ` +
-        `step-state roots; ${score.examplesChecked} sampled evaluation example(s) hold against the evaluation root, whose ` +
-        `predictions classify ${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
-    );
+    return {
+      ...result(
+        { verdict: "Valid", segment: 0, measuredScoreBps: score.accuracyBps },
+        `${stats.samplesChecked - score.examplesChecked} sampled operation(s) of ${samples.length} segment(s) hold against the committed ` +
+          `step-state roots; ${score.examplesChecked} sampled evaluation example(s) hold against the evaluation root, whose ` +
+          `predictions classify ${score.correct} of ${score.total} evaluation examples (${score.accuracyBps} bps)`,
+      ),
+      committed: {
+        predictions: score.predictions,
+        examplesRoot: score.examplesRoot,
+        final: {
+          weightsHash: final.hash,
+          parameterRoot: final.parameterRoot,
+          evalRoot: final.stepRoot,
+          proof: final.proof,
+        },
+      },
+    };
   } finally {
     if (engine) engine.close();
     else

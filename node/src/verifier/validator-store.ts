@@ -152,7 +152,8 @@ const MIGRATIONS = [
   CREATE TABLE operators (address TEXT PRIMARY KEY, role INTEGER NOT NULL, block INTEGER NOT NULL);
   `,
   // Score games: the final checkpoint of a run whose reported accuracy is not the one this
-  // validator measured (kept from its segment-replay audit), and the games it plays on it.
+  // validator measured (kept from its segment-replay audit), or the trainer's committed predictions
+  // (from its operation-sampling audit: `checkpoint` empty), and the games it plays on it.
   SCORE_DISPUTE_TABLES +
     `
   CREATE TABLE score_evidence (
@@ -167,12 +168,18 @@ const MIGRATIONS = [
     parameter_root TEXT NOT NULL,
     eval_root      TEXT NOT NULL,
     proof          TEXT NOT NULL,
+    predictions    BLOB,
+    examples_root  TEXT,
     updated_at     INTEGER NOT NULL
   );
   `,
 ];
 
-/** A run's final checkpoint kept for a score game: its leaf, bytes, and the two accuracies. */
+/**
+ * What a validator keeps for a score game: the run's final leaf and the two accuracies, with the
+ * final checkpoint's bytes (a segment-replay audit), or with the trainer's committed predictions
+ * (int32 little-endian) and examples root (an operation-sampling audit; `checkpoint` empty).
+ */
 export interface ScoreEvidenceRecord {
   challengeId: Hex;
   specId: Hex;
@@ -182,6 +189,7 @@ export interface ScoreEvidenceRecord {
   reportedBps: number;
   checkpoint: Uint8Array;
   final: { weightsHash: Hex; parameterRoot: Hex; evalRoot: Hex; proof: Hex[] };
+  committed?: { predictions: Uint8Array; examplesRoot: Hex };
 }
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
@@ -255,7 +263,8 @@ export class ValidatorStore {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO score_evidence (challenge_id, spec_id, seed, endpoint, measured_bps, reported_bps,
-         checkpoint, weights_hash, parameter_root, eval_root, proof, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         checkpoint, weights_hash, parameter_root, eval_root, proof, predictions, examples_root, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         e.challengeId.toLowerCase(),
@@ -269,6 +278,8 @@ export class ValidatorStore {
         e.final.parameterRoot,
         e.final.evalRoot,
         JSON.stringify(e.final.proof),
+        e.committed?.predictions ?? null,
+        e.committed?.examplesRoot ?? null,
         Date.now(),
       );
   }
@@ -296,6 +307,13 @@ export class ValidatorStore {
         evalRoot: String(r.eval_root) as Hex,
         proof: JSON.parse(String(r.proof)) as Hex[],
       },
+      ...(r.predictions !== null &&
+        r.predictions !== undefined && {
+          committed: {
+            predictions: new Uint8Array(r.predictions as Uint8Array),
+            examplesRoot: String(r.examples_root) as Hex,
+          },
+        }),
     }));
   }
 

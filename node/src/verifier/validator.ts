@@ -26,12 +26,12 @@
  *    game bound to the refuted segment, takes its seat on that segment when the trainer defends a
  *    conviction it voted for, and plays its games to the end (`../disputes/`; the `disputes`
  *    option turns the openings and seats off);
- * 8. disputes a job run's false reported accuracy: a run it judged Valid in a segment-replay audit
- *    whose reported accuracy is not the one it measured gets a score game within the game's window
- *    (`../disputes/score.ts`), played to the end from its own evaluation of the final checkpoint,
- *    which the audit kept in the database. An operation-sampling audit never holds the final
- *    checkpoint (it checks the score from the trainer's evaluation root, whose predictions it
- *    counts itself): there the validator opens no score game.
+ * 8. disputes a job run's false reported accuracy: a run it judged Valid whose reported accuracy
+ *    is not the one it measured gets a score game within the game's window
+ *    (`../disputes/score.ts`), played to the end from what the audit kept in the database: its own
+ *    evaluation of the final checkpoint (segment replay), or the trainer's committed predictions,
+ *    proven under the evaluation root and counted (operation sampling, which never holds the final
+ *    checkpoint: it disputes a count that is not the predictions', not a prediction itself).
  *
  * State lives in one SQLite file (`ValidatorStore`): what a crash must not lose (a verdict's salt,
  * a beacon secret) is written before the transaction that depends on it, and after a restart the
@@ -60,8 +60,10 @@ import type { ChallengeParams, PreparedVerdict } from "@poai/sdk";
 import type { PoAIClient } from "@poai/sdk";
 import {
   DEFAULT_REPLAY_BUDGET_BYTES,
+  CommittedPredictions,
   EvalTrace,
   ScoreEvidence,
+  predictionBytes,
   auditModeFor,
   decodeCheckpoint,
   deriveKey,
@@ -596,6 +598,14 @@ export class ValidatorDaemon extends DaemonLoop {
       Array.from({ length: all.eval.chunkCount }, (_, c) => c),
       signal,
     );
+    if (kept.committed) {
+      // committed predictions only (an operation-sampling audit): no forward pass, no checkpoint
+      const bytes = kept.committed.predictions;
+      const predictions = new Int32Array(bytes.length / 4);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let e = 0; e < predictions.length; e++) predictions[e] = view.getInt32(4 * e, true);
+      return { source: new CommittedPredictions(predictions, kept.committed.examplesRoot, data.eval) };
+    }
     const final = decodeCheckpoint(spec, kept.checkpoint, kept.final.weightsHash);
     const trace = new EvalTrace(spec, deriveKey(spec, validateSeed(kept.seed)), final.weights, data);
     return { source: new ScoreEvidence(trace, data.eval), checkpoint: kept.checkpoint };
@@ -1381,6 +1391,31 @@ export class ValidatorDaemon extends DaemonLoop {
       this.log.warn(
         { id: c.id, measuredScoreBps: decision.measuredScoreBps, reportedScoreBps: info.reportedScoreBps },
         "the reported accuracy is not the measured one: final checkpoint kept for a score game",
+      );
+    } else if (
+      isAuditResult(decision) &&
+      decision.verdict === "Valid" &&
+      decision.committed &&
+      spec.version === 2 &&
+      decision.measuredScoreBps !== info.reportedScoreBps
+    ) {
+      // an operation-sampling audit: the trainer's committed predictions count otherwise than it
+      // reported, which a score game proves without the final checkpoint
+      const k = decision.committed;
+      this.store.keepScoreEvidence({
+        challengeId: c.id,
+        specId: info.specId,
+        seed: info.seed,
+        endpoint: operator.endpoint,
+        measuredBps: decision.measuredScoreBps,
+        reportedBps: info.reportedScoreBps,
+        checkpoint: new Uint8Array(0),
+        final: k.final,
+        committed: { predictions: predictionBytes(k.predictions), examplesRoot: k.examplesRoot },
+      });
+      this.log.warn(
+        { id: c.id, measuredScoreBps: decision.measuredScoreBps, reportedScoreBps: info.reportedScoreBps },
+        "the reported accuracy is not what the committed predictions give: kept for a score game",
       );
     }
     const prepared = this.client.challenges.prepareVerdict({

@@ -272,6 +272,7 @@ export {
   type ExampleState,
 } from "./state/evaluation.js";
 export {
+  CommittedPredictions,
   SCORE_PHASES,
   ScoreEvidence,
   countCorrect,

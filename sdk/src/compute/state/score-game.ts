@@ -17,7 +17,7 @@
  */
 import { bytesToHex, concat, type Hex } from "viem";
 import { featuresRoot as featuresRootOf, type DatasetPartData } from "../dataset.js";
-import { EvalTrace, evalExamples, predictionBytes } from "./evaluation.js";
+import { EvalTrace, predictionBytes } from "./evaluation.js";
 import { ByteTree, LEAF_BYTES } from "./tree.js";
 
 /** `ScoreGame.Phase`, by index. */
@@ -76,26 +76,27 @@ export interface ScoreSource {
 }
 
 /**
- * An evaluation as a {@link ScoreSource}: an {@link EvalTrace} of the final weights (version 2, its
- * dataset rows) and the dataset's held-out part (its chunks loaded, for the example proofs).
+ * Committed predictions as a {@link ScoreSource}: the predicted class of each held-out example as a
+ * run committed them (an operation-sampling run's evaluation root binds them), with the dataset's
+ * held-out part (its examples `0 … n − 1` loaded) for the labels and the example proofs. A party
+ * that holds only these (a validator that audited by sampling, never fetching the final checkpoint)
+ * disputes a count that is not theirs; it has no forward pass, so it disputes no prediction.
  */
-export class ScoreEvidence implements ScoreSource {
-  readonly predictions: Int32Array;
+export class CommittedPredictions implements ScoreSource {
   readonly labels: Int32Array;
   readonly predictionsRoot: Hex;
-  readonly examplesRoot: Hex;
   private readonly tree: ByteTree;
 
   constructor(
-    readonly trace: EvalTrace,
+    readonly predictions: Int32Array,
+    readonly examplesRoot: Hex,
     private readonly heldOut: DatasetPartData,
   ) {
-    if (trace.spec.version !== 2) throw new RangeError("a score game needs an engine version 2 run");
-    this.predictions = trace.predictions;
-    this.labels = evalExamples(trace.spec, trace.key, 0, trace.spec.evalSize, trace.data).labels;
-    this.tree = new ByteTree(predictionBytes(this.predictions));
+    if (predictions.length > heldOut.count)
+      throw new RangeError(`${predictions.length} predictions for ${heldOut.count} held-out examples`);
+    this.labels = Int32Array.from({ length: predictions.length }, (_, e) => heldOut.labels[e]);
+    this.tree = new ByteTree(predictionBytes(predictions));
     this.predictionsRoot = this.tree.root;
-    this.examplesRoot = trace.examplesRoot;
   }
 
   /** Correct predictions in examples [lo, hi). */
@@ -110,12 +111,34 @@ export class ScoreEvidence implements ScoreSource {
 
   exampleProof(e: number): { example: Hex; proof: Hex[] } {
     const { features, label } = this.heldOut.example(e);
-    const root = featuresRootOf(features);
     const labelBytes = new Uint8Array([label & 0xff, (label >> 8) & 0xff]);
-    return { example: concat([bytesToHex(labelBytes), root]), proof: this.heldOut.proof(e) };
+    return {
+      example: concat([bytesToHex(labelBytes), featuresRootOf(features)]),
+      proof: this.heldOut.proof(e),
+    };
   }
 
   inference(e: number): { input: Uint8Array; output: Uint8Array } {
+    throw new Error(
+      `example ${e}: no forward pass (committed predictions only, the final checkpoint is not held)`,
+    );
+  }
+}
+
+/**
+ * An evaluation as a {@link ScoreSource}: an {@link EvalTrace} of the final weights (version 2, its
+ * dataset rows) and the dataset's held-out part (its chunks loaded, for the example proofs).
+ */
+export class ScoreEvidence extends CommittedPredictions {
+  constructor(
+    readonly trace: EvalTrace,
+    heldOut: DatasetPartData,
+  ) {
+    if (trace.spec.version !== 2) throw new RangeError("a score game needs an engine version 2 run");
+    super(trace.predictions, trace.examplesRoot, heldOut);
+  }
+
+  override inference(e: number): { input: Uint8Array; output: Uint8Array } {
     const state = this.trace.example(e);
     return { input: state.bytes[1], output: state.bytes[state.bytes.length - 1] };
   }
