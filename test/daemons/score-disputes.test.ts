@@ -248,6 +248,8 @@ for (const mode of [
       const [kept] = (
         challenger as unknown as { store: { scoreEvidence(id: Hex): Kept[] } }
       ).store.scoreEvidence(id);
+      // and its status shows the game it played
+      expect(challenger.status().scoreGames!.games.map((x) => x.gameId)).to.include(String(game));
       if (mode.replayBudgetBytes === undefined) expect(kept.checkpoint.length).to.be.greaterThan(0);
       else {
         expect(kept.checkpoint.length).to.equal(0);

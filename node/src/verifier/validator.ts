@@ -339,6 +339,8 @@ export interface ValidatorStatus {
   withholdingReports: number;
   /** Bound dispute games: the openings and the games this validator plays (`deadlineNear` flags a late turn). */
   disputes: ReturnType<ChallengerDisputes["status"]> | undefined;
+  /** Score games it opened on job runs' false reported accuracy (and the inference games they host). */
+  scoreGames: ReturnType<ScoreDisputes["status"]> | undefined;
   options: {
     backend: string;
     fetchTimeoutMs: number;
@@ -700,6 +702,7 @@ export class ValidatorDaemon extends DaemonLoop {
       missedReports: open ? this.store.missedReports() : 0,
       withholdingReports: open ? this.store.withholdingReports() : 0,
       disputes: open ? this.disputes.status() : undefined,
+      scoreGames: open ? this.scores.status() : undefined,
       options: {
         backend: typeof backend === "string" ? backend : backend.kind,
         fetchTimeoutMs: this.options.fetchTimeoutMs,
