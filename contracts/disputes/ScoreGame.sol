@@ -14,18 +14,13 @@ import {IStaking} from "../interfaces/IStaking.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {Bisection} from "./Bisection.sol";
 import {DataRules} from "./DataRules.sol";
+import {IBoundChallenges} from "./DisputeBinding.sol";
 import {IInferenceGameHost, InferenceDisputeGame} from "./InferenceDisputeGame.sol";
-
-/// What the score game reads of the ChallengeManager.
-interface IScoredChallenges {
-    function getChallenge(bytes32 id) external view returns (IChallengeManager.ChallengeView memory);
-    function slashWindow() external view returns (uint256);
-}
 
 /// What the score game reads of the JobRegistry.
 interface IScoredRuns {
     function runOf(bytes32 challengeId) external view returns (IJobRegistry.RunRecord memory);
-    function challenges() external view returns (IScoredChallenges);
+    function challenges() external view returns (IBoundChallenges);
     function tasks() external view returns (ITaskRegistry);
 }
 
@@ -139,7 +134,7 @@ contract ScoreGame is IScoreGame, IInferenceGameHost, ISlashWindow, ReentrancyGu
 
     IERC20 public immutable token;
     IScoredRuns public immutable jobs;
-    IScoredChallenges public immutable challenges;
+    IBoundChallenges public immutable challenges;
     ITaskRegistry public immutable tasks;
     IStaking public immutable staking;
     /// @notice Seconds each party has for each move.

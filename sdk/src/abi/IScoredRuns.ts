@@ -6,7 +6,7 @@ export const iScoredRunsAbi = [
     type: "function",
     name: "challenges",
     inputs: [],
-    outputs: [{ name: "", type: "address", internalType: "contract IScoredChallenges" }],
+    outputs: [{ name: "", type: "address", internalType: "contract IBoundChallenges" }],
     stateMutability: "view",
   },
   {

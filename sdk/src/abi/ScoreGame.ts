@@ -47,7 +47,7 @@ export const scoreGameAbi = [
     type: "function",
     name: "challenges",
     inputs: [],
-    outputs: [{ name: "", type: "address", internalType: "contract IScoredChallenges" }],
+    outputs: [{ name: "", type: "address", internalType: "contract IBoundChallenges" }],
     stateMutability: "view",
   },
   {

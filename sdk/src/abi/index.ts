@@ -36,7 +36,6 @@ export { iRandomnessBeaconAbi } from "./IRandomnessBeacon.js";
 export { iRewardCreditAbi } from "./IRewardCredit.js";
 export { iRewardDistributorAbi } from "./IRewardDistributor.js";
 export { iScoreGameAbi } from "./IScoreGame.js";
-export { iScoredChallengesAbi } from "./IScoredChallenges.js";
 export { iScoredRunsAbi } from "./IScoredRuns.js";
 export { iSlashWindowAbi } from "./ISlashWindow.js";
 export { iStakingAbi } from "./IStaking.js";
