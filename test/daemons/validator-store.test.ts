@@ -74,6 +74,38 @@ describe("ValidatorStore: operators and missed-deadline checks", () => {
     expect(store.trainersToCheck(3)).to.deep.equal([trainers[3]]);
     // another round: nothing seen, nothing checked
     expect(store.trainersToCheck(4)).to.deep.equal(trainers);
+    // only the trainers a validator watches (a validator is never listed)
+    expect(store.trainersToCheck(3, [trainers[0]!, trainers[3]!, addr(9)])).to.deep.equal([trainers[3]]);
+    expect(store.trainersToCheck(4, [trainers[2]!, trainers[1]!])).to.deep.equal([trainers[1], trainers[2]]);
+    expect(store.trainersToCheck(4, [])).to.deep.equal([]);
+  });
+
+  it("records a round's results with the round read, once, and keeps a round's first block", () => {
+    const t = addr(1);
+    const row = (round: number) => ({
+      id: id(t, round),
+      trainer: t,
+      round,
+      root: keccak256(toHex(round)),
+      reportedScoreBps: 9000,
+      block: 40 + round,
+    });
+    expect(store.resultRound()).to.equal(undefined);
+    store.noteRoundBlock(3, 10n); // a round passed unread: its hint goes with the next round read
+    store.noteRoundBlock(5, 30n);
+    store.noteRoundBlock(5, 35n); // the first note stands
+    store.noteRoundBlock(12, 90n);
+    expect(store.roundBlock(5)).to.equal(30n);
+    expect(store.recordRound([row(5)], 5)).to.equal(1);
+    expect(store.recordRound([row(5)], 5)).to.equal(0); // already known
+    expect(store.resultRound()).to.equal(6);
+    expect(store.roundBlock(5)).to.equal(undefined);
+    expect(store.roundBlock(3)).to.equal(undefined);
+    expect(store.roundBlock(12)).to.equal(90n);
+    expect(store.getChallenge(id(t, 5))?.state).to.equal("new");
+    // an extended challenge learnt from its event keeps its extension
+    expect(store.recordExtended([{ ...row(6), extension: 1 }])).to.equal(1);
+    expect(store.getChallenge(id(t, 6))?.extension).to.equal(1);
   });
 
   it("finds a trainer's result of a round by index, not by scanning every challenge", () => {

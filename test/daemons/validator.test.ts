@@ -7,11 +7,13 @@ import { expect } from "chai";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { gzipSync } from "node:zlib";
 import {
   createPublicClient,
   custom,
   decodeFunctionData,
+  encodeAbiParameters,
   getAddress,
   keccak256,
   toFunctionSelector,
@@ -25,7 +27,10 @@ import {
   bandCommitStart,
   challengeId,
   challengeManagerAbi,
+  committeeBandIn,
   createPoAIClient,
+  getRoundCommitteeInputs,
+  isSelected,
   ownSamples,
   type PoAIClient,
   type PreparedVerdict,
@@ -902,8 +907,8 @@ describe("ValidatorDaemon", function () {
 
     await at(1n, 60);
     const s = await submit(trainer);
-    await tickAll(); // beacon(2) commits; the result is recorded
-    expect(validators[0].status().challenges.states.new).to.equal(1);
+    await tickAll(); // beacon(2) commits; the round's results are read once its audit round starts
+    expect(validators[0].status().challenges.states.new ?? 0).to.equal(0);
 
     await at(1n, EPOCH / 2 + 60); // past the deadline: beacon reveals; the absent trainer is reported
     await tickAll();
@@ -914,7 +919,7 @@ describe("ValidatorDaemon", function () {
 
     const win = w.windows(1n);
     await w.advanceTo(win.commitStart + 60n);
-    await tickAll();
+    await tickAll(); // the audit round's pool holds all three: each reads round 1's results, audits and commits
     for (const v of w.validators) expect(await commitsBy(s.id, v.address)).to.have.length(1);
     expect(validators[0].status().challenges.states.committed).to.equal(1);
     expect(othersStakeReads).to.deep.equal([]);
@@ -948,6 +953,90 @@ describe("ValidatorDaemon", function () {
     // the audit round's committee pool, which this validator is in (it served)
     expect(metrics).to.match(/poai_validator_pool_member 1/);
     expect(metrics).to.match(/poai_validator_pool_size [1-9]/);
+  });
+
+  it("records only what it may audit and watches a share of the deadlines: outside the audit round's pool a validator reads no result and writes no row", async () => {
+    // Twelve validators, committees of 3: the audit round's pool holds about 6 of them. A validator
+    // reads a round's results once its audit round starts, only when it is in that round's pool,
+    // and records only the challenges whose committee it may join; it checks the deadlines of the
+    // trainers drawn to it (about 8 validators each). Catches the daemon that recorded every
+    // result of the network (a row a challenge a validator: SQLite and CPU growing with the
+    // trainers), and the one that looked up every trainer's deadline.
+    w = await daemonWorld({ trainers: 3, validators: 12, challenge: { committeeSize: 3 } });
+    const files = w.validators.map((_, i) => path.join(w.tempDir(`validator-${i}`), "validator.db"));
+    for (const [i, v] of w.validators.entries()) await start(v, { dbPath: files[i]! });
+    const rows = (file: string, sql: string, ...args: (string | number)[]) => {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        return db.prepare(sql).all(...args) as Record<string, string | number>[];
+      } finally {
+        db.close();
+      }
+    };
+    const [t0, t1, absent] = w.trainers;
+
+    await at(1n, 60);
+    const results = [await submit(t0), await submit(t1)];
+    await tickAll();
+    await at(1n, EPOCH / 2 + 60); // every deadline of round 1 passed: the watchers check theirs
+    await tickAll();
+    expect(
+      (await w.admin.client.challenges.getDueChallenge({ trainer: absent.address, round: 1n })).status,
+    ).to.equal("Missed");
+    const beacon1 = (await w.admin.client.beacon.getBeaconValue({ round: 1n }))!;
+    const total = await w.admin.client.staking.roleStakeAt({ role: "validator", epoch: 1n });
+    let checks = 0;
+    for (const [i, v] of w.validators.entries()) {
+      const stake = await w.admin.client.staking.stakeAt({ operator: v.address, epoch: 1n });
+      const watched = w.trainers
+        .filter((t) =>
+          isSelected(
+            keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [beacon1, t.address])),
+            v.address,
+            stake,
+            total,
+            8,
+          ),
+        )
+        .map((t) => t.address);
+      const checked = rows(files[i]!, "SELECT trainer FROM missed WHERE round = 1").map((r) => r.trainer);
+      expect([...checked].sort(), v.address).to.deep.equal([...watched].sort());
+      checks += checked.length;
+    }
+    // each of the 3 trainers watched by 8 of the 12 validators on average, not by all 12
+    expect(checks).to.be.within(1, 3 * 12 - 1);
+    expect(daemons.reduce((n, d) => n + d.status().missedReports, 0)).to.equal(1);
+
+    const win = w.windows(1n);
+    await w.advanceTo(win.commitStart + 60n);
+    await tickAll();
+    let inPool = 0;
+    for (const [i, v] of w.validators.entries()) {
+      const inputs = await getRoundCommitteeInputs(w.admin.client, { validator: v.address, round: 1n });
+      if (inputs.inPool) inPool++;
+      const mine = results
+        .map((r) => r.id.toLowerCase())
+        .filter((id) => {
+          const band = committeeBandIn(inputs, id as Hex);
+          return band !== null && band <= BigInt(TOP_UP_BANDS);
+        });
+      const recorded = rows(files[i]!, "SELECT id FROM challenges").map((r) => r.id);
+      expect([...recorded].sort(), v.address).to.deep.equal([...mine].sort());
+      if (!inputs.inPool) expect(recorded, v.address).to.deep.equal([]);
+    }
+    expect(inPool, "validators in the audit round's pool").to.be.within(1, 12);
+
+    // a committee its first draw left short is topped up from the recorded top-up bands
+    for (let band = 1; band <= TOP_UP_BANDS; band++) {
+      await w.advanceTo(bandCommitStart(win, band) + 1n);
+      await tickAll();
+    }
+    await w.advanceTo(win.revealStart + 60n);
+    await tickAll();
+    await w.advanceTo(win.revealEnd + 1n);
+    await tickAll();
+    for (const r of results)
+      expect((await w.admin.client.challenges.getChallenge({ id: r.id })).status, r.id).to.equal("Valid");
   });
 
   it("judges a forged run Invalid and the challenge becomes Fraud after finalize", async () => {

@@ -6,12 +6,13 @@
  * read yet (its audit round's beacon not fixed) is left out: its challenges go through the
  * per-challenge check as before.
  */
-import type { Address, Hex } from "viem";
+import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
 import {
   TOP_UP_BANDS,
   committeeBandIn,
   getRoundCommitteeInputs,
   isPoAIContractError,
+  isSelected,
   type PoAIContext,
   type RoundCommitteeInputs,
 } from "@poai/sdk";
@@ -69,4 +70,44 @@ export async function challengesNotSelected(
   const { notSelected, topUps } = await committeeBands(ctx, validator, challenges, beforeAuditRound);
   for (const id of topUps.keys()) notSelected.add(id);
   return notSelected;
+}
+
+/** Whether `validator` may sit on the committee of challenge `id`: its first band or a top-up band. */
+export function mayAudit(inputs: RoundCommitteeInputs, id: Hex): boolean {
+  const band = committeeBandIn(inputs, id);
+  return band !== null && band <= BigInt(TOP_UP_BANDS);
+}
+
+/**
+ * Validators expected to watch each trainer's deadline in a round (`watchedTrainers`): a trainer
+ * whose result is missing is reported by one of them.
+ */
+export const MISSED_WATCHERS = 8;
+
+/**
+ * The trainers among `trainers` whose deadline of a round `validator` watches (checks, and reports
+ * when missed): each trainer is drawn its own `MISSED_WATCHERS` validators by stake, from the
+ * round's beacon value, `isSelected(keccak256(abi.encode(beaconValue, trainer)), validator, stake,
+ * totalStake, MISSED_WATCHERS)`, stakes at the round's start. A network of `MISSED_WATCHERS`
+ * validators of equal stake or fewer watches every trainer with every validator; a larger one
+ * spreads the checks, so that a validator's reads per round do not grow with the number of
+ * trainers. Off chain only: anyone may report a missed deadline.
+ */
+export function watchedTrainers(
+  beaconValue: Hex,
+  validator: Address,
+  stake: bigint,
+  totalStake: bigint,
+  trainers: readonly Address[],
+  watchers: number = MISSED_WATCHERS,
+): Address[] {
+  return trainers.filter((trainer) =>
+    isSelected(
+      keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }], [beaconValue, trainer])),
+      validator,
+      stake,
+      totalStake,
+      watchers,
+    ),
+  );
 }

@@ -73,6 +73,19 @@ export interface ChallengeRecord {
   replayTx: Hash | undefined;
 }
 
+/** A submitted result as its `ResultSubmitted` event (or the challenge's view) gives it. */
+export interface SubmittedResult {
+  id: Hex;
+  trainer: Address;
+  round: number;
+  root: Hex;
+  reportedScoreBps: number;
+  /** Block of its `ResultSubmitted` event (or of the event it was learnt from). */
+  block: number;
+  /** Rounds its committee was extended by when it was recorded; default 0. */
+  extension?: number;
+}
+
 /** A second-phase vote on the named segments, and why. */
 export interface ReplayDecision {
   verdict: "Valid" | "Invalid" | "Unavailable";
@@ -356,30 +369,80 @@ export class ValidatorStore {
    * Records submitted results (ignoring ones already known) and moves the event cursor to
    * `nextBlock`, in one transaction. Returns how many were new.
    */
-  recordSubmissions(
-    results: readonly {
-      id: Hex;
-      trainer: Address;
-      round: number;
-      root: Hex;
-      reportedScoreBps: number;
-      block: number;
-    }[],
-    nextBlock: bigint,
-  ): number {
+  recordSubmissions(results: readonly SubmittedResult[], nextBlock: bigint): number {
     return transaction(this.db, () => {
-      const insert = this.db.prepare(
-        `INSERT INTO challenges (id, trainer, round, root, reported_score_bps, block, state, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'new', ?) ON CONFLICT (id) DO NOTHING`,
-      );
-      let added = 0;
-      for (const r of results) {
-        const info = insert.run(r.id, r.trainer, r.round, r.root, r.reportedScoreBps, r.block, Date.now());
-        added += Number(info.changes);
-      }
+      const added = this.insertChallenges(results);
       this.setMeta("scanBlock", nextBlock.toString());
       return added;
     });
+  }
+
+  /**
+   * Records the results of `round` this validator may audit (ignoring ones already known), marks
+   * the round read (`resultRound`, the next round to read) and drops the round's block hints, in one
+   * transaction. Returns how many were new.
+   */
+  recordRound(results: readonly SubmittedResult[], round: number): number {
+    return transaction(this.db, () => {
+      const added = this.insertChallenges(results);
+      this.setMeta("resultRound", String(round + 1));
+      // this round's hint, and those of rounds passed unread (their audit round was over)
+      this.db
+        .prepare("DELETE FROM meta WHERE key LIKE 'roundBlock:%' AND CAST(substr(key, 12) AS INTEGER) <= ?")
+        .run(round);
+      return added;
+    });
+  }
+
+  /** The next round whose results are to be read (undefined before the first). */
+  resultRound(): number | undefined {
+    const v = this.getMeta("resultRound");
+    return v === undefined ? undefined : Number(v);
+  }
+
+  /** A block at or before the first of `round`, noted when the daemon first saw the round. */
+  roundBlock(round: number): bigint | undefined {
+    const v = this.getMeta(`roundBlock:${round}`);
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  /** Notes `block` as `round`'s hint, unless one is noted already. */
+  noteRoundBlock(round: number, block: bigint): void {
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+      .run(`roundBlock:${round}`, block.toString());
+  }
+
+  private insertChallenges(results: readonly SubmittedResult[], state: ChallengeState = "new"): number {
+    const insert = this.db.prepare(
+      `INSERT INTO challenges (id, trainer, round, root, reported_score_bps, block, state, extension, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    );
+    let added = 0;
+    for (const r of results) {
+      const info = insert.run(
+        r.id.toLowerCase(),
+        r.trainer,
+        r.round,
+        r.root,
+        r.reportedScoreBps,
+        r.block,
+        state,
+        r.extension ?? 0,
+        Date.now(),
+      );
+      added += Number(info.changes);
+    }
+    return added;
+  }
+
+  /**
+   * Records challenges learnt from their committee's extension (a validator reads a round's results
+   * only when it is in that round's pool, so an extended committee may draw it for a challenge it
+   * never recorded). Returns how many were new.
+   */
+  recordExtended(results: readonly SubmittedResult[]): number {
+    return transaction(this.db, () => this.insertChallenges(results));
   }
 
   getChallenge(id: Hex): ChallengeRecord | undefined {
@@ -587,19 +650,26 @@ export class ValidatorStore {
   /**
    * The known trainers whose challenge of `round` is neither seen (no `ResultSubmitted`) nor settled
    * by an earlier check: one indexed query, where a lookup per trainer cost two queries each.
+   * `among` keeps only those trainers (the ones this validator watches that round).
    */
-  trainersToCheck(round: number): Address[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT t.address FROM operators t
-           WHERE t.role = 1
-             AND NOT EXISTS (SELECT 1 FROM challenges c WHERE c.trainer = t.address AND c.round = ?)
-             AND NOT EXISTS (SELECT 1 FROM missed m WHERE m.trainer = t.address AND m.round = ?)
-           ORDER BY t.block, t.address`,
-        )
-        .all(round, round) as Row[]
-    ).map((r) => String(r.address) as Address);
+  trainersToCheck(round: number, among?: readonly Address[]): Address[] {
+    const query = (only: readonly Address[] | undefined) =>
+      (
+        this.db
+          .prepare(
+            `SELECT t.address FROM operators t
+             WHERE t.role = 1${only === undefined ? "" : ` AND t.address IN (${only.map(() => "?").join(", ")})`}
+               AND NOT EXISTS (SELECT 1 FROM challenges c WHERE c.trainer = t.address AND c.round = ?)
+               AND NOT EXISTS (SELECT 1 FROM missed m WHERE m.trainer = t.address AND m.round = ?)
+             ORDER BY t.block, t.address`,
+          )
+          .all(...(only ?? []), round, round) as Row[]
+      ).map((r) => String(r.address) as Address);
+    if (among === undefined) return query(undefined);
+    // in slices, under SQLite's limit on a statement's parameters
+    const out: Address[] = [];
+    for (let i = 0; i < among.length; i += 500) out.push(...query(among.slice(i, i + 500)));
+    return out;
   }
 
   // --- beacon withholding ---------------------------------------------------------------------

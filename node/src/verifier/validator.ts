@@ -5,7 +5,11 @@
  * 1. takes part in the randomness beacon: in the first half of round `r` it draws a secret for
  *    beacon(r + 1), stores it, then commits; in the second half it reveals it (also after a
  *    restart); it seals the current round's value when nobody contributed to it;
- * 2. scans `ResultSubmitted` events from a stored block cursor, in bounded block ranges;
+ * 2. scans the challenges' extension and judgment events from a stored block cursor, in bounded
+ *    block ranges; once a round's audit round has started (its committee pool known), reads that
+ *    round's `ResultSubmitted` events (filtered by round) only when it is in the pool, and records
+ *    only the challenges whose committee it may join: its rows and work per round follow its
+ *    seats, not the network's challenges;
  * 3. once a challenge's audit round (round + 1, later when its committee was extended) has
  *    started and its commit window is open: checks its committee membership, reads the trainer's
  *    endpoint from Staking, takes its share of the committee's samples (`ownSamples`: drawn from
@@ -20,8 +24,10 @@
  *    convicts;
  * 6. after the windows finalizes every open challenge it saw (another party finalizing first is
  *    fine), which also extends a committee that cannot decide into the next round (the daemon
- *    then audits it again if the new draw selects it), reports trainers that missed their
- *    deadline, and reports validators that withheld a beacon reveal (they are slashed);
+ *    then audits it again if the new draw selects it), reports the trainers it watches that missed
+ *    their deadline (each trainer's deadline is watched by about `MISSED_WATCHERS` validators,
+ *    drawn by stake from the round's beacon value: `watchedTrainers`), and reports validators that
+ *    withheld a beacon reveal (they are slashed);
  * 7. disputes a challenge it found Invalid that ended Valid anyway (a majority cleared it) with a
  *    game bound to the refuted segment, takes its seat on that segment when the trainer defends a
  *    conviction it voted for, and plays its games to the end (`../disputes/`; the `disputes`
@@ -81,10 +87,11 @@ import { startDeadline } from "../daemon/body.js";
 import { DEFAULT_STUCK_AFTER_MS, DaemonLoop, probeChain, type HealthProbe } from "../daemon/loop.js";
 import { serve, standardRoutes, type RunningServer } from "../daemon/http.js";
 import { withRetry } from "../daemon/retry.js";
-import { committeeBands } from "./committee-filter.js";
+import { MISSED_WATCHERS, committeeBands, mayAudit, watchedTrainers } from "./committee-filter.js";
 import { getBeaconContributionsBatch, getChallengesBatch } from "@poai/sdk";
 import { PoAIInputError, isPoAIContractError, type PoAIContractError } from "@poai/sdk";
-import { bandCommitStart, decodeStatus, ownSamples } from "@poai/sdk";
+import { ROLE, getRoundCommitteeInputs, type RoundCommitteeInputs } from "@poai/sdk";
+import { bandCommitStart, challengeId, decodeStatus, ownSamples } from "@poai/sdk";
 import { namedSegments } from "@poai/sdk";
 import { beaconWindows, roundAt, roundWindows, type RoundWindows } from "@poai/sdk";
 import {
@@ -105,6 +112,7 @@ import {
   type ChallengeRecord,
   type ChallengeState,
   type ReplayDecision,
+  type SubmittedResult,
 } from "./validator-store.js";
 
 // =================================================================================================
@@ -541,6 +549,10 @@ export class ValidatorDaemon extends DaemonLoop {
   private beaconUndrawn: bigint | undefined;
   /** The latest audit round whose committee pool was reported (logged and in the metrics). */
   private poolRoundLogged = -1n;
+  /** Each recent round's draw of the trainers this validator watches (`watched`). */
+  private readonly watchDraws = new Map<bigint, { value: Hex; stake: bigint; total: bigint }>();
+  /** The watched trainers of each recent round, drawn again when new operators register. */
+  private readonly watchLists = new Map<bigint, Address[]>();
   /** Trainer:round pairs whose deadline was not past yet (skip them until it is). */
   private readonly deadlines = new Map<string, bigint>();
   private lastTick: ValidatorStatus["lastTick"];
@@ -1125,20 +1137,19 @@ export class ValidatorDaemon extends DaemonLoop {
   // --- 2. the event scan ------------------------------------------------------------------------
 
   private async stepScan(signal: AbortSignal): Promise<void> {
-    const { block: latest } = await this.clock(signal);
+    const { now, block: latest } = await this.clock(signal);
     const stored = this.store.getMeta("scanBlock");
     let from = stored === undefined ? this.options.fromBlock : BigInt(stored);
+    // Every block before the cursor was scanned while the chain was in an earlier round: the cursor
+    // is at or before the first block of the current round, where its results begin (stepResults).
+    const tickFrom = from;
+    this.store.noteRoundBlock(Number(roundAt(this.genesis, this.epochLength, now)), from);
     const range = BigInt(this.options.scanBlockRange);
+    const unknown = new Map<Hex, { auditRound: number; block: number }>();
     while (from <= latest) {
       signal.throwIfAborted();
       const to = from + range - 1n < latest ? from + range - 1n : latest;
-      const [events, extensions, judgments] = await Promise.all([
-        this.rpc(
-          "getLogs ResultSubmitted",
-          () =>
-            this.client.challenges.getEvents({ eventName: "ResultSubmitted", fromBlock: from, toBlock: to }),
-          signal,
-        ),
+      const [extensions, judgments] = await Promise.all([
         this.rpc(
           "getLogs ChallengeExtended",
           () =>
@@ -1160,23 +1171,18 @@ export class ValidatorDaemon extends DaemonLoop {
           signal,
         ),
       ]);
-      const added = this.store.recordSubmissions(
-        events.map((e) => ({
-          id: e.args.id.toLowerCase() as Hex,
-          trainer: getAddress(e.args.trainer),
-          round: Number(e.args.round),
-          root: e.args.resultRoot,
-          reportedScoreBps: Number(e.args.reportedScoreBps),
-          block: Number(e.blockNumber),
-        })),
-        to + 1n,
-      );
-      if (added > 0) this.log.info({ fromBlock: String(from), toBlock: String(to), added }, "new results");
       // Extensions are learnt from their events, so that the challenges this validator is not drawn
       // for are not read again every tick (stepFinalize reads them once, at the fallback time).
       for (const e of extensions) {
-        const c = this.store.getChallenge(e.args.id.toLowerCase() as Hex);
-        if (c === undefined || c.chainStatus !== undefined) continue;
+        const id = e.args.id.toLowerCase() as Hex;
+        const c = this.store.getChallenge(id);
+        if (c === undefined) {
+          // a challenge of a round whose results this validator did not record (outside that
+          // round's pool, or drawn for none): the new draw may seat it (stepAudits decides)
+          unknown.set(id, { auditRound: Number(e.args.auditRound), block: Number(e.blockNumber) });
+          continue;
+        }
+        if (c.chainStatus !== undefined) continue;
         const extension = Number(e.args.auditRound) - c.round - 1;
         if (extension > c.extension) this.extended(c, extension, Number(e.args.auditRound));
       }
@@ -1190,9 +1196,124 @@ export class ValidatorDaemon extends DaemonLoop {
           this.store.update(c.id, { chainStatus: decodeStatus(e.args.status) });
         }
       });
+      // recorded before the cursor moves past their events (a crash in between reads them again)
+      await this.recordExtended(unknown, signal);
+      unknown.clear();
       from = to + 1n;
+      this.store.setMeta("scanBlock", from.toString());
     }
     this.metrics.scanBlock.set(Number(from));
+    await this.stepResults({ now, latest, fallbackFrom: tickFrom }, signal);
+  }
+
+  /**
+   * The results of each round, read once its audit round has started (the pool and the committees
+   * are then known): a validator outside the audit round's committee pool reads nothing and records
+   * nothing for the round; a member reads the round's `ResultSubmitted` events (filtered by round,
+   * from the block noted when the round began) and records only the challenges whose committee it
+   * may join (its first band or a top-up band). So its rows, writes and work per round follow its
+   * seats, not the network's challenges (docs/scale.md). A round whose audit round is over is
+   * passed (its commit window closed); `fallbackFrom` is where a round with no noted block starts
+   * (the tick's first unscanned block), `now` and `latest` the tick's clock.
+   */
+  private async stepResults(
+    { now, latest, fallbackFrom }: { now: bigint; latest: bigint; fallbackFrom: bigint },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const current = Number(roundAt(this.genesis, this.epochLength, now));
+    const range = BigInt(this.options.scanBlockRange);
+    for (let r = Math.max(this.store.resultRound() ?? 0, current - 1); r < current; r++) {
+      signal.throwIfAborted();
+      const auditRound = BigInt(r + 1);
+      let inputs: RoundCommitteeInputs;
+      try {
+        await this.ensureSealed(auditRound, signal);
+        inputs = await this.rpc(
+          "getRoundCommitteeInputs",
+          () => getRoundCommitteeInputs(this.client, { validator: this.validator, round: r, auditRound }),
+          signal,
+        );
+      } catch (err) {
+        if (!isPoAIContractError(err)) throw err;
+        return; // the audit round's beacon is not fixed yet: the next tick reads the round
+      }
+      this.notePool(auditRound, { size: inputs.poolSize, inPool: inputs.inPool });
+      const rows: SubmittedResult[] = [];
+      let from = this.store.roundBlock(r) ?? fallbackFrom;
+      while (inputs.inPool && from <= latest) {
+        signal.throwIfAborted();
+        const to = from + range - 1n < latest ? from + range - 1n : latest;
+        const events = await this.rpc(
+          "getLogs ResultSubmitted",
+          () =>
+            this.client.challenges.getEvents({
+              eventName: "ResultSubmitted",
+              args: { round: BigInt(r) },
+              fromBlock: from,
+              toBlock: to,
+            }),
+          signal,
+        );
+        for (const e of events) {
+          const id = e.args.id.toLowerCase() as Hex;
+          if (!mayAudit(inputs, id)) continue;
+          rows.push({
+            id,
+            trainer: getAddress(e.args.trainer),
+            round: r,
+            root: e.args.resultRoot,
+            reportedScoreBps: Number(e.args.reportedScoreBps),
+            block: Number(e.blockNumber),
+          });
+        }
+        from = to + 1n;
+      }
+      const added = this.store.recordRound(rows, r);
+      if (added > 0) this.log.info({ round: r, added }, "new results");
+    }
+  }
+
+  /** Records the extended challenges this validator never recorded (one batched read). */
+  private async recordExtended(
+    unknown: Map<Hex, { auditRound: number; block: number }>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (unknown.size === 0) return;
+    const infos = await this.rpc(
+      "getChallenges",
+      () => getChallengesBatch(this.client, { ids: [...unknown.keys()] }),
+      signal,
+    );
+    const rows: SubmittedResult[] = [];
+    for (const [id, seen] of unknown) {
+      const info = infos.get(id);
+      if (info === undefined || info.final) continue;
+      rows.push({
+        id,
+        trainer: getAddress(info.trainer),
+        round: Number(info.round),
+        root: info.resultRoot,
+        reportedScoreBps: Number(info.reportedScoreBps),
+        block: seen.block,
+        extension: Number(info.extension),
+      });
+    }
+    const added = this.store.recordExtended(rows);
+    if (added > 0) this.log.info({ added }, "extended challenges recorded");
+  }
+
+  /** Says once per audit round whether this validator is in its committee pool. */
+  private notePool(auditRound: bigint, pool: { size: bigint; inPool: boolean }): void {
+    if (auditRound <= this.poolRoundLogged) return;
+    this.poolRoundLogged = auditRound;
+    this.metrics.poolMember.set(pool.inPool ? 1 : 0);
+    this.metrics.poolSize.set(Number(pool.size));
+    this.log.info(
+      { auditRound: String(auditRound), poolSize: String(pool.size), inPool: pool.inPool },
+      pool.inPool
+        ? "in the audit round's committee pool"
+        : "not in the audit round's committee pool: no seats",
+    );
   }
 
   // --- 3. audits and commitments ----------------------------------------------------------------
@@ -1228,18 +1349,7 @@ export class ValidatorDaemon extends DaemonLoop {
     );
     // A validator outside a round's committee pool holds no seat that round: said once a round, so
     // that an operator seeing no audits knows why.
-    for (const [auditRound, pool] of pools) {
-      if (auditRound <= this.poolRoundLogged) continue;
-      this.poolRoundLogged = auditRound;
-      this.metrics.poolMember.set(pool.inPool ? 1 : 0);
-      this.metrics.poolSize.set(Number(pool.size));
-      this.log.info(
-        { auditRound: String(auditRound), poolSize: String(pool.size), inPool: pool.inPool },
-        pool.inPool
-          ? "in the audit round's committee pool"
-          : "not in the audit round's committee pool: no seats",
-      );
-    }
+    for (const [auditRound, pool] of pools) this.notePool(auditRound, pool);
     // The challenges this validator is not drawn for are settled in one write (one disk sync).
     this.store.batch(() => {
       for (const id of notMine) this.store.update(id, { state: "skipped", note: "not in the committee" });
@@ -2015,19 +2125,73 @@ export class ValidatorDaemon extends DaemonLoop {
       // A round without an active spec has nothing due: one read instead of one per trainer
       // (what a validator starting on a new network met in every round before activation).
       if (!(await this.hasActiveSpec(r, signal))) continue;
+      // Every deadline of the round has passed (a spec's is at most half a round): one check a
+      // watched trainer, not one before its deadline and one after.
+      if (now < w.start + this.epochLength / 2n) continue;
       if (!scanned) {
         await this.scanOperators(signal);
         scanned = true;
       }
-      // Only the trainers with neither a seen result nor a settled check are looked at: one indexed
-      // query, no row written for the trainers that submitted.
-      for (const trainer of this.store.trainersToCheck(Number(r))) {
+      // Only the trainers this validator watches in the round (about MISSED_WATCHERS validators
+      // watch each) with neither a recorded result nor a settled check are looked at: one indexed
+      // query, and reads that follow the watched trainers, not the network's.
+      const watched = await this.watched(r, signal);
+      const toCheck = this.store.trainersToCheck(Number(r), watched);
+      if (toCheck.length === 0) continue;
+      // The watched challenges' statuses in one batched read: a submitted (or already reported)
+      // one is settled without a `getDueChallenge` each.
+      const ids = toCheck.map((t) => challengeId(t, r));
+      const infos = await this.rpc("getChallenges", () => getChallengesBatch(this.client, { ids }), signal);
+      const statusOf = (i: number) => infos.get(ids[i]!.toLowerCase() as Hex)?.status ?? "None";
+      this.store.batch(() => {
+        for (const [i, trainer] of toCheck.entries())
+          if (statusOf(i) !== "None") this.store.recordMissed(trainer, Number(r), statusOf(i));
+      });
+      for (const [i, trainer] of toCheck.entries()) {
         signal.throwIfAborted();
+        if (statusOf(i) !== "None") continue;
         const notBefore = this.deadlines.get(`${trainer}:${r}`);
         if (notBefore !== undefined && now <= notBefore) continue;
         await this.reportIfMissed(trainer, r, now, signal);
       }
     }
+  }
+
+  /** The trainers whose deadline of `round` this validator watches (`watchedTrainers`). */
+  private async watched(round: bigint, signal: AbortSignal): Promise<Address[]> {
+    let draw = this.watchDraws.get(round);
+    if (draw === undefined) {
+      await this.ensureSealed(round, signal);
+      const [value, stake, total] = await Promise.all([
+        this.rpc("getBeaconValue", () => this.client.beacon.getBeaconValue({ round }), signal),
+        this.rpc(
+          "stakeAt",
+          () => this.client.staking.stakeAt({ operator: this.validator, epoch: round }),
+          signal,
+        ),
+        this.rpc(
+          "roleStakeAt",
+          () => this.client.staking.roleStakeAt({ role: "validator", epoch: round }),
+          signal,
+        ),
+      ]);
+      if (value === null) return [];
+      draw = { value, stake, total };
+      this.watchDraws.set(round, draw);
+      for (const k of this.watchDraws.keys()) {
+        if (k + 3n < round) {
+          this.watchDraws.delete(k);
+          this.watchLists.delete(k);
+        }
+      }
+    }
+    let list = this.watchLists.get(round);
+    if (list === undefined) {
+      const trainers = this.store.operatorsOf(ROLE.Trainer);
+      list = watchedTrainers(draw.value, this.validator, draw.stake, draw.total, trainers, MISSED_WATCHERS);
+      this.watchLists.set(round, list);
+    }
+    return list;
   }
 
   /**
@@ -2079,6 +2243,7 @@ export class ValidatorDaemon extends DaemonLoop {
           block: Number(e.blockNumber),
         }));
       this.store.addOperators(rows, to + 1n);
+      if (rows.length > 0) this.watchLists.clear(); // the trainers changed: draw the watched ones again
       from = to + 1n;
     }
   }
