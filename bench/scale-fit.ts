@@ -19,7 +19,51 @@ export interface FittedSize {
   };
   claims: { gasMean: number };
   sqliteBytes: Record<"trainer" | "validator", { mean: number }>;
+  /** Each round's gas per trainer and committee pool (its verdicts), for `verdictFit`. */
+  rounds?: readonly {
+    steady: boolean;
+    gasPerTrainer: number;
+    pool?: { verdicts: number };
+  }[];
 }
+
+/**
+ * Gas per trainer against verdicts per challenge over a size's steady rounds (least squares):
+ * `gasPerTrainer ≈ base + perVerdict · verdicts`. A round's verdicts follow its committee pool's
+ * realized size (a stake-weighted draw, `poolSize` expected), so a few rounds' mean is the mean of
+ * their draws; `atCommittee` is the fit's value at `committeeSize` verdicts a challenge, the mean
+ * of the rounds' verdicts is `meanVerdicts`. The fit's figures are null unless the rounds' verdicts
+ * differ; the whole is null without a round with audits.
+ */
+export function verdictFit(size: Pick<FittedSize, "n" | "rounds">, committeeSize: number) {
+  const points = (size.rounds ?? [])
+    .filter((r) => r.steady && r.pool !== undefined)
+    .map((r) => ({ x: r.pool!.verdicts / size.n, y: r.gasPerTrainer }));
+  const mx = mean(points.map((p) => p.x));
+  const my = mean(points.map((p) => p.y));
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) ** 2;
+  }
+  if (points.length === 0) return null;
+  const meanVerdicts = Math.round(mx * 1000) / 1000;
+  if (den === 0)
+    return { rounds: points.length, meanVerdicts, perVerdict: null, base: null, atCommittee: null };
+  const perVerdict = num / den;
+  const base = my - perVerdict * mx;
+  return {
+    rounds: points.length,
+    meanVerdicts,
+    perVerdict: Math.round(perVerdict),
+    base: Math.round(base),
+    atCommittee: Math.round(base + perVerdict * committeeSize),
+  };
+}
+
+/** The bench's committee size (the deployment's default). */
+export const COMMITTEE_SIZE = 3;
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -46,6 +90,7 @@ export function scaleExponents(results: readonly FittedSize[]) {
   const actions = new Set(results.flatMap((s) => Object.keys(s.steady.actionsPerTrainer)));
   return {
     gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
+    gasPerTrainerAtCommittee: growthExponent(series((s) => verdictFit(s, COMMITTEE_SIZE)?.atCommittee ?? 0)),
     rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
     rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
     validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),

@@ -5,13 +5,16 @@
  * over all of them, the first file's setup, and each input's own setup under `joined`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { scaleExponents, type FittedSize } from "./scale-fit.js";
+import { COMMITTEE_SIZE, scaleExponents, verdictFit, type FittedSize } from "./scale-fit.js";
 
 const [out, ...inputs] = process.argv.slice(2);
 if (!out || inputs.length === 0) throw new Error("usage: tsx bench/scale-join.ts OUT IN...");
 const files = inputs.map((f) => ({ file: f, data: JSON.parse(readFileSync(f, "utf8")) }));
-const sizes = new Map<number, FittedSize>();
-for (const { data } of files) for (const s of data.sizes as FittedSize[]) sizes.set(s.n, s);
+const sizes = new Map<number, FittedSize & { verdictFit: ReturnType<typeof verdictFit> }>();
+// a size from a file written before `verdictFit` was recorded gets it from its rounds
+for (const { data } of files)
+  for (const s of data.sizes as FittedSize[])
+    sizes.set(s.n, { verdictFit: verdictFit(s, COMMITTEE_SIZE), ...s });
 const joined = [...sizes.values()].sort((a, b) => a.n - b.n);
 writeFileSync(
   out,

@@ -75,7 +75,7 @@ import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js"
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
-import { scaleExponents, type FittedSize } from "./scale-fit.js";
+import { COMMITTEE_SIZE, scaleExponents, verdictFit, type FittedSize } from "./scale-fit.js";
 
 /**
  * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
@@ -83,7 +83,7 @@ import { scaleExponents, type FittedSize } from "./scale-fit.js";
  * commit window (a quarter of the epoch) closed before the validators looked.
  */
 const EPOCH = 86_400;
-const COMMITTEE = 3;
+const COMMITTEE = COMMITTEE_SIZE;
 /**
  * Seats a member of a round's committee pool holds on average (`poolSeats`; `SCALE_POOL_SEATS`
  * chooses, 0 runs without a pool: every validator serves every round). The default is the
@@ -178,6 +178,8 @@ interface SizeFigures {
     string,
     { transactions: number; items: number; gas: number; breakdown: Record<string, number> }
   >;
+  /** Gas per trainer against verdicts per challenge over the steady rounds (`verdictFit`). */
+  verdictFit: ReturnType<typeof verdictFit>;
   /** gas ≈ perTransaction + perVerdict·verdicts, fitted over the steady rounds' batch transactions. */
   batching: Record<
     string,
@@ -758,6 +760,7 @@ async function runSize(
         functions: claimFns,
       },
       batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
+      verdictFit: verdictFit({ n, rounds }, COMMITTEE),
       ...(Object.keys(traces).length > 0 && { traces }),
       ...(Object.keys(traceTotals).length > 0 && { traceTotals }),
       sqliteBytes: {
@@ -857,13 +860,25 @@ export async function runScaleBench(): Promise<void> {
       (a) => !ACTION_ORDER.includes(a),
     ),
   );
-  const row = (label: string, f: (s: SizeFigures) => number, b: number | null) => ({
+  const row = (label: string, f: (s: SizeFigures) => number | null | undefined, b: number | null) => ({
     figure: label,
-    ...Object.fromEntries(results.map((s) => [`N=${s.n}`, Math.round(f(s) * 100) / 100])),
+    ...Object.fromEntries(
+      results.map((s) => {
+        const v = f(s);
+        return [`N=${s.n}`, v === null || v === undefined ? "n/a" : Math.round(v * 100) / 100];
+      }),
+    ),
     b,
   });
   console.table([
     row("gas per trainer per epoch", (s) => s.steady.gasPerTrainer, exponents.gasPerTrainer),
+    row("  verdicts a challenge (the rounds' mean)", (s) => s.verdictFit?.meanVerdicts, null),
+    row(
+      `  at ${COMMITTEE} verdicts a challenge (fit)`,
+      (s) => s.verdictFit?.atCommittee,
+      exponents.gasPerTrainerAtCommittee,
+    ),
+    row("  each verdict a challenge more (fit)", (s) => s.verdictFit?.perVerdict, null),
     ...actions.map((a) =>
       row(`  ${a}`, (s) => s.steady.actionsPerTrainer[a] ?? 0, exponents.actionGasPerTrainer[a]),
     ),
