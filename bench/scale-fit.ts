@@ -39,20 +39,12 @@ export function verdictFit(size: Pick<FittedSize, "n" | "rounds">, committeeSize
   const points = (size.rounds ?? [])
     .filter((r) => r.steady && r.pool !== undefined)
     .map((r) => ({ x: r.pool!.verdicts / size.n, y: r.gasPerTrainer }));
-  const mx = mean(points.map((p) => p.x));
-  const my = mean(points.map((p) => p.y));
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.x - mx) * (p.y - my);
-    den += (p.x - mx) ** 2;
-  }
   if (points.length === 0) return null;
-  const meanVerdicts = Math.round(mx * 1000) / 1000;
-  if (den === 0)
+  const meanVerdicts = Math.round(mean(points.map((p) => p.x)) * 1000) / 1000;
+  const line = leastSquares(points);
+  if (line === null)
     return { rounds: points.length, meanVerdicts, perVerdict: null, base: null, atCommittee: null };
-  const perVerdict = num / den;
-  const base = my - perVerdict * mx;
+  const { slope: perVerdict, intercept: base } = line;
   return {
     rounds: points.length,
     meanVerdicts,
@@ -65,23 +57,29 @@ export function verdictFit(size: Pick<FittedSize, "n" | "rounds">, committeeSize
 /** The bench's committee size (the deployment's default). */
 export const COMMITTEE_SIZE = 3;
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+/** The mean of `xs` (0 for none). */
+export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** The least-squares line `y ≈ intercept + slope·x` through `points`; null when every x is the same. */
+export function leastSquares(points: readonly { x: number; y: number }[]) {
+  const mx = mean(points.map((p) => p.x));
+  const my = mean(points.map((p) => p.y));
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) ** 2;
+  }
+  if (points.length === 0 || den === 0) return null;
+  return { slope: num / den, intercept: my - (num / den) * mx };
+}
 
 /** Least-squares slope of log(y) on log(x): the exponent b of y ≈ a·x^b. */
 export function growthExponent(points: readonly { n: number; value: number }[]): number | null {
   const ps = points.filter((p) => p.value > 0 && p.n > 0);
   if (ps.length < 2) return null;
-  const xs = ps.map((p) => Math.log(p.n));
-  const ys = ps.map((p) => Math.log(p.value));
-  const mx = mean(xs);
-  const my = mean(ys);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < xs.length; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return den === 0 ? null : Math.round((num / den) * 1000) / 1000;
+  const line = leastSquares(ps.map((p) => ({ x: Math.log(p.n), y: Math.log(p.value) })));
+  return line === null ? null : Math.round(line.slope * 1000) / 1000;
 }
 
 /** Every figure's exponent over `results` (one entry a size). */

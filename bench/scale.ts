@@ -75,7 +75,14 @@ import { defaultChallengeParams, deployNetwork } from "../scripts/lib/deploy.js"
 import { contractsOf } from "../scripts/lib/address-book.js";
 import { driveRounds, type Tickable } from "../scripts/lib/daemon-network.js";
 import { multicall3Bytecode } from "../test/sdk/fixture.js";
-import { COMMITTEE_SIZE, scaleExponents, verdictFit, type FittedSize } from "./scale-fit.js";
+import {
+  COMMITTEE_SIZE,
+  leastSquares,
+  mean,
+  scaleExponents,
+  verdictFit,
+  type FittedSize,
+} from "./scale-fit.js";
 
 /**
  * One epoch a day, as on a public chain: a round of N = 1,000 mines thousands of blocks and the
@@ -216,25 +223,15 @@ const ACTION_ORDER = [
   "claims",
 ];
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
 /** Least squares gas = a + b·items over batch transactions; null without two distinct sizes. */
 function linearFit(xs: { items: number; gas: number }[]) {
-  const mx = mean(xs.map((x) => x.items));
-  const my = mean(xs.map((x) => x.gas));
-  let num = 0;
-  let den = 0;
-  for (const x of xs) {
-    num += (x.items - mx) * (x.gas - my);
-    den += (x.items - mx) ** 2;
-  }
-  if (den === 0) return null;
-  const b = num / den;
+  const line = leastSquares(xs.map((x) => ({ x: x.items, y: x.gas })));
+  if (line === null) return null;
   return {
     transactions: xs.length,
     verdicts: xs.reduce((a, x) => a + x.items, 0),
-    perTransaction: Math.round(my - b * mx),
-    perVerdict: Math.round(b),
+    perTransaction: Math.round(line.intercept),
+    perVerdict: Math.round(line.slope),
   };
 }
 

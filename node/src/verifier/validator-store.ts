@@ -44,15 +44,21 @@ export const CHALLENGE_STATES: readonly ChallengeState[] = [
   "unrevealed",
 ];
 
-/** A challenge as the daemon tracks it. */
-export interface ChallengeRecord {
+/** A submitted result as its `ResultSubmitted` event (or the challenge's view) gives it. */
+export interface SubmittedResult {
   id: Hex;
   trainer: Address;
   round: number;
   root: Hex;
   reportedScoreBps: number;
-  /** Block of its `ResultSubmitted` event. */
+  /** Block of its `ResultSubmitted` event (or of the event it was learnt from). */
   block: number;
+  /** Rounds its committee was extended by when it was recorded; default 0. */
+  extension?: number;
+}
+
+/** A challenge as the daemon tracks it. */
+export interface ChallengeRecord extends Omit<SubmittedResult, "extension"> {
   state: ChallengeState;
   /** The verdict as prepared (with its salt), from `prepared` on. */
   verdict: PreparedVerdict | undefined;
@@ -71,19 +77,6 @@ export interface ChallengeRecord {
   /** This validator's second-phase vote, once decided (stored before it is sent). */
   replay: ReplayDecision | undefined;
   replayTx: Hash | undefined;
-}
-
-/** A submitted result as its `ResultSubmitted` event (or the challenge's view) gives it. */
-export interface SubmittedResult {
-  id: Hex;
-  trainer: Address;
-  round: number;
-  root: Hex;
-  reportedScoreBps: number;
-  /** Block of its `ResultSubmitted` event (or of the event it was learnt from). */
-  block: number;
-  /** Rounds its committee was extended by when it was recorded; default 0. */
-  extension?: number;
 }
 
 /** A second-phase vote on the named segments, and why. */
