@@ -1024,7 +1024,6 @@ describe("ValidatorDaemon", function () {
       expect([...recorded].sort(), v.address).to.deep.equal([...mine].sort());
       if (!inputs.inPool) expect(recorded, v.address).to.deep.equal([]);
     }
-    expect(inPool, "validators in the audit round's pool").to.be.within(1, 12);
 
     // a committee its first draw left short is topped up from the recorded top-up bands
     for (let band = 1; band <= TOP_UP_BANDS; band++) {
@@ -1035,8 +1034,13 @@ describe("ValidatorDaemon", function () {
     await tickAll();
     await w.advanceTo(win.revealEnd + 1n);
     await tickAll();
+    // A pool of at least `minReveals` (2) members fills every committee (its top-up bands span the
+    // pool); a smaller one (a draw of about 1 in 300 here) cannot, and the committee is extended.
     for (const r of results)
-      expect((await w.admin.client.challenges.getChallenge({ id: r.id })).status, r.id).to.equal("Valid");
+      expect(
+        (await w.admin.client.challenges.getChallenge({ id: r.id })).status,
+        `${r.id}, pool of ${inPool}`,
+      ).to.equal(inPool >= 2 ? "Valid" : "Submitted");
   });
 
   it("judges a forged run Invalid and the challenge becomes Fraud after finalize", async () => {
