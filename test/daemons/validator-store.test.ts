@@ -59,7 +59,7 @@ describe("ValidatorStore: operators and missed-deadline checks", () => {
       10n,
     );
     store.addOperators([{ address: addr(9), role: 2, block: 11 }], 12n); // a validator: never listed
-    store.recordSubmissions(
+    store.recordRound(
       [trainers[0], trainers[2]].map((t) => ({
         id: id(t, 3),
         trainer: t,
@@ -68,7 +68,7 @@ describe("ValidatorStore: operators and missed-deadline checks", () => {
         reportedScoreBps: 9000,
         block: 15,
       })),
-      16n,
+      3,
     );
     store.recordMissed(trainers[1], 3, "reported");
     expect(store.trainersToCheck(3)).to.deep.equal([trainers[3]]);

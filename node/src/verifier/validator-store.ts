@@ -359,18 +359,6 @@ export class ValidatorStore {
   // --- challenges -----------------------------------------------------------------------------
 
   /**
-   * Records submitted results (ignoring ones already known) and moves the event cursor to
-   * `nextBlock`, in one transaction. Returns how many were new.
-   */
-  recordSubmissions(results: readonly SubmittedResult[], nextBlock: bigint): number {
-    return transaction(this.db, () => {
-      const added = this.insertChallenges(results);
-      this.setMeta("scanBlock", nextBlock.toString());
-      return added;
-    });
-  }
-
-  /**
    * Records the results of `round` this validator may audit (ignoring ones already known), marks
    * the round read (`resultRound`, the next round to read) and drops the round's block hints, in one
    * transaction. Returns how many were new.

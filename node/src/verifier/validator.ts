@@ -1482,38 +1482,17 @@ export class ValidatorDaemon extends DaemonLoop {
     );
     const seconds = (performance.now() - started) / 1000;
     // A job run's false reported accuracy is disputed once the run is judged (stepScoreGames):
-    // the final checkpoint this segment-replay audit evaluated is kept for it.
+    // a segment-replay audit keeps the final checkpoint it evaluated; an operation-sampling audit
+    // keeps the trainer's committed predictions, which count otherwise than it reported (a score
+    // game proves that without the final checkpoint).
     if (
       isAuditResult(decision) &&
       decision.verdict === "Valid" &&
-      decision.final &&
+      (decision.final || decision.committed) &&
       spec.version === 2 &&
       decision.measuredScoreBps !== info.reportedScoreBps
     ) {
       const f = decision.final;
-      this.store.keepScoreEvidence({
-        challengeId: c.id,
-        specId: info.specId,
-        seed: info.seed,
-        endpoint: operator.endpoint,
-        measuredBps: decision.measuredScoreBps,
-        reportedBps: info.reportedScoreBps,
-        checkpoint: encodeCheckpoint(spec, f.checkpoint),
-        final: { weightsHash: f.hash, parameterRoot: f.parameterRoot, evalRoot: f.stepRoot, proof: f.proof },
-      });
-      this.log.warn(
-        { id: c.id, measuredScoreBps: decision.measuredScoreBps, reportedScoreBps: info.reportedScoreBps },
-        "the reported accuracy is not the measured one: final checkpoint kept for a score game",
-      );
-    } else if (
-      isAuditResult(decision) &&
-      decision.verdict === "Valid" &&
-      decision.committed &&
-      spec.version === 2 &&
-      decision.measuredScoreBps !== info.reportedScoreBps
-    ) {
-      // an operation-sampling audit: the trainer's committed predictions count otherwise than it
-      // reported, which a score game proves without the final checkpoint
       const k = decision.committed;
       this.store.keepScoreEvidence({
         challengeId: c.id,
@@ -1522,13 +1501,27 @@ export class ValidatorDaemon extends DaemonLoop {
         endpoint: operator.endpoint,
         measuredBps: decision.measuredScoreBps,
         reportedBps: info.reportedScoreBps,
-        checkpoint: new Uint8Array(0),
-        final: k.final,
-        committed: { predictions: predictionBytes(k.predictions), examplesRoot: k.examplesRoot },
+        ...(f
+          ? {
+              checkpoint: encodeCheckpoint(spec, f.checkpoint),
+              final: {
+                weightsHash: f.hash,
+                parameterRoot: f.parameterRoot,
+                evalRoot: f.stepRoot,
+                proof: f.proof,
+              },
+            }
+          : {
+              checkpoint: new Uint8Array(0),
+              final: k!.final,
+              committed: { predictions: predictionBytes(k!.predictions), examplesRoot: k!.examplesRoot },
+            }),
       });
       this.log.warn(
         { id: c.id, measuredScoreBps: decision.measuredScoreBps, reportedScoreBps: info.reportedScoreBps },
-        "the reported accuracy is not what the committed predictions give: kept for a score game",
+        f
+          ? "the reported accuracy is not the measured one: final checkpoint kept for a score game"
+          : "the reported accuracy is not what the committed predictions give: kept for a score game",
       );
     }
     const prepared = this.client.challenges.prepareVerdict({
