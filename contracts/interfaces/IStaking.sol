@@ -70,14 +70,15 @@ interface IStaking {
         uint256 claimable; // rewards of the epochs credited to the pool (commission included for its operator)
     }
 
-    /// @notice What the challenge manager reads about an operator, in one call.
+    /// @notice What the challenge manager reads about an operator, in one call. The role's total
+    ///         stake is not in it (`roleStakeAt`): the due check of every submission reads this,
+    ///         and only a committee draw needs the total.
     struct OperatorState {
         Role role;
         bool active;
         uint32 id;
         uint256 stake; // active stake at the start of the requested epoch
         uint256 minStake; // the role's minimum self-stake now
-        uint256 roleStake; // total active stake of the operator's role at the start of the epoch
         uint40 unjailedAt; // when the operator last left jail (0: never jailed)
     }
 

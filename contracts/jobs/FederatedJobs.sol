@@ -251,7 +251,8 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         IStaking.OperatorState memory s = staking.operatorState(msg.sender, epoch);
         if (s.role != IStaking.Role.Validator || !s.active || s.stake < s.minStake)
             revert NotEligibleOperator(msg.sender, epoch);
-        if (!Sortition.isSelected(rd.seed, msg.sender, s.stake, s.roleStake, j.terms.committeeSize))
+        uint256 total = staking.roleStakeAt(IStaking.Role.Validator, epoch);
+        if (!Sortition.isSelected(rd.seed, msg.sender, s.stake, total, j.terms.committeeSize))
             revert NotSelected(jobId, r, msg.sender);
         if (_memberIndex[jobId][r][msg.sender] != 0) revert AlreadyCommitted(jobId, r, msg.sender);
         Member[] storage ms = _members[jobId][r];
@@ -547,9 +548,17 @@ contract FederatedJobs is IFederatedJobs, ISlashWindow, AccessManaged, JobFunds 
         Round storage rd = _rounds[jobId][round];
         bytes32 seed = rd.seed;
         if (seed == 0) return false;
-        IStaking.OperatorState memory s = staking.operatorState(validator, _epochOf(rd.start));
+        uint256 epoch = _epochOf(rd.start);
+        IStaking.OperatorState memory s = staking.operatorState(validator, epoch);
         if (s.role != IStaking.Role.Validator || !s.active || s.stake < s.minStake) return false;
-        return Sortition.isSelected(seed, validator, s.stake, s.roleStake, j.terms.committeeSize);
+        return
+            Sortition.isSelected(
+                seed,
+                validator,
+                s.stake,
+                staking.roleStakeAt(IStaking.Role.Validator, epoch),
+                j.terms.committeeSize
+            );
     }
 
     function getJob(uint256 jobId) external view returns (FedJobView memory v) {

@@ -73,7 +73,10 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
 
     /// The trainer is not stored: a challenge's id holds it (`challengeId`). `points` are the
     /// trainer's epoch points of the challenge's round, kept here (the slot is rewritten by the
-    /// judgment anyway) when it is judged in its first audit round; `epochPoints` adds them. The
+    /// judgment anyway) when it is judged in its first audit round; `epochPoints` adds them. Until
+    /// the judgment the field holds the trainer's stake at the round, read by the due check of the
+    /// submission (final from the round's start), so that the judgment reads no stake (0: it did
+    /// not fit, the judgment reads it); no points are read from a challenge still `Submitted`. The
     /// spec's score band and the trainer's deadline (`deadlineSpan`, seconds from the round's
     /// start) are fixed at submission and kept in the same slot, so that the judgment reads no spec.
     struct Challenge {
@@ -169,7 +172,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 current = (block.timestamp - genesis) / epochLength;
         if (round != current) revert WrongRound(round, current);
         bytes32 value = _seal(round);
-        if (!_isDue(msg.sender, round, value)) revert NotDue(msg.sender, round);
+        (bool due, uint256 stake) = _isDue(msg.sender, round, value);
+        if (!due) revert NotDue(msg.sender, round);
         if (reportedScoreBps > BPS) revert ScoreOutOfRange(reportedScoreBps);
         id = challengeId(msg.sender, round);
         Challenge storage c = _challenges[id];
@@ -191,6 +195,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         c.latency = uint24(latency);
         c.reportedScoreBps = reportedScoreBps;
         c.status = Status.Submitted;
+        if (stake <= type(uint96).max) c.points = uint96(stake);
         c.resultRoot = resultRoot;
         if (misses[msg.sender] != 0) misses[msg.sender] = 0;
         ++submissions[round];
@@ -204,7 +209,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         Challenge storage c = _challenges[id];
         if (c.status != Status.None) revert AlreadySubmitted(id);
         bytes32 value = _seal(round);
-        if (!_isDue(trainer, round, value)) revert NotDue(trainer, round);
+        (bool due, ) = _isDue(trainer, round, value);
+        if (!due) revert NotDue(trainer, round);
         uint256 deadline = _deadlineOf(trainer, round, value);
         if (block.timestamp <= deadline) revert DeadlineNotPassed(deadline, block.timestamp);
         uint256 closes = epochClosesAt(round);
@@ -384,23 +390,19 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         // o: the overruled verdict; proven: the result the game proved
         Judgment.Outcome memory o;
         Judgment.Outcome memory proven;
-        o.medianScoreBps = proven.medianScoreBps = Judgment.weightedMedian(votes);
-        uint256 points;
+        uint16 median = o.medianScoreBps = proven.medianScoreBps = Judgment.weightedMedian(votes);
+        if (was == Status.Fraud && median == 0) median = c.reportedScoreBps;
+        // the points of the run as valid: what a cleared run earns, what an overruled one loses
+        uint256 points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
         if (was == Status.Fraud) {
             (o.verdict, proven.verdict) = (Verdict.Invalid, Verdict.Valid);
             owed = conviction;
             c.status = Status.Valid;
-            uint16 median = o.medianScoreBps == 0 ? c.reportedScoreBps : o.medianScoreBps;
-            points = Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, median), WAD);
         } else {
             (o.verdict, proven.verdict) = (Verdict.Valid, Verdict.Invalid);
             c.status = Status.Fraud;
-            _take(
-                epoch,
-                trainer,
-                Math.mulDiv(staking.stakeAt(trainer, c.round), _score(c, o.medianScoreBps), WAD),
-                0
-            );
+            _take(epoch, trainer, points, 0);
+            points = 0;
         }
         // the trainer's points of a cleared run, and each member that voted with the proven result
         // its weight, as a judgment of that result would have credited them
@@ -421,7 +423,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     function _take(uint256 epoch, address operator, uint256 points, uint256 shift) private {
         uint256 held = _points[epoch][operator];
         Challenge storage k = _challenges[_challengeId(operator, epoch)];
-        uint256 kept = shift == 0 ? k.points : 0;
+        uint256 kept = shift == 0 ? _kept(k) : 0;
         if (points > held + kept) points = held + kept;
         if (points == 0) return;
         uint256 fromKept = Math.min(points, kept);
@@ -487,7 +489,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         address trainer,
         uint256 round
     ) external view returns (bool due, bytes32 seed, bytes32 specId, uint256 deadline) {
-        due = _isDue(trainer, round, _beaconView(round));
+        (due, ) = _isDue(trainer, round, _beaconView(round));
         seed = challengeSeed(trainer, round);
         ITaskRegistry.SpecParams memory sp;
         (specId, sp) = _specOf(trainer, round, seed);
@@ -566,7 +568,7 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// @dev Adds the trainer's points kept with its challenge of round `epoch` (`Challenge.points`).
     function epochPoints(uint256 epoch, address operator) external view returns (uint256 points) {
         points = _points[epoch][operator];
-        if (epoch <= type(uint96).max) points += _challenges[_challengeId(operator, epoch)].points;
+        if (epoch <= type(uint96).max) points += _kept(_challenges[_challengeId(operator, epoch)]);
     }
 
     /// @inheritdoc IChallengeManager
@@ -764,6 +766,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
 
         uint256 round = c.round;
         address trainer = _trainerOf(id);
+        uint256 stake = c.points; // kept at submission (0: read it)
+        c.points = 0;
         uint256 score;
         if (o.verdict == Verdict.Valid) {
             status = Status.Valid;
@@ -781,7 +785,8 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
         uint256 epoch = a - 1;
         uint256 trainerPoints;
         if (block.timestamp <= epochClosesAt(epoch)) {
-            if (score != 0) trainerPoints = Math.mulDiv(staking.stakeAt(trainer, round), score, WAD);
+            if (score != 0)
+                trainerPoints = Math.mulDiv(stake != 0 ? stake : staking.stakeAt(trainer, round), score, WAD);
             // judged in its first audit round (the epoch is the challenge's round): the trainer's
             // points stay with the challenge, whose slot this judgment writes anyway (a trainer has
             // one challenge a round); an extended challenge's go to the epoch's `_points`
@@ -920,11 +925,23 @@ contract ChallengeManager is IChallengeManager, ISlashWindow, AccessManaged {
     /// minimum stake when the round started, and was out of jail when the round's result was due:
     /// a round it spent in jail up to its deadline is never due, even once it has left jail (it
     /// left jail last at `unjailedAt`; a later jail would still hold it, and then it is not active).
-    function _isDue(address trainer, uint256 round, bytes32 beaconValue) private view returns (bool) {
+    /// Also returns the trainer's stake at the start of `round`.
+    function _isDue(
+        address trainer,
+        uint256 round,
+        bytes32 beaconValue
+    ) private view returns (bool, uint256) {
         IStaking.OperatorState memory t = staking.operatorState(trainer, round);
-        if (t.role != IStaking.Role.Trainer || !t.active || t.stake < t.minStake) return false;
-        if (t.unjailedAt < _roundStart(round)) return true;
-        return t.unjailedAt <= _deadlineOf(trainer, round, beaconValue);
+        if (t.role != IStaking.Role.Trainer || !t.active || t.stake < t.minStake) return (false, 0);
+        return (
+            t.unjailedAt < _roundStart(round) || t.unjailedAt <= _deadlineOf(trainer, round, beaconValue),
+            t.stake
+        );
+    }
+
+    /// The trainer's points kept with challenge `k` (none while it is open: the field holds its stake).
+    function _kept(Challenge storage k) private view returns (uint256) {
+        return k.status == Status.Submitted ? 0 : k.points;
     }
 
     function _deadlineOf(address trainer, uint256 round, bytes32 beaconValue) private view returns (uint256) {

@@ -551,7 +551,6 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
         st.id = op.id;
         st.stake = _valueAt(s.stakeHistory[operator], epoch, s.pools[operator].tokens);
         st.minStake = StakingStorage.minStake(s, op.role);
-        st.roleStake = _valueAt(s.roleHistory[op.role], epoch, s.roleTotals[op.role].stake);
         st.unjailedAt = op.unjailedAt;
     }
 
@@ -717,14 +716,25 @@ contract Staking is IStaking, AccessManaged, ReentrancyGuardTransient {
 
     /// A history holds, per touched epoch, the value at that epoch's start. The value at the start
     /// of `epoch` is the first checkpoint at or after it, or the current value if there is none.
+    /// The epochs a judgment, a commitment or a draw asks for are recent: at most two checkpoints
+    /// are read for an epoch after the one before last, so that the cost of a read does not grow
+    /// with the number of epochs the history holds (a binary search only for older epochs).
     function _valueAt(
         Checkpoints.Trace208 storage history,
         uint256 epoch,
         uint256 current
     ) private view returns (uint256) {
-        (bool exists, uint48 lastKey, uint208 lastValue) = history.latestCheckpoint();
-        if (!exists || epoch > lastKey) return current;
-        if (epoch == lastKey) return lastValue; // the common case: this epoch or the last touched one
+        Checkpoints.Checkpoint208[] storage list = history._checkpoints;
+        uint256 n = list.length;
+        if (n == 0) return current;
+        Checkpoints.Checkpoint208 storage last = list[n - 1];
+        uint256 lastKey = last._key;
+        if (epoch > lastKey) return current;
+        if (epoch == lastKey || n == 1) return last._value;
+        Checkpoints.Checkpoint208 storage prev = list[n - 2];
+        uint256 prevKey = prev._key;
+        if (epoch > prevKey) return last._value;
+        if (epoch == prevKey) return prev._value;
         return history.lowerLookup(uint48(epoch));
     }
 }

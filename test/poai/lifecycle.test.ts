@@ -208,6 +208,32 @@ describe("ChallengeManager lifecycle", function () {
       );
     });
 
+    it("weighs the points by the stake the trainer had when the round began, kept with the open challenge and never counted as points before the judgment", async () => {
+      // The submission keeps the trainer's stake at the round's start with its challenge, so that
+      // the judgment reads no stake. While the challenge is open that field must count as no
+      // points (epochPoints, the rewards' input), and a stake that moved after the submission
+      // (a delegation, more self-stake) must not change what the run earns.
+      const w = await load();
+      const { T, D, V } = w;
+      const id = await submit(w, 3600n, 9000);
+      expect(await w.challenges.read.epochPoints([R, T.address])).to.equal(0n);
+      await D.staking.write.delegate([T.address, E(1500)]);
+      await T.staking.write.delegate([T.address, E(700)]);
+      expect(await w.staking.read.stakeAt([T.address, R])).to.equal(TRAINER_STAKE);
+      // (the last reveal judges)
+      await w.audit(
+        id,
+        R,
+        V.map((v) => ({ v, verdict: Verdict.Valid, score: 9000 })),
+      );
+      const [f] = await w.events(await w.finalize(id), w.challenges, "ChallengeFinalized");
+      expect(f.status).to.equal(Status.Valid);
+      expect(f.trainerPoints).to.equal((TRAINER_STAKE * (f.score as bigint)) / WAD);
+      expect(f.trainerPoints).to.not.equal(0n);
+      expect(await w.challenges.read.epochPoints([R, T.address])).to.equal(f.trainerPoints);
+      expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(f.trainerPoints);
+    });
+
     it("gives no score outside the spec's accuracy band, but still credits the agreeing validators", async () => {
       const w = await load();
       await w.registry.write.setSpecParams([
@@ -624,6 +650,8 @@ describe("ChallengeManager lifecycle", function () {
         const ch = await w.challenges.read.getChallenge([id]);
         expect([ch.status, ch.extension, ch.auditRound]).to.deep.equal([Status.Submitted, 1, Number(R + 2n)]);
         expect(ch.commitStart).to.equal(w.start(R + 2n));
+        // the open challenge keeps its trainer's stake, which is no points
+        expect(await w.challenges.read.epochPoints([R, w.T.address])).to.equal(0n);
         expect(await w.challenges.read.epochTotalPoints([R, 1])).to.equal(0n);
         expect(await w.challenges.read.epochTotalPoints([R, 2])).to.equal(0n);
         await expectNoSlash(w, hash);
@@ -701,6 +729,9 @@ describe("ChallengeManager lifecycle", function () {
           trainerPoints: 0n,
         },
       ]);
+      // the stake the open challenge kept is gone with the judgment: no points in any epoch
+      for (let e = R; e <= R + 4n; e++)
+        expect(await w.challenges.read.epochPoints([e, w.T.address])).to.equal(0n);
       await expectNoSlash(w, hash);
     });
   });

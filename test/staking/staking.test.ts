@@ -752,6 +752,34 @@ describe("Staking (unit)", () => {
       expect(await f.staking.read.roleStakeAt([TRAINER, e0 + 5n])).to.equal(E(3500));
       expect(await f.staking.read.roleStakeAt([VALIDATOR, e0 + 5n])).to.equal(E(1000));
     });
+
+    it("answers every past epoch of a long history: the last two checkpoints directly, older ones by search", async () => {
+      // The stake changes in some epochs and not in others, so that a history of 9 checkpoints
+      // has gaps: each epoch asked lands before, on or between checkpoints, at the newest two
+      // (read directly) and further back (a binary search).
+      const f = await load();
+      const e0 = await f.staking.read.currentEpoch();
+      const s = (await f.as(f.dA)).staking;
+      const startOf = new Map<bigint, bigint>(); // epoch -> A's stake at its start
+      let stake = E(5000);
+      startOf.set(e0, 0n); // registered during e0
+      const changes = [1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 1]; // 1: the stake changes in that epoch
+      let e = e0;
+      for (const [i, change] of changes.entries()) {
+        if (change) {
+          await s.write.delegate([f.A, E(100 + i)]);
+          stake += E(100 + i);
+        }
+        await nextEpoch();
+        e += 1n;
+        startOf.set(e, stake);
+      }
+      for (const [epoch, expected] of startOf)
+        expect(await f.staking.read.stakeAt([f.A, epoch]), `stakeAt(A, e0 + ${epoch - e0})`).to.equal(
+          expected,
+        );
+      expect(await f.staking.read.stakeAt([f.A, e + 50n])).to.equal(stake);
+    });
   });
 
   describe("StakingLens", () => {

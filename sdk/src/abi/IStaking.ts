@@ -100,7 +100,6 @@ export const iStakingAbi = [
           { name: "id", type: "uint32", internalType: "uint32" },
           { name: "stake", type: "uint256", internalType: "uint256" },
           { name: "minStake", type: "uint256", internalType: "uint256" },
-          { name: "roleStake", type: "uint256", internalType: "uint256" },
           { name: "unjailedAt", type: "uint40", internalType: "uint40" },
         ],
       },
