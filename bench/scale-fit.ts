@@ -19,11 +19,13 @@ export interface FittedSize {
   };
   claims: { gasMean: number };
   sqliteBytes: Record<"trainer" | "validator", { mean: number }>;
-  /** Each round's gas per trainer and committee pool (its verdicts), for `verdictFit`. */
+  /** The validators (equal stakes), for the verdicts a challenge the draw gives on average. */
+  validators?: number;
+  /** Each round's gas per trainer and committee pool (its expected size, its verdicts), for `verdictFit`. */
   rounds?: readonly {
     steady: boolean;
     gasPerTrainer: number;
-    pool?: { verdicts: number };
+    pool?: { verdicts: number; size?: number };
   }[];
 }
 
@@ -35,23 +37,111 @@ export interface FittedSize {
  * of the rounds' verdicts is `meanVerdicts`. The fit's figures are null unless the rounds' verdicts
  * differ; the whole is null without a round with audits.
  */
-export function verdictFit(size: Pick<FittedSize, "n" | "rounds">, committeeSize: number) {
-  const points = (size.rounds ?? [])
-    .filter((r) => r.steady && r.pool !== undefined)
-    .map((r) => ({ x: r.pool!.verdicts / size.n, y: r.gasPerTrainer }));
+export function verdictFit(size: Pick<FittedSize, "n" | "rounds" | "validators">, committeeSize: number) {
+  const steady = (size.rounds ?? []).filter((r) => r.steady && r.pool !== undefined);
+  const points = steady.map((r) => ({ x: r.pool!.verdicts / size.n, y: r.gasPerTrainer }));
   if (points.length === 0) return null;
   const meanVerdicts = Math.round(mean(points.map((p) => p.x)) * 1000) / 1000;
+  const poolSize = steady[0].pool!.size;
+  const expected =
+    size.validators !== undefined && poolSize !== undefined
+      ? Math.round(expectedVerdicts(size.validators, poolSize, committeeSize) * 1000) / 1000
+      : null;
   const line = leastSquares(points);
   if (line === null)
-    return { rounds: points.length, meanVerdicts, perVerdict: null, base: null, atCommittee: null };
+    return {
+      rounds: points.length,
+      meanVerdicts,
+      expectedVerdicts: expected,
+      perVerdict: null,
+      base: null,
+      atCommittee: null,
+      atExpected: null,
+    };
   const { slope: perVerdict, intercept: base } = line;
   return {
     rounds: points.length,
     meanVerdicts,
+    expectedVerdicts: expected,
     perVerdict: Math.round(perVerdict),
     base: Math.round(base),
     atCommittee: Math.round(base + perVerdict * committeeSize),
+    atExpected: expected === null ? null : Math.round(base + perVerdict * expected),
   };
+}
+
+/** The deployment's default `minReveals`, and the ChallengeManager's `TOP_UP_BANDS`. */
+export const MIN_REVEALS = 2;
+export const TOP_UP_BANDS = 6;
+
+/**
+ * The verdicts a challenge its committee draw gives on average (every drawn member live and
+ * committing in its band's part of the window), with `validators` of equal stake and a committee
+ * pool of `poolSize` expected members (0: no pool), by the rule of `Sortition.committeeBand` and
+ * `ChallengeManager.TOP_UP_BANDS`: a validator is in the pool with probability
+ * `min(1, poolSize / validators)`; each pool member is in a challenge's first band with probability
+ * `min(1, committeeSize / poolSize)` and in top-up band `m` (1 to `bands`) in the next slice of
+ * `1 / poolSize`; a top-up member joins only while the bands below it hold fewer than `minReveals`.
+ * A pool of the whole set (`poolSize` 0 or at least `validators`) draws over all validators.
+ * Exact: the pool's size is binomial, and the bands are counted with the members of the bands below
+ * capped at `minReveals` (beyond it no band joins).
+ */
+export function expectedVerdicts(
+  validators: number,
+  poolSize: number,
+  committeeSize = COMMITTEE_SIZE,
+  minReveals = MIN_REVEALS,
+  bands = TOP_UP_BANDS,
+): number {
+  const whole = poolSize === 0 || poolSize >= validators;
+  const slots = whole ? validators : poolSize;
+  const q0 = Math.min(1, committeeSize / slots);
+  // each band's share of the draw space (the slices beyond it fall outside)
+  const shares = [q0];
+  for (let m = 1; m <= bands; m++)
+    shares.push(Math.max(0, Math.min(1, q0 + m / slots) - Math.min(1, q0 + (m - 1) / slots)));
+  /** The expected verdicts of a challenge whose pool holds `members`. */
+  const given = (members: number) => {
+    // below[u]: probability that the bands so far hold u members (u < minReveals), or more (u = minReveals)
+    const first = binomial(members, shares[0]);
+    let below = Array.from({ length: minReveals + 1 }, (_, u) => first[u] ?? 0);
+    below[minReveals] = 1 - below.slice(0, minReveals).reduce((a, b) => a + b, 0);
+    let expected = members * shares[0];
+    let used = shares[0];
+    for (let m = 1; m <= bands && used < 1; m++) {
+      const c = shares[m] / (1 - used); // a member not in the bands so far is in band m
+      used += shares[m];
+      const next = new Array<number>(minReveals + 1).fill(0);
+      next[minReveals] = below[minReveals];
+      for (let u = 0; u < minReveals; u++) {
+        if (below[u] === 0) continue;
+        expected += below[u] * (members - u) * c;
+        const joined = binomial(members - u, c);
+        for (let k = 0; k < joined.length; k++) next[Math.min(minReveals, u + k)] += below[u] * joined[k];
+      }
+      below = next;
+    }
+    return expected;
+  };
+  if (whole) return given(validators);
+  const pool = binomial(validators, poolSize / validators);
+  let total = 0;
+  for (let members = 0; members <= validators; members++)
+    if (pool[members] > 1e-15) total += pool[members] * given(members);
+  return total;
+}
+
+/** The probabilities of 0 to `n` successes in `n` draws of probability `p`. */
+export function binomial(n: number, p: number): number[] {
+  if (p <= 0) return [1, ...new Array<number>(n).fill(0)];
+  if (p >= 1) return [...new Array<number>(n).fill(0), 1];
+  const out = new Array<number>(n + 1);
+  let logC = 0; // log of n choose k
+  for (let k = 0; k <= n; k++) {
+    if (k > 0) logC += Math.log(n - k + 1) - Math.log(k);
+    out[k] = Math.exp(logC + k * Math.log(p) + (n - k) * Math.log(1 - p));
+  }
+  return out;
 }
 
 /** The bench's committee size (the deployment's default). */
@@ -89,6 +179,7 @@ export function scaleExponents(results: readonly FittedSize[]) {
   return {
     gasPerTrainer: growthExponent(series((s) => s.steady.gasPerTrainer)),
     gasPerTrainerAtCommittee: growthExponent(series((s) => verdictFit(s, COMMITTEE_SIZE)?.atCommittee ?? 0)),
+    gasPerTrainerAtExpected: growthExponent(series((s) => verdictFit(s, COMMITTEE_SIZE)?.atExpected ?? 0)),
     rpcPerTrainerPerRound: growthExponent(series((s) => s.steady.rpcPerTrainerPerRound)),
     rpcPerValidatorPerRound: growthExponent(series((s) => s.steady.rpcPerValidatorPerRound)),
     validatorCpuMsPerRound: growthExponent(series((s) => s.steady.validatorCpuMsPerRound)),

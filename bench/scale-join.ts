@@ -11,10 +11,10 @@ const [out, ...inputs] = process.argv.slice(2);
 if (!out || inputs.length === 0) throw new Error("usage: tsx bench/scale-join.ts OUT IN...");
 const files = inputs.map((f) => ({ file: f, data: JSON.parse(readFileSync(f, "utf8")) }));
 const sizes = new Map<number, FittedSize & { verdictFit: ReturnType<typeof verdictFit> }>();
-// a size from a file written before `verdictFit` was recorded gets it from its rounds
+// the fit is recomputed from each size's rounds (a file written before a field of it was recorded gets it)
 for (const { data } of files)
   for (const s of data.sizes as FittedSize[])
-    sizes.set(s.n, { verdictFit: verdictFit(s, COMMITTEE_SIZE), ...s });
+    sizes.set(s.n, { ...s, verdictFit: verdictFit(s, COMMITTEE_SIZE) });
 const joined = [...sizes.values()].sort((a, b) => a.n - b.n);
 writeFileSync(
   out,

@@ -757,7 +757,7 @@ async function runSize(
         functions: claimFns,
       },
       batching: Object.fromEntries(Object.entries(batches).map(([fn, xs]) => [fn, linearFit(xs)])),
-      verdictFit: verdictFit({ n, rounds }, COMMITTEE),
+      verdictFit: verdictFit({ n, rounds, validators: nv }, COMMITTEE),
       ...(Object.keys(traces).length > 0 && { traces }),
       ...(Object.keys(traceTotals).length > 0 && { traceTotals }),
       sqliteBytes: {
@@ -876,6 +876,12 @@ export async function runScaleBench(): Promise<void> {
       exponents.gasPerTrainerAtCommittee,
     ),
     row("  each verdict a challenge more (fit)", (s) => s.verdictFit?.perVerdict, null),
+    row("  verdicts a challenge the draw gives on average", (s) => s.verdictFit?.expectedVerdicts, null),
+    row(
+      "  at those verdicts (fit): the expected gas",
+      (s) => s.verdictFit?.atExpected,
+      exponents.gasPerTrainerAtExpected,
+    ),
     ...actions.map((a) =>
       row(`  ${a}`, (s) => s.steady.actionsPerTrainer[a] ?? 0, exponents.actionGasPerTrainer[a]),
     ),
