@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /* global process, console, Buffer */
 // `npm test`: compiles once, then lints and runs every test side by side. The linters (solhint,
-// prettier, eslint, tsc) need one core for about two minutes; the Mocha files run in parallel
-// workers (hardhat.config.ts, `POAI_TEST_JOBS`), which leave gaps the linters fill. The tests'
-// output streams as each file ends; the linters' is collected and printed when they end. The
-// exit status is non-zero when either failed. `npm run lint` and `npm run test:contracts` run
-// each half alone; arguments after `npm test --` go to `hardhat test`.
+// prettier, eslint, tsc) need one core for over two minutes: those that read only the sources run
+// beside the build (`lint:sources`, ~1 minute), the project's tsc (`lint:types`, ~1.5 minutes:
+// it reads the build's contract types) beside the tests, whose parallel workers
+// (hardhat.config.ts, `POAI_TEST_JOBS`) leave gaps it fills. The tests' output streams as each
+// file ends; the linters' is collected and printed when they end. The exit status is non-zero
+// when either failed. `npm run lint` and `npm run test:contracts` run each half alone; arguments
+// after `npm test --` go to `hardhat test`.
 //
 // With no arguments every test file is named on the command line, the longest first, so that the
 // parallel workers (which take the files in the order given) do not end on one long file alone
@@ -74,23 +76,30 @@ function run(command, args, { capture = false } = {}) {
 }
 
 const started = Date.now();
+// The linters that read only the sources (solhint, prettier, eslint, the dashboard's tsc) run
+// beside the contracts' build, which is one compilation job on one core; the project's tsc reads
+// the build's contract types, so it runs after it, beside the tests.
+const sourcesLint = run("npm", ["run", "--silent", "lint:sources"], { capture: true });
 const compiled = await run("hardhat", ["compile", "--quiet"]);
-if (compiled.code !== 0) process.exit(compiled.code);
+if (compiled.code !== 0) {
+  await sourcesLint;
+  process.exit(compiled.code);
+}
 
-const lint = run("npm", ["run", "--silent", "lint:code"], { capture: true });
+const typesLint = run("npm", ["run", "--silent", "lint:types"], { capture: true });
 const args = process.argv.slice(2);
 const tests = await run("hardhat", ["test", ...(args.length > 0 ? args : orderedTestFiles())]);
-const linted = await lint;
+const failed = (await Promise.all([sourcesLint, typesLint])).filter((l) => l.code !== 0);
 
 const seconds = Math.round((Date.now() - started) / 1000);
-if (linted.code === 0) {
-  console.log(`lint (solhint, prettier, eslint, tsc): ok, run beside the tests`);
+if (failed.length === 0) {
+  console.log(`lint (solhint, prettier, eslint, tsc): ok, run beside the build and the tests`);
 } else {
-  process.stdout.write(linted.output);
+  for (const l of failed) process.stdout.write(l.output);
   console.error(
-    `lint (solhint, prettier, eslint, tsc) failed with exit code ${linted.code}: its output is above`,
+    `lint (solhint, prettier, eslint, tsc) failed with exit code ${failed[0].code}: its output is above`,
   );
 }
 if (tests.code !== 0) console.error(`hardhat test failed with exit code ${tests.code}`);
 console.log(`npm test: ${seconds} s`);
-process.exit(linted.code !== 0 ? linted.code : tests.code);
+process.exit(failed.length > 0 ? failed[0].code : tests.code);
