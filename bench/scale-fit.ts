@@ -48,25 +48,16 @@ export function verdictFit(size: Pick<FittedSize, "n" | "rounds" | "validators">
       ? Math.round(expectedVerdicts(size.validators, poolSize, committeeSize) * 1000) / 1000
       : null;
   const line = leastSquares(points);
-  if (line === null)
-    return {
-      rounds: points.length,
-      meanVerdicts,
-      expectedVerdicts: expected,
-      perVerdict: null,
-      base: null,
-      atCommittee: null,
-      atExpected: null,
-    };
-  const { slope: perVerdict, intercept: base } = line;
+  const at = (verdicts: number) =>
+    line === null ? null : Math.round(line.intercept + line.slope * verdicts);
   return {
     rounds: points.length,
     meanVerdicts,
     expectedVerdicts: expected,
-    perVerdict: Math.round(perVerdict),
-    base: Math.round(base),
-    atCommittee: Math.round(base + perVerdict * committeeSize),
-    atExpected: expected === null ? null : Math.round(base + perVerdict * expected),
+    perVerdict: line === null ? null : Math.round(line.slope),
+    base: line === null ? null : Math.round(line.intercept),
+    atCommittee: at(committeeSize),
+    atExpected: expected === null ? null : at(expected),
   };
 }
 
