@@ -2,7 +2,8 @@
  * Gas of the Proof-of-AI layer: a whole audited challenge (submit, committee commits and reveals;
  * the last reveal judges it) with committees of 3 and 7, a fraud convicted through the second
  * phase, a finalization after the reveal window (a member did not reveal), the beacon's commit and
- * reveal, a withheld beacon reveal slashed, a missed-round report, and a trainer's submission with
+ * reveal (a validator's first, and its next one in a later round: `.again`), a withheld beacon
+ * reveal slashed, a missed-round report, and a trainer's submission with
  * 1 and with 12 trainers in the round.
  *
  * Warm state, as a live network runs: the figures are those of the round's second challenge (the
@@ -156,6 +157,17 @@ export async function auditedRound(
       }
     }
   }
+  // The validators' next beacon contribution, for round r + 2 (commits in the first half of
+  // round r + 1): each one's commitment slot is written already, as in a network's steady rounds.
+  for (const [i, v] of vs.entries()) {
+    const g = await gas(
+      (await as(v)).beacon.write.commit([
+        r + 2n,
+        await d.beacon.read.commitmentOf([word(i + 11), v.account.address, r + 2n]),
+      ]),
+    );
+    if (i === 1) out["RandomnessBeacon.commit.again"] = g;
+  }
   await until(start(r + 1n) + BigInt(DAY / 4) + 1n);
   const reveals: number[][] = ids.map(() => []);
   const batchReveals: number[] = [];
@@ -206,6 +218,11 @@ export async function auditedRound(
     await until(start(r + 1n) + BigInt(DAY / 2) + 60n);
     await d.beacon.write.seal([r + 1n]).catch(() => undefined);
     missed = await gas(d.challenges.write.reportMissed([ts[1].account.address, r + 1n]));
+  }
+  await until(start(r + 1n) + BigInt(DAY / 2) + 120n);
+  for (const [i, v] of vs.entries()) {
+    const g = await gas((await as(v)).beacon.write.reveal([r + 2n, word(i + 11)]));
+    if (i === 1) out["RandomnessBeacon.reveal.again"] = g;
   }
   return {
     out,

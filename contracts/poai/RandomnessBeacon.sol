@@ -28,19 +28,37 @@ import {Sortition} from "../libraries/Sortition.sol";
 /// trainer nor anyone it colludes with can learn its audit committee before committing its result.
 /// A round with no contribution at all is sealed by the first caller of `seal` from that block's
 /// `prevrandao` (grindable by choosing the block; it only happens when no validator takes part).
+///
+/// Storage (what a contribution writes): a round's mix and its counters share one slot, and each
+/// validator's latest commitment is one slot that its next commitment reuses (a fresh slot only
+/// for a validator's first commitment). A commitment that a later one replaces without having
+/// been revealed is kept apart (`_withheld`), so a withheld reveal stays on record for its report
+/// and its slash.
 contract RandomnessBeacon is IRandomnessBeacon {
-    /// Commitment slot value once revealed, and once reported as missed.
-    bytes32 private constant REVEALED = bytes32(uint256(1));
-    bytes32 private constant MISSED = bytes32(uint256(2));
+    /// Reserved commitment values (refused by `commit`; they were the markers of an earlier layout,
+    /// and keeping them out keeps every commitment distinguishable from an empty slot).
+    uint256 private constant MAX_RESERVED_COMMITMENT = 2;
+
+    /// States of a validator's latest commitment (bits 216..223 of `_latest`).
+    uint256 private constant COMMITTED = 1;
+    uint256 private constant REVEALED = 2;
+    uint256 private constant MISSED = 3;
+    uint256 private constant STATE_SHIFT = 216;
+    uint256 private constant ROUND_SHIFT = 224;
+    /// The part of a commitment a slot keeps (its low 216 bits: finding two secrets whose
+    /// commitments agree there takes ~2^108 hashes).
+    uint256 private constant KEY_MASK = (1 << STATE_SHIFT) - 1;
+
+    /// `_withheld` values: committed, never revealed, not reported yet / reported.
+    uint256 private constant WITHHELD = 1;
+    uint256 private constant WITHHELD_REPORTED = 2;
 
     struct Round {
-        bytes32 acc;
-        bytes32 sealedValue;
-        uint32 commits;
-        uint32 reveals;
-        /// The validators' stake at the start of round `round - 2` (the draw's total), read once
-        /// per round by the first drawn commitment; 0 until then. Shares the counters' slot.
-        uint192 drawStake;
+        /// The RANDAO mix of the round's commitments and reveals (the low 224 bits of each mix;
+        /// 0 while nobody contributed).
+        uint224 acc;
+        uint16 commits;
+        uint16 reveals;
     }
 
     /// Hard bound of `maxContributors` (a round's cost is linear in it).
@@ -53,7 +71,15 @@ contract RandomnessBeacon is IRandomnessBeacon {
     uint256 public immutable maxContributors;
 
     mapping(uint256 round => Round) private _rounds;
-    mapping(uint256 round => mapping(address validator => bytes32)) private _commitments;
+    /// The value of a round nobody contributed to, fixed by `seal`.
+    mapping(uint256 round => bytes32) private _sealed;
+    /// The validators' stake at the start of round `round - 2` (the draw's total), read once per
+    /// round by the first drawn commitment; 0 until then.
+    mapping(uint256 round => uint256) private _drawStake;
+    /// A validator's latest commitment: `round << 224 | state << 216 | (commitment & KEY_MASK)`.
+    mapping(address validator => uint256) private _latest;
+    /// Commitments replaced by a later one without having been revealed (see `WITHHELD`).
+    mapping(address validator => mapping(uint256 round => uint256)) private _withheld;
     mapping(address validator => uint256) public missedReveals;
 
     event Committed(uint256 indexed round, address indexed validator);
@@ -92,16 +118,21 @@ contract RandomnessBeacon is IRandomnessBeacon {
         (uint256 start, uint256 end) = _commitPhase(round);
         if (block.timestamp < start || block.timestamp >= end)
             revert NotInCommitPhase(round, block.timestamp, start, end);
-        if (_commitments[round][msg.sender] != 0) revert AlreadyCommitted(round, msg.sender);
-        // 0, REVEALED and MISSED are the slot's markers: such a commitment could be repeated, or
-        // never be revealed nor reported.
-        if (uint256(commitment) <= uint256(MISSED)) revert InvalidCommitment(round, commitment);
+        uint256 latest = _latest[msg.sender];
+        if (latest != 0 && latest >> ROUND_SHIFT == round) revert AlreadyCommitted(round, msg.sender);
+        if (uint256(commitment) <= MAX_RESERVED_COMMITMENT) revert InvalidCommitment(round, commitment);
         Round storage r = _rounds[round];
         if (r.commits >= maxContributors) revert BeaconFull(round, maxContributors);
-        if (!_drawnToCommit(round, r)) revert NotDrawn(round, msg.sender);
-        _commitments[round][msg.sender] = commitment;
-        r.acc = keccak256(abi.encode(r.acc, commitment, block.prevrandao));
-        ++r.commits;
+        if (!_drawnToCommit(round)) revert NotDrawn(round, msg.sender);
+        // The commitment this one replaces is of an earlier round, whose reveals are over: kept
+        // apart when it was never revealed (nor reported), so the withholding stays on record.
+        if ((latest >> STATE_SHIFT) & 0xff == COMMITTED)
+            _withheld[msg.sender][latest >> ROUND_SHIFT] = WITHHELD;
+        _latest[msg.sender] =
+            (round << ROUND_SHIFT) |
+            (COMMITTED << STATE_SHIFT) |
+            (uint256(commitment) & KEY_MASK);
+        _mix(r, commitment, true);
         emit Committed(round, msg.sender);
     }
 
@@ -111,22 +142,27 @@ contract RandomnessBeacon is IRandomnessBeacon {
         uint256 end = _roundStart(round);
         if (block.timestamp < start || block.timestamp >= end)
             revert NotInRevealPhase(round, block.timestamp, start, end);
-        bytes32 c = _commitments[round][msg.sender];
-        if (c == 0 || c == REVEALED) revert NoCommitment(round, msg.sender);
-        if (c != commitmentOf(secret, msg.sender, round)) revert RevealMismatch(round, msg.sender);
-        _commitments[round][msg.sender] = REVEALED;
-        Round storage r = _rounds[round];
-        r.acc = keccak256(abi.encode(r.acc, secret, block.prevrandao));
-        ++r.reveals;
+        uint256 latest = _latest[msg.sender];
+        if (latest >> ROUND_SHIFT != round || (latest >> STATE_SHIFT) & 0xff != COMMITTED)
+            revert NoCommitment(round, msg.sender);
+        if (uint256(commitmentOf(secret, msg.sender, round)) & KEY_MASK != latest & KEY_MASK)
+            revert RevealMismatch(round, msg.sender);
+        _latest[msg.sender] = _withState(latest, REVEALED);
+        _mix(_rounds[round], secret, false);
         emit Revealed(round, msg.sender);
     }
 
     /// @notice Records that `validator` committed to `round` and never revealed.
     function reportMissedReveal(uint256 round, address validator) external {
         if (block.timestamp < _roundStart(round)) revert BeaconNotReady(round, _roundStart(round));
-        bytes32 c = _commitments[round][validator];
-        if (c == 0 || c == REVEALED || c == MISSED) revert RevealNotMissed(round, validator);
-        _commitments[round][validator] = MISSED;
+        uint256 latest = _latest[validator];
+        if (latest >> ROUND_SHIFT == round && (latest >> STATE_SHIFT) & 0xff == COMMITTED) {
+            _latest[validator] = _withState(latest, MISSED);
+        } else if (_withheld[validator][round] == WITHHELD) {
+            _withheld[validator][round] = WITHHELD_REPORTED;
+        } else {
+            revert RevealNotMissed(round, validator);
+        }
         uint256 misses = ++missedReveals[validator];
         emit MissedReveal(round, validator, misses);
     }
@@ -150,22 +186,25 @@ contract RandomnessBeacon is IRandomnessBeacon {
 
     /// @inheritdoc IRandomnessBeacon
     function valueOf(uint256 round) public view returns (bytes32) {
-        Round storage r = _rounds[round];
-        if (r.sealedValue != 0) return r.sealedValue;
+        uint256 acc = _rounds[round].acc;
+        // a round with a contribution is never sealed: its mix is read first (one slot, not two)
         uint256 readyAt = _roundStart(round);
-        if (block.timestamp < readyAt || r.acc == 0) revert BeaconNotReady(round, readyAt);
-        return keccak256(abi.encode(r.acc, round));
+        if (acc != 0 && block.timestamp >= readyAt) return keccak256(abi.encode(acc, round));
+        bytes32 sealedValue = _sealed[round];
+        if (sealedValue != 0) return sealedValue;
+        revert BeaconNotReady(round, readyAt);
     }
 
     /// @inheritdoc IRandomnessBeacon
     function seal(uint256 round) external returns (bytes32 value) {
-        Round storage r = _rounds[round];
-        if (r.sealedValue != 0) return r.sealedValue;
         uint256 readyAt = _roundStart(round);
         if (block.timestamp < readyAt) revert BeaconNotReady(round, readyAt);
-        if (r.acc != 0) return keccak256(abi.encode(r.acc, round));
+        uint256 acc = _rounds[round].acc;
+        if (acc != 0) return keccak256(abi.encode(acc, round));
+        value = _sealed[round];
+        if (value != 0) return value;
         value = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), round, address(this)));
-        r.sealedValue = value;
+        _sealed[round] = value;
         emit Sealed(round, value);
     }
 
@@ -191,23 +230,30 @@ contract RandomnessBeacon is IRandomnessBeacon {
         return (r.commits, r.reveals);
     }
 
-    /// @notice Whether `validator` committed to `round`, and whether it revealed.
+    /// @notice Whether `validator` committed to `round`, and whether it revealed. A validator's
+    ///         record is its latest commitment and the commitments it withheld: a revealed
+    ///         contribution older than its latest commitment answers `(false, false)` (its
+    ///         `Committed` and `Revealed` events are its record); a withheld one answers
+    ///         `(true, false)` for good.
     function contributionOf(
         uint256 round,
         address validator
     ) external view returns (bool committed, bool revealed) {
-        bytes32 c = _commitments[round][validator];
-        return (c != 0, c == REVEALED);
+        uint256 latest = _latest[validator];
+        if (latest != 0 && latest >> ROUND_SHIFT == round) {
+            return (true, (latest >> STATE_SHIFT) & 0xff == REVEALED);
+        }
+        return (_withheld[validator][round] != 0, false);
     }
 
     /// `isDrawn(round, msg.sender)`, reading the validators' stake once per round (kept in `r`).
-    function _drawnToCommit(uint256 round, Round storage r) private returns (bool) {
+    function _drawnToCommit(uint256 round) private returns (bool) {
         if (round < 2 || _rounds[round - 1].acc == 0) return true;
-        uint256 total = r.drawStake;
+        uint256 total = _drawStake[round];
         if (total == 0) {
             total = staking.roleStakeAt(IStaking.Role.Validator, round - 2);
             if (total == 0) return true;
-            if (total <= type(uint192).max) r.drawStake = uint192(total);
+            _drawStake[round] = total;
         }
         return _isDrawn(round, msg.sender, staking.stakeAt(msg.sender, round - 2), total);
     }
@@ -220,10 +266,26 @@ contract RandomnessBeacon is IRandomnessBeacon {
         uint256 total
     ) private view returns (bool) {
         if (round < 2) return true;
-        bytes32 prev = _rounds[round - 1].acc;
+        uint256 prev = _rounds[round - 1].acc;
         if (prev == 0 || total == 0) return true;
         bytes32 seed = keccak256(abi.encode(keccak256(abi.encode(prev, round - 1)), address(this), round));
         return Sortition.isSelected(seed, validator, stake, total, maxContributors);
+    }
+
+    /// Mixes `word` and the block's `prevrandao` into round `r` and counts the contribution.
+    function _mix(Round storage r, bytes32 word, bool isCommit) private {
+        Round memory m = r;
+        m.acc = uint224(uint256(keccak256(abi.encode(m.acc, word, block.prevrandao))));
+        if (isCommit) ++m.commits;
+        else ++m.reveals;
+        r.acc = m.acc;
+        r.commits = m.commits;
+        r.reveals = m.reveals;
+    }
+
+    /// `latest` with its state replaced by `state`.
+    function _withState(uint256 latest, uint256 state) private pure returns (uint256) {
+        return (latest & ~(uint256(0xff) << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
 
     function _roundStart(uint256 round) private view returns (uint256) {

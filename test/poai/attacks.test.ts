@@ -890,6 +890,50 @@ describe("ChallengeManager attacks", function () {
       expect(await w.beacon.read.missedReveals([V0.address])).to.equal(1n);
     });
 
+    it("stays slashable after the withholder's next commitment takes its slot, and a revealed one never is", async () => {
+      // Catches a beacon that keeps one commitment a validator and lets the next commitment erase
+      // an unrevealed one: a withholder would wipe its offence by committing to the next round.
+      const w = await load();
+      const [V0, V1] = w.validators;
+      const [X] = w.outsiders;
+      const r = R + 1n;
+      const commit = async (v: Actor, round: bigint) =>
+        v.beacon.write.commit([
+          round,
+          await w.beacon.read.commitmentOf([w.secretOf(v.address, round), v.address, round]),
+        ]);
+      for (const v of [V0, V1]) await commit(v, r);
+      await w.beaconReveal(r, [V1]); // V0 withholds
+      await w.to(w.start(r));
+      // both commit to the next round (its commit phase is the first half of round r) and reveal it
+      for (const v of [V0, V1]) await commit(v, r + 1n);
+      expect(await w.beacon.read.contributionOf([r, V0.address])).to.deep.equal([true, false]);
+      expect(await w.beacon.read.contributionOf([r + 1n, V0.address])).to.deep.equal([true, false]);
+      await w.beaconReveal(r + 1n, [V0, V1]);
+      expect(await w.beacon.read.contributionOf([r + 1n, V0.address])).to.deep.equal([true, true]);
+      await assertions().revertWithCustomErrorWithArgs(
+        X.cm.write.reportBeaconWithholding([r, V1.address]),
+        w.challenges,
+        "RevealNotWithheld",
+        [r, V1.address],
+      );
+      const stake = (await w.staking.read.getPool([V0.address])).tokens;
+      const hash = await X.cm.write.reportBeaconWithholding([r, V0.address]);
+      expect(await w.events(hash, w.challenges, "BeaconWithholdingSlashed")).to.deep.equal([
+        { round: r, validator: V0.address, reporter: X.address, fraction: w.cp.beaconSlash },
+      ]);
+      expect((await w.staking.read.getPool([V0.address])).tokens).to.equal(
+        stake - ceilDiv(stake * w.cp.beaconSlash, WAD),
+      );
+      // the revealed round is not a withholding
+      await assertions().revertWithCustomErrorWithArgs(
+        X.cm.write.reportBeaconWithholding([r + 1n, V0.address]),
+        w.challenges,
+        "RevealNotWithheld",
+        [r + 1n, V0.address],
+      );
+    });
+
     it("is reported until the previous round's epoch closes, and pays no fee to a withholder reporting itself", async () => {
       const w = await load();
       const [V0, V1] = w.validators;

@@ -13,6 +13,21 @@ import { E, VALIDATOR, deployWorld, type Actor, type Connection, type World } fr
 
 const R = 2n; // the round whose value is built during round 1
 
+/** The RANDAO step of a commit or a reveal, as the contract mixes it (the hash's low 224 bits). */
+const mix = (acc: Hex, word: Hex, randao: Hex): Hex =>
+  toHex(
+    BigInt(
+      keccak256(
+        encodeAbiParameters(
+          [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
+          [acc, word, BigInt(randao)],
+        ),
+      ),
+    ) &
+      ((1n << 224n) - 1n),
+    { size: 32 },
+  );
+
 describe("RandomnessBeacon", function () {
   this.timeout(300_000);
   let conn: Connection;
@@ -183,6 +198,51 @@ describe("RandomnessBeacon", function () {
       await X.beacon.write.reportMissedReveal([R + 1n, V1.address]);
       expect(await w.beacon.read.missedReveals([V1.address])).to.equal(2n);
     });
+    it("keeps a withheld reveal on record when the validator's next commitment takes its slot", async () => {
+      const w = await load();
+      const [V0, V1] = w.validators;
+      const [X] = w.outsiders;
+      await w.beaconCommit(R, [V0, V1]);
+      await w.beaconReveal(R, [V0]); // V1 withholds, and nobody reports it before its next commitment
+      await w.to(w.start(R));
+      for (const v of [V0, V1])
+        await v.beacon.write.commit([R + 1n, await commitmentOf(w, v, word(9), R + 1n)]);
+      expect(await w.beacon.read.contributionOf([R, V1.address])).to.deep.equal([true, false]);
+      // a revealed contribution older than the latest commitment is no longer on record (its events are)
+      expect(await w.beacon.read.contributionOf([R, V0.address])).to.deep.equal([false, false]);
+      expect(await w.beacon.read.contributionOf([R + 1n, V1.address])).to.deep.equal([true, false]);
+      await assertions().emitWithArgs(
+        X.beacon.write.reportMissedReveal([R, V1.address]),
+        w.beacon,
+        "MissedReveal",
+        [R, V1.address, 1n],
+      );
+      for (const v of [V1, V0]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          X.beacon.write.reportMissedReveal([R, v.address]),
+          w.beacon,
+          "RevealNotMissed",
+          [R, v.address],
+        );
+      }
+      expect(await w.beacon.read.contributionOf([R, V1.address])).to.deep.equal([true, false]);
+      // the next commitment is its own: revealed, it is no miss; the reported one stays reported
+      await w.to(w.beaconCommitEnd(R + 1n));
+      await V1.beacon.write.reveal([R + 1n, word(9)]);
+      expect(await w.beacon.read.contributionOf([R + 1n, V1.address])).to.deep.equal([true, true]);
+      await w.to(w.start(R + 1n));
+      for (const round of [R, R + 1n]) {
+        await assertions().revertWithCustomErrorWithArgs(
+          X.beacon.write.reportMissedReveal([round, V1.address]),
+          w.beacon,
+          "RevealNotMissed",
+          [round, V1.address],
+        );
+      }
+      await X.beacon.write.reportMissedReveal([R + 1n, V0.address]); // V0 withheld this one
+      expect(await w.beacon.read.missedReveals([V1.address])).to.equal(1n);
+      expect(await w.beacon.read.missedReveals([V0.address])).to.equal(1n);
+    });
   });
 
   describe("round values", () => {
@@ -190,13 +250,6 @@ describe("RandomnessBeacon", function () {
       const w = await load();
       const vs = w.validators.slice(0, 3);
       let acc: Hex = zeroHash;
-      const mix = (x: Hex, y: Hex, randao: Hex) =>
-        keccak256(
-          encodeAbiParameters(
-            [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
-            [x, y, BigInt(randao)],
-          ),
-        );
       for (const [i, v] of vs.entries()) {
         const c = await commitmentOf(w, v, word(i));
         const block = await w.blockOf(await v.beacon.write.commit([R, c]));
@@ -242,12 +295,7 @@ describe("RandomnessBeacon", function () {
       const c = await commitmentOf(w, V0, word(0));
       const block = await w.blockOf(await V0.beacon.write.commit([R, c]));
       await w.to(w.start(R));
-      const acc = keccak256(
-        encodeAbiParameters(
-          [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
-          [zeroHash, c, BigInt(block.mixHash)],
-        ),
-      );
+      const acc = mix(zeroHash, c, block.mixHash);
       expect(await w.beacon.read.valueOf([R])).to.equal(
         keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [acc, R])),
       );
@@ -305,14 +353,6 @@ describe("RandomnessBeacon", function () {
       return w;
     }
     const loadUnequal = () => conn.networkHelpers.loadFixture(unequal);
-    /** The RANDAO step of a commit or a reveal, as the contract mixes it. */
-    const mix = (acc: Hex, word: Hex, randao: Hex) =>
-      keccak256(
-        encodeAbiParameters(
-          [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }],
-          [acc, word, BigInt(randao)],
-        ),
-      );
     const valueOf = (acc: Hex, round: bigint) =>
       keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [acc, round]));
 

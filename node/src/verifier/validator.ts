@@ -2081,13 +2081,15 @@ export class ValidatorDaemon extends DaemonLoop {
         () => getBeaconContributionsBatch(this.client, { round: r, validators: unchecked }),
         signal,
       );
-      // Those that revealed or never committed are settled in one write (one disk sync).
+      // Those that revealed are settled in one write (one disk sync). Every one of them committed
+      // (its `Committed` event): a committer the beacon no longer answers for revealed and has
+      // committed to a later round since (the beacon keeps only withheld commitments apart).
       const settled: { validator: Address; outcome: string }[] = [];
       const withheld: Address[] = [];
       for (const v of unchecked) {
         const contribution = contributions.get(v)!;
         if (contribution.committed && !contribution.revealed) withheld.push(v);
-        else settled.push({ validator: v, outcome: contribution.committed ? "revealed" : "none" });
+        else settled.push({ validator: v, outcome: "revealed" });
       }
       this.store.recordWithholdingMany(Number(r), settled);
       for (const v of withheld) {
