@@ -92,26 +92,29 @@ export async function auditedRound(
   await until(start(r) + 10n);
   const out: Record<string, number> = {};
 
+  // Every validator contributes to the beacon of `round` with secret `word(secrets + i)`; the
+  // second validator's gas is the figure (the round's slot written by the first, as in a live round).
+  const beacon = async (step: "commit" | "reveal", round: bigint, secrets: number, row: string) => {
+    for (const [i, v] of vs.entries()) {
+      const secret = word(secrets + i);
+      const b = (await as(v)).beacon;
+      const g = await gas(
+        step === "commit"
+          ? b.write.commit([round, await d.beacon.read.commitmentOf([secret, v.account.address, round])])
+          : b.write.reveal([round, secret]),
+      );
+      if (i === 1) out[row] = g;
+    }
+  };
   // Beacon for round r + 1: commits in the first half of round r, reveals in the second.
-  for (const [i, v] of vs.entries()) {
-    const g = await gas(
-      (await as(v)).beacon.write.commit([
-        r + 1n,
-        await d.beacon.read.commitmentOf([word(i + 1), v.account.address, r + 1n]),
-      ]),
-    );
-    if (i === 1) out["RandomnessBeacon.commit"] = g;
-  }
+  await beacon("commit", r + 1n, 1, "RandomnessBeacon.commit");
   await d.beacon.write.seal([r]);
   const submits: number[] = [];
   for (const [i, t] of ts.entries())
     submits.push(await gas((await as(t)).cm.write.submitResult([r, word(1000 + i), 9000])));
   out["ChallengeManager.submitResult"] = submits[submits.length - 1];
   await until(start(r) + BigInt(DAY / 2) + 1n);
-  for (const [i, v] of vs.entries()) {
-    const g = await gas((await as(v)).beacon.write.reveal([r + 1n, word(i + 1)]));
-    if (i === 1) out["RandomnessBeacon.reveal"] = g;
-  }
+  await beacon("reveal", r + 1n, 1, "RandomnessBeacon.reveal");
 
   // Audit in round r + 1. One by one: trainers 0 and 1, the second being the warm state (the
   // round's cached values and the epoch's point slots of these validators written by the first).
@@ -159,15 +162,7 @@ export async function auditedRound(
   }
   // The validators' next beacon contribution, for round r + 2 (commits in the first half of
   // round r + 1): each one's commitment slot is written already, as in a network's steady rounds.
-  for (const [i, v] of vs.entries()) {
-    const g = await gas(
-      (await as(v)).beacon.write.commit([
-        r + 2n,
-        await d.beacon.read.commitmentOf([word(i + 11), v.account.address, r + 2n]),
-      ]),
-    );
-    if (i === 1) out["RandomnessBeacon.commit.again"] = g;
-  }
+  await beacon("commit", r + 2n, 11, "RandomnessBeacon.commit.again");
   await until(start(r + 1n) + BigInt(DAY / 4) + 1n);
   const reveals: number[][] = ids.map(() => []);
   const batchReveals: number[] = [];
@@ -220,10 +215,7 @@ export async function auditedRound(
     missed = await gas(d.challenges.write.reportMissed([ts[1].account.address, r + 1n]));
   }
   await until(start(r + 1n) + BigInt(DAY / 2) + 120n);
-  for (const [i, v] of vs.entries()) {
-    const g = await gas((await as(v)).beacon.write.reveal([r + 2n, word(i + 11)]));
-    if (i === 1) out["RandomnessBeacon.reveal.again"] = g;
-  }
+  await beacon("reveal", r + 2n, 11, "RandomnessBeacon.reveal.again");
   return {
     out,
     submits,

@@ -35,7 +35,9 @@ export interface FittedSize {
  * realized size (a stake-weighted draw, `poolSize` expected), so a few rounds' mean is the mean of
  * their draws; `atCommittee` is the fit's value at `committeeSize` verdicts a challenge, the mean
  * of the rounds' verdicts is `meanVerdicts`. The fit's figures are null unless the rounds' verdicts
- * differ; the whole is null without a round with audits.
+ * differ; the whole is null without a round with audits. `atExpectedStdErr` is the standard error
+ * of the fitted line at the expected verdicts (from the rounds' scatter about the line; null with
+ * fewer than 3 rounds): how far another run of as many rounds may put `atExpected`.
  */
 export function verdictFit(size: Pick<FittedSize, "n" | "rounds" | "validators">, committeeSize: number) {
   const steady = (size.rounds ?? []).filter((r) => r.steady && r.pool !== undefined);
@@ -50,6 +52,7 @@ export function verdictFit(size: Pick<FittedSize, "n" | "rounds" | "validators">
   const line = leastSquares(points);
   const at = (verdicts: number) =>
     line === null ? null : Math.round(line.intercept + line.slope * verdicts);
+  const stdErr = expected === null ? null : lineStdErr(points, expected);
   return {
     rounds: points.length,
     meanVerdicts,
@@ -58,7 +61,23 @@ export function verdictFit(size: Pick<FittedSize, "n" | "rounds" | "validators">
     base: line === null ? null : Math.round(line.intercept),
     atCommittee: at(committeeSize),
     atExpected: expected === null ? null : at(expected),
+    atExpectedStdErr: stdErr === null ? null : Math.round(stdErr),
   };
+}
+
+/**
+ * The standard error of the least-squares line's value at `x` (`sqrt(s² · (1/n + (x − x̄)² / Sxx))`,
+ * `s²` the residuals' variance with n − 2 degrees of freedom); null with fewer than 3 points or
+ * equal x's.
+ */
+export function lineStdErr(points: readonly { x: number; y: number }[], x: number): number | null {
+  const line = leastSquares(points);
+  if (line === null || points.length < 3) return null;
+  const mx = mean(points.map((p) => p.x));
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  const s2 =
+    points.reduce((a, p) => a + (p.y - line.intercept - line.slope * p.x) ** 2, 0) / (points.length - 2);
+  return Math.sqrt(s2 * (1 / points.length + (x - mx) ** 2 / sxx));
 }
 
 /** The deployment's default `minReveals`, and the ChallengeManager's `TOP_UP_BANDS`. */

@@ -882,6 +882,7 @@ export async function runScaleBench(): Promise<void> {
       (s) => s.verdictFit?.atExpected,
       exponents.gasPerTrainerAtExpected,
     ),
+    row("    its standard error (the rounds' scatter)", (s) => s.verdictFit?.atExpectedStdErr, null),
     ...actions.map((a) =>
       row(`  ${a}`, (s) => s.steady.actionsPerTrainer[a] ?? 0, exponents.actionGasPerTrainer[a]),
     ),

@@ -3,7 +3,7 @@
  * trainer on verdicts per challenge, on figures whose answers are known.
  */
 import { expect } from "chai";
-import { binomial, expectedVerdicts, growthExponent, verdictFit } from "../../bench/scale-fit.js";
+import { binomial, expectedVerdicts, growthExponent, lineStdErr, verdictFit } from "../../bench/scale-fit.js";
 
 describe("BENCH=scale arithmetic", () => {
   it("fits the growth exponent of a power law, and is null for fewer than two sizes", () => {
@@ -32,6 +32,7 @@ describe("BENCH=scale arithmetic", () => {
       base: 160_000,
       atCommittee: 400_000,
       atExpected: null,
+      atExpectedStdErr: null,
     });
     // with the validators and the pool's size known, the fit's value at the draw's average too
     const pooled = (verdicts: number) => ({ ...round(verdicts), pool: { verdicts, size: 10 } });
@@ -39,6 +40,31 @@ describe("BENCH=scale arithmetic", () => {
     const e = expectedVerdicts(100, 10);
     expect(withPool?.expectedVerdicts).to.equal(Math.round(e * 1000) / 1000);
     expect(withPool?.atExpected).to.equal(Math.round(160_000 + 80_000 * (Math.round(e * 1000) / 1000)));
+    expect(withPool?.atExpectedStdErr).to.equal(null); // two rounds: no scatter to measure
+    // rounds off the line: y = 100 + 10x ± 3 at x = 0, 1, 2, 3 (residuals +3, −3, −3, +3); fitted
+    // again by hand: slope 10, intercept 100, s² = 36 / 2 = 18, Sxx = 5, at x = 4:
+    // sqrt(18 · (1/4 + 2.5² / 5)) = sqrt(27)
+    const scatter = [103, 107, 117, 133].map((y, x) => ({ x, y }));
+    expect(lineStdErr(scatter, 4)).to.be.closeTo(Math.sqrt(27), 1e-9);
+    expect(lineStdErr(scatter.slice(0, 2), 4)).to.equal(null);
+    const offLine = verdictFit(
+      {
+        n: 100,
+        validators: 100,
+        rounds: [250, 300, 350, 320].map((v, i) => ({
+          steady: true,
+          gasPerTrainer: 160_000 + (80_000 * v) / 100 + (i % 2 === 0 ? 1000 : -1000),
+          pool: { verdicts: v, size: 10 },
+        })),
+      },
+      3,
+    );
+    const xs = [2.5, 3, 3.5, 3.2].map((x, i) => ({
+      x,
+      y: 160_000 + 80_000 * x + (i % 2 === 0 ? 1000 : -1000),
+    }));
+    expect(offLine?.atExpectedStdErr).to.equal(Math.round(lineStdErr(xs, Math.round(e * 1000) / 1000)!));
+    expect(offLine?.atExpectedStdErr).to.be.greaterThan(0);
     // rounds with the same verdicts: their mean, no fit; no audited round: nothing
     const flat = verdictFit({ n: 10, rounds: [round(30), round(30)] }, 3);
     expect(flat).to.deep.equal({
@@ -49,6 +75,7 @@ describe("BENCH=scale arithmetic", () => {
       base: null,
       atCommittee: null,
       atExpected: null,
+      atExpectedStdErr: null,
     });
     expect(verdictFit({ n: 10, rounds: [{ steady: true, gasPerTrainer: 1 }] }, 3)).to.equal(null);
   });

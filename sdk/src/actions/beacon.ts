@@ -251,7 +251,13 @@ export async function getBeaconPhase(
   };
 }
 
-/** Whether `validator` committed to the beacon of `round`, and whether it revealed. */
+/**
+ * Whether `validator` committed to the beacon of `round`, and whether it revealed. The beacon keeps
+ * a validator's latest commitment and the ones it withheld: a revealed contribution older than the
+ * validator's latest commitment reads `{ committed: false, revealed: false }` (its `Committed` and
+ * `Revealed` events are its record, `getBeaconCommitters`); a withheld one reads
+ * `{ committed: true, revealed: false }` for good.
+ */
 export async function getBeaconContribution(
   ctx: PoAIContext,
   args: { round: bigint | number; validator: Address },
