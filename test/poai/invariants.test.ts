@@ -3,7 +3,8 @@
  * four trainers (honest, fraudulent, withholding, absent or late; reporting an accurate or a wrong
  * accuracy), six validators of unequal stake (honest, lazy, silent after committing, lying,
  * measuring slightly off, or honest but whose samples missed the forged segments; contributing to
- * the beacon, withholding its reveal, or not taking part) and a delegator who moves stake between
+ * the beacon, withholding its reveal, or not taking part; a withheld reveal reported before or
+ * after the withholder's next commitment takes its slot) and a delegator who moves stake between
  * rounds. The actions run in time order on the chain, and a ghost model written from the protocol
  * rules predicts every outcome: which call succeeds or fails with which error, committee
  * membership (sortition recomputed, extended committees included), each judgment (the second
@@ -98,6 +99,9 @@ type RoundPlan = {
   probeCommittee: boolean;
   doubleFinalize: boolean;
   unjail: boolean;
+  /** When the round's withheld beacon reveals are reported: 0 at its start, before any commitment
+   * to the next round; later, after the withholders' next commitments took their slots. */
+  reportsAt: number;
 };
 
 const weighted = <T>(...xs: [T, number][]) =>
@@ -151,6 +155,10 @@ const roundPlan: fc.Arbitrary<RoundPlan> = fc.record({
   probeCommittee: fc.boolean(),
   doubleFinalize: fc.boolean(),
   unjail: fc.boolean(),
+  reportsAt: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 1 },
+    { arbitrary: fc.double({ min: 0, max: 1, noNaN: true }), weight: 3 },
+  ),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +237,8 @@ describe("ChallengeManager stateful invariants", function () {
       "extended",
       "voucher slashed",
       "withheld beacon slashed",
+      "withheld reveal reported after the next commitment",
+      "withheld beacon slashed after the next commitment",
     ]) {
       expect(stats.get(k) ?? 0, `runs reached "${k}" (${JSON.stringify([...stats])})`).to.be.greaterThan(0);
     }
@@ -829,6 +839,7 @@ describe("ChallengeManager stateful invariants", function () {
         withheld.add(`${r}:${v}`);
         slash(v, cp.beaconSlash, [X.address], false, at);
         count("withheld beacon slashed");
+        if (beaconCommits.get(r + 1n)?.has(v)) count("withheld beacon slashed after the next commitment");
         await checkState(`after a withholding report`);
       },
     });
@@ -896,6 +907,7 @@ describe("ChallengeManager stateful invariants", function () {
         missedReveals.set(v, (missedReveals.get(v) ?? 0n) + 1n);
         expect(await w.beacon.read.missedReveals([v])).to.equal(missedReveals.get(v));
         count("missed reveal");
+        if (beaconCommits.get(r + 1n)?.has(v)) count("withheld reveal reported after the next commitment");
       },
     });
 
@@ -929,17 +941,19 @@ describe("ChallengeManager stateful invariants", function () {
       }
 
       const actions: Action[] = [];
-      // silent beacon contributors of this round are reported (counted) and slashed
+      // silent beacon contributors of this round are reported (counted) and slashed, before or after
+      // their commitments to the next round (S + 20 on) replace the withheld ones
+      const reports = frac(S, S + L / 2n - 600n, p?.reportsAt ?? 0);
       for (const v of beaconCommits.get(r) ?? []) {
         if (!beaconReveals.get(r)!.has(v)) {
-          actions.push(missedRevealAction(v, r, S + 5n));
-          actions.push(withholdingAction(v, r, S + 6n));
-          if (p?.doubleFinalize) actions.push(withholdingAction(v, r, S + 7n)); // reported twice
+          actions.push(missedRevealAction(v, r, reports + 5n));
+          actions.push(withholdingAction(v, r, reports + 6n));
+          if (p?.doubleFinalize) actions.push(withholdingAction(v, r, reports + 7n)); // reported twice
         }
       }
       const revealedOne = [...(beaconReveals.get(r) ?? [])][0];
       if (revealedOne !== undefined && p?.probeCommittee)
-        actions.push(withholdingAction(revealedOne, r, S + 8n));
+        actions.push(withholdingAction(revealedOne, r, reports + 8n));
       // the audits of this round: the previous round's challenges, and extended committees
       const audited = [...challenges.values()].filter(
         (c) => c.status === Status.Submitted && auditRound(c) === r,
