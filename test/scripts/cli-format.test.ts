@@ -50,5 +50,33 @@ describe("the cold-compile notice", () => {
       { afterMs: 1_000 },
     );
     expect(quiet).to.equal("");
+    // another build of the project renamed the cache's temporary file away: built again
+    let tries = 0;
+    const raced = await withBuildNotice(
+      async () => {
+        if (++tries < 3) throw new Error("File /p/cache/compile-cache.json.tmp not found");
+        return "built";
+      },
+      () => undefined,
+      { retryMs: 1 },
+    );
+    expect([raced, tries]).to.deep.equal(["built", 3]);
+    // any other failure, or the same one past the retries, is the build's error
+    for (const [message, retries, expected] of [
+      ["solc: ParserError", 3, 1],
+      ["File /p/cache/compile-cache.json.tmp not found", 2, 3],
+    ] as const) {
+      tries = 0;
+      let thrown: unknown;
+      await withBuildNotice(
+        async () => {
+          tries++;
+          throw new Error(message);
+        },
+        () => undefined,
+        { retries, retryMs: 1 },
+      ).catch((err: unknown) => (thrown = err));
+      expect([(thrown as Error).message, tries]).to.deep.equal([message, expected]);
+    }
   });
 });
