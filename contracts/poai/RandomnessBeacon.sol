@@ -125,9 +125,11 @@ contract RandomnessBeacon is IRandomnessBeacon {
         if (r.commits >= maxContributors) revert BeaconFull(round, maxContributors);
         if (!_drawnToCommit(round)) revert NotDrawn(round, msg.sender);
         // The commitment this one replaces is of an earlier round, whose reveals are over: kept
-        // apart when it was never revealed (nor reported), so the withholding stays on record.
-        if ((latest >> STATE_SHIFT) & 0xff == COMMITTED)
-            _withheld[msg.sender][latest >> ROUND_SHIFT] = WITHHELD;
+        // apart when it was never revealed (reported as missed or not), so the withholding stays
+        // on record for its slash.
+        uint256 state = (latest >> STATE_SHIFT) & 0xff;
+        if (state == COMMITTED || state == MISSED)
+            _withheld[msg.sender][latest >> ROUND_SHIFT] = state == COMMITTED ? WITHHELD : WITHHELD_REPORTED;
         _latest[msg.sender] =
             (round << ROUND_SHIFT) |
             (COMMITTED << STATE_SHIFT) |

@@ -925,6 +925,24 @@ describe("ChallengeManager attacks", function () {
       expect((await w.staking.read.getPool([V0.address])).tokens).to.equal(
         stake - ceilDiv(stake * w.cp.beaconSlash, WAD),
       );
+      // a withholder that counts its own miss in the beacon and commits again is still slashed
+      await w.to(w.start(r + 1n));
+      await commit(V1, r + 2n); // and withholds its reveal
+      await w.to(w.start(r + 2n));
+      await V1.beacon.write.reportMissedReveal([r + 2n, V1.address]);
+      await commit(V1, r + 3n);
+      expect(await w.beacon.read.contributionOf([r + 2n, V1.address])).to.deep.equal([true, false]);
+      await assertions().revertWithCustomErrorWithArgs(
+        X.beacon.write.reportMissedReveal([r + 2n, V1.address]),
+        w.beacon,
+        "RevealNotMissed",
+        [r + 2n, V1.address],
+      );
+      await assertions().emit(
+        X.cm.write.reportBeaconWithholding([r + 2n, V1.address]),
+        w.challenges,
+        "BeaconWithholdingSlashed",
+      );
       // the revealed round is not a withholding
       await assertions().revertWithCustomErrorWithArgs(
         X.cm.write.reportBeaconWithholding([r + 1n, V0.address]),
